@@ -1,0 +1,96 @@
+"""Engine and sessions. The URL is GANAUG_DB_URL, or a SQLite file in GANAUG_HOME.
+
+SQLite is opened in WAL mode with a busy timeout so that readers never block the writer and concurrent writers
+wait instead of failing; migrations are applied automatically the first time an engine is made for a URL.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def home() -> Path:
+    path = Path(os.environ.get("GANAUG_HOME") or Path.cwd() / ".ganaug").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url() -> str:
+    return os.environ.get("GANAUG_DB_URL") or f"sqlite:///{home() / 'ganaug.db'}"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # The driver's own transaction handling is switched off so that we can issue BEGIN IMMEDIATE ourselves
+    # (see `begin_immediate`); SQLAlchemy's docs describe this recipe for pysqlite.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.close()
+
+
+def _sqlite_begin(conn) -> None:
+    immediate = conn.get_execution_options().get("ganaug_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def get_engine(url: Optional[str] = None, migrate: bool = True) -> Engine:
+    """One engine per URL per process, migrated to the current schema on first use."""
+    url = url or database_url()
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if url.startswith("sqlite"):
+                engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+                event.listen(engine, "connect", _sqlite_pragmas)
+                event.listen(engine, "begin", _sqlite_begin)
+            else:
+                engine = create_engine(url, pool_pre_ping=True)
+            if migrate:
+                from db.migrate import upgrade
+
+                upgrade(engine)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Forget cached engines (tests switch GANAUG_HOME between cases; a forked worker needs fresh ones)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextmanager
+def session_scope(url: Optional[str] = None, immediate: bool = False) -> Iterator[Session]:
+    """A session that commits on success, rolls back on error and always closes.
+
+    `immediate=True` takes SQLite's write lock at BEGIN, so a read-then-write (the audit chain's last hash, a
+    state check before a decision) cannot interleave with another writer; on PostgreSQL callers add row or
+    advisory locks instead.
+    """
+    engine = get_engine(url)
+    with Session(engine, expire_on_commit=False) as session:
+        if immediate:
+            session.connection(execution_options={"ganaug_immediate": True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

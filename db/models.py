@@ -1,0 +1,240 @@
+"""The schema, as SQLAlchemy 2.0 typed models.
+
+Datasets and their real images; reviewers; generation runs, their batches and synthetic samples; the artifact
+tag taxonomy and per-sample tags; the append-only decision log; jobs launched from the app; evaluation reports.
+A change here needs a migration under db/migrations/versions (`alembic revision` with this metadata).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Optional
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
+sha256 = Annotated[str, mapped_column(String(64))]
+name_str = Annotated[str, mapped_column(String(200))]
+created_at = Annotated[dt.datetime, mapped_column(DateTime(timezone=True), default=utcnow)]
+json_dict = Annotated[dict, mapped_column(JSON, default=dict)]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[intpk]
+    name: Mapped[name_str] = mapped_column(unique=True)
+    source: Mapped[str] = mapped_column(Text)  # demo:digits, a folder or an .npz path
+    path: Mapped[str] = mapped_column(Text)  # folder under GANAUG_HOME, relative to it
+    resolution: Mapped[int]
+    channels: Mapped[int]
+    class_names: Mapped[list] = mapped_column(JSON)
+    test_fraction: Mapped[float]
+    seed: Mapped[int]
+    arrays_sha256: Mapped[sha256]
+    skipped: Mapped[list] = mapped_column(JSON, default=list)  # [source path, reason] of unreadable files
+    created_at: Mapped[created_at]
+
+    images: Mapped[list["RealImage"]] = relationship(back_populates="dataset", cascade="all, delete-orphan")
+
+
+class RealImage(Base):
+    __tablename__ = "real_images"
+    __table_args__ = (Index("ix_real_images_dataset_split_class", "dataset_id", "split", "class_index"),)
+
+    id: Mapped[intpk]
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    split: Mapped[str] = mapped_column(String(8))  # train, val or test — test never trains or gates anything
+    class_index: Mapped[int]
+    path: Mapped[str] = mapped_column(Text)  # relative to GANAUG_HOME
+    sha256: Mapped[sha256]
+    source_path: Mapped[str] = mapped_column(Text)
+    emb_x: Mapped[Optional[float]]  # UMAP coordinates (train split), filled by the embedding step
+    emb_y: Mapped[Optional[float]]
+
+    dataset: Mapped[Dataset] = relationship(back_populates="images")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    name: Mapped[name_str] = mapped_column(unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # reviewer or admin
+    password_hash: Mapped[str] = mapped_column(Text)  # scrypt$n$r$p$salt$hash — never the password
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[created_at]
+
+
+class Run(Base):
+    """A generator training run: its folder, config and checkpoint, each with a sha256."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[intpk]
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running, done, failed, cancelled
+    run_dir: Mapped[str] = mapped_column(Text)  # relative to GANAUG_HOME
+    config: Mapped[json_dict]
+    config_sha256: Mapped[sha256]
+    code_version: Mapped[str] = mapped_column(String(64))
+    step: Mapped[int] = mapped_column(default=0)
+    total_steps: Mapped[Optional[int]]
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    checkpoint_path: Mapped[Optional[str]] = mapped_column(Text)
+    checkpoint_sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    resumed_from: Mapped[Optional[int]] = mapped_column(ForeignKey("runs.id"))
+    requested_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+    dataset: Mapped[Dataset] = relationship()
+
+
+class Batch(Base):
+    """Samples of one class generated from one checkpoint; the unit experts approve or reject."""
+
+    __tablename__ = "batches"
+    __table_args__ = (Index("ix_batches_dataset_status", "dataset_id", "status"),)
+
+    id: Mapped[intpk]
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    class_index: Mapped[int]
+    count: Mapped[int]
+    seed: Mapped[int]  # the batch seed; each sample's own seed is stored with the sample
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, approved, rejected, revoked
+    checkpoint_sha256: Mapped[sha256]
+    config_sha256: Mapped[sha256]
+    code_version: Mapped[str] = mapped_column(String(64))
+    folder: Mapped[str] = mapped_column(Text)  # relative to GANAUG_HOME
+    scores_computed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[created_at]
+
+    run: Mapped[Run] = relationship()
+    samples: Mapped[list["Sample"]] = relationship(back_populates="batch", order_by="Sample.id")
+
+
+class Sample(Base):
+    __tablename__ = "samples"
+    __table_args__ = (Index("ix_samples_batch", "batch_id"),)
+
+    id: Mapped[intpk]
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    class_index: Mapped[int]
+    seed: Mapped[int]  # (checkpoint, class, seed) reproduces the image exactly
+    path: Mapped[str] = mapped_column(Text)  # relative to GANAUG_HOME
+    sha256: Mapped[sha256]
+    rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Scores from the evaluation step (None until computed).
+    class_confidence: Mapped[Optional[float]]  # real-trained classifier's probability of the conditioned class
+    realism: Mapped[Optional[float]]  # feature-density score against real training samples of the class
+    novelty: Mapped[Optional[float]]  # nearest-real distance / that real sample's own nearest-real distance
+    nn_distance: Mapped[Optional[float]]  # distance to the nearest real training sample (domain features)
+    nn_real_ids: Mapped[Optional[list]] = mapped_column(JSON)  # ids of the nearest real training images
+    memorized: Mapped[bool] = mapped_column(Boolean, default=False)
+    emb_x: Mapped[Optional[float]]
+    emb_y: Mapped[Optional[float]]
+
+    batch: Mapped[Batch] = relationship(back_populates="samples")
+    tags: Mapped[list["SampleTag"]] = relationship(back_populates="sample")
+
+
+class Tag(Base):
+    """The artifact taxonomy; admins edit it. A blocking tag keeps a sample out of the gated set."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    blocking: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SampleTag(Base):
+    __tablename__ = "sample_tags"
+
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))  # the tag event that put it there
+
+    sample: Mapped[Sample] = relationship(back_populates="tags")
+    tag: Mapped[Tag] = relationship()
+
+
+class Event(Base):
+    """The append-only decision log. Each row's hash covers its fields and the previous row's hash.
+
+    UPDATE and DELETE are refused by database triggers (see the initial migration).
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_target", "target_type", "target_id"),)
+
+    id: Mapped[intpk]
+    ts: Mapped[str] = mapped_column(String(40))  # UTC, ISO 8601 with microseconds; text so the hash is exact
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[name_str]
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))  # approve, reject, revoke, tag, untag, reject_sample, ...
+    target_type: Mapped[str] = mapped_column(String(16))  # batch, sample, tag, user
+    target_id: Mapped[int]
+    meaning: Mapped[str] = mapped_column(Text)  # what the signature means, in words (21 CFR 11.50)
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    details: Mapped[json_dict]
+    prev_hash: Mapped[sha256]
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Job(Base):
+    """Work launched from the app and run by the worker: queued → running → done / failed / cancelled."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("submit_key", name="uq_jobs_submit_key"),)
+
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(32))  # train_generate, evaluate, benchmark
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    params: Mapped[json_dict]
+    submit_key: Mapped[Optional[str]] = mapped_column(String(64))  # one per form submission: a double click makes one job
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    stats: Mapped[json_dict]
+    result: Mapped[json_dict]
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    heartbeat_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    worker_pid: Mapped[Optional[int]]
+    run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("runs.id"))
+    requested_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[created_at]
+    started_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+
+class Report(Base):
+    """An evaluation or benchmark report written under GANAUG_HOME/reports."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[intpk]
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # benchmark, batch_metrics
+    path: Mapped[str] = mapped_column(Text)  # folder, relative to GANAUG_HOME
+    sha256: Mapped[sha256]  # of the JSON file
+    summary: Mapped[json_dict]
+    manifest_sha256: Mapped[Optional[str]] = mapped_column(String(64))  # the gated set it was run on
+    job_id: Mapped[Optional[int]] = mapped_column(ForeignKey("jobs.id"))
+    created_at: Mapped[created_at]

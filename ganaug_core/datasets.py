@@ -1,0 +1,356 @@
+"""Dataset ingestion: the demo digits, an ImageFolder directory, or an .npz file.
+
+`ingest(source, out_dir, options)` converts every image to the configured resolution and channel count, writes
+it once as a PNG under `out_dir/<split>/<class>/`, fixes the test split, and returns what the database must
+record (class, split, sha256 and source path of each image). It also writes `arrays.npz`, the same pixels as one
+array for fast loading by training and evaluation. Writing is the caller's staging folder: the orchestration
+layer renames it into place only once the database rows are committed, so a failed ingest leaves nothing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ganaug_core.errors import GanaugError
+from ganaug_core.imageio import (
+    IMAGE_SUFFIXES,
+    MAX_PIXELS,
+    ImageRejected,
+    encode_png,
+    is_grayscale_mode,
+    load_image,
+    peek_mode,
+    sha256_bytes,
+)
+from ganaug_core.progress import Progress, ProgressCallback, no_progress
+
+SPLITS = ("train", "val", "test")
+
+# The demo profile: scikit-learn's bundled handwritten digits (1,797 real 8×8 scans, no download). A third is
+# held out as a balanced test split; in the training split classes 0–6 keep all their images and the rare
+# classes 7, 8, 9 keep only 10, 6 and 4 (imbalance ratio ≈ 30).
+DEMO_NAME = "demo:digits"
+DEMO_TEST_FRACTION = 1 / 3
+DEMO_SEED = 0
+DEMO_KEEP = {7: 10, 8: 6, 9: 4}
+
+
+@dataclass
+class IngestOptions:
+    resolution: int = 32  # side of the square images every sample is converted to
+    channels: Optional[int] = None  # 1 or 3; None: 1 if every source image is grayscale, else 3
+    test_fraction: float = 0.2  # share of each class held out as the locked test split
+    seed: int = 0  # seeds the stratified split
+    max_pixels: int = MAX_PIXELS  # larger source images are refused as decompression bombs
+    workers: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+
+    def validate(self) -> None:
+        if self.resolution < 4 or self.resolution > 1024:
+            raise GanaugError(f"--resolution must be between 4 and 1024, got {self.resolution}")
+        if self.channels not in (None, 1, 3):
+            raise GanaugError(f"--channels must be 1 or 3, got {self.channels}")
+        if not 0.0 < self.test_fraction < 1.0:
+            raise GanaugError(f"--test-fraction must be between 0 and 1 (exclusive), got {self.test_fraction}")
+
+
+@dataclass
+class IngestedImage:
+    split: str
+    class_index: int
+    path: str  # relative to the dataset folder
+    sha256: str
+    source_path: str
+
+
+@dataclass
+class IngestResult:
+    source: str
+    class_names: list[str]
+    resolution: int
+    channels: int
+    images: list[IngestedImage]
+    skipped: list[tuple[str, str]]  # (source path, reason) of files that were not images
+    arrays_sha256: str
+
+
+def ingest(source: str, out_dir: Path, options: IngestOptions, progress: ProgressCallback = no_progress) -> IngestResult:
+    """Read `source` and write the converted dataset into `out_dir` (which must not exist yet)."""
+    options.validate()
+    if source == DEMO_NAME:
+        pixels, labels, splits, sources, names, skipped = _read_demo(options)
+    else:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise GanaugError(f"dataset source not found: {source}")
+        if path.is_dir():
+            pixels, labels, splits, sources, names, skipped = _read_folder(path, options, progress)
+        elif path.suffix.lower() == ".npz":
+            pixels, labels, splits, sources, names, skipped = _read_npz(path, options)
+        else:
+            raise GanaugError(f"unsupported dataset source {source}: expected a folder, an .npz file or {DEMO_NAME}")
+    return _write(source, out_dir, pixels, labels, splits, sources, names, skipped, progress)
+
+
+# --- sources -------------------------------------------------------------------------------------------------
+
+
+def stratified_test_mask(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """True for the images held out as test: `fraction` of each class, chosen by a seeded permutation."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(labels), dtype=bool)
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        idx = idx[rng.permutation(len(idx))]
+        n_test = int(round(len(idx) * fraction))
+        if len(idx) >= 2:
+            n_test = min(max(n_test, 1), len(idx) - 1)  # keep at least one image on each side
+        mask[idx[:n_test]] = True
+    return mask
+
+
+def _split_names(test_mask: np.ndarray) -> np.ndarray:
+    return np.where(test_mask, "test", "train").astype("<U5")
+
+
+def _read_demo(options: IngestOptions):
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    raw = (digits.images * (255.0 / 16.0)).round().astype(np.uint8)  # 0..16 ink levels → 0..255
+    labels = digits.target.astype(np.int64)
+    test = stratified_test_mask(labels, DEMO_TEST_FRACTION, DEMO_SEED)
+    rng = np.random.default_rng(DEMO_SEED)
+    keep = np.ones(len(labels), dtype=bool)
+    for c, k in DEMO_KEEP.items():
+        train_idx = np.flatnonzero((labels == c) & ~test)
+        keep[train_idx[rng.permutation(len(train_idx))[k:]]] = False
+    res = options.resolution
+    pixels = np.stack(
+        [np.asarray(Image.fromarray(img).resize((res, res), Image.BILINEAR))[None] for img in raw[keep]]
+    )
+    if options.channels == 3:
+        pixels = np.repeat(pixels, 3, axis=1)
+    sources = [f"sklearn:load_digits#{i}" for i in np.flatnonzero(keep)]
+    return pixels, labels[keep], _split_names(test[keep]), sources, [str(i) for i in range(10)], []
+
+
+def _decode_job(args):
+    path, resolution, channels, max_pixels = args
+    try:
+        return load_image(Path(path), resolution, channels, max_pixels), None
+    except ImageRejected as e:
+        return None, (str(e), e.bomb)
+
+
+def _read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    files, file_labels, skipped = [], [], []
+    for c, d in enumerate(class_dirs):
+        for f in sorted(p for p in d.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            if f.suffix.lower() in IMAGE_SUFFIXES:
+                files.append(f)
+                file_labels.append(c)
+            else:
+                skipped.append((str(f), "not an image file type"))
+    if not files:
+        raise GanaugError(f"no images found in {root}: expected one sub-folder of png/jpg/bmp/tif files per class")
+    channels = options.channels
+    if channels is None:
+        channels = 1
+        for f in files:  # headers only: cheap, and lets us pick the channel count before decoding
+            try:
+                if not is_grayscale_mode(peek_mode(f, options.max_pixels)):
+                    channels = 3
+                    break
+            except ImageRejected as e:
+                if e.bomb:
+                    raise GanaugError(f"refusing {f}: {e}") from None
+    jobs = [(str(f), options.resolution, channels, options.max_pixels) for f in files]
+    arrays: list[Optional[np.ndarray]] = []
+    workers = min(options.workers, max(1, len(jobs) // 64))
+    pool = mp.get_context("fork").Pool(workers) if workers > 1 else None
+    try:
+        results = pool.imap(_decode_job, jobs, chunksize=32) if pool else map(_decode_job, jobs)
+        for i, (arr, err) in enumerate(results):
+            if err is not None:
+                reason, bomb = err
+                if bomb:
+                    raise GanaugError(f"refusing {files[i]}: {reason}")
+                skipped.append((str(files[i]), reason))
+            arrays.append(arr)
+            if i % 256 == 0:
+                progress(Progress("decode", i, len(jobs)))
+    finally:
+        if pool:
+            pool.terminate()
+    ok = [i for i, a in enumerate(arrays) if a is not None]
+    if not ok:
+        raise GanaugError(f"none of the {len(files)} image files in {root} could be read")
+    labels = np.asarray([file_labels[i] for i in ok], dtype=np.int64)
+    present = np.unique(labels)
+    if len(present) < 2:
+        raise GanaugError(f"{root} has readable images in only one class ({class_dirs[present[0]].name}); need at least two")
+    # Renumber so that classes whose every file was unreadable do not leave holes.
+    remap = {old: new for new, old in enumerate(present)}
+    labels = np.asarray([remap[c] for c in labels], dtype=np.int64)
+    names = [class_dirs[c].name for c in present]
+    pixels = np.stack([arrays[i] for i in ok])
+    splits = _split_names(stratified_test_mask(labels, options.test_fraction, options.seed))
+    return pixels, labels, splits, [str(files[i]) for i in ok], names, skipped
+
+
+def _npz_shapes(path: Path) -> dict[str, tuple]:
+    """Array shapes from the .npy headers inside the zip, read before any array is loaded."""
+    shapes = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                if not name.endswith(".npy"):
+                    continue
+                with zf.open(name) as f:
+                    version = np.lib.format.read_magic(f)
+                    shape, _, dtype = np.lib.format._read_array_header(f, version)
+                    if dtype.hasobject:
+                        raise GanaugError(f"{path}: array {name[:-4]} holds Python objects; only numeric arrays are accepted")
+                    shapes[name[:-4]] = shape
+    except (zipfile.BadZipFile, ValueError, OSError) as e:
+        raise GanaugError(f"{path} is not a readable .npz file ({e})") from None
+    return shapes
+
+
+def _npz_images(arr: np.ndarray, key: str, path: Path) -> np.ndarray:
+    """(N,H,W), (N,H,W,C) or (N,C,H,W) → uint8 (N,C,H,W)."""
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    elif arr.ndim == 4 and arr.shape[-1] in (1, 3) and arr.shape[1] not in (1, 3):
+        arr = arr.transpose(0, 3, 1, 2)
+    elif not (arr.ndim == 4 and arr.shape[1] in (1, 3)):
+        raise GanaugError(f"{path}: {key} has shape {arr.shape}; expected (N,H,W), (N,H,W,C) or (N,C,H,W) with C 1 or 3")
+    if arr.dtype != np.uint8:
+        lo, hi = float(arr.min()), float(arr.max())
+        scale = 255.0 if hi <= 1.0 and lo >= 0.0 else 1.0
+        arr = np.clip(arr.astype(np.float32) * scale, 0, 255).round().astype(np.uint8)
+    return arr
+
+
+def _resize_all(arr: np.ndarray, resolution: int, channels: int) -> np.ndarray:
+    from PIL import Image
+
+    if arr.shape[1] != channels:
+        arr = np.repeat(arr, 3, axis=1) if channels == 3 else arr.mean(axis=1, keepdims=True).round().astype(np.uint8)
+    if arr.shape[2:] == (resolution, resolution):
+        return arr
+    out = np.empty((len(arr), channels, resolution, resolution), dtype=np.uint8)
+    for i, img in enumerate(arr):
+        pil = Image.fromarray(img[0] if channels == 1 else img.transpose(1, 2, 0))
+        r = np.asarray(pil.resize((resolution, resolution), Image.BILINEAR))
+        out[i] = r[None] if r.ndim == 2 else r.transpose(2, 0, 1)
+    return out
+
+
+def _read_npz(path: Path, options: IngestOptions):
+    shapes = _npz_shapes(path)
+    if "train_images" in shapes:
+        parts = [(s, f"{s}_images", f"{s}_labels") for s in SPLITS if f"{s}_images" in shapes]
+    elif "images" in shapes:
+        parts = [("all", "images", "labels")]
+    else:
+        raise GanaugError(f"{path} has neither train_images/train_labels (MedMNIST layout) nor images/labels arrays")
+    for _, ik, lk in parts:
+        if lk not in shapes:
+            raise GanaugError(f"{path} has {ik} but no {lk}")
+        n_img, n_lab = shapes[ik][0] if shapes[ik] else 0, shapes[lk][0] if shapes[lk] else 0
+        if n_img != n_lab:
+            raise GanaugError(f"{path}: {ik} holds {n_img} images but {lk} holds {n_lab} labels")
+        if n_img == 0:
+            raise GanaugError(f"{path}: {ik} is empty")
+        if int(np.prod(shapes[ik][1:3])) > options.max_pixels:
+            raise GanaugError(f"refusing {path}: {ik} images are {shapes[ik][1:3]} pixels, above the safety limit")
+    data = np.load(path, allow_pickle=False)
+    pixels, labels, splits, sources = [], [], [], []
+    channels = options.channels
+    for split, ik, lk in parts:
+        imgs = _npz_images(data[ik], ik, path)
+        channels = channels or (1 if all(imgs.shape[1] == 1 for _ in [0]) else 3)
+        lab = np.asarray(data[lk]).reshape(len(imgs), -1)[:, 0]
+        if not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0:
+            raise GanaugError(f"{path}: {lk} must hold non-negative integer class labels")
+        pixels.append(imgs)
+        labels.append(lab.astype(np.int64))
+        splits.append(np.full(len(imgs), split, dtype="<U5"))
+        sources += [f"{path}#{ik}[{i}]" for i in range(len(imgs))]
+    channels = channels or 1
+    pixels = np.concatenate([_resize_all(p, options.resolution, channels) for p in pixels])
+    labels, splits = np.concatenate(labels), np.concatenate(splits)
+    if not (splits == "test").any():
+        test = stratified_test_mask(labels, options.test_fraction, options.seed)
+        splits = np.where(test, "test", np.where(splits == "all", "train", splits)).astype("<U5")
+    present = np.unique(labels)
+    if len(present) < 2:
+        raise GanaugError(f"{path} has only one class ({present[0]}); need at least two")
+    remap = np.zeros(present.max() + 1, dtype=np.int64)
+    remap[present] = np.arange(len(present))
+    return pixels, remap[labels], splits, sources, [str(c) for c in present], []
+
+
+# --- writing -------------------------------------------------------------------------------------------------
+
+
+def _write(source, out_dir: Path, pixels, labels, splits, sources, names, skipped, progress) -> IngestResult:
+    out_dir.mkdir(parents=True, exist_ok=False)
+    images = []
+    for i in range(len(pixels)):
+        rel = f"{splits[i]}/{int(labels[i]):03d}/{i:06d}.png"
+        data = encode_png(pixels[i])
+        target = out_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        images.append(IngestedImage(str(splits[i]), int(labels[i]), rel, sha256_bytes(data), sources[i]))
+        if i % 512 == 0:
+            progress(Progress("write", i, len(pixels)))
+    progress(Progress("write", len(pixels), len(pixels)))
+    arrays_path = out_dir / "arrays.npz"
+    np.savez(arrays_path, images=pixels, labels=labels, splits=splits)
+    from ganaug_core.imageio import sha256_file
+
+    return IngestResult(
+        source=source,
+        class_names=list(names),
+        resolution=int(pixels.shape[-1]),
+        channels=int(pixels.shape[1]),
+        images=images,
+        skipped=skipped,
+        arrays_sha256=sha256_file(arrays_path),
+    )
+
+
+@dataclass
+class DatasetArrays:
+    """A dataset's pixels in memory: uint8 (N, C, H, W), labels, and split names."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    splits: np.ndarray
+    class_names: list[str]
+
+    def split(self, *names: str) -> tuple[np.ndarray, np.ndarray]:
+        mask = np.isin(self.splits, names)
+        return self.images[mask], self.labels[mask]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def load_arrays(dataset_dir: Path, class_names: Sequence[str]) -> DatasetArrays:
+    """Load the arrays written at ingestion (plain numeric arrays: no pickle is ever allowed)."""
+    with np.load(dataset_dir / "arrays.npz", allow_pickle=False) as data:
+        return DatasetArrays(data["images"], data["labels"], data["splits"], list(class_names))

@@ -1,0 +1,135 @@
+"""Image decoding and encoding, guarded against decompression bombs.
+
+Every image that enters ganaug goes through `load_image`: the header is checked against a pixel limit before any
+pixel is decoded, JPEGs are decoded at reduced scale when that is enough (libjpeg's draft mode), and the result is
+a uint8 array of shape (C, H, W) at the dataset's resolution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+# Pillow's own default; a larger image is refused before its pixels are decoded.
+MAX_PIXELS = 89_478_485
+
+# We check sizes ourselves (with a message naming the file); Pillow's global check stays as a second guard.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+class ImageRejected(Exception):
+    """A file that is not a usable image (corrupt, not an image, too large)."""
+
+    def __init__(self, reason: str, bomb: bool = False):
+        super().__init__(reason)
+        self.bomb = bomb
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def is_grayscale_mode(mode: str) -> bool:
+    return mode in {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+
+
+def peek_mode(path: Path, max_pixels: int = MAX_PIXELS) -> str:
+    """Read only the header: the image mode, after checking the size."""
+    try:
+        with Image.open(path) as im:
+            _check_size(im, path, max_pixels)
+            return im.mode
+    except ImageRejected:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise ImageRejected(f"not a readable image ({type(e).__name__})") from None
+
+
+def _check_size(im: Image.Image, path: Path, max_pixels: int) -> None:
+    w, h = im.size
+    if w * h > max_pixels:
+        raise ImageRejected(
+            f"{w}×{h} pixels is above the {max_pixels:,}-pixel safety limit (decompression bomb?)", bomb=True
+        )
+
+
+def _to_mode(im: Image.Image, channels: int) -> Image.Image:
+    if im.mode in {"I", "I;16", "I;16B", "I;16L", "F"}:
+        # 16-bit and float grayscale: rescale to 8 bits from the image's own range.
+        arr = np.asarray(im, dtype=np.float32)
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        im = Image.fromarray(arr.astype(np.uint8), "L")
+    if im.mode in {"RGBA", "LA", "P", "PA"}:
+        im = im.convert("RGBA").convert("RGB") if channels == 3 else im.convert("L")
+    return im.convert("L" if channels == 1 else "RGB")
+
+
+def load_image(path: Path, resolution: int, channels: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode `path` into a (channels, resolution, resolution) uint8 array; raises ImageRejected."""
+    try:
+        with Image.open(path) as im:
+            _check_size(im, path, max_pixels)
+            if im.format == "JPEG":
+                # libjpeg can decode at 1/2, 1/4, 1/8 scale: far faster, and we only need `resolution` pixels.
+                im.draft("L" if channels == 1 else "RGB", (resolution * 2, resolution * 2))
+            im = _to_mode(im, channels)
+            im = im.resize((resolution, resolution), Image.BILINEAR, reducing_gap=2.0)
+            arr = np.asarray(im, dtype=np.uint8)
+    except ImageRejected:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageRejected("above Pillow's decompression-bomb limit", bomb=True) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise ImageRejected(f"not a readable image ({type(e).__name__})") from None
+    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def encode_png(chw: np.ndarray) -> bytes:
+    """uint8 (C, H, W) → PNG bytes. Deterministic: the same array always gives the same bytes."""
+    img = chw[0] if chw.shape[0] == 1 else chw.transpose(1, 2, 0)
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def save_png(chw: np.ndarray, path: Path) -> str:
+    """Write a PNG and return its sha256."""
+    data = encode_png(chw)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return sha256_bytes(data)
+
+
+def read_png(path: Path) -> np.ndarray:
+    """Read a PNG that ganaug itself wrote (still size-guarded) as uint8 (C, H, W)."""
+    with Image.open(path) as im:
+        _check_size(im, path, MAX_PIXELS)
+        arr = np.asarray(im)
+    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def make_grid(images: np.ndarray, nrow: int, pad: int = 2) -> np.ndarray:
+    """Tile uint8 (N, C, H, W) images into one (C, H', W') image, like torchvision's make_grid."""
+    n, c, h, w = images.shape
+    ncol = nrow
+    nrows = (n + ncol - 1) // ncol
+    grid = np.zeros((c, nrows * (h + pad) + pad, ncol * (w + pad) + pad), dtype=np.uint8)
+    for i in range(n):
+        r, col = divmod(i, ncol)
+        y, x = pad + r * (h + pad), pad + col * (w + pad)
+        grid[:, y : y + h, x : x + w] = images[i]
+    return grid

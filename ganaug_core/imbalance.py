@@ -1,0 +1,52 @@
+"""The imbalance report: per-class counts per split, the imbalance ratio and the minority classes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+DEFAULT_MINORITY_FRACTION = 0.2
+
+
+@dataclass
+class ImbalanceReport:
+    dataset: str
+    class_names: list[str]
+    counts: dict[str, dict[str, int]]  # split → class name → count
+    imbalance_ratio: float  # largest / smallest training class
+    minority_fraction: float
+    minority_classes: list[str]  # training count below minority_fraction × the largest class
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_text(self) -> str:
+        splits = list(self.counts)
+        width = max(len(n) for n in self.class_names + ["class"])
+        lines = [f"dataset {self.dataset}", f"{'class':<{width}}  " + "  ".join(f"{s:>6}" for s in splits)]
+        biggest = max(self.counts.get("train", {}).values() or [1])
+        for name in self.class_names:
+            row = "  ".join(f"{self.counts[s].get(name, 0):>6}" for s in splits)
+            n_train = self.counts.get("train", {}).get(name, 0)
+            bar = "█" * max(1 if n_train else 0, round(30 * n_train / biggest))
+            flag = "  ← minority" if name in self.minority_classes else ""
+            lines.append(f"{name:<{width}}  {row}  {bar}{flag}")
+        lines.append(f"imbalance ratio (train, largest/smallest): {self.imbalance_ratio:.1f}")
+        lines.append(
+            f"minority classes (< {self.minority_fraction:g} × largest): {', '.join(self.minority_classes) or 'none'}"
+        )
+        return "\n".join(lines)
+
+
+def imbalance_report(
+    dataset: str,
+    class_names: list[str],
+    counts: dict[str, dict[int, int]],
+    minority_fraction: float = DEFAULT_MINORITY_FRACTION,
+) -> ImbalanceReport:
+    """`counts` maps split → class index → number of images."""
+    named = {s: {class_names[c]: n for c, n in sorted(per.items())} for s, per in counts.items()}
+    train = [counts.get("train", {}).get(c, 0) for c in range(len(class_names))]
+    largest, smallest = max(train), min(train)
+    ratio = float("inf") if smallest == 0 else largest / smallest
+    minority = [class_names[c] for c, n in enumerate(train) if n < minority_fraction * largest]
+    return ImbalanceReport(dataset, list(class_names), named, ratio, minority_fraction, minority)

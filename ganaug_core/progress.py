@@ -1,0 +1,63 @@
+"""One progress callback for every long operation.
+
+The CLI turns it into a tqdm bar (`tqdm_progress`), the job worker into database rows. Core code calls
+`report(Progress(...))` and never knows which.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Optional
+
+
+@dataclass
+class Progress:
+    stage: str  # what is happening, in the user's words ("ingest", "train", "generate", ...)
+    done: int  # units finished so far
+    total: int  # units in all (0 when unknown)
+    stats: dict = field(default_factory=dict)  # latest numbers worth showing (losses, p, images/s)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def no_progress(_: Progress) -> None:
+    pass
+
+
+@contextmanager
+def tqdm_progress(enabled: bool = True) -> Iterator[ProgressCallback]:
+    """A callback that drives one tqdm bar per stage, on stderr so `--json` stdout stays clean."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def report(p: Progress) -> None:
+        if not enabled:
+            return
+        bar = bars.get(p.stage)
+        if bar is None:
+            bar = bars[p.stage] = tqdm(total=p.total or None, desc=p.stage, unit="it", leave=True, dynamic_ncols=True)
+        bar.n = p.done
+        if p.stats:
+            bar.set_postfix({k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in p.stats.items()}, refresh=False)
+        bar.refresh()
+
+    try:
+        yield report
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+def throttled(callback: Optional[ProgressCallback], every: int) -> ProgressCallback:
+    """Forward every `every`-th report (and the last one) — database rows need not follow every step."""
+    if callback is None:
+        return no_progress
+
+    def report(p: Progress) -> None:
+        if p.done % every == 0 or (p.total and p.done >= p.total):
+            callback(p)
+
+    return report
