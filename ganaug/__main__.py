@@ -1,0 +1,3 @@
+from ganaug.cli import main
+
+main()

@@ -1,0 +1,76 @@
+"""`ganaug data ingest | list | report`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ganaug.cli.common import cli_errors, emit
+from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
+from ganaug_core.progress import tqdm_progress
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("ingest")
+@cli_errors
+def ingest_cmd(
+    source: str = typer.Argument(..., help="demo:digits, an ImageFolder directory, or an .npz file"),
+    name: str = typer.Option(..., "--name", help="Name to record the dataset under"),
+    resolution: int = typer.Option(32, help="Side of the square images every sample is converted to"),
+    channels: Optional[int] = typer.Option(None, help="1 or 3 (default: from the data)"),
+    test_fraction: float = typer.Option(0.2, help="Share of each class held out as the locked test split"),
+    seed: int = typer.Option(0, help="Seed of the stratified test split"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """Convert and store a dataset under GANAUG_HOME, with each image's sha256, class and split."""
+    from ganaug.datasets import dataset_report, ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    options = IngestOptions(resolution=resolution, channels=channels, test_fraction=test_fraction, seed=seed)
+    with tqdm_progress(enabled=not as_json) as progress:
+        dataset, result = ingest_dataset(source, name, options, progress)
+    report = dataset_report(name)
+    skipped = [{"path": p, "reason": r} for p, r in result.skipped]
+    text = [f"ingested {len(result.images)} images into dataset {name!r} ({dataset.resolution}², {dataset.channels} ch)"]
+    if skipped:
+        text.append(f"skipped {len(skipped)} files that are not readable images:")
+        text += [f"  {s['path']}: {s['reason']}" for s in skipped[:20]]
+        if len(skipped) > 20:
+            text.append(f"  ... and {len(skipped) - 20} more")
+    text.append(report.to_text())
+    emit(
+        {"dataset": name, "images": len(result.images), "skipped": skipped, "report": report.to_dict()},
+        as_json,
+        "\n".join(text),
+    )
+
+
+@app.command("list")
+@cli_errors
+def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the ingested datasets."""
+    from ganaug.datasets import all_datasets
+
+    rows = [
+        dict(name=d.name, source=d.source, resolution=d.resolution, channels=d.channels, classes=len(d.class_names),
+             created_at=d.created_at.isoformat())
+        for d in all_datasets()
+    ]
+    text = "\n".join(f"{r['name']:<24} {r['resolution']}²×{r['channels']}  {r['classes']} classes  {r['source']}" for r in rows)
+    emit({"datasets": rows}, as_json, text or "no datasets yet: try `ganaug data ingest demo:digits --name digits`")
+
+
+@app.command("report")
+@cli_errors
+def report_cmd(
+    name: str,
+    minority_fraction: float = typer.Option(DEFAULT_MINORITY_FRACTION, help="Minority: below this share of the largest class"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Per-class counts per split, the imbalance ratio and the minority classes."""
+    from ganaug.datasets import dataset_report
+
+    report = dataset_report(name, minority_fraction)
+    emit(report.to_dict(), as_json, report.to_text())

@@ -1,0 +1,97 @@
+"""Ingest a dataset into GANAUG_HOME and record it in the database — all of it or nothing.
+
+The images are written into a staging folder; the dataset row and its image rows are inserted in one
+transaction; the staging folder is renamed into place just before that transaction commits. Any failure
+removes the staging folder (or the renamed one) and rolls the rows back.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from db.datasets import add_dataset, class_counts, find_dataset, get_dataset, list_datasets
+from db.engine import session_scope
+from db.models import Dataset
+from ganaug_core import paths
+from ganaug_core.datasets import DatasetArrays, IngestOptions, IngestResult, ingest, load_arrays
+from ganaug_core.errors import GanaugError
+from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION, ImbalanceReport, imbalance_report
+from ganaug_core.progress import ProgressCallback, no_progress
+
+
+def validate_name(name: str) -> None:
+    if not name or len(name) > 100 or any(ch in name for ch in "/\\\0") or name.startswith("."):
+        raise GanaugError(f"invalid dataset name {name!r}: use up to 100 characters, no slashes, not starting with '.'")
+
+
+def ingest_dataset(
+    source: str, name: str, options: IngestOptions, progress: ProgressCallback = no_progress
+) -> tuple[Dataset, IngestResult]:
+    validate_name(name)
+    with session_scope() as session:
+        if find_dataset(session, name) is not None:
+            raise GanaugError(f"dataset {name!r} already exists; choose another --name")
+    root = paths.datasets_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / name
+    if final.exists():
+        raise GanaugError(f"{final} already exists on disk but is not a recorded dataset; move it away first")
+    staging = root / f".staging-{uuid.uuid4().hex}"
+    renamed = False
+    try:
+        result = ingest(source, staging, options, progress)
+        rel = paths.relative_to_home(final)
+        rows = [
+            dict(split=i.split, class_index=i.class_index, path=f"{rel}/{i.path}", sha256=i.sha256, source_path=i.source_path)
+            for i in result.images
+        ]
+        with session_scope() as session:
+            dataset = add_dataset(
+                session,
+                rows,
+                name=name,
+                source=source,
+                path=rel,
+                resolution=result.resolution,
+                channels=result.channels,
+                class_names=result.class_names,
+                test_fraction=options.test_fraction if source != "demo:digits" else 1 / 3,
+                seed=options.seed,
+                arrays_sha256=result.arrays_sha256,
+                skipped=[list(s) for s in result.skipped],
+            )
+            staging.rename(final)
+            renamed = True
+        return dataset, result
+    except BaseException:
+        shutil.rmtree(final if renamed else staging, ignore_errors=True)
+        raise
+
+
+def dataset_report(name: str, minority_fraction: float = DEFAULT_MINORITY_FRACTION) -> ImbalanceReport:
+    if not 0 < minority_fraction <= 1:
+        raise GanaugError(f"--minority-fraction must be in (0, 1], got {minority_fraction}")
+    with session_scope() as session:
+        dataset = get_dataset(session, name)
+        counts = class_counts(session, dataset.id)
+        return imbalance_report(name, dataset.class_names, counts, minority_fraction)
+
+
+def all_datasets() -> list[Dataset]:
+    with session_scope() as session:
+        return list(list_datasets(session))
+
+
+def dataset_arrays(name: str) -> tuple[Dataset, DatasetArrays]:
+    """The dataset's row and its pixels (checked against the sha256 recorded at ingestion)."""
+    from ganaug_core.imageio import sha256_file
+
+    with session_scope() as session:
+        dataset = get_dataset(session, name)
+    folder = paths.resolve(dataset.path)
+    arrays_path = Path(folder) / "arrays.npz"
+    if not arrays_path.exists() or sha256_file(arrays_path) != dataset.arrays_sha256:
+        raise GanaugError(f"dataset {name!r}: {arrays_path} is missing or does not match its recorded sha256")
+    return dataset, load_arrays(folder, dataset.class_names)
