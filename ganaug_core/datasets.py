@@ -217,7 +217,8 @@ def _npz_shapes(path: Path) -> dict[str, tuple]:
                     continue
                 with zf.open(name) as f:
                     version = np.lib.format.read_magic(f)
-                    shape, _, dtype = np.lib.format._read_array_header(f, version)
+                    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read(f)
                     if dtype.hasobject:
                         raise GanaugError(f"{path}: array {name[:-4]} holds Python objects; only numeric arrays are accepted")
                     shapes[name[:-4]] = shape

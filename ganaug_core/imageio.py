@@ -54,6 +54,8 @@ def peek_mode(path: Path, max_pixels: int = MAX_PIXELS) -> str:
             return im.mode
     except ImageRejected:
         raise
+    except Image.DecompressionBombError as e:
+        raise ImageRejected(f"{e.args[0].split(',')[0]} (decompression bomb?)", bomb=True) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageRejected(f"not a readable image ({type(e).__name__})") from None
 
@@ -91,8 +93,8 @@ def load_image(path: Path, resolution: int, channels: int, max_pixels: int = MAX
             arr = np.asarray(im, dtype=np.uint8)
     except ImageRejected:
         raise
-    except Image.DecompressionBombError:
-        raise ImageRejected("above Pillow's decompression-bomb limit", bomb=True) from None
+    except Image.DecompressionBombError as e:
+        raise ImageRejected(f"{e.args[0].split(',')[0]} (decompression bomb?)", bomb=True) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageRejected(f"not a readable image ({type(e).__name__})") from None
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)

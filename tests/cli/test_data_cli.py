@@ -1,0 +1,140 @@
+"""`ganaug data ...` end to end, including every bad input the foundation issue lists."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from db.engine import session_scope
+from db.models import Dataset, RealImage
+from ganaug.cli import app
+from tests.core.test_datasets import make_image_folder
+
+runner = CliRunner()
+
+
+def ganaug(*args):
+    return runner.invoke(app, list(args))
+
+
+def assert_bad_input(result, *needles):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("error: ")
+    for needle in needles:
+        assert needle in line
+
+
+def assert_nothing_written(home):
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Dataset)) == 0
+        assert s.scalar(select(func.count()).select_from(RealImage)) == 0
+    datasets = home / "datasets"
+    assert not datasets.exists() or list(datasets.iterdir()) == []
+
+
+def png_header_only(width, height):
+    """A tiny file that claims to be a width×height image: what a decompression bomb looks like to a decoder."""
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_ingest_demo_then_report_json(home):
+    assert ganaug("data", "ingest", "demo:digits", "--name", "digits", "--json").exit_code == 0
+    result = ganaug("data", "report", "digits", "--json")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert [report["counts"]["train"][c] for c in "789"] == [10, 6, 4]
+    assert report["minority_classes"] == ["7", "8", "9"]
+    listed = json.loads(ganaug("data", "list", "--json").stdout)
+    assert [d["name"] for d in listed["datasets"]] == ["digits"]
+
+
+def test_missing_path(home, tmp_path):
+    assert_bad_input(ganaug("data", "ingest", str(tmp_path / "nope"), "--name", "x"), "not found", "nope")
+    assert_nothing_written(home)
+
+
+def test_empty_folder(home, tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert_bad_input(ganaug("data", "ingest", str(tmp_path / "empty"), "--name", "x"), "no images")
+    assert_nothing_written(home)
+
+
+def test_folder_with_one_class(home, tmp_path):
+    src = make_image_folder(tmp_path / "src", classes=("only",), per_class=(5,))
+    assert_bad_input(ganaug("data", "ingest", str(src), "--name", "x"), "one class")
+    assert_nothing_written(home)
+
+
+def test_non_image_and_corrupt_files_are_listed_and_the_rest_ingested(home, tmp_path):
+    src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(6, 6))
+    (src / "a" / "notes.txt").write_text("not an image")
+    (src / "b" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated garbage")
+    result = ganaug("data", "ingest", str(src), "--name", "parts", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["images"] == 12
+    skipped = {os.path.basename(s["path"]): s["reason"] for s in out["skipped"]}
+    assert set(skipped) == {"notes.txt", "broken.jpg"}
+    assert "not a readable image" in skipped["broken.jpg"]
+
+
+def test_decompression_bomb_is_refused(home, tmp_path):
+    src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(4, 4))
+    (src / "a" / "bomb.png").write_bytes(png_header_only(60_000, 60_000))
+    assert_bad_input(ganaug("data", "ingest", str(src), "--name", "x"), "bomb.png", "decompression bomb")
+    assert_nothing_written(home)
+
+
+def test_npz_with_mismatched_lengths(home, tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, images=np.zeros((10, 8, 8), np.uint8), labels=np.zeros(9, np.int64))
+    assert_bad_input(ganaug("data", "ingest", str(path), "--name", "x"), "10 images", "9 labels")
+    assert_nothing_written(home)
+
+
+def test_npz_with_pickled_objects_is_refused(home, tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, images=np.array([object()] * 4, dtype=object), labels=np.zeros(4, np.int64))
+    assert_bad_input(ganaug("data", "ingest", str(path), "--name", "x"), "Python objects")
+    assert_nothing_written(home)
+
+
+def test_duplicate_dataset_name(home):
+    assert ganaug("data", "ingest", "demo:digits", "--name", "digits", "--resolution", "8").exit_code == 0
+    assert_bad_input(ganaug("data", "ingest", "demo:digits", "--name", "digits"), "already exists")
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Dataset)) == 1
+
+
+def test_unknown_dataset(home):
+    assert_bad_input(ganaug("data", "report", "nope"), "unknown dataset 'nope'")
+
+
+@pytest.mark.parametrize("args,needle", [(["--resolution", "2"], "--resolution"), (["--test-fraction", "1.5"], "--test-fraction"), (["--channels", "2"], "--channels")])
+def test_bad_options_name_the_field(home, args, needle):
+    assert_bad_input(ganaug("data", "ingest", "demo:digits", "--name", "d", *args), needle)
+    assert_nothing_written(home)
+
+
+def test_real_process_exits_2_without_traceback(home):
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganaug", "data", "report", "missing"], capture_output=True, text=True, env=os.environ
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: unknown dataset 'missing' (known: none yet)"

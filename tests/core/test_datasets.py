@@ -1,0 +1,127 @@
+"""Ingestion from every source: the demo profile, ImageFolder, npz — on real files, recorded in real SQLite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.models import Dataset, RealImage
+from ganaug.datasets import dataset_arrays, dataset_report, ingest_dataset
+from ganaug_core import paths
+from ganaug_core.datasets import IngestOptions, stratified_test_mask
+from ganaug_core.imageio import sha256_file
+
+
+def make_image_folder(root, classes=("crack", "ok", "scratch"), per_class=(6, 40, 4), seed=0, colour=True):
+    """Real JPEG/PNG files of mixed sizes: a blob whose position depends on the class, plus noise."""
+    rng = np.random.default_rng(seed)
+    for c, (name, n) in enumerate(zip(classes, per_class)):
+        d = root / name
+        d.mkdir(parents=True)
+        for i in range(n):
+            w, h = int(rng.integers(40, 220)), int(rng.integers(40, 220))
+            arr = rng.integers(0, 60, size=(h, w, 3), dtype=np.uint8)
+            arr[h // 4 : h // 2, (c * w) // 4 : (c * w) // 4 + w // 4] = 230
+            img = Image.fromarray(arr if colour else arr[..., 0])
+            suffix = ".jpg" if i % 3 else ".png"
+            img.save(d / f"img{i:03d}{suffix}")
+    return root
+
+
+def test_demo_profile_matches_the_documented_imbalance(home):
+    ingest_dataset("demo:digits", "digits", IngestOptions())
+    report = dataset_report("digits")
+    train, test = report.counts["train"], report.counts["test"]
+    assert [train[c] for c in "789"] == [10, 6, 4]
+    assert all(train[c] > 100 for c in "0123456")
+    assert all(55 <= test[c] <= 62 for c in "0123456789")  # a third held out, balanced
+    assert report.minority_classes == ["7", "8", "9"]
+    assert 25 <= report.imbalance_ratio <= 35
+
+
+def test_demo_ingest_is_deterministic(tmp_path, monkeypatch):
+    from db.engine import dispose_engines
+
+    digests = []
+    for run in range(2):
+        monkeypatch.setenv("GANAUG_HOME", str(tmp_path / f"home{run}"))
+        dispose_engines()
+        ingest_dataset("demo:digits", "digits", IngestOptions(resolution=16))
+        with session_scope() as s:
+            digests.append([(r.split, r.class_index, r.sha256) for r in s.scalars(select(RealImage).order_by(RealImage.id))])
+    dispose_engines()
+    assert digests[0] == digests[1]
+
+
+def test_image_folder_of_mixed_sizes_is_converted_and_hashed(home, tmp_path):
+    src = make_image_folder(tmp_path / "src", per_class=(60, 200, 40))
+    dataset, result = ingest_dataset(str(src), "parts", IngestOptions(resolution=32, test_fraction=0.25, seed=3))
+    assert dataset.class_names == ["crack", "ok", "scratch"]
+    assert dataset.channels == 3 and dataset.resolution == 32
+    assert len(result.images) == 300 and result.skipped == []
+    report = dataset_report("parts")
+    assert report.counts["test"] == {"crack": 15, "ok": 50, "scratch": 10}
+    with session_scope() as s:
+        rows = s.scalars(select(RealImage)).all()
+    for row in rows[:: 37]:
+        path = paths.resolve(row.path)
+        assert sha256_file(path) == row.sha256
+        assert Image.open(path).size == (32, 32)
+        assert row.source_path.startswith(str(src))
+    _, arrays = dataset_arrays("parts")
+    assert arrays.images.shape == (300, 3, 32, 32) and arrays.images.dtype == np.uint8
+
+
+def test_grayscale_folder_gives_one_channel(home, tmp_path):
+    src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(5, 5), colour=False)
+    dataset, _ = ingest_dataset(str(src), "gray", IngestOptions(resolution=16))
+    assert dataset.channels == 1
+
+
+def test_npz_medmnist_layout_keeps_its_own_splits(home, tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "med.npz"
+    np.savez(
+        path,
+        train_images=rng.integers(0, 255, (30, 28, 28), dtype=np.uint8),
+        train_labels=rng.integers(0, 3, (30, 1)),
+        val_images=rng.integers(0, 255, (6, 28, 28), dtype=np.uint8),
+        val_labels=rng.integers(0, 3, (6, 1)),
+        test_images=rng.integers(0, 255, (9, 28, 28), dtype=np.uint8),
+        test_labels=np.array([[0], [1], [2]] * 3),
+    )
+    ingest_dataset(str(path), "med", IngestOptions(resolution=16))
+    report = dataset_report("med")
+    assert sum(report.counts["train"].values()) == 30
+    assert sum(report.counts["val"].values()) == 6
+    assert report.counts["test"] == {"0": 3, "1": 3, "2": 3}
+
+
+def test_plain_npz_pair_is_split_stratified(home, tmp_path):
+    rng = np.random.default_rng(1)
+    path = tmp_path / "plain.npz"
+    np.savez(path, images=rng.integers(0, 255, (40, 3, 20, 20), dtype=np.uint8), labels=np.repeat([0, 1], 20))
+    dataset, _ = ingest_dataset(str(path), "plain", IngestOptions(resolution=16, test_fraction=0.25))
+    assert dataset.channels == 3
+    assert dataset_report("plain").counts["test"] == {"0": 5, "1": 5}
+
+
+def test_stratified_split_is_seeded_and_keeps_both_sides():
+    labels = np.array([0] * 10 + [1] * 2 + [2] * 1)
+    a, b = stratified_test_mask(labels, 0.3, 7), stratified_test_mask(labels, 0.3, 7)
+    assert (a == b).all()
+    assert a[:10].sum() == 3 and a[10:12].sum() == 1 and a[12:].sum() == 0
+
+
+def test_arrays_tampered_after_ingest_are_refused(home):
+    ingest_dataset("demo:digits", "digits", IngestOptions(resolution=8))
+    with session_scope() as s:
+        folder = paths.resolve(s.scalars(select(Dataset.path)).one())
+    np.savez(folder / "arrays.npz", images=np.zeros((1, 1, 8, 8), np.uint8), labels=np.zeros(1), splits=np.array(["train"]))
+    from ganaug_core.errors import GanaugError
+
+    with pytest.raises(GanaugError, match="sha256"):
+        dataset_arrays("digits")
