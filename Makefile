@@ -1,0 +1,29 @@
+# The two commands of the README: `make demo` and `make test`. Everything else here serves them.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: demo test setup system-deps clean
+
+demo: setup
+	$(BIN)/ganaug demo
+
+test: setup system-deps
+	bash .ci/test.sh
+
+setup: $(STAMP)
+
+# torch is pinned (see README, "Dependencies"): with the CPU wheel on the machine pip downloads no CUDA packages.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian packages the test suite uses: chromium for the browser test, PostgreSQL for the database suite.
+system-deps:
+	bash .ci/system-deps.sh
+
+clean:
+	rm -rf $(VENV) .ganaug .pytest_cache test-artifacts
