@@ -1,0 +1,138 @@
+"""The append-only decision log: one hash-chained event per decision.
+
+Each event's hash is the sha256 of a canonical JSON of its fields plus the previous event's hash, so changing,
+inserting or removing a row anywhere but the very end breaks the chain at that row; `verify_chain` finds the first
+such row. The database refuses UPDATE and DELETE on the table (triggers from the initial migration), and a unique
+index on `prev_hash` (migration 0002) makes a fork — two events claiming the same predecessor — impossible.
+
+Appends are serialized: on SQLite the caller's `session_scope(immediate=True)` holds the write lock from BEGIN,
+on PostgreSQL `lock_log` takes a transaction-scoped advisory lock before the last hash is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from db.models import Event, User
+
+GENESIS_HASH = "0" * 64
+_PG_LOG_LOCK = 0x6761_6E61  # shared by every ganaug process writing the log
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    checked: int  # events verified before stopping (all of them when ok)
+    first_broken_id: Optional[int]
+    message: str
+    head_hash: str = GENESIS_HASH  # the last good hash: write it down elsewhere to detect a truncated tail
+
+    def to_dict(self) -> dict:
+        return dict(ok=self.ok, checked=self.checked, first_broken_id=self.first_broken_id, message=self.message,
+                    head_hash=self.head_hash)
+
+
+def utc_timestamp() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def event_hash(prev_hash: str, ts: str, actor_id: Optional[int], actor: str, role: str, action: str,
+               target_type: str, target_id: int, meaning: str, reason: Optional[str], details: dict) -> str:
+    payload = dict(prev_hash=prev_hash, ts=ts, actor_id=actor_id, actor=actor, role=role, action=action,
+                   target_type=target_type, target_id=target_id, meaning=meaning, reason=reason, details=details)
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def _hash_of_row(e) -> str:
+    return event_hash(e.prev_hash, e.ts, e.actor_id, e.actor, e.role, e.action, e.target_type, e.target_id,
+                      e.meaning, e.reason, e.details or {})
+
+
+def lock_log(session: Session) -> None:
+    """Serialize writers of the log (and the state checks before them) for the rest of this transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOG_LOCK})
+
+
+def record_event(session: Session, actor: User, action: str, target_type: str, target_id: int, meaning: str,
+                 reason: Optional[str] = None, details: Optional[dict] = None) -> Event:
+    """Append one event to the chain in the caller's transaction (commit with the decision it records)."""
+    lock_log(session)
+    # Round-trip through JSON so that what is hashed is exactly what the database will give back.
+    details = json.loads(canonical_json(details or {}))
+    prev = session.scalar(select(Event.hash).order_by(Event.id.desc()).limit(1)) or GENESIS_HASH
+    ts = utc_timestamp()
+    fields = dict(ts=ts, actor_id=actor.id, actor=actor.name, role=actor.role, action=action,
+                  target_type=target_type, target_id=int(target_id), meaning=meaning, reason=reason, details=details)
+    event = Event(**fields, prev_hash=prev, hash=event_hash(prev, **fields))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
+    """Walk the log in id order, recompute every hash and check every link; stop at the first broken one."""
+    prev = GENESIS_HASH
+    checked = 0
+    last_id = 0
+    while True:
+        # Plain rows, not ORM objects: nothing is added to (or evicted from) the caller's session.
+        rows = session.execute(select(*Event.__table__.c).where(Event.id > last_id).order_by(Event.id).limit(batch_size)).all()
+        if not rows:
+            break
+        for e in rows:
+            if e.prev_hash != prev:
+                return ChainReport(False, checked, e.id,
+                                   f"event {e.id} does not follow the event before it (an event was removed, inserted "
+                                   f"or altered at or before id {e.id})", prev)
+            if _hash_of_row(e) != e.hash:
+                return ChainReport(False, checked, e.id,
+                                   f"event {e.id} ({e.action} {e.target_type} {e.target_id}) was altered: its "
+                                   "content no longer matches its hash", prev)
+            prev = e.hash
+            checked += 1
+            last_id = e.id
+    return ChainReport(True, checked, None, f"all {checked} events verified; the chain is intact", prev)
+
+
+def list_events(session: Session, actor: Optional[str] = None, action: Optional[str] = None,
+                target_type: Optional[str] = None, since: Optional[str | dt.datetime] = None, limit: int = 200,
+                target_id: Optional[int] = None) -> Sequence[Event]:
+    """Newest first. `since` is a datetime or an ISO 8601 string (UTC when it has no offset)."""
+    q = select(Event)
+    if actor:
+        q = q.where(Event.actor == actor)
+    if action:
+        q = q.where(Event.action == action)
+    if target_type:
+        q = q.where(Event.target_type == target_type)
+    if target_id is not None:
+        q = q.where(Event.target_id == target_id)
+    if since is not None:
+        q = q.where(Event.ts >= _as_utc_text(since))
+    return session.scalars(q.order_by(Event.id.desc()).limit(limit)).all()
+
+
+def _as_utc_text(since: str | dt.datetime) -> str:
+    from db.errors import DecisionError
+
+    if isinstance(since, str):
+        try:
+            since = dt.datetime.fromisoformat(since)
+        except ValueError:
+            raise DecisionError(f"--since {since!r} is not an ISO 8601 date or time") from None
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.timezone.utc)
+    # Timestamps are stored as UTC ISO text of one fixed width, so text order is time order.
+    return since.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")

@@ -1,0 +1,6 @@
+"""Bad input in the review workflow: the CLI prints it as one line and exits 2, the app shows it as a message."""
+
+
+class DecisionError(Exception):
+    """A decision that cannot be recorded as asked (unknown batch, no reason, wrong role, disabled account, tag not
+    in the taxonomy, a transition the batch state machine does not allow). Nothing has been written."""

@@ -1,0 +1,178 @@
+"""The training gate: exactly what reviewers approved, and nothing else, plus the real training split.
+
+`gated_training_set` returns every real *train* image (never val or test) and the synthetic samples of approved
+(not revoked) batches of the dataset, minus rejected samples, samples carrying a blocking tag and samples added to
+a batch after it was approved; per class at most `synthetic_ratio` × (real train images of that class), taken in
+sample-id order; and only files whose bytes still match their recorded sha256. The manifest lists each entry with
+the event that approved it; its sha256 identifies the training set (the bytes of `manifest.csv` on export).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from db.datasets import get_dataset
+from db.errors import DecisionError
+from db.models import Batch, Event, RealImage, Sample, SampleTag, Tag
+
+MANIFEST_COLUMNS = ("path", "sha256", "class_index", "source", "batch_id", "event_id")
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    path: str  # relative to GANAUG_HOME
+    sha256: str
+    class_index: int
+    source: str  # "real" or "synthetic"
+    batch_id: Optional[int] = None
+    event_id: Optional[int] = None  # the approval event that admitted it (synthetic only)
+
+
+@dataclass
+class GatedSet:
+    dataset: str
+    synthetic_ratio: float
+    entries: list[ManifestEntry]
+    manifest_sha256: str
+    excluded: dict[str, int] = field(default_factory=dict)  # reason → samples left out
+    counts: dict[int, dict[str, int]] = field(default_factory=dict)  # class → {"real": n, "synthetic": m}
+
+    def manifest_csv(self) -> bytes:
+        return manifest_csv(self.entries)
+
+    def summary(self) -> dict:
+        return dict(dataset=self.dataset, synthetic_ratio=self.synthetic_ratio, entries=len(self.entries),
+                    manifest_sha256=self.manifest_sha256, counts={str(k): v for k, v in self.counts.items()},
+                    excluded=self.excluded)
+
+
+def manifest_csv(entries: list[ManifestEntry]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(MANIFEST_COLUMNS)
+    for e in entries:
+        w.writerow([e.path, e.sha256, e.class_index, e.source, "" if e.batch_id is None else e.batch_id,
+                    "" if e.event_id is None else e.event_id])
+    return buf.getvalue().encode("utf-8")
+
+
+def _file_sha256(path: Path) -> Optional[str]:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def _matching(base: Path, rows: list, workers: int = 8) -> list[bool]:
+    """Which rows' files exist and match their recorded sha256 (threads: the time is spent in file I/O)."""
+    if not rows:
+        return []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        digests = list(pool.map(lambda r: _file_sha256(base / r.path), rows, chunksize=256))
+    return [d == r.sha256 for d, r in zip(digests, rows)]
+
+
+def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: float = 1.0,
+                       home: Optional[Path] = None) -> GatedSet:
+    if not (isinstance(synthetic_ratio, (int, float)) and math.isfinite(synthetic_ratio) and synthetic_ratio >= 0):
+        raise DecisionError(f"the synthetic:real ratio must be a number ≥ 0, got {synthetic_ratio!r}")
+    if home is None:
+        from db.engine import home as default_home
+
+        home = default_home()
+    base = Path(home)
+    dataset = get_dataset(session, dataset_name)
+    excluded: Counter = Counter()
+
+    real_rows = session.execute(
+        select(RealImage.path, RealImage.sha256, RealImage.class_index)
+        .where(RealImage.dataset_id == dataset.id, RealImage.split == "train").order_by(RealImage.id)
+    ).all()
+    entries: list[ManifestEntry] = []
+    real_per_class: Counter = Counter()
+    for row, ok in zip(real_rows, _matching(base, real_rows)):
+        if not ok:
+            excluded["real file missing or changed"] += 1
+            continue
+        entries.append(ManifestEntry(row.path, row.sha256, row.class_index, "real"))
+        real_per_class[row.class_index] += 1
+
+    approvals = _approvals(session, dataset.id)
+    blocking = exists().where(
+        SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking
+    )
+    in_dataset = and_(Batch.dataset_id == dataset.id, Sample.batch_id == Batch.id)
+    candidates = session.execute(
+        select(Sample.id, Sample.path, Sample.sha256, Sample.class_index, Sample.batch_id)
+        .join(Batch, Batch.id == Sample.batch_id)
+        .where(in_dataset, Batch.status == "approved", ~Sample.rejected, ~blocking)
+        .order_by(Sample.id)
+    ).all()
+    excluded.update(_exclusion_counts(session, dataset.id, blocking))
+
+    caps = {c: math.floor(synthetic_ratio * n + 1e-9) for c, n in real_per_class.items()}
+    chosen, taken = [], Counter()
+    for row in candidates:
+        event_id, max_sample_id = approvals.get(row.batch_id, (None, None))
+        if event_id is None or max_sample_id is None or row.id > max_sample_id:
+            excluded["added after approval"] += 1
+        elif taken[row.class_index] >= caps.get(row.class_index, 0):
+            excluded["over the synthetic:real cap"] += 1
+        else:
+            chosen.append((row, event_id))
+            taken[row.class_index] += 1
+    # Hash only what the cap admits; a mismatching file is dropped, not replaced, so the result stays
+    # independent of which files happen to be damaged elsewhere.
+    for (row, event_id), ok in zip(chosen, _matching(base, [r for r, _ in chosen])):
+        if ok:
+            entries.append(ManifestEntry(row.path, row.sha256, row.class_index, "synthetic", row.batch_id, event_id))
+        else:
+            excluded["synthetic file missing or changed"] += 1
+            taken[row.class_index] -= 1
+
+    counts = {c: {"real": real_per_class.get(c, 0), "synthetic": taken.get(c, 0)}
+              for c in sorted(set(real_per_class) | set(taken))}
+    digest = hashlib.sha256(manifest_csv(entries)).hexdigest()
+    return GatedSet(dataset_name, float(synthetic_ratio), entries, digest, dict(excluded), counts)
+
+
+def _approvals(session: Session, dataset_id: int) -> dict[int, tuple[int, Optional[int]]]:
+    """batch id → (its latest approval event, the highest sample id that approval covered)."""
+    latest = (
+        select(Event.target_id, func.max(Event.id).label("event_id"))
+        .join(Batch, Batch.id == Event.target_id)
+        .where(Event.target_type == "batch", Event.action == "approve", Batch.dataset_id == dataset_id,
+               Batch.status == "approved")
+        .group_by(Event.target_id).subquery()
+    )
+    rows = session.execute(select(Event.target_id, Event.id, Event.details).join(latest, latest.c.event_id == Event.id))
+    return {bid: (eid, (details or {}).get("max_sample_id")) for bid, eid, details in rows}
+
+
+def _exclusion_counts(session: Session, dataset_id: int, blocking) -> dict[str, int]:
+    counts = {}
+    by_status = session.execute(
+        select(Batch.status, func.count(Sample.id)).join(Sample, Sample.batch_id == Batch.id)
+        .where(Batch.dataset_id == dataset_id, Batch.status != "approved").group_by(Batch.status)
+    )
+    for status, n in by_status:
+        counts[f"batch {status}"] = n
+    approved = and_(Batch.dataset_id == dataset_id, Batch.status == "approved", Sample.batch_id == Batch.id)
+    counts["rejected sample"] = session.scalar(
+        select(func.count(Sample.id)).join(Batch, Batch.id == Sample.batch_id).where(approved, Sample.rejected)) or 0
+    counts["blocking tag"] = session.scalar(
+        select(func.count(Sample.id)).join(Batch, Batch.id == Sample.batch_id)
+        .where(approved, ~Sample.rejected, blocking)) or 0
+    return {k: v for k, v in counts.items() if v}

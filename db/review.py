@@ -1,0 +1,260 @@
+"""Expert review: batch decisions, sample rejections, artifact tags — each one event in the decision log.
+
+Batch states: pending → approved | rejected; approved → revoked. Samples can be rejected inside a pending or an
+approved batch. A batch with memorized samples cannot be approved until those samples are rejected, and a batch
+whose scores (and so its memorization flags) were never computed cannot be approved at all.
+
+Every decision function takes the caller's session; open it with `session_scope(immediate=True)` so the state
+check and the write happen under one write lock. Each validates everything before writing anything, so a
+refused decision (DecisionError) leaves no trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from db.audit import lock_log, record_event
+from db.errors import DecisionError
+from db.models import Batch, Event, Sample, SampleTag, Tag, User
+from db.users import require_user
+
+MEANINGS = {
+    "approve": "Reviewed; the samples of this batch (except rejected or blocking-tagged ones) may be used for training.",
+    "reject": "Reviewed; no sample of this batch may be used for training.",
+    "revoke": "The approval of this batch is withdrawn; its samples may no longer be used for training.",
+    "reject_sample": "This sample may not be used for training.",
+    "tag": "This sample shows the named artifact.",
+    "untag": "This sample does not show the named artifact after all.",
+    "add_tag": "A new artifact tag is added to the taxonomy.",
+}
+SORTABLE = ("id", "seed", "class_confidence", "realism", "novelty", "nn_distance")
+SCORE_FIELDS = ("class_confidence", "realism", "novelty", "nn_distance", "memorized", "emb_x", "emb_y")
+
+
+def _reason(reason: Optional[str], what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DecisionError(f"a reason is required to {what}")
+    return reason
+
+
+def _optional(reason: Optional[str]) -> Optional[str]:
+    return (reason or "").strip() or None
+
+
+def get_batch(session: Session, batch_id: int) -> Batch:
+    batch = session.get(Batch, batch_id, populate_existing=True)
+    if batch is None:
+        raise DecisionError(f"unknown batch {batch_id}")
+    return batch
+
+
+def get_sample(session: Session, sample_id: int) -> Sample:
+    sample = session.get(Sample, sample_id, populate_existing=True)
+    if sample is None:
+        raise DecisionError(f"unknown sample {sample_id}")
+    return sample
+
+
+def _decide(session: Session, user: User, action: str, roles=("reviewer", "admin")) -> User:
+    lock_log(session)  # before any state is read, so that two reviewers cannot both see "pending"
+    return require_user(session, user, roles=roles, action=action)
+
+
+def samples_digest(session: Session, batch_id: int) -> tuple[int, int, Optional[int], str]:
+    """(samples, rejected, highest sample id, sha256 over every (id, sha256, rejected)) — what an approval covers."""
+    h = hashlib.sha256()
+    n = rejected = 0
+    max_id = None
+    rows = session.execute(
+        select(Sample.id, Sample.sha256, Sample.rejected).where(Sample.batch_id == batch_id).order_by(Sample.id)
+    )
+    for sid, sha, rej in rows:
+        h.update(f"{sid},{sha},{int(bool(rej))}\n".encode())
+        n += 1
+        rejected += bool(rej)
+        max_id = sid
+    return n, rejected, max_id, h.hexdigest()
+
+
+def approve_batch(session: Session, batch_id: int, user: User, reason: Optional[str] = None) -> Event:
+    actor = _decide(session, user, "approve batches")
+    batch = get_batch(session, batch_id)
+    if batch.status != "pending":
+        raise DecisionError(f"batch {batch_id} is {batch.status}; only a pending batch can be approved")
+    if not batch.scores_computed:
+        raise DecisionError(
+            f"batch {batch_id} has not been scored, so memorization was never checked: run "
+            f"`ganaug evaluate batch {batch_id}` first"
+        )
+    memorized = session.scalars(
+        select(Sample.id).where(Sample.batch_id == batch_id, Sample.memorized, ~Sample.rejected).order_by(Sample.id)
+    ).all()
+    if memorized:
+        shown = ", ".join(map(str, memorized[:10])) + (", ..." if len(memorized) > 10 else "")
+        raise DecisionError(
+            f"batch {batch_id} has {len(memorized)} memorized sample(s) not yet rejected ({shown}); reject them first"
+        )
+    n, rejected, max_id, digest = samples_digest(session, batch_id)
+    if n == 0:
+        raise DecisionError(f"batch {batch_id} has no samples")
+    batch.status = "approved"
+    return record_event(
+        session, actor, "approve", "batch", batch_id, MEANINGS["approve"], _optional(reason),
+        details=dict(samples=n, rejected=rejected, max_sample_id=max_id, samples_sha256=digest,
+                     class_index=batch.class_index, checkpoint_sha256=batch.checkpoint_sha256),
+    )
+
+
+def reject_batch(session: Session, batch_id: int, user: User, reason: str) -> Event:
+    actor = _decide(session, user, "reject batches")
+    reason = _reason(reason, f"reject batch {batch_id}")
+    batch = get_batch(session, batch_id)
+    if batch.status != "pending":
+        hint = "; revoke it instead" if batch.status == "approved" else ""
+        raise DecisionError(f"batch {batch_id} is {batch.status}; only a pending batch can be rejected{hint}")
+    batch.status = "rejected"
+    return record_event(session, actor, "reject", "batch", batch_id, MEANINGS["reject"], reason,
+                        details=dict(class_index=batch.class_index))
+
+
+def revoke_batch(session: Session, batch_id: int, user: User, reason: str) -> Event:
+    actor = _decide(session, user, "revoke approvals")
+    reason = _reason(reason, f"revoke batch {batch_id}")
+    batch = get_batch(session, batch_id)
+    if batch.status != "approved":
+        raise DecisionError(f"batch {batch_id} is {batch.status}; only an approved batch can be revoked")
+    approval = session.scalar(
+        select(Event.id).where(Event.target_type == "batch", Event.target_id == batch_id, Event.action == "approve")
+        .order_by(Event.id.desc()).limit(1)
+    )
+    batch.status = "revoked"
+    return record_event(session, actor, "revoke", "batch", batch_id, MEANINGS["revoke"], reason,
+                        details=dict(approval_event_id=approval, class_index=batch.class_index))
+
+
+def reject_sample(session: Session, sample_id: int, user: User, reason: str) -> Event:
+    actor = _decide(session, user, "reject samples")
+    reason = _reason(reason, f"reject sample {sample_id}")
+    sample = get_sample(session, sample_id)
+    if sample.rejected:
+        raise DecisionError(f"sample {sample_id} is already rejected")
+    status = session.scalar(select(Batch.status).where(Batch.id == sample.batch_id))
+    if status not in ("pending", "approved"):
+        raise DecisionError(f"sample {sample_id} belongs to batch {sample.batch_id}, which is {status}: "
+                            "none of its samples can be used anyway")
+    sample.rejected = True
+    return record_event(session, actor, "reject_sample", "sample", sample_id, MEANINGS["reject_sample"], reason,
+                        details=dict(batch_id=sample.batch_id, sha256=sample.sha256, memorized=bool(sample.memorized)))
+
+
+def get_tag(session: Session, name: str, active_only: bool = True) -> Tag:
+    tag = session.scalars(select(Tag).where(Tag.name == (name or "").strip())).first()
+    if tag is None or (active_only and not tag.active):
+        known = ", ".join(repr(t.name) for t in list_tags(session))
+        raise DecisionError(f"tag {name!r} is not in the taxonomy (known: {known})")
+    return tag
+
+
+def list_tags(session: Session, include_inactive: bool = False) -> Sequence[Tag]:
+    q = select(Tag).order_by(Tag.id)
+    if not include_inactive:
+        q = q.where(Tag.active)
+    return session.scalars(q).all()
+
+
+def tag_sample(session: Session, sample_id: int, tag: str, user: User, reason: Optional[str] = None) -> Event:
+    actor = _decide(session, user, "tag samples")
+    sample = get_sample(session, sample_id)
+    tag_row = get_tag(session, tag)
+    if session.get(SampleTag, (sample_id, tag_row.id)) is not None:
+        raise DecisionError(f"sample {sample_id} already has the tag {tag_row.name!r}")
+    event = record_event(session, actor, "tag", "sample", sample_id, MEANINGS["tag"], _optional(reason),
+                         details=dict(tag=tag_row.name, blocking=bool(tag_row.blocking), batch_id=sample.batch_id))
+    session.add(SampleTag(sample_id=sample_id, tag_id=tag_row.id, event_id=event.id))
+    session.flush()
+    return event
+
+
+def untag_sample(session: Session, sample_id: int, tag: str, user: User, reason: Optional[str] = None) -> Event:
+    actor = _decide(session, user, "untag samples")
+    get_sample(session, sample_id)
+    tag_row = get_tag(session, tag, active_only=False)
+    link = session.get(SampleTag, (sample_id, tag_row.id))
+    if link is None:
+        raise DecisionError(f"sample {sample_id} does not have the tag {tag_row.name!r}")
+    event = record_event(session, actor, "untag", "sample", sample_id, MEANINGS["untag"], _optional(reason),
+                         details=dict(tag=tag_row.name, tag_event_id=link.event_id))
+    # The tag link is current state; its history stays in the log (the tag event and this untag event).
+    session.delete(link)
+    session.flush()
+    return event
+
+
+def add_tag(session: Session, name: str, user: User, blocking: bool = True, description: str = "") -> Tag:
+    actor = _decide(session, user, "edit the tag taxonomy", roles=("admin",))
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise DecisionError("a tag name needs 1 to 64 characters")
+    if session.scalars(select(Tag).where(Tag.name == name)).first() is not None:
+        raise DecisionError(f"tag {name!r} already exists")
+    tag = Tag(name=name, description=description or "", blocking=bool(blocking), active=True)
+    session.add(tag)
+    session.flush()
+    record_event(session, actor, "add_tag", "tag", tag.id, MEANINGS["add_tag"],
+                 details=dict(name=name, blocking=bool(blocking), description=description or ""))
+    return tag
+
+
+def pending_batches(session: Session, dataset_id: Optional[int] = None) -> Sequence[Batch]:
+    q = select(Batch).where(Batch.status == "pending")
+    if dataset_id is not None:
+        q = q.where(Batch.dataset_id == dataset_id)
+    return session.scalars(q.order_by(Batch.id)).all()
+
+
+@dataclass
+class ReviewRow:
+    sample: Sample
+    tags: list[str] = field(default_factory=list)
+    scores: dict = field(default_factory=dict)
+
+
+def review_page(session: Session, batch_id: int, page: int = 0, per_page: int = 48, sort: str = "id",
+                descending: bool = False, class_index: Optional[int] = None, tag: Optional[str] = None,
+                memorized: Optional[bool] = None, min_confidence: Optional[float] = None) -> tuple[list[ReviewRow], int]:
+    """One page of a batch's samples with their tag names and scores, and the number of samples that match."""
+    if sort not in SORTABLE:
+        raise DecisionError(f"cannot sort by {sort!r}: use one of {', '.join(SORTABLE)}")
+    if page < 0 or not 1 <= per_page <= 1000:
+        raise DecisionError("page must be ≥ 0 and per_page between 1 and 1000")
+    conditions = [Sample.batch_id == batch_id]
+    if class_index is not None:
+        conditions.append(Sample.class_index == class_index)
+    if memorized is not None:
+        conditions.append(Sample.memorized == bool(memorized))
+    if min_confidence is not None:
+        conditions.append(Sample.class_confidence >= min_confidence)
+    if tag:
+        tag_row = get_tag(session, tag, active_only=False)
+        conditions.append(exists().where(SampleTag.sample_id == Sample.id, SampleTag.tag_id == tag_row.id))
+    total = session.scalar(select(func.count()).select_from(Sample).where(*conditions))
+    column = getattr(Sample, sort)
+    order = (column.desc() if descending else column.asc()).nulls_last()
+    samples = session.scalars(
+        select(Sample).where(*conditions).order_by(order, Sample.id).offset(page * per_page).limit(per_page)
+    ).all()
+    tags: dict[int, list[str]] = {s.id: [] for s in samples}
+    if samples:
+        for sid, name in session.execute(
+            select(SampleTag.sample_id, Tag.name).join(Tag, Tag.id == SampleTag.tag_id)
+            .where(SampleTag.sample_id.in_(list(tags))).order_by(Tag.name)
+        ):
+            tags[sid].append(name)
+    rows = [ReviewRow(s, tags[s.id], {k: getattr(s, k) for k in SCORE_FIELDS}) for s in samples]
+    return rows, int(total or 0)

@@ -1,0 +1,152 @@
+"""Reviewers and admins. Passwords are kept only as scrypt hashes (memory-hard, salted, parameters stored).
+
+Stored form: `scrypt$n$r$p$salt_hex$hash_hex`, so the cost can be raised later without breaking old hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from typing import Optional, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.errors import DecisionError
+from db.models import User
+
+ROLES = ("reviewer", "admin")
+# 32 MiB per hash: slow enough to make offline guessing expensive, fast enough (~0.1 s) for a login.
+SCRYPT_N = 2**15
+SCRYPT_R = 8
+SCRYPT_P = 1
+MIN_PASSWORD_LENGTH = 8
+_DUMMY_HASH: Optional[str] = None
+
+
+def hash_password(password: str) -> str:
+    salt = os.urandom(16)
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(stored: str, password: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        actual = _scrypt(password, bytes.fromhex(salt), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, bytes.fromhex(digest))
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r + (1 << 20), dklen=32)
+
+
+def validate_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 100 or any(ch.isspace() or not ch.isprintable() for ch in name):
+        raise DecisionError(f"invalid user name {name!r}: use 1 to 100 printable characters without spaces")
+    return name
+
+
+def add_user(session: Session, name: str, password: str, role: str = "reviewer", by: Optional[User] = None) -> User:
+    """Create an account. `by` is the admin creating it (None only while no active admin exists: the bootstrap).
+
+    The creation is recorded in the decision log like any other decision.
+    """
+    from db.audit import record_event
+
+    name = validate_name(name)
+    if role not in ROLES:
+        raise DecisionError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise DecisionError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if by is not None:
+        by = require_user(session, by, roles=("admin",), action="add users")
+    elif has_active_admin(session):
+        raise DecisionError("only an admin can add users once an admin exists: authenticate as one")
+    if session.scalars(select(User).where(User.name == name)).first() is not None:
+        raise DecisionError(f"user {name!r} already exists")
+    user = User(name=name, role=role, password_hash=hash_password(password), active=True)
+    session.add(user)
+    session.flush()
+    record_event(
+        session, by or user, "add_user", "user", user.id,
+        meaning=f"Account {name!r} created with the role {role}.",
+        details={"name": name, "role": role, "bootstrap": by is None},
+    )
+    return user
+
+
+def has_active_admin(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active)))
+
+
+def get_user(session: Session, name: str) -> Optional[User]:
+    return session.scalars(select(User).where(User.name == name)).first()
+
+
+def list_users(session: Session) -> Sequence[User]:
+    return session.scalars(select(User).order_by(User.id)).all()
+
+
+def authenticate(session: Session, name: str, password: str) -> User:
+    """The active user with this name and password; the same message for an unknown name and a wrong password."""
+    global _DUMMY_HASH
+    user = get_user(session, (name or "").strip())
+    if user is None:
+        # Spend the same time as a real check so that timing does not reveal which names exist.
+        _DUMMY_HASH = _DUMMY_HASH or hash_password("not a password")
+        verify_password(_DUMMY_HASH, password or "")
+        raise DecisionError(f"unknown user or wrong password for {name!r}")
+    if not verify_password(user.password_hash, password or ""):
+        raise DecisionError(f"unknown user or wrong password for {name!r}")
+    if not user.active:
+        raise DecisionError(f"account {user.name!r} is disabled; ask an admin")
+    return user
+
+
+def require_user(session: Session, user: User, roles: Sequence[str] = ROLES, action: str = "decide") -> User:
+    """The current database row of `user`, checked to be active and to hold one of `roles`.
+
+    Re-read on every decision: an account disabled after the app logged it in must not keep deciding.
+    """
+    if user is None:
+        raise DecisionError(f"no authenticated user: log in to {action}")
+    row = session.get(User, user.id, populate_existing=True)
+    if row is None:
+        raise DecisionError(f"unknown user {user.name!r}")
+    if not row.active:
+        raise DecisionError(f"account {row.name!r} is disabled; ask an admin")
+    if row.role not in roles:
+        raise DecisionError(f"{row.name!r} is a {row.role}; only {' or '.join(roles)} may {action}")
+    return row
+
+
+def set_active(session: Session, name: str, active: bool, by: User, reason: Optional[str] = None) -> User:
+    """Disable or re-enable an account (admins only). The last active admin cannot be disabled."""
+    from db.audit import record_event
+
+    admin = require_user(session, by, roles=("admin",), action="disable or enable accounts")
+    user = get_user(session, name)
+    if user is None:
+        raise DecisionError(f"unknown user {name!r}")
+    if user.active == active:
+        raise DecisionError(f"user {name!r} is already {'active' if active else 'disabled'}")
+    if not active and user.role == "admin":
+        others = session.scalar(
+            select(func.count()).select_from(User).where(User.role == "admin", User.active, User.id != user.id)
+        )
+        if not others:
+            raise DecisionError(f"{name!r} is the last active admin and cannot be disabled")
+    user.active = active
+    record_event(
+        session, admin, "enable_user" if active else "disable_user", "user", user.id,
+        meaning=f"Account {name!r} {'re-enabled' if active else 'disabled'}: it {'may' if active else 'may no longer'} sign decisions.",
+        reason=reason,
+    )
+    return user

@@ -1,0 +1,77 @@
+"""The db suite runs twice: on a SQLite file and on PostgreSQL (when GANAUG_TEST_PG_URL names a server).
+
+`db` gives each test a fresh, migrated database: a new SQLite file in the test's GANAUG_HOME, or a new database
+created on the PostgreSQL server and dropped afterwards. Tests that exercise SQLite itself (raw file edits,
+many processes on one file) use the `home` fixture directly.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+PG_URL = os.environ.get("GANAUG_TEST_PG_URL")
+PG_SKIP = "PostgreSQL not configured: set GANAUG_TEST_PG_URL (source .ci/postgres.sh) to run these cases"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    # Tests create many accounts; the production scrypt cost (0.1–0.3 s each) would dominate their run time.
+    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request, home, monkeypatch):
+    """A fresh migrated database for one test; yields its URL (GANAUG_DB_URL is set to it for PostgreSQL)."""
+    from db.engine import dispose_engines, get_engine
+
+    if request.param == "sqlite":
+        get_engine()
+        yield f"sqlite:///{home / 'ganaug.db'}"
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"ganaug_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    monkeypatch.setenv("GANAUG_DB_URL", url)
+    dispose_engines()
+    get_engine()
+    try:
+        yield url
+    finally:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def toy(db, home):
+    """A small dataset 'toy': 6 + 3 train and 2 + 2 test images of classes 0 and 1, real PNG files."""
+    from db.engine import session_scope
+    from tests.db.helpers import make_dataset
+
+    with session_scope() as s:
+        return make_dataset(s, home)
+
+
+@pytest.fixture
+def people(db):
+    """An admin 'ada', a reviewer 'rex' and a disabled reviewer 'dan' (passwords: '<name>-password')."""
+    from db.engine import session_scope
+    from db.users import add_user, set_active
+
+    with session_scope(immediate=True) as s:
+        ada = add_user(s, "ada", "ada-password", role="admin")
+        rex = add_user(s, "rex", "rex-password", role="reviewer", by=ada)
+        dan = add_user(s, "dan", "dan-password", role="reviewer", by=ada)
+        set_active(s, "dan", False, by=ada)
+    return dict(ada=ada, rex=rex, dan=dan)

@@ -1,0 +1,74 @@
+"""Test setup for the review workflow: real PNG files and real rows, inserted the way the generator will.
+
+Batches are written directly (run, batch, samples) because the test only needs what the generator records, not
+a trained generator; every file is a real PNG whose sha256 is stored beside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from db.datasets import add_dataset
+from db.models import Batch, Run, Sample
+from ganaug_core.imageio import save_png
+
+
+def png(path: Path, value: int, size: int = 8) -> str:
+    """Write a small deterministic grayscale PNG and return its sha256."""
+    rng = np.random.default_rng(value)
+    return save_png(rng.integers(0, 256, (1, size, size), dtype=np.uint8), path)
+
+
+def make_dataset(session, home: Path, name: str = "toy", train=(6, 3), test=(2, 2)):
+    """A dataset with `train[c]` train and `test[c]` test images of class c, files under home/datasets/name."""
+    rows = []
+    for split, per_class in (("train", train), ("test", test)):
+        for c, n in enumerate(per_class):
+            for i in range(n):
+                rel = f"datasets/{name}/{split}/{c}/{i:04d}.png"
+                sha = png(home / rel, hash((name, split, c, i)) & 0xFFFF)
+                rows.append(dict(split=split, class_index=c, path=rel, sha256=sha, source_path=rel))
+    dataset = add_dataset(session, rows, name=name, source="test", path=f"datasets/{name}", resolution=8,
+                          channels=1, class_names=[f"c{i}" for i in range(len(train))], test_fraction=0.25, seed=0,
+                          arrays_sha256="0" * 64)
+    session.flush()
+    return dataset
+
+
+def make_batch(session, home: Path, dataset, class_index: int = 1, n: int = 4, scored: bool = True,
+               memorized: Iterable[int] = (), files: bool = True, seed: int = 0) -> Batch:
+    """A pending batch of `n` samples of one class; `memorized` lists positions flagged as memorized."""
+    from sqlalchemy import select
+
+    run = session.scalars(select(Run).where(Run.dataset_id == dataset.id)).first()
+    if run is None:
+        run = Run(dataset_id=dataset.id, status="done", run_dir="runs/1", config={}, config_sha256="c" * 64,
+                  code_version="test", checkpoint_path="runs/1/ckpt.pt", checkpoint_sha256="k" * 64)
+        session.add(run)
+        session.flush()
+    batch = Batch(run_id=run.id, dataset_id=dataset.id, class_index=class_index, count=n, seed=seed,
+                  status="pending", checkpoint_sha256="k" * 64, config_sha256="c" * 64, code_version="test",
+                  folder="", scores_computed=scored)
+    session.add(batch)
+    session.flush()
+    batch.folder = f"batches/{batch.id}"
+    memorized = set(memorized)
+    rows = []
+    for i in range(n):
+        rel = f"{batch.folder}/{i:06d}.png"
+        sha = png(home / rel, batch.id * 100_003 + i) if files else f"{i:064x}"
+        rows.append(dict(batch_id=batch.id, class_index=class_index, seed=seed + i, path=rel, sha256=sha,
+                         rejected=False, memorized=i in memorized, class_confidence=0.5 + (i % 10) / 20,
+                         realism=float(i % 7), novelty=1.0 + i % 3, nn_distance=float(i)))
+    session.execute(Sample.__table__.insert(), rows)
+    session.flush()
+    return batch
+
+
+def sample_ids(session, batch_id: int) -> list[int]:
+    from sqlalchemy import select
+
+    return list(session.scalars(select(Sample.id).where(Sample.batch_id == batch_id).order_by(Sample.id)))
