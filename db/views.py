@@ -1,0 +1,267 @@
+"""Read-only queries behind the review app's pages (the workflow's own queries live in db/review.py, db/audit.py).
+
+Each function takes a Session first and returns plain data (dicts, lists, tuples of numbers) rather than ORM
+objects, so that pages can hand the results to `st.cache_data` and nothing lazy-loads after the session closes.
+Large reads (embedding points) select columns, never whole rows.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.models import Batch, Dataset, Event, Job, RealImage, Report, Run, Sample, SampleTag, Tag, User
+
+
+def user_by_id(session: Session, user_id: int) -> Optional[User]:
+    return session.get(User, user_id)
+
+
+def dataset_names(session: Session) -> list[str]:
+    return list(session.scalars(select(Dataset.name).order_by(Dataset.created_at)))
+
+
+def dataset_summary(session: Session, name: str) -> Optional[dict]:
+    dataset = session.scalars(select(Dataset).where(Dataset.name == name)).first()
+    if dataset is None:
+        return None
+    return dict(id=dataset.id, name=dataset.name, class_names=list(dataset.class_names),
+                resolution=dataset.resolution, channels=dataset.channels)
+
+
+def train_class_counts(session: Session) -> dict[str, list[int]]:
+    """dataset name → real training images per class (index order)."""
+    datasets = {d.id: d for d in session.scalars(select(Dataset))}
+    counts = {d.name: [0] * len(d.class_names) for d in datasets.values()}
+    rows = session.execute(
+        select(RealImage.dataset_id, RealImage.class_index, func.count())
+        .where(RealImage.split == "train")
+        .group_by(RealImage.dataset_id, RealImage.class_index)
+    )
+    for dataset_id, c, n in rows:
+        counts[datasets[dataset_id].name][c] = n
+    return counts
+
+
+def approved_class_counts(session: Session) -> dict[str, list[int]]:
+    """dataset name → approved, not individually rejected synthetic samples per class."""
+    datasets = {d.id: d for d in session.scalars(select(Dataset))}
+    counts = {d.name: [0] * len(d.class_names) for d in datasets.values()}
+    rows = session.execute(
+        select(Batch.dataset_id, Sample.class_index, func.count())
+        .join(Batch, Sample.batch_id == Batch.id)
+        .where(Batch.status == "approved", Sample.rejected.is_(False))
+        .group_by(Batch.dataset_id, Sample.class_index)
+    )
+    for dataset_id, c, n in rows:
+        counts[datasets[dataset_id].name][c] = n
+    return counts
+
+
+def runs_table(session: Session, limit: int = 50, dataset: Optional[str] = None) -> list[dict]:
+    q = select(Run, Dataset.name).join(Dataset, Run.dataset_id == Dataset.id)
+    if dataset:
+        q = q.where(Dataset.name == dataset)
+    rows = session.execute(q.order_by(Run.id.desc()).limit(limit))
+    return [
+        dict(run=r.id, dataset=name, status=r.status, step=r.step, total_steps=r.total_steps,
+             progress=round(r.progress or 0.0, 3), arch=(r.config or {}).get("arch"),
+             created=r.created_at, error=r.error)
+        for r, name in rows
+    ]
+
+
+def run_dir(session: Session, run_id: int) -> Optional[str]:
+    return session.scalar(select(Run.run_dir).where(Run.id == run_id))
+
+
+def batches_table(session: Session, status: Optional[str] = "pending", limit: int = 200) -> list[dict]:
+    """Batches (newest first) with their dataset, class name and number of samples still in play."""
+    q = select(Batch, Dataset.name, Dataset.class_names).join(Dataset, Batch.dataset_id == Dataset.id)
+    if status:
+        q = q.where(Batch.status == status)
+    rows = session.execute(q.order_by(Batch.id.desc()).limit(limit)).all()
+    ids = [b.id for b, _, _ in rows]
+    rejected = dict(
+        session.execute(
+            select(Sample.batch_id, func.count()).where(Sample.batch_id.in_(ids), Sample.rejected.is_(True))
+            .group_by(Sample.batch_id)
+        ).all()
+    ) if ids else {}
+    memorized = dict(
+        session.execute(
+            select(Sample.batch_id, func.count())
+            .where(Sample.batch_id.in_(ids), Sample.memorized.is_(True), Sample.rejected.is_(False))
+            .group_by(Sample.batch_id)
+        ).all()
+    ) if ids else {}
+    return [
+        dict(batch=b.id, dataset=name, run=b.run_id, class_index=b.class_index,
+             class_name=names[b.class_index] if b.class_index < len(names) else str(b.class_index),
+             count=b.count, rejected=rejected.get(b.id, 0), memorized=memorized.get(b.id, 0),
+             status=b.status, scored=b.scores_computed, created=b.created_at)
+        for b, name, names in rows
+    ]
+
+
+def batch_state(session: Session, batch_id: int) -> Optional[dict]:
+    """What a page needs before acting on a batch: its status now (another reviewer may have just decided)."""
+    b = session.get(Batch, batch_id)
+    if b is None:
+        return None
+    dataset = session.get(Dataset, b.dataset_id)
+    open_memorized = session.scalar(
+        select(func.count()).where(Sample.batch_id == batch_id, Sample.memorized.is_(True), Sample.rejected.is_(False))
+    )
+    last = session.scalars(
+        select(Event).where(Event.target_type == "batch", Event.target_id == batch_id).order_by(Event.id.desc()).limit(1)
+    ).first()
+    return dict(
+        batch=b.id, status=b.status, class_index=b.class_index, count=b.count, dataset=dataset.name,
+        class_names=list(dataset.class_names), scored=b.scores_computed, open_memorized=open_memorized or 0,
+        last_event=dict(action=last.action, actor=last.actor, ts=last.ts, reason=last.reason) if last else None,
+    )
+
+
+def recent_events(session: Session, limit: int = 20) -> list[dict]:
+    rows = session.scalars(select(Event).order_by(Event.id.desc()).limit(limit))
+    return [event_dict(e) for e in rows]
+
+
+def event_dict(e: Event) -> dict:
+    return dict(id=e.id, ts=e.ts, actor=e.actor, role=e.role, action=e.action, target=f"{e.target_type} {e.target_id}",
+                meaning=e.meaning, reason=e.reason or "", hash=e.hash[:12])
+
+
+def samples_by_ids(session: Session, ids: Sequence[int]) -> list[dict]:
+    """Samples for a grid, in the order given, with their batch status and tag names."""
+    if not ids:
+        return []
+    rows = session.execute(
+        select(Sample, Batch.status).join(Batch, Sample.batch_id == Batch.id).where(Sample.id.in_(list(ids)))
+    ).all()
+    tags = tag_names_for(session, [s.id for s, _ in rows])
+    by_id = {s.id: sample_dict(s, status, tags.get(s.id, [])) for s, status in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def sample_dict(s: Sample, batch_status: str, tags: list[str]) -> dict:
+    return dict(id=s.id, batch=s.batch_id, class_index=s.class_index, seed=s.seed, path=s.path, sha256=s.sha256,
+                rejected=s.rejected, memorized=s.memorized, class_confidence=s.class_confidence,
+                realism=s.realism, novelty=s.novelty, nn_distance=s.nn_distance,
+                nn_real_ids=list(s.nn_real_ids or []), batch_status=batch_status, tags=tags)
+
+
+def tag_names_for(session: Session, sample_ids: Sequence[int]) -> dict[int, list[str]]:
+    if not sample_ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(SampleTag.sample_id, Tag.name).join(Tag, SampleTag.tag_id == Tag.id)
+        .where(SampleTag.sample_id.in_(list(sample_ids))).order_by(Tag.name)
+    )
+    for sid, name in rows:
+        out.setdefault(sid, []).append(name)
+    return out
+
+
+def real_images_by_ids(session: Session, ids: Sequence[int]) -> list[dict]:
+    if not ids:
+        return []
+    rows = {r.id: r for r in session.scalars(select(RealImage).where(RealImage.id.in_(list(ids))))}
+    return [dict(id=r.id, class_index=r.class_index, path=r.path, sha256=r.sha256) for i in ids if (r := rows.get(i))]
+
+
+def active_tags(session: Session) -> list[dict]:
+    rows = session.scalars(select(Tag).where(Tag.active.is_(True)).order_by(Tag.name))
+    return [dict(name=t.name, blocking=t.blocking, description=t.description) for t in rows]
+
+
+def embedding_points(session: Session, dataset: str) -> dict[str, list]:
+    """Columns of every embedded point of a dataset: real training images, then synthetic samples.
+
+    `decision` is what the gate would do with a synthetic sample today: approved, rejected (batch or sample),
+    or pending; real points read "real".
+    """
+    dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == dataset))
+    cols: dict[str, list] = {k: [] for k in ("source", "id", "class_index", "x", "y", "decision", "batch")}
+    if dataset_id is None:
+        return cols
+    real = session.execute(
+        select(RealImage.id, RealImage.class_index, RealImage.emb_x, RealImage.emb_y)
+        .where(RealImage.dataset_id == dataset_id, RealImage.split == "train", RealImage.emb_x.is_not(None))
+        .order_by(RealImage.id)
+    )
+    for rid, c, x, y in real:
+        _append(cols, "real", rid, c, x, y, "real", None)
+    synth = session.execute(
+        select(Sample.id, Sample.class_index, Sample.emb_x, Sample.emb_y, Sample.rejected, Batch.status, Batch.id)
+        .join(Batch, Sample.batch_id == Batch.id)
+        .where(Batch.dataset_id == dataset_id, Sample.emb_x.is_not(None))
+        .order_by(Sample.id)
+    )
+    for sid, c, x, y, rejected, status, bid in synth:
+        decision = "rejected" if rejected or status in ("rejected", "revoked") else status
+        _append(cols, "synthetic", sid, c, x, y, decision, bid)
+    return cols
+
+
+def _append(cols: dict, source, pid, c, x, y, decision, batch) -> None:
+    for key, value in zip(("source", "id", "class_index", "x", "y", "decision", "batch"),
+                          (source, pid, c, x, y, decision, batch)):
+        cols[key].append(value)
+
+
+def batch_provenance(session: Session, batch_id: int) -> Optional[dict]:
+    """Where a batch came from: run, checkpoint, config, seeds and code version."""
+    b = session.get(Batch, batch_id)
+    if b is None:
+        return None
+    run = session.get(Run, b.run_id)
+    seeds = list(session.scalars(select(Sample.seed).where(Sample.batch_id == batch_id).order_by(Sample.id)))
+    return dict(
+        batch=b.id, status=b.status, class_index=b.class_index, count=b.count, batch_seed=b.seed,
+        sample_seeds=seeds, folder=b.folder, checkpoint_sha256=b.checkpoint_sha256, config_sha256=b.config_sha256,
+        code_version=b.code_version, run=run.id if run else None,
+        checkpoint_path=run.checkpoint_path if run else None, config=dict(run.config) if run else {},
+        resumed_from=run.resumed_from if run else None, created=str(b.created_at),
+    )
+
+
+def job_row(session: Session, job_id: int) -> Optional[dict]:
+    j = session.get(Job, job_id)
+    if j is None:
+        return None
+    return dict(id=j.id, kind=j.kind, status=j.status, progress=j.progress or 0.0, message=j.message or "",
+                stats=dict(j.stats or {}), result=dict(j.result or {}), error=j.error, params=dict(j.params or {}),
+                cancel_requested=j.cancel_requested, run_id=j.run_id, created=j.created_at)
+
+
+def jobs_table(session: Session, kind: Optional[str] = None, limit: int = 20) -> list[dict]:
+    q = select(Job)
+    if kind:
+        q = q.where(Job.kind == kind)
+    return [dict(job=j.id, kind=j.kind, status=j.status, progress=round(j.progress or 0.0, 3), message=j.message,
+                 run=j.run_id, error=j.error or "", created=j.created_at)
+            for j in session.scalars(q.order_by(Job.id.desc()).limit(limit))]
+
+
+def reports_for(session: Session, dataset: str, kind: str = "benchmark", limit: int = 20) -> list[dict]:
+    q = (select(Report).join(Dataset, Report.dataset_id == Dataset.id)
+         .where(Dataset.name == dataset, Report.kind == kind).order_by(Report.id.desc()).limit(limit))
+    return [dict(id=r.id, path=r.path, sha256=r.sha256, summary=dict(r.summary or {}),
+                 manifest_sha256=r.manifest_sha256, job=r.job_id, created=r.created_at)
+            for r in session.scalars(q)]
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Headline numbers for the overview page."""
+    return dict(
+        datasets=session.scalar(select(func.count()).select_from(Dataset)) or 0,
+        runs=session.scalar(select(func.count()).select_from(Run)) or 0,
+        pending_batches=session.scalar(select(func.count()).where(Batch.status == "pending")) or 0,
+        samples=session.scalar(select(func.count()).select_from(Sample)) or 0,
+        decisions=session.scalar(select(func.count()).select_from(Event)) or 0,
+    )

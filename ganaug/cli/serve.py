@@ -1,0 +1,128 @@
+"""`ganaug app` and `ganaug demo`: the review app and the job worker, started and stopped together.
+
+Both run as child processes in their own process groups. Ctrl-C or SIGTERM stops both groups (SIGTERM, then
+SIGKILL after a grace period); if either child exits on its own the other is stopped too. On Linux each child
+also asks the kernel to kill it if this supervisor dies without cleaning up (PR_SET_PDEATHSIG), so no orphan is
+left even after a SIGKILL of the supervisor.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ganaug.cli.common import UserError, cli_errors
+
+APP_FILE = Path(__file__).resolve().parents[2] / "app.py"
+GRACE_S = 10.0
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: new session (own process group) + death signal on parent exit.
+    os.setsid()
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def streamlit_command(host: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+        "--server.address", host, "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]
+
+
+def worker_command() -> list[str]:
+    return [sys.executable, "-m", "ganaug", "worker"]
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            try:
+                os.killpg(child.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + GRACE_S
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            child.wait()
+
+
+def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True) -> int:
+    """Run Streamlit (and the worker) until Ctrl-C, SIGTERM or either child exits; returns the exit status."""
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port must be between 1 and 65535, got {port}")
+    if not APP_FILE.exists():
+        raise UserError(f"{APP_FILE} not found: `ganaug app` runs from a source checkout")
+    stopping = {"signal": None}
+
+    def on_signal(signum, _frame):
+        stopping["signal"] = signum
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    children: list[subprocess.Popen] = []
+    try:
+        children.append(subprocess.Popen(streamlit_command(host, port), env=env, cwd=APP_FILE.parent,
+                                         preexec_fn=_die_with_parent))
+        if with_worker:
+            children.append(subprocess.Popen(worker_command(), env=env, preexec_fn=_die_with_parent))
+        typer.echo(f"ganaug app on http://{host}:{port} (worker: {'on' if with_worker else 'off'}); Ctrl-C stops both",
+                   err=True)
+        while stopping["signal"] is None and all(c.poll() is None for c in children):
+            time.sleep(0.2)
+        exited = [c for c in children if c.poll() is not None]
+        status = 0 if stopping["signal"] is not None else (exited[0].returncode or 1)
+    finally:
+        _stop(children)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return status
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("app")
+    @cli_errors
+    def app_cmd(
+        host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+        port: int = typer.Option(8501, help="Port to listen on"),
+        no_worker: bool = typer.Option(False, "--no-worker", help="Do not start the job worker alongside"),
+    ) -> None:
+        """Start the review app and the job worker; Ctrl-C or SIGTERM stops both."""
+        raise typer.Exit(serve(host, port, with_worker=not no_worker))
+
+    @app.command("demo")
+    @cli_errors
+    def demo_cmd(
+        host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+        port: int = typer.Option(8501, help="Port to listen on"),
+        prepare_only: bool = typer.Option(False, "--prepare-only", help="Prepare the demo data, do not serve"),
+        minutes: Optional[float] = typer.Option(None, help="Training budget of the demo generator (default 1.5)"),
+    ) -> None:
+        """Ingest demo:digits, train a quick generator, generate and score a first batch per rare class, then serve."""
+        from ganaug.demo import DEFAULT_MINUTES, prepare_demo
+        from ganaug_core.progress import tqdm_progress
+
+        with tqdm_progress() as progress:
+            info = prepare_demo(minutes=minutes or DEFAULT_MINUTES, progress=progress)
+        typer.echo(info.text())
+        if not prepare_only:
+            raise typer.Exit(serve(host, port))

@@ -1,0 +1,205 @@
+"""Generate: a validated form that launches one train-and-generate job, its live progress, and cancel.
+
+The job runs in the worker (`ganaug worker`, started by `ganaug app`), never in this process. The submit key is a
+hash of the form's values and a per-form nonce, so a double click — or a second click before the first rerun
+finishes — finds the job already made instead of making another. "Prepare another run" draws a new nonce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from pathlib import Path
+
+import streamlit as st
+
+from db import views
+from db.engine import session_scope
+from db.jobs import request_cancel, submit_job
+from pages.ui import decision_errors, home, require_user, show_image
+
+JOB_KIND = "train_generate"
+MAX_PER_CLASS = 1000
+MAX_STEPS = 1_000_000
+MAX_MINUTES = 24 * 60
+
+user = require_user()
+st.title("Generate")
+st.write("Train a class-conditional generator on a dataset and generate a first batch of each chosen class. "
+         "Batches appear on the Review page with their scores once the job finishes.")
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def load_choices() -> dict:
+    with session_scope() as session:
+        names = views.dataset_names(session)
+        return dict(datasets={n: views.dataset_summary(session, n) for n in names},
+                    runs=views.runs_table(session, limit=200))
+
+
+def field_error(errors: dict, name: str) -> None:
+    if name in errors:
+        st.error(errors[name], icon=":material/error:")
+
+
+def validate(v: dict, dataset: dict | None, runs: list[dict]) -> dict[str, str]:
+    """Field name → message; an empty dict means the form can be submitted."""
+    from ganaug_core.errors import GanaugError
+    from ganaug_core.training.config import TrainConfig
+
+    errors: dict[str, str] = {}
+    if dataset is None:
+        return {"dataset": "Choose a dataset (ingest one with `ganaug data ingest` first)."}
+    if not v["classes"]:
+        errors["classes"] = "Choose at least one class to generate."
+    if not 1 <= v["per_class"] <= MAX_PER_CLASS:
+        errors["per_class"] = f"Samples per class must be between 1 and {MAX_PER_CLASS}."
+    if v["budget_kind"] == "steps" and not 1 <= v["budget"] <= MAX_STEPS:
+        errors["budget"] = f"Steps must be a whole number between 1 and {MAX_STEPS:,}."
+    elif v["budget_kind"] == "steps" and v["budget"] != int(v["budget"]):
+        errors["budget"] = "Steps must be a whole number."
+    if v["budget_kind"] == "minutes" and not 0 < v["budget"] <= MAX_MINUTES:
+        errors["budget"] = f"Minutes must be above 0 and at most {MAX_MINUTES}."
+    if not 0 <= v["seed"] < 2**31:
+        errors["seed"] = "The seed must be between 0 and 2³¹−1."
+    if v["resume_run"] is not None:
+        run = next((r for r in runs if r["run"] == v["resume_run"]), None)
+        if run is None or run["dataset"] != dataset["name"]:
+            errors["resume_run"] = f"Run {v['resume_run']} is not a run of {dataset['name']}."
+        elif run["status"] == "running":
+            errors["resume_run"] = f"Run {v['resume_run']} is still running; wait for it or cancel it first."
+    if not errors:
+        try:
+            train_config(v, dataset).validate()
+        except GanaugError as e:
+            errors["config"] = str(e)
+    return errors
+
+
+def train_config(v: dict, dataset: dict):
+    from ganaug_core.training.config import TrainConfig
+
+    resolution = 1 << (max(8, dataset["resolution"]).bit_length() - 1)  # the largest power of two that fits
+    return TrainConfig(
+        resolution=min(resolution, 128), channels=dataset["channels"], num_classes=len(dataset["class_names"]),
+        arch=v["arch"], augment=v["augment"], seed=v["seed"],
+        steps=int(v["budget"]) if v["budget_kind"] == "steps" else None,
+        minutes=float(v["budget"]) if v["budget_kind"] == "minutes" else None,
+    )
+
+
+def job_params(v: dict, dataset: dict) -> dict:
+    return dict(dataset=dataset["name"], classes=sorted(v["classes"]), per_class=int(v["per_class"]),
+                seed=int(v["seed"]), resume_run=v["resume_run"], config=train_config(v, dataset).to_dict())
+
+
+choices = load_choices()
+if not choices["datasets"]:
+    st.info("No dataset yet. Ingest one with `ganaug data ingest demo:digits --name digits`, or run `ganaug demo`.")
+    st.stop()
+
+nonce = st.session_state.setdefault("generate_nonce", secrets.token_hex(8))
+names = list(choices["datasets"])
+values: dict = {}
+values["dataset"] = st.selectbox("Dataset", names, key="gen_dataset")
+dataset = choices["datasets"].get(values["dataset"])
+class_names = dataset["class_names"] if dataset else []
+errors_now = st.session_state.get("generate_errors", {})
+
+left, right = st.columns(2)
+with left:
+    values["classes"] = st.multiselect("Classes to generate", list(range(len(class_names))),
+                                       format_func=lambda c: f"{c}: {class_names[c]}", key="gen_classes")
+    field_error(errors_now, "classes")
+    values["per_class"] = st.number_input("Samples per class", min_value=0, max_value=100_000, value=48, step=8,
+                                          key="gen_per_class")
+    field_error(errors_now, "per_class")
+    values["budget_kind"] = st.radio("Training budget in", ["steps", "minutes"], horizontal=True, key="gen_budget_kind")
+    values["budget"] = st.number_input(f"Budget ({values['budget_kind']})", min_value=0.0, value=1500.0, step=100.0,
+                                       key="gen_budget")
+    field_error(errors_now, "budget")
+with right:
+    values["arch"] = st.selectbox("Architecture", ["dcgan", "resnet"], key="gen_arch")
+    values["augment"] = st.selectbox("Augmentation", ["diffaugment", "ada", "none"], key="gen_augment",
+                                     help="DiffAugment or ADA keep the discriminator from memorising a few rare images.")
+    values["seed"] = st.number_input("Seed", min_value=-1, max_value=2**31, value=0, step=1, key="gen_seed")
+    field_error(errors_now, "seed")
+    runs = [r for r in choices["runs"] if dataset and r["dataset"] == dataset["name"] and r["status"] != "failed"]
+    values["resume_run"] = st.selectbox("Resume from run (optional)", [None] + [r["run"] for r in runs], key="gen_resume",
+                                        format_func=lambda r: "no, start fresh" if r is None else f"run {r}")
+    field_error(errors_now, "resume_run")
+field_error(errors_now, "config")
+field_error(errors_now, "dataset")
+
+if st.button("Launch run", type="primary", key="gen_submit", icon=":material/rocket_launch:"):
+    errors = validate(values, dataset, choices["runs"])
+    st.session_state["generate_errors"] = errors
+    if not errors:
+        params = job_params(values, dataset)
+        key = hashlib.sha256((nonce + json.dumps(params, sort_keys=True)).encode()).hexdigest()
+        with session_scope() as session:
+            job = submit_job(session, JOB_KIND, params, submit_key=key, requested_by=user["id"])
+            st.session_state["generate_job"] = job.id
+    st.rerun()
+if errors_now:
+    st.error("The run was not launched: fix the fields marked above.")
+
+
+@st.fragment(run_every=2)
+def job_progress(job_id: int) -> None:
+    with session_scope() as session:
+        job = views.job_row(session, job_id)
+    if job is None:
+        return
+    st.subheader(f"Job {job['id']}: {job['status']}")
+    st.progress(min(1.0, max(0.0, job["progress"])), text=job["message"] or job["status"])
+    stats = {k: v for k, v in job["stats"].items() if k != "grid" and isinstance(v, (int, float, str))}
+    if stats:
+        st.caption(" · ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in stats.items()))
+    grid = job["stats"].get("grid") or latest_grid(job)
+    if grid:
+        show_image(grid, caption="latest samples (one row per class)", size=480)
+    if job["status"] in ("queued", "running"):
+        if st.button("Cancel", key=f"cancel_{job_id}", disabled=job["cancel_requested"], icon=":material/stop:"):
+            try:
+                with session_scope(immediate=True) as session:
+                    request_cancel(session, job_id)
+            except decision_errors() as e:
+                st.error(str(e))
+        if job["cancel_requested"]:
+            st.caption("Cancel requested; the worker stops at its next step.")
+    elif job["status"] == "done":
+        batches = job["result"].get("batch_ids") or job["result"].get("batches") or []
+        st.success(f"Run {job['run_id'] or job['result'].get('run_id')} finished; batches {batches} are ready for review.")
+        st.page_link("pages/review.py", label="Review them", icon=":material/fact_check:")
+    elif job["status"] == "failed":
+        st.error(f"The job failed: {job['error']}")
+
+
+def latest_grid(job: dict):
+    """The newest overview grid the training loop wrote, when the job's stats do not name one yet."""
+    run_id = job["run_id"] or job["result"].get("run_id")
+    if not run_id:
+        return None
+    with session_scope() as session:
+        run_dir = views.run_dir(session, run_id)
+    grids = sorted((Path(home()) / run_dir / "grids").glob("step*.png")) if run_dir else []
+    return str(grids[-1]) if grids else None
+
+
+if "generate_job" in st.session_state:
+    job_progress(st.session_state["generate_job"])
+    if st.button("Prepare another run", key="gen_new"):
+        st.session_state["generate_nonce"] = secrets.token_hex(8)
+        st.session_state.pop("generate_job", None)
+        st.session_state.pop("generate_errors", None)
+        st.rerun()
+
+st.subheader("Recent runs")
+with session_scope() as session:
+    recent = views.jobs_table(session, kind=JOB_KIND, limit=10)
+if recent:
+    st.dataframe(recent, hide_index=True)
+else:
+    st.caption("No runs launched from the app yet.")

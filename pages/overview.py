@@ -1,0 +1,69 @@
+"""Overview: datasets with their imbalance bars, runs and their status, batches pending review, recent decisions."""
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from db import views
+from db.engine import session_scope
+from pages.ui import require_user
+
+require_user()
+st.title("Overview")
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def load_overview() -> dict:
+    with session_scope() as session:
+        return dict(
+            counts=views.counts(session),
+            names={n: views.dataset_summary(session, n)["class_names"] for n in views.dataset_names(session)},
+            train=views.train_class_counts(session),
+            approved=views.approved_class_counts(session),
+            runs=views.runs_table(session, limit=20),
+            pending=views.batches_table(session, "pending", limit=50),
+            events=views.recent_events(session, limit=15),
+        )
+
+
+data = load_overview()
+c = data["counts"]
+cols = st.columns(5)
+for col, (label, key) in zip(cols, [("Datasets", "datasets"), ("Runs", "runs"), ("Batches to review", "pending_batches"),
+                                    ("Synthetic samples", "samples"), ("Decisions logged", "decisions")]):
+    col.metric(label, f"{c[key]:,}")
+
+st.subheader("Datasets")
+if not data["names"]:
+    st.info("No dataset yet. Ingest one with `ganaug data ingest demo:digits --name digits`, or run `ganaug demo`.")
+for name, class_names in data["names"].items():
+    fig = go.Figure()
+    fig.add_bar(y=class_names, x=data["train"][name], orientation="h", name="real (train)", marker_color="#4c78a8")
+    fig.add_bar(y=class_names, x=data["approved"][name], orientation="h", name="approved synthetic",
+                marker_color="#f58518")
+    fig.update_layout(barmode="stack", height=60 + 22 * len(class_names), margin=dict(l=0, r=0, t=30, b=0),
+                      title=f"{name}: training images per class", legend=dict(orientation="h", y=-0.15))
+    st.plotly_chart(fig, key=f"imbalance_{name}")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Batches pending review")
+    if data["pending"]:
+        st.dataframe(pd.DataFrame(data["pending"])[["batch", "dataset", "class_name", "count", "memorized", "scored", "created"]],
+                     hide_index=True)
+        st.page_link("pages/review.py", label="Open the review queue", icon=":material/fact_check:")
+    else:
+        st.write("Nothing waiting for review.")
+with right:
+    st.subheader("Runs")
+    if data["runs"]:
+        st.dataframe(pd.DataFrame(data["runs"])[["run", "dataset", "status", "step", "total_steps", "arch", "created"]],
+                     hide_index=True)
+    else:
+        st.write("No runs yet — launch one on the Generate page.")
+
+st.subheader("Recent decisions")
+if data["events"]:
+    st.dataframe(pd.DataFrame(data["events"])[["id", "ts", "actor", "action", "target", "reason"]], hide_index=True)
+else:
+    st.write("No decisions recorded yet.")

@@ -1,0 +1,231 @@
+"""Review: the queue of pending batches, a paged grid of one batch's samples, per-sample tag/reject, batch decisions.
+
+Every click is one call into db/review.py in its own write transaction, so a refresh or a second reviewer loses
+nothing. Before acting on a batch the page re-reads its status in that same transaction: if another reviewer
+decided it meanwhile, the action is refused with a message saying who did what.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from db import views
+from db.engine import session_scope
+from db.review import approve_batch, reject_batch, reject_sample, review_page, tag_sample, untag_sample
+from pages.ui import acting_user, decision_errors, fmt, require_user, show_image
+
+PER_PAGE_CHOICES = (24, 36, 48)
+GRID_COLUMNS = 6
+SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
+         "distance to nearest real": "nn_distance"}
+MEMORIZED = {"any": None, "only memorized": True, "not memorized": False}
+
+user = require_user()
+st.title("Review")
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def load_queue(show_all: bool) -> list[dict]:
+    with session_scope() as session:
+        return views.batches_table(session, None if show_all else "pending")
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_tags() -> list[dict]:
+    with session_scope() as session:
+        return views.active_tags(session)
+
+
+def load_page(batch_id: int, page: int, per_page: int, sort: str, descending: bool, tag, memorized,
+              min_confidence) -> tuple[list[dict], int]:
+    with session_scope() as session:
+        rows, total = review_page(session, batch_id, page=page, per_page=per_page, sort=sort, descending=descending,
+                                  tag=tag, memorized=memorized, min_confidence=min_confidence)
+        return [views.sample_dict(r.sample, "", r.tags) for r in rows], total
+
+
+def act_on_batch(batch_id: int, seen_status: str, action, *args) -> bool:
+    """Run a decision on a batch unless its status changed since this page showed it."""
+    try:
+        with acting_user() as (session, me):
+            state = views.batch_state(session, batch_id)
+            if state is None:
+                raise ValueError(f"batch {batch_id} no longer exists")
+            if state["status"] != seen_status:
+                last = state["last_event"] or {}
+                who = f" by {last.get('actor')} at {last.get('ts', '')[:19]}" if last else ""
+                why = f" (reason: {last['reason']})" if last.get("reason") else ""
+                raise ValueError(f"batch {batch_id} was {state['status']}{who}{why} while you were looking at it; "
+                                 "nothing was recorded. The page now shows its current state.")
+            action(session, batch_id, me, *args)
+    except decision_errors() as e:
+        st.session_state["review_flash"] = ("error", str(e))
+        return False
+    return True
+
+
+def act_on_sample(decide) -> None:
+    """`decide(session, me)` records one per-sample decision; a refusal is shown after the fragment reruns."""
+    try:
+        with acting_user() as (session, me):
+            decide(session, me)
+    except decision_errors() as e:
+        st.session_state["review_flash"] = ("error", str(e))
+
+
+show_all = st.toggle("Show decided batches too", key="review_show_all")
+queue = load_queue(show_all)
+if not queue:
+    st.info("No batches waiting for review. Launch a run on the Generate page; its batches appear here.")
+    st.stop()
+
+labels = {b["batch"]: f"batch {b['batch']} · {b['dataset']} · class {b['class_name']} · {b['count']} samples"
+                      f" · {b['status']}" + (f" · {b['memorized']} memorized" if b["memorized"] else "")
+          for b in queue}
+batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="review_batch")
+
+
+@st.fragment
+def batch_panel(batch_id: int) -> None:
+    flash = st.session_state.pop("review_flash", None)
+    if flash:
+        getattr(st, flash[0])(flash[1])
+    with session_scope() as session:
+        state = views.batch_state(session, batch_id)
+    if state is None:
+        st.error(f"batch {batch_id} no longer exists")
+        return
+    if state["status"] != "pending" and state["last_event"]:
+        last = state["last_event"]
+        st.info(f"This batch is **{state['status']}** ({last['action']} by {last['actor']} at {last['ts'][:19]}"
+                + (f": {last['reason']}" if last["reason"] else "") + ").")
+    if not state["scored"]:
+        st.warning("Scores and embeddings for this batch are not computed yet; sorting by score is unavailable.")
+
+    f1, f2, f3, f4, f5 = st.columns([2, 1, 2, 2, 1])
+    sort_label = f1.selectbox("Sort by", list(SORTS), key="review_sort")
+    descending = f2.toggle("Descending", key="review_desc")
+    tag_names = [t["name"] for t in load_tags()]
+    tag_filter = f3.selectbox("Tag", ["any"] + tag_names, key="review_tag")
+    memo_label = f4.selectbox("Memorization", list(MEMORIZED), key="review_memorized")
+    per_page = f5.selectbox("Per page", PER_PAGE_CHOICES, index=2, key="review_per_page")
+    min_conf = st.slider("Minimum class confidence", 0.0, 1.0, 0.0, 0.05, key="review_min_conf")
+
+    filters = (batch_id, sort_label, descending, tag_filter, memo_label, per_page, min_conf)
+    if st.session_state.get("review_filters") != filters:
+        st.session_state["review_filters"] = filters
+        st.session_state["review_page_no"] = 0
+    page = st.session_state.get("review_page_no", 0)
+    samples, total = load_page(batch_id, page, per_page, SORTS[sort_label], descending,
+                               None if tag_filter == "any" else tag_filter, MEMORIZED[memo_label],
+                               min_conf or None)
+    pages = max(1, -(-total // per_page))
+
+    nav = st.columns([1, 1, 4])
+    if nav[0].button("Previous", key="review_prev", disabled=page == 0, shortcut="left", icon=":material/chevron_left:"):
+        st.session_state["review_page_no"] = page - 1
+        st.rerun(scope="fragment")
+    if nav[1].button("Next", key="review_next", disabled=page + 1 >= pages, shortcut="right",
+                     icon=":material/chevron_right:"):
+        st.session_state["review_page_no"] = page + 1
+        st.rerun(scope="fragment")
+    nav[2].caption(f"page {page + 1} of {pages} · {total} samples match · keys: ← → pages, Shift+A approve")
+
+    grid_col, detail_col = st.columns([3, 1])
+    with grid_col:
+        sample_grid(samples, state)
+    with detail_col:
+        sample_detail(st.session_state.get("review_open"), state)
+    st.divider()
+    batch_actions(batch_id, state)
+
+
+def sample_grid(samples: list[dict], state: dict) -> None:
+    names = state["class_names"]
+    for start in range(0, len(samples), GRID_COLUMNS):
+        cols = st.columns(GRID_COLUMNS)
+        for col, s in zip(cols, samples[start:start + GRID_COLUMNS]):
+            with col:
+                flags = (["MEMORIZED"] if s["memorized"] else []) + (["rejected"] if s["rejected"] else []) + s["tags"]
+                show_image(s["path"], caption=f"#{s['id']} · {names[s['class_index']]} · conf {fmt(s['class_confidence'])}")
+                if flags:
+                    st.caption(" · ".join(flags))
+                if st.button("Open", key=f"open_{s['id']}", type="tertiary"):
+                    st.session_state["review_open"] = s["id"]
+                    st.rerun(scope="fragment")
+
+
+def sample_detail(open_id, state: dict) -> None:
+    if open_id is None:
+        st.caption("Open a sample to see it beside its nearest real training images, tag it or reject it.")
+        return
+    with session_scope() as session:
+        found = views.samples_by_ids(session, [open_id])
+        if not found:
+            st.caption(f"sample {open_id} is not available")
+            return
+        s = found[0]
+        reals = views.real_images_by_ids(session, s["nn_real_ids"][:4])
+    st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
+    show_image(s["path"], size=160)
+    st.caption(f"confidence {fmt(s['class_confidence'])} · realism {fmt(s['realism'])} · novelty {fmt(s['novelty'])}"
+               f" · nearest real at {fmt(s['nn_distance'], 3)}")
+    if s["memorized"]:
+        st.error("Flagged as a near-copy of a training image: reject it before the batch can be approved.")
+    if reals:
+        st.markdown("Nearest real training images (nearest first)")
+        cols = st.columns(len(reals))
+        for i, (col, r) in enumerate(zip(cols, reals)):
+            with col:
+                show_image(r["path"], caption=f"real #{r['id']}" + (f" · d={fmt(s['nn_distance'], 3)}" if i == 0 else ""),
+                           size=72)
+    tag_names = [t["name"] for t in load_tags()]
+    st.markdown("Tags: " + (", ".join(s["tags"]) or "none"))
+    new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}")
+    if st.button("Add tag", key=f"tag_add_{s['id']}", disabled=new_tag is None):
+        act_on_sample(lambda session, me: tag_sample(session, s["id"], new_tag, me))
+        st.rerun(scope="fragment")
+    for t in s["tags"]:
+        if st.button(f"Remove {t}", key=f"untag_{s['id']}_{t}", type="tertiary"):
+            act_on_sample(lambda session, me, t=t: untag_sample(session, s["id"], t, me))
+            st.rerun(scope="fragment")
+    if not s["rejected"]:
+        reason = st.text_input("Reason to reject this sample", key=f"reject_reason_{s['id']}")
+        if st.button("Reject sample", key=f"reject_sample_{s['id']}"):
+            if not reason.strip():
+                st.error("A reason is required to reject a sample.")
+            else:
+                act_on_sample(lambda session, me: reject_sample(session, s["id"], me, reason.strip()))
+                st.rerun(scope="fragment")
+    else:
+        st.caption("This sample is rejected.")
+
+
+def batch_actions(batch_id: int, state: dict) -> None:
+    if state["status"] != "pending":
+        return
+    left, right = st.columns(2)
+    with left:
+        approve_reason = st.text_input("Approval note (optional)", key="approve_reason")
+        blocked = state["open_memorized"] > 0 or not state["scored"]
+        if not state["scored"]:
+            st.warning("This batch cannot be approved until its memorization check has run (scores pending).")
+        elif blocked:
+            st.warning(f"{state['open_memorized']} memorized sample(s) must be rejected before this batch can be approved.")
+        if st.button("Approve batch", key="approve_batch", type="primary", disabled=blocked, shortcut="shift+a",
+                     icon=":material/check:"):
+            if act_on_batch(batch_id, state["status"], approve_batch, approve_reason.strip() or None):
+                st.session_state["review_flash"] = ("success", f"Batch {batch_id} approved by {user['name']}.")
+            st.rerun(scope="app")
+    with right:
+        reject_reason = st.text_input("Reason to reject the batch (required)", key="reject_reason")
+        if st.button("Reject batch", key="reject_batch", icon=":material/close:"):
+            if not reject_reason.strip():
+                st.error("A reason is required to reject a batch.")
+            else:
+                if act_on_batch(batch_id, state["status"], reject_batch, reject_reason.strip()):
+                    st.session_state["review_flash"] = ("success", f"Batch {batch_id} rejected by {user['name']}.")
+                st.rerun(scope="app")
+
+
+batch_panel(batch_id)

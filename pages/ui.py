@@ -1,0 +1,99 @@
+"""What every page shares: the signed-in user, database sessions, images with a placeholder, decision errors.
+
+Not a page itself (app.py never lists it). Session state holds only UI state: the signed-in user's id, name and
+role; every decision is written to the database at once through db/ functions.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from db.engine import session_scope
+from db.models import User
+
+TILE_PX = 112  # a 16×16 sample is unreadable at its own size; nearest-neighbour upscaling keeps pixels honest
+
+
+def home() -> str:
+    return os.environ.get("GANAUG_HOME") or str(Path.cwd() / ".ganaug")
+
+
+def current_user() -> Optional[dict]:
+    return st.session_state.get("user")
+
+
+def require_user() -> dict:
+    user = current_user()
+    if user is None:
+        st.warning("Please sign in first.")
+        st.stop()
+    return user
+
+
+@contextmanager
+def acting_user(immediate: bool = True) -> Iterator[tuple]:
+    """A write session and the signed-in reviewer's row, re-read now (an admin may have disabled the account)."""
+    user = require_user()
+    with session_scope(immediate=immediate) as session:
+        row = session.get(User, user["id"])
+        if row is None or not row.active:
+            st.session_state.pop("user", None)
+            raise PermissionError("your account is disabled or was removed; sign in again")
+        yield session, row
+
+
+def decision_errors() -> tuple[type[BaseException], ...]:
+    from db.datasets import UnknownDataset
+    from db.errors import DecisionError
+    from ganaug_core.errors import GanaugError
+
+    return (DecisionError, GanaugError, UnknownDataset, PermissionError, ValueError)
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def image_png(home_dir: str, stored: str, size: int = TILE_PX) -> Optional[bytes]:
+    """The image at `stored` (relative to GANAUG_HOME) upscaled to `size` px as PNG bytes; None if it is gone."""
+    path = Path(stored) if Path(stored).is_absolute() else Path(home_dir) / stored
+    try:
+        with Image.open(path) as im:
+            im.load()
+            big = im.resize((size, size), Image.NEAREST)
+    except (OSError, ValueError):
+        return None
+    buf = io.BytesIO()
+    big.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+@st.cache_data(show_spinner=False)
+def placeholder_png(size: int = TILE_PX) -> bytes:
+    """A grey tile with a cross, shown where an image file is missing."""
+    arr = np.full((size, size), 200, dtype=np.uint8)
+    idx = np.arange(size)
+    arr[idx, idx] = arr[idx, size - 1 - idx] = 90
+    buf = io.BytesIO()
+    Image.fromarray(arr, "L").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def show_image(stored: str, caption: str = "", size: int = TILE_PX) -> bool:
+    """Render one image; a missing or unreadable file gives a placeholder and a warning. Returns False then."""
+    data = image_png(home(), stored, size)
+    if data is None:
+        st.image(placeholder_png(size), caption=caption, width=size)
+        st.warning(f"image file missing: {stored}", icon=":material/broken_image:")
+        return False
+    st.image(data, caption=caption, width=size)
+    return True
+
+
+def fmt(value: Optional[float], digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"

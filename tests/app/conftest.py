@@ -1,0 +1,93 @@
+"""Fixtures for the app tests: real SQLite, real PNGs, real accounts; each page driven through Streamlit's AppTest.
+
+Pages import torch-heavy modules on first use, so AppTest gets a generous timeout (its 3 s default is too short).
+Streamlit's caches are process-wide: they are cleared before and after every test, since each test has its own
+GANAUG_HOME.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 60
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def clear_streamlit_caches():
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def users(home):
+    """An admin (bootstrap) and a reviewer, as dicts the app keeps in session state."""
+    from db.engine import session_scope
+    from db.users import add_user
+
+    with session_scope(immediate=True) as session:
+        admin = add_user(session, "ada", PASSWORD, role="admin")
+        rev = add_user(session, "rita", PASSWORD, role="reviewer", by=admin)
+        out = {u.name: dict(id=u.id, name=u.name, role=u.role) for u in (admin, rev)}
+    return out
+
+
+def make_batch(dataset: str, class_index: int, n: int, memorized=(), scored: bool = True, seed: int = 0) -> int:
+    """A run + pending batch of `n` samples with real PNGs under GANAUG_HOME, as the generator would leave them."""
+    from db.engine import session_scope
+    from db.models import Batch, Dataset, RealImage, Run, Sample
+    from ganaug_core import paths
+    from ganaug_core.imageio import save_png
+    from sqlalchemy import select
+
+    rng = np.random.default_rng(seed)
+    with session_scope() as session:
+        ds = session.scalars(select(Dataset).where(Dataset.name == dataset)).one()
+        reals = list(session.scalars(select(RealImage.id).where(RealImage.dataset_id == ds.id,
+                                                                RealImage.split == "train").limit(5)))
+        run = Run(dataset_id=ds.id, status="done", run_dir="runs/test", config={"arch": "dcgan"}, config_sha256="c" * 64,
+                  code_version="test", step=10, total_steps=10, progress=1.0)
+        session.add(run)
+        session.flush()
+        batch = Batch(run_id=run.id, dataset_id=ds.id, class_index=class_index, count=n, seed=seed, status="pending",
+                      checkpoint_sha256="k" * 64, config_sha256="c" * 64, code_version="test", folder="",
+                      scores_computed=scored)
+        session.add(batch)
+        session.flush()
+        folder = paths.batches_dir() / str(batch.id)
+        batch.folder = paths.relative_to_home(paths.batches_dir()) + f"/{batch.id}"
+        for i in range(n):
+            img = rng.integers(0, 256, size=(1, ds.resolution, ds.resolution), dtype=np.uint8)
+            path = folder / f"{i:05d}.png"
+            sha = save_png(img, path)
+            session.add(Sample(
+                batch_id=batch.id, class_index=class_index, seed=seed * 1000 + i, path=paths.relative_to_home(path),
+                sha256=sha, memorized=i in memorized, class_confidence=float(rng.random()) if scored else None,
+                realism=float(rng.random()) if scored else None, novelty=1.0 + i / n if scored else None,
+                nn_distance=0.5 + i / n if scored else None, nn_real_ids=reals[:3], emb_x=float(rng.normal()),
+                emb_y=float(rng.normal())))
+        return batch.id
+
+
+def app_test(user: dict | None = None, page: str | None = None):
+    """The whole app (app.py + navigation), optionally signed in and switched to `page` (a file in pages/)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    if user is not None:
+        at.session_state["user"] = user
+    at.run()
+    if page is not None:
+        at.switch_page(f"pages/{page}")
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
