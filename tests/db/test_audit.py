@@ -1,0 +1,145 @@
+"""The decision log: append-only in the database, every alteration found by `verify_chain`, no forks."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from db.audit import GENESIS_HASH, list_events, record_event, verify_chain
+from db.engine import dispose_engines, get_engine, session_scope
+from db.models import Event
+from db.review import add_tag, tag_sample, untag_sample
+from tests.db.helpers import make_batch, sample_ids
+
+# Raw edits of the database file: these cases are about SQLite itself.
+SQLITE_ONLY = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+
+
+def _some_decisions(home, toy, people, n=3) -> list[int]:
+    with session_scope() as s:
+        b = make_batch(s, home, toy, n=2).id
+    ids = []
+    with session_scope(immediate=True) as s:
+        sid = sample_ids(s, b)[0]
+        for i in range(n):
+            ev = tag_sample(s, sid, "blur", people["rex"], reason=f"reason-{i}-XYZZY")
+            ids.append(ev.id)
+            ids.append(untag_sample(s, sid, "blur", people["rex"]).id)
+    return ids
+
+
+def test_chain_links_every_event_to_the_one_before(home, toy, people):
+    _some_decisions(home, toy, people)
+    with session_scope() as s:
+        events = list(reversed(list_events(s, limit=1000)))
+        assert events[0].prev_hash == GENESIS_HASH
+        assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:]))
+        report = verify_chain(s)
+    assert report.ok and report.checked == len(events) and report.head_hash == events[-1].hash
+    assert report.first_broken_id is None
+
+
+def test_update_and_delete_on_the_log_are_refused_by_the_database(home, toy, people):
+    _some_decisions(home, toy, people)
+    for statement in ("UPDATE events SET reason = 'rewritten' WHERE id = 2", "DELETE FROM events WHERE id = 2"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with session_scope() as s:
+                s.execute(text(statement))
+    with session_scope() as s:
+        assert verify_chain(s).ok
+
+
+@SQLITE_ONLY
+def test_sqlite_refuses_edits_from_a_plain_sqlite3_connection(home, toy, people):
+    _some_decisions(home, toy, people)
+    con = sqlite3.connect(home / "ganaug.db")
+    for statement in ("UPDATE events SET actor = 'mallory'", "DELETE FROM events"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute(statement)
+    con.close()
+
+
+@SQLITE_ONLY
+def test_row_altered_with_triggers_dropped_is_found(home, toy, people):
+    ids = _some_decisions(home, toy, people)
+    dispose_engines()
+    con = sqlite3.connect(home / "ganaug.db")
+    con.execute("DROP TRIGGER events_no_update")
+    con.execute("UPDATE events SET reason = 'nothing to see' WHERE id = ?", (ids[2],))
+    con.commit()
+    con.close()
+    with session_scope() as s:
+        report = verify_chain(s)
+    assert not report.ok and report.first_broken_id == ids[2]
+    assert f"event {ids[2]}" in report.message and "altered" in report.message
+    assert report.checked == ids[2] - 1
+
+
+@SQLITE_ONLY
+def test_bytes_changed_in_the_database_file_are_found(home, toy, people):
+    ids = _some_decisions(home, toy, people)
+    dispose_engines()  # closing the last connection checkpoints the WAL into the main file
+    path = home / "ganaug.db"
+    data = path.read_bytes()
+    assert data.count(b"reason-1-XYZZY") == 1
+    path.write_bytes(data.replace(b"reason-1-XYZZY", b"reason-1-ABCDE"))
+    with session_scope() as s:
+        report = verify_chain(s)
+    assert not report.ok and report.first_broken_id == ids[2]
+
+
+@SQLITE_ONLY
+def test_deleted_row_breaks_the_link_of_the_next(home, toy, people):
+    ids = _some_decisions(home, toy, people)
+    dispose_engines()
+    con = sqlite3.connect(home / "ganaug.db")
+    con.execute("DROP TRIGGER events_no_delete")
+    con.execute("DELETE FROM events WHERE id = ?", (ids[1],))
+    con.commit()
+    con.close()
+    with session_scope() as s:
+        report = verify_chain(s)
+    assert not report.ok and report.first_broken_id == ids[2] and "does not follow" in report.message
+
+
+def test_a_fork_is_impossible(db, people):
+    with session_scope(immediate=True) as s:
+        first = record_event(s, people["ada"], "note", "user", 1, "test")
+    with pytest.raises(IntegrityError):
+        with session_scope() as s:
+            e = Event(ts=first.ts, actor="x", role="admin", action="note", target_type="user", target_id=1,
+                      meaning="fork", details={}, prev_hash=first.prev_hash, hash="f" * 64)
+            s.add(e)
+            s.flush()
+
+
+def test_list_events_filters(home, toy, people):
+    _some_decisions(home, toy, people, n=2)
+    with session_scope() as s:
+        assert [e.action for e in list_events(s, action="tag")] == ["tag", "tag"]
+        assert {e.actor for e in list_events(s, actor="rex")} == {"rex"}
+        assert len(list_events(s, target_type="user")) == 4  # 3 accounts created, 1 disabled
+        assert len(list_events(s, since="2000-01-01")) == len(list_events(s))
+        assert list_events(s, since="2999-01-01T00:00:00") == []
+
+
+@SQLITE_ONLY
+def test_old_database_file_is_upgraded_with_its_log_intact(db, home):
+    """A database at the initial schema with events in it gains migration 0002 and still verifies."""
+    from db.migrate import current_revision, head_revision, upgrade
+
+    url = f"sqlite:///{home / 'old.db'}"
+    engine = get_engine(url, migrate=False)
+    upgrade(engine, "0001")
+    from db.users import add_user
+
+    with session_scope(url, immediate=True) as s:
+        ada = add_user(s, "ada", "ada-password", role="admin")
+        add_tag(s, "halo", ada)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with session_scope(url) as s:
+        assert verify_chain(s).ok and verify_chain(s).checked == 2
