@@ -1,0 +1,145 @@
+"""The arms of the benchmark: how each one builds its training set from the real training split.
+
+- real: the real training images only.
+- oversample: random over-sampling of every non-majority class up to the majority count (imbalanced-learn).
+- smote: SMOTE on the flattened pixels (imbalanced-learn), same target counts.
+- classic: random over-sampling plus on-the-fly rotation/scale/translation/brightness/contrast — what a user
+  would configure; the over-sampling is included so the baseline also sees a balanced class mix.
+- gan: the generator fills every class's gap to the majority count (`GANSampler`, strategy 'auto').
+- gan_classic: the gan set, trained with the same on-the-fly augmentation as classic.
+- gan_filtered: like gan, but candidates the automatic scores call memorized or low-confidence are dropped
+  (more candidates are generated so the counts stay the same).
+- gan_approved: the real images plus the synthetic samples reviewers approved (the gated training set).
+
+Every arm's random choices come from the benchmark seed; the classifier then trains with the same seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from ganaug_core.benchmark.augment import ClassicAugmentation
+from ganaug_core.errors import GanaugError
+from ganaug_core.sampler import GANSampler, GenerateFn, SamplingStrategy
+
+ARMS = ("real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved")
+BASELINE_ARMS = ("oversample", "smote", "classic")
+GAN_ARMS = ("gan", "gan_classic", "gan_filtered", "gan_approved")
+
+# (images uint8 (n, C, H, W), class_index) -> (class confidence (n,), memorized (n,) bool)
+ScoreFn = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class ArmInputs:
+    """What the arms beyond the cheap baselines need; an arm whose input is missing is skipped with a reason."""
+
+    generate: Optional[GenerateFn] = None  # (class_index, n, seed) -> uint8 images, for the gan arms
+    scorer: Optional[ScoreFn] = None  # automatic per-sample scores, for gan_filtered
+    approved: Optional[tuple[np.ndarray, np.ndarray]] = None  # reviewer-approved synthetic images, labels
+    augmentation: ClassicAugmentation = field(default_factory=ClassicAugmentation)
+    min_confidence: float = 0.5  # gan_filtered drops candidates the real-trained classifier doubts more than this
+    filter_pool: int = 3  # gan_filtered generates this many candidates per sample it needs
+
+
+@dataclass
+class TrainingSet:
+    images: np.ndarray
+    labels: np.ndarray
+    augmentation: Optional[ClassicAugmentation]  # applied on the fly by the classifier's training loop
+    n_synthetic: int
+    info: dict = field(default_factory=dict)
+
+
+def missing_input(arm: str, inputs: ArmInputs) -> Optional[str]:
+    """Why `arm` cannot run with these inputs, or None when it can."""
+    if arm not in ARMS:
+        raise GanaugError(f"unknown arm {arm!r}: choose from {', '.join(ARMS)}")
+    if arm in ("gan", "gan_classic", "gan_filtered") and inputs.generate is None:
+        return "no trained generator"
+    if arm == "gan_filtered" and inputs.scorer is None:
+        return "no automatic scores available"
+    if arm == "gan_approved" and (inputs.approved is None or len(inputs.approved[1]) == 0):
+        return "no reviewer-approved synthetic samples for this dataset"
+    return None
+
+
+def filtered(generate: GenerateFn, scorer: ScoreFn, min_confidence: float, pool: int, stats: dict) -> GenerateFn:
+    """A generate function that drops memorized and low-confidence candidates.
+
+    It draws `pool × n` candidates and keeps the first n that pass, in generation order (ranking by confidence
+    would keep only the easiest, least diverse samples). If too few pass, the rest is filled with the most
+    confident non-memorized candidates, then anything left; `stats` counts how often that happened.
+    """
+
+    def generate_filtered(class_index: int, n: int, seed: int) -> np.ndarray:
+        out = generate(class_index, n * pool, seed)
+        candidates = np.asarray(getattr(out, "images", out))
+        confidence, memorized = scorer(candidates, class_index)
+        confidence, memorized = np.asarray(confidence, dtype=np.float64), np.asarray(memorized, dtype=bool)
+        passing = np.flatnonzero(~memorized & (confidence >= min_confidence))
+        rest = np.setdiff1d(np.arange(len(candidates)), passing)
+        rest = rest[np.lexsort((-confidence[rest], memorized[rest]))]  # not memorized first, then most confident
+        chosen = np.concatenate([passing[:n], rest[: max(0, n - len(passing))]])
+        s = stats.setdefault(int(class_index), {"candidates": 0, "passed": 0, "memorized": 0, "filled": 0})
+        s["candidates"] += len(candidates)
+        s["passed"] += len(passing)
+        s["memorized"] += int(memorized.sum())
+        s["filled"] += max(0, n - len(passing))
+        return candidates[chosen]
+
+    return generate_filtered
+
+
+def _random_oversample(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from imblearn.over_sampling import RandomOverSampler
+
+    X_res, y_res = RandomOverSampler(random_state=seed).fit_resample(X.reshape(len(X), -1), y)
+    return X_res.reshape((-1,) + X.shape[1:]), y_res
+
+
+def _smote(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from imblearn.over_sampling import SMOTE
+
+    smallest = int(np.unique(y, return_counts=True)[1].min())
+    if smallest < 2:
+        raise GanaugError("SMOTE needs at least 2 training images in every class")
+    sampler = SMOTE(random_state=seed, k_neighbors=min(5, smallest - 1))
+    X_res, y_res = sampler.fit_resample(X.reshape(len(X), -1).astype(np.float64), y)
+    images = np.clip(np.rint(X_res), 0, 255).astype(np.uint8).reshape((-1,) + X.shape[1:])
+    images[: len(X)] = X  # the originals, bit for bit
+    return images, y_res
+
+
+def build_training_set(
+    arm: str, X: np.ndarray, y: np.ndarray, seed: int, inputs: ArmInputs, strategy: SamplingStrategy = "auto"
+) -> TrainingSet:
+    """The training set of `arm` at benchmark seed `seed`; `strategy` sets the gan arms' synthetic counts."""
+    reason = missing_input(arm, inputs)
+    if reason:
+        raise GanaugError(f"arm {arm!r} cannot run: {reason}")
+    aug = inputs.augmentation
+    if arm == "real":
+        return TrainingSet(X, y, None, 0)
+    if arm in ("oversample", "classic"):
+        Xr, yr = _random_oversample(X, y, seed)
+        return TrainingSet(Xr, yr, aug if arm == "classic" else None, 0, {"duplicated": len(yr) - len(y)})
+    if arm == "smote":
+        Xr, yr = _smote(X, y, seed)
+        return TrainingSet(Xr, yr, None, len(yr) - len(y))
+    if arm == "gan_approved":
+        images, labels = inputs.approved
+        return TrainingSet(np.concatenate([X, images]), np.concatenate([y, labels.astype(y.dtype)]), None, len(labels))
+    stats: dict = {}
+    generate = inputs.generate
+    if arm == "gan_filtered":
+        generate = filtered(generate, inputs.scorer, inputs.min_confidence, inputs.filter_pool, stats)
+    sampler = GANSampler(generate, sampling_strategy=strategy, random_state=seed)
+    Xr, yr = sampler.fit_resample(X, y)
+    info = {"generated": {int(c): int(n) for c, n in sampler.sampling_strategy_.items()}}
+    if stats:
+        info["filter"] = stats
+    return TrainingSet(Xr, yr, aug if arm == "gan_classic" else None, sampler.n_generated_, info)

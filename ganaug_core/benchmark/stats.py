@@ -1,0 +1,99 @@
+"""Mean and 95 % interval per metric and arm, and the paired comparison of each GAN arm with the best baseline.
+
+Intervals are Student-t intervals over seeds (n − 1 degrees of freedom). With one seed there is no interval:
+low = high = the single value, and `n` says so. The paired comparison uses the per-seed differences (same seed →
+same classifier initialisation and batch order), which removes the seed-to-seed variance both arms share.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+from ganaug_core.benchmark.metrics import LOWER_IS_BETTER
+
+LEVEL = 0.95
+BASELINE_ARMS = ("oversample", "smote", "classic")
+TARGET_METRICS = ("balanced_accuracy", "minority_recall")
+
+
+def _clean(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def mean_ci(values: Sequence[float], level: float = LEVEL) -> dict:
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=np.float64)
+    n = len(v)
+    if n == 0:
+        return {"mean": None, "low": None, "high": None, "std": None, "n": 0}
+    mean = float(v.mean())
+    if n == 1:
+        return {"mean": mean, "low": mean, "high": mean, "std": 0.0, "n": 1}
+    std = float(v.std(ddof=1))
+    half = float(scipy_stats.t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
+    return {"mean": mean, "low": mean - half, "high": mean + half, "std": std, "n": n}
+
+
+def paired_comparison(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> dict:
+    """a − b per seed: mean difference with its interval, a paired t-test p-value, and how often a wins."""
+    pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
+    a = np.asarray([x for x, _ in pairs], dtype=np.float64)
+    b = np.asarray([y for _, y in pairs], dtype=np.float64)
+    diff = a - b
+    ci = mean_ci(diff, level)
+    p = None
+    if len(diff) > 1 and np.std(diff) > 0:
+        p = _clean(float(scipy_stats.ttest_rel(a, b).pvalue))
+    return {
+        "mean_diff": ci["mean"],
+        "low": ci["low"],
+        "high": ci["high"],
+        "p_value": p,
+        "wins": int((diff > 0).sum()),
+        "ties": int((diff == 0).sum()),
+        "n": int(len(diff)),
+    }
+
+
+def best_arm(summary: Mapping[str, Mapping[str, dict]], candidates: Sequence[str], metric: str) -> str | None:
+    """The candidate arm with the best mean on `metric` (the strongest baseline is the fair one to beat)."""
+    present = [a for a in candidates if a in summary and summary[a][metric]["mean"] is not None]
+    if not present:
+        return None
+    sign = -1 if metric in LOWER_IS_BETTER else 1
+    return max(present, key=lambda a: sign * summary[a][metric]["mean"])
+
+
+def compare_gan_arms(
+    summary: Mapping[str, Mapping[str, dict]],
+    values: Mapping[str, Mapping[str, Sequence[float]]],
+    gan_arms: Sequence[str],
+    baselines: Sequence[str] = BASELINE_ARMS,
+    metrics: Sequence[str] = TARGET_METRICS,
+) -> dict:
+    """For each GAN arm and metric: the best baseline, the paired difference, and whether the 95 % intervals
+    are disjoint with the GAN arm above ("beats"). `target_met` is true when some GAN arm beats the best
+    baseline on every one of `metrics`."""
+    best = {m: best_arm(summary, baselines, m) for m in metrics}
+    per_arm = {}
+    for arm in gan_arms:
+        if arm not in summary:
+            continue
+        rows = {}
+        for m in metrics:
+            base = best[m]
+            if base is None:
+                continue
+            g, b = summary[arm][m], summary[base][m]
+            beats = g["n"] > 1 and b["n"] > 1 and g["low"] is not None and g["low"] > b["high"]
+            rows[m] = {"baseline": base, **paired_comparison(values[arm][m], values[base][m]), "beats": bool(beats)}
+        per_arm[arm] = {"metrics": rows, "beats_on_all": bool(rows) and all(r["beats"] for r in rows.values())}
+    return {
+        "best_baseline": best,
+        "arms": per_arm,
+        "target_met": any(r["beats_on_all"] for r in per_arm.values()),
+        "rule": "a GAN arm beats the best baseline when its 95 % interval lies entirely above the baseline's",
+    }
