@@ -1,0 +1,83 @@
+"""Many writers on one database, a writer killed mid-transaction: nothing lost, nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from db.audit import verify_chain
+from db.engine import session_scope
+from db.models import Batch, Event, Sample, SampleTag
+from db.users import add_user
+from tests.db.helpers import make_batch, sample_ids
+
+ROOT = Path(__file__).resolve().parents[2]
+PROCESSES = 8
+DECISIONS = 100  # per process; benchmarks/db_speed.py runs the full 8 × 1,000
+
+
+def _python(*args: str, pause: str = "30") -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "GANAUG_TEST_PAUSE": pause}
+    return subprocess.Popen([sys.executable, "-m", "tests.db.writers", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_eight_processes_record_every_decision_and_keep_the_chain(db, home, toy):
+    with session_scope(immediate=True) as s:
+        admin = add_user(s, "ada", "ada-password", role="admin")
+        for i in range(PROCESSES):
+            add_user(s, f"r{i}", f"r{i}-password", by=admin)
+        targets = sample_ids(s, make_batch(s, home, toy, n=PROCESSES).id)
+    with session_scope() as s:
+        before = s.scalar(select(func.count()).select_from(Event))
+    procs = [_python("decide", db, str(home), f"r{i}", f"r{i}-password", str(targets[i]), str(DECISIONS))
+             for i in range(PROCESSES)]
+    outputs = [p.communicate(timeout=240) for p in procs]
+    for (out, err), p in zip(outputs, procs):
+        assert p.returncode == 0 and out.strip() == "ok", err[-2000:] or out
+        assert "database is locked" not in err
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == before + PROCESSES * DECISIONS
+        per_actor = dict(s.execute(select(Event.actor, func.count()).where(Event.action.in_(("tag", "untag")))
+                                   .group_by(Event.actor)).all())
+        assert per_actor == {f"r{i}": DECISIONS for i in range(PROCESSES)}
+        assert s.scalar(select(func.count()).select_from(SampleTag)) == 0  # every tag was followed by its untag
+        report = verify_chain(s)
+    assert report.ok, report.message
+
+
+def test_sigkill_in_the_middle_of_a_batch_leaves_none_of_it(db, home, toy, tmp_path):
+    marker = tmp_path / "halfway"
+    proc = _python("insert-batch", db, str(home), str(toy.id), "1000", str(marker))
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "the writer never reached the middle of the batch"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Sample)) == 0
+        assert s.scalar(select(func.count()).select_from(Batch)) == 0
+    if db.startswith("sqlite"):
+        import sqlite3
+
+        con = sqlite3.connect(home / "ganaug.db")
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        con.close()
+
+
+def test_an_uninterrupted_batch_is_all_there(db, home, toy, tmp_path):
+    proc = _python("insert-batch", db, str(home), str(toy.id), "1000", str(tmp_path / "m"), pause="0")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and out.strip() == "committed", err[-2000:]
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Sample)) == 1000
