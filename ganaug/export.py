@@ -1,0 +1,67 @@
+"""Export the gated training set as an ImageFolder with `manifest.csv` and its sha256.
+
+Layout of OUT: `<class index>_<class name>/<row>_<source>.png` (row = 0-based line of manifest.csv below its
+header), `manifest.csv` (exactly the gate's manifest: its sha256 *is* the manifest hash) and `manifest.sha256`
+(`sha256sum -c` format). The folder is assembled beside OUT and renamed into place at the end, so an interrupted
+export leaves nothing at OUT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+from db.datasets import get_dataset
+from db.engine import session_scope
+from db.gate import GatedSet, gated_training_set
+from ganaug_core import paths
+from ganaug_core.errors import GanaugError
+from ganaug_core.progress import Progress, ProgressCallback, no_progress
+
+
+def gated_set(dataset: str, synthetic_ratio: float = 1.0) -> GatedSet:
+    with session_scope() as session:
+        return gated_training_set(session, dataset, synthetic_ratio, home=paths.home())
+
+
+def _class_folder(index: int, name: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._") or "class"
+    return f"{index:03d}_{safe}"
+
+
+def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
+                     progress: ProgressCallback = no_progress) -> dict:
+    out = Path(out).resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise GanaugError(f"{out} already exists and is not an empty folder; choose another --out")
+    with session_scope() as session:
+        class_names = list(get_dataset(session, dataset).class_names)
+    gated = gated_set(dataset, synthetic_ratio)
+    home = paths.home()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        staging.mkdir()
+        total = len(gated.entries)
+        for row, entry in enumerate(gated.entries):
+            data = (home / entry.path).read_bytes()
+            if hashlib.sha256(data).hexdigest() != entry.sha256:
+                raise GanaugError(f"{entry.path} changed while exporting; run the export again")
+            name = class_names[entry.class_index] if entry.class_index < len(class_names) else entry.class_index
+            target = staging / _class_folder(entry.class_index, name) / f"{row:06d}_{entry.source}.png"
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(data)
+            if row % 500 == 0 or row == total - 1:
+                progress(Progress("export", row + 1, total))
+        (staging / "manifest.csv").write_bytes(gated.manifest_csv())
+        (staging / "manifest.sha256").write_text(f"{gated.manifest_sha256}  manifest.csv\n")
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return {**gated.summary(), "out": str(out)}
