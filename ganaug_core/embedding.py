@@ -1,0 +1,94 @@
+"""A 2-D map of a dataset: UMAP fitted once on the real training features; new batches are placed on it.
+
+The real layout never moves: synthetic samples are placed, not refitted. Placing uses UMAP's own first step
+for new points (`init_transform`): a weighted mean of the coordinates of the k nearest real points, weighted by
+UMAP's fuzzy-neighbourhood memberships (`smooth_knn_dist`). We stop there instead of running UMAP's extra
+optimisation epochs, so placing needs neither numba (whose first call compiles for ~30 s) nor the fitted UMAP
+object: the saved file holds only arrays (real features, their coordinates, k), read with allow_pickle=False.
+Fitting does need numba: call it from the CLI or a job, never inside a web request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ganaug_core.imageio import sha256_file
+from ganaug_core.metrics.neighbours import nearest
+from ganaug_core.progress import Progress, ProgressCallback, no_progress
+
+N_NEIGHBORS = 15
+MIN_DIST = 0.1
+
+
+@dataclass
+class Embedding:
+    features: np.ndarray  # float32 (N, D): the real training features the map was fitted on
+    coords: np.ndarray  # float32 (N, 2): their UMAP coordinates
+    n_neighbors: int
+
+    def transform(self, features: np.ndarray) -> np.ndarray:
+        """Coordinates (M, 2) for new feature vectors, on the fixed real layout."""
+        if len(features) == 0:
+            return np.zeros((0, 2), dtype=np.float32)
+        k = min(self.n_neighbors, len(self.features))
+        idx, dist = nearest(features, self.features, k)
+        w = _memberships(dist)
+        return ((w[:, :, None] * self.coords[idx]).sum(axis=1) / w.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def save(self, path: Path) -> str:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, features=self.features, coords=self.coords, n_neighbors=np.int64(self.n_neighbors))
+        tmp.replace(path)
+        return sha256_file(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "Embedding":
+        with np.load(Path(path), allow_pickle=False) as f:
+            return cls(f["features"], f["coords"], int(f["n_neighbors"]))
+
+
+def _memberships(dist: np.ndarray, iterations: int = 64) -> np.ndarray:
+    """UMAP's smooth_knn_dist: per row, sigma such that sum exp(-(d - rho) / sigma) = log2(k)."""
+    dist = dist.astype(np.float64)
+    k = dist.shape[1]
+    target = np.log2(k) if k > 1 else 1.0
+    rho = dist[:, :1]
+    excess = np.maximum(dist - rho, 0.0)
+    lo, hi = np.zeros(len(dist)), np.full(len(dist), np.inf)
+    sigma = np.ones(len(dist))
+    for _ in range(iterations):  # bisection, vectorised over rows
+        total = np.exp(-excess / sigma[:, None]).sum(axis=1)
+        too_big = total > target
+        hi = np.where(too_big, sigma, hi)
+        lo = np.where(too_big, lo, sigma)
+        sigma = np.where(np.isinf(hi), sigma * 2.0, (lo + hi) / 2.0)
+    return np.exp(-excess / np.maximum(sigma, 1e-12)[:, None])
+
+
+def fit_embedding(
+    features: np.ndarray, seed: int = 0, n_epochs: int = 200, progress: ProgressCallback = no_progress
+) -> Embedding:
+    """Fit UMAP on real training features (seeded: the same features give the same map)."""
+    import warnings
+
+    import umap  # imported here: loading it takes seconds and pulls in numba
+
+    n = len(features)
+    if n < 4:
+        raise ValueError(f"an embedding needs at least 4 real training images, got {n}")
+    progress(Progress("embedding", 0, 1))
+    k = min(N_NEIGHBORS, n - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "n_jobs overridden by random_state": single-threaded is what we want
+        reducer = umap.UMAP(
+            n_neighbors=k, min_dist=MIN_DIST, n_components=2, random_state=seed, n_epochs=n_epochs,
+            init="spectral" if n > k + 2 else "random",
+        )
+        coords = reducer.fit_transform(np.asarray(features, dtype=np.float32))
+    progress(Progress("embedding", 1, 1))
+    return Embedding(np.asarray(features, dtype=np.float32), coords.astype(np.float32), k)

@@ -1,0 +1,111 @@
+"""The metric registry: `compute_metrics` runs the named metrics overall and per class on domain features.
+
+Features are extracted once per call; each metric receives the slices it needs. Real images are the *training*
+split (what the generator saw); the optional holdout is 'val' when the dataset has one, else the test split as a
+reported number only (see dcr.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from ganaug_core.errors import GanaugError
+from ganaug_core.metrics.authenticity import authenticity_score
+from ganaug_core.metrics.consistency import class_consistency, mean_confidence
+from ganaug_core.metrics.dcr import dcr
+from ganaug_core.metrics.duplicates import duplicate_report
+from ganaug_core.metrics.fid import fid
+from ganaug_core.metrics.kid import kid
+from ganaug_core.metrics.prdc import prdc
+
+
+@dataclass
+class _Slice:
+    """One scope (all classes, or one class) of the inputs, as features, probabilities and pixels."""
+
+    real: np.ndarray  # real training features of the scope
+    synth: np.ndarray  # synthetic features of the scope
+    synth_probs: np.ndarray
+    synth_labels: np.ndarray
+    synth_images: np.ndarray
+    real_images_all: np.ndarray  # every real training image: a copy of any class is a copy
+    real_all: np.ndarray  # every real training feature
+    holdout: Optional[np.ndarray]  # held-out real features of the scope, if any
+
+
+def _authenticity(s: _Slice):
+    return authenticity_score(s.real_all, s.synth) if len(s.real_all) >= 2 and len(s.synth) else None
+
+
+def _consistency(s: _Slice):
+    return {
+        "class_consistency": class_consistency(s.synth_probs, s.synth_labels),
+        "mean_confidence": mean_confidence(s.synth_probs, s.synth_labels),
+    }
+
+
+METRICS: dict[str, Callable[[_Slice], object]] = {
+    "fid": lambda s: fid(s.real, s.synth),
+    "kid": lambda s: kid(s.real, s.synth),
+    "prdc": lambda s: prdc(s.real, s.synth),
+    "consistency": _consistency,
+    "authenticity": _authenticity,
+    "dcr": lambda s: None if s.holdout is None else dcr(s.real, s.holdout, s.synth),
+    "duplicates": lambda s: duplicate_report(s.synth_images, s.real_images_all) if len(s.synth_images) else None,
+}
+
+
+def compute_metrics(
+    extractor,
+    real_images: np.ndarray,
+    real_labels: np.ndarray,
+    synth_images: np.ndarray,
+    synth_labels: np.ndarray,
+    holdout_images: Optional[np.ndarray] = None,
+    names: Optional[Sequence[str]] = None,
+    holdout_labels: Optional[np.ndarray] = None,
+) -> dict:
+    """{"overall": {metric: value}, "per_class": {class: {metric: value}}, "counts": ...}.
+
+    A metric that cannot be computed on a scope (too few samples, no holdout) is None there, not an error.
+    `holdout_labels` enables per-class DCR; without them DCR is reported overall only.
+    """
+    names = list(names) if names is not None else list(METRICS)
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise GanaugError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+    if len(synth_images) == 0:
+        raise GanaugError("no synthetic samples to evaluate")
+    if synth_images.shape[1:] != real_images.shape[1:]:
+        raise GanaugError(f"synthetic images {synth_images.shape[1:]} do not match the real ones {real_images.shape[1:]}")
+    real_labels, synth_labels = np.asarray(real_labels), np.asarray(synth_labels)
+    real_f = extractor.features(real_images)
+    synth_f = extractor.features(synth_images)
+    synth_p = extractor.predict_proba(synth_images)
+    hold_f = extractor.features(holdout_images) if holdout_images is not None and len(holdout_images) else None
+
+    def run(synth_mask: np.ndarray, real_mask: np.ndarray, hold_mask: Optional[np.ndarray]) -> dict:
+        s = _Slice(
+            real=real_f[real_mask], synth=synth_f[synth_mask], synth_probs=synth_p[synth_mask],
+            synth_labels=synth_labels[synth_mask], synth_images=synth_images[synth_mask],
+            real_images_all=real_images, real_all=real_f,
+            holdout=None if hold_f is None or hold_mask is None else hold_f[hold_mask],
+        )
+        return {name: METRICS[name](s) for name in names}
+
+    all_real = np.ones(len(real_f), dtype=bool)
+    all_hold = None if hold_f is None else np.ones(len(hold_f), dtype=bool)
+    result = {
+        "overall": run(np.ones(len(synth_f), dtype=bool), all_real, all_hold),
+        "per_class": {},
+        "counts": {"real": int(len(real_f)), "synthetic": int(len(synth_f)), "holdout": 0 if hold_f is None else int(len(hold_f))},
+    }
+    for c in np.unique(synth_labels):
+        hold_mask = None if holdout_labels is None or hold_f is None else np.asarray(holdout_labels) == c
+        scope = run(synth_labels == c, real_labels == c, hold_mask)
+        scope["n_real"], scope["n_synthetic"] = int((real_labels == c).sum()), int((synth_labels == c).sum())
+        result["per_class"][str(int(c))] = scope
+    return result
