@@ -6,6 +6,10 @@ which `register` adds below.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Optional
+
 import typer
 
 from ganaug.cli.common import cli_errors, emit
@@ -52,6 +56,30 @@ def features_cmd(
     emit(info, as_json, text)
 
 
+@cli_errors
+def benchmark_cmd(
+    dataset: str = typer.Option(..., "--dataset", help="Dataset name"),
+    arms: str = typer.Option("", "--arms", help="Comma-separated arms (default: all that can run): "
+                             "real,oversample,smote,classic,gan,gan_classic,gan_filtered,gan_approved"),
+    seeds: int = typer.Option(5, "--seeds", help="Number of seeds (classifier trainings per arm)"),
+    quick: bool = typer.Option(False, "--quick", help="Small budget and at most 2 seeds, for tests and demos"),
+    run: Optional[int] = typer.Option(None, "--run", help="Generator run (default: the dataset's newest finished run)"),
+    json_out: Optional[str] = typer.Option(None, "--json", help="Write the JSON report to this file ('-': stdout)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: GANAUG_HOME/reports/benchmark-...)"),
+) -> None:
+    """Does the synthetic data help? Train the same classifier on every arm and compare on the locked test split."""
+    from ganaug.benchmarking import format_summary, run_benchmark
+
+    with tqdm_progress(enabled=True) as progress:
+        result = run_benchmark(dataset, arms, seeds, quick, out, run, progress)
+    if json_out == "-":
+        emit(result, True)
+        return
+    if json_out:
+        Path(json_out).write_text(json.dumps(result, indent=2) + "\n")
+    typer.echo(format_summary(result))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(evaluate_app, name="evaluate", help="Score synthetic batches: quality metrics and memorization checks.")
-    # The downstream benchmark command (`ganaug benchmark ...`) is registered here too.
+    app.command("benchmark")(benchmark_cmd)

@@ -32,7 +32,7 @@ class Budget:
 
 
 FULL_BUDGET = Budget()
-QUICK_BUDGET = Budget(steps=80, batch_size=32, width=8)
+QUICK_BUDGET = Budget(steps=150, batch_size=32, width=12)
 
 
 class SmallCNN(nn.Module):

@@ -22,11 +22,16 @@ from ganaug_core.benchmark.arms import BASELINE_ARMS, GAN_ARMS
 from ganaug_core.benchmark.harness import RawResults
 from ganaug_core.benchmark.metrics import SCALAR_METRICS
 from ganaug_core.benchmark.shifts import describe as describe_shifts
-from ganaug_core.benchmark.stats import compare_gan_arms, mean_ci
+from ganaug_core.benchmark.stats import compare_gan_arms
+from ganaug_core.benchmark.stats import mean_ci as _mean_ci
 from ganaug_core.benchmark.sweep import SWEEP_ARM
 
 SCHEMA = "ganaug.benchmark/1"
 SWEEP_METRICS = ("balanced_accuracy", "minority_recall")
+
+
+def mean_ci(values) -> dict:
+    return _mean_ci(values, bounds=(0.0, 1.0))  # every reported metric is a score in [0, 1]
 
 
 def _finite(x: float) -> float | None:

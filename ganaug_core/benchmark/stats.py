@@ -24,7 +24,8 @@ def _clean(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def mean_ci(values: Sequence[float], level: float = LEVEL) -> dict:
+def mean_ci(values: Sequence[float], level: float = LEVEL, bounds: tuple[float, float] | None = None) -> dict:
+    """Mean and Student-t interval; `bounds` clips the interval to the metric's range (scores live in [0, 1])."""
     v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=np.float64)
     n = len(v)
     if n == 0:
@@ -34,7 +35,10 @@ def mean_ci(values: Sequence[float], level: float = LEVEL) -> dict:
         return {"mean": mean, "low": mean, "high": mean, "std": 0.0, "n": 1}
     std = float(v.std(ddof=1))
     half = float(scipy_stats.t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
-    return {"mean": mean, "low": mean - half, "high": mean + half, "std": std, "n": n}
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return {"mean": mean, "low": low, "high": high, "std": std, "n": n}
 
 
 def paired_comparison(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> dict:

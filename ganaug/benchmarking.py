@@ -1,0 +1,277 @@
+"""Run the downstream benchmark for a dataset and record its report — connects the benchmark core to the database.
+
+Training uses only the real *train* split (plus whatever each arm adds); the locked test split is used for the
+final scores and for nothing else — no arm, threshold or checkpoint is chosen by looking at it. The report folder
+is written under a temporary name and renamed into place in the same transaction that records its `Report` row,
+so an interrupted benchmark leaves no partial report posing as complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from ganaug_core import paths
+from ganaug_core.benchmark.arms import ARMS, GAN_ARMS, ArmInputs, missing_input
+from ganaug_core.benchmark.classifier import FULL_BUDGET, QUICK_BUDGET
+from ganaug_core.benchmark.harness import BenchmarkData, run_benchmark_arms
+from ganaug_core.benchmark.report import summarize, write_report
+from ganaug_core.benchmark.sweep import MULTIPLIERS, QUICK_MULTIPLIERS
+from ganaug_core.errors import GanaugError
+from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
+from ganaug_core.progress import Progress, ProgressCallback, no_progress
+
+DEFAULT_SEEDS = 5
+QUICK_MAX_SEEDS = 2
+NEEDS_GENERATOR = ("gan", "gan_classic", "gan_filtered")
+
+
+def parse_arms(arms: Optional[Sequence[str] | str]) -> tuple[list[str], bool]:
+    """The arms to run, in canonical order, and whether the user chose them (vs. the default: all)."""
+    if arms is None or arms == "" or arms == []:
+        return list(ARMS), False
+    names = [a.strip() for a in (arms.split(",") if isinstance(arms, str) else arms) if a.strip()]
+    unknown = [a for a in names if a not in ARMS]
+    if unknown:
+        raise GanaugError(f"unknown arm {unknown[0]!r}: choose from {', '.join(ARMS)}")
+    if not names:
+        raise GanaugError("--arms is empty: name at least one arm")
+    return [a for a in ARMS if a in names], True
+
+
+def minority_classes(train_labels: np.ndarray, num_classes: int, fraction: float = DEFAULT_MINORITY_FRACTION) -> list[int]:
+    """The same rule as the imbalance report: fewer training images than `fraction` × the largest class."""
+    counts = np.bincount(train_labels, minlength=num_classes)
+    return [c for c in range(num_classes) if counts[c] < fraction * counts.max()]
+
+
+def resolve_run(dataset_id: int, dataset_name: str, run_id: Optional[int]):
+    """The generator run to benchmark: `run_id` (checked to belong to the dataset and be done) or the newest
+    finished run of the dataset; None when there is none."""
+    from sqlalchemy import select
+
+    from db.engine import session_scope
+    from db.models import Dataset, Run
+
+    with session_scope() as session:
+        if run_id is not None:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise GanaugError(f"unknown run {run_id}")
+            if run.dataset_id != dataset_id:
+                other = session.get(Dataset, run.dataset_id)
+                raise GanaugError(f"run {run_id} was trained on dataset {other.name!r}, not {dataset_name!r}")
+            if run.status != "done":
+                raise GanaugError(f"run {run_id} is {run.status}, not done; benchmark a finished run")
+            return run
+        return session.scalars(
+            select(Run).where(Run.dataset_id == dataset_id, Run.status == "done").order_by(Run.id.desc()).limit(1)
+        ).first()
+
+
+def _generator(run, dataset) -> tuple[Callable, dict]:
+    from ganaug.runs import latest_checkpoint
+    from ganaug_core.imageio import sha256_file
+    from ganaug_core.sampling import GeneratorPipeline
+
+    path = latest_checkpoint(run.id)
+    pipeline = GeneratorPipeline.from_checkpoint(path, device="cpu")
+    expected = (len(dataset.class_names), dataset.resolution, dataset.channels)
+    got = (pipeline.num_classes, pipeline.resolution, pipeline.channels)
+    if got != expected or getattr(pipeline, "dataset_name", dataset.name) != dataset.name:
+        raise GanaugError(
+            f"run {run.id}'s generator (dataset {getattr(pipeline, 'dataset_name', '?')!r}, classes/resolution/"
+            f"channels {got}) does not match dataset {dataset.name!r} {expected}"
+        )
+
+    def generate(class_index: int, n: int, seed: int) -> np.ndarray:
+        return pipeline(class_index, n, seed).images
+
+    return generate, {"run_id": run.id, "checkpoint": str(path), "checkpoint_sha256": sha256_file(path)}
+
+
+def _scorer(dataset_name: str, train_images: np.ndarray, train_labels: np.ndarray, progress: ProgressCallback):
+    """Automatic per-sample scores from the dataset's domain feature extractor (trained on real train only)."""
+    from ganaug.evaluation import ensure_feature_extractor
+    from ganaug_core.scoring import score_samples
+
+    extractor, path = ensure_feature_extractor(dataset_name, progress)
+
+    def scorer(images: np.ndarray, class_index: int):
+        scores = score_samples(extractor, train_images, train_labels, images, np.full(len(images), class_index))
+        return np.asarray(scores.class_confidence), np.asarray(scores.memorized, dtype=bool)
+
+    return scorer, {"feature_extractor": str(path)}
+
+
+def _approved(dataset_name: str) -> tuple[Optional[tuple[np.ndarray, np.ndarray]], Optional[str]]:
+    """The reviewer-approved synthetic images of the dataset (from the training gate) and the manifest hash."""
+    from db.engine import session_scope
+    from db.gate import gated_training_set
+    from ganaug_core.imageio import read_png
+
+    with session_scope() as session:
+        gated = gated_training_set(session, dataset_name, synthetic_ratio=1.0)
+    synthetic = [e for e in gated.entries if e.source == "synthetic"]
+    if not synthetic:
+        return None, gated.manifest_sha256
+    images = np.stack([read_png(paths.resolve(e.path)) for e in synthetic])
+    labels = np.asarray([e.class_index for e in synthetic], dtype=np.int64)
+    return (images, labels), gated.manifest_sha256
+
+
+def run_benchmark(
+    dataset: str,
+    arms: Optional[Sequence[str] | str] = None,
+    seeds: int = DEFAULT_SEEDS,
+    quick: bool = False,
+    out_dir: Optional[Path] = None,
+    run_id: Optional[int] = None,
+    progress: ProgressCallback = no_progress,
+    should_stop: Optional[Callable[[], bool]] = None,
+    job_id: Optional[int] = None,
+) -> dict:
+    """Benchmark every arm over `seeds` seeds; returns the report (as written to report.json) plus where it is."""
+    from ganaug.datasets import dataset_arrays
+
+    started = time.perf_counter()
+    if not isinstance(seeds, int) or seeds < 1:
+        raise GanaugError(f"--seeds must be at least 1, got {seeds}")
+    arm_list, chosen = parse_arms(arms)
+    if quick:
+        seeds = min(seeds, QUICK_MAX_SEEDS)
+    final_dir = Path(out_dir) if out_dir else None
+    if final_dir is not None and final_dir.exists():
+        raise GanaugError(f"report folder {final_dir} already exists; choose another --out")
+    row, arrays = dataset_arrays(dataset)
+    train_images, train_labels = arrays.split("train")
+    test_images, test_labels = arrays.split("test")
+    data = BenchmarkData(train_images, train_labels, test_images, test_labels, list(row.class_names),
+                         minority_classes(train_labels, arrays.num_classes))
+    data.validate()
+
+    inputs, provenance, skipped = ArmInputs(), {}, {}
+    needs_gen = [a for a in arm_list if a in NEEDS_GENERATOR]
+    if needs_gen:
+        run = resolve_run(row.id, dataset, run_id)
+        if run is None:
+            raise GanaugError(
+                f"no finished generator run for dataset {dataset!r}: train one first (`ganaug gan train`), "
+                "or run only the baselines with --arms real,oversample,smote,classic"
+            )
+        inputs.generate, provenance["generator"] = _generator(run, row)
+    if "gan_filtered" in arm_list and inputs.generate is not None:
+        try:
+            inputs.scorer, provenance["scores"] = _scorer(dataset, train_images, train_labels, progress)
+        except ImportError:  # the evaluation part is optional to the other arms
+            if chosen:
+                raise GanaugError("arm 'gan_filtered' cannot run: automatic scores are not available") from None
+    manifest_sha256 = None
+    if "gan_approved" in arm_list:
+        inputs.approved, manifest_sha256 = _approved(dataset)
+        provenance["gated_manifest_sha256"] = manifest_sha256
+    for arm in list(arm_list):
+        reason = missing_input(arm, inputs)
+        if reason:
+            if chosen:
+                raise GanaugError(f"arm {arm!r} cannot run: {reason}")
+            skipped[arm] = reason
+            arm_list.remove(arm)
+
+    budget = QUICK_BUDGET if quick else FULL_BUDGET
+    seed_list = list(range(seeds))
+    raw = run_benchmark_arms(data, arm_list, seed_list, inputs, budget,
+                             QUICK_MULTIPLIERS if quick else MULTIPLIERS, progress, should_stop)
+    meta = {
+        "dataset": dataset,
+        "class_names": data.class_names,
+        "minority_classes": data.minority,
+        "train_counts": np.bincount(train_labels, minlength=arrays.num_classes).tolist(),
+        "test_counts": np.bincount(test_labels, minlength=arrays.num_classes).tolist(),
+        "seeds": seed_list,
+        "arms": arm_list,
+        "skipped_arms": skipped,
+        "quick": quick,
+        "budget": budget.to_dict(),
+        "augmentation": inputs.augmentation.to_dict(),
+        "filter": {"min_confidence": inputs.min_confidence, "pool": inputs.filter_pool},
+        "provenance": provenance,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    report = summarize(raw, arm_list, arrays.num_classes, data.minority, meta)
+    progress(Progress("report", 0, 1))
+    where = _write_and_record(report, row.id, final_dir, manifest_sha256, job_id)
+    progress(Progress("report", 1, 1))
+    return {**report, "report": where}
+
+
+def _write_and_record(report: dict, dataset_id: int, final_dir: Optional[Path], manifest_sha256, job_id) -> dict:
+    from db.engine import session_scope
+    from db.models import Report
+
+    if final_dir is None:
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        final_dir = paths.reports_dir() / f"benchmark-{report['meta']['dataset']}-{stamp}-{uuid.uuid4().hex[:6]}"
+    final_dir = final_dir.resolve()
+    final_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = final_dir.parent / f".staging-{uuid.uuid4().hex}"
+    renamed = False
+    try:
+        files = write_report(report, staging)
+        comp = report["comparison"]
+        summary = {
+            "arms": report["meta"]["arms"],
+            "seeds": len(report["meta"]["seeds"]),
+            "quick": report["meta"]["quick"],
+            "target_met": comp["target_met"],
+            "best_baseline": comp["best_baseline"],
+            "balanced_accuracy": {a: v["clean"]["balanced_accuracy"]["mean"] for a, v in report["arms"].items()},
+            "minority_recall": {a: v["clean"]["minority_recall"]["mean"] for a, v in report["arms"].items()},
+        }
+        try:
+            stored_path = paths.relative_to_home(final_dir)
+        except ValueError:  # a folder outside GANAUG_HOME is recorded by its absolute path
+            stored_path = str(final_dir)
+        with session_scope() as session:
+            rec = Report(dataset_id=dataset_id, kind="benchmark", path=stored_path, sha256=files["report.json"],
+                         summary=summary, manifest_sha256=manifest_sha256, job_id=job_id)
+            session.add(rec)
+            session.flush()
+            staging.rename(final_dir)
+            renamed = True
+            report_id = rec.id
+        return {"id": report_id, "path": str(final_dir), "files": files}
+    except BaseException:
+        shutil.rmtree(final_dir if renamed else staging, ignore_errors=True)
+        raise
+
+
+def format_summary(result: dict) -> str:
+    """A short table for people: the two target metrics per arm, the verdict, and where the report is."""
+
+    def ci(c: dict) -> str:
+        if c["mean"] is None:
+            return "–"
+        return f"{c['mean']:.3f}" + (f" [{c['low']:.3f}, {c['high']:.3f}]" if c["n"] > 1 else "")
+
+    meta = result["meta"]
+    lines = [f"benchmark {meta['dataset']}: {len(meta['seeds'])} seed(s), {'quick' if meta['quick'] else 'full'} budget, "
+             f"{meta['seconds']:.0f} s",
+             f"{'arm':<14}{'balanced accuracy':<28}{'minority recall':<28}"]
+    for arm, a in result["arms"].items():
+        lines.append(f"{arm:<14}{ci(a['clean']['balanced_accuracy']):<28}{ci(a['clean']['minority_recall']):<28}")
+    for arm, why in meta["skipped_arms"].items():
+        lines.append(f"{arm:<14}skipped: {why}")
+    comp = result["comparison"]
+    if comp["arms"]:
+        lines.append(f"target (a GAN arm above the best baseline, disjoint 95 % intervals): "
+                     f"{'met' if comp['target_met'] else 'not met'}")
+    lines.append(f"report: {result['report']['path']}")
+    return "\n".join(lines)
