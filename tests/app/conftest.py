@@ -91,3 +91,10 @@ def app_test(user: dict | None = None, page: str | None = None):
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def button(at, label: str):
+    """The one button (or form submit button) with this label."""
+    found = [b for b in at.button if b.label == label]
+    assert len(found) == 1, f"{len(found)} buttons labelled {label!r}: {[b.label for b in at.button]}"
+    return found[0]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tests.app.conftest import PASSWORD, app_test, make_batch
+from tests.app.conftest import PASSWORD, app_test, button, make_batch
 
 
 def sign_in(at, name, password):
     at.text_input(key="sign_in_name").input(name)
     at.text_input(key="sign_in_password").input(password)
-    at.button[0].click()
+    button(at, "Sign in").click()
     at.run()
     return at
 
@@ -43,10 +43,26 @@ def test_overview_shows_counts_and_pending_batches(users, digits):
     assert len(at.dataframe) >= 1
 
 
-def test_admin_page_only_for_admins(users):
-    from streamlit.testing.v1 import AppTest  # noqa: F401  (import cost paid once here)
+def test_admin_page_refuses_reviewers_and_adds_a_tag_for_admins(users):
+    from streamlit.testing.v1 import AppTest
 
-    rev = app_test(users["rita"], "admin.py") if False else None  # reviewers have no admin page to switch to
-    assert rev is None
+    from tests.app.conftest import ROOT, TIMEOUT
+
+    rev = AppTest.from_file(str(ROOT / "pages" / "admin.py"), default_timeout=TIMEOUT)
+    rev.session_state["user"] = users["rita"]
+    rev.run()
+    assert rev.error[0].value == "Only admins can manage accounts and the tag taxonomy."
+
     at = app_test(users["ada"], "admin.py")
     assert at.title[0].value == "Admin"
+    at.text_input(key="admin_tag_name").input("halo")
+    at.text_input(key="admin_tag_description").input("grid-like upsampling artifact")
+    button(at, "Add tag").click()
+    at.run()
+    assert not at.exception
+    assert at.success[0].value == "Tag halo added."
+    from db.engine import session_scope
+    from db.review import get_tag
+
+    with session_scope() as session:
+        assert get_tag(session, "halo").blocking

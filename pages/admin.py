@@ -1,0 +1,69 @@
+"""Admin: reviewer accounts and the artifact tag taxonomy (admins only; app.py lists this page for them alone)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from db.review import add_tag, list_tags
+from db.users import add_user, list_users, set_active
+from pages.ui import acting_user, decision_errors, require_user
+from db.engine import session_scope
+
+user = require_user()
+st.title("Admin")
+if user["role"] != "admin":
+    st.error("Only admins can manage accounts and the tag taxonomy.")
+    st.stop()
+
+
+
+def attempt(what: str, decide) -> None:
+    """Button callback: runs before the page is drawn again, so the tables below already show the change."""
+    state = st.session_state
+    try:
+        with acting_user() as (session, me):
+            decide(session, me, state)
+    except decision_errors() as e:
+        state["admin_flash"] = ("error", str(e))
+    else:
+        state["admin_flash"] = ("success", what.format(**state))
+
+
+flash = st.session_state.pop("admin_flash", None)
+if flash:
+    getattr(st, flash[0])(flash[1])
+accounts, taxonomy = st.tabs(["Accounts", "Artifact tags"])
+with accounts:
+    with session_scope() as session:
+        people = [dict(name=u.name, role=u.role, active=u.active, created=u.created_at) for u in list_users(session)]
+    st.dataframe(pd.DataFrame(people), hide_index=True)
+    with st.form("add_user", clear_on_submit=True):
+        c1, c2, c3 = st.columns(3)
+        name = c1.text_input("Name", key="admin_new_name")
+        password = c2.text_input("Initial password (8+ characters)", type="password", key="admin_new_password")
+        role = c3.selectbox("Role", ["reviewer", "admin"], key="admin_new_role")
+        st.form_submit_button("Add account", on_click=attempt, args=(
+            "Account {admin_new_name} added.",
+            lambda s, me, ui: add_user(s, ui["admin_new_name"], ui["admin_new_password"], role=ui["admin_new_role"], by=me)))
+    who = st.selectbox("Account", [p["name"] for p in people], key="admin_who")
+    reason = st.text_input("Reason", key="admin_reason")
+    b1, b2 = st.columns(2)
+    b1.button("Disable", key="admin_disable", on_click=attempt, args=(
+        "{admin_who} disabled.", lambda s, me, ui: set_active(s, ui["admin_who"], False, by=me, reason=ui["admin_reason"] or None)))
+    b2.button("Enable", key="admin_enable", on_click=attempt, args=(
+        "{admin_who} enabled.", lambda s, me, ui: set_active(s, ui["admin_who"], True, by=me, reason=ui["admin_reason"] or None)))
+
+with taxonomy:
+    with session_scope() as session:
+        tags = [dict(name=t.name, blocking=t.blocking, active=t.active, description=t.description)
+                for t in list_tags(session, include_inactive=True)]
+    st.dataframe(pd.DataFrame(tags), hide_index=True)
+    with st.form("add_tag", clear_on_submit=True):
+        name = st.text_input("Tag name", key="admin_tag_name")
+        description = st.text_input("What it means", key="admin_tag_description")
+        blocking = st.checkbox("Blocking (keeps a tagged sample out of the training set)", value=True, key="admin_tag_blocking")
+        st.form_submit_button("Add tag", on_click=attempt, args=(
+            "Tag {admin_tag_name} added.",
+            lambda s, me, ui: add_tag(s, ui["admin_tag_name"], me, blocking=ui["admin_tag_blocking"],
+                                      description=ui["admin_tag_description"])))

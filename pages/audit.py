@@ -1,0 +1,100 @@
+"""Audit: the decision log with filters, chain verification, each batch's provenance, and the gated-set export."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from db import views
+from db.audit import list_events, verify_chain
+from db.engine import session_scope
+from pages.ui import decision_errors, home, require_user
+
+ACTIONS = ["any", "approve", "reject", "revoke", "reject_sample", "tag", "untag", "add_tag", "add_user", "set_active"]
+TARGETS = ["any", "batch", "sample", "tag", "user"]
+
+user = require_user()
+st.title("Audit")
+
+log_tab, provenance_tab, export_tab = st.tabs(["Decision log", "Batch provenance", "Export gated set"])
+
+with log_tab:
+    f1, f2, f3, f4, f5 = st.columns(5)
+    actor = f1.text_input("Actor", key="audit_actor")
+    action = f2.selectbox("Action", ACTIONS, key="audit_action")
+    target = f3.selectbox("Target", TARGETS, key="audit_target")
+    since = f4.date_input("Since", value=None, key="audit_since")
+    limit = f5.number_input("Show at most", 10, 5000, 200, step=50, key="audit_limit")
+    with session_scope() as session:
+        events = list_events(session, actor=actor.strip() or None, action=None if action == "any" else action,
+                             target_type=None if target == "any" else target,
+                             since=dt.datetime.combine(since, dt.time(), dt.timezone.utc) if since else None,
+                             limit=int(limit))
+        rows = [views.event_dict(e) for e in events]
+    if rows:
+        st.dataframe(pd.DataFrame(rows)[["id", "ts", "actor", "role", "action", "target", "meaning", "reason", "hash"]],
+                     hide_index=True)
+    else:
+        st.write("No events match.")
+
+    if st.button("Verify the chain", key="audit_verify", icon=":material/verified:"):
+        with session_scope() as session:
+            report = verify_chain(session)
+        st.session_state["audit_report"] = dict(ok=report.ok, message=report.message, checked=report.checked,
+                                                first_broken_id=report.first_broken_id, head=report.head_hash)
+    report = st.session_state.get("audit_report")
+    if report:
+        if report["ok"]:
+            st.success(f"{report['message']} (head hash {report['head'][:16]}…)")
+        else:
+            st.error(f"Chain broken at event {report['first_broken_id']}: {report['message']}")
+
+with provenance_tab:
+    with session_scope() as session:
+        batches = views.batches_table(session, status=None, limit=500)
+    if not batches:
+        st.write("No batches yet.")
+    else:
+        labels = {b["batch"]: f"batch {b['batch']} · {b['dataset']} · class {b['class_name']} · {b['status']}"
+                  for b in batches}
+        batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="audit_batch")
+        with session_scope() as session:
+            prov = views.batch_provenance(session, batch_id)
+            history = [views.event_dict(e) for e in list_events(session, target_type="batch", target_id=batch_id)]
+        seeds = prov.pop("sample_seeds")
+        config = prov.pop("config")
+        st.dataframe(pd.DataFrame({"field": list(prov), "value": [str(v) for v in prov.values()]}), hide_index=True)
+        st.caption(f"{len(seeds)} per-sample seeds: {', '.join(map(str, seeds[:20]))}" + (" …" if len(seeds) > 20 else ""))
+        with st.expander("Training configuration of the run"):
+            st.json(config)
+        st.markdown("**Decisions on this batch**")
+        st.dataframe(pd.DataFrame(history), hide_index=True) if history else st.write("None yet.")
+
+with export_tab:
+    with session_scope() as session:
+        names = views.dataset_names(session)
+    if not names:
+        st.write("No dataset yet.")
+    else:
+        e1, e2, e3 = st.columns([2, 1, 3])
+        dataset = e1.selectbox("Dataset", names, key="export_dataset")
+        ratio = e2.number_input("Synthetic : real ratio", 0.0, 100.0, 1.0, 0.25, key="export_ratio")
+        out_dir = e3.text_input("Export folder", value=f"{home()}/exports/{dataset}", key="export_dir")
+        if st.button("Export the gated training set", key="export_go", type="primary", icon=":material/download:"):
+            from ganaug.export import export_gated_set
+
+            try:
+                result = export_gated_set(dataset, out_dir, synthetic_ratio=ratio)
+            except decision_errors() + (FileExistsError, OSError) as e:
+                st.session_state["export_result"] = dict(error=str(e))
+            else:
+                st.session_state["export_result"] = result if isinstance(result, dict) else vars(result)
+        result = st.session_state.get("export_result")
+        if result and "error" in result:
+            st.error(result["error"])
+        elif result:
+            st.success(f"Exported {result.get('entries', '?')} images; manifest sha256 "
+                       f"`{result.get('manifest_sha256', '?')}`")
+            st.json(result, expanded=False)

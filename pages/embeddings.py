@@ -1,0 +1,127 @@
+"""Embeddings: real vs synthetic samples on the dataset's UMAP map, a coverage figure per class, and selection.
+
+The coordinates were computed in the worker (the UMAP model is fitted once on the real training features and
+applied to each new batch), so this page only reads numbers from the database: no numba on page load, and the
+real layout stays still as batches arrive. Box/lasso selection is resolved by sample id through `custom_data`,
+because `point_indices` restart in every colour trace.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from db import views
+from db.engine import session_scope
+from pages.ui import require_user, show_image
+
+COLOUR_BY = {"source": "source", "class": "class", "decision": "decision"}
+GRID_COLUMNS = 8
+MAX_SHOWN = 48
+MAX_REAL_PER_CLASS = 2000
+
+require_user()
+st.title("Embeddings")
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def load_points(dataset: str) -> pd.DataFrame:
+    with session_scope() as session:
+        cols = views.embedding_points(session, dataset)
+        names = views.dataset_summary(session, dataset)["class_names"]
+    df = pd.DataFrame(cols)
+    df["class"] = [names[c] if 0 <= c < len(names) else str(c) for c in df["class_index"]] if len(df) else []
+    return df
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def dataset_list() -> list[str]:
+    with session_scope() as session:
+        return views.dataset_names(session)
+
+
+def coverage_per_class(df: pd.DataFrame, k: int = 5) -> pd.DataFrame:
+    """PRDC-style coverage on the map: the share of real points whose k-NN ball holds a synthetic point of the class."""
+    rows = []
+    for cls, group in df.groupby("class", sort=False):
+        real = group.loc[group["source"] == "real", ["x", "y"]].to_numpy(np.float64)
+        synth = group.loc[(group["source"] == "synthetic") & (group["decision"] != "rejected"), ["x", "y"]].to_numpy(np.float64)
+        if len(real) > MAX_REAL_PER_CLASS:  # the real×real distance matrix is quadratic; a fixed subsample is enough
+            real = real[np.random.default_rng(0).choice(len(real), MAX_REAL_PER_CLASS, replace=False)]
+        if len(real) < 2:
+            rows.append(dict(**{"class": cls}, coverage=np.nan, real=len(real), synthetic=len(synth)))
+            continue
+        kk = min(k, len(real) - 1)
+        d_real = np.sqrt(((real[:, None, :] - real[None, :, :]) ** 2).sum(-1))
+        radius = np.sort(d_real, axis=1)[:, kk]  # column 0 is the point itself
+        covered = np.zeros(len(real), dtype=bool)
+        for start in range(0, len(synth), 4096):  # chunks keep the distance matrix small at 20,000 points
+            d = np.sqrt(((real[:, None, :] - synth[None, start:start + 4096, :]) ** 2).sum(-1))
+            covered |= (d <= radius[:, None]).any(axis=1)
+        rows.append(dict(**{"class": cls}, coverage=float(covered.mean()) if len(synth) else 0.0, real=len(real),
+                         synthetic=len(synth)))
+    return pd.DataFrame(rows)
+
+
+def selected_points(selection: dict | None) -> tuple[list[int], list[int]]:
+    """(synthetic sample ids, real image ids) of a plotly selection, read from each point's custom data."""
+    synth, real = [], []
+    for point in (selection or {}).get("points", []):
+        data = point.get("customdata") or point.get("custom_data")
+        if not data:
+            continue
+        (synth if data[0] == "synthetic" else real).append(int(data[1]))
+    return synth, real
+
+
+datasets = dataset_list()
+if not datasets:
+    st.info("No dataset yet.")
+    st.stop()
+c1, c2 = st.columns([2, 1])
+dataset = c1.selectbox("Dataset", datasets, key="emb_dataset")
+colour = c2.radio("Colour by", list(COLOUR_BY), horizontal=True, key="emb_colour")
+df = load_points(dataset)
+if df.empty or not (df["source"] == "real").any():
+    st.info("No embedding yet for this dataset: it is computed in the worker when the first batch is scored.")
+    st.stop()
+
+fig = px.scatter(df, x="x", y="y", color=COLOUR_BY[colour], symbol="source", custom_data=["source", "id"],
+                 hover_data={"id": True, "class": True, "decision": True, "x": False, "y": False},
+                 render_mode="webgl", opacity=0.7, height=560)
+fig.update_traces(marker=dict(size=5))
+fig.update_layout(margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso", legend=dict(orientation="h", y=-0.08))
+event = st.plotly_chart(fig, key="emb_chart", on_select="rerun", selection_mode=("box", "lasso", "points"))
+n_real, n_synth = int((df["source"] == "real").sum()), int((df["source"] == "synthetic").sum())
+st.caption(f"{n_real:,} real training images and {n_synth:,} synthetic samples. Draw a box or lasso to see them.")
+
+# A selection drawn on the chart wins; "emb_selection" lets a test (or a link) hand one in.
+selection = event.selection if event and event.selection.get("points") else st.session_state.get("emb_selection")
+synth_ids, real_ids = selected_points(selection)
+if synth_ids or real_ids:
+    st.subheader(f"Selected: {len(synth_ids)} synthetic, {len(real_ids)} real")
+    with session_scope() as session:
+        shown = views.samples_by_ids(session, synth_ids[:MAX_SHOWN])
+        reals = views.real_images_by_ids(session, real_ids[: max(0, MAX_SHOWN - len(shown))])
+    tiles = [(s["path"], f"#{s['id']} · {s['batch_status']}" + (" · rejected" if s["rejected"] else "")) for s in shown]
+    tiles += [(r["path"], f"real #{r['id']}") for r in reals]
+    for start in range(0, len(tiles), GRID_COLUMNS):
+        for col, (path, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):
+            with col:
+                show_image(path, caption=caption, size=96)
+    if len(synth_ids) + len(real_ids) > len(tiles):
+        st.caption(f"showing the first {len(tiles)}")
+
+st.subheader("Coverage per class")
+cov = coverage_per_class(df)
+bar = go.Figure(go.Bar(x=cov["class"], y=cov["coverage"], text=[f"{v:.0%}" if v == v else "n/a" for v in cov["coverage"]],
+                       customdata=cov[["real", "synthetic"]],
+                       hovertemplate="class %{x}<br>coverage %{y:.0%}<br>%{customdata[0]} real, %{customdata[1]} synthetic"))
+bar.update_layout(yaxis=dict(range=[0, 1], tickformat=".0%", title="real points covered"), height=300,
+                  margin=dict(l=0, r=0, t=10, b=0))
+st.plotly_chart(bar, key="emb_coverage")
+st.caption("Coverage: the share of each class's real training points whose 5-nearest-neighbour ball on this map "
+           "contains at least one synthetic sample that is not rejected (Naeem et al.'s coverage, on the map).")

@@ -1,0 +1,118 @@
+"""Evaluate: launch the downstream benchmark on the current gated set as a job; show results, plots, ratio sweep."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from db import views
+from db.engine import session_scope
+from db.jobs import submit_job
+from pages.ui import home, require_user
+
+JOB_KIND = "benchmark"
+ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
+
+
+def ci_text(ci: dict) -> str:
+    if not isinstance(ci, dict) or ci.get("mean") is None:
+        return "–"
+    if (ci.get("n") or 0) < 2 or ci.get("low") is None:
+        return f"{ci['mean']:.3f}"
+    return f"{ci['mean']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
+
+user = require_user()
+st.title("Evaluate")
+st.write("Does the classifier get better on the rare classes? The benchmark trains the same classifier on the "
+         "real data alone and with each kind of augmentation, over several seeds, and tests on the locked test split.")
+
+with session_scope() as session:
+    names = views.dataset_names(session)
+if not names:
+    st.info("No dataset yet.")
+    st.stop()
+
+nonce = st.session_state.setdefault("eval_nonce", secrets.token_hex(8))
+c1, c2, c3 = st.columns([2, 1, 1])
+dataset = c1.selectbox("Dataset", names, key="eval_dataset")
+seeds = c2.number_input("Seeds", 1, 20, 3, key="eval_seeds")
+quick = c3.toggle("Quick (fewer steps)", value=True, key="eval_quick")
+with session_scope() as session:
+    runs = [r for r in views.runs_table(session, limit=200, dataset=dataset) if r["status"] == "done"]
+run = st.selectbox("Generator for the GAN arms", [None] + [r["run"] for r in runs], key="eval_run",
+                   format_func=lambda r: "latest finished run" if r is None else f"run {r}")
+arms = st.multiselect("Arms", ARMS, default=ARMS, key="eval_arms")
+if not arms:
+    st.error("Choose at least one arm to compare.")
+
+if st.button("Run the benchmark", type="primary", key="eval_submit", disabled=not arms, icon=":material/play_arrow:"):
+    params = dict(dataset=dataset, arms=arms, seeds=int(seeds), quick=bool(quick), run_id=run)
+    key = hashlib.sha256((nonce + json.dumps(params, sort_keys=True)).encode()).hexdigest()
+    with session_scope() as session:
+        st.session_state["eval_job"] = submit_job(session, JOB_KIND, params, key, requested_by=user["id"]).id
+
+
+@st.fragment(run_every=3)
+def job_status(job_id: int) -> None:
+    with session_scope() as session:
+        job = views.job_row(session, job_id)
+    if job is None:
+        return
+    st.progress(min(1.0, job["progress"]), text=f"job {job_id}: {job['status']} {job['message']}")
+    if job["status"] == "failed":
+        st.error(job["error"])
+
+
+if "eval_job" in st.session_state:
+    job_status(st.session_state["eval_job"])
+    if st.button("Prepare another benchmark", key="eval_new"):
+        st.session_state["eval_nonce"] = secrets.token_hex(8)
+        st.session_state.pop("eval_job")
+        st.rerun()
+
+st.subheader("Results")
+with session_scope() as session:
+    reports = views.reports_for(session, dataset, "benchmark")
+if not reports:
+    st.caption("No benchmark report for this dataset yet.")
+    st.stop()
+report = st.selectbox("Report", reports, key="eval_report",
+                      format_func=lambda r: f"report {r['id']} · {str(r['created'])[:19]} · gated set {str(r['manifest_sha256'])[:12]}")
+folder = Path(home()) / report["path"]
+data = {}
+for candidate in sorted(folder.glob("*.json")):
+    try:
+        data = json.loads(candidate.read_text())
+        break
+    except (OSError, json.JSONDecodeError):
+        continue
+arms_data = data.get("arms") or {}
+if arms_data:
+    st.markdown("Mean and 95 % interval over seeds, on the locked real test split")
+    st.dataframe(pd.DataFrame([{"arm": arm, "train n": a.get("n_train"), "synthetic": a.get("n_synthetic"),
+                                **{m: ci_text(ci) for m, ci in a.get("clean", {}).items()}}
+                               for arm, a in arms_data.items()]), hide_index=True)
+else:
+    st.json(report["summary"])
+best = (data.get("comparison") or {}).get("best_baseline")
+if best:
+    st.caption("Best baseline per metric: " + ", ".join(f"{m}: {b}" for m, b in best.items()))
+points = (data.get("sweep") or {}).get("points") or []
+if points:
+    st.markdown(f"**Synthetic : real ratio sweep** ({data['sweep'].get('arm', '')})")
+    st.dataframe(pd.DataFrame([{k: ci_text(v) if isinstance(v, dict) else v for k, v in p.items()} for p in points]),
+                 hide_index=True)
+plots = sorted(folder.glob("*.png"))
+for start in range(0, len(plots), 2):
+    for col, plot in zip(st.columns(2), plots[start:start + 2]):
+        col.image(str(plot), caption=plot.stem.replace("_", " "))
+markdown = sorted(folder.glob("*.md"))
+if markdown:
+    with st.expander("Full report"):
+        st.markdown(markdown[0].read_text())
+st.caption(f"Report {report['id']} · sha256 {report['sha256'][:16]}… · folder {report['path']}")
