@@ -20,7 +20,8 @@ def per_class_recall(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
 
 
 def macro_gmean(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
-    """Mean over classes of sqrt(recall × specificity), one-vs-rest (imbalanced-learn's average='macro')."""
+    """Mean over classes of sqrt(recall × specificity), one-vs-rest (the mean of imbalanced-learn's per-class
+    average=None values; its average='macro' is sqrt(mean recall × mean specificity), which hides a weak class)."""
     cm = confusion_matrix(y_true, y_pred, labels=list(range(num_classes))).astype(np.float64)
     total = cm.sum()
     tp = np.diag(cm)

@@ -49,7 +49,7 @@ def paired_comparison(a: Sequence[float], b: Sequence[float], level: float = LEV
     diff = a - b
     ci = mean_ci(diff, level)
     p = None
-    if len(diff) > 1 and np.std(diff) > 0:
+    if len(diff) > 1 and np.ptp(diff) > 1e-9:  # constant differences: the t statistic is undefined
         p = _clean(float(scipy_stats.ttest_rel(a, b).pvalue))
     return {
         "mean_diff": ci["mean"],
