@@ -64,6 +64,34 @@ def act_on_batch(batch_id: int, seen_status: str, action, *args) -> bool:
     return True
 
 
+def set_state(key: str, value) -> None:
+    st.session_state[key] = value
+
+
+def reject_open_sample(sample_id: int) -> None:
+    reason = st.session_state.get(f"reject_reason_{sample_id}", "").strip()
+    if not reason:
+        st.session_state["review_flash"] = ("error", "A reason is required to reject a sample.")
+        return
+    act_on_sample(lambda session, me: reject_sample(session, sample_id, me, reason))
+
+
+def decide_batch(action: str, batch_id: int, seen_status: str) -> None:
+    """Approve/reject button callback: runs before the page is drawn again, so the page shows the new state."""
+    if action == "approve":
+        note = st.session_state.get("approve_reason", "").strip() or None
+        if act_on_batch(batch_id, seen_status, approve_batch, note):
+            st.session_state["review_flash"] = ("success", f"Batch {batch_id} approved by {user['name']}.")
+            st.session_state["review_refresh_queue"] = True
+        return
+    reason = st.session_state.get("reject_reason", "").strip()
+    if not reason:
+        st.session_state["review_flash"] = ("error", "A reason is required to reject a batch.")
+    elif act_on_batch(batch_id, seen_status, reject_batch, reason):
+        st.session_state["review_flash"] = ("success", f"Batch {batch_id} rejected by {user['name']}.")
+        st.session_state["review_refresh_queue"] = True
+
+
 def act_on_sample(decide) -> None:
     """`decide(session, me)` records one per-sample decision; a refusal is shown after the fragment reruns."""
     try:
@@ -76,6 +104,9 @@ def act_on_sample(decide) -> None:
 show_all = st.toggle("Show decided batches too", key="review_show_all")
 queue = load_queue(show_all)
 if not queue:
+    flash = st.session_state.pop("review_flash", None)
+    if flash:
+        getattr(st, flash[0])(flash[1])
     st.info("No batches waiting for review. Launch a run on the Generate page; its batches appear here.")
     st.stop()
 
@@ -87,6 +118,8 @@ batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="revi
 
 @st.fragment
 def batch_panel(batch_id: int) -> None:
+    if st.session_state.pop("review_refresh_queue", False):
+        st.rerun(scope="app")  # a batch decision changes the queue above this fragment
     flash = st.session_state.pop("review_flash", None)
     if flash:
         getattr(st, flash[0])(flash[1])
@@ -122,13 +155,10 @@ def batch_panel(batch_id: int) -> None:
     pages = max(1, -(-total // per_page))
 
     nav = st.columns([1, 1, 4])
-    if nav[0].button("Previous", key="review_prev", disabled=page == 0, shortcut="left", icon=":material/chevron_left:"):
-        st.session_state["review_page_no"] = page - 1
-        st.rerun(scope="fragment")
-    if nav[1].button("Next", key="review_next", disabled=page + 1 >= pages, shortcut="right",
-                     icon=":material/chevron_right:"):
-        st.session_state["review_page_no"] = page + 1
-        st.rerun(scope="fragment")
+    nav[0].button("Previous", key="review_prev", disabled=page == 0, shortcut="left", icon=":material/chevron_left:",
+                  on_click=set_state, args=("review_page_no", page - 1))
+    nav[1].button("Next", key="review_next", disabled=page + 1 >= pages, shortcut="right",
+                  icon=":material/chevron_right:", on_click=set_state, args=("review_page_no", page + 1))
     nav[2].caption(f"page {page + 1} of {pages} · {total} samples match · keys: ← → pages, Shift+A approve")
 
     grid_col, detail_col = st.columns([3, 1])
@@ -150,9 +180,7 @@ def sample_grid(samples: list[dict], state: dict) -> None:
                 show_image(s["path"], caption=f"#{s['id']} · {names[s['class_index']]} · conf {fmt(s['class_confidence'])}")
                 if flags:
                     st.caption(" · ".join(flags))
-                if st.button("Open", key=f"open_{s['id']}", type="tertiary"):
-                    st.session_state["review_open"] = s["id"]
-                    st.rerun(scope="fragment")
+                st.button("Open", key=f"open_{s['id']}", type="tertiary", on_click=set_state, args=("review_open", s["id"]))
 
 
 def sample_detail(open_id, state: dict) -> None:
@@ -182,21 +210,15 @@ def sample_detail(open_id, state: dict) -> None:
     tag_names = [t["name"] for t in load_tags()]
     st.markdown("Tags: " + (", ".join(s["tags"]) or "none"))
     new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}")
-    if st.button("Add tag", key=f"tag_add_{s['id']}", disabled=new_tag is None):
-        act_on_sample(lambda session, me: tag_sample(session, s["id"], new_tag, me))
-        st.rerun(scope="fragment")
+    sid = s["id"]
+    st.button("Add tag", key=f"tag_add_{sid}", disabled=new_tag is None, on_click=act_on_sample,
+              args=(lambda session, me: tag_sample(session, sid, new_tag, me),))
     for t in s["tags"]:
-        if st.button(f"Remove {t}", key=f"untag_{s['id']}_{t}", type="tertiary"):
-            act_on_sample(lambda session, me, t=t: untag_sample(session, s["id"], t, me))
-            st.rerun(scope="fragment")
+        st.button(f"Remove {t}", key=f"untag_{sid}_{t}", type="tertiary", on_click=act_on_sample,
+                  args=(lambda session, me, t=t: untag_sample(session, sid, t, me),))
     if not s["rejected"]:
-        reason = st.text_input("Reason to reject this sample", key=f"reject_reason_{s['id']}")
-        if st.button("Reject sample", key=f"reject_sample_{s['id']}"):
-            if not reason.strip():
-                st.error("A reason is required to reject a sample.")
-            else:
-                act_on_sample(lambda session, me: reject_sample(session, s["id"], me, reason.strip()))
-                st.rerun(scope="fragment")
+        st.text_input("Reason to reject this sample", key=f"reject_reason_{sid}")
+        st.button("Reject sample", key=f"reject_sample_{sid}", on_click=reject_open_sample, args=(sid,))
     else:
         st.caption("This sample is rejected.")
 
@@ -206,26 +228,18 @@ def batch_actions(batch_id: int, state: dict) -> None:
         return
     left, right = st.columns(2)
     with left:
-        approve_reason = st.text_input("Approval note (optional)", key="approve_reason")
+        st.text_input("Approval note (optional)", key="approve_reason")
         blocked = state["open_memorized"] > 0 or not state["scored"]
         if not state["scored"]:
             st.warning("This batch cannot be approved until its memorization check has run (scores pending).")
         elif blocked:
             st.warning(f"{state['open_memorized']} memorized sample(s) must be rejected before this batch can be approved.")
-        if st.button("Approve batch", key="approve_batch", type="primary", disabled=blocked, shortcut="shift+a",
-                     icon=":material/check:"):
-            if act_on_batch(batch_id, state["status"], approve_batch, approve_reason.strip() or None):
-                st.session_state["review_flash"] = ("success", f"Batch {batch_id} approved by {user['name']}.")
-            st.rerun(scope="app")
+        st.button("Approve batch", key="approve_batch", type="primary", disabled=blocked, shortcut="shift+a",
+                  icon=":material/check:", on_click=decide_batch, args=("approve", batch_id, state["status"]))
     with right:
-        reject_reason = st.text_input("Reason to reject the batch (required)", key="reject_reason")
-        if st.button("Reject batch", key="reject_batch", icon=":material/close:"):
-            if not reject_reason.strip():
-                st.error("A reason is required to reject a batch.")
-            else:
-                if act_on_batch(batch_id, state["status"], reject_batch, reject_reason.strip()):
-                    st.session_state["review_flash"] = ("success", f"Batch {batch_id} rejected by {user['name']}.")
-                st.rerun(scope="app")
+        st.text_input("Reason to reject the batch (required)", key="reject_reason")
+        st.button("Reject batch", key="reject_batch", icon=":material/close:", on_click=decide_batch,
+                  args=("reject", batch_id, state["status"]))
 
 
 batch_panel(batch_id)

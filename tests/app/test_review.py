@@ -1,0 +1,116 @@
+"""The review page: paging, tagging, per-sample and batch decisions written at once, memorization block, stale pages."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from db.engine import session_scope
+from db.models import Batch, Event, Sample, SampleTag
+from tests.app.conftest import app_test, button, make_batch
+
+
+def review(user, batch_id):
+    at = app_test(user, "review.py")
+    at.selectbox(key="review_batch").set_value(batch_id).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def images_shown(at) -> int:
+    return len(at.get("image"))
+
+
+def test_grid_pages_through_a_batch(users, digits):
+    batch = make_batch(digits, 8, 30)
+    at = review(users["rita"], batch)
+    assert images_shown(at) == 30
+    at.selectbox(key="review_per_page").set_value(24).run()
+    assert images_shown(at) == 24
+    button(at, "Next").click().run()
+    assert images_shown(at) == 6
+    assert any("page 2 of 2" in c.value for c in at.caption)
+
+
+def test_tag_and_reject_sample_are_written_at_once(users, digits):
+    batch = make_batch(digits, 9, 6)
+    with session_scope() as session:
+        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
+    at = review(users["rita"], batch)
+    button_open = [b for b in at.button if b.key == f"open_{first}"][0]
+    button_open.click().run()
+    at.selectbox(key=f"tag_pick_{first}").set_value("blur").run()
+    button(at, "Add tag").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(SampleTag).where(SampleTag.sample_id == first)) == 1
+        assert session.scalars(select(Event.actor).where(Event.action == "tag")).one() == "rita"
+    assert any("blur" in c.value for c in at.caption)
+
+    button(at, "Reject sample").click().run()
+    assert any("reason is required" in e.value for e in at.error)
+    at.text_input(key=f"reject_reason_{first}").input("smeared strokes").run()
+    button(at, "Reject sample").click().run()
+    with session_scope() as session:
+        assert session.get(Sample, first).rejected
+
+
+def test_memorized_sample_blocks_approval_until_rejected(users, digits):
+    batch = make_batch(digits, 7, 4, memorized={0})
+    at = review(users["rita"], batch)
+    approve = button(at, "Approve batch")
+    assert approve.disabled
+    assert any("memorized sample(s) must be rejected" in w.value for w in at.warning)
+    with session_scope() as session:
+        memorized = session.scalars(select(Sample.id).where(Sample.batch_id == batch, Sample.memorized)).one()
+    [b for b in at.button if b.key == f"open_{memorized}"][0].click().run()
+    at.text_input(key=f"reject_reason_{memorized}").input("copy of a training image").run()
+    button(at, "Reject sample").click().run()
+    assert not button(at, "Approve batch").disabled
+    button(at, "Approve batch").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert session.get(Batch, batch).status == "approved"
+        approval = session.scalars(select(Event).where(Event.action == "approve")).one()
+        assert approval.actor == "rita" and approval.target_id == batch
+
+
+def test_reject_batch_needs_a_reason(users, digits):
+    batch = make_batch(digits, 7, 3)
+    at = review(users["rita"], batch)
+    button(at, "Reject batch").click().run()
+    assert any("reason is required" in e.value for e in at.error)
+    with session_scope() as session:
+        assert session.get(Batch, batch).status == "pending"
+    at.text_input(key="reject_reason").input("mode collapse: all samples alike").run()
+    button(at, "Reject batch").click().run()
+    with session_scope() as session:
+        assert session.get(Batch, batch).status == "rejected"
+
+
+def test_stale_page_gets_a_clear_message(users, digits):
+    from db.review import reject_batch
+    from db.users import get_user
+
+    batch = make_batch(digits, 7, 3)
+    at = review(users["rita"], batch)
+    with session_scope(immediate=True) as session:  # another reviewer decides while rita looks at the page
+        reject_batch(session, batch, get_user(session, "ada"), "blurry throughout")
+    button(at, "Approve batch").click().run()
+    assert not at.exception
+    messages = [e.value for e in at.error]
+    assert any("was rejected by ada" in m and "nothing was recorded" in m for m in messages), messages
+    with session_scope() as session:
+        assert session.get(Batch, batch).status == "rejected"
+        assert session.scalar(select(func.count()).where(Event.action == "approve")) == 0
+
+
+def test_deleted_image_shows_placeholder_and_warning(users, digits):
+    from db.engine import home
+
+    batch = make_batch(digits, 9, 2)
+    with session_scope() as session:
+        path = session.scalars(select(Sample.path).where(Sample.batch_id == batch).order_by(Sample.id)).first()
+    (home() / path).unlink()
+    at = review(users["rita"], batch)
+    assert images_shown(at) == 2
+    assert any("image file missing" in w.value for w in at.warning)
