@@ -1,0 +1,107 @@
+"""What each kind of job does: `HANDLERS[kind](params, progress, should_stop) -> result dict`.
+
+The worker looks the job's kind up here. Handlers import the engine lazily, so the worker (and this registry)
+loads without torch until a job actually needs it. Params are the JSON the app stored with the job,
+plus `job_id` and `requested_by` added by the worker:
+
+- train_generate: dataset, config (TrainConfig fields), classes, per_class, seed, resume_run, score (default
+  true) → trains a run, generates `per_class` samples for each class in `classes`, scores each batch.
+- generate: run_id, classes (or class_index), per_class (or n), seed, score → batches of an existing run.
+- evaluate: batch_id → scores of one batch.
+- benchmark: dataset, arms, seeds, quick, run_id, out_dir → the downstream benchmark report.
+- sleep: seconds, steps → does nothing for a while; checks that a worker is alive and reporting.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from ganaug_core.errors import GanaugError
+from ganaug_core.progress import Progress, ProgressCallback
+
+Handler = Callable[[dict, ProgressCallback, Callable[[], bool]], dict]
+
+
+def _classes(params: dict) -> list[int]:
+    classes = params.get("classes")
+    if classes is None and params.get("class_index") is not None:
+        classes = [params["class_index"]]
+    return [int(c) for c in classes or []]
+
+
+def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback, should_stop) -> list[int]:
+    from ganaug.runs import generate_batch
+
+    n = int(params.get("per_class", params.get("n", 0)) or 0)
+    seed = int(params.get("seed", 0))
+    batch_ids = []
+    for i, c in enumerate(_classes(params)):
+        if should_stop() or n <= 0:
+            break
+        # Each class gets its own seed, so batches of different classes never share latents.
+        batch_ids.append(generate_batch(run_id, c, n, seed + i, progress=progress))
+    if params.get("score", True):
+        from ganaug.evaluation import score_batch
+
+        for b in batch_ids:
+            if should_stop():
+                break
+            score_batch(b, progress=progress)
+    return batch_ids
+
+
+def train_generate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
+    from ganaug.runs import train_run
+    from ganaug_core.training.config import TrainConfig
+
+    if not params.get("dataset"):
+        raise GanaugError("train_generate needs a dataset")
+    config = TrainConfig.from_dict(dict(params.get("config") or {}))
+    run_id = train_run(params["dataset"], config, progress=progress, should_stop=should_stop,
+                       requested_by=params.get("requested_by"), resume_run=params.get("resume_run"))
+    batch_ids = [] if should_stop() else _generate_and_score(run_id, params, progress, should_stop)
+    return {"run_id": run_id, "batch_ids": batch_ids}
+
+
+def generate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
+    run_id = int(params["run_id"])
+    return {"run_id": run_id, "batch_ids": _generate_and_score(run_id, params, progress, should_stop)}
+
+
+def evaluate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
+    from ganaug.evaluation import score_batch
+
+    return {"batch_id": int(params["batch_id"]), "scores": score_batch(int(params["batch_id"]), progress=progress)}
+
+
+def benchmark(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
+    from pathlib import Path
+
+    from ganaug.benchmarking import run_benchmark
+
+    out_dir = Path(params["out_dir"]) if params.get("out_dir") else None
+    return run_benchmark(params["dataset"], params.get("arms"), int(params.get("seeds", 3)),
+                         bool(params.get("quick", False)), out_dir, run_id=params.get("run_id"), progress=progress,
+                         should_stop=should_stop, job_id=params.get("job_id"))
+
+
+def sleep(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
+    seconds, steps = float(params.get("seconds", 1.0)), int(params.get("steps", 10))
+    for i in range(steps):
+        if should_stop():
+            return {"slept_steps": i, "stopped": True}
+        time.sleep(seconds / steps)
+        progress(Progress("sleep", i + 1, steps))
+    if params.get("fail"):
+        raise RuntimeError(str(params["fail"]))
+    return {"slept_steps": steps, "stopped": False}
+
+
+HANDLERS: dict[str, Handler] = {
+    "train_generate": train_generate,
+    "generate": generate,
+    "evaluate": evaluate,
+    "benchmark": benchmark,
+    "sleep": sleep,
+}

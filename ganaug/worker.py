@@ -1,0 +1,197 @@
+"""The job worker: runs queued jobs outside the web process and keeps their rows current.
+
+Transport is Huey with its embedded SQLite storage (GANAUG_HOME/huey.db; a RedisHuey would serve many machines):
+`submit` records the job row and enqueues its id. Jobs that reached the table without going through Huey (the app
+calls `db.jobs.submit_job` directly) are picked up from the table when the Huey queue is empty, oldest first;
+`claim_job` makes a job run once however many times it is offered. While a job runs, a thread writes its
+heartbeat every HEARTBEAT_S seconds; every worker sweeps running jobs whose heartbeat is older than STALE_AFTER_S
+into `failed` (a killed worker's job). Progress reaches the row at most twice a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import traceback
+from typing import Optional
+
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.jobs import (cancel_job, cancel_requested, claim_job, fail_job, fail_stale_jobs, finish_job, get_job,
+                     heartbeat, submit_job, update_progress)
+from db.models import Job
+from ganaug_core import paths
+from ganaug_core.progress import Progress
+
+HEARTBEAT_S = float(os.environ.get("GANAUG_HEARTBEAT_S", "5"))
+STALE_AFTER_S = float(os.environ.get("GANAUG_STALE_AFTER_S", "60"))
+PROGRESS_EVERY_S = 0.5
+TASK_NAME = "ganaug.execute_job"
+
+_hueys: dict[str, tuple] = {}
+_worker_stop = threading.Event()  # set by a stopping worker; seen by the job Huey hands it
+
+
+def get_huey(immediate: Optional[bool] = None):
+    """The Huey instance of this GANAUG_HOME (immediate mode — run on enqueue — when GANAUG_JOBS_IMMEDIATE=1)."""
+    from huey import SqliteHuey
+
+    if immediate is None:
+        immediate = os.environ.get("GANAUG_JOBS_IMMEDIATE") == "1"
+    path = str(paths.home() / "huey.db")
+    key = f"{path}|{immediate}"
+    if key not in _hueys:
+        huey = SqliteHuey("ganaug", filename=path, results=False, immediate=immediate)
+        _hueys[key] = (huey, huey.task(name=TASK_NAME)(execute_job))
+    return _hueys[key][0]
+
+
+def submit(kind: str, params: dict, submit_key: Optional[str] = None, requested_by: Optional[int] = None) -> int:
+    """Record a job and put it on the queue; the same submit key gives back the same job, queued once."""
+    from ganaug.job_handlers import HANDLERS
+
+    if kind not in HANDLERS:
+        from ganaug_core.errors import GanaugError
+
+        raise GanaugError(f"unknown job kind {kind!r}: use one of {', '.join(HANDLERS)}")
+    with session_scope(immediate=True) as s:
+        job = submit_job(s, kind, params, submit_key, requested_by)
+        job_id, fresh = job.id, job.status == "queued" and job.started_at is None
+    if fresh:
+        _enqueue(get_huey(), job_id)
+    return job_id
+
+
+def _enqueue(huey, job_id: int) -> None:
+    for h, task in _hueys.values():
+        if h is huey:
+            task(job_id)  # enqueues; in immediate mode runs the job right here
+
+
+class _JobContext:
+    """Heartbeats, throttled progress and the cancel flag of one running job."""
+
+    def __init__(self, job_id: int, stop_event: threading.Event):
+        self.job_id = job_id
+        self.stop_event = stop_event
+        self.done = threading.Event()
+        self._last_progress = 0.0
+        self._last_cancel_check = 0.0
+        self._cancelled = False
+        self._beat = threading.Thread(target=self._heartbeats, daemon=True, name=f"heartbeat-{job_id}")
+
+    def __enter__(self):
+        self._beat.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self._beat.join(timeout=HEARTBEAT_S + 5)
+
+    def _heartbeats(self) -> None:
+        while not self.done.wait(HEARTBEAT_S):
+            try:
+                with session_scope(immediate=True) as s:
+                    heartbeat(s, self.job_id)
+            except Exception:  # a missed beat is survivable; the next one will try again
+                traceback.print_exc()
+
+    def progress(self, p: Progress) -> None:
+        now = time.monotonic()
+        final = p.total and p.done >= p.total
+        if now - self._last_progress < PROGRESS_EVERY_S and not final:
+            return
+        self._last_progress = now
+        fraction = p.done / p.total if p.total else 0.0
+        message = f"{p.stage} {p.done}/{p.total}" if p.total else f"{p.stage} {p.done}"
+        stats = json.loads(json.dumps({"stage": p.stage, **(p.stats or {})}, default=float))
+        with session_scope(immediate=True) as s:
+            update_progress(s, self.job_id, fraction, message, stats)
+
+    def should_stop(self) -> bool:
+        if self._cancelled or self.stop_event.is_set():
+            return True
+        now = time.monotonic()
+        if now - self._last_cancel_check >= 1.0:
+            self._last_cancel_check = now
+            with session_scope() as s:
+                self._cancelled = cancel_requested(s, self.job_id)
+        return self._cancelled
+
+
+def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Optional[str]:
+    """Run one job if it is still queued; returns its final status (None when someone else had it)."""
+    from ganaug.job_handlers import HANDLERS
+
+    stop_event = stop_event or _worker_stop
+    with session_scope(immediate=True) as s:
+        if not claim_job(s, job_id, os.getpid()):
+            return None
+        job = get_job(s, job_id)
+        kind, params = job.kind, {**(job.params or {}), "job_id": job.id, "requested_by": job.requested_by}
+    handler = HANDLERS.get(kind)
+    if handler is None:
+        with session_scope(immediate=True) as s:
+            fail_job(s, job_id, f"unknown job kind {kind!r}")
+        return "failed"
+    with _JobContext(job_id, stop_event) as ctx:
+        try:
+            result = handler(params, ctx.progress, ctx.should_stop)
+        except Exception as e:
+            error = f"{type(e).__name__}: {e}\n\n{traceback.format_exc(limit=8)}"
+            with session_scope(immediate=True) as s:
+                fail_job(s, job_id, error)
+            return "failed"
+    result = json.loads(json.dumps(result or {}, default=str))
+    with session_scope(immediate=True) as s:
+        if stop_event.is_set() and not ctx._cancelled:
+            fail_job(s, job_id, "the worker was stopped while the job ran; submit it again")
+            return "failed"
+        if ctx.should_stop():
+            cancel_job(s, job_id)
+            return "cancelled"
+        run_id = result.get("run_id") if isinstance(result.get("run_id"), int) else None
+        finish_job(s, job_id, result, run_id=run_id)
+    return "done"
+
+
+def _next_table_job() -> Optional[int]:
+    with session_scope() as s:
+        return s.scalar(select(Job.id).where(Job.status == "queued").order_by(Job.id).limit(1))
+
+
+def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0, once: bool = False) -> int:
+    """Run jobs until `stop_event` is set (or, with `once`, until the queue is empty); returns jobs run.
+
+    In the main thread, SIGTERM and SIGINT set the stop event, so `ganaug app` can stop its worker cleanly.
+    """
+    global _worker_stop
+    stop_event = _worker_stop = stop_event or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop_event.set())
+    huey = get_huey(immediate=False)
+    ran = 0
+    last_sweep = 0.0
+    while not stop_event.is_set():
+        if time.monotonic() - last_sweep > min(STALE_AFTER_S / 2, 30):
+            last_sweep = time.monotonic()
+            with session_scope(immediate=True) as s:
+                fail_stale_jobs(s, STALE_AFTER_S)
+        task = huey.dequeue()
+        if task is not None:
+            huey.execute(task)  # calls execute_job(job_id)
+            ran += 1
+            continue
+        job_id = _next_table_job()
+        if job_id is not None:
+            ran += execute_job(job_id, stop_event) is not None
+            continue
+        if once:
+            break
+        stop_event.wait(poll_s)
+    return ran

@@ -1,0 +1,140 @@
+"""Jobs: one per submit key, cancel, stale heartbeats → failed, and a real worker running them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from db.engine import session_scope
+from db.jobs import (claim_job, fail_stale_jobs, get_job, heartbeat, list_jobs, request_cancel, submit_job)
+from db.models import Job
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _status(job_id):
+    with session_scope() as s:
+        return get_job(s, job_id).status
+
+
+def _wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_same_submit_key_gives_one_job(db):
+    with session_scope() as s:
+        a = submit_job(s, "sleep", {"seconds": 0}, "key-1").id
+    with session_scope() as s:
+        b = submit_job(s, "sleep", {"seconds": 1}, "key-1").id
+        c = submit_job(s, "sleep", {}, "key-2").id
+    assert a == b != c
+    with session_scope() as s:
+        assert [j.id for j in list_jobs(s)] == [c, a] and get_job(s, a).params == {"seconds": 0}
+
+
+def test_cancel_queued_at_once_running_on_request(db):
+    with session_scope() as s:
+        q = submit_job(s, "sleep", {}, "q").id
+        r = submit_job(s, "sleep", {}, "r").id
+        assert claim_job(s, r, 123) and not claim_job(s, r, 456)
+    with session_scope() as s:
+        request_cancel(s, q)
+        request_cancel(s, r)
+    with session_scope() as s:
+        assert get_job(s, q).status == "cancelled" and not claim_job(s, q, 1)
+        assert get_job(s, r).status == "running" and get_job(s, r).cancel_requested
+
+
+def test_stale_heartbeat_fails_the_job(db):
+    with session_scope() as s:
+        old = submit_job(s, "sleep", {}, "old").id
+        fresh = submit_job(s, "sleep", {}, "fresh").id
+        claim_job(s, old, 11)
+        claim_job(s, fresh, 12)
+        s.get(Job, old).heartbeat_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=120)
+    with session_scope() as s:
+        heartbeat(s, fresh)
+        assert fail_stale_jobs(s, max_age_s=60) == [old]
+    with session_scope() as s:
+        assert get_job(s, old).status == "failed" and "stopped sending heartbeats" in get_job(s, old).error
+        assert get_job(s, fresh).status == "running"
+
+
+def test_submitted_job_runs_in_immediate_mode(home, monkeypatch):
+    from ganaug import worker
+
+    monkeypatch.setenv("GANAUG_JOBS_IMMEDIATE", "1")
+    job_id = worker.submit("sleep", {"seconds": 0.05, "steps": 3}, submit_key="k")
+    with session_scope() as s:
+        job = get_job(s, job_id)
+        assert (job.status, job.progress, job.result) == ("done", 1.0, {"slept_steps": 3, "stopped": False})
+        assert job.started_at is not None and job.finished_at is not None and job.worker_pid == os.getpid()
+    assert worker.submit("sleep", {}, submit_key="k") == job_id  # a double click: still one job, not rerun
+
+
+def test_worker_picks_up_table_jobs_and_records_failures(home):
+    from ganaug.worker import run_worker
+
+    with session_scope() as s:
+        ok = submit_job(s, "sleep", {"seconds": 0.01, "steps": 2}, "ok").id
+        bad = submit_job(s, "sleep", {"seconds": 0.01, "steps": 1, "fail": "disk full"}, "bad").id
+        unknown = submit_job(s, "no-such-kind", {}, "unknown").id
+    assert run_worker(once=True, poll_s=0.01) == 3
+    with session_scope() as s:
+        assert get_job(s, ok).status == "done"
+        assert get_job(s, bad).status == "failed" and get_job(s, bad).error.startswith("RuntimeError: disk full")
+        assert get_job(s, unknown).status == "failed" and "unknown job kind" in get_job(s, unknown).error
+
+
+def test_running_job_is_cancelled_on_request(home, monkeypatch):
+    from ganaug import worker
+
+    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.1)
+    job_id = worker.submit("sleep", {"seconds": 60, "steps": 600}, submit_key="long")
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
+    thread.start()
+    try:
+        _wait_for(lambda: _status(job_id) == "running")
+        with session_scope() as s:
+            request_cancel(s, job_id)
+        _wait_for(lambda: _status(job_id) == "cancelled", timeout=30)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    with session_scope() as s:
+        assert get_job(s, job_id).result == {} and get_job(s, job_id).finished_at is not None
+
+
+@pytest.mark.slow
+def test_a_killed_worker_leaves_its_job_failed_not_running(home):
+    from ganaug import worker
+
+    job_id = worker.submit("sleep", {"seconds": 120, "steps": 1200}, submit_key="doomed")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GANAUG_HEARTBEAT_S": "0.2", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "ganaug", "worker", "--poll", "0.1"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_for(lambda: _status(job_id) == "running", timeout=120)
+        time.sleep(0.6)
+        with session_scope() as s:
+            assert fail_stale_jobs(s, max_age_s=1.5) == []  # alive: heartbeats keep it running
+            assert get_job(s, job_id).worker_pid == proc.pid
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    time.sleep(1.6)
+    with session_scope() as s:
+        assert fail_stale_jobs(s, max_age_s=1.5) == [job_id]
+    assert _status(job_id) == "failed"
