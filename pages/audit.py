@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -81,16 +82,16 @@ with export_tab:
         e1, e2, e3 = st.columns([2, 1, 3])
         dataset = e1.selectbox("Dataset", names, key="export_dataset")
         ratio = e2.number_input("Synthetic : real ratio", 0.0, 100.0, 1.0, 0.25, key="export_ratio")
-        out_dir = e3.text_input("Export folder", value=f"{home()}/exports/{dataset}", key="export_dir")
+        out_dir = e3.text_input("Export folder", value=f"{home()}/exports/{dataset}-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}", key="export_dir")
         if st.button("Export the gated training set", key="export_go", type="primary", icon=":material/download:"):
             from ganaug.export import export_gated_set
 
             try:
-                result = export_gated_set(dataset, out_dir, synthetic_ratio=ratio)
+                result = export_gated_set(dataset, Path(out_dir), synthetic_ratio=ratio)
             except decision_errors() + (FileExistsError, OSError) as e:
                 st.session_state["export_result"] = dict(error=str(e))
             else:
-                st.session_state["export_result"] = result if isinstance(result, dict) else vars(result)
+                st.session_state["export_result"] = result
         result = st.session_state.get("export_result")
         if result and "error" in result:
             st.error(result["error"])

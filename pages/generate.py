@@ -146,6 +146,11 @@ if errors_now:
     st.error("The run was not launched: fix the fields marked above.")
 
 
+def cancel(job_id: int) -> None:
+    with session_scope(immediate=True) as session:
+        request_cancel(session, job_id)
+
+
 @st.fragment(run_every=2)
 def job_progress(job_id: int) -> None:
     with session_scope() as session:
@@ -161,12 +166,8 @@ def job_progress(job_id: int) -> None:
     if grid:
         show_image(grid, caption="latest samples (one row per class)", size=480)
     if job["status"] in ("queued", "running"):
-        if st.button("Cancel", key=f"cancel_{job_id}", disabled=job["cancel_requested"], icon=":material/stop:"):
-            try:
-                with session_scope(immediate=True) as session:
-                    request_cancel(session, job_id)
-            except decision_errors() as e:
-                st.error(str(e))
+        st.button("Cancel", key=f"cancel_{job_id}", disabled=job["cancel_requested"], icon=":material/stop:",
+                  on_click=cancel, args=(job_id,))
         if job["cancel_requested"]:
             st.caption("Cancel requested; the worker stops at its next step.")
     elif job["status"] == "done":
@@ -175,6 +176,8 @@ def job_progress(job_id: int) -> None:
         st.page_link("pages/review.py", label="Review them", icon=":material/fact_check:")
     elif job["status"] == "failed":
         st.error(f"The job failed: {job['error']}")
+    elif job["status"] == "cancelled":
+        st.warning(job["message"] or "Cancelled.")
 
 
 def latest_grid(job: dict):

@@ -1,0 +1,58 @@
+"""The generate form: errors next to the fields, exactly one job per submission, live progress and cancel."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from db.engine import session_scope
+from db.models import Job
+from tests.app.conftest import app_test, button
+
+
+def job_count() -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(Job))
+
+
+def test_invalid_fields_get_messages_and_no_job(users, digits):
+    at = app_test(users["rita"], "generate.py")
+    at.multiselect(key="gen_classes").set_value([])
+    at.number_input(key="gen_per_class").set_value(0)
+    at.number_input(key="gen_budget").set_value(0.0)
+    button(at, "Launch run").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert "Choose at least one class to generate." in errors
+    assert any(e.startswith("Samples per class must be between 1") for e in errors)
+    assert any(e.startswith("Steps must be a whole number between 1") for e in errors)
+    assert "The run was not launched: fix the fields marked above." in errors
+    assert job_count() == 0
+
+
+def test_double_submit_makes_one_job_then_cancel(users, digits):
+    at = app_test(users["rita"], "generate.py")
+    at.multiselect(key="gen_classes").set_value([8, 9])
+    at.number_input(key="gen_per_class").set_value(8)
+    at.number_input(key="gen_budget").set_value(20.0)
+    at.selectbox(key="gen_arch").set_value("dcgan")
+    button(at, "Launch run").click().run()
+    button(at, "Launch run").click().run()  # a second click on the same form: the same job
+    assert not at.exception
+    assert job_count() == 1
+    with session_scope() as session:
+        job = session.scalars(select(Job)).one()
+        assert job.kind == "train_generate" and job.status == "queued"
+        assert job.params["dataset"] == "digits" and job.params["classes"] == [8, 9]
+        assert job.params["per_class"] == 8 and job.params["config"]["steps"] == 20
+        assert job.requested_by == users["rita"]["id"]
+    assert at.session_state["generate_job"] == job.id
+    assert any(s.value.startswith(f"Job {job.id}: queued") for s in at.subheader)
+
+    button(at, "Cancel").click().run()
+    with session_scope() as session:
+        assert session.get(Job, job.id).status == "cancelled"  # still queued: cancelled at once
+    assert any(s.value.startswith(f"Job {job.id}: cancelled") for s in at.subheader)
+
+    button(at, "Prepare another run").click().run()
+    button(at, "Launch run").click().run()  # a deliberate new submission is a new job
+    assert job_count() == 2
