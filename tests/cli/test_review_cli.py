@@ -1,0 +1,191 @@
+"""`ganaug users | review | tags | audit | export | jobs`: authenticated decisions, one-line refusals, exports."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from db.engine import dispose_engines, session_scope
+from ganaug.cli import app
+from tests.db.helpers import make_batch, make_dataset, sample_ids
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
+
+
+def run(*args, env=None, input=None):
+    return runner.invoke(app, list(map(str, args)), env=env, input=input)
+
+
+def ok_json(*args, env=None, input=None) -> dict:
+    result = run(*args, "--json", env=env, input=input)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def refused(*args, env=None, input=None) -> str:
+    result = run(*args, env=env, input=input)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result.stderr.strip()
+
+
+REX = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": "rex-password"}
+ADA = {"GANAUG_USER": "ada", "GANAUG_PASSWORD": "ada-password", "GANAUG_ADMIN_PASSWORD": "ada-password"}
+
+
+@pytest.fixture
+def team(home):
+    """Dataset 'toy', admin ada, reviewer rex, and two pending scored batches of class 1."""
+    ok_json("users", "add", "ada", "--role", "admin", "--password", "ada-password")
+    ok_json("users", "add", "rex", "--role", "reviewer", env={**ADA, "GANAUG_PASSWORD": "rex-password"})
+    with session_scope() as s:
+        make_dataset(s, home)
+    with session_scope() as s:
+        from db.datasets import get_dataset
+
+        toy = get_dataset(s, "toy")
+        b1, b2 = make_batch(s, home, toy, n=3).id, make_batch(s, home, toy, n=2).id
+        return dict(b1=b1, b2=b2, s1=sample_ids(s, b1), s2=sample_ids(s, b2))
+
+
+def test_users_add_bootstraps_then_needs_an_admin(home):
+    assert ok_json("users", "add", "ada", "--role", "admin", "--password", "ada-password")["created_by"] is None
+    no_login = refused("users", "add", "eve", "--role", "admin", "--password", "eve-password", input="\n")
+    assert no_login == "error: who is deciding? pass --user NAME or set GANAUG_USER"
+    msg = refused("users", "add", "eve", "--password", "eve-password", env={"GANAUG_USER": "ada",
+                                                                           "GANAUG_ADMIN_PASSWORD": "wrong"})
+    assert msg == "error: unknown user or wrong password for 'ada'"
+    out = ok_json("users", "add", "rex", "--password", "rex-password", env={"GANAUG_USER": "ada"}, input="ada-password\n")
+    assert out == {"user_id": 2, "name": "rex", "role": "reviewer", "created_by": "ada"}
+    assert "at least 8 characters" in refused("users", "add", "bob", "--password", "short", env=ADA)
+    assert "--role must be one of" in refused("users", "add", "bob", "--role", "boss", "--password", "longenough", env=ADA)
+    assert "already exists" in refused("users", "add", "rex", "--password", "rex-password", env=ADA)
+
+
+def test_decisions_authenticate_and_are_logged(team):
+    out = ok_json("review", "approve", team["b1"], "--reason", "clean digits", env=REX)
+    assert out["action"] == "approve" and out["actor"] == "rex" and out["role"] == "reviewer"
+    out = ok_json("review", "reject-sample", team["s1"][0], "--reason", "stroke broken", env=REX)
+    assert out["target_type"] == "sample"
+    assert ok_json("review", "tag", team["s2"][0], "blur", env=REX)["action"] == "tag"
+    assert ok_json("review", "untag", team["s2"][0], "blur", env=REX)["action"] == "untag"
+    assert ok_json("review", "reject", team["b2"], "--reason", "all blurry", env=REX)["action"] == "reject"
+    assert ok_json("review", "revoke", team["b1"], "--reason", "audit finding", "--user", "ada", env=ADA)["actor"] == "ada"
+    log = ok_json("audit", "log", "--limit", "6")["events"]
+    assert [e["action"] for e in log] == ["revoke", "reject", "untag", "tag", "reject_sample", "approve"]
+    assert log[0]["reason"] == "audit finding"
+    assert ok_json("audit", "verify")["ok"] is True
+
+
+def test_password_can_come_from_a_prompt(team):
+    result = run("review", "approve", team["b1"], "--user", "rex", input="rex-password\n")
+    assert result.exit_code == 0, result.output
+    assert "approve batch" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        (("review", "approve", 999), REX, "error: unknown batch 999"),
+        (("review", "approve", "{b1}"), {"GANAUG_PASSWORD": "x"}, "error: who is deciding? pass --user NAME or set GANAUG_USER"),
+        (("review", "approve", "{b1}"), {**REX, "GANAUG_PASSWORD": "nope"}, "error: unknown user or wrong password for 'rex'"),
+        (("review", "reject", "{b1}", "--reason", " "), REX, "error: a reason is required to reject batch {b1}"),
+        (("review", "revoke", "{b1}", "--reason", "x"), REX, "error: batch {b1} is pending; only an approved batch can be revoked"),
+        (("review", "tag", "{s1}", "sparkles"), REX, "error: tag 'sparkles' is not in the taxonomy"),
+        (("review", "reject-sample", 10**6, "--reason", "x"), REX, "error: unknown sample 1000000"),
+        (("tags", "add", "halo"), REX, "error: 'rex' is a reviewer; only admin may edit the tag taxonomy"),
+        (("users", "disable", "ada"), ADA, "error: 'ada' is the last active admin and cannot be disabled"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(team, args, env, message):
+    args = [str(a).format(b1=team["b1"], s1=team["s1"][0]) for a in args]
+    before = ok_json("audit", "verify")["checked"]
+    assert refused(*args, env=env).startswith(message.format(b1=team["b1"]))
+    assert ok_json("audit", "verify")["checked"] == before
+
+
+def test_reject_without_reason_option_is_a_usage_error(team):
+    result = run("review", "reject", team["b1"], env=REX)
+    assert result.exit_code == 2 and "--reason" in result.output
+
+
+def test_disabled_account_cannot_decide(team):
+    ok_json("users", "disable", "rex", "--reason", "left the project", env=ADA)
+    assert refused("review", "approve", team["b1"], env=REX) == "error: account 'rex' is disabled; ask an admin"
+    ok_json("users", "enable", "rex", env=ADA)
+    ok_json("review", "approve", team["b1"], env=REX)
+
+
+def test_tags_list_and_admin_add(team):
+    ok_json("tags", "add", "halo", "--non-blocking", "--description", "bright ring", env=ADA)
+    tags = {t["name"]: t for t in ok_json("tags", "list")["tags"]}
+    assert tags["halo"]["blocking"] is False and tags["blur"]["blocking"] is True and len(tags) == 8
+
+
+def test_audit_verify_exits_1_and_names_the_broken_event(team, home):
+    ok_json("review", "approve", team["b1"], env=REX)
+    event_id = ok_json("review", "reject", team["b2"], "--reason", "blurry", env=REX)["event_id"]
+    ok_json("review", "tag", team["s1"][1], "blur", env=REX)
+    dispose_engines()
+    con = sqlite3.connect(home / "ganaug.db")
+    con.execute("DROP TRIGGER events_no_update")
+    con.execute("UPDATE events SET reason = 'fine' WHERE id = ?", (event_id,))
+    con.commit()
+    con.close()
+    result = run("audit", "verify", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["first_broken_id"] == event_id
+    assert run("audit", "verify").stdout.startswith(f"BROKEN: event {event_id}")
+
+
+def _manifest(out):
+    with open(out / "manifest.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_export_writes_imagefolder_manifest_and_hash_and_revoke_changes_it(team, home, tmp_path):
+    ok_json("review", "approve", team["b1"], env=REX)
+    first = ok_json("export", "--dataset", "toy", "--out", tmp_path / "e1", "--ratio", "1")
+    out = tmp_path / "e1"
+    data = (out / "manifest.csv").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == first["manifest_sha256"]
+    assert (out / "manifest.sha256").read_text() == f"{first['manifest_sha256']}  manifest.csv\n"
+    rows = _manifest(out)
+    assert len(rows) == 9 + 3 and sum(r["source"] == "synthetic" for r in rows) == 3
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert len(files) == 12 and files[0] == "000_c0/000000_real.png" and "001_c1/000011_synthetic.png" in files
+    for i, r in enumerate(rows):  # every exported file is the manifest's bytes
+        folder = f"{int(r['class_index']):03d}_c{r['class_index']}"
+        blob = (out / folder / f"{i:06d}_{r['source']}.png").read_bytes()
+        assert hashlib.sha256(blob).hexdigest() == r["sha256"]
+    assert "already exists" in refused("export", "--dataset", "toy", "--out", out)
+
+    ok_json("review", "revoke", team["b1"], "--reason", "artifact", env=REX)
+    second = ok_json("export", "--dataset", "toy", "--out", tmp_path / "e2")
+    assert second["manifest_sha256"] != first["manifest_sha256"]
+    assert all(r["source"] == "real" for r in _manifest(tmp_path / "e2"))
+    assert not list((tmp_path / "e2").rglob("*synthetic*"))
+    assert "unknown dataset" in refused("export", "--dataset", "nope", "--out", tmp_path / "e3")
+    assert not (tmp_path / "e3").exists()
+
+
+def test_jobs_list_and_cancel(team):
+    from db.jobs import submit_job
+
+    with session_scope() as s:
+        job_id = submit_job(s, "sleep", {}, "k").id
+    assert ok_json("jobs", "cancel", job_id)["status"] == "cancelled"
+    jobs = ok_json("jobs", "list")["jobs"]
+    assert [(j["id"], j["status"]) for j in jobs] == [(job_id, "cancelled")]
+    assert refused("jobs", "cancel", 77) == "error: unknown job 77"
