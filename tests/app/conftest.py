@@ -98,3 +98,22 @@ def button(at, label: str):
     found = [b for b in at.button if b.label == label]
     assert len(found) == 1, f"{len(found)} buttons labelled {label!r}: {[b.label for b in at.button]}"
     return found[0]
+
+
+def embed_reals(dataset: str, seed: int = 1) -> int:
+    """Give every real training image map coordinates, as the worker's embedding step would."""
+    from db.engine import session_scope
+    from db.models import Dataset, RealImage
+    from sqlalchemy import select, update
+
+    rng = np.random.default_rng(seed)
+    with session_scope() as session:
+        ds_id = session.scalar(select(Dataset.id).where(Dataset.name == dataset))
+        ids = list(session.scalars(select(RealImage.id).where(RealImage.dataset_id == ds_id, RealImage.split == "train")))
+        xy = rng.normal(size=(len(ids), 2))
+        session.execute(update(RealImage), [dict(id=i, emb_x=float(x), emb_y=float(y)) for i, (x, y) in zip(ids, xy)])
+    return len(ids)
+
+
+def image_captions(at) -> list[str]:
+    return [img.caption for el in at.get("image") for img in el.proto.imgs]

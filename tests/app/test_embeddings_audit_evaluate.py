@@ -1,0 +1,109 @@
+"""Embeddings (selection by sample id, coverage), audit (log, verify, provenance, export) and evaluate pages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from db.engine import session_scope
+from db.models import Job, Sample
+from tests.app.conftest import app_test, button, embed_reals, image_captions, make_batch
+
+
+def test_embedding_selection_resolves_sample_ids_across_traces(users, digits):
+    n_real = embed_reals(digits)
+    b7 = make_batch(digits, 7, 5, seed=1)
+    b9 = make_batch(digits, 9, 5, seed=2)
+    with session_scope() as session:
+        s7 = session.scalars(select(Sample.id).where(Sample.batch_id == b7).order_by(Sample.id)).all()
+        s9 = session.scalars(select(Sample.id).where(Sample.batch_id == b9).order_by(Sample.id)).all()
+    at = app_test(users["rita"], "embeddings.py")
+    assert not at.exception
+    assert any(f"{n_real:,} real training images and 10 synthetic samples" in c.value for c in at.caption)
+    # Points from two colour traces share point_index 0; only custom_data tells them apart.
+    at.session_state["emb_selection"] = {"points": [
+        {"curve_number": 1, "point_index": 0, "customdata": ["synthetic", s7[0]]},
+        {"curve_number": 3, "point_index": 0, "customdata": ["synthetic", s9[2]]},
+        {"curve_number": 0, "point_index": 0, "customdata": ["real", 1]},
+    ]}
+    at.run()
+    assert not at.exception
+    assert at.subheader[0].value == "Selected: 2 synthetic, 1 real"
+    captions = image_captions(at)
+    assert any(f"#{s7[0]} · pending" == c for c in captions)
+    assert any(f"#{s9[2]} · pending" == c for c in captions)
+    assert any(c == "real #1" for c in captions)
+
+
+def test_embedding_colour_by_decision_and_coverage_figure(users, digits):
+    embed_reals(digits)
+    make_batch(digits, 9, 4)
+    at = app_test(users["rita"], "embeddings.py")
+    at.radio(key="emb_colour").set_value("decision").run()
+    assert not at.exception
+    assert any(s.value == "Coverage per class" for s in at.subheader)
+
+
+def test_embedding_page_without_coordinates_explains(users, digits):
+    at = app_test(users["rita"], "embeddings.py")
+    assert any("No embedding yet" in i.value for i in at.info)
+
+
+def test_audit_verify_provenance_and_export(users, digits, tmp_path):
+    from db.review import approve_batch, tag_sample
+    from db.users import get_user
+
+    batch = make_batch(digits, 8, 3)
+    with session_scope(immediate=True) as session:
+        rita = get_user(session, "rita")
+        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
+        tag_sample(session, first, "blur", rita)
+    with session_scope(immediate=True) as session:
+        approve_batch(session, batch, get_user(session, "rita"), "looks right")
+    at = app_test(users["rita"], "audit.py")
+    actions = list(at.dataframe[0].value["action"])
+    assert actions[:2] == ["approve", "tag"]
+    at.selectbox(key="audit_action").set_value("approve").run()
+    assert list(at.dataframe[0].value["action"]) == ["approve"]
+
+    button(at, "Verify the chain").click().run()
+    assert at.success[0].value.startswith("all ") and "the chain is intact" in at.success[0].value
+
+    assert not at.exception
+    prov = at.dataframe[1].value
+    fields = dict(zip(prov["field"], prov["value"]))
+    assert fields["checkpoint_sha256"] == "k" * 64 and fields["code_version"] == "test"
+
+    out = tmp_path / "export"
+    at.text_input(key="export_dir").set_value(str(out)).run()
+    button(at, "Export the gated training set").click().run()
+    assert not at.exception
+    assert any("manifest sha256" in s.value for s in at.success)
+    assert (out / "manifest.csv").exists()
+    # The same folder again: a clear message, not a crash.
+    button(at, "Export the gated training set").click().run()
+    assert any("already exists" in e.value for e in at.error)
+
+
+def test_audit_shows_a_broken_chain(users, home):
+    from db.engine import get_engine
+
+    engine = get_engine()
+    with engine.begin() as conn:  # tamper below the app: drop the trigger, edit a row's reason
+        conn.exec_driver_sql("DROP TRIGGER events_no_update")
+        conn.exec_driver_sql("UPDATE events SET meaning = 'forged' WHERE id = 1")
+    at = app_test(users["ada"], "audit.py")
+    button(at, "Verify the chain").click().run()
+    assert at.error and at.error[0].value.startswith("Chain broken at event 1")
+
+
+def test_evaluate_submits_one_benchmark_job(users, digits):
+    at = app_test(users["rita"], "evaluate.py")
+    at.multiselect(key="eval_arms").set_value(["real", "oversample"])
+    button(at, "Run the benchmark").click().run()
+    button(at, "Run the benchmark").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        job = session.scalars(select(Job)).one()
+    assert job.kind == "benchmark" and job.params["arms"] == ["real", "oversample"] and job.params["quick"] is True
+    assert any("No benchmark report" in c.value for c in at.caption)
