@@ -9,6 +9,7 @@ time, and no user-supplied weights file is loaded by this module.
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -116,7 +117,7 @@ class FeatureExtractor:
             config = ExtractorConfig(**payload["config"])
             net = _Net(config)
             net.load_state_dict(payload["state_dict"])
-        except (OSError, RuntimeError, KeyError, TypeError, ValueError) as e:
+        except (OSError, RuntimeError, KeyError, TypeError, ValueError, pickle.UnpicklingError) as e:
             raise GanaugError(f"{path} is not a ganaug feature extractor ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
         return cls(net, config, payload.get("meta", {}))
 

@@ -21,7 +21,10 @@ def dcr(
 ) -> Optional[dict]:
     if len(train_features) == 0 or len(holdout_features) == 0 or len(synth_features) == 0:
         return None
-    # Equal-size reference sets, or the larger one would win "closest" by sheer numbers.
+    # The distances themselves are to every record; the closer-to-train share uses equal-size reference sets,
+    # or the larger set would win "closest" by sheer numbers.
+    d_train_all = pairwise_distances(synth_features, train_features).min(axis=1)
+    d_holdout_all = pairwise_distances(synth_features, holdout_features).min(axis=1)
     n = min(len(train_features), len(holdout_features))
     rng = np.random.default_rng(seed)
     train = train_features[np.sort(rng.choice(len(train_features), n, replace=False))]
@@ -30,8 +33,8 @@ def dcr(
     d_holdout = pairwise_distances(synth_features, holdout).min(axis=1)
     closer = float((d_train < d_holdout).mean() + 0.5 * (d_train == d_holdout).mean())
     return {
-        "median_dcr_train": float(np.median(d_train)),
-        "median_dcr_holdout": float(np.median(d_holdout)),
+        "median_dcr_train": float(np.median(d_train_all)),
+        "median_dcr_holdout": float(np.median(d_holdout_all)),
         "closer_to_train": closer,
         # SDMetrics' DCROverfittingProtection: 1 when at most half are closer to training, 0 when all are.
         "overfitting_protection": float(min(1.0, 2.0 * (1.0 - closer))),

@@ -1,0 +1,56 @@
+"""The registry: every metric overall and per class, from one call with a real (tiny) extractor."""
+
+import numpy as np
+import pytest
+
+from ganaug_core.errors import GanaugError
+from ganaug_core.features import train_feature_extractor
+from ganaug_core.metrics.metric_main import METRICS, compute_metrics
+from tests.core.test_features import digits_8x8
+
+
+@pytest.fixture(scope="module")
+def data():
+    images, labels = digits_8x8(40, 3)
+    train = np.arange(len(images)) % 4 != 0
+    fe = train_feature_extractor(images[train], labels[train], num_classes=3, seed=0, steps=40, batch_size=32)
+    return fe, images[train], labels[train], images[~train], labels[~train]
+
+
+def test_copies_of_real_images_score_as_copies(data):
+    fe, x, y, hx, hy = data
+    synth, synth_y = x[y == 2][:12], y[y == 2][:12]
+    m = compute_metrics(fe, x, y, synth, synth_y, holdout_images=hx, holdout_labels=hy)
+    assert set(m["overall"]) == set(METRICS)
+    assert list(m["per_class"]) == ["2"]
+    c2 = m["per_class"]["2"]
+    assert c2["n_real"] == int((y == 2).sum()) and c2["n_synthetic"] == 12
+    assert c2["prdc"]["precision"] == 1.0
+    assert c2["authenticity"]["copies"] == 12
+    assert c2["duplicates"]["exact_copies"] == 12
+    assert c2["dcr"]["median_dcr_train"] == 0.0 < c2["dcr"]["median_dcr_holdout"]
+    assert m["counts"] == {"real": len(x), "synthetic": 12, "holdout": len(hx)}
+    # The class's own real images against themselves: FID ≈ 0, far below the FID of another class.
+    same = compute_metrics(fe, x, y, x[y == 2], y[y == 2], names=["fid"])
+    other = compute_metrics(fe, x, y, x[y == 1], np.full((y == 1).sum(), 2), names=["fid", "consistency"])
+    assert same["per_class"]["2"]["fid"] == pytest.approx(0.0, abs=1e-6)
+    assert other["per_class"]["2"]["fid"] > 1.0
+    assert other["overall"]["consistency"]["class_consistency"] < 0.5  # they look like 1s, not 2s
+
+
+def test_held_out_images_are_not_copies_and_no_holdout_means_no_dcr(data):
+    fe, x, y, hx, hy = data
+    m = compute_metrics(fe, x, y, hx, hy, names=["authenticity", "duplicates", "dcr"])
+    assert m["overall"]["duplicates"]["exact_copies"] == 0
+    assert m["overall"]["authenticity"]["copy_fraction"] < 0.1
+    assert m["overall"]["dcr"] is None and set(m["per_class"]) == {"0", "1", "2"}
+
+
+def test_bad_input(data):
+    fe, x, y, *_ = data
+    with pytest.raises(GanaugError, match="unknown metric"):
+        compute_metrics(fe, x, y, x[:2], y[:2], names=["fid", "nope"])
+    with pytest.raises(GanaugError, match="no synthetic"):
+        compute_metrics(fe, x, y, x[:0], y[:0])
+    with pytest.raises(GanaugError, match="do not match"):
+        compute_metrics(fe, x, y, np.zeros((2, 1, 16, 16), np.uint8), y[:2])

@@ -1,0 +1,33 @@
+"""Precision / recall / density / coverage on point sets small enough to check by hand."""
+
+import numpy as np
+import pytest
+
+from ganaug_core.metrics.prdc import prdc
+
+
+def test_constructed_one_dimensional_example():
+    real = np.array([[0.0], [1.0], [2.0], [3.0]])  # k = 1: every real ball has radius 1
+    synth = np.array([[0.5], [10.0]])  # synthetic balls: radius 9.5 each
+    r = prdc(real, synth, k=1)
+    assert r["precision"] == pytest.approx(0.5)  # 0.5 lies in a real ball, 10 does not
+    assert r["density"] == pytest.approx(1.0)  # 0.5 lies in two balls (reals 0 and 1): (2 + 0) / 2 / 1
+    assert r["coverage"] == pytest.approx(0.5)  # reals 0 and 1 have a synthetic point closer than 1
+    assert r["recall"] == pytest.approx(1.0)  # every real point lies within 9.5 of 0.5
+    assert r["k"] == 1
+
+
+def test_identical_sets_are_perfect_and_collapse_is_seen():
+    x = np.random.default_rng(0).normal(size=(60, 5))
+    same = prdc(x, x.copy(), k=5)
+    assert same["precision"] == same["recall"] == same["coverage"] == 1.0
+    collapsed = prdc(x, np.repeat(x[:1], 30, axis=0) + 1e-3 * np.arange(30)[:, None], k=5)
+    assert collapsed["precision"] == 1.0  # every sample is realistic...
+    assert collapsed["coverage"] < 0.2  # ...but they cover one corner of the real data
+    assert collapsed["recall"] < 0.2
+
+
+def test_k_shrinks_on_tiny_sets_and_none_below_two():
+    real = np.array([[0.0], [1.0], [3.0]])
+    assert prdc(real, np.array([[0.0], [1.0], [3.0]]), k=5)["k"] == 2
+    assert prdc(real[:1], real) is None
