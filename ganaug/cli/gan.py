@@ -1,0 +1,100 @@
+"""`ganaug train` and `ganaug generate`: train a class-conditional GAN on a dataset, generate a batch for review."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ganaug.cli.common import UserError, cli_errors, emit
+
+EXIT_INTERRUPTED = 130
+
+
+@cli_errors
+def train_cmd(
+    dataset: str = typer.Option(..., "--dataset", help="Name of an ingested dataset"),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Total training steps (default 2000 if no --minutes)"),
+    minutes: Optional[float] = typer.Option(None, "--minutes", help="Wall-clock budget in minutes"),
+    resolution: Optional[int] = typer.Option(None, "--resolution", help="Power of two ≤ the dataset's resolution"),
+    seed: int = typer.Option(0, "--seed", help="Seeds weights, batches, latents and augmentations"),
+    resume: Optional[int] = typer.Option(None, "--resume", help="Continue this run from its latest checkpoint"),
+    arch: Optional[str] = typer.Option(None, "--arch", help="dcgan (default) or resnet"),
+    loss: Optional[str] = typer.Option(None, "--loss", help="hinge (default) or nonsat"),
+    augment: Optional[str] = typer.Option(None, "--augment", help="diffaugment (default), ada or none"),
+    r1_gamma: Optional[float] = typer.Option(None, "--r1-gamma", help="R1 penalty weight (0: off)"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Images per step"),
+    width: Optional[int] = typer.Option(None, "--width", help="Network width (channels at full resolution)"),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (progress stays on stderr)"),
+) -> None:
+    """Train a class-conditional GAN; the run, its config and checkpoints are recorded."""
+    from ganaug.runs import default_config, train_run
+    from ganaug_core.progress import tqdm_progress
+
+    if steps is not None and minutes is not None:
+        raise UserError("give either --steps or --minutes, not both")
+    if steps is not None and steps <= 0:
+        raise UserError(f"--steps must be > 0, got {steps}")
+    if minutes is not None and not minutes > 0:
+        raise UserError(f"--minutes must be > 0, got {minutes}")
+    chosen = dict(arch=arch, loss=loss, augment=augment, r1_gamma=r1_gamma, batch_size=batch_size, width=width,
+                  resolution=resolution)
+    chosen = {k: v for k, v in chosen.items() if v is not None}
+    if resume is not None and chosen:
+        raise UserError(f"--resume continues the run's own config; drop --{next(iter(chosen)).replace('_', '-')}")
+    budget = dict(steps=steps, minutes=None) if steps is not None else (
+        dict(steps=None, minutes=minutes) if minutes is not None else dict(steps=2000, minutes=None))
+    config = default_config(dataset, seed=seed, device=device, **budget, **chosen)
+
+    from db.engine import session_scope
+    from db.models import Run
+
+    try:
+        with tqdm_progress(enabled=True) as progress:
+            run_id = train_run(dataset, config, progress=progress, resume_run=resume)
+    except KeyboardInterrupt:
+        typer.echo("interrupted before a checkpoint could be written", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        info = dict(run_id=run.id, status=run.status, step=run.step, run_dir=run.run_dir,
+                    checkpoint=run.checkpoint_path, checkpoint_sha256=run.checkpoint_sha256,
+                    config_sha256=run.config_sha256, resumed_from=run.resumed_from)
+    emit(info, as_json, f"run {run_id} {info['status']} at step {info['step']}: {info['checkpoint']}")
+    if info["status"] == "cancelled":
+        typer.echo(f"interrupted: checkpoint saved; continue with `ganaug train --dataset {dataset} --resume {run_id}`",
+                   err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+@cli_errors
+def generate_cmd(
+    run: int = typer.Option(..., "--run", help="Run id whose latest checkpoint generates"),
+    class_: str = typer.Option(..., "--class", help="Class name or index"),
+    n: int = typer.Option(..., "--n", help="Number of samples"),
+    seed: int = typer.Option(0, "--seed", help="Batch seed; each sample's own seed is derived from it"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """Generate a batch of one class for expert review (status pending), recorded with every sample's seed."""
+    from ganaug.runs import generate_batch, resolve_class
+    from ganaug_core.progress import tqdm_progress
+
+    class_index = resolve_class(run, class_)
+    with tqdm_progress(enabled=True) as progress:
+        batch_id = generate_batch(run, class_index, n, seed, progress)
+
+    from db.engine import session_scope
+    from db.models import Batch
+
+    with session_scope() as s:
+        b = s.get(Batch, batch_id)
+        info = dict(batch_id=b.id, run_id=b.run_id, class_index=b.class_index, count=b.count, seed=b.seed,
+                    status=b.status, folder=b.folder, checkpoint_sha256=b.checkpoint_sha256,
+                    config_sha256=b.config_sha256)
+    emit(info, as_json, f"batch {batch_id}: {n} samples of class {class_index} in {info['folder']} (pending review)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_cmd)
+    app.command("generate")(generate_cmd)

@@ -1,0 +1,262 @@
+"""Training runs and generated batches, recorded in the database (`runs`, `batches`, `samples`).
+
+The only place the GAN engine (`ganaug_core.training`, `ganaug_core.sampling`) meets `db`. A run that fails to
+start leaves nothing behind (no row, no folder); once training has begun, a failure marks the run failed and
+keeps its folder for inspection. A batch is all-or-nothing: its PNGs are staged, the rows inserted in one
+transaction, and the folder renamed into place just before the commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import shutil
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Optional
+
+from db.datasets import get_dataset
+from db.engine import session_scope
+from db.models import Batch, Dataset, Run, Sample
+from ganaug.cli.common import UserError
+from ganaug_core import paths
+from ganaug_core.errors import GanaugError
+from ganaug_core.imageio import save_png, sha256_file
+from ganaug_core.progress import Progress, ProgressCallback, no_progress
+from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
+from ganaug_core.training.config import MAX_RESOLUTION, TrainConfig
+from ganaug_core.training.loop import TrainData, Trainer, resize_images
+
+MAX_BATCH = 100_000
+RESUME_KEEPS = ("steps", "minutes", "device", "grid_every", "ckpt_every", "stats_every", "diversity_every")
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """The package version and a digest of the engine's sources: what produced a checkpoint or a batch."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import ganaug_core
+
+    root = Path(ganaug_core.__file__).parent
+    h = hashlib.sha256()
+    for f in sorted([*root.glob("training/*.py"), root / "sampling.py"]):
+        h.update(f.read_bytes())
+    try:
+        v = version("ganaug")
+    except PackageNotFoundError:
+        v = "dev"
+    return f"{v}+{h.hexdigest()[:12]}"
+
+
+def default_config(dataset: str, **overrides) -> TrainConfig:
+    """TrainConfig for `dataset`: its channels and classes, the largest power-of-two resolution it allows."""
+    with session_scope() as s:
+        ds = get_dataset(s, dataset)
+        res, ch, k = ds.resolution, ds.channels, len(ds.class_names)
+    r = 1
+    while r * 2 <= min(res, MAX_RESOLUTION):
+        r *= 2
+    return dataclasses.replace(TrainConfig(resolution=r, channels=ch, num_classes=k), **overrides)
+
+
+def _get_run(s, run_id: int) -> Run:
+    run = s.get(Run, run_id)
+    if run is None:
+        raise UserError(f"unknown run {run_id}")
+    return run
+
+
+def latest_checkpoint(run_id: int) -> Path:
+    with session_scope() as s:
+        run = _get_run(s, run_id)
+        if not run.checkpoint_path:
+            raise UserError(f"run {run_id} has no checkpoint yet")
+        return paths.resolve(run.checkpoint_path)
+
+
+def _prepare(dataset: str, config: TrainConfig, resume_run: Optional[int]):
+    """Everything that can be refused, checked before anything is written."""
+    from ganaug.datasets import dataset_arrays
+
+    ds, arrays = dataset_arrays(dataset)  # UnknownDataset / missing data → one-line errors
+    payload = None
+    if resume_run is not None:
+        with session_scope() as s:
+            old = _get_run(s, resume_run)
+            if not old.checkpoint_path:
+                raise UserError(f"run {resume_run} has no checkpoint to resume from")
+            ckpt = paths.resolve(old.checkpoint_path)
+        payload = load_checkpoint(ckpt)
+        check_dataset(payload, dataset, ds.arrays_sha256, ckpt)
+        kept = {k: getattr(config, k) for k in RESUME_KEEPS}
+        config = TrainConfig.from_dict(payload["config"])
+        config = dataclasses.replace(config, **kept)
+        if config.steps is not None and int(payload["step"]) >= config.steps:
+            raise UserError(f"run {resume_run} is already at step {payload['step']}; ask for more than that with --steps")
+    else:
+        config = dataclasses.replace(config, channels=ds.channels, num_classes=len(ds.class_names))
+    if config.resolution > ds.resolution:
+        raise UserError(f"--resolution {config.resolution} is above dataset {dataset!r}'s resolution {ds.resolution}")
+    config.validate()
+    x, y = arrays.split("train")
+    present = set(int(c) for c in set(y.tolist()))
+    if len(present) < 2:
+        raise UserError(f"dataset {dataset!r} has training images in fewer than two classes")
+    data = TrainData(resize_images(x, config.resolution), y, arrays.class_names, dataset, ds.arrays_sha256)
+    return ds, config, data, payload
+
+
+def _create_run(ds: Dataset, config: TrainConfig, resume_run: Optional[int], requested_by: Optional[int]) -> tuple[int, Path]:
+    root = paths.runs_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".staging-{uuid.uuid4().hex}"
+    final: Optional[Path] = None
+    try:
+        staging.mkdir()
+        text = config.to_json()
+        (staging / "config.json").write_text(text)
+        # Read back and validate what was written, so a run never starts from a config it cannot reload.
+        TrainConfig.from_dict(json.loads((staging / "config.json").read_text())).validate()
+        with session_scope() as s:
+            run = Run(dataset_id=ds.id, status="running", run_dir="", config=config.to_dict(),
+                      config_sha256=sha256_file(staging / "config.json"), code_version=code_version(),
+                      total_steps=config.steps, resumed_from=resume_run, requested_by=requested_by)
+            s.add(run)
+            s.flush()
+            final = root / f"{run.id:06d}"
+            if final.exists():
+                raise GanaugError(f"{final} exists but is not a recorded run; move it away first")
+            run.run_dir = paths.relative_to_home(final)
+            staging.rename(final)
+            return run.id, final
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if final is not None and final.exists() and not staging.exists():
+            shutil.rmtree(final, ignore_errors=True)
+        raise
+
+
+def _finish(run_id: int, status: str, error: Optional[str] = None) -> None:
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        run.status, run.error = status, error
+        run.finished_at = dt.datetime.now(dt.timezone.utc)
+        if status == "done":
+            run.progress = 1.0
+
+
+def train_run(
+    dataset: str,
+    config: TrainConfig,
+    progress: ProgressCallback = no_progress,
+    should_stop: Optional[Callable[[], bool]] = None,
+    requested_by: Optional[int] = None,
+    resume_run: Optional[int] = None,
+) -> int:
+    """Train (or resume) a generator on `dataset`; returns the run id. Status: running → done/failed/cancelled.
+
+    With `resume_run`, the networks and config come from that run's latest checkpoint and a new run (with
+    `resumed_from` set) continues it up to `config.steps` total steps or for `config.minutes` more minutes.
+    `should_stop()` is polled between steps: a checkpoint is saved and the run marked cancelled.
+    """
+    ds, config, data, payload = _prepare(dataset, config, resume_run)
+    run_id, run_dir = _create_run(ds, config, resume_run, requested_by)
+    try:
+        trainer = Trainer(config, data, run_dir)
+        if payload is not None:
+            trainer.load_state(payload)
+
+        def on_checkpoint(path: Path, sha: str, step: int) -> None:
+            with session_scope() as s:
+                run = s.get(Run, run_id)
+                run.checkpoint_path, run.checkpoint_sha256, run.step = paths.relative_to_home(path), sha, step
+
+        def report(p: Progress) -> None:
+            with session_scope() as s:
+                run = s.get(Run, run_id)
+                run.step = p.done
+                run.progress = min(1.0, p.done / p.total) if p.total else 0.0
+            progress(Progress(p.stage, p.done, p.total, {"run_id": run_id, **p.stats}))
+
+        result = trainer.run(progress=report, should_stop=should_stop, on_checkpoint=on_checkpoint)
+    except BaseException as e:
+        _finish(run_id, "cancelled" if isinstance(e, KeyboardInterrupt) else "failed", f"{type(e).__name__}: {e}"[:2000])
+        raise
+    _finish(run_id, "done" if result.status == "done" else "cancelled")
+    return run_id
+
+
+def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: ProgressCallback = no_progress) -> int:
+    """Generate n samples of one class from the run's latest checkpoint; returns the batch id (status pending)."""
+    from ganaug_core.sampling import GeneratorPipeline
+
+    with session_scope() as s:
+        run = _get_run(s, run_id)
+        dataset = s.get(Dataset, run.dataset_id)
+        if not run.checkpoint_path:
+            raise UserError(f"run {run_id} has no checkpoint yet")
+        ckpt, ckpt_sha, config_sha, names = (paths.resolve(run.checkpoint_path), run.checkpoint_sha256,
+                                            run.config_sha256, list(dataset.class_names))
+        dataset_id = dataset.id
+    if not 0 <= class_index < len(names):
+        raise UserError(f"class {class_index} is not in dataset {dataset.name!r} (classes 0..{len(names) - 1}: {', '.join(names)})")
+    if not 1 <= n <= MAX_BATCH:
+        raise UserError(f"--n must be between 1 and {MAX_BATCH}, got {n}")
+    if seed < 0:
+        raise UserError(f"--seed must be ≥ 0, got {seed}")
+    if not ckpt.is_file() or sha256_file(ckpt) != ckpt_sha:
+        raise UserError(f"run {run_id}'s checkpoint {ckpt} is missing or does not match its recorded sha256")
+    pipe = GeneratorPipeline.from_checkpoint(ckpt)
+    out = pipe(class_index, n, seed, progress)
+
+    root = paths.batches_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".staging-{uuid.uuid4().hex}"
+    final: Optional[Path] = None
+    renamed = False
+    try:
+        files = []
+        for i, (img, s_seed) in enumerate(zip(out.images, out.seeds)):
+            name = f"{i:05d}_c{class_index}_s{s_seed}.png"
+            files.append((name, save_png(img, staging / name), s_seed))
+        with session_scope() as s:
+            batch = Batch(run_id=run_id, dataset_id=dataset_id, class_index=class_index, count=n, seed=seed,
+                          status="pending", checkpoint_sha256=ckpt_sha, config_sha256=config_sha,
+                          code_version=code_version(), folder="")
+            s.add(batch)
+            s.flush()
+            final = root / str(batch.id)
+            if final.exists():
+                raise GanaugError(f"{final} exists but is not a recorded batch; move it away first")
+            rel = paths.relative_to_home(final)
+            batch.folder = rel
+            s.execute(Sample.__table__.insert(), [
+                dict(batch_id=batch.id, class_index=class_index, seed=sd, path=f"{rel}/{name}", sha256=sha)
+                for name, sha, sd in files
+            ])
+            staging.rename(final)
+            renamed = True
+            return batch.id
+    except BaseException:
+        shutil.rmtree(final if renamed and final is not None else staging, ignore_errors=True)
+        raise
+
+
+def resolve_class(run_id: int, value: str) -> int:
+    """A class given by name or by index (a name wins when both could match)."""
+    with session_scope() as s:
+        run = _get_run(s, run_id)
+        names = list(s.get(Dataset, run.dataset_id).class_names)
+    if value in names:
+        return names.index(value)
+    try:
+        idx = int(value)
+    except ValueError:
+        raise UserError(f"class {value!r} is not in the dataset (classes: {', '.join(names)})") from None
+    if not 0 <= idx < len(names):
+        raise UserError(f"class {idx} is not in the dataset (classes 0..{len(names) - 1}: {', '.join(names)})")
+    return idx

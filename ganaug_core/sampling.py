@@ -1,0 +1,125 @@
+"""Sampling from a trained generator: a small pipeline object over the EMA generator of a checkpoint.
+
+    pipe = GeneratorPipeline.from_checkpoint(path)
+    out = pipe(class_labels=7, n=100, seed=0)   # out.images: uint8 (100, C, H, W), out.seeds, out.class_labels
+
+Per-sample seeds: sample i of a call with seed s gets its own seed `sample_seed(s, i)` (the first 8 bytes of
+sha256("ganaug-sample:{s}:{i}"), as an integer below 2**63), and its latent is `torch.randn(z_dim)` from a CPU
+generator seeded with it. `pipe.from_seeds(classes, seeds)` regenerates any single sample from its stored seed.
+Batch norm runs in eval mode and every forward pass has the same fixed chunk size, so a sample's pixels do not
+depend on which other samples shared its batch: the same (checkpoint, class, seed) gives the same bytes (on the
+same device type and torch build).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from ganaug_core.errors import GanaugError
+from ganaug_core.progress import Progress, ProgressCallback, no_progress
+from ganaug_core.training.checkpoint import load_checkpoint
+from ganaug_core.training.config import TrainConfig
+from ganaug_core.training.networks import Generator
+
+CHUNK = 256  # every forward pass runs on exactly this many latents (padded), for batch-independent pixels
+
+
+def sample_seed(seed: int, index: int) -> int:
+    digest = hashlib.sha256(f"ganaug-sample:{int(seed)}:{int(index)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") & (2**63 - 1)
+
+
+@dataclass
+class SampleOutput:
+    images: np.ndarray  # uint8 (N, C, H, W)
+    seeds: list[int]  # each sample's own seed
+    class_labels: list[int]
+
+
+class GeneratorPipeline:
+    def __init__(self, generator: Generator, config: TrainConfig, dataset_name: str, class_names: Sequence[str],
+                 device: Union[str, torch.device] = "cpu", checkpoint_sha256: Optional[str] = None):
+        self.device = torch.device(device)
+        self.generator = generator.to(self.device).eval().requires_grad_(False)
+        self.config = config
+        self.dataset_name = dataset_name
+        self.class_names = list(class_names)
+        self.checkpoint_sha256 = checkpoint_sha256
+
+    @classmethod
+    def from_checkpoint(cls, path: Union[str, Path], device: Union[str, torch.device] = "cpu") -> "GeneratorPipeline":
+        from ganaug_core.imageio import sha256_file
+
+        payload = load_checkpoint(Path(path), map_location=device)
+        cfg = TrainConfig.from_dict(payload["config"])
+        g = Generator(cfg)
+        try:
+            g.load_state_dict(payload["G_ema"])
+        except RuntimeError as e:
+            raise GanaugError(f"{path}: generator weights do not match its config ({str(e).splitlines()[0]})") from None
+        if cfg.channels_last:
+            g.to(memory_format=torch.channels_last)
+        ds = payload["dataset"]
+        return cls(g, cfg, ds["name"], ds["class_names"], device, sha256_file(Path(path)))
+
+    @property
+    def num_classes(self) -> int:
+        return self.config.num_classes
+
+    @property
+    def resolution(self) -> int:
+        return self.config.resolution
+
+    @property
+    def channels(self) -> int:
+        return self.config.channels
+
+    def __call__(self, class_labels: Union[int, Sequence[int]], n: int, seed: int,
+                 progress: ProgressCallback = no_progress) -> SampleOutput:
+        """n samples; `class_labels` is one class for all, or a sequence of n classes."""
+        if n < 1:
+            raise GanaugError(f"--n must be ≥ 1, got {n}")
+        labels = [int(class_labels)] * n if isinstance(class_labels, (int, np.integer)) else [int(c) for c in class_labels]
+        if len(labels) != n:
+            raise GanaugError(f"got {len(labels)} class labels for n={n} samples")
+        return self.from_seeds(labels, [sample_seed(seed, i) for i in range(n)], progress)
+
+    @torch.no_grad()
+    def from_seeds(self, class_labels: Sequence[int], seeds: Sequence[int],
+                   progress: ProgressCallback = no_progress) -> SampleOutput:
+        bad = sorted({c for c in class_labels if not 0 <= c < self.num_classes})
+        if bad:
+            raise GanaugError(f"class {bad[0]} is not in this generator's classes 0..{self.num_classes - 1}")
+        n = len(seeds)
+        z = latents(seeds, self.config.z_dim)
+        c = torch.as_tensor(list(class_labels), dtype=torch.long)
+        out = np.empty((n, self.channels, self.resolution, self.resolution), dtype=np.uint8)
+        for start in range(0, n, CHUNK):
+            stop = min(n, start + CHUNK)
+            zc, cc = _pad(z[start:stop], CHUNK), _pad(c[start:stop], CHUNK)
+            imgs = self.generator(zc.to(self.device), cc.to(self.device))[: stop - start]
+            out[start:stop] = (imgs.float() * 127.5 + 128.0).clamp_(0, 255).to(torch.uint8).cpu().numpy()
+            progress(Progress("generate", stop, n))
+        return SampleOutput(out, [int(s) for s in seeds], [int(x) for x in class_labels])
+
+
+def latents(seeds: Sequence[int], z_dim: int) -> torch.Tensor:
+    z = torch.empty(len(seeds), z_dim)
+    gen = torch.Generator()
+    for i, s in enumerate(seeds):
+        gen.manual_seed(int(s))
+        z[i] = torch.randn(z_dim, generator=gen)
+    return z
+
+
+def _pad(t: torch.Tensor, size: int) -> torch.Tensor:
+    if len(t) == size:
+        return t
+    pad = t[:1].expand(size - len(t), *t.shape[1:]) if len(t) else torch.zeros(size, *t.shape[1:], dtype=t.dtype)
+    return torch.cat([t, pad])

@@ -1,0 +1,119 @@
+"""The training configuration: one typed dataclass, validated at the edge, stored in every run and checkpoint.
+
+A checkpoint carries its config, so a resume rebuilds the networks from the checkpoint alone (nanoGPT's habit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from ganaug_core.errors import GanaugError
+
+ARCHES = ("dcgan", "resnet")
+LOSSES = ("hinge", "nonsat")
+AUGMENTS = ("diffaugment", "ada", "none")
+MIN_RESOLUTION = 8  # 8×8 exists for tiny tests; the product's own range starts at 16
+MAX_RESOLUTION = 128
+
+
+@dataclass
+class TrainConfig:
+    resolution: int = 32  # side of the generated images; a power of two, at most the dataset's resolution
+    channels: int = 1  # 1 or 3, taken from the dataset by the orchestration layer
+    num_classes: int = 10  # taken from the dataset by the orchestration layer
+    arch: str = "dcgan"  # generator/discriminator family: "dcgan" (conv stacks) or "resnet" (residual blocks)
+    width: int = 16  # channels at the output resolution; doubles per halving of resolution, capped at 8×
+    z_dim: int = 64  # latent size per sample
+    loss: str = "hinge"  # "hinge" (default, as BigGAN) or "nonsat" (non-saturating logistic)
+    r1_gamma: float = 0.0  # weight of the R1 penalty on reals; 0 switches it off
+    r1_every: int = 4  # lazy regularisation: R1 every k D steps, scaled by k (StyleGAN2)
+    lr_g: float = 2e-4  # generator learning rate
+    lr_d: float = 2e-4  # discriminator learning rate
+    beta1: float = 0.0  # Adam β1; 0 is the GAN-stable choice with spectral norm
+    beta2: float = 0.99  # Adam β2
+    batch_size: int = 64  # images per step for D (reals and fakes each) and for G
+    ema_beta: float = 0.99  # per-step decay of the EMA generator that all sampling uses
+    augment: str = "diffaugment"  # "diffaugment" (always on), "ada" (probability p tuned online) or "none"
+    diffaug_policy: str = "color,translation,cutout"  # DiffAugment transforms, comma-separated
+    ada_target: float = 0.6  # ADA: target of E[sign(D(real))]; above it p rises, below it p falls
+    ada_interval: int = 4  # ADA: adjust p every this many steps
+    ada_kimg: float = 20.0  # ADA: thousands of real images for p to move from 0 to 1
+    steps: Optional[int] = 1500  # total training steps of the run (counted from 0, also across resumes)
+    minutes: Optional[float] = None  # or a wall-clock budget for this invocation; whichever ends first
+    seed: int = 0  # seeds weights, batches, latents and augmentations
+    device: str = "cpu"  # "cpu" or "cuda"
+    grid_every: int = 250  # write per-class sample grids every this many steps (and at the end)
+    ckpt_every: int = 500  # write a checkpoint every this many steps (and at the end)
+    stats_every: int = 25  # append a line to stats.jsonl / report progress every this many steps
+    diversity_every: int = 250  # compute the per-class diversity monitor every this many steps
+    diversity_threshold: float = 0.5  # flag a class whose generated/real diversity ratio falls below this
+    class_balanced: bool = True  # draw real images class-uniformly so rare classes are seen as often as common
+    channels_last: bool = True  # NHWC memory format (faster convolutions on CPU with oneDNN)
+    bf16: bool = False  # bfloat16 autocast for the networks (where the CPU/GPU has fast bf16)
+
+    def validate(self) -> "TrainConfig":
+        """Raise GanaugError naming the first bad field; returns self so calls chain."""
+        r = self.resolution
+        if r < MIN_RESOLUTION or r > MAX_RESOLUTION or r & (r - 1):
+            raise GanaugError(f"--resolution must be a power of two between 16 and {MAX_RESOLUTION}, got {r}")
+        if self.channels not in (1, 3):
+            raise GanaugError(f"channels must be 1 or 3, got {self.channels}")
+        if self.num_classes < 2:
+            raise GanaugError(f"a conditional GAN needs at least 2 classes, got {self.num_classes}")
+        _choice("arch", self.arch, ARCHES)
+        _choice("loss", self.loss, LOSSES)
+        _choice("augment", self.augment, AUGMENTS)
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise GanaugError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("batch_size", "z_dim", "width", "grid_every", "ckpt_every", "stats_every",
+                     "diversity_every", "r1_every", "ada_interval"):
+            if int(getattr(self, name)) < 1:
+                raise GanaugError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if self.steps is None and self.minutes is None:
+            raise GanaugError("give a training budget: --steps N or --minutes M")
+        if self.steps is not None and self.steps <= 0:
+            raise GanaugError(f"--steps must be > 0, got {self.steps}")
+        if self.minutes is not None and not self.minutes > 0:
+            raise GanaugError(f"--minutes must be > 0, got {self.minutes}")
+        if not 0.0 <= self.ema_beta < 1.0:
+            raise GanaugError(f"ema_beta must be in [0, 1), got {self.ema_beta}")
+        if not 0.0 < self.ada_target < 1.0:
+            raise GanaugError(f"ada_target must be in (0, 1), got {self.ada_target}")
+        if self.r1_gamma < 0:
+            raise GanaugError(f"r1_gamma must be ≥ 0, got {self.r1_gamma}")
+        if not 0.0 <= self.beta1 < 1.0 or not 0.0 <= self.beta2 < 1.0:
+            raise GanaugError("Adam betas must be in [0, 1)")
+        if self.device not in ("cpu", "cuda"):
+            raise GanaugError(f"--device must be cpu or cuda, got {self.device!r}")
+        if self.device == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise GanaugError("--device cuda was asked for but no CUDA device is available")
+        from ganaug_core.training.augment import parse_policy
+
+        parse_policy(self.diffaug_policy)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise GanaugError(f"unknown training config field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise GanaugError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")

@@ -1,0 +1,343 @@
+"""The training loop: one D step and one G step per iteration, EMA, grids, stats, checkpoints, exact resume.
+
+The run folder (created by the caller, with `config.json` already in it) receives `stats.jsonl`, per-class grids
+under `grids/` and checkpoints under `checkpoints/`. Every random draw of the loop comes from one CPU
+`torch.Generator` whose state is checkpointed, so `N steps` and `N/2 + resume + N/2` give identical weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganaug_core.imageio import make_grid, save_png
+from ganaug_core.progress import Progress, ProgressCallback, no_progress
+from ganaug_core.training.augment import AdaTuner, diff_augment, parse_policy
+from ganaug_core.training.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from ganaug_core.training.config import TrainConfig
+from ganaug_core.training.diversity import DiversityMonitor
+from ganaug_core.training.loss import d_loss, g_loss, r1_penalty
+from ganaug_core.training.networks import Discriminator, Generator, build_networks
+
+GRID_PER_CLASS = 64  # samples in each per-class grid (8×8)
+GRID_SEED = 2024  # grids use fixed latents, so successive grids show the same samples evolving
+STANDING_STATS_BATCHES = 8
+
+
+@dataclass
+class TrainData:
+    """The real training images at the training resolution and what identifies their dataset."""
+
+    images: np.ndarray  # uint8 (N, C, R, R)
+    labels: np.ndarray  # int (N,)
+    class_names: list[str]
+    dataset_name: str
+    arrays_sha256: str
+
+
+@dataclass
+class TrainResult:
+    status: str  # "done", "cancelled" (should_stop) or "interrupted" (Ctrl-C)
+    step: int
+    checkpoint: Optional[Path]
+    checkpoint_sha256: Optional[str]
+    last_stats: dict = field(default_factory=dict)
+
+
+CheckpointHook = Callable[[Path, str, int], None]
+
+
+def resize_images(images: np.ndarray, resolution: int) -> np.ndarray:
+    """Area-downsample uint8 (N, C, H, W) images to `resolution` (a no-op at the same size)."""
+    if images.shape[-1] == resolution:
+        return images
+    out = []
+    for chunk in np.array_split(images, max(1, len(images) // 4096 + 1)):
+        t = F.interpolate(torch.from_numpy(chunk).float(), size=(resolution, resolution), mode="area")
+        out.append(t.round().clamp(0, 255).to(torch.uint8).numpy())
+    return np.concatenate(out)
+
+
+class ClassBalancedSampler:
+    """Draws batch indices; class-balanced: a class, uniformly among those present, then an image of it."""
+
+    def __init__(self, labels: np.ndarray, balanced: bool):
+        order = np.argsort(labels, kind="stable")
+        self.order = torch.from_numpy(order)
+        classes, starts, counts = np.unique(labels[order], return_index=True, return_counts=True)
+        self.classes = torch.from_numpy(classes).long()
+        self.starts, self.counts = torch.from_numpy(starts), torch.from_numpy(counts)
+        self.balanced, self.n = balanced, len(labels)
+
+    def draw(self, batch: int, gen: torch.Generator) -> torch.Tensor:
+        u = torch.rand(batch, generator=gen, dtype=torch.float64)
+        if not self.balanced:
+            return self.order[(u * self.n).long().clamp(max=self.n - 1)]
+        k = torch.randint(len(self.classes), (batch,), generator=gen)
+        pos = self.starts[k] + (u * self.counts[k]).long().clamp(max=self.counts[k] - 1)
+        return self.order[pos]
+
+
+def make_optimizer(params, lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
+    try:  # the fused kernel is one pass over all parameters; older builds lack it on some devices
+        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), foreach=True)
+
+
+@torch.no_grad()
+def standing_stats(g: Generator, num_classes: int, z_dim: int, device: torch.device, batch: int = 64) -> None:
+    """Recompute G's batch-norm statistics as an exact average over fixed class-balanced batches.
+
+    Sampling runs G in eval mode so each sample is independent of its batch; its running statistics must then
+    describe the EMA weights themselves (BigGAN's "standing statistics"), not the training G's last batches.
+    """
+    gen = torch.Generator().manual_seed(GRID_SEED)
+    norms = [m for m in g.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    g.train()
+    for _ in range(STANDING_STATS_BATCHES):
+        z = torch.randn(batch, z_dim, generator=gen).to(device)
+        c = (torch.arange(batch) % num_classes).to(device)
+        g(z, c)
+    for m, mom in zip(norms, saved):
+        m.momentum = mom
+    g.eval()
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, data: TrainData, run_dir: Path):
+        self.cfg, self.data, self.run_dir = cfg, data, Path(run_dir)
+        self.device = torch.device(cfg.device)
+        torch.manual_seed(cfg.seed)  # network initialisation (weights and spectral-norm vectors)
+        self.G, self.D = build_networks(cfg)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        if cfg.channels_last:
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.opt_g = make_optimizer(self.G.parameters(), cfg.lr_g, cfg, self.device)
+        self.opt_d = make_optimizer(self.D.parameters(), cfg.lr_d, cfg, self.device)
+        self.gen = torch.Generator().manual_seed(cfg.seed + 1)
+        self.ada = AdaTuner(cfg.ada_target, cfg.ada_interval, cfg.ada_kimg, cfg.batch_size,
+                            p=1.0 if cfg.augment == "diffaugment" else 0.0)
+        self.policy = parse_policy(cfg.diffaug_policy) if cfg.augment != "none" else ()
+        self.step = 0
+        self.images = torch.from_numpy(np.ascontiguousarray(data.images)).to(self.device)
+        self.labels = torch.from_numpy(np.asarray(data.labels)).long()
+        self.sampler = ClassBalancedSampler(data.labels, cfg.class_balanced)
+        self._interrupted = False
+        self.monitor = DiversityMonitor(self._to_float(self.images), torch.from_numpy(data.labels),
+                                        cfg.num_classes, cfg.diversity_threshold)
+
+    # --- state ------------------------------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        return {
+            "format": FORMAT,
+            "config": self.cfg.to_dict(),
+            "dataset": {"name": self.data.dataset_name, "arrays_sha256": self.data.arrays_sha256,
+                        "class_names": list(self.data.class_names)},
+            "step": self.step,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "G_ema": self.G_ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "ada": self.ada.state_dict(),
+            "rng": self.gen.get_state(),
+        }
+
+    def load_state(self, payload: dict) -> None:
+        self.G.load_state_dict(payload["G"])
+        self.D.load_state_dict(payload["D"])
+        self.G_ema.load_state_dict(payload["G_ema"])
+        self.opt_g.load_state_dict(payload["opt_g"])
+        self.opt_d.load_state_dict(payload["opt_d"])
+        self.ada.load_state_dict(payload["ada"])
+        self.gen.set_state(payload["rng"])
+        self.step = int(payload["step"])
+
+    def resume_from(self, path: Path) -> None:
+        self.load_state(load_checkpoint(path, map_location=self.device))
+
+    # --- one iteration ----------------------------------------------------------------------------------------
+
+    def _to_float(self, images_u8: torch.Tensor) -> torch.Tensor:
+        x = images_u8.float().div_(127.5).sub_(1.0)
+        return x.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else x
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.policy, self.gen, self.ada.p) if self.policy else x
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        cfg, dev = self.cfg, self.device
+        idx = self.sampler.draw(cfg.batch_size, self.gen)
+        real = self._to_float(self.images[idx.to(dev)])
+        c_real = self.labels[idx].to(dev)
+        z = torch.randn(cfg.batch_size, cfg.z_dim, generator=self.gen).to(dev)
+        c_fake = self.sampler.classes[torch.randint(len(self.sampler.classes), (cfg.batch_size,), generator=self.gen)].to(dev)
+        do_r1 = cfg.r1_gamma > 0 and self.step % cfg.r1_every == 0
+        autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16)
+
+        # D step. One G forward serves both steps (as in the classic DCGAN loop): D sees it detached, G reuses it.
+        with autocast:
+            fake = self.G(z, c_fake)
+        real_aug = self._augment(real).detach().requires_grad_(do_r1)
+        fake_aug = self._augment(fake.detach())
+        with autocast:
+            logits = self.D(torch.cat([real_aug, fake_aug]), torch.cat([c_real, c_fake]))
+        d_real, d_fake = logits.split(cfg.batch_size)
+        loss_d = d_loss(cfg.loss, d_real, d_fake)
+        if do_r1:
+            loss_d = loss_d + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(d_real, real_aug)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        if cfg.augment == "ada":
+            self.ada.observe(d_real)
+
+        # G step; D in eval mode skips its spectral-norm power iteration and its weights need no gradient.
+        self.D.eval().requires_grad_(False)
+        with autocast:
+            loss_g = g_loss(cfg.loss, self.D(self._augment(fake), c_fake))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        self.D.train().requires_grad_(True)
+
+        self._update_ema()
+        self.step += 1
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_real": d_real.detach().float().mean(),
+                "d_fake": d_fake.detach().float().mean()}
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        # Ramp the decay in early on so the EMA does not average over the random initialisation (StyleGAN's ramp).
+        beta = min(self.cfg.ema_beta, (1 + self.step) / (10 + self.step))
+        ema_p, g_p = list(self.G_ema.parameters()), list(self.G.parameters())
+        torch._foreach_lerp_(ema_p, g_p, 1.0 - beta)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    # --- outputs ----------------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def write_grids(self) -> Path:
+        """One PNG per class (8×8 samples) and an overview with one row per class; returns the overview's path."""
+        cfg = self.cfg
+        folder = self.run_dir / "grids" / f"step{self.step:07d}"
+        gen = torch.Generator().manual_seed(GRID_SEED)
+        rows = []
+        for c, name in enumerate(self.data.class_names):
+            z = torch.randn(GRID_PER_CLASS, cfg.z_dim, generator=gen).to(self.device)
+            imgs = to_uint8(self.G_ema(z, torch.full((GRID_PER_CLASS,), c, device=self.device)))
+            save_png(make_grid(imgs, nrow=8), folder / f"class{c:03d}_{_safe(name)}.png")
+            rows.append(imgs[:10])
+        overview = self.run_dir / "grids" / f"step{self.step:07d}.png"
+        save_png(make_grid(np.concatenate(rows), nrow=10), overview)
+        return overview
+
+    def save(self, on_checkpoint: Optional[CheckpointHook]) -> tuple[Path, str]:
+        path = self.run_dir / "checkpoints" / f"checkpoint-{self.step:07d}.pt"
+        sha = save_checkpoint(self.state(), path)
+        if on_checkpoint:
+            on_checkpoint(path, sha, self.step)
+        return path, sha
+
+    # --- the loop ---------------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        progress: ProgressCallback = no_progress,
+        should_stop: Optional[Callable[[], bool]] = None,
+        on_checkpoint: Optional[CheckpointHook] = None,
+    ) -> TrainResult:
+        cfg = self.cfg
+        total = cfg.steps or 0
+        deadline = time.monotonic() + cfg.minutes * 60 if cfg.minutes else None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        stats_file = self.run_dir / "stats.jsonl"
+        t_last, step_last, started = time.perf_counter(), self.step, time.perf_counter()
+        last: dict = {}
+        grid_path: Optional[Path] = None
+        status = "done"
+        ckpt: tuple[Optional[Path], Optional[str]] = (None, None)
+        restore = _catch_sigint(self)
+        try:
+            while not total or self.step < total:
+                if self._interrupted:
+                    status = "interrupted"
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                if should_stop is not None and should_stop():
+                    status = "cancelled"
+                    break
+                losses = self.train_step()
+                s = self.step
+                end = bool(total) and s >= total
+                if s % cfg.grid_every == 0 or s % cfg.diversity_every == 0 or s % cfg.ckpt_every == 0 or end:
+                    standing_stats(self.G_ema, cfg.num_classes, cfg.z_dim, self.device)
+                if s % cfg.stats_every == 0 or s % cfg.diversity_every == 0 or end:
+                    now = time.perf_counter()
+                    last = {"step": s, **{k: round(float(v), 5) for k, v in losses.items()},
+                            "p": round(self.ada.p, 5), "ada_rt": round(self.ada.last_rt, 4),
+                            "images_per_s": round(cfg.batch_size * (s - step_last) / max(now - t_last, 1e-9), 1),
+                            "elapsed_s": round(now - started, 2)}
+                    t_last, step_last = now, s
+                    if s % cfg.diversity_every == 0 or end:
+                        last.update(self.monitor.measure(self.G_ema, cfg.z_dim, self.device).to_dict())
+                    if s % cfg.grid_every == 0 or end:
+                        grid_path = self.write_grids()
+                    with open(stats_file, "a") as f:
+                        f.write(json.dumps(last) + "\n")
+                    progress(Progress("train", s, total, {**last, "grid": str(grid_path) if grid_path else None}))
+                if s % cfg.ckpt_every == 0 or end:
+                    ckpt = self.save(on_checkpoint)
+        except KeyboardInterrupt:
+            status = "interrupted"
+        finally:
+            restore()
+        if ckpt[0] is None or int(ckpt[0].stem.split("-")[1]) != self.step:
+            standing_stats(self.G_ema, cfg.num_classes, cfg.z_dim, self.device)
+            if grid_path is None or f"step{self.step:07d}" not in grid_path.name:
+                grid_path = self.write_grids()
+            ckpt = self.save(on_checkpoint)
+        return TrainResult(status, self.step, ckpt[0], ckpt[1], {**last, "grid": str(grid_path) if grid_path else None})
+
+
+def _catch_sigint(trainer: "Trainer") -> Callable[[], None]:
+    """Turn Ctrl-C into a flag checked between steps, so the checkpoint written on exit is a consistent state."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(_sig, _frame):
+        trainer._interrupted = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """[-1, 1] floats → uint8 (N, C, H, W), rounding half up."""
+    return (images.float() * 127.5 + 128.0).clamp(0, 255).to(torch.uint8).cpu().numpy()
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(name))[:40]

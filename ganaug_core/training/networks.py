@@ -1,0 +1,162 @@
+"""Class-conditional generator and discriminator, `G(z, c)` and `D(x, c)`, in a DCGAN-like and a residual form.
+
+G injects the label twice: a learned class embedding is concatenated to z, and every batch norm is class-
+conditional (per-class gain and bias), so rare classes share all convolution weights with common ones and
+differ only by a few vectors — the reason a class with 4 images can be learned at all.
+D uses spectral norm on every layer, a minibatch standard-deviation channel before its head (StyleGAN) and a
+projection head for the label (Miyato & Koyama, 2018).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from ganaug_core.training.config import TrainConfig
+
+
+def stage_channels(cfg: TrainConfig, res: int) -> int:
+    """Channels of the feature map at side `res`: `width` at full resolution, doubling per halving, capped."""
+    return int(min(cfg.width * 8, cfg.width * cfg.resolution // res))
+
+
+def stage_resolutions(cfg: TrainConfig) -> list[int]:
+    """4, 8, ..., resolution."""
+    return [4 * 2**k for k in range(int(math.log2(cfg.resolution // 4)) + 1)]
+
+
+class ConditionalBatchNorm(nn.Module):
+    """Batch norm whose gain and bias are looked up per class (initialised to the identity)."""
+
+    def __init__(self, channels: int, num_classes: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.gain = nn.Embedding(num_classes, channels)
+        self.bias = nn.Embedding(num_classes, channels)
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return self.bn(x) * self.gain(c)[:, :, None, None] + self.bias(c)[:, :, None, None]
+
+
+class UpBlock(nn.Module):
+    """DCGAN stage: CBN → ReLU → 4×4 transposed conv, stride 2 (2.25× fewer FLOPs than upsample + 3×3 conv)."""
+
+    def __init__(self, cin: int, cout: int, num_classes: int):
+        super().__init__()
+        self.norm = ConditionalBatchNorm(cin, num_classes)
+        self.conv = nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1)
+
+    def forward(self, x, c):
+        return self.conv(F.relu(self.norm(x, c)))
+
+
+class ResUpBlock(nn.Module):
+    """BigGAN-style residual up block with class-conditional norms."""
+
+    def __init__(self, cin: int, cout: int, num_classes: int):
+        super().__init__()
+        self.norm1 = ConditionalBatchNorm(cin, num_classes)
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.norm2 = ConditionalBatchNorm(cout, num_classes)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.skip = nn.Conv2d(cin, cout, 1)
+
+    def forward(self, x, c):
+        h = F.interpolate(F.relu(self.norm1(x, c)), scale_factor=2.0, mode="nearest")
+        h = self.conv2(F.relu(self.norm2(self.conv1(h), c)))
+        return h + self.skip(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class Generator(nn.Module):
+    def __init__(self, cfg: TrainConfig):
+        super().__init__()
+        self.z_dim, self.num_classes = cfg.z_dim, cfg.num_classes
+        self.resolution, self.channels = cfg.resolution, cfg.channels
+        res = stage_resolutions(cfg)
+        self.c0 = stage_channels(cfg, 4)
+        self.embed = nn.Embedding(cfg.num_classes, cfg.z_dim)
+        self.fc = nn.Linear(2 * cfg.z_dim, self.c0 * 16)
+        block = ResUpBlock if cfg.arch == "resnet" else UpBlock
+        self.blocks = nn.ModuleList(
+            block(stage_channels(cfg, r), stage_channels(cfg, 2 * r), cfg.num_classes) for r in res[:-1]
+        )
+        cl = stage_channels(cfg, cfg.resolution)
+        self.norm_out = ConditionalBatchNorm(cl, cfg.num_classes)
+        self.to_img = nn.Conv2d(cl, cfg.channels, 3, padding=1)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """z: (N, z_dim) float, c: (N,) long → images in [-1, 1], (N, C, R, R)."""
+        h = self.fc(torch.cat([z, self.embed(c)], dim=1)).view(-1, self.c0, 4, 4)
+        for blk in self.blocks:
+            h = blk(h, c)
+        return torch.tanh(self.to_img(F.relu(self.norm_out(h, c))))
+
+
+def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:
+    """Append one channel: the std of features across a group of samples, averaged (StyleGAN's mbstd)."""
+    n, ch, h, w = x.shape
+    g = min(group, n)
+    while n % g:
+        g -= 1
+    y = x.float().reshape(g, -1, ch, h, w)
+    y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n/g,)
+    y = y.repeat(g).reshape(n, 1, 1, 1).expand(n, 1, h, w).to(x.dtype)
+    return torch.cat([x, y], dim=1)
+
+
+class DownBlock(nn.Module):
+    """DCGAN stage: 4×4 conv, stride 2, leaky ReLU."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.conv = spectral_norm(nn.Conv2d(cin, cout, 4, stride=2, padding=1))
+
+    def forward(self, x):
+        return F.leaky_relu(self.conv(x), 0.2)
+
+
+class ResDownBlock(nn.Module):
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.conv1 = spectral_norm(nn.Conv2d(cin, cin, 3, padding=1))
+        self.conv2 = spectral_norm(nn.Conv2d(cin, cout, 3, padding=1))
+        self.skip = spectral_norm(nn.Conv2d(cin, cout, 1))
+
+    def forward(self, x):
+        h = self.conv2(F.leaky_relu(self.conv1(F.leaky_relu(x, 0.2)), 0.2))
+        return F.avg_pool2d(h, 2) + self.skip(F.avg_pool2d(x, 2))
+
+
+class Discriminator(nn.Module):
+    def __init__(self, cfg: TrainConfig):
+        super().__init__()
+        res = stage_resolutions(cfg)[::-1]  # resolution, ..., 4
+        self.from_img = spectral_norm(nn.Conv2d(cfg.channels, stage_channels(cfg, cfg.resolution), 3, padding=1))
+        block = ResDownBlock if cfg.arch == "resnet" else DownBlock
+        self.blocks = nn.ModuleList(block(stage_channels(cfg, r), stage_channels(cfg, r // 2)) for r in res[:-1])
+        c4 = stage_channels(cfg, 4)
+        self.conv_out = spectral_norm(nn.Conv2d(c4 + 1, c4, 3, padding=1))
+        self.fc = spectral_norm(nn.Linear(c4 * 16, c4))
+        self.out = spectral_norm(nn.Linear(c4, 1))
+        self.embed = spectral_norm(nn.Embedding(cfg.num_classes, c4))
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """x: (N, C, R, R) in [-1, 1], c: (N,) long → logits (N,)."""
+        h = F.leaky_relu(self.from_img(x), 0.2)
+        for blk in self.blocks:
+            h = blk(h)
+        h = F.leaky_relu(self.conv_out(minibatch_stddev(h)), 0.2)
+        h = F.leaky_relu(self.fc(h.flatten(1)), 0.2)
+        # Projection: the class enters as an inner product with the features, not as an input channel.
+        return self.out(h).squeeze(1) + (self.embed(c) * h).sum(dim=1)
+
+
+def build_networks(cfg: TrainConfig) -> tuple[Generator, Discriminator]:
+    """Fresh G and D, initialised from the global torch seed the caller set."""
+    return Generator(cfg), Discriminator(cfg)

@@ -1,0 +1,194 @@
+"""The GAN engine on tiny networks and 8×8 images: shapes, determinism, exact resume, ADA, collapse monitor."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from ganaug_core.errors import GanaugError
+from ganaug_core.training import TrainConfig, TrainData, Trainer
+from ganaug_core.training.augment import AdaTuner, diff_augment
+from ganaug_core.training.checkpoint import load_checkpoint
+from ganaug_core.training.diversity import DiversityMonitor
+from ganaug_core.training.loop import ClassBalancedSampler
+from ganaug_core.training.networks import build_networks
+
+TINY = dict(resolution=8, channels=1, num_classes=3, width=4, z_dim=8, batch_size=8, steps=4,
+            grid_every=2, ckpt_every=2, stats_every=1, diversity_every=2)
+
+
+def tiny_data(channels: int = 1, n: int = 40) -> TrainData:
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 30 + [1] * 7 + [2] * 3)[:n]
+    images = rng.integers(0, 256, (len(labels), channels, 8, 8), dtype=np.uint8)
+    return TrainData(images, labels, ["a", "b", "c"], "tiny", "0" * 64)
+
+
+def all_tensors(trainer: Trainer) -> dict[str, torch.Tensor]:
+    out = {}
+    for name, net in (("G", trainer.G), ("D", trainer.D), ("G_ema", trainer.G_ema)):
+        out.update({f"{name}.{k}": v for k, v in net.state_dict().items()})
+    return out
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "resnet"])
+@pytest.mark.parametrize("channels,resolution", [(1, 8), (3, 16)])
+def test_network_shapes(arch, channels, resolution):
+    cfg = TrainConfig(**{**TINY, "arch": arch, "channels": channels, "resolution": resolution}).validate()
+    torch.manual_seed(0)
+    g, d = build_networks(cfg)
+    z, c = torch.randn(5, cfg.z_dim), torch.tensor([0, 1, 2, 0, 1])
+    x = g(z, c)
+    assert x.shape == (5, channels, resolution, resolution)
+    assert float(x.detach().abs().max()) <= 1.0
+    assert d(x, c).shape == (5,)
+
+
+def test_label_changes_generated_image():
+    cfg = TrainConfig(**TINY).validate()
+    torch.manual_seed(0)
+    g, _ = build_networks(cfg)
+    with torch.no_grad():
+        g.embed.weight.normal_()
+        z = torch.randn(4, cfg.z_dim)
+        assert not torch.equal(g(z, torch.zeros(4, dtype=torch.long)), g(z, torch.ones(4, dtype=torch.long)))
+
+
+@pytest.mark.parametrize("extra", [{}, {"augment": "ada", "ada_interval": 1, "r1_gamma": 1.0, "r1_every": 2,
+                                        "loss": "nonsat", "arch": "resnet"}])
+def test_resume_is_bitwise_exact(tmp_path, extra):
+    data = tiny_data()
+    cfg = TrainConfig(**{**TINY, **extra}).validate()
+    straight = Trainer(cfg, data, tmp_path / "straight")
+    assert straight.run().status == "done"
+
+    half = Trainer(dataclasses.replace(cfg, steps=2), data, tmp_path / "half")
+    first = half.run()
+    assert first.step == 2 and first.checkpoint.exists()
+    resumed = Trainer(cfg, data, tmp_path / "resumed")
+    resumed.resume_from(first.checkpoint)
+    assert resumed.run().step == 4
+
+    a, b = all_tensors(straight), all_tensors(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert straight.ada.state_dict() == resumed.ada.state_dict()
+    assert torch.equal(straight.gen.get_state(), resumed.gen.get_state())
+    # and training actually moved the weights
+    fresh = Trainer(cfg, data, tmp_path / "fresh")
+    assert not torch.equal(fresh.G.fc.weight, straight.G.fc.weight)
+
+
+def test_run_folder_contents(tmp_path):
+    result = Trainer(TrainConfig(**TINY).validate(), tiny_data(), tmp_path).run()
+    lines = (tmp_path / "stats.jsonl").read_text().splitlines()
+    assert len(lines) == 4
+    assert {"loss_d", "loss_g", "p", "images_per_s", "diversity"} <= set(__import__("json").loads(lines[-1]))
+    assert sorted(p.name for p in (tmp_path / "grids" / "step0000004").iterdir()) == ["class000_a.png", "class001_b.png", "class002_c.png"]
+    assert (tmp_path / "grids" / "step0000004.png").exists()
+    payload = load_checkpoint(result.checkpoint)
+    assert payload["step"] == 4 and payload["dataset"]["name"] == "tiny"
+
+
+def test_should_stop_saves_a_checkpoint(tmp_path):
+    calls = iter([False, False, True])
+    result = Trainer(TrainConfig(**{**TINY, "steps": 100}).validate(), tiny_data(), tmp_path).run(
+        should_stop=lambda: next(calls))
+    assert result.status == "cancelled" and result.step == 2
+    assert load_checkpoint(result.checkpoint)["step"] == 2
+
+
+def test_minutes_budget_stops(tmp_path):
+    cfg = TrainConfig(**{**TINY, "steps": None, "minutes": 1e-9}).validate()
+    result = Trainer(cfg, tiny_data(), tmp_path).run()
+    assert result.status == "done" and result.step == 0 and result.checkpoint.exists()
+
+
+def test_ada_p_follows_sign_of_d_on_reals():
+    ada = AdaTuner(target=0.6, interval=2, kimg=1.0, batch_size=10)
+    ada.observe(torch.ones(10))
+    assert ada.p == 0.0  # adjusted only every `interval` steps
+    ada.observe(torch.ones(10))
+    assert ada.p == pytest.approx(10 * 2 / 1000)  # r_t = 1 > 0.6: D overfits, more augmentation
+    for _ in range(4):
+        ada.observe(-torch.ones(10))
+    assert ada.p == 0.0  # r_t = -1 < 0.6: p falls, clipped at 0
+    for _ in range(2000):
+        ada.observe(torch.ones(10))
+    assert ada.p == 1.0
+
+
+def test_ada_p_rises_in_training_when_d_overfits(tmp_path):
+    cfg = TrainConfig(**{**TINY, "augment": "ada", "ada_interval": 1, "ada_kimg": 0.1, "lr_d": 5e-3, "lr_g": 1e-6,
+                                 "steps": 20}).validate()
+    t = Trainer(cfg, tiny_data(), tmp_path)
+    t.run()
+    assert t.ada.p > 0.3 and t.ada.last_rt > 0.6  # D separates reals from a frozen G: p rises
+
+
+def test_diff_augment_deterministic_and_shape():
+    x = torch.rand(6, 3, 8, 8) * 2 - 1
+    policy = ("color", "translation", "cutout")
+    a = diff_augment(x, policy, torch.Generator().manual_seed(1))
+    b = diff_augment(x, policy, torch.Generator().manual_seed(1))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, x)
+    assert torch.equal(diff_augment(x, policy, torch.Generator().manual_seed(1), p=0.0), x)
+    x.requires_grad_(True)
+    diff_augment(x, policy, torch.Generator().manual_seed(2)).sum().backward()
+    assert x.grad is not None  # differentiable, so G learns through it
+
+
+def test_class_balanced_sampler_draws_rare_classes_as_often():
+    labels = np.array([0] * 1000 + [1] * 10 + [2] * 2)
+    idx = ClassBalancedSampler(labels, balanced=True).draw(30000, torch.Generator().manual_seed(0))
+    freq = np.bincount(labels[idx.numpy()], minlength=3) / 30000
+    assert np.allclose(freq, 1 / 3, atol=0.02)
+    idx = ClassBalancedSampler(labels, balanced=False).draw(30000, torch.Generator().manual_seed(0))
+    assert np.bincount(labels[idx.numpy()], minlength=3)[2] < 300
+
+
+def test_diversity_monitor_flags_collapse():
+    data = tiny_data()
+    real = torch.from_numpy(data.images).float() / 127.5 - 1
+    monitor = DiversityMonitor(real, torch.from_numpy(data.labels), 3, threshold=0.5, n_per_class=8)
+
+    class Constant(torch.nn.Module):
+        def forward(self, z, c):
+            return torch.zeros(len(z), 1, 8, 8)
+
+    class Noise(torch.nn.Module):
+        def forward(self, z, c):
+            return torch.rand(len(z), 1, 8, 8, generator=torch.Generator().manual_seed(int(c[0]))) * 2 - 1
+
+    assert monitor.measure(Constant(), 8, torch.device("cpu")).flagged == [0, 1, 2]
+    report = monitor.measure(Noise(), 8, torch.device("cpu"))
+    assert report.flagged == [] and all(r > 0.5 for r in report.ratios.values())
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("resolution", 12, "power of two"), ("resolution", 256, "power of two"), ("steps", 0, "--steps"),
+    ("minutes", 0.0, "--minutes"), ("arch", "vit", "--arch"), ("augment", "mixup", "--augment"),
+    ("channels", 2, "channels"), ("diffaug_policy", "color,blur", "blur"),
+])
+def test_config_validation_names_the_field(field, value, message):
+    with pytest.raises(GanaugError, match=message):
+        TrainConfig(**{**TINY, field: value}).validate()
+
+
+def test_checkpoint_refuses_corrupt_and_foreign_files(tmp_path):
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(GanaugError, match="not a readable ganaug checkpoint"):
+        load_checkpoint(corrupt)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {"w": torch.zeros(2)}}, foreign)
+    with pytest.raises(GanaugError, match="not a ganaug checkpoint"):
+        load_checkpoint(foreign)
+    pickled = tmp_path / "pickled.pt"
+    torch.save(torch.nn.Linear(2, 2), pickled)  # an object pickle: refused by weights_only, never executed
+    with pytest.raises(GanaugError, match="not a readable ganaug checkpoint"):
+        load_checkpoint(pickled)
