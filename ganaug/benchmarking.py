@@ -51,6 +51,15 @@ def minority_classes(train_labels: np.ndarray, num_classes: int, fraction: float
     return [c for c in range(num_classes) if counts[c] < fraction * counts.max()]
 
 
+def resize_images(images: np.ndarray, side: int) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(images).float()
+    x = F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
+    return x.round().clamp(0, 255).to(torch.uint8).numpy()
+
+
 def resolve_run(dataset_id: int, dataset_name: str, run_id: Optional[int]):
     """The generator run to benchmark: `run_id` (checked to belong to the dataset and be done) or the newest
     finished run of the dataset; None when there is none."""
@@ -82,16 +91,19 @@ def _generator(run, dataset) -> tuple[Callable, dict]:
 
     path = latest_checkpoint(run.id)
     pipeline = GeneratorPipeline.from_checkpoint(path, device="cpu")
-    expected = (len(dataset.class_names), dataset.resolution, dataset.channels)
-    got = (pipeline.num_classes, pipeline.resolution, pipeline.channels)
-    if got != expected or getattr(pipeline, "dataset_name", dataset.name) != dataset.name:
+    expected = (len(dataset.class_names), dataset.channels)
+    got = (pipeline.num_classes, pipeline.channels)
+    if got != expected or pipeline.dataset_name != dataset.name:
         raise GanaugError(
-            f"run {run.id}'s generator (dataset {getattr(pipeline, 'dataset_name', '?')!r}, classes/resolution/"
-            f"channels {got}) does not match dataset {dataset.name!r} {expected}"
+            f"run {run.id}'s generator (dataset {pipeline.dataset_name!r}, {got[0]} classes, {got[1]} channels) "
+            f"does not match dataset {dataset.name!r} ({expected[0]} classes, {expected[1]} channels)"
         )
 
     def generate(class_index: int, n: int, seed: int) -> np.ndarray:
-        return pipeline(class_index, n, seed).images
+        images = pipeline(class_index, n, seed).images
+        if pipeline.resolution != dataset.resolution:  # the GAN trains at a power of two ≤ the dataset's side
+            images = resize_images(images, dataset.resolution)
+        return images
 
     return generate, {"run_id": run.id, "checkpoint": str(path), "checkpoint_sha256": sha256_file(path)}
 

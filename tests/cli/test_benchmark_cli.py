@@ -1,0 +1,162 @@
+"""`ganaug benchmark`: bad input exits 2 with one line; --quick runs end to end on a tiny GAN; reports are atomic."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from ganaug.cli import app
+
+runner = CliRunner()
+BASELINES = "real,oversample,smote,classic"
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args))
+
+
+def one_line_error(result, fragment: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ") and fragment in lines[-1], result.stderr
+    assert "Traceback" not in result.output
+
+
+def tiny_run(dataset: str) -> int:
+    from ganaug.runs import default_config, train_run
+
+    cfg = default_config(dataset, steps=12, batch_size=16, width=8, z_dim=16, grid_every=1000, ckpt_every=1000,
+                         stats_every=6, diversity_every=1000)
+    return train_run(dataset, cfg)
+
+
+def approve_a_batch(run_id: int, class_index: int, n: int) -> int:
+    """A reviewer-approved batch. Scoring (UMAP and all) is C1's to test; here the batch is marked scored
+    directly in the database so the approval's precondition holds."""
+    from db.engine import session_scope
+    from db.models import Batch
+    from db.review import approve_batch
+    from db.users import add_user
+    from ganaug.runs import generate_batch
+
+    batch_id = generate_batch(run_id, class_index, n, seed=3)
+    with session_scope(immediate=True) as s:
+        s.get(Batch, batch_id).scores_computed = True
+        user = add_user(s, "rita", "correct horse battery", role="admin")
+        approve_batch(s, batch_id, user, reason="looks like the class")
+    return batch_id
+
+
+def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits, home, tmp_path):
+    from sqlalchemy import select
+
+    from db.engine import session_scope
+    from db.models import Report
+    from ganaug.evaluation import ensure_feature_extractor
+    from ganaug_core.imageio import sha256_file
+
+    run_id = tiny_run(digits)
+    approve_a_batch(run_id, 9, 6)
+    ensure_feature_extractor(digits, steps=15)  # a short extractor; the benchmark reuses it
+    out = tmp_path / "bench.json"
+    result = invoke("benchmark", "--dataset", digits, "--quick", "--seeds", "1", "--json", str(out))
+    assert result.exit_code == 0, result.output + result.stderr
+    report = json.loads(out.read_text())
+    assert report["schema"] == "ganaug.benchmark/1"
+    assert report["meta"]["arms"] == ["real", "oversample", "smote", "classic", "gan", "gan_classic",
+                                      "gan_filtered", "gan_approved"]
+    assert report["meta"]["skipped_arms"] == {}
+    assert report["meta"]["minority_classes"] == [7, 8, 9]
+    assert report["meta"]["provenance"]["generator"]["run_id"] == run_id
+    assert report["arms"]["gan_approved"]["n_synthetic"] == 4  # the gate caps synthetic at 1 × real (class 9 has 4)
+    counts = report["meta"]["train_counts"]
+    assert report["arms"]["gan"]["n_synthetic"] == sum(max(counts) - n for n in counts)  # every gap filled
+    for arm in report["arms"].values():
+        assert set(arm["clean"]) == set(report["meta"]["metrics"])
+        assert set(arm["shifted"]) == {"noise", "blur", "contrast", "rotation"}
+        assert len(arm["per_class_recall"]) == 10 and set(arm["pr_auc"]) == {"7", "8", "9"}
+    assert [p["multiplier"] for p in report["sweep"]["points"]] == [0.0, 1.0, 2.0]
+    assert set(report["comparison"]["arms"]) == {"gan", "gan_classic", "gan_filtered", "gan_approved"}
+    folder = report["report"]["path"]
+    with session_scope() as s:
+        row = s.scalars(select(Report).where(Report.kind == "benchmark")).one()
+        assert row.sha256 == sha256_file(f"{folder}/report.json") == report["report"]["files"]["report.json"]
+        assert row.manifest_sha256 == report["meta"]["provenance"]["gated_manifest_sha256"]
+    for name in ("report.md", "per_class_recall.png", "ratio_sweep.png", "pr_curves.png"):
+        assert sha256_file(f"{folder}/{name}") == report["report"]["files"][name]
+    assert "Per-class recall" in open(f"{folder}/report.md").read()
+    # --json - prints exactly one JSON object on stdout.
+    result = invoke("benchmark", "--dataset", digits, "--quick", "--seeds", "1", "--arms", "real", "--json", "-")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["meta"]["arms"] == ["real"]
+
+
+BAD_INPUT = [
+    (["--arms", "real,gans"], "unknown arm 'gans'"),
+    (["--seeds", "0"], "--seeds must be at least 1"),
+    (["--arms", ","], "--arms is empty"),
+    ([], "no finished generator run for dataset 'digits'"),
+    (["--arms", "gan_approved"], "no reviewer-approved synthetic samples"),
+    (["--run", "99", "--arms", "gan"], "unknown run 99"),
+]
+
+
+def test_bad_input_is_one_line_and_exit_2(digits, tmp_path):
+    # One dataset for all cases: each is refused before any training starts.
+    for args, fragment in BAD_INPUT:
+        one_line_error(invoke("benchmark", "--dataset", digits, "--quick", *args), fragment)
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    one_line_error(invoke("benchmark", "--dataset", digits, "--quick", "--arms", "real", "--out", str(taken)),
+                   "already exists")
+
+
+def test_unknown_dataset_is_refused(home):
+    one_line_error(invoke("benchmark", "--dataset", "nope", "--quick", "--arms", "real"), "nope")
+
+
+def test_a_run_of_another_dataset_is_refused(digits):
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    ingest_dataset("demo:digits", "other", IngestOptions(resolution=16))
+    run_id = tiny_run("other")
+    one_line_error(invoke("benchmark", "--dataset", digits, "--quick", "--run", str(run_id), "--arms", "gan"),
+                   f"run {run_id} was trained on dataset 'other', not 'digits'")
+
+
+def test_classes_missing_in_the_test_split_are_refused(home, tmp_path):
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    rng = np.random.default_rng(0)
+    # Class 2 has a single image: the stratified split keeps it in train, so the test split lacks class 2.
+    labels = np.array([0] * 6 + [1] * 6 + [2])
+    np.savez(tmp_path / "d.npz", images=rng.integers(0, 255, (13, 8, 8), dtype=np.uint8), labels=labels)
+    ingest_dataset(str(tmp_path / "d.npz"), "odd", IngestOptions(resolution=8, test_fraction=0.3))
+    one_line_error(invoke("benchmark", "--dataset", "odd", "--quick", "--arms", "real"),
+                   "classes missing in the test split: 2")
+
+
+def test_an_interrupted_benchmark_leaves_no_report(digits, home):
+    from sqlalchemy import func, select
+
+    from db.engine import session_scope
+    from db.models import Report
+    from ganaug.benchmarking import run_benchmark
+
+    calls = []
+
+    def stop_after_two() -> bool:
+        calls.append(1)
+        return len(calls) >= 2
+
+    with pytest.raises(InterruptedError):
+        run_benchmark(digits, "real,oversample,smote", 1, True, should_stop=stop_after_two)
+    reports = home / "reports"
+    assert not reports.exists() or not any(reports.iterdir())
+    with session_scope() as s:
+        assert s.scalar(select(func.count(Report.id))) == 0
