@@ -41,7 +41,8 @@ def users(home):
     return out
 
 
-def make_batch(dataset: str, class_index: int, n: int, memorized=(), scored: bool = True, seed: int = 0) -> int:
+def make_batch(dataset: str, class_index: int, n: int, memorized=(), scored: bool = True, seed: int = 0,
+               run_id: int | None = None) -> int:
     """A run + pending batch of `n` samples with real PNGs under GANAUG_HOME, as the generator would leave them."""
     from db.engine import session_scope
     from db.models import Batch, Dataset, RealImage, Run, Sample
@@ -54,10 +55,13 @@ def make_batch(dataset: str, class_index: int, n: int, memorized=(), scored: boo
         ds = session.scalars(select(Dataset).where(Dataset.name == dataset)).one()
         reals = list(session.scalars(select(RealImage.id).where(RealImage.dataset_id == ds.id,
                                                                 RealImage.split == "train").limit(5)))
-        run = Run(dataset_id=ds.id, status="done", run_dir="runs/test", config={"arch": "dcgan"}, config_sha256="c" * 64,
-                  code_version="test", step=10, total_steps=10, progress=1.0)
-        session.add(run)
-        session.flush()
+        run = session.get(Run, run_id) if run_id else None
+        if run is None:
+            run = Run(dataset_id=ds.id, status="done", run_dir="runs/test", config={"arch": "dcgan"},
+                      config_sha256="c" * 64, code_version="test", step=10, total_steps=10, progress=1.0,
+                      checkpoint_path="runs/test/checkpoints/last.pt", checkpoint_sha256="k" * 64)
+            session.add(run)
+            session.flush()
         batch = Batch(run_id=run.id, dataset_id=ds.id, class_index=class_index, count=n, seed=seed, status="pending",
                       checkpoint_sha256="k" * 64, config_sha256="c" * 64, code_version="test", folder="",
                       scores_computed=scored)

@@ -1,0 +1,131 @@
+"""`ganaug demo`: land a newcomer on a working review in one command; a second run reuses everything.
+
+Steps, each skipped when its result already exists: ingest demo:digits as the dataset "digits"; train a quick
+generator (a wall-clock budget, ≤ 2 minutes on 2 cores); generate one batch per minority class; score and embed
+those batches (feature extractor, memorization check, UMAP coordinates); create the demo account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.models import Batch, Run
+from ganaug_core.progress import ProgressCallback, no_progress
+
+DEMO_SOURCE = "demo:digits"
+DEMO_DATASET = "digits"
+DEMO_RESOLUTION = 16  # the scans are 8×8; 16×16 keeps the quick generator within its two minutes
+DEFAULT_MINUTES = 1.5
+DEMO_PER_CLASS = 48
+DEMO_SEED = 0
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo-review"  # printed on purpose: a local demo account, not a secret
+
+
+@dataclass
+class DemoInfo:
+    dataset: str
+    run_id: int
+    batch_ids: list[int]
+    user: Optional[str]
+    password: Optional[str]
+    role: Optional[str]
+    created: list[str] = field(default_factory=list)  # what this invocation made (empty on a second run)
+
+    def text(self) -> str:
+        made = ", ".join(self.created) if self.created else "nothing new (everything was already there)"
+        lines = [f"demo ready: dataset {self.dataset!r}, run {self.run_id}, batches {self.batch_ids} pending review",
+                 f"made this time: {made}"]
+        if self.user:
+            lines.append(f"sign in as {self.user!r} with password {self.password!r} ({self.role})")
+        else:
+            lines.append("an admin already exists: create your reviewer with `ganaug users add NAME --role reviewer`")
+        return "\n".join(lines)
+
+
+def _dataset(name: str, resolution: int, progress: ProgressCallback, created: list[str]) -> None:
+    from db.datasets import find_dataset
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    with session_scope() as session:
+        if find_dataset(session, name) is not None:
+            return
+    ingest_dataset(DEMO_SOURCE, name, IngestOptions(resolution=resolution, seed=DEMO_SEED), progress)
+    created.append(f"dataset {name}")
+
+
+def _finished_run(name: str) -> Optional[int]:
+    from db.datasets import get_dataset
+
+    with session_scope() as session:
+        ds = get_dataset(session, name)
+        return session.scalar(
+            select(Run.id).where(Run.dataset_id == ds.id, Run.status == "done", Run.checkpoint_path.is_not(None))
+            .order_by(Run.id.desc()).limit(1)
+        )
+
+
+def _minority_classes(name: str) -> list[int]:
+    from ganaug.datasets import dataset_report
+
+    report = dataset_report(name)
+    return [report.class_names.index(c) for c in report.minority_classes]
+
+
+def _user(created: list[str]) -> tuple[Optional[str], Optional[str]]:
+    from db.users import add_user, authenticate, get_user, has_active_admin
+    from db.errors import DecisionError
+
+    with session_scope(immediate=True) as session:
+        existing = get_user(session, DEMO_USER)
+        if existing is not None:
+            try:
+                authenticate(session, DEMO_USER, DEMO_PASSWORD)
+            except DecisionError:
+                return None, None  # someone changed or disabled it: do not print a password that will not work
+            return existing.name, existing.role
+        if has_active_admin(session):
+            return None, None
+        # The first account of a fresh home must be an admin (it bootstraps the others); the demo reviewer is it.
+        user = add_user(session, DEMO_USER, DEMO_PASSWORD, role="admin")
+        created.append(f"account {DEMO_USER}")
+        return user.name, user.role
+
+
+def prepare_demo(minutes: Optional[float] = DEFAULT_MINUTES, steps: Optional[int] = None,
+                 per_class: int = DEMO_PER_CLASS, name: str = DEMO_DATASET, resolution: int = DEMO_RESOLUTION,
+                 progress: ProgressCallback = no_progress) -> DemoInfo:
+    from ganaug.evaluation import score_batch
+    from ganaug.runs import default_config, generate_batch, train_run
+
+    created: list[str] = []
+    _dataset(name, resolution, progress, created)
+    run_id = _finished_run(name)
+    if run_id is None:
+        config = default_config(name, minutes=minutes, steps=steps, seed=DEMO_SEED)
+        run_id = train_run(name, config.validate(), progress=progress)
+        created.append(f"run {run_id}")
+
+    batch_ids = []
+    for c in _minority_classes(name):
+        with session_scope() as session:
+            batch_id = session.scalar(
+                select(Batch.id).where(Batch.run_id == run_id, Batch.class_index == c).order_by(Batch.id).limit(1))
+        if batch_id is None:
+            batch_id = generate_batch(run_id, c, per_class, seed=DEMO_SEED + c, progress=progress)
+            created.append(f"batch {batch_id}")
+        batch_ids.append(batch_id)
+    for batch_id in batch_ids:
+        with session_scope() as session:
+            scored = session.get(Batch, batch_id).scores_computed
+        if not scored:
+            score_batch(batch_id, progress=progress)
+            created.append(f"scores of batch {batch_id}")
+
+    user, role = _user(created)
+    return DemoInfo(name, run_id, batch_ids, user, DEMO_PASSWORD if user else None, role, created)
