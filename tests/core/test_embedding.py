@@ -1,0 +1,54 @@
+"""The embedding: real layout fitted once; new points are placed on it without refitting."""
+
+import numpy as np
+import pytest
+
+from ganaug_core.embedding import Embedding, _memberships, fit_embedding
+
+
+def test_placing_is_a_membership_weighted_mean_of_real_coordinates(tmp_path):
+    feats = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0]], dtype=np.float32)
+    coords = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [50.0, 50.0]], dtype=np.float32)
+    emb = Embedding(feats, coords, n_neighbors=1)
+    assert np.array_equal(emb.transform(feats), coords)  # k = 1: each real point lands on itself
+    emb3 = Embedding(feats, coords, n_neighbors=3)
+    p = emb3.transform(np.array([[0.2, 0.2]], dtype=np.float32))[0]
+    assert 0 < p[0] < 10 and 0 < p[1] < 10  # inside the triangle of its three neighbours
+    assert emb3.transform(np.zeros((0, 2), np.float32)).shape == (0, 2)
+
+    sha = emb3.save(tmp_path / "e.npz")
+    assert len(sha) == 64
+    back = Embedding.load(tmp_path / "e.npz")
+    assert np.array_equal(back.coords, coords) and back.n_neighbors == 3
+
+
+def test_memberships_match_umap_normalisation():
+    d = np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0]])
+    w = _memberships(d)
+    assert w[:, 0].tolist() == pytest.approx([1.0, 1.0])  # the nearest neighbour always has membership 1
+    assert w[0].sum() == pytest.approx(np.log2(4), rel=1e-4)  # UMAP's target: Σ memberships = log2(k)
+
+
+def test_refuses_pickled_arrays(tmp_path):
+    np.savez(tmp_path / "bad.npz", features=np.array([object()]), coords=np.zeros((1, 2)), n_neighbors=1)
+    with pytest.raises(ValueError):
+        Embedding.load(tmp_path / "bad.npz")
+
+
+@pytest.mark.slow  # UMAP compiles with numba on its first call in a process (~20–30 s)
+def test_fit_is_seeded_and_keeps_training_points_in_place():
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = d.data[:300].astype(np.float32)
+    emb = fit_embedding(x, seed=0, n_epochs=50)
+    assert emb.coords.shape == (300, 2) and np.isfinite(emb.coords).all()
+    assert np.array_equal(fit_embedding(x, seed=0, n_epochs=50).coords, emb.coords)
+    # A training point placed again lands closer to its own coordinates than a typical pair of points are.
+    placed = emb.transform(x[:50])
+    moved = np.linalg.norm(placed - emb.coords[:50], axis=1)
+    spread = np.linalg.norm(emb.coords[:, None] - emb.coords[None], axis=2)
+    assert np.median(moved) < 0.25 * np.median(spread)
+    # Same digit → nearby on the map: each point's nearest map neighbour mostly shares its class.
+    np.fill_diagonal(spread, np.inf)
+    assert (d.target[:300][spread.argmin(1)] == d.target[:300]).mean() > 0.8

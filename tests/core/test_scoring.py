@@ -1,0 +1,53 @@
+"""Per-sample scores: a copied real image is memorized, a lightly altered copy too, a new image is not."""
+
+import numpy as np
+import pytest
+
+from ganaug_core.errors import GanaugError
+from ganaug_core.features import train_feature_extractor
+from ganaug_core.scoring import NEIGHBOURS, REALISM_CAP, realism_scores, score_samples
+from tests.core.test_features import digits_8x8
+
+
+@pytest.fixture(scope="module")
+def data():
+    images, labels = digits_8x8(40, 3)
+    train = np.arange(len(images)) % 4 != 0
+    fe = train_feature_extractor(images[train], labels[train], num_classes=3, seed=0, steps=40, batch_size=32)
+    return fe, images[train], labels[train], images[~train], labels[~train]
+
+
+def test_copies_are_memorized_new_images_are_not(data):
+    fe, x, y, hx, hy = data
+    copy = x[5]
+    brighter = np.clip(x[8].astype(int) + 2, 0, 255).astype(np.uint8)
+    new = hx[hy == int(y[5])][:4]  # real images the extractor never saw, of the same class
+    synth = np.concatenate([copy[None], brighter[None], new])
+    s = score_samples(fe, x, y, synth, int(y[5]))
+    assert len(s) == 6
+    assert s.memorized.tolist() == [True, True, False, False, False, False]
+    assert s.exact_copy.tolist()[:2] == [True, False] and s.near_copy.tolist()[:2] == [True, True]
+    assert s.novelty[0] == 0.0 and s.nn_distance[0] == 0.0 and (s.novelty[2:] > 0.25).all()
+    assert s.nn_index[0, 0] == 5 and s.nn_index.shape == (6, NEIGHBOURS)
+    assert (np.diff(s.nn_distances, axis=1) >= 0).all()  # nearest first
+    assert ((s.class_confidence >= 0) & (s.class_confidence <= 1)).all()
+    assert s.class_confidence[2:].mean() > 1 / 3  # held-out images of the class: better than chance
+    assert ((s.realism >= 0) & (s.realism <= REALISM_CAP)).all()
+
+
+def test_realism_by_hand():
+    real = np.array([[0.0], [1.0], [2.0], [10.0]])  # k = 1 radii: 1, 1, 1, 8 → the 8 is pruned (above median)
+    r = realism_scores(real, np.array([[0.5], [1.0], [20.0]]), k=1)
+    assert r.tolist() == pytest.approx([2.0, REALISM_CAP, 1 / 18])  # max radius/distance: 1/0.5, 1/0 capped, 1/18
+
+
+def test_labels_per_sample_and_bad_input(data):
+    fe, x, y, hx, hy = data
+    s = score_samples(fe, x, y, hx[:3], hy[:3])
+    assert len(s) == 3
+    with pytest.raises(GanaugError, match="no synthetic"):
+        score_samples(fe, x, y, hx[:0], 0)
+    with pytest.raises(GanaugError, match="do not match"):
+        score_samples(fe, x, y, np.zeros((2, 1, 16, 16), np.uint8), 0)
+    with pytest.raises(GanaugError, match="out of range"):
+        score_samples(fe, x, y, hx[:2], 7)
