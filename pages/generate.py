@@ -17,6 +17,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.jobs import request_cancel, submit_job
+from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from pages.ui import decision_errors, home, require_user, show_image
 
 JOB_KIND = "train_generate"
@@ -34,8 +35,12 @@ st.write("Train a class-conditional generator on a dataset and generate a first 
 def load_choices() -> dict:
     with session_scope() as session:
         names = views.dataset_names(session)
-        return dict(datasets={n: views.dataset_summary(session, n) for n in names},
-                    runs=views.runs_table(session, limit=200))
+        counts = views.train_class_counts(session)
+        datasets = {n: views.dataset_summary(session, n) for n in names}
+        for n, d in datasets.items():  # the rare classes are what a user most likely wants to generate
+            biggest = max(counts[n] or [0])
+            d["minority"] = [c for c, k in enumerate(counts[n]) if k < DEFAULT_MINORITY_FRACTION * biggest]
+        return dict(datasets=datasets, runs=views.runs_table(session, limit=200))
 
 
 def field_error(errors: dict, name: str) -> None:
@@ -110,7 +115,9 @@ errors_now = st.session_state.get("generate_errors", {})
 left, right = st.columns(2)
 with left:
     values["classes"] = st.multiselect("Classes to generate", list(range(len(class_names))),
-                                       format_func=lambda c: f"{c}: {class_names[c]}", key="gen_classes")
+                                       default=dataset["minority"] if dataset else None,
+                                       format_func=lambda c: f"{c}: {class_names[c]}", key="gen_classes",
+                                       help="Preselected: the minority classes of the dataset.")
     field_error(errors_now, "classes")
     values["per_class"] = st.number_input("Samples per class", min_value=0, max_value=100_000, value=48, step=8,
                                           key="gen_per_class")
@@ -182,7 +189,7 @@ def job_progress(job_id: int) -> None:
 
 def latest_grid(job: dict):
     """The newest overview grid the training loop wrote, when the job's stats do not name one yet."""
-    run_id = job["run_id"] or job["result"].get("run_id")
+    run_id = job["run_id"] or job["result"].get("run_id") or job["stats"].get("run_id")
     if not run_id:
         return None
     with session_scope() as session:
