@@ -1,0 +1,71 @@
+"""The harness and the report: shared sweep points are reused exactly, keys are stable, files carry hashes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ganaug_core.benchmark.arms import ArmInputs
+from ganaug_core.benchmark.classifier import Budget
+from ganaug_core.benchmark.harness import BenchmarkData, run_benchmark_arms
+from ganaug_core.benchmark.report import SCHEMA, summarize, to_markdown, write_report
+from ganaug_core.errors import GanaugError
+from tests.core.test_benchmark_arms import generate, toy
+
+TINY = Budget(steps=5, batch_size=8, width=4)
+ARMS = ["real", "oversample", "gan"]
+
+
+def data():
+    X, y = toy()
+    Xt, yt = toy(counts=(4, 4, 4), seed=7)
+    return BenchmarkData(X, y, Xt, yt, ["a", "b", "c"], minority=[2])
+
+
+@pytest.fixture(scope="module")
+def report():
+    raw = run_benchmark_arms(data(), ARMS, [0, 1], ArmInputs(generate=generate), TINY, (0.0, 1.0, 2.0))
+    meta = {"dataset": "toy", "class_names": ["a", "b", "c"], "minority_classes": [2], "seeds": [0, 1],
+            "arms": ARMS, "skipped_arms": {}, "quick": True, "budget": TINY.to_dict()}
+    return raw, summarize(raw, ARMS, 3, [2], meta)
+
+
+def test_sweep_reuses_the_real_and_gan_arms_for_multipliers_0_and_1(report):
+    raw, rep = report
+    assert len(raw.runs) == 6 and len(raw.sweep) == 6
+    points = {p["multiplier"]: p for p in rep["sweep"]["points"]}
+    assert points[0.0]["balanced_accuracy"] == rep["arms"]["real"]["clean"]["balanced_accuracy"]
+    assert points[1.0]["balanced_accuracy"] == rep["arms"]["gan"]["clean"]["balanced_accuracy"]
+    assert points[2.0]["n_synthetic"] == 2 * points[1.0]["n_synthetic"] == 22  # gaps 2 and 9
+
+
+def test_report_keys_are_stable_and_serialise_without_nan(report, tmp_path):
+    _, rep = report
+    assert rep["schema"] == SCHEMA
+    assert list(rep) == ["schema", "meta", "arms", "comparison", "sweep", "pr_curves"]
+    assert list(rep["arms"]["gan"]) == ["clean", "shifted", "per_class_recall", "pr_auc", "values", "n_train",
+                                        "n_synthetic", "seconds_per_seed", "info"]
+    assert rep["comparison"]["best_baseline"] == {"balanced_accuracy": "oversample", "minority_recall": "oversample"}
+    files = write_report(rep, tmp_path / "r")
+    assert set(files) == {"report.json", "report.md", "per_class_recall.png", "ratio_sweep.png", "pr_curves.png"}
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["arms"]["real"]["values"]["ece"]
+    assert all(len(h) == 64 for h in files.values())
+    md = to_markdown(rep)
+    assert "| **c** |" in md  # the minority class is highlighted
+    assert "Target" in md and ("NOT met" in md or "MET" in md)
+
+
+def test_scores_of_an_arm_are_reproducible(report):
+    raw, _ = report
+    again = run_benchmark_arms(data(), ["gan"], [1], ArmInputs(generate=generate), TINY)
+    first = next(r for r in raw.runs if r.arm == "gan" and r.seed == 1)
+    assert again.runs[0].clean == first.clean
+
+
+def test_missing_test_classes_are_refused_before_training():
+    d = data()
+    d.test_labels = np.where(d.test_labels == 2, 1, d.test_labels)
+    with pytest.raises(GanaugError, match="classes missing in the test split: c"):
+        run_benchmark_arms(d, ["real"], [0], ArmInputs(), TINY)
