@@ -143,6 +143,17 @@ def to_markdown(report: dict) -> str:
         for p in sweep["points"]:
             lines.append(f"| {p['multiplier']:g} | {p['n_synthetic']} | {_fmt(p['balanced_accuracy'])} | "
                          f"{_fmt(p['minority_recall'])} |")
+    filt = arms.get("gan_filtered", {}).get("info", {}).get("filter")
+    if filt:
+        lines += ["", f"## Generator diagnostics (automatic scores of gan_filtered's candidates, seed {meta['seeds'][0]})",
+                  "", "Share of candidates the real-trained classifier assigns to their class with confidence ≥ "
+                  f"{meta.get('filter', {}).get('min_confidence', 0.5)} and that are not memorized; "
+                  "'filled' counts samples taken although they failed, to keep the counts.", "",
+                  "| class | candidates | passed | memorized | filled |", "|---|---|---|---|---|"]
+        for c, st in sorted(filt.items(), key=lambda kv: int(kv[0])):
+            n = max(1, st["candidates"])
+            lines.append(f"| {names[int(c)]} | {st['candidates']} | {st['passed'] / n:.0%} | "
+                         f"{st['memorized'] / n:.0%} | {st['filled']} |")
     lines += ["", "Plots: per_class_recall.png, ratio_sweep.png, pr_curves.png.", ""]
     return "\n".join(lines)
 
