@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from db.models import Event, User
@@ -79,6 +79,30 @@ def record_event(session: Session, actor: User, action: str, target_type: str, t
     session.add(event)
     session.flush()
     return event
+
+
+def record_events(session: Session, actor: User, items: Sequence[dict]) -> list[tuple[int, str]]:
+    """Append many events in one go (bulk actions on a review page); returns (id, hash) per item, in order.
+
+    Each item has action, target_type, target_id, meaning and optionally reason and details. The chain is built
+    in memory under the same lock as `record_event` and inserted with one executemany.
+    """
+    if not items:
+        return []
+    lock_log(session)
+    prev = session.scalar(select(Event.hash).order_by(Event.id.desc()).limit(1)) or GENESIS_HASH
+    rows = []
+    for item in items:
+        fields = dict(ts=utc_timestamp(), actor_id=actor.id, actor=actor.name, role=actor.role, action=item["action"],
+                      target_type=item["target_type"], target_id=int(item["target_id"]), meaning=item["meaning"],
+                      reason=item.get("reason"), details=json.loads(canonical_json(item.get("details") or {})))
+        digest = event_hash(prev, **fields)
+        rows.append(dict(fields, prev_hash=prev, hash=digest))
+        prev = digest
+    inserted = session.execute(
+        insert(Event).returning(Event.id, Event.hash, sort_by_parameter_order=True), rows
+    ).all()
+    return [(row.id, row.hash) for row in inserted]
 
 
 def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:

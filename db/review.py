@@ -15,10 +15,10 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from db.audit import lock_log, record_event
+from db.audit import lock_log, record_event, record_events
 from db.errors import DecisionError
 from db.models import Batch, Event, Sample, SampleTag, Tag, User
 from db.users import require_user
@@ -151,6 +151,62 @@ def reject_sample(session: Session, sample_id: int, user: User, reason: str) -> 
     sample.rejected = True
     return record_event(session, actor, "reject_sample", "sample", sample_id, MEANINGS["reject_sample"], reason,
                         details=dict(batch_id=sample.batch_id, sha256=sample.sha256, memorized=bool(sample.memorized)))
+
+
+def _samples_for_bulk(session: Session, sample_ids: Sequence[int]) -> list:
+    ids = list(dict.fromkeys(int(i) for i in sample_ids))
+    if not ids:
+        raise DecisionError("no samples selected")
+    rows = session.execute(
+        select(Sample.id, Sample.batch_id, Sample.sha256, Sample.rejected, Sample.memorized, Batch.status)
+        .join(Batch, Batch.id == Sample.batch_id).where(Sample.id.in_(ids))
+    ).all()
+    found = {r.id: r for r in rows}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise DecisionError(f"unknown sample {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    return [found[i] for i in ids]
+
+
+def reject_samples(session: Session, sample_ids: Sequence[int], user: User, reason: str) -> list[int]:
+    """Reject many samples at once (one event each, one transaction); returns the event ids. All or nothing."""
+    actor = _decide(session, user, "reject samples")
+    reason = _reason(reason, "reject samples")
+    rows = _samples_for_bulk(session, sample_ids)
+    for r in rows:
+        if r.rejected:
+            raise DecisionError(f"sample {r.id} is already rejected")
+        if r.status not in ("pending", "approved"):
+            raise DecisionError(f"sample {r.id} belongs to batch {r.batch_id}, which is {r.status}")
+    events = record_events(session, actor, [
+        dict(action="reject_sample", target_type="sample", target_id=r.id, meaning=MEANINGS["reject_sample"],
+             reason=reason, details=dict(batch_id=r.batch_id, sha256=r.sha256, memorized=bool(r.memorized)))
+        for r in rows
+    ])
+    session.execute(update(Sample).where(Sample.id.in_([r.id for r in rows])).values(rejected=True)
+                    .execution_options(synchronize_session=False))
+    session.expire_all()
+    return [event_id for event_id, _ in events]
+
+
+def tag_samples(session: Session, sample_ids: Sequence[int], tag: str, user: User,
+                reason: Optional[str] = None) -> list[int]:
+    """Tag many samples at once (one event each, one transaction); returns the event ids. All or nothing."""
+    actor = _decide(session, user, "tag samples")
+    tag_row = get_tag(session, tag)
+    rows = _samples_for_bulk(session, sample_ids)
+    already = session.scalars(select(SampleTag.sample_id).where(
+        SampleTag.tag_id == tag_row.id, SampleTag.sample_id.in_([r.id for r in rows]))).first()
+    if already is not None:
+        raise DecisionError(f"sample {already} already has the tag {tag_row.name!r}")
+    events = record_events(session, actor, [
+        dict(action="tag", target_type="sample", target_id=r.id, meaning=MEANINGS["tag"], reason=_optional(reason),
+             details=dict(tag=tag_row.name, blocking=bool(tag_row.blocking), batch_id=r.batch_id))
+        for r in rows
+    ])
+    session.execute(insert(SampleTag), [dict(sample_id=r.id, tag_id=tag_row.id, event_id=event_id)
+                                        for r, (event_id, _) in zip(rows, events)])
+    return [event_id for event_id, _ in events]
 
 
 def get_tag(session: Session, name: str, active_only: bool = True) -> Tag:

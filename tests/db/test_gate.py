@@ -123,3 +123,16 @@ def test_manifest_dataset_reads_the_gated_set_and_checks_hashes(home, toy, peopl
     png(home / gated.entries[0].path, 999)
     with pytest.raises(GanaugError, match="no longer matches"):
         ds[0]
+
+
+def test_hash_cache_never_hides_a_changed_file(home, toy, people, monkeypatch):
+    import db.gate
+
+    monkeypatch.setattr(db.gate, "RACY_NS", -(10**18))  # cache every file at once, even freshly written ones
+    monkeypatch.setattr(db.gate, "_verified", {})
+    b, _, ids = _approved(home, toy, people, n=2)
+    assert _gate(home).counts[1]["synthetic"] == 2 and len(db.gate._verified) == 11
+    with session_scope() as s:
+        path = home / s.get(Sample, ids[0]).path
+    path.write_bytes(path.read_bytes() + b"tampered")
+    assert _gate(home).counts[1]["synthetic"] == 1

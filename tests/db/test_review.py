@@ -173,3 +173,33 @@ def test_review_page_filters_sorts_and_carries_tags(home, toy, people):
         assert total == sum(1 for i in range(30) if 0.5 + (i % 10) / 20 >= 0.9)
         with pytest.raises(DecisionError, match="cannot sort by"):
             review_page(s, b, sort="password_hash")
+
+
+def test_bulk_reject_and_tag_are_one_event_each_and_all_or_nothing(home, toy, people):
+    from db.review import reject_samples, tag_samples
+
+    b = _batch(home, toy, n=6)
+    with session_scope() as s:
+        ids = sample_ids(s, b)
+    with session_scope(immediate=True) as s:
+        rejected = reject_samples(s, ids[:3], people["rex"], reason="smudged")
+        tagged = tag_samples(s, ids[3:], "blur", people["rex"])
+    assert len(rejected) == 3 and len(tagged) == 3 and rejected + tagged == sorted(rejected + tagged)
+    before = _events()
+    with pytest.raises(DecisionError, match=f"sample {ids[2]} is already rejected"):
+        with session_scope(immediate=True) as s:
+            reject_samples(s, [ids[4], ids[2]], people["rex"], reason="again")
+    with pytest.raises(DecisionError, match=f"sample {ids[5]} already has the tag 'blur'"):
+        with session_scope(immediate=True) as s:
+            tag_samples(s, [ids[0], ids[5]], "blur", people["rex"])
+    with pytest.raises(DecisionError, match="unknown sample 424242"):
+        with session_scope(immediate=True) as s:
+            tag_samples(s, [ids[0], 424242], "blur", people["rex"])
+    assert _events() == before
+    with session_scope() as s:
+        assert [s.get(Sample, i).rejected for i in ids] == [True] * 3 + [False] * 3
+        rows, _ = review_page(s, b)
+        assert [r.tags for r in rows] == [[]] * 3 + [["blur"]] * 3
+        events = {e.id: e for e in s.scalars(select(Event).where(Event.id.in_(rejected + tagged)))}
+        assert [events[i].target_id for i in rejected + tagged] == ids
+        assert verify_chain(s).ok
