@@ -1,4 +1,5 @@
-"""The db suite runs twice: on a SQLite file and on PostgreSQL (when GANAUG_TEST_PG_URL names a server).
+"""The db suite runs twice: on a SQLite file and on PostgreSQL (when GANAUG_TEST_PG_URL, or a postgresql
+GANAUG_DB_URL, names a server; the role needs CREATEDB).
 
 `db` gives each test a fresh, migrated database: a new SQLite file in the test's GANAUG_HOME, or a new database
 created on the PostgreSQL server and dropped afterwards. Tests that exercise SQLite itself (raw file edits,
@@ -12,7 +13,10 @@ import uuid
 
 import pytest
 
-PG_URL = os.environ.get("GANAUG_TEST_PG_URL")
+# Read at import, before the `home` fixture clears GANAUG_DB_URL for the SQLite cases.
+PG_URL = os.environ.get("GANAUG_TEST_PG_URL") or (
+    os.environ.get("GANAUG_DB_URL") if os.environ.get("GANAUG_DB_URL", "").startswith("postgresql") else None
+)
 PG_SKIP = "PostgreSQL not configured: set GANAUG_TEST_PG_URL (source .ci/postgres.sh) to run these cases"
 
 
