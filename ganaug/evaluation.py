@@ -176,6 +176,7 @@ def _load_batch(batch_id: int) -> tuple[Batch, str, list[Sample]]:
 
 
 def _sample_images(samples: list[Sample], row: Dataset) -> np.ndarray:
+    """The samples' pixels, each PNG checked against its recorded sha256 (uint8 (N, C, side, side))."""
     images = []
     for s in samples:
         path = paths.resolve(s.path)
@@ -186,12 +187,37 @@ def _sample_images(samples: list[Sample], row: Dataset) -> np.ndarray:
         if sha256_bytes(data) != s.sha256:
             raise GanaugError(f"sample {s.id}: {path} does not match its recorded sha256")
         img = read_png(path)
-        if img.shape != (row.channels, row.resolution, row.resolution):
+        if img.shape[0] != row.channels or img.shape[1] != img.shape[2] or img.shape[1] > row.resolution:
             raise GanaugError(
                 f"sample {s.id} is {img.shape} but dataset {row.name!r} holds {row.channels}×{row.resolution}×{row.resolution} images"
             )
         images.append(img)
+    if len({im.shape for im in images}) > 1:
+        raise GanaugError("the batch mixes image sizes")
     return np.stack(images)
+
+
+def _upsample(images: np.ndarray, side: int) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+
+    x = F.interpolate(torch.from_numpy(images).float(), size=(side, side), mode="bilinear", align_corners=False)
+    return x.round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def _comparable(synth: np.ndarray, real: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic and real images brought to a common footing.
+
+    A generator may work below the dataset's resolution; it was trained on area-downsampled real images. Both
+    sides then go through the same path — real area-downsampled as the generator saw it, both upsampled back to
+    the dataset's side for the extractor — so a copy of a training image is still an exact copy here.
+    """
+    side = synth.shape[-1]
+    if side == resolution:
+        return synth, real
+    from ganaug_core.training.loop import resize_images
+
+    return _upsample(synth, resolution), _upsample(resize_images(real, side), resolution)
 
 
 def _stored_summary(batch_id: int) -> dict:
@@ -219,6 +245,7 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     labels = np.array([s.class_index for s in samples], dtype=np.int64)
     extractor, extractor_path = ensure_feature_extractor(dataset, progress)
     train_images, train_labels = arrays.split("train")
+    synth, train_images = _comparable(synth, train_images, row.resolution)
     progress(Progress("score", 0, len(samples)))
     scores = score_samples(extractor, train_images, train_labels, synth, labels)
     embedding, _ = _ensure_embedding(dataset, progress)
@@ -266,6 +293,8 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> di
     holdout_split = "val" if (arrays.splits == "val").any() else "test"
     hold_images, hold_labels = arrays.split(holdout_split)
     train_images, train_labels = arrays.split("train")
+    hold_images = _comparable(synth, hold_images, row.resolution)[1]
+    synth, train_images = _comparable(synth, train_images, row.resolution)
     progress(Progress("metrics", 0, 1))
     metrics = compute_metrics(extractor, train_images, train_labels, synth, labels,
                               holdout_images=hold_images, holdout_labels=hold_labels)
@@ -320,7 +349,7 @@ def nearest_real_images(sample_id: int, k: int = 5) -> list[dict]:
                                            .order_by(RealImage.id)).all())
     position = {int(i): n for n, i in enumerate(all_ids)}
     real = arrays.images[[position[i] for i in ids]]
-    synth = _sample_images([sample], row)
+    synth, real = _comparable(_sample_images([sample], row), real, row.resolution)
     f = extractor.features(np.concatenate([synth, real]))
     dist = np.linalg.norm(f[1:] - f[:1], axis=1)
     return [{"real_image_id": i, "path": reals[i].path, "class_index": reals[i].class_index, "distance": float(d)}

@@ -1,0 +1,156 @@
+"""`ganaug evaluate ...` and the evaluation orchestration, on real SQLite rows and real PNG files.
+
+Batches are inserted directly (run, batch, samples with real PNGs), the way the generator records them, so that a
+batch can hold an exact copy of a real training image; one test goes through a tiny trained generator instead.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from db.engine import session_scope
+from db.models import Batch, RealImage, Report, Run, Sample
+from ganaug import evaluation
+from ganaug.cli import app
+from ganaug.datasets import dataset_arrays
+from ganaug_core import paths
+from ganaug_core.imageio import save_png, sha256_file
+
+runner = CliRunner()
+
+
+def ganaug(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_bad_input(result, *needles):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("error: ")
+    for needle in needles:
+        assert needle in line
+
+
+def insert_batch(dataset: str, images: np.ndarray, class_index: int) -> int:
+    """A pending batch of real PNGs recorded as the generator records them; returns its id."""
+    row, _ = dataset_arrays(dataset)
+    with session_scope() as s:
+        run = Run(dataset_id=row.id, status="done", run_dir="runs/t", config={}, config_sha256="c" * 64, code_version="t")
+        s.add(run)
+        s.flush()
+        batch = Batch(run_id=run.id, dataset_id=row.id, class_index=class_index, count=len(images), seed=0,
+                      checkpoint_sha256="k" * 64, config_sha256="c" * 64, code_version="t", folder="")
+        s.add(batch)
+        s.flush()
+        batch.folder = f"batches/{batch.id}"
+        for i, img in enumerate(images):
+            rel = f"{batch.folder}/{i:05d}.png"
+            s.add(Sample(batch_id=batch.id, class_index=class_index, seed=i, path=rel,
+                         sha256=save_png(img, paths.resolve(rel))))
+        return batch.id
+
+
+@pytest.fixture
+def scored_setup(digits):
+    """digits with a quickly trained extractor and a class-9 batch: one copy of a training image, five new ones."""
+    evaluation.ensure_feature_extractor(digits, steps=20)
+    _, arrays = dataset_arrays(digits)
+    x, y = arrays.split("train")
+    xt, yt = arrays.split("test")
+    copied = int(np.flatnonzero(y == 9)[0])
+    batch_id = insert_batch(digits, np.concatenate([x[copied][None], xt[yt == 9][:5]]), 9)
+    return digits, batch_id, copied
+
+
+@pytest.mark.slow  # fits the dataset's UMAP (numba compiles on the first fit in a process)
+def test_evaluate_batch_flags_the_copy_and_stores_scores_coordinates_and_report(scored_setup):
+    dataset, batch_id, copied = scored_setup
+    result = ganaug("evaluate", "batch", batch_id, "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["scores"]["memorized"] == 1 and out["scores"]["exact_copies"] == 1 and out["scores"]["samples"] == 6
+    assert out["metrics"]["holdout_split"] == "test" and list(out["metrics"]["per_class"]) == ["9"]
+    assert out["metrics"]["overall"]["duplicates"]["exact_copies"] == 1
+
+    with session_scope() as s:
+        train_ids = s.scalars(select(RealImage.id).where(RealImage.split == "train").order_by(RealImage.id)).all()
+        samples = s.scalars(select(Sample).where(Sample.batch_id == batch_id).order_by(Sample.id)).all()
+        assert s.get(Batch, batch_id).scores_computed
+        assert [x.memorized for x in samples] == [True] + [False] * 5
+        assert samples[0].nn_real_ids[0] == train_ids[copied] and samples[0].novelty == 0.0
+        assert all(len(x.nn_real_ids) == 5 and x.emb_x is not None and 0 <= x.class_confidence <= 1 for x in samples)
+        assert s.scalar(select(RealImage.id).where(RealImage.split == "train", RealImage.emb_x.is_(None))) is None
+        assert s.scalar(select(RealImage.id).where(RealImage.split == "test", RealImage.emb_x.is_not(None))) is None
+        report = s.scalars(select(Report).where(Report.kind == "batch_metrics")).one()
+        assert report.sha256 == sha256_file(paths.resolve(report.path) / "metrics.json")
+        first = [(x.class_confidence, x.realism, x.emb_x) for x in samples]
+
+    nearest = evaluation.nearest_real_images(samples[0].id)
+    assert nearest[0]["real_image_id"] == train_ids[copied] and nearest[0]["distance"] == 0.0
+    assert [n["distance"] for n in nearest] == sorted(n["distance"] for n in nearest)
+
+    again = ganaug("evaluate", "batch", batch_id)  # stored scores are reused, the report is rewritten in place
+    assert again.exit_code == 0 and "1 flagged as memorized" in again.output
+    rescored = evaluation.score_batch(batch_id, rescore=True)
+    assert rescored["recomputed"] and rescored["memorized"] == 1
+    with session_scope() as s:
+        samples = s.scalars(select(Sample).where(Sample.batch_id == batch_id).order_by(Sample.id)).all()
+        # Same scores and the same place on the fixed map (up to BLAS round-off between two feature passes).
+        assert np.allclose([(x.class_confidence, x.realism, x.emb_x) for x in samples], first, rtol=1e-5)
+        assert len(s.scalars(select(Report)).all()) == 1
+
+    info = json.loads(ganaug("evaluate", "features", "--dataset", dataset, "--json").stdout)
+    assert info["sha256"] == sha256_file(paths.resolve(info["path"])) and info["split"] == "train"
+    assert info["embedding"]["points"] == len(train_ids)
+
+
+def test_bad_input_is_one_line_and_writes_nothing(scored_setup):
+    dataset, batch_id, _ = scored_setup
+    assert_bad_input(ganaug("evaluate", "batch", 999), "unknown batch 999")
+    assert_bad_input(ganaug("evaluate", "features", "--dataset", "nope"), "unknown dataset 'nope'")
+
+    empty = insert_batch(dataset, np.zeros((0, 1, 16, 16), np.uint8), 9)
+    assert_bad_input(ganaug("evaluate", "batch", empty), f"batch {empty} has no samples")
+
+    with session_scope() as s:
+        victim = s.scalars(select(Sample).where(Sample.batch_id == batch_id).order_by(Sample.id)).first()
+    paths.resolve(victim.path).write_bytes(paths.resolve(victim.path).read_bytes() + b"tampered")
+    assert_bad_input(ganaug("evaluate", "batch", batch_id), "does not match its recorded sha256")
+
+    wrong_size = insert_batch(dataset, np.zeros((2, 1, 32, 32), np.uint8), 9)  # larger than the dataset's 16×16
+    assert_bad_input(ganaug("evaluate", "batch", wrong_size), "holds 1×16×16 images")
+    with session_scope() as s:
+        assert not any(s.scalars(select(Batch.scores_computed)))
+        assert s.scalar(select(Sample.id).where(Sample.class_confidence.is_not(None))) is None
+        assert s.scalars(select(Report)).first() is None
+
+    # A stored extractor that no longer matches its recorded hash is refused, not silently retrained.
+    pt = paths.models_dir() / dataset / "feature_extractor.pt"
+    pt.write_bytes(pt.read_bytes() + b"x")
+    evaluation._extractors.clear()
+    assert_bad_input(ganaug("evaluate", "features", "--dataset", dataset, "--no-embedding"), "does not match")
+
+
+@pytest.mark.slow  # trains a tiny generator and fits the UMAP
+def test_end_to_end_on_a_tiny_generator(digits):
+    from ganaug.runs import default_config, generate_batch, train_run
+
+    evaluation.ensure_feature_extractor(digits, steps=20)
+    cfg = default_config(digits, resolution=8, steps=8, batch_size=16, width=8, z_dim=16, grid_every=1000,
+                         ckpt_every=1000, diversity_every=1000)
+    run_id = train_run(digits, cfg.validate())
+    batch_id = generate_batch(run_id, 9, 6, seed=3)  # 8×8 samples for a 16×16 dataset: compared at a common size
+    scores = evaluation.score_batch(batch_id)
+    metrics = evaluation.batch_metrics(batch_id)
+    assert scores["samples"] == 6 and scores["recomputed"]
+    assert metrics["counts"]["synthetic"] == 6 and metrics["per_class"]["9"]["n_real"] == 4
+    with session_scope() as s:
+        samples = s.scalars(select(Sample).where(Sample.batch_id == batch_id)).all()
+        assert all(np.isfinite([x.class_confidence, x.realism, x.novelty, x.emb_x, x.emb_y]).all() for x in samples)
+        assert s.get(Batch, batch_id).scores_computed
