@@ -46,6 +46,7 @@ def main() -> None:
     from ganaug.datasets import ingest_dataset
     from ganaug.runs import default_config, train_run
     from ganaug_core.datasets import IngestOptions
+    from ganaug_core.progress import tqdm_progress
 
     name = f"digits{args.resolution}"
     with session_scope() as s:
@@ -60,12 +61,14 @@ def main() -> None:
         if args.gan_minutes is not None:
             overrides["minutes"] = args.gan_minutes
         start = time.perf_counter()
-        run_id = train_run(name, default_config(name, **overrides))
+        with tqdm_progress() as progress:
+            run_id = train_run(name, default_config(name, **overrides), progress)
         gan_seconds = time.perf_counter() - start
         print(f"trained generator run {run_id} in {gan_seconds:.0f} s", file=sys.stderr)
 
     start = time.perf_counter()
-    result = run_benchmark(name, args.arms or None, args.seeds, args.quick, None, args.run)
+    with tqdm_progress() as progress:
+        result = run_benchmark(name, args.arms or None, args.seeds, args.quick, None, args.run, progress)
     seconds = time.perf_counter() - start
     print(format_summary(result))
     print(f"benchmark wall time: {seconds:.0f} s ({args.threads} torch threads); generator training: "
