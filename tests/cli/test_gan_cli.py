@@ -1,0 +1,153 @@
+"""`ganaug train` / `ganaug generate` end to end on the 16×16 demo digits, recorded in a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from db.engine import session_scope
+from db.models import Batch, Run, Sample
+from ganaug.cli import app
+from ganaug_core import paths
+from ganaug_core.imageio import read_png, sha256_file
+from ganaug_core.sampling import GeneratorPipeline
+
+runner = CliRunner()
+TINY = ["--resolution", "8", "--width", "4", "--batch-size", "8"]
+
+
+def ganaug(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def train_tiny(dataset="digits", steps=2, *extra):
+    result = ganaug("train", "--dataset", dataset, "--steps", steps, *TINY, *extra, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def assert_bad_input(result, *needles):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("error: "), line
+    for needle in needles:
+        assert needle in line, line
+
+
+def run_count() -> int:
+    with session_scope() as s:
+        return s.scalar(select(func.count()).select_from(Run))
+
+
+def run_folders(home) -> list[str]:
+    root = home / "runs"
+    return sorted(p.name for p in root.iterdir()) if root.exists() else []
+
+
+def test_train_then_generate(digits, home):
+    info = train_tiny()
+    with session_scope() as s:
+        run = s.get(Run, info["run_id"])
+        assert run.status == "done" and run.step == 2 and run.total_steps == 2
+        ckpt = paths.resolve(run.checkpoint_path)
+        assert sha256_file(ckpt) == run.checkpoint_sha256
+        run_dir = paths.resolve(run.run_dir)
+        assert sha256_file(run_dir / "config.json") == run.config_sha256
+        assert json.loads((run_dir / "config.json").read_text())["resolution"] == 8
+    assert len((run_dir / "stats.jsonl").read_text().splitlines()) >= 1
+    assert len(list((run_dir / "grids").glob("step*/class*.png"))) == 10
+
+    result = ganaug("generate", "--run", info["run_id"], "--class", "9", "--n", 5, "--seed", 3, "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    with session_scope() as s:
+        batch = s.get(Batch, out["batch_id"])
+        samples = s.scalars(select(Sample).where(Sample.batch_id == batch.id).order_by(Sample.id)).all()
+        assert (batch.status, batch.count, batch.class_index, batch.seed) == ("pending", 5, 9, 3)
+        assert batch.checkpoint_sha256 == run.checkpoint_sha256 and batch.config_sha256 == run.config_sha256
+        assert len(samples) == 5
+        for smp in samples:
+            assert sha256_file(paths.resolve(smp.path)) == smp.sha256
+    # every stored sample is reproduced from (checkpoint, class, its own seed)
+    pipe = GeneratorPipeline.from_checkpoint(ckpt)
+    again = pipe.from_seeds([9] * 5, [smp.seed for smp in samples])
+    for img, smp in zip(again.images, samples):
+        assert np.array_equal(img, read_png(paths.resolve(smp.path)))
+
+
+def test_resume_continues_to_the_same_weights(digits, home):
+    straight = train_tiny("digits", 4, "--seed", 5)
+    first = train_tiny("digits", 2, "--seed", 5)
+    result = ganaug("train", "--dataset", "digits", "--steps", 4, "--resume", first["run_id"], "--json")
+    assert result.exit_code == 0, result.output
+    resumed = json.loads(result.stdout)
+    assert resumed["resumed_from"] == first["run_id"] and resumed["step"] == 4
+    a = torch.load(paths.resolve(straight["checkpoint"]), weights_only=True)
+    b = torch.load(paths.resolve(resumed["checkpoint"]), weights_only=True)
+    for key in ("G", "D", "G_ema"):
+        for name in a[key]:
+            assert torch.equal(a[key][name], b[key][name]), (key, name)
+
+
+def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):
+    from ganaug.runs import default_config, train_run
+    from ganaug_core.progress import Progress
+
+    seen: list[Progress] = []
+    cfg = default_config("digits", resolution=8, width=4, batch_size=8, steps=50, stats_every=1)
+    run_id = train_run("digits", cfg, progress=seen.append, should_stop=lambda: len(seen) >= 3)
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        assert run.status == "cancelled" and run.step == 3 and run.finished_at is not None
+        assert paths.resolve(run.checkpoint_path).exists()
+    assert {"loss_d", "loss_g", "p", "images_per_s", "run_id"} <= set(seen[-1].stats)
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["--dataset", "nope", "--steps", 2], ["unknown dataset 'nope'"]),
+    (["--dataset", "digits", "--steps", 2, "--resolution", 12], ["--resolution", "power of two"]),
+    (["--dataset", "digits", "--steps", 2, "--resolution", 32], ["--resolution 32", "above"]),
+    (["--dataset", "digits", "--steps", 0], ["--steps must be > 0"]),
+    (["--dataset", "digits", "--minutes", -1], ["--minutes must be > 0"]),
+    (["--dataset", "digits", "--steps", 2, "--resume", 99], ["unknown run 99"]),
+    (["--dataset", "digits", "--steps", 2, "--arch", "vit"], ["--arch"]),
+])
+def test_train_bad_input_leaves_nothing(digits, home, args, needles):
+    assert_bad_input(ganaug("train", *args), *needles)
+    assert run_count() == 0 and run_folders(home) == []
+
+
+def test_resume_refuses_corrupt_and_other_dataset_checkpoints(digits, home):
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    info = train_tiny()
+    ingest_dataset("demo:digits", "digits3", IngestOptions(resolution=16, channels=3))
+    before = run_folders(home)
+    assert_bad_input(ganaug("train", "--dataset", "digits3", "--steps", 4, "--resume", info["run_id"]),
+                     "trained on dataset 'digits'")
+    ckpt = paths.resolve(info["checkpoint"])
+    ckpt.write_bytes(ckpt.read_bytes()[:200])
+    assert_bad_input(ganaug("train", "--dataset", "digits", "--steps", 4, "--resume", info["run_id"]), "corrupt")
+    assert run_count() == 1 and run_folders(home) == before
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["--class", "x"], ["class 'x' is not in the dataset"]),
+    (["--class", "10"], ["class 10 is not in the dataset"]),
+    (["--class", "1", "--n", "0"], ["--n must be between"]),
+])
+def test_generate_bad_input(digits, home, args, needles):
+    info = train_tiny()
+    extra = [] if "--n" in args else ["--n", "3"]
+    assert_bad_input(ganaug("generate", "--run", info["run_id"], *args, *extra), *needles)
+    assert_bad_input(ganaug("generate", "--run", 42, "--class", "1", "--n", 3), "unknown run 42")
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Batch)) == 0
+    assert not (home / "batches").exists() or list((home / "batches").iterdir()) == []
