@@ -123,12 +123,18 @@ class FeatureExtractor:
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    # Small random translations only: the classifier should not learn features that a one-pixel shift changes,
-    # but flips or rotations would merge classes such as 6 and 9.
+    # Nuisance changes a generator's near-copy typically shows — a pixel of translation, a little brightness,
+    # contrast and noise — must not move the features much, or a near-copy would look novel to the memorization
+    # check. No flips or rotations: they would merge classes such as 6 and 9.
+    n = x.shape[0]
     pad = max(1, x.shape[-1] // 8)
     padded = F.pad(x, (pad, pad, pad, pad), mode="replicate")
     dx, dy = torch.randint(0, 2 * pad + 1, (2,), generator=gen).tolist()
-    return padded[..., dy : dy + x.shape[-2], dx : dx + x.shape[-1]]
+    x = padded[..., dy : dy + x.shape[-2], dx : dx + x.shape[-1]]
+    contrast = 1.0 + 0.4 * (torch.rand(n, 1, 1, 1, generator=gen) - 0.5)
+    brightness = 0.2 * (torch.rand(n, 1, 1, 1, generator=gen) - 0.5)
+    noise = 0.1 * torch.rand(n, 1, 1, 1, generator=gen) * torch.randn(x.shape, generator=gen)
+    return (x * contrast + brightness + noise).clamp(-1.0, 1.0)
 
 
 def train_feature_extractor(

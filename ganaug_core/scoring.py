@@ -3,8 +3,10 @@
 - class_confidence: the real-trained classifier's probability of the conditioned class.
 - realism: Kynkäänniemi et al. (2019)'s realism score against real training features of the same class:
   max over real r of radius_k(r) / d(s, r). Above 1 means the sample lies inside the real class manifold.
-- novelty: the authenticity ratio (see metrics/authenticity.py) against all real training images; ≈ 0 for a copy.
-- memorized: an exact pixel copy, a pixel near-duplicate, or novelty below the copy ratio.
+- novelty: the authenticity ratio against all real training images, the smaller of its feature-space value
+  (metrics/authenticity.py) and its pixel-space value (metrics/pixel_copies.py); ≈ 0 for a copy.
+- memorized: an exact pixel copy, a pixel near-duplicate, or either ratio below its copy threshold. The copied
+  training image is then listed first among the sample's nearest real images, so reviewers see the source.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ganaug_core.errors import GanaugError
 from ganaug_core.metrics.authenticity import COPY_RATIO, authenticity
 from ganaug_core.metrics.duplicates import NEAR_RMS, exact_matches, nearest_pixel_rms
 from ganaug_core.metrics.neighbours import kth_neighbour_radii, pairwise_distances
+from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, pixel_copy_ratio
 
 REALISM_K = 5
 REALISM_CAP = 10.0  # a copy would score infinity; capped so the value sorts and serialises
@@ -27,13 +30,15 @@ NEIGHBOURS = 5  # nearest real training images kept per sample for the review pa
 class SampleScores:
     class_confidence: np.ndarray  # (N,) float
     realism: np.ndarray  # (N,) float in [0, REALISM_CAP]
-    novelty: np.ndarray  # (N,) float, nearest-real distance ratio
-    nn_distance: np.ndarray  # (N,) distance in feature space to the nearest real training image
-    nn_index: np.ndarray  # (N, k) indices into the real arrays, nearest first
+    novelty: np.ndarray  # (N,) float: min(feature_novelty, pixel_novelty)
+    feature_novelty: np.ndarray  # (N,) authenticity ratio on domain features
+    pixel_novelty: np.ndarray  # (N,) authenticity ratio on mean-removed, shift-aligned pixels
+    nn_distance: np.ndarray  # (N,) feature distance to the first of nn_index
+    nn_index: np.ndarray  # (N, k) indices into the real arrays: a copy's source first, then nearest first
     nn_distances: np.ndarray  # (N, k) feature distances to those images
     exact_copy: np.ndarray  # (N,) bool
     near_copy: np.ndarray  # (N,) bool: pixel RMS difference below NEAR_RMS
-    memorized: np.ndarray  # (N,) bool: exact_copy | near_copy | novelty < COPY_RATIO
+    memorized: np.ndarray  # (N,) bool: exact | near | feature_novelty < COPY_RATIO | pixel_novelty < PIXEL_COPY_RATIO
 
     def __len__(self) -> int:
         return len(self.memorized)
@@ -79,14 +84,24 @@ def score_samples(
     auth = authenticity(real_f, synth_f, k=NEIGHBOURS)
     exact = exact_matches(synth_images, real_images) >= 0
     near = nearest_pixel_rms(synth_images, real_images)[1] < NEAR_RMS
+    pix_index, pix_ratio = pixel_copy_ratio(synth_images, real_images, extra_candidates=auth.nn_index)
+    pixel_copy = pix_ratio < PIXEL_COPY_RATIO
+    nn_index = auth.nn_index.copy()
+    for i in np.flatnonzero(pixel_copy & (nn_index[:, 0] != pix_index)):
+        rest = [j for j in nn_index[i] if j != pix_index[i]]
+        nn_index[i] = [pix_index[i], *rest[: nn_index.shape[1] - 1]]
+    nn_distances = np.linalg.norm(real_f[nn_index].astype(np.float64) - synth_f[:, None, :], axis=2)
+    nn_distances[nn_distances < 1e-6] = 0.0  # as in pairwise_distances: round-off of identical images
     return SampleScores(
         class_confidence=confidence,
         realism=realism,
-        novelty=auth.ratio.astype(np.float64),
-        nn_distance=auth.nn_distance[:, 0].astype(np.float64),
-        nn_index=auth.nn_index,
-        nn_distances=auth.nn_distance,
+        novelty=np.minimum(auth.ratio, pix_ratio).astype(np.float64),
+        feature_novelty=auth.ratio.astype(np.float64),
+        pixel_novelty=pix_ratio.astype(np.float64),
+        nn_distance=nn_distances[:, 0],
+        nn_index=nn_index,
+        nn_distances=nn_distances,
         exact_copy=exact,
         near_copy=near,
-        memorized=exact | near | (auth.ratio < COPY_RATIO),
+        memorized=exact | near | auth.copy | pixel_copy,
     )

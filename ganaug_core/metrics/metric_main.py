@@ -19,6 +19,7 @@ from ganaug_core.metrics.dcr import dcr
 from ganaug_core.metrics.duplicates import duplicate_report
 from ganaug_core.metrics.fid import fid
 from ganaug_core.metrics.kid import kid
+from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, pixel_copy_ratio
 from ganaug_core.metrics.prdc import prdc
 
 
@@ -40,6 +41,14 @@ def _authenticity(s: _Slice):
     return authenticity_score(s.real_all, s.synth) if len(s.real_all) >= 2 and len(s.synth) else None
 
 
+def _pixel_copies(s: _Slice):
+    if len(s.real_images_all) < 2 or len(s.synth_images) == 0:
+        return None
+    ratio = pixel_copy_ratio(s.synth_images, s.real_images_all)[1]
+    return {"copies": int((ratio < PIXEL_COPY_RATIO).sum()), "copy_fraction": float((ratio < PIXEL_COPY_RATIO).mean()),
+            "median_pixel_novelty": float(np.median(ratio))}
+
+
 def _consistency(s: _Slice):
     return {
         "class_consistency": class_consistency(s.synth_probs, s.synth_labels),
@@ -55,6 +64,7 @@ METRICS: dict[str, Callable[[_Slice], object]] = {
     "authenticity": _authenticity,
     "dcr": lambda s: None if s.holdout is None else dcr(s.real, s.holdout, s.synth),
     "duplicates": lambda s: duplicate_report(s.synth_images, s.real_images_all) if len(s.synth_images) else None,
+    "pixel_copies": _pixel_copies,
 }
 
 

@@ -27,7 +27,7 @@ def test_copies_of_real_images_score_as_copies(data):
     assert c2["n_real"] == int((y == 2).sum()) and c2["n_synthetic"] == 12
     assert c2["prdc"]["precision"] == 1.0
     assert c2["authenticity"]["copies"] == 12
-    assert c2["duplicates"]["exact_copies"] == 12
+    assert c2["duplicates"]["exact_copies"] == 12 and c2["pixel_copies"]["copies"] == 12
     assert c2["dcr"]["median_dcr_train"] == 0.0 < c2["dcr"]["median_dcr_holdout"]
     assert m["counts"] == {"real": len(x), "synthetic": 12, "holdout": len(hx)}
     # The class's own real images against themselves: FID ≈ 0, far below the FID of another class.

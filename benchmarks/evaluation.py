@@ -1,0 +1,107 @@
+"""Evaluation benchmark on demo:digits (16×16): extractor training, scoring and metric speed, copy detection.
+
+Copy detection: the memorization flag should catch copies of training images (exact, with pixel noise, shifted
+by one pixel, brightened) and leave genuinely new images alone (the held-out split stands in for a perfect
+generator here — it is read for this measurement only, never for a decision).
+
+    .venv/bin/python benchmarks/evaluation.py [--steps 400] [--threads 1]
+Writes benchmarks/out/evaluation.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    os.environ["GANAUG_HOME"] = tempfile.mkdtemp(prefix="ganaug-bench-eval-")
+    from ganaug.datasets import dataset_arrays, ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+    from ganaug_core.embedding import fit_embedding
+    from ganaug_core.features import train_feature_extractor
+    from ganaug_core.metrics.metric_main import compute_metrics
+    from ganaug_core.scoring import score_samples
+
+    ingest_dataset("demo:digits", "digits", IngestOptions(resolution=16))
+    _, arrays = dataset_arrays("digits")
+    x, y = arrays.split("train")
+    xt, yt = arrays.split("test")
+    rows = {}
+
+    t = time.perf_counter()
+    fe = train_feature_extractor(x, y, arrays.num_classes, seed=0, steps=args.steps)
+    rows["extractor_train_s"] = time.perf_counter() - t
+    pred = fe.predict_proba(xt).argmax(1)
+    rows["extractor_test_accuracy"] = float((pred == yt).mean())
+    rows["extractor_test_balanced_accuracy"] = float(np.mean([(pred[yt == c] == c).mean() for c in range(10)]))
+
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(x), 200, replace=False)
+    base = x[pick].astype(np.int16)
+    variants = {
+        "exact copy": x[pick],
+        "copy + noise σ=4 levels": np.clip(base + rng.normal(0, 4, base.shape), 0, 255).astype(np.uint8),
+        "copy + noise σ=12 levels": np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8),
+        "copy brightened +10": np.clip(base + 10, 0, 255).astype(np.uint8),
+        "copy shifted 1 px": np.roll(x[pick], 1, axis=-1),
+        "new image (held-out split)": xt,
+    }
+    detection = {}
+    for name, imgs in variants.items():
+        labels = yt if name.startswith("new") else y[pick]
+        s = score_samples(fe, x, y, imgs, labels)
+        detection[name] = {"n": len(imgs), "flagged": float(s.memorized.mean()),
+                           "median_feature_novelty": float(np.median(s.feature_novelty)),
+                           "median_pixel_novelty": float(np.median(s.pixel_novelty)),
+                           "min_pixel_novelty": float(s.pixel_novelty.min())}
+    rows["copy_detection"] = detection
+
+    synth = np.concatenate([xt] * 2)[:1000]
+    labels = np.concatenate([yt] * 2)[:1000]
+    t = time.perf_counter()
+    score_samples(fe, x, y, synth, labels)
+    rows["score_1000_samples_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    compute_metrics(fe, x, y, synth, labels, holdout_images=xt, holdout_labels=yt)
+    rows["metrics_1000_samples_s"] = time.perf_counter() - t
+
+    feats = fe.features(x)
+    t = time.perf_counter()
+    emb = fit_embedding(feats, seed=0)
+    rows["umap_fit_first_in_process_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    fit_embedding(feats, seed=0)
+    rows["umap_fit_warm_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    emb.transform(fe.features(synth))
+    rows["place_1000_samples_s"] = time.perf_counter() - t
+
+    print(f"{'measure':<36} value")
+    for k, v in rows.items():
+        if k != "copy_detection":
+            print(f"{k:<36} {v:.3f}")
+    print(f"\n{'copy detection':<30} {'n':>5} {'flagged':>8} {'feat. novelty':>14} {'pixel novelty':>14} {'min pixel':>10}")
+    for name, d in detection.items():
+        print(f"{name:<30} {d['n']:>5} {d['flagged']:>8.3f} {d['median_feature_novelty']:>14.3f} "
+              f"{d['median_pixel_novelty']:>14.3f} {d['min_pixel_novelty']:>10.3f}")
+    out = Path(__file__).parent / "out"
+    out.mkdir(exist_ok=True)
+    (out / "evaluation.json").write_text(json.dumps({"threads": args.threads, "steps": args.steps, **rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
