@@ -10,7 +10,9 @@ transaction per batch; batch metrics go to GANAUG_HOME/reports/batches/<id>/metr
 from __future__ import annotations
 
 import json
+import os
 import threading
+import uuid
 from pathlib import Path
 from typing import Optional
 
@@ -45,7 +47,7 @@ def _read_record(path: Path) -> Optional[dict]:
 
 
 def _write_record(path: Path, record: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")  # unique: writers may race
     tmp.write_text(json.dumps(record, indent=2, sort_keys=True))
     tmp.replace(path)
 

@@ -10,6 +10,8 @@ Fitting does need numba: call it from the CLI or a job, never inside a web reque
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +43,7 @@ class Embedding:
     def save(self, path: Path) -> str:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp.npz")  # unique: writers may race
         np.savez(tmp, features=self.features, coords=self.coords, n_neighbors=np.int64(self.n_neighbors))
         tmp.replace(path)
         return sha256_file(path)

@@ -9,7 +9,10 @@ time, and no user-supplied weights file is loaded by this module.
 
 from __future__ import annotations
 
+import io
+import os
 import pickle
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -105,8 +108,12 @@ class FeatureExtractor:
             "meta": self.meta,
             "state_dict": self.net.state_dict(),
         }
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(payload, tmp)
+        # Serialised in memory first: torch names the archive after the file, and a unique temporary name (two
+        # processes may save at once) would otherwise change the bytes, and so the sha256, from run to run.
+        buf = io.BytesIO()
+        torch.save(payload, buf)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+        tmp.write_bytes(buf.getvalue())
         tmp.replace(path)
         return sha256_file(path)
 
