@@ -124,7 +124,7 @@ with left:
     field_error(errors_now, "per_class")
     values["budget_kind"] = st.radio("Training budget in", ["steps", "minutes"], horizontal=True, key="gen_budget_kind")
     values["budget"] = st.number_input(f"Budget ({values['budget_kind']})", min_value=0.0, value=1500.0, step=100.0,
-                                       key="gen_budget")
+                                       format="%.0f" if values["budget_kind"] == "steps" else "%.1f", key="gen_budget")
     field_error(errors_now, "budget")
 with right:
     values["arch"] = st.selectbox("Architecture", ["dcgan", "resnet"], key="gen_arch")

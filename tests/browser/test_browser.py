@@ -1,0 +1,186 @@
+"""One real-browser walk through the app: Debian's chromium driven by Playwright against `ganaug app`.
+
+Sign in, launch a tiny run from the form, wait for the worker to train, generate and score its batch, open a
+sample and tag it, approve the batch, export the gated set; then check the database and the export folder.
+Screenshots of every step go to test-artifacts/browser/ (gitignored). Skipped, with the reason shown, where
+chromium or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+PASSWORD = "browser-test-pw"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(digits, home):
+    """`ganaug app` (Streamlit + worker) on a free port over a home with the digits dataset and one admin."""
+    from db.engine import dispose_engines, session_scope
+    from db.users import add_user
+
+    with session_scope(immediate=True) as session:
+        add_user(session, "brenda", PASSWORD, role="admin")
+    dispose_engines()
+    port = _free_port()
+    env = {**os.environ, "GANAUG_HOME": str(home), "OMP_NUM_THREADS": "1"}
+    log = open(home / "app.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "ganaug", "app", "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read() == b"ok":
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"ganaug app did not start: {(home / 'app.log').read_text()[-2000:]}")
+        time.sleep(0.5)
+    yield url
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def browser_page():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"chromium not found at {CHROMIUM}: apt-get install -y chromium")
+    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def go(page, title: str) -> None:
+    """Navigate through the sidebar (a fresh URL would start a new, signed-out session)."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    page.get_by_role("heading", name=title, exact=True).wait_for()
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_label(label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_sign_in_run_tag_approve_export(served, browser_page, home):
+    from sqlalchemy import select
+
+    from db.engine import dispose_engines, session_scope
+    from db.models import Batch, Event, Job, Sample
+
+    page = browser_page
+    try:
+        walk(page, served, home)
+    except BaseException:
+        shot(page, "failure")
+        raise
+
+
+def walk(page, served, home):
+    from sqlalchemy import select
+
+    from db.engine import dispose_engines, session_scope
+    from db.models import Batch, Event, Job, Sample
+
+    page.goto(served)
+    page.get_by_label("Reviewer name").fill("brenda")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Overview", exact=True).wait_for()
+    shot(page, "01_overview")
+
+    go(page, "Generate")
+    page.get_by_label("Samples per class").fill("8")
+    page.get_by_label("Samples per class").press("Tab")
+    page.get_by_label("Budget (steps)").fill("20")
+    page.get_by_label("Budget (steps)").press("Tab")
+    time.sleep(1)  # let the last value reach the server before the click
+    shot(page, "02_generate_form")
+    page.get_by_role("button", name="Launch run").click()
+    page.get_by_text(re.compile(r"Job \d+: (queued|running)")).wait_for()
+    shot(page, "03_job_submitted")
+    page.get_by_text(re.compile(r"finished; batches")).wait_for(timeout=300_000)
+    shot(page, "04_job_done")
+    dispose_engines()
+    with session_scope() as session:
+        jobs = session.scalars(select(Job)).all()
+        assert len(jobs) == 1 and jobs[0].status == "done", [(j.status, j.error) for j in jobs]
+        batch_ids = jobs[0].result["batch_ids"]
+        assert batch_ids and all(session.get(Batch, b).scores_computed for b in batch_ids)
+
+    go(page, "Review")
+    page.locator("[class*=\"st-key-open_\"] button").first.click()
+    page.get_by_role("button", name="Add tag").click()
+    page.get_by_text("Tags: blur").wait_for()
+    shot(page, "05_tagged")
+    with session_scope() as session:
+        batch_id = session.scalars(select(Sample.batch_id).join(Event, Event.target_id == Sample.id)
+                                   .where(Event.action == "tag")).one()
+        memorized = session.scalars(select(Sample.id).where(Sample.batch_id == batch_id, Sample.memorized)).all()
+    if memorized:  # a near-copy blocks approval; reject each through the page, as a reviewer must
+        choose(page, "Memorization", "only memorized")
+        for _ in memorized:
+            page.locator("[class*=\"st-key-open_\"] button").first.click()
+            page.get_by_label("Reason to reject this sample").fill("near-copy of a training image")
+            page.get_by_label("Reason to reject this sample").press("Tab")
+            page.get_by_role("button", name="Reject sample").click()
+            page.get_by_text("This sample is rejected.").wait_for()
+        choose(page, "Memorization", "any")
+    page.get_by_role("button", name="Approve batch").click()
+    page.get_by_text(re.compile(rf"Batch {batch_id} approved by brenda")).wait_for()
+    shot(page, "06_approved")
+
+    go(page, "Audit")
+    page.get_by_role("tab", name="Export gated set").click()
+    out = home / "exports" / "browser"
+    page.get_by_label("Export folder").fill(str(out))
+    page.get_by_label("Export folder").press("Tab")
+    time.sleep(1)
+    page.get_by_role("button", name="Export the gated training set").click()
+    page.get_by_text("manifest sha256").wait_for()
+    shot(page, "07_exported")
+
+    with session_scope() as session:
+        assert session.get(Batch, batch_id).status == "approved"
+        actions = [(e.action, e.actor) for e in session.scalars(select(Event).order_by(Event.id))]
+    assert ("tag", "brenda") in actions and ("approve", "brenda") in actions
+    manifest = (out / "manifest.csv").read_text()
+    assert f",synthetic,{batch_id}," in manifest
