@@ -61,8 +61,13 @@ def _hash_of_row(e) -> str:
 
 def lock_log(session: Session) -> None:
     """Serialize writers of the log (and the state checks before them) for the rest of this transaction."""
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOG_LOCK})
+    elif dialect == "sqlite" and not session.connection().get_execution_options().get("ganaug_immediate"):
+        # A deferred transaction would read the last hash under a snapshot that another writer can invalidate,
+        # and then fail with "database is locked" instead of waiting: refuse loudly, at once, in development.
+        raise RuntimeError("decisions must be recorded in session_scope(immediate=True)")
 
 
 def record_event(session: Session, actor: User, action: str, target_type: str, target_id: int, meaning: str,
@@ -99,10 +104,14 @@ def record_events(session: Session, actor: User, items: Sequence[dict]) -> list[
         digest = event_hash(prev, **fields)
         rows.append(dict(fields, prev_hash=prev, hash=digest))
         prev = digest
-    inserted = session.execute(
-        insert(Event).returning(Event.id, Event.hash, sort_by_parameter_order=True), rows
-    ).all()
-    return [(row.id, row.hash) for row in inserted]
+    # Plain executemany, then ids by hash (unique): RETURNING in parameter order makes SQLite insert row by row.
+    session.execute(insert(Event.__table__), rows)
+    hashes = [r["hash"] for r in rows]
+    ids: dict[str, int] = {}
+    for i in range(0, len(hashes), 500):
+        ids.update((h, i_) for i_, h in session.execute(
+            select(Event.id, Event.hash).where(Event.hash.in_(hashes[i:i + 500]))))
+    return [(ids[h], h) for h in hashes]
 
 
 def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:

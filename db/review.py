@@ -204,7 +204,7 @@ def tag_samples(session: Session, sample_ids: Sequence[int], tag: str, user: Use
              details=dict(tag=tag_row.name, blocking=bool(tag_row.blocking), batch_id=r.batch_id))
         for r in rows
     ])
-    session.execute(insert(SampleTag), [dict(sample_id=r.id, tag_id=tag_row.id, event_id=event_id)
+    session.execute(insert(SampleTag.__table__), [dict(sample_id=r.id, tag_id=tag_row.id, event_id=event_id)
                                         for r, (event_id, _) in zip(rows, events)])
     return [event_id for event_id, _ in events]
 

@@ -58,8 +58,9 @@ def add_user(session: Session, name: str, password: str, role: str = "reviewer",
 
     The creation is recorded in the decision log like any other decision.
     """
-    from db.audit import record_event
+    from db.audit import lock_log, record_event
 
+    lock_log(session)  # the name check and the insert must not interleave with another writer's
     name = validate_name(name)
     if role not in ROLES:
         raise DecisionError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
@@ -129,8 +130,9 @@ def require_user(session: Session, user: User, roles: Sequence[str] = ROLES, act
 
 def set_active(session: Session, name: str, active: bool, by: User, reason: Optional[str] = None) -> User:
     """Disable or re-enable an account (admins only). The last active admin cannot be disabled."""
-    from db.audit import record_event
+    from db.audit import lock_log, record_event
 
+    lock_log(session)
     admin = require_user(session, by, roles=("admin",), action="disable or enable accounts")
     user = get_user(session, name)
     if user is None:

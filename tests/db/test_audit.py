@@ -143,3 +143,14 @@ def test_old_database_file_is_upgraded_with_its_log_intact(db, home):
     assert current_revision(engine) == head_revision()
     with session_scope(url) as s:
         assert verify_chain(s).ok and verify_chain(s).checked == 2
+
+
+@SQLITE_ONLY
+def test_sqlite_decisions_outside_an_immediate_transaction_are_refused(db, home, toy, people):
+    from db.review import reject_batch
+
+    with session_scope() as s:
+        b = make_batch(s, home, toy).id
+    with pytest.raises(RuntimeError, match="immediate=True"):
+        with session_scope() as s:
+            reject_batch(s, b, people["rex"], reason="no lock held")
