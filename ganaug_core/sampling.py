@@ -68,6 +68,80 @@ def latents(seeds: Sequence[int], z_dim: int) -> torch.Tensor:
     return (torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * torch.pi * u2)).float()
 
 
+@dataclass
+class SampleOutput:
+    images: np.ndarray  # uint8 (N, C, H, W)
+    seeds: list[int]  # each sample's own seed
+    class_labels: list[int]
+
+
+class GeneratorPipeline:
+    def __init__(self, generator: Generator, config: TrainConfig, dataset_name: str, class_names: Sequence[str],
+                 device: Union[str, torch.device] = "cpu", checkpoint_sha256: Optional[str] = None):
+        self.device = torch.device(device)
+        self.generator = generator.to(self.device).eval().requires_grad_(False)
+        self.config = config
+        self.dataset_name = dataset_name
+        self.class_names = list(class_names)
+        self.checkpoint_sha256 = checkpoint_sha256
+
+    @classmethod
+    def from_checkpoint(cls, path: Union[str, Path], device: Union[str, torch.device] = "cpu") -> "GeneratorPipeline":
+        from ganaug_core.imageio import sha256_file
+
+        payload = load_checkpoint(Path(path), map_location=device)
+        cfg = TrainConfig.from_dict(payload["config"])
+        g = Generator(cfg)
+        try:
+            g.load_state_dict(payload["G_ema"])
+        except RuntimeError as e:
+            raise GanaugError(f"{path}: generator weights do not match its config ({str(e).splitlines()[0]})") from None
+        if cfg.channels_last:
+            g.to(memory_format=torch.channels_last)
+        ds = payload["dataset"]
+        return cls(g, cfg, ds["name"], ds["class_names"], device, sha256_file(Path(path)))
+
+    @property
+    def num_classes(self) -> int:
+        return self.config.num_classes
+
+    @property
+    def resolution(self) -> int:
+        return self.config.resolution
+
+    @property
+    def channels(self) -> int:
+        return self.config.channels
+
+    def __call__(self, class_labels: Union[int, Sequence[int]], n: int, seed: int,
+                 progress: ProgressCallback = no_progress) -> SampleOutput:
+        """n samples; `class_labels` is one class for all, or a sequence of n classes."""
+        if n < 1:
+            raise GanaugError(f"--n must be ≥ 1, got {n}")
+        labels = [int(class_labels)] * n if isinstance(class_labels, (int, np.integer)) else [int(c) for c in class_labels]
+        if len(labels) != n:
+            raise GanaugError(f"got {len(labels)} class labels for n={n} samples")
+        return self.from_seeds(labels, sample_seeds(seed, n), progress)
+
+    @torch.no_grad()
+    def from_seeds(self, class_labels: Sequence[int], seeds: Sequence[int],
+                   progress: ProgressCallback = no_progress) -> SampleOutput:
+        bad = sorted({c for c in class_labels if not 0 <= c < self.num_classes})
+        if bad:
+            raise GanaugError(f"class {bad[0]} is not in this generator's classes 0..{self.num_classes - 1}")
+        n = len(seeds)
+        z = latents(seeds, self.config.z_dim)
+        c = torch.as_tensor(list(class_labels), dtype=torch.long)
+        out = np.empty((n, self.channels, self.resolution, self.resolution), dtype=np.uint8)
+        for start in range(0, n, CHUNK):
+            stop = min(n, start + CHUNK)
+            zc, cc = _pad(z[start:stop], CHUNK), _pad(c[start:stop], CHUNK)
+            imgs = self.generator(zc.to(self.device), cc.to(self.device))[: stop - start]
+            out[start:stop] = (imgs.float() * 127.5 + 128.0).clamp_(0, 255).to(torch.uint8).cpu().numpy()
+            progress(Progress("generate", stop, n))
+        return SampleOutput(out, [int(s) for s in seeds], [int(x) for x in class_labels])
+
+
 def _pad(t: torch.Tensor, size: int) -> torch.Tensor:
     if len(t) == size:
         return t
