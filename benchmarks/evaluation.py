@@ -67,7 +67,9 @@ def main() -> None:
         detection[name] = {"n": len(imgs), "flagged": float(s.memorized.mean()),
                            "median_feature_novelty": float(np.median(s.feature_novelty)),
                            "median_pixel_novelty": float(np.median(s.pixel_novelty)),
-                           "min_pixel_novelty": float(s.pixel_novelty.min())}
+                           "min_pixel_novelty": float(s.pixel_novelty.min()),
+                           "min_feature_novelty": float(s.feature_novelty.min()),
+                           "p01_feature_novelty": float(np.percentile(s.feature_novelty, 1))}
     rows["copy_detection"] = detection
 
     synth = np.concatenate([xt] * 2)[:1000]
@@ -94,10 +96,10 @@ def main() -> None:
     for k, v in rows.items():
         if k != "copy_detection":
             print(f"{k:<36} {v:.3f}")
-    print(f"\n{'copy detection':<30} {'n':>5} {'flagged':>8} {'feat. novelty':>14} {'pixel novelty':>14} {'min pixel':>10}")
+    print(f"\n{'copy detection':<30} {'n':>5} {'flagged':>8} {'feat. novelty':>14} {'pixel novelty':>14} {'min pixel':>10} {'min feat.':>10}")
     for name, d in detection.items():
         print(f"{name:<30} {d['n']:>5} {d['flagged']:>8.3f} {d['median_feature_novelty']:>14.3f} "
-              f"{d['median_pixel_novelty']:>14.3f} {d['min_pixel_novelty']:>10.3f}")
+              f"{d['median_pixel_novelty']:>14.3f} {d['min_pixel_novelty']:>10.3f} {d['min_feature_novelty']:>10.3f}")
     out = Path(__file__).parent / "out"
     out.mkdir(exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps({"threads": args.threads, "steps": args.steps, **rows}, indent=2))

@@ -80,6 +80,9 @@ def compute_metrics(
 ) -> dict:
     """{"overall": {metric: value}, "per_class": {class: {metric: value}}, "counts": ...}.
 
+    Distribution metrics compare with the real training images of the classes present in `synth_labels`
+    (overall: all of those classes; per class: that class). Copy checks compare with every real training image.
+
     A metric that cannot be computed on a scope (too few samples, no holdout) is None there, not an error.
     `holdout_labels` enables per-class DCR; without them DCR is reported overall only.
     """
@@ -106,14 +109,20 @@ def compute_metrics(
         )
         return {name: METRICS[name](s) for name in names}
 
-    all_real = np.ones(len(real_f), dtype=bool)
-    all_hold = None if hold_f is None else np.ones(len(hold_f), dtype=bool)
+    # "Overall" compares against the real images of the classes the synthetic set covers: a batch of one rare
+    # class measured against every class would report near-zero recall and a DCR skewed by class sizes.
+    classes = np.unique(synth_labels)
+    real_scope = np.isin(real_labels, classes)
+    hold_scope = None
+    if hold_f is not None:
+        hold_scope = np.ones(len(hold_f), dtype=bool) if holdout_labels is None else np.isin(holdout_labels, classes)
     result = {
-        "overall": run(np.ones(len(synth_f), dtype=bool), all_real, all_hold),
+        "overall": run(np.ones(len(synth_f), dtype=bool), real_scope, hold_scope),
         "per_class": {},
-        "counts": {"real": int(len(real_f)), "synthetic": int(len(synth_f)), "holdout": 0 if hold_f is None else int(len(hold_f))},
+        "counts": {"real": int(real_scope.sum()), "synthetic": int(len(synth_f)),
+                   "holdout": 0 if hold_scope is None else int(hold_scope.sum())},
     }
-    for c in np.unique(synth_labels):
+    for c in classes:
         hold_mask = None if holdout_labels is None or hold_f is None else np.asarray(holdout_labels) == c
         scope = run(synth_labels == c, real_labels == c, hold_mask)
         scope["n_real"], scope["n_synthetic"] = int((real_labels == c).sum()), int((synth_labels == c).sum())

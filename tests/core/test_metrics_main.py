@@ -29,7 +29,9 @@ def test_copies_of_real_images_score_as_copies(data):
     assert c2["authenticity"]["copies"] == 12
     assert c2["duplicates"]["exact_copies"] == 12 and c2["pixel_copies"]["copies"] == 12
     assert c2["dcr"]["median_dcr_train"] == 0.0 < c2["dcr"]["median_dcr_holdout"]
-    assert m["counts"] == {"real": len(x), "synthetic": 12, "holdout": len(hx)}
+    # Distribution metrics use the covered classes only: overall equals the class-2 scope here.
+    assert m["counts"] == {"real": int((y == 2).sum()), "synthetic": 12, "holdout": int((hy == 2).sum())}
+    assert m["overall"]["prdc"] == c2["prdc"] and m["overall"]["fid"] == c2["fid"]
     # The class's own real images against themselves: FID ≈ 0, far below the FID of another class.
     same = compute_metrics(fe, x, y, x[y == 2], y[y == 2], names=["fid"])
     other = compute_metrics(fe, x, y, x[y == 1], np.full((y == 1).sum(), 2), names=["fid", "consistency"])
