@@ -26,6 +26,34 @@ def fast_password_hashing(monkeypatch):
     monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
 
 
+def _pg_url(name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """A migrated database to copy per test: CREATE DATABASE ... TEMPLATE is far faster than migrating each time."""
+    from sqlalchemy import create_engine, text
+
+    from db.migrate import upgrade
+
+    name = f"ganaug_tmpl_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(_pg_url(name))
+    upgrade(engine)
+    engine.dispose()  # a template must have no open connections while it is copied
+    try:
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db(request, home, monkeypatch):
     """A fresh migrated database for one test; yields its URL (GANAUG_DB_URL is set to it for PostgreSQL)."""
@@ -38,13 +66,13 @@ def db(request, home, monkeypatch):
     if not PG_URL:
         pytest.skip(PG_SKIP)
     from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
+    template = request.getfixturevalue("pg_template")
     name = f"ganaug_t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    url = _pg_url(name)
     monkeypatch.setenv("GANAUG_DB_URL", url)
     dispose_engines()
     get_engine()
