@@ -1,5 +1,7 @@
 """The domain feature extractor: learns the real classes, saves with a reproducible sha256, loads weights only."""
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -15,6 +17,18 @@ def digits_8x8(n_per_class=30, classes=4):
     keep = np.concatenate([np.flatnonzero(d.target == c)[:n_per_class] for c in range(classes)])
     images = (d.images[keep] * (255.0 / 16.0)).round().astype(np.uint8)[:, None]
     return images, d.target[keep].astype(np.int64)
+
+
+@functools.lru_cache(maxsize=1)
+def tiny_extractor_and_data():
+    """Three digit classes split 3:1 into train and held-out, and an extractor trained briefly on the train part.
+
+    Shared (read-only) by the metric and scoring tests, so the suite trains it once.
+    """
+    images, labels = digits_8x8(40, 3)
+    train = np.arange(len(images)) % 4 != 0
+    fe = train_feature_extractor(images[train], labels[train], num_classes=3, seed=0, steps=40, batch_size=32)
+    return fe, images[train], labels[train], images[~train], labels[~train]
 
 
 def test_learns_saves_and_reloads_identically(tmp_path):

@@ -4,17 +4,13 @@ import numpy as np
 import pytest
 
 from ganaug_core.errors import GanaugError
-from ganaug_core.features import train_feature_extractor
 from ganaug_core.scoring import NEIGHBOURS, REALISM_CAP, realism_scores, score_samples
-from tests.core.test_features import digits_8x8
+from tests.core.test_features import tiny_extractor_and_data
 
 
 @pytest.fixture(scope="module")
 def data():
-    images, labels = digits_8x8(40, 3)
-    train = np.arange(len(images)) % 4 != 0
-    fe = train_feature_extractor(images[train], labels[train], num_classes=3, seed=0, steps=40, batch_size=32)
-    return fe, images[train], labels[train], images[~train], labels[~train]
+    return tiny_extractor_and_data()
 
 
 def test_copies_are_memorized_new_images_are_not(data):
