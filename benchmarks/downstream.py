@@ -66,12 +66,14 @@ def main() -> None:
         gan_seconds = time.perf_counter() - start
         print(f"trained generator run {run_id} in {gan_seconds:.0f} s", file=sys.stderr)
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with tqdm_progress() as progress:
         result = run_benchmark(name, args.arms or None, args.seeds, args.quick, None, args.run, progress)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     print(format_summary(result))
-    print(f"benchmark wall time: {seconds:.0f} s ({args.threads} torch threads); generator training: "
+    # On a shared machine the wall time depends on the neighbours; the process CPU time (all threads) does not.
+    print(f"benchmark wall time: {seconds:.0f} s, CPU time {cpu_seconds:.0f} s ({args.threads} torch threads); "
+          "generator training: "
           + (f"{gan_seconds:.0f} s" if gan_seconds is not None else "reused"))
     comp = result["comparison"]
     for arm, r in comp["arms"].items():
@@ -81,7 +83,7 @@ def main() -> None:
     out = ROOT / "benchmarks" / "out"
     out.mkdir(parents=True, exist_ok=True)
     path = out / ("downstream-quick.json" if args.quick else "downstream.json")
-    path.write_text(json.dumps({"wall_seconds": seconds, "gan_seconds": gan_seconds, "threads": args.threads,
+    path.write_text(json.dumps({"wall_seconds": seconds, "cpu_seconds": cpu_seconds, "gan_seconds": gan_seconds, "threads": args.threads,
                                 **result}, indent=2) + "\n")
     print(f"wrote {path}")
 
