@@ -138,3 +138,24 @@ def test_a_killed_worker_leaves_its_job_failed_not_running(home):
     with session_scope() as s:
         assert fail_stale_jobs(s, max_age_s=1.5) == [job_id]
     assert _status(job_id) == "failed"
+
+
+@pytest.mark.slow
+def test_worker_trains_and_generates_through_the_real_engine(digits):
+    """The handler registry against the real engine: a tiny run and one batch of the rarest class (scoring is
+    left to the evaluation tests: it trains a feature extractor and fits UMAP, tens of seconds here)."""
+    from db.models import Batch
+    from ganaug.worker import run_worker, submit
+
+    config = dict(resolution=16, steps=4, batch_size=8, width=8, grid_every=4, ckpt_every=4, diversity_every=4)
+    job_id = submit("train_generate", dict(dataset=digits, config=config, classes=[9], per_class=4, seed=5,
+                                                score=False),
+                    submit_key="tiny")
+    assert run_worker(once=True, poll_s=0.01) == 1
+    with session_scope() as s:
+        job = get_job(s, job_id)
+        assert job.status == "done", job.error
+        assert job.run_id == job.result["run_id"] and len(job.result["batch_ids"]) == 1
+        batch = s.get(Batch, job.result["batch_ids"][0])
+        assert (batch.class_index, batch.count, batch.status, batch.scores_computed) == (9, 4, "pending", False)
+        assert job.progress == 1.0 and job.heartbeat_at is not None
