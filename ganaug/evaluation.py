@@ -106,18 +106,24 @@ def _train_features(dataset: str, extractor, extractor_path: Path, row: Dataset,
         return _real_features[key]
 
 
-def _train_ids(session, row: Dataset, arrays) -> np.ndarray:
-    """RealImage ids of the train split, aligned with `arrays.split("train")` (rows were inserted in array order)."""
+def _real_ids(session, row: Dataset, arrays) -> np.ndarray:
+    """RealImage ids aligned with the dataset's arrays (ingestion inserts the rows in array order, and names each
+    file after its array index: both are checked)."""
     rows = session.execute(
-        select(RealImage.id, RealImage.split, RealImage.class_index)
+        select(RealImage.id, RealImage.split, RealImage.class_index, RealImage.path)
         .where(RealImage.dataset_id == row.id).order_by(RealImage.id)
     ).all()
+    stems = [Path(p).stem for *_, p in rows]
     if len(rows) != len(arrays.labels) or any(
-        s != str(arrays.splits[i]) or c != int(arrays.labels[i]) for i, (_, s, c) in enumerate(rows)
+        s != str(arrays.splits[i]) or c != int(arrays.labels[i]) or (stems[i].isdigit() and int(stems[i]) != i)
+        for i, (_, s, c, _p) in enumerate(rows)
     ):
         raise GanaugError(f"dataset {row.name!r}: the image rows in the database do not match its arrays.npz")
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    return ids[arrays.splits == "train"]
+    return np.array([r[0] for r in rows], dtype=np.int64)
+
+
+def _train_ids(session, row: Dataset, arrays) -> np.ndarray:
+    return _real_ids(session, row, arrays)[arrays.splits == "train"]
 
 
 def ensure_embedding(dataset: str, progress: ProgressCallback = no_progress) -> dict:
@@ -347,37 +353,10 @@ def nearest_real_images(sample_id: int, k: int = 5) -> list[dict]:
     row, arrays = dataset_arrays(dataset.name)
     extractor, _ = ensure_feature_extractor(dataset.name)
     with session_scope() as session:
-        all_ids = np.array(session.scalars(select(RealImage.id).where(RealImage.dataset_id == row.id)
-                                           .order_by(RealImage.id)).all())
-    position = {int(i): n for n, i in enumerate(all_ids)}
+        position = {int(i): n for n, i in enumerate(_real_ids(session, row, arrays))}
     real = arrays.images[[position[i] for i in ids]]
     synth, real = _comparable(_sample_images([sample], row), real, row.resolution)
     f = extractor.features(np.concatenate([synth, real]))
     dist = np.linalg.norm(f[1:] - f[:1], axis=1)
     return [{"real_image_id": i, "path": reals[i].path, "class_index": reals[i].class_index, "distance": float(d)}
             for i, d in zip(ids, dist)]
-
-
-def format_batch_report(result: dict) -> str:
-    s, m = result["scores"], result["metrics"]
-    o = m["overall"]
-    prdc = o.get("prdc") or {}
-    cons = o.get("consistency") or {}
-    auth = o.get("authenticity") or {}
-    dcr = o.get("dcr") or {}
-
-    def f(v, fmt=".3f"):
-        return "n/a" if v is None else format(v, fmt)
-
-    kid = (o.get("kid") or {}).get("mean")
-    return "\n".join([
-        f"batch {result['batch']} (dataset {s['dataset']!r}, class {s['class_index']}): {s['samples']} samples, "
-        f"{s['memorized']} flagged as memorized",
-        f"  mean class confidence {f(s['mean_confidence'])}, mean realism {f(s['mean_realism'])}, "
-        f"median novelty {f(s['median_novelty'])}",
-        f"  FID {f(o.get('fid'), '.2f')}  KID {f(kid, '.4f')}  (domain features; comparable within this dataset only)",
-        f"  precision {f(prdc.get('precision'))}  recall {f(prdc.get('recall'))}  density {f(prdc.get('density'))}  "
-        f"coverage {f(prdc.get('coverage'))}",
-        f"  class consistency {f(cons.get('class_consistency'))}  authenticity {f(auth.get('authenticity'))}",
-        f"  DCR vs {m['holdout_split']}: {f(dcr.get('closer_to_train'))} of samples closer to train than to held-out",
-    ])

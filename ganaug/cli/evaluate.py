@@ -26,13 +26,39 @@ def batch_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
     """Score every sample of a batch (confidence, realism, novelty, memorization) and compute its metrics."""
-    from ganaug.evaluation import batch_metrics, format_batch_report, score_batch
+    from ganaug.evaluation import batch_metrics, score_batch
 
     with tqdm_progress(enabled=not as_json) as progress:
         scores = score_batch(batch, progress, rescore=rescore)
         metrics = batch_metrics(batch, progress)
     result = {"batch": batch, "scores": scores, "metrics": metrics}
     emit(result, as_json, format_batch_report(result))
+
+
+def format_batch_report(result: dict) -> str:
+    s, m = result["scores"], result["metrics"]
+    o = m["overall"]
+    prdc = o.get("prdc") or {}
+    cons = o.get("consistency") or {}
+    auth = o.get("authenticity") or {}
+    dcr = o.get("dcr") or {}
+
+    def f(v, fmt=".3f"):
+        return "n/a" if v is None else format(v, fmt)
+
+    kid = (o.get("kid") or {}).get("mean")
+    return "\n".join([
+        f"batch {result['batch']} (dataset {s['dataset']!r}, class {s['class_index']}): {s['samples']} samples, "
+        f"{s['memorized']} flagged as memorized",
+        f"  mean class confidence {f(s['mean_confidence'])}, mean realism {f(s['mean_realism'])}, "
+        f"median novelty {f(s['median_novelty'])}",
+        f"  FID {f(o.get('fid'), '.2f')}  KID {f(kid, '.4f')}  (domain features; comparable within this dataset only)",
+        f"  precision {f(prdc.get('precision'))}  recall {f(prdc.get('recall'))}  density {f(prdc.get('density'))}  "
+        f"coverage {f(prdc.get('coverage'))}",
+        f"  class consistency {f(cons.get('class_consistency'))}  authenticity {f(auth.get('authenticity'))}  "
+        f"copies of training images: {(o.get('pixel_copies') or {}).get('copies', 'n/a')}",
+        f"  DCR vs {m['holdout_split']}: {f(dcr.get('closer_to_train'))} of samples closer to train than to held-out",
+    ])
 
 
 @evaluate_app.command("features")
