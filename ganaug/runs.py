@@ -60,7 +60,23 @@ def default_config(dataset: str, **overrides) -> TrainConfig:
     r = 1
     while r * 2 <= min(res, MAX_RESOLUTION):
         r *= 2
-    return dataclasses.replace(TrainConfig(resolution=r, channels=ch, num_classes=k), **overrides)
+    cfg = dataclasses.replace(TrainConfig(resolution=r, channels=ch, num_classes=k), **overrides)
+    if "bf16" not in overrides:
+        cfg.bf16 = fast_bf16(cfg.device)
+    return cfg
+
+
+def fast_bf16(device: str) -> bool:
+    """bfloat16 autocast pays off only with native bf16 arithmetic (AVX512-BF16 / AMX on CPU, Ampere+ GPUs)."""
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def _get_run(s, run_id: int) -> Run:

@@ -9,6 +9,17 @@ import typer
 from ganaug.cli.common import UserError, cli_errors, emit
 
 EXIT_INTERRUPTED = 130
+BAR_STATS = ("loss_d", "loss_g", "p", "images_per_s", "collapsed")
+
+
+def _compact(progress):
+    """The bar shows a few numbers; the full stats (diversity per class, grid path) go to stats.jsonl."""
+    from ganaug_core.progress import Progress
+
+    def report(p: Progress) -> None:
+        progress(Progress(p.stage, p.done, p.total, {k: p.stats[k] for k in BAR_STATS if k in p.stats}))
+
+    return report
 
 
 @cli_errors
@@ -52,7 +63,7 @@ def train_cmd(
 
     try:
         with tqdm_progress(enabled=True) as progress:
-            run_id = train_run(dataset, config, progress=progress, resume_run=resume)
+            run_id = train_run(dataset, config, progress=_compact(progress), resume_run=resume)
     except KeyboardInterrupt:
         typer.echo("interrupted before a checkpoint could be written", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)

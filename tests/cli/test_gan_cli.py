@@ -151,3 +151,29 @@ def test_generate_bad_input(digits, home, args, needles):
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Batch)) == 0
     assert not (home / "batches").exists() or list((home / "batches").iterdir()) == []
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(digits, home):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ganaug", "train", "--dataset", "digits", "--steps", "100000", *TINY, "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "GANAUG_HOME": str(home)},
+    )
+    stats = home / "runs" / "000001" / "stats.jsonl"
+    deadline = time.monotonic() + 120
+    while not (stats.exists() and stats.read_text().strip()) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "--resume 1" in err
+    info = json.loads(out)
+    with session_scope() as s:
+        run = s.get(Run, info["run_id"])
+        assert run.status == "cancelled" and run.step > 0
+        assert sha256_file(paths.resolve(run.checkpoint_path)) == run.checkpoint_sha256
