@@ -57,9 +57,8 @@ def insert_batch(dataset: str, images: np.ndarray, class_index: int) -> int:
 
 
 @pytest.fixture
-def scored_setup(digits):
-    """digits with a quickly trained extractor and a class-9 batch: one copy of a training image, five new ones."""
-    evaluation.ensure_feature_extractor(digits, steps=20)
+def batch_setup(digits):
+    """digits and a class-9 batch: one copy of a training image, five new ones."""
     _, arrays = dataset_arrays(digits)
     x, y = arrays.split("train")
     xt, yt = arrays.split("test")
@@ -69,8 +68,9 @@ def scored_setup(digits):
 
 
 @pytest.mark.slow  # fits the dataset's UMAP (numba compiles on the first fit in a process)
-def test_evaluate_batch_flags_the_copy_and_stores_scores_coordinates_and_report(scored_setup):
-    dataset, batch_id, copied = scored_setup
+def test_evaluate_batch_flags_the_copy_and_stores_scores_coordinates_and_report(batch_setup):
+    dataset, batch_id, copied = batch_setup
+    evaluation.ensure_feature_extractor(dataset, steps=20)  # short training; later calls reuse it as is
     result = ganaug("evaluate", "batch", batch_id, "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -109,9 +109,15 @@ def test_evaluate_batch_flags_the_copy_and_stores_scores_coordinates_and_report(
     assert info["sha256"] == sha256_file(paths.resolve(info["path"])) and info["split"] == "train"
     assert info["embedding"]["points"] == len(train_ids)
 
+    # A stored extractor that no longer matches its recorded hash is refused, not silently retrained.
+    pt = paths.models_dir() / dataset / "feature_extractor.pt"
+    pt.write_bytes(pt.read_bytes() + b"x")
+    evaluation._extractors.clear()
+    assert_bad_input(ganaug("evaluate", "features", "--dataset", dataset, "--no-embedding"), "does not match")
 
-def test_bad_input_is_one_line_and_writes_nothing(scored_setup):
-    dataset, batch_id, _ = scored_setup
+
+def test_bad_input_is_one_line_and_writes_nothing(batch_setup):
+    dataset, batch_id, _ = batch_setup
     assert_bad_input(ganaug("evaluate", "batch", 999), "unknown batch 999")
     assert_bad_input(ganaug("evaluate", "features", "--dataset", "nope"), "unknown dataset 'nope'")
 
@@ -129,12 +135,6 @@ def test_bad_input_is_one_line_and_writes_nothing(scored_setup):
         assert not any(s.scalars(select(Batch.scores_computed)))
         assert s.scalar(select(Sample.id).where(Sample.class_confidence.is_not(None))) is None
         assert s.scalars(select(Report)).first() is None
-
-    # A stored extractor that no longer matches its recorded hash is refused, not silently retrained.
-    pt = paths.models_dir() / dataset / "feature_extractor.pt"
-    pt.write_bytes(pt.read_bytes() + b"x")
-    evaluation._extractors.clear()
-    assert_bad_input(ganaug("evaluate", "features", "--dataset", dataset, "--no-embedding"), "does not match")
 
 
 @pytest.mark.slow  # trains a tiny generator and fits the UMAP
