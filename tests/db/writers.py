@@ -1,7 +1,7 @@
 """Code that the reliability tests and benchmarks/db_speed.py run in separate processes.
 
 `python -m tests.db.writers decide URL HOME USER PASSWORD SAMPLE N` records N tag/untag decisions, each in its own
-transaction, and prints "ok" or the first error. `python -m tests.db.writers insert-batch URL HOME DATASET N MARKER`
+transaction, and prints "ok <slowest decision in seconds>" or the first error. `python -m tests.db.writers insert-batch URL HOME DATASET N MARKER`
 records a batch of N samples in one transaction, touching MARKER halfway so that a test can kill it there.
 """
 
@@ -26,13 +26,16 @@ def decide(url: str, home: str, user: str, password: str, sample_id: int, n: int
 
     with session_scope() as s:
         me = authenticate(s, user, password)
+    slowest = 0.0
     for i in range(n):
+        t = time.perf_counter()
         try:
             with session_scope(immediate=True) as s:
                 (tag_sample if i % 2 == 0 else untag_sample)(s, sample_id, "blur", me)
         except Exception as e:  # report, don't retry: any error here is a failure of the test
             return f"decision {i}: {type(e).__name__}: {e}"
-    return "ok"
+        slowest = max(slowest, time.perf_counter() - t)
+    return f"ok {slowest:.3f}"  # the longest a single decision waited, lock included
 
 
 def insert_batch(url: str, home: str, dataset_id: int, n: int, marker: str) -> None:
