@@ -32,7 +32,7 @@ def setup(home: Path, url: str | None, classes: int, real_per_class: int, batche
 
     from db.datasets import add_dataset
     from db.engine import session_scope
-    from db.models import Batch, Run, Sample, SampleTag, Tag
+    from db.models import Batch, Run, Sample, Tag
     from db.users import add_user
 
     with session_scope(immediate=True) as s:

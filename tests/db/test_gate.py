@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from db.engine import session_scope
 from db.errors import DecisionError
