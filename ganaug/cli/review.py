@@ -128,6 +128,33 @@ def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset"), as_jso
     emit({"batches": rows}, as_json, text or "no batch is waiting for review")
 
 
+@review_app.command("samples")
+@cli_errors
+def samples_cmd(
+    batch: int, page: int = typer.Option(0, "--page"), per_page: int = typer.Option(48, "--per-page"),
+    sort: str = typer.Option("id", "--sort", help="id, seed, class_confidence, realism, novelty or nn_distance"),
+    descending: bool = typer.Option(False, "--desc"), tag: Optional[str] = typer.Option(None, "--tag"),
+    memorized: Optional[bool] = typer.Option(None, "--memorized/--not-memorized"), as_json: bool = JSON,
+) -> None:
+    """One page of a batch's samples with their scores and tags (the ids to reject or tag)."""
+    from db.engine import session_scope
+    from db.review import get_batch, review_page
+
+    with session_scope() as s:
+        b = get_batch(s, batch)
+        rows, total = review_page(s, batch, page=page, per_page=per_page, sort=sort, descending=descending, tag=tag,
+                                  memorized=memorized)
+        out = dict(batch_id=batch, status=b.status, total=total, page=page, samples=[
+            dict(id=r.sample.id, seed=r.sample.seed, path=r.sample.path, rejected=r.sample.rejected, tags=r.tags,
+                 **r.scores) for r in rows])
+    fmt = lambda v: "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
+    lines = [f"batch {batch} ({out['status']}): {total} matching samples, page {page}"]
+    lines += [f"{x['id']:>8} seed {x['seed']:<10} conf {fmt(x['class_confidence'])} realism {fmt(x['realism'])} "
+              f"novelty {fmt(x['novelty'])}{' MEMORIZED' if x['memorized'] else ''}{' rejected' if x['rejected'] else ''}"
+              f"{'  [' + ', '.join(x['tags']) + ']' if x['tags'] else ''}" for x in out["samples"]]
+    emit(out, as_json, "\n".join(lines))
+
+
 @users_app.command("add")
 @cli_errors
 def users_add_cmd(

@@ -189,3 +189,13 @@ def test_jobs_list_and_cancel(team):
     jobs = ok_json("jobs", "list")["jobs"]
     assert [(j["id"], j["status"]) for j in jobs] == [(job_id, "cancelled")]
     assert refused("jobs", "cancel", 77) == "error: unknown job 77"
+
+
+def test_review_samples_lists_a_page_with_scores_and_tags(team):
+    ok_json("review", "tag", team["s1"][1], "blur", env=REX)
+    out = ok_json("review", "samples", team["b1"], "--sort", "nn_distance", "--desc")
+    assert out["total"] == 3 and [x["id"] for x in out["samples"]] == team["s1"][::-1]
+    assert out["samples"][1]["tags"] == ["blur"] and "class_confidence" in out["samples"][0]
+    assert ok_json("review", "samples", team["b1"], "--tag", "blur")["total"] == 1
+    assert "cannot sort by" in refused("review", "samples", team["b1"], "--sort", "sha256")
+    assert refused("review", "samples", 999) == "error: unknown batch 999"
