@@ -54,7 +54,7 @@ def validate_name(name: str) -> str:
 
 
 def add_user(session: Session, name: str, password: str, role: str = "reviewer", by: Optional[User] = None) -> User:
-    """Create an account. `by` is the admin creating it (None only while no active admin exists: the bootstrap).
+    """Create an account. `by` is the admin creating it; None only for the bootstrap admin of a fresh database.
 
     The creation is recorded in the decision log like any other decision.
     """
@@ -70,6 +70,8 @@ def add_user(session: Session, name: str, password: str, role: str = "reviewer",
         by = require_user(session, by, roles=("admin",), action="add users")
     elif has_active_admin(session):
         raise DecisionError("only an admin can add users once an admin exists: authenticate as one")
+    elif role != "admin":
+        raise DecisionError("the first account must be an admin (--role admin): it is the one that adds the others")
     if session.scalars(select(User).where(User.name == name)).first() is not None:
         raise DecisionError(f"user {name!r} already exists")
     user = User(name=name, role=role, password_hash=hash_password(password), active=True)

@@ -59,6 +59,7 @@ def team(home):
 
 
 def test_users_add_bootstraps_then_needs_an_admin(home):
+    assert "the first account must be an admin" in refused("users", "add", "rex", "--password", "rex-password")
     assert ok_json("users", "add", "ada", "--role", "admin", "--password", "ada-password")["created_by"] is None
     no_login = refused("users", "add", "eve", "--role", "admin", "--password", "eve-password", input="\n")
     assert no_login == "error: who is deciding? pass --user NAME or set GANAUG_USER"
