@@ -13,8 +13,9 @@ import json
 import os
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 from sqlalchemy import select, update
@@ -37,6 +38,21 @@ _real_features: dict[tuple[str, str], np.ndarray] = {}  # (extractor sha256, arr
 
 def _folder(dataset: str) -> Path:
     return paths.models_dir() / dataset
+
+
+@contextmanager
+def _exclusive(folder: Path, name: str) -> Iterator[None]:
+    """One builder at a time across threads and processes (the worker and a CLI call may both start one);
+    the waiting one then finds the finished artifact and reuses it."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f".{name}.lock", "a") as f:  # flock: separate opens exclude each other, threads included
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _read_record(path: Path) -> Optional[dict]:
@@ -65,7 +81,7 @@ def ensure_feature_extractor(
     row, arrays = dataset_arrays(dataset)
     folder = _folder(dataset)
     path, record_path = folder / "feature_extractor.pt", folder / "feature_extractor.json"
-    with _lock:
+    with _exclusive(folder, "extractor"):
         record = _read_record(record_path)
         if record and path.exists() and record.get("arrays_sha256") == row.arrays_sha256:
             actual = sha256_file(path)
@@ -143,31 +159,34 @@ def _ensure_embedding(dataset: str, progress: ProgressCallback):
     folder = _folder(dataset)
     path, record_path = folder / "embedding.npz", folder / "embedding.json"
     ext_sha = _extractor_sha(extractor_path)
-    record = _read_record(record_path)
-    if record and path.exists() and record.get("extractor_sha256") == ext_sha:
-        if sha256_file(path) != record["sha256"]:
-            raise GanaugError(f"{path} does not match its recorded sha256; delete it to refit the embedding")
-        embedding = Embedding.load(path)
-    else:
-        images, _ = arrays.split("train")
-        features = _train_features(dataset, extractor, extractor_path, row, images)
-        embedding = fit_embedding(features, seed=EMBEDDING_SEED, progress=progress)
-        record = {"sha256": embedding.save(path), "extractor_sha256": ext_sha, "seed": EMBEDDING_SEED,
-                  "points": int(len(features))}
-        _write_record(record_path, record)
-    with session_scope() as session:
-        ids = _train_ids(session, row, arrays)
-        missing = session.scalar(
-            select(RealImage.id).where(RealImage.dataset_id == row.id, RealImage.split == "train",
-                                       RealImage.emb_x.is_(None)).limit(1)
-        )
-        if missing is not None or not record.get("written"):
-            session.execute(update(RealImage), [
-                {"id": int(i), "emb_x": float(x), "emb_y": float(y)} for i, (x, y) in zip(ids, embedding.coords)
-            ])
-    if not record.get("written"):  # coordinates of this fit are on the rows now; later calls skip the update
-        record["written"] = True
-        _write_record(record_path, record)
+    with _exclusive(folder, "embedding"):
+        record = _read_record(record_path)
+        if record and path.exists() and record.get("extractor_sha256") == ext_sha:
+            if sha256_file(path) != record["sha256"]:
+                raise GanaugError(f"{path} does not match its recorded sha256; delete it to refit the embedding")
+            embedding = Embedding.load(path)
+        else:
+            images, _ = arrays.split("train")
+            if len(images) < 4:
+                raise GanaugError(f"dataset {dataset!r} has {len(images)} training images; an embedding needs 4")
+            features = _train_features(dataset, extractor, extractor_path, row, images)
+            embedding = fit_embedding(features, seed=EMBEDDING_SEED, progress=progress)
+            record = {"sha256": embedding.save(path), "extractor_sha256": ext_sha, "seed": EMBEDDING_SEED,
+                      "points": int(len(features))}
+            _write_record(record_path, record)
+        with session_scope() as session:
+            ids = _train_ids(session, row, arrays)
+            missing = session.scalar(
+                select(RealImage.id).where(RealImage.dataset_id == row.id, RealImage.split == "train",
+                                           RealImage.emb_x.is_(None)).limit(1)
+            )
+            if missing is not None or not record.get("written"):
+                session.execute(update(RealImage), [
+                    {"id": int(i), "emb_x": float(x), "emb_y": float(y)} for i, (x, y) in zip(ids, embedding.coords)
+                ])
+        if not record.get("written"):  # this fit's coordinates are on the rows now; later calls skip the update
+            record["written"] = True
+            _write_record(record_path, record)
     return embedding, {"path": str(path), "sha256": record["sha256"], "points": int(len(embedding.coords))}
 
 

@@ -154,3 +154,61 @@ def test_end_to_end_on_a_tiny_generator(digits):
         samples = s.scalars(select(Sample).where(Sample.batch_id == batch_id)).all()
         assert all(np.isfinite([x.class_confidence, x.realism, x.novelty, x.emb_x, x.emb_y]).all() for x in samples)
         assert s.get(Batch, batch_id).scores_computed
+
+
+@pytest.fixture
+def tiny_val(home, tmp_path):
+    """A three-class 8×8 dataset with its own train / val / test splits (the MedMNIST .npz layout)."""
+    from sklearn.datasets import load_digits
+
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    d = load_digits()
+    arrays = {}
+    for split, (lo, hi) in {"train": (0, 20), "val": (20, 26), "test": (26, 32)}.items():
+        keep = np.concatenate([np.flatnonzero(d.target == c)[lo:hi] for c in range(3)])
+        arrays[f"{split}_images"] = (d.images[keep] * (255 / 16)).round().astype(np.uint8)
+        arrays[f"{split}_labels"] = d.target[keep]
+    np.savez(tmp_path / "tiny.npz", **arrays)
+    ingest_dataset(str(tmp_path / "tiny.npz"), "tiny", IngestOptions(resolution=8, workers=1))
+    return "tiny", arrays
+
+
+def test_metrics_use_the_val_split_as_holdout_when_there_is_one(tiny_val):
+    dataset, arrays = tiny_val
+    evaluation.ensure_feature_extractor(dataset, steps=10)
+    batch_id = insert_batch(dataset, arrays["train_images"][arrays["train_labels"] == 1][:, None][:6], 1)
+    m = evaluation.batch_metrics(batch_id)
+    assert m["holdout_split"] == "val" and m["counts"]["holdout"] == 6  # the class-1 val images, never test
+    assert m["overall"]["dcr"]["median_dcr_train"] == 0.0  # copies of training images
+    assert m["overall"]["pixel_copies"]["copies"] == 6
+
+
+def test_concurrent_first_use_trains_one_extractor(tiny_val):
+    import threading
+
+    from ganaug_core import features
+
+    dataset, _ = tiny_val
+    results, trained = [], []
+    real_train = features.train_feature_extractor
+
+    def counting_train(*args, **kwargs):
+        trained.append(1)
+        return real_train(*args, **kwargs)
+
+    features.train_feature_extractor = counting_train
+    try:
+        threads = [threading.Thread(target=lambda: results.append(evaluation.ensure_feature_extractor(dataset, steps=3)))
+                   for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        features.train_feature_extractor = real_train
+    assert len(trained) == 1 and len(results) == 3
+    assert len({id(fe) for fe, _ in results}) == 1  # the callers that waited reuse the one that was built
+    info = evaluation.extractor_info(dataset)
+    assert info["sha256"] == sha256_file(paths.resolve(info["path"]))
