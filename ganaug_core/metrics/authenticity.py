@@ -8,7 +8,7 @@ per-sample novelty score; far below 1 means a copy.
 COPY_RATIO is the memorization flag's threshold. Calibrated on the demo digits (benchmarks/evaluation.py): of
 599 genuinely new images (the held-out split) none has a ratio below 0.28 against the training set (1st
 percentile 0.51), while exact copies score 0 and copies with σ = 4-level noise ≤ 0.24. Alaa et al.'s own test
-(ratio < 1) would flag ~45 % of those new images, so it is reported as a score, not used as the flag. Copies
+(ratio < 1) would flag 44 % of those new images, so it is reported as a score, not used as the flag. Copies
 that the features see as new (a shifted or brightened copy) are caught in pixel space: see pixel_copies.py.
 """
 
