@@ -26,7 +26,12 @@ def nearest(a: np.ndarray, b: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.nd
     """For each row of `a`, the indices (N, k) and distances (N, k) of its k nearest rows of `b`, nearest first."""
     k = min(k, len(b))
     d = pairwise_distances(a, b)
-    idx = np.argsort(d, axis=1, kind="stable")[:, :k]
+    if k < len(b) // 4:  # large reference sets: partition first, then sort only the k candidates
+        part = np.argpartition(d, k - 1, axis=1)[:, :k]
+        order = np.lexsort((part, np.take_along_axis(d, part, axis=1)), axis=1)  # by distance, ties by index
+        idx = np.take_along_axis(part, order, axis=1)
+    else:
+        idx = np.argsort(d, axis=1, kind="stable")[:, :k]
     return idx, np.take_along_axis(d, idx, axis=1)
 
 
