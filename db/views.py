@@ -179,6 +179,23 @@ def active_tags(session: Session) -> list[dict]:
     return [dict(name=t.name, blocking=t.blocking, description=t.description) for t in rows]
 
 
+def points_version(session: Session, dataset: str) -> tuple:
+    """Changes whenever the embedding page's data may have: new samples, new decisions, newly scored batches.
+
+    Cheap (primary-key maxima and a count over the small batches table), so a page can key its cache on it
+    instead of re-reading 20,000 points on every visit.
+    """
+    dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == dataset))
+    return (
+        dataset_id,
+        session.scalar(select(func.max(Sample.id))),
+        session.scalar(select(func.max(Event.id))),
+        session.scalar(select(func.count()).where(Batch.dataset_id == dataset_id, Batch.scores_computed.is_(True))),
+        session.scalar(select(func.count()).where(RealImage.dataset_id == dataset_id, RealImage.emb_x.is_not(None)))
+        if dataset_id else 0,
+    )
+
+
 def embedding_points(session: Session, dataset: str) -> dict[str, list]:
     """Columns of every embedded point of a dataset: real training images, then synthetic samples.
 

@@ -73,7 +73,7 @@ def reject_open_sample(sample_id: int) -> None:
     if not reason:
         st.session_state["review_flash"] = ("error", "A reason is required to reject a sample.")
         return
-    act_on_sample(lambda session, me: reject_sample(session, sample_id, me, reason))
+    act_on_sample(lambda session, me: reject_sample(session, sample_id, me, reason), f"Sample #{sample_id} rejected")
 
 
 def decide_batch(action: str, batch_id: int, seen_status: str) -> None:
@@ -83,6 +83,7 @@ def decide_batch(action: str, batch_id: int, seen_status: str) -> None:
         if act_on_batch(batch_id, seen_status, approve_batch, note):
             st.session_state["review_flash"] = ("success", f"Batch {batch_id} approved by {user['name']}.")
             st.session_state["review_refresh_queue"] = True
+            st.toast(f"Batch {batch_id} approved", icon=":material/check:")
         return
     reason = st.session_state.get("reject_reason", "").strip()
     if not reason:
@@ -90,15 +91,18 @@ def decide_batch(action: str, batch_id: int, seen_status: str) -> None:
     elif act_on_batch(batch_id, seen_status, reject_batch, reason):
         st.session_state["review_flash"] = ("success", f"Batch {batch_id} rejected by {user['name']}.")
         st.session_state["review_refresh_queue"] = True
+        st.toast(f"Batch {batch_id} rejected", icon=":material/check:")
 
 
-def act_on_sample(decide) -> None:
-    """`decide(session, me)` records one per-sample decision; a refusal is shown after the fragment reruns."""
+def act_on_sample(decide, done: str) -> None:
+    """`decide(session, me)` records one per-sample decision; a toast acknowledges it once it is committed."""
     try:
         with acting_user() as (session, me):
             decide(session, me)
     except decision_errors() as e:
         st.session_state["review_flash"] = ("error", str(e))
+    else:
+        st.toast(done, icon=":material/check:")
 
 
 show_all = st.toggle("Show decided batches too", key="review_show_all")
@@ -148,6 +152,9 @@ def batch_panel(batch_id: int) -> None:
     if st.session_state.get("review_filters") != filters:
         st.session_state["review_filters"] = filters
         st.session_state["review_page_no"] = 0
+        if st.session_state.get("review_filters_batch") != batch_id:
+            st.session_state.pop("review_open", None)  # an open sample belongs to the batch it was opened in
+            st.session_state["review_filters_batch"] = batch_id
     page = st.session_state.get("review_page_no", 0)
     samples, total = load_page(batch_id, page, per_page, SORTS[sort_label], descending,
                                None if tag_filter == "any" else tag_filter, MEMORIZED[memo_label],
@@ -212,10 +219,10 @@ def sample_detail(open_id, state: dict) -> None:
     new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}")
     sid = s["id"]
     st.button("Add tag", key=f"tag_add_{sid}", disabled=new_tag is None, on_click=act_on_sample,
-              args=(lambda session, me: tag_sample(session, sid, new_tag, me),))
+              args=(lambda session, me: tag_sample(session, sid, new_tag, me), f"#{sid} tagged {new_tag}"))
     for t in s["tags"]:
         st.button(f"Remove {t}", key=f"untag_{sid}_{t}", type="tertiary", on_click=act_on_sample,
-                  args=(lambda session, me, t=t: untag_sample(session, sid, t, me),))
+                  args=(lambda session, me, t=t: untag_sample(session, sid, t, me), f"#{sid}: {t} removed"))
     if not s["rejected"]:
         st.text_input("Reason to reject this sample", key=f"reject_reason_{sid}")
         st.button("Reject sample", key=f"reject_sample_{sid}", on_click=reject_open_sample, args=(sid,))

@@ -22,9 +22,9 @@ def test_embedding_selection_resolves_sample_ids_across_traces(users, digits):
     assert any(f"{n_real:,} real training images and 10 synthetic samples" in c.value for c in at.caption)
     # Points from two colour traces share point_index 0; only custom_data tells them apart.
     at.session_state["emb_selection"] = {"points": [
-        {"curve_number": 1, "point_index": 0, "customdata": ["synthetic", s7[0]]},
-        {"curve_number": 3, "point_index": 0, "customdata": ["synthetic", s9[2]]},
-        {"curve_number": 0, "point_index": 0, "customdata": ["real", 1]},
+        {"curve_number": 1, "point_index": 0, "customdata": [s7[0], 0]},
+        {"curve_number": 3, "point_index": 0, "customdata": [s9[2], 0]},
+        {"curve_number": 0, "point_index": 0, "customdata": [1, 1]},
     ]}
     at.run()
     assert not at.exception

@@ -86,6 +86,7 @@ def browser_page():
 
 
 def shot(page, name: str) -> None:
+    page.wait_for_timeout(1500)  # let the rerun finish drawing; the screenshot is for people to look at
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
