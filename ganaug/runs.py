@@ -27,7 +27,7 @@ from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import save_png, sha256_file
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
-from ganaug_core.training.config import MAX_RESOLUTION, TrainConfig
+from ganaug_core.training.config import MAX_RESOLUTION, TrainConfig, fast_bf16
 from ganaug_core.training.loop import TrainData, Trainer, resize_images
 
 MAX_BATCH = 100_000
@@ -64,19 +64,6 @@ def default_config(dataset: str, **overrides) -> TrainConfig:
     if "bf16" not in overrides:
         cfg.bf16 = fast_bf16(cfg.device)
     return cfg
-
-
-def fast_bf16(device: str) -> bool:
-    """bfloat16 autocast pays off only with native bf16 arithmetic (AVX512-BF16 / AMX on CPU, Ampere+ GPUs)."""
-    import torch
-
-    if device == "cuda":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def _get_run(s, run_id: int) -> Run:

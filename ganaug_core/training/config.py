@@ -35,6 +35,7 @@ class TrainConfig:
     beta1: float = 0.0  # Adam β1; 0 is the GAN-stable choice with spectral norm
     beta2: float = 0.99  # Adam β2
     batch_size: int = 32  # images per step for D (reals and fakes each) and for G; 32 learns digits in fewer FLOPs than 64
+    mode_seeking: float = 1.0  # weight of the mode-seeking term (MSGAN): G pays when two latents of a class look alike
     ema_beta: float = 0.99  # per-step decay of the EMA generator that all sampling uses
     augment: str = "diffaugment"  # "diffaugment" (always on), "ada" (probability p tuned online) or "none"
     diffaug_policy: str = "color,translation,cutout"  # DiffAugment transforms, comma-separated
@@ -83,6 +84,8 @@ class TrainConfig:
             raise GanaugError(f"ema_beta must be in [0, 1), got {self.ema_beta}")
         if not 0.0 < self.ada_target < 1.0:
             raise GanaugError(f"ada_target must be in (0, 1), got {self.ada_target}")
+        if self.mode_seeking < 0:
+            raise GanaugError(f"mode_seeking must be ≥ 0, got {self.mode_seeking}")
         if self.r1_gamma < 0:
             raise GanaugError(f"r1_gamma must be ≥ 0, got {self.r1_gamma}")
         if not 0.0 <= self.beta1 < 1.0 or not 0.0 <= self.beta2 < 1.0:
@@ -112,6 +115,20 @@ class TrainConfig:
         if unknown:
             raise GanaugError(f"unknown training config field(s): {', '.join(unknown)}")
         return cls(**data)
+
+
+def fast_bf16(device: str) -> bool:
+    """bfloat16 autocast pays off only with native bf16 arithmetic (AVX512-BF16 / AMX on CPU, Ampere+ GPUs)."""
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -188,7 +188,10 @@ class Trainer:
         real = self._to_float(self.images[idx.to(dev)])
         c_real = self.labels[idx].to(dev)
         z = torch.randn(cfg.batch_size, cfg.z_dim, generator=self.gen).to(dev)
-        c_fake = self.sampler.classes[torch.randint(len(self.sampler.classes), (cfg.batch_size,), generator=self.gen)].to(dev)
+        half = cfg.batch_size // 2
+        c_fake = self.sampler.classes[torch.randint(len(self.sampler.classes), (cfg.batch_size - half,), generator=self.gen)]
+        # The second half repeats the first half's classes with other latents: the pairs the mode-seeking term compares.
+        c_fake = torch.cat([c_fake, c_fake[:half]]).to(dev)
         do_r1 = cfg.r1_gamma > 0 and self.step % cfg.r1_every == 0
         autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16)
 
@@ -213,6 +216,8 @@ class Trainer:
         self.D.eval().requires_grad_(False)
         with autocast:
             loss_g = g_loss(cfg.loss, self.D(self._augment(fake), c_fake))
+        if cfg.mode_seeking > 0 and half > 0:
+            loss_g = loss_g + cfg.mode_seeking * mode_seeking_loss(fake, z, half)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
@@ -317,6 +322,14 @@ class Trainer:
                 grid_path = self.write_grids()
             ckpt = self.save(on_checkpoint)
         return TrainResult(status, self.step, ckpt[0], ckpt[1], {**last, "grid": str(grid_path) if grid_path else None})
+
+
+def mode_seeking_loss(fake: torch.Tensor, z: torch.Tensor, half: int) -> torch.Tensor:
+    """MSGAN (Mao et al., 2019): the inverse of image distance per latent distance over same-class pairs."""
+    n = fake.shape[0] - half  # sample i < half and sample n + i share a class
+    d_img = (fake[:half].float() - fake[n:].float()).abs().mean()
+    d_z = (z[:half] - z[n:]).abs().mean()
+    return 1.0 / (d_img / d_z + 1e-5)
 
 
 def _catch_sigint(trainer: "Trainer") -> Callable[[], None]:

@@ -192,3 +192,27 @@ def test_checkpoint_refuses_corrupt_and_foreign_files(tmp_path):
     torch.save(torch.nn.Linear(2, 2), pickled)  # an object pickle: refused by weights_only, never executed
     with pytest.raises(GanaugError, match="not a readable ganaug checkpoint"):
         load_checkpoint(pickled)
+
+
+def test_mode_seeking_loss_punishes_identical_pairs():
+    from ganaug_core.training.loop import mode_seeking_loss
+
+    z = torch.randn(8, 4)
+    varied = torch.randn(8, 1, 8, 8)
+    same = torch.cat([varied[:4], varied[:4]])
+    assert mode_seeking_loss(same, z, 4) > 100 * mode_seeking_loss(varied, z, 4)
+
+
+def test_folded_eval_norm_matches_batch_norm():
+    from ganaug_core.training.networks import ConditionalBatchNorm
+
+    norm = ConditionalBatchNorm(5, 3)
+    with torch.no_grad():
+        norm.gain.weight.normal_()
+        norm.bias.weight.normal_()
+        norm.bn.running_mean.normal_()
+        norm.bn.running_var.uniform_(0.5, 2.0)
+    x, c = torch.randn(4, 5, 6, 6), torch.tensor([0, 1, 2, 1])
+    norm.eval()
+    expected = norm.bn(x) * norm.gain(c)[:, :, None, None] + norm.bias(c)[:, :, None, None]
+    assert torch.allclose(norm(x, c), expected, atol=1e-5)
