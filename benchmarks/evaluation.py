@@ -106,4 +106,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        import shutil
+
+        if os.environ.get("GANAUG_HOME", "").startswith(tempfile.gettempdir()):
+            shutil.rmtree(os.environ["GANAUG_HOME"], ignore_errors=True)
