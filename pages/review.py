@@ -12,7 +12,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.review import approve_batch, reject_batch, reject_sample, review_page, tag_sample, untag_sample
-from pages.ui import acting_user, decision_errors, fmt, require_user, show_image
+from pages.ui import TILE_PX, acting_user, decision_errors, fmt, home, image_uri, placeholder_uri, require_user, show_image
 
 PER_PAGE_CHOICES = (24, 36, 48)
 GRID_COLUMNS = 6
@@ -170,24 +170,38 @@ def batch_panel(batch_id: int) -> None:
 
     grid_col, detail_col = st.columns([3, 1])
     with grid_col:
-        sample_grid(samples, state)
+        sample_grid(samples, state, f"{batch_id}_{page}_{per_page}")
     with detail_col:
         sample_detail(st.session_state.get("review_open"), state)
     st.divider()
     batch_actions(batch_id, state)
 
 
-def sample_grid(samples: list[dict], state: dict) -> None:
+def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
+    """The page's tiles as ONE image-list element (a page switch redraws one element, not 48 columns), then one
+    picker that opens a sample beside its nearest real images."""
     names = state["class_names"]
-    for start in range(0, len(samples), GRID_COLUMNS):
-        cols = st.columns(GRID_COLUMNS)
-        for col, s in zip(cols, samples[start:start + GRID_COLUMNS]):
-            with col:
-                flags = (["MEMORIZED"] if s["memorized"] else []) + (["rejected"] if s["rejected"] else []) + s["tags"]
-                show_image(s["path"], caption=f"#{s['id']} · {names[s['class_index']]} · conf {fmt(s['class_confidence'])}")
-                if flags:
-                    st.caption(" · ".join(flags))
-                st.button("Open", key=f"open_{s['id']}", type="tertiary", on_click=set_state, args=("review_open", s["id"]))
+    uris, captions, missing = [], [], []
+    for s in samples:
+        uri = image_uri(home(), s["path"])
+        if uri is None:
+            missing.append(s["path"])
+        uris.append(uri or placeholder_uri())
+        flags = (["MEMORIZED"] if s["memorized"] else []) + (["rejected"] if s["rejected"] else []) + s["tags"]
+        captions.append(" · ".join([f"#{s['id']}", names[s["class_index"]], f"conf {fmt(s['class_confidence'])}", *flags]))
+    if uris:
+        st.image(uris, caption=captions, width=TILE_PX)
+    if missing:
+        st.warning(f"image file missing: {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else "")
+                   + " (shown as a crossed grey tile)", icon=":material/broken_image:")
+    ids = [s["id"] for s in samples]
+    current = st.session_state.get("review_open")
+    st.pills("Open a sample", ids, format_func=lambda i: f"#{i}", key=f"open_pick_{page_key}",
+             default=current if current in ids else None, on_change=open_picked, args=(f"open_pick_{page_key}",))
+
+
+def open_picked(key: str) -> None:
+    st.session_state["review_open"] = st.session_state.get(key)
 
 
 def sample_detail(open_id, state: dict) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Batch, Event, Sample, SampleTag
-from tests.app.conftest import app_test, button, make_batch
+from tests.app.conftest import app_test, button, image_captions, make_batch
 
 
 def review(user, batch_id):
@@ -17,7 +17,14 @@ def review(user, batch_id):
 
 
 def images_shown(at) -> int:
-    return len(at.get("image"))
+    """Tiles in the grid (one image-list element) — the open sample's own images are not counted."""
+    return len(at.get("image")[0].proto.imgs) if at.get("image") else 0
+
+
+def open_sample(at, sample_id: int):
+    [p for p in at.get("button_group") if p.key.startswith("open_pick_")][0].set_value(sample_id).run()
+    assert at.session_state["review_open"] == sample_id
+    return at
 
 
 def test_grid_pages_through_a_batch(users, digits):
@@ -36,15 +43,14 @@ def test_tag_and_reject_sample_are_written_at_once(users, digits):
     with session_scope() as session:
         first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
     at = review(users["rita"], batch)
-    button_open = [b for b in at.button if b.key == f"open_{first}"][0]
-    button_open.click().run()
+    open_sample(at, first)
     at.selectbox(key=f"tag_pick_{first}").set_value("blur").run()
     button(at, "Add tag").click().run()
     assert not at.exception
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(SampleTag).where(SampleTag.sample_id == first)) == 1
         assert session.scalars(select(Event.actor).where(Event.action == "tag")).one() == "rita"
-    assert any("blur" in c.value for c in at.caption)
+    assert any(caption.endswith("· blur") for caption in image_captions(at))
 
     button(at, "Reject sample").click().run()
     assert any("reason is required" in e.value for e in at.error)
@@ -62,7 +68,7 @@ def test_memorized_sample_blocks_approval_until_rejected(users, digits):
     assert any("memorized sample(s) must be rejected" in w.value for w in at.warning)
     with session_scope() as session:
         memorized = session.scalars(select(Sample.id).where(Sample.batch_id == batch, Sample.memorized)).one()
-    [b for b in at.button if b.key == f"open_{memorized}"][0].click().run()
+    open_sample(at, memorized)
     at.text_input(key=f"reject_reason_{memorized}").input("copy of a training image").run()
     button(at, "Reject sample").click().run()
     assert not button(at, "Approve batch").disabled

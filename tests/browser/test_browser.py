@@ -148,7 +148,7 @@ def walk(page, served, home):
         assert batch_ids and all(session.get(Batch, b).scores_computed for b in batch_ids)
 
     go(page, "Review")
-    page.locator("[class*=\"st-key-open_\"] button").first.click()
+    page.locator("[class*=\"st-key-open_pick_\"] button").first.click()
     page.get_by_role("button", name="Add tag").click()
     page.get_by_text("Tags: blur").wait_for()
     shot(page, "05_tagged")
@@ -159,7 +159,7 @@ def walk(page, served, home):
     if memorized:  # a near-copy blocks approval; reject each through the page, as a reviewer must
         choose(page, "Memorization", "only memorized")
         for _ in memorized:
-            page.locator("[class*=\"st-key-open_\"] button").first.click()
+            page.locator("[class*=\"st-key-open_pick_\"] button").first.click()
             page.get_by_label("Reason to reject this sample").fill("near-copy of a training image")
             page.get_by_label("Reason to reject this sample").press("Tab")
             page.get_by_role("button", name="Reject sample").click()
