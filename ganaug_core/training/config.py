@@ -35,7 +35,7 @@ class TrainConfig:
     beta1: float = 0.0  # Adam β1; 0 is the GAN-stable choice with spectral norm
     beta2: float = 0.99  # Adam β2
     batch_size: int = 32  # images per step for D (reals and fakes each) and for G; 32 learns digits in fewer FLOPs than 64
-    mode_seeking: float = 1.0  # weight of the mode-seeking term (MSGAN): G pays when two latents of a class look alike
+    mode_seeking: float = 0.0  # weight of the mode-seeking term (MSGAN): G pays when two latents of a class look alike
     ema_beta: float = 0.99  # per-step decay of the EMA generator that all sampling uses
     augment: str = "diffaugment"  # "diffaugment" (always on), "ada" (probability p tuned online) or "none"
     diffaug_policy: str = "color,translation,cutout"  # DiffAugment transforms, comma-separated

@@ -177,3 +177,18 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(digits, home):
         run = s.get(Run, info["run_id"])
         assert run.status == "cancelled" and run.step > 0
         assert sha256_file(paths.resolve(run.checkpoint_path)) == run.checkpoint_sha256
+
+
+def test_failure_during_training_marks_the_run_failed(digits, home):
+    from ganaug.runs import default_config, train_run
+
+    def boom() -> bool:
+        raise RuntimeError("disk on fire")
+
+    cfg = default_config("digits", resolution=8, width=4, batch_size=8, steps=5)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        train_run("digits", cfg, should_stop=boom)
+    with session_scope() as s:
+        run = s.scalars(select(Run)).one()
+        assert run.status == "failed" and "disk on fire" in run.error
+        assert (paths.resolve(run.run_dir) / "config.json").exists()  # kept for inspection
