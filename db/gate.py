@@ -109,7 +109,7 @@ def _digests(paths: list[str]) -> list[Optional[str]]:
     return out
 
 
-def _matching(base: Path, rows: list, workers: int = 4) -> list[bool]:
+def _matching(base: Path, rows: list, workers: int = min(4, os.cpu_count() or 1)) -> list[bool]:
     """Which rows' files exist and match their recorded sha256.
 
     A few threads over contiguous slices: reads overlap (helps on cold caches and network disks) while the
@@ -117,8 +117,8 @@ def _matching(base: Path, rows: list, workers: int = 4) -> list[bool]:
     """
     if not rows:
         return []
-    root = str(base)
-    paths = [os.path.join(root, r.path) for r in rows]
+    root = str(base) + os.sep
+    paths = [root + r.path for r in rows]  # stored paths are relative to the home
     size = -(-len(paths) // workers)
     slices = [paths[i:i + size] for i in range(0, len(paths), size)]
     if len(slices) == 1:
