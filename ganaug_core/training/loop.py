@@ -262,6 +262,22 @@ class Trainer:
             on_checkpoint(path, sha, self.step)
         return path, sha
 
+    def _stats(self, losses: dict, steps_per_s: float, elapsed: float, diversity: bool) -> dict:
+        cfg = self.cfg
+        line = {"step": self.step, **{k: round(float(v), 5) for k, v in losses.items()},
+                "p": round(self.ada.p, 5), "ada_rt": round(self.ada.last_rt, 4),
+                "images_per_s": round(cfg.batch_size * steps_per_s, 1), "elapsed_s": round(elapsed, 2)}
+        if cfg.minutes:
+            line["budget_fraction"] = round(min(1.0, elapsed / (cfg.minutes * 60)), 4)
+        if diversity:
+            line.update(self.monitor.measure(self.G_ema, cfg.z_dim, self.device).to_dict())
+        return line
+
+    def _record(self, line: dict, grid: Optional[Path], total: int, stats_file: Path, progress: ProgressCallback) -> None:
+        with open(stats_file, "a") as f:
+            f.write(json.dumps(line) + "\n")
+        progress(Progress("train", self.step, total, {**line, "grid": str(grid) if grid else None}))
+
     # --- the loop ---------------------------------------------------------------------------------------------
 
     def run(
@@ -280,6 +296,7 @@ class Trainer:
         grid_path: Optional[Path] = None
         status = "done"
         ckpt: tuple[Optional[Path], Optional[str]] = (None, None)
+        losses: Optional[dict] = None
         restore = _catch_sigint(self)
         try:
             while not total or self.step < total:
@@ -298,18 +315,12 @@ class Trainer:
                     standing_stats(self.G_ema, cfg.num_classes, cfg.z_dim, self.device)
                 if s % cfg.stats_every == 0 or s % cfg.diversity_every == 0 or end:
                     now = time.perf_counter()
-                    last = {"step": s, **{k: round(float(v), 5) for k, v in losses.items()},
-                            "p": round(self.ada.p, 5), "ada_rt": round(self.ada.last_rt, 4),
-                            "images_per_s": round(cfg.batch_size * (s - step_last) / max(now - t_last, 1e-9), 1),
-                            "elapsed_s": round(now - started, 2)}
+                    last = self._stats(losses, (s - step_last) / max(now - t_last, 1e-9), now - started,
+                                       s % cfg.diversity_every == 0 or end)
                     t_last, step_last = now, s
-                    if s % cfg.diversity_every == 0 or end:
-                        last.update(self.monitor.measure(self.G_ema, cfg.z_dim, self.device).to_dict())
                     if s % cfg.grid_every == 0 or end:
                         grid_path = self.write_grids()
-                    with open(stats_file, "a") as f:
-                        f.write(json.dumps(last) + "\n")
-                    progress(Progress("train", s, total, {**last, "grid": str(grid_path) if grid_path else None}))
+                    self._record(last, grid_path, total, stats_file, progress)
                 if s % cfg.ckpt_every == 0 or end:
                     ckpt = self.save(on_checkpoint)
         except KeyboardInterrupt:
@@ -317,9 +328,14 @@ class Trainer:
         finally:
             restore()
         if ckpt[0] is None or int(ckpt[0].stem.split("-")[1]) != self.step:
+            # Stopped between checkpoints (time budget, cancel, Ctrl-C): record and save the state reached.
             standing_stats(self.G_ema, cfg.num_classes, cfg.z_dim, self.device)
             if grid_path is None or f"step{self.step:07d}" not in grid_path.name:
                 grid_path = self.write_grids()
+            if losses is not None and last.get("step") != self.step:
+                now = time.perf_counter()
+                last = self._stats(losses, (self.step - step_last) / max(now - t_last, 1e-9), now - started, True)
+                self._record(last, grid_path, total, stats_file, progress)
             ckpt = self.save(on_checkpoint)
         return TrainResult(status, self.step, ckpt[0], ckpt[1], {**last, "grid": str(grid_path) if grid_path else None})
 
