@@ -105,8 +105,14 @@ def act_on_sample(decide, done: str) -> None:
         st.toast(done, icon=":material/check:")
 
 
-show_all = st.toggle("Show decided batches too", key="review_show_all")
+q1, q2 = st.columns([1, 2])
+show_all = q1.toggle("Show decided batches too", key="review_show_all")
 queue = load_queue(show_all)
+classes = sorted({(b["dataset"], b["class_name"]) for b in queue})
+class_filter = q2.selectbox("Dataset and class", [None] + classes, key="review_class",
+                            format_func=lambda c: "all" if c is None else f"{c[0]} · class {c[1]}")
+if class_filter is not None:
+    queue = [b for b in queue if (b["dataset"], b["class_name"]) == class_filter]
 if not queue:
     flash = st.session_state.pop("review_flash", None)
     if flash:

@@ -120,3 +120,13 @@ def test_deleted_image_shows_placeholder_and_warning(users, digits):
     at = review(users["rita"], batch)
     assert images_shown(at) == 2
     assert any("image file missing" in w.value for w in at.warning)
+
+
+def test_queue_filters_by_class(users, digits):
+    make_batch(digits, 7, 2)
+    b9 = make_batch(digits, 9, 2)
+    at = app_test(users["rita"], "review.py")
+    assert len(at.selectbox(key="review_batch").options) == 2
+    at.selectbox(key="review_class").set_value(("digits", "9")).run()
+    options = at.selectbox(key="review_batch").options
+    assert len(options) == 1 and options[0].startswith(f"batch {b9} ")
