@@ -18,7 +18,7 @@ from db import views
 from db.engine import session_scope
 from db.jobs import request_cancel, submit_job
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
-from pages.ui import decision_errors, home, require_user, show_image
+from pages.ui import home, require_user, show_image
 
 JOB_KIND = "train_generate"
 MAX_PER_CLASS = 1000
@@ -51,7 +51,6 @@ def field_error(errors: dict, name: str) -> None:
 def validate(v: dict, dataset: dict | None, runs: list[dict]) -> dict[str, str]:
     """Field name → message; an empty dict means the form can be submitted."""
     from ganaug_core.errors import GanaugError
-    from ganaug_core.training.config import TrainConfig
 
     errors: dict[str, str] = {}
     if dataset is None:

@@ -15,7 +15,6 @@ from db.review import approve_batch, reject_batch, reject_sample, review_page, t
 from pages.ui import TILE_PX, acting_user, decision_errors, fmt, home, image_uri, placeholder_uri, require_user, show_image
 
 PER_PAGE_CHOICES = (24, 36, 48)
-GRID_COLUMNS = 6
 SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
          "distance to nearest real": "nn_distance"}
 MEMORIZED = {"any": None, "only memorized": True, "not memorized": False}
