@@ -105,7 +105,7 @@ def _generator(run, dataset) -> tuple[Callable, dict]:
             images = resize_images(images, dataset.resolution)
         return images
 
-    return generate, {"run_id": run.id, "checkpoint": str(path), "checkpoint_sha256": sha256_file(path)}
+    return generate, {"run_id": run.id, "step": run.step, "checkpoint": str(path), "checkpoint_sha256": sha256_file(path)}
 
 
 def _scorer(dataset_name: str, train_images: np.ndarray, train_labels: np.ndarray, progress: ProgressCallback):
