@@ -201,7 +201,7 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
                    + " (shown as a crossed grey tile)", icon=":material/broken_image:")
     ids = [s["id"] for s in samples]
     current = st.session_state.get("review_open")
-    st.pills("Open a sample", ids, format_func=lambda i: f"#{i}", key=f"open_pick_{page_key}",
+    st.pills("Open a sample", ids, format_func=lambda i: f"#{i}", key=f"open_pick_{page_key}", width="stretch", wrap=True,
              default=current if current in ids else None, on_change=open_picked, args=(f"open_pick_{page_key}",))
 
 
