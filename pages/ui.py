@@ -46,8 +46,7 @@ def acting_user(immediate: bool = True) -> Iterator[tuple]:
     with session_scope(immediate=immediate) as session:
         row = session.get(User, user["id"])
         if row is None or not row.active:
-            st.session_state.pop("user", None)
-            raise PermissionError("your account is disabled or was removed; sign in again")
+            raise PermissionError("your account is disabled or was removed: nothing was recorded")
         yield session, row
 
 

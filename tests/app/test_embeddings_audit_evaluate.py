@@ -106,3 +106,33 @@ def test_evaluate_submits_one_benchmark_job(users, digits):
         job = session.scalars(select(Job)).one()
     assert job.kind == "benchmark" and job.params["arms"] == ["real", "oversample"] and job.params["quick"] is True
     assert any("No benchmark report" in c.value for c in at.caption)
+
+
+def test_evaluate_shows_a_recorded_report(users, digits):
+    import json
+
+    from db.engine import home
+    from db.models import Dataset, Report
+    from ganaug_core.imageio import save_png
+    import numpy as np
+
+    folder = home() / "reports" / "bench-1"
+    folder.mkdir(parents=True)
+    ci = lambda m: {"mean": m, "low": m - 0.01, "high": m + 0.01, "n": 3}  # noqa: E731
+    report = {"arms": {"real": {"n_train": 800, "n_synthetic": 0, "clean": {"balanced_accuracy": ci(0.81)}},
+                       "gan_approved": {"n_train": 800, "n_synthetic": 60, "clean": {"balanced_accuracy": ci(0.86)}}},
+              "comparison": {"best_baseline": {"balanced_accuracy": "real"}},
+              "sweep": {"arm": "gan", "points": [{"multiplier": 1.0, "n_synthetic": 30, "balanced_accuracy": ci(0.84)}]}}
+    (folder / "report.json").write_text(json.dumps(report))
+    save_png(np.zeros((3, 8, 8), np.uint8), folder / "balanced_accuracy.png")
+    with session_scope() as session:
+        ds = session.scalars(select(Dataset)).one()
+        session.add(Report(dataset_id=ds.id, kind="benchmark", path="reports/bench-1", sha256="r" * 64,
+                           summary={}, manifest_sha256="m" * 64))
+    at = app_test(users["rita"], "evaluate.py")
+    assert not at.exception
+    arms = at.dataframe[0].value
+    assert list(arms["arm"]) == ["real", "gan_approved"]
+    assert arms["balanced_accuracy"][1] == "0.860 [0.850, 0.870]"
+    assert list(at.dataframe[1].value["multiplier"]) == [1.0]
+    assert any("balanced accuracy" == c for c in image_captions(at))

@@ -66,3 +66,24 @@ def test_admin_page_refuses_reviewers_and_adds_a_tag_for_admins(users):
 
     with session_scope() as session:
         assert get_tag(session, "halo").blocking
+
+
+def test_disabled_account_cannot_sign_in_nor_decide(users, digits):
+    from db.engine import session_scope
+    from db.models import Event
+    from db.users import get_user, set_active
+    from sqlalchemy import func, select
+
+    batch = make_batch(digits, 9, 2)
+    at = app_test(users["rita"], "review.py")
+    at.selectbox(key="review_batch").set_value(batch).run()
+    with session_scope(immediate=True) as session:
+        set_active(session, "rita", False, by=get_user(session, "ada"), reason="left the team")
+    at.text_input(key="reject_reason").input("all blurry").run()
+    button(at, "Reject batch").click().run()
+    assert any("disabled" in e.value for e in at.error)
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).where(Event.action == "reject")) == 0
+
+    again = sign_in(app_test(), "rita", PASSWORD)
+    assert "user" not in again.session_state and again.error
