@@ -182,7 +182,7 @@ def train_run(
             with session_scope() as s:
                 run = s.get(Run, run_id)
                 run.step = p.done
-                run.progress = min(1.0, p.done / p.total) if p.total else 0.0
+                run.progress = min(1.0, p.done / p.total) if p.total else float(p.stats.get("budget_fraction", 0.0))
             progress(Progress(p.stage, p.done, p.total, {"run_id": run_id, **p.stats}))
 
         result = trainer.run(progress=report, should_stop=should_stop, on_checkpoint=on_checkpoint)
