@@ -35,6 +35,22 @@ def load_tags() -> list[dict]:
         return views.active_tags(session)
 
 
+@st.cache_data(show_spinner="Measuring distances to the nearest real images…", max_entries=512)
+def neighbour_distances(home_dir: str, dataset: str, sample_id: int) -> dict[int, float]:
+    """Real image id → feature distance, from the scoring step's extractor; {} if it is not available.
+
+    Only an extractor that scoring already trained is used: the page never trains one (that is worker work).
+    """
+    from ganaug.evaluation import extractor_info, nearest_real_images
+    from ganaug_core.errors import GanaugError
+
+    try:
+        extractor_info(dataset)
+        return {n["real_image_id"]: n["distance"] for n in nearest_real_images(sample_id, k=4)}
+    except (GanaugError, OSError, KeyError, ValueError):
+        return {}
+
+
 def load_page(batch_id: int, page: int, per_page: int, sort: str, descending: bool, tag, memorized,
               min_confidence) -> tuple[list[dict], int]:
     with session_scope() as session:
@@ -220,6 +236,8 @@ def sample_detail(open_id, state: dict) -> None:
             return
         s = found[0]
         reals = views.real_images_by_ids(session, s["nn_real_ids"][:4])
+        dataset = state["dataset"]
+    distances = neighbour_distances(home(), dataset, s["id"]) if s["nn_real_ids"] else {}
     st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
     show_image(s["path"], size=160)
     st.caption(f"confidence {fmt(s['class_confidence'])} · realism {fmt(s['realism'])} · novelty {fmt(s['novelty'])}"
@@ -227,12 +245,12 @@ def sample_detail(open_id, state: dict) -> None:
     if s["memorized"]:
         st.error("Flagged as a near-copy of a training image: reject it before the batch can be approved.")
     if reals:
-        st.markdown("Nearest real training images (nearest first)")
+        st.markdown("Nearest real training images (nearest first, feature distance d)")
         cols = st.columns(len(reals))
         for i, (col, r) in enumerate(zip(cols, reals)):
+            d = distances.get(r["id"], s["nn_distance"] if i == 0 else None)
             with col:
-                show_image(r["path"], caption=f"real #{r['id']}" + (f" · d={fmt(s['nn_distance'], 3)}" if i == 0 else ""),
-                           size=72)
+                show_image(r["path"], caption=f"real #{r['id']}" + (f" · d={fmt(d, 3)}" if d is not None else ""), size=72)
     tag_names = [t["name"] for t in load_tags()]
     st.markdown("Tags: " + (", ".join(s["tags"]) or "none"))
     new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}")
