@@ -36,6 +36,9 @@ def test_grid_pages_through_a_batch(users, digits):
     button(at, "Next").click().run()
     assert images_shown(at) == 6
     assert any("page 2 of 2" in c.value for c in at.caption)
+    at.selectbox(key="review_memorized").set_value("only memorized").run()  # nothing matches: an empty grid
+    assert not at.exception and images_shown(at) == 0
+    assert any("0 samples match" in c.value for c in at.caption)
 
 
 def test_tag_and_reject_sample_are_written_at_once(users, digits):
