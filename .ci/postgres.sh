@@ -12,14 +12,16 @@ _ganaug_pg() {
     local port="${GANAUG_PG_PORT:-54329}"
     local dir="${GANAUG_PG_DIR:-/tmp/ganaug-pg-$port}"
     local bin
-    bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    # Written to survive the caller's `set -euo pipefail`: every expected failure is tested, never fatal.
+    bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
     if [ -z "$bin" ]; then
         echo "postgres.sh: installing PostgreSQL from Debian's packages" >&2
         local sudo=""
-        [ "$(id -u)" -ne 0 ] && sudo="sudo"
+        if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
         $sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >&2 || {
             echo "postgres.sh: could not install PostgreSQL" >&2; return 1; }
-        bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+        bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+        [ -n "$bin" ] || { echo "postgres.sh: no PostgreSQL binaries after installing" >&2; return 1; }
     fi
 
     # Run the server as an unprivileged account: ourselves, or 'postgres' (created by the package) when root.
@@ -30,7 +32,7 @@ _ganaug_pg() {
     fi
 
     if [ "${1:-}" = "stop" ]; then
-        [ -d "$dir" ] && "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop >&2 || true
+        if [ -d "$dir" ]; then "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop >&2 || true; fi
         rm -rf "$dir"
         return 0
     fi
@@ -38,7 +40,7 @@ _ganaug_pg() {
     if ! "${as[@]}" "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
         rm -rf "$dir"
         mkdir -p "$dir"
-        [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+        if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
         "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
             --encoding=UTF8 --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
         "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -w -l "$dir/server.log" start \
