@@ -13,7 +13,7 @@ from db.audit import list_events, verify_chain
 from db.engine import session_scope
 from pages.ui import decision_errors, home, require_user
 
-ACTIONS = ["any", "approve", "reject", "revoke", "reject_sample", "tag", "untag", "add_tag", "add_user", "set_active"]
+ACTIONS = ["any", "approve", "reject", "revoke", "reject_sample", "tag", "untag", "add_tag", "add_user", "disable_user", "enable_user"]
 TARGETS = ["any", "batch", "sample", "tag", "user"]
 
 user = require_user()
