@@ -30,6 +30,7 @@ from ganaug_core.training.networks import Discriminator, Generator, build_networ
 GRID_PER_CLASS = 64  # samples in each per-class grid (8×8)
 GRID_SEED = 2024  # grids use fixed latents, so successive grids show the same samples evolving
 STANDING_STATS_BATCHES = 8
+MBSTD_GROUP = 4  # D's minibatch-stddev group: batches are laid out in runs of this many same-class samples
 
 
 @dataclass
@@ -77,13 +78,19 @@ class ClassBalancedSampler:
         self.starts, self.counts = torch.from_numpy(starts), torch.from_numpy(counts)
         self.balanced, self.n = balanced, len(labels)
 
-    def draw(self, batch: int, gen: torch.Generator) -> torch.Tensor:
+    def draw(self, batch: int, gen: torch.Generator, group: int = 1) -> torch.Tensor:
+        """Indices of `batch` images; balanced draws come in runs of `group` images of one class."""
         u = torch.rand(batch, generator=gen, dtype=torch.float64)
         if not self.balanced:
             return self.order[(u * self.n).long().clamp(max=self.n - 1)]
-        k = torch.randint(len(self.classes), (batch,), generator=gen)
+        k = self.draw_classes(batch, gen, group, index_only=True)
         pos = self.starts[k] + (u * self.counts[k]).long().clamp(max=self.counts[k] - 1)
         return self.order[pos]
+
+    def draw_classes(self, batch: int, gen: torch.Generator, group: int = 1, index_only: bool = False) -> torch.Tensor:
+        """`batch` class labels, uniform over the classes present, in runs of `group` equal labels."""
+        k = torch.randint(len(self.classes), (-(-batch // group),), generator=gen).repeat_interleave(group)[:batch]
+        return k if index_only else self.classes[k]
 
 
 def make_optimizer(params, lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
@@ -184,12 +191,12 @@ class Trainer:
 
     def train_step(self) -> dict[str, torch.Tensor]:
         cfg, dev = self.cfg, self.device
-        idx = self.sampler.draw(cfg.batch_size, self.gen)
+        idx = self.sampler.draw(cfg.batch_size, self.gen, group=MBSTD_GROUP)
         real = self._to_float(self.images[idx.to(dev)])
         c_real = self.labels[idx].to(dev)
         z = torch.randn(cfg.batch_size, cfg.z_dim, generator=self.gen).to(dev)
         half = cfg.batch_size // 2
-        c_fake = self.sampler.classes[torch.randint(len(self.sampler.classes), (cfg.batch_size - half,), generator=self.gen)]
+        c_fake = self.sampler.draw_classes(cfg.batch_size - half, self.gen, group=MBSTD_GROUP)
         # The second half repeats the first half's classes with other latents: the pairs the mode-seeking term compares.
         c_fake = torch.cat([c_fake, c_fake[:half]]).to(dev)
         do_r1 = cfg.r1_gamma > 0 and self.step % cfg.r1_every == 0

@@ -104,15 +104,20 @@ class Generator(nn.Module):
 
 
 def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:
-    """Append one channel: the std of features across a group of samples, averaged (StyleGAN's mbstd)."""
+    """Append one channel: the std of features across a group of samples, averaged (StyleGAN's mbstd).
+
+    Groups are runs of `group` consecutive samples. The training loop lays batches out so that each run is one
+    class, either all real or all fake: the feature then measures within-class diversity, which is exactly what
+    a conditionally collapsed generator lacks.
+    """
     n, ch, h, w = x.shape
     g = min(group, n)
     while n % g:
         g -= 1
-    y = x.float().contiguous().view(g, -1, ch, h, w)
-    y = (y - y.mean(dim=0)).square().mean(dim=0)  # variance over the group, written out: var() is slow here
+    y = x.float().contiguous().view(n // g, g, ch, h, w)
+    y = (y - y.mean(dim=1, keepdim=True)).square().mean(dim=1)  # variance within each group, written out
     y = (y + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n/g,)
-    y = y.repeat(g).reshape(n, 1, 1, 1).expand(n, 1, h, w).to(x.dtype)
+    y = y.repeat_interleave(g).reshape(n, 1, 1, 1).expand(n, 1, h, w).to(x.dtype)
     return torch.cat([x, y], dim=1)
 
 
