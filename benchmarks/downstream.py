@@ -31,6 +31,8 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=16)
     ap.add_argument("--gan-steps", type=int, default=None, help="generator training steps (default: TrainConfig's)")
     ap.add_argument("--gan-minutes", type=float, default=None, help="or a wall-clock budget for the generator")
+    ap.add_argument("--gan-set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="TrainConfig override for the generator, e.g. --gan-set r1_gamma=1 --gan-set augment=ada")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--run", type=int, default=None, help="benchmark this run instead of the newest finished one")
     args = ap.parse_args()
@@ -60,6 +62,12 @@ def main() -> None:
             overrides["steps"] = args.gan_steps
         if args.gan_minutes is not None:
             overrides["minutes"] = args.gan_minutes
+        for item in args.gan_set:
+            key, _, value = item.partition("=")
+            try:
+                overrides[key] = json.loads(value)  # numbers, true/false, null
+            except ValueError:
+                overrides[key] = value  # plain strings such as ada or resnet
         start = time.perf_counter()
         with tqdm_progress() as progress:
             run_id = train_run(name, default_config(name, **overrides), progress)
