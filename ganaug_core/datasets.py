@@ -28,6 +28,7 @@ from ganaug_core.imageio import (
     load_image,
     peek_mode,
     sha256_bytes,
+    sha256_file,
 )
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 
@@ -95,7 +96,7 @@ def ingest(source: str, out_dir: Path, options: IngestOptions, progress: Progres
             pixels, labels, splits, sources, names, skipped = _read_npz(path, options)
         else:
             raise GanaugError(f"unsupported dataset source {source}: expected a folder, an .npz file or {DEMO_NAME}")
-    return _write(source, out_dir, pixels, labels, splits, sources, names, skipped, progress)
+    return _write(source, out_dir, pixels, labels, splits, sources, names, skipped, progress, options.workers)
 
 
 # --- sources -------------------------------------------------------------------------------------------------
@@ -305,23 +306,46 @@ def _read_npz(path: Path, options: IngestOptions):
 # --- writing -------------------------------------------------------------------------------------------------
 
 
-def _write(source, out_dir: Path, pixels, labels, splits, sources, names, skipped, progress) -> IngestResult:
+def _write_chunk(job: tuple[np.ndarray, list[str]]) -> list[str]:
+    chunk, targets = job
+    digests = []
+    for img, target in zip(chunk, targets):
+        data = encode_png(img)
+        with open(target, "wb") as f:
+            f.write(data)
+        digests.append(sha256_bytes(data))
+    return digests
+
+
+def _write_pngs(pixels: np.ndarray, targets: list[Path], workers: int, progress: ProgressCallback) -> list[str]:
+    """Encode and write every image, returning the sha256s in order. Creating files is as slow as encoding on
+    many file systems, so both run in a process pool."""
+    step = 256
+    jobs = [(pixels[i : i + step], [str(t) for t in targets[i : i + step]]) for i in range(0, len(pixels), step)]
+    workers = min(workers, len(jobs))
+    digests: list[str] = []
+    pool = mp.get_context("fork").Pool(workers) if workers > 1 else None
+    try:
+        for part in pool.imap(_write_chunk, jobs) if pool else map(_write_chunk, jobs):
+            digests += part
+            progress(Progress("write", len(digests), len(pixels)))
+    finally:
+        if pool:
+            pool.terminate()
+    return digests
+
+
+def _write(source, out_dir: Path, pixels, labels, splits, sources, names, skipped, progress, workers=1) -> IngestResult:
     out_dir.mkdir(parents=True, exist_ok=False)
-    images = []
-    for i in range(len(pixels)):
-        rel = f"{splits[i]}/{int(labels[i]):03d}/{i:06d}.png"
-        data = encode_png(pixels[i])
-        target = out_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        images.append(IngestedImage(str(splits[i]), int(labels[i]), rel, sha256_bytes(data), sources[i]))
-        if i % 512 == 0:
-            progress(Progress("write", i, len(pixels)))
-    progress(Progress("write", len(pixels), len(pixels)))
+    rels = [f"{splits[i]}/{int(labels[i]):03d}/{i:06d}.png" for i in range(len(pixels))]
+    for folder in {r.rsplit("/", 1)[0] for r in rels}:
+        (out_dir / folder).mkdir(parents=True, exist_ok=True)
+    digests = _write_pngs(pixels, [out_dir / r for r in rels], workers, progress)
+    images = [
+        IngestedImage(str(splits[i]), int(labels[i]), rels[i], digests[i], sources[i]) for i in range(len(pixels))
+    ]
     arrays_path = out_dir / "arrays.npz"
     np.savez(arrays_path, images=pixels, labels=labels, splits=splits)
-    from ganaug_core.imageio import sha256_file
-
     return IngestResult(
         source=source,
         class_names=list(names),
