@@ -155,7 +155,8 @@ class Discriminator(nn.Module):
         self.conv_out = spectral_norm(nn.Conv2d(c4 + 1, c4, 3, padding=1))
         self.fc = spectral_norm(nn.Linear(c4 * 16, c4))
         self.out = spectral_norm(nn.Linear(c4, 1))
-        self.embed = spectral_norm(nn.Embedding(cfg.num_classes, c4))
+        # No spectral norm here: a bounded class embedding lets the rare classes' conditioning drift between shapes.
+        self.embed = nn.Embedding(cfg.num_classes, c4)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """x: (N, C, R, R) in [-1, 1], c: (N,) long → logits (N,)."""
