@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -46,18 +48,25 @@ def is_grayscale_mode(mode: str) -> bool:
     return mode in {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 
 
-def peek_mode(path: Path, max_pixels: int = MAX_PIXELS) -> str:
-    """Read only the header: the image mode, after checking the size."""
+@contextmanager
+def _decoding(path: Path, max_pixels: int) -> Iterator[Image.Image]:
+    """Open `path`, refuse it before decoding if it is too large, and turn every decoder error into ImageRejected."""
     try:
         with Image.open(path) as im:
             _check_size(im, path, max_pixels)
-            return im.mode
+            yield im
     except ImageRejected:
         raise
     except Image.DecompressionBombError as e:
         raise ImageRejected(f"{e.args[0].split(',')[0]} (decompression bomb?)", bomb=True) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageRejected(f"not a readable image ({type(e).__name__})") from None
+
+
+def peek_mode(path: Path, max_pixels: int = MAX_PIXELS) -> str:
+    """Read only the header: the image mode, after checking the size."""
+    with _decoding(path, max_pixels) as im:
+        return im.mode
 
 
 def _check_size(im: Image.Image, path: Path, max_pixels: int) -> None:
@@ -82,21 +91,13 @@ def _to_mode(im: Image.Image, channels: int) -> Image.Image:
 
 def load_image(path: Path, resolution: int, channels: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode `path` into a (channels, resolution, resolution) uint8 array; raises ImageRejected."""
-    try:
-        with Image.open(path) as im:
-            _check_size(im, path, max_pixels)
-            if im.format == "JPEG":
-                # libjpeg can decode at 1/2, 1/4, 1/8 scale: far faster, and we only need `resolution` pixels.
-                im.draft("L" if channels == 1 else "RGB", (resolution * 2, resolution * 2))
-            im = _to_mode(im, channels)
-            im = im.resize((resolution, resolution), Image.BILINEAR, reducing_gap=2.0)
-            arr = np.asarray(im, dtype=np.uint8)
-    except ImageRejected:
-        raise
-    except Image.DecompressionBombError as e:
-        raise ImageRejected(f"{e.args[0].split(',')[0]} (decompression bomb?)", bomb=True) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise ImageRejected(f"not a readable image ({type(e).__name__})") from None
+    with _decoding(path, max_pixels) as im:
+        if im.format == "JPEG":
+            # libjpeg can decode at 1/2, 1/4, 1/8 scale: far faster, and we only need `resolution` pixels.
+            im.draft("L" if channels == 1 else "RGB", (resolution * 2, resolution * 2))
+        im = _to_mode(im, channels)
+        im = im.resize((resolution, resolution), Image.BILINEAR, reducing_gap=2.0)
+        arr = np.asarray(im, dtype=np.uint8)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
