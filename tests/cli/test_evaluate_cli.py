@@ -20,6 +20,7 @@ from ganaug.cli import app
 from ganaug.datasets import dataset_arrays
 from ganaug_core import paths
 from ganaug_core.imageio import save_png, sha256_file
+from tests.cli.test_data_cli import assert_bad_input
 
 runner = CliRunner()
 
@@ -27,14 +28,6 @@ runner = CliRunner()
 def ganaug(*args):
     return runner.invoke(app, [str(a) for a in args])
 
-
-def assert_bad_input(result, *needles):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    line = result.output.strip().splitlines()[-1]
-    assert line.startswith("error: ")
-    for needle in needles:
-        assert needle in line
 
 
 def insert_batch(dataset: str, images: np.ndarray, class_index: int) -> int:
