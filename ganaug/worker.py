@@ -171,9 +171,17 @@ def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0
     """
     global _worker_stop
     stop_event = _worker_stop = stop_event or threading.Event()
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop_event.set())
+        previous = {sig: signal.signal(sig, lambda *_: stop_event.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return _work(stop_event, poll_s, once)
+    finally:
+        for sig, handler in previous.items():  # an embedding process (a test, a shell) gets its Ctrl-C back
+            signal.signal(sig, handler)
+
+
+def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:
     huey = get_huey(immediate=False)
     ran = 0
     last_sweep = 0.0

@@ -12,6 +12,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
@@ -143,6 +145,27 @@ def _read_demo(options: IngestOptions):
     return pixels, labels[keep], _split_names(test[keep]), sources, [str(i) for i in range(10)], []
 
 
+
+@contextmanager
+def _worker_pool(workers: int):
+    """A process pool for decoding and encoding, or None when one worker will do.
+
+    Workers come from a fork server, not from forking this process: ingestion runs inside the app, the job worker
+    and the tests, which all have threads, and a child forked while another thread holds a lock can hang forever
+    (seen here: a test run that never finished). A worker that dies raises BrokenProcessPool instead of hanging.
+    Leaving the block early (an error, a refused image) cancels what has not started.
+    """
+    if workers <= 1:
+        yield None
+        return
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    pool = ProcessPoolExecutor(workers, mp_context=ctx)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
 def _decode_job(args):
     path, resolution, channels, max_pixels = args
     try:
@@ -177,9 +200,8 @@ def _read_folder(root: Path, options: IngestOptions, progress: ProgressCallback)
     jobs = [(str(f), options.resolution, channels, options.max_pixels) for f in files]
     arrays: list[Optional[np.ndarray]] = []
     workers = min(options.workers, max(1, len(jobs) // 64))
-    pool = mp.get_context("fork").Pool(workers) if workers > 1 else None
-    try:
-        results = pool.imap(_decode_job, jobs, chunksize=32) if pool else map(_decode_job, jobs)
+    with _worker_pool(workers) as pool:
+        results = pool.map(_decode_job, jobs, chunksize=32) if pool else map(_decode_job, jobs)
         for i, (arr, err) in enumerate(results):
             if err is not None:
                 reason, bomb = err
@@ -189,9 +211,6 @@ def _read_folder(root: Path, options: IngestOptions, progress: ProgressCallback)
             arrays.append(arr)
             if i % 256 == 0:
                 progress(Progress("decode", i, len(jobs)))
-    finally:
-        if pool:
-            pool.terminate()
     ok = [i for i, a in enumerate(arrays) if a is not None]
     if not ok:
         raise GanaugError(f"none of the {len(files)} image files in {root} could be read")
@@ -324,14 +343,10 @@ def _write_pngs(pixels: np.ndarray, targets: list[Path], workers: int, progress:
     jobs = [(pixels[i : i + step], [str(t) for t in targets[i : i + step]]) for i in range(0, len(pixels), step)]
     workers = min(workers, len(jobs))
     digests: list[str] = []
-    pool = mp.get_context("fork").Pool(workers) if workers > 1 else None
-    try:
-        for part in pool.imap(_write_chunk, jobs) if pool else map(_write_chunk, jobs):
+    with _worker_pool(workers) as pool:
+        for part in pool.map(_write_chunk, jobs) if pool else map(_write_chunk, jobs):
             digests += part
             progress(Progress("write", len(digests), len(pixels)))
-    finally:
-        if pool:
-            pool.terminate()
     return digests
 
 

@@ -25,14 +25,17 @@ APP_FILE = Path(__file__).resolve().parents[2] / "app.py"
 GRACE_S = 10.0
 
 
+try:  # loaded here, not in the child: between fork and exec only async-signal-safe work belongs
+    _LIBC: Optional[ctypes.CDLL] = ctypes.CDLL("libc.so.6", use_errno=True)
+except OSError:
+    _LIBC = None
+
+
 def _die_with_parent() -> None:
     # Runs in the child between fork and exec: new session (own process group) + death signal on parent exit.
     os.setsid()
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
