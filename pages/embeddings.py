@@ -2,24 +2,23 @@
 
 The coordinates were computed in the worker (the UMAP model is fitted once on the real training features and
 applied to each new batch), so this page only reads numbers from the database: no numba on page load, and the
-real layout stays still as batches arrive. Box/lasso selection is resolved by sample id through `custom_data`,
-because `point_indices` restart in every colour trace.
+real layout stays still as batches arrive. The map is an image by default and one WebGL marker per point on
+request; box/lasso selection resolves to sample ids either way (see pages/point_map.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from plotly.colors import qualitative
 import plotly.graph_objects as go
 import streamlit as st
 
 from db import views
 from db.engine import session_scope
+from pages.point_map import image_figure, legend_groups, selected_ids, webgl_figure
 from pages.ui import require_user, show_image
 
 COLOUR_BY = {"source": "source", "class": "class", "decision": "decision"}
-PALETTE = qualitative.D3 + qualitative.Pastel
 GRID_COLUMNS = 8
 MAX_SHOWN = 48
 MAX_REAL_PER_CLASS = 2000
@@ -40,31 +39,15 @@ def load_points(dataset: str, version: tuple) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def scatter(dataset: str, version: tuple, colour: str) -> go.Figure:
-    """WebGL traces per colour group and source (circles real, diamonds synthetic), so the legend toggles groups.
-
-    Numeric numpy columns travel to the browser as compact typed arrays (SVG would take seconds at 20,000
-    points). Custom data is (id, 1 for real / 0 for synthetic), which is all a selection needs.
-    """
+def point_map(dataset: str, version: tuple, colour: str, each_point: bool) -> go.Figure:
+    """The map coloured by `colour`: one image of all points, or one WebGL marker per point."""
     df = load_points(dataset, version)
-    key = COLOUR_BY[colour]
-    groups = df[key].astype(str)
-    fig = go.Figure()
-    for i, group in enumerate(sorted(groups.unique())):
-        for source, symbol in (("real", "circle"), ("synthetic", "diamond")):
-            part = df[(groups == group).to_numpy() & (df["source"] == source).to_numpy()]
-            if part.empty:
-                continue
-            fig.add_trace(go.Scattergl(
-                x=part["x"].to_numpy(np.float32), y=part["y"].to_numpy(np.float32), mode="markers",
-                name=group if key == "source" else f"{group} · {source}",
-                marker=dict(size=5, opacity=0.7, color=PALETTE[i % len(PALETTE)], symbol=symbol),
-                customdata=np.stack([part["id"].to_numpy(np.int64), np.full(len(part), source == "real", np.int64)], 1),
-                hovertemplate="%{customdata[0]}<extra>%{fullData.name}</extra>",
-            ))
-    fig.update_layout(margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso", height=560,
-                      legend=dict(orientation="h", y=-0.08))
-    return fig
+    groups = legend_groups(df, COLOUR_BY[colour])
+    fig = webgl_figure(df, groups) if each_point else image_figure(df, groups)
+    # A cache hit is an unpickled copy, whose JSON lists the layout's keys in another order. Streamlit derives the
+    # chart's id from that JSON: a freshly built figure would be another chart than its copies, and the first
+    # selection drawn on it would be dropped. Rebuilding it here gives the copies' order from the start.
+    return go.Figure(fig.to_dict())
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -98,24 +81,16 @@ def coverage_per_class(dataset: str, version: tuple, k: int = 5) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def selected_points(selection: dict | None) -> tuple[list[int], list[int]]:
-    """(synthetic sample ids, real image ids) of a plotly selection, read from each point's custom data."""
-    synth, real = [], []
-    for point in (selection or {}).get("points", []):
-        data = point.get("customdata") or point.get("custom_data")
-        if not data or len(data) < 2:
-            continue
-        (real if int(data[1]) else synth).append(int(data[0]))
-    return synth, real
-
-
 datasets = dataset_list()
 if not datasets:
     st.info("No dataset yet.")
     st.stop()
-c1, c2 = st.columns([2, 1])
+c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
 dataset = c1.selectbox("Dataset", datasets, key="emb_dataset")
 colour = c2.radio("Colour by", list(COLOUR_BY), horizontal=True, key="emb_colour")
+each_point = c3.toggle("Draw each point", key="emb_each_point",
+                       help="One WebGL marker per point: hover shows its id, zoom stays sharp, the legend hides "
+                            "groups. Slow where the browser has no GPU to draw with.")
 with session_scope() as session:
     version = views.points_version(session, dataset)
 df = load_points(dataset, version)
@@ -123,14 +98,15 @@ if df.empty or not (df["source"] == "real").any():
     st.info("No embedding yet for this dataset: it is computed in the worker when the first batch is scored.")
     st.stop()
 
-fig = scatter(dataset, version, colour)
+fig = point_map(dataset, version, colour, each_point)
 event = st.plotly_chart(fig, key="emb_chart", on_select="rerun", selection_mode=("box", "lasso", "points"))
 n_real, n_synth = int((df["source"] == "real").sum()), int((df["source"] == "synthetic").sum())
 st.caption(f"{n_real:,} real training images and {n_synth:,} synthetic samples. Draw a box or lasso to see them.")
 
 # A selection drawn on the chart wins; "emb_selection" lets a test (or a link) hand one in.
-selection = event.selection if event and event.selection.get("points") else st.session_state.get("emb_selection")
-synth_ids, real_ids = selected_points(selection)
+drawn = event.selection if event else {}
+selection = drawn if any(drawn.get(k) for k in ("points", "box", "lasso")) else st.session_state.get("emb_selection")
+synth_ids, real_ids = selected_ids(df, selection)
 if synth_ids or real_ids:
     st.subheader(f"Selected: {len(synth_ids)} synthetic, {len(real_ids)} real")
     with session_scope() as session:

@@ -1,37 +1,67 @@
-"""Embeddings (selection by sample id, coverage), audit (log, verify, provenance, export) and evaluate pages."""
+"""Embeddings (box, lasso and point selection, coverage), audit (log, verify, provenance, export), evaluate pages."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
 from db.engine import session_scope
-from db.models import Job, Sample
+from db.models import Job, RealImage, Sample
 from tests.app.conftest import app_test, button, embed_reals, image_captions, make_batch
 
 
-def test_embedding_selection_resolves_sample_ids_across_traces(users, digits):
+def _two_batches(digits):
     n_real = embed_reals(digits)
     b7 = make_batch(digits, 7, 5, seed=1)
     b9 = make_batch(digits, 9, 5, seed=2)
     with session_scope() as session:
-        s7 = session.scalars(select(Sample.id).where(Sample.batch_id == b7).order_by(Sample.id)).all()
-        s9 = session.scalars(select(Sample.id).where(Sample.batch_id == b9).order_by(Sample.id)).all()
+        s7 = session.execute(select(Sample.id, Sample.emb_x, Sample.emb_y).where(Sample.batch_id == b7)
+                             .order_by(Sample.id)).all()
+        s9 = session.execute(select(Sample.id, Sample.emb_x, Sample.emb_y).where(Sample.batch_id == b9)
+                             .order_by(Sample.id)).all()
+        real = session.execute(select(RealImage.id, RealImage.emb_x, RealImage.emb_y)
+                               .where(RealImage.emb_x.is_not(None)).order_by(RealImage.id).limit(1)).one()
+    return n_real, s7, s9, real
+
+
+def _selected_captions(at) -> list[str]:
+    return [c for c in image_captions(at) if c.startswith(("#", "real #"))]
+
+
+def test_embedding_box_and_lasso_select_the_points_inside(users, digits):
+    n_real, s7, s9, real = _two_batches(digits)
     at = app_test(users["rita"], "embeddings.py")
     assert not at.exception
     assert any(f"{n_real:,} real training images and 10 synthetic samples" in c.value for c in at.caption)
-    # Points from two colour traces share point_index 0; only custom_data tells them apart.
-    at.session_state["emb_selection"] = {"points": [
-        {"curve_number": 1, "point_index": 0, "customdata": [s7[0], 0]},
-        {"curve_number": 3, "point_index": 0, "customdata": [s9[2], 0]},
-        {"curve_number": 0, "point_index": 0, "customdata": [1, 1]},
-    ]}
+    assert not at.toggle(key="emb_each_point").value  # the map is one image: plotly reports shapes, not points
+    e = 1e-6
+    (i7, x7, y7), (i9, x9, y9), (ir, xr, yr) = s7[0], s9[2], real
+    # What Streamlit hands over for shapes drawn on the image: data coordinates, a box's corners in either order.
+    at.session_state["emb_selection"] = {"points": [], "box": [{"xref": "x", "yref": "y", "x": [x7 + e, x7 - e],
+                                                                "y": [y7 - e, y7 + e]}],
+                                         "lasso": [{"xref": "x", "yref": "y", "x": [x - e, x + e, x],
+                                                    "y": [y - e, y - e, y + e]} for x, y in ((x9, y9), (xr, yr))]}
     at.run()
     assert not at.exception
     assert at.subheader[0].value == "Selected: 2 synthetic, 1 real"
-    captions = image_captions(at)
-    assert any(f"#{s7[0]} · pending" == c for c in captions)
-    assert any(f"#{s9[2]} · pending" == c for c in captions)
-    assert any(c == "real #1" for c in captions)
+    assert _selected_captions(at) == [f"#{i7} · pending", f"#{i9} · pending", f"real #{ir}"]
+
+
+def test_embedding_webgl_selection_resolves_sample_ids_across_traces(users, digits):
+    _, s7, s9, _ = _two_batches(digits)
+    at = app_test(users["rita"], "embeddings.py")
+    at.toggle(key="emb_each_point").set_value(True).run()
+    assert not at.exception
+    # Points from two colour traces share point_index 0; only custom_data tells them apart. The custom data went
+    # to the browser as a typed array, and chromium sends each point's row back as an object keyed by position.
+    at.session_state["emb_selection"] = {"points": [
+        {"curve_number": 1, "point_index": 0, "customdata": {"0": s7[0].id, "1": 0}},
+        {"curve_number": 3, "point_index": 0, "customdata": {"0": s9[2].id, "1": 0}},
+        {"curve_number": 0, "point_index": 0, "customdata": {"0": 1, "1": 1}},
+    ], "box": [], "lasso": []}
+    at.run()
+    assert not at.exception
+    assert at.subheader[0].value == "Selected: 2 synthetic, 1 real"
+    assert _selected_captions(at) == [f"#{s7[0].id} · pending", f"#{s9[2].id} · pending", "real #1"]
 
 
 def test_embedding_colour_by_decision_and_coverage_figure(users, digits):

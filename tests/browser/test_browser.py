@@ -1,9 +1,9 @@
 """One real-browser walk through the app: Debian's chromium driven by Playwright against `ganaug app`.
 
 Sign in, launch a tiny run from the form, wait for the worker to train, generate and score its batch, open a
-sample and tag it, approve the batch, export the gated set; then check the database and the export folder.
-Screenshots of every step go to test-artifacts/browser/ (gitignored). Skipped, with the reason shown, where
-chromium or Playwright is missing.
+sample and tag it, approve the batch, lasso every point on the embedding map, export the gated set; then check the
+database and the export folder. Screenshots of every step go to test-artifacts/browser/ (gitignored). Skipped,
+with the reason shown, where chromium or Playwright is missing.
 """
 
 from __future__ import annotations
@@ -101,6 +101,16 @@ def choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def lasso_around(page, box: dict) -> None:
+    """Drag a lasso from just inside the plot's top-left corner around past its edges (plotly clamps to them)."""
+    left, top, right, bottom = box["x"] + 2, box["y"] + 2, box["x"] + box["width"] + 20, box["y"] + box["height"] + 20
+    page.mouse.move(left, top)
+    page.mouse.down()
+    for x, y in ((right, top), (right, bottom), (left, bottom), (left, top + 10)):
+        page.mouse.move(x, y, steps=8)
+    page.mouse.up()
+
+
 def test_sign_in_run_tag_approve_export(served, browser_page, home):
     from sqlalchemy import select
 
@@ -116,10 +126,10 @@ def test_sign_in_run_tag_approve_export(served, browser_page, home):
 
 
 def walk(page, served, home):
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from db.engine import dispose_engines, session_scope
-    from db.models import Batch, Event, Job, Sample
+    from db.models import Batch, Event, Job, RealImage, Sample
 
     page.goto(served)
     page.get_by_label("Reviewer name").fill("brenda")
@@ -169,6 +179,24 @@ def walk(page, served, home):
     page.get_by_text(re.compile(rf"Batch {batch_id} approved by brenda")).wait_for()
     shot(page, "06_approved")
 
+    go(page, "Embeddings")  # the map is an image; a lasso around all of it must select every point on it
+    page.locator('[class*="st-key-emb_chart"] svg image').wait_for()
+    with session_scope() as session:
+        n_synth = session.scalar(select(func.count()).select_from(Sample).where(Sample.emb_x.is_not(None)))
+        n_real = session.scalar(select(func.count()).select_from(RealImage)
+                                .where(RealImage.split == "train", RealImage.emb_x.is_not(None)))
+    assert n_synth and n_real
+    selected = page.get_by_text(f"Selected: {n_synth} synthetic, {n_real} real")
+    lasso_around(page, page.locator('[class*="st-key-emb_chart"] .nsewdrag').bounding_box())
+    selected.wait_for()
+    page.get_by_text("· approved").first.wait_for()  # the grid shows the selected samples
+    shot(page, "07_embeddings_selected")
+    page.locator('[class*="st-key-emb_each_point"] label').click()  # WebGL: plotly reports the points themselves
+    page.locator('[class*="st-key-emb_chart"] canvas').first.wait_for()
+    selected.wait_for(state="detached")  # another figure is another chart, with no selection yet
+    lasso_around(page, page.locator('[class*="st-key-emb_chart"] .nsewdrag').bounding_box())
+    selected.wait_for()
+
     go(page, "Audit")
     page.get_by_role("tab", name="Export gated set").click()
     out = home / "exports" / "browser"
@@ -177,7 +205,7 @@ def walk(page, served, home):
     time.sleep(1)
     page.get_by_role("button", name="Export the gated training set").click()
     page.get_by_text("manifest sha256").wait_for()
-    shot(page, "07_exported")
+    shot(page, "08_exported")
 
     with session_scope() as session:
         assert session.get(Batch, batch_id).status == "approved"

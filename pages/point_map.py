@@ -1,0 +1,183 @@
+"""The embedding map's figures and how a box or lasso on them turns into sample ids.
+
+Two ways to draw the same points. By default the page draws them itself into one PNG under empty plotly axes:
+a browser without a GPU draws WebGL in software, where 20,000 scattergl markers took chromium 1.5–2 s to draw
+(benchmarks/app_speed.py), while an image costs the browser the same few milliseconds at any number of points. Plotly still reports a
+box or lasso drawn on the image as its shape in data coordinates (Streamlit passes plotly's `selections` on), so
+the points inside are found here. The WebGL figure, one marker per point with hover and sharp zoom, stays a click
+away; plotly reports the points selected on it, each with its (id, 1 for real / 0 for synthetic) custom data,
+because `point_indices` restart in every trace.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from PIL import Image
+from plotly.colors import convert_colors_to_same_type, qualitative
+
+PALETTE = qualitative.D3 + qualitative.Pastel
+SYMBOLS = {"real": "circle", "synthetic": "diamond"}
+LAYOUT = dict(margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso", height=560,
+              legend=dict(orientation="h", y=-0.08))
+# The image is drawn at twice a typical plot area (≈ 1,100 × 500 CSS px): sharp on high-density screens and when
+# zoomed in twice; marker sizes below are in image pixels (5 CSS px markers, as the WebGL figure draws them).
+IMAGE_W, IMAGE_H = 2200, 1000
+STAMP_RADIUS = 5
+MARKER_ALPHA = 200
+
+
+@dataclass(frozen=True)
+class Group:
+    """One legend entry: the points of one colour group and one source."""
+
+    name: str
+    source: str
+    colour: str
+    rows: np.ndarray  # positions in the points frame
+
+
+def legend_groups(df: pd.DataFrame, key: str) -> list[Group]:
+    """Points grouped by the `key` column and by source, in legend order; a colour per `key` value."""
+    values = df[key].astype(str)
+    source = df["source"].to_numpy()
+    out = []
+    for i, value in enumerate(sorted(values.unique())):
+        for src in SYMBOLS:
+            rows = np.flatnonzero((values == value).to_numpy() & (source == src))
+            if len(rows):
+                name = value if key == "source" else f"{value} · {src}"
+                out.append(Group(name, src, PALETTE[i % len(PALETTE)], rows))
+    return out
+
+
+def webgl_figure(df: pd.DataFrame, groups: list[Group]) -> go.Figure:
+    """One WebGL trace per legend entry (circles real, diamonds synthetic), so the legend toggles groups.
+
+    Numeric numpy columns travel to the browser as compact typed arrays.
+    """
+    fig = go.Figure()
+    for g in groups:
+        part = df.iloc[g.rows]
+        fig.add_trace(go.Scattergl(
+            x=part["x"].to_numpy(np.float32), y=part["y"].to_numpy(np.float32), mode="markers", name=g.name,
+            marker=dict(size=5, opacity=0.7, color=g.colour, symbol=SYMBOLS[g.source]),
+            customdata=np.stack([part["id"].to_numpy(np.int64), np.full(len(part), g.source == "real", np.int64)], 1),
+            hovertemplate="%{customdata[0]}<extra>%{fullData.name}</extra>",
+        ))
+    fig.update_layout(**LAYOUT)
+    return fig
+
+
+def image_figure(df: pd.DataFrame, groups: list[Group]) -> go.Figure:
+    """The points drawn into one PNG that fills fixed axes; empty traces give the legend its entries."""
+    (x0, x1), (y0, y1) = _ranges(df)
+    fig = go.Figure([go.Scatter(x=[None], y=[None], mode="markers", name=g.name, hoverinfo="skip",
+                                marker=dict(size=7, color=g.colour, symbol=SYMBOLS[g.source])) for g in groups])
+    fig.add_layout_image(source=_png_uri(df, groups), xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
+                         sizing="stretch", layer="above")
+    fig.update_layout(**LAYOUT)
+    fig.update_layout(xaxis=dict(range=[x0, x1], zeroline=False), yaxis=dict(range=[y0, y1], zeroline=False),
+                      legend=dict(itemclick=False, itemdoubleclick=False))
+    return fig
+
+
+def _ranges(df: pd.DataFrame) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Axis ranges of the image: the points' extent plus a marker's width on every side, so a lasso drawn along
+    the plot's edges takes in every point."""
+    out = []
+    margin = 2 * STAMP_RADIUS + 1
+    for col, pixels in (("x", IMAGE_W), ("y", IMAGE_H)):
+        lo, hi = float(df[col].min()), float(df[col].max())
+        span = hi - lo or 1.0
+        pad = span * margin / (pixels - 2 * margin)
+        out.append((lo - pad, hi + pad))
+    return out[0], out[1]
+
+
+def _stamp(symbol: str) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel offsets of one marker: a disc for circles, a square on its corner for diamonds."""
+    dy, dx = np.mgrid[-STAMP_RADIUS:STAMP_RADIUS + 1, -STAMP_RADIUS:STAMP_RADIUS + 1]
+    inside = dx ** 2 + dy ** 2 <= STAMP_RADIUS ** 2 if symbol == "circle" else abs(dx) + abs(dy) <= STAMP_RADIUS
+    return dx[inside], dy[inside]
+
+
+def _png_uri(df: pd.DataFrame, groups: list[Group]) -> str:
+    """A palette PNG of the points: synthetic under real, each group over the groups before it, later points on top.
+
+    Where markers overlap, the point drawn last owns the pixel; `np.maximum.at` picks it whatever order numpy
+    visits the pixels in, so the same points give the same bytes.
+    """
+    (x0, x1), (y0, y1) = _ranges(df)
+    col = np.rint((df["x"].to_numpy(np.float64) - x0) / (x1 - x0) * IMAGE_W - 0.5).astype(np.int64)
+    row = np.rint((y1 - df["y"].to_numpy(np.float64)) / (y1 - y0) * IMAGE_H - 0.5).astype(np.int64)
+    ordered = sorted(range(len(groups)), key=lambda i: groups[i].source == "real")  # real points on top
+    top = np.full(IMAGE_W * IMAGE_H, -1, np.int32)  # per pixel: the paint order of the point that owns it
+    colour_of = np.empty(len(df), np.uint8)  # per paint order: the palette index (0 is transparent)
+    start = 0
+    for k in ordered:
+        g = groups[k]
+        dx, dy = _stamp(SYMBOLS[g.source])
+        c = np.clip(col[g.rows, None] + dx, 0, IMAGE_W - 1)
+        r = np.clip(row[g.rows, None] + dy, 0, IMAGE_H - 1)
+        order = np.arange(start, start + len(g.rows), dtype=np.int32)
+        np.maximum.at(top, (r * IMAGE_W + c).ravel(), np.repeat(order, len(dx)))
+        colour_of[order] = 1 + PALETTE.index(g.colour)
+        start += len(g.rows)
+    pixels = np.where(top >= 0, colour_of[np.maximum(top, 0)], 0).astype(np.uint8).reshape(IMAGE_H, IMAGE_W)
+    rgb = convert_colors_to_same_type(list(PALETTE), colortype="tuple")[0]
+    palette = [0, 0, 0] + [round(255 * v) for colour in rgb for v in colour]
+    im = Image.fromarray(pixels, "P")
+    im.putpalette(palette)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", transparency=bytes([0] + [MARKER_ALPHA] * len(PALETTE)))
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def selected_ids(df: pd.DataFrame, selection: dict | None) -> tuple[list[int], list[int]]:
+    """(synthetic sample ids, real image ids) of a plotly selection.
+
+    Points that plotly reports (the WebGL figure) are read from their custom data; otherwise the boxes and lassos
+    it reports are looked up in the points frame, in its order.
+    """
+    selection = selection or {}
+    if selection.get("points"):
+        return _custom_data_ids(selection["points"])
+    x, y = df["x"].to_numpy(np.float64), df["y"].to_numpy(np.float64)
+    hit = np.zeros(len(df), dtype=bool)
+    for box in selection.get("box") or []:
+        (bx0, bx1), (by0, by1) = sorted(box["x"]), sorted(box["y"])
+        hit |= (x >= bx0) & (x <= bx1) & (y >= by0) & (y <= by1)
+    for lasso in selection.get("lasso") or []:
+        hit |= inside_polygon(x, y, np.asarray(lasso["x"], np.float64), np.asarray(lasso["y"], np.float64))
+    real = (df["source"] == "real").to_numpy()
+    ids = df["id"].to_numpy()
+    return [int(i) for i in ids[hit & ~real]], [int(i) for i in ids[hit & real]]
+
+
+def inside_polygon(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Even-odd rule: a point is inside if a ray to its right crosses the polygon's edges an odd number of times."""
+    inside = np.zeros(len(x), dtype=bool)
+    for ax, ay, bx, by in zip(px, py, np.roll(px, -1), np.roll(py, -1)):
+        if ay == by:  # a horizontal edge is never crossed by a horizontal ray
+            continue
+        spans = (ay > y) != (by > y)
+        inside ^= spans & (x < ax + (y - ay) * (bx - ax) / (by - ay))
+    return inside
+
+
+def _custom_data_ids(points: list[dict]) -> tuple[list[int], list[int]]:
+    synth, real = [], []
+    for point in points:
+        data = point.get("customdata") or point.get("custom_data")
+        if isinstance(data, dict):  # a typed-array row comes back from the browser as {"0": id, "1": is_real}
+            data = [data.get("0"), data.get("1")]
+        if not data or len(data) < 2 or None in data[:2]:
+            continue
+        (real if int(data[1]) else synth).append(int(data[0]))
+    return synth, real

@@ -1,0 +1,83 @@
+"""The embedding map as an image (pixels where the points are, the same bytes twice) and shapes turned into ids."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from pages.point_map import IMAGE_H, IMAGE_W, MARKER_ALPHA, PALETTE, image_figure, inside_polygon, legend_groups, \
+    selected_ids
+
+
+def points() -> pd.DataFrame:
+    """Two real images and three synthetic samples; synthetic 12 sits exactly on real 2."""
+    return pd.DataFrame(dict(source=["real", "real", "synthetic", "synthetic", "synthetic"], id=[1, 2, 10, 11, 12],
+                             class_index=[0, 1, 1, 1, 1], x=[0.0, 1.0, 0.5, 0.9, 1.0], y=[0.0, 1.0, 0.5, 0.1, 1.0],
+                             decision=["real", "real", "pending", "approved", "pending"]))
+
+
+def rgba(fig) -> np.ndarray:
+    uri = fig.layout.images[0].source
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGBA"))
+
+
+def pixel(fig, x: float, y: float) -> tuple[int, ...]:
+    xa, ya = fig.layout.xaxis.range, fig.layout.yaxis.range
+    col = int((x - xa[0]) / (xa[1] - xa[0]) * IMAGE_W)
+    row = int((ya[1] - y) / (ya[1] - ya[0]) * IMAGE_H)
+    return tuple(int(v) for v in rgba(fig)[row, col])
+
+
+def colour(i: int) -> tuple[int, ...]:
+    hexa = PALETTE[i].lstrip("#")
+    return tuple(int(hexa[k:k + 2], 16) for k in (0, 2, 4)) + (MARKER_ALPHA,)
+
+
+def test_image_has_each_point_where_its_axes_put_it_and_real_points_on_top():
+    df = points()
+    fig = image_figure(df, legend_groups(df, "source"))
+    assert rgba(fig).shape == (IMAGE_H, IMAGE_W, 4)
+    assert [t.name for t in fig.data] == ["real", "synthetic"]
+    assert pixel(fig, 0.0, 0.0) == colour(0)  # real: the first colour
+    assert pixel(fig, 0.5, 0.5) == colour(1)
+    assert pixel(fig, 1.0, 1.0) == colour(0)  # real 2 drawn over synthetic 12
+    assert pixel(fig, 0.25, 0.75) == (0, 0, 0, 0)
+
+
+def test_image_is_the_same_bytes_for_the_same_points():
+    df = points()
+    first = image_figure(df, legend_groups(df, "decision")).layout.images[0].source
+    assert image_figure(df, legend_groups(df, "decision")).layout.images[0].source == first
+    assert image_figure(df, legend_groups(df, "source")).layout.images[0].source != first
+
+
+def test_box_and_lasso_select_points_inside_a_concave_lasso_leaves_its_notch_out():
+    df = points()
+    u_shape = {"x": [-0.1, 1.1, 1.1, 0.95, 0.95, 0.2, 0.2, -0.1], "y": [-0.1, -0.1, 1.1, 1.1, 0.3, 0.3, 1.1, 1.1]}
+    assert selected_ids(df, {"points": [], "box": [], "lasso": [u_shape]}) == ([11, 12], [1, 2])
+    box = {"x": [0.6, 0.4], "y": [0.4, 0.6]}
+    assert selected_ids(df, {"box": [box], "lasso": []}) == ([10], [])
+    assert selected_ids(df, {"box": [box], "lasso": [u_shape]}) == ([10, 11, 12], [1, 2])
+    assert selected_ids(df, None) == ([], [])
+
+
+def test_inside_polygon_agrees_with_the_even_odd_rule_on_random_polygons():
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-1, 1, 2000), rng.uniform(-1, 1, 2000)
+    angles = np.sort(rng.uniform(0, 2 * np.pi, 12))
+    radius = rng.uniform(0.3, 1.0, 12)
+    px, py = radius * np.cos(angles), radius * np.sin(angles)  # star-shaped around the origin
+    inside = inside_polygon(x, y, px, py)
+    # A point of a star-shaped polygon is inside when it is nearer the origin than the edge in its direction.
+    theta = np.arctan2(y, x) % (2 * np.pi)
+    k = np.searchsorted(angles, theta) % 12
+    a = (k - 1) % 12
+    ax, ay, bx, by = px[a], py[a], px[k], py[k]
+    cross = ax * by - ay * bx
+    edge_t = cross / (np.cos(theta) * (by - ay) - np.sin(theta) * (bx - ax))  # distance to the edge along theta
+    expected = np.hypot(x, y) < edge_t
+    assert (inside != expected).sum() == 0
