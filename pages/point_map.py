@@ -1,12 +1,12 @@
 """The embedding map's figures and how a box or lasso on them turns into sample ids.
 
 Two ways to draw the same points. By default the page draws them itself into one PNG under empty plotly axes:
-a browser without a GPU draws WebGL in software, where 20,000 scattergl markers took chromium 1.5–2 s to draw
-(benchmarks/app_speed.py), while an image costs the browser the same few milliseconds at any number of points. Plotly still reports a
-box or lasso drawn on the image as its shape in data coordinates (Streamlit passes plotly's `selections` on), so
-the points inside are found here. The WebGL figure, one marker per point with hover and sharp zoom, stays a click
-away; plotly reports the points selected on it, each with its (id, 1 for real / 0 for synthetic) custom data,
-because `point_indices` restart in every trace.
+a browser without a GPU draws WebGL in software, where 20,000 scattergl markers took chromium about 2 s to draw
+(benchmarks/app_speed.py), while an image costs the browser the same few milliseconds at any number of points.
+Plotly still reports a box or lasso drawn on the image as its shape in data coordinates (Streamlit passes plotly's
+`selections` on), so the points inside are found here. The WebGL figure, one marker per point with hover and sharp
+zoom, stays a click away; plotly reports the points selected on it, each with its (id, 1 for real / 0 for
+synthetic) custom data, because `point_indices` restart in every trace.
 """
 
 from __future__ import annotations
