@@ -137,9 +137,15 @@ def main() -> None:
               f"{r['gen_nn_median']:>10.3f} {r['gen_nn_min']:>10.3f} {r['real_nn_median']:>11.3f} {r['nn_ratio']:>6.2f}")
     worst = min(r["gen_acc"] for r in rows)
     print(f"worst per-class generated accuracy: {worst:.3f} (target ≥ 0.90) → {'PASS' if worst >= 0.9 else 'FAIL'}")
+    diversity = stats[-1].get("diversity", {})
+    if diversity:  # the run's own mode-collapse monitor: generated / real within-class diversity at the last step
+        print("within-class diversity, generated / real: "
+              + " ".join(f"{c}:{v:.2f}" for c, v in diversity.items())
+              + f"; flagged below {cfg.diversity_threshold}: {stats[-1].get('collapsed') or 'none'}")
     OUT.mkdir(exist_ok=True)
     result = dict(steps=stats[-1]["step"], train_seconds=train_s, threads=args.threads, config=cfg.to_dict(),
-                  load_average=os.getloadavg(), classes=rows, worst_gen_acc=worst,
+                  load_average=os.getloadavg(), classes=rows, worst_gen_acc=worst, diversity=diversity,
+                  collapsed=stats[-1].get("collapsed"),
                   home=os.environ["GANAUG_HOME"], run_id=run_id)
     (OUT / "gan_quality.json").write_text(json.dumps(result, indent=2))
 

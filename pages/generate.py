@@ -127,8 +127,10 @@ with left:
     field_error(errors_now, "budget")
 with right:
     values["arch"] = st.selectbox("Architecture", ["dcgan", "resnet"], key="gen_arch")
-    values["augment"] = st.selectbox("Augmentation", ["diffaugment", "ada", "none"], key="gen_augment",
-                                     help="DiffAugment or ADA keep the discriminator from memorising a few rare images.")
+    values["augment"] = st.selectbox("Augmentation", ["ada", "diffaugment", "none"], key="gen_augment",
+                                     help="Both keep the discriminator from memorising a few rare images. ADA (default) "
+                                          "tunes how often images are augmented, and augments rare classes more; "
+                                          "DiffAugment augments every image.")
     values["seed"] = st.number_input("Seed", min_value=-1, max_value=2**31, value=0, step=1, key="gen_seed")
     field_error(errors_now, "seed")
     runs = [r for r in choices["runs"] if dataset and r["dataset"] == dataset["name"] and r["status"] != "failed"]

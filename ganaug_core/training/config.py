@@ -28,7 +28,7 @@ class TrainConfig:
     width: int = 16  # channels at the output resolution; doubles per halving of resolution, capped at 8×
     z_dim: int = 64  # latent size per sample
     loss: str = "hinge"  # "hinge" (default, as BigGAN) or "nonsat" (non-saturating logistic)
-    r1_gamma: float = 0.0  # weight of the R1 penalty on reals; 0 switches it off
+    r1_gamma: float = 1.0  # weight of the R1 penalty on reals; 0 switches it off
     r1_every: int = 4  # lazy regularisation: R1 every k D steps, scaled by k (StyleGAN2)
     lr_g: float = 2e-4  # generator learning rate
     lr_d: float = 2e-4  # discriminator learning rate
@@ -37,11 +37,12 @@ class TrainConfig:
     batch_size: int = 32  # images per step for D (reals and fakes each) and for G; 32 learns digits in fewer FLOPs than 64
     mode_seeking: float = 0.0  # weight of the mode-seeking term (MSGAN): G pays when two latents of a class look alike
     ema_beta: float = 0.99  # per-step decay of the EMA generator that all sampling uses
-    augment: str = "diffaugment"  # "diffaugment" (always on), "ada" (probability p tuned online) or "none"
+    augment: str = "ada"  # "ada" (DiffAugment transforms, probability p tuned online), "diffaugment" (always on) or "none"
     diffaug_policy: str = "color,translation,cutout"  # DiffAugment transforms, comma-separated
     ada_target: float = 0.6  # ADA: target of E[sign(D(real))]; above it p rises, below it p falls
     ada_interval: int = 4  # ADA: adjust p every this many steps
     ada_kimg: float = 20.0  # ADA: thousands of real images for p to move from 0 to 1
+    ada_class_floor: bool = True  # ADA: a class with n images gets p ≥ 1 − n / (median class size), against memorising rare classes
     steps: Optional[int] = 1500  # total training steps of the run (counted from 0, also across resumes)
     minutes: Optional[float] = None  # or a wall-clock budget for this invocation; whichever ends first
     seed: int = 0  # seeds weights, batches, latents and augmentations

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ganaug_core.imageio import make_grid, save_png
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
-from ganaug_core.training.augment import AdaTuner, diff_augment, parse_policy
+from ganaug_core.training.augment import AdaTuner, class_floor, diff_augment, parse_policy
 from ganaug_core.training.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from ganaug_core.training.config import TrainConfig
 from ganaug_core.training.diversity import DiversityMonitor
@@ -141,6 +141,7 @@ class Trainer:
         self.ada = AdaTuner(cfg.ada_target, cfg.ada_interval, cfg.ada_kimg, cfg.batch_size,
                             p=1.0 if cfg.augment == "diffaugment" else 0.0)
         self.policy = parse_policy(cfg.diffaug_policy) if cfg.augment != "none" else ()
+        self.floor = class_floor(data.labels, cfg.num_classes) if cfg.augment == "ada" and cfg.ada_class_floor else None
         self.step = 0
         self.images = torch.from_numpy(np.ascontiguousarray(data.images)).to(self.device)
         self.labels = torch.from_numpy(np.asarray(data.labels)).long()
@@ -186,8 +187,11 @@ class Trainer:
         x = images_u8.float().div_(127.5).sub_(1.0)
         return x.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else x
 
-    def _augment(self, x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, self.policy, self.gen, self.ada.p) if self.policy else x
+    def _augment(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        if not self.policy:
+            return x
+        p = self.ada.p if self.floor is None else self.floor[c.cpu()].clamp(min=self.ada.p)
+        return diff_augment(x, self.policy, self.gen, p)
 
     def train_step(self) -> dict[str, torch.Tensor]:
         cfg, dev = self.cfg, self.device
@@ -205,8 +209,8 @@ class Trainer:
         # D step. One G forward serves both steps (as in the classic DCGAN loop): D sees it detached, G reuses it.
         with autocast:
             fake = self.G(z, c_fake)
-        real_aug = self._augment(real).detach().requires_grad_(do_r1)
-        fake_aug = self._augment(fake.detach())
+        real_aug = self._augment(real, c_real).detach().requires_grad_(do_r1)
+        fake_aug = self._augment(fake.detach(), c_fake)
         with autocast:
             logits = self.D(torch.cat([real_aug, fake_aug]), torch.cat([c_real, c_fake]))
         d_real, d_fake = logits.split(cfg.batch_size)
@@ -222,7 +226,7 @@ class Trainer:
         # G step; D in eval mode skips its spectral-norm power iteration and its weights need no gradient.
         self.D.eval().requires_grad_(False)
         with autocast:
-            loss_g = g_loss(cfg.loss, self.D(self._augment(fake), c_fake))
+            loss_g = g_loss(cfg.loss, self.D(self._augment(fake, c_fake), c_fake))
         if cfg.mode_seeking > 0 and half > 0:
             loss_g = loss_g + cfg.mode_seeking * mode_seeking_loss(fake, z, half)
         self.opt_g.zero_grad(set_to_none=True)

@@ -10,7 +10,7 @@ import torch
 
 from ganaug_core.errors import GanaugError
 from ganaug_core.training import TrainConfig, TrainData, Trainer
-from ganaug_core.training.augment import AdaTuner, diff_augment
+from ganaug_core.training.augment import AdaTuner, class_floor, diff_augment
 from ganaug_core.training.checkpoint import load_checkpoint
 from ganaug_core.training.diversity import DiversityMonitor
 from ganaug_core.training.loop import ClassBalancedSampler
@@ -123,7 +123,7 @@ def test_ada_p_follows_sign_of_d_on_reals():
 
 
 def test_ada_p_rises_in_training_when_d_overfits(tmp_path):
-    cfg = TrainConfig(**{**TINY, "augment": "ada", "ada_interval": 1, "ada_kimg": 0.1, "lr_d": 5e-3, "lr_g": 1e-6,
+    cfg = TrainConfig(**{**TINY, "augment": "ada", "ada_interval": 1, "ada_kimg": 0.1, "lr_d": 5e-3, "lr_g": 1e-6, "r1_gamma": 0.0,
                                  "steps": 20}).validate()
     t = Trainer(cfg, tiny_data(), tmp_path)
     t.run()
@@ -140,6 +140,25 @@ def test_diff_augment_deterministic_and_shape():
     x.requires_grad_(True)
     diff_augment(x, policy, torch.Generator().manual_seed(2)).sum().backward()
     assert x.grad is not None  # differentiable, so G learns through it
+
+
+def test_ada_class_floor_augments_rare_classes_in_proportion_to_what_they_lack():
+    floor = class_floor(np.array([0] * 10 + [1] * 12 + [2] * 2 + [3] * 10), num_classes=5)
+    assert torch.allclose(floor, torch.tensor([0.0, 0.0, 0.8, 0.0, 0.0]))  # median 10; class 4 is absent
+    x = torch.rand(4, 1, 8, 8) * 2 - 1
+    out = diff_augment(x, ("color",), torch.Generator().manual_seed(0), p=torch.tensor([0.0, 1.0, 0.0, 1.0]))
+    assert torch.equal(out[[0, 2]], x[[0, 2]]) and not torch.equal(out[1], x[1]) and not torch.equal(out[3], x[3])
+
+
+def test_ada_trainer_applies_the_floor_per_class(tmp_path):
+    labels = np.array([0] * 18 + [1] * 18 + [2] * 4)
+    data = tiny_data()
+    data.labels = labels
+    t = Trainer(TrainConfig(**{**TINY, "augment": "ada"}).validate(), data, tmp_path)
+    assert t.floor is not None and t.floor[2] > 0.75 and t.floor[0] == 0.0
+    t.train_step()  # per-image probabilities flow through the D and G steps
+    off = Trainer(TrainConfig(**{**TINY, "augment": "ada", "ada_class_floor": False}).validate(), data, tmp_path / "b")
+    assert off.floor is None
 
 
 def test_class_balanced_sampler_draws_rare_classes_as_often():
