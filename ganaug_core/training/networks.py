@@ -46,7 +46,7 @@ class ConditionalBatchNorm(nn.Module):
             scale = self.gain(c) * torch.rsqrt(self.bn.running_var + self.bn.eps)
             shift = self.bias(c) - self.bn.running_mean * scale
             return torch.addcmul(shift[:, :, None, None].to(x.dtype), x, scale[:, :, None, None].to(x.dtype))
-        return self.bn(x) * self.gain(c)[:, :, None, None] + self.bias(c)[:, :, None, None]
+        return torch.addcmul(self.bias(c)[:, :, None, None], self.bn(x), self.gain(c)[:, :, None, None])
 
 
 class UpBlock(nn.Module):
@@ -129,7 +129,7 @@ class DownBlock(nn.Module):
         self.conv = spectral_norm(nn.Conv2d(cin, cout, 4, stride=2, padding=1))
 
     def forward(self, x):
-        return F.leaky_relu(self.conv(x), 0.2)
+        return F.leaky_relu(self.conv(x), 0.2, inplace=True)
 
 
 class ResDownBlock(nn.Module):
