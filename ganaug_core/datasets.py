@@ -145,7 +145,6 @@ def _read_demo(options: IngestOptions):
     return pixels, labels[keep], _split_names(test[keep]), sources, [str(i) for i in range(10)], []
 
 
-
 @contextmanager
 def _worker_pool(workers: int):
     """A process pool for decoding and encoding, or None when one worker will do.
@@ -165,6 +164,7 @@ def _worker_pool(workers: int):
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
 
 def _decode_job(args):
     path, resolution, channels, max_pixels = args

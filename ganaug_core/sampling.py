@@ -13,7 +13,7 @@ depend on which other samples shared its batch: the same (checkpoint, class, see
 same device type and torch build).
 
 Precision follows the checkpoint: a generator trained under bf16 autocast (`config.bf16`, the default where the
-CPU has native bf16) samples under the same autocast — the numerics it was trained in, and ≈ 1.4× the images/s
+CPU has native bf16) samples under the same autocast — the numerics it was trained in, and ≈ 1.3–1.4× the images/s
 of fp32 at 32² on 2 cores. The tanh output keeps ≥ 8 significant bits, under half a grey level of the uint8
 result. Bytes are reproducible on the same kind of machine; fp32 is not bitwise portable across CPUs either
 (oneDNN picks different kernels per instruction set).
