@@ -9,22 +9,17 @@ from __future__ import annotations
 import os
 import threading
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator, Optional
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
+from ganaug_core.paths import home
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
-
-
-def home() -> Path:
-    path = Path(os.environ.get("GANAUG_HOME") or Path.cwd() / ".ganaug").resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def database_url() -> str:

@@ -131,7 +131,7 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
     if not (isinstance(synthetic_ratio, (int, float)) and math.isfinite(synthetic_ratio) and synthetic_ratio >= 0):
         raise DecisionError(f"the synthetic:real ratio must be a number ≥ 0, got {synthetic_ratio!r}")
     if home is None:
-        from db.engine import home as default_home
+        from ganaug_core.paths import home as default_home
 
         home = default_home()
     base = Path(home)

@@ -6,7 +6,6 @@ under a lock: a file lock beside a SQLite database, an advisory lock on PostgreS
 
 from __future__ import annotations
 
-import fcntl
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,6 +14,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
+
+from ganaug_core.paths import file_lock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x6A6E6175  # any constant shared by all ganaug processes
@@ -39,13 +40,8 @@ def current_revision(engine: Engine) -> str | None:
 @contextmanager
 def _migration_lock(engine: Engine):
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        lock_path = Path(engine.url.database).with_suffix(".migrate.lock")
-        with open(lock_path, "w") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        with file_lock(Path(engine.url.database).with_suffix(".migrate.lock")):
+            yield
     elif engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})

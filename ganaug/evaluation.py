@@ -13,9 +13,8 @@ import json
 import os
 import threading
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import numpy as np
 from sqlalchemy import select, update
@@ -40,19 +39,10 @@ def _folder(dataset: str) -> Path:
     return paths.models_dir() / dataset
 
 
-@contextmanager
-def _exclusive(folder: Path, name: str) -> Iterator[None]:
+def _exclusive(folder: Path, name: str):
     """One builder at a time across threads and processes (the worker and a CLI call may both start one);
     the waiting one then finds the finished artifact and reuses it."""
-    import fcntl
-
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f".{name}.lock", "a") as f:  # flock: separate opens exclude each other, threads included
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return paths.file_lock(folder / f".{name}.lock")
 
 
 def _read_record(path: Path) -> Optional[dict]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 
 def home() -> Path:
@@ -43,3 +46,16 @@ def resolve(stored: str) -> Path:
     """Inverse of `relative_to_home`; absolute paths pass through unchanged."""
     p = Path(stored)
     return p if p.is_absolute() else home() / p
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive flock on `path` (created if missing): excludes other processes, and other threads too, since
+    each call opens the file anew. Released on exit, or by the kernel if the holder dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
