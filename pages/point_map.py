@@ -11,8 +11,6 @@ synthetic) custom data, because `point_indices` restart in every trace.
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +18,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image
 from plotly.colors import convert_colors_to_same_type, qualitative
+
+from pages.ui import png_data_uri
 
 PALETTE = qualitative.D3 + qualitative.Pastel
 SYMBOLS = {"real": "circle", "synthetic": "diamond"}
@@ -134,9 +134,7 @@ def _png_uri(df: pd.DataFrame, groups: list[Group]) -> str:
     palette = [0, 0, 0] + [round(255 * v) for colour in rgb for v in colour]
     im = Image.fromarray(pixels, "P")
     im.putpalette(palette)
-    buf = io.BytesIO()
-    im.save(buf, format="PNG", transparency=bytes([0] + [MARKER_ALPHA] * len(PALETTE)))
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return png_data_uri(im, transparency=bytes([0] + [MARKER_ALPHA] * len(PALETTE)))
 
 
 def selected_ids(df: pd.DataFrame, selection: dict | None) -> tuple[list[int], list[int]]:

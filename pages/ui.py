@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -19,12 +18,15 @@ from PIL import Image
 
 from db.engine import session_scope
 from db.models import User
+from ganaug_core import paths
+from ganaug_core.imageio import ImageRejected, read_png
 
 TILE_PX = 112  # a 16×16 sample is unreadable at its own size; nearest-neighbour upscaling keeps pixels honest
 
 
 def home() -> str:
-    return os.environ.get("GANAUG_HOME") or str(Path.cwd() / ".ganaug")
+    """GANAUG_HOME as a string: a cache key for the image functions below."""
+    return str(paths.home())
 
 
 def current_user() -> Optional[dict]:
@@ -67,14 +69,11 @@ def image_uri(home_dir: str, stored: str, size: int = TILE_PX) -> Optional[str]:
     """
     path = Path(stored) if Path(stored).is_absolute() else Path(home_dir) / stored
     try:
-        with Image.open(path) as im:
-            im.load()
-            big = im.resize((size, size), Image.NEAREST)
-    except (OSError, ValueError):
+        chw = read_png(path)  # size-guarded, like every decode of ours
+    except (OSError, ValueError, ImageRejected):
         return None
-    buf = io.BytesIO()
-    big.save(buf, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    im = Image.fromarray(chw[0] if chw.shape[0] == 1 else chw.transpose(1, 2, 0))
+    return png_data_uri(im.resize((size, size), Image.NEAREST), compress_level=1)
 
 
 @st.cache_data(show_spinner=False)
@@ -83,8 +82,13 @@ def placeholder_uri(size: int = TILE_PX) -> str:
     arr = np.full((size, size), 200, dtype=np.uint8)
     idx = np.arange(size)
     arr[idx, idx] = arr[idx, size - 1 - idx] = 90
+    return png_data_uri(Image.fromarray(arr, "L"))
+
+
+def png_data_uri(im: Image.Image, **save_options) -> str:
+    """`im` encoded as PNG inside a data URI (the browser needs no request of its own for it)."""
     buf = io.BytesIO()
-    Image.fromarray(arr, "L").save(buf, format="PNG")
+    im.save(buf, format="PNG", **save_options)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
