@@ -46,7 +46,9 @@ class ConditionalBatchNorm(nn.Module):
             scale = self.gain(c) * torch.rsqrt(self.bn.running_var + self.bn.eps)
             shift = self.bias(c) - self.bn.running_mean * scale
             return torch.addcmul(shift[:, :, None, None].to(x.dtype), x, scale[:, :, None, None].to(x.dtype))
-        return torch.addcmul(self.bias(c)[:, :, None, None], self.bn(x), self.gain(c)[:, :, None, None])
+        # Gain and bias in the activations' dtype: under bf16 autocast the whole map stays bf16 (no fp32 round trip).
+        h = self.bn(x)
+        return torch.addcmul(self.bias(c)[:, :, None, None].to(h.dtype), h, self.gain(c)[:, :, None, None].to(h.dtype))
 
 
 class UpBlock(nn.Module):
@@ -160,7 +162,7 @@ class Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """x: (N, C, R, R) in [-1, 1], c: (N,) long → logits (N,)."""
-        h = F.leaky_relu(self.from_img(x), 0.2)
+        h = F.leaky_relu(self.from_img(x), 0.2, inplace=True)
         for blk in self.blocks:
             h = blk(h)
         h = F.leaky_relu(self.conv_out(minibatch_stddev(h)), 0.2)
