@@ -34,6 +34,10 @@ def train_cmd(
     loss: Optional[str] = typer.Option(None, "--loss", help="hinge (default) or nonsat"),
     augment: Optional[str] = typer.Option(None, "--augment", help="ada (default), diffaugment or none"),
     r1_gamma: Optional[float] = typer.Option(None, "--r1-gamma", help="R1 penalty weight (default 1; 0: off)"),
+    ada_class_floor: Optional[bool] = typer.Option(
+        None, "--ada-class-floor/--no-ada-class-floor",
+        help="ADA: augment each class at least in proportion to how far it falls short of the median class size "
+             "(default on; against copying the rarest images)"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Images per step"),
     width: Optional[int] = typer.Option(None, "--width", help="Network width (channels at full resolution)"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
@@ -49,8 +53,8 @@ def train_cmd(
         raise UserError(f"--steps must be > 0, got {steps}")
     if minutes is not None and not minutes > 0:
         raise UserError(f"--minutes must be > 0, got {minutes}")
-    chosen = dict(arch=arch, loss=loss, augment=augment, r1_gamma=r1_gamma, batch_size=batch_size, width=width,
-                  resolution=resolution)
+    chosen = dict(arch=arch, loss=loss, augment=augment, r1_gamma=r1_gamma, ada_class_floor=ada_class_floor,
+                  batch_size=batch_size, width=width, resolution=resolution)
     chosen = {k: v for k, v in chosen.items() if v is not None}
     if resume is not None and chosen:
         raise UserError(f"--resume continues the run's own config; drop --{next(iter(chosen)).replace('_', '-')}")

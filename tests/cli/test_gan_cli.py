@@ -138,6 +138,14 @@ def test_resume_refuses_corrupt_and_other_dataset_checkpoints(digits, home):
     assert run_count() == 1 and run_folders(home) == before
 
 
+def test_ada_class_floor_can_be_switched_off(digits, home):
+    for flag, expected in (("--no-ada-class-floor", False), ("--ada-class-floor", True)):
+        info = train_tiny("digits", 1, flag)
+        ckpt = torch.load(paths.resolve(info["checkpoint"]), weights_only=True)
+        assert ckpt["config"]["ada_class_floor"] is expected
+        assert json.loads((paths.resolve(info["run_dir"]) / "config.json").read_text())["ada_class_floor"] is expected
+
+
 @pytest.mark.parametrize("args,needles", [
     (["--class", "x"], ["class 'x' is not in the dataset"]),
     (["--class", "10"], ["class 10 is not in the dataset"]),
