@@ -138,7 +138,7 @@ def test_resume_refuses_corrupt_and_other_dataset_checkpoints(digits, home):
     assert run_count() == 1 and run_folders(home) == before
 
 
-def test_ada_class_floor_can_be_switched_off(digits, home):
+def test_ada_class_floor_flag_is_recorded_in_the_run(digits, home):
     for flag, expected in (("--no-ada-class-floor", False), ("--ada-class-floor", True)):
         info = train_tiny("digits", 1, flag)
         ckpt = torch.load(paths.resolve(info["checkpoint"]), weights_only=True)
