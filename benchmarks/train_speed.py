@@ -4,9 +4,10 @@ For 16², 32², 64² at batch 64 (2 threads by default): steps/s and images/s of
 plain reference cGAN of the same widths (DCGAN: transposed-conv G with BN, conv D, label as one-hot input,
 BCE, default Adam, fp32, no augmentation / EMA / spectral norm), FLOPs per step (torch.utils.flop_counter), the
 achieved GFLOP/s and its fraction of the fp32 matmul peak measured in this same run; generation images/s at 32²
-through `GeneratorPipeline`; peak resident memory of a training process at 64². Each timing is the fastest of
-several steps after warm-up (the figure least distorted by other load on a shared machine; medians are in the
-JSON), ours and the reference interleaved, and the matmul peak re-measured beside each row, under the same load.
+through `GeneratorPipeline`; peak resident memory of a training process at 64². Steps are timed in blocks of
+`r1_every` (one lazy R1 step each), and each timing is the fastest of several blocks after warm-up (the figure
+least distorted by other load on a shared machine; medians are in the JSON), ours and the reference interleaved,
+and the matmul peak re-measured beside each row, under the same load.
 
     .venv/bin/python benchmarks/train_speed.py [--threads 2] [--steps 6] [--variants]
 """
@@ -156,13 +157,10 @@ def compare(res: int, steps: int, variant: dict) -> dict:
     # product's steps cost on average; the reference is timed in blocks of the same length.
     block = ours.cfg.r1_every if ours.cfg.r1_gamma > 0 else 1
 
-    def ours_block():
-        for _ in range(block):
-            ours.train_step()
+    def repeated(step):
+        return lambda: [step() for _ in range(block)]
 
-    def ref_block():
-        for _ in range(block):
-            ref.train_step()
+    ours_block, ref_block = repeated(ours.train_step), repeated(ref.train_step)
 
     for _ in range(2):
         ours_block()

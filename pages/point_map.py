@@ -76,18 +76,21 @@ def webgl_figure(df: pd.DataFrame, groups: list[Group]) -> go.Figure:
 
 def image_figure(df: pd.DataFrame, groups: list[Group]) -> go.Figure:
     """The points drawn into one PNG that fills fixed axes; empty traces give the legend its entries."""
-    (x0, x1), (y0, y1) = _ranges(df)
+    (x0, x1), (y0, y1) = ranges = _ranges(df)
     fig = go.Figure([go.Scatter(x=[None], y=[None], mode="markers", name=g.name, hoverinfo="skip",
                                 marker=dict(size=7, color=g.colour, symbol=SYMBOLS[g.source])) for g in groups])
-    fig.add_layout_image(source=_png_uri(df, groups), xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
-                         sizing="stretch", layer="above")
+    fig.add_layout_image(source=_png_uri(df, groups, ranges), xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0,
+                         sizey=y1 - y0, sizing="stretch", layer="above")
     fig.update_layout(**LAYOUT)
     fig.update_layout(xaxis=dict(range=[x0, x1], zeroline=False), yaxis=dict(range=[y0, y1], zeroline=False),
                       legend=dict(itemclick=False, itemdoubleclick=False))
     return fig
 
 
-def _ranges(df: pd.DataFrame) -> tuple[tuple[float, float], tuple[float, float]]:
+Ranges = tuple[tuple[float, float], tuple[float, float]]
+
+
+def _ranges(df: pd.DataFrame) -> Ranges:
     """Axis ranges of the image: the points' extent plus a marker's width on every side, so a lasso drawn along
     the plot's edges takes in every point."""
     out = []
@@ -107,13 +110,13 @@ def _stamp(symbol: str) -> tuple[np.ndarray, np.ndarray]:
     return dx[inside], dy[inside]
 
 
-def _png_uri(df: pd.DataFrame, groups: list[Group]) -> str:
+def _png_uri(df: pd.DataFrame, groups: list[Group], ranges: Ranges) -> str:
     """A palette PNG of the points: synthetic under real, each group over the groups before it, later points on top.
 
     Where markers overlap, the point drawn last owns the pixel; `np.maximum.at` picks it whatever order numpy
     visits the pixels in, so the same points give the same bytes.
     """
-    (x0, x1), (y0, y1) = _ranges(df)
+    (x0, x1), (y0, y1) = ranges
     col = np.rint((df["x"].to_numpy(np.float64) - x0) / (x1 - x0) * IMAGE_W - 0.5).astype(np.int64)
     row = np.rint((y1 - df["y"].to_numpy(np.float64)) / (y1 - y0) * IMAGE_H - 0.5).astype(np.int64)
     ordered = sorted(range(len(groups)), key=lambda i: groups[i].source == "real")  # real points on top

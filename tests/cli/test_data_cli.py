@@ -12,27 +12,11 @@ import zlib
 import numpy as np
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
 from db.engine import session_scope
 from db.models import Dataset, RealImage
-from ganaug.cli import app
+from tests.cli.helpers import assert_bad_input, ganaug
 from tests.core.test_datasets import make_image_folder
-
-runner = CliRunner()
-
-
-def ganaug(*args):
-    return runner.invoke(app, list(args))
-
-
-def assert_bad_input(result, *needles):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    line = result.output.strip().splitlines()[-1]
-    assert line.startswith("error: ")
-    for needle in needles:
-        assert needle in line
 
 
 def assert_nothing_written(home):

@@ -11,23 +11,14 @@ import json
 import numpy as np
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from db.engine import session_scope
 from db.models import Batch, RealImage, Report, Run, Sample
 from ganaug import evaluation
-from ganaug.cli import app
 from ganaug.datasets import dataset_arrays
 from ganaug_core import paths
 from ganaug_core.imageio import save_png, sha256_file
-from tests.cli.test_data_cli import assert_bad_input
-
-runner = CliRunner()
-
-
-def ganaug(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
+from tests.cli.helpers import assert_bad_input, ganaug
 
 
 def insert_batch(dataset: str, images: np.ndarray, class_index: int) -> int:

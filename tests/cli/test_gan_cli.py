@@ -8,36 +8,22 @@ import numpy as np
 import pytest
 import torch
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
 from db.engine import session_scope
 from db.models import Batch, Run, Sample
-from ganaug.cli import app
 from ganaug_core import paths
 from ganaug_core.imageio import read_png, sha256_file
 from ganaug_core.sampling import GeneratorPipeline
+from tests.cli.helpers import assert_bad_input, ganaug
 
-runner = CliRunner()
+
 TINY = ["--resolution", "8", "--width", "4", "--batch-size", "8"]
-
-
-def ganaug(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def train_tiny(dataset="digits", steps=2, *extra):
     result = ganaug("train", "--dataset", dataset, "--steps", steps, *TINY, *extra, "--json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-def assert_bad_input(result, *needles):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    line = result.output.strip().splitlines()[-1]
-    assert line.startswith("error: "), line
-    for needle in needles:
-        assert needle in line, line
 
 
 def run_count() -> int:
