@@ -96,7 +96,7 @@ def _prepare(dataset: str, config: TrainConfig, resume_run: Optional[int]):
         payload = load_checkpoint(ckpt)
         check_dataset(payload, dataset, ds.arrays_sha256, ckpt)
         kept = {k: getattr(config, k) for k in RESUME_KEEPS}
-        config = TrainConfig.from_dict(payload["config"])
+        config = TrainConfig.from_dict(payload["config"], stored=True)
         config = dataclasses.replace(config, **kept)
         if config.steps is not None and int(payload["step"]) >= config.steps:
             raise UserError(f"run {resume_run} is already at step {payload['step']}; ask for more than that with --steps")

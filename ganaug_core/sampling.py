@@ -96,7 +96,7 @@ class GeneratorPipeline:
         from ganaug_core.imageio import sha256_file
 
         payload = load_checkpoint(Path(path), map_location=device)
-        cfg = TrainConfig.from_dict(payload["config"])
+        cfg = TrainConfig.from_dict(payload["config"], stored=True)
         g = Generator(cfg)
         try:
             g.load_state_dict(payload["G_ema"])

@@ -18,6 +18,9 @@ AUGMENTS = ("diffaugment", "ada", "none")
 MIN_RESOLUTION = 8  # 8×8 exists for tiny tests; the product's own range starts at 16
 MAX_RESOLUTION = 128
 
+# Fields added after checkpoints already existed, with the behaviour those checkpoints were trained with.
+ADDED_LATER: dict[str, Any] = {"d_head_kernel": 3, "r1_samples": None}
+
 
 @dataclass
 class TrainConfig:
@@ -26,10 +29,12 @@ class TrainConfig:
     num_classes: int = 10  # taken from the dataset by the orchestration layer
     arch: str = "dcgan"  # generator/discriminator family: "dcgan" (conv stacks) or "resnet" (residual blocks)
     width: int = 16  # channels at the output resolution; doubles per halving of resolution, capped at 8×
+    d_head_kernel: int = 1  # kernel of D's conv on its 4×4 map (after the minibatch-stddev channel): 1 or 3
     z_dim: int = 64  # latent size per sample
     loss: str = "hinge"  # "hinge" (default, as BigGAN) or "nonsat" (non-saturating logistic)
     r1_gamma: float = 1.0  # weight of the R1 penalty on reals; 0 switches it off
     r1_every: int = 4  # lazy regularisation: R1 every k D steps, scaled by k (StyleGAN2)
+    r1_samples: Optional[int] = 16  # reals R1 is estimated on, in its own small D pass; None: the whole batch
     lr_g: float = 2e-4  # generator learning rate
     lr_d: float = 2e-4  # discriminator learning rate
     beta1: float = 0.0  # Adam β1; 0 is the GAN-stable choice with spectral norm
@@ -89,6 +94,10 @@ class TrainConfig:
             raise GanaugError(f"mode_seeking must be ≥ 0, got {self.mode_seeking}")
         if self.r1_gamma < 0:
             raise GanaugError(f"r1_gamma must be ≥ 0, got {self.r1_gamma}")
+        if self.r1_samples is not None and int(self.r1_samples) < 1:
+            raise GanaugError(f"r1_samples must be ≥ 1 (or None for the whole batch), got {self.r1_samples}")
+        if self.d_head_kernel not in (1, 3):
+            raise GanaugError(f"d_head_kernel must be 1 or 3, got {self.d_head_kernel}")
         if not 0.0 <= self.beta1 < 1.0 or not 0.0 <= self.beta2 < 1.0:
             raise GanaugError("Adam betas must be in [0, 1)")
         if self.device not in ("cpu", "cuda"):
@@ -110,7 +119,10 @@ class TrainConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any], stored: bool = False) -> "TrainConfig":
+        """`stored`: the config of an existing run or checkpoint; a field it lacks takes the value it ran with."""
+        if stored:
+            data = {**ADDED_LATER, **data}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -17,6 +17,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.utils import parametrize
 
 from ganaug_core.imageio import make_grid, save_png
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
@@ -209,14 +210,21 @@ class Trainer:
         # D step. One G forward serves both steps (as in the classic DCGAN loop): D sees it detached, G reuses it.
         with autocast:
             fake = self.G(z, c_fake)
-        real_aug = self._augment(real, c_real).detach().requires_grad_(do_r1)
+        real_aug = self._augment(real, c_real)
         fake_aug = self._augment(fake.detach(), c_fake)
-        with autocast:
-            logits = self.D(torch.cat([real_aug, fake_aug]), torch.cat([c_real, c_fake]))
-        d_real, d_fake = logits.split(cfg.batch_size)
-        loss_d = d_loss(cfg.loss, d_real, d_fake)
-        if do_r1:
-            loss_d = loss_d + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(d_real, real_aug)
+        with parametrize.cached():  # spectral norm's W/σ (and its power iteration) once for both D passes
+            with autocast:
+                logits = self.D(torch.cat([real_aug, fake_aug]), torch.cat([c_real, c_fake]))
+            d_real, d_fake = logits.split(cfg.batch_size)
+            loss_d = d_loss(cfg.loss, d_real, d_fake)
+            if do_r1:
+                # R1 in its own D pass on the first r1_samples reals (whole class groups, for the minibatch-stddev
+                # feature): its gradient and double backward then cover those images only, not all 2×batch.
+                n = min(cfg.r1_samples or cfg.batch_size, cfg.batch_size)
+                x = real_aug[:n].detach().requires_grad_(True)
+                with autocast:  # D gets a view of the leaf: module backward hooks (the FLOP counter's) need one
+                    d_x = self.D(x.view_as(x), c_real[:n])
+                loss_d = loss_d + cfg.r1_gamma / 2 * cfg.r1_every * r1_penalty(d_x, x)
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()

@@ -4,7 +4,9 @@ G injects the label twice: a learned class embedding is concatenated to z, and e
 conditional (per-class gain and bias), so rare classes share all convolution weights with common ones and
 differ only by a few vectors — the reason a class with 4 images can be learned at all.
 D uses spectral norm on every layer, a minibatch standard-deviation channel before its head (StyleGAN) and a
-projection head for the label (Miyato & Koyama, 2018).
+projection head for the label (Miyato & Koyama, 2018). The head's conv on the 4×4 map is 1×1 by default: the fc
+after it already mixes all 16 positions, and StyleGAN's 3×3 there cost a fifth of D's FLOPs at 32² for no
+measurable gain in the rare classes (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -154,7 +156,8 @@ class Discriminator(nn.Module):
         block = ResDownBlock if cfg.arch == "resnet" else DownBlock
         self.blocks = nn.ModuleList(block(stage_channels(cfg, r), stage_channels(cfg, r // 2)) for r in res[:-1])
         c4 = stage_channels(cfg, 4)
-        self.conv_out = spectral_norm(nn.Conv2d(c4 + 1, c4, 3, padding=1))
+        k = cfg.d_head_kernel
+        self.conv_out = spectral_norm(nn.Conv2d(c4 + 1, c4, k, padding=k // 2))
         self.fc = spectral_norm(nn.Linear(c4 * 16, c4))
         self.out = spectral_norm(nn.Linear(c4, 1))
         # No spectral norm here: a bounded class embedding lets the rare classes' conditioning drift between shapes.
