@@ -5,9 +5,9 @@ plain reference cGAN of the same widths (DCGAN: transposed-conv G with BN, conv 
 BCE, default Adam, fp32, no augmentation / EMA / spectral norm), FLOPs per step (torch.utils.flop_counter), the
 achieved GFLOP/s and its fraction of the fp32 matmul peak measured in this same run; generation images/s at 32²
 through `GeneratorPipeline`; peak resident memory of a training process at 64². Steps are timed in blocks of
-`r1_every` (one lazy R1 step each, R1 on `r1_samples` reals in its own D pass), and each timing is the fastest of several blocks after warm-up (the figure
-least distorted by other load on a shared machine; medians are in the JSON), ours and the reference interleaved,
-and the matmul peak re-measured beside each row, under the same load.
+`r1_every` (one lazy R1 step each, on `r1_samples` reals in its own D pass), and each timing is the fastest of
+several blocks after warm-up (the figure least distorted by other load on a shared machine; medians are in the
+JSON), ours and the reference interleaved, and the matmul peak re-measured beside each row, under the same load.
 
     .venv/bin/python benchmarks/train_speed.py [--threads 2] [--steps 6] [--variants]
 """

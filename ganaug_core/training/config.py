@@ -19,7 +19,7 @@ MIN_RESOLUTION = 8  # 8×8 exists for tiny tests; the product's own range starts
 MAX_RESOLUTION = 128
 
 # Fields added after checkpoints already existed, with the behaviour those checkpoints were trained with.
-ADDED_LATER: dict[str, Any] = {"d_head_kernel": 3, "r1_samples": None}
+ADDED_LATER: dict[str, Any] = {"ada_class_floor": False, "d_head_kernel": 3, "r1_samples": None}
 
 
 @dataclass

@@ -273,10 +273,12 @@ def test_folded_eval_norm_matches_batch_norm():
 
 
 def test_stored_config_without_later_fields_reads_back_as_it_ran():
-    old = {k: v for k, v in TrainConfig(**TINY).to_dict().items() if k not in ("d_head_kernel", "r1_samples")}
+    later = ("ada_class_floor", "d_head_kernel", "r1_samples")
+    old = {k: v for k, v in TrainConfig(**TINY).to_dict().items() if k not in later}
     stored = TrainConfig.from_dict(old, stored=True)
-    assert stored.d_head_kernel == 3 and stored.r1_samples is None  # how checkpoints from before these fields ran
+    # how checkpoints from before these fields ran: no class floor, a 3×3 head, R1 on the whole batch
+    assert (stored.ada_class_floor, stored.d_head_kernel, stored.r1_samples) == (False, 3, None)
     fresh = TrainConfig.from_dict(old)
-    assert (fresh.d_head_kernel, fresh.r1_samples) == (TrainConfig.d_head_kernel, TrainConfig.r1_samples)
+    assert [getattr(fresh, k) for k in later] == [getattr(TrainConfig, k) for k in later]
     with pytest.raises(GanaugError, match="unknown training config field"):
         TrainConfig.from_dict({**old, "r2_gamma": 1.0}, stored=True)
