@@ -1,10 +1,11 @@
 """GAN quality on demo:digits: does a real-data classifier recognise every generated class, rare ones included?
 
 Trains the generator the way `ganaug train --dataset digits --minutes 2` does (default TrainConfig, 2 threads),
-then: (1) trains a small CNN on the real *train* split (class-balanced, so the rare classes 7, 8, 9 count),
-reports its accuracy on the real test split, and labels N generated samples per class; (2) for every class,
-compares each generated sample's nearest real training image (pixel L2) with the real-to-real figure (each real
-test image's nearest training image), so copies of the few rare training images would show as ratios near 0.
+then: (1) trains a small CNN on the real *train* split (class-balanced, so the rare classes 7, 8, 9 count; each
+image under its own random rotation, scale and shift), reports its accuracy on the real test split, and labels N
+generated samples per class; (2) for every class, compares each generated sample's nearest real training image
+(pixel L2) with the real-to-real figure (each real test image's nearest training image), so copies of the few
+rare training images would show as ratios near 0.
 
     .venv/bin/python benchmarks/gan_quality.py [--minutes 2] [--steps N] [--per-class 200] [--seed 0]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -46,22 +48,38 @@ def to_float(u8: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(u8).float() / 127.5 - 1.0
 
 
+def random_affine(x: torch.Tensor, gen: torch.Generator, degrees: float = 10.0, scale: float = 0.1,
+                  shift: float = 0.125) -> torch.Tensor:
+    """Each image rotated by up to ±`degrees`, scaled by 1 ± `scale` and shifted by up to ±`shift` of its side."""
+    n = x.shape[0]
+    u = torch.rand(n, 4, generator=gen) * 2 - 1
+    angle, s = u[:, 0] * math.radians(degrees), 1 + u[:, 1] * scale
+    cos, sin = torch.cos(angle) / s, torch.sin(angle) / s
+    theta = torch.stack([torch.stack([cos, -sin, 2 * shift * u[:, 2]], 1),
+                         torch.stack([sin, cos, 2 * shift * u[:, 3]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    # Sampled in [0, 2] so that the zero padding is the background (-1 after shifting back).
+    return F.grid_sample(x + 1, grid, align_corners=False, padding_mode="zeros") - 1
+
+
 def train_classifier(x: np.ndarray, y: np.ndarray, num_classes: int, seed: int, steps: int = 1500) -> SmallCNN:
-    """Class-balanced batches with light shift augmentation: the rare classes have 4–10 images."""
+    """The judge: class-balanced batches, each image under its own random affine transform.
+
+    The rare classes have 4–10 training images. A judge trained with one shared shift per batch recognised only
+    0.77–0.85 of their *real* test images for three seeds of four, so it failed generated samples that a person
+    reads at once; per-sample rotation, scale and shift are the standard remedy for a digit classifier.
+    """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
     model = SmallCNN(x.shape[1], num_classes)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     by_class = [np.flatnonzero(y == c) for c in range(num_classes)]
     xt = to_float(x)
-    side = x.shape[-1]
     for _ in range(steps):
         cls = rng.integers(0, num_classes, 64)
         idx = np.array([rng.choice(by_class[c]) for c in cls])
-        xb = xt[idx]
-        shift = int(rng.integers(-side // 8, side // 8 + 1)), int(rng.integers(-side // 8, side // 8 + 1))
-        xb = torch.roll(xb, shifts=shift, dims=(2, 3))
-        loss = F.cross_entropy(model(xb), torch.from_numpy(y[idx]).long())
+        loss = F.cross_entropy(model(random_affine(xt[idx], gen)), torch.from_numpy(y[idx]).long())
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -41,7 +41,7 @@ class TrainConfig:
     beta2: float = 0.99  # Adam β2
     batch_size: int = 32  # images per step for D (reals and fakes each) and for G; 32 learns digits in fewer FLOPs than 64
     mode_seeking: float = 0.0  # weight of the mode-seeking term (MSGAN): G pays when two latents of a class look alike
-    ema_beta: float = 0.99  # per-step decay of the EMA generator that all sampling uses
+    ema_beta: float = 0.995  # per-step decay of the EMA generator that all sampling uses (ramped in: ≤ (1+s)/(10+s))
     augment: str = "ada"  # "ada" (DiffAugment transforms, probability p tuned online), "diffaugment" (always on) or "none"
     diffaug_policy: str = "color,translation,cutout"  # DiffAugment transforms, comma-separated
     ada_target: float = 0.6  # ADA: target of E[sign(D(real))]; above it p rises, below it p falls

@@ -31,6 +31,27 @@ def stage_resolutions(cfg: TrainConfig) -> list[int]:
     return [4 * 2**k for k in range(int(math.log2(cfg.resolution // 4)) + 1)]
 
 
+def channel_affine(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """x * scale + shift with one scale and shift per (sample, channel): x (N, C, H, W), scale and shift (N, C).
+
+    On a channels-last map the plain broadcast runs an inner loop of only C elements, which in bf16 costs 5–8× a
+    contiguous pass (5 ms against 0.6–0.9 ms for 256×16×32×32 on 2 cores). Viewing each row of k pixels as one
+    vector of k·C values, with scale and shift repeated k times, gives the same arithmetic in long runs: the same
+    bytes, and 1.13× the images/s of sampling at 32². Its backward through the row view measured slower, so
+    training keeps the plain broadcast.
+    """
+    n, c, h, w = x.shape
+    scale, shift = scale.to(x.dtype), shift.to(x.dtype)
+    k = 1
+    while k * c < 128 and (h * w) % (2 * k) == 0:
+        k *= 2
+    if k == 1 or x.is_contiguous() or not x.is_contiguous(memory_format=torch.channels_last):
+        return torch.addcmul(shift[:, :, None, None], x, scale[:, :, None, None])
+    rows = x.permute(0, 2, 3, 1).reshape(n, h * w // k, k * c)  # a view: channels-last memory is (N, H, W, C)
+    out = torch.addcmul(shift.repeat(1, k)[:, None, :], rows, scale.repeat(1, k)[:, None, :])
+    return out.view(n, h, w, c).permute(0, 3, 1, 2)
+
+
 class ConditionalBatchNorm(nn.Module):
     """Batch norm whose gain and bias are looked up per class (initialised to the identity)."""
 
@@ -46,8 +67,7 @@ class ConditionalBatchNorm(nn.Module):
         if not self.training:
             # Sampling: normalisation and the class affine folded into one per-sample scale and shift (one pass).
             scale = self.gain(c) * torch.rsqrt(self.bn.running_var + self.bn.eps)
-            shift = self.bias(c) - self.bn.running_mean * scale
-            return torch.addcmul(shift[:, :, None, None].to(x.dtype), x, scale[:, :, None, None].to(x.dtype))
+            return channel_affine(x, scale, self.bias(c) - self.bn.running_mean * scale)
         # Gain and bias in the activations' dtype: under bf16 autocast the whole map stays bf16 (no fp32 round trip).
         h = self.bn(x)
         return torch.addcmul(self.bias(c)[:, :, None, None].to(h.dtype), h, self.gain(c)[:, :, None, None].to(h.dtype))

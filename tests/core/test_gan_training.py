@@ -14,7 +14,7 @@ from ganaug_core.training.augment import AdaTuner, class_floor, diff_augment
 from ganaug_core.training.checkpoint import load_checkpoint
 from ganaug_core.training.diversity import DiversityMonitor
 from ganaug_core.training.loop import ClassBalancedSampler
-from ganaug_core.training.networks import build_networks
+from ganaug_core.training.networks import build_networks, channel_affine
 
 TINY = dict(resolution=8, channels=1, num_classes=3, width=4, z_dim=8, batch_size=8, steps=4,
             grid_every=2, ckpt_every=2, stats_every=1, diversity_every=2)
@@ -55,6 +55,20 @@ def test_discriminator_head_kernel(kernel):
     c4 = d.embed.weight.shape[1]
     assert d.conv_out.weight.shape == (c4, c4 + 1, kernel, kernel)  # + 1: the minibatch-stddev channel
     assert d(torch.rand(4, 1, 8, 8) * 2 - 1, torch.tensor([0, 1, 2, 0])).shape == (4,)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("shape", [(3, 16, 8, 8), (2, 24, 4, 4), (2, 5, 3, 3), (2, 1, 4, 4), (2, 200, 2, 2)])
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_channel_affine_is_the_broadcast_affine(dtype, shape, channels_last):
+    torch.manual_seed(0)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(shape).to(dtype).contiguous(memory_format=fmt)
+    scale, shift = torch.randn(shape[:2]), torch.randn(shape[:2])
+    got = channel_affine(x, scale, shift)
+    # The same elementwise arithmetic, whichever layout it runs in: equal bit for bit.
+    assert torch.equal(got, torch.addcmul(shift[:, :, None, None].to(dtype), x, scale[:, :, None, None].to(dtype)))
+    assert got.dtype == dtype and got.is_contiguous(memory_format=fmt)
 
 
 def r1_weights(tmp_path, name: str, **extra) -> dict[str, torch.Tensor]:
