@@ -13,10 +13,11 @@ depend on which other samples shared its batch: the same (checkpoint, class, see
 same device type and torch build).
 
 Precision follows the checkpoint: a generator trained under bf16 autocast (`config.bf16`, the default where the
-CPU has native bf16) samples under the same autocast — the numerics it was trained in, and ≈ 1.3–1.4× the images/s
-of fp32 at 32² on 2 cores. Against fp32 on the same weights the uint8 pixels differ by 0.16 grey levels on
-average and 2 at most (measured on a tiny trained run; a test bounds it). Bytes are reproducible on the same kind of machine; fp32 is not bitwise portable across CPUs either
-(oneDNN picks different kernels per instruction set).
+CPU has native bf16) samples under the same autocast — the numerics it was trained in, and ≈ 1.7–2.1× the
+images/s of fp32 at 32² on 2 cores (BENCHMARKS.md). Against fp32 on the same weights the uint8 pixels differ by
+0.16 grey levels on average and 2 at most (measured on a tiny trained run; a test bounds it). Bytes are
+reproducible on the same kind of machine; fp32 is not bitwise portable across CPUs either (oneDNN picks different
+kernels per instruction set).
 """
 
 from __future__ import annotations
