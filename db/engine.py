@@ -77,7 +77,10 @@ def session_scope(url: Optional[str] = None, immediate: bool = False) -> Iterato
 
     `immediate=True` takes SQLite's write lock at BEGIN, so a read-then-write (the audit chain's last hash, a
     state check before a decision) cannot interleave with another writer; on PostgreSQL callers add row or
-    advisory locks instead.
+    advisory locks instead. Every session that reads and then writes needs it: in WAL mode a plain BEGIN that
+    has read must upgrade its snapshot to write, and if another connection committed meanwhile (a job's
+    heartbeat, say) SQLite fails at once with "database is locked", without waiting out the busy timeout. The
+    test suite records any session that does so (tests/conftest.py).
     """
     engine = get_engine(url)
     with Session(engine, expire_on_commit=False) as session:

@@ -164,7 +164,7 @@ def _ensure_embedding(dataset: str, progress: ProgressCallback):
             record = {"sha256": embedding.save(path), "extractor_sha256": ext_sha, "seed": EMBEDDING_SEED,
                       "points": int(len(features))}
             _write_record(record_path, record)
-        with session_scope() as session:
+        with session_scope(immediate=True) as session:
             ids = _train_ids(session, row, arrays)
             missing = session.scalar(
                 select(RealImage.id).where(RealImage.dataset_id == row.id, RealImage.split == "train",
@@ -267,7 +267,7 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     scores = score_samples(extractor, train_images, train_labels, synth, labels)
     embedding, _ = _ensure_embedding(dataset, progress)
     coords = embedding.transform(extractor.features(synth))
-    with session_scope() as session:
+    with session_scope(immediate=True) as session:
         train_ids = _train_ids(session, row, arrays)
         session.execute(update(Sample), [
             {
@@ -337,7 +337,7 @@ def _record_report(batch_id: int, dataset_id: int, metrics: dict) -> None:
         "class_consistency": (overall.get("consistency") or {}).get("class_consistency"),
         "authenticity": (overall.get("authenticity") or {}).get("authenticity"),
     }
-    with session_scope() as session:
+    with session_scope(immediate=True) as session:
         report = session.scalars(select(Report).where(Report.kind == "batch_metrics", Report.path == rel)).first()
         if report is None:
             session.add(Report(dataset_id=dataset_id, kind="batch_metrics", path=rel, sha256=sha, summary=summary))

@@ -144,7 +144,7 @@ def _create_run(ds: Dataset, config: TrainConfig, resume_run: Optional[int], req
 
 
 def _finish(run_id: int, status: str, error: Optional[str] = None) -> None:
-    with session_scope() as s:
+    with session_scope(immediate=True) as s:
         run = s.get(Run, run_id)
         run.status, run.error = status, error
         run.finished_at = dt.datetime.now(dt.timezone.utc)
@@ -173,13 +173,14 @@ def train_run(
         if payload is not None:
             trainer.load_state(payload)
 
+        # Read-then-write sessions take the write lock at BEGIN (see db.engine.session_scope).
         def on_checkpoint(path: Path, sha: str, step: int) -> None:
-            with session_scope() as s:
+            with session_scope(immediate=True) as s:
                 run = s.get(Run, run_id)
                 run.checkpoint_path, run.checkpoint_sha256, run.step = paths.relative_to_home(path), sha, step
 
         def report(p: Progress) -> None:
-            with session_scope() as s:
+            with session_scope(immediate=True) as s:
                 run = s.get(Run, run_id)
                 run.step = p.done
                 run.progress = min(1.0, p.done / p.total) if p.total else float(p.stats.get("budget_fraction", 0.0))

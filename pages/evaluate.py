@@ -53,7 +53,7 @@ if not arms:
 if st.button("Run the benchmark", type="primary", key="eval_submit", disabled=not arms, icon=":material/play_arrow:"):
     params = dict(dataset=dataset, arms=arms, seeds=int(seeds), quick=bool(quick), run_id=run)
     key = hashlib.sha256((nonce + json.dumps(params, sort_keys=True)).encode()).hexdigest()
-    with session_scope() as session:
+    with session_scope(immediate=True) as session:
         st.session_state["eval_job"] = submit_job(session, JOB_KIND, params, key, requested_by=user["id"]).id
 
 

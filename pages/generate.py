@@ -146,7 +146,7 @@ if st.button("Launch run", type="primary", key="gen_submit", icon=":material/roc
     if not errors:
         params = job_params(values, dataset)
         key = hashlib.sha256((nonce + json.dumps(params, sort_keys=True)).encode()).hexdigest()
-        with session_scope() as session:
+        with session_scope(immediate=True) as session:
             job = submit_job(session, JOB_KIND, params, submit_key=key, requested_by=user["id"])
             st.session_state["generate_job"] = job.id
     st.rerun()

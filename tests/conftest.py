@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
+import traceback
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, event
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -31,3 +35,68 @@ def digits(home):
 
     ingest_dataset("demo:digits", "digits", IngestOptions(resolution=16))
     return "digits"
+
+
+# --- SQLite: no deferred transaction may read and then write ---------------------------------------------------
+#
+# In WAL mode a transaction opened with a plain BEGIN that has read, then writes, must upgrade its read snapshot to
+# the write lock. If any other connection committed in between, SQLite answers SQLITE_BUSY at once, without the
+# busy timeout: "database is locked" while a job's heartbeat thread or another process writes now and then. Such
+# a session must be `session_scope(immediate=True)`. This guard records every such transaction the suite runs, so
+# the race shows on every run rather than once in a while (the browser test's worker failed on it).
+
+_READ_SQL = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
+_WRITE_SQL = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+DB = Path(__file__).resolve().parents[1] / "db"
+_deferred: dict[int, list] = {}  # DBAPI connection in a deferred transaction → [who began it, has it read yet]
+read_then_write: list[str] = []
+
+
+def _opener() -> str:
+    """Whose session this is: the innermost frame of our code outside `db/` (db functions take their caller's)."""
+    stack = traceback.extract_stack()
+    if any(f.filename == str(DB / "migrate.py") for f in stack):
+        return "?"  # migrations run under a file lock
+    for f in reversed(stack):
+        if (not f.filename.startswith("/") or "/site-packages/" in f.filename or f.filename.startswith(str(DB))
+                or f.filename.endswith("tests/conftest.py")):
+            continue
+        return f"{f.filename}:{f.lineno} ({f.name})"
+    return "?"
+
+
+@event.listens_for(Engine, "begin")
+def _track_begin(conn) -> None:
+    if conn.dialect.name != "sqlite" or conn.get_execution_options().get("ganaug_immediate"):
+        return
+    opener = _opener()
+    if "/tests/" not in opener and opener != "?":  # a test's own set-up session races nothing
+        _deferred[id(conn.connection.dbapi_connection)] = [opener, False]
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _track_end(conn) -> None:
+    if conn.dialect.name == "sqlite":
+        _deferred.pop(id(conn.connection.dbapi_connection), None)
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _track_statement(conn, cursor, statement, parameters, context, executemany) -> None:
+    state = _deferred.get(id(conn.connection.dbapi_connection)) if conn.dialect.name == "sqlite" else None
+    if state is None:
+        return
+    if _READ_SQL.match(statement):
+        state[1] = True
+    elif _WRITE_SQL.match(statement) and state[1]:
+        read_then_write.append(f"{' '.join(statement.split()[:3])} after a read, in the session of {state[0]}")
+        state[1] = False  # one report per transaction
+
+
+@pytest.fixture(autouse=True)
+def no_read_then_write():
+    read_then_write.clear()
+    yield
+    found = sorted(set(read_then_write))
+    read_then_write.clear()
+    assert not found, "deferred SQLite transactions that read, then wrote (use session_scope(immediate=True)):\n" + "\n".join(found)

@@ -82,3 +82,48 @@ def test_an_uninterrupted_batch_is_all_there(db, home, toy, tmp_path):
     assert proc.returncode == 0 and out.strip() == "committed", err[-2000:]
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Sample)) == 1000
+
+
+def _commit_a_job_from_another_connection() -> None:
+    import sqlite3
+
+    from db.engine import database_url
+
+    other = sqlite3.connect(database_url().removeprefix("sqlite:///"), timeout=5)
+    other.execute("INSERT INTO jobs (kind, params, status, progress, message, stats, result, cancel_requested, "
+                  "created_at) VALUES ('train', '{}', 'queued', 0, '', '{}', '{}', 0, '2026-01-01')")
+    other.commit()
+    other.close()
+
+
+def test_a_plain_session_that_reads_then_writes_fails_when_another_writer_commits_in_between(home):
+    # Why tests/conftest.py refuses such sessions: SQLite answers at once, without waiting out the busy timeout.
+    from sqlalchemy.exc import OperationalError
+
+    from db.models import Job
+
+    with pytest.raises(OperationalError, match="database is locked"):
+        with session_scope() as s:
+            s.scalars(select(Job)).all()  # the read snapshot starts here
+            _commit_a_job_from_another_connection()
+            s.add(Job(kind="train", params={}, status="queued"))
+            s.flush()
+
+
+def test_an_immediate_session_that_reads_then_writes_makes_the_other_writer_wait(home):
+    import threading
+
+    from db.models import Job
+
+    with session_scope() as s:  # migrates, so the other writer finds the table
+        s.scalars(select(Job)).all()
+    other = threading.Thread(target=_commit_a_job_from_another_connection)
+    with session_scope(immediate=True) as s:
+        s.scalars(select(Job)).all()
+        other.start()
+        other.join(timeout=0.5)
+        assert other.is_alive()  # blocked on our write lock, not failing
+        s.add(Job(kind="train", params={}, status="queued"))
+    other.join(timeout=10)
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Job)) == 2
