@@ -47,7 +47,8 @@ def digits(home):
 
 _READ_SQL = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
 _WRITE_SQL = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
-DB = Path(__file__).resolve().parents[1] / "db"
+TESTS = Path(__file__).resolve().parent
+DB = TESTS.parent / "db"
 _deferred: dict[int, list] = {}  # DBAPI connection in a deferred transaction → [who began it, has it read yet]
 read_then_write: list[str] = []
 
@@ -70,7 +71,7 @@ def _track_begin(conn) -> None:
     if conn.dialect.name != "sqlite" or conn.get_execution_options().get("ganaug_immediate"):
         return
     opener = _opener()
-    if "/tests/" not in opener and opener != "?":  # a test's own set-up session races nothing
+    if not opener.startswith((str(TESTS), "?")):  # a test's own set-up session races nothing
         _deferred[id(conn.connection.dbapi_connection)] = [opener, False]
 
 

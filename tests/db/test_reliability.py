@@ -127,3 +127,20 @@ def test_an_immediate_session_that_reads_then_writes_makes_the_other_writer_wait
     other.join(timeout=10)
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Job)) == 2
+
+
+def test_the_suite_records_a_session_of_our_code_that_reads_then_writes(home):
+    # The guard in tests/conftest.py, shown to fire: code compiled as if it lived in ganaug/ opens a plain session.
+    from tests import conftest
+
+    code = (
+        "from sqlalchemy import select\n"
+        "from db.engine import session_scope\n"
+        "from db.models import Job\n"
+        "with session_scope() as s:\n"
+        "    s.scalars(select(Job)).all()\n"
+        "    s.add(Job(kind='train', params={}, status='queued'))\n"
+    )
+    exec(compile(code, str(Path(__file__).resolve().parents[2] / "ganaug" / "example.py"), "exec"), {})
+    found, conftest.read_then_write[:] = list(conftest.read_then_write), []
+    assert len(found) == 1 and found[0].startswith("INSERT INTO jobs after a read") and "ganaug/example.py" in found[0]
