@@ -68,6 +68,8 @@ def _opener() -> str:
 
 @event.listens_for(Engine, "begin")
 def _track_begin(conn) -> None:
+    # A connection the pool reset without a commit or rollback event must not carry its last transaction's state.
+    _deferred.pop(id(conn.connection.dbapi_connection), None)
     if conn.dialect.name != "sqlite" or conn.get_execution_options().get("ganaug_immediate"):
         return
     opener = _opener()
