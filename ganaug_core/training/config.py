@@ -19,7 +19,7 @@ MIN_RESOLUTION = 8  # 8×8 exists for tiny tests; the product's own range starts
 MAX_RESOLUTION = 128
 
 # Fields added after checkpoints already existed, with the behaviour those checkpoints were trained with.
-ADDED_LATER: dict[str, Any] = {"ada_class_floor": False, "d_head_kernel": 3, "r1_samples": None}
+ADDED_LATER: dict[str, Any] = {"ada_class_floor": False, "d_head_kernel": 3, "r1_samples": None, "edge_convs": True}
 
 
 @dataclass
@@ -29,6 +29,7 @@ class TrainConfig:
     num_classes: int = 10  # taken from the dataset by the orchestration layer
     arch: str = "dcgan"  # generator/discriminator family: "dcgan" (conv stacks) or "resnet" (residual blocks)
     width: int = 16  # channels at the output resolution; doubles per halving of resolution, capped at 8×
+    edge_convs: bool = True  # dcgan arch: 3×3 convs at full resolution (G's features → image, image → D's features)
     d_head_kernel: int = 1  # kernel of D's conv on its 4×4 map (after the minibatch-stddev channel): 1 or 3
     z_dim: int = 64  # latent size per sample
     loss: str = "hinge"  # "hinge" (default, as BigGAN) or "nonsat" (non-saturating logistic)
@@ -96,6 +97,8 @@ class TrainConfig:
             raise GanaugError(f"r1_gamma must be ≥ 0, got {self.r1_gamma}")
         if self.r1_samples is not None and int(self.r1_samples) < 1:
             raise GanaugError(f"r1_samples must be ≥ 1 (or None for the whole batch), got {self.r1_samples}")
+        if not self.edge_convs and self.arch != "dcgan":
+            raise GanaugError(f"--no-edge-convs applies to the dcgan arch only; {self.arch} keeps its edge convs")
         if self.d_head_kernel not in (1, 3):
             raise GanaugError(f"d_head_kernel must be 1 or 3, got {self.d_head_kernel}")
         if not 0.0 <= self.beta1 < 1.0 or not 0.0 <= self.beta2 < 1.0:

@@ -12,6 +12,7 @@ measurable gain in the rare classes (BENCHMARKS.md).
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -111,20 +112,29 @@ class Generator(nn.Module):
         self.c0 = stage_channels(cfg, 4)
         self.embed = nn.Embedding(cfg.num_classes, cfg.z_dim)
         self.fc = nn.Linear(2 * cfg.z_dim, self.c0 * 16)
+        # Without edge convs (dcgan only) the last transposed conv writes the image itself, as in DCGAN's paper:
+        # no full-resolution feature map, whose 3×3 conv to 1–3 channels runs at a tenth of the matmul rate.
+        outs = [stage_channels(cfg, 2 * r) for r in res[:-1]]
+        if not cfg.edge_convs:
+            outs[-1] = cfg.channels
         block = ResUpBlock if cfg.arch == "resnet" else UpBlock
         self.blocks = nn.ModuleList(
-            block(stage_channels(cfg, r), stage_channels(cfg, 2 * r), cfg.num_classes) for r in res[:-1]
-        )
-        cl = stage_channels(cfg, cfg.resolution)
-        self.norm_out = ConditionalBatchNorm(cl, cfg.num_classes)
-        self.to_img = nn.Conv2d(cl, cfg.channels, 3, padding=1)
+            block(stage_channels(cfg, r), cout, cfg.num_classes) for r, cout in zip(res[:-1], outs))
+        self.norm_out: Optional[ConditionalBatchNorm] = None
+        self.to_img: Optional[nn.Conv2d] = None
+        if cfg.edge_convs:
+            cl = stage_channels(cfg, cfg.resolution)
+            self.norm_out = ConditionalBatchNorm(cl, cfg.num_classes)
+            self.to_img = nn.Conv2d(cl, cfg.channels, 3, padding=1)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """z: (N, z_dim) float, c: (N,) long → images in [-1, 1], (N, C, R, R)."""
         h = self.fc(torch.cat([z, self.embed(c)], dim=1)).view(-1, self.c0, 4, 4)
         for blk in self.blocks:
             h = blk(h, c)
-        return torch.tanh(self.to_img(F.relu(self.norm_out(h, c), inplace=True)))
+        if self.to_img is not None:
+            h = self.to_img(F.relu(self.norm_out(h, c), inplace=True))
+        return torch.tanh(h)
 
 
 def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:
@@ -172,9 +182,14 @@ class Discriminator(nn.Module):
     def __init__(self, cfg: TrainConfig):
         super().__init__()
         res = stage_resolutions(cfg)[::-1]  # resolution, ..., 4
-        self.from_img = spectral_norm(nn.Conv2d(cfg.channels, stage_channels(cfg, cfg.resolution), 3, padding=1))
+        ins = [stage_channels(cfg, r) for r in res[:-1]]
+        self.from_img: Optional[nn.Conv2d] = None
+        if cfg.edge_convs:
+            self.from_img = spectral_norm(nn.Conv2d(cfg.channels, ins[0], 3, padding=1))
+        else:  # dcgan without edge convs: the first strided conv reads the image (DCGAN's paper)
+            ins[0] = cfg.channels
         block = ResDownBlock if cfg.arch == "resnet" else DownBlock
-        self.blocks = nn.ModuleList(block(stage_channels(cfg, r), stage_channels(cfg, r // 2)) for r in res[:-1])
+        self.blocks = nn.ModuleList(block(cin, stage_channels(cfg, r // 2)) for cin, r in zip(ins, res[:-1]))
         c4 = stage_channels(cfg, 4)
         k = cfg.d_head_kernel
         self.conv_out = spectral_norm(nn.Conv2d(c4 + 1, c4, k, padding=k // 2))
@@ -185,7 +200,7 @@ class Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """x: (N, C, R, R) in [-1, 1], c: (N,) long → logits (N,)."""
-        h = F.leaky_relu(self.from_img(x), 0.2, inplace=True)
+        h = x if self.from_img is None else F.leaky_relu(self.from_img(x), 0.2, inplace=True)
         for blk in self.blocks:
             h = blk(h)
         h = F.leaky_relu(self.conv_out(minibatch_stddev(h)), 0.2)

@@ -47,6 +47,31 @@ def test_network_shapes(arch, channels, resolution):
     assert d(x, c).shape == (5,)
 
 
+@pytest.mark.parametrize("channels,resolution", [(1, 8), (3, 16)])
+def test_dcgan_without_edge_convs(channels, resolution):
+    """DCGAN's own layout: G's last transposed conv writes the image and D's first strided conv reads it."""
+    cfg = TrainConfig(**{**TINY, "channels": channels, "resolution": resolution, "edge_convs": False}).validate()
+    torch.manual_seed(0)
+    g, d = build_networks(cfg)
+    assert g.to_img is None and g.norm_out is None and d.from_img is None
+    assert g.blocks[-1].conv.weight.shape[1:] == (channels, 4, 4)  # ConvTranspose2d weights: (cin, cout, k, k)
+    assert d.blocks[0].conv.weight.shape[1:] == (channels, 4, 4)
+    z, c = torch.randn(5, cfg.z_dim), torch.tensor([0, 1, 2, 0, 1])
+    x = g(z, c)
+    assert x.shape == (5, channels, resolution, resolution)
+    assert float(x.detach().abs().max()) <= 1.0
+    assert d(x, c).shape == (5,)
+
+
+def test_edge_convs_are_the_dcgan_default_layers():
+    torch.manual_seed(0)
+    g, d = build_networks(TrainConfig(**TINY).validate())
+    assert g.to_img is not None and d.from_img is not None
+    assert g.blocks[-1].conv.out_channels == d.blocks[0].conv.in_channels == TINY["width"]
+    with pytest.raises(GanaugError, match="applies to the dcgan arch only"):  # the residual family always has them
+        TrainConfig(**{**TINY, "arch": "resnet", "edge_convs": False}).validate()
+
+
 @pytest.mark.parametrize("kernel", [1, 3])
 def test_discriminator_head_kernel(kernel):
     cfg = TrainConfig(**{**TINY, "d_head_kernel": kernel}).validate()
@@ -287,11 +312,11 @@ def test_folded_eval_norm_matches_batch_norm():
 
 
 def test_stored_config_without_later_fields_reads_back_as_it_ran():
-    later = ("ada_class_floor", "d_head_kernel", "r1_samples")
+    later = ("ada_class_floor", "d_head_kernel", "r1_samples", "edge_convs")
     old = {k: v for k, v in TrainConfig(**TINY).to_dict().items() if k not in later}
     stored = TrainConfig.from_dict(old, stored=True)
-    # how checkpoints from before these fields ran: no class floor, a 3×3 head, R1 on the whole batch
-    assert (stored.ada_class_floor, stored.d_head_kernel, stored.r1_samples) == (False, 3, None)
+    # how checkpoints from before these fields ran: no class floor, a 3×3 head, R1 on the whole batch, edge convs
+    assert (stored.ada_class_floor, stored.d_head_kernel, stored.r1_samples, stored.edge_convs) == (False, 3, None, True)
     fresh = TrainConfig.from_dict(old)
     assert [getattr(fresh, k) for k in later] == [getattr(TrainConfig, k) for k in later]
     with pytest.raises(GanaugError, match="unknown training config field"):
