@@ -38,6 +38,10 @@ def train_cmd(
         None, "--ada-class-floor/--no-ada-class-floor",
         help="ADA: augment each class at least in proportion to how far it falls short of the median class size "
              "(default on; against copying the rarest images)"),
+    edge_convs: Optional[bool] = typer.Option(
+        None, "--edge-convs/--no-edge-convs",
+        help="dcgan: 3×3 convs at full resolution into and out of the image (default on); off is DCGAN's own "
+             "layout: ≈ 2× the images/s when generating, ≈ 1.45× the steps/s, rare classes less well learned"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Images per step"),
     width: Optional[int] = typer.Option(None, "--width", help="Network width (channels at full resolution)"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
@@ -54,7 +58,7 @@ def train_cmd(
     if minutes is not None and not minutes > 0:
         raise UserError(f"--minutes must be > 0, got {minutes}")
     chosen = dict(arch=arch, loss=loss, augment=augment, r1_gamma=r1_gamma, ada_class_floor=ada_class_floor,
-                  batch_size=batch_size, width=width, resolution=resolution)
+                  edge_convs=edge_convs, batch_size=batch_size, width=width, resolution=resolution)
     chosen = {k: v for k, v in chosen.items() if v is not None}
     if resume is not None and chosen:
         raise UserError(f"--resume continues the run's own config; drop --{next(iter(chosen)).replace('_', '-')}")

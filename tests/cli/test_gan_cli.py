@@ -103,6 +103,7 @@ def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):
     (["--dataset", "digits", "--minutes", -1], ["--minutes must be > 0"]),
     (["--dataset", "digits", "--steps", 2, "--resume", 99], ["unknown run 99"]),
     (["--dataset", "digits", "--steps", 2, "--arch", "vit"], ["--arch"]),
+    (["--dataset", "digits", "--steps", 2, "--arch", "resnet", "--no-edge-convs"], ["--no-edge-convs", "dcgan"]),
 ])
 def test_train_bad_input_leaves_nothing(digits, home, args, needles):
     assert_bad_input(ganaug("train", *args), *needles)
@@ -130,6 +131,19 @@ def test_ada_class_floor_flag_is_recorded_in_the_run(digits, home):
         ckpt = torch.load(paths.resolve(info["checkpoint"]), weights_only=True)
         assert ckpt["config"]["ada_class_floor"] is expected
         assert json.loads((paths.resolve(info["run_dir"]) / "config.json").read_text())["ada_class_floor"] is expected
+
+
+def test_no_edge_convs_trains_and_generates(digits, home):
+    info = train_tiny("digits", 2, "--no-edge-convs")
+    pipe = GeneratorPipeline.from_checkpoint(paths.resolve(info["checkpoint"]))
+    assert pipe.config.edge_convs is False and pipe.generator.to_img is None
+    result = ganaug("generate", "--run", info["run_id"], "--class", "2", "--n", 3, "--seed", 1, "--json")
+    assert result.exit_code == 0, result.output
+    with session_scope() as s:
+        files = s.scalars(select(Sample.path).where(Sample.batch_id == json.loads(result.stdout)["batch_id"])
+                          .order_by(Sample.id)).all()
+    # the recorded samples are the pipeline's images for those seeds, at the run's resolution
+    assert np.array_equal(np.stack([read_png(paths.resolve(f)) for f in files]), pipe(2, 3, seed=1).images)
 
 
 @pytest.mark.parametrize("args,needles", [
