@@ -1,8 +1,9 @@
 """Training and generation speed of the GAN engine against a plain reference cGAN, side by side in one run.
 
 For 16², 32², 64² at batch 64 (2 threads by default): steps/s and images/s of ganaug's training step and of a
-plain reference cGAN of the same widths (DCGAN: transposed-conv G with BN, conv D, label as one-hot input,
-BCE, default Adam, fp32, no augmentation / EMA / spectral norm), FLOPs per step (torch.utils.flop_counter), the
+plain reference cGAN of the same widths and layers (DCGAN: transposed-conv G with BN, conv D, label as one-hot
+input, BCE, default Adam, fp32, no augmentation / EMA / spectral norm; with ours' full-resolution edge convs when
+ours has them, without when it does not), FLOPs per step (torch.utils.flop_counter), the
 achieved GFLOP/s and its fraction of the fp32 matmul peak measured in this same run; generation images/s at 32²
 through `GeneratorPipeline`; peak resident memory of a training process at 64². Steps are timed in blocks of
 `r1_every` (one lazy R1 step each, on `r1_samples` reals in its own D pass), and each timing is the fastest of
@@ -44,6 +45,8 @@ NUM_CLASSES = 10
 
 
 class RefG(nn.Module):
+    """DCGAN's generator at our widths; with our `edge_convs`, also our 3×3 conv from the last feature map."""
+
     def __init__(self, cfg: TrainConfig):
         super().__init__()
         self.c0 = stage_channels(cfg, 4)
@@ -51,10 +54,13 @@ class RefG(nn.Module):
         layers: list[nn.Module] = []
         for r in stage_resolutions(cfg)[:-1]:
             cin, cout = stage_channels(cfg, r), stage_channels(cfg, 2 * r)
+            if not cfg.edge_convs and 2 * r == cfg.resolution:
+                cout = cfg.channels  # the last transposed conv writes the image
             layers += [nn.BatchNorm2d(cin), nn.ReLU(), nn.ConvTranspose2d(cin, cout, 4, 2, 1)]
-        cl = stage_channels(cfg, cfg.resolution)
-        layers += [nn.BatchNorm2d(cl), nn.ReLU(), nn.Conv2d(cl, cfg.channels, 3, padding=1), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        if cfg.edge_convs:
+            cl = stage_channels(cfg, cfg.resolution)
+            layers += [nn.BatchNorm2d(cl), nn.ReLU(), nn.Conv2d(cl, cfg.channels, 3, padding=1)]
+        self.net = nn.Sequential(*layers, nn.Tanh())
 
     def forward(self, z, c):
         h = self.fc(torch.cat([z, F.one_hot(c, NUM_CLASSES).float()], 1)).view(-1, self.c0, 4, 4)
@@ -62,12 +68,19 @@ class RefG(nn.Module):
 
 
 class RefD(nn.Module):
+    """DCGAN's discriminator at our widths, the label as one-hot input channels; with our `edge_convs`, also a 3×3
+    conv at full resolution before the strided ones."""
+
     def __init__(self, cfg: TrainConfig):
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(cfg.channels + NUM_CLASSES, stage_channels(cfg, cfg.resolution), 3, padding=1),
-                                   nn.LeakyReLU(0.2)]
+        cin = cfg.channels + NUM_CLASSES
+        layers: list[nn.Module] = []
+        if cfg.edge_convs:
+            layers += [nn.Conv2d(cin, stage_channels(cfg, cfg.resolution), 3, padding=1), nn.LeakyReLU(0.2)]
+            cin = stage_channels(cfg, cfg.resolution)
         for r in stage_resolutions(cfg)[::-1][:-1]:
-            layers += [nn.Conv2d(stage_channels(cfg, r), stage_channels(cfg, r // 2), 4, 2, 1), nn.LeakyReLU(0.2)]
+            layers += [nn.Conv2d(cin, stage_channels(cfg, r // 2), 4, 2, 1), nn.LeakyReLU(0.2)]
+            cin = stage_channels(cfg, r // 2)
         c4 = stage_channels(cfg, 4)
         layers += [nn.Flatten(), nn.Linear(c4 * 16, 1)]
         self.net = nn.Sequential(*layers)
@@ -180,16 +193,16 @@ def compare(res: int, steps: int, variant: dict) -> dict:
                 ref_gflop_per_step=f_ref / 1e9, ours_gflops=f_ours / m_ours / 1e9, ref_gflops=f_ref / m_ref / 1e9)
 
 
-def generation_speed(res: int = 32, n: int = 20000) -> dict:
+def generation_speed(res: int = 32, n: int = 20000, **variant) -> dict:
     from ganaug_core.sampling import GeneratorPipeline
 
-    t = Trainer(ours_config(res), fake_data(res), Path(tempfile.mkdtemp()))
+    t = Trainer(ours_config(res, **variant), fake_data(res), Path(tempfile.mkdtemp()))
     pipe = GeneratorPipeline(t.G_ema, t.cfg, "bench", t.data.class_names)
     pipe(0, 512, seed=0)
     t0 = time.perf_counter()
     out = pipe(3, n, seed=1)
     dt = time.perf_counter() - t0
-    return dict(resolution=res, n=n, images_per_s=n / dt, seconds=dt, shape=list(out.images.shape),
+    return dict(resolution=res, variant=variant, n=n, images_per_s=n / dt, seconds=dt, shape=list(out.images.shape),
                 gflop_per_image=flops_of(lambda: t.G_ema(torch.randn(1, t.cfg.z_dim), torch.zeros(1, dtype=torch.long))) / 1e9)
 
 
@@ -212,7 +225,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--resolutions", default="16,32,64")
-    ap.add_argument("--variants", action="store_true", help="also time the fp32 / NCHW / bf16 alternatives")
+    ap.add_argument("--variants", action="store_true",
+                    help="also time the fp32 / NCHW / no-edge-convs alternatives (each against its own reference)")
     ap.add_argument("--memory-worker", type=int, default=None)
     args = ap.parse_args()
     if args.memory_worker:
@@ -222,9 +236,10 @@ def main() -> None:
     peak = matmul_peak(args.threads)
     variants = [{}]
     if args.variants:
-        variants += [{"bf16": False}, {"channels_last": False}]
+        variants += [{"bf16": False}, {"channels_last": False}, {"edge_convs": False}]
     rows = [compare(int(r), args.steps, v) for r in args.resolutions.split(",") for v in variants]
     gen = generation_speed()
+    gen_no_edge = generation_speed(edge_convs=False)
     mem = peak_memory(64, args.threads)
     print(f"threads={args.threads} fp32 matmul peak {peak / 1e9:.1f} GFLOP/s; load average {load_before[0]:.1f} → "
           f"{os.getloadavg()[0]:.1f} (shared machine)")
@@ -234,12 +249,13 @@ def main() -> None:
         print(f"{r['resolution']:>4} {json.dumps(r['variant']):<34} {r['ours_steps_per_s']:>9.2f} {r['ref_steps_per_s']:>8.2f} "
               f"{r['speedup']:>6.2f} {r['ours_images_per_s']:>10.0f} {r['ours_gflop_per_step']:>10.2f} "
               f"{r['ours_gflops']:>8.1f} {100 * r['ours_gflops'] / r['matmul_peak_gflops']:>6.1f} {r['matmul_peak_gflops']:>6.1f}")
-    print(f"generation at 32²: {gen['images_per_s']:.0f} images/s ({gen['n']} images, target ≥ 10,000)")
+    print(f"generation at 32²: {gen['images_per_s']:.0f} images/s ({gen['n']} images, target ≥ 10,000); "
+          f"{gen_no_edge['images_per_s']:.0f} images/s without edge convs (--no-edge-convs)")
     print(f"peak RSS of a training process at 64², batch {BATCH}: {mem:.0f} MiB")
     OUT.mkdir(exist_ok=True)
     (OUT / "train_speed.json").write_text(json.dumps(dict(
         threads=args.threads, matmul_peak_gflops=peak / 1e9, load_average=[load_before, os.getloadavg()],
-        training=rows, generation=gen, peak_rss_mib_64=mem, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        training=rows, generation=gen, generation_no_edge_convs=gen_no_edge, peak_rss_mib_64=mem, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     ), indent=2))
 
 
