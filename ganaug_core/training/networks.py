@@ -7,6 +7,10 @@ D uses spectral norm on every layer, a minibatch standard-deviation channel befo
 projection head for the label (Miyato & Koyama, 2018). The head's conv on the 4×4 map is 1×1 by default: the fc
 after it already mixes all 16 positions, and StyleGAN's 3×3 there cost a fifth of D's FLOPs at 32² for no
 measurable gain in the rare classes (BENCHMARKS.md).
+The DCGAN family has, by default, a 3×3 conv at full resolution at each edge (G's features → image, image → D's
+features). Without them (`edge_convs=False`, DCGAN's own layout) G's last transposed conv writes the image and
+D's first strided conv reads it: ≈ 30 % fewer FLOPs per training step at 32², and no 1–3-channel conv (those run
+at a tenth of the matmul rate), but the rare classes are learned less reliably in the same minutes (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -74,13 +78,69 @@ class ConditionalBatchNorm(nn.Module):
         return torch.addcmul(self.bias(c)[:, :, None, None].to(h.dtype), h, self.gain(c)[:, :, None, None].to(h.dtype))
 
 
+# Output phase of a 4×4, stride-2, padding-1 transposed conv → (its kernel tap at the same input row, its tap at
+# the neighbouring input row, which neighbour): output row 2r takes taps 1 (input row r) and 3 (row r − 1), row
+# 2r + 1 takes taps 2 (row r) and 0 (row r + 1); likewise for columns.
+_PHASE_TAPS = ((1, 3, -1), (2, 0, +1))
+
+
+def _shifted(direction: int) -> tuple[slice, slice]:
+    """(destination, source) slices that add an input's neighbour in `direction` (−1 or +1) along one axis."""
+    return (slice(1, None), slice(None, -1)) if direction < 0 else (slice(None, -1), slice(1, None))
+
+
+def conv_transpose_4x4s2_phases(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """`conv_transpose2d(x, weight, bias, stride=2, padding=1)` for 4×4 kernels, as one GEMM and 16 shifted adds.
+
+    Every input pixel's contribution to its 4×4 output patch is one row of a (16·C_out × C_in) by (C_in × N·H·W)
+    product; each of the four output phases (even/odd row × even/odd column) then sums four of those taps at
+    shifted positions. oneDNN's kernel writes 1–3 output channels at a tenth of its usual rate (7.5 ms for 256
+    images, 32 → 1 channels, 16² → 32², on 2 Zen 3 cores); this takes 2.4–2.7 ms. It is used for sampling only:
+    its backward would be slower than oneDNN's.
+    """
+    n, cin, h, w = x.shape
+    cout = weight.shape[1]
+    rows = x.permute(0, 2, 3, 1).reshape(n * h * w, cin)  # a view when x is channels-last
+    taps = torch.mm(weight.permute(2, 3, 1, 0).reshape(16 * cout, cin).to(rows.dtype), rows.t())
+    taps = taps.view(4, 4, cout, n, h, w)
+    out = torch.empty(cout, n, h, 2, w, 2, dtype=taps.dtype, device=taps.device)
+    b = bias.to(taps.dtype).view(cout, 1, 1, 1)
+    for a, (ky, ky_next, dy) in enumerate(_PHASE_TAPS):
+        y_dst, y_src = _shifted(dy)
+        for e, (kx, kx_next, dx) in enumerate(_PHASE_TAPS):
+            x_dst, x_src = _shifted(dx)
+            dst = out[:, :, :, a, :, e]
+            torch.add(taps[ky, kx], b, out=dst)
+            dst[:, :, y_dst].add_(taps[ky_next, kx][:, :, y_src])
+            dst[:, :, :, x_dst].add_(taps[ky, kx_next][:, :, :, x_src])
+            dst[:, :, y_dst, x_dst].add_(taps[ky_next, kx_next][:, :, y_src, x_src])
+    return out.view(cout, n, 2 * h, 2 * w).transpose(0, 1)
+
+
+class ImageConvTranspose(nn.ConvTranspose2d):
+    """The 4×4 stride-2 transposed conv that writes the image (1–3 channels). Sampling up to 64² × 1 channel or
+    32² × 3 channels runs it as `conv_transpose_4x4s2_phases`; at 64² × 3 oneDNN's kernel measured faster.
+    Same parameters as `nn.ConvTranspose2d`, so checkpoints do not see the difference."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__(cin, cout, 4, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
+        if self.training or torch.is_grad_enabled() or self.out_channels * x.shape[-1] * x.shape[-2] > 1024:
+            return super().forward(x, output_size)
+        return conv_transpose_4x4s2_phases(x, self.weight, self.bias)
+
+
 class UpBlock(nn.Module):
     """DCGAN stage: CBN → ReLU → 4×4 transposed conv, stride 2 (2.25× fewer FLOPs than upsample + 3×3 conv)."""
 
     def __init__(self, cin: int, cout: int, num_classes: int):
         super().__init__()
         self.norm = ConditionalBatchNorm(cin, num_classes)
-        self.conv = nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1)
+        if cout <= 3:  # writes the image (dcgan without edge convs)
+            self.conv: nn.ConvTranspose2d = ImageConvTranspose(cin, cout)
+        else:
+            self.conv = nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1)
 
     def forward(self, x, c):
         return self.conv(F.relu(self.norm(x, c), inplace=True))

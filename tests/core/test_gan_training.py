@@ -14,7 +14,8 @@ from ganaug_core.training.augment import AdaTuner, class_floor, diff_augment
 from ganaug_core.training.checkpoint import load_checkpoint
 from ganaug_core.training.diversity import DiversityMonitor
 from ganaug_core.training.loop import ClassBalancedSampler
-from ganaug_core.training.networks import build_networks, channel_affine
+from ganaug_core.training.networks import (ImageConvTranspose, build_networks, channel_affine,
+                                          conv_transpose_4x4s2_phases)
 
 TINY = dict(resolution=8, channels=1, num_classes=3, width=4, z_dim=8, batch_size=8, steps=4,
             grid_every=2, ckpt_every=2, stats_every=1, diversity_every=2)
@@ -61,6 +62,37 @@ def test_dcgan_without_edge_convs(channels, resolution):
     assert x.shape == (5, channels, resolution, resolution)
     assert float(x.detach().abs().max()) <= 1.0
     assert d(x, c).shape == (5,)
+
+
+@pytest.mark.parametrize("n,cin,cout,side", [(3, 8, 1, 4), (5, 16, 3, 8), (2, 4, 2, 5)])
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_phase_transposed_conv_equals_conv_transpose2d(n, cin, cout, side, memory_format):
+    torch.manual_seed(0)
+    x = torch.randn(n, cin, side, side).contiguous(memory_format=memory_format)
+    w, b = torch.randn(cin, cout, 4, 4), torch.randn(cout)
+    expected = torch.nn.functional.conv_transpose2d(x, w, b, stride=2, padding=1)
+    out = conv_transpose_4x4s2_phases(x, w, b)
+    assert out.shape == expected.shape == (n, cout, 2 * side, 2 * side)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_image_conv_transpose_takes_the_phase_path_only_when_sampling():
+    torch.manual_seed(0)
+    conv = ImageConvTranspose(8, 2)
+    assert set(conv.state_dict()) == set(torch.nn.ConvTranspose2d(8, 2, 4, 2, 1).state_dict())  # same checkpoints
+    x = torch.randn(4, 8, 16, 16).contiguous(memory_format=torch.channels_last)
+    expected = torch.nn.functional.conv_transpose2d(x, conv.weight, conv.bias, stride=2, padding=1)
+    with torch.no_grad():
+        sampled = conv.eval()(x)
+    # the phase path's sum order differs from oneDNN's: equal to rounding, not bit for bit
+    torch.testing.assert_close(sampled, expected, rtol=1e-5, atol=1e-5)
+    assert not sampled.is_contiguous()  # the phase path's (C, N, H, W) buffer, seen as (N, C, H, W)
+    assert sampled.transpose(0, 1).is_contiguous()
+    trained = conv.train()(x)
+    assert trained.grad_fn is not None and torch.equal(trained.detach(), expected.detach())  # oneDNN, with autograd
+    with torch.no_grad():  # beyond 64² × 1 channel oneDNN's kernel is the faster one
+        big = ImageConvTranspose(2, 3).eval()(torch.randn(1, 2, 32, 32))
+    assert big.is_contiguous() and big.shape == (1, 3, 64, 64)
 
 
 def test_edge_convs_are_the_dcgan_default_layers():
