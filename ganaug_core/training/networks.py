@@ -10,7 +10,8 @@ measurable gain in the rare classes (BENCHMARKS.md).
 The DCGAN family has, by default, a 3×3 conv at full resolution at each edge (G's features → image, image → D's
 features). Without them (`edge_convs=False`, DCGAN's own layout) G's last transposed conv writes the image and
 D's first strided conv reads it: ≈ 30 % fewer FLOPs per training step at 32², and no 1–3-channel conv (those run
-at a tenth of the matmul rate), but the rare classes are learned less reliably in the same minutes (BENCHMARKS.md).
+at a tenth of the matmul rate). In 8 two-minute digits runs each, the rare classes were learned as well either way
+(within the runs' noise); the default keeps the layout every other result was measured with (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -134,13 +135,10 @@ class ImageConvTranspose(nn.ConvTranspose2d):
 class UpBlock(nn.Module):
     """DCGAN stage: CBN → ReLU → 4×4 transposed conv, stride 2 (2.25× fewer FLOPs than upsample + 3×3 conv)."""
 
-    def __init__(self, cin: int, cout: int, num_classes: int):
+    def __init__(self, cin: int, cout: int, num_classes: int, writes_image: bool = False):
         super().__init__()
         self.norm = ConditionalBatchNorm(cin, num_classes)
-        if cout <= 3:  # writes the image (dcgan without edge convs)
-            self.conv: nn.ConvTranspose2d = ImageConvTranspose(cin, cout)
-        else:
-            self.conv = nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1)
+        self.conv = ImageConvTranspose(cin, cout) if writes_image else nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1)
 
     def forward(self, x, c):
         return self.conv(F.relu(self.norm(x, c), inplace=True))
@@ -172,14 +170,14 @@ class Generator(nn.Module):
         self.c0 = stage_channels(cfg, 4)
         self.embed = nn.Embedding(cfg.num_classes, cfg.z_dim)
         self.fc = nn.Linear(2 * cfg.z_dim, self.c0 * 16)
-        # Without edge convs (dcgan only) the last transposed conv writes the image itself, as in DCGAN's paper:
-        # no full-resolution feature map, whose 3×3 conv to 1–3 channels runs at a tenth of the matmul rate.
-        outs = [stage_channels(cfg, 2 * r) for r in res[:-1]]
-        if not cfg.edge_convs:
-            outs[-1] = cfg.channels
         block = ResUpBlock if cfg.arch == "resnet" else UpBlock
-        self.blocks = nn.ModuleList(
-            block(stage_channels(cfg, r), cout, cfg.num_classes) for r, cout in zip(res[:-1], outs))
+        self.blocks = nn.ModuleList(block(stage_channels(cfg, r), stage_channels(cfg, 2 * r), cfg.num_classes)
+                                    for r in res[:-2])
+        last = stage_channels(cfg, res[-2])
+        if cfg.edge_convs:
+            self.blocks.append(block(last, stage_channels(cfg, cfg.resolution), cfg.num_classes))
+        else:  # dcgan only (validated): the last transposed conv writes the image itself, as in DCGAN's paper
+            self.blocks.append(UpBlock(last, cfg.channels, cfg.num_classes, writes_image=True))
         self.norm_out: Optional[ConditionalBatchNorm] = None
         self.to_img: Optional[nn.Conv2d] = None
         if cfg.edge_convs:
