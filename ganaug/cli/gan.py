@@ -41,7 +41,8 @@ def train_cmd(
     edge_convs: Optional[bool] = typer.Option(
         None, "--edge-convs/--no-edge-convs",
         help="dcgan: 3×3 convs at full resolution into and out of the image (default on); off is DCGAN's own "
-             "layout: ≈ 2× the images/s when generating, ≈ 1.45× the steps/s, rare classes less well learned"),
+             "layout: at 32² ≈ 1.4× the training steps/s and ≈ 1.6× the images/s when generating, rare classes "
+             "learned as well within the noise of 8 two-minute runs (BENCHMARKS.md)"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Images per step"),
     width: Optional[int] = typer.Option(None, "--width", help="Network width (channels at full resolution)"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
