@@ -56,6 +56,7 @@ def test_dcgan_without_edge_convs(channels, resolution):
     g, d = build_networks(cfg)
     assert g.to_img is None and g.norm_out is None and d.from_img is None
     assert g.blocks[-1].conv.weight.shape[1:] == (channels, 4, 4)  # ConvTranspose2d weights: (cin, cout, k, k)
+    assert [type(b.conv) for b in g.blocks] == [torch.nn.ConvTranspose2d] * (len(g.blocks) - 1) + [ImageConvTranspose]
     assert d.blocks[0].conv.weight.shape[1:] == (channels, 4, 4)
     z, c = torch.randn(5, cfg.z_dim), torch.tensor([0, 1, 2, 0, 1])
     x = g(z, c)
