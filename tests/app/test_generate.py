@@ -56,3 +56,23 @@ def test_double_submit_makes_one_job_then_cancel(users, digits):
     button(at, "Prepare another run").click().run()
     button(at, "Launch run").click().run()  # a deliberate new submission is a new job
     assert job_count() == 2
+
+
+def test_the_dcgan_layout_choice_reaches_the_job(users, digits):
+    at = app_test(users["rita"], "generate.py")
+    at.number_input(key="gen_budget").set_value(20.0)
+    assert at.checkbox(key="gen_edge_convs").value is True
+    at.checkbox(key="gen_edge_convs").uncheck()
+    button(at, "Launch run").click().run()
+    assert not at.exception and not at.error
+    with session_scope() as session:
+        assert session.scalars(select(Job)).one().params["config"]["edge_convs"] is False
+
+    button(at, "Prepare another run").click().run()
+    at.selectbox(key="gen_arch").set_value("resnet").run()
+    assert at.checkbox(key="gen_edge_convs").disabled  # the residual family always has them
+    button(at, "Launch run").click().run()
+    assert not at.exception and not at.error
+    with session_scope() as session:
+        job = session.scalars(select(Job).order_by(Job.id.desc())).first()
+        assert job.params["config"]["arch"] == "resnet" and job.params["config"]["edge_convs"] is True
