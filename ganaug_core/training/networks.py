@@ -118,6 +118,11 @@ def conv_transpose_4x4s2_phases(x: torch.Tensor, weight: torch.Tensor, bias: tor
     return out.view(cout, n, 2 * h, 2 * w).transpose(0, 1)
 
 
+# The phase path's limit, as C_out × the input's side²: 64² × 1 and 32² × 3 outputs measured faster than oneDNN,
+# 64² × 3 slower (BENCHMARKS.md).
+PHASE_PATH_MAX = 1024
+
+
 class ImageConvTranspose(nn.ConvTranspose2d):
     """The 4×4 stride-2 transposed conv that writes the image (1–3 channels). Sampling up to 64² × 1 channel or
     32² × 3 channels runs it as `conv_transpose_4x4s2_phases`; at 64² × 3 oneDNN's kernel measured faster.
@@ -127,7 +132,7 @@ class ImageConvTranspose(nn.ConvTranspose2d):
         super().__init__(cin, cout, 4, stride=2, padding=1)
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
-        if self.training or torch.is_grad_enabled() or self.out_channels * x.shape[-1] * x.shape[-2] > 1024:
+        if self.training or torch.is_grad_enabled() or self.out_channels * x.shape[-1] * x.shape[-2] > PHASE_PATH_MAX:
             return super().forward(x, output_size)
         return conv_transpose_4x4s2_phases(x, self.weight, self.bias)
 
@@ -173,17 +178,15 @@ class Generator(nn.Module):
         block = ResUpBlock if cfg.arch == "resnet" else UpBlock
         self.blocks = nn.ModuleList(block(stage_channels(cfg, r), stage_channels(cfg, 2 * r), cfg.num_classes)
                                     for r in res[:-2])
-        last = stage_channels(cfg, res[-2])
-        if cfg.edge_convs:
-            self.blocks.append(block(last, stage_channels(cfg, cfg.resolution), cfg.num_classes))
-        else:  # dcgan only (validated): the last transposed conv writes the image itself, as in DCGAN's paper
-            self.blocks.append(UpBlock(last, cfg.channels, cfg.num_classes, writes_image=True))
+        last, cl = stage_channels(cfg, res[-2]), stage_channels(cfg, cfg.resolution)
         self.norm_out: Optional[ConditionalBatchNorm] = None
         self.to_img: Optional[nn.Conv2d] = None
         if cfg.edge_convs:
-            cl = stage_channels(cfg, cfg.resolution)
+            self.blocks.append(block(last, cl, cfg.num_classes))
             self.norm_out = ConditionalBatchNorm(cl, cfg.num_classes)
             self.to_img = nn.Conv2d(cl, cfg.channels, 3, padding=1)
+        else:  # dcgan only (validated): the last transposed conv writes the image itself, as in DCGAN's paper
+            self.blocks.append(UpBlock(last, cfg.channels, cfg.num_classes, writes_image=True))
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """z: (N, z_dim) float, c: (N,) long → images in [-1, 1], (N, C, R, R)."""
