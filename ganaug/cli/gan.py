@@ -43,6 +43,10 @@ def train_cmd(
         help="dcgan: 3×3 convs at full resolution into and out of the image (default on); off is DCGAN's own "
              "layout: at 32² ≈ 1.4× the training steps/s and ≈ 1.6× the images/s when generating, rare classes "
              "learned as well within the noise of 8 two-minute runs (BENCHMARKS.md)"),
+    ac_weight: Optional[float] = typer.Option(
+        None, "--ac-weight",
+        help="Weight of D's auxiliary class head (AC-GAN on reals; default 0.5, 0: off): G's fakes must be named "
+             "as their class, which kept the rarest classes recognisable (BENCHMARKS.md)"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Images per step"),
     width: Optional[int] = typer.Option(None, "--width", help="Network width (channels at full resolution)"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
@@ -59,7 +63,7 @@ def train_cmd(
     if minutes is not None and not minutes > 0:
         raise UserError(f"--minutes must be > 0, got {minutes}")
     chosen = dict(arch=arch, loss=loss, augment=augment, r1_gamma=r1_gamma, ada_class_floor=ada_class_floor,
-                  edge_convs=edge_convs, batch_size=batch_size, width=width, resolution=resolution)
+                  edge_convs=edge_convs, ac_weight=ac_weight, batch_size=batch_size, width=width, resolution=resolution)
     chosen = {k: v for k, v in chosen.items() if v is not None}
     if resume is not None and chosen:
         raise UserError(f"--resume continues the run's own config; drop --{next(iter(chosen)).replace('_', '-')}")

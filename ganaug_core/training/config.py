@@ -19,7 +19,8 @@ MIN_RESOLUTION = 8  # 8×8 exists for tiny tests; the product's own range starts
 MAX_RESOLUTION = 128
 
 # Fields added after checkpoints already existed, with the behaviour those checkpoints were trained with.
-ADDED_LATER: dict[str, Any] = {"ada_class_floor": False, "d_head_kernel": 3, "r1_samples": None, "edge_convs": True}
+ADDED_LATER: dict[str, Any] = {"ada_class_floor": False, "d_head_kernel": 3, "r1_samples": None, "edge_convs": True,
+                               "ac_weight": 0.0}
 
 
 @dataclass
@@ -41,6 +42,7 @@ class TrainConfig:
     beta1: float = 0.0  # Adam β1; 0 is the GAN-stable choice with spectral norm
     beta2: float = 0.99  # Adam β2
     batch_size: int = 32  # images per step for D (reals and fakes each) and for G; 32 learns digits in fewer FLOPs than 64
+    ac_weight: float = 0.5  # D's auxiliary class head (AC-GAN, on reals): G pays when its fakes are not named as their class; 0: off
     mode_seeking: float = 0.0  # weight of the mode-seeking term (MSGAN): G pays when two latents of a class look alike
     ema_beta: float = 0.995  # per-step decay of the EMA generator that all sampling uses (ramped in: ≤ (1+s)/(10+s))
     augment: str = "ada"  # "ada" (DiffAugment transforms, probability p tuned online), "diffaugment" (always on) or "none"
@@ -93,6 +95,8 @@ class TrainConfig:
             raise GanaugError(f"ada_target must be in (0, 1), got {self.ada_target}")
         if self.mode_seeking < 0:
             raise GanaugError(f"mode_seeking must be ≥ 0, got {self.mode_seeking}")
+        if self.ac_weight < 0:
+            raise GanaugError(f"--ac-weight must be ≥ 0, got {self.ac_weight}")
         if self.r1_gamma < 0:
             raise GanaugError(f"r1_gamma must be ≥ 0, got {self.r1_gamma}")
         if self.r1_samples is not None and int(self.r1_samples) < 1:

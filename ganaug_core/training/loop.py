@@ -212,11 +212,16 @@ class Trainer:
             fake = self.G(z, c_fake)
         real_aug = self._augment(real, c_real)
         fake_aug = self._augment(fake.detach(), c_fake)
+        ac = cfg.ac_weight > 0
         with parametrize.cached():  # spectral norm's W/σ (and its power iteration) once for both D passes
             with autocast:
-                logits = self.D(torch.cat([real_aug, fake_aug]), torch.cat([c_real, c_fake]))
+                out = self.D(torch.cat([real_aug, fake_aug]), torch.cat([c_real, c_fake]), with_classes=ac)
+            logits, class_logits = out if ac else (out, None)
             d_real, d_fake = logits.split(cfg.batch_size)
             loss_d = d_loss(cfg.loss, d_real, d_fake)
+            if ac:  # the auxiliary classifier learns the classes from reals only (fakes would teach it G's errors)
+                ac_d = F.cross_entropy(class_logits[: cfg.batch_size].float(), c_real)
+                loss_d = loss_d + cfg.ac_weight * ac_d
             if do_r1:
                 # R1 in its own D pass on the first r1_samples reals (whole class groups, for the minibatch-stddev
                 # feature): its gradient and double backward then cover those images only, not all 2×batch.
@@ -234,7 +239,11 @@ class Trainer:
         # G step; D in eval mode skips its spectral-norm power iteration and its weights need no gradient.
         self.D.eval().requires_grad_(False)
         with autocast:
-            loss_g = g_loss(cfg.loss, self.D(self._augment(fake, c_fake), c_fake))
+            out = self.D(self._augment(fake, c_fake), c_fake, with_classes=ac)
+        loss_g = g_loss(cfg.loss, out[0] if ac else out)
+        if ac:  # G pays when D's classifier does not name a fake as the class it was conditioned on
+            ac_g = F.cross_entropy(out[1].float(), c_fake)
+            loss_g = loss_g + cfg.ac_weight * ac_g
         if cfg.mode_seeking > 0 and half > 0:
             loss_g = loss_g + cfg.mode_seeking * mode_seeking_loss(fake, z, half)
         self.opt_g.zero_grad(set_to_none=True)
@@ -244,8 +253,11 @@ class Trainer:
 
         self._update_ema()
         self.step += 1
-        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_real": d_real.detach().float().mean(),
-                "d_fake": d_fake.detach().float().mean()}
+        stats = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_real": d_real.detach().float().mean(),
+                 "d_fake": d_fake.detach().float().mean()}
+        if ac:
+            stats.update(ac_d=ac_d.detach(), ac_g=ac_g.detach())
+        return stats
 
     @torch.no_grad()
     def _update_ema(self) -> None:

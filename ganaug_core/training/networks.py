@@ -6,7 +6,10 @@ differ only by a few vectors — the reason a class with 4 images can be learned
 D uses spectral norm on every layer, a minibatch standard-deviation channel before its head (StyleGAN) and a
 projection head for the label (Miyato & Koyama, 2018). The head's conv on the 4×4 map is 1×1 by default: the fc
 after it already mixes all 16 positions, and StyleGAN's 3×3 there cost a fifth of D's FLOPs at 32² for no
-measurable gain in the rare classes (BENCHMARKS.md).
+measurable gain in the rare classes (BENCHMARKS.md). With `ac_weight > 0` (the default) D also has an auxiliary
+class head (AC-GAN), a cosine classifier on the same features, trained on real images only; G pays when it does not
+name a fake as the class it was conditioned on. The projection tells D whether an image fits its label; the head
+gives G a direct gradient toward class identity, which is what the rarest classes lacked (BENCHMARKS.md).
 The DCGAN family has, by default, a 3×3 conv at full resolution at each edge (G's features → image, image → D's
 features). Without them (`edge_convs=False`, DCGAN's own layout) G's last transposed conv writes the image and
 D's first strided conv reads it: ≈ 30 % fewer FLOPs per training step at 32², and no 1–3-channel conv (those run
@@ -25,6 +28,9 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganaug_core.training.config import TrainConfig
+
+
+AC_TEMPERATURE = 0.1  # the cosine classifier's logits span ±1 / this
 
 
 def stage_channels(cfg: TrainConfig, res: int) -> int:
@@ -258,16 +264,31 @@ class Discriminator(nn.Module):
         self.out = spectral_norm(nn.Linear(c4, 1))
         # No spectral norm here: a bounded class embedding lets the rare classes' conditioning drift between shapes.
         self.embed = nn.Embedding(cfg.num_classes, c4)
+        # Auxiliary classifier (AC-GAN) on the same features, trained on reals only; absent when its weight is 0.
+        self.classify: Optional[nn.Linear] = nn.Linear(c4, cfg.num_classes) if cfg.ac_weight > 0 else None
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """x: (N, C, R, R) in [-1, 1], c: (N,) long → logits (N,)."""
+    def class_logits(self, h: torch.Tensor) -> torch.Tensor:
+        """Cosine classifier: D's spectrally normalised features are small, and a plain linear head on them stayed
+        at chance (cross-entropy ≈ ln K) for most of a 1,500-step run; normalising both sides makes its rate
+        independent of their scale (ReACGAN's remedy for AC-GAN's head)."""
+        w = F.normalize(self.classify.weight.float(), dim=1)
+        return F.normalize(h.float(), dim=1) @ w.t() / AC_TEMPERATURE + self.classify.bias.float()
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor, with_classes: bool = False):
+        """x: (N, C, R, R) in [-1, 1], c: (N,) long → logits (N,); with `with_classes`, also the auxiliary
+        classifier's class logits (N, num_classes)."""
         h = x if self.from_img is None else F.leaky_relu(self.from_img(x), 0.2, inplace=True)
         for blk in self.blocks:
             h = blk(h)
         h = F.leaky_relu(self.conv_out(minibatch_stddev(h)), 0.2)
         h = F.leaky_relu(self.fc(h.flatten(1)), 0.2)
         # Projection: the class enters as an inner product with the features, not as an input channel.
-        return self.out(h).squeeze(1) + (self.embed(c) * h).sum(dim=1)
+        logits = self.out(h).squeeze(1) + (self.embed(c) * h).sum(dim=1)
+        if with_classes:
+            if self.classify is None:
+                raise ValueError("this discriminator has no auxiliary classifier (ac_weight is 0)")
+            return logits, self.class_logits(h)
+        return logits
 
 
 def build_networks(cfg: TrainConfig) -> tuple[Generator, Discriminator]:

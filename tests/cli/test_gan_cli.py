@@ -104,6 +104,7 @@ def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):
     (["--dataset", "digits", "--steps", 2, "--resume", 99], ["unknown run 99"]),
     (["--dataset", "digits", "--steps", 2, "--arch", "vit"], ["--arch"]),
     (["--dataset", "digits", "--steps", 2, "--arch", "resnet", "--no-edge-convs"], ["--no-edge-convs", "dcgan"]),
+    (["--dataset", "digits", "--steps", 2, "--ac-weight", -0.5], ["--ac-weight must be ≥ 0"]),
 ])
 def test_train_bad_input_leaves_nothing(digits, home, args, needles):
     assert_bad_input(ganaug("train", *args), *needles)
@@ -131,6 +132,14 @@ def test_ada_class_floor_flag_is_recorded_in_the_run(digits, home):
         ckpt = torch.load(paths.resolve(info["checkpoint"]), weights_only=True)
         assert ckpt["config"]["ada_class_floor"] is expected
         assert json.loads((paths.resolve(info["run_dir"]) / "config.json").read_text())["ada_class_floor"] is expected
+
+
+def test_ac_weight_is_recorded_and_zero_drops_the_head(digits, home):
+    for value, has_head in (("0", False), ("0.25", True)):
+        info = train_tiny("digits", 1, "--ac-weight", value)
+        ckpt = torch.load(paths.resolve(info["checkpoint"]), weights_only=True)
+        assert ckpt["config"]["ac_weight"] == float(value)
+        assert ("classify.weight" in ckpt["D"]) is has_head
 
 
 def test_no_edge_convs_trains_and_generates(digits, home):

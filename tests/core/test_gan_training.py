@@ -105,6 +105,56 @@ def test_edge_convs_are_the_dcgan_default_layers():
         TrainConfig(**{**TINY, "arch": "resnet", "edge_convs": False}).validate()
 
 
+def test_auxiliary_classifier_head_adds_only_itself():
+    torch.manual_seed(0)
+    plain = build_networks(TrainConfig(**{**TINY, "ac_weight": 0.0}).validate())[1]
+    torch.manual_seed(0)
+    d = build_networks(TrainConfig(**{**TINY, "ac_weight": 1.0}).validate())[1]
+    # the head is built last: every other weight (and spectral-norm vector) is initialised as without it
+    extra = set(d.state_dict()) - set(plain.state_dict())
+    assert extra == {"classify.weight", "classify.bias"} and plain.classify is None
+    for k, v in plain.state_dict().items():
+        assert torch.equal(v, d.state_dict()[k]), k
+    x, c = torch.randn(5, 1, 8, 8), torch.tensor([0, 1, 2, 0, 1])
+    d.eval()
+    logits, classes = d(x, c, with_classes=True)
+    assert logits.shape == (5,) and classes.shape == (5, TINY["num_classes"])
+    assert torch.equal(logits, d(x, c))
+    with pytest.raises(ValueError, match="no auxiliary classifier"):
+        plain(x, c, with_classes=True)
+
+
+def separable_data(n_per_class: int = 16) -> TrainData:
+    """Three classes anyone can tell apart: a bright top half, a bright left half, a bright centre."""
+    rng = np.random.default_rng(0)
+    masks = np.zeros((3, 8, 8), dtype=bool)
+    masks[0, :4], masks[1, :, :4], masks[2, 2:6, 2:6] = True, True, True
+    labels = np.repeat(np.arange(3), n_per_class)
+    noise = rng.integers(0, 40, (len(labels), 1, 8, 8))
+    images = np.where(masks[labels][:, None], 215 + noise, noise).astype(np.uint8)
+    return TrainData(images, labels, ["top", "left", "centre"], "separable", "0" * 64)
+
+
+def test_auxiliary_classifier_learns_the_real_classes_and_steers_g(tmp_path):
+    cfg = TrainConfig(**{**TINY, "width": 8, "ac_weight": 1.0, "augment": "none", "steps": 100, "r1_gamma": 0.0}).validate()
+    trainer = Trainer(cfg, separable_data(), tmp_path)
+    history = [trainer.train_step() for _ in range(cfg.steps)]
+    assert {"ac_d", "ac_g"} <= set(history[0])
+    early = np.mean([float(h["ac_d"]) for h in history[:5]])
+    late = np.mean([float(h["ac_d"]) for h in history[-5:]])
+    assert early > 1.0 and late < 0.2  # chance is ln 3 ≈ 1.1: D's head learns to name the reals
+    reals = trainer._to_float(trainer.images)
+    with torch.no_grad():
+        _, classes = trainer.D.eval()(reals, trainer.labels, with_classes=True)
+    assert float((classes.argmax(1) == trainer.labels).float().mean()) > 0.9
+    # and G was steered by it: its fakes are named as the classes they were conditioned on
+    c = torch.arange(48) % 3
+    with torch.no_grad():
+        fakes = trainer.G.eval()(torch.randn(48, cfg.z_dim, generator=torch.Generator().manual_seed(1)), c)
+        _, classes = trainer.D(fakes, c, with_classes=True)
+    assert float((classes.argmax(1) == c).float().mean()) > 0.9
+
+
 @pytest.mark.parametrize("kernel", [1, 3])
 def test_discriminator_head_kernel(kernel):
     cfg = TrainConfig(**{**TINY, "d_head_kernel": kernel}).validate()
@@ -161,7 +211,8 @@ def test_label_changes_generated_image():
 
 
 @pytest.mark.parametrize("extra", [{}, {"augment": "ada", "ada_interval": 1, "r1_gamma": 1.0, "r1_every": 2,
-                                        "r1_samples": 4, "loss": "nonsat", "arch": "resnet", "d_head_kernel": 1}])
+                                        "r1_samples": 4, "loss": "nonsat", "arch": "resnet", "d_head_kernel": 1},
+                                   {"ac_weight": 0.5, "edge_convs": False}])
 def test_resume_is_bitwise_exact(tmp_path, extra):
     data = tiny_data()
     cfg = TrainConfig(**{**TINY, **extra}).validate()
@@ -298,7 +349,7 @@ def test_diversity_monitor_flags_collapse():
     ("resolution", 12, "power of two"), ("resolution", 256, "power of two"), ("steps", 0, "--steps"),
     ("minutes", 0.0, "--minutes"), ("arch", "vit", "--arch"), ("augment", "mixup", "--augment"),
     ("channels", 2, "channels"), ("diffaug_policy", "color,blur", "blur"), ("r1_samples", 0, "r1_samples"),
-    ("d_head_kernel", 2, "d_head_kernel"),
+    ("d_head_kernel", 2, "d_head_kernel"), ("ac_weight", -0.1, "--ac-weight"),
 ])
 def test_config_validation_names_the_field(field, value, message):
     with pytest.raises(GanaugError, match=message):
@@ -345,11 +396,13 @@ def test_folded_eval_norm_matches_batch_norm():
 
 
 def test_stored_config_without_later_fields_reads_back_as_it_ran():
-    later = ("ada_class_floor", "d_head_kernel", "r1_samples", "edge_convs")
+    later = ("ada_class_floor", "d_head_kernel", "r1_samples", "edge_convs", "ac_weight")
     old = {k: v for k, v in TrainConfig(**TINY).to_dict().items() if k not in later}
     stored = TrainConfig.from_dict(old, stored=True)
-    # how checkpoints from before these fields ran: no class floor, a 3×3 head, R1 on the whole batch, edge convs
-    assert (stored.ada_class_floor, stored.d_head_kernel, stored.r1_samples, stored.edge_convs) == (False, 3, None, True)
+    # how checkpoints from before these fields ran: no class floor, a 3×3 head, R1 on the whole batch, edge convs,
+    # no auxiliary classifier
+    assert (stored.ada_class_floor, stored.d_head_kernel, stored.r1_samples, stored.edge_convs,
+            stored.ac_weight) == (False, 3, None, True, 0.0)
     fresh = TrainConfig.from_dict(old)
     assert [getattr(fresh, k) for k in later] == [getattr(TrainConfig, k) for k in later]
     with pytest.raises(GanaugError, match="unknown training config field"):
