@@ -135,8 +135,9 @@ def separable_data(n_per_class: int = 16) -> TrainData:
     return TrainData(images, labels, ["top", "left", "centre"], "separable", "0" * 64)
 
 
-def test_auxiliary_classifier_learns_the_real_classes_and_steers_g(tmp_path):
-    cfg = TrainConfig(**{**TINY, "width": 8, "ac_weight": 1.0, "augment": "none", "steps": 100, "r1_gamma": 0.0}).validate()
+def test_auxiliary_classifier_learns_the_real_classes_and_names_the_fakes(tmp_path):
+    cfg = TrainConfig(**{**TINY, "width": 8, "ac_weight": 1.0, "augment": "none", "steps": 100,
+                         "r1_gamma": 0.0}).validate()
     trainer = Trainer(cfg, separable_data(), tmp_path)
     history = [trainer.train_step() for _ in range(cfg.steps)]
     assert {"ac_d", "ac_g"} <= set(history[0])
@@ -147,7 +148,7 @@ def test_auxiliary_classifier_learns_the_real_classes_and_steers_g(tmp_path):
     with torch.no_grad():
         _, classes = trainer.D.eval()(reals, trainer.labels, with_classes=True)
     assert float((classes.argmax(1) == trainer.labels).float().mean()) > 0.9
-    # and G was steered by it: its fakes are named as the classes they were conditioned on
+    # and G's fakes are named as the classes they were conditioned on (its loss pays when they are not)
     c = torch.arange(48) % 3
     with torch.no_grad():
         fakes = trainer.G.eval()(torch.randn(48, cfg.z_dim, generator=torch.Generator().manual_seed(1)), c)
