@@ -269,7 +269,7 @@ class Discriminator(nn.Module):
 
     def class_logits(self, h: torch.Tensor) -> torch.Tensor:
         """Cosine classifier: D's spectrally normalised features are small, and a plain linear head on them stayed
-        at chance (cross-entropy ≈ ln K) for most of a 1,500-step run; normalising both sides makes its rate
+        at chance (cross-entropy ≈ ln K) for most of a 1,562-step run; normalising both sides makes its rate
         independent of their scale (ReACGAN's remedy for AC-GAN's head)."""
         w = F.normalize(self.classify.weight.float(), dim=1)
         return F.normalize(h.float(), dim=1) @ w.t() / AC_TEMPERATURE + self.classify.bias.float()
