@@ -5,7 +5,8 @@ then: (1) trains a small CNN on the real *train* split (class-balanced, so the r
 image under its own random rotation, scale and shift), reports its accuracy on the real test split, and labels N
 generated samples per class; (2) for every class, compares each generated sample's nearest real training image
 (pixel L2) with the real-to-real figure (each real test image's nearest training image), so copies of the few
-rare training images would show as ratios near 0.
+rare training images would show as ratios near 0; (3) reads the run's mode-collapse monitor. A run passes when every
+class is recognised at ≥ 0.90 and no class is flagged as collapsed.
 
     .venv/bin/python benchmarks/gan_quality.py [--minutes 2] [--steps N] [--per-class 200] [--seed 0]
 """
@@ -110,7 +111,7 @@ def main() -> None:
     os.environ["GANAUG_HOME"] = tempfile.mkdtemp(prefix="ganaug-quality-")
 
     from ganaug.datasets import dataset_arrays, ingest_dataset
-    from ganaug.runs import default_config, generate_batch, latest_checkpoint, train_run
+    from ganaug.runs import default_config, final_diversity, generate_batch, latest_checkpoint, train_run
     from ganaug_core.datasets import IngestOptions
     from ganaug_core.sampling import GeneratorPipeline
 
@@ -154,16 +155,19 @@ def main() -> None:
         print(f"{r['cls']:>5} {r['train_images']:>7} {r['real_test_acc']:>8.3f} {r['gen_acc']:>7.3f} "
               f"{r['gen_nn_median']:>10.3f} {r['gen_nn_min']:>10.3f} {r['real_nn_median']:>11.3f} {r['nn_ratio']:>6.2f}")
     worst = min(r["gen_acc"] for r in rows)
-    print(f"worst per-class generated accuracy: {worst:.3f} (target ≥ 0.90) → {'PASS' if worst >= 0.9 else 'FAIL'}")
-    diversity = stats[-1].get("diversity", {})
+    diversity, collapsed = final_diversity(run_id)
     if diversity:  # the run's own mode-collapse monitor: generated / real within-class diversity at the last step
         print("within-class diversity, generated / real: "
               + " ".join(f"{c}:{v:.2f}" for c, v in diversity.items())
-              + f"; flagged below {cfg.diversity_threshold}: {stats[-1].get('collapsed') or 'none'}")
+              + f"; flagged below {cfg.diversity_threshold}: {collapsed or 'none'}")
+    # A generator that draws one image per class is recognised perfectly and useless: collapse fails the run too.
+    verdict = "PASS" if worst >= 0.9 and not collapsed else "FAIL"
+    print(f"worst per-class generated accuracy: {worst:.3f} (target ≥ 0.90), classes flagged as collapsed: "
+          f"{len(collapsed)} (target 0) → {verdict}")
     OUT.mkdir(exist_ok=True)
     result = dict(steps=stats[-1]["step"], train_seconds=train_s, threads=args.threads, config=cfg.to_dict(),
                   load_average=os.getloadavg(), classes=rows, worst_gen_acc=worst, diversity=diversity,
-                  collapsed=stats[-1].get("collapsed"),
+                  collapsed=collapsed, verdict=verdict,
                   home=os.environ["GANAUG_HOME"], run_id=run_id)
     (OUT / "gan_quality.json").write_text(json.dumps(result, indent=2))
 

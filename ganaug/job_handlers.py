@@ -5,7 +5,8 @@ loads without torch until a job actually needs it. Params are the JSON the app s
 plus `job_id` and `requested_by` added by the worker:
 
 - train_generate: dataset, config (TrainConfig fields), classes, per_class, seed, resume_run, score (default
-  true) → trains a run, generates `per_class` samples for each class in `classes`, scores each batch.
+  true) → trains a run, generates `per_class` samples for each class in `classes`, scores each batch; the result
+  names the classes the run's mode-collapse monitor flagged at its end (`collapsed_classes`).
 - generate: run_id, classes (or class_index), per_class (or n), seed, score → batches of an existing run.
 - evaluate: batch_id → scores of one batch.
 - benchmark: dataset, arms, seeds, quick, run_id, out_dir → the downstream benchmark report.
@@ -52,7 +53,7 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback, s
 
 
 def train_generate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
-    from ganaug.runs import train_run
+    from ganaug.runs import final_diversity, train_run
     from ganaug_core.training.config import TrainConfig
 
     if not params.get("dataset"):
@@ -61,7 +62,7 @@ def train_generate(params: dict, progress: ProgressCallback, should_stop: Callab
     run_id = train_run(params["dataset"], config, progress=progress, should_stop=should_stop,
                        requested_by=params.get("requested_by"), resume_run=params.get("resume_run"))
     batch_ids = [] if should_stop() else _generate_and_score(run_id, params, progress, should_stop)
-    return {"run_id": run_id, "batch_ids": batch_ids}
+    return {"run_id": run_id, "batch_ids": batch_ids, "collapsed_classes": final_diversity(run_id)[1]}
 
 
 def generate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:

@@ -194,6 +194,23 @@ def train_run(
     return run_id
 
 
+def final_diversity(run_id: int) -> tuple[dict[str, float], list[str]]:
+    """The run's last mode-collapse reading from its stats.jsonl: (class name → generated / real diversity, the
+    names of the classes it flagged). Empty when the run measured none."""
+    with session_scope() as s:
+        run = _get_run(s, run_id)
+        names = list(s.get(Dataset, run.dataset_id).class_names)
+        stats_file = paths.resolve(run.run_dir) / "stats.jsonl"
+    last: dict = {}
+    if stats_file.is_file():
+        for line in stats_file.read_text().splitlines():
+            entry = json.loads(line)
+            if "diversity" in entry:
+                last = entry
+    ratios = {names[int(c)]: v for c, v in last.get("diversity", {}).items()}
+    return ratios, [names[int(c)] for c in last.get("collapsed", [])]
+
+
 def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: ProgressCallback = no_progress) -> int:
     """Generate n samples of one class from the run's latest checkpoint; returns the batch id (status pending)."""
     from ganaug_core.sampling import GeneratorPipeline

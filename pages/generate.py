@@ -186,6 +186,10 @@ def job_progress(job_id: int) -> None:
     elif job["status"] == "done":
         batches = job["result"].get("batch_ids") or job["result"].get("batches") or []
         st.success(f"Run {job['run_id'] or job['result'].get('run_id')} finished; batches {batches} are ready for review.")
+        if job["result"].get("collapsed_classes"):
+            st.warning(f"The run's diversity monitor flagged class(es) {', '.join(job['result']['collapsed_classes'])}: "
+                       "their samples vary much less than the real images (possible mode collapse). Look at the grid "
+                       "above before approving; training longer usually helps.", icon=":material/warning:")
         st.page_link("pages/review.py", label="Review them", icon=":material/fact_check:")
     elif job["status"] == "failed":
         st.error(f"The job failed: {job['error']}")

@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from ganaug.cli.common import UserError, cli_errors, emit
+from ganaug_core import paths
 
 EXIT_INTERRUPTED = 130
 BAR_STATS = ("loss_d", "loss_g", "p", "images_per_s", "collapsed")
@@ -47,13 +48,17 @@ def train_cmd(
         None, "--ac-weight",
         help="Weight of D's auxiliary class head (AC-GAN on reals; default 0.5, 0: off): G's fakes must be named "
              "as their class, which kept the rarest classes recognisable (BENCHMARKS.md)"),
+    diversity_threshold: Optional[float] = typer.Option(
+        None, "--diversity-threshold",
+        help="Flag a class as possibly collapsed when its samples' diversity falls below this fraction of its real "
+             "images' (default 0.5; 0: never)"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Images per step"),
     width: Optional[int] = typer.Option(None, "--width", help="Network width (channels at full resolution)"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (progress stays on stderr)"),
 ) -> None:
     """Train a class-conditional GAN; the run, its config and checkpoints are recorded."""
-    from ganaug.runs import default_config, train_run
+    from ganaug.runs import default_config, final_diversity, train_run
     from ganaug_core.progress import tqdm_progress
 
     if steps is not None and minutes is not None:
@@ -63,7 +68,8 @@ def train_cmd(
     if minutes is not None and not minutes > 0:
         raise UserError(f"--minutes must be > 0, got {minutes}")
     chosen = dict(arch=arch, loss=loss, augment=augment, r1_gamma=r1_gamma, ada_class_floor=ada_class_floor,
-                  edge_convs=edge_convs, ac_weight=ac_weight, batch_size=batch_size, width=width, resolution=resolution)
+                  edge_convs=edge_convs, ac_weight=ac_weight, diversity_threshold=diversity_threshold,
+                  batch_size=batch_size, width=width, resolution=resolution)
     chosen = {k: v for k, v in chosen.items() if v is not None}
     if resume is not None and chosen:
         raise UserError(f"--resume continues the run's own config; drop --{next(iter(chosen)).replace('_', '-')}")
@@ -85,7 +91,13 @@ def train_cmd(
         info = dict(run_id=run.id, status=run.status, step=run.step, run_dir=run.run_dir,
                     checkpoint=run.checkpoint_path, checkpoint_sha256=run.checkpoint_sha256,
                     config_sha256=run.config_sha256, resumed_from=run.resumed_from)
+    info["diversity"], info["collapsed_classes"] = final_diversity(run_id)
     emit(info, as_json, f"run {run_id} {info['status']} at step {info['step']}: {info['checkpoint']}")
+    if info["collapsed_classes"]:
+        flagged = ", ".join(f"{c} ({info['diversity'][c]:.2f} of real)" for c in info["collapsed_classes"])
+        typer.echo(f"warning: possible mode collapse, samples vary too little in class {flagged}; look at the grids "
+                   f"in {paths.resolve(info['run_dir']) / 'grids'} and, if they repeat, train longer: "
+                   f"`ganaug train --dataset {dataset} --resume {run_id} --steps N`", err=True)
     if info["status"] == "cancelled":
         typer.echo(f"interrupted: checkpoint saved; continue with `ganaug train --dataset {dataset} --resume {run_id}`",
                    err=True)

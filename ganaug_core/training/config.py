@@ -59,7 +59,7 @@ class TrainConfig:
     ckpt_every: int = 500  # write a checkpoint every this many steps (and at the end)
     stats_every: int = 25  # append a line to stats.jsonl / report progress every this many steps
     diversity_every: int = 250  # compute the per-class diversity monitor every this many steps
-    diversity_threshold: float = 0.5  # flag a class whose generated/real diversity ratio falls below this
+    diversity_threshold: float = 0.5  # flag a class whose generated/real diversity ratio falls below this (0: never)
     class_balanced: bool = True  # draw real images class-uniformly so rare classes are seen as often as common
     channels_last: bool = True  # NHWC memory format (faster convolutions on CPU with oneDNN)
     bf16: bool = False  # bfloat16 autocast for the networks (where the CPU/GPU has fast bf16)
@@ -93,6 +93,8 @@ class TrainConfig:
             raise GanaugError(f"ema_beta must be in [0, 1), got {self.ema_beta}")
         if not 0.0 < self.ada_target < 1.0:
             raise GanaugError(f"ada_target must be in (0, 1), got {self.ada_target}")
+        if not 0.0 <= self.diversity_threshold <= 1.0:
+            raise GanaugError(f"--diversity-threshold must be in [0, 1] (0: never flag), got {self.diversity_threshold}")
         if self.mode_seeking < 0:
             raise GanaugError(f"mode_seeking must be ≥ 0, got {self.mode_seeking}")
         if self.ac_weight < 0:

@@ -363,7 +363,9 @@ class Trainer:
             standing_stats(self.G_ema, cfg.num_classes, cfg.z_dim, self.device)
             if grid_path is None or f"step{self.step:07d}" not in grid_path.name:
                 grid_path = self.write_grids()
-            if losses is not None and last.get("step") != self.step:
+            # The last line must carry the monitor's reading of the final weights, even when the budget ran out
+            # on a step that already had a plain stats line.
+            if losses is not None and (last.get("step") != self.step or "diversity" not in last):
                 now = time.perf_counter()
                 last = self._stats(losses, (self.step - step_last) / max(now - t_last, 1e-9), now - started, True)
                 self._record(last, grid_path, total, stats_file, progress)

@@ -76,3 +76,19 @@ def test_the_dcgan_layout_choice_reaches_the_job(users, digits):
     with session_scope() as session:
         job = session.scalars(select(Job).order_by(Job.id.desc())).first()
         assert job.params["config"]["arch"] == "resnet" and job.params["config"]["edge_convs"] is True
+
+
+def test_a_finished_run_with_collapsed_classes_warns_before_review(users, digits):
+    from db.jobs import claim_job, finish_job
+
+    at = app_test(users["rita"], "generate.py")
+    at.number_input(key="gen_budget").set_value(20.0)
+    button(at, "Launch run").click().run()
+    with session_scope(immediate=True) as session:
+        job_id = session.scalars(select(Job.id)).one()
+        assert claim_job(session, job_id, worker_pid=1)
+        finish_job(session, job_id, {"run_id": None, "batch_ids": [3, 4], "collapsed_classes": ["8", "9"]})
+    at.run()
+    assert not at.exception
+    assert any("batches [3, 4] are ready for review" in s.value for s in at.success)
+    assert [w.value for w in at.warning if "flagged class(es) 8, 9" in w.value]

@@ -105,6 +105,7 @@ def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):
     (["--dataset", "digits", "--steps", 2, "--arch", "vit"], ["--arch"]),
     (["--dataset", "digits", "--steps", 2, "--arch", "resnet", "--no-edge-convs"], ["--no-edge-convs", "dcgan"]),
     (["--dataset", "digits", "--steps", 2, "--ac-weight", -0.5], ["--ac-weight must be ≥ 0"]),
+    (["--dataset", "digits", "--steps", 2, "--diversity-threshold", 1.5], ["--diversity-threshold must be in [0, 1]"]),
 ])
 def test_train_bad_input_leaves_nothing(digits, home, args, needles):
     assert_bad_input(ganaug("train", *args), *needles)
@@ -153,6 +154,24 @@ def test_no_edge_convs_trains_and_generates(digits, home):
                           .order_by(Sample.id)).all()
     # the recorded samples are the pipeline's images for those seeds, at the run's resolution
     assert np.array_equal(np.stack([read_png(paths.resolve(f)) for f in files]), pipe(2, 3, seed=1).images)
+
+
+def test_train_reports_the_diversity_monitors_last_reading(digits, home):
+    # Two steps from initialisation the classes vary 0.55–0.94 as much as their real images: 0.8 flags some.
+    result = ganaug("train", "--dataset", "digits", "--steps", 2, *TINY, "--diversity-threshold", 0.8, "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    with session_scope() as s:
+        stats_file = paths.resolve(s.get(Run, info["run_id"]).run_dir) / "stats.jsonl"
+    last = [json.loads(line) for line in stats_file.read_text().splitlines()][-1]
+    names = [str(c) for c in range(10)]  # the digits' class names are their digits
+    assert info["diversity"] == {names[int(c)]: v for c, v in last["diversity"].items()}
+    assert info["collapsed_classes"] == [names[c] for c in last["collapsed"]]
+    assert last["collapsed"] == [c for c, v in enumerate(last["diversity"].values()) if v < 0.8] != []
+    warning = result.stderr.strip().splitlines()[-1]
+    assert warning.startswith("warning: possible mode collapse") and "--resume" in warning
+    for c in info["collapsed_classes"]:
+        assert f"{c} ({info['diversity'][c]:.2f} of real)" in warning
 
 
 @pytest.mark.parametrize("args,needles", [

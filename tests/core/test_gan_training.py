@@ -257,6 +257,17 @@ def test_should_stop_saves_a_checkpoint(tmp_path):
     assert load_checkpoint(result.checkpoint)["step"] == 2
 
 
+def test_a_run_stopped_between_monitor_readings_ends_with_one(tmp_path):
+    # Stopped after step 3, which has a plain stats line (stats_every=1) but no diversity reading (every 2).
+    calls = iter([False, False, False, True])
+    result = Trainer(TrainConfig(**{**TINY, "steps": 100}).validate(), tiny_data(), tmp_path).run(
+        should_stop=lambda: next(calls))
+    lines = [__import__("json").loads(line) for line in (tmp_path / "stats.jsonl").read_text().splitlines()]
+    assert result.step == 3 and [line["step"] for line in lines] == [1, 2, 3, 3]
+    assert "diversity" not in lines[-2] and set(lines[-1]["diversity"]) == {"0", "1", "2"}
+    assert result.last_stats["diversity"] == lines[-1]["diversity"]
+
+
 def test_minutes_budget_stops(tmp_path):
     cfg = TrainConfig(**{**TINY, "steps": None, "minutes": 1e-9}).validate()
     result = Trainer(cfg, tiny_data(), tmp_path).run()

@@ -145,9 +145,12 @@ def test_worker_trains_and_generates_through_the_real_engine(digits):
     """The handler registry against the real engine: a tiny run and one batch of the rarest class (scoring is
     left to the evaluation tests: it trains a feature extractor and fits UMAP, tens of seconds here)."""
     from db.models import Batch
+    from ganaug.runs import final_diversity
     from ganaug.worker import run_worker, submit
 
-    config = dict(resolution=16, steps=4, batch_size=8, width=8, grid_every=4, ckpt_every=4, diversity_every=4)
+    # A threshold of 1 flags every class less diverse than its real images: after 4 steps, most of them.
+    config = dict(resolution=16, steps=4, batch_size=8, width=8, grid_every=4, ckpt_every=4, diversity_every=4,
+                  diversity_threshold=1.0)
     job_id = submit("train_generate", dict(dataset=digits, config=config, classes=[9], per_class=4, seed=5,
                                                 score=False),
                     submit_key="tiny")
@@ -159,3 +162,5 @@ def test_worker_trains_and_generates_through_the_real_engine(digits):
         batch = s.get(Batch, job.result["batch_ids"][0])
         assert (batch.class_index, batch.count, batch.status, batch.scores_computed) == (9, 4, "pending", False)
         assert job.progress == 1.0 and job.heartbeat_at is not None
+    ratios, flagged = final_diversity(job.run_id)
+    assert job.result["collapsed_classes"] == flagged == [c for c, v in ratios.items() if v < 1.0] != []
