@@ -130,8 +130,8 @@ with right:
     values["edge_convs"] = st.checkbox(
         "Full-resolution edge convs", value=True, key="gen_edge_convs", disabled=values["arch"] != "dcgan",
         help="dcgan: a 3×3 conv into and out of the image at full resolution (default). Off is DCGAN's own layout: "
-             "≈ 1.4× the training steps per second and ≈ 1.6× the images per second when generating at 32², "
-             "rare classes learned as well within the noise of our runs (BENCHMARKS.md).")
+             "≈ 1.4× the training steps per second and ≈ 1.6× the images per second when generating at 32², but "
+             "one of its 6 two-minute digits runs collapsed to one image per class (BENCHMARKS.md).")
     values["augment"] = st.selectbox("Augmentation", ["ada", "diffaugment", "none"], key="gen_augment",
                                      help="Both keep the discriminator from memorising a few rare images. ADA (default) "
                                           "tunes how often images are augmented, and augments rare classes more; "

@@ -42,12 +42,13 @@ def train_cmd(
     edge_convs: Optional[bool] = typer.Option(
         None, "--edge-convs/--no-edge-convs",
         help="dcgan: 3×3 convs at full resolution into and out of the image (default on); off is DCGAN's own "
-             "layout: at 32² ≈ 1.4× the training steps/s and ≈ 1.6× the images/s when generating, rare classes "
-             "learned as well within the noise of 8 two-minute runs (BENCHMARKS.md)"),
+             "layout: at 32² ≈ 1.4× the training steps/s and ≈ 1.6× the images/s when generating, but one of its 6 "
+             "two-minute digits runs with the class head collapsed to one image per class (BENCHMARKS.md)"),
     ac_weight: Optional[float] = typer.Option(
         None, "--ac-weight",
-        help="Weight of D's auxiliary class head (AC-GAN on reals; default 0.5, 0: off): G's fakes must be named "
-             "as their class, which kept the rarest classes recognisable (BENCHMARKS.md)"),
+        help="Weight of D's auxiliary class head (AC-GAN on reals; default 0.25, 0: off): G's fakes must be named "
+             "as their class, which kept the rarest classes recognisable; higher weights cost them diversity "
+             "(BENCHMARKS.md)"),
     diversity_threshold: Optional[float] = typer.Option(
         None, "--diversity-threshold",
         help="Flag a class as possibly collapsed when its samples' diversity falls below this fraction of its real "

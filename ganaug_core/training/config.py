@@ -42,7 +42,7 @@ class TrainConfig:
     beta1: float = 0.0  # Adam β1; 0 is the GAN-stable choice with spectral norm
     beta2: float = 0.99  # Adam β2
     batch_size: int = 32  # images per step for D (reals and fakes each) and for G; 32 learns digits in fewer FLOPs than 64
-    ac_weight: float = 0.5  # D's auxiliary class head (AC-GAN, on reals): G pays when its fakes are not named as their class; 0: off
+    ac_weight: float = 0.25  # D's auxiliary class head (AC-GAN, on reals): G pays when its fakes are not named as their class; 0: off
     mode_seeking: float = 0.0  # weight of the mode-seeking term (MSGAN): G pays when two latents of a class look alike
     ema_beta: float = 0.995  # per-step decay of the EMA generator that all sampling uses (ramped in: ≤ (1+s)/(10+s))
     augment: str = "ada"  # "ada" (DiffAugment transforms, probability p tuned online), "diffaugment" (always on) or "none"
