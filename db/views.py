@@ -119,7 +119,7 @@ def batch_state(session: Session, batch_id: int) -> Optional[dict]:
         select(Event).where(Event.target_type == "batch", Event.target_id == batch_id).order_by(Event.id.desc()).limit(1)
     ).first()
     return dict(
-        batch=b.id, status=b.status, class_index=b.class_index, count=b.count, dataset=dataset.name,
+        batch=b.id, run_id=b.run_id, status=b.status, class_index=b.class_index, count=b.count, dataset=dataset.name,
         class_names=list(dataset.class_names), scored=b.scores_computed, open_memorized=open_memorized or 0,
         last_event=dict(action=last.action, actor=last.actor, ts=last.ts, reason=last.reason) if last else None,
     )

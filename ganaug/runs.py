@@ -26,6 +26,7 @@ from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import save_png, sha256_file
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
+from ganaug_core.runstats import last_diversity
 from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
 from ganaug_core.training.config import MAX_RESOLUTION, TrainConfig, fast_bf16
 from ganaug_core.training.loop import TrainData, Trainer, resize_images
@@ -201,12 +202,7 @@ def final_diversity(run_id: int) -> tuple[dict[str, float], list[str]]:
         run = _get_run(s, run_id)
         names = list(s.get(Dataset, run.dataset_id).class_names)
         stats_file = paths.resolve(run.run_dir) / "stats.jsonl"
-    last: dict = {}
-    if stats_file.is_file():
-        for line in stats_file.read_text().splitlines():
-            entry = json.loads(line)
-            if "diversity" in entry:
-                last = entry
+    last = last_diversity(stats_file)
     ratios = {names[int(c)]: v for c, v in last.get("diversity", {}).items()}
     return ratios, [names[int(c)] for c in last.get("collapsed", [])]
 

@@ -7,11 +7,14 @@ decided it meanwhile, the action is refused with a message saying who did what.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from db import views
 from db.engine import session_scope
 from db.review import approve_batch, reject_batch, reject_sample, review_page, tag_sample, untag_sample
+from ganaug_core.runstats import last_diversity
 from pages.ui import TILE_PX, acting_user, decision_errors, fmt, home, image_uri, placeholder_uri, require_user, show_image
 
 PER_PAGE_CHOICES = (24, 36, 48)
@@ -33,6 +36,14 @@ def load_queue(show_all: bool) -> list[dict]:
 def load_tags() -> list[dict]:
     with session_scope() as session:
         return views.active_tags(session)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def collapse_reading(home_dir: str, run_id: int) -> dict:
+    """The last mode-collapse reading of the run that generated a batch ({} if it has none)."""
+    with session_scope() as session:
+        folder = views.run_dir(session, run_id)
+    return last_diversity(Path(home_dir) / folder / "stats.jsonl") if folder else {}
 
 
 @st.cache_data(show_spinner="Measuring distances to the nearest real images…", max_entries=512)
@@ -159,6 +170,12 @@ def batch_panel(batch_id: int) -> None:
                 + (f": {last['reason']}" if last["reason"] else "") + ").")
     if not state["scored"]:
         st.warning("Scores and embeddings for this batch are not computed yet; sorting by score is unavailable.")
+    reading = collapse_reading(home(), state["run_id"])
+    if state["class_index"] in reading.get("collapsed", []):
+        ratio = reading["diversity"][str(state["class_index"])]
+        st.warning(f"The run behind this batch ended with class {state['class_names'][state['class_index']]} flagged "
+                   f"by its diversity monitor: its samples vary {ratio:.2f} times as much as the real images "
+                   "(possible mode collapse). Check the grid for repeats before approving.", icon=":material/warning:")
 
     f1, f2, f3, f4, f5 = st.columns([2, 1, 2, 2, 1])
     sort_label = f1.selectbox("Sort by", list(SORTS), key="review_sort")

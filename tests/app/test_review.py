@@ -125,6 +125,23 @@ def test_deleted_image_shows_placeholder_and_warning(users, digits):
     assert any("image file missing" in w.value for w in at.warning)
 
 
+def test_a_batch_of_a_class_its_run_flagged_as_collapsed_says_so(users, digits):
+    import json
+
+    from db.engine import home
+
+    flagged, healthy = make_batch(digits, 9, 2), make_batch(digits, 8, 2)  # their runs share the folder runs/test
+    stats = home() / "runs" / "test" / "stats.jsonl"
+    stats.parent.mkdir(parents=True, exist_ok=True)
+    lines = [{"step": 250, "diversity": {"8": 0.3, "9": 0.2}, "collapsed": [8, 9]},
+             {"step": 260, "loss_d": 1.0},  # a plain line after the reading: the reading still counts
+             {"step": 500, "diversity": {"8": 0.7, "9": 0.41}, "collapsed": [9]}]
+    stats.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    warnings = [w.value for w in review(users["rita"], flagged).warning if "diversity monitor" in w.value]
+    assert len(warnings) == 1 and "class 9 flagged" in warnings[0] and "0.41 times" in warnings[0]
+    assert not [w.value for w in review(users["rita"], healthy).warning if "diversity monitor" in w.value]
+
+
 def test_queue_filters_by_class(users, digits):
     make_batch(digits, 7, 2)
     b9 = make_batch(digits, 9, 2)
