@@ -8,11 +8,15 @@ from pathlib import Path
 
 def last_diversity(stats_file: Path) -> dict:
     """The mode-collapse monitor's last reading: {"diversity": {class index (str): generated / real ratio},
-    "collapsed": [flagged class indices]}; {} when the file is missing or holds no reading yet."""
+    "collapsed": [flagged class indices]}; {} when the file is missing or holds no reading yet. A line that does
+    not parse (the one a running trainer is still appending) is skipped."""
     last: dict = {}
     if Path(stats_file).is_file():
         for line in Path(stats_file).read_text().splitlines():
-            entry = json.loads(line)
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
             if "diversity" in entry:
                 last = {"diversity": entry["diversity"], "collapsed": entry.get("collapsed", [])}
     return last
