@@ -201,8 +201,8 @@ def final_diversity(run_id: int) -> tuple[dict[str, float], list[str]]:
     with session_scope() as s:
         run = _get_run(s, run_id)
         names = list(s.get(Dataset, run.dataset_id).class_names)
-        stats_file = paths.resolve(run.run_dir) / "stats.jsonl"
-    last = last_diversity(stats_file)
+        run_dir = paths.resolve(run.run_dir)
+    last = last_diversity(run_dir)
     ratios = {names[int(c)]: v for c, v in last.get("diversity", {}).items()}
     return ratios, [names[int(c)] for c in last.get("collapsed", [])]
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+STATS_FILE = "stats.jsonl"  # in the run folder: one JSON object per line, appended as the run trains
 
-def last_diversity(stats_file: Path) -> dict:
-    """The mode-collapse monitor's last reading: {"diversity": {class index (str): generated / real ratio},
-    "collapsed": [flagged class indices]}; {} when the file is missing or holds no reading yet. A line that does
-    not parse (the one a running trainer is still appending) is skipped."""
+
+def last_diversity(run_dir: Path) -> dict:
+    """The mode-collapse monitor's last reading in a run folder's stats file: {"diversity": {class index (str):
+    generated / real ratio}, "collapsed": [flagged class indices]}; {} when the file is missing or holds no reading
+    yet. A line that does not parse (the one a running trainer is still appending) is skipped."""
     last: dict = {}
-    if Path(stats_file).is_file():
-        for line in Path(stats_file).read_text().splitlines():
+    stats_file = Path(run_dir) / STATS_FILE
+    if stats_file.is_file():
+        for line in stats_file.read_text().splitlines():
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError:

@@ -43,7 +43,7 @@ def collapse_reading(home_dir: str, run_id: int) -> dict:
     """The last mode-collapse reading of the run that generated a batch ({} if it has none)."""
     with session_scope() as session:
         folder = views.run_dir(session, run_id)
-    return last_diversity(Path(home_dir) / folder / "stats.jsonl") if folder else {}
+    return last_diversity(Path(home_dir) / folder) if folder else {}
 
 
 @st.cache_data(show_spinner="Measuring distances to the nearest real images…", max_entries=512)

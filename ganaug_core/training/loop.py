@@ -21,6 +21,7 @@ from torch.nn.utils import parametrize
 
 from ganaug_core.imageio import make_grid, save_png
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
+from ganaug_core.runstats import STATS_FILE
 from ganaug_core.training.augment import AdaTuner, class_floor, diff_augment, parse_policy
 from ganaug_core.training.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from ganaug_core.training.config import TrainConfig
@@ -321,7 +322,7 @@ class Trainer:
         total = cfg.steps or 0
         deadline = time.monotonic() + cfg.minutes * 60 if cfg.minutes else None
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        stats_file = self.run_dir / "stats.jsonl"
+        stats_file = self.run_dir / STATS_FILE
         t_last, step_last, started = time.perf_counter(), self.step, time.perf_counter()
         last: dict = {}
         grid_path: Optional[Path] = None

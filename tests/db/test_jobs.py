@@ -148,7 +148,7 @@ def test_worker_trains_and_generates_through_the_real_engine(digits):
     from ganaug.runs import final_diversity
     from ganaug.worker import run_worker, submit
 
-    # A threshold of 1 flags every class less diverse than its real images: after 4 steps, most of them.
+    # A threshold of 1 flags every class whose samples vary less than its real images.
     config = dict(resolution=16, steps=4, batch_size=8, width=8, grid_every=4, ckpt_every=4, diversity_every=4,
                   diversity_threshold=1.0)
     job_id = submit("train_generate", dict(dataset=digits, config=config, classes=[9], per_class=4, seed=5,
