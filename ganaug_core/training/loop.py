@@ -137,6 +137,9 @@ class Trainer:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        # D is frozen for every G step and thawed after it. The flags are set on these lists directly:
+        # Module.train() and requires_grad_() walk the module tree on every call, twice a step.
+        self._d_modules, self._d_params = list(self.D.modules()), list(self.D.parameters())
         self.opt_g = make_optimizer(self.G.parameters(), cfg.lr_g, cfg, self.device)
         self.opt_d = make_optimizer(self.D.parameters(), cfg.lr_d, cfg, self.device)
         self.gen = torch.Generator().manual_seed(cfg.seed + 1)
@@ -238,7 +241,7 @@ class Trainer:
             self.ada.observe(d_real)
 
         # G step; D in eval mode skips its spectral-norm power iteration and its weights need no gradient.
-        self.D.eval().requires_grad_(False)
+        self._freeze_d(True)
         with autocast:
             out = self.D(self._augment(fake, c_fake), c_fake, with_classes=ac)
         loss_g = g_loss(cfg.loss, out[0] if ac else out)
@@ -250,7 +253,7 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        self.D.train().requires_grad_(True)
+        self._freeze_d(False)
 
         self._update_ema()
         self.step += 1
@@ -259,6 +262,13 @@ class Trainer:
         if ac:
             stats.update(ac_d=ac_d.detach(), ac_g=ac_g.detach())
         return stats
+
+    def _freeze_d(self, frozen: bool) -> None:
+        """D in eval mode without weight gradients (`D.eval().requires_grad_(False)`), or back."""
+        for m in self._d_modules:
+            m.training = not frozen
+        for p in self._d_params:
+            p.requires_grad = not frozen
 
     @torch.no_grad()
     def _update_ema(self) -> None:

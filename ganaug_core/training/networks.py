@@ -220,7 +220,10 @@ def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:
     y = (y - y.mean(dim=1, keepdim=True)).square().mean(dim=1)  # variance within each group, written out
     y = (y + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n/g,)
     y = y.repeat_interleave(g).reshape(n, 1, 1, 1).expand(n, 1, h, w).to(x.dtype)
-    return torch.cat([x, y], dim=1)
+    if x.is_contiguous() or not x.is_contiguous(memory_format=torch.channels_last):
+        return torch.cat([x, y], dim=1)
+    # Channels-last in, channels-last out (a plain cat would return NCHW, and the conv after it would reorder).
+    return torch.cat([x.permute(0, 2, 3, 1), y.permute(0, 2, 3, 1)], dim=3).permute(0, 3, 1, 2)
 
 
 class DownBlock(nn.Module):
@@ -281,7 +284,9 @@ class Discriminator(nn.Module):
         h = x if self.from_img is None else F.leaky_relu(self.from_img(x), 0.2, inplace=True)
         for blk in self.blocks:
             h = blk(h)
-        h = F.leaky_relu(self.conv_out(minibatch_stddev(h)), 0.2)
+        # NCHW before the activation: the fc reads the map in that order, and an activation's backward on a
+        # channels-last map with an NCHW gradient takes a slow strided path.
+        h = F.leaky_relu(self.conv_out(minibatch_stddev(h)).contiguous(), 0.2)
         h = F.leaky_relu(self.fc(h.flatten(1)), 0.2)
         # Projection: the class enters as an inner product with the features, not as an input channel.
         logits = self.out(h).squeeze(1) + (self.embed(c) * h).sum(dim=1)

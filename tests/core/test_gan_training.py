@@ -15,7 +15,7 @@ from ganaug_core.training.checkpoint import load_checkpoint
 from ganaug_core.training.diversity import DiversityMonitor
 from ganaug_core.training.loop import ClassBalancedSampler
 from ganaug_core.training.networks import (ImageConvTranspose, build_networks, channel_affine,
-                                          conv_transpose_4x4s2_phases)
+                                          conv_transpose_4x4s2_phases, minibatch_stddev)
 
 TINY = dict(resolution=8, channels=1, num_classes=3, width=4, z_dim=8, batch_size=8, steps=4,
             grid_every=2, ckpt_every=2, stats_every=1, diversity_every=2)
@@ -179,6 +179,38 @@ def test_channel_affine_is_the_broadcast_affine(dtype, shape, channels_last):
     assert torch.equal(got, torch.addcmul(shift[:, :, None, None].to(dtype), x, scale[:, :, None, None].to(dtype)))
     assert got.dtype == dtype and got.is_contiguous(memory_format=fmt)
 
+
+@pytest.mark.parametrize("shape", [(8, 6, 4, 4), (6, 3, 2, 2), (5, 1, 4, 4)])
+def test_minibatch_stddev_keeps_the_layout_and_the_values(shape):
+    torch.manual_seed(0)
+    x = torch.randn(shape)
+    nchw, cl = minibatch_stddev(x), minibatch_stddev(x.contiguous(memory_format=torch.channels_last))
+    assert nchw.shape == (shape[0], shape[1] + 1, *shape[2:]) and nchw.is_contiguous()
+    if shape[1] > 1:  # (a one-channel map is both layouts at once)
+        assert cl.is_contiguous(memory_format=torch.channels_last) and not cl.is_contiguous()
+    assert torch.equal(cl, nchw)
+    # the extra channel: the within-group std, one value per group of 4 (or fewer when the batch does not divide)
+    group = 4 if shape[0] % 4 == 0 else 3 if shape[0] % 3 == 0 else 1
+    first = (x[:group].var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
+    assert torch.allclose(nchw[0, -1], first.expand(shape[2:]), atol=1e-6)
+
+
+def test_the_g_step_freezes_d_and_the_step_thaws_it(tmp_path):
+    trainer = Trainer(TrainConfig(**TINY).validate(), tiny_data(), tmp_path / "run")
+    seen, d_grads = [], {}
+    hook = trainer.D.register_forward_pre_hook(
+        lambda m, _: seen.append((m.training, all(p.requires_grad for p in m.parameters()),
+                                  all(s.training == m.training for s in m.modules()))))
+    trainer.opt_d.register_step_post_hook(
+        lambda *_: d_grads.update({n: p.grad.clone() for n, p in trainer.D.named_parameters()}))
+    trainer.train_step()
+    hook.remove()
+    # D step with R1 (step 0): two passes in training mode; the G step: one in eval mode without weight grads
+    assert seen == [(True, True, True), (True, True, True), (False, False, True)]
+    assert trainer.D.training and all(p.requires_grad for p in trainer.D.parameters())
+    assert all(m.training for m in trainer.D.modules())
+    # the G step's backward went through D without adding to its weights' gradients
+    assert d_grads and all(torch.equal(p.grad, d_grads[n]) for n, p in trainer.D.named_parameters())
 
 def r1_weights(tmp_path, name: str, **extra) -> dict[str, torch.Tensor]:
     cfg = TrainConfig(**{**TINY, "r1_every": 1, "augment": "none", "steps": 2, **extra}).validate()
