@@ -212,6 +212,7 @@ def test_the_g_step_freezes_d_and_the_step_thaws_it(tmp_path):
     # the G step's backward went through D without adding to its weights' gradients
     assert d_grads and all(torch.equal(p.grad, d_grads[n]) for n, p in trainer.D.named_parameters())
 
+
 def r1_weights(tmp_path, name: str, **extra) -> dict[str, torch.Tensor]:
     cfg = TrainConfig(**{**TINY, "r1_every": 1, "augment": "none", "steps": 2, **extra}).validate()
     trainer = Trainer(cfg, tiny_data(), tmp_path / name)
