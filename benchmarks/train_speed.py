@@ -32,6 +32,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ganaug_core.memory import keep_freed_memory  # noqa: E402
 from ganaug_core.training import TrainConfig, TrainData, Trainer  # noqa: E402
 from ganaug_core.training.config import fast_bf16  # noqa: E402
 from ganaug_core.training.networks import stage_channels, stage_resolutions  # noqa: E402
@@ -208,6 +209,7 @@ def generation_speed(res: int = 32, n: int = 20000, **variant) -> dict:
 
 def peak_memory_worker(res: int, threads: int) -> None:
     torch.set_num_threads(threads)
+    keep_freed_memory()  # the product's training process keeps freed memory (ganaug/runs.py)
     t = Trainer(ours_config(res), fake_data(res), Path(tempfile.mkdtemp()))
     for _ in range(3):
         t.train_step()
@@ -231,6 +233,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.memory_worker:
         return peak_memory_worker(args.memory_worker, args.threads)
+    keep_freed_memory()  # as `ganaug train` and `ganaug generate` do; the reference runs in the same process
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
     peak = matmul_peak(args.threads)

@@ -25,6 +25,7 @@ from ganaug.cli.common import UserError
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import save_png, sha256_file
+from ganaug_core.memory import keep_freed_memory
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.runstats import last_diversity
 from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
@@ -169,6 +170,7 @@ def train_run(
     """
     ds, config, data, payload = _prepare(dataset, config, resume_run)
     run_id, run_dir = _create_run(ds, config, resume_run, requested_by)
+    keep_freed_memory()  # every step reallocates the same feature maps (ganaug_core/memory.py)
     try:
         trainer = Trainer(config, data, run_dir)
         if payload is not None:
@@ -227,6 +229,7 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
         raise UserError(f"--seed must be ≥ 0, got {seed}")
     if not ckpt.is_file() or sha256_file(ckpt) != ckpt_sha:
         raise UserError(f"run {run_id}'s checkpoint {ckpt} is missing or does not match its recorded sha256")
+    keep_freed_memory()  # every chunk reallocates the same feature maps (ganaug_core/memory.py)
     pipe = GeneratorPipeline.from_checkpoint(ckpt)
     out = pipe(class_index, n, seed, progress)
 
