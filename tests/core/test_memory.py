@@ -37,7 +37,8 @@ def test_freed_memory_is_reused_without_page_faults():
     default, kept = probe(False), probe(True)
     if not kept["applied"]:
         pytest.skip("this libc has no mallopt (not glibc)")
-    pages = 4 * (40 << 20) // 4096
-    assert default["faults"] > pages // 2  # each round faults its 10,240 pages in again
-    assert kept["faults"] < pages // 20  # the heap kept the buffer: the rounds reuse its pages
+    # By default each round faults its pages in again: 10,240 of 4 KiB, or at least 20 where the kernel backs the
+    # buffer with 2 MiB pages. With the setting the heap kept the buffer and the rounds reuse its pages.
+    assert default["faults"] >= 4 * (40 << 20) // (2 << 20)
+    assert kept["faults"] * 10 <= default["faults"]
 
