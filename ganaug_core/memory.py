@@ -4,8 +4,8 @@ A training step or a sampling chunk allocates and frees the same few-megabyte fe
 malloc returns the top of its heap to the OS whenever more than its trim threshold (dynamically ≤ 64 MiB) lies
 free there, and serves large blocks from fresh `mmap`s. Each time, the next allocation faults those pages back in
 and the kernel zeroes them. On a 2-core Zen 3 that meant ≈ 5,200 page faults per training step at 32² and
-8,000–10,000 per 256-image sampling chunk. Without them, sampling ran 1.39× as fast (medians, 5 alternating pairs
-of processes); training gained a few per cent at most, within that machine's noise (BENCHMARKS.md).
+8,000–10,000 per 256-image sampling chunk. Without those faults, sampling ran 1.39× as fast (medians, 5 alternating
+pairs of processes); training gained a few per cent at most, within that machine's noise (BENCHMARKS.md).
 With these thresholds the heap keeps up to `TRIM_THRESHOLD` of freed memory, and blocks below `MMAP_THRESHOLD`
 come from the heap. Bigger ones, such as a whole dataset's arrays, are still mapped and unmapped on their own.
 """
@@ -13,7 +13,6 @@ come from the heap. Bigger ones, such as a whole dataset's arrays, are still map
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 MMAP_THRESHOLD = 256 << 20  # blocks at least this large are mapped (and returned to the OS when freed)
@@ -35,8 +34,8 @@ def keep_freed_memory() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):  # not glibc: no mallopt to call
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this Python runs on
+    except (OSError, AttributeError):  # no mallopt to call
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     _applied = bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)) and bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))

@@ -41,4 +41,3 @@ def test_freed_memory_is_reused_without_page_faults():
     # buffer with 2 MiB pages. With the setting the heap kept the buffer and the rounds reuse its pages.
     assert default["faults"] >= 4 * (40 << 20) // (2 << 20)
     assert kept["faults"] * 10 <= default["faults"]
-
