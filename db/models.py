@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -113,7 +113,8 @@ class Batch(Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
     class_index: Mapped[int]
     count: Mapped[int]
-    seed: Mapped[int]  # the batch seed; each sample's own seed is stored with the sample
+    # The batch seed (below 2**63); each sample's own seed is stored with the sample. 64-bit (migration 0003).
+    seed: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, approved, rejected, revoked
     checkpoint_sha256: Mapped[sha256]
     config_sha256: Mapped[sha256]
@@ -133,7 +134,7 @@ class Sample(Base):
     id: Mapped[intpk]
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
     class_index: Mapped[int]
-    seed: Mapped[int]  # (checkpoint, class, seed) reproduces the image exactly
+    seed: Mapped[int] = mapped_column(BigInteger)  # 63 bits; (checkpoint, class, seed) reproduces the image exactly
     path: Mapped[str] = mapped_column(Text)  # relative to GANAUG_HOME
     sha256: Mapped[sha256]
     rejected: Mapped[bool] = mapped_column(Boolean, default=False)
