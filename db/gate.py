@@ -6,6 +6,11 @@ a batch after it was approved; per class at most `synthetic_ratio` × (real trai
 sample-id order; and only files whose bytes still match their recorded sha256 (re-hashed on every call, except files
 unchanged since this process hashed them — see `_verified`). The manifest lists each entry with
 the event that approved it; its sha256 identifies the training set (the bytes of `manifest.csv` on export).
+
+Admission reads the decision log as well as the state tables, since a row of state can be edited without breaking
+any hash (`db.replay`): a batch counts as approved only when its status and its last decision in the log both say
+so and its samples still match the digest its approval recorded; a sample rejected or blocking-tagged in either
+stays out, and so does one that carried a blocking tag when its batch was approved.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from sqlalchemy.orm import Session
 
 from db.datasets import get_dataset
 from db.errors import DecisionError
-from db.models import Batch, Event, RealImage, Sample, SampleTag, Tag
+from db.models import Batch, RealImage, Sample, SampleTag, Tag
+from db.replay import Approval, LogState, digest_matches, replay
 
 MANIFEST_COLUMNS = ("path", "sha256", "class_index", "source", "batch_id", "event_id")
 
@@ -151,33 +157,16 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
         entries.append(ManifestEntry(path, sha, c, "real"))
         real_per_class[c] += 1
 
-    approvals = _approvals(session, dataset.id)
-    blocking = exists().where(
-        SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking
-    )
-    in_dataset = and_(Batch.dataset_id == dataset.id, Sample.batch_id == Batch.id)
-    candidates = session.execute(
-        select(Sample.id, Sample.path, Sample.sha256, Sample.class_index, Sample.batch_id)
-        .join(Batch, Batch.id == Sample.batch_id)
-        .where(in_dataset, Batch.status == "approved", ~Sample.rejected, ~blocking)
-        .order_by(Sample.id)
-    ).all()
-    excluded.update(_exclusion_counts(session, dataset.id, blocking))
-
+    admitted, not_admitted = admissible_samples(session, dataset.id)
+    excluded.update(not_admitted)
     caps = {c: math.floor(synthetic_ratio * n + 1e-9) for c, n in real_per_class.items()}
     chosen, taken = [], Counter()
-    late = 0
-    for sid, path, sha, c, batch_id in candidates:
-        event_id, max_sample_id = approvals.get(batch_id, (None, None))
-        if event_id is None or max_sample_id is None or sid > max_sample_id:
-            late += 1
-        elif taken[c] >= caps.get(c, 0):
+    for entry in admitted:
+        if taken[entry.class_index] >= caps.get(entry.class_index, 0):
             excluded["over the synthetic:real cap"] += 1
         else:
-            chosen.append(ManifestEntry(path, sha, c, "synthetic", batch_id, event_id))
-            taken[c] += 1
-    if late:
-        excluded["added after approval"] = late
+            chosen.append(entry)
+            taken[entry.class_index] += 1
     # Hash only what the cap admits; a mismatching file is dropped, not replaced, so the result stays
     # independent of which files happen to be damaged elsewhere.
     for entry, ok in zip(chosen, _matching(base, chosen)):
@@ -193,17 +182,57 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
     return GatedSet(dataset_name, float(synthetic_ratio), entries, digest, dict(excluded), counts)
 
 
-def _approvals(session: Session, dataset_id: int) -> dict[int, tuple[int, Optional[int]]]:
-    """batch id → (its latest approval event, the highest sample id that approval covered)."""
-    latest = (
-        select(Event.target_id, func.max(Event.id).label("event_id"))
-        .join(Batch, Batch.id == Event.target_id)
-        .where(Event.target_type == "batch", Event.action == "approve", Batch.dataset_id == dataset_id,
-               Batch.status == "approved")
-        .group_by(Event.target_id).subquery()
+def admissible_samples(session: Session, dataset_id: int) -> tuple[list[ManifestEntry], Counter]:
+    """The dataset's synthetic samples that the review admits, in id order, before the per-class cap and the file
+    check; and the samples left out, by reason."""
+    log = replay(session)
+    approvals, excluded = _logged_approvals(session, dataset_id, log)
+    blocking = exists().where(
+        SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking
     )
-    rows = session.execute(select(Event.target_id, Event.id, Event.details).join(latest, latest.c.event_id == Event.id))
-    return {bid: (eid, (details or {}).get("max_sample_id")) for bid, eid, details in rows}
+    in_dataset = and_(Batch.dataset_id == dataset_id, Sample.batch_id == Batch.id)
+    candidates = session.execute(
+        select(Sample.id, Sample.path, Sample.sha256, Sample.class_index, Sample.batch_id)
+        .join(Batch, Batch.id == Sample.batch_id)
+        .where(in_dataset, Batch.status == "approved", ~Sample.rejected, ~blocking)
+        .order_by(Sample.id)
+    ).all()
+    excluded.update(_exclusion_counts(session, dataset_id, blocking))
+    admitted = []
+    for sid, path, sha, c, batch_id in candidates:
+        approval = approvals.get(batch_id)
+        if approval is None:
+            continue  # counted by _logged_approvals
+        max_sample_id = approval.details.get("max_sample_id")
+        if max_sample_id is None or sid > max_sample_id:
+            excluded["added after approval"] += 1
+        elif sid in approval.blocked:
+            excluded["blocking tag when approved"] += 1
+        elif sid in log.rejected or log.blocked_now(sid):
+            excluded["rejected or blocking-tagged in the log, not in the tables"] += 1
+        else:
+            admitted.append(ManifestEntry(path, sha, c, "synthetic", batch_id, approval.event_id))
+    return admitted, excluded
+
+
+def _logged_approvals(session: Session, dataset_id: int, log: LogState) -> tuple[dict[int, Approval], Counter]:
+    """batch id → its latest approval, for the batches that the table and the log both call approved and whose
+    samples still match the approval's digest; and the samples of table-approved batches left out, by reason."""
+    approvals: dict[int, Approval] = {}
+    refused: Counter = Counter()
+    rows = session.execute(
+        select(Batch.id, func.count(Sample.id)).join(Sample, Sample.batch_id == Batch.id)
+        .where(Batch.dataset_id == dataset_id, Batch.status == "approved").group_by(Batch.id)
+    )
+    for batch_id, n in rows:
+        approval = log.approvals.get(batch_id)
+        if log.batch_status(batch_id) != "approved" or approval is None:
+            refused["batch approved in the table but not in the log"] += n
+        elif digest_matches(session, batch_id, approval) is False:
+            refused["batch's samples differ from what its approval recorded"] += n
+        else:
+            approvals[batch_id] = approval
+    return approvals, refused
 
 
 def _exclusion_counts(session: Session, dataset_id: int, blocking) -> dict[str, int]:

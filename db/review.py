@@ -1,7 +1,8 @@
 """Expert review: batch decisions, sample rejections, artifact tags — each one event in the decision log.
 
 Batch states: pending → approved | rejected; approved → revoked. Samples can be rejected inside a pending or an
-approved batch. A batch with memorized samples cannot be approved until those samples are rejected, and a batch
+approved batch. A blocking tag that a sample carried when its batch was approved stays: the approval covered the
+batch without that sample. A batch with memorized samples cannot be approved until those samples are rejected, and a batch
 whose scores (and so its memorization flags) were never computed cannot be approved at all.
 
 Every decision function takes the caller's session; open it with `session_scope(immediate=True)` so the state
@@ -11,7 +12,6 @@ refused decision (DecisionError) leaves no trace.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from db.audit import lock_log, record_event, record_events
 from db.errors import DecisionError
 from db.models import Batch, Event, Sample, SampleTag, Tag, User
+from db.replay import digest_rows
 from db.users import require_user
 
 MEANINGS = {
@@ -67,19 +68,10 @@ def _decide(session: Session, user: User, action: str, roles=("reviewer", "admin
 
 
 def samples_digest(session: Session, batch_id: int) -> tuple[int, int, Optional[int], str]:
-    """(samples, rejected, highest sample id, sha256 over every (id, sha256, rejected)) — what an approval covers."""
-    h = hashlib.sha256()
-    n = rejected = 0
-    max_id = None
-    rows = session.execute(
+    """`digest_rows` of the batch's samples as they are now — what an approval covers."""
+    return digest_rows(session.execute(
         select(Sample.id, Sample.sha256, Sample.rejected).where(Sample.batch_id == batch_id).order_by(Sample.id)
-    )
-    for sid, sha, rej in rows:
-        h.update(f"{sid},{sha},{int(bool(rej))}\n".encode())
-        n += 1
-        rejected += bool(rej)
-        max_id = sid
-    return n, rejected, max_id, h.hexdigest()
+    ))
 
 
 def approve_batch(session: Session, batch_id: int, user: User, reason: Optional[str] = None) -> Event:
@@ -123,16 +115,20 @@ def reject_batch(session: Session, batch_id: int, user: User, reason: str) -> Ev
                         details=dict(class_index=batch.class_index))
 
 
+def _latest_approval(session: Session, batch_id: int) -> Optional[int]:
+    return session.scalar(
+        select(Event.id).where(Event.target_type == "batch", Event.target_id == batch_id, Event.action == "approve")
+        .order_by(Event.id.desc()).limit(1)
+    )
+
+
 def revoke_batch(session: Session, batch_id: int, user: User, reason: str) -> Event:
     actor = _decide(session, user, "revoke approvals")
     reason = _reason(reason, f"revoke batch {batch_id}")
     batch = get_batch(session, batch_id)
     if batch.status != "approved":
         raise DecisionError(f"batch {batch_id} is {batch.status}; only an approved batch can be revoked")
-    approval = session.scalar(
-        select(Event.id).where(Event.target_type == "batch", Event.target_id == batch_id, Event.action == "approve")
-        .order_by(Event.id.desc()).limit(1)
-    )
+    approval = _latest_approval(session, batch_id)
     batch.status = "revoked"
     return record_event(session, actor, "revoke", "batch", batch_id, MEANINGS["revoke"], reason,
                         details=dict(approval_event_id=approval, class_index=batch.class_index))
@@ -239,11 +235,19 @@ def tag_sample(session: Session, sample_id: int, tag: str, user: User, reason: O
 
 def untag_sample(session: Session, sample_id: int, tag: str, user: User, reason: Optional[str] = None) -> Event:
     actor = _decide(session, user, "untag samples")
-    get_sample(session, sample_id)
+    sample = get_sample(session, sample_id)
     tag_row = get_tag(session, tag, active_only=False)
     link = session.get(SampleTag, (sample_id, tag_row.id))
     if link is None:
         raise DecisionError(f"sample {sample_id} does not have the tag {tag_row.name!r}")
+    if tag_row.blocking and session.scalar(select(Batch.status).where(Batch.id == sample.batch_id)) == "approved":
+        approval = _latest_approval(session, sample.batch_id)
+        if approval is not None and link.event_id < approval:
+            # The approval covered the batch with this sample left out; the gate keeps it out (db.replay).
+            raise DecisionError(
+                f"sample {sample_id} carried the blocking tag {tag_row.name!r} when batch {sample.batch_id} was "
+                f"approved (event {approval}), so that approval leaves it out; removing the tag would not admit it"
+            )
     event = record_event(session, actor, "untag", "sample", sample_id, MEANINGS["untag"], _optional(reason),
                          details=dict(tag=tag_row.name, tag_event_id=link.event_id))
     # The tag link is current state; its history stays in the log (the tag event and this untag event).

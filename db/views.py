@@ -46,17 +46,15 @@ def train_class_counts(session: Session) -> dict[str, list[int]]:
 
 
 def approved_class_counts(session: Session) -> dict[str, list[int]]:
-    """dataset name → approved, not individually rejected synthetic samples per class."""
-    datasets = {d.id: d for d in session.scalars(select(Dataset))}
-    counts = {d.name: [0] * len(d.class_names) for d in datasets.values()}
-    rows = session.execute(
-        select(Batch.dataset_id, Sample.class_index, func.count())
-        .join(Batch, Sample.batch_id == Batch.id)
-        .where(Batch.status == "approved", Sample.rejected.is_(False))
-        .group_by(Batch.dataset_id, Sample.class_index)
-    )
-    for dataset_id, c, n in rows:
-        counts[datasets[dataset_id].name][c] = n
+    """dataset name → synthetic samples per class that the review admits (what the gate takes before its
+    synthetic:real cap and its file check)."""
+    from db.gate import admissible_samples
+
+    counts = {}
+    for d in session.scalars(select(Dataset)):
+        counts[d.name] = [0] * len(d.class_names)
+        for entry in admissible_samples(session, d.id)[0]:
+            counts[d.name][entry.class_index] += 1
     return counts
 
 

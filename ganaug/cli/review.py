@@ -254,15 +254,25 @@ def tags_add_cmd(name: str, description: str = typer.Option("", "--description")
 @audit_app.command("verify")
 @cli_errors
 def audit_verify_cmd(as_json: bool = JSON) -> None:
-    """Recompute the hash chain of the decision log; exit 1 and name the first broken event if any."""
+    """Recompute the hash chain of the decision log and check the review state against it; exit 1 and name the
+    first broken event, or each place where the tables disagree with the log."""
     from db.audit import verify_chain
     from db.engine import session_scope
+    from db.replay import state_mismatches
 
     with session_scope() as s:
         report = verify_chain(s)
-    emit(report.to_dict(), as_json, f"{'ok' if report.ok else 'BROKEN'}: {report.message}"
-                                    + (f"\nhead {report.head_hash}" if report.ok else ""))
+        mismatches = state_mismatches(s) if report.ok else []
+    out = dict(report.to_dict(), ok=report.ok and not mismatches, state_mismatches=mismatches)
     if not report.ok:
+        text = f"BROKEN: {report.message}"
+    elif mismatches:
+        text = (f"STATE DIFFERS: {report.message}, but the tables disagree with it:\n"
+                + "\n".join(f"  {line}" for line in mismatches))
+    else:
+        text = f"ok: {report.message}; the review state matches it\nhead {report.head_hash}"
+    emit(out, as_json, text)
+    if not out["ok"]:
         raise typer.Exit(1)
 
 

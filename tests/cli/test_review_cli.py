@@ -150,6 +150,23 @@ def test_audit_verify_exits_1_and_names_the_broken_event(team, home):
     assert run("audit", "verify").stdout.startswith(f"BROKEN: event {event_id}")
 
 
+def test_audit_verify_exits_1_when_the_tables_disagree_with_the_log(team, home):
+    ok_json("review", "approve", team["b1"], env=REX)
+    ok_json("review", "revoke", team["b1"], "--reason", "halo", env=REX)
+    assert "the review state matches it" in run("audit", "verify").stdout
+    dispose_engines()
+    con = sqlite3.connect(home / "ganaug.db")
+    con.execute("UPDATE batches SET status = 'approved' WHERE id = ?", (team["b1"],))  # no hash covers this row
+    con.commit()
+    con.close()
+    result = run("audit", "verify", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["first_broken_id"] is None
+    assert report["state_mismatches"] == [f"batch {team['b1']} is 'approved' in the batches table but 'revoked' in the log"]
+    assert run("audit", "verify").stdout.startswith("STATE DIFFERS: all 4 events verified")
+
+
 def _manifest(out):
     with open(out / "manifest.csv", newline="") as f:
         return list(csv.DictReader(f))

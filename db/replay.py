@@ -1,0 +1,144 @@
+"""What the decision log says the review state is, and where the tables disagree with it.
+
+The tables `batches.status`, `samples.rejected` and `sample_tags` are the current state, kept for fast queries;
+the hash-chained log (`db.audit`) is the record. A row of state can be edited with any SQLite client and no hash
+would notice, so whatever admits a sample into training reads the log as well: `replay` rebuilds, from the events
+alone, each batch's last decision, the rejected samples, each sample's tags (with the blocking flag recorded
+when it was tagged) and, for every approved batch, the samples that carried a blocking tag when it was approved.
+`state_mismatches` lists every place where the tables and the log disagree, and where an approved batch's samples
+no longer match the digest its approval recorded; `ganaug audit verify` reports them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Batch, Event, Sample, SampleTag, Tag
+
+BATCH_DECISIONS = {"approve": "approved", "reject": "rejected", "revoke": "revoked"}
+SAMPLE_ACTIONS = ("reject_sample", "tag", "untag")
+
+
+@dataclass
+class Approval:
+    event_id: int
+    details: dict
+    rejected: set[int]  # samples of the batch rejected before this approval
+    blocked: set[int]  # samples of the batch carrying a blocking tag at this approval
+
+
+@dataclass
+class LogState:
+    status: dict[int, str] = field(default_factory=dict)  # batch id → status after its last decision
+    approvals: dict[int, Approval] = field(default_factory=dict)  # batch id → its latest approval
+    rejected: set[int] = field(default_factory=set)  # sample ids
+    tags: dict[int, dict[str, bool]] = field(default_factory=dict)  # sample id → {tag name: blocking}
+
+    def batch_status(self, batch_id: int) -> str:
+        return self.status.get(batch_id, "pending")
+
+    def blocked_now(self, sample_id: int) -> bool:
+        return any(self.tags.get(sample_id, {}).values())
+
+
+def replay(session: Session) -> LogState:
+    """Rebuild the review state from the batch and sample events of the log, in id order."""
+    state = LogState()
+    by_batch: dict[int, set[int]] = {}  # batch id → its samples seen in the log so far (rejected or tagged)
+    rows = session.execute(
+        select(Event.id, Event.action, Event.target_type, Event.target_id, Event.details)
+        .where(Event.target_type.in_(("batch", "sample")),
+               Event.action.in_((*BATCH_DECISIONS, *SAMPLE_ACTIONS)))
+        .order_by(Event.id)
+    )
+    for event_id, action, target_type, target_id, details in rows:
+        details = details or {}
+        if target_type == "batch" and action in BATCH_DECISIONS:
+            state.status[target_id] = BATCH_DECISIONS[action]
+            if action == "approve":
+                members = by_batch.get(target_id, set())
+                state.approvals[target_id] = Approval(
+                    event_id, details, {s for s in members if s in state.rejected},
+                    {s for s in members if state.blocked_now(s)})
+        elif target_type == "sample" and action in SAMPLE_ACTIONS:
+            if details.get("batch_id") is not None:
+                by_batch.setdefault(int(details["batch_id"]), set()).add(target_id)
+            if action == "reject_sample":
+                state.rejected.add(target_id)
+            elif action == "tag":
+                state.tags.setdefault(target_id, {})[str(details.get("tag"))] = bool(details.get("blocking", True))
+            else:  # untag
+                state.tags.get(target_id, {}).pop(str(details.get("tag")), None)
+    return state
+
+
+def digest_rows(rows) -> tuple[int, int, Optional[int], str]:
+    """(samples, rejected, highest sample id, sha256 over every (id, sha256, rejected)) of rows in id order."""
+    h = hashlib.sha256()
+    n = rejected = 0
+    max_id = None
+    for sid, sha, rej in rows:
+        h.update(f"{sid},{sha},{int(bool(rej))}\n".encode())
+        n += 1
+        rejected += bool(rej)
+        max_id = sid
+    return n, rejected, max_id, h.hexdigest()
+
+
+def approval_digest(session: Session, batch_id: int, approval: Approval) -> str:
+    """The digest `db.review.samples_digest` gave at this approval, recomputed from today's rows: the samples up to
+    the highest id the approval covered, each with the rejected flag the log implies at that time."""
+    max_id = approval.details.get("max_sample_id")
+    rows = session.execute(
+        select(Sample.id, Sample.sha256).where(Sample.batch_id == batch_id, Sample.id <= (max_id or 0))
+        .order_by(Sample.id)
+    )
+    return digest_rows((sid, sha, sid in approval.rejected) for sid, sha in rows)[3]
+
+
+def digest_matches(session: Session, batch_id: int, approval: Approval) -> Optional[bool]:
+    """Whether the batch's samples still match what the approval recorded; None for an approval without a digest."""
+    recorded = approval.details.get("samples_sha256")
+    if recorded is None:
+        return None
+    return approval_digest(session, batch_id, approval) == recorded
+
+
+def state_mismatches(session: Session, state: Optional[LogState] = None, limit: int = 20) -> list[str]:
+    """Where the state tables disagree with the log, one line each (at most `limit`; empty when they agree)."""
+    state = replay(session) if state is None else state
+    out: list[str] = []
+
+    def add(line: str) -> bool:
+        out.append(line)
+        return len(out) >= limit
+
+    for batch_id, status in session.execute(select(Batch.id, Batch.status).order_by(Batch.id)):
+        logged = state.batch_status(batch_id)
+        if status != logged and add(f"batch {batch_id} is {status!r} in the batches table but {logged!r} in the log"):
+            return out
+        approval = state.approvals.get(batch_id)
+        if logged == "approved" and approval is not None and digest_matches(session, batch_id, approval) is False:
+            if add(f"batch {batch_id}'s samples no longer match the digest its approval (event {approval.event_id}) "
+                   "recorded"):
+                return out
+    flagged = set(session.scalars(select(Sample.id).where(Sample.rejected)))
+    for sample_id in sorted(flagged ^ state.rejected):
+        table = "rejected" if sample_id in flagged else "not rejected"
+        log = "rejected" if sample_id in state.rejected else "not rejected"
+        if add(f"sample {sample_id} is {table} in the samples table but {log} in the log"):
+            return out
+    linked: dict[int, set[str]] = {}
+    for sample_id, name in session.execute(select(SampleTag.sample_id, Tag.name).join(Tag, Tag.id == SampleTag.tag_id)):
+        linked.setdefault(sample_id, set()).add(name)
+    for sample_id in sorted(set(linked) | {s for s, t in state.tags.items() if t}):
+        table, log = linked.get(sample_id, set()), set(state.tags.get(sample_id, {}))
+        if table != log and add(f"sample {sample_id} has tags {sorted(table)} in the sample_tags table but "
+                                f"{sorted(log)} in the log"):
+            return out
+    return out
