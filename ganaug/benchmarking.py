@@ -85,11 +85,10 @@ def resolve_run(dataset_id: int, dataset_name: str, run_id: Optional[int]):
 
 
 def _generator(run, dataset) -> tuple[Callable, dict]:
-    from ganaug.runs import latest_checkpoint
-    from ganaug_core.imageio import sha256_file
+    from ganaug.runs import latest_checkpoint, verified_checkpoint
     from ganaug_core.sampling import GeneratorPipeline
 
-    path = latest_checkpoint(run.id)
+    path = verified_checkpoint(run.id, latest_checkpoint(run.id), run.checkpoint_sha256)
     pipeline = GeneratorPipeline.from_checkpoint(path, device="cpu")
     expected = (len(dataset.class_names), dataset.channels)
     got = (pipeline.num_classes, pipeline.channels)
@@ -105,7 +104,7 @@ def _generator(run, dataset) -> tuple[Callable, dict]:
             images = resize_images(images, dataset.resolution)
         return images
 
-    return generate, {"run_id": run.id, "step": run.step, "checkpoint": str(path), "checkpoint_sha256": sha256_file(path)}
+    return generate, {"run_id": run.id, "step": run.step, "checkpoint": str(path), "checkpoint_sha256": run.checkpoint_sha256}
 
 
 def _scorer(dataset_name: str, train_images: np.ndarray, train_labels: np.ndarray, progress: ProgressCallback):

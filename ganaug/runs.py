@@ -33,6 +33,7 @@ from ganaug_core.training.config import MAX_RESOLUTION, TrainConfig, fast_bf16
 from ganaug_core.training.loop import TrainData, Trainer, resize_images
 
 MAX_BATCH = 100_000
+MAX_SEED = 2**63  # seeds are stored as signed 64-bit integers (db migration 0003)
 RESUME_KEEPS = ("steps", "minutes", "device", "grid_every", "ckpt_every", "stats_every", "diversity_every")
 
 
@@ -83,6 +84,14 @@ def latest_checkpoint(run_id: int) -> Path:
         return paths.resolve(run.checkpoint_path)
 
 
+def verified_checkpoint(run_id: int, path: Path, recorded_sha256: Optional[str]) -> Path:
+    """`path`, once its bytes are checked against the sha256 the run recorded: a swapped or edited checkpoint is
+    refused before anything loads it."""
+    if not path.is_file() or not recorded_sha256 or sha256_file(path) != recorded_sha256:
+        raise UserError(f"run {run_id}'s checkpoint {path} is missing or does not match its recorded sha256")
+    return path
+
+
 def _prepare(dataset: str, config: TrainConfig, resume_run: Optional[int]):
     """Everything that can be refused, checked before anything is written."""
     from ganaug.datasets import dataset_arrays
@@ -94,8 +103,8 @@ def _prepare(dataset: str, config: TrainConfig, resume_run: Optional[int]):
             old = _get_run(s, resume_run)
             if not old.checkpoint_path:
                 raise UserError(f"run {resume_run} has no checkpoint to resume from")
-            ckpt = paths.resolve(old.checkpoint_path)
-        payload = load_checkpoint(ckpt)
+            ckpt, ckpt_sha = paths.resolve(old.checkpoint_path), old.checkpoint_sha256
+        payload = load_checkpoint(verified_checkpoint(resume_run, ckpt, ckpt_sha))
         check_dataset(payload, dataset, ds.arrays_sha256, ckpt)
         kept = {k: getattr(config, k) for k in RESUME_KEEPS}
         config = TrainConfig.from_dict(payload["config"], stored=True)
@@ -225,10 +234,9 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
         raise UserError(f"class {class_index} is not in dataset {dataset.name!r} (classes 0..{len(names) - 1}: {', '.join(names)})")
     if not 1 <= n <= MAX_BATCH:
         raise UserError(f"--n must be between 1 and {MAX_BATCH}, got {n}")
-    if seed < 0:
-        raise UserError(f"--seed must be ≥ 0, got {seed}")
-    if not ckpt.is_file() or sha256_file(ckpt) != ckpt_sha:
-        raise UserError(f"run {run_id}'s checkpoint {ckpt} is missing or does not match its recorded sha256")
+    if not 0 <= seed < MAX_SEED:
+        raise UserError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
+    verified_checkpoint(run_id, ckpt, ckpt_sha)
     keep_freed_memory()  # every chunk reallocates the same feature maps (ganaug_core/memory.py)
     pipe = GeneratorPipeline.from_checkpoint(ckpt)
     out = pipe(class_index, n, seed, progress)

@@ -123,8 +123,27 @@ def test_resume_refuses_corrupt_and_other_dataset_checkpoints(digits, home):
                      "trained on dataset 'digits'")
     ckpt = paths.resolve(info["checkpoint"])
     ckpt.write_bytes(ckpt.read_bytes()[:200])
+    assert_bad_input(ganaug("train", "--dataset", "digits", "--steps", 4, "--resume", info["run_id"]),
+                     "does not match its recorded sha256")
+    with session_scope(immediate=True) as s:  # a corrupt file that is the very one the run recorded
+        s.get(Run, info["run_id"]).checkpoint_sha256 = sha256_file(ckpt)
     assert_bad_input(ganaug("train", "--dataset", "digits", "--steps", 4, "--resume", info["run_id"]), "corrupt")
     assert run_count() == 1 and run_folders(home) == before
+
+
+def test_a_checkpoint_that_differs_from_its_recorded_sha256_is_never_loaded(digits, home):
+    info = train_tiny()
+    ckpt = paths.resolve(info["checkpoint"])
+    state = torch.load(ckpt, weights_only=True)
+    name = next(k for k, v in state["G_ema"].items() if v.is_floating_point())
+    state["G_ema"][name] = state["G_ema"][name] + 1  # a checkpoint that loads fine, but not the one recorded
+    torch.save(state, ckpt)
+    run = info["run_id"]
+    for args in (("train", "--dataset", "digits", "--steps", 4, "--resume", run),
+                 ("benchmark", "--dataset", "digits", "--arms", "gan", "--run", run, "--quick", "--seeds", 1),
+                 ("generate", "--run", run, "--class", 9, "--n", 2, "--seed", 1)):
+        assert_bad_input(ganaug(*args), f"run {run}'s checkpoint", "does not match its recorded sha256")
+    assert run_count() == 1
 
 
 def test_ada_class_floor_flag_is_recorded_in_the_run(digits, home):
@@ -178,6 +197,7 @@ def test_train_reports_the_diversity_monitors_last_reading(digits, home):
     (["--class", "x"], ["class 'x' is not in the dataset"]),
     (["--class", "10"], ["class 10 is not in the dataset"]),
     (["--class", "1", "--n", "0"], ["--n must be between"]),
+    (["--class", "1", "--seed", str(2**63)], ["--seed must be between 0 and 2**63 - 1"]),  # seeds are stored in 64 bits
 ])
 def test_generate_bad_input(digits, home, args, needles):
     info = train_tiny()
