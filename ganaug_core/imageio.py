@@ -11,7 +11,7 @@ import hashlib
 import io
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -49,7 +49,7 @@ def is_grayscale_mode(mode: str) -> bool:
 
 
 @contextmanager
-def _decoding(path: Path, max_pixels: int) -> Iterator[Image.Image]:
+def _decoding(path: Path | BinaryIO, max_pixels: int) -> Iterator[Image.Image]:
     """Open `path`, refuse it before decoding if it is too large, and turn every decoder error into ImageRejected."""
     try:
         with Image.open(path) as im:
@@ -117,12 +117,17 @@ def save_png(chw: np.ndarray, path: Path) -> str:
     return sha256_bytes(data)
 
 
-def read_png(path: Path) -> np.ndarray:
-    """Read a PNG that ganaug itself wrote (still size-guarded) as uint8 (C, H, W)."""
-    with Image.open(path) as im:
-        _check_size(im, path, MAX_PIXELS)
-        arr = np.asarray(im)
+def decode_image(source: Path | BinaryIO) -> np.ndarray:
+    """Decode an image file (or file object) as stored — no resizing, no mode change — into a writable uint8
+    (C, H, W) array; size-guarded like every decode of ours, every failure an ImageRejected."""
+    with _decoding(source, MAX_PIXELS) as im:
+        arr = np.array(im)  # a copy: torch refuses to wrap read-only buffers
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def read_png(path: Path) -> np.ndarray:
+    """Read a PNG that ganaug itself wrote as uint8 (C, H, W) (`decode_image`: still size-guarded)."""
+    return decode_image(path)
 
 
 def make_grid(images: np.ndarray, nrow: int, pad: int = 2) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Entries are anything with `path`, `sha256` and `class_index` (the gate's `ManifestEntry`, a dict, a row of
 `manifest.csv`); paths are relative to `home`. Every file is checked against its sha256 when it is read, so a file
-changed after gating fails loudly instead of training silently on different pixels.
+changed after gating fails loudly instead of training silently on different pixels, and decoded through the
+size guard of `imageio` (a manifest names files the user chose: one may be a decompression bomb).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
 from ganaug_core.errors import GanaugError
+from ganaug_core.imageio import ImageRejected, decode_image
 
 
 def _field(entry: Any, name: str):
@@ -50,9 +51,10 @@ class ManifestDataset(Dataset):
         data = path.read_bytes()
         if hashlib.sha256(data).hexdigest() != self.hashes[i]:
             raise GanaugError(f"{path} no longer matches the sha256 recorded in the manifest; gate the set again")
-        with Image.open(io.BytesIO(data)) as im:
-            arr = np.array(im)  # a writable copy: torch refuses to wrap read-only buffers
-        return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+        try:
+            return decode_image(io.BytesIO(data))
+        except ImageRejected as e:
+            raise GanaugError(f"refusing {path}: {e}") from None
 
     def __getitem__(self, i: int):
         image = torch.from_numpy(np.ascontiguousarray(self.read(i)))
