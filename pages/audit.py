@@ -1,8 +1,14 @@
-"""Audit: the decision log with filters, chain verification, each batch's provenance, and the gated-set export."""
+"""Audit: the decision log with filters, chain verification, each batch's provenance, and the gated-set export.
+
+The export writes only to a folder under GANAUG_HOME/exports/ (the app runs on a server: a reviewer names the
+folder, not a server path), and only while the decision log verifies: a broken chain means the approvals that
+select the synthetic images cannot be trusted.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -11,12 +17,39 @@ import streamlit as st
 from db import views
 from db.audit import list_events, verify_chain
 from db.engine import session_scope
-from pages.ui import decision_errors, home, require_user
+from db.replay import state_mismatches
+from pages.ui import decision_errors, home, require_user, signed_in_row
 
 ACTIONS = ["any", "approve", "reject", "revoke", "reject_sample", "tag", "untag", "add_tag", "add_user", "disable_user", "enable_user"]
 TARGETS = ["any", "batch", "sample", "tag", "user"]
+EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
-user = require_user()
+
+def export_folder(name: str) -> Path:
+    """GANAUG_HOME/exports/<name>, for a plain folder name (no path separators, no `..`); ValueError otherwise."""
+    name = name.strip()
+    if not EXPORT_NAME.fullmatch(name) or ".." in name:
+        raise ValueError(f"{name!r} is not a folder name: use 1 to 100 letters, digits, '.', '_' or '-', starting "
+                         "with a letter or digit (no path separators, no '..')")
+    return Path(home()) / "exports" / name
+
+
+def export_gated(dataset: str, name: str, ratio: float) -> dict:
+    """Export the gated set into exports/<name> after re-checking the account and the decision log's chain."""
+    from ganaug.export import export_gated_set
+
+    out = export_folder(name)
+    with session_scope() as session:
+        signed_in_row(session, outcome="nothing was exported")
+        report = verify_chain(session)
+    if not report.ok:
+        raise ValueError(f"the decision log does not verify (chain broken at event {report.first_broken_id}: "
+                         f"{report.message}); nothing was exported. Run `ganaug audit verify` and restore the "
+                         "database before exporting.")
+    return export_gated_set(dataset, out, synthetic_ratio=ratio)
+
+
+require_user()
 st.title("Audit")
 
 log_tab, provenance_tab, export_tab = st.tabs(["Decision log", "Batch provenance", "Export gated set"])
@@ -43,14 +76,19 @@ with log_tab:
     if st.button("Verify the chain", key="audit_verify", icon=":material/verified:"):
         with session_scope() as session:
             report = verify_chain(session)
+            mismatches = state_mismatches(session) if report.ok else []
         st.session_state["audit_report"] = dict(ok=report.ok, message=report.message, checked=report.checked,
-                                                first_broken_id=report.first_broken_id, head=report.head_hash)
+                                                first_broken_id=report.first_broken_id, head=report.head_hash,
+                                                mismatches=mismatches)
     report = st.session_state.get("audit_report")
     if report:
-        if report["ok"]:
-            st.success(f"{report['message']} (head hash {report['head'][:16]}…)")
-        else:
+        if not report["ok"]:
             st.error(f"Chain broken at event {report['first_broken_id']}: {report['message']}")
+        elif report["mismatches"]:
+            st.warning(f"{report['message']}, but the review tables disagree with it (where they differ, the gate leaves "
+                       "the samples out):\n\n" + "\n".join(f"- {line}" for line in report["mismatches"]))
+        else:
+            st.success(f"{report['message']}; the review state matches it (head hash {report['head'][:16]}…)")
 
 with provenance_tab:
     with session_scope() as session:
@@ -82,12 +120,11 @@ with export_tab:
         e1, e2, e3 = st.columns([2, 1, 3])
         dataset = e1.selectbox("Dataset", names, key="export_dataset")
         ratio = e2.number_input("Synthetic : real ratio", 0.0, 100.0, 1.0, 0.25, key="export_ratio")
-        out_dir = e3.text_input("Export folder", value=f"{home()}/exports/{dataset}-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}", key="export_dir")
+        name = e3.text_input("Export folder name (under GANAUG_HOME/exports/)",
+                             value=f"{dataset}-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}", key="export_name")
         if st.button("Export the gated training set", key="export_go", type="primary", icon=":material/download:"):
-            from ganaug.export import export_gated_set
-
             try:
-                result = export_gated_set(dataset, Path(out_dir), synthetic_ratio=ratio)
+                result = export_gated(dataset, name, ratio)
             except decision_errors() + (FileExistsError, OSError) as e:
                 st.session_state["export_result"] = dict(error=str(e))
             else:
@@ -96,6 +133,6 @@ with export_tab:
         if result and "error" in result:
             st.error(result["error"])
         elif result:
-            st.success(f"Exported {result.get('entries', '?')} images; manifest sha256 "
+            st.success(f"Exported {result.get('entries', '?')} images to `{result.get('out', '?')}`; manifest sha256 "
                        f"`{result.get('manifest_sha256', '?')}`")
             st.json(result, expanded=False)

@@ -13,7 +13,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.jobs import submit_job
-from pages.ui import home, require_user
+from pages.ui import acting_user, decision_errors, home, require_user
 
 JOB_KIND = "benchmark"
 ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
@@ -26,7 +26,7 @@ def ci_text(ci: dict) -> str:
         return f"{ci['mean']:.3f}"
     return f"{ci['mean']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
 
-user = require_user()
+require_user()
 st.title("Evaluate")
 st.write("Does the classifier get better on the rare classes? The benchmark trains the same classifier on the "
          "real data alone and with each kind of augmentation, over several seeds, and tests on the locked test split.")
@@ -53,8 +53,11 @@ if not arms:
 if st.button("Run the benchmark", type="primary", key="eval_submit", disabled=not arms, icon=":material/play_arrow:"):
     params = dict(dataset=dataset, arms=arms, seeds=int(seeds), quick=bool(quick), run_id=run)
     key = hashlib.sha256((nonce + json.dumps(params, sort_keys=True)).encode()).hexdigest()
-    with session_scope(immediate=True) as session:
-        st.session_state["eval_job"] = submit_job(session, JOB_KIND, params, key, requested_by=user["id"]).id
+    try:
+        with acting_user(outcome="no benchmark was launched") as (session, me):
+            st.session_state["eval_job"] = submit_job(session, JOB_KIND, params, key, requested_by=me.id).id
+    except decision_errors() as e:
+        st.error(str(e), icon=":material/block:")
 
 
 @st.fragment(run_every=3)

@@ -18,14 +18,15 @@ from db import views
 from db.engine import session_scope
 from db.jobs import request_cancel, submit_job
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
-from pages.ui import home, require_user, show_image
+from pages.ui import acting_user, decision_errors, home, require_user, show_image
 
 JOB_KIND = "train_generate"
 MAX_PER_CLASS = 1000
 MAX_STEPS = 1_000_000
 MAX_MINUTES = 24 * 60
+BUDGET_DEFAULTS = {"steps": 1500.0, "minutes": 2.0}
 
-user = require_user()
+require_user()
 st.title("Generate")
 st.write("Train a class-conditional generator on a dataset and generate a first batch of each chosen class. "
          "Batches appear on the Review page with their scores once the job finishes.")
@@ -93,6 +94,15 @@ def train_config(v: dict, dataset: dict):
     )
 
 
+def switch_budget_unit() -> None:
+    """Each unit keeps its own budget: switching shows the new unit's last value (or its default)."""
+    unit = st.session_state["gen_budget_kind"]
+    other = "minutes" if unit == "steps" else "steps"
+    kept = st.session_state.setdefault("gen_budget_by_unit", {})
+    kept[other] = st.session_state.get("gen_budget", BUDGET_DEFAULTS[other])
+    st.session_state["gen_budget"] = kept.get(unit, BUDGET_DEFAULTS[unit])
+
+
 def job_params(v: dict, dataset: dict) -> dict:
     return dict(dataset=dataset["name"], classes=sorted(v["classes"]), per_class=int(v["per_class"]),
                 seed=int(v["seed"]), resume_run=v["resume_run"], config=train_config(v, dataset).to_dict())
@@ -121,9 +131,13 @@ with left:
     values["per_class"] = st.number_input("Samples per class", min_value=0, max_value=100_000, value=48, step=8,
                                           key="gen_per_class")
     field_error(errors_now, "per_class")
-    values["budget_kind"] = st.radio("Training budget in", ["steps", "minutes"], horizontal=True, key="gen_budget_kind")
-    values["budget"] = st.number_input(f"Budget ({values['budget_kind']})", min_value=0.0, value=1500.0, step=100.0,
-                                       format="%.0f" if values["budget_kind"] == "steps" else "%.1f", key="gen_budget")
+    values["budget_kind"] = st.radio("Training budget in", ["steps", "minutes"], horizontal=True, key="gen_budget_kind",
+                                     on_change=switch_budget_unit)
+    # The value lives in session state (no `value=` here) so that switching the unit can replace it.
+    st.session_state.setdefault("gen_budget", BUDGET_DEFAULTS[values["budget_kind"]])
+    in_steps = values["budget_kind"] == "steps"
+    values["budget"] = st.number_input(f"Budget ({values['budget_kind']})", min_value=0.0, step=100.0 if in_steps else 1.0,
+                                       format="%.0f" if in_steps else "%.1f", key="gen_budget")
     field_error(errors_now, "budget")
 with right:
     values["arch"] = st.selectbox("Architecture", ["dcgan", "resnet"], key="gen_arch")
@@ -142,6 +156,9 @@ with right:
     values["resume_run"] = st.selectbox("Resume from run (optional)", [None] + [r["run"] for r in runs], key="gen_resume",
                                         format_func=lambda r: "no, start fresh" if r is None else f"run {r}")
     field_error(errors_now, "resume_run")
+    if values["resume_run"] is not None:
+        st.info("A resumed run keeps its checkpoint's network settings (architecture, edge convs, augmentation, "
+                "training seed): the choices above apply only to a fresh run.", icon=":material/info:")
 field_error(errors_now, "config")
 field_error(errors_now, "dataset")
 
@@ -151,12 +168,17 @@ if st.button("Launch run", type="primary", key="gen_submit", icon=":material/roc
     if not errors:
         params = job_params(values, dataset)
         key = hashlib.sha256((nonce + json.dumps(params, sort_keys=True)).encode()).hexdigest()
-        with session_scope(immediate=True) as session:
-            job = submit_job(session, JOB_KIND, params, submit_key=key, requested_by=user["id"])
-            st.session_state["generate_job"] = job.id
+        try:
+            with acting_user(outcome="no run was launched") as (session, me):
+                job = submit_job(session, JOB_KIND, params, submit_key=key, requested_by=me.id)
+                st.session_state["generate_job"] = job.id
+        except decision_errors() as e:
+            st.session_state["generate_refused"] = str(e)
     st.rerun()
 if errors_now:
     st.error("The run was not launched: fix the fields marked above.")
+if refused := st.session_state.pop("generate_refused", None):
+    st.error(refused, icon=":material/block:")
 
 
 def cancel(job_id: int) -> None:

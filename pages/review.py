@@ -1,4 +1,5 @@
-"""Review: the queue of pending batches, a paged grid of one batch's samples, per-sample tag/reject, batch decisions.
+"""Review: the queue of pending batches, a paged grid of one batch's samples, per-sample tag/reject, batch decisions
+(approve or reject a pending batch, revoke an approved one).
 
 Every click is one call into db/review.py in its own write transaction, so a refresh or a second reviewer loses
 nothing. Before acting on a batch the page re-reads its status in that same transaction: if another reviewer
@@ -13,7 +14,8 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from db.review import approve_batch, reject_batch, reject_sample, review_page, tag_sample, untag_sample
+from db.review import (approve_batch, reject_batch, reject_sample, review_page, revoke_batch, tag_sample,
+                       untag_sample)
 from ganaug_core.runstats import last_diversity
 from pages.ui import TILE_PX, acting_user, decision_errors, fmt, home, image_uri, placeholder_uri, require_user, show_image
 
@@ -87,7 +89,13 @@ def act_on_batch(batch_id: int, seen_status: str, action, *args) -> bool:
     except decision_errors() as e:
         st.session_state["review_flash"] = ("error", str(e))
         return False
+    decision_recorded()
     return True
+
+
+def decision_recorded() -> None:
+    """After a committed decision: the queue's statuses and counts are stale."""
+    load_queue.clear()
 
 
 def set_state(key: str, value) -> None:
@@ -102,22 +110,30 @@ def reject_open_sample(sample_id: int) -> None:
     act_on_sample(lambda session, me: reject_sample(session, sample_id, me, reason), f"Sample #{sample_id} rejected")
 
 
+BATCH_DECISIONS = {  # action → (decision, its reason's text input or None if optional, what the flash says)
+    "approve": (approve_batch, None, "approved"),
+    "reject": (reject_batch, "reject_reason", "rejected"),
+    "revoke": (revoke_batch, "revoke_reason", "approval revoked"),
+}
+
+
 def decide_batch(action: str, batch_id: int, seen_status: str) -> None:
-    """Approve/reject button callback: runs before the page is drawn again, so the page shows the new state."""
-    if action == "approve":
-        note = st.session_state.get("approve_reason", "").strip() or None
-        if act_on_batch(batch_id, seen_status, approve_batch, note):
-            st.session_state["review_flash"] = ("success", f"Batch {batch_id} approved by {user['name']}.")
-            st.session_state["review_refresh_queue"] = True
-            st.toast(f"Batch {batch_id} approved", icon=":material/check:")
-        return
-    reason = st.session_state.get("reject_reason", "").strip()
-    if not reason:
-        st.session_state["review_flash"] = ("error", "A reason is required to reject a batch.")
-    elif act_on_batch(batch_id, seen_status, reject_batch, reason):
-        st.session_state["review_flash"] = ("success", f"Batch {batch_id} rejected by {user['name']}.")
+    """Approve/reject/revoke button callback: runs before the page is drawn again, so the page shows the new state.
+
+    It draws nothing itself (a callback of a fragment's widget must not): the fragment shows the flash and toast.
+    """
+    decide, reason_key, done = BATCH_DECISIONS[action]
+    if reason_key is None:
+        reason = st.session_state.get("approve_reason", "").strip() or None
+    else:
+        reason = st.session_state.get(reason_key, "").strip()
+        if not reason:
+            st.session_state["review_flash"] = ("error", f"A reason is required to {action} a batch.")
+            return
+    if act_on_batch(batch_id, seen_status, decide, reason):
+        st.session_state["review_flash"] = ("success", f"Batch {batch_id} {done} by {user['name']}.")
         st.session_state["review_refresh_queue"] = True
-        st.toast(f"Batch {batch_id} rejected", icon=":material/check:")
+        st.session_state["review_toast"] = f"Batch {batch_id} {done}"
 
 
 def act_on_sample(decide, done: str) -> None:
@@ -128,7 +144,18 @@ def act_on_sample(decide, done: str) -> None:
     except decision_errors() as e:
         st.session_state["review_flash"] = ("error", str(e))
     else:
-        st.toast(done, icon=":material/check:")
+        decision_recorded()
+        st.session_state["review_toast"] = done
+
+
+def show_feedback() -> None:
+    """The last decision's message and toast, set by a callback (which may not draw them itself)."""
+    flash = st.session_state.pop("review_flash", None)
+    if flash:
+        getattr(st, flash[0])(flash[1])
+    toast = st.session_state.pop("review_toast", None)
+    if toast:
+        st.toast(toast, icon=":material/check:")
 
 
 q1, q2 = st.columns([1, 2])
@@ -140,9 +167,7 @@ class_filter = q2.selectbox("Dataset and class", [None] + classes, key="review_c
 if class_filter is not None:
     queue = [b for b in queue if (b["dataset"], b["class_name"]) == class_filter]
 if not queue:
-    flash = st.session_state.pop("review_flash", None)
-    if flash:
-        getattr(st, flash[0])(flash[1])
+    show_feedback()
     st.info("No batches waiting for review. Launch a run on the Generate page; its batches appear here.")
     st.stop()
 
@@ -156,9 +181,7 @@ batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="revi
 def batch_panel(batch_id: int) -> None:
     if st.session_state.pop("review_refresh_queue", False):
         st.rerun(scope="app")  # a batch decision changes the queue above this fragment
-    flash = st.session_state.pop("review_flash", None)
-    if flash:
-        getattr(st, flash[0])(flash[1])
+    show_feedback()
     with session_scope() as session:
         state = views.batch_state(session, batch_id)
     if state is None:
@@ -230,7 +253,7 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
     if uris:
         st.image(uris, caption=captions, width=TILE_PX)
     if missing:
-        st.warning(f"image file missing: {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else "")
+        st.warning(f"image file missing or unreadable: {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else "")
                    + " (shown as a crossed grey tile)", icon=":material/broken_image:")
     ids = [s["id"] for s in samples]
     current = st.session_state.get("review_open")
@@ -285,6 +308,12 @@ def sample_detail(open_id, state: dict) -> None:
 
 
 def batch_actions(batch_id: int, state: dict) -> None:
+    if state["status"] == "approved":
+        st.text_input("Reason to revoke the approval (required)", key="revoke_reason",
+                      help="Its samples leave the gated training set; the approval stays in the decision log.")
+        st.button("Revoke approval", key="revoke_batch", icon=":material/undo:", on_click=decide_batch,
+                  args=("revoke", batch_id, state["status"]))
+        return
     if state["status"] != "pending":
         return
     left, right = st.columns(2)

@@ -18,6 +18,7 @@ from PIL import Image
 
 from db.engine import session_scope
 from db.models import User
+from db.users import ROLES
 from ganaug_core import paths
 from ganaug_core.imageio import ImageRejected, read_png
 
@@ -41,15 +42,25 @@ def require_user() -> dict:
     return user
 
 
+def signed_in_row(session, roles: tuple[str, ...] = ROLES, outcome: str = "nothing was recorded") -> User:
+    """The signed-in user's row, re-read now: an admin may have disabled the account since it signed in.
+
+    Checked before every decision, job launch and export; `outcome` says what the refusal left undone.
+    """
+    row = session.get(User, require_user()["id"], populate_existing=True)
+    if row is None or not row.active:
+        raise PermissionError(f"your account is disabled or was removed: {outcome}")
+    if row.role not in roles:
+        raise PermissionError(f"{row.name!r} is a {row.role}; only {' or '.join(roles)} may do this: {outcome}")
+    return row
+
+
 @contextmanager
-def acting_user(immediate: bool = True) -> Iterator[tuple]:
-    """A write session and the signed-in reviewer's row, re-read now (an admin may have disabled the account)."""
-    user = require_user()
+def acting_user(immediate: bool = True, outcome: str = "nothing was recorded") -> Iterator[tuple]:
+    """A write session and the signed-in reviewer's row, re-read now (see `signed_in_row`)."""
+    require_user()
     with session_scope(immediate=immediate) as session:
-        row = session.get(User, user["id"])
-        if row is None or not row.active:
-            raise PermissionError("your account is disabled or was removed: nothing was recorded")
-        yield session, row
+        yield session, signed_in_row(session, outcome=outcome)
 
 
 def decision_errors() -> tuple[type[BaseException], ...]:
@@ -97,7 +108,7 @@ def show_image(stored: str, caption: str = "", size: int = TILE_PX) -> bool:
     uri = image_uri(home(), stored, size)
     if uri is None:
         st.image(placeholder_uri(size), caption=caption, width=size)
-        st.warning(f"image file missing: {stored}", icon=":material/broken_image:")
+        st.warning(f"image file missing or unreadable: {stored}", icon=":material/broken_image:")
         return False
     st.image(uri, caption=caption, width=size)
     return True

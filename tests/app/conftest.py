@@ -155,5 +155,26 @@ def embed_reals(dataset: str, seed: int = 1) -> int:
     return len(ids)
 
 
+def disable(name: str) -> None:
+    """An admin disables `name` while the app still holds that account's session."""
+    from db.engine import session_scope
+    from db.users import get_user, set_active
+
+    with session_scope(immediate=True) as session:
+        set_active(session, name, False, by=get_user(session, "ada"), reason="left the project")
+
+
+def bomb_png(path: Path, side: int = 20_000) -> None:
+    """A PNG whose header claims side² pixels (no real pixel data): what a tampered file can look like."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
 def image_captions(at) -> list[str]:
     return [img.caption for el in at.get("image") for img in el.proto.imgs]

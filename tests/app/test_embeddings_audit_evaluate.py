@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Job, RealImage, Sample
-from tests.app.conftest import app_test, button, embed_reals, image_captions, make_batch
+from tests.app.conftest import app_test, button, disable, embed_reals, image_captions, make_batch
 
 
 def _two_batches(digits):
@@ -78,7 +78,8 @@ def test_embedding_page_without_coordinates_explains(users, digits):
     assert any("No embedding yet" in i.value for i in at.info)
 
 
-def test_audit_verify_provenance_and_export(users, digits, tmp_path):
+def test_audit_verify_provenance_and_export(users, digits):
+    from db.engine import home
     from db.review import approve_batch, tag_sample
     from db.users import get_user
 
@@ -103,12 +104,12 @@ def test_audit_verify_provenance_and_export(users, digits, tmp_path):
     fields = dict(zip(prov["field"], prov["value"]))
     assert fields["checkpoint_sha256"] == "k" * 64 and fields["code_version"] == "test"
 
-    out = tmp_path / "export"
-    at.text_input(key="export_dir").set_value(str(out)).run()
+    at.text_input(key="export_name").set_value("gated-1").run()
     button(at, "Export the gated training set").click().run()
     assert not at.exception
-    assert any("manifest sha256" in s.value for s in at.success)
-    assert (out / "manifest.csv").exists()
+    out = home() / "exports" / "gated-1"
+    manifest_sha = (out / "manifest.sha256").read_text().split()[0]
+    assert any(str(out) in s.value and f"manifest sha256 `{manifest_sha}`" in s.value for s in at.success)
     # The same folder again: a clear message, not a crash.
     button(at, "Export the gated training set").click().run()
     assert any("already exists" in e.value for e in at.error)
@@ -124,6 +125,59 @@ def test_audit_shows_a_broken_chain(users, home):
     at = app_test(users["ada"], "audit.py")
     button(at, "Verify the chain").click().run()
     assert at.error and at.error[0].value.startswith("Chain broken at event 1")
+
+
+def test_audit_shows_review_state_that_disagrees_with_the_log(users, digits):
+    from db.engine import get_engine
+    from db.review import approve_batch
+    from db.users import get_user
+
+    batch = make_batch(digits, 8, 2)
+    with session_scope(immediate=True) as session:
+        approve_batch(session, batch, get_user(session, "rita"))
+    with get_engine().begin() as conn:  # a state row, which no hash covers
+        conn.exec_driver_sql("UPDATE batches SET status = 'rejected' WHERE id = ?", (batch,))
+    at = app_test(users["rita"], "audit.py")
+    button(at, "Verify the chain").click().run()
+    assert not at.exception and not at.success
+    assert f"batch {batch} is 'rejected' in the batches table but 'approved' in the log" in at.warning[0].value
+
+
+def test_export_takes_only_a_folder_name_under_exports(users, digits, tmp_path):
+    at = app_test(users["rita"], "audit.py")
+    for name in ("../escaped", str(tmp_path / "anywhere"), "a/b", "..", "a..b", ".hidden", ""):
+        at.text_input(key="export_name").set_value(name).run()
+        button(at, "Export the gated training set").click().run()
+        assert not at.exception
+        assert any("is not a folder name" in e.value for e in at.error), name
+    assert not (tmp_path / "anywhere").exists() and not (tmp_path / "home" / "escaped").exists()
+
+
+def test_export_is_refused_while_the_chain_is_broken(users, home):
+    from db.engine import get_engine
+
+    with get_engine().begin() as conn:  # tamper below the app: drop the trigger, edit a row
+        conn.exec_driver_sql("DROP TRIGGER events_no_update")
+        conn.exec_driver_sql("UPDATE events SET meaning = 'forged' WHERE id = 1")
+    at = app_test(users["rita"], "audit.py")
+    at.text_input(key="export_name").set_value("gated-1").run()
+    button(at, "Export the gated training set").click().run()
+    assert not at.exception
+    assert any("chain broken at event 1" in e.value and "nothing was exported" in e.value for e in at.error)
+    assert not (home / "exports").exists()
+
+
+def test_a_disabled_account_cannot_benchmark_or_export(users, digits, home):
+    evaluate, audit = app_test(users["rita"], "evaluate.py"), app_test(users["rita"], "audit.py")
+    disable("rita")
+    button(evaluate, "Run the benchmark").click().run()
+    assert any("your account is disabled or was removed: no benchmark was launched" in e.value for e in evaluate.error)
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
+    audit.text_input(key="export_name").set_value("gated-1").run()
+    button(audit, "Export the gated training set").click().run()
+    assert any("your account is disabled or was removed: nothing was exported" in e.value for e in audit.error)
+    assert not (home / "exports").exists()
 
 
 def test_evaluate_submits_one_benchmark_job(users, digits):

@@ -1,4 +1,5 @@
-"""The generate form: errors next to the fields, exactly one job per submission, live progress and cancel."""
+"""The generate form: errors next to the fields, exactly one job per submission, live progress and cancel, a budget
+default per unit, no job from a disabled account."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Job
-from tests.app.conftest import app_test, button
+from tests.app.conftest import app_test, button, disable, make_batch
 
 
 def job_count() -> int:
@@ -92,3 +93,36 @@ def test_a_finished_run_with_collapsed_classes_warns_before_review(users, digits
     assert not at.exception
     assert any("batches [3, 4] are ready for review" in s.value for s in at.success)
     assert [w.value for w in at.warning if "flagged class(es) 8, 9" in w.value]
+
+
+def test_the_budget_default_follows_its_unit(users, digits):
+    at = app_test(users["rita"], "generate.py")
+    assert at.number_input(key="gen_budget").value == 1500
+    at.number_input(key="gen_budget").set_value(300.0).run()
+    at.radio(key="gen_budget_kind").set_value("minutes").run()
+    assert at.number_input(key="gen_budget").value == 2.0
+    button(at, "Launch run").click().run()
+    assert not at.exception and not at.error
+    with session_scope() as session:
+        config = session.scalars(select(Job)).one().params["config"]
+        assert (config["minutes"], config["steps"]) == (2.0, None)
+    at.radio(key="gen_budget_kind").set_value("steps").run()
+    assert at.number_input(key="gen_budget").value == 300.0  # what was typed for steps comes back
+
+
+def test_a_disabled_account_cannot_launch_a_run(users, digits):
+    at = app_test(users["rita"], "generate.py")
+    at.number_input(key="gen_budget").set_value(20.0)
+    disable("rita")
+    button(at, "Launch run").click().run()
+    assert not at.exception
+    assert job_count() == 0
+    assert any("your account is disabled or was removed: no run was launched" in e.value for e in at.error)
+
+
+def test_resuming_says_the_checkpoint_keeps_its_network_settings(users, digits):
+    make_batch(digits, 9, 1)  # a finished run of digits to resume from
+    at = app_test(users["rita"], "generate.py")
+    assert not [i for i in at.info if "resumed run keeps" in i.value]
+    at.selectbox(key="gen_resume").set_value(1).run()
+    assert [i for i in at.info if "resumed run keeps its checkpoint's network settings" in i.value]

@@ -1,4 +1,5 @@
-"""The review page: paging, tagging, per-sample and batch decisions written at once, memorization block, stale pages."""
+"""The review page: paging, tagging, per-sample and batch decisions written at once, memorization block, stale pages,
+revoking an approval, a queue that shows each decision at once."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Batch, Event, Sample, SampleTag
-from tests.app.conftest import app_test, button, image_captions, make_batch
+from tests.app.conftest import app_test, bomb_png, button, image_captions, make_batch
 
 
 def review(user, batch_id):
@@ -122,7 +123,7 @@ def test_deleted_image_shows_placeholder_and_warning(users, digits):
     (home() / path).unlink()
     at = review(users["rita"], batch)
     assert images_shown(at) == 2
-    assert any("image file missing" in w.value for w in at.warning)
+    assert any("image file missing or unreadable" in w.value for w in at.warning)
 
 
 def test_a_batch_of_a_class_its_run_flagged_as_collapsed_says_so(users, digits):
@@ -150,3 +151,65 @@ def test_queue_filters_by_class(users, digits):
     at.selectbox(key="review_class").set_value(("digits", "9")).run()
     options = at.selectbox(key="review_batch").options
     assert len(options) == 1 and options[0].startswith(f"batch {b9} ")
+
+
+def test_an_approved_batch_is_revoked_with_a_reason(users, digits):
+    from db.review import approve_batch
+    from db.users import get_user
+
+    batch = make_batch(digits, 7, 3)
+    with session_scope(immediate=True) as session:
+        approve_batch(session, batch, get_user(session, "ada"), "looks right")
+    at = app_test(users["rita"], "review.py")
+    at.toggle(key="review_show_all").set_value(True).run()
+    at.selectbox(key="review_batch").set_value(batch).run()
+    assert not [b for b in at.button if b.label in ("Approve batch", "Reject batch")]
+    button(at, "Revoke approval").click().run()
+    assert any("reason is required to revoke" in e.value for e in at.error)
+    at.text_input(key="revoke_reason").input("strokes smeared on a closer look").run()
+    button(at, "Revoke approval").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert session.get(Batch, batch).status == "revoked"
+        revoke = session.scalars(select(Event).where(Event.action == "revoke")).one()
+        assert (revoke.actor, revoke.target_id, revoke.reason) == ("rita", batch, "strokes smeared on a closer look")
+    assert any(f"Batch {batch} approval revoked by rita" in s.value for s in at.success)
+    assert at.selectbox(key="review_batch").value == batch
+    assert [o for o in at.selectbox(key="review_batch").options if o.startswith(f"batch {batch} ")][0].endswith("· revoked")
+    assert not [b for b in at.button if b.label == "Revoke approval"]
+
+
+def test_the_queue_shows_a_decision_at_once(users, digits):
+    b7, b9 = make_batch(digits, 7, 2), make_batch(digits, 9, 2)
+    at = review(users["rita"], b9)
+    at.text_input(key="reject_reason").input("blurry throughout").run()
+    button(at, "Reject batch").click().run()  # well within the queue's 3 s cache
+    options = at.selectbox(key="review_batch").options
+    assert len(options) == 1 and options[0].startswith(f"batch {b7} "), options
+
+
+def test_decision_feedback_logs_no_fragment_warning(users, digits, caplog):
+    batch = make_batch(digits, 9, 3)
+    with session_scope() as session:
+        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
+    at = open_sample(review(users["rita"], batch), first)
+    at.selectbox(key=f"tag_pick_{first}").set_value("blur").run()
+    button(at, "Add tag").click().run()
+    assert [t.value for t in at.toast] == [f"#{first} tagged blur"]
+    at.text_input(key="reject_reason").input("blurry throughout").run()
+    button(at, "Reject batch").click().run()
+    assert not at.exception
+    assert [t.value for t in at.toast] == [f"Batch {batch} rejected"]
+    assert "A fragment rerun was triggered with a callback" not in caplog.text
+
+
+def test_a_decompression_bomb_png_shows_the_placeholder(users, digits):
+    from db.engine import home
+
+    batch = make_batch(digits, 9, 2)
+    with session_scope() as session:
+        path = session.scalars(select(Sample.path).where(Sample.batch_id == batch).order_by(Sample.id)).first()
+    bomb_png(home() / path)  # its header claims 400 million pixels: Pillow refuses it while opening
+    at = review(users["rita"], batch)
+    assert images_shown(at) == 2
+    assert any(path in w.value for w in at.warning if "image file missing or unreadable" in w.value)

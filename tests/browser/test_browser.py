@@ -200,8 +200,8 @@ def walk(page, served, home):
     go(page, "Audit")
     page.get_by_role("tab", name="Export gated set").click()
     out = home / "exports" / "browser"
-    page.get_by_label("Export folder").fill(str(out))
-    page.get_by_label("Export folder").press("Tab")
+    page.get_by_label("Export folder name").fill(out.name)  # a folder name: the app writes under exports/
+    page.get_by_label("Export folder name").press("Tab")
     time.sleep(1)
     page.get_by_role("button", name="Export the gated training set").click()
     page.get_by_text("manifest sha256").wait_for()
