@@ -84,6 +84,12 @@ def latest_checkpoint(run_id: int) -> Path:
         return paths.resolve(run.checkpoint_path)
 
 
+def run_dataset(run_id: int) -> str:
+    """The name of the dataset a run trained on."""
+    with session_scope() as s:
+        return s.get(Dataset, _get_run(s, run_id).dataset_id).name
+
+
 def verified_checkpoint(run_id: int, path: Path, recorded_sha256: Optional[str]) -> Path:
     """`path`, once its bytes are checked against the sha256 the run recorded: a swapped or edited checkpoint is
     refused before anything loads it."""
@@ -107,8 +113,13 @@ def _prepare(dataset: str, config: TrainConfig, resume_run: Optional[int]):
         payload = load_checkpoint(verified_checkpoint(resume_run, ckpt, ckpt_sha))
         check_dataset(payload, dataset, ds.arrays_sha256, ckpt)
         kept = {k: getattr(config, k) for k in RESUME_KEEPS}
-        config = TrainConfig.from_dict(payload["config"], stored=True)
-        config = dataclasses.replace(config, **kept)
+        stored = TrainConfig.from_dict(payload["config"], stored=True)
+        if kept["steps"] is None and kept["minutes"] is None:  # no budget asked for: the run's own
+            if stored.steps is None:
+                raise UserError(f"run {resume_run} had a {stored.minutes:g}-minute budget; say how much longer to "
+                                "train with --minutes M or --steps N")
+            kept["steps"] = stored.steps
+        config = dataclasses.replace(stored, **kept)
         if config.steps is not None and int(payload["step"]) >= config.steps:
             raise UserError(f"run {resume_run} is already at step {payload['step']}; ask for more than that with --steps")
     else:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Optional
+import math
+import signal
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import typer
 
@@ -10,6 +13,7 @@ from ganaug.cli.common import UserError, cli_errors, emit
 from ganaug_core import paths
 
 EXIT_INTERRUPTED = 130
+DEFAULT_STEPS = 2000
 BAR_STATS = ("loss_d", "loss_g", "p", "images_per_s", "collapsed")
 
 
@@ -23,10 +27,30 @@ def _compact(progress):
     return report
 
 
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (`kill`, `timeout`, `docker stop`, systemd) stops the work as Ctrl-C does: training saves a checkpoint
+    and marks the run cancelled, generating leaves no half-written batch. By default it killed the process on the
+    spot, leaving a run marked running for good."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (an embedding caller): leave its handlers alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @cli_errors
 def train_cmd(
-    dataset: str = typer.Option(..., "--dataset", help="Name of an ingested dataset"),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Total training steps (default 2000 if no --minutes)"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Name of an ingested dataset (with --resume: the run's)"),
+    steps: Optional[int] = typer.Option(
+        None, "--steps", help="Total training steps (default 2000 if no --minutes; with --resume, the run's own total)"),
     minutes: Optional[float] = typer.Option(None, "--minutes", help="Wall-clock budget in minutes"),
     resolution: Optional[int] = typer.Option(None, "--resolution", help="Power of two ≤ the dataset's resolution"),
     seed: int = typer.Option(0, "--seed", help="Seeds weights, batches, latents and augmentations"),
@@ -59,30 +83,36 @@ def train_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (progress stays on stderr)"),
 ) -> None:
     """Train a class-conditional GAN; the run, its config and checkpoints are recorded."""
-    from ganaug.runs import default_config, final_diversity, train_run
+    from ganaug.runs import default_config, final_diversity, run_dataset, train_run
     from ganaug_core.progress import tqdm_progress
 
     if steps is not None and minutes is not None:
         raise UserError("give either --steps or --minutes, not both")
     if steps is not None and steps <= 0:
         raise UserError(f"--steps must be > 0, got {steps}")
-    if minutes is not None and not minutes > 0:
-        raise UserError(f"--minutes must be > 0, got {minutes}")
+    if minutes is not None and not 0 < minutes < math.inf:
+        raise UserError(f"--minutes must be a finite number > 0, got {minutes}")
     chosen = dict(arch=arch, loss=loss, augment=augment, r1_gamma=r1_gamma, ada_class_floor=ada_class_floor,
                   edge_convs=edge_convs, ac_weight=ac_weight, diversity_threshold=diversity_threshold,
                   batch_size=batch_size, width=width, resolution=resolution)
     chosen = {k: v for k, v in chosen.items() if v is not None}
     if resume is not None and chosen:
         raise UserError(f"--resume continues the run's own config; drop --{next(iter(chosen)).replace('_', '-')}")
+    if dataset is None:
+        if resume is None:
+            raise UserError("give --dataset NAME (an ingested dataset), or --resume RUN")
+        dataset = run_dataset(resume)
+    # Resuming without a budget continues to the run's own (ganaug.runs._prepare).
+    default_budget = dict(steps=None, minutes=None) if resume is not None else dict(steps=DEFAULT_STEPS, minutes=None)
     budget = dict(steps=steps, minutes=None) if steps is not None else (
-        dict(steps=None, minutes=minutes) if minutes is not None else dict(steps=2000, minutes=None))
+        dict(steps=None, minutes=minutes) if minutes is not None else default_budget)
     config = default_config(dataset, seed=seed, device=device, **budget, **chosen)
 
     from db.engine import session_scope
     from db.models import Run
 
     try:
-        with tqdm_progress(enabled=True) as progress:
+        with terminate_as_interrupt(), tqdm_progress(enabled=True) as progress:
             run_id = train_run(dataset, config, progress=_compact(progress), resume_run=resume)
     except KeyboardInterrupt:
         typer.echo("interrupted before a checkpoint could be written", err=True)
@@ -93,7 +123,8 @@ def train_cmd(
                     checkpoint=run.checkpoint_path, checkpoint_sha256=run.checkpoint_sha256,
                     config_sha256=run.config_sha256, resumed_from=run.resumed_from)
     info["diversity"], info["collapsed_classes"] = final_diversity(run_id)
-    emit(info, as_json, f"run {run_id} {info['status']} at step {info['step']}: {info['checkpoint']}")
+    resumed = f" (resumed from run {info['resumed_from']})" if info["resumed_from"] is not None else ""
+    emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: {info['checkpoint']}")
     if info["collapsed_classes"]:
         flagged = ", ".join(f"{c} ({info['diversity'][c]:.2f} of real)" for c in info["collapsed_classes"])
         typer.echo(f"warning: possible mode collapse, samples vary too little in class {flagged}; look at the grids "
@@ -118,7 +149,7 @@ def generate_cmd(
     from ganaug_core.progress import tqdm_progress
 
     class_index = resolve_class(run, class_)
-    with tqdm_progress(enabled=True) as progress:
+    with terminate_as_interrupt(), tqdm_progress(enabled=True) as progress:
         batch_id = generate_batch(run, class_index, n, seed, progress)
 
     from db.engine import session_scope

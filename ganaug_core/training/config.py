@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -68,7 +69,8 @@ class TrainConfig:
         """Raise GanaugError naming the first bad field; returns self so calls chain."""
         r = self.resolution
         if r < MIN_RESOLUTION or r > MAX_RESOLUTION or r & (r - 1):
-            raise GanaugError(f"--resolution must be a power of two between 16 and {MAX_RESOLUTION}, got {r}")
+            raise GanaugError(f"--resolution must be a power of two between {MIN_RESOLUTION} and {MAX_RESOLUTION} "
+                              f"(8 only for quick tests), got {r}")
         if self.channels not in (1, 3):
             raise GanaugError(f"channels must be 1 or 3, got {self.channels}")
         if self.num_classes < 2:
@@ -87,8 +89,8 @@ class TrainConfig:
             raise GanaugError("give a training budget: --steps N or --minutes M")
         if self.steps is not None and self.steps <= 0:
             raise GanaugError(f"--steps must be > 0, got {self.steps}")
-        if self.minutes is not None and not self.minutes > 0:
-            raise GanaugError(f"--minutes must be > 0, got {self.minutes}")
+        if self.minutes is not None and not 0 < self.minutes < math.inf:
+            raise GanaugError(f"--minutes must be a finite number > 0, got {self.minutes}")
         if not 0.0 <= self.ema_beta < 1.0:
             raise GanaugError(f"ema_beta must be in [0, 1), got {self.ema_beta}")
         if not 0.0 < self.ada_target < 1.0:

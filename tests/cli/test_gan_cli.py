@@ -81,6 +81,20 @@ def test_resume_continues_to_the_same_weights(digits, home):
             assert torch.equal(a[key][name], b[key][name]), (key, name)
 
 
+def test_resume_without_a_budget_continues_to_the_runs_own_total(digits, home):
+    from ganaug.runs import default_config, train_run
+
+    steps_seen: list = []
+    cfg = default_config("digits", resolution=8, width=4, batch_size=8, steps=4, stats_every=1)
+    first = train_run("digits", cfg, progress=steps_seen.append, should_stop=lambda: len(steps_seen) >= 2)
+    result = ganaug("train", "--resume", first, "--json")  # no --dataset, no --steps: the run knows both
+    assert result.exit_code == 0, result.output
+    resumed = json.loads(result.stdout)
+    assert (resumed["resumed_from"], resumed["status"], resumed["step"]) == (first, "done", 4)
+    assert_bad_input(ganaug("train", "--resume", resumed["run_id"]), f"run {resumed['run_id']} is already at step 4")
+    assert_bad_input(ganaug("train", "--steps", 4), "give --dataset NAME")
+
+
 def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):
     from ganaug.runs import default_config, train_run
     from ganaug_core.progress import Progress
@@ -97,10 +111,12 @@ def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):
 
 @pytest.mark.parametrize("args,needles", [
     (["--dataset", "nope", "--steps", 2], ["unknown dataset 'nope'"]),
-    (["--dataset", "digits", "--steps", 2, "--resolution", 12], ["--resolution", "power of two"]),
+    (["--dataset", "digits", "--steps", 2, "--resolution", 12], ["--resolution", "power of two between 8 and"]),
+    (["--dataset", "digits", "--steps", 2, "--resolution", 4], ["--resolution", "power of two between 8 and"]),
     (["--dataset", "digits", "--steps", 2, "--resolution", 32], ["--resolution 32", "above"]),
     (["--dataset", "digits", "--steps", 0], ["--steps must be > 0"]),
-    (["--dataset", "digits", "--minutes", -1], ["--minutes must be > 0"]),
+    (["--dataset", "digits", "--minutes", -1], ["--minutes must be a finite number > 0"]),
+    (["--dataset", "digits", "--minutes", "inf"], ["--minutes must be a finite number > 0, got inf"]),
     (["--dataset", "digits", "--steps", 2, "--resume", 99], ["unknown run 99"]),
     (["--dataset", "digits", "--steps", 2, "--arch", "vit"], ["--arch"]),
     (["--dataset", "digits", "--steps", 2, "--arch", "resnet", "--no-edge-convs"], ["--no-edge-convs", "dcgan"]),
@@ -209,7 +225,8 @@ def test_generate_bad_input(digits, home, args, needles):
     assert not (home / "batches").exists() or list((home / "batches").iterdir()) == []
 
 
-def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(digits, home):
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])  # Ctrl-C; kill, timeout, docker stop
+def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_exits_cleanly(digits, home, signum):
     import os
     import signal
     import subprocess
@@ -224,7 +241,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(digits, home):
     deadline = time.monotonic() + 120
     while not (stats.exists() and stats.read_text().strip()) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, signum))
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "--resume 1" in err
