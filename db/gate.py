@@ -27,15 +27,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Optional
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from db.datasets import get_dataset
 from db.errors import DecisionError
 from db.models import Batch, RealImage, Sample, SampleTag, Tag
-from db.replay import Approval, LogState, digest_matches, replay
+from db.replay import Approval, digest_agrees, replay
 
 MANIFEST_COLUMNS = ("path", "sha256", "class_index", "source", "batch_id", "event_id")
+
+# Reasons in `GatedSet.excluded` that mean something changed behind the review's back (a file, a row of the state
+# tables), as opposed to the review's own decisions (pending, rejected, tagged, over the cap): worth a warning.
+INTEGRITY_REASONS = (
+    "real file missing or changed",
+    "synthetic file missing or changed",
+    "batch approved in the table but not in the log",
+    "batch's samples differ from what its approval recorded",
+    "added after approval",
+    "blocking tag when approved",
+    "rejected or blocking-tagged in the log, not in the tables",
+)
 
 
 class ManifestEntry(NamedTuple):  # a tuple: 100,000 of them are built per call, and they never change
@@ -184,27 +196,46 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
 
 def admissible_samples(session: Session, dataset_id: int) -> tuple[list[ManifestEntry], Counter]:
     """The dataset's synthetic samples that the review admits, in id order, before the per-class cap and the file
-    check; and the samples left out, by reason."""
+    check; and the samples left out, by reason (each counted once, under the first reason that applies)."""
     log = replay(session)
-    approvals, excluded = _logged_approvals(session, dataset_id, log)
-    blocking = exists().where(
-        SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking
-    )
-    in_dataset = and_(Batch.dataset_id == dataset_id, Sample.batch_id == Batch.id)
-    candidates = session.execute(
-        select(Sample.id, Sample.path, Sample.sha256, Sample.class_index, Sample.batch_id)
+    excluded: Counter = Counter()
+    for status, n in session.execute(
+        select(Batch.status, func.count(Sample.id)).join(Sample, Sample.batch_id == Batch.id)
+        .where(Batch.dataset_id == dataset_id, Batch.status != "approved").group_by(Batch.status)
+    ):
+        excluded[f"batch {status}"] = n
+    blocking = exists().where(SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking)
+    # One pass over every sample of the table-approved batches: the digests need them all, rejected ones too.
+    rows = session.execute(
+        select(Sample.id, Sample.path, Sample.sha256, Sample.class_index, Sample.batch_id, Sample.rejected,
+               blocking.label("blocked"))
         .join(Batch, Batch.id == Sample.batch_id)
-        .where(in_dataset, Batch.status == "approved", ~Sample.rejected, ~blocking)
+        .where(Batch.dataset_id == dataset_id, Batch.status == "approved")
         .order_by(Sample.id)
     ).all()
-    excluded.update(_exclusion_counts(session, dataset_id, blocking))
+    members: dict[int, list] = {}
+    for r in rows:
+        members.setdefault(r.batch_id, []).append(r)
+    approvals: dict[int, Approval] = {}
+    for batch_id, batch_rows in members.items():
+        approval = log.approvals.get(batch_id)
+        if log.batch_status(batch_id) != "approved" or approval is None:
+            excluded["batch approved in the table but not in the log"] += len(batch_rows)
+        elif not digest_agrees(((r.id, r.sha256) for r in batch_rows), approval):
+            excluded["batch's samples differ from what its approval recorded"] += len(batch_rows)
+        else:
+            approvals[batch_id] = approval
     admitted = []
-    for sid, path, sha, c, batch_id in candidates:
+    for sid, path, sha, c, batch_id, rejected, blocked in rows:
         approval = approvals.get(batch_id)
         if approval is None:
-            continue  # counted by _logged_approvals
+            continue  # counted above
         max_sample_id = approval.details.get("max_sample_id")
-        if max_sample_id is None or sid > max_sample_id:
+        if rejected:
+            excluded["rejected sample"] += 1
+        elif blocked:
+            excluded["blocking tag"] += 1
+        elif max_sample_id is None or sid > max_sample_id:
             excluded["added after approval"] += 1
         elif sid in approval.blocked:
             excluded["blocking tag when approved"] += 1
@@ -213,40 +244,3 @@ def admissible_samples(session: Session, dataset_id: int) -> tuple[list[Manifest
         else:
             admitted.append(ManifestEntry(path, sha, c, "synthetic", batch_id, approval.event_id))
     return admitted, excluded
-
-
-def _logged_approvals(session: Session, dataset_id: int, log: LogState) -> tuple[dict[int, Approval], Counter]:
-    """batch id → its latest approval, for the batches that the table and the log both call approved and whose
-    samples still match the approval's digest; and the samples of table-approved batches left out, by reason."""
-    approvals: dict[int, Approval] = {}
-    refused: Counter = Counter()
-    rows = session.execute(
-        select(Batch.id, func.count(Sample.id)).join(Sample, Sample.batch_id == Batch.id)
-        .where(Batch.dataset_id == dataset_id, Batch.status == "approved").group_by(Batch.id)
-    )
-    for batch_id, n in rows:
-        approval = log.approvals.get(batch_id)
-        if log.batch_status(batch_id) != "approved" or approval is None:
-            refused["batch approved in the table but not in the log"] += n
-        elif digest_matches(session, batch_id, approval) is False:
-            refused["batch's samples differ from what its approval recorded"] += n
-        else:
-            approvals[batch_id] = approval
-    return approvals, refused
-
-
-def _exclusion_counts(session: Session, dataset_id: int, blocking) -> dict[str, int]:
-    counts = {}
-    by_status = session.execute(
-        select(Batch.status, func.count(Sample.id)).join(Sample, Sample.batch_id == Batch.id)
-        .where(Batch.dataset_id == dataset_id, Batch.status != "approved").group_by(Batch.status)
-    )
-    for status, n in by_status:
-        counts[f"batch {status}"] = n
-    approved = and_(Batch.dataset_id == dataset_id, Batch.status == "approved", Sample.batch_id == Batch.id)
-    counts["rejected sample"] = session.scalar(
-        select(func.count(Sample.id)).join(Batch, Batch.id == Sample.batch_id).where(approved, Sample.rejected)) or 0
-    counts["blocking tag"] = session.scalar(
-        select(func.count(Sample.id)).join(Batch, Batch.id == Sample.batch_id)
-        .where(approved, ~Sample.rejected, blocking)) or 0
-    return {k: v for k, v in counts.items() if v}

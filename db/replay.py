@@ -79,34 +79,25 @@ def replay(session: Session) -> LogState:
 
 def digest_rows(rows) -> tuple[int, int, Optional[int], str]:
     """(samples, rejected, highest sample id, sha256 over every (id, sha256, rejected)) of rows in id order."""
-    h = hashlib.sha256()
-    n = rejected = 0
+    lines = []
+    rejected = 0
     max_id = None
     for sid, sha, rej in rows:
-        h.update(f"{sid},{sha},{int(bool(rej))}\n".encode())
-        n += 1
+        lines.append(f"{sid},{sha},{int(bool(rej))}\n")
         rejected += bool(rej)
         max_id = sid
-    return n, rejected, max_id, h.hexdigest()
+    return len(lines), rejected, max_id, hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
-def approval_digest(session: Session, batch_id: int, approval: Approval) -> str:
-    """The digest `db.review.samples_digest` gave at this approval, recomputed from today's rows: the samples up to
-    the highest id the approval covered, each with the rejected flag the log implies at that time."""
-    max_id = approval.details.get("max_sample_id")
-    rows = session.execute(
-        select(Sample.id, Sample.sha256).where(Sample.batch_id == batch_id, Sample.id <= (max_id or 0))
-        .order_by(Sample.id)
-    )
-    return digest_rows((sid, sha, sid in approval.rejected) for sid, sha in rows)[3]
-
-
-def digest_matches(session: Session, batch_id: int, approval: Approval) -> Optional[bool]:
-    """Whether the batch's samples still match what the approval recorded; None for an approval without a digest."""
+def digest_agrees(rows, approval: Approval) -> bool:
+    """Whether a batch's samples, `rows` of (id, sha256) in id order, still give the digest its approval recorded
+    (the samples up to the highest id it covered, each with the rejected flag the log implies at that time).
+    True for an approval that recorded no digest."""
     recorded = approval.details.get("samples_sha256")
     if recorded is None:
-        return None
-    return approval_digest(session, batch_id, approval) == recorded
+        return True
+    max_id = approval.details.get("max_sample_id") or 0
+    return digest_rows((sid, sha, sid in approval.rejected) for sid, sha in rows if sid <= max_id)[3] == recorded
 
 
 def state_mismatches(session: Session, state: Optional[LogState] = None, limit: int = 20) -> list[str]:
@@ -123,7 +114,9 @@ def state_mismatches(session: Session, state: Optional[LogState] = None, limit: 
         if status != logged and add(f"batch {batch_id} is {status!r} in the batches table but {logged!r} in the log"):
             return out
         approval = state.approvals.get(batch_id)
-        if logged == "approved" and approval is not None and digest_matches(session, batch_id, approval) is False:
+        if logged == "approved" and approval is not None and not digest_agrees(
+                session.execute(select(Sample.id, Sample.sha256).where(Sample.batch_id == batch_id).order_by(Sample.id)),
+                approval):
             if add(f"batch {batch_id}'s samples no longer match the digest its approval (event {approval.event_id}) "
                    "recorded"):
                 return out
