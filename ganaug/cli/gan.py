@@ -77,8 +77,9 @@ def train_cmd(
         None, "--diversity-threshold",
         help="Flag a class as possibly collapsed when its samples' diversity falls below this fraction of its real "
              "images' (default 0.5; 0: never)"),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Images per step"),
-    width: Optional[int] = typer.Option(None, "--width", help="Network width (channels at full resolution)"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Images per step (default 32)"),
+    width: Optional[int] = typer.Option(
+        None, "--width", help="Network width: channels at full resolution, doubling per halving (default 16)"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (progress stays on stderr)"),
 ) -> None:
@@ -139,7 +140,7 @@ def train_cmd(
 @cli_errors
 def generate_cmd(
     run: int = typer.Option(..., "--run", help="Run id whose latest checkpoint generates"),
-    class_: str = typer.Option(..., "--class", help="Class name or index"),
+    class_: str = typer.Option(..., "--class", help="Class name or index (a name wins where a name is also an index)"),
     n: int = typer.Option(..., "--n", help="Number of samples"),
     seed: int = typer.Option(0, "--seed", help="Batch seed; each sample's own seed is derived from it"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
