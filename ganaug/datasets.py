@@ -57,8 +57,8 @@ def ingest_dataset(
                 resolution=result.resolution,
                 channels=result.channels,
                 class_names=result.class_names,
-                test_fraction=options.test_fraction if source != "demo:digits" else 1 / 3,
-                seed=options.seed,
+                test_fraction=result.test_fraction,
+                seed=result.seed,
                 arrays_sha256=result.arrays_sha256,
                 skipped=[list(s) for s in result.skipped],
             )

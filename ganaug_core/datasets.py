@@ -9,6 +9,7 @@ layer renames it into place only once the database rows are committed, so a fail
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 import zipfile
@@ -36,21 +37,24 @@ from ganaug_core.progress import Progress, ProgressCallback, no_progress
 
 SPLITS = ("train", "val", "test")
 
-# The demo profile: scikit-learn's bundled handwritten digits (1,797 real 8×8 scans, no download). A third is
-# held out as a balanced test split; in the training split classes 0–6 keep all their images and the rare
-# classes 7, 8, 9 keep only 10, 6 and 4 (imbalance ratio ≈ 30).
+# The demo profile: scikit-learn's bundled handwritten digits (1,797 real 8×8 scans, no download). By default a
+# third is held out as a balanced test split (seed 0: README and BENCHMARKS.md quote numbers on exactly this
+# split); in the training split classes 0–6 keep all their images and the rare classes 7, 8, 9 keep only 10, 6
+# and 4 (imbalance ratio ≈ 30). A given --test-fraction or --seed changes the split and which rare images stay.
 DEMO_NAME = "demo:digits"
 DEMO_TEST_FRACTION = 1 / 3
-DEMO_SEED = 0
 DEMO_KEEP = {7: 10, 8: 6, 9: 4}
+DEFAULT_TEST_FRACTION = 0.2  # every other source
 
 
 @dataclass
 class IngestOptions:
     resolution: int = 32  # side of the square images every sample is converted to
     channels: Optional[int] = None  # 1 or 3; None: 1 if every source image is grayscale, else 3
-    test_fraction: float = 0.2  # share of each class held out as the locked test split
-    seed: int = 0  # seeds the stratified split
+    # share of each class held out as the locked test split; None: the source's own default
+    # (DEMO_TEST_FRACTION for the demo, else DEFAULT_TEST_FRACTION)
+    test_fraction: Optional[float] = None
+    seed: int = 0  # seeds the stratified split (and, for the demo, which rare-class images stay)
     max_pixels: int = MAX_PIXELS  # larger source images are refused as decompression bombs
     workers: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
 
@@ -59,7 +63,7 @@ class IngestOptions:
             raise GanaugError(f"--resolution must be between 4 and 1024, got {self.resolution}")
         if self.channels not in (None, 1, 3):
             raise GanaugError(f"--channels must be 1 or 3, got {self.channels}")
-        if not 0.0 < self.test_fraction < 1.0:
+        if self.test_fraction is not None and not 0.0 < self.test_fraction < 1.0:
             raise GanaugError(f"--test-fraction must be between 0 and 1 (exclusive), got {self.test_fraction}")
 
 
@@ -81,11 +85,17 @@ class IngestResult:
     images: list[IngestedImage]
     skipped: list[tuple[str, str]]  # (source path, reason) of files that were not images
     arrays_sha256: str
+    # what the split used: recorded with the dataset (an .npz that brings its own test split: the option, unused)
+    test_fraction: float = DEFAULT_TEST_FRACTION
+    seed: int = 0
 
 
 def ingest(source: str, out_dir: Path, options: IngestOptions, progress: ProgressCallback = no_progress) -> IngestResult:
     """Read `source` and write the converted dataset into `out_dir` (which must not exist yet)."""
     options.validate()
+    if options.test_fraction is None:
+        default = DEMO_TEST_FRACTION if source == DEMO_NAME else DEFAULT_TEST_FRACTION
+        options = dataclasses.replace(options, test_fraction=default)
     if source == DEMO_NAME:
         pixels, labels, splits, sources, names, skipped = _read_demo(options)
     else:
@@ -98,7 +108,8 @@ def ingest(source: str, out_dir: Path, options: IngestOptions, progress: Progres
             pixels, labels, splits, sources, names, skipped = _read_npz(path, options)
         else:
             raise GanaugError(f"unsupported dataset source {source}: expected a folder, an .npz file or {DEMO_NAME}")
-    return _write(source, out_dir, pixels, labels, splits, sources, names, skipped, progress, options.workers)
+    result = _write(source, out_dir, pixels, labels, splits, sources, names, skipped, progress, options.workers)
+    return dataclasses.replace(result, test_fraction=options.test_fraction, seed=options.seed)
 
 
 # --- sources -------------------------------------------------------------------------------------------------
@@ -129,8 +140,8 @@ def _read_demo(options: IngestOptions):
     digits = load_digits()
     raw = (digits.images * (255.0 / 16.0)).round().astype(np.uint8)  # 0..16 ink levels → 0..255
     labels = digits.target.astype(np.int64)
-    test = stratified_test_mask(labels, DEMO_TEST_FRACTION, DEMO_SEED)
-    rng = np.random.default_rng(DEMO_SEED)
+    test = stratified_test_mask(labels, options.test_fraction, options.seed)
+    rng = np.random.default_rng(options.seed)
     keep = np.ones(len(labels), dtype=bool)
     for c, k in DEMO_KEEP.items():
         train_idx = np.flatnonzero((labels == c) & ~test)

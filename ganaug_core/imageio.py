@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -22,6 +23,11 @@ MAX_PIXELS = 89_478_485
 
 # We check sizes ourselves (with a message naming the file); Pillow's global check stays as a second guard.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Between that limit and twice it Pillow only warns, and `_check_size` refuses the same image right after with a
+# message of ours: its two-line warning would just be noise on stderr before our one-line error. A process-wide
+# filter, set at import (so in decoding worker processes too): `warnings.catch_warnings` is not thread-safe, and
+# the app and the job worker decode in threads.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class ImageRejected(Exception):

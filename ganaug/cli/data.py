@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import cli_errors, emit
+from ganaug.cli.common import JSON, cli_errors, emit
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.progress import tqdm_progress
 
@@ -20,9 +20,11 @@ def ingest_cmd(
     name: str = typer.Option(..., "--name", help="Name to record the dataset under"),
     resolution: int = typer.Option(32, help="Side of the square images every sample is converted to"),
     channels: Optional[int] = typer.Option(None, help="1 or 3 (default: from the data)"),
-    test_fraction: float = typer.Option(0.2, help="Share of each class held out as the locked test split"),
-    seed: int = typer.Option(0, help="Seed of the stratified test split"),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    test_fraction: Optional[float] = typer.Option(
+        None, help="Share of each class held out as the locked test split (default: 1/3 for demo:digits, else 0.2; "
+        "an .npz with its own test split keeps it)"),
+    seed: int = typer.Option(0, help="Seed of the stratified test split (demo:digits: also of which rare images stay)"),
+    as_json: bool = JSON,
 ) -> None:
     """Convert and store a dataset under GANAUG_HOME, with each image's sha256, class and split."""
     from ganaug.datasets import dataset_report, ingest_dataset
@@ -49,7 +51,7 @@ def ingest_cmd(
 
 @app.command("list")
 @cli_errors
-def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+def list_cmd(as_json: bool = JSON) -> None:
     """List the ingested datasets."""
     from ganaug.datasets import all_datasets
 
@@ -67,7 +69,7 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
 def report_cmd(
     name: str,
     minority_fraction: float = typer.Option(DEFAULT_MINORITY_FRACTION, help="Minority: below this share of the largest class"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON,
 ) -> None:
     """Per-class counts per split, the imbalance ratio and the minority classes."""
     from ganaug.datasets import dataset_report

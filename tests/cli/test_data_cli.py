@@ -48,6 +48,35 @@ def test_ingest_demo_then_report_json(home):
     assert [d["name"] for d in listed["datasets"]] == ["digits"]
 
 
+def _demo_split(name):
+    with session_scope() as s:
+        dataset = s.scalar(select(Dataset).where(Dataset.name == name))
+        test = set(s.scalars(select(RealImage.source_path).where(RealImage.dataset_id == dataset.id,
+                                                                  RealImage.split == "test")))
+        return dataset.test_fraction, dataset.seed, test
+
+
+def test_demo_honours_test_fraction_and_seed_and_records_what_it_used(home):
+    from sklearn.datasets import load_digits
+
+    from ganaug_core.datasets import stratified_test_mask
+
+    labels = load_digits().target
+
+    def expected_test(fraction, seed):
+        return {f"sklearn:load_digits#{i}" for i in np.flatnonzero(stratified_test_mask(labels, fraction, seed))}
+
+    for name, args in [("default", []), ("half", ["--test-fraction", "0.5", "--seed", "3"])]:
+        result = ganaug("data", "ingest", "demo:digits", "--name", name, "--resolution", "4", "--json", *args)
+        assert result.exit_code == 0, result.output
+    fraction, seed, test = _demo_split("default")  # the split README and BENCHMARKS.md quote: unchanged
+    assert (fraction, seed) == (pytest.approx(1 / 3), 0) and test == expected_test(1 / 3, 0) and len(test) == 599
+    fraction, seed, test = _demo_split("half")
+    assert (fraction, seed) == (0.5, 3) and test == expected_test(0.5, 3) and len(test) == 898
+    train = json.loads(ganaug("data", "report", "half", "--json").stdout)["counts"]["train"]
+    assert [train[c] for c in "789"] == [10, 6, 4]
+
+
 def test_missing_path(home, tmp_path):
     assert_bad_input(ganaug("data", "ingest", str(tmp_path / "nope"), "--name", "x"), "not found", "nope")
     assert_nothing_written(home)
@@ -82,6 +111,18 @@ def test_decompression_bomb_is_refused(home, tmp_path):
     src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(4, 4))
     (src / "a" / "bomb.png").write_bytes(png_header_only(60_000, 60_000))
     assert_bad_input(ganaug("data", "ingest", str(src), "--name", "x"), "bomb.png", "decompression bomb")
+    assert_nothing_written(home)
+
+
+def test_image_just_above_the_pixel_limit_is_refused_with_one_line_and_no_pillow_warning(home, tmp_path):
+    # 10,000² is above the limit but below twice it, where Pillow warns (2 lines on stderr) instead of raising.
+    src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(4, 4))
+    (src / "a" / "big.png").write_bytes(png_header_only(10_000, 10_000))
+    proc = subprocess.run([sys.executable, "-m", "ganaug", "data", "ingest", str(src), "--name", "x"],
+                          capture_output=True, text=True, env=os.environ)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [f"error: refusing {src / 'a' / 'big.png'}: 10000×10000 pixels is above the "
+                                        "89,478,485-pixel safety limit (decompression bomb?)"]
     assert_nothing_written(home)
 
 
