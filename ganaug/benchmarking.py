@@ -18,7 +18,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ganaug_core import paths
-from ganaug_core.benchmark.arms import ARMS, GAN_ARMS, ArmInputs, missing_input
+from ganaug_core.benchmark.arms import ARMS, ArmInputs, missing_input
 from ganaug_core.benchmark.classifier import FULL_BUDGET, QUICK_BUDGET
 from ganaug_core.benchmark.harness import BenchmarkData, run_benchmark_arms
 from ganaug_core.benchmark.report import summarize, write_report

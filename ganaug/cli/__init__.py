@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import typer
 
+from ganaug.cli.common import OneLineUsageErrors
+
 app = typer.Typer(
     name="ganaug",
+    cls=OneLineUsageErrors,
     help="Class-conditional GAN augmentation for rare classes, with expert review and a tamper-evident gate.",
     no_args_is_help=True,
     add_completion=False,

@@ -5,13 +5,18 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import typer
+from typer.core import TyperGroup
 
 from ganaug_core.errors import GanaugError
 
 EXIT_BAD_INPUT = 2
+
+# `--json`, a plain flag. An empty metavar: typer's help would otherwise show it as taking a `<bool>`.
+JSON = typer.Option(False, "--json", metavar="", help="Print one JSON object")
 
 
 class UserError(GanaugError):
@@ -48,6 +53,53 @@ def cli_errors(fn: Callable) -> Callable:
             fail(message.splitlines()[0] if message else type(e).__name__)
 
     return wrapper
+
+
+# Newer typers run on their own copy of click (typer._click), older ones on click itself: take the exceptions from
+# the module of the public typer.BadParameter, whichever it is.
+_click_exceptions = sys.modules[typer.BadParameter.__module__]
+_UsageError: type[Exception] = _click_exceptions.UsageError
+_NoArgsIsHelpError: type[Exception] = getattr(_click_exceptions, "NoArgsIsHelpError", type("_Never", (Exception,), {}))
+
+
+@contextmanager
+def _usage_errors_on_one_line() -> Iterator[None]:
+    try:
+        yield
+    except _NoArgsIsHelpError:
+        raise  # `ganaug` or `ganaug users` alone: the help, as before
+    except _UsageError as e:
+        message = " ".join(e.format_message().split())
+        hint = f" (try '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+        typer.echo(f"error: {message}{hint}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+class OneLineUsageErrors(TyperGroup):
+    """The root command: a usage error (unknown option, missing option, bad value) is one line on stderr and exit
+    status 2, like every other bad input, instead of click's boxed usage, hint and error. Arguments are parsed in
+    `make_context` (the root's own) and `invoke` (every subcommand's), so both are covered."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> typer.Context:
+        with _usage_errors_on_one_line():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        with _usage_errors_on_one_line():
+            return super().invoke(ctx)
+
+
+def read_password(prompt: str, missing: str, confirm: bool = False) -> str:
+    """A password typed at the terminal (hidden; Ctrl-C or Ctrl-D aborts), else the first line of stdin: a pipe or
+    a file, read without a prompt, a confirmation or getpass's warning. An empty stdin is bad input, and `missing`
+    says what to pass instead."""
+    stdin = sys.stdin
+    if stdin is not None and stdin.isatty():
+        return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+    line = stdin.readline() if stdin is not None else ""
+    if not line:
+        raise UserError(missing)
+    return line.rstrip("\r\n")
 
 
 def emit(obj: Any, as_json: bool, text: str = "") -> None:

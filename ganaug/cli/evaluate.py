@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import cli_errors, emit
+from ganaug.cli.common import JSON, cli_errors, emit
 from ganaug_core.progress import tqdm_progress
 
 evaluate_app = typer.Typer(no_args_is_help=True)
@@ -23,7 +23,7 @@ evaluate_app = typer.Typer(no_args_is_help=True)
 def batch_cmd(
     batch: int = typer.Argument(..., help="Batch id (see the review queue)"),
     rescore: bool = typer.Option(False, "--rescore", help="Recompute per-sample scores even if already stored"),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    as_json: bool = JSON,
 ) -> None:
     """Score every sample of a batch (confidence, realism, novelty, memorization) and compute its metrics."""
     from ganaug.evaluation import batch_metrics, score_batch
@@ -66,7 +66,7 @@ def format_batch_report(result: dict) -> str:
 def features_cmd(
     dataset: str = typer.Option(..., "--dataset", help="Dataset name"),
     embedding: bool = typer.Option(True, "--embedding/--no-embedding", help="Also fit the real-data UMAP"),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    as_json: bool = JSON,
 ) -> None:
     """Train (once) the dataset's domain feature extractor on its real training split, and fit its embedding."""
     from ganaug.evaluation import ensure_embedding, ensure_feature_extractor, extractor_info

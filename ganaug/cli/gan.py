@@ -164,6 +164,33 @@ def generate_cmd(
     emit(info, as_json, f"batch {batch_id}: {n} samples of class {class_index} in {info['folder']} (pending review)")
 
 
+runs_app = typer.Typer(no_args_is_help=True)
+
+
+@runs_app.command("list")
+@cli_errors
+def runs_list_cmd(
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset's runs"),
+    limit: int = typer.Option(50, "--limit", help="At most this many, newest first"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """Training runs, newest first: status, step reached of the total, and the run each one resumed."""
+    from db import views
+    from db.engine import session_scope
+
+    if limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
+    with session_scope() as s:
+        rows = views.runs_table(s, limit=limit, dataset=dataset)
+    for r in rows:
+        r["created"] = r["created"].isoformat(timespec="seconds") if r["created"] else None
+    lines = [f"{r['run']:>5}  {r['dataset']:<16} {r['status']:<10} step {r['step'] or 0}/{r['total_steps'] or '-'}"
+             + (f"  resumed from run {r['resumed_from']}" if r["resumed_from"] else "") + f"  {r['created']}"
+             for r in rows]
+    emit({"runs": rows}, as_json, "\n".join(lines) or "no runs")
+
+
 def register(app: typer.Typer) -> None:
     app.command("train")(train_cmd)
     app.command("generate")(generate_cmd)
+    app.add_typer(runs_app, name="runs", help="List training runs.")

@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import UserError, cli_errors, emit
+from ganaug.cli.common import JSON, UserError, cli_errors, emit, read_password
 
 review_app = typer.Typer(no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
 users_app = typer.Typer(no_args_is_help=True, help="Reviewer and admin accounts.")
@@ -22,7 +22,6 @@ audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained decision lo
 jobs_app = typer.Typer(no_args_is_help=True, help="Jobs run by the worker.")
 
 USER = typer.Option(None, "--user", help="Who decides (default: $GANAUG_USER); password from $GANAUG_PASSWORD or a prompt")
-JSON = typer.Option(False, "--json", help="Print one JSON object")
 
 
 def _login(user: Optional[str], password_env: str = "GANAUG_PASSWORD"):
@@ -34,7 +33,8 @@ def _login(user: Optional[str], password_env: str = "GANAUG_PASSWORD"):
         raise UserError("who is deciding? pass --user NAME or set GANAUG_USER")
     password = os.environ.get(password_env)
     if password is None:
-        password = typer.prompt(f"password for {name}", hide_input=True, err=True)
+        password = read_password(f"password for {name}",
+                                 f"no password for {name!r}: set {password_env} or run in a terminal")
     with session_scope() as session:
         return authenticate(session, name, password)
 
@@ -177,7 +177,8 @@ def users_add_cmd(
     if password is None:
         password = os.environ.get("GANAUG_PASSWORD")
     if password is None:
-        password = typer.prompt(f"new password for {name}", hide_input=True, confirmation_prompt=True, err=True)
+        password = read_password(f"new password for {name}", "no password given: pass --password, set "
+                                 "GANAUG_PASSWORD, or run in a terminal", confirm=True)
     with session_scope(immediate=True) as s:
         created = add_user(s, name, password, role=role, by=admin)
         out = dict(user_id=created.id, name=created.name, role=created.role, created_by=admin.name if admin else None)
@@ -213,6 +214,7 @@ def users_enable_cmd(name: str, reason: Optional[str] = typer.Option(None, "--re
 @users_app.command("list")
 @cli_errors
 def users_list_cmd(as_json: bool = JSON) -> None:
+    """Every account with its role and whether it is active."""
     from db.engine import session_scope
     from db.users import list_users
 
@@ -305,11 +307,15 @@ def export_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Write the gated training set as an ImageFolder with manifest.csv and its sha256."""
+    from db.gate import INTEGRITY_REASONS
     from ganaug.export import export_gated_set
     from ganaug_core.progress import tqdm_progress
 
     with tqdm_progress(enabled=not as_json) as progress:
         summary = export_gated_set(dataset, out, ratio, progress)
+    for reason in INTEGRITY_REASONS:  # on stderr, with --json too: stdout stays one JSON object
+        if n := summary["excluded"].get(reason):
+            typer.echo(f"warning: {n} image{'s' * (n != 1)} left out: {reason}", err=True)
     counts = ", ".join(f"class {c}: {v['real']} real + {v['synthetic']} synthetic" for c, v in summary["counts"].items())
     emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']} ({counts})\n"
                            f"manifest sha256 {summary['manifest_sha256']}")
@@ -324,7 +330,12 @@ def worker_cmd(poll: float = typer.Option(1.0, "--poll", help="Seconds between l
 
 @jobs_app.command("list")
 @cli_errors
-def jobs_list_cmd(status: Optional[str] = typer.Option(None, "--status"), as_json: bool = JSON) -> None:
+def jobs_list_cmd(
+    status: Optional[str] = typer.Option(None, "--status", help="Only jobs in this status: queued, running, done, "
+                                         "failed or cancelled"),
+    as_json: bool = JSON,
+) -> None:
+    """The newest 100 jobs with their status, progress and last message or error."""
     from db.engine import session_scope
     from db.jobs import list_jobs
 
@@ -339,6 +350,7 @@ def jobs_list_cmd(status: Optional[str] = typer.Option(None, "--status"), as_jso
 @jobs_app.command("cancel")
 @cli_errors
 def jobs_cancel_cmd(job: int, as_json: bool = JSON) -> None:
+    """Cancel a queued job at once; ask a running one to stop (it checks between steps)."""
     from db.engine import session_scope
     from db.jobs import request_cancel
 

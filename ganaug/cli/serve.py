@@ -9,8 +9,10 @@ left even after a SIGKILL of the supervisor.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -69,10 +71,30 @@ def _stop(children: list[subprocess.Popen]) -> None:
             child.wait()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True) -> int:
-    """Run Streamlit (and the worker) until Ctrl-C, SIGTERM or either child exits; returns the exit status."""
+def check_can_listen(host: str, port: int) -> None:
+    """Bind (and release) the address Streamlit will listen on, so that a busy port is one line of ours and exit
+    status 2 rather than a banner, Streamlit's own error and exit status 1. SO_REUSEADDR as Tornado sets it: a
+    port left in TIME_WAIT by a previous app is free for Streamlit, and so it is here."""
     if not 1 <= port <= 65535:
         raise UserError(f"--port must be between 1 and 65535, got {port}")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as e:
+        raise UserError(f"--host {host!r} is not an address to listen on ({e.strerror})") from None
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise UserError(f"port {port} on {host} is in use; pass --port") from None
+            raise UserError(f"cannot listen on {host} port {port} ({e.strerror}); pass --host or --port") from None
+
+
+def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True) -> int:
+    """Run Streamlit (and the worker) until Ctrl-C, SIGTERM or either child exits; returns the exit status."""
+    check_can_listen(host, port)
     if not APP_FILE.exists():
         raise UserError(f"{APP_FILE} not found: `ganaug app` runs from a source checkout")
     stopping = {"signal": None}
@@ -118,12 +140,15 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", help="Address to listen on"),
         port: int = typer.Option(8501, help="Port to listen on"),
         prepare_only: bool = typer.Option(False, "--prepare-only", help="Prepare the demo data, do not serve"),
-        minutes: Optional[float] = typer.Option(None, help="Training budget of the demo generator (default 1.5)"),
+        minutes: Optional[float] = typer.Option(None, help="Training budget of the demo generator, in minutes "
+                                                "(default 1.5)"),
     ) -> None:
         """Ingest demo:digits, train a quick generator, generate and score a first batch per rare class, then serve."""
         from ganaug.demo import DEFAULT_MINUTES, prepare_demo
         from ganaug_core.progress import tqdm_progress
 
+        if not prepare_only:
+            check_can_listen(host, port)  # before minutes of preparation, not after
         with tqdm_progress() as progress:
             info = prepare_demo(minutes=minutes or DEFAULT_MINUTES, progress=progress)
         typer.echo(info.text())

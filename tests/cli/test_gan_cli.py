@@ -93,6 +93,11 @@ def test_resume_without_a_budget_continues_to_the_runs_own_total(digits, home):
     assert (resumed["resumed_from"], resumed["status"], resumed["step"]) == (first, "done", 4)
     assert_bad_input(ganaug("train", "--resume", resumed["run_id"]), f"run {resumed['run_id']} is already at step 4")
     assert_bad_input(ganaug("train", "--steps", 4), "give --dataset NAME")
+    listed = ganaug("runs", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [(r["run"], r["status"], r["step"], r["total_steps"], r["resumed_from"])
+            for r in json.loads(listed.stdout)["runs"]] == [(resumed["run_id"], "done", 4, 4, first), (first, "cancelled", 2, 4, None)]
+    assert f"resumed from run {first}" in ganaug("runs", "list").stdout
 
 
 def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):

@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -71,6 +74,27 @@ def test_users_add_bootstraps_then_needs_an_admin(home):
     assert "at least 8 characters" in refused("users", "add", "bob", "--password", "short", env=ADA)
     assert "--role must be one of" in refused("users", "add", "bob", "--role", "boss", "--password", "longenough", env=ADA)
     assert "already exists" in refused("users", "add", "rex", "--password", "rex-password", env=ADA)
+
+
+def test_users_add_without_a_password_or_a_terminal_is_one_line_exit_2(home, monkeypatch):
+    monkeypatch.delenv("GANAUG_PASSWORD", raising=False)
+    monkeypatch.delenv("GANAUG_ADMIN_PASSWORD", raising=False)
+    assert refused("users", "add", "alice", "--role", "admin", input="") == (
+        "error: no password given: pass --password, set GANAUG_PASSWORD, or run in a terminal")
+    assert ok_json("users", "list")["users"] == []
+    ok_json("users", "add", "alice", "--role", "admin", input="alice-password\n")  # a piped password still works
+    assert refused("users", "add", "carol", "--user", "alice", "--password", "carol-password", input="") == (
+        "error: no password for 'alice': set GANAUG_ADMIN_PASSWORD or run in a terminal")
+    assert [u["name"] for u in ok_json("users", "list")["users"]] == ["alice"]
+
+
+def test_users_add_in_a_real_process_without_a_terminal_prints_no_getpass_warning(home):
+    env = {k: v for k, v in os.environ.items() if k not in ("GANAUG_PASSWORD", "GANAUG_ADMIN_PASSWORD")}
+    proc = subprocess.run([sys.executable, "-m", "ganaug", "users", "add", "alice", "--role", "admin"], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, start_new_session=True)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["error: no password given: pass --password, set GANAUG_PASSWORD, or run in a "
+                                        "terminal"]
 
 
 def test_decisions_authenticate_and_are_logged(team):
@@ -196,6 +220,26 @@ def test_export_writes_imagefolder_manifest_and_hash_and_revoke_changes_it(team,
     assert not list((tmp_path / "e2").rglob("*synthetic*"))
     assert "unknown dataset" in refused("export", "--dataset", "nope", "--out", tmp_path / "e3")
     assert not (tmp_path / "e3").exists()
+
+
+def test_export_warns_on_stderr_about_each_kind_of_integrity_exclusion(team, home, tmp_path):
+    ok_json("review", "approve", team["b1"], env=REX)
+    tampered = ok_json("review", "samples", team["b1"])["samples"][0]["path"]
+    (home / tampered).write_bytes(b"not what was approved")
+    dispose_engines()
+    con = sqlite3.connect(home / "ganaug.db")
+    con.execute("UPDATE batches SET status = 'approved' WHERE id = ?", (team["b2"],))  # never approved in the log
+    con.commit()
+    con.close()
+    expected = ["warning: 1 image left out: synthetic file missing or changed",
+                "warning: 2 images left out: batch approved in the table but not in the log"]
+    text = run("export", "--dataset", "toy", "--out", tmp_path / "text")
+    assert text.exit_code == 0, text.output
+    assert [line for line in text.stderr.splitlines() if line.startswith("warning:")] == expected
+    as_json = run("export", "--dataset", "toy", "--out", tmp_path / "json", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    assert as_json.stderr.splitlines() == expected
+    assert json.loads(as_json.stdout)["excluded"]["synthetic file missing or changed"] == 1
 
 
 def test_jobs_list_and_cancel(team):

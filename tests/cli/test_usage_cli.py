@@ -1,0 +1,39 @@
+"""What every command shares: usage errors on one line, and help that says what each command and option does."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli.helpers import ganaug
+
+
+def _help(*args) -> str:
+    """The help text with rich's boxes and line wrapping taken out."""
+    result = ganaug(*args, "--help")
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("args, line", [
+    (("evaluate", "batch", "-1"), "error: No such option: -1 (try 'ganaug evaluate batch --help')"),
+    (("generate", "--run", "1", "--n", "3"), "error: Missing option '--class'. (try 'ganaug generate --help')"),
+    (("data", "ingest"), "error: Missing argument 'source'. (try 'ganaug data ingest --help')"),
+    (("nope",), "error: No such command 'nope'. (try 'ganaug --help')"),
+])
+def test_usage_errors_are_one_line_on_stderr_and_exit_2(home, args, line):
+    result = ganaug(*args)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [line] and result.stdout == ""
+
+
+def test_every_command_says_what_it_does_and_json_is_a_plain_flag(home):
+    assert "Class-conditional GAN augmentation" in _help()
+    no_arguments = ganaug("users")  # the help, as before the one-line usage errors
+    assert no_arguments.exit_code == 2 and "Reviewer and admin accounts." in no_arguments.output
+    users, jobs = _help("users"), _help("jobs")
+    assert "list Every account with its role" in users
+    assert "list The newest 100 jobs" in jobs and "cancel Cancel a queued job" in jobs
+    for args in [("users", "list"), ("data", "ingest"), ("evaluate", "batch"), ("export",)]:
+        assert "--json Print one JSON object" in _help(*args), args
+    ingest = _help("data", "ingest")
+    assert "(default: 1/3 for demo:digits, else 0.2;" in ingest and "[default: 0.2]" not in ingest
