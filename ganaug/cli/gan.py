@@ -9,7 +9,7 @@ from typing import Iterator, Optional
 
 import typer
 
-from ganaug.cli.common import UserError, cli_errors, emit
+from ganaug.cli.common import JSON, UserError, cli_errors, emit
 from ganaug_core import paths
 
 EXIT_INTERRUPTED = 130
@@ -81,7 +81,7 @@ def train_cmd(
     width: Optional[int] = typer.Option(
         None, "--width", help="Network width: channels at full resolution, doubling per halving (default 16)"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (progress stays on stderr)"),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print one JSON object (progress stays on stderr)"),
 ) -> None:
     """Train a class-conditional GAN; the run, its config and checkpoints are recorded."""
     from ganaug.runs import default_config, final_diversity, run_dataset, train_run
@@ -143,7 +143,7 @@ def generate_cmd(
     class_: str = typer.Option(..., "--class", help="Class name or index (a name wins where a name is also an index)"),
     n: int = typer.Option(..., "--n", help="Number of samples"),
     seed: int = typer.Option(0, "--seed", help="Batch seed; each sample's own seed is derived from it"),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    as_json: bool = JSON,
 ) -> None:
     """Generate a batch of one class for expert review (status pending), recorded with every sample's seed."""
     from ganaug.runs import generate_batch, resolve_class
@@ -172,7 +172,7 @@ runs_app = typer.Typer(no_args_is_help=True)
 def runs_list_cmd(
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset's runs"),
     limit: int = typer.Option(50, "--limit", help="At most this many, newest first"),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    as_json: bool = JSON,
 ) -> None:
     """Training runs, newest first: status, step reached of the total, and the run each one resumed."""
     from db import views
