@@ -24,6 +24,7 @@ from ganaug_core.benchmark.harness import BenchmarkData, run_benchmark_arms
 from ganaug_core.benchmark.report import summarize, write_report
 from ganaug_core.benchmark.sweep import MULTIPLIERS, QUICK_MULTIPLIERS
 from ganaug_core.errors import GanaugError
+from ganaug_core.memory import keep_freed_memory
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 
@@ -160,6 +161,7 @@ def run_benchmark(
     final_dir = Path(out_dir) if out_dir else None
     if final_dir is not None and final_dir.exists():
         raise GanaugError(f"report folder {final_dir} already exists; choose another --out")
+    keep_freed_memory()  # every classifier step reallocates the same maps (ganaug_core/memory.py)
     row, arrays = dataset_arrays(dataset)
     train_images, train_labels = arrays.split("train")
     test_images, test_labels = arrays.split("test")

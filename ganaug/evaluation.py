@@ -24,6 +24,7 @@ from db.models import Batch, Dataset, RealImage, Report, Sample
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import read_png, sha256_bytes, sha256_file
+from ganaug_core.memory import keep_freed_memory
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 
 EXTRACTOR_STEPS = 400  # ≈ 15 s on one loaded CPU core for the 16×16 demo; test accuracy 0.93 there
@@ -257,6 +258,7 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     if batch.scores_computed and not rescore:
         return {"batch": batch_id, "dataset": dataset, "class_index": batch.class_index, "recomputed": False,
                 **_stored_summary(batch_id)}
+    keep_freed_memory()  # the feature extractor's training steps reallocate the same maps (ganaug_core/memory.py)
     row, arrays = dataset_arrays(dataset)
     synth = _sample_images(samples, row)
     labels = np.array([s.class_index for s in samples], dtype=np.int64)
@@ -303,6 +305,7 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> di
     from ganaug_core.metrics.metric_main import compute_metrics
 
     batch, dataset, samples = _load_batch(batch_id)
+    keep_freed_memory()  # the feature extractor's training steps reallocate the same maps (ganaug_core/memory.py)
     row, arrays = dataset_arrays(dataset)
     synth = _sample_images(samples, row)
     labels = np.array([s.class_index for s in samples], dtype=np.int64)

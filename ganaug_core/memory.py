@@ -6,6 +6,9 @@ free there, and serves large blocks from fresh `mmap`s. Each time, the next allo
 and the kernel zeroes them. On a 2-core Zen 3 that meant ≈ 5,200 page faults per training step at 32² and
 8,000–10,000 per 256-image sampling chunk. Without those faults, sampling ran 1.39× as fast (medians, 5 alternating
 pairs of processes); training gained a few per cent at most, within that machine's noise (BENCHMARKS.md).
+The classifiers of the evaluation and the downstream benchmark gain too (5 alternating pairs of processes, 150
+steps each at 32²: page faults ≈ 280,000–1,100,000 → 22,000–44,000; the domain feature extractor 1.19×, the
+benchmark's classifier 1.08×, medians), so `ganaug evaluate` and `ganaug benchmark` set it as well.
 With these thresholds the heap keeps up to `TRIM_THRESHOLD` of freed memory, and blocks below `MMAP_THRESHOLD`
 come from the heap. Bigger ones, such as a whole dataset's arrays, are still mapped and unmapped on their own.
 """
