@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from db.models import Batch, Dataset, Event, Job, RealImage, Report, Run, Sample, SampleTag, Tag, User
@@ -46,15 +46,31 @@ def train_class_counts(session: Session) -> dict[str, list[int]]:
 
 
 def approved_class_counts(session: Session) -> dict[str, list[int]]:
-    """dataset name → synthetic samples per class that the review admits (what the gate takes before its
-    synthetic:real cap and its file check)."""
-    from db.gate import admissible_samples
-
-    counts = {}
-    for d in session.scalars(select(Dataset)):
-        counts[d.name] = [0] * len(d.class_names)
-        for entry in admissible_samples(session, d.id)[0]:
-            counts[d.name][entry.class_index] += 1
+    """dataset name → synthetic samples per class that the review admits: those of approved batches, less rejected
+    and blocking-tagged samples and samples added after the approval. The gate's rules on the state tables, in SQL
+    (a page must not replay the whole log); the gate and `ganaug audit verify` also check these tables against
+    the log (db/replay.py)."""
+    datasets = {d.id: d for d in session.scalars(select(Dataset))}
+    counts = {d.name: [0] * len(d.class_names) for d in datasets.values()}
+    latest = (
+        select(func.max(Event.id).label("event_id"))
+        .where(Event.target_type == "batch", Event.action == "approve").group_by(Event.target_id).subquery()
+    )
+    approvals = session.execute(
+        select(Batch.id, Batch.dataset_id, Event.details).join(Event, Event.target_id == Batch.id)
+        .join(latest, latest.c.event_id == Event.id).where(Batch.status == "approved")
+    )
+    blocking = exists().where(SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking)
+    for batch_id, dataset_id, details in approvals:
+        max_id = (details or {}).get("max_sample_id")
+        if max_id is None:
+            continue
+        for c, n in session.execute(
+            select(Sample.class_index, func.count()).where(Sample.batch_id == batch_id, Sample.id <= max_id,
+                                                           ~Sample.rejected, ~blocking)
+            .group_by(Sample.class_index)
+        ):
+            counts[datasets[dataset_id].name][c] += n
     return counts
 
 
