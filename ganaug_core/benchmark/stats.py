@@ -41,8 +41,10 @@ def mean_ci(values: Sequence[float], level: float = LEVEL, bounds: tuple[float, 
     return {"mean": mean, "low": low, "high": high, "std": std, "n": n}
 
 
-def paired_comparison(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> dict:
-    """a − b per seed: mean difference with its interval, a paired t-test p-value, and how often a wins."""
+def paired_comparison(a: Sequence[float], b: Sequence[float], level: float = LEVEL,
+                      lower_is_better: bool = False) -> dict:
+    """a − b per seed: mean difference with its interval, a paired t-test p-value, and how often a wins (is higher,
+    or lower with `lower_is_better`)."""
     pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
     a = np.asarray([x for x, _ in pairs], dtype=np.float64)
     b = np.asarray([y for _, y in pairs], dtype=np.float64)
@@ -56,7 +58,7 @@ def paired_comparison(a: Sequence[float], b: Sequence[float], level: float = LEV
         "low": ci["low"],
         "high": ci["high"],
         "p_value": p,
-        "wins": int((diff > 0).sum()),
+        "wins": int(((-diff if lower_is_better else diff) > 0).sum()),
         "ties": int((diff == 0).sum()),
         "n": int(len(diff)),
     }
@@ -79,8 +81,8 @@ def compare_gan_arms(
     metrics: Sequence[str] = TARGET_METRICS,
 ) -> dict:
     """For each GAN arm and metric: the best baseline, the paired difference, and whether the 95 % intervals
-    are disjoint with the GAN arm above ("beats"). `target_met` is true when some GAN arm beats the best
-    baseline on every one of `metrics`."""
+    are disjoint with the GAN arm on the better side ("beats": above, or below for a lower-is-better metric).
+    `target_met` is true when some GAN arm beats the best baseline on every one of `metrics`."""
     best = {m: best_arm(summary, baselines, m) for m in metrics}
     per_arm = {}
     for arm in gan_arms:
@@ -92,12 +94,16 @@ def compare_gan_arms(
             if base is None:
                 continue
             g, b = summary[arm][m], summary[base][m]
-            beats = g["n"] > 1 and b["n"] > 1 and g["low"] is not None and g["low"] > b["high"]
-            rows[m] = {"baseline": base, **paired_comparison(values[arm][m], values[base][m]), "beats": bool(beats)}
+            lower = m in LOWER_IS_BETTER
+            disjoint = (g["high"] < b["low"]) if lower else (g["low"] > b["high"])
+            beats = g["n"] > 1 and b["n"] > 1 and g["low"] is not None and b["low"] is not None and disjoint
+            rows[m] = {"baseline": base, **paired_comparison(values[arm][m], values[base][m], lower_is_better=lower),
+                       "beats": bool(beats)}
         per_arm[arm] = {"metrics": rows, "beats_on_all": bool(rows) and all(r["beats"] for r in rows.values())}
     return {
         "best_baseline": best,
         "arms": per_arm,
         "target_met": any(r["beats_on_all"] for r in per_arm.values()),
-        "rule": "a GAN arm beats the best baseline when its 95 % interval lies entirely above the baseline's",
+        "rule": "a GAN arm beats the best baseline when its 95 % interval lies entirely above the baseline's "
+                "(below, for a lower-is-better metric)",
     }

@@ -88,3 +88,14 @@ def test_gan_beats_only_with_disjoint_intervals_against_the_best_baseline():
     assert comp["arms"]["gan"]["metrics"]["balanced_accuracy"]["beats"] is True
     assert comp["arms"]["gan"]["metrics"]["minority_recall"]["beats"] is False  # overlapping intervals
     assert comp["target_met"] is False
+
+
+def test_a_lower_is_better_metric_is_won_and_beaten_from_below():
+    vals = {"smote": {"ece": [0.20, 0.21, 0.22]}, "gan": {"ece": [0.05, 0.06, 0.07]}}
+    summary = {a: {m: mean_ci(v) for m, v in d.items()} for a, d in vals.items()}
+    row = compare_gan_arms(summary, vals, ["gan"], baselines=["smote"], metrics=["ece"])["arms"]["gan"]["metrics"]["ece"]
+    assert row["wins"] == 3 and row["beats"] is True and row["mean_diff"] == pytest.approx(-0.15)
+    worse = {"smote": vals["gan"], "gan": vals["smote"]}
+    summary = {a: {m: mean_ci(v) for m, v in d.items()} for a, d in worse.items()}
+    row = compare_gan_arms(summary, worse, ["gan"], baselines=["smote"], metrics=["ece"])["arms"]["gan"]["metrics"]["ece"]
+    assert row["wins"] == 0 and row["beats"] is False
