@@ -58,6 +58,7 @@ def format_batch_report(result: dict) -> str:
         f"  class consistency {f(cons.get('class_consistency'))}  authenticity {f(auth.get('authenticity'))}  "
         f"copies of training images: {(o.get('pixel_copies') or {}).get('copies', 'n/a')}",
         f"  DCR vs {m['holdout_split']}: {f(dcr.get('closer_to_train'))} of samples closer to train than to held-out",
+        *([f"  note: {m['caution']}"] if m.get("caution") else []),
     ])
 
 

@@ -31,16 +31,21 @@ def kid(
     max_subset_size: int = 1000,
     seed: int = 0,
 ) -> Optional[dict]:
-    """{"mean", "std"} of MMD² over subsets; None when either side has fewer than two samples."""
+    """{"mean", "std", "subset_size", "subsets"} of MMD² over subsets; None when either side has fewer than two
+    samples. When both sides fit in one subset of equal size every subset would be the same two sets: MMD² is
+    computed once and "std" is None (a spread of 0 would read as certainty)."""
     real = np.asarray(real_features, dtype=np.float64)
     synth = np.asarray(synth_features, dtype=np.float64)
     if len(real) < MIN_SAMPLES or len(synth) < MIN_SAMPLES:
         return None
     size = min(len(real), len(synth), max_subset_size)
+    if size == len(real) == len(synth):
+        return {"mean": _mmd2_unbiased(real, synth), "std": None, "subset_size": int(size), "subsets": 1}
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(num_subsets):
         x = real[rng.choice(len(real), size, replace=False)]
         y = synth[rng.choice(len(synth), size, replace=False)]
         values.append(_mmd2_unbiased(x, y))
-    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "subset_size": int(size)}
+    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "subset_size": int(size),
+            "subsets": int(num_subsets)}

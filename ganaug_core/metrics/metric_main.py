@@ -23,6 +23,19 @@ from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, pixel_copy_ratio
 from ganaug_core.metrics.prdc import prdc
 
 
+# Below this many real images in scope, FID's covariance, the k-NN radii of precision/recall/density/coverage and
+# KID's subsets rest on a handful of points (a 4-image class gives precision and coverage 1.0 almost by
+# construction): the result says so in "caution".
+FEW_REAL = 20
+
+
+def few_real_caution(n_real: int) -> Optional[str]:
+    if n_real >= FEW_REAL:
+        return None
+    return (f"only {n_real} real training image{'s' * (n_real != 1)} in scope: FID, KID and precision/recall/"
+            "density/coverage on so few are rough indications, not measurements")
+
+
 @dataclass
 class _Slice:
     """One scope (all classes, or one class) of the inputs, as features, probabilities and pixels."""
@@ -121,10 +134,12 @@ def compute_metrics(
         "per_class": {},
         "counts": {"real": int(real_scope.sum()), "synthetic": int(len(synth_f)),
                    "holdout": 0 if hold_scope is None else int(hold_scope.sum())},
+        "caution": few_real_caution(int(real_scope.sum())),
     }
     for c in classes:
         hold_mask = None if holdout_labels is None or hold_f is None else np.asarray(holdout_labels) == c
         scope = run(synth_labels == c, real_labels == c, hold_mask)
         scope["n_real"], scope["n_synthetic"] = int((real_labels == c).sum()), int((synth_labels == c).sum())
+        scope["caution"] = few_real_caution(scope["n_real"])
         result["per_class"][str(int(c))] = scope
     return result

@@ -27,3 +27,12 @@ def test_seeded_and_undefined_on_tiny_sets():
     y = x + 0.3
     assert kid(x, y, seed=3) == kid(x, y, seed=3)
     assert kid(x[:1], y) is None
+
+
+def test_sets_that_fit_one_subset_report_no_spread():
+    x = np.random.default_rng(2).normal(size=(40, 4))
+    whole = kid(x, x + 0.3, num_subsets=10, max_subset_size=100)  # every subset would be both whole sets
+    assert whole["std"] is None and whole["subsets"] == 1
+    assert whole["mean"] == pytest.approx(_mmd2_unbiased(x, x + 0.3))
+    uneven = kid(x, np.concatenate([x, x])[:60] + 0.3, num_subsets=10, max_subset_size=100)
+    assert uneven["std"] > 0 and uneven["subsets"] == 10 and uneven["subset_size"] == 40

@@ -28,6 +28,11 @@ def test_copies_of_real_images_score_as_copies(data):
     # Distribution metrics use the covered classes only: overall equals the class-2 scope here.
     assert m["counts"] == {"real": int((y == 2).sum()), "synthetic": 12, "holdout": int((hy == 2).sum())}
     assert m["overall"]["prdc"] == c2["prdc"] and m["overall"]["fid"] == c2["fid"]
+    assert m["caution"] is None and c2["caution"] is None  # 30 real images of class 2
+    keep = (y != 2) | (np.cumsum(y == 2) <= 5)  # a rare class: 5 real images
+    rare = compute_metrics(fe, x[keep], y[keep], synth[:4], synth_y[:4], names=["fid"])
+    assert rare["caution"].startswith("only 5 real training images in scope")
+    assert rare["per_class"]["2"]["caution"] == rare["caution"]
     # The class's own real images against themselves: FID ≈ 0, far below the FID of another class.
     same = compute_metrics(fe, x, y, x[y == 2], y[y == 2], names=["fid"])
     other = compute_metrics(fe, x, y, x[y == 1], np.full((y == 1).sum(), 2), names=["fid", "consistency"])
