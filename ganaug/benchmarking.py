@@ -247,6 +247,7 @@ def _write_and_record(report: dict, dataset_id: int, final_dir: Optional[Path], 
             "best_baseline": comp["best_baseline"],
             "balanced_accuracy": {a: v["clean"]["balanced_accuracy"]["mean"] for a, v in report["arms"].items()},
             "minority_recall": {a: v["clean"]["minority_recall"]["mean"] for a, v in report["arms"].items()},
+            "files": files,  # every artifact's sha256, kept with the record (not only in --json's output)
         }
         try:
             stored_path = paths.relative_to_home(final_dir)

@@ -64,5 +64,5 @@ def authenticity_score(real_features: np.ndarray, synth_features: np.ndarray) ->
         "authenticity": a.score,
         "copies": int(a.copy.sum()),
         "copy_fraction": float(a.copy.mean()),
-        "median_novelty": float(np.median(a.ratio)),
+        "median_feature_novelty": float(np.median(a.ratio)),  # features only; the per-sample score also reads pixels
     }

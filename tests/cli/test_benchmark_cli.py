@@ -85,8 +85,9 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
         row = s.scalars(select(Report).where(Report.kind == "benchmark")).one()
         assert row.sha256 == sha256_file(f"{folder}/report.json") == report["report"]["files"]["report.json"]
         assert row.manifest_sha256 == report["meta"]["provenance"]["gated_manifest_sha256"]
+        recorded = row.summary["files"]
     for name in ("report.md", "per_class_recall.png", "ratio_sweep.png", "pr_curves.png"):
-        assert sha256_file(f"{folder}/{name}") == report["report"]["files"][name]
+        assert sha256_file(f"{folder}/{name}") == report["report"]["files"][name] == recorded[name]
     assert "Per-class recall" in open(f"{folder}/report.md").read()
     # --json - prints exactly one JSON object on stdout.
     result = invoke("benchmark", "--dataset", digits, "--quick", "--seeds", "1", "--arms", "real", "--json", "-")
