@@ -306,7 +306,7 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> di
     from ganaug_core.metrics.metric_main import compute_metrics
 
     batch, dataset, samples = _load_batch(batch_id)
-    keep_freed_memory()  # the feature extractor's training steps reallocate the same maps (ganaug_core/memory.py)
+    keep_freed_memory()  # feature batches reallocate the same maps, as in score_batch (ganaug_core/memory.py)
     row, arrays = dataset_arrays(dataset)
     synth = _sample_images(samples, row)
     labels = np.array([s.class_index for s in samples], dtype=np.int64)
