@@ -10,15 +10,17 @@ import base64
 import io
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Iterator, Optional
 
 import numpy as np
 import streamlit as st
 from PIL import Image
 
+from db import users
 from db.engine import session_scope
+from db.errors import DecisionError
 from db.models import User
-from db.users import ROLES
 from ganaug_core import paths
 from ganaug_core.imageio import ImageRejected, read_png
 
@@ -42,17 +44,15 @@ def require_user() -> dict:
     return user
 
 
-def signed_in_row(session, roles: tuple[str, ...] = ROLES, outcome: str = "nothing was recorded") -> User:
-    """The signed-in user's row, re-read now: an admin may have disabled the account since it signed in.
-
-    Checked before every decision, job launch and export; `outcome` says what the refusal left undone.
-    """
-    row = session.get(User, require_user()["id"], populate_existing=True)
-    if row is None or not row.active:
-        raise PermissionError(f"your account is disabled or was removed: {outcome}")
-    if row.role not in roles:
-        raise PermissionError(f"{row.name!r} is a {row.role}; only {' or '.join(roles)} may do this: {outcome}")
-    return row
+def signed_in_row(session, outcome: str = "nothing was recorded") -> User:
+    """The signed-in user's row, re-read and checked now by `db.users.require_user` (an admin may have disabled the
+    account since it signed in). Checked before every decision, job launch and export; `outcome` says what the
+    refusal left undone."""
+    me = require_user()
+    try:
+        return users.require_user(session, SimpleNamespace(id=me["id"], name=me["name"]))
+    except DecisionError as e:
+        raise PermissionError(f"{e}: {outcome}") from None
 
 
 @contextmanager

@@ -171,12 +171,12 @@ def test_a_disabled_account_cannot_benchmark_or_export(users, digits, home):
     evaluate, audit = app_test(users["rita"], "evaluate.py"), app_test(users["rita"], "audit.py")
     disable("rita")
     button(evaluate, "Run the benchmark").click().run()
-    assert any("your account is disabled or was removed: no benchmark was launched" in e.value for e in evaluate.error)
+    assert any("is disabled; ask an admin: no benchmark was launched" in e.value for e in evaluate.error)
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 0
     audit.text_input(key="export_name").set_value("gated-1").run()
     button(audit, "Export the gated training set").click().run()
-    assert any("your account is disabled or was removed: nothing was exported" in e.value for e in audit.error)
+    assert any("is disabled; ask an admin: nothing was exported" in e.value for e in audit.error)
     assert not (home / "exports").exists()
 
 

@@ -117,7 +117,7 @@ def test_a_disabled_account_cannot_launch_a_run(users, digits):
     button(at, "Launch run").click().run()
     assert not at.exception
     assert job_count() == 0
-    assert any("your account is disabled or was removed: no run was launched" in e.value for e in at.error)
+    assert any("is disabled; ask an admin: no run was launched" in e.value for e in at.error)
 
 
 def test_resuming_says_the_checkpoint_keeps_its_network_settings(users, digits):
