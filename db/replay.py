@@ -109,16 +109,19 @@ def state_mismatches(session: Session, state: Optional[LogState] = None, limit: 
         out.append(line)
         return len(out) >= limit
 
+    approved: dict[int, list] = {b: [] for b, s in state.status.items() if s == "approved" and b in state.approvals}
+    if approved:  # one read of the samples, for every approval's digest (not a query per batch)
+        for batch_id, sample_id, sha in session.execute(
+                select(Sample.batch_id, Sample.id, Sample.sha256).order_by(Sample.id)):
+            if batch_id in approved:
+                approved[batch_id].append((sample_id, sha))
     for batch_id, status in session.execute(select(Batch.id, Batch.status).order_by(Batch.id)):
         logged = state.batch_status(batch_id)
         if status != logged and add(f"batch {batch_id} is {status!r} in the batches table but {logged!r} in the log"):
             return out
-        approval = state.approvals.get(batch_id)
-        if logged == "approved" and approval is not None and not digest_agrees(
-                session.execute(select(Sample.id, Sample.sha256).where(Sample.batch_id == batch_id).order_by(Sample.id)),
-                approval):
-            if add(f"batch {batch_id}'s samples no longer match the digest its approval (event {approval.event_id}) "
-                   "recorded"):
+        if batch_id in approved and not digest_agrees(approved[batch_id], state.approvals[batch_id]):
+            if add(f"batch {batch_id}'s samples no longer match the digest its approval "
+                   f"(event {state.approvals[batch_id].event_id}) recorded"):
                 return out
     flagged = set(session.scalars(select(Sample.id).where(Sample.rejected)))
     for sample_id in sorted(flagged ^ state.rejected):
