@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 import traceback
+from types import SimpleNamespace
 from typing import Optional
 
 from sqlalchemy import select
@@ -133,6 +134,10 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
             return None
         job = get_job(s, job_id)
         kind, params = job.kind, {**(job.params or {}), "job_id": job.id, "requested_by": job.requested_by}
+        refusal = _requester_refusal(s, job.requested_by)
+        if refusal is not None:
+            fail_job(s, job_id, refusal)
+            return "failed"
     handler = HANDLERS.get(kind)
     if handler is None:
         with session_scope(immediate=True) as s:
@@ -157,6 +162,25 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
         run_id = result.get("run_id") if isinstance(result.get("run_id"), int) else None
         finish_job(s, job_id, result, run_id=run_id)
     return "done"
+
+
+def _requester_refusal(session, user_id: Optional[int]) -> Optional[str]:
+    """Why the account that queued a job may not have it run now (disabled or deleted since), or None.
+
+    The pages check the account before queueing; a job can wait in the queue while an admin disables it. Jobs
+    queued from the command line carry no account and run as before."""
+    if user_id is None:
+        return None
+    from db.errors import DecisionError
+    from db.models import User
+    from db.users import require_user
+
+    row = session.get(User, user_id)
+    try:
+        require_user(session, row or SimpleNamespace(id=user_id, name=f"#{user_id}"), action="run jobs")
+    except DecisionError as e:
+        return f"{e}: the job was not run"
+    return None
 
 
 def _next_table_job() -> Optional[int]:

@@ -97,6 +97,25 @@ def test_worker_picks_up_table_jobs_and_records_failures(home):
         assert get_job(s, unknown).status == "failed" and "unknown job kind" in get_job(s, unknown).error
 
 
+def test_worker_does_not_run_jobs_of_an_account_disabled_since_they_were_queued(people):
+    from db.users import set_active
+    from ganaug.worker import run_worker
+
+    params = {"seconds": 0.01, "steps": 1}
+    with session_scope() as s:
+        by_rex = submit_job(s, "sleep", params, "rex", requested_by=people["rex"].id).id
+        by_ada = submit_job(s, "sleep", params, "ada", requested_by=people["ada"].id).id
+        from_cli = submit_job(s, "sleep", params, "cli").id  # the command line queues without an account
+    with session_scope(immediate=True) as s:
+        set_active(s, "rex", False, by=people["ada"])
+    assert run_worker(once=True, poll_s=0.01) == 3
+    with session_scope() as s:
+        rex_job = get_job(s, by_rex)
+        assert rex_job.status == "failed" and rex_job.result in (None, {})
+        assert rex_job.error == "account 'rex' is disabled; ask an admin: the job was not run"
+        assert get_job(s, by_ada).status == get_job(s, from_cli).status == "done"
+
+
 def test_running_job_is_cancelled_on_request(home, monkeypatch):
     from ganaug import worker
 
