@@ -5,7 +5,8 @@ Transport is Huey with its embedded SQLite storage (GANAUG_HOME/huey.db; a Redis
 calls `db.jobs.submit_job` directly) are picked up from the table when the Huey queue is empty, oldest first;
 `claim_job` makes a job run once however many times it is offered. While a job runs, a thread writes its
 heartbeat every HEARTBEAT_S seconds; every worker sweeps running jobs whose heartbeat is older than STALE_AFTER_S
-into `failed` (a killed worker's job). Progress reaches the row at most twice a second.
+into `failed` (a killed worker's job). Progress reaches the row at most twice a second. A job queued from the app
+is failed without running when its account has been disabled since.
 """
 
 from __future__ import annotations
