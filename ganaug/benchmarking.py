@@ -52,15 +52,6 @@ def minority_classes(train_labels: np.ndarray, num_classes: int, fraction: float
     return [c for c in range(num_classes) if counts[c] < fraction * counts.max()]
 
 
-def resize_images(images: np.ndarray, side: int) -> np.ndarray:
-    import torch
-    import torch.nn.functional as F
-
-    x = torch.from_numpy(images).float()
-    x = F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
-    return x.round().clamp(0, 255).to(torch.uint8).numpy()
-
-
 def resolve_run(dataset_id: int, dataset_name: str, run_id: Optional[int]):
     """The generator run to benchmark: `run_id` (checked to belong to the dataset and be done) or the newest
     finished run of the dataset; None when there is none."""
@@ -100,10 +91,11 @@ def _generator(run, dataset) -> tuple[Callable, dict]:
         )
 
     def generate(class_index: int, n: int, seed: int) -> np.ndarray:
-        images = pipeline(class_index, n, seed).images
-        if pipeline.resolution != dataset.resolution:  # the GAN trains at a power of two ≤ the dataset's side
-            images = resize_images(images, dataset.resolution)
-        return images
+        from ganaug_core.training.loop import upsample_images
+
+        # The GAN trains at a power of two ≤ the dataset's side; samples are used at the dataset's side, as
+        # `ganaug generate` stores them.
+        return upsample_images(pipeline(class_index, n, seed).images, dataset.resolution)
 
     return generate, {"run_id": run.id, "step": run.step, "checkpoint": str(path), "checkpoint_sha256": run.checkpoint_sha256}
 
@@ -122,18 +114,20 @@ def _scorer(dataset_name: str, train_images: np.ndarray, train_labels: np.ndarra
     return scorer, {"feature_extractor": str(path)}
 
 
-def _approved(dataset_name: str) -> tuple[Optional[tuple[np.ndarray, np.ndarray]], Optional[str]]:
-    """The reviewer-approved synthetic images of the dataset (from the training gate) and the manifest hash."""
+def _approved(dataset_name: str, side: int) -> tuple[Optional[tuple[np.ndarray, np.ndarray]], Optional[str]]:
+    """The reviewer-approved synthetic images of the dataset (from the training gate) at the dataset's `side`, and
+    the manifest hash. Samples are stored at that side; older batches stored at their generator's are upsampled."""
     from db.engine import session_scope
     from db.gate import gated_training_set
     from ganaug_core.imageio import read_png
+    from ganaug_core.training.loop import upsample_images
 
     with session_scope() as session:
         gated = gated_training_set(session, dataset_name, synthetic_ratio=1.0)
     synthetic = [e for e in gated.entries if e.source == "synthetic"]
     if not synthetic:
         return None, gated.manifest_sha256
-    images = np.stack([read_png(paths.resolve(e.path)) for e in synthetic])
+    images = np.stack([upsample_images(read_png(paths.resolve(e.path))[None], side)[0] for e in synthetic])
     labels = np.asarray([e.class_index for e in synthetic], dtype=np.int64)
     return (images, labels), gated.manifest_sha256
 
@@ -175,7 +169,7 @@ def run_benchmark(
         run = resolve_run(row.id, dataset, run_id)
         if run is None:
             raise GanaugError(
-                f"no finished generator run for dataset {dataset!r}: train one first (`ganaug gan train`), "
+                f"no finished generator run for dataset {dataset!r}: train one first (`ganaug train`), "
                 "or run only the baselines with --arms real,oversample,smote,classic"
             )
         inputs.generate, provenance["generator"] = _generator(run, row)
@@ -187,7 +181,7 @@ def run_benchmark(
                 raise GanaugError("arm 'gan_filtered' cannot run: automatic scores are not available") from None
     manifest_sha256 = None
     if "gan_approved" in arm_list:
-        inputs.approved, manifest_sha256 = _approved(dataset)
+        inputs.approved, manifest_sha256 = _approved(dataset, row.resolution)
         provenance["gated_manifest_sha256"] = manifest_sha256
     for arm in list(arm_list):
         reason = missing_input(arm, inputs)

@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import select, update
 
 from db.engine import session_scope
-from db.models import Batch, Dataset, RealImage, Report, Sample
+from db.models import Batch, Dataset, RealImage, Report, Run, Sample
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import read_png, sha256_bytes, sha256_file
@@ -182,16 +182,24 @@ def _ensure_embedding(dataset: str, progress: ProgressCallback):
     return embedding, {"path": str(path), "sha256": record["sha256"], "points": int(len(embedding.coords))}
 
 
-def _load_batch(batch_id: int) -> tuple[Batch, str, list[Sample]]:
+def _load_batch(batch_id: int) -> tuple[Batch, str, list[Sample], int]:
+    """The batch, its dataset's name, its samples and the side its generator worked at."""
     with session_scope() as session:
         batch = session.get(Batch, batch_id)
         if batch is None:
             raise GanaugError(f"unknown batch {batch_id}")
         dataset = session.get(Dataset, batch.dataset_id).name
         samples = list(session.scalars(select(Sample).where(Sample.batch_id == batch_id).order_by(Sample.id)))
+        gen_side = _generator_side(session, batch)
     if not samples:
         raise GanaugError(f"batch {batch_id} has no samples")
-    return batch, dataset, samples
+    return batch, dataset, samples, gen_side
+
+
+def _generator_side(session, batch: Batch) -> int:
+    """The side the batch's generator worked at (the dataset's when its run's config does not say)."""
+    side = (session.get(Run, batch.run_id).config or {}).get("resolution")
+    return int(side) if side else int(session.get(Dataset, batch.dataset_id).resolution)
 
 
 def _sample_images(samples: list[Sample], row: Dataset) -> np.ndarray:
@@ -216,27 +224,21 @@ def _sample_images(samples: list[Sample], row: Dataset) -> np.ndarray:
     return np.stack(images)
 
 
-def _upsample(images: np.ndarray, side: int) -> np.ndarray:
-    import torch
-    import torch.nn.functional as F
+def _comparable(synth: np.ndarray, real: np.ndarray, resolution: int, gen_side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic and real images brought to a common footing at the dataset's side.
 
-    x = F.interpolate(torch.from_numpy(images).float(), size=(side, side), mode="bilinear", align_corners=False)
-    return x.round().clamp(0, 255).to(torch.uint8).numpy()
-
-
-def _comparable(synth: np.ndarray, real: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
-    """Synthetic and real images brought to a common footing.
-
-    A generator may work below the dataset's resolution; it was trained on area-downsampled real images. Both
-    sides then go through the same path — real area-downsampled as the generator saw it, both upsampled back to
-    the dataset's side for the extractor — so a copy of a training image is still an exact copy here.
+    A generator may work below the dataset's side (`gen_side`); it was trained on area-downsampled real images,
+    and its samples are stored upsampled to the dataset's side (`upsample_images`). Real images then take the
+    same path — area-downsampled as the generator saw them, upsampled back by the same function — so a copy of a
+    training image is still an exact copy here. Samples stored at the generator's side (batches generated before
+    samples were stored at the dataset's) are upsampled here the same way.
     """
-    side = synth.shape[-1]
-    if side == resolution:
-        return synth, real
-    from ganaug_core.training.loop import resize_images
+    from ganaug_core.training.loop import resize_images, upsample_images
 
-    return _upsample(synth, resolution), _upsample(resize_images(real, side), resolution)
+    synth = upsample_images(synth, resolution)
+    if gen_side < resolution:
+        real = upsample_images(resize_images(real, gen_side), resolution)
+    return synth, real
 
 
 def _stored_summary(batch_id: int) -> dict:
@@ -255,7 +257,7 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     from ganaug.datasets import dataset_arrays
     from ganaug_core.scoring import score_samples
 
-    batch, dataset, samples = _load_batch(batch_id)
+    batch, dataset, samples, gen_side = _load_batch(batch_id)
     if batch.scores_computed and not rescore:
         return {"batch": batch_id, "dataset": dataset, "class_index": batch.class_index, "recomputed": False,
                 **_stored_summary(batch_id)}
@@ -265,7 +267,7 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     labels = np.array([s.class_index for s in samples], dtype=np.int64)
     extractor, extractor_path = ensure_feature_extractor(dataset, progress)
     train_images, train_labels = arrays.split("train")
-    synth, train_images = _comparable(synth, train_images, row.resolution)
+    synth, train_images = _comparable(synth, train_images, row.resolution, gen_side)
     progress(Progress("score", 0, len(samples)))
     scores = score_samples(extractor, train_images, train_labels, synth, labels)
     embedding, _ = _ensure_embedding(dataset, progress)
@@ -305,7 +307,7 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> di
     from ganaug.datasets import dataset_arrays
     from ganaug_core.metrics.metric_main import compute_metrics
 
-    batch, dataset, samples = _load_batch(batch_id)
+    batch, dataset, samples, gen_side = _load_batch(batch_id)
     keep_freed_memory()  # feature batches reallocate the same maps, as in score_batch (ganaug_core/memory.py)
     row, arrays = dataset_arrays(dataset)
     synth = _sample_images(samples, row)
@@ -314,8 +316,8 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> di
     holdout_split = "val" if (arrays.splits == "val").any() else "test"
     hold_images, hold_labels = arrays.split(holdout_split)
     train_images, train_labels = arrays.split("train")
-    hold_images = _comparable(synth, hold_images, row.resolution)[1]
-    synth, train_images = _comparable(synth, train_images, row.resolution)
+    hold_images = _comparable(synth, hold_images, row.resolution, gen_side)[1]
+    synth, train_images = _comparable(synth, train_images, row.resolution, gen_side)
     progress(Progress("metrics", 0, 1))
     metrics = compute_metrics(extractor, train_images, train_labels, synth, labels,
                               holdout_images=hold_images, holdout_labels=hold_labels)
@@ -362,13 +364,14 @@ def nearest_real_images(sample_id: int, k: int = 5) -> list[dict]:
         ids = [int(i) for i in sample.nn_real_ids[:k]]
         batch = session.get(Batch, sample.batch_id)
         dataset = session.get(Dataset, batch.dataset_id)
+        gen_side = _generator_side(session, batch)
         reals = {r.id: r for r in session.scalars(select(RealImage).where(RealImage.id.in_(ids)))}
     row, arrays = dataset_arrays(dataset.name)
     extractor, _ = ensure_feature_extractor(dataset.name)
     with session_scope() as session:
         position = {int(i): n for n, i in enumerate(_real_ids(session, row, arrays))}
     real = arrays.images[[position[i] for i in ids]]
-    synth, real = _comparable(_sample_images([sample], row), real, row.resolution)
+    synth, real = _comparable(_sample_images([sample], row), real, row.resolution, gen_side)
     f = extractor.features(np.concatenate([synth, real]))
     dist = np.linalg.norm(f[1:] - f[:1], axis=1)
     return [{"real_image_id": i, "path": reals[i].path, "class_index": reals[i].class_index, "distance": float(d)}

@@ -9,10 +9,13 @@ export leaves nothing at OUT.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import shutil
 import uuid
 from pathlib import Path
+
+from PIL import Image
 
 from db.datasets import get_dataset
 from db.engine import session_scope
@@ -32,13 +35,25 @@ def _class_folder(index: int, name: str) -> str:
     return f"{index:03d}_{safe}"
 
 
+def _check_side(path: str, png: bytes, side: int, dataset: str) -> None:
+    """Every exported image has the dataset's side: one ImageFolder, one size. Samples are stored at it; a batch
+    generated before that (at its generator's smaller side) is refused rather than resized behind its hash."""
+    with Image.open(io.BytesIO(png)) as im:
+        size = im.size
+    if size != (side, side):
+        raise GanaugError(f"{path} is {size[0]}×{size[1]} but dataset {dataset!r} holds {side}×{side} images: its batch "
+                          "was generated before samples were stored at the dataset's size; revoke that batch and "
+                          "generate it again")
+
+
 def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
                      progress: ProgressCallback = no_progress) -> dict:
     out = Path(out).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise GanaugError(f"{out} already exists and is not an empty folder; choose another --out")
     with session_scope() as session:
-        class_names = list(get_dataset(session, dataset).class_names)
+        row = get_dataset(session, dataset)
+        class_names, side = list(row.class_names), row.resolution
     gated = gated_set(dataset, synthetic_ratio)
     home = paths.home()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +65,8 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
             data = (home / entry.path).read_bytes()
             if hashlib.sha256(data).hexdigest() != entry.sha256:
                 raise GanaugError(f"{entry.path} changed while exporting; run the export again")
+            if entry.source == "synthetic":
+                _check_side(entry.path, data, side, dataset)
             name = class_names[entry.class_index] if entry.class_index < len(class_names) else entry.class_index
             target = staging / _class_folder(entry.class_index, name) / f"{row:06d}_{entry.source}.png"
             target.parent.mkdir(exist_ok=True)

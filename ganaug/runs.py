@@ -30,7 +30,7 @@ from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.runstats import last_diversity
 from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
 from ganaug_core.training.config import MAX_RESOLUTION, TrainConfig, fast_bf16
-from ganaug_core.training.loop import TrainData, Trainer, resize_images
+from ganaug_core.training.loop import TrainData, Trainer, resize_images, upsample_images
 
 MAX_BATCH = 100_000
 MAX_SEED = 2**63  # seeds are stored as signed 64-bit integers (db migration 0003)
@@ -230,7 +230,9 @@ def final_diversity(run_id: int) -> tuple[dict[str, float], list[str]]:
 
 
 def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: ProgressCallback = no_progress) -> int:
-    """Generate n samples of one class from the run's latest checkpoint; returns the batch id (status pending)."""
+    """Generate n samples of one class from the run's latest checkpoint; returns the batch id (status pending).
+
+    Samples are stored at the dataset's side: a run working below it has them upsampled (`upsample_images`)."""
     from ganaug_core.sampling import GeneratorPipeline
 
     with session_scope() as s:
@@ -240,7 +242,7 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
             raise UserError(f"run {run_id} has no checkpoint yet")
         ckpt, ckpt_sha, config_sha, names = (paths.resolve(run.checkpoint_path), run.checkpoint_sha256,
                                             run.config_sha256, list(dataset.class_names))
-        dataset_id = dataset.id
+        dataset_id, side = dataset.id, dataset.resolution
     if not 0 <= class_index < len(names):
         raise UserError(f"class {class_index} is not in dataset {dataset.name!r} (classes 0..{len(names) - 1}: {', '.join(names)})")
     if not 1 <= n <= MAX_BATCH:
@@ -251,6 +253,8 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
     keep_freed_memory()  # every chunk reallocates the same feature maps (ganaug_core/memory.py)
     pipe = GeneratorPipeline.from_checkpoint(ckpt)
     out = pipe(class_index, n, seed, progress)
+    # Stored at the dataset's side, as reviewers see and training uses them (the run may work below it).
+    images = upsample_images(out.images, side)
 
     root = paths.batches_dir()
     root.mkdir(parents=True, exist_ok=True)
@@ -259,7 +263,7 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
     renamed = False
     try:
         files = []
-        for i, (img, s_seed) in enumerate(zip(out.images, out.seeds)):
+        for i, (img, s_seed) in enumerate(zip(images, out.seeds)):
             name = f"{i:05d}_c{class_index}_s{s_seed}.png"
             files.append((name, save_png(img, staging / name), s_seed))
         with session_scope() as s:

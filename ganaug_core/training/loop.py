@@ -69,6 +69,23 @@ def resize_images(images: np.ndarray, resolution: int) -> np.ndarray:
     return np.concatenate(out)
 
 
+def upsample_images(images: np.ndarray, side: int, chunk: int = 256) -> np.ndarray:
+    """Bilinearly upsample uint8 (N, C, H, W) images to `side` (a no-op at the same size), in chunks.
+
+    The generator trains at a power of two at most the dataset's side (32 for a 48×48 dataset). Its samples are
+    stored, reviewed, exported and benchmarked at the dataset's side, upsampled by this one function; the
+    evaluation brings real images to the same footing through it, so a copy of a training image stays a copy.
+    """
+    if images.shape[-1] == side:
+        return images
+    out = np.empty((len(images), images.shape[1], side, side), dtype=np.uint8)
+    for start in range(0, len(images), chunk):
+        x = torch.from_numpy(np.ascontiguousarray(images[start:start + chunk])).float()
+        x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False)
+        out[start:start + chunk] = x.round().clamp(0, 255).to(torch.uint8).numpy()
+    return out
+
+
 class ClassBalancedSampler:
     """Draws batch indices; class-balanced: a class, uniformly among those present, then an image of it."""
 

@@ -25,11 +25,11 @@ def one_line_error(result, fragment: str) -> None:
     assert "Traceback" not in result.output
 
 
-def tiny_run(dataset: str) -> int:
+def tiny_run(dataset: str, **overrides) -> int:
     from ganaug.runs import default_config, train_run
 
-    cfg = default_config(dataset, steps=12, batch_size=16, width=8, z_dim=16, grid_every=1000, ckpt_every=1000,
-                         stats_every=6, diversity_every=1000)
+    cfg = default_config(dataset, **{**dict(steps=12, batch_size=16, width=8, z_dim=16, grid_every=1000,
+                                            ckpt_every=1000, stats_every=6, diversity_every=1000), **overrides})
     return train_run(dataset, cfg)
 
 
@@ -93,6 +93,30 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
     result = invoke("benchmark", "--dataset", digits, "--quick", "--seeds", "1", "--arms", "real", "--json", "-")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["meta"]["arms"] == ["real"]
+
+
+def test_a_generator_below_the_datasets_side_gives_samples_at_the_datasets_side(digits, tmp_path):
+    """Samples are stored, benchmarked and exported at the dataset's 16×16 though the generator works at 8×8."""
+    from sqlalchemy import select
+
+    from db.engine import session_scope
+    from db.models import Sample
+    from ganaug.export import export_gated_set
+    from ganaug_core import paths
+    from ganaug_core.imageio import read_png
+
+    batch_id = approve_a_batch(tiny_run(digits, resolution=8), 9, 6)
+    with session_scope() as s:
+        stored = s.scalars(select(Sample.path).where(Sample.batch_id == batch_id)).all()
+    assert {read_png(paths.resolve(p)).shape for p in stored} == {(1, 16, 16)}
+    result = invoke("benchmark", "--dataset", digits, "--quick", "--seeds", "1", "--arms", "real,gan,gan_approved",
+                    "--json", "-")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert json.loads(result.stdout)["arms"]["gan_approved"]["n_synthetic"] == 4
+    export_gated_set(digits, tmp_path / "out")
+    exported = list((tmp_path / "out").rglob("*.png"))
+    assert sum("synthetic" in p.name for p in exported) == 4
+    assert {read_png(p).shape for p in exported} == {(1, 16, 16)}
 
 
 BAD_INPUT = [

@@ -21,11 +21,14 @@ from ganaug_core.imageio import save_png, sha256_file
 from tests.cli.helpers import assert_bad_input, ganaug
 
 
-def insert_batch(dataset: str, images: np.ndarray, class_index: int) -> int:
-    """A pending batch of real PNGs recorded as the generator records them; returns its id."""
+def insert_batch(dataset: str, images: np.ndarray, class_index: int, gen_side: int | None = None) -> int:
+    """A pending batch of real PNGs recorded as the generator records them (by a run at `gen_side`, when given);
+    returns its id."""
     row, _ = dataset_arrays(dataset)
+    config = {} if gen_side is None else {"resolution": gen_side}
     with session_scope() as s:
-        run = Run(dataset_id=row.id, status="done", run_dir="runs/t", config={}, config_sha256="c" * 64, code_version="t")
+        run = Run(dataset_id=row.id, status="done", run_dir="runs/t", config=config, config_sha256="c" * 64,
+                  code_version="t")
         s.add(run)
         s.flush()
         batch = Batch(run_id=run.id, dataset_id=row.id, class_index=class_index, count=len(images), seed=0,
@@ -129,7 +132,7 @@ def test_end_to_end_on_a_tiny_generator(digits):
     cfg = default_config(digits, resolution=8, steps=8, batch_size=16, width=8, z_dim=16, grid_every=1000,
                          ckpt_every=1000, diversity_every=1000)
     run_id = train_run(digits, cfg.validate())
-    batch_id = generate_batch(run_id, 9, 6, seed=3)  # 8×8 samples for a 16×16 dataset: compared at a common size
+    batch_id = generate_batch(run_id, 9, 6, seed=3)  # an 8×8 generator's samples, stored at the dataset's 16×16
     scores = evaluation.score_batch(batch_id)
     metrics = evaluation.batch_metrics(batch_id)
     assert scores["samples"] == 6 and scores["recomputed"]
@@ -167,6 +170,22 @@ def test_metrics_use_the_val_split_as_holdout_when_there_is_one(tiny_val):
     assert m["holdout_split"] == "val" and m["counts"]["holdout"] == 6  # the class-1 val images, never test
     assert m["overall"]["dcr"]["median_dcr_train"] == 0.0  # copies of training images
     assert m["overall"]["pixel_copies"]["copies"] == 6
+
+
+def test_a_copy_from_a_generator_below_the_datasets_side_is_still_an_exact_copy(digits):
+    """An 8×8 generator that reproduces training images, its samples stored upsampled to the dataset's 16×16 as
+    `generate_batch` stores them: the evaluation takes the real images down the same path and sees copies."""
+    from ganaug_core.training.loop import resize_images, upsample_images
+
+    evaluation.ensure_feature_extractor(digits, steps=10)
+    _, arrays = dataset_arrays(digits)
+    x, y = arrays.split("train")
+    copies = upsample_images(resize_images(x[y == 0][:6], 8), 16)
+    m = evaluation.batch_metrics(insert_batch(digits, copies, 0, gen_side=8))
+    assert m["overall"]["pixel_copies"]["copies"] == 6 and m["overall"]["dcr"]["median_dcr_train"] == 0.0
+    # Read as if its generator had worked at the dataset's side, the same images are not copies.
+    m = evaluation.batch_metrics(insert_batch(digits, copies, 0))
+    assert m["overall"]["pixel_copies"]["copies"] < 6 and m["overall"]["dcr"]["median_dcr_train"] > 0.0
 
 
 def test_concurrent_first_use_trains_one_extractor(tiny_val):

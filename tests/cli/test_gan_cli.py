@@ -14,6 +14,7 @@ from db.models import Batch, Run, Sample
 from ganaug_core import paths
 from ganaug_core.imageio import read_png, sha256_file
 from ganaug_core.sampling import GeneratorPipeline
+from ganaug_core.training.loop import upsample_images
 from tests.cli.helpers import assert_bad_input, ganaug
 
 
@@ -60,10 +61,11 @@ def test_train_then_generate(digits, home):
         assert len(samples) == 5
         for smp in samples:
             assert sha256_file(paths.resolve(smp.path)) == smp.sha256
-    # every stored sample is reproduced from (checkpoint, class, its own seed)
+    # every stored sample is reproduced from (checkpoint, class, its own seed): the 8×8 run's image, stored at the
+    # dataset's 16×16
     pipe = GeneratorPipeline.from_checkpoint(ckpt)
-    again = pipe.from_seeds([9] * 5, [smp.seed for smp in samples])
-    for img, smp in zip(again.images, samples):
+    again = upsample_images(pipe.from_seeds([9] * 5, [smp.seed for smp in samples]).images, 16)
+    for img, smp in zip(again, samples):
         assert np.array_equal(img, read_png(paths.resolve(smp.path)))
 
 
@@ -192,8 +194,9 @@ def test_no_edge_convs_trains_and_generates(digits, home):
     with session_scope() as s:
         files = s.scalars(select(Sample.path).where(Sample.batch_id == json.loads(result.stdout)["batch_id"])
                           .order_by(Sample.id)).all()
-    # the recorded samples are the pipeline's images for those seeds, at the run's resolution
-    assert np.array_equal(np.stack([read_png(paths.resolve(f)) for f in files]), pipe(2, 3, seed=1).images)
+    # the recorded samples are the pipeline's images for those seeds, stored at the dataset's 16×16
+    assert np.array_equal(np.stack([read_png(paths.resolve(f)) for f in files]),
+                          upsample_images(pipe(2, 3, seed=1).images, 16))
 
 
 def test_train_reports_the_diversity_monitors_last_reading(digits, home):

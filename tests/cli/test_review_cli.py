@@ -222,6 +222,17 @@ def test_export_writes_imagefolder_manifest_and_hash_and_revoke_changes_it(team,
     assert not (tmp_path / "e3").exists()
 
 
+def test_export_refuses_samples_smaller_than_the_datasets_images(team, home, tmp_path):
+    with session_scope() as s:
+        from db.datasets import get_dataset
+
+        small = make_batch(s, home, get_dataset(s, "toy"), n=2, size=4).id  # stored at its generator's 4×4
+    ok_json("review", "approve", small, env=REX)
+    message = refused("export", "--dataset", "toy", "--out", tmp_path / "mixed").splitlines()[-1]  # after its bar
+    assert message.startswith("error: batches/") and "is 4×4 but dataset 'toy' holds 8×8 images" in message
+    assert not (tmp_path / "mixed").exists() and not list(tmp_path.glob(".mixed.partial-*"))
+
+
 def test_export_warns_on_stderr_about_each_kind_of_integrity_exclusion(team, home, tmp_path):
     ok_json("review", "approve", team["b1"], env=REX)
     tampered = ok_json("review", "samples", team["b1"])["samples"][0]["path"]

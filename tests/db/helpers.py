@@ -40,8 +40,9 @@ def make_dataset(session, home: Path, name: str = "toy", train=(6, 3), test=(2, 
 
 
 def make_batch(session, home: Path, dataset, class_index: int = 1, n: int = 4, scored: bool = True,
-               memorized: Iterable[int] = (), files: bool = True, seed: int = 0) -> Batch:
-    """A pending batch of `n` samples of one class; `memorized` lists positions flagged as memorized."""
+               memorized: Iterable[int] = (), files: bool = True, seed: int = 0, size: int = 8) -> Batch:
+    """A pending batch of `n` samples of one class (`size`² pixels); `memorized` lists positions flagged as
+    memorized."""
     from sqlalchemy import select
 
     run = session.scalars(select(Run).where(Run.dataset_id == dataset.id)).first()
@@ -60,7 +61,7 @@ def make_batch(session, home: Path, dataset, class_index: int = 1, n: int = 4, s
     rows = []
     for i in range(n):
         rel = f"{batch.folder}/{i:06d}.png"
-        sha = png(home / rel, batch.id * 100_003 + i) if files else f"{i:064x}"
+        sha = png(home / rel, batch.id * 100_003 + i, size) if files else f"{i:064x}"
         rows.append(dict(batch_id=batch.id, class_index=class_index, seed=seed + i, path=rel, sha256=sha,
                          rejected=False, memorized=i in memorized, class_confidence=0.5 + (i % 10) / 20,
                          realism=float(i % 7), novelty=1.0 + i % 3, nn_distance=float(i)))
