@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from db.datasets import add_dataset, class_counts, find_dataset, get_dataset, list_datasets
@@ -47,7 +48,7 @@ def ingest_dataset(
             dict(split=i.split, class_index=i.class_index, path=f"{rel}/{i.path}", sha256=i.sha256, source_path=i.source_path)
             for i in result.images
         ]
-        with session_scope() as session:
+        with _name_taken_is_bad_input(name), session_scope() as session:
             dataset = add_dataset(
                 session,
                 rows,
@@ -68,6 +69,23 @@ def ingest_dataset(
     except BaseException:
         shutil.rmtree(final if renamed else staging, ignore_errors=True)
         raise
+
+
+@contextmanager
+def _name_taken_is_bad_input(name: str):
+    """Two ingests under one name at once: the name check passed for both; the loser's insert is refused by the
+    unique name, which is bad input like any taken name, not a crash."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        yield
+    except IntegrityError:
+        with session_scope() as session:
+            taken = session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None
+        if not taken:
+            raise
+        raise GanaugError(f"dataset {name!r} already exists; choose another --name") from None
 
 
 def dataset_report(name: str, minority_fraction: float = DEFAULT_MINORITY_FRACTION) -> ImbalanceReport:

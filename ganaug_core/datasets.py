@@ -123,8 +123,9 @@ def stratified_test_mask(labels: np.ndarray, fraction: float, seed: int) -> np.n
         idx = np.flatnonzero(labels == c)
         idx = idx[rng.permutation(len(idx))]
         n_test = int(round(len(idx) * fraction))
-        if len(idx) >= 2:
-            n_test = min(max(n_test, 1), len(idx) - 1)  # keep at least one image on each side
+        # At least one image on each side, and a class of one image keeps it for training: a class with no
+        # training image could not be learned (nor its test image be told from chance).
+        n_test = min(max(n_test, 1), len(idx) - 1)
         mask[idx[:n_test]] = True
     return mask
 
@@ -185,12 +186,26 @@ def _decode_job(args):
         return None, (str(e), e.bomb)
 
 
+def _is_text(name: str) -> bool:
+    """False for a file name that is not valid UTF-8 (Python keeps its bytes as surrogate escapes)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
     class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    for d in class_dirs:
+        if not _is_text(d.name):
+            raise GanaugError(f"class folder {d.name!r} in {root} is not valid UTF-8: rename it (its name is the class name)")
     files, file_labels, skipped = [], [], []
     for c, d in enumerate(class_dirs):
         for f in sorted(p for p in d.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            if f.suffix.lower() in IMAGE_SUFFIXES:
+            if not _is_text(str(f)):  # the database and the reports store paths as text
+                skipped.append((str(f).encode("utf-8", "backslashreplace").decode(), "file name is not valid UTF-8"))
+            elif f.suffix.lower() in IMAGE_SUFFIXES:
                 files.append(f)
                 file_labels.append(c)
             else:
@@ -220,8 +235,8 @@ def _read_folder(root: Path, options: IngestOptions, progress: ProgressCallback)
                     raise GanaugError(f"refusing {files[i]}: {reason}")
                 skipped.append((str(files[i]), reason))
             arrays.append(arr)
-            if i % 256 == 0:
-                progress(Progress("decode", i, len(jobs)))
+            if (i + 1) % 256 == 0 or i + 1 == len(jobs):
+                progress(Progress("decode", i + 1, len(jobs)))
     ok = [i for i, a in enumerate(arrays) if a is not None]
     if not ok:
         raise GanaugError(f"none of the {len(files)} image files in {root} could be read")

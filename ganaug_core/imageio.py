@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 # Pillow's own default; a larger image is refused before its pixels are decoded.
 MAX_PIXELS = 89_478_485
+EXIF_ORIENTATION = 0x0112  # the EXIF tag for how a camera held the sensor (1: upright)
 
 # We check sizes ourselves (with a message naming the file); Pillow's global check stays as a second guard.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -63,8 +65,11 @@ def _decoding(path: Path | BinaryIO, max_pixels: int) -> Iterator[Image.Image]:
             yield im
     except ImageRejected:
         raise
-    except Image.DecompressionBombError as e:
-        raise ImageRejected(f"{e.args[0].split(',')[0]} (decompression bomb?)", bomb=True) from None
+    except Image.DecompressionBombError as e:  # Pillow's own check, at twice its limit, fires before ours
+        size = re.search(r"\((\d+) pixels\)", str(e))
+        pixels = f"{int(size.group(1)):,} pixels" if size else "the image"
+        raise ImageRejected(f"{pixels} is above the {max_pixels:,}-pixel safety limit (decompression bomb?)",
+                            bomb=True) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageRejected(f"not a readable image ({type(e).__name__})") from None
 
@@ -83,13 +88,34 @@ def _check_size(im: Image.Image, path: Path, max_pixels: int) -> None:
         )
 
 
+def _wide_to_8bit(im: Image.Image) -> Image.Image:
+    """16-bit, 32-bit and float grayscale to 8 bits by the range the values are in, the same for every image.
+
+    16-bit images are divided by 257 (65535 → 255); integer and float images already within 0..255 keep their
+    values, floats within 0..1 are scaled by 255, and 32-bit integers within 0..65535 are read as 16-bit. Only
+    values outside all of these fall back to the image's own range. NaN and ±inf become 0. A fixed scale keeps
+    intensities comparable across images: a per-image stretch made a dark 16-bit scan as bright as a light one,
+    and a constant image black."""
+    arr = np.asarray(im, dtype=np.float64)
+    finite = np.isfinite(arr)
+    arr = np.where(finite, arr, 0.0)
+    lo, hi = (float(arr[finite].min()), float(arr[finite].max())) if finite.any() else (0.0, 0.0)
+    if im.mode.startswith("I;16"):
+        arr = arr / 257.0
+    elif im.mode == "F" and lo >= 0.0 and hi <= 1.0:
+        arr = arr * 255.0
+    elif lo >= 0.0 and hi <= 255.0:
+        pass
+    elif im.mode == "I" and lo >= 0.0 and hi <= 65535.0:
+        arr = arr / 257.0
+    else:
+        arr = (arr - lo) / (hi - lo) * 255.0
+    return Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8), "L")
+
+
 def _to_mode(im: Image.Image, channels: int) -> Image.Image:
     if im.mode in {"I", "I;16", "I;16B", "I;16L", "F"}:
-        # 16-bit and float grayscale: rescale to 8 bits from the image's own range.
-        arr = np.asarray(im, dtype=np.float32)
-        lo, hi = float(arr.min()), float(arr.max())
-        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
-        im = Image.fromarray(arr.astype(np.uint8), "L")
+        im = _wide_to_8bit(im)
     if im.mode in {"RGBA", "LA", "P", "PA"}:
         im = im.convert("RGBA").convert("RGB") if channels == 3 else im.convert("L")
     return im.convert("L" if channels == 1 else "RGB")
@@ -101,6 +127,8 @@ def load_image(path: Path, resolution: int, channels: int, max_pixels: int = MAX
         if im.format == "JPEG":
             # libjpeg can decode at 1/2, 1/4, 1/8 scale: far faster, and we only need `resolution` pixels.
             im.draft("L" if channels == 1 else "RGB", (resolution * 2, resolution * 2))
+        if im.getexif().get(EXIF_ORIENTATION, 1) != 1:  # a camera's rotation tag: stored upright, as viewers show it
+            im = ImageOps.exif_transpose(im)
         im = _to_mode(im, channels)
         im = im.resize((resolution, resolution), Image.BILINEAR, reducing_gap=2.0)
         arr = np.asarray(im, dtype=np.uint8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -51,6 +52,9 @@ def cli_errors(fn: Callable) -> Callable:
         except _user_errors() as e:
             message = str(e.args[0]) if e.args else str(e)
             fail(message.splitlines()[0] if message else type(e).__name__)
+        except OSError as e:  # a folder that cannot be written, a full disk, a GANAUG_HOME that is not a folder
+            where = f": {e.filename}" if e.filename else ""
+            fail(f"{e.strerror or type(e).__name__}{where}")
 
     return wrapper
 
@@ -73,6 +77,25 @@ def _usage_errors_on_one_line() -> Iterator[None]:
         hint = f" (try '{e.ctx.command_path} --help')" if e.ctx is not None else ""
         typer.echo(f"error: {message}{hint}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (`kill`, `timeout`, `docker stop`, systemd) stops the work as Ctrl-C does: training saves a checkpoint
+    and marks the run cancelled, generating leaves no half-written batch. By default it killed the process on the
+    spot, leaving a run marked running for good."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (an embedding caller): leave its handlers alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class OneLineUsageErrors(TyperGroup):

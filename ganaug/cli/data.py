@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, cli_errors, emit
+from ganaug.cli.common import JSON, cli_errors, emit, terminate_as_interrupt
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.progress import tqdm_progress
 
@@ -31,7 +31,7 @@ def ingest_cmd(
     from ganaug_core.datasets import IngestOptions
 
     options = IngestOptions(resolution=resolution, channels=channels, test_fraction=test_fraction, seed=seed)
-    with tqdm_progress(enabled=not as_json) as progress:
+    with terminate_as_interrupt(), tqdm_progress(enabled=not as_json) as progress:
         dataset, result = ingest_dataset(source, name, options, progress)
     report = dataset_report(name)
     skipped = [{"path": p, "reason": r} for p, r in result.skipped]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-import signal
-from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, UserError, cli_errors, emit
+from ganaug.cli.common import JSON, UserError, cli_errors, emit, terminate_as_interrupt
 from ganaug_core import paths
 
 EXIT_INTERRUPTED = 130
@@ -25,25 +23,6 @@ def _compact(progress):
         progress(Progress(p.stage, p.done, p.total, {k: p.stats[k] for k in BAR_STATS if k in p.stats}))
 
     return report
-
-
-@contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (`kill`, `timeout`, `docker stop`, systemd) stops the work as Ctrl-C does: training saves a checkpoint
-    and marks the run cancelled, generating leaves no half-written batch. By default it killed the process on the
-    spot, leaving a run marked running for good."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread (an embedding caller): leave its handlers alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @cli_errors
@@ -128,7 +107,8 @@ def train_cmd(
     emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: {info['checkpoint']}")
     if info["collapsed_classes"]:
         flagged = ", ".join(f"{c} ({info['diversity'][c]:.2f} of real)" for c in info["collapsed_classes"])
-        typer.echo(f"warning: possible mode collapse, samples vary too little in class {flagged}; look at the grids "
+        when = f" at step {info['step']}, where training was interrupted" if info["status"] == "cancelled" else ""
+        typer.echo(f"warning: possible mode collapse{when}, samples vary too little in class {flagged}; look at the grids "
                    f"in {paths.resolve(info['run_dir']) / 'grids'} and, if they repeat, train longer: "
                    f"`ganaug train --dataset {dataset} --resume {run_id} --steps N`", err=True)
     if info["status"] == "cancelled":
@@ -176,11 +156,14 @@ def runs_list_cmd(
 ) -> None:
     """Training runs, newest first: status, step reached of the total, and the run each one resumed."""
     from db import views
+    from db.datasets import get_dataset
     from db.engine import session_scope
 
     if limit < 1:
         raise UserError(f"--limit must be at least 1, got {limit}")
     with session_scope() as s:
+        if dataset is not None:
+            get_dataset(s, dataset)  # an unknown name is bad input, as for every other command
         rows = views.runs_table(s, limit=limit, dataset=dataset)
     for r in rows:
         r["created"] = r["created"].isoformat(timespec="seconds") if r["created"] else None

@@ -110,7 +110,9 @@ def test_non_image_and_corrupt_files_are_listed_and_the_rest_ingested(home, tmp_
 def test_decompression_bomb_is_refused(home, tmp_path):
     src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(4, 4))
     (src / "a" / "bomb.png").write_bytes(png_header_only(60_000, 60_000))
-    assert_bad_input(ganaug("data", "ingest", str(src), "--name", "x"), "bomb.png", "decompression bomb")
+    # Twice Pillow's limit: its own check fires first, and the message still names ours.
+    assert_bad_input(ganaug("data", "ingest", str(src), "--name", "x"), "bomb.png", "decompression bomb",
+                     "3,600,000,000 pixels is above the 89,478,485-pixel safety limit")
     assert_nothing_written(home)
 
 
@@ -145,6 +147,46 @@ def test_duplicate_dataset_name(home):
     assert_bad_input(ganaug("data", "ingest", "demo:digits", "--name", "digits"), "already exists")
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Dataset)) == 1
+
+
+def test_a_name_taken_by_a_concurrent_ingest_is_bad_input_not_a_crash(home, monkeypatch):
+    from ganaug import datasets as ingestion
+
+    assert ganaug("data", "ingest", "demo:digits", "--name", "digits", "--resolution", "8").exit_code == 0
+    # As if the other ingest committed between this one's checks (name, folder) and its insert.
+    winner = home / "datasets" / "digits"
+    winner.rename(home / "winner")
+    monkeypatch.setattr(ingestion, "find_dataset", lambda s, name: None)
+    assert_bad_input(ganaug("data", "ingest", "demo:digits", "--name", "digits", "--resolution", "8"),
+                     "dataset 'digits' already exists")
+    assert list((home / "datasets").iterdir()) == []  # the loser's files are gone
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Dataset)) == 1
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_and_a_class_folder_refused(home, tmp_path):
+    src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(4, 4))
+    raw = os.fsencode(src / "a") + b"/caf\xe9.png"
+    with open(raw, "wb") as f:
+        f.write((src / "a" / "img000.png").read_bytes())
+    result = ganaug("data", "ingest", str(src), "--name", "x", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["images"] == 8 and [s["reason"] for s in out["skipped"]] == ["file name is not valid UTF-8"]
+    assert out["skipped"][0]["path"].endswith("caf\\udce9.png")
+    os.mkdir(os.fsencode(src) + b"/\xff-class")
+    assert_bad_input(ganaug("data", "ingest", str(src), "--name", "y"), "is not valid UTF-8: rename it")
+
+
+def test_runs_list_refuses_an_unknown_dataset(home):
+    assert_bad_input(ganaug("runs", "list", "--dataset", "nope"), "unknown dataset 'nope'")
+
+
+def test_a_folder_that_cannot_be_written_is_one_line_and_exit_2(home, tmp_path):
+    assert ganaug("data", "ingest", "demo:digits", "--name", "digits", "--resolution", "8").exit_code == 0
+    (tmp_path / "file").write_text("a file, not a folder")
+    assert_bad_input(ganaug("export", "--dataset", "digits", "--out", str(tmp_path / "file" / "out")),
+                     str(tmp_path / "file"))
 
 
 def test_unknown_dataset(home):

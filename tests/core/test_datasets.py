@@ -114,6 +114,30 @@ def test_stratified_split_is_seeded_and_keeps_both_sides():
     a, b = stratified_test_mask(labels, 0.3, 7), stratified_test_mask(labels, 0.3, 7)
     assert (a == b).all()
     assert a[:10].sum() == 3 and a[10:12].sum() == 1 and a[12:].sum() == 0
+    # However large the fraction, every class keeps a training image; a class of one keeps its only one.
+    big = stratified_test_mask(labels, 0.6, 7)
+    assert big[:10].sum() == 6 and big[10:12].sum() == 1 and big[12:].sum() == 0
+
+
+def test_exif_rotation_is_applied_and_wide_images_keep_a_fixed_scale(tmp_path):
+    from ganaug_core.imageio import load_image
+
+    top_white = np.zeros((8, 8), np.uint8)
+    top_white[:4] = 255
+    im = Image.fromarray(top_white)
+    exif = im.getexif()
+    exif[0x0112] = 3  # the camera was upside down: viewers rotate by 180°
+    im.save(tmp_path / "rotated.jpg", exif=exif, quality=100)
+    assert (load_image(tmp_path / "rotated.jpg", 8, 1)[0, :, 0] > 128).tolist() == [False] * 4 + [True] * 4
+    Image.fromarray(np.full((8, 8), 65535, np.uint16)).save(tmp_path / "white16.png")
+    assert (load_image(tmp_path / "white16.png", 8, 1) == 255).all()  # a per-image stretch made it black
+    Image.fromarray((np.arange(64, dtype=np.uint16) * 1000).reshape(8, 8)).save(tmp_path / "dark16.png")
+    assert load_image(tmp_path / "dark16.png", 8, 1).max() == 245  # 63,000 / 257, not stretched to 255
+    f = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    f[0, 0] = np.nan
+    Image.fromarray(f, "F").save(tmp_path / "unit.tif")
+    unit = load_image(tmp_path / "unit.tif", 8, 1)
+    assert unit[0, 0, 0] == 0 and unit.max() == 255
 
 
 def test_arrays_tampered_after_ingest_are_refused(home):
