@@ -37,12 +37,22 @@ def tqdm_progress(enabled: bool = True) -> Iterator[ProgressCallback]:
         if not enabled:
             return
         bar = bars.get(p.stage)
-        if bar is None:
-            bar = bars[p.stage] = tqdm(total=p.total or None, desc=p.stage, unit="it", leave=True, dynamic_ncols=True)
-        bar.n = p.done
+        new = bar is None
+        if new:  # a stage may start part-way (a resumed run): the rate counts from there
+            bar = bars[p.stage] = tqdm(total=p.total or None, desc=p.stage, unit="it", leave=True, dynamic_ncols=True,
+                                       initial=p.done)
         if p.stats:
             bar.set_postfix({k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in p.stats.items()}, refresh=False)
-        bar.refresh()
+        if new:
+            if p.stats:  # the constructor drew the bar without them
+                bar.refresh()
+        elif p.done >= bar.n:
+            # Through update: tqdm's rate then follows the work, and it redraws at most every 0.1 s (close() draws
+            # the last state once).
+            bar.update(p.done - bar.n)
+        else:
+            bar.n = p.done
+            bar.refresh()
 
     try:
         yield report
