@@ -89,6 +89,23 @@ class IngestResult:
     test_fraction: float = DEFAULT_TEST_FRACTION
     seed: int = 0
 
+    def duplicates(self, max_groups: int = 50) -> dict:
+        """Images whose stored bytes equal another's (after conversion): how many, how many share them with another
+        class, and how many with the other split; plus up to `max_groups` groups of their source paths.
+
+        A test image that is also a training image scores a classifier on what it was trained on, and the same
+        image under two labels teaches it both."""
+        groups: dict[str, list[IngestedImage]] = {}
+        for im in self.images:
+            groups.setdefault(im.sha256, []).append(im)
+        dup = [g for g in groups.values() if len(g) > 1]
+        return dict(
+            images=sum(len(g) for g in dup),
+            across_classes=sum(len(g) for g in dup if len({i.class_index for i in g}) > 1),
+            across_splits=sum(len(g) for g in dup if len({i.split for i in g}) > 1),
+            groups=[[i.source_path for i in g] for g in dup[:max_groups]],
+        )
+
 
 def ingest(source: str, out_dir: Path, options: IngestOptions, progress: ProgressCallback = no_progress) -> IngestResult:
     """Read `source` and write the converted dataset into `out_dir` (which must not exist yet)."""

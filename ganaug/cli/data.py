@@ -42,11 +42,18 @@ def ingest_cmd(
         if len(skipped) > 20:
             text.append(f"  ... and {len(skipped) - 20} more")
     text.append(report.to_text())
+    duplicates = result.duplicates()
     emit(
-        {"dataset": name, "images": len(result.images), "skipped": skipped, "report": report.to_dict()},
+        {"dataset": name, "images": len(result.images), "skipped": skipped, "duplicates": duplicates,
+         "report": report.to_dict()},
         as_json,
         "\n".join(text),
     )
+    if duplicates["images"]:
+        typer.echo(f"warning: {duplicates['images']} images are identical to another one after conversion to "
+                   f"{dataset.resolution}², {duplicates['across_classes']} of them under another class and "
+                   f"{duplicates['across_splits']} across train and test (a test image that is also a training image "
+                   f"inflates test scores); `--json` lists them by source path", err=True)
 
 
 @app.command("list")

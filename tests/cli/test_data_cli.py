@@ -178,6 +178,20 @@ def test_a_file_name_that_is_not_utf8_is_skipped_and_a_class_folder_refused(home
     assert_bad_input(ganaug("data", "ingest", str(src), "--name", "y"), "is not valid UTF-8: rename it")
 
 
+def test_identical_images_are_reported(home, tmp_path):
+    src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(6, 6))
+    (src / "b" / "same.png").write_bytes((src / "a" / "img000.png").read_bytes())  # one image under two labels
+    result = ganaug("data", "ingest", str(src), "--name", "x", "--json")
+    assert result.exit_code == 0, result.output
+    dup = json.loads(result.stdout)["duplicates"]
+    assert (dup["images"], dup["across_classes"]) == (2, 2)
+    assert sorted(os.path.basename(p) for p in dup["groups"][0]) == ["img000.png", "same.png"]
+    assert result.stderr.startswith("warning: 2 images are identical to another one after conversion to 32², 2 of "
+                                    "them under another class")
+    clean = ganaug("data", "ingest", str(make_image_folder(tmp_path / "clean", classes=("a", "b"))), "--name", "y")
+    assert clean.exit_code == 0 and "warning" not in clean.stderr
+
+
 def test_runs_list_refuses_an_unknown_dataset(home):
     assert_bad_input(ganaug("runs", "list", "--dataset", "nope"), "unknown dataset 'nope'")
 
