@@ -125,6 +125,13 @@ def read_password(prompt: str, missing: str, confirm: bool = False) -> str:
     return line.rstrip("\r\n")
 
 
+def class_label(index: int, names) -> str:
+    """A class for people: its index, and its name where the name says more ('3 (melanoma)'; digits stay '3')."""
+    index = int(index)
+    name = names[index] if 0 <= index < len(names) else None
+    return str(index) if name is None or str(name) == str(index) else f"{index} ({name})"
+
+
 def emit(obj: Any, as_json: bool, text: str = "") -> None:
     """Print `obj` as one JSON object (with --json) or `text` for people."""
     if as_json:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, UserError, cli_errors, emit, terminate_as_interrupt
+from ganaug.cli.common import JSON, UserError, class_label, cli_errors, emit, terminate_as_interrupt
 from ganaug_core import paths
 
 EXIT_INTERRUPTED = 130
@@ -134,14 +134,16 @@ def generate_cmd(
         batch_id = generate_batch(run, class_index, n, seed, progress)
 
     from db.engine import session_scope
-    from db.models import Batch
+    from db.models import Batch, Dataset
 
     with session_scope() as s:
         b = s.get(Batch, batch_id)
         info = dict(batch_id=b.id, run_id=b.run_id, class_index=b.class_index, count=b.count, seed=b.seed,
                     status=b.status, folder=b.folder, checkpoint_sha256=b.checkpoint_sha256,
                     config_sha256=b.config_sha256)
-    emit(info, as_json, f"batch {batch_id}: {n} samples of class {class_index} in {info['folder']} (pending review)")
+        names = list(s.get(Dataset, b.dataset_id).class_names)
+    emit(info, as_json, f"batch {batch_id}: {n} samples of class {class_label(class_index, names)} in {info['folder']} "
+                        "(pending review)")
 
 
 runs_app = typer.Typer(no_args_is_help=True)

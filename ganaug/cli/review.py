@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, UserError, cli_errors, emit, read_password
+from ganaug.cli.common import JSON, UserError, class_label, cli_errors, emit, read_password
 
 review_app = typer.Typer(no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
 users_app = typer.Typer(no_args_is_help=True, help="Reviewer and admin accounts.")
@@ -119,12 +119,16 @@ def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset"), as_jso
     from db.engine import session_scope
     from db.review import pending_batches
 
+    from db.models import Dataset
+
     with session_scope() as s:
         ds = get_dataset(s, dataset).id if dataset else None
+        batches = pending_batches(s, ds)
+        names = {d: list(s.get(Dataset, d).class_names) for d in {b.dataset_id for b in batches}}
         rows = [dict(batch_id=b.id, dataset_id=b.dataset_id, class_index=b.class_index, count=b.count,
-                     scored=b.scores_computed, created_at=str(b.created_at)) for b in pending_batches(s, ds)]
-    text = "\n".join(f"batch {r['batch_id']}: class {r['class_index']}, {r['count']} samples"
-                     f"{'' if r['scored'] else ' (not scored yet)'}" for r in rows)
+                     scored=b.scores_computed, created_at=b.created_at.isoformat()) for b in batches]
+    text = "\n".join(f"batch {r['batch_id']}: class {class_label(r['class_index'], names[r['dataset_id']])}, "
+                     f"{r['count']} samples{'' if r['scored'] else ' (not scored yet)'}" for r in rows)
     emit({"batches": rows}, as_json, text or "no batch is waiting for review")
 
 
@@ -301,6 +305,14 @@ def audit_log_cmd(
     emit({"events": rows}, as_json, text or "no events")
 
 
+def _class_names(dataset: str) -> list[str]:
+    from db.datasets import get_dataset
+    from db.engine import session_scope
+
+    with session_scope() as s:
+        return list(get_dataset(s, dataset).class_names)
+
+
 def export_cmd(
     dataset: str = typer.Option(..., "--dataset"), out: Path = typer.Option(..., "--out"),
     ratio: float = typer.Option(1.0, "--ratio", help="At most this many synthetic samples per real training image, per class"),
@@ -316,7 +328,9 @@ def export_cmd(
     for reason in INTEGRITY_REASONS:  # on stderr, with --json too: stdout stays one JSON object
         if n := summary["excluded"].get(reason):
             typer.echo(f"warning: {n} image{'s' * (n != 1)} left out: {reason}", err=True)
-    counts = ", ".join(f"class {c}: {v['real']} real + {v['synthetic']} synthetic" for c, v in summary["counts"].items())
+    names = _class_names(dataset)
+    counts = ", ".join(f"class {class_label(c, names)}: {v['real']} real + {v['synthetic']} synthetic"
+                       for c, v in summary["counts"].items())
     emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']} ({counts})\n"
                            f"manifest sha256 {summary['manifest_sha256']}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import json
 import os
@@ -220,6 +221,14 @@ def test_export_writes_imagefolder_manifest_and_hash_and_revoke_changes_it(team,
     assert not list((tmp_path / "e2").rglob("*synthetic*"))
     assert "unknown dataset" in refused("export", "--dataset", "nope", "--out", tmp_path / "e3")
     assert not (tmp_path / "e3").exists()
+
+
+def test_pending_names_the_class_and_dates_in_iso_format(team):
+    text = run("review", "pending")
+    assert text.exit_code == 0 and text.stdout.splitlines() == [f"batch {team['b1']}: class 1 (c1), 3 samples",
+                                                                f"batch {team['b2']}: class 1 (c1), 2 samples"]
+    rows = ok_json("review", "pending")["batches"]
+    assert all(dt.datetime.fromisoformat(r["created_at"]) and "T" in r["created_at"] for r in rows)
 
 
 def test_export_refuses_samples_smaller_than_the_datasets_images(team, home, tmp_path):
