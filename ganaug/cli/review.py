@@ -47,8 +47,14 @@ def _decision(fn, target: int, user: Optional[str], as_json: bool, *args, **kwar
         event = fn(session, target, *args, user=me, **kwargs)
         out = dict(event_id=event.id, action=event.action, target_type=event.target_type, target_id=event.target_id,
                    actor=event.actor, role=event.role, ts=event.ts, reason=event.reason, hash=event.hash)
-    emit(out, as_json, f"{out['action']} {out['target_type']} {out['target_id']} recorded as event {out['event_id']} "
-                       f"by {out['actor']} ({out['role']}) at {out['ts']}")
+        tag = _tag_of(event.details)
+    emit(out, as_json, f"{out['action']}{tag} {out['target_type']} {out['target_id']} recorded as event "
+                       f"{out['event_id']} by {out['actor']} ({out['role']}) at {out['ts']}")
+
+
+def _tag_of(details) -> str:
+    """' [tag]' for a tag or untag event, so that people see which tag; '' otherwise."""
+    return f" [{details['tag']}]" if isinstance(details, dict) and details.get("tag") else ""
 
 
 @review_app.command("approve")
@@ -301,7 +307,7 @@ def audit_log_cmd(
                      target_id=e.target_id, meaning=e.meaning, reason=e.reason, details=e.details, hash=e.hash)
                 for e in list_events(s, actor=actor, action=action, target_type=target_type, since=since, limit=limit)]
     text = "\n".join(f"{r['id']:>6} {r['ts']} {r['actor']:<12} {r['action']:<13} {r['target_type']} {r['target_id']}"
-                     + (f"  — {r['reason']}" if r["reason"] else "") for r in rows)
+                     + _tag_of(r["details"]) + (f"  — {r['reason']}" if r["reason"] else "") for r in rows)
     emit({"events": rows}, as_json, text or "no events")
 
 

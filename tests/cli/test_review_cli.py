@@ -111,6 +111,10 @@ def test_decisions_authenticate_and_are_logged(team):
     assert [e["action"] for e in log] == ["revoke", "reject", "untag", "tag", "reject_sample", "approve"]
     assert log[0]["reason"] == "audit finding"
     assert ok_json("audit", "verify")["ok"] is True
+    # People see which tag: in the confirmation and in the log's text.
+    said = run("review", "tag", team["s2"][1], "blur", env=REX)
+    assert said.exit_code == 0 and said.stdout.startswith(f"tag [blur] sample {team['s2'][1]} recorded as event ")
+    assert f"tag           sample {team['s2'][1]} [blur]" in run("audit", "log", "--limit", "1").stdout
 
 
 def test_password_can_come_from_a_prompt(team):
