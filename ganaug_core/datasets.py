@@ -59,8 +59,10 @@ class IngestOptions:
     workers: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
 
     def validate(self) -> None:
-        if self.resolution < 4 or self.resolution > 1024:
-            raise GanaugError(f"--resolution must be between 4 and 1024, got {self.resolution}")
+        # 8: the smallest side a generator trains at (MIN_RESOLUTION of the training config); below it a dataset
+        # could be ingested but never trained on.
+        if self.resolution < 8 or self.resolution > 1024:
+            raise GanaugError(f"--resolution must be between 8 and 1024, got {self.resolution}")
         if self.channels not in (None, 1, 3):
             raise GanaugError(f"--channels must be 1 or 3, got {self.channels}")
         if self.test_fraction is not None and not 0.0 < self.test_fraction < 1.0:
@@ -218,6 +220,8 @@ def _read_folder(root: Path, options: IngestOptions, progress: ProgressCallback)
         if not _is_text(d.name):
             raise GanaugError(f"class folder {d.name!r} in {root} is not valid UTF-8: rename it (its name is the class name)")
     files, file_labels, skipped = [], [], []
+    for f in sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
+        skipped.append((str(f), "an image outside any class folder"))
     for c, d in enumerate(class_dirs):
         for f in sorted(p for p in d.rglob("*") if p.is_file() and not p.name.startswith(".")):
             if not _is_text(str(f)):  # the database and the reports store paths as text
@@ -261,7 +265,9 @@ def _read_folder(root: Path, options: IngestOptions, progress: ProgressCallback)
     present = np.unique(labels)
     if len(present) < 2:
         raise GanaugError(f"{root} has readable images in only one class ({class_dirs[present[0]].name}); need at least two")
-    # Renumber so that classes whose every file was unreadable do not leave holes.
+    # Renumber so that classes whose every file was unreadable do not leave holes, and say which were dropped.
+    skipped += [(str(d), "a class folder with no readable image: not a class") for c, d in enumerate(class_dirs)
+                if c not in set(present.tolist())]
     remap = {old: new for new, old in enumerate(present)}
     labels = np.asarray([remap[c] for c in labels], dtype=np.int64)
     names = [class_dirs[c].name for c in present]

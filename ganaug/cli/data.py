@@ -37,7 +37,7 @@ def ingest_cmd(
     skipped = [{"path": p, "reason": r} for p, r in result.skipped]
     text = [f"ingested {len(result.images)} images into dataset {name!r} ({dataset.resolution}², {dataset.channels} ch)"]
     if skipped:
-        text.append(f"skipped {len(skipped)} files that are not readable images:")
+        text.append(f"left out {len(skipped)} files or folders:")
         text += [f"  {s['path']}: {s['reason']}" for s in skipped[:20]]
         if len(skipped) > 20:
             text.append(f"  ... and {len(skipped) - 20} more")

@@ -67,7 +67,7 @@ def test_demo_honours_test_fraction_and_seed_and_records_what_it_used(home):
         return {f"sklearn:load_digits#{i}" for i in np.flatnonzero(stratified_test_mask(labels, fraction, seed))}
 
     for name, args in [("default", []), ("half", ["--test-fraction", "0.5", "--seed", "3"])]:
-        result = ganaug("data", "ingest", "demo:digits", "--name", name, "--resolution", "4", "--json", *args)
+        result = ganaug("data", "ingest", "demo:digits", "--name", name, "--resolution", "8", "--json", *args)
         assert result.exit_code == 0, result.output
     fraction, seed, test = _demo_split("default")  # the split README and BENCHMARKS.md quote: unchanged
     assert (fraction, seed) == (pytest.approx(1 / 3), 0) and test == expected_test(1 / 3, 0) and len(test) == 599
@@ -98,13 +98,18 @@ def test_non_image_and_corrupt_files_are_listed_and_the_rest_ingested(home, tmp_
     src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(6, 6))
     (src / "a" / "notes.txt").write_text("not an image")
     (src / "b" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated garbage")
+    (src / "stray.png").write_bytes((src / "a" / "img000.png").read_bytes())  # at the root: no class
+    (src / "docs").mkdir()
+    (src / "docs" / "readme.txt").write_text("a folder without images is not a class")
     result = ganaug("data", "ingest", str(src), "--name", "parts", "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["images"] == 12
+    assert out["images"] == 12 and out["report"]["class_names"] == ["a", "b"]
     skipped = {os.path.basename(s["path"]): s["reason"] for s in out["skipped"]}
-    assert set(skipped) == {"notes.txt", "broken.jpg"}
+    assert set(skipped) == {"notes.txt", "broken.jpg", "stray.png", "readme.txt", "docs"}
     assert "not a readable image" in skipped["broken.jpg"]
+    assert skipped["stray.png"] == "an image outside any class folder"
+    assert skipped["docs"] == "a class folder with no readable image: not a class"
 
 
 def test_decompression_bomb_is_refused(home, tmp_path):
@@ -207,7 +212,7 @@ def test_unknown_dataset(home):
     assert_bad_input(ganaug("data", "report", "nope"), "unknown dataset 'nope'")
 
 
-@pytest.mark.parametrize("args,needle", [(["--resolution", "2"], "--resolution"), (["--test-fraction", "1.5"], "--test-fraction"), (["--channels", "2"], "--channels")])
+@pytest.mark.parametrize("args,needle", [(["--resolution", "4"], "--resolution must be between 8 and 1024"), (["--test-fraction", "1.5"], "--test-fraction"), (["--channels", "2"], "--channels")])
 def test_bad_options_name_the_field(home, args, needle):
     assert_bad_input(ganaug("data", "ingest", "demo:digits", "--name", "d", *args), needle)
     assert_nothing_written(home)
