@@ -214,6 +214,11 @@ def _is_text(name: str) -> bool:
     return True
 
 
+def _as_text(path: Path) -> str:
+    """A path as storable text: bytes that are not UTF-8 shown as escapes (\\udce9)."""
+    return str(path).encode("utf-8", "backslashreplace").decode()
+
+
 def _read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
     class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     for d in class_dirs:
@@ -221,11 +226,11 @@ def _read_folder(root: Path, options: IngestOptions, progress: ProgressCallback)
             raise GanaugError(f"class folder {d.name!r} in {root} is not valid UTF-8: rename it (its name is the class name)")
     files, file_labels, skipped = [], [], []
     for f in sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
-        skipped.append((str(f), "an image outside any class folder"))
+        skipped.append((_as_text(f), "an image outside any class folder"))
     for c, d in enumerate(class_dirs):
         for f in sorted(p for p in d.rglob("*") if p.is_file() and not p.name.startswith(".")):
             if not _is_text(str(f)):  # the database and the reports store paths as text
-                skipped.append((str(f).encode("utf-8", "backslashreplace").decode(), "file name is not valid UTF-8"))
+                skipped.append((_as_text(f), "file name is not valid UTF-8"))
             elif f.suffix.lower() in IMAGE_SUFFIXES:
                 files.append(f)
                 file_labels.append(c)

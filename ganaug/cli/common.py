@@ -54,7 +54,7 @@ def cli_errors(fn: Callable) -> Callable:
             fail(message.splitlines()[0] if message else type(e).__name__)
         except OSError as e:  # a folder that cannot be written, a full disk, a GANAUG_HOME that is not a folder
             where = f": {e.filename}" if e.filename else ""
-            fail(f"{e.strerror or type(e).__name__}{where}")
+            fail(f"{e.strerror or str(e) or type(e).__name__}{where}")
 
     return wrapper
 
@@ -82,8 +82,8 @@ def _usage_errors_on_one_line() -> Iterator[None]:
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM (`kill`, `timeout`, `docker stop`, systemd) stops the work as Ctrl-C does: training saves a checkpoint
-    and marks the run cancelled, generating leaves no half-written batch. By default it killed the process on the
-    spot, leaving a run marked running for good."""
+    and marks the run cancelled, generating leaves no half-written batch, ingesting no half-written dataset (and its
+    decoding workers stop). By default it killed the process on the spot, leaving a run marked running for good."""
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 

@@ -123,9 +123,8 @@ def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset"), as_jso
     """Batches waiting for review."""
     from db.datasets import get_dataset
     from db.engine import session_scope
-    from db.review import pending_batches
-
     from db.models import Dataset
+    from db.review import pending_batches
 
     with session_scope() as s:
         ds = get_dataset(s, dataset).id if dataset else None
