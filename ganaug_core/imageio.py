@@ -109,7 +109,7 @@ def _wide_to_8bit(im: Image.Image) -> Image.Image:
     elif im.mode == "I" and lo >= 0.0 and hi <= 65535.0:
         arr = arr / 257.0
     else:
-        arr = (arr - lo) / (hi - lo) * 255.0
+        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
     return Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8), "L")
 
 
