@@ -16,7 +16,7 @@ from db.datasets import add_dataset, class_counts, find_dataset, get_dataset, li
 from db.engine import session_scope
 from db.models import Dataset
 from ganaug_core import paths
-from ganaug_core.datasets import DatasetArrays, IngestOptions, IngestResult, ingest, load_arrays
+from ganaug_core.datasets import DEMO_NAME, DatasetArrays, IngestOptions, IngestResult, ingest, load_arrays
 from ganaug_core.errors import GanaugError
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION, ImbalanceReport, imbalance_report
 from ganaug_core.progress import ProgressCallback, no_progress
@@ -31,6 +31,9 @@ def ingest_dataset(
     source: str, name: str, options: IngestOptions, progress: ProgressCallback = no_progress
 ) -> tuple[Dataset, IngestResult]:
     validate_name(name)
+    local = Path(source).expanduser()
+    if source != DEMO_NAME and local.exists():
+        source = str(local.resolve())  # provenance that does not depend on the directory ingest ran from
     with session_scope() as session:
         if find_dataset(session, name) is not None:
             raise GanaugError(f"dataset {name!r} already exists; choose another --name")

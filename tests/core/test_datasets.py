@@ -75,6 +75,14 @@ def test_image_folder_of_mixed_sizes_is_converted_and_hashed(home, tmp_path):
     assert arrays.images.shape == (300, 3, 32, 32) and arrays.images.dtype == np.uint8
 
 
+def test_a_relative_source_is_recorded_as_an_absolute_path(home, tmp_path, monkeypatch):
+    make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(4, 4))
+    monkeypatch.chdir(tmp_path)
+    dataset, result = ingest_dataset("src", "rel", IngestOptions(resolution=8))
+    assert dataset.source == str(tmp_path.resolve() / "src")
+    assert all(i.source_path.startswith(str(tmp_path.resolve() / "src") + "/") for i in result.images)
+
+
 def test_grayscale_folder_gives_one_channel(home, tmp_path):
     src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(5, 5), colour=False)
     dataset, _ = ingest_dataset(str(src), "gray", IngestOptions(resolution=16))
