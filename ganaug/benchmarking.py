@@ -212,6 +212,7 @@ def run_benchmark(
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         "seconds": round(time.perf_counter() - started, 2),
     }
+    meta["caution"] = few_test_images_caution(meta["test_counts"], data.minority, data.class_names)
     report = summarize(raw, arm_list, arrays.num_classes, data.minority, meta)
     progress(Progress("report", 0, 1))
     where = _write_and_record(report, row.id, final_dir, manifest_sha256, job_id)
@@ -261,6 +262,21 @@ def _write_and_record(report: dict, dataset_id: int, final_dir: Optional[Path], 
         raise
 
 
+# Below this many test images a minority class's recall moves in coarse steps (1/n), and the intervals over seeds
+# mostly measure which images the seeds happened to get right.
+FEW_TEST = 20
+
+
+def few_test_images_caution(test_counts: Sequence[int], minority: Sequence[int], class_names: Sequence[str]) -> Optional[str]:
+    """A caution when a minority class has fewer than FEW_TEST test images, naming them; None otherwise."""
+    few = [(class_names[c], int(test_counts[c])) for c in minority if test_counts[c] < FEW_TEST]
+    if not few:
+        return None
+    listed = ", ".join(f"{name} ({n})" for name, n in few)
+    return (f"few test images in minority class(es) {listed}: their recall moves in steps of 1/n, so the minority "
+            "metrics and their intervals are rough indications on this test split")
+
+
 def format_summary(result: dict) -> str:
     """A short table for people: the two target metrics per arm, the verdict, and where the report is."""
 
@@ -281,5 +297,7 @@ def format_summary(result: dict) -> str:
     if comp["arms"]:
         lines.append(f"target (a GAN arm above the best baseline, disjoint 95 % intervals): "
                      f"{'met' if comp['target_met'] else 'not met'}")
+    if meta.get("caution"):
+        lines.append(f"caution: {meta['caution']}")
     lines.append(f"report: {result['report']['path']}")
     return "\n".join(lines)

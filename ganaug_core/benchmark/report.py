@@ -106,6 +106,8 @@ def to_markdown(report: dict) -> str:
         "on the locked real test split.",
         "",
     ]
+    if meta.get("caution"):
+        lines += [f"**Caution:** {meta['caution']}.", ""]
     if meta.get("skipped_arms"):
         lines += [f"Skipped arms: " + "; ".join(f"{a} ({why})" for a, why in meta["skipped_arms"].items()), ""]
     header = ["arm", "train n", "synthetic"] + list(meta["metrics"])

@@ -70,6 +70,7 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
                                       "gan_filtered", "gan_approved"]
     assert report["meta"]["skipped_arms"] == {}
     assert report["meta"]["minority_classes"] == [7, 8, 9]
+    assert report["meta"]["caution"] is None  # 58–60 test images per rare class
     assert report["meta"]["provenance"]["generator"]["run_id"] == run_id
     assert report["arms"]["gan_approved"]["n_synthetic"] == 4  # the gate caps synthetic at 1 × real (class 9 has 4)
     counts = report["meta"]["train_counts"]
@@ -117,6 +118,15 @@ def test_a_generator_below_the_datasets_side_gives_samples_at_the_datasets_side(
     exported = list((tmp_path / "out").rglob("*.png"))
     assert sum("synthetic" in p.name for p in exported) == 4
     assert {read_png(p).shape for p in exported} == {(1, 16, 16)}
+
+
+def test_few_test_images_in_a_minority_class_earn_a_caution():
+    from ganaug.benchmarking import few_test_images_caution
+
+    names = ["common", "rare", "rarer"]
+    caution = few_test_images_caution([60, 20, 2], [1, 2], names)
+    assert caution.startswith("few test images in minority class(es) rarer (2): their recall moves in steps of 1/n")
+    assert few_test_images_caution([60, 20, 2], [1], names) is None  # 20 is enough; a common class is not asked
 
 
 BAD_INPUT = [

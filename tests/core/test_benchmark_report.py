@@ -55,6 +55,9 @@ def test_report_keys_are_stable_and_serialise_without_nan(report, tmp_path):
     md = to_markdown(rep)
     assert "| **c** |" in md  # the minority class is highlighted
     assert "Target" in md and ("NOT met" in md or "MET" in md)
+    assert "Caution" not in md
+    rep = {**rep, "meta": {**rep["meta"], "caution": "few test images in minority class(es) c (4)"}}
+    assert "**Caution:** few test images in minority class(es) c (4)." in to_markdown(rep)
 
 
 def test_scores_of_an_arm_are_reproducible(report):
