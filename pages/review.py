@@ -17,7 +17,8 @@ from db.engine import session_scope
 from db.review import (approve_batch, reject_batch, reject_sample, review_page, revoke_batch, tag_sample,
                        untag_sample)
 from ganaug_core.runstats import last_diversity
-from pages.ui import TILE_PX, acting_user, decision_errors, fmt, home, image_uri, placeholder_uri, require_user, show_image
+from pages.ui import (TILE_PX, acting_user, decision_errors, file_changed, fmt, home, image_uri, placeholder_uri, require_user,
+                      show_image)
 
 PER_PAGE_CHOICES = (24, 36, 48)
 SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
@@ -110,11 +111,16 @@ def reject_open_sample(sample_id: int) -> None:
     act_on_sample(lambda session, me: reject_sample(session, sample_id, me, reason), f"Sample #{sample_id} rejected")
 
 
-BATCH_DECISIONS = {  # action → (decision, its reason's text input or None if optional, what the flash says)
-    "approve": (approve_batch, None, "approved"),
-    "reject": (reject_batch, "reject_reason", "rejected"),
-    "revoke": (revoke_batch, "revoke_reason", "approval revoked"),
+BATCH_DECISIONS = {  # action → (decision, whether a reason is required, what the flash says)
+    "approve": (approve_batch, False, "approved"),
+    "reject": (reject_batch, True, "rejected"),
+    "revoke": (revoke_batch, True, "approval revoked"),
 }
+
+
+def reason_key(action: str, batch_id: int) -> str:
+    """One reason field per batch and action: a reason typed for one batch never carries over to the next."""
+    return f"batch_{action}_reason_{batch_id}"
 
 
 def decide_batch(action: str, batch_id: int, seen_status: str) -> None:
@@ -122,16 +128,16 @@ def decide_batch(action: str, batch_id: int, seen_status: str) -> None:
 
     It draws nothing itself (a callback of a fragment's widget must not): the fragment shows the flash and toast.
     """
-    decide, reason_key, done = BATCH_DECISIONS[action]
-    if reason_key is None:
-        reason = st.session_state.get("approve_reason", "").strip() or None
-    else:
-        reason = st.session_state.get(reason_key, "").strip()
-        if not reason:
-            st.session_state["review_flash"] = ("error", f"A reason is required to {action} a batch.")
-            return
+    decide, required, done = BATCH_DECISIONS[action]
+    reason = st.session_state.get(reason_key(action, batch_id), "").strip() or None
+    if required and not reason:
+        st.session_state["review_flash"] = ("error", f"A reason is required to {action} a batch.")
+        return
     if act_on_batch(batch_id, seen_status, decide, reason):
-        st.session_state["review_flash"] = ("success", f"Batch {batch_id} {done} by {user['name']}.")
+        st.session_state.pop(reason_key(action, batch_id), None)
+        moved_on = "" if st.session_state.get("review_show_all") else (
+            " The queue now shows the next pending batch; switch on \"Show decided batches too\" to see this one.")
+        st.session_state["review_flash"] = ("success", f"Batch {batch_id} {done} by {user['name']}.{moved_on}")
         st.session_state["review_refresh_queue"] = True
         st.session_state["review_toast"] = f"Batch {batch_id} {done}"
 
@@ -242,19 +248,27 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
     """The page's tiles as ONE image-list element (a page switch redraws one element, not 48 columns), then one
     picker that opens a sample beside its nearest real images."""
     names = state["class_names"]
-    uris, captions, missing = [], [], []
+    uris, captions, missing, changed = [], [], [], []
     for s in samples:
         uri = image_uri(home(), s["path"])
         if uri is None:
             missing.append(s["path"])
+        elif file_changed(home(), s["path"], s["sha256"]):
+            changed.append(s["id"])
         uris.append(uri or placeholder_uri())
-        flags = (["MEMORIZED"] if s["memorized"] else []) + (["rejected"] if s["rejected"] else []) + s["tags"]
+        flags = ((["FILE CHANGED"] if changed and changed[-1] == s["id"] else []) + (["MEMORIZED"] if s["memorized"] else [])
+                 + (["rejected"] if s["rejected"] else []) + s["tags"])
         captions.append(" · ".join([f"#{s['id']}", names[s["class_index"]], f"conf {fmt(s['class_confidence'])}", *flags]))
     if uris:
         st.image(uris, caption=captions, width=TILE_PX)
     if missing:
         st.warning(f"image file missing or unreadable: {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else "")
                    + " (shown as a crossed grey tile)", icon=":material/broken_image:")
+    if changed:
+        st.error(f"{len(changed)} sample file(s) on this page no longer match the sha256 recorded when they were "
+                 f"generated ({', '.join(f'#{i}' for i in changed[:8])}{' …' if len(changed) > 8 else ''}). What you see "
+                 "is not what was generated; the training gate leaves such files out whatever the decision. Find out "
+                 "how they changed before approving.", icon=":material/gpp_bad:")
     ids = [s["id"] for s in samples]
     current = st.session_state.get("review_open")
     st.pills("Open a sample", ids, format_func=lambda i: f"#{i}", key=f"open_pick_{page_key}", width="stretch", wrap=True,
@@ -309,7 +323,7 @@ def sample_detail(open_id, state: dict) -> None:
 
 def batch_actions(batch_id: int, state: dict) -> None:
     if state["status"] == "approved":
-        st.text_input("Reason to revoke the approval (required)", key="revoke_reason",
+        st.text_input("Reason to revoke the approval (required)", key=reason_key("revoke", batch_id),
                       help="Its samples leave the gated training set; the approval stays in the decision log.")
         st.button("Revoke approval", key="revoke_batch", icon=":material/undo:", on_click=decide_batch,
                   args=("revoke", batch_id, state["status"]))
@@ -318,7 +332,7 @@ def batch_actions(batch_id: int, state: dict) -> None:
         return
     left, right = st.columns(2)
     with left:
-        st.text_input("Approval note (optional)", key="approve_reason")
+        st.text_input("Approval note (optional)", key=reason_key("approve", batch_id))
         blocked = state["open_memorized"] > 0 or not state["scored"]
         if not state["scored"]:
             st.warning("This batch cannot be approved until its memorization check has run (scores pending).")
@@ -327,7 +341,7 @@ def batch_actions(batch_id: int, state: dict) -> None:
         st.button("Approve batch", key="approve_batch", type="primary", disabled=blocked, shortcut="shift+a",
                   icon=":material/check:", on_click=decide_batch, args=("approve", batch_id, state["status"]))
     with right:
-        st.text_input("Reason to reject the batch (required)", key="reject_reason")
+        st.text_input("Reason to reject the batch (required)", key=reason_key("reject", batch_id))
         st.button("Reject batch", key="reject_batch", icon=":material/close:", on_click=decide_batch,
                   args=("reject", batch_id, state["status"]))
 

@@ -22,7 +22,7 @@ from db.engine import session_scope
 from db.errors import DecisionError
 from db.models import User
 from ganaug_core import paths
-from ganaug_core.imageio import ImageRejected, read_png
+from ganaug_core.imageio import ImageRejected, read_png, sha256_file
 
 TILE_PX = 112  # a 16×16 sample is unreadable at its own size; nearest-neighbour upscaling keeps pixels honest
 
@@ -37,10 +37,20 @@ def current_user() -> Optional[dict]:
 
 
 def require_user() -> dict:
+    """The signed-in user, re-checked in the database on every page run: an account an admin has disabled (or
+    removed) since it signed in is signed out here, so it cannot keep browsing samples and patient images. Each
+    decision, job and export checks again when it is made (`signed_in_row`)."""
     user = current_user()
     if user is None:
         st.warning("Please sign in first.")
         st.stop()
+    with session_scope() as session:
+        try:
+            users.require_user(session, SimpleNamespace(id=user["id"], name=user["name"]), action="use the app")
+        except DecisionError as e:
+            st.session_state.pop("user", None)
+            st.error(f"{e}. You have been signed out.")
+            st.stop()
     return user
 
 
@@ -71,20 +81,50 @@ def decision_errors() -> tuple[type[BaseException], ...]:
     return (DecisionError, GanaugError, UnknownDataset, PermissionError, ValueError)
 
 
-@st.cache_data(show_spinner=False, max_entries=8192)
+def _file(home_dir: str, stored: str) -> tuple[str, Optional[tuple[int, int]]]:
+    """The file's path, and its (modification time, size) — the caches' key, so a file changed on disk is read
+    again — or None when it is gone."""
+    path = Path(stored) if Path(stored).is_absolute() else Path(home_dir) / stored
+    try:
+        stat = path.stat()
+    except OSError:
+        return str(path), None
+    return str(path), (stat.st_mtime_ns, stat.st_size)
+
+
 def image_uri(home_dir: str, stored: str, size: int = TILE_PX) -> Optional[str]:
-    """The image at `stored` (relative to GANAUG_HOME) upscaled to `size` px, as a PNG data URI; None if it is gone.
+    """The image at `stored` (relative to GANAUG_HOME) scaled to `size` px on its longer side, as a PNG data URI;
+    None if it is gone or unreadable.
 
     A data URI travels inside the page update itself: a grid of 48 tiles costs the browser no extra requests,
     which is what keeps a page switch within a few hundred milliseconds.
     """
-    path = Path(stored) if Path(stored).is_absolute() else Path(home_dir) / stored
+    path, version = _file(home_dir, stored)
+    return None if version is None else _image_uri(path, version, size)
+
+
+@st.cache_data(show_spinner=False, max_entries=8192)
+def _image_uri(path: str, version: tuple[int, int], size: int) -> Optional[str]:
     try:
-        chw = read_png(path)  # size-guarded, like every decode of ours
+        chw = read_png(Path(path))  # size-guarded, like every decode of ours
     except (OSError, ValueError, ImageRejected):
         return None
     im = Image.fromarray(chw[0] if chw.shape[0] == 1 else chw.transpose(1, 2, 0))
-    return png_data_uri(im.resize((size, size), Image.NEAREST), compress_level=1)
+    w, h = im.size  # a run's grid is wider than tall: keep its shape
+    scaled = (size, max(1, round(h * size / w))) if w >= h else (max(1, round(w * size / h)), size)
+    return png_data_uri(im.resize(scaled, Image.NEAREST), compress_level=1)
+
+
+def file_changed(home_dir: str, stored: str, sha256: str) -> bool:
+    """True when the file exists but its bytes no longer match the sha256 recorded for it (hashed once per
+    version of the file). The gate already leaves such a file out; the reviewer must see it too."""
+    path, version = _file(home_dir, stored)
+    return version is not None and _sha256_of(path, version) != sha256
+
+
+@st.cache_data(show_spinner=False, max_entries=8192)
+def _sha256_of(path: str, version: tuple[int, int]) -> str:
+    return sha256_file(Path(path))
 
 
 @st.cache_data(show_spinner=False)

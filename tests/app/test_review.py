@@ -3,6 +3,7 @@ revoking an approval, a queue that shows each decision at once."""
 
 from __future__ import annotations
 
+import numpy as np
 from sqlalchemy import func, select
 
 from db.engine import session_scope
@@ -84,6 +85,29 @@ def test_memorized_sample_blocks_approval_until_rejected(users, digits):
         assert approval.actor == "rita" and approval.target_id == batch
 
 
+def test_a_sample_file_changed_on_disk_is_shown_as_it_is_now_and_flagged(users, digits):
+    from ganaug_core import paths
+    from ganaug_core.imageio import save_png
+
+    batch = make_batch(digits, 9, 3)
+    with session_scope() as session:
+        first, path = session.execute(select(Sample.id, Sample.path).where(Sample.batch_id == batch)
+                                      .order_by(Sample.id)).first()
+    at = review(users["rita"], batch)
+    before = list(at.get("image")[0].proto.imgs)
+    assert not [e for e in at.error if "no longer match" in e.value]
+    save_png(np.full((1, 16, 16), 255, dtype=np.uint8), paths.resolve(path))  # the file changes behind the log
+    at = review(users["rita"], batch)  # a fresh session: the image cache is shared between sessions
+    after = list(at.get("image")[0].proto.imgs)
+    assert after[0].url != before[0].url and [a.url for a in after[1:]] == [b.url for b in before[1:]]
+    assert after[0].caption.startswith(f"#{first} · 9 · conf") and "FILE CHANGED" in after[0].caption
+    assert "FILE CHANGED" not in after[1].caption
+    assert [e.value for e in at.error if "no longer match" in e.value] == [
+        f"1 sample file(s) on this page no longer match the sha256 recorded when they were generated (#{first}). What "
+        "you see is not what was generated; the training gate leaves such files out whatever the decision. Find out "
+        "how they changed before approving."]
+
+
 def test_reject_batch_needs_a_reason(users, digits):
     batch = make_batch(digits, 7, 3)
     at = review(users["rita"], batch)
@@ -91,7 +115,7 @@ def test_reject_batch_needs_a_reason(users, digits):
     assert any("reason is required" in e.value for e in at.error)
     with session_scope() as session:
         assert session.get(Batch, batch).status == "pending"
-    at.text_input(key="reject_reason").input("mode collapse: all samples alike").run()
+    at.text_input(key=f"batch_reject_reason_{batch}").input("mode collapse: all samples alike").run()
     button(at, "Reject batch").click().run()
     with session_scope() as session:
         assert session.get(Batch, batch).status == "rejected"
@@ -166,7 +190,7 @@ def test_an_approved_batch_is_revoked_with_a_reason(users, digits):
     assert not [b for b in at.button if b.label in ("Approve batch", "Reject batch")]
     button(at, "Revoke approval").click().run()
     assert any("reason is required to revoke" in e.value for e in at.error)
-    at.text_input(key="revoke_reason").input("strokes smeared on a closer look").run()
+    at.text_input(key=f"batch_revoke_reason_{batch}").input("strokes smeared on a closer look").run()
     button(at, "Revoke approval").click().run()
     assert not at.exception
     with session_scope() as session:
@@ -182,10 +206,13 @@ def test_an_approved_batch_is_revoked_with_a_reason(users, digits):
 def test_the_queue_shows_a_decision_at_once(users, digits):
     b7, b9 = make_batch(digits, 7, 2), make_batch(digits, 9, 2)
     at = review(users["rita"], b9)
-    at.text_input(key="reject_reason").input("blurry throughout").run()
+    at.text_input(key=f"batch_reject_reason_{b9}").input("blurry throughout").run()
     button(at, "Reject batch").click().run()  # well within the queue's 3 s cache
     options = at.selectbox(key="review_batch").options
     assert len(options) == 1 and options[0].startswith(f"batch {b7} "), options
+    # The next batch starts with an empty reason: the last one's never carries over to it.
+    assert at.text_input(key=f"batch_reject_reason_{b7}").value == ""
+    assert any(f"Batch {b9} rejected by rita. The queue now shows the next pending batch" in m.value for m in at.success)
 
 
 def test_decision_feedback_logs_no_fragment_warning(users, digits, caplog):
@@ -196,7 +223,7 @@ def test_decision_feedback_logs_no_fragment_warning(users, digits, caplog):
     at.selectbox(key=f"tag_pick_{first}").set_value("blur").run()
     button(at, "Add tag").click().run()
     assert [t.value for t in at.toast] == [f"#{first} tagged blur"]
-    at.text_input(key="reject_reason").input("blurry throughout").run()
+    at.text_input(key=f"batch_reject_reason_{batch}").input("blurry throughout").run()
     button(at, "Reject batch").click().run()
     assert not at.exception
     assert [t.value for t in at.toast] == [f"Batch {batch} rejected"]

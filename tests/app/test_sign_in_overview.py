@@ -77,11 +77,12 @@ def test_disabled_account_cannot_sign_in_nor_decide(users, digits):
     batch = make_batch(digits, 9, 2)
     at = app_test(users["rita"], "review.py")
     at.selectbox(key="review_batch").set_value(batch).run()
+    assert [b for b in at.button if b.label == "Reject batch"]
     with session_scope(immediate=True) as session:
         set_active(session, "rita", False, by=get_user(session, "ada"), reason="left the team")
-    at.text_input(key="reject_reason").input("all blurry").run()
-    button(at, "Reject batch").click().run()
-    assert any("disabled" in e.value for e in at.error)
+    at.run()  # her next click or page: she is signed out, and sees no sample and no button
+    assert [e.value for e in at.error] == ["account 'rita' is disabled; ask an admin. You have been signed out."]
+    assert "user" not in at.session_state and not at.image and not at.button
     with session_scope() as session:
         assert session.scalar(select(func.count()).where(Event.action == "reject")) == 0
 
