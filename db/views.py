@@ -52,19 +52,8 @@ def approved_class_counts(session: Session) -> dict[str, list[int]]:
     the log (db/replay.py)."""
     datasets = {d.id: d for d in session.scalars(select(Dataset))}
     counts = {d.name: [0] * len(d.class_names) for d in datasets.values()}
-    latest = (
-        select(func.max(Event.id).label("event_id"))
-        .where(Event.target_type == "batch", Event.action == "approve").group_by(Event.target_id).subquery()
-    )
-    approvals = session.execute(
-        select(Batch.id, Batch.dataset_id, Event.details).join(Event, Event.target_id == Batch.id)
-        .join(latest, latest.c.event_id == Event.id).where(Batch.status == "approved")
-    )
     blocking = exists().where(SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking)
-    for batch_id, dataset_id, details in approvals:
-        max_id = (details or {}).get("max_sample_id")
-        if max_id is None:
-            continue
+    for batch_id, (dataset_id, max_id) in _approved_batches(session).items():
         for c, n in session.execute(
             select(Sample.class_index, func.count()).where(Sample.batch_id == batch_id, Sample.id <= max_id,
                                                            ~Sample.rejected, ~blocking)
@@ -72,6 +61,25 @@ def approved_class_counts(session: Session) -> dict[str, list[int]]:
         ):
             counts[datasets[dataset_id].name][c] += n
     return counts
+
+
+def _approved_batches(session: Session, dataset_id: Optional[int] = None) -> dict[int, tuple[int, int]]:
+    """Approved batch id → (dataset id, the highest sample id its latest approval covered). A sample above that id
+    was added after the approval and is not admitted; an approval that recorded none admits nothing."""
+    latest = (
+        select(func.max(Event.id).label("event_id"))
+        .where(Event.target_type == "batch", Event.action == "approve").group_by(Event.target_id).subquery()
+    )
+    q = (select(Batch.id, Batch.dataset_id, Event.details).join(Event, Event.target_id == Batch.id)
+         .join(latest, latest.c.event_id == Event.id).where(Batch.status == "approved"))
+    if dataset_id is not None:
+        q = q.where(Batch.dataset_id == dataset_id)
+    out = {}
+    for batch_id, ds, details in session.execute(q):
+        max_id = (details or {}).get("max_sample_id")
+        if max_id is not None:
+            out[batch_id] = (ds, int(max_id))
+    return out
 
 
 def runs_table(session: Session, limit: int = 50, dataset: Optional[str] = None) -> list[dict]:
@@ -213,8 +221,10 @@ def points_version(session: Session, dataset: str) -> tuple:
 def embedding_points(session: Session, dataset: str) -> dict[str, list]:
     """Columns of every embedded point of a dataset: real training images, then synthetic samples.
 
-    `decision` is what the gate would do with a synthetic sample today: approved, rejected (batch or sample),
-    or pending; real points read "real".
+    `decision` is what the gate would do with a synthetic sample today, by the rules of `approved_class_counts`:
+    approved; rejected (batch or sample rejected, approval revoked, or a blocking tag, all of which keep it out);
+    or pending (its batch awaits review, or the sample was added after its batch's approval). Real points read
+    "real".
     """
     dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == dataset))
     cols: dict[str, list] = {k: [] for k in ("source", "id", "class_index", "x", "y", "decision", "batch")}
@@ -233,8 +243,18 @@ def embedding_points(session: Session, dataset: str) -> dict[str, list]:
         .where(Batch.dataset_id == dataset_id, Sample.emb_x.is_not(None))
         .order_by(Sample.id)
     )
+    approved = _approved_batches(session, dataset_id)
+    blocked = set(session.scalars(
+        select(SampleTag.sample_id).join(Tag, SampleTag.tag_id == Tag.id).join(Sample, SampleTag.sample_id == Sample.id)
+        .join(Batch, Sample.batch_id == Batch.id).where(Tag.blocking, Batch.dataset_id == dataset_id)
+    ))
     for sid, c, x, y, rejected, status, bid in synth:
-        decision = "rejected" if rejected or status in ("rejected", "revoked") else status
+        if rejected or status in ("rejected", "revoked") or sid in blocked:
+            decision = "rejected"
+        elif status == "approved":
+            decision = "approved" if bid in approved and sid <= approved[bid][1] else "pending"
+        else:
+            decision = status
         _append(cols, "synthetic", sid, c, x, y, decision, bid)
     return cols
 

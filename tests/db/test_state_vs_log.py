@@ -56,6 +56,29 @@ def test_a_blocking_tag_the_approval_saw_cannot_be_removed(home, toy, people):
         assert approved_class_counts(s) == {"toy": [0, 2]}
 
 
+def test_the_embedding_map_marks_approved_only_what_the_gate_admits(home, toy, people):
+    from sqlalchemy import update
+
+    from db.views import embedding_points
+
+    with session_scope(immediate=True) as s:
+        b = make_batch(s, home, toy, n=3).id
+        ids = sample_ids(s, b)
+        tag_sample(s, ids[0], "checkerboard", people["rex"])  # blocking, seen by the approval
+        approve_batch(s, b, people["rex"])
+        tag_sample(s, ids[1], "blur", people["rex"])  # blocking, found after the approval
+        s.execute(Sample.__table__.insert(), [dict(batch_id=b, class_index=1, seed=99, path="x/late.png",
+                                                   sha256="0" * 64, rejected=False)])  # added after the approval
+        s.execute(update(Sample).values(emb_x=0.0, emb_y=0.0))
+    with session_scope() as s:
+        late = max(sample_ids(s, b))
+        points = embedding_points(s, "toy")
+        decisions = {i: d for src, i, d in zip(points["source"], points["id"], points["decision"]) if src == "synthetic"}
+        admitted = sum(approved_class_counts(s)["toy"])
+    assert decisions == {ids[0]: "rejected", ids[1]: "rejected", ids[2]: "approved", late: "pending"}
+    assert admitted == list(decisions.values()).count("approved") == len(_synthetic(home)) == 1
+
+
 def _raw(home, *statements) -> None:
     dispose_engines()
     con = sqlite3.connect(home / "ganaug.db")
