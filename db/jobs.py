@@ -99,10 +99,13 @@ def finish_job(session: Session, job_id: int, result: Optional[dict] = None, run
     session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(**values))
 
 
-def cancel_job(session: Session, job_id: int, message: str = "cancelled on request") -> None:
-    """running → cancelled, once the handler has stopped."""
-    session.execute(update(Job).where(Job.id == job_id, Job.status.in_(("queued", "running")))
-                    .values(status="cancelled", message=message, finished_at=utcnow()))
+def cancel_job(session: Session, job_id: int, message: str = "cancelled on request",
+               run_id: Optional[int] = None) -> None:
+    """running → cancelled, once the handler has stopped; `run_id`: the run it had started (cancelled, resumable)."""
+    values = dict(status="cancelled", message=message, finished_at=utcnow())
+    if run_id is not None:
+        values["run_id"] = run_id
+    session.execute(update(Job).where(Job.id == job_id, Job.status.in_(("queued", "running"))).values(**values))
 
 
 def fail_job(session: Session, job_id: int, error: str) -> None:

@@ -157,10 +157,10 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
         if stop_event.is_set() and not ctx._cancelled:
             fail_job(s, job_id, "the worker was stopped while the job ran; submit it again")
             return "failed"
-        if ctx.should_stop():
-            cancel_job(s, job_id)
-            return "cancelled"
         run_id = result.get("run_id") if isinstance(result.get("run_id"), int) else None
+        if ctx.should_stop():
+            cancel_job(s, job_id, run_id=run_id)
+            return "cancelled"
         finish_job(s, job_id, result, run_id=run_id)
     return "done"
 

@@ -56,6 +56,19 @@ def test_cancel_queued_at_once_running_on_request(db):
         assert get_job(s, r).status == "running" and get_job(s, r).cancel_requested
 
 
+def test_a_cancelled_job_keeps_the_run_it_started(home, toy):
+    from db.jobs import cancel_job
+    from tests.db.helpers import make_batch
+
+    with session_scope() as s:
+        run_id = make_batch(s, home, toy).run_id  # a run, as a training job leaves one when cancelled
+        job = submit_job(s, "train_generate", {}, "t").id
+        claim_job(s, job, 1)
+        cancel_job(s, job, run_id=run_id)
+    with session_scope() as s:
+        assert (get_job(s, job).status, get_job(s, job).run_id) == ("cancelled", run_id)
+
+
 def test_stale_heartbeat_fails_the_job(db):
     with session_scope() as s:
         old = submit_job(s, "sleep", {}, "old").id
