@@ -217,6 +217,12 @@ def job_progress(job_id: int) -> None:
         st.error(f"The job failed: {job['error']}")
     elif job["status"] == "cancelled":
         st.warning(job["message"] or "Cancelled.")
+    ended = f"gen_job_ended_{job_id}"
+    if job["status"] not in ("queued", "running") and not st.session_state.get(ended):
+        # The fragment redraws only itself: once, when the job ends, redraw the page so that "Recent runs" below
+        # shows the end too.
+        st.session_state[ended] = True
+        st.rerun(scope="app")
 
 
 def latest_grid(job: dict):

@@ -93,6 +93,9 @@ def test_a_finished_run_with_collapsed_classes_warns_before_review(users, digits
     assert not at.exception
     assert any("batches [3, 4] are ready for review" in s.value for s in at.success)
     assert [w.value for w in at.warning if "flagged class(es) 8, 9" in w.value]
+    # The job's end redrew the whole page once, so "Recent runs" below shows it too.
+    assert at.session_state[f"gen_job_ended_{job_id}"] is True
+    assert list(at.dataframe[0].value["status"]) == ["done"]
 
 
 def test_the_budget_default_follows_its_unit(users, digits):
