@@ -251,12 +251,13 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
     uris, captions, missing, changed = [], [], [], []
     for s in samples:
         uri = image_uri(home(), s["path"])
+        is_changed = uri is not None and file_changed(home(), s["path"], s["sha256"])
         if uri is None:
             missing.append(s["path"])
-        elif file_changed(home(), s["path"], s["sha256"]):
+        if is_changed:
             changed.append(s["id"])
         uris.append(uri or placeholder_uri())
-        flags = ((["FILE CHANGED"] if changed and changed[-1] == s["id"] else []) + (["MEMORIZED"] if s["memorized"] else [])
+        flags = ((["FILE CHANGED"] if is_changed else []) + (["MEMORIZED"] if s["memorized"] else [])
                  + (["rejected"] if s["rejected"] else []) + s["tags"])
         captions.append(" · ".join([f"#{s['id']}", names[s["class_index"]], f"conf {fmt(s['class_confidence'])}", *flags]))
     if uris:
