@@ -147,6 +147,8 @@ def set_active(session: Session, name: str, active: bool, by: User, reason: Opti
         )
         if not others:
             raise DecisionError(f"{name!r} is the last active admin and cannot be disabled")
+    if not active and user.id == admin.id:  # the session would look like an admin's while every action fails
+        raise DecisionError("an admin cannot disable their own account: ask another admin")
     user.active = active
     record_event(
         session, admin, "enable_user" if active else "disable_user", "user", user.id,

@@ -203,3 +203,16 @@ def test_bulk_reject_and_tag_are_one_event_each_and_all_or_nothing(home, toy, pe
         events = {e.id: e for e in s.scalars(select(Event).where(Event.id.in_(rejected + tagged)))}
         assert [events[i].target_id for i in rejected + tagged] == ids
         assert verify_chain(s).ok
+
+
+def test_an_admin_cannot_disable_their_own_account(people):
+    from db.users import add_user, get_user, set_active
+
+    with session_scope(immediate=True) as s:
+        add_user(s, "bea", "bea-password", role="admin", by=people["ada"])
+    with session_scope(immediate=True) as s, pytest.raises(DecisionError, match="cannot disable their own account"):
+        set_active(s, "ada", False, by=people["ada"])
+    with session_scope(immediate=True) as s:
+        set_active(s, "ada", False, by=get_user(s, "bea"), reason="left")  # another admin may
+    with session_scope() as s:
+        assert not get_user(s, "ada").active
