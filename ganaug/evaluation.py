@@ -224,21 +224,18 @@ def _sample_images(samples: list[Sample], row: Dataset) -> np.ndarray:
     return np.stack(images)
 
 
-def _comparable(synth: np.ndarray, real: np.ndarray, resolution: int, gen_side: int) -> tuple[np.ndarray, np.ndarray]:
-    """Synthetic and real images brought to a common footing at the dataset's side.
+def _as_generated(real: np.ndarray, resolution: int, gen_side: int) -> np.ndarray:
+    """Real images brought to the footing of samples from a generator that worked at `gen_side`.
 
-    A generator may work below the dataset's side (`gen_side`); it was trained on area-downsampled real images,
-    and its samples are stored upsampled to the dataset's side (`upsample_images`). Real images then take the
-    same path — area-downsampled as the generator saw them, upsampled back by the same function — so a copy of a
-    training image is still an exact copy here. Samples stored at the generator's side (batches generated before
-    samples were stored at the dataset's) are upsampled here the same way.
+    A generator may work below the dataset's side; it was trained on area-downsampled real images, and its samples
+    are stored upsampled to the dataset's side (`upsample_images`). Real images take the same path — down as the
+    generator saw them, back up by the same function — so a copy of a training image is still an exact copy.
+    Samples themselves go through `upsample_images` too: a no-op for those stored at the dataset's side, and the
+    same path for batches generated before samples were.
     """
     from ganaug_core.training.loop import resize_images, upsample_images
 
-    synth = upsample_images(synth, resolution)
-    if gen_side < resolution:
-        real = upsample_images(resize_images(real, gen_side), resolution)
-    return synth, real
+    return real if gen_side >= resolution else upsample_images(resize_images(real, gen_side), resolution)
 
 
 def _stored_summary(batch_id: int) -> dict:
@@ -256,6 +253,7 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     """Score every sample of a batch and store the scores, flags, nearest real ids and map coordinates."""
     from ganaug.datasets import dataset_arrays
     from ganaug_core.scoring import score_samples
+    from ganaug_core.training.loop import upsample_images
 
     batch, dataset, samples, gen_side = _load_batch(batch_id)
     if batch.scores_computed and not rescore:
@@ -267,7 +265,8 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     labels = np.array([s.class_index for s in samples], dtype=np.int64)
     extractor, extractor_path = ensure_feature_extractor(dataset, progress)
     train_images, train_labels = arrays.split("train")
-    synth, train_images = _comparable(synth, train_images, row.resolution, gen_side)
+    synth = upsample_images(synth, row.resolution)
+    train_images = _as_generated(train_images, row.resolution, gen_side)
     progress(Progress("score", 0, len(samples)))
     scores = score_samples(extractor, train_images, train_labels, synth, labels)
     embedding, _ = _ensure_embedding(dataset, progress)
@@ -306,6 +305,7 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> di
     """
     from ganaug.datasets import dataset_arrays
     from ganaug_core.metrics.metric_main import compute_metrics
+    from ganaug_core.training.loop import upsample_images
 
     batch, dataset, samples, gen_side = _load_batch(batch_id)
     keep_freed_memory()  # feature batches reallocate the same maps, as in score_batch (ganaug_core/memory.py)
@@ -316,8 +316,9 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> di
     holdout_split = "val" if (arrays.splits == "val").any() else "test"
     hold_images, hold_labels = arrays.split(holdout_split)
     train_images, train_labels = arrays.split("train")
-    hold_images = _comparable(synth, hold_images, row.resolution, gen_side)[1]
-    synth, train_images = _comparable(synth, train_images, row.resolution, gen_side)
+    synth = upsample_images(synth, row.resolution)
+    hold_images = _as_generated(hold_images, row.resolution, gen_side)
+    train_images = _as_generated(train_images, row.resolution, gen_side)
     progress(Progress("metrics", 0, 1))
     metrics = compute_metrics(extractor, train_images, train_labels, synth, labels,
                               holdout_images=hold_images, holdout_labels=hold_labels)
@@ -354,6 +355,7 @@ def _record_report(batch_id: int, dataset_id: int, metrics: dict) -> None:
 def nearest_real_images(sample_id: int, k: int = 5) -> list[dict]:
     """The stored nearest real training images of a sample with their feature distances, nearest first."""
     from ganaug.datasets import dataset_arrays
+    from ganaug_core.training.loop import upsample_images
 
     with session_scope() as session:
         sample = session.get(Sample, sample_id)
@@ -371,7 +373,8 @@ def nearest_real_images(sample_id: int, k: int = 5) -> list[dict]:
     with session_scope() as session:
         position = {int(i): n for n, i in enumerate(_real_ids(session, row, arrays))}
     real = arrays.images[[position[i] for i in ids]]
-    synth, real = _comparable(_sample_images([sample], row), real, row.resolution, gen_side)
+    synth = upsample_images(_sample_images([sample], row), row.resolution)
+    real = _as_generated(real, row.resolution, gen_side)
     f = extractor.features(np.concatenate([synth, real]))
     dist = np.linalg.norm(f[1:] - f[:1], axis=1)
     return [{"real_image_id": i, "path": reals[i].path, "class_index": reals[i].class_index, "distance": float(d)}
