@@ -57,8 +57,11 @@ def require_user() -> dict:
 def signed_in_row(session, outcome: str = "nothing was recorded") -> User:
     """The signed-in user's row, re-read and checked now by `db.users.require_user` (an admin may have disabled the
     account since it signed in). Checked before every decision, job launch and export; `outcome` says what the
-    refusal left undone."""
-    me = require_user()
+    refusal left undone. It reads the database once, in the caller's session: the page's own `require_user` has
+    its session, and draws."""
+    me = current_user()
+    if me is None:
+        raise PermissionError(f"no one is signed in: {outcome}")
     try:
         return users.require_user(session, SimpleNamespace(id=me["id"], name=me["name"]))
     except DecisionError as e:
@@ -68,7 +71,6 @@ def signed_in_row(session, outcome: str = "nothing was recorded") -> User:
 @contextmanager
 def acting_user(immediate: bool = True, outcome: str = "nothing was recorded") -> Iterator[tuple]:
     """A write session and the signed-in reviewer's row, re-read now (see `signed_in_row`)."""
-    require_user()
     with session_scope(immediate=immediate) as session:
         yield session, signed_in_row(session, outcome=outcome)
 
