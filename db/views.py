@@ -290,6 +290,14 @@ def job_row(session: Session, job_id: int) -> Optional[dict]:
                 cancel_requested=j.cancel_requested, run_id=j.run_id, created=j.created_at)
 
 
+def latest_batch_job(session: Session, kind: str, batch_id: int, scan: int = 500) -> Optional[dict]:
+    """The newest job of `kind` whose params name `batch_id` (among the newest `scan` of that kind), as `job_row`."""
+    for j in session.scalars(select(Job).where(Job.kind == kind).order_by(Job.id.desc()).limit(scan)):
+        if str((j.params or {}).get("batch_id")) == str(batch_id):
+            return job_row(session, j.id)
+    return None
+
+
 def jobs_table(session: Session, kind: Optional[str] = None, limit: int = 20) -> list[dict]:
     q = select(Job)
     if kind:

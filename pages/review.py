@@ -1,5 +1,6 @@
 """Review: the queue of pending batches, a paged grid of one batch's samples, per-sample tag/reject, batch decisions
-(approve or reject a pending batch, revoke an approved one).
+(approve or reject a pending batch, revoke an approved one), and for a pending batch not scored yet (its job was
+cancelled or failed while scoring), a button that queues its scoring in the worker.
 
 Every click is one call into db/review.py in its own write transaction, so a refresh or a second reviewer loses
 nothing. Before acting on a batch the page re-reads its status in that same transaction: if another reviewer
@@ -14,6 +15,7 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
+from db.jobs import submit_job
 from db.review import (approve_batch, reject_batch, reject_sample, review_page, revoke_batch, tag_sample,
                        untag_sample)
 from ganaug_core.runstats import last_diversity
@@ -24,6 +26,7 @@ PER_PAGE_CHOICES = (24, 36, 48)
 SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
          "distance to nearest real": "nn_distance"}
 MEMORIZED = {"any": None, "only memorized": True, "not memorized": False}
+SCORE_JOB = "evaluate"  # the worker's job kind that scores one batch (ganaug/job_handlers.py)
 
 user = require_user()
 st.title("Review")
@@ -154,6 +157,47 @@ def act_on_sample(decide, done: str) -> None:
         st.session_state["review_toast"] = done
 
 
+def queue_scoring(batch_id: int, after_job: int) -> None:
+    """"Compute scores" callback. The submit key names the batch and its newest scoring job, so a double click (or
+    two reviewers at once) queues one job, and a retry after a failed job queues a new one."""
+    try:
+        with acting_user(outcome="no scoring job was queued") as (session, me):
+            job = submit_job(session, SCORE_JOB, {"batch_id": batch_id}, submit_key=f"score-batch-{batch_id}-after-{after_job}",
+                             requested_by=me.id)
+            job_id = job.id
+    except decision_errors() as e:
+        st.session_state["review_flash"] = ("error", str(e))
+        return
+    st.session_state["review_toast"] = f"Scoring of batch {batch_id} queued (job {job_id})"
+
+
+@st.fragment(run_every=2)
+def scoring_progress(job_id: int) -> None:
+    with session_scope() as session:
+        job = views.job_row(session, job_id)
+    if job is not None and job["status"] in ("queued", "running"):
+        text = f"Scoring job {job_id}: {job['message'] or job['status']}"
+        st.progress(min(1.0, max(0.0, job["progress"])), text=text)
+        return
+    st.rerun(scope="app")  # it ended: the page now shows the scores, or the failure and the button again
+
+
+def scoring_controls(batch_id: int) -> None:
+    """For an unscored batch: its scoring job's progress, or a button that queues one (the worker runs it)."""
+    with session_scope() as session:
+        job = views.latest_batch_job(session, SCORE_JOB, batch_id)
+    if job is not None and job["status"] in ("queued", "running"):
+        scoring_progress(job["id"])
+        return
+    if job is not None and job["status"] == "failed":
+        st.error(f"Scoring job {job['id']} failed: {(job['error'] or 'no reason recorded').splitlines()[0]}")
+    st.button("Compute scores", key=f"score_batch_{batch_id}", icon=":material/analytics:", on_click=queue_scoring,
+              args=(batch_id, job["id"] if job is not None else 0))
+    st.caption("The worker that `ganaug app` starts scores the batch: class confidence, realism, novelty and the "
+               "memorization check approval waits for. A job still running ahead of it (such as the run that "
+               "generated this batch) goes first.")
+
+
 def show_feedback() -> None:
     """The last decision's message and toast, set by a callback (which may not draw them itself)."""
     flash = st.session_state.pop("review_flash", None)
@@ -199,6 +243,8 @@ def batch_panel(batch_id: int) -> None:
                 + (f": {last['reason']}" if last["reason"] else "") + ").")
     if not state["scored"]:
         st.warning("Scores and embeddings for this batch are not computed yet; sorting by score is unavailable.")
+        if state["status"] == "pending":
+            scoring_controls(batch_id)
     reading = collapse_reading(home(), state["run_id"])
     if state["class_index"] in reading.get("collapsed", []):
         ratio = reading["diversity"][str(state["class_index"])]
@@ -336,7 +382,8 @@ def batch_actions(batch_id: int, state: dict) -> None:
         st.text_input("Approval note (optional)", key=reason_key("approve", batch_id))
         blocked = state["open_memorized"] > 0 or not state["scored"]
         if not state["scored"]:
-            st.warning("This batch cannot be approved until its memorization check has run (scores pending).")
+            st.warning("This batch cannot be approved until its memorization check has run (scores pending): "
+                       "\"Compute scores\" above queues it.")
         elif blocked:
             st.warning(f"{state['open_memorized']} memorized sample(s) must be rejected before this batch can be approved.")
         st.button("Approve batch", key="approve_batch", type="primary", disabled=blocked, shortcut="shift+a",

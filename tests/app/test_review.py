@@ -240,3 +240,48 @@ def test_a_decompression_bomb_png_shows_the_placeholder(users, digits):
     at = review(users["rita"], batch)
     assert images_shown(at) == 2
     assert any(path in w.value for w in at.warning if "image file missing or unreadable" in w.value)
+
+
+def test_an_unscored_batch_is_scored_from_the_page_and_a_failed_scoring_can_be_retried(users, digits):
+    import shutil
+
+    from db.models import Job
+    from ganaug import evaluation
+    from ganaug_core import paths
+    from ganaug.worker import execute_job
+
+    batch = make_batch(digits, 7, 6, scored=False)
+    evaluation.ensure_feature_extractor(digits, steps=20)  # a short extractor; scoring reuses it
+    with session_scope() as session:
+        first = paths.resolve(session.scalars(select(Sample.path).where(Sample.batch_id == batch).order_by(Sample.id)).first())
+    aside = first.with_suffix(".aside")
+    shutil.move(first, aside)  # the first scoring fails: a sample file is missing
+
+    at = review(users["rita"], batch)
+    assert button(at, "Approve batch").disabled
+    button(at, "Compute scores").click().run()
+    assert not at.exception
+    assert not [b for b in at.button if b.label == "Compute scores"]  # its progress shows instead
+    assert any("Scoring job" in p.proto.text and "queued" in p.proto.text for p in at.get("progress"))
+    at.run()
+    with session_scope() as session:
+        jobs = session.scalars(select(Job)).all()
+        assert [(j.kind, j.params, j.requested_by) for j in jobs] == [("evaluate", {"batch_id": batch}, users["rita"]["id"])]
+        failing = jobs[0].id
+    assert execute_job(failing) == "failed"
+
+    at.run()
+    assert any(f"Scoring job {failing} failed" in e.value for e in at.error)
+    shutil.move(aside, first)
+    button(at, "Compute scores").click().run()  # a retry is a new job
+    with session_scope() as session:
+        retry = session.scalars(select(Job.id).where(Job.id != failing)).one()
+    assert execute_job(retry) == "done"
+
+    at.run()
+    assert not at.exception
+    assert not [b for b in at.button if b.label == "Compute scores"]
+    assert not any("not computed yet" in w.value for w in at.warning)
+    with session_scope() as session:
+        assert session.get(Batch, batch).scores_computed
+        assert session.scalar(select(func.count()).where(Sample.batch_id == batch, Sample.realism.is_(None))) == 0
