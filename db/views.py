@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Integer, column, exists, func, select, values
 from sqlalchemy.orm import Session
 
 from db.models import Batch, Dataset, Event, Job, RealImage, Report, Run, Sample, SampleTag, Tag, User
@@ -45,6 +45,9 @@ def train_class_counts(session: Session) -> dict[str, list[int]]:
     return counts
 
 
+COVERAGE_ROWS = 5000  # (batch, highest covered sample id) rows per query: 2 bound values each, within SQLite's limit
+
+
 def approved_class_counts(session: Session) -> dict[str, list[int]]:
     """dataset name → synthetic samples per class that the review admits: those of approved batches, less rejected
     and blocking-tagged samples and samples added after the approval. The gate's rules on the state tables, in SQL
@@ -53,13 +56,17 @@ def approved_class_counts(session: Session) -> dict[str, list[int]]:
     datasets = {d.id: d for d in session.scalars(select(Dataset))}
     counts = {d.name: [0] * len(d.class_names) for d in datasets.values()}
     blocking = exists().where(SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking)
-    for batch_id, (dataset_id, max_id) in _approved_batches(session).items():
-        for c, n in session.execute(
-            select(Sample.class_index, func.count()).where(Sample.batch_id == batch_id, Sample.id <= max_id,
-                                                           ~Sample.rejected, ~blocking)
-            .group_by(Sample.class_index)
+    approved = _approved_batches(session)  # batch id → (dataset id, the highest sample id its approval covered)
+    rows = [(batch_id, max_id) for batch_id, (_, max_id) in approved.items()]
+    for start in range(0, len(rows), COVERAGE_ROWS):  # one query per chunk of batches, not one per batch
+        covered = values(column("batch_id", Integer), column("max_id", Integer), name="covered").data(
+            rows[start:start + COVERAGE_ROWS]).cte()  # WITH covered(batch_id, max_id) AS (VALUES …): SQLite and PostgreSQL
+        for batch_id, c, n in session.execute(
+            select(Sample.batch_id, Sample.class_index, func.count())
+            .join(covered, (covered.c.batch_id == Sample.batch_id) & (Sample.id <= covered.c.max_id))
+            .where(~Sample.rejected, ~blocking).group_by(Sample.batch_id, Sample.class_index)
         ):
-            counts[datasets[dataset_id].name][c] += n
+            counts[datasets[approved[batch_id][0]].name][c] += n
     return counts
 
 

@@ -122,3 +122,22 @@ def test_state_rows_edited_behind_the_log_admit_nothing(home, toy, people):
     assert excluded["batch's samples differ from what its approval recorded"] == 2
     assert excluded["blocking tag when approved"] == 1
     assert excluded["rejected or blocking-tagged in the log, not in the tables"] == 1
+
+
+def test_overview_counts_match_the_gate_over_many_batches_in_chunks(home, toy, people, monkeypatch):
+    import db.views as views
+
+    monkeypatch.setattr(views, "COVERAGE_ROWS", 2)  # five approved batches: three queries
+    with session_scope(immediate=True) as s:
+        batches = [make_batch(s, home, toy, class_index=k % 2, n=3, seed=10 * k).id for k in range(7)]
+        ids = {b: sample_ids(s, b) for b in batches}
+        reject_sample(s, ids[batches[0]][0], people["rex"], "artifact")
+        for b in batches[:6]:
+            approve_batch(s, b, people["rex"])
+        revoke_batch(s, batches[5], people["rex"], "second look")  # batches[6] stays pending
+    with session_scope() as s:
+        counts = approved_class_counts(s)
+    with session_scope() as s:  # no cap on the synthetic share: every sample the review admits
+        admitted = [e for e in gated_training_set(s, "toy", 100.0, home=home).entries if e.source == "synthetic"]
+    assert sum(counts["toy"]) == len(admitted) == 5 * 3 - 1
+    assert counts == {"toy": [2 + 3 + 3, 3 + 3]}  # class 0: batches 0 (one rejected), 2, 4; class 1: 1, 3
