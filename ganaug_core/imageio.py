@@ -113,11 +113,21 @@ def _wide_to_8bit(im: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8), "L")
 
 
+def _over_black(im: Image.Image) -> Image.Image:
+    """An image with transparency (an alpha channel, a palette's or a colour key's) composited over black, as RGB.
+
+    A pixel's colour is weighted by its opacity, so a fully transparent pixel is black whatever colour the file stores
+    under it. Dropping the alpha instead would keep that colour: often black, but some tools keep the unmasked
+    photograph there, which no viewer showed and the user meant to remove."""
+    rgba = im.convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba).convert("RGB")
+
+
 def _to_mode(im: Image.Image, channels: int) -> Image.Image:
     if im.mode in {"I", "I;16", "I;16B", "I;16L", "F"}:
         im = _wide_to_8bit(im)
-    if im.mode in {"RGBA", "LA", "P", "PA"}:
-        im = im.convert("RGBA").convert("RGB") if channels == 3 else im.convert("L")
+    if im.has_transparency_data:
+        im = _over_black(im)
     return im.convert("L" if channels == 1 else "RGB")
 
 

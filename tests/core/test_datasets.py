@@ -148,6 +148,31 @@ def test_exif_rotation_is_applied_and_wide_images_keep_a_fixed_scale(tmp_path):
     assert unit[0, 0, 0] == 0 and unit.max() == 255
 
 
+def test_transparent_pixels_are_black_whatever_colour_the_file_stores_under_them(tmp_path):
+    from PIL import Image
+
+    from ganaug_core.imageio import load_image
+
+    rgba = np.zeros((8, 8, 4), dtype=np.uint8)
+    rgba[..., 0] = 255  # red stored everywhere, visible nowhere: alpha 0 on the left half
+    rgba[:, 4:] = (255, 255, 255, 255)  # opaque white on the right half
+    rgba[:, 6:, 3] = 128  # half transparent on the last two columns
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    colour = load_image(tmp_path / "rgba.png", 8, 3)
+    assert (colour[:, :, :4] == 0).all() and (colour[:, :, 4:6] == 255).all() and (colour[:, :, 6:] == 128).all()
+    gray = load_image(tmp_path / "rgba.png", 8, 1)[0]
+    assert (gray[:, :4] == 0).all() and (gray[:, 4:6] == 255).all() and (gray[:, 6:] == 128).all()
+
+    la = np.stack([np.full((8, 8), 200, np.uint8), np.tile(np.array([0, 255] * 4, np.uint8), (8, 1))], -1)
+    Image.fromarray(la, "LA").save(tmp_path / "la.png")
+    assert load_image(tmp_path / "la.png", 8, 1)[0, 0].tolist() == [0, 200] * 4
+
+    palette = Image.fromarray(np.tile(np.array([0, 1], np.uint8), (8, 4)), "P")
+    palette.putpalette([255, 0, 0, 0, 255, 0])  # index 0 red, 1 green; index 0 is the transparent colour
+    palette.save(tmp_path / "palette.png", transparency=0)
+    assert load_image(tmp_path / "palette.png", 8, 3)[:, 0, :2].T.tolist() == [[0, 0, 0], [0, 255, 0]]
+
+
 def test_arrays_tampered_after_ingest_are_refused(home):
     ingest_dataset("demo:digits", "digits", IngestOptions(resolution=8))
     with session_scope() as s:
