@@ -31,7 +31,7 @@ def ingest_cmd(
     from ganaug_core.datasets import IngestOptions
 
     options = IngestOptions(resolution=resolution, channels=channels, test_fraction=test_fraction, seed=seed)
-    with terminate_as_interrupt(), tqdm_progress(enabled=not as_json) as progress:
+    with terminate_as_interrupt(), tqdm_progress() as progress:
         dataset, result = ingest_dataset(source, name, options, progress)
     report = dataset_report(name)
     skipped = [{"path": p, "reason": r} for p, r in result.skipped]

@@ -28,7 +28,7 @@ def batch_cmd(
     """Score every sample of a batch (confidence, realism, novelty, memorization) and compute its metrics."""
     from ganaug.evaluation import batch_metrics, score_batch
 
-    with tqdm_progress(enabled=not as_json) as progress:
+    with tqdm_progress() as progress:
         scores = score_batch(batch, progress, rescore=rescore)
         metrics = batch_metrics(batch, progress)
     result = {"batch": batch, "scores": scores, "metrics": metrics}
@@ -72,7 +72,7 @@ def features_cmd(
     """Train (once) the dataset's domain feature extractor on its real training split, and fit its embedding."""
     from ganaug.evaluation import ensure_embedding, ensure_feature_extractor, extractor_info
 
-    with tqdm_progress(enabled=not as_json) as progress:
+    with tqdm_progress() as progress:
         _, path = ensure_feature_extractor(dataset, progress)
         info = extractor_info(dataset)
         if embedding:
@@ -97,7 +97,7 @@ def benchmark_cmd(
     """Does the synthetic data help? Train the same classifier on every arm and compare on the locked test split."""
     from ganaug.benchmarking import format_summary, run_benchmark
 
-    with tqdm_progress(enabled=True) as progress:
+    with tqdm_progress() as progress:
         result = run_benchmark(dataset, arms, seeds, quick, out, run, progress)
     if json_out == "-":
         emit(result, True)

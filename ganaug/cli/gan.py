@@ -92,7 +92,7 @@ def train_cmd(
     from db.models import Run
 
     try:
-        with terminate_as_interrupt(), tqdm_progress(enabled=True) as progress:
+        with terminate_as_interrupt(), tqdm_progress() as progress:
             run_id = train_run(dataset, config, progress=_compact(progress), resume_run=resume)
     except KeyboardInterrupt:
         typer.echo("interrupted before a checkpoint could be written", err=True)
@@ -130,7 +130,7 @@ def generate_cmd(
     from ganaug_core.progress import tqdm_progress
 
     class_index = resolve_class(run, class_)
-    with terminate_as_interrupt(), tqdm_progress(enabled=True) as progress:
+    with terminate_as_interrupt(), tqdm_progress() as progress:
         batch_id = generate_batch(run, class_index, n, seed, progress)
 
     from db.engine import session_scope

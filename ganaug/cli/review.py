@@ -328,7 +328,7 @@ def export_cmd(
     from ganaug.export import export_gated_set
     from ganaug_core.progress import tqdm_progress
 
-    with tqdm_progress(enabled=not as_json) as progress:
+    with tqdm_progress() as progress:
         summary = export_gated_set(dataset, out, ratio, progress)
     for reason in INTEGRITY_REASONS:  # on stderr, with --json too: stdout stays one JSON object
         if n := summary["excluded"].get(reason):
