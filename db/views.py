@@ -60,7 +60,7 @@ def approved_class_counts(session: Session) -> dict[str, list[int]]:
     rows = [(batch_id, max_id) for batch_id, (_, max_id) in approved.items()]
     for start in range(0, len(rows), COVERAGE_ROWS):  # one query per chunk of batches, not one per batch
         covered = values(column("batch_id", Integer), column("max_id", Integer), name="covered").data(
-            rows[start:start + COVERAGE_ROWS]).cte()  # WITH covered(batch_id, max_id) AS (VALUES …): SQLite and PostgreSQL
+            rows[start:start + COVERAGE_ROWS]).cte()  # WITH covered(batch_id, max_id) AS (VALUES …): SQLite, PostgreSQL
         for batch_id, c, n in session.execute(
             select(Sample.batch_id, Sample.class_index, func.count())
             .join(covered, (covered.c.batch_id == Sample.batch_id) & (Sample.id <= covered.c.max_id))

@@ -162,8 +162,8 @@ def queue_scoring(batch_id: int, after_job: int) -> None:
     two reviewers at once) queues one job, and a retry after a failed job queues a new one."""
     try:
         with acting_user(outcome="no scoring job was queued") as (session, me):
-            job = submit_job(session, SCORE_JOB, {"batch_id": batch_id}, submit_key=f"score-batch-{batch_id}-after-{after_job}",
-                             requested_by=me.id)
+            job = submit_job(session, SCORE_JOB, {"batch_id": batch_id},
+                             submit_key=f"score-batch-{batch_id}-after-{after_job}", requested_by=me.id)
             job_id = job.id
     except decision_errors() as e:
         st.session_state["review_flash"] = ("error", str(e))
