@@ -9,6 +9,7 @@ so an interrupted benchmark leaves no partial report posing as complete.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import time
 import uuid
@@ -153,8 +154,8 @@ def run_benchmark(
     if quick:
         seeds = min(seeds, QUICK_MAX_SEEDS)
     final_dir = Path(out_dir) if out_dir else None
-    if final_dir is not None and final_dir.exists():
-        raise GanaugError(f"report folder {final_dir} already exists; choose another --out")
+    if final_dir is not None:  # checked before the minutes of training, not after them
+        check_report_folder(final_dir)
     keep_freed_memory()  # every classifier step reallocates the same maps (ganaug_core/memory.py)
     row, arrays = dataset_arrays(dataset)
     train_images, train_labels = arrays.split("train")
@@ -165,8 +166,9 @@ def run_benchmark(
 
     inputs, provenance, skipped = ArmInputs(), {}, {}
     needs_gen = [a for a in arm_list if a in NEEDS_GENERATOR]
-    if needs_gen:
+    if needs_gen or run_id is not None:  # a run given is checked even when no arm will use it
         run = resolve_run(row.id, dataset, run_id)
+    if needs_gen:
         if run is None:
             raise GanaugError(
                 f"no finished generator run for dataset {dataset!r}: train one first (`ganaug train`), "
@@ -218,6 +220,17 @@ def run_benchmark(
     where = _write_and_record(report, row.id, final_dir, manifest_sha256, job_id)
     progress(Progress("report", 1, 1))
     return {**report, "report": where}
+
+
+def check_report_folder(folder: Path) -> None:
+    """A report folder the user named must not exist yet, and its parent must be a folder we can write in."""
+    if folder.exists():
+        raise GanaugError(f"report folder {folder} already exists; choose another --out")
+    parent = folder.absolute().parent
+    if not parent.is_dir():
+        raise GanaugError(f"--out {folder}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise GanaugError(f"--out {folder}: cannot write in {parent}")
 
 
 def _write_and_record(report: dict, dataset_id: int, final_dir: Optional[Path], manifest_sha256, job_id) -> dict:
@@ -294,7 +307,7 @@ def format_summary(result: dict) -> str:
     for arm, why in meta["skipped_arms"].items():
         lines.append(f"{arm:<14}skipped: {why}")
     comp = result["comparison"]
-    if comp["arms"]:
+    if any(r["metrics"] for r in comp["arms"].values()):
         lines.append(f"target (a GAN arm above the best baseline, disjoint 95 % intervals): "
                      f"{'met' if comp['target_met'] else 'not met'}")
     if meta.get("caution"):

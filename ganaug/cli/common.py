@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import signal
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import typer
@@ -15,6 +17,7 @@ from typer.core import TyperGroup
 from ganaug_core.errors import GanaugError
 
 EXIT_BAD_INPUT = 2
+MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL's BIGINT store
 
 # `--json`, a plain flag. An empty metavar: typer's help would otherwise show it as taking a `<bool>`.
 JSON = typer.Option(False, "--json", metavar="", help="Print one JSON object")
@@ -37,6 +40,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _database_value_errors() -> tuple[type[BaseException], ...]:
+    from sqlalchemy.exc import DataError
+
+    return (DataError,)
+
+
 def fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
@@ -55,6 +64,10 @@ def cli_errors(fn: Callable) -> Callable:
         except OSError as e:  # a folder that cannot be written, a full disk, a GANAUG_HOME that is not a folder
             where = f": {e.filename}" if e.filename else ""
             fail(f"{e.strerror or str(e) or type(e).__name__}{where}")
+        except OverflowError:  # an id or seed past what SQLite stores: its driver's OverflowError comes unwrapped
+            fail(f"a number given is out of range: the database stores integers up to {MAX_ID:,}")
+        except _database_value_errors() as e:  # the same on PostgreSQL: the driver's error, wrapped by SQLAlchemy
+            fail(f"a value given is out of range for the database: {str(e.orig).splitlines()[0]}")
 
     return wrapper
 
@@ -130,6 +143,16 @@ def class_label(index: int, names) -> str:
     index = int(index)
     name = names[index] if 0 <= index < len(names) else None
     return str(index) if name is None or str(name) == str(index) else f"{index} ({name})"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file beside it: readers see the old file or the new, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def emit(obj: Any, as_json: bool, text: str = "") -> None:

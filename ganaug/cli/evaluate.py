@@ -7,12 +7,13 @@ which `register` adds below.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, cli_errors, emit
+from ganaug.cli.common import JSON, UserError, cli_errors, emit, terminate_as_interrupt, write_atomically
 from ganaug_core.progress import tqdm_progress
 
 evaluate_app = typer.Typer(no_args_is_help=True)
@@ -28,7 +29,7 @@ def batch_cmd(
     """Score every sample of a batch (confidence, realism, novelty, memorization) and compute its metrics."""
     from ganaug.evaluation import batch_metrics, score_batch
 
-    with tqdm_progress() as progress:
+    with terminate_as_interrupt(), tqdm_progress() as progress:
         scores = score_batch(batch, progress, rescore=rescore)
         metrics = batch_metrics(batch, progress)
     result = {"batch": batch, "scores": scores, "metrics": metrics}
@@ -57,7 +58,9 @@ def format_batch_report(result: dict) -> str:
         f"coverage {f(prdc.get('coverage'))}",
         f"  class consistency {f(cons.get('class_consistency'))}  authenticity {f(auth.get('authenticity'))}  "
         f"copies of training images: {(o.get('pixel_copies') or {}).get('copies', 'n/a')}",
-        f"  DCR vs {m['holdout_split']}: {f(dcr.get('closer_to_train'))} of samples closer to train than to held-out",
+        f"  DCR vs {m['holdout_split']}: {f(dcr.get('closer_to_train'))} of samples closer to train than to held-out "
+        "(≈ 0.5: no closer to the training images than to unseen ones; near 1: they track the training images)",
+        "  every sample has its point on the dataset's embedding map (the app's Embeddings page)",
         *([f"  note: {m['caution']}"] if m.get("caution") else []),
     ])
 
@@ -72,7 +75,7 @@ def features_cmd(
     """Train (once) the dataset's domain feature extractor on its real training split, and fit its embedding."""
     from ganaug.evaluation import ensure_embedding, ensure_feature_extractor, extractor_info
 
-    with tqdm_progress() as progress:
+    with terminate_as_interrupt(), tqdm_progress() as progress:
         _, path = ensure_feature_extractor(dataset, progress)
         info = extractor_info(dataset)
         if embedding:
@@ -97,14 +100,32 @@ def benchmark_cmd(
     """Does the synthetic data help? Train the same classifier on every arm and compare on the locked test split."""
     from ganaug.benchmarking import format_summary, run_benchmark
 
-    with tqdm_progress() as progress:
+    json_file = _json_destination(json_out)  # checked before the minutes of training, not after them
+    with terminate_as_interrupt(), tqdm_progress() as progress:
         result = run_benchmark(dataset, arms, seeds, quick, out, run, progress)
     if json_out == "-":
         emit(result, True)
         return
-    if json_out:
-        Path(json_out).write_text(json.dumps(result, indent=2) + "\n")
+    if json_file is not None:
+        write_atomically(json_file, json.dumps(result, indent=2) + "\n")
     typer.echo(format_summary(result))
+
+
+def _json_destination(json_out: Optional[str]) -> Optional[Path]:
+    """The file `--json FILE` names, once it is known to be writable; None for no file or '-' (stdout)."""
+    if json_out is None or json_out == "-":
+        return None
+    if not json_out.strip():
+        raise UserError("--json needs a file name, or '-' for stdout")
+    path = Path(json_out)
+    if path.is_dir():
+        raise UserError(f"--json {json_out}: is a folder; name a file in it")
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise UserError(f"--json {json_out}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"--json {json_out}: cannot write there")
+    return path
 
 
 def register(app: typer.Typer) -> None:

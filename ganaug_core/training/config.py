@@ -85,6 +85,8 @@ class TrainConfig:
                      "diversity_every", "r1_every", "ada_interval"):
             if int(getattr(self, name)) < 1:
                 raise GanaugError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if not -(2**63) <= int(self.seed) < 2**63 - 1:  # torch's seed range; the loop's own generator takes seed + 1
+            raise GanaugError(f"--seed must be between -2**63 and 2**63 - 2, got {self.seed}")
         if self.steps is None and self.minutes is None:
             raise GanaugError("give a training budget: --steps N or --minutes M")
         if self.steps is not None and self.steps <= 0:

@@ -136,6 +136,11 @@ BAD_INPUT = [
     ([], "no finished generator run for dataset 'digits'"),
     (["--arms", "gan_approved"], "no reviewer-approved synthetic samples"),
     (["--run", "99", "--arms", "gan"], "unknown run 99"),
+    (["--run", "99", "--arms", "real"], "unknown run 99"),  # checked even when no arm would use it
+    (["--run", str(10**23), "--arms", "real"], "out of range"),
+    (["--arms", "real", "--json", ""], "--json needs a file name"),
+    (["--arms", "real", "--json", "/nonexistent-folder/report.json"], "folder /nonexistent-folder does not exist"),
+    (["--arms", "real", "--out", "/nonexistent-folder/report"], "folder /nonexistent-folder does not exist"),
 ]
 
 
@@ -147,6 +152,15 @@ def test_bad_input_is_one_line_and_exit_2(digits, tmp_path):
     taken.mkdir()
     one_line_error(invoke("benchmark", "--dataset", digits, "--quick", "--arms", "real", "--out", str(taken)),
                    "already exists")
+    one_line_error(invoke("benchmark", "--dataset", digits, "--quick", "--arms", "real", "--json", str(taken)),
+                   "is a folder")
+    from sqlalchemy import func, select
+
+    from db.engine import session_scope
+    from db.models import Report
+
+    with session_scope() as s:  # refused before training: nothing was written or recorded
+        assert s.scalar(select(func.count(Report.id))) == 0
 
 
 def test_unknown_dataset_is_refused(home):
@@ -191,6 +205,39 @@ def test_an_interrupted_benchmark_leaves_no_report(digits, home):
 
     with pytest.raises(InterruptedError):
         run_benchmark(digits, "real,oversample,smote", 1, True, should_stop=stop_after_two)
+    reports = home / "reports"
+    assert not reports.exists() or not any(reports.iterdir())
+    with session_scope() as s:
+        assert s.scalar(select(func.count(Report.id))) == 0
+
+
+def test_sigterm_stops_a_benchmark_like_ctrl_c_and_leaves_no_report(digits, home, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sqlalchemy import func, select
+
+    from db.engine import session_scope
+    from db.models import Report
+
+    out = tmp_path / "reports"
+    out.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ganaug", "benchmark", "--dataset", digits, "--arms", BASELINES, "--seeds", "3",
+         "--out", str(out / "r")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "GANAUG_HOME": str(home)},
+    )
+    seen, deadline = b"", time.monotonic() + 120
+    while b"benchmark:" not in seen and time.monotonic() < deadline and proc.poll() is None:
+        seen += os.read(proc.stderr.fileno(), 4096)  # the first progress bar: the arms are training
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err
+    assert list(out.iterdir()) == []  # no report folder, no staging folder
     reports = home / "reports"
     assert not reports.exists() or not any(reports.iterdir())
     with session_scope() as s:

@@ -106,6 +106,7 @@ def test_evaluate_batch_flags_the_copy_and_stores_scores_coordinates_and_report(
 def test_bad_input_is_one_line_and_writes_nothing(batch_setup):
     dataset, batch_id, _ = batch_setup
     assert_bad_input(ganaug("evaluate", "batch", 999), "unknown batch 999")
+    assert_bad_input(ganaug("evaluate", "batch", 10**23), "out of range")  # past SQLite's integers: no traceback
     assert_bad_input(ganaug("evaluate", "features", "--dataset", "nope"), "unknown dataset 'nope'")
 
     empty = insert_batch(dataset, np.zeros((0, 1, 16, 16), np.uint8), 9)

@@ -122,6 +122,7 @@ def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):
     (["--dataset", "digits", "--steps", 2, "--resolution", 4], ["--resolution", "power of two between 8 and"]),
     (["--dataset", "digits", "--steps", 2, "--resolution", 32], ["--resolution 32", "above"]),
     (["--dataset", "digits", "--steps", 0], ["--steps must be > 0"]),
+    (["--dataset", "digits", "--steps", 2, "--seed", str(10**23)], ["--seed must be between"]),  # torch's range
     (["--dataset", "digits", "--minutes", -1], ["--minutes must be a finite number > 0"]),
     (["--dataset", "digits", "--minutes", "inf"], ["--minutes must be a finite number > 0, got inf"]),
     (["--dataset", "digits", "--steps", 2, "--resume", 99], ["unknown run 99"]),
