@@ -12,6 +12,7 @@ JSON layout (schema "ganaug.benchmark/1"); every interval is {"mean", "low", "hi
 from __future__ import annotations
 
 import json
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
@@ -117,17 +118,23 @@ def to_markdown(report: dict) -> str:
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", "## GAN arms against the best baseline", ""]
     best = comp["best_baseline"]
-    lines.append("Best baseline: " + ", ".join(f"{m}: {b}" for m, b in best.items()) + ".")
-    lines += ["", "| GAN arm | metric | baseline | difference (paired) | p | wins | beats |", "|---|---|---|---|---|---|---|"]
-    for arm, r in comp["arms"].items():
-        for m, row in r["metrics"].items():
-            diff = _fmt({"mean": row["mean_diff"], "low": row["low"], "high": row["high"], "n": row["n"]})
-            p = "–" if row["p_value"] is None else f"{row['p_value']:.3g}"
-            lines.append(f"| {arm} | {m} | {row['baseline']} | {diff} | {p} | {row['wins']}/{row['n']} | "
-                         f"{'yes' if row['beats'] else 'no'} |")
-    verdict = "MET" if comp["target_met"] else "NOT met"
-    lines += ["", f"Target (a GAN arm's 95 % interval entirely above the best baseline's on balanced accuracy and "
-                  f"on mean minority recall): **{verdict}**.", ""]
+    compared = any(r["metrics"] for r in comp["arms"].values())
+    if not compared:  # as the terminal summary: no verdict without both a GAN arm and a baseline
+        missing = "no GAN arm ran" if not comp["arms"] else "no baseline arm (oversample, smote, classic) ran"
+        lines += [f"Not evaluated: {missing}, so the target was not tested.", ""]
+    else:
+        lines.append("Best baseline: " + ", ".join(f"{m}: {b}" for m, b in best.items() if b is not None) + ".")
+        lines += ["", "| GAN arm | metric | baseline | difference (paired) | p | wins | beats |",
+                  "|---|---|---|---|---|---|---|"]
+        for arm, r in comp["arms"].items():
+            for m, row in r["metrics"].items():
+                diff = _fmt({"mean": row["mean_diff"], "low": row["low"], "high": row["high"], "n": row["n"]})
+                p = "–" if row["p_value"] is None else f"{row['p_value']:.3g}"
+                lines.append(f"| {arm} | {m} | {row['baseline']} | {diff} | {p} | {row['wins']}/{row['n']} | "
+                             f"{'yes' if row['beats'] else 'no'} |")
+        verdict = "MET" if comp["target_met"] else "NOT met"
+        lines += ["", f"Target (a GAN arm's 95 % interval entirely above the best baseline's on balanced accuracy "
+                      f"and on mean minority recall): **{verdict}**.", ""]
     lines += ["## Per-class recall", "", "| arm | " + " | ".join(
         f"**{n}**" if n in minority_names else n for n in names) + " |", "|" + "---|" * (len(names) + 1)]
     for arm, a in arms.items():
@@ -160,6 +167,11 @@ def to_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _short(label: str, limit: int = 24) -> str:
+    """A tick label that fits under its bars; the report's tables carry the full class name."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def write_plots(report: dict, folder: Path) -> list[str]:
     import matplotlib
 
@@ -180,10 +192,13 @@ def write_plots(report: dict, folder: Path) -> list[str]:
                error_kw={"elinewidth": 0.7, "ecolor": "0.3"})
     for c in minority:
         ax.axvspan(c - width / 2 - 0.05, c + 0.8 - width / 2 + 0.05, color="orange", alpha=0.12)
-    ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, [f"{n}*" if i in minority else n for i, n in enumerate(names)])
+    ticks = [_short(str(n)) + ("*" if i in minority else "") for i, n in enumerate(names)]
+    slanted = max(map(len, ticks)) > 6  # long class names would run into each other
+    ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, ticks, rotation=30 if slanted else 0,
+                  ha="right" if slanted else "center", rotation_mode="anchor")
     ax.set_ylabel("recall (test)"), ax.set_ylim(0, 1.3), ax.set_title("Per-class recall (* minority, shaded)")
     ax.set_yticks(np.linspace(0, 1, 6))
-    ax.legend(fontsize=7, ncol=4, loc="upper center")  # above the bars, which reach 1.0
+    ax.legend(fontsize=8, ncol=4, loc="upper center")  # above the bars, which reach 1.0
     fig.tight_layout(), fig.savefig(folder / "per_class_recall.png", dpi=100), plt.close(fig)
     written.append("per_class_recall.png")
 
@@ -208,9 +223,9 @@ def write_plots(report: dict, folder: Path) -> list[str]:
             if c is not None and str(c) in curves.get(arm, {}):
                 pts = np.asarray(curves[arm][str(c)])
                 ax.plot(pts[:, 0], pts[:, 1], label=arm, lw=1.2)
-        ax.set_title(f"class {names[c]}" if c is not None else "no minority class")
+        ax.set_title(textwrap.fill(f"class {names[c]}", 30) if c is not None else "no minority class", fontsize=10)
         ax.set_xlabel("recall"), ax.set_ylabel("precision"), ax.set_xlim(0, 1), ax.set_ylim(0, 1.05)
-    axes[0][0].legend(fontsize=7)
+    axes[0][0].legend(fontsize=8)
     fig.suptitle(f"PR curves, minority classes (seed {meta['seeds'][0]})")
     fig.tight_layout(), fig.savefig(folder / "pr_curves.png", dpi=100), plt.close(fig)
     written.append("pr_curves.png")

@@ -42,14 +42,15 @@ def mean_ci(values: Sequence[float], level: float = LEVEL, bounds: tuple[float, 
 
 
 def paired_comparison(a: Sequence[float], b: Sequence[float], level: float = LEVEL,
-                      lower_is_better: bool = False) -> dict:
+                      lower_is_better: bool = False, bounds: tuple[float, float] | None = (0.0, 1.0)) -> dict:
     """a − b per seed: mean difference with its interval, a paired t-test p-value, and how often a wins (is higher,
-    or lower with `lower_is_better`)."""
+    or lower with `lower_is_better`). With both metrics in `bounds` (scores in [0, 1]) a difference lies within
+    ±(high − low), and its interval is clipped there, as each arm's interval is clipped to its range."""
     pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
     a = np.asarray([x for x, _ in pairs], dtype=np.float64)
     b = np.asarray([y for _, y in pairs], dtype=np.float64)
     diff = a - b
-    ci = mean_ci(diff, level)
+    ci = mean_ci(diff, level, None if bounds is None else (bounds[0] - bounds[1], bounds[1] - bounds[0]))
     p = None
     if len(diff) > 1 and np.ptp(diff) > 1e-9:  # constant differences: the t statistic is undefined
         p = _clean(float(scipy_stats.ttest_rel(a, b).pvalue))

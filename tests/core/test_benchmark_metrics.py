@@ -73,6 +73,9 @@ def test_paired_comparison_counts_wins_and_ignores_shared_seed_noise():
     r = paired_comparison(gan, base)
     assert r["mean_diff"] == pytest.approx(0.05) and r["wins"] == 4 and r["n"] == 4
     assert r["low"] == pytest.approx(0.05) and r["high"] == pytest.approx(0.05)
+    wide = paired_comparison([1.0, 0.0], [0.0, 1.0])  # two scores in [0, 1] differ by at most 1 either way
+    assert wide["mean_diff"] == 0.0 and (wide["low"], wide["high"]) == (-1.0, 1.0)
+    assert paired_comparison([1.0, 0.0], [0.0, 1.0], bounds=None)["high"] > 1.0
 
 
 def test_gan_beats_only_with_disjoint_intervals_against_the_best_baseline():

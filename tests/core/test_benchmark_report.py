@@ -72,3 +72,13 @@ def test_missing_test_classes_are_refused_before_training():
     d.test_labels = np.where(d.test_labels == 2, 1, d.test_labels)
     with pytest.raises(GanaugError, match="classes missing in the test split: c"):
         run_benchmark_arms(d, ["real"], [0], ArmInputs(), TINY)
+
+
+def test_without_a_gan_arm_or_a_baseline_the_markdown_gives_no_verdict():
+    for arms, missing in ((["real", "oversample"], "no GAN arm ran"), (["real", "gan"], "no baseline arm")):
+        raw = run_benchmark_arms(data(), arms, [0], ArmInputs(generate=generate), TINY, (0.0, 1.0))
+        meta = {"dataset": "toy", "class_names": ["a", "b", "c"], "minority_classes": [2], "seeds": [0],
+                "arms": arms, "skipped_arms": {}, "quick": True, "budget": TINY.to_dict()}
+        md = to_markdown(summarize(raw, arms, 3, [2], meta))
+        assert f"Not evaluated: {missing}" in md
+        assert "NOT met" not in md and "Best baseline" not in md and "None" not in md
