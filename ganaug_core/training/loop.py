@@ -146,6 +146,9 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, data: TrainData, run_dir: Path):
         self.cfg, self.data, self.run_dir = cfg, data, Path(run_dir)
         self.device = torch.device(cfg.device)
+        if self.device.type == "cuda":  # cuDNN's autotuner and its nondeterministic kernels would break exact resume
+            torch.backends.cudnn.benchmark = False
+            torch.backends.cudnn.deterministic = True
         torch.manual_seed(cfg.seed)  # network initialisation (weights and spectral-norm vectors)
         self.G, self.D = build_networks(cfg)
         self.G.to(self.device)
@@ -356,7 +359,7 @@ class Trainer:
         status = "done"
         ckpt: tuple[Optional[Path], Optional[str]] = (None, None)
         losses: Optional[dict] = None
-        restore = _catch_sigint(self)
+        restore = _catch_interrupts(self)
         try:
             while not total or self.step < total:
                 if self._interrupted:
@@ -395,7 +398,10 @@ class Trainer:
             # on a step that already had a plain stats line.
             if losses is not None and (last.get("step") != self.step or "diversity" not in last):
                 now = time.perf_counter()
-                last = self._stats(losses, (self.step - step_last) / max(now - t_last, 1e-9), now - started, True)
+                # With no step since the last line, its throughput stands (this line only adds the diversity).
+                rate = ((self.step - step_last) / max(now - t_last, 1e-9) if self.step > step_last
+                        else last.get("images_per_s", 0.0) / cfg.batch_size)
+                last = self._stats(losses, rate, now - started, True)
                 self._record(last, grid_path, total, stats_file, progress)
             ckpt = self.save(on_checkpoint)
         return TrainResult(status, self.step, ckpt[0], ckpt[1], {**last, "grid": str(grid_path) if grid_path else None})
@@ -409,8 +415,10 @@ def mode_seeking_loss(fake: torch.Tensor, z: torch.Tensor, half: int) -> torch.T
     return 1.0 / (d_img / d_z + 1e-5)
 
 
-def _catch_sigint(trainer: "Trainer") -> Callable[[], None]:
-    """Turn Ctrl-C into a flag checked between steps, so the checkpoint written on exit is a consistent state."""
+def _catch_interrupts(trainer: "Trainer") -> Callable[[], None]:
+    """Turn Ctrl-C and SIGTERM (`kill`, `timeout`, `docker stop`) into a flag checked between steps, so the
+    checkpoint written on exit is the state after a whole step, from which a resume continues exactly. An exception
+    raised mid-step would leave batch-norm statistics, spectral-norm vectors and the RNG one forward pass ahead."""
     import signal
     import threading
 
@@ -420,8 +428,13 @@ def _catch_sigint(trainer: "Trainer") -> Callable[[], None]:
     def handler(_sig, _frame):
         trainer._interrupted = True
 
-    previous = signal.signal(signal.SIGINT, handler)
-    return lambda: signal.signal(signal.SIGINT, previous)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, h in previous.items():
+            signal.signal(sig, h)
+
+    return restore
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -271,6 +272,40 @@ def test_resume_is_bitwise_exact(tmp_path, extra):
     assert not torch.equal(fresh.G.fc.weight, straight.G.fc.weight)
 
 
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])  # Ctrl-C; kill, timeout, docker stop
+def test_a_signal_in_the_middle_of_a_step_stops_after_it_and_resumes_exactly(tmp_path, signum):
+    import os
+    import signal
+
+    data = tiny_data()
+    cfg = TrainConfig(**{**TINY, "steps": 4}).validate()
+    straight = Trainer(cfg, data, tmp_path / "straight")
+    straight.run()
+
+    stopped = Trainer(dataclasses.replace(cfg, steps=100), data, tmp_path / "stopped")
+    calls = []
+
+    def d_forward(*args, **kwargs):  # D passes: step 1 has three (with R1), step 2's first is in its D step
+        calls.append(1)
+        if len(calls) == 4:
+            os.kill(os.getpid(), getattr(signal, signum))
+        return type(stopped.D).forward(stopped.D, *args, **kwargs)
+
+    stopped.D.forward = d_forward
+    result = stopped.run()
+    del stopped.D.forward
+    assert result.status == "interrupted" and result.step == 2
+    assert signal.getsignal(getattr(signal, signum)) is not None  # the previous handler is back
+
+    resumed = Trainer(cfg, data, tmp_path / "resumed")
+    resumed.resume_from(result.checkpoint)
+    assert resumed.run().step == 4
+    a, b = all_tensors(straight), all_tensors(resumed)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert torch.equal(straight.gen.get_state(), resumed.gen.get_state())
+
+
 def test_run_folder_contents(tmp_path):
     result = Trainer(TrainConfig(**TINY).validate(), tiny_data(), tmp_path).run()
     lines = (tmp_path / "stats.jsonl").read_text().splitlines()
@@ -288,6 +323,15 @@ def test_should_stop_saves_a_checkpoint(tmp_path):
         should_stop=lambda: next(calls))
     assert result.status == "cancelled" and result.step == 2
     assert load_checkpoint(result.checkpoint)["step"] == 2
+
+
+def test_the_line_a_stop_adds_for_the_final_diversity_keeps_the_throughput(tmp_path):
+    calls = iter([False] * 3 + [True])
+    cfg = TrainConfig(**{**TINY, "steps": 100, "stats_every": 1, "diversity_every": 1000}).validate()
+    Trainer(cfg, tiny_data(), tmp_path).run(should_stop=lambda: next(calls))
+    lines = [json.loads(line) for line in (tmp_path / "stats.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines[-2:]] == [3, 3] and "diversity" in lines[-1]
+    assert lines[-1]["images_per_s"] == lines[-2]["images_per_s"] > 0
 
 
 def test_a_run_stopped_between_monitor_readings_ends_with_one(tmp_path):
