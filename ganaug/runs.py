@@ -18,10 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
 
+from sqlalchemy import func, select
+
 from db.datasets import get_dataset
 from db.engine import session_scope
-from db.models import Batch, Dataset, Run, Sample
-from ganaug.cli.common import UserError
+from db.models import Batch, Dataset, RealImage, Run, Sample
+from ganaug.cli.common import UserError, class_label
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import save_png, sha256_file
@@ -29,11 +31,12 @@ from ganaug_core.memory import keep_freed_memory
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.runstats import last_diversity
 from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
-from ganaug_core.training.config import MAX_RESOLUTION, TrainConfig, fast_bf16
+from ganaug_core.training.config import MAX_RESOLUTION, TrainConfig, check_device, fast_bf16
 from ganaug_core.training.loop import TrainData, Trainer, resize_images, upsample_images
 
 MAX_BATCH = 100_000
 MAX_SEED = 2**63  # seeds are stored as signed 64-bit integers (db migration 0003)
+WRITE_REPORT_EVERY = 256  # PNGs written between two progress reports of `generate_batch`
 RESUME_KEEPS = ("steps", "minutes", "device", "grid_every", "ckpt_every", "stats_every", "diversity_every")
 
 
@@ -165,6 +168,15 @@ def _create_run(ds: Dataset, config: TrainConfig, resume_run: Optional[int], req
         raise
 
 
+def _discard_run(run_id: int, run_dir: Path) -> None:
+    """Remove a run that never started training: its row and its folder (config.json alone), so nothing is left."""
+    with session_scope(immediate=True) as s:
+        run = s.get(Run, run_id)
+        if run is not None:
+            s.delete(run)
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def _finish(run_id: int, status: str, error: Optional[str] = None) -> None:
     with session_scope(immediate=True) as s:
         run = s.get(Run, run_id)
@@ -191,6 +203,7 @@ def train_run(
     ds, config, data, payload = _prepare(dataset, config, resume_run)
     run_id, run_dir = _create_run(ds, config, resume_run, requested_by)
     keep_freed_memory()  # every step reallocates the same feature maps (ganaug_core/memory.py)
+    started = False
     try:
         trainer = Trainer(config, data, run_dir)
         if payload is not None:
@@ -209,9 +222,14 @@ def train_run(
                 run.progress = min(1.0, p.done / p.total) if p.total else float(p.stats.get("budget_fraction", 0.0))
             progress(Progress(p.stage, p.done, p.total, {"run_id": run_id, **p.stats}))
 
+        started = True
         result = trainer.run(progress=report, should_stop=should_stop, on_checkpoint=on_checkpoint)
     except BaseException as e:
-        _finish(run_id, "cancelled" if isinstance(e, KeyboardInterrupt) else "failed", f"{type(e).__name__}: {e}"[:2000])
+        if not started:  # a start that failed or was interrupted (building the networks, loading a checkpoint)
+            _discard_run(run_id, run_dir)
+        else:
+            _finish(run_id, "cancelled" if isinstance(e, KeyboardInterrupt) else "failed",
+                    f"{type(e).__name__}: {e}"[:2000])
         raise
     _finish(run_id, "done" if result.status == "done" else "cancelled")
     return run_id
@@ -229,10 +247,12 @@ def final_diversity(run_id: int) -> tuple[dict[str, float], list[str]]:
     return ratios, [names[int(c)] for c in last.get("collapsed", [])]
 
 
-def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: ProgressCallback = no_progress) -> int:
+def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: ProgressCallback = no_progress,
+                   device: str = "cpu") -> int:
     """Generate n samples of one class from the run's latest checkpoint; returns the batch id (status pending).
 
-    Samples are stored at the dataset's side: a run working below it has them upsampled (`upsample_images`)."""
+    Samples are stored at the dataset's side: a run working below it has them upsampled (`upsample_images`).
+    Each sample is reproducible from (checkpoint, class, its seed) on the same kind of device (`device`)."""
     from ganaug_core.sampling import GeneratorPipeline
 
     with session_scope() as s:
@@ -243,15 +263,21 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
         ckpt, ckpt_sha, config_sha, names = (paths.resolve(run.checkpoint_path), run.checkpoint_sha256,
                                             run.config_sha256, list(dataset.class_names))
         dataset_id, side = dataset.id, dataset.resolution
+        train_images = s.scalar(select(func.count(RealImage.id)).where(
+            RealImage.dataset_id == dataset_id, RealImage.split == "train", RealImage.class_index == class_index))
     if not 0 <= class_index < len(names):
         raise UserError(f"class {class_index} is not in dataset {dataset.name!r} (classes 0..{len(names) - 1}: {', '.join(names)})")
+    if not train_images:
+        raise UserError(f"class {class_label(class_index, names)} has no training images in dataset {dataset.name!r}: "
+                        "the generator never learned it")
     if not 1 <= n <= MAX_BATCH:
         raise UserError(f"--n must be between 1 and {MAX_BATCH}, got {n}")
     if not 0 <= seed < MAX_SEED:
         raise UserError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
+    check_device(device)
     verified_checkpoint(run_id, ckpt, ckpt_sha)
     keep_freed_memory()  # every chunk reallocates the same feature maps (ganaug_core/memory.py)
-    pipe = GeneratorPipeline.from_checkpoint(ckpt)
+    pipe = GeneratorPipeline.from_checkpoint(ckpt, device=device)
     out = pipe(class_index, n, seed, progress)
     # Stored at the dataset's side, as reviewers see and training uses them (the run may work below it).
     images = upsample_images(out.images, side)
@@ -266,6 +292,8 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
         for i, (img, s_seed) in enumerate(zip(images, out.seeds)):
             name = f"{i:05d}_c{class_index}_s{s_seed}.png"
             files.append((name, save_png(img, staging / name), s_seed))
+            if (i + 1) % WRITE_REPORT_EVERY == 0 or i + 1 == n:  # encoding PNGs takes longer than sampling them
+                progress(Progress("write", i + 1, n))
         with session_scope() as s:
             batch = Batch(run_id=run_id, dataset_id=dataset_id, class_index=class_index, count=n, seed=seed,
                           status="pending", checkpoint_sha256=ckpt_sha, config_sha256=config_sha,

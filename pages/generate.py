@@ -40,7 +40,9 @@ def load_choices() -> dict:
         datasets = {n: views.dataset_summary(session, n) for n in names}
         for n, d in datasets.items():  # the rare classes are what a user most likely wants to generate
             biggest = max(counts[n] or [0])
-            d["minority"] = [c for c, k in enumerate(counts[n]) if k < DEFAULT_MINORITY_FRACTION * biggest]
+            # A class with no training image was never learned: it cannot be generated (ganaug.runs.generate_batch).
+            d["learnable"] = [c for c, k in enumerate(counts[n]) if k > 0]
+            d["minority"] = [c for c in d["learnable"] if counts[n][c] < DEFAULT_MINORITY_FRACTION * biggest]
         return dict(datasets=datasets, runs=views.runs_table(session, limit=200))
 
 
@@ -58,6 +60,8 @@ def validate(v: dict, dataset: dict | None, runs: list[dict]) -> dict[str, str]:
         return {"dataset": "Choose a dataset (ingest one with `ganaug data ingest` first)."}
     if not v["classes"]:
         errors["classes"] = "Choose at least one class to generate."
+    elif unlearnable := [c for c in v["classes"] if c not in dataset["learnable"]]:
+        errors["classes"] = f"Class(es) {', '.join(map(str, unlearnable))} have no training images to learn from."
     if not 1 <= v["per_class"] <= MAX_PER_CLASS:
         errors["per_class"] = f"Samples per class must be between 1 and {MAX_PER_CLASS}."
     if v["budget_kind"] == "steps" and not 1 <= v["budget"] <= MAX_STEPS:
@@ -123,10 +127,11 @@ errors_now = st.session_state.get("generate_errors", {})
 
 left, right = st.columns(2)
 with left:
-    values["classes"] = st.multiselect("Classes to generate", list(range(len(class_names))),
+    values["classes"] = st.multiselect("Classes to generate", dataset["learnable"] if dataset else [],
                                        default=dataset["minority"] if dataset else None,
                                        format_func=lambda c: f"{c}: {class_names[c]}", key="gen_classes",
-                                       help="Preselected: the minority classes of the dataset.")
+                                       help="Preselected: the minority classes of the dataset. A class with no "
+                                            "training images is not offered: the generator cannot learn it.")
     field_error(errors_now, "classes")
     values["per_class"] = st.number_input("Samples per class", min_value=0, max_value=100_000, value=48, step=8,
                                           key="gen_per_class")

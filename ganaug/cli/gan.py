@@ -32,7 +32,7 @@ def train_cmd(
         None, "--steps", help="Total training steps (default 2000 if no --minutes; with --resume, the run's own total)"),
     minutes: Optional[float] = typer.Option(None, "--minutes", help="Wall-clock budget in minutes"),
     resolution: Optional[int] = typer.Option(None, "--resolution", help="Power of two ≤ the dataset's resolution"),
-    seed: int = typer.Option(0, "--seed", help="Seeds weights, batches, latents and augmentations"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seeds weights, batches, latents and augmentations (default 0)"),
     resume: Optional[int] = typer.Option(None, "--resume", help="Continue this run from its latest checkpoint"),
     arch: Optional[str] = typer.Option(None, "--arch", help="dcgan (default) or resnet"),
     loss: Optional[str] = typer.Option(None, "--loss", help="hinge (default) or nonsat"),
@@ -74,7 +74,7 @@ def train_cmd(
         raise UserError(f"--minutes must be a finite number > 0, got {minutes}")
     chosen = dict(arch=arch, loss=loss, augment=augment, r1_gamma=r1_gamma, ada_class_floor=ada_class_floor,
                   edge_convs=edge_convs, ac_weight=ac_weight, diversity_threshold=diversity_threshold,
-                  batch_size=batch_size, width=width, resolution=resolution)
+                  batch_size=batch_size, width=width, resolution=resolution, seed=seed)
     chosen = {k: v for k, v in chosen.items() if v is not None}
     if resume is not None and chosen:
         raise UserError(f"--resume continues the run's own config; drop --{next(iter(chosen)).replace('_', '-')}")
@@ -86,7 +86,7 @@ def train_cmd(
     default_budget = dict(steps=None, minutes=None) if resume is not None else dict(steps=DEFAULT_STEPS, minutes=None)
     budget = dict(steps=steps, minutes=None) if steps is not None else (
         dict(steps=None, minutes=minutes) if minutes is not None else default_budget)
-    config = default_config(dataset, seed=seed, device=device, **budget, **chosen)
+    config = default_config(dataset, device=device, **budget, **chosen)
 
     from db.engine import session_scope
     from db.models import Run
@@ -123,6 +123,7 @@ def generate_cmd(
     class_: str = typer.Option(..., "--class", help="Class name or index (a name wins where a name is also an index)"),
     n: int = typer.Option(..., "--n", help="Number of samples"),
     seed: int = typer.Option(0, "--seed", help="Batch seed; each sample's own seed is derived from it"),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda (a sample reproduces on the same kind of device)"),
     as_json: bool = JSON,
 ) -> None:
     """Generate a batch of one class for expert review (status pending), recorded with every sample's seed."""
@@ -131,7 +132,7 @@ def generate_cmd(
 
     class_index = resolve_class(run, class_)
     with terminate_as_interrupt(), tqdm_progress() as progress:
-        batch_id = generate_batch(run, class_index, n, seed, progress)
+        batch_id = generate_batch(run, class_index, n, seed, progress, device=device)
 
     from db.engine import session_scope
     from db.models import Batch, Dataset

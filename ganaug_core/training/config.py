@@ -113,13 +113,7 @@ class TrainConfig:
             raise GanaugError(f"d_head_kernel must be 1 or 3, got {self.d_head_kernel}")
         if not 0.0 <= self.beta1 < 1.0 or not 0.0 <= self.beta2 < 1.0:
             raise GanaugError("Adam betas must be in [0, 1)")
-        if self.device not in ("cpu", "cuda"):
-            raise GanaugError(f"--device must be cpu or cuda, got {self.device!r}")
-        if self.device == "cuda":
-            import torch
-
-            if not torch.cuda.is_available():
-                raise GanaugError("--device cuda was asked for but no CUDA device is available")
+        check_device(self.device)
         from ganaug_core.training.augment import parse_policy
 
         parse_policy(self.diffaug_policy)
@@ -141,6 +135,17 @@ class TrainConfig:
         if unknown:
             raise GanaugError(f"unknown training config field(s): {', '.join(unknown)}")
         return cls(**data)
+
+
+def check_device(device: str) -> None:
+    """Training and sampling run on "cpu" (the default) or "cuda", where a CUDA device is available."""
+    if device not in ("cpu", "cuda"):
+        raise GanaugError(f"--device must be cpu or cuda, got {device!r}")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise GanaugError("--device cuda was asked for but no CUDA device is available")
 
 
 def fast_bf16(device: str) -> bool:

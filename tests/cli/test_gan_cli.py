@@ -95,6 +95,7 @@ def test_resume_without_a_budget_continues_to_the_runs_own_total(digits, home):
     assert (resumed["resumed_from"], resumed["status"], resumed["step"]) == (first, "done", 4)
     assert_bad_input(ganaug("train", "--resume", resumed["run_id"]), f"run {resumed['run_id']} is already at step 4")
     assert_bad_input(ganaug("train", "--steps", 4), "give --dataset NAME")
+    assert_bad_input(ganaug("train", "--resume", first, "--steps", 6, "--seed", 3), "drop --seed")  # not ignored
     listed = ganaug("runs", "list", "--json")
     assert listed.exit_code == 0, listed.output
     assert [(r["run"], r["status"], r["step"], r["total_steps"], r["resumed_from"])
@@ -223,6 +224,7 @@ def test_train_reports_the_diversity_monitors_last_reading(digits, home):
     (["--class", "10"], ["class 10 is not in the dataset"]),
     (["--class", "1", "--n", "0"], ["--n must be between"]),
     (["--class", "1", "--seed", str(2**63)], ["--seed must be between 0 and 2**63 - 1"]),  # seeds are stored in 64 bits
+    (["--class", "1", "--device", "tpu"], ["--device must be cpu or cuda"]),
 ])
 def test_generate_bad_input(digits, home, args, needles):
     info = train_tiny()
@@ -261,6 +263,21 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_exits_cleanly(digits, home, si
         assert sha256_file(paths.resolve(run.checkpoint_path)) == run.checkpoint_sha256
 
 
+@pytest.mark.parametrize("error", [RuntimeError("out of memory"), KeyboardInterrupt()])
+def test_a_start_that_fails_or_is_interrupted_leaves_no_run(digits, home, monkeypatch, error):
+    from ganaug import runs
+
+    def broken(*args, **kwargs):  # building the networks fails, or Ctrl-C lands before the loop's own handler
+        raise error
+
+    monkeypatch.setattr(runs, "Trainer", broken)
+    with pytest.raises(type(error)):
+        runs.train_run("digits", runs.default_config("digits", resolution=8, width=4, batch_size=8, steps=5))
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Run)) == 0
+    assert not (home / "runs").exists() or list((home / "runs").iterdir()) == []
+
+
 def test_failure_during_training_marks_the_run_failed(digits, home):
     from ganaug.runs import default_config, train_run
 
@@ -274,3 +291,33 @@ def test_failure_during_training_marks_the_run_failed(digits, home):
         run = s.scalars(select(Run)).one()
         assert run.status == "failed" and "disk on fire" in run.error
         assert (paths.resolve(run.run_dir) / "config.json").exists()  # kept for inspection
+
+
+def test_a_class_with_no_training_images_cannot_be_generated(home, tmp_path):
+    from ganaug.datasets import ingest_dataset
+    from ganaug.runs import default_config, train_run
+    from ganaug_core.datasets import IngestOptions
+
+    rng = np.random.default_rng(0)
+    # MedMNIST layout: its own test split, where class 2 alone lives; the generator never sees a class-2 image.
+    np.savez(tmp_path / "d.npz", train_images=rng.integers(0, 255, (12, 8, 8), dtype=np.uint8),
+             train_labels=np.array([0, 1] * 6), test_images=rng.integers(0, 255, (6, 8, 8), dtype=np.uint8),
+             test_labels=np.array([0, 1, 2] * 2))
+    ingest_dataset(str(tmp_path / "d.npz"), "gap", IngestOptions(resolution=8))
+    run = train_run("gap", default_config("gap", width=4, z_dim=8, batch_size=4, steps=2))
+    assert_bad_input(ganaug("generate", "--run", run, "--class", "2", "--n", "2"),
+                     "class 2 has no training images in dataset 'gap'")
+    assert ganaug("generate", "--run", run, "--class", "1", "--n", "2").exit_code == 0
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Batch)) == 1
+
+
+def test_generating_reports_writing_the_pngs_after_sampling_them(digits, home):
+    from ganaug.runs import generate_batch
+
+    run = train_tiny()["run_id"]
+    events = []
+    generate_batch(run, 1, 3, 0, progress=events.append)
+    stages = [(p.stage, p.done, p.total) for p in events]
+    assert stages[-1] == ("write", 3, 3)  # the bar ends when the batch is on disk, not when it is sampled
+    assert max(i for i, s in enumerate(stages) if s[0] == "generate") < stages.index(("write", 3, 3))
