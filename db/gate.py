@@ -7,6 +7,8 @@ sample-id order; and only files whose bytes still match their recorded sha256 (r
 unchanged since this process hashed them — see `_verified`). The manifest lists each entry with
 the event that approved it; its sha256 identifies the training set (the bytes of `manifest.csv` on export).
 
+Admission first verifies the log's hash chain: a log that `ganaug audit verify` calls broken admits nothing, and the
+set records the head it was gated on (`log_head`), so a later truncation of the log's tail can be noticed.
 Admission reads the decision log as well as the state tables, since a row of state can be edited without breaking
 any hash (`db.replay`): a batch counts as approved only when its status and its last decision in the log both say
 so and its samples still match the digest its approval recorded; a sample rejected or blocking-tagged in either
@@ -30,6 +32,7 @@ from typing import NamedTuple, Optional
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from db.audit import verify_chain
 from db.datasets import get_dataset
 from db.errors import DecisionError
 from db.models import Batch, RealImage, Sample, SampleTag, Tag
@@ -67,6 +70,7 @@ class GatedSet:
     manifest_sha256: str
     excluded: dict[str, int] = field(default_factory=dict)  # reason → samples left out
     counts: dict[int, dict[str, int]] = field(default_factory=dict)  # class → {"real": n, "synthetic": m}
+    log_head: dict = field(default_factory=dict)  # {"events": n, "hash": h}: the verified log this set rests on
 
     def manifest_csv(self) -> bytes:
         return manifest_csv(self.entries)
@@ -74,7 +78,7 @@ class GatedSet:
     def summary(self) -> dict:
         return dict(dataset=self.dataset, synthetic_ratio=self.synthetic_ratio, entries=len(self.entries),
                     manifest_sha256=self.manifest_sha256, counts={str(k): v for k, v in self.counts.items()},
-                    excluded=self.excluded)
+                    excluded=self.excluded, log_head=self.log_head)
 
 
 def manifest_csv(entries: list[ManifestEntry]) -> bytes:
@@ -154,6 +158,10 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
         home = default_home()
     base = Path(home)
     dataset = get_dataset(session, dataset_name)
+    chain = verify_chain(session)
+    if not chain.ok:
+        raise DecisionError(f"the decision log is broken, so nothing can be admitted: {chain.message}. "
+                            "`ganaug audit verify` shows it; restore the database from a backup")
     excluded: Counter = Counter()
 
     real_rows = session.execute(
@@ -168,6 +176,9 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
             continue
         entries.append(ManifestEntry(path, sha, c, "real"))
         real_per_class[c] += 1
+    if real_rows and not entries:  # not one file: the wrong GANAUG_HOME, not damage
+        raise DecisionError(f"none of dataset {dataset_name!r}'s {len(real_rows)} real training images is under "
+                            f"{base} with its recorded bytes: is GANAUG_HOME the folder the dataset was ingested into?")
 
     admitted, not_admitted = admissible_samples(session, dataset.id)
     excluded.update(not_admitted)
@@ -191,7 +202,8 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
     counts = {c: {"real": real_per_class.get(c, 0), "synthetic": taken.get(c, 0)}
               for c in sorted(set(real_per_class) | set(taken))}
     digest = hashlib.sha256(manifest_csv(entries)).hexdigest()
-    return GatedSet(dataset_name, float(synthetic_ratio), entries, digest, dict(excluded), counts)
+    return GatedSet(dataset_name, float(synthetic_ratio), entries, digest, dict(excluded), counts,
+                    {"events": chain.checked, "hash": chain.head_hash})
 
 
 def admissible_samples(session: Session, dataset_id: int) -> tuple[list[ManifestEntry], Counter]:

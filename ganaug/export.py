@@ -1,8 +1,9 @@
 """Export the gated training set as an ImageFolder with `manifest.csv` and its sha256.
 
 Layout of OUT: `<class index>_<class name>/<row>_<source>.png` (row = 0-based line of manifest.csv below its
-header), `manifest.csv` (exactly the gate's manifest: its sha256 *is* the manifest hash) and `manifest.sha256`
-(`sha256sum -c` format). The folder is assembled beside OUT and renamed into place at the end, so an interrupted
+header), `manifest.csv` (exactly the gate's manifest: its sha256 *is* the manifest hash), `manifest.sha256`
+(`sha256sum -c` format) and `log_head.txt` (the number of events and the head hash of the verified decision log
+the set was gated on: `ganaug audit verify` on a log that still holds them prints the same or a later head). The folder is assembled beside OUT and renamed into place at the end, so an interrupted
 export leaves nothing at OUT.
 """
 
@@ -75,6 +76,8 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
                 progress(Progress("export", row + 1, total))
         (staging / "manifest.csv").write_bytes(gated.manifest_csv())
         (staging / "manifest.sha256").write_text(f"{gated.manifest_sha256}  manifest.csv\n")
+        head = gated.log_head
+        (staging / "log_head.txt").write_text(f"{head['events']} {head['hash']}\n")
         if out.exists():
             out.rmdir()
         staging.rename(out)

@@ -264,19 +264,32 @@ def tags_add_cmd(name: str, description: str = typer.Option("", "--description")
 
 @audit_app.command("verify")
 @cli_errors
-def audit_verify_cmd(as_json: bool = JSON) -> None:
+def audit_verify_cmd(
+    head: Optional[str] = typer.Option(None, "--head", help="A head hash recorded earlier (printed by this command, "
+                                       "written by export as log_head.txt): check the log still holds it"),
+    as_json: bool = JSON,
+) -> None:
     """Recompute the hash chain of the decision log and check the review state against it; exit 1 and name the
-    first broken event, or each place where the tables disagree with the log."""
-    from db.audit import verify_chain
+    first broken event, or each place where the tables disagree with the log. A chain cannot show on its own that
+    its newest events were deleted: `--head` checks it against a head written down elsewhere."""
+    from sqlalchemy import select
+
+    from db.audit import GENESIS_HASH, verify_chain
     from db.engine import session_scope
+    from db.models import Event
     from db.replay import state_mismatches
 
     with session_scope() as s:
         report = verify_chain(s)
         mismatches = state_mismatches(s) if report.ok else []
-    out = dict(report.to_dict(), ok=report.ok and not mismatches, state_mismatches=mismatches)
+        head_found = head is None or head == GENESIS_HASH or s.scalar(select(Event.id).where(Event.hash == head)) is not None
+    out = dict(report.to_dict(), ok=report.ok and not mismatches and head_found, state_mismatches=mismatches,
+               head_found=head_found)
     if not report.ok:
         text = f"BROKEN: {report.message}"
+    elif not head_found:
+        text = (f"TRUNCATED: {report.message}, but it no longer holds head {head}: events were removed from its end "
+                "since that head was recorded (or this is another log)")
     elif mismatches:
         text = (f"STATE DIFFERS: {report.message}, but the tables disagree with it:\n"
                 + "\n".join(f"  {line}" for line in mismatches))
@@ -336,8 +349,10 @@ def export_cmd(
     names = _class_names(dataset)
     counts = ", ".join(f"class {class_label(c, names)}: {v['real']} real + {v['synthetic']} synthetic"
                        for c, v in summary["counts"].items())
+    head = summary["log_head"]
     emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']} ({counts})\n"
-                           f"manifest sha256 {summary['manifest_sha256']}")
+                           f"manifest sha256 {summary['manifest_sha256']}\n"
+                           f"gated on the decision log's first {head['events']} events, head {head['hash']}")
 
 
 def worker_cmd(poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at an empty queue")) -> None:

@@ -177,6 +177,38 @@ def test_audit_verify_exits_1_and_names_the_broken_event(team, home):
     report = json.loads(result.stdout)
     assert report["ok"] is False and report["first_broken_id"] == event_id
     assert run("audit", "verify").stdout.startswith(f"BROKEN: event {event_id}")
+    export = run("export", "--dataset", "toy", "--out", home / "exported")  # a broken log admits nothing
+    assert export.exit_code == 2 and "the decision log is broken" in export.stderr, export.output
+    assert not (home / "exported").exists()
+
+
+def test_an_export_records_the_log_head_and_verify_notices_a_truncated_tail(team, home):
+    ok_json("review", "approve", team["b1"], env=REX)
+    exported = ok_json("export", "--dataset", "toy", "--out", home / "out", "--ratio", "10")
+    events, head = (home / "out" / "log_head.txt").read_text().split()
+    assert exported["log_head"] == {"events": int(events), "hash": head}
+    assert ok_json("audit", "verify", "--head", head)["head_found"] is True
+    revoke = ok_json("review", "revoke", team["b1"], "--reason", "second look", env=REX)["event_id"]
+    after = ok_json("audit", "verify")["head_hash"]
+    dispose_engines()
+    con = sqlite3.connect(home / "ganaug.db")  # someone deletes the revocation, and the batch's status with it
+    con.execute("DROP TRIGGER events_no_delete")
+    con.execute("DELETE FROM events WHERE id = ?", (revoke,))
+    con.execute("UPDATE batches SET status = 'approved' WHERE id = ?", (team["b1"],))
+    con.commit()
+    con.close()
+    assert ok_json("audit", "verify")["ok"] is True  # a chain alone cannot see its newest events go
+    result = run("audit", "verify", "--head", after)
+    assert result.exit_code == 1 and result.stdout.startswith("TRUNCATED:")
+
+
+def test_export_from_a_home_without_the_dataset_files_is_refused(team, home):
+    import shutil
+
+    shutil.move(home / "datasets", home / "elsewhere")  # the database is shared, the files are not
+    result = run("export", "--dataset", "toy", "--out", home / "out")
+    assert result.exit_code == 2 and "is GANAUG_HOME the folder the dataset was ingested into?" in result.stderr
+    assert not (home / "out").exists()
 
 
 def test_audit_verify_exits_1_when_the_tables_disagree_with_the_log(team, home):
