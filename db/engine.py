@@ -11,9 +11,13 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from db.errors import DatabaseUnavailable
 from ganaug_core.paths import home
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -49,18 +53,38 @@ def get_engine(url: Optional[str] = None, migrate: bool = True) -> Engine:
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            if url.startswith("sqlite"):
-                engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-                event.listen(engine, "connect", _sqlite_pragmas)
-                event.listen(engine, "begin", _sqlite_begin)
-            else:
-                engine = create_engine(url, pool_pre_ping=True)
+            try:
+                if url.startswith("sqlite"):
+                    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+                    event.listen(engine, "connect", _sqlite_pragmas)
+                    event.listen(engine, "begin", _sqlite_begin)
+                else:
+                    engine = create_engine(url, pool_pre_ping=True)
+            except (ArgumentError, ImportError) as e:  # a URL that does not parse; a dialect or driver not installed
+                raise DatabaseUnavailable(f"cannot use the database URL {_shown(url)}: {_first_line(e)}") from None
             if migrate:
                 from db.migrate import upgrade
 
-                upgrade(engine)
+                try:
+                    upgrade(engine)  # the first connection
+                except (OperationalError, InterfaceError, SQLAlchemyDatabaseError) as e:
+                    engine.dispose()
+                    raise DatabaseUnavailable(f"cannot open the database {_shown(url)}: "
+                                              f"{_first_line(getattr(e, 'orig', None) or e)}") from None
             _engines[url] = engine
         return engine
+
+
+def _shown(url: str) -> str:
+    """The URL for a message, its password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 def dispose_engines() -> None:

@@ -4,3 +4,8 @@
 class DecisionError(Exception):
     """A decision that cannot be recorded as asked (unknown batch, no reason, wrong role, disabled account, tag not
     in the taxonomy, a transition the batch state machine does not allow). Nothing has been written."""
+
+
+class DatabaseUnavailable(DecisionError):
+    """The database named by GANAUG_DB_URL (or GANAUG_HOME's SQLite file) cannot be opened: a URL that does not
+    parse, a driver that is not installed, a server that refuses the connection, a file that is not a database."""

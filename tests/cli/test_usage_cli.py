@@ -37,3 +37,21 @@ def test_every_command_says_what_it_does_and_json_is_a_plain_flag(home):
         assert "--json Print one JSON object" in _help(*args), args
     ingest = _help("data", "ingest")
     assert "(default: 1/3 for demo:digits, else 0.2;" in ingest and "[default: 0.2]" not in ingest
+
+
+def test_a_database_that_cannot_be_opened_is_one_line_naming_it(home, monkeypatch):
+    from db.engine import dispose_engines
+    from tests.cli.helpers import assert_bad_input
+
+    cases = [("foo", ["cannot use the database URL 'foo'"]),
+             ("mysql://someone@localhost/db", ["cannot use the database URL mysql://someone@localhost/db"]),
+             ("postgresql+psycopg://ganaug:s3cret@127.0.0.1:1/ganaug", ["cannot open the database", "ganaug:***@"])]
+    for url, needles in cases:
+        monkeypatch.setenv("GANAUG_DB_URL", url)
+        result = ganaug("users", "list")
+        assert_bad_input(result, *needles)
+        assert "s3cret" not in result.output  # a password in the URL is never printed
+    monkeypatch.delenv("GANAUG_DB_URL")
+    dispose_engines()
+    (home / "ganaug.db").write_bytes(b"not a database at all" * 100)
+    assert_bad_input(ganaug("users", "list"), "cannot open the database sqlite:", "file is not a database")
