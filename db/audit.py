@@ -139,6 +139,20 @@ def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
     return ChainReport(True, checked, None, f"all {checked} events verified; the chain is intact", prev)
 
 
+# What the workflow records (db/review.py, db/users.py): the filters of `ganaug audit log` accept these, and any
+# other value the log happens to hold.
+ACTIONS = ("approve", "reject", "revoke", "reject_sample", "tag", "untag", "add_user", "disable_user", "enable_user",
+           "add_tag")
+TARGET_TYPES = ("batch", "sample", "user", "tag")
+
+
+def filter_values(session: Session, column: str) -> list[str]:
+    """The values `list_events` can filter `column` ("action" or "target_type") by: the known ones and the log's."""
+    known = ACTIONS if column == "action" else TARGET_TYPES
+    seen = session.scalars(select(getattr(Event, column)).distinct())
+    return sorted(set(known) | set(seen))
+
+
 def list_events(session: Session, actor: Optional[str] = None, action: Optional[str] = None,
                 target_type: Optional[str] = None, since: Optional[str | dt.datetime] = None, limit: int = 200,
                 target_id: Optional[int] = None) -> Sequence[Event]:

@@ -72,8 +72,11 @@ def add_user(session: Session, name: str, password: str, role: str = "reviewer",
         raise DecisionError("only an admin can add users once an admin exists: authenticate as one")
     elif role != "admin":
         raise DecisionError("the first account must be an admin (--role admin): it is the one that adds the others")
-    if session.scalars(select(User).where(User.name == name)).first() is not None:
-        raise DecisionError(f"user {name!r} already exists")
+    # Compared in Python: SQL's lower() folds ASCII letters only. The table holds a team's accounts, not millions.
+    same = next((n for n in session.scalars(select(User.name)) if n.casefold() == name.casefold()), None)
+    if same is not None:  # 'Alice' beside 'alice' would let one pass for the other in the audit log
+        raise DecisionError(f"user {name!r} already exists" if same == name
+                            else f"user {same!r} already exists; names differ by more than letter case")
     user = User(name=name, role=role, password_hash=hash_password(password), active=True)
     session.add(user)
     session.flush()

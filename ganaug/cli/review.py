@@ -31,7 +31,7 @@ def _login(user: Optional[str], password_env: str = "GANAUG_PASSWORD"):
     name = user or os.environ.get("GANAUG_USER")
     if not name:
         raise UserError("who is deciding? pass --user NAME or set GANAUG_USER")
-    password = os.environ.get(password_env)
+    password = os.environ.get(password_env) or None  # set but empty (`GANAUG_PASSWORD= cmd`): as if unset
     if password is None:
         password = read_password(f"password for {name}",
                                  f"no password for {name!r}: set {password_env} or run in a terminal")
@@ -184,7 +184,7 @@ def users_add_cmd(
         bootstrap = not has_active_admin(s)
     admin = None if bootstrap else _login(user, password_env="GANAUG_ADMIN_PASSWORD")
     if password is None:
-        password = os.environ.get("GANAUG_PASSWORD")
+        password = os.environ.get("GANAUG_PASSWORD") or None
     if password is None:
         password = read_password(f"new password for {name}", "no password given: pass --password, set "
                                  "GANAUG_PASSWORD, or run in a terminal", confirm=True)
@@ -309,12 +309,15 @@ def audit_log_cmd(
     as_json: bool = JSON,
 ) -> None:
     """The newest decisions first."""
-    from db.audit import list_events
+    from db.audit import filter_values, list_events
     from db.engine import session_scope
 
     if limit < 1:
         raise UserError("--limit must be at least 1")
     with session_scope() as s:
+        for option, value, column in (("--action", action, "action"), ("--target-type", target_type, "target_type")):
+            if value is not None and value not in (valid := filter_values(s, column)):
+                raise UserError(f"{option} {value!r} matches nothing the log records: use one of {', '.join(valid)}")
         rows = [dict(id=e.id, ts=e.ts, actor=e.actor, role=e.role, action=e.action, target_type=e.target_type,
                      target_id=e.target_id, meaning=e.meaning, reason=e.reason, details=e.details, hash=e.hash)
                 for e in list_events(s, actor=actor, action=action, target_type=target_type, since=since, limit=limit)]

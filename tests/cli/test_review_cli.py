@@ -75,6 +75,21 @@ def test_users_add_bootstraps_then_needs_an_admin(home):
     assert "at least 8 characters" in refused("users", "add", "bob", "--password", "short", env=ADA)
     assert "--role must be one of" in refused("users", "add", "bob", "--role", "boss", "--password", "longenough", env=ADA)
     assert "already exists" in refused("users", "add", "rex", "--password", "rex-password", env=ADA)
+    assert refused("users", "add", "Rex", "--password", "rex-password", env=ADA) == (
+        "error: user 'rex' already exists; names differ by more than letter case")
+
+
+def test_an_empty_password_variable_counts_as_unset(team):
+    env = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": ""}  # `GANAUG_PASSWORD= ganaug ...`: the password comes from stdin
+    assert ok_json("review", "tag", team["s1"][0], "blur", env=env, input="rex-password\n")["event_id"]
+
+
+def test_audit_log_names_the_valid_filters_for_a_typo(team):
+    ok_json("review", "approve", team["b1"], env=REX)
+    assert refused("audit", "log", "--action", "aprove").startswith("error: --action 'aprove' matches nothing the log "
+                                                                     "records: use one of add_tag, add_user, approve,")
+    assert "use one of batch, sample, tag, user" in refused("audit", "log", "--target-type", "batches")
+    assert [e["action"] for e in ok_json("audit", "log", "--action", "approve")["events"]] == ["approve"]
 
 
 def test_users_add_without_a_password_or_a_terminal_is_one_line_exit_2(home, monkeypatch):
@@ -317,3 +332,12 @@ def test_review_samples_lists_a_page_with_scores_and_tags(team):
     assert ok_json("review", "samples", team["b1"], "--tag", "blur")["total"] == 1
     assert "cannot sort by" in refused("review", "samples", team["b1"], "--sort", "sha256")
     assert refused("review", "samples", 999) == "error: unknown batch 999"
+
+
+def test_export_to_an_impossible_out_names_the_path_given(team, home, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert refused("export", "--dataset", "toy", "--out", afile / "sub") == (
+        f"error: --out {afile / 'sub'}: {afile} is a file, not a folder")
+    proc = refused("export", "--dataset", "toy", "--out", "/proc/ganaug-export")  # not the internal staging name
+    assert proc.startswith("error: --out /proc/ganaug-export: cannot ") and ".partial" not in proc
