@@ -52,6 +52,15 @@ def _decision(fn, target: int, user: Optional[str], as_json: bool, *args, **kwar
                        f"{out['event_id']} by {out['actor']} ({out['role']}) at {out['ts']}")
 
 
+def _user_names(session, ids: set[int]) -> dict[int, str]:
+    """Account id → name, for the account events of `audit log` ('disable_user user 4 (bob)')."""
+    from sqlalchemy import select
+
+    from db.models import User
+
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
+
+
 def _tag_of(details) -> str:
     """' [tag]' for a tag or untag event, so that people see which tag; '' otherwise."""
     return f" [{details['tag']}]" if isinstance(details, dict) and details.get("tag") else ""
@@ -321,7 +330,9 @@ def audit_log_cmd(
         rows = [dict(id=e.id, ts=e.ts, actor=e.actor, role=e.role, action=e.action, target_type=e.target_type,
                      target_id=e.target_id, meaning=e.meaning, reason=e.reason, details=e.details, hash=e.hash)
                 for e in list_events(s, actor=actor, action=action, target_type=target_type, since=since, limit=limit)]
+        names = _user_names(s, {r["target_id"] for r in rows if r["target_type"] == "user"})
     text = "\n".join(f"{r['id']:>6} {r['ts']} {r['actor']:<12} {r['action']:<13} {r['target_type']} {r['target_id']}"
+                     + (f" ({names[r['target_id']]})" if r["target_type"] == "user" and r["target_id"] in names else "")
                      + _tag_of(r["details"]) + (f"  — {r['reason']}" if r["reason"] else "") for r in rows)
     emit({"events": rows}, as_json, text or "no events")
 

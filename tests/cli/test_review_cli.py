@@ -90,6 +90,8 @@ def test_audit_log_names_the_valid_filters_for_a_typo(team):
                                                                      "records: use one of add_tag, add_user, approve,")
     assert "use one of batch, sample, tag, user" in refused("audit", "log", "--target-type", "batches")
     assert [e["action"] for e in ok_json("audit", "log", "--action", "approve")["events"]] == ["approve"]
+    accounts = run("audit", "log", "--target-type", "user").stdout.splitlines()
+    assert accounts[0].split()[-3:] == ["user", "2", "(rex)"]  # account events name the account
 
 
 def test_users_add_without_a_password_or_a_terminal_is_one_line_exit_2(home, monkeypatch):
