@@ -120,7 +120,15 @@ if not choices["datasets"]:
 nonce = st.session_state.setdefault("generate_nonce", secrets.token_hex(8))
 names = list(choices["datasets"])
 values: dict = {}
-values["dataset"] = st.selectbox("Dataset", names, key="gen_dataset")
+
+
+def dataset_changed() -> None:
+    """Another dataset: its own minority classes preselected (the old choice names classes of the old dataset)."""
+    chosen = choices["datasets"].get(st.session_state["gen_dataset"])
+    st.session_state["gen_classes"] = list(chosen["minority"]) if chosen else []
+
+
+values["dataset"] = st.selectbox("Dataset", names, key="gen_dataset", on_change=dataset_changed)
 dataset = choices["datasets"].get(values["dataset"])
 class_names = dataset["class_names"] if dataset else []
 errors_now = st.session_state.get("generate_errors", {})

@@ -140,11 +140,14 @@ def test_a_class_without_training_images_is_not_offered(users, digits, tmp_path)
 
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "gap.npz", train_images=rng.integers(0, 255, (12, 8, 8), dtype=np.uint8),
-             train_labels=np.array([0] * 10 + [1] * 2), test_images=rng.integers(0, 255, (6, 8, 8), dtype=np.uint8),
+             train_labels=np.array([0] * 11 + [1]), test_images=rng.integers(0, 255, (6, 8, 8), dtype=np.uint8),
              test_labels=np.array([0, 1, 2] * 2))  # class 2 has test images only
     ingest_dataset(str(tmp_path / "gap.npz"), "gap", IngestOptions(resolution=8))
     at = app_test(users["rita"], "generate.py")
     at.selectbox(key="gen_dataset").set_value("gap").run()
     classes = at.multiselect(key="gen_classes")
     assert classes.options == ["0: 0", "1: 1"]  # class 2 has nothing to learn from
+    assert classes.value == [1]  # the new dataset's minority preselected, not the old one's choice
+    at.selectbox(key="gen_dataset").set_value("digits").run()
+    assert at.multiselect(key="gen_classes").value == [7, 8, 9]
     assert not at.exception
