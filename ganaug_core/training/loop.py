@@ -425,10 +425,19 @@ def _catch_interrupts(trainer: "Trainer") -> Callable[[], None]:
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
-    def handler(_sig, _frame):
+    def handler(sig, frame):
+        if previous[sig] is signal.SIG_IGN:
+            return
         trainer._interrupted = True
+        if callable(previous[sig]):  # the embedding process's own handler (a worker's stop event) still hears it
+            try:
+                previous[sig](sig, frame)
+            except KeyboardInterrupt:  # Python's Ctrl-C default and the CLI's SIGTERM raise it: not mid-step
+                pass
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, handler)
 
     def restore() -> None:
         for sig, h in previous.items():

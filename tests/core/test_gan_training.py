@@ -291,11 +291,22 @@ def test_a_signal_in_the_middle_of_a_step_stops_after_it_and_resumes_exactly(tmp
             os.kill(os.getpid(), getattr(signal, signum))
         return type(stopped.D).forward(stopped.D, *args, **kwargs)
 
+    heard = []
+
+    def own_handler(sig, frame):  # the embedding process's handler, e.g. the app worker's stop event
+        heard.append(sig)
+        raise KeyboardInterrupt  # as Python's Ctrl-C default and the CLI's SIGTERM do: it must not land mid-step
+
     stopped.D.forward = d_forward
-    result = stopped.run()
+    previous = signal.signal(getattr(signal, signum), own_handler)
+    try:
+        result = stopped.run()
+        assert signal.getsignal(getattr(signal, signum)) is own_handler  # put back after the run
+    finally:
+        signal.signal(getattr(signal, signum), previous)
     del stopped.D.forward
     assert result.status == "interrupted" and result.step == 2
-    assert signal.getsignal(getattr(signal, signum)) is not None  # the previous handler is back
+    assert heard == [getattr(signal, signum)]
 
     resumed = Trainer(cfg, data, tmp_path / "resumed")
     resumed.resume_from(result.checkpoint)
