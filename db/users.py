@@ -76,7 +76,7 @@ def add_user(session: Session, name: str, password: str, role: str = "reviewer",
     same = next((n for n in session.scalars(select(User.name)) if n.casefold() == name.casefold()), None)
     if same is not None:  # 'Alice' beside 'alice' would let one pass for the other in the audit log
         raise DecisionError(f"user {name!r} already exists" if same == name
-                            else f"user {same!r} already exists; names differ by more than letter case")
+                            else f"user {same!r} already exists, and names must differ by more than letter case")
     user = User(name=name, role=role, password_hash=hash_password(password), active=True)
     session.add(user)
     session.flush()

@@ -3,8 +3,8 @@
 Layout of OUT: `<class index>_<class name>/<row>_<source>.png` (row = 0-based line of manifest.csv below its
 header), `manifest.csv` (exactly the gate's manifest: its sha256 *is* the manifest hash), `manifest.sha256`
 (`sha256sum -c` format) and `log_head.txt` (the number of events and the head hash of the verified decision log
-the set was gated on: `ganaug audit verify` on a log that still holds them prints the same or a later head). The folder is assembled beside OUT and renamed into place at the end, so an interrupted
-export leaves nothing at OUT.
+the set was gated on, for `ganaug audit verify --head`). The folder is assembled beside OUT and renamed into place
+at the end, so an interrupted export leaves nothing at OUT.
 """
 
 from __future__ import annotations

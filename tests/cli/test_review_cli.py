@@ -76,7 +76,7 @@ def test_users_add_bootstraps_then_needs_an_admin(home):
     assert "--role must be one of" in refused("users", "add", "bob", "--role", "boss", "--password", "longenough", env=ADA)
     assert "already exists" in refused("users", "add", "rex", "--password", "rex-password", env=ADA)
     assert refused("users", "add", "Rex", "--password", "rex-password", env=ADA) == (
-        "error: user 'rex' already exists; names differ by more than letter case")
+        "error: user 'rex' already exists, and names must differ by more than letter case")
 
 
 def test_an_empty_password_variable_counts_as_unset(team):
