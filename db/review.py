@@ -190,6 +190,7 @@ def tag_samples(session: Session, sample_ids: Sequence[int], tag: str, user: Use
     """Tag many samples at once (one event each, one transaction); returns the event ids. All or nothing."""
     actor = _decide(session, user, "tag samples")
     tag_row = get_tag(session, tag)
+    _check_tag_reason(tag_row, reason)
     rows = _samples_for_bulk(session, sample_ids)
     already = session.scalars(select(SampleTag.sample_id).where(
         SampleTag.tag_id == tag_row.id, SampleTag.sample_id.in_([r.id for r in rows]))).first()
@@ -203,6 +204,14 @@ def tag_samples(session: Session, sample_ids: Sequence[int], tag: str, user: Use
     session.execute(insert(SampleTag.__table__), [dict(sample_id=r.id, tag_id=tag_row.id, event_id=event_id)
                                         for r, (event_id, _) in zip(rows, events)])
     return [event_id for event_id, _ in events]
+
+
+FREE_FORM_TAG = "other"  # its description asks the reviewer to say what the problem is: a reason is required
+
+
+def _check_tag_reason(tag: Tag, reason: Optional[str]) -> None:
+    if tag.name == FREE_FORM_TAG and _optional(reason) is None:
+        raise DecisionError(f"the tag {tag.name!r} needs a reason saying what the problem is")
 
 
 def get_tag(session: Session, name: str, active_only: bool = True) -> Tag:
@@ -224,6 +233,7 @@ def tag_sample(session: Session, sample_id: int, tag: str, user: User, reason: O
     actor = _decide(session, user, "tag samples")
     sample = get_sample(session, sample_id)
     tag_row = get_tag(session, tag)
+    _check_tag_reason(tag_row, reason)
     if session.get(SampleTag, (sample_id, tag_row.id)) is not None:
         raise DecisionError(f"sample {sample_id} already has the tag {tag_row.name!r}")
     event = record_event(session, actor, "tag", "sample", sample_id, MEANINGS["tag"], _optional(reason),

@@ -16,8 +16,8 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.jobs import submit_job
-from db.review import (approve_batch, reject_batch, reject_sample, review_page, revoke_batch, tag_sample,
-                       untag_sample)
+from db.review import (FREE_FORM_TAG, approve_batch, reject_batch, reject_sample, review_page, revoke_batch,
+                       tag_sample, untag_sample)
 from ganaug_core.runstats import last_diversity
 from pages.ui import (TILE_PX, acting_user, decision_errors, file_changed, fmt, home, image_uri, placeholder_uri, require_user,
                       show_image)
@@ -145,16 +145,24 @@ def decide_batch(action: str, batch_id: int, seen_status: str) -> None:
         st.session_state["review_toast"] = f"Batch {batch_id} {done}"
 
 
-def act_on_sample(decide, done: str) -> None:
+def act_on_sample(decide, done: str) -> bool:
     """`decide(session, me)` records one per-sample decision; a toast acknowledges it once it is committed."""
     try:
         with acting_user() as (session, me):
             decide(session, me)
     except decision_errors() as e:
         st.session_state["review_flash"] = ("error", str(e))
-    else:
-        decision_recorded()
-        st.session_state["review_toast"] = done
+        return False
+    decision_recorded()
+    st.session_state["review_toast"] = done
+    return True
+
+
+def tag_open_sample(sample_id: int, tag: str) -> None:
+    """"Add tag" callback: the reason typed (required for the free-form tag) goes with the tag, then is cleared."""
+    reason = st.session_state.get(f"tag_reason_{sample_id}")
+    if act_on_sample(lambda session, me: tag_sample(session, sample_id, tag, me, reason), f"#{sample_id} tagged {tag}"):
+        st.session_state.pop(f"tag_reason_{sample_id}", None)
 
 
 def queue_scoring(batch_id: int, after_job: int) -> None:
@@ -356,8 +364,8 @@ def sample_detail(open_id, state: dict) -> None:
     st.markdown("Tags: " + (", ".join(s["tags"]) or "none"))
     new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}")
     sid = s["id"]
-    st.button("Add tag", key=f"tag_add_{sid}", disabled=new_tag is None, on_click=act_on_sample,
-              args=(lambda session, me: tag_sample(session, sid, new_tag, me), f"#{sid} tagged {new_tag}"))
+    st.text_input(f"Tag reason (required for '{FREE_FORM_TAG}': say what the problem is)", key=f"tag_reason_{sid}")
+    st.button("Add tag", key=f"tag_add_{sid}", disabled=new_tag is None, on_click=tag_open_sample, args=(sid, new_tag))
     for t in s["tags"]:
         st.button(f"Remove {t}", key=f"untag_{sid}_{t}", type="tertiary", on_click=act_on_sample,
                   args=(lambda session, me, t=t: untag_sample(session, sid, t, me), f"#{sid}: {t} removed"))

@@ -57,6 +57,17 @@ def test_tag_and_reject_sample_are_written_at_once(users, digits):
         assert session.scalars(select(Event.actor).where(Event.action == "tag")).one() == "rita"
     assert any(caption.endswith("· blur") for caption in image_captions(at))
 
+    at.selectbox(key=f"tag_pick_{first}").set_value("other").run()
+    button(at, "Add tag").click().run()  # the free-form tag needs a reason
+    assert any("needs a reason saying what the problem is" in e.value for e in at.error)
+    at.text_input(key=f"tag_reason_{first}").input("a stray dot top left").run()
+    button(at, "Add tag").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert session.scalars(select(Event.reason).where(Event.action == "tag").order_by(Event.id.desc())).first() == (
+            "a stray dot top left")
+    assert at.text_input(key=f"tag_reason_{first}").value == ""  # cleared once recorded
+
     button(at, "Reject sample").click().run()
     assert any("reason is required" in e.value for e in at.error)
     at.text_input(key=f"reject_reason_{first}").input("smeared strokes").run()

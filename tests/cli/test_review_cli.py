@@ -79,6 +79,12 @@ def test_users_add_bootstraps_then_needs_an_admin(home):
         "error: user 'rex' already exists, and names must differ by more than letter case")
 
 
+def test_the_free_form_tag_needs_a_reason(team):
+    assert refused("review", "tag", team["s1"][0], "other", env=REX) == (
+        "error: the tag 'other' needs a reason saying what the problem is")
+    assert ok_json("review", "tag", team["s1"][0], "other", "--reason", "odd halo", env=REX)["event_id"]
+
+
 def test_an_empty_password_variable_counts_as_unset(team):
     env = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": ""}  # `GANAUG_PASSWORD= ganaug ...`: the password comes from stdin
     assert ok_json("review", "tag", team["s1"][0], "blur", env=env, input="rex-password\n")["event_id"]
