@@ -109,7 +109,10 @@ with provenance_tab:
         with st.expander("Training configuration of the run"):
             st.json(config)
         st.markdown("**Decisions on this batch**")
-        st.dataframe(pd.DataFrame(history), hide_index=True) if history else st.write("None yet.")
+        if history:  # a statement, not a one-line conditional expression: Streamlit would draw its value too
+            st.dataframe(pd.DataFrame(history), hide_index=True)
+        else:
+            st.write("None yet.")
 
 with export_tab:
     with session_scope() as session:

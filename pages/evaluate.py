@@ -12,7 +12,7 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from db.jobs import submit_job
+from db.jobs import request_cancel, submit_job
 from pages.ui import acting_user, decision_errors, home, require_user
 
 JOB_KIND = "benchmark"
@@ -67,8 +67,21 @@ def job_status(job_id: int) -> None:
     if job is None:
         return
     st.progress(min(1.0, job["progress"]), text=f"job {job_id}: {job['status']} {job['message']}")
-    if job["status"] == "failed":
-        st.error(job["error"])
+    if job["status"] in ("queued", "running"):
+        st.button("Cancel", key=f"eval_cancel_{job_id}", disabled=job["cancel_requested"], icon=":material/stop:",
+                  on_click=cancel, args=(job_id,))
+    elif job["status"] == "failed":
+        st.error((job["error"] or "no reason recorded").splitlines()[0])
+    ended = f"eval_job_ended_{job_id}"
+    if job["status"] not in ("queued", "running") and not st.session_state.get(ended):
+        # The fragment redraws only itself: once, when the job ends, redraw the page so Results shows its report.
+        st.session_state[ended] = True
+        st.rerun(scope="app")
+
+
+def cancel(job_id: int) -> None:
+    with session_scope(immediate=True) as session:
+        request_cancel(session, job_id)
 
 
 if "eval_job" in st.session_state:
@@ -85,7 +98,8 @@ if not reports:
     st.caption("No benchmark report for this dataset yet.")
     st.stop()
 report = st.selectbox("Report", reports, key="eval_report",
-                      format_func=lambda r: f"report {r['id']} · {str(r['created'])[:19]} · gated set {str(r['manifest_sha256'])[:12]}")
+                      format_func=lambda r: f"report {r['id']} · {str(r['created'])[:19]}"
+                      + (f" · gated set {r['manifest_sha256'][:12]}" if r["manifest_sha256"] else ""))
 folder = Path(home()) / report["path"]
 data = {}
 for candidate in sorted(folder.glob("*.json")):
@@ -102,9 +116,11 @@ if arms_data:
                                for arm, a in arms_data.items()]), hide_index=True)
 else:
     st.json(report["summary"])
-best = (data.get("comparison") or {}).get("best_baseline")
+best = {m: b for m, b in ((data.get("comparison") or {}).get("best_baseline") or {}).items() if b is not None}
 if best:
     st.caption("Best baseline per metric: " + ", ".join(f"{m}: {b}" for m, b in best.items()))
+elif arms_data:
+    st.caption("No baseline arm (oversample, smote, classic) ran, so the GAN arms were not compared with one.")
 points = (data.get("sweep") or {}).get("points") or []
 if points:
     st.markdown(f"**Synthetic : real ratio sweep** ({data['sweep'].get('arm', '')})")

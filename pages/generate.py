@@ -221,10 +221,17 @@ def job_progress(job_id: int) -> None:
     elif job["status"] == "done":
         batches = job["result"].get("batch_ids") or job["result"].get("batches") or []
         st.success(f"Run {job['run_id'] or job['result'].get('run_id')} finished; batches {batches} are ready for review.")
-        if job["result"].get("collapsed_classes"):
-            st.warning(f"The run's diversity monitor flagged class(es) {', '.join(job['result']['collapsed_classes'])}: "
-                       "their samples vary much less than the real images (possible mode collapse). Look at the grid "
-                       "above before approving; training longer usually helps.", icon=":material/warning:")
+        collapsed = job["result"].get("collapsed_classes") or []
+        job_dataset = choices["datasets"].get(job["params"].get("dataset")) or {}
+        generated = {job_dataset.get("class_names", [])[c] for c in job["params"].get("classes") or []
+                     if c < len(job_dataset.get("class_names", []))}
+        mine = [c for c in collapsed if c in generated] if generated else collapsed
+        if mine:
+            st.warning(f"The run's diversity monitor flagged class(es) {', '.join(mine)}: their samples vary much "
+                       "less than the real images (possible mode collapse). Look at the grid above before approving; "
+                       "training longer usually helps.", icon=":material/warning:")
+        if others := [c for c in collapsed if c not in mine]:
+            st.caption(f"The monitor also flagged class(es) {', '.join(others)}, which this run generated no batch of.")
         st.page_link("pages/review.py", label="Review them", icon=":material/fact_check:")
     elif job["status"] == "failed":
         st.error(f"The job failed: {job['error']}")
@@ -263,4 +270,4 @@ with session_scope() as session:
 if recent:
     st.dataframe(recent, hide_index=True)
 else:
-    st.caption("No runs launched from the app yet.")
+    st.caption("No runs launched from the app yet (the Overview page lists every run, from the command line too).")

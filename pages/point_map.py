@@ -42,17 +42,22 @@ class Group:
     rows: np.ndarray  # positions in the points frame
 
 
+# Colour by decision: the colours people read into them (green admitted, red left out), real images apart.
+DECISION_COLOURS = {"approved": "#2CA02C", "pending": "#FF7F0E", "rejected": "#D62728", "real": "#1F77B4"}
+
+
 def legend_groups(df: pd.DataFrame, key: str) -> list[Group]:
     """Points grouped by the `key` column and by source, in legend order; a colour per `key` value."""
     values = df[key].astype(str)
     source = df["source"].to_numpy()
     out = []
     for i, value in enumerate(sorted(values.unique())):
+        colour = DECISION_COLOURS.get(value, PALETTE[i % len(PALETTE)]) if key == "decision" else PALETTE[i % len(PALETTE)]
         for src in SYMBOLS:
             rows = np.flatnonzero((values == value).to_numpy() & (source == src))
             if len(rows):
-                name = value if key == "source" else f"{value} · {src}"
-                out.append(Group(name, src, PALETTE[i % len(PALETTE)], rows))
+                name = value if key == "source" or value == src else f"{value} · {src}"  # not "real · real"
+                out.append(Group(name, src, colour, rows))
     return out
 
 

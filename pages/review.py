@@ -26,6 +26,12 @@ PER_PAGE_CHOICES = (24, 36, 48)
 SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
          "distance to nearest real": "nn_distance"}
 MEMORIZED = {"any": None, "only memorized": True, "not memorized": False}
+SCORES_HELP = ("**confidence**: the probability (0–1) a classifier trained on the real images gives the class this "
+               "sample was generated as; higher is better. **realism**: above 1, the sample lies among the real images "
+               "of its class. **novelty**: how far the sample is from its nearest training image, relative to how far "
+               "real images are from each other; about 0 for a copy, around 1 or more for a new image. **nearest "
+               "real at**: the distance to the closest training image in the feature space; the images below are "
+               "those nearest ones.")
 SCORE_JOB = "evaluate"  # the worker's job kind that scores one batch (ganaug/job_handlers.py)
 
 user = require_user()
@@ -288,6 +294,8 @@ def batch_panel(batch_id: int) -> None:
     nav[1].button("Next", key="review_next", disabled=page + 1 >= pages, shortcut="right",
                   icon=":material/chevron_right:", on_click=set_state, args=("review_page_no", page + 1))
     nav[2].caption(f"page {page + 1} of {pages} · {total} samples match · keys: ← → pages, Shift+A approve")
+    if total == 0:
+        st.info("No sample of this batch matches the filters above: change the tag, memorization or confidence filter.")
 
     grid_col, detail_col = st.columns([3, 1])
     with grid_col:
@@ -350,7 +358,7 @@ def sample_detail(open_id, state: dict) -> None:
     st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
     show_image(s["path"], size=160)
     st.caption(f"confidence {fmt(s['class_confidence'])} · realism {fmt(s['realism'])} · novelty {fmt(s['novelty'])}"
-               f" · nearest real at {fmt(s['nn_distance'], 3)}")
+               f" · nearest real at {fmt(s['nn_distance'], 3)}", help=SCORES_HELP)
     if s["memorized"]:
         st.error("Flagged as a near-copy of a training image: reject it before the batch can be approved.")
     if reals:
@@ -383,6 +391,9 @@ def batch_actions(batch_id: int, state: dict) -> None:
         st.button("Revoke approval", key="revoke_batch", icon=":material/undo:", on_click=decide_batch,
                   args=("revoke", batch_id, state["status"]))
         return
+    if state["status"] == "revoked":
+        st.info("Its approval was revoked: its samples are out of the gated training set, and a revoked batch is "
+                "not reviewed again. Generate a new batch of this class on the Generate page to review fresh samples.")
     if state["status"] != "pending":
         return
     left, right = st.columns(2)

@@ -88,11 +88,12 @@ def test_a_finished_run_with_collapsed_classes_warns_before_review(users, digits
     with session_scope(immediate=True) as session:
         job_id = session.scalars(select(Job.id)).one()
         assert claim_job(session, job_id, worker_pid=1)
-        finish_job(session, job_id, {"run_id": None, "batch_ids": [3, 4], "collapsed_classes": ["8", "9"]})
+        finish_job(session, job_id, {"run_id": None, "batch_ids": [3, 4], "collapsed_classes": ["1", "8", "9"]})
     at.run()
     assert not at.exception
     assert any("batches [3, 4] are ready for review" in s.value for s in at.success)
-    assert [w.value for w in at.warning if "flagged class(es) 8, 9" in w.value]
+    assert [w.value for w in at.warning if "flagged class(es) 8, 9:" in w.value]  # of the classes it generated (7–9)
+    assert any("also flagged class(es) 1, which this run generated no batch of" in c.value for c in at.caption)
     # The job's end redrew the whole page once, so "Recent runs" below shows it too.
     assert at.session_state[f"gen_job_ended_{job_id}"] is True
     assert list(at.dataframe[0].value["status"]) == ["done"]
