@@ -192,6 +192,14 @@ def test_evaluate_submits_one_benchmark_job(users, digits):
     assert job.kind == "benchmark" and job.params["arms"] == ["real", "oversample"] and job.params["quick"] is True
     assert any("No benchmark report" in c.value for c in at.caption)
 
+    button(at, "Cancel").click().run()  # a benchmark can be cancelled from the page; still queued: at once
+    with session_scope() as session:
+        assert session.get(Job, job.id).status == "cancelled"
+    at.run()
+    assert not at.exception
+    assert at.session_state[f"eval_job_ended_{job.id}"] is True  # the page redrew once, for Results to catch up
+    assert not [b for b in at.button if b.label == "Cancel"]
+
 
 def test_evaluate_shows_a_recorded_report(users, digits):
     import json
