@@ -127,7 +127,7 @@ bar = go.Figure(go.Bar(x=cov["class"], y=cov["coverage"], text=[f"{v:.0%}" if v 
                        customdata=cov[["real", "synthetic"]],
                        hovertemplate="class %{x}<br>coverage %{y:.0%}<br>%{customdata[0]} real, %{customdata[1]} synthetic"))
 bar.update_layout(yaxis=dict(range=[0, 1], tickformat=".0%", title="real points covered"), height=300,
-                  margin=dict(l=0, r=0, t=10, b=0))
+                  xaxis=dict(type="category", title="class"), margin=dict(l=0, r=0, t=10, b=0))
 st.plotly_chart(bar, key="emb_coverage")
 st.caption("Coverage: the share of each class's real training points whose 5-nearest-neighbour ball on this map "
            "contains at least one synthetic sample that is not rejected (Naeem et al.'s coverage, on the map).")

@@ -370,7 +370,8 @@ def sample_detail(open_id, state: dict) -> None:
                 show_image(r["path"], caption=f"real #{r['id']}" + (f" · d={fmt(d, 3)}" if d is not None else ""), size=72)
     tag_names = [t["name"] for t in load_tags()]
     st.markdown("Tags: " + (", ".join(s["tags"]) or "none"))
-    new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}")
+    new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}",
+                           index=None, placeholder="choose a tag")  # nothing tagged by one click on "Add tag"
     sid = s["id"]
     st.text_input(f"Tag reason (required for '{FREE_FORM_TAG}': say what the problem is)", key=f"tag_reason_{sid}")
     st.button("Add tag", key=f"tag_add_{sid}", disabled=new_tag is None, on_click=tag_open_sample, args=(sid, new_tag))

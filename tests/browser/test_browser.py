@@ -159,6 +159,10 @@ def walk(page, served, home):
 
     go(page, "Review")
     page.locator("[class*=\"st-key-open_pick_\"] button").first.click()
+    tag = page.get_by_label("Artifact tag")  # no tag is preselected: type one, as a reviewer may
+    tag.click()
+    tag.fill("blur")
+    page.keyboard.press("Enter")
     page.get_by_role("button", name="Add tag").click()
     page.get_by_text("Tags: blur").wait_for()
     shot(page, "05_tagged")
