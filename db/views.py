@@ -299,9 +299,10 @@ def job_row(session: Session, job_id: int) -> Optional[dict]:
 
 def latest_batch_job(session: Session, kind: str, batch_id: int, scan: int = 500) -> Optional[dict]:
     """The newest job of `kind` whose params name `batch_id` (among the newest `scan` of that kind), as `job_row`."""
-    for j in session.scalars(select(Job).where(Job.kind == kind).order_by(Job.id.desc()).limit(scan)):
-        if str((j.params or {}).get("batch_id")) == str(batch_id):
-            return job_row(session, j.id)
+    for job_id, params in session.execute(select(Job.id, Job.params).where(Job.kind == kind)
+                                          .order_by(Job.id.desc()).limit(scan)):
+        if str((params or {}).get("batch_id")) == str(batch_id):
+            return job_row(session, job_id)
     return None
 
 

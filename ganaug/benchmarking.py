@@ -9,7 +9,6 @@ so an interrupted benchmark leaves no partial report posing as complete.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import time
 import uuid
@@ -226,11 +225,7 @@ def check_report_folder(folder: Path) -> None:
     """A report folder the user named must not exist yet, and its parent must be a folder we can write in."""
     if folder.exists():
         raise GanaugError(f"report folder {folder} already exists; choose another --out")
-    parent = folder.absolute().parent
-    if not parent.is_dir():
-        raise GanaugError(f"--out {folder}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise GanaugError(f"--out {folder}: cannot write in {parent}")
+    paths.writable_folder(folder.absolute().parent, f"--out {folder}")
 
 
 def _write_and_record(report: dict, dataset_id: int, final_dir: Optional[Path], manifest_sha256, job_id) -> dict:

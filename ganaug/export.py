@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 import shutil
 import uuid
@@ -48,19 +47,6 @@ def _check_side(path: str, png: bytes, side: int, dataset: str) -> None:
                           "generate it again")
 
 
-def _writable_parent(out: Path) -> None:
-    """Create OUT's parent folders; refuse, naming OUT, a parent that is a file or cannot be written in."""
-    blocking = next((p for p in [out.parent, *out.parent.parents] if p.exists()), None)
-    if blocking is not None and not blocking.is_dir():
-        raise GanaugError(f"--out {out}: {blocking} is a file, not a folder")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise GanaugError(f"--out {out}: cannot create {out.parent} ({e.strerror or e})") from None
-    if not os.access(out.parent, os.W_OK | os.X_OK):
-        raise GanaugError(f"--out {out}: cannot write in {out.parent}")
-
-
 def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
                      progress: ProgressCallback = no_progress) -> dict:
     out = Path(out).resolve()
@@ -71,7 +57,7 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
         class_names, side = list(row.class_names), row.resolution
     gated = gated_set(dataset, synthetic_ratio)
     home = paths.home()
-    _writable_parent(out)
+    paths.writable_folder(out.parent, f"--out {out}", create=True)
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
         staging.mkdir()

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from ganaug_core.errors import GanaugError
+
 
 def home() -> Path:
     """The ganaug home folder, created on first use."""
@@ -46,6 +48,25 @@ def resolve(stored: str) -> Path:
     """Inverse of `relative_to_home`; absolute paths pass through unchanged."""
     p = Path(stored)
     return p if p.is_absolute() else home() / p
+
+
+def writable_folder(folder: Path, what: str, create: bool = False) -> None:
+    """Refuse, naming `what` (the option and the path the user gave), a folder we cannot write files in: one under
+    a file, one missing (unless `create`, which makes it), one without write permission. Checked before long work,
+    so that it is not lost at the end."""
+    folder = Path(folder).absolute()
+    blocking = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise GanaugError(f"{what}: {blocking} is a file, not a folder")
+    if create:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise GanaugError(f"{what}: cannot create {folder} ({e.strerror or e})") from None
+    elif not folder.is_dir():
+        raise GanaugError(f"{what}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise GanaugError(f"{what}: cannot write in {folder}")
 
 
 @contextmanager

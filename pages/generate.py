@@ -221,10 +221,9 @@ def job_progress(job_id: int) -> None:
     elif job["status"] == "done":
         batches = job["result"].get("batch_ids") or job["result"].get("batches") or []
         st.success(f"Run {job['run_id'] or job['result'].get('run_id')} finished; batches {batches} are ready for review.")
-        collapsed = job["result"].get("collapsed_classes") or []
-        job_dataset = choices["datasets"].get(job["params"].get("dataset")) or {}
-        generated = {job_dataset.get("class_names", [])[c] for c in job["params"].get("classes") or []
-                     if c < len(job_dataset.get("class_names", []))}
+        collapsed = job["result"].get("collapsed_classes") or []  # class names
+        names = (choices["datasets"].get(job["params"].get("dataset")) or {}).get("class_names", [])
+        generated = {names[c] for c in job["params"].get("classes") or [] if c < len(names)}
         mine = [c for c in collapsed if c in generated] if generated else collapsed
         if mine:
             st.warning(f"The run's diversity monitor flagged class(es) {', '.join(mine)}: their samples vary much "

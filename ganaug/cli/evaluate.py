@@ -7,13 +7,13 @@ which `register` adds below.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from ganaug.cli.common import JSON, UserError, cli_errors, emit, terminate_as_interrupt, write_atomically
+from ganaug_core import paths
 from ganaug_core.progress import tqdm_progress
 
 evaluate_app = typer.Typer(no_args_is_help=True)
@@ -120,11 +120,7 @@ def _json_destination(json_out: Optional[str]) -> Optional[Path]:
     path = Path(json_out)
     if path.is_dir():
         raise UserError(f"--json {json_out}: is a folder; name a file in it")
-    folder = path.absolute().parent
-    if not folder.is_dir():
-        raise UserError(f"--json {json_out}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UserError(f"--json {json_out}: cannot write there")
+    paths.writable_folder(path.absolute().parent, f"--json {json_out}")
     return path
 
 
