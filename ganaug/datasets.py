@@ -23,8 +23,11 @@ from ganaug_core.progress import ProgressCallback, no_progress
 
 
 def validate_name(name: str) -> None:
-    if not name or len(name) > 100 or any(ch in name for ch in "/\\\0") or name.startswith("."):
-        raise GanaugError(f"invalid dataset name {name!r}: use up to 100 characters, no slashes, not starting with '.'")
+    # A name with spaces at an end ('pets ', ' ') reads like another in every list and message: refused too.
+    if (not name.strip() or name != name.strip() or len(name) > 100 or any(ch in name for ch in "/\\\0")
+            or name.startswith(".")):
+        raise GanaugError(f"invalid dataset name {name!r}: use up to 100 characters, no slashes, not starting with '.', "
+                          "no spaces at either end")
 
 
 def ingest_dataset(

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import shutil
+import unicodedata
 import uuid
 from functools import lru_cache
 from pathlib import Path
@@ -128,7 +129,7 @@ def _prepare(dataset: str, config: TrainConfig, resume_run: Optional[int]):
     else:
         config = dataclasses.replace(config, channels=ds.channels, num_classes=len(ds.class_names))
     if config.resolution > ds.resolution:
-        raise UserError(f"--resolution {config.resolution} is above dataset {dataset!r}'s resolution {ds.resolution}")
+        raise UserError(f"--resolution {config.resolution} is above the resolution of dataset {dataset!r}, {ds.resolution}")
     config.validate()
     x, y = arrays.split("train")
     present = set(int(c) for c in set(y.tolist()))
@@ -259,7 +260,8 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
         run = _get_run(s, run_id)
         dataset = s.get(Dataset, run.dataset_id)
         if not run.checkpoint_path:
-            raise UserError(f"run {run_id} has no checkpoint yet")
+            training = f": it is still training, at step {run.step or 0}" if run.status == "running" else ""
+            raise UserError(f"run {run_id} has no checkpoint yet{training}")
         ckpt, ckpt_sha, config_sha, names = (paths.resolve(run.checkpoint_path), run.checkpoint_sha256,
                                             run.config_sha256, list(dataset.class_names))
         dataset_id, side = dataset.id, dataset.resolution
@@ -318,12 +320,16 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
 
 
 def resolve_class(run_id: int, value: str) -> int:
-    """A class given by name or by index (a name wins when both could match)."""
+    """A class given by name or by index (a name wins when both could match). A name also matches when Unicode
+    spells it otherwise: a folder from macOS may write 'crème' as 'e' + a combining accent, which no terminal types."""
     with session_scope() as s:
         run = _get_run(s, run_id)
         names = list(s.get(Dataset, run.dataset_id).class_names)
     if value in names:
         return names.index(value)
+    composed = [unicodedata.normalize("NFC", n) for n in names]
+    if unicodedata.normalize("NFC", value) in composed:
+        return composed.index(unicodedata.normalize("NFC", value))
     try:
         idx = int(value)
     except ValueError:

@@ -228,7 +228,10 @@ def _read_folder(root: Path, options: IngestOptions, progress: ProgressCallback)
     for f in sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
         skipped.append((_as_text(f), "an image outside any class folder"))
     for c, d in enumerate(class_dirs):
-        for f in sorted(p for p in d.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        # Hidden files and whatever lies in hidden folders (.DS_Store, .thumbnails/, .ipynb_checkpoints/) are not the
+        # class's images: a thumbnail folder would add near-copies of them.
+        for f in sorted(p for p in d.rglob("*")
+                        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(d).parts)):
             if not _is_text(str(f)):  # the database and the reports store paths as text
                 skipped.append((_as_text(f), "file name is not valid UTF-8"))
             elif f.suffix.lower() in IMAGE_SUFFIXES:

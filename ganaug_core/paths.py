@@ -14,7 +14,11 @@ from ganaug_core.errors import GanaugError
 def home() -> Path:
     """The ganaug home folder, created on first use."""
     path = Path(os.environ.get("GANAUG_HOME") or Path.cwd() / ".ganaug").resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # its own strerror, 'File exists: PATH', did not say what was wrong
+        blocking = next(p for p in [path, *path.parents] if p.exists())
+        raise GanaugError(f"GANAUG_HOME {path}: {blocking} is a file, not a folder") from None
     return path
 
 

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, UserError, cli_errors, emit, terminate_as_interrupt, write_atomically
+from ganaug.cli.common import JSON, UserError, class_label, cli_errors, emit, terminate_as_interrupt, write_atomically
 from ganaug_core import paths
 from ganaug_core.progress import tqdm_progress
 
@@ -33,10 +33,18 @@ def batch_cmd(
         scores = score_batch(batch, progress, rescore=rescore)
         metrics = batch_metrics(batch, progress)
     result = {"batch": batch, "scores": scores, "metrics": metrics}
-    emit(result, as_json, format_batch_report(result))
+    emit(result, as_json, format_batch_report(result, _class_names(scores["dataset"])))
 
 
-def format_batch_report(result: dict) -> str:
+def _class_names(dataset: str) -> list[str]:
+    from db.datasets import get_dataset
+    from db.engine import session_scope
+
+    with session_scope() as s:
+        return list(get_dataset(s, dataset).class_names)
+
+
+def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -> str:
     s, m = result["scores"], result["metrics"]
     o = m["overall"]
     prdc = o.get("prdc") or {}
@@ -49,8 +57,8 @@ def format_batch_report(result: dict) -> str:
 
     kid = (o.get("kid") or {}).get("mean")
     return "\n".join([
-        f"batch {result['batch']} (dataset {s['dataset']!r}, class {s['class_index']}): {s['samples']} samples, "
-        f"{s['memorized']} flagged as memorized",
+        f"batch {result['batch']} (dataset {s['dataset']!r}, class {class_label(s['class_index'], class_names or [])}): "
+        f"{s['samples']} samples, {s['memorized']} flagged as memorized",
         f"  mean class confidence {f(s['mean_confidence'])}, mean realism {f(s['mean_realism'])}, "
         f"median novelty {f(s['median_novelty'])}",
         f"  FID {f(o.get('fid'), '.2f')}  KID {f(kid, '.4f')}  (domain features; comparable within this dataset only)",

@@ -7,13 +7,15 @@ chain is broken.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, UserError, class_label, cli_errors, emit, read_password
+from ganaug.cli.common import JSON, UserError, class_label, cli_errors, emit, read_password, terminate_as_interrupt
 
 review_app = typer.Typer(no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
 users_app = typer.Typer(no_args_is_help=True, help="Reviewer and admin accounts.")
@@ -288,6 +290,7 @@ def audit_verify_cmd(
     from db.models import Event
     from db.replay import state_mismatches
 
+    head = _head_hash(head) if head is not None else None
     with session_scope() as s:
         report = verify_chain(s)
         mismatches = state_mismatches(s) if report.ok else []
@@ -307,6 +310,18 @@ def audit_verify_cmd(
     emit(out, as_json, text)
     if not out["ok"]:
         raise typer.Exit(1)
+
+
+def _head_hash(value: str) -> str:
+    """The hash `--head` names: a bare hash, or log_head.txt's whole line ('<events> <hash>', as
+    `--head "$(cat log_head.txt)"` passes it). Anything else is bad input, not a truncated log."""
+    words = value.split()
+    if len(words) == 2 and words[0].isdigit():
+        words = words[1:]
+    if len(words) != 1 or not re.fullmatch(r"[0-9a-fA-F]{64}", words[0]):
+        raise UserError(f"--head {value!r} is not a head hash: give the 64 hex digits `audit verify` printed "
+                        "or the line of an export's log_head.txt")
+    return words[0].lower()
 
 
 @audit_app.command("log")
@@ -355,11 +370,17 @@ def export_cmd(
     from ganaug.export import export_gated_set
     from ganaug_core.progress import tqdm_progress
 
-    with tqdm_progress() as progress:
+    if not 0 <= ratio < math.inf:
+        raise UserError(f"--ratio must be a finite number ≥ 0, got {ratio}")
+    with terminate_as_interrupt(), tqdm_progress() as progress:  # `kill` too leaves no partial folder beside OUT
         summary = export_gated_set(dataset, out, ratio, progress)
     for reason in INTEGRITY_REASONS:  # on stderr, with --json too: stdout stays one JSON object
         if n := summary["excluded"].get(reason):
             typer.echo(f"warning: {n} image{'s' * (n != 1)} left out: {reason}", err=True)
+    if ratio > 0 and not any(v["synthetic"] for v in summary["counts"].values()):
+        why = ", ".join(f"{n} {reason}" for reason, n in summary["excluded"].items())
+        typer.echo("warning: no synthetic sample was admitted, so the set holds the real training images only"
+                   + (f" (left out: {why})" if why else " (no batch of this dataset is approved)"), err=True)
     names = _class_names(dataset)
     counts = ", ".join(f"class {class_label(c, names)}: {v['real']} real + {v['synthetic']} synthetic"
                        for c, v in summary["counts"].items())

@@ -79,8 +79,8 @@ class TrainConfig:
         _choice("loss", self.loss, LOSSES)
         _choice("augment", self.augment, AUGMENTS)
         for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise GanaugError(f"{name} must be > 0, got {getattr(self, name)}")
+            if not 0 < getattr(self, name) < math.inf:
+                raise GanaugError(f"{name} must be a finite number > 0, got {getattr(self, name)}")
         for name in ("batch_size", "z_dim", "width", "grid_every", "ckpt_every", "stats_every",
                      "diversity_every", "r1_every", "ada_interval"):
             if int(getattr(self, name)) < 1:
@@ -99,12 +99,13 @@ class TrainConfig:
             raise GanaugError(f"ada_target must be in (0, 1), got {self.ada_target}")
         if not 0.0 <= self.diversity_threshold <= 1.0:
             raise GanaugError(f"--diversity-threshold must be in [0, 1] (0: never flag), got {self.diversity_threshold}")
-        if self.mode_seeking < 0:
-            raise GanaugError(f"mode_seeking must be ≥ 0, got {self.mode_seeking}")
-        if self.ac_weight < 0:
-            raise GanaugError(f"--ac-weight must be ≥ 0, got {self.ac_weight}")
-        if self.r1_gamma < 0:
-            raise GanaugError(f"r1_gamma must be ≥ 0, got {self.r1_gamma}")
+        # `not 0 <= x < inf`, not `x < 0`: NaN fails every comparison, so `x < 0` let it through; inf makes the losses NaN.
+        if not 0 <= self.mode_seeking < math.inf:
+            raise GanaugError(f"mode_seeking must be a finite number ≥ 0, got {self.mode_seeking}")
+        if not 0 <= self.ac_weight < math.inf:
+            raise GanaugError(f"--ac-weight must be a finite number ≥ 0, got {self.ac_weight}")
+        if not 0 <= self.r1_gamma < math.inf:
+            raise GanaugError(f"--r1-gamma must be a finite number ≥ 0, got {self.r1_gamma}")
         if self.r1_samples is not None and int(self.r1_samples) < 1:
             raise GanaugError(f"r1_samples must be ≥ 1 (or None for the whole batch), got {self.r1_samples}")
         if not self.edge_convs and self.arch != "dcgan":

@@ -112,6 +112,29 @@ def test_non_image_and_corrupt_files_are_listed_and_the_rest_ingested(home, tmp_
     assert skipped["docs"] == "a class folder with no readable image: not a class"
 
 
+def test_hidden_files_and_folders_in_a_class_are_passed_over_and_nested_folders_count(home, tmp_path):
+    src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(6, 6))
+    image = (src / "a" / "img000.png").read_bytes()
+    for hidden in (".thumbnails/img000.png", ".ipynb_checkpoints/x/y.png", ".DS_Store", "sub/.cache.png"):
+        (src / "a" / hidden).parent.mkdir(parents=True, exist_ok=True)
+        (src / "a" / hidden).write_bytes(image)  # a thumbnail folder had added near-copies to class a
+    (src / "b" / "sub" / "deeper").mkdir(parents=True)
+    (src / "b" / "sub" / "deeper" / "extra.png").write_bytes(image)
+    result = ganaug("data", "ingest", str(src), "--name", "x", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["report"]["counts"]["train"]["a"] + out["report"]["counts"]["test"]["a"] == 6
+    assert out["report"]["counts"]["train"]["b"] + out["report"]["counts"]["test"]["b"] == 7
+    assert out["skipped"] == []
+
+
+@pytest.mark.parametrize("name", [" ", "pets ", " pets", "\t"])
+def test_a_name_blank_or_with_spaces_at_an_end_is_refused(home, name):
+    assert_bad_input(ganaug("data", "ingest", "demo:digits", "--name", name, "--resolution", "8"),
+                     "invalid dataset name", "no spaces at either end")
+    assert_nothing_written(home)
+
+
 def test_decompression_bomb_is_refused(home, tmp_path):
     src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(4, 4))
     (src / "a" / "bomb.png").write_bytes(png_header_only(60_000, 60_000))
@@ -207,6 +230,18 @@ def test_a_folder_that_cannot_be_written_is_one_line_and_exit_2(home, tmp_path):
     (tmp_path / "file").write_text("a file, not a folder")
     assert_bad_input(ganaug("export", "--dataset", "digits", "--out", str(tmp_path / "file" / "out")),
                      str(tmp_path / "file"))
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_ganaug_home_that_is_a_file_is_named_as_such(home, tmp_path, monkeypatch, below):
+    from db.engine import dispose_engines
+
+    (tmp_path / "file").write_text("a file, not a folder")
+    monkeypatch.setenv("GANAUG_HOME", str(tmp_path / "file" / below))
+    dispose_engines()
+    for args in (["data", "list"], ["data", "ingest", "demo:digits", "--name", "d"]):  # it said 'File exists: PATH'
+        assert_bad_input(ganaug(*args), f"GANAUG_HOME {tmp_path / 'file' / below}".rstrip("/"),
+                         f"{tmp_path / 'file'} is a file, not a folder")
 
 
 def test_unknown_dataset(home):

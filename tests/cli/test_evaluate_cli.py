@@ -125,6 +125,16 @@ def test_bad_input_is_one_line_and_writes_nothing(batch_setup):
         assert s.scalars(select(Report)).first() is None
 
 
+def test_the_report_names_the_class():
+    from ganaug.cli.evaluate import format_batch_report
+
+    result = {"batch": 3, "scores": dict(dataset="pets", class_index=0, samples=4, memorized=0, mean_confidence=0.9,
+                                         mean_realism=0.5, median_novelty=2.0),
+              "metrics": {"overall": {}, "holdout_split": "test"}}
+    first = format_batch_report(result, ["melanoma", "nevus"]).splitlines()[0]
+    assert first == "batch 3 (dataset 'pets', class 0 (melanoma)): 4 samples, 0 flagged as memorized"  # was 'class 0'
+
+
 @pytest.mark.slow  # trains a tiny generator and fits the UMAP
 def test_end_to_end_on_a_tiny_generator(digits):
     from ganaug.runs import default_config, generate_batch, train_run

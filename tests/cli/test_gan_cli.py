@@ -121,7 +121,7 @@ def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):
     (["--dataset", "nope", "--steps", 2], ["unknown dataset 'nope'"]),
     (["--dataset", "digits", "--steps", 2, "--resolution", 12], ["--resolution", "power of two between 8 and"]),
     (["--dataset", "digits", "--steps", 2, "--resolution", 4], ["--resolution", "power of two between 8 and"]),
-    (["--dataset", "digits", "--steps", 2, "--resolution", 32], ["--resolution 32", "above"]),
+    (["--dataset", "digits", "--steps", 2, "--resolution", 32], ["--resolution 32 is above the resolution of dataset 'digits', 16"]),
     (["--dataset", "digits", "--steps", 0], ["--steps must be > 0"]),
     (["--dataset", "digits", "--steps", 2, "--seed", str(10**23)], ["--seed must be between"]),  # torch's range
     (["--dataset", "digits", "--minutes", -1], ["--minutes must be a finite number > 0"]),
@@ -129,7 +129,11 @@ def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):
     (["--dataset", "digits", "--steps", 2, "--resume", 99], ["unknown run 99"]),
     (["--dataset", "digits", "--steps", 2, "--arch", "vit"], ["--arch"]),
     (["--dataset", "digits", "--steps", 2, "--arch", "resnet", "--no-edge-convs"], ["--no-edge-convs", "dcgan"]),
-    (["--dataset", "digits", "--steps", 2, "--ac-weight", -0.5], ["--ac-weight must be ≥ 0"]),
+    (["--dataset", "digits", "--steps", 2, "--ac-weight", -0.5], ["--ac-weight must be a finite number ≥ 0"]),
+    # NaN passes `x < 0`: it had switched R1 off silently (the loop's `r1_gamma > 0`) and written NaN to config.json
+    (["--dataset", "digits", "--steps", 2, "--r1-gamma", "nan"], ["--r1-gamma must be a finite number ≥ 0, got nan"]),
+    (["--dataset", "digits", "--steps", 2, "--r1-gamma", "inf"], ["--r1-gamma must be a finite number ≥ 0, got inf"]),
+    (["--dataset", "digits", "--steps", 2, "--ac-weight", "nan"], ["--ac-weight must be a finite number ≥ 0, got nan"]),
     (["--dataset", "digits", "--steps", 2, "--diversity-threshold", 1.5], ["--diversity-threshold must be in [0, 1]"]),
 ])
 def test_train_bad_input_leaves_nothing(digits, home, args, needles):
@@ -234,6 +238,33 @@ def test_generate_bad_input(digits, home, args, needles):
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Batch)) == 0
     assert not (home / "batches").exists() or list((home / "batches").iterdir()) == []
+
+
+def test_generate_from_a_run_still_training_without_a_checkpoint_says_so(digits, home):
+    from db.datasets import get_dataset
+
+    with session_scope() as s:
+        run = Run(dataset_id=get_dataset(s, digits).id, status="running", run_dir="runs/000001", config={},
+                  config_sha256="c" * 64, code_version="t", step=125, total_steps=3000)
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    assert_bad_input(ganaug("generate", "--run", run_id, "--class", "1", "--n", 2),
+                     f"run {run_id} has no checkpoint yet: it is still training, at step 125")
+
+
+def test_a_class_named_in_another_unicode_form_is_found(home, tmp_path):
+    import unicodedata
+
+    from tests.core.test_datasets import make_image_folder
+
+    decomposed = unicodedata.normalize("NFD", "crème")  # as a folder from macOS may spell it
+    src = make_image_folder(tmp_path / "src", classes=(decomposed, "ok"), per_class=(4, 4))
+    assert ganaug("data", "ingest", str(src), "--name", "pastry", "--resolution", "8").exit_code == 0
+    info = train_tiny("pastry", 1)
+    result = ganaug("generate", "--run", info["run_id"], "--class", "crème", "--n", 2, "--json")  # as typed: composed
+    assert result.exit_code == 0, result.output  # it had said: class 'crème' is not in the dataset (classes: crème, ok)
+    assert json.loads(result.stdout)["class_index"] == 0
 
 
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])  # Ctrl-C; kill, timeout, docker stop

@@ -225,6 +225,16 @@ def test_an_export_records_the_log_head_and_verify_notices_a_truncated_tail(team
     assert result.exit_code == 1 and result.stdout.startswith("TRUNCATED:")
 
 
+def test_verify_takes_the_line_of_log_head_txt_and_refuses_what_is_no_hash(team, home):
+    ok_json("review", "approve", team["b1"], env=REX)
+    ok_json("export", "--dataset", "toy", "--out", home / "out")
+    line = (home / "out" / "log_head.txt").read_text()  # '<events> <hash>\n', as `--head "$(cat log_head.txt)"` passes it
+    assert ok_json("audit", "verify", "--head", line)["head_found"] is True  # it had said TRUNCATED and exited 1
+    assert ok_json("audit", "verify", "--head", line.split()[1].upper())["head_found"] is True
+    for bad in ("abc", "", "gated/log_head.txt", "1 2 3"):
+        assert "is not a head hash" in refused("audit", "verify", "--head", bad)
+
+
 def test_export_from_a_home_without_the_dataset_files_is_refused(team, home):
     import shutil
 
@@ -254,6 +264,35 @@ def test_audit_verify_exits_1_when_the_tables_disagree_with_the_log(team, home):
 def _manifest(out):
     with open(out / "manifest.csv", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def test_an_export_stopped_by_sigterm_leaves_no_partial_folder(team, home, tmp_path):
+    import signal
+    import time
+
+    image = home / "datasets" / "toy" / "train" / "1" / "0001.png"
+    data = image.read_bytes()
+    image.unlink()
+    os.mkfifo(image)  # the export's own read of it waits for a writer: a point where it is surely mid-way
+    proc = subprocess.Popen([sys.executable, "-m", "ganaug", "export", "--dataset", "toy", "--out", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "GANAUG_HOME": str(home)})
+    with open(image, "wb") as fifo:  # once for the gate, which hashes every file before the export copies them
+        fifo.write(data)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.partial-*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".out.partial-*")), proc.communicate()
+    proc.send_signal(signal.SIGTERM)  # `kill`, `timeout`: it had died on the spot, its staging folder left behind
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and b"Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+
+
+@pytest.mark.parametrize("ratio", ["-1", "nan", "inf"])
+def test_export_refuses_a_bad_ratio_naming_the_option(team, home, tmp_path, ratio):
+    message = refused("export", "--dataset", "toy", "--out", tmp_path / "out", "--ratio", ratio)
+    assert message == f"error: --ratio must be a finite number ≥ 0, got {float(ratio)}"  # was 'the synthetic:real ratio'
+    assert not (tmp_path / "out").exists()
 
 
 def test_export_writes_imagefolder_manifest_and_hash_and_revoke_changes_it(team, home, tmp_path):
@@ -299,6 +338,21 @@ def test_export_refuses_samples_smaller_than_the_datasets_images(team, home, tmp
     message = refused("export", "--dataset", "toy", "--out", tmp_path / "mixed").splitlines()[-1]  # after its bar
     assert message.startswith("error: batches/") and "is 4×4 but dataset 'toy' holds 8×8 images" in message
     assert not (tmp_path / "mixed").exists() and not list(tmp_path.glob(".mixed.partial-*"))
+
+
+def test_an_export_that_admits_no_sample_says_so_and_why(team, home, tmp_path):
+    def warnings(*args):
+        result = run("export", "--dataset", "toy", *args)
+        assert result.exit_code == 0, result.output
+        return [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+
+    # Nothing approved yet: the set was written with real images only, and nothing said so beyond '+ 0 synthetic'.
+    assert warnings("--out", tmp_path / "a") == [
+        "warning: no synthetic sample was admitted, so the set holds the real training images only "
+        "(left out: 5 batch pending)"]
+    assert warnings("--out", tmp_path / "b", "--ratio", "0") == []  # asked for: no warning
+    ok_json("review", "approve", team["b1"], env=REX)
+    assert warnings("--out", tmp_path / "c") == []
 
 
 def test_export_warns_on_stderr_about_each_kind_of_integrity_exclusion(team, home, tmp_path):
