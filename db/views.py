@@ -154,6 +154,24 @@ def batch_state(session: Session, batch_id: int) -> Optional[dict]:
     )
 
 
+def approval_preview(session: Session, batch_id: int) -> dict:
+    """What approving a batch now would let into the gated training set: its samples less the rejected and the
+    blocking-tagged ones (the gate's rules, db/gate.py; the export's ratio cap and file checks come later)."""
+    blocking = exists().where(SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking)
+    counts = dict(samples=0, rejected=0, blocked=0)
+    for rejected, blocked, n in session.execute(
+        select(Sample.rejected, blocking.label("blocked"), func.count()).where(Sample.batch_id == batch_id)
+        .group_by(Sample.rejected, "blocked")
+    ):
+        counts["samples"] += n
+        if rejected:
+            counts["rejected"] += n
+        elif blocked:
+            counts["blocked"] += n
+    counts["admitted"] = counts["samples"] - counts["rejected"] - counts["blocked"]
+    return counts
+
+
 def recent_events(session: Session, limit: int = 20) -> list[dict]:
     rows = session.scalars(select(Event).order_by(Event.id.desc()).limit(limit))
     return [event_dict(e) for e in rows]

@@ -7,7 +7,7 @@ import streamlit as st
 
 from db.review import add_tag, list_tags
 from db.users import add_user, list_users, set_active
-from pages.ui import acting_user, decision_errors, require_user
+from pages.ui import acting_user, decision_errors, require_user, table_columns
 from db.engine import session_scope
 
 user = require_user()
@@ -37,7 +37,7 @@ accounts, taxonomy = st.tabs(["Accounts", "Artifact tags"])
 with accounts:
     with session_scope() as session:
         people = [dict(name=u.name, role=u.role, active=u.active, created=u.created_at) for u in list_users(session)]
-    st.dataframe(pd.DataFrame(people), hide_index=True)
+    st.dataframe(pd.DataFrame(people), hide_index=True, column_config=table_columns(people))
     with st.form("add_user", clear_on_submit=True):
         c1, c2, c3 = st.columns(3)
         name = c1.text_input("Name", key="admin_new_name")
@@ -58,7 +58,7 @@ with taxonomy:
     with session_scope() as session:
         tags = [dict(name=t.name, blocking=t.blocking, active=t.active, description=t.description)
                 for t in list_tags(session, include_inactive=True)]
-    st.dataframe(pd.DataFrame(tags), hide_index=True)
+    st.dataframe(pd.DataFrame(tags), hide_index=True, column_config=table_columns(tags))
     with st.form("add_tag", clear_on_submit=True):
         name = st.text_input("Tag name", key="admin_tag_name")
         description = st.text_input("What it means", key="admin_tag_description")

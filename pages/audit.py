@@ -18,11 +18,18 @@ from db import views
 from db.audit import list_events, verify_chain
 from db.engine import session_scope
 from db.replay import state_mismatches
-from pages.ui import decision_errors, home, require_user, signed_in_row
+from pages.ui import decision_errors, home, require_user, signed_in_row, table_columns
 
 ACTIONS = ["any", "approve", "reject", "revoke", "reject_sample", "tag", "untag", "add_tag", "add_user", "disable_user", "enable_user"]
 TARGETS = ["any", "batch", "sample", "tag", "user"]
 EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+PROVENANCE_FIELDS = {  # views.batch_provenance's keys, in the reviewer's words
+    "batch": "Batch", "status": "Status", "class_index": "Class index", "count": "Samples", "batch_seed": "Batch seed",
+    "folder": "Folder (under GANAUG_HOME)", "run": "Run", "resumed_from": "Run resumed from",
+    "checkpoint_path": "Checkpoint", "checkpoint_sha256": "Checkpoint sha256", "config_sha256": "Config sha256",
+    "code_version": "Code version", "created": "Created (UTC)",
+}
+EVENT_COLUMNS = ["id", "ts", "actor", "role", "action", "target", "meaning", "reason", "hash"]
 
 
 def export_folder(name: str) -> Path:
@@ -68,8 +75,7 @@ with log_tab:
                              limit=int(limit))
         rows = [views.event_dict(e) for e in events]
     if rows:
-        st.dataframe(pd.DataFrame(rows)[["id", "ts", "actor", "role", "action", "target", "meaning", "reason", "hash"]],
-                     hide_index=True)
+        st.dataframe(pd.DataFrame(rows)[EVENT_COLUMNS], hide_index=True, column_config=table_columns(EVENT_COLUMNS))
     else:
         st.write("No events match.")
 
@@ -104,13 +110,16 @@ with provenance_tab:
             history = [views.event_dict(e) for e in list_events(session, target_type="batch", target_id=batch_id)]
         seeds = prov.pop("sample_seeds")
         config = prov.pop("config")
-        st.dataframe(pd.DataFrame({"field": list(prov), "value": [str(v) for v in prov.values()]}), hide_index=True)
+        st.dataframe(pd.DataFrame({"field": [PROVENANCE_FIELDS.get(k, k) for k in prov],
+                                   "value": [str(v) for v in prov.values()]}),
+                     hide_index=True, column_config=table_columns(["field", "value"]))
         st.caption(f"{len(seeds)} per-sample seeds: {', '.join(map(str, seeds[:20]))}" + (" …" if len(seeds) > 20 else ""))
         with st.expander("Training configuration of the run"):
             st.json(config)
         st.markdown("**Decisions on this batch**")
         if history:  # a statement, not a one-line conditional expression: Streamlit would draw its value too
-            st.dataframe(pd.DataFrame(history), hide_index=True)
+            st.dataframe(pd.DataFrame(history)[EVENT_COLUMNS], hide_index=True,
+                         column_config=table_columns(EVENT_COLUMNS))
         else:
             st.write("None yet.")
 

@@ -20,7 +20,7 @@ from pages.ui import require_user, show_image
 
 COLOUR_BY = {"source": "source", "class": "class", "decision": "decision"}
 GRID_COLUMNS = 8
-MAX_SHOWN = 48
+PER_PAGE = 48  # tiles of the selection per page
 MAX_REAL_PER_CLASS = 2000
 
 require_user()
@@ -81,6 +81,10 @@ def coverage_per_class(dataset: str, version: tuple, k: int = 5) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def turn_to(page: int) -> None:
+    st.session_state["emb_page"] = page
+
+
 datasets = dataset_list()
 if not datasets:
     st.info("No dataset yet.")
@@ -109,17 +113,28 @@ selection = drawn if any(drawn.get(k) for k in ("points", "box", "lasso")) else 
 synth_ids, real_ids = selected_ids(df, selection)
 if synth_ids or real_ids:
     st.subheader(f"Selected: {len(synth_ids)} synthetic, {len(real_ids)} real")
+    n = len(synth_ids) + len(real_ids)
+    pages = -(-n // PER_PAGE)
+    if st.session_state.get("emb_page_of") != (chosen := hash((tuple(synth_ids), tuple(real_ids)))):
+        st.session_state["emb_page_of"], st.session_state["emb_page"] = chosen, 0  # a new selection: its first page
+    page = min(st.session_state["emb_page"], pages - 1)
+    first, last = page * PER_PAGE, min(n, (page + 1) * PER_PAGE)  # synthetic samples first, then real images
     with session_scope() as session:
-        shown = views.samples_by_ids(session, synth_ids[:MAX_SHOWN])
-        reals = views.real_images_by_ids(session, real_ids[: max(0, MAX_SHOWN - len(shown))])
+        shown = views.samples_by_ids(session, synth_ids[first:last])
+        reals = views.real_images_by_ids(session, real_ids[max(0, first - len(synth_ids)):max(0, last - len(synth_ids))])
     tiles = [(s["path"], f"#{s['id']} · {s['batch_status']}" + (" · rejected" if s["rejected"] else "")) for s in shown]
     tiles += [(r["path"], f"real #{r['id']}") for r in reals]
     for start in range(0, len(tiles), GRID_COLUMNS):
         for col, (path, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):
             with col:
                 show_image(path, caption=caption, size=96)
-    if len(synth_ids) + len(real_ids) > len(tiles):
-        st.caption(f"showing the first {len(tiles)}")
+    if pages > 1:
+        nav = st.columns([1, 1, 4], vertical_alignment="center")
+        nav[0].button("Previous", key="emb_prev", disabled=page == 0, icon=":material/chevron_left:",
+                      on_click=turn_to, args=(page - 1,))
+        nav[1].button("Next", key="emb_next", disabled=page + 1 >= pages, icon=":material/chevron_right:",
+                      on_click=turn_to, args=(page + 1,))
+        nav[2].caption(f"showing {first + 1}–{last} of {n:,} selected · page {page + 1} of {pages}")
 
 st.subheader("Coverage per class")
 cov = coverage_per_class(dataset, version)

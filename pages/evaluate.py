@@ -13,7 +13,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.jobs import request_cancel, submit_job
-from pages.ui import acting_user, decision_errors, home, require_user
+from pages.ui import acting_user, decision_errors, home, require_user, table_columns
 
 JOB_KIND = "benchmark"
 ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
@@ -111,9 +111,9 @@ for candidate in sorted(folder.glob("*.json")):
 arms_data = data.get("arms") or {}
 if arms_data:
     st.markdown("Mean and 95 % interval over seeds, on the locked real test split")
-    st.dataframe(pd.DataFrame([{"arm": arm, "train n": a.get("n_train"), "synthetic": a.get("n_synthetic"),
-                                **{m: ci_text(ci) for m, ci in a.get("clean", {}).items()}}
-                               for arm, a in arms_data.items()]), hide_index=True)
+    table = pd.DataFrame([{"arm": arm, "n_train": a.get("n_train"), "n_synthetic": a.get("n_synthetic"),
+                           **{m: ci_text(ci) for m, ci in a.get("clean", {}).items()}} for arm, a in arms_data.items()])
+    st.dataframe(table, hide_index=True, column_config=table_columns(table))
 else:
     st.json(report["summary"])
 best = {m: b for m, b in ((data.get("comparison") or {}).get("best_baseline") or {}).items() if b is not None}
@@ -124,8 +124,8 @@ elif arms_data:
 points = (data.get("sweep") or {}).get("points") or []
 if points:
     st.markdown(f"**Synthetic : real ratio sweep** ({data['sweep'].get('arm', '')})")
-    st.dataframe(pd.DataFrame([{k: ci_text(v) if isinstance(v, dict) else v for k, v in p.items()} for p in points]),
-                 hide_index=True)
+    table = pd.DataFrame([{k: ci_text(v) if isinstance(v, dict) else v for k, v in p.items()} for p in points])
+    st.dataframe(table, hide_index=True, column_config=table_columns(table))
 plots = sorted(folder.glob("*.png"))
 for start in range(0, len(plots), 2):
     for col, plot in zip(st.columns(2), plots[start:start + 2]):

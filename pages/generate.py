@@ -18,7 +18,7 @@ from db import views
 from db.engine import session_scope
 from db.jobs import request_cancel, submit_job
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
-from pages.ui import acting_user, decision_errors, home, require_user, show_image
+from pages.ui import acting_user, decision_errors, home, require_user, show_image, table_columns
 
 JOB_KIND = "train_generate"
 MAX_PER_CLASS = 1000
@@ -46,9 +46,15 @@ def load_choices() -> dict:
         return dict(datasets=datasets, runs=views.runs_table(session, limit=200))
 
 
-def field_error(errors: dict, name: str) -> None:
-    if name in errors:
-        st.error(errors[name], icon=":material/error:")
+def field_error(name: str) -> None:
+    """A place right below a field for its error, filled once every field has been read (see `show_errors`)."""
+    error_slots[name] = st.empty()
+
+
+def show_errors(errors: dict) -> None:
+    for name, slot in error_slots.items():
+        if name in errors:
+            slot.error(errors[name], icon=":material/error:")
 
 
 def validate(v: dict, dataset: dict | None, runs: list[dict]) -> dict[str, str]:
@@ -120,6 +126,7 @@ if not choices["datasets"]:
 nonce = st.session_state.setdefault("generate_nonce", secrets.token_hex(8))
 names = list(choices["datasets"])
 values: dict = {}
+error_slots: dict = {}
 
 
 def dataset_changed() -> None:
@@ -131,7 +138,6 @@ def dataset_changed() -> None:
 values["dataset"] = st.selectbox("Dataset", names, key="gen_dataset", on_change=dataset_changed)
 dataset = choices["datasets"].get(values["dataset"])
 class_names = dataset["class_names"] if dataset else []
-errors_now = st.session_state.get("generate_errors", {})
 
 left, right = st.columns(2)
 with left:
@@ -140,10 +146,10 @@ with left:
                                        format_func=lambda c: f"{c}: {class_names[c]}", key="gen_classes",
                                        help="Preselected: the minority classes of the dataset. A class with no "
                                             "training images is not offered: the generator cannot learn it.")
-    field_error(errors_now, "classes")
+    field_error("classes")
     values["per_class"] = st.number_input("Samples per class", min_value=0, max_value=100_000, value=48, step=8,
                                           key="gen_per_class")
-    field_error(errors_now, "per_class")
+    field_error("per_class")
     values["budget_kind"] = st.radio("Training budget in", ["steps", "minutes"], horizontal=True, key="gen_budget_kind",
                                      on_change=switch_budget_unit)
     # The value lives in session state (no `value=` here) so that switching the unit can replace it.
@@ -151,7 +157,7 @@ with left:
     in_steps = values["budget_kind"] == "steps"
     values["budget"] = st.number_input(f"Budget ({values['budget_kind']})", min_value=0.0, step=100.0 if in_steps else 1.0,
                                        format="%.0f" if in_steps else "%.1f", key="gen_budget")
-    field_error(errors_now, "budget")
+    field_error("budget")
 with right:
     values["arch"] = st.selectbox("Architecture", ["dcgan", "resnet"], key="gen_arch")
     values["edge_convs"] = st.checkbox(
@@ -164,20 +170,24 @@ with right:
                                           "tunes how often images are augmented, and augments rare classes more; "
                                           "DiffAugment augments every image.")
     values["seed"] = st.number_input("Seed", min_value=-1, max_value=2**31, value=0, step=1, key="gen_seed")
-    field_error(errors_now, "seed")
+    field_error("seed")
     runs = [r for r in choices["runs"] if dataset and r["dataset"] == dataset["name"] and r["status"] != "failed"]
     values["resume_run"] = st.selectbox("Resume from run (optional)", [None] + [r["run"] for r in runs], key="gen_resume",
                                         format_func=lambda r: "no, start fresh" if r is None else f"run {r}")
-    field_error(errors_now, "resume_run")
+    field_error("resume_run")
     if values["resume_run"] is not None:
         st.info("A resumed run keeps its checkpoint's network settings (architecture, edge convs, augmentation, "
                 "training seed): the choices above apply only to a fresh run.", icon=":material/info:")
-field_error(errors_now, "config")
-field_error(errors_now, "dataset")
+field_error("config")
+field_error("dataset")
+# Once a launch was refused the fields are checked on every change, so an error goes as soon as its field is
+# fixed (and a new one shows at once) instead of staying until the next click.
+errors_now = validate(values, dataset, choices["runs"]) if st.session_state.get("generate_checked") else {}
+show_errors(errors_now)
 
 if st.button("Launch run", type="primary", key="gen_submit", icon=":material/rocket_launch:"):
     errors = validate(values, dataset, choices["runs"])
-    st.session_state["generate_errors"] = errors
+    st.session_state["generate_checked"] = bool(errors)
     if not errors:
         params = job_params(values, dataset)
         key = hashlib.sha256((nonce + json.dumps(params, sort_keys=True)).encode()).hexdigest()
@@ -260,13 +270,13 @@ if "generate_job" in st.session_state:
     if st.button("Prepare another run", key="gen_new"):
         st.session_state["generate_nonce"] = secrets.token_hex(8)
         st.session_state.pop("generate_job", None)
-        st.session_state.pop("generate_errors", None)
+        st.session_state.pop("generate_checked", None)
         st.rerun()
 
 st.subheader("Recent runs")
 with session_scope() as session:
     recent = views.jobs_table(session, kind=JOB_KIND, limit=10)
 if recent:
-    st.dataframe(recent, hide_index=True)
+    st.dataframe(recent, hide_index=True, column_config=table_columns(recent))
 else:
     st.caption("No runs launched from the app yet (the Overview page lists every run, from the command line too).")

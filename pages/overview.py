@@ -6,7 +6,7 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from pages.ui import require_user
+from pages.ui import require_user, table_columns
 
 require_user()
 st.title("Overview")
@@ -52,21 +52,23 @@ left, right = st.columns(2)
 with left:
     st.subheader("Batches pending review")
     if data["pending"]:
-        st.dataframe(pd.DataFrame(data["pending"])[["batch", "dataset", "class_name", "count", "memorized", "scored", "created"]],
-                     hide_index=True)
+        pending = pd.DataFrame(data["pending"])[["batch", "dataset", "class_name", "count", "memorized", "scored",
+                                                 "created"]]
+        st.dataframe(pending, hide_index=True, column_config=table_columns(pending))
         st.page_link("pages/review.py", label="Open the review queue", icon=":material/fact_check:")
     else:
         st.write("Nothing waiting for review.")
 with right:
     st.subheader("Runs")
     if data["runs"]:
-        st.dataframe(pd.DataFrame(data["runs"])[["run", "dataset", "status", "step", "total_steps", "arch", "created"]],
-                     hide_index=True)
+        runs = pd.DataFrame(data["runs"])[["run", "dataset", "status", "step", "total_steps", "arch", "created"]]
+        st.dataframe(runs, hide_index=True, column_config=table_columns(runs))
     else:
         st.write("No runs yet — launch one on the Generate page.")
 
 st.subheader("Recent decisions")
 if data["events"]:
-    st.dataframe(pd.DataFrame(data["events"])[["id", "ts", "actor", "action", "target", "reason"]], hide_index=True)
+    events = pd.DataFrame(data["events"])[["id", "ts", "actor", "action", "target", "reason"]]
+    st.dataframe(events, hide_index=True, column_config=table_columns(events))
 else:
     st.write("No decisions recorded yet.")

@@ -82,19 +82,24 @@ def load_page(batch_id: int, page: int, per_page: int, sort: str, descending: bo
         return [views.sample_dict(r.sample, "", r.tags) for r in rows], total
 
 
+def check_unchanged(session, batch_id: int, seen_status: str) -> None:
+    """ValueError saying who did what if the batch's status is no longer the one this page showed."""
+    state = views.batch_state(session, batch_id)
+    if state is None:
+        raise ValueError(f"batch {batch_id} no longer exists")
+    if state["status"] != seen_status:
+        last = state["last_event"] or {}
+        who = f" by {last.get('actor')} at {last.get('ts', '')[:19]}" if last else ""
+        why = f" (reason: {last['reason']})" if last.get("reason") else ""
+        raise ValueError(f"batch {batch_id} was {state['status']}{who}{why} while you were looking at it; "
+                         "nothing was recorded. The page now shows its current state.")
+
+
 def act_on_batch(batch_id: int, seen_status: str, action, *args) -> bool:
     """Run a decision on a batch unless its status changed since this page showed it."""
     try:
         with acting_user() as (session, me):
-            state = views.batch_state(session, batch_id)
-            if state is None:
-                raise ValueError(f"batch {batch_id} no longer exists")
-            if state["status"] != seen_status:
-                last = state["last_event"] or {}
-                who = f" by {last.get('actor')} at {last.get('ts', '')[:19]}" if last else ""
-                why = f" (reason: {last['reason']})" if last.get("reason") else ""
-                raise ValueError(f"batch {batch_id} was {state['status']}{who}{why} while you were looking at it; "
-                                 "nothing was recorded. The page now shows its current state.")
+            check_unchanged(session, batch_id, seen_status)
             action(session, batch_id, me, *args)
     except decision_errors() as e:
         st.session_state["review_flash"] = ("error", str(e))
@@ -112,12 +117,26 @@ def set_state(key: str, value) -> None:
     st.session_state[key] = value
 
 
+def relabel_picked(key: str, labels: dict) -> None:
+    """The browser shows a selectbox's chosen option with the text it had when chosen, and keeps it when a rerun
+    formats that option anew (a count, a status). Choosing it again from here sends the new text. Call before the
+    selectbox is drawn."""
+    picked = st.session_state.get(key)
+    if picked in labels and st.session_state.get(f"{key}_label") not in (None, labels[picked]):
+        st.session_state[key] = picked
+    # What it shows after this run: a choice no longer offered (or none yet) falls back to the first option.
+    st.session_state[f"{key}_label"] = labels.get(picked, next(iter(labels.values()), None))
+
+
 def reject_open_sample(sample_id: int) -> None:
     reason = st.session_state.get(f"reject_reason_{sample_id}", "").strip()
     if not reason:
         st.session_state["review_flash"] = ("error", "A reason is required to reject a sample.")
         return
-    act_on_sample(lambda session, me: reject_sample(session, sample_id, me, reason), f"Sample #{sample_id} rejected")
+    if act_on_sample(lambda session, me: reject_sample(session, sample_id, me, reason), f"Sample #{sample_id} rejected"):
+        # The batch picker above counts rejected (and memorized) samples, and a click in the batch's fragment
+        # redraws the fragment alone: ask it for one run of the whole page.
+        st.session_state["review_refresh_queue"] = True
 
 
 BATCH_DECISIONS = {  # action → (decision, whether a reason is required, what the flash says)
@@ -149,6 +168,23 @@ def decide_batch(action: str, batch_id: int, seen_status: str) -> None:
         st.session_state["review_flash"] = ("success", f"Batch {batch_id} {done} by {user['name']}.{moved_on}")
         st.session_state["review_refresh_queue"] = True
         st.session_state["review_toast"] = f"Batch {batch_id} {done}"
+
+
+def ask_to_approve(batch_id: int, seen_status: str) -> None:
+    """"Approve batch" callback (Shift+A): opens the confirm step, which says what the approval admits into
+    training. Nothing is recorded yet; a batch decided meanwhile is reported as a decision would be."""
+    try:
+        with session_scope() as session:
+            check_unchanged(session, batch_id, seen_status)
+    except ValueError as e:
+        st.session_state["review_flash"] = ("error", str(e))
+        return
+    st.session_state["review_confirm_approve"] = batch_id
+
+
+def confirm_approval(batch_id: int, seen_status: str) -> None:
+    st.session_state.pop("review_confirm_approve", None)
+    decide_batch("approve", batch_id, seen_status)
 
 
 def act_on_sample(decide, done: str) -> bool:
@@ -236,15 +272,18 @@ if not queue:
     st.stop()
 
 labels = {b["batch"]: f"batch {b['batch']} · {b['dataset']} · class {b['class_name']} · {b['count']} samples"
-                      f" · {b['status']}" + (f" · {b['memorized']} memorized" if b["memorized"] else "")
+                      + (f" · {b['rejected']} rejected" if b["rejected"] else "") + f" · {b['status']}"
+                      + (f" · {b['memorized']} memorized" if b["memorized"] else "")
           for b in queue}
+
+relabel_picked("review_batch", labels)
 batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="review_batch")
 
 
 @st.fragment
 def batch_panel(batch_id: int) -> None:
     if st.session_state.pop("review_refresh_queue", False):
-        st.rerun(scope="app")  # a batch decision changes the queue above this fragment
+        st.rerun(scope="app")  # a decision changed the queue above this fragment (a status, a count)
     show_feedback()
     with session_scope() as session:
         state = views.batch_state(session, batch_id)
@@ -281,6 +320,7 @@ def batch_panel(batch_id: int) -> None:
         st.session_state["review_page_no"] = 0
         if st.session_state.get("review_filters_batch") != batch_id:
             st.session_state.pop("review_open", None)  # an open sample belongs to the batch it was opened in
+            st.session_state.pop("review_confirm_approve", None)  # and so does an approval waiting for its confirm
             st.session_state["review_filters_batch"] = batch_id
     page = st.session_state.get("review_page_no", 0)
     samples, total = load_page(batch_id, page, per_page, SORTS[sort_label], descending,
@@ -293,7 +333,8 @@ def batch_panel(batch_id: int) -> None:
                   on_click=set_state, args=("review_page_no", page - 1))
     nav[1].button("Next", key="review_next", disabled=page + 1 >= pages, shortcut="right",
                   icon=":material/chevron_right:", on_click=set_state, args=("review_page_no", page + 1))
-    nav[2].caption(f"page {page + 1} of {pages} · {total} samples match · keys: ← → pages, Shift+A approve")
+    nav[2].caption(f"page {page + 1} of {pages} · {total} samples match · keys: ← → pages, Shift+A approve "
+                   "(then Enter confirms, Esc cancels)")
     if total == 0:
         st.info("No sample of this batch matches the filters above: change the tag, memorization or confidence filter.")
 
@@ -312,7 +353,7 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
     names = state["class_names"]
     uris, captions, missing, changed = [], [], [], []
     for s in samples:
-        uri = image_uri(home(), s["path"])
+        uri = image_uri(home(), s["path"], mark="rejected" if s["rejected"] else "memorized" if s["memorized"] else None)
         is_changed = uri is not None and file_changed(home(), s["path"], s["sha256"])
         if uri is None:
             missing.append(s["path"])
@@ -324,6 +365,9 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
         captions.append(" · ".join([f"#{s['id']}", names[s["class_index"]], f"conf {fmt(s['class_confidence'])}", *flags]))
     if uris:
         st.image(uris, caption=captions, width=TILE_PX)
+    if any(s["rejected"] or s["memorized"] for s in samples):
+        st.caption("Greyed out in a red frame: rejected, it stays out of training. Dashed orange frame: memorized "
+                   "(a near-copy of a training image), to reject before the batch can be approved.")
     if missing:
         st.warning(f"image file missing or unreadable: {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else "")
                    + " (shown as a crossed grey tile)", icon=":material/broken_image:")
@@ -406,12 +450,31 @@ def batch_actions(batch_id: int, state: dict) -> None:
                        "\"Compute scores\" above queues it.")
         elif blocked:
             st.warning(f"{state['open_memorized']} memorized sample(s) must be rejected before this batch can be approved.")
-        st.button("Approve batch", key="approve_batch", type="primary", disabled=blocked, shortcut="shift+a",
-                  icon=":material/check:", on_click=decide_batch, args=("approve", batch_id, state["status"]))
+        if st.session_state.get("review_confirm_approve") == batch_id and not blocked:
+            approval_confirmation(batch_id, state)
+        else:
+            st.button("Approve batch", key="approve_batch", type="primary", disabled=blocked, shortcut="shift+a",
+                      icon=":material/check:", on_click=ask_to_approve, args=(batch_id, state["status"]))
     with right:
         st.text_input("Reason to reject the batch (required)", key=reason_key("reject", batch_id))
         st.button("Reject batch", key="reject_batch", icon=":material/close:", on_click=decide_batch,
                   args=("reject", batch_id, state["status"]))
+
+
+def approval_confirmation(batch_id: int, state: dict) -> None:
+    """The second step of an approval, like the reason a rejection asks for: it says what enters training."""
+    with session_scope() as session:
+        preview = views.approval_preview(session, batch_id)
+    out = [f"{n} {what}" for n, what in ((preview["rejected"], "rejected"), (preview["blocked"], "with a blocking tag"))
+           if n]
+    with st.container(border=True, key="approve_confirmation"):
+        st.markdown(f"**Approve batch {batch_id}?** {preview['admitted']} of its {preview['samples']} samples will be "
+                    "admitted into the gated training set" + (f" ({' and '.join(out)} stay out)" if out else "")
+                    + ". The approval is signed into the decision log; only a revocation with a reason undoes it.")
+        yes, no = st.columns(2)
+        yes.button("Confirm approval", key="approve_confirm", type="primary", shortcut="enter", icon=":material/check:",
+                   on_click=confirm_approval, args=(batch_id, state["status"]))
+        no.button("Cancel", key="approve_cancel", shortcut="esc", on_click=set_state, args=("review_confirm_approve", None))
 
 
 batch_panel(batch_id)

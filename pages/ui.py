@@ -94,19 +94,19 @@ def _file(home_dir: str, stored: str) -> tuple[str, Optional[tuple[int, int]]]:
     return str(path), (stat.st_mtime_ns, stat.st_size)
 
 
-def image_uri(home_dir: str, stored: str, size: int = TILE_PX) -> Optional[str]:
+def image_uri(home_dir: str, stored: str, size: int = TILE_PX, mark: Optional[str] = None) -> Optional[str]:
     """The image at `stored` (relative to GANAUG_HOME) scaled to `size` px on its longer side, as a PNG data URI;
-    None if it is gone or unreadable.
+    None if it is gone or unreadable. `mark` (a key of TILE_MARKS) draws the sample's state into the tile.
 
     A data URI travels inside the page update itself: a grid of 48 tiles costs the browser no extra requests,
     which is what keeps a page switch within a few hundred milliseconds.
     """
     path, version = _file(home_dir, stored)
-    return None if version is None else _image_uri(path, version, size)
+    return None if version is None else _image_uri(path, version, size, mark)
 
 
 @st.cache_data(show_spinner=False, max_entries=8192)
-def _image_uri(path: str, version: tuple[int, int], size: int) -> Optional[str]:
+def _image_uri(path: str, version: tuple[int, int], size: int, mark: Optional[str] = None) -> Optional[str]:
     try:
         chw = read_png(Path(path))  # size-guarded, like every decode of ours
     except (OSError, ValueError, ImageRejected):
@@ -114,7 +114,34 @@ def _image_uri(path: str, version: tuple[int, int], size: int) -> Optional[str]:
     im = Image.fromarray(chw[0] if chw.shape[0] == 1 else chw.transpose(1, 2, 0))
     w, h = im.size  # a run's grid is wider than tall: keep its shape
     scaled = (size, max(1, round(h * size / w))) if w >= h else (max(1, round(w * size / h)), size)
-    return png_data_uri(im.resize(scaled, Image.NEAREST), compress_level=1)
+    im = im.resize(scaled, Image.NEAREST)
+    return png_data_uri(marked_tile(im, mark) if mark else im, compress_level=1)
+
+
+# How a grid tile shows a sample that is out (or must be taken out), drawn into its pixels: st.image takes no
+# per-image style, and a caption alone is missed at a glance. Both marks are in the tile's cache key.
+TILE_MARKS = {  # mark → (frame colour, dimmed, dashed frame)
+    "rejected": ((214, 39, 40), True, False),  # greyed out in a solid red frame: it will not enter training
+    "memorized": ((255, 127, 14), False, True),  # a dashed orange frame: a near-copy, to reject before approval
+}
+MARK_PX = 5  # frame width at TILE_PX; the dashes are 2 frames long
+
+
+def marked_tile(im: Image.Image, mark: str) -> Image.Image:
+    colour, dimmed, dashed = TILE_MARKS[mark]
+    rgb = np.asarray(im.convert("L" if dimmed else "RGB").convert("RGB"), dtype=np.float32)
+    if dimmed:  # washed out towards light grey, so it reads as "no longer in play" beside the others
+        rgb = 0.35 * rgb + 0.65 * 225.0
+    out = rgb.astype(np.uint8)
+    h, w = out.shape[:2]
+    frame = np.zeros((h, w), dtype=bool)
+    b = max(1, min(MARK_PX, h // 4, w // 4))
+    frame[:b], frame[-b:], frame[:, :b], frame[:, -b:] = True, True, True, True
+    if dashed:
+        yy, xx = np.indices((h, w))
+        frame &= ((xx + yy) // (2 * b)) % 2 == 0
+    out[frame] = colour
+    return Image.fromarray(out, "RGB")
 
 
 def file_changed(home_dir: str, stored: str, sha256: str) -> bool:
@@ -158,3 +185,78 @@ def show_image(stored: str, caption: str = "", size: int = TILE_PX) -> bool:
 
 def fmt(value: Optional[float], digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
+
+
+# Every table's headers in the reviewer's words (with units and help where a number needs them): pages pass
+# `column_config=table_columns(df)` to st.dataframe, so no raw field name reaches the screen.
+_INTERVAL = "Mean and [95 % interval] over seeds, on the locked real test split; from 0 to 1."
+TABLE_COLUMNS = {
+    "id": st.column_config.NumberColumn("Event", format="%d", help="The event's number in the decision log"),
+    "batch": st.column_config.NumberColumn("Batch", format="%d"),
+    "run": st.column_config.NumberColumn("Run", format="%d"),
+    "job": st.column_config.NumberColumn("Job", format="%d"),
+    "dataset": st.column_config.TextColumn("Dataset"),
+    "class_name": st.column_config.TextColumn("Class"),
+    "count": st.column_config.NumberColumn("Samples", format="%d", help="Samples generated in the batch"),
+    "memorized": st.column_config.NumberColumn(
+        "Memorized", format="%d", help="Near-copies of a training image not rejected yet; they block approval"),
+    "scored": st.column_config.CheckboxColumn(
+        "Scored", help="Class confidence, realism, novelty and the memorization check are computed"),
+    "created": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "ts": st.column_config.TextColumn("Time (UTC)"),
+    "status": st.column_config.TextColumn("Status"),
+    "step": st.column_config.NumberColumn("Step", format="%d", help="Training steps done"),
+    "total_steps": st.column_config.NumberColumn("Total steps", format="%d", help="Training steps the run aims at"),
+    "arch": st.column_config.TextColumn("Architecture"),
+    "actor": st.column_config.TextColumn("By"),
+    "role": st.column_config.TextColumn("Role"),
+    "action": st.column_config.TextColumn("Action"),
+    "target": st.column_config.TextColumn("On"),
+    "meaning": st.column_config.TextColumn("Meaning", help="What the decision means, as signed into the log"),
+    "reason": st.column_config.TextColumn("Reason"),
+    "hash": st.column_config.TextColumn(
+        "Hash", help="The first 12 hex digits of the event's sha256 in the chain (`ganaug audit verify` checks it)"),
+    "field": st.column_config.TextColumn("Field"),
+    "value": st.column_config.TextColumn("Value"),
+    "name": st.column_config.TextColumn("Name"),
+    "active": st.column_config.CheckboxColumn("Active"),
+    "blocking": st.column_config.CheckboxColumn("Blocking", help="A sample with this tag stays out of training"),
+    "description": st.column_config.TextColumn("What it means"),
+    "kind": st.column_config.TextColumn("Kind"),
+    "progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0, format="percent"),
+    "message": st.column_config.TextColumn("Last message"),
+    "error": st.column_config.TextColumn("Error"),
+    "arm": st.column_config.TextColumn(
+        "Arm", help="How the training set was built: real images only, a baseline (oversample, smote, classic) or "
+                    "GAN samples (gan_approved: the samples reviewers approved)"),
+    "n_train": st.column_config.NumberColumn(
+        "Training images", format="%d", help="Real and added images the classifier trained on"),
+    "n_synthetic": st.column_config.NumberColumn(
+        "Synthetic images", format="%d", help="Of them, generated (or, for oversample and smote, duplicated or "
+                                              "interpolated) images"),
+    "multiplier": st.column_config.NumberColumn(
+        "Synthetic multiplier", format="×%g", help="Synthetic images per class = multiplier × the class's gap to the "
+                                                   "majority class"),
+    "balanced_accuracy": st.column_config.TextColumn(
+        "Balanced accuracy", help="Recall averaged over classes; higher is better. " + _INTERVAL),
+    "minority_recall": st.column_config.TextColumn(
+        "Rare-class recall", help="Recall averaged over the rare classes; higher is better. " + _INTERVAL),
+    "macro_f1": st.column_config.TextColumn("Macro F1", help="F1 averaged over classes; higher is better. " + _INTERVAL),
+    "macro_gmean": st.column_config.TextColumn(
+        "Macro G-mean", help="√(recall × specificity) averaged over classes; higher is better. " + _INTERVAL),
+    "minority_pr_auc": st.column_config.TextColumn(
+        "Rare-class PR-AUC", help="Area under each rare class's precision-recall curve, averaged; higher is better. "
+                                  + _INTERVAL),
+    "ece": st.column_config.TextColumn(
+        "Calibration error (ECE)", help="Expected calibration error: the gap between confidence and accuracy over 15 "
+                                        "bins; lower is better. " + _INTERVAL),
+}
+
+
+def table_columns(table) -> dict:
+    """st.dataframe's column_config for the columns of `table`: a DataFrame, a list of row dicts or of names."""
+    if hasattr(table, "columns"):
+        names = list(table.columns)
+    else:
+        names = list(table[0]) if table and isinstance(table[0], dict) else list(table)
+    return {name: TABLE_COLUMNS[name] for name in names if name in TABLE_COLUMNS}

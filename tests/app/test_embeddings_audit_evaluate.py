@@ -64,6 +64,41 @@ def test_embedding_webgl_selection_resolves_sample_ids_across_traces(users, digi
     assert _selected_captions(at) == [f"#{s7[0].id} · pending", f"#{s9[2].id} · pending", "real #1"]
 
 
+def test_a_large_selection_is_paged_through(users, digits):
+    n_real, s7, s9, _ = _two_batches(digits)
+    with session_scope() as session:
+        reals = list(session.scalars(select(RealImage.id).where(RealImage.emb_x.is_not(None)).order_by(RealImage.id)))
+    everything = {"points": [], "lasso": [], "box": [{"xref": "x", "yref": "y", "x": [-1e3, 1e3], "y": [-1e3, 1e3]}]}
+    at = app_test(users["rita"], "embeddings.py")
+    at.session_state["emb_selection"] = everything
+    at.run()
+    n = n_real + 10
+    pages = -(-n // 48)
+    assert at.subheader[0].value == f"Selected: 10 synthetic, {n_real} real" and pages >= 3
+    synth = [f"#{i} · pending" for i, _, _ in s7 + s9]
+    assert _selected_captions(at) == synth + [f"real #{i}" for i in reals[:38]]
+    assert any(f"showing 1–48 of {n:,} selected · page 1 of {pages}" in c.value for c in at.caption)
+    assert button(at, "Previous").disabled
+
+    button(at, "Next").click().run()
+    assert _selected_captions(at) == [f"real #{i}" for i in reals[38:86]]
+    assert any(f"showing 49–96 of {n:,} selected · page 2 of {pages}" in c.value for c in at.caption)
+    for _ in range(pages - 2):
+        button(at, "Next").click().run()
+    assert _selected_captions(at) == [f"real #{i}" for i in reals[(pages - 1) * 48 - 10:]]  # the last, partial page
+    assert button(at, "Next").disabled and not at.exception
+    button(at, "Previous").click().run()
+    assert any(f"page {pages - 1} of {pages}" in c.value for c in at.caption)
+
+    e = 1e-6  # another selection starts on its first page, and one page needs no paging
+    (_, x7, y7) = s7[0]
+    at.session_state["emb_selection"] = {"points": [], "lasso": [],
+                                         "box": [{"xref": "x", "yref": "y", "x": [x7 - e, x7 + e], "y": [y7 - e, y7 + e]}]}
+    at.run()
+    assert _selected_captions(at) == [f"#{s7[0].id} · pending"]
+    assert not [b for b in at.button if b.label in ("Previous", "Next")]
+
+
 def test_embedding_colour_by_decision_and_coverage_figure(users, digits):
     embed_reals(digits)
     make_batch(digits, 9, 4)
@@ -102,7 +137,7 @@ def test_audit_verify_provenance_and_export(users, digits):
     assert not at.exception
     prov = at.dataframe[1].value
     fields = dict(zip(prov["field"], prov["value"]))
-    assert fields["checkpoint_sha256"] == "k" * 64 and fields["code_version"] == "test"
+    assert fields["Checkpoint sha256"] == "k" * 64 and fields["Code version"] == "test"
 
     at.text_input(key="export_name").set_value("gated-1").run()
     button(at, "Export the gated training set").click().run()

@@ -30,6 +30,28 @@ def test_invalid_fields_get_messages_and_no_job(users, digits):
     assert job_count() == 0
 
 
+def test_field_errors_follow_the_fields_once_a_launch_was_refused(users, digits):
+    at = app_test(users["rita"], "generate.py")
+    at.multiselect(key="gen_classes").set_value([])
+    at.number_input(key="gen_per_class").set_value(0)
+    button(at, "Launch run").click().run()
+    not_launched = "The run was not launched: fix the fields marked above."
+    assert {e.value for e in at.error} >= {"Choose at least one class to generate.", not_launched}
+    assert any(e.value.startswith("Samples per class") for e in at.error)
+
+    at.number_input(key="gen_per_class").set_value(8).run()  # fixed: its error goes, the other one stays
+    assert [e.value for e in at.error] == ["Choose at least one class to generate.", not_launched]
+    at.number_input(key="gen_seed").set_value(-1).run()  # broken after the refusal: said at once
+    assert any(e.value.startswith("The seed must be between") for e in at.error)
+    at.number_input(key="gen_seed").set_value(3)
+    at.multiselect(key="gen_classes").set_value([9]).run()
+    assert not at.error and job_count() == 0  # nothing left to fix; nothing launched without a click
+
+    at.number_input(key="gen_budget").set_value(20.0)
+    button(at, "Launch run").click().run()
+    assert not at.exception and not at.error and job_count() == 1
+
+
 def test_double_submit_makes_one_job_then_cancel(users, digits):
     at = app_test(users["rita"], "generate.py")
     at.multiselect(key="gen_classes").set_value([8, 9])

@@ -43,6 +43,44 @@ def test_grid_pages_through_a_batch(users, digits):
     assert any("0 samples match" in c.value for c in at.caption)
 
 
+def tiles(at) -> list[np.ndarray]:
+    """The grid's tiles as RGB arrays, decoded from their data URIs."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(img.url.split(",", 1)[1]))).convert("RGB"))
+            for img in at.get("image")[0].proto.imgs]
+
+
+def grey(tile: np.ndarray) -> bool:
+    return bool((tile[..., 0] == tile[..., 1]).all() and (tile[..., 1] == tile[..., 2]).all())
+
+
+def test_rejected_and_memorized_samples_are_marked_in_their_tiles(users, digits):
+    batch = make_batch(digits, 9, 3, memorized={1})
+    with session_scope() as session:
+        plain, memorized, rejected = session.scalars(select(Sample.id).where(Sample.batch_id == batch)
+                                                     .order_by(Sample.id)).all()
+    at = review(users["rita"], batch)
+    before = tiles(at)
+    assert grey(before[0]) and grey(before[2])  # the samples are grayscale: nothing drawn on them
+    assert tuple(before[1][0, 0]) == (255, 127, 14) and grey(before[1][40:72, 40:72])  # a frame, the image intact
+    assert before[1][20:92, 20:92].min() < 100
+    assert any("Dashed orange frame: memorized" in c.value for c in at.caption)
+
+    open_sample(at, rejected)
+    at.text_input(key=f"reject_reason_{rejected}").input("smeared strokes").run()
+    button(at, "Reject sample").click().run()
+    after = tiles(at)
+    assert (after[0] == before[0]).all() and (after[1] == before[1]).all()
+    assert tuple(after[2][0, 0]) == tuple(after[2][-1, -1]) == (214, 39, 40)  # a red frame …
+    inside = after[2][8:-8, 8:-8]
+    assert grey(inside) and inside.min() >= 140 and before[2][8:-8, 8:-8].min() < 100  # … round a greyed-out image
+    assert any("Greyed out in a red frame: rejected" in c.value for c in at.caption)
+
+
 def test_tag_and_reject_sample_are_written_at_once(users, digits):
     batch = make_batch(digits, 9, 6)
     with session_scope() as session:
@@ -89,11 +127,52 @@ def test_memorized_sample_blocks_approval_until_rejected(users, digits):
     button(at, "Reject sample").click().run()
     assert not button(at, "Approve batch").disabled
     button(at, "Approve batch").click().run()
+    button(at, "Confirm approval").click().run()
     assert not at.exception
     with session_scope() as session:
         assert session.get(Batch, batch).status == "approved"
         approval = session.scalars(select(Event).where(Event.action == "approve")).one()
         assert approval.actor == "rita" and approval.target_id == batch
+
+
+def test_approving_takes_a_confirmation_that_says_what_enters_training(users, digits):
+    from db.review import reject_sample, tag_sample
+    from db.users import get_user
+
+    batch = make_batch(digits, 7, 5)
+    with session_scope(immediate=True) as session:
+        first, second = session.scalars(select(Sample.id).where(Sample.batch_id == batch).order_by(Sample.id)).all()[:2]
+        ada = get_user(session, "ada")
+        reject_sample(session, first, ada, "smeared")
+        tag_sample(session, second, "blur", ada)
+    at = review(users["rita"], batch)
+    approve = button(at, "Approve batch")
+    assert approve.proto.shortcut == "shift+a"
+    approve.click().run()  # Shift+A, or a click: the first step records nothing
+    assert not at.exception and not at.toast
+    with session_scope() as session:
+        assert session.get(Batch, batch).status == "pending"
+        assert session.scalar(select(func.count()).where(Event.action == "approve")) == 0
+    asked = [m.value for m in at.markdown if m.value.startswith(f"**Approve batch {batch}?**")]
+    assert len(asked) == 1 and ("3 of its 5 samples will be admitted into the gated training set (1 rejected and 1 "
+                                "with a blocking tag stay out)") in asked[0]
+    assert not [b for b in at.button if b.label == "Approve batch"]
+    assert button(at, "Confirm approval").proto.shortcut == "enter" and button(at, "Cancel").proto.shortcut == "escape"
+
+    button(at, "Cancel").click().run()
+    assert not [m for m in at.markdown if m.value.startswith("**Approve batch")]
+    with session_scope() as session:
+        assert session.get(Batch, batch).status == "pending"
+
+    at.text_input(key=f"batch_approve_reason_{batch}").input("clean strokes").run()
+    button(at, "Approve batch").click().run()
+    button(at, "Confirm approval").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert session.get(Batch, batch).status == "approved"
+        approval = session.scalars(select(Event).where(Event.action == "approve")).one()
+        assert (approval.actor, approval.reason, approval.details["samples"]) == ("rita", "clean strokes", 5)
+    assert [t.value for t in at.toast] == [f"Batch {batch} approved"]
 
 
 def test_a_sample_file_changed_on_disk_is_shown_as_it_is_now_and_flagged(users, digits):
@@ -211,6 +290,7 @@ def test_an_approved_batch_is_revoked_with_a_reason(users, digits):
     assert any(f"Batch {batch} approval revoked by rita" in s.value for s in at.success)
     assert at.selectbox(key="review_batch").value == batch
     assert [o for o in at.selectbox(key="review_batch").options if o.startswith(f"batch {batch} ")][0].endswith("· revoked")
+    assert at.selectbox(key="review_batch").proto.raw_value.endswith("· revoked")  # the text the browser shows
     assert not [b for b in at.button if b.label == "Revoke approval"]
 
 
@@ -224,6 +304,24 @@ def test_the_queue_shows_a_decision_at_once(users, digits):
     # The next batch starts with an empty reason: the last one's never carries over to it.
     assert at.text_input(key=f"batch_reject_reason_{b7}").value == ""
     assert any(f"Batch {b9} rejected by rita. The queue now shows the next pending batch" in m.value for m in at.success)
+
+
+def test_the_batch_label_follows_a_rejected_sample(users, digits):
+    batch = make_batch(digits, 7, 4, memorized={0})
+    with session_scope() as session:
+        memorized = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
+    at = open_sample(review(users["rita"], batch), memorized)
+    label = at.selectbox(key="review_batch").options[0]
+    assert label.endswith("· 4 samples · pending · 1 memorized"), label
+    at.text_input(key=f"reject_reason_{memorized}").input("copy of a training image").run()
+    button(at, "Reject sample").click().run()  # a decision inside the batch's fragment
+    assert not at.exception
+    picker = at.selectbox(key="review_batch")
+    assert picker.options[0].endswith("· 4 samples · 1 rejected · pending"), picker.options
+    # The browser keeps showing the text the batch had when it was chosen unless the page sends the new one.
+    assert picker.proto.set_value and picker.proto.raw_value == picker.options[0]
+    assert [t.value for t in at.toast] == [f"Sample #{memorized} rejected"]
+    assert at.session_state["review_open"] == memorized
 
 
 def test_decision_feedback_logs_no_fragment_warning(users, digits, caplog):

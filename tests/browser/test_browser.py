@@ -126,6 +126,7 @@ def test_sign_in_run_tag_approve_export(served, browser_page, home):
 
 
 def walk(page, served, home):
+    from playwright.sync_api import expect
     from sqlalchemy import func, select
 
     from db.engine import dispose_engines, session_scope
@@ -166,20 +167,30 @@ def walk(page, served, home):
     page.get_by_role("button", name="Add tag").click()
     page.get_by_text("Tags: blur").wait_for()
     shot(page, "05_tagged")
+    page.get_by_label("Reason to reject this sample").fill("smeared strokes")  # the same sample, rejected too
+    page.get_by_label("Reason to reject this sample").press("Tab")
+    page.get_by_role("button", name="Reject sample").click()
+    page.get_by_text("This sample is rejected.").wait_for()
+    # The batch picker sits outside the fragment the click reran: it must count the rejection all the same.
+    expect(page.locator('[class*="st-key-review_batch"] input')).to_have_value(re.compile(r"samples · 1 rejected · pending"))
     with session_scope() as session:
         batch_id = session.scalars(select(Sample.batch_id).join(Event, Event.target_id == Sample.id)
                                    .where(Event.action == "tag")).one()
-        memorized = session.scalars(select(Sample.id).where(Sample.batch_id == batch_id, Sample.memorized)).all()
+        memorized = session.scalars(select(Sample.id).where(Sample.batch_id == batch_id, Sample.memorized,
+                                                            ~Sample.rejected)).all()
     if memorized:  # a near-copy blocks approval; reject each through the page, as a reviewer must
         choose(page, "Memorization", "only memorized")
-        for _ in memorized:
-            page.locator("[class*=\"st-key-open_pick_\"] button").first.click()
+        for sample_id in memorized:
+            page.locator("[class*=\"st-key-open_pick_\"]").get_by_role("button", name=f"#{sample_id}", exact=True).click()
             page.get_by_label("Reason to reject this sample").fill("near-copy of a training image")
             page.get_by_label("Reason to reject this sample").press("Tab")
             page.get_by_role("button", name="Reject sample").click()
             page.get_by_text("This sample is rejected.").wait_for()
         choose(page, "Memorization", "any")
-    page.get_by_role("button", name="Approve batch").click()
+    page.get_by_role("button", name="Approve batch").click()  # opens the confirm step, which Enter confirms
+    page.get_by_text(re.compile(rf"Approve batch {batch_id}\?")).wait_for()
+    page.get_by_role("button", name="Confirm approval").wait_for()
+    page.keyboard.press("Enter")
     page.get_by_text(re.compile(rf"Batch {batch_id} approved by brenda")).wait_for()
     shot(page, "06_approved")
 

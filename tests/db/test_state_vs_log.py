@@ -141,3 +141,22 @@ def test_overview_counts_match_the_gate_over_many_batches_in_chunks(home, toy, p
         admitted = [e for e in gated_training_set(s, "toy", 100.0, home=home).entries if e.source == "synthetic"]
     assert sum(counts["toy"]) == len(admitted) == 5 * 3 - 1
     assert counts == {"toy": [2 + 3 + 3, 3 + 3]}  # class 0: batches 0 (one rejected), 2, 4; class 1: 1, 3
+
+
+def test_the_approval_preview_counts_what_the_gate_then_admits(home, toy, people):
+    from db.views import approval_preview
+
+    with session_scope(immediate=True) as s:
+        b = make_batch(s, home, toy, n=5).id
+        ids = sample_ids(s, b)
+        reject_sample(s, ids[0], people["rex"], "artifact")
+        tag_sample(s, ids[1], "checkerboard", people["rex"])  # blocking
+        tag_sample(s, ids[0], "blur", people["rex"])  # rejected and tagged: counted once, as rejected
+    with session_scope() as s:
+        preview = approval_preview(s, b)
+    assert preview == dict(samples=5, rejected=1, blocked=1, admitted=3)
+    with session_scope(immediate=True) as s:
+        approve_batch(s, b, people["rex"])
+    with session_scope() as s:
+        admitted = [e for e in gated_training_set(s, "toy", 100.0, home=home).entries if e.source == "synthetic"]
+    assert len(admitted) == preview["admitted"]
