@@ -1,0 +1,204 @@
+"""The review page's decisions: the callbacks of its buttons (approve with its confirm step, reject or revoke a batch;
+reject or tag a sample; queue a batch's scoring), the batch's decision controls, and the queue they make stale.
+
+Every callback is one call into db/review.py (or db/jobs.py) in its own write transaction, signed by the account
+`acting_user` re-checks. Callbacks draw nothing (a callback of a fragment's widget must not): they leave a flash
+and a toast in session state for the page to show. Not a page itself (app.py never lists it).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from db import views
+from db.engine import session_scope
+from db.jobs import submit_job
+from db.review import approve_batch, reject_batch, reject_sample, revoke_batch, tag_sample
+from pages.ui import acting_user, decision_errors
+
+SCORE_JOB = "evaluate"  # the worker's job kind that scores one batch (ganaug/job_handlers.py)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def load_queue(show_all: bool) -> list[dict]:
+    with session_scope() as session:
+        return views.batches_table(session, None if show_all else "pending")
+
+
+
+def check_unchanged(session, batch_id: int, seen_status: str) -> None:
+    """ValueError saying who did what if the batch's status is no longer the one this page showed."""
+    state = views.batch_state(session, batch_id)
+    if state is None:
+        raise ValueError(f"batch {batch_id} no longer exists")
+    if state["status"] != seen_status:
+        last = state["last_event"] or {}
+        who = f" by {last.get('actor')} at {last.get('ts', '')[:19]}" if last else ""
+        why = f" (reason: {last['reason']})" if last.get("reason") else ""
+        raise ValueError(f"batch {batch_id} was {state['status']}{who}{why} while you were looking at it; "
+                         "nothing was recorded. The page now shows its current state.")
+
+
+def act_on_batch(batch_id: int, seen_status: str, action, *args) -> bool:
+    """Run a decision on a batch unless its status changed since this page showed it."""
+    try:
+        with acting_user() as (session, me):
+            check_unchanged(session, batch_id, seen_status)
+            action(session, batch_id, me, *args)
+    except decision_errors() as e:
+        st.session_state["review_flash"] = ("error", str(e))
+        return False
+    decision_recorded()
+    return True
+
+
+def decision_recorded() -> None:
+    """After a committed decision: the queue's statuses and counts are stale."""
+    load_queue.clear()
+
+
+
+def reject_open_sample(sample_id: int) -> None:
+    reason = st.session_state.get(f"reject_reason_{sample_id}", "").strip()
+    if not reason:
+        st.session_state["review_flash"] = ("error", "A reason is required to reject a sample.")
+        return
+    if act_on_sample(lambda session, me: reject_sample(session, sample_id, me, reason), f"Sample #{sample_id} rejected"):
+        # The batch picker above counts rejected (and memorized) samples, and a click in the batch's fragment
+        # redraws the fragment alone: ask it for one run of the whole page.
+        st.session_state["review_refresh_queue"] = True
+
+
+BATCH_DECISIONS = {  # action → (decision, whether a reason is required, what the flash says)
+    "approve": (approve_batch, False, "approved"),
+    "reject": (reject_batch, True, "rejected"),
+    "revoke": (revoke_batch, True, "approval revoked"),
+}
+
+
+def reason_key(action: str, batch_id: int) -> str:
+    """One reason field per batch and action: a reason typed for one batch never carries over to the next."""
+    return f"batch_{action}_reason_{batch_id}"
+
+
+def decide_batch(action: str, batch_id: int, seen_status: str) -> None:
+    """Approve/reject/revoke button callback: runs before the page is drawn again, so the page shows the new state.
+
+    It draws nothing itself (a callback of a fragment's widget must not): the fragment shows the flash and toast.
+    """
+    decide, required, done = BATCH_DECISIONS[action]
+    reason = st.session_state.get(reason_key(action, batch_id), "").strip() or None
+    if required and not reason:
+        st.session_state["review_flash"] = ("error", f"A reason is required to {action} a batch.")
+        return
+    if act_on_batch(batch_id, seen_status, decide, reason):
+        st.session_state.pop(reason_key(action, batch_id), None)
+        moved_on = "" if st.session_state.get("review_show_all") else (
+            " The queue now shows the next pending batch; switch on \"Show decided batches too\" to see this one.")
+        st.session_state["review_flash"] = ("success", f"Batch {batch_id} {done} by {st.session_state['user']['name']}.{moved_on}")
+        st.session_state["review_refresh_queue"] = True
+        st.session_state["review_toast"] = f"Batch {batch_id} {done}"
+
+
+def ask_to_approve(batch_id: int, seen_status: str) -> None:
+    """"Approve batch" callback (Shift+A): opens the confirm step, which says what the approval admits into
+    training. Nothing is recorded yet; a batch decided meanwhile is reported as a decision would be."""
+    try:
+        with session_scope() as session:
+            check_unchanged(session, batch_id, seen_status)
+    except ValueError as e:
+        st.session_state["review_flash"] = ("error", str(e))
+        return
+    st.session_state["review_confirm_approve"] = batch_id
+
+
+def confirm_approval(batch_id: int, seen_status: str) -> None:
+    st.session_state.pop("review_confirm_approve", None)
+    decide_batch("approve", batch_id, seen_status)
+
+
+def act_on_sample(decide, done: str) -> bool:
+    """`decide(session, me)` records one per-sample decision; a toast acknowledges it once it is committed."""
+    try:
+        with acting_user() as (session, me):
+            decide(session, me)
+    except decision_errors() as e:
+        st.session_state["review_flash"] = ("error", str(e))
+        return False
+    decision_recorded()
+    st.session_state["review_toast"] = done
+    return True
+
+
+def tag_open_sample(sample_id: int, tag: str) -> None:
+    """"Add tag" callback: the reason typed (required for the free-form tag) goes with the tag, then is cleared."""
+    reason = st.session_state.get(f"tag_reason_{sample_id}")
+    if act_on_sample(lambda session, me: tag_sample(session, sample_id, tag, me, reason), f"#{sample_id} tagged {tag}"):
+        st.session_state.pop(f"tag_reason_{sample_id}", None)
+
+
+def queue_scoring(batch_id: int, after_job: int) -> None:
+    """"Compute scores" callback. The submit key names the batch and its newest scoring job, so a double click (or
+    two reviewers at once) queues one job, and a retry after a failed job queues a new one."""
+    try:
+        with acting_user(outcome="no scoring job was queued") as (session, me):
+            job = submit_job(session, SCORE_JOB, {"batch_id": batch_id},
+                             submit_key=f"score-batch-{batch_id}-after-{after_job}", requested_by=me.id)
+            job_id = job.id
+    except decision_errors() as e:
+        st.session_state["review_flash"] = ("error", str(e))
+        return
+    st.session_state["review_toast"] = f"Scoring of batch {batch_id} queued (job {job_id})"
+
+
+
+def batch_actions(batch_id: int, state: dict) -> None:
+    if state["status"] == "approved":
+        st.text_input("Reason to revoke the approval (required)", key=reason_key("revoke", batch_id),
+                      help="Its samples leave the gated training set; the approval stays in the decision log.")
+        st.button("Revoke approval", key="revoke_batch", icon=":material/undo:", on_click=decide_batch,
+                  args=("revoke", batch_id, state["status"]))
+        return
+    if state["status"] == "revoked":
+        st.info("Its approval was revoked: its samples are out of the gated training set, and a revoked batch is "
+                "not reviewed again. Generate a new batch of this class on the Generate page to review fresh samples.")
+    if state["status"] != "pending":
+        return
+    left, right = st.columns(2)
+    with left:
+        st.text_input("Approval note (optional)", key=reason_key("approve", batch_id))
+        blocked = state["open_memorized"] > 0 or not state["scored"]
+        if not state["scored"]:
+            st.warning("This batch cannot be approved until its memorization check has run (scores pending): "
+                       "\"Compute scores\" above queues it.")
+        elif blocked:
+            st.warning(f"{state['open_memorized']} memorized sample(s) must be rejected before this batch can be approved.")
+        if st.session_state.get("review_confirm_approve") == batch_id and not blocked:
+            approval_confirmation(batch_id, state)
+        else:
+            st.button("Approve batch", key="approve_batch", type="primary", disabled=blocked, shortcut="shift+a",
+                      icon=":material/check:", on_click=ask_to_approve, args=(batch_id, state["status"]))
+    with right:
+        st.text_input("Reason to reject the batch (required)", key=reason_key("reject", batch_id))
+        st.button("Reject batch", key="reject_batch", icon=":material/close:", on_click=decide_batch,
+                  args=("reject", batch_id, state["status"]))
+
+
+def approval_confirmation(batch_id: int, state: dict) -> None:
+    """The second step of an approval, like the reason a rejection asks for: it says what enters training."""
+    with session_scope() as session:
+        preview = views.approval_preview(session, batch_id)
+    out = [f"{n} {what}" for n, what in ((preview["rejected"], "rejected"), (preview["blocked"], "with a blocking tag"))
+           if n]
+    with st.container(border=True, key="approve_confirmation"):
+        st.markdown(f"**Approve batch {batch_id}?** {preview['admitted']} of its {preview['samples']} samples will be "
+                    "admitted into the gated training set" + (f" ({' and '.join(out)} stay out)" if out else "")
+                    + ". The approval is signed into the decision log; only a revocation with a reason undoes it.")
+        yes, no = st.columns(2)
+        yes.button("Confirm approval", key="approve_confirm", type="primary", shortcut="enter", icon=":material/check:",
+                   on_click=confirm_approval, args=(batch_id, state["status"]))
+        no.button("Cancel", key="approve_cancel", shortcut="esc", on_click=set_state, args=("review_confirm_approve", None))
+
+
+def set_state(key: str, value) -> None:
+    st.session_state[key] = value
