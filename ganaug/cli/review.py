@@ -378,9 +378,9 @@ def export_cmd(
         if n := summary["excluded"].get(reason):
             typer.echo(f"warning: {n} image{'s' * (n != 1)} left out: {reason}", err=True)
     if ratio > 0 and not any(v["synthetic"] for v in summary["counts"].values()):
-        why = ", ".join(f"{n} {reason}" for reason, n in summary["excluded"].items())
+        why = "; ".join(f"{reason} ({n} sample{'s' * (n != 1)})" for reason, n in summary["excluded"].items())
         typer.echo("warning: no synthetic sample was admitted, so the set holds the real training images only"
-                   + (f" (left out: {why})" if why else " (no batch of this dataset is approved)"), err=True)
+                   + (f"; left out: {why}" if why else " (no batch of this dataset is approved)"), err=True)
     names = _class_names(dataset)
     counts = ", ".join(f"class {class_label(c, names)}: {v['real']} real + {v['synthetic']} synthetic"
                        for c, v in summary["counts"].items())
