@@ -126,13 +126,18 @@ def test_memorized_sample_blocks_approval_until_rejected(users, digits):
     at.text_input(key=f"reject_reason_{memorized}").input("copy of a training image").run()
     button(at, "Reject sample").click().run()
     assert not button(at, "Approve batch").disabled
+    assert approve_through_the_page(at, batch)[:2] == ("rita", batch)
+
+
+def approve_through_the_page(at, batch: int) -> tuple:
+    """Approve batch, then Confirm approval; the approval event's (actor, target, reason, samples covered)."""
     button(at, "Approve batch").click().run()
     button(at, "Confirm approval").click().run()
     assert not at.exception
     with session_scope() as session:
         assert session.get(Batch, batch).status == "approved"
         approval = session.scalars(select(Event).where(Event.action == "approve")).one()
-        assert approval.actor == "rita" and approval.target_id == batch
+        return approval.actor, approval.target_id, approval.reason, approval.details["samples"]
 
 
 def test_approving_takes_a_confirmation_that_says_what_enters_training(users, digits):
@@ -165,13 +170,7 @@ def test_approving_takes_a_confirmation_that_says_what_enters_training(users, di
         assert session.get(Batch, batch).status == "pending"
 
     at.text_input(key=f"batch_approve_reason_{batch}").input("clean strokes").run()
-    button(at, "Approve batch").click().run()
-    button(at, "Confirm approval").click().run()
-    assert not at.exception
-    with session_scope() as session:
-        assert session.get(Batch, batch).status == "approved"
-        approval = session.scalars(select(Event).where(Event.action == "approve")).one()
-        assert (approval.actor, approval.reason, approval.details["samples"]) == ("rita", "clean strokes", 5)
+    assert approve_through_the_page(at, batch) == ("rita", batch, "clean strokes", 5)
     assert [t.value for t in at.toast] == [f"Batch {batch} approved"]
 
 
