@@ -18,7 +18,7 @@ from db import views
 from db.audit import list_events, verify_chain
 from db.engine import session_scope
 from db.replay import state_mismatches
-from pages.ui import decision_errors, home, require_user, signed_in_row, table_columns
+from pages.ui import decision_errors, event_table, home, require_user, signed_in_row, table_columns
 
 ACTIONS = ["any", "approve", "reject", "revoke", "reject_sample", "tag", "untag", "add_tag", "add_user", "disable_user", "enable_user"]
 TARGETS = ["any", "batch", "sample", "tag", "user"]
@@ -75,7 +75,7 @@ with log_tab:
                              limit=int(limit))
         rows = [views.event_dict(e) for e in events]
     if rows:
-        st.dataframe(pd.DataFrame(rows)[EVENT_COLUMNS], hide_index=True, column_config=table_columns(EVENT_COLUMNS))
+        st.dataframe(event_table(rows, EVENT_COLUMNS), hide_index=True, column_config=table_columns(EVENT_COLUMNS))
     else:
         st.write("No events match.")
 
@@ -118,7 +118,7 @@ with provenance_tab:
             st.json(config)
         st.markdown("**Decisions on this batch**")
         if history:  # a statement, not a one-line conditional expression: Streamlit would draw its value too
-            st.dataframe(pd.DataFrame(history)[EVENT_COLUMNS], hide_index=True,
+            st.dataframe(event_table(history, EVENT_COLUMNS), hide_index=True,
                          column_config=table_columns(EVENT_COLUMNS))
         else:
             st.write("None yet.")

@@ -61,7 +61,7 @@ def coverage_per_class(dataset: str, version: tuple, k: int = 5) -> pd.DataFrame
     """PRDC-style coverage on the map: the share of real points whose k-NN ball holds a synthetic point of the class."""
     df = load_points(dataset, version)
     rows = []
-    for cls, group in df.groupby("class", sort=False):
+    for (_, cls), group in df.groupby(["class_index", "class"]):  # classes in their dataset's order, not the map's
         real = group.loc[group["source"] == "real", ["x", "y"]].to_numpy(np.float64)
         synth = group.loc[(group["source"] == "synthetic") & (group["decision"] != "rejected"), ["x", "y"]].to_numpy(np.float64)
         if len(real) > MAX_REAL_PER_CLASS:  # the real×real distance matrix is quadratic; a fixed subsample is enough

@@ -229,8 +229,10 @@ def job_progress(job_id: int) -> None:
         if job["cancel_requested"]:
             st.caption("Cancel requested; the worker stops at its next step.")
     elif job["status"] == "done":
-        batches = job["result"].get("batch_ids") or job["result"].get("batches") or []
-        st.success(f"Run {job['run_id'] or job['result'].get('run_id')} finished; batches {batches} are ready for review.")
+        batches = [str(b) for b in job["result"].get("batch_ids") or job["result"].get("batches") or []]
+        ready = ("no batch was generated" if not batches else f"batch {batches[0]} is ready for review"
+                 if len(batches) == 1 else f"batches {', '.join(batches[:-1])} and {batches[-1]} are ready for review")
+        st.success(f"Run {job['run_id'] or job['result'].get('run_id')} finished; {ready}.")
         collapsed = job["result"].get("collapsed_classes") or []  # class names
         names = (choices["datasets"].get(job["params"].get("dataset")) or {}).get("class_names", [])
         generated = {names[c] for c in job["params"].get("classes") or [] if c < len(names)}

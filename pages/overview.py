@@ -6,7 +6,7 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from pages.ui import require_user, table_columns
+from pages.ui import event_table, require_user, table_columns
 
 require_user()
 st.title("Overview")
@@ -68,7 +68,7 @@ with right:
 
 st.subheader("Recent decisions")
 if data["events"]:
-    events = pd.DataFrame(data["events"])[["id", "ts", "actor", "action", "target", "reason"]]
+    events = event_table(data["events"], ["id", "ts", "actor", "action", "target", "reason"])
     st.dataframe(events, hide_index=True, column_config=table_columns(events))
 else:
     st.write("No decisions recorded yet.")

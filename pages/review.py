@@ -114,13 +114,19 @@ def scoring_controls(batch_id: int) -> None:
 
 
 def show_feedback() -> None:
-    """The last decision's message and toast, set by a callback (which may not draw them itself)."""
+    """The last decision's message and toast, set by a callback (which may not draw them itself).
+
+    The message sits above the grid, out of sight of a reviewer who clicked a button below it or beside a sample:
+    a refusal is also a toast, which shows wherever the page is scrolled."""
     flash = st.session_state.pop("review_flash", None)
     if flash:
         getattr(st, flash[0])(flash[1])
+        if flash[0] == "error":
+            st.toast(flash[1], icon=":material/error:")
     toast = st.session_state.pop("review_toast", None)
     if toast:
-        st.toast(toast, icon=":material/check:")
+        text, icon = toast if isinstance(toast, tuple) else (toast, ":material/check:")
+        st.toast(text, icon=icon)
 
 
 q1, q2 = st.columns([1, 2])
@@ -147,6 +153,7 @@ batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="revi
 
 @st.fragment
 def batch_panel(batch_id: int) -> None:
+    require_user()  # a click inside the fragment runs it alone: an account disabled meanwhile opens no more samples
     if st.session_state.pop("review_refresh_queue", False):
         st.rerun(scope="app")  # a decision changed the queue above this fragment (a status, a count)
     show_feedback()
@@ -157,7 +164,7 @@ def batch_panel(batch_id: int) -> None:
         return
     if state["status"] != "pending" and state["last_event"]:
         last = state["last_event"]
-        st.info(f"This batch is **{state['status']}** ({last['action']} by {last['actor']} at {last['ts'][:19]}"
+        st.info(f"This batch is **{state['status']}** (by {last['actor']} at {last['ts'][:19].replace('T', ' ')} UTC"
                 + (f": {last['reason']}" if last["reason"] else "") + ").")
     if not state["scored"]:
         st.warning("Scores and embeddings for this batch are not computed yet; sorting by score is unavailable.")
@@ -213,9 +220,14 @@ def batch_panel(batch_id: int) -> None:
 
 
 def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
-    """The page's tiles as ONE image-list element (a page switch redraws one element, not 48 columns), then one
-    picker that opens a sample beside its nearest real images."""
+    """One picker that opens a sample beside its nearest real images, then the page's tiles as ONE image-list
+    element (a page switch redraws one element, not 48 columns). The picker comes first: the opened sample shows at
+    the top of the column beside the grid, in sight of the click that opened it (below 48 tiles it was not)."""
     names = state["class_names"]
+    ids = [s["id"] for s in samples]
+    current = st.session_state.get("review_open")
+    st.pills("Open a sample", ids, format_func=lambda i: f"#{i}", key=f"open_pick_{page_key}", width="stretch", wrap=True,
+             default=current if current in ids else None, on_change=open_picked, args=(f"open_pick_{page_key}",))
     uris, captions, missing, changed = [], [], [], []
     for s in samples:
         uri = image_uri(home(), s["path"], mark="rejected" if s["rejected"] else "memorized" if s["memorized"] else None)
@@ -228,11 +240,7 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
         flags = ((["FILE CHANGED"] if is_changed else []) + (["MEMORIZED"] if s["memorized"] else [])
                  + (["rejected"] if s["rejected"] else []) + s["tags"])
         captions.append(" · ".join([f"#{s['id']}", names[s["class_index"]], f"conf {fmt(s['class_confidence'])}", *flags]))
-    if uris:
-        st.image(uris, caption=captions, width=TILE_PX)
-    if any(s["rejected"] or s["memorized"] for s in samples):
-        st.caption("Greyed out in a red frame: rejected, it stays out of training. Dashed orange frame: memorized "
-                   "(a near-copy of a training image), to reject before the batch can be approved.")
+    # Above the tiles, in sight with the first row: what is wrong with a file, then what the frames mean.
     if missing:
         st.warning(f"image file missing or unreadable: {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else "")
                    + " (shown as a crossed grey tile)", icon=":material/broken_image:")
@@ -241,10 +249,11 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
                  f"generated ({', '.join(f'#{i}' for i in changed[:8])}{' …' if len(changed) > 8 else ''}). What you see "
                  "is not what was generated; the training gate leaves such files out whatever the decision. Find out "
                  "how they changed before approving.", icon=":material/gpp_bad:")
-    ids = [s["id"] for s in samples]
-    current = st.session_state.get("review_open")
-    st.pills("Open a sample", ids, format_func=lambda i: f"#{i}", key=f"open_pick_{page_key}", width="stretch", wrap=True,
-             default=current if current in ids else None, on_change=open_picked, args=(f"open_pick_{page_key}",))
+    if any(s["rejected"] or s["memorized"] for s in samples):
+        st.caption("Greyed out in a red frame: rejected, it stays out of training. Dashed orange frame: memorized "
+                   "(a near-copy of a training image), to reject before the batch can be approved.")
+    if uris:
+        st.image(uris, caption=captions, width=TILE_PX)
 
 
 def open_picked(key: str) -> None:
@@ -268,8 +277,10 @@ def sample_detail(open_id, state: dict) -> None:
     show_image(s["path"], size=160)
     st.caption(f"confidence {fmt(s['class_confidence'])} · realism {fmt(s['realism'])} · novelty {fmt(s['novelty'])}"
                f" · nearest real at {fmt(s['nn_distance'], 3)}", help=SCORES_HELP)
-    if s["memorized"]:
+    if s["memorized"] and not s["rejected"]:
         st.error("Flagged as a near-copy of a training image: reject it before the batch can be approved.")
+    elif s["memorized"]:
+        st.caption("Flagged as a near-copy of a training image; rejected, so it no longer blocks the approval.")
     if reals:
         st.markdown("Nearest real training images (nearest first, feature distance d)")
         cols = st.columns(len(reals))

@@ -26,17 +26,31 @@ def load_queue(show_all: bool) -> list[dict]:
 
 
 
+class BatchChanged(ValueError):
+    """Another reviewer decided the batch since this page showed it."""
+
+
 def check_unchanged(session, batch_id: int, seen_status: str) -> None:
-    """ValueError saying who did what if the batch's status is no longer the one this page showed."""
+    """BatchChanged saying who did what if the batch's status is no longer the one this page showed."""
     state = views.batch_state(session, batch_id)
     if state is None:
         raise ValueError(f"batch {batch_id} no longer exists")
     if state["status"] != seen_status:
         last = state["last_event"] or {}
-        who = f" by {last.get('actor')} at {last.get('ts', '')[:19]}" if last else ""
+        who = f" by {last.get('actor')} at {last.get('ts', '')[:19].replace('T', ' ')} UTC" if last else ""
         why = f" (reason: {last['reason']})" if last.get("reason") else ""
-        raise ValueError(f"batch {batch_id} was {state['status']}{who}{why} while you were looking at it; "
-                         "nothing was recorded. The page now shows its current state.")
+        raise BatchChanged(f"batch {batch_id} was {state['status']}{who}{why} while you were looking at it; "
+                           "nothing was recorded.")
+
+
+def batch_changed(e: BatchChanged) -> None:
+    """The page showed a status another reviewer has since changed: the batch picker above the batch's fragment
+    still says so, so the whole page runs again (the queue re-read), and the message says where the batch went."""
+    decision_recorded()
+    st.session_state["review_refresh_queue"] = True
+    where = (" The page now shows its current state." if st.session_state.get("review_show_all") else
+             " It has left the queue of pending batches; switch on \"Show decided batches too\" to see it.")
+    st.session_state["review_flash"] = ("error", f"{e}{where}")
 
 
 def act_on_batch(batch_id: int, seen_status: str, action, *args) -> bool:
@@ -45,6 +59,9 @@ def act_on_batch(batch_id: int, seen_status: str, action, *args) -> bool:
         with acting_user() as (session, me):
             check_unchanged(session, batch_id, seen_status)
             action(session, batch_id, me, *args)
+    except BatchChanged as e:
+        batch_changed(e)
+        return False
     except decision_errors() as e:
         st.session_state["review_flash"] = ("error", str(e))
         return False
@@ -106,10 +123,16 @@ def ask_to_approve(batch_id: int, seen_status: str) -> None:
     try:
         with session_scope() as session:
             check_unchanged(session, batch_id, seen_status)
+    except BatchChanged as e:
+        batch_changed(e)
+        return
     except ValueError as e:
         st.session_state["review_flash"] = ("error", str(e))
         return
     st.session_state["review_confirm_approve"] = batch_id
+    # The confirm box sits below the grid, where Shift+A pressed higher up leaves it out of sight.
+    st.session_state["review_toast"] = (f"Approve batch {batch_id}? Enter confirms, Esc cancels (the box is below "
+                                        "the samples).", ":material/help:")
 
 
 def confirm_approval(batch_id: int, seen_status: str) -> None:

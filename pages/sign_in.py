@@ -8,6 +8,8 @@ from db.users import authenticate
 
 st.title("ganaug review")
 st.write("Sign in to review synthetic samples. Every decision you make is recorded under your name.")
+if notice := st.session_state.pop("sign_in_notice", None):  # why the last session ended (a disabled account)
+    st.error(notice)
 
 with st.form("sign_in"):
     name = st.text_input("Reviewer name", key="sign_in_name")

@@ -41,16 +41,17 @@ def require_user() -> dict:
     removed) since it signed in is signed out here, so it cannot keep browsing samples and patient images. Each
     decision, job and export checks again when it is made (`signed_in_row`)."""
     user = current_user()
-    if user is None:
-        st.warning("Please sign in first.")
-        st.stop()
+    if user is None:  # signed out on this page (see below): the navigation now holds the sign-in page alone
+        st.switch_page("pages/sign_in.py")
     with session_scope() as session:
         try:
             users.require_user(session, SimpleNamespace(id=user["id"], name=user["name"]), action="use the app")
         except DecisionError as e:
+            # The sidebar was drawn for the account already: run the app again, so that it shows the sign-in
+            # page (which says why) instead of a signed-out page under "Signed in as …".
             st.session_state.pop("user", None)
-            st.error(f"{e}. You have been signed out.")
-            st.stop()
+            st.session_state["sign_in_notice"] = f"{e}. You have been signed out."
+            st.rerun(scope="app")
     return user
 
 
@@ -203,7 +204,7 @@ TABLE_COLUMNS = {
     "scored": st.column_config.CheckboxColumn(
         "Scored", help="Class confidence, realism, novelty and the memorization check are computed"),
     "created": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-    "ts": st.column_config.TextColumn("Time (UTC)"),
+    "ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss"),  # see `event_table`
     "status": st.column_config.TextColumn("Status"),
     "step": st.column_config.NumberColumn("Step", format="%d", help="Training steps done"),
     "total_steps": st.column_config.NumberColumn("Total steps", format="%d", help="Training steps the run aims at"),
@@ -260,3 +261,14 @@ def table_columns(table) -> dict:
     else:
         names = list(table[0]) if table and isinstance(table[0], dict) else list(table)
     return {name: TABLE_COLUMNS[name] for name in names if name in TABLE_COLUMNS}
+
+
+def event_table(rows: list[dict], columns: list[str]):
+    """Decision-log rows (views.event_dict) as a DataFrame of `columns`, their time a UTC datetime: the log stores
+    it as ISO text with microseconds and an offset, which a reviewer has no use for."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)[columns]
+    if "ts" in df:
+        df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
+    return df

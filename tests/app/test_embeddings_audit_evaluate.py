@@ -264,3 +264,14 @@ def test_evaluate_shows_a_recorded_report(users, digits):
     assert arms["balanced_accuracy"][1] == "0.860 [0.850, 0.870]"
     assert list(at.dataframe[1].value["multiplier"]) == [1.0]
     assert any("balanced accuracy" == c for c in image_captions(at))
+
+
+def test_coverage_lists_the_classes_in_their_order(users, digits):
+    import json
+
+    embed_reals(digits)
+    make_batch(digits, 9, 4)
+    at = app_test(users["rita"], "embeddings.py")
+    [chart] = [c for c in at.get("plotly_chart") if "emb_coverage" in c.proto.id]
+    bars = json.loads(chart.proto.spec)["data"][0]["x"]
+    assert bars == [str(c) for c in range(10)], bars  # the map's point order had shuffled them

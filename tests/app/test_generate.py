@@ -113,7 +113,7 @@ def test_a_finished_run_with_collapsed_classes_warns_before_review(users, digits
         finish_job(session, job_id, {"run_id": None, "batch_ids": [3, 4], "collapsed_classes": ["1", "8", "9"]})
     at.run()
     assert not at.exception
-    assert any("batches [3, 4] are ready for review" in s.value for s in at.success)
+    assert any("batches 3 and 4 are ready for review" in s.value for s in at.success)  # not "batches [3, 4]"
     assert [w.value for w in at.warning if "flagged class(es) 8, 9:" in w.value]  # of the classes it generated (7–9)
     assert any("also flagged class(es) 1, which this run generated no batch of" in c.value for c in at.caption)
     # The job's end redrew the whole page once, so "Recent runs" below shows it too.

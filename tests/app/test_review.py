@@ -154,7 +154,9 @@ def test_approving_takes_a_confirmation_that_says_what_enters_training(users, di
     approve = button(at, "Approve batch")
     assert approve.proto.shortcut == "shift+a"
     approve.click().run()  # Shift+A, or a click: the first step records nothing
-    assert not at.exception and not at.toast
+    # … and says where the confirm box is: below the grid, out of sight of a Shift+A pressed above it.
+    assert not at.exception and [t.value for t in at.toast] == [
+        f"Approve batch {batch}? Enter confirms, Esc cancels (the box is below the samples)."]
     with session_scope() as session:
         assert session.get(Batch, batch).status == "pending"
         assert session.scalar(select(func.count()).where(Event.action == "approve")) == 0
@@ -393,3 +395,54 @@ def test_an_unscored_batch_is_scored_from_the_page_and_a_failed_scoring_can_be_r
     with session_scope() as session:
         assert session.get(Batch, batch).scores_computed
         assert session.scalar(select(func.count()).where(Sample.batch_id == batch, Sample.realism.is_(None))) == 0
+
+
+def test_a_refusal_is_also_a_toast(users, digits):
+    """The message above the grid is out of sight of a button clicked below it or beside a sample."""
+    batch = make_batch(digits, 7, 3)
+    with session_scope() as session:
+        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
+    at = review(users["rita"], batch)
+    button(at, "Reject batch").click().run()
+    assert [t.value for t in at.toast] == ["A reason is required to reject a batch."]
+    open_sample(at, first)
+    button(at, "Reject sample").click().run()
+    assert [t.value for t in at.toast] == ["A reason is required to reject a sample."]
+
+
+def test_a_rejected_memorized_sample_no_longer_asks_to_be_rejected(users, digits):
+    batch = make_batch(digits, 7, 3, memorized={0})
+    with session_scope() as session:
+        memorized = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
+    at = open_sample(review(users["rita"], batch), memorized)
+    assert [e.value for e in at.error if "near-copy" in e.value]
+    at.text_input(key=f"reject_reason_{memorized}").input("copy of a training image").run()
+    button(at, "Reject sample").click().run()
+    assert not [e.value for e in at.error if "near-copy" in e.value]
+    assert any("rejected, so it no longer blocks the approval" in c.value for c in at.caption)
+
+
+def test_the_batch_picker_catches_up_with_another_reviewers_decision(users, digits):
+    from db.review import reject_batch
+    from db.users import get_user
+
+    b7, b9 = make_batch(digits, 7, 2), make_batch(digits, 9, 2)
+    at = review(users["rita"], b9)
+    with session_scope(immediate=True) as session:
+        reject_batch(session, b9, get_user(session, "ada"), "blurry throughout")
+    button(at, "Approve batch").click().run()  # within the queue's 3 s cache
+    assert not at.exception
+    picker = at.selectbox(key="review_batch")
+    assert [o for o in picker.options if o.startswith(f"batch {b9} ")] == [], picker.options  # no longer "pending"
+    assert picker.value == b7
+    assert any(f"batch {b9} was rejected by ada" in e.value and "left the queue of pending batches" in e.value
+               for e in at.error), [e.value for e in at.error]
+
+
+def test_the_sample_picker_is_above_the_grid_beside_the_opened_sample(users, digits):
+    batch = make_batch(digits, 7, 30)
+    at = review(users["rita"], batch)
+    [kinds] = [[el.type for el in col.children.values()] for col in at.columns
+               if any(el.type == "image" for el in col.children.values())]  # the grid's column
+    # The opened sample shows at the top of the column beside the grid: the picker that opens it is at its top too.
+    assert kinds.index("button_group") < kinds.index("image"), kinds

@@ -80,9 +80,12 @@ def test_disabled_account_cannot_sign_in_nor_decide(users, digits):
     assert [b for b in at.button if b.label == "Reject batch"]
     with session_scope(immediate=True) as session:
         set_active(session, "rita", False, by=get_user(session, "ada"), reason="left the team")
-    at.run()  # her next click or page: she is signed out, and sees no sample and no button
+    at.run()  # her next click or page: she is signed out, and sees no sample and no button but the sign-in form's
     assert [e.value for e in at.error] == ["account 'rita' is disabled; ask an admin. You have been signed out."]
-    assert "user" not in at.session_state and not at.image and not at.button
+    assert "user" not in at.session_state and not at.image and [b.label for b in at.button] == ["Sign in"]
+    # The sign-in page itself, not a blank page under a sidebar that still says "Signed in as rita".
+    assert [t.label for t in at.text_input] == ["Reviewer name", "Password"]
+    assert not [c for c in at.sidebar.caption if "Signed in as" in c.value]
     with session_scope() as session:
         assert session.scalar(select(func.count()).where(Event.action == "reject")) == 0
 

@@ -75,3 +75,12 @@ def test_every_table_has_human_headers(users, digits, home):
                     "Macro G-mean", "Rare-class PR-AUC", "Calibration error (ECE)"]
     assert "lower is better" in headers(evaluate.dataframe[0])["ece"]["help"]
     assert sweep == ["Synthetic multiplier", "Synthetic images", "Balanced accuracy", "Rare-class recall"]
+
+
+def test_decision_times_show_to_the_second_not_as_raw_iso_text(users, digits):
+    for page in ("audit.py", "overview.py"):  # the log and "Recent decisions"
+        frame = [f for f in app_test(users["ada"], page).dataframe if "ts" in f.value.columns][0]
+        assert str(frame.value["ts"].dtype).startswith("datetime64[") and str(frame.value["ts"].dt.tz) == "UTC", page
+        # (it was ISO text, shown as 2026-12-06T07:13:01.283735+00:00)
+        config = headers(frame)["ts"]
+        assert config["label"] == "Time (UTC)" and config["type_config"]["format"] == "YYYY-MM-DD HH:mm:ss", config
