@@ -17,6 +17,7 @@ from ganaug_core.benchmark.classifier import FULL_BUDGET, Budget, predict_proba,
 from ganaug_core.benchmark.shifts import shifted_test_sets
 from ganaug_core.benchmark.sweep import SHARED_POINTS, SWEEP_ARM, sweep_strategy
 from ganaug_core.errors import GanaugError
+from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 
 PR_CURVE_POINTS = 60  # points kept per PR curve for the plot
@@ -41,6 +42,10 @@ class BenchmarkData:
         if missing_train:
             names = ", ".join(self.class_names[c] for c in missing_train)
             raise GanaugError(f"classes missing in the training split: {names}")
+        if not self.minority:  # the rare-class scores would be undefined, found out only after every arm trained
+            raise GanaugError("no minority class: every class has at least "
+                              f"{DEFAULT_MINORITY_FRACTION:.0%} of the largest class's training images, and the "
+                              "benchmark compares the arms on the rare classes")
 
 
 @dataclass

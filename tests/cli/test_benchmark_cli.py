@@ -190,6 +190,19 @@ def test_classes_missing_in_the_test_split_are_refused(home, tmp_path):
                    "classes missing in the test split: 2")
 
 
+def test_a_dataset_without_a_minority_class_is_refused_before_training(home, tmp_path):
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", images=rng.integers(0, 255, (24, 8, 8), dtype=np.uint8), labels=np.arange(24) % 3)
+    ingest_dataset(str(tmp_path / "d.npz"), "even", IngestOptions(resolution=8, test_fraction=0.25))
+    # The arms trained, then the ratio-sweep plot failed on the undefined rare-class recall (a TypeError).
+    one_line_error(invoke("benchmark", "--dataset", "even", "--quick", "--arms", "real,oversample"),
+                   "no minority class: every class has at least 20% of the largest class's training images")
+    assert not (home / "reports").exists() or not list((home / "reports").iterdir())
+
+
 def test_an_interrupted_benchmark_leaves_no_report(digits, home):
     from sqlalchemy import func, select
 
