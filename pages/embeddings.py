@@ -122,7 +122,7 @@ if synth_ids or real_ids:
     with session_scope() as session:
         shown = views.samples_by_ids(session, synth_ids[first:last])
         reals = views.real_images_by_ids(session, real_ids[max(0, first - len(synth_ids)):max(0, last - len(synth_ids))])
-    tiles = [(s["path"], f"#{s['id']} · {s['batch_status']}" + (" · rejected" if s["rejected"] else "")) for s in shown]
+    tiles = [(s["path"], f"#{s['id']} · batch {s['batch_status']}" + (" · sample rejected" if s["rejected"] else "")) for s in shown]
     tiles += [(r["path"], f"real #{r['id']}") for r in reals]
     for start in range(0, len(tiles), GRID_COLUMNS):
         for col, (path, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):

@@ -28,6 +28,9 @@ def _selected_captions(at) -> list[str]:
 
 
 def test_embedding_box_and_lasso_select_the_points_inside(users, digits):
+    from db.review import reject_sample
+    from db.users import get_user
+
     n_real, s7, s9, real = _two_batches(digits)
     at = app_test(users["rita"], "embeddings.py")
     assert not at.exception
@@ -43,7 +46,11 @@ def test_embedding_box_and_lasso_select_the_points_inside(users, digits):
     at.run()
     assert not at.exception
     assert at.subheader[0].value == "Selected: 2 synthetic, 1 real"
-    assert _selected_captions(at) == [f"#{i7} · pending", f"#{i9} · pending", f"real #{ir}"]
+    assert _selected_captions(at) == [f"#{i7} · batch pending", f"#{i9} · batch pending", f"real #{ir}"]
+    with session_scope(immediate=True) as session:  # a sample rejected in a pending batch: both are named
+        reject_sample(session, i7, get_user(session, "rita"), "smeared")
+    at.run()
+    assert _selected_captions(at)[0] == f"#{i7} · batch pending · sample rejected"  # it read '#… · pending · rejected'
 
 
 def test_embedding_webgl_selection_resolves_sample_ids_across_traces(users, digits):
@@ -61,7 +68,7 @@ def test_embedding_webgl_selection_resolves_sample_ids_across_traces(users, digi
     at.run()
     assert not at.exception
     assert at.subheader[0].value == "Selected: 2 synthetic, 1 real"
-    assert _selected_captions(at) == [f"#{s7[0].id} · pending", f"#{s9[2].id} · pending", "real #1"]
+    assert _selected_captions(at) == [f"#{s7[0].id} · batch pending", f"#{s9[2].id} · batch pending", "real #1"]
 
 
 def test_a_large_selection_is_paged_through(users, digits):
@@ -75,7 +82,7 @@ def test_a_large_selection_is_paged_through(users, digits):
     n = n_real + 10
     pages = -(-n // 48)
     assert at.subheader[0].value == f"Selected: 10 synthetic, {n_real} real" and pages >= 3
-    synth = [f"#{i} · pending" for i, _, _ in s7 + s9]
+    synth = [f"#{i} · batch pending" for i, _, _ in s7 + s9]
     assert _selected_captions(at) == synth + [f"real #{i}" for i in reals[:38]]
     assert any(f"showing 1–48 of {n:,} selected · page 1 of {pages}" in c.value for c in at.caption)
     assert button(at, "Previous").disabled
@@ -95,7 +102,7 @@ def test_a_large_selection_is_paged_through(users, digits):
     at.session_state["emb_selection"] = {"points": [], "lasso": [],
                                          "box": [{"xref": "x", "yref": "y", "x": [x7 - e, x7 + e], "y": [y7 - e, y7 + e]}]}
     at.run()
-    assert _selected_captions(at) == [f"#{s7[0].id} · pending"]
+    assert _selected_captions(at) == [f"#{s7[0].id} · batch pending"]
     assert not [b for b in at.button if b.label in ("Previous", "Next")]
 
 
