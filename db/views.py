@@ -96,10 +96,18 @@ def runs_table(session: Session, limit: int = 50, dataset: Optional[str] = None)
     rows = session.execute(q.order_by(Run.id.desc()).limit(limit))
     return [
         dict(run=r.id, dataset=name, status=r.status, step=r.step, total_steps=r.total_steps,
-             progress=round(r.progress or 0.0, 3), arch=(r.config or {}).get("arch"),
+             budget=run_budget(r.config or {}, r.total_steps), progress=round(r.progress or 0.0, 3),
+             arch=(r.config or {}).get("arch"),
              created=r.created_at, error=r.error, resumed_from=r.resumed_from)
         for r, name in rows
     ]
+
+
+def run_budget(config: dict, total_steps: Optional[int]) -> str:
+    """What a run was given, in the user's terms: '2,000 steps' or '2 min' (a time budget has no step total)."""
+    if total_steps:
+        return f"{total_steps:,} steps"
+    return f"{config['minutes']:g} min" if config.get("minutes") else "—"
 
 
 def run_dir(session: Session, run_id: int) -> Optional[str]:

@@ -61,7 +61,7 @@ with left:
 with right:
     st.subheader("Runs")
     if data["runs"]:
-        runs = pd.DataFrame(data["runs"])[["run", "dataset", "status", "step", "total_steps", "arch", "created"]]
+        runs = pd.DataFrame(data["runs"])[["run", "dataset", "status", "step", "budget", "arch", "created"]]
         st.dataframe(runs, hide_index=True, column_config=table_columns(runs))
     else:
         st.write("No runs yet — launch one on the Generate page.")

@@ -208,6 +208,7 @@ TABLE_COLUMNS = {
     "status": st.column_config.TextColumn("Status"),
     "step": st.column_config.NumberColumn("Step", format="%d", help="Training steps done"),
     "total_steps": st.column_config.NumberColumn("Total steps", format="%d", help="Training steps the run aims at"),
+    "budget": st.column_config.TextColumn("Budget", help="The training steps or minutes the run was given"),
     "arch": st.column_config.TextColumn("Architecture"),
     "actor": st.column_config.TextColumn("By"),
     "role": st.column_config.TextColumn("Role"),

@@ -170,7 +170,8 @@ def runs_list_cmd(
         rows = views.runs_table(s, limit=limit, dataset=dataset)
     for r in rows:
         r["created"] = r["created"].isoformat(timespec="seconds") if r["created"] else None
-    lines = [f"{r['run']:>5}  {r['dataset']:<16} {r['status']:<10} step {r['step'] or 0}/{r['total_steps'] or '-'}"
+    lines = [f"{r['run']:>5}  {r['dataset']:<16} {r['status']:<10} step {r['step'] or 0}"
+             + (f"/{r['total_steps']}" if r["total_steps"] else f" of a {r['budget']} budget")
              + (f"  resumed from run {r['resumed_from']}" if r["resumed_from"] else "") + f"  {r['created']}"
              for r in rows]
     emit({"runs": rows}, as_json, "\n".join(lines) or "no runs")

@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import select
 
 from db.engine import session_scope
-from db.models import Dataset, Report
+from db.models import Dataset, Report, Run
 from tests.app.conftest import app_test, button, make_batch
 
 
@@ -50,10 +50,15 @@ def test_every_table_has_human_headers(users, digits, home):
     with session_scope(immediate=True) as session:
         approve_batch(session, batch, get_user(session, "rita"), "looks right")
     benchmark_report(home)
+    with session_scope() as session:  # a run with a time budget has no step total: it showed a grey 'None'
+        session.add(Run(dataset_id=session.scalars(select(Dataset)).one().id, status="running", run_dir="runs/t",
+                        config={"arch": "dcgan", "minutes": 1.5}, config_sha256="c" * 64, code_version="t", step=3))
 
-    overview = labels(app_test(users["rita"]))
+    at = app_test(users["rita"])
+    overview = labels(at)
     assert overview[0] == ["Batch", "Dataset", "Class", "Samples", "Memorized", "Scored", "Created (UTC)"]
-    assert overview[1] == ["Run", "Dataset", "Status", "Step", "Total steps", "Architecture", "Created (UTC)"]
+    assert overview[1] == ["Run", "Dataset", "Status", "Step", "Budget", "Architecture", "Created (UTC)"]
+    assert list(at.dataframe[1].value["budget"]) == ["1.5 min", "10 steps", "10 steps"]
 
     audit = app_test(users["rita"], "audit.py").selectbox(key="audit_batch").set_value(batch).run()
     log, provenance, history = labels(audit)

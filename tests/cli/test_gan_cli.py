@@ -103,6 +103,17 @@ def test_resume_without_a_budget_continues_to_the_runs_own_total(digits, home):
     assert f"resumed from run {first}" in ganaug("runs", "list").stdout
 
 
+def test_runs_list_names_a_time_budget(digits, home):
+    from db.datasets import get_dataset
+
+    with session_scope() as s:
+        s.add(Run(dataset_id=get_dataset(s, digits).id, status="running", run_dir="runs/000001", code_version="t",
+                  config={"minutes": 1.5}, config_sha256="c" * 64, step=3))
+    listed = ganaug("runs", "list")
+    assert listed.exit_code == 0 and "running    step 3 of a 1.5 min budget" in listed.stdout, listed.output  # was 'step 3/-'
+    assert json.loads(ganaug("runs", "list", "--json").stdout)["runs"][0]["budget"] == "1.5 min"
+
+
 def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):
     from ganaug.runs import default_config, train_run
     from ganaug_core.progress import Progress
