@@ -18,8 +18,11 @@ if user["role"] != "admin":
 
 
 
-def attempt(what: str, decide) -> None:
-    """Button callback: runs before the page is drawn again, so the tables below already show the change."""
+def attempt(what: str, decide, clear: tuple[str, ...] = (), secret: tuple[str, ...] = ()) -> None:
+    """Button callback: runs before the page is drawn again, so the tables below already show the change.
+
+    A success empties the `clear` fields; a refusal keeps them to correct (a form cleared on submit made a short
+    password cost the name too). `secret` fields are emptied either way."""
     state = st.session_state
     try:
         with acting_user() as (session, me):
@@ -28,6 +31,10 @@ def attempt(what: str, decide) -> None:
         state["admin_flash"] = ("error", str(e))
     else:
         state["admin_flash"] = ("success", what.format(**state))
+        for key in clear:
+            state.pop(key, None)
+    for key in secret:
+        state.pop(key, None)
 
 
 flash = st.session_state.pop("admin_flash", None)
@@ -38,14 +45,15 @@ with accounts:
     with session_scope() as session:
         people = [dict(name=u.name, role=u.role, active=u.active, created=u.created_at) for u in list_users(session)]
     st.dataframe(pd.DataFrame(people), hide_index=True, column_config=table_columns(people))
-    with st.form("add_user", clear_on_submit=True):
+    with st.form("add_user"):
         c1, c2, c3 = st.columns(3)
         name = c1.text_input("Name", key="admin_new_name")
         password = c2.text_input("Initial password (8+ characters)", type="password", key="admin_new_password")
         role = c3.selectbox("Role", ["reviewer", "admin"], key="admin_new_role")
         st.form_submit_button("Add account", on_click=attempt, args=(
             "Account {admin_new_name} added.",
-            lambda s, me, ui: add_user(s, ui["admin_new_name"], ui["admin_new_password"], role=ui["admin_new_role"], by=me)))
+            lambda s, me, ui: add_user(s, ui["admin_new_name"], ui["admin_new_password"], role=ui["admin_new_role"], by=me),
+            ("admin_new_name", "admin_new_role"), ("admin_new_password",)))
     who = st.selectbox("Account", [p["name"] for p in people], key="admin_who")
     reason = st.text_input("Reason", key="admin_reason")
     b1, b2 = st.columns(2)
@@ -59,11 +67,12 @@ with taxonomy:
         tags = [dict(name=t.name, blocking=t.blocking, active=t.active, description=t.description)
                 for t in list_tags(session, include_inactive=True)]
     st.dataframe(pd.DataFrame(tags), hide_index=True, column_config=table_columns(tags))
-    with st.form("add_tag", clear_on_submit=True):
+    with st.form("add_tag"):
         name = st.text_input("Tag name", key="admin_tag_name")
         description = st.text_input("What it means", key="admin_tag_description")
         blocking = st.checkbox("Blocking (keeps a tagged sample out of the training set)", value=True, key="admin_tag_blocking")
         st.form_submit_button("Add tag", on_click=attempt, args=(
             "Tag {admin_tag_name} added.",
             lambda s, me, ui: add_tag(s, ui["admin_tag_name"], me, blocking=ui["admin_tag_blocking"],
-                                      description=ui["admin_tag_description"])))
+                                      description=ui["admin_tag_description"]),
+            ("admin_tag_name", "admin_tag_description", "admin_tag_blocking")))

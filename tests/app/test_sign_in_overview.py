@@ -68,6 +68,23 @@ def test_admin_page_refuses_reviewers_and_adds_a_tag_for_admins(users):
         assert get_tag(session, "halo").blocking
 
 
+def test_a_refused_account_keeps_its_fields_but_not_the_password(users):
+    at = app_test(users["ada"], "admin.py")
+    at.text_input(key="admin_new_name").input("brenda")
+    at.selectbox(key="admin_new_role").set_value("admin")
+    at.text_input(key="admin_new_password").input("short")
+    button(at, "Add account").click().run()
+    assert at.error[0].value == "the password must have at least 8 characters"
+    # The form used to clear itself on submit: a short password cost the name and role too.
+    assert (at.text_input(key="admin_new_name").value, at.selectbox(key="admin_new_role").value) == ("brenda", "admin")
+    assert at.text_input(key="admin_new_password").value == ""  # no password kept in the page's state
+    at.text_input(key="admin_new_password").input("long enough now")
+    button(at, "Add account").click().run()
+    assert at.success[0].value == "Account brenda added."
+    assert (at.text_input(key="admin_new_name").value, at.selectbox(key="admin_new_role").value) == ("", "reviewer")
+    assert "brenda" in list(at.dataframe[0].value["name"])
+
+
 def test_disabled_account_cannot_sign_in_nor_decide(users, digits):
     from db.engine import session_scope
     from db.models import Event
