@@ -64,7 +64,7 @@ log_tab, provenance_tab, export_tab = st.tabs(["Decision log", "Batch provenance
 with log_tab:
     f1, f2, f3, f4, f5 = st.columns(5)
     actor = f1.text_input("Actor", key="audit_actor")
-    action = f2.selectbox("Action", ACTIONS, key="audit_action")
+    action = f2.selectbox("Action", ACTIONS, key="audit_action", format_func=lambda a: a.replace("_", " "))
     target = f3.selectbox("Target", TARGETS, key="audit_target")
     since = f4.date_input("Since", value=None, key="audit_since")
     limit = f5.number_input("Show at most", 10, 5000, 200, step=50, key="audit_limit")

@@ -277,7 +277,8 @@ if "generate_job" in st.session_state:
 
 st.subheader("Recent runs")
 with session_scope() as session:
-    recent = views.jobs_table(session, kind=JOB_KIND, limit=10)
+    # Every row is a run-and-generate job: its kind ('train_generate') would only repeat the heading.
+    recent = [{k: v for k, v in job.items() if k != "kind"} for job in views.jobs_table(session, kind=JOB_KIND, limit=10)]
 if recent:
     st.dataframe(recent, hide_index=True, column_config=table_columns(recent))
 else:

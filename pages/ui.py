@@ -265,11 +265,13 @@ def table_columns(table) -> dict:
 
 
 def event_table(rows: list[dict], columns: list[str]):
-    """Decision-log rows (views.event_dict) as a DataFrame of `columns`, their time a UTC datetime: the log stores
-    it as ISO text with microseconds and an offset, which a reviewer has no use for."""
+    """Decision-log rows (views.event_dict) as a DataFrame of `columns`, their time a UTC datetime (the log stores
+    it as ISO text with microseconds and an offset, which a reviewer has no use for) and their action in words."""
     import pandas as pd
 
     df = pd.DataFrame(rows)[columns]
     if "ts" in df:
         df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
+    if "action" in df:  # 'reject sample', not the log's 'reject_sample'
+        df["action"] = df["action"].str.replace("_", " ")
     return df

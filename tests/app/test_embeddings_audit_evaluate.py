@@ -137,6 +137,9 @@ def test_audit_verify_provenance_and_export(users, digits):
     assert actions[:2] == ["approve", "tag"]
     at.selectbox(key="audit_action").set_value("approve").run()
     assert list(at.dataframe[0].value["action"]) == ["approve"]
+    assert "reject sample" in at.selectbox(key="audit_action").options  # in words, not the log's 'reject_sample'
+    at.selectbox(key="audit_action").set_value("add_user").run()
+    assert list(at.dataframe[0].value["action"]) == ["add user", "add user"]  # ada (bootstrap) and rita
 
     button(at, "Verify the chain").click().run()
     assert at.success[0].value.startswith("all ") and "the chain is intact" in at.success[0].value
