@@ -112,7 +112,8 @@ with provenance_tab:
         config = prov.pop("config")
         st.dataframe(pd.DataFrame({"field": [PROVENANCE_FIELDS.get(k, k) for k in prov],
                                    "value": [str(v) for v in prov.values()]}),
-                     hide_index=True, column_config=table_columns(["field", "value"]))
+                     hide_index=True, column_config=table_columns(["field", "value"]),
+                     height="content")  # every field in sight: it scrolled inside itself past ten rows
         st.caption(f"{len(seeds)} per-sample seeds: {', '.join(map(str, seeds[:20]))}" + (" …" if len(seeds) > 20 else ""))
         with st.expander("Training configuration of the run"):
             st.json(config)
