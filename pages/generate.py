@@ -159,16 +159,18 @@ with left:
                                        format="%.0f" if in_steps else "%.1f", key="gen_budget")
     field_error("budget")
 with right:
-    values["arch"] = st.selectbox("Architecture", ["dcgan", "resnet"], key="gen_arch")
-    values["edge_convs"] = st.checkbox(
-        "Full-resolution edge convs", value=True, key="gen_edge_convs", disabled=values["arch"] != "dcgan",
-        help="dcgan: a 3×3 conv into and out of the image at full resolution (default). Off is DCGAN's own layout: "
-             "≈ 1.4× the training steps per second and ≈ 1.6× the images per second when generating at 32², but "
-             "one of its 6 two-minute digits runs collapsed to one image per class (BENCHMARKS.md).")
-    values["augment"] = st.selectbox("Augmentation", ["ada", "diffaugment", "none"], key="gen_augment",
-                                     help="Both keep the discriminator from memorising a few rare images. ADA (default) "
-                                          "tunes how often images are augmented, and augments rare classes more; "
-                                          "DiffAugment augments every image.")
+    # The network's settings are the measured defaults (BENCHMARKS.md): out of the way of a reviewer's first run.
+    with st.expander("Advanced: network and augmentation"):
+        values["arch"] = st.selectbox("Architecture", ["dcgan", "resnet"], key="gen_arch")
+        values["edge_convs"] = st.checkbox(
+            "Full-resolution edge convs", value=True, key="gen_edge_convs", disabled=values["arch"] != "dcgan",
+            help="dcgan: a 3×3 conv into and out of the image at full resolution (default). Off is DCGAN's own "
+                 "layout: ≈ 1.4× the training steps per second and ≈ 1.6× the images per second when generating at "
+                 "32², but one of its 6 two-minute digits runs collapsed to one image per class (BENCHMARKS.md).")
+        values["augment"] = st.selectbox("Augmentation", ["ada", "diffaugment", "none"], key="gen_augment",
+                                         help="Both keep the discriminator from memorising a few rare images. ADA "
+                                              "(default) tunes how often images are augmented, and augments rare "
+                                              "classes more; DiffAugment augments every image.")
     values["seed"] = st.number_input("Seed", min_value=-1, max_value=2**31, value=0, step=1, key="gen_seed")
     field_error("seed")
     runs = [r for r in choices["runs"] if dataset and r["dataset"] == dataset["name"] and r["status"] != "failed"]

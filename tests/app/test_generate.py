@@ -84,8 +84,11 @@ def test_double_submit_makes_one_job_then_cancel(users, digits):
 def test_the_dcgan_layout_choice_reaches_the_job(users, digits):
     at = app_test(users["rita"], "generate.py")
     at.number_input(key="gen_budget").set_value(20.0)
-    assert at.checkbox(key="gen_edge_convs").value is True
-    at.checkbox(key="gen_edge_convs").uncheck()
+    advanced = at.expander[0]  # the network's settings, folded away under their measured defaults
+    assert advanced.label == "Advanced: network and augmentation" and not advanced.proto.expanded
+    assert {w.key for w in advanced.selectbox} == {"gen_arch", "gen_augment"}
+    assert advanced.checkbox(key="gen_edge_convs").value is True
+    advanced.checkbox(key="gen_edge_convs").uncheck()
     button(at, "Launch run").click().run()
     assert not at.exception and not at.error
     with session_scope() as session:
