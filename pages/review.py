@@ -20,7 +20,8 @@ from db.review import FREE_FORM_TAG, review_page, untag_sample
 from ganaug_core.runstats import last_diversity
 from pages.review_decisions import (SCORE_JOB, act_on_sample, batch_actions, load_queue, queue_scoring,
                                     reject_open_sample, set_state, tag_open_sample)
-from pages.ui import TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, require_user, show_image
+from pages.ui import (TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, require_user, show_image,
+                      tile_clicks)
 
 PER_PAGE_CHOICES = (24, 36, 48)
 SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
@@ -225,9 +226,11 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
     the top of the column beside the grid, in sight of the click that opened it (below 48 tiles it was not)."""
     names = state["class_names"]
     ids = [s["id"] for s in samples]
-    current = st.session_state.get("review_open")
-    st.pills("Open a sample", ids, format_func=lambda i: f"#{i}", key=f"open_pick_{page_key}", width="stretch", wrap=True,
-             default=current if current in ids else None, on_change=open_picked, args=(f"open_pick_{page_key}",))
+    current, pick_key = st.session_state.get("review_open"), f"open_pick_{page_key}"
+    # The open sample is the chosen button; once a tile's click has set the button's state, a default would clash.
+    st.pills("Open a sample", ids, format_func=lambda i: f"#{i}", key=pick_key, width="stretch", wrap=True,
+             default=current if current in ids and pick_key not in st.session_state else None,
+             on_change=open_picked, args=(pick_key,))
     uris, captions, missing, changed = [], [], [], []
     for s in samples:
         uri = image_uri(home(), s["path"], mark="rejected" if s["rejected"] else "memorized" if s["memorized"] else None)
@@ -253,11 +256,20 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
         st.caption("Greyed out in a red frame: rejected, it stays out of training. Dashed orange frame: memorized "
                    "(a near-copy of a training image), to reject before the batch can be approved.")
     if uris:
-        st.image(uris, caption=captions, width=TILE_PX)
+        with st.container(key="review_grid"):
+            st.image(uris, caption=captions, width=TILE_PX)
+        # A click on a tile opens its sample, as its button above does.
+        tile_clicks("review_grid", ids, captions, key=f"tile_click_{page_key}",
+                    on_click=lambda sample_id: open_sample(sample_id, pick_key))
 
 
 def open_picked(key: str) -> None:
     st.session_state["review_open"] = st.session_state.get(key)
+
+
+def open_sample(sample_id: int, pick_key: str) -> None:
+    """A tile's click: the sample opens, and its button above the grid shows it chosen."""
+    st.session_state["review_open"] = st.session_state[pick_key] = sample_id
 
 
 def sample_detail(open_id, state: dict) -> None:

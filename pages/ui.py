@@ -157,6 +157,49 @@ def _sha256_of(path: str, version: tuple[int, int]) -> str:
     return sha256_file(Path(path))
 
 
+# Clicks on the tiles of an image grid (`st.image` with a list, inside `st.container(key=grid)`), reported as the
+# clicked tile's id. st.image takes no click handler, so this component draws nothing: one click listener on the
+# document finds the tile under the pointer and its index among the grid's images, which names the id. The
+# listener is installed once per browser page and reads the ids, the grid and the trigger of the latest render, so
+# a page switch (new images, same listener) needs nothing more. Each tile also gets its caption as alt text and a
+# pointer cursor. Trusted code only: it receives ids and captions, never HTML.
+_TILE_CLICKS_JS = """
+export default function(component) {
+    const { data, setTriggerValue } = component;
+    const selector = `.st-key-${data.grid} [data-testid="stImage"] img`;
+    window.__ganaugTiles = { selector, ids: data.ids, trigger: setTriggerValue };
+    document.querySelectorAll(selector).forEach((img, i) => { img.alt = data.captions[i] || ""; });
+    if (!window.__ganaugTileClicks) {
+        const style = document.createElement("style");
+        style.textContent = '[class*="st-key-"] [data-testid="stImage"] img.ganaug-tile { cursor: pointer; }';
+        document.head.appendChild(style);
+        window.__ganaugTileClicks = (event) => {
+            const tiles = window.__ganaugTiles;
+            const img = event.target.closest(tiles.selector);
+            if (!img) return;
+            const index = Array.from(document.querySelectorAll(tiles.selector)).indexOf(img);
+            if (index >= 0 && index < tiles.ids.length) tiles.trigger("clicked", tiles.ids[index]);
+        };
+        document.addEventListener("click", window.__ganaugTileClicks);
+    }
+    document.querySelectorAll(selector).forEach((img) => img.classList.add("ganaug-tile"));
+}
+"""
+_tile_clicks = st.components.v2.component("ganaug_tile_clicks", js=_TILE_CLICKS_JS)
+
+
+def tile_clicks(grid: str, ids: list[int], captions: list[str], key: str, on_click) -> None:
+    """Make the tiles of the image grid in `st.container(key=grid)` clickable: `on_click(id)` runs on a click
+    (as a widget callback, before the page is drawn again). Call it after the grid."""
+    def clicked() -> None:
+        value = st.session_state[key]["clicked"]
+        if value is not None:
+            on_click(int(value))
+
+    _tile_clicks(data={"grid": grid, "ids": [int(i) for i in ids], "captions": list(captions)}, key=key,
+                 on_clicked_change=clicked)
+
+
 @st.cache_data(show_spinner=False)
 def placeholder_uri(size: int = TILE_PX) -> str:
     """A grey tile with a cross, shown where an image file is missing."""

@@ -3,6 +3,8 @@ revoking an approval, a queue that shows each decision at once."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from sqlalchemy import func, select
 
@@ -439,10 +441,33 @@ def test_the_batch_picker_catches_up_with_another_reviewers_decision(users, digi
                for e in at.error), [e.value for e in at.error]
 
 
+def test_a_tile_click_opens_its_sample(users, digits):
+    from streamlit.testing.v1.element_tree import UnknownElement
+
+    batch = make_batch(digits, 7, 5)
+    at = review(users["rita"], batch)
+    ids = [int(c.split(" ")[0].lstrip("#")) for c in image_captions(at)[:5]]
+
+    def clicks(node):  # the tile-click component: no widget AppTest can drive, but what the browser gets is here
+        for el in node.children.values():
+            if isinstance(el, UnknownElement) and el.type == "bidi_component":
+                yield el
+            elif getattr(el, "children", None):
+                yield from clicks(el)
+
+    [component] = list(clicks(at._tree))
+    data = json.loads(component.proto.json)
+    assert data["grid"] == "review_grid" and data["ids"] == ids  # a click on tile i names ids[i] (the browser test
+    assert data["captions"] == image_captions(at)[:5]             # clicks one); each caption is its tile's alt text
+
+
 def test_the_sample_picker_is_above_the_grid_beside_the_opened_sample(users, digits):
     batch = make_batch(digits, 7, 30)
     at = review(users["rita"], batch)
-    [kinds] = [[el.type for el in col.children.values()] for col in at.columns
-               if any(el.type == "image" for el in col.children.values())]  # the grid's column
+    def types(node) -> list[str]:  # element types depth-first, in page order
+        return [t for el in node.children.values()
+                for t in ([el.type] + (types(el) if getattr(el, "children", None) else []))]
+
+    [kinds] = [types(col) for col in at.columns if "image" in types(col) and "button_group" in types(col)]
     # The opened sample shows at the top of the column beside the grid: the picker that opens it is at its top too.
     assert kinds.index("button_group") < kinds.index("image"), kinds

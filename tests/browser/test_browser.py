@@ -159,7 +159,13 @@ def walk(page, served, home):
         assert batch_ids and all(session.get(Batch, b).scores_computed for b in batch_ids)
 
     go(page, "Review")
-    page.locator("[class*=\"st-key-open_pick_\"] button").first.click()
+    tile = page.locator('[class*="st-key-review_grid"] [data-testid="stImage"] img').nth(2)
+    expect(tile).to_have_attribute("alt", re.compile(r"^#\d+ · "))  # its caption, for screen readers too
+    opened = int(tile.get_attribute("alt").split(" ")[0].lstrip("#"))
+    tile.click()  # a click on a tile opens its sample, as its button above the grid does
+    page.get_by_text(f"Sample #{opened} (seed").wait_for()
+    # … and its button above the grid shows it chosen
+    expect(page.locator('[class*="st-key-open_pick_"] [role="radio"][aria-checked="true"]')).to_have_text(f"#{opened}")
     tag = page.get_by_label("Artifact tag")  # no tag is preselected: type one, as a reviewer may
     tag.click()
     tag.fill("blur")
@@ -181,14 +187,15 @@ def walk(page, served, home):
     if memorized:  # a near-copy blocks approval; reject each through the page, as a reviewer must
         choose(page, "Memorization", "only memorized")
         for sample_id in memorized:
-            page.locator("[class*=\"st-key-open_pick_\"]").get_by_role("button", name=f"#{sample_id}", exact=True).click()
+            page.locator("[class*=\"st-key-open_pick_\"]").get_by_role("radio", name=f"#{sample_id}", exact=True).click()
             page.get_by_label("Reason to reject this sample").fill("near-copy of a training image")
             page.get_by_label("Reason to reject this sample").press("Tab")
             page.get_by_role("button", name="Reject sample").click()
             page.get_by_text("This sample is rejected.").wait_for()
         choose(page, "Memorization", "any")
     page.get_by_role("button", name="Approve batch").click()  # opens the confirm step, which Enter confirms
-    page.get_by_text(re.compile(rf"Approve batch {batch_id}\?")).wait_for()
+    # The box, not the toast that also asks (when it is still up, a bare text match finds both)
+    page.locator('[class*="st-key-approve_confirmation"]').get_by_text(re.compile(rf"Approve batch {batch_id}\?")).wait_for()
     page.get_by_role("button", name="Confirm approval").wait_for()
     page.keyboard.press("Enter")
     page.get_by_text(re.compile(rf"Batch {batch_id} approved by brenda")).wait_for()
