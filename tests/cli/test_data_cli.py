@@ -135,6 +135,19 @@ def test_a_name_blank_or_with_spaces_at_an_end_is_refused(home, name):
     assert_nothing_written(home)
 
 
+def test_a_class_left_without_a_test_image_is_warned_about_at_ingest(home, tmp_path):
+    src = make_image_folder(tmp_path / "src", classes=("a", "b", "lone"), per_class=(6, 6, 1))
+    result = ganaug("data", "ingest", str(src), "--name", "x", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["report"]["counts"]["test"].get("lone", 0) == 0  # its one image trains
+    # The benchmark refuses such a dataset, after a generator may have been trained for it: now it is said at once.
+    assert ("warning: class lone has no test image, so `ganaug benchmark` cannot score it: add images to the class "
+            "or ingest again with a larger --test-fraction") in result.stderr
+    fine = ganaug("data", "ingest", str(make_image_folder(tmp_path / "ok", classes=("a", "b"), per_class=(6, 6))),
+                  "--name", "y")
+    assert fine.exit_code == 0 and "no test image" not in fine.stderr
+
+
 def test_decompression_bomb_is_refused(home, tmp_path):
     src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(4, 4))
     (src / "a" / "bomb.png").write_bytes(png_header_only(60_000, 60_000))
