@@ -38,7 +38,13 @@ def tqdm_progress(enabled: bool = True) -> Iterator[ProgressCallback]:
             return
         bar = bars.get(p.stage)
         new = bar is None
-        if new:  # a stage may start part-way (a resumed run): the rate counts from there
+        if new:
+            # Stages follow one another: the last one's bar is closed (left drawn) before this one opens. Two open
+            # bars make tqdm move the cursor between their lines, which a log or a pipe records as escape codes.
+            for done in bars.values():
+                done.close()
+            bars.clear()
+            # A stage may start part-way (a resumed run): the rate counts from there.
             bar = bars[p.stage] = tqdm(total=p.total or None, desc=p.stage, unit="it", leave=True, dynamic_ncols=True,
                                        initial=p.done)
         if p.stats:

@@ -27,3 +27,15 @@ def test_disabled_progress_draws_nothing(capsys):
     with tqdm_progress(enabled=False) as report:
         report(Progress("train", 1, 2))
     assert capsys.readouterr().err == ""
+
+
+def test_stages_follow_one_another_without_cursor_moves(capsys):
+    with tqdm_progress() as report:
+        for stage in ("decode", "write"):
+            for done in (1, 2, 3):
+                report(Progress(stage, done, 3))
+    err = capsys.readouterr().err
+    assert "\x1b[" not in err  # two open bars had tqdm move the cursor: escape codes in a log or a pipe
+    frames = [f for f in err.replace("\r", "\n").split("\n") if f.strip()]
+    last_decode = max(i for i, f in enumerate(frames) if f.startswith("decode"))
+    assert "3/3" in frames[last_decode] and last_decode < min(i for i, f in enumerate(frames) if f.startswith("write"))
