@@ -1,0 +1,154 @@
+"""`ganaug audit verify | log` and `ganaug export`: the hash-chained decision log, and the training set it gates.
+
+`audit verify` exits 1 when the chain is broken, the review state disagrees with it, or a head recorded earlier is
+gone; `export` writes only what the gate admits, complete or not at all.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ganaug.cli.common import JSON, UserError, class_label, cli_errors, emit, terminate_as_interrupt
+
+audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained decision log.")
+
+
+def tag_of(details) -> str:
+    """' [tag]' for a tag or untag event, so that people see which tag; '' otherwise."""
+    return f" [{details['tag']}]" if isinstance(details, dict) and details.get("tag") else ""
+
+
+def _user_names(session, ids: set[int]) -> dict[int, str]:
+    """Account id → name, for the account events of `audit log` ('disable_user user 4 (bob)')."""
+    from sqlalchemy import select
+
+    from db.models import User
+
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
+
+
+@audit_app.command("verify")
+@cli_errors
+def audit_verify_cmd(
+    head: Optional[str] = typer.Option(None, "--head", help="A head hash recorded earlier (printed by this command, "
+                                       "written by export as log_head.txt): check the log still holds it"),
+    as_json: bool = JSON,
+) -> None:
+    """Recompute the hash chain of the decision log and check the review state against it; exit 1 and name the
+    first broken event, or each place where the tables disagree with the log. A chain cannot show on its own that
+    its newest events were deleted: `--head` checks it against a head written down elsewhere."""
+    from sqlalchemy import select
+
+    from db.audit import GENESIS_HASH, verify_chain
+    from db.engine import session_scope
+    from db.models import Event
+    from db.replay import state_mismatches
+
+    head = _head_hash(head) if head is not None else None
+    with session_scope() as s:
+        report = verify_chain(s)
+        mismatches = state_mismatches(s) if report.ok else []
+        head_found = head is None or head == GENESIS_HASH or s.scalar(select(Event.id).where(Event.hash == head)) is not None
+    out = dict(report.to_dict(), ok=report.ok and not mismatches and head_found, state_mismatches=mismatches,
+               head_found=head_found)
+    if not report.ok:
+        text = f"BROKEN: {report.message}"
+    elif not head_found:
+        text = (f"TRUNCATED: {report.message}, but it no longer holds head {head}: events were removed from its end "
+                "since that head was recorded (or this is another log)")
+    elif mismatches:
+        text = (f"STATE DIFFERS: {report.message}, but the tables disagree with it:\n"
+                + "\n".join(f"  {line}" for line in mismatches))
+    else:
+        text = f"ok: {report.message}; the review state matches it\nhead {report.head_hash}"
+    emit(out, as_json, text)
+    if not out["ok"]:
+        raise typer.Exit(1)
+
+
+def _head_hash(value: str) -> str:
+    """The hash `--head` names: a bare hash, or log_head.txt's whole line ('<events> <hash>', as
+    `--head "$(cat log_head.txt)"` passes it). Anything else is bad input, not a truncated log."""
+    words = value.split()
+    if len(words) == 2 and words[0].isdigit():
+        words = words[1:]
+    if len(words) != 1 or not re.fullmatch(r"[0-9a-fA-F]{64}", words[0]):
+        raise UserError(f"--head {value!r} is not a head hash: give the 64 hex digits `audit verify` printed "
+                        "or the line of an export's log_head.txt")
+    return words[0].lower()
+
+
+@audit_app.command("log")
+@cli_errors
+def audit_log_cmd(
+    limit: int = typer.Option(50, "--limit"), actor: Optional[str] = typer.Option(None, "--actor"),
+    action: Optional[str] = typer.Option(None, "--action"), target_type: Optional[str] = typer.Option(None, "--target-type"),
+    since: Optional[str] = typer.Option(None, "--since", help="ISO 8601 date or time (UTC if no offset)"),
+    as_json: bool = JSON,
+) -> None:
+    """The newest decisions first."""
+    from db.audit import filter_values, list_events
+    from db.engine import session_scope
+
+    if limit < 1:
+        raise UserError("--limit must be at least 1")
+    with session_scope() as s:
+        for option, value, column in (("--action", action, "action"), ("--target-type", target_type, "target_type")):
+            if value is not None and value not in (valid := filter_values(s, column)):
+                raise UserError(f"{option} {value!r} matches nothing the log records: use one of {', '.join(valid)}")
+        rows = [dict(id=e.id, ts=e.ts, actor=e.actor, role=e.role, action=e.action, target_type=e.target_type,
+                     target_id=e.target_id, meaning=e.meaning, reason=e.reason, details=e.details, hash=e.hash)
+                for e in list_events(s, actor=actor, action=action, target_type=target_type, since=since, limit=limit)]
+        names = _user_names(s, {r["target_id"] for r in rows if r["target_type"] == "user"})
+    text = "\n".join(f"{r['id']:>6} {r['ts']} {r['actor']:<12} {r['action']:<13} {r['target_type']} {r['target_id']}"
+                     + (f" ({names[r['target_id']]})" if r["target_type"] == "user" and r["target_id"] in names else "")
+                     + tag_of(r["details"]) + (f"  — {r['reason']}" if r["reason"] else "") for r in rows)
+    emit({"events": rows}, as_json, text or "no events")
+
+
+def _class_names(dataset: str) -> list[str]:
+    from db.datasets import get_dataset
+    from db.engine import session_scope
+
+    with session_scope() as s:
+        return list(get_dataset(s, dataset).class_names)
+
+
+def export_cmd(
+    dataset: str = typer.Option(..., "--dataset"), out: Path = typer.Option(..., "--out"),
+    ratio: float = typer.Option(1.0, "--ratio", help="At most this many synthetic samples per real training image, per class"),
+    as_json: bool = JSON,
+) -> None:
+    """Write the gated training set as an ImageFolder with manifest.csv and its sha256."""
+    from db.gate import INTEGRITY_REASONS
+    from ganaug.export import export_gated_set
+    from ganaug_core.progress import tqdm_progress
+
+    if not 0 <= ratio < math.inf:
+        raise UserError(f"--ratio must be a finite number ≥ 0, got {ratio}")
+    with terminate_as_interrupt(), tqdm_progress() as progress:  # `kill` too leaves no partial folder beside OUT
+        summary = export_gated_set(dataset, out, ratio, progress)
+    for reason in INTEGRITY_REASONS:  # on stderr, with --json too: stdout stays one JSON object
+        if n := summary["excluded"].get(reason):
+            typer.echo(f"warning: {n} image{'s' * (n != 1)} left out: {reason}", err=True)
+    if ratio > 0 and not any(v["synthetic"] for v in summary["counts"].values()):
+        why = "; ".join(f"{reason} ({n} sample{'s' * (n != 1)})" for reason, n in summary["excluded"].items())
+        typer.echo("warning: no synthetic sample was admitted, so the set holds the real training images only"
+                   + (f"; left out: {why}" if why else " (no batch of this dataset is approved)"), err=True)
+    names = _class_names(dataset)
+    counts = ", ".join(f"class {class_label(c, names)}: {v['real']} real + {v['synthetic']} synthetic"
+                       for c, v in summary["counts"].items())
+    head = summary["log_head"]
+    emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']} ({counts})\n"
+                           f"manifest sha256 {summary['manifest_sha256']}\n"
+                           f"gated on the decision log's first {head['events']} events, head {head['hash']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")
+    app.command("export")(cli_errors(export_cmd))
