@@ -3,8 +3,9 @@
 The tables `batches.status`, `samples.rejected` and `sample_tags` are the current state, kept for fast queries;
 the hash-chained log (`db.audit`) is the record. A row of state can be edited with any SQLite client and no hash
 would notice, so whatever admits a sample into training reads the log as well: `replay` rebuilds, from the events
-alone, each batch's last decision, the rejected samples, each sample's tags (with the blocking flag recorded
-when it was tagged) and, for every approved batch, the samples that carried a blocking tag when it was approved.
+alone, each batch's last decision, the rejected samples (less those restored since), each sample's tags (with the
+blocking flag recorded when it was tagged) and, for every approved batch, the samples that carried a blocking tag
+when it was approved.
 `state_mismatches` lists every place where the tables and the log disagree, and where an approved batch's samples
 no longer match the digest its approval recorded; `ganaug audit verify` reports them.
 """
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from db.models import Batch, Event, Sample, SampleTag, Tag
 
 BATCH_DECISIONS = {"approve": "approved", "reject": "rejected", "revoke": "revoked"}
-SAMPLE_ACTIONS = ("reject_sample", "tag", "untag")
+SAMPLE_ACTIONS = ("reject_sample", "restore_sample", "tag", "untag")
 
 
 @dataclass
@@ -70,6 +71,8 @@ def replay(session: Session) -> LogState:
                 by_batch.setdefault(int(details["batch_id"]), set()).add(target_id)
             if action == "reject_sample":
                 state.rejected.add(target_id)
+            elif action == "restore_sample":
+                state.rejected.discard(target_id)
             elif action == "tag":
                 state.tags.setdefault(target_id, {})[str(details.get("tag"))] = bool(details.get("blocking", True))
             else:  # untag

@@ -1,7 +1,7 @@
 """Expert review: batch decisions, sample rejections, artifact tags — each one event in the decision log.
 
 Batch states: pending → approved | rejected; approved → revoked. Samples can be rejected inside a pending or an
-approved batch. A blocking tag that a sample carried when its batch was approved stays: the approval covered the
+approved batch, and a rejection withdrawn (restored) while the batch is still pending. A blocking tag that a sample carried when its batch was approved stays: the approval covered the
 batch without that sample. A batch with memorized samples cannot be approved until those samples are rejected, and
 a batch whose scores (and so its memorization flags) were never computed cannot be approved at all.
 
@@ -29,6 +29,7 @@ MEANINGS = {
     "reject": "Reviewed; no sample of this batch may be used for training.",
     "revoke": "The approval of this batch is withdrawn; its samples may no longer be used for training.",
     "reject_sample": "This sample may not be used for training.",
+    "restore_sample": "The rejection of this sample is withdrawn; it counts again when its batch is approved.",
     "tag": "This sample shows the named artifact.",
     "untag": "This sample does not show the named artifact after all.",
     "add_tag": "A new artifact tag is added to the taxonomy.",
@@ -146,6 +147,23 @@ def reject_sample(session: Session, sample_id: int, user: User, reason: str) -> 
                             "none of its samples can be used anyway")
     sample.rejected = True
     return record_event(session, actor, "reject_sample", "sample", sample_id, MEANINGS["reject_sample"], reason,
+                        details=dict(batch_id=sample.batch_id, sha256=sample.sha256, memorized=bool(sample.memorized)))
+
+
+def restore_sample(session: Session, sample_id: int, user: User, reason: str) -> Event:
+    """Withdraw a sample's rejection (a misclick, say) while its batch is pending. Once approved, the approval covered
+    the batch without it, and a rejection made then stays: the approval's digest records it."""
+    actor = _decide(session, user, "restore samples")
+    reason = _reason(reason, f"restore sample {sample_id}")
+    sample = get_sample(session, sample_id)
+    if not sample.rejected:
+        raise DecisionError(f"sample {sample_id} is not rejected")
+    status = session.scalar(select(Batch.status).where(Batch.id == sample.batch_id))
+    if status != "pending":
+        raise DecisionError(f"sample {sample_id} belongs to batch {sample.batch_id}, which is {status}: a rejection "
+                            "can be withdrawn only while its batch is pending")
+    sample.rejected = False
+    return record_event(session, actor, "restore_sample", "sample", sample_id, MEANINGS["restore_sample"], reason,
                         details=dict(batch_id=sample.batch_id, sha256=sample.sha256, memorized=bool(sample.memorized)))
 
 

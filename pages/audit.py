@@ -20,7 +20,8 @@ from db.engine import session_scope
 from db.replay import state_mismatches
 from pages.ui import decision_errors, event_table, home, require_user, signed_in_row, table_columns
 
-ACTIONS = ["any", "approve", "reject", "revoke", "reject_sample", "tag", "untag", "add_tag", "add_user", "disable_user", "enable_user"]
+ACTIONS = ["any", "approve", "reject", "revoke", "reject_sample", "restore_sample", "tag", "untag", "add_tag", "add_user",
+           "disable_user", "enable_user"]
 TARGETS = ["any", "batch", "sample", "tag", "user"]
 EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 PROVENANCE_FIELDS = {  # views.batch_provenance's keys, in the reviewer's words

@@ -19,7 +19,7 @@ from db.engine import session_scope
 from db.review import FREE_FORM_TAG, review_page, untag_sample
 from ganaug_core.runstats import last_diversity
 from pages.review_decisions import (SCORE_JOB, act_on_sample, batch_actions, load_queue, queue_scoring,
-                                    reject_open_sample, set_state, tag_open_sample)
+                                    decide_open_sample, set_state, tag_open_sample)
 from pages.ui import (TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, require_user, show_image,
                       tile_clicks)
 
@@ -312,7 +312,12 @@ def sample_detail(open_id, state: dict) -> None:
                   args=(lambda session, me, t=t: untag_sample(session, sid, t, me), f"#{sid}: {t} removed"))
     if not s["rejected"]:
         st.text_input("Reason to reject this sample", key=f"reject_reason_{sid}")
-        st.button("Reject sample", key=f"reject_sample_{sid}", on_click=reject_open_sample, args=(sid,))
+        st.button("Reject sample", key=f"reject_sample_{sid}", on_click=decide_open_sample, args=("reject", sid))
+    elif state["status"] == "pending":  # a misclick can be undone until the batch is decided; the log keeps both
+        st.caption("This sample is rejected.")
+        st.text_input("Reason to withdraw the rejection", key=f"restore_reason_{sid}")
+        st.button("Restore sample", key=f"restore_sample_{sid}", type="tertiary", icon=":material/undo:",
+                  on_click=decide_open_sample, args=("restore", sid))
     else:
         st.caption("This sample is rejected.")
 

@@ -13,7 +13,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.jobs import submit_job
-from db.review import approve_batch, reject_batch, reject_sample, revoke_batch, tag_sample
+from db.review import approve_batch, reject_batch, reject_sample, restore_sample, revoke_batch, tag_sample
 from pages.ui import acting_user, decision_errors
 
 SCORE_JOB = "evaluate"  # the worker's job kind that scores one batch (ganaug/job_handlers.py)
@@ -75,15 +75,24 @@ def decision_recorded() -> None:
 
 
 
-def reject_open_sample(sample_id: int) -> None:
-    reason = st.session_state.get(f"reject_reason_{sample_id}", "").strip()
+def decide_open_sample(action: str, sample_id: int) -> None:
+    """"Reject sample" / "Restore sample" callback: the reason typed beside the button goes with the decision."""
+    decide, done = SAMPLE_DECISIONS[action]
+    reason = st.session_state.get(f"{action}_reason_{sample_id}", "").strip()
     if not reason:
-        st.session_state["review_flash"] = ("error", "A reason is required to reject a sample.")
+        st.session_state["review_flash"] = ("error", f"A reason is required to {action} a sample.")
         return
-    if act_on_sample(lambda session, me: reject_sample(session, sample_id, me, reason), f"Sample #{sample_id} rejected"):
+    if act_on_sample(lambda session, me: decide(session, sample_id, me, reason), f"Sample #{sample_id} {done}"):
+        st.session_state.pop(f"{action}_reason_{sample_id}", None)
         # The batch picker above counts rejected (and memorized) samples, and a click in the batch's fragment
         # redraws the fragment alone: ask it for one run of the whole page.
         st.session_state["review_refresh_queue"] = True
+
+
+SAMPLE_DECISIONS = {  # action → (decision, what the toast says)
+    "reject": (reject_sample, "rejected"),
+    "restore": (restore_sample, "restored: its rejection is withdrawn"),
+}
 
 
 BATCH_DECISIONS = {  # action → (decision, whether a reason is required, what the flash says)

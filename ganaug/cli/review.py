@@ -91,6 +91,16 @@ def reject_sample_cmd(sample: int, reason: str = typer.Option(..., "--reason"), 
     _decision(reject_sample, sample, user, as_json, reason=reason)
 
 
+@review_app.command("restore-sample")
+@cli_errors
+def restore_sample_cmd(sample: int, reason: str = typer.Option(..., "--reason"), user: Optional[str] = USER,
+                       as_json: bool = JSON) -> None:
+    """Withdraw a sample's rejection while its batch is pending (the rejection stays in the log)."""
+    from db.review import restore_sample
+
+    _decision(restore_sample, sample, user, as_json, reason=reason)
+
+
 @review_app.command("tag")
 @cli_errors
 def tag_cmd(sample: int, tag: str, reason: Optional[str] = typer.Option(None, "--reason"),

@@ -116,6 +116,34 @@ def test_tag_and_reject_sample_are_written_at_once(users, digits):
         assert session.get(Sample, first).rejected
 
 
+def test_a_rejection_is_withdrawn_from_the_page_while_the_batch_is_pending(users, digits):
+    batch = make_batch(digits, 9, 3)
+    with session_scope() as session:
+        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
+    at = open_sample(review(users["rita"], batch), first)
+    at.text_input(key=f"reject_reason_{first}").input("misclick").run()
+    button(at, "Reject sample").click().run()
+    assert at.selectbox(key="review_batch").options[0].endswith("· 3 samples · 1 rejected · pending")
+    button(at, "Restore sample").click().run()  # a reason is required here too
+    assert any("A reason is required to restore a sample." in e.value for e in at.error)
+    at.text_input(key=f"restore_reason_{first}").input("the strokes are fine").run()
+    button(at, "Restore sample").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert not session.get(Sample, first).rejected
+        assert session.scalars(select(Event.action).where(Event.target_type == "sample", Event.target_id == first)
+                               .order_by(Event.id)).all() == [
+            "reject_sample", "restore_sample"]  # both stay in the log
+    assert [t.value for t in at.toast] == [f"Sample #{first} restored: its rejection is withdrawn"]
+    assert at.selectbox(key="review_batch").options[0].endswith("· 3 samples · pending")
+    assert [b for b in at.button if b.label == "Reject sample"] and not [b for b in at.button if b.label == "Restore sample"]
+
+    at.text_input(key=f"reject_reason_{first}").input("smudge after all").run()
+    button(at, "Reject sample").click().run()
+    approve_through_the_page(at, batch)
+    assert not [b for b in at.button if b.label == "Restore sample"]  # an approval covered the batch without it
+
+
 def test_memorized_sample_blocks_approval_until_rejected(users, digits):
     batch = make_batch(digits, 7, 4, memorized={0})
     at = review(users["rita"], batch)

@@ -121,6 +121,22 @@ def test_users_add_in_a_real_process_without_a_terminal_prints_no_getpass_warnin
                                         "terminal"]
 
 
+def test_a_rejection_is_withdrawn_while_the_batch_is_pending(team):
+    sid = team["s2"][0]
+    ok_json("review", "reject-sample", sid, "--reason", "misclick", env=REX)
+    assert "Missing option '--reason'" in refused("review", "restore-sample", sid, env=REX)
+    out = ok_json("review", "restore-sample", sid, "--reason", "the strokes are fine", env=REX)
+    assert (out["action"], out["target_id"], out["actor"]) == ("restore_sample", sid, "rex")
+    assert [r["rejected"] for r in ok_json("review", "samples", team["b2"])["samples"] if r["id"] == sid] == [False]
+    assert refused("review", "restore-sample", sid, "--reason", "x", env=REX) == f"error: sample {sid} is not rejected"
+    ok_json("review", "reject-sample", sid, "--reason", "smudge after all", env=REX)
+    ok_json("review", "approve", team["b2"], env=REX)
+    assert "can be withdrawn only while its batch is pending" in refused("review", "restore-sample", sid, "--reason",
+                                                                        "x", env=REX)
+    assert [e["action"] for e in ok_json("audit", "log", "--action", "restore_sample")["events"]] == ["restore_sample"]
+    assert ok_json("audit", "verify")["ok"] is True
+
+
 def test_decisions_authenticate_and_are_logged(team):
     out = ok_json("review", "approve", team["b1"], "--reason", "clean digits", env=REX)
     assert out["action"] == "approve" and out["actor"] == "rex" and out["role"] == "reviewer"

@@ -9,8 +9,8 @@ from db.audit import verify_chain
 from db.engine import session_scope
 from db.errors import DecisionError
 from db.models import Batch, Event, Sample, SampleTag
-from db.review import (add_tag, approve_batch, pending_batches, reject_batch, reject_sample, review_page,
-                       revoke_batch, tag_sample, untag_sample)
+from db.review import (add_tag, approve_batch, pending_batches, reject_batch, reject_sample, restore_sample,
+                       review_page, revoke_batch, tag_sample, untag_sample)
 from tests.db.helpers import make_batch, sample_ids
 
 
@@ -125,6 +125,42 @@ def test_sample_rejected_inside_approved_batch(home, toy, people):
     with session_scope() as s:
         assert s.get(Sample, sid).rejected
     assert ev.details["batch_id"] == b
+
+
+def test_a_rejection_withdrawn_while_pending_lets_the_sample_in_with_its_batch(home, toy, people):
+    from db.gate import gated_training_set
+    from db.replay import replay, state_mismatches
+
+    b = _batch(home, toy, n=3, memorized=(2,))
+    with session_scope(immediate=True) as s:
+        ids = sample_ids(s, b)
+        reject_sample(s, ids[0], people["rex"], reason="misclick")
+        reject_sample(s, ids[2], people["rex"], reason="copy of a training image")
+        ev = restore_sample(s, ids[0], people["ada"], reason="rejected by mistake: the strokes are fine")
+    assert (ev.action, ev.target_id, ev.actor, ev.details["batch_id"]) == ("restore_sample", ids[0], "ada", b)
+    with session_scope() as s:
+        assert not s.get(Sample, ids[0]).rejected and replay(s).rejected == {ids[2]} and state_mismatches(s) == []
+    with session_scope(immediate=True) as s:  # a restored memorized sample would block the approval again
+        restore_sample(s, ids[2], people["rex"], reason="checking")
+    with pytest.raises(DecisionError, match="1 memorized sample"):
+        with session_scope(immediate=True) as s:
+            approve_batch(s, b, people["rex"])
+    with session_scope(immediate=True) as s:
+        reject_sample(s, ids[2], people["rex"], reason="copy after all")
+        assert approve_batch(s, b, people["rex"]).details["rejected"] == 1
+    with session_scope() as s:
+        admitted = {e.sha256 for e in gated_training_set(s, "toy", 100.0, home=home).entries if e.source == "synthetic"}
+        assert admitted == {s.get(Sample, i).sha256 for i in ids[:2]} and verify_chain(s).ok and state_mismatches(s) == []
+    before = _events()
+    for sid, message in ((ids[2], "which is approved: a rejection can be withdrawn only while its batch is pending"),
+                         (ids[1], "is not rejected")):
+        with pytest.raises(DecisionError, match=message):
+            with session_scope(immediate=True) as s:
+                restore_sample(s, sid, people["rex"], reason="again")
+    with pytest.raises(DecisionError, match="reason is required"):
+        with session_scope(immediate=True) as s:
+            restore_sample(s, ids[2], people["rex"], reason=" ")
+    assert _events() == before
 
 
 def test_tag_untag_and_admin_taxonomy(home, toy, people):
