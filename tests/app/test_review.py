@@ -31,6 +31,13 @@ def open_sample(at, sample_id: int):
     return at
 
 
+def first_sample_open(user: dict, batch: int):
+    """The review page on `batch` with its first sample open; (the page, that sample's id)."""
+    with session_scope() as session:
+        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
+    return open_sample(review(user, batch), first), first
+
+
 def test_grid_pages_through_a_batch(users, digits):
     batch = make_batch(digits, 8, 30)
     at = review(users["rita"], batch)
@@ -85,10 +92,7 @@ def test_rejected_and_memorized_samples_are_marked_in_their_tiles(users, digits)
 
 def test_tag_and_reject_sample_are_written_at_once(users, digits):
     batch = make_batch(digits, 9, 6)
-    with session_scope() as session:
-        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
-    at = review(users["rita"], batch)
-    open_sample(at, first)
+    at, first = first_sample_open(users["rita"], batch)
     at.selectbox(key=f"tag_pick_{first}").set_value("blur").run()
     button(at, "Add tag").click().run()
     assert not at.exception
@@ -118,9 +122,7 @@ def test_tag_and_reject_sample_are_written_at_once(users, digits):
 
 def test_a_rejection_is_withdrawn_from_the_page_while_the_batch_is_pending(users, digits):
     batch = make_batch(digits, 9, 3)
-    with session_scope() as session:
-        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
-    at = open_sample(review(users["rita"], batch), first)
+    at, first = first_sample_open(users["rita"], batch)
     at.text_input(key=f"reject_reason_{first}").input("misclick").run()
     button(at, "Reject sample").click().run()
     assert at.selectbox(key="review_batch").options[0].endswith("· 3 samples · 1 rejected · pending")
@@ -357,9 +359,7 @@ def test_the_batch_label_follows_a_rejected_sample(users, digits):
 
 def test_decision_feedback_logs_no_fragment_warning(users, digits, caplog):
     batch = make_batch(digits, 9, 3)
-    with session_scope() as session:
-        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
-    at = open_sample(review(users["rita"], batch), first)
+    at, first = first_sample_open(users["rita"], batch)
     at.selectbox(key=f"tag_pick_{first}").set_value("blur").run()
     button(at, "Add tag").click().run()
     assert [t.value for t in at.toast] == [f"#{first} tagged blur"]
