@@ -16,6 +16,7 @@ from typing import Iterator, Optional
 import numpy as np
 import streamlit as st
 from PIL import Image
+from streamlit.errors import StreamlitAPIException
 
 from db import users
 from db.engine import session_scope
@@ -41,8 +42,14 @@ def require_user() -> dict:
     removed) since it signed in is signed out here, so it cannot keep browsing samples and patient images. Each
     decision, job and export checks again when it is made (`signed_in_row`)."""
     user = current_user()
-    if user is None:  # signed out on this page (see below): the navigation now holds the sign-in page alone
-        st.switch_page("pages/sign_in.py")
+    if user is None:
+        # Signed out during this run (see below): the rerun's navigation holds the sign-in page alone, but the
+        # browser still asks for this page; send it there. A page run without app.py has no such page: it stops.
+        try:
+            st.switch_page("pages/sign_in.py")
+        except StreamlitAPIException:
+            st.warning("Please sign in first.")
+            st.stop()
     with session_scope() as session:
         try:
             users.require_user(session, SimpleNamespace(id=user["id"], name=user["name"]), action="use the app")

@@ -68,6 +68,17 @@ def test_admin_page_refuses_reviewers_and_adds_a_tag_for_admins(users):
         assert get_tag(session, "halo").blocking
 
 
+def test_a_page_run_without_a_signed_in_user_shows_nothing(users, digits):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import ROOT, TIMEOUT
+
+    for page in ("overview.py", "review.py"):  # app.py offers only the sign-in page then; a page on its own stops
+        at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=TIMEOUT).run()
+        assert not at.exception and [w.value for w in at.warning] == ["Please sign in first."]
+        assert not at.dataframe and not at.image and not at.button
+
+
 def test_a_refused_account_keeps_its_fields_but_not_the_password(users):
     at = app_test(users["ada"], "admin.py")
     at.text_input(key="admin_new_name").input("brenda")
