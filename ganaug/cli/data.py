@@ -18,7 +18,7 @@ app = typer.Typer(no_args_is_help=True)
 def ingest_cmd(
     source: str = typer.Argument(..., help="demo:digits, an ImageFolder directory, or an .npz file"),
     name: str = typer.Option(..., "--name", help="Name to record the dataset under"),
-    resolution: int = typer.Option(32, help="Side of the square images every sample is converted to"),
+    resolution: int = typer.Option(32, help="Side of the square images every image is converted to (8 to 1024)"),
     channels: Optional[int] = typer.Option(None, help="1 or 3 (default: from the data)"),
     test_fraction: Optional[float] = typer.Option(
         None, help="Share of each class held out as the locked test split (default: 1/3 for demo:digits, else 0.2; "

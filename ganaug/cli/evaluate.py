@@ -23,7 +23,7 @@ evaluate_app = typer.Typer(no_args_is_help=True)
 @cli_errors
 def batch_cmd(
     batch: int = typer.Argument(..., help="Batch id (see the review queue)"),
-    rescore: bool = typer.Option(False, "--rescore", help="Recompute per-sample scores even if already stored"),
+    rescore: bool = typer.Option(False, "--rescore", metavar="", help="Recompute per-sample scores even if already stored"),
     as_json: bool = JSON,
 ) -> None:
     """Score every sample of a batch (confidence, realism, novelty, memorization) and compute its metrics."""
@@ -77,7 +77,7 @@ def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -
 @cli_errors
 def features_cmd(
     dataset: str = typer.Option(..., "--dataset", help="Dataset name"),
-    embedding: bool = typer.Option(True, "--embedding/--no-embedding", help="Also fit the real-data UMAP"),
+    embedding: bool = typer.Option(True, "--embedding/--no-embedding", metavar="", help="Also fit the real-data UMAP"),
     as_json: bool = JSON,
 ) -> None:
     """Train (once) the dataset's domain feature extractor on its real training split, and fit its embedding."""
@@ -100,7 +100,7 @@ def benchmark_cmd(
     arms: str = typer.Option("", "--arms", help="Comma-separated arms (default: all that can run): "
                              "real,oversample,smote,classic,gan,gan_classic,gan_filtered,gan_approved"),
     seeds: int = typer.Option(5, "--seeds", help="Number of seeds (classifier trainings per arm)"),
-    quick: bool = typer.Option(False, "--quick", help="Small budget and at most 2 seeds, for tests and demos"),
+    quick: bool = typer.Option(False, "--quick", metavar="", help="Small budget and at most 2 seeds, for tests and demos"),
     run: Optional[int] = typer.Option(None, "--run", help="Generator run (default: the dataset's newest finished run)"),
     json_out: Optional[str] = typer.Option(None, "--json", help="Write the JSON report to this file ('-': stdout)"),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: GANAUG_HOME/reports/benchmark-...)"),

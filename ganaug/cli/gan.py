@@ -31,7 +31,7 @@ def train_cmd(
     steps: Optional[int] = typer.Option(
         None, "--steps", help="Total training steps (default 2000 if no --minutes; with --resume, the run's own total)"),
     minutes: Optional[float] = typer.Option(None, "--minutes", help="Wall-clock budget in minutes"),
-    resolution: Optional[int] = typer.Option(None, "--resolution", help="Power of two ≤ the dataset's resolution"),
+    resolution: Optional[int] = typer.Option(None, "--resolution", help="Power of two ≤ the dataset's resolution and ≤ 128 (default: the largest such)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seeds weights, batches, latents and augmentations (default 0)"),
     resume: Optional[int] = typer.Option(None, "--resume", help="Continue this run from its latest checkpoint"),
     arch: Optional[str] = typer.Option(None, "--arch", help="dcgan (default) or resnet"),
@@ -39,11 +39,11 @@ def train_cmd(
     augment: Optional[str] = typer.Option(None, "--augment", help="ada (default), diffaugment or none"),
     r1_gamma: Optional[float] = typer.Option(None, "--r1-gamma", help="R1 penalty weight (default 1; 0: off)"),
     ada_class_floor: Optional[bool] = typer.Option(
-        None, "--ada-class-floor/--no-ada-class-floor",
+        None, "--ada-class-floor/--no-ada-class-floor", metavar="",
         help="ADA: augment each class at least in proportion to how far it falls short of the median class size "
              "(default on; against copying the rarest images)"),
     edge_convs: Optional[bool] = typer.Option(
-        None, "--edge-convs/--no-edge-convs",
+        None, "--edge-convs/--no-edge-convs", metavar="",
         help="dcgan: 3×3 convs at full resolution into and out of the image (default on); off is DCGAN's own "
              "layout: at 32² ≈ 1.4× the training steps/s and ≈ 1.6× the images/s when generating, but one of its 6 "
              "two-minute digits runs with the class head collapsed to one image per class (BENCHMARKS.md)"),

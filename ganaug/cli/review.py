@@ -146,8 +146,8 @@ def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset"), as_jso
 def samples_cmd(
     batch: int, page: int = typer.Option(0, "--page"), per_page: int = typer.Option(48, "--per-page"),
     sort: str = typer.Option("id", "--sort", help="id, seed, class_confidence, realism, novelty or nn_distance"),
-    descending: bool = typer.Option(False, "--desc"), tag: Optional[str] = typer.Option(None, "--tag"),
-    memorized: Optional[bool] = typer.Option(None, "--memorized/--not-memorized"), as_json: bool = JSON,
+    descending: bool = typer.Option(False, "--desc", metavar=""), tag: Optional[str] = typer.Option(None, "--tag"),
+    memorized: Optional[bool] = typer.Option(None, "--memorized/--not-memorized", metavar=""), as_json: bool = JSON,
 ) -> None:
     """One page of a batch's samples with their scores and tags (the ids to reject or tag)."""
     from db.engine import session_scope
@@ -253,7 +253,7 @@ def tags_list_cmd(as_json: bool = JSON) -> None:
 @tags_app.command("add")
 @cli_errors
 def tags_add_cmd(name: str, description: str = typer.Option("", "--description"),
-                 blocking: bool = typer.Option(True, "--blocking/--non-blocking"), user: Optional[str] = USER,
+                 blocking: bool = typer.Option(True, "--blocking/--non-blocking", metavar=""), user: Optional[str] = USER,
                  as_json: bool = JSON) -> None:
     """Add a tag to the taxonomy (admins only)."""
     from db.engine import session_scope
@@ -267,7 +267,7 @@ def tags_add_cmd(name: str, description: str = typer.Option("", "--description")
 
 
 def worker_cmd(poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at an empty queue")) -> None:
-    """Run queued jobs (training, generation, evaluation) until interrupted."""
+    """Run queued jobs (training, generation, scoring, benchmarks) until interrupted."""
     from ganaug.worker import run_worker
 
     run_worker(poll_s=poll)
