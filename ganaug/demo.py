@@ -7,6 +7,7 @@ those batches (feature extractor, memorization check, UMAP coordinates); create 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Batch, Run
+from ganaug_core.errors import GanaugError
 from ganaug_core.progress import ProgressCallback, no_progress
 
 DEMO_SOURCE = "demo:digits"
@@ -103,6 +105,8 @@ def prepare_demo(minutes: Optional[float] = DEFAULT_MINUTES, steps: Optional[int
     from ganaug.evaluation import score_batch
     from ganaug.runs import default_config, generate_batch, train_run
 
+    if minutes is not None and not 0 < minutes < math.inf:  # before the dataset is ingested, not after
+        raise GanaugError(f"--minutes must be a finite number > 0, got {minutes}")
     created: list[str] = []
     _dataset(name, resolution, progress, created)
     run_id = _finished_run(name)

@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
     def app_cmd(
         host: str = typer.Option("127.0.0.1", help="Address to listen on"),
         port: int = typer.Option(8501, help="Port to listen on"),
-        no_worker: bool = typer.Option(False, "--no-worker", help="Do not start the job worker alongside"),
+        no_worker: bool = typer.Option(False, "--no-worker", metavar="", help="Do not start the job worker alongside"),
     ) -> None:
         """Start the review app and the job worker; Ctrl-C or SIGTERM stops both."""
         raise typer.Exit(serve(host, port, with_worker=not no_worker))
@@ -140,7 +140,7 @@ def register(app: typer.Typer) -> None:
     def demo_cmd(
         host: str = typer.Option("127.0.0.1", help="Address to listen on"),
         port: int = typer.Option(8501, help="Port to listen on"),
-        prepare_only: bool = typer.Option(False, "--prepare-only", help="Prepare the demo data, do not serve"),
+        prepare_only: bool = typer.Option(False, "--prepare-only", metavar="", help="Prepare the demo data, do not serve"),
         minutes: Optional[float] = typer.Option(None, help="Training budget of the demo generator, in minutes "
                                                 "(default 1.5)"),
     ) -> None:
@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
         if not prepare_only:
             check_can_listen(host, port)  # before minutes of preparation, not after
         with tqdm_progress() as progress:
-            info = prepare_demo(minutes=minutes or DEFAULT_MINUTES, progress=progress)
+            info = prepare_demo(minutes=DEFAULT_MINUTES if minutes is None else minutes, progress=progress)
         typer.echo(info.text())
         if not prepare_only:
             raise typer.Exit(serve(host, port))
