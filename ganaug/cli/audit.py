@@ -105,7 +105,7 @@ def audit_log_cmd(
                      target_id=e.target_id, meaning=e.meaning, reason=e.reason, details=e.details, hash=e.hash)
                 for e in list_events(s, actor=actor, action=action, target_type=target_type, since=since, limit=limit)]
         names = _user_names(s, {r["target_id"] for r in rows if r["target_type"] == "user"})
-    text = "\n".join(f"{r['id']:>6} {r['ts']} {r['actor']:<12} {r['action']:<13} {r['target_type']} {r['target_id']}"
+    text = "\n".join(f"{r['id']:>6} {r['ts']} {r['actor']:<12} {r['action']:<14} {r['target_type']} {r['target_id']}"
                      + (f" ({names[r['target_id']]})" if r["target_type"] == "user" and r["target_id"] in names else "")
                      + tag_of(r["details"]) + (f"  — {r['reason']}" if r["reason"] else "") for r in rows)
     emit({"events": rows}, as_json, text or "no events")

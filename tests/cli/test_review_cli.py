@@ -153,7 +153,7 @@ def test_decisions_authenticate_and_are_logged(team):
     # People see which tag: in the confirmation and in the log's text.
     said = run("review", "tag", team["s2"][1], "blur", env=REX)
     assert said.exit_code == 0 and said.stdout.startswith(f"tag [blur] sample {team['s2'][1]} recorded as event ")
-    assert f"tag           sample {team['s2'][1]} [blur]" in run("audit", "log", "--limit", "1").stdout
+    assert f"tag            sample {team['s2'][1]} [blur]" in run("audit", "log", "--limit", "1").stdout
 
 
 def test_password_can_come_from_a_prompt(team):
