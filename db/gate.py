@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Optional
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.audit import verify_chain
 from db.datasets import get_dataset
 from db.errors import DecisionError
-from db.models import Batch, RealImage, Sample, SampleTag, Tag
+from db.models import Batch, RealImage, Sample, carries_blocking_tag
 from db.replay import Approval, digest_agrees, replay
 
 MANIFEST_COLUMNS = ("path", "sha256", "class_index", "source", "batch_id", "event_id")
@@ -216,7 +216,7 @@ def admissible_samples(session: Session, dataset_id: int) -> tuple[list[Manifest
         .where(Batch.dataset_id == dataset_id, Batch.status != "approved").group_by(Batch.status)
     ):
         excluded[f"batch {status}"] = n
-    blocking = exists().where(SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking)
+    blocking = carries_blocking_tag()
     # One pass over every sample of the table-approved batches: the digests need them all, rejected ones too.
     rows = session.execute(
         select(Sample.id, Sample.path, Sample.sha256, Sample.class_index, Sample.batch_id, Sample.rejected,

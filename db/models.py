@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Optional
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+                        exists)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -173,6 +174,11 @@ class SampleTag(Base):
 
     sample: Mapped[Sample] = relationship(back_populates="tags")
     tag: Mapped[Tag] = relationship()
+
+
+def carries_blocking_tag():
+    """SQL, correlated with the query's `samples` row: the sample carries a blocking tag (it stays out of training)."""
+    return exists().where(SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking)
 
 
 class Event(Base):

@@ -1,8 +1,8 @@
 """Expert review: batch decisions, sample rejections, artifact tags — each one event in the decision log.
 
 Batch states: pending → approved | rejected; approved → revoked. Samples can be rejected inside a pending or an
-approved batch, and a rejection withdrawn (restored) while the batch is still pending. A blocking tag that a sample carried when its batch was approved stays: the approval covered the
-batch without that sample. A batch with memorized samples cannot be approved until those samples are rejected, and
+approved batch, and a rejection withdrawn (restored) while the batch is still pending. A blocking tag that a sample
+carried when its batch was approved stays: the approval covered the batch without that sample. A batch with memorized samples cannot be approved until those samples are rejected, and
 a batch whose scores (and so its memorization flags) were never computed cannot be approved at all.
 
 Every decision function takes the caller's session; open it with `session_scope(immediate=True)` so the state

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from sqlalchemy import Integer, column, exists, func, select, values
+from sqlalchemy import Integer, column, func, select, values
 from sqlalchemy.orm import Session
 
-from db.models import Batch, Dataset, Event, Job, RealImage, Report, Run, Sample, SampleTag, Tag, User
+from db.models import (Batch, Dataset, Event, Job, RealImage, Report, Run, Sample, SampleTag, Tag, User,
+                       carries_blocking_tag)
 
 
 def user_by_id(session: Session, user_id: int) -> Optional[User]:
@@ -55,7 +56,7 @@ def approved_class_counts(session: Session) -> dict[str, list[int]]:
     the log (db/replay.py)."""
     datasets = {d.id: d for d in session.scalars(select(Dataset))}
     counts = {d.name: [0] * len(d.class_names) for d in datasets.values()}
-    blocking = exists().where(SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking)
+    blocking = carries_blocking_tag()
     approved = _approved_batches(session)  # batch id → (dataset id, the highest sample id its approval covered)
     rows = [(batch_id, max_id) for batch_id, (_, max_id) in approved.items()]
     for start in range(0, len(rows), COVERAGE_ROWS):  # one query per chunk of batches, not one per batch
@@ -165,7 +166,7 @@ def batch_state(session: Session, batch_id: int) -> Optional[dict]:
 def approval_preview(session: Session, batch_id: int) -> dict:
     """What approving a batch now would let into the gated training set: its samples less the rejected and the
     blocking-tagged ones (the gate's rules, db/gate.py; the export's ratio cap and file checks come later)."""
-    blocking = exists().where(SampleTag.sample_id == Sample.id, SampleTag.tag_id == Tag.id, Tag.blocking)
+    blocking = carries_blocking_tag()
     counts = dict(samples=0, rejected=0, blocked=0)
     for rejected, blocked, n in session.execute(
         select(Sample.rejected, blocking.label("blocked"), func.count()).where(Sample.batch_id == batch_id)
