@@ -17,9 +17,13 @@ def home() -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):  # its own strerror, 'File exists: PATH', did not say what was wrong
-        blocking = next(p for p in [path, *path.parents] if p.exists())
-        raise GanaugError(f"GANAUG_HOME {path}: {blocking} is a file, not a folder") from None
+        raise GanaugError(f"GANAUG_HOME {path}: {_nearest_existing(path)} is a file, not a folder") from None
     return path
+
+
+def _nearest_existing(path: Path):
+    """`path` itself or its nearest ancestor that exists (None if none does)."""
+    return next((p for p in [path, *path.parents] if p.exists()), None)
 
 
 def datasets_dir() -> Path:
@@ -59,7 +63,7 @@ def writable_folder(folder: Path, what: str, create: bool = False) -> None:
     a file, one missing (unless `create`, which makes it), one without write permission. Checked before long work,
     so that it is not lost at the end."""
     folder = Path(folder).absolute()
-    blocking = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    blocking = _nearest_existing(folder)
     if blocking is not None and not blocking.is_dir():
         raise GanaugError(f"{what}: {blocking} is a file, not a folder")
     if create:

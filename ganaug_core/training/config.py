@@ -100,12 +100,9 @@ class TrainConfig:
         if not 0.0 <= self.diversity_threshold <= 1.0:
             raise GanaugError(f"--diversity-threshold must be in [0, 1] (0: never flag), got {self.diversity_threshold}")
         # `not 0 <= x < inf`, not `x < 0`: NaN fails every comparison, so `x < 0` let it through; inf makes the losses NaN.
-        if not 0 <= self.mode_seeking < math.inf:
-            raise GanaugError(f"mode_seeking must be a finite number ≥ 0, got {self.mode_seeking}")
-        if not 0 <= self.ac_weight < math.inf:
-            raise GanaugError(f"--ac-weight must be a finite number ≥ 0, got {self.ac_weight}")
-        if not 0 <= self.r1_gamma < math.inf:
-            raise GanaugError(f"--r1-gamma must be a finite number ≥ 0, got {self.r1_gamma}")
+        for name, shown in (("mode_seeking", "mode_seeking"), ("ac_weight", "--ac-weight"), ("r1_gamma", "--r1-gamma")):
+            if not 0 <= getattr(self, name) < math.inf:
+                raise GanaugError(f"{shown} must be a finite number ≥ 0, got {getattr(self, name)}")
         if self.r1_samples is not None and int(self.r1_samples) < 1:
             raise GanaugError(f"r1_samples must be ≥ 1 (or None for the whole batch), got {self.r1_samples}")
         if not self.edge_convs and self.arch != "dcgan":
