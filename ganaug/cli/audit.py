@@ -13,7 +13,8 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, UserError, class_label, cli_errors, emit, terminate_as_interrupt
+from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, emit,
+                               terminate_as_interrupt)
 
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained decision log.")
 
@@ -111,14 +112,6 @@ def audit_log_cmd(
     emit({"events": rows}, as_json, text or "no events")
 
 
-def _class_names(dataset: str) -> list[str]:
-    from db.datasets import get_dataset
-    from db.engine import session_scope
-
-    with session_scope() as s:
-        return list(get_dataset(s, dataset).class_names)
-
-
 def export_cmd(
     dataset: str = typer.Option(..., "--dataset"), out: Path = typer.Option(..., "--out"),
     ratio: float = typer.Option(1.0, "--ratio", help="At most this many synthetic samples per real training image, per class"),
@@ -140,7 +133,7 @@ def export_cmd(
         why = "; ".join(f"{reason} ({n} sample{'s' * (n != 1)})" for reason, n in summary["excluded"].items())
         typer.echo("warning: no synthetic sample was admitted, so the set holds the real training images only"
                    + (f"; left out: {why}" if why else " (no batch of this dataset is approved)"), err=True)
-    names = _class_names(dataset)
+    names = dataset_class_names(dataset)
     counts = ", ".join(f"class {class_label(c, names)}: {v['real']} real + {v['synthetic']} synthetic"
                        for c, v in summary["counts"].items())
     head = summary["log_head"]

@@ -145,6 +145,15 @@ def class_label(index: int, names) -> str:
     return str(index) if name is None or str(name) == str(index) else f"{index} ({name})"
 
 
+def dataset_class_names(dataset: str) -> list[str]:
+    """The class names of a recorded dataset, for `class_label`."""
+    from db.datasets import get_dataset
+    from db.engine import session_scope
+
+    with session_scope() as s:
+        return list(get_dataset(s, dataset).class_names)
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file beside it: readers see the old file or the new, never half."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

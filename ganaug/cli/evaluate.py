@@ -12,7 +12,8 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, UserError, class_label, cli_errors, emit, terminate_as_interrupt, write_atomically
+from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, emit,
+                               terminate_as_interrupt, write_atomically)
 from ganaug_core import paths
 from ganaug_core.progress import tqdm_progress
 
@@ -33,15 +34,7 @@ def batch_cmd(
         scores = score_batch(batch, progress, rescore=rescore)
         metrics = batch_metrics(batch, progress)
     result = {"batch": batch, "scores": scores, "metrics": metrics}
-    emit(result, as_json, format_batch_report(result, _class_names(scores["dataset"])))
-
-
-def _class_names(dataset: str) -> list[str]:
-    from db.datasets import get_dataset
-    from db.engine import session_scope
-
-    with session_scope() as s:
-        return list(get_dataset(s, dataset).class_names)
+    emit(result, as_json, format_batch_report(result, dataset_class_names(scores["dataset"])))
 
 
 def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -> str:

@@ -1,8 +1,7 @@
 """`ganaug review | users | tags | jobs` and `ganaug worker` (`audit` and `export`: ganaug/cli/audit.py).
 
 Every decision authenticates its author: the name from --user or GANAUG_USER, the password from GANAUG_PASSWORD
-or a prompt. Refused decisions print one line and exit 2 with nothing written; `audit verify` exits 1 when the
-chain is broken.
+or a prompt. Refused decisions print one line and exit 2 with nothing written.
 """
 
 from __future__ import annotations
