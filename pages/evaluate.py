@@ -12,8 +12,8 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from db.jobs import request_cancel, submit_job
-from pages.ui import acting_user, decision_errors, home, require_user, table_columns
+from db.jobs import submit_job
+from pages.ui import acting_user, cancel_job, decision_errors, home, require_user, table_columns
 
 JOB_KIND = "benchmark"
 ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
@@ -69,7 +69,7 @@ def job_status(job_id: int) -> None:
     st.progress(min(1.0, job["progress"]), text=f"job {job_id}: {job['status']} {job['message']}")
     if job["status"] in ("queued", "running"):
         st.button("Cancel", key=f"eval_cancel_{job_id}", disabled=job["cancel_requested"], icon=":material/stop:",
-                  on_click=cancel, args=(job_id,))
+                  on_click=cancel_job, args=(job_id,))
     elif job["status"] == "failed":
         st.error((job["error"] or "no reason recorded").splitlines()[0])
     ended = f"eval_job_ended_{job_id}"
@@ -77,11 +77,6 @@ def job_status(job_id: int) -> None:
         # The fragment redraws only itself: once, when the job ends, redraw the page so Results shows its report.
         st.session_state[ended] = True
         st.rerun(scope="app")
-
-
-def cancel(job_id: int) -> None:
-    with session_scope(immediate=True) as session:
-        request_cancel(session, job_id)
 
 
 if "eval_job" in st.session_state:

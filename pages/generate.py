@@ -16,9 +16,9 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from db.jobs import request_cancel, submit_job
+from db.jobs import submit_job
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
-from pages.ui import acting_user, decision_errors, home, require_user, show_image, table_columns
+from pages.ui import acting_user, cancel_job, decision_errors, home, require_user, show_image, table_columns
 
 JOB_KIND = "train_generate"
 MAX_PER_CLASS = 1000
@@ -206,11 +206,6 @@ if refused := st.session_state.pop("generate_refused", None):
     st.error(refused, icon=":material/block:")
 
 
-def cancel(job_id: int) -> None:
-    with session_scope(immediate=True) as session:
-        request_cancel(session, job_id)
-
-
 @st.fragment(run_every=2)
 def job_progress(job_id: int) -> None:
     with session_scope() as session:
@@ -227,7 +222,7 @@ def job_progress(job_id: int) -> None:
         show_image(grid, caption="latest samples (one row per class)", size=480)
     if job["status"] in ("queued", "running"):
         st.button("Cancel", key=f"cancel_{job_id}", disabled=job["cancel_requested"], icon=":material/stop:",
-                  on_click=cancel, args=(job_id,))
+                  on_click=cancel_job, args=(job_id,))
         if job["cancel_requested"]:
             st.caption("Cancel requested; the worker stops at its next step.")
     elif job["status"] == "done":

@@ -18,7 +18,7 @@ import streamlit as st
 from PIL import Image
 from streamlit.errors import StreamlitAPIException
 
-from db import users
+from db import jobs, users
 from db.engine import session_scope
 from db.errors import DecisionError
 from db.models import User
@@ -234,6 +234,12 @@ def show_image(stored: str, caption: str = "", size: int = TILE_PX) -> bool:
     return True
 
 
+def cancel_job(job_id: int) -> None:
+    """A job's Cancel button: a queued job is cancelled at once, a running one asked to stop between steps."""
+    with session_scope(immediate=True) as session:
+        jobs.request_cancel(session, job_id)
+
+
 def fmt(value: Optional[float], digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -257,7 +263,6 @@ TABLE_COLUMNS = {
     "ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss"),  # see `event_table`
     "status": st.column_config.TextColumn("Status"),
     "step": st.column_config.NumberColumn("Step", format="%d", help="Training steps done"),
-    "total_steps": st.column_config.NumberColumn("Total steps", format="%d", help="Training steps the run aims at"),
     "budget": st.column_config.TextColumn("Budget", help="The training steps or minutes the run was given"),
     "arch": st.column_config.TextColumn("Architecture"),
     "actor": st.column_config.TextColumn("By"),

@@ -469,7 +469,7 @@ def test_the_batch_picker_catches_up_with_another_reviewers_decision(users, digi
                for e in at.error), [e.value for e in at.error]
 
 
-def test_a_tile_click_opens_its_sample(users, digits):
+def test_the_tile_click_component_gets_the_grids_ids_in_tile_order(users, digits):
     from streamlit.testing.v1.element_tree import UnknownElement
 
     batch = make_batch(digits, 7, 5)
