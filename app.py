@@ -8,6 +8,8 @@ the admin page (accounts and the artifact taxonomy).
 import streamlit as st
 
 st.set_page_config(page_title="ganaug review", page_icon=":material/biotech:", layout="wide")
+# Image lists (the review grid, the nearest real images) put their tiles edge to edge; a small gap tells them apart.
+st.html("<style>[data-testid='stImage'] { column-gap: 6px; }</style>")
 
 user = st.session_state.get("user")
 if user is None:

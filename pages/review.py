@@ -21,7 +21,7 @@ from ganaug_core.runstats import last_diversity
 from pages.review_decisions import (SCORE_JOB, act_on_sample, batch_actions, load_queue, queue_scoring,
                                     decide_open_sample, set_state, tag_open_sample)
 from pages.ui import (TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, require_user, show_image,
-                      tile_clicks)
+                      show_images, tile_clicks)
 
 PER_PAGE_CHOICES = (24, 36, 48)
 SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
@@ -295,11 +295,9 @@ def sample_detail(open_id, state: dict) -> None:
         st.caption("Flagged as a near-copy of a training image; rejected, so it no longer blocks the approval.")
     if reals:
         st.markdown("Nearest real training images (nearest first, feature distance d)")
-        cols = st.columns(len(reals))
-        for i, (col, r) in enumerate(zip(cols, reals)):
-            d = distances.get(r["id"], s["nn_distance"] if i == 0 else None)
-            with col:
-                show_image(r["path"], caption=f"real #{r['id']}" + (f" · d={fmt(d, 3)}" if d is not None else ""), size=72)
+        ds = [distances.get(r["id"], s["nn_distance"] if i == 0 else None) for i, r in enumerate(reals)]
+        show_images([r["path"] for r in reals],
+                    [f"real #{r['id']}" + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)], size=72)
     tag_names = [t["name"] for t in load_tags()]
     st.markdown("Tags: " + (", ".join(s["tags"]) or "none"))
     new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}",

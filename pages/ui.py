@@ -234,6 +234,19 @@ def show_image(stored: str, caption: str = "", size: int = TILE_PX) -> bool:
     return True
 
 
+def show_images(stored: list[str], captions: list[str], size: int = TILE_PX) -> int:
+    """Render images as ONE image list (tiles in a wrapping row, one element however many); a missing or unreadable
+    file gives a placeholder, and one warning names them. Returns how many were missing."""
+    uris = [image_uri(home(), path, size) for path in stored]
+    missing = [path for path, uri in zip(stored, uris) if uri is None]
+    if missing:
+        st.warning(f"image file missing or unreadable: {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else ""),
+                   icon=":material/broken_image:")
+    if uris:
+        st.image([uri or placeholder_uri(size) for uri in uris], caption=captions, width=size)
+    return len(missing)
+
+
 def cancel_job(job_id: int) -> None:
     """A job's Cancel button: a queued job is cancelled at once, a running one asked to stop between steps."""
     with session_scope(immediate=True) as session:

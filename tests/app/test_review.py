@@ -499,3 +499,26 @@ def test_the_sample_picker_is_above_the_grid_beside_the_opened_sample(users, dig
     [kinds] = [types(col) for col in at.columns if "image" in types(col) and "button_group" in types(col)]
     # The opened sample shows at the top of the column beside the grid: the picker that opens it is at its top too.
     assert kinds.index("button_group") < kinds.index("image"), kinds
+
+
+def test_the_opened_sample_shows_its_nearest_real_images_in_one_strip(users, digits):
+    from db.models import RealImage
+    from ganaug_core import paths
+
+    batch = make_batch(digits, 7, 3)
+    at, first = first_sample_open(users["rita"], batch)
+    with session_scope() as session:
+        nn_ids = session.get(Sample, first).nn_real_ids
+        gone = session.get(RealImage, nn_ids[1]).path
+    strips = [el for el in at.get("image") if el.proto.imgs and el.proto.imgs[0].caption.startswith("real #")]
+    assert len(strips) == 1  # one element, however many neighbours: tiles in a row, not a column each
+    captions = [img.caption for img in strips[0].proto.imgs]
+    assert captions[0] == f"real #{nn_ids[0]} · d=0.50"  # nearest first, at the sample's recorded distance
+    assert captions[1:] == [f"real #{i}" for i in nn_ids[1:]]
+    assert not at.warning
+
+    (paths.home() / gone).unlink()  # a real image gone from disk: a placeholder in its place, and a warning naming it
+    at.run()
+    strip = [el for el in at.get("image") if el.proto.imgs and el.proto.imgs[0].caption.startswith("real #")][0]
+    assert len(strip.proto.imgs) == len(nn_ids)
+    assert any(gone in w.value for w in at.warning)
