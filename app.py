@@ -7,11 +7,14 @@ the admin page (accounts and the artifact taxonomy).
 
 import streamlit as st
 
+from pages.auth import SIGN_IN_COOKIE, keep_sign_in, restore_sign_in, sign_out
+
 st.set_page_config(page_title="ganaug review", page_icon=":material/biotech:", layout="wide")
 # Image lists (the review grid, the nearest real images) put their tiles edge to edge; a small gap tells them apart.
 st.html("<style>[data-testid='stImage'] { column-gap: 6px; }</style>")
 
-user = st.session_state.get("user")
+# A reload (or a second tab) starts a new session: the browser's cookie signs it in again while its token lives.
+user = st.session_state.get("user") or restore_sign_in(st.context.cookies.get(SIGN_IN_COOKIE))
 if user is None:
     pages = [st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:", url_path="sign-in")]
 else:
@@ -31,8 +34,7 @@ else:
         pages["Records"].append(st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"))
     with st.sidebar:
         st.caption(f"Signed in as **{user['name']}** ({user['role']})")
-        if st.button("Sign out", key="sign_out", icon=":material/logout:"):
-            st.session_state.clear()
-            st.rerun()
+        st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=sign_out)
+        keep_sign_in()  # the browser keeps this sign-in across reloads (the sign-in page deletes an ended one)
 
 st.navigation(pages).run()

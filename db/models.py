@@ -1,6 +1,6 @@
 """The schema, as SQLAlchemy 2.0 typed models.
 
-Datasets and their real images; reviewers; generation runs, their batches and synthetic samples; the artifact
+Datasets and their real images; reviewers and their app sign-ins; generation runs, their batches and synthetic samples; the artifact
 tag taxonomy and per-sample tags; the append-only decision log; jobs launched from the app; evaluation reports.
 A change here needs a migration under db/migrations/versions (`alembic revision` with this metadata).
 """
@@ -75,6 +75,20 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(Text)  # scrypt$n$r$p$salt$hash — never the password
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[created_at]
+
+
+class SignIn(Base):
+    """A browser's sign-in to the review app, kept across page reloads: the browser holds a random token in a
+    cookie, the database only its sha256. It ends at sign-out, when the account is disabled, or at `expires_at`."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_sha256: Mapped[sha256] = mapped_column(unique=True)
+    created_at: Mapped[created_at]
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
 
 
 class Run(Base):

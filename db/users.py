@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from db.errors import DecisionError
 from db.models import User
+from db.sign_ins import end_sign_ins_of
 
 ROLES = ("reviewer", "admin")
 # 32 MiB per hash: slow enough to make offline guessing expensive, fast enough (~0.1 s) for a login.
@@ -153,6 +154,8 @@ def set_active(session: Session, name: str, active: bool, by: User, reason: Opti
     if not active and user.id == admin.id:  # the session would look like an admin's while every action fails
         raise DecisionError("an admin cannot disable their own account: ask another admin")
     user.active = active
+    if not active:  # a browser that stayed signed in is signed out on its next page run
+        end_sign_ins_of(session, user.id)
     record_event(
         session, admin, "enable_user" if active else "disable_user", "user", user.id,
         meaning=f"Account {name!r} {'re-enabled' if active else 'disabled'}: it {'may' if active else 'may no longer'} sign decisions.",

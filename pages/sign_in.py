@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from db.engine import session_scope
 from db.errors import DecisionError
-from db.users import authenticate
+from db.sign_ins import SIGN_IN_HOURS
+from pages.auth import keep_sign_in, sign_in
 
 st.title("ganaug review")
-st.write("Sign in to review synthetic samples. Every decision you make is recorded under your name.")
+st.write("Sign in to review synthetic samples. Every decision you make is recorded under your name. This browser "
+         f"stays signed in for {SIGN_IN_HOURS} hours, across reloads, until you sign out.")
 if notice := st.session_state.pop("sign_in_notice", None):  # why the last session ended (a disabled account)
     st.error(notice)
 
@@ -21,10 +22,10 @@ if submitted:
         st.error("Enter your reviewer name and password.")
     else:
         try:
-            with session_scope() as session:
-                user = authenticate(session, name.strip(), password)
-                st.session_state["user"] = dict(id=user.id, name=user.name, role=user.role)
+            sign_in(name.strip(), password)
         except DecisionError as e:
             st.error(str(e))
         else:
             st.rerun()
+
+keep_sign_in()  # a sign-in that has ended (signed out, here or elsewhere): the browser deletes its cookie

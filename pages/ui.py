@@ -22,6 +22,7 @@ from db import jobs, users
 from db.engine import session_scope
 from db.errors import DecisionError
 from db.models import User
+from db.sign_ins import resume_sign_in
 from ganaug_core import paths
 from ganaug_core.imageio import ImageRejected, read_png, sha256_file
 
@@ -53,6 +54,9 @@ def require_user() -> dict:
     with session_scope() as session:
         try:
             users.require_user(session, SimpleNamespace(id=user["id"], name=user["name"]), action="use the app")
+            token = st.session_state.get("sign_in_token")
+            if token and resume_sign_in(session, token) is None:
+                raise DecisionError("Your sign-in has ended (it expired, or you signed out in another tab)")
         except DecisionError as e:
             # The sidebar was drawn for the account already: run the app again, so that it shows the sign-in
             # page (which says why) instead of a signed-out page under "Signed in as …".

@@ -90,8 +90,12 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def sign_in_cookies(page) -> list[str]:
+    return [c["value"] for c in page.context.cookies() if c["name"] == "ganaug_sign_in"]
+
+
 def go(page, title: str) -> None:
-    """Navigate through the sidebar (a fresh URL would start a new, signed-out session)."""
+    """Navigate through the sidebar (a fresh URL would start a new session, signed in again from the cookie)."""
     page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
     page.get_by_role("heading", name=title, exact=True).wait_for()
 
@@ -112,11 +116,6 @@ def lasso_around(page, box: dict) -> None:
 
 
 def test_sign_in_run_tag_approve_export(served, browser_page, home):
-    from sqlalchemy import select
-
-    from db.engine import dispose_engines, session_scope
-    from db.models import Batch, Event, Job, Sample
-
     page = browser_page
     try:
         walk(page, served, home)
@@ -138,6 +137,10 @@ def walk(page, served, home):
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Overview", exact=True).wait_for()
     shot(page, "01_overview")
+    page.reload()  # a reload starts a new session: the browser's sign-in cookie signs it in again
+    page.get_by_role("heading", name="Overview", exact=True).wait_for()
+    expect(page.get_by_text("Signed in as brenda")).to_be_visible()
+    assert len(sign_in_cookies(page)) == 1
 
     go(page, "Generate")
     page.get_by_label("Samples per class").fill("8")
@@ -235,3 +238,14 @@ def walk(page, served, home):
     assert ("tag", "brenda") in actions and ("approve", "brenda") in actions
     manifest = (out / "manifest.csv").read_text()
     assert f",synthetic,{batch_id}," in manifest
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+    for _ in range(50):  # the sign-in page's cookie component deletes it once it has drawn
+        if not sign_in_cookies(page):
+            break
+        page.wait_for_timeout(100)
+    assert sign_in_cookies(page) == []
+    page.reload()  # signed out for good: the cookie is gone and its token ended
+    page.get_by_role("button", name="Sign in").wait_for()
+    expect(page.get_by_text("Signed in as brenda")).to_have_count(0)

@@ -1,0 +1,82 @@
+"""Staying signed in across page reloads.
+
+A Streamlit session ends with its browser page, so a reload used to sign the reviewer out. At sign-in the browser
+now gets a cookie with a random token (db/sign_ins.py keeps only its sha256); a new session whose browser sends a
+live token is signed in as its account again. Signing out ends the token in the database before the cookie is
+deleted, so a cookie left behind (or copied) signs no one in. The cookie is written by a component that draws
+nothing, with SameSite=Strict (and Secure over https); the app's own script sets it, so it cannot be HttpOnly.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import streamlit as st
+
+from db.engine import session_scope
+from db.models import utcnow
+from db.sign_ins import end_sign_in, resume_sign_in, start_sign_in
+from db.users import authenticate
+
+SIGN_IN_COOKIE = "ganaug_sign_in"
+
+_COOKIE_JS = """
+export default function(component) {
+    const { data } = component;
+    const secure = window.location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = `${data.name}=${data.value}; path=/; max-age=${data.max_age}; SameSite=Strict${secure}`;
+}
+"""
+_cookie = st.components.v2.component("ganaug_sign_in_cookie", js=_COOKIE_JS)
+
+
+def sign_in(name: str, password: str) -> None:
+    """Check the password, sign this session in, and let the browser keep it (`keep_sign_in`). Raises
+    DecisionError for a wrong password or a disabled account."""
+    with session_scope() as session:  # scrypt takes a good part of a second: not inside a write transaction
+        user = authenticate(session, name, password)
+        me = dict(id=user.id, name=user.name, role=user.role)
+    with session_scope(immediate=True) as session:
+        token, expires = start_sign_in(session, me["id"])
+    st.session_state["user"] = me
+    st.session_state["sign_in_token"], st.session_state["sign_in_expires"] = token, expires
+
+
+def restore_sign_in(token: Optional[str]) -> Optional[dict]:
+    """A new session (a reload, a second tab): the account whose live `token` the browser's cookie holds, signed in
+    again; None when there is no cookie or its token has ended. Each cookie value is looked up once a session."""
+    if not isinstance(token, str) or not token or st.session_state.get("sign_in_tried") == token:
+        return None
+    st.session_state["sign_in_tried"] = token
+    with session_scope() as session:
+        found = resume_sign_in(session, token)
+        if found is None:
+            st.session_state["sign_in_forget"] = True  # an ended or expired token: delete the cookie
+            return None
+        user, expires = found
+        st.session_state["user"] = dict(id=user.id, name=user.name, role=user.role)
+    st.session_state["sign_in_token"], st.session_state["sign_in_expires"] = token, expires
+    return st.session_state["user"]
+
+
+def sign_out() -> None:
+    """End the token in the database, forget the session, and have the browser delete its cookie."""
+    with session_scope() as session:
+        end_sign_in(session, st.session_state.get("sign_in_token"))
+    tried = st.session_state.get("sign_in_tried")
+    st.session_state.clear()
+    st.session_state["sign_in_forget"] = True
+    if tried:
+        st.session_state["sign_in_tried"] = tried
+
+
+def keep_sign_in() -> None:
+    """Write the browser's cookie while signed in (until the token expires), delete it once signed out. Called on
+    every app run; it draws nothing."""
+    token, expires = st.session_state.get("sign_in_token"), st.session_state.get("sign_in_expires")
+    if st.session_state.get("user") and token and expires:
+        max_age = max(0, int((expires - utcnow()).total_seconds()))
+        _cookie(data={"name": SIGN_IN_COOKIE, "value": token, "max_age": max_age}, key="sign_in_cookie")
+    elif token or st.session_state.get("sign_in_forget"):  # signed out, here or by an admin
+        _cookie(data={"name": SIGN_IN_COOKIE, "value": "", "max_age": 0}, key="sign_in_cookie")
+
