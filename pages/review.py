@@ -211,7 +211,8 @@ def batch_panel(batch_id: int) -> None:
     if total == 0:
         st.info("No sample of this batch matches the filters above: change the tag, memorization or confidence filter.")
 
-    grid_col, detail_col = st.columns([3, 1])
+    # A third of the width for the opened sample: its four nearest real images fit in one row beside it.
+    grid_col, detail_col = st.columns([2, 1])
     with grid_col:
         sample_grid(samples, state, f"{batch_id}_{page}_{per_page}")
     with detail_col:
@@ -297,7 +298,7 @@ def sample_detail(open_id, state: dict) -> None:
         st.markdown("Nearest real training images (nearest first, feature distance d)")
         ds = [distances.get(r["id"], s["nn_distance"] if i == 0 else None) for i, r in enumerate(reals)]
         show_images([r["path"] for r in reals],
-                    [f"real #{r['id']}" + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)], size=72)
+                    [f"real #{r['id']}" + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)], size=64)
     tag_names = [t["name"] for t in load_tags()]
     st.markdown("Tags: " + (", ".join(s["tags"]) or "none"))
     new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}",
