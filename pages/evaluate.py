@@ -1,4 +1,5 @@
-"""Evaluate: launch the downstream benchmark on the current gated set as a job; show results, plots, ratio sweep."""
+"""Evaluate: launch the downstream benchmark on the current gated set as a job; show results, plots, ratio sweep;
+and the quality metrics `ganaug evaluate batch` recorded for each batch, beside held-out real images' values."""
 
 from __future__ import annotations
 
@@ -86,47 +87,147 @@ if "eval_job" in st.session_state:
         st.session_state.pop("eval_job")
         st.rerun()
 
-st.subheader("Results")
-with session_scope() as session:
-    reports = views.reports_for(session, dataset, "benchmark")
-if not reports:
-    st.caption("No benchmark report for this dataset yet.")
-    st.stop()
-report = st.selectbox("Report", reports, key="eval_report",
-                      format_func=lambda r: f"report {r['id']} · {str(r['created'])[:19]}"
-                      + (f" · gated set {r['manifest_sha256'][:12]}" if r["manifest_sha256"] else ""))
-folder = Path(home()) / report["path"]
-data = {}
-for candidate in sorted(folder.glob("*.json")):
-    try:
-        data = json.loads(candidate.read_text())
-        break
-    except (OSError, json.JSONDecodeError):
-        continue
-arms_data = data.get("arms") or {}
-if arms_data:
-    st.markdown("Mean and 95 % interval over seeds, on the locked real test split")
-    table = pd.DataFrame([{"arm": arm, "n_train": a.get("n_train"), "n_synthetic": a.get("n_synthetic"),
-                           **{m: ci_text(ci) for m, ci in a.get("clean", {}).items()}} for arm, a in arms_data.items()])
-    st.dataframe(table, hide_index=True, column_config=table_columns(table))
-else:
-    st.json(report["summary"])
-best = {m: b for m, b in ((data.get("comparison") or {}).get("best_baseline") or {}).items() if b is not None}
-if best:
-    st.caption("Best baseline per metric: " + ", ".join(f"{m}: {b}" for m, b in best.items()))
-elif arms_data:
-    st.caption("No baseline arm (oversample, smote, classic) ran, so the GAN arms were not compared with one.")
-points = (data.get("sweep") or {}).get("points") or []
-if points:
-    st.markdown(f"**Synthetic : real ratio sweep** ({data['sweep'].get('arm', '')})")
-    table = pd.DataFrame([{k: ci_text(v) if isinstance(v, dict) else v for k, v in p.items()} for p in points])
-    st.dataframe(table, hide_index=True, column_config=table_columns(table))
-plots = sorted(folder.glob("*.png"))
-for start in range(0, len(plots), 2):
-    for col, plot in zip(st.columns(2), plots[start:start + 2]):
-        col.image(str(plot), caption=plot.stem.replace("_", " "))
-markdown = sorted(folder.glob("*.md"))
-if markdown:
-    with st.expander("Full report"):
-        st.markdown(markdown[0].read_text())
-st.caption(f"Report {report['id']} · sha256 {report['sha256'][:16]}… · folder {report['path']}")
+# Batch metrics: each column's name and what it means. A "held-out" column is the same metric for the held-out real
+# images of the class against its training images: what a generator as good as the real data scores.
+BATCH_COLUMNS = {
+    "batch": st.column_config.NumberColumn("Batch", format="%d"),
+    "class_name": st.column_config.TextColumn("Class"),
+    "samples": st.column_config.NumberColumn("Samples", format="%d"),
+    "n_real": st.column_config.NumberColumn(
+        "Real training images", format="%d", help="The class's real training images the batch is measured against"),
+    "fid": st.column_config.NumberColumn(
+        "FID", format="%.2f", help="Fréchet distance to the real training images on the domain features: lower is "
+                                  "closer to them, 0 the same. Compare within this dataset only"),
+    "fid_held_out": st.column_config.NumberColumn(
+        "FID, held-out real", format="%.2f", help="What unseen real images of the class score. A batch well below "
+                                                  "it sits nearer the training images than new real images do"),
+    "kid": st.column_config.TextColumn(
+        "KID", help="Kernel distance, unbiased: ≈ 0 or below means no measurable gap; ± its spread over subsets"),
+    "kid_held_out": st.column_config.TextColumn("KID, held-out real"),
+    "precision": st.column_config.NumberColumn(
+        "Precision", format="%.3f", help="Share of samples that look like real images (fidelity); higher is better"),
+    "precision_held_out": st.column_config.NumberColumn("Precision, held-out real", format="%.3f"),
+    "recall": st.column_config.NumberColumn(
+        "Recall", format="%.3f", help="Share of real images some sample resembles (diversity); higher is better"),
+    "recall_held_out": st.column_config.NumberColumn("Recall, held-out real", format="%.3f"),
+    "coverage": st.column_config.NumberColumn(
+        "Coverage", format="%.3f", help="Share of real images with a sample nearby; higher is better"),
+    "coverage_held_out": st.column_config.NumberColumn("Coverage, held-out real", format="%.3f"),
+    "class_consistency": st.column_config.NumberColumn(
+        "Class consistency", format="%.3f", help="Share of samples the real-data classifier assigns to their class"),
+    "authenticity": st.column_config.NumberColumn(
+        "Authenticity", format="%.3f", help="Share of samples farther from their nearest training image than real "
+                                            "images are from theirs"),
+    "closer_to_train": st.column_config.NumberColumn(
+        "DCR: closer to train", format="%.3f", help="Share of samples nearer a training image than a held-out one "
+                                                    "(equal-size sets): ≈ 0.5 generalises, near 1 tracks the training "
+                                                    "images"),
+    "copies": st.column_config.NumberColumn("Copies", format="%d", help="Samples that copy a training image"),
+}
+
+
+def _rounded(value, digits: int):
+    return None if value is None else round(float(value), digits)
+
+
+def _kid_text(k) -> str:
+    if not isinstance(k, dict) or k.get("mean") is None:
+        return "–"
+    return f"{k['mean']:.4f}" + ("" if k.get("std") is None else f" ± {k['std']:.4f}")
+
+
+def batch_metrics_row(metrics: dict, class_names: list[str]) -> dict:
+    """One batch's recorded metrics.json as a table row: each distribution metric beside its held-out value."""
+    o, ref = metrics.get("overall") or {}, metrics.get("reference") or {}
+    prdc, ref_prdc = o.get("prdc") or {}, ref.get("prdc") or {}
+    c = metrics.get("class_index")
+    row = {"batch": metrics.get("batch"),
+           "class_name": class_names[c] if isinstance(c, int) and 0 <= c < len(class_names) else str(c),
+           "samples": (metrics.get("counts") or {}).get("synthetic"), "n_real": (metrics.get("counts") or {}).get("real"),
+           "fid": _rounded(o.get("fid"), 2), "fid_held_out": _rounded(ref.get("fid"), 2),
+           "kid": _kid_text(o.get("kid")), "kid_held_out": _kid_text(ref.get("kid"))}
+    for name in ("precision", "recall", "coverage"):
+        row[name], row[f"{name}_held_out"] = _rounded(prdc.get(name), 3), _rounded(ref_prdc.get(name), 3)
+    row.update(class_consistency=_rounded((o.get("consistency") or {}).get("class_consistency"), 3),
+               authenticity=_rounded((o.get("authenticity") or {}).get("authenticity"), 3),
+               closer_to_train=_rounded((o.get("dcr") or {}).get("closer_to_train"), 3),
+               copies=(o.get("pixel_copies") or {}).get("copies"))
+    return row
+
+
+def batch_quality(dataset: str) -> None:
+    st.subheader("Batch quality")
+    with session_scope() as session:
+        reports = views.reports_for(session, dataset, "batch_metrics", limit=200)
+        class_names = (views.dataset_summary(session, dataset) or {}).get("class_names") or []
+    recorded = []
+    for r in reports:
+        try:
+            recorded.append(json.loads((Path(home()) / r["path"] / "metrics.json").read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue
+    if not recorded:
+        st.caption("No batch measured yet: `ganaug evaluate batch ID` measures one (FID, KID, precision, recall, "
+                   "coverage, memorization) and records it here.")
+        return
+    recorded.sort(key=lambda m: m.get("batch") or 0, reverse=True)
+    table = pd.DataFrame([batch_metrics_row(m, class_names) for m in recorded])
+    st.caption("Each batch against its class's real training images, on the dataset's domain features; each "
+               "\"held-out real\" column is what held-out real images of the class score against the same training "
+               "images, i.e. the level of a generator as good as the real data. Hover a column for its meaning.")
+    st.dataframe(table, hide_index=True, column_config={k: v for k, v in BATCH_COLUMNS.items() if k in table})
+    cautious = [m for m in recorded if m.get("caution")]  # one warning for them all: rare classes recur
+    if cautious:
+        st.warning(f"Batch{'es' * (len(cautious) > 1)} {', '.join(str(m.get('batch')) for m in cautious)}: "
+                   + "; ".join(sorted({m["caution"] for m in cautious})), icon=":material/warning:")
+
+
+def benchmark_results(dataset: str) -> None:
+    st.subheader("Results")
+    with session_scope() as session:
+        reports = views.reports_for(session, dataset, "benchmark")
+    if not reports:
+        st.caption("No benchmark report for this dataset yet.")
+        return
+    report = st.selectbox("Report", reports, key="eval_report",
+                          format_func=lambda r: f"report {r['id']} · {str(r['created'])[:19]}"
+                          + (f" · gated set {r['manifest_sha256'][:12]}" if r["manifest_sha256"] else ""))
+    folder = Path(home()) / report["path"]
+    data = {}
+    for candidate in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(candidate.read_text())
+            break
+        except (OSError, json.JSONDecodeError):
+            continue
+    arms_data = data.get("arms") or {}
+    if arms_data:
+        st.markdown("Mean and 95 % interval over seeds, on the locked real test split")
+        table = pd.DataFrame([{"arm": arm, "n_train": a.get("n_train"), "n_synthetic": a.get("n_synthetic"),
+                               **{m: ci_text(ci) for m, ci in a.get("clean", {}).items()}} for arm, a in arms_data.items()])
+        st.dataframe(table, hide_index=True, column_config=table_columns(table))
+    else:
+        st.json(report["summary"])
+    best = {m: b for m, b in ((data.get("comparison") or {}).get("best_baseline") or {}).items() if b is not None}
+    if best:
+        st.caption("Best baseline per metric: " + ", ".join(f"{m}: {b}" for m, b in best.items()))
+    elif arms_data:
+        st.caption("No baseline arm (oversample, smote, classic) ran, so the GAN arms were not compared with one.")
+    points = (data.get("sweep") or {}).get("points") or []
+    if points:
+        st.markdown(f"**Synthetic : real ratio sweep** ({data['sweep'].get('arm', '')})")
+        table = pd.DataFrame([{k: ci_text(v) if isinstance(v, dict) else v for k, v in p.items()} for p in points])
+        st.dataframe(table, hide_index=True, column_config=table_columns(table))
+    plots = sorted(folder.glob("*.png"))
+    for start in range(0, len(plots), 2):
+        for col, plot in zip(st.columns(2), plots[start:start + 2]):
+            col.image(str(plot), caption=plot.stem.replace("_", " "))
+    markdown = sorted(folder.glob("*.md"))
+    if markdown:
+        with st.expander("Full report"):
+            st.markdown(markdown[0].read_text())
+    st.caption(f"Report {report['id']} · sha256 {report['sha256'][:16]}… · folder {report['path']}")
+
+
+benchmark_results(dataset)
+batch_quality(dataset)

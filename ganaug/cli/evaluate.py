@@ -7,6 +7,7 @@ which `register` adds below.
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Optional
 
@@ -33,37 +34,88 @@ def batch_cmd(
     with terminate_as_interrupt(), tqdm_progress() as progress:
         scores = score_batch(batch, progress, rescore=rescore)
         metrics = batch_metrics(batch, progress)
+    # Stored scores keep no copy counts per kind: the metrics' duplicate check counts the same samples against the
+    # same training images, so `--json` has the same keys whether the scores were computed now or before.
+    duplicates = metrics["overall"].get("duplicates") or {}
+    scores.setdefault("exact_copies", duplicates.get("exact_copies"))
+    scores.setdefault("near_copies", duplicates.get("near_copies"))
+    scores.setdefault("feature_extractor_sha256", None)  # unknown for scores stored before: --rescore records it
     result = {"batch": batch, "scores": scores, "metrics": metrics}
     emit(result, as_json, format_batch_report(result, dataset_class_names(scores["dataset"])))
 
 
+def _num(v, fmt=".3f") -> str:
+    return "n/a" if v is None else format(v, fmt)
+
+
+def _kid(k: Optional[dict]) -> str:
+    """KID's mean over subsets and its spread: on a rare class the spread is often larger than the mean."""
+    if not k or k.get("mean") is None:
+        return "n/a"
+    return _num(k["mean"], ".4f") + ("" if k.get("std") is None else f" ± {k['std']:.4f}")
+
+
+# Each distribution metric: its row name, how to read its value from a metrics scope, and what it means.
+_DISTRIBUTION_ROWS = [
+    ("FID", lambda o: _num(o.get("fid"), ".2f"), "lower is closer to the training images; 0: the same"),
+    ("KID", lambda o: _kid(o.get("kid")), "the same, unbiased; ≈ 0 or below: no measurable gap"),
+    ("precision", lambda o: _num((o.get("prdc") or {}).get("precision")),
+     "higher is better: samples that look real (fidelity)"),
+    ("recall", lambda o: _num((o.get("prdc") or {}).get("recall")),
+     "higher is better: real images a sample resembles (diversity)"),
+    ("density", lambda o: _num((o.get("prdc") or {}).get("density")),
+     "≈ 1 as real data; above 1: samples crowd typical images"),
+    ("coverage", lambda o: _num((o.get("prdc") or {}).get("coverage")),
+     "higher is better: real images with a sample nearby"),
+]
+
+
 def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -> str:
+    """The batch's numbers for people: each with its direction and meaning, and the distribution metrics beside
+    what held-out real images score on the same footing (the reference), without which "FID 5" says nothing."""
     s, m = result["scores"], result["metrics"]
-    o = m["overall"]
-    prdc = o.get("prdc") or {}
-    cons = o.get("consistency") or {}
-    auth = o.get("authenticity") or {}
+    o, ref = m["overall"], m.get("reference")
+    names = class_names or []
+    label = class_label(s["class_index"], names)
+    counts = m.get("counts") or {}
+    cons = (o.get("consistency") or {}).get("class_consistency")
+    auth = (o.get("authenticity") or {}).get("authenticity")
     dcr = o.get("dcr") or {}
-
-    def f(v, fmt=".3f"):
-        return "n/a" if v is None else format(v, fmt)
-
-    kid = (o.get("kid") or {}).get("mean")
-    return "\n".join([
-        f"batch {result['batch']} (dataset {s['dataset']!r}, class {class_label(s['class_index'], class_names or [])}): "
+    chance = f"; 1/{len(names)}: the label is ignored" if len(names) > 1 else ""
+    in_scope = f"{counts['real']} real training images" if "real" in counts else "the real training images"
+    lines = [
+        f"batch {result['batch']} (dataset {s['dataset']!r}, class {label}): "
         f"{s['samples']} samples, {s['memorized']} flagged as memorized",
-        f"  mean class confidence {f(s['mean_confidence'])}, mean realism {f(s['mean_realism'])}, "
-        f"median novelty {f(s['median_novelty'])}",
-        f"  FID {f(o.get('fid'), '.2f')}  KID {f(kid, '.4f')}  (domain features; comparable within this dataset only)",
-        f"  precision {f(prdc.get('precision'))}  recall {f(prdc.get('recall'))}  density {f(prdc.get('density'))}  "
-        f"coverage {f(prdc.get('coverage'))}",
-        f"  class consistency {f(cons.get('class_consistency'))}  authenticity {f(auth.get('authenticity'))}  "
-        f"copies of training images: {(o.get('pixel_copies') or {}).get('copies', 'n/a')}",
-        f"  DCR vs {m['holdout_split']}: {f(dcr.get('closer_to_train'))} of samples closer to train than to held-out "
-        "(≈ 0.5: no closer to the training images than to unseen ones; near 1: they track the training images)",
+        "  per sample, over the batch" + (" (stored scores, --rescore recomputes them):" if s.get("recomputed") is False
+                                          else ":"),
+        f"    confidence  {_num(s['mean_confidence'])} mean    the real-data classifier's probability of class {label}, "
+        "higher is better",
+        f"    realism     {_num(s['mean_realism'])} mean    1 or more: among the real images of its class (10 at most)",
+        f"    novelty     {_num(s['median_novelty'])} median  below 0.25 flags a copy; ≈ 1: as new as a real image",
+        f"  distribution: the batch against the {in_scope} in scope (domain features: compare within this",
+        "  dataset only), beside " + (
+            f"{ref['n_holdout']} held-out real images ({m['holdout_split']} split) measured the same way"
+            if ref else "no held-out real images to compare with"),
+        f"    {'':<10} {'batch':<17} held-out real",
+    ]
+    for name, read, meaning in _DISTRIBUTION_ROWS:
+        lines.append(f"    {name:<10} {read(o):<17} {(read(ref) if ref else '–'):<17} {meaning}")
+    if ref and o.get("fid") is not None and ref.get("fid") is not None and o["fid"] < ref["fid"]:
+        lines.append("  the batch is nearer the training images than unseen real images are (FID below the held-out "
+                     "level):\n  it may track the training images rather than the class; see DCR below")
+    lines += [
+        f"  class consistency {_num(cons)}: share the classifier calls class {label} (higher is better{chance})",
+        f"  authenticity {_num(auth)}: share farther from their nearest training image than real images are "
+        "from theirs",
+        f"  copies of training images: {(o.get('pixel_copies') or {}).get('copies', 'n/a')}",
+        f"  DCR vs {m['holdout_split']}: {_num(dcr.get('closer_to_train'))} of samples closer to train than to "
+        "held-out (≈ 0.5: no closer to the training",
+        "  images than to unseen ones; near 1: they track the training images)",
         "  every sample has its point on the dataset's embedding map (the app's Embeddings page)",
-        *([f"  note: {m['caution']}"] if m.get("caution") else []),
-    ])
+        *(textwrap.wrap(f"note: {m['caution']}", 114, initial_indent="  ", subsequent_indent="  ")
+          if m.get("caution") else []),
+    ]
+    return "\n".join(lines)
 
 
 @evaluate_app.command("features")

@@ -2,7 +2,8 @@
 
 Features are extracted once per call; each metric receives the slices it needs. Real images are the *training*
 split (what the generator saw); the optional holdout is 'val' when the dataset has one, else the test split as a
-reported number only (see dcr.py).
+reported number only (see dcr.py). The holdout also gives each scope its "reference": the held-out real images
+measured against the training images as the samples are, i.e. what a generator as good as the real data scores.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from ganaug_core.metrics.prdc import prdc
 # KID's subsets rest on a handful of points (a 4-image class gives precision and coverage 1.0 almost by
 # construction): the result says so in "caution".
 FEW_REAL = 20
+
+
+# The distribution metrics that also get a reference value (held-out real images in place of the samples).
+REFERENCE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], object]] = {"fid": fid, "kid": kid, "prdc": prdc}
 
 
 def few_real_caution(n_real: int) -> Optional[str]:
@@ -69,6 +74,16 @@ def _consistency(s: _Slice):
     }
 
 
+def _reference(real: np.ndarray, holdout: Optional[np.ndarray], names: Sequence[str]) -> Optional[dict]:
+    """The distribution metrics of held-out real images of the scope against its training images: FID, KID and
+    PRDC are biased on small sets, so "FID 5" reads as good or bad only beside what real data gets on this footing."""
+    wanted = [n for n in REFERENCE_METRICS if n in names]
+    if holdout is None or len(holdout) == 0 or not wanted:
+        return None
+    return {**{n: REFERENCE_METRICS[n](real, holdout) for n in wanted},
+            "n_real": int(len(real)), "n_holdout": int(len(holdout))}
+
+
 METRICS: dict[str, Callable[[_Slice], object]] = {
     "fid": lambda s: fid(s.real, s.synth),
     "kid": lambda s: kid(s.real, s.synth),
@@ -91,13 +106,15 @@ def compute_metrics(
     names: Optional[Sequence[str]] = None,
     holdout_labels: Optional[np.ndarray] = None,
 ) -> dict:
-    """{"overall": {metric: value}, "per_class": {class: {metric: value}}, "counts": ...}.
+    """{"overall": {metric: value}, "per_class": {class: {metric: value}}, "counts": ..., "reference": ...}.
 
     Distribution metrics compare with the real training images of the classes present in `synth_labels`
     (overall: all of those classes; per class: that class). Copy checks compare with every real training image.
 
     A metric that cannot be computed on a scope (too few samples, no holdout) is None there, not an error.
-    `holdout_labels` enables per-class DCR; without them DCR is reported overall only.
+    `holdout_labels` enables per-class DCR and references; without them both are reported overall only.
+    "reference" (overall, and per class) is FID, KID and PRDC of the held-out real images in scope against the real
+    training images in scope, None without a holdout.
     """
     names = list(names) if names is not None else list(METRICS)
     unknown = [n for n in names if n not in METRICS]
@@ -122,6 +139,9 @@ def compute_metrics(
         )
         return {name: METRICS[name](s) for name in names}
 
+    def reference(real_mask: np.ndarray, hold_mask: Optional[np.ndarray]) -> Optional[dict]:
+        return None if hold_f is None or hold_mask is None else _reference(real_f[real_mask], hold_f[hold_mask], names)
+
     # "Overall" compares against the real images of the classes the synthetic set covers: a batch of one rare
     # class measured against every class would report near-zero recall and a DCR skewed by class sizes.
     classes = np.unique(synth_labels)
@@ -135,11 +155,13 @@ def compute_metrics(
         "counts": {"real": int(real_scope.sum()), "synthetic": int(len(synth_f)),
                    "holdout": 0 if hold_scope is None else int(hold_scope.sum())},
         "caution": few_real_caution(int(real_scope.sum())),
+        "reference": reference(real_scope, hold_scope),
     }
     for c in classes:
         hold_mask = None if holdout_labels is None or hold_f is None else np.asarray(holdout_labels) == c
         scope = run(synth_labels == c, real_labels == c, hold_mask)
         scope["n_real"], scope["n_synthetic"] = int((real_labels == c).sum()), int((synth_labels == c).sum())
         scope["caution"] = few_real_caution(scope["n_real"])
+        scope["reference"] = reference(real_labels == c, hold_mask)
         result["per_class"][str(int(c))] = scope
     return result

@@ -285,3 +285,24 @@ def test_coverage_lists_the_classes_in_their_order(users, digits):
     [chart] = [c for c in at.get("plotly_chart") if "emb_coverage" in c.proto.id]
     bars = json.loads(chart.proto.spec)["data"][0]["x"]
     assert bars == [str(c) for c in range(10)], bars  # the map's point order had shuffled them
+
+
+def test_evaluate_shows_the_batch_metrics_beside_held_out_real_images(users, digits):
+    """`ganaug evaluate batch` recorded FID, precision... for a batch; the page showed only benchmarks, so a reviewer
+    never saw them. They are listed per batch, each distribution metric beside the held-out real images' value."""
+    from ganaug import evaluation
+
+    batch_id = make_batch(digits, 9, 6, scored=False)
+    evaluation.ensure_feature_extractor(digits, steps=10)
+    m = evaluation.batch_metrics(batch_id)
+    at = app_test(users["rita"], "evaluate.py")
+    assert not at.exception
+    [table] = [d.value for d in at.dataframe]  # no benchmark report yet: the batch table is still shown
+    row = table.iloc[0]
+    assert row["batch"] == batch_id and row["class_name"] == "9" and row["samples"] == 6
+    assert row["fid"] == round(m["overall"]["fid"], 2) and row["fid_held_out"] == round(m["reference"]["fid"], 2)
+    assert row["recall"] == round(m["overall"]["prdc"]["recall"], 3)
+    assert row["recall_held_out"] == round(m["reference"]["prdc"]["recall"], 3)
+    assert any("held-out real images" in c.value for c in at.caption)
+    assert any("only 4 real training images" in w.value for w in at.warning)  # the rare class's caution
+    assert any("No benchmark report" in c.value for c in at.caption)

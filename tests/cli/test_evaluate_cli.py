@@ -84,6 +84,10 @@ def test_evaluate_batch_flags_the_copy_and_stores_scores_coordinates_and_report(
 
     again = ganaug("evaluate", "batch", batch_id)  # stored scores are reused, the report is rewritten in place
     assert again.exit_code == 0 and "1 flagged as memorized" in again.output
+    assert "stored scores, --rescore recomputes them" in again.output
+    stored = json.loads(ganaug("evaluate", "batch", batch_id, "--json").stdout)["scores"]
+    assert set(stored) == set(out["scores"])  # the second --json lacked exact_copies, near_copies, the extractor
+    assert stored["exact_copies"] == 1 and stored["near_copies"] == out["scores"]["near_copies"]
     rescored = evaluation.score_batch(batch_id, rescore=True)
     assert rescored["recomputed"] and rescored["memorized"] == 1
     with session_scope() as s:
@@ -133,6 +137,50 @@ def test_the_report_names_the_class():
               "metrics": {"overall": {}, "holdout_split": "test"}}
     first = format_batch_report(result, ["melanoma", "nevus"]).splitlines()[0]
     assert first == "batch 3 (dataset 'pets', class 0 (melanoma)): 4 samples, 0 flagged as memorized"  # was 'class 0'
+
+
+def _report(kid_std=0.305):
+    """What `evaluate batch` measured on the demo's class-9 batch (4 real training images, 60 test images)."""
+    ref = {"fid": 3.21, "kid": {"mean": 0.011, "std": 0.02, "subset_size": 4, "subsets": 20},
+           "prdc": {"precision": 0.95, "recall": 0.75, "density": 0.9, "coverage": 1.0, "k": 3}, "n_real": 4,
+           "n_holdout": 60}
+    overall = {"fid": 5.08, "kid": {"mean": -0.2097, "std": kid_std, "subset_size": 4, "subsets": 20},
+               "prdc": {"precision": 1.0, "recall": 0.5, "density": 1.25, "coverage": 1.0, "k": 3},
+               "consistency": {"class_consistency": 0.984}, "authenticity": {"authenticity": 0.672},
+               "dcr": {"closer_to_train": 0.969, "reference_size": 4}, "pixel_copies": {"copies": 0},
+               "duplicates": {"exact_copies": 0, "near_copies": 0}}
+    return {"batch": 1, "scores": dict(dataset="digits", class_index=9, samples=64, memorized=0, mean_confidence=0.721,
+                                       mean_realism=1.767, median_novelty=0.837),
+            "metrics": {"overall": overall, "holdout_split": "test", "counts": {"real": 4, "synthetic": 64, "holdout": 60},
+                        "reference": ref, "caution": "only 4 real training images in scope: ..."}}
+
+
+def test_the_report_says_what_each_number_means_and_what_real_data_scores():
+    from ganaug.cli.evaluate import format_batch_report
+
+    text = format_batch_report(_report(), [str(c) for c in range(10)])
+    lines = {line.split()[0]: line for line in text.splitlines()[1:] if line.strip()}
+    # KID was "-0.2097" alone: its spread over subsets of 4 (larger than the value) and the real data's own level
+    # are what say that this is noise, not a better-than-real batch.
+    assert "-0.2097 ± 0.3050" in lines["KID"] and "0.0110 ± 0.0200" in lines["KID"]
+    assert "5.08" in lines["FID"] and "3.21" in lines["FID"] and "lower is closer" in lines["FID"]
+    assert "nearer the training images" not in text  # FID 5.08 is above the held-out 3.21
+    assert "0.750" in lines["recall"] and "diversity" in lines["recall"]
+    assert "fidelity" in lines["precision"] and "higher is better" in lines["coverage"]
+    assert "60 held-out real images (test split)" in text and "4 real training images" in text
+    assert "below 0.25 flags a copy" in lines["novelty"] and "1 or more" in lines["realism"]
+    assert "1/10" in text  # class consistency's chance level for a 10-class dataset
+    assert all(len(line) <= 120 for line in text.splitlines()), max(text.splitlines(), key=len)
+    # Without a holdout (or on an older report) the reference column says so instead of inventing numbers.
+    bare = _report(kid_std=None)
+    bare["metrics"].pop("reference")
+    text = format_batch_report(bare, [str(c) for c in range(10)])
+    assert "no held-out real images to compare with" in text and "±" not in text
+    # A batch nearer the training images than unseen real images are is said so (the demo's 300-step run: FID 5.08
+    # against 10.55 for the 60 held-out class-9 images, DCR 0.97).
+    close = _report()
+    close["metrics"]["reference"]["fid"] = 10.55
+    assert "the batch is nearer the training images than unseen real images are" in format_batch_report(close)
 
 
 @pytest.mark.slow  # trains a tiny generator and fits the UMAP

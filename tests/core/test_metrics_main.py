@@ -57,3 +57,19 @@ def test_bad_input(data):
         compute_metrics(fe, x, y, x[:0], y[:0])
     with pytest.raises(GanaugError, match="do not match"):
         compute_metrics(fe, x, y, np.zeros((2, 1, 16, 16), np.uint8), y[:2])
+
+
+def test_held_out_real_images_give_the_reference_the_batch_is_read_against(data):
+    """A number such as FID 5.1 means nothing alone: the held-out real images of the same classes, measured against
+    the training images the same way, say what a generator as good as the real data would score."""
+    from ganaug_core.metrics.fid import fid
+    from ganaug_core.metrics.prdc import prdc
+
+    fe, x, y, hx, hy = data
+    m = compute_metrics(fe, x, y, x[y == 2][:12], y[y == 2][:12], holdout_images=hx, holdout_labels=hy)
+    ref = m["reference"]
+    real_f, hold_f = fe.features(x[y == 2]), fe.features(hx[hy == 2])
+    assert ref["n_holdout"] == int((hy == 2).sum()) and ref["n_real"] == int((y == 2).sum())
+    assert ref["fid"] == pytest.approx(fid(real_f, hold_f)) and ref["prdc"] == prdc(real_f, hold_f)
+    assert ref["kid"]["mean"] is not None and m["per_class"]["2"]["reference"] == ref
+    assert compute_metrics(fe, x, y, x[:4], y[:4], names=["fid"])["reference"] is None  # no holdout, no reference
