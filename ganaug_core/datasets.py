@@ -45,6 +45,9 @@ DEMO_NAME = "demo:digits"
 DEMO_TEST_FRACTION = 1 / 3
 DEMO_KEEP = {7: 10, 8: 6, 9: 4}
 DEFAULT_TEST_FRACTION = 0.2  # every other source
+# Folder names that mean a split, not a class: a folder of train/ and test/ (each with its class folders inside)
+# would otherwise be ingested as two classes named "train" and "test".
+SPLIT_FOLDER_NAMES = {"train", "training", "test", "testing", "val", "valid", "validation", "dev"}
 
 
 @dataclass
@@ -224,9 +227,14 @@ def _read_folder(root: Path, options: IngestOptions, progress: ProgressCallback)
     for d in class_dirs:
         if not _is_text(d.name):
             raise GanaugError(f"class folder {d.name!r} in {root} is not valid UTF-8: rename it (its name is the class name)")
-    files, file_labels, skipped = [], [], []
-    for f in sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
-        skipped.append((_as_text(f), "an image outside any class folder"))
+    if len(class_dirs) >= 2 and all(d.name.lower() in SPLIT_FOLDER_NAMES for d in class_dirs):
+        train = next((d for d in class_dirs if d.name.lower().startswith("train")), class_dirs[0])
+        raise GanaugError(
+            f"the folders in {root} ({', '.join(d.name for d in class_dirs)}) are splits, not classes: ingest "
+            f"{train}, whose sub-folders are the classes (ganaug holds out its own test split: --test-fraction)")
+    files, file_labels = [], []
+    loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    skipped = [(_as_text(f), "an image outside any class folder") for f in loose]
     for c, d in enumerate(class_dirs):
         # Hidden files and whatever lies in hidden folders (.DS_Store, .thumbnails/, .ipynb_checkpoints/) are not the
         # class's images: a thumbnail folder would add near-copies of them.
@@ -239,6 +247,9 @@ def _read_folder(root: Path, options: IngestOptions, progress: ProgressCallback)
                 file_labels.append(c)
             else:
                 skipped.append((str(f), "not an image file type"))
+    if not files and loose:  # images, but no class folder around them: the folder of one class, say
+        raise GanaugError(f"the {len(loose)} images in {root} are in no class folder: ganaug expects one sub-folder "
+                          "of images per class (named after the class); ingest the folder that holds those")
     if not files:
         raise GanaugError(f"no images found in {root}: expected one sub-folder of png/jpg/bmp/tif files per class")
     channels = options.channels

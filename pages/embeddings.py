@@ -16,7 +16,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from pages.point_map import image_figure, legend_groups, selected_ids, webgl_figure
-from pages.ui import require_user, show_image
+from pages.ui import NO_DATASET, require_user, show_image
 
 COLOUR_BY = {"source": "source", "class": "class", "decision": "decision"}
 GRID_COLUMNS = 8
@@ -87,7 +87,7 @@ def turn_to(page: int) -> None:
 
 datasets = dataset_list()
 if not datasets:
-    st.info("No dataset yet.")
+    st.info(NO_DATASET, icon=":material/upload_file:")
     st.stop()
 c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
 dataset = c1.selectbox("Dataset", datasets, key="emb_dataset")

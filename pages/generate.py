@@ -18,7 +18,8 @@ from db import views
 from db.engine import session_scope
 from db.jobs import submit_job
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
-from pages.ui import acting_user, cancel_job, decision_errors, home, require_user, show_image, table_columns
+from pages.ui import (NO_DATASET, acting_user, cancel_job, decision_errors, home, require_user, show_image,
+                      table_columns)
 
 JOB_KIND = "train_generate"
 MAX_PER_CLASS = 1000
@@ -120,7 +121,7 @@ def job_params(v: dict, dataset: dict) -> dict:
 
 choices = load_choices()
 if not choices["datasets"]:
-    st.info("No dataset yet. Ingest one with `ganaug data ingest demo:digits --name digits`, or run `ganaug demo`.")
+    st.info(NO_DATASET, icon=":material/upload_file:")
     st.stop()
 
 nonce = st.session_state.setdefault("generate_nonce", secrets.token_hex(8))
@@ -225,6 +226,10 @@ def job_progress(job_id: int) -> None:
                   on_click=cancel_job, args=(job_id,))
         if job["cancel_requested"]:
             st.caption("Cancel requested; the worker stops at its next step.")
+        elif job["status"] == "queued":  # no worker, no progress: say what runs it rather than leave a still bar
+            st.caption("Waiting for the job worker. `ganaug app` starts one beside the app; an app started another "
+                       "way (`streamlit run app.py`) needs one in a terminal, with the same `GANAUG_HOME`: "
+                       "`ganaug worker`.")
     elif job["status"] == "done":
         batches = [str(b) for b in job["result"].get("batch_ids") or job["result"].get("batches") or []]
         ready = ("no batch was generated" if not batches else f"batch {batches[0]} is ready for review"
@@ -264,6 +269,16 @@ def latest_grid(job: dict):
     return str(grids[-1]) if grids else None
 
 
+with session_scope() as session:
+    # Every row is a run-and-generate job: its kind ('train_generate') would only repeat the heading.
+    recent = [{k: v for k, v in job.items() if k != "kind"} for job in views.jobs_table(session, kind=JOB_KIND, limit=10)]
+if "generate_job" not in st.session_state and not st.session_state.get("gen_followed"):
+    # A new session (a reload, another tab) follows the newest job still in progress, with its live bar, grid and
+    # Cancel: the table below is a still picture. Once per session, so that "Prepare another run" lets it go.
+    st.session_state["gen_followed"] = True
+    if active := next((j["job"] for j in recent if j["status"] in ("queued", "running")), None):
+        st.session_state["generate_job"] = active
+
 if "generate_job" in st.session_state:
     job_progress(st.session_state["generate_job"])
     if st.button("Prepare another run", key="gen_new"):
@@ -273,9 +288,6 @@ if "generate_job" in st.session_state:
         st.rerun()
 
 st.subheader("Recent runs")
-with session_scope() as session:
-    # Every row is a run-and-generate job: its kind ('train_generate') would only repeat the heading.
-    recent = [{k: v for k, v in job.items() if k != "kind"} for job in views.jobs_table(session, kind=JOB_KIND, limit=10)]
 if recent:
     st.dataframe(recent, hide_index=True, column_config=table_columns(recent))
 else:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from pages.ui import event_table, require_user, table_columns
+from pages.ui import NO_DATASET, event_table, require_user, table_columns
 
 require_user()
 st.title("Overview")
@@ -35,7 +35,7 @@ for col, (label, key) in zip(cols, [("Datasets", "datasets"), ("Runs", "runs"), 
 
 st.subheader("Datasets")
 if not data["names"]:
-    st.info("No dataset yet. Ingest one with `ganaug data ingest demo:digits --name digits`, or run `ganaug demo`.")
+    st.info(NO_DATASET, icon=":material/upload_file:")
 for name, class_names in data["names"].items():
     fig = go.Figure()
     fig.add_bar(y=class_names, x=data["train"][name], orientation="h", name="real (train)", marker_color="#4c78a8")

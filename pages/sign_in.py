@@ -1,9 +1,14 @@
-"""Sign in: reviewer name and password (accounts come from `ganaug users add`)."""
+"""Sign in: reviewer name and password (accounts come from `ganaug users add`, or an admin's Admin page)."""
+
+import os
 
 import streamlit as st
 
+from db.engine import session_scope
 from db.errors import DecisionError
 from db.sign_ins import SIGN_IN_HOURS
+from db.users import has_active_admin
+from ganaug_core.paths import home
 from pages.auth import keep_sign_in, sign_in
 
 st.title("ganaug review")
@@ -12,10 +17,24 @@ st.write("Sign in to review synthetic samples. Every decision you make is record
 if notice := st.session_state.pop("sign_in_notice", None):  # why the last session ended (a disabled account)
     st.error(notice)
 
+with session_scope() as session:
+    first_run = not has_active_admin(session)
+if first_run:
+    # Nobody could sign in yet. The app does not make the first account itself (whoever reached the page first
+    # would become its admin): it says where that account is made, and with which database, since the default
+    # home (./.ganaug) depends on the folder a command runs in.
+    same = ("`GANAUG_DB_URL` as this app" if os.environ.get("GANAUG_DB_URL")
+            else f"`GANAUG_HOME` as this app ({home()})")
+    st.info(f"**No account exists yet.** The first one is an admin, created in a terminal with the same {same}:"
+            "\n\n`ganaug users add NAME --role admin`\n\nThen sign in here with that name and password; the "
+            "admin adds everyone else on the Admin page.", icon=":material/person_add:")
+
 with st.form("sign_in"):
     name = st.text_input("Reviewer name", key="sign_in_name")
     password = st.text_input("Password", type="password", key="sign_in_password")
     submitted = st.form_submit_button("Sign in", type="primary")
+if not first_run:
+    st.caption("No account? Ask an admin: they add one on the Admin page.")
 
 if submitted:
     if not name.strip() or not password:

@@ -29,6 +29,13 @@ from ganaug_core.imageio import ImageRejected, read_png, sha256_file
 TILE_PX = 112  # a 16×16 sample is unreadable at its own size; nearest-neighbour upscaling keeps pixels honest
 
 
+# What a page with no dataset says: the app does not ingest (a folder of patient images is read where it lies, by
+# the command line), and a new user's data is a folder, not the demo.
+NO_DATASET = ("**No dataset yet.** Ingest your images in a terminal, one sub-folder per class (an `.npz` works too):"
+              "\n\n`ganaug data ingest PATH/TO/FOLDER --name NAME`\n\nthen reload this page. To try the tool first, "
+              "`ganaug data ingest demo:digits --name digits`, or `ganaug demo`.")
+
+
 def home() -> str:
     """GANAUG_HOME as a string: a cache key for the image functions below."""
     return str(paths.home())

@@ -73,7 +73,8 @@ def list_cmd(as_json: bool = JSON) -> None:
         for d in all_datasets()
     ]
     text = "\n".join(f"{r['name']:<24} {r['resolution']}²×{r['channels']}  {r['classes']} classes  {r['source']}" for r in rows)
-    emit({"datasets": rows}, as_json, text or "no datasets yet: try `ganaug data ingest demo:digits --name digits`")
+    emit({"datasets": rows}, as_json, text or "no datasets yet: `ganaug data ingest FOLDER --name NAME` (one sub-folder "
+         "of images per class), or `ganaug data ingest demo:digits --name digits` to try the tool")
 
 
 @app.command("report")

@@ -174,7 +174,7 @@ def runs_list_cmd(
              + (f"/{r['total_steps']}" if r["total_steps"] else f" of a {r['budget']} budget")
              + (f"  resumed from run {r['resumed_from']}" if r["resumed_from"] else "") + f"  {r['created']}"
              for r in rows]
-    emit({"runs": rows}, as_json, "\n".join(lines) or "no runs")
+    emit({"runs": rows}, as_json, "\n".join(lines) or "no runs yet: `ganaug train --dataset NAME --minutes 2`")
 
 
 def register(app: typer.Typer) -> None:

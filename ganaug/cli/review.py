@@ -233,7 +233,8 @@ def users_list_cmd(as_json: bool = JSON) -> None:
     with session_scope() as s:
         rows = [dict(name=u.name, role=u.role, active=u.active) for u in list_users(s)]
     emit({"users": rows}, as_json, "\n".join(f"{r['name']:<20} {r['role']:<9} {'active' if r['active'] else 'disabled'}"
-                                             for r in rows) or "no users yet")
+                                             for r in rows)
+         or "no users yet: the first is an admin, `ganaug users add NAME --role admin`")
 
 
 @tags_app.command("list")
