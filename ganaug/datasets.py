@@ -2,24 +2,27 @@
 
 The images are written into a staging folder; the dataset row and its image rows are inserted in one
 transaction; the staging folder is renamed into place just before that transaction commits. Any failure
-removes the staging folder (or the renamed one) and rolls the rows back.
+removes the staging folder (or the renamed one) and rolls the rows back. A staging folder left by an ingest that
+was killed outright (`kill -9`, out of memory) is removed by the next ingest (`ganaug.held_folders`).
 """
 
 from __future__ import annotations
 
 import shutil
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 from db.datasets import add_dataset, class_counts, find_dataset, get_dataset, list_datasets
 from db.engine import session_scope
 from db.models import Dataset
+from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.datasets import DEMO_NAME, DatasetArrays, IngestOptions, IngestResult, ingest, load_arrays
 from ganaug_core.errors import GanaugError
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION, ImbalanceReport, imbalance_report
 from ganaug_core.progress import ProgressCallback, no_progress
+
+STAGING = ".staging-"  # the prefix of a folder being written under GANAUG_HOME/datasets
 
 
 def validate_name(name: str) -> None:
@@ -45,7 +48,9 @@ def ingest_dataset(
     final = root / name
     if final.exists():
         raise GanaugError(f"{final} already exists on disk but is not a recorded dataset; move it away first")
-    staging = root / f".staging-{uuid.uuid4().hex}"
+    sweep_abandoned(root, STAGING)
+    held = HeldFolder.create(root, STAGING)
+    staging = held.path / "data"  # `ingest` makes the folder it writes; the held one around it marks it as ours
     renamed = False
     try:
         result = ingest(source, staging, options, progress)
@@ -73,8 +78,12 @@ def ingest_dataset(
             renamed = True
         return dataset, result
     except BaseException:
-        shutil.rmtree(final if renamed else staging, ignore_errors=True)
+        if renamed:
+            shutil.rmtree(final, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(held.path, ignore_errors=True)
+        held.release()
 
 
 @contextmanager

@@ -4,7 +4,8 @@ Layout of OUT: `<class index>_<class name>/<row>_<source>.png` (row = 0-based li
 header), `manifest.csv` (exactly the gate's manifest: its sha256 *is* the manifest hash), `manifest.sha256`
 (`sha256sum -c` format) and `log_head.txt` (the number of events and the head hash of the verified decision log
 the set was gated on, for `ganaug audit verify --head`). The folder is assembled beside OUT and renamed into place
-at the end, so an interrupted export leaves nothing at OUT.
+at the end, so an interrupted export leaves nothing at OUT; one killed outright (`kill -9`) leaves its hidden
+`.OUT.partial-*` folder, which the next export to OUT removes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 import io
 import re
 import shutil
-import uuid
 from pathlib import Path
 
 from PIL import Image
@@ -21,6 +21,7 @@ from PIL import Image
 from db.datasets import get_dataset
 from db.engine import session_scope
 from db.gate import GatedSet, gated_training_set
+from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
@@ -58,11 +59,13 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     gated = gated_set(dataset, synthetic_ratio)
     home = paths.home()
     paths.writable_folder(out.parent, f"--out {out}", create=True)
-    staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    partial = f".{out.name}.partial-"
     try:
-        staging.mkdir()
+        sweep_abandoned(out.parent, partial)  # what an export to OUT killed outright (`kill -9`) left
+        held = HeldFolder.create(out.parent, partial)
     except OSError as e:  # root passes os.access everywhere, /proc included
         raise GanaugError(f"--out {out}: cannot create a folder in {out.parent} ({e.strerror or e})") from None
+    staging = held.path
     try:
         total = len(gated.entries)
         for row, entry in enumerate(gated.entries):
@@ -87,4 +90,6 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        held.release()
     return {**gated.summary(), "out": str(out)}

@@ -2,8 +2,10 @@
 
 The only place the GAN engine (`ganaug_core.training`, `ganaug_core.sampling`) meets `db`. A run that fails to
 start leaves nothing behind (no row, no folder); once training has begun, a failure marks the run failed and
-keeps its folder for inspection. A batch is all-or-nothing: its PNGs are staged, the rows inserted in one
-transaction, and the folder renamed into place just before the commit.
+keeps its folder for inspection, and a run whose process was killed outright is marked failed by the next
+look at the runs (`fail_abandoned_runs`). A batch is all-or-nothing: its PNGs are staged, the rows inserted in one
+transaction, and the folder renamed into place just before the commit; the staging folder of a killed process is
+removed by the next batch (`ganaug.held_folders`).
 """
 
 from __future__ import annotations
@@ -14,17 +16,17 @@ import hashlib
 import json
 import shutil
 import unicodedata
-import uuid
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from db.datasets import get_dataset
 from db.engine import session_scope
 from db.models import Batch, Dataset, RealImage, Run, Sample
 from ganaug.cli.common import UserError, class_label
+from ganaug.held_folders import HeldFolder, abandoned, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import save_png, sha256_file
@@ -38,6 +40,7 @@ from ganaug_core.training.loop import TrainData, Trainer, resize_images, upsampl
 MAX_BATCH = 100_000
 MAX_SEED = 2**63  # seeds are stored as signed 64-bit integers (db migration 0003)
 WRITE_REPORT_EVERY = 256  # PNGs written between two progress reports of `generate_batch`
+STAGING = ".staging-"  # the prefix of a run's or a batch's folder before it is recorded
 RESUME_KEEPS = ("steps", "minutes", "device", "grid_every", "ckpt_every", "stats_every", "diversity_every")
 
 
@@ -139,13 +142,16 @@ def _prepare(dataset: str, config: TrainConfig, resume_run: Optional[int]):
     return ds, config, data, payload
 
 
-def _create_run(ds: Dataset, config: TrainConfig, resume_run: Optional[int], requested_by: Optional[int]) -> tuple[int, Path]:
+def _create_run(ds: Dataset, config: TrainConfig, resume_run: Optional[int],
+                requested_by: Optional[int]) -> tuple[int, HeldFolder]:
+    """The run's row and folder (config.json alone). The folder comes back held (`ganaug.held_folders`): a run
+    whose folder no process holds is one whose training died (`fail_abandoned_runs`)."""
     root = paths.runs_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    staging = root / f".staging-{uuid.uuid4().hex}"
+    sweep_abandoned(root, STAGING)
+    held = HeldFolder.create(root, STAGING)
+    staging = held.path
     final: Optional[Path] = None
     try:
-        staging.mkdir()
         text = config.to_json()
         (staging / "config.json").write_text(text)
         # Read back and validate what was written, so a run never starts from a config it cannot reload.
@@ -161,11 +167,13 @@ def _create_run(ds: Dataset, config: TrainConfig, resume_run: Optional[int], req
                 raise GanaugError(f"{final} exists but is not a recorded run; move it away first")
             run.run_dir = paths.relative_to_home(final)
             staging.rename(final)
-            return run.id, final
+            held.path = final
+            return run.id, held
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if final is not None and final.exists() and not staging.exists():
             shutil.rmtree(final, ignore_errors=True)
+        held.release()
         raise
 
 
@@ -202,7 +210,13 @@ def train_run(
     `should_stop()` is polled between steps: a checkpoint is saved and the run marked cancelled.
     """
     ds, config, data, payload = _prepare(dataset, config, resume_run)
-    run_id, run_dir = _create_run(ds, config, resume_run, requested_by)
+    run_id, held = _create_run(ds, config, resume_run, requested_by)
+    with held:  # until the run's end is recorded: a run whose folder nobody holds has lost its process
+        return _train(run_id, held.path, config, data, payload, progress, should_stop)
+
+
+def _train(run_id: int, run_dir: Path, config: TrainConfig, data: TrainData, payload: Optional[dict],
+           progress: ProgressCallback, should_stop: Optional[Callable[[], bool]]) -> int:
     keep_freed_memory()  # every step reallocates the same feature maps (ganaug_core/memory.py)
     started = False
     try:
@@ -236,6 +250,31 @@ def train_run(
     return run_id
 
 
+def fail_abandoned_runs(run_ids: Optional[list[int]] = None) -> list[int]:
+    """Mark failed the runs still recorded as running whose process is gone (`kill -9`, out of memory, a machine
+    that went down): nobody holds their folder. Returns their ids. A run with a checkpoint can be resumed."""
+    query = select(Run.id, Run.run_dir, Run.step, Run.checkpoint_path).where(Run.status == "running")
+    if run_ids is not None:
+        query = query.where(Run.id.in_(run_ids))
+    with session_scope() as s:
+        rows = s.execute(query).all()
+    failed = []
+    for run_id, run_dir, step, checkpoint in rows:
+        with abandoned(paths.resolve(run_dir)) as gone:
+            if not gone:
+                continue
+            then = (f"continue from its last checkpoint ({Path(checkpoint).name}) with `ganaug train --resume {run_id}`"
+                    if checkpoint else "it wrote no checkpoint: train again")
+            error = (f"the training process stopped without finishing, at step {step or 0} (killed, out of memory, "
+                     f"or its machine went down); {then}")
+            with session_scope(immediate=True) as s:
+                done = s.execute(update(Run).where(Run.id == run_id, Run.status == "running").values(
+                    status="failed", error=error, finished_at=dt.datetime.now(dt.timezone.utc)))
+            if done.rowcount:
+                failed.append(run_id)
+    return failed
+
+
 def final_diversity(run_id: int) -> tuple[dict[str, float], list[str]]:
     """The run's last mode-collapse reading from its stats.jsonl: (class name → generated / real diversity, the
     names of the classes it flagged). Empty when the run measured none."""
@@ -256,6 +295,7 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
     Each sample is reproducible from (checkpoint, class, its seed) on the same kind of device (`device`)."""
     from ganaug_core.sampling import GeneratorPipeline
 
+    fail_abandoned_runs([run_id])  # a run killed before its first checkpoint is not "still training"
     with session_scope() as s:
         run = _get_run(s, run_id)
         dataset = s.get(Dataset, run.dataset_id)
@@ -285,8 +325,9 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
     images = upsample_images(out.images, side)
 
     root = paths.batches_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    staging = root / f".staging-{uuid.uuid4().hex}"
+    sweep_abandoned(root, STAGING)
+    held = HeldFolder.create(root, STAGING)
+    staging = held.path
     final: Optional[Path] = None
     renamed = False
     try:
@@ -317,6 +358,8 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
     except BaseException:
         shutil.rmtree(final if renamed and final is not None else staging, ignore_errors=True)
         raise
+    finally:
+        held.release()
 
 
 def resolve_class(run_id: int, value: str) -> int:

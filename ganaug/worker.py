@@ -5,8 +5,9 @@ Transport is Huey with its embedded SQLite storage (GANAUG_HOME/huey.db; a Redis
 calls `db.jobs.submit_job` directly) are picked up from the table when the Huey queue is empty, oldest first;
 `claim_job` makes a job run once however many times it is offered. While a job runs, a thread writes its
 heartbeat every HEARTBEAT_S seconds; every worker sweeps running jobs whose heartbeat is older than STALE_AFTER_S
-into `failed` (a killed worker's job). Progress reaches the row at most twice a second. A job queued from the app
-is failed without running when its account has been disabled since.
+into `failed` (a killed worker's job), and the runs whose training process is gone (`fail_abandoned_runs`).
+Progress reaches the row at most twice a second. A job queued from the app is failed without running when its
+account has been disabled since.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.jobs import (cancel_job, cancel_requested, claim_job, fail_job, fail_stale_jobs, finish_job, get_job,
                      heartbeat, submit_job, update_progress)
-from db.models import Job
+from db.models import Job, Run
 from ganaug_core import paths
 from ganaug_core.progress import Progress
 
@@ -189,6 +190,18 @@ def _next_table_job() -> Optional[int]:
         return s.scalar(select(Job.id).where(Job.status == "queued").order_by(Job.id).limit(1))
 
 
+def _fail_abandoned_runs() -> None:
+    """Runs whose training process died (this worker's predecessor, or a `ganaug train` killed outright) are
+    marked failed, so the app does not show them running for good. Only here is torch imported by the sweep's
+    module, so it is skipped when no run is recorded as running."""
+    with session_scope() as s:
+        if s.scalar(select(Run.id).where(Run.status == "running").limit(1)) is None:
+            return
+    from ganaug.runs import fail_abandoned_runs
+
+    fail_abandoned_runs()
+
+
 def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0, once: bool = False) -> int:
     """Run jobs until `stop_event` is set (or, with `once`, until the queue is empty); returns jobs run.
 
@@ -215,6 +228,7 @@ def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:
             last_sweep = time.monotonic()
             with session_scope(immediate=True) as s:
                 fail_stale_jobs(s, STALE_AFTER_S)
+            _fail_abandoned_runs()
         task = huey.dequeue()
         if task is not None:
             huey.execute(task)  # calls execute_job(job_id)

@@ -46,6 +46,13 @@ def _database_value_errors() -> tuple[type[BaseException], ...]:
     return (DataError,)
 
 
+def _database_busy(e: BaseException) -> bool:
+    """SQLite's "database is locked": another process held the write lock past the busy timeout (db.engine)."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(e, OperationalError) and "database is locked" in str(e.orig)
+
+
 def fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
@@ -68,6 +75,13 @@ def cli_errors(fn: Callable) -> Callable:
             fail(f"a number given is out of range: the database stores integers up to {MAX_ID:,}")
         except _database_value_errors() as e:  # the same on PostgreSQL: the driver's error, wrapped by SQLAlchemy
             fail(f"a value given is out of range for the database: {str(e.orig).splitlines()[0]}")
+        except Exception as e:
+            if not _database_busy(e):
+                raise
+            from db.engine import SQLITE_BUSY_TIMEOUT_MS
+
+            fail(f"the database is locked: another process kept it locked for over {SQLITE_BUSY_TIMEOUT_MS / 1000:g} s "
+                 "(a long write, or a tool holding it open); try again")
 
     return wrapper
 

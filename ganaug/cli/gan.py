@@ -161,9 +161,11 @@ def runs_list_cmd(
     from db import views
     from db.datasets import get_dataset
     from db.engine import session_scope
+    from ganaug.runs import fail_abandoned_runs
 
     if limit < 1:
         raise UserError(f"--limit must be at least 1, got {limit}")
+    fail_abandoned_runs()  # a run whose process was killed is not "running" (its error says how to go on)
     with session_scope() as s:
         if dataset is not None:
             get_dataset(s, dataset)  # an unknown name is bad input, as for every other command

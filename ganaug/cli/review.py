@@ -282,8 +282,11 @@ def jobs_list_cmd(
 ) -> None:
     """The newest 100 jobs with their status, progress and last message or error."""
     from db.engine import session_scope
-    from db.jobs import list_jobs
+    from db.jobs import fail_stale_jobs, list_jobs
+    from ganaug.worker import STALE_AFTER_S
 
+    with session_scope(immediate=True) as s:  # a job whose worker was killed is not "running", worker or no worker
+        fail_stale_jobs(s, STALE_AFTER_S)
     with session_scope() as s:
         rows = [dict(id=j.id, kind=j.kind, status=j.status, progress=j.progress, message=j.message, error=j.error,
                      result=j.result, created_at=str(j.created_at)) for j in list_jobs(s, status=status)]

@@ -7,6 +7,7 @@ random generator's state — everything an exact resume needs.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -22,15 +23,23 @@ REQUIRED = ("format", "config", "dataset", "step", "G", "D", "G_ema", "opt_g", "
 
 
 def save_checkpoint(payload: dict[str, Any], path: Path) -> str:
-    """Write to a temporary file beside `path`, fsync, rename over it; returns the file's sha256."""
+    """Write to a temporary file beside `path`, fsync, rename over it; returns the file's sha256.
+
+    Serialised in memory first: torch.save writing into a full disk fails with a RuntimeError about zip offsets
+    ("unexpected pos"), where a plain write says "No space left on device" and names the file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(buffer.getbuffer())
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, str(path)) from None
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
