@@ -18,7 +18,7 @@ from db import views
 from db.audit import list_events, verify_chain
 from db.engine import session_scope
 from db.replay import state_mismatches
-from pages.ui import decision_errors, event_table, home, require_user, signed_in_row, table_columns
+from pages.ui import NO_DATASET, decision_errors, event_table, home, require_user, signed_in_row, table_columns
 
 ACTIONS = ["any", "approve", "reject", "revoke", "reject_sample", "restore_sample", "tag", "untag", "add_tag", "add_user",
            "disable_user", "enable_user"]
@@ -129,7 +129,7 @@ with export_tab:
     with session_scope() as session:
         names = views.dataset_names(session)
     if not names:
-        st.write("No dataset yet.")
+        st.info(NO_DATASET, icon=":material/upload_file:")
     else:
         e1, e2, e3 = st.columns([2, 1, 3])
         dataset = e1.selectbox("Dataset", names, key="export_dataset")

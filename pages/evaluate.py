@@ -14,7 +14,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.jobs import submit_job
-from pages.ui import acting_user, cancel_job, decision_errors, home, require_user, table_columns
+from pages.ui import NO_DATASET, acting_user, cancel_job, decision_errors, home, require_user, table_columns
 
 JOB_KIND = "benchmark"
 ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
@@ -35,7 +35,7 @@ st.write("Does the classifier get better on the rare classes? The benchmark trai
 with session_scope() as session:
     names = views.dataset_names(session)
 if not names:
-    st.info("No dataset yet.")
+    st.info(NO_DATASET, icon=":material/upload_file:")
     st.stop()
 
 nonce = st.session_state.setdefault("eval_nonce", secrets.token_hex(8))
