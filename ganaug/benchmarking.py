@@ -17,6 +17,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.benchmark.arms import ARMS, ArmInputs, missing_input
 from ganaug_core.benchmark.classifier import FULL_BUDGET, QUICK_BUDGET
@@ -27,6 +28,8 @@ from ganaug_core.errors import GanaugError
 from ganaug_core.memory import keep_freed_memory
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
+
+STAGING = ".staging-"  # the prefix of a report folder being written
 
 DEFAULT_SEEDS = 5
 QUICK_MAX_SEEDS = 2
@@ -236,8 +239,9 @@ def _write_and_record(report: dict, dataset_id: int, final_dir: Optional[Path], 
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         final_dir = paths.reports_dir() / f"benchmark-{report['meta']['dataset']}-{stamp}-{uuid.uuid4().hex[:6]}"
     final_dir = final_dir.resolve()
-    final_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = final_dir.parent / f".staging-{uuid.uuid4().hex}"
+    sweep_abandoned(final_dir.parent, STAGING)  # what a benchmark killed outright (`kill -9`) left while writing
+    held = HeldFolder.create(final_dir.parent, STAGING)
+    staging = held.path
     renamed = False
     try:
         files = write_report(report, staging)
@@ -268,6 +272,8 @@ def _write_and_record(report: dict, dataset_id: int, final_dir: Optional[Path], 
     except BaseException:
         shutil.rmtree(final_dir if renamed else staging, ignore_errors=True)
         raise
+    finally:
+        held.release()
 
 
 # Below this many test images a minority class's recall moves in coarse steps (1/n), and the intervals over seeds

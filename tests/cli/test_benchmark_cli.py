@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ganaug.cli import app
+from tests.cli.test_interruptions import killed_writer
 
 runner = CliRunner()
 BASELINES = "real,oversample,smote,classic"
@@ -61,9 +62,11 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
     run_id = tiny_run(digits)
     approve_a_batch(run_id, 9, 6)
     ensure_feature_extractor(digits, steps=15)  # a short extractor; the benchmark reuses it
+    left = killed_writer(home / "reports", ".staging-")  # a benchmark killed outright while writing its report
     out = tmp_path / "bench.json"
     result = invoke("benchmark", "--dataset", digits, "--quick", "--seeds", "1", "--json", str(out))
     assert result.exit_code == 0, result.output + result.stderr
+    assert not left.exists()  # this one removed it
     report = json.loads(out.read_text())
     assert report["schema"] == "ganaug.benchmark/1"
     assert report["meta"]["arms"] == ["real", "oversample", "smote", "classic", "gan", "gan_classic",

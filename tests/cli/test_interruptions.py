@@ -34,7 +34,7 @@ def _wait_for(condition, proc: subprocess.Popen, what: str, timeout: float = 120
         time.sleep(0.1)
 
 
-def _killed_writer(folder: Path, prefix: str) -> Path:
+def killed_writer(folder: Path, prefix: str) -> Path:
     """A process that makes a held folder, writes a file in it and is killed with SIGKILL: what it leaves."""
     code = ("import os, signal, sys; from pathlib import Path; from ganaug.held_folders import HeldFolder; "
             "h = HeldFolder.create(Path(sys.argv[1]), sys.argv[2]); (h.path / 'half.png').write_bytes(b'x'); "
@@ -107,7 +107,7 @@ def test_a_folder_held_by_a_living_process_is_never_swept(home):
 
 
 def test_the_staging_folders_of_killed_commands_are_removed_by_the_next_ones(digits, home):
-    left = {where: _killed_writer(home / where, ".staging-") for where in ("datasets", "runs", "batches")}
+    left = {where: killed_writer(home / where, ".staging-") for where in ("datasets", "runs", "batches")}
     mine = home / "batches" / ".staging-notes"  # not a name ganaug makes: never touched
     mine.mkdir()
     assert ganaug("data", "ingest", "demo:digits", "--name", "again", "--resolution", "8").exit_code == 0
@@ -142,7 +142,7 @@ def test_a_generate_killed_while_writing_leaves_nothing_after_the_next_one(digit
 
 
 def test_an_export_killed_outright_is_cleaned_up_by_the_next_export_to_the_same_folder(digits, home, tmp_path):
-    left = _killed_writer(tmp_path, ".gated.partial-")
+    left = killed_writer(tmp_path, ".gated.partial-")
     mine = tmp_path / ".gated.partial-keep"
     mine.mkdir()
     result = ganaug("export", "--dataset", digits, "--out", tmp_path / "gated")
