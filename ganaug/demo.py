@@ -102,7 +102,7 @@ def _user(created: list[str]) -> tuple[Optional[str], Optional[str]]:
 def prepare_demo(minutes: Optional[float] = DEFAULT_MINUTES, steps: Optional[int] = None,
                  per_class: int = DEMO_PER_CLASS, name: str = DEMO_DATASET, resolution: int = DEMO_RESOLUTION,
                  progress: ProgressCallback = no_progress) -> DemoInfo:
-    from ganaug.evaluation import score_batch
+    from ganaug.evaluation import measure_batch
     from ganaug.runs import default_config, generate_batch, train_run
 
     if minutes is not None and not 0 < minutes < math.inf:  # before the dataset is ingested, not after
@@ -128,7 +128,7 @@ def prepare_demo(minutes: Optional[float] = DEFAULT_MINUTES, steps: Optional[int
         with session_scope() as session:
             scored = session.get(Batch, batch_id).scores_computed
         if not scored:
-            score_batch(batch_id, progress=progress)
+            measure_batch(batch_id, progress=progress)
             created.append(f"scores of batch {batch_id}")
 
     user, role = _user(created)

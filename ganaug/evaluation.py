@@ -329,6 +329,13 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> di
     return metrics
 
 
+def measure_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore: bool = False) -> tuple[dict, dict]:
+    """Everything a batch is measured by, as `ganaug evaluate batch` and the app's scoring both do: the per-sample
+    scores (stored on the samples; computed once unless `rescore`) and the batch's distribution metrics (recorded
+    as its report, which the Evaluate page lists). The metrics cost about a second once the features exist."""
+    return score_batch(batch_id, progress, rescore=rescore), batch_metrics(batch_id, progress)
+
+
 def _record_report(batch_id: int, dataset_id: int, metrics: dict) -> None:
     folder = paths.reports_dir() / "batches" / str(batch_id)
     folder.mkdir(parents=True, exist_ok=True)

@@ -43,12 +43,12 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback, s
         # Each class gets its own seed, so batches of different classes never share latents.
         batch_ids.append(generate_batch(run_id, c, n, seed + i, progress=progress))
     if params.get("score", True):
-        from ganaug.evaluation import score_batch
+        from ganaug.evaluation import measure_batch
 
         for b in batch_ids:
             if should_stop():
                 break
-            score_batch(b, progress=progress)
+            measure_batch(b, progress=progress)
     return batch_ids
 
 
@@ -71,9 +71,9 @@ def generate(params: dict, progress: ProgressCallback, should_stop: Callable[[],
 
 
 def evaluate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
-    from ganaug.evaluation import score_batch
+    from ganaug.evaluation import measure_batch
 
-    return {"batch_id": int(params["batch_id"]), "scores": score_batch(int(params["batch_id"]), progress=progress)}
+    return {"batch_id": int(params["batch_id"]), "scores": measure_batch(int(params["batch_id"]), progress=progress)[0]}
 
 
 def benchmark(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:

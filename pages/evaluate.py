@@ -167,8 +167,9 @@ def batch_quality(dataset: str) -> None:
         except (OSError, json.JSONDecodeError):
             continue
     if not recorded:
-        st.caption("No batch measured yet: `ganaug evaluate batch ID` measures one (FID, KID, precision, recall, "
-                   "coverage, memorization) and records it here.")
+        st.caption("No batch measured yet. A batch is measured (FID, KID, precision, recall, coverage, memorization) "
+                   "when it is scored: by a run launched on the Generate page, by the Review page's \"Compute scores\", "
+                   "or by `ganaug evaluate batch ID`.")
         return
     recorded.sort(key=lambda m: m.get("batch") or 0, reverse=True)
     table = pd.DataFrame([batch_metrics_row(m, class_names) for m in recorded])

@@ -29,11 +29,10 @@ def batch_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Score every sample of a batch (confidence, realism, novelty, memorization) and compute its metrics."""
-    from ganaug.evaluation import batch_metrics, score_batch
+    from ganaug.evaluation import measure_batch
 
     with terminate_as_interrupt(), tqdm_progress() as progress:
-        scores = score_batch(batch, progress, rescore=rescore)
-        metrics = batch_metrics(batch, progress)
+        scores, metrics = measure_batch(batch, progress, rescore=rescore)
     # Stored scores keep no copy counts per kind: the metrics' duplicate check counts the same samples against the
     # same training images, so `--json` has the same keys whether the scores were computed now or before.
     duplicates = metrics["overall"].get("duplicates") or {}

@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from db.engine import session_scope
-from db.models import Batch, Event, Sample, SampleTag
+from db.models import Batch, Event, Report, Sample, SampleTag
 from tests.app.conftest import app_test, bomb_png, button, image_captions, make_batch
 
 
@@ -425,6 +425,9 @@ def test_an_unscored_batch_is_scored_from_the_page_and_a_failed_scoring_can_be_r
     with session_scope() as session:
         assert session.get(Batch, batch).scores_computed
         assert session.scalar(select(func.count()).where(Sample.batch_id == batch, Sample.realism.is_(None))) == 0
+        # The scoring job measured the batch as `ganaug evaluate batch` does: its metrics are the Evaluate page's.
+        [metrics] = session.scalars(select(Report).where(Report.kind == "batch_metrics")).all()
+        assert metrics.summary["batch"] == batch
 
 
 def test_a_refusal_is_also_a_toast(users, digits):
