@@ -104,6 +104,15 @@ def runs_table(session: Session, limit: int = 50, dataset: Optional[str] = None)
     ]
 
 
+def trained_runs(session: Session, dataset: str, limit: int = 20) -> list[dict]:
+    """The dataset's runs that trained at least one step, newest first, with the settings that set their pace."""
+    rows = session.execute(
+        select(Run.id, Run.run_dir, Run.config).join(Dataset, Run.dataset_id == Dataset.id)
+        .where(Dataset.name == dataset, Run.step > 0).order_by(Run.id.desc()).limit(limit))
+    return [dict(run=i, run_dir=d, arch=(c or {}).get("arch"), edge_convs=(c or {}).get("edge_convs", True))
+            for i, d, c in rows]
+
+
 def run_budget(config: dict, total_steps: Optional[int]) -> str:
     """What a run was given, in the user's terms: '2,000 steps' or '2 min' (a time budget has no step total)."""
     if total_steps:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 STATS_FILE = "stats.jsonl"  # in the run folder: one JSON object per line, appended as the run trains
 
@@ -22,4 +23,21 @@ def last_diversity(run_dir: Path) -> dict:
                 continue
             if "diversity" in entry:
                 last = {"diversity": entry["diversity"], "collapsed": entry.get("collapsed", [])}
+    return last
+
+
+def pace(run_dir: Path) -> Optional[tuple[int, float]]:
+    """(steps trained, seconds they took) at a run's last stats line: its wall-clock pace, checkpoints and grids
+    included; None when the file is missing or holds no line past step 0."""
+    stats_file = Path(run_dir) / STATS_FILE
+    if not stats_file.is_file():
+        return None
+    last = None
+    for line in stats_file.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if entry.get("step", 0) > 0 and entry.get("elapsed_s", 0) > 0:
+            last = (int(entry["step"]), float(entry["elapsed_s"]))
     return last

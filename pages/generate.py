@@ -11,6 +11,7 @@ import hashlib
 import json
 import secrets
 from pathlib import Path
+from typing import Optional
 
 import streamlit as st
 
@@ -18,6 +19,7 @@ from db import views
 from db.engine import session_scope
 from db.jobs import submit_job
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
+from ganaug_core.runstats import pace
 from pages.ui import (NO_DATASET, acting_user, cancel_job, decision_errors, home, require_user, show_image,
                       table_columns)
 
@@ -114,6 +116,40 @@ def switch_budget_unit() -> None:
     st.session_state["gen_budget"] = kept.get(unit, BUDGET_DEFAULTS[unit])
 
 
+@st.cache_data(ttl=10, show_spinner=False)
+def measured_pace(home_dir: str, dataset: str, arch: str, edge_convs: bool) -> Optional[dict]:
+    """The newest run of this dataset with the same layout, and its wall-clock seconds per step (stats.jsonl)."""
+    with session_scope() as session:
+        runs = views.trained_runs(session, dataset)
+    for r in runs:
+        if r["arch"] == arch and (arch != "dcgan" or r["edge_convs"] == edge_convs):
+            found = pace(Path(home_dir) / r["run_dir"])
+            if found:
+                return {"run": r["run"], "s_per_step": found[1] / found[0]}
+    return None
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def budget_estimate(v: dict, found: Optional[dict]) -> str:
+    """What the budget buys on this machine, timed by the last comparable run: a user choosing between 1,500 steps
+    and 2 minutes wants to know how long the first is, and how many steps the second gives."""
+    if found is None:
+        return "The first run on this dataset times the next ones: this form then says what a budget takes here."
+    if not v["budget"] or v["budget"] <= 0:
+        return ""
+    rate = 1 / found["s_per_step"]
+    at = f"at the pace of run {found['run']} ({rate:.1f} steps/s)"
+    if v["budget_kind"] == "steps":
+        return f"≈ {duration(v['budget'] * found['s_per_step'])} of training {at}, then generating and scoring."
+    return f"≈ {int(v['budget'] * 60 * rate):,} steps {at}."
+
+
 def job_params(v: dict, dataset: dict) -> dict:
     return dict(dataset=dataset["name"], classes=sorted(v["classes"]), per_class=int(v["per_class"]),
                 seed=int(v["seed"]), resume_run=v["resume_run"], config=train_config(v, dataset).to_dict())
@@ -158,6 +194,7 @@ with left:
     in_steps = values["budget_kind"] == "steps"
     values["budget"] = st.number_input(f"Budget ({values['budget_kind']})", min_value=0.0, step=100.0 if in_steps else 1.0,
                                        format="%.0f" if in_steps else "%.1f", key="gen_budget")
+    pace_slot = st.empty()  # what the budget takes here, once the layout below is read
     field_error("budget")
 with right:
     # The network's settings are the measured defaults (BENCHMARKS.md): out of the way of a reviewer's first run.
@@ -181,6 +218,9 @@ with right:
     if values["resume_run"] is not None:
         st.info("A resumed run keeps its checkpoint's network settings (architecture, edge convs, augmentation, "
                 "training seed): the choices above apply only to a fresh run.", icon=":material/info:")
+if dataset:
+    pace_slot.caption(budget_estimate(values, measured_pace(home(), dataset["name"], values["arch"],
+                                                            bool(values["edge_convs"]))))
 field_error("config")
 field_error("dataset")
 # Once a launch was refused the fields are checked on every change, so an error goes as soon as its field is

@@ -177,3 +177,34 @@ def test_a_class_without_training_images_is_not_offered(users, digits, tmp_path)
     at.selectbox(key="gen_dataset").set_value("digits").run()
     assert at.multiselect(key="gen_classes").value == [7, 8, 9]
     assert not at.exception
+
+
+def test_the_budget_says_what_it_takes_at_the_pace_of_the_last_run_of_the_same_layout(users, digits):
+    import json
+
+    import streamlit as st
+
+    from db.models import Batch, Run
+    from ganaug_core import paths
+
+    at = app_test(users["rita"], "generate.py")
+    assert any("The first run on this dataset times the next ones" in c.value for c in at.caption)
+
+    with session_scope() as session:  # a finished dcgan run that trained 200 steps in 40 s: 5 steps/s
+        run = session.get(Run, session.get(Batch, make_batch(digits, 7, 2)).run_id)
+        run.run_dir, run.step, run.config = "runs/timed", 200, {"arch": "dcgan", "edge_convs": True}
+        run_id = run.id
+    folder = paths.home() / "runs" / "timed"
+    folder.mkdir(parents=True)
+    lines = [{"step": 0, "elapsed_s": 0.5}, {"step": 100, "elapsed_s": 21.0}, {"step": 200, "elapsed_s": 40.0}]
+    (folder / "stats.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines) + '{"step": 2')  # a torn line
+
+    st.cache_data.clear()  # the page reads runs at most every 10 s
+    at = app_test(users["rita"], "generate.py")
+    at.number_input(key="gen_budget").set_value(1500.0).run()
+    expected = f"≈ 5 min of training at the pace of run {run_id} (5.0 steps/s), then generating and scoring."
+    assert expected in [c.value for c in at.caption]
+    at.radio(key="gen_budget_kind").set_value("minutes").run()  # 2 min by default
+    assert f"≈ 600 steps at the pace of run {run_id} (5.0 steps/s)." in [c.value for c in at.caption]
+    at.checkbox(key="gen_edge_convs").uncheck().run()  # another layout trains at another pace: no estimate from it
+    assert not [c for c in at.caption if "at the pace of run" in c.value]
