@@ -16,10 +16,9 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from pages.point_map import image_figure, legend_groups, selected_ids, webgl_figure
-from pages.ui import NO_DATASET, require_user, show_image
+from pages.ui import NO_DATASET, require_user, show_images
 
 COLOUR_BY = {"source": "source", "class": "class", "decision": "decision"}
-GRID_COLUMNS = 8
 PER_PAGE = 48  # tiles of the selection per page
 MAX_REAL_PER_CLASS = 2000
 
@@ -124,10 +123,7 @@ if synth_ids or real_ids:
         reals = views.real_images_by_ids(session, real_ids[max(0, first - len(synth_ids)):max(0, last - len(synth_ids))])
     tiles = [(s["path"], f"#{s['id']} · batch {s['batch_status']}" + (" · sample rejected" if s["rejected"] else "")) for s in shown]
     tiles += [(r["path"], f"real #{r['id']}") for r in reals]
-    for start in range(0, len(tiles), GRID_COLUMNS):
-        for col, (path, caption) in zip(st.columns(GRID_COLUMNS), tiles[start:start + GRID_COLUMNS]):
-            with col:
-                show_image(path, caption=caption, size=96)
+    show_images([path for path, _ in tiles], [caption for _, caption in tiles], size=96)  # one element, tiles wrap
     if pages > 1:
         nav = st.columns([1, 1, 4], vertical_alignment="center")
         nav[0].button("Previous", key="emb_prev", disabled=page == 0, icon=":material/chevron_left:",

@@ -84,6 +84,7 @@ def test_a_large_selection_is_paged_through(users, digits):
     assert at.subheader[0].value == f"Selected: 10 synthetic, {n_real} real" and pages >= 3
     synth = [f"#{i} · batch pending" for i, _, _ in s7 + s9]
     assert _selected_captions(at) == synth + [f"real #{i}" for i in reals[:38]]
+    assert len(at.get("image")) == 1  # the 48 tiles are one image list: a page is one element, not 48 columns
     assert any(f"showing 1–48 of {n:,} selected · page 1 of {pages}" in c.value for c in at.caption)
     assert button(at, "Previous").disabled
 
