@@ -20,7 +20,7 @@ from db.review import FREE_FORM_TAG, review_page, untag_sample
 from ganaug_core.runstats import last_diversity
 from pages.review_decisions import (SCORE_JOB, act_on_sample, batch_actions, load_queue, queue_scoring,
                                     decide_open_sample, set_state, tag_open_sample)
-from pages.ui import (TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, require_user, show_image,
+from pages.ui import (NO_DATASET, TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, require_user, show_image,
                       show_images, tile_clicks)
 
 PER_PAGE_CHOICES = (24, 36, 48)
@@ -140,7 +140,12 @@ if class_filter is not None:
     queue = [b for b in queue if (b["dataset"], b["class_name"]) == class_filter]
 if not queue:
     show_feedback()
-    st.info("No batches waiting for review. Launch a run on the Generate page; its batches appear here.")
+    with session_scope() as session:
+        no_dataset = not views.dataset_names(session)
+    if no_dataset:  # nothing to launch a run on yet
+        st.info(NO_DATASET, icon=":material/upload_file:")
+    else:
+        st.info("No batches waiting for review. Launch a run on the Generate page; its batches appear here.")
     st.stop()
 
 labels = {b["batch"]: f"batch {b['batch']} · {b['dataset']} · class {b['class_name']} · {b['count']} samples"

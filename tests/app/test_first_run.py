@@ -40,7 +40,7 @@ def test_the_first_admin_hint_names_the_database_url_when_one_is_set(home, tmp_p
 
 def test_pages_without_a_dataset_say_how_to_ingest_your_own_folder(home):
     admin = add_admin()
-    for page in ("overview.py", "generate.py", "embeddings.py", "evaluate.py", "audit.py"):
+    for page in ("overview.py", "review.py", "generate.py", "embeddings.py", "evaluate.py", "audit.py"):
         at = app_test(admin, page)
         hints = [i.value for i in at.info]
         # They named only the demo: `ganaug data ingest demo:digits --name digits`.
