@@ -20,13 +20,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from db.datasets import get_dataset
 from db.engine import session_scope
 from db.models import Batch, Dataset, RealImage, Run, Sample
 from ganaug.cli.common import UserError, class_label
-from ganaug.held_folders import HeldFolder, abandoned, sweep_abandoned
+from ganaug.abandoned_runs import fail_abandoned_runs
+from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import save_png, sha256_file
@@ -248,31 +249,6 @@ def _train(run_id: int, run_dir: Path, config: TrainConfig, data: TrainData, pay
         raise
     _finish(run_id, "done" if result.status == "done" else "cancelled")
     return run_id
-
-
-def fail_abandoned_runs(run_ids: Optional[list[int]] = None) -> list[int]:
-    """Mark failed the runs still recorded as running whose process is gone (`kill -9`, out of memory, a machine
-    that went down): nobody holds their folder. Returns their ids. A run with a checkpoint can be resumed."""
-    query = select(Run.id, Run.run_dir, Run.step, Run.checkpoint_path).where(Run.status == "running")
-    if run_ids is not None:
-        query = query.where(Run.id.in_(run_ids))
-    with session_scope() as s:
-        rows = s.execute(query).all()
-    failed = []
-    for run_id, run_dir, step, checkpoint in rows:
-        with abandoned(paths.resolve(run_dir)) as gone:
-            if not gone:
-                continue
-            then = (f"continue from its last checkpoint ({Path(checkpoint).name}) with `ganaug train --resume {run_id}`"
-                    if checkpoint else "it wrote no checkpoint: train again")
-            error = (f"the training process stopped without finishing, at step {step or 0} (killed, out of memory, "
-                     f"or its machine went down); {then}")
-            with session_scope(immediate=True) as s:
-                done = s.execute(update(Run).where(Run.id == run_id, Run.status == "running").values(
-                    status="failed", error=error, finished_at=dt.datetime.now(dt.timezone.utc)))
-            if done.rowcount:
-                failed.append(run_id)
-    return failed
 
 
 def final_diversity(run_id: int) -> tuple[dict[str, float], list[str]]:

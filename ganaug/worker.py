@@ -26,7 +26,8 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.jobs import (cancel_job, cancel_requested, claim_job, fail_job, fail_stale_jobs, finish_job, get_job,
                      heartbeat, submit_job, update_progress)
-from db.models import Job, Run
+from db.models import Job
+from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug_core import paths
 from ganaug_core.progress import Progress
 
@@ -190,18 +191,6 @@ def _next_table_job() -> Optional[int]:
         return s.scalar(select(Job.id).where(Job.status == "queued").order_by(Job.id).limit(1))
 
 
-def _fail_abandoned_runs() -> None:
-    """Runs whose training process died (this worker's predecessor, or a `ganaug train` killed outright) are
-    marked failed, so the app does not show them running for good. Only here is torch imported by the sweep's
-    module, so it is skipped when no run is recorded as running."""
-    with session_scope() as s:
-        if s.scalar(select(Run.id).where(Run.status == "running").limit(1)) is None:
-            return
-    from ganaug.runs import fail_abandoned_runs
-
-    fail_abandoned_runs()
-
-
 def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0, once: bool = False) -> int:
     """Run jobs until `stop_event` is set (or, with `once`, until the queue is empty); returns jobs run.
 
@@ -228,7 +217,7 @@ def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:
             last_sweep = time.monotonic()
             with session_scope(immediate=True) as s:
                 fail_stale_jobs(s, STALE_AFTER_S)
-            _fail_abandoned_runs()
+            fail_abandoned_runs()
         task = huey.dequeue()
         if task is not None:
             huey.execute(task)  # calls execute_job(job_id)

@@ -161,7 +161,7 @@ def runs_list_cmd(
     from db import views
     from db.datasets import get_dataset
     from db.engine import session_scope
-    from ganaug.runs import fail_abandoned_runs
+    from ganaug.abandoned_runs import fail_abandoned_runs
 
     if limit < 1:
         raise UserError(f"--limit must be at least 1, got {limit}")
