@@ -2,8 +2,8 @@
 
 At sign-in the browser receives a random token (256 bits) in a cookie; the database keeps only the token's sha256,
 so a copy of the database signs no one in. A token is a bearer credential for one account, so it is short-lived and
-revocable: it ends when the reviewer signs out, when an admin disables the account, and SIGN_IN_HOURS after it
-was made. A page run resumed from a token re-checks the account like every page run.
+revocable: it ends when the reviewer signs out, when the account is disabled, its password reset or its role
+changed, and SIGN_IN_HOURS after it was made. A page run resumed from a token re-checks the account like every page run.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def end_sign_in(session: Session, token: Optional[str]) -> None:
 
 
 def end_sign_ins_of(session: Session, user_id: int) -> int:
-    """End every live sign-in of an account (it was disabled); how many there were."""
+    """End every live sign-in of an account (disabled, a new password, a new role); how many there were."""
     result = session.execute(update(SignIn).where(SignIn.user_id == user_id, SignIn.ended_at.is_(None))
                              .values(ended_at=utcnow()))
     return result.rowcount or 0

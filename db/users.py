@@ -54,7 +54,8 @@ def validate_name(name: str) -> str:
     return name
 
 
-def add_user(session: Session, name: str, password: str, role: str = "reviewer", by: Optional[User] = None) -> User:
+def add_user(session: Session, name: str, password: str, role: str = "reviewer", by: Optional[User] = None,
+             reason: Optional[str] = None) -> User:
     """Create an account. `by` is the admin creating it; None only for the bootstrap admin of a fresh database.
 
     The creation is recorded in the decision log like any other decision.
@@ -83,7 +84,7 @@ def add_user(session: Session, name: str, password: str, role: str = "reviewer",
     session.flush()
     record_event(
         session, by or user, "add_user", "user", user.id,
-        meaning=f"Account {name!r} created with the role {role}.",
+        meaning=f"Account {name!r} created with the role {role}.", reason=_optional(reason),
         details={"name": name, "role": role, "bootstrap": by is None},
     )
     return user
@@ -94,7 +95,13 @@ def has_active_admin(session: Session) -> bool:
 
 
 def get_user(session: Session, name: str) -> Optional[User]:
-    return session.scalars(select(User).where(User.name == name)).first()
+    """The account named `name`, whatever its letter case ('bob' finds 'Bob': names differ by more than case)."""
+    name = (name or "").strip()
+    user = session.scalars(select(User).where(User.name == name)).first()
+    if user is None and name:  # in Python: SQL's lower() folds ASCII letters only
+        folded = [u for u in session.scalars(select(User)) if u.name.casefold() == name.casefold()]
+        user = folded[0] if len(folded) == 1 else None  # two accounts from before the rule: the exact name only
+    return user
 
 
 def list_users(session: Session) -> Sequence[User]:
@@ -134,23 +141,35 @@ def require_user(session: Session, user: User, roles: Sequence[str] = ROLES, act
     return row
 
 
-def set_active(session: Session, name: str, active: bool, by: User, reason: Optional[str] = None) -> User:
-    """Disable or re-enable an account (admins only). The last active admin cannot be disabled."""
-    from db.audit import lock_log, record_event
+def _admin_and_account(session: Session, name: str, by: User, action: str) -> tuple[User, User]:
+    """The acting admin's current row and the account `name`, under the log's write lock."""
+    from db.audit import lock_log
 
-    lock_log(session)
-    admin = require_user(session, by, roles=("admin",), action="disable or enable accounts")
+    lock_log(session)  # the checks below and the write must not interleave with another admin's
+    admin = require_user(session, by, roles=("admin",), action=action)
     user = get_user(session, name)
     if user is None:
         raise DecisionError(f"unknown user {name!r}")
+    return admin, user
+
+
+def _check_not_last_admin(session: Session, user: User, change: str) -> None:
+    others = session.scalar(
+        select(func.count()).select_from(User).where(User.role == "admin", User.active, User.id != user.id))
+    if user.role == "admin" and user.active and not others:
+        raise DecisionError(f"{user.name!r} is the last active admin and cannot be {change}")
+
+
+def set_active(session: Session, name: str, active: bool, by: User, reason: Optional[str] = None) -> User:
+    """Disable or re-enable an account (admins only). The last active admin cannot be disabled."""
+    from db.audit import record_event
+
+    admin, user = _admin_and_account(session, name, by, "disable or enable accounts")
+    name = user.name
     if user.active == active:
         raise DecisionError(f"user {name!r} is already {'active' if active else 'disabled'}")
-    if not active and user.role == "admin":
-        others = session.scalar(
-            select(func.count()).select_from(User).where(User.role == "admin", User.active, User.id != user.id)
-        )
-        if not others:
-            raise DecisionError(f"{name!r} is the last active admin and cannot be disabled")
+    if not active:
+        _check_not_last_admin(session, user, "disabled")
     if not active and user.id == admin.id:  # the session would look like an admin's while every action fails
         raise DecisionError("an admin cannot disable their own account: ask another admin")
     user.active = active
@@ -159,6 +178,69 @@ def set_active(session: Session, name: str, active: bool, by: User, reason: Opti
     record_event(
         session, admin, "enable_user" if active else "disable_user", "user", user.id,
         meaning=f"Account {name!r} {'re-enabled' if active else 'disabled'}: it {'may' if active else 'may no longer'} sign decisions.",
-        reason=reason,
+        reason=_optional(reason),
     )
     return user
+
+
+def set_password(session: Session, name: str, password: str, by: User, reason: Optional[str] = None) -> User:
+    """A new password for `name`: an admin resets anyone's (a forgotten one), anyone may change their own.
+
+    `by` has been authenticated by the caller (its own password). The change is recorded in the decision log,
+    without the password or its hash, and ends the account's sign-ins: a browser that stayed signed in with the
+    old password, perhaps someone else's, must sign in again."""
+    from db.audit import lock_log, record_event
+
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise DecisionError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    password_hash = hash_password(password)  # scrypt's fraction of a second, before the write lock is taken
+    lock_log(session)
+    actor = require_user(session, by, action="change a password")
+    user = get_user(session, name)
+    if user is None or (user.id != actor.id and actor.role != "admin"):
+        # A reviewer learns nothing about other accounts, not even whether they exist.
+        raise DecisionError(f"{actor.name!r} is a {actor.role}; only an admin may reset another account's password"
+                            if user is not None or actor.role != "admin" else f"unknown user {name!r}")
+    user.password_hash = password_hash
+    ended = end_sign_ins_of(session, user.id)
+    own = user.id == actor.id
+    record_event(
+        session, actor, "set_password", "user", user.id,
+        meaning=(f"Account {user.name!r} changed its own password" if own
+                 else f"The password of account {user.name!r} was reset by an admin") + "; its sign-ins were ended.",
+        reason=_optional(reason), details={"name": user.name, "own": own, "sign_ins_ended": ended},
+    )
+    return user
+
+
+def set_role(session: Session, name: str, role: str, by: User, reason: Optional[str] = None) -> User:
+    """Make an account a reviewer or an admin (admins only). The last active admin cannot stop being one, and an
+    admin does not demote themselves. The account's sign-ins end, so the app shows it the pages of its new role."""
+    from db.audit import record_event
+
+    if role not in ROLES:
+        raise DecisionError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    admin, user = _admin_and_account(session, name, by, "change roles")
+    if user.role == role:
+        raise DecisionError(f"{user.name!r} is already {_a(role)}")
+    if role != "admin":
+        _check_not_last_admin(session, user, "made a reviewer")
+        if user.id == admin.id:
+            raise DecisionError("an admin cannot demote themselves: ask another admin")
+    previous, user.role = user.role, role
+    ended = end_sign_ins_of(session, user.id)
+    record_event(
+        session, admin, "set_role", "user", user.id,
+        meaning=f"Account {user.name!r} is now {_a(role)} (was {_a(previous)}).",
+        reason=_optional(reason), details={"name": user.name, "role": role, "previous": previous,
+                                           "sign_ins_ended": ended},
+    )
+    return user
+
+
+def _optional(text: Optional[str]) -> Optional[str]:
+    return (text or "").strip() or None
+
+
+def _a(role: str) -> str:
+    return f"an {role}" if role == "admin" else f"a {role}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from db.review import add_tag, list_tags
-from db.users import add_user, list_users, set_active
+from db.review import add_tag, list_tags, set_tag_active
+from db.users import ROLES, add_user, list_users, set_active, set_password, set_role
 from pages.ui import acting_user, decision_errors, require_user, table_columns
 from db.engine import session_scope
 
@@ -15,7 +15,6 @@ st.title("Admin")
 if user["role"] != "admin":
     st.error("Only admins can manage accounts and the tag taxonomy.")
     st.stop()
-
 
 
 def attempt(what: str, decide, clear: tuple[str, ...] = (), secret: tuple[str, ...] = ()) -> None:
@@ -54,13 +53,29 @@ with accounts:
             "Account {admin_new_name} added.",
             lambda s, me, ui: add_user(s, ui["admin_new_name"], ui["admin_new_password"], role=ui["admin_new_role"], by=me),
             ("admin_new_name", "admin_new_role"), ("admin_new_password",)))
+    # One account, one reason, then what to do with it; every change is an event in the decision log.
     who = st.selectbox("Account", [p["name"] for p in people], key="admin_who")
-    reason = st.text_input("Reason", key="admin_reason")
+    reason = st.text_input("Reason (recorded in the decision log)", key="admin_reason")
     b1, b2 = st.columns(2)
     b1.button("Disable", key="admin_disable", on_click=attempt, args=(
-        "{admin_who} disabled.", lambda s, me, ui: set_active(s, ui["admin_who"], False, by=me, reason=ui["admin_reason"] or None)))
+        "{admin_who} disabled.", lambda s, me, ui: set_active(s, ui["admin_who"], False, by=me, reason=ui["admin_reason"]),
+        ("admin_reason",)))
     b2.button("Enable", key="admin_enable", on_click=attempt, args=(
-        "{admin_who} enabled.", lambda s, me, ui: set_active(s, ui["admin_who"], True, by=me, reason=ui["admin_reason"] or None)))
+        "{admin_who} enabled.", lambda s, me, ui: set_active(s, ui["admin_who"], True, by=me, reason=ui["admin_reason"]),
+        ("admin_reason",)))
+    r1, r2 = st.columns(2)
+    r1.selectbox("New role", ROLES, key="admin_role")
+    r1.button("Change role", key="admin_change_role", on_click=attempt, args=(
+        "{admin_who}'s role is now {admin_role}; their sign-ins have ended.",
+        lambda s, me, ui: set_role(s, ui["admin_who"], ui["admin_role"], by=me, reason=ui["admin_reason"]),
+        ("admin_reason",)))
+    r2.text_input("New password (8+ characters)", type="password", key="admin_reset_password",
+                  help="For a forgotten password: tell the reviewer, who can change it with `ganaug users password`.")
+    r2.button("Reset password", key="admin_reset", on_click=attempt, args=(
+        "New password set for {admin_who}; their sign-ins have ended.",
+        lambda s, me, ui: set_password(s, ui["admin_who"], ui.get("admin_reset_password", ""), by=me,
+                                       reason=ui["admin_reason"]),
+        ("admin_reason",), ("admin_reset_password",)))
 
 with taxonomy:
     with session_scope() as session:
@@ -76,3 +91,17 @@ with taxonomy:
             lambda s, me, ui: add_tag(s, ui["admin_tag_name"], me, blocking=ui["admin_tag_blocking"],
                                       description=ui["admin_tag_description"]),
             ("admin_tag_name", "admin_tag_description", "admin_tag_blocking")))
+    # A tag is never renamed nor switched (non-)blocking in place: its name and flag are in the log's tag events.
+    st.caption("To rename a tag or change whether it blocks, retire it and add a new one: the samples that carry "
+               "it keep it, and its effect.")
+    st.selectbox("Tag", [t["name"] for t in tags], key="admin_tag_which")
+    st.text_input("Reason (recorded in the decision log)", key="admin_tag_reason")
+    t1, t2 = st.columns(2)
+    t1.button("Retire tag", key="admin_tag_retire", on_click=attempt, args=(
+        "Tag {admin_tag_which} retired.",
+        lambda s, me, ui: set_tag_active(s, ui["admin_tag_which"], False, me, reason=ui["admin_tag_reason"]),
+        ("admin_tag_reason",)))
+    t2.button("Restore tag", key="admin_tag_restore", on_click=attempt, args=(
+        "Tag {admin_tag_which} is in use again.",
+        lambda s, me, ui: set_tag_active(s, ui["admin_tag_which"], True, me, reason=ui["admin_tag_reason"]),
+        ("admin_tag_reason",)))

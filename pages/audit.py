@@ -14,15 +14,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from db import views
+from db import audit, views
 from db.audit import list_events, verify_chain
 from db.engine import session_scope
 from db.replay import state_mismatches
 from pages.ui import NO_DATASET, decision_errors, event_table, home, require_user, signed_in_row, table_columns
 
-ACTIONS = ["any", "approve", "reject", "revoke", "reject_sample", "restore_sample", "tag", "untag", "add_tag", "add_user",
-           "disable_user", "enable_user"]
-TARGETS = ["any", "batch", "sample", "tag", "user"]
+ACTIONS = ["any", *audit.ACTIONS]  # what db/review.py and db/users.py record, account and tag changes included
+TARGETS = ["any", *audit.TARGET_TYPES]
 EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 PROVENANCE_FIELDS = {  # views.batch_provenance's keys, in the reviewer's words
     "batch": "Batch", "status": "Status", "class_index": "Class index", "count": "Samples", "batch_seed": "Batch seed",

@@ -63,7 +63,8 @@ def require_user() -> dict:
             users.require_user(session, SimpleNamespace(id=user["id"], name=user["name"]), action="use the app")
             token = st.session_state.get("sign_in_token")
             if token and resume_sign_in(session, token) is None:
-                raise DecisionError("Your sign-in has ended (it expired, or you signed out in another tab)")
+                raise DecisionError("Your sign-in has ended (it expired, you signed out in another tab, or an admin "
+                                    "changed your account)")
         except DecisionError as e:
             # The sidebar was drawn for the account already: run the app again, so that it shows the sign-in
             # page (which says why) instead of a signed-out page under "Signed in as …".

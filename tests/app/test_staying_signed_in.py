@@ -93,7 +93,8 @@ def test_signing_out_in_another_tab_signs_this_one_out_too(users):
         end_sign_in(session, at.session_state["sign_in_token"])
     at.run()
     assert "user" not in at.session_state and [b.label for b in at.button] == ["Sign in"]
-    assert [e.value for e in at.error] == ["Your sign-in has ended (it expired, or you signed out in another tab). "
+    assert [e.value for e in at.error] == ["Your sign-in has ended (it expired, you signed out in another tab, or an "
+                                           "admin changed your account). "
                                            "You have been signed out."]
     assert cookie_writes(at) == [{"name": "ganaug_sign_in", "value": "", "max_age": 0}]
 

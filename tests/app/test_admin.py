@@ -1,0 +1,92 @@
+"""The Admin page: what a team's admin does to accounts and tags besides adding them — reset a forgotten password,
+change a role, retire and restore a tag — each written to the decision log under the admin's name."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.models import Event
+from tests.app.conftest import app_test, button
+
+
+def _last_event() -> tuple:
+    with session_scope() as session:
+        e = session.scalars(select(Event).order_by(Event.id.desc()).limit(1)).one()
+        return e.actor, e.action, e.reason, e.details
+
+
+def test_an_admin_resets_a_forgotten_password_and_no_copy_of_it_stays(users):
+    from db.users import authenticate
+
+    at = app_test(users["ada"], "admin.py")
+    at.selectbox(key="admin_who").set_value("rita")
+    at.text_input(key="admin_reason").input("forgot it")
+    at.text_input(key="admin_reset_password").input("short")
+    button(at, "Reset password").click().run()
+    assert [e.value for e in at.error] == ["the password must have at least 8 characters"]
+    assert at.text_input(key="admin_reset_password").value == ""  # emptied, refused or not
+    at.text_input(key="admin_reset_password").input("rita's new password")
+    button(at, "Reset password").click().run()
+    assert not at.exception and [s.value for s in at.success] == ["New password set for rita; their sign-ins have ended."]
+    assert at.text_input(key="admin_reset_password").value == "" and at.text_input(key="admin_reason").value == ""
+    assert "rita's new password" not in repr(at.session_state)
+    assert _last_event() == ("ada", "set_password", "forgot it", {"name": "rita", "own": False, "sign_ins_ended": 0})
+    with session_scope() as session:
+        assert authenticate(session, "rita", "rita's new password").name == "rita"
+
+
+def test_an_admin_changes_a_role_and_cannot_demote_themselves(users):
+    at = app_test(users["ada"], "admin.py")
+    at.selectbox(key="admin_who").set_value("ada")
+    at.selectbox(key="admin_role").set_value("reviewer")
+    button(at, "Change role").click().run()
+    assert [e.value for e in at.error] == ["'ada' is the last active admin and cannot be made a reviewer"]
+    at.selectbox(key="admin_who").set_value("rita")
+    at.selectbox(key="admin_role").set_value("admin")
+    at.text_input(key="admin_reason").input("second admin for the holidays")
+    button(at, "Change role").click().run()
+    assert [s.value for s in at.success] == ["rita's role is now admin; their sign-ins have ended."]
+    accounts = at.dataframe[0].value
+    assert dict(zip(accounts["name"], accounts["role"])) == {"ada": "admin", "rita": "admin"}
+    assert _last_event()[:3] == ("ada", "set_role", "second admin for the holidays")
+    at.selectbox(key="admin_who").set_value("ada")
+    at.selectbox(key="admin_role").set_value("reviewer")
+    button(at, "Change role").click().run()
+    assert [e.value for e in at.error] == ["an admin cannot demote themselves: ask another admin"]
+
+
+def test_an_admin_retires_and_restores_a_tag(users):
+    at = app_test(users["ada"], "admin.py")
+    at.selectbox(key="admin_tag_which").set_value("checkerboard")
+    at.text_input(key="admin_tag_reason").input("our generator has no upsampling layers")
+    button(at, "Retire tag").click().run()
+    assert [s.value for s in at.success] == ["Tag checkerboard retired."]
+    tags = at.dataframe[1].value
+    assert not dict(zip(tags["name"], tags["active"]))["checkerboard"] and dict(zip(tags["name"], tags["active"]))["blur"]
+    assert _last_event() == ("ada", "retire_tag", "our generator has no upsampling layers",
+                             {"tag": "checkerboard", "blocking": True})
+    button(at, "Retire tag").click().run()
+    assert [e.value for e in at.error] == ["tag 'checkerboard' is already retired"]
+    button(at, "Restore tag").click().run()
+    assert [s.value for s in at.success] == ["Tag checkerboard is in use again."]
+    assert _last_event()[:2] == ("ada", "restore_tag")
+
+
+def test_the_audit_page_filters_the_account_and_tag_changes(users):
+    at = app_test(users["ada"], "admin.py")
+    at.selectbox(key="admin_tag_which").set_value("blur")
+    at.text_input(key="admin_tag_reason").input("use smear")
+    button(at, "Retire tag").click().run()
+    at.selectbox(key="admin_who").set_value("rita")
+    at.text_input(key="admin_reset_password").input("a brand new one")
+    button(at, "Reset password").click().run()
+    at.switch_page("pages/audit.py")
+    at.run()
+    for action, meaning, reason in (
+            ("retire_tag", "Tag 'blur' is retired: reviewers may no longer put it on a sample.", "use smear"),
+            ("set_password", "The password of account 'rita' was reset by an admin; its sign-ins were ended.", "")):
+        at.selectbox(key="audit_action").set_value(action).run()
+        rows = at.dataframe[0].value
+        assert list(zip(rows["actor"], rows["action"], rows["meaning"], rows["reason"])) == [
+            ("ada", action.replace("_", " "), meaning, reason)]  # the table says actions in words

@@ -1,0 +1,106 @@
+"""`ganaug users password | role` and `ganaug tags retire | restore | list --all`: what a team's admin runs, each
+change in `audit log` under its author, each refusal one line and exit status 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ganaug.cli import app
+
+runner = CliRunner()
+ADA = {"GANAUG_USER": "ada", "GANAUG_PASSWORD": "ada-password", "GANAUG_ADMIN_PASSWORD": "ada-password"}
+REX = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": "rex-password"}
+NO_SIGNER = {"GANAUG_USER": None, "GANAUG_PASSWORD": None, "GANAUG_ADMIN_PASSWORD": None}
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
+
+
+def run(*args, env=None, input=None):
+    return runner.invoke(app, list(map(str, args)), env={**NO_SIGNER, **(env or {})}, input=input)
+
+
+def ok_json(*args, env=None, input=None) -> dict:
+    result = run(*args, "--json", env=env, input=input)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def refused(*args, env=None, input=None) -> str:
+    result = run(*args, env=env, input=input)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1, result.output
+    return result.stderr.strip()
+
+
+@pytest.fixture
+def staff(home):
+    ok_json("users", "add", "ada", "--role", "admin", "--password", "ada-password")
+    ok_json("users", "add", "Rex", "--password", "rex-password", "--reason", "joins the review", env=ADA)
+
+
+def test_an_admin_resets_a_forgotten_password_and_a_reviewer_changes_their_own(staff):
+    out = ok_json("users", "password", "rex", "--password", "reset-by-ada", "--reason", "forgot it", env=ADA)
+    assert out == {"name": "Rex", "set_by": "ada"}
+    assert "wrong password" in refused("users", "password", "rex", "--password", "whatever1", env=REX)
+    # Rex, alone at a pipe: the current password on the first line, the new one on the second.
+    result = run("users", "password", "rex", input="reset-by-ada\nrex-own-choice\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "new password set for 'Rex' by 'Rex'; its app sign-ins have ended\n"
+    rex = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": "rex-own-choice"}
+    assert refused("users", "password", "ada", "--password", "taken-over", env=rex) == (
+        "error: 'Rex' is a reviewer; only an admin may reset another account's password")
+    assert refused("users", "password", "rex", "--password", "short", env=ADA) == (
+        "error: the password must have at least 8 characters")
+    log = run("audit", "log", "--action", "set_password", "--json")
+    assert [(e["actor"], e["reason"]) for e in json.loads(log.stdout)["events"]] == [("Rex", None), ("ada", "forgot it")]
+    assert not any(p in log.stdout for p in ("reset-by-ada", "rex-own-choice", "scrypt$"))
+
+
+def test_users_role_promotes_and_demotes_with_one_line_refusals(staff):
+    assert ok_json("users", "role", "REX", "admin", "--reason", "co-lead", env=ADA) == {"name": "Rex", "role": "admin"}
+    assert refused("users", "role", "rex", "owner", env=ADA) == "error: ROLE must be one of reviewer, admin, not 'owner'"
+    assert refused("users", "role", "ada", "reviewer", env=ADA) == (
+        "error: an admin cannot demote themselves: ask another admin")
+    rex = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": "rex-password"}
+    assert ok_json("users", "role", "ada", "reviewer", env=rex)["role"] == "reviewer"
+    assert refused("users", "role", "rex", "reviewer", env=rex) == (
+        "error: 'Rex' is the last active admin and cannot be made a reviewer")
+    assert run("users", "list").stdout.split() == ["ada", "reviewer", "active", "Rex", "admin", "active"]
+    assert run("audit", "log", "--action", "add_user").stdout.splitlines()[0].endswith("(Rex)  — joins the review")
+    lines = run("audit", "log", "--action", "set_role").stdout.splitlines()
+    assert [line.split()[2:] for line in lines] == [["Rex", "set_role", "user", "1", "(ada)"],
+                                                    ["ada", "set_role", "user", "2", "(Rex)", "—", "co-lead"]]
+
+
+def test_tags_retire_and_restore_and_the_list_shows_retired_ones(staff):
+    assert refused("tags", "add", "Blur", env=ADA) == (
+        "error: tag 'blur' already exists, and tag names must differ by more than letter case")
+    assert ok_json("tags", "retire", "Blur", "--reason", "use smear instead", env=ADA) == {"name": "blur",
+                                                                                           "active": False}
+    assert "blur" not in [t["name"] for t in ok_json("tags", "list")["tags"]]
+    retired = [line for line in run("tags", "list", "--all").stdout.splitlines() if line.startswith("blur ")]
+    assert len(retired) == 1 and "blocking  (retired) Blurred" in retired[0]
+    assert refused("tags", "retire", "blur", env=ADA) == "error: tag 'blur' is already retired"
+    assert refused("tags", "retire", "blur", env=REX) == "error: 'Rex' is a reviewer; only admin may edit the tag taxonomy"
+    assert ok_json("tags", "restore", "blur", env=ADA)["active"] is True
+    lines = run("audit", "log", "--target-type", "tag").stdout.splitlines()
+    assert [line.split()[2:] for line in lines] == [["ada", "restore_tag", "tag", "2", "[blur]"],
+                                                    ["ada", "retire_tag", "tag", "2", "[blur]", "—", "use", "smear",
+                                                     "instead"]]
+
+
+def test_an_admin_with_their_own_password_exported_does_not_hand_it_to_a_new_account(staff):
+    # GANAUG_USER and GANAUG_PASSWORD exported for the admin's decisions; the admin's password typed at the prompt.
+    env = {"GANAUG_USER": "ada", "GANAUG_PASSWORD": "ada-password"}
+    assert refused("users", "add", "frank", env=env, input="ada-password\n") == (
+        "error: the password for 'frank' is ada's own (is it in GANAUG_PASSWORD?): pass --password, or unset "
+        "GANAUG_PASSWORD to be asked")
+    assert "the password for 'rex' is ada's own" in refused("users", "password", "rex", "--password", "ada-password",
+                                                             env=env)
+    assert [u["name"] for u in ok_json("users", "list")["users"]] == ["ada", "Rex"]
