@@ -24,7 +24,7 @@ def _register() -> None:
     from ganaug.cli import data
 
     app.add_typer(data.app, name="data", help="Ingest datasets and report their imbalance.")
-    for module in ("gan", "review", "audit", "evaluate", "serve"):
+    for module in ("gan", "review", "accounts", "audit", "evaluate", "serve"):
         try:
             mod = __import__(f"ganaug.cli.{module}", fromlist=["register"])
         except ModuleNotFoundError as e:

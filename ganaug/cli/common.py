@@ -9,7 +9,7 @@ import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -51,6 +51,24 @@ def _database_busy(e: BaseException) -> bool:
     from sqlalchemy.exc import OperationalError
 
     return isinstance(e, OperationalError) and "database is locked" in str(e.orig)
+
+
+USER = typer.Option(None, "--user", help="Who decides (default: $GANAUG_USER); password from $GANAUG_PASSWORD or a prompt")
+
+
+def login(user: Optional[str], password_env: str = "GANAUG_PASSWORD"):
+    from db.engine import session_scope
+    from db.users import authenticate
+
+    name = user or os.environ.get("GANAUG_USER")
+    if not name:
+        raise UserError("who is deciding? pass --user NAME or set GANAUG_USER")
+    password = os.environ.get(password_env) or None  # set but empty (`GANAUG_PASSWORD= cmd`): as if unset
+    if password is None:
+        password = read_password(f"password for {name}",
+                                 f"no password for {name!r}: set {password_env} or run in a terminal")
+    with session_scope() as session:
+        return authenticate(session, name, password)
 
 
 def fail(message: str) -> None:
