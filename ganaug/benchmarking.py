@@ -216,7 +216,9 @@ def run_benchmark(
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         "seconds": round(time.perf_counter() - started, 2),
     }
-    meta["caution"] = few_test_images_caution(meta["test_counts"], data.minority, data.class_names)
+    cautions = [few_seeds_caution(len(seed_list), quick),
+                few_test_images_caution(meta["test_counts"], data.minority, data.class_names)]
+    meta["caution"] = "; ".join(c for c in cautions if c) or None
     report = summarize(raw, arm_list, arrays.num_classes, data.minority, meta)
     progress(Progress("report", 0, 1))
     where = _write_and_record(report, row.id, final_dir, manifest_sha256, job_id)
@@ -291,27 +293,46 @@ def few_test_images_caution(test_counts: Sequence[int], minority: Sequence[int],
             "metrics and their intervals are rough indications on this test split")
 
 
-def format_summary(result: dict) -> str:
-    """A short table for people: the two target metrics per arm, the verdict, and where the report is."""
+# Below this many seeds a 95 % t interval is too wide to tell arms apart (over 2 seeds it spans ±12.7 standard
+# errors, and usually the whole 0–1 range), so no difference can be called real.
+FEW_SEEDS = 3
 
-    def ci(c: dict) -> str:
-        if c["mean"] is None:
-            return "–"
-        return f"{c['mean']:.3f}" + (f" [{c['low']:.3f}, {c['high']:.3f}]" if c["n"] > 1 else "")
+
+def few_seeds_caution(seeds: int, quick: bool) -> Optional[str]:
+    """A caution when there are too few seeds for the intervals to decide anything; None otherwise."""
+    if seeds >= FEW_SEEDS:
+        return None
+    how = "run without --quick (5 seeds)" if quick else f"run with --seeds {DEFAULT_SEEDS}"
+    if seeds == 1:
+        return f"one seed gives no interval, so no difference between arms can be called real; {how} for a verdict"
+    return (f"only {seeds} seeds: their 95 % intervals are too wide to tell the arms apart (a smoke test, not a "
+            f"verdict); {how}")
+
+
+def format_summary(result: dict) -> str:
+    """For people: the answer first (with its numbers and any caution), then the two target metrics per arm, the
+    target's verdict, and where the report is."""
+    from ganaug_core.benchmark.answer import answer, interval
 
     meta = result["meta"]
-    lines = [f"benchmark {meta['dataset']}: {len(meta['seeds'])} seed(s), {'quick' if meta['quick'] else 'full'} budget, "
-             f"{meta['seconds']:.0f} s",
-             f"{'arm':<14}{'balanced accuracy':<28}{'minority recall':<28}"]
+    said = result["comparison"].get("answer") or answer(result)
+    lines = [said["lines"][0]] + [f"  {line}" for line in said["lines"][1:]]
+    if meta.get("caution"):
+        lines.append(f"caution: {meta['caution']}")
+    seeds = len(meta["seeds"])
+    test = f" ({sum(meta['test_counts'])} images)" if meta.get("test_counts") else ""
+    lines += ["",
+              f"benchmark {meta['dataset']}: {seeds} seed{'s' * (seeds != 1)}, {'quick' if meta['quick'] else 'full'} "
+              f"budget, {meta['seconds']:.0f} s; mean [95 % interval] on the locked test split{test}",
+              f"{'arm':<14}{'balanced accuracy':<28}rare-class recall"]
     for arm, a in result["arms"].items():
-        lines.append(f"{arm:<14}{ci(a['clean']['balanced_accuracy']):<28}{ci(a['clean']['minority_recall']):<28}")
+        lines.append(f"{arm:<14}{interval(a['clean']['balanced_accuracy']):<28}"
+                     f"{interval(a['clean']['minority_recall'])}")
     for arm, why in meta["skipped_arms"].items():
         lines.append(f"{arm:<14}skipped: {why}")
     comp = result["comparison"]
     if any(r["metrics"] for r in comp["arms"].values()):
         lines.append(f"target (a GAN arm above the best baseline, disjoint 95 % intervals): "
                      f"{'met' if comp['target_met'] else 'not met'}")
-    if meta.get("caution"):
-        lines.append(f"caution: {meta['caution']}")
-    lines.append(f"report: {result['report']['path']}")
+    lines.append(f"report: {result['report']['path']} (report.md explains each arm)")
     return "\n".join(lines)

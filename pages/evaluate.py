@@ -42,7 +42,8 @@ nonce = st.session_state.setdefault("eval_nonce", secrets.token_hex(8))
 c1, c2, c3 = st.columns([2, 1, 1])
 dataset = c1.selectbox("Dataset", names, key="eval_dataset")
 seeds = c2.number_input("Seeds", 1, 20, 3, key="eval_seeds")
-quick = c3.toggle("Quick (fewer steps)", value=True, key="eval_quick")
+quick = c3.toggle("Quick (fewer steps)", value=True, key="eval_quick",
+                  help="A smoke test: fewer classifier steps and at most 2 seeds, too few for a verdict")
 with session_scope() as session:
     runs = [r for r in views.runs_table(session, limit=200, dataset=dataset) if r["status"] == "done"]
 run = st.selectbox("Generator for the GAN arms", [None] + [r["run"] for r in runs], key="eval_run",
@@ -183,6 +184,20 @@ def batch_quality(dataset: str) -> None:
                    + "; ".join(sorted({m["caution"] for m in cautious})), icon=":material/warning:")
 
 
+def benchmark_answer(data: dict):
+    """The report's answer in words (recorded since report.json has one; worked out again for older reports), or
+    None for a report without the parts it needs."""
+    from ganaug_core.benchmark.answer import answer
+
+    said = (data.get("comparison") or {}).get("answer")
+    if said:
+        return said
+    try:
+        return answer(data)
+    except (KeyError, TypeError, IndexError, StopIteration):
+        return None
+
+
 def benchmark_results(dataset: str) -> None:
     st.subheader("Results")
     with session_scope() as session:
@@ -202,6 +217,13 @@ def benchmark_results(dataset: str) -> None:
         except (OSError, json.JSONDecodeError):
             continue
     arms_data = data.get("arms") or {}
+    said = benchmark_answer(data)
+    if said:  # the question the page asks, answered before any table
+        show = {"yes": st.success, "no": st.error}.get(said["verdict"], st.info)
+        show("**" + said["lines"][0] + "**" + "".join(f"  \n{line}" for line in said["lines"][1:]))
+    caution = (data.get("meta") or {}).get("caution")
+    if caution:
+        st.warning(f"Caution: {caution}.", icon=":material/warning:")
     if arms_data:
         st.markdown("Mean and 95 % interval over seeds, on the locked real test split")
         table = pd.DataFrame([{"arm": arm, "n_train": a.get("n_train"), "n_synthetic": a.get("n_synthetic"),
@@ -219,7 +241,7 @@ def benchmark_results(dataset: str) -> None:
         st.markdown(f"**Synthetic : real ratio sweep** ({data['sweep'].get('arm', '')})")
         table = pd.DataFrame([{k: ci_text(v) if isinstance(v, dict) else v for k, v in p.items()} for p in points])
         st.dataframe(table, hide_index=True, column_config=table_columns(table))
-    plots = sorted(folder.glob("*.png"))
+    plots = sorted(folder.glob("*.png"), key=lambda p: (p.name != "arms.png", p.name))  # the answer's plot first
     for start in range(0, len(plots), 2):
         for col, plot in zip(st.columns(2), plots[start:start + 2]):
             col.image(str(plot), caption=plot.stem.replace("_", " "))

@@ -314,8 +314,8 @@ TABLE_COLUMNS = {
     "n_train": st.column_config.NumberColumn(
         "Training images", format="%d", help="Real and added images the classifier trained on"),
     "n_synthetic": st.column_config.NumberColumn(
-        "Synthetic images", format="%d", help="Of them, generated (or, for oversample and smote, duplicated or "
-                                              "interpolated) images"),
+        "Synthetic images", format="%d", help="Of them, new images: the GAN's samples or SMOTE's interpolations "
+                                              "(oversample and classic repeat real images, so they add none)"),
     "multiplier": st.column_config.NumberColumn(
         "Synthetic multiplier", format="×%g", help="Synthetic images per class = multiplier × the class's gap to the "
                                                    "majority class"),

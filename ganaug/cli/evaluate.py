@@ -141,15 +141,27 @@ def features_cmd(
 @cli_errors
 def benchmark_cmd(
     dataset: str = typer.Option(..., "--dataset", help="Dataset name"),
-    arms: str = typer.Option("", "--arms", help="Comma-separated arms (default: all that can run): "
-                             "real,oversample,smote,classic,gan,gan_classic,gan_filtered,gan_approved"),
+    arms: str = typer.Option("", "--arms", help="Comma-separated arms (default: all that can run): real, "
+                             "oversample, smote, classic, gan, gan_classic, gan_filtered, gan_approved"),
     seeds: int = typer.Option(5, "--seeds", help="Number of seeds (classifier trainings per arm)"),
-    quick: bool = typer.Option(False, "--quick", metavar="", help="Small budget and at most 2 seeds, for tests and demos"),
+    quick: bool = typer.Option(False, "--quick", metavar="", help="Small budget and at most 2 seeds: a smoke test, too few seeds for a verdict"),
     run: Optional[int] = typer.Option(None, "--run", help="Generator run (default: the dataset's newest finished run)"),
     json_out: Optional[str] = typer.Option(None, "--json", help="Write the JSON report to this file ('-': stdout)"),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: GANAUG_HOME/reports/benchmark-...)"),
 ) -> None:
-    """Does the synthetic data help? Train the same classifier on every arm and compare on the locked test split."""
+    """Does the synthetic data help? Train the same classifier on every arm and compare on the locked test split.
+
+    The summary answers first: does a GAN arm beat the best baseline on the
+    rare classes, with 95 % intervals over the seeds? The report folder holds
+    report.md (which explains every arm), report.json and the plots. Arms:
+
+    real: the real training images only · oversample: rare images repeated
+    smote: SMOTE interpolations · classic: oversample plus random rotation,
+    scale, shift, brightness, contrast · gan: GAN samples filling each class's
+    gap · gan_classic: gan plus classic's transformations · gan_filtered: gan
+    without the samples the automatic scores flag · gan_approved: the samples
+    reviewers approved
+    """
     from ganaug.benchmarking import format_summary, run_benchmark
 
     json_file = _json_destination(json_out)  # checked before the minutes of training, not after them

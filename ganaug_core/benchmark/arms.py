@@ -28,6 +28,17 @@ from ganaug_core.sampler import GANSampler, GenerateFn, SamplingStrategy
 ARMS = ("real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved")
 BASELINE_ARMS = ("oversample", "smote", "classic")
 GAN_ARMS = ("gan", "gan_classic", "gan_filtered", "gan_approved")
+# What each arm trains on, in a reader's words: the report, the CLI's --help and the app say it the same way.
+ARM_DESCRIPTIONS = {
+    "real": "the real training images only",
+    "oversample": "real images, rare ones repeated up to the largest class's count",
+    "smote": "real images plus SMOTE interpolations between same-class images",
+    "classic": "oversample plus random rotation, scale, shift, brightness and contrast",
+    "gan": "real images plus GAN samples filling each class's gap",
+    "gan_classic": "the gan set, with classic's random transformations",
+    "gan_filtered": "like gan, dropping samples the automatic scores flag (memorized, doubtful class)",
+    "gan_approved": "real images plus the GAN samples reviewers approved (the gated set)",
+}
 
 # (images uint8 (n, C, H, W), class_index) -> (class confidence (n,), memorized (n,) bool)
 ScoreFn = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]

@@ -5,23 +5,25 @@ JSON layout (schema "ganaug.benchmark/1"); every interval is {"mean", "low", "hi
   arms: {arm: {"clean": {metric: interval}, "shifted": {shift: {metric: interval}},
                "per_class_recall": [interval per class], "pr_auc": {class: interval},
                "values": {metric: [per-seed value]}, "n_train": int, "n_synthetic": int, "info": {...}}}
-  comparison: best baseline per target metric, paired difference of each GAN arm, "beats", "target_met"
+  comparison: best baseline per target metric, paired difference of each GAN arm, "beats", "target_met",
+              "answer": {"verdict", "arm", "lines"} (the verdict in words, answer.py)
   sweep: {"arm", "multipliers", "points": [{"multiplier", "n_synthetic", metric: interval}]}
 """
 
 from __future__ import annotations
 
 import json
-import textwrap
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from ganaug_core.benchmark.arms import BASELINE_ARMS, GAN_ARMS
+from ganaug_core.benchmark.answer import METRIC_LABELS, answer, interval
+from ganaug_core.benchmark.arms import ARM_DESCRIPTIONS, BASELINE_ARMS, GAN_ARMS
 from ganaug_core.benchmark.harness import RawResults
 from ganaug_core.benchmark.metrics import SCALAR_METRICS
+from ganaug_core.benchmark.plots import FIGURES, write_plots
 from ganaug_core.benchmark.shifts import describe as describe_shifts
 from ganaug_core.benchmark.stats import compare_gan_arms
 from ganaug_core.benchmark.stats import mean_ci as _mean_ci
@@ -73,7 +75,7 @@ def summarize(raw: RawResults, arms: Sequence[str], num_classes: int, minority: 
             for m in sorted(by_m)
         ],
     }
-    return {
+    report = {
         "schema": SCHEMA,
         "meta": {**meta, "shifts": describe_shifts(), "metrics": list(SCALAR_METRICS)},
         "arms": out_arms,
@@ -85,6 +87,8 @@ def summarize(raw: RawResults, arms: Sequence[str], num_classes: int, minority: 
             for r in [min((r for r in raw.runs if r.arm == arm), key=lambda r: r.seed)]
         },
     }
+    comparison["answer"] = answer(report)  # the verdict in words, as report.md, the CLI and the app say it
+    return report
 
 
 def _fmt(ci: dict) -> str:
@@ -95,27 +99,50 @@ def _fmt(ci: dict) -> str:
     return f"{ci['mean']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
 
 
+def _budget(budget: dict) -> str:
+    return (f"{budget.get('steps')} classifier steps of batch {budget.get('batch_size')}, width "
+            f"{budget.get('width')}, learning rate {budget.get('lr')}")
+
+
+def _test_split(meta: dict) -> str:
+    counts, names = meta.get("test_counts"), meta["class_names"]
+    if not counts:
+        return "the locked real test split"
+    rare = ", ".join(f"{names[c]}: {counts[c]}" for c in meta["minority_classes"])
+    return (f"the locked real test split, {sum(counts)} images ({rare} in the rare classes), which trains nothing "
+            "and chooses nothing")
+
+
 def to_markdown(report: dict) -> str:
     meta, arms, comp = report["meta"], report["arms"], report["comparison"]
     names = meta["class_names"]
     minority_names = [names[c] for c in meta["minority_classes"]]
-    lines = [
-        f"# Downstream benchmark: {meta['dataset']}",
-        "",
-        f"{len(meta['seeds'])} seed(s); {'quick' if meta['quick'] else 'full'} budget {meta['budget']}; "
-        f"minority classes: {', '.join(minority_names) or 'none'}. Mean and 95 % interval over seeds, "
-        "on the locked real test split.",
-        "",
-    ]
+    said = answer(report)["lines"]
+    seeds = len(meta["seeds"])
+    lines = [f"# Downstream benchmark: {meta['dataset']}", "", f"**{said[0]}**", ""]
+    lines += [f"- {line}" for line in said[1:]] + ([""] if said[1:] else [])
     if meta.get("caution"):
         lines += [f"**Caution:** {meta['caution']}.", ""]
+    lines += [
+        f"Every arm trains the same small classifier ({'quick' if meta['quick'] else 'full'} budget: "
+        f"{_budget(meta['budget'])}) once per seed, {seeds} seed{'s' * (seeds != 1)}, and is scored on "
+        f"{_test_split(meta)}. Figures are the mean and its 95 % interval over the seeds (Student t); rare classes: "
+        f"{', '.join(map(str, minority_names)) or 'none'}.",
+        "",
+    ]
     if meta.get("skipped_arms"):
-        lines += [f"Skipped arms: " + "; ".join(f"{a} ({why})" for a, why in meta["skipped_arms"].items()), ""]
-    header = ["arm", "train n", "synthetic"] + list(meta["metrics"])
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["Skipped arms: " + "; ".join(f"{a} ({why})" for a, why in meta["skipped_arms"].items()), ""]
+    real_n = sum(meta["train_counts"]) if meta.get("train_counts") else None
+    lines += ["## Arms", "", "| arm | trains on | training images | added to the real ones | of them generated |",
+              "|---|---|--:|--:|--:|"]
     for arm, a in arms.items():
-        row = [arm, str(a["n_train"]), str(a["n_synthetic"])] + [_fmt(a["clean"][m]) for m in meta["metrics"]]
-        lines.append("| " + " | ".join(row) + " |")
+        added = "–" if real_n is None else str(a["n_train"] - real_n)
+        lines.append(f"| {arm} | {ARM_DESCRIPTIONS.get(arm, '')} | {a['n_train']} | {added} | {a['n_synthetic']} |")
+    lines += ["", "## Scores on the test split", ""]
+    header = ["arm"] + [METRIC_LABELS.get(m, m) for m in meta["metrics"]]
+    lines += ["| " + " | ".join(header) + " |", "|---|" + "--:|" * (len(header) - 1)]
+    for arm, a in arms.items():
+        lines.append("| " + " | ".join([arm] + [_fmt(a["clean"][m]) for m in meta["metrics"]]) + " |")
     lines += ["", "## GAN arms against the best baseline", ""]
     best = comp["best_baseline"]
     compared = any(r["metrics"] for r in comp["arms"].values())
@@ -123,18 +150,20 @@ def to_markdown(report: dict) -> str:
         missing = "no GAN arm ran" if not comp["arms"] else "no baseline arm (oversample, smote, classic) ran"
         lines += [f"Not evaluated: {missing}, so the target was not tested.", ""]
     else:
-        lines.append("Best baseline: " + ", ".join(f"{m}: {b}" for m, b in best.items() if b is not None) + ".")
+        lines.append("Best baseline: " + ", ".join(f"{METRIC_LABELS.get(m, m)}: {b}" for m, b in best.items()
+                                                   if b is not None) + ".")
         lines += ["", "| GAN arm | metric | baseline | difference (paired) | p | wins | beats |",
                   "|---|---|---|---|---|---|---|"]
         for arm, r in comp["arms"].items():
             for m, row in r["metrics"].items():
-                diff = _fmt({"mean": row["mean_diff"], "low": row["low"], "high": row["high"], "n": row["n"]})
+                diff = interval({"mean": row["mean_diff"], "low": row["low"], "high": row["high"], "n": row["n"]},
+                                signed=True)
                 p = "–" if row["p_value"] is None else f"{row['p_value']:.3g}"
-                lines.append(f"| {arm} | {m} | {row['baseline']} | {diff} | {p} | {row['wins']}/{row['n']} | "
-                             f"{'yes' if row['beats'] else 'no'} |")
+                lines.append(f"| {arm} | {METRIC_LABELS.get(m, m)} | {row['baseline']} | {diff} | {p} | "
+                             f"{row['wins']}/{row['n']} | {'yes' if row['beats'] else 'no'} |")
         verdict = "MET" if comp["target_met"] else "NOT met"
         lines += ["", f"Target (a GAN arm's 95 % interval entirely above the best baseline's on balanced accuracy "
-                      f"and on mean minority recall): **{verdict}**.", ""]
+                      f"and on rare-class recall): **{verdict}**.", ""]
     lines += ["## Per-class recall", "", "| arm | " + " | ".join(
         f"**{n}**" if n in minority_names else n for n in names) + " |", "|" + "---|" * (len(names) + 1)]
     for arm, a in arms.items():
@@ -163,73 +192,8 @@ def to_markdown(report: dict) -> str:
             n = max(1, st["candidates"])
             lines.append(f"| {names[int(c)]} | {st['candidates']} | {st['passed'] / n:.0%} | "
                          f"{st['memorized'] / n:.0%} | {st['filled']} |")
-    lines += ["", "Plots: per_class_recall.png, ratio_sweep.png, pr_curves.png.", ""]
+    lines += ["", "Plots: " + ", ".join(FIGURES) + ".", ""]
     return "\n".join(lines)
-
-
-def _short(label: str, limit: int = 24) -> str:
-    """A tick label that fits under its bars; the report's tables carry the full class name."""
-    return label if len(label) <= limit else label[: limit - 1] + "…"
-
-
-def write_plots(report: dict, folder: Path) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    meta, arms = report["meta"], report["arms"]
-    names, minority = meta["class_names"], meta["minority_classes"]
-    written = []
-    fig, ax = plt.subplots(figsize=(max(6, len(names) * 0.9), 4))
-    width = 0.8 / max(1, len(arms))
-    for i, (arm, a) in enumerate(arms.items()):
-        means = [ci["mean"] for ci in a["per_class_recall"]]
-        # Recall lives in [0, 1]; a t interval over few seeds can poke outside, so the bars are clipped for display.
-        err = [[ci["mean"] - max(0.0, ci["low"]) for ci in a["per_class_recall"]],
-               [min(1.0, ci["high"]) - ci["mean"] for ci in a["per_class_recall"]]]
-        ax.bar(np.arange(len(names)) + i * width, means, width, yerr=err, label=arm,
-               error_kw={"elinewidth": 0.7, "ecolor": "0.3"})
-    for c in minority:
-        ax.axvspan(c - width / 2 - 0.05, c + 0.8 - width / 2 + 0.05, color="orange", alpha=0.12)
-    ticks = [_short(str(n)) + ("*" if i in minority else "") for i, n in enumerate(names)]
-    slanted = max(map(len, ticks)) > 6  # long class names would run into each other
-    ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, ticks, rotation=30 if slanted else 0,
-                  ha="right" if slanted else "center", rotation_mode="anchor")
-    ax.set_ylabel("recall (test)"), ax.set_ylim(0, 1.3), ax.set_title("Per-class recall (* minority, shaded)")
-    ax.set_yticks(np.linspace(0, 1, 6))
-    ax.legend(fontsize=8, ncol=4, loc="upper center")  # above the bars, which reach 1.0
-    fig.tight_layout(), fig.savefig(folder / "per_class_recall.png", dpi=100), plt.close(fig)
-    written.append("per_class_recall.png")
-
-    points = report["sweep"]["points"]
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for key, label in (("balanced_accuracy", "balanced accuracy"), ("minority_recall", "mean minority recall")):
-        if points:
-            xs = [p["multiplier"] for p in points]
-            ys = [p[key]["mean"] for p in points]
-            err = [[p[key]["mean"] - p[key]["low"] for p in points], [p[key]["high"] - p[key]["mean"] for p in points]]
-            ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=label)
-    ax.set_xlabel("synthetic count / gap to majority"), ax.set_ylabel("test score"), ax.set_title("Ratio sweep")
-    ax.legend() if points else ax.text(0.5, 0.5, "no sweep (gan arm not run)", ha="center", transform=ax.transAxes)
-    fig.tight_layout(), fig.savefig(folder / "ratio_sweep.png", dpi=100), plt.close(fig)
-    written.append("ratio_sweep.png")
-
-    curves = report["pr_curves"]
-    cols = max(1, len(minority))
-    fig, axes = plt.subplots(1, cols, figsize=(3.6 * cols, 3.4), squeeze=False)
-    for ax, c in zip(axes[0], minority or [None]):
-        for arm in arms:
-            if c is not None and str(c) in curves.get(arm, {}):
-                pts = np.asarray(curves[arm][str(c)])
-                ax.plot(pts[:, 0], pts[:, 1], label=arm, lw=1.2)
-        ax.set_title(textwrap.fill(f"class {names[c]}", 30) if c is not None else "no minority class", fontsize=10)
-        ax.set_xlabel("recall"), ax.set_ylabel("precision"), ax.set_xlim(0, 1), ax.set_ylim(0, 1.05)
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"PR curves, minority classes (seed {meta['seeds'][0]})")
-    fig.tight_layout(), fig.savefig(folder / "pr_curves.png", dpi=100), plt.close(fig)
-    written.append("pr_curves.png")
-    return written
 
 
 def write_report(report: dict, folder: Path) -> dict[str, str]:

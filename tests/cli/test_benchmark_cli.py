@@ -73,7 +73,9 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
                                       "gan_filtered", "gan_approved"]
     assert report["meta"]["skipped_arms"] == {}
     assert report["meta"]["minority_classes"] == [7, 8, 9]
-    assert report["meta"]["caution"] is None  # 58–60 test images per rare class
+    # 58–60 test images per rare class are enough; one seed is not.
+    assert report["meta"]["caution"].startswith("one seed gives no interval")
+    assert "few test images" not in report["meta"]["caution"]
     assert report["meta"]["provenance"]["generator"]["run_id"] == run_id
     assert report["arms"]["gan_approved"]["n_synthetic"] == 4  # the gate caps synthetic at 1 × real (class 9 has 4)
     counts = report["meta"]["train_counts"]
@@ -90,7 +92,7 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
         assert row.sha256 == sha256_file(f"{folder}/report.json") == report["report"]["files"]["report.json"]
         assert row.manifest_sha256 == report["meta"]["provenance"]["gated_manifest_sha256"]
         recorded = row.summary["files"]
-    for name in ("report.md", "per_class_recall.png", "ratio_sweep.png", "pr_curves.png"):
+    for name in ("report.md", "arms.png", "per_class_recall.png", "ratio_sweep.png", "pr_curves.png"):
         assert sha256_file(f"{folder}/{name}") == report["report"]["files"][name] == recorded[name]
     assert "Per-class recall" in open(f"{folder}/report.md").read()
     # --json - prints exactly one JSON object on stdout.
@@ -258,3 +260,12 @@ def test_sigterm_stops_a_benchmark_like_ctrl_c_and_leaves_no_report(digits, home
     assert not reports.exists() or not any(reports.iterdir())
     with session_scope() as s:
         assert s.scalar(select(func.count(Report.id))) == 0
+
+
+def test_help_names_every_arm_at_80_columns():
+    # The arms were one comma-joined word, which the help cut at 80 columns: "...gan_classic,g…".
+    result = runner.invoke(app, ["benchmark", "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "gan_filtered, gan_approved" in text and "…" not in result.output
+    assert "gan_approved: the samples reviewers approved" in text

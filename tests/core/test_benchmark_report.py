@@ -49,7 +49,8 @@ def test_report_keys_are_stable_and_serialise_without_nan(report, tmp_path):
                                         "n_synthetic", "seconds_per_seed", "info"]
     assert rep["comparison"]["best_baseline"] == {"balanced_accuracy": "oversample", "minority_recall": "oversample"}
     files = write_report(rep, tmp_path / "r")
-    assert set(files) == {"report.json", "report.md", "per_class_recall.png", "ratio_sweep.png", "pr_curves.png"}
+    assert set(files) == {"report.json", "report.md", "arms.png", "per_class_recall.png", "ratio_sweep.png",
+                          "pr_curves.png"}
     assert json.loads((tmp_path / "r" / "report.json").read_text())["arms"]["real"]["values"]["ece"]
     assert all(len(h) == 64 for h in files.values())
     md = to_markdown(rep)

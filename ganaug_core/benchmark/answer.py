@@ -1,0 +1,79 @@
+"""The benchmark's answer in words: does the synthetic data help on the rare classes, and is the difference real?
+
+One function, used by the report's markdown, the CLI's summary and the app, so all three say the same thing first.
+The verdict follows the report's rule (`stats.compare_gan_arms`): "yes" only when some GAN arm's 95 % interval lies
+above the best baseline's on both target metrics. Otherwise it looks at the GAN arm best on the rare classes and
+its paired difference with the best baseline there: "no" when that difference is below zero with 95 % confidence,
+"not shown" when the seeds cannot tell them apart (or the arm is ahead seed by seed, but not by the rule).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+METRIC_LABELS = {
+    "balanced_accuracy": "balanced accuracy",
+    "minority_recall": "rare-class recall",
+    "macro_f1": "macro F1",
+    "macro_gmean": "macro G-mean",
+    "minority_pr_auc": "rare-class PR-AUC",
+    "ece": "calibration error (ECE, lower is better)",
+}
+
+
+def interval(ci: Optional[dict], signed: bool = False) -> str:
+    """'0.812 [0.790, 0.834]', or the mean alone with one seed; signed for differences ('+0.012 [-0.004, +0.028]')."""
+    if not ci or ci.get("mean") is None:
+        return "–"
+    f = "{:+.3f}" if signed else "{:.3f}"
+    if (ci.get("n") or 0) < 2 or ci.get("low") is None:
+        return f.format(ci["mean"])
+    return f"{f.format(ci['mean'])} [{f.format(ci['low'])}, {f.format(ci['high'])}]"
+
+
+def _metric_line(report: dict, arm: str, key: str) -> Optional[str]:
+    row = report["comparison"]["arms"][arm]["metrics"].get(key)
+    if row is None:
+        return None
+    base, arms = row["baseline"], report["arms"]
+    diff = {"mean": row["mean_diff"], "low": row["low"], "high": row["high"], "n": row["n"]}
+    return (f"{METRIC_LABELS[key]}: {arm} {interval(arms[arm]['clean'][key])} vs {base} "
+            f"{interval(arms[base]['clean'][key])}; paired difference {interval(diff, signed=True)}, "
+            f"ahead on {row['wins']} of {row['n']} seeds")
+
+
+def answer(report: dict) -> dict:
+    """{"verdict": "yes" | "no" | "not shown" | "not evaluated", "arm": the GAN arm spoken of or None,
+    "lines": [the question and its short answer, then one line of numbers per target metric]}."""
+    meta, comp = report["meta"], report["comparison"]
+    rare = ", ".join(str(meta["class_names"][c]) for c in meta["minority_classes"])
+    question = f"Does the synthetic data help on the rare classes ({rare})?"
+    compared = {a: r for a, r in comp["arms"].items() if r["metrics"]}
+    if not compared:
+        missing = "no GAN arm ran" if not comp["arms"] else "no baseline arm (oversample, smote, classic) ran"
+        return {"verdict": "not evaluated", "arm": None, "lines": [f"{question} Not evaluated: {missing}."]}
+
+    def rare_recall(a: str) -> float:
+        mean = report["arms"][a]["clean"]["minority_recall"]["mean"]
+        return -1.0 if mean is None else mean
+
+    winners = [a for a, r in compared.items() if r["beats_on_all"]]
+    arm = max(winners or compared, key=rare_recall)
+    row = compared[arm]["metrics"].get("minority_recall") or next(iter(compared[arm]["metrics"].values()))
+    base = row["baseline"]
+    if winners:
+        verdict, said = "yes", (f"Yes: {arm} beats the best baselines on balanced accuracy and on rare-class recall "
+                                "(its 95 % intervals lie above theirs).")
+    elif row["n"] > 1 and row["high"] is not None and row["high"] < 0:
+        verdict, said = "no", f"No: the best GAN arm there, {arm}, scores below {base}."
+    elif row["n"] < 2:
+        verdict, said = "not shown", (f"Not shown: with one seed there is no interval, so {arm} (the best GAN arm "
+                                      f"there) and {base} cannot be told apart.")
+    elif row["low"] is not None and row["low"] > 0:
+        verdict, said = "not shown", (f"Not shown: the best GAN arm there, {arm}, is ahead of {base} seed by seed, "
+                                      "but its 95 % intervals do not clear the best baselines' on both metrics.")
+    else:
+        verdict, said = "not shown", (f"Not shown: the best GAN arm there, {arm}, and {base} cannot be told apart "
+                                      f"on these {row['n']} seeds.")
+    numbers = [line for key in ("minority_recall", "balanced_accuracy") if (line := _metric_line(report, arm, key))]
+    return {"verdict": verdict, "arm": arm, "lines": [f"{question} {said}"] + numbers}

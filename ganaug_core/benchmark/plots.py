@@ -1,0 +1,165 @@
+"""The benchmark report's PNG plots: the two target metrics per arm, per-class recall, the ratio sweep, PR curves.
+
+Every arm keeps one colour in every plot and every report (baselines in cool colours, GAN arms in warm ones), so
+"the orange bars" mean the same arm on each figure. Each figure is built by a function that returns it, so a test
+can look at what is drawn; `write_plots` saves and closes them.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from ganaug_core.benchmark.arms import BASELINE_ARMS
+
+ARM_COLOURS = {
+    "real": "#7f7f7f",  # grey: the reference every arm is measured against
+    "oversample": "#aec7e8",
+    "smote": "#1f77b4",
+    "classic": "#17becf",
+    "gan": "#ff7f0e",
+    "gan_classic": "#d62728",
+    "gan_filtered": "#e377c2",
+    "gan_approved": "#8c564b",
+}
+TARGETS = (("minority_recall", "rare-class recall"), ("balanced_accuracy", "balanced accuracy"))
+
+
+def arm_colour(arm: str) -> str:
+    return ARM_COLOURS.get(arm, "black")
+
+
+def _short(label: str, limit: int = 24) -> str:
+    """A tick label that fits under its bars; the report's tables carry the full class name."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def _error(cis: list[dict]) -> list[list[float]]:
+    # Scores live in [0, 1]; a t interval over few seeds can poke outside, so the bars are clipped for display.
+    return [[ci["mean"] - max(0.0, ci["low"]) for ci in cis], [min(1.0, ci["high"]) - ci["mean"] for ci in cis]]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def arms_figure(report: dict):
+    """The answer at a glance: each arm's mean and 95 % interval on the two target metrics, the best baseline's
+    interval shaded, so a GAN arm whose interval clears the band beats it."""
+    plt = _pyplot()
+    meta, arms, best = report["meta"], report["arms"], report["comparison"]["best_baseline"]
+    names = [a for a in arms if arms[a]["clean"]["minority_recall"]["mean"] is not None]
+    minority = ", ".join(_short(str(meta["class_names"][c]), 12) for c in meta["minority_classes"])
+    fig, axes = plt.subplots(1, 2, figsize=(9, 0.9 + 0.42 * max(1, len(names))), sharey=True, squeeze=False)
+    ys = np.arange(len(names))[::-1]
+    for ax, (key, label) in zip(axes[0], TARGETS):
+        cis = [arms[a]["clean"][key] for a in names]
+        base = best.get(key)
+        if base in arms:
+            b = arms[base]["clean"][key]
+            ax.axvspan(max(0.0, b["low"]), min(1.0, b["high"]), color=arm_colour(base), alpha=0.25, lw=0)
+        for y, a, ci, (lo, hi) in zip(ys, names, cis, zip(*_error(cis))):
+            ax.errorbar(ci["mean"], y, xerr=[[lo], [hi]], fmt="o", color=arm_colour(a), capsize=4, ms=6)
+        ax.set_xlim(-0.02, 1.02), ax.grid(axis="x", alpha=0.3)  # a point at 0 or 1 stays whole
+        ax.set_xlabel(f"{label}, test split (higher is better)")
+        # Named in the title: a legend inside the panel covered the points of the last arms.
+        title = label + (f" ({minority})" if key == "minority_recall" and minority else "")
+        ax.set_title(title + (f"\nshaded: best baseline, {base}" if base in arms else ""), fontsize=10)
+    axes[0][0].set_yticks(ys, names)
+    seeds = len(meta["seeds"])
+    fig.suptitle(f"Mean and 95 % interval over {seeds} seed{'s' * (seeds != 1)}; an arm beats the baseline when its "
+                 "interval clears the shaded band", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def per_class_recall_figure(report: dict):
+    plt = _pyplot()
+    meta, arms = report["meta"], report["arms"]
+    names, minority = meta["class_names"], meta["minority_classes"]
+    fig, ax = plt.subplots(figsize=(max(6, len(names) * 0.9), 4.4))
+    width = 0.8 / max(1, len(arms))
+    for i, (arm, a) in enumerate(arms.items()):
+        means = [ci["mean"] for ci in a["per_class_recall"]]
+        ax.bar(np.arange(len(names)) + i * width, means, width, yerr=_error(a["per_class_recall"]), label=arm,
+               color=arm_colour(arm), error_kw={"elinewidth": 0.7, "ecolor": "0.3"})
+    for c in minority:
+        ax.axvspan(c - width / 2 - 0.05, c + 0.8 - width / 2 + 0.05, color="orange", alpha=0.12)
+    ticks = [_short(str(n)) + ("*" if i in minority else "") for i, n in enumerate(names)]
+    slanted = max(map(len, ticks)) > 6  # long class names would run into each other
+    ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, ticks, rotation=30 if slanted else 0,
+                  ha="right" if slanted else "center", rotation_mode="anchor")
+    ax.set_xlabel("class (* rare, shaded)"), ax.set_ylabel("recall on the test split")
+    ax.set_ylim(0, 1.0), ax.set_title("Per-class recall: mean and 95 % interval over seeds")
+    # Beside the bars, which reach 1.0; inside the axes it hid them.
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    return fig
+
+
+def ratio_sweep_figure(report: dict):
+    plt = _pyplot()
+    sweep = report["sweep"]
+    points = sweep["points"]
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    colour = arm_colour(sweep.get("arm", "gan"))
+    for (key, label), style, dx in zip(TARGETS, ("-", "--"), (-0.02, 0.02)):
+        if points:
+            # The two series share x; a small offset keeps their interval bars apart.
+            xs = [p["multiplier"] + dx for p in points]
+            ys = [p[key]["mean"] for p in points]
+            ax.errorbar(xs, ys, yerr=_error([p[key] for p in points]), marker="o" if style == "-" else "s",
+                        ls=style, capsize=3, color=colour, label=label)
+    ax.set_xlabel("synthetic images per class ÷ its gap to the largest class"), ax.set_ylabel("test score")
+    ax.set_ylim(-0.02, 1.05)
+    fig.suptitle(f"Ratio sweep ({sweep.get('arm', 'gan')} arm; 0 = real only)", fontsize=10)
+    if points:
+        ax.set_xticks([p["multiplier"] for p in points])
+        # Above the axes: inside, it covered the last points.
+        ax.legend(fontsize=8, ncol=2, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no sweep (gan arm not run)", ha="center", transform=ax.transAxes)
+    fig.tight_layout()
+    return fig
+
+
+def pr_curves_figure(report: dict):
+    plt = _pyplot()
+    meta, arms, curves = report["meta"], report["arms"], report["pr_curves"]
+    names, minority = meta["class_names"], meta["minority_classes"]
+    cols = max(1, len(minority))
+    fig, axes = plt.subplots(1, cols, figsize=(3.4 * cols + 1.8, 3.4), squeeze=False)
+    for ax, c in zip(axes[0], minority or [None]):
+        for arm in arms:
+            if c is not None and str(c) in curves.get(arm, {}):
+                pts = np.asarray(curves[arm][str(c)])
+                ax.plot(pts[:, 0], pts[:, 1], label=arm, lw=1.2, color=arm_colour(arm),
+                        ls="-" if arm == "real" or arm not in BASELINE_ARMS else "--")
+        ax.set_title(textwrap.fill(f"class {names[c]}", 30) if c is not None else "no minority class", fontsize=10)
+        ax.set_xlabel("recall"), ax.set_ylabel("precision"), ax.set_xlim(0, 1), ax.set_ylim(0, 1.05)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:  # one legend for all panels, right of them: inside a panel it covered the curves
+        fig.legend(handles, labels, fontsize=8, loc="center right")
+    fig.suptitle(f"PR curves, rare classes (seed {meta['seeds'][0]})", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1 - 1.6 / (3.4 * cols + 1.8), 1))
+    return fig
+
+
+FIGURES = {"arms.png": arms_figure, "per_class_recall.png": per_class_recall_figure,
+           "ratio_sweep.png": ratio_sweep_figure, "pr_curves.png": pr_curves_figure}
+
+
+def write_plots(report: dict, folder: Path) -> list[str]:
+    plt = _pyplot()
+    for name, build in FIGURES.items():
+        fig = build(report)
+        fig.savefig(folder / name, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+    return list(FIGURES)

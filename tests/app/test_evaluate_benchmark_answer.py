@@ -1,0 +1,50 @@
+"""Evaluate's Results answer the page's question before any table: the verdict, its numbers and its caution."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from sqlalchemy import select
+
+from db.engine import session_scope
+from tests.app.conftest import app_test, image_captions
+
+
+def record_report(home, report: dict) -> None:
+    from db.models import Dataset, Report
+    from ganaug_core.imageio import save_png
+
+    folder = home / "reports" / "bench-1"
+    folder.mkdir(parents=True)
+    (folder / "report.json").write_text(json.dumps(report))
+    for name in ("per_class_recall", "arms"):
+        save_png(np.zeros((3, 8, 8), np.uint8), folder / f"{name}.png")
+    with session_scope() as session:
+        ds = session.scalars(select(Dataset)).one()
+        session.add(Report(dataset_id=ds.id, kind="benchmark", path="reports/bench-1", sha256="r" * 64, summary={}))
+
+
+def test_results_say_whether_the_synthetic_data_helps_before_the_tables(users, digits, home):
+    from ganaug_core.benchmark.report import mean_ci
+    from ganaug_core.benchmark.stats import compare_gan_arms
+
+    # An older report.json, without the recorded answer: the page works it out from the comparison.
+    values = {"oversample": [0.70, 0.71, 0.72], "gan": [0.60, 0.62, 0.61]}
+    metrics = ("balanced_accuracy", "minority_recall")
+    arms = {a: {"n_train": 1220, "n_synthetic": 357 * (a == "gan"), "clean": {m: mean_ci(v) for m in metrics}}
+            for a, v in values.items()}
+    comparison = compare_gan_arms({a: arms[a]["clean"] for a in arms},
+                                  {a: {m: v for m in metrics} for a, v in values.items()}, ["gan"])
+    meta = {"class_names": [str(c) for c in range(10)], "minority_classes": [7, 8, 9],
+            "caution": "only 2 seeds: their 95 % intervals are too wide to tell the arms apart"}
+    record_report(home, {"meta": meta, "arms": arms, "comparison": comparison, "sweep": {"points": []}})
+
+    at = app_test(users["rita"], "evaluate.py")
+    [said] = at.error  # "no" is said in red, "yes" in green, anything else in blue
+    assert said.value.startswith("**Does the synthetic data help on the rare classes (7, 8, 9)? No: the best GAN "
+                                 "arm there, gan, scores below oversample.**")
+    assert "rare-class recall: gan 0.610 [" in said.value
+    assert [w.value for w in at.warning] == [
+        "Caution: only 2 seeds: their 95 % intervals are too wide to tell the arms apart."]
+    assert image_captions(at)[0] == "arms"  # the answer's plot comes first

@@ -1,0 +1,132 @@
+"""The benchmark's answer: said first (report.md, the CLI summary), in the same words, and only as strong as the
+seeds allow; the plots give each arm one colour and keep their legends off the data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ganaug.benchmarking import few_seeds_caution, format_summary
+from ganaug_core.benchmark.answer import answer
+from ganaug_core.benchmark.plots import arm_colour, per_class_recall_figure, pr_curves_figure
+from ganaug_core.benchmark.report import mean_ci, to_markdown, write_report
+from ganaug_core.benchmark.stats import compare_gan_arms
+from ganaug_core.benchmark.arms import ArmInputs
+from ganaug_core.benchmark.harness import run_benchmark_arms
+from ganaug_core.benchmark.report import summarize
+from tests.core.test_benchmark_report import ARMS, TINY, data, generate
+
+METRICS = ("balanced_accuracy", "minority_recall")
+
+
+@pytest.fixture(scope="module")
+def report():
+    """Real tiny runs of three arms over two seeds, as in test_benchmark_report."""
+    raw = run_benchmark_arms(data(), ARMS, [0, 1], ArmInputs(generate=generate), TINY, (0.0, 1.0, 2.0))
+    meta = {"dataset": "toy", "class_names": ["a", "b", "c"], "minority_classes": [2], "seeds": [0, 1],
+            "arms": ARMS, "skipped_arms": {}, "quick": True, "budget": TINY.to_dict()}
+    return raw, summarize(raw, ARMS, 3, [2], meta)
+
+
+def comparison_of(values: dict[str, list[float]]) -> dict:
+    """A report's comparison and arms for per-seed values (the same on both target metrics), through the real
+    statistics: mean_ci per arm, then compare_gan_arms."""
+    arms = {a: {"clean": {m: mean_ci(v) for m in METRICS}} for a, v in values.items()}
+    per_metric = {a: {m: v for m in METRICS} for a, v in values.items()}
+    comp = compare_gan_arms({a: arms[a]["clean"] for a in arms}, per_metric, [a for a in values if "gan" in a])
+    meta = {"class_names": ["a", "b", "rare"], "minority_classes": [2]}
+    return {"meta": meta, "arms": arms, "comparison": comp}
+
+
+@pytest.mark.parametrize("gan, verdict", [
+    ([0.90, 0.91, 0.92, 0.91, 0.90], "yes"),  # above oversample's interval on every seed
+    ([0.60, 0.62, 0.61, 0.63, 0.60], "no"),  # below it, seed by seed
+    ([0.95, 0.55, 0.85, 0.60, 0.80], "not shown"),  # too noisy to tell
+])
+def test_the_verdict_follows_the_intervals(gan, verdict):
+    rep = comparison_of({"oversample": [0.70, 0.71, 0.72, 0.70, 0.71], "gan": gan})
+    said = answer(rep)
+    assert said["verdict"] == verdict and said["arm"] == "gan"
+    assert said["lines"][0].startswith("Does the synthetic data help on the rare classes (rare)?")
+    assert said["lines"][1].startswith("rare-class recall: gan ") and " vs oversample " in said["lines"][1]
+    assert f"ahead on {sum(g > o for g, o in zip(gan, [0.70, 0.71, 0.72, 0.70, 0.71]))} of 5 seeds" in said["lines"][1]
+
+
+def test_without_a_baseline_there_is_no_verdict():
+    said = answer(comparison_of({"real": [0.5, 0.6], "gan": [0.7, 0.8]}))
+    assert said["verdict"] == "not evaluated" and said["lines"] == [
+        "Does the synthetic data help on the rare classes (rare)? Not evaluated: no baseline arm (oversample, "
+        "smote, classic) ran."]
+
+
+def test_the_markdown_answers_first_and_says_what_each_arm_and_the_test_split_are(report):
+    _, rep = report
+    rep = {**rep, "meta": {**rep["meta"], "train_counts": [12, 10, 3], "test_counts": [4, 4, 4]}}
+    lines = to_markdown(rep).splitlines()
+    assert lines[0] == "# Downstream benchmark: toy"
+    assert lines[2].startswith("**Does the synthetic data help on the rare classes (c)? ")  # before any table
+    assert lines[4].startswith("- rare-class recall: gan ")
+    md = "\n".join(lines)
+    assert "the locked real test split, 12 images (c: 4 in the rare classes)" in md
+    assert "| oversample | real images, rare ones repeated up to the largest class's count | 36 | 11 | 0 |" in md
+    assert "{'steps'" not in md  # the budget in words, not a Python dict
+    assert "| arm | balanced accuracy | rare-class recall |" in md  # metric names in words
+
+
+def test_the_cli_summary_answers_in_its_first_line_and_cautions_about_two_seeds(report):
+    _, rep = report
+    caution = few_seeds_caution(2, quick=True)
+    result = {**rep, "meta": {**rep["meta"], "seconds": 3.0, "caution": caution, "test_counts": [4, 4, 4]},
+              "report": {"path": "/r"}}
+    lines = format_summary(result).splitlines()
+    assert lines[0] == rep["comparison"]["answer"]["lines"][0]
+    assert lines[0].startswith("Does the synthetic data help on the rare classes (c)?")
+    assert lines[1].startswith("  rare-class recall: gan ")
+    assert f"caution: {caution}" in lines[:4]
+    assert "on the locked test split (12 images)" in format_summary(result)
+    assert all(line == line.rstrip() for line in lines)  # the header row ended in spaces
+
+
+def test_too_few_seeds_earn_a_caution():
+    assert "too wide to tell the arms apart" in few_seeds_caution(2, quick=True)
+    assert "run without --quick" in few_seeds_caution(2, quick=True)
+    assert "--seeds 5" in few_seeds_caution(1, quick=False) and "no interval" in few_seeds_caution(1, quick=False)
+    assert few_seeds_caution(3, quick=False) is None
+
+
+def test_an_arm_keeps_its_colour_whichever_arms_ran(report):
+    import matplotlib.pyplot as plt
+
+    _, rep = report
+    only_gan = {**rep, "arms": {"gan": rep["arms"]["gan"]}}
+    colours = []
+    for r in (rep, only_gan):
+        fig = per_class_recall_figure(r)
+        ax = fig.axes[0]
+        [bars] = [c for c in ax.containers if hasattr(c, "patches") and c.get_label() == "gan"]
+        colours.append(bars.patches[0].get_facecolor())
+        plt.close(fig)
+    assert colours[0] == colours[1] and np.allclose(colours[0][:3], plt.matplotlib.colors.to_rgb(arm_colour("gan")))
+
+
+def test_legends_leave_the_data_uncovered(report):
+    import matplotlib.pyplot as plt
+
+    _, rep = report
+    for build in (per_class_recall_figure, pr_curves_figure):
+        fig = build(rep)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        legends = fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+        assert legends, build.__name__
+        for legend in legends:
+            box = legend.get_window_extent(renderer)
+            assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes), build.__name__
+        plt.close(fig)
+
+
+def test_the_report_folder_holds_the_answer_plot_first_named(report, tmp_path):
+    _, rep = report
+    files = write_report(rep, tmp_path / "r")
+    assert "arms.png" in files and (tmp_path / "r" / "arms.png").stat().st_size > 0
+    assert rep["comparison"]["answer"]["verdict"] in ("yes", "no", "not shown")
