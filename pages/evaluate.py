@@ -88,45 +88,6 @@ if "eval_job" in st.session_state:
         st.session_state.pop("eval_job")
         st.rerun()
 
-# Batch metrics: each column's name and what it means. A "held-out" column is the same metric for the held-out real
-# images of the class against its training images: what a generator as good as the real data scores.
-BATCH_COLUMNS = {
-    "batch": st.column_config.NumberColumn("Batch", format="%d"),
-    "class_name": st.column_config.TextColumn("Class"),
-    "samples": st.column_config.NumberColumn("Samples", format="%d"),
-    "n_real": st.column_config.NumberColumn(
-        "Real training images", format="%d", help="The class's real training images the batch is measured against"),
-    "fid": st.column_config.NumberColumn(
-        "FID", format="%.2f", help="Fréchet distance to the real training images on the domain features: lower is "
-                                  "closer to them, 0 the same. Compare within this dataset only"),
-    "fid_held_out": st.column_config.NumberColumn(
-        "FID, held-out real", format="%.2f", help="What unseen real images of the class score. A batch well below "
-                                                  "it sits nearer the training images than new real images do"),
-    "kid": st.column_config.TextColumn(
-        "KID", help="Kernel distance, unbiased: ≈ 0 or below means no measurable gap; ± its spread over subsets"),
-    "kid_held_out": st.column_config.TextColumn("KID, held-out real"),
-    "precision": st.column_config.NumberColumn(
-        "Precision", format="%.3f", help="Share of samples that look like real images (fidelity); higher is better"),
-    "precision_held_out": st.column_config.NumberColumn("Precision, held-out real", format="%.3f"),
-    "recall": st.column_config.NumberColumn(
-        "Recall", format="%.3f", help="Share of real images some sample resembles (diversity); higher is better"),
-    "recall_held_out": st.column_config.NumberColumn("Recall, held-out real", format="%.3f"),
-    "coverage": st.column_config.NumberColumn(
-        "Coverage", format="%.3f", help="Share of real images with a sample nearby; higher is better"),
-    "coverage_held_out": st.column_config.NumberColumn("Coverage, held-out real", format="%.3f"),
-    "class_consistency": st.column_config.NumberColumn(
-        "Class consistency", format="%.3f", help="Share of samples the real-data classifier assigns to their class"),
-    "authenticity": st.column_config.NumberColumn(
-        "Authenticity", format="%.3f", help="Share of samples farther from their nearest training image than real "
-                                            "images are from theirs"),
-    "closer_to_train": st.column_config.NumberColumn(
-        "DCR: closer to train", format="%.3f", help="Share of samples nearer a training image than a held-out one "
-                                                    "(equal-size sets): ≈ 0.5 generalises, near 1 tracks the training "
-                                                    "images"),
-    "copies": st.column_config.NumberColumn("Copies", format="%d", help="Samples that copy a training image"),
-}
-
-
 def _rounded(value, digits: int):
     return None if value is None else round(float(value), digits)
 
@@ -177,7 +138,7 @@ def batch_quality(dataset: str) -> None:
     st.caption("Each batch against its class's real training images, on the dataset's domain features; each "
                "\"held-out real\" column is what held-out real images of the class score against the same training "
                "images, i.e. the level of a generator as good as the real data. Hover a column for its meaning.")
-    st.dataframe(table, hide_index=True, column_config={k: v for k, v in BATCH_COLUMNS.items() if k in table})
+    st.dataframe(table, hide_index=True, column_config=table_columns(table))
     cautious = [m for m in recorded if m.get("caution")]  # one warning for them all: rare classes recur
     if cautious:
         st.warning(f"Batch{'es' * (len(cautious) > 1)} {', '.join(str(m.get('batch')) for m in cautious)}: "
