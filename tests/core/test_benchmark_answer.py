@@ -11,21 +11,10 @@ from ganaug_core.benchmark.answer import answer
 from ganaug_core.benchmark.plots import arm_colour, per_class_recall_figure, pr_curves_figure
 from ganaug_core.benchmark.report import mean_ci, to_markdown, write_report
 from ganaug_core.benchmark.stats import compare_gan_arms
-from ganaug_core.benchmark.arms import ArmInputs
-from ganaug_core.benchmark.harness import run_benchmark_arms
-from ganaug_core.benchmark.report import summarize
-from tests.core.test_benchmark_report import ARMS, TINY, data, generate
 
 METRICS = ("balanced_accuracy", "minority_recall")
 
 
-@pytest.fixture(scope="module")
-def report():
-    """Real tiny runs of three arms over two seeds, as in test_benchmark_report."""
-    raw = run_benchmark_arms(data(), ARMS, [0, 1], ArmInputs(generate=generate), TINY, (0.0, 1.0, 2.0))
-    meta = {"dataset": "toy", "class_names": ["a", "b", "c"], "minority_classes": [2], "seeds": [0, 1],
-            "arms": ARMS, "skipped_arms": {}, "quick": True, "budget": TINY.to_dict()}
-    return raw, summarize(raw, ARMS, 3, [2], meta)
 
 
 def comparison_of(values: dict[str, list[float]]) -> dict:

@@ -24,14 +24,6 @@ def data():
     return BenchmarkData(X, y, Xt, yt, ["a", "b", "c"], minority=[2])
 
 
-@pytest.fixture(scope="module")
-def report():
-    raw = run_benchmark_arms(data(), ARMS, [0, 1], ArmInputs(generate=generate), TINY, (0.0, 1.0, 2.0))
-    meta = {"dataset": "toy", "class_names": ["a", "b", "c"], "minority_classes": [2], "seeds": [0, 1],
-            "arms": ARMS, "skipped_arms": {}, "quick": True, "budget": TINY.to_dict()}
-    return raw, summarize(raw, ARMS, 3, [2], meta)
-
-
 def test_sweep_reuses_the_real_and_gan_arms_for_multipliers_0_and_1(report):
     raw, rep = report
     assert len(raw.runs) == 6 and len(raw.sweep) == 6
