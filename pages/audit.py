@@ -56,6 +56,24 @@ def export_gated(dataset: str, name: str, ratio: float) -> dict:
     return export_gated_set(dataset, out, synthetic_ratio=ratio)
 
 
+def export_summary(result: dict) -> None:
+    """What an export admitted, per class, what it left out and why, and the log head it rests on."""
+    st.success(f"Exported {result['entries']:,} images to `{result['out']}`; manifest sha256 "
+               f"`{result['manifest_sha256']}`")
+    with session_scope() as session:
+        names = (views.dataset_summary(session, result["dataset"]) or {}).get("class_names") or []
+    rows = [{"class_name": names[int(c)] if int(c) < len(names) else c, "real_images": n["real"],
+             "synthetic_images": n["synthetic"]} for c, n in result["counts"].items()]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=table_columns(rows))
+    if result["excluded"]:
+        st.caption("Left out: " + "; ".join(f"{n:,} {why}" for why, n in sorted(result["excluded"].items())))
+    head = result["log_head"]
+    st.caption(f"Gated on the decision log's first {head['events']:,} events (head `{head['hash'][:16]}…`, in the "
+               "folder's log_head.txt: `ganaug audit verify --head` checks the log still holds it).")
+    with st.expander("The export's summary as JSON"):
+        st.json(result)
+
+
 require_user()
 st.title("Audit")
 
@@ -146,6 +164,4 @@ with export_tab:
         if result and "error" in result:
             st.error(result["error"])
         elif result:
-            st.success(f"Exported {result.get('entries', '?')} images to `{result.get('out', '?')}`; manifest sha256 "
-                       f"`{result.get('manifest_sha256', '?')}`")
-            st.json(result, expanded=False)
+            export_summary(result)

@@ -308,6 +308,11 @@ TABLE_COLUMNS = {
     "progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0, format="percent"),
     "message": st.column_config.TextColumn("Last message"),
     "error": st.column_config.TextColumn("Error"),
+    # An export (the Audit page): what it admitted per class.
+    "real_images": st.column_config.NumberColumn(
+        "Real images", format="%d", help="Real training images admitted: their files still match their sha256"),
+    "synthetic_images": st.column_config.NumberColumn(
+        "Synthetic samples", format="%d", help="Approved samples admitted, at most the ratio × the class's real images"),
     # A measured batch (the Evaluate page): each distribution metric, and beside it what held-out real images of
     # the class score against its training images, i.e. what a generator as good as the real data scores.
     "samples": st.column_config.NumberColumn("Samples", format="%d"),

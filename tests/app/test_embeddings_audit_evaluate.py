@@ -156,6 +156,14 @@ def test_audit_verify_provenance_and_export(users, digits):
     out = home() / "exports" / "gated-1"
     manifest_sha = (out / "manifest.sha256").read_text().split()[0]
     assert any(str(out) in s.value and f"manifest sha256 `{manifest_sha}`" in s.value for s in at.success)
+    # What it admitted, per class in the dataset's names, and the log head it rests on (no raw JSON to unfold).
+    table = at.dataframe[-1].value
+    assert list(table.columns) == ["class_name", "real_images", "synthetic_images"]
+    assert table["class_name"].iloc[0] == "0"
+    rows = (out / "manifest.csv").read_text().splitlines()[1:]
+    assert table["real_images"].sum() == sum(",real," in r for r in rows)
+    assert table["synthetic_images"].sum() == sum(",synthetic," in r for r in rows)
+    assert any("Gated on the decision log's first" in c.value for c in at.caption)
     # The same folder again: a clear message, not a crash.
     button(at, "Export the gated training set").click().run()
     assert any("already exists" in e.value for e in at.error)
