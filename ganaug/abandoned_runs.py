@@ -2,7 +2,7 @@
 
 Such a run's row says "running" for good, since nothing was left to record its end. Its training process held its
 run folder (`ganaug.held_folders`) from the run's creation until its end was recorded, so a folder that no living
-process holds marks the run as dead. No torch here: `runs list`, the job worker and the app can look cheaply.
+process holds marks the run as dead. No torch here, so `runs list`, `generate` and the job worker look cheaply.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Folders being written, held by the process writing them, so that another process can tell them from the
 leftovers of one that died.
 
-Staging folders (a batch, a dataset, a run's first files, an export) are removed by their writer when it fails or
-is interrupted; a `kill -9`, the OOM killer or a power cut leaves them behind, and a run's row says "running"
-for good. So the writer holds an exclusive `flock` on the folder itself for as long as it works in it: the kernel
-drops the lock when the process dies, however it dies, and the lock follows the folder through its final rename
-(a run keeps it on its run folder until the run is finished). Whoever finds such a folder unlocked knows that
-its writer is gone.
+Staging folders (a batch, a dataset, a run's first files, a benchmark report, an export) are removed by their
+writer when it fails or is interrupted; a `kill -9`, the OOM killer or a power cut leaves them behind, and a run's
+row says "running" for good. So the writer holds an exclusive `flock` on the folder itself for as long as it
+works in it: the kernel drops the lock when the process dies, however it dies, and the lock follows the folder
+through its final rename (a run keeps it on its run folder until the run is finished). Whoever finds such a folder
+unlocked knows that its writer is gone.
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ loads without torch until a job actually needs it. Params are the JSON the app s
 plus `job_id` and `requested_by` added by the worker:
 
 - train_generate: dataset, config (TrainConfig fields), classes, per_class, seed, resume_run, score (default
-  true) → trains a run, generates `per_class` samples for each class in `classes`, scores each batch; the result
-  names the classes the run's mode-collapse monitor flagged at its end (`collapsed_classes`).
+  true) → trains a run, generates `per_class` samples for each class in `classes`, measures each batch (scores and
+  metrics, `measure_batch`); the result names the classes the run's mode-collapse monitor flagged at its end
+  (`collapsed_classes`).
 - generate: run_id, classes (or class_index), per_class (or n), seed, score → batches of an existing run.
-- evaluate: batch_id → scores of one batch.
+- evaluate: batch_id → measures one batch (scores and metrics); the result holds its scores.
 - benchmark: dataset, arms, seeds, quick, run_id, out_dir → the downstream benchmark report.
 - sleep: seconds, steps → does nothing for a while; checks that a worker is alive and reporting.
 """

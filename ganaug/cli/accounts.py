@@ -1,7 +1,7 @@
 """`ganaug users` and `ganaug tags`: the accounts that sign decisions and the artifact tag taxonomy.
 
-Every change is made by an authenticated admin (or, for a password, the account itself) and recorded in the
-decision log like a review decision, with its author and an optional reason.
+Every change is made by an authenticated admin (or, for a password, the account itself; the first admin needs no
+login) and recorded in the decision log like a review decision, with its author and an optional reason.
 """
 
 from __future__ import annotations
@@ -163,8 +163,7 @@ def tags_add_cmd(name: str, description: str = typer.Option("", "--description")
                  blocking: bool = typer.Option(True, "--blocking/--non-blocking", metavar=""),
                  reason: Optional[str] = typer.Option(None, "--reason"), user: Optional[str] = USER,
                  as_json: bool = JSON) -> None:
-    """Add a tag to the taxonomy (admins only). A tag is never renamed nor switched (non-)blocking: retire it and
-    add another."""
+    """Add a tag to the taxonomy (admins only); it is never renamed nor made (non-)blocking: retire it, add another."""
     from db.engine import session_scope
     from db.review import add_tag
 

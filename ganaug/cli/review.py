@@ -162,7 +162,7 @@ def jobs_list_cmd(
                                          "failed or cancelled"),
     as_json: bool = JSON,
 ) -> None:
-    """The newest 100 jobs with their status, progress and last message or error."""
+    """The newest 100 jobs with their status, progress and last message or error; a dead worker's are marked failed."""
     from db.engine import session_scope
     from db.jobs import fail_stale_jobs, list_jobs
     from ganaug.worker import STALE_AFTER_S
