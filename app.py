@@ -8,6 +8,7 @@ the admin page (accounts and the artifact taxonomy).
 import streamlit as st
 
 from pages.auth import SIGN_IN_COOKIE, keep_sign_in, restore_sign_in, sign_out
+from pages.ui import plain
 
 st.set_page_config(page_title="ganaug review", page_icon=":material/biotech:", layout="wide")
 # Image lists (the review grid, the nearest real images) put their tiles edge to edge; a small gap tells them apart.
@@ -33,7 +34,7 @@ else:
     if user["role"] == "admin":
         pages["Records"].append(st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"))
     with st.sidebar:
-        st.caption(f"Signed in as **{user['name']}** ({user['role']})")
+        st.caption(f"Signed in as **{plain(user['name'])}** ({user['role']})")
         st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=sign_out)
         keep_sign_in()  # the browser keeps this sign-in across reloads (the sign-in page deletes an ended one)
 

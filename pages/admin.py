@@ -7,7 +7,8 @@ import streamlit as st
 
 from db.review import add_tag, list_tags, set_tag_active
 from db.users import ROLES, add_user, list_users, set_active, set_password, set_role
-from pages.ui import acting_user, decision_errors, require_user, table_columns
+from pages.tables import table_columns
+from pages.ui import acting_user, decision_errors, plain, require_user
 from db.engine import session_scope
 
 user = require_user()
@@ -38,7 +39,7 @@ def attempt(what: str, decide, clear: tuple[str, ...] = (), secret: tuple[str, .
 
 flash = st.session_state.pop("admin_flash", None)
 if flash:
-    getattr(st, flash[0])(flash[1])
+    getattr(st, flash[0])(plain(flash[1]))  # it names accounts and tags
 accounts, taxonomy = st.tabs(["Accounts", "Artifact tags"])
 with accounts:
     with session_scope() as session:

@@ -18,7 +18,8 @@ from db import audit, views
 from db.audit import list_events, verify_chain
 from db.engine import session_scope
 from db.replay import state_mismatches
-from pages.ui import NO_DATASET, decision_errors, event_table, home, require_user, signed_in_row, table_columns
+from pages.tables import event_table, table_columns
+from pages.ui import NO_DATASET, decision_errors, home, plain, require_user, signed_in_row
 
 ACTIONS = ["any", *audit.ACTIONS]  # what db/review.py and db/users.py record, account and tag changes included
 TARGETS = ["any", *audit.TARGET_TYPES]
@@ -162,6 +163,6 @@ with export_tab:
                 st.session_state["export_result"] = result
         result = st.session_state.get("export_result")
         if result and "error" in result:
-            st.error(result["error"])
+            st.error(plain(result["error"]))
         elif result:
             export_summary(result)

@@ -1,5 +1,6 @@
 """Evaluate: launch the downstream benchmark on the current gated set as a job; show results, plots, ratio sweep;
-and the quality metrics `ganaug evaluate batch` recorded for each batch, beside held-out real images' values."""
+and the quality metrics recorded for each measured batch (`ganaug.evaluation.measure_batch`: the app's scoring,
+the demo or `ganaug evaluate batch`), beside held-out real images' values."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.jobs import submit_job
-from pages.ui import NO_DATASET, acting_user, cancel_job, decision_errors, home, require_user, table_columns
+from pages.tables import table_columns
+from pages.ui import NO_DATASET, acting_user, cancel_job, decision_errors, home, plain, require_user
 
 JOB_KIND = "benchmark"
 ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
@@ -59,7 +61,7 @@ if st.button("Run the benchmark", type="primary", key="eval_submit", disabled=no
         with acting_user(outcome="no benchmark was launched") as (session, me):
             st.session_state["eval_job"] = submit_job(session, JOB_KIND, params, key, requested_by=me.id).id
     except decision_errors() as e:
-        st.error(str(e), icon=":material/block:")
+        st.error(plain(e), icon=":material/block:")
 
 
 @st.fragment(run_every=3)
@@ -73,7 +75,7 @@ def job_status(job_id: int) -> None:
         st.button("Cancel", key=f"eval_cancel_{job_id}", disabled=job["cancel_requested"], icon=":material/stop:",
                   on_click=cancel_job, args=(job_id,))
     elif job["status"] == "failed":
-        st.error((job["error"] or "no reason recorded").splitlines()[0])
+        st.error(plain((job["error"] or "no reason recorded").splitlines()[0]))
     ended = f"eval_job_ended_{job_id}"
     if job["status"] not in ("queued", "running") and not st.session_state.get(ended):
         # The fragment redraws only itself: once, when the job ends, redraw the page so Results shows its report.
@@ -142,7 +144,7 @@ def batch_quality(dataset: str) -> None:
     cautious = [m for m in recorded if m.get("caution")]  # one warning for them all: rare classes recur
     if cautious:
         st.warning(f"Batch{'es' * (len(cautious) > 1)} {', '.join(str(m.get('batch')) for m in cautious)}: "
-                   + "; ".join(sorted({m["caution"] for m in cautious})), icon=":material/warning:")
+                   + plain("; ".join(sorted({str(m["caution"]) for m in cautious}))), icon=":material/warning:")
 
 
 def benchmark_answer(data: dict):
@@ -181,10 +183,10 @@ def benchmark_results(dataset: str) -> None:
     said = benchmark_answer(data)
     if said:  # the question the page asks, answered before any table
         show = {"yes": st.success, "no": st.error}.get(said["verdict"], st.info)
-        show("**" + said["lines"][0] + "**" + "".join(f"  \n{line}" for line in said["lines"][1:]))
+        show("**" + plain(said["lines"][0]) + "**" + "".join(f"  \n{plain(line)}" for line in said["lines"][1:]))
     caution = (data.get("meta") or {}).get("caution")
     if caution:
-        st.warning(f"Caution: {caution}.", icon=":material/warning:")
+        st.warning(f"Caution: {plain(caution)}.", icon=":material/warning:")
     if arms_data:
         st.markdown("Mean and 95 % interval over seeds, on the locked real test split")
         table = pd.DataFrame([{"arm": arm, "n_train": a.get("n_train"), "n_synthetic": a.get("n_synthetic"),

@@ -20,8 +20,9 @@ from db.engine import session_scope
 from db.jobs import submit_job
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.runstats import pace
-from pages.ui import (NO_DATASET, acting_user, cancel_job, decision_errors, home, require_user, show_image,
-                      table_columns)
+from pages.tables import table_columns
+from pages.ui import (NO_DATASET, acting_user, cancel_job, decision_errors, home, plain, require_user,
+                      show_image)
 
 JOB_KIND = "train_generate"
 MAX_PER_CLASS = 1000
@@ -57,7 +58,7 @@ def field_error(name: str) -> None:
 def show_errors(errors: dict) -> None:
     for name, slot in error_slots.items():
         if name in errors:
-            slot.error(errors[name], icon=":material/error:")
+            slot.error(plain(errors[name]), icon=":material/error:")
 
 
 def validate(v: dict, dataset: dict | None, runs: list[dict]) -> dict[str, str]:
@@ -244,7 +245,7 @@ if st.button("Launch run", type="primary", key="gen_submit", icon=":material/roc
 if errors_now:
     st.error("The run was not launched: fix the fields marked above.")
 if refused := st.session_state.pop("generate_refused", None):
-    st.error(refused, icon=":material/block:")
+    st.error(plain(refused), icon=":material/block:")
 
 
 @st.fragment(run_every=2)
@@ -280,16 +281,16 @@ def job_progress(job_id: int) -> None:
         generated = {names[c] for c in job["params"].get("classes") or [] if c < len(names)}
         mine = [c for c in collapsed if c in generated] if generated else collapsed
         if mine:
-            st.warning(f"The run's diversity monitor flagged class(es) {', '.join(mine)}: their samples vary much "
+            st.warning(f"The run's diversity monitor flagged class(es) {plain(', '.join(mine))}: their samples vary much "
                        "less than the real images (possible mode collapse). Look at the grid above before approving; "
                        "training longer usually helps.", icon=":material/warning:")
         if others := [c for c in collapsed if c not in mine]:
-            st.caption(f"The monitor also flagged class(es) {', '.join(others)}, which this run generated no batch of.")
+            st.caption(f"The monitor also flagged class(es) {plain(', '.join(others))}, which this run generated no batch of.")
         st.page_link("pages/review.py", label="Review them", icon=":material/fact_check:")
     elif job["status"] == "failed":
-        st.error(f"The job failed: {job['error']}")
+        st.error(f"The job failed: {plain(job['error'])}")
     elif job["status"] == "cancelled":
-        st.warning(job["message"] or "Cancelled.")
+        st.warning(plain(job["message"] or "Cancelled."))
     ended = f"gen_job_ended_{job_id}"
     if job["status"] not in ("queued", "running") and not st.session_state.get(ended):
         # The fragment redraws only itself: once, when the job ends, redraw the page so that "Recent runs" below

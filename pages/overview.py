@@ -6,7 +6,8 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from pages.ui import NO_DATASET, event_table, require_user, table_columns
+from pages.tables import event_table, table_columns
+from pages.ui import NO_DATASET, require_user
 
 require_user()
 st.title("Overview")

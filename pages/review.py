@@ -20,8 +20,8 @@ from db.review import FREE_FORM_TAG, review_page, untag_sample
 from ganaug_core.runstats import last_diversity
 from pages.review_decisions import (SCORE_JOB, act_on_sample, batch_actions, load_queue, queue_scoring,
                                     decide_open_sample, set_state, tag_open_sample)
-from pages.ui import (NO_DATASET, TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, require_user, show_image,
-                      show_images, tile_clicks)
+from pages.ui import (NO_DATASET, TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, plain,
+                      require_user, show_image, show_images, tile_clicks)
 
 PER_PAGE_CHOICES = (24, 36, 48)
 SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
@@ -106,7 +106,7 @@ def scoring_controls(batch_id: int) -> None:
         scoring_progress(job["id"])
         return
     if job is not None and job["status"] == "failed":
-        st.error(f"Scoring job {job['id']} failed: {(job['error'] or 'no reason recorded').splitlines()[0]}")
+        st.error(f"Scoring job {job['id']} failed: {plain((job['error'] or 'no reason recorded').splitlines()[0])}")
     st.button("Compute scores", key=f"score_batch_{batch_id}", icon=":material/analytics:", on_click=queue_scoring,
               args=(batch_id, job["id"] if job is not None else 0))
     st.caption("The worker that `ganaug app` starts scores the batch: class confidence, realism, novelty and the "
@@ -121,13 +121,13 @@ def show_feedback() -> None:
     a refusal is also a toast, which shows wherever the page is scrolled."""
     flash = st.session_state.pop("review_flash", None)
     if flash:
-        getattr(st, flash[0])(flash[1])
+        getattr(st, flash[0])(plain(flash[1]))  # messages name tags, accounts and reasons others typed
         if flash[0] == "error":
-            st.toast(flash[1], icon=":material/error:")
+            st.toast(plain(flash[1]), icon=":material/error:")
     toast = st.session_state.pop("review_toast", None)
     if toast:
         text, icon = toast if isinstance(toast, tuple) else (toast, ":material/check:")
-        st.toast(text, icon=icon)
+        st.toast(plain(text), icon=icon)
 
 
 q1, q2 = st.columns([1, 2])
@@ -170,8 +170,8 @@ def batch_panel(batch_id: int) -> None:
         return
     if state["status"] != "pending" and state["last_event"]:
         last = state["last_event"]
-        st.info(f"This batch is **{state['status']}** (by {last['actor']} at {last['ts'][:19].replace('T', ' ')} UTC"
-                + (f": {last['reason']}" if last["reason"] else "") + ").")
+        st.info(f"This batch is **{state['status']}** (by {plain(last['actor'])} at {last['ts'][:19].replace('T', ' ')}"
+                " UTC" + (f": {plain(last['reason'])}" if last["reason"] else "") + ").")
     if not state["scored"]:
         st.warning("Scores and embeddings for this batch are not computed yet; sorting by score is unavailable.")
         if state["status"] == "pending":
@@ -179,7 +179,7 @@ def batch_panel(batch_id: int) -> None:
     reading = collapse_reading(home(), state["run_id"])
     if state["class_index"] in reading.get("collapsed", []):
         ratio = reading["diversity"][str(state["class_index"])]
-        st.warning(f"The run behind this batch ended with class {state['class_names'][state['class_index']]} flagged "
+        st.warning(f"The run behind this batch ended with class {plain(state['class_names'][state['class_index']])} flagged "
                    f"by its diversity monitor: its samples vary {ratio:.2f} times as much as the real images "
                    "(possible mode collapse). Check the grid for repeats before approving.", icon=":material/warning:")
 
@@ -249,9 +249,10 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
         flags = ((["FILE CHANGED"] if is_changed else []) + (["MEMORIZED"] if s["memorized"] else [])
                  + (["rejected"] if s["rejected"] else []) + s["tags"])
         captions.append(" · ".join([f"#{s['id']}", names[s["class_index"]], f"conf {fmt(s['class_confidence'])}", *flags]))
+    markdown_captions = [plain(c) for c in captions]  # st.image renders captions as Markdown; the tiles' alt text not
     # Above the tiles, in sight with the first row: what is wrong with a file, then what the frames mean.
     if missing:
-        st.warning(f"image file missing or unreadable: {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else "")
+        st.warning(f"image file missing or unreadable: {plain(', '.join(missing[:5]))}" + (" …" if len(missing) > 5 else "")
                    + " (shown as a crossed grey tile)", icon=":material/broken_image:")
     if changed:
         st.error(f"{len(changed)} sample file(s) on this page no longer match the sha256 recorded when they were "
@@ -263,7 +264,7 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
                    "(a near-copy of a training image), to reject before the batch can be approved.")
     if uris:
         with st.container(key="review_grid"):
-            st.image(uris, caption=captions, width=TILE_PX)
+            st.image(uris, caption=markdown_captions, width=TILE_PX)
         # A click on a tile opens its sample, as its button above does.
         tile_clicks("review_grid", ids, captions, key=f"tile_click_{page_key}",
                     on_click=lambda sample_id: open_sample(sample_id, pick_key))
@@ -305,14 +306,14 @@ def sample_detail(open_id, state: dict) -> None:
         show_images([r["path"] for r in reals],
                     [f"real #{r['id']}" + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)], size=64)
     tag_names = [t["name"] for t in load_tags()]
-    st.markdown("Tags: " + (", ".join(s["tags"]) or "none"))
+    st.markdown("Tags: " + (", ".join(map(plain, s["tags"])) or "none"))
     new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}",
                            index=None, placeholder="choose a tag")  # nothing tagged by one click on "Add tag"
     sid = s["id"]
     st.text_input(f"Tag reason (required for '{FREE_FORM_TAG}': say what the problem is)", key=f"tag_reason_{sid}")
     st.button("Add tag", key=f"tag_add_{sid}", disabled=new_tag is None, on_click=tag_open_sample, args=(sid, new_tag))
     for t in s["tags"]:
-        st.button(f"Remove {t}", key=f"untag_{sid}_{t}", type="tertiary", on_click=act_on_sample,
+        st.button(f"Remove {plain(t)}", key=f"untag_{sid}_{t}", type="tertiary", on_click=act_on_sample,
                   args=(lambda session, me, t=t: untag_sample(session, sid, t, me), f"#{sid}: {t} removed"))
     if not s["rejected"]:
         st.text_input("Reason to reject this sample", key=f"reject_reason_{sid}")

@@ -10,12 +10,13 @@ from db.sign_ins import SIGN_IN_HOURS
 from db.users import has_active_admin
 from ganaug_core.paths import home
 from pages.auth import keep_sign_in, sign_in
+from pages.ui import plain
 
 st.title("ganaug review")
 st.write("Sign in to review synthetic samples. Every decision you make is recorded under your name. This browser "
          f"stays signed in for {SIGN_IN_HOURS} hours, across reloads, until you sign out.")
 if notice := st.session_state.pop("sign_in_notice", None):  # why the last session ended (a disabled account)
-    st.error(notice)
+    st.error(plain(notice))
 
 with session_scope() as session:
     first_run = not has_active_admin(session)
@@ -43,7 +44,7 @@ if submitted:
         try:
             sign_in(name.strip(), password)
         except DecisionError as e:
-            st.error(str(e))
+            st.error(plain(e))  # it quotes the name as typed
         else:
             st.rerun()
 

@@ -1,13 +1,15 @@
 """What every page shares: the signed-in user, database sessions, images with a placeholder, decision errors.
 
 Not a page itself (app.py never lists it). Session state holds only UI state: the signed-in user's id, name and
-role; every decision is written to the database at once through db/ functions.
+role, and the sign-in's token and expiry (pages/auth.py); every decision is written to the database at once
+through db/ functions. Text that someone typed (names, reasons) goes through `plain` before Markdown renders it.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,6 +36,21 @@ TILE_PX = 112  # a 16×16 sample is unreadable at its own size; nearest-neighbou
 NO_DATASET = ("**No dataset yet.** Ingest your images in a terminal, one sub-folder per class (an `.npz` works too):"
               "\n\n`ganaug data ingest PATH/TO/FOLDER --name NAME`\n\nthen reload this page. To try the tool first, "
               "`ganaug data ingest demo:digits --name digits`, or `ganaug demo`.")
+
+
+# The characters that open a Markdown construct inline (a link, an image, emphasis, code, an HTML tag, Streamlit's
+# `:red[…]`), and those that open a block at the start; a backslash before one makes it literal.
+_MARKDOWN_PUNCTUATION = re.compile(r"[\\`*_{}\[\]<>!|~$&]")
+_MARKDOWN_BLOCK_START = re.compile(r"^(?:#{1,6}(?= |$)|>|[+-](?= |$)|\d{1,9}[.)](?= |$))")  # heading, quote, list
+
+
+def plain(text) -> str:
+    """`text` as Markdown that shows exactly these characters. Streamlit renders Markdown in st.markdown, captions,
+    alerts, toasts, labels and image captions; a name or reason someone else typed (a class folder named
+    `![x](http:\\host\\p.png)`) would otherwise make every reviewer's browser fetch an image or show a link.
+    Line breaks become spaces: such text is a name or a one-line reason. Never put the result inside backticks."""
+    inline = _MARKDOWN_PUNCTUATION.sub(lambda m: "\\" + m.group(), " ".join(str(text).split()))
+    return _MARKDOWN_BLOCK_START.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], inline)
 
 
 def home() -> str:
@@ -240,7 +257,7 @@ def show_image(stored: str, caption: str = "", size: int = TILE_PX) -> bool:
     uri = image_uri(home(), stored, size)
     if uri is None:
         st.image(placeholder_uri(size), caption=caption, width=size)
-        st.warning(f"image file missing or unreadable: {stored}", icon=":material/broken_image:")
+        st.warning(f"image file missing or unreadable: {plain(stored)}", icon=":material/broken_image:")
         return False
     st.image(uri, caption=caption, width=size)
     return True
@@ -252,7 +269,7 @@ def show_images(stored: list[str], captions: list[str], size: int = TILE_PX) -> 
     uris = [image_uri(home(), path, size) for path in stored]
     missing = [path for path, uri in zip(stored, uris) if uri is None]
     if missing:
-        st.warning(f"image file missing or unreadable: {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else ""),
+        st.warning(f"image file missing or unreadable: {plain(', '.join(missing[:5]))}" + (" …" if len(missing) > 5 else ""),
                    icon=":material/broken_image:")
     if uris:
         st.image([uri or placeholder_uri(size) for uri in uris], caption=captions, width=size)
@@ -267,129 +284,3 @@ def cancel_job(job_id: int) -> None:
 
 def fmt(value: Optional[float], digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
-
-
-# Every table's headers in the reviewer's words (with units and help where a number needs them): pages pass
-# `column_config=table_columns(df)` to st.dataframe, so no raw field name reaches the screen.
-_INTERVAL = "Mean and [95 % interval] over seeds, on the locked real test split; from 0 to 1."
-TABLE_COLUMNS = {
-    "id": st.column_config.NumberColumn("Event", format="%d", help="The event's number in the decision log"),
-    "batch": st.column_config.NumberColumn("Batch", format="%d"),
-    "run": st.column_config.NumberColumn("Run", format="%d"),
-    "job": st.column_config.NumberColumn("Job", format="%d"),
-    "dataset": st.column_config.TextColumn("Dataset"),
-    "class_name": st.column_config.TextColumn("Class"),
-    "count": st.column_config.NumberColumn("Samples", format="%d", help="Samples generated in the batch"),
-    "memorized": st.column_config.NumberColumn(
-        "Memorized", format="%d", help="Near-copies of a training image not rejected yet; they block approval"),
-    "scored": st.column_config.CheckboxColumn(
-        "Scored", help="Class confidence, realism, novelty and the memorization check are computed"),
-    "created": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-    "ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss"),  # see `event_table`
-    "status": st.column_config.TextColumn("Status"),
-    "step": st.column_config.NumberColumn("Step", format="%d", help="Training steps done"),
-    "budget": st.column_config.TextColumn("Budget", help="The training steps or minutes the run was given"),
-    "arch": st.column_config.TextColumn("Architecture"),
-    "actor": st.column_config.TextColumn("By"),
-    "role": st.column_config.TextColumn("Role"),
-    "action": st.column_config.TextColumn("Action"),
-    "target": st.column_config.TextColumn("On"),
-    "meaning": st.column_config.TextColumn("Meaning", help="What the decision means, as signed into the log"),
-    "reason": st.column_config.TextColumn("Reason"),
-    "hash": st.column_config.TextColumn(
-        "Hash", help="The first 12 hex digits of the event's sha256 in the chain (`ganaug audit verify` checks it)"),
-    "field": st.column_config.TextColumn("Field"),
-    "value": st.column_config.TextColumn("Value"),
-    "name": st.column_config.TextColumn("Name"),
-    "active": st.column_config.CheckboxColumn("Active"),
-    "blocking": st.column_config.CheckboxColumn("Blocking", help="A sample with this tag stays out of training"),
-    "description": st.column_config.TextColumn("What it means"),
-    "kind": st.column_config.TextColumn("Kind"),
-    "progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0, format="percent"),
-    "message": st.column_config.TextColumn("Last message"),
-    "error": st.column_config.TextColumn("Error"),
-    # An export (the Audit page): what it admitted per class.
-    "real_images": st.column_config.NumberColumn(
-        "Real images", format="%d", help="Real training images admitted: their files still match their sha256"),
-    "synthetic_images": st.column_config.NumberColumn(
-        "Synthetic samples", format="%d", help="Approved samples admitted, at most the ratio × the class's real images"),
-    # A measured batch (the Evaluate page): each distribution metric, and beside it what held-out real images of
-    # the class score against its training images, i.e. what a generator as good as the real data scores.
-    "samples": st.column_config.NumberColumn("Samples", format="%d"),
-    "n_real": st.column_config.NumberColumn(
-        "Real training images", format="%d", help="The class's real training images the batch is measured against"),
-    "fid": st.column_config.NumberColumn(
-        "FID", format="%.2f", help="Fréchet distance to the real training images on the domain features: lower is "
-                                  "closer to them, 0 the same. Compare within this dataset only"),
-    "fid_held_out": st.column_config.NumberColumn(
-        "FID, held-out real", format="%.2f", help="What unseen real images of the class score. A batch well below "
-                                                  "it sits nearer the training images than new real images do"),
-    "kid": st.column_config.TextColumn(
-        "KID", help="Kernel distance, unbiased: ≈ 0 or below means no measurable gap; ± its spread over subsets"),
-    "kid_held_out": st.column_config.TextColumn("KID, held-out real"),
-    "precision": st.column_config.NumberColumn(
-        "Precision", format="%.3f", help="Share of samples that look like real images (fidelity); higher is better"),
-    "precision_held_out": st.column_config.NumberColumn("Precision, held-out real", format="%.3f"),
-    "recall": st.column_config.NumberColumn(
-        "Recall", format="%.3f", help="Share of real images some sample resembles (diversity); higher is better"),
-    "recall_held_out": st.column_config.NumberColumn("Recall, held-out real", format="%.3f"),
-    "coverage": st.column_config.NumberColumn(
-        "Coverage", format="%.3f", help="Share of real images with a sample nearby; higher is better"),
-    "coverage_held_out": st.column_config.NumberColumn("Coverage, held-out real", format="%.3f"),
-    "class_consistency": st.column_config.NumberColumn(
-        "Class consistency", format="%.3f", help="Share of samples the real-data classifier assigns to their class"),
-    "authenticity": st.column_config.NumberColumn(
-        "Authenticity", format="%.3f", help="Share of samples farther from their nearest training image than real "
-                                            "images are from theirs"),
-    "closer_to_train": st.column_config.NumberColumn(
-        "DCR: closer to train", format="%.3f", help="Share of samples nearer a training image than a held-out one "
-                                                    "(equal-size sets): ≈ 0.5 generalises, near 1 tracks the training "
-                                                    "images"),
-    "copies": st.column_config.NumberColumn("Copies", format="%d", help="Samples that copy a training image"),
-    "arm": st.column_config.TextColumn(
-        "Arm", help="How the training set was built: real images only, a baseline (oversample, smote, classic) or "
-                    "GAN samples (gan_approved: the samples reviewers approved)"),
-    "n_train": st.column_config.NumberColumn(
-        "Training images", format="%d", help="Real and added images the classifier trained on"),
-    "n_synthetic": st.column_config.NumberColumn(
-        "Synthetic images", format="%d", help="Of them, new images: the GAN's samples or SMOTE's interpolations "
-                                              "(oversample and classic repeat real images, so they add none)"),
-    "multiplier": st.column_config.NumberColumn(
-        "Synthetic multiplier", format="×%g", help="Synthetic images per class = multiplier × the class's gap to the "
-                                                   "majority class"),
-    "balanced_accuracy": st.column_config.TextColumn(
-        "Balanced accuracy", help="Recall averaged over classes; higher is better. " + _INTERVAL),
-    "minority_recall": st.column_config.TextColumn(
-        "Rare-class recall", help="Recall averaged over the rare classes; higher is better. " + _INTERVAL),
-    "macro_f1": st.column_config.TextColumn("Macro F1", help="F1 averaged over classes; higher is better. " + _INTERVAL),
-    "macro_gmean": st.column_config.TextColumn(
-        "Macro G-mean", help="√(recall × specificity) averaged over classes; higher is better. " + _INTERVAL),
-    "minority_pr_auc": st.column_config.TextColumn(
-        "Rare-class PR-AUC", help="Area under each rare class's precision-recall curve, averaged; higher is better. "
-                                  + _INTERVAL),
-    "ece": st.column_config.TextColumn(
-        "Calibration error (ECE)", help="Expected calibration error: the gap between confidence and accuracy over 15 "
-                                        "bins; lower is better. " + _INTERVAL),
-}
-
-
-def table_columns(table) -> dict:
-    """st.dataframe's column_config for the columns of `table`: a DataFrame, a list of row dicts or of names."""
-    if hasattr(table, "columns"):
-        names = list(table.columns)
-    else:
-        names = list(table[0]) if table and isinstance(table[0], dict) else list(table)
-    return {name: TABLE_COLUMNS[name] for name in names if name in TABLE_COLUMNS}
-
-
-def event_table(rows: list[dict], columns: list[str]):
-    """Decision-log rows (views.event_dict) as a DataFrame of `columns`, their time a UTC datetime (the log stores
-    it as ISO text with microseconds and an offset, which a reviewer has no use for) and their action in words."""
-    import pandas as pd
-
-    df = pd.DataFrame(rows)[columns]
-    if "ts" in df:
-        df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
-    if "action" in df:  # 'reject sample', not the log's 'reject_sample'
-        df["action"] = df["action"].str.replace("_", " ")
-    return df

@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, emit,
+from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
                                terminate_as_interrupt)
 
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained decision log.")
@@ -113,11 +113,12 @@ def audit_log_cmd(
 
 
 def export_cmd(
-    dataset: str = typer.Option(..., "--dataset"), out: Path = typer.Option(..., "--out"),
+    dataset: str = typer.Option(..., "--dataset", help="Dataset name"),
+    out: Path = typer.Option(..., "--out", help="A new or empty folder, written complete or not at all"),
     ratio: float = typer.Option(1.0, "--ratio", help="At most this many synthetic samples per real training image, per class"),
     as_json: bool = JSON,
 ) -> None:
-    """Write the gated training set as an ImageFolder with manifest.csv and its sha256."""
+    """Write the gated training set as an ImageFolder with manifest.csv, its sha256 and the log head (log_head.txt)."""
     from db.gate import INTEGRITY_REASONS
     from ganaug.export import export_gated_set
     from ganaug_core.progress import tqdm_progress
@@ -128,11 +129,11 @@ def export_cmd(
         summary = export_gated_set(dataset, out, ratio, progress)
     for reason in INTEGRITY_REASONS:  # on stderr, with --json too: stdout stays one JSON object
         if n := summary["excluded"].get(reason):
-            typer.echo(f"warning: {n} image{'s' * (n != 1)} left out: {reason}", err=True)
+            echo(f"warning: {n} image{'s' * (n != 1)} left out: {reason}", err=True)
     if ratio > 0 and not any(v["synthetic"] for v in summary["counts"].values()):
         why = "; ".join(f"{reason} ({n} sample{'s' * (n != 1)})" for reason, n in summary["excluded"].items())
-        typer.echo("warning: no synthetic sample was admitted, so the set holds the real training images only"
-                   + (f"; left out: {why}" if why else " (no batch of this dataset is approved)"), err=True)
+        echo("warning: no synthetic sample was admitted, so the set holds the real training images only"
+             + (f"; left out: {why}" if why else " (no batch of this dataset is approved)"), err=True)
     names = dataset_class_names(dataset)
     counts = ", ".join(f"class {class_label(c, names)}: {v['real']} real + {v['synthetic']} synthetic"
                        for c, v in summary["counts"].items())

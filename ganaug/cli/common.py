@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import signal
 import sys
 from contextlib import contextmanager
@@ -71,8 +72,18 @@ def login(user: Optional[str], password_env: str = "GANAUG_PASSWORD"):
         return authenticate(session, name, password)
 
 
+# C0 and C1 control characters but line feed and tab: a name (a class folder, a dataset, a reason typed elsewhere)
+# holding ESC would otherwise drive the terminal it is printed on (colours, a rewritten line, a window title).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def echo(text: str, err: bool = False) -> None:
+    """typer.echo for text meant for people: control characters are shown as escapes (`\\x1b`), not sent raw."""
+    typer.echo(_CONTROL.sub(lambda m: repr(m.group())[1:-1], text), err=err)
+
+
 def fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -120,7 +131,7 @@ def _usage_errors_on_one_line() -> Iterator[None]:
     except _UsageError as e:
         message = " ".join(e.format_message().split())
         hint = f" (try '{e.ctx.command_path} --help')" if e.ctx is not None else ""
-        typer.echo(f"error: {message}{hint}", err=True)
+        echo(f"error: {message}{hint}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
@@ -201,4 +212,4 @@ def emit(obj: Any, as_json: bool, text: str = "") -> None:
     if as_json:
         sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
     elif text:
-        typer.echo(text)
+        echo(text)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, cli_errors, emit, terminate_as_interrupt
+from ganaug.cli.common import JSON, cli_errors, echo, emit, terminate_as_interrupt
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.progress import tqdm_progress
 
@@ -50,15 +50,15 @@ def ingest_cmd(
         "\n".join(text),
     )
     if duplicates["images"]:
-        typer.echo(f"warning: {duplicates['images']} images are identical to another one after conversion to "
-                   f"{dataset.resolution}², {duplicates['across_classes']} of them under another class and "
-                   f"{duplicates['across_splits']} across train and test (a test image that is also a training image "
-                   f"inflates test scores); `--json` lists them by source path", err=True)
+        echo(f"warning: {duplicates['images']} images are identical to another one after conversion to "
+             f"{dataset.resolution}², {duplicates['across_classes']} of them under another class and "
+             f"{duplicates['across_splits']} across train and test (a test image that is also a training image "
+             f"inflates test scores); `--json` lists them by source path", err=True)
     untested = [c for c in report.class_names if "test" in report.counts and not report.counts["test"].get(c)]
     if untested:  # the benchmark refuses such a dataset; better said now than after a generator is trained
-        typer.echo(f"warning: class{'es' * (len(untested) > 1)} {', '.join(untested)} "
-                   f"{'have' if len(untested) > 1 else 'has'} no test image, so `ganaug benchmark` cannot score "
-                   "it: add images to the class or ingest again with a larger --test-fraction", err=True)
+        echo(f"warning: class{'es' * (len(untested) > 1)} {', '.join(untested)} "
+             f"{'have' if len(untested) > 1 else 'has'} no test image, so `ganaug benchmark` cannot score "
+             "it: add images to the class or ingest again with a larger --test-fraction", err=True)
 
 
 @app.command("list")

@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, emit,
+from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
                                terminate_as_interrupt, write_atomically)
 from ganaug_core import paths
 from ganaug_core.progress import tqdm_progress
@@ -172,7 +172,7 @@ def benchmark_cmd(
         return
     if json_file is not None:
         write_atomically(json_file, json.dumps(result, indent=2) + "\n")
-    typer.echo(format_summary(result))
+    echo(format_summary(result))
 
 
 def _json_destination(json_out: Optional[str]) -> Optional[Path]:

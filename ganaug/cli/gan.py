@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, UserError, class_label, cli_errors, emit, terminate_as_interrupt
+from ganaug.cli.common import JSON, UserError, class_label, cli_errors, echo, emit, terminate_as_interrupt
 from ganaug_core import paths
 
 EXIT_INTERRUPTED = 130
@@ -95,7 +95,7 @@ def train_cmd(
         with terminate_as_interrupt(), tqdm_progress() as progress:
             run_id = train_run(dataset, config, progress=_compact(progress), resume_run=resume)
     except KeyboardInterrupt:
-        typer.echo("interrupted before a checkpoint could be written", err=True)
+        echo("interrupted before a checkpoint could be written", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
     with session_scope() as s:
         run = s.get(Run, run_id)
@@ -108,12 +108,12 @@ def train_cmd(
     if info["collapsed_classes"]:
         flagged = ", ".join(f"{c} ({info['diversity'][c]:.2f} of real)" for c in info["collapsed_classes"])
         when = f" at step {info['step']}, where training was interrupted" if info["status"] == "cancelled" else ""
-        typer.echo(f"warning: possible mode collapse{when}, samples vary too little in class {flagged}; look at the grids "
-                   f"in {paths.resolve(info['run_dir']) / 'grids'} and, if they repeat, train longer: "
-                   f"`ganaug train --dataset {dataset} --resume {run_id} --steps N`", err=True)
+        echo(f"warning: possible mode collapse{when}, samples vary too little in class {flagged}; look at the grids "
+             f"in {paths.resolve(info['run_dir']) / 'grids'} and, if they repeat, train longer: "
+             f"`ganaug train --dataset {dataset} --resume {run_id} --steps N`", err=True)
     if info["status"] == "cancelled":
-        typer.echo(f"interrupted: checkpoint saved; continue with `ganaug train --dataset {dataset} --resume {run_id}`",
-                   err=True)
+        echo(f"interrupted: checkpoint saved; continue with `ganaug train --dataset {dataset} --resume {run_id}`",
+             err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
@@ -157,7 +157,7 @@ def runs_list_cmd(
     limit: int = typer.Option(50, "--limit", help="At most this many, newest first"),
     as_json: bool = JSON,
 ) -> None:
-    """Training runs, newest first: status, step reached of the total, and the run each one resumed."""
+    """Training runs, newest first: status, step of the total, the run each resumed; a killed run is marked failed."""
     from db import views
     from db.datasets import get_dataset
     from db.engine import session_scope
@@ -175,7 +175,8 @@ def runs_list_cmd(
     lines = [f"{r['run']:>5}  {r['dataset']:<16} {r['status']:<10} step {r['step'] or 0}"
              + (f"/{r['total_steps']}" if r["total_steps"] else f" of a {r['budget']} budget")
              + (f"  resumed from run {r['resumed_from']}" if r["resumed_from"] else "") + f"  {r['created']}"
-             for r in rows]
+             + (f"\n       {r['error'].splitlines()[0]}" if r["status"] == "failed" and r["error"] else "")
+             for r in rows]  # a failed run says why below its line (a killed one: how to resume it)
     emit({"runs": rows}, as_json, "\n".join(lines) or "no runs yet: `ganaug train --dataset NAME --minutes 2`")
 
 

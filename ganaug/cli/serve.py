@@ -21,7 +21,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import UserError, cli_errors
+from ganaug.cli.common import UserError, cli_errors, echo
 
 APP_FILE = Path(__file__).resolve().parents[2] / "app.py"
 GRACE_S = 10.0
@@ -111,8 +111,8 @@ def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True) -
                                          preexec_fn=_die_with_parent))
         if with_worker:
             children.append(subprocess.Popen(worker_command(), env=env, preexec_fn=_die_with_parent))
-        typer.echo(f"ganaug app on http://{host}:{port} (worker: {'on' if with_worker else 'off'}); Ctrl-C stops both",
-                   err=True)
+        echo(f"ganaug app on http://{host}:{port} (worker: {'on' if with_worker else 'off'}); Ctrl-C stops both",
+             err=True)
         while stopping["signal"] is None and all(c.poll() is None for c in children):
             time.sleep(0.2)
         exited = [c for c in children if c.poll() is not None]
@@ -152,6 +152,6 @@ def register(app: typer.Typer) -> None:
             check_can_listen(host, port)  # before minutes of preparation, not after
         with tqdm_progress() as progress:
             info = prepare_demo(minutes=DEFAULT_MINUTES if minutes is None else minutes, progress=progress)
-        typer.echo(info.text())
+        echo(info.text())
         if not prepare_only:
             raise typer.Exit(serve(host, port))

@@ -1,6 +1,6 @@
 """The benchmark report: one JSON file with stable keys, a markdown summary, and PNG plots.
 
-JSON layout (schema "ganaug.benchmark/1"); every interval is {"mean", "low", "high", "std", "n"}:
+JSON layout (schema "ganaug.benchmark/1", in "schema"); every interval is {"mean", "low", "high", "std", "n"}:
   meta: dataset, class_names, minority_classes, seeds, arms, skipped_arms, budget, quick, provenance, timing
   arms: {arm: {"clean": {metric: interval}, "shifted": {shift: {metric: interval}},
                "per_class_recall": [interval per class], "pr_auc": {class: interval},
@@ -8,11 +8,14 @@ JSON layout (schema "ganaug.benchmark/1"); every interval is {"mean", "low", "hi
   comparison: best baseline per target metric, paired difference of each GAN arm, "beats", "target_met",
               "answer": {"verdict", "arm", "lines"} (the verdict in words, answer.py)
   sweep: {"arm", "multipliers", "points": [{"multiplier", "n_synthetic", metric: interval}]}
+  pr_curves: {arm: {rare class: the precision-recall curve of the first seed}}
+  ganaug.benchmarking adds "report": the folder, its files and their sha256, once they are written.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
@@ -113,7 +116,20 @@ def _test_split(meta: dict) -> str:
             "and chooses nothing")
 
 
+_MARKDOWN_PUNCTUATION = re.compile(r"[\\`*_{}\[\]<>!|~$&]")  # what opens a Markdown construct (or an HTML tag) inline
+_MARKDOWN_BLOCK_START = re.compile(r"^(?:#{1,6}(?= |$)|>|[+-](?= |$)|\d{1,9}[.)](?= |$))")  # heading, quote, list
+
+
+def _markdown_text(text) -> str:
+    """A name as Markdown showing exactly its characters: class names are folder names, and the app renders this
+    report: a class folder named like a Markdown image would have every reader's browser fetch that image."""
+    inline = _MARKDOWN_PUNCTUATION.sub(lambda m: "\\" + m.group(), " ".join(str(text).split()))
+    return _MARKDOWN_BLOCK_START.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], inline)
+
+
 def to_markdown(report: dict) -> str:
+    report = {**report, "meta": {**report["meta"], "dataset": _markdown_text(report["meta"]["dataset"]),
+                                 "class_names": [_markdown_text(n) for n in report["meta"]["class_names"]]}}
     meta, arms, comp = report["meta"], report["arms"], report["comparison"]
     names = meta["class_names"]
     minority_names = [names[c] for c in meta["minority_classes"]]

@@ -273,3 +273,22 @@ def test_real_process_exits_2_without_traceback(home):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: unknown dataset 'missing' (known: none yet)"
+
+
+def test_a_class_name_holding_terminal_escapes_is_printed_as_text(home, tmp_path):
+    """A class folder's name is printed in reports and warnings: its control characters (a colour, a window title)
+    are shown as escapes, never sent to the terminal raw. click strips only colour codes, and only off a terminal:
+    `color=True` is what a terminal gets."""
+    from tests.cli.helpers import runner
+    from ganaug.cli import app
+
+    red, title = "\x1b[31mred\x1b[0m", "\x1b]0;pwned\x07t"
+    make_image_folder(tmp_path / "src", classes=(red, title, "ok"), per_class=(3, 3, 6))
+    result = runner.invoke(app, ["data", "ingest", str(tmp_path / "src"), "--name", "esc", "--resolution", "8"],
+                           color=True)
+    assert result.exit_code == 0, result.output
+    report = runner.invoke(app, ["data", "report", "esc"], color=True)
+    for output in (result.output, report.output):
+        assert "\x1b" not in output and "\x07" not in output
+        assert "\\x1b[31mred\\x1b[0m" in output and "\\x1b]0;pwned\\x07t" in output
+    assert red in json.loads(ganaug("data", "report", "esc", "--json").stdout)["class_names"]  # JSON keeps it

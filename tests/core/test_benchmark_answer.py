@@ -119,3 +119,16 @@ def test_the_report_folder_holds_the_answer_plot_first_named(report, tmp_path):
     files = write_report(rep, tmp_path / "r")
     assert "arms.png" in files and (tmp_path / "r" / "arms.png").stat().st_size > 0
     assert rep["comparison"]["answer"]["verdict"] in ("yes", "no", "not shown")
+
+
+def test_the_markdown_shows_class_names_as_text(report):
+    """Class names are folder names, and the app renders report.md: one named like a Markdown image or link shows as
+    those characters (no reader's browser fetches anything), in the answer, the tables and the prose alike."""
+    from markdown_it import MarkdownIt
+
+    _, rep = report
+    hostile = ["![a](http:\\\\evil.example\\a.png)", "[b](javascript:alert(1))", "<img src=x> | c"]
+    rep = {**rep, "meta": {**rep["meta"], "dataset": "# toy", "class_names": hostile, "test_counts": [4, 4, 4]}}
+    html = MarkdownIt("commonmark").enable("table").render(to_markdown(rep))
+    assert "<img" not in html and "<a " not in html and "<h1>Downstream benchmark: # toy</h1>" in html
+    assert "&lt;img src=x&gt; | c" in html and "![a](http:\\\\evil.example\\a.png)" in html
