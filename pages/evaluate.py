@@ -137,9 +137,12 @@ def batch_quality(dataset: str) -> None:
         return
     recorded.sort(key=lambda m: m.get("batch") or 0, reverse=True)
     table = pd.DataFrame([batch_metrics_row(m, class_names) for m in recorded])
+    splits = sorted({m.get("holdout_split") for m in recorded if m.get("holdout_split")})
     st.caption("Each batch against its class's real training images, on the dataset's domain features; each "
                "\"held-out real\" column is what held-out real images of the class score against the same training "
-               "images, i.e. the level of a generator as good as the real data. Hover a column for its meaning.")
+               "images, i.e. the level of a generator as good as the real data. The held-out images are the "
+               f"dataset's {' and '.join(splits) or 'held-out'} split: numbers to read, which neither the gate nor "
+               "the benchmark uses. Hover a column for its meaning.")
     st.dataframe(table, hide_index=True, column_config=table_columns(table))
     cautious = [m for m in recorded if m.get("caution")]  # one warning for them all: rare classes recur
     if cautious:
