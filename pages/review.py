@@ -313,8 +313,8 @@ def sample_detail(open_id, state: dict) -> None:
     st.text_input(f"Tag reason (required for '{FREE_FORM_TAG}': say what the problem is)", key=f"tag_reason_{sid}")
     st.button("Add tag", key=f"tag_add_{sid}", disabled=new_tag is None, on_click=tag_open_sample, args=(sid, new_tag))
     for t in s["tags"]:
-        st.button(f"Remove {plain(t)}", key=f"untag_{sid}_{t}", type="tertiary", on_click=act_on_sample,
-                  args=(lambda session, me, t=t: untag_sample(session, sid, t, me), f"#{sid}: {t} removed"))
+        st.button(f"Remove {plain(t)}", key=f"untag_{sid}_{t}", type="tertiary", icon=":material/close:",
+                  on_click=act_on_sample, args=(lambda session, me, t=t: untag_sample(session, sid, t, me), f"#{sid}: {t} removed"))
     if not s["rejected"]:
         st.text_input("Reason to reject this sample", key=f"reject_reason_{sid}")
         st.button("Reject sample", key=f"reject_sample_{sid}", on_click=decide_open_sample, args=("reject", sid))
