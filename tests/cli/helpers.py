@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from typer.testing import CliRunner
 
 from ganaug.cli import app
@@ -21,3 +23,25 @@ def assert_bad_input(result, *needles):
     assert line.startswith("error: "), line
     for needle in needles:
         assert needle in line, line
+
+
+def run(*args, env=None, input=None):
+    return runner.invoke(app, [str(a) for a in args], env=env, input=input)
+
+
+def ok_json(*args, env=None, input=None) -> dict:
+    """The one JSON object a command that succeeded printed with --json."""
+    result = run(*args, "--json", env=env, input=input)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def refused(*args, env=None, input=None) -> str:
+    """The one `error: ...` line a refused command printed last on stderr (exit status 2, no traceback; a progress
+    bar may precede it)."""
+    result = run(*args, env=env, input=input)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: "), result.stderr
+    return last

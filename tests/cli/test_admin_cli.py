@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from ganaug.cli import app
+from tests.cli.helpers import ok_json, refused, run
 
-runner = CliRunner()
 ADA = {"GANAUG_USER": "ada", "GANAUG_PASSWORD": "ada-password", "GANAUG_ADMIN_PASSWORD": "ada-password"}
 REX = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": "rex-password"}
 NO_SIGNER = {"GANAUG_USER": None, "GANAUG_PASSWORD": None, "GANAUG_ADMIN_PASSWORD": None}
@@ -21,21 +19,11 @@ def fast_password_hashing(monkeypatch):
     monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
 
 
-def run(*args, env=None, input=None):
-    return runner.invoke(app, list(map(str, args)), env={**NO_SIGNER, **(env or {})}, input=input)
-
-
-def ok_json(*args, env=None, input=None) -> dict:
-    result = run(*args, "--json", env=env, input=input)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def refused(*args, env=None, input=None) -> str:
-    result = run(*args, env=env, input=input)
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1, result.output
-    return result.stderr.strip()
+@pytest.fixture(autouse=True)
+def no_signer_in_the_environment(monkeypatch):
+    """Each command signs as the `env` it is given, never as whoever runs the tests."""
+    for name in NO_SIGNER:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -12,35 +12,15 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
 
 from db.engine import dispose_engines, session_scope
-from ganaug.cli import app
+from tests.cli.helpers import ok_json, refused, run
 from tests.db.helpers import make_batch, make_dataset, sample_ids
-
-runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch):
     monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
-
-
-def run(*args, env=None, input=None):
-    return runner.invoke(app, list(map(str, args)), env=env, input=input)
-
-
-def ok_json(*args, env=None, input=None) -> dict:
-    result = run(*args, "--json", env=env, input=input)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def refused(*args, env=None, input=None) -> str:
-    result = run(*args, env=env, input=input)
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    return result.stderr.strip()
 
 
 REX = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": "rex-password"}
