@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +25,7 @@ from db.errors import DecisionError
 from db.models import User
 from db.sign_ins import resume_sign_in
 from ganaug_core import paths
+from ganaug_core.markdown import plain
 from ganaug_core.imageio import ImageRejected, read_png, sha256_file
 
 TILE_PX = 112  # a 16×16 sample is unreadable at its own size; nearest-neighbour upscaling keeps pixels honest
@@ -36,21 +36,6 @@ TILE_PX = 112  # a 16×16 sample is unreadable at its own size; nearest-neighbou
 NO_DATASET = ("**No dataset yet.** Ingest your images in a terminal, one sub-folder per class (an `.npz` works too):"
               "\n\n`ganaug data ingest PATH/TO/FOLDER --name NAME`\n\nthen reload this page. To try the tool first, "
               "`ganaug data ingest demo:digits --name digits`, or `ganaug demo`.")
-
-
-# The characters that open a Markdown construct inline (a link, an image, emphasis, code, an HTML tag, Streamlit's
-# `:red[…]`), and those that open a block at the start; a backslash before one makes it literal.
-_MARKDOWN_PUNCTUATION = re.compile(r"[\\`*_{}\[\]<>!|~$&]")
-_MARKDOWN_BLOCK_START = re.compile(r"^(?:#{1,6}(?= |$)|>|[+-](?= |$)|\d{1,9}[.)](?= |$))")  # heading, quote, list
-
-
-def plain(text) -> str:
-    """`text` as Markdown that shows exactly these characters. Streamlit renders Markdown in st.markdown, captions,
-    alerts, toasts, labels and image captions; a name or reason someone else typed (a class folder named
-    `![x](http:\\host\\p.png)`) would otherwise make every reviewer's browser fetch an image or show a link.
-    Line breaks become spaces: such text is a name or a one-line reason. Never put the result inside backticks."""
-    inline = _MARKDOWN_PUNCTUATION.sub(lambda m: "\\" + m.group(), " ".join(str(text).split()))
-    return _MARKDOWN_BLOCK_START.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], inline)
 
 
 def home() -> str:

@@ -15,7 +15,6 @@ JSON layout (schema "ganaug.benchmark/1", in "schema"); every interval is {"mean
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
@@ -31,6 +30,7 @@ from ganaug_core.benchmark.shifts import describe as describe_shifts
 from ganaug_core.benchmark.stats import compare_gan_arms
 from ganaug_core.benchmark.stats import mean_ci as _mean_ci
 from ganaug_core.benchmark.sweep import SWEEP_ARM
+from ganaug_core.markdown import plain
 
 SCHEMA = "ganaug.benchmark/1"
 SWEEP_METRICS = ("balanced_accuracy", "minority_recall")
@@ -116,20 +116,9 @@ def _test_split(meta: dict) -> str:
             "and chooses nothing")
 
 
-_MARKDOWN_PUNCTUATION = re.compile(r"[\\`*_{}\[\]<>!|~$&]")  # what opens a Markdown construct (or an HTML tag) inline
-_MARKDOWN_BLOCK_START = re.compile(r"^(?:#{1,6}(?= |$)|>|[+-](?= |$)|\d{1,9}[.)](?= |$))")  # heading, quote, list
-
-
-def _markdown_text(text) -> str:
-    """A name as Markdown showing exactly its characters: class names are folder names, and the app renders this
-    report: a class folder named like a Markdown image would have every reader's browser fetch that image."""
-    inline = _MARKDOWN_PUNCTUATION.sub(lambda m: "\\" + m.group(), " ".join(str(text).split()))
-    return _MARKDOWN_BLOCK_START.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], inline)
-
-
 def to_markdown(report: dict) -> str:
-    report = {**report, "meta": {**report["meta"], "dataset": _markdown_text(report["meta"]["dataset"]),
-                                 "class_names": [_markdown_text(n) for n in report["meta"]["class_names"]]}}
+    report = {**report, "meta": {**report["meta"], "dataset": plain(report["meta"]["dataset"]),
+                                 "class_names": [plain(n) for n in report["meta"]["class_names"]]}}
     meta, arms, comp = report["meta"], report["arms"], report["comparison"]
     names = meta["class_names"]
     minority_names = [names[c] for c in meta["minority_classes"]]
