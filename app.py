@@ -1,4 +1,5 @@
-"""The review app's entry point: page setup and navigation only; each screen lives in pages/.
+"""The review app's entry point: page setup, who is signed in (kept across reloads: pages/auth.py) and navigation;
+each screen lives in pages/.
 
 Run with `ganaug app` (Streamlit and the job worker together) or `streamlit run app.py`.
 Who is signed in decides which pages exist: nobody → sign in only; reviewers → the work pages; admins → also
