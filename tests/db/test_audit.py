@@ -46,7 +46,10 @@ def test_update_and_delete_on_the_log_are_refused_by_the_database(db, home, toy,
     _some_decisions(home, toy, people)
     statements = ["UPDATE events SET reason = 'rewritten' WHERE id = 2", "DELETE FROM events WHERE id = 2"]
     if db.startswith("postgresql"):
-        statements.append("TRUNCATE events CASCADE")
+        statements += ["TRUNCATE events CASCADE",
+                       "INSERT INTO events SELECT * FROM events WHERE id = 2 ON CONFLICT (id) DO UPDATE SET reason = 'x'"]
+    else:  # REPLACE deletes the old row without firing DELETE triggers: only 0005's trigger stops it
+        statements.append("INSERT OR REPLACE INTO events SELECT * FROM events WHERE id = 2")
     for statement in statements:
         with pytest.raises(DBAPIError, match="append-only"):
             with session_scope() as s:
@@ -59,7 +62,8 @@ def test_update_and_delete_on_the_log_are_refused_by_the_database(db, home, toy,
 def test_sqlite_refuses_edits_from_a_plain_sqlite3_connection(home, toy, people):
     _some_decisions(home, toy, people)
     con = sqlite3.connect(home / "ganaug.db")
-    for statement in ("UPDATE events SET actor = 'mallory'", "DELETE FROM events"):
+    for statement in ("UPDATE events SET actor = 'mallory'", "DELETE FROM events",
+                      "INSERT OR REPLACE INTO events SELECT * FROM events WHERE id = 1"):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             con.execute(statement)
     con.close()
