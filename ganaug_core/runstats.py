@@ -4,40 +4,39 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 STATS_FILE = "stats.jsonl"  # in the run folder: one JSON object per line, appended as the run trains
 
 
+def _entries(run_dir: Path) -> Iterator[dict]:
+    """The stats file's lines, oldest first; none when it is missing. A line that does not parse (the one a running
+    trainer is still appending) is skipped."""
+    stats_file = Path(run_dir) / STATS_FILE
+    if not stats_file.is_file():
+        return
+    for line in stats_file.read_text().splitlines():
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            continue
+
+
 def last_diversity(run_dir: Path) -> dict:
     """The mode-collapse monitor's last reading in a run folder's stats file: {"diversity": {class index (str):
-    generated / real ratio}, "collapsed": [flagged class indices]}; {} when the file is missing or holds no reading
-    yet. A line that does not parse (the one a running trainer is still appending) is skipped."""
+    generated / real ratio}, "collapsed": [flagged class indices]}; {} when there is no reading yet."""
     last: dict = {}
-    stats_file = Path(run_dir) / STATS_FILE
-    if stats_file.is_file():
-        for line in stats_file.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if "diversity" in entry:
-                last = {"diversity": entry["diversity"], "collapsed": entry.get("collapsed", [])}
+    for entry in _entries(run_dir):
+        if "diversity" in entry:
+            last = {"diversity": entry["diversity"], "collapsed": entry.get("collapsed", [])}
     return last
 
 
 def pace(run_dir: Path) -> Optional[tuple[int, float]]:
     """(steps trained, seconds they took) at a run's last stats line: its wall-clock pace, checkpoints and grids
-    included; None when the file is missing or holds no line past step 0."""
-    stats_file = Path(run_dir) / STATS_FILE
-    if not stats_file.is_file():
-        return None
+    included; None when there is no line past step 0."""
     last = None
-    for line in stats_file.read_text().splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for entry in _entries(run_dir):
         if entry.get("step", 0) > 0 and entry.get("elapsed_s", 0) > 0:
             last = (int(entry["step"]), float(entry["elapsed_s"]))
     return last
