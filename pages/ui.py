@@ -237,20 +237,14 @@ def png_data_uri(im: Image.Image, **save_options) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def show_image(stored: str, caption: str = "", size: int = TILE_PX) -> bool:
-    """Render one image; a missing or unreadable file gives a placeholder and a warning. Returns False then."""
-    uri = image_uri(home(), stored, size)
-    if uri is None:
-        st.image(placeholder_uri(size), caption=caption, width=size)
-        st.warning(f"image file missing or unreadable: {plain(stored)}", icon=":material/broken_image:")
-        return False
-    st.image(uri, caption=caption, width=size)
-    return True
+def show_image(stored: str, caption: str = "", size: int = TILE_PX) -> None:
+    """One image, as `show_images` shows several."""
+    show_images([stored], [caption], size)
 
 
-def show_images(stored: list[str], captions: list[str], size: int = TILE_PX) -> int:
+def show_images(stored: list[str], captions: list[str], size: int = TILE_PX) -> None:
     """Render images as ONE image list (tiles in a wrapping row, one element however many); a missing or unreadable
-    file gives a placeholder, and one warning names them. Returns how many were missing."""
+    file gives a placeholder, and one warning names them."""
     uris = [image_uri(home(), path, size) for path in stored]
     missing = [path for path, uri in zip(stored, uris) if uri is None]
     if missing:
@@ -258,7 +252,6 @@ def show_images(stored: list[str], captions: list[str], size: int = TILE_PX) -> 
                    icon=":material/broken_image:")
     if uris:
         st.image([uri or placeholder_uri(size) for uri in uris], caption=captions, width=size)
-    return len(missing)
 
 
 def cancel_job(job_id: int) -> None:
