@@ -8,6 +8,7 @@ import hashlib
 import json
 import secrets
 from pathlib import Path
+from typing import Optional
 
 import pandas as pd
 import streamlit as st
@@ -119,17 +120,23 @@ def batch_metrics_row(metrics: dict, class_names: list[str]) -> dict:
     return row
 
 
+@st.cache_data(show_spinner=False, max_entries=1024)
+def recorded_metrics(home_dir: str, folder: str, sha256: str) -> Optional[dict]:
+    """A batch's metrics.json, read once per content (`sha256`, from its Report row: a re-measured batch gets a new
+    one), not once per page run; None when it is gone or unreadable."""
+    try:
+        data = json.loads((Path(home_dir) / folder / "metrics.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def batch_quality(dataset: str) -> None:
     st.subheader("Batch quality")
     with session_scope() as session:
         reports = views.reports_for(session, dataset, "batch_metrics", limit=200)
         class_names = (views.dataset_summary(session, dataset) or {}).get("class_names") or []
-    recorded = []
-    for r in reports:
-        try:
-            recorded.append(json.loads((Path(home()) / r["path"] / "metrics.json").read_text()))
-        except (OSError, json.JSONDecodeError):
-            continue
+    recorded = [m for m in (recorded_metrics(home(), r["path"], r["sha256"]) for r in reports) if m is not None]
     if not recorded:
         st.caption("No batch measured yet. A batch is measured (FID, KID, precision, recall, coverage, memorization) "
                    "when it is scored: by a run launched on the Generate page, by the Review page's \"Compute scores\", "
