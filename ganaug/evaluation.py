@@ -332,7 +332,8 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> di
 def measure_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore: bool = False) -> tuple[dict, dict]:
     """Everything a batch is measured by, as `ganaug evaluate batch` and the app's scoring both do: the per-sample
     scores (stored on the samples; computed once unless `rescore`) and the batch's distribution metrics (recorded
-    as its report, which the Evaluate page lists). The metrics cost about a second once the features exist."""
+    as its report, which the Evaluate page lists). The metrics took about a second on the demo digits once the
+    features existed."""
     return score_batch(batch_id, progress, rescore=rescore), batch_metrics(batch_id, progress)
 
 
