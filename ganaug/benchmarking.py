@@ -23,6 +23,7 @@ from ganaug_core.benchmark.arms import ARMS, ArmInputs, missing_input
 from ganaug_core.benchmark.classifier import FULL_BUDGET, QUICK_BUDGET
 from ganaug_core.benchmark.harness import BenchmarkData, run_benchmark_arms
 from ganaug_core.benchmark.report import summarize, write_report
+from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, QUICK_MAX_SEEDS, few_seeds_caution
 from ganaug_core.benchmark.sweep import MULTIPLIERS, QUICK_MULTIPLIERS
 from ganaug_core.errors import GanaugError
 from ganaug_core.memory import keep_freed_memory
@@ -31,8 +32,6 @@ from ganaug_core.progress import Progress, ProgressCallback, no_progress
 
 STAGING = ".staging-"  # the prefix of a report folder being written
 
-DEFAULT_SEEDS = 5
-QUICK_MAX_SEEDS = 2
 NEEDS_GENERATOR = ("gan", "gan_classic", "gan_filtered")
 
 
@@ -291,22 +290,6 @@ def few_test_images_caution(test_counts: Sequence[int], minority: Sequence[int],
     listed = ", ".join(f"{name} ({n})" for name, n in few)
     return (f"few test images in minority class(es) {listed}: their recall moves in steps of 1/n, so the minority "
             "metrics and their intervals are rough indications on this test split")
-
-
-# Below this many seeds a 95 % t interval is too wide to tell arms apart (over 2 seeds it spans ±12.7 standard
-# errors, and usually the whole 0–1 range), so no difference can be called real.
-FEW_SEEDS = 3
-
-
-def few_seeds_caution(seeds: int, quick: bool) -> Optional[str]:
-    """A caution when there are too few seeds for the intervals to decide anything; None otherwise."""
-    if seeds >= FEW_SEEDS:
-        return None
-    how = "run without --quick (5 seeds)" if quick else f"run with --seeds {DEFAULT_SEEDS}"
-    if seeds == 1:
-        return f"one seed gives no interval, so no difference between arms can be called real; {how} for a verdict"
-    return (f"only {seeds} seeds: their 95 % intervals are too wide to tell the arms apart (a smoke test, not a "
-            f"verdict); {how}")
 
 
 def format_summary(result: dict) -> str:

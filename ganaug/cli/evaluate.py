@@ -16,6 +16,7 @@ import typer
 from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
                                terminate_as_interrupt, write_atomically)
 from ganaug_core import paths
+from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, QUICK_MAX_SEEDS
 from ganaug_core.progress import tqdm_progress
 
 evaluate_app = typer.Typer(no_args_is_help=True)
@@ -143,8 +144,8 @@ def benchmark_cmd(
     dataset: str = typer.Option(..., "--dataset", help="Dataset name"),
     arms: str = typer.Option("", "--arms", help="Comma-separated arms (default: all that can run): real, "
                              "oversample, smote, classic, gan, gan_classic, gan_filtered, gan_approved"),
-    seeds: int = typer.Option(5, "--seeds", help="Number of seeds (classifier trainings per arm)"),
-    quick: bool = typer.Option(False, "--quick", metavar="", help="Small budget and at most 2 seeds: a smoke test, too few seeds for a verdict"),
+    seeds: int = typer.Option(DEFAULT_SEEDS, "--seeds", help="Number of seeds (classifier trainings per arm)"),
+    quick: bool = typer.Option(False, "--quick", metavar="", help=f"Small budget and at most {QUICK_MAX_SEEDS} seeds: a smoke test, too few seeds for a verdict"),
     run: Optional[int] = typer.Option(None, "--run", help="Generator run (default: the dataset's newest finished run)"),
     json_out: Optional[str] = typer.Option(None, "--json", help="Write the JSON report to this file ('-': stdout)"),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: GANAUG_HOME/reports/benchmark-...)"),

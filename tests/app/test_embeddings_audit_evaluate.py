@@ -255,6 +255,21 @@ def test_evaluate_submits_one_benchmark_job(users, digits):
     assert not [b for b in at.button if b.label == "Cancel"]
 
 
+def test_evaluate_form_shows_the_seeds_that_will_run(users, digits):
+    at = app_test(users["rita"], "evaluate.py")
+    assert at.toggle(key="eval_quick").value is True  # quick by default: its seeds capped, and shown capped
+    quick_seeds = at.number_input(key="eval_seeds_quick")
+    assert (quick_seeds.value, quick_seeds.max) == (2, 2)
+    at.toggle(key="eval_quick").set_value(False).run()
+    assert at.number_input(key="eval_seeds").value == 5  # a full benchmark's default, as on the command line
+    at.number_input(key="eval_seeds").set_value(4).run()
+    button(at, "Run the benchmark").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        job = session.scalars(select(Job)).one()
+    assert (job.params["seeds"], job.params["quick"]) == (4, False)
+
+
 def test_evaluate_shows_a_recorded_report(users, digits):
     import json
 

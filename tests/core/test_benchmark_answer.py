@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganaug.benchmarking import few_seeds_caution, format_summary
+from ganaug.benchmarking import format_summary
+from ganaug_core.benchmark.seeds import few_seeds_caution
 from ganaug_core.benchmark.answer import answer
 from ganaug_core.benchmark.plots import arm_colour, per_class_recall_figure, pr_curves_figure
 from ganaug_core.benchmark.report import mean_ci, to_markdown, write_report
