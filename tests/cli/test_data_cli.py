@@ -59,7 +59,7 @@ def _demo_split(name):
 def test_demo_honours_test_fraction_and_seed_and_records_what_it_used(home):
     from sklearn.datasets import load_digits
 
-    from ganaug_core.datasets import stratified_test_mask
+    from ganaug_core.dataset_sources import stratified_test_mask
 
     labels = load_digits().target
 

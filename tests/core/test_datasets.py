@@ -11,7 +11,8 @@ from db.engine import session_scope
 from db.models import Dataset, RealImage
 from ganaug.datasets import dataset_arrays, dataset_report, ingest_dataset
 from ganaug_core import paths
-from ganaug_core.datasets import IngestOptions, stratified_test_mask
+from ganaug_core.dataset_sources import stratified_test_mask
+from ganaug_core.datasets import IngestOptions
 from ganaug_core.imageio import sha256_file
 
 

@@ -1,0 +1,285 @@
+"""Reading a dataset source: the demo digits, an ImageFolder directory or an .npz file.
+
+Each reader returns the pixels at the configured resolution and channel count (uint8, N×C×R×R), the labels, each
+image's split ("train" or "test", from the source's own split or a seeded stratified one), its source path, the
+class names and the files it skipped with why. `ganaug_core.datasets.ingest` chooses the reader and writes the
+result.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
+
+from ganaug_core.errors import GanaugError
+from ganaug_core.imageio import IMAGE_SUFFIXES, ImageRejected, is_grayscale_mode, load_image, peek_mode
+from ganaug_core.progress import Progress, ProgressCallback
+
+if TYPE_CHECKING:
+    from ganaug_core.datasets import IngestOptions
+
+SPLITS = ("train", "val", "test")
+# How many training images the demo's rare classes keep (the demo profile: DEMO_NAME in ganaug_core.datasets).
+DEMO_KEEP = {7: 10, 8: 6, 9: 4}
+# Folder names that mean a split, not a class: a folder of train/ and test/ (each with its class folders inside)
+# would otherwise be ingested as two classes named "train" and "test".
+SPLIT_FOLDER_NAMES = {"train", "training", "test", "testing", "val", "valid", "validation", "dev"}
+
+
+def stratified_test_mask(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """True for the images held out as test: `fraction` of each class, chosen by a seeded permutation."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(labels), dtype=bool)
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        idx = idx[rng.permutation(len(idx))]
+        n_test = int(round(len(idx) * fraction))
+        # At least one image on each side, and a class of one image keeps it for training: a class with no
+        # training image could not be learned (nor its test image be told from chance).
+        n_test = min(max(n_test, 1), len(idx) - 1)
+        mask[idx[:n_test]] = True
+    return mask
+
+
+def split_names(test_mask: np.ndarray) -> np.ndarray:
+    return np.where(test_mask, "test", "train").astype("<U5")
+
+
+def read_demo(options: IngestOptions):
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    raw = (digits.images * (255.0 / 16.0)).round().astype(np.uint8)  # 0..16 ink levels → 0..255
+    labels = digits.target.astype(np.int64)
+    test = stratified_test_mask(labels, options.test_fraction, options.seed)
+    rng = np.random.default_rng(options.seed)
+    keep = np.ones(len(labels), dtype=bool)
+    for c, k in DEMO_KEEP.items():
+        train_idx = np.flatnonzero((labels == c) & ~test)
+        keep[train_idx[rng.permutation(len(train_idx))[k:]]] = False
+    res = options.resolution
+    pixels = np.stack(
+        [np.asarray(Image.fromarray(img).resize((res, res), Image.BILINEAR))[None] for img in raw[keep]]
+    )
+    if options.channels == 3:
+        pixels = np.repeat(pixels, 3, axis=1)
+    sources = [f"sklearn:load_digits#{i}" for i in np.flatnonzero(keep)]
+    return pixels, labels[keep], split_names(test[keep]), sources, [str(i) for i in range(10)], []
+
+
+@contextmanager
+def worker_pool(workers: int):
+    """A process pool for decoding and encoding, or None when one worker will do.
+
+    Workers come from a fork server, not from forking this process: ingestion runs inside the app, the job worker
+    and the tests, which all have threads, and a child forked while another thread holds a lock can hang forever
+    (seen here: a test run that never finished). A worker that dies raises BrokenProcessPool instead of hanging.
+    Leaving the block early (an error, a refused image) cancels what has not started.
+    """
+    if workers <= 1:
+        yield None
+        return
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["ganaug_core.datasets"])  # the decoding and writing jobs, and this module
+    pool = ProcessPoolExecutor(workers, mp_context=ctx)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _decode_job(args):
+    path, resolution, channels, max_pixels = args
+    try:
+        return load_image(Path(path), resolution, channels, max_pixels), None
+    except ImageRejected as e:
+        return None, (str(e), e.bomb)
+
+
+def _is_text(name: str) -> bool:
+    """False for a file name that is not valid UTF-8 (Python keeps its bytes as surrogate escapes)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _as_text(path: Path) -> str:
+    """A path as storable text: bytes that are not UTF-8 shown as escapes (\\udce9)."""
+    return str(path).encode("utf-8", "backslashreplace").decode()
+
+
+def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    for d in class_dirs:
+        if not _is_text(d.name):
+            raise GanaugError(f"class folder {d.name!r} in {root} is not valid UTF-8: rename it (its name is the class name)")
+    if len(class_dirs) >= 2 and all(d.name.lower() in SPLIT_FOLDER_NAMES for d in class_dirs):
+        train = next((d for d in class_dirs if d.name.lower().startswith("train")), class_dirs[0])
+        raise GanaugError(
+            f"the folders in {root} ({', '.join(d.name for d in class_dirs)}) are splits, not classes: ingest "
+            f"{train}, whose sub-folders are the classes (ganaug holds out its own test split: --test-fraction)")
+    files, file_labels = [], []
+    loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    skipped = [(_as_text(f), "an image outside any class folder") for f in loose]
+    for c, d in enumerate(class_dirs):
+        # Hidden files and whatever lies in hidden folders (.DS_Store, .thumbnails/, .ipynb_checkpoints/) are not the
+        # class's images: a thumbnail folder would add near-copies of them.
+        for f in sorted(p for p in d.rglob("*")
+                        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(d).parts)):
+            if not _is_text(str(f)):  # the database and the reports store paths as text
+                skipped.append((_as_text(f), "file name is not valid UTF-8"))
+            elif f.suffix.lower() in IMAGE_SUFFIXES:
+                files.append(f)
+                file_labels.append(c)
+            else:
+                skipped.append((str(f), "not an image file type"))
+    if not files and loose:  # images, but no class folder around them: the folder of one class, say
+        raise GanaugError(f"the {len(loose)} images in {root} are in no class folder: ganaug expects one sub-folder "
+                          "of images per class (named after the class); ingest the folder that holds those")
+    if not files:
+        raise GanaugError(f"no images found in {root}: expected one sub-folder of png/jpg/bmp/tif files per class")
+    channels = options.channels
+    if channels is None:
+        channels = 1
+        for f in files:  # headers only: cheap, and lets us pick the channel count before decoding
+            try:
+                if not is_grayscale_mode(peek_mode(f, options.max_pixels)):
+                    channels = 3
+                    break
+            except ImageRejected as e:
+                if e.bomb:
+                    raise GanaugError(f"refusing {f}: {e}") from None
+    jobs = [(str(f), options.resolution, channels, options.max_pixels) for f in files]
+    arrays: list[Optional[np.ndarray]] = []
+    workers = min(options.workers, max(1, len(jobs) // 64))
+    with worker_pool(workers) as pool:
+        results = pool.map(_decode_job, jobs, chunksize=32) if pool else map(_decode_job, jobs)
+        for i, (arr, err) in enumerate(results):
+            if err is not None:
+                reason, bomb = err
+                if bomb:
+                    raise GanaugError(f"refusing {files[i]}: {reason}")
+                skipped.append((str(files[i]), reason))
+            arrays.append(arr)
+            if (i + 1) % 256 == 0 or i + 1 == len(jobs):
+                progress(Progress("decode", i + 1, len(jobs)))
+    ok = [i for i, a in enumerate(arrays) if a is not None]
+    if not ok:
+        raise GanaugError(f"none of the {len(files)} image files in {root} could be read")
+    labels = np.asarray([file_labels[i] for i in ok], dtype=np.int64)
+    present = np.unique(labels)
+    if len(present) < 2:
+        raise GanaugError(f"{root} has readable images in only one class ({class_dirs[present[0]].name}); need at least two")
+    # Renumber so that classes whose every file was unreadable do not leave holes, and say which were dropped.
+    skipped += [(str(d), "a class folder with no readable image: not a class") for c, d in enumerate(class_dirs)
+                if c not in set(present.tolist())]
+    remap = {old: new for new, old in enumerate(present)}
+    labels = np.asarray([remap[c] for c in labels], dtype=np.int64)
+    names = [class_dirs[c].name for c in present]
+    pixels = np.stack([arrays[i] for i in ok])
+    splits = split_names(stratified_test_mask(labels, options.test_fraction, options.seed))
+    return pixels, labels, splits, [str(files[i]) for i in ok], names, skipped
+
+
+def _npz_shapes(path: Path) -> dict[str, tuple]:
+    """Array shapes from the .npy headers inside the zip, read before any array is loaded."""
+    shapes = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                if not name.endswith(".npy"):
+                    continue
+                with zf.open(name) as f:
+                    version = np.lib.format.read_magic(f)
+                    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read(f)
+                    if dtype.hasobject:
+                        raise GanaugError(f"{path}: array {name[:-4]} holds Python objects; only numeric arrays are accepted")
+                    shapes[name[:-4]] = shape
+    except (zipfile.BadZipFile, ValueError, OSError) as e:
+        raise GanaugError(f"{path} is not a readable .npz file ({e})") from None
+    return shapes
+
+
+def _npz_images(arr: np.ndarray, key: str, path: Path) -> np.ndarray:
+    """(N,H,W), (N,H,W,C) or (N,C,H,W) → uint8 (N,C,H,W)."""
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    elif arr.ndim == 4 and arr.shape[-1] in (1, 3) and arr.shape[1] not in (1, 3):
+        arr = arr.transpose(0, 3, 1, 2)
+    elif not (arr.ndim == 4 and arr.shape[1] in (1, 3)):
+        raise GanaugError(f"{path}: {key} has shape {arr.shape}; expected (N,H,W), (N,H,W,C) or (N,C,H,W) with C 1 or 3")
+    if arr.dtype != np.uint8:
+        lo, hi = float(arr.min()), float(arr.max())
+        scale = 255.0 if hi <= 1.0 and lo >= 0.0 else 1.0
+        arr = np.clip(arr.astype(np.float32) * scale, 0, 255).round().astype(np.uint8)
+    return arr
+
+
+def _resize_all(arr: np.ndarray, resolution: int, channels: int) -> np.ndarray:
+    from PIL import Image
+
+    if arr.shape[1] != channels:
+        arr = np.repeat(arr, 3, axis=1) if channels == 3 else arr.mean(axis=1, keepdims=True).round().astype(np.uint8)
+    if arr.shape[2:] == (resolution, resolution):
+        return arr
+    out = np.empty((len(arr), channels, resolution, resolution), dtype=np.uint8)
+    for i, img in enumerate(arr):
+        pil = Image.fromarray(img[0] if channels == 1 else img.transpose(1, 2, 0))
+        r = np.asarray(pil.resize((resolution, resolution), Image.BILINEAR))
+        out[i] = r[None] if r.ndim == 2 else r.transpose(2, 0, 1)
+    return out
+
+
+def read_npz(path: Path, options: IngestOptions):
+    shapes = _npz_shapes(path)
+    if "train_images" in shapes:
+        parts = [(s, f"{s}_images", f"{s}_labels") for s in SPLITS if f"{s}_images" in shapes]
+    elif "images" in shapes:
+        parts = [("all", "images", "labels")]
+    else:
+        raise GanaugError(f"{path} has neither train_images/train_labels (MedMNIST layout) nor images/labels arrays")
+    for _, ik, lk in parts:
+        if lk not in shapes:
+            raise GanaugError(f"{path} has {ik} but no {lk}")
+        n_img, n_lab = shapes[ik][0] if shapes[ik] else 0, shapes[lk][0] if shapes[lk] else 0
+        if n_img != n_lab:
+            raise GanaugError(f"{path}: {ik} holds {n_img} images but {lk} holds {n_lab} labels")
+        if n_img == 0:
+            raise GanaugError(f"{path}: {ik} is empty")
+        if int(np.prod(shapes[ik][1:3])) > options.max_pixels:
+            raise GanaugError(f"refusing {path}: {ik} images are {shapes[ik][1:3]} pixels, above the safety limit")
+    data = np.load(path, allow_pickle=False)
+    pixels, labels, splits, sources = [], [], [], []
+    channels = options.channels
+    for split, ik, lk in parts:
+        imgs = _npz_images(data[ik], ik, path)
+        channels = channels or (1 if all(imgs.shape[1] == 1 for _ in [0]) else 3)
+        lab = np.asarray(data[lk]).reshape(len(imgs), -1)[:, 0]
+        if not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0:
+            raise GanaugError(f"{path}: {lk} must hold non-negative integer class labels")
+        pixels.append(imgs)
+        labels.append(lab.astype(np.int64))
+        splits.append(np.full(len(imgs), split, dtype="<U5"))
+        sources += [f"{path}#{ik}[{i}]" for i in range(len(imgs))]
+    channels = channels or 1
+    pixels = np.concatenate([_resize_all(p, options.resolution, channels) for p in pixels])
+    labels, splits = np.concatenate(labels), np.concatenate(splits)
+    if not (splits == "test").any():
+        test = stratified_test_mask(labels, options.test_fraction, options.seed)
+        splits = np.where(test, "test", np.where(splits == "all", "train", splits)).astype("<U5")
+    present = np.unique(labels)
+    if len(present) < 2:
+        raise GanaugError(f"{path} has only one class ({present[0]}); need at least two")
+    remap = np.zeros(present.max() + 1, dtype=np.int64)
+    remap[present] = np.arange(len(present))
+    return pixels, remap[labels], splits, sources, [str(c) for c in present], []
