@@ -93,7 +93,7 @@ def _generator(run, dataset) -> tuple[Callable, dict]:
         )
 
     def generate(class_index: int, n: int, seed: int) -> np.ndarray:
-        from ganaug_core.training.loop import upsample_images
+        from ganaug_core.rescale import upsample_images
 
         # The GAN trains at a power of two ≤ the dataset's side; samples are used at the dataset's side, as
         # `ganaug generate` stores them.
@@ -122,7 +122,7 @@ def _approved(dataset_name: str, side: int) -> tuple[Optional[tuple[np.ndarray, 
     from db.engine import session_scope
     from db.gate import gated_training_set
     from ganaug_core.imageio import read_png
-    from ganaug_core.training.loop import upsample_images
+    from ganaug_core.rescale import upsample_images
 
     with session_scope() as session:
         gated = gated_training_set(session, dataset_name, synthetic_ratio=1.0)

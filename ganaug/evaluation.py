@@ -233,7 +233,7 @@ def _as_generated(real: np.ndarray, resolution: int, gen_side: int) -> np.ndarra
     Samples themselves go through `upsample_images` too: a no-op for those stored at the dataset's side, and the
     same path for batches generated before samples were.
     """
-    from ganaug_core.training.loop import resize_images, upsample_images
+    from ganaug_core.rescale import resize_images, upsample_images
 
     return real if gen_side >= resolution else upsample_images(resize_images(real, gen_side), resolution)
 
@@ -253,7 +253,7 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     """Score every sample of a batch and store the scores, flags, nearest real ids and map coordinates."""
     from ganaug.datasets import dataset_arrays
     from ganaug_core.scoring import score_samples
-    from ganaug_core.training.loop import upsample_images
+    from ganaug_core.rescale import upsample_images
 
     batch, dataset, samples, gen_side = _load_batch(batch_id)
     if batch.scores_computed and not rescore:
@@ -305,7 +305,7 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> di
     """
     from ganaug.datasets import dataset_arrays
     from ganaug_core.metrics.metric_main import compute_metrics
-    from ganaug_core.training.loop import upsample_images
+    from ganaug_core.rescale import upsample_images
 
     batch, dataset, samples, gen_side = _load_batch(batch_id)
     keep_freed_memory()  # feature batches reallocate the same maps, as in score_batch (ganaug_core/memory.py)
@@ -363,7 +363,7 @@ def _record_report(batch_id: int, dataset_id: int, metrics: dict) -> None:
 def nearest_real_images(sample_id: int, k: int = 5) -> list[dict]:
     """The stored nearest real training images of a sample with their feature distances, nearest first."""
     from ganaug.datasets import dataset_arrays
-    from ganaug_core.training.loop import upsample_images
+    from ganaug_core.rescale import upsample_images
 
     with session_scope() as session:
         sample = session.get(Sample, sample_id)

@@ -33,10 +33,11 @@ from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import save_png, sha256_file
 from ganaug_core.memory import keep_freed_memory
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
+from ganaug_core.rescale import resize_images, upsample_images
 from ganaug_core.runstats import last_diversity
 from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
 from ganaug_core.training.config import MAX_RESOLUTION, TrainConfig, check_device, fast_bf16
-from ganaug_core.training.loop import TrainData, Trainer, resize_images, upsample_images
+from ganaug_core.training.loop import TrainData, Trainer
 
 MAX_BATCH = 100_000
 MAX_SEED = 2**63  # seeds are stored as signed 64-bit integers (db migration 0003)

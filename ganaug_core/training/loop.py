@@ -26,8 +26,9 @@ from ganaug_core.training.augment import AdaTuner, class_floor, diff_augment, pa
 from ganaug_core.training.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from ganaug_core.training.config import TrainConfig
 from ganaug_core.training.diversity import DiversityMonitor
-from ganaug_core.training.loss import d_loss, g_loss, r1_penalty
-from ganaug_core.training.networks import Discriminator, Generator, build_networks
+from ganaug_core.training.class_balance import ClassBalancedSampler
+from ganaug_core.training.loss import d_loss, g_loss, mode_seeking_loss, r1_penalty
+from ganaug_core.training.networks import Generator, build_networks
 
 GRID_PER_CLASS = 64  # samples in each per-class grid (8×8)
 GRID_SEED = 2024  # grids use fixed latents, so successive grids show the same samples evolving
@@ -56,60 +57,6 @@ class TrainResult:
 
 
 CheckpointHook = Callable[[Path, str, int], None]
-
-
-def resize_images(images: np.ndarray, resolution: int) -> np.ndarray:
-    """Area-downsample uint8 (N, C, H, W) images to `resolution` (a no-op at the same size)."""
-    if images.shape[-1] == resolution:
-        return images
-    out = []
-    for chunk in np.array_split(images, max(1, len(images) // 4096 + 1)):
-        t = F.interpolate(torch.from_numpy(chunk).float(), size=(resolution, resolution), mode="area")
-        out.append(t.round().clamp(0, 255).to(torch.uint8).numpy())
-    return np.concatenate(out)
-
-
-def upsample_images(images: np.ndarray, side: int, chunk: int = 256) -> np.ndarray:
-    """Bilinearly upsample uint8 (N, C, H, W) images to `side` (a no-op at the same size), in chunks.
-
-    The generator trains at a power of two at most the dataset's side (32 for a 48×48 dataset). Its samples are
-    stored, reviewed, exported and benchmarked at the dataset's side, upsampled by this one function; the
-    evaluation brings real images to the same footing through it, so a copy of a training image stays a copy.
-    """
-    if images.shape[-1] == side:
-        return images
-    out = np.empty((len(images), images.shape[1], side, side), dtype=np.uint8)
-    for start in range(0, len(images), chunk):
-        x = torch.from_numpy(np.ascontiguousarray(images[start:start + chunk])).float()
-        x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False)
-        out[start:start + chunk] = x.round().clamp(0, 255).to(torch.uint8).numpy()
-    return out
-
-
-class ClassBalancedSampler:
-    """Draws batch indices; class-balanced: a class, uniformly among those present, then an image of it."""
-
-    def __init__(self, labels: np.ndarray, balanced: bool):
-        order = np.argsort(labels, kind="stable")
-        self.order = torch.from_numpy(order)
-        classes, starts, counts = np.unique(labels[order], return_index=True, return_counts=True)
-        self.classes = torch.from_numpy(classes).long()
-        self.starts, self.counts = torch.from_numpy(starts), torch.from_numpy(counts)
-        self.balanced, self.n = balanced, len(labels)
-
-    def draw(self, batch: int, gen: torch.Generator, group: int = 1) -> torch.Tensor:
-        """Indices of `batch` images; balanced draws come in runs of `group` images of one class."""
-        u = torch.rand(batch, generator=gen, dtype=torch.float64)
-        if not self.balanced:
-            return self.order[(u * self.n).long().clamp(max=self.n - 1)]
-        k = self.draw_classes(batch, gen, group, index_only=True)
-        pos = self.starts[k] + (u * self.counts[k]).long().clamp(max=self.counts[k] - 1)
-        return self.order[pos]
-
-    def draw_classes(self, batch: int, gen: torch.Generator, group: int = 1, index_only: bool = False) -> torch.Tensor:
-        """`batch` class labels, uniform over the classes present, in runs of `group` equal labels."""
-        k = torch.randint(len(self.classes), (-(-batch // group),), generator=gen).repeat_interleave(group)[:batch]
-        return k if index_only else self.classes[k]
 
 
 def make_optimizer(params, lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
@@ -405,14 +352,6 @@ class Trainer:
                 self._record(last, grid_path, total, stats_file, progress)
             ckpt = self.save(on_checkpoint)
         return TrainResult(status, self.step, ckpt[0], ckpt[1], {**last, "grid": str(grid_path) if grid_path else None})
-
-
-def mode_seeking_loss(fake: torch.Tensor, z: torch.Tensor, half: int) -> torch.Tensor:
-    """MSGAN (Mao et al., 2019): the inverse of image distance per latent distance over same-class pairs."""
-    n = fake.shape[0] - half  # sample i < half and sample n + i share a class
-    d_img = (fake[:half].float() - fake[n:].float()).abs().mean()
-    d_z = (z[:half] - z[n:]).abs().mean()
-    return 1.0 / (d_img / d_z + 1e-5)
 
 
 def _catch_interrupts(trainer: "Trainer") -> Callable[[], None]:

@@ -1,4 +1,5 @@
-"""GAN losses on D's logits: hinge (default) and non-saturating, plus the optional R1 penalty on reals."""
+"""GAN losses on D's logits: hinge (default) and non-saturating, plus the optional R1 penalty on reals and the
+mode-seeking term on G's same-class pairs."""
 
 from __future__ import annotations
 
@@ -24,3 +25,11 @@ def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Te
     """E‖∇ₓD(x)‖² on reals; `real_images` must have requires_grad set before D saw them."""
     (grad,) = torch.autograd.grad(real_logits.float().sum(), real_images, create_graph=True)
     return grad.float().pow(2).flatten(1).sum(1).mean()
+
+
+def mode_seeking_loss(fake: torch.Tensor, z: torch.Tensor, half: int) -> torch.Tensor:
+    """MSGAN (Mao et al., 2019): the inverse of image distance per latent distance over same-class pairs."""
+    n = fake.shape[0] - half  # sample i < half and sample n + i share a class
+    d_img = (fake[:half].float() - fake[n:].float()).abs().mean()
+    d_z = (z[:half] - z[n:]).abs().mean()
+    return 1.0 / (d_img / d_z + 1e-5)

@@ -234,7 +234,7 @@ def test_metrics_use_the_val_split_as_holdout_when_there_is_one(tiny_val):
 def test_a_copy_from_a_generator_below_the_datasets_side_is_still_an_exact_copy(digits):
     """An 8×8 generator that reproduces training images, its samples stored upsampled to the dataset's 16×16 as
     `generate_batch` stores them: the evaluation takes the real images down the same path and sees copies."""
-    from ganaug_core.training.loop import resize_images, upsample_images
+    from ganaug_core.rescale import resize_images, upsample_images
 
     evaluation.ensure_feature_extractor(digits, steps=10)
     _, arrays = dataset_arrays(digits)

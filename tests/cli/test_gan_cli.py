@@ -14,7 +14,7 @@ from db.models import Batch, Run, Sample
 from ganaug_core import paths
 from ganaug_core.imageio import read_png, sha256_file
 from ganaug_core.sampling import GeneratorPipeline
-from ganaug_core.training.loop import upsample_images
+from ganaug_core.rescale import upsample_images
 from tests.cli.helpers import assert_bad_input, ganaug
 
 

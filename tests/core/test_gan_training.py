@@ -14,7 +14,7 @@ from ganaug_core.training import TrainConfig, TrainData, Trainer
 from ganaug_core.training.augment import AdaTuner, class_floor, diff_augment
 from ganaug_core.training.checkpoint import load_checkpoint
 from ganaug_core.training.diversity import DiversityMonitor
-from ganaug_core.training.loop import ClassBalancedSampler
+from ganaug_core.training.class_balance import ClassBalancedSampler
 from ganaug_core.training.networks import (ImageConvTranspose, build_networks, channel_affine,
                                           conv_transpose_4x4s2_phases, minibatch_stddev)
 
@@ -472,7 +472,7 @@ def test_checkpoint_refuses_corrupt_and_foreign_files(tmp_path):
 
 
 def test_mode_seeking_loss_punishes_identical_pairs():
-    from ganaug_core.training.loop import mode_seeking_loss
+    from ganaug_core.training.loss import mode_seeking_loss
 
     z = torch.randn(8, 4)
     varied = torch.randn(8, 1, 8, 8)
