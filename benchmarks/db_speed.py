@@ -36,7 +36,7 @@ def setup(home: Path, url: str | None, classes: int, real_per_class: int, batche
 
     with session_scope(immediate=True) as s:
         admin = add_user(s, "ada", "ada-password", role="admin")
-        rex = add_user(s, "rex", "rex-password", by=admin)
+        add_user(s, "rex", "rex-password", by=admin)
         for i in range(8):
             add_user(s, f"w{i}", f"w{i}-password", by=admin)
     # Files are small distinct byte strings: the gate hashes bytes and never decodes them.

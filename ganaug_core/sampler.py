@@ -13,7 +13,7 @@ flattened (N, C·H·W), in the generator's 0–255 pixel scale; generated images
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Union
 
 import numpy as np
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganaug_core.errors import GanaugError
-from ganaug_core.metrics.authenticity import COPY_RATIO, authenticity
+from ganaug_core.metrics.authenticity import authenticity
 from ganaug_core.metrics.duplicates import NEAR_RMS, exact_matches, nearest_pixel_rms
 from ganaug_core.metrics.neighbours import kth_neighbour_radii, pairwise_distances
 from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, pixel_copy_ratio

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import numpy as np
 from sqlalchemy import select
 
 from db.engine import session_scope
