@@ -9,14 +9,15 @@ the admin page (accounts and the artifact taxonomy).
 import streamlit as st
 
 from pages.auth import SIGN_IN_COOKIE, keep_sign_in, restore_sign_in, sign_out
-from pages.ui import plain
+from pages.ui import database_answers, plain
 
 st.set_page_config(page_title="ganaug review", page_icon=":material/biotech:", layout="wide")
 # Image lists (the review grid, the nearest real images) put their tiles edge to edge; a small gap tells them apart.
 st.html("<style>[data-testid='stImage'] { column-gap: 6px; }</style>")
 
 # A reload (or a second tab) starts a new session: the browser's cookie signs it in again while its token lives.
-user = st.session_state.get("user") or restore_sign_in(st.context.cookies.get(SIGN_IN_COOKIE))
+with database_answers():
+    user = st.session_state.get("user") or restore_sign_in(st.context.cookies.get(SIGN_IN_COOKIE))
 if user is None:
     pages = [st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:", url_path="sign-in")]
 else:
@@ -39,4 +40,5 @@ else:
         st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=sign_out)
         keep_sign_in()  # the browser keeps this sign-in across reloads (the sign-in page deletes an ended one)
 
-st.navigation(pages).run()
+with database_answers():  # a page's own reads and writes, and its sign-in check
+    st.navigation(pages).run()

@@ -87,6 +87,21 @@ def _first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
+def database_failure(e: BaseException) -> Optional[str]:
+    """One line for an error that is the database's, not the input's or the code's, else None: a server that went
+    away after the command opened it (a restart, a cut network), one that cannot be opened, a role without rights
+    on a table."""
+    if isinstance(e, DatabaseUnavailable):
+        return str(e)
+    if isinstance(e, (OperationalError, InterfaceError)):
+        return f"the database {_shown(database_url())} failed: {_first_line(e.orig or e)}"
+    if isinstance(e, SQLAlchemyDatabaseError) and getattr(e.orig, "sqlstate", None) == "42501":
+        # PostgreSQL's insufficient_privilege: the role in the URL may not read or write this table
+        return (f"the database {_shown(database_url())} refused: {_first_line(e.orig)} (ask its owner to grant "
+                "the role in GANAUG_DB_URL its rights)")
+    return None
+
+
 def dispose_engines() -> None:
     """Forget cached engines (tests switch GANAUG_HOME between cases; a forked worker needs fresh ones)."""
     with _lock:

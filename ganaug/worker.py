@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -23,7 +24,7 @@ from typing import Optional
 
 from sqlalchemy import select
 
-from db.engine import session_scope
+from db.engine import database_failure, session_scope
 from db.jobs import (cancel_job, cancel_requested, claim_job, fail_job, fail_stale_jobs, finish_job, get_job,
                      heartbeat, submit_job, update_progress)
 from db.models import Job
@@ -212,21 +213,37 @@ def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:
     huey = get_huey(immediate=False)
     ran = 0
     last_sweep = 0.0
+    lost: Optional[str] = None  # why the database failed, while it does
     while not stop_event.is_set():
-        if time.monotonic() - last_sweep > min(STALE_AFTER_S / 2, 30):
-            last_sweep = time.monotonic()
-            with session_scope(immediate=True) as s:
-                fail_stale_jobs(s, STALE_AFTER_S)
-            fail_abandoned_runs()
-        task = huey.dequeue()
-        if task is not None:
-            huey.execute(task)  # calls execute_job(job_id)
-            ran += 1
+        try:
+            if time.monotonic() - last_sweep > min(STALE_AFTER_S / 2, 30):
+                with session_scope(immediate=True) as s:
+                    fail_stale_jobs(s, STALE_AFTER_S)
+                fail_abandoned_runs()
+                last_sweep = time.monotonic()
+            task = huey.dequeue()
+            if task is not None:
+                huey.execute(task)  # calls execute_job(job_id)
+                ran += 1
+                continue
+            job_id = _next_table_job()
+            if job_id is not None:
+                ran += execute_job(job_id, stop_event) is not None
+                continue
+        except Exception as e:
+            # A database server restarted or out of reach stops no worker (nor, through it, `ganaug app`): it waits
+            # and tries again. A job it was running stays `running` until a sweep finds its heartbeat stale.
+            message = database_failure(e)
+            if message is None or once:
+                raise
+            if lost is None:
+                print(f"worker: {message}; trying again every {poll_s:g} s", file=sys.stderr, flush=True)
+            lost = message
+            stop_event.wait(poll_s)
             continue
-        job_id = _next_table_job()
-        if job_id is not None:
-            ran += execute_job(job_id, stop_event) is not None
-            continue
+        if lost is not None:
+            print("worker: the database answers again", file=sys.stderr, flush=True)
+            lost = None
         if once:
             break
         stop_event.wait(poll_s)

@@ -20,7 +20,7 @@ from PIL import Image
 from streamlit.errors import StreamlitAPIException
 
 from db import jobs, users
-from db.engine import session_scope
+from db.engine import database_failure, session_scope
 from db.errors import DecisionError
 from db.models import User
 from db.sign_ins import resume_sign_in
@@ -41,6 +41,20 @@ NO_DATASET = ("**No dataset yet.** Ingest your images in a terminal, one sub-fol
 def home() -> str:
     """GANAUG_HOME as a string: a cache key for the image functions below."""
     return str(paths.home())
+
+
+@contextmanager
+def database_answers() -> Iterator[None]:
+    """A database that fails while the app runs a page (a PostgreSQL server restarting or out of reach, a role
+    without rights on a table) is one message on the page, not a traceback; the next page run tries again."""
+    try:
+        yield
+    except Exception as e:
+        message = database_failure(e)
+        if message is None:
+            raise
+        st.error(f"{message}. Reload the page when it answers again.", icon=":material/cloud_off:")
+        st.stop()
 
 
 def current_user() -> Optional[dict]:

@@ -105,12 +105,15 @@ def cli_errors(fn: Callable) -> Callable:
         except _database_value_errors() as e:  # the same on PostgreSQL: the driver's error, wrapped by SQLAlchemy
             fail(f"a value given is out of range for the database: {str(e.orig).splitlines()[0]}")
         except Exception as e:
-            if not _database_busy(e):
-                raise
-            from db.engine import SQLITE_BUSY_TIMEOUT_MS
+            from db.engine import SQLITE_BUSY_TIMEOUT_MS, database_failure
 
-            fail(f"the database is locked: another process kept it locked for over {SQLITE_BUSY_TIMEOUT_MS / 1000:g} s "
-                 "(a long write, or a tool holding it open); try again")
+            if _database_busy(e):
+                fail(f"the database is locked: another process kept it locked for over "
+                     f"{SQLITE_BUSY_TIMEOUT_MS / 1000:g} s (a long write, or a tool holding it open); try again")
+            message = database_failure(e)  # a server gone mid-command, a role without rights on a table
+            if message is None:
+                raise
+            fail(message)
 
     return wrapper
 

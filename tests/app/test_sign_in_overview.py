@@ -119,3 +119,23 @@ def test_disabled_account_cannot_sign_in_nor_decide(users, digits):
 
     again = sign_in(app_test(), "rita", PASSWORD)
     assert "user" not in again.session_state and again.error
+
+
+def test_a_database_gone_while_signed_in_is_one_message_and_the_next_run_recovers(users, digits):
+    # A PostgreSQL restart showed every reviewer a traceback (OperationalError) in place of the page.
+    from db.engine import database_url
+    from tests.db.helpers import database_gone
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import ROOT, TIMEOUT
+
+    app_test(users["rita"])  # the database opened (and migrated) first, as a running app has it
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["user"] = users["rita"]
+    with database_gone(database_url()):
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error[0].value.startswith("the database sqlite:") and "Reload the page when it answers" in at.error[0].value
+    at.run()
+    assert not at.error and at.title[0].value == "Overview"

@@ -7,6 +7,7 @@ a trained generator; every file is a real PNG whose sha256 is stored beside it.
 from __future__ import annotations
 
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
@@ -74,3 +75,22 @@ def sample_ids(session, batch_id: int) -> list[int]:
     from sqlalchemy import select
 
     return list(session.scalars(select(Sample.id).where(Sample.batch_id == batch_id).order_by(Sample.id)))
+
+
+@contextmanager
+def database_gone(url: str):
+    """The server behind `url` stops answering after this process opened it, as a restarted or unreachable one
+    does: the process's engine for it connects to nowhere until the block ends."""
+    from sqlalchemy import create_engine
+
+    import db.engine
+
+    real = db.engine.get_engine(url)
+    nowhere = create_engine("postgresql+psycopg://nobody:pw@127.0.0.1:1/gone" if url.startswith("postgresql")
+                            else "sqlite:////nonexistent-folder/gone.db")
+    db.engine._engines[url] = nowhere
+    try:
+        yield
+    finally:
+        db.engine._engines[url] = real
+        nowhere.dispose()

@@ -149,6 +149,30 @@ def test_running_job_is_cancelled_on_request(home, monkeypatch):
         assert get_job(s, job_id).result == {} and get_job(s, job_id).finished_at is not None
 
 
+def test_the_worker_waits_out_a_database_that_went_away(db, capsys):
+    # It died on the first OperationalError, and `ganaug app` stopped with it: a PostgreSQL restart ended the app.
+    from ganaug import worker
+    from tests.db.helpers import database_gone
+
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
+    try:
+        with database_gone(db):
+            thread.start()
+            time.sleep(0.5)
+            assert thread.is_alive()
+        with session_scope() as s:
+            job_id = submit_job(s, "sleep", {"seconds": 0.01, "steps": 1}, "after").id
+        _wait_for(lambda: _status(job_id) == "done", timeout=30)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2, err  # one line when it went, one when it came back; none per try
+    assert err[0].startswith("worker: the database ") and "failed" in err[0] and "trying again every" in err[0]
+    assert err[1] == "worker: the database answers again"
+
+
 @pytest.mark.slow
 def test_a_killed_worker_leaves_its_job_failed_not_running(home):
     from ganaug import worker

@@ -144,3 +144,34 @@ def test_the_suite_records_a_session_of_our_code_that_reads_then_writes(home):
     exec(compile(code, str(Path(__file__).resolve().parents[2] / "ganaug" / "example.py"), "exec"), {})
     found, conftest.read_then_write[:] = list(conftest.read_then_write), []
     assert len(found) == 1 and found[0].startswith("INSERT INTO jobs after a read") and "ganaug/example.py" in found[0]
+
+
+def test_a_database_gone_after_the_command_opened_it_is_one_line_and_exit_2(db, people):
+    # A PostgreSQL server restarted or cut off mid-command raised OperationalError past `cli_errors`: a traceback.
+    from tests.cli.helpers import assert_bad_input, ganaug
+    from tests.db.helpers import database_gone
+
+    with database_gone(db):
+        result = ganaug("review", "pending")
+    assert_bad_input(result, "error: the database ", " failed: ", "***@" if db.startswith("postgresql") else "sqlite:")
+    assert ganaug("review", "pending").exit_code == 0  # and back once it answers again
+
+
+def test_a_role_without_rights_on_the_log_is_one_line_and_records_nothing(db, people, toy, home):
+    from sqlalchemy import text
+
+    from db.engine import get_engine
+    from tests.cli.helpers import assert_bad_input, run
+    from tests.db.helpers import make_batch
+
+    if not db.startswith("postgresql"):
+        pytest.skip("privileges on a table are PostgreSQL's")
+    with session_scope() as s:
+        sample = sample_ids(s, make_batch(s, home, toy).id)[0]
+    with get_engine().connect() as conn:  # the owner may take its own rights away, as an admin would another's
+        conn.execute(text("REVOKE INSERT ON events FROM CURRENT_USER"))
+        conn.commit()
+    result = run("review", "tag", sample, "blur", "--user", "rex", env={"GANAUG_PASSWORD": "rex-password"})
+    assert_bad_input(result, "refused: permission denied for table events", "GANAUG_DB_URL")
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(SampleTag)) == 0
