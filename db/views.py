@@ -109,7 +109,9 @@ def trained_runs(session: Session, dataset: str, limit: int = 20) -> list[dict]:
     rows = session.execute(
         select(Run.id, Run.run_dir, Run.config).join(Dataset, Run.dataset_id == Dataset.id)
         .where(Dataset.name == dataset, Run.step > 0).order_by(Run.id.desc()).limit(limit))
-    return [dict(run=i, run_dir=d, arch=(c or {}).get("arch"), edge_convs=(c or {}).get("edge_convs", True))
+    return [dict(run=i, run_dir=d, arch=(c or {}).get("arch"), edge_convs=(c or {}).get("edge_convs", True),
+                 resolution=(c or {}).get("resolution"), width=(c or {}).get("width"),
+                 batch_size=(c or {}).get("batch_size"))
             for i, d, c in rows]
 
 

@@ -117,13 +117,23 @@ def switch_budget_unit() -> None:
     st.session_state["gen_budget"] = kept.get(unit, BUDGET_DEFAULTS[unit])
 
 
+def pace_layout(settings: dict) -> tuple:
+    """What a step costs, from a run's config: the architecture (with its edge convs for dcgan), the side it
+    trains at, the width and the batch size. A run from the command line may differ from the form in any of them
+    (`--resolution 32` on a 64² dataset trains several times as many steps per second)."""
+    arch = settings.get("arch")
+    return (arch, bool(settings.get("edge_convs", True)) or arch != "dcgan", settings.get("resolution"),
+            settings.get("width"), settings.get("batch_size"))
+
+
 @st.cache_data(ttl=10, show_spinner=False)
-def measured_pace(home_dir: str, dataset: str, arch: str, edge_convs: bool) -> Optional[dict]:
-    """The newest run of this dataset with the same layout, and its wall-clock seconds per step (stats.jsonl)."""
+def measured_pace(home_dir: str, dataset: str, layout: tuple) -> Optional[dict]:
+    """The newest run of this dataset with the same `pace_layout`, and its wall-clock seconds per step
+    (stats.jsonl)."""
     with session_scope() as session:
         runs = views.trained_runs(session, dataset)
     for r in runs:
-        if r["arch"] == arch and (arch != "dcgan" or r["edge_convs"] == edge_convs):
+        if pace_layout(r) == layout:
             found = pace(Path(home_dir) / r["run_dir"])
             if found:
                 return {"run": r["run"], "s_per_step": found[1] / found[0]}
@@ -220,8 +230,8 @@ with right:
         st.info("A resumed run keeps its checkpoint's network settings (architecture, edge convs, augmentation, "
                 "training seed): the choices above apply only to a fresh run.", icon=":material/info:")
 if dataset:
-    pace_slot.caption(budget_estimate(values, measured_pace(home(), dataset["name"], values["arch"],
-                                                            bool(values["edge_convs"]))))
+    pace_slot.caption(budget_estimate(values, measured_pace(home(), dataset["name"],
+                                                            pace_layout(train_config(values, dataset).to_dict()))))
 field_error("config")
 field_error("dataset")
 # Once a launch was refused the fields are checked on every change, so an error goes as soon as its field is

@@ -190,14 +190,23 @@ def test_the_budget_says_what_it_takes_at_the_pace_of_the_last_run_of_the_same_l
     at = app_test(users["rita"], "generate.py")
     assert any("The first run on this dataset times the next ones" in c.value for c in at.caption)
 
-    with session_scope() as session:  # a finished dcgan run that trained 200 steps in 40 s: 5 steps/s
+    # A finished dcgan run of the form's layout (digits here are 16²) that trained 200 steps in 40 s: 5 steps/s.
+    layout = {"arch": "dcgan", "edge_convs": True, "resolution": 16, "width": 16, "batch_size": 32}
+    with session_scope() as session:
         run = session.get(Run, session.get(Batch, make_batch(digits, 7, 2)).run_id)
-        run.run_dir, run.step, run.config = "runs/timed", 200, {"arch": "dcgan", "edge_convs": True}
+        run.run_dir, run.step, run.config = "runs/timed", 200, layout
         run_id = run.id
     folder = paths.home() / "runs" / "timed"
     folder.mkdir(parents=True)
     lines = [{"step": 0, "elapsed_s": 0.5}, {"step": 100, "elapsed_s": 21.0}, {"step": 200, "elapsed_s": 40.0}]
     (folder / "stats.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines) + '{"step": 2')  # a torn line
+    # Newer runs of the command line at another side, width or batch size train at another pace: passed over.
+    for i, other in enumerate([{"resolution": 8}, {"width": 32}, {"batch_size": 64}]):
+        with session_scope() as session:
+            newer = session.get(Run, session.get(Batch, make_batch(digits, 7, 2)).run_id)
+            newer.run_dir, newer.step, newer.config = f"runs/other{i}", 200, {**layout, **other}
+        (paths.home() / "runs" / f"other{i}").mkdir(parents=True)
+        (paths.home() / "runs" / f"other{i}" / "stats.jsonl").write_text(json.dumps({"step": 200, "elapsed_s": 4.0}))
 
     st.cache_data.clear()  # the page reads runs at most every 10 s
     at = app_test(users["rita"], "generate.py")
@@ -208,3 +217,17 @@ def test_the_budget_says_what_it_takes_at_the_pace_of_the_last_run_of_the_same_l
     assert f"≈ 600 steps at the pace of run {run_id} (5.0 steps/s)." in [c.value for c in at.caption]
     at.checkbox(key="gen_edge_convs").uncheck().run()  # another layout trains at another pace: no estimate from it
     assert not [c for c in at.caption if "at the pace of run" in c.value]
+
+
+def test_the_form_builds_its_config_without_importing_torch():
+    # The page builds a TrainConfig on every run (for the budget estimate). Importing torch costs the first page
+    # run of a server seconds; the package's loop classes load on first use instead.
+    import subprocess
+    import sys
+
+    code = ("import sys; from ganaug_core.training import TrainConfig; from ganaug_core.training.config import "
+            "fast_bf16; TrainConfig(resolution=16, channels=1, num_classes=2).to_dict(); "
+            "assert 'torch' not in sys.modules, 'torch was imported'; "
+            "from ganaug_core.training import Trainer; assert 'torch' in sys.modules")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
