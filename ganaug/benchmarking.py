@@ -296,6 +296,7 @@ def format_summary(result: dict) -> str:
     """For people: the answer first (with its numbers and any caution), then the two target metrics per arm, the
     target's verdict, and where the report is."""
     from ganaug_core.benchmark.answer import answer, interval
+    from ganaug_core.benchmark.report import generator_used
 
     meta = result["meta"]
     said = result["comparison"].get("answer") or answer(result)
@@ -308,6 +309,8 @@ def format_summary(result: dict) -> str:
               f"benchmark {meta['dataset']}: {seeds} seed{'s' * (seeds != 1)}, {'quick' if meta['quick'] else 'full'} "
               f"budget, {meta['seconds']:.0f} s; mean [95 % interval] on the locked test split{test}",
               f"{'arm':<14}{'balanced accuracy':<28}rare-class recall"]
+    if generator_used(meta):
+        lines.insert(-1, f"generator: {generator_used(meta)} (--run picks another)")
     for arm, a in result["arms"].items():
         lines.append(f"{arm:<14}{interval(a['clean']['balanced_accuracy']):<28}"
                      f"{interval(a['clean']['minority_recall'])}")

@@ -116,6 +116,17 @@ def _test_split(meta: dict) -> str:
             "and chooses nothing")
 
 
+def generator_used(meta: dict) -> str | None:
+    """Which generator the GAN arms sampled, in words; None when no GAN arm needed one. The newest finished run is
+    the default, which need not be the run whose batches were reviewed (gan_approved takes those, whatever run
+    made them)."""
+    gen = (meta.get("provenance") or {}).get("generator")
+    sampling = [a for a in meta.get("arms", []) if a in ("gan", "gan_classic", "gan_filtered")]
+    if not gen or not sampling:
+        return None
+    return f"{', '.join(sampling)} sample{'s' * (len(sampling) == 1)} run {gen['run_id']} at step {gen['step']}"
+
+
 def to_markdown(report: dict) -> str:
     report = {**report, "meta": {**report["meta"], "dataset": plain(report["meta"]["dataset"]),
                                  "class_names": [plain(n) for n in report["meta"]["class_names"]]}}
@@ -135,6 +146,9 @@ def to_markdown(report: dict) -> str:
         f"{', '.join(map(str, minority_names)) or 'none'}.",
         "",
     ]
+    if generator_used(meta):
+        lines += [f"Generator: {generator_used(meta)} (`--run` picks another); gan_approved takes the approved "
+                  "samples, whatever run made them.", ""]
     if meta.get("skipped_arms"):
         lines += ["Skipped arms: " + "; ".join(f"{a} ({why})" for a, why in meta["skipped_arms"].items()), ""]
     real_n = sum(meta["train_counts"]) if meta.get("train_counts") else None

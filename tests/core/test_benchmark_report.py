@@ -75,3 +75,18 @@ def test_without_a_gan_arm_or_a_baseline_the_markdown_gives_no_verdict():
         md = to_markdown(summarize(raw, arms, 3, [2], meta))
         assert f"Not evaluated: {missing}" in md
         assert "NOT met" not in md and "Best baseline" not in md and "None" not in md
+
+
+def test_the_report_and_the_summary_name_the_run_the_gan_arms_sampled(report):
+    """The default generator is the dataset's newest finished run, which need not be the run whose batches were
+    reviewed (a quick 32² try after the 64² run, say): the reader must see which one the gan arms used."""
+    from ganaug.benchmarking import format_summary
+
+    _, rep = report
+    assert "Generator:" not in to_markdown(rep)  # no generator recorded, nothing claimed
+    gen = {"run_id": 2, "step": 27, "checkpoint": "runs/000002/checkpoints/c.pt", "checkpoint_sha256": "k" * 64}
+    rep = {**rep, "meta": {**rep["meta"], "seconds": 1.0, "provenance": {"generator": gen}},
+           "report": {"path": "reports/r"}}
+    said = "gan samples run 2 at step 27"  # the one sampling arm of this report (ARMS)
+    assert f"Generator: {said} (`--run` picks another); gan_approved takes the approved samples" in to_markdown(rep)
+    assert f"generator: {said} (--run picks another)" in format_summary(rep).splitlines()
