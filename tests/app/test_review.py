@@ -513,11 +513,13 @@ def test_the_opened_sample_shows_its_nearest_real_images_in_one_strip(users, dig
     with session_scope() as session:
         nn_ids = session.get(Sample, first).nn_real_ids
         gone = session.get(RealImage, nn_ids[1]).path
+        classes = [str(session.get(RealImage, i).class_index) for i in nn_ids]  # the digits' names are their digits
+    assert classes[0] != "7"  # neighbours of another class than the sample's: the caption must say whose they are
     strips = [el for el in at.get("image") if el.proto.imgs and el.proto.imgs[0].caption.startswith("real #")]
     assert len(strips) == 1  # one element, however many neighbours: tiles in a row, not a column each
     captions = [img.caption for img in strips[0].proto.imgs]
-    assert captions[0] == f"real #{nn_ids[0]} · d=0.50"  # nearest first, at the sample's recorded distance
-    assert captions[1:] == [f"real #{i}" for i in nn_ids[1:]]
+    assert captions[0] == f"real #{nn_ids[0]} · {classes[0]} · d=0.50"  # nearest first, at the recorded distance
+    assert captions[1:] == [f"real #{i} · {c}" for i, c in zip(nn_ids[1:], classes[1:])]
     assert not at.warning
 
     (paths.home() / gone).unlink()  # a real image gone from disk: a placeholder in its place, and a warning naming it
