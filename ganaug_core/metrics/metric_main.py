@@ -21,7 +21,7 @@ from ganaug_core.metrics.duplicates import duplicate_report
 from ganaug_core.metrics.fid import fid
 from ganaug_core.metrics.kid import kid
 from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, pixel_copy_ratio
-from ganaug_core.metrics.prdc import prdc
+from ganaug_core.metrics.prdc import DEFAULT_K, prdc
 
 
 # Below this many real images in scope, FID's covariance, the k-NN radii of precision/recall/density/coverage and
@@ -34,11 +34,20 @@ FEW_REAL = 20
 REFERENCE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], object]] = {"fid": fid, "kid": kid, "prdc": prdc}
 
 
-def few_real_caution(n_real: int) -> Optional[str]:
-    if n_real >= FEW_REAL:
+def few_images_caution(n_real: int, n_holdout: int = 0, scope: Optional[dict] = None) -> Optional[str]:
+    """A caution when the real training images in scope, or the held-out images of the reference, are too few for
+    the distribution metrics; with the k that precision/recall/density/coverage fell back to, if it shrank."""
+    few = []
+    if n_real < FEW_REAL:
+        few.append(f"{n_real} real training image{'s' * (n_real != 1)} in scope")
+    if 0 < n_holdout < FEW_REAL:  # the reference column: 2 held-out images give it precision 0 with k = 1
+        few.append(f"{n_holdout} held-out image{'s' * (n_holdout != 1)} for the reference")
+    if not few:
         return None
-    return (f"only {n_real} real training image{'s' * (n_real != 1)} in scope: FID, KID and precision/recall/"
-            "density/coverage on so few are rough indications, not measurements")
+    ks = [m["k"] for m in ((scope or {}).get("prdc"), ((scope or {}).get("reference") or {}).get("prdc")) if m]
+    shrunk = f" (their neighbourhoods use k = {min(ks)}, not {DEFAULT_K})" if ks and min(ks) < DEFAULT_K else ""
+    return (f"only {' and only '.join(few)}: FID, KID and precision/recall/density/coverage on so few are rough "
+            f"indications, not measurements{shrunk}")
 
 
 @dataclass
@@ -154,14 +163,15 @@ def compute_metrics(
         "per_class": {},
         "counts": {"real": int(real_scope.sum()), "synthetic": int(len(synth_f)),
                    "holdout": 0 if hold_scope is None else int(hold_scope.sum())},
-        "caution": few_real_caution(int(real_scope.sum())),
         "reference": reference(real_scope, hold_scope),
     }
+    result["caution"] = few_images_caution(result["counts"]["real"], result["counts"]["holdout"],
+                                           {**result["overall"], "reference": result["reference"]})
     for c in classes:
         hold_mask = None if holdout_labels is None or hold_f is None else np.asarray(holdout_labels) == c
         scope = run(synth_labels == c, real_labels == c, hold_mask)
         scope["n_real"], scope["n_synthetic"] = int((real_labels == c).sum()), int((synth_labels == c).sum())
-        scope["caution"] = few_real_caution(scope["n_real"])
         scope["reference"] = reference(real_labels == c, hold_mask)
+        scope["caution"] = few_images_caution(scope["n_real"], 0 if hold_mask is None else int(hold_mask.sum()), scope)
         result["per_class"][str(int(c))] = scope
     return result

@@ -28,7 +28,10 @@ def test_copies_of_real_images_score_as_copies(data):
     # Distribution metrics use the covered classes only: overall equals the class-2 scope here.
     assert m["counts"] == {"real": int((y == 2).sum()), "synthetic": 12, "holdout": int((hy == 2).sum())}
     assert m["overall"]["prdc"] == c2["prdc"] and m["overall"]["fid"] == c2["fid"]
-    assert m["caution"] is None and c2["caution"] is None  # 30 real images of class 2
+    # 30 real images of class 2 are enough; its 10 held-out ones make a rough reference (k = 5 still fits them)
+    assert m["caution"] == c2["caution"] == ("only 10 held-out images for the reference: FID, KID and precision/"
+                                             "recall/density/coverage on so few are rough indications, not measurements")
+    assert compute_metrics(fe, x, y, synth, synth_y, names=["fid", "prdc"])["caution"] is None  # no reference
     keep = (y != 2) | (np.cumsum(y == 2) <= 5)  # a rare class: 5 real images
     rare = compute_metrics(fe, x[keep], y[keep], synth[:4], synth_y[:4], names=["fid"])
     assert rare["caution"].startswith("only 5 real training images in scope")
@@ -73,3 +76,16 @@ def test_held_out_real_images_give_the_reference_the_batch_is_read_against(data)
     assert ref["fid"] == pytest.approx(fid(real_f, hold_f)) and ref["prdc"] == prdc(real_f, hold_f)
     assert ref["kid"]["mean"] is not None and m["per_class"]["2"]["reference"] == ref
     assert compute_metrics(fe, x, y, x[:4], y[:4], names=["fid"])["reference"] is None  # no holdout, no reference
+
+
+def test_a_thin_held_out_reference_is_cautioned_with_the_k_it_fell_back_to(data):
+    # 2 held-out images of a class gave the reference precision and coverage 0.000 (k shrank to 1), and the note
+    # spoke only of the training images, of which there were plenty.
+    fe, x, y, hx, hy = data
+    hold = (hy != 2) | (np.cumsum(hy == 2) <= 2)
+    m = compute_metrics(fe, x, y, x[y == 2][:12], y[y == 2][:12], holdout_images=hx[hold], holdout_labels=hy[hold])
+    c2 = m["per_class"]["2"]
+    assert c2["reference"]["prdc"]["k"] == 1
+    assert c2["caution"] == m["caution"]
+    assert m["caution"].startswith("only 2 held-out images for the reference: ")
+    assert m["caution"].endswith("(their neighbourhoods use k = 1, not 5)")
