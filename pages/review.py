@@ -10,6 +10,7 @@ a message saying who did what.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import streamlit as st
@@ -144,6 +145,12 @@ if not queue:
         no_dataset = not views.dataset_names(session)
     if no_dataset:  # nothing to launch a run on yet
         st.info(NO_DATASET, icon=":material/upload_file:")
+    elif not show_all and (decided := load_queue(True)):  # approved, rejected or revoked: behind the toggle
+        counts = Counter(b["status"] for b in decided)
+        st.info(f"No batches waiting for review; {len(decided)} decided ("
+                + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+                + ") are hidden. Turn on “Show decided batches too” to open them, or launch a run on the Generate "
+                "page for new ones.")
     else:
         st.info("No batches waiting for review. Launch a run on the Generate page; its batches appear here.")
     st.stop()

@@ -25,7 +25,6 @@ def load_queue(show_all: bool) -> list[dict]:
         return views.batches_table(session, None if show_all else "pending")
 
 
-
 class BatchChanged(ValueError):
     """Another reviewer decided the batch since this page showed it."""
 

@@ -327,6 +327,23 @@ def test_an_approved_batch_is_revoked_with_a_reason(users, digits):
     assert not [b for b in at.button if b.label == "Revoke approval"]
 
 
+def test_an_empty_queue_says_how_many_decided_batches_the_toggle_hides(users, digits):
+    # "No batches waiting for review" while two approved batches existed: the user thought they were lost.
+    from db.review import approve_batch, reject_batch
+    from db.users import get_user
+
+    approved, rejected = make_batch(digits, 7, 3), make_batch(digits, 8, 3)
+    with session_scope(immediate=True) as session:
+        approve_batch(session, approved, get_user(session, "ada"), "looks right")
+        reject_batch(session, rejected, get_user(session, "ada"), "smeared")
+    at = app_test(users["rita"], "review.py")
+    assert [i.value for i in at.info] == [
+        "No batches waiting for review; 2 decided (1 approved, 1 rejected) are hidden. Turn on “Show decided batches "
+        "too” to open them, or launch a run on the Generate page for new ones."]
+    at.toggle(key="review_show_all").set_value(True).run()
+    assert not at.info and len(at.selectbox(key="review_batch").options) == 2
+
+
 def test_the_queue_shows_a_decision_at_once(users, digits):
     b7, b9 = make_batch(digits, 7, 2), make_batch(digits, 9, 2)
     at = review(users["rita"], b9)
