@@ -19,6 +19,7 @@ import numpy as np
 
 from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
+from ganaug_core.benchmark.answer import SAMPLING_ARMS
 from ganaug_core.benchmark.arms import ARMS, ArmInputs, missing_input
 from ganaug_core.benchmark.classifier import FULL_BUDGET, QUICK_BUDGET
 from ganaug_core.benchmark.harness import BenchmarkData, run_benchmark_arms
@@ -31,8 +32,6 @@ from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 
 STAGING = ".staging-"  # the prefix of a report folder being written
-
-NEEDS_GENERATOR = ("gan", "gan_classic", "gan_filtered")
 
 
 def parse_arms(arms: Optional[Sequence[str] | str]) -> tuple[list[str], bool]:
@@ -166,7 +165,7 @@ def run_benchmark(
     data.validate()
 
     inputs, provenance, skipped = ArmInputs(), {}, {}
-    needs_gen = [a for a in arm_list if a in NEEDS_GENERATOR]
+    needs_gen = [a for a in arm_list if a in SAMPLING_ARMS]
     if needs_gen or run_id is not None:  # a run given is checked even when no arm will use it
         run = resolve_run(row.id, dataset, run_id)
     if needs_gen:
@@ -296,7 +295,7 @@ def format_summary(result: dict) -> str:
     """For people: the answer first (with its numbers and any caution), then the two target metrics per arm, the
     target's verdict, and where the report is."""
     from ganaug_core.benchmark.answer import answer, interval
-    from ganaug_core.benchmark.report import generator_used
+    from ganaug_core.benchmark.answer import generator_used
 
     meta = result["meta"]
     said = result["comparison"].get("answer") or answer(result)

@@ -16,6 +16,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.jobs import submit_job
+from ganaug_core.benchmark.answer import answer, generator_used
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, FEW_SEEDS, QUICK_MAX_SEEDS
 from pages.tables import table_columns
 from pages.ui import NO_DATASET, acting_user, cancel_job, decision_errors, home, plain, require_user
@@ -166,8 +167,6 @@ def batch_quality(dataset: str) -> None:
 def benchmark_answer(data: dict):
     """The report's answer in words (recorded since report.json has one; worked out again for older reports), or
     None for a report without the parts it needs."""
-    from ganaug_core.benchmark.answer import answer
-
     said = (data.get("comparison") or {}).get("answer")
     if said:
         return said
@@ -203,6 +202,9 @@ def benchmark_results(dataset: str) -> None:
     caution = (data.get("meta") or {}).get("caution")
     if caution:
         st.warning(f"Caution: {plain(caution)}.", icon=":material/warning:")
+    used = generator_used(data.get("meta") or {})
+    if used:  # the newest finished run by default, which need not be the one whose batches were reviewed
+        st.caption(f"Generator: {plain(used)}; gan_approved takes the approved samples, whatever run made them.")
     if arms_data:
         st.markdown("Mean and 95 % interval over seeds, on the locked real test split")
         table = pd.DataFrame([{"arm": arm, "n_train": a.get("n_train"), "n_synthetic": a.get("n_synthetic"),

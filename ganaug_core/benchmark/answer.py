@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+# The arms that sample a trained generator (gan_approved takes reviewed samples instead, whatever run made them).
+SAMPLING_ARMS = ("gan", "gan_classic", "gan_filtered")
 METRIC_LABELS = {
     "balanced_accuracy": "balanced accuracy",
     "minority_recall": "rare-class recall",
@@ -77,3 +79,14 @@ def answer(report: dict) -> dict:
                                       f"on these {row['n']} seeds.")
     numbers = [line for key in ("minority_recall", "balanced_accuracy") if (line := _metric_line(report, arm, key))]
     return {"verdict": verdict, "arm": arm, "lines": [f"{question} {said}"] + numbers}
+
+
+def generator_used(meta: dict) -> Optional[str]:
+    """Which generator the GAN arms sampled, in words; None when no GAN arm needed one. The newest finished run is
+    the default, which need not be the run whose batches were reviewed (gan_approved takes those, whatever run
+    made them)."""
+    gen = (meta.get("provenance") or {}).get("generator")
+    sampling = [a for a in meta.get("arms", []) if a in SAMPLING_ARMS]
+    if not gen or not sampling:
+        return None
+    return f"{', '.join(sampling)} sample{'s' * (len(sampling) == 1)} run {gen['run_id']} at step {gen['step']}"

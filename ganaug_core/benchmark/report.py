@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ganaug_core.benchmark.answer import METRIC_LABELS, answer, interval
+from ganaug_core.benchmark.answer import METRIC_LABELS, answer, generator_used, interval
 from ganaug_core.benchmark.arms import ARM_DESCRIPTIONS, BASELINE_ARMS, GAN_ARMS
 from ganaug_core.benchmark.harness import RawResults
 from ganaug_core.benchmark.metrics import SCALAR_METRICS
@@ -114,17 +114,6 @@ def _test_split(meta: dict) -> str:
     rare = ", ".join(f"{names[c]}: {counts[c]}" for c in meta["minority_classes"])
     return (f"the locked real test split, {sum(counts)} images ({rare} in the rare classes), which trains nothing "
             "and chooses nothing")
-
-
-def generator_used(meta: dict) -> str | None:
-    """Which generator the GAN arms sampled, in words; None when no GAN arm needed one. The newest finished run is
-    the default, which need not be the run whose batches were reviewed (gan_approved takes those, whatever run
-    made them)."""
-    gen = (meta.get("provenance") or {}).get("generator")
-    sampling = [a for a in meta.get("arms", []) if a in ("gan", "gan_classic", "gan_filtered")]
-    if not gen or not sampling:
-        return None
-    return f"{', '.join(sampling)} sample{'s' * (len(sampling) == 1)} run {gen['run_id']} at step {gen['step']}"
 
 
 def to_markdown(report: dict) -> str:

@@ -284,7 +284,9 @@ def test_evaluate_shows_a_recorded_report(users, digits):
     report = {"arms": {"real": {"n_train": 800, "n_synthetic": 0, "clean": {"balanced_accuracy": ci(0.81)}},
                        "gan_approved": {"n_train": 800, "n_synthetic": 60, "clean": {"balanced_accuracy": ci(0.86)}}},
               "comparison": {"best_baseline": {"balanced_accuracy": "real"}},
-              "sweep": {"arm": "gan", "points": [{"multiplier": 1.0, "n_synthetic": 30, "balanced_accuracy": ci(0.84)}]}}
+              "sweep": {"arm": "gan", "points": [{"multiplier": 1.0, "n_synthetic": 30, "balanced_accuracy": ci(0.84)}]},
+              "meta": {"arms": ["real", "gan", "gan_approved"],
+                       "provenance": {"generator": {"run_id": 4, "step": 1200}}}}
     (folder / "report.json").write_text(json.dumps(report))
     save_png(np.zeros((3, 8, 8), np.uint8), folder / "balanced_accuracy.png")
     with session_scope() as session:
@@ -298,6 +300,8 @@ def test_evaluate_shows_a_recorded_report(users, digits):
     assert arms["balanced_accuracy"][1] == "0.860 [0.850, 0.870]"
     assert list(at.dataframe[1].value["multiplier"]) == [1.0]
     assert any("balanced accuracy" == c for c in image_captions(at))
+    assert ("Generator: gan samples run 4 at step 1200; gan_approved takes the approved samples, whatever run made "
+            "them.") in [c.value for c in at.caption]  # the newest run by default, not necessarily the reviewed one
 
 
 def test_coverage_lists_the_classes_in_their_order(users, digits):
