@@ -294,8 +294,7 @@ def few_test_images_caution(test_counts: Sequence[int], minority: Sequence[int],
 def format_summary(result: dict) -> str:
     """For people: the answer first (with its numbers and any caution), then the two target metrics per arm, the
     target's verdict, and where the report is."""
-    from ganaug_core.benchmark.answer import answer, interval
-    from ganaug_core.benchmark.answer import generator_used
+    from ganaug_core.benchmark.answer import answer, generator_used, interval
 
     meta = result["meta"]
     said = result["comparison"].get("answer") or answer(result)
