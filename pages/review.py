@@ -311,9 +311,10 @@ def sample_detail(open_id, state: dict) -> None:
         st.markdown("Nearest real training images (nearest first, feature distance d)")
         ds = [distances.get(r["id"], s["nn_distance"] if i == 0 else None) for i, r in enumerate(reals)]
         # The nearest images come from every class: the caption says whose (a scratch sample nearest an "ok" part).
+        # 96 px, not thumbnails: a fine crack must be comparable with the sample's (two to a row in a narrow column).
         show_images([r["path"] for r in reals],
                     [f"real #{r['id']} · {plain(state['class_names'][r['class_index']])}"
-                     + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)], size=64)
+                     + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)], size=96)
     tag_names = [t["name"] for t in load_tags()]
     st.markdown("Tags: " + (", ".join(map(plain, s["tags"])) or "none"))
     new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}",
