@@ -71,6 +71,7 @@ class GatedSet:
     excluded: dict[str, int] = field(default_factory=dict)  # reason → samples left out
     counts: dict[int, dict[str, int]] = field(default_factory=dict)  # class → {"real": n, "synthetic": m}
     log_head: dict = field(default_factory=dict)  # {"events": n, "hash": h}: the verified log this set rests on
+    over_cap: dict[int, int] = field(default_factory=dict)  # class → admissible samples left out over the cap
 
     def manifest_csv(self) -> bytes:
         return manifest_csv(self.entries)
@@ -78,7 +79,8 @@ class GatedSet:
     def summary(self) -> dict:
         return dict(dataset=self.dataset, synthetic_ratio=self.synthetic_ratio, entries=len(self.entries),
                     manifest_sha256=self.manifest_sha256, counts={str(k): v for k, v in self.counts.items()},
-                    excluded=self.excluded, log_head=self.log_head)
+                    excluded=self.excluded, log_head=self.log_head,
+                    over_cap={str(k): v for k, v in self.over_cap.items()})
 
 
 def manifest_csv(entries: list[ManifestEntry]) -> bytes:
@@ -183,10 +185,11 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
     admitted, not_admitted = admissible_samples(session, dataset.id)
     excluded.update(not_admitted)
     caps = {c: math.floor(synthetic_ratio * n + 1e-9) for c, n in real_per_class.items()}
-    chosen, taken = [], Counter()
+    chosen, taken, over_cap = [], Counter(), Counter()
     for entry in admitted:
         if taken[entry.class_index] >= caps.get(entry.class_index, 0):
             excluded["over the synthetic:real cap"] += 1
+            over_cap[entry.class_index] += 1
         else:
             chosen.append(entry)
             taken[entry.class_index] += 1
@@ -203,7 +206,7 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
               for c in sorted(set(real_per_class) | set(taken))}
     digest = hashlib.sha256(manifest_csv(entries)).hexdigest()
     return GatedSet(dataset_name, float(synthetic_ratio), entries, digest, dict(excluded), counts,
-                    {"events": chain.checked, "hash": chain.head_hash})
+                    {"events": chain.checked, "hash": chain.head_hash}, dict(sorted(over_cap.items())))
 
 
 def admissible_samples(session: Session, dataset_id: int) -> tuple[list[ManifestEntry], Counter]:

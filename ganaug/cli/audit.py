@@ -135,10 +135,16 @@ def export_cmd(
         echo("warning: no synthetic sample was admitted, so the set holds the real training images only"
              + (f"; left out: {why}" if why else " (no batch of this dataset is approved)"), err=True)
     names = dataset_class_names(dataset)
+    over_cap = summary["over_cap"]
     counts = ", ".join(f"class {class_label(c, names)}: {v['real']} real + {v['synthetic']} synthetic"
+                       + (f", {over_cap[str(c)]} approved left out over the cap" if str(c) in over_cap else "")
                        for c, v in summary["counts"].items())
+    capped = sum(over_cap.values())
+    cap_note = (f"{capped} approved sample{'s were' if capped != 1 else ' was'} left out over the cap: "
+                f"--ratio {ratio:g} caps each class's synthetic samples at {ratio:g}× its real training images; "
+                "a higher --ratio admits more\n") if capped else ""
     head = summary["log_head"]
-    emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']} ({counts})\n"
+    emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']} ({counts})\n{cap_note}"
                            f"manifest sha256 {summary['manifest_sha256']}\n"
                            f"gated on the decision log's first {head['events']} events, head {head['hash']}")
 

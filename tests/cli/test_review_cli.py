@@ -399,3 +399,31 @@ def test_export_to_an_impossible_out_names_the_path_given(team, home, tmp_path):
         f"error: --out {afile / 'sub'}: {afile} is a file, not a folder")
     proc = refused("export", "--dataset", "toy", "--out", "/proc/ganaug-export")  # not the internal staging name
     assert proc.startswith("error: --out /proc/ganaug-export: cannot ") and ".partial" not in proc
+
+
+def test_approve_says_how_many_samples_it_admits(team):
+    ok_json("review", "reject-sample", team["s1"][0], "--reason", "smudge", env=REX)
+    ok_json("review", "tag", team["s1"][1], "blur", env=REX)  # a blocking tag
+    said = run("review", "approve", team["b1"], env=REX)
+    assert said.exit_code == 0, said.output  # it had said only 'approve batch 1 recorded as event ...'
+    assert said.stdout.splitlines()[0].startswith(f"approve batch {team['b1']} recorded as event ")
+    assert said.stdout.splitlines()[1] == (f"approved batch {team['b1']}: 1 of its 3 samples are admitted into the "
+                                           "gated training set (1 rejected and 1 with a blocking tag stay out)")
+    out = ok_json("review", "approve", team["b2"], env=REX)
+    assert out["admits"] == {"samples": 2, "rejected": 0, "blocked": 0, "admitted": 2}
+
+
+def test_export_says_how_many_approved_samples_the_cap_left_out(team, home, tmp_path):
+    ok_json("review", "approve", team["b1"], env=REX)
+    ok_json("review", "approve", team["b2"], env=REX)  # 5 approved samples of class 1, which has 3 real images
+    result = run("export", "--dataset", "toy", "--out", tmp_path / "capped")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()  # it had said '3 real + 3 synthetic' and nothing of the other 2
+    assert lines[0].endswith("(class 0 (c0): 6 real + 0 synthetic, class 1 (c1): 3 real + 3 synthetic, "
+                             "2 approved left out over the cap)")
+    assert lines[1] == ("2 approved samples were left out over the cap: --ratio 1 caps each class's synthetic "
+                        "samples at 1× its real training images; a higher --ratio admits more")
+    assert ok_json("export", "--dataset", "toy", "--out", tmp_path / "json")["over_cap"] == {"1": 2}
+    roomy = run("export", "--dataset", "toy", "--out", tmp_path / "roomy", "--ratio", "2")
+    assert roomy.exit_code == 0 and "over the cap" not in roomy.stdout, roomy.output
+    assert "1 (c1): 3 real + 5 synthetic" in roomy.stdout
