@@ -18,7 +18,8 @@ review_app = typer.Typer(no_args_is_help=True, help="Approve, reject or revoke b
 jobs_app = typer.Typer(no_args_is_help=True, help="Jobs run by the worker.")
 
 
-def _decision(fn, target: int, user: Optional[str], as_json: bool, *args, **kwargs) -> None:
+def _record(fn, target: int, user: Optional[str], *args, **kwargs) -> tuple[dict, str]:
+    """Sign and record one decision: its event as a dict, and the line that confirms it."""
     from db.engine import session_scope
 
     me = login(user)
@@ -27,18 +28,36 @@ def _decision(fn, target: int, user: Optional[str], as_json: bool, *args, **kwar
         out = dict(event_id=event.id, action=event.action, target_type=event.target_type, target_id=event.target_id,
                    actor=event.actor, role=event.role, ts=event.ts, reason=event.reason, hash=event.hash)
         tag = tag_of(event.details)
-    emit(out, as_json, f"{out['action']}{tag} {out['target_type']} {out['target_id']} recorded as event "
-                       f"{out['event_id']} by {out['actor']} ({out['role']}) at {out['ts']}")
+    return out, (f"{out['action']}{tag} {out['target_type']} {out['target_id']} recorded as event "
+                 f"{out['event_id']} by {out['actor']} ({out['role']}) at {out['ts']}")
+
+
+def _decision(fn, target: int, user: Optional[str], as_json: bool, *args, **kwargs) -> None:
+    out, text = _record(fn, target, user, *args, **kwargs)
+    emit(out, as_json, text)
 
 
 @review_app.command("approve")
 @cli_errors
 def approve_cmd(batch: int, reason: Optional[str] = typer.Option(None, "--reason"), user: Optional[str] = USER,
                 as_json: bool = JSON) -> None:
-    """Approve a pending, scored batch with no unrejected memorized samples."""
+    """Approve a pending, scored batch with no unrejected memorized samples; say how many samples it admits."""
     from db.review import approve_batch
+    from db.views import approval_preview
 
-    _decision(approve_batch, batch, user, as_json, reason=reason)
+    admits: dict = {}
+
+    def approve(session, batch_id: int, user, reason: Optional[str]):
+        event = approve_batch(session, batch_id, user, reason)
+        admits.update(approval_preview(session, batch_id))  # what the app's confirmation says, in the same transaction
+        return event
+
+    out, text = _record(approve, batch, user, reason=reason)
+    out["admits"] = admits
+    left = [f"{n} {what}" for n, what in ((admits["rejected"], "rejected"), (admits["blocked"], "with a blocking tag"))
+            if n]  # the words of the app's confirmation
+    emit(out, as_json, f"{text}\napproved batch {batch}: {admits['admitted']} of its {admits['samples']} samples are "
+                       "admitted into the gated training set" + (f" ({' and '.join(left)} stay out)" if left else ""))
 
 
 @review_app.command("reject")
