@@ -90,7 +90,8 @@ def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -
                                           else ":"),
         f"    confidence  {_num(s['mean_confidence'])} mean    the real-data classifier's probability of class {label}, "
         "higher is better",
-        f"    realism     {_num(s['mean_realism'])} mean    1 or more: among the real images of its class (10 at most)",
+        f"    realism     {_num(s['mean_realism'])} mean    how far inside its class's real images: 0 to 10, higher is "
+        "better, 1 or more: inside them",
         f"    novelty     {_num(s['median_novelty'])} median  below 0.25 flags a copy; ≈ 1: as new as a real image",
         f"  distribution: the batch against the {in_scope} in scope (domain features: compare within this",
         "  dataset only), beside " + (

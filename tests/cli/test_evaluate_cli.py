@@ -183,6 +183,16 @@ def test_the_report_says_what_each_number_means_and_what_real_data_scores():
     assert "the batch is nearer the training images than unseen real images are" in format_batch_report(close)
 
 
+def test_the_realism_line_says_what_the_score_is_its_scale_and_direction():
+    from ganaug.cli.evaluate import format_batch_report
+
+    line = next(x for x in format_batch_report(_report()).splitlines() if x.split()[:1] == ["realism"])
+    # It had said '1.767 mean    1 or more: among the real images of its class (10 at most)': 10 at most of what?
+    assert line.split()[1:3] == ["1.767", "mean"]
+    assert "how far inside its class's real images: 0 to 10, higher is better, 1 or more: inside them" in line
+    assert "at most" not in line and len(line) <= 120
+
+
 @pytest.mark.slow  # trains a tiny generator and fits the UMAP
 def test_end_to_end_on_a_tiny_generator(digits):
     from ganaug.runs import default_config, generate_batch, train_run
