@@ -77,9 +77,14 @@ def login(user: Optional[str], password_env: str = "GANAUG_PASSWORD"):
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def printable(text: str) -> str:
+    """`text` with its control characters shown as escapes (`\\x1b`), for a terminal that would act on them."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def echo(text: str, err: bool = False) -> None:
     """typer.echo for text meant for people: control characters are shown as escapes (`\\x1b`), not sent raw."""
-    typer.echo(_CONTROL.sub(lambda m: repr(m.group())[1:-1], text), err=err)
+    typer.echo(printable(text), err=err)
 
 
 def fail(message: str) -> None:

@@ -7,20 +7,30 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, UserError, class_label, cli_errors, echo, emit, terminate_as_interrupt
+from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, printable,
+                               terminate_as_interrupt)
 from ganaug_core import paths
 
 EXIT_INTERRUPTED = 130
 DEFAULT_STEPS = 2000
 BAR_STATS = ("loss_d", "loss_g", "p", "images_per_s", "collapsed")
+# A finished run with fewer steps than this is told it likely trained too little. The demo digits' generator passed
+# (every class recognised) from 864 steps up and failed at 165 (BENCHMARKS.md, "GAN quality"): about 1,000 steps
+# are needed there, and a dataset of larger or more varied images needs no fewer. 500 is clearly below what worked.
+FEW_STEPS = 500
 
 
-def _compact(progress):
-    """The bar shows a few numbers; the full stats (diversity per class, grid path) go to stats.jsonl."""
+def _compact(progress, class_names: list[str]):
+    """The bar shows a few numbers; the full stats (diversity per class, grid path) go to stats.jsonl. Collapsed
+    classes are named as the warning after training names them; a name is a folder's, so tqdm must not print its
+    control characters raw."""
     from ganaug_core.progress import Progress
 
     def report(p: Progress) -> None:
-        progress(Progress(p.stage, p.done, p.total, {k: p.stats[k] for k in BAR_STATS if k in p.stats}))
+        stats = {k: p.stats[k] for k in BAR_STATS if k in p.stats}
+        if "collapsed" in stats:
+            stats["collapsed"] = "[" + ", ".join(printable(class_names[int(c)]) for c in stats["collapsed"]) + "]"
+        progress(Progress(p.stage, p.done, p.total, stats))
 
     return report
 
@@ -93,7 +103,8 @@ def train_cmd(
 
     try:
         with terminate_as_interrupt(), tqdm_progress() as progress:
-            run_id = train_run(dataset, config, progress=_compact(progress), resume_run=resume)
+            run_id = train_run(dataset, config, progress=_compact(progress, dataset_class_names(dataset)),
+                               resume_run=resume)
     except KeyboardInterrupt:
         echo("interrupted before a checkpoint could be written", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -104,7 +115,13 @@ def train_cmd(
                     config_sha256=run.config_sha256, resumed_from=run.resumed_from)
     info["diversity"], info["collapsed_classes"] = final_diversity(run_id)
     resumed = f" (resumed from run {info['resumed_from']})" if info["resumed_from"] is not None else ""
-    emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: {info['checkpoint']}")
+    few = ""
+    if info["status"] == "done" and (info["step"] or 0) < FEW_STEPS:
+        on = f" --device {device}" if device != "cpu" else ""  # a resume trains on --device, not on the run's
+        few = (f"\nonly {info['step']} training steps: likely too few for realistic samples (the demo digits needed "
+               f"about 1,000); train this run further with `ganaug train --resume {run_id} --minutes M{on}` "
+               "(M more minutes) or `--steps N` (up to N steps in all)")
+    emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: {info['checkpoint']}{few}")
     if info["collapsed_classes"]:
         flagged = ", ".join(f"{c} ({info['diversity'][c]:.2f} of real)" for c in info["collapsed_classes"])
         when = f" at step {info['step']}, where training was interrupted" if info["status"] == "cancelled" else ""

@@ -375,3 +375,49 @@ def test_generating_reports_writing_the_pngs_after_sampling_them(digits, home):
     stages = [(p.stage, p.done, p.total) for p in events]
     assert stages[-1] == ("write", 3, 3)  # the bar ends when the batch is on disk, not when it is sampled
     assert max(i for i, s in enumerate(stages) if s[0] == "generate") < stages.index(("write", 3, 3))
+
+
+def test_the_bar_names_collapsed_classes_as_the_warning_does():
+    from ganaug.cli.gan import _compact
+    from ganaug_core.progress import Progress
+
+    seen: list = []
+    report = _compact(seen.append, ["crack", "sc\x1b]0;pwned\x07ratch", "ok"])  # names are the user's folder names
+    report(Progress("train", 25, 100, {"loss_d": 1.5, "collapsed": [0, 1], "grid": "g.png", "run_id": 3}))
+    # It had shown the indices, 'collapsed=[0, 1]', while the warning below the bar named the classes.
+    assert seen[0].stats == {"loss_d": 1.5, "collapsed": "[crack, sc\\x1b]0;pwned\\x07ratch]"}
+    report(Progress("train", 50, 100, {"loss_d": 1.5, "collapsed": []}))
+    assert seen[1].stats["collapsed"] == "[]"
+
+
+def test_the_bar_of_a_real_run_shows_class_names(home, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("crack", "ok"):
+        (tmp_path / "src" / name).mkdir(parents=True)
+        for i in range(4):  # pure noise: a generator two steps from initialisation varies less
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "src" / name / f"{i}.png")
+    assert ganaug("data", "ingest", str(tmp_path / "src"), "--name", "parts", "--resolution", "8").exit_code == 0
+    result = ganaug("train", "--dataset", "parts", "--steps", 2, *TINY, "--diversity-threshold", 1, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["collapsed_classes"] == ["crack", "ok"]
+    assert "collapsed=[crack, ok]" in result.stderr, result.stderr
+
+
+def test_a_finished_run_of_few_steps_says_so_and_how_to_continue(digits, home, monkeypatch):
+    result = ganaug("train", "--dataset", "digits", "--steps", 2, *TINY)
+    assert result.exit_code == 0, result.output
+    first, hint = result.stdout.splitlines()  # it had said only 'run 1 done at step 2: ...', of a noise generator
+    run_id = int(first.split()[1])
+    assert hint == (f"only 2 training steps: likely too few for realistic samples (the demo digits needed about "
+                    f"1,000); train this run further with `ganaug train --resume {run_id} --minutes M` "
+                    "(M more minutes) or `--steps N` (up to N steps in all)")
+    # What it suggests works: the run goes on from its checkpoint for M more minutes.
+    resumed = ganaug("train", "--resume", run_id, "--minutes", 0.02, "--json")
+    assert resumed.exit_code == 0, resumed.output
+    info = json.loads(resumed.stdout)
+    assert (info["resumed_from"], info["status"]) == (run_id, "done") and info["step"] > 2
+    monkeypatch.setattr("ganaug.cli.gan.FEW_STEPS", 2)
+    enough = ganaug("train", "--dataset", "digits", "--steps", 2, *TINY)
+    assert enough.exit_code == 0 and len(enough.stdout.splitlines()) == 1, enough.output
