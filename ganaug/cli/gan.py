@@ -115,22 +115,22 @@ def train_cmd(
                     config_sha256=run.config_sha256, resumed_from=run.resumed_from)
     info["diversity"], info["collapsed_classes"] = final_diversity(run_id)
     resumed = f" (resumed from run {info['resumed_from']})" if info["resumed_from"] is not None else ""
+    # What continues this run: a resume trains on --device, not on the run's own device.
+    resume_cmd = f"ganaug train --resume {run_id}" + (f" --device {device}" if device != "cpu" else "")
     few = ""
     if info["status"] == "done" and (info["step"] or 0) < FEW_STEPS:
-        on = f" --device {device}" if device != "cpu" else ""  # a resume trains on --device, not on the run's
         few = (f"\nonly {info['step']} training steps: likely too few for realistic samples (the demo digits needed "
-               f"about 1,000); train this run further with `ganaug train --resume {run_id} --minutes M{on}` "
-               "(M more minutes) or `--steps N` (up to N steps in all)")
+               f"about 1,000); train this run further with `{resume_cmd} --minutes M` (M more minutes) or "
+               "`--steps N` (up to N steps in all)")
     emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: {info['checkpoint']}{few}")
     if info["collapsed_classes"]:
         flagged = ", ".join(f"{c} ({info['diversity'][c]:.2f} of real)" for c in info["collapsed_classes"])
         when = f" at step {info['step']}, where training was interrupted" if info["status"] == "cancelled" else ""
         echo(f"warning: possible mode collapse{when}, samples vary too little in class {flagged}; look at the grids "
              f"in {paths.resolve(info['run_dir']) / 'grids'} and, if they repeat, train longer: "
-             f"`ganaug train --dataset {dataset} --resume {run_id} --steps N`", err=True)
+             f"`{resume_cmd} --steps N` (up to N steps in all)", err=True)
     if info["status"] == "cancelled":
-        echo(f"interrupted: checkpoint saved; continue with `ganaug train --dataset {dataset} --resume {run_id}`",
-             err=True)
+        echo(f"interrupted: checkpoint saved; continue with `{resume_cmd}`", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
 
 

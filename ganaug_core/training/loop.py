@@ -24,9 +24,9 @@ from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.runstats import STATS_FILE
 from ganaug_core.training.augment import AdaTuner, class_floor, diff_augment, parse_policy
 from ganaug_core.training.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from ganaug_core.training.class_balance import ClassBalancedSampler
 from ganaug_core.training.config import TrainConfig
 from ganaug_core.training.diversity import DiversityMonitor
-from ganaug_core.training.class_balance import ClassBalancedSampler
 from ganaug_core.training.loss import d_loss, g_loss, mode_seeking_loss, r1_penalty
 from ganaug_core.training.networks import Generator, build_networks
 
