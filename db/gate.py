@@ -36,7 +36,7 @@ from db.audit import verify_chain
 from db.datasets import get_dataset
 from db.errors import DecisionError
 from db.models import Batch, RealImage, Sample, carries_blocking_tag
-from db.replay import Approval, digest_agrees, replay
+from db.replay import Approval, LogState, digest_agrees, replay
 
 MANIFEST_COLUMNS = ("path", "sha256", "class_index", "source", "batch_id", "event_id")
 
@@ -160,7 +160,8 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
         home = default_home()
     base = Path(home)
     dataset = get_dataset(session, dataset_name)
-    chain = verify_chain(session)
+    log = LogState()
+    chain = verify_chain(session, visit=log.apply)  # one read of the log: its hashes checked, its decisions replayed
     if not chain.ok:
         raise DecisionError(f"the decision log is broken, so nothing can be admitted: {chain.message}. "
                             "`ganaug audit verify` shows it; restore the database from a backup")
@@ -182,7 +183,7 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
         raise DecisionError(f"none of dataset {dataset_name!r}'s {len(real_rows)} real training images is under "
                             f"{base} with its recorded bytes: is GANAUG_HOME the folder the dataset was ingested into?")
 
-    admitted, not_admitted = admissible_samples(session, dataset.id)
+    admitted, not_admitted = admissible_samples(session, dataset.id, log)
     excluded.update(not_admitted)
     caps = {c: math.floor(synthetic_ratio * n + 1e-9) for c, n in real_per_class.items()}
     chosen, taken, over_cap = [], Counter(), Counter()
@@ -209,10 +210,12 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
                     {"events": chain.checked, "hash": chain.head_hash}, dict(sorted(over_cap.items())))
 
 
-def admissible_samples(session: Session, dataset_id: int) -> tuple[list[ManifestEntry], Counter]:
+def admissible_samples(session: Session, dataset_id: int,
+                       log: Optional[LogState] = None) -> tuple[list[ManifestEntry], Counter]:
     """The dataset's synthetic samples that the review admits, in id order, before the per-class cap and the file
-    check; and the samples left out, by reason (each counted once, under the first reason that applies)."""
-    log = replay(session)
+    check; and the samples left out, by reason (each counted once, under the first reason that applies). `log`:
+    the log's state when the caller replayed it already."""
+    log = replay(session) if log is None else log
     excluded: Counter = Counter()
     for status, n in session.execute(
         select(Batch.status, func.count(Sample.id)).join(Sample, Sample.batch_id == Batch.id)

@@ -39,6 +39,8 @@ class LogState:
     approvals: dict[int, Approval] = field(default_factory=dict)  # batch id → its latest approval
     rejected: set[int] = field(default_factory=set)  # sample ids
     tags: dict[int, dict[str, bool]] = field(default_factory=dict)  # sample id → {tag name: blocking}
+    # batch id → its samples seen in the log so far (rejected or tagged)
+    members: dict[int, set[int]] = field(default_factory=dict, repr=False)
 
     def batch_status(self, batch_id: int) -> str:
         return self.status.get(batch_id, "pending")
@@ -46,37 +48,41 @@ class LogState:
     def blocked_now(self, sample_id: int) -> bool:
         return any(self.tags.get(sample_id, {}).values())
 
+    def apply(self, event) -> None:
+        """Take the next event of the log, in id order (a row with id, action, target_type, target_id, details);
+        events that are not batch or sample decisions change nothing."""
+        action, target_id, details = event.action, event.target_id, event.details or {}
+        if event.target_type == "batch" and action in BATCH_DECISIONS:
+            self.status[target_id] = BATCH_DECISIONS[action]
+            if action == "approve":
+                members = self.members.get(target_id, set())
+                self.approvals[target_id] = Approval(
+                    event.id, details, {s for s in members if s in self.rejected},
+                    {s for s in members if self.blocked_now(s)})
+        elif event.target_type == "sample" and action in SAMPLE_ACTIONS:
+            if details.get("batch_id") is not None:
+                self.members.setdefault(int(details["batch_id"]), set()).add(target_id)
+            if action == "reject_sample":
+                self.rejected.add(target_id)
+            elif action == "restore_sample":
+                self.rejected.discard(target_id)
+            elif action == "tag":
+                self.tags.setdefault(target_id, {})[str(details.get("tag"))] = bool(details.get("blocking", True))
+            else:  # untag
+                self.tags.get(target_id, {}).pop(str(details.get("tag")), None)
+
 
 def replay(session: Session) -> LogState:
-    """Rebuild the review state from the batch and sample events of the log, in id order."""
+    """Rebuild the review state from the batch and sample events of the log, in id order. (The gate builds the
+    same state while it verifies the hash chain, from that one read of the log: `verify_chain(visit=...)`.)"""
     state = LogState()
-    by_batch: dict[int, set[int]] = {}  # batch id → its samples seen in the log so far (rejected or tagged)
-    rows = session.execute(
+    for event in session.execute(
         select(Event.id, Event.action, Event.target_type, Event.target_id, Event.details)
         .where(Event.target_type.in_(("batch", "sample")),
                Event.action.in_((*BATCH_DECISIONS, *SAMPLE_ACTIONS)))
         .order_by(Event.id)
-    )
-    for event_id, action, target_type, target_id, details in rows:
-        details = details or {}
-        if target_type == "batch" and action in BATCH_DECISIONS:
-            state.status[target_id] = BATCH_DECISIONS[action]
-            if action == "approve":
-                members = by_batch.get(target_id, set())
-                state.approvals[target_id] = Approval(
-                    event_id, details, {s for s in members if s in state.rejected},
-                    {s for s in members if state.blocked_now(s)})
-        elif target_type == "sample" and action in SAMPLE_ACTIONS:
-            if details.get("batch_id") is not None:
-                by_batch.setdefault(int(details["batch_id"]), set()).add(target_id)
-            if action == "reject_sample":
-                state.rejected.add(target_id)
-            elif action == "restore_sample":
-                state.rejected.discard(target_id)
-            elif action == "tag":
-                state.tags.setdefault(target_id, {})[str(details.get("tag"))] = bool(details.get("blocking", True))
-            else:  # untag
-                state.tags.get(target_id, {}).pop(str(details.get("tag")), None)
+    ):
+        state.apply(event)
     return state
 
 

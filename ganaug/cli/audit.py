@@ -48,12 +48,13 @@ def audit_verify_cmd(
     from db.audit import GENESIS_HASH, verify_chain
     from db.engine import session_scope
     from db.models import Event
-    from db.replay import state_mismatches
+    from db.replay import LogState, state_mismatches
 
     head = _head_hash(head) if head is not None else None
     with session_scope() as s:
-        report = verify_chain(s)
-        mismatches = state_mismatches(s) if report.ok else []
+        log = LogState()
+        report = verify_chain(s, visit=log.apply)  # the chain walked and the review state replayed in one read
+        mismatches = state_mismatches(s, log) if report.ok else []
         head_found = head is None or head == GENESIS_HASH or s.scalar(select(Event.id).where(Event.hash == head)) is not None
     out = dict(report.to_dict(), ok=report.ok and not mismatches and head_found, state_mismatches=mismatches,
                head_found=head_found)
