@@ -311,19 +311,34 @@ def _append(cols: dict, source, pid, c, x, y, decision, batch) -> None:
 
 
 def batch_provenance(session: Session, batch_id: int) -> Optional[dict]:
-    """Where a batch came from: run, checkpoint, config, seeds and code version."""
+    """Where a batch came from: dataset and class, run, checkpoint, config, seeds and code version."""
     b = session.get(Batch, batch_id)
     if b is None:
         return None
     run = session.get(Run, b.run_id)
+    dataset = session.get(Dataset, b.dataset_id)
+    names = list(dataset.class_names) if dataset else []
     seeds = list(session.scalars(select(Sample.seed).where(Sample.batch_id == batch_id).order_by(Sample.id)))
     return dict(
-        batch=b.id, status=b.status, class_index=b.class_index, count=b.count, batch_seed=b.seed,
+        batch=b.id, status=b.status, dataset=dataset.name if dataset else None,
+        class_name=names[b.class_index] if b.class_index < len(names) else str(b.class_index),
+        class_index=b.class_index, count=b.count, batch_seed=b.seed,
         sample_seeds=seeds, folder=b.folder, checkpoint_sha256=b.checkpoint_sha256, config_sha256=b.config_sha256,
         code_version=b.code_version, run=run.id if run else None,
         checkpoint_path=run.checkpoint_path if run else None, config=dict(run.config) if run else {},
         resumed_from=run.resumed_from if run else None, created=str(b.created_at),
     )
+
+
+def batch_events(session: Session, batch_id: int, limit: int = 500) -> Sequence[Event]:
+    """Newest first, the decisions on a batch and on each of its samples (rejections, restores, tags): together they
+    say which of its samples a gated set admits. At most `limit` (a 10,000-sample batch may have as many)."""
+    samples = select(Sample.id).where(Sample.batch_id == batch_id)
+    return session.scalars(
+        select(Event).where(((Event.target_type == "batch") & (Event.target_id == batch_id))
+                            | ((Event.target_type == "sample") & Event.target_id.in_(samples)))
+        .order_by(Event.id.desc()).limit(limit)
+    ).all()
 
 
 def job_row(session: Session, job_id: int) -> Optional[dict]:

@@ -25,12 +25,15 @@ ACTIONS = ["any", *audit.ACTIONS]  # what db/review.py and db/users.py record, a
 TARGETS = ["any", *audit.TARGET_TYPES]
 EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 PROVENANCE_FIELDS = {  # views.batch_provenance's keys, in the reviewer's words
-    "batch": "Batch", "status": "Status", "class_index": "Class index", "count": "Samples", "batch_seed": "Batch seed",
+    "batch": "Batch", "status": "Status", "dataset": "Dataset", "class_name": "Class", "class_index": "Class index",
+    "count": "Samples", "batch_seed": "Batch seed",
     "folder": "Folder (under GANAUG_HOME)", "run": "Run", "resumed_from": "Run resumed from",
     "checkpoint_path": "Checkpoint", "checkpoint_sha256": "Checkpoint sha256", "config_sha256": "Config sha256",
     "code_version": "Code version", "created": "Created (UTC)",
 }
-EVENT_COLUMNS = ["id", "ts", "actor", "role", "action", "target", "meaning", "reason", "hash"]
+# The reviewer's reason before the signed meaning: that long, fixed sentence pushed the reason out of sight.
+EVENT_COLUMNS = ["id", "ts", "actor", "role", "action", "target", "reason", "meaning", "hash"]
+HISTORY_ROWS = 500  # a batch's decisions shown on its record (a 10,000-sample batch may have as many)
 
 
 def export_folder(name: str) -> Path:
@@ -126,20 +129,22 @@ with provenance_tab:
         batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="audit_batch")
         with session_scope() as session:
             prov = views.batch_provenance(session, batch_id)
-            history = [views.event_dict(e) for e in list_events(session, target_type="batch", target_id=batch_id)]
+            history = [views.event_dict(e) for e in views.batch_events(session, batch_id, limit=HISTORY_ROWS)]
         seeds = prov.pop("sample_seeds")
         config = prov.pop("config")
         st.dataframe(pd.DataFrame({"field": [PROVENANCE_FIELDS.get(k, k) for k in prov],
-                                   "value": [str(v) for v in prov.values()]}),
+                                   "value": ["—" if v is None else str(v) for v in prov.values()]}),
                      hide_index=True, column_config=table_columns(["field", "value"]),
                      height="content")  # every field in sight: it scrolled inside itself past ten rows
         st.caption(f"{len(seeds)} per-sample seeds: {', '.join(map(str, seeds[:20]))}" + (" …" if len(seeds) > 20 else ""))
         with st.expander("Training configuration of the run"):
             st.json(config)
-        st.markdown("**Decisions on this batch**")
+        st.markdown("**Decisions on this batch and its samples**")
         if history:  # a statement, not a one-line conditional expression: Streamlit would draw its value too
             st.dataframe(event_table(history, EVENT_COLUMNS), hide_index=True,
                          column_config=table_columns(EVENT_COLUMNS))
+            if len(history) == HISTORY_ROWS:
+                st.caption(f"The newest {HISTORY_ROWS}; the Decision log tab filters all of them.")
         else:
             st.write("None yet.")
 

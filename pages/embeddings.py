@@ -16,11 +16,12 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from pages.point_map import image_figure, legend_groups, selected_ids, webgl_figure
-from pages.ui import NO_DATASET, require_user, show_images
+from pages.ui import NO_DATASET, plain, require_user, show_images
 
 COLOUR_BY = {"source": "source", "class": "class", "decision": "decision"}
 PER_PAGE = 48  # tiles of the selection per page
 MAX_REAL_PER_CLASS = 2000
+CAPTION_CLASS_CHARS = 16  # a longer class name wraps a tile's caption onto many lines
 
 require_user()
 st.title("Embeddings")
@@ -75,9 +76,22 @@ def coverage_per_class(dataset: str, version: tuple, k: int = 5) -> pd.DataFrame
         for start in range(0, len(synth), 4096):  # chunks keep the distance matrix small at 20,000 points
             d = np.sqrt(((real[:, None, :] - synth[None, start:start + 4096, :]) ** 2).sum(-1))
             covered |= (d <= radius[:, None]).any(axis=1)
-        rows.append(dict(**{"class": cls}, coverage=float(covered.mean()) if len(synth) else 0.0, real=len(real),
+        # No sample at all is not a coverage of 0 %: the bar is left out and its label says why.
+        rows.append(dict(**{"class": cls}, coverage=float(covered.mean()) if len(synth) else np.nan, real=len(real),
                          synthetic=len(synth)))
     return pd.DataFrame(rows)
+
+
+def coverage_label(row: dict) -> str:
+    if row["synthetic"] == 0:
+        return "no samples"
+    return "n/a" if row["coverage"] != row["coverage"] else f"{row['coverage']:.0%}"  # n/a: under 2 real points
+
+
+def tile_class(names: dict, class_index: int) -> str:
+    """A tile's class name, cut to fit under its 96 px tile (a selection mixes classes; the map says which is which)."""
+    name = str(names.get(class_index, class_index))
+    return plain(name if len(name) <= CAPTION_CLASS_CHARS else name[:CAPTION_CLASS_CHARS - 1] + "…")
 
 
 def turn_to(page: int) -> None:
@@ -121,8 +135,10 @@ if synth_ids or real_ids:
     with session_scope() as session:
         shown = views.samples_by_ids(session, synth_ids[first:last])
         reals = views.real_images_by_ids(session, real_ids[max(0, first - len(synth_ids)):max(0, last - len(synth_ids))])
-    tiles = [(s["path"], f"#{s['id']} · batch {s['batch_status']}" + (" · sample rejected" if s["rejected"] else "")) for s in shown]
-    tiles += [(r["path"], f"real #{r['id']}") for r in reals]
+    names = dict(zip(df["class_index"], df["class"]))
+    tiles = [(s["path"], f"#{s['id']} · {tile_class(names, s['class_index'])} · batch {s['batch']} {s['batch_status']}"
+              + (" · sample rejected" if s["rejected"] else "")) for s in shown]
+    tiles += [(r["path"], f"real #{r['id']} · {tile_class(names, r['class_index'])}") for r in reals]
     show_images([path for path, _ in tiles], [caption for _, caption in tiles], size=96)  # one element, tiles wrap
     if pages > 1:
         nav = st.columns([1, 1, 4], vertical_alignment="center")
@@ -134,11 +150,18 @@ if synth_ids or real_ids:
 
 st.subheader("Coverage per class")
 cov = coverage_per_class(dataset, version)
-bar = go.Figure(go.Bar(x=cov["class"], y=cov["coverage"], text=[f"{v:.0%}" if v == v else "n/a" for v in cov["coverage"]],
+labels = [coverage_label(r) for r in cov.to_dict("records")]
+# Horizontal bars, the classes down the side in their order: a long class name has the room a tilted label lacked.
+bar = go.Figure(go.Bar(y=cov["class"], x=cov["coverage"].fillna(0), orientation="h", text=labels,
+                       textposition="outside", cliponaxis=False,  # a 0 % bar has no inside to write its label in
                        customdata=cov[["real", "synthetic"]],
-                       hovertemplate="class %{x}<br>coverage %{y:.0%}<br>%{customdata[0]} real, %{customdata[1]} synthetic"))
-bar.update_layout(yaxis=dict(range=[0, 1], tickformat=".0%", title="real points covered"), height=300,
-                  xaxis=dict(type="category", title="class"), margin=dict(l=0, r=0, t=10, b=0))
+                       hovertemplate="class %{y}<br>coverage %{text}<br>%{customdata[0]} real, %{customdata[1]} synthetic"
+                                     "<extra></extra>"))
+bar.update_layout(xaxis=dict(range=[0, 1.1], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%",
+                             title="real points covered"),
+                  yaxis=dict(type="category", autorange="reversed", title="class"), height=60 + 26 * len(cov),
+                  margin=dict(l=0, r=0, t=10, b=0))
 st.plotly_chart(bar, key="emb_coverage")
 st.caption("Coverage: the share of each class's real training points whose 5-nearest-neighbour ball on this map "
-           "contains at least one synthetic sample that is not rejected (Naeem et al.'s coverage, on the map).")
+           "contains at least one synthetic sample that is not rejected (Naeem et al.'s coverage, on the map). "
+           "\"no samples\": the class has none left to cover with (none generated, or all rejected).")

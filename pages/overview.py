@@ -42,8 +42,11 @@ for name, class_names in data["names"].items():
     fig.add_bar(y=class_names, x=data["train"][name], orientation="h", name="real (train)", marker_color="#4c78a8")
     fig.add_bar(y=class_names, x=data["approved"][name], orientation="h", name="approved synthetic",
                 marker_color="#f58518")
-    fig.update_layout(barmode="stack", height=60 + 22 * len(class_names), margin=dict(l=0, r=0, t=30, b=0),
-                      title=f"{name}: training images per class", legend=dict(orientation="h", y=-0.15),
+    # The legend sits on the title's line: below the plot (a share of its height) it covered the axis of a chart
+    # with few classes.
+    fig.update_layout(barmode="stack", height=80 + 22 * len(class_names), margin=dict(l=0, r=0, t=30, b=0),
+                      title=f"{name}: training images per class",
+                      legend=dict(orientation="h", x=1, xanchor="right", y=1, yanchor="bottom"),
                       # Class names as categories: names like "7" would otherwise make a numeric axis that labels
                       # every other class.
                       yaxis=dict(type="category", dtick=1, title="class"), xaxis=dict(title="images"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from db.engine import session_scope
-from db.models import Job, RealImage, Sample
+from db.models import Batch, Job, RealImage, Sample
 from tests.app.conftest import app_test, button, disable, embed_reals, image_captions, make_batch
 
 
@@ -27,6 +27,20 @@ def _selected_captions(at) -> list[str]:
     return [c for c in image_captions(at) if c.startswith(("#", "real #"))]
 
 
+def _tile(sample_id: int) -> str:
+    """A selected sample's caption: its id, class, batch and the batch's status (digits' class names are their
+    indices)."""
+    with session_scope() as session:
+        s, status = session.execute(select(Sample, Batch.status).join(Batch, Sample.batch_id == Batch.id)
+                                    .where(Sample.id == sample_id)).one()
+        return f"#{s.id} · {s.class_index} · batch {s.batch_id} {status}"
+
+
+def _real_tile(real_id: int) -> str:
+    with session_scope() as session:
+        return f"real #{real_id} · {session.get(RealImage, real_id).class_index}"
+
+
 def test_embedding_box_and_lasso_select_the_points_inside(users, digits):
     from db.review import reject_sample
     from db.users import get_user
@@ -46,11 +60,11 @@ def test_embedding_box_and_lasso_select_the_points_inside(users, digits):
     at.run()
     assert not at.exception
     assert at.subheader[0].value == "Selected: 2 synthetic, 1 real"
-    assert _selected_captions(at) == [f"#{i7} · batch pending", f"#{i9} · batch pending", f"real #{ir}"]
+    assert _selected_captions(at) == [_tile(i7), _tile(i9), _real_tile(ir)]
     with session_scope(immediate=True) as session:  # a sample rejected in a pending batch: both are named
         reject_sample(session, i7, get_user(session, "rita"), "smeared")
     at.run()
-    assert _selected_captions(at)[0] == f"#{i7} · batch pending · sample rejected"  # it read '#… · pending · rejected'
+    assert _selected_captions(at)[0] == _tile(i7) + " · sample rejected"  # it read '#… · pending · rejected'
 
 
 def test_embedding_webgl_selection_resolves_sample_ids_across_traces(users, digits):
@@ -68,7 +82,7 @@ def test_embedding_webgl_selection_resolves_sample_ids_across_traces(users, digi
     at.run()
     assert not at.exception
     assert at.subheader[0].value == "Selected: 2 synthetic, 1 real"
-    assert _selected_captions(at) == [f"#{s7[0].id} · batch pending", f"#{s9[2].id} · batch pending", "real #1"]
+    assert _selected_captions(at) == [_tile(s7[0].id), _tile(s9[2].id), _real_tile(1)]
 
 
 def test_a_large_selection_is_paged_through(users, digits):
@@ -82,18 +96,18 @@ def test_a_large_selection_is_paged_through(users, digits):
     n = n_real + 10
     pages = -(-n // 48)
     assert at.subheader[0].value == f"Selected: 10 synthetic, {n_real} real" and pages >= 3
-    synth = [f"#{i} · batch pending" for i, _, _ in s7 + s9]
-    assert _selected_captions(at) == synth + [f"real #{i}" for i in reals[:38]]
+    synth = [_tile(i) for i, _, _ in s7 + s9]
+    assert _selected_captions(at) == synth + [_real_tile(i) for i in reals[:38]]
     assert len(at.get("image")) == 1  # the 48 tiles are one image list: a page is one element, not 48 columns
     assert any(f"showing 1–48 of {n:,} selected · page 1 of {pages}" in c.value for c in at.caption)
     assert button(at, "Previous").disabled
 
     button(at, "Next").click().run()
-    assert _selected_captions(at) == [f"real #{i}" for i in reals[38:86]]
+    assert _selected_captions(at) == [_real_tile(i) for i in reals[38:86]]
     assert any(f"showing 49–96 of {n:,} selected · page 2 of {pages}" in c.value for c in at.caption)
     for _ in range(pages - 2):
         button(at, "Next").click().run()
-    assert _selected_captions(at) == [f"real #{i}" for i in reals[(pages - 1) * 48 - 10:]]  # the last, partial page
+    assert _selected_captions(at) == [_real_tile(i) for i in reals[(pages - 1) * 48 - 10:]]  # the last, partial page
     assert button(at, "Next").disabled and not at.exception
     button(at, "Previous").click().run()
     assert any(f"page {pages - 1} of {pages}" in c.value for c in at.caption)
@@ -103,7 +117,7 @@ def test_a_large_selection_is_paged_through(users, digits):
     at.session_state["emb_selection"] = {"points": [], "lasso": [],
                                          "box": [{"xref": "x", "yref": "y", "x": [x7 - e, x7 + e], "y": [y7 - e, y7 + e]}]}
     at.run()
-    assert _selected_captions(at) == [f"#{s7[0].id} · batch pending"]
+    assert _selected_captions(at) == [_tile(s7[0].id)]
     assert not [b for b in at.button if b.label in ("Previous", "Next")]
 
 
@@ -311,7 +325,7 @@ def test_coverage_lists_the_classes_in_their_order(users, digits):
     make_batch(digits, 9, 4)
     at = app_test(users["rita"], "embeddings.py")
     [chart] = [c for c in at.get("plotly_chart") if "emb_coverage" in c.proto.id]
-    bars = json.loads(chart.proto.spec)["data"][0]["x"]
+    bars = json.loads(chart.proto.spec)["data"][0]["y"]
     assert bars == [str(c) for c in range(10)], bars  # the map's point order had shuffled them
 
 

@@ -61,7 +61,7 @@ def test_every_table_has_human_headers(users, digits, home):
 
     audit = app_test(users["rita"], "audit.py").selectbox(key="audit_batch").set_value(batch).run()
     log, provenance, history = labels(audit)
-    assert log == history == ["Event", "Time (UTC)", "By", "Role", "Action", "On", "Meaning", "Reason", "Hash"]
+    assert log == history == ["Event", "Time (UTC)", "By", "Role", "Action", "On", "Reason", "Meaning", "Hash"]
     assert provenance == ["Field", "Value"]
     fields = list(audit.dataframe[1].value["field"])
     assert "Checkpoint sha256" in fields and not [f for f in fields if re.fullmatch(r"[a-z0-9]+_[a-z0-9_]+", f)]

@@ -1,0 +1,87 @@
+"""What a domain expert reads on the Overview, Embeddings and Audit pages: charts whose labels show, tiles that say
+what they are, and a batch's record with every decision that decided which of its samples a gated set admits."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.models import Dataset, Sample
+from tests.app.conftest import app_test, embed_reals, image_captions, make_batch
+
+
+def _chart(at, key: str) -> dict:
+    [chart] = [c for c in at.get("plotly_chart") if key in c.proto.id]
+    return json.loads(chart.proto.spec)
+
+
+def test_overview_legend_sits_above_the_bars(users, digits):
+    at = app_test(users["rita"])
+    legend = _chart(at, "imbalance_digits")["layout"]["legend"]
+    # Below the plot, at a share of its height, it covered the axis of a chart with few classes.
+    assert legend["y"] >= 1 and legend["yanchor"] == "bottom"
+
+
+def test_coverage_tells_a_class_without_samples_from_an_uncovered_one(users, digits):
+    embed_reals(digits)
+    make_batch(digits, 9, 4)
+    at = app_test(users["rita"], "embeddings.py")
+    bar = _chart(at, "emb_coverage")["data"][0]
+    labels = dict(zip(bar["y"], bar["text"]))
+    assert labels["0"] == "no samples"  # it read "0%", as if samples of class 0 covered none of its images
+    assert labels["9"].endswith("%")
+    assert bar["textposition"] == "outside"  # a 0 % bar had no inside to show its label: the chart looked empty
+    # Class names down the side: tilted under the bars, long ones took the chart's height and were cut off.
+    assert bar["orientation"] == "h"
+
+
+def test_selected_tiles_name_their_class_and_batch(users, digits):
+    embed_reals(digits)
+    batch = make_batch(digits, 7, 2, seed=1)
+    with session_scope() as session:
+        ds = session.scalars(select(Dataset).where(Dataset.name == digits)).one()
+        ds.class_names = [*ds.class_names[:7], "*LCNEC* large cell neuroendocrine carcinoma", *ds.class_names[8:]]
+        sid, x, y = session.execute(select(Sample.id, Sample.emb_x, Sample.emb_y).where(Sample.batch_id == batch)
+                                    .order_by(Sample.id)).first()
+    at = app_test(users["rita"], "embeddings.py")
+    e = 1e-6
+    at.session_state["emb_selection"] = {"points": [], "lasso": [], "box": [{"x": [x - e, x + e], "y": [y - e, y + e]}]}
+    at.run()
+    assert not at.exception
+    # It read "#… · batch pending": neither the class the sample was made for nor which batch. A long name is cut
+    # to fit under the tile, and shown as its characters (not Markdown).
+    assert [c for c in image_captions(at) if c.startswith("#")] == [
+        f"#{sid} · \\*LCNEC\\* large c… · batch {batch} pending"]
+
+
+def test_batch_provenance_lists_the_decisions_on_its_samples(users, digits):
+    from db.review import approve_batch, reject_sample
+    from db.users import get_user
+
+    batch = make_batch(digits, 8, 3)
+    other = make_batch(digits, 9, 2, seed=1)
+    with session_scope() as session:
+        first = session.scalar(select(Sample.id).where(Sample.batch_id == batch).order_by(Sample.id))
+        elsewhere = session.scalar(select(Sample.id).where(Sample.batch_id == other))
+    for sample, reason in ((first, "smudged stroke"), (elsewhere, "another batch")):
+        with session_scope(immediate=True) as session:
+            reject_sample(session, sample, get_user(session, "rita"), reason)
+    with session_scope(immediate=True) as session:
+        approve_batch(session, batch, get_user(session, "rita"), "plausible eights")
+    at = app_test(users["rita"], "audit.py")
+    at.selectbox(key="audit_batch").set_value(batch).run()
+    assert not at.exception
+    fields = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
+    assert (fields["Dataset"], fields["Class"], fields["Run resumed from"]) == ("digits", "8", "—")  # not "None"
+    history = at.dataframe[2].value
+    # It listed the approval alone: which samples the approval left out, and why, was not on the batch's record.
+    assert list(zip(history["action"], history["target"], history["reason"])) == [
+        ("approve", f"batch {batch}", "plausible eights"), ("reject sample", f"sample {first}", "smudged stroke")]
+
+
+def test_the_log_shows_the_reason_before_the_long_meaning(users, digits):
+    at = app_test(users["rita"], "audit.py")
+    columns = list(at.dataframe[0].value.columns)
+    assert columns.index("reason") < columns.index("meaning")  # the meaning's sentence pushed it off screen
