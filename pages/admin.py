@@ -45,6 +45,7 @@ with accounts:
     with session_scope() as session:
         people = [dict(name=u.name, role=u.role, active=u.active, created=u.created_at) for u in list_users(session)]
     st.dataframe(pd.DataFrame(people), hide_index=True, column_config=table_columns(people))
+    st.markdown("**Add an account**")
     with st.form("add_user"):
         c1, c2, c3 = st.columns(3)
         name = c1.text_input("Name", key="admin_new_name")
@@ -55,13 +56,15 @@ with accounts:
             lambda s, me, ui: add_user(s, ui["admin_new_name"], ui["admin_new_password"], role=ui["admin_new_role"], by=me),
             ("admin_new_name", "admin_new_role"), ("admin_new_password",)))
     # One account, one reason, then what to do with it; every change is an event in the decision log.
+    st.markdown("**Change an account**")
     who = st.selectbox("Account", [p["name"] for p in people], key="admin_who")
     reason = st.text_input("Reason (recorded in the decision log)", key="admin_reason")
+    active = {p["name"]: p["active"] for p in people}.get(who)  # only the change that applies is offered
     b1, b2 = st.columns(2)
-    b1.button("Disable", key="admin_disable", on_click=attempt, args=(
+    b1.button("Disable", key="admin_disable", disabled=active is False, on_click=attempt, args=(
         "{admin_who} disabled.", lambda s, me, ui: set_active(s, ui["admin_who"], False, by=me, reason=ui["admin_reason"]),
         ("admin_reason",)))
-    b2.button("Enable", key="admin_enable", on_click=attempt, args=(
+    b2.button("Enable", key="admin_enable", disabled=active is True, on_click=attempt, args=(
         "{admin_who} enabled.", lambda s, me, ui: set_active(s, ui["admin_who"], True, by=me, reason=ui["admin_reason"]),
         ("admin_reason",)))
     r1, r2 = st.columns(2)

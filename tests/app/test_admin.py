@@ -90,3 +90,16 @@ def test_the_audit_page_filters_the_account_and_tag_changes(users):
         rows = at.dataframe[0].value
         assert list(zip(rows["actor"], rows["action"], rows["meaning"], rows["reason"])) == [
             ("ada", action.replace("_", " "), meaning, reason)]  # the table says actions in words
+
+
+def test_only_the_account_change_that_applies_is_offered(users):
+    # Disable and Enable were both offered whatever the account's state; the wrong one only gave an error.
+    at = app_test(users["ada"], "admin.py")
+    at.selectbox(key="admin_who").set_value("rita").run()
+    assert (button(at, "Disable").disabled, button(at, "Enable").disabled) == (False, True)
+    at.text_input(key="admin_reason").input("left the team")
+    button(at, "Disable").click().run()
+    assert not at.exception and [s.value for s in at.success] == ["rita disabled."]
+    assert (button(at, "Disable").disabled, button(at, "Enable").disabled) == (True, False)
+    assert [m.value for m in at.markdown if m.value.startswith("**")][:2] == ["**Add an account**",
+                                                                              "**Change an account**"]
