@@ -116,7 +116,8 @@ def _stamp(symbol: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _png_uri(df: pd.DataFrame, groups: list[Group], ranges: Ranges) -> str:
-    """A palette PNG of the points: synthetic under real, each group over the groups before it, later points on top.
+    """A palette PNG of the points: real under synthetic, each group over the groups before it, later points on top.
+    A few dozen samples among thousands of real points were hidden under them.
 
     Where markers overlap, the point drawn last owns the pixel; `np.maximum.at` picks it whatever order numpy
     visits the pixels in, so the same points give the same bytes.
@@ -124,7 +125,7 @@ def _png_uri(df: pd.DataFrame, groups: list[Group], ranges: Ranges) -> str:
     (x0, x1), (y0, y1) = ranges
     col = np.rint((df["x"].to_numpy(np.float64) - x0) / (x1 - x0) * IMAGE_W - 0.5).astype(np.int64)
     row = np.rint((y1 - df["y"].to_numpy(np.float64)) / (y1 - y0) * IMAGE_H - 0.5).astype(np.int64)
-    ordered = sorted(range(len(groups)), key=lambda i: groups[i].source == "real")  # real points on top
+    ordered = sorted(range(len(groups)), key=lambda i: groups[i].source == "synthetic")  # synthetic points on top
     top = np.full(IMAGE_W * IMAGE_H, -1, np.int32)  # per pixel: the paint order of the point that owns it
     colour_of = np.empty(len(df), np.uint8)  # per paint order: the palette index (0 is transparent)
     start = 0

@@ -37,14 +37,14 @@ def colour(i: int) -> tuple[int, ...]:
     return tuple(int(hexa[k:k + 2], 16) for k in (0, 2, 4)) + (MARKER_ALPHA,)
 
 
-def test_image_has_each_point_where_its_axes_put_it_and_real_points_on_top():
+def test_image_has_each_point_where_its_axes_put_it_and_synthetic_points_on_top():
     df = points()
     fig = image_figure(df, legend_groups(df, "source"))
     assert rgba(fig).shape == (IMAGE_H, IMAGE_W, 4)
     assert [t.name for t in fig.data] == ["real", "synthetic"]
     assert pixel(fig, 0.0, 0.0) == colour(0)  # real: the first colour
     assert pixel(fig, 0.5, 0.5) == colour(1)
-    assert pixel(fig, 1.0, 1.0) == colour(0)  # real 2 drawn over synthetic 12
+    assert pixel(fig, 1.0, 1.0) == colour(1)  # synthetic 12 over real 2: a few samples hid under thousands of reals
     assert pixel(fig, 0.25, 0.75) == (0, 0, 0, 0)
 
 
