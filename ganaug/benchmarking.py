@@ -316,7 +316,7 @@ def format_summary(result: dict) -> str:
         lines.append(f"{arm:<14}skipped: {why}")
     comp = result["comparison"]
     if any(r["metrics"] for r in comp["arms"].values()):
-        lines.append(f"target (a GAN arm above the best baseline, disjoint 95 % intervals): "
-                     f"{'met' if comp['target_met'] else 'not met'}")
+        lines.append("target (a GAN arm above the best baseline on balanced accuracy and on rare-class recall, "
+                     f"disjoint 95 % intervals): {'met' if comp['target_met'] else 'not met'}")
     lines.append(f"report: {result['report']['path']} (report.md explains each arm)")
     return "\n".join(lines)

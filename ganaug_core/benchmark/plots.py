@@ -119,7 +119,10 @@ def ratio_sweep_figure(report: dict):
                         ls=style, capsize=3, color=colour, label=label)
     ax.set_xlabel("synthetic images per class ÷ its gap to the largest class"), ax.set_ylabel("test score")
     ax.set_ylim(-0.02, 1.05)
-    fig.suptitle(f"Ratio sweep ({sweep.get('arm', 'gan')} arm; 0 = real only)", fontsize=10)
+    seeds = len(report["meta"]["seeds"])
+    # The error bars say what they are, as on the other figures: a reader cannot guess seeds from a bar.
+    fig.suptitle(f"Ratio sweep ({sweep.get('arm', 'gan')} arm; 0 = real only)\nmean and 95 % interval over {seeds} "
+                 f"seed{'s' * (seeds != 1)}", fontsize=10)
     if points:
         ax.set_xticks([p["multiplier"] for p in points])
         # Above the axes: inside, it covered the last points.

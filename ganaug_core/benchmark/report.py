@@ -113,7 +113,7 @@ def _test_split(meta: dict) -> str:
         return "the locked real test split"
     rare = ", ".join(f"{names[c]}: {counts[c]}" for c in meta["minority_classes"])
     return (f"the locked real test split, {sum(counts)} images ({rare} in the rare classes), which trains nothing "
-            "and chooses nothing")
+            "and tunes nothing")
 
 
 def to_markdown(report: dict) -> str:
@@ -132,7 +132,10 @@ def to_markdown(report: dict) -> str:
         f"Every arm trains the same small classifier ({'quick' if meta['quick'] else 'full'} budget: "
         f"{_budget(meta['budget'])}) once per seed, {seeds} seed{'s' * (seeds != 1)}, and is scored on "
         f"{_test_split(meta)}. Figures are the mean and its 95 % interval over the seeds (Student t); rare classes: "
-        f"{', '.join(map(str, minority_names)) or 'none'}.",
+        f"{', '.join(map(str, minority_names)) or 'none'}. The intervals show how the scores move with the seed "
+        "(the classifier's start and batches, the images sampled or interpolated) on this one test split with "
+        "this one generator; another test split or another training of the generator would add variation they "
+        "do not show.",
         "",
     ]
     if generator_used(meta):
@@ -158,8 +161,9 @@ def to_markdown(report: dict) -> str:
         missing = "no GAN arm ran" if not comp["arms"] else "no baseline arm (oversample, smote, classic) ran"
         lines += [f"Not evaluated: {missing}, so the target was not tested.", ""]
     else:
-        lines.append("Best baseline: " + ", ".join(f"{METRIC_LABELS.get(m, m)}: {b}" for m, b in best.items()
-                                                   if b is not None) + ".")
+        # Chosen by its mean on the test split: picking the strongest baseline raises the bar a GAN arm must clear.
+        lines.append("Best baseline (the baseline arm with the highest mean on the test split, per metric): "
+                     + ", ".join(f"{METRIC_LABELS.get(m, m)}: {b}" for m, b in best.items() if b is not None) + ".")
         lines += ["", "| GAN arm | metric | baseline | difference (paired) | p | wins | beats |",
                   "|---|---|---|---|---|---|---|"]
         for arm, r in comp["arms"].items():
@@ -170,15 +174,21 @@ def to_markdown(report: dict) -> str:
                 lines.append(f"| {arm} | {METRIC_LABELS.get(m, m)} | {row['baseline']} | {diff} | {p} | "
                              f"{row['wins']}/{row['n']} | {'yes' if row['beats'] else 'no'} |")
         verdict = "MET" if comp["target_met"] else "NOT met"
+        lines += ["", "p: a paired t-test over the seeds, one per row, not corrected for the several arms and "
+                      "metrics; the target below is decided by the intervals, not by p."]
         lines += ["", f"Target (a GAN arm's 95 % interval entirely above the best baseline's on balanced accuracy "
                       f"and on rare-class recall): **{verdict}**.", ""]
-    lines += ["## Per-class recall", "", "| arm | " + " | ".join(
+    lines += ["## Per-class recall", "", "Mean over the seeds (their intervals: per_class_recall.png).", "",
+              "| arm | " + " | ".join(
         f"**{n}**" if n in minority_names else n for n in names) + " |", "|" + "---|" * (len(names) + 1)]
     for arm, a in arms.items():
         lines.append(f"| {arm} | " + " | ".join(f"{ci['mean']:.2f}" for ci in a["per_class_recall"]) + " |")
     shifts = list(next(iter(arms.values()))["shifted"]) if arms else []
-    lines += ["", "## Balanced accuracy under test-time shifts", "",
-              "| arm | clean | " + " | ".join(shifts) + " |", "|" + "---|" * (len(shifts) + 2)]
+    described = meta.get("shifts") or {}
+    lines += ["", "## Balanced accuracy under test-time shifts", ""]
+    if described:  # a column name alone does not say how strong the shift is
+        lines += ["; ".join(f"{s}: {described[s]}" for s in shifts if s in described) + ".", ""]
+    lines += ["| arm | clean | " + " | ".join(shifts) + " |", "|" + "---|" * (len(shifts) + 2)]
     for arm, a in arms.items():
         lines.append(f"| {arm} | {_fmt(a['clean']['balanced_accuracy'])} | "
                      + " | ".join(_fmt(a["shifted"][s]["balanced_accuracy"]) for s in shifts) + " |")

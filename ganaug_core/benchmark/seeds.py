@@ -6,8 +6,8 @@ from typing import Optional
 
 DEFAULT_SEEDS = 5
 QUICK_MAX_SEEDS = 2  # a quick benchmark is a smoke test: its seeds are capped at this
-# Below this many seeds a 95 % t interval is too wide to tell arms apart (over 2 seeds it spans ±12.7 standard
-# errors, and usually the whole 0–1 range), so no difference can be called real.
+# Below this many seeds a 95 % t interval is too wide for all but large differences (over 2 seeds it spans ±12.7
+# standard errors, and often the whole 0–1 range), so a tie says little.
 FEW_SEEDS = 3
 
 
@@ -18,5 +18,7 @@ def few_seeds_caution(seeds: int, quick: bool) -> Optional[str]:
     how = f"run without --quick ({DEFAULT_SEEDS} seeds)" if quick else f"run with --seeds {DEFAULT_SEEDS}"
     if seeds == 1:
         return f"one seed gives no interval, so no difference between arms can be called real; {how} for a verdict"
-    return (f"only {seeds} seeds: their 95 % intervals are too wide to tell the arms apart (a smoke test, not a "
-            f"verdict); {how}")
+    # Not "too wide to tell the arms apart": a large, steady difference does clear them (the answer may say "No"
+    # over 2 seeds), and the caution must not contradict the answer printed above it.
+    return (f"only {seeds} seeds: their 95 % intervals are wide, so only a large difference shows and a smaller one "
+            f"is not ruled out (a smoke test); {how} before relying on the answer")

@@ -37,7 +37,7 @@ def test_results_say_whether_the_synthetic_data_helps_before_the_tables(users, d
     comparison = compare_gan_arms({a: arms[a]["clean"] for a in arms},
                                   {a: {m: v for m in metrics} for a, v in values.items()}, ["gan"])
     meta = {"class_names": [str(c) for c in range(10)], "minority_classes": [7, 8, 9],
-            "caution": "only 2 seeds: their 95 % intervals are too wide to tell the arms apart"}
+            "caution": "only 2 seeds: their 95 % intervals are wide, so only a large difference shows"}
     record_report(home, {"meta": meta, "arms": arms, "comparison": comparison, "sweep": {"points": []}})
 
     at = app_test(users["rita"], "evaluate.py")
@@ -46,5 +46,5 @@ def test_results_say_whether_the_synthetic_data_helps_before_the_tables(users, d
                                  "arm there, gan, scores below oversample.**")
     assert "rare-class recall: gan 0.610 \\[" in said.value  # its brackets escaped: a class name may hold Markdown
     assert [w.value for w in at.warning] == [
-        "Caution: only 2 seeds: their 95 % intervals are too wide to tell the arms apart."]
+        "Caution: only 2 seeds: their 95 % intervals are wide, so only a large difference shows."]
     assert image_captions(at)[0] == "arms"  # the answer's plot comes first

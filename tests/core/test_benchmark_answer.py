@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from ganaug.benchmarking import format_summary
-from ganaug_core.benchmark.seeds import few_seeds_caution
 from ganaug_core.benchmark.answer import answer
-from ganaug_core.benchmark.plots import arm_colour, per_class_recall_figure, pr_curves_figure
+from ganaug_core.benchmark.plots import arm_colour, per_class_recall_figure, pr_curves_figure, ratio_sweep_figure
 from ganaug_core.benchmark.report import mean_ci, to_markdown, write_report
+from ganaug_core.benchmark.seeds import few_seeds_caution
 from ganaug_core.benchmark.stats import compare_gan_arms
 
 METRICS = ("balanced_accuracy", "minority_recall")
@@ -63,6 +63,28 @@ def test_the_markdown_answers_first_and_says_what_each_arm_and_the_test_split_ar
     assert "| arm | balanced accuracy | rare-class recall |" in md  # metric names in words
 
 
+def test_the_markdown_says_how_the_best_baseline_is_chosen_what_p_and_the_intervals_cover_and_what_each_shift_is(
+        report):
+    """A reader of report.md alone must know that the best baseline is picked on the test split, that p is not the
+    rule, that the intervals leave out the generator's and the test split's own variation, and what 'contrast' did."""
+    _, rep = report
+    md = to_markdown({**rep, "meta": {**rep["meta"], "test_counts": [4, 4, 4]}})
+    assert "Best baseline (the baseline arm with the highest mean on the test split, per metric): " in md
+    assert "not corrected for the several arms and metrics" in md
+    assert "another test split or another training of the generator would add variation they do not show" in md
+    assert "contrast: contrast × 0.5 around each image's mean" in md
+    assert "chooses nothing" not in md  # it names the best baseline
+
+
+def test_every_figure_with_error_bars_says_what_they_are(report):
+    import matplotlib.pyplot as plt
+
+    _, rep = report
+    fig = ratio_sweep_figure(rep)
+    assert "95 % interval over 2 seeds" in fig._suptitle.get_text()
+    plt.close(fig)
+
+
 def test_the_cli_summary_answers_in_its_first_line_and_cautions_about_two_seeds(report):
     _, rep = report
     caution = few_seeds_caution(2, quick=True)
@@ -74,14 +96,26 @@ def test_the_cli_summary_answers_in_its_first_line_and_cautions_about_two_seeds(
     assert lines[1].startswith("  rare-class recall: gan ")
     assert f"caution: {caution}" in lines[:4]
     assert "on the locked test split (12 images)" in format_summary(result)
+    # The rule in full, as report.md states it: one metric above the baseline is not the target.
+    assert "target (a GAN arm above the best baseline on balanced accuracy and on rare-class recall, disjoint 95 % " \
+           "intervals): " in format_summary(result)
     assert all(line == line.rstrip() for line in lines)  # the header row ended in spaces
 
 
 def test_too_few_seeds_earn_a_caution():
-    assert "too wide to tell the arms apart" in few_seeds_caution(2, quick=True)
+    assert "only a large difference shows" in few_seeds_caution(2, quick=True)
     assert "run without --quick" in few_seeds_caution(2, quick=True)
     assert "--seeds 5" in few_seeds_caution(1, quick=False) and "no interval" in few_seeds_caution(1, quick=False)
     assert few_seeds_caution(3, quick=False) is None
+
+
+def test_the_two_seed_caution_does_not_contradict_a_no_it_sits_under():
+    """Over 2 seeds a large, steady deficit clears the paired interval and the answer says "No"; the caution printed
+    under it said the intervals were "too wide to tell the arms apart"."""
+    rep = comparison_of({"oversample": [0.70, 0.74], "gan": [0.10, 0.15]})
+    assert answer(rep)["verdict"] == "no"
+    caution = few_seeds_caution(2, quick=True)
+    assert "tell the arms apart" not in caution and "not ruled out" in caution
 
 
 def test_an_arm_keeps_its_colour_whichever_arms_ran(report):
