@@ -16,7 +16,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.jobs import submit_job
-from ganaug_core.benchmark.answer import answer, generator_used
+from ganaug_core.benchmark.answer import METRIC_LABELS, answer, generator_used
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, FEW_SEEDS, QUICK_MAX_SEEDS
 from pages.tables import table_columns
 from pages.ui import NO_DATASET, acting_user, cancel_job, decision_errors, home, plain, require_user
@@ -214,7 +214,8 @@ def benchmark_results(dataset: str) -> None:
         st.json(report["summary"])
     best = {m: b for m, b in ((data.get("comparison") or {}).get("best_baseline") or {}).items() if b is not None}
     if best:
-        st.caption("Best baseline per metric: " + ", ".join(f"{m}: {b}" for m, b in best.items()))
+        st.caption("Best baseline per metric (the highest mean on the test split): "
+                   + ", ".join(f"{METRIC_LABELS.get(m, m)}: {b}" for m, b in best.items()))
     elif arms_data:
         st.caption("No baseline arm (oversample, smote, classic) ran, so the GAN arms were not compared with one.")
     points = (data.get("sweep") or {}).get("points") or []

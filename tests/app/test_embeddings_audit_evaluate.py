@@ -313,6 +313,9 @@ def test_evaluate_shows_a_recorded_report(users, digits):
     assert list(arms["arm"]) == ["real", "gan_approved"]
     assert arms["balanced_accuracy"][1] == "0.860 [0.850, 0.870]"
     assert list(at.dataframe[1].value["multiplier"]) == [1.0]
+    # metrics in words, as report.md names them (it read "balanced_accuracy: real")
+    assert "Best baseline per metric (the highest mean on the test split): balanced accuracy: real" in [
+        c.value for c in at.caption]
     assert any("balanced accuracy" == c for c in image_captions(at))
     assert ("Generator: gan samples run 4 at step 1200; gan_approved takes the approved samples, whatever run made "
             "them.") in [c.value for c in at.caption]  # the newest run by default, not necessarily the reviewed one
