@@ -117,11 +117,22 @@ def _test_split(meta: dict) -> str:
 
 
 def to_markdown(report: dict) -> str:
+    """report.md: the answer first, then the protocol, the arms, the scores, the comparison with the best baseline,
+    per-class recall, shifts, the ratio sweep and the generator's diagnostics."""
     report = {**report, "meta": {**report["meta"], "dataset": plain(report["meta"]["dataset"]),
                                  "class_names": [plain(n) for n in report["meta"]["class_names"]]}}
-    meta, arms, comp = report["meta"], report["arms"], report["comparison"]
-    names = meta["class_names"]
-    minority_names = [names[c] for c in meta["minority_classes"]]
+    sections = (_md_answer_and_protocol, _md_arms, _md_comparison, _md_per_class, _md_shifts, _md_sweep,
+                _md_diagnostics)
+    lines = [line for section in sections for line in section(report)]
+    return "\n".join(lines + ["", "Plots: " + ", ".join(FIGURES) + ".", ""])
+
+
+def _minority_names(meta: dict) -> list[str]:
+    return [meta["class_names"][c] for c in meta["minority_classes"]]
+
+
+def _md_answer_and_protocol(report: dict) -> list[str]:
+    meta = report["meta"]
     said = answer(report)["lines"]
     seeds = len(meta["seeds"])
     lines = [f"# Downstream benchmark: {meta['dataset']}", "", f"**{said[0]}**", ""]
@@ -132,8 +143,8 @@ def to_markdown(report: dict) -> str:
         f"Every arm trains the same small classifier ({'quick' if meta['quick'] else 'full'} budget: "
         f"{_budget(meta['budget'])}) once per seed, {seeds} seed{'s' * (seeds != 1)}, and is scored on "
         f"{_test_split(meta)}. Figures are the mean and its 95 % interval over the seeds (Student t); rare classes: "
-        f"{', '.join(map(str, minority_names)) or 'none'}. The intervals show how the scores move with the seed "
-        "(the classifier's start and batches, the images sampled or interpolated) on this one test split with "
+        f"{', '.join(map(str, _minority_names(meta))) or 'none'}. The intervals show how the scores move with the "
+        "seed (the classifier's start and batches, the images sampled or interpolated) on this one test split with "
         "this one generator; another test split or another training of the generator would add variation they "
         "do not show.",
         "",
@@ -143,9 +154,14 @@ def to_markdown(report: dict) -> str:
                   "samples, whatever run made them.", ""]
     if meta.get("skipped_arms"):
         lines += ["Skipped arms: " + "; ".join(f"{a} ({why})" for a, why in meta["skipped_arms"].items()), ""]
+    return lines
+
+
+def _md_arms(report: dict) -> list[str]:
+    meta, arms = report["meta"], report["arms"]
     real_n = sum(meta["train_counts"]) if meta.get("train_counts") else None
-    lines += ["## Arms", "", "| arm | trains on | training images | added to the real ones | of them generated |",
-              "|---|---|--:|--:|--:|"]
+    lines = ["## Arms", "", "| arm | trains on | training images | added to the real ones | of them generated |",
+             "|---|---|--:|--:|--:|"]
     for arm, a in arms.items():
         added = "–" if real_n is None else str(a["n_train"] - real_n)
         lines.append(f"| {arm} | {ARM_DESCRIPTIONS.get(arm, '')} | {a['n_train']} | {added} | {a['n_synthetic']} |")
@@ -154,64 +170,87 @@ def to_markdown(report: dict) -> str:
     lines += ["| " + " | ".join(header) + " |", "|---|" + "--:|" * (len(header) - 1)]
     for arm, a in arms.items():
         lines.append("| " + " | ".join([arm] + [_fmt(a["clean"][m]) for m in meta["metrics"]]) + " |")
-    lines += ["", "## GAN arms against the best baseline", ""]
-    best = comp["best_baseline"]
-    compared = any(r["metrics"] for r in comp["arms"].values())
-    if not compared:  # as the terminal summary: no verdict without both a GAN arm and a baseline
+    return lines
+
+
+def _md_comparison(report: dict) -> list[str]:
+    comp = report["comparison"]
+    lines = ["", "## GAN arms against the best baseline", ""]
+    if not any(r["metrics"] for r in comp["arms"].values()):  # as the terminal summary: no verdict without both
         missing = "no GAN arm ran" if not comp["arms"] else "no baseline arm (oversample, smote, classic) ran"
-        lines += [f"Not evaluated: {missing}, so the target was not tested.", ""]
-    else:
-        # Chosen by its mean on the test split: picking the strongest baseline raises the bar a GAN arm must clear.
-        lines.append("Best baseline (the baseline arm with the highest mean on the test split, per metric): "
-                     + ", ".join(f"{METRIC_LABELS.get(m, m)}: {b}" for m, b in best.items() if b is not None) + ".")
-        lines += ["", "| GAN arm | metric | baseline | difference (paired) | p | wins | beats |",
-                  "|---|---|---|---|---|---|---|"]
-        for arm, r in comp["arms"].items():
-            for m, row in r["metrics"].items():
-                diff = interval({"mean": row["mean_diff"], "low": row["low"], "high": row["high"], "n": row["n"]},
-                                signed=True)
-                p = "–" if row["p_value"] is None else f"{row['p_value']:.3g}"
-                lines.append(f"| {arm} | {METRIC_LABELS.get(m, m)} | {row['baseline']} | {diff} | {p} | "
-                             f"{row['wins']}/{row['n']} | {'yes' if row['beats'] else 'no'} |")
-        verdict = "MET" if comp["target_met"] else "NOT met"
-        lines += ["", "p: a paired t-test over the seeds, one per row, not corrected for the several arms and "
-                      "metrics; the target below is decided by the intervals, not by p."]
-        lines += ["", f"Target (a GAN arm's 95 % interval entirely above the best baseline's on balanced accuracy "
-                      f"and on rare-class recall): **{verdict}**.", ""]
-    lines += ["## Per-class recall", "", "Mean over the seeds (their intervals: per_class_recall.png).", "",
-              "| arm | " + " | ".join(
-        f"**{n}**" if n in minority_names else n for n in names) + " |", "|" + "---|" * (len(names) + 1)]
-    for arm, a in arms.items():
+        return lines + [f"Not evaluated: {missing}, so the target was not tested.", ""]
+    # Chosen by its mean on the test split: picking the strongest baseline raises the bar a GAN arm must clear.
+    lines.append("Best baseline (the baseline arm with the highest mean on the test split, per metric): "
+                 + ", ".join(f"{METRIC_LABELS.get(m, m)}: {b}" for m, b in comp["best_baseline"].items()
+                             if b is not None) + ".")
+    lines += ["", "| GAN arm | metric | baseline | difference (paired) | p | wins | beats |",
+              "|---|---|---|---|---|---|---|"]
+    for arm, r in comp["arms"].items():
+        for m, row in r["metrics"].items():
+            diff = interval({"mean": row["mean_diff"], "low": row["low"], "high": row["high"], "n": row["n"]},
+                            signed=True)
+            p = "–" if row["p_value"] is None else f"{row['p_value']:.3g}"
+            lines.append(f"| {arm} | {METRIC_LABELS.get(m, m)} | {row['baseline']} | {diff} | {p} | "
+                         f"{row['wins']}/{row['n']} | {'yes' if row['beats'] else 'no'} |")
+    verdict = "MET" if comp["target_met"] else "NOT met"
+    return lines + [
+        "", "p: a paired t-test over the seeds, one per row, not corrected for the several arms and metrics; the "
+            "target below is decided by the intervals, not by p.",
+        "", f"Target (a GAN arm's 95 % interval entirely above the best baseline's on balanced accuracy and on "
+            f"rare-class recall): **{verdict}**.", ""]
+
+
+def _md_per_class(report: dict) -> list[str]:
+    names, minority = report["meta"]["class_names"], _minority_names(report["meta"])
+    lines = ["## Per-class recall", "", "Mean over the seeds (their intervals: per_class_recall.png).", "",
+             "| arm | " + " | ".join(f"**{n}**" if n in minority else n for n in names) + " |",
+             "|" + "---|" * (len(names) + 1)]
+    for arm, a in report["arms"].items():
         lines.append(f"| {arm} | " + " | ".join(f"{ci['mean']:.2f}" for ci in a["per_class_recall"]) + " |")
+    return lines
+
+
+def _md_shifts(report: dict) -> list[str]:
+    arms = report["arms"]
     shifts = list(next(iter(arms.values()))["shifted"]) if arms else []
-    described = meta.get("shifts") or {}
-    lines += ["", "## Balanced accuracy under test-time shifts", ""]
+    described = report["meta"].get("shifts") or {}
+    lines = ["", "## Balanced accuracy under test-time shifts", ""]
     if described:  # a column name alone does not say how strong the shift is
         lines += ["; ".join(f"{s}: {described[s]}" for s in shifts if s in described) + ".", ""]
     lines += ["| arm | clean | " + " | ".join(shifts) + " |", "|" + "---|" * (len(shifts) + 2)]
     for arm, a in arms.items():
         lines.append(f"| {arm} | {_fmt(a['clean']['balanced_accuracy'])} | "
                      + " | ".join(_fmt(a["shifted"][s]["balanced_accuracy"]) for s in shifts) + " |")
+    return lines
+
+
+def _md_sweep(report: dict) -> list[str]:
     sweep = report["sweep"]
-    if sweep["points"]:
-        lines += ["", f"## Ratio sweep ({sweep['arm']} arm; synthetic count = multiplier × gap to the majority)", "",
-                  "| multiplier | synthetic | balanced accuracy | minority recall |", "|---|---|---|---|"]
-        for p in sweep["points"]:
-            lines.append(f"| {p['multiplier']:g} | {p['n_synthetic']} | {_fmt(p['balanced_accuracy'])} | "
-                         f"{_fmt(p['minority_recall'])} |")
-    filt = arms.get("gan_filtered", {}).get("info", {}).get("filter")
-    if filt:
-        lines += ["", f"## Generator diagnostics (automatic scores of gan_filtered's candidates, seed {meta['seeds'][0]})",
-                  "", "Share of candidates the real-trained classifier assigns to their class with confidence ≥ "
-                  f"{meta.get('filter', {}).get('min_confidence', 0.5)} and that are not memorized; "
-                  "'filled' counts samples taken although they failed, to keep the counts.", "",
-                  "| class | candidates | passed | memorized | filled |", "|---|---|---|---|---|"]
-        for c, st in sorted(filt.items(), key=lambda kv: int(kv[0])):
-            n = max(1, st["candidates"])
-            lines.append(f"| {names[int(c)]} | {st['candidates']} | {st['passed'] / n:.0%} | "
-                         f"{st['memorized'] / n:.0%} | {st['filled']} |")
-    lines += ["", "Plots: " + ", ".join(FIGURES) + ".", ""]
-    return "\n".join(lines)
+    if not sweep["points"]:
+        return []
+    lines = ["", f"## Ratio sweep ({sweep['arm']} arm; synthetic count = multiplier × gap to the majority)", "",
+             "| multiplier | synthetic | balanced accuracy | minority recall |", "|---|---|---|---|"]
+    for p in sweep["points"]:
+        lines.append(f"| {p['multiplier']:g} | {p['n_synthetic']} | {_fmt(p['balanced_accuracy'])} | "
+                     f"{_fmt(p['minority_recall'])} |")
+    return lines
+
+
+def _md_diagnostics(report: dict) -> list[str]:
+    meta = report["meta"]
+    filt = report["arms"].get("gan_filtered", {}).get("info", {}).get("filter")
+    if not filt:
+        return []
+    lines = ["", f"## Generator diagnostics (automatic scores of gan_filtered's candidates, seed {meta['seeds'][0]})",
+             "", "Share of candidates the real-trained classifier assigns to their class with confidence ≥ "
+             f"{meta.get('filter', {}).get('min_confidence', 0.5)} and that are not memorized; "
+             "'filled' counts samples taken although they failed, to keep the counts.", "",
+             "| class | candidates | passed | memorized | filled |", "|---|---|---|---|---|"]
+    for c, st in sorted(filt.items(), key=lambda kv: int(kv[0])):
+        n = max(1, st["candidates"])
+        lines.append(f"| {meta['class_names'][int(c)]} | {st['candidates']} | {st['passed'] / n:.0%} | "
+                     f"{st['memorized'] / n:.0%} | {st['filled']} |")
+    return lines
 
 
 def write_report(report: dict, folder: Path) -> dict[str, str]:
