@@ -214,7 +214,7 @@ def walk(page, served, home):
     selected = page.get_by_text(f"Selected: {n_synth} synthetic, {n_real} real")
     lasso_around(page, page.locator('[class*="st-key-emb_chart"] .nsewdrag').bounding_box())
     selected.wait_for()
-    page.get_by_text("· batch approved").first.wait_for()  # the grid shows the selected samples
+    page.get_by_text(re.compile(r"· batch \d+ approved")).first.wait_for()  # the grid shows the selected samples
     shot(page, "07_embeddings_selected")
     page.locator('[class*="st-key-emb_each_point"] label').click()  # WebGL: plotly reports the points themselves
     page.locator('[class*="st-key-emb_chart"] canvas').first.wait_for()
