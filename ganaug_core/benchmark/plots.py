@@ -143,7 +143,9 @@ def pr_curves_figure(report: dict):
         for arm in arms:
             if c is not None and str(c) in curves.get(arm, {}):
                 pts = np.asarray(curves[arm][str(c)])
-                ax.plot(pts[:, 0], pts[:, 1], label=arm, lw=1.2, color=arm_colour(arm),
+                # Steps, as scikit-learn draws them and as average precision sums them: straight lines between the
+                # points would credit precision between thresholds that no classifier reaches.
+                ax.plot(pts[:, 0], pts[:, 1], label=arm, lw=1.2, color=arm_colour(arm), drawstyle="steps-post",
                         ls="-" if arm == "real" or arm not in BASELINE_ARMS else "--")
         ax.set_title(textwrap.fill(f"class {names[c]}", 30) if c is not None else "no minority class", fontsize=10)
         ax.set_xlabel("recall"), ax.set_ylabel("precision"), ax.set_xlim(0, 1), ax.set_ylim(0, 1.05)

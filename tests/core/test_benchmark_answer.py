@@ -85,6 +85,17 @@ def test_every_figure_with_error_bars_says_what_they_are(report):
     plt.close(fig)
 
 
+def test_pr_curves_are_drawn_as_steps(report):
+    # Straight lines between the curve's points drew precision between thresholds that no classifier reaches.
+    import matplotlib.pyplot as plt
+
+    _, rep = report
+    fig = pr_curves_figure(rep)
+    lines = [line for ax in fig.axes for line in ax.get_lines()]
+    assert lines and {line.get_drawstyle() for line in lines} == {"steps-post"}
+    plt.close(fig)
+
+
 def test_the_cli_summary_answers_in_its_first_line_and_cautions_about_two_seeds(report):
     _, rep = report
     caution = few_seeds_caution(2, quick=True)
