@@ -67,10 +67,13 @@ def webgl_figure(df: pd.DataFrame, groups: list[Group]) -> go.Figure:
     Numeric numpy columns travel to the browser as compact typed arrays.
     """
     fig = go.Figure()
-    for g in groups:
+    # Drawn real first, synthetic on top as in the image; the legend keeps the groups' order (legendrank).
+    for rank in sorted(range(len(groups)), key=lambda i: groups[i].source == "synthetic"):
+        g = groups[rank]
         part = df.iloc[g.rows]
         fig.add_trace(go.Scattergl(
             x=part["x"].to_numpy(np.float32), y=part["y"].to_numpy(np.float32), mode="markers", name=g.name,
+            legendrank=rank + 1,
             marker=dict(size=5, opacity=0.7, color=g.colour, symbol=SYMBOLS[g.source]),
             customdata=np.stack([part["id"].to_numpy(np.int64), np.full(len(part), g.source == "real", np.int64)], 1),
             hovertemplate="%{customdata[0]}<extra>%{fullData.name}</extra>",

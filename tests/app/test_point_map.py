@@ -10,7 +10,7 @@ import pandas as pd
 from PIL import Image
 
 from pages.point_map import IMAGE_H, IMAGE_W, MARKER_ALPHA, PALETTE, image_figure, inside_polygon, legend_groups, \
-    selected_ids
+    selected_ids, webgl_figure
 
 
 def points() -> pd.DataFrame:
@@ -46,6 +46,17 @@ def test_image_has_each_point_where_its_axes_put_it_and_synthetic_points_on_top(
     assert pixel(fig, 0.5, 0.5) == colour(1)
     assert pixel(fig, 1.0, 1.0) == colour(1)  # synthetic 12 over real 2: a few samples hid under thousands of reals
     assert pixel(fig, 0.25, 0.75) == (0, 0, 0, 0)
+
+
+def test_webgl_draws_synthetic_points_last_and_keeps_the_legend_order():
+    # Coloured by class, class 0's samples were drawn under class 1's real points (traces in legend order).
+    df = points().assign(class_index=[0, 1, 0, 1, 1])
+    groups = legend_groups(df, "class_index")
+    fig = webgl_figure(df, groups)
+    assert [t.name for t in fig.data] == ["0 · real", "1 · real", "0 · synthetic", "1 · synthetic"]
+    by_rank = sorted(fig.data, key=lambda t: t.legendrank)
+    assert [t.name for t in by_rank] == [g.name for g in groups] == ["0 · real", "0 · synthetic", "1 · real",
+                                                                    "1 · synthetic"]
 
 
 def test_image_is_the_same_bytes_for_the_same_points():
