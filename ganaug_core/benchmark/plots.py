@@ -50,6 +50,9 @@ def _pyplot():
     return plt
 
 
+BAND_GREY = "0.85"  # the best baseline's interval behind every arm's points
+
+
 def arms_figure(report: dict):
     """The answer at a glance: each arm's mean and 95 % interval on the two target metrics, the best baseline's
     interval shaded, so a GAN arm whose interval clears the band beats it."""
@@ -64,7 +67,8 @@ def arms_figure(report: dict):
         base = best.get(key)
         if base in arms:
             b = arms[base]["clean"][key]
-            ax.axvspan(max(0.0, b["low"]), min(1.0, b["high"]), color=arm_colour(base), alpha=0.25, lw=0)
+            # Grey, not the baseline's colour: its own point, drawn in that colour, vanished inside a band of it.
+            ax.axvspan(max(0.0, b["low"]), min(1.0, b["high"]), color=BAND_GREY, lw=0, zorder=0)
         for y, a, ci, (lo, hi) in zip(ys, names, cis, zip(*_error(cis))):
             ax.errorbar(ci["mean"], y, xerr=[[lo], [hi]], fmt="o", color=arm_colour(a), capsize=4, ms=6)
         ax.set_xlim(-0.02, 1.02), ax.grid(axis="x", alpha=0.3)  # a point at 0 or 1 stays whole

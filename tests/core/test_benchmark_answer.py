@@ -85,6 +85,19 @@ def test_every_figure_with_error_bars_says_what_they_are(report):
     plt.close(fig)
 
 
+def test_the_best_baselines_band_is_grey_so_its_own_point_shows(report):
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+
+    from ganaug_core.benchmark.plots import arms_figure
+
+    _, rep = report
+    fig = arms_figure(rep)
+    bands = [p for ax in fig.axes for p in ax.patches]
+    assert bands and {to_rgb(p.get_facecolor()) for p in bands} == {(0.85, 0.85, 0.85)}
+    plt.close(fig)
+
+
 def test_pr_curves_are_drawn_as_steps(report):
     # Straight lines between the curve's points drew precision between thresholds that no classifier reaches.
     import matplotlib.pyplot as plt
