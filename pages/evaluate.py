@@ -47,13 +47,15 @@ nonce = st.session_state.setdefault("eval_nonce", secrets.token_hex(8))
 c1, c2, c3 = st.columns([2, 1, 1])
 dataset = c1.selectbox("Dataset", names, key="eval_dataset")
 quick = c3.toggle("Quick (fewer steps)", value=True, key="eval_quick",
-                  help=f"A smoke test: fewer classifier steps and at most {QUICK_MAX_SEEDS} seeds, too few for a verdict")
+                  help=f"A smoke test: fewer classifier steps and at most {QUICK_MAX_SEEDS} seeds, whose wide "
+                       "intervals show only large differences")
 if quick:  # its own widget: a quick benchmark's seeds are capped, and the form shows the count that runs
     seeds = c2.number_input("Seeds", 1, QUICK_MAX_SEEDS, QUICK_MAX_SEEDS, key="eval_seeds_quick",
                             help=f"A quick benchmark runs at most {QUICK_MAX_SEEDS} seeds")
 else:
     seeds = c2.number_input("Seeds", 1, 20, DEFAULT_SEEDS, key="eval_seeds",
-                            help=f"Classifier trainings per arm; below {FEW_SEEDS} the intervals cannot decide anything")
+                            help=f"Classifier trainings per arm; below {FEW_SEEDS} the intervals show only large "
+                                 "differences")
 with session_scope() as session:
     runs = [r for r in views.runs_table(session, limit=200, dataset=dataset) if r["status"] == "done"]
 run = st.selectbox("Generator for the GAN arms", [None] + [r["run"] for r in runs], key="eval_run",
