@@ -34,9 +34,10 @@ FEW_REAL = 20
 REFERENCE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], object]] = {"fid": fid, "kid": kid, "prdc": prdc}
 
 
-def few_images_caution(n_real: int, n_holdout: int = 0, scope: Optional[dict] = None) -> Optional[str]:
-    """A caution when the real training images in scope, or the held-out images of the reference, are too few for
-    the distribution metrics; with the k that precision/recall/density/coverage fell back to, if it shrank."""
+def few_images_caution(n_real: int, n_holdout: int, scope: dict) -> Optional[str]:
+    """A caution when the real training images in `scope` (its metrics, with its "reference"), or the held-out
+    images of the reference, are too few for the distribution metrics; with the k that precision/recall/density/
+    coverage fell back to, if it shrank."""
     few = []
     if n_real < FEW_REAL:
         few.append(f"{n_real} real training image{'s' * (n_real != 1)} in scope")
@@ -44,7 +45,7 @@ def few_images_caution(n_real: int, n_holdout: int = 0, scope: Optional[dict] = 
         few.append(f"{n_holdout} held-out image{'s' * (n_holdout != 1)} for the reference")
     if not few:
         return None
-    ks = [m["k"] for m in ((scope or {}).get("prdc"), ((scope or {}).get("reference") or {}).get("prdc")) if m]
+    ks = [m["k"] for m in (scope.get("prdc"), (scope.get("reference") or {}).get("prdc")) if m]
     shrunk = f" (their neighbourhoods use k = {min(ks)}, not {DEFAULT_K})" if ks and min(ks) < DEFAULT_K else ""
     return (f"only {' and only '.join(few)}: FID, KID and precision/recall/density/coverage on so few are rough "
             f"indications, not measurements{shrunk}")
