@@ -133,6 +133,42 @@ def _approved(dataset_name: str, side: int) -> tuple[Optional[tuple[np.ndarray, 
     return (images, labels), gated.manifest_sha256
 
 
+def _arm_inputs(dataset: str, row, arm_list: list[str], chosen: bool, run_id: Optional[int], data: BenchmarkData,
+                progress: ProgressCallback) -> tuple[ArmInputs, dict, dict, Optional[str]]:
+    """What the arms need beyond the real data: the generator, the scorer, the approved samples. Removes from
+    `arm_list` the arms whose input is missing (an error for an arm the user chose); returns the inputs, their
+    provenance, the skipped arms with why, and the gated manifest's sha256 (None without the approved arm)."""
+    inputs, provenance, skipped = ArmInputs(), {}, {}
+    needs_gen = [a for a in arm_list if a in SAMPLING_ARMS]
+    if needs_gen or run_id is not None:  # a run given is checked even when no arm will use it
+        run = resolve_run(row.id, dataset, run_id)
+    if needs_gen:
+        if run is None:
+            raise GanaugError(
+                f"no finished generator run for dataset {dataset!r}: train one first (`ganaug train`), "
+                "or run only the baselines with --arms real,oversample,smote,classic"
+            )
+        inputs.generate, provenance["generator"] = _generator(run, row)
+    if "gan_filtered" in arm_list and inputs.generate is not None:
+        try:
+            inputs.scorer, provenance["scores"] = _scorer(dataset, data.train_images, data.train_labels, progress)
+        except ImportError:  # the evaluation part is optional to the other arms
+            if chosen:
+                raise GanaugError("arm 'gan_filtered' cannot run: automatic scores are not available") from None
+    manifest_sha256 = None
+    if "gan_approved" in arm_list:
+        inputs.approved, manifest_sha256 = _approved(dataset, row.resolution)
+        provenance["gated_manifest_sha256"] = manifest_sha256
+    for arm in list(arm_list):
+        reason = missing_input(arm, inputs)
+        if reason:
+            if chosen:
+                raise GanaugError(f"arm {arm!r} cannot run: {reason}")
+            skipped[arm] = reason
+            arm_list.remove(arm)
+    return inputs, provenance, skipped, manifest_sha256
+
+
 def run_benchmark(
     dataset: str,
     arms: Optional[Sequence[str] | str] = None,
@@ -164,35 +200,8 @@ def run_benchmark(
                          minority_classes(train_labels, arrays.num_classes))
     data.validate()
 
-    inputs, provenance, skipped = ArmInputs(), {}, {}
-    needs_gen = [a for a in arm_list if a in SAMPLING_ARMS]
-    if needs_gen or run_id is not None:  # a run given is checked even when no arm will use it
-        run = resolve_run(row.id, dataset, run_id)
-    if needs_gen:
-        if run is None:
-            raise GanaugError(
-                f"no finished generator run for dataset {dataset!r}: train one first (`ganaug train`), "
-                "or run only the baselines with --arms real,oversample,smote,classic"
-            )
-        inputs.generate, provenance["generator"] = _generator(run, row)
-    if "gan_filtered" in arm_list and inputs.generate is not None:
-        try:
-            inputs.scorer, provenance["scores"] = _scorer(dataset, train_images, train_labels, progress)
-        except ImportError:  # the evaluation part is optional to the other arms
-            if chosen:
-                raise GanaugError("arm 'gan_filtered' cannot run: automatic scores are not available") from None
-    manifest_sha256 = None
-    if "gan_approved" in arm_list:
-        inputs.approved, manifest_sha256 = _approved(dataset, row.resolution)
-        provenance["gated_manifest_sha256"] = manifest_sha256
-    for arm in list(arm_list):
-        reason = missing_input(arm, inputs)
-        if reason:
-            if chosen:
-                raise GanaugError(f"arm {arm!r} cannot run: {reason}")
-            skipped[arm] = reason
-            arm_list.remove(arm)
-
+    inputs, provenance, skipped, manifest_sha256 = _arm_inputs(dataset, row, arm_list, chosen, run_id, data,
+                                                               progress)
     budget = QUICK_BUDGET if quick else FULL_BUDGET
     seed_list = list(range(seeds))
     raw = run_benchmark_arms(data, arm_list, seed_list, inputs, budget,
