@@ -167,6 +167,10 @@ class OneLineUsageErrors(TyperGroup):
     status 2, like every other bad input, instead of click's boxed usage, hint and error. Arguments are parsed in
     `make_context` (the root's own) and `invoke` (every subcommand's), so both are covered."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_help_flags(self)
+
     def make_context(self, *args: Any, **kwargs: Any) -> typer.Context:
         with _usage_errors_on_one_line():
             return super().make_context(*args, **kwargs)
@@ -174,6 +178,16 @@ class OneLineUsageErrors(TyperGroup):
     def invoke(self, ctx: typer.Context) -> Any:
         with _usage_errors_on_one_line():
             return super().invoke(ctx)
+
+
+def _plain_help_flags(command: Any) -> None:
+    """Show `--help` as the plain flag it is, like every flag here (`metavar=""`): typer labels it `<bool>`. Each
+    command builds its help option once and keeps it, so the label set here is the one help shows."""
+    option = command.get_help_option(typer.Context(command))
+    if option is not None:
+        option.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help_flags(sub)
 
 
 def read_password(prompt: str, missing: str, confirm: bool = False) -> str:
