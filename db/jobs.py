@@ -15,10 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.errors import DecisionError
-from db.models import Job, utcnow
+from db.models import Job, Run, User, utcnow
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINAL = ("done", "failed", "cancelled")
+ACTIVE = ("queued", "running")
 
 
 def submit_job(session: Session, kind: str, params: dict, submit_key: Optional[str],
@@ -124,3 +125,64 @@ def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
                      "it probably died — submit the job again")
     session.flush()
     return [j.id for j in stale]
+
+
+def first_line(error: Optional[str]) -> str:
+    """What a failed job's error says in one line: the worker stores the details (a traceback) below it."""
+    return (error or "").strip().split("\n", 1)[0]
+
+
+def aware(t: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    """A stored time as UTC (SQLite gives back naive datetimes)."""
+    return t.replace(tzinfo=dt.timezone.utc) if t is not None and t.tzinfo is None else t
+
+
+def jobs_ahead(session: Session, job_id: int) -> list[int]:
+    """The jobs the worker runs before this queued one: those running, and those queued before it (the worker takes
+    the oldest first)."""
+    return list(session.scalars(select(Job.id).where(
+        Job.id != job_id, (Job.status == "running") | ((Job.status == "queued") & (Job.id < job_id)))
+        .order_by(Job.id)))
+
+
+def queue_rows(session: Session, kinds: Sequence[str] = (), limit: int = 20) -> list[dict]:
+    """The newest jobs (of `kinds`, or all), each with who launched it (`actor`; the command line launches without
+    an account), when it was queued, started and ended, and its error's first line."""
+    q = select(Job, User.name).outerjoin(User, Job.requested_by == User.id)
+    if kinds:
+        q = q.where(Job.kind.in_(kinds))
+    return [_row(j, name) for j, name in session.execute(q.order_by(Job.id.desc()).limit(limit))]
+
+
+def job_detail(session: Session, job_id: int) -> Optional[dict]:
+    """One job as `queue_rows` gives it, with its live fields too (stats, error details, heartbeat, cancel flag)."""
+    found = session.execute(select(Job, User.name).outerjoin(User, Job.requested_by == User.id)
+                            .where(Job.id == job_id)).first()
+    if found is None:
+        return None
+    job, name = found
+    return {**_row(job, name), "kind": job.kind, "stats": dict(job.stats or {}), "details": job.error or "",
+            "heartbeat": aware(job.heartbeat_at), "cancel_requested": job.cancel_requested}
+
+
+def _row(j: Job, actor: Optional[str]) -> dict:
+    return dict(job=j.id, status=j.status, actor=actor or "command line", created=aware(j.created_at),
+                started=aware(j.started_at), finished=aware(j.finished_at), progress=round(j.progress or 0.0, 3),
+                message=j.message or "", run=j.run_id, error=first_line(j.error), params=dict(j.params or {}),
+                result=dict(j.result or {}))
+
+
+def after_training_s(session: Session, kind: str, dataset: str, scan: int = 50) -> Optional[dict]:
+    """How long the newest finished job of `kind` on `dataset` took after its run's training (generating and
+    scoring): {"job": id, "seconds": s}, or None when no such job finished yet."""
+    rows = session.execute(select(Job, Run.created_at, Run.finished_at).join(Run, Job.run_id == Run.id)
+                           .where(Job.kind == kind, Job.status == "done").order_by(Job.id.desc()).limit(scan))
+    for job, run_start, run_end in rows:
+        if (job.params or {}).get("dataset") == dataset and run_end is not None and job.finished_at is not None:
+            return {"job": job.id, "seconds": max(0.0, (aware(job.finished_at) - aware(run_end)).total_seconds())}
+    return None
+
+
+def runs_with_checkpoint(session: Session, run_ids: Sequence[int]) -> set[int]:
+    """Those of `run_ids` that saved a checkpoint: a job can resume them or generate from them."""
+    return set(session.scalars(select(Run.id).where(Run.id.in_(list(run_ids)), Run.checkpoint_path.is_not(None))))

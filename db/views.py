@@ -359,15 +359,6 @@ def latest_batch_job(session: Session, kind: str, batch_id: int, scan: int = 500
     return None
 
 
-def jobs_table(session: Session, kind: Optional[str] = None, limit: int = 20) -> list[dict]:
-    q = select(Job)
-    if kind:
-        q = q.where(Job.kind == kind)
-    return [dict(job=j.id, kind=j.kind, status=j.status, progress=round(j.progress or 0.0, 3), message=j.message,
-                 run=j.run_id, error=j.error or "", created=j.created_at)
-            for j in session.scalars(q.order_by(Job.id.desc()).limit(limit))]
-
-
 def reports_for(session: Session, dataset: str, kind: str = "benchmark", limit: int = 20) -> list[dict]:
     q = (select(Report).join(Dataset, Report.dataset_id == Dataset.id)
          .where(Dataset.name == dataset, Report.kind == kind).order_by(Report.id.desc()).limit(limit))

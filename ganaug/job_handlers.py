@@ -32,24 +32,46 @@ def _classes(params: dict) -> list[int]:
     return [int(c) for c in classes or []]
 
 
+def in_phase(progress: ProgressCallback, phase: str) -> ProgressCallback:
+    """`progress` with the job's phase ('class 8 (2 of 3)') in its stats: a stage's bar restarts at 0 for each
+    class, so the page says which part of the job it is."""
+    return lambda p: progress(Progress(p.stage, p.done, p.total, {**(p.stats or {}), "phase": phase}))
+
+
+def training_pace(progress: ProgressCallback) -> ProgressCallback:
+    """`progress` with the step training started from in its stats (`first_step`; a resumed run starts past 0), so
+    that the page can tell the time left from the steps done and the time they took."""
+    first: dict[str, int] = {}
+
+    def report(p: Progress) -> None:
+        if p.stage == "train":
+            first.setdefault("step", p.done)
+            p = Progress(p.stage, p.done, p.total, {**(p.stats or {}), "first_step": first["step"]})
+        progress(p)
+
+    return report
+
+
 def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback, should_stop) -> list[int]:
     from ganaug.runs import generate_batch
 
     n = int(params.get("per_class", params.get("n", 0)) or 0)
     seed = int(params.get("seed", 0))
+    classes = _classes(params)
     batch_ids = []
-    for i, c in enumerate(_classes(params)):
+    for i, c in enumerate(classes):
         if should_stop() or n <= 0:
             break
         # Each class gets its own seed, so batches of different classes never share latents.
-        batch_ids.append(generate_batch(run_id, c, n, seed + i, progress=progress))
+        phase = f"generating class {c} ({i + 1} of {len(classes)})"
+        batch_ids.append(generate_batch(run_id, c, n, seed + i, progress=in_phase(progress, phase)))
     if params.get("score", True):
         from ganaug.evaluation import measure_batch
 
-        for b in batch_ids:
+        for i, b in enumerate(batch_ids):
             if should_stop():
                 break
-            measure_batch(b, progress=progress)
+            measure_batch(b, progress=in_phase(progress, f"scoring batch {b} ({i + 1} of {len(batch_ids)})"))
     return batch_ids
 
 
@@ -60,7 +82,7 @@ def train_generate(params: dict, progress: ProgressCallback, should_stop: Callab
     if not params.get("dataset"):
         raise GanaugError("train_generate needs a dataset")
     config = TrainConfig.from_dict(dict(params.get("config") or {}))
-    run_id = train_run(params["dataset"], config, progress=progress, should_stop=should_stop,
+    run_id = train_run(params["dataset"], config, progress=training_pace(progress), should_stop=should_stop,
                        requested_by=params.get("requested_by"), resume_run=params.get("resume_run"))
     batch_ids = [] if should_stop() else _generate_and_score(run_id, params, progress, should_stop)
     return {"run_id": run_id, "batch_ids": batch_ids, "collapsed_classes": final_diversity(run_id)[1]}

@@ -7,11 +7,13 @@ calls `db.jobs.submit_job` directly) are picked up from the table when the Huey 
 heartbeat every HEARTBEAT_S seconds; every worker sweeps running jobs whose heartbeat is older than STALE_AFTER_S
 into `failed` (a killed worker's job), and the runs whose training process is gone (`fail_abandoned_runs`).
 Progress reaches the row at most twice a second. A job queued from the app is failed without running when its
-account has been disabled since.
+account has been disabled since. A failed job's error is one line naming the problem, then its traceback. A
+running worker also touches GANAUG_HOME/worker.alive, so that the app can tell "no worker" from "busy".
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -36,6 +38,8 @@ HEARTBEAT_S = float(os.environ.get("GANAUG_HEARTBEAT_S", "5"))
 STALE_AFTER_S = float(os.environ.get("GANAUG_STALE_AFTER_S", "60"))
 PROGRESS_EVERY_S = 0.5
 TASK_NAME = "ganaug.execute_job"
+
+ALIVE_FILE = "worker.alive"  # under GANAUG_HOME: a running worker touches it every HEARTBEAT_S (`worker_seen_s`)
 
 _hueys: dict[str, tuple] = {}
 _worker_stop = threading.Event()  # set by a stopping worker; seen by the job Huey hands it
@@ -112,10 +116,9 @@ class _JobContext:
             return
         self._last_progress = now
         fraction = p.done / p.total if p.total else 0.0
-        message = f"{p.stage} {p.done}/{p.total}" if p.total else f"{p.stage} {p.done}"
         stats = json.loads(json.dumps({"stage": p.stage, **(p.stats or {})}, default=float))
         with session_scope(immediate=True) as s:
-            update_progress(s, self.job_id, fraction, message, stats)
+            update_progress(s, self.job_id, fraction, progress_message(p), stats)
 
     def should_stop(self) -> bool:
         if self._cancelled or self.stop_event.is_set():
@@ -126,6 +129,35 @@ class _JobContext:
             with session_scope() as s:
                 self._cancelled = cancel_requested(s, self.job_id)
         return self._cancelled
+
+
+def progress_message(p: Progress) -> str:
+    """The job's last message in words: 'training: step 225 of 600', 'class 8 (2 of 3): generate 16/16'."""
+    if p.stage == "train":
+        return f"training: step {p.done:,} of {p.total:,}" if p.total else f"training: step {p.done:,}"
+    count = f"{p.stage} {p.done}/{p.total}" if p.total else f"{p.stage} {p.done}"
+    phase = (p.stats or {}).get("phase")
+    return f"{phase}: {count}" if phase else count
+
+
+def job_error(e: BaseException) -> str:
+    """A failed job's error: one line that names the problem (and, where we know it, what to do), then the
+    traceback for a bug report. The page shows the line; `ganaug jobs list --json` gives both."""
+    from db.datasets import UnknownDataset
+    from db.errors import DecisionError
+    from ganaug_core.errors import GanaugError
+
+    if isinstance(e, (GanaugError, DecisionError, UnknownDataset)):  # bad input, said in one line already
+        line = str(e)
+    elif isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        line = (f"no space left on the disk{f' writing {e.filename}' if e.filename else ''}: free some space there "
+                "(GANAUG_HOME holds runs and batches), then launch the job again")
+    elif isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        line = (f"cannot write{f' {e.filename}' if e.filename else ''} ({e.strerror}): the worker needs to write "
+                "under GANAUG_HOME; fix its permissions, then launch the job again")
+    else:
+        line = f"{type(e).__name__}: {e}"
+    return f"{' '.join(line.split())}\n\n{traceback.format_exc(limit=8)}"
 
 
 def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Optional[str]:
@@ -151,7 +183,8 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
         try:
             result = handler(params, ctx.progress, ctx.should_stop)
         except Exception as e:
-            error = f"{type(e).__name__}: {e}\n\n{traceback.format_exc(limit=8)}"
+            error = job_error(e)
+            print(f"worker: job {job_id} failed: {error}", file=sys.stderr, flush=True)
             with session_scope(immediate=True) as s:
                 fail_job(s, job_id, error)
             return "failed"
@@ -162,10 +195,30 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
             return "failed"
         run_id = result.get("run_id") if isinstance(result.get("run_id"), int) else None
         if ctx.should_stop():
-            cancel_job(s, job_id, run_id=run_id)
+            cancel_job(s, job_id, cancel_message(s, run_id, result.get("batch_ids") or []), run_id=run_id)
             return "cancelled"
         finish_job(s, job_id, result, run_id=run_id)
     return "done"
+
+
+def cancel_message(session, run_id: Optional[int], batch_ids: list) -> str:
+    """What a cancelled job left: where its run stopped and whether it can go on, and the batches made before."""
+    from db.models import Run
+
+    run = session.get(Run, run_id) if run_id is not None else None
+    if run is None:
+        said = "cancelled on request"
+    elif run.status == "done":
+        said = f"cancelled after training: run {run.id} finished ({run.step or 0:,} steps) and can generate more"
+    elif run.checkpoint_path:
+        of = f" of {run.total_steps:,}" if run.total_steps else ""
+        said = (f"cancelled at step {run.step or 0:,}{of}: run {run.id} keeps its checkpoint and can be resumed "
+                f"(`ganaug train --resume {run.id}`, or “Start from run” on the Generate page)")
+    else:
+        said = f"cancelled at step {run.step or 0:,}: run {run.id} wrote no checkpoint to resume from"
+    if batch_ids:
+        said += f"; batch{'es' if len(batch_ids) > 1 else ''} {', '.join(map(str, batch_ids))} made before it await review"
+    return said
 
 
 def _requester_refusal(session, user_id: Optional[int]) -> Optional[str]:
@@ -202,11 +255,39 @@ def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0
     previous = {}
     if threading.current_thread() is threading.main_thread():
         previous = {sig: signal.signal(sig, lambda *_: stop_event.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    alive = threading.Event()
+    beat = threading.Thread(target=_say_alive, args=(alive,), daemon=True, name="worker-alive")
+    beat.start()
     try:
         return _work(stop_event, poll_s, once)
     finally:
+        alive.set()
+        beat.join(timeout=HEARTBEAT_S + 5)
+        (paths.home() / ALIVE_FILE).unlink(missing_ok=True)
         for sig, handler in previous.items():  # an embedding process (a test, a shell) gets its Ctrl-C back
             signal.signal(sig, handler)
+
+
+def _say_alive(done: threading.Event) -> None:
+    """Touch GANAUG_HOME/worker.alive until `done`: the app tells a job queued behind another from one that no
+    worker will ever take (an app started with `streamlit run app.py` alone)."""
+    path = paths.home() / ALIVE_FILE
+    while True:
+        try:
+            path.write_text(f"{os.getpid()}\n")
+        except OSError:  # a home we cannot write to: the jobs will say so themselves
+            pass
+        if done.wait(HEARTBEAT_S):
+            return
+
+
+def worker_seen_s() -> Optional[float]:
+    """Seconds since a job worker of this GANAUG_HOME last said it was alive; None when none runs (none ever did,
+    or the last one stopped)."""
+    try:
+        return max(0.0, time.time() - (paths.home() / ALIVE_FILE).stat().st_mtime)
+    except OSError:
+        return None
 
 
 def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:

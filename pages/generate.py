@@ -1,4 +1,5 @@
-"""Generate: a validated form that launches one train-and-generate job, its live progress, and cancel.
+"""Generate: a validated form that launches one train-and-generate job (or, from a run chosen under "Start from
+run", a generate-only job), its live progress, and cancel (pages/generate_job.py draws the job and the table).
 
 The job runs in the worker (`ganaug worker`, started by `ganaug app`), never in this process. The submit key is a
 hash of the form's values and a per-form nonce, so a double click — or a second click before the first rerun
@@ -17,12 +18,12 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from db.jobs import submit_job
+from db.jobs import ACTIVE, after_training_s, queue_rows, runs_with_checkpoint, submit_job
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.runstats import pace
+from pages.generate_job import JOB_KINDS, apply_next, duration, job_panel, queue_table
 from pages.tables import table_columns
-from pages.ui import (NO_DATASET, acting_user, cancel_job, decision_errors, home, plain, require_user,
-                      show_image)
+from pages.ui import NO_DATASET, acting_user, decision_errors, home, plain, require_user
 
 JOB_KIND = "train_generate"
 MAX_PER_CLASS = 1000
@@ -47,7 +48,12 @@ def load_choices() -> dict:
             # A class with no training image was never learned: it cannot be generated (ganaug.runs.generate_batch).
             d["learnable"] = [c for c, k in enumerate(counts[n]) if k > 0]
             d["minority"] = [c for c in d["learnable"] if counts[n][c] < DEFAULT_MINORITY_FRACTION * biggest]
-        return dict(datasets=datasets, runs=views.runs_table(session, limit=200))
+        runs = views.runs_table(session, limit=200)
+        checkpointed = runs_with_checkpoint(session, [r["run"] for r in runs])
+        # The runs a job can start from: those with a checkpoint, whatever their end (a cancelled run, or one whose
+        # process died, resumes from its last checkpoint), but not one still training.
+        startable = [r for r in runs if r["run"] in checkpointed and r["status"] != "running"]
+        return dict(datasets=datasets, runs=runs, startable=startable)
 
 
 def field_error(name: str) -> None:
@@ -74,11 +80,13 @@ def validate(v: dict, dataset: dict | None, runs: list[dict]) -> dict[str, str]:
         errors["classes"] = f"Class(es) {', '.join(map(str, unlearnable))} have no training images to learn from."
     if not 1 <= v["per_class"] <= MAX_PER_CLASS:
         errors["per_class"] = f"Samples per class must be between 1 and {MAX_PER_CLASS}."
-    if v["budget_kind"] == "steps" and not 1 <= v["budget"] <= MAX_STEPS:
+    if v["only"]:
+        pass  # no training: the budget is not used
+    elif v["budget_kind"] == "steps" and not 1 <= v["budget"] <= MAX_STEPS:
         errors["budget"] = f"Steps must be a whole number between 1 and {MAX_STEPS:,}."
     elif v["budget_kind"] == "steps" and v["budget"] != int(v["budget"]):
         errors["budget"] = "Steps must be a whole number."
-    if v["budget_kind"] == "minutes" and not 0 < v["budget"] <= MAX_MINUTES:
+    if not v["only"] and v["budget_kind"] == "minutes" and not 0 < v["budget"] <= MAX_MINUTES:
         errors["budget"] = f"Minutes must be above 0 and at most {MAX_MINUTES}."
     if not 0 <= v["seed"] < 2**31:
         errors["seed"] = "The seed must be between 0 and 2³¹−1."
@@ -88,7 +96,10 @@ def validate(v: dict, dataset: dict | None, runs: list[dict]) -> dict[str, str]:
             errors["resume_run"] = f"Run {v['resume_run']} is not a run of {dataset['name']}."
         elif run["status"] == "running":
             errors["resume_run"] = f"Run {v['resume_run']} is still running; wait for it or cancel it first."
-    if not errors:
+        elif not v["only"] and v["budget_kind"] == "steps" and (run["step"] or 0) >= v["budget"]:
+            errors["budget"] = (f"Run {run['run']} is already at step {run['step']:,}: ask for more steps than that "
+                                "to train it further, or tick “Only generate from it”.")
+    if not errors and not v["only"]:
         try:
             train_config(v, dataset).validate()
         except GanaugError as e:
@@ -140,37 +151,67 @@ def measured_pace(home_dir: str, dataset: str, layout: tuple) -> Optional[dict]:
     return None
 
 
-def duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def budget_estimate(v: dict, found: Optional[dict]) -> str:
+def budget_estimate(v: dict, found: Optional[dict], after: Optional[dict] = None, from_step: int = 0) -> str:
     """What the budget buys on this machine, timed by the last comparable run: a user choosing between 1,500 steps
-    and 2 minutes wants to know how long the first is, and how many steps the second gives."""
+    and 2 minutes wants to know how long the first is, and how many steps the second gives. `after`: how long the
+    last finished job took after its training (generating and scoring), which can take longer than a short run;
+    `from_step`: the step of the run it resumes."""
+    then = (f"then generating and scoring (job {after['job']} took {duration(after['seconds'])} for that)" if after
+            else "then generating and scoring")
+    if v["only"]:
+        return (f"No training: generating and scoring only (job {after['job']} took {duration(after['seconds'])} "
+                "for that)." if after else "No training: generating and scoring only.")
     if found is None:
         return "The first run on this dataset times the next ones: this form then says what a budget takes here."
     if not v["budget"] or v["budget"] <= 0:
         return ""
     rate = 1 / found["s_per_step"]
     at = f"at the pace of run {found['run']} ({rate:.1f} steps/s)"
-    if v["budget_kind"] == "steps":
-        return f"≈ {duration(v['budget'] * found['s_per_step'])} of training {at}, then generating and scoring."
-    return f"≈ {int(v['budget'] * 60 * rate):,} steps {at}."
+    if v["budget_kind"] == "steps":  # a resumed run trains from where it stopped
+        left = v["budget"] - from_step
+        return f"≈ {duration(max(0, left) * found['s_per_step'])} of training {at}, {then}."
+    return f"≈ {int(v['budget'] * 60 * rate):,} steps {at}, {then}."
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def after_training(dataset: str) -> Optional[dict]:
+    with session_scope() as session:
+        return after_training_s(session, "train_generate", dataset)
+
+
+def job_kind(v: dict) -> str:
+    return "generate" if v["only"] else JOB_KIND
 
 
 def job_params(v: dict, dataset: dict) -> dict:
-    return dict(dataset=dataset["name"], classes=sorted(v["classes"]), per_class=int(v["per_class"]),
-                seed=int(v["seed"]), resume_run=v["resume_run"], config=train_config(v, dataset).to_dict())
+    common = dict(dataset=dataset["name"], classes=sorted(v["classes"]), per_class=int(v["per_class"]),
+                  seed=int(v["seed"]))
+    if v["only"]:
+        return dict(common, run_id=v["resume_run"])
+    return dict(common, resume_run=v["resume_run"], config=train_config(v, dataset).to_dict())
 
 
+def run_label(r: Optional[int], startable: dict[int, dict]) -> str:
+    """'run 2 · cancelled at step 114 of 3,000': what a run left, so the user knows which one to start from."""
+    if r is None:
+        return "no, train a new generator"
+    run = startable.get(r)
+    if run is None:
+        return f"run {r}"
+    if run["status"] == "done":
+        return f"run {r} · done, {run['step'] or 0:,} steps"
+    of = f" of {run['total_steps']:,}" if run["total_steps"] else ""
+    return f"run {r} · {run['status']} at step {run['step'] or 0:,}{of}"
+
+
+if "gen_next" in st.session_state:  # a button under a job that just ended: its run must be offered
+    load_choices.clear()
 choices = load_choices()
 if not choices["datasets"]:
     st.info(NO_DATASET, icon=":material/upload_file:")
     st.stop()
 
+apply_next()  # a button under the job asked for a resume or for more samples: fill the form before drawing it
 nonce = st.session_state.setdefault("generate_nonce", secrets.token_hex(8))
 names = list(choices["datasets"])
 values: dict = {}
@@ -222,16 +263,24 @@ with right:
                                               "classes more; DiffAugment augments every image.")
     values["seed"] = st.number_input("Seed", min_value=-1, max_value=2**31, value=0, step=1, key="gen_seed")
     field_error("seed")
-    runs = [r for r in choices["runs"] if dataset and r["dataset"] == dataset["name"] and r["status"] != "failed"]
-    values["resume_run"] = st.selectbox("Resume from run (optional)", [None] + [r["run"] for r in runs], key="gen_resume",
-                                        format_func=lambda r: "no, start fresh" if r is None else f"run {r}")
+    startable = {r["run"]: r for r in choices["startable"] if dataset and r["dataset"] == dataset["name"]}
+    if st.session_state.get("gen_resume") not in (None, *startable):  # a run of another dataset
+        st.session_state["gen_resume"] = None
+    values["resume_run"] = st.selectbox("Start from run (optional)", [None, *startable], key="gen_resume",
+                                        format_func=lambda r: run_label(r, startable))
     field_error("resume_run")
-    if values["resume_run"] is not None:
+    values["only"] = values["resume_run"] is not None and st.checkbox(
+        "Only generate from it (no more training)", key="gen_only",
+        help="Generate the chosen classes from the run's last checkpoint as it is: more samples, another class or "
+             "another seed. Unticked, the run trains further, up to the budget, and then generates.")
+    if values["resume_run"] is not None and not values["only"]:
         st.info("A resumed run keeps its checkpoint's network settings (architecture, edge convs, augmentation, "
                 "training seed): the choices above apply only to a fresh run.", icon=":material/info:")
 if dataset:
     pace_slot.caption(budget_estimate(values, measured_pace(home(), dataset["name"],
-                                                            pace_layout(train_config(values, dataset).to_dict()))))
+                                                            pace_layout(train_config(values, dataset).to_dict())),
+                                      after_training(dataset["name"]),
+                                      (startable.get(values["resume_run"]) or {}).get("step") or 0))
 field_error("config")
 field_error("dataset")
 # Once a launch was refused the fields are checked on every change, so an error goes as soon as its field is
@@ -244,10 +293,10 @@ if st.button("Launch run", type="primary", key="gen_submit", icon=":material/roc
     st.session_state["generate_checked"] = bool(errors)
     if not errors:
         params = job_params(values, dataset)
-        key = hashlib.sha256((nonce + json.dumps(params, sort_keys=True)).encode()).hexdigest()
+        key = hashlib.sha256((nonce + job_kind(values) + json.dumps(params, sort_keys=True)).encode()).hexdigest()
         try:
             with acting_user(outcome="no run was launched") as (session, me):
-                job = submit_job(session, JOB_KIND, params, submit_key=key, requested_by=me.id)
+                job = submit_job(session, job_kind(values), params, submit_key=key, requested_by=me.id)
                 st.session_state["generate_job"] = job.id
         except decision_errors() as e:
             st.session_state["generate_refused"] = str(e)
@@ -258,80 +307,20 @@ if refused := st.session_state.pop("generate_refused", None):
     st.error(plain(refused), icon=":material/block:")
 
 
-@st.fragment(run_every=2)
-def job_progress(job_id: int) -> None:
-    with session_scope() as session:
-        job = views.job_row(session, job_id)
-    if job is None:
-        return
-    st.subheader(f"Job {job['id']}: {job['status']}")
-    st.progress(min(1.0, max(0.0, job["progress"])), text=job["message"] or job["status"])
-    stats = {k: v for k, v in job["stats"].items() if k != "grid" and isinstance(v, (int, float, str))}
-    if stats:
-        st.caption(" · ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in stats.items()))
-    grid = job["stats"].get("grid") or latest_grid(job)
-    if grid:
-        show_image(grid, caption="latest samples (one row per class)", size=480)
-    if job["status"] in ("queued", "running"):
-        st.button("Cancel", key=f"cancel_{job_id}", disabled=job["cancel_requested"], icon=":material/stop:",
-                  on_click=cancel_job, args=(job_id,))
-        if job["cancel_requested"]:
-            st.caption("Cancel requested; the worker stops at its next step.")
-        elif job["status"] == "queued":  # no worker, no progress: say what runs it rather than leave a still bar
-            st.caption("Waiting for the job worker. `ganaug app` starts one beside the app; an app started another "
-                       "way (`streamlit run app.py`) needs one in a terminal, with the same `GANAUG_HOME`: "
-                       "`ganaug worker`.")
-    elif job["status"] == "done":
-        batches = [str(b) for b in job["result"].get("batch_ids") or job["result"].get("batches") or []]
-        ready = ("no batch was generated" if not batches else f"batch {batches[0]} is ready for review"
-                 if len(batches) == 1 else f"batches {', '.join(batches[:-1])} and {batches[-1]} are ready for review")
-        st.success(f"Run {job['run_id'] or job['result'].get('run_id')} finished; {ready}.")
-        collapsed = job["result"].get("collapsed_classes") or []  # class names
-        names = (choices["datasets"].get(job["params"].get("dataset")) or {}).get("class_names", [])
-        generated = {names[c] for c in job["params"].get("classes") or [] if c < len(names)}
-        mine = [c for c in collapsed if c in generated] if generated else collapsed
-        if mine:
-            st.warning(f"The run's diversity monitor flagged class(es) {plain(', '.join(mine))}: their samples vary much "
-                       "less than the real images (possible mode collapse). Look at the grid above before approving; "
-                       "training longer usually helps.", icon=":material/warning:")
-        if others := [c for c in collapsed if c not in mine]:
-            st.caption(f"The monitor also flagged class(es) {plain(', '.join(others))}, which this run generated no batch of.")
-        st.page_link("pages/review.py", label="Review them", icon=":material/fact_check:")
-    elif job["status"] == "failed":
-        st.error(f"The job failed: {plain(job['error'])}")
-    elif job["status"] == "cancelled":
-        st.warning(plain(job["message"] or "Cancelled."))
-    ended = f"gen_job_ended_{job_id}"
-    if job["status"] not in ("queued", "running") and not st.session_state.get(ended):
-        # The fragment redraws only itself: once, when the job ends, redraw the page so that "Recent runs" below
-        # shows the end too.
-        st.session_state[ended] = True
-        st.rerun(scope="app")
-
-
-def latest_grid(job: dict):
-    """The newest overview grid the training loop wrote, when the job's stats do not name one yet."""
-    run_id = job["run_id"] or job["result"].get("run_id") or job["stats"].get("run_id")
-    if not run_id:
-        return None
-    with session_scope() as session:
-        run_dir = views.run_dir(session, run_id)
-    grids = sorted((Path(home()) / run_dir / "grids").glob("step*.png")) if run_dir else []
-    return str(grids[-1]) if grids else None
-
-
 with session_scope() as session:
-    # Every row is a run-and-generate job: its kind ('train_generate') would only repeat the heading.
-    recent = [{k: v for k, v in job.items() if k != "kind"} for job in views.jobs_table(session, kind=JOB_KIND, limit=10)]
+    recent = queue_rows(session, JOB_KINDS, limit=10)
 if "generate_job" not in st.session_state and not st.session_state.get("gen_followed"):
     # A new session (a reload, another tab) follows the newest job still in progress, with its live bar, grid and
-    # Cancel: the table below is a still picture. Once per session, so that "Prepare another run" lets it go.
+    # Cancel, or else the signed-in user's newest job, with what came of it (its batches to review, the run to
+    # resume): the table below is a still picture. Once per session, so that "Prepare another run" lets it go.
     st.session_state["gen_followed"] = True
-    if active := next((j["job"] for j in recent if j["status"] in ("queued", "running")), None):
-        st.session_state["generate_job"] = active
+    mine = [j for j in recent if j["actor"] == require_user()["name"]]
+    if follow := next((j["job"] for j in recent if j["status"] in ACTIVE), None) or next((j["job"] for j in mine), None):
+        st.session_state["generate_job"] = follow
 
 if "generate_job" in st.session_state:
-    job_progress(st.session_state["generate_job"])
+    job_panel(st.session_state["generate_job"], {n: d["class_names"] for n, d in choices["datasets"].items()},
+              {r["run"]: r for r in choices["startable"]}, on_end=load_choices.clear)
     if st.button("Prepare another run", key="gen_new"):
         st.session_state["generate_nonce"] = secrets.token_hex(8)
         st.session_state.pop("generate_job", None)
@@ -340,6 +329,7 @@ if "generate_job" in st.session_state:
 
 st.subheader("Recent runs")
 if recent:
-    st.dataframe(recent, hide_index=True, column_config=table_columns(recent))
+    rows = queue_table(recent)
+    st.dataframe(rows, hide_index=True, column_config=table_columns(rows))
 else:
     st.caption("No runs launched from the app yet (the Overview page lists every run, from the command line too).")

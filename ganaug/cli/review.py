@@ -181,9 +181,10 @@ def jobs_list_cmd(
                                          "failed or cancelled"),
     as_json: bool = JSON,
 ) -> None:
-    """The newest 100 jobs with their status, progress and last message or error; a dead worker's are marked failed."""
+    """The newest 100 jobs with their status, progress and last message or error (its first line; --json: with the
+    traceback); a dead worker's are marked failed."""
     from db.engine import session_scope
-    from db.jobs import fail_stale_jobs, list_jobs
+    from db.jobs import fail_stale_jobs, first_line, list_jobs
     from ganaug.worker import STALE_AFTER_S
 
     with session_scope(immediate=True) as s:  # a job whose worker was killed is not "running", worker or no worker
@@ -192,7 +193,7 @@ def jobs_list_cmd(
         rows = [dict(id=j.id, kind=j.kind, status=j.status, progress=j.progress, message=j.message, error=j.error,
                      result=j.result, created_at=str(j.created_at)) for j in list_jobs(s, status=status)]
     emit({"jobs": rows}, as_json, "\n".join(
-        f"{r['id']:>5} {r['kind']:<15} {r['status']:<9} {r['progress']:>4.0%}  {r['error'] or r['message']}"
+        f"{r['id']:>5} {r['kind']:<15} {r['status']:<9} {r['progress']:>4.0%}  {first_line(r['error']) or r['message']}"
         for r in rows) or "no jobs")
 
 

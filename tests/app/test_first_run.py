@@ -54,7 +54,8 @@ def test_a_queued_job_says_which_worker_runs_it(users, digits):
     button(at, "Launch run").click().run()
     assert any(s.value.endswith(": queued") for s in at.subheader)
     # Without a worker the job stays queued, its bar at 0 and its text "queued", saying nothing of why.
-    assert any("`ganaug worker`" in c.value and "`ganaug app` starts one" in c.value for c in at.caption)
+    assert any(w.value.startswith("No job worker is running") and "`ganaug worker`" in w.value
+               and "`ganaug app` starts one" in w.value for w in at.warning)
 
 
 def test_a_new_session_follows_the_run_still_in_progress_until_let_go(users, digits):

@@ -214,7 +214,8 @@ def test_the_budget_says_what_it_takes_at_the_pace_of_the_last_run_of_the_same_l
     expected = f"≈ 5 min of training at the pace of run {run_id} (5.0 steps/s), then generating and scoring."
     assert expected in [c.value for c in at.caption]
     at.radio(key="gen_budget_kind").set_value("minutes").run()  # 2 min by default
-    assert f"≈ 600 steps at the pace of run {run_id} (5.0 steps/s)." in [c.value for c in at.caption]
+    assert f"≈ 600 steps at the pace of run {run_id} (5.0 steps/s), then generating and scoring." in [
+        c.value for c in at.caption]
     at.checkbox(key="gen_edge_convs").uncheck().run()  # another layout trains at another pace: no estimate from it
     assert not [c for c in at.caption if "at the pace of run" in c.value]
 
@@ -231,3 +232,111 @@ def test_the_form_builds_its_config_without_importing_torch():
             "from ganaug_core.training import Trainer; assert 'torch' in sys.modules")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def finish(job_id: int, result: dict, run_id=None) -> None:
+    from db.jobs import claim_job, finish_job
+
+    with session_scope(immediate=True) as session:
+        assert claim_job(session, job_id, worker_pid=1)
+        finish_job(session, job_id, result, run_id=run_id)
+
+
+def test_a_new_session_shows_what_came_of_my_last_job_and_opens_its_batch(users, digits):
+    # A reload, another tab or a return after the job ended: the outcome and the way to review it were gone.
+    from db.jobs import submit_job
+    from db.models import Batch
+
+    first, second = make_batch(digits, 8, 2), make_batch(digits, 9, 2)
+    with session_scope(immediate=True) as session:
+        run_id = session.get(Batch, second).run_id
+        job = submit_job(session, "train_generate", {"dataset": digits, "classes": [8, 9]}, None,
+                         requested_by=users["rita"]["id"]).id
+    finish(job, {"run_id": run_id, "batch_ids": [first, second], "collapsed_classes": []}, run_id)
+    at = app_test(users["rita"], "generate.py")
+    assert any(s.value == f"Job {job}: done" for s in at.subheader)
+    assert any(f"Launched by rita at" in c.value and "took" in c.value for c in at.caption)
+    assert [b.label for b in at.button if b.label.startswith("Review batch")] == [
+        f"Review batch {first} (class 8)", f"Review batch {second} (class 9)"]
+    button(at, f"Review batch {second} (class 9)").click().run()
+    assert not at.exception
+    assert at.selectbox(key="review_batch").value == second  # the Review page, on that batch (not the first)
+
+
+def test_generate_more_from_a_finished_run_launches_a_generate_only_job(users, digits):
+    from db.jobs import submit_job
+    from db.models import Batch
+
+    batch = make_batch(digits, 9, 2)
+    with session_scope(immediate=True) as session:
+        run_id = session.get(Batch, batch).run_id
+        job = submit_job(session, "train_generate", {"dataset": digits, "classes": [9]}, None,
+                         requested_by=users["rita"]["id"]).id
+    finish(job, {"run_id": run_id, "batch_ids": [batch]}, run_id)
+    at = app_test(users["rita"], "generate.py")
+    button(at, f"Generate more from run {run_id}").click().run()
+    assert at.selectbox(key="gen_resume").value == run_id and at.checkbox(key="gen_only").value
+    assert at.multiselect(key="gen_classes").value == [9]
+    assert "No training: generating and scoring only." in [c.value for c in at.caption]
+    at.number_input(key="gen_per_class").set_value(8)
+    button(at, "Launch run").click().run()
+    assert not at.exception and not at.error
+    with session_scope() as session:
+        new = session.scalars(select(Job).order_by(Job.id.desc())).first()
+        assert (new.kind, new.params) == ("generate", {"dataset": digits, "classes": [9], "per_class": 8, "seed": 0,
+                                                       "run_id": run_id})
+
+
+def test_resuming_a_run_asks_for_more_steps_than_it_has(users, digits):
+    # The form let it through and the job failed with the command line's "ask for more than that with --steps".
+    make_batch(digits, 9, 1)  # run 1: done at step 10
+    at = app_test(users["rita"], "generate.py")
+    at.selectbox(key="gen_resume").set_value(1)
+    at.number_input(key="gen_budget").set_value(10.0)
+    button(at, "Launch run").click().run()
+    assert ("Run 1 is already at step 10: ask for more steps than that to train it further, or tick “Only generate "
+            "from it”.") in [e.value for e in at.error]
+    assert job_count() == 0
+
+
+def test_a_queued_job_says_what_it_waits_for(users, digits, home):
+    from db.jobs import claim_job, submit_job
+    from ganaug.worker import ALIVE_FILE
+
+    with session_scope(immediate=True) as session:
+        running = submit_job(session, "train_generate", {"dataset": digits}, "r", requested_by=users["ada"]["id"]).id
+        claim_job(session, running, 1)
+    (home / ALIVE_FILE).write_text("1\n")  # a worker is alive, and busy
+    at = app_test(users["rita"], "generate.py")
+    at.number_input(key="gen_budget").set_value(20.0)
+    button(at, "Launch run").click().run()
+    # It said "Waiting for the job worker … needs one in a terminal" while the worker was busy with another job.
+    assert any(c.value.startswith(f"Queued behind job {running}: the worker runs one job at a time")
+               for c in at.caption)
+    assert not [w for w in at.warning if "No job worker is running" in w.value]
+
+
+def test_a_failed_job_shows_one_line_and_its_details_folded(users, digits):
+    from db.jobs import claim_job, fail_job, submit_job
+
+    with session_scope(immediate=True) as session:
+        job = submit_job(session, "train_generate", {"dataset": digits}, None, requested_by=users["rita"]["id"]).id
+        claim_job(session, job, 1)
+        fail_job(session, job, "unknown run 999\n\nTraceback (most recent call last):\n  File \"x.py\"")
+    at = app_test(users["rita"], "generate.py")
+    assert [e.value for e in at.error] == ["The job failed: unknown run 999"]
+    assert at.expander[-1].label == "Details (for a bug report)"
+
+
+def test_a_job_whose_worker_died_is_marked_failed_by_the_page(users, digits):
+    import datetime as dt
+
+    from db.jobs import claim_job, submit_job
+
+    with session_scope(immediate=True) as session:
+        job = submit_job(session, "train_generate", {"dataset": digits}, None, requested_by=users["rita"]["id"]).id
+        claim_job(session, job, 1)
+        session.get(Job, job).heartbeat_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)
+    at = app_test(users["rita"], "generate.py")  # no worker runs to sweep it: the bar stayed frozen, "running"
+    assert any(s.value == f"Job {job}: failed" for s in at.subheader)
+    assert any("stopped sending heartbeats" in e.value for e in at.error)

@@ -71,7 +71,7 @@ def test_every_table_has_human_headers(users, digits, home):
     generate = app_test(users["rita"], "generate.py")
     generate.number_input(key="gen_budget").set_value(20.0)
     button(generate, "Launch run").click().run()
-    assert labels(generate)[0][:3] == ["Job", "Status", "Progress"]  # no 'Kind': every row is train_generate
+    assert labels(generate)[0] == ["Job", "Status", "By", "Created (UTC)", "Progress", "Last message", "Run"]
 
     evaluate = app_test(users["rita"], "evaluate.py")
     arms, sweep = labels(evaluate)

@@ -382,6 +382,20 @@ def test_jobs_list_and_cancel(team):
     assert refused("jobs", "cancel", 77) == "error: unknown job 77"
 
 
+def test_jobs_list_shows_a_failed_jobs_first_line_and_json_the_traceback(team):
+    from db.jobs import claim_job, fail_job, submit_job
+
+    error = "no space left on the disk: free some space there\n\nTraceback (most recent call last):\n  File x"
+    with session_scope() as s:
+        job_id = submit_job(s, "sleep", {}, "k").id
+        claim_job(s, job_id, 1)
+        fail_job(s, job_id, error)
+    text = run("jobs", "list")
+    assert text.exit_code == 0 and text.stdout.splitlines() == [
+        f"{job_id:>5} sleep           failed      0%  no space left on the disk: free some space there"]
+    assert ok_json("jobs", "list")["jobs"][0]["error"] == error
+
+
 def test_review_samples_lists_a_page_with_scores_and_tags(team):
     ok_json("review", "tag", team["s1"][1], "blur", env=REX)
     out = ok_json("review", "samples", team["b1"], "--sort", "nn_distance", "--desc")

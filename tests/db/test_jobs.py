@@ -220,3 +220,74 @@ def test_worker_trains_and_generates_through_the_real_engine(digits):
         assert job.progress == 1.0 and job.heartbeat_at is not None
     ratios, flagged = final_diversity(job.run_id)
     assert job.result["collapsed_classes"] == flagged == [c for c, v in ratios.items() if v < 1.0] != []
+
+
+def test_a_failed_job_says_one_line_naming_the_problem_then_the_traceback(home):
+    import errno
+
+    from db.jobs import first_line
+    from ganaug.worker import job_error, run_worker
+
+    with session_scope() as s:
+        gone = submit_job(s, "generate", {"run_id": 999, "classes": [1], "per_class": 2}, "gone").id
+    assert run_worker(once=True, poll_s=0.01) == 1
+    with session_scope() as s:
+        error = get_job(s, gone).error
+    # It was "UserError: unknown run 999" followed by the traceback, all of it on the page.
+    assert first_line(error) == "unknown run 999" and "Traceback" in error.split("\n", 1)[1]
+    try:
+        raise OSError(errno.ENOSPC, "No space left on device", "/home/runs/000003/checkpoints/c.pt")
+    except OSError as e:
+        full = first_line(job_error(e))
+    assert full == ("no space left on the disk writing /home/runs/000003/checkpoints/c.pt: free some space there "
+                    "(GANAUG_HOME holds runs and batches), then launch the job again")
+
+
+def test_the_queue_says_who_launched_each_job_and_what_runs_before_it(people):
+    from db.jobs import jobs_ahead, queue_rows
+
+    with session_scope() as s:
+        first = submit_job(s, "sleep", {}, "a", requested_by=people["rex"].id).id
+        second = submit_job(s, "sleep", {}, "b").id
+        third = submit_job(s, "sleep", {}, "c", requested_by=people["ada"].id).id
+        claim_job(s, first, 1)
+    with session_scope() as s:
+        assert jobs_ahead(s, third) == [first, second] and jobs_ahead(s, second) == [first]
+        rows = queue_rows(s, ("sleep",))
+        assert [(r["job"], r["actor"], r["status"]) for r in rows] == [
+            (third, "ada", "queued"), (second, "command line", "queued"), (first, "rex", "running")]
+        assert rows[2]["started"] is not None and rows[2]["started"].tzinfo is not None
+
+
+def test_a_running_worker_says_it_is_alive_and_a_stopped_one_does_not(home, monkeypatch):
+    from ganaug import worker
+
+    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.1)
+    assert worker.worker_seen_s() is None  # never started: the page says no worker runs
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
+    thread.start()
+    try:
+        _wait_for(lambda: worker.worker_seen_s() is not None)
+        assert worker.worker_seen_s() < 5
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert worker.worker_seen_s() is None
+
+
+def test_a_cancelled_job_says_where_its_run_stopped_and_how_to_resume(home, toy):
+    from db.models import Run
+    from ganaug.worker import cancel_message
+    from tests.db.helpers import make_batch
+
+    with session_scope() as s:
+        run = s.get(Run, make_batch(s, home, toy).run_id)
+        run.status, run.step, run.total_steps = "cancelled", 114, 3000
+        run.checkpoint_path = "runs/x/checkpoints/checkpoint-0000114.pt"
+        said = cancel_message(s, run.id, [])
+        assert said == (f"cancelled at step 114 of 3,000: run {run.id} keeps its checkpoint and can be resumed "
+                        f"(`ganaug train --resume {run.id}`, or “Start from run” on the Generate page)")
+        run.status = "done"
+        assert cancel_message(s, run.id, [4, 5]) == (f"cancelled after training: run {run.id} finished (114 steps) and "
+                                                     "can generate more; batches 4, 5 made before it await review")

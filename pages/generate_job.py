@@ -1,0 +1,232 @@
+"""The Generate page's jobs: the one it follows (its place in the queue, live progress with the time left, Cancel, and
+what came of it, with the next step) and the table of recent jobs. Not a page itself (app.py never lists it).
+
+A button here that changes the form above (resume a cancelled run, generate more from a finished one) cannot set the
+form's widgets from inside the fragment: it leaves `gen_next` in session state and reruns the app, whose form
+applies it before drawing its widgets (`apply_next`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Optional
+
+import streamlit as st
+
+from db import views
+from db.engine import session_scope
+from db.jobs import ACTIVE, fail_stale_jobs, job_detail, jobs_ahead
+from pages.ui import cancel_job, home, plain, show_image
+
+JOB_KINDS = ("train_generate", "generate")  # what the Generate form launches: train and generate, or generate only
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def clock(t: Optional[dt.datetime]) -> str:
+    return "—" if t is None else t.strftime("%H:%M:%S")
+
+
+def training_left(stats: dict, total: int) -> Optional[float]:
+    """Seconds of training left: a step budget at the pace of the steps this job trained so far, a minute budget
+    from its clock."""
+    elapsed, fraction = stats.get("elapsed_s"), stats.get("budget_fraction")
+    if not elapsed:
+        return None
+    if fraction:  # a minute budget
+        return elapsed * (1 - fraction) / fraction
+    trained = (stats.get("step") or 0) - (stats.get("first_step") or 0)
+    return elapsed / trained * (total - stats["step"]) if total and trained > 0 else None
+
+
+def training_line(stats: dict, total: int) -> str:
+    """'1 min so far · ≈ 30 s of training left · loss D 1.93, G 0.67 · augmentation p 0.04 · 376 images/s'."""
+    parts = []
+    if stats.get("elapsed_s") is not None:
+        parts.append(f"{duration(stats['elapsed_s'])} so far")
+    if (left := training_left(stats, total)) is not None:
+        parts.append(f"≈ {duration(left)} of training left, then generating and scoring")
+    if stats.get("loss_d") is not None and stats.get("loss_g") is not None:
+        parts.append(f"loss D {stats['loss_d']:.3f}, G {stats['loss_g']:.3f}")
+    if stats.get("p") is not None:
+        parts.append(f"augmentation p {stats['p']:.2f}")
+    if stats.get("images_per_s"):
+        parts.append(f"{stats['images_per_s']:,.0f} images/s")
+    return " · ".join(parts)
+
+
+def who_and_when(job: dict) -> str:
+    said = f"Launched by {plain(job['actor'])} at {clock(job['created'])} UTC"
+    if job["started"]:
+        said += f", started {clock(job['started'])}"
+    if job["finished"] and job["started"]:
+        said += f", ended {clock(job['finished'])} (took {duration((job['finished'] - job['started']).total_seconds())})"
+    return said + "."
+
+
+def waiting(job: dict, ahead: list[int]) -> None:
+    """Why a queued job has not started: no worker runs at all, or it waits its turn."""
+    from ganaug.worker import HEARTBEAT_S, worker_seen_s
+
+    seen = worker_seen_s()
+    if seen is None or seen > max(15.0, 3 * HEARTBEAT_S):
+        st.warning("No job worker is running, so this job waits. `ganaug app` starts one beside the app; an app "
+                   "started another way (`streamlit run app.py`) needs one in a terminal, with the same "
+                   "`GANAUG_HOME`: `ganaug worker`.", icon=":material/hourglass_disabled:")
+    elif ahead:
+        jobs = f"job {ahead[0]}" if len(ahead) == 1 else f"jobs {', '.join(map(str, ahead))}"
+        st.caption(f"Queued behind {jobs}: the worker runs one job at a time, oldest first; this one starts when "
+                   f"{'it ends' if len(ahead) == 1 else 'they end'}.")
+    else:
+        st.caption("Waiting for the worker to take it (it looks every second).")
+
+
+def fail_if_worker_died(job: dict) -> Optional[dict]:
+    """A running job whose worker stopped sending heartbeats is marked failed here too: an app whose worker died
+    has no other worker to sweep it, and the page would show a frozen bar for good."""
+    from ganaug.worker import STALE_AFTER_S
+
+    beat = job["heartbeat"]
+    if job["status"] != "running" or beat is None:
+        return job
+    if (dt.datetime.now(dt.timezone.utc) - beat).total_seconds() <= STALE_AFTER_S:
+        return job
+    with session_scope(immediate=True) as session:
+        fail_stale_jobs(session, STALE_AFTER_S)
+    with session_scope() as session:
+        return job_detail(session, job["job"])
+
+
+def latest_grid(job: dict) -> Optional[str]:
+    """The newest overview grid the training loop wrote."""
+    run_id = job["run"] or job["result"].get("run_id") or job["stats"].get("run_id")
+    if not run_id:
+        return None
+    with session_scope() as session:
+        run_dir = views.run_dir(session, run_id)
+    grids = sorted((Path(home()) / run_dir / "grids").glob("step*.png")) if run_dir else []
+    return str(grids[-1]) if grids else None
+
+
+def set_next(**values) -> None:
+    """Fill the form above with `values` (widget keys without their `gen_` prefix) and let this job go."""
+    st.session_state["gen_next"] = values
+    st.rerun(scope="app")
+
+
+def apply_next() -> None:
+    """Before the form's widgets are drawn: the values a button below asked for (see `set_next`)."""
+    if (values := st.session_state.pop("gen_next", None)) is not None:
+        for key, value in values.items():
+            st.session_state[f"gen_{key}"] = value
+        st.session_state.pop("generate_job", None)
+        st.session_state.pop("generate_checked", None)
+
+
+def review_buttons(job_id: int, batches: list[int], class_of: dict) -> None:
+    """One button per batch: it opens the Review page on that batch."""
+    for b in batches:
+        label = f"Review batch {b}" + (f" (class {plain(class_of[b])})" if b in class_of else "")
+        if st.button(label, key=f"gen_review_{job_id}_{b}", icon=":material/fact_check:"):
+            st.session_state["review_batch"] = b
+            st.switch_page("pages/review.py")
+
+
+def finished(job: dict, class_names: list[str]) -> None:
+    batches = [int(b) for b in job["result"].get("batch_ids") or []]
+    run_id = job["run"] or job["result"].get("run_id")
+    ready = ("no batch was generated" if not batches else f"batch {batches[0]} is ready for review"
+             if len(batches) == 1 else f"batches {', '.join(map(str, batches[:-1]))} and {batches[-1]} are ready for review")
+    trained = "finished" if job["kind"] == "train_generate" else "generated"
+    st.success(f"Run {run_id} {trained}; {ready}.", icon=":material/check_circle:")
+    collapsed = job["result"].get("collapsed_classes") or []  # class names
+    generated = {class_names[c] for c in job["params"].get("classes") or [] if c < len(class_names)}
+    mine = [c for c in collapsed if c in generated] if generated else collapsed
+    if mine:
+        st.warning(f"The run's diversity monitor flagged class(es) {plain(', '.join(mine))}: their samples vary much "
+                   "less than the real images (possible mode collapse). Look at the grid above before approving; "
+                   "training longer usually helps.", icon=":material/warning:")
+    if others := [c for c in collapsed if c not in mine]:
+        st.caption(f"The monitor also flagged class(es) {plain(', '.join(others))}, which this run generated no batch of.")
+    params_classes = job["params"].get("classes") or []
+    class_of = {b: class_names[c] for b, c in zip(batches, params_classes) if c < len(class_names)}
+    review_buttons(job["job"], batches, class_of)
+    if run_id and st.button(f"Generate more from run {run_id}", key=f"gen_more_{job['job']}",
+                                    icon=":material/add_photo_alternate:"):
+        set_next(dataset=job["params"].get("dataset"), classes=job["params"].get("classes") or [], resume=run_id,
+                 only=True)
+
+
+def cancelled(job: dict, runs: dict) -> None:
+    st.warning(plain(job["message"] or "Cancelled."), icon=":material/stop_circle:")
+    run = runs.get(job["run"])
+    if run is not None and run["status"] == "cancelled" and run["step"]:
+        if st.button(f"Resume run {run['run']}", key=f"gen_resume_{job['job']}", icon=":material/resume:"):
+            set_next(dataset=job["params"].get("dataset"), classes=job["params"].get("classes") or [],
+                     resume=run["run"], only=False)
+
+
+@st.fragment(run_every=2)
+def job_panel(job_id: int, class_names_of: dict[str, list[str]], runs: dict, on_end=None) -> None:
+    """The job the page follows, redrawn every 2 s; `class_names_of`: each dataset's class names; `runs`: the runs
+    the form offers to start from, by id; `on_end()` runs once when the job ends (the form's cached runs)."""
+    with session_scope() as session:
+        job = job_detail(session, job_id)
+        ahead = jobs_ahead(session, job_id) if job and job["status"] == "queued" else []
+    if job is None:
+        return
+    job = fail_if_worker_died(job)
+    st.subheader(f"Job {job['job']}: {job['status']}")
+    st.caption(who_and_when(job))
+    if job["status"] in ACTIVE:
+        text = job["message"] or job["status"]
+        st.progress(min(1.0, max(0.0, job["progress"])), text=plain(text))
+        if job["stats"].get("stage") == "train":
+            st.caption(training_line(job["stats"], int(job["params"].get("config", {}).get("steps") or 0)))
+    grid = job["stats"].get("grid") or latest_grid(job)
+    if grid:
+        show_image(grid, caption="latest samples (one row per class)", size=480)
+    if job["status"] in ACTIVE:
+        st.button("Cancel", key=f"cancel_{job_id}", disabled=job["cancel_requested"], icon=":material/stop:",
+                  on_click=cancel_job, args=(job_id,))
+        if job["cancel_requested"]:
+            st.caption("Cancel requested; the worker stops at its next step and keeps a checkpoint.")
+        elif job["status"] == "queued":
+            waiting(job, ahead)
+    elif job["status"] == "done":
+        finished(job, class_names_of.get(job["params"].get("dataset"), []))
+    elif job["status"] == "failed":
+        st.error(f"The job failed: {plain(job['error'])}", icon=":material/error:")
+        if job["details"].strip() != job["error"]:
+            with st.expander("Details (for a bug report)"):
+                st.code(job["details"], language=None)
+    elif job["status"] == "cancelled":
+        cancelled(job, runs)
+    ended = f"gen_job_ended_{job_id}"
+    if job["status"] not in ACTIVE and not st.session_state.get(ended):
+        # The fragment redraws only itself: once, when the job ends, redraw the page so that the table below (and
+        # the form's runs) show the end too.
+        st.session_state[ended] = True
+        if on_end is not None:
+            on_end()
+        st.rerun(scope="app")
+
+
+def queue_table(rows: list[dict]) -> list[dict]:
+    """The jobs table's rows: who launched each and when, and what it says now (or took, once ended)."""
+    out = []
+    for r in rows:
+        said = r["error"] or r["message"]
+        if r["status"] == "done" and r["started"] and r["finished"]:
+            batches = r["result"].get("batch_ids") or []
+            said = (f"took {duration((r['finished'] - r['started']).total_seconds())}"
+                    + (f"; batches {', '.join(map(str, batches))}" if batches else ""))
+        out.append(dict(job=r["job"], status=r["status"], actor=r["actor"], created=r["created"],
+                        progress=r["progress"], message=said, run=r["run"]))
+    return out
