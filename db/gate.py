@@ -100,7 +100,9 @@ RACY_NS = 2_000_000_000
 CACHE_LIMIT = 500_000
 
 
-def _digests(paths: list[str]) -> list[Optional[str]]:
+def file_sha256s(paths: list[str]) -> list[Optional[str]]:
+    """Each file's sha256 (None for a file that cannot be read), from `_verified` where its fingerprint is
+    unchanged."""
     # os-level calls: Python's buffered open() costs more than hashing a small image.
     out: list[Optional[str]] = []
     for path in paths:
@@ -143,10 +145,10 @@ def _matching(base: Path, rows: list, workers: int = min(4, os.cpu_count() or 1)
     size = -(-len(paths) // workers)
     slices = [paths[i:i + size] for i in range(0, len(paths), size)]
     if len(slices) == 1:
-        digests = _digests(paths)
+        digests = file_sha256s(paths)
     else:
         with ThreadPoolExecutor(max_workers=len(slices)) as pool:
-            digests = [d for part in pool.map(_digests, slices) for d in part]
+            digests = [d for part in pool.map(file_sha256s, slices) for d in part]
     return [d == r.sha256 for d, r in zip(digests, rows)]
 
 

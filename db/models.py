@@ -210,7 +210,7 @@ class Event(Base):
     actor: Mapped[name_str]
     role: Mapped[str] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(16))  # approve, reject, revoke, tag, untag, reject_sample, ...
-    target_type: Mapped[str] = mapped_column(String(16))  # batch, sample, tag, user
+    target_type: Mapped[str] = mapped_column(String(16))  # batch, sample, tag, user, dataset (an export)
     target_id: Mapped[int]
     meaning: Mapped[str] = mapped_column(Text)  # what the signature means, in words (21 CFR 11.50)
     reason: Mapped[Optional[str]] = mapped_column(Text)

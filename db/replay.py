@@ -50,7 +50,7 @@ class LogState:
 
     def apply(self, event) -> None:
         """Take the next event of the log, in id order (a row with id, action, target_type, target_id, details);
-        events that are not batch or sample decisions change nothing."""
+        events that are not batch or sample decisions (accounts, tags, exports) change nothing."""
         action, target_id, details = event.action, event.target_id, event.details or {}
         if event.target_type == "batch" and action in BATCH_DECISIONS:
             self.status[target_id] = BATCH_DECISIONS[action]

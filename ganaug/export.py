@@ -6,6 +6,12 @@ header), `manifest.csv` (exactly the gate's manifest: its sha256 *is* the manife
 the set was gated on, for `ganaug audit verify --head`). The folder is assembled beside OUT and renamed into place
 at the end, so an interrupted export leaves nothing at OUT; one killed outright (`kill -9`) leaves its hidden
 `.OUT.partial-*` folder, which the next export to OUT removes.
+
+An export by a signed-in account is recorded in the decision log (`db.exports`), in the same transaction as the
+rename: the event is written, the folder renamed into place, then the transaction committed, and a commit that fails
+takes the folder back out of place. So a failed export records nothing, and a recorded export's folder was complete;
+only a process killed outright in the instant between the rename and the commit leaves a folder with no record.
+`folder_check` tells whether a recorded export's folder still holds the manifest it was recorded with.
 """
 
 from __future__ import annotations
@@ -15,12 +21,16 @@ import io
 import re
 import shutil
 from pathlib import Path
+from typing import Optional
 
 from PIL import Image
 
 from db.datasets import get_dataset
 from db.engine import session_scope
-from db.gate import GatedSet, gated_training_set
+from db.exports import record_export
+from db.gate import GatedSet, file_sha256s, gated_training_set
+from db.models import User
+from db.users import require_user
 from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
@@ -48,12 +58,46 @@ def _check_side(path: str, png: bytes, side: int, dataset: str) -> None:
                           "generate it again")
 
 
+def _move_into_place(staging: Path, out: Path) -> None:
+    if out.exists():
+        out.rmdir()
+    staging.rename(out)
+
+
+def _publish(staging: Path, out: Path, summary: dict, exporter: Optional[User]) -> Optional[dict]:
+    """Rename the complete folder into place and, for an `exporter`, record the export: the event first, the rename,
+    then the commit; a failed commit puts the folder back at `staging` (for the caller to remove). The event as a
+    dict, or None when nobody signed the export."""
+    if exporter is None:
+        _move_into_place(staging, out)
+        return None
+    placed = committed = False
+    try:
+        with session_scope(immediate=True) as session:
+            event = record_export(session, exporter, summary)
+            recorded = dict(id=event.id, hash=event.hash, actor=event.actor, role=event.role, ts=event.ts)
+            _move_into_place(staging, out)
+            placed = True
+        committed = True
+    finally:
+        if placed and not committed:  # the record is not there: neither may the folder be
+            try:
+                out.rename(staging)
+            except OSError:
+                shutil.rmtree(out, ignore_errors=True)
+    return recorded
+
+
 def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
-                     progress: ProgressCallback = no_progress) -> dict:
+                     progress: ProgressCallback = no_progress, exporter: Optional[User] = None) -> dict:
+    """Write the gated set to `out`; with an `exporter` (an authenticated account), record the export in the decision
+    log under their name. The summary's "event" is that record, or None."""
     out = Path(out).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise GanaugError(f"{out} already exists and is not an empty folder; choose another --out")
     with session_scope() as session:
+        if exporter is not None:  # a disabled account finds out before the images are copied, not after
+            require_user(session, exporter, action="export training sets")
         row = get_dataset(session, dataset)
         class_names, side = list(row.class_names), row.resolution
     gated = gated_set(dataset, synthetic_ratio)
@@ -84,12 +128,23 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
         (staging / "manifest.sha256").write_text(f"{gated.manifest_sha256}  manifest.csv\n")
         head = gated.log_head
         (staging / "log_head.txt").write_text(f"{head['events']} {head['hash']}\n")
-        if out.exists():
-            out.rmdir()
-        staging.rename(out)
+        summary = {**gated.summary(), "out": str(out)}
+        summary["event"] = _publish(staging, out, summary, exporter)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
         held.release()
-    return {**gated.summary(), "out": str(out)}
+    return summary
+
+
+def folder_check(folder: Optional[str], manifest_sha256: Optional[str]) -> str:
+    """Whether a recorded export's folder is still here with the manifest it was recorded with: "matches",
+    "changed" (its manifest.csv hashes to something else) or "not found" (no folder or no manifest.csv here).
+    Hashed through the gate's cache, so the Audit page's reruns do not read every listed manifest again."""
+    if not folder:
+        return "not found"
+    digest = file_sha256s([str(Path(folder) / "manifest.csv")])[0]
+    if digest is None:
+        return "not found"
+    return "matches" if digest == manifest_sha256 else "changed"

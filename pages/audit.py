@@ -2,7 +2,8 @@
 
 The export writes only to a folder under GANAUG_HOME/exports/ (the app runs on a server: a reviewer names the
 folder, not a server path), and only while the decision log verifies: a broken chain means the approvals that
-select the synthetic images cannot be trusted.
+select the synthetic images cannot be trusted. Each export is recorded in the log under the reviewer's name; the
+export tab lists the recorded exports, each with whether its folder still holds the manifest it was recorded with.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import streamlit as st
 from db import audit, views
 from db.audit import list_events, verify_chain
 from db.engine import session_scope
+from db.exports import list_exports
 from db.replay import state_mismatches
 from pages.tables import event_table, table_columns
 from pages.ui import NO_DATASET, decision_errors, home, plain, require_user, signed_in_row
 
-ACTIONS = ["any", *audit.ACTIONS]  # what db/review.py and db/users.py record, account and tag changes included
+ACTIONS = ["any", *audit.ACTIONS]  # what db/review.py, db/users.py and db/exports.py record
 TARGETS = ["any", *audit.TARGET_TYPES]
 EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 PROVENANCE_FIELDS = {  # views.batch_provenance's keys, in the reviewer's words
@@ -34,6 +36,9 @@ PROVENANCE_FIELDS = {  # views.batch_provenance's keys, in the reviewer's words
 # The reviewer's reason before the signed meaning: that long, fixed sentence pushed the reason out of sight.
 EVENT_COLUMNS = ["id", "ts", "actor", "role", "action", "target", "reason", "meaning", "hash"]
 HISTORY_ROWS = 500  # a batch's decisions shown on its record (a 10,000-sample batch may have as many)
+EXPORT_COLUMNS = ["id", "ts", "actor", "dataset", "images", "synthetic", "ratio", "manifest_sha256", "log_head",
+                  "folder", "folder_check"]
+EXPORT_ROWS = 200  # past exports listed; `ganaug audit exports --limit` lists more
 
 
 def export_folder(name: str) -> Path:
@@ -51,19 +56,40 @@ def export_gated(dataset: str, name: str, ratio: float) -> dict:
 
     out = export_folder(name)
     with session_scope() as session:
-        signed_in_row(session, outcome="nothing was exported")
+        me = signed_in_row(session, outcome="nothing was exported")
         report = verify_chain(session)
     if not report.ok:
         raise ValueError(f"the decision log does not verify (chain broken at event {report.first_broken_id}: "
                          f"{report.message}); nothing was exported. Run `ganaug audit verify` and restore the "
                          "database before exporting.")
-    return export_gated_set(dataset, out, synthetic_ratio=ratio)
+    return export_gated_set(dataset, out, synthetic_ratio=ratio, exporter=me)
+
+
+def past_exports() -> None:
+    """The recorded exports, newest first, so that an auditor can match a folder's manifest.sha256 to its record."""
+    from ganaug.export import folder_check
+
+    with session_scope() as session:
+        rows = list_exports(session, limit=EXPORT_ROWS)
+    st.markdown("**Recorded exports**")
+    if not rows:
+        st.write("None recorded yet.")
+        return
+    for r in rows:
+        r["folder_check"] = folder_check(r["folder"], r["manifest_sha256"])
+    df = pd.DataFrame(rows)[EXPORT_COLUMNS]
+    df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
+    st.dataframe(df, hide_index=True, column_config=table_columns(EXPORT_COLUMNS))
+    if len(rows) == EXPORT_ROWS:
+        st.caption(f"The newest {EXPORT_ROWS}; `ganaug audit exports --limit N` lists more.")
 
 
 def export_summary(result: dict) -> None:
     """What an export admitted, per class, what it left out and why, and the log head it rests on."""
+    event = result.get("event")
     st.success(f"Exported {result['entries']:,} images to `{result['out']}`; manifest sha256 "
-               f"`{result['manifest_sha256']}`")
+               f"`{result['manifest_sha256']}`" + (f"; recorded as event {event['id']} of the decision log"
+                                                   if event else ""))
     with session_scope() as session:
         names = (views.dataset_summary(session, result["dataset"]) or {}).get("class_names") or []
     rows = [{"class_name": names[int(c)] if int(c) < len(names) else c, "real_images": n["real"],
@@ -171,3 +197,4 @@ with export_tab:
             st.error(plain(result["error"]))
         elif result:
             export_summary(result)
+        past_exports()

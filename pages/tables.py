@@ -50,6 +50,19 @@ TABLE_COLUMNS = {
         "Real images", format="%d", help="Real training images admitted: their files still match their sha256"),
     "synthetic_images": st.column_config.NumberColumn(
         "Synthetic samples", format="%d", help="Approved samples admitted, at most the ratio × the class's real images"),
+    # A recorded export (the Audit page): what left the system, gated on which log head, and where it went.
+    "images": st.column_config.NumberColumn("Images", format="%d", help="Real and synthetic images exported"),
+    "synthetic": st.column_config.NumberColumn("Synthetic", format="%d", help="Of them, approved synthetic samples"),
+    "ratio": st.column_config.NumberColumn(
+        "Ratio", format="%g", help="At most this many synthetic samples per real training image, per class"),
+    "manifest_sha256": st.column_config.TextColumn(
+        "Manifest hash", help="sha256 of the folder's manifest.csv (its manifest.sha256 file): the set's identity"),
+    "log_head": st.column_config.TextColumn(
+        "Log head", help="The decision-log head the set was gated on (its log_head.txt; `ganaug audit verify --head`)"),
+    "folder": st.column_config.TextColumn("Folder", help="Where the export was written, on the app's server"),
+    "folder_check": st.column_config.TextColumn(
+        "Folder now", help="matches: the folder is here and its manifest.csv still has the recorded sha256; changed: "
+                           "its manifest.csv differs; not found: no such folder (or manifest.csv) here"),
     # A measured batch (the Evaluate page): each distribution metric, and beside it what held-out real images of
     # the class score against its training images, i.e. what a generator as good as the real data scores.
     "samples": st.column_config.NumberColumn("Samples", format="%d"),

@@ -1,19 +1,22 @@
-"""`ganaug audit verify | log` and `ganaug export`: the hash-chained decision log, and the training set it gates.
+"""`ganaug audit verify | log | exports` and `ganaug export`: the hash-chained decision log, and the training set it
+gates.
 
 `audit verify` exits 1 when the chain is broken, the review state disagrees with it, or a head recorded earlier is
-gone; `export` writes only what the gate admits, complete or not at all.
+gone; `export` writes only what the gate admits, complete or not at all, and records it in the log when its exporter
+signs it (--user or GANAUG_USER, as for a decision); `audit exports` lists the recorded exports.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
+from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, login,
                                terminate_as_interrupt)
 
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained decision log.")
@@ -109,25 +112,73 @@ def audit_log_cmd(
         names = _user_names(s, {r["target_id"] for r in rows if r["target_type"] == "user"})
     text = "\n".join(f"{r['id']:>6} {r['ts']} {r['actor']:<12} {r['action']:<14} {r['target_type']} {r['target_id']}"
                      + (f" ({names[r['target_id']]})" if r["target_type"] == "user" and r["target_id"] in names else "")
+                     + _dataset_of(r)
                      + tag_of(r["details"]) + (f"  — {r['reason']}" if r["reason"] else "") for r in rows)
     emit({"events": rows}, as_json, text or "no events")
+
+
+def _dataset_of(row: dict) -> str:
+    """' (digits)' for an export event, whose target is a dataset's id; '' otherwise."""
+    details = row["details"]
+    if row["target_type"] == "dataset" and isinstance(details, dict) and details.get("dataset"):
+        return f" ({details['dataset']})"
+    return ""
+
+
+# `ganaug.export.folder_check`'s answers, in words: whether a recorded export's folder still holds its manifest.
+_FOLDER_CHECK = {"matches": "its manifest.csv still has that sha256", "changed": "its manifest.csv has CHANGED",
+                 "not found": "not found here"}
+
+
+@audit_app.command("exports")
+@cli_errors
+def audit_exports_cmd(
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset's exports"),
+    limit: int = typer.Option(50, "--limit"), as_json: bool = JSON,
+) -> None:
+    """The recorded exports of gated training sets, newest first: when, by whom, which dataset, how many images, the
+    ratio, the manifest's sha256, the log head it was gated on and the folder, and whether that folder is still here
+    with a manifest.csv of that sha256 (matches, changed, not found)."""
+    from db.engine import session_scope
+    from db.exports import list_exports
+    from ganaug.export import folder_check
+
+    if limit < 1:
+        raise UserError("--limit must be at least 1")
+    with session_scope() as s:
+        rows = list_exports(s, dataset=dataset, limit=limit)
+    for r in rows:
+        r["folder_check"] = folder_check(r["folder"], r["manifest_sha256"])
+    text = "\n".join(
+        f"event {r['id']} {r['ts']} {r['actor']} exported {r['dataset']}: {r['images']} images ({r['real']} real + "
+        f"{r['synthetic']} synthetic), ratio {r['ratio']:g}\n"
+        f"  manifest sha256 {r['manifest_sha256']}\n"
+        f"  gated on the log's first {r['log_head_events']} events, head {r['log_head']}\n"
+        f"  folder {r['folder']} ({_FOLDER_CHECK[r['folder_check']]})" for r in rows)
+    emit({"exports": rows}, as_json, text or "no export recorded" + (f" for dataset {dataset!r}" if dataset else ""))
 
 
 def export_cmd(
     dataset: str = typer.Option(..., "--dataset", help="Dataset name"),
     out: Path = typer.Option(..., "--out", help="A new or empty folder, written complete or not at all"),
     ratio: float = typer.Option(1.0, "--ratio", help="At most this many synthetic samples per real training image, per class"),
+    user: Optional[str] = typer.Option(None, "--user", help="Who exports: records the export in the decision log "
+                                       "(default: $GANAUG_USER; without either it is not recorded); password from "
+                                       "$GANAUG_PASSWORD or a prompt"),
     as_json: bool = JSON,
 ) -> None:
-    """Write the gated training set as an ImageFolder with manifest.csv, its sha256 and the log head (log_head.txt)."""
+    """Write the gated training set as an ImageFolder with manifest.csv, its sha256 and the log head (log_head.txt);
+    with --user (or GANAUG_USER), record the export in the decision log (`ganaug audit exports` lists them)."""
     from db.gate import INTEGRITY_REASONS
     from ganaug.export import export_gated_set
     from ganaug_core.progress import tqdm_progress
 
     if not 0 <= ratio < math.inf:
         raise UserError(f"--ratio must be a finite number ≥ 0, got {ratio}")
+    # Signed in before anything is written: a wrong password leaves no folder behind.
+    exporter = login(user) if user or os.environ.get("GANAUG_USER") else None
     with terminate_as_interrupt(), tqdm_progress() as progress:  # `kill` too leaves no partial folder beside OUT
-        summary = export_gated_set(dataset, out, ratio, progress)
+        summary = export_gated_set(dataset, out, ratio, progress, exporter=exporter)
     for reason in INTEGRITY_REASONS:  # on stderr, with --json too: stdout stays one JSON object
         if n := summary["excluded"].get(reason):
             echo(f"warning: {n} image{'s' * (n != 1)} left out: {reason}", err=True)
@@ -145,9 +196,15 @@ def export_cmd(
                 f"--ratio {ratio:g} caps each class's synthetic samples at {ratio:g}× its real training images; "
                 "a higher --ratio admits more\n") if capped else ""
     head = summary["log_head"]
+    event = summary["event"]
+    if event is None:
+        echo("note: this export is not recorded in the decision log; to record it, export with --user NAME "
+             "(or GANAUG_USER set)", err=True)
+    recorded = (f"\nrecorded as event {event['id']} by {event['actor']} ({event['role']}) at {event['ts']}"
+                if event else "")
     emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']} ({counts})\n{cap_note}"
                            f"manifest sha256 {summary['manifest_sha256']}\n"
-                           f"gated on the decision log's first {head['events']} events, head {head['hash']}")
+                           f"gated on the decision log's first {head['events']} events, head {head['hash']}{recorded}")
 
 
 def register(app: typer.Typer) -> None:

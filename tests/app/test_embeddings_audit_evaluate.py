@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from db.engine import session_scope
-from db.models import Batch, Job, RealImage, Sample
+from db.models import Batch, Event, Job, RealImage, Sample
 from tests.app.conftest import app_test, button, disable, embed_reals, image_captions, make_batch
 
 
@@ -171,16 +171,27 @@ def test_audit_verify_provenance_and_export(users, digits):
     manifest_sha = (out / "manifest.sha256").read_text().split()[0]
     assert any(str(out) in s.value and f"manifest sha256 `{manifest_sha}`" in s.value for s in at.success)
     # What it admitted, per class in the dataset's names, and the log head it rests on (no raw JSON to unfold).
-    table = at.dataframe[-1].value
+    table = at.dataframe[-2].value
     assert list(table.columns) == ["class_name", "real_images", "synthetic_images"]
     assert table["class_name"].iloc[0] == "0"
     rows = (out / "manifest.csv").read_text().splitlines()[1:]
     assert table["real_images"].sum() == sum(",real," in r for r in rows)
     assert table["synthetic_images"].sum() == sum(",synthetic," in r for r in rows)
     assert any("Gated on the decision log's first" in c.value for c in at.caption)
-    # The same folder again: a clear message, not a crash.
+    # Recorded in the log under the reviewer's name, and listed below, with its folder checked against the record.
+    with session_scope() as session:
+        event = session.scalars(select(Event).where(Event.action == "export")).one()
+    assert (event.actor, event.target_type, event.details["folder"]) == ("rita", "dataset", str(out))
+    assert any(f"recorded as event {event.id} of the decision log" in s.value for s in at.success)
+    records = at.dataframe[-1].value
+    assert records.to_dict("records") == [dict(
+        id=event.id, ts=records["ts"].iloc[0], actor="rita", dataset="digits", images=len(rows),
+        synthetic=table["synthetic_images"].sum(), ratio=1.0, manifest_sha256=manifest_sha,
+        log_head=(out / "log_head.txt").read_text().split()[1], folder=str(out), folder_check="matches")]
+    # The same folder again: a clear message, not a crash, and no record.
     button(at, "Export the gated training set").click().run()
     assert any("already exists" in e.value for e in at.error)
+    assert len(at.dataframe[-1].value) == 1
 
 
 def test_audit_shows_a_broken_chain(users, home):

@@ -59,9 +59,15 @@ def test_every_table_has_human_headers(users, digits, home):
     assert overview[1] == ["Run", "Dataset", "Status", "Step", "Budget", "Architecture", "Created (UTC)"]
     assert list(at.dataframe[1].value["budget"]) == ["1.5 min", "10 steps", "10 steps"]
 
+    from ganaug.export import export_gated_set
+
+    with session_scope() as session:
+        export_gated_set(digits, home / "exports" / "one", exporter=get_user(session, "rita"))
     audit = app_test(users["rita"], "audit.py").selectbox(key="audit_batch").set_value(batch).run()
-    log, provenance, history = labels(audit)
+    log, provenance, history, exports = labels(audit)
     assert log == history == ["Event", "Time (UTC)", "By", "Role", "Action", "On", "Reason", "Meaning", "Hash"]
+    assert exports == ["Event", "Time (UTC)", "By", "Dataset", "Images", "Synthetic", "Ratio", "Manifest hash",
+                       "Log head", "Folder", "Folder now"]
     assert provenance == ["Field", "Value"]
     fields = list(audit.dataframe[1].value["field"])
     assert "Checkpoint sha256" in fields and not [f for f in fields if re.fullmatch(r"[a-z0-9]+_[a-z0-9_]+", f)]

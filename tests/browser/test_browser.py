@@ -236,6 +236,7 @@ def walk(page, served, home):
         assert session.get(Batch, batch_id).status == "approved"
         actions = [(e.action, e.actor) for e in session.scalars(select(Event).order_by(Event.id))]
     assert ("tag", "brenda") in actions and ("approve", "brenda") in actions
+    assert actions[-1] == ("export", "brenda")  # the export is recorded under the reviewer's name
     manifest = (out / "manifest.csv").read_text()
     assert f",synthetic,{batch_id}," in manifest
 

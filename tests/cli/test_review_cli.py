@@ -74,7 +74,7 @@ def test_audit_log_names_the_valid_filters_for_a_typo(team):
     ok_json("review", "approve", team["b1"], env=REX)
     assert refused("audit", "log", "--action", "aprove").startswith("error: --action 'aprove' matches nothing the log "
                                                                      "records: use one of add_tag, add_user, approve,")
-    assert "use one of batch, sample, tag, user" in refused("audit", "log", "--target-type", "batches")
+    assert "use one of batch, dataset, sample, tag, user" in refused("audit", "log", "--target-type", "batches")
     assert [e["action"] for e in ok_json("audit", "log", "--action", "approve")["events"]] == ["approve"]
     accounts = run("audit", "log", "--target-type", "user").stdout.splitlines()
     assert accounts[0].split()[-3:] == ["user", "2", "(rex)"]  # account events name the account

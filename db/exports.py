@@ -1,0 +1,61 @@
+"""Exports of the gated training set, as the decision log records them: which sets left the system, when, by whom.
+
+An export is one event (action "export", target the dataset) whose details name the manifest's sha256, the images
+per class, the ratio, the log head the set was gated on and the folder written. It decides nothing: the replay
+(`db.replay`) and so the gate pass over it. `ganaug.export` records it when the folder is in place; `list_exports`
+reads the records back, newest first.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.audit import record_event
+from db.datasets import get_dataset
+from db.models import Event, User
+from db.users import require_user
+
+ACTION, TARGET_TYPE = "export", "dataset"
+
+
+def export_meaning(dataset: str, entries: int, synthetic: int, folder: str, manifest_sha256: str) -> str:
+    return (f"The gated training set of dataset {dataset!r} left the system: {entries} images ({entries - synthetic} "
+            f"real, {synthetic} approved synthetic) written to {folder}, whose manifest.csv has sha256 "
+            f"{manifest_sha256}.")
+
+
+def record_export(session: Session, user: User, summary: dict) -> Event:
+    """Append the export that `summary` (`GatedSet.summary()` plus "out", the folder) describes, signed by `user`.
+    Call it in a `session_scope(immediate=True)`; an account disabled since it signed in is refused."""
+    actor = require_user(session, user, action="export training sets")
+    dataset = get_dataset(session, summary["dataset"])
+    synthetic = sum(c["synthetic"] for c in summary["counts"].values())
+    details = dict(dataset=summary["dataset"], manifest_sha256=summary["manifest_sha256"], entries=summary["entries"],
+                   counts=summary["counts"], synthetic_ratio=summary["synthetic_ratio"], log_head=summary["log_head"],
+                   excluded=summary["excluded"], folder=summary["out"])
+    meaning = export_meaning(summary["dataset"], summary["entries"], synthetic, summary["out"],
+                             summary["manifest_sha256"])
+    return record_event(session, actor, ACTION, TARGET_TYPE, dataset.id, meaning, details=details)
+
+
+def export_dict(e: Event) -> dict:
+    """One recorded export in plain fields (its event's id, time and signer, and what its details say)."""
+    d = e.details or {}
+    counts = d.get("counts") or {}
+    head = d.get("log_head") or {}
+    return dict(id=e.id, ts=e.ts, actor=e.actor, role=e.role, dataset=d.get("dataset"), dataset_id=e.target_id,
+                images=d.get("entries"), real=sum(c.get("real", 0) for c in counts.values()),
+                synthetic=sum(c.get("synthetic", 0) for c in counts.values()), counts=counts,
+                ratio=d.get("synthetic_ratio"), manifest_sha256=d.get("manifest_sha256"),
+                log_head_events=head.get("events"), log_head=head.get("hash"), folder=d.get("folder"), hash=e.hash)
+
+
+def list_exports(session: Session, dataset: Optional[str] = None, limit: int = 200) -> list[dict]:
+    """The recorded exports, newest first; of one dataset when `dataset` names it (an unknown name is refused)."""
+    q = select(Event).where(Event.action == ACTION, Event.target_type == TARGET_TYPE)
+    if dataset is not None:
+        q = q.where(Event.target_id == get_dataset(session, dataset).id)
+    return [export_dict(e) for e in session.scalars(q.order_by(Event.id.desc()).limit(limit))]
