@@ -145,7 +145,8 @@ def users_list_cmd(as_json: bool = JSON) -> None:
 
 @tags_app.command("list")
 @cli_errors
-def tags_list_cmd(show_all: bool = typer.Option(False, "--all", help="Retired tags too"), as_json: bool = JSON) -> None:
+def tags_list_cmd(show_all: bool = typer.Option(False, "--all", metavar="", help="Retired tags too"),
+                  as_json: bool = JSON) -> None:
     """The artifact tags reviewers can use; blocking tags keep a sample out of training."""
     from db.engine import session_scope
     from db.review import list_tags

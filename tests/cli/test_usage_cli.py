@@ -41,6 +41,22 @@ def test_every_command_says_what_it_does_and_json_and_help_are_plain_flags(home)
     assert "(default: 1/3 for demo:digits, else 0.2;" in ingest and "[default: 0.2]" not in ingest
 
 
+def _command_paths(command, path=()):
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _command_paths(sub, path + (name,))
+    yield path
+
+
+def test_no_flag_is_labelled_as_taking_a_value(home):
+    """A flag shown as `--all <bool>` reads as an option that wants `true` or `false` after it."""
+    import typer.main
+
+    from ganaug.cli import app
+
+    labelled = [path for path in _command_paths(typer.main.get_command(app)) if "<bool>" in _help(*path)]
+    assert labelled == []
+
+
 def test_a_database_that_cannot_be_opened_is_one_line_naming_it(home, monkeypatch):
     from db.engine import dispose_engines
     from tests.cli.helpers import assert_bad_input
