@@ -3,11 +3,13 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+# `make demo PORT=8502` when 8501 is taken
+PORT    ?= 8501
 
 .PHONY: demo test setup system-deps clean
 
 demo: setup
-	$(BIN)/ganaug demo
+	$(BIN)/ganaug demo --port $(PORT)
 
 test: setup system-deps
 	bash .ci/test.sh

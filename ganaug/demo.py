@@ -16,7 +16,9 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models import Batch, Run
 from ganaug_core.errors import GanaugError
+from ganaug_core.imbalance import some_names
 from ganaug_core.progress import ProgressCallback, no_progress
+from ganaug_core.runstats import FEW_STEPS
 
 DEMO_SOURCE = "demo:digits"
 DEMO_DATASET = "digits"
@@ -37,11 +39,20 @@ class DemoInfo:
     password: Optional[str]
     role: Optional[str]
     created: list[str] = field(default_factory=list)  # what this invocation made (empty on a second run)
+    steps: int = 0  # how far the run trained: a busy machine buys fewer steps in the demo's minutes
+    collapsed: list[str] = field(default_factory=list)  # the classes the run's diversity monitor flagged last
 
     def text(self) -> str:
         made = ", ".join(self.created) if self.created else "nothing new (everything was already there)"
         lines = [f"demo ready: dataset {self.dataset!r}, run {self.run_id}, batches {self.batch_ids} pending review",
                  f"made this time: {made}"]
+        if self.steps < FEW_STEPS:
+            lines.append(f"note: run {self.run_id} trained only {self.steps} steps, likely too few for realistic "
+                         "samples (a busy machine buys fewer steps in the same minutes); train it further with "
+                         f"`ganaug train --resume {self.run_id} --minutes 2`, then run the demo again for new batches")
+        if self.collapsed:
+            lines.append(f"warning: possible mode collapse, samples vary too little in class {some_names(self.collapsed)}"
+                         "; look at them on the Review page before approving")
         if self.user:
             lines.append(f"sign in as {self.user!r} with password {self.password!r} ({self.role})")
         else:
@@ -103,7 +114,7 @@ def prepare_demo(minutes: Optional[float] = DEFAULT_MINUTES, steps: Optional[int
                  per_class: int = DEMO_PER_CLASS, name: str = DEMO_DATASET, resolution: int = DEMO_RESOLUTION,
                  progress: ProgressCallback = no_progress) -> DemoInfo:
     from ganaug.evaluation import measure_batch
-    from ganaug.runs import default_config, generate_batch, train_run
+    from ganaug.runs import default_config, final_diversity, generate_batch, train_run
 
     if minutes is not None and not 0 < minutes < math.inf:  # before the dataset is ingested, not after
         raise GanaugError(f"--minutes must be a finite number > 0, got {minutes}")
@@ -132,4 +143,7 @@ def prepare_demo(minutes: Optional[float] = DEFAULT_MINUTES, steps: Optional[int
             created.append(f"scores of batch {batch_id}")
 
     user, role = _user(created)
-    return DemoInfo(name, run_id, batch_ids, user, DEMO_PASSWORD if user else None, role, created)
+    with session_scope() as session:
+        steps = session.get(Run, run_id).step or 0
+    return DemoInfo(name, run_id, batch_ids, user, DEMO_PASSWORD if user else None, role, created, steps,
+                    final_diversity(run_id)[1])

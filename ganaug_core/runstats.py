@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 STATS_FILE = "stats.jsonl"  # in the run folder: one JSON object per line, appended as the run trains
+FEW_STEPS = 500  # a finished run below this many steps likely trained too little (the demo digits need ≈ 1,000)
 
 
 def _entries(run_dir: Path) -> Iterator[dict]:

@@ -32,6 +32,10 @@ def test_demo_second_run_reuses_everything(digits):
     assert info.run_id == run_id and len(info.batch_ids) == 3
     assert info.created == [f"account {DEMO_USER}"]
     assert f"password {DEMO_PASSWORD!r}" in info.text()
+    # A run of a few steps (a busy machine's minutes) is named as such, with the command that trains it further.
+    assert info.steps < 500 and f"`ganaug train --resume {run_id} --minutes 2`" in info.text()
+    info.collapsed = ["7", "9"]
+    assert "possible mode collapse, samples vary too little in class 7, 9" in info.text()
 
     again = prepare_demo(minutes=None, steps=2, per_class=4)
     assert again.created == [] and again.batch_ids == info.batch_ids
