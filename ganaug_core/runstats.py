@@ -33,11 +33,16 @@ def last_diversity(run_dir: Path) -> dict:
     return last
 
 
-def pace(run_dir: Path) -> Optional[tuple[int, float]]:
-    """(steps trained, seconds they took) at a run's last stats line: its wall-clock pace, checkpoints and grids
-    included; None when there is no line past step 0."""
-    last = None
-    for entry in _entries(run_dir):
-        if entry.get("step", 0) > 0 and entry.get("elapsed_s", 0) > 0:
-            last = (int(entry["step"]), float(entry["elapsed_s"]))
-    return last
+def pace(run_dir: Path) -> Optional[tuple[int, float, bool]]:
+    """(steps, seconds they took, whether measured between two lines) from a run's stats lines: its wall-clock pace,
+    checkpoints and grids included. Between its first and last line where it has two, so that the start-up (data,
+    networks, the first grids) does not count as training; else from 0 to its only line, which for a run of a few
+    steps is mostly start-up. None when there is no line past step 0."""
+    lines = [(int(e["step"]), float(e["elapsed_s"])) for e in _entries(run_dir)
+             if isinstance(e.get("step"), (int, float)) and isinstance(e.get("elapsed_s"), (int, float))]
+    if not lines or lines[-1][0] <= 0 or lines[-1][1] <= 0:
+        return None
+    (step0, t0), (step1, t1) = lines[0], lines[-1]
+    if step1 > step0 and t1 > t0:
+        return step1 - step0, t1 - t0, True
+    return step1, t1, False

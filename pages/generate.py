@@ -140,15 +140,18 @@ def pace_layout(settings: dict) -> tuple:
 @st.cache_data(ttl=10, show_spinner=False)
 def measured_pace(home_dir: str, dataset: str, layout: tuple) -> Optional[dict]:
     """The newest run of this dataset with the same `pace_layout`, and its wall-clock seconds per step
-    (stats.jsonl)."""
+    (stats.jsonl). A run with a single stats line (a few steps: its time is mostly start-up) is used only when no
+    comparable run has two."""
     with session_scope() as session:
         runs = views.trained_runs(session, dataset)
+    rough = None
     for r in runs:
-        if pace_layout(r) == layout:
-            found = pace(Path(home_dir) / r["run_dir"])
-            if found:
-                return {"run": r["run"], "s_per_step": found[1] / found[0]}
-    return None
+        if pace_layout(r) == layout and (found := pace(Path(home_dir) / r["run_dir"])):
+            timed = {"run": r["run"], "s_per_step": found[1] / found[0]}
+            if found[2]:
+                return timed
+            rough = rough or timed
+    return rough
 
 
 def budget_estimate(v: dict, found: Optional[dict], after: Optional[dict] = None, from_step: int = 0) -> str:
