@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 DEFAULT_MINORITY_FRACTION = 0.2
+NAMED_AT_MOST = 10  # a list of classes in a line of text names this many; a 100-class dataset made a text wall
+
+
+def some_names(names: list[str], at_most: int = NAMED_AT_MOST) -> str:
+    """'a, b, c' or, past `at_most` names, 'a, b, … and 76 more'."""
+    if len(names) <= at_most:
+        return ", ".join(names)
+    return ", ".join(names[:at_most]) + f" and {len(names) - at_most} more"
 
 
 @dataclass
@@ -31,9 +39,10 @@ class ImbalanceReport:
             flag = "  ← minority" if name in self.minority_classes else ""
             lines.append(f"{name:<{width}}  {row}  {bar}{flag}")
         lines.append(f"imbalance ratio (train, largest/smallest): {self.imbalance_ratio:.1f}")
-        lines.append(
-            f"minority classes (< {self.minority_fraction:g} × largest): {', '.join(self.minority_classes) or 'none'}"
-        )
+        minority = self.minority_classes
+        named = (f"{len(minority)} of {len(self.class_names)}, marked above" if len(minority) > NAMED_AT_MOST
+                 else ", ".join(minority) or "none")
+        lines.append(f"minority classes (< {self.minority_fraction:g} × largest): {named}")
         return "\n".join(lines)
 
 

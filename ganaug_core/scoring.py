@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -55,9 +56,13 @@ def realism_scores(real_class_features: np.ndarray, synth_features: np.ndarray, 
 
 
 def score_samples(
-    extractor, real_images: np.ndarray, real_labels: np.ndarray, synth_images: np.ndarray, synth_labels
+    extractor, real_images: np.ndarray, real_labels: np.ndarray, synth_images: np.ndarray, synth_labels,
+    real_features: Optional[np.ndarray] = None,
 ) -> SampleScores:
-    """`real_*` are the real *training* split; `synth_labels` the conditioned class of each sample (or one int)."""
+    """`real_*` are the real *training* split; `synth_labels` the conditioned class of each sample (or one int).
+    `real_features`: `extractor.features(real_images)`, where a caller scores many small sets against the same
+    real images (the benchmark's gan_filtered arm scores each class's candidates in turn: at 100 classes,
+    recomputing them took longer than the scoring itself)."""
     if len(synth_images) == 0:
         raise GanaugError("no synthetic samples to score")
     if len(real_images) < 2:
@@ -68,7 +73,7 @@ def score_samples(
     synth_labels = np.broadcast_to(np.asarray(synth_labels, dtype=np.int64), (len(synth_images),))
     if synth_labels.max() >= extractor.num_classes or synth_labels.min() < 0:
         raise GanaugError(f"class index out of range for a {extractor.num_classes}-class dataset")
-    real_f = extractor.features(real_images)
+    real_f = extractor.features(real_images) if real_features is None else real_features
     synth_f = extractor.features(synth_images)
     probs = extractor.predict_proba(synth_images)
     confidence = probs[np.arange(len(synth_labels)), synth_labels].astype(np.float64)

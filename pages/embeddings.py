@@ -15,13 +15,16 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from pages.point_map import image_figure, legend_groups, selected_ids, webgl_figure
+from pages.point_map import CLASS_COLOURS, image_figure, legend_groups, selected_ids, webgl_figure
 from pages.ui import NO_DATASET, plain, require_user, show_images
 
 COLOUR_BY = {"source": "source", "class": "class", "decision": "decision"}
 PER_PAGE = 48  # tiles of the selection per page
 MAX_REAL_PER_CLASS = 2000
 CAPTION_CLASS_CHARS = 16  # a longer class name wraps a tile's caption onto many lines
+# Up to this many classes the coverage figure has a bar for each; past it, only for the classes with samples (100
+# classes made a figure 2,600 px tall, nearly every bar "no samples").
+COVERAGE_EVERY_CLASS = 20
 
 require_user()
 st.title("Embeddings")
@@ -39,10 +42,11 @@ def load_points(dataset: str, version: tuple) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def point_map(dataset: str, version: tuple, colour: str, each_point: bool) -> go.Figure:
-    """The map coloured by `colour`: one image of all points, or one WebGL marker per point."""
+def point_map(dataset: str, version: tuple, colour: str, each_point: bool, chosen: tuple | None) -> go.Figure:
+    """The map coloured by `colour`: one image of all points, or one WebGL marker per point. `chosen`: the classes
+    in colour when there are too many to colour each (the others grey)."""
     df = load_points(dataset, version)
-    groups = legend_groups(df, COLOUR_BY[colour])
+    groups = legend_groups(df, COLOUR_BY[colour], None if chosen is None else list(chosen))
     fig = webgl_figure(df, groups) if each_point else image_figure(df, groups)
     # A cache hit is an unpickled copy, whose JSON lists the layout's keys in another order. Streamlit derives the
     # chart's id from that JSON: a freshly built figure would be another chart than its copies, and the first
@@ -82,6 +86,26 @@ def coverage_per_class(dataset: str, version: tuple, k: int = 5) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def class_choice(df: pd.DataFrame, dataset: str) -> tuple | None:
+    """The classes to colour, where there are more than distinct colours: by default those with samples, else the
+    rarest; None where every class gets its own colour."""
+    by_index = df.drop_duplicates("class_index").sort_values("class_index")
+    names = by_index["class"].tolist()
+    if len(names) <= CLASS_COLOURS:
+        return None
+    sampled = set(df.loc[df["source"] == "synthetic", "class"])
+    default = [n for n in names if n in sampled][:CLASS_COLOURS]
+    if not default:
+        real = df.loc[df["source"] == "real", "class"].value_counts()
+        default = sorted(real.sort_values(kind="stable").index[:CLASS_COLOURS], key=names.index)
+    chosen = st.multiselect(f"Classes in colour (at most {CLASS_COLOURS})", names, default=default,
+                            max_selections=CLASS_COLOURS, key=f"emb_classes_{dataset}",
+                            help="Type to find a class. The other classes are drawn in grey.")
+    st.caption(f"{len(chosen)} of {len(names)} classes in colour, the others grey"
+               + (": by default the classes with synthetic samples" if sampled else ": by default the rarest"))
+    return tuple(chosen)
+
+
 def coverage_label(row: dict) -> str:
     if row["synthetic"] == 0:
         return "no samples"
@@ -115,7 +139,8 @@ if df.empty or not (df["source"] == "real").any():
     st.info("No embedding yet for this dataset: it is computed in the worker when the first batch is scored.")
     st.stop()
 
-fig = point_map(dataset, version, colour, each_point)
+chosen = class_choice(df, dataset) if colour == "class" else None
+fig = point_map(dataset, version, colour, each_point, chosen)
 event = st.plotly_chart(fig, key="emb_chart", on_select="rerun", selection_mode=("box", "lasso", "points"))
 n_real, n_synth = int((df["source"] == "real").sum()), int((df["source"] == "synthetic").sum())
 st.caption(f"{n_real:,} real training images and {n_synth:,} synthetic samples. Draw a box or lasso to see them.")
@@ -150,6 +175,10 @@ if synth_ids or real_ids:
 
 st.subheader("Coverage per class")
 cov = coverage_per_class(dataset, version)
+if len(cov) > COVERAGE_EVERY_CLASS:
+    sampled = set(df.loc[df["source"] == "synthetic", "class"])  # rejected ones too: their bar says "no samples"
+    st.caption(f"The {len(sampled)} of {len(cov)} classes with synthetic samples; the others have none to cover with.")
+    cov = cov[cov["class"].isin(sampled)]
 labels = [coverage_label(r) for r in cov.to_dict("records")]
 # Horizontal bars, the classes down the side in their order: a long class name has the room a tilted label lacked.
 bar = go.Figure(go.Bar(y=cov["class"], x=cov["coverage"].fillna(0), orientation="h", text=labels,
@@ -161,7 +190,8 @@ bar.update_layout(xaxis=dict(range=[0, 1.1], tickvals=[0, 0.25, 0.5, 0.75, 1], t
                              title="real points covered"),
                   yaxis=dict(type="category", autorange="reversed", title="class"), height=60 + 26 * len(cov),
                   margin=dict(l=0, r=0, t=10, b=0))
-st.plotly_chart(bar, key="emb_coverage")
+if len(cov):  # many classes, none with samples yet: the caption above says so
+    st.plotly_chart(bar, key="emb_coverage")
 st.caption("Coverage: the share of each class's real training points whose 5-nearest-neighbour ball on this map "
            "contains at least one synthetic sample that is not rejected (Naeem et al.'s coverage, on the map). "
            "\"no samples\": the class has none left to cover with (none generated, or all rejected).")

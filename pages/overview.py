@@ -9,6 +9,9 @@ from db.engine import session_scope
 from pages.tables import event_table, table_columns
 from pages.ui import NO_DATASET, require_user
 
+EVERY_CLASS_IN_ORDER = 30  # up to this many classes the chart keeps the dataset's order at its full height
+CHART_BOX_PX = 560  # the height of the scrolling box of a chart of more classes (≈ 20 classes at a time)
+
 require_user()
 st.title("Overview")
 
@@ -38,19 +41,30 @@ st.subheader("Datasets")
 if not data["names"]:
     st.info(NO_DATASET, icon=":material/upload_file:")
 for name, class_names in data["names"].items():
+    real, approved = data["train"][name], data["approved"][name]
+    many = len(class_names) > EVERY_CLASS_IN_ORDER
+    if many:  # rarest first: the classes a generator is for, at the top where the chart starts
+        order = sorted(range(len(class_names)), key=lambda c: (real[c], c))
+        class_names, real, approved = ([seq[c] for c in order] for seq in (class_names, real, approved))
     fig = go.Figure()
-    fig.add_bar(y=class_names, x=data["train"][name], orientation="h", name="real (train)", marker_color="#4c78a8")
-    fig.add_bar(y=class_names, x=data["approved"][name], orientation="h", name="approved synthetic",
-                marker_color="#f58518")
+    fig.add_bar(y=class_names, x=real, orientation="h", name="real (train)", marker_color="#4c78a8")
+    fig.add_bar(y=class_names, x=approved, orientation="h", name="approved synthetic", marker_color="#f58518")
     # The legend sits on the title's line: below the plot (a share of its height) it covered the axis of a chart
     # with few classes.
     fig.update_layout(barmode="stack", height=80 + 22 * len(class_names), margin=dict(l=0, r=0, t=30, b=0),
-                      title=f"{name}: training images per class",
+                      title=f"{name}: training images per class" + (", rarest first" if many else ""),
                       legend=dict(orientation="h", x=1, xanchor="right", y=1, yanchor="bottom"),
                       # Class names as categories: names like "7" would otherwise make a numeric axis that labels
                       # every other class.
-                      yaxis=dict(type="category", dtick=1, title="class"), xaxis=dict(title="images"))
-    st.plotly_chart(fig, key=f"imbalance_{name}")
+                      yaxis=dict(type="category", dtick=1, title="class", autorange="reversed" if many else True),
+                      xaxis=dict(title="images", side="top" if many else "bottom"))
+    if many:
+        fig.update_layout(margin=dict(t=70), title=dict(y=1, yanchor="top", yref="container"),
+                          legend=dict(y=1, yanchor="top", yref="container"))
+        st.caption(f"{name}: {len(class_names)} classes, the rarest first; scroll the chart for the rest")
+    # Past a few dozen classes the chart (22 px a class) scrolls in a box of its own and the page goes on below it.
+    with st.container(height=CHART_BOX_PX) if many else st.container():
+        st.plotly_chart(fig, key=f"imbalance_{name}")
 
 left, right = st.columns(2)
 with left:

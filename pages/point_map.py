@@ -11,6 +11,7 @@ synthetic) custom data, because `point_indices` restart in every trace.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,13 @@ from plotly.colors import convert_colors_to_same_type, qualitative
 from pages.ui import png_data_uri
 
 PALETTE = qualitative.D3 + qualitative.Pastel
+# Past this many classes their colours repeat (or fade into pastels no one tells apart) and the legend, two entries
+# a class, outgrew the map: 100 classes squeezed it into a strip. The page then colours the classes chosen, at most
+# this many, each in its own D3 colour, and draws every other class in one grey.
+CLASS_COLOURS = len(qualitative.D3)
+OTHER_COLOUR = "#C7C7C7"
+OTHER_CLASSES = "other classes"
+COLOURS = PALETTE + [OTHER_COLOUR]  # the image's palette
 SYMBOLS = {"real": "circle", "synthetic": "diamond"}
 LAYOUT = dict(margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso", height=560,
               legend=dict(orientation="h", y=-0.08))
@@ -40,25 +48,42 @@ class Group:
     source: str
     colour: str
     rows: np.ndarray  # positions in the points frame
+    muted: bool = False  # the grey group of the classes not chosen, drawn under the chosen ones
 
 
 # Colour by decision: the colours people read into them (green admitted, red left out), real images apart.
 DECISION_COLOURS = {"approved": "#2CA02C", "pending": "#FF7F0E", "rejected": "#D62728", "real": "#1F77B4"}
 
 
-def legend_groups(df: pd.DataFrame, key: str) -> list[Group]:
-    """Points grouped by the `key` column and by source, in legend order; a colour per `key` value."""
+def legend_groups(df: pd.DataFrame, key: str, chosen: list[str] | None = None) -> list[Group]:
+    """Points grouped by the `key` column and by source, in legend order; a colour per `key` value. With `chosen`,
+    only those values get a group and a colour of their own (in that order); the rest share one grey group."""
     values = df[key].astype(str)
     source = df["source"].to_numpy()
     out = []
-    for i, value in enumerate(sorted(values.unique())):
+    for i, value in enumerate(sorted(values.unique()) if chosen is None else chosen):
         colour = DECISION_COLOURS.get(value, PALETTE[i % len(PALETTE)]) if key == "decision" else PALETTE[i % len(PALETTE)]
-        for src in SYMBOLS:
-            rows = np.flatnonzero((values == value).to_numpy() & (source == src))
-            if len(rows):
-                name = value if key == "source" or value == src else f"{value} · {src}"  # not "real · real"
-                out.append(Group(name, src, colour, rows))
+        out += _by_source(value, colour, (values == value).to_numpy(), source, key)
+    if chosen is not None:
+        out += [dataclasses.replace(g, muted=True) for g in
+                _by_source(OTHER_CLASSES, OTHER_COLOUR, ~values.isin(chosen).to_numpy(), source, key)]
     return out
+
+
+def _by_source(value: str, colour: str, mask: np.ndarray, source: np.ndarray, key: str) -> list[Group]:
+    out = []
+    for src in SYMBOLS:
+        rows = np.flatnonzero(mask & (source == src))
+        if len(rows):
+            name = value if key == "source" or value == src else f"{value} · {src}"  # not "real · real"
+            out.append(Group(name, src, colour, rows))
+    return out
+
+
+def paint_order(groups: list[Group]) -> list[int]:
+    """Positions in `groups`, in the order they are drawn: the grey of the classes not chosen under everything,
+    then real points, then synthetic ones on top."""
+    return sorted(range(len(groups)), key=lambda i: (not groups[i].muted, groups[i].source == "synthetic"))
 
 
 def webgl_figure(df: pd.DataFrame, groups: list[Group]) -> go.Figure:
@@ -68,7 +93,7 @@ def webgl_figure(df: pd.DataFrame, groups: list[Group]) -> go.Figure:
     """
     fig = go.Figure()
     # Drawn real first, synthetic on top as in the image; the legend keeps the groups' order (legendrank).
-    for rank in sorted(range(len(groups)), key=lambda i: groups[i].source == "synthetic"):
+    for rank in paint_order(groups):
         g = groups[rank]
         part = df.iloc[g.rows]
         fig.add_trace(go.Scattergl(
@@ -128,7 +153,7 @@ def _png_uri(df: pd.DataFrame, groups: list[Group], ranges: Ranges) -> str:
     (x0, x1), (y0, y1) = ranges
     col = np.rint((df["x"].to_numpy(np.float64) - x0) / (x1 - x0) * IMAGE_W - 0.5).astype(np.int64)
     row = np.rint((y1 - df["y"].to_numpy(np.float64)) / (y1 - y0) * IMAGE_H - 0.5).astype(np.int64)
-    ordered = sorted(range(len(groups)), key=lambda i: groups[i].source == "synthetic")  # synthetic points on top
+    ordered = paint_order(groups)  # synthetic points on top
     top = np.full(IMAGE_W * IMAGE_H, -1, np.int32)  # per pixel: the paint order of the point that owns it
     colour_of = np.empty(len(df), np.uint8)  # per paint order: the palette index (0 is transparent)
     start = 0
@@ -139,14 +164,14 @@ def _png_uri(df: pd.DataFrame, groups: list[Group], ranges: Ranges) -> str:
         r = np.clip(row[g.rows, None] + dy, 0, IMAGE_H - 1)
         order = np.arange(start, start + len(g.rows), dtype=np.int32)
         np.maximum.at(top, (r * IMAGE_W + c).ravel(), np.repeat(order, len(dx)))
-        colour_of[order] = 1 + PALETTE.index(g.colour)
+        colour_of[order] = 1 + COLOURS.index(g.colour)
         start += len(g.rows)
     pixels = np.where(top >= 0, colour_of[np.maximum(top, 0)], 0).astype(np.uint8).reshape(IMAGE_H, IMAGE_W)
-    rgb = convert_colors_to_same_type(list(PALETTE), colortype="tuple")[0]
+    rgb = convert_colors_to_same_type(list(COLOURS), colortype="tuple")[0]
     palette = [0, 0, 0] + [round(255 * v) for colour in rgb for v in colour]
     im = Image.fromarray(pixels, "P")
     im.putpalette(palette)
-    return png_data_uri(im, transparency=bytes([0] + [MARKER_ALPHA] * len(PALETTE)))
+    return png_data_uri(im, transparency=bytes([0] + [MARKER_ALPHA] * len(COLOURS)))
 
 
 def selected_ids(df: pd.DataFrame, selection: dict | None) -> tuple[list[int], list[int]]:

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from ganaug.cli.common import JSON, cli_errors, echo, emit, terminate_as_interrupt
-from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
+from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION, some_names
 from ganaug_core.progress import tqdm_progress
 
 app = typer.Typer(no_args_is_help=True)
@@ -56,7 +56,7 @@ def ingest_cmd(
              f"inflates test scores); `--json` lists them by source path", err=True)
     untested = [c for c in report.class_names if "test" in report.counts and not report.counts["test"].get(c)]
     if untested:  # the benchmark refuses such a dataset; better said now than after a generator is trained
-        echo(f"warning: class{'es' * (len(untested) > 1)} {', '.join(untested)} "
+        echo(f"warning: class{'es' * (len(untested) > 1)} {some_names(untested)} "
              f"{'have' if len(untested) > 1 else 'has'} no test image, so `ganaug benchmark` cannot score "
              "it: add images to the class or ingest again with a larger --test-fraction", err=True)
 

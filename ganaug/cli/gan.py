@@ -10,10 +10,14 @@ import typer
 from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, printable,
                                terminate_as_interrupt)
 from ganaug_core import paths
+from ganaug_core.imbalance import NAMED_AT_MOST, some_names
 
 EXIT_INTERRUPTED = 130
 DEFAULT_STEPS = 2000
 BAR_STATS = ("loss_d", "loss_g", "p", "images_per_s", "collapsed")
+# Collapsed classes the bar names; early in a 100-class run most classes are flagged, and all their names made the
+# bar thousands of characters wide (a terminal cuts it off, a log keeps every line). The warning names the worst.
+BAR_NAMES = 3
 # A finished run with fewer steps than this is told it likely trained too little. The demo digits' generator passed
 # (every class recognised) from 864 steps up and failed at 165 (BENCHMARKS.md, "GAN quality"): about 1,000 steps
 # are needed there, and a dataset of larger or more varied images needs no fewer. 500 is clearly below what worked.
@@ -29,7 +33,9 @@ def _compact(progress, class_names: list[str]):
     def report(p: Progress) -> None:
         stats = {k: p.stats[k] for k in BAR_STATS if k in p.stats}
         if "collapsed" in stats:
-            stats["collapsed"] = "[" + ", ".join(printable(class_names[int(c)]) for c in stats["collapsed"]) + "]"
+            names = [printable(class_names[int(c)]) for c in stats["collapsed"]]
+            more = f" +{len(names) - BAR_NAMES} more" if len(names) > BAR_NAMES else ""
+            stats["collapsed"] = "[" + ", ".join(names[:BAR_NAMES]) + more + "]"
         progress(Progress(p.stage, p.done, p.total, stats))
 
     return report
@@ -124,7 +130,10 @@ def train_cmd(
                "`--steps N` (up to N steps in all)")
     emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: {info['checkpoint']}{few}")
     if info["collapsed_classes"]:
-        flagged = ", ".join(f"{c} ({info['diversity'][c]:.2f} of real)" for c in info["collapsed_classes"])
+        worst_first = sorted(info["collapsed_classes"], key=lambda c: info["diversity"][c])
+        flagged = some_names([f"{c} ({info['diversity'][c]:.2f} of real)" for c in worst_first])
+        if len(worst_first) > NAMED_AT_MOST:
+            flagged += " (`--json` names them all)"
         when = f" at step {info['step']}, where training was interrupted" if info["status"] == "cancelled" else ""
         echo(f"warning: possible mode collapse{when}, samples vary too little in class {flagged}; look at the grids "
              f"in {paths.resolve(info['run_dir']) / 'grids'} and, if they repeat, train longer: "

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ganaug_core.imbalance import some_names
+
 # The arms that sample a trained generator (gan_approved takes reviewed samples instead, whatever run made them).
 SAMPLING_ARMS = ("gan", "gan_classic", "gan_filtered")
 METRIC_LABELS = {
@@ -48,7 +50,7 @@ def answer(report: dict) -> dict:
     """{"verdict": "yes" | "no" | "not shown" | "not evaluated", "arm": the GAN arm spoken of or None,
     "lines": [the question and its short answer, then one line of numbers per target metric]}."""
     meta, comp = report["meta"], report["comparison"]
-    rare = ", ".join(str(meta["class_names"][c]) for c in meta["minority_classes"])
+    rare = some_names([str(meta["class_names"][c]) for c in meta["minority_classes"]])
     question = f"Does the synthetic data help on the rare classes ({rare})?"
     compared = {a: r for a, r in comp["arms"].items() if r["metrics"]}
     if not compared:

@@ -25,6 +25,12 @@ ARM_COLOURS = {
     "gan_approved": "#8c564b",
 }
 TARGETS = (("minority_recall", "rare-class recall"), ("balanced_accuracy", "balanced accuracy"))
+# A dataset of 100 classes, 95 of them rare, drew figures ~10,000 px wide (a row of bars per class; every rare
+# class named in a title) and 32,000 px wide (a PR panel per rare class). Past these sizes they are drawn otherwise:
+NAMED_IN_TITLE = 4  # rare classes named in a title; more are counted
+MANY_CLASSES = 20  # per-class recall: a row of bars up to this many classes, a table of colours past it
+PR_PANELS = 8  # PR curves of at most this many rare classes, the rarest (fewest training images), 4 to a row
+PR_COLUMNS = 4
 
 
 def arm_colour(arm: str) -> str:
@@ -59,7 +65,7 @@ def arms_figure(report: dict):
     plt = _pyplot()
     meta, arms, best = report["meta"], report["arms"], report["comparison"]["best_baseline"]
     names = [a for a in arms if arms[a]["clean"]["minority_recall"]["mean"] is not None]
-    minority = ", ".join(_short(str(meta["class_names"][c]), 12) for c in meta["minority_classes"])
+    minority = _rare_classes(meta)
     fig, axes = plt.subplots(1, 2, figsize=(9, 0.9 + 0.42 * max(1, len(names))), sharey=True, squeeze=False)
     ys = np.arange(len(names))[::-1]
     for ax, (key, label) in zip(axes[0], TARGETS):
@@ -84,10 +90,19 @@ def arms_figure(report: dict):
     return fig
 
 
+def _rare_classes(meta: dict) -> str:
+    minority = meta["minority_classes"]
+    if len(minority) > NAMED_IN_TITLE:
+        return f"{len(minority)} rare classes"
+    return ", ".join(_short(str(meta["class_names"][c]), 12) for c in minority)
+
+
 def per_class_recall_figure(report: dict):
     plt = _pyplot()
     meta, arms = report["meta"], report["arms"]
     names, minority = meta["class_names"], meta["minority_classes"]
+    if len(names) > MANY_CLASSES:
+        return _per_class_recall_table(report)
     fig, ax = plt.subplots(figsize=(max(6, len(names) * 0.9), 4.4))
     width = 0.8 / max(1, len(arms))
     for i, (arm, a) in enumerate(arms.items()):
@@ -104,6 +119,29 @@ def per_class_recall_figure(report: dict):
     ax.set_ylim(0, 1.0), ax.set_title("Per-class recall: mean and 95 % interval over seeds")
     # Beside the bars, which reach 1.0; inside the axes it hid them.
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    return fig
+
+
+def _per_class_recall_table(report: dict):
+    """Per-class recall of many classes: a row per class, a column per arm, each cell coloured and written."""
+    plt = _pyplot()
+    meta, arms = report["meta"], report["arms"]
+    names, minority = meta["class_names"], set(meta["minority_classes"])
+    means = np.array([[np.nan if ci["mean"] is None else ci["mean"] for ci in a["per_class_recall"]]
+                      for a in arms.values()], dtype=np.float64).T  # (classes, arms)
+    fig, ax = plt.subplots(figsize=(3.4 + 0.8 * len(arms), 1.4 + 0.2 * len(names)))
+    image = ax.imshow(means, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+    for (row, col), value in np.ndenumerate(means):
+        if np.isfinite(value):
+            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=6,
+                    color="white" if value < 0.6 else "black")
+    ax.xaxis.tick_top()
+    ax.set_xticks(np.arange(len(arms)), list(arms), rotation=30, ha="left", rotation_mode="anchor", fontsize=8)
+    ax.set_yticks(np.arange(len(names)), [_short(str(n), 32) + (" *" if i in minority else "")
+                                          for i, n in enumerate(names)], fontsize=7)
+    fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02, shrink=min(1.0, 40 / len(names)))
+    ax.set_title("Per-class recall on the test split, mean over seeds (* rare)", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -141,9 +179,16 @@ def pr_curves_figure(report: dict):
     plt = _pyplot()
     meta, arms, curves = report["meta"], report["arms"], report["pr_curves"]
     names, minority = meta["class_names"], meta["minority_classes"]
-    cols = max(1, len(minority))
-    fig, axes = plt.subplots(1, cols, figsize=(3.4 * cols + 1.8, 3.4), squeeze=False)
-    for ax, c in zip(axes[0], minority or [None]):
+    shown = minority
+    if len(minority) > PR_PANELS:
+        counts = meta.get("train_counts") or [0] * len(names)
+        shown = sorted(sorted(minority, key=lambda c: (counts[c], c))[:PR_PANELS])
+    cols = max(1, min(len(shown), PR_COLUMNS))
+    rows = -(-max(1, len(shown)) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols + 1.8, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[max(1, len(shown)):]:
+        ax.set_visible(False)
+    for ax, c in zip(axes.flat, shown or [None]):
         for arm in arms:
             if c is not None and str(c) in curves.get(arm, {}):
                 pts = np.asarray(curves[arm][str(c)])
@@ -156,7 +201,8 @@ def pr_curves_figure(report: dict):
     handles, labels = axes[0][0].get_legend_handles_labels()
     if handles:  # one legend for all panels, right of them: inside a panel it covered the curves
         fig.legend(handles, labels, fontsize=8, loc="center right")
-    fig.suptitle(f"PR curves, rare classes (seed {meta['seeds'][0]})", fontsize=10)
+    which = f"the {len(shown)} rarest of {len(minority)} rare classes" if len(shown) < len(minority) else "rare classes"
+    fig.suptitle(f"PR curves, {which} (seed {meta['seeds'][0]})", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1 - 1.6 / (3.4 * cols + 1.8), 1))
     return fig
 

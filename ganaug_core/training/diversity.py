@@ -17,6 +17,26 @@ import torch.nn.functional as F
 
 FeatureFn = Callable[[torch.Tensor], torch.Tensor]
 MONITOR_SEED = 12345  # the monitor draws its own latents, so it never disturbs the training random stream
+# Images per forward pass when sampling a few images of every class, at every interval of a run. At 100 classes
+# on 2 cores, the monitor's one pass of 32 per class took 0.54 s against 0.39 s in passes of 256 on a quiet
+# machine, 2.8 s against 1.2 s beside another process using both cores (the grids' passes of 64: as fast quiet).
+SAMPLE_CHUNK = 256
+
+
+def class_groups(num_classes: int, per_class: int, chunk: int = SAMPLE_CHUNK) -> list[range]:
+    """Consecutive classes whose `per_class` samples each fill about one forward pass of `chunk` images."""
+    step = max(1, chunk // per_class)
+    return [range(c, min(num_classes, c + step)) for c in range(0, num_classes, step)]
+
+
+@torch.no_grad()
+def sample_classes(generator: torch.nn.Module, group: range, per_class: int, z_dim: int, gen: torch.Generator,
+                   device: torch.device) -> torch.Tensor:
+    """`per_class` samples of each class of `group`, class after class, in one forward pass. The latents are drawn
+    from `gen` in that order: the same latents as one draw of `per_class` per class, class after class."""
+    z = torch.randn(len(group) * per_class, z_dim, generator=gen).to(device)
+    labels = torch.arange(group.start, group.stop).repeat_interleave(per_class).to(device)
+    return generator(z, labels)
 
 
 def pooled_pixels(images: torch.Tensor) -> torch.Tensor:
@@ -73,11 +93,10 @@ class DiversityMonitor:
         generator.eval()
         try:
             ratios: dict[int, float] = {}
-            for c in range(self.num_classes):
-                z = torch.randn(self.n, z_dim, generator=gen).to(device)
-                labels = torch.full((self.n,), c, dtype=torch.long, device=device)
-                fake = generator(z, labels).float().cpu()
-                ratios[c] = mean_pairwise_distance(self.features(fake)) / self.real[c]
+            for group in class_groups(self.num_classes, self.n):
+                fake = self.features(sample_classes(generator, group, self.n, z_dim, gen, device).float().cpu())
+                for k, c in enumerate(group):
+                    ratios[c] = mean_pairwise_distance(fake[k * self.n:(k + 1) * self.n]) / self.real[c]
         finally:
             generator.train(was_training)
         flagged = [c for c, r in ratios.items() if r < self.threshold]

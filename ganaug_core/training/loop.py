@@ -26,7 +26,7 @@ from ganaug_core.training.augment import AdaTuner, class_floor, diff_augment, pa
 from ganaug_core.training.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from ganaug_core.training.class_balance import ClassBalancedSampler
 from ganaug_core.training.config import TrainConfig
-from ganaug_core.training.diversity import DiversityMonitor
+from ganaug_core.training.diversity import DiversityMonitor, class_groups, sample_classes
 from ganaug_core.training.loss import d_loss, g_loss, mode_seeking_loss, r1_penalty
 from ganaug_core.training.networks import Generator, build_networks
 
@@ -80,9 +80,12 @@ def standing_stats(g: Generator, num_classes: int, z_dim: int, device: torch.dev
         m.reset_running_stats()
         m.momentum = None  # cumulative average
     g.train()
-    for _ in range(STANDING_STATS_BATCHES):
+    for i in range(STANDING_STATS_BATCHES):
         z = torch.randn(batch, z_dim, generator=gen).to(device)
-        c = (torch.arange(batch) % num_classes).to(device)
+        # Every class in every batch, as runs have always had it; where a batch cannot hold them all, the batches
+        # take the classes in turn, so that classes past the batch size count in the statistics too.
+        first = i * batch if num_classes > batch else 0
+        c = ((first + torch.arange(batch)) % num_classes).to(device)
         g(z, c)
     for m, mom in zip(norms, saved):
         m.momentum = mom
@@ -255,11 +258,12 @@ class Trainer:
         folder = self.run_dir / "grids" / f"step{self.step:07d}"
         gen = torch.Generator().manual_seed(GRID_SEED)
         rows = []
-        for c, name in enumerate(self.data.class_names):
-            z = torch.randn(GRID_PER_CLASS, cfg.z_dim, generator=gen).to(self.device)
-            imgs = to_uint8(self.G_ema(z, torch.full((GRID_PER_CLASS,), c, device=self.device)))
-            save_png(make_grid(imgs, nrow=8), folder / f"class{c:03d}_{_safe(name)}.png")
-            rows.append(imgs[:10])
+        for group in class_groups(cfg.num_classes, GRID_PER_CLASS):
+            samples = to_uint8(sample_classes(self.G_ema, group, GRID_PER_CLASS, cfg.z_dim, gen, self.device))
+            for k, c in enumerate(group):
+                imgs = samples[k * GRID_PER_CLASS:(k + 1) * GRID_PER_CLASS]
+                save_png(make_grid(imgs, nrow=8), folder / f"class{c:03d}_{_safe(self.data.class_names[c])}.png")
+                rows.append(imgs[:10])
         overview = self.run_dir / "grids" / f"step{self.step:07d}.png"
         save_png(make_grid(np.concatenate(rows), nrow=10), overview)
         return overview

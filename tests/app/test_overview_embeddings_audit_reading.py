@@ -85,3 +85,56 @@ def test_the_log_shows_the_reason_before_the_long_meaning(users, digits):
     at = app_test(users["rita"], "audit.py")
     columns = list(at.dataframe[0].value.columns)
     assert columns.index("reason") < columns.index("meaning")  # the meaning's sentence pushed it off screen
+
+
+def _many_classes(tmp_path, n: int = 60) -> list[str]:
+    """A 60-class dataset 'many' of 8×8 images beside the digits, names as long as a clinic's: class c has
+    3 + (59 - c) % 10 images, so classes 9, 19, ..., 59 are the rarest; its real training images on the map."""
+    import numpy as np
+    from PIL import Image
+
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    rng = np.random.default_rng(0)
+    names = [f"naevus atypique — sous-type {c:03d}" for c in range(n)]
+    for c, name in enumerate(names):
+        (tmp_path / "many" / name).mkdir(parents=True)
+        for i in range(3 + (n - 1 - c) % 10):
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "many" / name / f"{i}.png")
+    ingest_dataset(str(tmp_path / "many"), "many", IngestOptions(resolution=8))
+    embed_reals("many")
+    return names
+
+
+def test_overview_of_many_classes_puts_the_rarest_first_in_a_scrolling_box(users, digits, tmp_path):
+    names = _many_classes(tmp_path)
+    at = app_test(users["rita"])
+    bars = _chart(at, "imbalance_many")
+    # the rarest first (then by class order): in the dataset's order, 60 classes hid them among the others
+    assert bars["data"][0]["y"][:7] == [names[c] for c in (9, 19, 29, 39, 49, 59, 8)]
+    assert bars["layout"]["yaxis"]["autorange"] == "reversed" and bars["layout"]["xaxis"]["side"] == "top"
+    assert "many: 60 classes, the rarest first; scroll the chart for the rest" in [c.value for c in at.caption]
+    digits_bars = _chart(at, "imbalance_digits")  # 10 classes: in their order, as before
+    assert digits_bars["data"][0]["y"] == [str(c) for c in range(10)]
+
+
+def test_embeddings_of_many_classes_colour_the_chosen_ones_and_grey_the_rest(users, digits, tmp_path):
+    names = _many_classes(tmp_path)
+    make_batch("many", 7, 4)
+    make_batch("many", 42, 4, seed=1)
+    at = app_test(users["rita"], "embeddings.py")
+    at.selectbox(key="emb_dataset").set_value("many").run()
+    at.radio(key="emb_colour").set_value("class").run()
+    assert not at.exception
+    chosen = at.multiselect(key="emb_classes_many")
+    assert chosen.value == [names[7], names[42]]  # by default the classes with samples
+    legend = [t["name"] for t in _chart(at, "emb_chart")["data"]]
+    # It had 120 legend entries in 21 colours, which squeezed the map into a strip.
+    assert legend == [f"{names[7]} · real", f"{names[7]} · synthetic", f"{names[42]} · real",
+                      f"{names[42]} · synthetic", "other classes · real"]
+    chosen.set_value([names[0]]).run()
+    assert [t["name"] for t in _chart(at, "emb_chart")["data"]] == [f"{names[0]} · real", "other classes · real",
+                                                                   "other classes · synthetic"]
+    coverage = _chart(at, "emb_coverage")["data"][0]
+    assert coverage["y"] == [names[7], names[42]]  # 58 bars of "no samples" are left out

@@ -92,3 +92,19 @@ def test_inside_polygon_agrees_with_the_even_odd_rule_on_random_polygons():
     edge_t = cross / (np.cos(theta) * (by - ay) - np.sin(theta) * (bx - ax))  # distance to the edge along theta
     expected = np.hypot(x, y) < edge_t
     assert (inside != expected).sum() == 0
+
+
+def test_classes_not_chosen_are_one_grey_group_drawn_under_the_chosen_ones():
+    from pages.point_map import OTHER_COLOUR
+
+    df = points().assign(class_index=["0", "1", "0", "2", "1"], x=[0.0, 1.0, 0.5, 0.5, 0.0],
+                         y=[0.0, 1.0, 0.5, 0.5, 0.0])  # class 1's sample sits on class 0's real point
+    groups = legend_groups(df, "class_index", chosen=["1"])
+    assert [(g.name, g.muted) for g in groups] == [("1 · real", False), ("1 · synthetic", False),
+                                                   ("other classes · real", True), ("other classes · synthetic", True)]
+    fig = image_figure(df, groups)
+    grey = tuple(int(OTHER_COLOUR[k:k + 2], 16) for k in (1, 3, 5)) + (MARKER_ALPHA,)
+    assert pixel(fig, 0.0, 0.0) == colour(0)  # the chosen class over a grey point, though that one is synthetic
+    assert pixel(fig, 0.5, 0.5) == grey
+    assert pixel(fig, 1.0, 1.0) == colour(0)
+    assert [t.name for t in webgl_figure(df, groups).data][:2] == ["other classes · real", "other classes · synthetic"]

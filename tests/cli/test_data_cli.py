@@ -292,3 +292,25 @@ def test_a_class_name_holding_terminal_escapes_is_printed_as_text(home, tmp_path
         assert "\x1b" not in output and "\x07" not in output
         assert "\\x1b[31mred\\x1b[0m" in output and "\\x1b]0;pwned\\x07t" in output
     assert red in json.loads(ganaug("data", "report", "esc", "--json").stdout)["class_names"]  # JSON keeps it
+
+
+def test_a_dataset_of_many_classes_reports_its_minorities_and_untested_classes_without_a_text_wall(home, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c in range(60):  # 5 common classes, 55 rare ones of which 15 have a single image (so no test image)
+        folder = tmp_path / "src" / f"weld spatter – sous-type très rare {c:03d}"
+        folder.mkdir(parents=True)
+        for i in range(40 if c < 5 else 1 if c >= 45 else 3):
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(folder / f"{i}.png")
+    result = ganaug("data", "ingest", str(tmp_path / "src"), "--name", "many", "--resolution", "8", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["report"]
+    assert len(report["minority_classes"]) == 55  # the JSON keeps them all
+    text = ganaug("data", "report", "many").stdout.splitlines()
+    assert text[-1] == "minority classes (< 0.2 × largest): 55 of 60, marked above"
+    assert sum(line.endswith("← minority") for line in text) == 55
+    warning = [line for line in result.stderr.splitlines() if "no test image" in line]
+    untested = [f"weld spatter – sous-type très rare {c:03d}" for c in range(45, 60)]
+    assert warning == [f"warning: classes {', '.join(untested[:10])} and 5 more have no test image, so `ganaug "
+                       "benchmark` cannot score it: add images to the class or ingest again with a larger --test-fraction"]

@@ -421,3 +421,35 @@ def test_a_finished_run_of_few_steps_says_so_and_how_to_continue(digits, home, m
     monkeypatch.setattr("ganaug.cli.gan.FEW_STEPS", 2)
     enough = ganaug("train", "--dataset", "digits", "--steps", 2, *TINY)
     assert enough.exit_code == 0 and len(enough.stdout.splitlines()) == 1, enough.output
+
+
+def test_the_bar_names_a_few_collapsed_classes_and_counts_the_rest():
+    from ganaug.cli.gan import _compact
+    from ganaug_core.progress import Progress
+
+    seen: list = []
+    names = [f"pitting corrosion — sous-type {c:03d}" for c in range(100)]
+    _compact(seen.append, names)(Progress("train", 250, 2000, {"loss_d": 1.5, "collapsed": list(range(79))}))
+    # All 79 names made the bar ~2,800 characters wide: a terminal cut it off, a log kept every such line.
+    assert seen[0].stats["collapsed"] == f"[{names[0]}, {names[1]}, {names[2]} +76 more]"
+
+
+def test_many_collapsed_classes_are_named_worst_first_and_counted(home, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c in range(60):  # pure noise: a generator two steps from initialisation varies less
+        folder = tmp_path / "src" / f"naevus atypique — sous-type {c:03d}"
+        folder.mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    assert ganaug("data", "ingest", str(tmp_path / "src"), "--name", "many", "--resolution", "8").exit_code == 0
+    result = ganaug("train", "--dataset", "many", "--steps", 2, *TINY, "--diversity-threshold", 1, "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert len(info["collapsed_classes"]) == 60
+    warning = result.stderr.strip().splitlines()[-1]
+    worst = sorted(info["collapsed_classes"], key=lambda c: info["diversity"][c])
+    named = ", ".join(f"{c} ({info['diversity'][c]:.2f} of real)" for c in worst[:10])
+    assert f"in class {named} and 50 more (`--json` names them all); look at the grids" in warning
+    assert len(warning) < 1000

@@ -191,3 +191,45 @@ def test_the_markdown_shows_class_names_as_text(report):
     html = MarkdownIt("commonmark").enable("table").render(to_markdown(rep))
     assert "<img" not in html and "<a " not in html and "<h1>Downstream benchmark: # toy</h1>" in html
     assert "&lt;img src=x&gt; | c" in html and "![a](http:\\\\evil.example\\a.png)" in html
+
+
+def many_classes_report(n: int = 60, rare: int = 55) -> dict:
+    """A report of 60 classes, 55 of them rare: class c has 100 - c training images, so the rarest are the last."""
+    ci = {"mean": 0.5, "low": 0.4, "high": 0.6}
+    arms = {a: {"clean": {m: ci for m in METRICS}, "per_class_recall": [ci] * n} for a in ("oversample", "gan")}
+    curves = {a: {str(c): [[0.0, 1.0], [1.0, 0.5]] for c in range(n - rare, n)} for a in arms}
+    meta = {"class_names": [f"pitting corrosion — sous-type {c:03d}" for c in range(n)],
+            "minority_classes": list(range(n - rare, n)), "train_counts": [100 - c for c in range(n)], "seeds": [0, 1]}
+    return {"meta": meta, "arms": arms, "comparison": {"best_baseline": {m: "oversample" for m in METRICS}},
+            "pr_curves": curves}
+
+
+def test_figures_of_many_classes_stay_a_readable_size():
+    """100 classes, 95 of them rare, drew figures 9,000–32,000 px wide: a row of bars per class, a PR panel per
+    rare class, every rare class named in a title."""
+    import matplotlib.pyplot as plt
+
+    from ganaug_core.benchmark.plots import arms_figure
+
+    rep = many_classes_report()
+    fig = per_class_recall_figure(rep)
+    assert fig.get_size_inches()[0] < 10 and len(fig.axes[0].images) == 1  # a table of colours, a row per class
+    assert len(fig.axes[0].get_yticklabels()) == 60
+    plt.close(fig)
+    fig = pr_curves_figure(rep)
+    shown = [ax.get_title().replace("\n", " ") for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert shown == [f"class pitting corrosion — sous-type {c:03d}" for c in range(52, 60)]  # the 8 rarest
+    assert fig._suptitle.get_text() == "PR curves, the 8 rarest of 55 rare classes (seed 0)"
+    assert fig.get_size_inches()[0] < 16
+    plt.close(fig)
+    fig = arms_figure(rep)
+    assert fig.axes[0].get_title().startswith("rare-class recall (55 rare classes)")
+    plt.close(fig)
+
+
+def test_the_question_names_ten_rare_classes_and_counts_the_rest():
+    rep = comparison_of({"oversample": [0.70, 0.71], "gan": [0.10, 0.15]})
+    rep["meta"] = many_classes_report()["meta"]
+    question = answer(rep)["lines"][0]
+    assert question.startswith("Does the synthetic data help on the rare classes (pitting corrosion — sous-type 005, ")
+    assert "sous-type 014 and 45 more)? " in question and "sous-type 015" not in question

@@ -13,7 +13,8 @@ from ganaug_core.errors import GanaugError
 from ganaug_core.training import TrainConfig, TrainData, Trainer
 from ganaug_core.training.augment import AdaTuner, class_floor, diff_augment
 from ganaug_core.training.checkpoint import load_checkpoint
-from ganaug_core.training.diversity import DiversityMonitor
+from ganaug_core.training.loop import standing_stats
+from ganaug_core.training.diversity import MONITOR_SEED, DiversityMonitor, mean_pairwise_distance, pooled_pixels
 from ganaug_core.training.class_balance import ClassBalancedSampler
 from ganaug_core.training.networks import (ImageConvTranspose, build_networks, channel_affine,
                                           conv_transpose_4x4s2_phases, minibatch_stddev)
@@ -507,3 +508,54 @@ def test_stored_config_without_later_fields_reads_back_as_it_ran():
     assert [getattr(fresh, k) for k in later] == [getattr(TrainConfig, k) for k in later]
     with pytest.raises(GanaugError, match="unknown training config field"):
         TrainConfig.from_dict({**old, "r2_gamma": 1.0}, stored=True)
+
+
+def many_classes_data(num_classes: int = 60) -> TrainData:
+    """Two 8×8 images per class, class names like a clinic's: long, with spaces and accents."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(num_classes), 2)
+    images = rng.integers(0, 256, (len(labels), 1, 8, 8), dtype=np.uint8)
+    names = [f"naevus atypique — sous-type {c:03d}" for c in range(num_classes)]
+    return TrainData(images, labels, names, "many", "0" * 64)
+
+
+def count_forward_calls(module: torch.nn.Module) -> list[torch.Tensor]:
+    """The class labels of every forward pass of `module` from now on, one tensor per pass."""
+    calls: list[torch.Tensor] = []
+    module.register_forward_hook(lambda m, args, out: calls.append(args[1].detach().cpu().clone()))
+    return calls
+
+
+def test_with_many_classes_the_monitor_and_the_grids_sample_a_few_passes_of_the_same_latents(tmp_path):
+    """One forward pass per class of 32 images cost every interval of a 100-class run 1.4× (quiet) to 2.4× (busy
+    machine) the time of passes of 256; batched, the latents and hence the samples are those of class after class."""
+    cfg = TrainConfig(**{**TINY, "num_classes": 60}).validate()
+    trainer = Trainer(cfg, many_classes_data(), tmp_path)
+    calls = count_forward_calls(trainer.G_ema)
+    report = trainer.monitor.measure(trainer.G_ema, cfg.z_dim, trainer.device)
+    assert len(calls) == 8  # 60 classes × 32 samples in passes of 256 (8 classes each)
+    assert sorted(torch.cat(calls).unique().tolist()) == list(range(60))
+    gen = torch.Generator().manual_seed(MONITOR_SEED)
+    latents = [torch.randn(32, cfg.z_dim, generator=gen) for _ in range(60)]  # class after class, as it was drawn
+    with torch.no_grad():
+        for c in (0, 7, 8, 59):  # the first class, the last of a pass, the first of the next, the last class
+            alone = trainer.G_ema(latents[c], torch.full((32,), c))
+            expected = mean_pairwise_distance(pooled_pixels(alone)) / trainer.monitor.real[c]
+            assert report.ratios[c] == pytest.approx(expected, rel=1e-5)
+
+    calls.clear()
+    overview = trainer.write_grids()
+    assert len(calls) == 15  # 60 classes × 64 samples in passes of 256 (4 classes each)
+    files = sorted((overview.parent / overview.stem).iterdir())
+    assert len(files) == 60 and files[-1].name == "class059_naevus_atypique___sous-type_059.png"
+
+
+def test_standing_statistics_see_every_class_when_there_are_more_than_a_batch_holds(tmp_path):
+    """With 100 classes, batches of 64 labelled `arange(64) % 100` left classes 64–99 out of G's batch-norm
+    statistics, which every sample of theirs is then normalised with."""
+    cfg = TrainConfig(**{**TINY, "num_classes": 100}).validate()
+    trainer = Trainer(cfg, many_classes_data(100), tmp_path)
+    calls = count_forward_calls(trainer.G_ema)
+    standing_stats(trainer.G_ema, cfg.num_classes, cfg.z_dim, trainer.device)
+    seen = torch.bincount(torch.cat(calls), minlength=100)
+    assert int(seen.min()) >= 5 and int(seen.max()) <= 6  # 8 batches of 64: every class 5 or 6 times

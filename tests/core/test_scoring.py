@@ -47,3 +47,18 @@ def test_labels_per_sample_and_bad_input(data):
         score_samples(fe, x, y, np.zeros((2, 1, 16, 16), np.uint8), 0)
     with pytest.raises(GanaugError, match="out of range"):
         score_samples(fe, x, y, hx[:2], 7)
+
+
+def test_real_features_computed_once_give_the_same_scores(data, monkeypatch):
+    """The benchmark's gan_filtered arm scores each class's candidates in turn against the same real images: at 100
+    classes, their features computed again for every class cost more than the scoring itself."""
+    fe, x, y, hx, hy = data
+    expected = score_samples(fe, x, y, hx[:6], hy[:6])
+    real_features = fe.features(x)
+    seen = []
+    features = fe.features
+    monkeypatch.setattr(fe, "features", lambda images: seen.append(len(images)) or features(images))
+    got = score_samples(fe, x, y, hx[:6], hy[:6], real_features=real_features)
+    assert seen == [6]  # the samples' features only
+    for field in ("class_confidence", "realism", "novelty", "nn_index", "nn_distances", "memorized"):
+        assert np.array_equal(getattr(got, field), getattr(expected, field)), field
