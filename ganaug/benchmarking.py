@@ -28,7 +28,7 @@ from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, QUICK_MAX_SEEDS, few_seed
 from ganaug_core.benchmark.sweep import MULTIPLIERS, QUICK_MULTIPLIERS
 from ganaug_core.errors import GanaugError
 from ganaug_core.memory import keep_freed_memory
-from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
+from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION, some_names
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 
 STAGING = ".staging-"  # the prefix of a report folder being written
@@ -107,9 +107,11 @@ def _scorer(dataset_name: str, train_images: np.ndarray, train_labels: np.ndarra
     from ganaug_core.scoring import score_samples
 
     extractor, path = ensure_feature_extractor(dataset_name, progress)
+    real_features = extractor.features(train_images)  # once: the arm scores each class's candidates in turn
 
     def scorer(images: np.ndarray, class_index: int):
-        scores = score_samples(extractor, train_images, train_labels, images, np.full(len(images), class_index))
+        scores = score_samples(extractor, train_images, train_labels, images, np.full(len(images), class_index),
+                               real_features=real_features)
         return np.asarray(scores.class_confidence), np.asarray(scores.memorized, dtype=bool)
 
     return scorer, {"feature_extractor": str(path)}
@@ -295,7 +297,7 @@ def few_test_images_caution(test_counts: Sequence[int], minority: Sequence[int],
     few = [(class_names[c], int(test_counts[c])) for c in minority if test_counts[c] < FEW_TEST]
     if not few:
         return None
-    listed = ", ".join(f"{name} ({n})" for name, n in few)
+    listed = some_names([f"{name} ({n})" for name, n in few])
     return (f"few test images in minority class(es) {listed}: their recall moves in steps of 1/n, so the minority "
             "metrics and their intervals are rough indications on this test split")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import hashlib
 import json
 import shutil
@@ -30,6 +31,7 @@ from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
+from ganaug_core.imbalance import NAMED_AT_MOST
 from ganaug_core.imageio import save_png, sha256_file
 from ganaug_core.memory import keep_freed_memory
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
@@ -347,16 +349,22 @@ def resolve_class(run_id: int, value: str) -> int:
     spells it otherwise: a folder from macOS may write 'crème' as 'e' + a combining accent, which no terminal types."""
     with session_scope() as s:
         run = _get_run(s, run_id)
-        names = list(s.get(Dataset, run.dataset_id).class_names)
+        dataset = s.get(Dataset, run.dataset_id)
+        names, dataset_name = list(dataset.class_names), dataset.name
     if value in names:
         return names.index(value)
     composed = [unicodedata.normalize("NFC", n) for n in names]
     if unicodedata.normalize("NFC", value) in composed:
         return composed.index(unicodedata.normalize("NFC", value))
+    listed = f"classes: {', '.join(names)}"
+    if len(names) > NAMED_AT_MOST:  # a 100-class dataset's every name made a 2,500-character error
+        listed = f"its {len(names)} classes: `ganaug data report {dataset_name}`"
     try:
         idx = int(value)
     except ValueError:
-        raise UserError(f"class {value!r} is not in the dataset (classes: {', '.join(names)})") from None
+        close = difflib.get_close_matches(unicodedata.normalize("NFC", value), composed, n=3, cutoff=0.6)
+        near = f"; did you mean {', '.join(repr(names[composed.index(c)]) for c in close)}?" if close else ""
+        raise UserError(f"class {value!r} is not in the dataset ({listed}){near}") from None
     if not 0 <= idx < len(names):
-        raise UserError(f"class {idx} is not in the dataset (classes 0..{len(names) - 1}: {', '.join(names)})")
+        raise UserError(f"class {idx} is not in the dataset (indices 0..{len(names) - 1}; {listed})")
     return idx

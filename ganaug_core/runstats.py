@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 STATS_FILE = "stats.jsonl"  # in the run folder: one JSON object per line, appended as the run trains
-FEW_STEPS = 500  # a finished run below this many steps likely trained too little (the demo digits need ≈ 1,000)
+# A finished run with fewer steps than this is told it likely trained too little (`ganaug train`, `ganaug demo`). The
+# demo digits' generator passed (every class recognised) from 864 steps up and failed at 165 (BENCHMARKS.md, "GAN
+# quality"): about 1,000 steps are needed there, and a dataset of larger or more varied images needs no fewer.
+FEW_STEPS = 500
 
 
 def _entries(run_dir: Path) -> Iterator[dict]:

@@ -9,7 +9,7 @@ import typer
 
 from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, printable,
                                terminate_as_interrupt)
-from ganaug_core import paths
+from ganaug_core import paths, runstats
 from ganaug_core.imbalance import NAMED_AT_MOST, some_names
 
 EXIT_INTERRUPTED = 130
@@ -18,10 +18,6 @@ BAR_STATS = ("loss_d", "loss_g", "p", "images_per_s", "collapsed")
 # Collapsed classes the bar names; early in a 100-class run most classes are flagged, and all their names made the
 # bar thousands of characters wide (a terminal cuts it off, a log keeps every line). The warning names the worst.
 BAR_NAMES = 3
-# A finished run with fewer steps than this is told it likely trained too little. The demo digits' generator passed
-# (every class recognised) from 864 steps up and failed at 165 (BENCHMARKS.md, "GAN quality"): about 1,000 steps
-# are needed there, and a dataset of larger or more varied images needs no fewer. 500 is clearly below what worked.
-FEW_STEPS = 500
 
 
 def _compact(progress, class_names: list[str]):
@@ -124,7 +120,7 @@ def train_cmd(
     # What continues this run: a resume trains on --device, not on the run's own device.
     resume_cmd = f"ganaug train --resume {run_id}" + (f" --device {device}" if device != "cpu" else "")
     few = ""
-    if info["status"] == "done" and (info["step"] or 0) < FEW_STEPS:
+    if info["status"] == "done" and (info["step"] or 0) < runstats.FEW_STEPS:
         few = (f"\nonly {info['step']} training steps: likely too few for realistic samples (the demo digits needed "
                f"about 1,000); train this run further with `{resume_cmd} --minutes M` (M more minutes) or "
                "`--steps N` (up to N steps in all)")

@@ -418,7 +418,7 @@ def test_a_finished_run_of_few_steps_says_so_and_how_to_continue(digits, home, m
     assert resumed.exit_code == 0, resumed.output
     info = json.loads(resumed.stdout)
     assert (info["resumed_from"], info["status"]) == (run_id, "done") and info["step"] > 2
-    monkeypatch.setattr("ganaug.cli.gan.FEW_STEPS", 2)
+    monkeypatch.setattr("ganaug_core.runstats.FEW_STEPS", 2)
     enough = ganaug("train", "--dataset", "digits", "--steps", 2, *TINY)
     assert enough.exit_code == 0 and len(enough.stdout.splitlines()) == 1, enough.output
 
@@ -453,3 +453,10 @@ def test_many_collapsed_classes_are_named_worst_first_and_counted(home, tmp_path
     named = ", ".join(f"{c} ({info['diversity'][c]:.2f} of real)" for c in worst[:10])
     assert f"in class {named} and 50 more (`--json` names them all); look at the grids" in warning
     assert len(warning) < 1000
+    # A class that is not there: the closest names and where the 60 are listed, not every name.
+    typo = ganaug("generate", "--run", info["run_id"], "--class", "naevus atypique sous-type 007", "--n", 2)
+    assert_bad_input(typo, "class 'naevus atypique sous-type 007' is not in the dataset (its 60 classes: "
+                     "`ganaug data report many`); did you mean 'naevus atypique — sous-type 007'")
+    assert len(typo.stderr) < 400
+    assert_bad_input(ganaug("generate", "--run", info["run_id"], "--class", "60", "--n", 2),
+                     "class 60 is not in the dataset (indices 0..59; its 60 classes: `ganaug data report many`)")
