@@ -162,7 +162,9 @@ with provenance_tab:
                                    "value": ["—" if v is None else str(v) for v in prov.values()]}),
                      hide_index=True, column_config=table_columns(["field", "value"]),
                      height="content")  # every field in sight: it scrolled inside itself past ten rows
-        st.caption(f"{len(seeds)} per-sample seeds: {', '.join(map(str, seeds[:20]))}" + (" …" if len(seeds) > 20 else ""))
+        st.caption(f"{len(seeds)} per-sample seeds: {', '.join(map(str, seeds[:20]))}" + (" …" if len(seeds) > 20 else "")
+                   + f". `ganaug audit reproduce {batch_id}` regenerates the samples from the checkpoint and these seeds "
+                   "and checks each against its recorded sha256.")
         with st.expander("Training configuration of the run"):
             st.json(config)
         st.markdown("**Decisions on this batch and its samples**")

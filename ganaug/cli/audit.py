@@ -1,9 +1,10 @@
-"""`ganaug audit verify | log | exports` and `ganaug export`: the hash-chained decision log, and the training set it
-gates.
+"""`ganaug audit verify | log | exports | reproduce` and `ganaug export`: the hash-chained decision log, the training
+set it gates, and whether a batch's samples still come out of their checkpoint.
 
 `audit verify` exits 1 when the chain is broken, the review state disagrees with it, or a head recorded earlier is
 gone; `export` writes only what the gate admits, complete or not at all, and records it in the log when its exporter
-signs it (--user or GANAUG_USER, as for a decision); `audit exports` lists the recorded exports.
+signs it (--user or GANAUG_USER, as for a decision); `audit exports` lists the recorded exports; `audit reproduce`
+exits 1 when a regenerated sample differs from its recorded sha256.
 """
 
 from __future__ import annotations
@@ -156,6 +157,40 @@ def audit_exports_cmd(
         f"  gated on the log's first {r['log_head_events']} events, head {r['log_head']}\n"
         f"  folder {r['folder']} ({_FOLDER_CHECK[r['folder_check']]})" for r in rows)
     emit({"exports": rows}, as_json, text or "no export recorded" + (f" for dataset {dataset!r}" if dataset else ""))
+
+
+@audit_app.command("reproduce")
+@cli_errors
+def audit_reproduce_cmd(
+    batch: int = typer.Argument(..., help="Batch id"),
+    samples: Optional[int] = typer.Option(None, "--samples", help="Check this many samples, evenly spread over the "
+                                          "batch (default: all)"),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda: the kind of device the batch was generated on"),
+    as_json: bool = JSON,
+) -> None:
+    """Regenerate a batch's samples from the checkpoint it recorded and each sample's seed, and check that every one
+    has its recorded sha256, byte for byte; exit 1 when one does not or the checkpoint is gone. Writes nothing."""
+    from ganaug.reproduce import reproduce_batch
+    from ganaug_core.progress import tqdm_progress
+
+    with tqdm_progress() as progress:
+        out = reproduce_batch(batch, samples, device, progress)
+    where = f"batch {batch} (run {out['run_id']}, class {out['class_index']})"
+    if out["checkpoint"] is None:
+        text = (f"NOT REPRODUCIBLE: no checkpoint of run {out['run_id']} has the sha256 {where} recorded "
+                f"({out['checkpoint_sha256']}): it was removed or changed")
+    elif out["differ"]:
+        shown = ", ".join(map(str, out["differ"][:10])) + (" …" if len(out["differ"]) > 10 else "")
+        text = (f"DIFFERS: {len(out['differ'])} of the {out['checked']} samples of {where} checked came out with "
+                f"another sha256 than recorded: samples {shown}. On another kind of device or torch build the bytes "
+                "change; where the batch was generated, its checkpoint, seeds or recorded hashes changed")
+    else:
+        of = "all" if out["checked"] == out["samples"] else f"{out['checked']} of the"
+        text = (f"ok: {of} {out['samples']} samples of {where} regenerated from {out['checkpoint']} with their "
+                "own seeds have their recorded sha256, byte for byte")
+    emit(out, as_json, text)
+    if out["checkpoint"] is None or out["differ"]:
+        raise typer.Exit(1)
 
 
 def export_cmd(

@@ -75,6 +75,7 @@ def test_batch_provenance_lists_the_decisions_on_its_samples(users, digits):
     assert not at.exception
     fields = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
     assert (fields["Dataset"], fields["Class"], fields["Run resumed from"]) == ("digits", "8", "—")  # not "None"
+    assert any(f"`ganaug audit reproduce {batch}` regenerates the samples" in c.value for c in at.caption)
     history = at.dataframe[2].value
     # It listed the approval alone: which samples the approval left out, and why, was not on the batch's record.
     assert list(zip(history["action"], history["target"], history["reason"])) == [

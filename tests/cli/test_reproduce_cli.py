@@ -1,0 +1,77 @@
+"""`ganaug audit reproduce`: a batch's samples regenerated from its recorded checkpoint and seeds, byte for byte."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from sqlalchemy import select, update
+
+from db.engine import session_scope
+from db.models import Run, Sample
+from ganaug_core import paths
+from tests.cli.helpers import assert_bad_input, ganaug
+
+TINY = ["--resolution", "8", "--width", "4", "--batch-size", "8"]
+
+
+def _batch(n: int = 6) -> tuple[int, int]:
+    trained = ganaug("train", "--dataset", "digits", "--steps", 2, *TINY, "--json")
+    assert trained.exit_code == 0, trained.output
+    run_id = json.loads(trained.stdout)["run_id"]
+    made = ganaug("generate", "--run", run_id, "--class", "9", "--n", n, "--seed", 5, "--json")
+    assert made.exit_code == 0, made.output
+    return run_id, json.loads(made.stdout)["batch_id"]
+
+
+def _reproduce(*args):
+    result = ganaug("audit", "reproduce", *map(str, args), "--json")
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_every_sample_of_a_batch_reproduces_from_its_checkpoint_and_seed(digits, home):
+    run_id, batch_id = _batch()
+    code, out = _reproduce(batch_id)
+    assert code == 0 and (out["samples"], out["checked"], out["reproduced"], out["differ"]) == (6, 6, 6, [])
+    text = ganaug("audit", "reproduce", str(batch_id))
+    assert text.stdout.startswith(f"ok: all 6 samples of batch {batch_id} (run {run_id}, class 9) regenerated")
+    code, out = _reproduce(batch_id, "--samples", 3)  # evenly spread: the first, a middle one and the last
+    assert code == 0 and (out["checked"], out["reproduced"]) == (3, 3)
+
+    # A later checkpoint of the run (its latest now) is not the batch's: the one with the recorded sha256 is found.
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        used = paths.resolve(run.checkpoint_path)
+        later = used.parent / "checkpoint-9999999.pt"
+        shutil.copyfile(used, later)
+        with later.open("ab") as f:
+            f.write(b"later")
+        run.checkpoint_path = paths.relative_to_home(later)
+    code, out = _reproduce(batch_id)
+    assert code == 0 and out["checkpoint"] == str(used) and out["reproduced"] == 6
+
+
+def test_a_changed_hash_or_a_lost_checkpoint_exits_1_and_says_which(digits, home):
+    run_id, batch_id = _batch()
+    with session_scope() as s:
+        ids = list(s.scalars(select(Sample.id).where(Sample.batch_id == batch_id).order_by(Sample.id)))
+        s.execute(update(Sample).where(Sample.id == ids[2]).values(sha256="0" * 64))
+        ckpt = paths.resolve(s.get(Run, run_id).checkpoint_path)
+    code, out = _reproduce(batch_id)
+    assert code == 1 and out["differ"] == [ids[2]] and out["reproduced"] == 5
+    assert ganaug("audit", "reproduce", str(batch_id)).stdout.startswith(
+        f"DIFFERS: 1 of the 6 samples of batch {batch_id} (run {run_id}, class 9) checked came out with another "
+        f"sha256 than recorded: samples {ids[2]}.")
+
+    with ckpt.open("ab") as f:  # the checkpoint edited after the batch was generated
+        f.write(b"x")
+    code, out = _reproduce(batch_id)
+    assert code == 1 and out["checkpoint"] is None and out["checked"] == 0
+    assert "NOT REPRODUCIBLE: no checkpoint of run" in ganaug("audit", "reproduce", str(batch_id)).stdout
+
+
+def test_reproduce_bad_input(digits, home):
+    assert_bad_input(ganaug("audit", "reproduce", "77"), "unknown batch 77")
+    _, batch_id = _batch(2)
+    assert_bad_input(ganaug("audit", "reproduce", str(batch_id), "--samples", "0"), "--samples must be at least 1")
+    assert_bad_input(ganaug("audit", "reproduce", str(batch_id), "--device", "tpu"), "--device must be cpu or cuda")
