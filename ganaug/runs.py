@@ -31,7 +31,7 @@ from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
-from ganaug_core.imbalance import NAMED_AT_MOST
+from ganaug_core.imbalance import NAMED_AT_MOST, some_names
 from ganaug_core.imageio import save_png, sha256_file
 from ganaug_core.memory import keep_freed_memory
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
@@ -290,7 +290,8 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
         train_images = s.scalar(select(func.count(RealImage.id)).where(
             RealImage.dataset_id == dataset_id, RealImage.split == "train", RealImage.class_index == class_index))
     if not 0 <= class_index < len(names):
-        raise UserError(f"class {class_index} is not in dataset {dataset.name!r} (classes 0..{len(names) - 1}: {', '.join(names)})")
+        raise UserError(f"class {class_index} is not in dataset {dataset.name!r} (classes 0..{len(names) - 1}: "
+                        f"{some_names(names)})")
     if not train_images:
         raise UserError(f"class {class_label(class_index, names)} has no training images in dataset {dataset.name!r}: "
                         "the generator never learned it")
