@@ -199,7 +199,9 @@ def runs_list_cmd(
              + (f"  resumed from run {r['resumed_from']}" if r["resumed_from"] else "") + f"  {r['created']}"
              + (f"\n       {r['error'].splitlines()[0]}" if r["status"] == "failed" and r["error"] else "")
              for r in rows]  # a failed run says why below its line (a killed one: how to resume it)
-    emit({"runs": rows}, as_json, "\n".join(lines) or "no runs yet: `ganaug train --dataset NAME --minutes 2`")
+    header = f"{'run':>5}  {'dataset':<16} {'status':<10} progress  created (UTC)"
+    emit({"runs": rows}, as_json, "\n".join([header, *lines]) if lines else
+         "no runs yet: `ganaug train --dataset NAME --minutes 2`")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from ganaug.cli.audit import tag_of
-from ganaug.cli.common import JSON, USER, class_label, cli_errors, emit, login
+from ganaug.cli.common import JSON, USER, class_label, cli_errors, emit, login, printable
 
 review_app = typer.Typer(no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
 jobs_app = typer.Typer(no_args_is_help=True, help="Jobs run by the worker.")
@@ -132,21 +132,29 @@ def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset"), as_jso
     with session_scope() as s:
         ds = get_dataset(s, dataset).id if dataset else None
         batches = pending_batches(s, ds)
-        names = {d: list(s.get(Dataset, d).class_names) for d in {b.dataset_id for b in batches}}
-        rows = [dict(batch_id=b.id, dataset_id=b.dataset_id, class_index=b.class_index, count=b.count,
-                     scored=b.scores_computed, created_at=b.created_at.isoformat()) for b in batches]
-    text = "\n".join(f"batch {r['batch_id']}: class {class_label(r['class_index'], names[r['dataset_id']])}, "
-                     f"{r['count']} samples{'' if r['scored'] else ' (not scored yet)'}" for r in rows)
+        datasets = {d: s.get(Dataset, d) for d in {b.dataset_id for b in batches}}
+        rows = [dict(batch_id=b.id, dataset_id=b.dataset_id, dataset=datasets[b.dataset_id].name,
+                     class_index=b.class_index, count=b.count, scored=b.scores_computed,
+                     created_at=b.created_at.isoformat()) for b in batches]
+        names = {d: list(row.class_names) for d, row in datasets.items()}
+    text = "\n".join(f"batch {r['batch_id']} of {printable(r['dataset'])}: class "
+                     f"{class_label(r['class_index'], names[r['dataset_id']])}, {r['count']} samples"
+                     f"{'' if r['scored'] else ' (not scored yet)'}" for r in rows)
     emit({"batches": rows}, as_json, text or "no batch is waiting for review")
 
 
 @review_app.command("samples")
 @cli_errors
 def samples_cmd(
-    batch: int, page: int = typer.Option(0, "--page"), per_page: int = typer.Option(48, "--per-page"),
+    batch: int, page: int = typer.Option(0, "--page", help="Which page, from 0"),
+    per_page: int = typer.Option(48, "--per-page", help="Samples per page"),
     sort: str = typer.Option("id", "--sort", help="id, seed, class_confidence, realism, novelty or nn_distance"),
-    descending: bool = typer.Option(False, "--desc", metavar=""), tag: Optional[str] = typer.Option(None, "--tag"),
-    memorized: Optional[bool] = typer.Option(None, "--memorized/--not-memorized", metavar=""), as_json: bool = JSON,
+    descending: bool = typer.Option(False, "--desc", metavar="", help="Largest first"),
+    tag: Optional[str] = typer.Option(None, "--tag", help="Only samples with this artifact tag"),
+    memorized: Optional[bool] = typer.Option(None, "--memorized/--not-memorized", metavar="",
+                                             help="Only the samples flagged as copies of a training image, or only "
+                                                  "the others"),
+    as_json: bool = JSON,
 ) -> None:
     """One page of a batch's samples with their scores and tags (the ids to reject or tag)."""
     from db.engine import session_scope

@@ -319,8 +319,8 @@ def test_export_writes_imagefolder_manifest_and_hash_and_revoke_changes_it(team,
 
 def test_pending_names_the_class_and_dates_in_iso_format(team):
     text = run("review", "pending")
-    assert text.exit_code == 0 and text.stdout.splitlines() == [f"batch {team['b1']}: class 1 (c1), 3 samples",
-                                                                f"batch {team['b2']}: class 1 (c1), 2 samples"]
+    assert text.exit_code == 0 and text.stdout.splitlines() == [f"batch {team['b1']} of toy: class 1 (c1), 3 samples",
+                                                                f"batch {team['b2']} of toy: class 1 (c1), 2 samples"]
     rows = ok_json("review", "pending")["batches"]
     assert all(dt.datetime.fromisoformat(r["created_at"]) and "T" in r["created_at"] for r in rows)
 
