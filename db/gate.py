@@ -12,7 +12,9 @@ set records the head it was gated on (`log_head`), so a later truncation of the 
 Admission reads the decision log as well as the state tables, since a row of state can be edited without breaking
 any hash (`db.replay`): a batch counts as approved only when its status and its last decision in the log both say
 so and its samples still match the digest its approval recorded; a sample rejected or blocking-tagged in either
-stays out, and so does one that carried a blocking tag when its batch was approved.
+stays out, and so does one that carried a blocking tag when its batch was approved. A sample flagged as memorized
+stays out too: approval refuses a batch with unrejected memorized samples, so such a flag was set after approval
+(a rescore with a stronger copy check) and no reviewer decided to admit a copy of a training image.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ INTEGRITY_REASONS = (
     "added after approval",
     "blocking tag when approved",
     "rejected or blocking-tagged in the log, not in the tables",
+    "flagged as memorized after approval",
 )
 
 
@@ -228,7 +231,7 @@ def admissible_samples(session: Session, dataset_id: int,
     # One pass over every sample of the table-approved batches: the digests need them all, rejected ones too.
     rows = session.execute(
         select(Sample.id, Sample.path, Sample.sha256, Sample.class_index, Sample.batch_id, Sample.rejected,
-               blocking.label("blocked"))
+               blocking.label("blocked"), Sample.memorized)
         .join(Batch, Batch.id == Sample.batch_id)
         .where(Batch.dataset_id == dataset_id, Batch.status == "approved")
         .order_by(Sample.id)
@@ -246,7 +249,7 @@ def admissible_samples(session: Session, dataset_id: int,
         else:
             approvals[batch_id] = approval
     admitted = []
-    for sid, path, sha, c, batch_id, rejected, blocked in rows:
+    for sid, path, sha, c, batch_id, rejected, blocked, memorized in rows:
         approval = approvals.get(batch_id)
         if approval is None:
             continue  # counted above
@@ -261,6 +264,8 @@ def admissible_samples(session: Session, dataset_id: int,
             excluded["blocking tag when approved"] += 1
         elif sid in log.rejected or log.blocked_now(sid):
             excluded["rejected or blocking-tagged in the log, not in the tables"] += 1
+        elif memorized:  # approval refuses open memorized samples, so this flag came later (a rescore)
+            excluded["flagged as memorized after approval"] += 1
         else:
             admitted.append(ManifestEntry(path, sha, c, "synthetic", batch_id, approval.event_id))
     return admitted, excluded

@@ -158,3 +158,14 @@ def test_the_gate_reads_the_log_once(home, toy, people):
     on_log = [q for q in statements if " FROM events" in q]
     assert on_log and all("events.id >" in q for q in on_log), on_log  # only the chain's keyset walk
     assert [e.batch_id for e in gated.entries if e.source == "synthetic"] == [b] * 3
+
+
+def test_sample_flagged_as_memorized_after_approval_stays_out(home, toy, people):
+    _, _, ids = _approved(home, toy, people, n=3)
+    with session_scope(immediate=True) as s:  # as a rescore of the approved batch writes it
+        s.get(Sample, ids[1]).memorized = True
+    gated = _gate(home)
+    with session_scope() as s:
+        kept = [s.get(Sample, i).path for i in (ids[0], ids[2])]
+    assert [e.path for e in gated.entries if e.source == "synthetic"] == kept
+    assert gated.excluded == {"flagged as memorized after approval": 1}
