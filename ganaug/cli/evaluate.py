@@ -18,6 +18,8 @@ from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset
 from ganaug_core import paths
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, QUICK_MAX_SEEDS
 from ganaug_core.progress import tqdm_progress
+from ganaug_core.metrics.authenticity import COPY_RATIO
+from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO
 
 evaluate_app = typer.Typer(no_args_is_help=True)
 
@@ -92,7 +94,8 @@ def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -
         "higher is better",
         f"    realism     {_num(s['mean_realism'])} mean    how far inside its class's real images: 0 to 10, higher is "
         "better, 1 or more: inside them",
-        f"    novelty     {_num(s['median_novelty'])} median  below 0.25 flags a copy; ≈ 1: as new as a real image",
+        f"    novelty     {_num(s['median_novelty'])} median  ≈ 1: as new as a real image; a copy: below {COPY_RATIO:g} "
+        f"(features) or {PIXEL_COPY_RATIO:g} (pixels)",
         f"  distribution: the batch against the {in_scope} in scope (domain features: compare within this",
         "  dataset only), beside " + (
             f"{ref['n_holdout']} held-out real images ({m['holdout_split']} split) measured the same way"

@@ -168,7 +168,7 @@ def test_the_report_says_what_each_number_means_and_what_real_data_scores():
     assert "0.750" in lines["recall"] and "diversity" in lines["recall"]
     assert "fidelity" in lines["precision"] and "higher is better" in lines["coverage"]
     assert "60 held-out real images (test split)" in text and "4 real training images" in text
-    assert "below 0.25 flags a copy" in lines["novelty"] and "1 or more" in lines["realism"]
+    assert "a copy: below 0.25 (features) or 0.35 (pixels)" in lines["novelty"] and "1 or more" in lines["realism"]
     assert "1/10" in text  # class consistency's chance level for a 10-class dataset
     assert all(len(line) <= 120 for line in text.splitlines()), max(text.splitlines(), key=len)
     # Without a holdout (or on an older report) the reference column says so instead of inventing numbers.
