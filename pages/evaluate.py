@@ -15,11 +15,13 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from db.jobs import submit_job
-from ganaug_core.benchmark.answer import METRIC_LABELS, answer, generator_used
+from db.jobs import ACTIVE, queue_rows, submit_job
+from ganaug_core.benchmark.answer import METRIC_LABELS, SAMPLING_ARMS, answer, generator_used
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, FEW_SEEDS, QUICK_MAX_SEEDS
+from pages.jobs import (cancel_or_wait, failure, load_job, newest_to_follow, progress_bar, redraw_once_ended,
+                        who_and_when)
 from pages.tables import table_columns
-from pages.ui import NO_DATASET, acting_user, cancel_job, decision_errors, home, plain, require_user
+from pages.ui import NO_DATASET, acting_user, decision_errors, home, plain, require_user
 
 JOB_KIND = "benchmark"
 ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
@@ -32,6 +34,19 @@ def ci_text(ci: dict) -> str:
         return f"{ci['mean']:.3f}"
     return f"{ci['mean']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
 
+
+def arms_that_cannot_run(dataset: str, has_run: bool, approved: int) -> dict[str, str]:
+    """The arms whose input this dataset lacks, with what to do about it (ganaug.benchmarking refuses them)."""
+    cannot = {}
+    if not has_run:
+        cannot.update({a: f"no finished generator run for {dataset}: train one on the Generate page"
+                       for a in SAMPLING_ARMS})
+    if not approved:
+        cannot["gan_approved"] = (f"no reviewer-approved samples for {dataset} yet: approve a batch on the Review "
+                                  "page")
+    return cannot
+
+
 require_user()
 st.title("Evaluate")
 st.write("Does the classifier get better on the rare classes? The benchmark trains the same classifier on the "
@@ -42,6 +57,18 @@ with session_scope() as session:
 if not names:
     st.info(NO_DATASET, icon=":material/upload_file:")
     st.stop()
+
+if "eval_job" not in st.session_state and not st.session_state.get("eval_followed"):
+    # A new session (a reload, another tab) follows the newest benchmark still in progress, or else the signed-in
+    # user's newest one, with what came of it; once per session, so that "Prepare another benchmark" lets it go.
+    st.session_state["eval_followed"] = True
+    with session_scope() as session:
+        recent = queue_rows(session, (JOB_KIND,), limit=20)
+    if follow := newest_to_follow(recent, require_user()["name"]):
+        st.session_state["eval_job"] = follow
+        shown = next(j["params"].get("dataset") for j in recent if j["job"] == follow)
+        if shown in names and "eval_dataset" not in st.session_state:
+            st.session_state["eval_dataset"] = shown  # its Results below are that dataset's
 
 nonce = st.session_state.setdefault("eval_nonce", secrets.token_hex(8))
 c1, c2, c3 = st.columns([2, 1, 1])
@@ -60,11 +87,19 @@ with session_scope() as session:
     runs = [r for r in views.runs_table(session, limit=200, dataset=dataset) if r["status"] == "done"]
 run = st.selectbox("Generator for the GAN arms", [None] + [r["run"] for r in runs], key="eval_run",
                    format_func=lambda r: "latest finished run" if r is None else f"run {r}")
-arms = st.multiselect("Arms", ARMS, default=ARMS, key="eval_arms")
+with session_scope() as session:
+    approved = sum(views.approved_class_counts(session).get(dataset) or [])
+cannot = arms_that_cannot_run(dataset, bool(runs), approved)
+arms = st.multiselect("Arms", ARMS, default=[a for a in ARMS if a not in cannot], key="eval_arms",
+                      help="By default, every arm this dataset can run now")
 if not arms:
     st.error("Choose at least one arm to compare.")
+for arm in arms:
+    if arm in cannot:  # the job would fail within seconds, saying the same
+        st.error(f"Arm {arm} cannot run: {cannot[arm]}.")
+refused = not arms or any(a in cannot for a in arms)
 
-if st.button("Run the benchmark", type="primary", key="eval_submit", disabled=not arms, icon=":material/play_arrow:"):
+if st.button("Run the benchmark", type="primary", key="eval_submit", disabled=refused, icon=":material/play_arrow:"):
     params = dict(dataset=dataset, arms=arms, seeds=int(seeds), quick=bool(quick), run_id=run)
     key = hashlib.sha256((nonce + json.dumps(params, sort_keys=True)).encode()).hexdigest()
     try:
@@ -74,27 +109,58 @@ if st.button("Run the benchmark", type="primary", key="eval_submit", disabled=no
         st.error(plain(e), icon=":material/block:")
 
 
-@st.fragment(run_every=3)
-def job_status(job_id: int) -> None:
-    with session_scope() as session:
-        job = views.job_row(session, job_id)
+def show_report(dataset: str) -> None:
+    """"Show it under Results": the finished benchmark's dataset, and its newest report (the one it wrote)."""
+    st.session_state["eval_dataset"] = dataset
+    st.session_state.pop("eval_report", None)
+
+
+def benchmark_done(job: dict) -> None:
+    """A finished benchmark: its report, its answer in one line (a "no" is no failure of the job), and where to read
+    the rest."""
+    report = (job["result"].get("report") or {}).get("id")
+    said = ((job["result"].get("comparison") or {}).get("answer") or {}).get("lines") or []
+    st.success(f"Benchmark finished: report {report}.", icon=":material/check_circle:")
+    if said:
+        st.markdown(plain(said[0]))
+    dataset = job["params"].get("dataset")
+    picked = st.session_state.get("eval_report")
+    if st.session_state.get("eval_dataset") == dataset and (not picked or picked.get("id") == report):
+        st.caption("Its tables and plots are under Results below.")
+    else:
+        st.button(f"Show report {report} under Results", key=f"eval_show_{job['job']}", icon=":material/table_view:",
+                  on_click=show_report, args=(dataset,))
+
+
+def what_it_compares(params: dict) -> str:
+    arms = params.get("arms") or ARMS
+    return (f"{plain(params.get('dataset'))}: {', '.join(arms)}; {params.get('seeds')} seed(s)"
+            + (", quick" if params.get("quick") else "")
+            + (f"; generator run {params['run_id']}" if params.get("run_id") else "; generator: latest finished run"))
+
+
+@st.fragment(run_every=2)
+def job_panel(job_id: int) -> None:
+    """The benchmark the page follows, redrawn every 2 s; once it ends, the page is redrawn for Results."""
+    job, ahead = load_job(job_id)
     if job is None:
         return
-    st.progress(min(1.0, job["progress"]), text=f"job {job_id}: {job['status']} {job['message']}")
-    if job["status"] in ("queued", "running"):
-        st.button("Cancel", key=f"eval_cancel_{job_id}", disabled=job["cancel_requested"], icon=":material/stop:",
-                  on_click=cancel_job, args=(job_id,))
+    st.subheader(f"Benchmark job {job_id}: {job['status']}")
+    st.caption(f"{who_and_when(job)} {what_it_compares(job['params'])}.")
+    if job["status"] in ACTIVE:
+        progress_bar(job, pace=True)
+        cancel_or_wait(job, ahead, f"eval_cancel_{job_id}", stops="the worker stops between classifier trainings")
+    elif job["status"] == "done":
+        benchmark_done(job)
     elif job["status"] == "failed":
-        st.error(plain((job["error"] or "no reason recorded").splitlines()[0]))
-    ended = f"eval_job_ended_{job_id}"
-    if job["status"] not in ("queued", "running") and not st.session_state.get(ended):
-        # The fragment redraws only itself: once, when the job ends, redraw the page so Results shows its report.
-        st.session_state[ended] = True
-        st.rerun(scope="app")
+        failure(job, "The benchmark failed")
+    elif job["status"] == "cancelled":
+        st.warning(plain(job["message"] or "Cancelled."), icon=":material/stop_circle:")
+    redraw_once_ended(job, f"eval_job_ended_{job_id}")
 
 
 if "eval_job" in st.session_state:
-    job_status(st.session_state["eval_job"])
+    job_panel(st.session_state["eval_job"])
     if st.button("Prepare another benchmark", key="eval_new"):
         st.session_state["eval_nonce"] = secrets.token_hex(8)
         st.session_state.pop("eval_job")

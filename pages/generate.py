@@ -18,10 +18,11 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from db.jobs import ACTIVE, after_training_s, queue_rows, runs_with_checkpoint, submit_job
+from db.jobs import after_training_s, queue_rows, runs_with_checkpoint, submit_job
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.runstats import pace
-from pages.generate_job import JOB_KINDS, apply_next, duration, job_panel, queue_table
+from pages.generate_job import JOB_KINDS, apply_next, job_panel, queue_table
+from pages.jobs import duration, newest_to_follow
 from pages.tables import table_columns
 from pages.ui import NO_DATASET, acting_user, decision_errors, home, plain, require_user
 
@@ -317,8 +318,7 @@ if "generate_job" not in st.session_state and not st.session_state.get("gen_foll
     # Cancel, or else the signed-in user's newest job, with what came of it (its batches to review, the run to
     # resume): the table below is a still picture. Once per session, so that "Prepare another run" lets it go.
     st.session_state["gen_followed"] = True
-    mine = [j for j in recent if j["actor"] == require_user()["name"]]
-    if follow := next((j["job"] for j in recent if j["status"] in ACTIVE), None) or next((j["job"] for j in mine), None):
+    if follow := newest_to_follow(recent, require_user()["name"]):
         st.session_state["generate_job"] = follow
 
 if "generate_job" in st.session_state:

@@ -1,5 +1,6 @@
 """The Generate page's jobs: the one it follows (its place in the queue, live progress with the time left, Cancel, and
-what came of it, with the next step) and the table of recent jobs. Not a page itself (app.py never lists it).
+what came of it, with the next step) and the table of recent jobs. What every job page shows is in pages/jobs.py.
+Not a page itself (app.py never lists it).
 
 A button here that changes the form above (resume a cancelled run, generate more from a finished one) cannot set the
 form's widgets from inside the fragment: it leaves `gen_next` in session state and reruns the app, whose form
@@ -8,7 +9,6 @@ applies it before drawing its widgets (`apply_next`).
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Optional
 
@@ -16,21 +16,11 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from db.jobs import ACTIVE, fail_stale_jobs, job_detail, jobs_ahead
-from pages.ui import cancel_job, home, plain, show_image
+from db.jobs import ACTIVE
+from pages.jobs import cancel_or_wait, duration, failure, load_job, progress_bar, redraw_once_ended, who_and_when
+from pages.ui import home, plain, show_image
 
 JOB_KINDS = ("train_generate", "generate")  # what the Generate form launches: train and generate, or generate only
-
-
-def duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def clock(t: Optional[dt.datetime]) -> str:
-    return "—" if t is None else t.strftime("%H:%M:%S")
 
 
 def training_left(stats: dict, total: int) -> Optional[float]:
@@ -59,48 +49,6 @@ def training_line(stats: dict, total: int) -> str:
     if stats.get("images_per_s"):
         parts.append(f"{stats['images_per_s']:,.0f} images/s")
     return " · ".join(parts)
-
-
-def who_and_when(job: dict) -> str:
-    said = f"Launched by {plain(job['actor'])} at {clock(job['created'])} UTC"
-    if job["started"]:
-        said += f", started {clock(job['started'])}"
-    if job["finished"] and job["started"]:
-        said += f", ended {clock(job['finished'])} (took {duration((job['finished'] - job['started']).total_seconds())})"
-    return said + "."
-
-
-def waiting(job: dict, ahead: list[int]) -> None:
-    """Why a queued job has not started: no worker runs at all, or it waits its turn."""
-    from ganaug.worker import HEARTBEAT_S, worker_seen_s
-
-    seen = worker_seen_s()
-    if seen is None or seen > max(15.0, 3 * HEARTBEAT_S):
-        st.warning("No job worker is running, so this job waits. `ganaug app` starts one beside the app; an app "
-                   "started another way (`streamlit run app.py`) needs one in a terminal, with the same "
-                   "`GANAUG_HOME`: `ganaug worker`.", icon=":material/hourglass_disabled:")
-    elif ahead:
-        jobs = f"job {ahead[0]}" if len(ahead) == 1 else f"jobs {', '.join(map(str, ahead))}"
-        st.caption(f"Queued behind {jobs}: the worker runs one job at a time, oldest first; this one starts when "
-                   f"{'it ends' if len(ahead) == 1 else 'they end'}.")
-    else:
-        st.caption("Waiting for the worker to take it (it looks every second).")
-
-
-def fail_if_worker_died(job: dict) -> Optional[dict]:
-    """A running job whose worker stopped sending heartbeats is marked failed here too: an app whose worker died
-    has no other worker to sweep it, and the page would show a frozen bar for good."""
-    from ganaug.worker import STALE_AFTER_S
-
-    beat = job["heartbeat"]
-    if job["status"] != "running" or beat is None:
-        return job
-    if (dt.datetime.now(dt.timezone.utc) - beat).total_seconds() <= STALE_AFTER_S:
-        return job
-    with session_scope(immediate=True) as session:
-        fail_stale_jobs(session, STALE_AFTER_S)
-    with session_scope() as session:
-        return job_detail(session, job["job"])
 
 
 def latest_grid(job: dict) -> Optional[str]:
@@ -176,46 +124,27 @@ def cancelled(job: dict, runs: dict) -> None:
 def job_panel(job_id: int, class_names_of: dict[str, list[str]], runs: dict, on_end=None) -> None:
     """The job the page follows, redrawn every 2 s; `class_names_of`: each dataset's class names; `runs`: the runs
     the form offers to start from, by id; `on_end()` runs once when the job ends (the form's cached runs)."""
-    with session_scope() as session:
-        job = job_detail(session, job_id)
-        ahead = jobs_ahead(session, job_id) if job and job["status"] == "queued" else []
+    job, ahead = load_job(job_id)
     if job is None:
         return
-    job = fail_if_worker_died(job)
     st.subheader(f"Job {job['job']}: {job['status']}")
     st.caption(who_and_when(job))
     if job["status"] in ACTIVE:
-        text = job["message"] or job["status"]
-        st.progress(min(1.0, max(0.0, job["progress"])), text=plain(text))
+        progress_bar(job)
         if job["stats"].get("stage") == "train":
             st.caption(training_line(job["stats"], int(job["params"].get("config", {}).get("steps") or 0)))
     grid = job["stats"].get("grid") or latest_grid(job)
     if grid:
         show_image(grid, caption="latest samples (one row per class)", size=480)
     if job["status"] in ACTIVE:
-        st.button("Cancel", key=f"cancel_{job_id}", disabled=job["cancel_requested"], icon=":material/stop:",
-                  on_click=cancel_job, args=(job_id,))
-        if job["cancel_requested"]:
-            st.caption("Cancel requested; the worker stops at its next step and keeps a checkpoint.")
-        elif job["status"] == "queued":
-            waiting(job, ahead)
+        cancel_or_wait(job, ahead, f"cancel_{job_id}", stops="the worker stops at its next step and keeps a checkpoint")
     elif job["status"] == "done":
         finished(job, class_names_of.get(job["params"].get("dataset"), []))
     elif job["status"] == "failed":
-        st.error(f"The job failed: {plain(job['error'])}", icon=":material/error:")
-        if job["details"].strip() != job["error"]:
-            with st.expander("Details (for a bug report)"):
-                st.code(job["details"], language=None)
+        failure(job)
     elif job["status"] == "cancelled":
         cancelled(job, runs)
-    ended = f"gen_job_ended_{job_id}"
-    if job["status"] not in ACTIVE and not st.session_state.get(ended):
-        # The fragment redraws only itself: once, when the job ends, redraw the page so that the table below (and
-        # the form's runs) show the end too.
-        st.session_state[ended] = True
-        if on_end is not None:
-            on_end()
-        st.rerun(scope="app")
+    redraw_once_ended(job, f"gen_job_ended_{job_id}", on_end)
 
 
 def queue_table(rows: list[dict]) -> list[dict]:

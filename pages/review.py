@@ -17,8 +17,10 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
+from db.jobs import ACTIVE
 from db.review import FREE_FORM_TAG, review_page, untag_sample
 from ganaug_core.runstats import last_diversity
+from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
 from pages.review_decisions import (SCORE_JOB, act_on_sample, batch_actions, load_queue, queue_scoring,
                                     decide_open_sample, set_state, tag_open_sample)
 from pages.ui import (NO_DATASET, TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, plain,
@@ -89,27 +91,35 @@ def relabel_picked(key: str, labels: dict) -> None:
 
 
 @st.fragment(run_every=2)
-def scoring_progress(job_id: int) -> None:
-    with session_scope() as session:
-        job = views.job_row(session, job_id)
-    if job is not None and job["status"] in ("queued", "running"):
-        text = f"Scoring job {job_id}: {job['message'] or job['status']}"
-        st.progress(min(1.0, max(0.0, job["progress"])), text=text)
+def scoring_progress(job_id: int, batch_id: int) -> None:
+    job, ahead = load_job(job_id)
+    if job is not None and job["status"] in ACTIVE:
+        st.caption(who_and_when(job))
+        progress_bar(job, prefix=f"Scoring job {job_id}: ", pace=True)
+        if job["status"] == "queued":  # a running scoring cannot stop midway (its handler checks no cancel flag)
+            cancel_or_wait(job, ahead, f"score_cancel_{job_id}")
         return
+    if job is not None and job["status"] == "done":
+        st.session_state["review_toast"] = (f"Batch {batch_id} scored (job {job_id}): sort by class confidence, "
+                                            "realism or novelty to look at the weakest samples first",
+                                            ":material/analytics:")
     st.rerun(scope="app")  # it ended: the page now shows the scores, or the failure and the button again
 
 
 def scoring_controls(batch_id: int) -> None:
     """For an unscored batch: its scoring job's progress, or a button that queues one (the worker runs it)."""
     with session_scope() as session:
-        job = views.latest_batch_job(session, SCORE_JOB, batch_id)
-    if job is not None and job["status"] in ("queued", "running"):
-        scoring_progress(job["id"])
+        found = views.latest_batch_job(session, SCORE_JOB, batch_id)
+    job = load_job(found["id"])[0] if found is not None else None
+    if job is not None and job["status"] in ACTIVE:
+        scoring_progress(job["job"], batch_id)
         return
     if job is not None and job["status"] == "failed":
-        st.error(f"Scoring job {job['id']} failed: {plain((job['error'] or 'no reason recorded').splitlines()[0])}")
+        failure(job, f"Scoring job {job['job']} failed")
+    elif job is not None and job["status"] == "cancelled":
+        st.caption(f"Scoring job {job['job']} was cancelled. {who_and_when(job)}")
     st.button("Compute scores", key=f"score_batch_{batch_id}", icon=":material/analytics:", on_click=queue_scoring,
-              args=(batch_id, job["id"] if job is not None else 0))
+              args=(batch_id, job["job"] if job is not None else 0))
     st.caption("The worker that `ganaug app` starts scores the batch: class confidence, realism, novelty and the "
                "memorization check approval waits for. A job still running ahead of it (such as the run that "
                "generated this batch) goes first.")
@@ -160,8 +170,12 @@ labels = {b["batch"]: f"batch {b['batch']} · {b['dataset']} · class {b['class_
                       + (f" · {b['memorized']} memorized" if b["memorized"] else "")
           for b in queue}
 
+if "review_batch" not in st.session_state and (asked := st.query_params.get("batch", "")).isdigit():
+    if int(asked) in labels:  # a reload (a new session) opens the batch the address names, not the queue's first
+        st.session_state["review_batch"] = int(asked)
 relabel_picked("review_batch", labels)
 batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="review_batch")
+st.query_params["batch"] = str(batch_id)
 
 
 @st.fragment

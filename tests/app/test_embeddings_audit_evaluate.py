@@ -363,3 +363,108 @@ def test_evaluate_shows_the_batch_metrics_beside_held_out_real_images(users, dig
                "benchmark uses" in c.value for c in at.caption)  # the demo has no val split
     assert any("only 4 real training images" in w.value for w in at.warning)  # the rare class's caution
     assert any("No benchmark report" in c.value for c in at.caption)
+
+
+def _benchmark_job(digits, user_id, status="queued") -> int:
+    """A benchmark job of `user_id` on the digits set, queued or (claimed by a worker) running."""
+    from db.jobs import claim_job, submit_job
+
+    with session_scope(immediate=True) as session:
+        job = submit_job(session, "benchmark", {"dataset": digits, "arms": ["real", "gan"], "seeds": 2, "quick": True,
+                                                "run_id": None}, None, requested_by=user_id).id
+        if status == "running":
+            claim_job(session, job, 1)
+    return job
+
+
+def test_a_new_session_follows_a_queued_benchmark_and_says_what_it_waits_for(users, digits, home):
+    # A reload or another tab lost the job: no bar, no Cancel; and a queued job said only "queued".
+    from ganaug.worker import ALIVE_FILE
+
+    ahead = _benchmark_job(digits, users["ada"]["id"], "running")
+    mine = _benchmark_job(digits, users["rita"]["id"])
+    (home / ALIVE_FILE).write_text("1\n")  # a worker is alive, and busy with the job ahead
+    at = app_test(users["rita"], "evaluate.py")
+    assert not at.exception
+    assert any(s.value == f"Benchmark job {mine}: queued" for s in at.subheader)  # the newest one in progress
+    assert any(c.value.startswith(f"Queued behind job {ahead}: the worker runs one job at a time") for c in at.caption)
+    assert any(c.value.startswith("Launched by rita at") and "real, gan; 2 seed(s), quick" in c.value
+               for c in at.caption)
+    (home / ALIVE_FILE).unlink()
+    at.run()
+    assert any("No job worker is running" in w.value for w in at.warning)
+
+
+def test_a_failed_benchmark_shows_one_line_and_its_details_folded(users, digits):
+    from db.jobs import fail_job
+
+    job = _benchmark_job(digits, users["rita"]["id"], "running")
+    with session_scope(immediate=True) as session:
+        fail_job(session, job, "no finished run for dataset 'digits'\n\nTraceback (most recent call last):\n  File \"x\"")
+    at = app_test(users["rita"], "evaluate.py")  # a new session: it follows rita's newest benchmark
+    assert not at.exception
+    assert [e.value for e in at.error] == ["The benchmark failed: no finished run for dataset 'digits'"]
+    assert at.expander[0].label == "Details (for a bug report)"
+
+
+def test_a_benchmark_whose_worker_died_is_marked_failed_by_the_page(users, digits):
+    import datetime as dt
+
+    job = _benchmark_job(digits, users["rita"]["id"], "running")
+    with session_scope(immediate=True) as session:
+        session.get(Job, job).heartbeat_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)
+    at = app_test(users["rita"], "evaluate.py")  # its bar stayed frozen on "running" for good
+    assert any(s.value == f"Benchmark job {job}: failed" for s in at.subheader)
+    assert any("stopped sending heartbeats" in e.value for e in at.error)
+    with session_scope() as session:
+        assert session.get(Job, job).status == "failed"
+
+
+def test_a_finished_benchmark_says_its_answer_and_where_its_report_is(users, digits):
+    from db.jobs import finish_job
+
+    job = _benchmark_job(digits, users["rita"]["id"], "running")
+    answer = {"verdict": "yes", "lines": ["Yes: the approved samples raise minority recall."]}
+    with session_scope(immediate=True) as session:
+        finish_job(session, job, {"report": {"id": 7, "path": "reports/x"}, "comparison": {"answer": answer}})
+    at = app_test(users["rita"], "evaluate.py")
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Benchmark finished: report 7."]
+    assert "Yes: the approved samples raise minority recall." in [m.value for m in at.markdown]
+    assert "Its tables and plots are under Results below." in [c.value for c in at.caption]
+    assert any(c.value.startswith("Launched by rita at") and "took" in c.value for c in at.caption)
+
+
+def test_the_form_offers_only_the_arms_the_dataset_can_run(users, digits):
+    # Every arm was chosen by default: with nothing approved yet, the job failed two seconds after the click.
+    at = app_test(users["rita"], "evaluate.py")
+    assert at.multiselect(key="eval_arms").value == ["real", "oversample", "smote", "classic"]  # no run, no approval
+    at.multiselect(key="eval_arms").set_value(["real", "gan_approved"]).run()
+    assert [e.value for e in at.error] == [
+        "Arm gan_approved cannot run: no reviewer-approved samples for digits yet: approve a batch on the Review page."]
+    assert button(at, "Run the benchmark").disabled
+    make_batch(digits, 9, 2)  # a finished run (and a pending batch: still nothing approved)
+    assert app_test(users["rita"], "evaluate.py").multiselect(key="eval_arms").value == [
+        "real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered"]
+
+
+def test_a_running_benchmark_says_the_time_left_at_its_pace(users, digits, monkeypatch):
+    # Its bar said "benchmark 8/16" and nothing of how long the rest takes.
+    import pages.jobs
+
+    job = _benchmark_job(digits, users["rita"]["id"], "running")
+    now = [100.0]
+    monkeypatch.setattr(pages.jobs, "monotonic", lambda: now[0])
+
+    def moved_to(done: int) -> None:
+        with session_scope(immediate=True) as session:
+            row = session.get(Job, job)
+            row.progress, row.message, row.stats = done / 16, f"benchmark {done}/16", {"stage": "benchmark"}
+
+    moved_to(4)
+    at = app_test(users["rita"], "evaluate.py")
+    assert [p.proto.text for p in at.get("progress")] == ["benchmark 4/16"]  # no pace seen yet
+    moved_to(8)
+    now[0] = 140.0  # a quarter of the bar in 40 s: the half left takes 80 s
+    at.run()
+    assert [p.proto.text for p in at.get("progress")] == ["benchmark 8/16 · ≈ 80 s left at this pace"]

@@ -545,3 +545,87 @@ def test_the_opened_sample_shows_its_nearest_real_images_in_one_strip(users, dig
     strip = [el for el in at.get("image") if el.proto.imgs and el.proto.imgs[0].caption.startswith("real #")][0]
     assert len(strip.proto.imgs) == len(nn_ids)
     assert any(gone in w.value for w in at.warning)
+
+
+def _scoring_job(batch: int, user_id: int, status: str = "queued") -> int:
+    from db.jobs import claim_job, submit_job
+
+    with session_scope(immediate=True) as session:
+        job = submit_job(session, "evaluate", {"batch_id": batch}, f"score-{batch}", requested_by=user_id).id
+        if status == "running":
+            claim_job(session, job, 1)
+    return job
+
+
+def test_a_queued_scoring_says_what_it_waits_for_and_can_be_cancelled(users, digits, home):
+    # It showed a bar stuck at "queued", with no word of the job ahead (or of no worker at all) and no Cancel.
+    from db.jobs import claim_job, submit_job
+    from db.models import Job
+    from ganaug.worker import ALIVE_FILE
+
+    batch = make_batch(digits, 7, 4, scored=False)
+    with session_scope(immediate=True) as session:
+        ahead = submit_job(session, "train_generate", {"dataset": digits}, "r", requested_by=users["ada"]["id"]).id
+        claim_job(session, ahead, 1)
+    (home / ALIVE_FILE).write_text("1\n")
+    at = review(users["rita"], batch)
+    button(at, "Compute scores").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        job = session.scalars(select(Job.id).where(Job.kind == "evaluate")).one()
+    assert any(c.value.startswith(f"Queued behind job {ahead}: the worker runs one job at a time") for c in at.caption)
+    assert any(c.value.startswith("Launched by rita at") for c in at.caption)
+    button(at, "Cancel").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert session.get(Job, job).status == "cancelled"
+    at.run()
+    assert any(c.value.startswith(f"Scoring job {job} was cancelled. Launched by rita") for c in at.caption)
+    assert button(at, "Compute scores")  # it can be queued again
+
+
+def test_a_failed_scoring_shows_one_line_and_its_details_folded(users, digits):
+    from db.jobs import fail_job
+
+    batch = make_batch(digits, 7, 4, scored=False)
+    job = _scoring_job(batch, users["rita"]["id"], "running")
+    with session_scope(immediate=True) as session:
+        fail_job(session, job, "sample file missing: x.png\n\nTraceback (most recent call last):\n  File \"x\"")
+    at = review(users["rita"], batch)
+    assert not at.exception
+    assert [e.value for e in at.error] == [f"Scoring job {job} failed: sample file missing: x.png"]
+    assert [e.label for e in at.expander] == ["Details (for a bug report)"]
+
+
+def test_a_scoring_whose_worker_died_is_marked_failed_by_the_page(users, digits):
+    import datetime as dt
+
+    from db.models import Job
+
+    batch = make_batch(digits, 7, 4, scored=False)
+    job = _scoring_job(batch, users["rita"]["id"], "running")
+    with session_scope(immediate=True) as session:
+        session.get(Job, job).heartbeat_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)
+    at = review(users["rita"], batch)  # the bar stayed on "running" for good, and no button to retry
+    assert not at.exception
+    assert any(f"Scoring job {job} failed" in e.value and "stopped sending heartbeats" in e.value for e in at.error)
+    assert button(at, "Compute scores")
+
+
+def test_a_reload_keeps_the_batch_it_was_on(users, digits):
+    # A reload (a new session) opened the queue's first batch: a reviewer watching a batch being scored lost it.
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import ROOT, TIMEOUT
+
+    older, newer = make_batch(digits, 7, 2), make_batch(digits, 8, 2)  # the queue lists the newer first
+    at = review(users["rita"], older)
+    assert at.query_params["batch"] == str(older)  # the address names the batch shown
+    reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    reloaded.session_state["user"] = users["rita"]
+    reloaded.query_params["batch"] = str(older)
+    reloaded.switch_page("pages/review.py")
+    reloaded.run()
+    assert not reloaded.exception
+    assert reloaded.selectbox(key="review_batch").value == older
+    assert app_test(users["rita"], "review.py").selectbox(key="review_batch").value == newer  # no address

@@ -1,0 +1,136 @@
+"""What every page that launches a worker job shows of it (Generate, Evaluate, Review's "Compute scores"): who
+launched it and when, its place in the queue or that no worker runs, a live bar, Cancel, a failure in one line with
+the traceback folded, and a job whose worker died marked failed. Not a page itself (app.py never lists it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from time import monotonic
+from typing import Optional
+
+import streamlit as st
+
+from db.engine import session_scope
+from db.jobs import ACTIVE, fail_stale_jobs, job_detail, jobs_ahead
+from pages.ui import cancel_job, plain
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def clock(t: Optional[dt.datetime]) -> str:
+    return "—" if t is None else t.strftime("%H:%M:%S")
+
+
+def who_and_when(job: dict) -> str:
+    said = f"Launched by {plain(job['actor'])} at {clock(job['created'])} UTC"
+    if job["started"]:
+        said += f", started {clock(job['started'])}"
+    if job["finished"] and job["started"]:
+        said += f", ended {clock(job['finished'])} (took {duration((job['finished'] - job['started']).total_seconds())})"
+    return said + "."
+
+
+def waiting(job: dict, ahead: list[int]) -> None:
+    """Why a queued job has not started: no worker runs at all, or it waits its turn."""
+    from ganaug.worker import HEARTBEAT_S, worker_seen_s
+
+    seen = worker_seen_s()
+    if seen is None or seen > max(15.0, 3 * HEARTBEAT_S):
+        st.warning("No job worker is running, so this job waits. `ganaug app` starts one beside the app; an app "
+                   "started another way (`streamlit run app.py`) needs one in a terminal, with the same "
+                   "`GANAUG_HOME`: `ganaug worker`.", icon=":material/hourglass_disabled:")
+    elif ahead:
+        jobs = f"job {ahead[0]}" if len(ahead) == 1 else f"jobs {', '.join(map(str, ahead))}"
+        st.caption(f"Queued behind {jobs}: the worker runs one job at a time, oldest first; this one starts when "
+                   f"{'it ends' if len(ahead) == 1 else 'they end'}.")
+    else:
+        st.caption("Waiting for the worker to take it (it looks every second).")
+
+
+def fail_if_worker_died(job: dict) -> Optional[dict]:
+    """A running job whose worker stopped sending heartbeats is marked failed here too: an app whose worker died
+    has no other worker to sweep it, and the page would show a frozen bar for good."""
+    from ganaug.worker import STALE_AFTER_S
+
+    beat = job["heartbeat"]
+    if job["status"] != "running" or beat is None:
+        return job
+    if (dt.datetime.now(dt.timezone.utc) - beat).total_seconds() <= STALE_AFTER_S:
+        return job
+    with session_scope(immediate=True) as session:
+        fail_stale_jobs(session, STALE_AFTER_S)
+    with session_scope() as session:
+        return job_detail(session, job["job"])
+
+
+def load_job(job_id: int) -> tuple[Optional[dict], list[int]]:
+    """The job as it is now (marked failed if its worker died) and, while it is queued, the jobs ahead of it."""
+    with session_scope() as session:
+        job = job_detail(session, job_id)
+        ahead = jobs_ahead(session, job_id) if job and job["status"] == "queued" else []
+    return (fail_if_worker_died(job) if job is not None else None), ahead
+
+
+def time_left(job: dict) -> Optional[float]:
+    """Seconds the running stage of a job has left at the pace this session saw it move (its bar restarts with
+    each stage, and a stage's start is not recorded); None until the bar has moved."""
+    if job["status"] != "running" or not 0 < job["progress"] < 1:
+        return None
+    key, now = f"job_pace_{job['job']}", monotonic()
+    stage = job["stats"].get("stage") or job["message"].split(" ", 1)[0]
+    seen = st.session_state.get(key)
+    if seen is None or seen[0] != stage or job["progress"] < seen[2]:
+        st.session_state[key] = (stage, now, job["progress"])
+        return None
+    moved = job["progress"] - seen[2]
+    return (now - seen[1]) * (1 - job["progress"]) / moved if moved >= 0.02 else None
+
+
+def progress_bar(job: dict, prefix: str = "", pace: bool = False) -> None:
+    """The live bar of a queued or running job, with what it does now in words; with `pace`, the time its stage
+    has left (the Generate page's training says its own)."""
+    text = job["message"] or job["status"]
+    if pace and (left := time_left(job)) is not None:
+        text += f" · ≈ {duration(left)} left at this pace"
+    st.progress(min(1.0, max(0.0, job["progress"])), text=plain(prefix + text))
+
+
+def cancel_or_wait(job: dict, ahead: list[int], key: str, stops: str = "the worker stops at its next step") -> None:
+    """Under an active job's bar: Cancel, then what a requested cancel does (`stops`), or why a queued job waits."""
+    st.button("Cancel", key=key, disabled=job["cancel_requested"], icon=":material/stop:", on_click=cancel_job,
+              args=(job["job"],))
+    if job["cancel_requested"]:
+        st.caption(f"Cancel requested; {stops}.")
+    elif job["status"] == "queued":
+        waiting(job, ahead)
+
+
+def failure(job: dict, said: str = "The job failed") -> None:
+    """A failed job: its error's first line, and the rest (the traceback) folded away for a bug report."""
+    st.error(f"{said}: {plain(job['error'] or 'no reason recorded')}", icon=":material/error:")
+    if job["details"].strip() != job["error"]:
+        with st.expander("Details (for a bug report)"):
+            st.code(job["details"], language=None)
+
+
+def newest_to_follow(rows: list[dict], me: str) -> Optional[int]:
+    """What a new session (a reload, another tab) follows among `rows` (newest first): the newest job still in
+    progress, or else `me`'s newest job, with what came of it."""
+    return (next((j["job"] for j in rows if j["status"] in ACTIVE), None)
+            or next((j["job"] for j in rows if j["actor"] == me), None))
+
+
+def redraw_once_ended(job: dict, key: str, on_end=None) -> None:
+    """A fragment redraws only itself: once, when its job ends, redraw the page so what is outside it (a table, the
+    results) shows the end too. `on_end()` runs first (to clear a cache)."""
+    if job["status"] not in ACTIVE and not st.session_state.get(key):
+        st.session_state[key] = True
+        if on_end is not None:
+            on_end()
+        st.rerun(scope="app")
