@@ -183,6 +183,11 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
         try:
             result = handler(params, ctx.progress, ctx.should_stop)
         except Exception as e:
+            if isinstance(e, InterruptedError) and ctx.should_stop() and ctx._cancelled:
+                # A handler that stops by raising (the benchmark between two arms) was cancelled, not broken.
+                with session_scope(immediate=True) as s:
+                    cancel_job(s, job_id, "cancelled on request before it finished; it recorded nothing")
+                return "cancelled"
             error = job_error(e)
             print(f"worker: job {job_id} failed: {error}", file=sys.stderr, flush=True)
             with session_scope(immediate=True) as s:

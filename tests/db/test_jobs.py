@@ -69,6 +69,36 @@ def test_a_cancelled_job_keeps_the_run_it_started(home, toy):
         assert (get_job(s, job).status, get_job(s, job).run_id) == ("cancelled", run_id)
 
 
+def test_a_handler_that_stops_by_raising_is_cancelled_not_failed(home, monkeypatch):
+    """The benchmark stops between two arms by raising InterruptedError: a cancel, not a failure."""
+    from ganaug import worker
+    from ganaug.job_handlers import HANDLERS
+
+    def stops_by_raising(params, progress, should_stop):
+        while not should_stop():
+            time.sleep(0.02)
+        raise InterruptedError("benchmark cancelled")
+
+    monkeypatch.setitem(HANDLERS, "raises_on_stop", stops_by_raising)
+    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.1)
+    job_id = worker.submit("raises_on_stop", {}, submit_key="raises")
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
+    thread.start()
+    try:
+        _wait_for(lambda: _status(job_id) == "running")
+        with session_scope() as s:
+            request_cancel(s, job_id)
+        _wait_for(lambda: _status(job_id) in ("cancelled", "failed"), timeout=30)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    with session_scope() as s:
+        job = get_job(s, job_id)
+        assert (job.status, job.error, job.message) == (
+            "cancelled", None, "cancelled on request before it finished; it recorded nothing")
+
+
 def test_stale_heartbeat_fails_the_job(db):
     with session_scope() as s:
         old = submit_job(s, "sleep", {}, "old").id
