@@ -317,7 +317,11 @@ def sample_detail(open_id, state: dict) -> None:
     show_image(s["path"], size=160)
     st.caption(f"confidence {fmt(s['class_confidence'])} · realism {fmt(s['realism'])} · novelty {fmt(s['novelty'])}"
                f" · nearest real at {fmt(s['nn_distance'], 3)}", help=SCORES_HELP)
-    if s["memorized"] and not s["rejected"]:
+    if s["memorized"] and not s["rejected"] and state["status"] == "approved":
+        # Approval refuses open flags, so this one came later (a rescore): the gate leaves the sample out.
+        st.error("Flagged as a near-copy of a training image after its batch was approved: it stays out of training "
+                 "all the same; reject it to record that decision.")
+    elif s["memorized"] and not s["rejected"]:
         st.error("Flagged as a near-copy of a training image: reject it before the batch can be approved.")
     elif s["memorized"]:
         st.caption("Flagged as a near-copy of a training image; rejected, so it no longer blocks the approval.")

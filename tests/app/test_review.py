@@ -160,6 +160,18 @@ def test_memorized_sample_blocks_approval_until_rejected(users, digits):
     assert not button(at, "Approve batch").disabled
     assert approve_through_the_page(at, batch)[:2] == ("rita", batch)
 
+    # A rescore flags another sample of the approved batch: the gate leaves it out, and the page says so.
+    with session_scope(immediate=True) as session:
+        later = session.scalars(select(Sample.id).where(Sample.batch_id == batch, ~Sample.memorized)).first()
+        session.get(Sample, later).memorized = True
+    at = app_test(users["rita"], "review.py")
+    at.toggle(key="review_show_all").set_value(True).run()
+    at.selectbox(key="review_batch").set_value(batch).run()
+    open_sample(at, later)
+    assert [e.value for e in at.error if "after its batch was approved" in e.value] == [
+        "Flagged as a near-copy of a training image after its batch was approved: it stays out of training all the "
+        "same; reject it to record that decision."]
+
 
 def approve_through_the_page(at, batch: int) -> tuple:
     """Approve batch, then Confirm approval; the approval event's (actor, target, reason, samples covered)."""
