@@ -271,6 +271,7 @@ def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0
         (paths.home() / ALIVE_FILE).unlink(missing_ok=True)
         for sig, handler in previous.items():  # an embedding process (a test, a shell) gets its Ctrl-C back
             signal.signal(sig, handler)
+        _worker_stop = threading.Event()  # a job run later in this process (immediate mode) is not told to stop
 
 
 def _say_alive(done: threading.Event) -> None:
