@@ -341,21 +341,12 @@ def batch_events(session: Session, batch_id: int, limit: int = 500) -> Sequence[
     ).all()
 
 
-def job_row(session: Session, job_id: int) -> Optional[dict]:
-    j = session.get(Job, job_id)
-    if j is None:
-        return None
-    return dict(id=j.id, kind=j.kind, status=j.status, progress=j.progress or 0.0, message=j.message or "",
-                stats=dict(j.stats or {}), result=dict(j.result or {}), error=j.error, params=dict(j.params or {}),
-                cancel_requested=j.cancel_requested, run_id=j.run_id, created=j.created_at)
-
-
-def latest_batch_job(session: Session, kind: str, batch_id: int, scan: int = 500) -> Optional[dict]:
-    """The newest job of `kind` whose params name `batch_id` (among the newest `scan` of that kind), as `job_row`."""
+def latest_batch_job(session: Session, kind: str, batch_id: int, scan: int = 500) -> Optional[int]:
+    """The id of the newest job of `kind` whose params name `batch_id` (among the newest `scan` of that kind)."""
     for job_id, params in session.execute(select(Job.id, Job.params).where(Job.kind == kind)
                                           .order_by(Job.id.desc()).limit(scan)):
         if str((params or {}).get("batch_id")) == str(batch_id):
-            return job_row(session, job_id)
+            return job_id
     return None
 
 

@@ -110,7 +110,7 @@ def scoring_controls(batch_id: int) -> None:
     """For an unscored batch: its scoring job's progress, or a button that queues one (the worker runs it)."""
     with session_scope() as session:
         found = views.latest_batch_job(session, SCORE_JOB, batch_id)
-    job = load_job(found["id"])[0] if found is not None else None
+    job = load_job(found)[0] if found is not None else None
     if job is not None and job["status"] in ACTIVE:
         scoring_progress(job["job"], batch_id)
         return
