@@ -258,7 +258,7 @@ def test_a_new_session_shows_what_came_of_my_last_job_and_opens_its_batch(users,
     finish(job, {"run_id": run_id, "batch_ids": [first, second], "collapsed_classes": []}, run_id)
     at = app_test(users["rita"], "generate.py")
     assert any(s.value == f"Job {job}: done" for s in at.subheader)
-    assert any(f"Launched by rita at" in c.value and "took" in c.value for c in at.caption)
+    assert any("Launched by rita at" in c.value and "took" in c.value for c in at.caption)
     assert [b.label for b in at.button if b.label.startswith("Review batch")] == [
         f"Review batch {first} (class 8)", f"Review batch {second} (class 9)"]
     button(at, f"Review batch {second} (class 9)").click().run()
