@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.errors import DecisionError
-from db.models import Job, Run, User, utcnow
+from db.models import Job, Run, User, as_utc, utcnow
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINAL = ("done", "failed", "cancelled")
@@ -132,11 +132,6 @@ def first_line(error: Optional[str]) -> str:
     return (error or "").strip().split("\n", 1)[0]
 
 
-def aware(t: Optional[dt.datetime]) -> Optional[dt.datetime]:
-    """A stored time as UTC (SQLite gives back naive datetimes)."""
-    return t.replace(tzinfo=dt.timezone.utc) if t is not None and t.tzinfo is None else t
-
-
 def jobs_ahead(session: Session, job_id: int) -> list[int]:
     """The jobs the worker runs before this queued one: those running, and those queued before it (the worker takes
     the oldest first)."""
@@ -162,12 +157,12 @@ def job_detail(session: Session, job_id: int) -> Optional[dict]:
         return None
     job, name = found
     return {**_row(job, name), "kind": job.kind, "stats": dict(job.stats or {}), "details": job.error or "",
-            "heartbeat": aware(job.heartbeat_at), "cancel_requested": job.cancel_requested}
+            "heartbeat": as_utc(job.heartbeat_at), "cancel_requested": job.cancel_requested}
 
 
 def _row(j: Job, actor: Optional[str]) -> dict:
-    return dict(job=j.id, status=j.status, actor=actor or "command line", created=aware(j.created_at),
-                started=aware(j.started_at), finished=aware(j.finished_at), progress=round(j.progress or 0.0, 3),
+    return dict(job=j.id, status=j.status, actor=actor or "command line", created=as_utc(j.created_at),
+                started=as_utc(j.started_at), finished=as_utc(j.finished_at), progress=round(j.progress or 0.0, 3),
                 message=j.message or "", run=j.run_id, error=first_line(j.error), params=dict(j.params or {}),
                 result=dict(j.result or {}))
 
@@ -179,7 +174,7 @@ def after_training_s(session: Session, kind: str, dataset: str, scan: int = 50) 
                            .where(Job.kind == kind, Job.status == "done").order_by(Job.id.desc()).limit(scan))
     for job, run_start, run_end in rows:
         if (job.params or {}).get("dataset") == dataset and run_end is not None and job.finished_at is not None:
-            return {"job": job.id, "seconds": max(0.0, (aware(job.finished_at) - aware(run_end)).total_seconds())}
+            return {"job": job.id, "seconds": max(0.0, (as_utc(job.finished_at) - as_utc(run_end)).total_seconds())}
     return None
 
 

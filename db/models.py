@@ -19,6 +19,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def as_utc(t: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    """A stored time as an aware UTC datetime: SQLite gives back naive ones (PostgreSQL keeps the zone)."""
+    return t.replace(tzinfo=dt.timezone.utc) if t is not None and t.tzinfo is None else t
+
+
 intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
 sha256 = Annotated[str, mapped_column(String(64))]
 name_str = Annotated[str, mapped_column(String(200))]

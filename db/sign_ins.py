@@ -16,7 +16,7 @@ from typing import Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from db.models import SignIn, User, utcnow
+from db.models import SignIn, User, as_utc, utcnow
 
 SIGN_IN_HOURS = 12
 
@@ -45,8 +45,7 @@ def resume_sign_in(session: Session, token: Optional[str]) -> Optional[tuple[Use
     ).first()
     if row is None or not row[0].active:
         return None
-    expires = row[1] if row[1].tzinfo else row[1].replace(tzinfo=dt.timezone.utc)  # SQLite drops the zone
-    return row[0], expires
+    return row[0], as_utc(row[1])
 
 
 def end_sign_in(session: Session, token: Optional[str]) -> None:
