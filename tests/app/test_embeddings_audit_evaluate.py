@@ -435,6 +435,34 @@ def test_a_finished_benchmark_says_its_answer_and_where_its_report_is(users, dig
     assert any(c.value.startswith("Launched by rita at") and "took" in c.value for c in at.caption)
 
 
+def test_a_finished_benchmark_brings_its_report_back_under_results(users, digits):
+    # Another report picked under Results: the button "Show report N under Results" puts the job's report back.
+    from db.jobs import finish_job
+    from db.models import Dataset, Report
+
+    with session_scope() as session:
+        ds = session.scalars(select(Dataset)).one()
+        older, newer = (Report(dataset_id=ds.id, kind="benchmark", path=f"reports/bench-{i}", sha256=f"{i}" * 64,
+                               summary={}) for i in (1, 2))
+        session.add_all([older, newer])
+        session.flush()
+        older_id, newer_id = older.id, newer.id
+    job = _benchmark_job(digits, users["rita"]["id"], "running")
+    with session_scope(immediate=True) as session:
+        finish_job(session, job, {"report": {"id": newer_id, "path": "reports/bench-2"}})
+    at = app_test(users["rita"], "evaluate.py")
+    assert at.selectbox(key="eval_report").value["id"] == newer_id  # the newest report, the job's
+    assert "Its tables and plots are under Results below." in [c.value for c in at.caption]
+    assert at.selectbox(key="eval_report").options[1].startswith(f"report {older_id} ")
+    at.selectbox(key="eval_report").select_index(1).run()
+    assert at.selectbox(key="eval_report").value["id"] == older_id
+    assert "Its tables and plots are under Results below." not in [c.value for c in at.caption]
+    at.button(key=f"eval_show_{job}").click().run()
+    assert not at.exception
+    assert at.selectbox(key="eval_report").value["id"] == newer_id
+    assert "Its tables and plots are under Results below." in [c.value for c in at.caption]
+
+
 def test_the_form_offers_only_the_arms_the_dataset_can_run(users, digits):
     # Every arm was chosen by default: with nothing approved yet, the job failed two seconds after the click.
     at = app_test(users["rita"], "evaluate.py")
