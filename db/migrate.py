@@ -2,6 +2,10 @@
 
 Several processes may start at once (the app, the worker, eight CLI writers in a test), so the upgrade runs
 under a lock: a file lock beside a SQLite database, an advisory lock on PostgreSQL.
+
+Two upgrades cannot run from just any process, and each says in one line what to run instead: a database that a
+newer ganaug already migrated (this one cannot go back, nor know that schema), and, on PostgreSQL, a team's role
+that may not alter the tables (README, "A team on PostgreSQL": the owner migrates, then grants the new tables).
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
+from db.errors import DatabaseUnavailable
 from ganaug_core.paths import file_lock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -57,7 +64,49 @@ def _migration_lock(engine: Engine):
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to `revision` (default: the newest schema)."""
-    if revision == "head" and current_revision(engine) == head_revision():
+    current = current_revision(engine)
+    if revision == "head" and current == head_revision():
         return
+    _refuse_unknown(engine, current)
     with _migration_lock(engine):
-        command.upgrade(alembic_config(engine), revision)
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        except DBAPIError as e:
+            if engine.dialect.name == "postgresql" and getattr(e.orig, "sqlstate", None) == "42501":
+                raise DatabaseUnavailable(_owner_must_migrate(engine, current, e)) from None
+            raise
+
+
+def _refuse_unknown(engine: Engine, current: str | None) -> None:
+    """A revision this checkout has no migration for was written by a newer ganaug: say so, not alembic's traceback."""
+    if current is None:
+        return
+    try:
+        ScriptDirectory(str(MIGRATIONS)).get_revision(current)
+    except CommandError:
+        raise DatabaseUnavailable(
+            f"the database {_shown(engine)} has schema revision {current}, which this ganaug does not know (its newest "
+            f"is {head_revision()}): a newer ganaug migrated it; update this checkout (`git pull`, then `make setup`) "
+            "rather than use an older one on it") from None
+
+
+def _owner_must_migrate(engine: Engine, current: str | None, e: DBAPIError) -> str:
+    """The two commands a PostgreSQL team's role cannot run itself: the owner migrates, then grants the new tables."""
+    url, role = engine.url, engine.url.username
+    with engine.connect() as conn:
+        owner = conn.scalar(text("SELECT tableowner FROM pg_tables WHERE schemaname = current_schema() "
+                                 "AND tablename = 'alembic_version'")) or "OWNER"
+    owner_url = url.set(username=owner, password="PASSWORD").render_as_string(hide_password=False)
+    psql = (f"psql -h {url.host or 'localhost'} -p {url.port or 5432} -U {owner} {url.database} "
+            f"-c 'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}' "
+            f"-c 'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}' -c 'REVOKE UPDATE, DELETE ON events FROM {role}'")
+    reason = (str(e.orig).strip().splitlines() or ["permission denied"])[0]
+    has = f"has schema {current}" if current else "has no tables yet"
+    return (f"the database {_shown(engine)} {has} and this ganaug needs {head_revision()}, "
+            f"but role {role} may not change its tables ({reason}): migrate it once as their owner {owner}, "
+            f"`GANAUG_DB_URL={owner_url} ganaug users list`, then give {role} its rights on the new tables again, "
+            f"`{psql}`")
+
+
+def _shown(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)

@@ -75,3 +75,27 @@ def test_reproduce_bad_input(digits, home):
     _, batch_id = _batch(2)
     assert_bad_input(ganaug("audit", "reproduce", str(batch_id), "--samples", "0"), "--samples must be at least 1")
     assert_bad_input(ganaug("audit", "reproduce", str(batch_id), "--device", "tpu"), "--device must be cpu or cuda")
+
+
+def test_a_batch_stored_at_the_generators_side_by_older_code_still_reproduces(digits, home):
+    """Before 2026-12-03 a batch of a run below the dataset's side (8² on 16² digits here) was stored as generated,
+    not upsampled: its recorded sha256s are those of the 8×8 PNGs, and they still reproduce after an upgrade."""
+    from ganaug_core.imageio import save_png
+    from ganaug_core.sampling import GeneratorPipeline
+
+    run_id, batch_id = _batch(4)
+    with session_scope() as s:  # rewrite the batch as the old generate_batch wrote it
+        rows = s.execute(select(Sample.id, Sample.seed, Sample.path).where(Sample.batch_id == batch_id)
+                         .order_by(Sample.id)).all()
+        pipe = GeneratorPipeline.from_checkpoint(paths.resolve(s.get(Run, run_id).checkpoint_path))
+        out = pipe.from_seeds([9] * len(rows), [seed for _, seed, _ in rows])
+        assert out.images.shape[-1] == 8
+        for image, (sample_id, _, path) in zip(out.images, rows):
+            s.execute(update(Sample).where(Sample.id == sample_id).values(sha256=save_png(image, paths.resolve(path))))
+    code, out = _reproduce(batch_id)
+    assert code == 0 and (out["checked"], out["reproduced"], out["differ"]) == (4, 4, [])
+
+    with session_scope() as s:  # still a real check: a changed hash of an old batch differs
+        s.execute(update(Sample).where(Sample.id == rows[1][0]).values(sha256="0" * 64))
+    code, out = _reproduce(batch_id)
+    assert code == 1 and out["differ"] == [rows[1][0]] and out["reproduced"] == 3

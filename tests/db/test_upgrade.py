@@ -1,0 +1,157 @@
+"""A team upgrades ganaug and keeps its home: a database an older version wrote is migrated on first use with every
+event, decision and account intact; what cannot be migrated from this process says in one line what to run.
+
+Each old state is built here, not read from a committed file: the schema of an older revision (alembic), rows written
+into it, a revision number only a newer ganaug knows.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from db.audit import verify_chain
+from db.engine import dispose_engines, get_engine, session_scope
+from db.errors import DatabaseUnavailable
+from db.gate import gated_training_set
+from db.migrate import current_revision, head_revision, upgrade
+from db.models import Batch, Dataset, Event, Sample, User
+from db.replay import LogState, state_mismatches
+from db.review import add_tag, approve_batch, reject_batch, reject_sample, tag_sample
+from db.users import add_user, authenticate
+from tests.db.conftest import PG_SKIP, PG_URL, _pg_url
+from tests.db.helpers import make_batch, make_dataset, sample_ids
+
+WEEK_OLD = "0002"  # the schema a week-old checkout (2026-12-02) left; 0003–0005 came later
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_db(request, home, monkeypatch):
+    """A database nothing has migrated yet, the test's default one (GANAUG_DB_URL names it on PostgreSQL)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{home / 'ganaug.db'}"
+        dispose_engines()
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    name = f"ganaug_up_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = _pg_url(name)
+    monkeypatch.setenv("GANAUG_DB_URL", url)
+    dispose_engines()
+    try:
+        yield url
+    finally:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _at_revision(url: str, revision: str):
+    """This process's engine for `url`, at `revision` (cached unmigrated, so the sessions below keep that schema)."""
+    dispose_engines()
+    engine = get_engine(url, migrate=False)
+    upgrade(engine, revision)
+    return engine
+
+
+def _upgraded(url: str):
+    """What the first command after `git pull` does: a new process opens the database and migrates it."""
+    dispose_engines()
+    return get_engine(url)
+
+
+def _old_home(home):
+    """Accounts, a dataset and decisions as a team leaves them: approved, rejected, a rejected and a tagged sample."""
+    with session_scope(immediate=True) as s:
+        ada = add_user(s, "ada", "ada-password", role="admin")
+        rex = add_user(s, "rex", "rex-password", role="reviewer", by=ada)
+        add_tag(s, "halo", ada, blocking=True)
+        toy = make_dataset(s, home)
+        approved = make_batch(s, home, toy, n=4)
+        ids = sample_ids(s, approved.id)
+        reject_sample(s, ids[0], rex, reason="a smudge")
+        tag_sample(s, ids[1], "halo", rex)
+        approve_batch(s, approved.id, rex)
+        reject_batch(s, make_batch(s, home, toy, n=2).id, ada, reason="blurry")
+        make_batch(s, home, toy, n=3)  # still pending
+
+
+def _snapshot(home) -> dict:
+    with session_scope() as s:
+        log = LogState()
+        report = verify_chain(s, visit=log.apply)
+        return dict(ok=report.ok and not state_mismatches(s, log), events=report.checked, head=report.head_hash,
+                    manifest=gated_training_set(s, "toy", 1.0, home=home).manifest_sha256,
+                    batches=sorted(s.execute(select(Batch.id, Batch.status)).all()),
+                    samples=s.scalar(select(func.count(Sample.id))), users=sorted(s.scalars(select(User.name))))
+
+
+def test_a_week_old_database_upgrades_with_every_event_and_the_same_gated_set(empty_db, home):
+    _at_revision(empty_db, WEEK_OLD)
+    _old_home(home)
+    before = _snapshot(home)
+    assert before["ok"] and before["events"] == 7 and before["samples"] == 9
+
+    engine = _upgraded(empty_db)
+    assert current_revision(engine) == head_revision()
+    assert _snapshot(home) == before  # every event, the same head, the same manifest sha256, every batch and account
+    with session_scope(immediate=True) as s:  # the accounts still sign in; new decisions extend the same chain
+        rex = authenticate(s, "rex", "rex-password")
+        toy = s.scalars(select(Dataset).where(Dataset.name == "toy")).one()
+        toy_batch = make_batch(s, home, toy, n=1, seed=2**62)  # 64-bit seeds (0003)
+        reject_batch(s, toy_batch.id, rex, reason="after the upgrade")
+    with session_scope() as s:
+        report = verify_chain(s)
+        assert report.ok and report.checked == before["events"] + 1
+        assert s.scalar(select(Event.prev_hash).order_by(Event.id.desc()).limit(1)) == before["head"]
+
+
+def test_a_database_a_newer_ganaug_migrated_is_refused_in_one_line(empty_db, home):
+    """A member who has not pulled yet (or a checkout gone back) meets a schema it has no migration for."""
+    engine = _at_revision(empty_db, "head")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    dispose_engines()
+    with pytest.raises(DatabaseUnavailable) as e:
+        get_engine(empty_db)
+    message = str(e.value)
+    assert "\n" not in message and "schema revision 0099, which this ganaug does not know" in message
+    assert f"its newest is {head_revision()}" in message and "`git pull`, then `make setup`" in message
+
+
+@pytest.mark.postgres
+def test_a_team_role_that_may_not_alter_tables_is_told_the_owners_two_commands(monkeypatch, home):
+    """README's PostgreSQL team: the owner migrates, the team's role only reads and writes rows. After an upgrade
+    the team's first command cannot migrate; it names the owner's command and the grants, and changes nothing."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    name = f"ganaug_up_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = _pg_url(name)
+    try:
+        engine = _at_revision(url, "0003")
+        with engine.begin() as conn:  # as a role without CREATE on the schema (the owner may revoke its own)
+            conn.execute(text("REVOKE CREATE ON SCHEMA public FROM pg_database_owner, PUBLIC"))
+            role, port = conn.scalar(text("SELECT current_user")), conn.scalar(text("SELECT current_setting('port')"))
+        dispose_engines()
+        with pytest.raises(DatabaseUnavailable) as e:
+            get_engine(url)
+        message = str(e.value)
+        assert "\n" not in message
+        assert "has schema 0003 and this ganaug needs" in message and "permission denied for schema public" in message
+        assert f"`GANAUG_DB_URL=postgresql+psycopg://{role}:PASSWORD@127.0.0.1:{port}/{name} ganaug users list`" in message
+        assert f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}' -c 'REVOKE UPDATE, DELETE ON events FROM {role}'`" in message
+        assert current_revision(get_engine(url, migrate=False)) == "0003"  # the failed migration left nothing behind
+    finally:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
