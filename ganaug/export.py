@@ -28,8 +28,8 @@ from PIL import Image
 from db.datasets import get_dataset
 from db.engine import session_scope
 from db.exports import record_export
-from db.gate import GatedSet, file_sha256s, gated_training_set
-from db.models import User
+from db.gate import GatedSet, ManifestEntry, file_sha256s, gated_training_set
+from db.models import Batch, User
 from db.users import require_user
 from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
@@ -47,15 +47,22 @@ def _class_folder(index: int, name: str) -> str:
     return f"{index:03d}_{safe}"
 
 
-def _check_side(path: str, png: bytes, side: int, dataset: str) -> None:
+def _check_side(entry: ManifestEntry, png: bytes, side: int, dataset: str) -> None:
     """Every exported image has the dataset's side: one ImageFolder, one size. Samples are stored at it; a batch
-    generated before that (at its generator's smaller side) is refused rather than resized behind its hash."""
+    generated before that (at its generator's smaller side, before 2026-12-03) is refused rather than resized behind
+    its hash, with the two commands that replace it."""
     with Image.open(io.BytesIO(png)) as im:
         size = im.size
-    if size != (side, side):
-        raise GanaugError(f"{path} is {size[0]}×{size[1]} but dataset {dataset!r} holds {side}×{side} images: its batch "
-                          "was generated before samples were stored at the dataset's size; revoke that batch and "
-                          "generate it again")
+    if size == (side, side):
+        return
+    with session_scope() as session:
+        batch = session.get(Batch, entry.batch_id)
+        run_id, n = batch.run_id, batch.count
+    raise GanaugError(
+        f"batch {entry.batch_id} (class {entry.class_index}) holds {size[0]}×{size[1]} samples but dataset {dataset!r} "
+        f"holds {side}×{side} images: it was generated before samples were stored at the dataset's size; take it out "
+        f"with `ganaug review revoke {entry.batch_id} --reason \"stored below the dataset's size\"`, then replace it "
+        f"with `ganaug generate --run {run_id} --class {entry.class_index} --n {n}` and review the new batch")
 
 
 def _move_into_place(staging: Path, out: Path) -> None:
@@ -117,7 +124,7 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
             if hashlib.sha256(data).hexdigest() != entry.sha256:
                 raise GanaugError(f"{entry.path} changed while exporting; run the export again")
             if entry.source == "synthetic":
-                _check_side(entry.path, data, side, dataset)
+                _check_side(entry, data, side, dataset)
             name = class_names[entry.class_index] if entry.class_index < len(class_names) else entry.class_index
             target = staging / _class_folder(entry.class_index, name) / f"{row:06d}_{entry.source}.png"
             target.parent.mkdir(exist_ok=True)

@@ -329,10 +329,14 @@ def test_export_refuses_samples_smaller_than_the_datasets_images(team, home, tmp
     with session_scope() as s:
         from db.datasets import get_dataset
 
-        small = make_batch(s, home, get_dataset(s, "toy"), n=2, size=4).id  # stored at its generator's 4×4
+        batch = make_batch(s, home, get_dataset(s, "toy"), n=2, size=4)  # stored at its generator's 4×4
+        small, run_id = batch.id, batch.run_id
     ok_json("review", "approve", small, env=REX)
     message = refused("export", "--dataset", "toy", "--out", tmp_path / "mixed").splitlines()[-1]  # after its bar
-    assert message.startswith("error: batches/") and "is 4×4 but dataset 'toy' holds 8×8 images" in message
+    assert message.startswith(f"error: batch {small} (class 1) holds 4×4 samples but dataset 'toy' holds 8×8 images")
+    assert message.endswith(f"`ganaug review revoke {small} --reason \"stored below the dataset's size\"`, then "
+                            f"replace it with `ganaug generate --run {run_id} --class 1 --n 2` and review the "
+                            "new batch")
     assert not (tmp_path / "mixed").exists() and not list(tmp_path.glob(".mixed.partial-*"))
 
 
