@@ -53,7 +53,7 @@ def database_answers() -> Iterator[None]:
         message = database_failure(e)
         if message is None:
             raise
-        st.error(f"{message}. Reload the page when it answers again.", icon=":material/cloud_off:")
+        st.error(f"{message}. Reload the page to try again.", icon=":material/cloud_off:")
         st.stop()
 
 

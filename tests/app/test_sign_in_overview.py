@@ -136,6 +136,22 @@ def test_a_database_gone_while_signed_in_is_one_message_and_the_next_run_recover
     with database_gone(database_url()):
         at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.error[0].value.startswith("the database sqlite:") and "Reload the page when it answers" in at.error[0].value
+    assert at.error[0].value.startswith("the database sqlite:") and "Reload the page to try again" in at.error[0].value
     at.run()
     assert not at.error and at.title[0].value == "Overview"
+
+
+def test_a_database_a_newer_ganaug_migrated_is_one_message_naming_what_to_do(users, digits):
+    # A teammate who has not pulled yet: alembic's traceback ("Can't locate revision"), then "when it answers again".
+    from sqlalchemy import text
+
+    from db.engine import database_url, dispose_engines, get_engine
+
+    with get_engine(database_url(), migrate=False).begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    dispose_engines()
+    at = app_test(users["rita"])
+    assert not at.exception, [e.value for e in at.exception]
+    message = at.error[0].value
+    assert "has schema revision 0999, which this ganaug does not know" in message and "`git pull`" in message
+    assert message.endswith("Reload the page to try again.")
