@@ -28,6 +28,7 @@ from db.engine import session_scope
 from db.models import Batch, Dataset, RealImage, Run, Sample
 from ganaug.cli.common import UserError, class_label
 from ganaug.abandoned_runs import fail_abandoned_runs
+from ganaug.disk import prune_lock
 from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
@@ -311,8 +312,6 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
     sweep_abandoned(root, STAGING)
     held = HeldFolder.create(root, STAGING)
     staging = held.path
-    final: Optional[Path] = None
-    renamed = False
     try:
         files = []
         for i, (img, s_seed) in enumerate(zip(images, out.seeds)):
@@ -320,6 +319,26 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
             files.append((name, save_png(img, staging / name), s_seed))
             if (i + 1) % WRITE_REPORT_EVERY == 0 or i + 1 == n:  # encoding PNGs takes longer than sampling them
                 progress(Progress("write", i + 1, n))
+        # No prune runs between checking that the checkpoint is still there and recording the batch that names it:
+        # one that deleted it while the samples were drawn (from a run still training then) fails the batch here.
+        with prune_lock():
+            if not ckpt.is_file():  # a prune only deletes: the bytes were checked before sampling
+                raise UserError(f"run {run_id}'s checkpoint {ckpt.name} was pruned while the batch was generated "
+                                "(`ganaug runs prune`); generate again")
+            return _record_batch(run_id, dataset_id, class_index, n, seed, ckpt_sha, config_sha, files, root, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        held.release()
+
+
+def _record_batch(run_id: int, dataset_id: int, class_index: int, n: int, seed: int, ckpt_sha: str, config_sha: str,
+                  files: list, root: Path, staging: Path) -> int:
+    """The batch's rows, and its staged folder renamed into place just before they are committed."""
+    final: Optional[Path] = None
+    renamed = False
+    try:
         with session_scope() as s:
             batch = Batch(run_id=run_id, dataset_id=dataset_id, class_index=class_index, count=n, seed=seed,
                           status="pending", checkpoint_sha256=ckpt_sha, config_sha256=config_sha,
@@ -339,10 +358,9 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
             renamed = True
             return batch.id
     except BaseException:
-        shutil.rmtree(final if renamed and final is not None else staging, ignore_errors=True)
+        if renamed and final is not None:
+            shutil.rmtree(final, ignore_errors=True)
         raise
-    finally:
-        held.release()
 
 
 def resolve_class(run_id: int, value: str) -> int:

@@ -9,6 +9,7 @@ import typer
 
 from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, printable,
                                terminate_as_interrupt)
+from ganaug.cli.runs import runs_app
 from ganaug_core import paths, runstats
 from ganaug_core.imbalance import NAMED_AT_MOST, some_names
 
@@ -169,42 +170,7 @@ def generate_cmd(
                         "(pending review)")
 
 
-runs_app = typer.Typer(no_args_is_help=True)
-
-
-@runs_app.command("list")
-@cli_errors
-def runs_list_cmd(
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset's runs"),
-    limit: int = typer.Option(50, "--limit", help="At most this many, newest first"),
-    as_json: bool = JSON,
-) -> None:
-    """Training runs, newest first: status, step of the total, the run each resumed; a killed run is marked failed."""
-    from db import views
-    from db.datasets import get_dataset
-    from db.engine import session_scope
-    from ganaug.abandoned_runs import fail_abandoned_runs
-
-    if limit < 1:
-        raise UserError(f"--limit must be at least 1, got {limit}")
-    fail_abandoned_runs()  # a run whose process was killed is not "running" (its error says how to go on)
-    with session_scope() as s:
-        if dataset is not None:
-            get_dataset(s, dataset)  # an unknown name is bad input, as for every other command
-        rows = views.runs_table(s, limit=limit, dataset=dataset)
-    for r in rows:
-        r["created"] = r["created"].isoformat(timespec="seconds") if r["created"] else None
-    lines = [f"{r['run']:>5}  {r['dataset']:<16} {r['status']:<10} step {r['step'] or 0}"
-             + (f"/{r['total_steps']}" if r["total_steps"] else f" of a {r['budget']} budget")
-             + (f"  resumed from run {r['resumed_from']}" if r["resumed_from"] else "") + f"  {r['created']}"
-             + (f"\n       {r['error'].splitlines()[0]}" if r["status"] == "failed" and r["error"] else "")
-             for r in rows]  # a failed run says why below its line (a killed one: how to resume it)
-    header = f"{'run':>5}  {'dataset':<16} {'status':<10} progress  created (UTC)"
-    emit({"runs": rows}, as_json, "\n".join([header, *lines]) if lines else
-         "no runs yet: `ganaug train --dataset NAME --minutes 2`")
-
-
 def register(app: typer.Typer) -> None:
     app.command("train")(train_cmd)
     app.command("generate")(generate_cmd)
-    app.add_typer(runs_app, name="runs", help="List training runs.")
+    app.add_typer(runs_app, name="runs", help="List training runs, their disk use, and prune what they no longer need.")

@@ -70,7 +70,7 @@ def test_a_training_killed_outright_is_marked_failed_not_left_running(digits, ho
     with session_scope() as s:
         assert s.get(Run, 1).finished_at is not None
     text = ganaug("runs", "list").stdout.splitlines()  # not only in --json: why, and how to go on, below its line
-    assert text[0].split() == ["run", "dataset", "status", "progress", "created", "(UTC)"]  # what each column is
+    assert text[0].split() == ["run", "dataset", "status", "progress", "created", "(UTC)", "on", "disk"]  # what each column is
     assert "failed" in text[1] and "stopped without finishing" in text[2]
 
 

@@ -1,0 +1,119 @@
+"""`ganaug runs`: the training runs, what they hold on disk, and pruning what they no longer need."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ganaug.cli.common import JSON, UserError, cli_errors, emit
+
+runs_app = typer.Typer(no_args_is_help=True)
+
+RUN_IDS = typer.Option(None, "--run", metavar="N", help="Only this run (repeat for more)")
+
+
+@runs_app.command("list")
+@cli_errors
+def runs_list_cmd(
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset's runs"),
+    limit: int = typer.Option(50, "--limit", help="At most this many, newest first"),
+    as_json: bool = JSON,
+) -> None:
+    """Training runs, newest first: status, step of the total, the run each resumed, size; a killed run is failed."""
+    from db import views
+    from db.datasets import get_dataset
+    from db.engine import session_scope
+    from ganaug.abandoned_runs import fail_abandoned_runs
+    from ganaug.disk import human, tree_bytes
+    from ganaug_core import paths
+
+    if limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
+    fail_abandoned_runs()  # a run whose process was killed is not "running" (its error says how to go on)
+    with session_scope() as s:
+        if dataset is not None:
+            get_dataset(s, dataset)  # an unknown name is bad input, as for every other command
+        rows = views.runs_table(s, limit=limit, dataset=dataset)
+        for r in rows:
+            r["size_bytes"] = tree_bytes(paths.resolve(views.run_dir(s, r["run"])))
+    for r in rows:
+        r["created"] = r["created"].isoformat(timespec="seconds") if r["created"] else None
+    lines = [f"{r['run']:>5}  {r['dataset']:<16} {r['status']:<10} step {r['step'] or 0}"
+             + (f"/{r['total_steps']}" if r["total_steps"] else f" of a {r['budget']} budget")
+             + (f"  resumed from run {r['resumed_from']}" if r["resumed_from"] else "")
+             + f"  {r['created']}  {human(r['size_bytes']):>8}"
+             + (f"\n       {r['error'].splitlines()[0]}" if r["status"] == "failed" and r["error"] else "")
+             for r in rows]  # a failed run says why below its line (a killed one: how to resume it)
+    header = f"{'run':>5}  {'dataset':<16} {'status':<10} progress  created (UTC)  on disk"
+    emit({"runs": rows}, as_json, "\n".join([header, *lines]) if lines else
+         "no runs yet: `ganaug train --dataset NAME --minutes 2`")
+
+
+@runs_app.command("du")
+@cli_errors
+def runs_du_cmd(run: Optional[list[int]] = RUN_IDS, as_json: bool = JSON) -> None:
+    """What the runs hold on disk (checkpoints, grids, the rest), then the whole home by part: runs, batches,
+    datasets, models, reports, the database."""
+    from ganaug.disk import home_usage, human, runs_usage
+
+    rows = runs_usage(run)
+    if run:
+        missing = sorted(set(run) - {r["run"] for r in rows})
+        if missing:
+            raise UserError(f"unknown run {missing[0]}")
+    home = home_usage()
+    header = (f"{'run':>5}  {'dataset':<16} {'status':<10} {'step':>7}  {'checkpoints':>16}  {'grids':>16}  "
+              f"{'other':>8}  {'total':>8}")
+    lines = [f"{r['run']:>5}  {r['dataset']:<16} {r['status']:<10} {r['step']:>7,}  "
+             f"{r['checkpoints']:>4} × {human(r['checkpoint_bytes']):>9}  "
+             f"{r['grid_steps']:>4} × {human(r['grid_bytes']):>9}  "
+             f"{human(r['other_bytes']):>8}  {human(r['total_bytes']):>8}" for r in rows]
+    parts = ", ".join(f"{k} {human(home[f'{k}_bytes'])}" for k in ("runs", "batches", "datasets", "models", "reports"))
+    database = ("database on its server" if home["database_bytes"] is None
+                else f"database {human(home['database_bytes'])}")
+    summary = (f"home {home['home']}: {human(home['total_bytes'])} "
+               f"({parts}, {database}, other {human(home['other_bytes'])})"
+               "\n`ganaug runs prune --all --dry-run` shows what pruning the runs would free")
+    text = "\n".join([header, *lines, summary]) if rows else summary
+    emit({"runs": rows, "home": home}, as_json, text)
+
+
+@runs_app.command("prune")
+@cli_errors
+def runs_prune_cmd(
+    run: Optional[list[int]] = RUN_IDS,
+    all_runs: bool = typer.Option(False, "--all", metavar="", help="Every run"),
+    keep_last: int = typer.Option(1, "--keep-last", metavar="K",
+                                  help="Also keep each run's K newest checkpoints and grid steps"),
+    dry_run: bool = typer.Option(False, "--dry-run", metavar="", help="Say what would be deleted; delete nothing"),
+    as_json: bool = JSON,
+) -> None:
+    """Delete finished runs' intermediate checkpoints and old grids. Kept: each run's latest checkpoint (resume,
+    generate), every checkpoint a batch was generated from (`audit reproduce`), the K newest checkpoints and grid
+    steps, and everything of a run still training. Records nothing in the decision log."""
+    from ganaug.disk import human, plan_prune, prune
+
+    if bool(run) == all_runs:
+        raise UserError("give --run N (repeatable) or --all" if not run else "give either --run or --all, not both")
+    if keep_last < 1:
+        raise UserError(f"--keep-last must be at least 1 (a run's latest checkpoint always stays), got {keep_last}")
+    plans = (plan_prune if dry_run else prune)(None if all_runs else run, keep_last)
+    freed = sum(p.freed_bytes for p in plans)
+    verb = "would delete" if dry_run else "deleted"
+    lines = []
+    for p in plans:
+        if p.skipped:
+            lines.append(f"run {p.run}: {p.skipped}, left alone")
+            continue
+        what = [f"{p.checkpoints} checkpoint{'s' * (p.checkpoints != 1)}",
+                f"{p.grid_steps} grid step{'s' * (p.grid_steps != 1)}"]
+        if p.leftovers:
+            what.append(f"{p.leftovers} leftover{'s' * (p.leftovers != 1)} of killed writes")
+        kept = ", ".join(f"{name} ({why})" for name, why in sorted(p.kept.items()))
+        lines.append(f"run {p.run}: {verb} {', '.join(what)} ({human(p.freed_bytes)}); kept {kept or 'no checkpoint'}"
+                     if p.delete else f"run {p.run}: nothing to delete; kept {kept or 'no checkpoint'}")
+    lines.append(f"dry run: pruning would free {human(freed)}; nothing was deleted" if dry_run
+                 else f"freed {human(freed)}")
+    emit({"dry_run": dry_run, "keep_last": keep_last, "freed_bytes": freed, "runs": [p.to_dict() for p in plans]},
+         as_json, "\n".join(lines))
