@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -125,6 +125,12 @@ def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
                      "it probably died — submit the job again")
     session.flush()
     return [j.id for j in stale]
+
+
+def freshest_heartbeat(session: Session) -> Optional[dt.datetime]:
+    """The newest heartbeat of a running job (UTC), or None when none runs: a worker of this database is at work,
+    whichever machine and GANAUG_HOME it runs with."""
+    return as_utc(session.scalar(select(func.max(Job.heartbeat_at)).where(Job.status == "running")))
 
 
 def first_line(error: Optional[str]) -> str:

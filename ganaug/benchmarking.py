@@ -202,8 +202,10 @@ def run_benchmark(
                          minority_classes(train_labels, arrays.num_classes))
     data.validate()
 
+    stop_if_asked(should_stop)
     inputs, provenance, skipped, manifest_sha256 = _arm_inputs(dataset, row, arm_list, chosen, run_id, data,
-                                                               progress)
+                                                               stoppable(progress, should_stop))
+    stop_if_asked(should_stop)  # the harness asks again after each arm
     budget = QUICK_BUDGET if quick else FULL_BUDGET
     seed_list = list(range(seeds))
     raw = run_benchmark_arms(data, arm_list, seed_list, inputs, budget,
@@ -233,6 +235,25 @@ def run_benchmark(
     where = _write_and_record(report, row.id, final_dir, manifest_sha256, job_id)
     progress(Progress("report", 1, 1))
     return {**report, "report": where}
+
+
+def stop_if_asked(should_stop: Optional[Callable[[], bool]]) -> None:
+    """Stop before the next stage, as the harness does between arms (nothing is written before the report)."""
+    if should_stop is not None and should_stop():
+        raise InterruptedError("benchmark cancelled")
+
+
+def stoppable(progress: ProgressCallback, should_stop: Optional[Callable[[], bool]]) -> ProgressCallback:
+    """`progress` that also stops a long preparation (the feature extractor's training for gan_filtered) at its
+    next report."""
+    if should_stop is None:
+        return progress
+
+    def report(p: Progress) -> None:
+        progress(p)
+        stop_if_asked(should_stop)
+
+    return report
 
 
 def check_report_folder(folder: Path) -> None:

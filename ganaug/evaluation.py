@@ -5,6 +5,8 @@ file recording its sha256 and what it was built from (the dataset arrays' sha256
 stale or missing record means "build again"; a file that no longer matches its recorded hash is refused.
 Scores, memorization flags, nearest real ids and map coordinates are written onto the Sample rows in one
 transaction per batch; batch metrics go to GANAUG_HOME/reports/batches/<id>/metrics.json with a Report row.
+A job's `should_stop` is asked between stages and at each report of the feature extractor's training: a stop raises
+`ScoringStopped` before the next stage, so a batch's scores are stored whole or not at all.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import threading
 import uuid
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from sqlalchemy import select, update
@@ -35,6 +37,28 @@ EMBEDDING_SEED = 0
 _lock = threading.Lock()
 _extractors: dict[tuple[str, str], object] = {}  # (path, sha256) → FeatureExtractor, so a process loads it once
 _real_features: dict[tuple[str, str], np.ndarray] = {}  # (extractor sha256, arrays sha256) → train features
+
+
+class ScoringStopped(InterruptedError):
+    """Scoring stopped on request at a safe point; the message says what it finished and what not."""
+
+
+def _stop_if(should_stop: Optional[Callable[[], bool]], said: str) -> None:
+    if should_stop is not None and should_stop():
+        raise ScoringStopped(said)
+
+
+def _stoppable(progress: ProgressCallback, should_stop: Optional[Callable[[], bool]], said: str) -> ProgressCallback:
+    """`progress` that also stops a long stage (the feature extractor's training, which saves nothing until its
+    end) at its next report."""
+    if should_stop is None:
+        return progress
+
+    def report(p: Progress) -> None:
+        progress(p)
+        _stop_if(should_stop, said)
+
+    return report
 
 
 def _folder(dataset: str) -> Path:
@@ -249,8 +273,10 @@ def _stored_summary(batch_id: int) -> dict:
             "mean_realism": float(np.mean(real)), "median_novelty": float(np.median(nov))}
 
 
-def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore: bool = False) -> dict:
-    """Score every sample of a batch and store the scores, flags, nearest real ids and map coordinates."""
+def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore: bool = False,
+                should_stop: Optional[Callable[[], bool]] = None) -> dict:
+    """Score every sample of a batch and store the scores, flags, nearest real ids and map coordinates, in one
+    transaction: `should_stop()` is asked before each stage and the write, never between two samples' rows."""
     from ganaug.datasets import dataset_arrays
     from ganaug_core.scoring import score_samples
     from ganaug_core.rescale import upsample_images
@@ -260,17 +286,22 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
         return {"batch": batch_id, "dataset": dataset, "class_index": batch.class_index, "recomputed": False,
                 **_stored_summary(batch_id)}
     keep_freed_memory()  # the feature extractor's training steps reallocate the same maps (ganaug_core/memory.py)
+    unscored = f"batch {batch_id} was not scored: nothing of it was written"
+    watched = _stoppable(progress, should_stop, unscored)
     row, arrays = dataset_arrays(dataset)
     synth = _sample_images(samples, row)
     labels = np.array([s.class_index for s in samples], dtype=np.int64)
-    extractor, extractor_path = ensure_feature_extractor(dataset, progress)
+    extractor, extractor_path = ensure_feature_extractor(dataset, watched)
     train_images, train_labels = arrays.split("train")
     synth = upsample_images(synth, row.resolution)
     train_images = _as_generated(train_images, row.resolution, gen_side)
+    _stop_if(should_stop, unscored)
     progress(Progress("score", 0, len(samples)))
     scores = score_samples(extractor, train_images, train_labels, synth, labels)
-    embedding, _ = _ensure_embedding(dataset, progress)
+    _stop_if(should_stop, unscored)
+    embedding, _ = _ensure_embedding(dataset, watched)
     coords = embedding.transform(extractor.features(synth))
+    _stop_if(should_stop, unscored)
     with session_scope(immediate=True) as session:
         train_ids = _train_ids(session, row, arrays)
         session.execute(update(Sample), [
@@ -298,7 +329,8 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     }
 
 
-def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> dict:
+def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
+                  should_stop: Optional[Callable[[], bool]] = None) -> dict:
     """FID, KID, PRDC, consistency, authenticity, DCR and duplicates of a batch against the real train split.
 
     DCR's held-out set is the 'val' split when the dataset has one, else the test split (a reported number only).
@@ -309,16 +341,18 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> di
 
     batch, dataset, samples, gen_side = _load_batch(batch_id)
     keep_freed_memory()  # feature batches reallocate the same maps, as in score_batch (ganaug_core/memory.py)
+    unmeasured = f"batch {batch_id}'s metrics were not computed"
     row, arrays = dataset_arrays(dataset)
     synth = _sample_images(samples, row)
     labels = np.array([s.class_index for s in samples], dtype=np.int64)
-    extractor, extractor_path = ensure_feature_extractor(dataset, progress)
+    extractor, extractor_path = ensure_feature_extractor(dataset, _stoppable(progress, should_stop, unmeasured))
     holdout_split = "val" if (arrays.splits == "val").any() else "test"
     hold_images, hold_labels = arrays.split(holdout_split)
     train_images, train_labels = arrays.split("train")
     synth = upsample_images(synth, row.resolution)
     hold_images = _as_generated(hold_images, row.resolution, gen_side)
     train_images = _as_generated(train_images, row.resolution, gen_side)
+    _stop_if(should_stop, unmeasured)
     progress(Progress("metrics", 0, 1))
     metrics = compute_metrics(extractor, train_images, train_labels, synth, labels,
                               holdout_images=hold_images, holdout_labels=hold_labels)
@@ -329,12 +363,17 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress) -> di
     return metrics
 
 
-def measure_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore: bool = False) -> tuple[dict, dict]:
+def measure_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore: bool = False,
+                  should_stop: Optional[Callable[[], bool]] = None) -> tuple[dict, dict]:
     """Everything a batch is measured by, as `ganaug evaluate batch` and the app's scoring both do: the per-sample
     scores (stored on the samples; computed once unless `rescore`) and the batch's distribution metrics (recorded
     as its report, which the Evaluate page lists). The metrics took about a second on the demo digits once the
-    features existed."""
-    return score_batch(batch_id, progress, rescore=rescore), batch_metrics(batch_id, progress)
+    features existed. A stop (`ScoringStopped`) says whether the scores were stored."""
+    scores = score_batch(batch_id, progress, rescore=rescore, should_stop=should_stop)
+    try:
+        return scores, batch_metrics(batch_id, progress, should_stop=should_stop)
+    except ScoringStopped:
+        raise ScoringStopped(f"batch {batch_id}'s scores are stored; its metrics were not computed") from None
 
 
 def _record_report(batch_id: int, dataset_id: int, metrics: dict) -> None:

@@ -12,12 +12,17 @@ plus `job_id` and `requested_by` added by the worker:
 - evaluate: batch_id → measures one batch (scores and metrics); the result holds its scores.
 - benchmark: dataset, arms, seeds, quick, run_id, out_dir → the downstream benchmark report.
 - sleep: seconds, steps → does nothing for a while; checks that a worker is alive and reporting.
+
+Every handler asks `should_stop()` at its safe points (between training steps, generated chunks, scoring stages,
+benchmark arms) and stops there, leaving nothing half-written; a handler that stopped part-way says what it left
+undone in its result's `stopped` ("batch 7 was not scored: nothing of it was written"), which the worker puts in
+the cancelled job's message.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 from ganaug_core.errors import GanaugError
 from ganaug_core.progress import Progress, ProgressCallback
@@ -52,27 +57,59 @@ def training_pace(progress: ProgressCallback) -> ProgressCallback:
     return report
 
 
-def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback, should_stop) -> list[int]:
+class GenerationStopped(InterruptedError):
+    """Raised from a batch's progress report when the job is to stop: `generate_batch` then removes what it had
+    written of that batch (its staging folder) and records nothing."""
+
+
+def stops_generation(progress: ProgressCallback, should_stop: Callable[[], bool]) -> ProgressCallback:
+    def report(p: Progress) -> None:
+        progress(p)
+        if should_stop():
+            raise GenerationStopped("generation stopped")
+
+    return report
+
+
+def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
+                        should_stop) -> tuple[list[int], Optional[str]]:
+    """The batches made (one per class, in order) and, when the job stopped part-way, what it left undone."""
     from ganaug.runs import generate_batch
 
     n = int(params.get("per_class", params.get("n", 0)) or 0)
     seed = int(params.get("seed", 0))
     classes = _classes(params)
-    batch_ids = []
+    batch_ids: list[int] = []
     for i, c in enumerate(classes):
-        if should_stop() or n <= 0:
+        if n <= 0:
             break
+        if should_stop():
+            return batch_ids, _listed("class", classes[i:], "not generated")
         # Each class gets its own seed, so batches of different classes never share latents.
         phase = f"generating class {c} ({i + 1} of {len(classes)})"
-        batch_ids.append(generate_batch(run_id, c, n, seed + i, progress=in_phase(progress, phase)))
+        try:
+            batch_ids.append(generate_batch(run_id, c, n, seed + i,
+                                            progress=stops_generation(in_phase(progress, phase), should_stop)))
+        except GenerationStopped:
+            return batch_ids, _listed("class", classes[i:], "not generated")
     if params.get("score", True):
-        from ganaug.evaluation import measure_batch
+        from ganaug.evaluation import ScoringStopped, measure_batch
 
         for i, b in enumerate(batch_ids):
             if should_stop():
-                break
-            measure_batch(b, progress=in_phase(progress, f"scoring batch {b} ({i + 1} of {len(batch_ids)})"))
-    return batch_ids
+                return batch_ids, _listed("batch", batch_ids[i:], "not scored")
+            try:
+                measure_batch(b, progress=in_phase(progress, f"scoring batch {b} ({i + 1} of {len(batch_ids)})"),
+                              should_stop=should_stop)
+            except ScoringStopped as e:
+                later = batch_ids[i + 1:]
+                return batch_ids, f"{e}; {_listed('batch', later, 'not scored')}" if later else str(e)
+    return batch_ids, None
+
+
+def _listed(noun: str, items: list[int], said: str) -> str:
+    """'classes 8, 9 not generated', 'batch 4 not scored'."""
+    return f"{noun}{'es' * (len(items) > 1)} {', '.join(map(str, items))} {said}"
 
 
 def train_generate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
@@ -84,19 +121,25 @@ def train_generate(params: dict, progress: ProgressCallback, should_stop: Callab
     config = TrainConfig.from_dict(dict(params.get("config") or {}))
     run_id = train_run(params["dataset"], config, progress=training_pace(progress), should_stop=should_stop,
                        requested_by=params.get("requested_by"), resume_run=params.get("resume_run"))
-    batch_ids = [] if should_stop() else _generate_and_score(run_id, params, progress, should_stop)
-    return {"run_id": run_id, "batch_ids": batch_ids, "collapsed_classes": final_diversity(run_id)[1]}
+    batch_ids, stopped = ([], None) if should_stop() else _generate_and_score(run_id, params, progress, should_stop)
+    return {"run_id": run_id, "batch_ids": batch_ids, "collapsed_classes": final_diversity(run_id)[1],
+            **({"stopped": stopped} if stopped else {})}
 
 
 def generate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
     run_id = int(params["run_id"])
-    return {"run_id": run_id, "batch_ids": _generate_and_score(run_id, params, progress, should_stop)}
+    batch_ids, stopped = _generate_and_score(run_id, params, progress, should_stop)
+    return {"run_id": run_id, "batch_ids": batch_ids, **({"stopped": stopped} if stopped else {})}
 
 
 def evaluate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
-    from ganaug.evaluation import measure_batch
+    from ganaug.evaluation import ScoringStopped, measure_batch
 
-    return {"batch_id": int(params["batch_id"]), "scores": measure_batch(int(params["batch_id"]), progress=progress)[0]}
+    batch_id = int(params["batch_id"])
+    try:
+        return {"batch_id": batch_id, "scores": measure_batch(batch_id, progress=progress, should_stop=should_stop)[0]}
+    except ScoringStopped as e:
+        return {"batch_id": batch_id, "stopped": str(e)}
 
 
 def benchmark(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:

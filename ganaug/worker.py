@@ -8,19 +8,29 @@ heartbeat every HEARTBEAT_S seconds; every worker sweeps running jobs whose hear
 into `failed` (a killed worker's job), and the runs whose training process is gone (`fail_abandoned_runs`).
 Progress reaches the row at most twice a second. A job queued from the app is failed without running when its
 account has been disabled since. A failed job's error is one line naming the problem, then its traceback. A
-running worker also touches GANAUG_HOME/worker.alive, so that the app can tell "no worker" from "busy".
+job cancelled while it runs stops at the handler's next safe point; a handler that stopped says what it finished
+in its result's `stopped`, and the job's message repeats it. Each progress row records when its stage started
+(`stage_started`, `stage_from` in the stats), so every page estimates the time left alike.
+
+Each running worker touches its own file, GANAUG_HOME/workers/<host>-<pid>-<token>.alive, and removes it when it
+stops: the app tells "no worker" from "busy" by the freshest of them (`worker_seen_s`), and a worker that stops
+leaves the others seen.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 import traceback
+import uuid
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Optional
 
@@ -37,9 +47,11 @@ from ganaug_core.progress import Progress
 HEARTBEAT_S = float(os.environ.get("GANAUG_HEARTBEAT_S", "5"))
 STALE_AFTER_S = float(os.environ.get("GANAUG_STALE_AFTER_S", "60"))
 PROGRESS_EVERY_S = 0.5
+CANCEL_CHECK_S = 1.0  # a running job reads its cancel flag at most this often
 TASK_NAME = "ganaug.execute_job"
 
-ALIVE_FILE = "worker.alive"  # under GANAUG_HOME: a running worker touches it every HEARTBEAT_S (`worker_seen_s`)
+WORKERS_DIR = "workers"  # under GANAUG_HOME: one <host>-<pid>-<token>.alive file per running worker
+FORGET_AFTER_S = 24 * 3600  # a starting worker removes the files of workers silent this long (killed outright)
 
 _hueys: dict[str, tuple] = {}
 _worker_stop = threading.Event()  # set by a stopping worker; seen by the job Huey hands it
@@ -89,6 +101,7 @@ class _JobContext:
         self.stop_event = stop_event
         self.done = threading.Event()
         self._last_progress = 0.0
+        self._stage: Optional[tuple] = None  # (stage, phase, fraction when it started, when, last fraction)
         self._last_cancel_check = 0.0
         self._cancelled = False
         self._beat = threading.Thread(target=self._heartbeats, daemon=True, name=f"heartbeat-{job_id}")
@@ -112,19 +125,30 @@ class _JobContext:
     def progress(self, p: Progress) -> None:
         now = time.monotonic()
         final = p.total and p.done >= p.total
+        fraction = p.done / p.total if p.total else 0.0
+        started = self._stage_start(p, fraction)  # before the throttle: a stage's first report may not be written
         if now - self._last_progress < PROGRESS_EVERY_S and not final:
             return
         self._last_progress = now
-        fraction = p.done / p.total if p.total else 0.0
-        stats = json.loads(json.dumps({"stage": p.stage, **(p.stats or {})}, default=float))
+        stats = json.loads(json.dumps({"stage": p.stage, **(p.stats or {}), **started}, default=float))
         with session_scope(immediate=True) as s:
             update_progress(s, self.job_id, fraction, progress_message(p), stats)
+
+    def _stage_start(self, p: Progress, fraction: float) -> dict:
+        """When the bar's current stretch began and where: a new stage or phase, or a bar that went back, starts
+        one. The pages divide what moved since by the time it took."""
+        key = (p.stage, (p.stats or {}).get("phase"))
+        if self._stage is None or self._stage[:2] != key or fraction < self._stage[4]:
+            self._stage = (*key, fraction, dt.datetime.now(dt.timezone.utc).isoformat(), fraction)
+        else:
+            self._stage = (*self._stage[:4], fraction)
+        return {"stage_started": self._stage[3], "stage_from": self._stage[2]}
 
     def should_stop(self) -> bool:
         if self._cancelled or self.stop_event.is_set():
             return True
         now = time.monotonic()
-        if now - self._last_cancel_check >= 1.0:
+        if now - self._last_cancel_check >= CANCEL_CHECK_S:
             self._last_cancel_check = now
             with session_scope() as s:
                 self._cancelled = cancel_requested(s, self.job_id)
@@ -183,9 +207,13 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
         try:
             result = handler(params, ctx.progress, ctx.should_stop)
         except Exception as e:
-            if isinstance(e, InterruptedError) and ctx.should_stop() and ctx._cancelled:
-                # A handler that stops by raising (the benchmark between two arms) was cancelled, not broken.
+            if isinstance(e, InterruptedError) and ctx.should_stop():
+                # A handler that stops by raising (the benchmark between two arms) was stopped, not broken.
                 with session_scope(immediate=True) as s:
+                    if not ctx._cancelled:
+                        fail_job(s, job_id, "the worker was stopped while the job ran; it recorded nothing: submit "
+                                            "it again")
+                        return "failed"
                     cancel_job(s, job_id, "cancelled on request before it finished; it recorded nothing")
                 return "cancelled"
             error = job_error(e)
@@ -194,20 +222,23 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
                 fail_job(s, job_id, error)
             return "failed"
     result = json.loads(json.dumps(result or {}, default=str))
+    stopped = result.get("stopped") if isinstance(result.get("stopped"), str) else None  # what it left undone
     with session_scope(immediate=True) as s:
         if stop_event.is_set() and not ctx._cancelled:
-            fail_job(s, job_id, "the worker was stopped while the job ran; submit it again")
+            fail_job(s, job_id, f"the worker was stopped while the job ran{f' ({stopped})' if stopped else ''}; "
+                                "submit it again")
             return "failed"
         run_id = result.get("run_id") if isinstance(result.get("run_id"), int) else None
         if ctx.should_stop():
-            cancel_job(s, job_id, cancel_message(s, run_id, result.get("batch_ids") or []), run_id=run_id)
+            cancel_job(s, job_id, cancel_message(s, run_id, result.get("batch_ids") or [], stopped), run_id=run_id)
             return "cancelled"
         finish_job(s, job_id, result, run_id=run_id)
     return "done"
 
 
-def cancel_message(session, run_id: Optional[int], batch_ids: list) -> str:
-    """What a cancelled job left: where its run stopped and whether it can go on, and the batches made before."""
+def cancel_message(session, run_id: Optional[int], batch_ids: list, stopped: Optional[str] = None) -> str:
+    """What a cancelled job left: where its run stopped and whether it can go on, the batches made before, and what
+    the handler says it left undone (`stopped`: 'batch 7 was not scored: nothing of it was written')."""
     from db.models import Run
 
     run = session.get(Run, run_id) if run_id is not None else None
@@ -223,6 +254,8 @@ def cancel_message(session, run_id: Optional[int], batch_ids: list) -> str:
         said = f"cancelled at step {run.step or 0:,}: run {run.id} wrote no checkpoint to resume from"
     if batch_ids:
         said += f"; batch{'es' if len(batch_ids) > 1 else ''} {', '.join(map(str, batch_ids))} made before it await review"
+    if stopped:
+        said += f"{':' if run is None else ';'} {stopped}"
     return said
 
 
@@ -261,39 +294,61 @@ def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0
     if threading.current_thread() is threading.main_thread():
         previous = {sig: signal.signal(sig, lambda *_: stop_event.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     alive = threading.Event()
-    beat = threading.Thread(target=_say_alive, args=(alive,), daemon=True, name="worker-alive")
+    beat = threading.Thread(target=_say_alive, args=(alive, alive_file()), daemon=True, name="worker-alive")
     beat.start()
     try:
         return _work(stop_event, poll_s, once)
     finally:
         alive.set()
         beat.join(timeout=HEARTBEAT_S + 5)
-        (paths.home() / ALIVE_FILE).unlink(missing_ok=True)
         for sig, handler in previous.items():  # an embedding process (a test, a shell) gets its Ctrl-C back
             signal.signal(sig, handler)
         _worker_stop = threading.Event()  # a job run later in this process (immediate mode) is not told to stop
 
 
-def _say_alive(done: threading.Event) -> None:
-    """Touch GANAUG_HOME/worker.alive until `done`: the app tells a job queued behind another from one that no
-    worker will ever take (an app started with `streamlit run app.py` alone)."""
-    path = paths.home() / ALIVE_FILE
+def alive_file() -> Path:
+    """A new worker's own file under GANAUG_HOME/workers/: named by its host and pid (and a token, as a process may
+    run more than one worker in turn or at once), so that workers sharing a home never remove one another's."""
+    host = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())[:64] or "host"
+    return paths.home() / WORKERS_DIR / f"{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}.alive"
+
+
+def _say_alive(done: threading.Event, path: Path) -> None:
+    """Touch this worker's `path` until `done`, then remove it: the app tells a job queued behind another from one
+    that no worker will ever take (an app started with `streamlit run app.py` alone). Files of workers killed
+    outright stop being touched (ignored once old, removed after FORGET_AFTER_S by the next worker to start)."""
+    _forget_silent_workers(path.parent)
     while True:
         try:
-            path.write_text(f"{os.getpid()}\n")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{socket.gethostname()} {os.getpid()}\n")
         except OSError:  # a home we cannot write to: the jobs will say so themselves
             pass
         if done.wait(HEARTBEAT_S):
+            path.unlink(missing_ok=True)
             return
 
 
+def _forget_silent_workers(folder: Path) -> None:
+    for old in folder.glob("*.alive"):
+        try:
+            if time.time() - old.stat().st_mtime > FORGET_AFTER_S:
+                old.unlink()
+        except OSError:  # another worker removed it first
+            pass
+
+
 def worker_seen_s() -> Optional[float]:
-    """Seconds since a job worker of this GANAUG_HOME last said it was alive; None when none runs (none ever did,
-    or the last one stopped)."""
-    try:
-        return max(0.0, time.time() - (paths.home() / ALIVE_FILE).stat().st_mtime)
-    except OSError:
-        return None
+    """Seconds since the freshest job worker of this GANAUG_HOME last said it was alive; None when none runs (none
+    ever did, or all stopped). A worker killed outright leaves a file that only grows older: the caller decides
+    how old means gone."""
+    ages = []
+    for path in (paths.home() / WORKERS_DIR).glob("*.alive"):
+        try:
+            ages.append(max(0.0, time.time() - path.stat().st_mtime))
+        except OSError:  # removed as we looked: that worker stopped
+            pass
+    return min(ages, default=None)
 
 
 def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:

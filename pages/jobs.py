@@ -6,13 +6,12 @@ the traceback folded, and a job whose worker died marked failed. Not a page itse
 from __future__ import annotations
 
 import datetime as dt
-from time import monotonic
 from typing import Optional
 
 import streamlit as st
 
 from db.engine import session_scope
-from db.jobs import ACTIVE, fail_stale_jobs, job_detail, jobs_ahead
+from db.jobs import ACTIVE, fail_stale_jobs, freshest_heartbeat, job_detail, jobs_ahead
 from pages.ui import cancel_job, plain
 
 
@@ -36,12 +35,29 @@ def who_and_when(job: dict) -> str:
     return said + "."
 
 
-def waiting(job: dict, ahead: list[int]) -> None:
-    """Why a queued job has not started: no worker runs at all, or it waits its turn."""
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def worker_at_work() -> bool:
+    """Whether a job worker runs: one of this GANAUG_HOME said so lately (each touches its own file), or a job of
+    this database runs with a fresh heartbeat (a team's worker may run on another machine, with another home, on
+    the same PostgreSQL database). An idle worker elsewhere leaves no trace here, but takes a queued job within a
+    second of its queueing: a job still waiting with nothing running has no worker anywhere."""
     from ganaug.worker import HEARTBEAT_S, worker_seen_s
 
+    fresh = max(15.0, 3 * HEARTBEAT_S)
     seen = worker_seen_s()
-    if seen is None or seen > max(15.0, 3 * HEARTBEAT_S):
+    if seen is not None and seen <= fresh:
+        return True
+    with session_scope() as session:
+        beat = freshest_heartbeat(session)
+    return beat is not None and (now() - beat).total_seconds() <= fresh
+
+
+def waiting(job: dict, ahead: list[int]) -> None:
+    """Why a queued job has not started: no worker runs at all, or it waits its turn."""
+    if not worker_at_work():
         st.warning("No job worker is running, so this job waits. `ganaug app` starts one beside the app; an app "
                    "started another way (`streamlit run app.py`) needs one in a terminal, with the same "
                    "`GANAUG_HOME`: `ganaug worker`.", icon=":material/hourglass_disabled:")
@@ -78,18 +94,17 @@ def load_job(job_id: int) -> tuple[Optional[dict], list[int]]:
 
 
 def time_left(job: dict) -> Optional[float]:
-    """Seconds the running stage of a job has left at the pace this session saw it move (its bar restarts with
-    each stage, and a stage's start is not recorded); None until the bar has moved."""
-    if job["status"] != "running" or not 0 < job["progress"] < 1:
+    """Seconds the running stage of a job has left at the pace it moved since the stage started (the worker records
+    when and where: `stage_started`, `stage_from`), the same in every tab; None until the bar has moved."""
+    started, start = job["stats"].get("stage_started"), job["stats"].get("stage_from")
+    if job["status"] != "running" or not 0 < job["progress"] < 1 or started is None or start is None:
         return None
-    key, now = f"job_pace_{job['job']}", monotonic()
-    stage = job["stats"].get("stage") or job["message"].split(" ", 1)[0]
-    seen = st.session_state.get(key)
-    if seen is None or seen[0] != stage or job["progress"] < seen[2]:
-        st.session_state[key] = (stage, now, job["progress"])
+    try:
+        took = (now() - dt.datetime.fromisoformat(started)).total_seconds()
+    except (TypeError, ValueError):
         return None
-    moved = job["progress"] - seen[2]
-    return (now - seen[1]) * (1 - job["progress"]) / moved if moved >= 0.02 else None
+    moved = job["progress"] - float(start)
+    return took * (1 - job["progress"]) / moved if moved >= 0.02 and took > 0 else None
 
 
 def progress_bar(job: dict, prefix: str = "", pace: bool = False) -> None:

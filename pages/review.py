@@ -96,8 +96,8 @@ def scoring_progress(job_id: int, batch_id: int) -> None:
     if job is not None and job["status"] in ACTIVE:
         st.caption(who_and_when(job))
         progress_bar(job, prefix=f"Scoring job {job_id}: ", pace=True)
-        if job["status"] == "queued":  # a running scoring cannot stop midway (its handler checks no cancel flag)
-            cancel_or_wait(job, ahead, f"score_cancel_{job_id}")
+        cancel_or_wait(job, ahead, f"score_cancel_{job_id}",
+                       stops="the worker stops before its next stage; the batch's scores are stored whole or not at all")
         return
     if job is not None and job["status"] == "done":
         st.session_state["review_toast"] = (f"Batch {batch_id} scored (job {job_id}): sort by class confidence, "
@@ -118,6 +118,8 @@ def scoring_controls(batch_id: int) -> None:
         failure(job, f"Scoring job {job['job']} failed")
     elif job is not None and job["status"] == "cancelled":
         st.caption(f"Scoring job {job['job']} was cancelled. {who_and_when(job)}")
+        if job["message"].startswith("cancelled on request:"):  # stopped while it ran: what it finished and not
+            st.caption(plain(job["message"]))
     st.button("Compute scores", key=f"score_batch_{batch_id}", icon=":material/analytics:", on_click=queue_scoring,
               args=(batch_id, job["job"] if job is not None else 0))
     st.caption("The worker that `ganaug app` starts scores the batch: class confidence, realism, novelty and the "

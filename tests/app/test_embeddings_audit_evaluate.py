@@ -379,18 +379,18 @@ def _benchmark_job(digits, user_id, status="queued") -> int:
 
 def test_a_new_session_follows_a_queued_benchmark_and_says_what_it_waits_for(users, digits, home):
     # A reload or another tab lost the job: no bar, no Cancel; and a queued job said only "queued".
-    from ganaug.worker import ALIVE_FILE
+    import datetime as dt
 
-    ahead = _benchmark_job(digits, users["ada"]["id"], "running")
+    ahead = _benchmark_job(digits, users["ada"]["id"], "running")  # a worker is alive, and busy with it
     mine = _benchmark_job(digits, users["rita"]["id"])
-    (home / ALIVE_FILE).write_text("1\n")  # a worker is alive, and busy with the job ahead
     at = app_test(users["rita"], "evaluate.py")
     assert not at.exception
     assert any(s.value == f"Benchmark job {mine}: queued" for s in at.subheader)  # the newest one in progress
     assert any(c.value.startswith(f"Queued behind job {ahead}: the worker runs one job at a time") for c in at.caption)
     assert any(c.value.startswith("Launched by rita at") and "real, gan; 2 seed(s), quick" in c.value
                for c in at.caption)
-    (home / ALIVE_FILE).unlink()
+    with session_scope(immediate=True) as session:  # its worker stopped beating half a minute ago
+        session.get(Job, ahead).heartbeat_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=30)
     at.run()
     assert any("No job worker is running" in w.value for w in at.warning)
 
@@ -477,22 +477,27 @@ def test_the_form_offers_only_the_arms_the_dataset_can_run(users, digits):
 
 
 def test_a_running_benchmark_says_the_time_left_at_its_pace(users, digits, monkeypatch):
-    # Its bar said "benchmark 8/16" and nothing of how long the rest takes.
+    # Its bar said "benchmark 8/16" and nothing of how long the rest takes; then each tab estimated it from what it
+    # had seen of the bar itself, so a new tab said nothing and two tabs said different things.
+    import datetime as dt
+
     import pages.jobs
 
     job = _benchmark_job(digits, users["rita"]["id"], "running")
-    now = [100.0]
-    monkeypatch.setattr(pages.jobs, "monotonic", lambda: now[0])
+    started = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+    monkeypatch.setattr(pages.jobs, "now", lambda: started + dt.timedelta(seconds=40))
 
-    def moved_to(done: int) -> None:
+    def moved_to(done: int) -> None:  # the stage started 40 s ago at 4/16, as the worker records it
         with session_scope(immediate=True) as session:
             row = session.get(Job, job)
-            row.progress, row.message, row.stats = done / 16, f"benchmark {done}/16", {"stage": "benchmark"}
+            row.progress, row.message = done / 16, f"benchmark {done}/16"
+            row.stats = {"stage": "benchmark", "stage_started": started.isoformat(), "stage_from": 4 / 16}
 
     moved_to(4)
     at = app_test(users["rita"], "evaluate.py")
-    assert [p.proto.text for p in at.get("progress")] == ["benchmark 4/16"]  # no pace seen yet
-    moved_to(8)
-    now[0] = 140.0  # a quarter of the bar in 40 s: the half left takes 80 s
+    assert [p.proto.text for p in at.get("progress")] == ["benchmark 4/16"]  # it has not moved yet
+    moved_to(8)  # a quarter of the bar in 40 s: the half left takes 80 s
     at.run()
     assert [p.proto.text for p in at.get("progress")] == ["benchmark 8/16 · ≈ 80 s left at this pace"]
+    other_tab = app_test(users["rita"], "evaluate.py")
+    assert [p.proto.text for p in other_tab.get("progress")] == ["benchmark 8/16 · ≈ 80 s left at this pace"]

@@ -304,12 +304,10 @@ def test_resuming_a_run_asks_for_more_steps_than_it_has(users, digits):
 
 def test_a_queued_job_says_what_it_waits_for(users, digits, home):
     from db.jobs import claim_job, submit_job
-    from ganaug.worker import ALIVE_FILE
 
     with session_scope(immediate=True) as session:
         running = submit_job(session, "train_generate", {"dataset": digits}, "r", requested_by=users["ada"]["id"]).id
-        claim_job(session, running, 1)
-    (home / ALIVE_FILE).write_text("1\n")  # a worker is alive, and busy
+        claim_job(session, running, 1)  # a worker is alive (its heartbeat is fresh), and busy
     at = app_test(users["rita"], "generate.py")
     at.number_input(key="gen_budget").set_value(20.0)
     button(at, "Launch run").click().run()

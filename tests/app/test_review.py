@@ -573,13 +573,11 @@ def test_a_queued_scoring_says_what_it_waits_for_and_can_be_cancelled(users, dig
     # It showed a bar stuck at "queued", with no word of the job ahead (or of no worker at all) and no Cancel.
     from db.jobs import claim_job, submit_job
     from db.models import Job
-    from ganaug.worker import ALIVE_FILE
 
     batch = make_batch(digits, 7, 4, scored=False)
     with session_scope(immediate=True) as session:
         ahead = submit_job(session, "train_generate", {"dataset": digits}, "r", requested_by=users["ada"]["id"]).id
-        claim_job(session, ahead, 1)
-    (home / ALIVE_FILE).write_text("1\n")
+        claim_job(session, ahead, 1)  # a worker is alive (its heartbeat is fresh), and busy
     at = review(users["rita"], batch)
     button(at, "Compute scores").click().run()
     assert not at.exception
@@ -594,6 +592,30 @@ def test_a_queued_scoring_says_what_it_waits_for_and_can_be_cancelled(users, dig
     at.run()
     assert any(c.value.startswith(f"Scoring job {job} was cancelled. Launched by rita") for c in at.caption)
     assert button(at, "Compute scores")  # it can be queued again
+
+
+def test_a_running_scoring_can_be_cancelled_and_says_what_it_left(users, digits):
+    # Cancel was offered only while the job was queued: the scoring handler used to ignore the stop.
+    from db.jobs import cancel_job, claim_job
+    from db.models import Job
+
+    batch = make_batch(digits, 7, 4, scored=False)
+    at = review(users["rita"], batch)
+    button(at, "Compute scores").click().run()
+    with session_scope(immediate=True) as session:
+        job = session.scalars(select(Job.id).where(Job.kind == "evaluate")).one()
+        claim_job(session, job, 1)
+    at.run()
+    button(at, "Cancel").click().run()
+    assert not at.exception
+    assert any(c.value.startswith("Cancel requested; the worker stops before its next stage") for c in at.caption)
+    with session_scope(immediate=True) as session:
+        assert session.get(Job, job).cancel_requested
+        cancel_job(session, job, f"cancelled on request: batch {batch} was not scored: nothing of it was written")
+    at.run()
+    assert any(c.value.startswith(f"Scoring job {job} was cancelled.") for c in at.caption)
+    assert f"cancelled on request: batch {batch} was not scored: nothing of it was written" in [
+        c.value for c in at.caption]
 
 
 def test_a_failed_scoring_shows_one_line_and_its_details_folded(users, digits):

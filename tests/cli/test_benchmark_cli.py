@@ -232,6 +232,17 @@ def test_an_interrupted_benchmark_leaves_no_report(digits, home):
         assert s.scalar(select(func.count(Report.id))) == 0
 
 
+def test_a_benchmark_cancelled_before_its_arms_trains_no_classifier(digits):
+    # A cancel asked while it prepared (the scorer's feature extractor, the generator) was first seen after the
+    # first arm's classifier had trained.
+    from ganaug.benchmarking import run_benchmark
+
+    seen = []
+    with pytest.raises(InterruptedError):
+        run_benchmark(digits, "real", 1, True, progress=seen.append, should_stop=lambda: True)
+    assert [p for p in seen if p.stage == "benchmark"] == []
+
+
 def test_sigterm_stops_a_benchmark_like_ctrl_c_and_leaves_no_report(digits, home, tmp_path):
     import os
     import signal

@@ -181,18 +181,25 @@ def test_the_worker_waits_out_a_database_that_went_away(db, capsys):
 
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
+    err: list[str] = []
+
+    def said_it_went() -> bool:  # not a fixed sleep: on a busy machine the worker may take longer to try
+        err.extend(capsys.readouterr().err.splitlines())
+        return bool(err)
+
     try:
         with database_gone(db):
             thread.start()
-            time.sleep(0.5)
+            _wait_for(said_it_went)
+            time.sleep(0.2)  # a few more tries, which must add no line
             assert thread.is_alive()
-        with session_scope() as s:
+        with session_scope(immediate=True) as s:  # it reads, then writes, while the worker writes too
             job_id = submit_job(s, "sleep", {"seconds": 0.01, "steps": 1}, "after").id
         _wait_for(lambda: _status(job_id) == "done", timeout=30)
     finally:
         stop.set()
         thread.join(timeout=30)
-    err = capsys.readouterr().err.splitlines()
+    err += capsys.readouterr().err.splitlines()
     assert len(err) == 2, err  # one line when it went, one when it came back; none per try
     assert err[0].startswith("worker: the database ") and "failed" in err[0] and "trying again every" in err[0]
     assert err[1] == "worker: the database answers again"
@@ -316,3 +323,176 @@ def test_a_cancelled_job_says_where_its_run_stopped_and_how_to_resume(home, toy)
         run.status = "done"
         assert cancel_message(s, run.id, [4, 5]) == (f"cancelled after training: run {run.id} finished (114 steps) and "
                                                      "can generate more; batches 4, 5 made before it await review")
+
+
+def test_two_workers_on_one_home_one_stops_and_the_other_is_still_seen(home, monkeypatch):
+    # One file per home: the first worker to stop removed it, and the pages said "no job worker is running" while
+    # the other still ran (until its next beat, HEARTBEAT_S later).
+    from ganaug import worker
+
+    monkeypatch.setattr(worker, "HEARTBEAT_S", 30.0)  # no second beat within the test: only the first touch counts
+    folder = home / worker.WORKERS_DIR
+    stops = [threading.Event(), threading.Event()]
+    threads = [threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=e, poll_s=0.05)) for e in stops]
+    try:
+        for n, thread in enumerate(threads, start=1):
+            thread.start()
+            _wait_for(lambda: len(list(folder.glob("*.alive"))) == n)
+        stops[0].set()
+        threads[0].join(timeout=30)
+        assert not threads[0].is_alive() and len(list(folder.glob("*.alive"))) == 1
+        assert worker.worker_seen_s() is not None and worker.worker_seen_s() < 30
+    finally:
+        for e in stops:
+            e.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert worker.worker_seen_s() is None and list(folder.glob("*.alive")) == []
+
+
+def test_a_worker_killed_outright_is_seen_ever_older_and_forgotten_after_a_day(home, monkeypatch):
+    from ganaug import worker
+
+    folder = home / worker.WORKERS_DIR
+    folder.mkdir()
+    killed, ancient = folder / "elsewhere-41-aaaa.alive", folder / "elsewhere-7-bbbb.alive"
+    for path, age in ((killed, 600), (ancient, worker.FORGET_AFTER_S + 60)):
+        path.write_text("elsewhere\n")
+        os.utime(path, (time.time() - age, time.time() - age))
+    assert 599 < worker.worker_seen_s() < 700  # the freshest: the page calls that gone
+    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.1)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
+    thread.start()
+    try:
+        _wait_for(lambda: worker.worker_seen_s() < 5)
+        assert killed.exists() and not ancient.exists()
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert sorted(folder.glob("*.alive")) == [killed]
+
+
+def test_a_running_job_records_when_its_stage_started(home):
+    # The pages estimated the time left from what each tab had seen of the bar: a new tab said nothing, and two
+    # tabs could say different things.
+    import datetime as dt
+
+    from ganaug import worker
+
+    def row():
+        with session_scope() as s:
+            job = get_job(s, job_id)
+            return job.progress, dict(job.stats or {})
+
+    before = dt.datetime.now(dt.timezone.utc)
+    job_id = worker.submit("sleep", {"seconds": 60, "steps": 600}, submit_key="paced")
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
+    thread.start()
+    try:
+        _wait_for(lambda: "stage_started" in row()[1])
+        first_progress, first = row()
+        _wait_for(lambda: row()[0] > first_progress)  # a later report of the same stage
+        stats = row()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert stats["stage"] == "sleep" and stats["stage_from"] == first["stage_from"] == 1 / 600  # its first report
+    assert stats["stage_started"] == first["stage_started"]
+    assert before <= dt.datetime.fromisoformat(stats["stage_started"]) <= dt.datetime.now(dt.timezone.utc)
+
+
+def _unscored_batch(dataset: str) -> int:
+    """A pending batch of five test images of class 9, recorded as the generator records a batch."""
+    from db.models import Batch, Run, Sample
+    from ganaug.datasets import dataset_arrays
+    from ganaug_core import paths
+    from ganaug_core.imageio import save_png
+
+    row, arrays = dataset_arrays(dataset)
+    images, labels = arrays.split("test")
+    with session_scope() as s:
+        run = Run(dataset_id=row.id, status="done", run_dir="runs/t", config={}, config_sha256="c" * 64,
+                  code_version="t")
+        s.add(run)
+        s.flush()
+        batch = Batch(run_id=run.id, dataset_id=row.id, class_index=9, count=5, seed=0, checkpoint_sha256="k" * 64,
+                      config_sha256="c" * 64, code_version="t", folder="batches/t")
+        s.add(batch)
+        s.flush()
+        for i, img in enumerate(images[labels == 9][:5]):
+            rel = f"batches/t/{i:05d}.png"
+            s.add(Sample(batch_id=batch.id, class_index=9, seed=i, path=rel, sha256=save_png(img, paths.resolve(rel))))
+        return batch.id
+
+
+@pytest.mark.slow  # trains a short feature extractor
+def test_a_scoring_job_cancelled_while_it_runs_stops_with_nothing_half_written(digits, monkeypatch):
+    # "Cancel" on a running scoring did nothing: the handler never asked, and the job went on to fit the map and
+    # write every score before it ended "cancelled on request" with the batch scored.
+    from sqlalchemy import select
+
+    import ganaug_core.scoring
+    from db.jobs import request_cancel
+    from db.models import Batch, Report, Sample
+    from ganaug import evaluation, worker
+    from ganaug_core import paths
+
+    evaluation.ensure_feature_extractor(digits, steps=20)  # a short one, reused as is by the job
+    batch_id = _unscored_batch(digits)
+    job_id = worker.submit("evaluate", {"batch_id": batch_id}, submit_key="score")
+    real_scoring = ganaug_core.scoring.score_samples
+
+    def scores_then_cancel(*args, **kwargs):  # the user clicks Cancel while the scores are being computed
+        scores = real_scoring(*args, **kwargs)
+        with session_scope(immediate=True) as s:
+            request_cancel(s, job_id)
+        return scores
+
+    monkeypatch.setattr(ganaug_core.scoring, "score_samples", scores_then_cancel)
+    monkeypatch.setattr(worker, "CANCEL_CHECK_S", 0.0)
+    assert worker.run_worker(once=True, poll_s=0.01) == 1
+    with session_scope() as s:
+        job = get_job(s, job_id)
+        assert (job.status, job.error) == ("cancelled", None)
+        assert job.message == f"cancelled on request: batch {batch_id} was not scored: nothing of it was written"
+        assert not s.get(Batch, batch_id).scores_computed
+        assert s.scalars(select(Sample.realism).where(Sample.batch_id == batch_id)).all() == [None] * 5
+        assert s.scalars(select(Report)).all() == []
+    assert not (paths.models_dir() / digits / "embedding.npz").exists()  # it stopped before fitting the map
+
+
+@pytest.mark.slow  # trains a 2-step run
+def test_a_generate_job_cancelled_while_it_writes_a_batch_leaves_no_part_of_it(digits, monkeypatch):
+    # Generation asked only between two classes: a cancel waited for the whole batch of the class in progress.
+    from sqlalchemy import func, select
+
+    import ganaug.runs
+    from db.jobs import request_cancel
+    from db.models import Batch
+    from ganaug import worker
+    from ganaug.runs import default_config, train_run
+    from ganaug_core import paths
+
+    run_id = train_run("digits", default_config("digits", resolution=8, width=4, batch_size=8, steps=2))
+    job_id = worker.submit("generate", {"run_id": run_id, "classes": [9, 8], "per_class": 300}, submit_key="gen")
+    real_save = ganaug.runs.save_png
+
+    def save_then_cancel(*args, **kwargs):  # the user clicks Cancel while the first batch's PNGs are written
+        if not calls:
+            with session_scope(immediate=True) as s:
+                request_cancel(s, job_id)
+        calls.append(1)
+        return real_save(*args, **kwargs)
+
+    calls: list = []
+    monkeypatch.setattr(ganaug.runs, "save_png", save_then_cancel)
+    monkeypatch.setattr(worker, "CANCEL_CHECK_S", 0.0)
+    assert worker.run_worker(once=True, poll_s=0.01) == 1
+    with session_scope() as s:
+        job = get_job(s, job_id)
+        assert (job.status, job.run_id) == ("cancelled", run_id)
+        assert job.message.endswith("; classes 9, 8 not generated") and len(calls) == 256  # stopped at its report
+        assert s.scalar(select(func.count(Batch.id))) == 0
+    assert not list(paths.batches_dir().rglob("*.png"))  # its staging folder is gone too
