@@ -48,3 +48,40 @@ def test_mirrored_and_contrast_changed_copies_score_low():
     assert (ratio < PIXEL_COPY_RATIO).all(), ratio
     _, new_ratio = pixel_copy_ratio(new, real)
     assert (new_ratio >= PIXEL_COPY_RATIO).mean() > 0.95
+
+
+def _crop_rescaled(img, side, oy, ox):
+    from PIL import Image
+
+    crops = [Image.fromarray(ch[oy : oy + side, ox : ox + side]).resize(ch.shape[::-1], Image.BILINEAR) for ch in img]
+    return np.stack([np.asarray(c) for c in crops])
+
+
+def test_copies_shifted_cropped_or_blended_score_low_new_images_do_not():
+    images, _ = digits_8x8(40, 5)
+    images = images.repeat(2, axis=2).repeat(2, axis=3)  # 16×16: 2 px is one stroke of the original 8×8 digit
+    real, new = images[::2], images[1::2]
+    f = real.astype(np.float32)
+    synth = np.stack([
+        np.pad(real[0], ((0, 0), (0, 0), (3, 0)), mode="edge")[..., :-3],  # 3 px right, the edge repeated
+        np.roll(real[21], (2, -4), axis=(-2, -1)),  # 2 down and 4 left, wrapped around
+        _crop_rescaled(real[42], 12, 1, 3),  # the 75 % crop rescaled to full size
+        _crop_rescaled(real[63], 14, 0, 2)[..., ::-1],  # a 90 % crop, mirrored
+        np.round(0.5 * f[4] + 0.5 * f[5]).astype(np.uint8),  # two zeros blended half and half
+        np.round(0.7 * f[26] + 0.3 * f[27]).astype(np.uint8),  # two ones, 70/30
+    ])
+    index, ratio = pixel_copy_ratio(synth, real)
+    assert (ratio < PIXEL_COPY_RATIO).all(), ratio
+    assert index[:4].tolist() == [0, 21, 42, 63]
+    assert index[4] in (4, 5) and index[5] == 26  # a blend names its larger part
+    _, new_ratio = pixel_copy_ratio(new, real)
+    assert (new_ratio >= PIXEL_COPY_RATIO).all(), np.sort(new_ratio)[:5]
+
+
+def test_crop_model_matches_pil_bilinear_resize():
+    from ganaug_core.metrics.pixel_copies import _window_matrix
+
+    img = np.random.default_rng(0).integers(0, 256, (1, 16, 16)).astype(np.uint8)
+    w = _window_matrix(16, 12, 3)
+    ours = w @ img[0].astype(np.float32) @ _window_matrix(16, 12, 1).T
+    assert np.abs(ours - _crop_rescaled(img, 12, 3, 1)[0]).max() <= 1.0  # PIL rounds to whole levels
