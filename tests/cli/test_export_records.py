@@ -102,7 +102,7 @@ def test_a_failed_export_records_nothing_and_writes_nothing(toy, home, tmp_path)
 
         small = make_batch(s, home, get_dataset(s, "toy"), n=2, size=4).id  # refused mid-way: 4×4 in an 8×8 set
     ok_json("review", "approve", small, env=REX)
-    assert "is 4×4 but dataset 'toy' holds 8×8" in refused("export", "--dataset", "toy", "--out", tmp_path / "c",
+    assert "holds 4×4 samples but dataset 'toy' holds 8×8" in refused("export", "--dataset", "toy", "--out", tmp_path / "c",
                                                           "--ratio", "10", env=REX)
     ok_json("users", "disable", "rex", env=ADA)
     assert "disabled" in refused("export", "--dataset", "toy", "--out", tmp_path / "d", env=REX)
