@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from sqlalchemy import Integer, column, func, select, values
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from db.models import (Batch, Dataset, Event, Job, RealImage, Report, Run, Sample, SampleTag, Tag, User,
                        carries_blocking_tag)
@@ -208,6 +208,7 @@ def samples_by_ids(session: Session, ids: Sequence[int]) -> list[dict]:
         return []
     rows = session.execute(
         select(Sample, Batch.status).join(Batch, Sample.batch_id == Batch.id).where(Sample.id.in_(list(ids)))
+        .options(undefer(Sample.copy_match))
     ).all()
     tags = tag_names_for(session, [s.id for s, _ in rows])
     by_id = {s.id: sample_dict(s, status, tags.get(s.id, [])) for s, status in rows}
@@ -218,7 +219,8 @@ def sample_dict(s: Sample, batch_status: str, tags: list[str]) -> dict:
     return dict(id=s.id, batch=s.batch_id, class_index=s.class_index, seed=s.seed, path=s.path, sha256=s.sha256,
                 rejected=s.rejected, memorized=s.memorized, class_confidence=s.class_confidence,
                 realism=s.realism, novelty=s.novelty, nn_distance=s.nn_distance,
-                nn_real_ids=list(s.nn_real_ids or []), batch_status=batch_status, tags=tags)
+                nn_real_ids=list(s.nn_real_ids or []), copy_match=dict(s.copy_match) if s.copy_match else None,
+                batch_status=batch_status, tags=tags)
 
 
 def tag_names_for(session: Session, sample_ids: Sequence[int]) -> dict[int, list[str]]:

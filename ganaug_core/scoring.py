@@ -6,7 +6,8 @@
 - novelty: the authenticity ratio against all real training images, the smaller of its feature-space value
   (metrics/authenticity.py) and its pixel-space value (metrics/pixel_copies.py); ≈ 0 for a copy.
 - memorized: an exact pixel copy, a pixel near-duplicate, or either ratio below its copy threshold. The copied
-  training image is then listed first among the sample's nearest real images, so reviewers see the source.
+  training image (both parts of a blend) is then listed first among the sample's nearest real images, so reviewers
+  see the source, and copy_match says how it matched (mirrored, shifted, cropped, blended: metrics/copy_match.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import numpy as np
 
 from ganaug_core.errors import GanaugError
 from ganaug_core.metrics.authenticity import authenticity
+from ganaug_core.metrics.copy_match import copy_matches
 from ganaug_core.metrics.duplicates import NEAR_RMS, exact_matches, nearest_pixel_rms
 from ganaug_core.metrics.neighbours import kth_neighbour_radii, pairwise_distances
-from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, pixel_copy_ratio
+from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, RealBank, pixel_copy_ratio
 
 REALISM_K = 5
 REALISM_CAP = 10.0  # a copy would score infinity; capped so the value sorts and serialises
@@ -40,6 +42,8 @@ class SampleScores:
     exact_copy: np.ndarray  # (N,) bool
     near_copy: np.ndarray  # (N,) bool: pixel RMS difference below NEAR_RMS
     memorized: np.ndarray  # (N,) bool: exact | near | feature_novelty < COPY_RATIO | pixel_novelty < PIXEL_COPY_RATIO
+    copy_match: list  # (N,) why a memorized sample was flagged (metrics/copy_match.py; parts index the real arrays),
+    # None for the others
 
     def __len__(self) -> int:
         return len(self.memorized)
@@ -57,12 +61,13 @@ def realism_scores(real_class_features: np.ndarray, synth_features: np.ndarray, 
 
 def score_samples(
     extractor, real_images: np.ndarray, real_labels: np.ndarray, synth_images: np.ndarray, synth_labels,
-    real_features: Optional[np.ndarray] = None,
+    real_features: Optional[np.ndarray] = None, pixel_bank: Optional[RealBank] = None,
 ) -> SampleScores:
     """`real_*` are the real *training* split; `synth_labels` the conditioned class of each sample (or one int).
     `real_features`: `extractor.features(real_images)`, where a caller scores many small sets against the same
     real images (the benchmark's gan_filtered arm scores each class's candidates in turn: at 100 classes,
-    recomputing them took longer than the scoring itself)."""
+    recomputing them took longer than the scoring itself). `pixel_bank`: pixel_copies.prepare_real(real_images),
+    for the same reason (a quarter of the pixel copy check at 10,000 real images)."""
     if len(synth_images) == 0:
         raise GanaugError("no synthetic samples to score")
     if len(real_images) < 2:
@@ -89,12 +94,19 @@ def score_samples(
     auth = authenticity(real_f, synth_f, k=NEIGHBOURS)
     exact = exact_matches(synth_images, real_images) >= 0
     near = nearest_pixel_rms(synth_images, real_images)[1] < NEAR_RMS
-    pix_index, pix_ratio = pixel_copy_ratio(synth_images, real_images, extra_candidates=auth.nn_index)
+    pix_index, pix_ratio, pix_blend = pixel_copy_ratio(synth_images, real_images, extra_candidates=auth.nn_index,
+                                                       return_blend=True, bank=pixel_bank)
     pixel_copy = pix_ratio < PIXEL_COPY_RATIO
+    memorized = exact | near | auth.copy | pixel_copy
+    matches = copy_matches(synth_images, real_images, pix_index, pix_blend, pix_ratio, pixel_copy,
+                           prepared=None if pixel_bank is None else pixel_bank.images)
     nn_index = auth.nn_index.copy()
-    for i in np.flatnonzero(pixel_copy & (nn_index[:, 0] != pix_index)):
-        rest = [j for j in nn_index[i] if j != pix_index[i]]
-        nn_index[i] = [pix_index[i], *rest[: nn_index.shape[1] - 1]]
+    for i in np.flatnonzero(memorized):
+        if matches[i] is None:  # flagged by its features (or pixel RMS) alone: its nearest image is the reason
+            matches[i] = dict(kind="features", parts=[int(nn_index[i, 0])], ratio=float(auth.ratio[i]))
+        # The copied image (both parts of a blend) first, so reviewers see the source beside the sample.
+        first = [int(j) for j in matches[i]["parts"]]
+        nn_index[i] = [*first, *[j for j in nn_index[i] if j not in first]][: nn_index.shape[1]]
     nn_distances = np.linalg.norm(real_f[nn_index].astype(np.float64) - synth_f[:, None, :], axis=2)
     nn_distances[nn_distances < 1e-6] = 0.0  # as in pairwise_distances: round-off of identical images
     return SampleScores(
@@ -108,5 +120,6 @@ def score_samples(
         nn_distances=nn_distances,
         exact_copy=exact,
         near_copy=near,
-        memorized=exact | near | auth.copy | pixel_copy,
+        memorized=memorized,
+        copy_match=matches,
     )

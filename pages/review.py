@@ -19,6 +19,9 @@ from db import views
 from db.engine import session_scope
 from db.jobs import ACTIVE
 from db.review import FREE_FORM_TAG, review_page, untag_sample
+from ganaug_core.metrics.authenticity import COPY_RATIO
+from ganaug_core.metrics.copy_match import copy_reason
+from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO
 from ganaug_core.runstats import last_diversity
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
 from pages.review_decisions import (SCORE_JOB, act_on_sample, batch_actions, load_queue, queue_scoring,
@@ -302,6 +305,27 @@ def open_sample(sample_id: int, pick_key: str) -> None:
     st.session_state["review_open"] = st.session_state[pick_key] = sample_id
 
 
+def why_flagged(s: dict, copied: list[dict], state: dict) -> None:
+    """A memorized sample's reason in words (which training image(s), how they line up, the ratio against its
+    threshold) with the sample and those images side by side: a shifted or mirrored copy, or a blend, does not look
+    like its source at a glance."""
+    match = s["copy_match"]
+    reason = copy_reason(match)
+    if reason is None:  # scored before the reason was recorded
+        st.caption(f"Why it was flagged was not recorded when this batch was scored: `ganaug evaluate batch "
+                   f"{s['batch']} --rescore` records it.")
+        return
+    threshold = COPY_RATIO if match["kind"] == "features" else PIXEL_COPY_RATIO
+    measure = "feature" if match["kind"] == "features" else "pixel"
+    with st.container(border=True, key="copy_reason"):
+        st.markdown(f"**Why it was flagged:** it is {reason} ({measure} copy ratio {fmt(match.get('ratio'), 3)}; "
+                    f"under {threshold:g} is a copy).")
+        weights = match.get("weights") or []
+        captions = [f"training image #{r['id']} · {plain(state['class_names'][r['class_index']])}"
+                    + (f" · {round(100 * weights[n])} %" if n < len(weights) else "") for n, r in enumerate(copied)]
+        show_images([s["path"], *[r["path"] for r in copied]], [f"sample #{s['id']}", *captions], size=96)
+
+
 def sample_detail(open_id, state: dict) -> None:
     if open_id is None:
         st.caption("Open a sample to see it beside its nearest real training images, tag it or reject it.")
@@ -313,6 +337,7 @@ def sample_detail(open_id, state: dict) -> None:
             return
         s = found[0]
         reals = views.real_images_by_ids(session, s["nn_real_ids"][:4])
+        copied = views.real_images_by_ids(session, (s["copy_match"] or {}).get("parts") or [])
         dataset = state["dataset"]
     distances = neighbour_distances(home(), dataset, s["id"]) if s["nn_real_ids"] else {}
     st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
@@ -327,6 +352,8 @@ def sample_detail(open_id, state: dict) -> None:
         st.error("Flagged as a near-copy of a training image: reject it before the batch can be approved.")
     elif s["memorized"]:
         st.caption("Flagged as a near-copy of a training image; rejected, so it no longer blocks the approval.")
+    if s["memorized"]:
+        why_flagged(s, copied, state)
     if reals:
         st.markdown("Nearest real training images (nearest first, feature distance d)")
         ds = [distances.get(r["id"], s["nn_distance"] if i == 0 else None) for i, r in enumerate(reals)]

@@ -20,7 +20,7 @@ from ganaug_core.metrics.dcr import dcr
 from ganaug_core.metrics.duplicates import duplicate_report
 from ganaug_core.metrics.fid import fid
 from ganaug_core.metrics.kid import kid
-from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, pixel_copy_ratio
+from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, RealBank, pixel_copy_ratio
 from ganaug_core.metrics.prdc import DEFAULT_K, prdc
 
 
@@ -63,6 +63,7 @@ class _Slice:
     real_images_all: np.ndarray  # every real training image: a copy of any class is a copy
     real_all: np.ndarray  # every real training feature
     holdout: Optional[np.ndarray]  # held-out real features of the scope, if any
+    pixel_ratio: Optional[np.ndarray]  # the scope's samples' pixel authenticity ratios against every real image
 
 
 def _authenticity(s: _Slice):
@@ -70,9 +71,9 @@ def _authenticity(s: _Slice):
 
 
 def _pixel_copies(s: _Slice):
-    if len(s.real_images_all) < 2 or len(s.synth_images) == 0:
+    if s.pixel_ratio is None or len(s.pixel_ratio) == 0:
         return None
-    ratio = pixel_copy_ratio(s.synth_images, s.real_images_all)[1]
+    ratio = s.pixel_ratio
     return {"copies": int((ratio < PIXEL_COPY_RATIO).sum()), "copy_fraction": float((ratio < PIXEL_COPY_RATIO).mean()),
             "median_pixel_novelty": float(np.median(ratio))}
 
@@ -115,6 +116,8 @@ def compute_metrics(
     holdout_images: Optional[np.ndarray] = None,
     names: Optional[Sequence[str]] = None,
     holdout_labels: Optional[np.ndarray] = None,
+    real_features: Optional[np.ndarray] = None,
+    pixel_bank: Optional[RealBank] = None,
 ) -> dict:
     """{"overall": {metric: value}, "per_class": {class: {metric: value}}, "counts": ..., "reference": ...}.
 
@@ -125,6 +128,8 @@ def compute_metrics(
     `holdout_labels` enables per-class DCR and references; without them both are reported overall only.
     "reference" (overall, and per class) is FID, KID and PRDC of the held-out real images in scope against the real
     training images in scope, None without a holdout.
+    `real_features` (extractor.features(real_images)) and `pixel_bank` (pixel_copies.prepare_real(real_images)):
+    where the caller measures many batches against the same real images.
     """
     names = list(names) if names is not None else list(METRICS)
     unknown = [n for n in names if n not in METRICS]
@@ -135,10 +140,14 @@ def compute_metrics(
     if synth_images.shape[1:] != real_images.shape[1:]:
         raise GanaugError(f"synthetic images {synth_images.shape[1:]} do not match the real ones {real_images.shape[1:]}")
     real_labels, synth_labels = np.asarray(real_labels), np.asarray(synth_labels)
-    real_f = extractor.features(real_images)
+    real_f = extractor.features(real_images) if real_features is None else real_features
     synth_f = extractor.features(synth_images)
     synth_p = extractor.predict_proba(synth_images)
     hold_f = extractor.features(holdout_images) if holdout_images is not None and len(holdout_images) else None
+    # Once for all samples, each scope reading its own: each sample's ratio depends on that sample and the real
+    # images only (a batch of one class otherwise paid the check twice, overall and for its class).
+    pixel_ratio = (pixel_copy_ratio(synth_images, real_images, bank=pixel_bank)[1]
+                   if "pixel_copies" in names and len(real_images) >= 2 else None)
 
     def run(synth_mask: np.ndarray, real_mask: np.ndarray, hold_mask: Optional[np.ndarray]) -> dict:
         s = _Slice(
@@ -146,6 +155,7 @@ def compute_metrics(
             synth_labels=synth_labels[synth_mask], synth_images=synth_images[synth_mask],
             real_images_all=real_images, real_all=real_f,
             holdout=None if hold_f is None or hold_mask is None else hold_f[hold_mask],
+            pixel_ratio=None if pixel_ratio is None else pixel_ratio[synth_mask],
         )
         return {name: METRICS[name](s) for name in names}
 

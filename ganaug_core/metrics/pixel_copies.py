@@ -29,6 +29,8 @@ replaced, ≈ 20× at 16×16 (BENCHMARKS.md).
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -178,17 +180,20 @@ def _aligned(view, bank, cand, max_shift):
     return best, cand[rows, c]
 
 
-def _nearest_aligned(s, bank, max_shift, extra=None):
-    """(N,) distance to, and index of, the nearest real image after alignment."""
+def _views(s: np.ndarray) -> list[np.ndarray]:
+    # A mirrored copy of a patient's image is still that image: each orientation is aligned in turn.
+    return [np.ascontiguousarray(v) for v in (s, s[..., ::-1], s[..., ::-1, :])]
+
+
+def _nearest_aligned(s, bank, shortlists, max_shift, extra=None):
+    """(N,) distance to, and index of, the nearest real image after alignment; `shortlists`: _shortlist of each
+    of _views(s)."""
     m = bank.shape[1]
     best_d = np.full(len(s), np.inf)
     index = np.zeros(len(s), dtype=np.int64)
     orientation = np.zeros(len(s), dtype=np.int64)
-    # A mirrored copy of a patient's image is still that image: each orientation is aligned in turn.
-    views = [np.ascontiguousarray(v) for v in (s, s[..., ::-1], s[..., ::-1, :])]
-    coarse_bank = _coarse(bank.reshape(-1, *bank.shape[2:])).reshape(len(bank) * m, -1)
-    for o, view in enumerate(views):
-        cand = _shortlist(view, coarse_bank, max_shift, CANDIDATES)
+    views = _views(s)
+    for o, (view, cand) in enumerate(zip(views, shortlists)):
         if extra is not None:
             cand = np.concatenate([cand, extra], axis=1)  # at full size, scale index 0
         d, c = _aligned(view, bank, cand, max_shift)
@@ -236,25 +241,82 @@ def _ratio(distance: np.ndarray, own: np.ndarray) -> np.ndarray:
     return np.minimum(ratio, 1e6)
 
 
+@dataclass(frozen=True)
+class RealBank:
+    """The real side of the check, which depends on the real images alone: a worker scoring batch after batch
+    against the same training images prepares it once (at 10,000 real 32×32 colour images, about a quarter of one
+    check's time; BENCHMARKS.md). Its crops take 4 × the real images' pixels in float32."""
+
+    images: np.ndarray  # (M, C, S, S) prepared real images
+    crops: np.ndarray  # (len(CROP_SCALES), M, C, S, S): _crops(images)
+    coarse: np.ndarray  # (len(CROP_SCALES) × M, d): the crops as the shortlist compares them
+    digest: str  # _digest of the raw real images, to refuse a bank of other images
+    # The last samples' search (_searched), which extra candidates do not change: a batch's scores and metrics
+    # check the same samples, with and without the feature neighbours.
+    recent: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def _digest(images: np.ndarray) -> str:
+    """sha256 of an array's shape, type and bytes (0.07 s for 10,000 32×32 colour images, against seconds saved)."""
+    x = np.ascontiguousarray(images)
+    return hashlib.sha256(f"{x.shape}{x.dtype}".encode() + x.tobytes()).hexdigest()
+
+
+def prepare_real(real_images: np.ndarray) -> RealBank:
+    """The real images prepared for pixel_copy_ratio (its `bank`)."""
+    if len(real_images) < 2:
+        raise ValueError("the pixel copy check needs at least two real images")
+    r = _prepare(real_images)
+    crops = _crops(r)
+    coarse = _coarse(crops.reshape(-1, *crops.shape[2:])).reshape(len(crops) * len(r), -1)
+    for a in (r, crops, coarse):
+        a.setflags(write=False)  # a bank is shared by every check that reads it
+    return RealBank(images=r, crops=crops, coarse=coarse, digest=_digest(real_images))
+
+
+def _searched(s: np.ndarray, bank: RealBank, max_shift: int, digest: str) -> list[tuple]:
+    """For each block of _ROWS samples (a block's shifted copies are rows × shifts × pixels, its blend fits rows ×
+    reals): the shortlist of each orientation, and the best blend's residual and larger part. Kept with the bank
+    for the last samples searched (`digest`), the same arrays whatever candidates are added to the shortlists."""
+    key = (digest, max_shift)
+    found = bank.recent.get(key)
+    if found is None:
+        s_flat, r_flat = s.reshape(len(s), -1), bank.images.reshape(len(bank.images), -1)
+        found = [([_shortlist(v, bank.coarse, max_shift, CANDIDATES) for v in _views(s[i : i + _ROWS])],
+                  *_blend_residual(s_flat[i : i + _ROWS], r_flat)) for i in range(0, len(s), _ROWS)]
+        for shortlists, *blend in found:
+            for a in (*shortlists, *blend):
+                a.setflags(write=False)
+        bank.recent.clear()
+        bank.recent[key] = found
+    return found
+
+
 def pixel_copy_ratio(
     synth_images: np.ndarray,
     real_images: np.ndarray,
     extra_candidates: Optional[np.ndarray] = None,
     max_shift: int = MAX_SHIFT,
-) -> tuple[np.ndarray, np.ndarray]:
+    return_blend: bool = False,
+    bank: Optional[RealBank] = None,
+) -> tuple[np.ndarray, ...]:
     """(N,) index of the closest real image after alignment (for a blend, its larger part), and (N,) the pixel
-    authenticity ratio (0 = copy), a blend's scaled so that PIXEL_COPY_RATIO is the one threshold for both."""
-    if len(real_images) < 2:
-        raise ValueError("the pixel copy check needs at least two real images")
-    s, r = _prepare(synth_images), _prepare(real_images)
+    authenticity ratio (0 = copy), a blend's scaled so that PIXEL_COPY_RATIO is the one threshold for both.
+    `return_blend`: also (N,) bool, the ratio is a blend's (copy_match.py then says how the sample matched).
+    `bank`: prepare_real(real_images), where the caller checks many batches against the same real images."""
+    if bank is None:
+        bank = prepare_real(real_images)
+    elif bank.digest != _digest(real_images):
+        raise ValueError("the prepared real images (bank) are not these real images")
+    s, r = _prepare(synth_images), bank.images
     # Small images shift less: the overlap keeps at least (3/4)² of the image, or anything would match something.
     max_shift = min(max_shift, s.shape[-1] // 4)
-    bank = _crops(r)
     extra = None if extra_candidates is None else np.asarray(extra_candidates, dtype=np.int64).reshape(len(s), -1)
-    s_flat, r_flat = s.reshape(len(s), -1), r.reshape(len(r), -1)
-    # In blocks of rows: a block's shifted copies are (rows × shifts × pixels), its blend fits (rows × reals).
-    parts = [(*_nearest_aligned(s[i : i + _ROWS], bank, max_shift, None if extra is None else extra[i : i + _ROWS]),
-              *_blend_residual(s_flat[i : i + _ROWS], r_flat)) for i in range(0, len(s), _ROWS)]
+    r_flat = r.reshape(len(r), -1)
+    parts = [(*_nearest_aligned(s[i : i + _ROWS], bank.crops, shortlists, max_shift,
+                                None if extra is None else extra[i : i + _ROWS]), residual, part)
+             for i, (shortlists, residual, part) in zip(range(0, len(s), _ROWS),
+                                                        _searched(s, bank, max_shift, _digest(synth_images)))]
     distance, index, residual, part = (np.concatenate([p[k] for p in parts]) for k in range(4))
     # The denominators stay plain (unaligned) distances: aligning the real images to one another as well made new
     # images look no newer and hid more noisy copies (BENCHMARKS.md), at twice the cost.
@@ -268,4 +330,6 @@ def pixel_copy_ratio(
     blend[has] = _ratio(residual[has], own[len(s) :]) * (PIXEL_COPY_RATIO / BLEND_RATIO)
     use_blend = blend < ratio
     index[use_blend] = part[use_blend]
+    if return_blend:
+        return index, np.minimum(ratio, blend), use_blend
     return index, np.minimum(ratio, blend)

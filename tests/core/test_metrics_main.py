@@ -89,3 +89,26 @@ def test_a_thin_held_out_reference_is_cautioned_with_the_k_it_fell_back_to(data)
     assert c2["caution"] == m["caution"]
     assert m["caution"].startswith("only 2 held-out images for the reference: ")
     assert m["caution"].endswith("(their neighbourhoods use k = 1, not 5)")
+
+
+def test_the_pixel_check_runs_once_and_each_class_reads_its_own_samples(data, monkeypatch):
+    """Overall and per class read one check of all samples (a one-class batch paid it twice): each class gets
+    what the check of its own samples gives, and a caller's prepared real side gives the same report."""
+    from ganaug_core.metrics import metric_main
+    from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, pixel_copy_ratio, prepare_real
+
+    fe, x, y, hx, hy = data
+    synth = np.concatenate([x[y == 1][:3], hx[:9]])
+    synth_y = np.concatenate([np.full(3, 1), hy[:9]])
+    calls = []
+    monkeypatch.setattr(metric_main, "pixel_copy_ratio", lambda *a, **k: calls.append(1) or pixel_copy_ratio(*a, **k))
+    m = compute_metrics(fe, x, y, synth, synth_y, names=["pixel_copies"])
+    assert len(calls) == 1 and len(m["per_class"]) > 1
+    for c, scope in m["per_class"].items():
+        ratio = pixel_copy_ratio(synth[synth_y == int(c)], x)[1]
+        assert scope["pixel_copies"]["copies"] == int((ratio < PIXEL_COPY_RATIO).sum())
+        assert scope["pixel_copies"]["median_pixel_novelty"] == pytest.approx(float(np.median(ratio)), rel=1e-9)
+    assert m["per_class"]["1"]["pixel_copies"]["copies"] >= 3
+    cached = compute_metrics(fe, x, y, synth, synth_y, names=["pixel_copies", "fid"], real_features=fe.features(x),
+                             pixel_bank=prepare_real(x))
+    assert cached == compute_metrics(fe, x, y, synth, synth_y, names=["pixel_copies", "fid"])

@@ -1,8 +1,9 @@
 """The pixel-space copy check: shifted, brightened and lightly noisy copies are caught; other images are not."""
 
 import numpy as np
+import pytest
 
-from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, _prepare, pixel_copy_ratio
+from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, _prepare, pixel_copy_ratio, prepare_real
 from tests.core.test_features import digits_8x8
 
 
@@ -85,3 +86,35 @@ def test_crop_model_matches_pil_bilinear_resize():
     w = _window_matrix(16, 12, 3)
     ours = w @ img[0].astype(np.float32) @ _window_matrix(16, 12, 1).T
     assert np.abs(ours - _crop_rescaled(img, 12, 3, 1)[0]).max() <= 1.0  # PIL rounds to whole levels
+
+
+def _copies_and_new_images():
+    images, _ = digits_8x8(40, 5)
+    real, new = images[::2], images[1::2]
+    f = real.astype(np.float32)
+    copies = np.stack([real[3], real[7][..., ::-1], np.roll(real[9], 1, axis=-1),
+                       np.round(0.6 * f[4] + 0.4 * f[5]).astype(np.uint8)])
+    return real, np.concatenate([copies, new[:8]]), new[8:20]
+
+
+def test_a_prepared_bank_gives_the_uncached_results_bit_for_bit():
+    """A worker keeps the real side (and the last samples' search) between checks: every array is the same as the
+    check that prepares everything itself, with and without extra candidates, and for the next batch."""
+    real, batch, next_batch = _copies_and_new_images()
+    extra = np.random.default_rng(0).integers(0, len(real), (len(batch), 3))
+    bank = prepare_real(real)
+    for synth, kwargs in [(batch, dict(extra_candidates=extra)), (batch, {}), (next_batch, {}),
+                          (batch, dict(extra_candidates=extra))]:
+        want = pixel_copy_ratio(synth, real, return_blend=True, **kwargs)
+        got = pixel_copy_ratio(synth, real, return_blend=True, bank=bank, **kwargs)
+        for w, g in zip(want, got):
+            assert w.dtype == g.dtype and np.array_equal(w, g), (w, g)
+    assert (pixel_copy_ratio(batch, real, bank=bank)[1][:4] < PIXEL_COPY_RATIO).all()  # the copies are found
+
+
+def test_a_bank_of_other_real_images_is_refused():
+    real, batch, _ = _copies_and_new_images()
+    other = real.copy()
+    other[0, 0, 0, 0] ^= 1  # one pixel
+    with pytest.raises(ValueError, match="not these real images"):
+        pixel_copy_ratio(batch, real, bank=prepare_real(other))

@@ -1,0 +1,37 @@
+"""A memorized sample's detail on the Review page says why it was flagged and shows the training images it matched
+beside it: a blend, or a shifted or mirrored copy, does not look like its source at a glance."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from db.engine import session_scope
+from db.models import Sample
+from tests.app.conftest import image_captions, make_batch
+from tests.app.test_review import open_sample, review
+
+
+def test_a_blend_says_which_two_images_and_shows_both(users, digits):
+    batch = make_batch(digits, 7, 3, memorized={0})
+    with session_scope(immediate=True) as session:
+        sample = session.get(Sample, session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch)))
+        a, b = sample.nn_real_ids[1], sample.nn_real_ids[2]  # not the first: the reason names its own images
+        sample.copy_match = dict(kind="blend", parts=[a, b], weights=[0.6, 0.4], ratio=0.012)
+        sid = sample.id
+    at = open_sample(review(users["rita"], batch), sid)
+    assert not at.exception
+    assert [m.value for m in at.markdown if "Why it was flagged" in m.value] == [
+        f"**Why it was flagged:** it is a blend of training images {a} (60 %) and {b} (40 %) (pixel copy ratio "
+        "0.012; under 0.35 is a copy)."]
+    captions = image_captions(at)
+    assert f"sample #{sid}" in captions
+    assert any(c.startswith(f"training image #{a} ·") and c.endswith("60 %") for c in captions), captions
+    assert any(c.startswith(f"training image #{b} ·") and c.endswith("40 %") for c in captions), captions
+
+
+def test_a_sample_scored_before_the_reason_was_kept_says_how_to_get_it(users, digits):
+    batch = make_batch(digits, 7, 2, memorized={0})
+    with session_scope() as session:
+        sid = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
+    at = open_sample(review(users["rita"], batch), sid)
+    assert any(f"ganaug evaluate batch {batch} --rescore" in c.value for c in at.caption)

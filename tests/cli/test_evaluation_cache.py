@@ -1,0 +1,48 @@
+"""What a process keeps between batches (ganaug/evaluation.py): the real training features and the pixel copy
+check's real side, per dataset and generator side, rebuilt when the dataset's images differ."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ganaug import evaluation
+from ganaug_core.metrics import pixel_copies
+from tests.cli.test_evaluate_cli import insert_batch
+
+
+def _ingest(tmp_path, name: str, invert: bool) -> np.ndarray:
+    """A two-class 8×8 dataset (inverted: the same digits, other pixels); returns its class-1 training images."""
+    from sklearn.datasets import load_digits
+
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    d = load_digits()
+    arrays = {}
+    for split, (lo, hi) in {"train": (0, 16), "test": (16, 20)}.items():
+        keep = np.concatenate([np.flatnonzero(d.target == c)[lo:hi] for c in range(2)])
+        images = (d.images[keep] * (255 / 16)).round().astype(np.uint8)
+        arrays[f"{split}_images"], arrays[f"{split}_labels"] = 255 - images if invert else images, d.target[keep]
+    np.savez(tmp_path / f"{name}.npz", **arrays)
+    ingest_dataset(str(tmp_path / f"{name}.npz"), name, IngestOptions(resolution=8, workers=1))
+    return arrays["train_images"][arrays["train_labels"] == 1][:, None]
+
+
+def test_batches_of_one_dataset_prepare_the_real_side_once_another_dataset_its_own(home, tmp_path, monkeypatch):
+    real_prepare, built = pixel_copies.prepare_real, []
+    monkeypatch.setattr(evaluation, "_pixel_banks", {})
+    monkeypatch.setattr(pixel_copies, "prepare_real", lambda x: built.append(len(x)) or real_prepare(x))
+    copies = {name: _ingest(tmp_path, name, invert) for name, invert in [("plain", False), ("inverted", True)]}
+    for name in copies:
+        evaluation.ensure_feature_extractor(name, steps=5)
+    first = evaluation.batch_metrics(insert_batch("plain", copies["plain"][:4], 1))
+    again = evaluation.batch_metrics(insert_batch("plain", copies["plain"][4:8], 1))
+    assert built == [32]  # once for both batches
+    assert first["overall"]["pixel_copies"]["copies"] == again["overall"]["pixel_copies"]["copies"] == 4
+    # Another dataset's images: its own real side, found copies of its own images, and only the last one kept.
+    other = evaluation.batch_metrics(insert_batch("inverted", copies["inverted"][:4], 1))
+    assert built == [32, 32] and other["overall"]["pixel_copies"]["copies"] == 4
+    assert len(evaluation._pixel_banks) == 1
+    # A generator below the dataset's side sees the real images through its own side: a real side of its own.
+    evaluation.batch_metrics(insert_batch("inverted", copies["inverted"][:4], 1, gen_side=4))
+    assert built == [32, 32, 32]
