@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import traceback
 from pathlib import Path
 
@@ -27,14 +28,49 @@ def home(tmp_path, monkeypatch):
     dispose_engines()
 
 
-@pytest.fixture
-def digits(home):
-    """The demo dataset ingested at 16×16 (small and fast) under the name 'digits'."""
+@pytest.fixture(scope="session")
+def digits_template(tmp_path_factory):
+    """The demo dataset ingested once per session at 16×16; `digits` copies it (ingesting takes seconds per test)."""
+    from db.engine import dispose_engines
     from ganaug.datasets import ingest_dataset
     from ganaug_core.datasets import IngestOptions
 
-    ingest_dataset("demo:digits", "digits", IngestOptions(resolution=16))
+    template = tmp_path_factory.mktemp("digits-template")
+    saved = {k: os.environ.get(k) for k in ("GANAUG_HOME", "GANAUG_DB_URL")}
+    os.environ["GANAUG_HOME"] = str(template)
+    os.environ.pop("GANAUG_DB_URL", None)
+    try:
+        dispose_engines()
+        ingest_dataset("demo:digits", "digits", IngestOptions(resolution=16))
+        dispose_engines()  # closing the last connection checkpoints the WAL into ganaug.db
+    finally:
+        dispose_engines()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return template
+
+
+@pytest.fixture
+def digits(home, digits_template):
+    """The demo dataset ingested at 16×16 (small and fast) under the name 'digits': a copy of the session's home."""
+    from db.engine import dispose_engines
+
+    dispose_engines()
+    assert not (home / "ganaug.db").exists(), "request `digits` before anything opens the database"
+    shutil.copytree(digits_template, home, dirs_exist_ok=True)
     return "digits"
+
+
+@pytest.fixture
+def tiny_quick_budget(monkeypatch):
+    """A --quick benchmark whose classifiers take a few small steps, for tests of what a benchmark runs, counts and
+    records rather than of how well its classifier learns (the quick budget's 150 steps per arm took minutes)."""
+    from ganaug_core.benchmark.classifier import Budget
+
+    monkeypatch.setattr("ganaug.benchmarking.QUICK_BUDGET", Budget(steps=6, batch_size=16, width=4))
 
 
 # --- SQLite: no deferred transaction may read and then write ---------------------------------------------------

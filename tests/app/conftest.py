@@ -7,8 +7,6 @@ GANAUG_HOME.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -28,40 +26,6 @@ def clear_streamlit_caches():
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
-
-
-@pytest.fixture(scope="session")
-def digits_template(tmp_path_factory):
-    """The demo dataset ingested once per session; each test gets a copy (ingesting takes seconds per test)."""
-    from db.engine import dispose_engines
-    from ganaug.datasets import ingest_dataset
-    from ganaug_core.datasets import IngestOptions
-
-    template = tmp_path_factory.mktemp("digits-template")
-    previous = os.environ.get("GANAUG_HOME")
-    os.environ["GANAUG_HOME"] = str(template)
-    try:
-        dispose_engines()
-        ingest_dataset("demo:digits", "digits", IngestOptions(resolution=16))
-        dispose_engines()  # closing the last connection checkpoints the WAL into ganaug.db
-    finally:
-        if previous is None:
-            os.environ.pop("GANAUG_HOME", None)
-        else:
-            os.environ["GANAUG_HOME"] = previous
-    return template
-
-
-@pytest.fixture
-def digits(home, digits_template):
-    """Overrides the shared fixture with a copy of the session's ingested home (same name, same content)."""
-    from db.engine import dispose_engines
-
-    dispose_engines()
-    assert not (home / "ganaug.db").exists(), "request `digits` before anything opens the database"
-    shutil.copytree(digits_template / "datasets", home / "datasets")
-    shutil.copy2(digits_template / "ganaug.db", home / "ganaug.db")
-    return "digits"
 
 
 @pytest.fixture

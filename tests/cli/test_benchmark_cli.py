@@ -51,7 +51,7 @@ def approve_a_batch(run_id: int, class_index: int, n: int) -> int:
     return batch_id
 
 
-def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits, home, tmp_path):
+def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits, home, tmp_path, tiny_quick_budget):
     from sqlalchemy import select
 
     from db.engine import session_scope
@@ -101,7 +101,7 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
     assert json.loads(result.stdout)["meta"]["arms"] == ["real"]
 
 
-def test_a_generator_below_the_datasets_side_gives_samples_at_the_datasets_side(digits, tmp_path):
+def test_a_generator_below_the_datasets_side_gives_samples_at_the_datasets_side(digits, tmp_path, tiny_quick_budget):
     """Samples are stored, benchmarked and exported at the dataset's 16×16 though the generator works at 8×8."""
     from sqlalchemy import select
 

@@ -90,7 +90,7 @@ def test_the_test_split_trains_no_feature_extractor(home, tmp_path):
     assert digests["a"] == digests["b"] != digests["c"]  # had the test images trained it, the extractor would differ
 
 
-def test_the_test_split_shapes_no_benchmark_training_set_nor_the_filter(home, tmp_path):
+def test_the_test_split_shapes_no_benchmark_training_set_nor_the_filter(home, tmp_path, tiny_quick_budget):
     """Only the final scores may differ: each arm's training-set size and the gan_filtered filter's counts
     (the extractor's confidence and the memorization flags) are the same. b's test split also holds a sample of the
     generator: a filter that compared the candidates with the test split would call many of them copies."""
