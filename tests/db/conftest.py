@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import pytest
 
@@ -30,6 +32,27 @@ def _pg_url(name: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def scratch_database(prefix: str, template: Optional[str] = None) -> Iterator[str]:
+    """A new PostgreSQL database (a copy of `template`, else empty), its URL; dropped afterwards, with this process's
+    engines disposed first."""
+    from sqlalchemy import create_engine, text
+
+    from db.engine import dispose_engines
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    try:
+        yield _pg_url(name)
+    finally:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -65,24 +88,11 @@ def db(request, home, monkeypatch):
         return
     if not PG_URL:
         pytest.skip(PG_SKIP)
-    from sqlalchemy import create_engine, text
-
-    template = request.getfixturevalue("pg_template")
-    name = f"ganaug_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    url = _pg_url(name)
-    monkeypatch.setenv("GANAUG_DB_URL", url)
-    dispose_engines()
-    get_engine()
-    try:
-        yield url
-    finally:
+    with scratch_database("ganaug_t", request.getfixturevalue("pg_template")) as url:
+        monkeypatch.setenv("GANAUG_DB_URL", url)
         dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        get_engine()
+        yield url
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ into it, a revision number only a newer ganaug knows.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from db.audit import verify_chain
 from db.engine import dispose_engines, get_engine, session_scope
@@ -21,7 +20,7 @@ from db.models import Batch, Dataset, Event, Sample, User
 from db.replay import LogState, state_mismatches
 from db.review import add_tag, approve_batch, reject_batch, reject_sample, tag_sample
 from db.users import add_user, authenticate
-from tests.db.conftest import PG_SKIP, PG_URL, _pg_url
+from tests.db.conftest import PG_SKIP, PG_URL, scratch_database
 from tests.db.helpers import make_batch, make_dataset, sample_ids
 
 WEEK_OLD = "0002"  # the schema a week-old checkout (2026-12-02) left; 0003–0005 came later
@@ -36,20 +35,10 @@ def empty_db(request, home, monkeypatch):
         return
     if not PG_URL:
         pytest.skip(PG_SKIP)
-    name = f"ganaug_up_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = _pg_url(name)
-    monkeypatch.setenv("GANAUG_DB_URL", url)
-    dispose_engines()
-    try:
-        yield url
-    finally:
+    with scratch_database("ganaug_up") as url:
+        monkeypatch.setenv("GANAUG_DB_URL", url)
         dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        yield url
 
 
 def _at_revision(url: str, revision: str):
@@ -131,12 +120,8 @@ def test_a_team_role_that_may_not_alter_tables_is_told_the_owners_two_commands(m
     the team's first command cannot migrate; it names the owner's command and the grants, and changes nothing."""
     if not PG_URL:
         pytest.skip(PG_SKIP)
-    name = f"ganaug_up_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = _pg_url(name)
-    try:
+    with scratch_database("ganaug_up") as url:
+        name = make_url(url).database
         engine = _at_revision(url, "0003")
         with engine.begin() as conn:  # as a role without CREATE on the schema (the owner may revoke its own)
             conn.execute(text("REVOKE CREATE ON SCHEMA public FROM pg_database_owner, PUBLIC"))
@@ -150,8 +135,3 @@ def test_a_team_role_that_may_not_alter_tables_is_told_the_owners_two_commands(m
         assert f"`GANAUG_DB_URL=postgresql+psycopg://{role}:PASSWORD@127.0.0.1:{port}/{name} ganaug users list`" in message
         assert f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}' -c 'REVOKE UPDATE, DELETE ON events FROM {role}'`" in message
         assert current_revision(get_engine(url, migrate=False)) == "0003"  # the failed migration left nothing behind
-    finally:
-        dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
