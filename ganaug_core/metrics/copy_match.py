@@ -76,20 +76,21 @@ def _aligned_match(s: np.ndarray, r: np.ndarray, factor: float) -> dict:
 
 
 def _exact_crop(view: np.ndarray, r: np.ndarray) -> tuple[float, int, int, int]:
-    """(distance, window, x, y) of the whole-pixel crop of `r`, rescaled to full size, nearest to `view`."""
+    """(distance, window, x, y) of the whole-pixel crop of `r`, rescaled to full size, nearest to `view`: every
+    position of one window side at once, as pixel_copies._exact_crop_distance searches them."""
     size = view.shape[-1]
     v = view.reshape(-1).astype(np.float64)
     best = (np.inf, size, 0, 0)
     for window in range(int(np.ceil(min(CROP_SCALES) * size)), size):
-        mats = [_window_matrix(size, window, o) for o in range(size - window + 1)]
-        for y, wy in enumerate(mats):
-            for x, wx in enumerate(mats):
-                c = np.einsum("ij,cjk,lk->cil", wy, r, wx).reshape(-1).astype(np.float64)
-                c = c - c.mean()
-                norm = np.sqrt((c * c).sum())
-                d = np.sqrt(max(2.0 - 2.0 * (c @ v) / norm, 0.0)) if norm > 1e-6 else np.inf
-                if d < best[0]:
-                    best = (d, window, x, y)
+        a = np.stack([_window_matrix(size, window, o) for o in range(size - window + 1)])  # (O, S, S)
+        crops = np.einsum("yij,cjk,xlk->yxcil", a, r, a, optimize=True).reshape(len(a), len(a), -1)
+        crops = crops.astype(np.float64) - crops.mean(axis=2, keepdims=True)
+        norm = np.sqrt((crops * crops).sum(axis=2))
+        ncc = np.where(norm > 1e-6, (crops @ v) / np.where(norm > 1e-6, norm, 1.0), -np.inf)
+        y, x = np.unravel_index(int(ncc.argmax()), ncc.shape)
+        d = float(np.sqrt(max(2.0 - 2.0 * ncc[y, x], 0.0))) if np.isfinite(ncc[y, x]) else np.inf
+        if d < best[0]:
+            best = (d, window, int(x), int(y))
     return best
 
 
