@@ -29,7 +29,7 @@ from ganaug_core.benchmark.sweep import MULTIPLIERS, QUICK_MULTIPLIERS
 from ganaug_core.errors import GanaugError
 from ganaug_core.memory import keep_freed_memory
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION, some_names
-from ganaug_core.progress import Progress, ProgressCallback, no_progress
+from ganaug_core.progress import Progress, ProgressCallback, no_progress, stop_if, stopping_at_reports
 
 STAGING = ".staging-"  # the prefix of a report folder being written
 
@@ -202,10 +202,12 @@ def run_benchmark(
                          minority_classes(train_labels, arrays.num_classes))
     data.validate()
 
-    stop_if_asked(should_stop)
+    # Stopped before each stage, as the harness stops between arms: nothing is written before the report.
+    cancelled = InterruptedError("benchmark cancelled")
+    stop_if(should_stop, cancelled)
     inputs, provenance, skipped, manifest_sha256 = _arm_inputs(dataset, row, arm_list, chosen, run_id, data,
-                                                               stoppable(progress, should_stop))
-    stop_if_asked(should_stop)  # the harness asks again after each arm
+                                                               stopping_at_reports(progress, should_stop, cancelled))
+    stop_if(should_stop, cancelled)  # the harness asks again after each arm
     budget = QUICK_BUDGET if quick else FULL_BUDGET
     seed_list = list(range(seeds))
     raw = run_benchmark_arms(data, arm_list, seed_list, inputs, budget,
@@ -235,25 +237,6 @@ def run_benchmark(
     where = _write_and_record(report, row.id, final_dir, manifest_sha256, job_id)
     progress(Progress("report", 1, 1))
     return {**report, "report": where}
-
-
-def stop_if_asked(should_stop: Optional[Callable[[], bool]]) -> None:
-    """Stop before the next stage, as the harness does between arms (nothing is written before the report)."""
-    if should_stop is not None and should_stop():
-        raise InterruptedError("benchmark cancelled")
-
-
-def stoppable(progress: ProgressCallback, should_stop: Optional[Callable[[], bool]]) -> ProgressCallback:
-    """`progress` that also stops a long preparation (the feature extractor's training for gan_filtered) at its
-    next report."""
-    if should_stop is None:
-        return progress
-
-    def report(p: Progress) -> None:
-        progress(p)
-        stop_if_asked(should_stop)
-
-    return report
 
 
 def check_report_folder(folder: Path) -> None:

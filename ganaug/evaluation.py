@@ -27,7 +27,7 @@ from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import read_png, sha256_bytes, sha256_file
 from ganaug_core.memory import keep_freed_memory
-from ganaug_core.progress import Progress, ProgressCallback, no_progress
+from ganaug_core.progress import Progress, ProgressCallback, no_progress, stop_if, stopping_at_reports
 
 EXTRACTOR_STEPS = 400  # ≈ 15–27 s on one CPU core for the 16×16 demo; accuracy 1.0 on training images it
 # did not see (benchmarks/evaluation.py); the test split is never read to choose it
@@ -43,24 +43,6 @@ _pixel_banks: dict[tuple[str, int], object] = {}  # (arrays sha256, side) → th
 
 class ScoringStopped(InterruptedError):
     """Scoring stopped on request at a safe point; the message says what it finished and what not."""
-
-
-def _stop_if(should_stop: Optional[Callable[[], bool]], said: str) -> None:
-    if should_stop is not None and should_stop():
-        raise ScoringStopped(said)
-
-
-def _stoppable(progress: ProgressCallback, should_stop: Optional[Callable[[], bool]], said: str) -> ProgressCallback:
-    """`progress` that also stops a long stage (the feature extractor's training, which saves nothing until its
-    end) at its next report."""
-    if should_stop is None:
-        return progress
-
-    def report(p: Progress) -> None:
-        progress(p)
-        _stop_if(should_stop, said)
-
-    return report
 
 
 def _folder(dataset: str) -> Path:
@@ -306,8 +288,8 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
         return {"batch": batch_id, "dataset": dataset, "class_index": batch.class_index, "recomputed": False,
                 **_stored_summary(batch_id)}
     keep_freed_memory()  # the feature extractor's training steps reallocate the same maps (ganaug_core/memory.py)
-    unscored = f"batch {batch_id} was not scored: nothing of it was written"
-    watched = _stoppable(progress, should_stop, unscored)
+    unscored = ScoringStopped(f"batch {batch_id} was not scored: nothing of it was written")
+    watched = stopping_at_reports(progress, should_stop, unscored)
     row, arrays = dataset_arrays(dataset)
     synth = _sample_images(samples, row)
     labels = np.array([s.class_index for s in samples], dtype=np.int64)
@@ -315,15 +297,15 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     train_images, train_labels = arrays.split("train")
     synth = upsample_images(synth, row.resolution)
     train_images = _as_generated(train_images, row.resolution, gen_side)
-    _stop_if(should_stop, unscored)
+    stop_if(should_stop, unscored)
     progress(Progress("score", 0, len(samples)))
     real_f = _train_features(dataset, extractor, extractor_path, row, train_images, gen_side)
     scores = score_samples(extractor, train_images, train_labels, synth, labels, real_features=real_f,
                            pixel_bank=_pixel_bank(row, train_images, gen_side))
-    _stop_if(should_stop, unscored)
+    stop_if(should_stop, unscored)
     embedding, _ = _ensure_embedding(dataset, watched)
     coords = embedding.transform(extractor.features(synth))
-    _stop_if(should_stop, unscored)
+    stop_if(should_stop, unscored)
     with session_scope(immediate=True) as session:
         train_ids = _train_ids(session, row, arrays)
         session.execute(update(Sample), [
@@ -369,18 +351,18 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
 
     batch, dataset, samples, gen_side = _load_batch(batch_id)
     keep_freed_memory()  # feature batches reallocate the same maps, as in score_batch (ganaug_core/memory.py)
-    unmeasured = f"batch {batch_id}'s metrics were not computed"
+    unmeasured = ScoringStopped(f"batch {batch_id}'s metrics were not computed")
     row, arrays = dataset_arrays(dataset)
     synth = _sample_images(samples, row)
     labels = np.array([s.class_index for s in samples], dtype=np.int64)
-    extractor, extractor_path = ensure_feature_extractor(dataset, _stoppable(progress, should_stop, unmeasured))
+    extractor, extractor_path = ensure_feature_extractor(dataset, stopping_at_reports(progress, should_stop, unmeasured))
     holdout_split = "val" if (arrays.splits == "val").any() else "test"
     hold_images, hold_labels = arrays.split(holdout_split)
     train_images, train_labels = arrays.split("train")
     synth = upsample_images(synth, row.resolution)
     hold_images = _as_generated(hold_images, row.resolution, gen_side)
     train_images = _as_generated(train_images, row.resolution, gen_side)
-    _stop_if(should_stop, unmeasured)
+    stop_if(should_stop, unmeasured)
     progress(Progress("metrics", 0, 1))
     metrics = compute_metrics(extractor, train_images, train_labels, synth, labels,
                               holdout_images=hold_images, holdout_labels=hold_labels,

@@ -25,7 +25,7 @@ import time
 from typing import Callable, Optional
 
 from ganaug_core.errors import GanaugError
-from ganaug_core.progress import Progress, ProgressCallback
+from ganaug_core.progress import Progress, ProgressCallback, stopping_at_reports
 
 Handler = Callable[[dict, ProgressCallback, Callable[[], bool]], dict]
 
@@ -62,15 +62,6 @@ class GenerationStopped(InterruptedError):
     written of that batch (its staging folder) and records nothing."""
 
 
-def stops_generation(progress: ProgressCallback, should_stop: Callable[[], bool]) -> ProgressCallback:
-    def report(p: Progress) -> None:
-        progress(p)
-        if should_stop():
-            raise GenerationStopped("generation stopped")
-
-    return report
-
-
 def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
                         should_stop) -> tuple[list[int], Optional[str]]:
     """The batches made (one per class, in order) and, when the job stopped part-way, what it left undone."""
@@ -87,9 +78,9 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
             return batch_ids, _listed("class", classes[i:], "not generated")
         # Each class gets its own seed, so batches of different classes never share latents.
         phase = f"generating class {c} ({i + 1} of {len(classes)})"
+        watched = stopping_at_reports(in_phase(progress, phase), should_stop, GenerationStopped("generation stopped"))
         try:
-            batch_ids.append(generate_batch(run_id, c, n, seed + i,
-                                            progress=stops_generation(in_phase(progress, phase), should_stop)))
+            batch_ids.append(generate_batch(run_id, c, n, seed + i, progress=watched))
         except GenerationStopped:
             return batch_ids, _listed("class", classes[i:], "not generated")
     if params.get("score", True):

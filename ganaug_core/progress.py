@@ -26,6 +26,26 @@ def no_progress(_: Progress) -> None:
     pass
 
 
+def stop_if(should_stop: Optional[Callable[[], bool]], error: InterruptedError) -> None:
+    """A long operation's safe point: raise `error` (saying what was finished) when `should_stop()` says so."""
+    if should_stop is not None and should_stop():
+        raise error
+
+
+def stopping_at_reports(progress: ProgressCallback, should_stop: Optional[Callable[[], bool]],
+                        error: InterruptedError) -> ProgressCallback:
+    """`progress` that also stops a long stage at its next report (`stop_if`): a stage that writes nothing until
+    its end (a feature extractor's training, a batch's PNGs in their staging folder)."""
+    if should_stop is None:
+        return progress
+
+    def report(p: Progress) -> None:
+        progress(p)
+        stop_if(should_stop, error)
+
+    return report
+
+
 @contextmanager
 def tqdm_progress(enabled: bool = True) -> Iterator[ProgressCallback]:
     """A callback that drives one tqdm bar per stage, on stderr so `--json` stdout stays clean."""

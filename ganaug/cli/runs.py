@@ -96,8 +96,6 @@ def runs_prune_cmd(
 
     if bool(run) == all_runs:
         raise UserError("give --run N (repeatable) or --all" if not run else "give either --run or --all, not both")
-    if keep_last < 1:
-        raise UserError(f"--keep-last must be at least 1 (a run's latest checkpoint always stays), got {keep_last}")
     plans = (plan_prune if dry_run else prune)(None if all_runs else run, keep_last)
     freed = sum(p.freed_bytes for p in plans)
     verb = "would delete" if dry_run else "deleted"
