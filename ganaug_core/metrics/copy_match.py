@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 
 from ganaug_core.metrics.pixel_copies import (CROP_SCALES, MAX_SHIFT, MAX_SIDE, _block_average, _crops,
-                                              _overlap_distance, _prepare, _shifts, _window_matrix)
+                                              _exact_crop_distance, _overlap_distance, _prepare, _shifts)
 
 _MIRRORS = (None, "left-right", "upside-down")
 
@@ -62,9 +62,9 @@ def _aligned_match(s: np.ndarray, r: np.ndarray, factor: float) -> dict:
             if d[t] < best[0] - 1e-9:
                 best = (float(d[t]), o, k, t)
     d, o, k, t = best
-    crop = _exact_crop(views[o], r)
-    if crop[0] < d - 1e-9:  # a crop between the centred scales, at any position: no shift on top of it
-        window, x, y = crop[1:]
+    crop_d, crop_where = _exact_crop_distance(views[o][None], r[None])
+    if crop_d[0] < d - 1e-9:  # a crop between the centred scales, at any position: no shift on top of it
+        window, x, y = (int(n) for n in crop_where[0])
         return dict(kind="copy", mirrored=_MIRRORS[o], shift=[0, 0], crop=round(window / side, 3),
                     crop_at=[int(round(x * factor)), int(round(y * factor))])
     width = 2 * max_shift + 1
@@ -73,25 +73,6 @@ def _aligned_match(s: np.ndarray, r: np.ndarray, factor: float) -> dict:
     scale = CROP_SCALES[k]
     return dict(kind="copy", mirrored=_MIRRORS[o], shift=[int(round(dx * factor)), int(round(dy * factor))],
                 crop=None if scale == 1.0 else scale, crop_at=None)
-
-
-def _exact_crop(view: np.ndarray, r: np.ndarray) -> tuple[float, int, int, int]:
-    """(distance, window, x, y) of the whole-pixel crop of `r`, rescaled to full size, nearest to `view`: every
-    position of one window side at once, as pixel_copies._exact_crop_distance searches them."""
-    size = view.shape[-1]
-    v = view.reshape(-1).astype(np.float64)
-    best = (np.inf, size, 0, 0)
-    for window in range(int(np.ceil(min(CROP_SCALES) * size)), size):
-        a = np.stack([_window_matrix(size, window, o) for o in range(size - window + 1)])  # (O, S, S)
-        crops = np.einsum("yij,cjk,xlk->yxcil", a, r, a, optimize=True).reshape(len(a), len(a), -1)
-        crops = crops.astype(np.float64) - crops.mean(axis=2, keepdims=True)
-        norm = np.sqrt((crops * crops).sum(axis=2))
-        ncc = np.where(norm > 1e-6, (crops @ v) / np.where(norm > 1e-6, norm, 1.0), -np.inf)
-        y, x = np.unravel_index(int(ncc.argmax()), ncc.shape)
-        d = float(np.sqrt(max(2.0 - 2.0 * ncc[y, x], 0.0))) if np.isfinite(ncc[y, x]) else np.inf
-        if d < best[0]:
-            best = (d, window, int(x), int(y))
-    return best
 
 
 def _blend_match(s: np.ndarray, r: np.ndarray, i: int, real_images: np.ndarray) -> dict:

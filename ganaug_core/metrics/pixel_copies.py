@@ -93,14 +93,15 @@ def _crops(r: np.ndarray) -> np.ndarray:
     return np.stack(out)
 
 
-def _exact_crop_distance(view: np.ndarray, source: np.ndarray) -> np.ndarray:
+def _exact_crop_distance(view: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N,) distance of each row of `view` to the nearest crop of its `source` row taken at whole pixels (every
-    side from the smallest crop scale up, every position) and rescaled to full size. The centred crops and whole
-    shifts of the search land up to half a pixel off such a crop, which on sharp strokes costs as much as the
-    difference between two images."""
+    side from the smallest crop scale up, every position) and rescaled to full size, and (N, 3) that crop's side,
+    x and y (copy_match.py says where). The centred crops and whole shifts of the search land up to half a pixel
+    off such a crop, which on sharp strokes costs as much as the difference between two images."""
     size = view.shape[-1]
     v = view.reshape(len(view), -1)
     best = np.full(len(view), np.inf)
+    where = np.zeros((len(view), 3), dtype=np.int64)
     for window in range(int(np.ceil(min(CROP_SCALES) * size)), size):
         a = np.stack([_window_matrix(size, window, o) for o in range(size - window + 1)])  # (O, S, S)
         crops = np.einsum("aij,ncjk,blk->nabcil", a, source, a, optimize=True).reshape(len(view), -1, v.shape[1])
@@ -108,8 +109,12 @@ def _exact_crop_distance(view: np.ndarray, source: np.ndarray) -> np.ndarray:
         dot = np.matmul(crops, v[:, :, None])[..., 0]
         var = (crops * crops).sum(2) - crops.sum(2) ** 2 / v.shape[1]
         ncc = np.where(var > 1e-12, dot / np.sqrt(np.where(var > 1e-12, var, 1.0)), 0.0)
-        best = np.minimum(best, np.sqrt(np.maximum(2.0 - 2.0 * ncc.max(axis=1), 0.0)))
-    return best
+        k = ncc.argmax(axis=1)  # position a·O + b: a the crop's row offset (y), b its column offset (x)
+        d = np.sqrt(np.maximum(2.0 - 2.0 * ncc[np.arange(len(view)), k], 0.0))
+        better = d < best
+        best[better] = d[better]
+        where[better] = np.stack([np.full(len(view), window), k % len(a), k // len(a)], axis=1)[better]
+    return best, where
 
 
 def _shifts(x: np.ndarray, max_shift: int) -> tuple[np.ndarray, np.ndarray]:
@@ -201,7 +206,7 @@ def _nearest_aligned(s, bank, shortlists, max_shift, extra=None):
         index[better], best_d[better], orientation[better] = c[better] % m, d[better], o
     # Whole-pixel crops of the best match only, in its orientation: the costly step, kept to one image per row.
     view = np.stack(views)[orientation, np.arange(len(s))]
-    return np.minimum(best_d, _exact_crop_distance(view, bank[0, index])), index
+    return np.minimum(best_d, _exact_crop_distance(view, bank[0, index])[0]), index
 
 
 def _blend_residual(s_flat: np.ndarray, r_flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
