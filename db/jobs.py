@@ -2,7 +2,8 @@
 
 The job row is the single source of truth for state, progress and errors (the task queue only carries job ids).
 A running job's worker writes `heartbeat_at` every few seconds; `fail_stale_jobs` turns a job whose heartbeat
-stopped into `failed`, so a killed worker never leaves a job "running" forever.
+stopped into `failed`, so a killed worker never leaves a job "running" forever. Every job time is the database
+server's (`db_now`): a team's worker, sweeper and pages run on machines whose own clocks may disagree by minutes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.errors import DecisionError
-from db.models import Job, Run, User, as_utc, utcnow
+from db.models import Job, Run, User, as_utc, db_now
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINAL = ("done", "failed", "cancelled")
@@ -30,7 +31,7 @@ def submit_job(session: Session, kind: str, params: dict, submit_key: Optional[s
         if existing is not None:
             return existing
     job = Job(kind=kind, params=dict(params or {}), submit_key=submit_key or None, requested_by=requested_by,
-              status="queued", stats={}, result={})
+              status="queued", stats={}, result={}, created_at=db_now(session))
     try:
         with session.begin_nested():  # a concurrent submit with the same key wins; we return its job
             session.add(job)
@@ -60,7 +61,7 @@ def list_jobs(session: Session, status: Optional[str] = None, kind: Optional[str
 
 def claim_job(session: Session, job_id: int, worker_pid: int) -> bool:
     """queued → running for this worker; False when the job was cancelled or another worker took it."""
-    now = utcnow()
+    now = db_now(session)
     result = session.execute(
         update(Job).where(Job.id == job_id, Job.status == "queued")
         .values(status="running", worker_pid=worker_pid, started_at=now, heartbeat_at=now)
@@ -72,7 +73,7 @@ def request_cancel(session: Session, job_id: int) -> Job:
     """A queued job is cancelled at once; a running one is asked to stop (the handler checks between steps)."""
     job = get_job(session, job_id)
     if job.status == "queued":
-        job.status, job.finished_at, job.message = "cancelled", utcnow(), "cancelled before it started"
+        job.status, job.finished_at, job.message = "cancelled", db_now(session), "cancelled before it started"
     elif job.status == "running":
         job.cancel_requested = True
     return job
@@ -83,18 +84,18 @@ def cancel_requested(session: Session, job_id: int) -> bool:
 
 
 def update_progress(session: Session, job_id: int, progress: float, message: str = "", stats: Optional[dict] = None) -> None:
-    values = dict(progress=max(0.0, min(1.0, float(progress))), message=message, heartbeat_at=utcnow())
+    values = dict(progress=max(0.0, min(1.0, float(progress))), message=message, heartbeat_at=db_now(session))
     if stats is not None:
         values["stats"] = stats
     session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(**values))
 
 
 def heartbeat(session: Session, job_id: int) -> None:
-    session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(heartbeat_at=utcnow()))
+    session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(heartbeat_at=db_now(session)))
 
 
 def finish_job(session: Session, job_id: int, result: Optional[dict] = None, run_id: Optional[int] = None) -> None:
-    values = dict(status="done", progress=1.0, result=result or {}, finished_at=utcnow())
+    values = dict(status="done", progress=1.0, result=result or {}, finished_at=db_now(session))
     if run_id is not None:
         values["run_id"] = run_id
     session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(**values))
@@ -103,7 +104,7 @@ def finish_job(session: Session, job_id: int, result: Optional[dict] = None, run
 def cancel_job(session: Session, job_id: int, message: str = "cancelled on request",
                run_id: Optional[int] = None) -> None:
     """running → cancelled, once the handler has stopped; `run_id`: the run it had started (cancelled, resumable)."""
-    values = dict(status="cancelled", message=message, finished_at=utcnow())
+    values = dict(status="cancelled", message=message, finished_at=db_now(session))
     if run_id is not None:
         values["run_id"] = run_id
     session.execute(update(Job).where(Job.id == job_id, Job.status.in_(("queued", "running"))).values(**values))
@@ -111,16 +112,17 @@ def cancel_job(session: Session, job_id: int, message: str = "cancelled on reque
 
 def fail_job(session: Session, job_id: int, error: str) -> None:
     session.execute(update(Job).where(Job.id == job_id, Job.status.in_(("queued", "running")))
-                    .values(status="failed", error=error, finished_at=utcnow()))
+                    .values(status="failed", error=error, finished_at=db_now(session)))
 
 
 def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
     """Mark running jobs whose last heartbeat is older than `max_age_s` as failed; return their ids."""
-    cutoff = utcnow() - dt.timedelta(seconds=max_age_s)
+    now = db_now(session)
+    cutoff = now - dt.timedelta(seconds=max_age_s)
     stale = session.scalars(select(Job).where(Job.status == "running", Job.heartbeat_at < cutoff)).all()
     for job in stale:
         last = job.heartbeat_at.isoformat(timespec="seconds") if job.heartbeat_at else "never"
-        job.status, job.finished_at = "failed", utcnow()
+        job.status, job.finished_at = "failed", now
         job.error = (f"the worker (pid {job.worker_pid}) stopped sending heartbeats (last: {last}); "
                      "it probably died — submit the job again")
     session.flush()
@@ -128,8 +130,8 @@ def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
 
 
 def freshest_heartbeat(session: Session) -> Optional[dt.datetime]:
-    """The newest heartbeat of a running job (UTC), or None when none runs: a worker of this database is at work,
-    whichever machine and GANAUG_HOME it runs with."""
+    """The newest heartbeat of a running job (UTC, on the database's clock: compare it with `db_now`), or None when
+    none runs: a worker of this database is at work, whichever machine and GANAUG_HOME it runs with."""
     return as_utc(session.scalar(select(func.max(Job.heartbeat_at)).where(Job.status == "running")))
 
 

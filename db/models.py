@@ -11,12 +11,21 @@ import datetime as dt
 from typing import Annotated, Optional
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
-                        exists)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+                        exists, func, select)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+def db_now(session: Session) -> dt.datetime:
+    """Now on the database server's clock (aware UTC): the one clock a team's machines share, for the times one
+    process writes and another compares (a worker's heartbeat, another machine's sweep). A SQLite file is one
+    machine's, whose processes share its clock."""
+    if session.get_bind().dialect.name == "sqlite":
+        return utcnow()
+    return session.scalar(select(func.clock_timestamp(type_=DateTime(timezone=True)))).astimezone(dt.timezone.utc)
 
 
 def as_utc(t: Optional[dt.datetime]) -> Optional[dt.datetime]:

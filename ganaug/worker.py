@@ -10,7 +10,9 @@ Progress reaches the row at most twice a second. A job queued from the app is fa
 account has been disabled since. A failed job's error is one line naming the problem, then its traceback. A
 job cancelled while it runs stops at the handler's next safe point; a handler that stopped says what it finished
 in its result's `stopped`, and the job's message repeats it. Each progress row records when its stage started
-(`stage_started`, `stage_from` in the stats), so every page estimates the time left alike.
+(`stage_started`, `stage_from` in the stats), so every page estimates the time left alike. The job times it writes
+(heartbeats, a stage's start) are on the database server's clock (`db.models.db_now`), not its machine's: on a team,
+other machines' sweeps and pages compare them with that clock.
 
 Each running worker touches its own file, GANAUG_HOME/workers/<host>-<pid>-<token>.alive, and removes it when it
 stops: the app tells "no worker" from "busy" by the freshest of them (`worker_seen_s`), and a worker that stops
@@ -39,7 +41,7 @@ from sqlalchemy import select
 from db.engine import database_failure, session_scope
 from db.jobs import (cancel_job, cancel_requested, claim_job, fail_job, fail_stale_jobs, finish_job, get_job,
                      heartbeat, submit_job, update_progress)
-from db.models import Job
+from db.models import Job, db_now
 from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug_core import paths
 from ganaug_core.progress import Progress
@@ -101,7 +103,8 @@ class _JobContext:
         self.stop_event = stop_event
         self.done = threading.Event()
         self._last_progress = 0.0
-        self._stage: Optional[tuple] = None  # (stage, phase, fraction when it started, when, last fraction)
+        self._stage: Optional[tuple] = None  # (stage, phase, fraction when it started, monotonic when, last fraction)
+        self._stage_at: Optional[str] = None  # when the stage started on the database's clock, from its first write
         self._last_cancel_check = 0.0
         self._cancelled = False
         self._beat = threading.Thread(target=self._heartbeats, daemon=True, name=f"heartbeat-{job_id}")
@@ -126,23 +129,31 @@ class _JobContext:
         now = time.monotonic()
         final = p.total and p.done >= p.total
         fraction = p.done / p.total if p.total else 0.0
-        started = self._stage_start(p, fraction)  # before the throttle: a stage's first report may not be written
+        self._stage_start(p, fraction, now)  # before the throttle: a stage's first report may not be written
         if now - self._last_progress < PROGRESS_EVERY_S and not final:
             return
         self._last_progress = now
-        stats = json.loads(json.dumps({"stage": p.stage, **(p.stats or {}), **started}, default=float))
         with session_scope(immediate=True) as s:
+            started = self._stage_started(s, now)
+            stats = json.loads(json.dumps({"stage": p.stage, **(p.stats or {}), **started}, default=float))
             update_progress(s, self.job_id, fraction, progress_message(p), stats)
 
-    def _stage_start(self, p: Progress, fraction: float) -> dict:
-        """When the bar's current stretch began and where: a new stage or phase, or a bar that went back, starts
-        one. The pages divide what moved since by the time it took."""
+    def _stage_start(self, p: Progress, fraction: float, now: float) -> None:
+        """Note when (`now`, monotonic) the bar's current stretch began and where: a new stage or phase, or a bar
+        that went back, starts one. The pages divide what moved since by the time it took."""
         key = (p.stage, (p.stats or {}).get("phase"))
         if self._stage is None or self._stage[:2] != key or fraction < self._stage[4]:
-            self._stage = (*key, fraction, dt.datetime.now(dt.timezone.utc).isoformat(), fraction)
+            self._stage, self._stage_at = (*key, fraction, now, fraction), None
         else:
             self._stage = (*self._stage[:4], fraction)
-        return {"stage_started": self._stage[3], "stage_from": self._stage[2]}
+
+    def _stage_started(self, session, now: float) -> dict:
+        """The stretch's start for the row: the time it has run by this machine's monotonic clock, counted back
+        from the database's now (the pages count on, on that clock), once per stretch so every write says the same."""
+        if self._stage_at is None:
+            began = db_now(session) - dt.timedelta(seconds=now - self._stage[3])
+            self._stage_at = began.isoformat()
+        return {"stage_started": self._stage_at, "stage_from": self._stage[2]}
 
     def should_stop(self) -> bool:
         if self._cancelled or self.stop_event.is_set():

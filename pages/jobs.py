@@ -12,6 +12,7 @@ import streamlit as st
 
 from db.engine import session_scope
 from db.jobs import ACTIVE, fail_stale_jobs, freshest_heartbeat, job_detail, jobs_ahead
+from db.models import db_now
 from pages.ui import cancel_job, plain
 
 
@@ -36,7 +37,10 @@ def who_and_when(job: dict) -> str:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    """Now on the database's clock, the one the worker writes its times on: a team's machines, this one included,
+    may each have their own clock minutes off."""
+    with session_scope() as session:
+        return db_now(session)
 
 
 def worker_at_work() -> bool:
@@ -52,7 +56,7 @@ def worker_at_work() -> bool:
         return True
     with session_scope() as session:
         beat = freshest_heartbeat(session)
-    return beat is not None and (now() - beat).total_seconds() <= fresh
+        return beat is not None and (db_now(session) - beat).total_seconds() <= fresh
 
 
 def waiting(job: dict, ahead: list[int]) -> None:
@@ -77,7 +81,7 @@ def fail_if_worker_died(job: dict) -> Optional[dict]:
     beat = job["heartbeat"]
     if job["status"] != "running" or beat is None:
         return job
-    if (dt.datetime.now(dt.timezone.utc) - beat).total_seconds() <= STALE_AFTER_S:
+    if (now() - beat).total_seconds() <= STALE_AFTER_S:
         return job
     with session_scope(immediate=True) as session:
         fail_stale_jobs(session, STALE_AFTER_S)
