@@ -26,6 +26,10 @@ MIN_PASSWORD_LENGTH = 8
 _DUMMY_HASH: Optional[str] = None
 
 
+class WrongPassword(DecisionError):
+    """An unknown name or a wrong password (one message for both): what the app's sign-in form counts as a guess."""
+
+
 def hash_password(password: str) -> str:
     salt = os.urandom(16)
     digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
@@ -116,9 +120,9 @@ def authenticate(session: Session, name: str, password: str) -> User:
         # Spend the same time as a real check so that timing does not reveal which names exist.
         _DUMMY_HASH = _DUMMY_HASH or hash_password("not a password")
         verify_password(_DUMMY_HASH, password or "")
-        raise DecisionError(f"unknown user or wrong password for {name!r}")
+        raise WrongPassword(f"unknown user or wrong password for {name!r}")
     if not verify_password(user.password_hash, password or ""):
-        raise DecisionError(f"unknown user or wrong password for {name!r}")
+        raise WrongPassword(f"unknown user or wrong password for {name!r}")
     if not user.active:
         raise DecisionError(f"account {user.name!r} is disabled; ask an admin")
     return user

@@ -15,8 +15,8 @@ import streamlit as st
 
 from db.engine import session_scope
 from db.models import utcnow
-from db.sign_ins import end_sign_in, resume_sign_in, start_sign_in
-from db.users import authenticate
+from db.sign_ins import end_sign_in, failed_sign_ins, resume_sign_in, start_sign_in
+from db.users import WrongPassword, authenticate
 
 SIGN_IN_COOKIE = "ganaug_sign_in"
 
@@ -32,10 +32,17 @@ _cookie = st.components.v2.component("ganaug_sign_in_cookie", js=_COOKIE_JS)
 
 def sign_in(name: str, password: str) -> None:
     """Check the password, sign this session in, and let the browser keep it (`keep_sign_in`). Raises
-    DecisionError for a wrong password or a disabled account."""
+    DecisionError for a wrong password, a disabled account, or a name with too many wrong passwords of late
+    (`failed_sign_ins`: refused before its password is checked)."""
+    failed_sign_ins.check(name)
     with session_scope() as session:  # scrypt takes a good part of a second: not inside a write transaction
-        user = authenticate(session, name, password)
+        try:
+            user = authenticate(session, name, password)
+        except WrongPassword:
+            failed_sign_ins.failed(name)
+            raise
         me = dict(id=user.id, name=user.name, role=user.role)
+    failed_sign_ins.succeeded(name)
     with session_scope(immediate=True) as session:
         token, expires = start_sign_in(session, me["id"])
     st.session_state["user"] = me

@@ -92,16 +92,22 @@ def require_user() -> dict:
 
 def signed_in_row(session, outcome: str = "nothing was recorded") -> User:
     """The signed-in user's row, re-read and checked now by `db.users.require_user` (an admin may have disabled the
-    account since it signed in). Checked before every decision, job launch and export; `outcome` says what the
-    refusal left undone. It reads the database once, in the caller's session: the page's own `require_user` has
-    its session, and draws."""
+    account since it signed in), and its sign-in still live (not ended by a new password, a sign-out in another
+    tab, or its expiry): a button's callback runs before the page checks either. Checked before every decision, job
+    launch and export; `outcome` says what the refusal left undone. It reads in the caller's session: the page's
+    own `require_user` has its session, and draws."""
     me = current_user()
     if me is None:
         raise PermissionError(f"no one is signed in: {outcome}")
     try:
-        return users.require_user(session, SimpleNamespace(id=me["id"], name=me["name"]))
+        row = users.require_user(session, SimpleNamespace(id=me["id"], name=me["name"]))
+        token = st.session_state.get("sign_in_token")
+        if token and resume_sign_in(session, token) is None:  # a callback runs before the page's `require_user`
+            raise DecisionError("your sign-in has ended (it expired, you signed out in another tab, or an admin "
+                                "changed your account)")
     except DecisionError as e:
         raise PermissionError(f"{e}: {outcome}") from None
+    return row
 
 
 @contextmanager

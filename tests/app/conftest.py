@@ -21,8 +21,11 @@ PASSWORD = "correct horse battery"
 def clear_streamlit_caches():
     import streamlit as st
 
+    from db.sign_ins import failed_sign_ins
+
     st.cache_data.clear()
     st.cache_resource.clear()
+    failed_sign_ins.forget_all()  # one process runs every test: no test inherits another's wrong passwords
     yield
     st.cache_data.clear()
     st.cache_resource.clear()

@@ -155,3 +155,18 @@ def test_a_database_a_newer_ganaug_migrated_is_one_message_naming_what_to_do(use
     message = at.error[0].value
     assert "has schema revision 0999, which this ganaug does not know" in message and "`git pull`" in message
     assert message.endswith("Reload the page to try again.")
+
+
+def test_wrong_passwords_lock_the_name_out_even_for_the_right_password(users):
+    from db.sign_ins import MAX_FAILED_SIGN_INS
+
+    at = app_test()  # the form had no limit: a script could try scrypt's ~10 passwords a second, all day
+    for i in range(MAX_FAILED_SIGN_INS):
+        sign_in(at, "rita", f"guess number {i}")
+        assert at.error[0].value == "unknown user or wrong password for 'rita'"
+    sign_in(at, "rita", PASSWORD)
+    assert "user" not in at.session_state
+    assert at.error[0].value == "too many wrong passwords for 'rita': try again in 15 minutes"
+    other = sign_in(app_test(), "RITA", PASSWORD)  # another browser, another spelling: the same name
+    assert "user" not in other.session_state and "too many wrong passwords" in other.error[0].value
+    assert sign_in(app_test(), "ada", PASSWORD).session_state["user"]["name"] == "ada"

@@ -87,3 +87,45 @@ def test_a_disabled_accounts_live_token_signs_no_one_in(db):
     with session_scope() as session:
         session.execute(update(User).where(User.id == rita.id).values(active=False))
     assert resumed(token) is None
+
+
+def test_wrong_passwords_lock_a_name_out_for_a_while_whatever_its_case_and_whether_it_exists():
+    from db.errors import DecisionError
+    from db.sign_ins import FailedSignIns
+
+    now = [1000.0]
+    throttle = FailedSignIns(limit=3, minutes=15, clock=lambda: now[0])
+    for _ in range(3):
+        throttle.check("rita")
+        throttle.failed("Rita ")
+    for name in ("rita", "RITA"):  # refused before any password is checked: a right guess now proves nothing
+        try:
+            throttle.check(name)
+        except DecisionError as e:
+            assert str(e) == f"too many wrong passwords for {name!r}: try again in 15 minutes"
+        else:
+            raise AssertionError("a fourth try within 15 minutes was allowed")
+    throttle.check("ada")  # another account is not held up
+    for _ in range(3):
+        throttle.failed("nobody")  # a name that does not exist is locked out alike
+    try:
+        throttle.check("nobody")
+    except DecisionError:
+        pass
+    else:
+        raise AssertionError("an unknown name was not throttled")
+    now[0] += 14 * 60 + 30
+    try:
+        throttle.check("rita")
+    except DecisionError as e:
+        assert str(e).endswith("try again in 1 minute")
+    else:
+        raise AssertionError("the lock ended early")
+    now[0] += 31  # the oldest try is 15 minutes old
+    throttle.check("rita")
+    throttle.failed("rita")
+    throttle.check("rita")  # two tries in the window now, below the limit
+    throttle.succeeded("rita")  # a right password forgets the wrong ones
+    throttle.failed("rita")
+    throttle.failed("rita")
+    throttle.check("rita")
