@@ -3,7 +3,9 @@
 Each event's hash is the sha256 of a canonical JSON of its fields plus the previous event's hash, so changing,
 inserting or removing a row anywhere but the very end breaks the chain at that row; `verify_chain` finds the first
 such row. The database refuses UPDATE and DELETE on the table (triggers from the initial migration), and a unique
-index on `prev_hash` (migration 0002) makes a fork — two events claiming the same predecessor — impossible.
+index on `prev_hash` (migration 0002) makes a fork — two events claiming the same predecessor — impossible. The
+chain has no secret: whoever can write the table and drop its triggers can recompute every hash after a change;
+only a head kept outside the database (`ganaug audit verify --head`) shows that.
 
 Appends are serialized: on SQLite the caller's `session_scope(immediate=True)` holds the write lock from BEGIN,
 on PostgreSQL `lock_log` takes a transaction-scoped advisory lock before the last hash is read.

@@ -31,12 +31,13 @@ class HeldFolder:
 
     @classmethod
     def create(cls, root: Path, prefix: str) -> "HeldFolder":
-        """`root/<prefix><random>`, made and locked. A sweep that took the lock in the instant between the two
-        (and removed the folder) makes us try another name."""
+        """`root/<prefix><random>`, made and locked, for its owner only (0700: an export of patient images outside
+        the home is as private as the home). A sweep that took the lock in the instant between the two (and
+        removed the folder) makes us try another name."""
         root.mkdir(parents=True, exist_ok=True)
         while True:
             path = root / f"{prefix}{uuid.uuid4().hex}"
-            path.mkdir()
+            path.mkdir(mode=0o700)
             try:
                 fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
             except FileNotFoundError:

@@ -12,10 +12,11 @@ from ganaug_core.errors import GanaugError
 
 
 def home() -> Path:
-    """The ganaug home folder, created on first use."""
+    """The ganaug home folder, created on first use, for its owner only (0700): it holds the images, patient images
+    perhaps, and the database with its password hashes."""
     path = Path(os.environ.get("GANAUG_HOME") or Path.cwd() / ".ganaug").resolve()
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):  # its own strerror, 'File exists: PATH', did not say what was wrong
         raise GanaugError(f"GANAUG_HOME {path}: {_nearest_existing(path)} is a file, not a folder") from None
     return path

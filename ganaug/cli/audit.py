@@ -54,7 +54,7 @@ def audit_verify_cmd(
     from db.models import Event
     from db.replay import LogState, state_mismatches
 
-    head = _head_hash(head) if head is not None else None
+    head_events, head = _head_hash(head) if head is not None else (None, None)
     with session_scope() as s:
         log = LogState()
         report = verify_chain(s, visit=log.apply)  # the chain walked and the review state replayed in one read
@@ -64,9 +64,15 @@ def audit_verify_cmd(
                head_found=head_found)
     if not report.ok:
         text = f"BROKEN: {report.message}"
+    elif not head_found and head_events is not None and report.checked >= head_events:
+        # As many events as when the head was written, or more, but not that one: the chain was rewritten up to
+        # it, every later hash recomputed. Only someone with write access to the database does that.
+        text = (f"REWRITTEN: {report.message}, but its first {head_events} events no longer end in head {head}: "
+                "events among them were altered and every hash after them recomputed since that head was recorded "
+                "(or this is another log)")
     elif not head_found:
-        text = (f"TRUNCATED: {report.message}, but it no longer holds head {head}: events were removed from its end "
-                "since that head was recorded (or this is another log)")
+        text = (f"TRUNCATED: {report.message}, but it no longer holds head {head}: events were removed from its end, "
+                "or rewritten with their hashes recomputed, since that head was recorded (or this is another log)")
     elif mismatches:
         text = (f"STATE DIFFERS: {report.message}, but the tables disagree with it:\n"
                 + "\n".join(f"  {line}" for line in mismatches))
@@ -77,16 +83,18 @@ def audit_verify_cmd(
         raise typer.Exit(1)
 
 
-def _head_hash(value: str) -> str:
-    """The hash `--head` names: a bare hash, or log_head.txt's whole line ('<events> <hash>', as
-    `--head "$(cat log_head.txt)"` passes it). Anything else is bad input, not a truncated log."""
+def _head_hash(value: str) -> tuple[Optional[int], str]:
+    """How many events the log held then (None for a bare hash) and the hash `--head` names: a bare hash, or
+    log_head.txt's whole line ('<events> <hash>', as `--head "$(cat log_head.txt)"` passes it). Anything else is
+    bad input, not a truncated log."""
     words = value.split()
+    events = None
     if len(words) == 2 and words[0].isdigit():
-        words = words[1:]
+        events, words = int(words[0]), words[1:]
     if len(words) != 1 or not re.fullmatch(r"[0-9a-fA-F]{64}", words[0]):
         raise UserError(f"--head {value!r} is not a head hash: give the 64 hex digits `audit verify` printed "
                         "or the line of an export's log_head.txt")
-    return words[0].lower()
+    return events, words[0].lower()
 
 
 @audit_app.command("log")

@@ -84,6 +84,7 @@ def test_an_export_without_a_signer_is_written_and_says_it_was_not_recorded(toy,
     result = run("export", "--dataset", "toy", "--out", tmp_path / "plain")  # issue #4's command line: no prompt
     assert result.exit_code == 0, result.output
     assert (tmp_path / "plain" / "manifest.csv").exists()
+    assert (tmp_path / "plain").stat().st_mode & 0o777 == 0o700  # its images may be patients': its owner's only
     assert result.stderr.splitlines()[-1] == NOTE
     as_json = run("export", "--dataset", "toy", "--out", tmp_path / "json", "--json")
     assert json.loads(as_json.stdout)["event"] is None and NOTE in as_json.stderr
