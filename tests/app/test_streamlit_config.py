@@ -1,5 +1,5 @@
 """`streamlit run app.py`, which the README offers beside `ganaug app`, listened on every network interface and
-sent usage statistics from each reviewer's browser: the repository's .streamlit/config.toml keeps it to this
+sent usage statistics from each reviewer's browser, and showed them a failing page's traceback: the repository's .streamlit/config.toml keeps it to this
 machine and quiet."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import json
 from streamlit import config
 config.get_config_options(force_reparse=True)
 print(json.dumps({k: config.get_option(k) for k in
-                  ("server.address", "server.enableXsrfProtection", "browser.gatherUsageStats", "client.toolbarMode")}))
+                  ("server.address", "server.enableXsrfProtection", "browser.gatherUsageStats", "client.toolbarMode",
+                   "client.showErrorDetails")}))
 """
 
 
@@ -24,4 +25,5 @@ def test_streamlit_run_in_the_repository_listens_on_this_machine_only_and_sends_
     out = subprocess.run([sys.executable, "-c", READ_OPTIONS], cwd=ROOT, capture_output=True, text=True, check=True)
     options = json.loads(out.stdout.strip().splitlines()[-1])
     assert options == {"server.address": "127.0.0.1", "server.enableXsrfProtection": True,
-                       "browser.gatherUsageStats": False, "client.toolbarMode": "viewer"}
+                       "browser.gatherUsageStats": False, "client.toolbarMode": "viewer",
+                       "client.showErrorDetails": "type"}
