@@ -2,8 +2,8 @@
 
 Each reader returns the pixels at the configured resolution and channel count (uint8, N×C×R×R), the labels, each
 image's split ("train" or "test", from the source's own split or a seeded stratified one), its source path, the
-class names and the files it skipped with why. `ganaug_core.datasets.ingest` chooses the reader and writes the
-result.
+class names, the files it skipped with why, and the source images' side before conversion (`source_side`).
+`ganaug_core.datasets.ingest` chooses the reader and writes the result.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from ganaug_core.errors import GanaugError
-from ganaug_core.imageio import IMAGE_SUFFIXES, ImageRejected, is_grayscale_mode, load_image, peek_mode
+from ganaug_core.imageio import IMAGE_SUFFIXES, ImageRejected, is_grayscale_mode, load_image_sized, peek_mode
 from ganaug_core.progress import Progress, ProgressCallback
 
 if TYPE_CHECKING:
@@ -51,6 +51,12 @@ def split_names(test_mask: np.ndarray) -> np.ndarray:
     return np.where(test_mask, "test", "train").astype("<U5")
 
 
+def source_side(sizes) -> int:
+    """The median of the images' shorter sides, as they were stored before conversion: a folder of 128×128 photos
+    (a few odd ones aside) is 128, whatever resolution it was ingested at."""
+    return int(np.median([min(w, h) for w, h in sizes]))
+
+
 def read_demo(options: IngestOptions):
     from PIL import Image
     from sklearn.datasets import load_digits
@@ -71,7 +77,7 @@ def read_demo(options: IngestOptions):
     if options.channels == 3:
         pixels = np.repeat(pixels, 3, axis=1)
     sources = [f"sklearn:load_digits#{i}" for i in np.flatnonzero(keep)]
-    return pixels, labels[keep], split_names(test[keep]), sources, [str(i) for i in range(10)], []
+    return pixels, labels[keep], split_names(test[keep]), sources, [str(i) for i in range(10)], [], raw.shape[-1]
 
 
 @contextmanager
@@ -98,9 +104,10 @@ def worker_pool(workers: int):
 def _decode_job(args):
     path, resolution, channels, max_pixels = args
     try:
-        return load_image(Path(path), resolution, channels, max_pixels), None
+        arr, size = load_image_sized(Path(path), resolution, channels, max_pixels)
+        return arr, None, size
     except ImageRejected as e:
-        return None, (str(e), e.bomb)
+        return None, (str(e), e.bomb), None
 
 
 def _is_text(name: str) -> bool:
@@ -160,16 +167,19 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
                     raise GanaugError(f"refusing {f}: {e}") from None
     jobs = [(str(f), options.resolution, channels, options.max_pixels) for f in files]
     arrays: list[Optional[np.ndarray]] = []
+    sizes: list[tuple[int, int]] = []
     workers = min(options.workers, max(1, len(jobs) // 64))
     with worker_pool(workers) as pool:
         results = pool.map(_decode_job, jobs, chunksize=32) if pool else map(_decode_job, jobs)
-        for i, (arr, err) in enumerate(results):
+        for i, (arr, err, size) in enumerate(results):
             if err is not None:
                 reason, bomb = err
                 if bomb:
                     raise GanaugError(f"refusing {files[i]}: {reason}")
                 skipped.append((str(files[i]), reason))
             arrays.append(arr)
+            if size is not None:
+                sizes.append(size)
             if (i + 1) % 256 == 0 or i + 1 == len(jobs):
                 progress(Progress("decode", i + 1, len(jobs)))
     ok = [i for i, a in enumerate(arrays) if a is not None]
@@ -187,7 +197,7 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
     names = [class_dirs[c].name for c in present]
     pixels = np.stack([arrays[i] for i in ok])
     splits = split_names(stratified_test_mask(labels, options.test_fraction, options.seed))
-    return pixels, labels, splits, [str(files[i]) for i in ok], names, skipped
+    return pixels, labels, splits, [str(files[i]) for i in ok], names, skipped, source_side(sizes)
 
 
 def _npz_shapes(path: Path) -> dict[str, tuple]:
@@ -260,6 +270,7 @@ def read_npz(path: Path, options: IngestOptions):
             raise GanaugError(f"refusing {path}: {ik} images are {shapes[ik][1:3]} pixels, above the safety limit")
     data = np.load(path, allow_pickle=False)
     pixels, labels, splits, sources = [], [], [], []
+    sizes = []
     channels = options.channels
     for split, ik, lk in parts:
         imgs = _npz_images(data[ik], ik, path)
@@ -268,6 +279,7 @@ def read_npz(path: Path, options: IngestOptions):
         if not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0:
             raise GanaugError(f"{path}: {lk} must hold non-negative integer class labels")
         pixels.append(imgs)
+        sizes += [(imgs.shape[3], imgs.shape[2])] * len(imgs)
         labels.append(lab.astype(np.int64))
         splits.append(np.full(len(imgs), split, dtype="<U5"))
         sources += [f"{path}#{ik}[{i}]" for i in range(len(imgs))]
@@ -282,4 +294,4 @@ def read_npz(path: Path, options: IngestOptions):
         raise GanaugError(f"{path} has only one class ({present[0]}); need at least two")
     remap = np.zeros(present.max() + 1, dtype=np.int64)
     remap[present] = np.arange(len(present))
-    return pixels, remap[labels], splits, sources, [str(c) for c in present], []
+    return pixels, remap[labels], splits, sources, [str(c) for c in present], [], source_side(sizes)

@@ -152,7 +152,15 @@ def _to_mode(im: Image.Image, channels: int) -> Image.Image:
 
 def load_image(path: Path, resolution: int, channels: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode `path` into a (channels, resolution, resolution) uint8 array; raises ImageRejected."""
+    return load_image_sized(path, resolution, channels, max_pixels)[0]
+
+
+def load_image_sized(path: Path, resolution: int, channels: int,
+                     max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, tuple[int, int]]:
+    """`load_image`, and the (width, height) the file stores: what ingestion says was lost when it shrinks a
+    128×128 photo to 32×32."""
     with _decoding(path, max_pixels) as im:
+        size = im.size  # before draft mode decodes a JPEG at reduced scale
         if im.format == "JPEG":
             # libjpeg can decode at 1/2, 1/4, 1/8 scale: far faster, and we only need `resolution` pixels.
             im.draft("L" if channels == 1 else "RGB", (resolution * 2, resolution * 2))
@@ -161,7 +169,7 @@ def load_image(path: Path, resolution: int, channels: int, max_pixels: int = MAX
         im = _to_mode(im, channels)
         im = im.resize((resolution, resolution), Image.BILINEAR, reducing_gap=2.0)
         arr = np.asarray(im, dtype=np.uint8)
-    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+    return (arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), size
 
 
 def encode_png(chw: np.ndarray) -> bytes:
@@ -191,6 +199,16 @@ def decode_image(source: Path | BinaryIO) -> np.ndarray:
 def read_png(path: Path) -> np.ndarray:
     """Read a PNG that ganaug itself wrote as uint8 (C, H, W) (`decode_image`: still size-guarded)."""
     return decode_image(path)
+
+
+def shown_px(target: int, side: int) -> int:
+    """The size to draw an image of `side` px at, near `target` px: the nearest whole multiple of the side, never
+    below the side itself, halves rounded up (a 64² sample asked at 160 px is drawn at 192). Nearest-neighbour
+    scaling keeps pixels honest only by whole factors. A side over twice the target is drawn at the target,
+    averaged down (a grid of 48 tiles of 512 px would not fit a page)."""
+    if side <= 0:
+        return target
+    return target if side > 2 * target else max(1, int(target / side + 0.5)) * side
 
 
 def make_grid(images: np.ndarray, nrow: int, pad: int = 2) -> np.ndarray:

@@ -15,6 +15,7 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
+from ganaug_core.imageio import shown_px
 from pages.point_map import CLASS_COLOURS, image_figure, legend_groups, selected_ids, webgl_figure
 from pages.ui import NO_DATASET, plain, require_user, show_images
 
@@ -160,11 +161,13 @@ if synth_ids or real_ids:
     with session_scope() as session:
         shown = views.samples_by_ids(session, synth_ids[first:last])
         reals = views.real_images_by_ids(session, real_ids[max(0, first - len(synth_ids)):max(0, last - len(synth_ids))])
+        side = views.dataset_summary(session, dataset)["resolution"]
     names = dict(zip(df["class_index"], df["class"]))
     tiles = [(s["path"], f"#{s['id']} · {tile_class(names, s['class_index'])} · batch {s['batch']} {s['batch_status']}"
               + (" · sample rejected" if s["rejected"] else "")) for s in shown]
     tiles += [(r["path"], f"real #{r['id']} · {tile_class(names, r['class_index'])}") for r in reals]
-    show_images([path for path, _ in tiles], [caption for _, caption in tiles], size=96)  # one element, tiles wrap
+    # One element, tiles wrap; about 96 px, a whole multiple of the side (`shown_px`: a 64² image is drawn at 128).
+    show_images([path for path, _ in tiles], [caption for _, caption in tiles], size=shown_px(96, side))
     if pages > 1:
         nav = st.columns([1, 1, 4], vertical_alignment="center")
         nav[0].button("Previous", key="emb_prev", disabled=page == 0, icon=":material/chevron_left:",

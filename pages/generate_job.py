@@ -21,6 +21,12 @@ from pages.jobs import cancel_or_wait, duration, failure, load_job, progress_bar
 from pages.ui import home, plain, show_image
 
 JOB_KINDS = ("train_generate", "generate")  # what the Generate form launches: train and generate, or generate only
+GRID_PX = 480  # a small run's overview grid is drawn this wide at least (a 16² digits grid is 182 px)
+# A grid up to this size is shown at its own size. Scaled down to GRID_PX by nearest neighbour, a 64² run's grid
+# (662 px wide) lost every fourth pixel row and column, and with them the thin crack the team trains for. A larger
+# one (100 classes: thousands of pixels tall) stays at GRID_PX: its rows are unreadable at any size that fits a page.
+GRID_NATIVE_MAX_PX = 1400
+NAMED_ROWS = 12  # the caption names the classes of the grid's rows up to this many
 
 
 def training_left(stats: dict, total: int) -> Optional[float]:
@@ -60,6 +66,26 @@ def latest_grid(job: dict) -> Optional[str]:
         run_dir = views.run_dir(session, run_id)
     grids = sorted((Path(home()) / run_dir / "grids").glob("step*.png")) if run_dir else []
     return str(grids[-1]) if grids else None
+
+
+def grid_px(path: str) -> int:
+    """The size to draw an overview grid at, on its longer side (see GRID_NATIVE_MAX_PX)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:  # the header alone
+            side = max(im.size)
+    except (OSError, ValueError):
+        return GRID_PX  # gone or unreadable: the placeholder says so
+    return side if GRID_PX < side <= GRID_NATIVE_MAX_PX else GRID_PX
+
+
+def grid_caption(class_names: list[str]) -> str:
+    """What the overview's rows are: the grid itself has no labels, and a rare class that resembles a common one (a
+    cracked disc, a disc) is told apart only by its row."""
+    if not class_names or len(class_names) > NAMED_ROWS:
+        return "latest samples (one row per class, in class order)"
+    return "latest samples, one row per class, top to bottom: " + ", ".join(plain(n) for n in class_names)
 
 
 def set_next(**values) -> None:
@@ -135,7 +161,8 @@ def job_panel(job_id: int, class_names_of: dict[str, list[str]], runs: dict, on_
             st.caption(training_line(job["stats"], int(job["params"].get("config", {}).get("steps") or 0)))
     grid = job["stats"].get("grid") or latest_grid(job)
     if grid:
-        show_image(grid, caption="latest samples (one row per class)", size=480)
+        names = class_names_of.get(job["params"].get("dataset"), [])
+        show_image(grid, caption=grid_caption(names), size=grid_px(grid))
     if job["status"] in ACTIVE:
         cancel_or_wait(job, ahead, f"cancel_{job_id}", stops="the worker stops at its next step and keeps a checkpoint")
     elif job["status"] == "done":

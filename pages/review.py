@@ -19,6 +19,7 @@ from db import views
 from db.engine import session_scope
 from db.jobs import ACTIVE
 from db.review import FREE_FORM_TAG, review_page, untag_sample
+from ganaug_core.imageio import shown_px
 from ganaug_core.metrics.authenticity import COPY_RATIO
 from ganaug_core.metrics.copy_match import copy_reason
 from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO
@@ -39,6 +40,12 @@ SCORES_HELP = ("**confidence**: the probability (0–1) a classifier trained on 
                "real images are from each other; about 0 for a copy, around 1 or more for a new image. **nearest "
                "real at**: the distance to the closest training image in the feature space; the images below are "
                "those nearest ones.")
+
+# The sizes images are drawn at (tiles, the opened sample, its nearest real images), in pixels; each is rounded to a
+# whole multiple of the dataset's side by `shown_px`: nearest-neighbour scaling by 1.5× or 1.75× (a 64² sample
+# drawn 96 or 112 px wide) doubled every other pixel row, a pattern a reviewer could take for the generator's
+# checkerboard artifact, and below 1× (a 128² dataset's 112-px tiles) dropped rows, and a one-pixel crack with them.
+SAMPLE_PX, NEIGHBOUR_PX = 160, 96
 
 require_user()
 st.title("Review")
@@ -191,6 +198,8 @@ def batch_panel(batch_id: int) -> None:
     show_feedback()
     with session_scope() as session:
         state = views.batch_state(session, batch_id)
+        if state is not None:
+            state["side"] = views.dataset_summary(session, state["dataset"])["resolution"]
     if state is None:
         st.error(f"batch {batch_id} no longer exists")
         return
@@ -245,14 +254,14 @@ def batch_panel(batch_id: int) -> None:
     # A third of the width for the opened sample: its four nearest real images fit in one row beside it.
     grid_col, detail_col = st.columns([2, 1])
     with grid_col:
-        sample_grid(samples, state, f"{batch_id}_{page}_{per_page}")
+        sample_grid(samples, state, f"{batch_id}_{page}_{per_page}", shown_px(TILE_PX, state["side"]))
     with detail_col:
         sample_detail(st.session_state.get("review_open"), state)
     st.divider()
     batch_actions(batch_id, state)
 
 
-def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
+def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = TILE_PX) -> None:
     """One picker that opens a sample beside its nearest real images, then the page's tiles as ONE image-list
     element (a page switch redraws one element, not 48 columns). The picker comes first: the opened sample shows at
     the top of the column beside the grid, in sight of the click that opened it (below 48 tiles it was not)."""
@@ -265,13 +274,14 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
              on_change=open_picked, args=(pick_key,))
     uris, captions, missing, changed = [], [], [], []
     for s in samples:
-        uri = image_uri(home(), s["path"], mark="rejected" if s["rejected"] else "memorized" if s["memorized"] else None)
+        uri = image_uri(home(), s["path"], tile_px,
+                        mark="rejected" if s["rejected"] else "memorized" if s["memorized"] else None)
         is_changed = uri is not None and file_changed(home(), s["path"], s["sha256"])
         if uri is None:
             missing.append(s["path"])
         if is_changed:
             changed.append(s["id"])
-        uris.append(uri or placeholder_uri())
+        uris.append(uri or placeholder_uri(tile_px))
         flags = ((["FILE CHANGED"] if is_changed else []) + (["MEMORIZED"] if s["memorized"] else [])
                  + (["rejected"] if s["rejected"] else []) + s["tags"])
         captions.append(" · ".join([f"#{s['id']}", names[s["class_index"]], f"conf {fmt(s['class_confidence'])}", *flags]))
@@ -290,7 +300,7 @@ def sample_grid(samples: list[dict], state: dict, page_key: str) -> None:
                    "(a near-copy of a training image), to reject before the batch can be approved.")
     if uris:
         with st.container(key="review_grid"):
-            st.image(uris, caption=markdown_captions, width=TILE_PX)
+            st.image(uris, caption=markdown_captions, width=tile_px)
         # A click on a tile opens its sample, as its button above does.
         tile_clicks("review_grid", ids, captions, key=f"tile_click_{page_key}",
                     on_click=lambda sample_id: open_sample(sample_id, pick_key))
@@ -323,7 +333,8 @@ def why_flagged(s: dict, copied: list[dict], state: dict) -> None:
         weights = match.get("weights") or []
         captions = [f"training image #{r['id']} · {plain(state['class_names'][r['class_index']])}"
                     + (f" · {round(100 * weights[n])} %" if n < len(weights) else "") for n, r in enumerate(copied)]
-        show_images([s["path"], *[r["path"] for r in copied]], [f"sample #{s['id']}", *captions], size=96)
+        show_images([s["path"], *[r["path"] for r in copied]], [f"sample #{s['id']}", *captions],
+                    size=shown_px(NEIGHBOUR_PX, state["side"]))
 
 
 def sample_detail(open_id, state: dict) -> None:
@@ -341,7 +352,7 @@ def sample_detail(open_id, state: dict) -> None:
         dataset = state["dataset"]
     distances = neighbour_distances(home(), dataset, s["id"]) if s["nn_real_ids"] else {}
     st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
-    show_image(s["path"], size=160)
+    show_image(s["path"], size=shown_px(SAMPLE_PX, state["side"]))
     st.caption(f"confidence {fmt(s['class_confidence'])} · realism {fmt(s['realism'])} · novelty {fmt(s['novelty'])}"
                f" · nearest real at {fmt(s['nn_distance'], 3)}", help=SCORES_HELP)
     if s["memorized"] and not s["rejected"] and state["status"] == "approved":
@@ -358,10 +369,12 @@ def sample_detail(open_id, state: dict) -> None:
         st.markdown("Nearest real training images (nearest first, feature distance d)")
         ds = [distances.get(r["id"], s["nn_distance"] if i == 0 else None) for i, r in enumerate(reals)]
         # The nearest images come from every class: the caption says whose (a scratch sample nearest an "ok" part).
-        # 96 px, not thumbnails: a fine crack must be comparable with the sample's (two to a row in a narrow column).
+        # NEIGHBOUR_PX, not thumbnails: a fine crack must be comparable with the sample's (two to a row in a narrow
+        # column).
         show_images([r["path"] for r in reals],
                     [f"real #{r['id']} · {plain(state['class_names'][r['class_index']])}"
-                     + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)], size=96)
+                     + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)],
+                    size=shown_px(NEIGHBOUR_PX, state["side"]))
     tag_names = [t["name"] for t in load_tags()]
     st.markdown("Tags: " + (", ".join(map(plain, s["tags"])) or "none"))
     new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}",

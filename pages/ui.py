@@ -156,7 +156,8 @@ def _image_uri(path: str, version: tuple[int, int], size: int, mark: Optional[st
     im = Image.fromarray(chw[0] if chw.shape[0] == 1 else chw.transpose(1, 2, 0))
     w, h = im.size  # a run's grid is wider than tall: keep its shape
     scaled = (size, max(1, round(h * size / w))) if w >= h else (max(1, round(w * size / h)), size)
-    im = im.resize(scaled, Image.NEAREST)
+    # Enlarged pixel for pixel; shrunk by averaging, so that a thin line fades instead of vanishing with its row.
+    im = im.resize(scaled, Image.NEAREST if scaled[0] >= w else Image.BOX)
     return png_data_uri(marked_tile(im, mark) if mark else im, compress_level=1)
 
 

@@ -29,6 +29,9 @@ def _compact(progress, class_names: list[str]):
 
     def report(p: Progress) -> None:
         stats = {k: p.stats[k] for k in BAR_STATS if k in p.stats}
+        left = budget_left(p)
+        if left is not None:  # a minute budget: the bar has no total, so it said nothing of when it ends
+            stats = {"left": left, **stats}
         if "collapsed" in stats:
             names = [printable(class_names[int(c)]) for c in stats["collapsed"]]
             more = f" +{len(names) - BAR_NAMES} more" if len(names) > BAR_NAMES else ""
@@ -36,6 +39,15 @@ def _compact(progress, class_names: list[str]):
         progress(Progress(p.stage, p.done, p.total, stats))
 
     return report
+
+
+def budget_left(p) -> Optional[str]:
+    """'2:26': the training time a minute budget has left ('m:ss'), from the loop's clock; None for a step budget."""
+    elapsed, fraction = p.stats.get("elapsed_s"), p.stats.get("budget_fraction")
+    if p.total or not elapsed or not fraction:
+        return None
+    seconds = max(0, round(elapsed * (1 - fraction) / fraction)) if fraction < 1 else 0
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 @cli_errors
@@ -125,7 +137,9 @@ def train_cmd(
         few = (f"\nonly {info['step']} training steps: likely too few for realistic samples (the demo digits needed "
                f"about 1,000); train this run further with `{resume_cmd} --minutes M` (M more minutes) or "
                "`--steps N` (up to N steps in all)")
-    emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: {info['checkpoint']}{few}")
+    # The stored paths are relative to GANAUG_HOME; the one printed opens from wherever the command ran.
+    emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: "
+                        f"{paths.resolve(info['checkpoint']) if info['checkpoint'] else 'no checkpoint'}{few}")
     if info["collapsed_classes"]:
         worst_first = sorted(info["collapsed_classes"], key=lambda c: info["diversity"][c])
         flagged = some_names([f"{c} ({info['diversity'][c]:.2f} of real)" for c in worst_first])
@@ -166,8 +180,8 @@ def generate_cmd(
                     status=b.status, folder=b.folder, checkpoint_sha256=b.checkpoint_sha256,
                     config_sha256=b.config_sha256)
         names = list(s.get(Dataset, b.dataset_id).class_names)
-    emit(info, as_json, f"batch {batch_id}: {n} samples of class {class_label(class_index, names)} in {info['folder']} "
-                        "(pending review)")
+    emit(info, as_json, f"batch {batch_id}: {n} samples of class {class_label(class_index, names)} in "
+                        f"{paths.resolve(info['folder'])} (pending review)")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ or a prompt. Refused decisions print one line and exit 2 with nothing written.
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Optional
 
 import typer
@@ -159,18 +160,22 @@ def samples_cmd(
     """One page of a batch's samples with their scores and tags (the ids to reject or tag)."""
     from db.engine import session_scope
     from db.review import get_batch, review_page
+    from ganaug_core import paths
 
     with session_scope() as s:
         b = get_batch(s, batch)
         rows, total = review_page(s, batch, page=page, per_page=per_page, sort=sort, descending=descending, tag=tag,
                                   memorized=memorized)
+        b_folder = b.folder
         out = dict(batch_id=batch, status=b.status, total=total, page=page, samples=[
             dict(id=r.sample.id, seed=r.sample.seed, path=r.sample.path, rejected=r.sample.rejected, tags=r.tags,
                  **r.scores) for r in rows])
     fmt = lambda v: "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = [f"batch {batch} ({out['status']}): {total} matching samples, page {page}"]
-    lines += [f"{x['id']:>8} seed {x['seed']:<10} conf {fmt(x['class_confidence'])} realism {fmt(x['realism'])} "
-              f"novelty {fmt(x['novelty'])}{' MEMORIZED' if x['memorized'] else ''}{' rejected' if x['rejected'] else ''}"
+    # Where to look at them: a reviewer on the command line had ids and scores, and no image to open.
+    lines = [f"batch {batch} ({out['status']}): {total} matching samples, page {page}, in {paths.resolve(b_folder)}"]
+    lines += [f"{x['id']:>8} seed {x['seed']:<19} conf {fmt(x['class_confidence'])} realism {fmt(x['realism'])} "
+              f"novelty {fmt(x['novelty'])}  {PurePosixPath(x['path']).name}"
+              f"{' MEMORIZED' if x['memorized'] else ''}{' rejected' if x['rejected'] else ''}"
               f"{'  [' + ', '.join(x['tags']) + ']' if x['tags'] else ''}" for x in out["samples"]]
     emit(out, as_json, "\n".join(lines))
 

@@ -39,13 +39,16 @@ def runs_list_cmd(
             r["size_bytes"] = tree_bytes(paths.resolve(views.run_dir(s, r["run"])))
     for r in rows:
         r["created"] = r["created"].isoformat(timespec="seconds") if r["created"] else None
-    lines = [f"{r['run']:>5}  {r['dataset']:<16} {r['status']:<10} step {r['step'] or 0}"
-             + (f"/{r['total_steps']}" if r["total_steps"] else f" of a {r['budget']} budget")
-             + (f"  resumed from run {r['resumed_from']}" if r["resumed_from"] else "")
-             + f"  {r['created']}  {human(r['size_bytes']):>8}"
+    progress = [f"step {r['step'] or 0}"
+                + (f"/{r['total_steps']}" if r["total_steps"] else f" of a {r['budget']} budget")
+                + (f", resumed from run {r['resumed_from']}" if r["resumed_from"] else "") for r in rows]
+    # Padded to the longest: a resumed run's or a time budget's longer text pushed its row's date and size out of line.
+    width = max([len("progress"), *map(len, progress)])
+    lines = [f"{r['run']:>5}  {r['dataset']:<16} {r['status']:<10} {p:<{width}}  {r['created']}  "
+             f"{human(r['size_bytes']):>8}"
              + (f"\n       {r['error'].splitlines()[0]}" if r["status"] == "failed" and r["error"] else "")
-             for r in rows]  # a failed run says why below its line (a killed one: how to resume it)
-    header = f"{'run':>5}  {'dataset':<16} {'status':<10} progress  created (UTC)  on disk"
+             for r, p in zip(rows, progress)]  # a failed run says why below its line (a killed one: how to resume it)
+    header = f"{'run':>5}  {'dataset':<16} {'status':<10} {'progress':<{width}}  {'created (UTC)':<19}  {'on disk':>8}"
     emit({"runs": rows}, as_json, "\n".join([header, *lines]) if lines else
          "no runs yet: `ganaug train --dataset NAME --minutes 2`")
 

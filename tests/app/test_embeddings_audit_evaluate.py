@@ -501,3 +501,29 @@ def test_a_running_benchmark_says_the_time_left_at_its_pace(users, digits, monke
     assert [p.proto.text for p in at.get("progress")] == ["benchmark 8/16 · ≈ 80 s left at this pace"]
     other_tab = app_test(users["rita"], "evaluate.py")
     assert [p.proto.text for p in other_tab.get("progress")] == ["benchmark 8/16 · ≈ 80 s left at this pace"]
+
+
+def test_selected_64px_colour_images_are_drawn_at_twice_their_side(users, digits, tmp_path):
+    # Drawn 96 px wide by nearest neighbour (1.5×), a 64² image had every other pixel row and column doubled.
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from tests.app.test_review import _colour_dataset
+
+    dataset = _colour_dataset(tmp_path, 64)
+    embed_reals(dataset)
+    make_batch(dataset, 0, 2)
+    at = app_test(users["rita"], "embeddings.py")
+    at.selectbox(key="emb_dataset").set_value(dataset).run()
+    at.session_state["emb_selection"] = {"points": [], "lasso": [],
+                                         "box": [{"xref": "x", "yref": "y", "x": [-1e3, 1e3], "y": [-1e3, 1e3]}]}
+    at.run()
+    assert not at.exception
+    shown = [np.asarray(Image.open(io.BytesIO(base64.b64decode(img.url.split(",", 1)[1]))))
+             for element in at.get("image") for img in element.proto.imgs if img.caption.startswith(("#", "real #"))]
+    assert len(shown) == 6 and {im.shape[:2] for im in shown} == {(128, 128)}  # 2 samples, 4 training images
+    assert sum(im.ndim == 3 for im in shown) == 4  # the training images in colour (make_batch's samples are grey)
+    assert all((im[::2, ::2] == im[1::2, 1::2]).all() for im in shown)  # each pixel a whole 2×2 block

@@ -341,3 +341,43 @@ def test_a_job_whose_worker_died_is_marked_failed_by_the_page(users, digits):
     at = app_test(users["rita"], "generate.py")  # no worker runs to sweep it: the bar stayed frozen, "running"
     assert any(s.value == f"Job {job}: failed" for s in at.subheader)
     assert any("stopped sending heartbeats" in e.value for e in at.error)
+
+
+def _shown_images(at) -> list:
+    """The PIL images of every st.image element on the page, decoded from their data URIs."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    out = []
+    for element in at.get("image"):
+        for img in element.proto.imgs:
+            if img.url.startswith("data:image/png;base64,"):
+                out.append((Image.open(io.BytesIO(base64.b64decode(img.url.split(",", 1)[1]))), img.caption))
+    return out
+
+
+def test_a_64px_runs_grid_is_shown_at_its_own_size_with_its_rows_named(users, digits, home):
+    # A 64² run's overview (10 samples of each class) is 662 px wide; drawn 480 px wide by nearest neighbour it lost
+    # every fourth pixel row and column, and with them a thin crack. Its rows were not named either.
+    import numpy as np
+
+    from db.jobs import submit_job
+    from db.models import Batch
+    from ganaug_core.imageio import make_grid, save_png
+
+    batch = make_batch(digits, 9, 2)
+    with session_scope(immediate=True) as session:
+        run_id = session.get(Batch, batch).run_id
+        job = submit_job(session, "train_generate", {"dataset": digits, "classes": [9]}, None,
+                         requested_by=users["rita"]["id"]).id
+    tiles = np.full((20, 3, 64, 64), 200, dtype=np.uint8)
+    tiles[:, :, 21] = 0  # a one-pixel dark line across every sample (row 21 of 64: one of those a 480-px grid drops)
+    save_png(make_grid(tiles, nrow=10), home / "runs" / "test" / "grids" / "step0000010.png")
+    finish(job, {"run_id": run_id, "batch_ids": [batch], "collapsed_classes": []}, run_id)
+    at = app_test(users["rita"], "generate.py")
+    (grid, caption), = [(im, c) for im, c in _shown_images(at) if c.startswith("latest samples")]
+    assert grid.size == (662, 134)
+    assert (np.asarray(grid)[2 + 21, 2:66] == 0).all()  # the line, whole
+    assert caption == "latest samples, one row per class, top to bottom: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9"

@@ -663,3 +663,66 @@ def test_a_reload_keeps_the_batch_it_was_on(users, digits):
     assert not reloaded.exception
     assert reloaded.selectbox(key="review_batch").value == older
     assert app_test(users["rita"], "review.py").selectbox(key="review_batch").value == newer  # no address
+
+
+def _colour_dataset(tmp_path, side: int) -> str:
+    """A two-class dataset of side×side colour images, ingested at that side."""
+    from PIL import Image
+
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    rng = np.random.default_rng(1)
+    for name in ("crack", "ok"):
+        (tmp_path / "parts" / name).mkdir(parents=True)
+        for i in range(3):
+            pixels = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "parts" / name / f"{i}.png")
+    ingest_dataset(str(tmp_path / "parts"), "parts", IngestOptions(resolution=side, workers=1))
+    return "parts"
+
+
+def _colour_samples(batch: int, side: int) -> list[np.ndarray]:
+    """Give the batch's samples colour pixels (HWC), recorded with their sha256, as a colour run would."""
+    from ganaug_core import paths
+    from ganaug_core.imageio import save_png
+
+    rng = np.random.default_rng(2)
+    out = []
+    with session_scope() as session:
+        for s in session.scalars(select(Sample).where(Sample.batch_id == batch).order_by(Sample.id)):
+            chw = rng.integers(0, 256, (3, side, side), dtype=np.uint8)
+            s.sha256 = save_png(chw, paths.resolve(s.path))
+            out.append(chw.transpose(1, 2, 0))
+    return out
+
+
+def test_a_64px_colour_batch_is_drawn_at_whole_multiples_of_its_side(users, digits, tmp_path):
+    # Drawn 112, 160 and 96 px wide by nearest neighbour, a 64² sample had every other pixel row and column doubled
+    # (1.75×, 2.5×, 1.5×): a regular pattern that reads as the generator's checkerboard artifact.
+    import base64
+    import io
+
+    from PIL import Image
+
+    from db.models import RealImage
+    from ganaug_core import paths
+    from ganaug_core.imageio import read_png
+
+    dataset = _colour_dataset(tmp_path, 64)
+    batch = make_batch(dataset, 0, 3)
+    samples = _colour_samples(batch, 64)
+    at, first = first_sample_open(users["rita"], batch)
+    shown = tiles(at)
+    assert [t.shape for t in shown] == [(128, 128, 3)] * 3
+    assert all((t[::2, ::2] == s).all() and (t[1::2, 1::2] == s).all() for t, s in zip(shown, samples))
+    detail = [(np.asarray(Image.open(io.BytesIO(base64.b64decode(img.url.split(",", 1)[1])))), img.caption)
+              for element in at.get("image")[1:] for img in element.proto.imgs]
+    opened, *reals = detail
+    assert opened[0].shape == (192, 192, 3) and (opened[0][::3, ::3] == samples[0]).all()  # 3×: 160 px asked
+    assert len(reals) == 3 and all(im.shape == (128, 128, 3) for im, _ in reals)
+    with session_scope() as session:
+        real_id = int(reals[0][1].split("#")[1].split(" ")[0])
+        real = read_png(paths.resolve(session.get(RealImage, real_id).path)).transpose(1, 2, 0)
+    assert (reals[0][0][1::2, 1::2] == real).all()  # every pixel of the real image, each drawn 2×2
+

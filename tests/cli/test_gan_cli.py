@@ -114,6 +114,22 @@ def test_runs_list_names_a_time_budget(digits, home):
     assert json.loads(ganaug("runs", "list", "--json").stdout)["runs"][0]["budget"] == "1.5 min"
 
 
+def test_runs_list_keeps_its_columns_in_line_whatever_each_run_says_of_its_progress(digits, home):
+    from db.datasets import get_dataset
+
+    with session_scope() as s:
+        ds = get_dataset(s, digits).id
+        for resumed, minutes, steps in ((None, None, 400), (None, 3.0, None), (1, None, 75)):
+            s.add(Run(dataset_id=ds, status="done", run_dir="runs/x", code_version="t", config={"minutes": minutes},
+                      config_sha256="c" * 64, step=75, total_steps=steps, resumed_from=resumed))
+    header, *lines = ganaug("runs", "list").stdout.splitlines()
+    assert "step 75/75, resumed from run 1" in lines[0] and "step 75 of a 3 min budget" in lines[1]
+    # The date and the size start where the header says, on every row: a resumed run's row pushed them out of line.
+    column = header.index("created (UTC)")
+    assert [line.index("20") for line in lines] == [column] * 3, "\n".join([header, *lines])
+    assert len({len(line) for line in [header, *lines]}) == 1
+
+
 def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):
     from ganaug.runs import default_config, train_run
     from ganaug_core.progress import Progress
@@ -460,3 +476,28 @@ def test_many_collapsed_classes_are_named_worst_first_and_counted(home, tmp_path
     assert len(typo.stderr) < 400
     assert_bad_input(ganaug("generate", "--run", info["run_id"], "--class", "60", "--n", 2),
                      "class 60 is not in the dataset (indices 0..59; its 60 classes: `ganaug data report many`)")
+
+
+def test_train_and_generate_print_paths_that_open_from_anywhere_and_a_minute_budget_shows_its_time_left(
+        digits, home, tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    from ganaug.cli.gan import budget_left
+    from ganaug_core.progress import Progress
+
+    monkeypatch.chdir(tmp_path)  # not GANAUG_HOME: 'runs/000001/…' and 'batches/1' opened nothing from here
+    result = ganaug("train", "--dataset", "digits", "--minutes", 0.02, *TINY)
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    checkpoint = Path(first.split(": ", 1)[1])
+    assert checkpoint.is_absolute() and checkpoint.is_file(), first
+    # A minute budget's bar has no total: it counted steps with no word of when training ends.
+    assert re.search(r"left=\d+:\d\d", result.stderr), result.stderr
+    run_id = int(first.split()[1])
+    generated = ganaug("generate", "--run", run_id, "--class", 9, "--n", 2)
+    assert generated.exit_code == 0, generated.output
+    folder = Path(generated.stdout.split(" in ", 1)[1].removesuffix(" (pending review)\n"))
+    assert folder.is_absolute() and len(list(folder.glob("*.png"))) == 2, generated.stdout
+    assert budget_left(Progress("train", 100, 0, {"elapsed_s": 30.0, "budget_fraction": 0.25})) == "1:30"
+    assert budget_left(Progress("train", 100, 400, {"elapsed_s": 30.0})) is None  # a step budget has its own bar

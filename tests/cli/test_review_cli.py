@@ -445,3 +445,17 @@ def test_export_says_how_many_approved_samples_the_cap_left_out(team, home, tmp_
     roomy = run("export", "--dataset", "toy", "--out", tmp_path / "roomy", "--ratio", "2")
     assert roomy.exit_code == 0 and "over the cap" not in roomy.stdout, roomy.output
     assert "1 (c1): 3 real + 5 synthetic" in roomy.stdout
+
+
+def test_review_samples_says_where_each_sample_is_to_look_at(team, home):
+    # A reviewer on the command line had the ids and scores of a page, and no image file to open.
+    from pathlib import Path
+
+    lines = run("review", "samples", team["b1"]).stdout.splitlines()
+    folder = Path(lines[0].split(", in ", 1)[1])
+    assert folder.is_absolute() and folder.is_dir(), lines[0]
+    paths = [x["path"] for x in ok_json("review", "samples", team["b1"])["samples"]]
+    for line, path, sid in zip(lines[1:], paths, team["s1"]):
+        name = Path(path).name
+        assert line.split()[0] == str(sid) and line.split()[9] == name, line
+        assert (folder / name).is_file()

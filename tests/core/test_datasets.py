@@ -187,3 +187,14 @@ def test_arrays_tampered_after_ingest_are_refused(home):
 
     with pytest.raises(GanaugError, match="sha256"):
         dataset_arrays("digits")
+
+
+def test_images_are_shown_at_whole_multiples_of_their_side_near_the_size_asked():
+    from ganaug_core.imageio import shown_px
+
+    # The review page's tile (112 px), neighbours (96 px) and opened sample (160 px): the digits' sides keep their
+    # sizes; a 64² colour image was scaled 1.75×, 1.5× and 2.5×, a 128² one shrunk (rows dropped).
+    assert [shown_px(112, s) for s in (8, 16, 32, 48, 64, 128, 224)] == [112, 112, 128, 96, 128, 128, 224]
+    assert [shown_px(96, s) for s in (16, 32, 64, 128)] == [96, 96, 128, 128]
+    assert [shown_px(160, s) for s in (16, 32, 64, 128)] == [160, 160, 192, 128]
+    assert [shown_px(112, s) for s in (224, 225, 512, 1024)] == [224, 112, 112, 112]  # averaged down to fit a page
