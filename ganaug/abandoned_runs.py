@@ -7,14 +7,13 @@ process holds marks the run as dead. No torch here, so `runs list`, `generate` a
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Optional
 
 from sqlalchemy import select, update
 
 from db.engine import session_scope
-from db.models import Run
+from db.models import Run, db_now
 from ganaug.held_folders import abandoned
 from ganaug_core import paths
 
@@ -38,7 +37,7 @@ def fail_abandoned_runs(run_ids: Optional[list[int]] = None) -> list[int]:
                      f"or its machine went down); {then}")
             with session_scope(immediate=True) as s:
                 done = s.execute(update(Run).where(Run.id == run_id, Run.status == "running").values(
-                    status="failed", error=error, finished_at=dt.datetime.now(dt.timezone.utc)))
+                    status="failed", error=error, finished_at=db_now(s)))
             if done.rowcount:
                 failed.append(run_id)
     return failed

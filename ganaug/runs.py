@@ -11,7 +11,6 @@ removed by the next batch (`ganaug.held_folders`).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import difflib
 import hashlib
 import json
@@ -25,7 +24,7 @@ from sqlalchemy import func, select
 
 from db.datasets import get_dataset
 from db.engine import session_scope
-from db.models import Batch, Dataset, RealImage, Run, Sample
+from db.models import Batch, Dataset, RealImage, Run, Sample, db_now
 from ganaug.cli.common import UserError, class_label
 from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug.disk import prune_lock
@@ -195,7 +194,7 @@ def _finish(run_id: int, status: str, error: Optional[str] = None) -> None:
     with session_scope(immediate=True) as s:
         run = s.get(Run, run_id)
         run.status, run.error = status, error
-        run.finished_at = dt.datetime.now(dt.timezone.utc)
+        run.finished_at = db_now(s)  # the job's times are the database's: the time after training compares both
         if status == "done":
             run.progress = 1.0
 
