@@ -39,11 +39,11 @@ def arms_that_cannot_run(dataset: str, has_run: bool, approved: int) -> dict[str
     """The arms whose input this dataset lacks, with what to do about it (ganaug.benchmarking refuses them)."""
     cannot = {}
     if not has_run:
-        cannot.update({a: f"no finished generator run for {dataset}: train one on the Generate page"
+        cannot.update({a: f"no finished generator run for {plain(dataset)}: train one on the Generate page"
                        for a in SAMPLING_ARMS})
     if not approved:
-        cannot["gan_approved"] = (f"no reviewer-approved samples for {dataset} yet: approve a batch on the Review "
-                                  "page")
+        cannot["gan_approved"] = (f"no reviewer-approved samples for {plain(dataset)} yet: approve a batch on the "
+                                  "Review page")
     return cannot
 
 

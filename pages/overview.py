@@ -7,7 +7,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from pages.tables import event_table, table_columns
-from pages.ui import NO_DATASET, require_user
+from pages.ui import NO_DATASET, plain, require_user
 
 EVERY_CLASS_IN_ORDER = 30  # up to this many classes the chart keeps the dataset's order at its full height
 CHART_BOX_PX = 560  # the height of the scrolling box of a chart of more classes (≈ 20 classes at a time)
@@ -61,7 +61,7 @@ for name, class_names in data["names"].items():
     if many:
         fig.update_layout(margin=dict(t=70), title=dict(y=1, yanchor="top", yref="container"),
                           legend=dict(y=1, yanchor="top", yref="container"))
-        st.caption(f"{name}: {len(class_names)} classes, the rarest first; scroll the chart for the rest")
+        st.caption(f"{plain(name)}: {len(class_names)} classes, the rarest first; scroll the chart for the rest")
     # Past a few dozen classes the chart (22 px a class) scrolls in a box of its own and the page goes on below it.
     with st.container(height=CHART_BOX_PX) if many else st.container():
         st.plotly_chart(fig, key=f"imbalance_{name}")

@@ -20,18 +20,18 @@ REASON = "![r](http://evil.example/reason.png) [click](http://evil.example/phish
 RENDER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
-def hostile_dataset(tmp_path) -> str:
+def hostile_dataset(tmp_path, name: str = "hostile") -> str:
     """A two-class ImageFolder whose rare class folder is named like a Markdown image, ingested for real."""
     from ganaug.datasets import ingest_dataset
     from ganaug_core.datasets import IngestOptions
 
     rng = np.random.default_rng(0)
-    for name, n in (("plain", 6), (CLASS, 4)):
-        (tmp_path / "src" / name).mkdir(parents=True)
+    for folder, n in (("plain", 6), (CLASS, 4)):
+        (tmp_path / "src" / folder).mkdir(parents=True)
         for i in range(n):
-            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "src" / name / f"{i}.png")
-    ingest_dataset(str(tmp_path / "src"), "hostile", IngestOptions(resolution=8))
-    return "hostile"
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "src" / folder / f"{i}.png")
+    ingest_dataset(str(tmp_path / "src"), name, IngestOptions(resolution=8))
+    return name
 
 
 HOSTILE_CLASS = 0  # class folders sort by name: '!' before 'p'
@@ -99,3 +99,18 @@ def test_an_account_name_renders_as_text_in_the_sidebar(home, tmp_path):
     assert any("account.png" in unescaped(c.value) for c in at.sidebar.caption)
     assert_no_fetch_or_link([c.value for c in at.sidebar.caption] + markdown_shown(at))
 
+
+
+def test_a_dataset_name_renders_as_text_on_the_evaluate_page(home, tmp_path):
+    from db.users import add_user
+
+    hostile_dataset(tmp_path, "![d](http:evil.example)")  # no `/` or `\\`, as names must be: still a link target
+    with session_scope(immediate=True) as session:
+        admin = add_user(session, "ada", PASSWORD, role="admin")
+        me = dict(id=admin.id, name=admin.name, role=admin.role)
+    at = app_test(me, "evaluate.py")
+    at.multiselect(key="eval_arms").set_value(["real", "gan", "gan_approved"]).run()  # no run, nothing approved
+    assert not at.exception, [e.value for e in at.exception]
+    said = [e.value for e in at.error]
+    assert any("no finished generator run for" in e and "evil.example" in e for e in said), said
+    assert_no_fetch_or_link(markdown_shown(at))
