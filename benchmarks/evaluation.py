@@ -10,6 +10,14 @@ memorized, and a flag blocks an approval.
     .venv/bin/python benchmarks/evaluation.py [--steps 400] [--threads 1] [--copies-only]
 Writes benchmarks/out/evaluation.json (--copies-only: stops after the copy detection and writes
 benchmarks/out/evaluation_copies.json).
+
+The pixel copy check at a realistic training-set size, alone (no dataset, no torch):
+
+    .venv/bin/python benchmarks/evaluation.py --large-bank 10000 50000 [--large-kind structured|random]
+For each size: the real side's memory (prepare_real: the bank's bytes, the peak of numpy's allocations while it is
+prepared) and time, then one batch of 200 samples (190 new images of the same kind and 10 disguised copies) checked
+against it: time, peak allocations, which copies are flagged and how many new images. Writes
+benchmarks/out/evaluation_large_bank.json.
 """
 
 from __future__ import annotations
@@ -24,16 +32,26 @@ from pathlib import Path
 import numpy as np
 
 
+_TEMP_HOME = None  # the GANAUG_HOME this run made
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--copies-only", action="store_true", help="stop after the copy detection")
+    ap.add_argument("--large-bank", type=int, nargs="+", metavar="N",
+                    help="only time the pixel copy check against N real 32×32 colour images (e.g. 10000 50000)")
+    ap.add_argument("--large-kind", choices=("structured", "random"), default="structured",
+                    help="structured: smooth colour fields with fine noise; random: uniform noise per pixel")
     args = ap.parse_args()
+    if args.large_bank:
+        return _large_banks(args.large_bank, args.large_kind, args.threads)
     import torch
 
     torch.set_num_threads(args.threads)
-    os.environ["GANAUG_HOME"] = tempfile.mkdtemp(prefix="ganaug-bench-eval-")
+    global _TEMP_HOME
+    _TEMP_HOME = os.environ["GANAUG_HOME"] = tempfile.mkdtemp(prefix="ganaug-bench-eval-")
     from ganaug.datasets import dataset_arrays, ingest_dataset
     from ganaug_core.datasets import IngestOptions
     from ganaug_core.embedding import fit_embedding
@@ -169,6 +187,75 @@ def _copy_kinds(x: np.ndarray, y: np.ndarray, pick: np.ndarray, rng) -> dict:
     }
 
 
+def _large_images(n: int, kind: str, seed: int) -> np.ndarray:
+    """n 32×32 colour uint8 images: uniform noise, or 8×8 random colour fields enlarged (bilinear) plus noise σ=8
+    levels, so neighbouring pixels are alike as in photographs (uniform noise makes every image equally far)."""
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        return rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
+    from ganaug_core.metrics.pixel_copies import _window_matrix
+
+    up = _window_matrix(32, 8, 0)[:, :8]  # (32, 8): each output pixel's weights on the 8 coarse pixels
+    out = np.empty((n, 3, 32, 32), np.uint8)
+    for i in range(0, n, 5000):
+        coarse = rng.uniform(0, 255, (min(5000, n - i), 3, 8, 8)).astype(np.float32)
+        fine = np.einsum("ij,ncjk,lk->ncil", up, coarse, up) + rng.normal(0, 8, (len(coarse), 3, 32, 32))
+        out[i : i + len(coarse)] = np.clip(np.round(fine), 0, 255)
+    return out
+
+
+def _large_banks(sizes: list[int], kind: str, threads: int) -> None:
+    import resource
+    import tracemalloc
+
+    from threadpoolctl import threadpool_limits
+
+    from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, pixel_copy_ratio, prepare_real
+
+    rows = []
+    with threadpool_limits(threads):
+        for n in sizes:
+            real = _large_images(n, kind, seed=n)
+            rng = np.random.default_rng(0)
+            pick = rng.choice(n, 10, replace=False)
+            f = real[pick].astype(np.float32)
+            copies = np.stack([real[pick[0]], np.roll(real[pick[1]], 3, axis=-1), real[pick[2]][..., ::-1],
+                               _crop(real[pick[3]], 0.8, rng), np.clip(f[4] * 0.8 + 10, 0, 255).astype(np.uint8),
+                               _shift(real[pick[5]], 2, rng, wrap=False), _crop(real[pick[6]], 0.9, rng)[..., ::-1],
+                               np.round(0.5 * f[7] + 0.5 * f[8]).astype(np.uint8),
+                               np.round(0.7 * f[8] + 0.3 * f[9]).astype(np.uint8),
+                               np.clip(f[9] + rng.normal(0, 4, f[9].shape), 0, 255).astype(np.uint8)])
+            synth = np.concatenate([copies, _large_images(190, kind, seed=n + 1)])
+            tracemalloc.start()
+            t = time.perf_counter()
+            bank = prepare_real(real)
+            prep_s = time.perf_counter() - t
+            prep_peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.reset_peak()
+            t = time.perf_counter()
+            _, ratio = pixel_copy_ratio(synth, real, bank=bank)
+            check_s = time.perf_counter() - t
+            check_peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            bank_bytes = sum(a.nbytes for a in vars(bank).values() if isinstance(a, np.ndarray))
+            row = {"n_real": n, "kind": kind, "real_bytes": int(real.nbytes), "bank_bytes": int(bank_bytes),
+                   "prepare_peak_bytes": int(prep_peak), "prepare_s": prep_s, "check_200_s": check_s,
+                   "check_peak_bytes": int(check_peak),
+                   "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                   "copies_flagged": int((ratio[:10] < PIXEL_COPY_RATIO).sum()),
+                   "copy_ratios": [round(float(r), 4) for r in ratio[:10]],
+                   "new_flagged": int((ratio[10:] < PIXEL_COPY_RATIO).sum()), "new_min_ratio": float(ratio[10:].min())}
+            rows.append(row)
+            print(f"{n:>7} {kind}: bank {bank_bytes / 2**20:.0f} MiB (real images {real.nbytes / 2**20:.0f} MiB), "
+                  f"prepare peak {prep_peak / 2**20:.0f} MiB in {prep_s:.1f} s; 200 samples {check_s:.1f} s, peak "
+                  f"{check_peak / 2**20:.0f} MiB; copies flagged {row['copies_flagged']}/10, new flagged "
+                  f"{row['new_flagged']}/190 (lowest {row['new_min_ratio']:.3f})", flush=True)
+            del bank, real
+    out = Path(__file__).parent / "out"
+    out.mkdir(exist_ok=True)
+    (out / "evaluation_large_bank.json").write_text(json.dumps({"threads": threads, "rows": rows}, indent=2))
+
+
 def _report(rows: dict, detection: dict, args) -> None:
     print(f"{'measure':<36} value")
     for k, v in rows.items():
@@ -190,5 +277,5 @@ if __name__ == "__main__":
     finally:
         import shutil
 
-        if os.environ.get("GANAUG_HOME", "").startswith(tempfile.gettempdir()):
-            shutil.rmtree(os.environ["GANAUG_HOME"], ignore_errors=True)
+        if _TEMP_HOME:  # only the folder this run made, never the caller's GANAUG_HOME
+            shutil.rmtree(_TEMP_HOME, ignore_errors=True)

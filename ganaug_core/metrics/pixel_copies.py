@@ -21,10 +21,12 @@ BENCHMARKS.md for the rates. The lowest of the held-out images: 0.413 (threshold
 (BLEND_RATIO 0.25); of 800 samples of a trained generator 0.70.
 
 Cost: images above 32×32 are compared block-averaged to at most 32×32. Candidates are chosen against every real
-image (and every crop scale) on images block-averaged to at most SHORTLIST_SIDE, searched over the shifts there;
-the full alignment is then computed only for the CANDIDATES nearest plus any the caller adds (feature
-neighbours). On 200 samples against 1,000 real 32×32 images that is ≈ 11× the cost of the one-pixel check it
-replaced, ≈ 20× at 16×16 (BENCHMARKS.md).
+image (and every crop scale) on images block-averaged to at most SHORTLIST_SIDE, searched over the shifts there
+that move the sample by at most MAX_SHIFT pixels; the full alignment is then computed only for the CANDIDATES
+nearest plus any the caller adds (feature neighbours), their crops made when aligned. On 200 samples against 1,000
+real 32×32 images that is ≈ 11× the cost of the one-pixel check it replaced, ≈ 20× at 16×16 (BENCHMARKS.md). The
+candidate search and the blend fit still read every real image: at 32×32 colour, a batch of 200 takes seconds per
+10,000 real images, and the prepared real side (RealBank) holds ≈ 1.1 × their pixels in float32.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from typing import Optional
 
 import numpy as np
 
-from ganaug_core.metrics.neighbours import pairwise_distances
 
 PIXEL_COPY_RATIO = 0.35
 BLEND_RATIO = 0.25
@@ -46,6 +47,8 @@ BLEND_FIRST = 32  # first parts of a blend tried: the real images most correlate
 MAX_SHIFT = 4  # pixels at the compared (≤ MAX_SIDE) resolution
 CROP_SCALES = (1.0, 0.875, 0.8125, 0.75)  # side of the centred crop that is rescaled to full size; 1.0: no crop
 _ROWS = 256  # samples aligned at a time
+_SLICE = 2048  # coarse bank rows the candidate search compares at a time
+_OWN_FIRST = 8  # nearest other real images, by float32 distance, whose distance is recomputed in float64
 
 
 def _block_average(x: np.ndarray, max_side: int) -> np.ndarray:
@@ -83,14 +86,35 @@ def _window_matrix(size: int, window: float, offset: float) -> np.ndarray:
     return w
 
 
+def _crop(r: np.ndarray, k: int) -> np.ndarray:
+    """(M, C, S, S): each image's centred crop at CROP_SCALES[k], rescaled to full size and renormalised. One
+    product per image and channel (matmul over the stack), so an image's crop is the same bits whichever other
+    images are cropped with it: the check crops only its candidates, copy_match one image."""
+    if CROP_SCALES[k] == 1.0:
+        return r
+    side = r.shape[-1]
+    w = _window_matrix(side, CROP_SCALES[k] * side, (side - CROP_SCALES[k] * side) / 2)
+    return _normalise(w @ r @ w.T)
+
+
 def _crops(r: np.ndarray) -> np.ndarray:
     """(len(CROP_SCALES), M, C, S, S): each real image's centred crop at each scale, rescaled, renormalised."""
-    side = r.shape[-1]
-    out = []
-    for scale in CROP_SCALES:
-        w = _window_matrix(side, scale * side, (side - scale * side) / 2)
-        out.append(r if scale == 1.0 else _normalise(np.einsum("ij,ncjk,lk->ncil", w, r, w, optimize=True)))
-    return np.stack(out)
+    return np.stack([_crop(r, k) for k in range(len(CROP_SCALES))])
+
+
+def _candidate_images(images: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """(*cand.shape, D): the crops that flat bank indices `cand` (scale-major: k · M + m) name, computed for these
+    candidates only. A bank of every crop held 4 × the real images' pixels (≈ 0.5 GB at 10,000 32×32 colour
+    images); the candidates are at most a few thousand distinct crops per block of samples."""
+    m = len(images)
+    flat = images.reshape(m, -1)
+    out = flat[cand % m]  # scale 0: the image itself
+    for k in range(1, len(CROP_SCALES)):
+        at = np.flatnonzero(cand.reshape(-1) // m == k)
+        if len(at):
+            unique, inverse = np.unique(cand.reshape(-1)[at] % m, return_inverse=True)
+            out.reshape(-1, flat.shape[1])[at] = _crop(images[unique], k).reshape(len(unique), -1)[inverse]
+    return out
 
 
 def _exact_crop_distance(view: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,8 +149,10 @@ def _shifts(x: np.ndarray, max_shift: int) -> tuple[np.ndarray, np.ndarray]:
     inside = np.pad(np.ones(x.shape[1:], dtype=np.float32), ((0, 0), (p, p), (p, p)))
     h, w = x.shape[-2:]
     window = [(slice(dy, dy + h), slice(dx, dx + w)) for dy in range(2 * p + 1) for dx in range(2 * p + 1)]
-    return (np.stack([padded[..., sy, sx].reshape(len(x), -1) for sy, sx in window]),
-            np.stack([inside[..., sy, sx].reshape(-1) for sy, sx in window]))
+    shifted = np.empty((len(window), *x.shape), x.dtype)  # written once, not sliced and then stacked
+    for t, (sy, sx) in enumerate(window):
+        shifted[t] = padded[..., sy, sx]
+    return shifted.reshape(len(window), len(x), -1), np.stack([inside[..., sy, sx].reshape(-1) for sy, sx in window])
 
 
 def _overlap_distance(sab, sa, saa, sb, sbb, n):
@@ -142,40 +168,72 @@ def _coarse(x: np.ndarray) -> np.ndarray:
     return _block_average(x, SHORTLIST_SIDE).mean(axis=1, keepdims=True)
 
 
+def _phases_of_shifts(factor: int, p: int, reach: int) -> list[np.ndarray]:
+    """For each coarse shift t of _shifts(…, p), the phases (py major) whose pair with it moves the sample by at most
+    `reach` pixels each way: phase (py, px) moves it py down and px right, shift t then p − dy and p − dx coarse
+    pixels. The other pairs (up to 7 px one way at 32²) cost as much and move it beyond what is aligned."""
+    move = np.arange(factor)[:, None] + factor * (p - np.arange(2 * p + 1))[None, :]  # (phase, coarse shift)
+    near = np.abs(move) <= reach
+    width = 2 * p + 1
+    return [np.flatnonzero((near[:, t // width, None] & near[None, :, t % width]).reshape(-1))
+            for t in range(width ** 2)]
+
+
 def _shortlist(view: np.ndarray, coarse_bank: np.ndarray, max_shift: int, k: int) -> np.ndarray:
     """(N, k) indices into the flattened bank (scale-major) of the nearest over all shifts, on small grey images:
     the mean squared difference on the overlap (the exact alignment of _aligned costs too much against every
-    real image). A shift that is not a whole number of coarse pixels is covered by first moving the sample by
-    the remainder at full size: half a coarse pixel off costs as much as a different image."""
+    real image), in ascending index order. A shift that is not a whole number of coarse pixels is covered by first
+    moving the sample by the remainder at full size: half a coarse pixel off costs as much as a different image.
+    Shifts reach MAX_SHIFT pixels, and for a crop as far as a crop anywhere lies from the centred one (5.3 px for
+    a 75 % crop at 32²): 91 of the 144 pairs of phase and coarse shift at 32², 81 of 100 at 16²."""
     side = view.shape[-1]
     factor = side // _coarse(view[:1]).shape[-1]
-    b = coarse_bank
-    best = np.full((len(view), len(b)), np.inf, dtype=np.float32)
-    for py in range(factor):
-        for px in range(factor):
-            phase = np.pad(view, ((0, 0), (0, 0), (py, 0), (px, 0)))[..., :side, :side]
-            shifted, masks = _shifts(_coarse(phase), -(-max_shift // factor))
-            sbb, n = masks @ (b * b).T, masks.sum(1)  # (T, B), (T,)
-            for t, v in enumerate(shifted):
-                # One product gives (|v|² + |b|² − 2 v·b) / n on the overlap: the loop's cost is this matmul.
-                va = np.concatenate([v, np.ones((len(v), 1), np.float32), (v * v).sum(1, keepdims=True)], axis=1)
-                ba = np.concatenate([-2.0 * b, sbb[t][:, None], np.ones((len(b), 1), np.float32)], axis=1) / n[t]
-                np.minimum(best, va @ ba.T.astype(np.float32), out=best)
-    k = min(k, best.shape[1])
-    return np.argpartition(best, k - 1, axis=1)[:, :k]
+    phases = [np.pad(view, ((0, 0), (0, 0), (py, 0), (px, 0)))[..., :side, :side]
+              for py in range(factor) for px in range(factor)]
+    p = -(-max_shift // factor)
+    shifted, masks = zip(*(_shifts(_coarse(phase), p) for phase in phases))
+    shifted, masks, n = np.stack(shifted, axis=1), masks[0], masks[0].sum(1)  # (T, P, N, d), (T, d), (T,)
+    # One product gives (|v|² + |b|² − 2 v·b) / n on the overlap: the search's cost is this matmul.
+    va = np.concatenate([shifted, np.ones((*shifted.shape[:3], 1), np.float32),
+                         (shifted * shifted).sum(-1, keepdims=True)], axis=-1)
+    va = va.reshape(len(masks), -1, va.shape[-1])  # (T, P × N, d + 2)
+    k, m = min(k, len(coarse_bank)), len(coarse_bank) // len(CROP_SCALES)
+    top_d, top_i = np.empty((len(view), 0), np.float32), np.empty((len(view), 0), np.int64)
+    for scale_at, scale in enumerate(CROP_SCALES):
+        reach = max(max_shift, int(np.ceil((1 - scale) / 2 * side / scale)))
+        usable = _phases_of_shifts(factor, p, reach)
+        # The bank in slices: the phases' distances to one slice stay in cache, and memory stays bounded (the
+        # whole (N, bank) table was 0.2 GB per block at 50,000 real images).
+        for lo in range(scale_at * m, (scale_at + 1) * m, _SLICE):
+            b = coarse_bank[lo : min(lo + _SLICE, (scale_at + 1) * m)]
+            sbb = masks @ (b * b).T  # (T, B)
+            best = np.full((len(view), len(b)), np.inf, dtype=np.float32)
+            for t, use in enumerate(usable):
+                if len(use):
+                    ba = np.concatenate([-2.0 * b, sbb[t][:, None], np.ones((len(b), 1), np.float32)], axis=1) / n[t]
+                    v = va[t].reshape(len(phases), len(view), -1)[use].reshape(len(use) * len(view), -1)
+                    d = (v @ ba.T.astype(np.float32)).reshape(len(use), len(view), len(b))
+                    np.minimum(best, d.min(axis=0), out=best)
+            top_d = np.concatenate([top_d, best], axis=1)
+            top_i = np.concatenate([top_i, np.broadcast_to(np.arange(lo, lo + len(b)), best.shape)], axis=1)
+            if top_d.shape[1] > k:
+                keep = np.argpartition(top_d, k - 1, axis=1)[:, :k]
+                top_d, top_i = np.take_along_axis(top_d, keep, 1), np.take_along_axis(top_i, keep, 1)
+    return np.sort(top_i, axis=1)
 
 
-def _aligned(view, bank, cand, max_shift):
-    """(N,) smallest aligned distance of each row of `view` to its candidates (flattened bank indices), and the
-    candidate reaching it."""
-    flat = bank.reshape(-1, np.prod(bank.shape[2:]))
-    targets = flat[cand]  # (N, C, D)
-    shifted, masks = _shifts(view, max_shift)
+def _aligned(view, images, cand, max_shift):
+    """(N,) smallest aligned distance of each row of `view` to its candidates (flat bank indices: crops of
+    `images`), and the candidate reaching it."""
+    targets = _candidate_images(images, cand)  # (N, C, D)
+    shifted, masks = _shifts(view, max_shift)  # (T, N, D)
+    sa, saa = shifted.sum(2).T[:, :, None], (shifted * shifted).sum(2).T[:, :, None]
     shifted = shifted.transpose(1, 0, 2)  # (N, T, D)
     n = masks.sum(1)[None, :, None]
-    sb, sbb = np.matmul(targets, masks.T).transpose(0, 2, 1), np.matmul(targets ** 2, masks.T).transpose(0, 2, 1)
-    d = _overlap_distance(np.matmul(shifted, targets.transpose(0, 2, 1)), shifted.sum(2)[:, :, None],
-                          (shifted ** 2).sum(2)[:, :, None], sb, sbb, n)  # (N, T, C)
+    # The candidates' sums over each shift's overlap: one product for all rows (twice as fast as a stacked one).
+    flat = targets.reshape(-1, targets.shape[-1])
+    sb, sbb = ((x @ masks.T).reshape(*targets.shape[:2], -1).transpose(0, 2, 1) for x in (flat, flat * flat))
+    d = _overlap_distance(np.matmul(shifted, targets.transpose(0, 2, 1)), sa, saa, sb, sbb, n)  # (N, T, C)
     t, c = np.unravel_index(d.reshape(len(view), -1).argmin(axis=1), d.shape[1:])
     rows = np.arange(len(view))
     # Recomputed in float64 for the winner: float32 sums cannot resolve an exact copy's zero.
@@ -190,10 +248,10 @@ def _views(s: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(v) for v in (s, s[..., ::-1], s[..., ::-1, :])]
 
 
-def _nearest_aligned(s, bank, shortlists, max_shift, extra=None):
+def _nearest_aligned(s, images, shortlists, max_shift, extra=None):
     """(N,) distance to, and index of, the nearest real image after alignment; `shortlists`: _shortlist of each
     of _views(s)."""
-    m = bank.shape[1]
+    m = len(images)
     best_d = np.full(len(s), np.inf)
     index = np.zeros(len(s), dtype=np.int64)
     orientation = np.zeros(len(s), dtype=np.int64)
@@ -201,12 +259,12 @@ def _nearest_aligned(s, bank, shortlists, max_shift, extra=None):
     for o, (view, cand) in enumerate(zip(views, shortlists)):
         if extra is not None:
             cand = np.concatenate([cand, extra], axis=1)  # at full size, scale index 0
-        d, c = _aligned(view, bank, cand, max_shift)
+        d, c = _aligned(view, images, cand, max_shift)
         better = d < best_d  # ties keep the earlier orientation, the unmirrored one first
         index[better], best_d[better], orientation[better] = c[better] % m, d[better], o
     # Whole-pixel crops of the best match only, in its orientation: the costly step, kept to one image per row.
     view = np.stack(views)[orientation, np.arange(len(s))]
-    return np.minimum(best_d, _exact_crop_distance(view, bank[0, index])[0]), index
+    return np.minimum(best_d, _exact_crop_distance(view, images[index])[0]), index
 
 
 def _blend_residual(s_flat: np.ndarray, r_flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -239,6 +297,29 @@ def _blend_residual(s_flat: np.ndarray, r_flat: np.ndarray) -> tuple[np.ndarray,
     return np.sqrt(np.maximum(best, 0.0)), pair[:, 0]
 
 
+def _own_distances(r_flat: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(len(rows),) plain distance of each real image r_flat[rows] to its nearest other real image. float32 over
+    every real image in slices proposes the _OWN_FIRST nearest, float64 decides among them (the float64 copy of
+    every real image took 1.2 GB per check at 50,000 32×32 colour images, and twice the time)."""
+    x = r_flat[rows]
+    xx, near_d, near_i = (x * x).sum(1), np.empty((len(rows), 0), np.float32), np.empty((len(rows), 0), np.int64)
+    for lo in range(0, len(r_flat), 4 * _SLICE):
+        b = r_flat[lo : lo + 4 * _SLICE]
+        d = xx[:, None] + (b * b).sum(1)[None, :] - 2.0 * (x @ b.T)
+        d[rows[:, None] == np.arange(lo, lo + len(b))[None, :]] = np.inf
+        near_d = np.concatenate([near_d, d], axis=1)
+        near_i = np.concatenate([near_i, np.broadcast_to(np.arange(lo, lo + len(b)), d.shape)], axis=1)
+        if near_d.shape[1] > _OWN_FIRST:
+            keep = np.argpartition(near_d, _OWN_FIRST - 1, axis=1)[:, :_OWN_FIRST]
+            near_d, near_i = np.take_along_axis(near_d, keep, 1), np.take_along_axis(near_i, keep, 1)
+    a, b = x.astype(np.float64), r_flat[near_i].astype(np.float64)  # (U, D), (U, F, D)
+    d2 = (a * a).sum(1)[:, None] + (b * b).sum(2) - 2.0 * np.einsum("ud,ufd->uf", a, b)
+    d = np.sqrt(np.maximum(d2, 0.0))
+    d[d < 1e-6] = 0.0  # as pairwise_distances: the expansion loses precision for near-identical rows
+    d[near_i == rows[:, None]] = np.inf  # itself, proposed only where there are too few others
+    return d.min(axis=1)
+
+
 def _ratio(distance: np.ndarray, own: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(own > 0, distance / np.where(own > 0, own, 1.0), np.where(distance > 1e-6, 1e6, 0.0))
@@ -249,12 +330,13 @@ def _ratio(distance: np.ndarray, own: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class RealBank:
     """The real side of the check, which depends on the real images alone: a worker scoring batch after batch
-    against the same training images prepares it once (at 10,000 real 32×32 colour images, about a quarter of one
-    check's time; BENCHMARKS.md). Its crops take 4 × the real images' pixels in float32."""
+    against the same training images prepares it once. It holds the prepared images in float32 (the exact
+    stages need them: an exact copy's distance is zero only in float32 or better) and their crops only as the
+    candidate search compares them, 8×8 grey: ≈ 1.1 × the real images' pixels in float32 at 32×32 colour (it
+    held 5 ×, the crops at full size; BENCHMARKS.md). The candidates' crops are computed when aligned."""
 
     images: np.ndarray  # (M, C, S, S) prepared real images
-    crops: np.ndarray  # (len(CROP_SCALES), M, C, S, S): _crops(images)
-    coarse: np.ndarray  # (len(CROP_SCALES) × M, d): the crops as the shortlist compares them
+    coarse: np.ndarray  # (len(CROP_SCALES) × M, d): every crop (_crops(images)) as the shortlist compares them
     digest: str  # _digest of the raw real images, to refuse a bank of other images
     # The last samples' search (_searched), which extra candidates do not change: a batch's scores and metrics
     # check the same samples, with and without the feature neighbours.
@@ -271,12 +353,20 @@ def prepare_real(real_images: np.ndarray) -> RealBank:
     """The real images prepared for pixel_copy_ratio (its `bank`)."""
     if len(real_images) < 2:
         raise ValueError("the pixel copy check needs at least two real images")
-    r = _prepare(real_images)
-    crops = _crops(r)
-    coarse = _coarse(crops.reshape(-1, *crops.shape[2:])).reshape(len(crops) * len(r), -1)
-    for a in (r, crops, coarse):
+    first = _prepare(real_images[:1])
+    r = np.empty((len(real_images), *first.shape[1:]), np.float32)
+    coarse = np.empty((len(CROP_SCALES), len(r), _coarse(first).size), np.float32)
+    # A slice at a time (each image's numbers do not depend on the others'): the float copies and every crop at
+    # full size exist for one slice only, so preparing peaks near the bank's own size.
+    for lo in range(0, len(r), _SLICE):
+        part = r[lo : lo + _SLICE]
+        part[:] = _prepare(real_images[lo : lo + _SLICE])
+        for k in range(len(CROP_SCALES)):
+            coarse[k, lo : lo + len(part)] = _coarse(_crop(part, k)).reshape(len(part), -1)
+    coarse = coarse.reshape(len(CROP_SCALES) * len(r), -1)
+    for a in (r, coarse):
         a.setflags(write=False)  # a bank is shared by every check that reads it
-    return RealBank(images=r, crops=crops, coarse=coarse, digest=_digest(real_images))
+    return RealBank(images=r, coarse=coarse, digest=_digest(real_images))
 
 
 def _searched(s: np.ndarray, bank: RealBank, max_shift: int, digest: str) -> list[tuple]:
@@ -318,7 +408,7 @@ def pixel_copy_ratio(
     max_shift = min(max_shift, s.shape[-1] // 4)
     extra = None if extra_candidates is None else np.asarray(extra_candidates, dtype=np.int64).reshape(len(s), -1)
     r_flat = r.reshape(len(r), -1)
-    parts = [(*_nearest_aligned(s[i : i + _ROWS], bank.crops, shortlists, max_shift,
+    parts = [(*_nearest_aligned(s[i : i + _ROWS], r, shortlists, max_shift,
                                 None if extra is None else extra[i : i + _ROWS]), residual, part)
              for i, (shortlists, residual, part) in zip(range(0, len(s), _ROWS),
                                                         _searched(s, bank, max_shift, _digest(synth_images)))]
@@ -326,9 +416,7 @@ def pixel_copy_ratio(
     # The denominators stay plain (unaligned) distances: aligning the real images to one another as well made new
     # images look no newer and hid more noisy copies (BENCHMARKS.md), at twice the cost.
     unique, inverse = np.unique(np.concatenate([index, part[part >= 0]]), return_inverse=True)
-    own_d = pairwise_distances(r_flat[unique], r_flat)
-    own_d[np.arange(len(unique)), unique] = np.inf
-    own = own_d.min(axis=1)[inverse]
+    own = _own_distances(r_flat, unique)[inverse]
     ratio = _ratio(distance, own[: len(s)])
     blend = np.full(len(s), np.inf)
     has = part >= 0

@@ -46,3 +46,35 @@ def test_batches_of_one_dataset_prepare_the_real_side_once_another_dataset_its_o
     # A generator below the dataset's side sees the real images through its own side: a real side of its own.
     evaluation.batch_metrics(insert_batch("inverted", copies["inverted"][:4], 1, gen_side=4))
     assert built == [32, 32, 32]
+
+
+def test_the_real_features_kept_are_the_last_few_used(monkeypatch):
+    """A worker scoring batches of many datasets kept every dataset's training features for ever; now the
+    FEATURES_KEPT last used only, and one used again is not computed again."""
+    from types import SimpleNamespace
+
+    computed = []
+
+    class Extractor:
+        def features(self, images):
+            computed.append(int(images[0, 0, 0, 0]))
+            return np.zeros((len(images), 4), np.float32)
+
+    monkeypatch.setattr(evaluation, "_real_features", {})
+    monkeypatch.setattr(evaluation, "_extractor_sha", lambda path: "extractor")
+    images = {n: np.full((3, 1, 8, 8), n, np.uint8) for n in range(6)}
+
+    def features(n):
+        row = SimpleNamespace(arrays_sha256=f"dataset {n}", resolution=8)
+        return evaluation._train_features(f"d{n}", Extractor(), None, row, images[n])
+
+    for n in range(evaluation.FEATURES_KEPT):
+        features(n)
+    features(0)  # used again: kept, and now the last used
+    assert computed == list(range(evaluation.FEATURES_KEPT))
+    for n in range(evaluation.FEATURES_KEPT, 6):
+        features(n)
+    assert len(evaluation._real_features) == evaluation.FEATURES_KEPT
+    features(5)
+    features(0)  # dropped by the later datasets: computed again
+    assert computed == [*range(evaluation.FEATURES_KEPT), *range(evaluation.FEATURES_KEPT, 6), 0]

@@ -118,3 +118,64 @@ def test_a_bank_of_other_real_images_is_refused():
     other[0, 0, 0, 0] ^= 1  # one pixel
     with pytest.raises(ValueError, match="not these real images"):
         pixel_copy_ratio(batch, real, bank=prepare_real(other))
+
+
+def test_the_check_gives_the_results_it_gave_when_the_bank_held_every_crop():
+    """The bank no longer keeps every crop at full size (the candidates' crops are computed when aligned) and the
+    search compares the bank in slices: on this seeded case the indices and blend flags are those the module gave
+    before (2026-12-06, commit e6c6a25), the ratios the same to 1e-6 (float32 crops; measured 3e-8 relative)."""
+    from tests.core.test_metrics_pixel_copies import _crop_rescaled
+
+    images, _ = digits_8x8(40, 5)
+    images = images.repeat(2, axis=2).repeat(2, axis=3)
+    real, new = images[::2], images[1::2]
+    f = real.astype(np.float32)
+    synth = np.concatenate([np.stack([
+        np.roll(real[21], (2, -4), axis=(-2, -1)), _crop_rescaled(real[42], 12, 1, 3),
+        _crop_rescaled(real[63], 14, 0, 2)[..., ::-1], np.round(0.5 * f[4] + 0.5 * f[5]).astype(np.uint8)]), new[:8]])
+    extra = np.random.default_rng(0).integers(0, len(real), (len(synth), 3))
+    index, ratio, blend = pixel_copy_ratio(synth, real, return_blend=True, extra_candidates=extra)
+    assert index.tolist() == [21, 42, 63, 4, 13, 0, 16, 11, 5, 6, 17, 6]
+    assert blend.tolist() == [False, False, False, True, True] + [False] * 7
+    assert ratio == pytest.approx([0.0, 0.004598, 0.007463, 0.006589, 1.174715, 1.094401, 1.025398, 0.875107,
+                                   2.039593, 1.422233, 1.167974, 1.422861], abs=1e-6)
+
+
+def test_the_bank_holds_the_prepared_images_and_small_crops_only(monkeypatch):
+    """It held every crop at full size besides the images, 5 × their bytes; now ≈ 1.1 × at 32×32 colour, and
+    preparing it, a slice of images at a time, peaks near that (the float copies and crops of one slice only)."""
+    import tracemalloc
+
+    from ganaug_core.metrics import pixel_copies
+
+    real = np.random.default_rng(0).integers(0, 256, (64, 3, 32, 32), dtype=np.uint8)
+    images = real.size * 4  # the prepared images, float32
+    whole = prepare_real(real)
+    arrays = [a for a in vars(whole).values() if isinstance(a, np.ndarray)]
+    assert all(a.dtype == np.float32 for a in arrays)
+    assert sum(a.nbytes for a in arrays) <= 1.1 * images
+    monkeypatch.setattr(pixel_copies, "_SLICE", 8)
+    tracemalloc.start()
+    bank = prepare_real(real)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak <= 2 * images, peak / images  # it peaked at ≈ 8 × (every crop, stacked)
+    # Small slices give the same bank as one slice: every image's numbers are its own.
+    assert np.array_equal(whole.images, bank.images) and np.array_equal(whole.coarse, bank.coarse)
+
+
+def test_at_32_pixels_the_shorter_candidate_search_gives_the_results_it_gave():
+    """At 32² the candidate search now compares 91 of its 144 pairs of phase and coarse shift (those that move the
+    sample at most 4 px, 6 px for the 75 % crops): on this seeded case every index, blend flag and ratio (to 1e-6)
+    is the module's before (e6c6a25). Three of the four 75 % crops at a corner are missed, before and now."""
+    images, _ = digits_8x8(40, 5)
+    images = images.repeat(4, axis=2).repeat(4, axis=3)
+    real, new = images[::2], images[1::2]
+    synth = np.stack([_crop_rescaled(real[3], 24, 0, 0), _crop_rescaled(real[10], 24, 8, 8),
+                      _crop_rescaled(real[17], 24, 0, 8)[..., ::-1], _crop_rescaled(real[30], 24, 8, 0),
+                      np.pad(real[5], ((0, 0), (4, 0), (0, 4)), mode="edge")[:, :-4, 4:], *new[:5]])
+    index, ratio, blend = pixel_copy_ratio(synth, real, return_blend=True)
+    assert index.tolist() == [16, 9, 17, 28, 5, 13, 0, 16, 11, 5]
+    assert blend.tolist() == [False] * 5 + [True] + [False] * 4
+    assert ratio == pytest.approx([1.58055, 2.196556, 0.004625, 0.82414, 0.0, 1.174714, 1.094401, 1.025398,
+                                   0.875107, 2.039593], abs=1e-6)
