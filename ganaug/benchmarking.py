@@ -230,7 +230,8 @@ def run_benchmark(
         "seconds": round(time.perf_counter() - started, 2),
     }
     cautions = [few_seeds_caution(len(seed_list), quick),
-                few_test_images_caution(meta["test_counts"], data.minority, data.class_names)]
+                few_test_images_caution(meta["test_counts"], data.minority, data.class_names),
+                short_generator_caution(row.id, provenance.get("generator"))]
     meta["caution"] = "; ".join(c for c in cautions if c) or None
     report = summarize(raw, arm_list, arrays.num_classes, data.minority, meta)
     progress(Progress("report", 0, 1))
@@ -304,6 +305,29 @@ def few_test_images_caution(test_counts: Sequence[int], minority: Sequence[int],
     listed = some_names([f"{name} ({n})" for name, n in few])
     return (f"few test images in minority class(es) {listed}: their recall moves in steps of 1/n, so the minority "
             "metrics and their intervals are rough indications on this test split")
+
+
+def short_generator_caution(dataset_id: int, generator: Optional[dict]) -> Optional[str]:
+    """A caution when the GAN arms' generator trained fewer than FEW_STEPS steps, naming the dataset's finished run
+    that trained the most (the default generator is the newest finished run, which may be a short trial); None
+    otherwise."""
+    from sqlalchemy import select
+
+    from db.engine import session_scope
+    from db.models import Run
+    from ganaug_core.runstats import FEW_STEPS
+
+    if generator is None or (generator["step"] or 0) >= FEW_STEPS:
+        return None
+    with session_scope() as session:
+        most = session.execute(select(Run.id, Run.step).where(Run.dataset_id == dataset_id, Run.status == "done")
+                               .order_by(Run.step.desc(), Run.id.desc()).limit(1)).first()
+    text = (f"the GAN arms' generator, run {generator['run_id']}, trained only {generator['step'] or 0} steps, likely "
+            "too few for realistic samples")
+    if most is not None and most.step > (generator["step"] or 0):
+        text += (f"; run {most.id} trained {most.step:,}: benchmark it with --run {most.id} (on the Evaluate page, "
+                 "\"Generator for the GAN arms\")")
+    return text
 
 
 def format_summary(result: dict) -> str:

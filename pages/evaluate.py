@@ -85,8 +85,11 @@ else:
                                  "differences")
 with session_scope() as session:
     runs = [r for r in views.runs_table(session, limit=200, dataset=dataset) if r["status"] == "done"]
-run = st.selectbox("Generator for the GAN arms", [None] + [r["run"] for r in runs], key="eval_run",
-                   format_func=lambda r: "latest finished run" if r is None else f"run {r}")
+steps = {r["run"]: r["step"] or 0 for r in runs}  # newest first; a short trial run makes noise, and says so here
+run = st.selectbox("Generator for the GAN arms", [None] + list(steps), key="eval_run",
+                   format_func=lambda r: (f"run {r} ({steps[r]:,} steps)" if r is not None else
+                                          f"latest finished run (run {runs[0]['run']}, {runs[0]['step'] or 0:,} steps)"
+                                          if runs else "latest finished run"))
 with session_scope() as session:
     approved = sum(views.approved_class_counts(session).get(dataset) or [])
 cannot = arms_that_cannot_run(dataset, bool(runs), approved)

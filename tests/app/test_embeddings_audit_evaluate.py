@@ -527,3 +527,13 @@ def test_selected_64px_colour_images_are_drawn_at_twice_their_side(users, digits
     assert len(shown) == 6 and {im.shape[:2] for im in shown} == {(128, 128)}  # 2 samples, 4 training images
     assert sum(im.ndim == 3 for im in shown) == 4  # the training images in colour (make_batch's samples are grey)
     assert all((im[::2, ::2] == im[1::2, 1::2]).all() for im in shown)  # each pixel a whole 2×2 block
+
+
+def test_the_generator_picker_says_how_long_each_run_trained(users, digits):
+    # The default generator is the newest finished run: the picker says which, and how long each trained.
+    batches = [make_batch(digits, 7, 1, seed=seed) for seed in (0, 1)]  # a run each
+    with session_scope() as session:
+        first, newest = (session.get(Batch, b).run_id for b in batches)
+    at = app_test(users["rita"], "evaluate.py")
+    assert at.selectbox(key="eval_run").options == [
+        f"latest finished run (run {newest}, 10 steps)", f"run {newest} (10 steps)", f"run {first} (10 steps)"]

@@ -125,6 +125,21 @@ def test_a_generator_below_the_datasets_side_gives_samples_at_the_datasets_side(
     assert {read_png(p).shape for p in exported} == {(1, 16, 16)}
 
 
+def test_a_short_newest_generator_earns_a_caution_naming_the_run_that_trained_most(digits, tiny_quick_budget):
+    # The default generator is the newest finished run: a 75-step trial after a long run made the GAN arms noise.
+    longer, trial = tiny_run(digits, steps=12), tiny_run(digits, steps=6)
+    result = invoke("benchmark", "--dataset", digits, "--quick", "--seeds", "1", "--arms", "real,gan", "--json", "-")
+    assert result.exit_code == 0, result.output + result.stderr
+    meta = json.loads(result.stdout)["meta"]
+    assert meta["provenance"]["generator"]["run_id"] == trial
+    assert (f"the GAN arms' generator, run {trial}, trained only 6 steps, likely too few for realistic samples; "
+            f"run {longer} trained 12: benchmark it with --run {longer}") in meta["caution"]
+    chosen = invoke("benchmark", "--dataset", digits, "--quick", "--seeds", "1", "--arms", "real,gan", "--run",
+                    str(longer), "--json", "-")
+    caution = json.loads(chosen.stdout)["meta"]["caution"]
+    assert f"run {longer}, trained only 12 steps" in caution and "benchmark it with" not in caution
+
+
 def test_few_test_images_in_a_minority_class_earn_a_caution():
     from ganaug.benchmarking import few_test_images_caution
 
