@@ -51,7 +51,7 @@ def _check_side(entry: ManifestEntry, png: bytes, side: int, dataset: str) -> No
     """Every exported image has the dataset's side: one ImageFolder, one size. Samples are stored at it; a batch
     generated before that (at its generator's smaller side, before 2026-12-03) is refused rather than resized behind
     its hash, with the two commands that replace it."""
-    with Image.open(io.BytesIO(png)) as im:
+    with Image.open(io.BytesIO(png), formats=("PNG",)) as im:
         size = im.size
     if size == (side, side):
         return

@@ -18,7 +18,12 @@ from typing import BinaryIO, Iterator
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+# The decoders Pillow may use, whatever a file's name says. Pillow otherwise tries each of its ~40 formats by the
+# file's first bytes: a "scan.png" holding PostScript would go to its EPS plugin, which runs Ghostscript where that
+# is installed, and rarely used decoders are where decoding bugs are found. (A camera's multi-picture JPEG is read
+# by the JPEG decoder.)
+DECODERS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF")
 # Pillow's own default; a larger image is refused before its pixels are decoded.
 MAX_PIXELS = 89_478_485
 EXIF_ORIENTATION = 0x0112  # the EXIF tag for how a camera held the sensor (1: upright)
@@ -60,7 +65,7 @@ def is_grayscale_mode(mode: str) -> bool:
 def _decoding(path: Path | BinaryIO, max_pixels: int) -> Iterator[Image.Image]:
     """Open `path`, refuse it before decoding if it is too large, and turn every decoder error into ImageRejected."""
     try:
-        with Image.open(path) as im:
+        with Image.open(path, formats=DECODERS) as im:
             _check_size(im, path, max_pixels)
             yield im
     except ImageRejected:

@@ -73,7 +73,7 @@ def grid_px(path: str) -> int:
     from PIL import Image
 
     try:
-        with Image.open(path) as im:  # the header alone
+        with Image.open(path, formats=("PNG",)) as im:  # the header alone
             side = max(im.size)
     except (OSError, ValueError):
         return GRID_PX  # gone or unreadable: the placeholder says so

@@ -1,0 +1,37 @@
+"""Which decoders an image file reaches: the formats a folder dataset may hold (WebP and GIF among them, which were
+skipped as "not an image file type"), and nothing else whatever its name says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganaug_core.imageio import ImageRejected, load_image
+
+
+
+def test_a_folder_of_webp_and_gif_images_is_ingested(tmp_path):
+    from ganaug_core.datasets import IngestOptions, ingest
+
+    pixels = np.zeros((8, 8, 3), dtype=np.uint8)
+    pixels[:, 4:] = (255, 0, 0)
+    for cls in ("crack", "ok"):
+        (tmp_path / "src" / cls).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(pixels).save(tmp_path / "src" / cls / f"{i}.webp", lossless=True)
+            Image.fromarray(pixels).save(tmp_path / "src" / cls / f"{i}.gif")
+    result = ingest(str(tmp_path / "src"), tmp_path / "out", IngestOptions(resolution=8, channels=3))
+    assert (len(result.images), result.skipped) == (20, [])  # both were skipped: "not an image file type"
+    image = load_image(tmp_path / "src" / "ok" / "0.gif", 8, 3)
+    assert image[0, :, 6].min() > 200 and image[0, :, 1].max() < 50  # the red half stays red, the black half black
+
+
+@pytest.mark.parametrize("kind", ["PPM", "TGA", "ICO"])
+def test_a_file_of_another_format_reaches_no_decoder_whatever_its_name(tmp_path, kind):
+    # Pillow picks a decoder by a file's first bytes (its EPS plugin runs Ghostscript where that is installed):
+    # these formats decode without anything else installed, and decoded as images before.
+    path = tmp_path / "scan.png"
+    Image.fromarray(np.full((8, 8, 3), 99, dtype=np.uint8)).save(path, format=kind)
+    with pytest.raises(ImageRejected, match="not a readable image"):
+        load_image(path, 8, 1)
