@@ -131,7 +131,7 @@ def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
 
 def freshest_heartbeat(session: Session) -> Optional[dt.datetime]:
     """The newest heartbeat of a running job (UTC, on the database's clock: compare it with `db_now`), or None when
-    none runs: a worker of this database is at work, whichever machine and GANAUG_HOME it runs with."""
+    none runs: a worker of this database is at work, whichever machine it runs on."""
     return as_utc(session.scalar(select(func.max(Job.heartbeat_at)).where(Job.status == "running")))
 
 
