@@ -9,6 +9,7 @@ many processes on one file) use the `home` fixture directly.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from contextlib import contextmanager
 from typing import Iterator, Optional
@@ -50,9 +51,25 @@ def scratch_database(prefix: str, template: Optional[str] = None) -> Iterator[st
         yield _pg_url(name)
     finally:
         dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(admin, name)
         admin.dispose()
+
+
+def _drop(admin, name: str, tries: int = 20) -> None:
+    """DROP DATABASE … WITH (FORCE), tried again for a few seconds: an autovacuum worker that just connected to the
+    new database is the server's own process, which a role that is not a superuser may not terminate."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(tries):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.25)
 
 
 @pytest.fixture(scope="session")
