@@ -1,9 +1,10 @@
 """The job worker: runs queued jobs outside the web process and keeps their rows current.
 
-Transport is Huey with its embedded SQLite storage (GANAUG_HOME/huey.db; a RedisHuey would serve many machines):
-`submit` records the job row and enqueues its id. Jobs that reached the table without going through Huey (the app
-calls `db.jobs.submit_job` directly) are picked up from the table when the Huey queue is empty, oldest first;
-`claim_job` makes a job run once however many times it is offered. While a job runs, a thread writes its
+The database's job table is the queue: `submit` (or the app's `db.jobs.submit_job`) records a queued row, and every
+worker of that database, on any machine, takes the oldest queued job from it; `claim_job` makes a job run once
+however many workers see it. (An earlier version also queued job ids in a Huey SQLite file under GANAUG_HOME, which
+every worker polled each second: a shared home on a network mount is no place for SQLite's locks, and the table
+already held every job.) While a job runs, a thread writes its
 heartbeat every HEARTBEAT_S seconds; every worker sweeps running jobs whose heartbeat is older than STALE_AFTER_S
 into `failed` (a killed worker's job), and the runs whose training process is gone (`fail_abandoned_runs`).
 Progress reaches the row at most twice a second. A job queued from the app is failed without running when its
@@ -50,31 +51,12 @@ HEARTBEAT_S = float(os.environ.get("GANAUG_HEARTBEAT_S", "5"))
 STALE_AFTER_S = float(os.environ.get("GANAUG_STALE_AFTER_S", "60"))
 PROGRESS_EVERY_S = 0.5
 CANCEL_CHECK_S = 1.0  # a running job reads its cancel flag at most this often
-TASK_NAME = "ganaug.execute_job"
 
 WORKERS_DIR = "workers"  # under GANAUG_HOME: one <host>-<pid>-<token>.alive file per running worker
 FORGET_AFTER_S = 24 * 3600  # a starting worker removes the files of workers silent this long (killed outright)
 
-_hueys: dict[str, tuple] = {}
-_worker_stop = threading.Event()  # set by a stopping worker; seen by the job Huey hands it
-
-
-def get_huey(immediate: Optional[bool] = None):
-    """The Huey instance of this GANAUG_HOME (immediate mode — run on enqueue — when GANAUG_JOBS_IMMEDIATE=1)."""
-    from huey import SqliteHuey
-
-    if immediate is None:
-        immediate = os.environ.get("GANAUG_JOBS_IMMEDIATE") == "1"
-    path = str(paths.home() / "huey.db")
-    key = f"{path}|{immediate}"
-    if key not in _hueys:
-        huey = SqliteHuey("ganaug", filename=path, results=False, immediate=immediate)
-        _hueys[key] = (huey, huey.task(name=TASK_NAME)(execute_job))
-    return _hueys[key][0]
-
-
 def submit(kind: str, params: dict, submit_key: Optional[str] = None, requested_by: Optional[int] = None) -> int:
-    """Record a job and put it on the queue; the same submit key gives back the same job, queued once."""
+    """Record a queued job; the same submit key gives back the same job, queued once."""
     from ganaug.job_handlers import HANDLERS
 
     if kind not in HANDLERS:
@@ -82,17 +64,7 @@ def submit(kind: str, params: dict, submit_key: Optional[str] = None, requested_
 
         raise GanaugError(f"unknown job kind {kind!r}: use one of {', '.join(HANDLERS)}")
     with session_scope(immediate=True) as s:
-        job = submit_job(s, kind, params, submit_key, requested_by)
-        job_id, fresh = job.id, job.status == "queued" and job.started_at is None
-    if fresh:
-        _enqueue(get_huey(), job_id)
-    return job_id
-
-
-def _enqueue(huey, job_id: int) -> None:
-    for h, task in _hueys.values():
-        if h is huey:
-            task(job_id)  # enqueues; in immediate mode runs the job right here
+        return submit_job(s, kind, params, submit_key, requested_by).id
 
 
 class _JobContext:
@@ -199,7 +171,7 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
     """Run one job if it is still queued; returns its final status (None when someone else had it)."""
     from ganaug.job_handlers import HANDLERS
 
-    stop_event = stop_event or _worker_stop
+    stop_event = stop_event or threading.Event()
     with session_scope(immediate=True) as s:
         if not claim_job(s, job_id, os.getpid()):
             return None
@@ -299,8 +271,7 @@ def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0
 
     In the main thread, SIGTERM and SIGINT set the stop event, so `ganaug app` can stop its worker cleanly.
     """
-    global _worker_stop
-    stop_event = _worker_stop = stop_event or threading.Event()
+    stop_event = stop_event or threading.Event()
     previous = {}
     if threading.current_thread() is threading.main_thread():
         previous = {sig: signal.signal(sig, lambda *_: stop_event.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -314,7 +285,6 @@ def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0
         beat.join(timeout=HEARTBEAT_S + 5)
         for sig, handler in previous.items():  # an embedding process (a test, a shell) gets its Ctrl-C back
             signal.signal(sig, handler)
-        _worker_stop = threading.Event()  # a job run later in this process (immediate mode) is not told to stop
 
 
 def alive_file() -> Path:
@@ -363,7 +333,6 @@ def worker_seen_s() -> Optional[float]:
 
 
 def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:
-    huey = get_huey(immediate=False)
     ran = 0
     last_sweep = 0.0
     lost: Optional[str] = None  # why the database failed, while it does
@@ -374,11 +343,6 @@ def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:
                     fail_stale_jobs(s, STALE_AFTER_S)
                 fail_abandoned_runs()
                 last_sweep = time.monotonic()
-            task = huey.dequeue()
-            if task is not None:
-                huey.execute(task)  # calls execute_job(job_id)
-                ran += 1
-                continue
             job_id = _next_table_job()
             if job_id is not None:
                 ran += execute_job(job_id, stop_event) is not None

@@ -120,16 +120,20 @@ def test_stale_heartbeat_fails_the_job(db):
         assert get_job(s, fresh).status == "running"
 
 
-def test_submitted_job_runs_in_immediate_mode(home, monkeypatch):
+def test_a_submitted_job_is_a_queued_row_that_a_worker_runs_once(home):
     from ganaug import worker
 
-    monkeypatch.setenv("GANAUG_JOBS_IMMEDIATE", "1")
     job_id = worker.submit("sleep", {"seconds": 0.05, "steps": 3}, submit_key="k")
+    with session_scope() as s:
+        assert get_job(s, job_id).status == "queued"
+    assert worker.run_worker(once=True) == 1
     with session_scope() as s:
         job = get_job(s, job_id)
         assert (job.status, job.progress, job.result) == ("done", 1.0, {"slept_steps": 3, "stopped": False})
         assert job.started_at is not None and job.finished_at is not None and job.worker_pid == os.getpid()
     assert worker.submit("sleep", {}, submit_key="k") == job_id  # a double click: still one job, not rerun
+    assert worker.run_worker(once=True) == 0
+    assert not (home / "huey.db").exists()  # the job table is the only queue: no SQLite file beside it to share
 
 
 def test_worker_picks_up_table_jobs_and_records_failures(home):
