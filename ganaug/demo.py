@@ -8,7 +8,11 @@ those batches (feature extractor, memorization check, UMAP coordinates); create 
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 from sqlalchemy import select
@@ -49,7 +53,8 @@ class DemoInfo:
         if self.steps < FEW_STEPS:
             lines.append(f"note: run {self.run_id} trained only {self.steps} steps, likely too few for realistic "
                          "samples (a busy machine buys fewer steps in the same minutes); train it further with "
-                         f"`ganaug train --resume {self.run_id} --minutes 2`, then run the demo again for new batches")
+                         f"`{typed_command()} train --resume {self.run_id} --minutes 2`, then run the demo again for "
+                         "new batches")
         if self.collapsed:
             lines.append(f"warning: possible mode collapse, samples vary too little in class {some_names(self.collapsed)}"
                          "; look at them on the Review page before approving")
@@ -58,6 +63,17 @@ class DemoInfo:
         else:
             lines.append("an admin already exists: create your reviewer with `ganaug users add NAME --role reviewer`")
         return "\n".join(lines)
+
+
+def typed_command() -> str:
+    """How to type this ganaug in the shell that ran it: `ganaug` where that is this one on the PATH, else its path
+    (`make demo` runs .venv/bin/ganaug without activating the venv, so a bare `ganaug` was "command not found")."""
+    ours = Path(sys.executable).parent / "ganaug"
+    found = shutil.which("ganaug")
+    if not ours.exists() or (found is not None and Path(found).resolve() == ours.resolve()):
+        return "ganaug"
+    inside = Path(os.path.relpath(ours))
+    return str(inside) if not str(inside).startswith("..") else str(ours)
 
 
 def _dataset(name: str, resolution: int, progress: ProgressCallback, created: list[str]) -> None:

@@ -133,7 +133,9 @@ def train_cmd(
     # What continues this run: a resume trains on --device, not on the run's own device.
     resume_cmd = f"ganaug train --resume {run_id}" + (f" --device {device}" if device != "cpu" else "")
     few = ""
-    if info["status"] == "done" and (info["step"] or 0) < runstats.FEW_STEPS:
+    # A script reading --json is told too: the note below goes to the text output only.
+    info["too_few_steps"] = info["status"] == "done" and (info["step"] or 0) < runstats.FEW_STEPS
+    if info["too_few_steps"]:
         few = (f"\nonly {info['step']} training steps: likely too few for realistic samples (the demo digits needed "
                f"about 1,000); train this run further with `{resume_cmd} --minutes M` (M more minutes) or "
                "`--steps N` (up to N steps in all)")
