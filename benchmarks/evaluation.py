@@ -1,15 +1,16 @@
 """Evaluation benchmark on demo:digits (16×16): extractor training, scoring and metric speed, copy detection.
 
 Copy detection: the memorization flag should catch copies of training images (exact, with pixel noise, shifted
-by 1–4 pixels, brightened, cropped to 75–90 % and rescaled, blended from two training images of the same class,
-and combinations) and leave genuinely new images alone. The new images stand in for a perfect generator:
+by 1–4 pixels, brightened, cropped to 75–90 % (anywhere, at a corner, against an edge) and rescaled, rotated by
+3–15° or by quarter turns, blended from two training images of the same class, and combinations) and leave
+genuinely new images alone. The new images stand in for a perfect generator:
 a quarter of each common class's *training* images, held out of everything the extractor and the reference set
 see. The test split is not read at all: the copy thresholds calibrated here decide which samples are flagged as
 memorized, and a flag blocks an approval.
 
-    .venv/bin/python benchmarks/evaluation.py [--steps 400] [--threads 1] [--copies-only]
+    .venv/bin/python benchmarks/evaluation.py [--steps 400] [--threads 1] [--copies-only] [--resolution 16]
 Writes benchmarks/out/evaluation.json (--copies-only: stops after the copy detection and writes
-benchmarks/out/evaluation_copies.json).
+benchmarks/out/evaluation_copies.json; at another --resolution, evaluation_copies_32.json and so on).
 
 The pixel copy check at a realistic training-set size, alone (no dataset, no torch):
 
@@ -40,6 +41,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--copies-only", action="store_true", help="stop after the copy detection")
+    ap.add_argument("--resolution", type=int, default=16, help="side the demo digits are ingested at (16, 32)")
     ap.add_argument("--large-bank", type=int, nargs="+", metavar="N",
                     help="only time the pixel copy check against N real 32×32 colour images (e.g. 10000 50000)")
     ap.add_argument("--large-kind", choices=("structured", "random"), default="structured",
@@ -59,7 +61,7 @@ def main() -> None:
     from ganaug_core.metrics.metric_main import compute_metrics
     from ganaug_core.scoring import score_samples
 
-    ingest_dataset("demo:digits", "digits", IngestOptions(resolution=16))
+    ingest_dataset("demo:digits", "digits", IngestOptions(resolution=args.resolution))
     _, arrays = dataset_arrays("digits")
     x_train, y_train = arrays.split("train")
     # Calibration images: a quarter of each class with at least 20 training images (the rare ones keep all theirs).
@@ -147,6 +149,41 @@ def _crop(img: np.ndarray, fraction: float, rng) -> np.ndarray:
                      for ch in img])
 
 
+def _crop_at(img: np.ndarray, fraction: float, where: str, rng) -> np.ndarray:
+    """A square crop of `fraction` of the side taken at a random corner (where="corner") or against the middle of a
+    random edge (where="edge"), rescaled to full size (bilinear)."""
+    from PIL import Image
+
+    h, w = img.shape[-2:]
+    side = int(round(fraction * h))
+    far, mid = h - side, (h - side) // 2
+    if where == "corner":
+        oy, ox = far * rng.integers(0, 2, 2)
+    else:
+        edge = rng.integers(0, 4)
+        oy, ox = ((0, mid), (far, mid), (mid, 0), (mid, far))[edge]
+    return np.stack([np.asarray(Image.fromarray(ch[oy : oy + side, ox : ox + side]).resize((w, h), Image.BILINEAR))
+                     for ch in img])
+
+
+def _rotate(img: np.ndarray, degrees: float, fill: str) -> np.ndarray:
+    """`img` (C, H, W) rotated by `degrees` (counter-clockwise) about its centre, bilinear: the corners it uncovers
+    filled with the image's border colour (the median of its edge pixels; fill="border") or with its edge pixels
+    repeated outwards (fill="replicate")."""
+    from PIL import Image
+
+    h, w = img.shape[-2:]
+    out = []
+    for ch in img:
+        if fill == "border":
+            edge = np.concatenate([ch[0], ch[-1], ch[:, 0], ch[:, -1]])
+            out.append(np.asarray(Image.fromarray(ch).rotate(degrees, Image.BILINEAR, fillcolor=int(np.median(edge)))))
+        else:
+            padded = Image.fromarray(np.pad(ch, ((h, h), (w, w)), mode="edge"))
+            out.append(np.asarray(padded.rotate(degrees, Image.BILINEAR))[h : 2 * h, w : 2 * w])
+    return np.stack(out)
+
+
 def _copy_kinds(x: np.ndarray, y: np.ndarray, pick: np.ndarray, rng) -> dict:
     """Disguised copies of the training images x[pick]; a blend's second image is another of the same class."""
     base = x[pick]
@@ -184,7 +221,41 @@ def _copy_kinds(x: np.ndarray, y: np.ndarray, pick: np.ndarray, rng) -> dict:
         "crop 80 % + mirror": cropped(0.8)[..., ::-1],
         "blend 50/50 + noise σ=4": u8(0.5 * f + 0.5 * g + rng.normal(0, 4, f.shape)),
         "blend 60/40 + bright +10": u8(0.6 * f + 0.4 * g + 10),
+        **_framed_and_rotated_kinds(base, rng),
     }
+
+
+def _framed_and_rotated_kinds(base: np.ndarray, rng) -> dict:
+    """Copies re-framed (a crop at a corner or an edge, not centred) or rotated, as a generator that memorised an
+    image often reproduces it; alone and with the brightness, contrast and mirroring the check already aligns."""
+
+    def u8(a):
+        return np.clip(np.round(a), 0, 255).astype(np.uint8)
+
+    def at(fraction, where):
+        return np.stack([_crop_at(b, fraction, where, rng) for b in base])
+
+    def rotated(degrees, fill, images=base):
+        return np.stack([_rotate(b, degrees * rng.choice([-1, 1]), fill) for b in images])
+
+    kinds = {}
+    for fraction in (0.9, 0.85, 0.8, 0.75):
+        for where in ("corner", "edge"):
+            kinds[f"crop {fraction:.0%} at an {where} rescaled".replace("%", " %")
+                  .replace("an corner", "a corner")] = at(fraction, where)
+    for degrees in (3, 6, 10, 15):
+        for fill in ("border", "replicate"):
+            kinds[f"rotated ±{degrees}° ({'border filled' if fill == 'border' else 'edges replicated'})"] = (
+                rotated(degrees, fill))
+    kinds["rotated ±90°"] = np.stack([np.rot90(b, rng.choice([-1, 1]), axes=(-2, -1)) for b in base])
+    kinds["rotated 180°"] = np.rot90(base, 2, axes=(-2, -1)).copy()
+    kinds["crop 80 % at a corner + mirror"] = at(0.8, "corner")[..., ::-1]
+    kinds["crop 75 % at a corner + bright +10"] = u8(at(0.75, "corner").astype(np.float32) + 10)
+    kinds["rotated ±6° + bright +10 + mirror"] = u8(rotated(6, "border")[..., ::-1].astype(np.float32) + 10)
+    kinds["rotated ±10° + contrast ×0.8"] = u8(rotated(10, "replicate").astype(np.float32) * 0.8)
+    kinds["rotated 90° + mirror"] = np.rot90(base, 1, axes=(-2, -1))[..., ::-1].copy()
+    kinds["rotated ±6° + crop 85 % at a corner"] = rotated(6, "border", at(0.85, "corner"))
+    return kinds
 
 
 def _large_images(n: int, kind: str, seed: int) -> np.ndarray:
@@ -193,7 +264,7 @@ def _large_images(n: int, kind: str, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     if kind == "random":
         return rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
-    from ganaug_core.metrics.pixel_copies import _window_matrix
+    from ganaug_core.metrics.pixel_align import _window_matrix
 
     up = _window_matrix(32, 8, 0)[:, :8]  # (32, 8): each output pixel's weights on the 8 coarse pixels
     out = np.empty((n, 3, 32, 32), np.uint8)
@@ -269,7 +340,10 @@ def _report(rows: dict, detection: dict, args) -> None:
     out = Path(__file__).parent / "out"
     out.mkdir(exist_ok=True)
     name = "evaluation_copies.json" if args.copies_only else "evaluation.json"
-    (out / name).write_text(json.dumps({"threads": args.threads, "steps": args.steps, **rows}, indent=2))
+    if args.resolution != 16:
+        name = name.replace(".json", f"_{args.resolution}.json")
+    (out / name).write_text(json.dumps({"threads": args.threads, "steps": args.steps, "resolution": args.resolution,
+                                        **rows}, indent=2))
 
 if __name__ == "__main__":
     try:

@@ -1,5 +1,5 @@
 """Near-copies in pixel space that feature distances miss: a training image shifted, cropped and rescaled,
-brightened, contrast-scaled, mirrored, lightly noised, or blended from two training images.
+rotated, turned, brightened, contrast-scaled, mirrored, lightly noised, or blended from two training images.
 
 The authenticity ratio of Alaa et al. again, but on pixels: for each synthetic image, the distance to the
 closest real training image once the two are aligned, divided by that real image's own (plain, unaligned)
@@ -7,12 +7,16 @@ distance to its nearest other real image. Aligned means: each image's mean brigh
 scaled to unit norm (contrast); the sample mirrored left-right or upside down; shifted by up to MAX_SHIFT pixels
 (at most a quarter of the side) each way, the two compared on their overlap only (a shifted copy has lost a strip
 at one border, to repeated edge pixels or wrapped-around ones); the real image cropped to CROP_SCALES of its side
-and rescaled to full size (with the shift, that covers crops anywhere in the image), and for the best match every
-whole-pixel crop down to the smallest scale. A blend of two training images is measured apart: the residual of the best non-negative
-combination a·r_i + b·r_j (r_i among the BLEND_FIRST real images most correlated with the sample, r_j any), over
-r_i's plain distance to its nearest other real image, is a copy below BLEND_RATIO. Not aligned: rotations,
-shears, crops below 75 %, shifts over MAX_SHIFT, a blend of three or more images or of shifted ones, and
-blurring beyond what the ratio tolerates.
+and rescaled to full size, the crop centred or, where the shifts do not reach a corner from there (75 % at 32²),
+at a few windows off the centre that together cover every position; each candidate also rotated by ROTATIONS
+(±4–16°, the best refined to 0.5°: ±3–17°), compared where both are inside the image; and for the best match every
+whole-pixel crop down to the smallest scale. Quarter turns and flips along a diagonal (ORIENTATIONS) are searched
+too, against whole images shifted up to QUARTER_SHIFT pixels. A blend of two training images is measured apart:
+the residual of the best non-negative combination a·r_i + b·r_j (r_i among the BLEND_FIRST real images most
+correlated with the sample, r_j any), over r_i's plain distance to its nearest other real image, is a copy below
+BLEND_RATIO. Not aligned: rotations over 17° (other than quarter turns) or combined with a crop at a corner,
+turned copies that are also cropped or shifted more than QUARTER_SHIFT, shears, crops below 75 %, shifts over
+MAX_SHIFT, a blend of three or more images or of shifted ones, and blurring beyond what the ratio tolerates.
 
 PIXEL_COPY_RATIO and BLEND_RATIO are calibrated on the demo digits (benchmarks/evaluation.py, 200 copies of each
 kind; BENCHMARKS.md "Evaluation") against 208 images no decision reads (a quarter of each common class's training
@@ -26,7 +30,9 @@ that move the sample by at most MAX_SHIFT pixels; the full alignment is then com
 nearest plus any the caller adds (feature neighbours), their crops made when aligned. On 200 samples against 1,000
 real 32×32 images that is ≈ 11× the cost of the one-pixel check it replaced, ≈ 20× at 16×16 (BENCHMARKS.md). The
 candidate search and the blend fit still read every real image: at 32×32 colour, a batch of 200 takes seconds per
-10,000 real images, and the prepared real side (RealBank) holds ≈ 1.1 × their pixels in float32.
+10,000 real images, and the prepared real side (RealBank) holds ≈ 1.1 × their pixels in float32. The crop windows,
+rotations and turned orientations (2026-12-06) cost ≈ 12 s more per 200 samples at 32×32 colour, whatever the
+number of real images: ≈ 4–6× the check's time against 1,000 such images, ≈ 1.7× against 10,000.
 """
 
 from __future__ import annotations
@@ -37,84 +43,81 @@ from typing import Optional
 
 import numpy as np
 
+from ganaug_core.metrics.pixel_align import (_block_average, _normalise, _overlap_distance, _prepare, _shifts, _turned,
+                                             _window_matrix)
 
 PIXEL_COPY_RATIO = 0.35
 BLEND_RATIO = 0.25
-MAX_SIDE = 32
 SHORTLIST_SIDE = 8
 CANDIDATES = 32
 BLEND_FIRST = 32  # first parts of a blend tried: the real images most correlated with the sample
 MAX_SHIFT = 4  # pixels at the compared (≤ MAX_SIDE) resolution
 CROP_SCALES = (1.0, 0.875, 0.8125, 0.75)  # side of the centred crop that is rescaled to full size; 1.0: no crop
+ROTATIONS = (-16, -12, -8, -4, 4, 8, 12, 16)  # degrees (anticlockwise as shown) every candidate is first turned
+ROTATION_SIDE = 16  # side at most at which every candidate is turned by every ROTATIONS angle
+ROTATION_SHIFT = (1, 2)  # pixels a turned candidate is shifted each way: every one, then the best finer turned
+QUARTER_SHIFT = 1  # pixels a sample turned by quarter turns (or flipped along a diagonal) is shifted each way
 _ROWS = 256  # samples aligned at a time
 _SLICE = 2048  # coarse bank rows the candidate search compares at a time
 _OWN_FIRST = 8  # nearest other real images, by float32 distance, whose distance is recomputed in float64
 
 
-def _block_average(x: np.ndarray, max_side: int) -> np.ndarray:
-    side, factor = x.shape[-1], 1
-    while side // factor > max_side and side % (factor * 2) == 0:
-        factor *= 2
-    if factor == 1:
-        return x
-    n, c, h, w = x.shape
-    return x.reshape(n, c, h // factor, factor, w // factor, factor).mean(axis=(3, 5))
+def _crop_windows(side: int, max_shift: int) -> list[list[tuple[float, float]]]:
+    """For each of CROP_SCALES, the (y, x) offsets of the crop windows aligned: the centred one where shifts of up
+    to max_shift pixels reach every crop position from it; else a grid of windows that does (a 75 % crop at a
+    corner lies 5.3 px from the centred one at 32²: 4 windows)."""
+    out = []
+    for scale in CROP_SCALES:
+        span, reach = side - scale * side, max_shift * scale
+        n = 1 if span <= 2 * reach else int(np.ceil(span / (2 * reach)))
+        at = [span / 2] if n == 1 else np.linspace(reach, span - reach, n).tolist()
+        out.append([(y, x) for y in at for x in at])
+    return out
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
-    x = x - x.mean(axis=(1, 2, 3), keepdims=True)
-    norm = np.sqrt((x * x).sum(axis=(1, 2, 3), keepdims=True))
-    return np.where(norm > 1e-6, x / np.where(norm > 1e-6, norm, 1.0), 0.0).astype(np.float32)
-
-
-def _prepare(images: np.ndarray) -> np.ndarray:
-    """float32 (N, C, S, S), block-averaged to ≤ MAX_SIDE, each image's mean removed and scaled to unit norm (a
-    copy with its contrast changed stays a copy; a flat image stays all zeros)."""
-    return _normalise(_block_average(images.astype(np.float32) / 255.0, MAX_SIDE))
-
-
-def _window_matrix(size: int, window: float, offset: float) -> np.ndarray:
-    """(size, size) bilinear weights: row i samples the window [offset, offset + window) at output pixel i, the
-    window rescaled to the full size (the pixel-centre convention of PIL's and torch's bilinear resize)."""
-    pos = offset + (np.arange(size) + 0.5) * window / size - 0.5
-    pos = np.clip(pos, offset, offset + window - 1)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, size - 1)
-    w = np.zeros((size, size), dtype=np.float32)
-    np.add.at(w, (np.arange(size), lo), 1 - (pos - lo))
-    np.add.at(w, (np.arange(size), hi), pos - lo)
-    return w
-
-
-def _crop(r: np.ndarray, k: int) -> np.ndarray:
-    """(M, C, S, S): each image's centred crop at CROP_SCALES[k], rescaled to full size and renormalised. One
-    product per image and channel (matmul over the stack), so an image's crop is the same bits whichever other
-    images are cropped with it: the check crops only its candidates, copy_match one image."""
+def _crop(r: np.ndarray, k: int, window: Optional[int] = None, max_shift: int = MAX_SHIFT) -> np.ndarray:
+    """(M, C, S, S): each image's crop at CROP_SCALES[k] (centred, or the `window` of _crop_windows), rescaled to
+    full size and renormalised. One product per image and channel (matmul over the stack), so an image's crop is
+    the same bits whichever other images are cropped with it: the check crops only its candidates, copy_match one
+    image."""
     if CROP_SCALES[k] == 1.0:
         return r
     side = r.shape[-1]
-    w = _window_matrix(side, CROP_SCALES[k] * side, (side - CROP_SCALES[k] * side) / 2)
-    return _normalise(w @ r @ w.T)
+    centred = (side - CROP_SCALES[k] * side) / 2
+    oy, ox = (centred, centred) if window is None else _crop_windows(side, max_shift)[k][window]
+    wy, wx = (_window_matrix(side, CROP_SCALES[k] * side, o) for o in (oy, ox))
+    return _normalise(wy @ r @ wx.T)
 
 
-def _crops(r: np.ndarray) -> np.ndarray:
-    """(len(CROP_SCALES), M, C, S, S): each real image's centred crop at each scale, rescaled, renormalised."""
-    return np.stack([_crop(r, k) for k in range(len(CROP_SCALES))])
-
-
-def _candidate_images(images: np.ndarray, cand: np.ndarray) -> np.ndarray:
-    """(*cand.shape, D): the crops that flat bank indices `cand` (scale-major: k · M + m) name, computed for these
-    candidates only. A bank of every crop held 4 × the real images' pixels (≈ 0.5 GB at 10,000 32×32 colour
-    images); the candidates are at most a few thousand distinct crops per block of samples."""
-    m = len(images)
+def _candidate_images(images: np.ndarray, cand: np.ndarray, max_shift: int = MAX_SHIFT) -> np.ndarray:
+    """(*cand.shape, D): the crops that candidate codes `cand` name ((w · K + k) · M + m: image m, crop scale k,
+    crop window w of _crop_windows; the bank's flat indices are window 0), computed for these candidates only. A
+    bank of every crop held 4 × the real images' pixels (≈ 0.5 GB at 10,000 32×32 colour images); the candidates
+    are at most a few thousand distinct crops per block of samples."""
+    m, scales = len(images), len(CROP_SCALES)
     flat = images.reshape(m, -1)
     out = flat[cand % m]  # scale 0: the image itself
-    for k in range(1, len(CROP_SCALES)):
-        at = np.flatnonzero(cand.reshape(-1) // m == k)
-        if len(at):
-            unique, inverse = np.unique(cand.reshape(-1)[at] % m, return_inverse=True)
-            out.reshape(-1, flat.shape[1])[at] = _crop(images[unique], k).reshape(len(unique), -1)[inverse]
+    code = cand.reshape(-1) // m
+    for kw in np.unique(code[code % scales > 0]):
+        at = np.flatnonzero(code == kw)
+        unique, inverse = np.unique(cand.reshape(-1)[at] % m, return_inverse=True)
+        out.reshape(-1, flat.shape[1])[at] = _crop(images[unique], int(kw % scales), int(kw // scales),
+                                                   max_shift).reshape(len(unique), -1)[inverse]
     return out
+
+
+def _with_windows(cand: np.ndarray, m: int, side: int, max_shift: int) -> np.ndarray:
+    """`cand` (N, C) with each candidate at a scale of several crop windows replaced by all of them (window 0 is
+    the code itself), rows padded with their first candidate (a repeat never wins a tie)."""
+    windows, scales = _crop_windows(side, max_shift), len(CROP_SCALES)
+    extra = [np.where(cand // m == k, cand + w * scales * m, -1)
+             for k, ws in enumerate(windows) for w in range(1, len(ws))]
+    if not extra:
+        return cand
+    every = np.concatenate([cand, *extra], axis=1)
+    every = np.take_along_axis(every, np.argsort(every < 0, axis=1, kind="stable"), axis=1)
+    every = every[:, : int((every >= 0).sum(1).max())]
+    return np.where(every >= 0, every, every[:, :1])
 
 
 def _exact_crop_distance(view: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,27 +144,33 @@ def _exact_crop_distance(view: np.ndarray, source: np.ndarray) -> tuple[np.ndarr
     return best, where
 
 
-def _shifts(x: np.ndarray, max_shift: int) -> tuple[np.ndarray, np.ndarray]:
-    """(T, N, D) every shift of up to max_shift pixels each way, zero-filled, and (T, D) the mask of the pixels
-    each shift keeps: a shifted copy has lost a strip at one border, so images are compared on the overlap only."""
-    p = max_shift
-    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-    inside = np.pad(np.ones(x.shape[1:], dtype=np.float32), ((0, 0), (p, p), (p, p)))
-    h, w = x.shape[-2:]
-    window = [(slice(dy, dy + h), slice(dx, dx + w)) for dy in range(2 * p + 1) for dx in range(2 * p + 1)]
-    shifted = np.empty((len(window), *x.shape), x.dtype)  # written once, not sliced and then stacked
-    for t, (sy, sx) in enumerate(window):
-        shifted[t] = padded[..., sy, sx]
-    return shifted.reshape(len(window), len(x), -1), np.stack([inside[..., sy, sx].reshape(-1) for sy, sx in window])
-
-
-def _overlap_distance(sab, sa, saa, sb, sbb, n):
-    """Distance between two images each centred and scaled to unit norm on their overlap (2 − 2 × their
-    normalised cross-correlation, square-rooted), from the sums over the overlap."""
-    cov = sab - sa * sb / n
-    var = np.maximum(saa - sa * sa / n, 0.0) * np.maximum(sbb - sb * sb / n, 0.0)
-    ncc = np.where(var > 1e-12, cov / np.sqrt(np.where(var > 1e-12, var, 1.0)), 0.0)
-    return np.sqrt(np.maximum(2.0 - 2.0 * ncc, 0.0))
+def _rotated(view, images, cand, max_shift):
+    """(N,) smallest distance of each row of `view` to its candidates (codes, as _candidate_images) turned by
+    every ROTATIONS angle and shifted up to ROTATION_SHIFT[0] pixels, the best of them then turned by 2° and 1°
+    more either way and shifted up to ROTATION_SHIFT[1]; the candidate, the shift (index of _shifts(…,
+    ROTATION_SHIFT[1])) and the angle reaching it. One degree off costs a sharp 32² digit ≈ 0.06 of distance, a
+    quarter of its distance to the nearest other digit: the angle is searched to 0.5°. Every candidate is turned:
+    ranked by their unturned distance, the right one was often not among the first 10 at 15°."""
+    targets = _candidate_images(images, cand, max_shift)  # (N, C, D)
+    n, rows = len(view), np.arange(len(view))
+    coarse, fine = (min(r, max_shift) for r in ROTATION_SHIFT)
+    # Every candidate at every angle on grey images block-averaged to ≤ ROTATION_SIDE (a quarter of the pixels at
+    # 32², a twelfth in colour, and 2° off costs less there); the best one at full size.
+    grey = targets.reshape(-1, view.shape[1], view.shape[-1] ** 2).mean(axis=1)  # grey first: a third to average
+    small_view = _block_average(view.mean(axis=1, keepdims=True), ROTATION_SIDE)
+    small = _block_average(grey.reshape(-1, 1, *view.shape[2:]), ROTATION_SIDE).reshape(*targets.shape[:2], -1)
+    d = np.stack([_turned(small_view, small, a, coarse)[0] for a in ROTATIONS], 1)  # (N, A, C)
+    a, k = np.unravel_index(d.reshape(n, -1).argmin(axis=1), d.shape[1:])
+    angle, target = np.asarray(ROTATIONS, float)[a], targets[rows, k][:, None]
+    best, where = _turned(view, target, angle, fine)
+    best, where = best[:, 0].astype(np.float64), where[:, 0]
+    for step in (2.0, 1.0):
+        around = angle.copy()
+        for sign in (-1, 1):
+            dt, tt = _turned(view, target, around + sign * step, fine)
+            better = dt[:, 0] < best
+            best[better], angle[better], where[better] = dt[better, 0], around[better] + sign * step, tt[better, 0]
+    return best, cand[rows, k], where, angle
 
 
 def _coarse(x: np.ndarray) -> np.ndarray:
@@ -179,13 +188,15 @@ def _phases_of_shifts(factor: int, p: int, reach: int) -> list[np.ndarray]:
             for t in range(width ** 2)]
 
 
-def _shortlist(view: np.ndarray, coarse_bank: np.ndarray, max_shift: int, k: int) -> np.ndarray:
+def _shortlist(view: np.ndarray, coarse_bank: np.ndarray, max_shift: int, k: int, scales: int = len(CROP_SCALES)
+               ) -> np.ndarray:
     """(N, k) indices into the flattened bank (scale-major) of the nearest over all shifts, on small grey images:
     the mean squared difference on the overlap (the exact alignment of _aligned costs too much against every
     real image), in ascending index order. A shift that is not a whole number of coarse pixels is covered by first
     moving the sample by the remainder at full size: half a coarse pixel off costs as much as a different image.
     Shifts reach MAX_SHIFT pixels, and for a crop as far as a crop anywhere lies from the centred one (5.3 px for
-    a 75 % crop at 32²): 91 of the 144 pairs of phase and coarse shift at 32², 81 of 100 at 16²."""
+    a 75 % crop at 32²): 91 of the 144 pairs of phase and coarse shift at 32², 81 of 100 at 16². `scales`: only
+    the first CROP_SCALES are searched (1: the whole images)."""
     side = view.shape[-1]
     factor = side // _coarse(view[:1]).shape[-1]
     phases = [np.pad(view, ((0, 0), (0, 0), (py, 0), (px, 0)))[..., :side, :side]
@@ -197,9 +208,10 @@ def _shortlist(view: np.ndarray, coarse_bank: np.ndarray, max_shift: int, k: int
     va = np.concatenate([shifted, np.ones((*shifted.shape[:3], 1), np.float32),
                          (shifted * shifted).sum(-1, keepdims=True)], axis=-1)
     va = va.reshape(len(masks), -1, va.shape[-1])  # (T, P × N, d + 2)
-    k, m = min(k, len(coarse_bank)), len(coarse_bank) // len(CROP_SCALES)
+    m = len(coarse_bank) // len(CROP_SCALES)
+    k = min(k, scales * m)
     top_d, top_i = np.empty((len(view), 0), np.float32), np.empty((len(view), 0), np.int64)
-    for scale_at, scale in enumerate(CROP_SCALES):
+    for scale_at, scale in enumerate(CROP_SCALES[:scales]):
         reach = max(max_shift, int(np.ceil((1 - scale) / 2 * side / scale)))
         usable = _phases_of_shifts(factor, p, reach)
         # The bank in slices: the phases' distances to one slice stay in cache, and memory stays bounded (the
@@ -223,9 +235,9 @@ def _shortlist(view: np.ndarray, coarse_bank: np.ndarray, max_shift: int, k: int
 
 
 def _aligned(view, images, cand, max_shift):
-    """(N,) smallest aligned distance of each row of `view` to its candidates (flat bank indices: crops of
-    `images`), and the candidate reaching it."""
-    targets = _candidate_images(images, cand)  # (N, C, D)
+    """(N,) smallest aligned distance of each row of `view` to its candidates (codes of crops of `images`, as
+    _candidate_images), and the candidate and the shift (index of _shifts) reaching it."""
+    targets = _candidate_images(images, cand, max_shift)  # (N, C, D)
     shifted, masks = _shifts(view, max_shift)  # (T, N, D)
     sa, saa = shifted.sum(2).T[:, :, None], (shifted * shifted).sum(2).T[:, :, None]
     shifted = shifted.transpose(1, 0, 2)  # (N, T, D)
@@ -240,12 +252,28 @@ def _aligned(view, images, cand, max_shift):
     a, b, m = shifted[rows, t].astype(np.float64), targets[rows, c].astype(np.float64), masks[t].astype(np.float64)
     best = _overlap_distance((a * b).sum(1), a.sum(1), (a * a).sum(1), (b * m).sum(1), (b * b * m).sum(1), m.sum(1))
     best[best < 1e-6] = 0.0
-    return best, cand[rows, c]
+    return best, cand[rows, c], t
+
+
+# How a sample's view relates to the real image it is aligned with: the sample is the real image turned this
+# many degrees clockwise, then mirrored. The first three views (unturned) are searched fully, with crops, shifts
+# and rotations; the turned and diagonal ones (a quarter turn is rare in a generator's copies, and costs as much)
+# against the whole images shifted up to QUARTER_SHIFT pixels only.
+ORIENTATIONS = ((0, None), (0, "left-right"), (0, "upside-down"), (180, None), (90, None), (270, None),
+                (270, "left-right"), (90, "left-right"))
+MIRROR_VIEWS = 3
 
 
 def _views(s: np.ndarray) -> list[np.ndarray]:
-    # A mirrored copy of a patient's image is still that image: each orientation is aligned in turn.
-    return [np.ascontiguousarray(v) for v in (s, s[..., ::-1], s[..., ::-1, :])]
+    # A mirrored or turned copy of a patient's image is still that image: each orientation is aligned in turn.
+    lr = s[..., ::-1]
+    views = (s, lr, s[..., ::-1, :], np.rot90(s, 2, axes=(-2, -1)), np.rot90(s, 1, axes=(-2, -1)),
+             np.rot90(s, -1, axes=(-2, -1)), np.rot90(lr, -1, axes=(-2, -1)), np.rot90(lr, 1, axes=(-2, -1)))
+    return [np.ascontiguousarray(v) for v in views]
+
+
+def _view_shift(o: int, max_shift: int) -> int:
+    return max_shift if o < MIRROR_VIEWS else min(QUARTER_SHIFT, max_shift)
 
 
 def _nearest_aligned(s, images, shortlists, max_shift, extra=None):
@@ -259,7 +287,12 @@ def _nearest_aligned(s, images, shortlists, max_shift, extra=None):
     for o, (view, cand) in enumerate(zip(views, shortlists)):
         if extra is not None:
             cand = np.concatenate([cand, extra], axis=1)  # at full size, scale index 0
-        d, c = _aligned(view, images, cand, max_shift)
+        shift = _view_shift(o, max_shift)
+        cand = _with_windows(cand, m, s.shape[-1], shift)
+        d, c, _ = _aligned(view, images, cand, shift)
+        if o < MIRROR_VIEWS:  # a generator's copy is often slightly rotated: every candidate turned a little
+            turned, c_turned = _rotated(view, images, cand, shift)[:2]
+            c, d = np.where(turned < d, c_turned, c), np.minimum(d, turned)
         better = d < best_d  # ties keep the earlier orientation, the unmirrored one first
         index[better], best_d[better], orientation[better] = c[better] % m, d[better], o
     # Whole-pixel crops of the best match only, in its orientation: the costly step, kept to one image per row.
@@ -336,7 +369,7 @@ class RealBank:
     held 5 ×, the crops at full size; BENCHMARKS.md). The candidates' crops are computed when aligned."""
 
     images: np.ndarray  # (M, C, S, S) prepared real images
-    coarse: np.ndarray  # (len(CROP_SCALES) × M, d): every crop (_crops(images)) as the shortlist compares them
+    coarse: np.ndarray  # (len(CROP_SCALES) × M, d): every centred crop (_crop) as the shortlist compares them
     digest: str  # _digest of the raw real images, to refuse a bank of other images
     # The last samples' search (_searched), which extra candidates do not change: a batch's scores and metrics
     # check the same samples, with and without the feature neighbours.
@@ -377,7 +410,8 @@ def _searched(s: np.ndarray, bank: RealBank, max_shift: int, digest: str) -> lis
     found = bank.recent.get(key)
     if found is None:
         s_flat, r_flat = s.reshape(len(s), -1), bank.images.reshape(len(bank.images), -1)
-        found = [([_shortlist(v, bank.coarse, max_shift, CANDIDATES) for v in _views(s[i : i + _ROWS])],
+        found = [([_shortlist(v, bank.coarse, _view_shift(o, max_shift), CANDIDATES, 1 if o >= MIRROR_VIEWS else
+                              len(CROP_SCALES)) for o, v in enumerate(_views(s[i : i + _ROWS]))],
                   *_blend_residual(s_flat[i : i + _ROWS], r_flat)) for i in range(0, len(s), _ROWS)]
         for shortlists, *blend in found:
             for a in (*shortlists, *blend):

@@ -35,3 +35,20 @@ def test_a_sample_scored_before_the_reason_was_kept_says_how_to_get_it(users, di
         sid = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
     at = open_sample(review(users["rita"], batch), sid)
     assert any(f"ganaug evaluate batch {batch} --rescore" in c.value for c in at.caption)
+
+
+def test_a_rotated_corner_crop_says_where_and_how_far(users, digits):
+    batch = make_batch(digits, 7, 2, memorized={0})
+    with session_scope(immediate=True) as session:
+        sample = session.get(Sample, session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch)))
+        a = sample.nn_real_ids[0]
+        sample.copy_match = dict(kind="copy", parts=[a], mirrored="left-right", shift=[0, 0], crop=0.8,
+                                 crop_at=[0, 3], side=16, rotated=-6.0, turned=None, ratio=0.021)
+        sid = sample.id
+    at = open_sample(review(users["rita"], batch), sid)
+    assert not at.exception
+    assert [m.value for m in at.markdown if "Why it was flagged" in m.value] == [
+        f"**Why it was flagged:** it is a copy of training image {a}, cropped to 80 % of its side from its bottom "
+        "left corner (x=0, y=3), enlarged, rotated 6° clockwise and mirrored left-right (pixel copy ratio 0.021; "
+        "under 0.35 is a copy)."]
+    assert any(c.startswith(f"training image #{a} ·") for c in image_captions(at))
