@@ -20,7 +20,7 @@ from tests.app.conftest import make_batch
 
 
 def test_demo_second_run_reuses_everything(digits):
-    from ganaug.demo import DEMO_PASSWORD, DEMO_USER, prepare_demo
+    from ganaug.demo import DEMO_PASSWORD, DEMO_USER, prepare_demo, typed_command
 
     first = make_batch(digits, 7, 4)
     with session_scope() as session:
@@ -33,7 +33,7 @@ def test_demo_second_run_reuses_everything(digits):
     assert info.created == [f"account {DEMO_USER}"]
     assert f"password {DEMO_PASSWORD!r}" in info.text()
     # A run of a few steps (a busy machine's minutes) is named as such, with the command that trains it further.
-    assert info.steps < 500 and f"`ganaug train --resume {run_id} --minutes 2`" in info.text()
+    assert info.steps < 500 and f"`{typed_command()} train --resume {run_id} --minutes 2`" in info.text()
     info.collapsed = ["7", "9"]
     assert "possible mode collapse, samples vary too little in class 7, 9" in info.text()
 
