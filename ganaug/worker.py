@@ -4,9 +4,9 @@ The database's job table is the queue: `submit` (or the app's `db.jobs.submit_jo
 worker of that database, on any machine, takes the oldest queued job from it; `claim_job` makes a job run once
 however many workers see it. (An earlier version also queued job ids in a Huey SQLite file under GANAUG_HOME, which
 every worker polled each second: a shared home on a network mount is no place for SQLite's locks, and the table
-already held every job.) While a job runs, a thread writes its
-heartbeat every HEARTBEAT_S seconds; every worker sweeps running jobs whose heartbeat is older than STALE_AFTER_S
-into `failed` (a killed worker's job), and the runs whose training process is gone (`fail_abandoned_runs`).
+already held every job.) While a job runs, a thread writes its heartbeat every HEARTBEAT_S seconds; every worker
+sweeps running jobs whose heartbeat is older than STALE_AFTER_S into `failed` (a killed worker's job), and the runs
+whose training process is gone (`fail_abandoned_runs`).
 Progress reaches the row at most twice a second. A job queued from the app is failed without running when its
 account has been disabled since. A failed job's error is one line naming the problem, then its traceback. A
 job cancelled while it runs stops at the handler's next safe point; a handler that stopped says what it finished

@@ -46,8 +46,9 @@ def now() -> dt.datetime:
 def worker_at_work() -> bool:
     """Whether a job worker runs: one of this GANAUG_HOME said so lately (each touches its own file), or a job of
     this database runs with a fresh heartbeat (a team's worker may run on another machine, on the same PostgreSQL
-    database and the shared home, whose files a network mount may show late). An idle worker elsewhere leaves no trace here, but takes a queued job within a
-    second of its queueing: a job still waiting with nothing running has no worker anywhere."""
+    database and the shared home, whose files a network mount may show late). An idle worker elsewhere leaves no
+    trace here, but takes a queued job within a second of its queueing: a job still waiting with nothing running
+    has no worker anywhere."""
     from ganaug.worker import HEARTBEAT_S, worker_seen_s
 
     fresh = max(15.0, 3 * HEARTBEAT_S)

@@ -1,6 +1,6 @@
-"""`streamlit run app.py`, which the README offers beside `ganaug app`, listened on every network interface and
-sent usage statistics from each reviewer's browser, and showed them a failing page's traceback: the repository's .streamlit/config.toml keeps it to this
-machine and quiet."""
+"""`streamlit run app.py`, which the README offers beside `ganaug app`, listened on every network interface,
+sent usage statistics from each reviewer's browser and showed them a failing page's traceback: the repository's
+.streamlit/config.toml keeps it to this machine and quiet."""
 
 from __future__ import annotations
 

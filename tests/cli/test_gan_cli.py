@@ -436,7 +436,8 @@ def test_a_finished_run_of_few_steps_says_so_and_how_to_continue(digits, home, m
     assert (info["resumed_from"], info["status"]) == (run_id, "done") and info["step"] > 2
     assert info["too_few_steps"] is True  # a script is told as a reader is
     monkeypatch.setattr("ganaug_core.runstats.FEW_STEPS", 2)
-    assert json.loads(ganaug("train", "--dataset", "digits", "--steps", 2, "--json", *TINY).stdout)["too_few_steps"] is False
+    enough_json = ganaug("train", "--dataset", "digits", "--steps", 2, "--json", *TINY)
+    assert json.loads(enough_json.stdout)["too_few_steps"] is False
     enough = ganaug("train", "--dataset", "digits", "--steps", 2, *TINY)
     assert enough.exit_code == 0 and len(enough.stdout.splitlines()) == 1, enough.output
 
