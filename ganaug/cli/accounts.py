@@ -22,7 +22,8 @@ tags_app = typer.Typer(no_args_is_help=True, help="The artifact tag taxonomy.")
 def users_add_cmd(
     name: str,
     role: str = typer.Option("reviewer", "--role", help="reviewer or admin"),
-    password: Optional[str] = typer.Option(None, "--password", help="The new password (else $GANAUG_PASSWORD or a prompt)"),
+    password: Optional[str] = typer.Option(None, "--password", help="The new password (else $GANAUG_PASSWORD or a "
+                                           "prompt; given here, other accounts of the machine see it in `ps`)"),
     reason: Optional[str] = typer.Option(None, "--reason"),
     user: Optional[str] = typer.Option(None, "--user", help="The admin adding the account, once one exists "
                                        "(default: $GANAUG_USER; password from $GANAUG_ADMIN_PASSWORD or a prompt)"),
@@ -90,7 +91,8 @@ def users_enable_cmd(name: str, reason: Optional[str] = typer.Option(None, "--re
 @cli_errors
 def users_password_cmd(
     name: str,
-    password: Optional[str] = typer.Option(None, "--password", help="The new password (else a prompt)"),
+    password: Optional[str] = typer.Option(None, "--password", help="The new password (else a prompt; given here, "
+                                           "other accounts of the machine see it in `ps`)"),
     reason: Optional[str] = typer.Option(None, "--reason"),
     user: Optional[str] = typer.Option(None, "--user", help="Who sets it: an admin resetting a forgotten password, "
                                        "or NAME itself (default: $GANAUG_USER, else NAME; its current password "
