@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
-# The decoders Pillow may use, whatever a file's name says. Pillow otherwise tries each of its ~40 formats by the
+# The decoders Pillow may use, whatever a file's name says. Pillow otherwise tries each of its 43 formats by the
 # file's first bytes: a "scan.png" holding PostScript would go to its EPS plugin, which runs Ghostscript where that
 # is installed, and rarely used decoders are where decoding bugs are found. (A camera's multi-picture JPEG is read
 # by the JPEG decoder.)
