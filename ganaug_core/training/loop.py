@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils import parametrize
 
+from ganaug_core.grid_labels import label_rows
 from ganaug_core.imageio import make_grid, save_png
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.runstats import STATS_FILE
@@ -33,6 +34,7 @@ from ganaug_core.training.networks import Generator, build_networks
 
 GRID_PER_CLASS = 64  # samples in each per-class grid (8×8)
 GRID_SEED = 2024  # grids use fixed latents, so successive grids show the same samples evolving
+GRID_PAD = 2  # px between the tiles of a grid (make_grid's default)
 # Per-class grid folders kept: the newest this many steps (the last one written included). Every step keeps its
 # overview (10 samples of each class), 1/7 of the folder's bytes; a 100-class colour run at 32² wrote ≈ 21 MB of
 # per-class grids every 250 steps, 840 MB over 10,000 steps.
@@ -258,7 +260,8 @@ class Trainer:
 
     @torch.no_grad()
     def write_grids(self) -> Path:
-        """One PNG per class (8×8 samples) and an overview with one row per class; returns the overview's path."""
+        """One PNG per class (8×8 samples) and an overview with one row per class, named in a margin on the left;
+        returns the overview's path."""
         cfg = self.cfg
         folder = self.run_dir / "grids" / f"step{self.step:07d}"
         gen = torch.Generator().manual_seed(GRID_SEED)
@@ -270,7 +273,8 @@ class Trainer:
                 save_png(make_grid(imgs, nrow=8), folder / f"class{c:03d}_{_safe(self.data.class_names[c])}.png")
                 rows.append(imgs[:10])
         overview = self.run_dir / "grids" / f"step{self.step:07d}.png"
-        save_png(make_grid(np.concatenate(rows), nrow=10), overview)
+        grid = make_grid(np.concatenate(rows), nrow=10, pad=GRID_PAD)
+        save_png(label_rows(grid, list(self.data.class_names), cfg.resolution, GRID_PAD), overview)
         _drop_old_class_grids(overview.parent)
         return overview
 

@@ -1,0 +1,63 @@
+"""Class names written beside the rows of an overview grid, so the PNG says which row is which on its own.
+
+A rare class that resembles a common one (a cracked disc, a disc) is told apart in a grid only by its row; the
+training loop's overview (one row per class) is opened from the run folder as often as in the app. The names go in
+a margin on the left, in Pillow's built-in font (no font file is read), light grey on the grid's black.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+MARGIN_MAX_PX = 140  # a longer name is cut and ends in "…"
+TEXT_GREY = 224
+ELLIPSIS = "…"
+MISSING = "?"  # for a letter the font lacks (it would draw an empty box): a name in another script reads "class N"
+NO_GLYPH = "\ue000"  # a private-use code point: what the font draws for a letter it lacks
+
+
+def _font(row_px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's own font, sized to the row (8–16 px); its bitmap font where Pillow lacks FreeType."""
+    return ImageFont.load_default(size=max(8, min(16, row_px * 3 // 5)))
+
+
+def _drawable(name: str, index: int, font) -> str:
+    """`name` without accents (é → e), each letter the font lacks as MISSING; "class `index`" when none of its
+    letters are drawn."""
+    name = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
+    box = font.getmask(NO_GLYPH).getbbox(), bytes(font.getmask(NO_GLYPH))
+    shown = "".join(ch if ch.isspace() or (font.getmask(ch).getbbox(), bytes(font.getmask(ch))) != box else MISSING
+                    for ch in name)
+    return shown if shown.strip(MISSING + " ") else f"class {index}"
+
+
+def _fitted(draw: ImageDraw.ImageDraw, name: str, font, width: int) -> str:
+    """`name`, cut to fit `width` px with a trailing ellipsis."""
+    if draw.textlength(name, font=font) <= width:
+        return name
+    while name and draw.textlength(name + ELLIPSIS, font=font) > width:
+        name = name[:-1]
+    return name + ELLIPSIS
+
+
+def label_rows(grid: np.ndarray, names: list[str], row_px: int, pad: int) -> np.ndarray:
+    """`grid` (uint8 C, H, W; rows of `row_px` images every `row_px + pad` px from `pad`) with a margin on the
+    left naming row i `names[i]` (see `_drawable`). Deterministic: the same grid and names give the same bytes."""
+    c, h, w = grid.shape
+    font = _font(row_px)
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    names = [_drawable(n, i, font) for i, n in enumerate(names)]
+    widest = max((probe.textlength(n, font=font) for n in names), default=0)
+    margin = int(min(MARGIN_MAX_PX, widest)) + 2 * pad + 2
+    text = Image.new("L", (margin, h), 0)
+    draw = ImageDraw.Draw(text)
+    for i, name in enumerate(names):
+        shown = _fitted(draw, name, font, margin - 2 * pad - 2)
+        top, bottom = draw.textbbox((0, 0), shown, font=font)[1::2]
+        middle = pad + i * (row_px + pad) + row_px / 2
+        draw.text((pad + 1, round(middle - (top + bottom) / 2)), shown, fill=TEXT_GREY, font=font)
+    column = np.repeat(np.asarray(text, dtype=np.uint8)[None], c, axis=0)
+    return np.concatenate([column, grid], axis=2)

@@ -1,0 +1,57 @@
+"""The overview grid names its rows: opened from the run folder, a rare class that resembles a common one is told
+apart only by its row, and the PNG said nothing of which row was which."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ganaug_core.grid_labels import MARGIN_MAX_PX, label_rows
+from ganaug_core.imageio import make_grid, read_png
+from ganaug_core.training.config import TrainConfig
+from ganaug_core.training.loop import Trainer
+from tests.core.test_gan_training import TINY, tiny_data
+
+
+def _ink_rows(margin: np.ndarray) -> np.ndarray:
+    """The pixel rows of a label margin (C, H, W) that hold any text."""
+    return np.flatnonzero(margin.max(axis=(0, 2)) > 0)
+
+
+def test_the_overview_names_each_row_beside_the_samples_it_shows(tmp_path):
+    cfg = TrainConfig(**{**TINY, "steps": 1, "grid_every": 1, "ckpt_every": 1}).validate()
+    trainer = Trainer(cfg, tiny_data(), tmp_path)
+    path = trainer.write_grids()
+    overview = read_png(path)
+    res, pad = cfg.resolution, 2
+    row_tiles = [read_png(p) for p in sorted((path.parent / path.stem).iterdir())]  # each class's own grid
+    assert len(row_tiles) == 3
+    # The samples are the first 10 of each class's own grid, unchanged, right of the margin.
+    width = 10 * (res + pad) + pad
+    margin, samples = overview[:, :, :-width], overview[:, :, -width:]
+    for i, tile in enumerate(row_tiles):
+        y = pad + i * (res + pad)
+        assert np.array_equal(samples[:, y:y + res, pad:pad + res], tile[:, pad:pad + res, pad:pad + res])
+    # Each class's name is written within its own row's band, and nowhere else.
+    ink = _ink_rows(margin)
+    for i in range(3):
+        band = (ink >= pad + i * (res + pad) - 1) & (ink < (i + 1) * (res + pad) + 1)
+        assert band.any(), f"row {i} has no label"
+
+
+def test_names_are_told_apart_and_a_long_one_is_cut_to_the_margin():
+    grid = make_grid(np.zeros((20, 1, 16, 16), np.uint8), nrow=10)
+    a = label_rows(grid, ["disc", "cracked disc"], 16, 2)
+    b = label_rows(grid, ["disc", "scratched disc"], 16, 2)
+    assert a.shape[1:] != b.shape[1:] or not np.array_equal(a, b)
+    assert np.array_equal(a, label_rows(grid, ["disc", "cracked disc"], 16, 2))  # the same bytes every time
+    long = label_rows(grid, ["x" * 300, "y"], 16, 2)
+    assert long.shape[2] - grid.shape[2] <= MARGIN_MAX_PX + 6
+    assert np.array_equal(long[:, :, -grid.shape[2]:], grid)
+
+
+def test_letters_the_font_lacks_are_not_drawn_as_empty_boxes():
+    """Pillow's built-in font has ASCII only: "naevus — type" drew a box for the dash and a Chinese name a row of
+    boxes."""
+    grid = make_grid(np.zeros((20, 3, 16, 16), np.uint8), nrow=10)
+    assert np.array_equal(label_rows(grid, ["café", "中文"], 16, 2), label_rows(grid, ["cafe", "class 1"], 16, 2))
+    assert np.array_equal(label_rows(grid, ["a — b", "x"], 16, 2), label_rows(grid, ["a ? b", "x"], 16, 2))
