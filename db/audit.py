@@ -145,10 +145,11 @@ def verify_chain(session: Session, batch_size: int = 5000,
     return ChainReport(True, checked, None, f"all {checked} events verified; the chain is intact", prev)
 
 
-# What the workflow records (db/review.py, db/users.py, db/exports.py): the filters of `ganaug audit log` accept
-# these, and any other value the log happens to hold.
+# What the workflow records (db/review.py, db/users.py, db/exports.py, db/sign_ins.py): the filters of `ganaug audit
+# log` accept these, and any other value the log happens to hold.
 ACTIONS = ("approve", "reject", "revoke", "reject_sample", "restore_sample", "tag", "untag", "add_user", "disable_user",
-           "enable_user", "set_password", "set_role", "add_tag", "retire_tag", "restore_tag", "export")
+           "enable_user", "set_password", "set_role", "add_tag", "retire_tag", "restore_tag", "export",
+           "unlock_sign_in")
 TARGET_TYPES = ("batch", "sample", "user", "tag", "dataset")
 
 

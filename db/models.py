@@ -105,6 +105,20 @@ class SignIn(Base):
     ended_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
 
 
+class FailedSignIn(Base):
+    """A wrong password typed into the app's sign-in form (or a try still being checked): the account's name, letter
+    case folded, or for a name that is no account's (a password typed into the name box?) only its sha256; and when,
+    on the database's clock (`db_now`). Never the password. Kept only for the lockout's window (db/sign_ins.py
+    prunes older rows), so every app process of a team counts the same tries."""
+
+    __tablename__ = "failed_sign_ins"
+    __table_args__ = (Index("ix_failed_sign_ins_name_at", "name", "at"), Index("ix_failed_sign_ins_at", "at"))
+
+    id: Mapped[intpk]
+    name: Mapped[name_str]
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Run(Base):
     """A generator training run: its folder, config and checkpoint, each with a sha256."""
 

@@ -7,6 +7,9 @@ changed, and SIGN_IN_HOURS after it was made. A page run resumed from a token re
 
 Guessing passwords through the sign-in form is slowed by `FailedSignIns`: after MAX_FAILED_SIGN_INS wrong tries for
 one name within FAILED_SIGN_IN_MINUTES, that name is refused, right password or not, until the oldest try is that old.
+The tries are rows in the database (the name, or a digest of a name that is no account's, and the time; never the
+password), so every app process of a team
+counts the same ones, a restart forgets none, and an admin sees them and may clear an account's.
 """
 
 from __future__ import annotations
@@ -15,20 +18,19 @@ import datetime as dt
 import hashlib
 import math
 import secrets
-import threading
-import time
-from collections import deque
 from typing import Callable, Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from db.errors import DecisionError
-from db.models import SignIn, User, as_utc, utcnow
+from db.models import FailedSignIn, SignIn, User, as_utc, db_now, utcnow
 
 SIGN_IN_HOURS = 12
 MAX_FAILED_SIGN_INS = 5
 FAILED_SIGN_IN_MINUTES = 15
+_PG_TRIES_LOCK = 0x6661_696C  # shared by every ganaug process counting sign-in tries
+UNKNOWN_NAME = "sha256:"  # a stored try's name that is no account's: its digest follows
 
 
 def _digest(token: str) -> str:
@@ -73,58 +75,107 @@ def end_sign_ins_of(session: Session, user_id: int) -> int:
 
 
 class FailedSignIns:
-    """Wrong passwords per account name (as typed, letter case folded) in the last `minutes`, in this process.
+    """Wrong passwords per account name (as typed, letter case folded) in the last `minutes`, kept in the database.
 
-    The app's sessions share one process, so one instance throttles every browser; a restart forgets. A refused
-    name is refused before its password is checked, so a locked-out guesser learns nothing from a right guess, and
-    names that exist and names that do not are treated alike."""
+    Every app process on one database counts the same rows (two machines, two ports behind a proxy), and a restart
+    or a crash forgets none. A try is written before its password is checked (`start`) and taken back once that
+    password proves right (`succeeded`, which also ends the name's count) or the try was no guess (`withdraw`: a
+    disabled account's right password), so browsers that guess at the same moment, in one process or several, get
+    no more than `limit` tries between them. A refused name is refused before its password is checked, so a
+    locked-out guesser learns nothing from a right guess, and names that exist and names that do not are treated
+    alike. Times come from `clock` (the database server's, which a team's machines share)."""
 
     def __init__(self, limit: int = MAX_FAILED_SIGN_INS, minutes: float = FAILED_SIGN_IN_MINUTES,
-                 clock: Callable[[], float] = time.monotonic):
-        self.limit, self.window, self.clock = limit, minutes * 60.0, clock
-        self._failures: dict[str, deque] = {}
-        self._lock = threading.Lock()  # Streamlit runs each browser session in its own thread
+                 clock: Callable[[Session], dt.datetime] = db_now):
+        self.limit, self.minutes, self.clock = limit, minutes, clock
+        self.window = dt.timedelta(minutes=minutes)
 
-    def check(self, name: str) -> None:
-        """Raise DecisionError while `name` has had `limit` wrong passwords within the window."""
-        with self._lock:
-            now = self.clock()
-            tries = self._recent(_key(name), now)
-            if len(tries) >= self.limit:
-                wait = max(1, math.ceil((tries[0] + self.window - now) / 60))
-                raise DecisionError(f"too many wrong passwords for {name!r}: try again in {wait} minute"
-                                    f"{'s' * (wait != 1)}")
+    def start(self, session: Session, name: str) -> int:
+        """Count a try for `name` before its password is checked; the try's id. Raises DecisionError, and counts
+        nothing, while `name` has had `limit` tries within the window. In a `session_scope(immediate=True)`."""
+        _lock(session)
+        now = self.clock(session)
+        session.execute(delete(FailedSignIn).where(FailedSignIn.at <= now - self.window))  # no pile of old rows
+        key = _key(session, name)
+        tries = session.scalars(select(FailedSignIn.at).where(FailedSignIn.name == key)
+                                .order_by(FailedSignIn.at)).all()
+        if len(tries) >= self.limit:
+            free = as_utc(tries[len(tries) - self.limit]) + self.window  # when fewer than `limit` are that recent
+            wait = max(1, math.ceil((free - now).total_seconds() / 60))
+            raise DecisionError(f"too many wrong passwords for {name!r}: try again in {wait} minute"
+                                f"{'s' * (wait != 1)}")
+        row = FailedSignIn(name=key, at=now)
+        session.add(row)
+        session.flush()
+        return row.id
 
-    def failed(self, name: str) -> None:
-        with self._lock:
-            now = self.clock()
-            if len(self._failures) >= 10_000:  # many made-up names: forget those whose tries are over
-                for key in list(self._failures):
-                    self._recent(key, now)
-            tries = self._recent(_key(name), now)
-            tries.append(now)
-            self._failures[_key(name)] = tries
+    def succeeded(self, session: Session, name: str) -> None:
+        """The right password (for a name not locked): its wrong ones are forgotten, this try included."""
+        session.execute(delete(FailedSignIn).where(FailedSignIn.name == _key(session, name)))
 
-    def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(_key(name), None)
+    def withdraw(self, session: Session, try_id: int) -> None:
+        """A try that was no wrong password (a disabled account's right one) does not count."""
+        session.execute(delete(FailedSignIn).where(FailedSignIn.id == try_id))
 
-    def forget_all(self) -> None:
-        with self._lock:
-            self._failures.clear()
+    def recent(self, session: Session) -> list[dict]:
+        """Each name with tries within the window, the latest first: its count, its last try, whether the form
+        refuses it now and until when (None when it does not). A name that is no account's is None (see `_key`)."""
+        now = self.clock(session)
+        rows = session.execute(select(FailedSignIn.name, FailedSignIn.at).where(FailedSignIn.at > now - self.window)
+                               .order_by(FailedSignIn.name, FailedSignIn.at)).all()
+        tries: dict[str, list[dt.datetime]] = {}
+        for name, at in rows:
+            tries.setdefault(name, []).append(as_utc(at))
+        out = [dict(name=None if name.startswith(UNKNOWN_NAME) else name, tries=len(times), last_try=times[-1],
+                    locked=len(times) >= self.limit, locked_until=times[len(times) - self.limit] + self.window if len(times) >= self.limit else None)
+               for name, times in tries.items()]
+        return sorted(out, key=lambda r: (r["last_try"], r["name"] or ""), reverse=True)
 
-    def _recent(self, key: str, now: float) -> deque:
-        """The name's tries within the window (an empty deque, not stored, for a name with none)."""
-        tries = self._failures.get(key, deque())
-        while tries and tries[0] <= now - self.window:
-            tries.popleft()
-        if not tries:
-            self._failures.pop(key, None)
-        return tries
+    def unlock(self, session: Session, name: str, by: User, reason: Optional[str] = None) -> tuple[User, int]:
+        """An admin forgets the account `name`'s wrong passwords, so that its owner may sign in again at once; an
+        event in the decision log. The account and how many tries were forgotten. Another name's lock (no account's)
+        just ends with its window."""
+        from db.audit import lock_log, record_event
+        from db.users import get_user, require_user
+
+        lock_log(session)
+        admin = require_user(session, by, roles=("admin",), action="clear a sign-in lock")
+        user = get_user(session, name)
+        if user is None:
+            raise DecisionError(f"unknown user {name!r}: only an account's lock can be cleared (another name's "
+                                f"ends {self.minutes:g} minutes after its tries)")
+        now = self.clock(session)
+        gone = session.execute(delete(FailedSignIn).where(FailedSignIn.name == _key(session, user.name),
+                                                          FailedSignIn.at > now - self.window)).rowcount or 0
+        if not gone:
+            raise DecisionError(f"{user.name!r} has no wrong passwords in the last {self.minutes:g} minutes: "
+                                "nothing to clear")
+        record_event(
+            session, admin, "unlock_sign_in", "user", user.id,
+            meaning=f"The {gone} wrong password{'s' * (gone != 1)} typed for account {user.name!r} in the last "
+                    f"{self.minutes:g} minutes were forgotten: it may sign in to the app again at once.",
+            reason=(reason or "").strip() or None,
+            details={"name": user.name, "failed_sign_ins": gone, "was_locked": gone >= self.limit},
+        )
+        return user, gone
 
 
-def _key(name: str) -> str:
-    return (name or "").strip().casefold()
+def _lock(session: Session) -> None:
+    """Serialize the count and the write of a try between processes: SQLite's write lock is the caller's
+    `session_scope(immediate=True)`; on PostgreSQL a transaction-scoped advisory lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_TRIES_LOCK})
 
 
-failed_sign_ins = FailedSignIns()  # the app's, shared by every session of its process
+def _key(session: Session, name: str) -> str:
+    """What a try is counted under: an account's name, letter case folded; any other name only as its sha256. A
+    password typed into the name box by mistake is such a name, and is not kept where admins read."""
+    from db.users import get_user
+
+    folded = (name or "").strip().casefold()
+    if (user := get_user(session, name)) is not None:
+        return user.name.casefold()[:200]
+    return UNKNOWN_NAME + hashlib.sha256(folded.encode("utf-8")).hexdigest()
+
+
+failed_sign_ins = FailedSignIns()  # the app's; its counts are the database's, shared by every app process

@@ -1,4 +1,5 @@
-"""Admin: reviewer accounts and the artifact tag taxonomy (admins only; app.py lists this page for them alone)."""
+"""Admin: reviewer accounts, the names guessed at in the sign-in form, and the artifact tag taxonomy (admins only;
+app.py lists this page for them alone)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,19 @@ import pandas as pd
 import streamlit as st
 
 from db.review import add_tag, list_tags, set_tag_active
+from db.sign_ins import failed_sign_ins
 from db.users import ROLES, add_user, list_users, set_active, set_password, set_role
 from pages.tables import table_columns
 from pages.ui import acting_user, decision_errors, plain, require_user
 from db.engine import session_scope
+
+NO_ACCOUNT = "(no account)"  # a name guessed at that is no account's: only its digest is kept
+GUESSED = {  # the failed sign-ins table's own columns
+    "tries": st.column_config.NumberColumn("Wrong passwords", format="%d"),
+    "last_try": st.column_config.DatetimeColumn("Last try (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "locked": st.column_config.CheckboxColumn("Refused now"),
+    "locked_until": st.column_config.DatetimeColumn("Refused until (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+}
 
 user = require_user()
 st.title("Admin")
@@ -80,6 +90,28 @@ with accounts:
         lambda s, me, ui: set_password(s, ui["admin_who"], ui.get("admin_reset_password", ""), by=me,
                                        reason=ui["admin_reason"]),
         ("admin_reason",), ("admin_reset_password",)))
+    # Every app process of the team counts the same tries (db/sign_ins.py): this is the whole team's view.
+    st.markdown(f"**Wrong passwords in the last {failed_sign_ins.minutes:g} minutes**")
+    with session_scope() as session:
+        guessed = failed_sign_ins.recent(session)
+    if not guessed:
+        st.caption("None: no wrong password has been typed in the sign-in form of late.")
+    else:
+        shown = [dict(g, name=g["name"] or NO_ACCOUNT) for g in guessed]
+        st.dataframe(pd.DataFrame(shown), hide_index=True, column_config={**table_columns(shown), **GUESSED})
+        st.caption(f"After {failed_sign_ins.limit} wrong passwords the sign-in form refuses a name, right password or "
+                   f"not, whether or not it is an account's. A name that is no account's is not kept (it may be a "
+                   f"password typed into the name box): it shows as “{NO_ACCOUNT}”. Clearing an account's lets its "
+                   "owner sign in at once.")
+    if accounts_guessed := sorted({g["name"] for g in guessed if g["name"]}):
+        g1, g2 = st.columns(2)
+        g1.selectbox("Name", accounts_guessed, key="admin_unlock_who")
+        g2.text_input("Reason (recorded in the decision log)", key="admin_unlock_reason")
+        st.button("Clear wrong passwords", key="admin_unlock", on_click=attempt, args=(
+            "The wrong passwords for {admin_unlock_who} are forgotten: it may sign in again.",
+            lambda s, me, ui: failed_sign_ins.unlock(s, ui["admin_unlock_who"], by=me,
+                                                     reason=ui["admin_unlock_reason"]),
+            ("admin_unlock_reason",)))
 
 with taxonomy:
     with session_scope() as session:

@@ -14,6 +14,7 @@ from typing import Optional
 import streamlit as st
 
 from db.engine import session_scope
+from db.errors import DecisionError
 from db.models import utcnow
 from db.sign_ins import end_sign_in, failed_sign_ins, resume_sign_in, start_sign_in
 from db.users import WrongPassword, authenticate
@@ -33,17 +34,21 @@ _cookie = st.components.v2.component("ganaug_sign_in_cookie", js=_COOKIE_JS)
 def sign_in(name: str, password: str) -> None:
     """Check the password, sign this session in, and let the browser keep it (`keep_sign_in`). Raises
     DecisionError for a wrong password, a disabled account, or a name with too many wrong passwords of late
-    (`failed_sign_ins`: refused before its password is checked)."""
-    failed_sign_ins.check(name)
-    with session_scope() as session:  # scrypt takes a good part of a second: not inside a write transaction
-        try:
+    (`failed_sign_ins`, in the database: refused before its password is checked)."""
+    with session_scope(immediate=True) as session:  # counted before the check: guesses at once share the limit
+        try_id = failed_sign_ins.start(session, name)
+    try:
+        with session_scope() as session:  # scrypt takes a good part of a second: not inside a write transaction
             user = authenticate(session, name, password)
-        except WrongPassword:
-            failed_sign_ins.failed(name)
-            raise
-        me = dict(id=user.id, name=user.name, role=user.role)
-    failed_sign_ins.succeeded(name)
+            me = dict(id=user.id, name=user.name, role=user.role)
+    except WrongPassword:
+        raise  # the try stays counted
+    except DecisionError:
+        with session_scope(immediate=True) as session:  # a disabled account's right password is no guess
+            failed_sign_ins.withdraw(session, try_id)
+        raise
     with session_scope(immediate=True) as session:
+        failed_sign_ins.succeeded(session, name)
         token, expires = start_sign_in(session, me["id"])
     st.session_state["user"] = me
     st.session_state["sign_in_token"], st.session_state["sign_in_expires"] = token, expires

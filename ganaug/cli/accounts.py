@@ -1,4 +1,5 @@
-"""`ganaug users` and `ganaug tags`: the accounts that sign decisions and the artifact tag taxonomy.
+"""`ganaug users` and `ganaug tags`: the accounts that sign decisions (and the names guessed at in the app's sign-in
+form) and the artifact tag taxonomy.
 
 Every change is made by an authenticated admin (or, for a password, the account itself; the first admin needs no
 login) and recorded in the decision log like a review decision, with its author and an optional reason.
@@ -143,6 +144,55 @@ def users_list_cmd(as_json: bool = JSON) -> None:
     emit({"users": rows}, as_json, "\n".join(f"{r['name']:<20} {r['role']:<9} {'active' if r['active'] else 'disabled'}"
                                              for r in rows)
          or "no users yet: the first is an admin, `ganaug users add NAME --role admin`")
+
+
+@users_app.command("failed-sign-ins")
+@cli_errors
+def users_failed_sign_ins_cmd(as_json: bool = JSON) -> None:
+    """Names typed into the app's sign-in form with wrong passwords of late (every app process of the team), and
+    whether the form refuses them now."""
+    from db.engine import session_scope
+    from db.sign_ins import failed_sign_ins as throttle
+
+    with session_scope() as s:
+        rows = [dict(r, last_try=_iso(r["last_try"]), locked_until=_iso(r["locked_until"])) for r in throttle.recent(s)]
+    lines = [f"{_shown(r['name']):<20} {r['tries']:>2} wrong, last {_utc(r['last_try'])}"
+             + (f"; refused until {_utc(r['locked_until'])}" if r["locked"] else "") for r in rows]
+    emit(dict(minutes=throttle.minutes, limit=throttle.limit, failed_sign_ins=rows), as_json,
+         "\n".join(lines) or f"no wrong passwords in the last {throttle.minutes:g} minutes")
+
+
+def _iso(t) -> Optional[str]:
+    return None if t is None else t.isoformat(timespec="seconds")
+
+
+def _utc(iso: str) -> str:
+    return iso[:19].replace("T", " ") + " UTC"
+
+
+def _shown(name: Optional[str]) -> str:
+    """An account's name as stored: a control character (a terminal's escape) shows as an escape. A name that is no
+    account's is not kept (it may be a password typed into the name box)."""
+    if name is None:
+        return "(no account)"
+    return name if name.isprintable() else ascii(name)
+
+
+@users_app.command("unlock")
+@cli_errors
+def users_unlock_cmd(name: str, reason: Optional[str] = typer.Option(None, "--reason"), user: Optional[str] = USER,
+                     as_json: bool = JSON) -> None:
+    """Forget an account's wrong passwords, so that the app's sign-in form takes its name again at once (admins
+    only; recorded in the decision log)."""
+    from db.engine import session_scope
+    from db.sign_ins import failed_sign_ins as throttle
+
+    admin = login(user)
+    with session_scope(immediate=True) as s:
+        account, gone = throttle.unlock(s, name, by=admin, reason=reason)
+        name = account.name
+    emit(dict(name=name, forgotten=gone), as_json,
+         f"{name!r}: {gone} wrong password{'s' * (gone != 1)} forgotten; the app's sign-in form takes it again")
 
 
 @tags_app.command("list")

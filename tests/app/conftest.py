@@ -21,11 +21,10 @@ PASSWORD = "correct horse battery"
 def clear_streamlit_caches():
     import streamlit as st
 
-    from db.sign_ins import failed_sign_ins
-
+    # No reset of the sign-in form's wrong passwords is needed: they are rows in the database (db/sign_ins.py), and
+    # every test has its own (the `home` fixture), so no test inherits another's.
     st.cache_data.clear()
     st.cache_resource.clear()
-    failed_sign_ins.forget_all()  # one process runs every test: no test inherits another's wrong passwords
     yield
     st.cache_data.clear()
     st.cache_resource.clear()

@@ -1,5 +1,6 @@
 """The Admin page: what a team's admin does to accounts and tags besides adding them — reset a forgotten password,
-change a role, retire and restore a tag — each written to the decision log under the admin's name."""
+change a role, retire and restore a tag, see the names guessed at in the sign-in form and clear an account's lock —
+each written to the decision log under the admin's name."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Event
-from tests.app.conftest import app_test, button
+from tests.app.conftest import PASSWORD, app_test, button
 
 
 def _last_event() -> tuple:
@@ -103,3 +104,38 @@ def test_only_the_account_change_that_applies_is_offered(users):
     assert (button(at, "Disable").disabled, button(at, "Enable").disabled) == (True, False)
     assert [m.value for m in at.markdown if m.value.startswith("**")][:2] == ["**Add an account**",
                                                                               "**Change an account**"]
+
+
+def test_an_admin_sees_the_names_guessed_at_and_clears_a_lock(users, home):
+    """A name being guessed at showed nowhere: the tries lived in the app's memory."""
+    from db.sign_ins import MAX_FAILED_SIGN_INS
+
+    def sign_in(name, password):
+        at = app_test()
+        at.text_input(key="sign_in_name").input(name)
+        at.text_input(key="sign_in_password").input(password)
+        button(at, "Sign in").click().run()
+        return at
+
+    for i in range(MAX_FAILED_SIGN_INS):
+        sign_in("Rita", f"guess number {i}")  # each guess from a new browser session
+    sign_in("mallory", "guess number 9")
+    assert "too many wrong passwords for 'rita'" in sign_in("rita", PASSWORD).error[0].value
+
+    at = app_test(users["ada"], "admin.py")
+    guessed = at.dataframe[1].value
+    assert list(zip(guessed["name"], guessed["tries"], guessed["locked"])) == [("(no account)", 1, False),
+                                                                               ("rita", MAX_FAILED_SIGN_INS, True)]
+    assert guessed["locked_until"].notna().tolist() == [False, True]
+    assert at.selectbox(key="admin_unlock_who").options == ["rita"]  # only an account's lock can be cleared
+    at.selectbox(key="admin_unlock_who").set_value("rita")
+    at.text_input(key="admin_unlock_reason").input("she called the help desk")
+    button(at, "Clear wrong passwords").click().run()
+    assert [s.value for s in at.success] == ["The wrong passwords for rita are forgotten: it may sign in again."]
+    assert list(at.dataframe[1].value["name"]) == ["(no account)"]
+    assert _last_event() == ("ada", "unlock_sign_in", "she called the help desk",
+                             {"name": "rita", "failed_sign_ins": MAX_FAILED_SIGN_INS, "was_locked": True})
+    assert sign_in("rita", PASSWORD).session_state["user"]["name"] == "rita"
+    stored = b"".join(f.read_bytes() for f in home.glob("ganaug.db*"))
+    assert b"rita" in stored and b"guess number" not in stored  # an account's name, never a password
+    assert b"mallory" not in stored  # a name that is no account's (a password in the wrong box?) as its digest

@@ -92,3 +92,38 @@ def test_an_admin_with_their_own_password_exported_does_not_hand_it_to_a_new_acc
     assert "the password for 'rex' is ada's own" in refused("users", "password", "rex", "--password", "ada-password",
                                                              env=env)
     assert [u["name"] for u in ok_json("users", "list")["users"]] == ["ada", "Rex"]
+
+
+def test_an_admin_lists_the_names_guessed_at_and_unlocks_an_account(staff):
+    """The app's wrong passwords were in its process memory: no command could show or clear them."""
+    from db.engine import session_scope
+    from db.sign_ins import MAX_FAILED_SIGN_INS, failed_sign_ins
+
+    assert run("users", "failed-sign-ins").stdout == "no wrong passwords in the last 15 minutes\n"
+    for name in ["REX"] * MAX_FAILED_SIGN_INS + ["mallory"]:  # what the sign-in form writes for each guess
+        with session_scope(immediate=True) as s:
+            failed_sign_ins.start(s, name)
+    out = ok_json("users", "failed-sign-ins")
+    assert (out["minutes"], out["limit"]) == (15, MAX_FAILED_SIGN_INS)
+    assert [(r["name"], r["tries"], r["locked"], r["locked_until"] is not None) for r in out["failed_sign_ins"]] == [
+        (None, 1, False, False), ("rex", MAX_FAILED_SIGN_INS, True, True)]  # "mallory" is no account: not kept
+    lines = run("users", "failed-sign-ins").stdout.splitlines()
+    assert [line.split()[:4] for line in lines] == [["(no", "account)", "1", "wrong,"], ["rex", "5", "wrong,", "last"]]
+    assert "refused until" in lines[1] and "refused" not in lines[0]
+    with session_scope(immediate=True) as s:
+        failed_sign_ins.start(s, "wipe\x1b[2J")  # typed by anyone: nothing of it reaches the admin's screen
+    assert run("users", "failed-sign-ins").stdout.splitlines()[0].split()[:2] == ["(no", "account)"]
+
+    assert refused("users", "unlock", "rex", env=REX) == (
+        "error: 'Rex' is a reviewer; only admin may clear a sign-in lock")
+    assert refused("users", "unlock", "mallory", env=ADA) == (
+        "error: unknown user 'mallory': only an account's lock can be cleared (another name's ends 15 minutes after "
+        "its tries)")
+    assert ok_json("users", "unlock", "rex", "--reason", "called the help desk", env=ADA) == {"name": "Rex",
+                                                                                            "forgotten": 5}
+    assert refused("users", "unlock", "rex", env=ADA) == (
+        "error: 'Rex' has no wrong passwords in the last 15 minutes: nothing to clear")
+    assert [r["name"] for r in ok_json("users", "failed-sign-ins")["failed_sign_ins"]] == [None, None]
+    lines = run("audit", "log", "--action", "unlock_sign_in").stdout.splitlines()
+    assert [line.split()[2:] for line in lines] == [["ada", "unlock_sign_in", "user", "2", "(Rex)", "—", "called",
+                                                     "the", "help", "desk"]]
