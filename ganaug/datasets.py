@@ -27,10 +27,16 @@ STAGING = ".staging-"  # the prefix of a folder being written under GANAUG_HOME/
 
 def validate_name(name: str) -> None:
     # A name with spaces at an end ('pets ', ' ') reads like another in every list and message: refused too.
-    if (not name.strip() or name != name.strip() or len(name) > 100 or any(ch in name for ch in "/\\\0")
-            or name.startswith(".")):
-        raise GanaugError(f"invalid dataset name {name!r}: use up to 100 characters, no slashes, not starting with '.', "
-                          "no spaces at either end")
+    # The name is a folder's: 100 characters of Chinese are 300 bytes, past the 255 a file system allows ("File name
+    # too long"), and bytes that are not UTF-8 cannot be stored as text (a traceback).
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise GanaugError(f"invalid dataset name {name!r}: it is not valid UTF-8 text") from None
+    if (not name.strip() or name != name.strip() or len(name) > 100 or size > 200
+            or any(ch in name for ch in "/\\\0") or name.startswith(".")):
+        raise GanaugError(f"invalid dataset name {name!r}: use up to 100 characters (200 bytes of UTF-8), no slashes, "
+                          "not starting with '.', no spaces at either end")
 
 
 def ingest_dataset(
@@ -123,8 +129,15 @@ def dataset_arrays(name: str) -> tuple[Dataset, DatasetArrays]:
 
     with session_scope() as session:
         dataset = get_dataset(session, name)
-    folder = paths.resolve(dataset.path)
-    arrays_path = Path(folder) / "arrays.npz"
-    if not arrays_path.exists() or sha256_file(arrays_path) != dataset.arrays_sha256:
-        raise GanaugError(f"dataset {name!r}: {arrays_path} is missing or does not match its recorded sha256")
+    folder = Path(paths.resolve(dataset.path))
+    arrays_path = folder / "arrays.npz"
+    if not folder.is_dir():  # said apart: "missing or does not match" left the user to find out which
+        raise GanaugError(f"dataset {name!r}: its folder {folder} is gone (deleted or moved?): put it back, or ingest "
+                          f"the source again under another --name (is GANAUG_HOME the folder it was ingested into?)")
+    if not arrays_path.is_file():
+        raise GanaugError(f"dataset {name!r}: {arrays_path} is missing: put it back, or ingest the source again under "
+                          "another --name")
+    if sha256_file(arrays_path) != dataset.arrays_sha256:
+        raise GanaugError(f"dataset {name!r}: {arrays_path} does not match the sha256 recorded at ingestion (changed "
+                          "since?): put the ingested file back, or ingest the source again under another --name")
     return dataset, load_arrays(folder, dataset.class_names)

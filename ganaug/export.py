@@ -42,9 +42,14 @@ def gated_set(dataset: str, synthetic_ratio: float = 1.0) -> GatedSet:
         return gated_training_set(session, dataset, synthetic_ratio, home=paths.home())
 
 
+FOLDER_NAME_CHARS = 100  # of a class's name in its folder's name; a file system allows 255 bytes in all
+
+
 def _class_folder(index: int, name: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._") or "class"
-    return f"{index:03d}_{safe}"
+    # Cut: a class folder of 255 characters, the most a file system allows, stopped the export ("File name too
+    # long"); the index keeps two names that start alike apart.
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._")[:FOLDER_NAME_CHARS].rstrip("._")
+    return f"{index:03d}_{safe or 'class'}"
 
 
 def _check_side(entry: ManifestEntry, png: bytes, side: int, dataset: str) -> None:

@@ -2,7 +2,8 @@
 
 Each reader returns the pixels at the configured resolution and channel count (uint8, N×C×R×R), the labels, each
 image's split ("train" or "test", from the source's own split or a seeded stratified one), its source path, the
-class names, the files it skipped with why, and the source images' side before conversion (`source_side`).
+class names, the files it skipped with why, the source images' side before conversion (`source_side`), and the
+images far from square that conversion stretched (source path, width, height).
 `ganaug_core.datasets.ingest` chooses the reader and writes the result.
 """
 
@@ -57,6 +58,12 @@ def source_side(sizes) -> int:
     return int(np.median([min(w, h) for w, h in sizes]))
 
 
+def far_from_square(width: int, height: int) -> bool:
+    """An image whose longer side is 2× its shorter or more: stretched to a square, a 30×200 strip or a 4000×10
+    line scan is distorted past recognition, where a photo of 4:3 is not."""
+    return max(width, height) >= 2 * min(width, height)
+
+
 def read_demo(options: IngestOptions):
     from PIL import Image
     from sklearn.datasets import load_digits
@@ -77,7 +84,7 @@ def read_demo(options: IngestOptions):
     if options.channels == 3:
         pixels = np.repeat(pixels, 3, axis=1)
     sources = [f"sklearn:load_digits#{i}" for i in np.flatnonzero(keep)]
-    return pixels, labels[keep], split_names(test[keep]), sources, [str(i) for i in range(10)], [], raw.shape[-1]
+    return pixels, labels[keep], split_names(test[keep]), sources, [str(i) for i in range(10)], [], raw.shape[-1], []
 
 
 @contextmanager
@@ -124,15 +131,34 @@ def _as_text(path: Path) -> str:
     return str(path).encode("utf-8", "backslashreplace").decode()
 
 
+def _holds_class_folders(d: Path) -> bool:
+    """A split's folder beside others (train/, test/ and an annotations/ of JSON files, as many downloads have):
+    named as a split, with sub-folders and no image of its own. Only all-split folders were refused, so such a
+    download was ingested as two classes named train and test."""
+    if d.name.lower() not in SPLIT_FOLDER_NAMES:
+        return False
+    children = [c for c in d.iterdir() if not c.name.startswith(".")]
+    return (any(c.is_dir() for c in children)
+            and not any(c.is_file() and c.suffix.lower() in IMAGE_SUFFIXES for c in children))
+
+
+def _only_greys(pixels: np.ndarray) -> bool:
+    """Colour images whose every pixel is a grey (R = G = B): X-rays saved as RGB JPEGs, palette PNGs and GIFs of
+    greys. Their headers said colour, so they were stored, and trained, with three equal channels."""
+    return bool((pixels[:, 0] == pixels[:, 1]).all() and (pixels[:, 1] == pixels[:, 2]).all())
+
+
 def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
     class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     for d in class_dirs:
         if not _is_text(d.name):
             raise GanaugError(f"class folder {d.name!r} in {root} is not valid UTF-8: rename it (its name is the class name)")
-    if len(class_dirs) >= 2 and all(d.name.lower() in SPLIT_FOLDER_NAMES for d in class_dirs):
-        train = next((d for d in class_dirs if d.name.lower().startswith("train")), class_dirs[0])
+    splits = class_dirs if all(d.name.lower() in SPLIT_FOLDER_NAMES for d in class_dirs) else [
+        d for d in class_dirs if _holds_class_folders(d)]
+    if len(splits) >= 2:
+        train = next((d for d in splits if d.name.lower().startswith("train")), splits[0])
         raise GanaugError(
-            f"the folders in {root} ({', '.join(d.name for d in class_dirs)}) are splits, not classes: ingest "
+            f"the folders in {root} ({', '.join(d.name for d in splits)}) are splits, not classes: ingest "
             f"{train}, whose sub-folders are the classes (ganaug holds out its own test split: --test-fraction)")
     files, file_labels = [], []
     loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
@@ -140,8 +166,13 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
     for c, d in enumerate(class_dirs):
         # Hidden files and whatever lies in hidden folders (.DS_Store, .thumbnails/, .ipynb_checkpoints/) are not the
         # class's images: a thumbnail folder would add near-copies of them.
-        for f in sorted(p for p in d.rglob("*")
-                        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(d).parts)):
+        for f in sorted(p for p in d.rglob("*") if not any(part.startswith(".") for part in p.relative_to(d).parts)):
+            if f.is_symlink() and not f.is_file():  # said, not passed over in silence as before
+                skipped.append((_as_text(f), "a link to a folder: not followed" if f.is_dir() else
+                                "a broken link: what it points to is missing"))
+                continue
+            if not f.is_file():  # a folder: its files are walked too
+                continue
             if not _is_text(str(f)):  # the database and the reports store paths as text
                 skipped.append((_as_text(f), "file name is not valid UTF-8"))
             elif f.suffix.lower() in IMAGE_SUFFIXES:
@@ -196,8 +227,11 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
     labels = np.asarray([remap[c] for c in labels], dtype=np.int64)
     names = [class_dirs[c].name for c in present]
     pixels = np.stack([arrays[i] for i in ok])
+    if options.channels is None and channels == 3 and _only_greys(pixels):
+        pixels = np.ascontiguousarray(pixels[:, :1])
     splits = split_names(stratified_test_mask(labels, options.test_fraction, options.seed))
-    return pixels, labels, splits, [str(files[i]) for i in ok], names, skipped, source_side(sizes)
+    stretched = [(str(files[i]), w, h) for i, (w, h) in zip(ok, sizes) if far_from_square(w, h)]
+    return pixels, labels, splits, [str(files[i]) for i in ok], names, skipped, source_side(sizes), stretched
 
 
 def _npz_shapes(path: Path) -> dict[str, tuple]:
@@ -220,8 +254,8 @@ def _npz_shapes(path: Path) -> dict[str, tuple]:
     return shapes
 
 
-def _npz_images(arr: np.ndarray, key: str, path: Path) -> np.ndarray:
-    """(N,H,W), (N,H,W,C) or (N,C,H,W) → uint8 (N,C,H,W)."""
+def _npz_images(arr: np.ndarray, key: str, path: Path, scale: tuple[float, float]) -> np.ndarray:
+    """(N,H,W), (N,H,W,C) or (N,C,H,W) → uint8 (N,C,H,W), values mapped by `scale` (`_npz_scale`)."""
     if arr.ndim == 3:
         arr = arr[:, None]
     elif arr.ndim == 4 and arr.shape[-1] in (1, 3) and arr.shape[1] not in (1, 3):
@@ -229,10 +263,43 @@ def _npz_images(arr: np.ndarray, key: str, path: Path) -> np.ndarray:
     elif not (arr.ndim == 4 and arr.shape[1] in (1, 3)):
         raise GanaugError(f"{path}: {key} has shape {arr.shape}; expected (N,H,W), (N,H,W,C) or (N,C,H,W) with C 1 or 3")
     if arr.dtype != np.uint8:
-        lo, hi = float(arr.min()), float(arr.max())
-        scale = 255.0 if hi <= 1.0 and lo >= 0.0 else 1.0
-        arr = np.clip(arr.astype(np.float32) * scale, 0, 255).round().astype(np.uint8)
+        offset, factor = scale
+        arr = arr.astype(np.float32)
+        arr[~np.isfinite(arr)] = -offset  # NaN and ±inf: 0, as in a float image file
+        arr = np.clip(np.round((arr + offset) * factor), 0, 255).astype(np.uint8)
     return arr
+
+
+def _no_bools(arr: np.ndarray) -> np.ndarray:
+    return arr.astype(np.uint8) * 255 if arr.dtype == bool else arr
+
+
+def _npz_scale(arrays: list[np.ndarray]) -> tuple[float, float]:
+    """(offset, factor) that maps every image array of the file to 0..255 as `(x + offset) × factor`, the same for
+    all its splits, from the range the values are in (as for image files, `imageio._to_8bit_scale`): integers within
+    0..1 (a binary mask) × 255, within 0..255 kept, within 0..65535 read as 16-bit (÷ 257); floats within 0..1
+    × 255, within -1..1 (a network's tanh range) as (x + 1) × 127.5, within 0..255 kept; other ranges stretched
+    from their lowest to their highest value.
+    Clipping did this before: 16-bit images came out white, images in -1..1 black and white."""
+    wide = [a for a in arrays if a.dtype != np.uint8 and a.size]
+    if not wide:
+        return 0.0, 1.0
+    floats = any(a.dtype.kind == "f" for a in wide)
+    lo = min(float(np.min(a, where=np.isfinite(a), initial=np.inf)) if a.dtype.kind == "f" else float(a.min())
+             for a in wide)
+    hi = max(float(np.max(a, where=np.isfinite(a), initial=-np.inf)) if a.dtype.kind == "f" else float(a.max())
+             for a in wide)
+    if lo > hi:  # no finite value at all
+        return 0.0, 1.0
+    if lo >= 0.0 and hi <= 1.0:  # a binary mask (0/1 integers, booleans) too, as before
+        return 0.0, 255.0
+    if floats and lo >= -1.0 and hi <= 1.0:
+        return 1.0, 127.5
+    if lo >= 0.0 and hi <= 255.0:
+        return 0.0, 1.0
+    if not floats and lo >= 0.0 and hi <= 65535.0:
+        return 0.0, 1 / 257.0
+    return -lo, (255.0 / (hi - lo) if hi > lo else 0.0)
 
 
 def _resize_all(arr: np.ndarray, resolution: int, channels: int) -> np.ndarray:
@@ -269,13 +336,19 @@ def read_npz(path: Path, options: IngestOptions):
         if int(np.prod(shapes[ik][1:3])) > options.max_pixels:
             raise GanaugError(f"refusing {path}: {ik} images are {shapes[ik][1:3]} pixels, above the safety limit")
     data = np.load(path, allow_pickle=False)
+    raw = {ik: _no_bools(data[ik]) for _, ik, _ in parts}
+    scale = _npz_scale(list(raw.values()))
     pixels, labels, splits, sources = [], [], [], []
     sizes = []
     channels = options.channels
     for split, ik, lk in parts:
-        imgs = _npz_images(data[ik], ik, path)
+        imgs = _npz_images(raw.pop(ik), ik, path, scale)
         channels = channels or (1 if all(imgs.shape[1] == 1 for _ in [0]) else 3)
-        lab = np.asarray(data[lk]).reshape(len(imgs), -1)[:, 0]
+        lab = np.asarray(data[lk]).reshape(len(imgs), -1)
+        if lab.shape[1] != 1:  # ChestMNIST's 14 findings per image: the first column was taken as the class
+            raise GanaugError(f"{path}: {lk} holds {lab.shape[1]} values per image (multi-label?); ganaug needs one "
+                              "class label per image")
+        lab = lab[:, 0]
         if not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0:
             raise GanaugError(f"{path}: {lk} must hold non-negative integer class labels")
         pixels.append(imgs)
@@ -294,4 +367,5 @@ def read_npz(path: Path, options: IngestOptions):
         raise GanaugError(f"{path} has only one class ({present[0]}); need at least two")
     remap = np.zeros(present.max() + 1, dtype=np.int64)
     remap[present] = np.arange(len(present))
-    return pixels, remap[labels], splits, sources, [str(c) for c in present], [], source_side(sizes)
+    stretched = [(src, w, h) for src, (w, h) in zip(sources, sizes) if far_from_square(w, h)]
+    return pixels, remap[labels], splits, sources, [str(c) for c in present], [], source_side(sizes), stretched

@@ -78,6 +78,9 @@ class IngestResult:
     # the median shorter side of the source images before conversion (8 for the demo digits): how much a
     # resolution below it shrank them
     source_side: Optional[int] = None
+    # (source path, width, height) of the images whose longer side is 2× their shorter or more: stretched to a
+    # square, a 30×200 strip is distorted past recognition, and only the user can crop or pad it
+    stretched: list[tuple[str, int, int]] = field(default_factory=list)
 
     def duplicates(self, max_groups: int = 50) -> dict:
         """Images whose stored bytes equal another's (after conversion): how many, how many share them with another
@@ -104,19 +107,20 @@ def ingest(source: str, out_dir: Path, options: IngestOptions, progress: Progres
         default = DEMO_TEST_FRACTION if source == DEMO_NAME else DEFAULT_TEST_FRACTION
         options = dataclasses.replace(options, test_fraction=default)
     if source == DEMO_NAME:
-        pixels, labels, splits, sources, names, skipped, side = read_demo(options)
+        pixels, labels, splits, sources, names, skipped, side, stretched = read_demo(options)
     else:
         path = Path(source).expanduser()
         if not path.exists():
             raise GanaugError(f"dataset source not found: {source}")
         if path.is_dir():
-            pixels, labels, splits, sources, names, skipped, side = read_folder(path, options, progress)
+            pixels, labels, splits, sources, names, skipped, side, stretched = read_folder(path, options, progress)
         elif path.suffix.lower() == ".npz":
-            pixels, labels, splits, sources, names, skipped, side = read_npz(path, options)
+            pixels, labels, splits, sources, names, skipped, side, stretched = read_npz(path, options)
         else:
             raise GanaugError(f"unsupported dataset source {source}: expected a folder, an .npz file or {DEMO_NAME}")
     result = _write(source, out_dir, pixels, labels, splits, sources, names, skipped, progress, options.workers)
-    return dataclasses.replace(result, test_fraction=options.test_fraction, seed=options.seed, source_side=side)
+    return dataclasses.replace(result, test_fraction=options.test_fraction, seed=options.seed, source_side=side,
+                               stretched=stretched)
 
 
 # --- writing -------------------------------------------------------------------------------------------------

@@ -76,7 +76,20 @@ def _decoding(path: Path | BinaryIO, max_pixels: int) -> Iterator[Image.Image]:
         raise ImageRejected(f"{pixels} is above the {max_pixels:,}-pixel safety limit (decompression bomb?)",
                             bomb=True) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise ImageRejected(f"not a readable image ({type(e).__name__})") from None
+        raise ImageRejected(f"not a readable image ({_why_unreadable(e, path)})") from None
+
+
+def _why_unreadable(error: Exception, path: Path | BinaryIO) -> str:
+    """In the user's words: '(UnidentifiedImageError)' said nothing of a file that was empty, or cut short."""
+    if isinstance(path, Path) and path.is_file() and path.stat().st_size == 0:
+        return "an empty file"
+    if isinstance(error, UnidentifiedImageError):
+        return "not recognised as png, jpg, bmp, tif, webp or gif"
+    if "truncated" in str(error).lower():  # "image file is truncated", "Truncated File Read"
+        return "the file is cut short"
+    if isinstance(error, OSError) and error.errno is not None:  # the file itself could not be read
+        return error.strerror or type(error).__name__
+    return "corrupt image data"
 
 
 def peek_mode(path: Path, max_pixels: int = MAX_PIXELS) -> str:

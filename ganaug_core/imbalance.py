@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass
 
 DEFAULT_MINORITY_FRACTION = 0.2
+NAME_COLUMNS = 40  # of the report table's class column
 NAMED_AT_MOST = 10  # a list of classes in a line of text names this many; a 100-class dataset made a text wall
 
 
@@ -13,6 +15,25 @@ def some_names(names: list[str], at_most: int = NAMED_AT_MOST) -> str:
     if len(names) <= at_most:
         return ", ".join(names)
     return ", ".join(names[:at_most]) + f" and {len(names) - at_most} more"
+
+
+def _columns(text: str) -> int:
+    """Terminal columns: a CJK character takes two, a combining accent none."""
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cut(name: str) -> str:
+    """A name as the table shows it: past NAME_COLUMNS columns cut with '…' (a 255-character folder name pushed the
+    counts off every line's screen)."""
+    if _columns(name) <= NAME_COLUMNS:
+        return name
+    while _columns(name) > NAME_COLUMNS - 1:
+        name = name[:-1]
+    return name + "…"
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _columns(text))
 
 
 @dataclass
@@ -29,15 +50,15 @@ class ImbalanceReport:
 
     def to_text(self) -> str:
         splits = list(self.counts)
-        width = max(len(n) for n in self.class_names + ["class"])
-        lines = [f"dataset {self.dataset}", f"{'class':<{width}}  " + "  ".join(f"{s:>6}" for s in splits)]
+        width = max(_columns(_cut(n)) for n in self.class_names + ["class"])
+        lines = [f"dataset {self.dataset}", _pad("class", width) + "  " + "  ".join(f"{s:>6}" for s in splits)]
         biggest = max(self.counts.get("train", {}).values() or [1])
         for name in self.class_names:
             row = "  ".join(f"{self.counts[s].get(name, 0):>6}" for s in splits)
             n_train = self.counts.get("train", {}).get(name, 0)
             bar = "█" * max(1 if n_train else 0, round(30 * n_train / biggest))
             flag = "  ← minority" if name in self.minority_classes else ""
-            lines.append(f"{name:<{width}}  {row}  {bar}{flag}")
+            lines.append(f"{_pad(_cut(name), width)}  {row}  {bar}{flag}")
         lines.append(f"imbalance ratio (train, largest/smallest): {self.imbalance_ratio:.1f}")
         minority = self.minority_classes
         named = (f"{len(minority)} of {len(self.class_names)}, marked above" if len(minority) > NAMED_AT_MOST

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -50,22 +51,105 @@ def ingest_cmd(
     duplicates = result.duplicates()
     emit(
         {"dataset": name, "images": len(result.images), "resolution": dataset.resolution,
-         "source_side": result.source_side, "skipped": skipped, "duplicates": duplicates, "report": report.to_dict()},
+         "source_side": result.source_side, "skipped": skipped, "duplicates": duplicates,
+         "stretched": [{"path": p, "width": w, "height": h} for p, w, h in result.stretched],
+         "report": report.to_dict()},
         as_json,
         "\n".join(text),
     )
-    if defaulted and result.source_side and result.source_side >= 2 * dataset.resolution:
-        echo(shrunk_note(result.source_side, dataset.resolution), err=True)
+    for line in ingest_notes(source, dataset, result, report, duplicates, defaulted):
+        echo(line, err=True)
+
+
+def ingest_notes(source: str, dataset, result, report, duplicates: dict, defaulted: bool) -> list[str]:
+    """What an ingest says on stderr beside its report: what was lost or made up in conversion, duplicates, what the
+    split left a class, and an earlier copy of the same source."""
+    from ganaug.datasets import all_datasets
+    from ganaug_core.datasets import DEMO_NAME
+
+    lines = []
+    side, res = result.source_side, dataset.resolution
+    if defaulted and side and side >= 2 * res:
+        lines.append(shrunk_note(side, res))
     if duplicates["images"]:
-        echo(f"warning: {duplicates['images']} images are identical to another one after conversion to "
-             f"{dataset.resolution}², {duplicates['across_classes']} of them under another class and "
-             f"{duplicates['across_splits']} across train and test (a test image that is also a training image "
-             f"inflates test scores); `--json` lists them by source path", err=True)
+        lines.append(f"warning: {duplicates['images']} images are identical to another one after conversion to "
+                     f"{res}², {duplicates['across_classes']} of them under another class and "
+                     f"{duplicates['across_splits']} across train and test (a test image that is also a training "
+                     f"image inflates test scores); `--json` lists them by source path")
+    if not defaulted and source != DEMO_NAME and side and res >= 2 * side:
+        lines.append(enlarged_note(side, res))
+    if result.stretched:
+        lines.append(stretched_note(result.stretched, res))
+    lines += split_warnings(report)
+    if Path(source).expanduser().is_dir():  # the split is ganaug's (an .npz may bring its own)
+        lines += held_note(held_beyond_fraction(report, result.test_fraction), result.test_fraction)
+    before = [d.name for d in all_datasets() if d.source == dataset.source and d.name != dataset.name]
+    if before and dataset.source != DEMO_NAME:  # two copies of one folder: runs and reviews of one miss the other
+        lines.append(f"note: {dataset.source} was ingested before, as dataset{'s' * (len(before) > 1)} "
+                     f"{some_names([repr(b) for b in before])}: this is a separate copy, with runs and reviews of "
+                     "its own")
+    return lines
+
+
+def held_note(held: dict[str, int], fraction: float) -> list[str]:
+    if not held:
+        return []
+    many, sizes = len(held) > 1, sorted(set(held.values()))
+    size = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}"
+    return [f"note: class{'es' * many} {some_names(list(held))} {'hold' if many else 'holds'} out 1 of "
+            f"{'their' if many else 'its'} {size} images for test, more than --test-fraction {fraction:g} asks: a "
+            "class of 2 or more keeps one test image, for `ganaug benchmark`"]
+
+
+def split_warnings(report) -> list[str]:
+    """What the split left a class without: training images (an .npz whose own test split holds a class its
+    training split lacks: no generator can learn it), or a test image (the benchmark cannot score it)."""
+    lines = []
+    untrained = [c for c in report.class_names if not report.counts.get("train", {}).get(c)]
+    if untrained:
+        many = len(untrained) > 1
+        lines.append(f"warning: class{'es' * many} {some_names(untrained)} {'have' if many else 'has'} no training "
+                     f"image (only held-out ones): no generator can learn {'them' if many else 'it'} and `ganaug "
+                     "generate` refuses " + ("them" if many else "it") + "; add training images to the source")
     untested = [c for c in report.class_names if "test" in report.counts and not report.counts["test"].get(c)]
     if untested:  # the benchmark refuses such a dataset; better said now than after a generator is trained
-        echo(f"warning: class{'es' * (len(untested) > 1)} {some_names(untested)} "
-             f"{'have' if len(untested) > 1 else 'has'} no test image, so `ganaug benchmark` cannot score "
-             "it: add images to the class or ingest again with a larger --test-fraction", err=True)
+        many = len(untested) > 1
+        lines.append(f"warning: class{'es' * many} {some_names(untested)} {'have' if many else 'has'} no test "
+                     f"image, so `ganaug benchmark` cannot score {'them' if many else 'it'}: add images to the "
+                     f"class{'es' * many} or ingest again with a larger --test-fraction")
+    return lines
+
+
+def stretched_note(stretched: list[tuple[str, int, int]], resolution: int) -> str:
+    """Said of images far from square: stored stretched, a 30×200 strip no longer looks like itself."""
+    path, w, h = max(stretched, key=lambda s: max(s[1], s[2]) / max(1, min(s[1], s[2])))
+    n = len(stretched)
+    return (f"note: {n} image{'s' * (n > 1)} {'are' if n > 1 else 'is'} far from square (the longer side 2× the "
+            f"shorter or more; the most: {path}, {w}×{h}) and {'were' if n > 1 else 'was'} stretched to "
+            f"{resolution}×{resolution}; crop or pad {'them' if n > 1 else 'it'} first where the shape matters "
+            "(`--json` lists them)")
+
+
+def held_beyond_fraction(report, fraction: float) -> dict[str, int]:
+    """Classes whose one test image is more than `fraction` of their images asks (a class of 2 trains on 1), with
+    their number of images."""
+    counts = report.counts
+    held = {}
+    for c in report.class_names:
+        total = sum(counts[s].get(c, 0) for s in counts)
+        if counts.get("test", {}).get(c) == 1 and total >= 2 and round(total * fraction) == 0:
+            held[c] = total
+    return held
+
+
+def enlarged_note(side: int, resolution: int) -> str:
+    """Said when --resolution enlarged the images 2× or more: it adds no detail, and each training step costs more."""
+    own = 8
+    while own * 2 <= side:
+        own *= 2
+    return (f"note: the source images are {side} px on their shorter side (median) and were enlarged to "
+            f"{resolution}×{resolution}: that adds no detail, and a training step at {resolution}² costs more than "
+            f"one at {own}²; to train faster, ingest again under another --name with --resolution {own}")
 
 
 def shrunk_note(side: int, resolution: int) -> str:

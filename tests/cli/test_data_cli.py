@@ -313,7 +313,7 @@ def test_a_dataset_of_many_classes_reports_its_minorities_and_untested_classes_w
     warning = [line for line in result.stderr.splitlines() if "no test image" in line]
     untested = [f"weld spatter – sous-type très rare {c:03d}" for c in range(45, 60)]
     assert warning == [f"warning: classes {', '.join(untested[:10])} and 5 more have no test image, so `ganaug "
-                       "benchmark` cannot score it: add images to the class or ingest again with a larger --test-fraction"]
+                       "benchmark` cannot score them: add images to the classes or ingest again with a larger --test-fraction"]
 
 
 def _colour_folder(root, side, per_class=3):
@@ -345,6 +345,110 @@ def test_the_default_resolution_says_when_it_shrank_the_images_and_what_keeps_th
                     "2.5–3× one at 32²"]
     # Chosen, the resolution is the user's: nothing to say. Nor where the default shrank the images less than 2×.
     chosen = ganaug("data", "ingest", str(src), "--name", "parts32", "--resolution", "32")
-    assert chosen.exit_code == 0 and "note:" not in chosen.stderr
+    assert chosen.exit_code == 0 and "may blur away" not in chosen.stderr
     small = ganaug("data", "ingest", str(_colour_folder(tmp_path / "small", side=48)), "--name", "small")
     assert small.exit_code == 0 and "note:" not in small.stderr
+
+
+def test_a_resolution_that_enlarges_the_images_is_noted(home, tmp_path):
+    # 64² photos ingested with --resolution 128 were enlarged 2× without a word: no detail gained, every training
+    # step dearer.
+    src = _colour_folder(tmp_path / "parts", side=64)
+    result = ganaug("data", "ingest", str(src), "--name", "big", "--resolution", "128")
+    assert result.exit_code == 0, result.output
+    assert ("note: the source images are 64 px on their shorter side (median) and were enlarged to 128×128: that "
+            "adds no detail, and a training step at 128² costs more than one at 64²; to train faster, ingest again "
+            "under another --name with --resolution 64") in result.stderr
+    same = ganaug("data", "ingest", str(src), "--name", "same", "--resolution", "64")
+    assert same.exit_code == 0 and "enlarged" not in same.stderr
+
+
+def test_an_npz_class_with_only_held_out_images_is_warned_about_at_ingest(home, tmp_path):
+    # Its own test split held class 2, its training split did not: a generator trained on it for nothing, and only
+    # `generate` said so.
+    rng = np.random.default_rng(0)
+    path = tmp_path / "own.npz"
+    np.savez(path, train_images=rng.integers(0, 255, (10, 8, 8), dtype=np.uint8), train_labels=np.repeat([0, 1], 5),
+             test_images=rng.integers(0, 255, (6, 8, 8), dtype=np.uint8), test_labels=np.array([0, 1, 2, 2, 0, 1]))
+    result = ganaug("data", "ingest", str(path), "--name", "own", "--resolution", "8")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if line.startswith("warning:")] == [
+        "warning: class 2 has no training image (only held-out ones): no generator can learn it and `ganaug "
+        "generate` refuses it; add training images to the source"]
+
+
+def test_links_empty_and_cut_short_files_are_listed_with_why(home, tmp_path):
+    # A broken link and a link to a folder were passed over without a word, and the reasons read
+    # "(UnidentifiedImageError)" / "(OSError)" for an empty file and a JPEG cut short.
+    src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(6, 6))
+    whole = (src / "a" / "img001.jpg").read_bytes()
+    (src / "a" / "cut.jpg").write_bytes(whole[: len(whole) // 2])
+    (src / "a" / "empty.png").write_bytes(b"")
+    (src / "a" / "notes.png").write_text("a text file named .png")
+    (src / "a" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    (src / "a" / "other").symlink_to(src / "b", target_is_directory=True)
+    result = ganaug("data", "ingest", str(src), "--name", "x", "--resolution", "8", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["images"] == 12
+    assert {os.path.basename(s["path"]): s["reason"] for s in out["skipped"]} == {
+        "cut.jpg": "not a readable image (the file is cut short)",
+        "empty.png": "not a readable image (an empty file)",
+        "notes.png": "not a readable image (not recognised as png, jpg, bmp, tif, webp or gif)",
+        "gone.png": "a broken link: what it points to is missing",
+        "other": "a link to a folder: not followed",
+    }
+
+
+def test_a_class_of_two_images_is_told_it_trains_on_one(home, tmp_path):
+    # The split keeps one test image per class of 2 or more: a rare class of 2 trained on 1, and nothing said so.
+    src = make_image_folder(tmp_path / "src", classes=("big", "pair", "trio"), per_class=(20, 2, 3))
+    result = ganaug("data", "ingest", str(src), "--name", "x", "--resolution", "8", "--json")
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout)["report"]["counts"]
+    assert (counts["train"]["pair"], counts["test"]["pair"]) == (1, 1)
+    assert [line for line in result.stderr.splitlines() if "for test" in line] == [
+        "note: class pair holds out 1 of its 2 images for test, more than --test-fraction 0.2 asks: a class of 2 or "
+        "more keeps one test image, for `ganaug benchmark`"]
+    half = ganaug("data", "ingest", str(src), "--name", "y", "--resolution", "8", "--test-fraction", "0.5")
+    assert half.exit_code == 0 and "for test" not in half.stderr
+
+
+def test_a_folder_ingested_again_under_another_name_is_noted(home, tmp_path):
+    src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(5, 5))
+    first = ganaug("data", "ingest", str(src), "--name", "parts", "--resolution", "8")
+    assert first.exit_code == 0 and "ingested before" not in first.stderr
+    second = ganaug("data", "ingest", str(src), "--name", "parts64", "--resolution", "16")
+    assert second.exit_code == 0, second.output
+    assert (f"note: {src} was ingested before, as dataset 'parts': this is a separate copy, with runs and reviews "
+            "of its own") in second.stderr
+    assert_bad_input(ganaug("data", "ingest", str(src), "--name", "parts"), "dataset 'parts' already exists")
+
+
+@pytest.mark.parametrize("name, needle", [
+    ("中" * 100, "use up to 100 characters (200 bytes of UTF-8)"),  # 300 bytes: "File name too long"
+    ("ab\udcff", "it is not valid UTF-8 text"),  # bytes a shell passed that are not UTF-8: a traceback
+])
+def test_a_dataset_name_no_folder_can_hold_is_refused(home, tmp_path, name, needle):
+    src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(3, 3))
+    assert_bad_input(ganaug("data", "ingest", str(src), "--name", name, "--resolution", "8"),
+                     "invalid dataset name", needle)
+    assert_nothing_written(home)
+
+
+def test_images_far_from_square_are_noted_as_stretched(home, tmp_path):
+    # A 30×200 strip and a 4000×10 line scan were stretched to a square without a word.
+    from PIL import Image
+
+    src = _colour_folder(tmp_path / "src", side=16)
+    Image.new("RGB", (30, 200), "white").save(src / "ok" / "strip.png")
+    Image.new("RGB", (4000, 10), "white").save(src / "crack" / "line.png")
+    Image.new("RGB", (40, 30), "white").save(src / "crack" / "photo.png")  # 4:3 is no matter
+    result = ganaug("data", "ingest", str(src), "--name", "x", "--resolution", "8", "--json")
+    assert result.exit_code == 0, result.output
+    stretched = json.loads(result.stdout)["stretched"]
+    assert sorted((os.path.basename(s["path"]), s["width"], s["height"]) for s in stretched) == [
+        ("line.png", 4000, 10), ("strip.png", 30, 200)]
+    assert (f"note: 2 images are far from square (the longer side 2× the shorter or more; the most: "
+            f"{src / 'crack' / 'line.png'}, 4000×10) and were stretched to 8×8; crop or pad them first where the "
+            "shape matters (`--json` lists them)") in result.stderr

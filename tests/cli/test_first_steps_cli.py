@@ -43,3 +43,15 @@ def test_class_folders_that_only_sound_like_splits_are_classes(home, tmp_path):
     src = make_image_folder(tmp_path / "src", classes=("test", "train", "tram"), per_class=(4, 4, 4))
     result = ganaug("data", "ingest", src, "--name", "vehicles")  # one class that is no split name: all classes
     assert result.exit_code == 0, result.output
+
+
+def test_a_download_of_splits_beside_an_annotations_folder_is_refused_too(home, tmp_path):
+    # train/ and test/ beside annotations/ (no images): it was ingested as two classes named test and train.
+    for split, n in (("train", (4, 6)), ("test", (2, 2))):
+        make_image_folder(tmp_path / "src" / split, classes=("crack", "ok"), per_class=n)
+    (tmp_path / "src" / "annotations").mkdir()
+    (tmp_path / "src" / "annotations" / "train.json").write_text("{}")
+    result = ganaug("data", "ingest", tmp_path / "src", "--name", "x")
+    assert_bad_input(result, f"the folders in {tmp_path / 'src'} (test, train) are splits, not classes",
+                     f"ingest {tmp_path / 'src' / 'train'}, whose sub-folders are the classes")
+    assert_nothing_written(home)

@@ -459,3 +459,17 @@ def test_review_samples_says_where_each_sample_is_to_look_at(team, home):
         name = Path(path).name
         assert line.split()[0] == str(sid) and line.split()[9] == name, line
         assert (folder / name).is_file()
+
+
+def test_export_cuts_a_class_name_too_long_for_a_folder(home, tmp_path):
+    # A class folder of 255 characters (the file system's most) stopped the export with "File name too long".
+    from tests.core.test_datasets import make_image_folder
+
+    long_name = "y" * 255
+    src = make_image_folder(tmp_path / "src", classes=("a", "crème", long_name), per_class=(6, 4, 4))
+    assert ok_json("data", "ingest", str(src), "--name", "odd", "--resolution", "8")["images"] == 14
+    exported = ok_json("export", "--dataset", "odd", "--out", tmp_path / "out")
+    folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir())
+    assert folders == ["000_a", "001_cr_me", "002_" + "y" * 100]
+    assert exported["manifest_sha256"] and len(_manifest(tmp_path / "out")) == 11
+    assert len(list((tmp_path / "out").rglob("*.png"))) == 11

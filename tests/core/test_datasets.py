@@ -122,6 +122,40 @@ def test_plain_npz_pair_is_split_stratified(home, tmp_path):
     assert dataset_report("plain").counts["test"] == {"0": 5, "1": 5}
 
 
+@pytest.mark.parametrize("images, expected", [
+    # 16-bit scans were clipped at 255: every image came out white, and identical
+    (np.array([0, 257, 32896, 65535], np.uint16), [0, 1, 128, 255]),
+    # a generator's tanh range -1..1 was clipped to 0..1: black and one grey level
+    (np.array([-1.0, -0.5, 0.0, 1.0], np.float32), [0, 64, 128, 255]),
+    (np.array([0.0, 0.5, 1.0, 1.0], np.float32), [0, 128, 255, 255]),
+    (np.array([0, 1, 1, 0], np.int64), [0, 255, 255, 0]),  # a binary mask, as before
+])
+def test_npz_images_wider_than_8_bits_are_scaled_by_their_range_not_clipped(home, tmp_path, images, expected):
+    path = tmp_path / "wide.npz"
+    # One value per image, 8×8 each, in the MedMNIST layout: the test split is scaled as the training split is.
+    imgs = np.repeat(np.repeat(images[:, None, None], 8, 1), 8, 2)
+    np.savez(path, train_images=np.concatenate([imgs, imgs]), train_labels=np.array([0, 1] * 4),
+             test_images=imgs[::-1].copy(), test_labels=np.array([0, 1] * 2))
+    ingest_dataset(str(path), "wide", IngestOptions(resolution=8))
+    arrays = dataset_arrays("wide")[1]
+    train, _ = arrays.split("train")
+    test, _ = arrays.split("test")
+    assert train[:4, 0, 0, 0].tolist() == expected
+    assert test[:, 0, 0, 0].tolist() == expected[::-1]
+
+
+def test_npz_with_several_labels_per_image_is_refused(home, tmp_path):
+    # A multi-label file (ChestMNIST: 14 findings per image) was ingested with its first finding as the class.
+    from ganaug_core.errors import GanaugError
+
+    path = tmp_path / "chest.npz"
+    np.savez(path, train_images=np.zeros((6, 8, 8), np.uint8), train_labels=np.eye(6, 14, dtype=np.int64))
+    with pytest.raises(GanaugError, match=r"train_labels holds 14 values per image \(multi-label\?\); ganaug needs "
+                                          "one class label per image"):
+        ingest_dataset(str(path), "chest", IngestOptions(resolution=8))
+    assert not (paths.datasets_dir() / "chest").exists()
+
+
 def test_stratified_split_is_seeded_and_keeps_both_sides():
     labels = np.array([0] * 10 + [1] * 2 + [2] * 1)
     a, b = stratified_test_mask(labels, 0.3, 7), stratified_test_mask(labels, 0.3, 7)
@@ -185,8 +219,23 @@ def test_arrays_tampered_after_ingest_are_refused(home):
     np.savez(folder / "arrays.npz", images=np.zeros((1, 1, 8, 8), np.uint8), labels=np.zeros(1), splits=np.array(["train"]))
     from ganaug_core.errors import GanaugError
 
-    with pytest.raises(GanaugError, match="sha256"):
+    with pytest.raises(GanaugError, match="does not match the sha256 recorded at ingestion"):
         dataset_arrays("digits")
+
+
+def test_a_dataset_deleted_from_disk_is_named_gone_not_tampered(home, tmp_path):
+    # Its folder removed after ingest, training said "arrays.npz is missing or does not match its recorded sha256":
+    # the user could not tell a deleted dataset from a changed file.
+    from ganaug_core.errors import GanaugError
+
+    ingest_dataset(str(make_image_folder(tmp_path / "src", per_class=(3, 4, 2))), "parts", IngestOptions(resolution=8))
+    folder = paths.datasets_dir() / "parts"
+    (folder / "arrays.npz").unlink()
+    with pytest.raises(GanaugError, match=r"arrays.npz is missing: put it back, or ingest the source again"):
+        dataset_arrays("parts")
+    shutil.rmtree(folder)
+    with pytest.raises(GanaugError, match=r"^dataset 'parts': its folder .*parts is gone \(deleted or moved\?\)"):
+        dataset_arrays("parts")
 
 
 def test_images_are_shown_at_whole_multiples_of_their_side_near_the_size_asked():
@@ -198,3 +247,19 @@ def test_images_are_shown_at_whole_multiples_of_their_side_near_the_size_asked()
     assert [shown_px(96, s) for s in (16, 32, 64, 128)] == [96, 96, 128, 128]
     assert [shown_px(160, s) for s in (16, 32, 64, 128)] == [160, 160, 192, 128]
     assert [shown_px(112, s) for s in (224, 225, 512, 1024)] == [224, 112, 112, 112]  # averaged down to fit a page
+
+
+def test_colour_files_holding_only_greys_give_one_channel(home, tmp_path):
+    # X-rays saved as RGB JPEGs and greyscale GIFs (always palette images) were stored with three equal channels.
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (tmp_path / "src" / c).mkdir(parents=True)
+        for i in range(3):
+            grey = rng.integers(0, 256, (12, 12), dtype=np.uint8)
+            Image.fromarray(np.stack([grey] * 3, -1)).save(tmp_path / "src" / c / f"{i}.jpg", quality=90)
+            Image.fromarray(grey).save(tmp_path / "src" / c / f"{i}.gif")
+    dataset, _ = ingest_dataset(str(tmp_path / "src"), "xray", IngestOptions(resolution=8))
+    assert dataset.channels == 1
+    assert ingest_dataset(str(tmp_path / "src"), "asked", IngestOptions(resolution=8, channels=3))[0].channels == 3
+    Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(tmp_path / "src" / "a" / "colour.png")
+    assert ingest_dataset(str(tmp_path / "src"), "mixed", IngestOptions(resolution=8))[0].channels == 3

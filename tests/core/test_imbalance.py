@@ -1,0 +1,20 @@
+"""The imbalance report's text: a table that stays a table whatever the class folders are called."""
+
+from __future__ import annotations
+
+from ganaug_core.imbalance import imbalance_report
+
+
+def test_long_and_wide_class_names_keep_the_count_columns_aligned():
+    # A class folder of 200 characters pushed every count 200 columns right, and CJK names (two columns a
+    # character) left their counts out of line.
+    names = ["x" * 200, "中文类", "café", "a"]
+    counts = {"train": {0: 5, 1: 4, 2: 3, 3: 20}, "test": {0: 1, 1: 1, 2: 1, 3: 5}}
+    report = imbalance_report("odd", names, counts)
+    rows = report.to_text().splitlines()[2:6]
+    counts = "       5       1", "       4       1", "       3       1", "      20       5"
+    assert rows[0].startswith("x" * 39 + "…" + counts[0])
+    assert rows[1].startswith("中文类" + " " * 34 + counts[1])  # 6 columns of name, 34 of spaces
+    assert rows[2].startswith("café" + " " * 36 + counts[2])
+    assert rows[3].startswith("a" + " " * 39 + counts[3])
+    assert report.to_dict()["class_names"][0] == "x" * 200  # the JSON keeps the whole name
