@@ -26,6 +26,9 @@ CAPTION_CLASS_CHARS = 16  # a longer class name wraps a tile's caption onto many
 # Up to this many classes the coverage figure has a bar for each; past it, only for the classes with samples (100
 # classes made a figure 2,600 px tall, nearly every bar "no samples").
 COVERAGE_EVERY_CLASS = 20
+# Under this many real points (twice the 5 neighbours) each real point's ball reaches most of its class, so a single
+# sample, or a collapsed batch of copies of one, "covers" 100 %: the rare class, the one reviewed, read as covered.
+FEW_REAL = 10
 
 require_user()
 st.title("Embeddings")
@@ -110,7 +113,11 @@ def class_choice(df: pd.DataFrame, dataset: str) -> tuple | None:
 def coverage_label(row: dict) -> str:
     if row["synthetic"] == 0:
         return "no samples"
-    return "n/a" if row["coverage"] != row["coverage"] else f"{row['coverage']:.0%}"  # n/a: under 2 real points
+    if row["coverage"] != row["coverage"]:
+        return "n/a"  # under 2 real points
+    if row["real"] < FEW_REAL:  # a handful of real points: one sample among them "covers" them all
+        return f"{row['coverage']:.0%}: only {row['real']} real, too few to tell"
+    return f"{row['coverage']:.0%}"
 
 
 def tile_class(names: dict, class_index: int) -> str:
@@ -127,7 +134,7 @@ datasets = dataset_list()
 if not datasets:
     st.info(NO_DATASET, icon=":material/upload_file:")
     st.stop()
-c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+c1, c2, c3 = st.columns([2, 1.5, 1], vertical_alignment="bottom")  # "Colour by" on one line at 1366 px
 dataset = c1.selectbox("Dataset", datasets, key="emb_dataset")
 colour = c2.radio("Colour by", list(COLOUR_BY), horizontal=True, key="emb_colour")
 each_point = c3.toggle("Draw each point", key="emb_each_point",
@@ -192,9 +199,12 @@ bar = go.Figure(go.Bar(y=cov["class"], x=cov["coverage"].fillna(0), orientation=
 bar.update_layout(xaxis=dict(range=[0, 1.1], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%",
                              title="real points covered"),
                   yaxis=dict(type="category", autorange="reversed", title="class"), height=60 + 26 * len(cov),
-                  margin=dict(l=0, r=0, t=10, b=0))
+                  # room on the right for a label past a full bar ("100%: only 6 real, too few to tell")
+                  margin=dict(l=0, r=6 * max([len(t) - 5 for t in labels] + [0]), t=10, b=0))
 if len(cov):  # many classes, none with samples yet: the caption above says so
     st.plotly_chart(bar, key="emb_coverage")
 st.caption("Coverage: the share of each class's real training points whose 5-nearest-neighbour ball on this map "
            "contains at least one synthetic sample that is not rejected (Naeem et al.'s coverage, on the map). "
-           "\"no samples\": the class has none left to cover with (none generated, or all rejected).")
+           "\"no samples\": the class has none left to cover with (none generated, or all rejected). \"too few to "
+           f"tell\": under {FEW_REAL} real images, each one's ball spans most of the class, so a single sample covers "
+           "them all; look at the samples on the Review page instead.")

@@ -65,6 +65,13 @@ for name, class_names in data["names"].items():
     # Past a few dozen classes the chart (22 px a class) scrolls in a box of its own and the page goes on below it.
     with st.container(height=CHART_BOX_PX) if many else st.container():
         st.plotly_chart(fig, key=f"imbalance_{name}")
+    # A rare class's bar grown to the majority's by approved samples read as balanced; an export adds at most one
+    # approved sample per real image of the class unless its ratio says more.
+    capped = [f"{plain(n)}: {a:,} approved, {r:,} added" for n, r, a in zip(class_names, real, approved) if a > r]
+    if capped:
+        st.caption("An export adds at most one approved sample per real training image of its class (the ratio on the "
+                   "Audit page, 1 by default), so an orange bar longer than its blue one is not all admitted: "
+                   + "; ".join(capped) + ".")
 
 left, right = st.columns(2)
 with left:

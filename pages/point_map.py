@@ -29,7 +29,6 @@ PALETTE = qualitative.D3 + qualitative.Pastel
 CLASS_COLOURS = len(qualitative.D3)
 OTHER_COLOUR = "#C7C7C7"
 OTHER_CLASSES = "other classes"
-COLOURS = PALETTE + [OTHER_COLOUR]  # the image's palette
 SYMBOLS = {"real": "circle", "synthetic": "diamond"}
 LAYOUT = dict(margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso", height=560,
               legend=dict(orientation="h", y=-0.08))
@@ -51,8 +50,11 @@ class Group:
     muted: bool = False  # the grey group of the classes not chosen, drawn under the chosen ones
 
 
-# Colour by decision: the colours people read into them (green admitted, red left out), real images apart.
-DECISION_COLOURS = {"approved": "#2CA02C", "pending": "#FF7F0E", "rejected": "#D62728", "real": "#1F77B4"}
+# Colour by decision: the colours people read into them (green admitted, amber waiting, red left out), real images
+# apart, and told apart by lightness too: D3's green, orange and red were 5–7 ΔE apart for a reader with red-green
+# colour blindness (one man in twelve), who saw one colour for approved, pending and rejected.
+DECISION_COLOURS = {"approved": "#1A9E77", "pending": "#E69F00", "rejected": "#7F0000", "real": "#1F77B4"}
+COLOURS = PALETTE + [OTHER_COLOUR] + [c for c in DECISION_COLOURS.values() if c not in PALETTE]  # the image's palette
 
 
 def legend_groups(df: pd.DataFrame, key: str, chosen: list[str] | None = None) -> list[Group]:

@@ -26,7 +26,7 @@ from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO
 from ganaug_core.runstats import last_diversity
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
 from pages.review_decisions import (SCORE_JOB, act_on_sample, batch_actions, load_queue, queue_scoring,
-                                    decide_open_sample, set_state, tag_open_sample)
+                                    decide_open_sample, rejection_note, set_state, tag_open_sample)
 from pages.ui import (NO_DATASET, TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, plain,
                       require_user, show_image, show_images, tile_clicks)
 
@@ -218,7 +218,7 @@ def batch_panel(batch_id: int) -> None:
                    f"by its diversity monitor: its samples vary {ratio:.2f} times as much as the real images "
                    "(possible mode collapse). Check the grid for repeats before approving.", icon=":material/warning:")
 
-    f1, f2, f3, f4, f5 = st.columns([2, 1, 2, 2, 1])
+    f1, f2, f3, f4, f5 = st.columns([2, 1.4, 2, 2, 1])  # "Descending" whole at 1366 px
     sort_label = f1.selectbox("Sort by", list(SORTS), key="review_sort")
     descending = f2.toggle("Descending", key="review_desc")
     tag_names = [t["name"] for t in load_tags()]
@@ -269,7 +269,7 @@ def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = 
     ids = [s["id"] for s in samples]
     current, pick_key = st.session_state.get("review_open"), f"open_pick_{page_key}"
     # The open sample is the chosen button; once a tile's click has set the button's state, a default would clash.
-    st.pills("Open a sample", ids, format_func=lambda i: f"#{i}", key=pick_key, width="stretch", wrap=True,
+    st.pills("Open a sample", ids, format_func=lambda i: f"#{i}", key=pick_key, width="content", wrap=True,
              default=current if current in ids and pick_key not in st.session_state else None,
              on_change=open_picked, args=(pick_key,))
     uris, captions, missing, changed = [], [], [], []
@@ -337,6 +337,25 @@ def why_flagged(s: dict, copied: list[dict], state: dict) -> None:
                     size=shown_px(NEIGHBOUR_PX, state["side"]))
 
 
+def scores_in_words(s: dict, class_name: str) -> str:
+    """The opened sample's scores, one a line, each with what it says by the yardstick SCORES_HELP gives: "realism
+    1.45 · novelty 0.85" left a dermatologist to open the help to learn whether either was good."""
+    if s["class_confidence"] is None:
+        return "Not scored yet: no confidence, realism or novelty."
+    conf, realism, novelty = s["class_confidence"], s["realism"], s["novelty"]
+    lines = [f"confidence {fmt(conf)}: " + (f"the classifier sees {class_name}" if conf >= 0.5 else
+                                            f"the classifier doubts it is {class_name}")]
+    if realism is not None:
+        lines.append(f"realism {fmt(realism)}: " + ("among the real images of its class" if realism >= 1 else
+                                                   "outside the real images of its class"))
+    if novelty is not None:
+        lines.append(f"novelty {fmt(novelty)}: " + ("as far from the training images as real images are from each other"
+                                                   if novelty >= 1 else "nearer a training image than real images are "
+                                                   "to each other"))
+    lines.append(f"nearest real at {fmt(s['nn_distance'], 3)}")
+    return "  \n".join(lines)
+
+
 def sample_detail(open_id, state: dict) -> None:
     if open_id is None:
         st.caption("Open a sample to see it beside its nearest real training images, tag it or reject it.")
@@ -353,8 +372,7 @@ def sample_detail(open_id, state: dict) -> None:
     distances = neighbour_distances(home(), dataset, s["id"]) if s["nn_real_ids"] else {}
     st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
     show_image(s["path"], size=shown_px(SAMPLE_PX, state["side"]))
-    st.caption(f"confidence {fmt(s['class_confidence'])} · realism {fmt(s['realism'])} · novelty {fmt(s['novelty'])}"
-               f" · nearest real at {fmt(s['nn_distance'], 3)}", help=SCORES_HELP)
+    st.caption(scores_in_words(s, plain(state["class_names"][s["class_index"]])), help=SCORES_HELP)
     if s["memorized"] and not s["rejected"] and state["status"] == "approved":
         # Approval refuses open flags, so this one came later (a rescore): the gate leaves the sample out.
         st.error("Flagged as a near-copy of a training image after its batch was approved: it stays out of training "
@@ -388,13 +406,12 @@ def sample_detail(open_id, state: dict) -> None:
     if not s["rejected"]:
         st.text_input("Reason to reject this sample", key=f"reject_reason_{sid}")
         st.button("Reject sample", key=f"reject_sample_{sid}", on_click=decide_open_sample, args=("reject", sid))
-    elif state["status"] == "pending":  # a misclick can be undone until the batch is decided; the log keeps both
-        st.caption("This sample is rejected.")
+        return
+    st.info(rejection_note(sid), icon=":material/block:")
+    if state["status"] == "pending":  # a misclick can be undone until the batch is decided; the log keeps both
         st.text_input("Reason to withdraw the rejection", key=f"restore_reason_{sid}")
         st.button("Restore sample", key=f"restore_sample_{sid}", type="tertiary", icon=":material/undo:",
                   on_click=decide_open_sample, args=("restore", sid))
-    else:
-        st.caption("This sample is rejected.")
 
 
 batch_panel(batch_id)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import streamlit as st
 
 from db import views
+from db.audit import list_events
 from db.engine import session_scope
 from db.jobs import submit_job
 from db.review import approve_batch, reject_batch, reject_sample, restore_sample, revoke_batch, tag_sample
-from pages.ui import acting_user, decision_errors
+from pages.ui import acting_user, decision_errors, plain
 
 SCORE_JOB = "evaluate"  # the worker's job kind that scores one batch (ganaug/job_handlers.py)
 
@@ -86,6 +87,18 @@ def decide_open_sample(action: str, sample_id: int) -> None:
         # The batch picker above counts rejected (and memorized) samples, and a click in the batch's fragment
         # redraws the fragment alone: ask it for one run of the whole page.
         st.session_state["review_refresh_queue"] = True
+
+
+def rejection_note(sample_id: int) -> str:
+    """What the log recorded for a rejected sample: who rejected it, when and why. A bare "rejected" left the
+    reviewer (or the colleague who opens it next) unsure the click had recorded the reason they typed."""
+    with session_scope() as session:
+        last = list_events(session, action="reject_sample", target_type="sample", target_id=sample_id, limit=1)
+        if not last:
+            return "This sample is rejected."
+        e = last[0]
+        return (f"This sample is rejected. {plain(e.actor)} rejected it on {e.ts[:16].replace('T', ' ')} UTC"
+                + (f": “{plain(e.reason)}”" if e.reason else "") + ". It stays out of training.")
 
 
 SAMPLE_DECISIONS = {  # action → (decision, what the toast says)
