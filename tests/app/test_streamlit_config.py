@@ -16,7 +16,7 @@ from streamlit import config
 config.get_config_options(force_reparse=True)
 print(json.dumps({k: config.get_option(k) for k in
                   ("server.address", "server.enableXsrfProtection", "browser.gatherUsageStats", "client.toolbarMode",
-                   "client.showErrorDetails")}))
+                   "client.showErrorDetails", "theme.primaryColor")}))
 """
 
 
@@ -26,4 +26,5 @@ def test_streamlit_run_in_the_repository_listens_on_this_machine_only_and_sends_
     options = json.loads(out.stdout.strip().splitlines()[-1])
     assert options == {"server.address": "127.0.0.1", "server.enableXsrfProtection": True,
                        "browser.gatherUsageStats": False, "client.toolbarMode": "viewer",
-                       "client.showErrorDetails": "type"}
+                       "client.showErrorDetails": "type",
+                       "theme.primaryColor": "#1565C0"}  # Streamlit's red made "Approve batch" look like danger
