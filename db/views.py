@@ -198,8 +198,16 @@ def recent_events(session: Session, limit: int = 20) -> list[dict]:
 
 
 def event_dict(e: Event) -> dict:
-    return dict(id=e.id, ts=e.ts, actor=e.actor, role=e.role, action=e.action, target=f"{e.target_type} {e.target_id}",
+    return dict(id=e.id, ts=e.ts, actor=e.actor, role=e.role, action=e.action, target=event_target(e),
                 meaning=e.meaning, reason=e.reason or "", hash=e.hash[:12])
+
+
+def event_target(e: Event) -> str:
+    """What an event is about: "sample 17", and for a tag or untag the tag's name, which its recorded meaning ("This
+    sample shows the named artifact.") leaves to the event's details."""
+    target = f"{e.target_type} {e.target_id}"
+    tag = (e.details or {}).get("tag") if e.action in ("tag", "untag") else None
+    return f"{target}, tag {tag!r}" if tag else target
 
 
 def samples_by_ids(session: Session, ids: Sequence[int]) -> list[dict]:

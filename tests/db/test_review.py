@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from db import views
 from db.audit import verify_chain
 from db.engine import session_scope
 from db.errors import DecisionError
@@ -184,6 +185,10 @@ def test_tag_untag_and_admin_taxonomy(home, toy, people):
         actions = list(s.scalars(select(Event.action).order_by(Event.id)))
         assert actions[-4:] == ["tag", "add_tag", "tag", "untag"]
         assert verify_chain(s).ok
+        # The log's pages named no tag: every tag row read "This sample shows the named artifact."
+        assert [(e["action"], e["target"]) for e in views.recent_events(s, limit=4) if e["action"] != "add_tag"] == [
+            ("untag", f"sample {sid}, tag 'blur'"), ("tag", f"sample {sid}, tag 'halo'"),
+            ("tag", f"sample {sid}, tag 'blur'")]
 
 
 def test_review_page_filters_sorts_and_carries_tags(home, toy, people):
