@@ -21,6 +21,9 @@ from db.errors import DatabaseUnavailable
 from ganaug_core.paths import home
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# libpq waits for a connection without limit by default: a server whose machine hangs, or a firewall that drops
+# packets, held every command (and each of the worker's tries) for good. A URL's own `?connect_timeout=` wins.
+PG_CONNECT_TIMEOUT_S = 10
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -58,21 +61,44 @@ def get_engine(url: Optional[str] = None, migrate: bool = True) -> Engine:
                     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
                     event.listen(engine, "connect", _sqlite_pragmas)
                     event.listen(engine, "begin", _sqlite_begin)
+                elif url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:
+                    engine = create_engine(url, pool_pre_ping=True,
+                                           connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
                 else:
                     engine = create_engine(url, pool_pre_ping=True)
             except (ArgumentError, ImportError) as e:  # a URL that does not parse; a dialect or driver not installed
-                raise DatabaseUnavailable(f"cannot use the database URL {_shown(url)}: {_first_line(e)}") from None
+                # postgres:// is what hosting providers hand out; SQLAlchemy knows the dialect as postgresql
+                hint = "; write it postgresql+psycopg://…" if url.split(":", 1)[0] == "postgres" else ""
+                raise DatabaseUnavailable(f"cannot use the database URL {_shown(url)}: {_first_line(e)}{hint}",
+                                          lasting=True) from None
             if migrate:
                 from db.migrate import upgrade
 
                 try:
                     upgrade(engine)  # the first connection
+                except DatabaseUnavailable as e:  # a newer ganaug's schema; a role that may not migrate: lasting
+                    engine.dispose()
+                    e.lasting = True
+                    raise
                 except (OperationalError, InterfaceError, SQLAlchemyDatabaseError) as e:
                     engine.dispose()
-                    raise DatabaseUnavailable(f"cannot open the database {_shown(url)}: "
-                                              f"{_first_line(getattr(e, 'orig', None) or e)}") from None
+                    orig = getattr(e, "orig", None) or e
+                    raise DatabaseUnavailable(f"cannot open the database {_shown(url)}: {_first_line(orig)}",
+                                              lasting=_refused_for_good(orig)) from None
             _engines[url] = engine
         return engine
+
+
+# What a server that is starting up, shutting down or full answers at connection time: it passes.
+_PASSING_REFUSALS = ("starting up", "shutting down", "in recovery", "not yet accepting", "too many clients",
+                     "connection slots")
+
+
+def _refused_for_good(orig: BaseException) -> bool:
+    """A server's own refusal of the connection that no wait ends: a wrong password, a role or database that does
+    not exist, an address pg_hba.conf refuses. libpq gives these as text (no SQLSTATE) with the server's FATAL."""
+    text = str(orig)
+    return "FATAL:" in text and not any(p in text for p in _PASSING_REFUSALS)
 
 
 def _shown(url: str) -> str:

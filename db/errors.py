@@ -8,4 +8,11 @@ class DecisionError(Exception):
 
 class DatabaseUnavailable(DecisionError):
     """The database named by GANAUG_DB_URL (or GANAUG_HOME's SQLite file) cannot be opened: a URL that does not
-    parse, a driver that is not installed, a server that refuses the connection, a file that is not a database."""
+    parse, a driver that is not installed, a server that refuses the connection, a file that is not a database.
+
+    `lasting`: no wait ends it, someone must change something (the URL, the password, the schema); the job worker
+    stops on it with its one line instead of trying again for good, as it does for a server restarting."""
+
+    def __init__(self, message: str, lasting: bool = False):
+        super().__init__(message)
+        self.lasting = lasting

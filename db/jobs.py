@@ -116,17 +116,26 @@ def fail_job(session: Session, job_id: int, error: str) -> None:
 
 
 def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
-    """Mark running jobs whose last heartbeat is older than `max_age_s` as failed; return their ids."""
+    """Mark running jobs whose last heartbeat is older than `max_age_s` as failed; return their ids.
+
+    Each row is failed only if it is still running with that old heartbeat when the update reaches it: on
+    PostgreSQL another worker's sweep, or the job's own worker back from a server restart, may have ended it or
+    beaten since this sweep read it, and its end must not turn into "failed"."""
     now = db_now(session)
     cutoff = now - dt.timedelta(seconds=max_age_s)
-    stale = session.scalars(select(Job).where(Job.status == "running", Job.heartbeat_at < cutoff)).all()
-    for job in stale:
-        last = job.heartbeat_at.isoformat(timespec="seconds") if job.heartbeat_at else "never"
-        job.status, job.finished_at = "failed", now
-        job.error = (f"the worker (pid {job.worker_pid}) stopped sending heartbeats (last: {last}); "
-                     "it probably died — submit the job again")
-    session.flush()
-    return [j.id for j in stale]
+    stale = session.execute(select(Job.id, Job.worker_pid, Job.heartbeat_at)
+                            .where(Job.status == "running", Job.heartbeat_at < cutoff)).all()
+    failed = []
+    for job_id, pid, beat in stale:
+        last = beat.isoformat(timespec="seconds") if beat else "never"
+        error = (f"the worker (pid {pid}) stopped sending heartbeats (last: {last}); it probably died — submit the "
+                 "job again")
+        done = session.execute(update(Job).where(Job.id == job_id, Job.status == "running", Job.heartbeat_at < cutoff)
+                               .values(status="failed", finished_at=now, error=error)
+                               .execution_options(synchronize_session=False))
+        if done.rowcount == 1:
+            failed.append(job_id)
+    return failed
 
 
 def freshest_heartbeat(session: Session) -> Optional[dt.datetime]:

@@ -35,9 +35,10 @@ import traceback
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from db.engine import database_failure, session_scope
 from db.jobs import (cancel_job, cancel_requested, claim_job, fail_job, fail_stale_jobs, finish_job, get_job,
@@ -79,6 +80,7 @@ class _JobContext:
         self._stage_at: Optional[str] = None  # when the stage started on the database's clock, from its first write
         self._last_cancel_check = 0.0
         self._cancelled = False
+        self._lost: Optional[str] = None  # why the database fails, while this job's own writes fail
         self._beat = threading.Thread(target=self._heartbeats, daemon=True, name=f"heartbeat-{job_id}")
 
     def __enter__(self):
@@ -92,10 +94,29 @@ class _JobContext:
     def _heartbeats(self) -> None:
         while not self.done.wait(HEARTBEAT_S):
             try:
-                with session_scope(immediate=True) as s:
-                    heartbeat(s, self.job_id)
+                self._write(lambda s: heartbeat(s, self.job_id))
             except Exception:  # a missed beat is survivable; the next one will try again
                 traceback.print_exc()
+
+    def _write(self, record: Callable[[Session], None]) -> None:
+        """`record(session)` in a write session. A database that fails (a PostgreSQL server restarting or out of
+        reach) skips this write and says so once: the job goes on, and its next beat or report tries again. The
+        job's own reads and writes (a run's step, a batch) fail it if the server is still gone when they come."""
+        try:
+            with session_scope(immediate=True) as s:
+                record(s)
+        except Exception as e:
+            message = database_failure(e)
+            if message is None:
+                raise
+            if self._lost is None:
+                print(f"worker: job {self.job_id} goes on without its heartbeat and progress: {message}",
+                      file=sys.stderr, flush=True)
+            self._lost = message
+            return
+        if self._lost is not None:
+            print(f"worker: job {self.job_id}: the database answers again", file=sys.stderr, flush=True)
+            self._lost = None
 
     def progress(self, p: Progress) -> None:
         now = time.monotonic()
@@ -105,10 +126,13 @@ class _JobContext:
         if now - self._last_progress < PROGRESS_EVERY_S and not final:
             return
         self._last_progress = now
-        with session_scope(immediate=True) as s:
+
+        def record(s: Session) -> None:
             started = self._stage_started(s, now)
             stats = json.loads(json.dumps({"stage": p.stage, **(p.stats or {}), **started}, default=float))
             update_progress(s, self.job_id, fraction, progress_message(p), stats)
+
+        self._write(record)
 
     def _stage_start(self, p: Progress, fraction: float, now: float) -> None:
         """Note when (`now`, monotonic) the bar's current stretch began and where: a new stage or phase, or a bar
@@ -133,8 +157,12 @@ class _JobContext:
         now = time.monotonic()
         if now - self._last_cancel_check >= CANCEL_CHECK_S:
             self._last_cancel_check = now
-            with session_scope() as s:
-                self._cancelled = cancel_requested(s, self.job_id)
+            try:
+                with session_scope() as s:
+                    self._cancelled = cancel_requested(s, self.job_id)
+            except Exception as e:  # a database that fails asks for nothing: the job goes on (see `_write`)
+                if database_failure(e) is None:
+                    raise
         return self._cancelled
 
 
@@ -154,7 +182,10 @@ def job_error(e: BaseException) -> str:
     from db.errors import DecisionError
     from ganaug_core.errors import GanaugError
 
-    if isinstance(e, (GanaugError, DecisionError, UnknownDataset)):  # bad input, said in one line already
+    database = database_failure(e)
+    if database is not None:  # a server that restarted or went out of reach while the job read or wrote
+        line = f"{database}: the job stopped there; launch it again"
+    elif isinstance(e, (GanaugError, DecisionError, UnknownDataset)):  # bad input, said in one line already
         line = str(e)
     elif isinstance(e, OSError) and e.errno == errno.ENOSPC:
         line = (f"no space left on the disk{f' writing {e.filename}' if e.filename else ''}: free some space there "
@@ -192,31 +223,63 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
         except Exception as e:
             if isinstance(e, InterruptedError) and ctx.should_stop():
                 # A handler that stops by raising (the benchmark between two arms) was stopped, not broken.
-                with session_scope(immediate=True) as s:
-                    if not ctx._cancelled:
-                        fail_job(s, job_id, "the worker was stopped while the job ran; it recorded nothing: submit "
-                                            "it again")
-                        return "failed"
-                    cancel_job(s, job_id, "cancelled on request before it finished; it recorded nothing")
-                return "cancelled"
+                return _recorded(job_id, stop_event, lambda s: _stopped_by_raising(s, job_id, ctx._cancelled))
             error = job_error(e)
             print(f"worker: job {job_id} failed: {error}", file=sys.stderr, flush=True)
-            with session_scope(immediate=True) as s:
-                fail_job(s, job_id, error)
-            return "failed"
+            return _recorded(job_id, stop_event, lambda s: _failed(s, job_id, error))
     result = json.loads(json.dumps(result or {}, default=str))
+    return _recorded(job_id, stop_event, lambda s: _ended(s, job_id, result, stop_event, ctx))
+
+
+def _failed(s: Session, job_id: int, error: str) -> str:
+    fail_job(s, job_id, error)
+    return "failed"
+
+
+def _stopped_by_raising(s: Session, job_id: int, cancelled: bool) -> str:
+    if not cancelled:
+        fail_job(s, job_id, "the worker was stopped while the job ran; it recorded nothing: submit it again")
+        return "failed"
+    cancel_job(s, job_id, "cancelled on request before it finished; it recorded nothing")
+    return "cancelled"
+
+
+def _ended(s: Session, job_id: int, result: dict, stop_event: threading.Event, ctx: _JobContext) -> str:
+    """Record what a handler that returned did: done, cancelled on request, or failed by a worker stopping."""
     stopped = result.get("stopped") if isinstance(result.get("stopped"), str) else None  # what it left undone
-    with session_scope(immediate=True) as s:
-        if stop_event.is_set() and not ctx._cancelled:
-            fail_job(s, job_id, f"the worker was stopped while the job ran{f' ({stopped})' if stopped else ''}; "
-                                "submit it again")
-            return "failed"
-        run_id = result.get("run_id") if isinstance(result.get("run_id"), int) else None
-        if ctx.should_stop():
-            cancel_job(s, job_id, cancel_message(s, run_id, result.get("batch_ids") or [], stopped), run_id=run_id)
-            return "cancelled"
-        finish_job(s, job_id, result, run_id=run_id)
+    if stop_event.is_set() and not ctx._cancelled:
+        fail_job(s, job_id, f"the worker was stopped while the job ran{f' ({stopped})' if stopped else ''}; "
+                            "submit it again")
+        return "failed"
+    run_id = result.get("run_id") if isinstance(result.get("run_id"), int) else None
+    if ctx.should_stop():
+        cancel_job(s, job_id, cancel_message(s, run_id, result.get("batch_ids") or [], stopped), run_id=run_id)
+        return "cancelled"
+    finish_job(s, job_id, result, run_id=run_id)
     return "done"
+
+
+T = TypeVar("T")
+
+
+def _recorded(job_id: int, stop_event: threading.Event, record: Callable[[Session], T]) -> T:
+    """`record(session)`: a job's end, written once the database answers. A server restarting or out of reach when
+    the job ends is waited for (a try a second) rather than leaving the job `running` until a sweep calls its worker
+    dead; a worker asked to stop meanwhile gives up, and the sweep fails the job."""
+    said = False
+    while True:
+        try:
+            with session_scope(immediate=True) as s:
+                return record(s)
+        except Exception as e:
+            message = database_failure(e)
+            if message is None or stop_event.is_set():
+                raise
+            if not said:
+                print(f"worker: job {job_id} ended; its end is recorded once the database answers again: {message}",
+                      file=sys.stderr, flush=True)
+                said = True
+            stop_event.wait(1.0)
 
 
 def cancel_message(session, run_id: Optional[int], batch_ids: list, stopped: Optional[str] = None) -> str:
@@ -349,9 +412,10 @@ def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:
                 continue
         except Exception as e:
             # A database server restarted or out of reach stops no worker (nor, through it, `ganaug app`): it waits
-            # and tries again. A job it was running stays `running` until a sweep finds its heartbeat stale.
+            # and tries again. One that no wait brings back (a wrong password or URL, a newer ganaug's schema) stops
+            # it with its one line: it waited for good, saying "trying again".
             message = database_failure(e)
-            if message is None or once:
+            if message is None or once or getattr(e, "lasting", False):
                 raise
             if lost is None:
                 print(f"worker: {message}; trying again every {poll_s:g} s", file=sys.stderr, flush=True)

@@ -120,6 +120,43 @@ def test_stale_heartbeat_fails_the_job(db):
         assert get_job(s, fresh).status == "running"
 
 
+def test_a_sweep_does_not_fail_a_job_its_worker_ended_after_the_sweep_read_it(db):
+    # The sweep read the stale rows, then updated each by its id alone: a job its worker finished in between (back
+    # from a server restart that outlasted the stale limit) ended "failed", its result kept but its status wrong.
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.orm import Session
+
+    from db.engine import get_engine
+    from db.jobs import finish_job
+
+    if not db.startswith("postgresql"):
+        pytest.skip("on SQLite the sweep holds the write lock from its start: nothing ends a job in between")
+    with session_scope() as s:
+        job_id = submit_job(s, "sleep", {}, None).id
+        claim_job(s, job_id, 11)
+        s.get(Job, job_id).heartbeat_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=120)
+    other = create_engine(db)
+
+    def its_worker_ends_it_first(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE JOBS") and not other_ended:
+            other_ended.append(True)
+            with Session(other) as s, s.begin():
+                finish_job(s, job_id, {"slept_steps": 1})
+
+    other_ended: list[bool] = []
+    event.listen(get_engine(), "before_cursor_execute", its_worker_ends_it_first)
+    try:
+        with session_scope(immediate=True) as s:
+            assert fail_stale_jobs(s, max_age_s=60) == []
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", its_worker_ends_it_first)
+        other.dispose()
+    assert other_ended
+    with session_scope() as s:
+        job = get_job(s, job_id)
+        assert (job.status, job.error, job.result) == ("done", None, {"slept_steps": 1})
+
+
 def test_a_submitted_job_is_a_queued_row_that_a_worker_runs_once(home):
     from ganaug import worker
 
@@ -207,6 +244,107 @@ def test_the_worker_waits_out_a_database_that_went_away(db, capsys):
     assert len(err) == 2, err  # one line when it went, one when it came back; none per try
     assert err[0].startswith("worker: the database ") and "failed" in err[0] and "trying again every" in err[0]
     assert err[1] == "worker: the database answers again"
+
+
+def _submit_handler(monkeypatch, handler) -> int:
+    from ganaug import job_handlers
+
+    monkeypatch.setitem(job_handlers.HANDLERS, "outage", handler)
+    with session_scope() as s:
+        return submit_job(s, "outage", {}, None).id
+
+
+def test_a_running_job_goes_on_through_a_database_restart_between_its_reports(db, monkeypatch, capsys):
+    # Its progress write raised OperationalError out of the handler: a PostgreSQL restart failed every running
+    # job (scoring, generating, a benchmark) that reported while the server was down, left "running" meanwhile.
+    from ganaug import worker
+    from ganaug_core.progress import Progress
+    from tests.db.helpers import database_gone
+
+    monkeypatch.setattr(worker, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(worker, "CANCEL_CHECK_S", 0.0)
+
+    def handler(params, progress, should_stop):
+        with database_gone(db):
+            for i in range(3):
+                progress(Progress("step", i + 1, 4))
+                assert not should_stop()
+        progress(Progress("step", 4, 4))
+        return {"steps": 4}
+
+    job_id = _submit_handler(monkeypatch, handler)
+    assert worker.execute_job(job_id) == "done"
+    with session_scope() as s:
+        job = get_job(s, job_id)
+        assert (job.status, job.progress, job.result, job.message) == ("done", 1.0, {"steps": 4}, "step 4/4")
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2, err  # once when the writes failed, once when they worked again; not a line per report
+    assert err[0].startswith(f"worker: job {job_id} goes on without its heartbeat and progress: the database ")
+    assert err[1] == f"worker: job {job_id}: the database answers again"
+
+
+def test_a_job_the_database_failed_is_recorded_failed_in_one_line_once_it_answers(db, monkeypatch):
+    # The worker could not record the failure while the server was down: the job stayed "running" until a sweep
+    # said its worker "probably died", and the error was SQLAlchemy's OperationalError with its link.
+    from sqlalchemy import text
+
+    from db.jobs import first_line
+    from ganaug import worker
+    from tests.db.helpers import database_gone
+
+    def handler(params, progress, should_stop):
+        gone = database_gone(db)
+        gone.__enter__()
+        threading.Timer(0.3, gone.__exit__, (None, None, None)).start()  # the server comes back later
+        with session_scope() as s:
+            s.execute(text("SELECT 1"))
+
+    job_id = _submit_handler(monkeypatch, handler)
+    assert worker.execute_job(job_id) == "failed"
+    with session_scope() as s:
+        job = get_job(s, job_id)
+    assert job.status == "failed" and job.finished_at is not None
+    line = first_line(job.error)
+    assert line.startswith("the database ") and " failed: " in line, line
+    assert line.endswith(": the job stopped there; launch it again") and "sqlalche.me" not in line, line
+
+
+def _worker_process(env: dict) -> subprocess.CompletedProcess:
+    full = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **env}
+    try:  # it waited for good: a generous bound, far past a start on a busy machine
+        return subprocess.run([sys.executable, "-m", "ganaug", "worker"], cwd=ROOT, env=full, capture_output=True,
+                              text=True, timeout=120)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"the worker still waits: {e.stderr!r}")
+
+
+def test_a_worker_on_a_database_a_newer_ganaug_migrated_stops_with_one_line(db, home):
+    # It printed the refusal as "…; trying again every 1 s" and waited for good (and `ganaug app` with it): no wait
+    # brings an older schema back.
+    from sqlalchemy import text
+
+    from db.engine import dispose_engines, get_engine
+
+    with get_engine(db).begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    dispose_engines()
+    result = _worker_process({"GANAUG_HOME": str(home), "GANAUG_DB_URL": db})
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: the database ") and "has schema revision 0999" in lines[0], lines
+
+
+def test_a_worker_given_a_wrong_password_stops_with_one_line(db, home):
+    from sqlalchemy.engine import make_url
+
+    if not db.startswith("postgresql"):
+        pytest.skip("a server's password")
+    wrong = make_url(db).set(password="not-the-password").render_as_string(hide_password=False)
+    result = _worker_process({"GANAUG_HOME": str(home), "GANAUG_DB_URL": wrong})
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: cannot open the database postgresql+psycopg://") and "***@" in lines[0]
+    assert "password authentication failed" in lines[0] and "not-the-password" not in lines[0]
 
 
 @pytest.mark.slow

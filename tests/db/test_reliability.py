@@ -175,3 +175,47 @@ def test_a_role_without_rights_on_the_log_is_one_line_and_records_nothing(db, pe
     assert_bad_input(result, "refused: permission denied for table events", "GANAUG_DB_URL")
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(SampleTag)) == 0
+
+
+def test_a_server_that_accepts_but_never_answers_is_one_line_not_a_hang(home, monkeypatch):
+    # libpq waits for a connection without limit: a hung server (or a firewall dropping packets) held `ganaug` for
+    # good, and the job worker's every try with it.
+    import socket
+    import threading
+
+    import db.engine
+    from db.errors import DatabaseUnavailable
+
+    pytest.importorskip("psycopg")
+    monkeypatch.setattr(db.engine, "PG_CONNECT_TIMEOUT_S", 1, raising=False)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)  # the kernel accepts the connection; nobody ever says a word on it
+    url = f"postgresql+psycopg://nobody:secret@127.0.0.1:{silent.getsockname()[1]}/ganaug"
+    said: list[BaseException] = []
+
+    def connect() -> None:
+        try:
+            db.engine.get_engine(url)
+        except BaseException as e:  # noqa: BLE001 - the test reads it
+            said.append(e)
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(timeout=120)  # the 1 s limit, with room for a busy machine
+    silent.close()
+    assert not thread.is_alive(), "still waiting for a server that never answers"
+    assert len(said) == 1 and isinstance(said[0], DatabaseUnavailable), said
+    assert str(said[0]) == ("cannot open the database postgresql+psycopg://nobody:***@127.0.0.1:"
+                            f"{url.rsplit(':', 1)[1].split('/')[0]}/ganaug: connection timeout expired")
+
+
+def test_a_postgres_url_as_hosting_providers_write_it_says_how_to_write_it(home):
+    # "Can't load plugin: sqlalchemy.dialects:postgres" named no way out: the scheme SQLAlchemy knows is postgresql.
+    from db.engine import get_engine
+    from db.errors import DatabaseUnavailable
+
+    with pytest.raises(DatabaseUnavailable) as refused:
+        get_engine("postgres://team:secret@db.example.org:5432/ganaug")
+    assert str(refused.value) == ("cannot use the database URL postgres://team:***@db.example.org:5432/ganaug: Can't "
+                                  "load plugin: sqlalchemy.dialects:postgres; write it postgresql+psycopg://…")
