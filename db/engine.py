@@ -7,9 +7,11 @@ wait instead of failing; migrations are applied automatically the first time an 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from time import sleep
+from typing import Callable, Iterator, Optional, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError
@@ -25,6 +27,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # packets, held every command (and each of the worker's tries) for good. A URL's own `?connect_timeout=` wins.
 PG_CONNECT_TIMEOUT_S = 10
 
+T = TypeVar("T")
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
@@ -126,6 +129,27 @@ def database_failure(e: BaseException) -> Optional[str]:
         return (f"the database {_shown(database_url())} refused: {_first_line(e.orig)} (ask its owner to grant "
                 "the role in GANAUG_DB_URL its rights)")
     return None
+
+
+def once_answering(record: Callable[[Session], T], waiting: str, give_up: Callable[[], bool] = lambda: False,
+                   poll_s: float = 1.0) -> T:
+    """`record(session)` in a write session, tried again every `poll_s` while the database fails (a PostgreSQL
+    server restarting or out of reach), so that what is already done (a saved checkpoint, a job's end) is recorded
+    rather than lost; `waiting` is printed once on stderr, with why. Raises as soon as the error is not the
+    database's, or when `give_up()` says so (a worker asked to stop)."""
+    said = False
+    while True:
+        try:
+            with session_scope(immediate=True) as s:
+                return record(s)
+        except Exception as e:
+            message = database_failure(e)
+            if message is None or give_up():
+                raise
+            if not said:
+                print(f"{waiting}: {message}", file=sys.stderr, flush=True)
+                said = True
+            sleep(poll_s)
 
 
 def dispose_engines() -> None:

@@ -15,15 +15,17 @@ import difflib
 import hashlib
 import json
 import shutil
+import time
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from db.datasets import get_dataset
-from db.engine import session_scope
+from db.engine import database_failure, once_answering, session_scope
 from db.models import Batch, Dataset, RealImage, Run, Sample, db_now
 from ganaug.cli.common import UserError, class_label
 from ganaug.abandoned_runs import fail_abandoned_runs
@@ -190,13 +192,25 @@ def _discard_run(run_id: int, run_dir: Path) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
 
 
+RECORD_PATIENCE_S = 300  # how long a run waits for a database that fails to record a checkpoint or its end
+
+
+def _patience(seconds: float = RECORD_PATIENCE_S) -> Callable[[], bool]:
+    """For `once_answering`: give up after `seconds` (a run left `running` is found by `fail_abandoned_runs`)."""
+    deadline = time.monotonic() + seconds
+    return lambda: time.monotonic() > deadline
+
+
 def _finish(run_id: int, status: str, error: Optional[str] = None) -> None:
-    with session_scope(immediate=True) as s:
+    def record(s: Session) -> None:
         run = s.get(Run, run_id)
         run.status, run.error = status, error
         run.finished_at = db_now(s)  # the job's times are the database's: the time after training compares both
         if status == "done":
             run.progress = 1.0
+
+    once_answering(record, f"run {run_id} ended ({status}); recorded once the database answers again",
+                   give_up=_patience())
 
 
 def train_run(
@@ -229,16 +243,26 @@ def _train(run_id: int, run_dir: Path, config: TrainConfig, data: TrainData, pay
             trainer.load_state(payload)
 
         # Read-then-write sessions take the write lock at BEGIN (see db.engine.session_scope).
+        # A PostgreSQL server that restarts meanwhile stops no training: a checkpoint saved is recorded once it
+        # answers (a resume needs it), and a report it misses is made good by the next one, 25 steps later.
         def on_checkpoint(path: Path, sha: str, step: int) -> None:
-            with session_scope(immediate=True) as s:
+            def record(s: Session) -> None:
                 run = s.get(Run, run_id)
                 run.checkpoint_path, run.checkpoint_sha256, run.step = paths.relative_to_home(path), sha, step
 
+            once_answering(record, f"run {run_id}: checkpoint {step} saved; recorded once the database answers again",
+                           give_up=_patience())
+
         def report(p: Progress) -> None:
-            with session_scope(immediate=True) as s:
-                run = s.get(Run, run_id)
-                run.step = p.done
-                run.progress = min(1.0, p.done / p.total) if p.total else float(p.stats.get("budget_fraction", 0.0))
+            try:
+                with session_scope(immediate=True) as s:
+                    run = s.get(Run, run_id)
+                    run.step = p.done
+                    run.progress = (min(1.0, p.done / p.total) if p.total
+                                    else float(p.stats.get("budget_fraction", 0.0)))
+            except Exception as e:
+                if database_failure(e) is None:
+                    raise
             progress(Progress(p.stage, p.done, p.total, {"run_id": run_id, **p.stats}))
 
         started = True

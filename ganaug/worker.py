@@ -40,7 +40,7 @@ from typing import Callable, Optional, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.engine import database_failure, session_scope
+from db.engine import database_failure, once_answering, session_scope
 from db.jobs import (cancel_job, cancel_requested, claim_job, fail_job, fail_stale_jobs, finish_job, get_job,
                      heartbeat, submit_job, update_progress)
 from db.models import Job, db_now
@@ -264,22 +264,10 @@ T = TypeVar("T")
 
 def _recorded(job_id: int, stop_event: threading.Event, record: Callable[[Session], T]) -> T:
     """`record(session)`: a job's end, written once the database answers. A server restarting or out of reach when
-    the job ends is waited for (a try a second) rather than leaving the job `running` until a sweep calls its worker
-    dead; a worker asked to stop meanwhile gives up, and the sweep fails the job."""
-    said = False
-    while True:
-        try:
-            with session_scope(immediate=True) as s:
-                return record(s)
-        except Exception as e:
-            message = database_failure(e)
-            if message is None or stop_event.is_set():
-                raise
-            if not said:
-                print(f"worker: job {job_id} ended; its end is recorded once the database answers again: {message}",
-                      file=sys.stderr, flush=True)
-                said = True
-            stop_event.wait(1.0)
+    the job ends is waited for rather than leaving the job `running` until a sweep calls its worker dead; a worker
+    asked to stop meanwhile gives up, and the sweep fails the job."""
+    return once_answering(record, f"worker: job {job_id} ended; its end is recorded once the database answers again",
+                          give_up=stop_event.is_set)
 
 
 def cancel_message(session, run_id: Optional[int], batch_ids: list, stopped: Optional[str] = None) -> str:

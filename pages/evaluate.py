@@ -21,7 +21,8 @@ from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, FEW_SEEDS, QUICK_MAX_SEED
 from pages.jobs import (cancel_or_wait, failure, load_job, newest_to_follow, progress_bar, redraw_once_ended,
                         who_and_when)
 from pages.tables import table_columns
-from pages.ui import NO_DATASET, acting_user, decision_errors, home, plain, require_user
+from pages.ui import (NO_DATASET, RETRIED, acting_user, database_checked, decision_errors, home, plain,
+                      require_user)
 
 JOB_KIND = "benchmark"
 ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
@@ -143,6 +144,7 @@ def what_it_compares(params: dict) -> str:
 
 
 @st.fragment(run_every=2)
+@database_checked(RETRIED)
 def job_panel(job_id: int) -> None:
     """The benchmark the page follows, redrawn every 2 s; once it ends, the page is redrawn for Results."""
     job, ahead = load_job(job_id)

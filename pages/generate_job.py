@@ -18,7 +18,7 @@ from db import views
 from db.engine import session_scope
 from db.jobs import ACTIVE
 from pages.jobs import cancel_or_wait, duration, failure, load_job, progress_bar, redraw_once_ended, who_and_when
-from pages.ui import home, plain, show_image
+from pages.ui import RETRIED, database_checked, home, plain, show_image
 
 JOB_KINDS = ("train_generate", "generate")  # what the Generate form launches: train and generate, or generate only
 GRID_PX = 480  # a small run's overview grid is drawn this wide at least (a 16² digits grid is 182 px)
@@ -81,8 +81,8 @@ def grid_px(path: str) -> int:
 
 
 def grid_caption(class_names: list[str]) -> str:
-    """What the overview's rows are: the grid itself has no labels, and a rare class that resembles a common one (a
-    cracked disc, a disc) is told apart only by its row."""
+    """What the overview's rows are, in words a screen reader and a search find (the grid names them in its margin,
+    Latin letters only): a rare class that resembles a common one (a cracked disc, a disc) is told apart by its row."""
     if not class_names or len(class_names) > NAMED_ROWS:
         return "latest samples (one row per class, in class order)"
     return "latest samples, one row per class, top to bottom: " + ", ".join(plain(n) for n in class_names)
@@ -147,6 +147,7 @@ def cancelled(job: dict, runs: dict) -> None:
 
 
 @st.fragment(run_every=2)
+@database_checked(RETRIED)
 def job_panel(job_id: int, class_names_of: dict[str, list[str]], runs: dict, on_end=None) -> None:
     """The job the page follows, redrawn every 2 s; `class_names_of`: each dataset's class names; `runs`: the runs
     the form offers to start from, by id; `on_end()` runs once when the job ends (the form's cached runs)."""

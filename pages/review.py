@@ -27,8 +27,8 @@ from ganaug_core.runstats import last_diversity
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
 from pages.review_decisions import (SCORE_JOB, act_on_sample, batch_actions, load_queue, queue_scoring,
                                     decide_open_sample, rejection_note, set_state, tag_open_sample)
-from pages.ui import (NO_DATASET, TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, plain,
-                      require_user, show_image, show_images, tile_clicks)
+from pages.ui import (NO_DATASET, RETRIED, TILE_PX, database_checked, file_changed, fmt, home, image_uri,
+                      placeholder_uri, plain, require_user, show_image, show_images, tile_clicks)
 
 PER_PAGE_CHOICES = (24, 36, 48)
 SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
@@ -101,6 +101,7 @@ def relabel_picked(key: str, labels: dict) -> None:
 
 
 @st.fragment(run_every=2)
+@database_checked(RETRIED)
 def scoring_progress(job_id: int, batch_id: int) -> None:
     job, ahead = load_job(job_id)
     if job is not None and job["status"] in ACTIVE:
@@ -191,6 +192,7 @@ st.query_params["batch"] = str(batch_id)
 
 
 @st.fragment
+@database_checked()
 def batch_panel(batch_id: int) -> None:
     require_user()  # a click inside the fragment runs it alone: an account disabled meanwhile opens no more samples
     if st.session_state.pop("review_refresh_queue", False):

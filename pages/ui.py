@@ -8,11 +8,12 @@ through db/ functions. Text that someone typed (names, reasons) goes through `pl
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 import streamlit as st
@@ -44,7 +45,7 @@ def home() -> str:
 
 
 @contextmanager
-def database_answers() -> Iterator[None]:
+def database_answers(again: str = "Reload the page to try again.") -> Iterator[None]:
     """A database that fails while the app runs a page (a PostgreSQL server restarting or out of reach, a role
     without rights on a table) is one message on the page, not a traceback; the next page run tries again."""
     try:
@@ -53,8 +54,23 @@ def database_answers() -> Iterator[None]:
         message = database_failure(e)
         if message is None:
             raise
-        st.error(f"{message}. Reload the page to try again.", icon=":material/cloud_off:")
+        st.error(f"{message}. {again}", icon=":material/cloud_off:")
         st.stop()
+
+
+RETRIED = "This panel tries again by itself."  # what `database_checked` says in a panel redrawn every few seconds
+
+
+def database_checked(again: str = "Reload the page to try again.") -> Callable[[Callable], Callable]:
+    """A fragment's body under `database_answers`: a fragment's own runs (a job panel's redraw every 2 s, a click
+    inside it) run without the page around them, so a server restarting showed Streamlit's OperationalError box."""
+    def decorate(fragment: Callable) -> Callable:
+        @functools.wraps(fragment)
+        def run(*args, **kwargs):
+            with database_answers(again):
+                return fragment(*args, **kwargs)
+        return run
+    return decorate
 
 
 def current_user() -> Optional[dict]:

@@ -381,3 +381,33 @@ def test_a_64px_runs_grid_is_shown_at_its_own_size_with_its_rows_named(users, di
     assert grid.size == (662, 134)
     assert (np.asarray(grid)[2 + 21, 2:66] == 0).all()  # the line, whole
     assert caption == "latest samples, one row per class, top to bottom: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9"
+
+
+def _follow_job_panel(job_id: int) -> None:
+    """An app script that draws only the Generate page's job panel (AppTest cannot rerun a fragment alone)."""
+    from pages.generate_job import job_panel
+
+    job_panel(job_id, {}, {})
+
+
+def test_a_job_panel_redrawn_while_the_database_is_gone_says_one_line_and_recovers(users, digits):
+    """The panel redraws itself every 2 s outside the page's run: a PostgreSQL restart put Streamlit's
+    OperationalError box, with its search links, in the panel until the server answered."""
+    from streamlit.testing.v1 import AppTest
+
+    from db.engine import database_url
+    from db.jobs import submit_job
+    from tests.app.conftest import TIMEOUT
+    from tests.db.helpers import database_gone
+
+    with session_scope(immediate=True) as session:
+        job = submit_job(session, "train_generate", {"dataset": digits}, None, requested_by=users["rita"]["id"]).id
+    at = AppTest.from_function(_follow_job_panel, args=(job,), default_timeout=TIMEOUT)
+    with database_gone(database_url()):
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [
+        f"{at.error[0].value.split('. ')[0]}. This panel tries again by itself."]
+    assert at.error[0].value.startswith("the database sqlite:")
+    at.run()  # the server is back: the next redraw shows the job
+    assert not at.error and not at.exception

@@ -144,6 +144,38 @@ def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):
     assert {"loss_d", "loss_g", "p", "images_per_s", "run_id"} <= set(seen[-1].stats)
 
 
+def test_a_run_trains_on_through_a_database_outage_and_records_its_checkpoint_once_it_answers(digits, home, capsys,
+                                                                                               monkeypatch):
+    """A PostgreSQL restart during training failed the run at its next report (every 25 steps), and a checkpoint
+    saved while the server was down went unrecorded (a resume could not find it)."""
+    import db.engine
+    from ganaug.runs import default_config, train_run
+    from tests.db.helpers import database_gone
+
+    outage = database_gone(db.engine.database_url())
+    steps: list[int] = []
+
+    def progress(p):
+        steps.append(p.done)
+        if p.done == 1:
+            outage.__enter__()  # the server goes away after step 1's report: steps 2 and 3 report to nowhere
+
+    def server_back(seconds):  # the first wait to record something (the checkpoint at step 4) sees it come back
+        outage.__exit__(None, None, None)
+
+    monkeypatch.setattr(db.engine, "sleep", server_back)
+    cfg = default_config("digits", resolution=8, width=4, batch_size=8, steps=6, stats_every=1, ckpt_every=4)
+    run_id = train_run("digits", cfg, progress=progress)
+    assert steps == [0, 1, 2, 3, 4, 5, 6]  # the reports the database missed still reached the bar
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        assert (run.status, run.step, run.progress) == ("done", 6, 1.0)
+        assert run.checkpoint_path.endswith("checkpoint-0000006.pt")
+    err = capsys.readouterr().err
+    assert f"run {run_id}: checkpoint 4 saved; recorded once the database answers again: the database " in err
+    assert err.count("recorded once the database answers again") == 1
+
+
 def test_training_reports_its_start_before_the_first_step(digits, home):
     """The loop reports every `stats_every` steps (25): the bar must not wait for them. At 64² on 2 busy cores the
     first report came 53 s after the start, with nothing on the terminal until then."""
