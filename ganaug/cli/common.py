@@ -171,13 +171,24 @@ class OneLineUsageErrors(TyperGroup):
         super().__init__(*args, **kwargs)
         _plain_help_flags(self)
 
-    def make_context(self, *args: Any, **kwargs: Any) -> typer.Context:
+    def make_context(self, info_name: Optional[str], args: list[str], *rest: Any, **kwargs: Any) -> typer.Context:
+        _arguments_are_text(args)
         with _usage_errors_on_one_line():
-            return super().make_context(*args, **kwargs)
+            return super().make_context(info_name, args, *rest, **kwargs)
 
     def invoke(self, ctx: typer.Context) -> Any:
         with _usage_errors_on_one_line():
             return super().invoke(ctx)
+
+
+def _arguments_are_text(args: list[str]) -> None:
+    """Bytes that are not UTF-8 on the command line (a file name from another system, `$'\\xff'`) reach Python as
+    lone surrogates; the first name, query or message that encodes one failed with a UnicodeEncodeError traceback."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            fail(f"the argument {ascii(arg)} is not valid UTF-8 text (a name from another system's encoding?)")
 
 
 def _plain_help_flags(command: Any) -> None:

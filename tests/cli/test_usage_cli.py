@@ -26,6 +26,17 @@ def test_usage_errors_are_one_line_on_stderr_and_exit_2(home, args, line):
     assert result.stderr.splitlines() == [line] and result.stdout == ""
 
 
+@pytest.mark.parametrize("args", [("data", "report", "ab\udcff"), ("train", "--dataset", "\udcff", "--steps", "2")])
+def test_an_argument_that_is_not_utf8_is_one_line_not_a_traceback(home, args):
+    # $'ab\xff' in a shell: Python holds the byte as a lone surrogate, and the first query or message that encoded
+    # it raised UnicodeEncodeError (exit 1, a traceback).
+    result = ganaug(*args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    bad = next(a for a in args if "\udcff" in a)
+    assert result.stderr.splitlines() == [f"error: the argument {ascii(bad)} is not valid UTF-8 text (a name from "
+                                          "another system's encoding?)"]
+
+
 def test_every_command_says_what_it_does_and_json_is_a_plain_flag(home):
     assert "Class-conditional GAN augmentation" in _help()
     no_arguments = ganaug("users")  # the help, as before the one-line usage errors
