@@ -94,8 +94,11 @@ def _owner_must_migrate(engine: Engine, current: str | None, e: DBAPIError) -> s
     """The two commands a PostgreSQL team's role cannot run itself: the owner migrates, then grants the new tables."""
     url, role = engine.url, engine.url.username
     with engine.connect() as conn:
-        owner = conn.scalar(text("SELECT tableowner FROM pg_tables WHERE schemaname = current_schema() "
-                                 "AND tablename = 'alembic_version'")) or "OWNER"
+        # No tables yet: the database's own owner (it was "their owner OWNER", a placeholder, in the message)
+        owner = (conn.scalar(text("SELECT tableowner FROM pg_tables WHERE schemaname = current_schema() "
+                                  "AND tablename = 'alembic_version'"))
+                 or conn.scalar(text("SELECT pg_get_userbyid(datdba) FROM pg_database "
+                                     "WHERE datname = current_database()")))
     owner_url = url.set(username=owner, password="PASSWORD").render_as_string(hide_password=False)
     psql = (f"psql -h {url.host or 'localhost'} -p {url.port or 5432} -U {owner} {url.database} "
             f"-c 'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}' "

@@ -135,3 +135,22 @@ def test_a_team_role_that_may_not_alter_tables_is_told_the_owners_two_commands(m
         assert f"`GANAUG_DB_URL=postgresql+psycopg://{role}:PASSWORD@127.0.0.1:{port}/{name} ganaug users list`" in message
         assert f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}' -c 'REVOKE UPDATE, DELETE ON events FROM {role}'`" in message
         assert current_revision(get_engine(url, migrate=False)) == "0003"  # the failed migration left nothing behind
+
+
+@pytest.mark.postgres
+def test_a_team_role_on_a_database_with_no_tables_yet_is_told_the_databases_owner(home):
+    """With no alembic_version table to read an owner from, the message said "migrate it once as their owner OWNER"."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    with scratch_database("ganaug_up") as url:
+        engine = get_engine(url, migrate=False)
+        with engine.begin() as conn:
+            conn.execute(text("REVOKE CREATE ON SCHEMA public FROM pg_database_owner, PUBLIC"))
+            owner = conn.scalar(text("SELECT pg_get_userbyid(datdba) FROM pg_database "
+                                     "WHERE datname = current_database()"))
+        dispose_engines()
+        with pytest.raises(DatabaseUnavailable) as e:
+            get_engine(url)
+        message = str(e.value)
+        assert "has no tables yet" in message and "OWNER" not in message
+        assert f"migrate it once as their owner {owner}, `GANAUG_DB_URL=postgresql+psycopg://{owner}:PASSWORD@" in message
