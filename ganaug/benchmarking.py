@@ -20,7 +20,7 @@ import numpy as np
 from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.benchmark.answer import SAMPLING_ARMS
-from ganaug_core.benchmark.arms import ARMS, ArmInputs, missing_input
+from ganaug_core.benchmark.arms import ARMS, DEFAULT_ARMS, ArmInputs, missing_input
 from ganaug_core.benchmark.classifier import FULL_BUDGET, QUICK_BUDGET
 from ganaug_core.benchmark.harness import BenchmarkData, run_benchmark_arms
 from ganaug_core.benchmark.report import summarize, write_report
@@ -35,9 +35,10 @@ STAGING = ".staging-"  # the prefix of a report folder being written
 
 
 def parse_arms(arms: Optional[Sequence[str] | str]) -> tuple[list[str], bool]:
-    """The arms to run, in canonical order, and whether the user chose them (vs. the default: all)."""
+    """The arms to run, in canonical order, and whether the user chose them (vs. the default: every arm but
+    gan_mix, which runs when named)."""
     if arms is None or arms == "" or arms == []:
-        return list(ARMS), False
+        return list(DEFAULT_ARMS), False
     names = [a.strip() for a in (arms.split(",") if isinstance(arms, str) else arms) if a.strip()]
     unknown = [a for a in names if a not in ARMS]
     if unknown:
@@ -77,8 +78,9 @@ def resolve_run(dataset_id: int, dataset_name: str, run_id: Optional[int]):
         ).first()
 
 
-def _generator(run, dataset) -> tuple[Callable, dict]:
+def _generator(run, dataset, latent_scale: float = 1.0) -> tuple[Callable, dict]:
     from ganaug.runs import latest_checkpoint, verified_checkpoint
+    from ganaug_core.benchmark.spread import widened
     from ganaug_core.sampling import GeneratorPipeline
 
     path = verified_checkpoint(run.id, latest_checkpoint(run.id), run.checkpoint_sha256)
@@ -90,6 +92,8 @@ def _generator(run, dataset) -> tuple[Callable, dict]:
             f"run {run.id}'s generator (dataset {pipeline.dataset_name!r}, {got[0]} classes, {got[1]} channels) "
             f"does not match dataset {dataset.name!r} ({expected[0]} classes, {expected[1]} channels)"
         )
+    if latent_scale != 1.0:
+        pipeline = widened(pipeline, latent_scale)
 
     def generate(class_index: int, n: int, seed: int) -> np.ndarray:
         from ganaug_core.rescale import upsample_images
@@ -151,6 +155,8 @@ def _arm_inputs(dataset: str, row, arm_list: list[str], chosen: bool, run_id: Op
                 "or run only the baselines with --arms real,oversample,smote,classic"
             )
         inputs.generate, provenance["generator"] = _generator(run, row)
+        if "gan_mix" in arm_list:
+            inputs.generate_wide, _ = _generator(run, row, inputs.mix_latent_scale)
     if "gan_filtered" in arm_list and inputs.generate is not None:
         try:
             inputs.scorer, provenance["scores"] = _scorer(dataset, data.train_images, data.train_labels, progress)
@@ -225,6 +231,7 @@ def run_benchmark(
         "budget": budget.to_dict(),
         "augmentation": inputs.augmentation.to_dict(),
         "filter": {"min_confidence": inputs.min_confidence, "pool": inputs.filter_pool},
+        "mix": {"real_share": inputs.mix_real_share, "latent_scale": inputs.mix_latent_scale},
         "provenance": provenance,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         "seconds": round(time.perf_counter() - started, 2),

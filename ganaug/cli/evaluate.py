@@ -146,8 +146,9 @@ def features_cmd(
 @cli_errors
 def benchmark_cmd(
     dataset: str = typer.Option(..., "--dataset", help="Dataset name"),
-    arms: str = typer.Option("", "--arms", help="Comma-separated arms (default: all that can run): real, "
-                             "oversample, smote, classic, gan, gan_classic, gan_filtered, gan_approved"),
+    arms: str = typer.Option("", "--arms", help="Comma-separated arms (default: all that can run but "
+                             "gan_mix, which runs when named): real, oversample, smote, classic, gan, gan_classic, "
+                             "gan_mix, gan_filtered, gan_approved"),
     seeds: int = typer.Option(DEFAULT_SEEDS, "--seeds", help="Number of seeds (classifier trainings per arm)"),
     quick: bool = typer.Option(False, "--quick", metavar="", help=f"Small budget and at most {QUICK_MAX_SEEDS} seeds: a smoke test, whose wide intervals show only large differences"),
     run: Optional[int] = typer.Option(None, "--run", help="Generator run (default: the dataset's newest finished run)"),

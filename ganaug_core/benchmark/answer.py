@@ -14,7 +14,7 @@ from typing import Optional
 from ganaug_core.imbalance import some_names
 
 # The arms that sample a trained generator (gan_approved takes reviewed samples instead, whatever run made them).
-SAMPLING_ARMS = ("gan", "gan_classic", "gan_filtered")
+SAMPLING_ARMS = ("gan", "gan_classic", "gan_mix", "gan_filtered")
 METRIC_LABELS = {
     "balanced_accuracy": "balanced accuracy",
     "minority_recall": "rare-class recall",

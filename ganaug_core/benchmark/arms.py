@@ -7,6 +7,9 @@
   would configure; the over-sampling is included so the baseline also sees a balanced class mix.
 - gan: the generator fills every class's gap to the majority count (`GANSampler`, strategy 'auto').
 - gan_classic: the gan set, trained with the same on-the-fly augmentation as classic.
+- gan_mix: each class's gap filled half with oversampled real copies (as classic's) and half with GAN samples drawn
+  with a wider latent spread (z × 2, `spread.py`), all with classic's on-the-fly augmentation. Not in the default
+  list: name it in --arms (BENCHMARKS.md, "Downstream benchmark", 2026-12-06, has its measurements).
 - gan_filtered: like gan, but candidates the automatic scores call memorized or low-confidence are dropped
   (more candidates are generated so the counts stay the same).
 - gan_approved: the real images plus the synthetic samples reviewers approved (the gated training set).
@@ -23,11 +26,13 @@ import numpy as np
 
 from ganaug_core.benchmark.augment import ClassicAugmentation
 from ganaug_core.errors import GanaugError
-from ganaug_core.sampler import GANSampler, GenerateFn, SamplingStrategy
+from ganaug_core.sampler import GANSampler, GenerateFn, SamplingStrategy, class_counts
 
-ARMS = ("real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved")
+ARMS = ("real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_mix", "gan_filtered", "gan_approved")
+# The arms a benchmark runs when none are named; the others run only when named in --arms.
+DEFAULT_ARMS = tuple(a for a in ARMS if a != "gan_mix")
 BASELINE_ARMS = ("oversample", "smote", "classic")
-GAN_ARMS = ("gan", "gan_classic", "gan_filtered", "gan_approved")
+GAN_ARMS = ("gan", "gan_classic", "gan_mix", "gan_filtered", "gan_approved")
 # What each arm trains on, in a reader's words: the report, the CLI's --help and the app say it the same way.
 ARM_DESCRIPTIONS = {
     "real": "the real training images only",
@@ -36,6 +41,8 @@ ARM_DESCRIPTIONS = {
     "classic": "oversample plus random rotation, scale, shift, brightness and contrast",
     "gan": "real images plus GAN samples filling each class's gap",
     "gan_classic": "the gan set, with classic's random transformations",
+    "gan_mix": "each class's gap half rare images repeated, half wider-spread GAN samples, with classic's "
+               "random transformations",
     "gan_filtered": "like gan, dropping samples the automatic scores flag (memorized, doubtful class)",
     "gan_approved": "real images plus the GAN samples reviewers approved (the gated set)",
 }
@@ -49,11 +56,14 @@ class ArmInputs:
     """What the arms beyond the cheap baselines need; an arm whose input is missing is skipped with a reason."""
 
     generate: Optional[GenerateFn] = None  # (class_index, n, seed) -> uint8 images, for the gan arms
+    generate_wide: Optional[GenerateFn] = None  # the same generator with latents × mix_latent_scale, for gan_mix
     scorer: Optional[ScoreFn] = None  # automatic per-sample scores, for gan_filtered
     approved: Optional[tuple[np.ndarray, np.ndarray]] = None  # reviewer-approved synthetic images, labels
     augmentation: ClassicAugmentation = field(default_factory=ClassicAugmentation)
     min_confidence: float = 0.5  # gan_filtered drops candidates the real-trained classifier doubts more than this
     filter_pool: int = 3  # gan_filtered generates this many candidates per sample it needs
+    mix_real_share: float = 0.5  # gan_mix fills this share of each class's gap with real copies, the rest with GAN
+    mix_latent_scale: float = 2.0  # gan_mix's latent spread (the caller builds generate_wide with it)
 
 
 @dataclass
@@ -70,6 +80,8 @@ def missing_input(arm: str, inputs: ArmInputs) -> Optional[str]:
     if arm not in ARMS:
         raise GanaugError(f"unknown arm {arm!r}: choose from {', '.join(ARMS)}")
     if arm in ("gan", "gan_classic", "gan_filtered") and inputs.generate is None:
+        return "no trained generator"
+    if arm == "gan_mix" and inputs.generate_wide is None:
         return "no trained generator"
     if arm == "gan_filtered" and inputs.scorer is None:
         return "no automatic scores available"
@@ -125,6 +137,28 @@ def _smote(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndar
     return images, y_res
 
 
+def _mix(X: np.ndarray, y: np.ndarray, seed: int, inputs: ArmInputs) -> TrainingSet:
+    """gan_mix: each class up to the majority count, `mix_real_share` of its gap as random copies of its real
+    images (imbalanced-learn's RandomOverSampler, as oversample and classic), the rest as wide-spread GAN samples."""
+    from imblearn.over_sampling import RandomOverSampler
+
+    counts = class_counts(y)
+    top = max(counts.values())
+    n_real = {c: int(round(inputs.mix_real_share * (top - n))) for c, n in counts.items()}
+    gan_targets = {c: top - n_real[c] for c, n in counts.items() if n < top}
+    if not gan_targets:  # already balanced: nothing to add
+        return TrainingSet(X, y, inputs.augmentation, 0, {"generated": {}, "duplicated": 0})
+    sampler = GANSampler(inputs.generate_wide, sampling_strategy=gan_targets, random_state=seed)
+    Xg, yg = sampler.fit_resample(X, y)
+    copies = RandomOverSampler(sampling_strategy={c: n + n_real[c] for c, n in counts.items()}, random_state=seed)
+    Xc, yc = copies.fit_resample(X.reshape(len(X), -1), y)
+    Xc, yc = Xc[len(X):].reshape((-1,) + X.shape[1:]), yc[len(X):]  # imblearn keeps the originals first
+    info = {"generated": {int(c): int(n) for c, n in sampler.sampling_strategy_.items()}, "duplicated": len(yc),
+            "real_share": inputs.mix_real_share, "latent_scale": inputs.mix_latent_scale}
+    return TrainingSet(np.concatenate([Xg, Xc]), np.concatenate([yg, yc]), inputs.augmentation,
+                       sampler.n_generated_, info)
+
+
 def build_training_set(
     arm: str, X: np.ndarray, y: np.ndarray, seed: int, inputs: ArmInputs, strategy: SamplingStrategy = "auto"
 ) -> TrainingSet:
@@ -141,6 +175,8 @@ def build_training_set(
     if arm == "smote":
         Xr, yr = _smote(X, y, seed)
         return TrainingSet(Xr, yr, None, len(yr) - len(y))
+    if arm == "gan_mix":
+        return _mix(X, y, seed, inputs)
     if arm == "gan_approved":
         images, labels = inputs.approved
         return TrainingSet(np.concatenate([X, images]), np.concatenate([y, labels.astype(y.dtype)]), None, len(labels))

@@ -21,6 +21,7 @@ ARM_COLOURS = {
     "classic": "#17becf",
     "gan": "#ff7f0e",
     "gan_classic": "#d62728",
+    "gan_mix": "#9467bd",
     "gan_filtered": "#e377c2",
     "gan_approved": "#8c564b",
 }

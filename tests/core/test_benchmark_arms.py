@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from ganaug_core.benchmark.arms import ARMS, ArmInputs, build_training_set, filtered, missing_input
+from ganaug_core.benchmark.arms import ARMS, DEFAULT_ARMS, ArmInputs, build_training_set, filtered, missing_input
 from ganaug_core.benchmark.classifier import Budget, predict_proba, train_classifier
 from ganaug_core.benchmark.shifts import SHIFTS, shifted_test_sets
 from ganaug_core.benchmark.sweep import sweep_strategy
@@ -36,7 +38,15 @@ def scorer(images, class_index):
     return conf, images[:, 0, 0, 0] % 5 == 0
 
 
-INPUTS = ArmInputs(generate=generate, scorer=scorer, approved=(toy((0, 0, 4), seed=9)[0], np.full(4, 2)))
+def generate_wide(class_index, n, seed):
+    """Like generate, but marked: pixel (0, 0) is 255, which no real toy image has (its noise is below 40)."""
+    X = generate(class_index, n, seed)
+    X[:, 0, 0, 0] = 255
+    return X
+
+
+INPUTS = ArmInputs(generate=generate, scorer=scorer, approved=(toy((0, 0, 4), seed=9)[0], np.full(4, 2)),
+                   generate_wide=generate_wide)
 
 
 @pytest.mark.parametrize("arm", ARMS)
@@ -52,17 +62,36 @@ def test_every_arm_keeps_the_real_images_and_balances_as_promised(arm):
         assert counts == {0: 12, 1: 10, 2: 7} and ts.n_synthetic == 4
     else:
         assert counts == {0: 12, 1: 12, 2: 12}
-    assert (ts.augmentation is not None) == (arm in ("classic", "gan_classic"))
-    assert ts.n_synthetic == {"oversample": 0, "classic": 0, "real": 0, "gan_approved": 4}.get(arm, 11)
+    assert (ts.augmentation is not None) == (arm in ("classic", "gan_classic", "gan_mix"))
+    # gan_mix: gaps 2 and 9, half of each (1 and round(4.5) = 4) real copies, the other 1 + 5 from the generator.
+    assert ts.n_synthetic == {"oversample": 0, "classic": 0, "real": 0, "gan_approved": 4, "gan_mix": 6}.get(arm, 11)
 
 
 def test_arms_are_deterministic_per_seed():
     X, y = toy()
-    for arm in ("oversample", "smote", "gan", "gan_filtered"):
+    for arm in ("oversample", "smote", "gan", "gan_mix", "gan_filtered"):
         a = build_training_set(arm, X, y, 3, INPUTS).images
         b = build_training_set(arm, X, y, 3, INPUTS).images
         c = build_training_set(arm, X, y, 4, INPUTS).images
         assert a.tobytes() == b.tobytes() and a.tobytes() != c.tobytes(), arm
+
+
+def test_gan_mix_fills_each_gap_half_with_real_copies_half_with_the_wide_generator():
+    X, y = toy(counts=(12, 10, 2))  # gaps 2 and 10
+    ts = build_training_set("gan_mix", X, y, 0, INPUTS)
+    added, labels = ts.images[len(X):], ts.labels[len(X):]
+    wide = added[:, 0, 0, 0] == 255  # generate_wide's mark: the GAN samples come from the wide generator only
+    assert ts.n_synthetic == wide.sum() == 1 + 5
+    assert class_counts(labels[wide]) == {1: 1, 2: 5} and class_counts(labels[~wide]) == {1: 1, 2: 5}
+    real = {x.tobytes(): c for x, c in zip(X, y)}
+    assert all(real.get(x.tobytes()) == c for x, c in zip(added[~wide], labels[~wide]))  # copies of their class
+    assert ts.info["duplicated"] == 6 and ts.info["generated"] == {1: 1, 2: 5}
+    assert ts.augmentation == INPUTS.augmentation
+    # The share moves the split; at 1 nothing is generated (and the generator is not asked for 0 images).
+    only_real = build_training_set("gan_mix", X, y, 0, dataclasses.replace(INPUTS, mix_real_share=1.0))
+    assert only_real.n_synthetic == 0 and class_counts(only_real.labels) == {0: 12, 1: 12, 2: 12}
+    only_gan = build_training_set("gan_mix", X, y, 0, dataclasses.replace(INPUTS, mix_real_share=0.0))
+    assert only_gan.n_synthetic == 12 and (only_gan.images[len(X):, 0, 0, 0] == 255).all()
 
 
 def test_filter_drops_memorized_and_low_confidence_candidates_first():
@@ -82,6 +111,7 @@ def test_filter_drops_memorized_and_low_confidence_candidates_first():
 
 def test_missing_inputs_skip_an_arm_with_a_reason_and_unknown_arms_are_refused():
     assert missing_input("gan", ArmInputs()) == "no trained generator"
+    assert missing_input("gan_mix", ArmInputs(generate=generate)) == "no trained generator"
     assert missing_input("gan_filtered", ArmInputs(generate=generate)) == "no automatic scores available"
     assert "approved" in missing_input("gan_approved", ArmInputs())
     assert missing_input("smote", ArmInputs()) is None
@@ -89,6 +119,14 @@ def test_missing_inputs_skip_an_arm_with_a_reason_and_unknown_arms_are_refused()
         missing_input("gans", ArmInputs())
     with pytest.raises(GanaugError, match="cannot run"):
         build_training_set("gan", *toy(), 0, ArmInputs())
+
+
+def test_gan_mix_runs_only_when_named():
+    from ganaug.benchmarking import parse_arms
+
+    assert "gan_mix" in ARMS and "gan_mix" not in DEFAULT_ARMS
+    assert parse_arms(None) == (list(DEFAULT_ARMS), False)
+    assert parse_arms("gan_mix,classic") == (["classic", "gan_mix"], True)
 
 
 def test_smote_refuses_a_class_with_a_single_image():
