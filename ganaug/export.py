@@ -34,6 +34,7 @@ from db.users import require_user
 from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
+from ganaug_core.imbalance import some_names
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 
 
@@ -141,6 +142,7 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
         head = gated.log_head
         (staging / "log_head.txt").write_text(f"{head['events']} {head['hash']}\n")
         summary = {**gated.summary(), "out": str(out)}
+        summary["empty_classes"] = empty_classes(class_names, summary["counts"])
         summary["event"] = _publish(staging, out, summary, exporter)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -148,6 +150,24 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     finally:
         held.release()
     return summary
+
+
+def empty_classes(class_names: list[str], counts: dict) -> list[str]:
+    """The classes with no image in an export, which therefore have no folder (an .npz may hold a class in its test
+    split alone)."""
+    return [name for i, name in enumerate(class_names)
+            if not sum((counts.get(str(i)) or {}).values())]
+
+
+def empty_classes_warning(names: list[str]) -> Optional[str]:
+    """Said of an export with empty classes: a reader that numbers classes by their folders (torchvision's
+    ImageFolder) numbers every later class one lower than its folder's NNN_ prefix and manifest.csv say."""
+    if not names:
+        return None
+    many = len(names) > 1
+    return (f"class{'es' * many} {some_names(names)} {'have' if many else 'has'} no image in this set, so no folder: "
+            "a reader that numbers classes by their folders (torchvision's ImageFolder) gives each later class an "
+            "index below its folder's NNN_ prefix and manifest.csv's class_index; map classes by that prefix")
 
 
 def folder_check(folder: Optional[str], manifest_sha256: Optional[str]) -> str:

@@ -86,6 +86,8 @@ def past_exports() -> None:
 
 def export_summary(result: dict) -> None:
     """What an export admitted, per class, what it left out and why, and the log head it rests on."""
+    from ganaug.export import empty_classes_warning
+
     event = result.get("event")
     st.success(f"Exported {result['entries']:,} images to `{result['out']}`; manifest sha256 "
                f"`{result['manifest_sha256']}`" + (f"; recorded as event {event['id']} of the decision log"
@@ -95,6 +97,8 @@ def export_summary(result: dict) -> None:
     rows = [{"class_name": names[int(c)] if int(c) < len(names) else c, "real_images": n["real"],
              "synthetic_images": n["synthetic"]} for c, n in result["counts"].items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=table_columns(rows))
+    if warning := empty_classes_warning(result.get("empty_classes") or []):
+        st.warning(plain(warning[0].upper() + warning[1:] + "."), icon=":material/folder_off:")
     if result["excluded"]:
         st.caption("Left out: " + "; ".join(f"{n:,} {why}" for why, n in sorted(result["excluded"].items())))
     head = result["log_head"]

@@ -213,7 +213,7 @@ def export_cmd(
     """Write the gated training set as an ImageFolder with manifest.csv, its sha256 and the log head (log_head.txt);
     with --user (or GANAUG_USER), record the export in the decision log (`ganaug audit exports` lists them)."""
     from db.gate import INTEGRITY_REASONS
-    from ganaug.export import export_gated_set
+    from ganaug.export import empty_classes_warning, export_gated_set
     from ganaug_core.progress import tqdm_progress
 
     if not 0 <= ratio < math.inf:
@@ -229,6 +229,8 @@ def export_cmd(
         why = "; ".join(f"{reason} ({n} sample{'s' * (n != 1)})" for reason, n in summary["excluded"].items())
         echo("warning: no synthetic sample was admitted, so the set holds the real training images only"
              + (f"; left out: {why}" if why else " (no batch of this dataset is approved)"), err=True)
+    if warning := empty_classes_warning(summary["empty_classes"]):
+        echo(f"warning: {warning}", err=True)
     names = dataset_class_names(dataset)
     over_cap = summary["over_cap"]
     counts = ", ".join(f"class {class_label(c, names)}: {v['real']} real + {v['synthetic']} synthetic"

@@ -377,6 +377,22 @@ def test_an_npz_class_with_only_held_out_images_is_warned_about_at_ingest(home, 
         "generate` refuses it; add training images to the source"]
 
 
+def test_an_export_with_a_class_without_images_warns_that_folder_numbering_shifts(home, tmp_path):
+    # Class 1 has test images only, so no folder: torchvision's ImageFolder read 002_2 as class 1, silently.
+    rng = np.random.default_rng(0)
+    path = tmp_path / "gap.npz"
+    np.savez(path, train_images=rng.integers(0, 255, (10, 8, 8), dtype=np.uint8), train_labels=np.repeat([0, 2], 5),
+             test_images=rng.integers(0, 255, (6, 8, 8), dtype=np.uint8), test_labels=np.array([0, 1, 2, 1, 0, 2]))
+    assert ganaug("data", "ingest", str(path), "--name", "gap", "--resolution", "8").exit_code == 0
+    result = ganaug("export", "--dataset", "gap", "--out", str(tmp_path / "out"), "--json")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir()) == ["000_0", "002_2"]
+    assert json.loads(result.stdout)["empty_classes"] == ["1"]
+    assert ("warning: class 1 has no image in this set, so no folder: a reader that numbers classes by their folders "
+            "(torchvision's ImageFolder) gives each later class an index below its folder's NNN_ prefix and "
+            "manifest.csv's class_index; map classes by that prefix") in result.stderr.splitlines()
+
+
 def test_links_empty_and_cut_short_files_are_listed_with_why(home, tmp_path):
     # A broken link and a link to a folder were passed over without a word, and the reasons read
     # "(UnidentifiedImageError)" / "(OSError)" for an empty file and a JPEG cut short.
