@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Dataset, RealImage
+from db.models import Batch, Dataset, Event, Job, RealImage, Report, Run, Sample
 
 
 class UnknownDataset(LookupError):
@@ -37,6 +37,34 @@ def add_dataset(session: Session, images: list[dict], **fields) -> Dataset:
     session.flush()
     session.execute(RealImage.__table__.insert(), [{**img, "dataset_id": dataset.id} for img in images])
     return dataset
+
+
+def dataset_references(session: Session, dataset: Dataset) -> dict[str, list[int]]:
+    """What refers to the dataset, by kind → ids: its runs, batches, samples, reports, the decision log's events
+    that target it (its exports) and the jobs queued or running on it (a job names it in its params, not by key).
+    Empty kinds are left out."""
+    from db.jobs import ACTIVE
+
+    refs = {
+        "runs": list(session.scalars(select(Run.id).where(Run.dataset_id == dataset.id).order_by(Run.id))),
+        "batches": list(session.scalars(select(Batch.id).where(Batch.dataset_id == dataset.id).order_by(Batch.id))),
+        "samples": list(session.scalars(select(Sample.id).join(Batch, Sample.batch_id == Batch.id)
+                                        .where(Batch.dataset_id == dataset.id).order_by(Sample.id))),
+        "reports": list(session.scalars(select(Report.id).where(Report.dataset_id == dataset.id).order_by(Report.id))),
+        "events": list(session.scalars(select(Event.id).where(Event.target_type == "dataset",
+                                                              Event.target_id == dataset.id).order_by(Event.id))),
+        "jobs": [j.id for j in session.scalars(select(Job).where(Job.status.in_(ACTIVE)).order_by(Job.id))
+                 if (j.params or {}).get("dataset") == dataset.name],
+    }
+    return {kind: ids for kind, ids in refs.items() if ids}
+
+
+def delete_dataset(session: Session, dataset: Dataset) -> int:
+    """Delete the dataset's row and its image rows in the caller's transaction; returns how many images it had.
+    Bulk statements: a dataset of 100,000 images is not loaded to be deleted."""
+    images = session.execute(delete(RealImage).where(RealImage.dataset_id == dataset.id)).rowcount
+    session.execute(delete(Dataset).where(Dataset.id == dataset.id))
+    return images
 
 
 def class_counts(session: Session, dataset_id: int) -> dict[str, dict[int, int]]:

@@ -4,18 +4,30 @@ The images are written into a staging folder; the dataset row and its image rows
 transaction; the staging folder is renamed into place just before that transaction commits. Any failure
 removes the staging folder (or the renamed one) and rolls the rows back. A staging folder left by an ingest that
 was killed outright (`kill -9`, out of memory) is removed by the next ingest (`ganaug.held_folders`).
+
+Removing a dataset nothing refers to (`remove_dataset`) runs the other way: its folder (and its feature extractor's,
+under GANAUG_HOME/models) is renamed into a held `.removing-` folder just before the transaction that deletes its
+rows commits; then what the database says decides (`_settle_removal`): rows gone, the folder is deleted; rows still
+there (the commit failed, or the process was killed before it), the folders are renamed back. A removal killed
+outright leaves its `.removing-` folder, which the next ingest, removal, `data list` or read of a missing dataset
+folder settles the same way. So a kill leaves the dataset whole or nothing of it.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Optional
 
-from db.datasets import add_dataset, class_counts, find_dataset, get_dataset, list_datasets
+from db.datasets import (add_dataset, class_counts, dataset_references, delete_dataset, find_dataset, get_dataset,
+                         list_datasets)
 from db.engine import session_scope
 from db.models import Dataset
-from ganaug.held_folders import HeldFolder, sweep_abandoned
+from ganaug.held_folders import HeldFolder, abandoned, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.datasets import DEMO_NAME, DatasetArrays, IngestOptions, IngestResult, ingest, load_arrays
 from ganaug_core.errors import GanaugError
@@ -23,6 +35,8 @@ from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION, ImbalanceReport, im
 from ganaug_core.progress import ProgressCallback, no_progress
 
 STAGING = ".staging-"  # the prefix of a folder being written under GANAUG_HOME/datasets
+REMOVING = ".removing-"  # the prefix of a folder holding what a removal takes away, under GANAUG_HOME/datasets
+RECORD = "removing.json"  # in a `.removing-` folder: which dataset its folders were
 
 
 def validate_name(name: str) -> None:
@@ -52,6 +66,7 @@ def ingest_dataset(
     root = paths.datasets_dir()
     root.mkdir(parents=True, exist_ok=True)
     final = root / name
+    settle_abandoned_removals()  # a removal killed before its commit: its folder goes back, under its name
     if final.exists():
         raise GanaugError(f"{final} already exists on disk but is not a recorded dataset; move it away first")
     sweep_abandoned(root, STAGING)
@@ -123,6 +138,131 @@ def all_datasets() -> list[Dataset]:
         return list(list_datasets(session))
 
 
+def missing_files(dataset: Dataset) -> Optional[str]:
+    """What of the dataset's files is gone: "folder", "arrays" (its arrays.npz), or None when both are there."""
+    folder = Path(paths.resolve(dataset.path))
+    if not folder.is_dir():
+        return "folder"
+    return None if (folder / "arrays.npz").is_file() else "arrays"
+
+
+def listed_datasets() -> list[tuple[Dataset, Optional[str]]]:
+    """Every dataset with what of its files is missing (`missing_files`), after settling killed removals."""
+    settle_abandoned_removals()
+    return [(d, missing_files(d)) for d in all_datasets()]
+
+
+# --- removing a dataset ------------------------------------------------------------------------------------------
+
+
+# What refers to a dataset, in words: one of them, several of them (`db.datasets.dataset_references`'s kinds).
+_REFERRING = {"runs": ("run", "runs"), "batches": ("batch", "batches"), "reports": ("report", "reports"),
+              "events": ("the decision log's event", "the decision log's events"),
+              "jobs": ("queued or running job", "queued or running jobs")}
+
+
+def _in_use_message(name: str, refs: dict[str, list[int]]) -> str:
+    parts = []
+    for kind, (one, many) in _REFERRING.items():
+        found = refs.get(kind)
+        if found:
+            more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+            parts.append(f"{many if len(found) > 1 else one} {', '.join(str(i) for i in found[:5])}{more}")
+    if "samples" in refs:
+        parts.append(f"{len(refs['samples'])} sample{'s' * (len(refs['samples']) > 1)}")
+    return (f"dataset {name!r} is not removed: it is named by {'; '.join(parts)} (runs, batches, reports and the "
+            "decision log are kept for good, so only a dataset nothing was made from can be removed)")
+
+
+def remove_dataset(name: str) -> dict:
+    """Delete a dataset that nothing refers to (`db.datasets.dataset_references`): its rows, its folder under
+    GANAUG_HOME/datasets and its feature extractor's under GANAUG_HOME/models. Returns what was removed."""
+    from db.audit import lock_log
+    from ganaug.disk import tree_bytes
+
+    root = paths.datasets_dir()
+    settle_abandoned_removals()
+    held = HeldFolder.create(root, REMOVING)
+    try:
+        with _in_use_is_bad_input(name), session_scope(immediate=True) as session:
+            lock_log(session)  # no decision is recorded meanwhile (an export of it, say)
+            dataset = get_dataset(session, name)
+            refs = dataset_references(session, dataset)
+            if refs:
+                raise GanaugError(_in_use_message(name, refs))
+            images = delete_dataset(session, dataset)  # run now: a row still referring to it fails them, before
+            # any folder moves
+            folder = Path(paths.resolve(dataset.path))
+            _take_away(held.path, dataset, folder, paths.models_dir() / name)
+        # Sized once committed, not while holding the database's write lock: 100,000 files take a while to walk.
+        return dict(dataset=name, images=images, folder=str(folder), freed_bytes=tree_bytes(held.path))
+    finally:
+        try:
+            _settle_removal(held.path)
+        except Exception:  # the database is unreachable, say: the next removal, ingest or `data list` settles it
+            pass
+        held.release()
+
+
+@contextmanager
+def _in_use_is_bad_input(name: str):
+    """A run or report recorded on the dataset between the check and the delete: the foreign key refuses the
+    delete (SQLite's enforced by `PRAGMA foreign_keys`, PostgreSQL's always), which is the same refusal."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        yield
+    except IntegrityError:
+        raise GanaugError(f"dataset {name!r} is not removed: something was just made from it (a run, a batch or a "
+                          "report); `ganaug data remove` refuses a dataset in use") from None
+
+
+def _take_away(trash: Path, dataset: Dataset, folder: Path, models: Path) -> None:
+    """Rename the dataset's folder (and its models folder) into `trash`, beside a record of whose they are. A folder
+    that is not directly under GANAUG_HOME/datasets (a path recorded by hand) is left where it is."""
+    (trash / RECORD).write_text(json.dumps({"name": dataset.name, "id": dataset.id}))
+    if folder.parent.resolve() == paths.datasets_dir().resolve() and (folder.exists() or folder.is_symlink()):
+        os.rename(folder, trash / "dataset")
+    if models.is_dir():
+        os.rename(models, trash / "models")
+
+
+def _still_recorded(record: dict) -> bool:
+    with session_scope() as session:
+        dataset = find_dataset(session, record["name"])
+        return dataset is not None and dataset.id == record["id"]
+
+
+def _settle_removal(trash: Path) -> None:
+    """Finish or undo the removal that `trash` holds, as the database says (the module's docstring)."""
+    try:
+        record = json.loads((trash / RECORD).read_text())
+    except (OSError, ValueError):  # the record is written before anything moves: nothing was moved
+        record = None
+    if record is not None and _still_recorded(record):
+        for part, home in (("dataset", paths.datasets_dir()), ("models", paths.models_dir())):
+            taken = trash / part
+            if taken.exists() or taken.is_symlink():
+                try:
+                    os.rename(taken, home / record["name"])
+                except OSError:  # models rebuilt meanwhile (`evaluate features`): the new ones stay
+                    pass
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def settle_abandoned_removals() -> None:
+    """Settle the `.removing-` folders whose removal died (`_settle_removal`)."""
+    root = paths.datasets_dir()
+    if not root.is_dir():
+        return
+    for path in sorted(root.iterdir()):
+        if not path.name.startswith(REMOVING) or not re.fullmatch(r"[0-9a-f]{32}", path.name[len(REMOVING):]):
+            continue
+        with abandoned(path) as gone:
+            if gone:
+                _settle_removal(path)
+
+
 def dataset_arrays(name: str) -> tuple[Dataset, DatasetArrays]:
     """The dataset's row and its pixels (checked against the sha256 recorded at ingestion)."""
     from ganaug_core.imageio import sha256_file
@@ -131,6 +271,8 @@ def dataset_arrays(name: str) -> tuple[Dataset, DatasetArrays]:
         dataset = get_dataset(session, name)
     folder = Path(paths.resolve(dataset.path))
     arrays_path = folder / "arrays.npz"
+    if not folder.is_dir():
+        settle_abandoned_removals()  # a removal killed before its commit took it away: it comes back
     if not folder.is_dir():  # said apart: "missing or does not match" left the user to find out which
         raise GanaugError(f"dataset {name!r}: its folder {folder} is gone (deleted or moved?): put it back, or ingest "
                           f"the source again under another --name (is GANAUG_HOME the folder it was ingested into?)")

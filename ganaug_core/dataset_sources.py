@@ -10,6 +10,7 @@ images far from square that conversion stretched (source path, width, height).
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -142,6 +143,24 @@ def _holds_class_folders(d: Path) -> bool:
             and not any(c.is_file() and c.suffix.lower() in IMAGE_SUFFIXES for c in children))
 
 
+DATABASE_FILE = "ganaug.db"  # a home's SQLite database (db.engine.database_url); not imported: core imports no db
+
+
+def _current_home() -> Path:
+    """GANAUG_HOME as `paths.home` resolves it, without creating it (core code that reads a folder makes none)."""
+    return Path(os.environ.get("GANAUG_HOME") or Path.cwd() / ".ganaug").resolve()
+
+
+def _home_reason(d: Path, home: Path) -> Optional[str]:
+    """Why the folder `d` is a ganaug home and not a class (None when it is not one): a home kept beside the class
+    folders under a name without a dot (`GANAUG_HOME=./home`) was ingested as a class of its batches and grids."""
+    if d.resolve() == home:
+        return "the current GANAUG_HOME (ganaug's own files, not a class): passed over"
+    if (d / DATABASE_FILE).is_file():
+        return f"a ganaug home (it holds {DATABASE_FILE}; ganaug's own files, not a class): passed over"
+    return None
+
+
 def _only_greys(pixels: np.ndarray) -> bool:
     """Colour images whose every pixel is a grey (R = G = B): X-rays saved as RGB JPEGs, palette PNGs and GIFs of
     greys. Their headers said colour, so they were stored, and trained, with three equal channels."""
@@ -149,7 +168,14 @@ def _only_greys(pixels: np.ndarray) -> bool:
 
 
 def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
-    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    home = _current_home()
+    if _home_reason(root, home):
+        raise GanaugError(f"{root} is a ganaug home, not a dataset: ingest the folder that holds one sub-folder of "
+                          "images per class")
+    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    reasons = {d: _home_reason(d, home) for d in folders}
+    homes = [(_as_text(d), reasons[d]) for d in folders if reasons[d]]
+    class_dirs = [d for d in folders if not reasons[d]]
     for d in class_dirs:
         if not _is_text(d.name):
             raise GanaugError(f"class folder {d.name!r} in {root} is not valid UTF-8: rename it (its name is the class name)")
@@ -162,11 +188,18 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
             f"{train}, whose sub-folders are the classes (ganaug holds out its own test split: --test-fraction)")
     files, file_labels = [], []
     loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    skipped = [(_as_text(f), "an image outside any class folder") for f in loose]
+    skipped = homes + [(_as_text(f), "an image outside any class folder") for f in loose]
     for c, d in enumerate(class_dirs):
         # Hidden files and whatever lies in hidden folders (.DS_Store, .thumbnails/, .ipynb_checkpoints/) are not the
         # class's images: a thumbnail folder would add near-copies of them.
+        inner_homes: list[Path] = []
         for f in sorted(p for p in d.rglob("*") if not any(part.startswith(".") for part in p.relative_to(d).parts)):
+            if any(h in f.parents for h in inner_homes):
+                continue
+            if f.is_dir() and not f.is_symlink() and _home_reason(f, home):  # a home kept inside a class folder
+                inner_homes.append(f)
+                skipped.append((_as_text(f), _home_reason(f, home)))
+                continue
             if f.is_symlink() and not f.is_file():  # said, not passed over in silence as before
                 skipped.append((_as_text(f), "a link to a folder: not followed" if f.is_dir() else
                                 "a broken link: what it points to is missing"))

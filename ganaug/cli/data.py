@@ -1,4 +1,4 @@
-"""`ganaug data ingest | list | report`."""
+"""`ganaug data ingest | list | report | remove`."""
 
 from __future__ import annotations
 
@@ -171,17 +171,25 @@ def shrunk_note(side: int, resolution: int) -> str:
 @app.command("list")
 @cli_errors
 def list_cmd(as_json: bool = JSON) -> None:
-    """List the ingested datasets."""
-    from ganaug.datasets import all_datasets
+    """List the ingested datasets; one whose folder or arrays file is gone is marked."""
+    from ganaug.datasets import listed_datasets
 
     rows = [
         dict(name=d.name, source=d.source, resolution=d.resolution, channels=d.channels, classes=len(d.class_names),
-             created_at=d.created_at.isoformat())
-        for d in all_datasets()
+             created_at=d.created_at.isoformat(), missing=missing)
+        for d, missing in listed_datasets()
     ]
-    text = "\n".join(f"{r['name']:<24} {r['resolution']}²×{r['channels']}  {r['classes']} classes  {r['source']}" for r in rows)
+    text = "\n".join(f"{r['name']:<24} {r['resolution']}²×{r['channels']}  {r['classes']} classes  {r['source']}"
+                     + missing_mark(r["name"], r["missing"]) for r in rows)
     emit({"datasets": rows}, as_json, text or "no datasets yet: `ganaug data ingest FOLDER --name NAME` (one sub-folder "
          "of images per class), or `ganaug data ingest demo:digits --name digits` to try the tool")
+
+
+def missing_mark(name: str, missing) -> str:
+    if missing is None:
+        return ""
+    what = "its folder" if missing == "folder" else "its arrays.npz"
+    return f"  [MISSING: {what} is gone; put it back, or forget it with `ganaug data remove {name}`]"
 
 
 @app.command("report")
@@ -196,3 +204,19 @@ def report_cmd(
 
     report = dataset_report(name, minority_fraction)
     emit(report.to_dict(), as_json, report.to_text())
+
+
+@app.command("remove")
+@cli_errors
+def remove_cmd(
+    name: str = typer.Argument(..., help="The dataset to remove"),
+    as_json: bool = JSON,
+) -> None:
+    """Remove a dataset no run, batch, report, export or queued job names: its rows, folder and feature extractor."""
+    from ganaug.datasets import remove_dataset
+    from ganaug.disk import human
+
+    with terminate_as_interrupt():
+        removed = remove_dataset(name)
+    emit(removed, as_json, f"removed dataset {name!r}: {removed['images']} images, {human(removed['freed_bytes'])} "
+         "freed; its name is free again")

@@ -263,3 +263,25 @@ def test_colour_files_holding_only_greys_give_one_channel(home, tmp_path):
     assert ingest_dataset(str(tmp_path / "src"), "asked", IngestOptions(resolution=8, channels=3))[0].channels == 3
     Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(tmp_path / "src" / "a" / "colour.png")
     assert ingest_dataset(str(tmp_path / "src"), "mixed", IngestOptions(resolution=8))[0].channels == 3
+
+
+def test_a_ganaug_home_inside_the_source_is_passed_over_and_said(home, tmp_path):
+    # `GANAUG_HOME=./home ganaug data ingest .` twice: the second ingest took the home's stored PNGs for a class
+    # named "home"; so did a folder holding another home's ganaug.db, beside the classes or inside one.
+    from ganaug_core.errors import GanaugError
+
+    assert home.parent == tmp_path
+    make_image_folder(tmp_path, classes=("a", "b"), per_class=(4, 4))
+    ingest_dataset(str(tmp_path), "first", IngestOptions(resolution=8))  # the home now holds its PNGs
+    for other in (tmp_path / "old-home", tmp_path / "a" / "backup"):
+        make_image_folder(other, classes=("x",), per_class=(3,))
+        (other / "ganaug.db").write_bytes(b"")
+    dataset, result = ingest_dataset(str(tmp_path), "second", IngestOptions(resolution=8))
+    assert dataset.class_names == ["a", "b"] and len(result.images) == 8
+    reasons = dict(result.skipped)
+    assert reasons[str(home)].startswith("the current GANAUG_HOME")
+    for other in (tmp_path / "old-home", tmp_path / "a" / "backup"):
+        assert reasons[str(other)].startswith("a ganaug home (it holds ganaug.db")
+    assert not any("/x/" in path for path, _ in result.skipped)  # the homes' files are not listed one by one
+    with pytest.raises(GanaugError, match=r"is a ganaug home, not a dataset"):
+        ingest_dataset(str(home), "itself", IngestOptions(resolution=8))
