@@ -13,7 +13,7 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.audit import record_event
+from db.audit import lock_log, record_event
 from db.datasets import get_dataset
 from db.models import Event, User
 from db.users import require_user
@@ -30,6 +30,7 @@ def export_meaning(dataset: str, entries: int, synthetic: int, folder: str, mani
 def record_export(session: Session, user: User, summary: dict) -> Event:
     """Append the export that `summary` (`GatedSet.summary()` plus "out", the folder) describes, signed by `user`.
     Call it in a `session_scope(immediate=True)`; an account disabled since it signed in is refused."""
+    lock_log(session)  # before the dataset is read: a `data remove` of it waits, or has already refused
     actor = require_user(session, user, action="export training sets")
     dataset = get_dataset(session, summary["dataset"])
     synthetic = sum(c["synthetic"] for c in summary["counts"].values())
