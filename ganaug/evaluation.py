@@ -375,10 +375,46 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
                                                             gen_side),
                               pixel_bank=_pixel_bank(row, train_images, gen_side))
     progress(Progress("metrics", 1, 1))
+    metrics["caution"] = measurable_caution(metrics["overall"], metrics["counts"]["real"], metrics.get("caution"))
+    for scope in metrics["per_class"].values():
+        scope["caution"] = measurable_caution(scope, scope["n_real"], scope.get("caution"))
     metrics.update(batch=batch_id, dataset=dataset, class_index=batch.class_index, holdout_split=holdout_split,
                    feature_extractor_sha256=_extractor_sha(extractor_path))
     _record_report(batch_id, row.id, metrics)
     return metrics
+
+
+_DISTRIBUTION = {"fid": "FID", "kid": "KID", "prdc": "precision/recall/density/coverage"}
+_MEASURED = {"consistency": "class consistency", "authenticity": "authenticity",
+             "pixel_copies": "copies of training images", "dcr": "DCR"}
+
+
+def measurable_caution(scope: dict, n_real: int, caution: Optional[str]) -> Optional[str]:
+    """`caution` (metric_main.few_images_caution) for a scope whose real images are too few for some distribution
+    metrics to be computed at all (one real image has no spread and no neighbourhood: FID, KID and PRDC are n/a):
+    it called them "rough indications"; this names those that cannot be computed and what the batch is measured
+    by instead."""
+    from ganaug_core.metrics.metric_main import FEW_REAL
+
+    missing = [label for key, label in _DISTRIBUTION.items() if key in scope and not _computed(scope[key])]
+    if not caution or not missing or n_real >= FEW_REAL:
+        return caution
+    rough = [label for key, label in _DISTRIBUTION.items() if key in scope and label not in missing]
+    measured = [label for key, label in _MEASURED.items() if scope.get(key) is not None]
+    said = (f"only {n_real} real training image{'s' * (n_real != 1)} in scope: {_and(missing)} cannot be computed "
+            f"on {'it' if n_real == 1 else 'so few'} (n/a)")
+    if rough:
+        said += f"; {_and(rough)} on so few {'is a rough indication' if len(rough) == 1 else 'are rough indications'}"
+    return f"{said}; what is measured here: {_and(measured)}" if measured else said
+
+
+def _computed(value) -> bool:
+    """Whether a distribution metric has a value: None where it could not be computed (KID: its mean None)."""
+    return value is not None and not (isinstance(value, dict) and "mean" in value and value["mean"] is None)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def measure_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore: bool = False,

@@ -16,7 +16,9 @@ plus `job_id` and `requested_by` added by the worker:
 Every handler asks `should_stop()` at its safe points (between training steps, generated chunks, scoring stages,
 benchmark arms) and stops there, leaving nothing half-written; a handler that stopped part-way says what it left
 undone in its result's `stopped` ("batch 7 was not scored: nothing of it was written"), which the worker puts in
-the cancelled job's message.
+the cancelled job's message. A handler that fails after recording part of its work (a run, some batches, a
+batch's scores) raises `FailedPartWay` from the failure: its message names what was recorded and what to launch for
+the rest, since launching the whole job again would train again and generate those batches a second time.
 """
 
 from __future__ import annotations
@@ -62,9 +64,15 @@ class GenerationStopped(InterruptedError):
     written of that batch (its staging folder) and records nothing."""
 
 
+class FailedPartWay(Exception):
+    """A job failed (the exception it is raised from) after recording part of its work: the message says what it
+    recorded and what to launch instead of the whole job again (the worker puts it after the failure's line)."""
+
+
 def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
-                        should_stop) -> tuple[list[int], Optional[str]]:
-    """The batches made (one per class, in order) and, when the job stopped part-way, what it left undone."""
+                        should_stop, trained: bool = False) -> tuple[list[int], Optional[str]]:
+    """The batches made (one per class, in order) and, when the job stopped part-way, what it left undone.
+    `trained`: the job trained the run itself (a failure then leaves that run recorded)."""
     from ganaug.runs import generate_batch
 
     n = int(params.get("per_class", params.get("n", 0)) or 0)
@@ -83,6 +91,10 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
             batch_ids.append(generate_batch(run_id, c, n, seed + i, progress=watched))
         except GenerationStopped:
             return batch_ids, _listed("class", classes[i:], "not generated")
+        except Exception as e:
+            if not (trained or batch_ids):  # nothing recorded: launching the job again is the way on
+                raise
+            raise FailedPartWay(_generation_left(run_id, batch_ids, classes[:i], classes[i:], n, trained)) from e
     if params.get("score", True):
         from ganaug.evaluation import ScoringStopped, measure_batch
 
@@ -95,7 +107,76 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
             except ScoringStopped as e:
                 later = batch_ids[i + 1:]
                 return batch_ids, f"{e}; {_listed('batch', later, 'not scored')}" if later else str(e)
+            except Exception as e:
+                raise FailedPartWay(_scoring_left(run_id, batch_ids, classes, batch_ids[i:], trained)) from e
     return batch_ids, None
+
+
+def _run_and_names(run_id: int) -> tuple[str, list[str]]:
+    """'run 3 (trained 600 steps; last checkpoint runs/000003/checkpoints/checkpoint-0000600.pt)' and the class
+    names of its dataset."""
+    from db.engine import session_scope
+    from db.models import Dataset, Run
+
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        names = [str(n) for n in s.get(Dataset, run.dataset_id).class_names]
+        checkpoint = f"last checkpoint {run.checkpoint_path}" if run.checkpoint_path else "no checkpoint"
+        return f"run {run_id} (trained {run.step or 0:,} steps; {checkpoint})", names
+
+
+def _batches_of(batch_ids: list[int], classes: list[str]) -> str:
+    """'batch 12 (class 7), which awaits review', 'batches 12, 13 (classes 7, 8), which await review'."""
+    many = len(batch_ids) > 1
+    return (f"{_listed('batch', batch_ids, '')}(class{'es' * many} {', '.join(classes)}), "
+            f"which await{'' if many else 's'} review")
+
+
+def _generation_left(run_id: int, batch_ids: list[int], made: list[int], missing: list[int], n: int,
+                     trained: bool) -> str:
+    """What a job whose generation failed recorded, and the generate-only job that makes the rest."""
+    import shlex
+
+    run, names = _run_and_names(run_id)
+    recorded = [run] if trained else []
+    if batch_ids:
+        recorded.append(_batches_of(batch_ids, [names[c] for c in made]))
+    again = " and ".join(filter(None, ["train anew" if trained else "",
+                                       f"generate {_listed('class', [names[c] for c in made], 'again')}"
+                                       if batch_ids else ""]))
+    rest = [names[c] for c in missing]
+    return (f"Before it failed, the job recorded {' and '.join(recorded)}: launching it again would {again.strip()}. "
+            f"Generate only {_listed('class', rest, '').strip()} from run {run_id} instead: "
+            f"“Start from run” {run_id} with “Only generate from it” on the Generate page, or "
+            f"`ganaug generate --run {run_id} --class {shlex.quote(rest[0])} --n {n}`"
+            f"{' for each of them' if len(rest) > 1 else ''}.")
+
+
+def _scoring_left(run_id: int, batch_ids: list[int], classes: list[int], unscored: list[int], trained: bool) -> str:
+    """What a job whose scoring failed recorded (every batch, and the scores of some), and how to measure the rest."""
+    run, names = _run_and_names(run_id)
+    recorded = [run] if trained else []
+    recorded.append(_batches_of(batch_ids, [names[c] for c in classes[:len(batch_ids)]]))
+    stored = _scores_stored(unscored[0])
+    failed = (f"batch {unscored[0]}'s scores are stored but not its metrics" if stored
+              else f"batch {unscored[0]} was not scored")
+    later = f", {_listed('batch', unscored[1:], 'not scored')}" if unscored[1:] else ""
+    commands = [f"`ganaug evaluate batch {b}`" for b in unscored]
+    if stored:
+        commands[0] += " (it keeps the stored scores)"
+    page = unscored[1:] if stored else unscored  # the Review page offers scoring to a batch with no scores only
+    review = f", or “Compute scores” on the Review page for {_listed('batch', page, '').strip()}" if page else ""
+    return (f"Before it failed, the job recorded {' and '.join(recorded)}; {failed}{later}: launching it again would "
+            f"{'train anew and ' if trained else ''}generate them all again. Measure only "
+            f"{_listed('batch', unscored, '').strip()} instead: {', '.join(commands)}{review}.")
+
+
+def _scores_stored(batch_id: int) -> bool:
+    from db.engine import session_scope
+    from db.models import Batch
+
+    with session_scope() as s:
+        return bool(s.get(Batch, batch_id).scores_computed)
 
 
 def _listed(noun: str, items: list[int], said: str) -> str:
@@ -112,7 +193,8 @@ def train_generate(params: dict, progress: ProgressCallback, should_stop: Callab
     config = TrainConfig.from_dict(dict(params.get("config") or {}))
     run_id = train_run(params["dataset"], config, progress=training_pace(progress), should_stop=should_stop,
                        requested_by=params.get("requested_by"), resume_run=params.get("resume_run"))
-    batch_ids, stopped = ([], None) if should_stop() else _generate_and_score(run_id, params, progress, should_stop)
+    batch_ids, stopped = (([], None) if should_stop()
+                          else _generate_and_score(run_id, params, progress, should_stop, trained=True))
     return {"run_id": run_id, "batch_ids": batch_ids, "collapsed_classes": final_diversity(run_id)[1],
             **({"stopped": stopped} if stopped else {})}
 
@@ -131,6 +213,12 @@ def evaluate(params: dict, progress: ProgressCallback, should_stop: Callable[[],
         return {"batch_id": batch_id, "scores": measure_batch(batch_id, progress=progress, should_stop=should_stop)[0]}
     except ScoringStopped as e:
         return {"batch_id": batch_id, "stopped": str(e)}
+    except Exception as e:
+        if not _scores_stored(batch_id):  # one transaction: nothing of them was written; launching again is the way
+            raise
+        raise FailedPartWay(f"Batch {batch_id}'s scores are stored but not its metrics: `ganaug evaluate batch "
+                            f"{batch_id}` computes them and keeps the scores (as launching the scoring again "
+                            "would).") from e
 
 
 def benchmark(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:

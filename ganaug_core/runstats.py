@@ -28,12 +28,26 @@ def _entries(run_dir: Path) -> Iterator[dict]:
 
 def last_diversity(run_dir: Path) -> dict:
     """The mode-collapse monitor's last reading in a run folder's stats file: {"diversity": {class index (str):
-    generated / real ratio}, "collapsed": [flagged class indices]}; {} when there is no reading yet."""
+    generated / real ratio}, "collapsed": [flagged class indices], "vs_other_classes": [class indices with one real
+    image, measured against the other classes' real spread]}; {} when there is no reading yet."""
     last: dict = {}
     for entry in _entries(run_dir):
         if "diversity" in entry:
-            last = {"diversity": entry["diversity"], "collapsed": entry.get("collapsed", [])}
+            last = {"diversity": entry["diversity"], "collapsed": entry.get("collapsed", []),
+                    "vs_other_classes": entry.get("vs_other_classes", [])}
     return last
+
+
+def diversity_said(reading: dict, class_index: int) -> str:
+    """A class's diversity in `reading` (`last_diversity`) in words: '0.62 of real' (its samples' spread against its
+    real images'); for a class of one real image, which has no spread, what it is measured against instead; and
+    'not measured' where it was not (no class had two real images)."""
+    ratio = reading.get("diversity", {}).get(str(class_index))
+    if ratio is None:
+        return "not measured: no class has two real images to measure a spread"
+    if class_index in reading.get("vs_other_classes", []):
+        return f"{ratio:.2f} of the other classes' real spread: its one real image has none"
+    return f"{ratio:.2f} of real"
 
 
 def pace(run_dir: Path) -> Optional[tuple[int, float, bool]]:

@@ -84,7 +84,8 @@ def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -
     auth = (o.get("authenticity") or {}).get("authenticity")
     dcr = o.get("dcr") or {}
     chance = f"; 1/{len(names)}: the label is ignored" if len(names) > 1 else ""
-    in_scope = f"{counts['real']} real training images" if "real" in counts else "the real training images"
+    in_scope = (f"{counts['real']} real training image{'s' * (counts['real'] != 1)}" if "real" in counts
+                else "the real training images")
     lines = [
         f"batch {result['batch']} (dataset {s['dataset']!r}, class {label}): "
         f"{s['samples']} samples, {s['memorized']} flagged as memorized",

@@ -4,6 +4,9 @@ Diversity is the mean pairwise Euclidean distance between samples of one class i
 the images average-pooled to at most 16×16 — cheap, fixed, and independent of the networks being trained). The
 ratio generated/real near 1 is healthy; a class whose ratio falls below the threshold is flagged, the signature
 of a generator that has collapsed onto a few outputs (or onto copies of a handful of training images).
+A class with a single real image has no real spread of its own: its samples are measured against the typical real
+spread of the other classes (the median), and the report names it (`vs_other_classes`); when no class has two real
+images, nothing is measured.
 """
 
 from __future__ import annotations
@@ -57,9 +60,12 @@ def mean_pairwise_distance(features: torch.Tensor) -> float:
 class DiversityReport:
     ratios: dict[int, float]  # class index → generated / real mean pairwise distance
     flagged: list[int] = field(default_factory=list)  # classes below the threshold
+    vs_other_classes: list[int] = field(default_factory=list)  # no real spread of their own (one real image): their
+    # ratio is against the other classes' median real spread
 
     def to_dict(self) -> dict:
-        return {"diversity": {str(k): round(v, 4) for k, v in self.ratios.items()}, "collapsed": self.flagged}
+        return {"diversity": {str(k): round(v, 4) for k, v in self.ratios.items()}, "collapsed": self.flagged,
+                **({"vs_other_classes": self.vs_other_classes} if self.vs_other_classes else {})}
 
 
 class DiversityMonitor:
@@ -81,10 +87,12 @@ class DiversityMonitor:
             idx = np.flatnonzero(labels == c)
             idx = idx[rng.permutation(len(idx))[: max(n_per_class, 64)]]
             real[c] = mean_pairwise_distance(features(real_images[torch.as_tensor(idx)]))
-        known = [v for v in real.values() if np.isfinite(v)]
-        fallback = float(np.median(known)) if known else 1.0
-        # A class with a single real image has no real spread; compare it with the typical class instead.
-        self.real = {c: (v if np.isfinite(v) and v > 0 else fallback) for c, v in real.items()}
+        known = [v for v in real.values() if np.isfinite(v) and v > 0]
+        # A class with a single real image has no real spread; compare it with the typical class instead (with none
+        # to compare with, it is not measured: a ratio to an arbitrary 1.0 would read as "of real").
+        self.vs_other_classes = [c for c, v in real.items() if not (np.isfinite(v) and v > 0)] if known else []
+        self.real = {c: (v if np.isfinite(v) and v > 0 else float(np.median(known))) for c, v in real.items()
+                     if known or (np.isfinite(v) and v > 0)}
 
     @torch.no_grad()
     def measure(self, generator: torch.nn.Module, z_dim: int, device: torch.device) -> DiversityReport:
@@ -96,11 +104,12 @@ class DiversityMonitor:
             for group in class_groups(self.num_classes, self.n):
                 fake = self.features(sample_classes(generator, group, self.n, z_dim, gen, device).float().cpu())
                 for k, c in enumerate(group):
-                    ratios[c] = mean_pairwise_distance(fake[k * self.n:(k + 1) * self.n]) / self.real[c]
+                    if c in self.real:
+                        ratios[c] = mean_pairwise_distance(fake[k * self.n:(k + 1) * self.n]) / self.real[c]
         finally:
             generator.train(was_training)
         flagged = [c for c, r in ratios.items() if r < self.threshold]
-        return DiversityReport(ratios, flagged)
+        return DiversityReport(ratios, flagged, list(self.vs_other_classes))
 
 
 def diversity_ratio(real: torch.Tensor, fake: torch.Tensor, features: Optional[FeatureFn] = None) -> float:

@@ -284,3 +284,44 @@ def test_concurrent_first_use_trains_one_extractor(tiny_val):
     assert len({id(fe) for fe, _ in results}) == 1  # the callers that waited reuse the one that was built
     info = evaluation.extractor_info(dataset)
     assert info["sha256"] == sha256_file(paths.resolve(info["path"]))
+
+
+@pytest.fixture
+def one_of_class_2(home, tmp_path):
+    """A three-class 8×8 dataset whose class 2 has a single training image (and six held-out ones in val)."""
+    from sklearn.datasets import load_digits
+
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    d = load_digits()
+    arrays = {}
+    for split, (lo, hi) in {"train": (0, 20), "val": (20, 26), "test": (26, 32)}.items():
+        keep = np.concatenate([np.flatnonzero(d.target == c)[lo:lo + 1 if (split, c) == ("train", 2) else hi]
+                               for c in range(3)])
+        arrays[f"{split}_images"] = (d.images[keep] * (255 / 16)).round().astype(np.uint8)
+        arrays[f"{split}_labels"] = d.target[keep]
+    np.savez(tmp_path / "one.npz", **arrays)
+    ingest_dataset(str(tmp_path / "one.npz"), "one", IngestOptions(resolution=8, workers=1))
+    return "one", arrays
+
+
+def test_a_class_of_one_real_image_is_told_what_is_measurable_not_rough_indications(one_of_class_2):
+    # FID, KID and precision/recall showed n/a, and the note called them "rough indications, not measurements".
+    from ganaug.cli.evaluate import format_batch_report
+
+    dataset, arrays = one_of_class_2
+    evaluation.ensure_feature_extractor(dataset, steps=10)
+    batch_id = insert_batch(dataset, arrays["test_images"][arrays["test_labels"] == 2][:, None][:5], 2)
+    m = evaluation.batch_metrics(batch_id)
+    assert (m["overall"]["fid"], m["overall"]["prdc"], m["counts"]["real"]) == (None, None, 1)
+    said = ("only 1 real training image in scope: FID, KID and precision/recall/density/coverage cannot be computed "
+            "on it (n/a); what is measured here: class consistency, authenticity, copies of training images and DCR")
+    assert m["caution"] == m["per_class"]["2"]["caution"] == said
+    scores = dict(dataset=dataset, class_index=2, samples=5, memorized=0, mean_confidence=0.5, mean_realism=0.2,
+                  median_novelty=0.5)
+    text = format_batch_report({"batch": batch_id, "scores": scores, "metrics": m}, ["0", "1", "2"])
+    assert "against the 1 real training image in scope" in text and "rough" not in text
+    # A class with enough real images for the metrics keeps its caution about the few held-out images.
+    batch_id = insert_batch(dataset, arrays["test_images"][arrays["test_labels"] == 1][:, None][:5], 1)
+    assert "rough indications" in evaluation.batch_metrics(batch_id)["caution"]

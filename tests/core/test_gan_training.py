@@ -446,6 +446,36 @@ def test_diversity_monitor_flags_collapse():
     assert report.flagged == [] and all(r > 0.5 for r in report.ratios.values())
 
 
+def test_the_diversity_monitor_says_what_a_class_of_one_real_image_is_measured_against(tmp_path):
+    # A class of one real image has no real spread: its ratio was against the other classes' median and read
+    # "1.04 of real" all the same; with every class a single image, it was against an arbitrary 1.0.
+    import json
+
+    from ganaug_core.runstats import diversity_said, last_diversity
+
+    data = tiny_data()
+    real = torch.from_numpy(data.images).float() / 127.5 - 1
+    labels = torch.from_numpy(np.array([0] * 30 + [1] * 9 + [2]))  # class 2: one real image
+
+    class Noise(torch.nn.Module):
+        def forward(self, z, c):
+            return torch.rand(len(z), 1, 8, 8, generator=torch.Generator().manual_seed(int(c[0]))) * 2 - 1
+
+    monitor = DiversityMonitor(real, labels, 3, threshold=0.5, n_per_class=8)
+    report = monitor.measure(Noise(), 8, torch.device("cpu"))
+    assert report.vs_other_classes == [2] and sorted(report.ratios) == [0, 1, 2]
+    (tmp_path / "stats.jsonl").write_text(json.dumps({"step": 4, **report.to_dict()}) + "\n")
+    reading = last_diversity(tmp_path)
+    assert diversity_said(reading, 0) == f"{report.ratios[0]:.2f} of real"
+    assert diversity_said(reading, 2) == (f"{report.ratios[2]:.2f} of the other classes' real spread: its one real "
+                                          "image has none")
+
+    alone = DiversityMonitor(real[:3], torch.tensor([0, 1, 2]), 3, threshold=0.5, n_per_class=8)
+    report = alone.measure(Noise(), 8, torch.device("cpu"))
+    assert report.ratios == {} and report.flagged == []  # nothing to measure against: not measured, not flagged
+    assert diversity_said(report.to_dict(), 1).startswith("not measured")
+
+
 @pytest.mark.parametrize("field,value,message", [
     ("resolution", 12, "power of two"), ("resolution", 256, "power of two"), ("steps", 0, "--steps"),
     ("minutes", 0.0, "--minutes"), ("arch", "vit", "--arch"), ("augment", "mixup", "--augment"),

@@ -638,3 +638,139 @@ def test_a_generate_job_cancelled_while_it_writes_a_batch_leaves_no_part_of_it(d
         assert job.message.endswith("; classes 9, 8 not generated") and len(calls) == 256  # stopped at its report
         assert s.scalar(select(func.count(Batch.id))) == 0
     assert not list(paths.batches_dir().rglob("*.png"))  # its staging folder is gone too
+
+
+def _fails_after_first(monkeypatch, module, name: str, error: str, made: list):
+    """`module.name` that works once (its results in `made`) and then raises RuntimeError(error)."""
+    real = getattr(module, name)
+
+    def once_then_fails(*args, **kwargs):
+        if made:
+            raise RuntimeError(error)
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(module, name, once_then_fails)
+
+
+TINY_RUN = dict(resolution=8, width=4, batch_size=8, steps=4, ckpt_every=4, grid_every=4, diversity_every=4)
+
+
+def test_a_job_failed_after_its_first_batch_names_what_it_recorded_and_what_to_launch_instead(digits, monkeypatch):
+    # It said only "RuntimeError: CUDA out of memory": launching it again trained anew and made class 7's batch twice.
+    from sqlalchemy import select
+
+    import ganaug.runs
+    from db.jobs import first_line
+    from db.models import Batch, Run
+    from ganaug import worker
+    from tests.cli.helpers import ganaug as cli
+
+    made: list = []
+    _fails_after_first(monkeypatch, ganaug.runs, "generate_batch", "CUDA out of memory", made)
+    job_id = worker.submit("train_generate", dict(dataset=digits, config=TINY_RUN, classes=[7, 8, 9], per_class=2,
+                                                  score=False), submit_key="fails")
+    assert worker.run_worker(once=True, poll_s=0.01) == 1
+    with session_scope() as s:
+        job, run = get_job(s, job_id), s.scalars(select(Run)).one()
+        assert s.scalars(select(Batch.id)).all() == made
+        said = (f"RuntimeError: CUDA out of memory. Before it failed, the job recorded run {run.id} (trained 4 steps; "
+                f"last checkpoint {run.checkpoint_path}) and batch {made[0]} (class 7), which awaits review: launching "
+                f"it again would train anew and generate class 7 again. Generate only classes 8, 9 from run {run.id} "
+                f"instead: “Start from run” {run.id} with “Only generate from it” on the Generate page, or "
+                f"`ganaug generate --run {run.id} --class 8 --n 2` for each of them.")
+        assert job.status == "failed" and first_line(job.error) == said
+        assert "Traceback" in job.error  # the details stay below it, for a bug report
+    assert said in cli("jobs", "list").stdout
+
+
+def test_a_worker_stopped_after_a_jobs_first_batch_says_to_generate_only_the_rest(digits, monkeypatch):
+    # It said "the worker was stopped while the job ran (classes 8, 9 not generated); submit it again": the same
+    # job again trained anew and made class 7's batch a second time.
+    from sqlalchemy import select
+
+    import ganaug.runs
+    from db.models import Run
+    from ganaug import worker
+
+    stop = threading.Event()
+    real = ganaug.runs.generate_batch
+
+    def generates_then_the_worker_stops(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        stop.set()  # Ctrl-C on the worker, or `ganaug app` quitting
+        return made[-1]
+
+    made: list = []
+    monkeypatch.setattr(ganaug.runs, "generate_batch", generates_then_the_worker_stops)
+    job_id = worker.submit("train_generate", dict(dataset=digits, config=TINY_RUN, classes=[7, 8, 9], per_class=2,
+                                                  score=False), submit_key="stopped")
+    assert worker.execute_job(job_id, stop) == "failed"
+    with session_scope() as s:
+        job, run_id = get_job(s, job_id), s.scalars(select(Run.id)).one()
+        assert job.error == (
+            f"the worker was stopped while the job ran; it stopped after training: run {run_id} finished (4 steps) "
+            f"and can generate more; batch {made[0]} made before it awaits review; classes 8, 9 not generated; "
+            f"generate only those from run {run_id} (“Start from run” with “Only generate from it” on the "
+            "Generate page) rather than submitting the job again, which would start over")
+
+
+def test_a_job_whose_scoring_failed_says_which_batches_to_measure_not_to_launch_it_again(digits, monkeypatch):
+    # A generate job whose scoring failed said only the error: launching it again generated every batch again.
+    from db.jobs import first_line
+    from db.models import Batch
+    from ganaug import evaluation, worker
+    from ganaug.runs import default_config, train_run
+
+    run_id = train_run(digits, default_config(digits, resolution=8, width=4, batch_size=8, steps=2))
+
+    def scores_stored_then_metrics_fail(batch_id, **kwargs):
+        with session_scope(immediate=True) as s:
+            s.get(Batch, batch_id).scores_computed = True
+        raise RuntimeError("metrics broke")
+
+    monkeypatch.setattr(evaluation, "measure_batch", scores_stored_then_metrics_fail)
+    job_id = worker.submit("generate", dict(run_id=run_id, classes=[9, 8], per_class=2), submit_key="scored")
+    assert worker.run_worker(once=True, poll_s=0.01) == 1
+    with session_scope() as s:
+        line = first_line(get_job(s, job_id).error)
+    assert line == ("RuntimeError: metrics broke. Before it failed, the job recorded batches 1, 2 (classes 9, 8), "
+                    "which await review; batch 1's scores are stored but not its metrics, batch 2 not scored: "
+                    "launching it again would generate them all again. Measure only batches 1, 2 instead: "
+                    "`ganaug evaluate batch 1` (it keeps the stored scores), `ganaug evaluate batch 2`, or “Compute "
+                    "scores” on the Review page for batch 2.")
+    # A scoring job whose metrics failed once its scores were stored says so; one that stored nothing says the error.
+    def fails_having_stored_scores_of_batch_2_only(batch_id, **kwargs):
+        if batch_id == 2:
+            scores_stored_then_metrics_fail(batch_id)
+        raise RuntimeError("metrics broke")
+
+    with session_scope(immediate=True) as s:
+        s.get(Batch, 1).scores_computed = False
+    monkeypatch.setattr(evaluation, "measure_batch", fails_having_stored_scores_of_batch_2_only)
+    jobs = [worker.submit("evaluate", {"batch_id": b}, submit_key=f"score-{b}") for b in (2, 1)]
+    assert worker.run_worker(once=True, poll_s=0.01) == 2
+    with session_scope() as s:
+        lines = [first_line(get_job(s, j).error) for j in jobs]
+    assert lines == ["RuntimeError: metrics broke. Batch 2's scores are stored but not its metrics: `ganaug evaluate "
+                     "batch 2` computes them and keeps the scores (as launching the scoring again would).",
+                     "RuntimeError: metrics broke"]
+
+
+def test_a_job_that_recorded_part_of_its_work_is_not_told_to_launch_again(home):
+    # The disk and database lines ended "launch the job again", also after the job had recorded batches.
+    import errno
+
+    from db.jobs import first_line
+    from ganaug.job_handlers import FailedPartWay
+    from ganaug.worker import job_error
+
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device", "/home/batches/7/00001.png")
+        except OSError as e:
+            raise FailedPartWay("Before it failed, the job recorded batch 6 (class 7).") from e
+    except FailedPartWay as e:
+        line = first_line(job_error(e))
+    assert line == ("no space left on the disk writing /home/batches/7/00001.png: free some space there (GANAUG_HOME "
+                    "holds runs and batches). Before it failed, the job recorded batch 6 (class 7).")
