@@ -38,7 +38,7 @@ from ganaug_core.imageio import save_png, sha256_file
 from ganaug_core.memory import keep_freed_memory
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.rescale import resize_images, upsample_images
-from ganaug_core.runstats import last_diversity
+from ganaug_core.runstats import diversity_said, last_diversity
 from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
 from ganaug_core.training.config import MAX_RESOLUTION, TrainConfig, check_device, fast_bf16
 from ganaug_core.training.loop import TrainData, Trainer
@@ -291,6 +291,17 @@ def final_diversity(run_id: int) -> tuple[dict[str, float], list[str]]:
     last = last_diversity(run_dir)
     ratios = {names[int(c)]: v for c, v in last.get("diversity", {}).items()}
     return ratios, [names[int(c)] for c in last.get("collapsed", [])]
+
+
+def diversity_in_words(run_id: int) -> dict[str, str]:
+    """The run's last mode-collapse reading, class name → in words (`runstats.diversity_said`: "0.62 of real", or
+    what a class of one real image is measured against)."""
+    with session_scope() as s:
+        run = _get_run(s, run_id)
+        names = list(s.get(Dataset, run.dataset_id).class_names)
+        run_dir = paths.resolve(run.run_dir)
+    last = last_diversity(run_dir)
+    return {names[int(c)]: diversity_said(last, int(c)) for c in last.get("diversity", {})}
 
 
 def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: ProgressCallback = no_progress,

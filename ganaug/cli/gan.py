@@ -88,7 +88,7 @@ def train_cmd(
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print one JSON object (progress stays on stderr)"),
 ) -> None:
     """Train a class-conditional GAN; the run, its config and checkpoints are recorded."""
-    from ganaug.runs import default_config, final_diversity, run_dataset, train_run
+    from ganaug.runs import default_config, diversity_in_words, final_diversity, run_dataset, train_run
     from ganaug_core.progress import tqdm_progress
 
     if steps is not None and minutes is not None:
@@ -144,7 +144,8 @@ def train_cmd(
                         f"{paths.resolve(info['checkpoint']) if info['checkpoint'] else 'no checkpoint'}{few}")
     if info["collapsed_classes"]:
         worst_first = sorted(info["collapsed_classes"], key=lambda c: info["diversity"][c])
-        flagged = some_names([f"{c} ({info['diversity'][c]:.2f} of real)" for c in worst_first])
+        said = diversity_in_words(run_id)
+        flagged = some_names([f"{c} ({said[c]})" for c in worst_first])
         if len(worst_first) > NAMED_AT_MOST:
             flagged += " (`--json` names them all)"
         when = f" at step {info['step']}, where training was interrupted" if info["status"] == "cancelled" else ""
