@@ -110,9 +110,16 @@ def cancel_job(session: Session, job_id: int, message: str = "cancelled on reque
     session.execute(update(Job).where(Job.id == job_id, Job.status.in_(("queued", "running"))).values(**values))
 
 
-def fail_job(session: Session, job_id: int, error: str) -> None:
-    session.execute(update(Job).where(Job.id == job_id, Job.status.in_(("queued", "running")))
-                    .values(status="failed", error=error, finished_at=db_now(session)))
+def fail_job(session: Session, job_id: int, error: str, run_id: Optional[int] = None,
+             result: Optional[dict] = None) -> None:
+    """running → failed; `run_id` and `result` ({"batch_ids": [...]}): what it recorded before it failed, which the
+    Generate page offers to review and to go on from."""
+    values = dict(status="failed", error=error, finished_at=db_now(session))
+    if run_id is not None:
+        values["run_id"] = run_id
+    if result is not None:
+        values["result"] = result
+    session.execute(update(Job).where(Job.id == job_id, Job.status.in_(("queued", "running"))).values(**values))
 
 
 def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:

@@ -66,7 +66,12 @@ class GenerationStopped(InterruptedError):
 
 class FailedPartWay(Exception):
     """A job failed (the exception it is raised from) after recording part of its work: the message says what it
-    recorded and what to launch instead of the whole job again (the worker puts it after the failure's line)."""
+    recorded and what to launch instead of the whole job again (the worker puts it after the failure's line).
+    `run_id` and `batch_ids` are what it recorded, kept on the failed job for the page's buttons."""
+
+    def __init__(self, message: str, run_id: Optional[int] = None, batch_ids: Optional[list[int]] = None):
+        super().__init__(message)
+        self.run_id, self.batch_ids = run_id, list(batch_ids or [])
 
 
 def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
@@ -94,7 +99,8 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
         except Exception as e:
             if not (trained or batch_ids):  # nothing recorded: launching the job again is the way on
                 raise
-            raise FailedPartWay(_generation_left(run_id, batch_ids, classes[:i], classes[i:], n, trained)) from e
+            raise FailedPartWay(_generation_left(run_id, batch_ids, classes[:i], classes[i:], n, trained), run_id,
+                                batch_ids) from e
     if params.get("score", True):
         from ganaug.evaluation import ScoringStopped, measure_batch
 
@@ -108,7 +114,8 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
                 later = batch_ids[i + 1:]
                 return batch_ids, f"{e}; {_listed('batch', later, 'not scored')}" if later else str(e)
             except Exception as e:
-                raise FailedPartWay(_scoring_left(run_id, batch_ids, classes, batch_ids[i:], trained)) from e
+                raise FailedPartWay(_scoring_left(run_id, batch_ids, classes, batch_ids[i:], trained), run_id,
+                                    batch_ids) from e
     return batch_ids, None
 
 

@@ -237,14 +237,24 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
                 return _recorded(job_id, stop_event, lambda s: _stopped_by_raising(s, job_id, ctx._cancelled))
             error = job_error(e)
             print(f"worker: job {job_id} failed: {error}", file=sys.stderr, flush=True)
-            return _recorded(job_id, stop_event, lambda s: _failed(s, job_id, error))
+            recorded = _part_recorded(e)
+            return _recorded(job_id, stop_event, lambda s: _failed(s, job_id, error, *recorded))
     result = json.loads(json.dumps(result or {}, default=str))
     return _recorded(job_id, stop_event, lambda s: _ended(s, job_id, kind, result, stop_event, ctx))
 
 
-def _failed(s: Session, job_id: int, error: str) -> str:
-    fail_job(s, job_id, error)
+def _failed(s: Session, job_id: int, error: str, run_id: Optional[int] = None, result: Optional[dict] = None) -> str:
+    fail_job(s, job_id, error, run_id, result)
     return "failed"
+
+
+def _part_recorded(e: BaseException) -> tuple[Optional[int], Optional[dict]]:
+    """The run and batches a job that failed part-way recorded (`FailedPartWay`), for its row; else nothing."""
+    from ganaug.job_handlers import FailedPartWay
+
+    if not isinstance(e, FailedPartWay):
+        return None, None
+    return e.run_id, ({"batch_ids": e.batch_ids} if e.batch_ids else None)
 
 
 def _stopped_by_raising(s: Session, job_id: int, cancelled: bool) -> str:

@@ -146,6 +146,19 @@ def cancelled(job: dict, runs: dict) -> None:
                      resume=run["run"], only=False)
 
 
+def failed_part_way(job: dict, class_names: list[str], runs: dict) -> None:
+    """A job that failed after recording a run and some batches: those batches to review, and a button that
+    generates only the classes it did not reach from that run (the whole job again would make them twice)."""
+    batches = [int(b) for b in job["result"].get("batch_ids") or []]
+    classes = [int(c) for c in job["params"].get("classes") or []]
+    class_of = {b: class_names[c] for b, c in zip(batches, classes) if c < len(class_names)}
+    review_buttons(job["job"], batches, class_of)
+    rest = classes[len(batches):]
+    if job["run"] in runs and rest and st.button(f"Generate the rest from run {job['run']}",
+                                                   key=f"gen_rest_{job['job']}", icon=":material/add_photo_alternate:"):
+        set_next(dataset=job["params"].get("dataset"), classes=rest, resume=job["run"], only=True)
+
+
 @st.fragment(run_every=2)
 @database_checked(RETRIED)
 def job_panel(job_id: int, class_names_of: dict[str, list[str]], runs: dict, on_end=None) -> None:
@@ -170,6 +183,7 @@ def job_panel(job_id: int, class_names_of: dict[str, list[str]], runs: dict, on_
         finished(job, class_names_of.get(job["params"].get("dataset"), []))
     elif job["status"] == "failed":
         failure(job)
+        failed_part_way(job, class_names_of.get(job["params"].get("dataset"), []), runs)
     elif job["status"] == "cancelled":
         cancelled(job, runs)
     redraw_once_ended(job, f"gen_job_ended_{job_id}", on_end)

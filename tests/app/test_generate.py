@@ -290,6 +290,29 @@ def test_generate_more_from_a_finished_run_launches_a_generate_only_job(users, d
                                                        "run_id": run_id})
 
 
+def test_a_job_that_failed_after_its_first_batch_offers_it_for_review_and_generates_only_the_rest(users, digits):
+    # The failed job's row held no run and no batches: the panel offered neither, and relaunching the whole job
+    # trained again and made class 8's batch twice.
+    from db.jobs import claim_job, fail_job, submit_job
+    from db.models import Batch
+
+    batch = make_batch(digits, 8, 2)
+    with session_scope(immediate=True) as session:
+        run_id = session.get(Batch, batch).run_id
+        job = submit_job(session, "train_generate", {"dataset": digits, "classes": [8, 9]}, None,
+                         requested_by=users["rita"]["id"]).id
+        claim_job(session, job, 1)
+        fail_job(session, job, "OSError: disk gone. Before it failed, the job recorded …", run_id,
+                 {"batch_ids": [batch]})
+    at = app_test(users["rita"], "generate.py")
+    assert [e.value for e in at.error][0].startswith("The job failed: OSError: disk gone.")
+    labels = [b.label for b in at.button]
+    assert f"Review batch {batch} (class 8)" in labels
+    button(at, f"Generate the rest from run {run_id}").click().run()
+    assert at.selectbox(key="gen_resume").value == run_id and at.checkbox(key="gen_only").value
+    assert at.multiselect(key="gen_classes").value == [9]
+
+
 def test_resuming_a_run_asks_for_more_steps_than_it_has(users, digits):
     # The form let it through and the job failed with the command line's "ask for more than that with --steps".
     make_batch(digits, 9, 1)  # run 1: done at step 10

@@ -681,6 +681,7 @@ def test_a_job_failed_after_its_first_batch_names_what_it_recorded_and_what_to_l
                 f"`ganaug generate --run {run.id} --class 8 --n 2` for each of them.")
         assert job.status == "failed" and first_line(job.error) == said
         assert "Traceback" in job.error  # the details stay below it, for a bug report
+        assert (job.run_id, job.result) == (run.id, {"batch_ids": made})  # for the page's review and "the rest"
     assert said in cli("jobs", "list").stdout
 
 
