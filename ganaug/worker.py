@@ -10,7 +10,7 @@ whose training process is gone (`fail_abandoned_runs`).
 Progress reaches the row at most twice a second. A job queued from the app is failed without running when its
 account has been disabled since. A failed job's error is one line naming the problem, then its traceback. A
 job cancelled while it runs stops at the handler's next safe point; a handler that stopped says what it finished
-in its result's `stopped`, and the job's message repeats it. Each progress row records when its stage started
+in its result's `stopped`, and the job's message repeats it (the words: `ganaug.job_messages`). Each progress row records when its stage started
 (`stage_started`, `stage_from` in the stats), so every page estimates the time left alike. The job times it writes
 (heartbeats, a stage's start) are on the database server's clock (`db.models.db_now`), not its machine's: on a team,
 other machines' sweeps and pages compare them with that clock.
@@ -23,7 +23,6 @@ leaves the others seen.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import json
 import os
 import signal
@@ -46,6 +45,7 @@ from db.jobs import (cancel_job, cancel_requested, claim_job, fail_job, fail_sta
 from db.models import Job, db_now
 from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug_core import paths
+from ganaug.job_messages import cancel_message, job_error, progress_message, worker_stopped_message
 from ganaug_core.progress import Progress
 
 HEARTBEAT_S = float(os.environ.get("GANAUG_HEARTBEAT_S", "5"))
@@ -166,49 +166,6 @@ class _JobContext:
         return self._cancelled
 
 
-def progress_message(p: Progress) -> str:
-    """The job's last message in words: 'training: step 225 of 600', 'class 8 (2 of 3): generate 16/16'."""
-    if p.stage == "train":
-        return f"training: step {p.done:,} of {p.total:,}" if p.total else f"training: step {p.done:,}"
-    count = f"{p.stage} {p.done}/{p.total}" if p.total else f"{p.stage} {p.done}"
-    phase = (p.stats or {}).get("phase")
-    return f"{phase}: {count}" if phase else count
-
-
-def job_error(e: BaseException) -> str:
-    """A failed job's error: one line that names the problem (and, where we know it, what to do), then the
-    traceback for a bug report. The page shows the line; `ganaug jobs list --json` gives both. A job that failed
-    after recording part of its work (`FailedPartWay`) says what it recorded and what to launch instead of it all."""
-    from ganaug.job_handlers import FailedPartWay
-
-    if isinstance(e, FailedPartWay) and e.__cause__ is not None:
-        line = f"{_problem(e.__cause__, again=False)}. {e}"
-    else:
-        line = _problem(e, again=True)
-    return f"{' '.join(line.split())}\n\n{traceback.format_exc(limit=8)}"
-
-
-def _problem(e: BaseException, again: bool) -> str:
-    """The failure in one line; `again`: ending with "launch it again" where that is the way on (not for a job that
-    recorded part of its work: launching it again would make that again)."""
-    from db.datasets import UnknownDataset
-    from db.errors import DecisionError
-    from ganaug_core.errors import GanaugError
-
-    database = database_failure(e)
-    if database is not None:  # a server that restarted or went out of reach while the job read or wrote
-        return f"{database}: the job stopped there{'; launch it again' if again else ''}"
-    if isinstance(e, (GanaugError, DecisionError, UnknownDataset)):  # bad input, said in one line already
-        return str(e)
-    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
-        return (f"no space left on the disk{f' writing {e.filename}' if e.filename else ''}: free some space there "
-                f"(GANAUG_HOME holds runs and batches){', then launch the job again' if again else ''}")
-    if isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return (f"cannot write{f' {e.filename}' if e.filename else ''} ({e.strerror}): the worker needs to write "
-                f"under GANAUG_HOME; fix its permissions{', then launch the job again' if again else ''}")
-    return f"{type(e).__name__}: {e}"
-
-
 def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Optional[str]:
     """Run one job if it is still queued; returns its final status (None when someone else had it)."""
     from ganaug.job_handlers import HANDLERS
@@ -289,55 +246,6 @@ def _recorded(job_id: int, stop_event: threading.Event, record: Callable[[Sessio
     asked to stop meanwhile gives up, and the sweep fails the job."""
     return once_answering(record, f"worker: job {job_id} ended; its end is recorded once the database answers again",
                           give_up=stop_event.is_set)
-
-
-def cancel_message(session, run_id: Optional[int], batch_ids: list, stopped: Optional[str] = None,
-                   verb: str = "cancelled") -> str:
-    """What a cancelled job left: where its run stopped and whether it can go on, the batches made before, and what
-    the handler says it left undone (`stopped`: 'batch 7 was not scored: nothing of it was written')."""
-    from db.models import Run
-
-    run = session.get(Run, run_id) if run_id is not None else None
-    if run is None:
-        said = f"{verb} on request"
-    elif run.status == "done":
-        said = f"{verb} after training: run {run.id} finished ({run.step or 0:,} steps) and can generate more"
-    elif run.checkpoint_path:
-        of = f" of {run.total_steps:,}" if run.total_steps else ""
-        said = (f"{verb} at step {run.step or 0:,}{of}: run {run.id} keeps its checkpoint and can be resumed "
-                f"(`ganaug train --resume {run.id}`, or “Start from run” on the Generate page)")
-    else:
-        said = f"{verb} at step {run.step or 0:,}: run {run.id} wrote no checkpoint to resume from"
-    if batch_ids:
-        many = len(batch_ids) > 1
-        said += (f"; batch{'es' * many} {', '.join(map(str, batch_ids))} made before it "
-                 f"await{'' if many else 's'} review")
-    if stopped:
-        said += f"{':' if run is None else ';'} {stopped}"
-    return said
-
-
-def worker_stopped_message(session, run_id: Optional[int], batch_ids: list, stopped: Optional[str],
-                           trained: bool = False) -> str:
-    """The error of a job whose worker was stopped (Ctrl-C, `ganaug app` quitting) while it ran: what it recorded
-    and what to launch for the rest (`trained`: the job trained the run). Submitting the whole job again would
-    start over: train again, make its batches again."""
-    from db.models import Run
-
-    run = session.get(Run, run_id) if run_id is not None else None
-    if run is None or (not batch_ids and (not trained or (run.status != "done" and not run.checkpoint_path))):
-        # it recorded nothing to go on from: a generate job that made no batch, a run with no checkpoint
-        return f"the worker was stopped while the job ran{f' ({stopped})' if stopped else ''}; submit it again"
-    left = cancel_message(session, run_id, batch_ids, stopped, verb="it stopped")
-    said = f"the worker was stopped while the job ran; {left}"
-    if trained and run.status != "done":
-        return f"{said}; resume it rather than submitting the job again, which would train anew"
-    if stopped and "not generated" not in stopped:  # only scoring left: `ganaug evaluate batch` or the Review page
-        rest = "score the batches it did not (`ganaug evaluate batch ID`, or “Compute scores” on the Review page)"
-    else:
-        rest = (f"generate {'only those ' if stopped else ''}from run {run.id} (“Start from run” with “Only "
-                "generate from it” on the Generate page)")
-    return f"{said}; {rest} rather than submitting the job again, which would start over"
 
 
 def _requester_refusal(session, user_id: Optional[int]) -> Optional[str]:

@@ -400,7 +400,8 @@ def test_a_failed_job_says_one_line_naming_the_problem_then_the_traceback(home):
     import errno
 
     from db.jobs import first_line
-    from ganaug.worker import job_error, run_worker
+    from ganaug.job_messages import job_error
+    from ganaug.worker import run_worker
 
     with session_scope() as s:
         gone = submit_job(s, "generate", {"run_id": 999, "classes": [1], "per_class": 2}, "gone").id
@@ -452,7 +453,7 @@ def test_a_running_worker_says_it_is_alive_and_a_stopped_one_does_not(home, monk
 
 def test_a_cancelled_job_says_where_its_run_stopped_and_how_to_resume(home, toy):
     from db.models import Run
-    from ganaug.worker import cancel_message
+    from ganaug.job_messages import cancel_message
     from tests.db.helpers import make_batch
 
     with session_scope() as s:
@@ -764,7 +765,7 @@ def test_a_job_that_recorded_part_of_its_work_is_not_told_to_launch_again(home):
 
     from db.jobs import first_line
     from ganaug.job_handlers import FailedPartWay
-    from ganaug.worker import job_error
+    from ganaug.job_messages import job_error
 
     try:
         try:
