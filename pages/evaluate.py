@@ -17,6 +17,7 @@ from db import views
 from db.engine import session_scope
 from db.jobs import ACTIVE, queue_rows, submit_job
 from ganaug_core.benchmark.answer import METRIC_LABELS, SAMPLING_ARMS, answer, generator_used
+from ganaug_core.benchmark.arms import ARM_DESCRIPTIONS
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, FEW_SEEDS, QUICK_MAX_SEEDS
 from pages.jobs import (cancel_or_wait, failure, load_job, newest_to_follow, progress_bar, redraw_once_ended,
                         who_and_when)
@@ -26,6 +27,26 @@ from pages.ui import (NO_DATASET, RETRIED, acting_user, database_checked, decisi
 
 JOB_KIND = "benchmark"
 ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
+# The arms in a reviewer's words (the CLI, the job's parameters and report.json keep the ids): "gan_filtered" read
+# as jargon.
+ARM_LABELS = {"real": "Real images only", "oversample": "Oversampling", "smote": "SMOTE",
+              "classic": "Classic augmentation", "gan": "GAN samples",
+              "gan_classic": "GAN samples + classic augmentation",
+              "gan_mix": "GAN samples mixed with repeated rare images",
+              "gan_filtered": "GAN samples, filtered by score", "gan_approved": "GAN samples approved by reviewers"}
+# Main "Batch quality" columns: what each batch is and the measures a reviewer reads first, within 1366 px; the
+# whole table (KID, held-out values of every measure, DCR) is in the expander below it.
+QUALITY_COLUMNS = ["batch", "class_name", "samples", "fid", "fid_held_out", "recall", "coverage", "class_consistency",
+                   "copies"]
+
+
+def arm_label(arm: str) -> str:
+    return ARM_LABELS.get(arm, arm)
+
+
+def arms_help() -> str:
+    return "By default, every arm this dataset can run now.\n\n" + "\n".join(
+        f"- **{arm_label(a)}**: {ARM_DESCRIPTIONS[a]}" for a in ARMS if a in ARM_DESCRIPTIONS)
 
 
 def ci_text(ci: dict) -> str:
@@ -95,12 +116,12 @@ with session_scope() as session:
     approved = sum(views.approved_class_counts(session).get(dataset) or [])
 cannot = arms_that_cannot_run(dataset, bool(runs), approved)
 arms = st.multiselect("Arms", ARMS, default=[a for a in ARMS if a not in cannot], key="eval_arms",
-                      help="By default, every arm this dataset can run now")
+                      format_func=arm_label, help=arms_help())
 if not arms:
     st.error("Choose at least one arm to compare.")
 for arm in arms:
     if arm in cannot:  # the job would fail within seconds, saying the same
-        st.error(f"Arm {arm} cannot run: {cannot[arm]}.")
+        st.error(f"Arm “{arm_label(arm)}” cannot run: {cannot[arm]}.")
 refused = not arms or any(a in cannot for a in arms)
 
 if st.button("Run the benchmark", type="primary", key="eval_submit", disabled=refused, icon=":material/play_arrow:"):
@@ -138,7 +159,7 @@ def benchmark_done(job: dict) -> None:
 
 def what_it_compares(params: dict) -> str:
     arms = params.get("arms") or ARMS
-    return (f"{plain(params.get('dataset'))}: {', '.join(arms)}; {params.get('seeds')} seed(s)"
+    return (f"{plain(params.get('dataset'))}: {', '.join(map(arm_label, arms))}; {params.get('seeds')} seed(s)"
             + (", quick" if params.get("quick") else "")
             + (f"; generator run {params['run_id']}" if params.get("run_id") else "; generator: latest finished run"))
 
@@ -230,7 +251,10 @@ def batch_quality(dataset: str) -> None:
                "images, i.e. the level of a generator as good as the real data. The held-out images are the "
                f"dataset's {' and '.join(splits) or 'held-out'} split: numbers to read, which neither the gate nor "
                "the benchmark uses. Hover a column for its meaning.")
-    st.dataframe(table, hide_index=True, column_config=table_columns(table))
+    main = table[QUALITY_COLUMNS]
+    st.dataframe(main, hide_index=True, column_config=table_columns(main), key="eval_quality")
+    with st.expander("Every measure, each beside its held-out real value (KID, precision, authenticity, DCR …)"):
+        st.dataframe(table, hide_index=True, column_config=table_columns(table), key="eval_quality_all")
     cautious = [m for m in recorded if m.get("caution")]  # one warning for them all: rare classes recur
     if cautious:
         st.warning(f"Batch{'es' * (len(cautious) > 1)} {', '.join(str(m.get('batch')) for m in cautious)}: "
@@ -277,10 +301,11 @@ def benchmark_results(dataset: str) -> None:
         st.warning(f"Caution: {plain(caution)}.", icon=":material/warning:")
     used = generator_used(data.get("meta") or {})
     if used:  # the newest finished run by default, which need not be the one whose batches were reviewed
-        st.caption(f"Generator: {plain(used)}; gan_approved takes the approved samples, whatever run made them.")
+        st.caption(f"Generator: {plain(used)}; “{arm_label('gan_approved')}” takes the approved samples, whatever "
+                   "run made them.")
     if arms_data:
         st.markdown("Mean and 95 % interval over seeds, on the locked real test split")
-        table = pd.DataFrame([{"arm": arm, "n_train": a.get("n_train"), "n_synthetic": a.get("n_synthetic"),
+        table = pd.DataFrame([{"arm": arm_label(arm), "n_train": a.get("n_train"), "n_synthetic": a.get("n_synthetic"),
                                **{m: ci_text(ci) for m, ci in a.get("clean", {}).items()}} for arm, a in arms_data.items()])
         st.dataframe(table, hide_index=True, column_config=table_columns(table))
     else:
@@ -288,12 +313,12 @@ def benchmark_results(dataset: str) -> None:
     best = {m: b for m, b in ((data.get("comparison") or {}).get("best_baseline") or {}).items() if b is not None}
     if best:
         st.caption("Best baseline per metric (the highest mean on the test split): "
-                   + ", ".join(f"{METRIC_LABELS.get(m, m)}: {b}" for m, b in best.items()))
+                   + ", ".join(f"{METRIC_LABELS.get(m, m)}: {arm_label(b)}" for m, b in best.items()))
     elif arms_data:
-        st.caption("No baseline arm (oversample, smote, classic) ran, so the GAN arms were not compared with one.")
+        st.caption("No baseline arm (oversampling, SMOTE, classic augmentation) ran, so the GAN arms were not compared with one.")
     points = (data.get("sweep") or {}).get("points") or []
     if points:
-        st.markdown(f"**Synthetic : real ratio sweep** ({data['sweep'].get('arm', '')})")
+        st.markdown(f"**Synthetic : real ratio sweep** ({arm_label(data['sweep'].get('arm', ''))})")
         table = pd.DataFrame([{k: ci_text(v) if isinstance(v, dict) else v for k, v in p.items()} for p in points])
         st.dataframe(table, hide_index=True, column_config=table_columns(table))
     plots = sorted(folder.glob("*.png"), key=lambda p: (p.name != "arms.png", p.name))  # the answer's plot first

@@ -73,23 +73,22 @@ for name, class_names in data["names"].items():
                    "Audit page, 1 by default), so an orange bar longer than its blue one is not all admitted: "
                    + "; ".join(capped) + ".")
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Batches pending review")
-    if data["pending"]:
-        pending = pd.DataFrame(data["pending"])[["batch", "dataset", "class_name", "count", "memorized", "scored",
-                                                 "created"]]
-        st.dataframe(pending, hide_index=True, column_config=table_columns(pending))
-        st.page_link("pages/review.py", label="Open the review queue", icon=":material/fact_check:")
-    else:
-        st.write("Nothing waiting for review.")
-with right:
-    st.subheader("Runs")
-    if data["runs"]:
-        runs = pd.DataFrame(data["runs"])[["run", "dataset", "status", "step", "budget", "arch", "created"]]
-        st.dataframe(runs, hide_index=True, column_config=table_columns(runs))
-    else:
-        st.write("No runs yet — launch one on the Generate page.")
+# One table under the other, each the page's width: side by side, half a 1366-px laptop's width cut off their
+# Created column.
+st.subheader("Batches pending review")
+if data["pending"]:
+    pending = pd.DataFrame(data["pending"])[["batch", "dataset", "class_name", "count", "memorized", "scored",
+                                             "created"]]
+    st.dataframe(pending, hide_index=True, column_config=table_columns(pending), key="overview_pending")
+    st.page_link("pages/review.py", label="Open the review queue", icon=":material/fact_check:")
+else:
+    st.write("Nothing waiting for review.")
+st.subheader("Runs")
+if data["runs"]:
+    runs = pd.DataFrame(data["runs"])[["run", "dataset", "status", "step", "budget", "arch", "created"]]
+    st.dataframe(runs, hide_index=True, column_config=table_columns(runs), key="overview_runs")
+else:
+    st.write("No runs yet — launch one on the Generate page.")
 
 st.subheader("Recent decisions")
 if data["events"]:

@@ -18,15 +18,17 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image
-from plotly.colors import convert_colors_to_same_type, qualitative
+from plotly.colors import convert_colors_to_same_type
 
 from pages.ui import png_data_uri
 
-PALETTE = qualitative.D3 + qualitative.Pastel
-# Past this many classes their colours repeat (or fade into pastels no one tells apart) and the legend, two entries
-# a class, outgrew the map: 100 classes squeezed it into a strip. The page then colours the classes chosen, at most
-# this many, each in its own D3 colour, and draws every other class in one grey.
-CLASS_COLOURS = len(qualitative.D3)
+# Okabe & Ito's colour-blind-safe qualitative palette: D3's orange, green and red classes were 5–7 ΔE apart for a
+# reader with red-green colour blindness (one man in twelve); these stay 17 or more apart, and apart from the grey.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
+# Past this many classes their colours would repeat and the legend, two entries a class, outgrew the map: 100
+# classes squeezed it into a strip. The page then colours the classes chosen, at most this many, each in its own
+# colour, and draws every other class in one grey.
+CLASS_COLOURS = len(PALETTE)
 OTHER_COLOUR = "#C7C7C7"
 OTHER_CLASSES = "other classes"
 SYMBOLS = {"real": "circle", "synthetic": "diamond"}

@@ -23,7 +23,7 @@ from ganaug_core.imageio import shown_px
 from ganaug_core.metrics.authenticity import COPY_RATIO
 from ganaug_core.metrics.copy_match import copy_reason
 from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO
-from ganaug_core.runstats import last_diversity
+from ganaug_core.runstats import diversity_said, last_diversity
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
 from pages.review_decisions import (SCORE_JOB, act_on_sample, batch_actions, load_queue, queue_scoring,
                                     decide_open_sample, rejection_note, set_state, tag_open_sample)
@@ -154,6 +154,16 @@ def show_feedback() -> None:
         st.toast(plain(text), icon=icon)
 
 
+def first_to_review(queue: list[dict]) -> int:
+    """The batch a visit opens: the newest pending batch with its scores (it can be sorted by them and approved),
+    else the newest pending one, else the newest. The newest alone opened on "Compute scores" while a scored batch
+    waited."""
+    for fits in (lambda b: b["status"] == "pending" and b["scored"], lambda b: b["status"] == "pending"):
+        if found := [b["batch"] for b in queue if fits(b)]:
+            return found[0]
+    return queue[0]["batch"]  # the queue is newest first
+
+
 q1, q2 = st.columns([1, 2])
 show_all = q1.toggle("Show decided batches too", key="review_show_all")
 queue = load_queue(show_all)
@@ -186,6 +196,8 @@ labels = {b["batch"]: f"batch {b['batch']} · {b['dataset']} · class {b['class_
 if "review_batch" not in st.session_state and (asked := st.query_params.get("batch", "")).isdigit():
     if int(asked) in labels:  # a reload (a new session) opens the batch the address names, not the queue's first
         st.session_state["review_batch"] = int(asked)
+if st.session_state.get("review_batch") not in labels:  # a first visit, or the batch shown has left the queue
+    st.session_state["review_batch"] = first_to_review(queue)
 relabel_picked("review_batch", labels)
 batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="review_batch")
 st.query_params["batch"] = str(batch_id)
@@ -215,19 +227,17 @@ def batch_panel(batch_id: int) -> None:
             scoring_controls(batch_id)
     reading = collapse_reading(home(), state["run_id"])
     if state["class_index"] in reading.get("collapsed", []):
-        ratio = reading["diversity"][str(state["class_index"])]
+        said = diversity_said(reading, state["class_index"])  # a class of one real image: against the others'
         st.warning(f"The run behind this batch ended with class {plain(state['class_names'][state['class_index']])} flagged "
-                   f"by its diversity monitor: its samples vary {ratio:.2f} times as much as the real images "
-                   "(possible mode collapse). Check the grid for repeats before approving.", icon=":material/warning:")
+                   f"by its diversity monitor: its samples' spread is {said} (possible mode collapse). Check the grid "
+                   "for repeats before approving.", icon=":material/warning:")
 
     f1, f2, f3, f4, f5 = st.columns([2, 1.4, 2, 2, 1])  # "Descending" whole at 1366 px
-    sort_label = f1.selectbox("Sort by", list(SORTS), key="review_sort")
+    sort_label, memo_label, min_conf = score_filters(f1, f4, state["scored"])
     descending = f2.toggle("Descending", key="review_desc")
     tag_names = [t["name"] for t in load_tags()]
     tag_filter = f3.selectbox("Tag", ["any"] + tag_names, key="review_tag")
-    memo_label = f4.selectbox("Memorization", list(MEMORIZED), key="review_memorized")
     per_page = f5.selectbox("Per page", PER_PAGE_CHOICES, index=2, key="review_per_page")
-    min_conf = st.slider("Minimum class confidence", 0.0, 1.0, 0.0, 0.05, key="review_min_conf")
 
     filters = (batch_id, sort_label, descending, tag_filter, memo_label, per_page, min_conf)
     if st.session_state.get("review_filters") != filters:
@@ -263,6 +273,22 @@ def batch_panel(batch_id: int) -> None:
     batch_actions(batch_id, state)
 
 
+def score_filters(sort_col, memo_col, scored: bool) -> tuple[str, str, float]:
+    """The sort and filters that read scores: (sort, memorization, minimum confidence). An unscored batch is offered
+    the sample-id order alone (in a widget of its own: a choice of "realism" has no place among its options), and
+    no memorization or confidence filter: sorting or filtering by a score nobody computed sorted nothing."""
+    if not scored:
+        sort_label = sort_col.selectbox("Sort by", ["sample id"], key="review_sort_unscored",
+                                        help="Scores are not computed for this batch yet, so its samples come in "
+                                             "the order they were generated; \"Compute scores\" above adds the "
+                                             "sorts by confidence, realism, novelty and distance.")
+        return sort_label, "any", 0.0
+    sort_label = sort_col.selectbox("Sort by", list(SORTS), key="review_sort")
+    memo_label = memo_col.selectbox("Memorization", list(MEMORIZED), key="review_memorized")
+    min_conf = st.slider("Minimum class confidence", 0.0, 1.0, 0.0, 0.05, key="review_min_conf")
+    return sort_label, memo_label, min_conf
+
+
 def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = TILE_PX) -> None:
     """One picker that opens a sample beside its nearest real images, then the page's tiles as ONE image-list
     element (a page switch redraws one element, not 48 columns). The picker comes first: the opened sample shows at
@@ -286,7 +312,8 @@ def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = 
         uris.append(uri or placeholder_uri(tile_px))
         flags = ((["FILE CHANGED"] if is_changed else []) + (["MEMORIZED"] if s["memorized"] else [])
                  + (["rejected"] if s["rejected"] else []) + s["tags"])
-        captions.append(" · ".join([f"#{s['id']}", names[s["class_index"]], f"conf {fmt(s['class_confidence'])}", *flags]))
+        conf = [] if s["class_confidence"] is None else [f"conf {fmt(s['class_confidence'])}"]  # no "conf —"
+        captions.append(" · ".join([f"#{s['id']}", names[s["class_index"]], *conf, *flags]))
     markdown_captions = [plain(c) for c in captions]  # st.image renders captions as Markdown; the tiles' alt text not
     # Above the tiles, in sight with the first row: what is wrong with a file, then what the frames mean.
     if missing:

@@ -32,7 +32,7 @@ TABLE_COLUMNS = {
     "action": st.column_config.TextColumn("Action"),
     "target": st.column_config.TextColumn("On"),
     "meaning": st.column_config.TextColumn("Meaning", help="What the decision means, as signed into the log"),
-    "reason": st.column_config.TextColumn("Reason"),
+    "reason": st.column_config.TextColumn("Reason", width="medium"),  # whole, not cut at its header's width
     "hash": st.column_config.TextColumn(
         "Hash", help="The first 12 hex digits of the event's sha256 in the chain (`ganaug audit verify` checks it)"),
     "field": st.column_config.TextColumn("Field"),
@@ -50,6 +50,9 @@ TABLE_COLUMNS = {
         "Real images", format="%d", help="Real training images admitted: their files still match their sha256"),
     "synthetic_images": st.column_config.NumberColumn(
         "Synthetic samples", format="%d", help="Approved samples admitted, at most the ratio × the class's real images"),
+    "over_ratio": st.column_config.NumberColumn(
+        "Approved, over the ratio", format="%d", help="Approved samples the ratio leaves out of this export; a higher "
+                                                    "ratio admits them"),
     # A recorded export (the Audit page): what left the system, gated on which log head, and where it went.
     "images": st.column_config.NumberColumn("Images", format="%d", help="Real and synthetic images exported"),
     "synthetic": st.column_config.NumberColumn("Synthetic", format="%d", help="Of them, approved synthetic samples"),
@@ -97,8 +100,8 @@ TABLE_COLUMNS = {
                                                     "images"),
     "copies": st.column_config.NumberColumn("Copies", format="%d", help="Samples that copy a training image"),
     "arm": st.column_config.TextColumn(
-        "Arm", help="How the training set was built: real images only, a baseline (oversample, smote, classic) or "
-                    "GAN samples (gan_approved: the samples reviewers approved)"),
+        "Arm", help="How the training set was built: real images only, a baseline (oversampling, SMOTE, classic "
+                    "augmentation) or GAN samples (approved by reviewers: the gated set)"),
     "n_train": st.column_config.NumberColumn(
         "Training images", format="%d", help="Real and added images the classifier trained on"),
     "n_synthetic": st.column_config.NumberColumn(

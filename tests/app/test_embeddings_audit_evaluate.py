@@ -321,15 +321,15 @@ def test_evaluate_shows_a_recorded_report(users, digits):
     at = app_test(users["rita"], "evaluate.py")
     assert not at.exception
     arms = at.dataframe[0].value
-    assert list(arms["arm"]) == ["real", "gan_approved"]
+    assert list(arms["arm"]) == ["Real images only", "GAN samples approved by reviewers"]  # words, not arm ids
     assert arms["balanced_accuracy"][1] == "0.860 [0.850, 0.870]"
     assert list(at.dataframe[1].value["multiplier"]) == [1.0]
     # metrics in words, as report.md names them (it read "balanced_accuracy: real")
-    assert "Best baseline per metric (the highest mean on the test split): balanced accuracy: real" in [
+    assert "Best baseline per metric (the highest mean on the test split): balanced accuracy: Real images only" in [
         c.value for c in at.caption]
     assert any("balanced accuracy" == c for c in image_captions(at))
-    assert ("Generator: gan samples run 4 at step 1200; gan_approved takes the approved samples, whatever run made "
-            "them.") in [c.value for c in at.caption]  # the newest run by default, not necessarily the reviewed one
+    assert ("Generator: gan samples run 4 at step 1200; “GAN samples approved by reviewers” takes the approved "
+            "samples, whatever run made them.") in [c.value for c in at.caption]  # the newest run by default, not necessarily the reviewed one
 
 
 def test_coverage_lists_the_classes_in_their_order(users, digits):
@@ -353,7 +353,9 @@ def test_evaluate_shows_the_batch_metrics_beside_held_out_real_images(users, dig
     m = evaluation.batch_metrics(batch_id)
     at = app_test(users["rita"], "evaluate.py")
     assert not at.exception
-    [table] = [d.value for d in at.dataframe]  # no benchmark report yet: the batch table is still shown
+    # No benchmark report yet: the batch tables are still shown, the main measures and (in an expander) all of them.
+    main, table = (d.value for d in at.dataframe)
+    assert main["fid"].tolist() == table["fid"].tolist()
     row = table.iloc[0]
     assert row["batch"] == batch_id and row["class_name"] == "9" and row["samples"] == 6
     assert row["fid"] == round(m["overall"]["fid"], 2) and row["fid_held_out"] == round(m["reference"]["fid"], 2)
@@ -387,7 +389,7 @@ def test_a_new_session_follows_a_queued_benchmark_and_says_what_it_waits_for(use
     assert not at.exception
     assert any(s.value == f"Benchmark job {mine}: queued" for s in at.subheader)  # the newest one in progress
     assert any(c.value.startswith(f"Queued behind job {ahead}: the worker runs one job at a time") for c in at.caption)
-    assert any(c.value.startswith("Launched by rita at") and "real, gan; 2 seed(s), quick" in c.value
+    assert any(c.value.startswith("Launched by rita at") and "Real images only, GAN samples; 2 seed(s), quick" in c.value
                for c in at.caption)
     with session_scope(immediate=True) as session:  # its worker stopped beating half a minute ago
         session.get(Job, ahead).heartbeat_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=30)
@@ -469,7 +471,7 @@ def test_the_form_offers_only_the_arms_the_dataset_can_run(users, digits):
     assert at.multiselect(key="eval_arms").value == ["real", "oversample", "smote", "classic"]  # no run, no approval
     at.multiselect(key="eval_arms").set_value(["real", "gan_approved"]).run()
     assert [e.value for e in at.error] == [
-        "Arm gan_approved cannot run: no reviewer-approved samples for digits yet: approve a batch on the Review page."]
+        "Arm “GAN samples approved by reviewers” cannot run: no reviewer-approved samples for digits yet: approve a batch on the Review page."]
     assert button(at, "Run the benchmark").disabled
     make_batch(digits, 9, 2)  # a finished run (and a pending batch: still nothing approved)
     assert app_test(users["rita"], "evaluate.py").multiselect(key="eval_arms").value == [

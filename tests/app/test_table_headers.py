@@ -64,8 +64,10 @@ def test_every_table_has_human_headers(users, digits, home):
     with session_scope() as session:
         export_gated_set(digits, home / "exports" / "one", exporter=get_user(session, "rita"))
     audit = app_test(users["rita"], "audit.py").selectbox(key="audit_batch").set_value(batch).run()
-    log, provenance, history, exports = labels(audit)
-    assert log == history == ["Event", "Time (UTC)", "By", "Role", "Action", "On", "Reason", "Meaning", "Hash"]
+    audit.toggle(key="export_preview_on").set_value(True).run()
+    log, provenance, history, preview, exports = labels(audit)
+    assert log == history == ["Event", "Time (UTC)", "By", "Role", "Action", "On", "Reason", "Hash", "Meaning"]
+    assert preview == ["Class", "Real images", "Synthetic samples", "Approved, over the ratio"]
     assert exports == ["Event", "Time (UTC)", "By", "Dataset", "Images", "Synthetic", "Ratio", "Manifest hash",
                        "Log head", "Folder", "Folder now"]
     assert provenance == ["Field", "Value"]

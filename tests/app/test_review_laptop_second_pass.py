@@ -1,0 +1,140 @@
+"""A reviewer's second pass at a 1366-px laptop: the batch Review opens first, an unscored batch's controls, tables
+whose important columns are in sight, the benchmark arms in words, what an export would hold before the click, and
+class colours a reader with red-green colour blindness tells apart."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from db.engine import session_scope
+from tests.app.conftest import ROOT, TIMEOUT, app_test, make_batch
+from tests.app.test_review import review
+from tests.app.test_review_session_reading import _as_seen
+
+
+def test_review_opens_the_newest_scored_pending_batch_first(users, digits):
+    # The newest batch opened on "Compute scores" while an older, scored batch waited for its review.
+    scored = make_batch(digits, 7, 2)
+    unscored = make_batch(digits, 8, 2, scored=False)
+    at = app_test(users["rita"], "review.py")
+    assert at.selectbox(key="review_batch").value == scored
+    assert at.query_params["batch"] == str(scored)
+    assert not [b for b in at.button if b.label == "Compute scores"]
+
+    reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)  # the address still wins
+    reloaded.session_state["user"] = users["rita"]
+    reloaded.query_params["batch"] = str(unscored)
+    reloaded.switch_page("pages/review.py")
+    reloaded.run()
+    assert reloaded.selectbox(key="review_batch").value == unscored
+
+
+def test_review_opens_the_newest_pending_batch_when_none_is_scored(users, digits):
+    # With decided batches listed too, the newest (an approved one) opened rather than the one waiting for review.
+    from db.review import approve_batch
+    from db.users import get_user
+
+    older, newer = make_batch(digits, 8, 2, scored=False), make_batch(digits, 9, 2, scored=False)
+    approved = make_batch(digits, 7, 2)
+    with session_scope(immediate=True) as session:
+        approve_batch(session, approved, get_user(session, "ada"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["user"] = users["rita"]
+    at.session_state["review_show_all"] = True
+    at.switch_page("pages/review.py")
+    at.run()
+    assert not at.exception
+    assert len(at.selectbox(key="review_batch").options) == 3
+    assert at.selectbox(key="review_batch").value == newer != older
+
+
+def test_an_unscored_batch_offers_no_score_sorts_and_its_tiles_no_dash(users, digits):
+    scored, batch = make_batch(digits, 9, 3), make_batch(digits, 8, 3, scored=False)
+    at = review(users["rita"], batch)
+    sort = at.selectbox(key="review_sort_unscored")
+    assert sort.options == ["sample id"] and "not computed for this batch yet" in sort.help
+    assert not [s for s in at.selectbox if s.key in ("review_sort", "review_memorized")]
+    assert not [s for s in at.slider if s.key == "review_min_conf"]
+    captions = [img.caption for img in at.get("image")[0].proto.imgs]
+    assert len(captions) == 3 and not [c for c in captions if "conf" in c], captions
+
+    at.selectbox(key="review_batch").set_value(scored).run()
+    assert "realism" in at.selectbox(key="review_sort").options
+    assert all(" · conf 0." in img.caption for img in at.get("image")[0].proto.imgs)
+
+
+def test_overview_tables_are_not_side_by_side(users, digits):
+    # Side by side, half the width of a 1366-px laptop cut off the pending batches' Created column.
+    make_batch(digits, 8, 2)
+    at = app_test(users["rita"], "overview.py")
+    assert len(at.dataframe) == 3  # pending batches, runs, recent decisions
+    assert not [c for c in at.columns if len(c.dataframe)]
+    assert "created" in at.dataframe[0].value.columns
+
+
+def test_the_log_shows_the_hash_before_the_long_meaning(users, digits):
+    at = app_test(users["rita"], "audit.py")
+    columns = list(at.dataframe[0].value.columns)
+    assert columns[-1] == "meaning" and columns.index("hash") < columns.index("meaning")
+
+
+def test_export_tab_says_what_the_ratio_would_admit_before_the_click(users, digits, home):
+    from db.review import approve_batch, reject_sample
+    from db.users import get_user
+    from db.models import Sample
+    from sqlalchemy import select
+
+    batch = make_batch(digits, 9, 6)
+    with session_scope(immediate=True) as session:
+        rita = get_user(session, "rita")
+        first = session.scalars(select(Sample.id).where(Sample.batch_id == batch).order_by(Sample.id)).first()
+        reject_sample(session, first, rita, "smudge")
+        approve_batch(session, batch, rita)
+    at = app_test(users["rita"], "audit.py")
+    assert not [d for d in at.dataframe if "over_ratio" in d.value.columns]  # on request: the gate reads every file
+    at.toggle(key="export_preview_on").set_value(True).run()
+    [preview] = [d.value for d in at.dataframe if "over_ratio" in d.value.columns]
+    nine = preview[preview["class_name"] == "9"].iloc[0]
+    assert nine["synthetic_images"] + nine["over_ratio"] == 5  # the rejected sample is out whatever the ratio
+    assert nine["synthetic_images"] == min(5, nine["real_images"])
+    assert preview["synthetic_images"].sum() == nine["synthetic_images"]
+    assert any("What this export would hold" in m.value for m in at.markdown)
+    assert not (home / "exports").exists()  # nothing written before the click
+
+
+def test_batch_quality_keeps_the_main_measures_in_sight_and_the_rest_in_an_expander(users, digits):
+    from ganaug import evaluation
+
+    batch_id = make_batch(digits, 9, 6, scored=False)
+    evaluation.ensure_feature_extractor(digits, steps=10)
+    evaluation.batch_metrics(batch_id)
+    at = app_test(users["rita"], "evaluate.py")
+    main, everything = (d.value for d in at.dataframe)
+    assert len(main.columns) <= 9 and {"batch", "class_name", "fid", "fid_held_out", "recall"} <= set(main.columns)
+    assert set(main.columns) < set(everything.columns)  # nothing dropped: the whole table is one click away
+    assert {"kid_held_out", "precision_held_out", "closer_to_train"} <= set(everything.columns)
+
+
+def test_benchmark_arms_are_offered_in_words(users, digits):
+    at = app_test(users["rita"], "evaluate.py")
+    arms = at.multiselect(key="eval_arms")
+    assert "GAN samples, filtered by score" in arms.options and "gan_filtered" not in arms.options
+    assert "dropping samples the automatic scores flag" in arms.help
+
+
+def test_class_colours_stay_apart_for_red_green_colour_blindness():
+    from pages.point_map import CLASS_COLOURS, OTHER_COLOUR, PALETTE
+
+    deuteranopia = np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                             [-0.011820, 0.042940, 0.968881]])
+    protanopia = np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                           [-0.003882, -0.048116, 1.051998]])
+    colours = PALETTE[:CLASS_COLOURS] + [OTHER_COLOUR]
+    for m in (deuteranopia, protanopia):
+        for a, b in itertools.combinations(colours, 2):
+            gap = np.linalg.norm(_as_seen(a, m) - _as_seen(b, m))
+            # D3's orange and green classes were 4.6 ΔE apart, its orange and olive 7.2
+            assert gap > 15, (a, b, round(float(gap), 1))
