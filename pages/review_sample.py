@@ -1,0 +1,150 @@
+"""The Review page's opened sample: the sample beside its nearest real training images, its scores in words, why
+it was flagged as a copy, and its tag and reject controls (the callbacks are in pages/review_decisions.py)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from db import views
+from db.engine import session_scope
+from db.review import FREE_FORM_TAG, untag_sample
+from ganaug_core.imageio import shown_px
+from ganaug_core.metrics.authenticity import COPY_RATIO
+from ganaug_core.metrics.copy_match import copy_reason
+from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO
+from pages.review_decisions import act_on_sample, decide_open_sample, rejection_note, tag_open_sample
+from pages.ui import fmt, home, plain, show_image, show_images
+
+SCORES_HELP = ("**confidence**: the probability (0–1) a classifier trained on the real images gives the class this "
+               "sample was generated as; higher is better. **realism**: above 1, the sample lies among the real images "
+               "of its class. **novelty**: how far the sample is from its nearest training image, relative to how far "
+               "real images are from each other; about 0 for a copy, around 1 or more for a new image. **nearest "
+               "real at**: the distance to the closest training image in the feature space; the images below are "
+               "those nearest ones.")
+
+# The sizes images are drawn at (tiles, the opened sample, its nearest real images), in pixels; each is rounded to a
+# whole multiple of the dataset's side by `shown_px`: nearest-neighbour scaling by 1.5× or 1.75× (a 64² sample
+# drawn 96 or 112 px wide) doubled every other pixel row, a pattern a reviewer could take for the generator's
+# checkerboard artifact, and below 1× (a 128² dataset's 112-px tiles) dropped rows, and a one-pixel crack with them.
+SAMPLE_PX, NEIGHBOUR_PX = 160, 96
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_tags() -> list[dict]:
+    with session_scope() as session:
+        return views.active_tags(session)
+
+
+@st.cache_data(show_spinner="Measuring distances to the nearest real images…", max_entries=512)
+def neighbour_distances(home_dir: str, dataset: str, sample_id: int) -> dict[int, float]:
+    """Real image id → feature distance, from the scoring step's extractor; {} if it is not available.
+
+    Only an extractor that scoring already trained is used: the page never trains one (that is worker work).
+    """
+    from ganaug.evaluation import extractor_info, nearest_real_images
+    from ganaug_core.errors import GanaugError
+
+    try:
+        extractor_info(dataset)
+        return {n["real_image_id"]: n["distance"] for n in nearest_real_images(sample_id, k=4)}
+    except (GanaugError, OSError, KeyError, ValueError):
+        return {}
+
+
+def why_flagged(s: dict, copied: list[dict], state: dict) -> None:
+    """A memorized sample's reason in words (which training image(s), how they line up, the ratio against its
+    threshold) with the sample and those images side by side: a shifted or mirrored copy, or a blend, does not look
+    like its source at a glance."""
+    match = s["copy_match"]
+    reason = copy_reason(match)
+    if reason is None:  # scored before the reason was recorded
+        st.caption(f"Why it was flagged was not recorded when this batch was scored: `ganaug evaluate batch "
+                   f"{s['batch']} --rescore` records it.")
+        return
+    threshold = COPY_RATIO if match["kind"] == "features" else PIXEL_COPY_RATIO
+    measure = "feature" if match["kind"] == "features" else "pixel"
+    with st.container(border=True, key="copy_reason"):
+        st.markdown(f"**Why it was flagged:** it is {reason} ({measure} copy ratio {fmt(match.get('ratio'), 3)}; "
+                    f"under {threshold:g} is a copy).")
+        weights = match.get("weights") or []
+        captions = [f"training image #{r['id']} · {plain(state['class_names'][r['class_index']])}"
+                    + (f" · {round(100 * weights[n])} %" if n < len(weights) else "") for n, r in enumerate(copied)]
+        show_images([s["path"], *[r["path"] for r in copied]], [f"sample #{s['id']}", *captions],
+                    size=shown_px(NEIGHBOUR_PX, state["side"]))
+
+
+def scores_in_words(s: dict, class_name: str) -> str:
+    """The opened sample's scores, one a line, each with what it says by the yardstick SCORES_HELP gives: "realism
+    1.45 · novelty 0.85" left a dermatologist to open the help to learn whether either was good."""
+    if s["class_confidence"] is None:
+        return "Not scored yet: no confidence, realism or novelty."
+    conf, realism, novelty = s["class_confidence"], s["realism"], s["novelty"]
+    lines = [f"confidence {fmt(conf)}: " + (f"the classifier sees {class_name}" if conf >= 0.5 else
+                                            f"the classifier doubts it is {class_name}")]
+    if realism is not None:
+        lines.append(f"realism {fmt(realism)}: " + ("among the real images of its class" if realism >= 1 else
+                                                   "outside the real images of its class"))
+    if novelty is not None:
+        lines.append(f"novelty {fmt(novelty)}: " + ("as far from the training images as real images are from each other"
+                                                   if novelty >= 1 else "nearer a training image than real images are "
+                                                   "to each other"))
+    lines.append(f"nearest real at {fmt(s['nn_distance'], 3)}")
+    return "  \n".join(lines)
+
+
+def sample_detail(open_id, state: dict) -> None:
+    if open_id is None:
+        st.caption("Open a sample to see it beside its nearest real training images, tag it or reject it.")
+        return
+    with session_scope() as session:
+        found = views.samples_by_ids(session, [open_id])
+        if not found:
+            st.caption(f"sample {open_id} is not available")
+            return
+        s = found[0]
+        reals = views.real_images_by_ids(session, s["nn_real_ids"][:4])
+        copied = views.real_images_by_ids(session, (s["copy_match"] or {}).get("parts") or [])
+        dataset = state["dataset"]
+    distances = neighbour_distances(home(), dataset, s["id"]) if s["nn_real_ids"] else {}
+    st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
+    show_image(s["path"], size=shown_px(SAMPLE_PX, state["side"]))
+    st.caption(scores_in_words(s, plain(state["class_names"][s["class_index"]])), help=SCORES_HELP)
+    if s["memorized"] and not s["rejected"] and state["status"] == "approved":
+        # Approval refuses open flags, so this one came later (a rescore): the gate leaves the sample out.
+        st.error("Flagged as a near-copy of a training image after its batch was approved: it stays out of training "
+                 "all the same; reject it to record that decision.")
+    elif s["memorized"] and not s["rejected"]:
+        st.error("Flagged as a near-copy of a training image: reject it before the batch can be approved.")
+    elif s["memorized"]:
+        st.caption("Flagged as a near-copy of a training image; rejected, so it no longer blocks the approval.")
+    if s["memorized"]:
+        why_flagged(s, copied, state)
+    if reals:
+        st.markdown("Nearest real training images (nearest first, feature distance d)")
+        ds = [distances.get(r["id"], s["nn_distance"] if i == 0 else None) for i, r in enumerate(reals)]
+        # The nearest images come from every class: the caption says whose (a scratch sample nearest an "ok" part).
+        # NEIGHBOUR_PX, not thumbnails: a fine crack must be comparable with the sample's (two to a row in a narrow
+        # column).
+        show_images([r["path"] for r in reals],
+                    [f"real #{r['id']} · {plain(state['class_names'][r['class_index']])}"
+                     + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)],
+                    size=shown_px(NEIGHBOUR_PX, state["side"]))
+    tag_names = [t["name"] for t in load_tags()]
+    st.markdown("Tags: " + (", ".join(map(plain, s["tags"])) or "none"))
+    new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}",
+                           index=None, placeholder="choose a tag")  # nothing tagged by one click on "Add tag"
+    sid = s["id"]
+    st.text_input(f"Tag reason (required for '{FREE_FORM_TAG}': say what the problem is)", key=f"tag_reason_{sid}")
+    st.button("Add tag", key=f"tag_add_{sid}", disabled=new_tag is None, on_click=tag_open_sample, args=(sid, new_tag))
+    for t in s["tags"]:
+        st.button(f"Remove {plain(t)}", key=f"untag_{sid}_{t}", type="tertiary", icon=":material/close:",
+                  on_click=act_on_sample, args=(lambda session, me, t=t: untag_sample(session, sid, t, me), f"#{sid}: {t} removed"))
+    if not s["rejected"]:
+        st.text_input("Reason to reject this sample", key=f"reject_reason_{sid}")
+        st.button("Reject sample", key=f"reject_sample_{sid}", on_click=decide_open_sample, args=("reject", sid))
+        return
+    st.info(rejection_note(sid), icon=":material/block:")
+    if state["status"] == "pending":  # a misclick can be undone until the batch is decided; the log keeps both
+        st.text_input("Reason to withdraw the rejection", key=f"restore_reason_{sid}")
+        st.button("Restore sample", key=f"restore_sample_{sid}", type="tertiary", icon=":material/undo:",
+                  on_click=decide_open_sample, args=("restore", sid))
