@@ -212,9 +212,9 @@ def test_end_to_end_on_a_tiny_generator(digits):
         assert s.get(Batch, batch_id).scores_computed
 
 
-@pytest.fixture
-def tiny_val(home, tmp_path):
-    """A three-class 8×8 dataset with its own train / val / test splits (the MedMNIST .npz layout)."""
+def digits_npz(tmp_path, name: str, train_of: dict[int, int] | None = None) -> tuple[str, dict]:
+    """A three-class 8×8 dataset with its own train / val / test splits (the MedMNIST .npz layout), ingested as
+    `name`: 20 / 6 / 6 digits of each class, but `train_of[c]` training images of class c."""
     from sklearn.datasets import load_digits
 
     from ganaug.datasets import ingest_dataset
@@ -223,12 +223,18 @@ def tiny_val(home, tmp_path):
     d = load_digits()
     arrays = {}
     for split, (lo, hi) in {"train": (0, 20), "val": (20, 26), "test": (26, 32)}.items():
-        keep = np.concatenate([np.flatnonzero(d.target == c)[lo:hi] for c in range(3)])
+        keep = np.concatenate([np.flatnonzero(d.target == c)[lo:lo + (train_of or {}).get(c, hi - lo)
+                                                             if split == "train" else hi] for c in range(3)])
         arrays[f"{split}_images"] = (d.images[keep] * (255 / 16)).round().astype(np.uint8)
         arrays[f"{split}_labels"] = d.target[keep]
-    np.savez(tmp_path / "tiny.npz", **arrays)
-    ingest_dataset(str(tmp_path / "tiny.npz"), "tiny", IngestOptions(resolution=8, workers=1))
-    return "tiny", arrays
+    np.savez(tmp_path / f"{name}.npz", **arrays)
+    ingest_dataset(str(tmp_path / f"{name}.npz"), name, IngestOptions(resolution=8, workers=1))
+    return name, arrays
+
+
+@pytest.fixture
+def tiny_val(home, tmp_path):
+    return digits_npz(tmp_path, "tiny")
 
 
 def test_metrics_use_the_val_split_as_holdout_when_there_is_one(tiny_val):
@@ -288,22 +294,8 @@ def test_concurrent_first_use_trains_one_extractor(tiny_val):
 
 @pytest.fixture
 def one_of_class_2(home, tmp_path):
-    """A three-class 8×8 dataset whose class 2 has a single training image (and six held-out ones in val)."""
-    from sklearn.datasets import load_digits
-
-    from ganaug.datasets import ingest_dataset
-    from ganaug_core.datasets import IngestOptions
-
-    d = load_digits()
-    arrays = {}
-    for split, (lo, hi) in {"train": (0, 20), "val": (20, 26), "test": (26, 32)}.items():
-        keep = np.concatenate([np.flatnonzero(d.target == c)[lo:lo + 1 if (split, c) == ("train", 2) else hi]
-                               for c in range(3)])
-        arrays[f"{split}_images"] = (d.images[keep] * (255 / 16)).round().astype(np.uint8)
-        arrays[f"{split}_labels"] = d.target[keep]
-    np.savez(tmp_path / "one.npz", **arrays)
-    ingest_dataset(str(tmp_path / "one.npz"), "one", IngestOptions(resolution=8, workers=1))
-    return "one", arrays
+    """Class 2 has a single training image (and six held-out ones in val)."""
+    return digits_npz(tmp_path, "one", train_of={2: 1})
 
 
 def test_a_class_of_one_real_image_is_told_what_is_measurable_not_rough_indications(one_of_class_2):
