@@ -10,7 +10,6 @@ images far from square that conversion stretched (source path, width, height).
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import IMAGE_SUFFIXES, ImageRejected, is_grayscale_mode, load_image_sized, peek_mode
 from ganaug_core.progress import Progress, ProgressCallback
@@ -146,11 +146,6 @@ def _holds_class_folders(d: Path) -> bool:
 DATABASE_FILE = "ganaug.db"  # a home's SQLite database (db.engine.database_url); not imported: core imports no db
 
 
-def _current_home() -> Path:
-    """GANAUG_HOME as `paths.home` resolves it, without creating it (core code that reads a folder makes none)."""
-    return Path(os.environ.get("GANAUG_HOME") or Path.cwd() / ".ganaug").resolve()
-
-
 def _home_reason(d: Path, home: Path) -> Optional[str]:
     """Why the folder `d` is a ganaug home and not a class (None when it is not one): a home kept beside the class
     folders under a name without a dot (`GANAUG_HOME=./home`) was ingested as a class of its batches and grids."""
@@ -168,7 +163,7 @@ def _only_greys(pixels: np.ndarray) -> bool:
 
 
 def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
-    home = _current_home()
+    home = paths.home_path()  # not `paths.home()`, which would create it
     if _home_reason(root, home):
         raise GanaugError(f"{root} is a ganaug home, not a dataset: ingest the folder that holds one sub-folder of "
                           "images per class")

@@ -11,10 +11,15 @@ from typing import Iterator
 from ganaug_core.errors import GanaugError
 
 
+def home_path() -> Path:
+    """Where the ganaug home folder is (GANAUG_HOME, else ./.ganaug), whether or not it exists yet."""
+    return Path(os.environ.get("GANAUG_HOME") or Path.cwd() / ".ganaug").resolve()
+
+
 def home() -> Path:
     """The ganaug home folder, created on first use, for its owner only (0700): it holds the images, patient images
     perhaps, and the database with its password hashes."""
-    path = Path(os.environ.get("GANAUG_HOME") or Path.cwd() / ".ganaug").resolve()
+    path = home_path()
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):  # its own strerror, 'File exists: PATH', did not say what was wrong
