@@ -281,14 +281,19 @@ def _train(run_id: int, run_dir: Path, config: TrainConfig, data: TrainData, pay
     return run_id
 
 
-def final_diversity(run_id: int) -> tuple[dict[str, float], list[str]]:
-    """The run's last mode-collapse reading from its stats.jsonl: (class name → generated / real diversity, the
-    names of the classes it flagged). Empty when the run measured none."""
+def _last_reading(run_id: int) -> tuple[list[str], dict]:
+    """The run's dataset's class names and its last mode-collapse reading (`runstats.last_diversity`)."""
     with session_scope() as s:
         run = _get_run(s, run_id)
         names = list(s.get(Dataset, run.dataset_id).class_names)
         run_dir = paths.resolve(run.run_dir)
-    last = last_diversity(run_dir)
+    return names, last_diversity(run_dir)
+
+
+def final_diversity(run_id: int) -> tuple[dict[str, float], list[str]]:
+    """The run's last mode-collapse reading from its stats.jsonl: (class name → generated / real diversity, the
+    names of the classes it flagged). Empty when the run measured none."""
+    names, last = _last_reading(run_id)
     ratios = {names[int(c)]: v for c, v in last.get("diversity", {}).items()}
     return ratios, [names[int(c)] for c in last.get("collapsed", [])]
 
@@ -296,11 +301,7 @@ def final_diversity(run_id: int) -> tuple[dict[str, float], list[str]]:
 def diversity_in_words(run_id: int) -> dict[str, str]:
     """The run's last mode-collapse reading, class name → in words (`runstats.diversity_said`: "0.62 of real", or
     what a class of one real image is measured against)."""
-    with session_scope() as s:
-        run = _get_run(s, run_id)
-        names = list(s.get(Dataset, run.dataset_id).class_names)
-        run_dir = paths.resolve(run.run_dir)
-    last = last_diversity(run_dir)
+    names, last = _last_reading(run_id)
     return {names[int(c)]: diversity_said(last, int(c)) for c in last.get("diversity", {})}
 
 
