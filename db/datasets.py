@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Batch, Dataset, Event, Job, RealImage, Report, Run, Sample
+from db.models import Batch, Dataset, Event, Job, RealImage, Report, Run
 
 
 class UnknownDataset(LookupError):
@@ -40,16 +40,14 @@ def add_dataset(session: Session, images: list[dict], **fields) -> Dataset:
 
 
 def dataset_references(session: Session, dataset: Dataset) -> dict[str, list[int]]:
-    """What refers to the dataset, by kind → ids: its runs, batches, samples, reports, the decision log's events
-    that target it (its exports) and the jobs queued or running on it (a job names it in its params, not by key).
-    Empty kinds are left out."""
+    """What refers to the dataset, by kind → ids: its runs, batches (a sample is a batch's), reports, the decision
+    log's events that target it (its exports) and the jobs queued or running on it (a job names it in its params,
+    not by key). Empty kinds are left out."""
     from db.jobs import ACTIVE
 
     refs = {
         "runs": list(session.scalars(select(Run.id).where(Run.dataset_id == dataset.id).order_by(Run.id))),
         "batches": list(session.scalars(select(Batch.id).where(Batch.dataset_id == dataset.id).order_by(Batch.id))),
-        "samples": list(session.scalars(select(Sample.id).join(Batch, Sample.batch_id == Batch.id)
-                                        .where(Batch.dataset_id == dataset.id).order_by(Sample.id))),
         "reports": list(session.scalars(select(Report.id).where(Report.dataset_id == dataset.id).order_by(Report.id))),
         "events": list(session.scalars(select(Event.id).where(Event.target_type == "dataset",
                                                               Event.target_id == dataset.id).order_by(Event.id))),

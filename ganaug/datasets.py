@@ -168,8 +168,6 @@ def _in_use_message(name: str, refs: dict[str, list[int]]) -> str:
         if found:
             more = f" and {len(found) - 5} more" if len(found) > 5 else ""
             parts.append(f"{many if len(found) > 1 else one} {', '.join(str(i) for i in found[:5])}{more}")
-    if "samples" in refs:
-        parts.append(f"{len(refs['samples'])} sample{'s' * (len(refs['samples']) > 1)}")
     return (f"dataset {name!r} is not removed: it is named by {'; '.join(parts)} (runs, batches, reports and the "
             "decision log are kept for good, so only a dataset nothing was made from can be removed)")
 
