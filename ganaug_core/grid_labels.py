@@ -24,13 +24,17 @@ def _font(row_px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=max(8, min(16, row_px * 3 // 5)))
 
 
-def _drawable(name: str, index: int, font) -> str:
-    """`name` without accents (é → e), each letter the font lacks as MISSING; "class `index`" when none of its
-    letters are drawn."""
+def _glyph(font, ch: str) -> tuple:
+    """What the font draws for `ch`, comparable with what it draws for another letter."""
+    mask = font.getmask(ch)
+    return mask.getbbox(), bytes(mask)
+
+
+def _drawable(name: str, index: int, font, no_glyph: tuple) -> str:
+    """`name` without accents (é → e), each letter the font lacks (drawn as `no_glyph`, the box) as MISSING;
+    "class `index`" when none of its letters are drawn."""
     name = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
-    box = font.getmask(NO_GLYPH).getbbox(), bytes(font.getmask(NO_GLYPH))
-    shown = "".join(ch if ch.isspace() or (font.getmask(ch).getbbox(), bytes(font.getmask(ch))) != box else MISSING
-                    for ch in name)
+    shown = "".join(ch if ch.isspace() or _glyph(font, ch) != no_glyph else MISSING for ch in name)
     return shown if shown.strip(MISSING + " ") else f"class {index}"
 
 
@@ -49,7 +53,8 @@ def label_rows(grid: np.ndarray, names: list[str], row_px: int, pad: int) -> np.
     c, h, w = grid.shape
     font = _font(row_px)
     probe = ImageDraw.Draw(Image.new("L", (1, 1)))
-    names = [_drawable(n, i, font) for i, n in enumerate(names)]
+    no_glyph = _glyph(font, NO_GLYPH)
+    names = [_drawable(n, i, font, no_glyph) for i, n in enumerate(names)]
     widest = max((probe.textlength(n, font=font) for n in names), default=0)
     margin = int(min(MARGIN_MAX_PX, widest)) + 2 * pad + 2
     text = Image.new("L", (margin, h), 0)
