@@ -82,7 +82,7 @@ def grid_px(path: str) -> int:
 
 def grid_caption(class_names: list[str]) -> str:
     """What the overview's rows are, in words a screen reader and a search find (the grid names them in its margin,
-    Latin letters only): a rare class that resembles a common one (a cracked disc, a disc) is told apart by its row."""
+    ASCII letters only): a rare class that resembles a common one (a cracked disc, a disc) is told apart by its row."""
     if not class_names or len(class_names) > NAMED_ROWS:
         return "latest samples (one row per class, in class order)"
     return "latest samples, one row per class, top to bottom: " + ", ".join(plain(n) for n in class_names)

@@ -137,5 +137,5 @@ def test_an_admin_sees_the_names_guessed_at_and_clears_a_lock(users, home):
                              {"name": "rita", "failed_sign_ins": MAX_FAILED_SIGN_INS, "was_locked": True})
     assert sign_in("rita", PASSWORD).session_state["user"]["name"] == "rita"
     stored = b"".join(f.read_bytes() for f in home.glob("ganaug.db*"))
-    assert b"rita" in stored and b"guess number" not in stored  # an account's name, never a password
+    assert b"guess number" not in stored  # never a password
     assert b"mallory" not in stored  # a name that is no account's (a password in the wrong box?) as its digest
