@@ -107,7 +107,7 @@ def _generator(run, dataset, latent_scale: float = 1.0) -> tuple[Callable, dict]
 
 def _scorer(dataset_name: str, train_images: np.ndarray, train_labels: np.ndarray, progress: ProgressCallback):
     """Automatic per-sample scores from the dataset's domain feature extractor (trained on real train only)."""
-    from ganaug.evaluation import ensure_feature_extractor
+    from ganaug.domain_models import ensure_feature_extractor
     from ganaug_core.scoring import score_samples
 
     extractor, path = ensure_feature_extractor(dataset_name, progress)

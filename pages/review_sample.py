@@ -41,7 +41,8 @@ def neighbour_distances(home_dir: str, dataset: str, sample_id: int) -> dict[int
 
     Only an extractor that scoring already trained is used: the page never trains one (that is worker work).
     """
-    from ganaug.evaluation import extractor_info, nearest_real_images
+    from ganaug.domain_models import extractor_info
+    from ganaug.evaluation import nearest_real_images
     from ganaug_core.errors import GanaugError
 
     try:

@@ -131,7 +131,7 @@ def features_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Train (once) the dataset's domain feature extractor on its real training split, and fit its embedding."""
-    from ganaug.evaluation import ensure_embedding, ensure_feature_extractor, extractor_info
+    from ganaug.domain_models import ensure_embedding, ensure_feature_extractor, extractor_info
 
     with terminate_as_interrupt(), tqdm_progress() as progress:
         _, path = ensure_feature_extractor(dataset, progress)

@@ -56,7 +56,7 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
 
     from db.engine import session_scope
     from db.models import Report
-    from ganaug.evaluation import ensure_feature_extractor
+    from ganaug.domain_models import ensure_feature_extractor
     from ganaug_core.imageio import sha256_file
 
     run_id = tiny_run(digits)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Sample
-from ganaug import evaluation
+from ganaug import domain_models, evaluation
 from ganaug.datasets import dataset_arrays, ingest_dataset
 from ganaug_core.datasets import IngestOptions
 from tests.cli.test_evaluate_cli import insert_batch
@@ -31,10 +31,10 @@ def test_a_blend_and_a_shifted_copy_are_stored_with_their_real_image_ids(home, m
     shifted = np.pad(x[a + 1], ((0, 0), (1, 0), (0, 0)), mode="edge")[:, :-1]  # one pixel down
     batch = insert_batch("d8", np.stack([blend, shifted]), 9)
     evaluation.ensure_feature_extractor("d8", steps=20)  # short training; score_batch reuses it
-    monkeypatch.setattr(evaluation, "_ensure_embedding", lambda dataset, progress: (_FlatMap(), None))
+    monkeypatch.setattr(evaluation, "fitted_embedding", lambda dataset, progress: (_FlatMap(), None))
     evaluation.score_batch(batch)
     with session_scope() as session:
-        ids = evaluation._train_ids(session, row, arrays)
+        ids = domain_models.train_ids(session, row, arrays)
         rows = session.scalars(select(Sample).where(Sample.batch_id == batch).order_by(Sample.id)).all()
         stored = [(s.memorized, s.copy_match, s.nn_real_ids) for s in rows]
     (mem_blend, match_blend, nn_blend), (mem_shift, match_shift, _) = stored

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Batch, RealImage, Report, Run, Sample
-from ganaug import evaluation
+from ganaug import domain_models, evaluation
 from ganaug.datasets import dataset_arrays
 from ganaug_core import paths
 from ganaug_core.imageio import save_png, sha256_file
@@ -103,7 +103,7 @@ def test_evaluate_batch_flags_the_copy_and_stores_scores_coordinates_and_report(
     # A stored extractor that no longer matches its recorded hash is refused, not silently retrained.
     pt = paths.models_dir() / dataset / "feature_extractor.pt"
     pt.write_bytes(pt.read_bytes() + b"x")
-    evaluation._extractors.clear()
+    domain_models._extractors.clear()
     assert_bad_input(ganaug("evaluate", "features", "--dataset", dataset, "--no-embedding"), "does not match")
 
 
@@ -288,7 +288,7 @@ def test_concurrent_first_use_trains_one_extractor(tiny_val):
         features.train_feature_extractor = real_train
     assert len(trained) == 1 and len(results) == 3
     assert len({id(fe) for fe, _ in results}) == 1  # the callers that waited reuse the one that was built
-    info = evaluation.extractor_info(dataset)
+    info = domain_models.extractor_info(dataset)
     assert info["sha256"] == sha256_file(paths.resolve(info["path"]))
 
 

@@ -1,11 +1,11 @@
-"""What a process keeps between batches (ganaug/evaluation.py): the real training features and the pixel copy
+"""What a process keeps between batches (ganaug/domain_models.py): the real training features and the pixel copy
 check's real side, per dataset and generator side, rebuilt when the dataset's images differ."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ganaug import evaluation
+from ganaug import domain_models, evaluation
 from ganaug_core.metrics import pixel_copies
 from tests.cli.test_evaluate_cli import insert_batch
 
@@ -30,7 +30,7 @@ def _ingest(tmp_path, name: str, invert: bool) -> np.ndarray:
 
 def test_batches_of_one_dataset_prepare_the_real_side_once_another_dataset_its_own(home, tmp_path, monkeypatch):
     real_prepare, built = pixel_copies.prepare_real, []
-    monkeypatch.setattr(evaluation, "_pixel_banks", {})
+    monkeypatch.setattr(domain_models, "_pixel_banks", {})
     monkeypatch.setattr(pixel_copies, "prepare_real", lambda x: built.append(len(x)) or real_prepare(x))
     copies = {name: _ingest(tmp_path, name, invert) for name, invert in [("plain", False), ("inverted", True)]}
     for name in copies:
@@ -42,7 +42,7 @@ def test_batches_of_one_dataset_prepare_the_real_side_once_another_dataset_its_o
     # Another dataset's images: its own real side, found copies of its own images, and only the last one kept.
     other = evaluation.batch_metrics(insert_batch("inverted", copies["inverted"][:4], 1))
     assert built == [32, 32] and other["overall"]["pixel_copies"]["copies"] == 4
-    assert len(evaluation._pixel_banks) == 1
+    assert len(domain_models._pixel_banks) == 1
     # A generator below the dataset's side sees the real images through its own side: a real side of its own.
     evaluation.batch_metrics(insert_batch("inverted", copies["inverted"][:4], 1, gen_side=4))
     assert built == [32, 32, 32]
@@ -60,21 +60,21 @@ def test_the_real_features_kept_are_the_last_few_used(monkeypatch):
             computed.append(int(images[0, 0, 0, 0]))
             return np.zeros((len(images), 4), np.float32)
 
-    monkeypatch.setattr(evaluation, "_real_features", {})
-    monkeypatch.setattr(evaluation, "_extractor_sha", lambda path: "extractor")
+    monkeypatch.setattr(domain_models, "_real_features", {})
+    monkeypatch.setattr(domain_models, "extractor_sha", lambda path: "extractor")
     images = {n: np.full((3, 1, 8, 8), n, np.uint8) for n in range(6)}
 
     def features(n):
         row = SimpleNamespace(arrays_sha256=f"dataset {n}", resolution=8)
-        return evaluation._train_features(f"d{n}", Extractor(), None, row, images[n])
+        return domain_models.train_features(f"d{n}", Extractor(), None, row, images[n])
 
-    for n in range(evaluation.FEATURES_KEPT):
+    for n in range(domain_models.FEATURES_KEPT):
         features(n)
     features(0)  # used again: kept, and now the last used
-    assert computed == list(range(evaluation.FEATURES_KEPT))
-    for n in range(evaluation.FEATURES_KEPT, 6):
+    assert computed == list(range(domain_models.FEATURES_KEPT))
+    for n in range(domain_models.FEATURES_KEPT, 6):
         features(n)
-    assert len(evaluation._real_features) == evaluation.FEATURES_KEPT
+    assert len(domain_models._real_features) == domain_models.FEATURES_KEPT
     features(5)
     features(0)  # dropped by the later datasets: computed again
-    assert computed == [*range(evaluation.FEATURES_KEPT), *range(evaluation.FEATURES_KEPT, 6), 0]
+    assert computed == [*range(domain_models.FEATURES_KEPT), *range(domain_models.FEATURES_KEPT, 6), 0]

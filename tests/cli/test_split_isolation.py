@@ -79,7 +79,7 @@ def test_the_test_split_trains_no_generator(home, tmp_path):
 
 
 def test_the_test_split_trains_no_feature_extractor(home, tmp_path):
-    from ganaug.evaluation import ensure_feature_extractor, extractor_info
+    from ganaug.domain_models import ensure_feature_extractor, extractor_info
 
     _ingest_three(tmp_path)
     digests = {}
@@ -96,7 +96,7 @@ def test_the_test_split_shapes_no_benchmark_training_set_nor_the_filter(home, tm
     generator: a filter that compared the candidates with the test split would call many of them copies."""
     from ganaug.benchmarking import run_benchmark
     from ganaug.datasets import ingest_dataset
-    from ganaug.evaluation import ensure_feature_extractor
+    from ganaug.domain_models import ensure_feature_extractor
     from ganaug.runs import default_config, latest_checkpoint, train_run
     from ganaug_core.datasets import IngestOptions
     from ganaug_core.sampling import GeneratorPipeline
