@@ -35,7 +35,8 @@ EMBEDDING_SEED = 0
 _lock = threading.Lock()
 _extractors: dict[tuple[str, str], object] = {}  # (path, sha256) → FeatureExtractor, so a process loads it once
 _real_features: dict[tuple[str, str, int], np.ndarray] = {}  # (extractor sha256, arrays sha256, side) → train
-# features, the images brought to that side's footing (evaluation._as_generated); the FEATURES_KEPT last used, oldest first
+# features, the images brought to that side's footing (evaluation._as_generated); the FEATURES_KEPT last used,
+# oldest first
 FEATURES_KEPT = 3  # a dataset's own side and its generator's, and one more dataset: a worker that scores batches
 # of many datasets keeps these only (≈ 13 MB each at 50,000 images of 64 features)
 _pixel_banks: dict[tuple[str, int], object] = {}  # (arrays sha256, side) → the pixel copy check's real side
@@ -111,9 +112,10 @@ def extractor_sha(path: Path) -> str:
 
 
 def train_features(dataset: str, extractor, extractor_path: Path, row: Dataset, images: np.ndarray,
-                    gen_side: Optional[int] = None) -> np.ndarray:
-    """Features of the training `images`, as evaluation._as_generated(…, gen_side) gave them (None: as stored), once per
-    process: each batch's scores and metrics read them (≈ 10 s for 10,000 32×32 colour images on 2 cores)."""
+                   gen_side: Optional[int] = None) -> np.ndarray:
+    """Features of the training `images`, as evaluation._as_generated(…, gen_side) gave them (None: as stored),
+    once per process: each batch's scores and metrics read them (≈ 10 s for 10,000 32×32 colour images on 2
+    cores)."""
     key = (extractor_sha(extractor_path), row.arrays_sha256, min(gen_side or row.resolution, row.resolution))
     with _lock:
         features = _real_features.pop(key, None)
@@ -127,8 +129,8 @@ def train_features(dataset: str, extractor, extractor_path: Path, row: Dataset, 
 
 def pixel_bank(row: Dataset, images: np.ndarray, gen_side: int):
     """The pixel copy check's real side (pixel_copies.prepare_real) of the training `images`, as
-    evaluation._as_generated(…, gen_side) gave them, prepared once per process. Only the last dataset's is kept: it holds
-    ≈ 1.1 × the images' pixels in float32 (127 MiB at 10,000 32×32 colour images, 635 MiB at 50,000)."""
+    evaluation._as_generated(…, gen_side) gave them, prepared once per process. Only the last dataset's is kept: it
+    holds ≈ 1.1 × the images' pixels in float32 (127 MiB at 10,000 32×32 colour images, 635 MiB at 50,000)."""
     from ganaug_core.metrics.pixel_copies import prepare_real
 
     key = (row.arrays_sha256, min(gen_side, row.resolution))
