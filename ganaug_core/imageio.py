@@ -26,6 +26,15 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".g
 DECODERS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF")
 # Pillow's own default; a larger image is refused before its pixels are decoded.
 MAX_PIXELS = 89_478_485
+# Pixels are not all alike: what decoding one takes at its peak, measured per pixel on images of 88 M pixels
+# (2026-12-06). Pillow holds RGB, 32-bit and float in 4 bytes a pixel; transparency is composited through RGBA
+# copies; libwebp decodes through buffers of its own. An RGBA PNG at the pixel limit took 1.35 GB, an RGBA WebP 2 GB.
+DECODE_BYTES_PER_PIXEL = {"1": 6, "L": 6, "P": 6, "I;16": 8, "I;16B": 8, "I;16L": 8, "I": 12, "F": 12}
+TRANSPARENT_BYTES_PER_PIXEL = 16
+WEBP_EXTRA_BYTES_PER_PIXEL = 8
+TURNED_EXTRA_BYTES_PER_PIXEL = 4  # a camera's rotation tag: the image is turned upright in a full-size copy
+# So an image is also refused by bytes: above what an RGB image at the pixel limit takes (8 bytes a pixel).
+RGB_BYTES_PER_PIXEL = 8
 EXIF_ORIENTATION = 0x0112  # the EXIF tag for how a camera held the sensor (1: upright)
 
 # We check sizes ourselves (with a message naming the file); Pillow's global check stays as a second guard.
@@ -98,12 +107,27 @@ def peek_mode(path: Path, max_pixels: int = MAX_PIXELS) -> str:
         return im.mode
 
 
-def _check_size(im: Image.Image, path: Path, max_pixels: int) -> None:
+def _check_size(im: Image.Image, path: Path, max_pixels: int, extra_per_pixel: int = 0) -> None:
     w, h = im.size
     if w * h > max_pixels:
         raise ImageRejected(
             f"{w}×{h} pixels is above the {max_pixels:,}-pixel safety limit (decompression bomb?)", bomb=True
         )
+    cost, budget = w * h * (decode_bytes_per_pixel(im) + extra_per_pixel), max_pixels * RGB_BYTES_PER_PIXEL
+    if cost > budget:
+        kind = (f"{im.format or ''} {im.mode}{' with transparency' if im.has_transparency_data else ''}"
+                f"{' turned upright' if extra_per_pixel else ''}").strip()
+        raise ImageRejected(
+            f"{w}×{h} pixels of {kind} would take about {cost / 2**20:,.0f} MiB to decode, above the "
+            f"{budget / 2**20:,.0f} MiB safety limit (decompression bomb?)", bomb=True
+        )
+
+
+def decode_bytes_per_pixel(im: Image.Image) -> int:
+    """Peak bytes a pixel of `im` takes to decode, from its header alone (see DECODE_BYTES_PER_PIXEL)."""
+    per_pixel = (TRANSPARENT_BYTES_PER_PIXEL if im.has_transparency_data
+                 else DECODE_BYTES_PER_PIXEL.get(im.mode, RGB_BYTES_PER_PIXEL))
+    return per_pixel + (WEBP_EXTRA_BYTES_PER_PIXEL if im.format == "WEBP" else 0)
 
 
 def _wide_to_8bit(im: Image.Image) -> Image.Image:
@@ -183,6 +207,8 @@ def load_image_sized(path: Path, resolution: int, channels: int,
             # libjpeg can decode at 1/2, 1/4, 1/8 scale: far faster, and we only need `resolution` pixels.
             im.draft("L" if channels == 1 else "RGB", (resolution * 2, resolution * 2))
         if im.getexif().get(EXIF_ORIENTATION, 1) != 1:  # a camera's rotation tag: stored upright, as viewers show it
+            # A PNG's tag may follow its pixels, so it is known only now (after draft mode shrank a JPEG).
+            _check_size(im, path, max_pixels, extra_per_pixel=TURNED_EXTRA_BYTES_PER_PIXEL)
             im = ImageOps.exif_transpose(im)
         im = _to_mode(im, channels)
         im = im.resize((resolution, resolution), Image.BILINEAR, reducing_gap=2.0)

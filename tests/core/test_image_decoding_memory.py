@@ -6,9 +6,10 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from ganaug_core.imageio import load_image
+from ganaug_core.imageio import ImageRejected, load_image
 
 SIDE = 1024  # large enough for the arrays to dwarf everything else, small enough to take a fraction of a second
 
@@ -32,3 +33,41 @@ def test_a_wide_image_is_brought_to_8_bits_in_a_few_bytes_per_pixel(tmp_path):
         # Pillow's bytes (2-4 a pixel, and a copy), the 8-bit result and a block of rows: 4.5-8 bytes a pixel; the
         # float64 copies of the whole image took 25
         assert peak_bytes_per_pixel(tmp_path / name) < 10, name
+
+
+def _image(mode: str, side: int) -> Image.Image:
+    im = Image.new(mode, (side, side))
+    if mode == "P":
+        im.putpalette([0, 0, 0] * 256)
+    return im
+
+
+@pytest.mark.parametrize("mode, name, save", [
+    ("RGBA", "rgba.png", {}), ("LA", "la.png", {}), ("P", "palette.png", {"transparency": 0}),
+    ("F", "float.tif", {}), ("RGB", "rgb.webp", {"lossless": True}), ("RGBA", "rgba.webp", {"lossless": True}),
+])
+def test_an_image_that_takes_more_bytes_to_decode_is_refused_below_the_pixel_limit(tmp_path, mode, name, save):
+    # At the pixel limit an RGBA PNG took 1.35 GB to decode, an RGBA WebP 2 GB, where an RGB PNG took 0.68 GB.
+    side = 64
+    _image(mode, side).save(tmp_path / name, **save)
+    with pytest.raises(ImageRejected, match="MiB to decode, above the .* safety limit") as refused:
+        load_image(tmp_path / name, 8, 3, max_pixels=side * side)
+    assert refused.value.bomb
+
+
+@pytest.mark.parametrize("mode, name", [("L", "gray.png"), ("RGB", "rgb.png"), ("I;16", "16bit.png"),
+                                        ("P", "palette.gif"), ("RGB", "photo.jpg"), ("CMYK", "print.jpg")])
+def test_an_image_that_decodes_in_a_few_bytes_a_pixel_is_taken_up_to_the_pixel_limit(tmp_path, mode, name):
+    side = 64
+    _image(mode, side).save(tmp_path / name)
+    assert load_image(tmp_path / name, 8, 3, max_pixels=side * side).shape == (3, 8, 8)
+
+
+def test_an_image_turned_upright_by_its_rotation_tag_counts_the_turned_copy(tmp_path):
+    # An RGB PNG at the pixel limit with a camera's rotation tag took 1.0 GB to decode, 0.68 GB without the tag.
+    side, exif = 64, Image.Exif()
+    exif[0x0112] = 6  # EXIF orientation: turned 90°
+    Image.new("RGB", (side, side)).save(tmp_path / "turned.png", exif=exif.tobytes())
+    with pytest.raises(ImageRejected, match="turned upright would take about"):
+        load_image(tmp_path / "turned.png", 8, 3, max_pixels=side * side)
+    assert load_image(tmp_path / "turned.png", 8, 3, max_pixels=side * side * 3 // 2).shape == (3, 8, 8)
