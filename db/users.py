@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
 from typing import Optional, Sequence
 
 from sqlalchemy import func, select
@@ -23,6 +24,10 @@ SCRYPT_N = 2**15
 SCRYPT_R = 8
 SCRYPT_P = 1
 MIN_PASSWORD_LENGTH = 8
+# hashlib.scrypt lets go of the GIL, so each sign-in the app's threads check at once held its own 32 MiB: anyone who
+# can reach the sign-in form, account or not, could open sessions by the hundred and have the app run out of memory.
+SCRYPT_AT_ONCE = 4
+_scrypt_slots = threading.BoundedSemaphore(SCRYPT_AT_ONCE)
 _DUMMY_HASH: Optional[str] = None
 
 
@@ -48,7 +53,9 @@ def verify_password(stored: str, password: str) -> bool:
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r + (1 << 20), dklen=32)
+    with _scrypt_slots:  # the others wait their turn: at most SCRYPT_AT_ONCE × 32 MiB
+        return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r + (1 << 20),
+                              dklen=32)
 
 
 def validate_name(name: str) -> str:
