@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import ipaddress
 import os
 import signal
 import socket
@@ -72,10 +73,10 @@ def _stop(children: list[subprocess.Popen]) -> None:
             child.wait()
 
 
-def check_can_listen(host: str, port: int) -> None:
+def check_can_listen(host: str, port: int) -> str:
     """Bind (and release) the address Streamlit will listen on, so that a busy port is one line of ours and exit
     status 2 rather than a banner, Streamlit's own error and exit status 1. SO_REUSEADDR as Tornado sets it: a
-    port left in TIME_WAIT by a previous app is free for Streamlit, and so it is here."""
+    port left in TIME_WAIT by a previous app is free for Streamlit, and so it is here. Returns the address."""
     if not 1 <= port <= 65535:
         raise UserError(f"--port must be between 1 and 65535, got {port}")
     try:
@@ -91,11 +92,21 @@ def check_can_listen(host: str, port: int) -> None:
             if e.errno == errno.EADDRINUSE:
                 raise UserError(f"port {port} on {host} is in use; pass --port") from None
             raise UserError(f"cannot listen on {host} port {port} ({e.strerror}); pass --host or --port") from None
+    return address[0]
+
+
+def network_warning(address: str) -> Optional[str]:
+    """What `ganaug app --host` on an address other machines reach risks: Streamlit serves plain http, so
+    passwords, the sign-in cookie and patient images cross the network readable by anyone on the way."""
+    if ipaddress.ip_address(address.split("%")[0]).is_loopback:
+        return None
+    return (f"warning: the app listens on {address}, open to other machines, over plain http: passwords, sign-in "
+            "cookies and images travel unencrypted; put a TLS reverse proxy in front (README, \"Security\")")
 
 
 def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True) -> int:
     """Run Streamlit (and the worker) until Ctrl-C, SIGTERM or either child exits; returns the exit status."""
-    check_can_listen(host, port)
+    address = check_can_listen(host, port)
     if not APP_FILE.exists():
         raise UserError(f"{APP_FILE} not found: `ganaug app` runs from a source checkout")
     stopping = {"signal": None}
@@ -113,6 +124,8 @@ def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True) -
             children.append(subprocess.Popen(worker_command(), env=env, preexec_fn=_die_with_parent))
         echo(f"ganaug app on http://{host}:{port} (worker: {'on' if with_worker else 'off'}); Ctrl-C stops both",
              err=True)
+        if warning := network_warning(address):
+            echo(warning, err=True)
         while stopping["signal"] is None and all(c.poll() is None for c in children):
             time.sleep(0.2)
         exited = [c for c in children if c.poll() is not None]
