@@ -17,8 +17,10 @@ test: setup system-deps
 setup: $(STAMP)
 
 # torch is pinned (see README, "Dependencies"): with the CPU wheel on the machine pip downloads no CUDA packages.
+# A venv without pip is one whose creation failed (Debian without python3-venv: "ensurepip is not available"): made
+# again, and removed when that fails too, so that the next `make` after `apt install python3-venv` starts clean.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	test -x $(BIN)/pip || { rm -rf $(VENV) && $(PY) -m venv $(VENV); } || { rm -rf $(VENV); exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
