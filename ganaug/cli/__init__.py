@@ -6,6 +6,8 @@ prints exactly one JSON object on stdout.
 
 from __future__ import annotations
 
+import inspect
+
 import typer
 
 from ganaug.cli.common import OneLineUsageErrors
@@ -34,7 +36,20 @@ def _register() -> None:
         mod.register(app)
 
 
+def _one_line_summaries(group: typer.Typer) -> None:
+    """Give every command its docstring's first paragraph as one line for its group's list: typer's rich help kept
+    the docstring's line breaks there ("... exit 1 and name the" / "first broken event, ..."), though a command's
+    own --help joins them."""
+    for info in group.registered_commands:
+        doc = info.help or (info.callback.__doc__ if info.callback else None)
+        if info.short_help is None and doc:
+            info.short_help = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
+    for sub in group.registered_groups:
+        _one_line_summaries(sub.typer_instance)
+
+
 _register()
+_one_line_summaries(app)
 
 
 def main() -> None:

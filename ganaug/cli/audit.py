@@ -46,7 +46,10 @@ def audit_verify_cmd(
 ) -> None:
     """Recompute the hash chain of the decision log and check the review state against it; exit 1 and name the
     first broken event, or each place where the tables disagree with the log. A chain cannot show on its own that
-    its newest events were deleted: `--head` checks it against a head written down elsewhere."""
+    its newest events were deleted: `--head` checks it against a head written down elsewhere.
+
+    Example: ganaug audit verify --head "$(cat EXPORT_FOLDER/log_head.txt)"
+    """
     from sqlalchemy import select
 
     from db.audit import GENESIS_HASH, verify_chain
@@ -100,8 +103,12 @@ def _head_hash(value: str) -> tuple[Optional[int], str]:
 @audit_app.command("log")
 @cli_errors
 def audit_log_cmd(
-    limit: int = typer.Option(50, "--limit"), actor: Optional[str] = typer.Option(None, "--actor"),
-    action: Optional[str] = typer.Option(None, "--action"), target_type: Optional[str] = typer.Option(None, "--target-type"),
+    limit: int = typer.Option(50, "--limit", help="At most this many events, newest first"),
+    actor: Optional[str] = typer.Option(None, "--actor", help="Only this account's events (its name as logged)"),
+    action: Optional[str] = typer.Option(None, "--action", help="Only this action (approve, reject, revoke, tag, "
+                                         "reject_sample, export, ...)"),
+    target_type: Optional[str] = typer.Option(None, "--target-type", help="Only events on this kind of target (batch, "
+                                              "sample, user, tag, dataset)"),
     since: Optional[str] = typer.Option(None, "--since", help="ISO 8601 date or time (UTC if no offset)"),
     as_json: bool = JSON,
 ) -> None:
@@ -143,7 +150,7 @@ _FOLDER_CHECK = {"matches": "its manifest.csv still has that sha256", "changed":
 @cli_errors
 def audit_exports_cmd(
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset's exports"),
-    limit: int = typer.Option(50, "--limit"), as_json: bool = JSON,
+    limit: int = typer.Option(50, "--limit", help="At most this many exports, newest first"), as_json: bool = JSON,
 ) -> None:
     """The recorded exports of gated training sets, newest first: when, by whom, which dataset, how many images, the
     ratio, the manifest's sha256, the log head it was gated on and the folder, and whether that folder is still here
@@ -211,7 +218,9 @@ def export_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Write the gated training set as an ImageFolder with manifest.csv, its sha256 and the log head (log_head.txt);
-    with --user (or GANAUG_USER), record the export in the decision log (`ganaug audit exports` lists them)."""
+    with --user (or GANAUG_USER), record the export in the decision log (`ganaug audit exports` lists them).
+
+    Example: ganaug export --dataset digits --out ~/gated-digits --user alice"""
     from db.gate import INTEGRITY_REASONS
     from ganaug.export import empty_classes_warning, export_gated_set
     from ganaug_core.progress import tqdm_progress

@@ -29,7 +29,9 @@ def ingest_cmd(
     seed: int = typer.Option(0, help="Seed of the stratified test split (demo:digits: also of which rare images stay)"),
     as_json: bool = JSON,
 ) -> None:
-    """Convert and store a dataset under GANAUG_HOME, with each image's sha256, class and split."""
+    """Convert and store a dataset under GANAUG_HOME, with each image's sha256, class and split.
+
+    Example: ganaug data ingest ~/data/parts --name parts --resolution 64 (one sub-folder of images per class)"""
     from ganaug.datasets import dataset_report, ingest_dataset
     from ganaug_core.datasets import IngestOptions
 
@@ -195,7 +197,7 @@ def missing_mark(name: str, missing) -> str:
 @app.command("report")
 @cli_errors
 def report_cmd(
-    name: str,
+    name: str = typer.Argument(..., help="The dataset (`ganaug data list`)"),
     minority_fraction: float = typer.Option(DEFAULT_MINORITY_FRACTION, help="Minority: below this share of the largest class"),
     as_json: bool = JSON,
 ) -> None:

@@ -18,6 +18,12 @@ from ganaug.cli.common import JSON, USER, class_label, cli_errors, emit, login, 
 review_app = typer.Typer(no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
 jobs_app = typer.Typer(no_args_is_help=True, help="Jobs run by the worker.")
 
+BATCH = typer.Argument(..., help="Batch id (`ganaug review pending` lists the batches waiting)")
+SAMPLE = typer.Argument(..., help="Sample id (`ganaug review samples BATCH` lists a batch's)")
+TAG = typer.Argument(..., help="Tag name (`ganaug tags list`)")
+REASON = typer.Option(None, "--reason", help="Why: recorded with the decision in the log")
+REASON_REQUIRED = typer.Option(..., "--reason", help="Why (required): recorded with the decision in the log")
+
 
 def _record(fn, target: int, user: Optional[str], *args, **kwargs) -> tuple[dict, str]:
     """Sign and record one decision: its event as a dict, and the line that confirms it."""
@@ -40,9 +46,11 @@ def _decision(fn, target: int, user: Optional[str], as_json: bool, *args, **kwar
 
 @review_app.command("approve")
 @cli_errors
-def approve_cmd(batch: int, reason: Optional[str] = typer.Option(None, "--reason"), user: Optional[str] = USER,
+def approve_cmd(batch: int = BATCH, reason: Optional[str] = REASON, user: Optional[str] = USER,
                 as_json: bool = JSON) -> None:
-    """Approve a pending, scored batch with no unrejected memorized samples; say how many samples it admits."""
+    """Approve a pending, scored batch with no unrejected memorized samples; say how many samples it admits.
+
+    Example: ganaug review approve 1 --user alice"""
     from db.review import approve_batch
     from db.views import approval_preview
 
@@ -63,7 +71,7 @@ def approve_cmd(batch: int, reason: Optional[str] = typer.Option(None, "--reason
 
 @review_app.command("reject")
 @cli_errors
-def reject_cmd(batch: int, reason: str = typer.Option(..., "--reason"), user: Optional[str] = USER,
+def reject_cmd(batch: int = BATCH, reason: str = REASON_REQUIRED, user: Optional[str] = USER,
                as_json: bool = JSON) -> None:
     """Reject a pending batch (a reason is required)."""
     from db.review import reject_batch
@@ -73,7 +81,7 @@ def reject_cmd(batch: int, reason: str = typer.Option(..., "--reason"), user: Op
 
 @review_app.command("revoke")
 @cli_errors
-def revoke_cmd(batch: int, reason: str = typer.Option(..., "--reason"), user: Optional[str] = USER,
+def revoke_cmd(batch: int = BATCH, reason: str = REASON_REQUIRED, user: Optional[str] = USER,
                as_json: bool = JSON) -> None:
     """Withdraw the approval of a batch: its samples leave the next gated set (a reason is required)."""
     from db.review import revoke_batch
@@ -83,9 +91,11 @@ def revoke_cmd(batch: int, reason: str = typer.Option(..., "--reason"), user: Op
 
 @review_app.command("reject-sample")
 @cli_errors
-def reject_sample_cmd(sample: int, reason: str = typer.Option(..., "--reason"), user: Optional[str] = USER,
+def reject_sample_cmd(sample: int = SAMPLE, reason: str = REASON_REQUIRED, user: Optional[str] = USER,
                       as_json: bool = JSON) -> None:
-    """Reject one sample, in a pending or an approved batch."""
+    """Reject one sample, in a pending or an approved batch.
+
+    Example: ganaug review reject-sample 12 --reason "a second stem" --user alice"""
     from db.review import reject_sample
 
     _decision(reject_sample, sample, user, as_json, reason=reason)
@@ -93,7 +103,7 @@ def reject_sample_cmd(sample: int, reason: str = typer.Option(..., "--reason"), 
 
 @review_app.command("restore-sample")
 @cli_errors
-def restore_sample_cmd(sample: int, reason: str = typer.Option(..., "--reason"), user: Optional[str] = USER,
+def restore_sample_cmd(sample: int = SAMPLE, reason: str = REASON_REQUIRED, user: Optional[str] = USER,
                        as_json: bool = JSON) -> None:
     """Withdraw a sample's rejection while its batch is pending (the rejection stays in the log)."""
     from db.review import restore_sample
@@ -103,9 +113,11 @@ def restore_sample_cmd(sample: int, reason: str = typer.Option(..., "--reason"),
 
 @review_app.command("tag")
 @cli_errors
-def tag_cmd(sample: int, tag: str, reason: Optional[str] = typer.Option(None, "--reason"),
+def tag_cmd(sample: int = SAMPLE, tag: str = TAG, reason: Optional[str] = REASON,
             user: Optional[str] = USER, as_json: bool = JSON) -> None:
-    """Mark a sample with an artifact tag from the taxonomy (`ganaug tags list`)."""
+    """Mark a sample with an artifact tag from the taxonomy (`ganaug tags list`).
+
+    Example: ganaug review tag 5 blur --user alice"""
     from db.review import tag_sample
 
     _decision(tag_sample, sample, user, as_json, tag, reason=reason)
@@ -113,7 +125,7 @@ def tag_cmd(sample: int, tag: str, reason: Optional[str] = typer.Option(None, "-
 
 @review_app.command("untag")
 @cli_errors
-def untag_cmd(sample: int, tag: str, reason: Optional[str] = typer.Option(None, "--reason"),
+def untag_cmd(sample: int = SAMPLE, tag: str = TAG, reason: Optional[str] = REASON,
               user: Optional[str] = USER, as_json: bool = JSON) -> None:
     """Remove an artifact tag from a sample."""
     from db.review import untag_sample
@@ -123,7 +135,8 @@ def untag_cmd(sample: int, tag: str, reason: Optional[str] = typer.Option(None, 
 
 @review_app.command("pending")
 @cli_errors
-def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset"), as_json: bool = JSON) -> None:
+def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset's batches"),
+                as_json: bool = JSON) -> None:
     """Batches waiting for review."""
     from db.datasets import get_dataset
     from db.engine import session_scope
@@ -147,7 +160,8 @@ def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset"), as_jso
 @review_app.command("samples")
 @cli_errors
 def samples_cmd(
-    batch: int, page: int = typer.Option(0, "--page", help="Which page, from 0"),
+    batch: int = BATCH,
+    page: int = typer.Option(0, "--page", help="Which page, from 0"),
     per_page: int = typer.Option(48, "--per-page", help="Samples per page"),
     sort: str = typer.Option("id", "--sort", help="id, seed, class_confidence, realism, novelty or nn_distance"),
     descending: bool = typer.Option(False, "--desc", metavar="", help="Largest first"),
@@ -212,7 +226,7 @@ def jobs_list_cmd(
 
 @jobs_app.command("cancel")
 @cli_errors
-def jobs_cancel_cmd(job: int, as_json: bool = JSON) -> None:
+def jobs_cancel_cmd(job: int = typer.Argument(..., help="Job id (`ganaug jobs list`)"), as_json: bool = JSON) -> None:
     """Cancel a queued job at once; ask a running one to stop (it checks between steps)."""
     from db.engine import session_scope
     from db.jobs import request_cancel

@@ -94,7 +94,9 @@ def runs_prune_cmd(
 ) -> None:
     """Delete finished runs' intermediate checkpoints and old grids. Kept: each run's latest checkpoint (resume,
     generate), every checkpoint a batch was generated from (`audit reproduce`), the K newest checkpoints and grid
-    steps, and everything of a run still training. Records nothing in the decision log."""
+    steps, and everything of a run still training. Records nothing in the decision log.
+
+    Example: ganaug runs prune --all --dry-run (then without --dry-run)"""
     from ganaug.disk import human, plan_prune, prune
 
     if bool(run) == all_runs:

@@ -82,3 +82,76 @@ def test_a_database_that_cannot_be_opened_is_one_line_naming_it(home, monkeypatc
     dispose_engines()
     (home / "ganaug.db").write_bytes(b"not a database at all" * 100)
     assert_bad_input(ganaug("users", "list"), "cannot open the database sqlite:", "file is not a database")
+
+
+def _groups():
+    import typer.main
+
+    from ganaug.cli import app
+
+    return [path for path in _command_paths(typer.main.get_command(app)) if path and _is_group(path)]
+
+
+def _is_group(path) -> bool:
+    import typer.main
+
+    from ganaug.cli import app
+
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    return hasattr(command, "commands")
+
+
+def test_a_groups_list_gives_each_command_one_unbroken_description(home, monkeypatch):
+    # A docstring's line breaks were kept in the list: "... exit 1 and name the" / "first broken event, ...",
+    # broken mid-sentence at any terminal width.
+    monkeypatch.setenv("COLUMNS", "400")
+    for path in [(), *_groups()]:
+        output = ganaug(*path, "--help").output
+        panel = output.split("╭─ Commands")[1].split("╰")[0].splitlines()[1:]
+        broken = [line for line in panel if line.startswith("│  ") and line.strip("│ ")]  # a continued description
+        assert broken == [], (path, broken)
+
+
+def test_the_readme_names_every_command():
+    """The README's list of commands (and the tour) name every `ganaug` subcommand: `users disable`, `tags add`,
+    `evaluate features` and others were in no part of it."""
+    import re
+    from pathlib import Path
+
+    import typer.main
+
+    from ganaug.cli import app
+
+    readme = re.sub(r"```.*?```", "", (Path(__file__).parents[2] / "README.md").read_text(), flags=re.S)
+    named = set()
+    for span in re.findall(r"`([^`]+)`", readme):
+        words = " ".join(span.split()).removeprefix("ganaug ").split(" | ")
+        first = words[0].split()
+        named.add(tuple(first[:2]))
+        named.update((first[0], w.split()[0]) for w in words[1:] if w.strip())
+        named.add(tuple(first[:1]))
+    leaves = [p for p in _command_paths(typer.main.get_command(app)) if p and not _is_group(p)]
+    assert [p for p in leaves if p not in named] == []
+
+
+@pytest.mark.parametrize("args, needles", [
+    (("data", "ingest"), ["Example: ganaug data ingest ~/data/parts --name parts --resolution 64"]),
+    (("review", "tag"), ["Example: ganaug review tag 5 blur --user alice", "sample <int> Sample id",
+                         "tag <str> Tag name", "--reason <str> Why"]),
+    (("review", "approve"), ["batch <int> Batch id (`ganaug review pending`"]),
+    (("review", "reject"), ["--reason <str> Why (required)"]),
+    (("audit", "verify"), ['Example: ganaug audit verify --head "$(cat EXPORT_FOLDER/log_head.txt)"']),
+    (("audit", "log"), ["--actor <str> Only this account's events", "--limit <int> At most this many events"]),
+    (("export",), ["Example: ganaug export --dataset digits --out"]),
+    (("jobs", "cancel"), ["job <int> Job id (`ganaug jobs list`)"]),
+    (("runs", "prune"), ["Example: ganaug runs prune --all --dry-run"]),
+    (("review", "reject-sample"), ['Example: ganaug review reject-sample 12 --reason "a second stem" --user alice']),
+    (("data", "report"), ["name <str> The dataset (`ganaug data list`)"]),
+])
+def test_help_says_what_each_argument_is_with_an_example_where_it_helps(home, args, needles):
+    # `review tag --help` said `sample <int> [required]` and `--reason <str>`, nothing more.
+    text = _help(*args)
+    for needle in needles:
+        assert needle in text, (args, needle)
