@@ -61,7 +61,9 @@ class DemoInfo:
         if self.user:
             lines.append(f"sign in as {self.user!r} with password {self.password!r} ({self.role})")
         else:
-            lines.append("an admin already exists: create your reviewer with `ganaug users add NAME --role reviewer`")
+            # Without --user, `users add` on a home with an admin stops at "who is deciding?".
+            lines.append("an admin already exists: an admin creates your account with "
+                         f"`{typed_command()} users add NAME --role reviewer --user ADMIN`")
         return "\n".join(lines)
 
 

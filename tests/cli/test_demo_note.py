@@ -21,3 +21,12 @@ def test_the_note_names_the_venvs_ganaug_unless_it_is_on_the_path(monkeypatch):
     assert "`.venv/bin/ganaug train --resume 3 --minutes 2`" in info.text()
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")  # `source .venv/bin/activate`
     assert "`ganaug train --resume 3 --minutes 2`" in info.text()
+
+
+def test_on_a_home_with_an_admin_the_demo_says_who_adds_an_account(monkeypatch):
+    # It said `ganaug users add NAME --role reviewer`, which such a home refuses: "who is deciding? pass --user".
+    from ganaug.demo import DemoInfo
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    info = DemoInfo(dataset="digits", run_id=1, batch_ids=[1], user=None, password=None, role=None, steps=1000)
+    assert "users add NAME --role reviewer --user ADMIN`" in info.text().splitlines()[-1]
