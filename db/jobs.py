@@ -9,6 +9,7 @@ server's (`db_now`): a team's worker, sweeper and pages run on machines whose ow
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from typing import Optional, Sequence
 
 from sqlalchemy import func, select, update
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.errors import DecisionError
-from db.models import Job, Run, User, as_utc, db_now
+from db.models import Batch, Dataset, Job, Run, User, as_utc, db_now
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINAL = ("done", "failed", "cancelled")
@@ -125,24 +126,88 @@ def fail_job(session: Session, job_id: int, error: str, run_id: Optional[int] = 
 def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
     """Mark running jobs whose last heartbeat is older than `max_age_s` as failed; return their ids.
 
-    Each row is failed only if it is still running with that old heartbeat when the update reaches it: on
-    PostgreSQL another worker's sweep, or the job's own worker back from a server restart, may have ended it or
-    beaten since this sweep read it, and its end must not turn into "failed"."""
+    A job that had recorded part of its work (its progress names the run and batches, `recorded_part`) keeps them,
+    as a job that failed part-way does (`fail_job`): its error says what it recorded and what to launch for the
+    rest, and the Generate page offers them. Each row is failed only if it is still running with that old heartbeat
+    when the update reaches it: on PostgreSQL another worker's sweep, or the job's own worker back from a server
+    restart, may have ended it or beaten since this sweep read it, and its end must not turn into "failed"."""
     now = db_now(session)
     cutoff = now - dt.timedelta(seconds=max_age_s)
-    stale = session.execute(select(Job.id, Job.worker_pid, Job.heartbeat_at)
-                            .where(Job.status == "running", Job.heartbeat_at < cutoff)).all()
+    stale = session.execute(select(Job.id, Job.worker_pid, Job.heartbeat_at, Job.kind, Job.params, Job.stats,
+                                   Job.run_id).where(Job.status == "running", Job.heartbeat_at < cutoff)).all()
     failed = []
-    for job_id, pid, beat in stale:
+    for job_id, pid, beat, kind, params, stats, run_id in stale:
+        run, batch_ids = recorded_part(session, run_id or (stats or {}).get("run_id"), (stats or {}).get("batch_ids"))
         last = beat.isoformat(timespec="seconds") if beat else "never"
-        error = (f"the worker (pid {pid}) stopped sending heartbeats (last: {last}); it probably died — submit the "
-                 "job again")
+        died = f"the worker (pid {pid}) stopped sending heartbeats (last: {last}); it probably died"
+        left = _left_by_dead_worker(session, kind, params or {}, run, batch_ids)
+        values = dict(status="failed", finished_at=now, error=f"{died}. {left}" if left else
+                      f"{died} — submit the job again")
+        if run is not None:
+            values["run_id"] = run.id
+        if batch_ids:
+            values["result"] = {"batch_ids": batch_ids}
         done = session.execute(update(Job).where(Job.id == job_id, Job.status == "running", Job.heartbeat_at < cutoff)
-                               .values(status="failed", finished_at=now, error=error)
-                               .execution_options(synchronize_session=False))
+                               .values(**values).execution_options(synchronize_session=False))
         if done.rowcount == 1:
             failed.append(job_id)
     return failed
+
+
+def recorded_part(session: Session, run_id, batch_ids) -> tuple[Optional[Run], list[int]]:
+    """The run and batches a running job's progress names (`ganaug.job_handlers.recording`), as recorded: a run
+    its worker discarded (it never trained a step) is no run, and only that run's batches count."""
+    run = session.get(Run, run_id) if isinstance(run_id, int) else None
+    wanted = [b for b in batch_ids or [] if isinstance(b, int)]
+    if run is None or not wanted:
+        return run, []
+    found = set(session.scalars(select(Batch.id).where(Batch.id.in_(wanted), Batch.run_id == run.id)))
+    return run, [b for b in wanted if b in found]
+
+
+def _left_by_dead_worker(session: Session, kind: str, params: dict, run: Optional[Run],
+                         batch_ids: list[int]) -> Optional[str]:
+    """What a job whose worker died had recorded and what to launch for the rest, since the whole job again would
+    train anew and generate its batches a second time; None when it recorded nothing to go on from."""
+    trained = kind == "train_generate"
+    if run is None or (not batch_ids and (not trained or (run.status != "done" and not run.checkpoint_path))):
+        return None
+    names = [str(n) for n in session.get(Dataset, run.dataset_id).class_names]
+    classes = [int(c) for c in params.get("classes") or
+               ([params["class_index"]] if params.get("class_index") is not None else [])]
+    named = [names[c] if 0 <= c < len(names) else str(c) for c in classes]
+    made, rest = named[:len(batch_ids)], named[len(batch_ids):]  # a job generates its classes in order
+    recorded = []
+    if trained:
+        checkpoint = f"last checkpoint {run.checkpoint_path}" if run.checkpoint_path else "no checkpoint"
+        recorded.append(f"run {run.id} (trained {run.step or 0:,} steps; {checkpoint})")
+    if batch_ids:
+        many = len(batch_ids) > 1
+        recorded.append(f"{_listed('batch', batch_ids)} ({_listed('class', made)}), "
+                        f"which await{'' if many else 's'} review")
+    again = " and ".join(filter(None, ["train anew" if trained else "",
+                                       f"generate {_listed('class', made)} again" if batch_ids else ""]))
+    said = f"Before that, the job recorded {' and '.join(recorded)}: submitting it again would {again}."
+    if trained and run.status != "done":
+        return (f"{said} Resume run {run.id} instead: `ganaug train --resume {run.id}`, or “Start from run” "
+                f"{run.id} on the Generate page.")
+    if rest:
+        n = params.get("per_class", params.get("n"))
+        said += (f" Generate only {_listed('class', rest)} from run {run.id} instead: “Generate the rest from run "
+                 f"{run.id}” on the Generate page, or `ganaug generate --run {run.id} --class {shlex.quote(rest[0])}"
+                 f"{f' --n {n}' if n else ''}`{' for each of them' if len(rest) > 1 else ''}.")
+    unscored = [] if params.get("score", True) is False else list(session.scalars(
+        select(Batch.id).where(Batch.id.in_(batch_ids), Batch.scores_computed.is_(False)).order_by(Batch.id)))
+    if unscored:
+        said += (f" Measure {_listed('batch', unscored)}, not scored yet: "
+                 f"{', '.join(f'`ganaug evaluate batch {b}`' for b in unscored)}, or “Compute scores” on the Review "
+                 "page.")
+    return said
+
+
+def _listed(noun: str, items: Sequence) -> str:
+    """'class 7', 'batches 12, 13'."""
+    return f"{noun}{'es' * (len(items) > 1)} {', '.join(map(str, items))}"
 
 
 def freshest_heartbeat(session: Session) -> Optional[dt.datetime]:

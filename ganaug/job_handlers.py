@@ -59,6 +59,14 @@ def training_pace(progress: ProgressCallback) -> ProgressCallback:
     return report
 
 
+def recording(progress: ProgressCallback, run_id: int, batch_ids: list[int]) -> ProgressCallback:
+    """`progress` with what the job recorded so far in its stats (`run_id`, `batch_ids`, read at each report): the
+    worker writes them to the job's row, and a sweep that finds the worker dead keeps them on the failed job
+    (`db.jobs.fail_stale_jobs`), as a handler's `FailedPartWay` does."""
+    return lambda p: progress(Progress(p.stage, p.done, p.total,
+                                       {**(p.stats or {}), "run_id": run_id, "batch_ids": list(batch_ids)}))
+
+
 class GenerationStopped(InterruptedError):
     """Raised from a batch's progress report when the job is to stop: `generate_batch` then removes what it had
     written of that batch (its staging folder) and records nothing."""
@@ -84,6 +92,7 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
     seed = int(params.get("seed", 0))
     classes = _classes(params)
     batch_ids: list[int] = []
+    progress = recording(progress, run_id, batch_ids)
     for i, c in enumerate(classes):
         if n <= 0:
             break
@@ -101,6 +110,8 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
                 raise
             raise FailedPartWay(_generation_left(run_id, batch_ids, classes[:i], classes[i:], n, trained), run_id,
                                 batch_ids) from e
+        # The batch is recorded: a stage's last report is written whatever the throttle, so its id reaches the row now.
+        in_phase(progress, phase)(Progress("write", n, n))
     if params.get("score", True):
         from ganaug.evaluation import ScoringStopped, measure_batch
 

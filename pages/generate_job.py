@@ -148,14 +148,19 @@ def cancelled(job: dict, runs: dict) -> None:
 
 def failed_part_way(job: dict, class_names: list[str], runs: dict) -> None:
     """A job that failed after recording a run and some batches: those batches to review, and a button that
-    generates only the classes it did not reach from that run (the whole job again would make them twice)."""
+    generates only the classes it did not reach from that run (the whole job again would make them twice); for a
+    training job whose worker died before its run finished, one that resumes the run."""
     batches = [int(b) for b in job["result"].get("batch_ids") or []]
     classes = [int(c) for c in job["params"].get("classes") or []]
     class_of = {b: class_names[c] for b, c in zip(batches, classes) if c < len(class_names)}
     review_buttons(job["job"], batches, class_of)
     rest = classes[len(batches):]
-    if job["run"] in runs and rest and st.button(f"Generate the rest from run {job['run']}",
-                                                   key=f"gen_rest_{job['job']}", icon=":material/add_photo_alternate:"):
+    run = runs.get(job["run"])
+    if run is not None and run["status"] != "done" and job["kind"] == "train_generate":
+        if st.button(f"Resume run {run['run']}", key=f"gen_resume_{job['job']}", icon=":material/resume:"):
+            set_next(dataset=job["params"].get("dataset"), classes=classes, resume=run["run"], only=False)
+    elif run is not None and rest and st.button(f"Generate the rest from run {job['run']}",
+                                                key=f"gen_rest_{job['job']}", icon=":material/add_photo_alternate:"):
         set_next(dataset=job["params"].get("dataset"), classes=rest, resume=job["run"], only=True)
 
 

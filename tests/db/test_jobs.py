@@ -776,3 +776,105 @@ def test_a_job_that_recorded_part_of_its_work_is_not_told_to_launch_again(home):
         line = first_line(job_error(e))
     assert line == ("no space left on the disk writing /home/batches/7/00001.png: free some space there (GANAUG_HOME "
                     "holds runs and batches). Before it failed, the job recorded batch 6 (class 7).")
+
+
+def _running_with(session, kind: str, params: dict, stats: dict) -> int:
+    """A running job whose worker's last heartbeat and progress report are two minutes old."""
+    job_id = submit_job(session, kind, params, None).id
+    claim_job(session, job_id, 4242)
+    job = session.get(Job, job_id)
+    job.stats, job.heartbeat_at = stats, dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=120)
+    return job_id
+
+
+def test_a_swept_job_keeps_and_names_the_run_and_batches_its_progress_recorded(db, home, toy):
+    # The sweep said "it probably died — submit the job again": the job again trained anew and generated its
+    # recorded batches a second time, and the page offered neither those batches nor "Generate the rest".
+    from db.jobs import first_line
+    from db.models import Run
+    from tests.db.helpers import make_batch
+
+    params = dict(dataset="toy", classes=[1, 0], per_class=4)
+    with session_scope() as s:
+        batch = make_batch(s, home, toy, class_index=1, scored=False)
+        run = s.get(Run, batch.run_id)
+        run.step = 600
+        training = Run(dataset_id=toy.id, status="running", run_dir="runs/2", config={}, config_sha256="c" * 64,
+                       code_version="test", step=300, checkpoint_path="runs/2/checkpoint-0000300.pt")
+        s.add(training)
+        s.flush()
+        generating = _running_with(s, "train_generate", params, {"stage": "write", "run_id": run.id,
+                                                                 "batch_ids": [batch.id]})
+        in_training = _running_with(s, "train_generate", params, {"stage": "train", "run_id": training.id})
+        nothing = _running_with(s, "generate", {**params, "run_id": run.id}, {"stage": "generate", "run_id": run.id,
+                                                                             "batch_ids": []})
+        ids = (run.id, batch.id, training.id)
+    with session_scope(immediate=True) as s:
+        assert fail_stale_jobs(s, max_age_s=60) == [generating, in_training, nothing]
+    run_id, batch_id, training_id = ids
+    with session_scope() as s:
+        job = get_job(s, generating)
+        assert (job.status, job.run_id, job.result) == ("failed", run_id, {"batch_ids": [batch_id]})
+        last = job.heartbeat_at.isoformat(timespec="seconds")
+        died = f"the worker (pid 4242) stopped sending heartbeats (last: {last})"
+        assert first_line(job.error) == (
+            f"{died}; it probably died. Before that, the job recorded run {run_id} (trained 600 steps; last "
+            f"checkpoint runs/1/ckpt.pt) and batch {batch_id} (class c1), which awaits review: submitting it again "
+            f"would train anew and generate class c1 again. Generate only class c0 from run {run_id} instead: "
+            f"“Generate the rest from run {run_id}” on the Generate page, or `ganaug generate --run {run_id} --class "
+            f"c0 --n 4`. Measure batch {batch_id}, not scored yet: `ganaug evaluate batch {batch_id}`, or “Compute "
+            "scores” on the Review page.")
+        job = get_job(s, in_training)
+        assert (job.run_id, job.result) == (training_id, {})
+        assert first_line(job.error).endswith(
+            f"; it probably died. Before that, the job recorded run {training_id} (trained 300 steps; last checkpoint "
+            f"runs/2/checkpoint-0000300.pt): submitting it again would train anew. Resume run {training_id} instead: "
+            f"`ganaug train --resume {training_id}`, or “Start from run” {training_id} on the Generate page.")
+        job = get_job(s, nothing)  # a generate job that made no batch: the same job again is the way on
+        assert (job.run_id, job.result) == (run_id, {})
+        assert job.error.endswith("; it probably died — submit the job again")
+
+
+def test_a_job_whose_worker_died_after_its_first_batch_is_swept_with_that_batch(digits, monkeypatch):
+    # The worker wrote a job's progress at most twice a second and its reports never named the batches made: a
+    # worker killed after recording class 7's batch left nothing on the row to say so.
+    from sqlalchemy import select, update
+
+    import ganaug.runs
+    from db.models import Batch, Run
+    from ganaug import worker
+
+    monkeypatch.setattr(worker, "HEARTBEAT_S", 3600.0)  # the row's heartbeat comes from the progress reports alone
+    dying, release = threading.Event(), threading.Event()
+    real = ganaug.runs.generate_batch
+
+    def second_batch_never_comes(*args, **kwargs):
+        if made:  # the worker "dies" here: it writes nothing more
+            dying.set()
+            release.wait(60)
+            raise RuntimeError("the process was killed")
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    made: list = []
+    monkeypatch.setattr(ganaug.runs, "generate_batch", second_batch_never_comes)
+    job_id = worker.submit("train_generate", dict(dataset=digits, config=TINY_RUN, classes=[7, 8, 9], per_class=2,
+                                                  score=False), submit_key="dies")
+    thread = threading.Thread(target=worker.execute_job, args=(job_id,))
+    thread.start()
+    try:
+        assert dying.wait(120)
+        with session_scope(immediate=True) as s:
+            s.execute(update(Job).where(Job.id == job_id).values(
+                heartbeat_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=120)))
+        with session_scope(immediate=True) as s:
+            assert fail_stale_jobs(s, max_age_s=60) == [job_id]
+    finally:
+        release.set()
+        thread.join(timeout=60)
+    with session_scope() as s:
+        job, run_id = get_job(s, job_id), s.scalars(select(Run.id)).one()
+        assert s.scalars(select(Batch.id)).all() == made
+        assert (job.status, job.run_id, job.result) == ("failed", run_id, {"batch_ids": made})
+        assert f"batch {made[0]} (class 7), which awaits review" in job.error
+        assert f"Generate only classes 8, 9 from run {run_id} instead" in job.error
