@@ -41,8 +41,8 @@ def add_dataset(session: Session, images: list[dict], **fields) -> Dataset:
 
 def dataset_references(session: Session, dataset: Dataset) -> dict[str, list[int]]:
     """What refers to the dataset, by kind → ids: its runs, batches (a sample is a batch's), reports, the decision
-    log's events that target it (its exports) and the jobs queued or running on it (a job names it in its params,
-    not by key). Empty kinds are left out."""
+    log's events that target it (its exports) and the jobs queued or running on it (`jobs_of`; its finished jobs
+    are deleted with it). Empty kinds are left out."""
     from db.jobs import ACTIVE
 
     refs = {
@@ -51,18 +51,31 @@ def dataset_references(session: Session, dataset: Dataset) -> dict[str, list[int
         "reports": list(session.scalars(select(Report.id).where(Report.dataset_id == dataset.id).order_by(Report.id))),
         "events": list(session.scalars(select(Event.id).where(Event.target_type == "dataset",
                                                               Event.target_id == dataset.id).order_by(Event.id))),
-        "jobs": [j.id for j in session.scalars(select(Job).where(Job.status.in_(ACTIVE)).order_by(Job.id))
-                 if (j.params or {}).get("dataset") == dataset.name],
+        "jobs": jobs_of(session, dataset, ACTIVE),
     }
     return {kind: ids for kind, ids in refs.items() if ids}
 
 
-def delete_dataset(session: Session, dataset: Dataset) -> int:
-    """Delete the dataset's row and its image rows in the caller's transaction; returns how many images it had.
-    Bulk statements: a dataset of 100,000 images is not loaded to be deleted."""
+def jobs_of(session: Session, dataset: Dataset, statuses: Sequence[str]) -> list[int]:
+    """The jobs in `statuses` that name the dataset (in their params, by name: a job has no key to it)."""
+    rows = session.execute(select(Job.id, Job.params).where(Job.status.in_(list(statuses))).order_by(Job.id))
+    return [job_id for job_id, params in rows if (params or {}).get("dataset") == dataset.name]
+
+
+def delete_dataset(session: Session, dataset: Dataset) -> tuple[int, list[int]]:
+    """Delete the dataset's row, its image rows and its finished jobs in the caller's transaction; returns how many
+    images it had and the jobs deleted. Bulk statements: a dataset of 100,000 images is not loaded to be deleted.
+
+    Its finished jobs made nothing that is kept (a run, batch or report of theirs keeps the dataset); left, they
+    named a dataset of the same name ingested later, whose pages and `jobs list` would show them as its own."""
+    from db.jobs import FINAL
+
+    jobs = jobs_of(session, dataset, FINAL)
+    if jobs:
+        session.execute(delete(Job).where(Job.id.in_(jobs)))
     images = session.execute(delete(RealImage).where(RealImage.dataset_id == dataset.id)).rowcount
     session.execute(delete(Dataset).where(Dataset.id == dataset.id))
-    return images
+    return images, jobs
 
 
 def class_counts(session: Session, dataset_id: int) -> dict[str, dict[int, int]]:

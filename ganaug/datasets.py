@@ -173,8 +173,9 @@ def _in_use_message(name: str, refs: dict[str, list[int]]) -> str:
 
 
 def remove_dataset(name: str) -> dict:
-    """Delete a dataset that nothing refers to (`db.datasets.dataset_references`): its rows, its folder under
-    GANAUG_HOME/datasets and its feature extractor's under GANAUG_HOME/models. Returns what was removed."""
+    """Delete a dataset that nothing refers to (`db.datasets.dataset_references`): its rows and its finished jobs'
+    (`db.datasets.delete_dataset`), its folder under GANAUG_HOME/datasets and its feature extractor's under
+    GANAUG_HOME/models. Returns what was removed (`jobs`: the ids of the finished jobs deleted)."""
     from db.audit import lock_log
     from ganaug.disk import tree_bytes
 
@@ -188,12 +189,12 @@ def remove_dataset(name: str) -> dict:
             refs = dataset_references(session, dataset)
             if refs:
                 raise GanaugError(_in_use_message(name, refs))
-            images = delete_dataset(session, dataset)  # run now: a row still referring to it fails them, before
-            # any folder moves
+            images, jobs = delete_dataset(session, dataset)  # run now: a row still referring to it fails them,
+            # before any folder moves
             folder = Path(paths.resolve(dataset.path))
             _take_away(held.path, dataset, folder, paths.models_dir() / name)
         # Sized once committed, not while holding the database's write lock: 100,000 files take a while to walk.
-        return dict(dataset=name, images=images, folder=str(folder), freed_bytes=tree_bytes(held.path))
+        return dict(dataset=name, images=images, jobs=jobs, folder=str(folder), freed_bytes=tree_bytes(held.path))
     finally:
         try:
             _settle_removal(held.path)

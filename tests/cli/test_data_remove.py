@@ -150,3 +150,24 @@ def test_list_marks_a_dataset_whose_files_are_gone_and_remove_forgets_it(home, p
     assert "MISSING: its folder is gone" in ganaug("data", "list").stdout
     assert ganaug("data", "remove", "parts").exit_code == 0
     assert rows() == (None, 0) and (home / "elsewhere").is_dir()  # a folder moved away is not looked for
+
+
+def test_remove_takes_the_datasets_finished_jobs_with_it(home, parts):
+    # They were left naming 'parts': a dataset ingested later under that name showed them as its own (in `jobs list`,
+    # the Generate page's "your last job", the Evaluate page's last benchmark).
+    from db.jobs import cancel_job, claim_job, fail_job, submit_job
+
+    with session_scope(immediate=True) as s:
+        failed = submit_job(s, "train_generate", {"dataset": "parts"}, None).id
+        claim_job(s, failed, 1)
+        fail_job(s, failed, "out of memory")
+        cancelled = submit_job(s, "benchmark", {"dataset": "parts"}, None).id
+        cancel_job(s, cancelled)
+        other = submit_job(s, "benchmark", {"dataset": "other"}, None).id
+        cancel_job(s, other)
+    result = ganaug("data", "remove", "parts", "--json")
+    assert result.exit_code == 0, result.output
+    assert ganaug("data", "ingest", parts, "--name", "parts", "--resolution", "8").exit_code == 0
+    listed = json.loads(ganaug("jobs", "list", "--json").stdout)["jobs"]
+    assert [j["id"] for j in listed] == [other]  # the new 'parts' has no job yet
+    assert json.loads(result.stdout).get("jobs") == [failed, cancelled]  # the removal says which went with it
