@@ -72,3 +72,84 @@ def test_a_disabled_account_cannot_record_an_export(db, home, toy, people):
         record_export(s, people["dan"], _summary(s, home))
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Event).where(Event.action == "export")) == 0
+
+
+def test_a_removal_of_the_dataset_cannot_slip_between_an_exports_read_and_its_record(db, home, toy, people,
+                                                                                      monkeypatch):
+    """`record_export` takes the decision log's lock before it reads the dataset, and `data remove` takes it first
+    too: a removal that comes once the export has read the dataset waits for the export, sees it, and refuses. Read
+    before the lock (on PostgreSQL, whose lock is the log's advisory lock), the removal deleted the dataset in
+    between and the export was recorded of a dataset that no longer existed. (On SQLite both transactions hold the
+    write lock from BEGIN IMMEDIATE, which serializes them whatever the order inside.)"""
+    import threading
+
+    from sqlalchemy import event, text
+
+    import db.exports
+    from db.engine import get_engine
+    from db.models import Dataset
+    from ganaug.datasets import remove_dataset
+    from ganaug_core.errors import GanaugError
+
+    with session_scope() as s:
+        summary = _summary(s, home)
+    engine = get_engine()
+    read, removal_ended, removal_begun = threading.Event(), threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def removal_waits() -> bool:
+        """The removal waits for a lock the export holds (and goes on only once the export commits)."""
+        if engine.dialect.name == "sqlite":
+            return removal_begun.is_set()  # its BEGIN IMMEDIATE waits for the export's write lock
+        with engine.connect() as conn:
+            return bool(conn.scalar(text("SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                                         "WHERE d.datname = current_database() AND l.locktype = 'advisory' "
+                                         "AND NOT l.granted")))
+
+    def begins(conn, cursor, statement, *args):
+        if threading.current_thread().name == "removal" and statement.startswith("BEGIN IMMEDIATE"):
+            removal_begun.set()
+
+    real_get_dataset = db.exports.get_dataset
+
+    def reads_then_lets_the_removal_come(session, name):
+        dataset = real_get_dataset(session, name)
+        read.set()
+        for _ in range(6000):  # until the removal ended, or waits for this export: no fixed sleep decides it
+            if removal_ended.is_set() or removal_waits():
+                break
+            removal_ended.wait(0.01)
+        return dataset
+
+    def export() -> None:
+        try:
+            with session_scope(immediate=True) as s:
+                outcome["export"] = record_export(s, people["rex"], summary).target_id
+        except Exception as e:
+            outcome["export"] = e
+
+    def removal() -> None:
+        read.wait(60)
+        try:
+            outcome["removal"] = remove_dataset("toy")
+        except Exception as e:
+            outcome["removal"] = e
+        finally:
+            removal_ended.set()
+
+    monkeypatch.setattr(db.exports, "get_dataset", reads_then_lets_the_removal_come)
+    event.listen(engine, "before_cursor_execute", begins)
+    threads = [threading.Thread(target=export, name="export"), threading.Thread(target=removal, name="removal")]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        event.remove(engine, "before_cursor_execute", begins)
+    assert outcome["export"] == toy.id, outcome
+    assert isinstance(outcome["removal"], GanaugError), outcome  # it saw the export, and refused
+    refused = str(outcome["removal"])
+    assert "dataset 'toy' is not removed" in refused and "the decision log's event" in refused
+    with session_scope() as s:
+        assert s.get(Dataset, toy.id) is not None and [e["dataset_id"] for e in list_exports(s)] == [toy.id]
