@@ -20,6 +20,7 @@ import hashlib
 import io
 import re
 import shutil
+import unicodedata
 from pathlib import Path
 from typing import Optional
 
@@ -43,14 +44,38 @@ def gated_set(dataset: str, synthetic_ratio: float = 1.0) -> GatedSet:
         return gated_training_set(session, dataset, synthetic_ratio, home=paths.home())
 
 
-FOLDER_NAME_CHARS = 100  # of a class's name in its folder's name; a file system allows 255 bytes in all
+FOLDER_NAME_BYTES = 100  # of a class's name in its folder's name, in UTF-8; a file system allows 255 bytes in all
+# Kept in a class's folder name: letters, digits and combining marks of any script (a Devanagari vowel sign is part
+# of its word), '.', '_' and '-'. Every other run of characters becomes one '_': path separators, control and
+# format characters, spaces, and the characters Windows refuses in a name (<>:"/\|?*).
+_FOLDER_KEEPS = "LMN"
 
 
 def _class_folder(index: int, name: str) -> str:
+    """`NNN_<name>`: the name NFC-normalised (an accent typed apart from its letter is one character), without
+    leading or trailing dots and underscores, cut to FOLDER_NAME_BYTES. The index prefix keeps apart two classes
+    whose names reduce alike (`a/b` and `a?b`), and keeps a folder from being a name Windows reserves (`CON`)."""
     # Cut: a class folder of 255 characters, the most a file system allows, stopped the export ("File name too
-    # long"); the index keeps two names that start alike apart.
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._")[:FOLDER_NAME_CHARS].rstrip("._")
+    # long"). Until 2026-12-06 only ASCII letters were kept: the classes 痣 and 疣 became `000_class`, `001_class`.
+    text = unicodedata.normalize("NFC", str(name))
+    kept = "".join(c if c in "._-" or unicodedata.category(c)[0] in _FOLDER_KEEPS else "\0" for c in text)
+    safe = _cut_utf8(re.sub("\0+", "_", kept).strip("._"), FOLDER_NAME_BYTES).rstrip("._")
     return f"{index:03d}_{safe or 'class'}"
+
+
+def _cut_utf8(text: str, limit: int) -> str:
+    """The longest start of `text` within `limit` bytes of UTF-8 that ends between two characters, and not between
+    a letter and a mark that belongs to it (`é` written as e + ◌́)."""
+    size = 0
+    for end, c in enumerate(text):
+        size += len(c.encode("utf-8"))
+        if size > limit:
+            break
+    else:
+        return text
+    while end and unicodedata.category(text[end])[0] == "M":
+        end -= 1
+    return text[:end]
 
 
 def _check_side(entry: ManifestEntry, png: bytes, side: int, dataset: str) -> None:

@@ -151,3 +151,17 @@ def test_audit_exports_filters_by_dataset_and_marks_a_changed_or_missing_folder(
     assert refused("audit", "exports", "--dataset", "nope").startswith("error: unknown dataset 'nope'")
     assert refused("audit", "exports", "--limit", "0") == "error: --limit must be at least 1"
     assert run("audit", "log", "--action", "export").stdout.splitlines()[0].endswith(" export         dataset 1 (toy)")
+
+
+def test_export_folders_keep_every_script_and_never_share_a_folder(home, tmp_path):
+    # Only ASCII letters were kept: 痣 and 疣 (or Ωmega and Ωmicron's Ω) became folders a user could not tell apart.
+    names = ["痣", "me\u0301lanome", "Ωmega", "a/b", "a?b", "CON", "..\x00<>:\"\\|*", "痣" * 120, "मेलेनोमा"]
+    with session_scope() as s:
+        make_dataset(s, home, name="scripts", train=(1,) * len(names), test=(0,) * len(names)).class_names = names
+    ok_json("export", "--dataset", "scripts", "--out", tmp_path / "out")
+    folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir())
+    assert folders == ["000_痣", "001_mélanome", "002_Ωmega", "003_a_b", "004_a_b", "005_CON", "006_class",
+                       "007_" + "痣" * 33, "008_मेलेनोमा"]
+    assert folders[1] == "001_m\u00e9lanome"  # NFC: one character, as a user types it
+    assert len(folders[7].encode()) == 103  # cut at 100 bytes of name, between two characters
+    assert len(list((tmp_path / "out").rglob("*.png"))) == len(names)
