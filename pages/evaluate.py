@@ -16,7 +16,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.jobs import ACTIVE, queue_rows, submit_job
-from ganaug_core.benchmark.answer import METRIC_LABELS, SAMPLING_ARMS, answer, generator_used
+from ganaug_core.benchmark.answer import METRIC_LABELS, SAMPLING_ARMS, answer, arm_label, generator_used
 from ganaug_core.benchmark.arms import ARM_DESCRIPTIONS
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, FEW_SEEDS, QUICK_MAX_SEEDS
 from pages.jobs import (cancel_or_wait, failure, load_job, newest_to_follow, progress_bar, redraw_once_ended,
@@ -27,21 +27,10 @@ from pages.ui import (NO_DATASET, RETRIED, acting_user, database_checked, decisi
 
 JOB_KIND = "benchmark"
 ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
-# The arms in a reviewer's words (the CLI, the job's parameters and report.json keep the ids): "gan_filtered" read
-# as jargon.
-ARM_LABELS = {"real": "Real images only", "oversample": "Oversampling", "smote": "SMOTE",
-              "classic": "Classic augmentation", "gan": "GAN samples",
-              "gan_classic": "GAN samples + classic augmentation",
-              "gan_mix": "GAN samples mixed with repeated rare images",
-              "gan_filtered": "GAN samples, filtered by score", "gan_approved": "GAN samples approved by reviewers"}
 # Main "Batch quality" columns: what each batch is and the measures a reviewer reads first, within 1366 px; the
 # whole table (KID, held-out values of every measure, DCR) is in the expander below it.
 QUALITY_COLUMNS = ["batch", "class_name", "samples", "fid", "fid_held_out", "recall", "coverage", "class_consistency",
                    "copies"]
-
-
-def arm_label(arm: str) -> str:
-    return ARM_LABELS.get(arm, arm)
 
 
 def arms_help() -> str:
@@ -262,15 +251,13 @@ def batch_quality(dataset: str) -> None:
 
 
 def benchmark_answer(data: dict):
-    """The report's answer in words (recorded since report.json has one; worked out again for older reports), or
-    None for a report without the parts it needs."""
-    said = (data.get("comparison") or {}).get("answer")
-    if said:
-        return said
+    """The report's answer in words, worked out from its recorded comparison (so that a report recorded when the
+    answer named arms by id, `gan_classic`, names them as the tables do); the recorded answer where the report lacks
+    the parts it needs, or None."""
     try:
         return answer(data)
     except (KeyError, TypeError, IndexError, StopIteration):
-        return None
+        return (data.get("comparison") or {}).get("answer") or None
 
 
 def benchmark_results(dataset: str) -> None:

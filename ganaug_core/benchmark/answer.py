@@ -5,6 +5,7 @@ The verdict follows the report's rule (`stats.compare_gan_arms`): "yes" only whe
 above the best baseline's on both target metrics. Otherwise it looks at the GAN arm best on the rare classes and
 its paired difference with the best baseline there: "no" when that difference is below zero with 95 % confidence,
 "not shown" when the seeds cannot tell them apart (or the arm is ahead seed by seed, but not by the rule).
+Arms are named in words, as the Evaluate page's tables name them; the answer's "arm" and "baseline" keep their ids.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from ganaug_core.imbalance import some_names
 
 # The arms that sample a trained generator (gan_approved takes reviewed samples instead, whatever run made them).
 SAMPLING_ARMS = ("gan", "gan_classic", "gan_mix", "gan_filtered")
+# The arms in a reviewer's words (the CLI's --arms, the job's parameters and report.json keep the ids): the answer
+# said "gan_classic scores below smote" where the Evaluate page's tables said "GAN samples + classic augmentation".
+ARM_LABELS = {"real": "Real images only", "oversample": "Oversampling", "smote": "SMOTE",
+              "classic": "Classic augmentation", "gan": "GAN samples",
+              "gan_classic": "GAN samples + classic augmentation",
+              "gan_mix": "GAN samples mixed with repeated rare images",
+              "gan_filtered": "GAN samples, filtered by score", "gan_approved": "GAN samples approved by reviewers"}
 METRIC_LABELS = {
     "balanced_accuracy": "balanced accuracy",
     "minority_recall": "rare-class recall",
@@ -23,6 +31,15 @@ METRIC_LABELS = {
     "minority_pr_auc": "rare-class PR-AUC",
     "ece": "calibration error (ECE, lower is better)",
 }
+
+
+def arm_label(arm: str) -> str:
+    return ARM_LABELS.get(arm, arm)
+
+
+def _named(arm: str) -> str:
+    """An arm's label quoted, as a sentence names it: “GAN samples” scores below “Oversampling”."""
+    return f"“{arm_label(arm)}”"
 
 
 def interval(ci: Optional[dict], signed: bool = False) -> str:
@@ -41,21 +58,24 @@ def _metric_line(report: dict, arm: str, key: str) -> Optional[str]:
         return None
     base, arms = row["baseline"], report["arms"]
     diff = {"mean": row["mean_diff"], "low": row["low"], "high": row["high"], "n": row["n"]}
-    return (f"{METRIC_LABELS[key]}: {arm} {interval(arms[arm]['clean'][key])} vs {base} "
+    return (f"{METRIC_LABELS[key]}: {_named(arm)} {interval(arms[arm]['clean'][key])} vs {_named(base)} "
             f"{interval(arms[base]['clean'][key])}; paired difference {interval(diff, signed=True)}, "
             f"ahead on {row['wins']} of {row['n']} seeds")
 
 
 def answer(report: dict) -> dict:
-    """{"verdict": "yes" | "no" | "not shown" | "not evaluated", "arm": the GAN arm spoken of or None,
-    "lines": [the question and its short answer, then one line of numbers per target metric]}."""
+    """{"verdict": "yes" | "no" | "not shown" | "not evaluated", "arm": the id of the GAN arm spoken of or None,
+    "baseline": the id of the baseline it is compared with or None, "lines": [the question and its short answer,
+    then one line of numbers per target metric]}."""
     meta, comp = report["meta"], report["comparison"]
     rare = some_names([str(meta["class_names"][c]) for c in meta["minority_classes"]])
     question = f"Does the synthetic data help on the rare classes ({rare})?"
     compared = {a: r for a, r in comp["arms"].items() if r["metrics"]}
     if not compared:
-        missing = "no GAN arm ran" if not comp["arms"] else "no baseline arm (oversample, smote, classic) ran"
-        return {"verdict": "not evaluated", "arm": None, "lines": [f"{question} Not evaluated: {missing}."]}
+        missing = ("no GAN arm ran" if not comp["arms"] else
+                   "no baseline arm (oversampling, SMOTE, classic augmentation) ran")
+        return {"verdict": "not evaluated", "arm": None, "baseline": None,
+                "lines": [f"{question} Not evaluated: {missing}."]}
 
     def rare_recall(a: str) -> float:
         mean = report["arms"][a]["clean"]["minority_recall"]["mean"]
@@ -65,22 +85,23 @@ def answer(report: dict) -> dict:
     arm = max(winners or compared, key=rare_recall)
     row = compared[arm]["metrics"].get("minority_recall") or next(iter(compared[arm]["metrics"].values()))
     base = row["baseline"]
+    gan, best = _named(arm), _named(base)
     if winners:
-        verdict, said = "yes", (f"Yes: {arm} beats the best baselines on balanced accuracy and on rare-class recall "
+        verdict, said = "yes", (f"Yes: {gan} beats the best baselines on balanced accuracy and on rare-class recall "
                                 "(its 95 % intervals lie above theirs).")
     elif row["n"] > 1 and row["high"] is not None and row["high"] < 0:
-        verdict, said = "no", f"No: the best GAN arm there, {arm}, scores below {base}."
+        verdict, said = "no", f"No: the best GAN arm there, {gan}, scores below {best}."
     elif row["n"] < 2:
-        verdict, said = "not shown", (f"Not shown: with one seed there is no interval, so {arm} (the best GAN arm "
-                                      f"there) and {base} cannot be told apart.")
+        verdict, said = "not shown", (f"Not shown: with one seed there is no interval, so {gan} (the best GAN arm "
+                                      f"there) and {best} cannot be told apart.")
     elif row["low"] is not None and row["low"] > 0:
-        verdict, said = "not shown", (f"Not shown: the best GAN arm there, {arm}, is ahead of {base} seed by seed, "
+        verdict, said = "not shown", (f"Not shown: the best GAN arm there, {gan}, is ahead of {best} seed by seed, "
                                       "but its 95 % intervals do not clear the best baselines' on both metrics.")
     else:
-        verdict, said = "not shown", (f"Not shown: the best GAN arm there, {arm}, and {base} cannot be told apart "
+        verdict, said = "not shown", (f"Not shown: the best GAN arm there, {gan}, and {best} cannot be told apart "
                                       f"on these {row['n']} seeds.")
     numbers = [line for key in ("minority_recall", "balanced_accuracy") if (line := _metric_line(report, arm, key))]
-    return {"verdict": verdict, "arm": arm, "lines": [f"{question} {said}"] + numbers}
+    return {"verdict": verdict, "arm": arm, "baseline": base, "lines": [f"{question} {said}"] + numbers}
 
 
 def generator_used(meta: dict) -> Optional[str]:

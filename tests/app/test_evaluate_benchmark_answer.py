@@ -43,8 +43,31 @@ def test_results_say_whether_the_synthetic_data_helps_before_the_tables(users, d
     at = app_test(users["rita"], "evaluate.py")
     [said] = at.error  # "no" is said in red, "yes" in green, anything else in blue
     assert said.value.startswith("**Does the synthetic data help on the rare classes (7, 8, 9)? No: the best GAN "
-                                 "arm there, gan, scores below oversample.**")
-    assert "rare-class recall: gan 0.610 \\[" in said.value  # its brackets escaped: a class name may hold Markdown
+                                 "arm there, “GAN samples”, scores below “Oversampling”.**")
+    assert "rare-class recall: “GAN samples” 0.610 \\[" in said.value  # brackets escaped: a class name may hold Markdown
     assert [w.value for w in at.warning] == [
         "Caution: only 2 seeds: their 95 % intervals are wide, so only a large difference shows."]
     assert image_captions(at)[0] == "arms"  # the answer's plot comes first
+
+
+def test_a_report_recorded_with_arm_ids_is_answered_with_their_names(users, digits, home):
+    # The answer named arms by id ("gan_classic scores below smote") where the tables below it name them in words;
+    # a report recorded so is answered again from its comparison.
+    from ganaug_core.benchmark.report import mean_ci
+    from ganaug_core.benchmark.stats import compare_gan_arms
+
+    values = {"smote": [0.70, 0.71, 0.72], "gan_classic": [0.60, 0.62, 0.61]}
+    metrics = ("balanced_accuracy", "minority_recall")
+    arms = {a: {"n_train": 1220, "n_synthetic": 357, "clean": {m: mean_ci(v) for m in metrics}}
+            for a, v in values.items()}
+    comparison = compare_gan_arms({a: arms[a]["clean"] for a in arms},
+                                  {a: {m: v for m in metrics} for a, v in values.items()}, ["gan_classic"])
+    comparison["answer"] = {"verdict": "no", "arm": "gan_classic", "lines": [
+        "Does the synthetic data help on the rare classes (7, 8, 9)? No: the best GAN arm there, gan_classic, "
+        "scores below smote.", "rare-class recall: gan_classic 0.610 [0.585, 0.635] vs smote 0.710 [0.685, 0.735]"]}
+    meta = {"class_names": [str(c) for c in range(10)], "minority_classes": [7, 8, 9]}
+    record_report(home, {"meta": meta, "arms": arms, "comparison": comparison, "sweep": {"points": []}})
+
+    [said] = app_test(users["rita"], "evaluate.py").error
+    assert "No: the best GAN arm there, “GAN samples + classic augmentation”, scores below “SMOTE”.**" in said.value
+    assert "gan_classic" not in said.value and "smote" not in said.value

@@ -38,15 +38,32 @@ def test_the_verdict_follows_the_intervals(gan, verdict):
     said = answer(rep)
     assert said["verdict"] == verdict and said["arm"] == "gan"
     assert said["lines"][0].startswith("Does the synthetic data help on the rare classes (rare)?")
-    assert said["lines"][1].startswith("rare-class recall: gan ") and " vs oversample " in said["lines"][1]
+    assert said["lines"][1].startswith("rare-class recall: “GAN samples” ") and " vs “Oversampling” " in said["lines"][1]
     assert f"ahead on {sum(g > o for g, o in zip(gan, [0.70, 0.71, 0.72, 0.70, 0.71]))} of 5 seeds" in said["lines"][1]
+
+
+@pytest.mark.parametrize("gan, verdict, said", [
+    ([0.90, 0.91, 0.92], "yes", "Yes: “GAN samples + classic augmentation” beats the best baselines"),
+    ([0.60, 0.62, 0.61], "no", "No: the best GAN arm there, “GAN samples + classic augmentation”, scores below "
+                               "“SMOTE”."),
+])
+def test_the_answer_names_arms_in_words_and_keeps_their_ids_apart(gan, verdict, said):
+    # It said "gan_classic scores below smote" where the Evaluate page's tables say "GAN samples + classic
+    # augmentation" and "SMOTE".
+    rep = comparison_of({"smote": [0.70, 0.71, 0.72], "gan_classic": gan})
+    answered = answer(rep)
+    assert (answered["verdict"], answered["arm"], answered["baseline"]) == (verdict, "gan_classic", "smote")
+    assert said in answered["lines"][0]
+    assert answered["lines"][2].startswith("balanced accuracy: “GAN samples + classic augmentation” 0.")
+    assert " vs “SMOTE” 0.710 [" in answered["lines"][2]
+    assert not [line for line in answered["lines"] if "gan_classic" in line or "smote" in line]
 
 
 def test_without_a_baseline_there_is_no_verdict():
     said = answer(comparison_of({"real": [0.5, 0.6], "gan": [0.7, 0.8]}))
     assert said["verdict"] == "not evaluated" and said["lines"] == [
-        "Does the synthetic data help on the rare classes (rare)? Not evaluated: no baseline arm (oversample, "
-        "smote, classic) ran."]
+        "Does the synthetic data help on the rare classes (rare)? Not evaluated: no baseline arm (oversampling, "
+        "SMOTE, classic augmentation) ran."]
 
 
 def test_the_markdown_answers_first_and_says_what_each_arm_and_the_test_split_are(report):
@@ -55,7 +72,7 @@ def test_the_markdown_answers_first_and_says_what_each_arm_and_the_test_split_ar
     lines = to_markdown(rep).splitlines()
     assert lines[0] == "# Downstream benchmark: toy"
     assert lines[2].startswith("**Does the synthetic data help on the rare classes (c)? ")  # before any table
-    assert lines[4].startswith("- rare-class recall: gan ")
+    assert lines[4].startswith("- rare-class recall: “GAN samples” ")
     md = "\n".join(lines)
     assert "the locked real test split, 12 images (c: 4 in the rare classes)" in md
     assert "| oversample | real images, rare ones repeated up to the largest class's count | 36 | 11 | 0 |" in md
@@ -117,7 +134,7 @@ def test_the_cli_summary_answers_in_its_first_line_and_cautions_about_two_seeds(
     lines = format_summary(result).splitlines()
     assert lines[0] == rep["comparison"]["answer"]["lines"][0]
     assert lines[0].startswith("Does the synthetic data help on the rare classes (c)?")
-    assert lines[1].startswith("  rare-class recall: gan ")
+    assert lines[1].startswith("  rare-class recall: “GAN samples” ")
     assert f"caution: {caution}" in lines[:4]
     assert "on the locked test split (12 images)" in format_summary(result)
     # The rule in full, as report.md states it: one metric above the baseline is not the target.
