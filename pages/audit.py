@@ -38,10 +38,24 @@ PROVENANCE_FIELDS = {  # views.batch_provenance's keys, in the reviewer's words
 # The reviewer's reason and the hash before the signed meaning, last: that long, fixed sentence (the same for every
 # event of an action) pushed the reason and the hash out of sight at 1366 px.
 EVENT_COLUMNS = ["id", "ts", "actor", "role", "action", "target", "reason", "hash", "meaning"]
+# Still, at 1366 px (a 906-px table beside the sidebar) the meaning, a sentence of up to ~110 characters, ran off the
+# right edge and a long reason was cut. Every column gets a width, 898 px in all, and each row four lines, in which
+# the action, the target, the reason and the meaning wrap (Streamlit wraps text only in rows taller than 64 px).
+# A longer meaning (an export's names its folder and sha256) shows whole in the cell's overlay, on a double click.
+EVENT_WIDTHS = {"id": 48, "ts": 140, "actor": 60, "role": 72, "action": 72, "target": 72, "reason": 130, "hash": 104,
+                "meaning": 200}
+EVENT_ROW_PX = 88
 HISTORY_ROWS = 500  # a batch's decisions shown on its record (a 10,000-sample batch may have as many)
 EXPORT_COLUMNS = ["id", "ts", "actor", "dataset", "images", "synthetic", "ratio", "manifest_sha256", "log_head",
                   "folder", "folder_check"]
 EXPORT_ROWS = 200  # past exports listed; `ganaug audit exports --limit` lists more
+
+
+def event_log(rows: list[dict], key: str) -> None:
+    """Decision-log rows as a table whose every column, the meaning last, is in sight at 1366 px."""
+    config = {name: {**column, "width": EVENT_WIDTHS[name]} for name, column in table_columns(EVENT_COLUMNS).items()}
+    st.dataframe(event_table(rows, EVENT_COLUMNS), hide_index=True, column_config=config, row_height=EVENT_ROW_PX,
+                 key=key)
 
 
 def export_folder(name: str) -> Path:
@@ -163,7 +177,7 @@ with log_tab:
                              limit=int(limit))
         rows = [views.event_dict(e) for e in events]
     if rows:
-        st.dataframe(event_table(rows, EVENT_COLUMNS), hide_index=True, column_config=table_columns(EVENT_COLUMNS))
+        event_log(rows, key="audit_log")
     else:
         st.write("No events match.")
 
@@ -209,8 +223,7 @@ with provenance_tab:
             st.json(config)
         st.markdown("**Decisions on this batch and its samples**")
         if history:  # a statement, not a one-line conditional expression: Streamlit would draw its value too
-            st.dataframe(event_table(history, EVENT_COLUMNS), hide_index=True,
-                         column_config=table_columns(EVENT_COLUMNS))
+            event_log(history, key="audit_history")
             if len(history) == HISTORY_ROWS:
                 st.caption(f"The newest {HISTORY_ROWS}; the Decision log tab filters all of them.")
         else:

@@ -96,3 +96,22 @@ def test_decision_times_show_to_the_second_not_as_raw_iso_text(users, digits):
         # (it was ISO text, shown as 2026-12-06T07:13:01.283735+00:00)
         config = headers(frame)["ts"]
         assert config["label"] == "Time (UTC)" and config["type_config"]["format"] == "YYYY-MM-DD HH:mm:ss", config
+
+
+def test_the_log_fits_a_1366_px_screen_with_its_meaning_wrapped(users, digits):
+    # At 1366 px the table beside the sidebar is 906 px wide (measured in chromium); the meaning, last, ran off its
+    # right edge. Every column has a width now, and rows tall enough that the longest review meaning wraps whole
+    # (≈ 7 px a character, 19 px a line, as the browser draws them).
+    from db.review import MEANINGS, approve_batch
+    from db.users import get_user
+
+    batch = make_batch(digits, 9, 2)
+    with session_scope(immediate=True) as session:
+        approve_batch(session, batch, get_user(session, "rita"))
+    at = app_test(users["rita"], "audit.py").selectbox(key="audit_batch").set_value(batch).run()
+    for frame in (at.dataframe[0], at.dataframe[2]):  # the log, and a batch's decisions on its record
+        widths = {name: config.get("width") for name, config in headers(frame).items()}
+        assert all(isinstance(w, int) for w in widths.values()) and sum(widths.values()) <= 906, widths
+        assert list(widths)[-1] == "meaning" and frame.proto.row_height > 64  # Streamlit wraps only above 4rem
+        chars_per_line, lines = (widths["meaning"] - 17) // 7, (frame.proto.row_height - 8) // 19
+        assert max(map(len, MEANINGS.values())) <= chars_per_line * lines
