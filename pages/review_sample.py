@@ -3,6 +3,8 @@ it was flagged as a copy, and its tag and reject controls (the callbacks are in 
 
 from __future__ import annotations
 
+from typing import Optional
+
 import streamlit as st
 
 from db import views
@@ -74,22 +76,36 @@ def why_flagged(s: dict, copied: list[dict], state: dict) -> None:
                     size=shown_px(NEIGHBOUR_PX, state["side"]))
 
 
-def scores_in_words(s: dict, class_name: str) -> str:
+@st.cache_data(ttl=60, show_spinner=False)
+def train_counts(home_dir: str, dataset: str) -> list[int]:
+    """Real training images per class of `dataset` (index order)."""
+    with session_scope() as session:
+        return views.train_class_counts(session).get(dataset) or []
+
+
+def scores_in_words(s: dict, class_name: str, n_real: Optional[int] = None) -> str:
     """The opened sample's scores, one a line, each with what it says by the yardstick SCORES_HELP gives: "realism
-    1.45 · novelty 0.85" left a dermatologist to open the help to learn whether either was good."""
+    1.45 · novelty 0.85" left a dermatologist to open the help to learn whether either was good. `n_real`: the
+    class's real training images; with fewer than two, realism is measured against every class's (ganaug_core/
+    scoring.py: one image has no spread of its own), and the scores say so."""
     if s["class_confidence"] is None:
         return "Not scored yet: no confidence, realism or novelty."
     conf, realism, novelty = s["class_confidence"], s["realism"], s["novelty"]
+    alone = n_real is not None and n_real < 2
+    against = "the real images of all classes" if alone else "the real images of its class"
     lines = [f"confidence {fmt(conf)}: " + (f"the classifier sees {class_name}" if conf >= 0.5 else
                                             f"the classifier doubts it is {class_name}")]
     if realism is not None:
-        lines.append(f"realism {fmt(realism)}: " + ("among the real images of its class" if realism >= 1 else
-                                                   "outside the real images of its class"))
+        lines.append(f"realism {fmt(realism)}: " + (f"among {against}" if realism >= 1 else f"outside {against}"))
     if novelty is not None:
         lines.append(f"novelty {fmt(novelty)}: " + ("as far from the training images as real images are from each other"
                                                    if novelty >= 1 else "nearer a training image than real images are "
                                                    "to each other"))
     lines.append(f"nearest real at {fmt(s['nn_distance'], 3)}")
+    if alone:  # as the batch's FID and KID caution says of a class of one image (ganaug/evaluation.py)
+        lines.append(f"only {n_real} real training image{'s' * (n_real != 1)} of {class_name}: realism is measured "
+                     "against all classes' real images (one image has no spread of its own), so it says little about "
+                     "this class; novelty is measured against every training image, as for any class")
     return "  \n".join(lines)
 
 
@@ -109,7 +125,9 @@ def sample_detail(open_id, state: dict) -> None:
     distances = neighbour_distances(home(), dataset, s["id"]) if s["nn_real_ids"] else {}
     st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
     show_image(s["path"], size=shown_px(SAMPLE_PX, state["side"]))
-    st.caption(scores_in_words(s, plain(state["class_names"][s["class_index"]])), help=SCORES_HELP)
+    counts = train_counts(home(), dataset)
+    n_real = counts[s["class_index"]] if s["class_index"] < len(counts) else None
+    st.caption(scores_in_words(s, plain(state["class_names"][s["class_index"]]), n_real), help=SCORES_HELP)
     if s["memorized"] and not s["rejected"] and state["status"] == "approved":
         # Approval refuses open flags, so this one came later (a rescore): the gate leaves the sample out.
         st.error("Flagged as a near-copy of a training image after its batch was approved: it stays out of training "
