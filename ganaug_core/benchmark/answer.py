@@ -112,4 +112,4 @@ def generator_used(meta: dict) -> Optional[str]:
     sampling = [a for a in meta.get("arms", []) if a in SAMPLING_ARMS]
     if not gen or not sampling:
         return None
-    return f"{', '.join(sampling)} sample{'s' * (len(sampling) == 1)} run {gen['run_id']} at step {gen['step']}"
+    return f"run {gen['run_id']} at step {gen['step']}, sampled by {', '.join(_named(a) for a in sampling)}"

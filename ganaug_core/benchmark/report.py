@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ganaug_core.benchmark.answer import METRIC_LABELS, answer, generator_used, interval
+from ganaug_core.benchmark.answer import METRIC_LABELS, answer, arm_label, generator_used, interval
 from ganaug_core.benchmark.arms import ARM_DESCRIPTIONS, BASELINE_ARMS, GAN_ARMS
 from ganaug_core.benchmark.harness import RawResults
 from ganaug_core.benchmark.metrics import SCALAR_METRICS
@@ -150,8 +150,8 @@ def _md_answer_and_protocol(report: dict) -> list[str]:
         "",
     ]
     if generator_used(meta):
-        lines += [f"Generator: {generator_used(meta)} (`--run` picks another); gan_approved takes the approved "
-                  "samples, whatever run made them.", ""]
+        lines += [f"Generator: {generator_used(meta)} (`--run` picks another); “{arm_label('gan_approved')}” takes "
+                  "the approved samples, whatever run made them.", ""]
     if meta.get("skipped_arms"):
         lines += ["Skipped arms: " + "; ".join(f"{a} ({why})" for a, why in meta["skipped_arms"].items()), ""]
     return lines

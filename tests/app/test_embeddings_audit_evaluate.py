@@ -328,8 +328,8 @@ def test_evaluate_shows_a_recorded_report(users, digits):
     assert "Best baseline per metric (the highest mean on the test split): balanced accuracy: Real images only" in [
         c.value for c in at.caption]
     assert any("balanced accuracy" == c for c in image_captions(at))
-    assert ("Generator: gan samples run 4 at step 1200; “GAN samples approved by reviewers” takes the approved "
-            "samples, whatever run made them.") in [c.value for c in at.caption]  # the newest run by default, not necessarily the reviewed one
+    assert ("Generator: run 4 at step 1200, sampled by “GAN samples”; “GAN samples approved by reviewers” takes the "
+            "approved samples, whatever run made them.") in [c.value for c in at.caption]  # the newest run by default, not necessarily the reviewed one
 
 
 def test_coverage_lists_the_classes_in_their_order(users, digits):

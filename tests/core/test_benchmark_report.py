@@ -87,6 +87,7 @@ def test_the_report_and_the_summary_name_the_run_the_gan_arms_sampled(report):
     gen = {"run_id": 2, "step": 27, "checkpoint": "runs/000002/checkpoints/c.pt", "checkpoint_sha256": "k" * 64}
     rep = {**rep, "meta": {**rep["meta"], "seconds": 1.0, "provenance": {"generator": gen}},
            "report": {"path": "reports/r"}}
-    said = "gan samples run 2 at step 27"  # the one sampling arm of this report (ARMS)
-    assert f"Generator: {said} (`--run` picks another); gan_approved takes the approved samples" in to_markdown(rep)
+    said = "run 2 at step 27, sampled by “GAN samples”"  # the one sampling arm of this report (ARMS), in words
+    assert (f"Generator: {said} (`--run` picks another); “GAN samples approved by reviewers” takes the approved "
+            "samples") in to_markdown(rep)
     assert f"generator: {said} (--run picks another)" in format_summary(rep).splitlines()
