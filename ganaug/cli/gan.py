@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Optional
 
 import typer
@@ -19,6 +20,15 @@ BAR_STATS = ("loss_d", "loss_g", "p", "images_per_s", "collapsed")
 # Collapsed classes the bar names; early in a 100-class run most classes are flagged, and all their names made the
 # bar thousands of characters wide (a terminal cuts it off, a log keeps every line). The warning names the worst.
 BAR_NAMES = 3
+# What the bar's numbers say, for a team with no ML background (`ganaug train --help`).
+TRAIN_HELP = (
+    "Train a class-conditional GAN; the run, its config and checkpoints are recorded.\n\n"
+    "The progress bar shows loss_d and loss_g, the losses of the discriminator (which tells real images from "
+    "generated ones) and of the generator: they see-saw as the two compete and are not meant to reach 0 (a loss_d "
+    "near 0 for long means the discriminator has won: look at the grids); p, how often the images the "
+    "discriminator sees are augmented (0 to 1, raised when it starts to memorise the real ones; the rarest classes "
+    "get more); images_per_s, the speed; left, what a --minutes budget has left; collapsed, the classes whose "
+    "samples vary too little so far (named again at the end).")
 
 
 def _compact(progress, class_names: list[str]):
@@ -48,6 +58,28 @@ def budget_left(p) -> Optional[str]:
         return None
     seconds = max(0, round(elapsed * (1 - fraction) / fraction)) if fraction < 1 else 0
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def busy_machine_note(device: str) -> Optional[str]:
+    """A note when other work already keeps every core busy and torch trains with a thread per core: its threads
+    then wait on each other. On a busy 2-core machine (load 4–7, 2026-12-06) one thread trained a 32² colour dataset
+    at 7.4–11.0 steps/s, the default two at 0.8–3.2. Not switched for the user: the thread count can change a run's
+    bytes, and a resume must give the same weights."""
+    import torch
+
+    if device != "cpu" or os.environ.get("OMP_NUM_THREADS") or torch.get_num_threads() < 2:
+        return None
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on every platform
+        return None
+    cores = os.cpu_count() or 1
+    if load < cores:
+        return None
+    return (f"note: this machine is busy (load {load:.1f} on {cores} cores): torch's {torch.get_num_threads()} "
+            "threads wait on each other and training may run several times slower than it could; "
+            "`OMP_NUM_THREADS=1 ganaug train ...` trained 2–14× the steps/s on a busy 2-core machine "
+            "(README, \"A machine shared with other heavy work\")")
 
 
 @cli_errors
@@ -112,6 +144,9 @@ def train_cmd(
     budget = dict(steps=steps, minutes=None) if steps is not None else (
         dict(steps=None, minutes=minutes) if minutes is not None else default_budget)
     config = default_config(dataset, device=device, **budget, **chosen)
+    note = busy_machine_note(device)
+    if note:
+        echo(note, err=True)
 
     from db.engine import session_scope
     from db.models import Run
@@ -148,10 +183,16 @@ def train_cmd(
         flagged = some_names([f"{c} ({said[c]})" for c in worst_first])
         if len(worst_first) > NAMED_AT_MOST:
             flagged += " (`--json` names them all)"
-        when = f" at step {info['step']}, where training was interrupted" if info["status"] == "cancelled" else ""
-        echo(f"warning: possible mode collapse{when}, samples vary too little in class {flagged}; look at the grids "
-             f"in {paths.resolve(info['run_dir']) / 'grids'} and, if they repeat, train longer: "
-             f"`{resume_cmd} --steps N` (up to N steps in all)", err=True)
+        grids = paths.resolve(info["run_dir"]) / "grids"
+        if info["too_few_steps"]:  # every class of a generator this young looks alike: no collapse to warn of yet
+            echo(f"note: samples still vary too little in class {flagged}; look at the grids in {grids}: after "
+                 f"only {info['step']} steps that is expected, before the generator has learned the classes, and no "
+                 f"collapse yet; train this run further (`{resume_cmd} --minutes M` or `--steps N`)", err=True)
+        else:
+            when = f" at step {info['step']}, where training was interrupted" if info["status"] == "cancelled" else ""
+            echo(f"warning: possible mode collapse{when}, samples vary too little in class {flagged}; look at the "
+                 f"grids in {grids} and, if they repeat, train longer: `{resume_cmd} --steps N` (up to N steps in "
+                 "all)", err=True)
     if info["status"] == "cancelled":
         echo(f"interrupted: checkpoint saved; continue with `{resume_cmd}`", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -175,7 +216,7 @@ def generate_cmd(
         batch_id = generate_batch(run, class_index, n, seed, progress, device=device)
 
     from db.engine import session_scope
-    from db.models import Batch, Dataset
+    from db.models import Batch, Dataset, Run
 
     with session_scope() as s:
         b = s.get(Batch, batch_id)
@@ -183,11 +224,17 @@ def generate_cmd(
                     status=b.status, folder=b.folder, checkpoint_sha256=b.checkpoint_sha256,
                     config_sha256=b.config_sha256)
         names = list(s.get(Dataset, b.dataset_id).class_names)
+        trained = s.get(Run, run)
+        young = trained.status != "running" and (trained.step or 0) < runstats.FEW_STEPS
+        run_step = trained.step or 0
     emit(info, as_json, f"batch {batch_id}: {n} samples of class {class_label(class_index, names)} in "
                         f"{paths.resolve(info['folder'])} (pending review)")
+    if young:  # reviewers would otherwise be handed a batch of noise without a word
+        echo(f"note: run {run} trained only {run_step} steps, likely too few for realistic samples; train it further "
+             f"(`ganaug train --resume {run} --minutes M`) and generate from the run that continues it", err=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train")(train_cmd)
+    app.command("train", help=TRAIN_HELP)(train_cmd)
     app.command("generate")(generate_cmd)
     app.add_typer(runs_app, name="runs", help="List training runs, their disk use, and prune what they no longer need.")
