@@ -197,6 +197,15 @@ def _scores_stored(batch_id: int) -> bool:
         return bool(s.get(Batch, batch_id).scores_computed)
 
 
+def _run_step(run_id: int) -> int:
+    """The steps the run trained: under runstats.FEW_STEPS its collapse flags are a note on the Generate page."""
+    from db.engine import session_scope
+    from db.models import Run
+
+    with session_scope() as s:
+        return int(s.get(Run, run_id).step or 0)
+
+
 def _listed(noun: str, items: list[int], said: str) -> str:
     """'classes 8, 9 not generated', 'batch 4 not scored'."""
     return f"{noun}{'es' * (len(items) > 1)} {', '.join(map(str, items))} {said}"
@@ -214,7 +223,7 @@ def train_generate(params: dict, progress: ProgressCallback, should_stop: Callab
     batch_ids, stopped = (([], None) if should_stop()
                           else _generate_and_score(run_id, params, progress, should_stop, trained=True))
     return {"run_id": run_id, "batch_ids": batch_ids, "collapsed_classes": final_diversity(run_id)[1],
-            **({"stopped": stopped} if stopped else {})}
+            "run_step": _run_step(run_id), **({"stopped": stopped} if stopped else {})}
 
 
 def generate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:

@@ -29,13 +29,20 @@ def _entries(run_dir: Path) -> Iterator[dict]:
 def last_diversity(run_dir: Path) -> dict:
     """The mode-collapse monitor's last reading in a run folder's stats file: {"diversity": {class index (str):
     generated / real ratio}, "collapsed": [flagged class indices], "vs_other_classes": [class indices with one real
-    image, measured against the other classes' real spread]}; {} when there is no reading yet."""
+    image, measured against the other classes' real spread], "step": the step it was taken at}; {} when there is no
+    reading yet."""
     last: dict = {}
     for entry in _entries(run_dir):
         if "diversity" in entry:
             last = {"diversity": entry["diversity"], "collapsed": entry.get("collapsed", []),
-                    "vs_other_classes": entry.get("vs_other_classes", [])}
+                    "vs_other_classes": entry.get("vs_other_classes", []), "step": entry.get("step")}
     return last
+
+
+def too_young_to_tell(step: Optional[int]) -> bool:
+    """Whether a reading taken at `step` comes from a generator too young for a collapse warning: every sample of a
+    class is alike early in training, before it has learned the classes; then it is a note, with "train further"."""
+    return isinstance(step, int) and step < FEW_STEPS
 
 
 def diversity_said(reading: dict, class_index: int) -> str:

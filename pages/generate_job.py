@@ -17,6 +17,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.jobs import ACTIVE
+from ganaug_core.runstats import too_young_to_tell
 from pages.jobs import cancel_or_wait, duration, failure, load_job, progress_bar, redraw_once_ended, who_and_when
 from pages.ui import RETRIED, database_checked, home, plain, show_image
 
@@ -122,7 +123,13 @@ def finished(job: dict, class_names: list[str]) -> None:
     collapsed = job["result"].get("collapsed_classes") or []  # class names
     generated = {class_names[c] for c in job["params"].get("classes") or [] if c < len(class_names)}
     mine = [c for c in collapsed if c in generated] if generated else collapsed
-    if mine:
+    step = job["result"].get("run_step")
+    if mine and too_young_to_tell(step):  # every class of a generator this young looks alike: no collapse yet
+        st.info(f"Samples of class(es) {plain(', '.join(mine))} still vary much less than the real images: after only "
+                f"{step} steps that is expected, before the generator has learned the classes. Train it further "
+                f"(run {run_id} under “Start from run”, “Only generate from it” left off) before relying on its batches.",
+                icon=":material/info:")
+    elif mine:
         st.warning(f"The run's diversity monitor flagged class(es) {plain(', '.join(mine))}: their samples vary much "
                    "less than the real images (possible mode collapse). Look at the grid above before approving; "
                    "training longer usually helps.", icon=":material/warning:")

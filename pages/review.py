@@ -21,7 +21,7 @@ from db.engine import session_scope
 from db.jobs import ACTIVE
 from db.review import review_page
 from ganaug_core.imageio import shown_px
-from ganaug_core.runstats import diversity_said, last_diversity
+from ganaug_core.runstats import diversity_said, last_diversity, too_young_to_tell
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
 from pages.review_decisions import SCORE_JOB, batch_actions, load_queue, queue_scoring, set_state
 from pages.review_sample import load_tags, sample_detail
@@ -190,7 +190,12 @@ def batch_panel(batch_id: int) -> None:
         if state["status"] == "pending":
             scoring_controls(batch_id)
     reading = collapse_reading(home(), state["run_id"])
-    if state["class_index"] in reading.get("collapsed", []):
+    if state["class_index"] in reading.get("collapsed", []) and too_young_to_tell(reading.get("step")):
+        st.info(f"The run behind this batch trained only {reading['step']} steps: its samples of "
+                f"{plain(state['class_names'][state['class_index']])} still vary little "
+                f"({diversity_said(reading, state['class_index'])}), as every class does that early. Train the run "
+                "further before relying on this batch.", icon=":material/info:")
+    elif state["class_index"] in reading.get("collapsed", []):
         said = diversity_said(reading, state["class_index"])  # a class of one real image: against the others'
         st.warning(f"The run behind this batch ended with class {plain(state['class_names'][state['class_index']])} flagged "
                    f"by its diversity monitor: its samples' spread is {said} (possible mode collapse). Check the grid "

@@ -124,6 +124,23 @@ def test_a_finished_run_with_collapsed_classes_warns_before_review(users, digits
     assert list(at.dataframe[0].value["status"]) == ["done"]
 
 
+def test_a_run_that_ended_young_notes_its_alike_classes_instead_of_warning(users, digits):
+    from db.jobs import claim_job, finish_job
+
+    at = app_test(users["rita"], "generate.py")
+    at.number_input(key="gen_budget").set_value(20.0)
+    button(at, "Launch run").click().run()
+    with session_scope(immediate=True) as session:
+        job_id = session.scalars(select(Job.id)).one()
+        assert claim_job(session, job_id, worker_pid=1)
+        finish_job(session, job_id, {"run_id": 2, "batch_ids": [3], "collapsed_classes": ["8"], "run_step": 86})
+    at.run()
+    assert not at.exception
+    # It warned "possible mode collapse" of a run of 86 steps, whose every class still looks alike.
+    assert not [w.value for w in at.warning if "flagged class(es)" in w.value]
+    assert [i.value for i in at.info if "after only 86 steps that is expected" in i.value]
+
+
 def test_the_budget_default_follows_its_unit(users, digits):
     at = app_test(users["rita"], "generate.py")
     assert at.number_input(key="gen_budget").value == 1500

@@ -301,6 +301,16 @@ def test_a_batch_of_a_class_its_run_flagged_as_collapsed_says_so(users, digits):
     assert len(warnings) == 1 and "class 9 flagged" in warnings[0] and "spread is 0.41 of real" in warnings[0]
     assert not [w.value for w in review(users["rita"], healthy).warning if "diversity monitor" in w.value]
 
+    # A run that ended young (its last reading under 500 steps) makes every class alike: a note, not a warning.
+    import streamlit as st
+
+    stats.write_text("".join(json.dumps(line) + "\n" for line in lines[:2]))
+    st.cache_data.clear()  # the page reads a run's stats at most once a minute
+    at = review(users["rita"], flagged)
+    assert not [w.value for w in at.warning if "diversity monitor" in w.value]
+    assert [i.value for i in at.info if "trained only 250 steps" in i.value and "still vary little (0.20 of real)"
+            in i.value]
+
 
 def test_queue_filters_by_class(users, digits):
     make_batch(digits, 7, 2)
