@@ -112,7 +112,10 @@ def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -
         f"  class consistency {_num(cons)}: share the classifier calls class {label} (higher is better{chance})",
         f"  authenticity {_num(auth)}: share farther from their nearest training image than real images are "
         "from theirs",
-        f"  copies of training images: {(o.get('pixel_copies') or {}).get('copies', 'n/a')}",
+        # The flag above also counts copies found in feature space: "1 flagged as memorized" beside "copies: 0" read
+        # as a contradiction.
+        f"  copies of training images in pixels: {(o.get('pixel_copies') or {}).get('copies', 'n/a')} (the "
+        f"memorized flag also counts copies in features: novelty below {COPY_RATIO:g})",
         f"  DCR vs {m['holdout_split']}: {_num(dcr.get('closer_to_train'))} of samples closer to train than to "
         "held-out (≈ 0.5: no closer to the training",
         "  images than to unseen ones; near 1: they track the training images)",

@@ -84,6 +84,8 @@ def test_evaluate_batch_flags_the_copy_and_stores_scores_coordinates_and_report(
 
     again = ganaug("evaluate", "batch", batch_id)  # stored scores are reused, the report is rewritten in place
     assert again.exit_code == 0 and "1 flagged as memorized" in again.output
+    # The pixel check's count is named as such: the flag also counts copies in features (a contradiction otherwise).
+    assert "copies of training images in pixels: 1 (the memorized flag also counts copies in features" in again.output
     assert "stored scores, --rescore recomputes them" in again.output
     stored = json.loads(ganaug("evaluate", "batch", batch_id, "--json").stdout)["scores"]
     assert set(stored) == set(out["scores"])  # the second --json lacked exact_copies, near_copies, the extractor
