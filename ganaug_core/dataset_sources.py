@@ -20,6 +20,8 @@ import numpy as np
 
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
+from ganaug_core.folder_walk import Walk
+from ganaug_core.folder_walk import as_text as _as_text
 from ganaug_core.imageio import IMAGE_SUFFIXES, ImageRejected, is_grayscale_mode, load_image_sized, peek_mode
 from ganaug_core.progress import Progress, ProgressCallback
 
@@ -127,11 +129,6 @@ def _is_text(name: str) -> bool:
     return True
 
 
-def _as_text(path: Path) -> str:
-    """A path as storable text: bytes that are not UTF-8 shown as escapes (\\udce9)."""
-    return str(path).encode("utf-8", "backslashreplace").decode()
-
-
 def _holds_class_folders(d: Path) -> bool:
     """A split's folder beside others (train/, test/ and an annotations/ of JSON files, as many downloads have):
     named as a split, with sub-folders and no image of its own. Only all-split folders were refused, so such a
@@ -162,15 +159,20 @@ def _only_greys(pixels: np.ndarray) -> bool:
     return bool((pixels[:, 0] == pixels[:, 1]).all() and (pixels[:, 1] == pixels[:, 2]).all())
 
 
-def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
+def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
+                links: Optional[list[tuple[str, str]]] = None):
+    """`links`, if given, receives (link, where it points) for each link followed (ganaug_core.folder_walk)."""
     home = paths.home_path()  # not `paths.home()`, which would create it
     if _home_reason(root, home):
         raise GanaugError(f"{root} is a ganaug home, not a dataset: ingest the folder that holds one sub-folder of "
                           "images per class")
+    walk = Walk(root.resolve(), lambda d: _home_reason(d, home))
     folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     reasons = {d: _home_reason(d, home) for d in folders}
     homes = [(_as_text(d), reasons[d]) for d in folders if reasons[d]]
-    class_dirs = [d for d in folders if not reasons[d]]
+    targets = {d: walk.folder_link(d, [walk.root]) if d.is_symlink() else walk.root / d.name
+               for d in folders if not reasons[d]}
+    class_dirs = [d for d in targets if targets[d] is not None]  # a class folder that is a loop is none
     for d in class_dirs:
         if not _is_text(d.name):
             raise GanaugError(f"class folder {d.name!r} in {root} is not valid UTF-8: rename it (its name is the class name)")
@@ -185,29 +187,17 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
     loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     skipped = homes + [(_as_text(f), "an image outside any class folder") for f in loose]
     for c, d in enumerate(class_dirs):
-        # Hidden files and whatever lies in hidden folders (.DS_Store, .thumbnails/, .ipynb_checkpoints/) are not the
-        # class's images: a thumbnail folder would add near-copies of them.
-        inner_homes: list[Path] = []
-        for f in sorted(p for p in d.rglob("*") if not any(part.startswith(".") for part in p.relative_to(d).parts)):
-            if any(h in f.parents for h in inner_homes):
-                continue
-            if f.is_dir() and not f.is_symlink() and _home_reason(f, home):  # a home kept inside a class folder
-                inner_homes.append(f)
-                skipped.append((_as_text(f), _home_reason(f, home)))
-                continue
-            if f.is_symlink() and not f.is_file():  # said, not passed over in silence as before
-                skipped.append((_as_text(f), "a link to a folder: not followed" if f.is_dir() else
-                                "a broken link: what it points to is missing"))
-                continue
-            if not f.is_file():  # a folder: its files are walked too
-                continue
+        for f in walk.files(d, [walk.root, targets[d]]):
             if not _is_text(str(f)):  # the database and the reports store paths as text
-                skipped.append((_as_text(f), "file name is not valid UTF-8"))
+                walk.skipped.append((_as_text(f), "file name is not valid UTF-8"))
             elif f.suffix.lower() in IMAGE_SUFFIXES:
                 files.append(f)
                 file_labels.append(c)
             else:
-                skipped.append((str(f), "not an image file type"))
+                walk.skipped.append((str(f), "not an image file type"))
+    skipped += walk.skipped
+    if links is not None:
+        links += walk.links
     if not files and loose:  # images, but no class folder around them: the folder of one class, say
         raise GanaugError(f"the {len(loose)} images in {root} are in no class folder: ganaug expects one sub-folder "
                           "of images per class (named after the class); ingest the folder that holds those")
@@ -262,9 +252,16 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback):
     return pixels, labels, splits, [str(files[i]) for i in ok], names, skipped, source_side(sizes), stretched
 
 
-def _npz_shapes(path: Path) -> dict[str, tuple]:
-    """Array shapes from the .npy headers inside the zip, read before any array is loaded."""
-    shapes = {}
+# What the arrays an .npz ingest loads (images and labels) may declare in all: a compressed file inflates without a
+# limit of its own (2.5 MB took 2.6 GB). 2 GiB holds 100,000 64×64 colour images (1.2 GB of uint8) with room; the
+# peak is up to 3× the declared size for float images (their scaled copy; measured 2026-12-07: 983 MB of float32 took
+# 3.0 GB, 246 MB of uint8 0.58 GB), so a file at the limit takes at most ≈ 6 GB.
+NPZ_MAX_BYTES = 2 << 30
+
+
+def _npz_headers(path: Path) -> dict[str, tuple[tuple, np.dtype]]:
+    """Array shapes and dtypes from the .npy headers inside the zip, read before any array is loaded (or inflated)."""
+    headers = {}
     try:
         with zipfile.ZipFile(path) as zf:
             for name in zf.namelist():
@@ -276,10 +273,27 @@ def _npz_shapes(path: Path) -> dict[str, tuple]:
                     shape, _, dtype = read(f)
                     if dtype.hasobject:
                         raise GanaugError(f"{path}: array {name[:-4]} holds Python objects; only numeric arrays are accepted")
-                    shapes[name[:-4]] = shape
+                    headers[name[:-4]] = (shape, dtype)
     except (zipfile.BadZipFile, ValueError, OSError) as e:
         raise GanaugError(f"{path} is not a readable .npz file ({e})") from None
-    return shapes
+    return headers
+
+
+def _gib(n: int) -> str:
+    return f"{n / (1 << 30):.1f} GiB"
+
+
+def _check_npz_size(path: Path, headers: dict[str, tuple[tuple, np.dtype]], keys: list[str]) -> None:
+    """Refuse, before loading, arrays whose declared sizes add up to more than NPZ_MAX_BYTES: a compressed .npz
+    inflates without a limit of its own."""
+    sizes = {k: int(np.prod(headers[k][0], dtype=object)) * headers[k][1].itemsize for k in keys}
+    total = sum(sizes.values())
+    if total > NPZ_MAX_BYTES:
+        big = max(sizes, key=sizes.get)
+        shape, dtype = headers[big]
+        raise GanaugError(f"refusing {path}: its arrays take {_gib(total)} once loaded ({big}: {shape} {dtype}, "
+                          f"{_gib(sizes[big])}), above the {_gib(NPZ_MAX_BYTES)} limit for an .npz (a compressed "
+                          "one can inflate past the machine's memory); ingest a folder of image files instead")
 
 
 def _npz_images(arr: np.ndarray, key: str, path: Path, scale: tuple[float, float]) -> np.ndarray:
@@ -346,7 +360,8 @@ def _resize_all(arr: np.ndarray, resolution: int, channels: int) -> np.ndarray:
 
 
 def read_npz(path: Path, options: IngestOptions):
-    shapes = _npz_shapes(path)
+    headers = _npz_headers(path)
+    shapes = {k: shape for k, (shape, _) in headers.items()}
     if "train_images" in shapes:
         parts = [(s, f"{s}_images", f"{s}_labels") for s in SPLITS if f"{s}_images" in shapes]
     elif "images" in shapes:
@@ -363,6 +378,7 @@ def read_npz(path: Path, options: IngestOptions):
             raise GanaugError(f"{path}: {ik} is empty")
         if int(np.prod(shapes[ik][1:3])) > options.max_pixels:
             raise GanaugError(f"refusing {path}: {ik} images are {shapes[ik][1:3]} pixels, above the safety limit")
+    _check_npz_size(path, headers, [k for _, ik, lk in parts for k in (ik, lk)])
     data = np.load(path, allow_pickle=False)
     raw = {ik: _no_bools(data[ik]) for _, ik, _ in parts}
     scale = _npz_scale(list(raw.values()))
@@ -377,7 +393,7 @@ def read_npz(path: Path, options: IngestOptions):
             raise GanaugError(f"{path}: {lk} holds {lab.shape[1]} values per image (multi-label?); ganaug needs one "
                               "class label per image")
         lab = lab[:, 0]
-        if not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0:
+        if not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0 or lab.max() > np.iinfo(np.int64).max:
             raise GanaugError(f"{path}: {lk} must hold non-negative integer class labels")
         pixels.append(imgs)
         sizes += [(imgs.shape[3], imgs.shape[2])] * len(imgs)
@@ -393,7 +409,7 @@ def read_npz(path: Path, options: IngestOptions):
     present = np.unique(labels)
     if len(present) < 2:
         raise GanaugError(f"{path} has only one class ({present[0]}); need at least two")
-    remap = np.zeros(present.max() + 1, dtype=np.int64)
-    remap[present] = np.arange(len(present))
+    # Classes renumbered 0..K-1 in the order of their labels, by search: a table indexed by label value took
+    # label-sized memory (labels [0, 2**40]: 8 TiB).
     stretched = [(src, w, h) for src, (w, h) in zip(sources, sizes) if far_from_square(w, h)]
-    return pixels, remap[labels], splits, sources, [str(c) for c in present], [], source_side(sizes), stretched
+    return pixels, np.searchsorted(present, labels), splits, sources, [str(c) for c in present], [], source_side(sizes), stretched

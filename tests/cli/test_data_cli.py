@@ -412,7 +412,8 @@ def test_links_empty_and_cut_short_files_are_listed_with_why(home, tmp_path):
         "empty.png": "not a readable image (an empty file)",
         "notes.png": "not a readable image (not recognised as png, jpg, bmp, tif, webp or gif)",
         "gone.png": "a broken link: what it points to is missing",
-        "other": "a link to a folder: not followed",
+        "other": f"a link to {src.resolve() / 'b'}, inside the dataset: not followed (its images are ingested "
+                 "where they lie)",
     }
 
 
@@ -445,6 +446,9 @@ def test_a_folder_ingested_again_under_another_name_is_noted(home, tmp_path):
     ("中" * 100, ("invalid dataset name", "use up to 100 characters (200 bytes of UTF-8)")),  # "File name too long"
     # bytes a shell passed that are not UTF-8 (a traceback once): refused with any other such argument
     ("ab\udcff", ("the argument 'ab\\udcff' is not valid UTF-8 text",)),
+    # a terminal's escape (it became a folder, and drove the terminal of whoever listed the datasets) or a line break
+    ("x\x1b[2Jy", ("invalid dataset name 'x\\x1b[2Jy': it holds the control character '\\x1b'",)),
+    ("a\nb", ("invalid dataset name 'a\\nb': it holds the control character '\\n'",)),
 ])
 def test_a_dataset_name_no_folder_can_hold_is_refused(home, tmp_path, name, needles):
     src = make_image_folder(tmp_path / "src", classes=("a", "b"), per_class=(3, 3))

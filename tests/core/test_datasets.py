@@ -156,6 +156,83 @@ def test_npz_with_several_labels_per_image_is_refused(home, tmp_path):
     assert not (paths.datasets_dir() / "chest").exists()
 
 
+def test_npz_labels_far_apart_are_renumbered_without_a_table_the_size_of_the_largest(home, tmp_path):
+    # Labels [0, 2**62]: the renumbering allocated a table indexed by label value and crashed with a traceback
+    # (at [0, 2**40] it asked for 8 TiB).
+    from ganaug_core.errors import GanaugError
+
+    path = tmp_path / "far.npz"
+    images = np.random.default_rng(0).integers(0, 255, (8, 8, 8), dtype=np.uint8)
+    np.savez(path, images=images, labels=np.array([2**62, 0] * 4, dtype=np.int64))
+    dataset, _ = ingest_dataset(str(path), "far", IngestOptions(resolution=8))
+    assert dataset.class_names == ["0", str(2**62)]
+    labels = dataset_arrays("far")[1].labels
+    assert sorted(labels.tolist()) == [0, 0, 0, 0, 1, 1, 1, 1]
+    for bad in (np.array([-1, 0] * 4), np.array([0.5, 1.0] * 4), np.array([2**64 - 1, 0] * 4, dtype=np.uint64)):
+        np.savez(path, images=images, labels=bad)
+        with pytest.raises(GanaugError, match=r"labels must hold non-negative integer class labels$"):
+            ingest_dataset(str(path), "bad", IngestOptions(resolution=8))
+
+
+def test_an_npz_whose_arrays_declare_more_than_the_limit_is_refused_before_loading(home, tmp_path):
+    # A 2.5 MB compressed .npz inflated to 2.6 GB: nothing bounded the total. The .npy headers declare each array's
+    # shape and dtype; this file declares 4.6 GiB of images but holds a few bytes (it would fail to load anyway,
+    # after allocating them).
+    import zipfile
+
+    from ganaug_core.dataset_sources import NPZ_MAX_BYTES
+    from ganaug_core.errors import GanaugError
+
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("images.npy", "w") as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False,
+                                                     "shape": (100_000, 3, 128, 128)})
+            f.write(b"\0" * 64)
+        with zf.open("labels.npy", "w") as f:
+            np.lib.format.write_array(f, np.zeros(100_000, dtype=np.int64))
+    assert path.stat().st_size < 10_000 and 100_000 * 3 * 128 * 128 > NPZ_MAX_BYTES
+    with pytest.raises(GanaugError, match=r"^refusing .*bomb.npz: its arrays take 4.6 GiB once loaded \(images: "
+                                          r"\(100000, 3, 128, 128\) uint8, 4.6 GiB\), above the 2.0 GiB limit"):
+        ingest_dataset(str(path), "bomb", IngestOptions(resolution=8))
+    assert not (paths.datasets_dir() / "bomb").exists()
+
+
+def test_links_are_followed_once_and_said_and_never_into_a_folder_that_holds_them(home, tmp_path):
+    # A class folder linked to the dataset's parent became a class of everything under it (linked to /, it walked
+    # the whole disk); links to files outside were ingested without a word, and links inside a class folder were
+    # never followed, though links are a way to assemble a dataset.
+    from ganaug_core.dataset_sources import read_folder
+    from ganaug_core.progress import no_progress
+
+    src, store = tmp_path / "src", tmp_path / "store"
+    make_image_folder(src, classes=("a", "c"), per_class=(6, 3))
+    make_image_folder(store, classes=("b",), per_class=(4,), seed=1)
+    shutil.copy(src / "a" / "img001.jpg", store / "loose.jpg")
+    (src / "b").symlink_to(store / "b", target_is_directory=True)  # a class kept elsewhere: followed
+    (src / "a" / "extra.jpg").symlink_to(store / "loose.jpg")  # an image kept elsewhere: followed
+    (src / "all").symlink_to(tmp_path, target_is_directory=True)  # holds the dataset: a loop
+    (src / "d").symlink_to(store / "b", target_is_directory=True)  # a second way to the same folder
+    (src / "a" / "sibling").symlink_to(src / "c", target_is_directory=True)  # inside the dataset
+    (store / "b" / "back").symlink_to(store, target_is_directory=True)  # holds the folder the link is in
+    (src / "c" / "store").symlink_to(store, target_is_directory=True)  # holds a folder walked already
+    links, options = [], IngestOptions(resolution=8, test_fraction=0.25)
+    _, labels, _, sources, names, skipped, _, _ = read_folder(src, options, no_progress, links)
+    assert names == ["a", "b", "c"] and np.bincount(labels).tolist() == [7, 4, 3]
+    assert str(src / "a" / "extra.jpg") in sources and str(src / "b" / "img000.png") in sources
+    assert links == [(str(src / "b"), str(store / "b")), (str(src / "a" / "extra.jpg"), str(store / "loose.jpg"))]
+    assert dict(skipped) == {
+        str(src / "all"): f"a link to {tmp_path}, which holds the dataset itself: not followed (a loop; at / the "
+                          "whole disk)",
+        str(src / "d"): f"a link to {store / 'b'}, which another link led to already: not followed (walked once)",
+        str(src / "a" / "sibling"): f"a link to {src / 'c'}, inside the dataset: not followed (its images are "
+                                    "ingested where they lie)",
+        str(src / "b" / "back"): f"a link to {store}, which holds the folder the link is in: not followed (a loop)",
+        str(src / "c" / "store"): f"a link to {store}, which holds {store / 'b'}, where another link led already: not "
+                                  "followed (walked once)",
+    }
+
+
 def test_stratified_split_is_seeded_and_keeps_both_sides():
     labels = np.array([0] * 10 + [1] * 2 + [2] * 1)
     a, b = stratified_test_mask(labels, 0.3, 7), stratified_test_mask(labels, 0.3, 7)

@@ -1,0 +1,104 @@
+"""Walking an ImageFolder dataset's class folders, links included.
+
+Links are a way to assemble a dataset (a class folder that links to where the images are kept), so they are
+followed, and each one followed is reported with where it points. A link is passed over, with why, where following
+it would walk a folder again: one that holds the folder being walked (a loop, or `/` and the whole disk), one inside
+it or inside the dataset (its images are ingested where they lie), one a link already led to. Before, a class folder
+that linked to `/` walked the whole disk, and a link inside a class folder was never followed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+
+def as_text(path: Path) -> str:
+    """A path as storable text: bytes that are not UTF-8 shown as escapes (\\udce9)."""
+    return str(path).encode("utf-8", "backslashreplace").decode()
+
+
+def _hidden(path: Path, top: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(top).parts)
+
+
+@dataclass
+class Walk:
+    """One walk of a dataset's folder: what was passed over and which links were followed."""
+
+    root: Path  # the dataset's folder, links resolved
+    passed_over: Callable[[Path], Optional[str]]  # why a folder is not walked (a ganaug home), None to walk it
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (link, where it points) of every link followed
+    followed: list[Path] = field(default_factory=list)  # the folders links led to, resolved
+
+    def folder_link(self, link: Path, chain: list[Path]) -> Optional[Path]:
+        """The folder the link `link` leads to, if it is to be walked (and it is then reported), else None (and
+        why is listed). `chain`: the folders being walked, resolved, from the dataset's down to the link's."""
+        target = link.resolve()
+        reason = self.passed_over(link) or self._loop(target, chain)
+        if reason:
+            self.skipped.append((as_text(link), reason))
+            return None
+        self.links.append((as_text(link), as_text(target)))
+        self.followed.append(target)
+        return target
+
+    def _loop(self, target: Path, chain: list[Path]) -> Optional[str]:
+        shown = as_text(target)
+        if target == self.root or target in self.root.parents:
+            return f"a link to {shown}, which holds the dataset itself: not followed (a loop; at / the whole disk)"
+        if any(target == a or target in a.parents for a in chain):
+            return f"a link to {shown}, which holds the folder the link is in: not followed (a loop)"
+        holder = next((a for a in chain if a in target.parents and not _hidden(target, a)), None)
+        if holder == self.root:
+            return f"a link to {shown}, inside the dataset: not followed (its images are ingested where they lie)"
+        if holder is not None:
+            return (f"a link to {shown}, inside {as_text(holder)}, which is walked: not followed (its images are "
+                    "ingested where they lie)")
+        if any(f == target or f in target.parents for f in self.followed):
+            return f"a link to {shown}, which another link led to already: not followed (walked once)"
+        inner = next((f for f in self.followed if target in f.parents), None)
+        if inner is not None:
+            return (f"a link to {shown}, which holds {as_text(inner)}, where another link led already: not followed "
+                    "(walked once)")
+        return None
+
+    def file_link(self, link: Path) -> None:
+        """Report a link to a file outside the dataset (one inside it is an image of the dataset twice, which the
+        duplicate check reports)."""
+        target = link.resolve()
+        if self.root not in target.parents:
+            self.links.append((as_text(link), as_text(target)))
+
+    def files(self, folder: Path, chain: list[Path]) -> list[Path]:
+        """Every file in `folder` and the folders inside it, in name order, hidden ones (.DS_Store, .thumbnails/)
+        aside; folders that are ganaug homes, loops or walked already are listed in `skipped` instead, and so are
+        broken links. `chain` ends with `folder` itself, resolved."""
+        found = []
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as e:  # a folder a link led to that this account may not read, say
+            self.skipped.append((as_text(folder), f"a folder that cannot be read ({e.strerror or e})"))
+            return found
+        for f in entries:
+            if f.name.startswith("."):
+                continue
+            if f.is_symlink() and not f.exists():
+                self.skipped.append((as_text(f), "a broken link: what it points to is missing"))
+            elif f.is_symlink() and f.is_dir():
+                target = self.folder_link(f, chain)
+                if target is not None:
+                    found += self.files(f, chain + [target])
+            elif f.is_dir():
+                reason = self.passed_over(f)
+                if reason:  # a home kept inside a class folder
+                    self.skipped.append((as_text(f), reason))
+                else:
+                    found += self.files(f, chain + [chain[-1] / f.name])
+            elif f.is_file():  # not a socket or a pipe
+                if f.is_symlink():
+                    self.file_link(f)
+                found.append(f)
+        return found
