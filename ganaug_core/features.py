@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import sha256_file
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
+from ganaug_core.torch_archive import check_not_compressed
 
 FORMAT_VERSION = 1
 
@@ -119,6 +120,7 @@ class FeatureExtractor:
 
     @classmethod
     def load(cls, path: Path) -> "FeatureExtractor":
+        check_not_compressed(Path(path), "ganaug feature extractor")
         try:
             payload = torch.load(Path(path), map_location="cpu", weights_only=True)
             config = ExtractorConfig(**payload["config"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import torch
 
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import sha256_file
+from ganaug_core.torch_archive import check_not_compressed
 
 FORMAT = "ganaug-cgan-1"
 REQUIRED = ("format", "config", "dataset", "step", "G", "D", "G_ema", "opt_g", "opt_d", "ada", "rng")
@@ -53,7 +53,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     path = Path(path)
     if not path.is_file():
         raise GanaugError(f"checkpoint not found: {path}")
-    _check_not_compressed(path)
+    check_not_compressed(path, "ganaug checkpoint")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises many types for truncated zips and for refused pickles
@@ -65,22 +65,6 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     if missing:
         raise GanaugError(f"{path} is an incomplete ganaug checkpoint (missing {', '.join(missing)})")
     return payload
-
-
-def _check_not_compressed(path: Path) -> None:
-    """torch.save stores its zip's records uncompressed, so loading one takes about the file's size in memory;
-    torch.load also inflates compressed ones, and a 1 MB file of a deflated 1 GiB tensor took 1 GiB. Refused before
-    loading."""
-    if not zipfile.is_zipfile(path):
-        return  # not a zip: torch.load says so
-    try:
-        with zipfile.ZipFile(path) as archive:
-            packed = [i.filename for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise GanaugError(f"{path} is not a readable ganaug checkpoint (corrupt or foreign file: {e})") from None
-    if packed:
-        raise GanaugError(f"{path} is not a ganaug checkpoint: it holds compressed records ({packed[0]}), which "
-                          "torch.save never writes and which could inflate to far more memory than the file's size")
 
 
 def check_dataset(payload: dict[str, Any], name: str, arrays_sha256: str, path: Path | str = "checkpoint") -> None:

@@ -65,3 +65,21 @@ def test_refuses_bad_input_and_foreign_files(tmp_path):
     torch.save({"config": Evil()}, tmp_path / "evil.pt")  # a pickle payload: weights_only refuses it
     with pytest.raises(GanaugError, match="not a ganaug feature extractor"):
         FeatureExtractor.load(tmp_path / "evil.pt")
+
+
+def test_an_extractor_with_compressed_records_is_refused_before_loading(tmp_path):
+    # torch.load inflates deflated records: a small "extractor" of zeros took its inflated size in memory, as
+    # checkpoints did (tests/core/test_checkpoint_files.py).
+    import zipfile
+
+    images, labels = digits_8x8(5, 2)
+    fe = train_feature_extractor(images, labels, num_classes=2, steps=1)
+    fe.meta["padding"] = torch.zeros(1 << 20)  # 4 MiB of zeros, which deflate to almost nothing
+    fe.save(tmp_path / "fe.pt")
+    with zipfile.ZipFile(tmp_path / "fe.pt") as src, zipfile.ZipFile(tmp_path / "deflated.pt", "w") as out:
+        for info in src.infolist():
+            out.writestr(info.filename, src.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)
+    assert (tmp_path / "deflated.pt").stat().st_size < (tmp_path / "fe.pt").stat().st_size / 4
+    assert FeatureExtractor.load(tmp_path / "fe.pt").num_classes == 2  # the file as torch.save wrote it loads
+    with pytest.raises(GanaugError, match=r"deflated.pt is not a ganaug feature extractor: it holds compressed rec"):
+        FeatureExtractor.load(tmp_path / "deflated.pt")
