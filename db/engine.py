@@ -61,6 +61,7 @@ def get_engine(url: Optional[str] = None, migrate: bool = True) -> Engine:
         if engine is None:
             try:
                 if url.startswith("sqlite"):
+                    _create_private(url)
                     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
                     event.listen(engine, "connect", _sqlite_pragmas)
                     event.listen(engine, "begin", _sqlite_begin)
@@ -90,6 +91,22 @@ def get_engine(url: Optional[str] = None, migrate: bool = True) -> Engine:
                                               lasting=_refused_for_good(orig)) from None
             _engines[url] = engine
         return engine
+
+
+def _create_private(url: str) -> None:
+    """Create a SQLite URL's file, if it does not exist yet, for its owner only (0600), as the home is (0700,
+    `ganaug_core.paths.home`): it holds the password hashes, and SQLite made it with the umask's 0644, readable by
+    every account, when GANAUG_DB_URL named a file outside the home. SQLite gives its -wal, -shm and -journal files
+    the database file's mode. A file that exists keeps its mode; a folder that does not exist is left to SQLite's own
+    error."""
+    parsed = make_url(url)
+    path = parsed.database
+    if not path or path == ":memory:" or path.startswith("file:") or parsed.query.get("uri"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # it exists (kept as it is), or cannot be made (SQLite says why)
+        pass
 
 
 # What a server that is starting up, shutting down or full answers at connection time: it passes.
