@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
@@ -51,6 +52,12 @@ def validate_name(name: str) -> None:
             or any(ch in name for ch in "/\\\0") or name.startswith(".")):
         raise GanaugError(f"invalid dataset name {name!r}: use up to 100 characters (200 bytes of UTF-8), no slashes, "
                           "not starting with '.', no spaces at either end")
+    # A control character (ESC, a line break) would drive the terminal of whoever lists the datasets, or split a line
+    # of every list in two; a class's name, which the user may not be free to change, is shown escaped instead.
+    control = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
+    if control is not None:
+        raise GanaugError(f"invalid dataset name {name!r}: it holds the control character {control!r}; choose a "
+                          "name without control characters")
 
 
 def ingest_dataset(
