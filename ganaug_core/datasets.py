@@ -81,6 +81,8 @@ class IngestResult:
     # (source path, width, height) of the images whose longer side is 2× their shorter or more: stretched to a
     # square, a 30×200 strip is distorted past recognition, and only the user can crop or pad it
     stretched: list[tuple[str, int, int]] = field(default_factory=list)
+    # (link, where it points) of each link in a folder dataset that was followed (ganaug_core/folder_walk.py)
+    links: list[tuple[str, str]] = field(default_factory=list)
 
     def duplicates(self, max_groups: int = 50) -> dict:
         """Images whose stored bytes equal another's (after conversion): how many, how many share them with another
@@ -106,21 +108,23 @@ def ingest(source: str, out_dir: Path, options: IngestOptions, progress: Progres
     if options.test_fraction is None:
         default = DEMO_TEST_FRACTION if source == DEMO_NAME else DEFAULT_TEST_FRACTION
         options = dataclasses.replace(options, test_fraction=default)
+    links: list[tuple[str, str]] = []
     if source == DEMO_NAME:
-        pixels, labels, splits, sources, names, skipped, side, stretched = read_demo(options)
+        read = read_demo(options)
     else:
         path = Path(source).expanduser()
         if not path.exists():
             raise GanaugError(f"dataset source not found: {source}")
         if path.is_dir():
-            pixels, labels, splits, sources, names, skipped, side, stretched = read_folder(path, options, progress)
+            read = read_folder(path, options, progress, links)
         elif path.suffix.lower() == ".npz":
-            pixels, labels, splits, sources, names, skipped, side, stretched = read_npz(path, options)
+            read = read_npz(path, options)
         else:
             raise GanaugError(f"unsupported dataset source {source}: expected a folder, an .npz file or {DEMO_NAME}")
+    pixels, labels, splits, sources, names, skipped, side, stretched = read
     result = _write(source, out_dir, pixels, labels, splits, sources, names, skipped, progress, options.workers)
     return dataclasses.replace(result, test_fraction=options.test_fraction, seed=options.seed, source_side=side,
-                               stretched=stretched)
+                               stretched=stretched, links=links)
 
 
 # --- writing -------------------------------------------------------------------------------------------------

@@ -18,14 +18,14 @@ from typing import Optional
 import typer
 
 from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, login,
-                               terminate_as_interrupt)
+                               one_line, terminate_as_interrupt)
 
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained decision log.")
 
 
 def tag_of(details) -> str:
     """' [tag]' for a tag or untag event, so that people see which tag; '' otherwise."""
-    return f" [{details['tag']}]" if isinstance(details, dict) and details.get("tag") else ""
+    return f" [{one_line(details['tag'])}]" if isinstance(details, dict) and details.get("tag") else ""
 
 
 def _user_names(session, ids: set[int]) -> dict[int, str]:
@@ -126,10 +126,13 @@ def audit_log_cmd(
                      target_id=e.target_id, meaning=e.meaning, reason=e.reason, details=e.details, hash=e.hash)
                 for e in list_events(s, actor=actor, action=action, target_type=target_type, since=since, limit=limit)]
         names = _user_names(s, {r["target_id"] for r in rows if r["target_type"] == "user"})
-    text = "\n".join(f"{r['id']:>6} {r['ts']} {r['actor']:<12} {r['action']:<14} {r['target_type']} {r['target_id']}"
-                     + (f" ({names[r['target_id']]})" if r["target_type"] == "user" and r["target_id"] in names else "")
+    # Each event on one line: a reason typed with a newline printed a line of its own, like a forged event.
+    text = "\n".join(f"{r['id']:>6} {r['ts']} {one_line(r['actor']):<12} {r['action']:<14} {r['target_type']} "
+                     f"{r['target_id']}"
+                     + (f" ({one_line(names[r['target_id']])})"
+                        if r["target_type"] == "user" and r["target_id"] in names else "")
                      + _dataset_of(r)
-                     + tag_of(r["details"]) + (f"  — {r['reason']}" if r["reason"] else "") for r in rows)
+                     + tag_of(r["details"]) + (f"  — {one_line(r['reason'])}" if r["reason"] else "") for r in rows)
     emit({"events": rows}, as_json, text or "no events")
 
 
@@ -137,7 +140,7 @@ def _dataset_of(row: dict) -> str:
     """' (digits)' for an export event, whose target is a dataset's id; '' otherwise."""
     details = row["details"]
     if row["target_type"] == "dataset" and isinstance(details, dict) and details.get("dataset"):
-        return f" ({details['dataset']})"
+        return f" ({one_line(details['dataset'])})"
     return ""
 
 
@@ -166,11 +169,11 @@ def audit_exports_cmd(
     for r in rows:
         r["folder_check"] = folder_check(r["folder"], r["manifest_sha256"])
     text = "\n".join(
-        f"event {r['id']} {r['ts']} {r['actor']} exported {r['dataset']}: {r['images']} images ({r['real']} real + "
-        f"{r['synthetic']} synthetic), ratio {r['ratio']:g}\n"
+        f"event {r['id']} {r['ts']} {one_line(r['actor'])} exported {one_line(r['dataset'])}: {r['images']} images "
+        f"({r['real']} real + {r['synthetic']} synthetic), ratio {r['ratio']:g}\n"
         f"  manifest sha256 {r['manifest_sha256']}\n"
         f"  gated on the log's first {r['log_head_events']} events, head {r['log_head']}\n"
-        f"  folder {r['folder']} ({_FOLDER_CHECK[r['folder_check']]})" for r in rows)
+        f"  folder {one_line(r['folder'])} ({_FOLDER_CHECK[r['folder_check']]})" for r in rows)
     emit({"exports": rows}, as_json, text or "no export recorded" + (f" for dataset {dataset!r}" if dataset else ""))
 
 

@@ -67,7 +67,8 @@ def login(user: Optional[str], password_env: str = "GANAUG_PASSWORD"):
     password = os.environ.get(password_env) or None  # set but empty (`GANAUG_PASSWORD= cmd`): as if unset
     if password is None:
         password = read_password(f"password for {name}",
-                                 f"no password for {name!r}: set {password_env} or run in a terminal")
+                                 f"no password for {name!r}: set {password_env}, pipe it on stdin, or run "
+                                 "in a terminal")
     with session_scope() as session:
         return authenticate(session, name, password)
 
@@ -77,9 +78,24 @@ def login(user: Optional[str], password_env: str = "GANAUG_PASSWORD"):
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+# What else ends a line, or a table's cell: a class folder named 'a\nb' or a reason typed with a newline started a
+# line of its own, which read as another row of the table or another event of the log.
+_BREAKS = re.compile(r"[\t\n\u2028\u2029]")
+
+
+def _escaped(match: re.Match) -> str:
+    return repr(match.group())[1:-1]
+
+
 def printable(text: str) -> str:
     """`text` with its control characters shown as escapes (`\\x1b`), for a terminal that would act on them."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return _CONTROL.sub(_escaped, text)
+
+
+def one_line(text: Any) -> str:
+    """A value from a user or a file (a name, a reason, a path) as one cell of a table or one item of a line: its
+    control characters, tabs and line breaks shown as escapes (`a\\nb`, `\\x1b`)."""
+    return printable(_BREAKS.sub(_escaped, str(text)))
 
 
 def echo(text: str, err: bool = False) -> None:
@@ -218,7 +234,7 @@ def class_label(index: int, names) -> str:
     """A class for people: its index, and its name where the name says more ('3 (melanoma)'; digits stay '3')."""
     index = int(index)
     name = names[index] if 0 <= index < len(names) else None
-    return str(index) if name is None or str(name) == str(index) else f"{index} ({name})"
+    return str(index) if name is None or str(name) == str(index) else f"{index} ({one_line(name)})"
 
 
 def dataset_class_names(dataset: str) -> list[str]:

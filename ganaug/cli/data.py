@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, cli_errors, echo, emit, terminate_as_interrupt
+from ganaug.cli.common import JSON, cli_errors, echo, emit, one_line, terminate_as_interrupt
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION, some_names
 from ganaug_core.progress import tqdm_progress
 
@@ -42,25 +43,42 @@ def ingest_cmd(
     with terminate_as_interrupt(), tqdm_progress() as progress:
         dataset, result = ingest_dataset(source, name, options, progress)
     report = dataset_report(name)
+    shown = shown_report(report)
     skipped = [{"path": p, "reason": r} for p, r in result.skipped]
     text = [f"ingested {len(result.images)} images into dataset {name!r} ({dataset.resolution}², {dataset.channels} ch)"]
     if skipped:
         text.append(f"left out {len(skipped)} files or folders:")
-        text += [f"  {s['path']}: {s['reason']}" for s in skipped[:20]]
+        text += [f"  {one_line(s['path'])}: {one_line(s['reason'])}" for s in skipped[:20]]
         if len(skipped) > 20:
             text.append(f"  ... and {len(skipped) - 20} more")
-    text.append(report.to_text())
+    if result.links:  # a class folder may link to where its images are kept: where each led is said
+        text.append(f"followed {len(result.links)} link{'s' * (len(result.links) > 1)}:")
+        text += [f"  {one_line(link)} -> {one_line(target)}" for link, target in result.links[:20]]
+        if len(result.links) > 20:
+            text.append(f"  ... and {len(result.links) - 20} more (`--json` lists them all)")
+    text.append(shown.to_text())
     duplicates = result.duplicates()
     emit(
         {"dataset": name, "images": len(result.images), "resolution": dataset.resolution,
          "source_side": result.source_side, "skipped": skipped, "duplicates": duplicates,
          "stretched": [{"path": p, "width": w, "height": h} for p, w, h in result.stretched],
+         "links": [{"link": link, "target": target} for link, target in result.links],
          "report": report.to_dict()},
         as_json,
         "\n".join(text),
     )
-    for line in ingest_notes(source, dataset, result, report, duplicates, defaulted):
+    for line in ingest_notes(source, dataset, result, shown, duplicates, defaulted):
         echo(line, err=True)
+
+
+def shown_report(report):
+    """The report with its dataset's and classes' names as one line each (`one_line`), for its text: a class folder
+    named 'a\\nb' split its row of the table in two, and one holding ESC drove the terminal."""
+    name = {c: one_line(c) for c in report.class_names}
+    return dataclasses.replace(
+        report, dataset=one_line(report.dataset), class_names=[name[c] for c in report.class_names],
+        counts={split: {name[c]: n for c, n in per.items()} for split, per in report.counts.items()},
+        minority_classes=[name[c] for c in report.minority_classes])
 
 
 def ingest_notes(source: str, dataset, result, report, duplicates: dict, defaulted: bool) -> list[str]:
@@ -87,7 +105,7 @@ def ingest_notes(source: str, dataset, result, report, duplicates: dict, default
         lines += held_note(held_beyond_fraction(report, result.test_fraction), result.test_fraction)
     before = [d.name for d in all_datasets() if d.source == dataset.source and d.name != dataset.name]
     if before and dataset.source != DEMO_NAME:  # two copies of one folder: runs and reviews of one miss the other
-        lines.append(f"note: {dataset.source} was ingested before, as dataset{'s' * (len(before) > 1)} "
+        lines.append(f"note: {one_line(dataset.source)} was ingested before, as dataset{'s' * (len(before) > 1)} "
                      f"{some_names([repr(b) for b in before])}: this is a separate copy, with runs and reviews of "
                      "its own")
     return lines
@@ -127,7 +145,7 @@ def stretched_note(stretched: list[tuple[str, int, int]], resolution: int) -> st
     path, w, h = max(stretched, key=lambda s: max(s[1], s[2]) / max(1, min(s[1], s[2])))
     n = len(stretched)
     return (f"note: {n} image{'s' * (n > 1)} {'are' if n > 1 else 'is'} far from square (the longer side 2× the "
-            f"shorter or more; the most: {path}, {w}×{h}) and {'were' if n > 1 else 'was'} stretched to "
+            f"shorter or more; the most: {one_line(path)}, {w}×{h}) and {'were' if n > 1 else 'was'} stretched to "
             f"{resolution}×{resolution}; crop or pad {'them' if n > 1 else 'it'} first where the shape matters "
             "(`--json` lists them)")
 
@@ -181,8 +199,8 @@ def list_cmd(as_json: bool = JSON) -> None:
              created_at=d.created_at.isoformat(), missing=missing)
         for d, missing in listed_datasets()
     ]
-    text = "\n".join(f"{r['name']:<24} {r['resolution']}²×{r['channels']}  {r['classes']} classes  {r['source']}"
-                     + missing_mark(r["name"], r["missing"]) for r in rows)
+    text = "\n".join(f"{one_line(r['name']):<24} {r['resolution']}²×{r['channels']}  {r['classes']} classes  "
+                     f"{one_line(r['source'])}" + missing_mark(r["name"], r["missing"]) for r in rows)
     emit({"datasets": rows}, as_json, text or "no datasets yet: `ganaug data ingest FOLDER --name NAME` (one sub-folder "
          "of images per class), or `ganaug data ingest demo:digits --name digits` to try the tool")
 
@@ -191,7 +209,7 @@ def missing_mark(name: str, missing) -> str:
     if missing is None:
         return ""
     what = "its folder" if missing == "folder" else "its arrays.npz"
-    return f"  [MISSING: {what} is gone; put it back, or forget it with `ganaug data remove {name}`]"
+    return f"  [MISSING: {what} is gone; put it back, or forget it with `ganaug data remove {one_line(name)}`]"
 
 
 @app.command("report")
@@ -205,7 +223,7 @@ def report_cmd(
     from ganaug.datasets import dataset_report
 
     report = dataset_report(name, minority_fraction)
-    emit(report.to_dict(), as_json, report.to_text())
+    emit(report.to_dict(), as_json, shown_report(report).to_text())
 
 
 @app.command("remove")
@@ -214,11 +232,13 @@ def remove_cmd(
     name: str = typer.Argument(..., help="The dataset to remove"),
     as_json: bool = JSON,
 ) -> None:
-    """Remove a dataset no run, batch, report, export or queued job names: its rows, folder and feature extractor."""
+    """Remove a dataset no run, batch, report, export or queued job names: its rows, folder, feature extractor and
+    finished jobs."""
     from ganaug.datasets import remove_dataset
     from ganaug.disk import human
 
     with terminate_as_interrupt():
         removed = remove_dataset(name)
-    emit(removed, as_json, f"removed dataset {name!r}: {removed['images']} images, {human(removed['freed_bytes'])} "
-         "freed; its name is free again")
+    jobs = len(removed["jobs"])
+    emit(removed, as_json, f"removed dataset {name!r}: {removed['images']} images, {jobs} finished "
+         f"job{'s' * (jobs != 1)}, {human(removed['freed_bytes'])} freed; its name is free again")

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from ganaug.cli.audit import tag_of
-from ganaug.cli.common import JSON, USER, class_label, cli_errors, emit, login, printable
+from ganaug.cli.common import JSON, USER, class_label, cli_errors, emit, login, one_line
 
 review_app = typer.Typer(no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
 jobs_app = typer.Typer(no_args_is_help=True, help="Jobs run by the worker.")
@@ -36,7 +36,7 @@ def _record(fn, target: int, user: Optional[str], *args, **kwargs) -> tuple[dict
                    actor=event.actor, role=event.role, ts=event.ts, reason=event.reason, hash=event.hash)
         tag = tag_of(event.details)
     return out, (f"{out['action']}{tag} {out['target_type']} {out['target_id']} recorded as event "
-                 f"{out['event_id']} by {out['actor']} ({out['role']}) at {out['ts']}")
+                 f"{out['event_id']} by {one_line(out['actor'])} ({out['role']}) at {out['ts']}")
 
 
 def _decision(fn, target: int, user: Optional[str], as_json: bool, *args, **kwargs) -> None:
@@ -151,7 +151,7 @@ def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset", help="O
                      class_index=b.class_index, count=b.count, scored=b.scores_computed,
                      created_at=b.created_at.isoformat()) for b in batches]
         names = {d: list(row.class_names) for d, row in datasets.items()}
-    text = "\n".join(f"batch {r['batch_id']} of {printable(r['dataset'])}: class "
+    text = "\n".join(f"batch {r['batch_id']} of {one_line(r['dataset'])}: class "
                      f"{class_label(r['class_index'], names[r['dataset_id']])}, {r['count']} samples"
                      f"{'' if r['scored'] else ' (not scored yet)'}" for r in rows)
     emit({"batches": rows}, as_json, text or "no batch is waiting for review")
@@ -186,11 +186,12 @@ def samples_cmd(
                  **r.scores) for r in rows])
     fmt = lambda v: "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
     # Where to look at them: a reviewer on the command line had ids and scores, and no image to open.
-    lines = [f"batch {batch} ({out['status']}): {total} matching samples, page {page}, in {paths.resolve(b_folder)}"]
+    lines = [f"batch {batch} ({out['status']}): {total} matching samples, page {page}, in "
+             f"{one_line(paths.resolve(b_folder))}"]
     lines += [f"{x['id']:>8} seed {x['seed']:<19} conf {fmt(x['class_confidence'])} realism {fmt(x['realism'])} "
               f"novelty {fmt(x['novelty'])}  {PurePosixPath(x['path']).name}"
               f"{' MEMORIZED' if x['memorized'] else ''}{' rejected' if x['rejected'] else ''}"
-              f"{'  [' + ', '.join(x['tags']) + ']' if x['tags'] else ''}" for x in out["samples"]]
+              f"{'  [' + ', '.join(map(one_line, x['tags'])) + ']' if x['tags'] else ''}" for x in out["samples"]]
     emit(out, as_json, "\n".join(lines))
 
 
@@ -220,7 +221,8 @@ def jobs_list_cmd(
         rows = [dict(id=j.id, kind=j.kind, status=j.status, progress=j.progress, message=j.message, error=j.error,
                      result=j.result, created_at=str(j.created_at)) for j in list_jobs(s, status=status)]
     emit({"jobs": rows}, as_json, "\n".join(
-        f"{r['id']:>5} {r['kind']:<15} {r['status']:<9} {r['progress']:>4.0%}  {first_line(r['error']) or r['message']}"
+        f"{r['id']:>5} {r['kind']:<15} {r['status']:<9} {r['progress']:>4.0%}  "
+        f"{one_line(first_line(r['error']) or r['message'])}"
         for r in rows) or "no jobs")
 
 

@@ -472,3 +472,16 @@ def test_images_far_from_square_are_noted_as_stretched(home, tmp_path):
     assert (f"note: 2 images are far from square (the longer side 2× the shorter or more; the most: "
             f"{src / 'crack' / 'line.png'}, 4000×10) and were stretched to 8×8; crop or pad them first where the "
             "shape matters (`--json` lists them)") in result.stderr
+
+
+def test_ingest_lists_each_link_it_followed_and_where_it_points(home, tmp_path):
+    # The walk followed a class folder kept elsewhere and said nothing of it: its images came from outside the folder
+    # the user named.
+    src = make_image_folder(tmp_path / "src", classes=("a",), per_class=(6,))
+    store = make_image_folder(tmp_path / "store", classes=("b",), per_class=(4,), seed=1)
+    (src / "b").symlink_to(store / "b", target_is_directory=True)
+    result = ganaug("data", "ingest", str(src), "--name", "x", "--resolution", "8")
+    assert result.exit_code == 0, result.output
+    assert f"followed 1 link:\n  {src / 'b'} -> {store.resolve() / 'b'}" in result.stdout
+    out = json.loads(ganaug("data", "ingest", str(src), "--name", "y", "--resolution", "8", "--json").stdout)
+    assert out["links"] == [{"link": str(src / "b"), "target": str(store.resolve() / "b")}] and out["images"] == 10

@@ -171,3 +171,14 @@ def test_remove_takes_the_datasets_finished_jobs_with_it(home, parts):
     listed = json.loads(ganaug("jobs", "list", "--json").stdout)["jobs"]
     assert [j["id"] for j in listed] == [other]  # the new 'parts' has no job yet
     assert json.loads(result.stdout).get("jobs") == [failed, cancelled]  # the removal says which went with it
+
+
+def test_remove_says_in_its_text_how_many_finished_jobs_went_with_it(home, parts):
+    # Only `--json` said so: the plain text named the images and the bytes, and the jobs went unmentioned.
+    from db.jobs import cancel_job, submit_job
+
+    with session_scope(immediate=True) as s:
+        cancel_job(s, submit_job(s, "benchmark", {"dataset": "parts"}, None).id)
+    result = ganaug("data", "remove", "parts")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("removed dataset 'parts': 13 images, 1 finished job, ")
