@@ -12,25 +12,32 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, USER, UserError, cli_errors, emit, login, read_password
+from ganaug.cli.common import JSON, USER, UserError, cli_errors, emit, login, one_line, read_password
 
 users_app = typer.Typer(no_args_is_help=True, help="Reviewer and admin accounts.")
 tags_app = typer.Typer(no_args_is_help=True, help="The artifact tag taxonomy.")
+
+ACCOUNT = typer.Argument(..., help="The account's name (`ganaug users list`)")
+NEW_ACCOUNT = typer.Argument(..., help="The new account's name: 1 to 100 printable characters, no spaces")
+TAG = typer.Argument(..., help="The tag's name (`ganaug tags list --all`)")
+REASON = typer.Option(None, "--reason", help="Why: recorded with the change in the decision log")
 
 
 @users_app.command("add")
 @cli_errors
 def users_add_cmd(
-    name: str,
+    name: str = NEW_ACCOUNT,
     role: str = typer.Option("reviewer", "--role", help="reviewer or admin"),
     password: Optional[str] = typer.Option(None, "--password", help="The new password (else $GANAUG_PASSWORD or a "
                                            "prompt; given here, other accounts of the machine see it in `ps`)"),
-    reason: Optional[str] = typer.Option(None, "--reason"),
+    reason: Optional[str] = REASON,
     user: Optional[str] = typer.Option(None, "--user", help="The admin adding the account, once one exists "
                                        "(default: $GANAUG_USER; password from $GANAUG_ADMIN_PASSWORD or a prompt)"),
     as_json: bool = JSON,
 ) -> None:
-    """Create an account. The first admin needs no login; after that an admin must authenticate."""
+    """Create an account. The first admin needs no login; after that an admin must authenticate.
+
+    Example: ganaug users add bob --user alice (a reviewer; alice, an admin, signs)"""
     from db.engine import session_scope
     from db.users import ROLES, add_user, has_active_admin
 
@@ -43,7 +50,7 @@ def users_add_cmd(
         password = os.environ.get("GANAUG_PASSWORD") or None
     if password is None:
         password = read_password(f"new password for {name}", "no password given: pass --password, set "
-                                 "GANAUG_PASSWORD, or run in a terminal", confirm=True)
+                                 "GANAUG_PASSWORD, pipe it on stdin, or run in a terminal", confirm=True)
     _not_the_signers(password, admin, name)
     with session_scope(immediate=True) as s:
         created = add_user(s, name, password, role=role, by=admin, reason=reason)
@@ -74,7 +81,7 @@ def _set_active(name: str, active: bool, reason: Optional[str], user: Optional[s
 
 @users_app.command("disable")
 @cli_errors
-def users_disable_cmd(name: str, reason: Optional[str] = typer.Option(None, "--reason"), user: Optional[str] = USER,
+def users_disable_cmd(name: str = ACCOUNT, reason: Optional[str] = REASON, user: Optional[str] = USER,
                       as_json: bool = JSON) -> None:
     """Disable an account (admins only): it can no longer sign decisions; its past decisions stay."""
     _set_active(name, False, reason, user, as_json)
@@ -82,7 +89,7 @@ def users_disable_cmd(name: str, reason: Optional[str] = typer.Option(None, "--r
 
 @users_app.command("enable")
 @cli_errors
-def users_enable_cmd(name: str, reason: Optional[str] = typer.Option(None, "--reason"), user: Optional[str] = USER,
+def users_enable_cmd(name: str = ACCOUNT, reason: Optional[str] = REASON, user: Optional[str] = USER,
                      as_json: bool = JSON) -> None:
     """Re-enable a disabled account (admins only)."""
     _set_active(name, True, reason, user, as_json)
@@ -91,10 +98,10 @@ def users_enable_cmd(name: str, reason: Optional[str] = typer.Option(None, "--re
 @users_app.command("password")
 @cli_errors
 def users_password_cmd(
-    name: str,
+    name: str = ACCOUNT,
     password: Optional[str] = typer.Option(None, "--password", help="The new password (else a prompt; given here, "
                                            "other accounts of the machine see it in `ps`)"),
-    reason: Optional[str] = typer.Option(None, "--reason"),
+    reason: Optional[str] = REASON,
     user: Optional[str] = typer.Option(None, "--user", help="Who sets it: an admin resetting a forgotten password, "
                                        "or NAME itself (default: $GANAUG_USER, else NAME; its current password "
                                        "from $GANAUG_PASSWORD or a prompt)"),
@@ -106,8 +113,8 @@ def users_password_cmd(
 
     me = login(user or os.environ.get("GANAUG_USER") or name)
     if password is None:  # never $GANAUG_PASSWORD: that is the password of whoever signs
-        password = read_password(f"new password for {name}", "no new password given: pass --password or run in a "
-                                 "terminal", confirm=True)
+        password = read_password(f"new password for {name}", "no new password given: pass --password, pipe it "
+                                 "on stdin, or run in a terminal", confirm=True)
     _not_the_signers(password, me, name)
     with session_scope(immediate=True) as s:
         changed = set_password(s, name, password, by=me, reason=reason)
@@ -117,8 +124,8 @@ def users_password_cmd(
 
 @users_app.command("role")
 @cli_errors
-def users_role_cmd(name: str, role: str, reason: Optional[str] = typer.Option(None, "--reason"),
-                   user: Optional[str] = USER, as_json: bool = JSON) -> None:
+def users_role_cmd(name: str = ACCOUNT, role: str = typer.Argument(..., help="reviewer or admin"),
+                   reason: Optional[str] = REASON, user: Optional[str] = USER, as_json: bool = JSON) -> None:
     """Make an account a reviewer or an admin (admins only). Its app sign-ins end."""
     from db.engine import session_scope
     from db.users import ROLES, set_role
@@ -141,8 +148,8 @@ def users_list_cmd(as_json: bool = JSON) -> None:
 
     with session_scope() as s:
         rows = [dict(name=u.name, role=u.role, active=u.active) for u in list_users(s)]
-    emit({"users": rows}, as_json, "\n".join(f"{r['name']:<20} {r['role']:<9} {'active' if r['active'] else 'disabled'}"
-                                             for r in rows)
+    emit({"users": rows}, as_json, "\n".join(f"{one_line(r['name']):<20} {r['role']:<9} "
+                                             f"{'active' if r['active'] else 'disabled'}" for r in rows)
          or "no users yet: the first is an admin, `ganaug users add NAME --role admin`")
 
 
@@ -173,14 +180,12 @@ def _utc(iso: str) -> str:
 def _shown(name: Optional[str]) -> str:
     """An account's name as stored: a control character (a terminal's escape) shows as an escape. A name that is no
     account's is not kept (it may be a password typed into the name box)."""
-    if name is None:
-        return "(no account)"
-    return name if name.isprintable() else ascii(name)
+    return "(no account)" if name is None else one_line(name)
 
 
 @users_app.command("unlock")
 @cli_errors
-def users_unlock_cmd(name: str, reason: Optional[str] = typer.Option(None, "--reason"), user: Optional[str] = USER,
+def users_unlock_cmd(name: str = ACCOUNT, reason: Optional[str] = REASON, user: Optional[str] = USER,
                      as_json: bool = JSON) -> None:
     """Forget an account's wrong passwords, so that the app's sign-in form takes its name again at once (admins
     only; recorded in the decision log)."""
@@ -206,17 +211,22 @@ def tags_list_cmd(show_all: bool = typer.Option(False, "--all", metavar="", help
     with session_scope() as s:
         rows = [dict(name=t.name, blocking=t.blocking, active=t.active, description=t.description)
                 for t in list_tags(s, include_inactive=show_all)]
-    emit({"tags": rows}, as_json, "\n".join(f"{r['name']:<20} {'blocking' if r['blocking'] else '        '}  "
-                                             f"{'' if r['active'] else '(retired) '}{r['description']}" for r in rows))
+    emit({"tags": rows}, as_json, "\n".join(f"{one_line(r['name']):<20} {'blocking' if r['blocking'] else '        '}  "
+                                             f"{'' if r['active'] else '(retired) '}{one_line(r['description'])}"
+                                             for r in rows))
 
 
 @tags_app.command("add")
 @cli_errors
-def tags_add_cmd(name: str, description: str = typer.Option("", "--description"),
-                 blocking: bool = typer.Option(True, "--blocking/--non-blocking", metavar=""),
-                 reason: Optional[str] = typer.Option(None, "--reason"), user: Optional[str] = USER,
-                 as_json: bool = JSON) -> None:
-    """Add a tag to the taxonomy (admins only); it is never renamed nor made (non-)blocking: retire it, add another."""
+def tags_add_cmd(name: str = typer.Argument(..., help="The new tag's name: 1 to 64 printable characters"),
+                 description: str = typer.Option("", "--description", help="What the tag means, for reviewers "
+                                                 "(`tags list` and the app's Admin page show it)"),
+                 blocking: bool = typer.Option(True, "--blocking/--non-blocking", metavar="",
+                                               help="Whether a sample with the tag is kept out of training"),
+                 reason: Optional[str] = REASON, user: Optional[str] = USER, as_json: bool = JSON) -> None:
+    """Add a tag to the taxonomy (admins only); it is never renamed nor made (non-)blocking: retire it, add another.
+
+    Example: ganaug tags add smear --description "a smudge across the lesion" --user alice"""
     from db.engine import session_scope
     from db.review import add_tag
 
@@ -239,7 +249,7 @@ def _set_tag_active(name: str, active: bool, reason: Optional[str], user: Option
 
 @tags_app.command("retire")
 @cli_errors
-def tags_retire_cmd(name: str, reason: Optional[str] = typer.Option(None, "--reason"), user: Optional[str] = USER,
+def tags_retire_cmd(name: str = TAG, reason: Optional[str] = REASON, user: Optional[str] = USER,
                     as_json: bool = JSON) -> None:
     """Retire a tag (admins only): no new sample gets it; the samples that carry it keep it, and its effect."""
     _set_tag_active(name, False, reason, user, as_json)
@@ -247,7 +257,7 @@ def tags_retire_cmd(name: str, reason: Optional[str] = typer.Option(None, "--rea
 
 @tags_app.command("restore")
 @cli_errors
-def tags_restore_cmd(name: str, reason: Optional[str] = typer.Option(None, "--reason"), user: Optional[str] = USER,
+def tags_restore_cmd(name: str = TAG, reason: Optional[str] = REASON, user: Optional[str] = USER,
                      as_json: bool = JSON) -> None:
     """Put a retired tag back in use (admins only)."""
     _set_tag_active(name, True, reason, user, as_json)

@@ -149,9 +149,32 @@ def test_the_readme_names_every_command():
     (("runs", "prune"), ["Example: ganaug runs prune --all --dry-run"]),
     (("review", "reject-sample"), ['Example: ganaug review reject-sample 12 --reason "a second stem" --user alice']),
     (("data", "report"), ["name <str> The dataset (`ganaug data list`)"]),
+    # `users` and `tags` said `name <str> [required]` and `--reason <str>`, and `users add` had no example.
+    (("users", "add"), ["Example: ganaug users add bob --user alice", "name <str> The new account's name",
+                        "--reason <str> Why: recorded with the change in the decision log"]),
+    (("users", "role"), ["name <str> The account's name (`ganaug users list`)", "role <str> reviewer or admin"]),
+    (("users", "disable"), ["name <str> The account's name", "--reason <str> Why"]),
+    (("users", "unlock"), ["name <str> The account's name", "--reason <str> Why"]),
+    (("tags", "add"), ["Example: ganaug tags add smear", "name <str> The new tag's name", "--description <str> What "
+                       "the tag means", "--blocking --non-blocking Whether a sample with the tag is kept out of "
+                       "training", "--reason <str> Why"]),
+    (("tags", "retire"), ["name <str> The tag's name (`ganaug tags list --all`)", "--reason <str> Why"]),
 ])
 def test_help_says_what_each_argument_is_with_an_example_where_it_helps(home, args, needles):
     # `review tag --help` said `sample <int> [required]` and `--reason <str>`, nothing more.
     text = _help(*args)
     for needle in needles:
         assert needle in text, (args, needle)
+
+
+@pytest.mark.parametrize("group", ["users", "tags"])
+def test_every_argument_and_option_of_users_and_tags_says_what_it_is(home, group):
+    # `users role --help` listed `name <str> [required]`, `role <str> [required]` and `--reason <str>`, nothing more.
+    import typer.main
+
+    from ganaug.cli import app
+
+    commands = typer.main.get_command(app).commands[group].commands
+    silent = [(name, p.name) for name, command in commands.items() for p in command.params
+              if not getattr(p, "help", None)]
+    assert silent == []
