@@ -104,18 +104,25 @@ def test_the_dcgan_layout_choice_reaches_the_job(users, digits):
         assert job.params["config"]["arch"] == "resnet" and job.params["config"]["edge_convs"] is True
 
 
-def test_a_finished_run_with_collapsed_classes_warns_before_review(users, digits):
+def launched_and_finished(user, result: dict):
+    """The Generate page after launching a run whose job a (pretend) worker then finished with `result`."""
     from db.jobs import claim_job, finish_job
 
-    at = app_test(users["rita"], "generate.py")
+    at = app_test(user, "generate.py")
     at.number_input(key="gen_budget").set_value(20.0)
     button(at, "Launch run").click().run()
     with session_scope(immediate=True) as session:
         job_id = session.scalars(select(Job.id)).one()
         assert claim_job(session, job_id, worker_pid=1)
-        finish_job(session, job_id, {"run_id": None, "batch_ids": [3, 4], "collapsed_classes": ["1", "8", "9"]})
+        finish_job(session, job_id, result)
     at.run()
     assert not at.exception
+    return at, job_id
+
+
+def test_a_finished_run_with_collapsed_classes_warns_before_review(users, digits):
+    at, job_id = launched_and_finished(users["rita"], {"run_id": None, "batch_ids": [3, 4],
+                                                       "collapsed_classes": ["1", "8", "9"]})
     assert any("batches 3 and 4 are ready for review" in s.value for s in at.success)  # not "batches [3, 4]"
     assert [w.value for w in at.warning if "flagged class(es) 8, 9:" in w.value]  # of the classes it generated (7–9)
     assert any("also flagged class(es) 1, which this run generated no batch of" in c.value for c in at.caption)
@@ -125,17 +132,8 @@ def test_a_finished_run_with_collapsed_classes_warns_before_review(users, digits
 
 
 def test_a_run_that_ended_young_notes_its_alike_classes_instead_of_warning(users, digits):
-    from db.jobs import claim_job, finish_job
-
-    at = app_test(users["rita"], "generate.py")
-    at.number_input(key="gen_budget").set_value(20.0)
-    button(at, "Launch run").click().run()
-    with session_scope(immediate=True) as session:
-        job_id = session.scalars(select(Job.id)).one()
-        assert claim_job(session, job_id, worker_pid=1)
-        finish_job(session, job_id, {"run_id": 2, "batch_ids": [3], "collapsed_classes": ["8"], "run_step": 86})
-    at.run()
-    assert not at.exception
+    at, _ = launched_and_finished(users["rita"], {"run_id": 2, "batch_ids": [3], "collapsed_classes": ["8"],
+                                                  "run_step": 86})
     # It warned "possible mode collapse" of a run of 86 steps, whose every class still looks alike.
     assert not [w.value for w in at.warning if "flagged class(es)" in w.value]
     assert [i.value for i in at.info if "after only 86 steps that is expected" in i.value]
