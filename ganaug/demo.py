@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Batch, Run
+from ganaug.busy_machine import BusyMachine, busy_machine
 from ganaug_core.errors import GanaugError
 from ganaug_core.imbalance import some_names
 from ganaug_core.progress import ProgressCallback, no_progress
@@ -45,6 +46,7 @@ class DemoInfo:
     created: list[str] = field(default_factory=list)  # what this invocation made (empty on a second run)
     steps: int = 0  # how far the run trained: a busy machine buys fewer steps in the demo's minutes
     collapsed: list[str] = field(default_factory=list)  # the classes the run's diversity monitor flagged last
+    busy: Optional[BusyMachine] = None  # the machine's load as this invocation started training, when too high
 
     def text(self) -> str:
         made = ", ".join(self.created) if self.created else "nothing new (everything was already there)"
@@ -55,6 +57,8 @@ class DemoInfo:
                          "samples (a busy machine buys fewer steps in the same minutes); train it further with "
                          f"`{typed_command()} train --resume {self.run_id} --minutes 2`, then run the demo again for "
                          "new batches")
+        if self.busy is not None:  # its threads waited on each other: fewer steps in the same minutes
+            lines.append(self.busy.note(f"{typed_command()} train --resume {self.run_id} --minutes 2"))
         if self.collapsed and self.steps < FEW_STEPS:  # every class of a generator this young looks alike
             lines.append(f"note: samples still vary too little in class {some_names(self.collapsed)}, as expected "
                          "this early: no collapse yet")
@@ -142,8 +146,10 @@ def prepare_demo(minutes: Optional[float] = DEFAULT_MINUTES, steps: Optional[int
     created: list[str] = []
     _dataset(name, resolution, progress, created)
     run_id = _finished_run(name)
+    busy = None
     if run_id is None:
         config = default_config(name, minutes=minutes, steps=steps, seed=DEMO_SEED)
+        busy = busy_machine(config.device)
         run_id = train_run(name, config.validate(), progress=progress)
         created.append(f"run {run_id}")
 
@@ -167,4 +173,4 @@ def prepare_demo(minutes: Optional[float] = DEFAULT_MINUTES, steps: Optional[int
     with session_scope() as session:
         steps = session.get(Run, run_id).step or 0
     return DemoInfo(name, run_id, batch_ids, user, DEMO_PASSWORD if user else None, role, created, steps,
-                    final_diversity(run_id)[1])
+                    final_diversity(run_id)[1], busy)

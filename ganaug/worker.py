@@ -44,6 +44,7 @@ from db.jobs import (cancel_job, cancel_requested, claim_job, fail_job, fail_sta
                      heartbeat, submit_job, update_progress)
 from db.models import Job, db_now
 from ganaug.abandoned_runs import fail_abandoned_runs
+from ganaug.busy_machine import busy_machine_note
 from ganaug_core import paths
 from ganaug.job_messages import cancel_message, job_error, progress_message, worker_stopped_message
 from ganaug_core.progress import Progress
@@ -55,6 +56,7 @@ CANCEL_CHECK_S = 1.0  # a running job reads its cancel flag at most this often
 
 WORKERS_DIR = "workers"  # under GANAUG_HOME: one <host>-<pid>-<token>.alive file per running worker
 FORGET_AFTER_S = 24 * 3600  # a starting worker removes the files of workers silent this long (killed outright)
+TRAINING_JOBS = ("train_generate", "benchmark")  # the jobs that train with torch's threads (a GAN, classifiers)
 
 def submit(kind: str, params: dict, submit_key: Optional[str] = None, requested_by: Optional[int] = None) -> int:
     """Record a queued job; the same submit key gives back the same job, queued once."""
@@ -181,6 +183,8 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
             fail_job(s, job_id, refusal)
             return "failed"
     handler = HANDLERS.get(kind)
+    if kind in TRAINING_JOBS:
+        _note_busy_machine(f"job {job_id}: ", (params.get("config") or {}).get("device", "cpu"))
     if handler is None:
         with session_scope(immediate=True) as s:
             fail_job(s, job_id, f"unknown job kind {kind!r}")
@@ -281,6 +285,7 @@ def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0
     previous = {}
     if threading.current_thread() is threading.main_thread():
         previous = {sig: signal.signal(sig, lambda *_: stop_event.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    _note_busy_machine()
     alive = threading.Event()
     beat = threading.Thread(target=_say_alive, args=(alive, alive_file()), daemon=True, name="worker-alive")
     beat.start()
@@ -291,6 +296,14 @@ def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0
         beat.join(timeout=HEARTBEAT_S + 5)
         for sig, handler in previous.items():  # an embedding process (a test, a shell) gets its Ctrl-C back
             signal.signal(sig, handler)
+
+
+def _note_busy_machine(job: str = "", device: str = "cpu") -> None:
+    """Say in the worker's log, as it starts and as each training job starts, that torch's threads will wait on each
+    other (`busy_machine_note`): the app's training then crawls, and only its terminal can say why."""
+    note = busy_machine_note(device, "ganaug app")  # the worker `ganaug app` starts has its environment
+    if note:
+        print(f"worker: {job}{note}", file=sys.stderr, flush=True)
 
 
 def alive_file() -> Path:
