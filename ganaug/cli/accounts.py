@@ -12,10 +12,10 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, USER, UserError, cli_errors, emit, login, one_line, read_password
+from ganaug.cli.common import Commands, JSON, USER, UserError, cli_errors, emit, login, one_line, read_password
 
-users_app = typer.Typer(no_args_is_help=True, help="Reviewer and admin accounts.")
-tags_app = typer.Typer(no_args_is_help=True, help="The artifact tag taxonomy.")
+users_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Reviewer and admin accounts.")
+tags_app = typer.Typer(cls=Commands, no_args_is_help=True, help="The artifact tag taxonomy.")
 
 ACCOUNT = typer.Argument(..., help="The account's name (`ganaug users list`)")
 NEW_ACCOUNT = typer.Argument(..., help="The new account's name: 1 to 100 printable characters, no spaces")

@@ -17,10 +17,10 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, login,
-                               one_line, terminate_as_interrupt)
+from ganaug.cli.common import (Commands, JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
+                               login, one_line, terminate_as_interrupt)
 
-audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained decision log.")
+audit_app = typer.Typer(cls=Commands, no_args_is_help=True, help="The hash-chained decision log.")
 
 
 def tag_of(details) -> str:

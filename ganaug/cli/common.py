@@ -75,7 +75,11 @@ def login(user: Optional[str], password_env: str = "GANAUG_PASSWORD"):
 
 # C0 and C1 control characters but line feed and tab: a name (a class folder, a dataset, a reason typed elsewhere)
 # holding ESC would otherwise drive the terminal it is printed on (colours, a rewritten line, a window title).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Also what rearranges or hides text without showing itself: bidi embeddings, overrides and isolates (U+202A–U+202E,
+# U+2066–U+2069: a name 'x\u202egpj.exe' read as 'xexe.jpg', and the columns after it moved), zero-width spaces and
+# the BOM (U+200B, U+2060, U+FEFF: 'digits' and 'dig\u200bits' read alike). The zero-width joiners (U+200C, U+200D)
+# are left as they are: Persian, Indic scripts and emoji are spelled with them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 # What else ends a line, or a table's cell: a class folder named 'a\nb' or a reason typed with a newline started a
@@ -88,13 +92,15 @@ def _escaped(match: re.Match) -> str:
 
 
 def printable(text: str) -> str:
-    """`text` with its control characters shown as escapes (`\\x1b`), for a terminal that would act on them."""
+    """`text` with its control characters shown as escapes (`\\x1b`), for a terminal that would act on them, and
+    its bidi controls and zero-width spaces too (`\\u202e`), which would make it read as other text."""
     return _CONTROL.sub(_escaped, text)
 
 
 def one_line(text: Any) -> str:
     """A value from a user or a file (a name, a reason, a path) as one cell of a table or one item of a line: its
-    control characters, tabs and line breaks shown as escapes (`a\\nb`, `\\x1b`)."""
+    control characters, tabs, line breaks, bidi controls and zero-width spaces shown as escapes (`a\\nb`, `\\x1b`,
+    `\\u202e`)."""
     return printable(_BREAKS.sub(_escaped, str(text)))
 
 
@@ -178,7 +184,34 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-class OneLineUsageErrors(TyperGroup):
+class Commands(TyperGroup):
+    """A group of commands whose "No such command" says what a user most likely meant where that is obvious: a word
+    people type for one of its commands (`data show`: `ganaug data report`, `ganaug.cli.guesses`), else typer's
+    close matches (`data lsit`: 'list'). Every group of `ganaug` is one (`typer.Typer(cls=Commands)`)."""
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except _UsageError as e:
+            guess = _guess(ctx, args[0]) if args else None
+            if guess is not None:
+                e.message = f"No such command {args[0]!r}. Did you mean '{guess}'?"
+            raise
+
+
+def _guess(ctx: typer.Context, word: str) -> Optional[str]:
+    """'ganaug data report' for `word` 'show' typed in the group `ctx` runs (`ganaug data`)."""
+    from ganaug.cli.guesses import guessed_command
+
+    groups = []
+    while ctx.parent is not None:
+        groups.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    guess = guessed_command(" ".join(groups), word)
+    return None if guess is None else f"{ctx.info_name or 'ganaug'} {guess}"
+
+
+class OneLineUsageErrors(Commands):
     """The root command: a usage error (unknown option, missing option, bad value) is one line on stderr and exit
     status 2, like every other bad input, instead of click's boxed usage, hint and error. Arguments are parsed in
     `make_context` (the root's own) and `invoke` (every subcommand's), so both are covered."""

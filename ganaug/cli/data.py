@@ -8,11 +8,11 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, cli_errors, echo, emit, one_line, terminate_as_interrupt
+from ganaug.cli.common import Commands, JSON, cli_errors, echo, emit, one_line, terminate_as_interrupt
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION, some_names
 from ganaug_core.progress import tqdm_progress
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(cls=Commands, no_args_is_help=True)
 
 
 @app.command("ingest")

@@ -13,15 +13,16 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
-                               terminate_as_interrupt, write_atomically)
+from ganaug.busy_machine import busy_machine_note
+from ganaug.cli.common import (Commands, JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
+                               one_line, terminate_as_interrupt, write_atomically)
 from ganaug_core import paths
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, QUICK_MAX_SEEDS
 from ganaug_core.progress import tqdm_progress
 from ganaug_core.metrics.authenticity import COPY_RATIO
 from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO
 
-evaluate_app = typer.Typer(no_args_is_help=True)
+evaluate_app = typer.Typer(cls=Commands, no_args_is_help=True)
 
 
 @evaluate_app.command("batch")
@@ -141,9 +142,11 @@ def features_cmd(
         info = extractor_info(dataset)
         if embedding:
             info["embedding"] = ensure_embedding(dataset, progress)
-    text = f"feature extractor for {dataset!r}: {path} (sha256 {info['sha256'][:12]}…, train accuracy {info['train_accuracy']:.3f})"
+    text = (f"feature extractor for {dataset!r}: {one_line(path)} (sha256 {info['sha256'][:12]}…, train accuracy "
+            f"{info['train_accuracy']:.3f})")
     if embedding:
-        text += f"\nembedding: {info['embedding']['path']} ({info['embedding']['points']} real training points)"
+        text += (f"\nembedding: {one_line(info['embedding']['path'])} ({info['embedding']['points']} real training "
+                 "points)")
     emit(info, as_json, text)
 
 
@@ -175,6 +178,9 @@ def benchmark_cmd(
     from ganaug.benchmarking import format_summary, run_benchmark
 
     json_file = _json_destination(json_out)  # checked before the minutes of training, not after them
+    note = busy_machine_note("cpu", "ganaug benchmark ...")  # its classifiers train on the CPU
+    if note:
+        echo(note, err=True)
     with terminate_as_interrupt(), tqdm_progress() as progress:
         result = run_benchmark(dataset, arms, seeds, quick, out, run, progress)
     if json_out == "-":

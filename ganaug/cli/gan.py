@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
 from typing import Optional
 
 import typer
 
-from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, printable,
+from ganaug.busy_machine import busy_machine_note
+from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, one_line,
                                terminate_as_interrupt)
 from ganaug.cli.runs import runs_app
 from ganaug_core import paths, runstats
@@ -34,7 +34,7 @@ TRAIN_HELP = (
 def _compact(progress, class_names: list[str]):
     """The bar shows a few numbers; the full stats (diversity per class, grid path) go to stats.jsonl. Collapsed
     classes are named as the warning after training names them; a name is a folder's, so tqdm must not print its
-    control characters raw."""
+    control characters or line breaks raw."""
     from ganaug_core.progress import Progress
 
     def report(p: Progress) -> None:
@@ -43,7 +43,7 @@ def _compact(progress, class_names: list[str]):
         if left is not None:  # a minute budget: the bar has no total, so it said nothing of when it ends
             stats = {"left": left, **stats}
         if "collapsed" in stats:
-            names = [printable(class_names[int(c)]) for c in stats["collapsed"]]
+            names = [one_line(class_names[int(c)]) for c in stats["collapsed"]]
             more = f" +{len(names) - BAR_NAMES} more" if len(names) > BAR_NAMES else ""
             stats["collapsed"] = "[" + ", ".join(names[:BAR_NAMES]) + more + "]"
         progress(Progress(p.stage, p.done, p.total, stats))
@@ -58,28 +58,6 @@ def budget_left(p) -> Optional[str]:
         return None
     seconds = max(0, round(elapsed * (1 - fraction) / fraction)) if fraction < 1 else 0
     return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def busy_machine_note(device: str) -> Optional[str]:
-    """A note when other work already keeps every core busy and torch trains with a thread per core: its threads
-    then wait on each other. On a busy 2-core machine (load 4–7, 2026-12-06) one thread trained a 32² colour dataset
-    at 7.4–11.0 steps/s, the default two at 0.8–3.2. Not switched for the user: the thread count can change a run's
-    bytes, and a resume must give the same weights."""
-    import torch
-
-    if device != "cpu" or os.environ.get("OMP_NUM_THREADS") or torch.get_num_threads() < 2:
-        return None
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not on every platform
-        return None
-    cores = os.cpu_count() or 1
-    if load < cores:
-        return None
-    return (f"note: this machine is busy (load {load:.1f} on {cores} cores): torch's {torch.get_num_threads()} "
-            "threads wait on each other and training may run several times slower than it could; "
-            "`OMP_NUM_THREADS=1 ganaug train ...` trained 2–14× the steps/s on a busy 2-core machine "
-            "(README, \"A machine shared with other heavy work\")")
 
 
 @cli_errors
@@ -175,15 +153,15 @@ def train_cmd(
                f"about 1,000); train this run further with `{resume_cmd} --minutes M` (M more minutes) or "
                "`--steps N` (up to N steps in all)")
     # The stored paths are relative to GANAUG_HOME; the one printed opens from wherever the command ran.
-    emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: "
-                        f"{paths.resolve(info['checkpoint']) if info['checkpoint'] else 'no checkpoint'}{few}")
+    checkpoint = one_line(paths.resolve(info["checkpoint"])) if info["checkpoint"] else "no checkpoint"
+    emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: {checkpoint}{few}")
     if info["collapsed_classes"]:
         worst_first = sorted(info["collapsed_classes"], key=lambda c: info["diversity"][c])
         said = diversity_in_words(run_id)
-        flagged = some_names([f"{c} ({said[c]})" for c in worst_first])
+        flagged = some_names([f"{one_line(c)} ({said[c]})" for c in worst_first])
         if len(worst_first) > NAMED_AT_MOST:
             flagged += " (`--json` names them all)"
-        grids = paths.resolve(info["run_dir"]) / "grids"
+        grids = one_line(paths.resolve(info["run_dir"]) / "grids")
         if info["too_few_steps"]:  # every class of a generator this young looks alike: no collapse to warn of yet
             echo(f"note: samples still vary too little in class {flagged}; look at the grids in {grids}: after "
                  f"only {info['step']} steps that is expected, before the generator has learned the classes, and no "
@@ -228,7 +206,7 @@ def generate_cmd(
         young = trained.status != "running" and (trained.step or 0) < runstats.FEW_STEPS
         run_step = trained.step or 0
     emit(info, as_json, f"batch {batch_id}: {n} samples of class {class_label(class_index, names)} in "
-                        f"{paths.resolve(info['folder'])} (pending review)")
+                        f"{one_line(paths.resolve(info['folder']))} (pending review)")
     if young:  # reviewers would otherwise be handed a batch of noise without a word
         echo(f"note: run {run} trained only {run_step} steps, likely too few for realistic samples; train it further "
              f"(`ganaug train --resume {run} --minutes M`) and generate from the run that continues it", err=True)

@@ -13,10 +13,10 @@ from typing import Optional
 import typer
 
 from ganaug.cli.audit import tag_of
-from ganaug.cli.common import JSON, USER, class_label, cli_errors, emit, login, one_line
+from ganaug.cli.common import Commands, JSON, USER, class_label, cli_errors, emit, login, one_line
 
-review_app = typer.Typer(no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
-jobs_app = typer.Typer(no_args_is_help=True, help="Jobs run by the worker.")
+review_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
+jobs_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Jobs run by the worker.")
 
 BATCH = typer.Argument(..., help="Batch id (`ganaug review pending` lists the batches waiting)")
 SAMPLE = typer.Argument(..., help="Sample id (`ganaug review samples BATCH` lists a batch's)")

@@ -6,9 +6,9 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, UserError, cli_errors, emit
+from ganaug.cli.common import Commands, JSON, UserError, cli_errors, emit, one_line
 
-runs_app = typer.Typer(no_args_is_help=True)
+runs_app = typer.Typer(cls=Commands, no_args_is_help=True)
 
 RUN_IDS = typer.Option(None, "--run", metavar="N", help="Only this run (repeat for more)")
 
@@ -44,9 +44,9 @@ def runs_list_cmd(
                 + (f", resumed from run {r['resumed_from']}" if r["resumed_from"] else "") for r in rows]
     # Padded to the longest: a resumed run's or a time budget's longer text pushed its row's date and size out of line.
     width = max([len("progress"), *map(len, progress)])
-    lines = [f"{r['run']:>5}  {r['dataset']:<16} {r['status']:<10} {p:<{width}}  {r['created']}  "
+    lines = [f"{r['run']:>5}  {one_line(r['dataset']):<16} {r['status']:<10} {p:<{width}}  {r['created']}  "
              f"{human(r['size_bytes']):>8}"
-             + (f"\n       {r['error'].splitlines()[0]}" if r["status"] == "failed" and r["error"] else "")
+             + (f"\n       {one_line(r['error'].splitlines()[0])}" if r["status"] == "failed" and r["error"] else "")
              for r, p in zip(rows, progress)]  # a failed run says why below its line (a killed one: how to resume it)
     header = f"{'run':>5}  {'dataset':<16} {'status':<10} {'progress':<{width}}  {'created (UTC)':<19}  {'on disk':>8}"
     emit({"runs": rows}, as_json, "\n".join([header, *lines]) if lines else
@@ -68,14 +68,14 @@ def runs_du_cmd(run: Optional[list[int]] = RUN_IDS, as_json: bool = JSON) -> Non
     home = home_usage()
     header = (f"{'run':>5}  {'dataset':<16} {'status':<10} {'step':>7}  {'checkpoints':>16}  {'grids':>16}  "
               f"{'other':>8}  {'total':>8}")
-    lines = [f"{r['run']:>5}  {r['dataset']:<16} {r['status']:<10} {r['step']:>7,}  "
+    lines = [f"{r['run']:>5}  {one_line(r['dataset']):<16} {r['status']:<10} {r['step']:>7,}  "
              f"{r['checkpoints']:>4} × {human(r['checkpoint_bytes']):>9}  "
              f"{r['grid_steps']:>4} × {human(r['grid_bytes']):>9}  "
              f"{human(r['other_bytes']):>8}  {human(r['total_bytes']):>8}" for r in rows]
     parts = ", ".join(f"{k} {human(home[f'{k}_bytes'])}" for k in ("runs", "batches", "datasets", "models", "reports"))
     database = ("database on its server" if home["database_bytes"] is None
                 else f"database {human(home['database_bytes'])}")
-    summary = (f"home {home['home']}: {human(home['total_bytes'])} "
+    summary = (f"home {one_line(home['home'])}: {human(home['total_bytes'])} "
                f"({parts}, {database}, other {human(home['other_bytes'])})"
                "\n`ganaug runs prune --all --dry-run` shows what pruning the runs would free")
     text = "\n".join([header, *lines, summary]) if rows else summary
