@@ -149,6 +149,7 @@ def _write_pngs(pixels: np.ndarray, targets: list[Path], workers: int, progress:
     workers = min(workers, len(jobs))
     digests: list[str] = []
     with worker_pool(workers) as pool:
+        progress(Progress("write", 0, len(pixels)))  # the bar opens at 0, not at its first chunk of 256
         for part in pool.map(_write_chunk, jobs) if pool else map(_write_chunk, jobs):
             digests += part
             progress(Progress("write", len(digests), len(pixels)))
