@@ -107,8 +107,13 @@ def export_preview_table(dataset: str, ratio: float) -> None:
     rows = [{"class_name": names[c] if c < len(names) else str(c), "real_images": n["real"],
              "synthetic_images": n["synthetic"], "over_ratio": over.get(c, 0)}
             for c, n in sorted(preview["counts"].items())]
+    # The classes with approved samples first: among a catalogue's 40 classes in their order, the few that get
+    # synthetic images were below the box's first ten rows.
+    rows.sort(key=lambda r: not (r["synthetic_images"] or r["over_ratio"]))
+    approved = bool(rows) and bool(rows[0]["synthetic_images"] or rows[0]["over_ratio"])
+    first = " (the classes with approved samples first)" if approved else ""
     st.markdown(f"**What this export would hold** at a ratio of {ratio:g}: {sum(r['real_images'] for r in rows):,} real "
-                f"and {sum(r['synthetic_images'] for r in rows):,} approved synthetic images")
+                f"and {sum(r['synthetic_images'] for r in rows):,} approved synthetic images{first}")
     st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=table_columns(rows), key="export_preview")
     if preview["excluded"]:
         st.caption("Left out: "

@@ -17,12 +17,11 @@ from db import views
 from db.engine import session_scope
 from ganaug_core.imageio import shown_px
 from pages.point_map import CLASS_COLOURS, image_figure, legend_groups, selected_ids, webgl_figure
-from pages.ui import NO_DATASET, plain, require_user, show_images
+from pages.ui import NO_DATASET, plain, require_user, show_images, tile_name
 
 COLOUR_BY = {"source": "source", "class": "class", "decision": "decision"}
 PER_PAGE = 48  # tiles of the selection per page
 MAX_REAL_PER_CLASS = 2000
-CAPTION_CLASS_CHARS = 16  # a longer class name wraps a tile's caption onto many lines
 # Up to this many classes the coverage figure has a bar for each; past it, only for the classes with samples (100
 # classes made a figure 2,600 px tall, nearly every bar "no samples").
 COVERAGE_EVERY_CLASS = 20
@@ -122,8 +121,7 @@ def coverage_label(row: dict) -> str:
 
 def tile_class(names: dict, class_index: int) -> str:
     """A tile's class name, cut to fit under its 96 px tile (a selection mixes classes; the map says which is which)."""
-    name = str(names.get(class_index, class_index))
-    return plain(name if len(name) <= CAPTION_CLASS_CHARS else name[:CAPTION_CLASS_CHARS - 1] + "…")
+    return plain(tile_name(names.get(class_index, class_index)))
 
 
 def turn_to(page: int) -> None:

@@ -244,10 +244,21 @@ def batch_quality(dataset: str) -> None:
     st.dataframe(main, hide_index=True, column_config=table_columns(main), key="eval_quality")
     with st.expander("Every measure, each beside its held-out real value (KID, precision, authenticity, DCR …)"):
         st.dataframe(table, hide_index=True, column_config=table_columns(table), key="eval_quality_all")
-    cautious = [m for m in recorded if m.get("caution")]  # one warning for them all: rare classes recur
-    if cautious:
-        st.warning(f"Batch{'es' * (len(cautious) > 1)} {', '.join(str(m.get('batch')) for m in cautious)}: "
-                   + plain("; ".join(sorted({str(m["caution"]) for m in cautious}))), icon=":material/warning:")
+    if lines := caution_lines(recorded, class_names):
+        st.warning("  \n".join(lines), icon=":material/warning:")
+
+
+def caution_lines(recorded: list[dict], class_names: list[str]) -> list[str]:
+    """One line per caution, naming the batches (and their classes) it applies to: a rare class's batches share
+    one. All batches in front of all cautions left a reader of eight rare classes to guess which caution was whose."""
+    by_caution: dict[str, list[str]] = {}
+    for m in recorded:
+        if m.get("caution"):
+            c = m.get("class_index")
+            name = class_names[c] if isinstance(c, int) and 0 <= c < len(class_names) else str(c)
+            by_caution.setdefault(str(m["caution"]), []).append(f"{m.get('batch')} ({plain(name)})")
+    return [f"Batch{'es' * (len(batches) > 1)} {', '.join(batches)}: {plain(caution)}"
+            for caution, batches in by_caution.items()]
 
 
 def benchmark_answer(data: dict):

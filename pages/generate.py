@@ -242,6 +242,9 @@ with left:
     values["classes"] = st.multiselect("Classes to generate", dataset["learnable"] if dataset else [],
                                        default=dataset["minority"] if dataset else None,
                                        format_func=lambda c: f"{c}: {class_names[c]}", key="gen_classes",
+                                       # In a column the chips would stay on one line that scrolls sideways: five
+                                       # rare classes of a 40-class catalogue showed as one long name and a fade.
+                                       wrap=True,
                                        help="Preselected: the minority classes of the dataset. A class with no "
                                             "training images is not offered: the generator cannot learn it.")
     field_error("classes")

@@ -26,7 +26,7 @@ from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_
 from pages.review_decisions import SCORE_JOB, batch_actions, load_queue, queue_scoring, set_state
 from pages.review_sample import load_tags, sample_detail
 from pages.ui import (NO_DATASET, RETRIED, TILE_PX, database_checked, file_changed, fmt, home, image_uri,
-                      placeholder_uri, plain, require_user, tile_clicks)
+                      placeholder_uri, plain, require_user, tile_clicks, tile_name)
 
 PER_PAGE_CHOICES = (24, 36, 48)
 SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
@@ -282,7 +282,8 @@ def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = 
         flags = ((["FILE CHANGED"] if is_changed else []) + (["MEMORIZED"] if s["memorized"] else [])
                  + (["rejected"] if s["rejected"] else []) + s["tags"])
         conf = [] if s["class_confidence"] is None else [f"conf {fmt(s['class_confidence'])}"]  # no "conf —"
-        captions.append(" · ".join([f"#{s['id']}", names[s["class_index"]], *conf, *flags]))
+        # A catalogue's long class name, whole, wrapped every caption of the grid onto four lines.
+        captions.append(" · ".join([f"#{s['id']}", tile_name(names[s["class_index"]]), *conf, *flags]))
     markdown_captions = [plain(c) for c in captions]  # st.image renders captions as Markdown; the tiles' alt text not
     # Above the tiles, in sight with the first row: what is wrong with a file, then what the frames mean.
     if missing:

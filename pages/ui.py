@@ -30,6 +30,14 @@ from ganaug_core.markdown import plain
 from ganaug_core.imageio import ImageRejected, read_png, sha256_file
 
 TILE_PX = 112  # a 16×16 sample is unreadable at its own size; nearest-neighbour upscaling keeps pixels honest
+TILE_NAME_CHARS = 16  # a longer class name wraps a tile's caption onto many lines
+
+
+def tile_name(name) -> str:
+    """A class name as a tile's caption gives it, cut with "…" to fit under a tile of about 100 px (the class
+    picker and the sample's detail give it whole). Raw text: `plain` it for Markdown after."""
+    name = str(name)
+    return name if len(name) <= TILE_NAME_CHARS else name[:TILE_NAME_CHARS - 1] + "…"
 
 
 # What a page with no dataset says: the app does not ingest (a folder of patient images is read where it lies, by
