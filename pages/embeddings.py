@@ -90,22 +90,23 @@ def coverage_per_class(dataset: str, version: tuple, k: int = 5) -> pd.DataFrame
 
 
 def class_choice(df: pd.DataFrame, dataset: str) -> tuple | None:
-    """The classes to colour, where there are more than distinct colours: by default those with samples, else the
-    rarest; None where every class gets its own colour."""
+    """The classes to colour, where there are more than distinct colours: by default the rarest of those with
+    samples (of all classes where none has any); None where every class gets its own colour."""
     by_index = df.drop_duplicates("class_index").sort_values("class_index")
     names = by_index["class"].tolist()
     if len(names) <= CLASS_COLOURS:
         return None
     sampled = set(df.loc[df["source"] == "synthetic", "class"])
-    default = [n for n in names if n in sampled][:CLASS_COLOURS]
-    if not default:
-        real = df.loc[df["source"] == "real", "class"].value_counts()
-        default = sorted(real.sort_values(kind="stable").index[:CLASS_COLOURS], key=names.index)
+    real = df.loc[df["source"] == "real", "class"].value_counts()
+    # The rarest first (of those with samples, where any): more sampled classes than colours took the first by
+    # index, which in a catalogue of 40 left out rare classes that had batches.
+    pool = [n for n in names if n in sampled] or names
+    default = sorted(sorted(pool, key=lambda n: (real.get(n, 0), names.index(n)))[:CLASS_COLOURS], key=names.index)
     chosen = st.multiselect(f"Classes in colour (at most {CLASS_COLOURS})", names, default=default,
                             max_selections=CLASS_COLOURS, key=f"emb_classes_{dataset}",
                             help="Type to find a class. The other classes are drawn in grey.")
     st.caption(f"{len(chosen)} of {len(names)} classes in colour, the others grey"
-               + (": by default the classes with synthetic samples" if sampled else ": by default the rarest"))
+               + (": by default the rarest classes with synthetic samples" if sampled else ": by default the rarest"))
     return tuple(chosen)
 
 

@@ -139,3 +139,15 @@ def test_embeddings_of_many_classes_colour_the_chosen_ones_and_grey_the_rest(use
                                                                    "other classes · synthetic"]
     coverage = _chart(at, "emb_coverage")["data"][0]
     assert coverage["y"] == [names[7], names[42]]  # 58 bars of "no samples" are left out
+
+
+def test_embeddings_colour_the_rarest_classes_with_samples_by_default(users, digits, tmp_path):
+    # More classes with samples than colours: the first eight by index were chosen, leaving rarer ones grey.
+    names = _many_classes(tmp_path)
+    for c in range(10):  # real images: class 0 the most (12), class 9 the fewest (3)
+        make_batch("many", c, 2, seed=c)
+    at = app_test(users["rita"], "embeddings.py")
+    at.selectbox(key="emb_dataset").set_value("many").run()
+    at.radio(key="emb_colour").set_value("class").run()
+    assert not at.exception
+    assert at.multiselect(key="emb_classes_many").value == [names[c] for c in range(2, 10)]
