@@ -226,7 +226,7 @@ def admissible_samples(session: Session, dataset_id: int,
         select(Batch.status, func.count(Sample.id)).join(Sample, Sample.batch_id == Batch.id)
         .where(Batch.dataset_id == dataset_id, Batch.status != "approved").group_by(Batch.status)
     ):
-        excluded[f"batch {status}"] = n
+        excluded[f"in a {status} batch"] = n  # "240 in a pending batch" (it read "240 batch pending")
     blocking = carries_blocking_tag()
     # One pass over every sample of the table-approved batches: the digests need them all, rejected ones too.
     rows = session.execute(

@@ -57,7 +57,7 @@ def test_an_export_with_user_is_recorded_with_what_left_and_where(toy, tmp_path)
     assert logged["details"] == {
         "dataset": "toy", "manifest_sha256": manifest_sha, "entries": 12, "synthetic_ratio": 2.0,
         "counts": {"0": {"real": 6, "synthetic": 0}, "1": {"real": 3, "synthetic": 3}},
-        "log_head": {"events": int(head_events), "hash": head}, "excluded": {"batch pending": 2},
+        "log_head": {"events": int(head_events), "hash": head}, "excluded": {"in a pending batch": 2},
         "folder": str(out)}
     assert f"to {out}, whose manifest.csv has sha256 {manifest_sha}" in logged["meaning"]
     [listed] = ok_json("audit", "exports")["exports"]

@@ -36,7 +36,7 @@ def test_real_train_only_and_approved_batches_only(home, toy, people):
     assert len(real) == 9 and all("/train/" in e.path for e in real)  # 6 + 3 train; the 4 test images never
     assert [e.batch_id for e in synth] == [b] * 3 and {e.event_id for e in synth} == {event_id}
     assert gated.counts == {0: {"real": 6, "synthetic": 0}, 1: {"real": 3, "synthetic": 3}}
-    assert gated.excluded == {"batch pending": 2, "batch rejected": 2}
+    assert gated.excluded == {"in a pending batch": 2, "in a rejected batch": 2}  # it read "2 batch pending"
     assert len(gated.manifest_sha256) == 64 and gated.manifest_csv().startswith(b"path,sha256,class_index")
     assert pending != b
 
