@@ -12,6 +12,7 @@ from typing import Optional
 
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
 from db import views
 from db.engine import session_scope
@@ -21,12 +22,17 @@ from ganaug_core.benchmark.arms import ARM_DESCRIPTIONS
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, FEW_SEEDS, QUICK_MAX_SEEDS
 from pages.jobs import (cancel_or_wait, failure, load_job, newest_to_follow, progress_bar, redraw_once_ended,
                         who_and_when)
-from pages.tables import table_columns
+from pages.tables import MISSING, table_columns
 from pages.ui import (NO_DATASET, RETRIED, acting_user, database_checked, decision_errors, home, plain,
                       require_user)
 
 JOB_KIND = "benchmark"
 ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
+# A report's figure wider than this (px, as drawn at 100 dpi), or taller than TALL × its width, goes one to a row:
+# two to a row, half of a 1366-px screen shrank it to under half its size (a 40-class table's text to 5 px). The
+# widest kept two to a row is the arms' figure (9 inches, ~890 px); three PR panels are ~960 px.
+HALF_WIDTH_MAX_PX = 920
+TALL = 0.8  # the per-class recall table of 40 classes (0.95 before it was drawn taller); the ratio sweep is 0.7
 # Main "Batch quality" columns: what each batch is and the measures a reviewer reads first, within 1366 px; the
 # whole table (KID, held-out values of every measure, DCR) is in the expander below it.
 QUALITY_COLUMNS = ["batch", "class_name", "samples", "fid", "fid_held_out", "recall", "coverage", "class_consistency",
@@ -40,7 +46,7 @@ def arms_help() -> str:
 
 def ci_text(ci: dict) -> str:
     if not isinstance(ci, dict) or ci.get("mean") is None:
-        return "–"
+        return MISSING
     if (ci.get("n") or 0) < 2 or ci.get("low") is None:
         return f"{ci['mean']:.3f}"
     return f"{ci['mean']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
@@ -187,7 +193,7 @@ def _rounded(value, digits: int):
 
 def _kid_text(k) -> str:
     if not isinstance(k, dict) or k.get("mean") is None:
-        return "–"
+        return MISSING
     return f"{k['mean']:.4f}" + ("" if k.get("std") is None else f" ± {k['std']:.4f}")
 
 
@@ -241,9 +247,11 @@ def batch_quality(dataset: str) -> None:
                f"dataset's {' and '.join(splits) or 'held-out'} split: numbers to read, which neither the gate nor "
                "the benchmark uses. Hover a column for its meaning.")
     main = table[QUALITY_COLUMNS]
-    st.dataframe(main, hide_index=True, column_config=table_columns(main), key="eval_quality")
+    st.dataframe(main, hide_index=True, column_config=table_columns(main), placeholder=MISSING,  # "–", not "None"
+                 key="eval_quality")
     with st.expander("Every measure, each beside its held-out real value (KID, precision, authenticity, DCR …)"):
-        st.dataframe(table, hide_index=True, column_config=table_columns(table), key="eval_quality_all")
+        st.dataframe(table, hide_index=True, column_config=table_columns(table), placeholder=MISSING,
+                     key="eval_quality_all")
     if lines := caution_lines(recorded, class_names):
         st.warning("  \n".join(lines), icon=":material/warning:")
 
@@ -269,6 +277,28 @@ def benchmark_answer(data: dict):
         return answer(data)
     except (KeyError, TypeError, IndexError, StopIteration):
         return (data.get("comparison") or {}).get("answer") or None
+
+
+def full_width(plot: Path) -> bool:
+    """Whether a report's figure needs the page's width: a tall one (per-class recall of many classes, a row per
+    class) or a wide one (PR panels, bars of many classes)."""
+    try:
+        with Image.open(plot) as image:
+            width, height = image.size
+    except (OSError, Image.DecompressionBombError):  # st.image says what is wrong with it
+        return False
+    return height > TALL * width or width > HALF_WIDTH_MAX_PX
+
+
+def show_plots(plots: list[Path]) -> None:
+    """Small figures two to a row, in their order; then each figure that needs the page's width, one to a row."""
+    half = [p for p in plots if not full_width(p)]
+    for start in range(0, len(half), 2):
+        for col, plot in zip(st.columns(2), half[start:start + 2]):
+            col.image(str(plot), caption=plot.stem.replace("_", " "))
+    for plot in plots:
+        if plot not in half:
+            st.image(str(plot), caption=plot.stem.replace("_", " "))
 
 
 def benchmark_results(dataset: str) -> None:
@@ -305,7 +335,7 @@ def benchmark_results(dataset: str) -> None:
         st.markdown("Mean and 95 % interval over seeds, on the locked real test split")
         table = pd.DataFrame([{"arm": arm_label(arm), "n_train": a.get("n_train"), "n_synthetic": a.get("n_synthetic"),
                                **{m: ci_text(ci) for m, ci in a.get("clean", {}).items()}} for arm, a in arms_data.items()])
-        st.dataframe(table, hide_index=True, column_config=table_columns(table))
+        st.dataframe(table, hide_index=True, column_config=table_columns(table), placeholder=MISSING)
     else:
         st.json(report["summary"])
     best = {m: b for m, b in ((data.get("comparison") or {}).get("best_baseline") or {}).items() if b is not None}
@@ -318,11 +348,8 @@ def benchmark_results(dataset: str) -> None:
     if points:
         st.markdown(f"**Synthetic : real ratio sweep** ({arm_label(data['sweep'].get('arm', ''))})")
         table = pd.DataFrame([{k: ci_text(v) if isinstance(v, dict) else v for k, v in p.items()} for p in points])
-        st.dataframe(table, hide_index=True, column_config=table_columns(table))
-    plots = sorted(folder.glob("*.png"), key=lambda p: (p.name != "arms.png", p.name))  # the answer's plot first
-    for start in range(0, len(plots), 2):
-        for col, plot in zip(st.columns(2), plots[start:start + 2]):
-            col.image(str(plot), caption=plot.stem.replace("_", " "))
+        st.dataframe(table, hide_index=True, column_config=table_columns(table), placeholder=MISSING)
+    show_plots(sorted(folder.glob("*.png"), key=lambda p: (p.name != "arms.png", p.name)))  # the answer's plot first
     markdown = sorted(folder.glob("*.md"))
     if markdown:
         with st.expander("Full report"):

@@ -6,7 +6,7 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from pages.tables import event_table, table_columns
+from pages.tables import MISSING, event_table, table_columns
 from pages.ui import NO_DATASET, plain, require_user
 
 EVERY_CLASS_IN_ORDER = 30  # up to this many classes the chart keeps the dataset's order at its full height
@@ -79,20 +79,21 @@ st.subheader("Batches pending review")
 if data["pending"]:
     pending = pd.DataFrame(data["pending"])[["batch", "dataset", "class_name", "count", "memorized", "scored",
                                              "created"]]
-    st.dataframe(pending, hide_index=True, column_config=table_columns(pending), key="overview_pending")
+    st.dataframe(pending, hide_index=True, column_config=table_columns(pending), placeholder=MISSING,
+                 key="overview_pending")
     st.page_link("pages/review.py", label="Open the review queue", icon=":material/fact_check:")
 else:
     st.write("Nothing waiting for review.")
 st.subheader("Runs")
 if data["runs"]:
     runs = pd.DataFrame(data["runs"])[["run", "dataset", "status", "step", "budget", "arch", "created"]]
-    st.dataframe(runs, hide_index=True, column_config=table_columns(runs), key="overview_runs")
+    st.dataframe(runs, hide_index=True, column_config=table_columns(runs), placeholder=MISSING, key="overview_runs")
 else:
     st.write("No runs yet — launch one on the Generate page.")
 
 st.subheader("Recent decisions")
 if data["events"]:
     events = event_table(data["events"], ["id", "ts", "actor", "action", "target", "reason"])
-    st.dataframe(events, hide_index=True, column_config=table_columns(events))
+    st.dataframe(events, hide_index=True, column_config=table_columns(events), placeholder=MISSING)
 else:
     st.write("No decisions recorded yet.")

@@ -1,13 +1,15 @@
 """Every table's headers in the reviewer's words, with units and help where a number needs them.
 
-Pages pass `column_config=table_columns(df)` to st.dataframe, so no raw field name reaches the screen; decision-log
-rows go through `event_table` first.
+Pages pass `column_config=table_columns(df)` and `placeholder=MISSING` to st.dataframe, so no raw field name and no
+"None" reaches the screen; decision-log rows go through `event_table` first.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+MISSING = "–"  # a measure that could not be computed, as a table shows it (st.dataframe's `placeholder`), not "None"
+CLASS_NAME_PX = 300  # ~7 px a character; Evaluate's quality table still fits a 1366-px screen
 _INTERVAL = "Mean and [95 % interval] over seeds, on the locked real test split; from 0 to 1."
 TABLE_COLUMNS = {
     "id": st.column_config.NumberColumn("Event", format="%d", help="The event's number in the decision log"),
@@ -15,7 +17,9 @@ TABLE_COLUMNS = {
     "run": st.column_config.NumberColumn("Run", format="%d"),
     "job": st.column_config.NumberColumn("Job", format="%d"),
     "dataset": st.column_config.TextColumn("Dataset"),
-    "class_name": st.column_config.TextColumn("Class"),
+    # Wide enough for a class name of ~40 characters: sized by Streamlit, a long name was cut after 38 characters at
+    # 1366 px and 45 at 1920 px (Overview's pending batches, Evaluate's quality).
+    "class_name": st.column_config.TextColumn("Class", width=CLASS_NAME_PX),
     "count": st.column_config.NumberColumn("Samples", format="%d", help="Samples generated in the batch"),
     "memorized": st.column_config.NumberColumn(
         "Memorized", format="%d", help="Near-copies of a training image not rejected yet; they block approval"),

@@ -32,6 +32,15 @@ NAMED_IN_TITLE = 4  # rare classes named in a title; more are counted
 MANY_CLASSES = 20  # per-class recall: a row of bars up to this many classes, a table of colours past it
 PR_PANELS = 8  # PR curves of at most this many rare classes, the rarest (fewest training images), 4 to a row
 PR_COLUMNS = 4
+# The figures are read on the Evaluate page at 100 dpi: a wide or tall one gets the page's width there, ~900 px on a
+# 1366-px screen, so up to about 9 inches a point of text is 1.4 px. A 40-class table of 6-pt cells, drawn 10 inches
+# wide and shown in half the page, read at 4 px; its cells and rows are sized for 9-pt text instead.
+TABLE_FONT = 9  # pt: the per-class recall table's values and class names
+TABLE_ROW_IN = 0.25  # inches per class
+TABLE_ARM_IN = 0.7  # inches per arm: a value of TABLE_FONT with room on either side
+BAR_IN = 0.07  # per-class recall bars: inches per bar, plus CLASS_GAP_IN per class
+CLASS_GAP_IN = 0.25
+PR_PANEL_IN = 2.6  # a PR panel's side: four to a row at 3.4 inches drew a 15-inch figure, shrunk to 6 px text
 
 
 def arm_colour(arm: str) -> str:
@@ -104,7 +113,8 @@ def per_class_recall_figure(report: dict):
     names, minority = meta["class_names"], meta["minority_classes"]
     if len(names) > MANY_CLASSES:
         return _per_class_recall_table(report)
-    fig, ax = plt.subplots(figsize=(max(6, len(names) * 0.9), 4.4))
+    # As wide as its bars need: 0.9 inches a class whatever the arms drew 20 classes 18 inches wide.
+    fig, ax = plt.subplots(figsize=(max(6.0, len(names) * (CLASS_GAP_IN + BAR_IN * len(arms))), 4.4))
     width = 0.8 / max(1, len(arms))
     for i, (arm, a) in enumerate(arms.items()):
         means = [ci["mean"] for ci in a["per_class_recall"]]
@@ -131,18 +141,22 @@ def _per_class_recall_table(report: dict):
     names, minority = meta["class_names"], set(meta["minority_classes"])
     means = np.array([[np.nan if ci["mean"] is None else ci["mean"] for ci in a["per_class_recall"]]
                       for a in arms.values()], dtype=np.float64).T  # (classes, arms)
-    fig, ax = plt.subplots(figsize=(3.4 + 0.8 * len(arms), 1.4 + 0.2 * len(names)))
+    labels = [_short(str(n), 32) + (" *" if i in minority else "") for i, n in enumerate(names)]
+    # Class names to the left (~0.6 em a character), a column per arm, the colour bar and margins to the right.
+    names_in = 0.6 * TABLE_FONT / 72 * max(map(len, labels))
+    fig, ax = plt.subplots(figsize=(names_in + 1.2 + TABLE_ARM_IN * len(arms), 1.6 + TABLE_ROW_IN * len(names)))
     image = ax.imshow(means, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
     for (row, col), value in np.ndenumerate(means):
         if np.isfinite(value):
-            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=6,
+            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=TABLE_FONT,
                     color="white" if value < 0.6 else "black")
     ax.xaxis.tick_top()
-    ax.set_xticks(np.arange(len(arms)), list(arms), rotation=30, ha="left", rotation_mode="anchor", fontsize=8)
-    ax.set_yticks(np.arange(len(names)), [_short(str(n), 32) + (" *" if i in minority else "")
-                                          for i, n in enumerate(names)], fontsize=7)
-    fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02, shrink=min(1.0, 40 / len(names)))
-    ax.set_title("Per-class recall on the test split, mean over seeds (* rare)", fontsize=10)
+    ax.set_xticks(np.arange(len(arms)), list(arms), rotation=30, ha="left", rotation_mode="anchor",
+                  fontsize=TABLE_FONT + 1)
+    ax.set_yticks(np.arange(len(names)), labels, fontsize=TABLE_FONT)
+    bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02, shrink=min(1.0, 40 / len(names)))
+    bar.ax.tick_params(labelsize=TABLE_FONT)
+    ax.set_title("Per-class recall on the test split, mean over seeds (* rare)", fontsize=TABLE_FONT + 2)
     fig.tight_layout()
     return fig
 
@@ -186,7 +200,8 @@ def pr_curves_figure(report: dict):
         shown = sorted(sorted(minority, key=lambda c: (counts[c], c))[:PR_PANELS])
     cols = max(1, min(len(shown), PR_COLUMNS))
     rows = -(-max(1, len(shown)) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols + 1.8, 3.4 * rows), squeeze=False)
+    width = PR_PANEL_IN * cols + 1.8  # the legend's 1.8 inches to the right
+    fig, axes = plt.subplots(rows, cols, figsize=(width, PR_PANEL_IN * rows + 0.6), squeeze=False)
     for ax in axes.flat[max(1, len(shown)):]:
         ax.set_visible(False)
     for ax, c in zip(axes.flat, shown or [None]):
@@ -197,14 +212,15 @@ def pr_curves_figure(report: dict):
                 # points would credit precision between thresholds that no classifier reaches.
                 ax.plot(pts[:, 0], pts[:, 1], label=arm, lw=1.2, color=arm_colour(arm), drawstyle="steps-post",
                         ls="-" if arm == "real" or arm not in BASELINE_ARMS else "--")
-        ax.set_title(textwrap.fill(f"class {names[c]}", 30) if c is not None else "no minority class", fontsize=10)
+        ax.set_title(textwrap.fill(f"class {names[c]}", 26) if c is not None else "no minority class", fontsize=10)
         ax.set_xlabel("recall"), ax.set_ylabel("precision"), ax.set_xlim(0, 1), ax.set_ylim(0, 1.05)
+        ax.set_xticks([0, 0.5, 1]), ax.set_yticks([0, 0.5, 1])  # five ticks a side crowded a smaller panel
     handles, labels = axes[0][0].get_legend_handles_labels()
     if handles:  # one legend for all panels, right of them: inside a panel it covered the curves
-        fig.legend(handles, labels, fontsize=8, loc="center right")
+        fig.legend(handles, labels, fontsize=9, loc="center right")
     which = f"the {len(shown)} rarest of {len(minority)} rare classes" if len(shown) < len(minority) else "rare classes"
     fig.suptitle(f"PR curves, {which} (seed {meta['seeds'][0]})", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1 - 1.6 / (3.4 * cols + 1.8), 1))
+    fig.tight_layout(rect=(0, 0, 1 - 1.6 / width, 1))
     return fig
 
 

@@ -91,3 +91,56 @@ def test_the_report_and_the_summary_name_the_run_the_gan_arms_sampled(report):
     assert (f"Generator: {said} (`--run` picks another); “GAN samples approved by reviewers” takes the approved "
             "samples") in to_markdown(rep)
     assert f"generator: {said} (--run picks another)" in format_summary(rep).splitlines()
+
+
+# --- The figures read on the Evaluate page, where a tall or wide one gets the page's width: ~900 px at 1366 px ---
+
+PAGE_PX = 900
+
+
+def report_of(n_classes: int, rare: list[int]) -> dict:
+    """A report of every arm over `n_classes` classes with names of up to 40 characters, as the figures read it."""
+    arms = ("real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved")
+    ci = {"mean": 0.5, "low": 0.4, "high": 0.6}
+    names = [f"class {c:02d} " + "—" * 2 + " crazing along moulded rib"[: c % 28] for c in range(n_classes)]
+    return {"meta": {"class_names": names, "minority_classes": rare, "seeds": [0, 1],
+                     "train_counts": [5 if c in rare else 60 for c in range(n_classes)]},
+            "arms": {a: {"clean": {"minority_recall": ci, "balanced_accuracy": ci}, "per_class_recall": [ci] * n_classes}
+                     for a in arms},
+            "pr_curves": {a: {str(c): [[0.0, 1.0], [1.0, 0.5]] for c in rare} for a in arms}}
+
+
+def smallest_text_px(fig, shown_px: int = PAGE_PX) -> float:
+    """The smallest text of `fig` in screen pixels once saved at 100 dpi and shown at most `shown_px` wide."""
+    import matplotlib.text
+
+    fig.canvas.draw()
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip()]
+    scale = min(1.0, shown_px / (fig.get_size_inches()[0] * 100))
+    return min(t.get_fontsize() for t in texts) * 100 / 72 * scale
+
+
+def test_the_per_class_recall_of_40_classes_reads_at_the_pages_width():
+    """40 classes and 8 arms: its 6-pt values, in a figure 10 inches wide, read at 5 px in half the page."""
+    import matplotlib.pyplot as plt
+
+    from ganaug_core.benchmark.plots import per_class_recall_figure
+
+    fig = per_class_recall_figure(report_of(40, [3, 11, 22, 30, 37]))
+    assert len(fig.axes[0].texts) == 40 * 8  # a value per class and arm
+    assert smallest_text_px(fig) >= 11
+    width, height = fig.get_size_inches()
+    assert height > width and height * 100 / 40 >= 22  # a row of at least 22 px a class: the page shows it alone
+    plt.close(fig)
+
+
+def test_the_pr_curves_of_five_rare_classes_read_at_the_pages_width():
+    """Four PR panels to a row drew 15 inches: at the page's width their legend and titles read at 6 px."""
+    import matplotlib.pyplot as plt
+
+    from ganaug_core.benchmark.plots import pr_curves_figure
+
+    fig = pr_curves_figure(report_of(40, [3, 11, 22, 30, 37]))
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 5
+    assert smallest_text_px(fig) >= 9
+    plt.close(fig)
