@@ -352,7 +352,7 @@ def test_an_export_that_admits_no_sample_says_so_and_why(team, home, tmp_path):
     # Nothing approved yet: the set was written with real images only, and nothing said so beyond '+ 0 synthetic'.
     assert warnings("--out", tmp_path / "a") == [
         "warning: no synthetic sample was admitted, so the set holds the real training images only; "
-        "left out: batch pending (5 samples)"]
+        "left out: in a pending batch (5 samples)"]
     assert warnings("--out", tmp_path / "b", "--ratio", "0") == []  # asked for: no warning
     ok_json("review", "approve", team["b1"], env=REX)
     assert warnings("--out", tmp_path / "c") == []
