@@ -29,6 +29,15 @@ SCORES_HELP = ("**confidence**: the probability (0–1) a classifier trained on 
 # drawn 96 or 112 px wide) doubled every other pixel row, a pattern a reviewer could take for the generator's
 # checkerboard artifact, and below 1× (a 128² dataset's 112-px tiles) dropped rows, and a one-pixel crack with them.
 SAMPLE_PX, NEIGHBOUR_PX = 160, 96
+DETAIL_MAX_PX = 320  # the widest the opened sample is drawn: the column beside the grid is ≈ 340 px on a laptop
+
+
+def detail_px(side: int) -> int:
+    """The size the opened sample is drawn at: `shown_px(SAMPLE_PX, side)`, but twice its side where that would draw
+    it no larger than it is (a 128² sample was drawn at 128 px, its tile's size: the opened sample showed nothing
+    its tile did not) and twice still fits the column."""
+    px = shown_px(SAMPLE_PX, side)
+    return 2 * side if px <= side and 2 * side <= DETAIL_MAX_PX else px
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -124,7 +133,7 @@ def sample_detail(open_id, state: dict) -> None:
         dataset = state["dataset"]
     distances = neighbour_distances(home(), dataset, s["id"]) if s["nn_real_ids"] else {}
     st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
-    show_image(s["path"], size=shown_px(SAMPLE_PX, state["side"]))
+    show_image(s["path"], size=detail_px(state["side"]))
     counts = train_counts(home(), dataset)
     n_real = counts[s["class_index"]] if s["class_index"] < len(counts) else None
     st.caption(scores_in_words(s, plain(state["class_names"][s["class_index"]]), n_real), help=SCORES_HELP)
