@@ -32,6 +32,7 @@ MAX_PER_CLASS = 1000
 MAX_STEPS = 1_000_000
 MAX_MINUTES = 24 * 60
 BUDGET_DEFAULTS = {"steps": 1500.0, "minutes": 2.0}
+STEP_S_AT_128 = 1.2  # a training step at 128², 1 thread, 2 busy cores (3 colour classes, 2026-12-07; README)
 
 require_user()
 st.title("Generate")
@@ -155,25 +156,45 @@ def measured_pace(home_dir: str, dataset: str, layout: tuple) -> Optional[dict]:
             if found[2]:
                 return timed
             rough = rough or timed
-    return rough
+    return rough or scaled_pace(home_dir, runs, layout)
 
 
-def budget_estimate(v: dict, found: Optional[dict], after: Optional[dict] = None, from_step: int = 0) -> str:
+def scaled_pace(home_dir: str, runs: list[dict], layout: tuple) -> Optional[dict]:
+    """With no run of the layout, the newest timed run that differs only in its side, its seconds per step scaled by
+    the pixels: a step at 128² cost 3.9× one at 64² (25 steps of a 3-class colour dataset, 2026-12-07). Without it
+    a first 128² run from the form said nothing of the hours a large budget takes."""
+    for r in runs:
+        other = pace_layout(r)
+        if other[:2] + other[3:] == layout[:2] + layout[3:] and other[2] and (found := pace(Path(home_dir) / r["run_dir"])):
+            return {"run": r["run"], "s_per_step": found[1] / found[0] * (layout[2] / other[2]) ** 2,
+                    "from_side": other[2], "side": layout[2]}
+    return None
+
+
+def budget_estimate(v: dict, found: Optional[dict], after: Optional[dict] = None, from_step: int = 0,
+                    side: int = 0) -> str:
     """What the budget buys on this machine, timed by the last comparable run: a user choosing between 1,500 steps
     and 2 minutes wants to know how long the first is, and how many steps the second gives. `after`: how long the
     last finished job took after its training (generating and scoring), which can take longer than a short run;
-    `from_step`: the step of the run it resumes."""
+    `from_step`: the step of the run it resumes; `side`: the side the run trains at."""
     then = (f"then generating and scoring (job {after['job']} took {duration(after['seconds'])} for that)" if after
             else "then generating and scoring")
     if v["only"]:
         return (f"No training: generating and scoring only (job {after['job']} took {duration(after['seconds'])} "
                 "for that)." if after else "No training: generating and scoring only.")
     if found is None:
-        return "The first run on this dataset times the next ones: this form then says what a budget takes here."
+        first = "The first run on this dataset times the next ones: this form then says what a budget takes here."
+        if side >= 128 and v["budget_kind"] == "steps" and v["budget"] > 0:  # a large budget would run for hours
+            first += (f" A step at 128² took ≈ {STEP_S_AT_128:.1f} s on a busy 2-core machine: "
+                      f"≈ {duration(v['budget'] * STEP_S_AT_128)} for {int(v['budget']):,} steps.")
+        return first
     if not v["budget"] or v["budget"] <= 0:
         return ""
     rate = 1 / found["s_per_step"]
     at = f"at the pace of run {found['run']} ({rate:.1f} steps/s)"
+    if "from_side" in found:
+        at = (f"roughly (run {found['run']}'s pace at {found['from_side']}², scaled by the pixels to "
+              f"{found['side']}²: {rate:.1f} steps/s)")
     if v["budget_kind"] == "steps":  # a resumed run trains from where it stopped
         left = v["budget"] - from_step
         return f"≈ {duration(max(0, left) * found['s_per_step'])} of training {at}, {then}."
@@ -289,10 +310,10 @@ with right:
         st.info("A resumed run keeps its checkpoint's network settings (architecture, edge convs, augmentation, "
                 "training seed): the choices above apply only to a fresh run.", icon=":material/info:")
 if dataset:
-    pace_slot.caption(budget_estimate(values, measured_pace(home(), dataset["name"],
-                                                            pace_layout(train_config(values, dataset).to_dict())),
+    layout = pace_layout(train_config(values, dataset).to_dict())
+    pace_slot.caption(budget_estimate(values, measured_pace(home(), dataset["name"], layout),
                                       after_training(dataset["name"]),
-                                      (startable.get(values["resume_run"]) or {}).get("step") or 0))
+                                      (startable.get(values["resume_run"]) or {}).get("step") or 0, layout[2]))
 field_error("config")
 field_error("dataset")
 # Once a launch was refused the fields are checked on every change, so an error goes as soon as its field is

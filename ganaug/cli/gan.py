@@ -66,7 +66,10 @@ def train_cmd(
     steps: Optional[int] = typer.Option(
         None, "--steps", help="Total training steps (default 2000 if no --minutes; with --resume, the run's own total)"),
     minutes: Optional[float] = typer.Option(None, "--minutes", help="Wall-clock budget in minutes"),
-    resolution: Optional[int] = typer.Option(None, "--resolution", help="Power of two ≤ the dataset's resolution and ≤ 128 (default: the largest such)"),
+    resolution: Optional[int] = typer.Option(
+        None, "--resolution", help="Power of two ≤ the dataset's resolution and ≤ 128 (default: the largest such). A "
+                                   "step at 64² costs 2.5–3× one at 32², at 128² ≈ 4× one at 64²: ≈ 1.2 s and 1.3 GB "
+                                   "of memory on 2 busy cores, so 2,000 steps take ≈ 40 min there"),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seeds weights, batches, latents and augmentations (default 0)"),
     resume: Optional[int] = typer.Option(None, "--resume", help="Continue this run from its latest checkpoint"),
     arch: Optional[str] = typer.Option(None, "--arch", help="dcgan (default) or resnet"),

@@ -1,0 +1,48 @@
+"""The Generate form's budget at a side no run trained at yet: a first 128² run, or one above the last run's side,
+said nothing of what its steps take, so a reviewer could launch hours of training without being told."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.models import Batch, Dataset, Run
+from tests.app.conftest import app_test, make_batch
+
+
+def captions(at) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def test_a_side_no_run_trained_at_is_estimated_from_a_smaller_run_scaled_by_its_pixels(users, digits):
+    from ganaug_core import paths
+
+    # digits are 16²; the only timed run trained at 8² with the form's other settings: 200 steps in 50 s after its
+    # first stats line (4 steps/s), so a step at 16², four times the pixels, is estimated at 1 s.
+    layout = {"arch": "dcgan", "edge_convs": True, "resolution": 8, "width": 16, "batch_size": 32}
+    with session_scope() as session:
+        run = session.get(Run, session.get(Batch, make_batch(digits, 7, 2)).run_id)
+        run.run_dir, run.step, run.config = "runs/small", 225, layout
+        run_id = run.id
+    folder = paths.home() / "runs" / "small"
+    folder.mkdir(parents=True)
+    lines = [{"step": 25, "elapsed_s": 17.0}, {"step": 125, "elapsed_s": 42.0}, {"step": 225, "elapsed_s": 67.0}]
+    (folder / "stats.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+    at = app_test(users["rita"], "generate.py")
+    at.number_input(key="gen_budget").set_value(1500.0).run()
+    assert (f"≈ 25 min of training roughly (run {run_id}'s pace at 8², scaled by the pixels to 16²: 1.0 steps/s), "
+            "then generating and scoring.") in captions(at)
+    at.checkbox(key="gen_edge_convs").uncheck().run()  # another layout: no run of it to scale from
+    assert any(c.startswith("The first run on this dataset times the next ones") for c in captions(at))
+
+
+def test_a_first_run_at_128_says_what_its_steps_take(users, digits):
+    with session_scope() as session:  # the form reads the side from the dataset's row; no 128² image is made
+        session.scalars(select(Dataset).where(Dataset.name == digits)).one().resolution = 128
+    at = app_test(users["rita"], "generate.py")
+    at.number_input(key="gen_budget").set_value(6000.0).run()
+    assert ("The first run on this dataset times the next ones: this form then says what a budget takes here. "
+            "A step at 128² took ≈ 1.2 s on a busy 2-core machine: ≈ 2 h 00 min for 6,000 steps.") in captions(at)
