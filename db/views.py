@@ -98,7 +98,7 @@ def runs_table(session: Session, limit: int = 50, dataset: Optional[str] = None)
     return [
         dict(run=r.id, dataset=name, status=r.status, step=r.step, total_steps=r.total_steps,
              budget=run_budget(r.config or {}, r.total_steps), progress=round(r.progress or 0.0, 3),
-             arch=(r.config or {}).get("arch"),
+             arch=(r.config or {}).get("arch"), resolution=(r.config or {}).get("resolution"),
              created=r.created_at, error=r.error, resumed_from=r.resumed_from)
         for r, name in rows
     ]

@@ -86,7 +86,8 @@ else:
     st.write("Nothing waiting for review.")
 st.subheader("Runs")
 if data["runs"]:
-    runs = pd.DataFrame(data["runs"])[["run", "dataset", "status", "step", "budget", "arch", "created"]]
+    # The side each run trained at: a dataset's 64² and 128² runs looked alike here.
+    runs = pd.DataFrame(data["runs"])[["run", "dataset", "status", "step", "budget", "resolution", "arch", "created"]]
     st.dataframe(runs, hide_index=True, column_config=table_columns(runs), placeholder=MISSING, key="overview_runs")
 else:
     st.write("No runs yet — launch one on the Generate page.")

@@ -30,6 +30,7 @@ TABLE_COLUMNS = {
     "status": st.column_config.TextColumn("Status"),
     "step": st.column_config.NumberColumn("Step", format="%d", help="Training steps done"),
     "budget": st.column_config.TextColumn("Budget", help="The training steps or minutes the run was given"),
+    "resolution": st.column_config.NumberColumn("Side", format="%d px", help="The image side the run trained at"),
     "arch": st.column_config.TextColumn("Architecture"),
     "actor": st.column_config.TextColumn("By"),
     "role": st.column_config.TextColumn("Role"),

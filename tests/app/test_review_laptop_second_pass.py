@@ -138,3 +138,15 @@ def test_class_colours_stay_apart_for_red_green_colour_blindness():
             gap = np.linalg.norm(_as_seen(a, m) - _as_seen(b, m))
             # D3's orange and green classes were 4.6 ΔE apart, its orange and olive 7.2
             assert gap > 15, (a, b, round(float(gap), 1))
+
+
+def test_overview_runs_say_the_side_each_trained_at(users, digits):
+    # A dataset's 64² and 128² runs looked alike in the Runs table.
+    from db.models import Run
+
+    make_batch(digits, 8, 2)
+    with session_scope(immediate=True) as session:  # as a run's config.json records it
+        session.get(Run, 1).config = {"arch": "dcgan", "resolution": 16}
+    at = app_test(users["rita"], "overview.py")
+    runs = at.dataframe[1].value
+    assert "resolution" in runs.columns and list(runs["resolution"]) == [16]
