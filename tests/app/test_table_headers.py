@@ -56,7 +56,7 @@ def test_every_table_has_human_headers(users, digits, home):
     at = app_test(users["rita"])
     overview = labels(at)
     assert overview[0] == ["Batch", "Dataset", "Class", "Samples", "Memorized", "Scored", "Created (UTC)"]
-    assert overview[1] == ["Run", "Dataset", "Status", "Step", "Budget", "Architecture", "Created (UTC)"]
+    assert overview[1] == ["Run", "Dataset", "Status", "Step", "Budget", "Side", "Architecture", "Created (UTC)"]
     assert list(at.dataframe[1].value["budget"]) == ["1.5 min", "10 steps", "10 steps"]
 
     from ganaug.export import export_gated_set
