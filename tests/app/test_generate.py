@@ -194,6 +194,24 @@ def test_a_class_without_training_images_is_not_offered(users, digits, tmp_path)
     assert not at.exception
 
 
+def timed_run(dataset: str, folder_name: str, config: dict, step: int, lines: list[dict], tail: str = "") -> int:
+    """A finished run of `config` that trained `step` steps, its stats file holding `lines` (then `tail`, a line
+    still being written): what the Generate form times a budget by. Returns its id."""
+    import json
+
+    from db.models import Batch, Run
+    from ganaug_core import paths
+
+    with session_scope() as session:
+        run = session.get(Run, session.get(Batch, make_batch(dataset, 7, 2)).run_id)
+        run.run_dir, run.step, run.config = f"runs/{folder_name}", step, config
+        run_id = run.id
+    folder = paths.home() / "runs" / folder_name
+    folder.mkdir(parents=True)
+    (folder / "stats.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines) + tail)
+    return run_id
+
+
 def test_the_budget_says_what_it_takes_at_the_pace_of_the_last_run_of_the_same_layout(users, digits):
     import json
 
@@ -208,14 +226,8 @@ def test_the_budget_says_what_it_takes_at_the_pace_of_the_last_run_of_the_same_l
     # A finished dcgan run of the form's layout (digits here are 16²) that trained 200 steps in 40 s after 12 s of
     # start-up (its first stats line, at step 25, came at 17 s): 5 steps/s, the start-up not counted.
     layout = {"arch": "dcgan", "edge_convs": True, "resolution": 16, "width": 16, "batch_size": 32}
-    with session_scope() as session:
-        run = session.get(Run, session.get(Batch, make_batch(digits, 7, 2)).run_id)
-        run.run_dir, run.step, run.config = "runs/timed", 200, layout
-        run_id = run.id
-    folder = paths.home() / "runs" / "timed"
-    folder.mkdir(parents=True)
     lines = [{"step": 25, "elapsed_s": 17.0}, {"step": 125, "elapsed_s": 37.0}, {"step": 225, "elapsed_s": 57.0}]
-    (folder / "stats.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines) + '{"step": 2')  # a torn line
+    run_id = timed_run(digits, "timed", layout, 200, lines, tail='{"step": 2')  # a torn last line
     # Newer runs of the command line at another side, width or batch size train at another pace: passed over; so is
     # a newer run of the layout with a single stats line (20 steps in 20 s, nearly all of it start-up).
     for i, other in enumerate([{"resolution": 8}, {"width": 32}, {"batch_size": 64}, {}]):

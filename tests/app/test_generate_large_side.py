@@ -3,13 +3,12 @@ said nothing of what its steps take, so a reviewer could launch hours of trainin
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 
 from db.engine import session_scope
-from db.models import Batch, Dataset, Run
-from tests.app.conftest import app_test, make_batch
+from db.models import Dataset
+from tests.app.conftest import app_test
+from tests.app.test_generate import timed_run
 
 
 def captions(at) -> list[str]:
@@ -17,19 +16,11 @@ def captions(at) -> list[str]:
 
 
 def test_a_side_no_run_trained_at_is_estimated_from_a_smaller_run_scaled_by_its_pixels(users, digits):
-    from ganaug_core import paths
-
     # digits are 16²; the only timed run trained at 8² with the form's other settings: 200 steps in 50 s after its
     # first stats line (4 steps/s), so a step at 16², four times the pixels, is estimated at 1 s.
     layout = {"arch": "dcgan", "edge_convs": True, "resolution": 8, "width": 16, "batch_size": 32}
-    with session_scope() as session:
-        run = session.get(Run, session.get(Batch, make_batch(digits, 7, 2)).run_id)
-        run.run_dir, run.step, run.config = "runs/small", 225, layout
-        run_id = run.id
-    folder = paths.home() / "runs" / "small"
-    folder.mkdir(parents=True)
     lines = [{"step": 25, "elapsed_s": 17.0}, {"step": 125, "elapsed_s": 42.0}, {"step": 225, "elapsed_s": 67.0}]
-    (folder / "stats.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    run_id = timed_run(digits, "small", layout, 225, lines)
 
     at = app_test(users["rita"], "generate.py")
     at.number_input(key="gen_budget").set_value(1500.0).run()
