@@ -183,29 +183,29 @@ def _left_by_dead_worker(session: Session, kind: str, params: dict, run: Optiona
         recorded.append(f"run {run.id} (trained {run.step or 0:,} steps; {checkpoint})")
     if batch_ids:
         many = len(batch_ids) > 1
-        recorded.append(f"{_listed('batch', batch_ids)} ({_listed('class', made)}), "
+        recorded.append(f"{listed('batch', batch_ids)} ({listed('class', made)}), "
                         f"which await{'' if many else 's'} review")
     again = " and ".join(filter(None, ["train anew" if trained else "",
-                                       f"generate {_listed('class', made)} again" if batch_ids else ""]))
+                                       f"generate {listed('class', made)} again" if batch_ids else ""]))
     said = f"Before that, the job recorded {' and '.join(recorded)}: submitting it again would {again}."
     if trained and run.status != "done":
         return (f"{said} Resume run {run.id} instead: `ganaug train --resume {run.id}`, or “Start from run” "
                 f"{run.id} on the Generate page.")
     if rest:
         n = params.get("per_class", params.get("n"))
-        said += (f" Generate only {_listed('class', rest)} from run {run.id} instead: “Generate the rest from run "
+        said += (f" Generate only {listed('class', rest)} from run {run.id} instead: “Generate the rest from run "
                  f"{run.id}” on the Generate page, or `ganaug generate --run {run.id} --class {shlex.quote(rest[0])}"
                  f"{f' --n {n}' if n else ''}`{' for each of them' if len(rest) > 1 else ''}.")
     unscored = [] if params.get("score", True) is False else list(session.scalars(
         select(Batch.id).where(Batch.id.in_(batch_ids), Batch.scores_computed.is_(False)).order_by(Batch.id)))
     if unscored:
-        said += (f" Measure {_listed('batch', unscored)}, not scored yet: "
+        said += (f" Measure {listed('batch', unscored)}, not scored yet: "
                  f"{', '.join(f'`ganaug evaluate batch {b}`' for b in unscored)}, or “Compute scores” on the Review "
                  "page.")
     return said
 
 
-def _listed(noun: str, items: Sequence) -> str:
+def listed(noun: str, items: Sequence) -> str:
     """'class 7', 'batches 12, 13'."""
     return f"{noun}{'es' * (len(items) > 1)} {', '.join(map(str, items))}"
 

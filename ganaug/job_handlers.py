@@ -208,7 +208,9 @@ def _run_step(run_id: int) -> int:
 
 def _listed(noun: str, items: list[int], said: str) -> str:
     """'classes 8, 9 not generated', 'batch 4 not scored'."""
-    return f"{noun}{'es' * (len(items) > 1)} {', '.join(map(str, items))} {said}"
+    from db.jobs import listed
+
+    return f"{listed(noun, items)} {said}"
 
 
 def train_generate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
