@@ -23,7 +23,7 @@ from ganaug.busy_machine import BusyMachine, busy_machine
 from ganaug_core.errors import GanaugError
 from ganaug_core.imbalance import some_names
 from ganaug_core.progress import ProgressCallback, no_progress
-from ganaug_core.runstats import FEW_STEPS
+from ganaug_core.runstats import FEW_STEPS, too_young_to_tell
 
 DEMO_SOURCE = "demo:digits"
 DEMO_DATASET = "digits"
@@ -59,7 +59,7 @@ class DemoInfo:
                          "new batches")
         if self.busy is not None:  # its threads waited on each other: fewer steps in the same minutes
             lines.append(self.busy.note(f"{typed_command()} train --resume {self.run_id} --minutes 2"))
-        if self.collapsed and self.steps < FEW_STEPS:  # every class of a generator this young looks alike
+        if self.collapsed and too_young_to_tell(self.steps):  # every class of a generator this young looks alike
             lines.append(f"note: samples still vary too little in class {some_names(self.collapsed)}, as expected "
                          "this early: no collapse yet")
         elif self.collapsed:
