@@ -9,7 +9,7 @@ import streamlit as st
 from db.review import add_tag, list_tags, set_tag_active
 from db.sign_ins import failed_sign_ins
 from db.users import ROLES, add_user, list_users, set_active, set_password, set_role
-from pages.tables import table_columns
+from pages.tables import MISSING, table_columns
 from pages.ui import acting_user, decision_errors, plain, require_user
 from db.engine import session_scope
 
@@ -54,7 +54,7 @@ accounts, taxonomy = st.tabs(["Accounts", "Artifact tags"])
 with accounts:
     with session_scope() as session:
         people = [dict(name=u.name, role=u.role, active=u.active, created=u.created_at) for u in list_users(session)]
-    st.dataframe(pd.DataFrame(people), hide_index=True, column_config=table_columns(people))
+    st.dataframe(pd.DataFrame(people), hide_index=True, column_config=table_columns(people), placeholder=MISSING)
     st.markdown("**Add an account**")
     with st.form("add_user"):
         c1, c2, c3 = st.columns(3)
@@ -98,7 +98,8 @@ with accounts:
         st.caption("None: no wrong password has been typed in the sign-in form of late.")
     else:
         shown = [dict(g, name=g["name"] or NO_ACCOUNT) for g in guessed]
-        st.dataframe(pd.DataFrame(shown), hide_index=True, column_config={**table_columns(shown), **GUESSED})
+        st.dataframe(pd.DataFrame(shown), hide_index=True, column_config={**table_columns(shown), **GUESSED},
+                     placeholder=MISSING)
         st.caption(f"After {failed_sign_ins.limit} wrong passwords the sign-in form refuses a name, right password or "
                    f"not, whether or not it is an account's. A name that is no account's is not kept (it may be a "
                    f"password typed into the name box): it shows as “{NO_ACCOUNT}”. Clearing an account's lets its "
@@ -115,9 +116,9 @@ with accounts:
 
 with taxonomy:
     with session_scope() as session:
-        tags = [dict(name=t.name, blocking=t.blocking, active=t.active, description=t.description)
+        tags = [dict(name=t.name, blocking=t.blocking, active=t.active, description=t.description or None)
                 for t in list_tags(session, include_inactive=True)]
-    st.dataframe(pd.DataFrame(tags), hide_index=True, column_config=table_columns(tags))
+    st.dataframe(pd.DataFrame(tags), hide_index=True, column_config=table_columns(tags), placeholder=MISSING)
     with st.form("add_tag"):
         name = st.text_input("Tag name", key="admin_tag_name")
         description = st.text_input("What it means", key="admin_tag_description")

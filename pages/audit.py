@@ -22,7 +22,7 @@ from db.engine import session_scope
 from db.models import Event
 from db.exports import list_exports
 from db.replay import state_mismatches
-from pages.tables import event_table, table_columns
+from pages.tables import MISSING, event_table, table_columns
 from pages.ui import NO_DATASET, decision_errors, home, plain, require_user, signed_in_row
 
 ACTIONS = ["any", *audit.ACTIONS]  # what db/review.py, db/users.py and db/exports.py record
@@ -55,7 +55,7 @@ def event_log(rows: list[dict], key: str) -> None:
     """Decision-log rows as a table whose every column, the meaning last, is in sight at 1366 px."""
     config = {name: {**column, "width": EVENT_WIDTHS[name]} for name, column in table_columns(EVENT_COLUMNS).items()}
     st.dataframe(event_table(rows, EVENT_COLUMNS), hide_index=True, column_config=config, row_height=EVENT_ROW_PX,
-                 key=key)
+                 placeholder=MISSING, key=key)
 
 
 def export_folder(name: str) -> Path:
@@ -114,7 +114,8 @@ def export_preview_table(dataset: str, ratio: float) -> None:
     first = " (the classes with approved samples first)" if approved else ""
     st.markdown(f"**What this export would hold** at a ratio of {ratio:g}: {sum(r['real_images'] for r in rows):,} real "
                 f"and {sum(r['synthetic_images'] for r in rows):,} approved synthetic images{first}")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=table_columns(rows), key="export_preview")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=table_columns(rows), placeholder=MISSING,
+                 key="export_preview")
     if preview["excluded"]:
         st.caption("Left out: "
                    + "; ".join(f"{n:,} {why}" for why, n in sorted(preview["excluded"].items())))
@@ -134,7 +135,7 @@ def past_exports() -> None:
         r["folder_check"] = folder_check(r["folder"], r["manifest_sha256"])
     df = pd.DataFrame(rows)[EXPORT_COLUMNS]
     df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
-    st.dataframe(df, hide_index=True, column_config=table_columns(EXPORT_COLUMNS))
+    st.dataframe(df, hide_index=True, column_config=table_columns(EXPORT_COLUMNS), placeholder=MISSING)
     if len(rows) == EXPORT_ROWS:
         st.caption(f"The newest {EXPORT_ROWS}; `ganaug audit exports --limit N` lists more.")
 
@@ -151,7 +152,7 @@ def export_summary(result: dict) -> None:
         names = (views.dataset_summary(session, result["dataset"]) or {}).get("class_names") or []
     rows = [{"class_name": names[int(c)] if int(c) < len(names) else c, "real_images": n["real"],
              "synthetic_images": n["synthetic"]} for c, n in result["counts"].items()]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=table_columns(rows))
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=table_columns(rows), placeholder=MISSING)
     if warning := empty_classes_warning(result.get("empty_classes") or []):
         st.warning(plain(warning[0].upper() + warning[1:] + "."), icon=":material/folder_off:")
     if result["excluded"]:
@@ -218,8 +219,8 @@ with provenance_tab:
         seeds = prov.pop("sample_seeds")
         config = prov.pop("config")
         st.dataframe(pd.DataFrame({"field": [PROVENANCE_FIELDS.get(k, k) for k in prov],
-                                   "value": ["—" if v is None else str(v) for v in prov.values()]}),
-                     hide_index=True, column_config=table_columns(["field", "value"]),
+                                   "value": [None if v is None else str(v) for v in prov.values()]}),
+                     hide_index=True, column_config=table_columns(["field", "value"]), placeholder=MISSING,
                      height="content")  # every field in sight: it scrolled inside itself past ten rows
         st.caption(f"{len(seeds)} per-sample seeds: {', '.join(map(str, seeds[:20]))}" + (" …" if len(seeds) > 20 else "")
                    + f". `ganaug audit reproduce {batch_id}` regenerates the samples from the checkpoint and these seeds "

