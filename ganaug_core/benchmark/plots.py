@@ -40,6 +40,8 @@ TABLE_ROW_IN = 0.25  # inches per class
 TABLE_ARM_IN = 0.7  # inches per arm: a value of TABLE_FONT with room on either side
 BAR_IN = 0.07  # per-class recall bars: inches per bar, plus CLASS_GAP_IN per class
 CLASS_GAP_IN = 0.25
+BARS_MAX_IN = 9.0  # per-class recall bars: the widest row, ~900 px (10 classes of 9 arms); more classes wrap
+BAR_ROW_IN = 3.8  # inches per further row of bars
 PR_PANEL_IN = 2.6  # a PR panel's side: four to a row at 3.4 inches drew a 15-inch figure, shrunk to 6 px text
 
 
@@ -110,28 +112,45 @@ def _rare_classes(meta: dict) -> str:
 def per_class_recall_figure(report: dict):
     plt = _pyplot()
     meta, arms = report["meta"], report["arms"]
-    names, minority = meta["class_names"], meta["minority_classes"]
+    names = meta["class_names"]
     if len(names) > MANY_CLASSES:
         return _per_class_recall_table(report)
-    # As wide as its bars need: 0.9 inches a class whatever the arms drew 20 classes 18 inches wide.
-    fig, ax = plt.subplots(figsize=(max(6.0, len(names) * (CLASS_GAP_IN + BAR_IN * len(arms))), 4.4))
-    width = 0.8 / max(1, len(arms))
-    for i, (arm, a) in enumerate(arms.items()):
-        means = [ci["mean"] for ci in a["per_class_recall"]]
-        ax.bar(np.arange(len(names)) + i * width, means, width, yerr=_error(a["per_class_recall"]), label=arm,
-               color=arm_colour(arm), error_kw={"elinewidth": 0.7, "ecolor": "0.3"})
-    for c in minority:
-        ax.axvspan(c - width / 2 - 0.05, c + 0.8 - width / 2 + 0.05, color="orange", alpha=0.12)
-    ticks = [_short(str(n)) + ("*" if i in minority else "") for i, n in enumerate(names)]
-    slanted = max(map(len, ticks)) > 6  # long class names would run into each other
-    ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, ticks, rotation=30 if slanted else 0,
-                  ha="right" if slanted else "center", rotation_mode="anchor")
-    ax.set_xlabel("class (* rare, shaded)"), ax.set_ylabel("recall on the test split")
-    ax.set_ylim(0, 1.0), ax.set_title("Per-class recall: mean and 95 % interval over seeds")
+    # As wide as its bars need, up to BARS_MAX_IN; more classes wrap onto rows of panels one under the other: 20
+    # classes of 8 arms in one row drew 16 inches, shown at 1,611 px (or shrunk to 6 px text on a 1366-px screen).
+    class_in = CLASS_GAP_IN + BAR_IN * len(arms)
+    rows = max(1, -(-len(names) // max(1, int(BARS_MAX_IN // class_in))))
+    per_row = -(-len(names) // rows)  # balanced: 20 classes are two rows of 10, not 11 and 9
+    fig, axes = plt.subplots(rows, 1, figsize=(max(6.0, per_row * class_in), 4.4 + BAR_ROW_IN * (rows - 1)),
+                             squeeze=False)
+    for row, ax in enumerate(axes[:, 0]):
+        _recall_bars(ax, report, range(row * per_row, min(len(names), (row + 1) * per_row)), per_row)
+        ax.set_ylabel("recall on the test split")
+    axes[0, 0].set_title("Per-class recall: mean and 95 % interval over seeds")
+    axes[-1, 0].set_xlabel("class (* rare, shaded)")
     # Beside the bars, which reach 1.0; inside the axes it hid them.
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    axes[0, 0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     return fig
+
+
+def _recall_bars(ax, report: dict, classes: range, slots: int) -> None:
+    """One panel of per-class recall bars: a group of bars per class of `classes`, the panel `slots` groups wide (so
+    that a last, shorter row's bars are as wide as the others')."""
+    arms, names, minority = report["arms"], report["meta"]["class_names"], report["meta"]["minority_classes"]
+    width = 0.8 / max(1, len(arms))
+    xs = np.arange(len(classes))
+    for i, (arm, a) in enumerate(arms.items()):
+        cis = [a["per_class_recall"][c] for c in classes]
+        ax.bar(xs + i * width, [ci["mean"] for ci in cis], width, yerr=_error(cis), label=arm, color=arm_colour(arm),
+               error_kw={"elinewidth": 0.7, "ecolor": "0.3"})
+    for x, c in enumerate(classes):
+        if c in minority:
+            ax.axvspan(x - width / 2 - 0.05, x + 0.8 - width / 2 + 0.05, color="orange", alpha=0.12)
+    ticks = [_short(str(names[c])) + ("*" if c in minority else "") for c in classes]
+    slanted = max(map(len, ticks)) > 6  # long class names would run into each other
+    ax.set_xticks(xs + 0.4 - width / 2, ticks, rotation=30 if slanted else 0, ha="right" if slanted else "center",
+                  rotation_mode="anchor")
+    ax.set_xlim(-0.5, slots - 0.5 + 0.8 - width), ax.set_ylim(0, 1.0)
 
 
 def _per_class_recall_table(report: dict):

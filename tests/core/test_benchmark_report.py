@@ -144,3 +144,35 @@ def test_the_pr_curves_of_five_rare_classes_read_at_the_pages_width():
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 5
     assert smallest_text_px(fig) >= 9
     plt.close(fig)
+
+
+def saved_px(fig) -> tuple[int, int]:
+    """The figure's size in pixels as the report saves it (100 dpi, cropped to what is drawn)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return Image.open(buffer).size
+
+
+@pytest.mark.parametrize("n_classes, n_arms, rows", [(10, 8, 1), (20, 8, 2), (20, 9, 2), (6, 3, 1)])
+def test_the_per_class_recall_bars_fit_a_1366_px_screen(n_classes, n_arms, rows):
+    """20 classes of 8 arms drew one row of bars 1,611 px wide: at the page's 900 px its text shrank to 6 px. Past
+    ~900 px the classes wrap onto rows of panels; 10 classes stay one row, as before."""
+    import matplotlib.pyplot as plt
+    from matplotlib.container import BarContainer
+
+    from ganaug_core.benchmark.plots import per_class_recall_figure
+
+    report = report_of(n_classes, [1, 3, 7, 15, 19][: n_classes // 4])
+    report["arms"] = dict(list({**report["arms"], "gan_mix": report["arms"]["gan"]}.items())[:n_arms])
+    fig = per_class_recall_figure(report)
+    assert saved_px(fig)[0] <= PAGE_PX and smallest_text_px(fig) >= 11
+    assert len(fig.axes) == rows
+    ticks = [t.get_text() for ax in fig.axes for t in ax.get_xticklabels()]
+    assert len(ticks) == n_classes and ticks[-1].startswith(f"class {n_classes - 1:02d}")  # each class once, in order
+    bars = [b for ax in fig.axes for c in ax.containers if isinstance(c, BarContainer) for b in c]
+    assert len(bars) == n_classes * n_arms  # a bar per class and arm
+    plt.close(fig)
