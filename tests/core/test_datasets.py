@@ -180,7 +180,7 @@ def test_an_npz_whose_arrays_declare_more_than_the_limit_is_refused_before_loadi
     # after allocating them).
     import zipfile
 
-    from ganaug_core.dataset_sources import NPZ_MAX_BYTES
+    from ganaug_core.npz_source import NPZ_MAX_BYTES
     from ganaug_core.errors import GanaugError
 
     path = tmp_path / "bomb.npz"
