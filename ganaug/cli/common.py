@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import sys
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -102,6 +103,31 @@ def one_line(text: Any) -> str:
     control characters, tabs, line breaks, bidi controls and zero-width spaces shown as escapes (`a\\nb`, `\\x1b`,
     `\\u202e`)."""
     return printable(_BREAKS.sub(_escaped, str(text)))
+
+
+def distinct_lines(texts: list[str]) -> dict[str, str]:
+    """Each of `texts` as `one_line` shows it, but those that would read alike quoted as Python literals: a class
+    'a\\nb' (a line break) and a class 'a\\\\nb' (a backslash) both showed as a\\nb, and a table keyed by the shown
+    name gave them one row. Ordinary names print as ever."""
+    shown = {t: one_line(t) for t in texts}
+    seen = Counter(shown.values())
+    shown = {t: one_line(repr(t)) if seen[s] > 1 else s for t, s in shown.items()}
+    if len(set(shown.values())) < len(shown):  # a name spelled like another's quoted form: quote every unusual one
+        shown = {t: t if one_line(t) == t and "\\" not in t and t[:1] not in ("'", '"') else one_line(repr(t))
+                 for t in texts}
+    return shown
+
+
+def check_limit(limit: int) -> None:
+    """A listing's --limit: bad input below 1."""
+    if limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
+
+
+def left_out(shown: int, total: int, noun: str, narrower: str = "") -> str:
+    """The last line of a listing cut at its limit: how many it shows of how many, and how to see the others (a
+    year's home holds thousands of events and jobs, and a listing that stops at 50 must say so)."""
+    return f"{shown} of {total:,} {noun} shown: --limit {total} shows them all{narrower}"
 
 
 def echo(text: str, err: bool = False) -> None:

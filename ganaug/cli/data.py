@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import Commands, JSON, cli_errors, echo, emit, one_line, terminate_as_interrupt
+from ganaug.cli.common import Commands, JSON, cli_errors, distinct_lines, echo, emit, one_line, terminate_as_interrupt
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION, some_names
 from ganaug_core.progress import tqdm_progress
 
@@ -73,8 +73,9 @@ def ingest_cmd(
 
 def shown_report(report):
     """The report with its dataset's and classes' names as one line each (`one_line`), for its text: a class folder
-    named 'a\\nb' split its row of the table in two, and one holding ESC drove the terminal."""
-    name = {c: one_line(c) for c in report.class_names}
+    named 'a\\nb' split its row of the table in two, and one holding ESC drove the terminal. Two names that would read
+    alike ('a\\nb' and 'a\\\\nb') are quoted (`distinct_lines`): keyed by the shown name, they shared a row."""
+    name = distinct_lines(report.class_names)
     return dataclasses.replace(
         report, dataset=one_line(report.dataset), class_names=[name[c] for c in report.class_names],
         counts={split: {name[c]: n for c, n in per.items()} for split, per in report.counts.items()},

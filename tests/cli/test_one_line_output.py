@@ -75,3 +75,25 @@ def test_a_class_name_or_a_job_message_with_a_line_break_stays_on_its_line(toy):
         cancel_job(s, job, message="stopped at class a\nb")
     [line] = run("jobs", "list").stdout.splitlines()
     assert line.split()[:3] == [str(job), "benchmark", "cancelled"] and line.endswith("  stopped at class a\\nb")
+
+
+def test_two_classes_whose_escaped_names_read_alike_keep_a_row_each(home, tmp_path):
+    # A folder 'a\nb' and a folder named with a backslash, 'a\\nb', both printed as a\nb: their counts were put on one
+    # row (the second class's), and the other class was gone from the table. The ambiguous two are quoted now.
+    src = make_image_folder(tmp_path / "src", classes=("a\nb", "a\\nb", "ok"), per_class=(2, 3, 6))
+    ingested = run("data", "ingest", src, "--name", "alike", "--resolution", "8")
+    assert ingested.exit_code == 0, ingested.output
+    for text in (ingested.stdout, run("data", "report", "alike").stdout):
+        rows = [row.split() for row in _table(text)]
+        assert [row[0] for row in rows] == ["'a\\nb'", "'a\\\\nb'", "ok"], text  # 'ok' prints as ever, unquoted
+        assert [int(row[1]) + int(row[2]) for row in rows] == [2, 3, 6], text  # each its own images (train + test)
+
+
+def test_names_that_read_alike_are_told_apart_even_when_one_is_spelled_like_anothers_quoted_form():
+    from ganaug.cli.common import distinct_lines
+
+    names = ["a\nb", "a\\nb", "'a\\nb'", "ok", "e\x1b[31mx"]
+    shown = distinct_lines(names)
+    assert len(set(shown.values())) == len(names), shown
+    assert shown["ok"] == "ok" and "\x1b" not in "".join(shown.values()) and "\n" not in "".join(shown.values())
+    assert distinct_lines(["a\nb", "ok"]) == {"a\nb": "a\\nb", "ok": "ok"}  # alone, a name prints as one_line has it
