@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from db.models import Event, User
@@ -164,7 +164,19 @@ def list_events(session: Session, actor: Optional[str] = None, action: Optional[
                 target_type: Optional[str] = None, since: Optional[str | dt.datetime] = None, limit: int = 200,
                 target_id: Optional[int] = None) -> Sequence[Event]:
     """Newest first. `since` is a datetime or an ISO 8601 string (UTC when it has no offset)."""
-    q = select(Event)
+    q = _events_where(select(Event), actor, action, target_type, since, target_id)
+    return session.scalars(q.order_by(Event.id.desc()).limit(limit)).all()
+
+
+def count_events(session: Session, actor: Optional[str] = None, action: Optional[str] = None,
+                 target_type: Optional[str] = None, since: Optional[str | dt.datetime] = None,
+                 target_id: Optional[int] = None) -> int:
+    """How many events `list_events` would list with no limit."""
+    q = _events_where(select(func.count()).select_from(Event), actor, action, target_type, since, target_id)
+    return session.scalar(q) or 0
+
+
+def _events_where(q, actor, action, target_type, since, target_id):
     if actor:
         q = q.where(Event.actor == actor)
     if action:

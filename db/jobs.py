@@ -52,12 +52,20 @@ def get_job(session: Session, job_id: int) -> Job:
 
 
 def list_jobs(session: Session, status: Optional[str] = None, kind: Optional[str] = None, limit: int = 100) -> Sequence[Job]:
-    q = select(Job)
+    return session.scalars(_jobs_where(select(Job), status, kind).order_by(Job.id.desc()).limit(limit)).all()
+
+
+def count_jobs(session: Session, status: Optional[str] = None, kind: Optional[str] = None) -> int:
+    """How many jobs `list_jobs` would list with no limit."""
+    return session.scalar(_jobs_where(select(func.count()).select_from(Job), status, kind)) or 0
+
+
+def _jobs_where(q, status: Optional[str], kind: Optional[str]):
     if status:
         q = q.where(Job.status == status)
     if kind:
         q = q.where(Job.kind == kind)
-    return session.scalars(q.order_by(Job.id.desc()).limit(limit)).all()
+    return q
 
 
 def claim_job(session: Session, job_id: int, worker_pid: int) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from sqlalchemy import exists, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from db.audit import lock_log, record_event, record_events
 from db.errors import DecisionError
@@ -337,11 +337,18 @@ def set_tag_active(session: Session, name: str, active: bool, user: User, reason
     return tag
 
 
-def pending_batches(session: Session, dataset_id: Optional[int] = None) -> Sequence[Batch]:
-    q = select(Batch).where(Batch.status == "pending")
-    if dataset_id is not None:
-        q = q.where(Batch.dataset_id == dataset_id)
-    return session.scalars(q.order_by(Batch.id)).all()
+def pending_batches(session: Session, dataset_id: Optional[int] = None, limit: Optional[int] = None) -> Sequence[Batch]:
+    """Pending batches, oldest first: all of them, or the first `limit`."""
+    return session.scalars(_pending(select(Batch), dataset_id).order_by(Batch.id).limit(limit)).all()
+
+
+def count_pending(session: Session, dataset_id: Optional[int] = None) -> int:
+    return session.scalar(_pending(select(func.count()).select_from(Batch), dataset_id)) or 0
+
+
+def _pending(q, dataset_id: Optional[int]):
+    q = q.where(Batch.status == "pending")
+    return q if dataset_id is None else q.where(Batch.dataset_id == dataset_id)
 
 
 @dataclass
@@ -372,8 +379,10 @@ def review_page(session: Session, batch_id: int, page: int = 0, per_page: int = 
     total = session.scalar(select(func.count()).select_from(Sample).where(*conditions))
     column = getattr(Sample, sort)
     order = (column.desc() if descending else column.asc()).nulls_last()
+    # copy_match in the same query: the page's sample dicts read it, and left deferred it cost one query per sample.
     samples = session.scalars(
         select(Sample).where(*conditions).order_by(order, Sample.id).offset(page * per_page).limit(per_page)
+        .options(undefer(Sample.copy_match))
     ).all()
     tags: dict[int, list[str]] = {s.id: [] for s in samples}
     if samples:

@@ -99,9 +99,17 @@ def runs_table(session: Session, limit: int = 50, dataset: Optional[str] = None)
         dict(run=r.id, dataset=name, status=r.status, step=r.step, total_steps=r.total_steps,
              budget=run_budget(r.config or {}, r.total_steps), progress=round(r.progress or 0.0, 3),
              arch=(r.config or {}).get("arch"), resolution=(r.config or {}).get("resolution"),
-             created=r.created_at, error=r.error, resumed_from=r.resumed_from)
+             created=r.created_at, error=r.error, resumed_from=r.resumed_from, run_dir=r.run_dir)
         for r, name in rows
     ]
+
+
+def runs_count(session: Session, dataset: Optional[str] = None) -> int:
+    """How many runs `runs_table` would list with no limit: a listing cut at its limit says how many it left out."""
+    q = select(func.count()).select_from(Run)
+    if dataset:
+        q = q.join(Dataset, Run.dataset_id == Dataset.id).where(Dataset.name == dataset)
+    return session.scalar(q) or 0
 
 
 def trained_runs(session: Session, dataset: str, limit: int = 20) -> list[dict]:

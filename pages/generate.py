@@ -57,7 +57,7 @@ def load_choices() -> dict:
         # process died, resumes from its last checkpoint), but not one still training.
         startable = [r for r in runs if r["run"] in checkpointed and r["status"] != "running"]
         for r in startable:  # what the run holds on disk (`ganaug runs prune` takes back what it no longer needs)
-            r["size_bytes"] = tree_bytes(Path(home()) / views.run_dir(session, r["run"]))
+            r["size_bytes"] = tree_bytes(Path(home()) / r["run_dir"])
         return dict(datasets=datasets, runs=runs, startable=startable)
 
 

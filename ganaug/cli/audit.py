@@ -17,8 +17,8 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import (Commands, JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
-                               login, one_line, terminate_as_interrupt)
+from ganaug.cli.common import (Commands, JSON, UserError, check_limit, class_label, cli_errors, dataset_class_names,
+                               echo, emit, left_out, login, one_line, terminate_as_interrupt)
 
 audit_app = typer.Typer(cls=Commands, no_args_is_help=True, help="The hash-chained decision log.")
 
@@ -113,11 +113,10 @@ def audit_log_cmd(
     as_json: bool = JSON,
 ) -> None:
     """The newest decisions first."""
-    from db.audit import filter_values, list_events
+    from db.audit import count_events, filter_values, list_events
     from db.engine import session_scope
 
-    if limit < 1:
-        raise UserError("--limit must be at least 1")
+    check_limit(limit)
     with session_scope() as s:
         for option, value, column in (("--action", action, "action"), ("--target-type", target_type, "target_type")):
             if value is not None and value not in (valid := filter_values(s, column)):
@@ -125,6 +124,8 @@ def audit_log_cmd(
         rows = [dict(id=e.id, ts=e.ts, actor=e.actor, role=e.role, action=e.action, target_type=e.target_type,
                      target_id=e.target_id, meaning=e.meaning, reason=e.reason, details=e.details, hash=e.hash)
                 for e in list_events(s, actor=actor, action=action, target_type=target_type, since=since, limit=limit)]
+        total = (count_events(s, actor=actor, action=action, target_type=target_type, since=since)
+                 if len(rows) == limit else len(rows))
         names = _user_names(s, {r["target_id"] for r in rows if r["target_type"] == "user"})
     # Each event on one line: a reason typed with a newline printed a line of its own, like a forged event.
     text = "\n".join(f"{r['id']:>6} {r['ts']} {one_line(r['actor']):<12} {r['action']:<14} {r['target_type']} "
@@ -133,7 +134,9 @@ def audit_log_cmd(
                         if r["target_type"] == "user" and r["target_id"] in names else "")
                      + _dataset_of(r)
                      + tag_of(r["details"]) + (f"  — {one_line(r['reason'])}" if r["reason"] else "") for r in rows)
-    emit({"events": rows}, as_json, text or "no events")
+    if total > len(rows):  # a year's log holds tens of thousands: say so, and how to narrow it
+        text += "\n" + left_out(len(rows), total, "events", ", --actor, --action, --target-type or --since narrow them")
+    emit({"events": rows, "total": total}, as_json, text or "no events")
 
 
 def _dataset_of(row: dict) -> str:
@@ -162,8 +165,7 @@ def audit_exports_cmd(
     from db.exports import list_exports
     from ganaug.export import folder_check
 
-    if limit < 1:
-        raise UserError("--limit must be at least 1")
+    check_limit(limit)
     with session_scope() as s:
         rows = list_exports(s, dataset=dataset, limit=limit)
     for r in rows:

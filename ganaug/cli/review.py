@@ -13,7 +13,8 @@ from typing import Optional
 import typer
 
 from ganaug.cli.audit import tag_of
-from ganaug.cli.common import Commands, JSON, USER, class_label, cli_errors, emit, login, one_line
+from ganaug.cli.common import (Commands, JSON, USER, check_limit, class_label, cli_errors, emit, left_out, login,
+                               one_line)
 
 review_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
 jobs_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Jobs run by the worker.")
@@ -133,28 +134,36 @@ def untag_cmd(sample: int = SAMPLE, tag: str = TAG, reason: Optional[str] = REAS
     _decision(untag_sample, sample, user, as_json, tag, reason=reason)
 
 
+LIST_LIMIT = 50  # batches `review pending` shows unless --limit says otherwise: a year's queue flooded the terminal
+
+
 @review_app.command("pending")
 @cli_errors
 def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset's batches"),
+                limit: int = typer.Option(LIST_LIMIT, "--limit", help="At most this many, oldest first"),
                 as_json: bool = JSON) -> None:
-    """Batches waiting for review."""
+    """Batches waiting for review, oldest first."""
     from db.datasets import get_dataset
     from db.engine import session_scope
     from db.models import Dataset
-    from db.review import pending_batches
+    from db.review import count_pending, pending_batches
 
+    check_limit(limit)
     with session_scope() as s:
         ds = get_dataset(s, dataset).id if dataset else None
-        batches = pending_batches(s, ds)
+        batches = pending_batches(s, ds, limit=limit)
+        total = count_pending(s, ds) if len(batches) == limit else len(batches)
         datasets = {d: s.get(Dataset, d) for d in {b.dataset_id for b in batches}}
         rows = [dict(batch_id=b.id, dataset_id=b.dataset_id, dataset=datasets[b.dataset_id].name,
                      class_index=b.class_index, count=b.count, scored=b.scores_computed,
                      created_at=b.created_at.isoformat()) for b in batches]
         names = {d: list(row.class_names) for d, row in datasets.items()}
-    text = "\n".join(f"batch {r['batch_id']} of {one_line(r['dataset'])}: class "
-                     f"{class_label(r['class_index'], names[r['dataset_id']])}, {r['count']} samples"
-                     f"{'' if r['scored'] else ' (not scored yet)'}" for r in rows)
-    emit({"batches": rows}, as_json, text or "no batch is waiting for review")
+    lines = [f"batch {r['batch_id']} of {one_line(r['dataset'])}: class "
+             f"{class_label(r['class_index'], names[r['dataset_id']])}, {r['count']} samples"
+             f"{'' if r['scored'] else ' (not scored yet)'}" for r in rows]
+    if total > len(rows):
+        lines.append(left_out(len(rows), total, "pending batches", "" if dataset else ", --dataset NAME one dataset's"))
+    emit({"batches": rows, "total": total}, as_json, "\n".join(lines) or "no batch is waiting for review")
 
 
 @review_app.command("samples")
@@ -207,23 +216,27 @@ def worker_cmd(poll: float = typer.Option(1.0, "--poll", help="Seconds between l
 def jobs_list_cmd(
     status: Optional[str] = typer.Option(None, "--status", help="Only jobs in this status: queued, running, done, "
                                          "failed or cancelled"),
+    limit: int = typer.Option(100, "--limit", help="At most this many, newest first"),
     as_json: bool = JSON,
 ) -> None:
-    """The newest 100 jobs with their status, progress and last message or error (its first line; --json: with the
+    """The newest 100 jobs (or --limit N) with their status, progress and last message or error (its first line; --json: with the
     traceback); a dead worker's are marked failed."""
     from db.engine import session_scope
-    from db.jobs import fail_stale_jobs, first_line, list_jobs
+    from db.jobs import count_jobs, fail_stale_jobs, first_line, list_jobs
     from ganaug.worker import STALE_AFTER_S
 
+    check_limit(limit)
     with session_scope(immediate=True) as s:  # a job whose worker was killed is not "running", worker or no worker
         fail_stale_jobs(s, STALE_AFTER_S)
     with session_scope() as s:
         rows = [dict(id=j.id, kind=j.kind, status=j.status, progress=j.progress, message=j.message, error=j.error,
-                     result=j.result, created_at=str(j.created_at)) for j in list_jobs(s, status=status)]
-    emit({"jobs": rows}, as_json, "\n".join(
-        f"{r['id']:>5} {r['kind']:<15} {r['status']:<9} {r['progress']:>4.0%}  "
-        f"{one_line(first_line(r['error']) or r['message'])}"
-        for r in rows) or "no jobs")
+                     result=j.result, created_at=str(j.created_at)) for j in list_jobs(s, status=status, limit=limit)]
+        total = count_jobs(s, status=status) if len(rows) == limit else len(rows)
+    lines = [f"{r['id']:>5} {r['kind']:<15} {r['status']:<9} {r['progress']:>4.0%}  "
+             f"{one_line(first_line(r['error']) or r['message'])}" for r in rows]
+    if total > len(rows):  # a year's 2,000 jobs: the newest, and how to see the others
+        lines.append(left_out(len(rows), total, "jobs", "" if status else ", --status failed only the failed ones"))
+    emit({"jobs": rows, "total": total}, as_json, "\n".join(lines) or "no jobs")
 
 
 @jobs_app.command("cancel")

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import Commands, JSON, UserError, cli_errors, emit, one_line
+from ganaug.cli.common import Commands, JSON, UserError, check_limit, cli_errors, emit, left_out, one_line
 
 runs_app = typer.Typer(cls=Commands, no_args_is_help=True)
 
@@ -28,15 +28,15 @@ def runs_list_cmd(
     from ganaug.disk import human, tree_bytes
     from ganaug_core import paths
 
-    if limit < 1:
-        raise UserError(f"--limit must be at least 1, got {limit}")
+    check_limit(limit)
     fail_abandoned_runs()  # a run whose process was killed is not "running" (its error says how to go on)
     with session_scope() as s:
         if dataset is not None:
             get_dataset(s, dataset)  # an unknown name is bad input, as for every other command
         rows = views.runs_table(s, limit=limit, dataset=dataset)
-        for r in rows:
-            r["size_bytes"] = tree_bytes(paths.resolve(views.run_dir(s, r["run"])))
+        total = views.runs_count(s, dataset) if len(rows) == limit else len(rows)
+    for r in rows:
+        r["size_bytes"] = tree_bytes(paths.resolve(r["run_dir"]))
     for r in rows:
         r["created"] = r["created"].isoformat(timespec="seconds") if r["created"] else None
     progress = [f"step {r['step'] or 0}"
@@ -49,7 +49,9 @@ def runs_list_cmd(
              + (f"\n       {one_line(r['error'].splitlines()[0])}" if r["status"] == "failed" and r["error"] else "")
              for r, p in zip(rows, progress)]  # a failed run says why below its line (a killed one: how to resume it)
     header = f"{'run':>5}  {'dataset':<16} {'status':<10} {'progress':<{width}}  {'created (UTC)':<19}  {'on disk':>8}"
-    emit({"runs": rows}, as_json, "\n".join([header, *lines]) if lines else
+    if total > len(rows):  # a year's runs: say that older ones exist, and how to see them
+        lines.append(left_out(len(rows), total, "runs", "" if dataset else ", --dataset NAME one dataset's"))
+    emit({"runs": rows, "total": total}, as_json, "\n".join([header, *lines]) if lines else
          "no runs yet: `ganaug train --dataset NAME --minutes 2`")
 
 
@@ -105,9 +107,13 @@ def runs_prune_cmd(
     freed = sum(p.freed_bytes for p in plans)
     verb = "would delete" if dry_run else "deleted"
     lines = []
+    # A year's runs, most of them pruned already: one line for those with nothing to delete, not one each.
+    idle = [p.run for p in plans if not p.skipped and not p.delete] if len(plans) > 1 else []
     for p in plans:
         if p.skipped:
             lines.append(f"run {p.run}: {p.skipped}, left alone")
+            continue
+        if p.run in idle:
             continue
         what = [f"{p.checkpoints} checkpoint{'s' * (p.checkpoints != 1)}",
                 f"{p.grid_steps} grid step{'s' * (p.grid_steps != 1)}"]
@@ -116,7 +122,21 @@ def runs_prune_cmd(
         kept = ", ".join(f"{name} ({why})" for name, why in sorted(p.kept.items()))
         lines.append(f"run {p.run}: {verb} {', '.join(what)} ({human(p.freed_bytes)}); kept {kept or 'no checkpoint'}"
                      if p.delete else f"run {p.run}: nothing to delete; kept {kept or 'no checkpoint'}")
+    if idle:
+        lines.append(f"{len(idle)} run{'s' * (len(idle) != 1)} with nothing to delete: {_ranges(idle)} "
+                     "(`ganaug runs prune --run N --dry-run` names what each keeps)")
     lines.append(f"dry run: pruning would free {human(freed)}; nothing was deleted" if dry_run
                  else f"freed {human(freed)}")
     emit({"dry_run": dry_run, "keep_last": keep_last, "freed_bytes": freed, "runs": [p.to_dict() for p in plans]},
          as_json, "\n".join(lines))
+
+
+def _ranges(ids: list[int]) -> str:
+    """'1–4, 6, 9–12': run ids, consecutive ones as a range."""
+    spans: list[list[int]] = []
+    for i in sorted(ids):
+        if spans and i == spans[-1][1] + 1:
+            spans[-1][1] = i
+        else:
+            spans.append([i, i])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)

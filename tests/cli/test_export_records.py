@@ -149,7 +149,7 @@ def test_audit_exports_filters_by_dataset_and_marks_a_changed_or_missing_folder(
     assert text[3] == f"  folder {tmp_path / 'c'} (not found here)"
     assert "its manifest.csv has CHANGED" in run("audit", "exports").stdout
     assert refused("audit", "exports", "--dataset", "nope").startswith("error: unknown dataset 'nope'")
-    assert refused("audit", "exports", "--limit", "0") == "error: --limit must be at least 1"
+    assert refused("audit", "exports", "--limit", "0") == "error: --limit must be at least 1, got 0"
     assert run("audit", "log", "--action", "export").stdout.splitlines()[0].endswith(" export         dataset 1 (toy)")
 
 

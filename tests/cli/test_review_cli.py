@@ -80,6 +80,17 @@ def test_audit_log_names_the_valid_filters_for_a_typo(team):
     assert accounts[0].split()[-3:] == ["user", "2", "(rex)"]  # account events name the account
 
 
+def test_audit_log_says_how_many_events_its_limit_left_out(team):
+    for sample in team["s1"]:  # 2 accounts joined, then 3 tags: 5 events
+        ok_json("review", "tag", sample, "blur", env=REX)
+    lines = run("audit", "log", "--limit", "2").stdout.splitlines()
+    assert len(lines) == 3 and lines[-1] == ("2 of 5 events shown: --limit 5 shows them all, --actor, --action, "
+                                             "--target-type or --since narrow them")
+    assert ok_json("audit", "log", "--limit", "2", "--action", "tag")["total"] == 3
+    assert len(run("audit", "log", "--limit", "5").stdout.splitlines()) == 5  # all shown: no last line
+    assert refused("audit", "log", "--limit", "0") == "error: --limit must be at least 1, got 0"
+
+
 def test_users_add_without_a_password_or_a_terminal_is_one_line_exit_2(home, monkeypatch):
     # Each refusal names the pipe too: `echo "$PW" | ganaug ...` works (README), and the message said only the rest.
     monkeypatch.delenv("GANAUG_PASSWORD", raising=False)

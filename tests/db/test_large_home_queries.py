@@ -1,0 +1,72 @@
+"""A home after a year of use: the queries behind the Review grid and the listings cost the same number of statements
+whatever the number of samples on a page or of runs, and a listing cut at its limit can say how much it left out."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, event
+
+from db import views
+from db.engine import session_scope
+from db.jobs import count_jobs, list_jobs, submit_job
+from db.models import Run
+from db.review import count_pending, pending_batches, review_page
+from tests.db.helpers import make_batch, make_dataset
+
+
+@contextmanager
+def counted():
+    """The SQL statements this process runs inside the block."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+
+
+def grid_statements(batch_id: int, per_page: int) -> int:
+    """Statements for one Review grid page as pages/review.py loads it: the page, then each sample as a dict."""
+    with session_scope() as s, counted() as statements:
+        rows, _ = review_page(s, batch_id, per_page=per_page)
+        dicts = [views.sample_dict(r.sample, "", r.tags) for r in rows]
+    assert len(dicts) == per_page
+    return len(statements)
+
+
+def test_a_review_grid_page_costs_the_same_statements_for_4_samples_as_for_48(db, home):
+    with session_scope() as s:
+        batch = make_batch(s, home, make_dataset(s, home), n=48, files=False).id
+    # Each sample's deferred copy_match was loaded on its own: 48 more statements for a page of 48.
+    assert grid_statements(batch, 48) == grid_statements(batch, 4)
+
+
+def test_runs_table_names_each_runs_folder_and_counts_them_all(db, home):
+    with session_scope() as s:
+        ds = make_dataset(s, home)
+        for i in range(7):
+            s.add(Run(dataset_id=ds.id, status="done", run_dir=f"runs/{i}", config={}, config_sha256="c" * 64,
+                      code_version="test"))
+    with session_scope() as s:
+        rows = views.runs_table(s, limit=3)
+        assert [r["run_dir"] for r in rows] == ["runs/6", "runs/5", "runs/4"]  # no query per run for its folder
+        assert views.runs_count(s) == 7 and views.runs_count(s, dataset="toy") == 7
+        assert views.runs_count(s, dataset="other") == 0
+
+
+def test_pending_batches_and_jobs_can_be_listed_in_part_and_counted(db, home):
+    with session_scope(immediate=True) as s:
+        ds = make_dataset(s, home)
+        batches = [make_batch(s, home, ds, n=1, files=False).id for _ in range(5)]
+        for i in range(6):
+            submit_job(s, "evaluate", {"batch_id": i}, f"key-{i}")
+    with session_scope() as s:
+        assert [b.id for b in pending_batches(s, limit=2)] == batches[:2]  # oldest first
+        assert len(pending_batches(s)) == 5 and count_pending(s) == 5 and count_pending(s, ds.id + 1) == 0
+        assert len(list_jobs(s, limit=4)) == 4 and count_jobs(s) == 6
+        assert count_jobs(s, status="queued") == 6 and count_jobs(s, status="done") == 0
