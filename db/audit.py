@@ -130,9 +130,7 @@ def verify_chain(session: Session, batch_size: int = 5000,
             break
         for e in rows:
             if e.prev_hash != prev:
-                return ChainReport(False, checked, e.id,
-                                   f"event {e.id} does not follow the event before it (an event was removed, inserted "
-                                   f"or altered at or before id {e.id})", prev)
+                return ChainReport(False, checked, e.id, _broken_link(session, e, last_id), prev)
             if _hash_of_row(e) != e.hash:
                 return ChainReport(False, checked, e.id,
                                    f"event {e.id} ({e.action} {e.target_type} {e.target_id}) was altered: its "
@@ -143,6 +141,27 @@ def verify_chain(session: Session, batch_size: int = 5000,
             if visit is not None:
                 visit(e)
     return ChainReport(True, checked, None, f"all {checked} events verified; the chain is intact", prev)
+
+
+def _broken_link(session: Session, e, before: int) -> str:
+    """Why event `e` does not follow event `before` (0: `e` is the first), in words that say where to look: the
+    event it does follow (rows reordered or inserted), or the ids missing before it (rows deleted), or that the event
+    before it was altered with its hash recomputed."""
+    follows = session.scalar(select(Event.id).where(Event.hash == e.prev_hash))
+    if follows is not None:
+        return (f"event {e.id} does not follow event {before or 'none'} before it but event {follows}: events "
+                "were reordered or inserted")
+    gap = e.id - before - 1
+    missing = "" if gap < 1 else f"id {before + 1} is" if gap == 1 else f"ids {before + 1}–{e.id - 1} are"
+    if before == 0:
+        return (f"event {e.id}, the log's first, does not start the chain: the events before it were deleted"
+                + (f" ({missing} missing)" if missing else ""))
+    if missing:
+        return (f"event {e.id} does not follow event {before} before it: the log no longer holds the event it "
+                f"follows and {missing} missing, so {'it was' if gap == 1 else 'they were'} deleted (or event "
+                f"{before} was altered and its hash recomputed)")
+    return (f"event {e.id} does not follow event {before} before it: the log holds no event it follows, so event "
+            f"{before} was altered and its hash recomputed (or event {e.id}'s link to it was edited)")
 
 
 # What the workflow records (db/review.py, db/users.py, db/exports.py, db/sign_ins.py): the filters of `ganaug audit
@@ -187,7 +206,7 @@ def _events_where(q, actor, action, target_type, since, target_id):
         q = q.where(Event.target_id == target_id)
     if since is not None:
         q = q.where(Event.ts >= _as_utc_text(since))
-    return session.scalars(q.order_by(Event.id.desc()).limit(limit)).all()
+    return q
 
 
 def _as_utc_text(since: str | dt.datetime) -> str:

@@ -1,11 +1,14 @@
 """Export the gated training set as an ImageFolder with `manifest.csv` and its sha256.
 
 Layout of OUT: `<class index>_<class name>/<row>_<source>.png` (row = 0-based line of manifest.csv below its
-header), `manifest.csv` (exactly the gate's manifest: its sha256 *is* the manifest hash), `manifest.sha256`
-(`sha256sum -c` format) and `log_head.txt` (the number of events and the head hash of the verified decision log
-the set was gated on, for `ganaug audit verify --head`). The folder is assembled beside OUT and renamed into place
-at the end, so an interrupted export leaves nothing at OUT; one killed outright (`kill -9`) leaves its hidden
-`.OUT.partial-*` folder, which the next export to OUT removes.
+header), `manifest.csv` (exactly the gate's manifest: its sha256 *is* the manifest hash; its paths are the sources'
+under GANAUG_HOME), `images.csv` (the same rows with each file's path in OUT, its class name and a sample's run,
+checkpoint and seed: what a training script on another machine reads), `manifest.sha256` (both CSVs' sha256, in
+`sha256sum -c` format), `log_head.txt` (the number of events and the head hash of the verified decision log the set
+was gated on, for `ganaug audit verify --head`) and, for a signed export, `export_event.txt` (its own event's id and
+hash). The folder is assembled beside OUT and renamed into place at the end, so an
+interrupted export leaves nothing at OUT; one killed outright (`kill -9`) leaves its hidden `.OUT.partial-*` folder,
+which the next export to OUT removes; an OUT that is a mount point cannot be renamed over, and is refused first.
 
 An export by a signed-in account is recorded in the decision log (`db.exports`), in the same transaction as the
 rename: the event is written, the folder renamed into place, then the transaction committed, and a commit that fails
@@ -16,6 +19,7 @@ only a process killed outright in the instant between the rename and the commit 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import re
@@ -25,12 +29,13 @@ from pathlib import Path
 from typing import Optional
 
 from PIL import Image
+from sqlalchemy import select
 
 from db.datasets import get_dataset
 from db.engine import session_scope
 from db.exports import record_export
 from db.gate import GatedSet, ManifestEntry, file_sha256s, gated_training_set
-from db.models import Batch, User
+from db.models import Batch, Sample, User
 from db.users import require_user
 from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
@@ -51,16 +56,18 @@ FOLDER_NAME_BYTES = 100  # of a class's name in its folder's name, in UTF-8; a f
 _FOLDER_KEEPS = "LMN"
 
 
-def _class_folder(index: int, name: str) -> str:
-    """`NNN_<name>`: the name NFC-normalised (an accent typed apart from its letter is one character), without
-    leading or trailing dots and underscores, cut to FOLDER_NAME_BYTES. The index prefix keeps apart two classes
-    whose names reduce alike (`a/b` and `a?b`), and keeps a folder from being a name Windows reserves (`CON`)."""
+def _class_folder(index: int, name: str, digits: int = 3) -> str:
+    """`NNN_<name>`, the index padded to `digits` (those of the largest index, so that the folders sort in class
+    order, as ImageFolder numbers them: unpadded, `1000_x` sorted before `100_x`); the name NFC-normalised (an
+    accent typed apart from its letter is one character), without leading or trailing dots and underscores, cut to
+    FOLDER_NAME_BYTES. The index prefix keeps apart two classes whose names reduce alike (`a/b` and `a?b`), and
+    keeps a folder from being a name Windows reserves (`CON`)."""
     # Cut: a class folder of 255 characters, the most a file system allows, stopped the export ("File name too
     # long"). Until 2026-12-06 only ASCII letters were kept: the classes 痣 and 疣 became `000_class`, `001_class`.
     text = unicodedata.normalize("NFC", str(name))
     kept = "".join(c if c in "._-" or unicodedata.category(c)[0] in _FOLDER_KEEPS else "\0" for c in text)
     safe = _cut_utf8(re.sub("\0+", "_", kept).strip("._"), FOLDER_NAME_BYTES).rstrip("._")
-    return f"{index:03d}_{safe or 'class'}"
+    return f"{index:0{digits}d}_{safe or 'class'}"
 
 
 def _cut_utf8(text: str, limit: int) -> str:
@@ -96,6 +103,45 @@ def _check_side(entry: ManifestEntry, png: bytes, side: int, dataset: str) -> No
         f"with `ganaug generate --run {run_id} --class {entry.class_index} --n {n}` and review the new batch")
 
 
+EVENT_FILE = "export_event.txt"  # a signed export's own event in the decision log: "<id> <hash>"
+IMAGES_COLUMNS = ("file", "sha256", "class_index", "class_name", "source", "batch_id", "run_id", "checkpoint_sha256",
+                  "seed")
+
+
+def _provenance(entries: list[ManifestEntry]) -> dict[str, tuple]:
+    """Source path → (run id, checkpoint sha256, seed) of each synthetic entry: where it came from, for images.csv."""
+    batch_ids = sorted({e.batch_id for e in entries if e.source == "synthetic"})
+    found: dict[str, tuple] = {}
+    with session_scope() as session:
+        for start in range(0, len(batch_ids), 500):  # a bounded IN list
+            found.update((path, (run, checkpoint, seed)) for path, run, checkpoint, seed in session.execute(
+                select(Sample.path, Batch.run_id, Batch.checkpoint_sha256, Sample.seed)
+                .join(Batch, Batch.id == Sample.batch_id).where(Sample.batch_id.in_(batch_ids[start:start + 500]))))
+    return found
+
+
+def _images_csv(rows: list[tuple[str, ManifestEntry, str]]) -> bytes:
+    """One line per exported file, in manifest.csv's order: (file in OUT, entry, class name)."""
+    provenance = _provenance([entry for _, entry, _ in rows])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(IMAGES_COLUMNS)
+    for file, e, name in rows:
+        run, checkpoint, seed = provenance.get(e.path, (None, None, None)) if e.source == "synthetic" else (None,) * 3
+        w.writerow((file, e.sha256, e.class_index, name, e.source, e.batch_id, run, checkpoint, seed))
+    return buf.getvalue().encode("utf-8")
+
+
+def imbalance(counts: dict) -> dict:
+    """Largest/smallest class of the set, in real images ("before") and in all its images ("after"): how imbalanced
+    the result still is. Over the classes the set holds; None for a set with none."""
+    real = [v["real"] for v in counts.values() if v["real"]]
+    total = [v["real"] + v["synthetic"] for v in counts.values() if v["real"]]
+    if not real:
+        return dict(before=None, after=None)
+    return dict(before=round(max(real) / min(real), 2), after=round(max(total) / min(total), 2))
+
+
 def _move_into_place(staging: Path, out: Path) -> None:
     if out.exists():
         out.rmdir()
@@ -114,6 +160,9 @@ def _publish(staging: Path, out: Path, summary: dict, exporter: Optional[User]) 
         with session_scope(immediate=True) as session:
             event = record_export(session, exporter, summary)
             recorded = dict(id=event.id, hash=event.hash, actor=event.actor, role=event.role, ts=event.ts)
+            # The folder names its own record: log_head.txt is the head before it, so deleting the log's newest
+            # event, this one, would leave every head it names intact (`ganaug audit folder` reads this).
+            (staging / EVENT_FILE).write_text(f"{event.id} {event.hash}\n")
             _move_into_place(staging, out)
             placed = True
         committed = True
@@ -133,13 +182,15 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     out = Path(out).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise GanaugError(f"{out} already exists and is not an empty folder; choose another --out")
+    if out.is_mount():  # it cannot be renamed over: found at the end, after every image was copied beside it
+        raise GanaugError(f"--out {out} is a mount point: the export is assembled beside its folder and renamed into "
+                          f"place; give a new folder inside it, e.g. --out {out / 'gated'}")
     with session_scope() as session:
         if exporter is not None:  # a disabled account finds out before the images are copied, not after
             require_user(session, exporter, action="export training sets")
         row = get_dataset(session, dataset)
         class_names, side = list(row.class_names), row.resolution
     gated = gated_set(dataset, synthetic_ratio)
-    home = paths.home()
     paths.writable_folder(out.parent, f"--out {out}", create=True)
     partial = f".{out.name}.partial-"
     try:
@@ -148,33 +199,55 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     except OSError as e:  # root passes os.access everywhere, /proc included
         raise GanaugError(f"--out {out}: cannot create a folder in {out.parent} ({e.strerror or e})") from None
     staging = held.path
+    digits = max(3, len(str(len(class_names) - 1)))
     try:
-        total = len(gated.entries)
-        for row, entry in enumerate(gated.entries):
-            data = (home / entry.path).read_bytes()
-            if hashlib.sha256(data).hexdigest() != entry.sha256:
-                raise GanaugError(f"{entry.path} changed while exporting; run the export again")
-            if entry.source == "synthetic":
-                _check_side(entry, data, side, dataset)
-            name = class_names[entry.class_index] if entry.class_index < len(class_names) else entry.class_index
-            target = staging / _class_folder(entry.class_index, name) / f"{row:06d}_{entry.source}.png"
-            target.parent.mkdir(exist_ok=True)
-            target.write_bytes(data)
-            if row % 500 == 0 or row == total - 1:
-                progress(Progress("export", row + 1, total))
-        (staging / "manifest.csv").write_bytes(gated.manifest_csv())
-        (staging / "manifest.sha256").write_text(f"{gated.manifest_sha256}  manifest.csv\n")
-        head = gated.log_head
-        (staging / "log_head.txt").write_text(f"{head['events']} {head['hash']}\n")
+        _write_set(staging, gated, class_names, side, digits, progress)
         summary = {**gated.summary(), "out": str(out)}
         summary["empty_classes"] = empty_classes(class_names, summary["counts"])
+        summary["imbalance"] = imbalance(summary["counts"])
         summary["event"] = _publish(staging, out, summary, exporter)
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        if e.filename is not None and not str(e.filename).startswith((str(staging), str(out))):
+            raise  # a source image under GANAUG_HOME, named by its own path
+        # A full disk, a file system turned read-only: said of --out, not of a hidden staging file, or of none.
+        raise GanaugError(f"--out {out}: {e.strerror or e} while writing the export; nothing was written") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
         held.release()
     return summary
+
+
+def _write_set(staging: Path, gated: GatedSet, class_names: list[str], side: int, digits: int,
+               progress: ProgressCallback) -> None:
+    """Every image of `gated` into its class folder under `staging`, each checked against its sha256, then
+    manifest.csv, images.csv, manifest.sha256 and log_head.txt."""
+    home, dataset = paths.home(), gated.dataset
+    rows = []
+    total = len(gated.entries)
+    for row, entry in enumerate(gated.entries):
+        data = (home / entry.path).read_bytes()
+        if hashlib.sha256(data).hexdigest() != entry.sha256:
+            raise GanaugError(f"{entry.path} changed while exporting; run the export again")
+        if entry.source == "synthetic":
+            _check_side(entry, data, side, dataset)
+        name = class_names[entry.class_index] if entry.class_index < len(class_names) else str(entry.class_index)
+        file = f"{_class_folder(entry.class_index, name, digits)}/{row:06d}_{entry.source}.png"
+        target = staging / file
+        target.parent.mkdir(exist_ok=True)
+        target.write_bytes(data)
+        rows.append((file, entry, name))
+        if row % 500 == 0 or row == total - 1:
+            progress(Progress("export", row + 1, total))
+    (staging / "manifest.csv").write_bytes(gated.manifest_csv())
+    images = _images_csv(rows)
+    (staging / "images.csv").write_bytes(images)
+    (staging / "manifest.sha256").write_text(f"{gated.manifest_sha256}  manifest.csv\n"
+                                             f"{hashlib.sha256(images).hexdigest()}  images.csv\n")
+    head = gated.log_head
+    (staging / "log_head.txt").write_text(f"{head['events']} {head['hash']}\n")
 
 
 def empty_classes(class_names: list[str], counts: dict) -> list[str]:

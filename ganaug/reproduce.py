@@ -6,8 +6,9 @@ of the same run will not do), each chosen sample is generated again from its see
 stored at the dataset's side as `generate_batch` stores it, encoded as PNG, and its sha256 compared with the one
 recorded for the sample. Batches generated before 2026-12-03 (cd54834) were stored at the generator's own side, not
 upsampled: a sample whose bytes differ at the dataset's side is also compared at the generator's, so an old home's
-batches still reproduce. Nothing is written. Bytes reproduce on the same kind of device and torch build
-(oneDNN and cuDNN pick kernels per instruction set): a difference on another machine says that, not tampering.
+batches still reproduce. Nothing is written but one sample's regenerated PNG where `--out` asks for it. Bytes
+reproduce on the same kind of device and torch build (oneDNN and cuDNN pick kernels per instruction set): a
+difference on another machine says that, not tampering.
 """
 
 from __future__ import annotations
@@ -51,20 +52,27 @@ def spread(items: list, k: Optional[int]) -> list:
     return [items[i] for i in np.linspace(0, len(items) - 1, k).round().astype(int)]
 
 
-def _png_sha256(image: np.ndarray) -> str:
-    return hashlib.sha256(encode_png(image)).hexdigest()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def reproduce_batch(batch_id: int, samples: Optional[int] = None, device: str = "cpu",
-                    progress: ProgressCallback = no_progress) -> dict:
-    """Regenerate `samples` of the batch (evenly spread; all by default) and compare their sha256 with the recorded
-    ones. Returns what was checked: the checkpoint found, how many reproduced, and the samples that did not."""
+                    progress: ProgressCallback = no_progress, sample_id: Optional[int] = None,
+                    out: Optional[Path] = None) -> dict:
+    """Regenerate `samples` of the batch (evenly spread; all by default), or the one sample `sample_id`, and compare
+    their sha256 with the recorded ones. Returns what was checked: the checkpoint found, how many reproduced, and
+    the samples that did not. With `out` (one sample only), its regenerated PNG is written there, whole or not at
+    all, so that an auditor holds the bytes themselves."""
     from ganaug_core.rescale import upsample_images
     from ganaug_core.sampling import GeneratorPipeline
     from ganaug_core.training.config import check_device
 
     if samples is not None and samples < 1:
         raise UserError(f"--samples must be at least 1, got {samples}")
+    if out is not None and sample_id is None:
+        raise UserError("--out writes one sample's image: give its id with --sample")
+    if out is not None and (out.exists() or out.is_symlink()):
+        raise UserError(f"--out {out} already exists; choose another file")
     check_device(device)
     with session_scope() as s:
         batch = s.get(Batch, batch_id)
@@ -75,22 +83,44 @@ def reproduce_batch(batch_id: int, samples: Optional[int] = None, device: str = 
         class_index = batch.class_index
         rows = s.execute(select(Sample.id, Sample.seed, Sample.sha256).where(Sample.batch_id == batch_id)
                          .order_by(Sample.id)).all()
+    if sample_id is not None:
+        rows = [r for r in rows if r[0] == sample_id]
+        if not rows:
+            raise UserError(f"sample {sample_id} is not one of batch {batch_id}'s (`ganaug audit trace FILE` finds "
+                            "an image's batch and sample)")
     chosen = spread(list(rows), samples)
     ckpt = find_checkpoint(run_dir, latest, ckpt_sha)
     result = dict(batch_id=batch_id, run_id=run_id, class_index=class_index, checkpoint_sha256=ckpt_sha,
                   checkpoint=None if ckpt is None else str(ckpt), samples=len(rows), checked=0, reproduced=0,
-                  differ=[])
+                  differ=[], out=None)
     if ckpt is None:
         return result
     pipe = GeneratorPipeline.from_checkpoint(ckpt, device=device)
     for start in range(0, len(chosen), CHUNK):
         part = chosen[start:start + CHUNK]
-        out = pipe.from_seeds([class_index] * len(part), [seed for _, seed, _ in part])
-        for image, stored, (sample_id, _, recorded) in zip(out.images, upsample_images(out.images, side), part):
-            if _png_sha256(stored) == recorded or (image.shape != stored.shape and _png_sha256(image) == recorded):
+        made = pipe.from_seeds([class_index] * len(part), [seed for _, seed, _ in part])
+        for image, stored, (one, _, recorded) in zip(made.images, upsample_images(made.images, side), part):
+            png = encode_png(stored)
+            if _sha256(png) != recorded and image.shape != stored.shape:
+                as_generated = encode_png(image)  # how a batch was stored before 2026-12-03
+                png = as_generated if _sha256(as_generated) == recorded else png
+            if _sha256(png) == recorded:
                 result["reproduced"] += 1
             else:
-                result["differ"].append(sample_id)
+                result["differ"].append(one)
+            if out is not None:
+                _write_whole(out, png)
+                result["out"] = str(out)
         result["checked"] += len(part)
         progress(Progress("reproduce", result["checked"], len(chosen)))
     return result
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """`data` at `path`, renamed into place from a hidden file beside it: never a half-written image."""
+    part = path.with_name(f".{path.name}.partial")
+    try:
+        part.write_bytes(data)
+        part.rename(path)
+    finally:
+        part.unlink(missing_ok=True)

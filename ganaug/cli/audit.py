@@ -4,7 +4,8 @@ set it gates, and whether a batch's samples still come out of their checkpoint.
 `audit verify` exits 1 when the chain is broken, the review state disagrees with it, or a head recorded earlier is
 gone; `export` writes only what the gate admits, complete or not at all, and records it in the log when its exporter
 signs it (--user or GANAUG_USER, as for a decision); `audit exports` lists the recorded exports; `audit reproduce`
-exits 1 when a regenerated sample differs from its recorded sha256.
+exits 1 when a regenerated sample differs from its recorded sha256 (`--sample ID --out FILE` writes one sample's
+bytes again). `audit folder` and `audit trace` (audit_folder.py) check an export folder and trace one image.
 """
 
 from __future__ import annotations
@@ -148,8 +149,8 @@ def _dataset_of(row: dict) -> str:
 
 
 # `ganaug.export.folder_check`'s answers, in words: whether a recorded export's folder still holds its manifest.
-_FOLDER_CHECK = {"matches": "its manifest.csv still has that sha256", "changed": "its manifest.csv has CHANGED",
-                 "not found": "not found here"}
+_FOLDER_CHECK = {"matches": "its manifest.csv still has that sha256 (`ganaug audit folder` checks its images)",
+                 "changed": "its manifest.csv has CHANGED: `ganaug audit folder` says what", "not found": "not found here"}
 
 
 @audit_app.command("exports")
@@ -186,15 +187,23 @@ def audit_reproduce_cmd(
     samples: Optional[int] = typer.Option(None, "--samples", help="Check this many samples, evenly spread over the "
                                           "batch (default: all)"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda: the kind of device the batch was generated on"),
+    sample: Optional[int] = typer.Option(None, "--sample", help="Only this sample of the batch (its id: `ganaug "
+                                         "audit trace FILE` finds an image's)"),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="With --sample: write its regenerated PNG to this "
+                                            "new file, to compare with the image itself"),
     as_json: bool = JSON,
 ) -> None:
     """Regenerate a batch's samples from the checkpoint it recorded and each sample's seed, and check that every one
-    has its recorded sha256, byte for byte; exit 1 when one does not or the checkpoint is gone. Writes nothing."""
+    has its recorded sha256, byte for byte; exit 1 when one does not or the checkpoint is gone. Writes nothing but
+    the --out file.
+
+    Example: ganaug audit reproduce 1 --sample 6 --out /tmp/sample-6.png && cmp /tmp/sample-6.png IMAGE
+    """
     from ganaug.reproduce import reproduce_batch
     from ganaug_core.progress import tqdm_progress
 
     with tqdm_progress() as progress:
-        out = reproduce_batch(batch, samples, device, progress)
+        out = reproduce_batch(batch, samples, device, progress, sample_id=sample, out=out_file)
     where = f"batch {batch} (run {out['run_id']}, class {out['class_index']})"
     if out["checkpoint"] is None:
         text = (f"NOT REPRODUCIBLE: no checkpoint of run {out['run_id']} has the sha256 {where} recorded "
@@ -204,13 +213,29 @@ def audit_reproduce_cmd(
         text = (f"DIFFERS: {len(out['differ'])} of the {out['checked']} samples of {where} checked came out with "
                 f"another sha256 than recorded: samples {shown}. On another kind of device or torch build the bytes "
                 "change; where the batch was generated, its checkpoint, seeds or recorded hashes changed")
+    elif sample is not None:
+        text = (f"ok: sample {sample} of {where} regenerated from {out['checkpoint']} with its own seed has its "
+                "recorded sha256, byte for byte")
     else:
         of = "all" if out["checked"] == out["samples"] else f"{out['checked']} of the"
         text = (f"ok: {of} {out['samples']} samples of {where} regenerated from {out['checkpoint']} with their "
                 "own seeds have their recorded sha256, byte for byte")
+    if out["out"]:
+        text += f"\nwrote sample {sample}'s regenerated PNG to {out['out']}"
     emit(out, as_json, text)
     if out["checkpoint"] is None or out["differ"]:
         raise typer.Exit(1)
+
+
+# What the folder holds, for the data scientist who trains on it (`ganaug export --help`).
+EXPORT_HELP = (
+    "Write the gated training set as an ImageFolder with manifest.csv and images.csv, their sha256 and the log head "
+    "(log_head.txt); with --user (or GANAUG_USER), record the export in the decision log (`ganaug audit exports` "
+    "lists them; `ganaug audit folder OUT` checks the folder later).\n\n"
+    "The set holds the dataset's real training images and its approved synthetic samples, never its test split; "
+    "rejected, blocking-tagged and revoked samples stay out. images.csv lists each file's path relative to OUT, its "
+    "class, source (real or synthetic) and sha256, and for a sample its batch, run, checkpoint sha256 and seed.\n\n"
+    "Example: ganaug export --dataset digits --out ~/gated-digits --user alice")
 
 
 def export_cmd(
@@ -222,10 +247,7 @@ def export_cmd(
                                        "$GANAUG_PASSWORD or a prompt"),
     as_json: bool = JSON,
 ) -> None:
-    """Write the gated training set as an ImageFolder with manifest.csv, its sha256 and the log head (log_head.txt);
-    with --user (or GANAUG_USER), record the export in the decision log (`ganaug audit exports` lists them).
-
-    Example: ganaug export --dataset digits --out ~/gated-digits --user alice"""
+    """`ganaug export` (EXPORT_HELP)."""
     from db.gate import INTEGRITY_REASONS
     from ganaug.export import empty_classes_warning, export_gated_set
     from ganaug_core.progress import tqdm_progress
@@ -254,6 +276,9 @@ def export_cmd(
     cap_note = (f"{capped} approved sample{'s were' if capped != 1 else ' was'} left out over the cap: "
                 f"--ratio {ratio:g} caps each class's synthetic samples at {ratio:g}× its real training images; "
                 "a higher --ratio admits more\n") if capped else ""
+    ratios = summary["imbalance"]
+    balance = (f"imbalance (largest/smallest class): {ratios['before']:g} in the real training images, "
+               f"{ratios['after']:g} in this set\n") if ratios["before"] is not None else ""
     head = summary["log_head"]
     event = summary["event"]
     if event is None:
@@ -261,11 +286,14 @@ def export_cmd(
              "(or GANAUG_USER set)", err=True)
     recorded = (f"\nrecorded as event {event['id']} by {event['actor']} ({event['role']}) at {event['ts']}"
                 if event else "")
-    emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']} ({counts})\n{cap_note}"
+    emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']} ({counts})\n{cap_note}{balance}"
                            f"manifest sha256 {summary['manifest_sha256']}\n"
                            f"gated on the decision log's first {head['events']} events, head {head['hash']}{recorded}")
 
 
 def register(app: typer.Typer) -> None:
+    from ganaug.cli.audit_folder import register as register_folder_checks
+
+    register_folder_checks(audit_app)
     app.add_typer(audit_app, name="audit")
-    app.command("export")(cli_errors(export_cmd))
+    app.command("export", help=EXPORT_HELP)(cli_errors(export_cmd))

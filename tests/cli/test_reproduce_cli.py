@@ -99,3 +99,36 @@ def test_a_batch_stored_at_the_generators_side_by_older_code_still_reproduces(di
         s.execute(update(Sample).where(Sample.id == rows[1][0]).values(sha256="0" * 64))
     code, out = _reproduce(batch_id)
     assert code == 1 and out["differ"] == [rows[1][0]] and out["reproduced"] == 3
+
+
+def test_an_image_traced_to_its_sample_regenerates_to_the_same_bytes(digits, home, tmp_path):
+    """An auditor holding one image finds its batch, run, checkpoint, class and seed, and gets its bytes again:
+    there was no command that wrote a regenerated image, nor one that found an image's sample."""
+    run_id, batch_id = _batch(3)
+    with session_scope() as s:
+        sample_id, seed, path = s.execute(select(Sample.id, Sample.seed, Sample.path).where(Sample.batch_id == batch_id)
+                                          .order_by(Sample.id)).all()[1]
+    image = tmp_path / "handed-over.png"
+    shutil.copyfile(paths.resolve(path), image)
+
+    traced = ganaug("audit", "trace", str(image), "--json")
+    assert traced.exit_code == 0, traced.output
+    [t] = json.loads(traced.stdout)["samples"]
+    assert (t["sample_id"], t["batch_id"], t["run_id"], t["class_index"], t["seed"]) == (sample_id, batch_id, run_id,
+                                                                                           9, seed)
+    assert t["checkpoint"] is not None and len(t["checkpoint_sha256"]) == 64
+    assert f"regenerate: ganaug audit reproduce {batch_id} --sample {sample_id} --out FILE" in ganaug(
+        "audit", "trace", str(image)).stdout
+
+    again = tmp_path / "regenerated.png"
+    code, out = _reproduce(batch_id, "--sample", sample_id, "--out", again)
+    assert code == 0 and (out["checked"], out["reproduced"], out["out"]) == (1, 1, str(again))
+    assert again.read_bytes() == image.read_bytes()
+    assert_bad_input(ganaug("audit", "reproduce", str(batch_id), "--sample", sample_id, "--out", again),
+                     "already exists")
+    assert_bad_input(ganaug("audit", "reproduce", str(batch_id), "--out", tmp_path / "x.png"), "--sample")
+    assert_bad_input(ganaug("audit", "reproduce", str(batch_id), "--sample", 10**6), f"sample {10**6} is not one")
+
+    image.write_bytes(image.read_bytes() + b"x")  # other bytes: no sample of this home
+    lost = ganaug("audit", "trace", str(image))
+    assert lost.exit_code == 1 and lost.stdout.startswith("NOT FOUND: no sample or real image of this home")

@@ -311,7 +311,8 @@ def test_export_writes_imagefolder_manifest_and_hash_and_revoke_changes_it(team,
     out = tmp_path / "e1"
     data = (out / "manifest.csv").read_bytes()
     assert hashlib.sha256(data).hexdigest() == first["manifest_sha256"]
-    assert (out / "manifest.sha256").read_text() == f"{first['manifest_sha256']}  manifest.csv\n"
+    images_sha = hashlib.sha256((out / "images.csv").read_bytes()).hexdigest()
+    assert (out / "manifest.sha256").read_text() == f"{first['manifest_sha256']}  manifest.csv\n{images_sha}  images.csv\n"
     rows = _manifest(out)
     assert len(rows) == 9 + 3 and sum(r["source"] == "synthetic" for r in rows) == 3
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))

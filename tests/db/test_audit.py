@@ -161,3 +161,64 @@ def test_sqlite_decisions_outside_an_immediate_transaction_are_refused(db, home,
     with pytest.raises(RuntimeError, match="immediate=True"):
         with session_scope() as s:
             reject_batch(s, b, people["rex"], reason="no lock held")
+
+
+def _edit_events(home, *statements, rehash: int | None = None) -> None:
+    """What an insider with the database file does: drop the log's triggers, run `statements`; with `rehash`, give
+    that event a new reason and recompute its own hash (not the next event's link to it)."""
+    import json
+
+    from db.audit import event_hash
+
+    dispose_engines()
+    con = sqlite3.connect(home / "ganaug.db")
+    con.execute("DROP TRIGGER IF EXISTS events_no_update")
+    con.execute("DROP TRIGGER IF EXISTS events_no_delete")
+    for statement in statements:
+        con.execute(statement)
+    if rehash is not None:
+        row = con.execute("SELECT prev_hash, ts, actor_id, actor, role, action, target_type, target_id, meaning, "
+                          "details FROM events WHERE id = ?", (rehash,)).fetchone()
+        digest = event_hash(*row[:9], "rewritten", json.loads(row[9]) if row[9] else {})
+        con.execute("UPDATE events SET reason = 'rewritten', hash = ? WHERE id = ?", (digest, rehash))
+    con.commit()
+    con.close()
+
+
+@SQLITE_ONLY
+def test_a_broken_link_says_what_was_done_and_where(home, toy, people):
+    """It said "an event was removed, inserted or altered at or before id N" for each; and for an event rewritten
+    with its own hash recomputed it named the event after it."""
+    a, b, c, d, e, f = _some_decisions(home, toy, people)
+
+    def message() -> str:
+        with session_scope() as s:
+            report = verify_chain(s)
+        assert not report.ok
+        return report.message
+
+    _edit_events(home, f"DELETE FROM events WHERE id = {c}")
+    assert message() == (f"event {d} does not follow event {b} before it: the log no longer holds the event it "
+                         f"follows and id {c} is missing, so it was deleted (or event {b} was altered and its hash "
+                         "recomputed)")
+    _edit_events(home, f"DELETE FROM events WHERE id IN ({d}, {e})")
+    assert f"ids {c}–{e} are missing, so they were deleted" in message()  # c went first
+
+
+@SQLITE_ONLY
+def test_reordered_rows_and_a_recomputed_hash_are_named(home, toy, people):
+    a, b, c, d, e, f = _some_decisions(home, toy, people)
+    _edit_events(home, f"UPDATE events SET id = -1 WHERE id = {b}", f"UPDATE events SET id = {b} WHERE id = {c}",
+                 f"UPDATE events SET id = {c} WHERE id = -1")
+    with session_scope() as s:
+        report = verify_chain(s)
+    assert report.message == (f"event {b} does not follow event {a} before it but event {c}: events were reordered "
+                              "or inserted")
+
+    _edit_events(home, f"UPDATE events SET id = -1 WHERE id = {b}", f"UPDATE events SET id = {b} WHERE id = {c}",
+                 f"UPDATE events SET id = {c} WHERE id = -1", rehash=e)  # the order put back; event e rewritten
+    with session_scope() as s:
+        report = verify_chain(s)
+    assert report.first_broken_id == f and report.message == (
+        f"event {f} does not follow event {e} before it: the log holds no event it follows, so event {e} was "
+        f"altered and its hash recomputed (or event {f}'s link to it was edited)")

@@ -1,0 +1,322 @@
+"""`ganaug audit folder DIR` and `ganaug audit trace FILE`: what an auditor handed an export folder, or one image of
+it, can prove with the home it came from.
+
+`audit folder` checks that every image of an export folder still has the sha256 that manifest.csv gives its row
+(an image swapped after the export showed nowhere: `manifest.sha256` covers the CSVs only), that the CSVs have the
+sha256 manifest.sha256 gives them, that the folder holds nothing else, that manifest.csv is the one a signed export
+recorded in the decision log and that event is still there (export_event.txt), that the log still holds the head in
+log_head.txt, and that its synthetic images' checkpoints are still here to regenerate them.
+`audit trace` finds an image by its sha256: a synthetic sample's batch, run, checkpoint, class, seed, the decisions
+on it and its batch and the exports that hold it, with the command that regenerates its bytes; or the real image it
+is.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from pathlib import Path
+
+import typer
+
+from ganaug.cli.common import JSON, UserError, cli_errors, emit, one_line
+
+# What an export writes beside its class folders (ganaug/export.py); an image is `NNN_<class>/<row>_<source>.png`.
+_EXPORT_FILES = ("manifest.csv", "images.csv", "manifest.sha256", "log_head.txt", "export_event.txt")
+_IMAGE = re.compile(r"(\d{3,})_[^/]*/(\d{6,})_(real|synthetic)\.png")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _manifest_rows(folder: Path) -> tuple[list[dict], str]:
+    """manifest.csv's rows and its sha256; a folder without one is not an export (bad input)."""
+    manifest = folder / "manifest.csv"
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder: give an export folder (`ganaug audit exports` lists them)")
+    if not manifest.is_file():
+        raise UserError(f"{folder} holds no manifest.csv, so it is not an export folder of ganaug")
+    data = manifest.read_bytes()
+    try:
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    except (UnicodeDecodeError, csv.Error):
+        rows = None
+    if rows is None or (rows and not {"path", "sha256", "class_index", "source"} <= set(rows[0])):
+        raise UserError(f"{folder / 'manifest.csv'} is not a manifest of ganaug (its columns are not path, sha256, "
+                        "class_index, source, batch_id, event_id)")
+    return rows, hashlib.sha256(data).hexdigest()
+
+
+def image_problems(folder: Path, rows: list[dict]) -> list[str]:
+    """Each image of the folder that is missing, differs from its manifest row, or has no row; in row order."""
+    found: dict[tuple[int, str, str], Path] = {}  # (row, class index, source) → file
+    problems = _images_csv_problems(folder, rows)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
+        rel = path.relative_to(folder).as_posix()
+        m = _IMAGE.fullmatch(rel)
+        if m and path.is_file() and not path.is_symlink():
+            found[(int(m[2]), str(int(m[1])), m[3])] = path
+        elif rel not in _EXPORT_FILES:
+            problems.append(f"{rel}: not an image of manifest.csv (added after the export)")
+    for row, entry in enumerate(rows):
+        key = (row, entry["class_index"], entry["source"])  # an edited row that names no file finds none
+        path = found.pop(key, None)
+        if path is None:
+            problems.append(f"row {row} ({entry['source']}, class {entry['class_index']}): its image "
+                            f"NNN_*/{row:06d}_{entry['source']}.png is missing")
+        elif (digest := _sha256(path)) != entry["sha256"]:
+            problems.append(f"{path.relative_to(folder).as_posix()}: sha256 {digest}, but manifest.csv row {row} "
+                            f"records {entry['sha256']} ({entry['path']}): the image was changed or swapped")
+    problems += [f"{p.relative_to(folder).as_posix()}: no row {r} of manifest.csv names it (added after the export)"
+                 for (r, _, _), p in sorted(found.items())]
+    return problems
+
+
+def _images_csv_problems(folder: Path, rows: list[dict]) -> list[str]:
+    """images.csv (where the export wrote one) restates manifest.csv's rows for a training script: each of its rows
+    must name the same image, class and batch as manifest.csv's (exports before 2026-12-07 left it out of
+    manifest.sha256)."""
+    try:
+        listed = list(csv.DictReader(io.StringIO((folder / "images.csv").read_text(encoding="utf-8"))))
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        return [f"images.csv cannot be read ({e})"]
+    if len(listed) != len(rows):
+        return [f"images.csv lists {len(listed)} images, manifest.csv {len(rows)}: images.csv was edited"]
+    keys = ("sha256", "class_index", "source", "batch_id")
+    return [f"images.csv row {i} ({one.get('file')}) differs from manifest.csv row {i} in its "
+            f"{', '.join(k for k in keys if one.get(k) != row.get(k))}: images.csv was edited"
+            for i, (one, row) in enumerate(zip(listed, rows)) if any(one.get(k) != row.get(k) for k in keys)]
+
+
+def _checksum_problems(folder: Path) -> list[str]:
+    """Each file that manifest.sha256 lists (manifest.csv, images.csv) whose bytes no longer have its sha256."""
+    try:
+        lines = (folder / "manifest.sha256").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ["manifest.sha256 is missing or unreadable"]
+    problems = []
+    for line in lines:
+        digest, _, name = line.partition("  ")
+        if name not in ("manifest.csv", "images.csv"):
+            problems.append(f"manifest.sha256 lists {name or line!r}, which an export does not write: it was edited")
+        elif not (folder / name).is_file():
+            problems.append(f"{name} is missing, though manifest.sha256 lists it")
+        elif _sha256(folder / name) != digest.lower():
+            problems.append(f"{name} no longer has the sha256 manifest.sha256 gives it ({digest}): it was edited")
+    return problems
+
+
+def _own_event_problem(session, folder: Path) -> list[str]:
+    """A signed export's export_event.txt names its own event: that event must still be in the log, unchanged (the
+    log's newest event, deleted, leaves the chain and every earlier head intact)."""
+    from sqlalchemy import select
+
+    from db.models import Event
+
+    try:
+        event_id, digest = (folder / "export_event.txt").read_text().split()
+        event_id = int(event_id)
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):
+        return ["export_event.txt is not '<event id> <hash>': it was edited"]
+    if session.scalar(select(Event.id).where(Event.id == event_id, Event.hash == digest.lower())) is None:
+        return [f"export_event.txt names event {event_id} (hash {digest}), the export's own record, which the "
+                "decision log no longer holds: it was deleted or rewritten"]
+    return []
+
+
+def _log_head(folder: Path) -> tuple[int, str] | None:
+    try:
+        events, digest = (folder / "log_head.txt").read_text().split()
+        return int(events), digest.lower()
+    except (OSError, ValueError):
+        return None
+
+
+def check_folder(folder: Path) -> dict:
+    """Everything `audit folder` reports: the problems (none when the folder is as exported) and the record."""
+    from sqlalchemy import select
+
+    from db.audit import verify_chain
+    from db.engine import session_scope
+    from db.exports import list_exports
+    from db.models import Event
+
+    folder = folder.resolve()
+    rows, digest = _manifest_rows(folder)
+    problems = _checksum_problems(folder) + image_problems(folder, rows)
+    head = _log_head(folder)
+    with session_scope() as s:
+        chain = verify_chain(s)
+        problems += _own_event_problem(s, folder)
+        record = next((r for r in list_exports(s, limit=10**9) if r["manifest_sha256"] == digest), None)
+        head_found = head is not None and s.scalar(select(Event.id).where(Event.hash == head[1])) is not None
+    if not chain.ok:
+        problems.insert(0, f"the decision log is broken ({chain.message}): no record of it can be trusted")
+    if record is None:
+        problems.insert(0, f"manifest.csv (sha256 {digest}) is no recorded export's: it was edited since, or the "
+                           "set was exported unsigned (without --user), or its export event was deleted")
+    if head is None:
+        problems.append("log_head.txt is missing or not '<events> <hash>'")
+    elif not head_found:
+        problems.append(f"log_head.txt names head {head[1]} ({head[0]} events), which the decision log no longer "
+                        f"holds: `ganaug audit verify --head \"{head[0]} {head[1]}\"` says how")
+    elif record is not None and (record["log_head_events"], record["log_head"]) != head:
+        problems.append(f"log_head.txt says {head[0]} events, head {head[1]}, but export event {record['id']} "
+                        f"recorded {record['log_head_events']} events, head {record['log_head']}")
+    batches = sorted({int(r["batch_id"]) for r in rows
+                      if r["source"] == "synthetic" and (r["batch_id"] or "").isdigit()})
+    problems += _lost_checkpoints(batches)
+    return dict(folder=str(folder), ok=not problems, problems=problems, manifest_sha256=digest, images=len(rows),
+                synthetic=sum(r["source"] == "synthetic" for r in rows), batches=batches, export=record,
+                log_head=None if head is None else dict(events=head[0], hash=head[1]))
+
+
+def _lost_checkpoints(batch_ids: list[int]) -> list[str]:
+    """Each batch whose checkpoint (the file with the sha256 it recorded) is gone: its samples, in the folder still,
+    can no longer be regenerated from (checkpoint, class, seed)."""
+    from db.engine import session_scope
+    from db.models import Batch
+    from ganaug.reproduce import find_checkpoint
+    from ganaug_core import paths
+
+    with session_scope() as s:
+        wanted = [(b.id, b.run_id, b.run.run_dir, b.run.checkpoint_path, b.checkpoint_sha256)
+                  for b in map(s.get, [Batch] * len(batch_ids), batch_ids) if b is not None]
+    found: dict[tuple[int, str], bool] = {}
+    problems = []
+    for batch_id, run_id, run_dir, latest, sha in wanted:
+        if (run_id, sha) not in found:  # a checkpoint is hashed once, however many batches it made
+            found[run_id, sha] = find_checkpoint(paths.resolve(run_dir), latest, sha) is not None
+        if not found[run_id, sha]:
+            problems.append(f"batch {batch_id}'s checkpoint (run {run_id}, sha256 {sha}) is no longer here: its "
+                            f"samples cannot be regenerated (`ganaug audit reproduce {batch_id}`)")
+    return problems
+
+
+def audit_folder_cmd(
+    folder: Path = typer.Argument(..., help="An export folder (`ganaug export --out`)"),
+    as_json: bool = JSON,
+) -> None:
+    """Check an export folder against its manifest and the decision log: every image has the sha256 of its
+    manifest.csv row and nothing was added, manifest.csv is the one a signed export recorded (who, when, which log
+    head), the log still holds the head in log_head.txt, and the checkpoints its synthetic images came from are still
+    here. Exit 1, with one line per problem, when one is not so.
+
+    Example: ganaug audit folder ~/gated-digits
+    """
+    out = check_folder(folder)
+    if out["problems"]:
+        text = (f"FAILED: {len(out['problems'])} problem{'s' * (len(out['problems']) != 1)} with "
+                f"{one_line(out['folder'])}:\n"
+                + "\n".join(f"  {one_line(p)}" for p in out["problems"]))
+    else:
+        r = out["export"]
+        batches = (f"from batch{'es' * (len(out['batches']) > 1)} {', '.join(map(str, out['batches']))}: "
+                   "`ganaug audit reproduce B` regenerates them") if out["batches"] else "none"
+        text = (f"ok: {one_line(out['folder'])} holds the {out['images']} images of its manifest.csv, byte for byte "
+                f"({out['synthetic']} synthetic, {batches})\n"
+                f"exported as event {r['id']} by {one_line(r['actor'])} ({r['role']}) at {r['ts']}, "
+                f"manifest sha256 {out['manifest_sha256']}\ngated on the log's first {r['log_head_events']} events, "
+                f"head {r['log_head']}, which the log still holds")
+    emit(out, as_json, text)
+    if out["problems"]:
+        raise typer.Exit(1)
+
+
+def trace_image(file: Path) -> dict:
+    """Where an image of this home comes from, found by its sha256."""
+    from sqlalchemy import or_, select
+
+    from db.engine import session_scope
+    from db.exports import list_exports
+    from db.models import Batch, Dataset, Event, RealImage, Sample
+    from ganaug.reproduce import find_checkpoint
+    from ganaug_core import paths
+
+    if not file.is_file():
+        raise UserError(f"{file} is not a file")
+    digest = _sha256(file)
+    with session_scope() as s:
+        samples = s.scalars(select(Sample).where(Sample.sha256 == digest).order_by(Sample.id)).all()
+        found = []
+        for sample in samples:
+            batch = s.get(Batch, sample.batch_id)
+            run = batch.run
+            names = s.get(Dataset, batch.dataset_id).class_names
+            approvals = s.scalars(select(Event).where(or_(
+                (Event.target_type == "batch") & (Event.target_id == batch.id),
+                (Event.target_type == "sample") & (Event.target_id == sample.id))).order_by(Event.id)).all()
+            exports = [dict(id=e["id"], ts=e["ts"], actor=e["actor"], folder=e["folder"])
+                       for e in list_exports(s, limit=10**9) if _export_holds(e, sample.path, digest)]
+            ckpt = find_checkpoint(paths.resolve(run.run_dir), run.checkpoint_path, batch.checkpoint_sha256)
+            found.append(dict(
+                sample_id=sample.id, batch_id=batch.id, batch_status=batch.status, run_id=run.id,
+                class_index=sample.class_index,
+                class_name=names[sample.class_index] if sample.class_index < len(names) else None,
+                seed=sample.seed, path=sample.path, checkpoint_sha256=batch.checkpoint_sha256,
+                checkpoint=None if ckpt is None else str(ckpt),
+                decisions=[dict(id=e.id, ts=e.ts, actor=e.actor, role=e.role, action=e.action,
+                                target_type=e.target_type, target_id=e.target_id, reason=e.reason)
+                           for e in approvals],
+                exports=exports))
+        real = [dict(id=r.id, class_index=r.class_index, split=r.split, path=r.path, source_path=r.source_path)
+                for r in s.scalars(select(RealImage).where(RealImage.sha256 == digest).order_by(RealImage.id))]
+    return dict(file=str(file), sha256=digest, samples=found, real=real)
+
+
+def _export_holds(export: dict, path: str, digest: str) -> bool:
+    """Whether a recorded export's manifest lists this sample: read from its folder where that is still here and
+    unchanged (the record keeps the manifest's hash, not its rows)."""
+    manifest = Path(export["folder"] or "") / "manifest.csv"
+    try:
+        data = manifest.read_bytes()
+    except OSError:
+        return False
+    if hashlib.sha256(data).hexdigest() != export["manifest_sha256"]:
+        return False
+    return any(r["path"] == path and r["sha256"] == digest for r in csv.DictReader(io.StringIO(data.decode())))
+
+
+def audit_trace_cmd(
+    file: Path = typer.Argument(..., help="An image: one of an export folder, a batch's or any copy"),
+    as_json: bool = JSON,
+) -> None:
+    """Trace an image by its sha256: for a synthetic sample its batch, run, the checkpoint's sha256, class and seed,
+    who decided on its batch and when, the exports (still here) that hold it, and the command that regenerates it;
+    for a real image, which one. Exit 1 when no image of this home has those bytes.
+
+    Example: ganaug audit trace ~/gated-digits/007_7/000866_synthetic.png
+    """
+    out = trace_image(file)
+    lines = []
+    for t in out["samples"]:
+        name = f" ({one_line(t['class_name'])})" if t["class_name"] not in (None, str(t["class_index"])) else ""
+        where = t["checkpoint"] or "NOT FOUND here: removed or changed, so it cannot be regenerated"
+        lines.append(f"sample {t['sample_id']} of batch {t['batch_id']} ({t['batch_status']}): run {t['run_id']}, "
+                     f"class {t['class_index']}{name}, seed {t['seed']}\n"
+                     f"  checkpoint sha256 {t['checkpoint_sha256']} ({one_line(where)})")
+        lines += [f"  event {d['id']} {d['ts']} {one_line(d['actor'])} ({d['role']}) {d['action']} "
+                  f"{d['target_type']} {d['target_id']}" + (f"  — {one_line(d['reason'])}" if d["reason"] else "")
+                  for d in t["decisions"]]
+        lines += [f"  in export event {e['id']} {e['ts']} by {one_line(e['actor'])}: {one_line(e['folder'])}"
+                  for e in t["exports"]]
+        lines.append(f"  regenerate: ganaug audit reproduce {t['batch_id']} --sample {t['sample_id']} --out FILE")
+    lines += [f"real image {r['id']}: class {r['class_index']}, {r['split']} split, {one_line(r['path'])} "
+              f"(ingested from {one_line(r['source_path'])})" for r in out["real"]]
+    text = "\n".join(lines) or (f"NOT FOUND: no sample or real image of this home has sha256 {out['sha256']}: the "
+                                "file was changed, or it comes from another home")
+    emit(out, as_json, text)
+    if not lines:
+        raise typer.Exit(1)
+
+
+def register(audit_app: typer.Typer) -> None:
+    audit_app.command("folder")(cli_errors(audit_folder_cmd))
+    audit_app.command("trace")(cli_errors(audit_trace_cmd))

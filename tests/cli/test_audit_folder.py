@@ -1,0 +1,157 @@
+"""`ganaug audit folder DIR`: an auditor handed an export folder proves it is as exported. An image swapped in the
+folder after the export went unnoticed by every command (manifest.sha256 covers the CSVs only, `audit exports`
+hashes manifest.csv only), and an edited manifest.csv showed as "CHANGED" in a listing that exited 0."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import sqlite3
+
+import pytest
+
+from db.engine import dispose_engines, session_scope
+from tests.cli.helpers import ok_json, refused, run
+from tests.db.helpers import make_batch, make_dataset
+
+REX = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": "rex-password"}
+ADA = {"GANAUG_USER": "ada", "GANAUG_PASSWORD": "ada-password", "GANAUG_ADMIN_PASSWORD": "ada-password"}
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
+
+
+@pytest.fixture
+def exported(home, tmp_path):
+    """Dataset 'toy' with an approved batch of 3 samples of class 1, exported by rex to tmp_path/gated."""
+    ok_json("users", "add", "ada", "--role", "admin", "--password", "ada-password")
+    ok_json("users", "add", "rex", "--role", "reviewer", env={**ADA, "GANAUG_PASSWORD": "rex-password"})
+    checkpoint = home / "runs" / "1" / "checkpoints" / "checkpoint-0000002.pt"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"the generator's weights")
+    with session_scope() as s:
+        made = make_batch(s, home, make_dataset(s, home), n=3)
+        made.checkpoint_sha256 = made.run.checkpoint_sha256 = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+        made.run.checkpoint_path = "runs/1/checkpoints/checkpoint-0000002.pt"
+        batch = made.id
+    ok_json("review", "approve", batch, env=REX)
+    out = tmp_path / "gated"
+    summary = ok_json("export", "--dataset", "toy", "--out", out, "--user", "rex", env=REX)
+    return out, summary
+
+
+def _synthetic_files(out):
+    rows = list(csv.DictReader((out / "manifest.csv").open()))
+    return [next(out.glob(f"*/{i:06d}_synthetic.png")) for i, r in enumerate(rows) if r["source"] == "synthetic"]
+
+
+def _problems(out) -> list[str]:
+    result = run("audit", "folder", out, "--json")
+    assert result.exit_code == 1, result.output
+    text = run("audit", "folder", out)
+    n = len(ok_problems(result))
+    assert text.exit_code == 1 and text.stdout.startswith(f"FAILED: {n} problem{'s' * (n > 1)} with {out}:\n  ")
+    return ok_problems(result)
+
+
+def ok_problems(result) -> list[str]:
+    import json
+
+    return json.loads(result.stdout)["problems"]
+
+
+def test_a_folder_as_exported_is_ok_and_names_its_record(exported):
+    out, summary = exported
+    checked = ok_json("audit", "folder", out)
+    assert checked["ok"] is True and checked["problems"] == []
+    assert checked["export"]["id"] == summary["event"]["id"] and checked["export"]["actor"] == "rex"
+    assert (checked["images"], checked["synthetic"], checked["batches"]) == (12, 3, [1])
+    text = run("audit", "folder", out).stdout
+    assert text.startswith(f"ok: {out} holds the 12 images of its manifest.csv, byte for byte")
+    assert f"exported as event {summary['event']['id']} by rex (reviewer)" in text
+
+
+def test_a_swapped_added_or_missing_image_is_named_and_exits_1(exported):
+    out, _ = exported
+    first, second, third = _synthetic_files(out)
+    first.write_bytes(second.read_bytes())  # a swap: still a valid image, still named in the manifest
+    third.unlink()
+    (first.parent / "extra.png").write_bytes(second.read_bytes())
+    problems = _problems(out)
+    assert len(problems) == 3, problems
+    name = first.relative_to(out).as_posix()
+    assert any(p.startswith(f"{name}: sha256 ") and "the image was changed or swapped" in p for p in problems)
+    assert any(f"its image NNN_*/{third.name} is missing" in p for p in problems)
+    assert any(p.startswith(f"{first.parent.name}/extra.png: not an image of manifest.csv") for p in problems)
+
+
+def test_an_edited_manifest_or_log_head_is_named(exported):
+    out, _ = exported
+    manifest = out / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace(",synthetic,1,", ",synthetic,2,"))  # another batch named
+    (out / "log_head.txt").write_text(f"1 {'a' * 64}\n")
+    problems = _problems(out)
+    assert problems[0].startswith("manifest.csv (sha256 ") and "is no recorded export's" in problems[0]
+    assert any(f"log_head.txt names head {'a' * 64} (1 events), which the decision log no longer holds" in p
+               for p in problems)
+    listed = run("audit", "exports")  # a listing, exit 0: it points at the check
+    assert listed.exit_code == 0 and "its manifest.csv has CHANGED: `ganaug audit folder` says what" in listed.stdout
+
+
+def test_a_deleted_export_record_is_named(exported, home):
+    out, summary = exported
+    dispose_engines()
+    con = sqlite3.connect(home / "ganaug.db")  # the newest event, the export itself: the chain stays intact
+    con.execute("DROP TRIGGER events_no_delete")
+    con.execute("DELETE FROM events WHERE id = ?", (summary["event"]["id"],))
+    con.commit()
+    con.close()
+    assert ok_json("audit", "verify")["ok"] is True
+    record, own = _problems(out)
+    assert "is no recorded export's" in record and "its export event was deleted" in record
+    event = summary["event"]
+    assert (out / "export_event.txt").read_text() == f"{event['id']} {event['hash']}\n"
+    assert own == (f"export_event.txt names event {event['id']} (hash {event['hash']}), the export's own record, "
+                   "which the decision log no longer holds: it was deleted or rewritten")
+
+
+def test_a_lost_checkpoint_is_named(exported, home):
+    """The images are as exported, but the checkpoint they came from is gone: they can no longer be regenerated."""
+    out, _ = exported
+    (home / "runs" / "1" / "checkpoints" / "checkpoint-0000002.pt").unlink()
+    [problem] = _problems(out)
+    assert problem.startswith("batch 1's checkpoint (run 1, sha256 ") and "can no longer" not in problem
+    assert "is no longer here: its samples cannot be regenerated (`ganaug audit reproduce 1`)" in problem
+
+
+def test_a_folder_that_is_no_export_is_bad_input(home, tmp_path):
+    assert refused("audit", "folder", tmp_path) == (f"error: {tmp_path} holds no manifest.csv, so it is not an export "
+                                                    "folder of ganaug")
+    assert "is not a folder" in refused("audit", "folder", tmp_path / "nowhere")
+
+
+def test_an_edited_images_csv_is_named(exported):
+    out, _ = exported
+    images = out / "images.csv"
+    lines = images.read_text().splitlines()
+    header, row = lines[0].split(","), lines[1].split(",")
+    row[header.index("sha256")] = "f" * 64  # the file list a training script reads points at other bytes
+    images.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
+    checksum, problem = _problems(out)
+    assert checksum.startswith("images.csv no longer has the sha256 manifest.sha256 gives it (")
+    assert problem.startswith("images.csv row 0 (") and "in its sha256: images.csv was edited" in problem
+
+
+def test_a_samples_seed_edited_in_images_csv_is_caught_by_manifest_sha256(exported):
+    """The columns manifest.csv does not restate (run, checkpoint, seed) are covered by manifest.sha256."""
+    out, _ = exported
+    images = out / "images.csv"
+    rows = list(csv.DictReader(images.open()))
+    synthetic = next(r for r in rows if r["source"] == "synthetic")
+    text = images.read_text()
+    images.write_text(text.replace(f",{synthetic['seed']}\n", f",{int(synthetic['seed']) + 1}\n", 1))
+    assert images.read_text() != text
+    [problem] = _problems(out)
+    assert problem.startswith("images.csv no longer has the sha256 manifest.sha256 gives it (")
