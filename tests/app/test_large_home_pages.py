@@ -3,32 +3,16 @@ whatever the number of samples on the page or of runs to start from (each cost o
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import streamlit as st
-from sqlalchemy import Engine, event
 
 from tests.app.conftest import app_test, make_batch
-
-
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
+from tests.db.helpers import counted_statements
 
 
 def statements_of_a_run(at) -> int:
     """Statements of one rerun of the page with Streamlit's caches empty (as after their time to live)."""
     st.cache_data.clear()
-    with counted() as statements:
+    with counted_statements() as statements:
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return len(statements)

@@ -4,13 +4,13 @@ runs rather than once per run."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import select
 
 from db.engine import session_scope
 from db.jobs import submit_job
 from db.models import Run
 from tests.cli.helpers import ganaug, ok_json, refused
-from tests.db.helpers import make_batch, make_dataset
+from tests.db.helpers import counted_statements, make_batch, make_dataset
 
 
 def add_runs(home, n: int) -> None:
@@ -23,16 +23,8 @@ def add_runs(home, n: int) -> None:
 
 
 def statements_of(*args) -> int:
-    statements = []
-
-    def count(conn, cursor, statement, *rest):
-        statements.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
+    with counted_statements() as statements:
         assert ganaug(*args).exit_code == 0
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
     return len(statements)
 
 

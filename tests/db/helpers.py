@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+from sqlalchemy import Engine, event
 
 from db.datasets import add_dataset
 from db.models import Batch, Run, Sample
@@ -94,3 +95,18 @@ def database_gone(url: str):
     finally:
         db.engine._engines[url] = real
         nowhere.dispose()
+
+
+@contextmanager
+def counted_statements():
+    """The SQL statements this process runs inside the block (a page or listing that reads once per item shows)."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)

@@ -3,36 +3,17 @@ whatever the number of samples on a page or of runs, and a listing cut at its li
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import Engine, event
-
 from db import views
 from db.engine import session_scope
 from db.jobs import count_jobs, list_jobs, submit_job
 from db.models import Run
 from db.review import count_pending, pending_batches, review_page
-from tests.db.helpers import make_batch, make_dataset
-
-
-@contextmanager
-def counted():
-    """The SQL statements this process runs inside the block."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
+from tests.db.helpers import counted_statements, make_batch, make_dataset
 
 
 def grid_statements(batch_id: int, per_page: int) -> int:
     """Statements for one Review grid page as pages/review.py loads it: the page, then each sample as a dict."""
-    with session_scope() as s, counted() as statements:
+    with session_scope() as s, counted_statements() as statements:
         rows, _ = review_page(s, batch_id, per_page=per_page)
         dicts = [views.sample_dict(r.sample, "", r.tags) for r in rows]
     assert len(dicts) == per_page
