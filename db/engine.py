@@ -170,7 +170,7 @@ def once_answering(record: Callable[[Session], T], waiting: str, give_up: Callab
 
 
 def dispose_engines() -> None:
-    """Forget cached engines (tests switch GANAUG_HOME between cases; a forked worker needs fresh ones)."""
+    """Forget cached engines: the tests switch GANAUG_HOME (and so the database) between cases."""
     with _lock:
         for engine in _engines.values():
             engine.dispose()

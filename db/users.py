@@ -46,10 +46,11 @@ def verify_password(stored: str, password: str) -> bool:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
+        expected = bytes.fromhex(digest)
         actual = _scrypt(password, bytes.fromhex(salt), int(n), int(r), int(p))
-    except ValueError:
+    except ValueError:  # a stored hash that does not parse matches no password
         return False
-    return hmac.compare_digest(actual, bytes.fromhex(digest))
+    return hmac.compare_digest(actual, expected)
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:

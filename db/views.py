@@ -12,12 +12,8 @@ from typing import Optional, Sequence
 from sqlalchemy import Integer, column, func, select, values
 from sqlalchemy.orm import Session, undefer
 
-from db.models import (Batch, Dataset, Event, Job, RealImage, Report, Run, Sample, SampleTag, Tag, User,
+from db.models import (Batch, Dataset, Event, Job, RealImage, Report, Run, Sample, SampleTag, Tag,
                        carries_blocking_tag)
-
-
-def user_by_id(session: Session, user_id: int) -> Optional[User]:
-    return session.get(User, user_id)
 
 
 def dataset_names(session: Session) -> list[str]:

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from db.engine import database_url, session_scope
 from db.models import Batch, Dataset, Run
 from ganaug.abandoned_runs import fail_abandoned_runs
-from ganaug.cli.common import UserError
+from ganaug.errors import UserError
 from ganaug.held_folders import abandoned
 from ganaug_core import paths
 from ganaug_core.imageio import sha256_file

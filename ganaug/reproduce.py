@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Batch, Dataset, Sample
-from ganaug.cli.common import UserError
+from ganaug.errors import UserError
 from ganaug_core import paths
 from ganaug_core.imageio import encode_png, sha256_file
 from ganaug_core.progress import Progress, ProgressCallback, no_progress

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 from db.datasets import get_dataset
 from db.engine import database_failure, once_answering, session_scope
 from db.models import Batch, Dataset, RealImage, Run, Sample, db_now
-from ganaug.cli.common import UserError, class_label
 from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug.disk import prune_lock
+from ganaug.errors import UserError
 from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
@@ -40,7 +40,7 @@ from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.rescale import resize_images, upsample_images
 from ganaug_core.runstats import diversity_said, last_diversity
 from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
-from ganaug_core.training.config import MAX_RESOLUTION, TrainConfig, check_device, fast_bf16
+from ganaug_core.training.config import TrainConfig, check_device, default_resolution, fast_bf16
 from ganaug_core.training.loop import TrainData, Trainer
 
 MAX_BATCH = 100_000
@@ -73,10 +73,7 @@ def default_config(dataset: str, **overrides) -> TrainConfig:
     with session_scope() as s:
         ds = get_dataset(s, dataset)
         res, ch, k = ds.resolution, ds.channels, len(ds.class_names)
-    r = 1
-    while r * 2 <= min(res, MAX_RESOLUTION):
-        r *= 2
-    cfg = dataclasses.replace(TrainConfig(resolution=r, channels=ch, num_classes=k), **overrides)
+    cfg = dataclasses.replace(TrainConfig(resolution=default_resolution(res), channels=ch, num_classes=k), **overrides)
     if "bf16" not in overrides:
         cfg.bf16 = fast_bf16(cfg.device)
     return cfg
@@ -329,6 +326,8 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
         raise UserError(f"class {class_index} is not in dataset {dataset.name!r} (classes 0..{len(names) - 1}: "
                         f"{some_names(names)})")
     if not train_images:
+        from ganaug.cli.common import class_label  # here, not at the top: the worker need not assemble the CLI
+
         raise UserError(f"class {class_label(class_index, names)} has no training images in dataset {dataset.name!r}: "
                         "the generator never learned it")
     if not 1 <= n <= MAX_BATCH:

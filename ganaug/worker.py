@@ -153,6 +153,11 @@ class _JobContext:
             self._stage_at = began.isoformat()
         return {"stage_started": self._stage_at, "stage_from": self._stage[2]}
 
+    @property
+    def cancelled(self) -> bool:
+        """Whether a user asked this job to stop (Cancel), as against the worker itself stopping."""
+        return self._cancelled
+
     def should_stop(self) -> bool:
         if self._cancelled or self.stop_event.is_set():
             return True
@@ -195,7 +200,7 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
         except Exception as e:
             if isinstance(e, InterruptedError) and ctx.should_stop():
                 # A handler that stops by raising (the benchmark between two arms) was stopped, not broken.
-                return _recorded(job_id, stop_event, lambda s: _stopped_by_raising(s, job_id, ctx._cancelled))
+                return _recorded(job_id, stop_event, lambda s: _stopped_by_raising(s, job_id, ctx.cancelled))
             error = job_error(e)
             print(f"worker: job {job_id} failed: {error}", file=sys.stderr, flush=True)
             recorded = _part_recorded(e)
@@ -230,7 +235,7 @@ def _ended(s: Session, job_id: int, kind: str, result: dict, stop_event: threadi
     """Record what a handler that returned did: done, cancelled on request, or failed by a worker stopping."""
     stopped = result.get("stopped") if isinstance(result.get("stopped"), str) else None  # what it left undone
     run_id = result.get("run_id") if isinstance(result.get("run_id"), int) else None
-    if stop_event.is_set() and not ctx._cancelled:
+    if stop_event.is_set() and not ctx.cancelled:
         fail_job(s, job_id, worker_stopped_message(s, run_id, result.get("batch_ids") or [], stopped,
                                                    trained=kind == "train_generate"))
         return "failed"

@@ -113,11 +113,11 @@ def validate(v: dict, dataset: dict | None, runs: list[dict]) -> dict[str, str]:
 
 
 def train_config(v: dict, dataset: dict):
-    from ganaug_core.training.config import TrainConfig
+    from ganaug_core.training.config import TrainConfig, default_resolution
 
-    resolution = 1 << (max(8, dataset["resolution"]).bit_length() - 1)  # the largest power of two that fits
     return TrainConfig(
-        resolution=min(resolution, 128), channels=dataset["channels"], num_classes=len(dataset["class_names"]),
+        resolution=default_resolution(dataset["resolution"]), channels=dataset["channels"],
+        num_classes=len(dataset["class_names"]),
         arch=v["arch"], edge_convs=v["edge_convs"] or v["arch"] != "dcgan", augment=v["augment"], seed=v["seed"],
         steps=int(v["budget"]) if v["budget_kind"] == "steps" else None,
         minutes=float(v["budget"]) if v["budget_kind"] == "minutes" else None,

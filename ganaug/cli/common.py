@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Optional
 import typer
 from typer.core import TyperGroup
 
+from ganaug.errors import UserError
 from ganaug_core.errors import GanaugError
 
 EXIT_BAD_INPUT = 2
@@ -23,10 +24,6 @@ MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL's BIGINT store
 
 # `--json`, a plain flag. An empty metavar: typer's help would otherwise show it as taking a `<bool>`.
 JSON = typer.Option(False, "--json", metavar="", help="Print one JSON object")
-
-
-class UserError(GanaugError):
-    """Raised by orchestration code for bad input discovered outside ganaug_core (unknown batch, wrong role...)."""
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

@@ -101,7 +101,7 @@ def train_cmd(
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print one JSON object (progress stays on stderr)"),
 ) -> None:
     """Train a class-conditional GAN; the run, its config and checkpoints are recorded."""
-    from ganaug.runs import default_config, diversity_in_words, final_diversity, run_dataset, train_run
+    from ganaug.runs import default_config, run_dataset, train_run
     from ganaug_core.progress import tqdm_progress
 
     if steps is not None and minutes is not None:
@@ -129,9 +129,6 @@ def train_cmd(
     if note:
         echo(note, err=True)
 
-    from db.engine import session_scope
-    from db.models import Run
-
     try:
         with terminate_as_interrupt(), tqdm_progress() as progress:
             run_id = train_run(dataset, config, progress=_compact(progress, dataset_class_names(dataset)),
@@ -139,6 +136,16 @@ def train_cmd(
     except KeyboardInterrupt:
         echo("interrupted before a checkpoint could be written", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
+    _say_how_it_ended(run_id, device, as_json)
+
+
+def _say_how_it_ended(run_id: int, device: str, as_json: bool) -> None:
+    """`train`'s last words: the run and its checkpoint (or its JSON), too few steps, a possible mode collapse, and
+    how to continue an interrupted run (exit status EXIT_INTERRUPTED)."""
+    from db.engine import session_scope
+    from db.models import Run
+    from ganaug.runs import diversity_in_words, final_diversity
+
     with session_scope() as s:
         run = s.get(Run, run_id)
         info = dict(run_id=run.id, status=run.status, step=run.step, run_dir=run.run_dir,

@@ -13,8 +13,8 @@ from typing import Optional
 import typer
 
 from ganaug.cli.audit import tag_of
-from ganaug.cli.common import (Commands, JSON, USER, check_limit, class_label, cli_errors, emit, left_out, login,
-                               one_line)
+from ganaug.cli.common import (Commands, JSON, USER, UserError, check_limit, class_label, cli_errors, emit, left_out,
+                               login, one_line)
 
 review_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
 jobs_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Jobs run by the worker.")
@@ -204,10 +204,16 @@ def samples_cmd(
     emit(out, as_json, "\n".join(lines))
 
 
+MAX_POLL_S = 3600  # an hour between looks; far beyond it (1e12, inf) the wait itself overflows
+
+
 def worker_cmd(poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at an empty queue")) -> None:
     """Run queued jobs (training, generation, scoring, benchmarks) until interrupted."""
     from ganaug.worker import run_worker
 
+    # `not 0 < poll`, so NaN fails too: 0, a negative or NaN wait returns at once, and the worker spun on the database.
+    if not 0 < poll <= MAX_POLL_S:
+        raise UserError(f"--poll must be a number of seconds above 0 and at most {MAX_POLL_S}, got {poll}")
     run_worker(poll_s=poll)
 
 
@@ -222,10 +228,12 @@ def jobs_list_cmd(
     """The newest 100 jobs (or --limit N) with their status, progress and last message or error (its first line; --json: with the
     traceback); a dead worker's are marked failed."""
     from db.engine import session_scope
-    from db.jobs import count_jobs, fail_stale_jobs, first_line, list_jobs
+    from db.jobs import STATES, count_jobs, fail_stale_jobs, first_line, list_jobs
     from ganaug.worker import STALE_AFTER_S
 
     check_limit(limit)
+    if status is not None and status not in STATES:  # a typo listed nothing: "no jobs", read as "none failed"
+        raise UserError(f"--status must be one of {', '.join(STATES)}, not {status!r}")
     with session_scope(immediate=True) as s:  # a job whose worker was killed is not "running", worker or no worker
         fail_stale_jobs(s, STALE_AFTER_S)
     with session_scope() as s:

@@ -135,6 +135,15 @@ class TrainConfig:
         return cls(**data)
 
 
+def default_resolution(side: int) -> int:
+    """The side a run trains at unless told otherwise: the largest power of two ≤ both the dataset's side and
+    MAX_RESOLUTION (the CLI's `train` and the app's Generate form both start from it)."""
+    r = 1
+    while r * 2 <= min(side, MAX_RESOLUTION):
+        r *= 2
+    return r
+
+
 def check_device(device: str) -> None:
     """Training and sampling run on "cpu" (the default) or "cuda", where a CUDA device is available."""
     if device not in ("cpu", "cuda"):

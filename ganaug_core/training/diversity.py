@@ -12,7 +12,7 @@ images, nothing is measured.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 import torch
@@ -110,9 +110,3 @@ class DiversityMonitor:
             generator.train(was_training)
         flagged = [c for c, r in ratios.items() if r < self.threshold]
         return DiversityReport(ratios, flagged, list(self.vs_other_classes))
-
-
-def diversity_ratio(real: torch.Tensor, fake: torch.Tensor, features: Optional[FeatureFn] = None) -> float:
-    """One class's generated/real diversity ratio, for callers outside the training loop."""
-    f = features or pooled_pixels
-    return mean_pairwise_distance(f(fake)) / mean_pairwise_distance(f(real))

@@ -34,3 +34,10 @@ def test_no_more_than_a_few_passwords_are_checked_at_once(monkeypatch):
     for thread in threads:
         thread.join()
     assert 1 <= peak <= users.SCRYPT_AT_ONCE
+
+
+def test_a_stored_hash_whose_digest_is_damaged_is_a_wrong_password_not_a_traceback():
+    stored = users.hash_password("a password")
+    assert users.verify_password(stored, "a password")
+    # The digest was parsed outside the check's try: a damaged one raised ValueError through `authenticate`.
+    assert users.verify_password(stored[:-2] + "zz", "a password") is False

@@ -1,0 +1,46 @@
+"""Imports run one way (STYLE.md, habit 1): the pages and the CLI over `ganaug`, over `db` and `ganaug_core`.
+
+`ganaug_core` imports neither Streamlit, SQLAlchemy, `db` nor `ganaug`; `db` imports no torch, `ganaug` nor
+Streamlit; and the orchestration modules the worker and the pages load do not load the command line (`ganaug.runs`
+took `UserError` from `ganaug.cli.common`, so the worker and the Generate page assembled every command first)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_packages(package: str) -> dict[str, set[str]]:
+    """file → the top-level packages its import statements name (at the top or inside a function)."""
+    out = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        out[str(path.relative_to(ROOT))] = names
+    return out
+
+
+@pytest.mark.parametrize("package,forbidden", [
+    ("ganaug_core", {"streamlit", "sqlalchemy", "alembic", "db", "ganaug", "pages"}),
+    ("db", {"torch", "ganaug", "streamlit", "pages"}),
+])
+def test_a_lower_package_imports_nothing_above_it(package, forbidden):
+    broken = {f: sorted(names & forbidden) for f, names in imported_packages(package).items() if names & forbidden}
+    assert broken == {}
+
+
+def test_the_worker_and_the_pages_orchestration_load_no_command_line():
+    code = ("import sys; import ganaug.worker, ganaug.runs, ganaug.disk, ganaug.reproduce, ganaug.job_handlers; "
+            "loaded = sorted(m for m in sys.modules if m.startswith('ganaug.cli')); assert not loaded, loaded")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
