@@ -125,6 +125,14 @@ def tile_class(names: dict, class_index: int) -> str:
     return plain(tile_name(names.get(class_index, class_index)))
 
 
+def map_alt(df: pd.DataFrame, colour: str, chosen: tuple | None) -> str:
+    """The map in words, for a screen reader (an unnamed image to it before): what it plots and how many points
+    each legend entry holds (its colours have names only in the legend)."""
+    groups = legend_groups(df, COLOUR_BY[colour], None if chosen is None else list(chosen))
+    return (f"Embedding map of real training images (circles) and synthetic samples (diamonds), coloured by {colour}: "
+            + "; ".join(f"{g.name}: {len(g.rows):,}" for g in groups))
+
+
 def turn_to(page: int) -> None:
     st.session_state["emb_page"] = page
 
@@ -148,7 +156,8 @@ if df.empty or not (df["source"] == "real").any():
 
 chosen = class_choice(df, dataset) if colour == "class" else None
 fig = point_map(dataset, version, colour, each_point, chosen)
-event = st.plotly_chart(fig, key="emb_chart", on_select="rerun", selection_mode=("box", "lasso", "points"))
+event = st.plotly_chart(fig, key="emb_chart", on_select="rerun", selection_mode=("box", "lasso", "points"),
+                        alt=map_alt(df, colour, chosen))
 n_real, n_synth = int((df["source"] == "real").sum()), int((df["source"] == "synthetic").sum())
 st.caption(f"{n_real:,} real training images and {n_synth:,} synthetic samples. Draw a box or lasso to see them.")
 
@@ -201,7 +210,8 @@ bar.update_layout(xaxis=dict(range=[0, 1.1], tickvals=[0, 0.25, 0.5, 0.75, 1], t
                   # room on the right for a label past a full bar ("100%: only 6 real, too few to tell")
                   margin=dict(l=0, r=6 * max([len(t) - 5 for t in labels] + [0]), t=10, b=0))
 if len(cov):  # many classes, none with samples yet: the caption above says so
-    st.plotly_chart(bar, key="emb_coverage")
+    st.plotly_chart(bar, key="emb_coverage", alt="Bar chart, coverage of each class's real training points by its "
+                    "synthetic samples: " + "; ".join(f"class {c}: {t}" for c, t in zip(cov["class"], labels)))
 st.caption("Coverage: the share of each class's real training points whose 5-nearest-neighbour ball on this map "
            "contains at least one synthetic sample that is not rejected (Naeem et al.'s coverage, on the map). "
            "\"no samples\": the class has none left to cover with (none generated, or all rejected). \"too few to "

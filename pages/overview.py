@@ -30,6 +30,13 @@ def load_overview() -> dict:
         )
 
 
+def imbalance_alt(name: str, class_names: list, real: list[int], approved: list[int]) -> str:
+    """The imbalance chart in words, for a screen reader (which read its axis ticks as "0 20 40 … 0 1 2 …"): every
+    class's real and approved counts, in the chart's order."""
+    return (f"Bar chart, {name}: training images per class, real (train) plus approved synthetic samples: "
+            + "; ".join(f"class {n}: {r:,} real, {a:,} approved" for n, r, a in zip(class_names, real, approved)))
+
+
 data = load_overview()
 c = data["counts"]
 cols = st.columns(5)
@@ -64,7 +71,7 @@ for name, class_names in data["names"].items():
         st.caption(f"{plain(name)}: {len(class_names)} classes, the rarest first; scroll the chart for the rest")
     # Past a few dozen classes the chart (22 px a class) scrolls in a box of its own and the page goes on below it.
     with st.container(height=CHART_BOX_PX) if many else st.container():
-        st.plotly_chart(fig, key=f"imbalance_{name}")
+        st.plotly_chart(fig, key=f"imbalance_{name}", alt=imbalance_alt(name, class_names, real, approved))
     # A rare class's bar grown to the majority's by approved samples read as balanced; an export adds at most one
     # approved sample per real image of the class unless its ratio says more.
     capped = [f"{plain(n)}: {a:,} approved, {r:,} added" for n, r, a in zip(class_names, real, approved) if a > r]

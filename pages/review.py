@@ -201,7 +201,7 @@ def batch_panel(batch_id: int) -> None:
                    f"by its diversity monitor: its samples' spread is {said} (possible mode collapse). Check the grid "
                    "for repeats before approving.", icon=":material/warning:")
 
-    f1, f2, f3, f4, f5 = st.columns([2, 1.4, 2, 2, 1])  # "Descending" whole at 1366 px
+    f1, f2, f3, f4, f5 = st.columns([2, 1.8, 2, 2, 1.2])  # "Descending" whole at 683 px (1366 px at 200 % zoom)
     sort_label, memo_label, min_conf = score_filters(f1, f4, state["scored"])
     descending = f2.toggle("Descending", key="review_desc")
     tag_names = [t["name"] for t in load_tags()]
@@ -222,7 +222,7 @@ def batch_panel(batch_id: int) -> None:
                                min_conf or None)
     pages = max(1, -(-total // per_page))
 
-    nav = st.columns([1, 1, 4])
+    nav = st.columns([1.2, 1, 3.2])  # "Previous" whole at 683 px (a 1366-px laptop at 200 % zoom)
     nav[0].button("Previous", key="review_prev", disabled=page == 0, shortcut="left", icon=":material/chevron_left:",
                   on_click=set_state, args=("review_page_no", page - 1))
     nav[1].button("Next", key="review_next", disabled=page + 1 >= pages, shortcut="right",
@@ -266,10 +266,14 @@ def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = 
     ids = [s["id"] for s in samples]
     current, pick_key = st.session_state.get("review_open"), f"open_pick_{page_key}"
     # The open sample is the chosen button; once a tile's click has set the button's state, a default would clash.
-    st.pills("Open a sample", ids, format_func=lambda i: f"#{i}", key=pick_key, width="content", wrap=True,
+    # The buttons are the keyboard's way to a sample (a tile takes no focus): each says in words what its tile's
+    # frame says in colour.
+    flagged = {s["id"]: pick_flag(s) for s in samples}
+    st.pills("Open a sample", ids, format_func=lambda i: f"#{i}" + flagged.get(i, ""), key=pick_key,
+             width="content", wrap=True,
              default=current if current in ids and pick_key not in st.session_state else None,
              on_change=open_picked, args=(pick_key,))
-    uris, captions, missing, changed = [], [], [], []
+    uris, captions, alts, missing, changed = [], [], [], [], []
     for s in samples:
         uri = image_uri(home(), s["path"], tile_px,
                         mark="rejected" if s["rejected"] else "memorized" if s["memorized"] else None)
@@ -284,7 +288,8 @@ def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = 
         conf = [] if s["class_confidence"] is None else [f"conf {fmt(s['class_confidence'])}"]  # no "conf —"
         # A catalogue's long class name, whole, wrapped every caption of the grid onto four lines.
         captions.append(" · ".join([f"#{s['id']}", tile_name(names[s["class_index"]]), *conf, *flags]))
-    markdown_captions = [plain(c) for c in captions]  # st.image renders captions as Markdown; the tiles' alt text not
+        alts.append(tile_alt(s, names[s["class_index"]], is_changed))
+    markdown_captions = [plain(c) for c in captions]  # st.image renders captions as Markdown; alt text (`alts`) not
     # Above the tiles, in sight with the first row: what is wrong with a file, then what the frames mean.
     if missing:
         st.warning(f"image file missing or unreadable: {plain(', '.join(missing[:5]))}" + (" …" if len(missing) > 5 else "")
@@ -299,10 +304,32 @@ def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = 
                    "(a near-copy of a training image), to reject before the batch can be approved.")
     if uris:
         with st.container(key="review_grid"):
-            st.image(uris, caption=markdown_captions, width=tile_px)
+            st.image(uris, caption=markdown_captions, width=tile_px, alt=alts)
         # A click on a tile opens its sample, as its button above does.
-        tile_clicks("review_grid", ids, captions, key=f"tile_click_{page_key}",
+        tile_clicks("review_grid", ids, key=f"tile_click_{page_key}",
                     on_click=lambda sample_id: open_sample(sample_id, pick_key))
+
+
+def pick_flag(s: dict) -> str:
+    """What a sample's button adds to its number: " · rejected" or " · memorized" (rejected wins, as in its tile)."""
+    return " · rejected" if s["rejected"] else " · memorized" if s["memorized"] else ""
+
+
+def tile_alt(s: dict, class_name: str, changed: bool) -> str:
+    """A tile in words, for a screen reader (the tile's alt text): what its caption abbreviates and its frame draws,
+    with the class name whole. Plain text: alt text is not Markdown."""
+    parts = [f"sample #{s['id']}, class {class_name}"]
+    if s["class_confidence"] is not None:
+        parts.append(f"class confidence {fmt(s['class_confidence'])}")
+    if changed:
+        parts.append("its file changed since it was generated")
+    if s["memorized"]:
+        parts.append("memorized: a near-copy of a training image")
+    if s["rejected"]:
+        parts.append("rejected")
+    if s["tags"]:
+        parts.append("tagged " + ", ".join(s["tags"]))
+    return "; ".join(parts)
 
 
 def open_picked(key: str) -> None:

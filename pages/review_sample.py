@@ -133,7 +133,10 @@ def sample_detail(open_id, state: dict) -> None:
         dataset = state["dataset"]
     distances = neighbour_distances(home(), dataset, s["id"]) if s["nn_real_ids"] else {}
     st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
-    show_image(s["path"], size=detail_px(state["side"]))
+    # Its alt text: what a screen reader says of it (an unnamed "img" before), flags in words as its tile gives them.
+    flags = ["memorized: a near-copy of a training image"] * s["memorized"] + ["rejected"] * s["rejected"]
+    show_image(s["path"], size=detail_px(state["side"]),
+               alt="; ".join([f"sample #{s['id']}, class {state['class_names'][s['class_index']]}, enlarged", *flags]))
     counts = train_counts(home(), dataset)
     n_real = counts[s["class_index"]] if s["class_index"] < len(counts) else None
     st.caption(scores_in_words(s, plain(state["class_names"][s["class_index"]]), n_real), help=SCORES_HELP)
@@ -156,7 +159,11 @@ def sample_detail(open_id, state: dict) -> None:
         show_images([r["path"] for r in reals],
                     [f"real #{r['id']} · {plain(state['class_names'][r['class_index']])}"
                      + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)],
-                    size=shown_px(NEIGHBOUR_PX, state["side"]))
+                    size=shown_px(NEIGHBOUR_PX, state["side"]),
+                    alts=[f"nearest real training image {n} of {len(reals)}: #{r['id']}, class "
+                          f"{state['class_names'][r['class_index']]}" + (f", feature distance {fmt(d)}" if d is not None
+                                                                         else "")
+                          for n, (r, d) in enumerate(zip(reals, ds), start=1)])
     tag_names = [t["name"] for t in load_tags()]
     st.markdown("Tags: " + (", ".join(map(plain, s["tags"])) or "none"))
     new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}",

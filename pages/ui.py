@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -227,14 +228,13 @@ def _sha256_of(path: str, version: tuple[int, int]) -> str:
 # clicked tile's id. st.image takes no click handler, so this component draws nothing: one click listener on the
 # document finds the tile under the pointer and its index among the grid's images, which names the id. The
 # listener is installed once per browser page and reads the ids, the grid and the trigger of the latest render, so
-# a page switch (new images, same listener) needs nothing more. Each tile also gets its caption as alt text and a
-# pointer cursor. Trusted code only: it receives ids and captions, never HTML.
+# a page switch (new images, same listener) needs nothing more. Each tile also gets a pointer cursor; its alt text
+# comes from st.image itself (`alt=`). Trusted code only: it receives ids, never HTML.
 _TILE_CLICKS_JS = """
 export default function(component) {
     const { data, setTriggerValue } = component;
     const selector = `.st-key-${data.grid} [data-testid="stImage"] img`;
     window.__ganaugTiles = { selector, ids: data.ids, trigger: setTriggerValue };
-    document.querySelectorAll(selector).forEach((img, i) => { img.alt = data.captions[i] || ""; });
     if (!window.__ganaugTileClicks) {
         const style = document.createElement("style");
         style.textContent = '[class*="st-key-"] [data-testid="stImage"] img.ganaug-tile { cursor: pointer; }';
@@ -254,7 +254,7 @@ export default function(component) {
 _tile_clicks = st.components.v2.component("ganaug_tile_clicks", js=_TILE_CLICKS_JS)
 
 
-def tile_clicks(grid: str, ids: list[int], captions: list[str], key: str, on_click) -> None:
+def tile_clicks(grid: str, ids: list[int], key: str, on_click) -> None:
     """Make the tiles of the image grid in `st.container(key=grid)` clickable: `on_click(id)` runs on a click
     (as a widget callback, before the page is drawn again). Call it after the grid."""
     def clicked() -> None:
@@ -262,7 +262,7 @@ def tile_clicks(grid: str, ids: list[int], captions: list[str], key: str, on_cli
         if value is not None:
             on_click(int(value))
 
-    _tile_clicks(data={"grid": grid, "ids": [int(i) for i in ids], "captions": list(captions)}, key=key,
+    _tile_clicks(data={"grid": grid, "ids": [int(i) for i in ids]}, key=key,
                  on_clicked_change=clicked)
 
 
@@ -282,21 +282,29 @@ def png_data_uri(im: Image.Image, **save_options) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def show_image(stored: str, caption: str = "", size: int = TILE_PX) -> None:
+def show_image(stored: str, caption: str = "", size: int = TILE_PX, alt: Optional[str] = None) -> None:
     """One image, as `show_images` shows several."""
-    show_images([stored], [caption], size)
+    show_images([stored], [caption], size, None if alt is None else [alt])
 
 
-def show_images(stored: list[str], captions: list[str], size: int = TILE_PX) -> None:
+def alt_text(caption: str) -> str:
+    """A Markdown caption (names through `plain`) as the plain text of an image's alt: what a screen reader says."""
+    return re.sub(r"\\(.)", r"\1", caption)
+
+
+def show_images(stored: list[str], captions: list[str], size: int = TILE_PX, alts: Optional[list[str]] = None) -> None:
     """Render images as ONE image list (tiles in a wrapping row, one element however many); a missing or unreadable
-    file gives a placeholder, and one warning names them."""
+    file gives a placeholder, and one warning names them. `alts`: what a screen reader says of each image (plain
+    text), by default its caption; without an alt an image was an unnamed "img" to it."""
     uris = [image_uri(home(), path, size) for path in stored]
     missing = [path for path, uri in zip(stored, uris) if uri is None]
     if missing:
         st.warning(f"image file missing or unreadable: {plain(', '.join(missing[:5]))}" + (" …" if len(missing) > 5 else ""),
                    icon=":material/broken_image:")
     if uris:
-        st.image([uri or placeholder_uri(size) for uri in uris], caption=captions, width=size)
+        alts = [alt_text(c) for c in captions] if alts is None else alts
+        st.image([uri or placeholder_uri(size) for uri in uris], caption=captions, width=size,
+                 alt=[a or None for a in alts])  # "" would mark an image as decorative
 
 
 def cancel_job(job_id: int) -> None:

@@ -163,12 +163,16 @@ def walk(page, served, home):
 
     go(page, "Review")
     tile = page.locator('[class*="st-key-review_grid"] [data-testid="stImage"] img').nth(2)
-    expect(tile).to_have_attribute("alt", re.compile(r"^#\d+ · "))  # its caption, for screen readers too
-    opened = int(tile.get_attribute("alt").split(" ")[0].lstrip("#"))
+    # What a screen reader says of a tile, and of the opened sample: its id and class in words
+    expect(tile).to_have_attribute("alt", re.compile(r"^sample #\d+, class \S+"))
+    opened = int(re.match(r"sample #(\d+)", tile.get_attribute("alt")).group(1))
+    expect(tile).to_have_class(re.compile(r"\bganaug-tile\b"))  # the tile-click component has run: a click is heard
     tile.click()  # a click on a tile opens its sample, as its button above the grid does
     page.get_by_text(f"Sample #{opened} (seed").wait_for()
+    expect(page.get_by_role("img", name=re.compile(rf"^sample #{opened}, class \S+, enlarged"))).to_have_count(1)
     # … and its button above the grid shows it chosen
-    expect(page.locator('[class*="st-key-open_pick_"] [role="radio"][aria-checked="true"]')).to_have_text(f"#{opened}")
+    expect(page.locator('[class*="st-key-open_pick_"] [role="radio"][aria-checked="true"]')).to_have_text(
+        re.compile(rf"^#{opened}( · memorized)?$"))
     tag = page.get_by_label("Artifact tag")  # no tag is preselected: type one, as a reviewer may
     tag.click()
     tag.fill("blur")
@@ -190,7 +194,8 @@ def walk(page, served, home):
     if memorized:  # a near-copy blocks approval; reject each through the page, as a reviewer must
         choose(page, "Memorization", "only memorized")
         for sample_id in memorized:
-            page.locator("[class*=\"st-key-open_pick_\"]").get_by_role("radio", name=f"#{sample_id}", exact=True).click()
+            page.locator("[class*=\"st-key-open_pick_\"]").get_by_role("radio", name=f"#{sample_id} · memorized",
+                                                                         exact=True).click()
             page.get_by_label("Reason to reject this sample").fill("near-copy of a training image")
             page.get_by_label("Reason to reject this sample").press("Tab")
             page.get_by_role("button", name="Reject sample").click()
