@@ -6,9 +6,10 @@ under GANAUG_HOME), `images.csv` (the same rows with each file's path in OUT, it
 checkpoint and seed: what a training script on another machine reads), `manifest.sha256` (both CSVs' sha256, in
 `sha256sum -c` format), `log_head.txt` (the number of events and the head hash of the verified decision log the set
 was gated on, for `ganaug audit verify --head`) and, for a signed export, `export_event.txt` (its own event's id and
-hash). The folder is assembled beside OUT and renamed into place at the end, so an
-interrupted export leaves nothing at OUT; one killed outright (`kill -9`) leaves its hidden `.OUT.partial-*` folder,
-which the next export to OUT removes; an OUT that is a mount point cannot be renamed over, and is refused first.
+hash). The folder, its class folders and its files are their owner's only (0700, 0600). It is assembled beside OUT
+and renamed into place at the end, so an interrupted export leaves nothing at OUT; one killed outright (`kill -9`)
+leaves its hidden `.OUT.partial-*` folder, which the next export to OUT removes; an OUT that is a mount point cannot
+be renamed over, and is refused first.
 
 An export by a signed-in account is recorded in the decision log (`db.exports`), in the same transaction as the
 rename: the event is written, the folder renamed into place, then the transaction committed, and a commit that fails
@@ -22,6 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 import shutil
 import unicodedata
@@ -162,7 +164,7 @@ def _publish(staging: Path, out: Path, summary: dict, exporter: Optional[User]) 
             recorded = dict(id=event.id, hash=event.hash, actor=event.actor, role=event.role, ts=event.ts)
             # The folder names its own record: log_head.txt is the head before it, so deleting the log's newest
             # event, this one, would leave every head it names intact (`ganaug audit folder` reads this).
-            (staging / EVENT_FILE).write_text(f"{event.id} {event.hash}\n")
+            _write_private(staging / EVENT_FILE, f"{event.id} {event.hash}\n".encode())
             _move_into_place(staging, out)
             placed = True
         committed = True
@@ -236,18 +238,27 @@ def _write_set(staging: Path, gated: GatedSet, class_names: list[str], side: int
         name = class_names[entry.class_index] if entry.class_index < len(class_names) else str(entry.class_index)
         file = f"{_class_folder(entry.class_index, name, digits)}/{row:06d}_{entry.source}.png"
         target = staging / file
-        target.parent.mkdir(exist_ok=True)
-        target.write_bytes(data)
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        _write_private(target, data)
         rows.append((file, entry, name))
         if row % 500 == 0 or row == total - 1:
             progress(Progress("export", row + 1, total))
-    (staging / "manifest.csv").write_bytes(gated.manifest_csv())
+    _write_private(staging / "manifest.csv", gated.manifest_csv())
     images = _images_csv(rows)
-    (staging / "images.csv").write_bytes(images)
-    (staging / "manifest.sha256").write_text(f"{gated.manifest_sha256}  manifest.csv\n"
-                                             f"{hashlib.sha256(images).hexdigest()}  images.csv\n")
+    _write_private(staging / "images.csv", images)
+    _write_private(staging / "manifest.sha256", (f"{gated.manifest_sha256}  manifest.csv\n"
+                                                 f"{hashlib.sha256(images).hexdigest()}  images.csv\n").encode())
     head = gated.log_head
-    (staging / "log_head.txt").write_text(f"{head['events']} {head['hash']}\n")
+    _write_private(staging / "log_head.txt", f"{head['events']} {head['hash']}\n".encode())
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """A new file of the export, its owner's only (0600), as its class folder (0700) and the export folder itself
+    (HeldFolder) are: written with the umask's 0644 and 0755, a class folder moved or copied out of the private
+    export folder showed its images, patients' perhaps, to every account of the machine. Sharing takes `chmod -R`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with open(fd, "wb") as f:
+        f.write(data)
 
 
 def empty_classes(class_names: list[str], counts: dict) -> list[str]:

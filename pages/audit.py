@@ -141,7 +141,8 @@ def past_exports() -> None:
 
 
 def export_summary(result: dict) -> None:
-    """What an export admitted, per class, what it left out and why, and the log head it rests on."""
+    """What an export admitted, per class, how imbalanced the set still is, what it left out and why, and the log
+    head it rests on."""
     from ganaug.export import empty_classes_warning
 
     event = result.get("event")
@@ -153,6 +154,10 @@ def export_summary(result: dict) -> None:
     rows = [{"class_name": names[int(c)] if int(c) < len(names) else c, "real_images": n["real"],
              "synthetic_images": n["synthetic"]} for c, n in result["counts"].items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=table_columns(rows), placeholder=MISSING)
+    ratios = result.get("imbalance") or {}
+    if ratios.get("before") is not None:  # what the CLI says: how imbalanced the set still is
+        st.markdown(f"**Imbalance** (largest class over smallest): {ratios['before']:g} in the real training images, "
+                    f"{ratios['after']:g} in this set")
     if warning := empty_classes_warning(result.get("empty_classes") or []):
         st.warning(plain(warning[0].upper() + warning[1:] + "."), icon=":material/folder_off:")
     if result["excluded"]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 from pathlib import Path
 from typing import Optional
@@ -44,10 +45,15 @@ def arms_help() -> str:
         f"- **{arm_label(a)}**: {ARM_DESCRIPTIONS[a]}" for a in ARMS if a in ARM_DESCRIPTIONS)
 
 
+def _measured(value) -> bool:
+    """A number to show: not None and not NaN (a metrics file may hold a NaN, which the table printed as "nan")."""
+    return value is not None and not math.isnan(value)
+
+
 def ci_text(ci: dict) -> str:
-    if not isinstance(ci, dict) or ci.get("mean") is None:
+    if not isinstance(ci, dict) or not _measured(ci.get("mean")):
         return MISSING
-    if (ci.get("n") or 0) < 2 or ci.get("low") is None:
+    if (ci.get("n") or 0) < 2 or not (_measured(ci.get("low")) and _measured(ci.get("high"))):
         return f"{ci['mean']:.3f}"
     return f"{ci['mean']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
 
@@ -192,9 +198,9 @@ def _rounded(value, digits: int):
 
 
 def _kid_text(k) -> str:
-    if not isinstance(k, dict) or k.get("mean") is None:
+    if not isinstance(k, dict) or not _measured(k.get("mean")):
         return MISSING
-    return f"{k['mean']:.4f}" + ("" if k.get("std") is None else f" ± {k['std']:.4f}")
+    return f"{k['mean']:.4f}" + (f" ± {k['std']:.4f}" if _measured(k.get("std")) else "")
 
 
 def batch_metrics_row(metrics: dict, class_names: list[str]) -> dict:

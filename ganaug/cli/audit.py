@@ -51,7 +51,7 @@ def audit_verify_cmd(
 
     Example: ganaug audit verify --head "$(cat EXPORT_FOLDER/log_head.txt)"
     """
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from db.audit import GENESIS_HASH, verify_chain
     from db.engine import session_scope
@@ -63,7 +63,11 @@ def audit_verify_cmd(
         log = LogState()
         report = verify_chain(s, visit=log.apply)  # the chain walked and the review state replayed in one read
         mismatches = state_mismatches(s, log) if report.ok else []
-        head_found = head is None or head == GENESIS_HASH or s.scalar(select(Event.id).where(Event.hash == head)) is not None
+        head_id = None if head is None else 0 if head == GENESIS_HASH else s.scalar(
+            select(Event.id).where(Event.hash == head))
+        head_found = head is None or head_id is not None
+        # The events up to that head, which an intact chain shows unchanged (ids may skip: a sequence's gaps).
+        head_position = s.scalar(select(func.count()).select_from(Event).where(Event.id <= head_id)) if head_id else 0
     out = dict(report.to_dict(), ok=report.ok and not mismatches and head_found, state_mismatches=mismatches,
                head_found=head_found)
     if not report.ok:
@@ -82,6 +86,9 @@ def audit_verify_cmd(
                 + "\n".join(f"  {line}" for line in mismatches))
     else:
         text = f"ok: {report.message}; the review state matches it\nhead {report.head_hash}"
+    if head is not None and head_found and report.ok:  # it had said so only with --json
+        text += (f"\nhead {head} found: the log still holds its first {head_position} events unchanged"
+                 if head_position else f"\nhead {head} found: the empty log's, which every log starts from")
     emit(out, as_json, text)
     if not out["ok"]:
         raise typer.Exit(1)
@@ -151,33 +158,58 @@ def _dataset_of(row: dict) -> str:
 # `ganaug.export.folder_check`'s answers, in words: whether a recorded export's folder still holds its manifest.
 _FOLDER_CHECK = {"matches": "its manifest.csv still has that sha256 (`ganaug audit folder` checks its images)",
                  "changed": "its manifest.csv has CHANGED: `ganaug audit folder` says what", "not found": "not found here"}
+_FOLDER_WORD = {"matches": "matches", "changed": "CHANGED", "not found": "not found"}  # one export's line
+_FOLDER_WORDS = ("matches: the folder's manifest.csv still has the recorded sha256 (CHANGED: `ganaug audit folder "
+                 "FOLDER` says what); --long adds each full sha256 and log head")
 
 
 @audit_app.command("exports")
 @cli_errors
 def audit_exports_cmd(
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset's exports"),
-    limit: int = typer.Option(50, "--limit", help="At most this many exports, newest first"), as_json: bool = JSON,
+    limit: int = typer.Option(50, "--limit", help="At most this many exports, newest first"),
+    long: bool = typer.Option(False, "--long", metavar="", help="Four lines per export: the full manifest sha256 "
+                              "and the log head it was gated on too"),
+    as_json: bool = JSON,
 ) -> None:
-    """The recorded exports of gated training sets, newest first: when, by whom, which dataset, how many images, the
-    ratio, the manifest's sha256, the log head it was gated on and the folder, and whether that folder is still here
-    with a manifest.csv of that sha256 (matches, changed, not found)."""
+    """The recorded exports of gated training sets, newest first, one line each: the event, when (UTC), by whom,
+    which dataset, how many images, the ratio, the start of the manifest's sha256, whether the folder is still here
+    with a manifest.csv of that sha256 (matches, CHANGED, not found), and the folder. --long and --json add the
+    full sha256 and the log head it was gated on."""
     from db.engine import session_scope
     from db.exports import list_exports
     from ganaug.export import folder_check
 
     check_limit(limit)
     with session_scope() as s:
-        rows = list_exports(s, dataset=dataset, limit=limit)
+        rows = list_exports(s, dataset=dataset, limit=limit + 1)  # one more tells that the list was cut
+    more, rows = len(rows) > limit, rows[:limit]
     for r in rows:
         r["folder_check"] = folder_check(r["folder"], r["manifest_sha256"])
-    text = "\n".join(
-        f"event {r['id']} {r['ts']} {one_line(r['actor'])} exported {one_line(r['dataset'])}: {r['images']} images "
-        f"({r['real']} real + {r['synthetic']} synthetic), ratio {r['ratio']:g}\n"
-        f"  manifest sha256 {r['manifest_sha256']}\n"
-        f"  gated on the log's first {r['log_head_events']} events, head {r['log_head']}\n"
-        f"  folder {one_line(r['folder'])} ({_FOLDER_CHECK[r['folder_check']]})" for r in rows)
+    text = "\n".join(map(_export_lines if long else _export_line, rows))
+    if rows and not long:
+        text += "\n" + _FOLDER_WORDS
+    if more:
+        text += f"\nthe newest {limit} export{'s' * (limit != 1)} shown: a higher --limit shows more"
     emit({"exports": rows}, as_json, text or "no export recorded" + (f" for dataset {dataset!r}" if dataset else ""))
+
+
+def _export_line(r: dict) -> str:
+    """One recorded export on one line (50 of them had taken 200), what matches a folder to its record: the start
+    of its manifest's sha256 (as in the folder's manifest.sha256), the folder, who, when, and the check."""
+    return (f"event {r['id']}  {r['ts'][:19]}Z  {one_line(r['actor']):<12} "
+            f"{one_line(r['dataset'])}  {r['images']} images ({r['synthetic']} synthetic), ratio {r['ratio']:g}  "
+            f"manifest {(r['manifest_sha256'] or '')[:12]}  {_FOLDER_WORD[r['folder_check']]}  "
+            f"{one_line(r['folder'])}")
+
+
+def _export_lines(r: dict) -> str:
+    """One recorded export in full (`--long`)."""
+    return (f"event {r['id']} {r['ts']} {one_line(r['actor'])} exported {one_line(r['dataset'])}: {r['images']} "
+            f"images ({r['real']} real + {r['synthetic']} synthetic), ratio {r['ratio']:g}\n"
+            f"  manifest sha256 {r['manifest_sha256']}\n"
+            f"  gated on the log's first {r['log_head_events']} events, head {r['log_head']}\n"
+            f"  folder {one_line(r['folder'])} ({_FOLDER_CHECK[r['folder_check']]})")
 
 
 @audit_app.command("reproduce")
@@ -238,6 +270,35 @@ EXPORT_HELP = (
     "Example: ganaug export --dataset digits --out ~/gated-digits --user alice")
 
 
+EXPORT_CLASS_ROWS = 20  # every class in the table up to this many; above, the classes given synthetic samples
+
+
+def class_counts_text(counts: dict, over_cap: dict, names: list[str]) -> str:
+    """What an export holds per class, one line each: every class of a small dataset; of a large one (a catalogue of
+    100 classes was one line of 100 counts), the classes given synthetic samples or with some left over the cap, up
+    to EXPORT_CLASS_ROWS, then one line for the others (`--json` has every class)."""
+    items = [(str(c), v) for c, v in counts.items()]
+    if len(items) > EXPORT_CLASS_ROWS:
+        shown = [(c, v) for c, v in items if v["synthetic"] or c in over_cap][:EXPORT_CLASS_ROWS]
+    else:
+        shown = items
+    listed = {c for c, _ in shown}
+    rest = [(c, v) for c, v in items if c not in listed]
+    lines = []
+    if shown:
+        width = max(len("real"), *(len(str(v["real"])) for _, v in shown))
+        lines = [f"  {'real':>{width}}  synthetic  class"] + [
+            f"  {v['real']:>{width}}  {v['synthetic']:>9}  {class_label(c, names)}"
+            + (f"  ({over_cap[c]} approved left out over the cap)" if c in over_cap else "") for c, v in shown]
+    if rest:
+        real, synthetic = (sum(v[source] for _, v in rest) for source in ("real", "synthetic"))
+        held = (f"real images only, {real} in all" if not synthetic and not any(c in over_cap for c, _ in rest)
+                else f"{real} real + {synthetic} synthetic images")
+        many = f"… {len(rest)} more" if shown else str(len(rest))
+        lines.append(f"  {many} classes: {held} (`--json` lists every class)")
+    return "\n".join(lines)
+
+
 def export_cmd(
     dataset: str = typer.Option(..., "--dataset", help="Dataset name"),
     out: Path = typer.Option(..., "--out", help="A new or empty folder, written complete or not at all"),
@@ -267,11 +328,9 @@ def export_cmd(
              + (f"; left out: {why}" if why else " (no batch of this dataset is approved)"), err=True)
     if warning := empty_classes_warning(summary["empty_classes"]):
         echo(f"warning: {warning}", err=True)
-    names = dataset_class_names(dataset)
     over_cap = summary["over_cap"]
-    counts = ", ".join(f"class {class_label(c, names)}: {v['real']} real + {v['synthetic']} synthetic"
-                       + (f", {over_cap[str(c)]} approved left out over the cap" if str(c) in over_cap else "")
-                       for c, v in summary["counts"].items())
+    counts = class_counts_text(summary["counts"], over_cap, dataset_class_names(dataset))
+    table = f"{counts}\n" if counts else ""  # a set of no image has no class to list
     capped = sum(over_cap.values())
     cap_note = (f"{capped} approved sample{'s were' if capped != 1 else ' was'} left out over the cap: "
                 f"--ratio {ratio:g} caps each class's synthetic samples at {ratio:g}× its real training images; "
@@ -286,7 +345,9 @@ def export_cmd(
              "(or GANAUG_USER set)", err=True)
     recorded = (f"\nrecorded as event {event['id']} by {event['actor']} ({event['role']}) at {event['ts']}"
                 if event else "")
-    emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']} ({counts})\n{cap_note}{balance}"
+    real = sum(v["real"] for v in summary["counts"].values())
+    emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']}: {real} real + "
+                           f"{summary['entries'] - real} synthetic\n{table}{cap_note}{balance}"
                            f"manifest sha256 {summary['manifest_sha256']}\n"
                            f"gated on the decision log's first {head['events']} events, head {head['hash']}{recorded}")
 

@@ -178,6 +178,9 @@ def test_audit_verify_provenance_and_export(users, digits):
     assert table["real_images"].sum() == sum(",real," in r for r in rows)
     assert table["synthetic_images"].sum() == sum(",synthetic," in r for r in rows)
     assert any("Gated on the decision log's first" in c.value for c in at.caption)
+    real, total = table["real_images"], table["real_images"] + table["synthetic_images"]  # the CLI said it; not the page
+    assert (f"**Imbalance** (largest class over smallest): {round(real.max() / real.min(), 2):g} in the real training "
+            f"images, {round(total.max() / total.min(), 2):g} in this set") in [m.value for m in at.markdown]
     # Recorded in the log under the reviewer's name, and listed below, with its folder checked against the record.
     with session_scope() as session:
         event = session.scalars(select(Event).where(Event.action == "export")).one()

@@ -88,3 +88,23 @@ def test_a_tall_or_wide_figure_gets_the_pages_width_and_small_ones_share_a_row(u
     assert image_captions(at) == ["arms", "ratio sweep", "per class recall", "pr curves"]
     in_columns = [img.caption for col in at.columns for el in col.get("image") for img in el.proto.imgs]
     assert in_columns == ["arms", "ratio sweep"]  # two to a row; the others one to a row, at the page's width
+
+
+def test_a_nan_in_a_metrics_file_reads_as_a_dash_not_nan(users, digits, home):
+    """A metrics file holding a NaN mean (JSON's NaN, which Python writes and reads) showed "nan" in the tables."""
+    nan = float("nan")
+    metrics = {**one_held_out_image_metrics(1), "overall": {"fid": 81.5, "kid": {"mean": nan, "std": 0.01}},
+               "reference": {"fid": None, "kid": {"mean": 0.02, "std": nan}}}
+    record(home, "batch_metrics", "reports/batches/1", {"metrics.json": metrics})
+    record(home, "benchmark", "reports/bench-1", {"report.json": {
+        "meta": {"class_names": [str(c) for c in range(10)], "minority_classes": [9]},
+        "arms": {"real_only": {"n_train": 10, "n_synthetic": 0, "clean": {
+            "macro_f1": {"mean": nan, "low": nan, "high": nan, "n": 3},
+            "balanced_accuracy": {"mean": 0.5, "low": nan, "high": nan, "n": 3}}}}}})
+
+    at = app_test(users["rita"], "evaluate.py")
+    assert not at.exception
+    quality = at.dataframe[-1].value  # every measure, in the expander
+    assert (quality["kid"][0], quality["kid_held_out"][0]) == ("–", "0.0200")  # not "nan", not "0.0200 ± nan"
+    arms = at.dataframe[0].value
+    assert (arms["macro_f1"][0], arms["balanced_accuracy"][0]) == ("–", "0.500")  # not "nan", not "[nan, nan]"

@@ -97,7 +97,8 @@ def test_an_edited_manifest_or_log_head_is_named(exported):
     assert any(f"log_head.txt names head {'a' * 64} (1 events), which the decision log no longer holds" in p
                for p in problems)
     listed = run("audit", "exports")  # a listing, exit 0: it points at the check
-    assert listed.exit_code == 0 and "its manifest.csv has CHANGED: `ganaug audit folder` says what" in listed.stdout
+    assert listed.exit_code == 0 and f"  CHANGED  {out}\n" in listed.stdout
+    assert "(CHANGED: `ganaug audit folder FOLDER` says what)" in listed.stdout
 
 
 def test_a_deleted_export_record_is_named(exported, home):

@@ -78,6 +78,38 @@ def test_export_says_how_imbalanced_the_set_still_is(toy, tmp_path):
     assert "imbalance (largest/smallest class): 2 in the real training images, 1 in this set\n" in text
 
 
+def test_export_prints_a_line_per_class_and_of_many_classes_those_given_samples(toy, home, tmp_path):
+    # Every class's counts were one line: "(class 0 (c0): 6 real + 0 synthetic, class 1 (c1): …)", 100 classes long.
+    out = tmp_path / "two"
+    lines = run("export", "--dataset", "toy", "--out", out).stdout.splitlines()
+    assert lines[:4] == [f"exported 12 images to {out}: 9 real + 3 synthetic",
+                         "  real  synthetic  class",
+                         "     6          0  0 (c0)",
+                         "     3          3  1 (c1)"]
+    with session_scope() as s:
+        many = make_dataset(s, home, name="many", train=(2,) * 99 + (1,), test=(0,) * 100)
+        batch = make_batch(s, home, many, class_index=57, n=2).id
+    ok_json("review", "approve", batch, env=ADA)
+    lines = run("export", "--dataset", "many", "--out", tmp_path / "hundred").stdout.splitlines()
+    assert lines[:4] == [f"exported 201 images to {tmp_path / 'hundred'}: 199 real + 2 synthetic",
+                         "  real  synthetic  class",
+                         "     2          2  57 (c57)",
+                         "  … 99 more classes: real images only, 197 in all (`--json` lists every class)"]
+    assert len(ok_json("export", "--dataset", "many", "--out", tmp_path / "json")["counts"]) == 100
+
+
+def test_every_file_and_folder_of_an_export_is_its_owners_only(toy, tmp_path):
+    # The export folder was 0700, but its class folders 0755 and images 0644: a class folder moved out of it showed
+    # its images, patients' perhaps, to every account of the machine.
+    out = tmp_path / "gated"
+    ok_json("export", "--dataset", "toy", "--out", out, env=ADA)
+    modes = {p.relative_to(out).as_posix(): p.stat().st_mode & 0o777 for p in out.rglob("*")}
+    assert {"001_c1", "manifest.csv", "images.csv", "manifest.sha256", "log_head.txt", "export_event.txt"} <= set(modes)
+    assert len([name for name in modes if name.endswith(".png")]) == 12
+    assert {name: mode for name, mode in modes.items() if mode != (0o700 if (out / name).is_dir() else 0o600)} == {}
+    assert out.stat().st_mode & 0o777 == 0o700
+
+
 def test_class_folders_sort_in_class_order_past_a_thousand_classes(home, tmp_path):
     # `1000_c1000` sorted before `100_c100`: an ImageFolder reader numbered the classes past 99 wrongly.
     with session_scope() as s:
@@ -89,14 +121,16 @@ def test_class_folders_sort_in_class_order_past_a_thousand_classes(home, tmp_pat
 
 
 def test_a_full_disk_is_said_of_the_out_folder_and_leaves_nothing(toy, tmp_path, monkeypatch):
-    write_bytes = pathlib.Path.write_bytes
+    import ganaug.export
 
-    def full_disk(self, data):
-        if ".gated.partial-" in str(self) and self.suffix == ".csv":  # the images fit, the manifest does not
+    write_private = ganaug.export._write_private
+
+    def full_disk(path, data):
+        if ".gated.partial-" in str(path) and path.suffix == ".csv":  # the images fit, the manifest does not
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return write_bytes(self, data)
+        return write_private(path, data)
 
-    monkeypatch.setattr(pathlib.Path, "write_bytes", full_disk)
+    monkeypatch.setattr(ganaug.export, "_write_private", full_disk)
     out = tmp_path / "gated"
     assert refused("export", "--dataset", "toy", "--out", out) == (
         f"error: --out {out}: No space left on device while writing the export; nothing was written")

@@ -142,12 +142,20 @@ def test_audit_exports_filters_by_dataset_and_marks_a_changed_or_missing_folder(
         ("toy", str(tmp_path / "a"), "changed")]
     assert [r["folder"] for r in ok_json("audit", "exports", "--dataset", "toy")["exports"]] == [
         str(tmp_path / "c"), str(tmp_path / "a")]
-    text = run("audit", "exports", "--dataset", "toy", "--limit", "1").stdout.splitlines()
-    assert len(text) == 4 and text[0].startswith(f"event {rows[0]['id']} ")
-    assert text[0].endswith(" rex exported toy: 12 images (9 real + 3 synthetic), ratio 1")
-    assert text[1] == f"  manifest sha256 {rows[0]['manifest_sha256']}"
-    assert text[3] == f"  folder {tmp_path / 'c'} (not found here)"
-    assert "its manifest.csv has CHANGED" in run("audit", "exports").stdout
+    # One line per export (50 exports took 200 lines): what matches a folder to its record, and the check.
+    text = run("audit", "exports", "--dataset", "toy").stdout.splitlines()
+    assert len(text) == 3 and text[0].startswith(f"event {rows[0]['id']}  {rows[0]['ts'][:19]}Z  rex  ")
+    assert text[0].endswith(f"  toy  12 images (3 synthetic), ratio 1  manifest {rows[0]['manifest_sha256'][:12]}  "
+                            f"not found  {tmp_path / 'c'}")
+    assert text[1].endswith(f"  CHANGED  {tmp_path / 'a'}") and text[2].startswith("matches: ")
+    cut = run("audit", "exports", "--limit", "2").stdout.splitlines()
+    assert len(cut) == 4 and cut[-1] == "the newest 2 exports shown: a higher --limit shows more"
+    long = run("audit", "exports", "--dataset", "toy", "--long").stdout.splitlines()
+    assert len(long) == 8 and long[0].startswith(f"event {rows[0]['id']} ")
+    assert long[0].endswith(" rex exported toy: 12 images (9 real + 3 synthetic), ratio 1")
+    assert long[1] == f"  manifest sha256 {rows[0]['manifest_sha256']}"
+    assert long[3] == f"  folder {tmp_path / 'c'} (not found here)"
+    assert "its manifest.csv has CHANGED" in run("audit", "exports", "--long").stdout
     assert refused("audit", "exports", "--dataset", "nope").startswith("error: unknown dataset 'nope'")
     assert refused("audit", "exports", "--limit", "0") == "error: --limit must be at least 1, got 0"
     assert run("audit", "log", "--action", "export").stdout.splitlines()[0].endswith(" export         dataset 1 (toy)")

@@ -221,6 +221,8 @@ def test_an_export_records_the_log_head_and_verify_notices_a_truncated_tail(team
     events, head = (home / "out" / "log_head.txt").read_text().split()
     assert exported["log_head"] == {"events": int(events), "hash": head}
     assert ok_json("audit", "verify", "--head", head)["head_found"] is True
+    said = run("audit", "verify", "--head", head).stdout.splitlines()  # only --json had said that it was found
+    assert said[-1] == f"head {head} found: the log still holds its first {events} events unchanged"
     revoke = ok_json("review", "revoke", team["b1"], "--reason", "second look", env=REX)["event_id"]
     after = ok_json("audit", "verify")["head_hash"]
     dispose_engines()
@@ -452,14 +454,13 @@ def test_export_says_how_many_approved_samples_the_cap_left_out(team, home, tmp_
     result = run("export", "--dataset", "toy", "--out", tmp_path / "capped")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()  # it had said '3 real + 3 synthetic' and nothing of the other 2
-    assert lines[0].endswith("(class 0 (c0): 6 real + 0 synthetic, class 1 (c1): 3 real + 3 synthetic, "
-                             "2 approved left out over the cap)")
-    assert lines[1] == ("2 approved samples were left out over the cap: --ratio 1 caps each class's synthetic "
+    assert lines[2:4] == ["     6          0  0 (c0)", "     3          3  1 (c1)  (2 approved left out over the cap)"]
+    assert lines[4] == ("2 approved samples were left out over the cap: --ratio 1 caps each class's synthetic "
                         "samples at 1× its real training images; a higher --ratio admits more")
     assert ok_json("export", "--dataset", "toy", "--out", tmp_path / "json")["over_cap"] == {"1": 2}
     roomy = run("export", "--dataset", "toy", "--out", tmp_path / "roomy", "--ratio", "2")
     assert roomy.exit_code == 0 and "over the cap" not in roomy.stdout, roomy.output
-    assert "1 (c1): 3 real + 5 synthetic" in roomy.stdout
+    assert "     3          5  1 (c1)\n" in roomy.stdout
 
 
 def test_review_samples_says_where_each_sample_is_to_look_at(team, home):
