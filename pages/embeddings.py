@@ -16,6 +16,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from ganaug_core.imageio import shown_px
+from ganaug_core.metrics.prdc import coverage as prdc_coverage
 from pages.point_map import CLASS_COLOURS, image_figure, legend_groups, selected_ids, webgl_figure
 from pages.ui import NO_DATASET, plain, require_user, show_images, tile_name
 
@@ -65,7 +66,8 @@ def dataset_list() -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def coverage_per_class(dataset: str, version: tuple, k: int = 5) -> pd.DataFrame:
-    """PRDC-style coverage on the map: the share of real points whose k-NN ball holds a synthetic point of the class."""
+    """PRDC coverage on the map (`ganaug_core.metrics.prdc.coverage`, the rule the batch scores use): the share of
+    real points whose k-NN ball holds a synthetic point of the class."""
     df = load_points(dataset, version)
     rows = []
     for (_, cls), group in df.groupby(["class_index", "class"]):  # classes in their dataset's order, not the map's
@@ -76,15 +78,9 @@ def coverage_per_class(dataset: str, version: tuple, k: int = 5) -> pd.DataFrame
         if len(real) < 2:
             rows.append(dict(**{"class": cls}, coverage=np.nan, real=len(real), synthetic=len(synth)))
             continue
-        kk = min(k, len(real) - 1)
-        d_real = np.sqrt(((real[:, None, :] - real[None, :, :]) ** 2).sum(-1))
-        radius = np.sort(d_real, axis=1)[:, kk]  # column 0 is the point itself
-        covered = np.zeros(len(real), dtype=bool)
-        for start in range(0, len(synth), 4096):  # chunks keep the distance matrix small at 20,000 points
-            d = np.sqrt(((real[:, None, :] - synth[None, start:start + 4096, :]) ** 2).sum(-1))
-            covered |= (d <= radius[:, None]).any(axis=1)
-        # No sample at all is not a coverage of 0 %: the bar is left out and its label says why.
-        rows.append(dict(**{"class": cls}, coverage=float(covered.mean()) if len(synth) else np.nan, real=len(real),
+        # No sample at all is not a coverage of 0 %: the bar is left out (NaN) and its label says why.
+        measured = prdc_coverage(real, synth, k)
+        rows.append(dict(**{"class": cls}, coverage=np.nan if measured is None else measured, real=len(real),
                          synthetic=len(synth)))
     return pd.DataFrame(rows)
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from ganaug_core.metrics.prdc import prdc
+from ganaug_core.metrics import prdc as prdc_module
+from ganaug_core.metrics.prdc import coverage, prdc
 
 
 def test_constructed_one_dimensional_example():
@@ -31,3 +32,16 @@ def test_k_shrinks_on_tiny_sets_and_none_below_two():
     real = np.array([[0.0], [1.0], [3.0]])
     assert prdc(real, np.array([[0.0], [1.0], [3.0]]), k=5)["k"] == 2
     assert prdc(real[:1], real) is None
+
+
+def test_coverage_alone_is_prdcs_in_slices_and_a_point_on_the_radius_is_outside(monkeypatch):
+    """The Embeddings page's coverage on the map is this function: it counted a sample exactly on a ball's radius as
+    inside (`<=`) where the batch's PRDC score counts it outside."""
+    real = np.array([[0.0], [1.0], [2.0], [3.0]])  # k = 1: every ball has radius 1
+    assert coverage(real, np.array([[2.0]]), k=1) == pytest.approx(0.25)  # inside 2's ball; on 1's and 3's radius
+    assert coverage(real, np.array([[4.0]]), k=1) == pytest.approx(0.0)  # on 3's radius alone: covers none
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(80, 2)), rng.normal(size=(300, 2))
+    monkeypatch.setattr(prdc_module, "_SYNTH_CHUNK", 7)  # many slices give what one gives
+    assert coverage(x, y) == pytest.approx(prdc(x, y)["coverage"])
+    assert coverage(x[:1], y) is None and coverage(x, y[:0]) is None
