@@ -215,6 +215,19 @@ def test_audit_verify_exits_1_and_names_the_broken_event(team, home):
     assert not (home / "exported").exists()
 
 
+def test_audit_verify_draws_a_bar_over_a_long_log_only(team, monkeypatch):
+    import ganaug.cli.audit
+
+    ok_json("review", "approve", team["b1"], env=REX)  # 2 accounts joined, 1 approval: 3 events
+    quiet = run("audit", "verify")
+    assert quiet.exit_code == 0 and quiet.stderr == ""  # a short log: no bar
+    monkeypatch.setattr(ganaug.cli.audit, "VERIFY_BAR_EVENTS", 3)  # as if 3 events took seconds to walk
+    monkeypatch.setattr(ganaug.cli.audit, "_BAR_EVERY", 2)
+    long = run("audit", "verify")
+    assert long.exit_code == 0 and long.stdout == quiet.stdout
+    assert "verify: 100%" in long.stderr and "3/3" in long.stderr, long.stderr
+
+
 def test_an_export_records_the_log_head_and_verify_notices_a_truncated_tail(team, home):
     ok_json("review", "approve", team["b1"], env=REX)
     exported = ok_json("export", "--dataset", "toy", "--out", home / "out", "--ratio", "10")
