@@ -1,5 +1,6 @@
-"""`ganaug audit verify | log | exports | reproduce` and `ganaug export`: the hash-chained decision log, the training
-set it gates, and whether a batch's samples still come out of their checkpoint.
+"""`ganaug audit verify | log | exports | reproduce` (`folder | trace`: audit_folder.py) and `ganaug export`: the
+hash-chained decision log, the training set it gates, and whether a batch's samples still come out of their
+checkpoint.
 
 `audit verify` exits 1 when the chain is broken, the review state disagrees with it, or a head recorded earlier is
 gone; `export` writes only what the gate admits, complete or not at all, and records it in the log when its exporter
@@ -182,7 +183,8 @@ def _dataset_of(row: dict) -> str:
 
 # `ganaug.export.folder_check`'s answers, in words: whether a recorded export's folder still holds its manifest.
 _FOLDER_CHECK = {"matches": "its manifest.csv still has that sha256 (`ganaug audit folder` checks its images)",
-                 "changed": "its manifest.csv has CHANGED: `ganaug audit folder` says what", "not found": "not found here"}
+                 "changed": "its manifest.csv has CHANGED: `ganaug audit folder` says what",
+                 "not found": "not found here"}
 _FOLDER_WORD = {"matches": "matches", "changed": "CHANGED", "not found": "not found"}  # one export's line
 _FOLDER_WORDS = ("matches: the folder's manifest.csv still has the recorded sha256 (CHANGED: `ganaug audit folder "
                  "FOLDER` says what); --long adds each full sha256 and log head")

@@ -200,17 +200,22 @@ def _lost_checkpoints(batch_ids: list[int]) -> list[str]:
     return problems
 
 
+# Paragraphs as one string each: typer keeps a docstring's line breaks past its first paragraph.
+FOLDER_HELP = (
+    "Check an export folder against its manifest and the decision log; exit 1, with one line per problem, when it is "
+    "not as exported.\n\n"
+    "Every image has the sha256 of its manifest.csv row and nothing was added, both CSVs have the sha256 in "
+    "manifest.sha256, manifest.csv is the one a signed export recorded (who, when, which log head) and that event is "
+    "still in the log (export_event.txt), the log still holds the head in log_head.txt, and the checkpoints its "
+    "synthetic images came from are still here.\n\n"
+    "Example: ganaug audit folder ~/gated-digits")
+
+
 def audit_folder_cmd(
     folder: Path = typer.Argument(..., help="An export folder (`ganaug export --out`)"),
     as_json: bool = JSON,
 ) -> None:
-    """Check an export folder against its manifest and the decision log: every image has the sha256 of its
-    manifest.csv row and nothing was added, manifest.csv is the one a signed export recorded (who, when, which log
-    head), the log still holds the head in log_head.txt, and the checkpoints its synthetic images came from are still
-    here. Exit 1, with one line per problem, when one is not so.
-
-    Example: ganaug audit folder ~/gated-digits
-    """
+    """`ganaug audit folder` (FOLDER_HELP)."""
     out = check_folder(folder)
     if out["problems"]:
         text = (f"FAILED: {len(out['problems'])} problem{'s' * (len(out['problems']) != 1)} with "
@@ -318,5 +323,5 @@ def audit_trace_cmd(
 
 
 def register(audit_app: typer.Typer) -> None:
-    audit_app.command("folder")(cli_errors(audit_folder_cmd))
+    audit_app.command("folder", help=FOLDER_HELP)(cli_errors(audit_folder_cmd))
     audit_app.command("trace")(cli_errors(audit_trace_cmd))

@@ -225,8 +225,8 @@ def jobs_list_cmd(
     limit: int = typer.Option(100, "--limit", help="At most this many, newest first"),
     as_json: bool = JSON,
 ) -> None:
-    """The newest 100 jobs (or --limit N) with their status, progress and last message or error (its first line; --json: with the
-    traceback); a dead worker's are marked failed."""
+    """The newest 100 jobs (or --limit N) with their status, progress and last message or error (its first line;
+    --json: with the traceback); a dead worker's are marked failed."""
     from db.engine import session_scope
     from db.jobs import STATES, count_jobs, fail_stale_jobs, first_line, list_jobs
     from ganaug.worker import STALE_AFTER_S
