@@ -109,18 +109,9 @@ def reproduce_batch(batch_id: int, samples: Optional[int] = None, device: str = 
             else:
                 result["differ"].append(one)
             if out is not None:
-                _write_whole(out, png)
+                paths.write_atomically(out, png)
                 result["out"] = str(out)
         result["checked"] += len(part)
         progress(Progress("reproduce", result["checked"], len(chosen)))
     return result
 
-
-def _write_whole(path: Path, data: bytes) -> None:
-    """`data` at `path`, renamed into place from a hidden file beside it: never a half-written image."""
-    part = path.with_name(f".{path.name}.partial")
-    try:
-        part.write_bytes(data)
-        part.rename(path)
-    finally:
-        part.unlink(missing_ok=True)

@@ -10,7 +10,6 @@ import signal
 import sys
 from collections import Counter
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import typer
@@ -300,16 +299,6 @@ def dataset_class_names(dataset: str) -> list[str]:
 
     with session_scope() as s:
         return list(get_dataset(s, dataset).class_names)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file beside it: readers see the old file or the new, never half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def emit(obj: Any, as_json: bool, text: str = "") -> None:

@@ -15,7 +15,7 @@ import typer
 
 from ganaug.busy_machine import busy_machine_note
 from ganaug.cli.common import (Commands, JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
-                               one_line, terminate_as_interrupt, write_atomically)
+                               one_line, terminate_as_interrupt)
 from ganaug_core import paths
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, QUICK_MAX_SEEDS
 from ganaug_core.progress import tqdm_progress
@@ -187,7 +187,7 @@ def benchmark_cmd(
         emit(result, True)
         return
     if json_file is not None:
-        write_atomically(json_file, json.dumps(result, indent=2) + "\n")
+        paths.write_atomically(json_file, json.dumps(result, indent=2) + "\n")
     echo(format_summary(result))
 
 
