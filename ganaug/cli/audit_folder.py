@@ -77,8 +77,8 @@ def image_problems(folder: Path, rows: list[dict]) -> list[str]:
 
 def _images_csv_problems(folder: Path, rows: list[dict]) -> list[str]:
     """images.csv (where the export wrote one) restates manifest.csv's rows for a training script: each of its rows
-    must name the same image, class and batch as manifest.csv's (exports before 2026-12-07 left it out of
-    manifest.sha256)."""
+    must name the same image, class and batch as manifest.csv's. manifest.sha256 alone does not settle it: it lies in
+    the folder and can be rewritten with images.csv, where manifest.csv's hash is in the decision log."""
     try:
         listed = list(csv.DictReader(io.StringIO((folder / "images.csv").read_text(encoding="utf-8"))))
     except FileNotFoundError:
@@ -250,6 +250,7 @@ def trace_image(file: Path) -> dict:
     digest = _sha256(file)
     with session_scope() as s:
         samples = s.scalars(select(Sample).where(Sample.sha256 == digest).order_by(Sample.id)).all()
+        recorded = list_exports(s, limit=10**9) if samples else []  # read once, whatever the samples
         found = []
         for sample in samples:
             batch = s.get(Batch, sample.batch_id)
@@ -259,7 +260,7 @@ def trace_image(file: Path) -> dict:
                 (Event.target_type == "batch") & (Event.target_id == batch.id),
                 (Event.target_type == "sample") & (Event.target_id == sample.id))).order_by(Event.id)).all()
             exports = [dict(id=e["id"], ts=e["ts"], actor=e["actor"], folder=e["folder"])
-                       for e in list_exports(s, limit=10**9) if _export_holds(e, sample.path, digest)]
+                       for e in recorded if _export_holds(e, sample.path, digest)]
             ckpt = find_checkpoint(paths.resolve(run.run_dir), run.checkpoint_path, batch.checkpoint_sha256)
             found.append(dict(
                 sample_id=sample.id, batch_id=batch.id, batch_status=batch.status, run_id=run.id,
