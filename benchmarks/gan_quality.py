@@ -111,7 +111,8 @@ def main() -> None:
     os.environ["GANAUG_HOME"] = tempfile.mkdtemp(prefix="ganaug-quality-")
 
     from ganaug.datasets import dataset_arrays, ingest_dataset
-    from ganaug.runs import default_config, final_diversity, generate_batch, latest_checkpoint, train_run
+    from ganaug.batches import generate_batch
+    from ganaug.runs import default_config, final_diversity, latest_checkpoint, train_run
     from ganaug_core.datasets import IngestOptions
     from ganaug_core.sampling import GeneratorPipeline
 

@@ -139,7 +139,8 @@ def prepare_demo(minutes: Optional[float] = DEFAULT_MINUTES, steps: Optional[int
                  per_class: int = DEMO_PER_CLASS, name: str = DEMO_DATASET, resolution: int = DEMO_RESOLUTION,
                  progress: ProgressCallback = no_progress) -> DemoInfo:
     from ganaug.evaluation import measure_batch
-    from ganaug.runs import default_config, final_diversity, generate_batch, train_run
+    from ganaug.batches import generate_batch
+    from ganaug.runs import default_config, final_diversity, train_run
 
     if minutes is not None and not 0 < minutes < math.inf:  # before the dataset is ingested, not after
         raise GanaugError(f"--minutes must be a finite number > 0, got {minutes}")

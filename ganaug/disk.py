@@ -255,7 +255,7 @@ def _walk(run_ids: Optional[list[int]], keep_last: int, delete: bool) -> list[Ru
         raise UserError(f"--keep-last must be at least 1 (a run's latest checkpoint always stays), got {keep_last}")
     fail_abandoned_runs(run_ids)  # a run whose process was killed is not "running"
     targets = _target_runs(run_ids)
-    with prune_lock():  # one prune at a time, and no batch recorded meanwhile (`ganaug.runs.generate_batch`)
+    with prune_lock():  # one prune at a time, and no batch recorded meanwhile (`ganaug.batches.generate_batch`)
         # A batch generated from a run that was still training may record one of its intermediate checkpoints.
         if delete and batches_being_generated():
             raise UserError("a batch is being generated and its checkpoint is not recorded yet; prune once it is done")

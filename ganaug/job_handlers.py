@@ -86,7 +86,7 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
                         should_stop, trained: bool = False) -> tuple[list[int], Optional[str]]:
     """The batches made (one per class, in order) and, when the job stopped part-way, what it left undone.
     `trained`: the job trained the run itself (a failure then leaves that run recorded)."""
-    from ganaug.runs import generate_batch
+    from ganaug.batches import generate_batch
 
     n = int(params.get("per_class", params.get("n", 0)) or 0)
     seed = int(params.get("seed", 0))

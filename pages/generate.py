@@ -48,7 +48,7 @@ def load_choices() -> dict:
         datasets = {n: views.dataset_summary(session, n) for n in names}
         for n, d in datasets.items():  # the rare classes are what a user most likely wants to generate
             biggest = max(counts[n] or [0])
-            # A class with no training image was never learned: it cannot be generated (ganaug.runs.generate_batch).
+            # A class with no training image was never learned: it cannot be generated (ganaug.batches.generate_batch).
             d["learnable"] = [c for c, k in enumerate(counts[n]) if k > 0]
             d["minority"] = [c for c in d["learnable"] if counts[n][c] < DEFAULT_MINORITY_FRACTION * biggest]
         runs = views.runs_table(session, limit=200)

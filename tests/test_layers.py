@@ -40,7 +40,8 @@ def test_a_lower_package_imports_nothing_above_it(package, forbidden):
 
 
 def test_the_worker_and_the_pages_orchestration_load_no_command_line():
-    code = ("import sys; import ganaug.worker, ganaug.runs, ganaug.disk, ganaug.reproduce, ganaug.job_handlers; "
+    code = ("import sys; import ganaug.worker, ganaug.runs, ganaug.batches, ganaug.disk, ganaug.reproduce, "
+            "ganaug.job_handlers; "
             "loaded = sorted(m for m in sys.modules if m.startswith('ganaug.cli')); assert not loaded, loaded")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr

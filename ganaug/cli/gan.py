@@ -196,7 +196,7 @@ def generate_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Generate a batch of one class for expert review (status pending), recorded with every sample's seed."""
-    from ganaug.runs import generate_batch, resolve_class
+    from ganaug.batches import generate_batch, resolve_class
     from ganaug_core.progress import tqdm_progress
 
     class_index = resolve_class(run, class_)

@@ -25,10 +25,10 @@ from typing import Optional
 
 import numpy as np
 
-from ganaug_core.metrics.pixel_align import MAX_SIDE, _block_average, _prepare
-from ganaug_core.metrics.pixel_copies import (CROP_SCALES, MAX_SHIFT, MIRROR_VIEWS, ORIENTATIONS, ROTATION_SHIFT,
-                                              _aligned, _crop_windows, _exact_crop_distance, _rotated, _view_shift,
-                                              _views)
+from ganaug_core.metrics.pixel_align import MAX_SHIFT, MAX_SIDE, _block_average, _prepare
+from ganaug_core.metrics.pixel_copies import (MIRROR_VIEWS, ORIENTATIONS, ROTATION_SHIFT, _aligned, _rotated,
+                                              _view_shift, _views)
+from ganaug_core.metrics.pixel_crops import CROP_SCALES, _crop_windows, _exact_crop_distance
 
 
 def copy_matches(synth_images: np.ndarray, real_images: np.ndarray, index: np.ndarray, blend: np.ndarray,

@@ -10,6 +10,7 @@ import functools
 import numpy as np
 
 MAX_SIDE = 32  # images above it are compared block-averaged to at most this side
+MAX_SHIFT = 4  # pixels at the compared (≤ MAX_SIDE) resolution
 
 
 def _block_average(x: np.ndarray, max_side: int) -> np.ndarray:

@@ -41,7 +41,7 @@ def approve_a_batch(run_id: int, class_index: int, n: int) -> int:
     from db.models import Batch
     from db.review import approve_batch
     from db.users import add_user
-    from ganaug.runs import generate_batch
+    from ganaug.batches import generate_batch
 
     batch_id = generate_batch(run_id, class_index, n, seed=3)
     with session_scope(immediate=True) as s:

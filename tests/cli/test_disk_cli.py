@@ -49,7 +49,7 @@ def ok(*args) -> dict:
 def batch_from_step(step: int):
     """A progress callback that generates a batch of class 9 when training reports `step`: the run is still
     training, so the batch records the checkpoint before it (the loop reports a step before saving it)."""
-    from ganaug.runs import generate_batch
+    from ganaug.batches import generate_batch
 
     made: list[int] = []
 
@@ -204,7 +204,7 @@ def test_a_prune_while_a_batch_is_drawn_from_a_checkpoint_it_deletes_fails_that_
     delete that checkpoint before the batch is recorded, the batch must not be recorded naming a deleted file."""
     from sqlalchemy import func, select
 
-    import ganaug.runs
+    import ganaug.batches
     from db.models import Batch
     from ganaug.cli.common import UserError
     from ganaug.disk import prune
@@ -216,7 +216,7 @@ def test_a_prune_while_a_batch_is_drawn_from_a_checkpoint_it_deletes_fails_that_
         run = s.get(Run, run_id)
         latest = (run.checkpoint_path, run.checkpoint_sha256)
         run.checkpoint_path, run.checkpoint_sha256 = paths.relative_to_home(second), sha256_file(second)
-    upsample = ganaug.runs.upsample_images
+    upsample = ganaug.batches.upsample_images
 
     def run_ends_and_a_prune_runs(images, side):  # after the samples were drawn, before the batch is written
         with session_scope() as s:
@@ -224,9 +224,9 @@ def test_a_prune_while_a_batch_is_drawn_from_a_checkpoint_it_deletes_fails_that_
         prune([run_id])
         return upsample(images, side)
 
-    monkeypatch.setattr(ganaug.runs, "upsample_images", run_ends_and_a_prune_runs)
+    monkeypatch.setattr(ganaug.batches, "upsample_images", run_ends_and_a_prune_runs)
     with pytest.raises(UserError, match="checkpoint checkpoint-0000002.pt was pruned while the batch was generated"):
-        ganaug.runs.generate_batch(run_id, 9, 3, 1)
+        ganaug.batches.generate_batch(run_id, 9, 3, 1)
     assert not second.exists()
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Batch)) == 0

@@ -197,7 +197,8 @@ def test_the_realism_line_says_what_the_score_is_its_scale_and_direction():
 
 @pytest.mark.slow  # trains a tiny generator and fits the UMAP
 def test_end_to_end_on_a_tiny_generator(digits):
-    from ganaug.runs import default_config, generate_batch, train_run
+    from ganaug.batches import generate_batch
+    from ganaug.runs import default_config, train_run
 
     evaluation.ensure_feature_extractor(digits, steps=20)
     cfg = default_config(digits, resolution=8, steps=8, batch_size=16, width=8, z_dim=16, grid_every=1000,

@@ -416,7 +416,7 @@ def test_a_class_with_no_training_images_cannot_be_generated(home, tmp_path):
 
 
 def test_generating_reports_writing_the_pngs_after_sampling_them(digits, home):
-    from ganaug.runs import generate_batch
+    from ganaug.batches import generate_batch
 
     run = train_tiny()["run_id"]
     events = []

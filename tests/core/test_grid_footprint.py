@@ -4,7 +4,8 @@ colour run at 32² wrote ≈ 21 MB of per-class grids every 250 steps, 840 MB ov
 from __future__ import annotations
 
 from ganaug_core.training.config import TrainConfig
-from ganaug_core.training.loop import CLASS_GRIDS_KEPT, Trainer
+from ganaug_core.training.grids import CLASS_GRIDS_KEPT
+from ganaug_core.training.loop import Trainer
 from tests.core.test_gan_training import TINY, tiny_data
 
 

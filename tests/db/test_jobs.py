@@ -611,7 +611,7 @@ def test_a_generate_job_cancelled_while_it_writes_a_batch_leaves_no_part_of_it(d
     # Generation asked only between two classes: a cancel waited for the whole batch of the class in progress.
     from sqlalchemy import func, select
 
-    import ganaug.runs
+    import ganaug.batches
     from db.jobs import request_cancel
     from db.models import Batch
     from ganaug import worker
@@ -620,7 +620,7 @@ def test_a_generate_job_cancelled_while_it_writes_a_batch_leaves_no_part_of_it(d
 
     run_id = train_run("digits", default_config("digits", resolution=8, width=4, batch_size=8, steps=2))
     job_id = worker.submit("generate", {"run_id": run_id, "classes": [9, 8], "per_class": 300}, submit_key="gen")
-    real_save = ganaug.runs.save_png
+    real_save = ganaug.batches.save_png
 
     def save_then_cancel(*args, **kwargs):  # the user clicks Cancel while the first batch's PNGs are written
         if not calls:
@@ -630,7 +630,7 @@ def test_a_generate_job_cancelled_while_it_writes_a_batch_leaves_no_part_of_it(d
         return real_save(*args, **kwargs)
 
     calls: list = []
-    monkeypatch.setattr(ganaug.runs, "save_png", save_then_cancel)
+    monkeypatch.setattr(ganaug.batches, "save_png", save_then_cancel)
     monkeypatch.setattr(worker, "CANCEL_CHECK_S", 0.0)
     assert worker.run_worker(once=True, poll_s=0.01) == 1
     with session_scope() as s:
@@ -661,14 +661,14 @@ def test_a_job_failed_after_its_first_batch_names_what_it_recorded_and_what_to_l
     # It said only "RuntimeError: CUDA out of memory": launching it again trained anew and made class 7's batch twice.
     from sqlalchemy import select
 
-    import ganaug.runs
+    import ganaug.batches
     from db.jobs import first_line
     from db.models import Batch, Run
     from ganaug import worker
     from tests.cli.helpers import ganaug as cli
 
     made: list = []
-    _fails_after_first(monkeypatch, ganaug.runs, "generate_batch", "CUDA out of memory", made)
+    _fails_after_first(monkeypatch, ganaug.batches, "generate_batch", "CUDA out of memory", made)
     job_id = worker.submit("train_generate", dict(dataset=digits, config=TINY_RUN, classes=[7, 8, 9], per_class=2,
                                                   score=False), submit_key="fails")
     assert worker.run_worker(once=True, poll_s=0.01) == 1
@@ -691,12 +691,12 @@ def test_a_worker_stopped_after_a_jobs_first_batch_says_to_generate_only_the_res
     # job again trained anew and made class 7's batch a second time.
     from sqlalchemy import select
 
-    import ganaug.runs
+    import ganaug.batches
     from db.models import Run
     from ganaug import worker
 
     stop = threading.Event()
-    real = ganaug.runs.generate_batch
+    real = ganaug.batches.generate_batch
 
     def generates_then_the_worker_stops(*args, **kwargs):
         made.append(real(*args, **kwargs))
@@ -704,7 +704,7 @@ def test_a_worker_stopped_after_a_jobs_first_batch_says_to_generate_only_the_res
         return made[-1]
 
     made: list = []
-    monkeypatch.setattr(ganaug.runs, "generate_batch", generates_then_the_worker_stops)
+    monkeypatch.setattr(ganaug.batches, "generate_batch", generates_then_the_worker_stops)
     job_id = worker.submit("train_generate", dict(dataset=digits, config=TINY_RUN, classes=[7, 8, 9], per_class=2,
                                                   score=False), submit_key="stopped")
     assert worker.execute_job(job_id, stop) == "failed"
@@ -840,13 +840,13 @@ def test_a_job_whose_worker_died_after_its_first_batch_is_swept_with_that_batch(
     # worker killed after recording class 7's batch left nothing on the row to say so.
     from sqlalchemy import select, update
 
-    import ganaug.runs
+    import ganaug.batches
     from db.models import Batch, Run
     from ganaug import worker
 
     monkeypatch.setattr(worker, "HEARTBEAT_S", 3600.0)  # the row's heartbeat comes from the progress reports alone
     dying, release = threading.Event(), threading.Event()
-    real = ganaug.runs.generate_batch
+    real = ganaug.batches.generate_batch
 
     def second_batch_never_comes(*args, **kwargs):
         if made:  # the worker "dies" here: it writes nothing more
@@ -857,7 +857,7 @@ def test_a_job_whose_worker_died_after_its_first_batch_is_swept_with_that_batch(
         return made[-1]
 
     made: list = []
-    monkeypatch.setattr(ganaug.runs, "generate_batch", second_batch_never_comes)
+    monkeypatch.setattr(ganaug.batches, "generate_batch", second_batch_never_comes)
     job_id = worker.submit("train_generate", dict(dataset=digits, config=TINY_RUN, classes=[7, 8, 9], per_class=2,
                                                   score=False), submit_key="dies")
     thread = threading.Thread(target=worker.execute_job, args=(job_id,))
