@@ -22,6 +22,7 @@ from db.jobs import after_training_s, queue_rows, runs_with_checkpoint, submit_j
 from ganaug.disk import human, tree_bytes
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.runstats import pace
+from ganaug_core.training.config import DEFAULT_STEPS
 from pages.generate_job import JOB_KINDS, apply_next, job_panel, queue_table
 from pages.jobs import duration, newest_to_follow
 from pages.tables import MISSING, table_columns
@@ -31,7 +32,7 @@ JOB_KIND = "train_generate"
 MAX_PER_CLASS = 1000
 MAX_STEPS = 1_000_000
 MAX_MINUTES = 24 * 60
-BUDGET_DEFAULTS = {"steps": 1500.0, "minutes": 2.0}
+BUDGET_DEFAULTS = {"steps": float(DEFAULT_STEPS), "minutes": 2.0}  # steps: `ganaug train`'s too
 STEP_S_AT_128 = 1.2  # a training step at 128², 1 thread, 2 busy cores (3 colour classes, 2026-12-07; README)
 
 require_user()

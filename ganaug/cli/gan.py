@@ -13,9 +13,9 @@ from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset
 from ganaug.cli.runs import runs_app
 from ganaug_core import paths, runstats
 from ganaug_core.imbalance import NAMED_AT_MOST, some_names
+from ganaug_core.training.config import DEFAULT_STEPS
 
 EXIT_INTERRUPTED = 130
-DEFAULT_STEPS = 2000
 BAR_STATS = ("loss_d", "loss_g", "p", "images_per_s", "collapsed")
 # Collapsed classes the bar names; early in a 100-class run most classes are flagged, and all their names made the
 # bar thousands of characters wide (a terminal cuts it off, a log keeps every line). The warning names the worst.
@@ -64,12 +64,14 @@ def budget_left(p) -> Optional[str]:
 def train_cmd(
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Name of an ingested dataset (with --resume: the run's)"),
     steps: Optional[int] = typer.Option(
-        None, "--steps", help="Total training steps (default 2000 if no --minutes; with --resume, the run's own total)"),
+        None, "--steps",
+        help=f"Total training steps (default {DEFAULT_STEPS:,} if no --minutes; with --resume, the run's own total)"),
     minutes: Optional[float] = typer.Option(None, "--minutes", help="Wall-clock budget in minutes"),
     resolution: Optional[int] = typer.Option(
         None, "--resolution", help="Power of two ≤ the dataset's resolution and ≤ 128 (default: the largest such). A "
                                    "step at 64² costs 2.5–3× one at 32², at 128² ≈ 4× one at 64²: ≈ 1.2 s and 1.3 GB "
-                                   "of memory on 2 busy cores, so 2,000 steps take ≈ 40 min there"),
+                                   "of memory on 2 busy cores, so the default "
+                                   f"{DEFAULT_STEPS:,} steps take ≈ {round(DEFAULT_STEPS * 1.2 / 60)} min there"),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seeds weights, batches, latents and augmentations (default 0)"),
     resume: Optional[int] = typer.Option(None, "--resume", help="Continue this run from its latest checkpoint"),
     arch: Optional[str] = typer.Option(None, "--arch", help="dcgan (default) or resnet"),

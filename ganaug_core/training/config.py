@@ -18,6 +18,9 @@ LOSSES = ("hinge", "nonsat")
 AUGMENTS = ("diffaugment", "ada", "none")
 MIN_RESOLUTION = 8  # 8×8 exists for tiny tests; the product's own range starts at 16
 MAX_RESOLUTION = 128
+# The step budget when none is given (`ganaug train`, the Generate form): the demo digits' classes were all
+# recognised from 864 steps on (BENCHMARKS.md "GAN quality"); the downstream benchmark measured this default.
+DEFAULT_STEPS = 1500
 
 # Fields added after checkpoints already existed, with the behaviour those checkpoints were trained with.
 ADDED_LATER: dict[str, Any] = {"ada_class_floor": False, "d_head_kernel": 3, "r1_samples": None, "edge_convs": True,
@@ -52,7 +55,7 @@ class TrainConfig:
     ada_interval: int = 4  # ADA: adjust p every this many steps
     ada_kimg: float = 20.0  # ADA: thousands of real images for p to move from 0 to 1
     ada_class_floor: bool = True  # ADA: a class with n images gets p ≥ 1 − n / (median class size), against memorising rare classes
-    steps: Optional[int] = 1500  # total training steps of the run (counted from 0, also across resumes)
+    steps: Optional[int] = DEFAULT_STEPS  # total training steps of the run (counted from 0, also across resumes)
     minutes: Optional[float] = None  # or a wall-clock budget for this invocation; whichever ends first
     seed: int = 0  # seeds weights, batches, latents and augmentations
     device: str = "cpu"  # "cpu" or "cuda"

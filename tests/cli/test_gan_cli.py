@@ -103,6 +103,22 @@ def test_resume_without_a_budget_continues_to_the_runs_own_total(digits, home):
     assert f"resumed from run {first}" in ganaug("runs", "list").stdout
 
 
+def test_train_without_a_budget_trains_the_steps_the_generate_form_starts_at(digits, home, monkeypatch):
+    # `ganaug train` trained 2,000 steps where the Generate form (tests/app/test_generate.py) starts at 1,500.
+    from ganaug_core.training.config import DEFAULT_STEPS
+
+    asked: list = []
+
+    def stop_before_training(dataset, config, **kwargs):  # only the budget it was given matters here
+        asked.append(config.steps)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ganaug.runs.train_run", stop_before_training)
+    ganaug("train", "--dataset", "digits")
+    assert asked == [DEFAULT_STEPS] == [1500]
+    assert "(default 1,500 if no --minutes" in " ".join(ganaug("train", "--help").stdout.replace("│", " ").split())
+
+
 def test_runs_list_names_a_time_budget(digits, home):
     from db.datasets import get_dataset
 
