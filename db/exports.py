@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.audit import lock_log, record_event
@@ -56,7 +56,18 @@ def export_dict(e: Event) -> dict:
 
 def list_exports(session: Session, dataset: Optional[str] = None, limit: int = 200) -> list[dict]:
     """The recorded exports, newest first; of one dataset when `dataset` names it (an unknown name is refused)."""
-    q = select(Event).where(Event.action == ACTION, Event.target_type == TARGET_TYPE)
+    q = _exports_where(session, select(Event), dataset)
+    return [export_dict(e) for e in session.scalars(q.order_by(Event.id.desc()).limit(limit))]
+
+
+def count_exports(session: Session, dataset: Optional[str] = None) -> int:
+    """How many exports `list_exports` would list with no limit: a listing cut at its limit says how many it left
+    out."""
+    return session.scalar(_exports_where(session, select(func.count()).select_from(Event), dataset)) or 0
+
+
+def _exports_where(session: Session, q, dataset: Optional[str]):
+    q = q.where(Event.action == ACTION, Event.target_type == TARGET_TYPE)
     if dataset is not None:
         q = q.where(Event.target_id == get_dataset(session, dataset).id)
-    return [export_dict(e) for e in session.scalars(q.order_by(Event.id.desc()).limit(limit))]
+    return q

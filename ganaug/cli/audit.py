@@ -204,21 +204,22 @@ def audit_exports_cmd(
     with a manifest.csv of that sha256 (matches, CHANGED, not found), and the folder. --long and --json add the
     full sha256 and the log head it was gated on."""
     from db.engine import session_scope
-    from db.exports import list_exports
+    from db.exports import count_exports, list_exports
     from ganaug.export import folder_check
 
     check_limit(limit)
     with session_scope() as s:
-        rows = list_exports(s, dataset=dataset, limit=limit + 1)  # one more tells that the list was cut
-    more, rows = len(rows) > limit, rows[:limit]
+        rows = list_exports(s, dataset=dataset, limit=limit)
+        total = count_exports(s, dataset) if len(rows) == limit else len(rows)
     for r in rows:
         r["folder_check"] = folder_check(r["folder"], r["manifest_sha256"])
     text = "\n".join(map(_export_lines if long else _export_line, rows))
     if rows and not long:
         text += "\n" + _FOLDER_WORDS
-    if more:
-        text += f"\nthe newest {limit} export{'s' * (limit != 1)} shown: a higher --limit shows more"
-    emit({"exports": rows}, as_json, text or "no export recorded" + (f" for dataset {dataset!r}" if dataset else ""))
+    if total > len(rows):  # years of exports: say that older ones exist, and how to see them
+        text += "\n" + left_out(len(rows), total, "exports", "" if dataset else ", --dataset NAME one dataset's")
+    emit({"exports": rows, "total": total}, as_json,
+         text or "no export recorded" + (f" for dataset {dataset!r}" if dataset else ""))
 
 
 def _export_line(r: dict) -> str:

@@ -9,7 +9,7 @@ from db.audit import filter_values, verify_chain
 from db.datasets import UnknownDataset
 from db.engine import session_scope
 from db.errors import DecisionError
-from db.exports import list_exports, record_export
+from db.exports import count_exports, list_exports, record_export
 from db.gate import gated_training_set
 from db.models import Event
 from db.replay import replay, state_mismatches
@@ -59,6 +59,7 @@ def test_list_exports_newest_first_and_by_dataset(db, home, toy, people):
             ("toy", "ada", "/exports/c"), ("other", "ada", "/exports/b"), ("toy", "rex", "/exports/a")]
         assert [r["id"] for r in list_exports(s, dataset="toy")] == [third, first]
         assert list_exports(s, limit=1)[0]["id"] == third
+        assert (count_exports(s), count_exports(s, "toy"), count_exports(s, "other")) == (3, 2, 1)  # what a cut left
         row = rows[0]
         assert (row["images"], row["real"], row["synthetic"], row["ratio"]) == (9, 9, 0, 2.0)
         assert row["log_head_events"] == 4 + 2 and len(row["log_head"]) == 64  # 4 account events, 2 exports
