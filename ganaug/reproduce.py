@@ -8,7 +8,8 @@ recorded for the sample. Batches generated before 2026-12-03 (cd54834) were stor
 upsampled: a sample whose bytes differ at the dataset's side is also compared at the generator's, so an old home's
 batches still reproduce. Nothing is written but one sample's regenerated PNG where `--out` asks for it. Bytes
 reproduce on the same kind of device and torch build (oneDNN and cuDNN pick kernels per instruction set): a
-difference on another machine says that, not tampering.
+difference on another machine says that, not tampering. torch's thread count (`OMP_NUM_THREADS`) changes none
+(`ganaug_core/sampling.py`).
 """
 
 from __future__ import annotations

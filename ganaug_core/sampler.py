@@ -9,6 +9,12 @@ samples, as in imbalanced-learn.
 `generate(class_index, n, seed)` is any callable returning uint8 images (n, C, H, W) — in practice a
 `GeneratorPipeline`, whose `SampleOutput` is accepted as well. X may hold the images as (N, C, H, W) or
 flattened (N, C·H·W), in the generator's 0–255 pixel scale; generated images take X's trailing shape and dtype.
+Class c's new rows are `generate(c, n_c, seeds_[c])`: with a pipeline, the samples `ganaug generate --class c
+--n n_c --seed seeds_[c]` stores, byte for byte where the run trained at X's side (below it, pass
+`lambda c, n, s: upsample_images(pipe(c, n, s).images, side)`, as a batch stores them).
+
+    pipe = GeneratorPipeline.from_run("GANAUG_HOME/runs/000001")
+    X_res, y_res = GANSampler(pipe, random_state=0).fit_resample(X, y)
 """
 
 from __future__ import annotations
