@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.audit import lock_log, record_event
 from db.datasets import get_dataset
-from db.models import Event, User
+from db.errors import DecisionError
+from db.models import Batch, Event, Sample, User
 from db.users import require_user
 
 ACTION, TARGET_TYPE = "export", "dataset"
@@ -33,6 +34,7 @@ def record_export(session: Session, user: User, summary: dict) -> Event:
     lock_log(session)  # before the dataset is read: a `data remove` of it waits, or has already refused
     actor = require_user(session, user, action="export training sets")
     dataset = get_dataset(session, summary["dataset"])
+    _nothing_withdrawn_since(session, dataset.id, summary["log_head"])
     synthetic = sum(c["synthetic"] for c in summary["counts"].values())
     details = dict(dataset=summary["dataset"], manifest_sha256=summary["manifest_sha256"], entries=summary["entries"],
                    counts=summary["counts"], synthetic_ratio=summary["synthetic_ratio"], log_head=summary["log_head"],
@@ -40,6 +42,34 @@ def record_export(session: Session, user: User, summary: dict) -> Event:
     meaning = export_meaning(summary["dataset"], summary["entries"], synthetic, summary["out"],
                              summary["manifest_sha256"])
     return record_event(session, actor, ACTION, TARGET_TYPE, dataset.id, meaning, details=details)
+
+
+def _nothing_withdrawn_since(session: Session, dataset_id: int, head: dict) -> None:
+    """DecisionError naming the newest decision that withdrew something from the dataset's gated set (a revocation,
+    a rejected sample, a blocking tag) after the log head `head` the export was gated on. The images are copied
+    between the gating and this record, minutes for a large set: a colleague's revocation meanwhile would be
+    followed in the log by an export that holds the batch's samples. An approval meanwhile only adds to the next
+    export, so it does not stop this one."""
+    since = 0 if not head.get("events") else session.scalar(select(Event.id).where(Event.hash == head["hash"]))
+    if since is None:  # the head is gone from the log: `ganaug audit verify` says what happened to it
+        return
+    batches = select(Batch.id).where(Batch.dataset_id == dataset_id)
+    exported = select(Event.target_id).where(  # the batches approved when it was gated: the samples it holds
+        Event.action == "approve", Event.target_type == "batch", Event.id <= since, Event.target_id.in_(batches))
+    withdrawn = session.scalars(select(Event).where(Event.id > since, or_(
+        and_(Event.action == "revoke", Event.target_type == "batch", Event.target_id.in_(batches)),
+        and_(Event.action.in_(("reject_sample", "tag")), Event.target_type == "sample",
+             Event.target_id.in_(select(Sample.id).where(Sample.batch_id.in_(exported))))),
+    ).order_by(Event.id.desc())).all()
+    withdrawn = [e for e in withdrawn if e.action != "tag" or (e.details or {}).get("blocking")]
+    if withdrawn:
+        e = withdrawn[0]
+        what = (f"revoked the approval of batch {e.target_id}" if e.action == "revoke" else
+                f"rejected sample {e.target_id}" if e.action == "reject_sample" else
+                f"tagged sample {e.target_id} {(e.details or {}).get('tag')!r}")
+        raise DecisionError(f"{e.actor} {what} at {e.ts[:19].replace('T', ' ')} UTC while this export was being "
+                            "written, so it would hold samples the log no longer admits; nothing was exported: "
+                            "export again")
 
 
 def export_dict(e: Event) -> dict:
