@@ -125,7 +125,7 @@ def tag_names() -> list[str]:
     from db import views
     from db.engine import session_scope
 
-    from db.review import FREE_FORM_TAG
+    from db.tags import FREE_FORM_TAG
 
     with session_scope() as s:  # the free-form tag asks for a reason: the clicks timed here give none
         return [t["name"] for t in views.active_tags(s) if t["name"] != FREE_FORM_TAG]

@@ -164,12 +164,31 @@ def _broken_link(session: Session, e, before: int) -> str:
             f"{before} was altered and its hash recomputed (or event {e.id}'s link to it was edited)")
 
 
-# What the workflow records (db/review.py, db/users.py, db/exports.py, db/sign_ins.py): the filters of `ganaug audit
-# log` accept these, and any other value the log happens to hold.
+# What the workflow records (db/review.py, db/tags.py, db/users.py, db/exports.py, db/sign_ins.py): the filters of
+# `ganaug audit log` accept these, and any other value the log happens to hold.
 ACTIONS = ("approve", "reject", "revoke", "reject_sample", "restore_sample", "tag", "untag", "add_user", "disable_user",
            "enable_user", "set_password", "set_role", "add_tag", "retire_tag", "restore_tag", "export",
            "unlock_sign_in")
 TARGET_TYPES = ("batch", "sample", "user", "tag", "dataset")
+
+
+PAST_TENSE = {"approve": "approved", "reject": "rejected", "revoke": "revoked", "reject_sample": "rejected",
+              "restore_sample": "restored", "tag": "tagged", "untag": "removed the tag from", "retire_tag": "retired"}
+
+
+def who_did_it(session: Session, target_type: str, target_id: int, actions: Sequence[str], tag: Optional[str] = None,
+               what: str = "it", form: str = " ({})") -> str:
+    """" (ada rejected it at 2026-12-07 04:26:12 UTC: “smear”)": the newest of `actions` on the target (of `tag`
+    only, when given) in `form`, for a refusal that another reviewer's decision explains; "" when the log holds none.
+    A reviewer refused with "sample 12 is already rejected" could not tell a colleague's click from a misclick."""
+    q = (select(Event.actor, Event.action, Event.ts, Event.reason, Event.details)
+         .where(Event.target_type == target_type, Event.target_id == int(target_id), Event.action.in_(list(actions)))
+         .order_by(Event.id.desc()))
+    for actor, action, ts, reason, details in session.execute(q.limit(1 if tag is None else 50)):
+        if tag is None or (details or {}).get("tag") == tag:
+            return form.format(f"{actor} {PAST_TENSE.get(action, action)} {what} at {ts[:19].replace('T', ' ')} UTC"
+                               + (f": “{reason}”" if reason else ""))
+    return ""
 
 
 def filter_values(session: Session, column: str) -> list[str]:

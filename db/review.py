@@ -2,12 +2,15 @@
 
 Batch states: pending → approved | rejected; approved → revoked. Samples can be rejected inside a pending or an
 approved batch, and a rejection withdrawn (restored) while the batch is still pending. A blocking tag that a sample
-carried when its batch was approved stays: the approval covered the batch without that sample. A batch with memorized samples cannot be approved until those samples are rejected, and
-a batch whose scores (and so its memorization flags) were never computed cannot be approved at all.
+carried when its batch was approved stays: the approval covered the batch without that sample. A batch with
+memorized samples cannot be approved until those samples are rejected (`reject_memorized`: all at once), and a batch
+whose scores (and so its memorization flags) were never computed cannot be approved at all.
 
 Every decision function takes the caller's session; open it with `session_scope(immediate=True)` so the state
 check and the write happen under one write lock. Each validates everything before writing anything, so a
-refused decision (DecisionError) leaves no trace.
+refused decision (DecisionError) leaves no trace. Each checks the database's state, never what a page showed, and a
+refusal that a colleague's decision explains names it and its time ("already rejected (ada rejected it at …)").
+The tag taxonomy itself (add, retire, restore) is db/tags.py.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from typing import Optional, Sequence
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session, undefer
 
-from db.audit import lock_log, record_event, record_events
+from db.audit import PAST_TENSE, lock_log, record_event, record_events, who_did_it
 from db.errors import DecisionError
 from db.models import Batch, Event, Sample, SampleTag, Tag, User
 from db.replay import digest_rows
+from db.tags import check_tag_reason, get_tag
 from db.users import require_user
 
 MEANINGS = {
@@ -35,6 +39,11 @@ MEANINGS = {
 }
 SORTABLE = ("id", "seed", "class_confidence", "realism", "novelty", "nn_distance")
 SCORE_FIELDS = ("class_confidence", "realism", "novelty", "nn_distance", "memorized", "emb_x", "emb_y")
+
+
+def _decided(session: Session, batch_id: int, what: str = "it") -> str:
+    """Who made the batch's status what it is, and when: a refusal names the colleague's decision it ran into."""
+    return who_did_it(session, "batch", batch_id, ("approve", "reject", "revoke"), what=what)
 
 
 def _reason(reason: Optional[str], what: str) -> str:
@@ -74,11 +83,38 @@ def samples_digest(session: Session, batch_id: int) -> tuple[int, int, Optional[
     ))
 
 
-def approve_batch(session: Session, batch_id: int, user: User, reason: Optional[str] = None) -> Event:
+class SamplesChanged(DecisionError):
+    """A sample of the batch was decided on since the reviewer was shown what the approval would admit."""
+
+
+def _samples_unchanged(session: Session, batch_id: int, since_event: int) -> None:
+    """SamplesChanged naming the newest decision on the batch's samples after event `since_event`, if any: the
+    app's confirmation said "47 of 48 admitted", and a colleague's restore meanwhile made the approval admit 48."""
+    later = session.scalars(select(Event).where(
+        Event.id > since_event, Event.target_type == "sample",
+        Event.target_id.in_(select(Sample.id).where(Sample.batch_id == batch_id))).order_by(Event.id.desc())).all()
+    if later:
+        e, more = later[0], len(later) - 1
+        tag = (e.details or {}).get("tag") if e.action in ("tag", "untag") else None
+        raise SamplesChanged(
+            f"while you were confirming, {e.actor} {PAST_TENSE[e.action]} sample {e.target_id}"
+            + (f" ({tag!r})" if tag else "") + f" of batch {batch_id} at {e.ts[:19].replace('T', ' ')} UTC"
+            + (f": “{e.reason}”" if e.reason else "")
+            + (f" ({more} more decision(s) on its samples came since)" if more else "")
+            + "; nothing was recorded: look at the batch again before approving")
+
+
+def approve_batch(session: Session, batch_id: int, user: User, reason: Optional[str] = None,
+                  unchanged_since: Optional[int] = None) -> Event:
+    """`unchanged_since`: the log's last event id when the reviewer was shown what the approval admits; a
+    decision on the batch's samples after it refuses the approval (SamplesChanged)."""
     actor = _decide(session, user, "approve batches")
     batch = get_batch(session, batch_id)
     if batch.status != "pending":
-        raise DecisionError(f"batch {batch_id} is {batch.status}; only a pending batch can be approved")
+        raise DecisionError(f"batch {batch_id} is {batch.status}; only a pending batch can be approved"
+                            + _decided(session, batch_id))
+    if unchanged_since is not None:
+        _samples_unchanged(session, batch_id, unchanged_since)
     if not batch.scores_computed:
         raise DecisionError(
             f"batch {batch_id} has not been scored, so memorization was never checked: run "
@@ -90,8 +126,8 @@ def approve_batch(session: Session, batch_id: int, user: User, reason: Optional[
     if memorized:
         shown = ", ".join(map(str, memorized[:10])) + (", ..." if len(memorized) > 10 else "")
         raise DecisionError(
-            f"batch {batch_id} has {len(memorized)} memorized sample(s) not yet rejected ({shown}); reject them first"
-        )
+            f"batch {batch_id} has {len(memorized)} memorized sample(s) not yet rejected ({shown}); reject them first "
+            f"(`ganaug review reject-memorized {batch_id} --reason ...` rejects them all at once)")
     n, rejected, max_id, digest = samples_digest(session, batch_id)
     if n == 0:
         raise DecisionError(f"batch {batch_id} has no samples")
@@ -109,7 +145,8 @@ def reject_batch(session: Session, batch_id: int, user: User, reason: str) -> Ev
     batch = get_batch(session, batch_id)
     if batch.status != "pending":
         hint = "; revoke it instead" if batch.status == "approved" else ""
-        raise DecisionError(f"batch {batch_id} is {batch.status}; only a pending batch can be rejected{hint}")
+        raise DecisionError(f"batch {batch_id} is {batch.status}; only a pending batch can be rejected{hint}"
+                            + _decided(session, batch_id))
     batch.status = "rejected"
     return record_event(session, actor, "reject", "batch", batch_id, MEANINGS["reject"], reason,
                         details=dict(class_index=batch.class_index))
@@ -127,7 +164,8 @@ def revoke_batch(session: Session, batch_id: int, user: User, reason: str) -> Ev
     reason = _reason(reason, f"revoke batch {batch_id}")
     batch = get_batch(session, batch_id)
     if batch.status != "approved":
-        raise DecisionError(f"batch {batch_id} is {batch.status}; only an approved batch can be revoked")
+        raise DecisionError(f"batch {batch_id} is {batch.status}; only an approved batch can be revoked"
+                            + _decided(session, batch_id))
     approval = _latest_approval(session, batch_id)
     batch.status = "revoked"
     return record_event(session, actor, "revoke", "batch", batch_id, MEANINGS["revoke"], reason,
@@ -139,11 +177,13 @@ def reject_sample(session: Session, sample_id: int, user: User, reason: str) -> 
     reason = _reason(reason, f"reject sample {sample_id}")
     sample = get_sample(session, sample_id)
     if sample.rejected:
-        raise DecisionError(f"sample {sample_id} is already rejected")
+        raise DecisionError(f"sample {sample_id} is already rejected"
+                            + who_did_it(session, "sample", sample_id, ("reject_sample",)))
     status = session.scalar(select(Batch.status).where(Batch.id == sample.batch_id))
     if status not in ("pending", "approved"):
-        raise DecisionError(f"sample {sample_id} belongs to batch {sample.batch_id}, which is {status}: "
-                            "none of its samples can be used anyway")
+        said = _decided(session, sample.batch_id, f"batch {sample.batch_id}")
+        raise DecisionError(f"sample {sample_id} belongs to batch {sample.batch_id}, which is {status}: none of its "
+                            f"samples can be used anyway{said}")
     sample.rejected = True
     return record_event(session, actor, "reject_sample", "sample", sample_id, MEANINGS["reject_sample"], reason,
                         details=dict(batch_id=sample.batch_id, sha256=sample.sha256, memorized=bool(sample.memorized)))
@@ -156,11 +196,13 @@ def restore_sample(session: Session, sample_id: int, user: User, reason: str) ->
     reason = _reason(reason, f"restore sample {sample_id}")
     sample = get_sample(session, sample_id)
     if not sample.rejected:
-        raise DecisionError(f"sample {sample_id} is not rejected")
+        raise DecisionError(f"sample {sample_id} is not rejected"
+                            + who_did_it(session, "sample", sample_id, ("restore_sample",)))
     status = session.scalar(select(Batch.status).where(Batch.id == sample.batch_id))
     if status != "pending":
         raise DecisionError(f"sample {sample_id} belongs to batch {sample.batch_id}, which is {status}: a rejection "
-                            "can be withdrawn only while its batch is pending")
+                            "can be withdrawn only while its batch is pending"
+                            + _decided(session, sample.batch_id, f"batch {sample.batch_id}"))
     sample.rejected = False
     return record_event(session, actor, "restore_sample", "sample", sample_id, MEANINGS["restore_sample"], reason,
                         details=dict(batch_id=sample.batch_id, sha256=sample.sha256, memorized=bool(sample.memorized)))
@@ -188,9 +230,11 @@ def reject_samples(session: Session, sample_ids: Sequence[int], user: User, reas
     rows = _samples_for_bulk(session, sample_ids)
     for r in rows:
         if r.rejected:
-            raise DecisionError(f"sample {r.id} is already rejected")
+            raise DecisionError(f"sample {r.id} is already rejected"
+                                + who_did_it(session, "sample", r.id, ("reject_sample",)))
         if r.status not in ("pending", "approved"):
-            raise DecisionError(f"sample {r.id} belongs to batch {r.batch_id}, which is {r.status}")
+            raise DecisionError(f"sample {r.id} belongs to batch {r.batch_id}, which is {r.status}"
+                                + _decided(session, r.batch_id, f"batch {r.batch_id}"))
     events = record_events(session, actor, [
         dict(action="reject_sample", target_type="sample", target_id=r.id, meaning=MEANINGS["reject_sample"],
              reason=reason, details=dict(batch_id=r.batch_id, sha256=r.sha256, memorized=bool(r.memorized)))
@@ -202,17 +246,58 @@ def reject_samples(session: Session, sample_ids: Sequence[int], user: User, reas
     return [event_id for event_id, _ in events]
 
 
+def open_memorized(session: Session, batch_id: int) -> list[int]:
+    """The batch's memorized samples not rejected yet, by id: what its approval waits for."""
+    return list(session.scalars(select(Sample.id).where(Sample.batch_id == batch_id, Sample.memorized, ~Sample.rejected)
+                                .order_by(Sample.id)))
+
+
+def reject_memorized(session: Session, batch_id: int, user: User, reason: str,
+                     seen: Optional[Sequence[int]] = None) -> tuple[list[int], list[int]]:
+    """Reject the batch's open memorized samples in one decision (one reject_sample event each, one transaction):
+    (sample ids, event ids). `seen`: the ids the reviewer was shown. Only those are rejected, all or none: one a
+    colleague rejected meanwhile, or a rescoring no longer flags, refuses the whole decision, and one flagged since
+    stays open (rejecting it unseen would record a judgement nobody made). Without `seen`, those open now."""
+    _decide(session, user, "reject samples")
+    reason = _reason(reason, f"reject the memorized samples of batch {batch_id}")
+    batch = get_batch(session, batch_id)
+    if batch.status not in ("pending", "approved"):
+        raise DecisionError(f"batch {batch_id} is {batch.status}: none of its samples can be used anyway"
+                            + _decided(session, batch_id))
+    if not batch.scores_computed:
+        raise DecisionError(f"batch {batch_id} has not been scored, so memorization was never checked: run "
+                            f"`ganaug evaluate batch {batch_id}` first")
+    open_now = open_memorized(session, batch_id)
+    ids = open_now if seen is None else sorted({int(i) for i in seen})
+    for sample_id in [i for i in ids if i not in open_now]:
+        sample = get_sample(session, sample_id)
+        if sample.batch_id != batch_id:
+            raise DecisionError(f"sample {sample_id} belongs to batch {sample.batch_id}, not {batch_id}")
+        if sample.rejected:
+            raise DecisionError(f"sample {sample_id} is already rejected"
+                                + who_did_it(session, "sample", sample_id, ("reject_sample",))
+                                + "; nothing was recorded: look at the batch again")
+        raise DecisionError(f"sample {sample_id} is no longer flagged as memorized (its batch was scored again); "
+                            "nothing was recorded: look at the batch again")
+    if not ids:
+        done = session.scalar(select(func.count()).where(Sample.batch_id == batch_id, Sample.memorized))
+        raise DecisionError(f"batch {batch_id} has no memorized sample left to reject"
+                            + (f": its {done} memorized sample(s) are already rejected" if done else ""))
+    return ids, reject_samples(session, ids, user, reason)
+
+
 def tag_samples(session: Session, sample_ids: Sequence[int], tag: str, user: User,
                 reason: Optional[str] = None) -> list[int]:
     """Tag many samples at once (one event each, one transaction); returns the event ids. All or nothing."""
     actor = _decide(session, user, "tag samples")
     tag_row = get_tag(session, tag)
-    _check_tag_reason(tag_row, reason)
+    check_tag_reason(tag_row, reason)
     rows = _samples_for_bulk(session, sample_ids)
     already = session.scalars(select(SampleTag.sample_id).where(
         SampleTag.tag_id == tag_row.id, SampleTag.sample_id.in_([r.id for r in rows]))).first()
     if already is not None:
-        raise DecisionError(f"sample {already} already has the tag {tag_row.name!r}")
+        raise DecisionError(f"sample {already} already has the tag {tag_row.name!r}"
+                            + who_did_it(session, "sample", already, ("tag",), tag=tag_row.name))
     events = record_events(session, actor, [
         dict(action="tag", target_type="sample", target_id=r.id, meaning=MEANINGS["tag"], reason=_optional(reason),
              details=dict(tag=tag_row.name, blocking=bool(tag_row.blocking), batch_id=r.batch_id))
@@ -223,47 +308,14 @@ def tag_samples(session: Session, sample_ids: Sequence[int], tag: str, user: Use
     return [event_id for event_id, _ in events]
 
 
-FREE_FORM_TAG = "other"  # its description asks the reviewer to say what the problem is: a reason is required
-
-
-def _check_tag_reason(tag: Tag, reason: Optional[str]) -> None:
-    if tag.name == FREE_FORM_TAG and _optional(reason) is None:
-        raise DecisionError(f"the tag {tag.name!r} needs a reason saying what the problem is")
-
-
-def get_tag(session: Session, name: str, active_only: bool = True) -> Tag:
-    """The tag named `name`, whatever its letter case ('Blur' finds 'blur'); a retired one only if not `active_only`."""
-    tag = _find_tag(session, name)
-    if tag is None or (active_only and not tag.active):
-        known = ", ".join(repr(t.name) for t in list_tags(session))
-        retired = " (it is retired)" if tag is not None else ""
-        raise DecisionError(f"tag {name!r} is not in the taxonomy{retired} (known: {known})")
-    return tag
-
-
-def _find_tag(session: Session, name: str) -> Optional[Tag]:
-    name = (name or "").strip()
-    tag = session.scalars(select(Tag).where(Tag.name == name)).first()
-    if tag is None and name:  # in Python: SQL's lower() folds ASCII letters only; a taxonomy is short
-        folded = [t for t in session.scalars(select(Tag)) if t.name.casefold() == name.casefold()]
-        tag = folded[0] if len(folded) == 1 else None  # two tags from before the rule: the exact name only
-    return tag
-
-
-def list_tags(session: Session, include_inactive: bool = False) -> Sequence[Tag]:
-    q = select(Tag).order_by(Tag.id)
-    if not include_inactive:
-        q = q.where(Tag.active)
-    return session.scalars(q).all()
-
-
 def tag_sample(session: Session, sample_id: int, tag: str, user: User, reason: Optional[str] = None) -> Event:
     actor = _decide(session, user, "tag samples")
     sample = get_sample(session, sample_id)
     tag_row = get_tag(session, tag)
-    _check_tag_reason(tag_row, reason)
+    check_tag_reason(tag_row, reason)
     if session.get(SampleTag, (sample_id, tag_row.id)) is not None:
-        raise DecisionError(f"sample {sample_id} already has the tag {tag_row.name!r}")
+        raise DecisionError(f"sample {sample_id} already has the tag {tag_row.name!r}"
+                            + who_did_it(session, "sample", sample_id, ("tag",), tag=tag_row.name))
     event = record_event(session, actor, "tag", "sample", sample_id, MEANINGS["tag"], _optional(reason),
                          details=dict(tag=tag_row.name, blocking=bool(tag_row.blocking), batch_id=sample.batch_id))
     session.add(SampleTag(sample_id=sample_id, tag_id=tag_row.id, event_id=event.id))
@@ -277,7 +329,8 @@ def untag_sample(session: Session, sample_id: int, tag: str, user: User, reason:
     tag_row = get_tag(session, tag, active_only=False)
     link = session.get(SampleTag, (sample_id, tag_row.id))
     if link is None:
-        raise DecisionError(f"sample {sample_id} does not have the tag {tag_row.name!r}")
+        raise DecisionError(f"sample {sample_id} does not have the tag {tag_row.name!r}"
+                            + who_did_it(session, "sample", sample_id, ("untag",), tag=tag_row.name))
     if tag_row.blocking and session.scalar(select(Batch.status).where(Batch.id == sample.batch_id)) == "approved":
         approval = _latest_approval(session, sample.batch_id)
         if approval is not None and link.event_id < approval:
@@ -292,49 +345,6 @@ def untag_sample(session: Session, sample_id: int, tag: str, user: User, reason:
     session.delete(link)
     session.flush()
     return event
-
-
-def add_tag(session: Session, name: str, user: User, blocking: bool = True, description: str = "",
-            reason: Optional[str] = None) -> Tag:
-    actor = _decide(session, user, "edit the tag taxonomy", roles=("admin",))
-    name = (name or "").strip()
-    if not name or len(name) > 64 or not name.isprintable():
-        raise DecisionError(f"invalid tag name {name!r}: use 1 to 64 printable characters")
-    same = _find_tag(session, name)
-    if same is not None:  # 'Blur' beside 'blur' would split one artifact's samples between two tags
-        raise DecisionError(f"tag {same.name!r} already exists" + ("" if same.active else " (retired: restore it)")
-                            + ("" if same.name == name else ", and tag names must differ by more than letter case"))
-    description = (description or "").strip()
-    tag = Tag(name=name, description=description, blocking=bool(blocking), active=True)
-    session.add(tag)
-    session.flush()
-    record_event(session, actor, "add_tag", "tag", tag.id,
-                 f"Tag {name!r} is added to the taxonomy; it {'keeps' if blocking else 'does not keep'} a tagged "
-                 "sample out of training.", _optional(reason),
-                 details=dict(name=name, blocking=bool(blocking), description=description, tag=name))
-    return tag
-
-
-def set_tag_active(session: Session, name: str, active: bool, user: User, reason: Optional[str] = None) -> Tag:
-    """Retire a tag (reviewers can no longer put it on a sample) or restore it (admins only).
-
-    Retiring changes nothing for the samples that carry the tag: a blocking one still keeps them out, and it can
-    still be removed from them. A tag is never renamed nor made (non-)blocking in place: its name and flag are
-    recorded in every tag event of the log, which the gate replays. Retire it and add a new one instead."""
-    actor = _decide(session, user, "edit the tag taxonomy", roles=("admin",))
-    tag = _find_tag(session, name)
-    if tag is None:
-        known = ", ".join(repr(t.name) for t in list_tags(session, include_inactive=True))
-        raise DecisionError(f"tag {name!r} is not in the taxonomy (known: {known})")
-    if tag.active == active:
-        raise DecisionError(f"tag {tag.name!r} is already {'in use' if active else 'retired'}")
-    if not active and tag.name == FREE_FORM_TAG:  # the one tag for a problem no other tag names
-        raise DecisionError(f"the tag {FREE_FORM_TAG!r} cannot be retired: reviewers need it for any other problem")
-    tag.active = active
-    record_event(session, actor, "restore_tag" if active else "retire_tag", "tag", tag.id,
-                 f"Tag {tag.name!r} is {'restored: reviewers may use it again' if active else 'retired: reviewers may no longer put it on a sample'}.",
-                 _optional(reason), details=dict(tag=tag.name, blocking=bool(tag.blocking)))
-    return tag
 
 
 def pending_batches(session: Session, dataset_id: Optional[int] = None, limit: Optional[int] = None) -> Sequence[Batch]:

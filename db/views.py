@@ -178,6 +178,11 @@ def batch_state(session: Session, batch_id: int) -> Optional[dict]:
     )
 
 
+def last_event_id(session: Session) -> int:
+    """The log's newest event id (0 for an empty log): read beside what a page shows, it dates what was shown."""
+    return session.scalar(select(func.max(Event.id))) or 0
+
+
 def approval_preview(session: Session, batch_id: int) -> dict:
     """What approving a batch now would let into the gated training set: its samples less the rejected and the
     blocking-tagged ones (the gate's rules, db/gate.py; the export's ratio cap and file checks come later)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from db.review import add_tag, list_tags, set_tag_active
+from db.tags import add_tag, list_tags, set_tag_active
 from db.sign_ins import failed_sign_ins
 from db.users import ROLES, add_user, list_users, set_active, set_password, set_role
 from pages.tables import MISSING, table_columns

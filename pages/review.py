@@ -1,6 +1,6 @@
 """Review: the queue of pending batches, a paged grid of one batch's samples, per-sample tag/reject, batch decisions
-(approve or reject a pending batch, revoke an approved one), and for a pending batch not scored yet (its job was
-cancelled or failed while scoring), a button that queues its scoring in the worker.
+(approve or reject a pending batch, revoke an approved one, reject its memorized samples at once), and for a pending
+batch not scored yet (its job was cancelled or failed while scoring), a button that queues its scoring in the worker.
 
 The opened sample (beside its nearest real images, with its tag and reject controls) is drawn by
 pages/review_sample.py. Every click is one call into db/review.py in its own write transaction (the callbacks are in
@@ -23,8 +23,8 @@ from db.review import review_page
 from ganaug_core.imageio import shown_px
 from ganaug_core.runstats import diversity_said, last_diversity, too_young_to_tell
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
-from pages.review_decisions import SCORE_JOB, batch_actions, load_queue, queue_scoring, set_state
-from pages.review_sample import load_tags, sample_detail
+from pages.review_decisions import SCORE_JOB, batch_actions, load_queue, load_tags, queue_scoring, set_state
+from pages.review_sample import sample_detail
 from pages.ui import (NO_DATASET, RETRIED, TILE_PX, database_checked, file_changed, fmt, home, image_uri,
                       placeholder_uri, plain, require_user, tile_clicks, tile_name)
 
@@ -215,6 +215,7 @@ def batch_panel(batch_id: int) -> None:
         if st.session_state.get("review_filters_batch") != batch_id:
             st.session_state.pop("review_open", None)  # an open sample belongs to the batch it was opened in
             st.session_state.pop("review_confirm_approve", None)  # and so does an approval waiting for its confirm
+            st.session_state.pop("review_confirm_memorized", None)  # or a rejection of its memorized samples
             st.session_state["review_filters_batch"] = batch_id
     page = st.session_state.get("review_page_no", 0)
     samples, total = load_page(batch_id, page, per_page, SORTS[sort_label], descending,

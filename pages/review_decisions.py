@@ -1,5 +1,6 @@
 """The review page's decisions: the callbacks of its buttons (approve with its confirm step, reject or revoke a batch;
-reject or tag a sample; queue a batch's scoring), the batch's decision controls, and the queue they make stale.
+reject or tag a sample, or a batch's memorized samples at once; queue a batch's scoring), the batch's decision
+controls, and the queue they make stale.
 
 Every callback is one call into db/review.py (or db/jobs.py) in its own write transaction, signed by the account
 `acting_user` re-checks. Callbacks draw nothing (a callback of a fragment's widget must not): they leave a flash
@@ -14,10 +15,17 @@ from db import views
 from db.audit import list_events
 from db.engine import session_scope
 from db.jobs import submit_job
-from db.review import approve_batch, reject_batch, reject_sample, restore_sample, revoke_batch, tag_sample
+from db.review import (SamplesChanged, approve_batch, open_memorized, reject_batch, reject_memorized, reject_sample,
+                       restore_sample, revoke_batch, tag_sample)
 from pages.ui import acting_user, decision_errors, plain
 
 SCORE_JOB = "evaluate"  # the worker's job kind that scores one batch (ganaug/job_handlers.py)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_tags() -> list[dict]:
+    with session_scope() as session:
+        return views.active_tags(session)
 
 
 @st.cache_data(ttl=3, show_spinner=False)
@@ -53,14 +61,20 @@ def batch_changed(e: BatchChanged) -> None:
     st.session_state["review_flash"] = ("error", f"{e}{where}")
 
 
-def act_on_batch(batch_id: int, seen_status: str, action, *args) -> bool:
+def act_on_batch(batch_id: int, seen_status: str, action, *args, **kwargs) -> bool:
     """Run a decision on a batch unless its status changed since this page showed it."""
     try:
         with acting_user() as (session, me):
             check_unchanged(session, batch_id, seen_status)
-            action(session, batch_id, me, *args)
+            action(session, batch_id, me, *args, **kwargs)
     except BatchChanged as e:
         batch_changed(e)
+        return False
+    except SamplesChanged as e:  # the confirmation is drawn again with what approving admits now
+        decision_recorded()
+        st.session_state["review_refresh_queue"] = True
+        st.session_state["review_confirm_approve"] = batch_id
+        st.session_state["review_flash"] = ("error", f"{e}. The box below says what approving admits now.")
         return False
     except decision_errors() as e:
         st.session_state["review_flash"] = ("error", str(e))
@@ -70,8 +84,10 @@ def act_on_batch(batch_id: int, seen_status: str, action, *args) -> bool:
 
 
 def decision_recorded() -> None:
-    """After a committed decision: the queue's statuses and counts are stale."""
+    """After a committed decision, or one refused because a colleague's came first: the queue's statuses and
+    counts, and the tags offered (an admin may have retired one), are stale."""
     load_queue.clear()
+    load_tags.clear()
 
 
 
@@ -119,7 +135,7 @@ def reason_key(action: str, batch_id: int) -> str:
     return f"batch_{action}_reason_{batch_id}"
 
 
-def decide_batch(action: str, batch_id: int, seen_status: str) -> None:
+def decide_batch(action: str, batch_id: int, seen_status: str, **kwargs) -> None:
     """Approve/reject/revoke button callback: runs before the page is drawn again, so the page shows the new state.
 
     It draws nothing itself (a callback of a fragment's widget must not): the fragment shows the flash and toast.
@@ -129,7 +145,7 @@ def decide_batch(action: str, batch_id: int, seen_status: str) -> None:
     if required and not reason:
         st.session_state["review_flash"] = ("error", f"A reason is required to {action} a batch.")
         return
-    if act_on_batch(batch_id, seen_status, decide, reason):
+    if act_on_batch(batch_id, seen_status, decide, reason, **kwargs):
         st.session_state.pop(reason_key(action, batch_id), None)
         moved_on = "" if st.session_state.get("review_show_all") else (
             " The queue now shows the next pending batch; switch on \"Show decided batches too\" to see this one.")
@@ -156,9 +172,11 @@ def ask_to_approve(batch_id: int, seen_status: str) -> None:
                                         "the samples).", ":material/help:")
 
 
-def confirm_approval(batch_id: int, seen_status: str) -> None:
+def confirm_approval(batch_id: int, seen_status: str, seen_event: int) -> None:
+    """"Confirm approval": refused if a sample of the batch was decided on after the box was drawn (event
+    `seen_event`), since the approval would no longer admit what the box said."""
     st.session_state.pop("review_confirm_approve", None)
-    decide_batch("approve", batch_id, seen_status)
+    decide_batch("approve", batch_id, seen_status, unchanged_since=seen_event)
 
 
 def act_on_sample(decide, done: str) -> bool:
@@ -167,6 +185,10 @@ def act_on_sample(decide, done: str) -> bool:
         with acting_user() as (session, me):
             decide(session, me)
     except decision_errors() as e:
+        # Most often a colleague decided first (the message says who and when): the whole page runs again on the
+        # database's state, the sample, its batch's counts in the picker and the tags offered.
+        decision_recorded()
+        st.session_state["review_refresh_queue"] = True
         st.session_state["review_flash"] = ("error", str(e))
         return False
     decision_recorded()
@@ -217,6 +239,7 @@ def batch_actions(batch_id: int, state: dict) -> None:
                        "\"Compute scores\" above queues it.")
         elif blocked:
             st.warning(f"{state['open_memorized']} memorized sample(s) must be rejected before this batch can be approved.")
+            memorized_rejection(batch_id, state)
         if st.session_state.get("review_confirm_approve") == batch_id and not blocked:
             approval_confirmation(batch_id, state)
         else:
@@ -232,6 +255,7 @@ def approval_confirmation(batch_id: int, state: dict) -> None:
     """The second step of an approval, like the reason a rejection asks for: it says what enters training."""
     with session_scope() as session:
         preview = views.approval_preview(session, batch_id)
+        seen_event = views.last_event_id(session)  # what the box says holds as of this event (confirm_approval)
     out = [f"{n} {what}" for n, what in ((preview["rejected"], "rejected"), (preview["blocked"], "with a blocking tag"))
            if n]
     with st.container(border=True, key="approve_confirmation"):
@@ -240,8 +264,76 @@ def approval_confirmation(batch_id: int, state: dict) -> None:
                     + ". The approval is signed into the decision log; only a revocation with a reason undoes it.")
         yes, no = st.columns(2)
         yes.button("Confirm approval", key="approve_confirm", type="primary", shortcut="enter", icon=":material/check:",
-                   on_click=confirm_approval, args=(batch_id, state["status"]))
+                   on_click=confirm_approval, args=(batch_id, state["status"], seen_event))
         no.button("Cancel", key="approve_cancel", shortcut="esc", on_click=set_state, args=("review_confirm_approve", None))
+
+
+MEMORIZED_REASON = "memorized: a near-copy of a training image"  # the reason a bulk rejection offers, editable
+
+
+def memorized_rejection(batch_id: int, state: dict) -> None:
+    """Below the "K memorized sample(s) must be rejected" warning: a button that opens a box naming those samples,
+    with one reason for all of them. The ids the box names travel with its confirm button: a sample a rescoring
+    flags after the box was drawn is left for the reviewer to look at, never rejected unseen."""
+    if st.session_state.get("review_confirm_memorized") != batch_id:
+        st.button(f"Reject the {state['open_memorized']} memorized sample(s)…", key="reject_memorized",
+                  icon=":material/block:", on_click=set_state, args=("review_confirm_memorized", batch_id))
+        return
+    with session_scope() as session:
+        ids = open_memorized(session, batch_id)
+    if not ids:  # a colleague rejected them since the warning above was counted: the next run drops both
+        return
+    with st.container(border=True, key="reject_memorized_confirmation"):
+        st.markdown(f"**Reject {len(ids)} memorized sample(s) of batch {batch_id}?** {named(ids)}. Each is a "
+                    "near-copy of a training image and stays out of training; the decision log records one rejection "
+                    "per sample under your name, with this reason.")
+        st.text_input("Reason to reject them (required)", value=MEMORIZED_REASON,
+                      key=reason_key("reject_memorized", batch_id))
+        yes, no = st.columns(2)
+        yes.button(f"Reject {len(ids)} sample(s)", key="reject_memorized_confirm", type="primary",
+                   icon=":material/block:", on_click=reject_memorized_samples, args=(batch_id, state["status"], ids))
+        no.button("Cancel", key="reject_memorized_cancel", on_click=set_state, args=("review_confirm_memorized", None))
+
+
+def named(ids: list[int], most: int = 20) -> str:
+    """"#12, #15 and #20"; past `most`, the first ones and how many more (the memorization filter lists them all)."""
+    shown = [f"#{i}" for i in ids[:most]]
+    if len(ids) > most:
+        return ", ".join(shown) + f" and {len(ids) - most} more (Memorization: “only memorized” shows them all)"
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def reject_memorized_samples(batch_id: int, seen_status: str, seen_ids: list[int]) -> None:
+    """"Reject N sample(s)" callback: the samples the box named, all or none, with the reason typed in the box."""
+    key = reason_key("reject_memorized", batch_id)
+    reason = st.session_state.get(key, "").strip()
+    if not reason:
+        st.session_state["review_flash"] = ("error", "A reason is required to reject the memorized samples.")
+        return
+    try:
+        with acting_user() as (session, me):
+            check_unchanged(session, batch_id, seen_status)
+            ids, _ = reject_memorized(session, batch_id, me, reason, seen=seen_ids)
+            flagged_since = open_memorized(session, batch_id)
+    except BatchChanged as e:
+        st.session_state.pop("review_confirm_memorized", None)
+        batch_changed(e)
+        return
+    except decision_errors() as e:  # a colleague's rejection, a rescoring: the box is drawn again as things are now
+        decision_recorded()
+        st.session_state["review_refresh_queue"] = True
+        st.session_state["review_flash"] = ("error", f"{e}. The box below names the memorized samples open now.")
+        return
+    decision_recorded()
+    st.session_state.pop("review_confirm_memorized", None)
+    st.session_state.pop(key, None)
+    st.session_state["review_refresh_queue"] = True  # the picker's counts; the Approve button
+    after = (f" {len(flagged_since)} more sample(s) were flagged as memorized since the box was drawn "
+             f"({named(flagged_since)}): open them before approving." if flagged_since else
+             " Nothing memorized blocks its approval now.")
+    st.session_state["review_flash"] = ("success", f"{len(ids)} memorized sample(s) of batch {batch_id} rejected "
+                                                   f"({named(ids)}) by {st.session_state['user']['name']}.{after}")
+    st.session_state["review_toast"] = f"{len(ids)} memorized sample(s) rejected"
 
 
 def set_state(key: str, value) -> None:

@@ -9,12 +9,13 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from db.review import FREE_FORM_TAG, untag_sample
+from db.review import untag_sample
+from db.tags import FREE_FORM_TAG
 from ganaug_core.imageio import shown_px
 from ganaug_core.metrics.authenticity import COPY_RATIO
 from ganaug_core.metrics.copy_match import copy_reason
 from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO
-from pages.review_decisions import act_on_sample, decide_open_sample, rejection_note, tag_open_sample
+from pages.review_decisions import act_on_sample, decide_open_sample, load_tags, rejection_note, tag_open_sample
 from pages.ui import fmt, home, plain, show_image, show_images
 
 SCORES_HELP = ("**confidence**: the probability (0–1) a classifier trained on the real images gives the class this "
@@ -38,12 +39,6 @@ def detail_px(side: int) -> int:
     its tile did not) and twice still fits the column."""
     px = shown_px(SAMPLE_PX, side)
     return 2 * side if px <= side and 2 * side <= DETAIL_MAX_PX else px
-
-
-@st.cache_data(ttl=30, show_spinner=False)
-def load_tags() -> list[dict]:
-    with session_scope() as session:
-        return views.active_tags(session)
 
 
 @st.cache_data(show_spinner="Measuring distances to the nearest real images…", max_entries=512)

@@ -206,7 +206,7 @@ def tags_list_cmd(show_all: bool = typer.Option(False, "--all", metavar="", help
                   as_json: bool = JSON) -> None:
     """The artifact tags reviewers can use; blocking tags keep a sample out of training."""
     from db.engine import session_scope
-    from db.review import list_tags
+    from db.tags import list_tags
 
     with session_scope() as s:
         rows = [dict(name=t.name, blocking=t.blocking, active=t.active, description=t.description)
@@ -228,7 +228,7 @@ def tags_add_cmd(name: str = typer.Argument(..., help="The new tag's name: 1 to 
 
     Example: ganaug tags add smear --description "a smudge across the lesion" --user alice"""
     from db.engine import session_scope
-    from db.review import add_tag
+    from db.tags import add_tag
 
     admin = login(user)
     with session_scope(immediate=True) as s:
@@ -239,7 +239,7 @@ def tags_add_cmd(name: str = typer.Argument(..., help="The new tag's name: 1 to 
 
 def _set_tag_active(name: str, active: bool, reason: Optional[str], user: Optional[str], as_json: bool) -> None:
     from db.engine import session_scope
-    from db.review import set_tag_active
+    from db.tags import set_tag_active
 
     admin = login(user)
     with session_scope(immediate=True) as s:

@@ -102,6 +102,32 @@ def reject_sample_cmd(sample: int = SAMPLE, reason: str = REASON_REQUIRED, user:
     _decision(reject_sample, sample, user, as_json, reason=reason)
 
 
+# In whole paragraphs: typer keeps a docstring's line breaks after its first paragraph.
+REJECT_MEMORIZED_HELP = (
+    "Reject every memorized sample of a batch not rejected yet, in one decision: one event each, all or none.\n\n"
+    "`ganaug review samples BATCH --memorized` lists them first, and the line printed names those rejected. A batch "
+    "with none left to reject is refused (exit status 2), as any decision that would change nothing is.\n\n"
+    "Example: ganaug review reject-memorized 3 --reason \"near-copies of training images\" --user alice")
+
+
+@review_app.command("reject-memorized", help=REJECT_MEMORIZED_HELP)
+@cli_errors
+def reject_memorized_cmd(batch: int = BATCH, reason: str = REASON_REQUIRED, user: Optional[str] = USER,
+                         as_json: bool = JSON) -> None:
+    """`ganaug review reject-memorized` (REJECT_MEMORIZED_HELP)."""
+    from db.engine import session_scope
+    from db.review import reject_memorized
+
+    me = login(user)
+    with session_scope(immediate=True) as session:
+        ids, events = reject_memorized(session, batch, me, reason)
+        out = dict(batch_id=batch, sample_ids=ids, event_ids=events, actor=me.name, role=me.role, reason=reason.strip())
+    shown = ", ".join(map(str, ids[:10])) + (", ..." if len(ids) > 10 else "")  # --json and `audit log` list them all
+    span = f"{min(events)}–{max(events)}" if len(events) > 1 else str(events[0])
+    emit(out, as_json, f"rejected {len(ids)} memorized sample(s) of batch {batch} ({shown}) recorded as event(s) "
+                       f"{span} by {one_line(me.name)} ({me.role})")
+
+
 @review_app.command("restore-sample")
 @cli_errors
 def restore_sample_cmd(sample: int = SAMPLE, reason: str = REASON_REQUIRED, user: Optional[str] = USER,

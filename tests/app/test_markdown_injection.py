@@ -55,7 +55,8 @@ def assert_no_fetch_or_link(texts: list[str]) -> None:
 
 
 def test_names_and_reasons_render_as_text_on_the_review_page(home, tmp_path):
-    from db.review import add_tag, reject_batch, tag_sample
+    from db.review import reject_batch, tag_sample
+    from db.tags import add_tag
     from db.users import add_user
 
     dataset = hostile_dataset(tmp_path)

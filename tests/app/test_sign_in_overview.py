@@ -62,7 +62,7 @@ def test_admin_page_refuses_reviewers_and_adds_a_tag_for_admins(users):
     assert not at.exception
     assert at.success[0].value == "Tag halo added."
     from db.engine import session_scope
-    from db.review import get_tag
+    from db.tags import get_tag
 
     with session_scope() as session:
         assert get_tag(session, "halo").blocking

@@ -54,7 +54,8 @@ def benchmark_report(home) -> None:
 
 
 def test_every_table_has_human_headers(users, digits, home):
-    from db.review import add_tag, approve_batch
+    from db.review import approve_batch
+    from db.tags import add_tag
     from db.users import get_user
 
     batch = make_batch(digits, 9, 3)

@@ -10,7 +10,8 @@ from db.audit import verify_chain
 from db.engine import session_scope
 from db.errors import DecisionError
 from db.models import Event, SignIn, User
-from db.review import add_tag, get_tag, list_tags, set_tag_active, tag_sample, untag_sample
+from db.review import tag_sample, untag_sample
+from db.tags import add_tag, get_tag, list_tags, set_tag_active
 from db.sign_ins import resume_sign_in, start_sign_in
 from db.users import add_user, authenticate, get_user, set_active, set_password, set_role
 from tests.db.helpers import make_batch, sample_ids
@@ -120,7 +121,9 @@ def test_a_retired_tag_stays_on_its_samples_but_no_new_sample_gets_it(home, toy,
     event = _events()[-1]
     assert (event.action, event.target_type, event.actor, event.reason) == ("retire_tag", "tag", "ada", "merged into smear")
     assert event.details == {"tag": "blur", "blocking": True} and "'blur'" in event.meaning
-    _refused(lambda s: tag_sample(s, second, "blur", people["rex"]), "tag 'blur' is not in the taxonomy \\(it is retired\\)")
+    # Who retired it and when: a reviewer whose picker still offered the tag learns what happened.
+    _refused(lambda s: tag_sample(s, second, "blur", people["rex"]), r"tag 'blur' is not in the taxonomy \(it is "
+             r"retired; ada retired it at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: “merged into smear”\)")
     _refused(lambda s: set_tag_active(s, "blur", False, people["ada"]), "already retired")
     _refused(lambda s: set_tag_active(s, "blur", True, people["rex"]), "only admin may")
     _refused(lambda s: set_tag_active(s, "other", False, people["ada"]), "cannot be retired")

@@ -11,7 +11,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from db.audit import GENESIS_HASH, list_events, record_event, verify_chain
 from db.engine import dispose_engines, get_engine, session_scope
 from db.models import Event
-from db.review import add_tag, tag_sample, untag_sample
+from db.review import tag_sample, untag_sample
+from db.tags import add_tag
 from tests.db.helpers import make_batch, sample_ids
 
 # Raw edits of the database file: these cases are about SQLite itself.

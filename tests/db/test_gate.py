@@ -8,7 +8,8 @@ from db.engine import session_scope
 from db.errors import DecisionError
 from db.gate import gated_training_set
 from db.models import Sample
-from db.review import add_tag, approve_batch, reject_batch, reject_sample, revoke_batch, tag_sample
+from db.review import approve_batch, reject_batch, reject_sample, revoke_batch, tag_sample
+from db.tags import add_tag
 from tests.db.helpers import make_batch, png, sample_ids
 
 

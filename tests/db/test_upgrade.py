@@ -18,7 +18,8 @@ from db.gate import gated_training_set
 from db.migrate import current_revision, head_revision, upgrade
 from db.models import Batch, Dataset, Event, Sample, User
 from db.replay import LogState, state_mismatches
-from db.review import add_tag, approve_batch, reject_batch, reject_sample, tag_sample
+from db.review import approve_batch, reject_batch, reject_sample, tag_sample
+from db.tags import add_tag
 from db.users import add_user, authenticate
 from tests.db.conftest import PG_SKIP, PG_URL, scratch_database
 from tests.db.helpers import make_batch, make_dataset, sample_ids
