@@ -99,6 +99,19 @@ def update_progress(session: Session, job_id: int, progress: float, message: str
     session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(**values))
 
 
+def note_recorded_batch(session: Session, job_id: int, run_id: int, batch_id: int) -> None:
+    """Add a batch to what a running job's progress says it recorded (`stats`: `run_id`, `batch_ids`), in the
+    transaction that records the batch. The worker's own report comes after the commit: a worker killed in between
+    left a job that named no such batch, failed by the sweep with "submit it again" (making the batch twice)."""
+    job = session.get(Job, job_id)
+    if job is None or job.status != "running":
+        return
+    stats = dict(job.stats or {})
+    known = [b for b in stats.get("batch_ids") or [] if b != batch_id]
+    stats.update(run_id=run_id, batch_ids=[*known, batch_id])
+    job.stats = stats
+
+
 def heartbeat(session: Session, job_id: int) -> None:
     session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(heartbeat_at=db_now(session)))
 

@@ -2,12 +2,14 @@
 
 A batch is all-or-nothing: its PNGs are staged, the rows inserted in one transaction, and the folder renamed into
 place just before the commit; the staging folder of a killed process is removed by the next batch
-(`ganaug.held_folders`). The runs themselves, and the checks on their checkpoints, are `ganaug.runs`.
+(`ganaug.held_folders`), and so is a folder a kill left placed but not committed. A job's batch is named on the
+job's row in its own transaction. The runs themselves, and the checks on their checkpoints, are `ganaug.runs`.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 import shutil
 import unicodedata
 from pathlib import Path
@@ -16,11 +18,12 @@ from typing import Optional
 from sqlalchemy import func, select
 
 from db.engine import session_scope
+from db.jobs import note_recorded_batch
 from db.models import Batch, Dataset, RealImage, Sample
 from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug.disk import prune_lock
 from ganaug.errors import UserError
-from ganaug.held_folders import HeldFolder, sweep_abandoned
+from ganaug.held_folders import HeldFolder, abandoned, sweep_abandoned
 from ganaug.runs import STAGING, _get_run, code_version, verified_checkpoint
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
@@ -33,11 +36,12 @@ from ganaug_core.training.config import check_device
 
 MAX_BATCH = 100_000
 MAX_SEED = 2**63  # seeds are stored as signed 64-bit integers (db migration 0003)
+SAMPLE_FILE = re.compile(r"\d{5,}_c\d+_s\d+\.png")  # a sample's PNG as generate_batch names it
 WRITE_REPORT_EVERY = 256  # PNGs written between two progress reports of `generate_batch`
 
 
 def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: ProgressCallback = no_progress,
-                   device: str = "cpu") -> int:
+                   device: str = "cpu", job_id: Optional[int] = None) -> int:
     """Generate n samples of one class from the run's latest checkpoint; returns the batch id (status pending).
 
     Samples are stored at the dataset's side: a run working below it has them upsampled (`upsample_images`).
@@ -93,7 +97,8 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
             if not ckpt.is_file():  # a prune only deletes: the bytes were checked before sampling
                 raise UserError(f"run {run_id}'s checkpoint {ckpt.name} was pruned while the batch was generated "
                                 "(`ganaug runs prune`); generate again")
-            return _record_batch(run_id, dataset_id, class_index, n, seed, ckpt_sha, config_sha, files, root, staging)
+            return _record_batch(run_id, dataset_id, class_index, n, seed, ckpt_sha, config_sha, files, root, staging,
+                                 job_id)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -102,19 +107,20 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
 
 
 def _record_batch(run_id: int, dataset_id: int, class_index: int, n: int, seed: int, ckpt_sha: str, config_sha: str,
-                  files: list, root: Path, staging: Path) -> int:
-    """The batch's rows, and its staged folder renamed into place just before they are committed."""
+                  files: list, root: Path, staging: Path, job_id: Optional[int]) -> int:
+    """The batch's rows, and its staged folder renamed into place just before they are committed; a job's row
+    names the batch in the same transaction (`job_id`)."""
     final: Optional[Path] = None
     renamed = False
     try:
-        with session_scope() as s:
+        with session_scope(immediate=True) as s:  # it writes, and reads the job's row (`note_recorded_batch`)
             batch = Batch(run_id=run_id, dataset_id=dataset_id, class_index=class_index, count=n, seed=seed,
                           status="pending", checkpoint_sha256=ckpt_sha, config_sha256=config_sha,
                           code_version=code_version(), folder="")
             s.add(batch)
             s.flush()
             final = root / str(batch.id)
-            if final.exists():
+            if final.exists() and not _removed_if_left_by_a_kill(final):
                 raise GanaugError(f"{final} exists but is not a recorded batch; move it away first")
             rel = paths.relative_to_home(final)
             batch.folder = rel
@@ -122,6 +128,8 @@ def _record_batch(run_id: int, dataset_id: int, class_index: int, n: int, seed: 
                 dict(batch_id=batch.id, class_index=class_index, seed=sd, path=f"{rel}/{name}", sha256=sha)
                 for name, sha, sd in files
             ])
+            if job_id is not None:
+                note_recorded_batch(s, job_id, run_id, batch.id)
             staging.rename(final)
             renamed = True
             return batch.id
@@ -129,6 +137,19 @@ def _record_batch(run_id: int, dataset_id: int, class_index: int, n: int, seed: 
         if renamed and final is not None:
             shutil.rmtree(final, ignore_errors=True)
         raise
+
+
+def _removed_if_left_by_a_kill(folder: Path) -> bool:
+    """Remove `folder`, named by the id this batch was just given, when it is what a generate killed outright
+    (`kill -9`) left in the instant between placing its folder and committing its rows; whether it did. SQLite gives
+    the next batch that same id, so the leftover refused every generate of the home. It is ours when no living
+    process holds it (the writer's lock follows its staging folder through the rename, `ganaug.held_folders`) and
+    it holds nothing but PNGs named as `generate_batch` names them; anything else is the user's, and refused."""
+    with abandoned(folder) as gone:
+        if not gone or not all(p.is_file() and SAMPLE_FILE.fullmatch(p.name) for p in folder.iterdir()):
+            return False
+        shutil.rmtree(folder)
+    return True
 
 
 def resolve_class(run_id: int, value: str) -> int:

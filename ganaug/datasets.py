@@ -74,9 +74,10 @@ def ingest_dataset(
     root.mkdir(parents=True, exist_ok=True)
     final = root / name
     settle_abandoned_removals()  # a removal killed before its commit: its folder goes back, under its name
+    sweep_abandoned(root, STAGING)  # before any refusal: a killed ingest's staging folder goes whatever comes next
     if final.exists():
-        raise GanaugError(f"{final} already exists on disk but is not a recorded dataset; move it away first")
-    sweep_abandoned(root, STAGING)
+        raise GanaugError(f"{final} already exists on disk but is not a recorded dataset (an ingest killed before "
+                          "it was recorded leaves one); move it away first")
     held = HeldFolder.create(root, STAGING)
     staging = held.path / "data"  # `ingest` makes the folder it writes; the held one around it marks it as ours
     renamed = False

@@ -102,7 +102,8 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
         phase = f"generating class {c} ({i + 1} of {len(classes)})"
         watched = stopping_at_reports(in_phase(progress, phase), should_stop, GenerationStopped("generation stopped"))
         try:
-            batch_ids.append(generate_batch(run_id, c, n, seed + i, progress=watched))
+            # The batch's commit names it in the job's row too: a worker killed before the report below lost it.
+            batch_ids.append(generate_batch(run_id, c, n, seed + i, progress=watched, job_id=params.get("job_id")))
         except GenerationStopped:
             return batch_ids, _listed("class", classes[i:], "not generated")
         except Exception as e:
@@ -110,7 +111,7 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
                 raise
             raise FailedPartWay(_generation_left(run_id, batch_ids, classes[:i], classes[i:], n, trained), run_id,
                                 batch_ids) from e
-        # The batch is recorded: a stage's last report is written whatever the throttle, so its id reaches the row now.
+        # A stage's last report is written whatever the throttle: the row's message says the batch is written.
         in_phase(progress, phase)(Progress("write", n, n))
     if params.get("score", True):
         from ganaug.evaluation import ScoringStopped, measure_batch
