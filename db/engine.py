@@ -7,6 +7,7 @@ wait instead of failing; migrations are applied automatically the first time an 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 from contextlib import contextmanager
@@ -70,7 +71,8 @@ def get_engine(url: Optional[str] = None, migrate: bool = True) -> Engine:
                                            connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
                 else:
                     engine = create_engine(url, pool_pre_ping=True)
-            except (ArgumentError, ImportError) as e:  # a URL that does not parse; a dialect or driver not installed
+            except (ArgumentError, ValueError, ImportError) as e:  # a URL that does not parse (ValueError: its port
+                # is not a number); a dialect or driver not installed
                 # postgres:// is what hosting providers hand out; SQLAlchemy knows the dialect as postgresql
                 hint = "; write it postgresql+psycopg://…" if url.split(":", 1)[0] == "postgres" else ""
                 raise DatabaseUnavailable(f"cannot use the database URL {_shown(url)}: {_first_line(e)}{hint}",
@@ -121,12 +123,22 @@ def _refused_for_good(orig: BaseException) -> bool:
     return "FATAL:" in text and not any(p in text for p in _PASSING_REFUSALS)
 
 
+# A password may also sit in the query (`?password=`, `&sslpassword=`: libpq reads both), in a libpq keyword string
+# (`host=db password=...`, which does not parse as a URL), or in a URL that does not parse (`user:pw@host/db`, no
+# scheme; a port that is not a number): SQLAlchemy's hide_password masks none of these, and the line reaches the
+# terminal, the worker's log and, through a page's database error, the browser of anyone who opens the sign-in page.
+_SECRET_IN_QUERY = re.compile(r"(password=)('[^']*'|[^&\s]*?(?=['\"]?(?:$|[&\s])))", re.IGNORECASE)  # a quote
+# that closes the repr of a string that does not parse is kept
+_SECRET_IN_USERINFO = re.compile(r"([^\s:/@'\"]+:)[^\s@/]+@")
+
+
 def _shown(url: str) -> str:
-    """The URL for a message, its password masked."""
+    """The URL for a message, every password in it masked."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return repr(url)
+        text = make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        text = repr(url)
+    return _SECRET_IN_QUERY.sub(r"\1***", _SECRET_IN_USERINFO.sub(r"\1***@", text))
 
 
 def _first_line(e: BaseException) -> str:

@@ -122,15 +122,29 @@ def _provenance(entries: list[ManifestEntry]) -> dict[str, tuple]:
     return found
 
 
+# A cell that starts with one of these is a formula to Excel and LibreOffice: a class folder named
+# `=HYPERLINK("http://…"&A2, "open")`, handed to the team in a dataset, became a live link in images.csv, opened by
+# whoever checks an export in a spreadsheet. Such a name is written after a "'" (OWASP's advice), which spreadsheets
+# take as "text" and do not show; class_index is the column a training script maps classes by.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """`text` as a CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def _images_csv(rows: list[tuple[str, ManifestEntry, str]]) -> bytes:
-    """One line per exported file, in manifest.csv's order: (file in OUT, entry, class name)."""
+    """One line per exported file, in manifest.csv's order: (file in OUT, entry, class name). The class name is the
+    one cell a dataset's giver chose (the other cells are hashes, numbers and the names made here)."""
     provenance = _provenance([entry for _, entry, _ in rows])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(IMAGES_COLUMNS)
     for file, e, name in rows:
         run, checkpoint, seed = provenance.get(e.path, (None, None, None)) if e.source == "synthetic" else (None,) * 3
-        w.writerow((file, e.sha256, e.class_index, name, e.source, e.batch_id, run, checkpoint, seed))
+        w.writerow((file, e.sha256, e.class_index, spreadsheet_text(name), e.source, e.batch_id, run, checkpoint,
+                    seed))
     return buf.getvalue().encode("utf-8")
 
 
@@ -184,6 +198,9 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     out = Path(out).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise GanaugError(f"{out} already exists and is not an empty folder; choose another --out")
+    if (managed := paths.managed_by_home(out)) is not None:
+        raise GanaugError(f"--out {out} lies in {managed}, which ganaug writes itself; export to a folder of your "
+                          f"own, e.g. --out {paths.home_path() / 'gated'}")
     if out.is_mount():  # it cannot be renamed over: found at the end, after every image was copied beside it
         raise GanaugError(f"--out {out} is a mount point: the export is assembled beside its folder and renamed into "
                           f"place; give a new folder inside it, e.g. --out {out / 'gated'}")

@@ -143,6 +143,7 @@ def _create_run(ds: Dataset, config: TrainConfig, resume_run: Optional[int],
     held = HeldFolder.create(root, STAGING)
     staging = held.path
     final: Optional[Path] = None
+    renamed = False  # only a folder this run renamed into place is its own to remove: one found there is the user's
     try:
         text = config.to_json()
         (staging / "config.json").write_text(text)
@@ -159,11 +160,12 @@ def _create_run(ds: Dataset, config: TrainConfig, resume_run: Optional[int],
                 raise GanaugError(f"{final} exists but is not a recorded run; move it away first")
             run.run_dir = paths.relative_to_home(final)
             staging.rename(final)
+            renamed = True
             held.path = final
             return run.id, held
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        if final is not None and final.exists() and not staging.exists():
+        if renamed:  # renamed, then the commit failed
             shutil.rmtree(final, ignore_errors=True)
         held.release()
         raise

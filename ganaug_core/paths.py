@@ -6,7 +6,7 @@ import fcntl
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ganaug_core.errors import GanaugError
 
@@ -51,6 +51,26 @@ def models_dir() -> Path:
 
 def reports_dir() -> Path:
     return home() / "reports"
+
+
+# What ganaug itself writes in a home: these folders (worker.py's WORKERS_DIR among them), and the database with its
+# -wal, -shm and -journal files and its migration lock ("ganaug.*"). A folder of the user's own (an export) inside
+# one of them was taken for ganaug's: an export to runs/000002 stopped every later training ("exists but is not a
+# recorded run"), and `data remove` deleted an export made inside the dataset's folder.
+HOME_FOLDERS = ("datasets", "runs", "batches", "models", "reports", "workers")
+
+
+def managed_by_home(path: Path) -> Optional[Path]:
+    """The entry of the home that ganaug writes itself (see HOME_FOLDERS) which is or holds `path`; None when `path`
+    lies outside the home or in a folder of the user's own there."""
+    path, root = Path(path).resolve(), home_path()
+    try:
+        first = path.relative_to(root).parts[:1]
+    except ValueError:
+        return None
+    if first and (first[0] in HOME_FOLDERS or first[0].startswith("ganaug.")):
+        return root / first[0]
+    return None
 
 
 def relative_to_home(path: Path) -> str:

@@ -11,6 +11,7 @@ a message saying who did what.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -157,7 +158,9 @@ labels = {b["batch"]: f"batch {b['batch']} · {b['dataset']} · class {b['class_
                       + (f" · {b['memorized']} memorized" if b["memorized"] else "")
           for b in queue}
 
-if "review_batch" not in st.session_state and (asked := st.query_params.get("batch", "")).isdigit():
+# Only ASCII digits, and few: str.isdigit() also takes '²', which int() refuses, and int() refuses over 4,300
+# digits; a link with either (?batch=²) broke the Review page of whoever opened it.
+if "review_batch" not in st.session_state and re.fullmatch(r"[0-9]{1,18}", asked := st.query_params.get("batch", "")):
     if int(asked) in labels:  # a reload (a new session) opens the batch the address names, not the queue's first
         st.session_state["review_batch"] = int(asked)
 if st.session_state.get("review_batch") not in labels:  # a first visit, or the batch shown has left the queue

@@ -200,6 +200,9 @@ def _json_destination(json_out: Optional[str]) -> Optional[Path]:
     path = Path(json_out)
     if path.is_dir():
         raise UserError(f"--json {json_out}: is a folder; name a file in it")
+    managed = paths.managed_by_home(path)
+    if managed is not None and managed.name.startswith("ganaug."):  # written with os.replace: the log would be gone
+        raise UserError(f"--json {json_out}: {managed} is the home's database; name another file")
     paths.writable_folder(path.absolute().parent, f"--json {json_out}")
     return path
 
