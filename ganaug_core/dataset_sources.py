@@ -169,7 +169,7 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
     if _home_reason(root, home):
         raise GanaugError(f"{root} is a ganaug home, not a dataset: ingest the folder that holds one sub-folder of "
                           "images per class")
-    walk = Walk(root.resolve(), lambda d: _home_reason(d, home))
+    walk = Walk(root.resolve(), lambda d: _home_reason(d, home), follow_links=options.follow_links)
     folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     reasons = {d: _home_reason(d, home) for d in folders}
     homes = [(_as_text(d), reasons[d]) for d in folders if reasons[d]]
@@ -205,7 +205,10 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
         raise GanaugError(f"the {len(loose)} images in {root} are in no class folder: ganaug expects one sub-folder "
                           "of images per class (named after the class); ingest the folder that holds those")
     if not files:
-        raise GanaugError(f"no images found in {root}: expected one sub-folder of png/jpg/bmp/tif files per class")
+        n = walk.unfollowed
+        passed = f" ({n} link{'s' * (n > 1)} passed over: --no-follow-links)" if n else ""
+        raise GanaugError(f"no images found in {root}{passed}: expected one sub-folder of png/jpg/bmp/tif files per "
+                          "class")
     channels = options.channels
     if channels is None:
         channels = 1

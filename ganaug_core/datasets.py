@@ -43,6 +43,9 @@ class IngestOptions:
     seed: int = 0  # seeds the stratified split (and, for the demo, which rare-class images stay)
     max_pixels: int = MAX_PIXELS  # larger source images are refused as decompression bombs
     workers: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    # False: links in a folder dataset (to a file or a folder) are passed over and listed, not followed: a folder
+    # handed over may link to /etc or to another patients' store (ganaug_core/folder_walk.py)
+    follow_links: bool = True
 
     def validate(self) -> None:
         # 8: the smallest side a generator trains at (MIN_RESOLUTION of the training config); below it a dataset

@@ -5,6 +5,10 @@ followed, and each one followed is reported with where it points. A link is pass
 it would walk a folder again: one that holds the folder being walked (a loop, or `/` and the whole disk), one inside
 it or inside the dataset (its images are ingested where they lie), one a link already led to. Before, a class folder
 that linked to `/` walked the whole disk, and a link inside a class folder was never followed.
+
+With `follow_links` off (`data ingest --no-follow-links`) every link, to a file or a folder, is passed over and listed
+with where it points: a folder someone handed over may link to `/etc` or to another patients' store, whose images
+would otherwise be ingested and shown to reviewers.
 """
 
 from __future__ import annotations
@@ -32,10 +36,19 @@ class Walk:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     links: list[tuple[str, str]] = field(default_factory=list)  # (link, where it points) of every link followed
     followed: list[Path] = field(default_factory=list)  # the folders links led to, resolved
+    follow_links: bool = True  # False: every link is passed over (and listed), none walked or read
+    unfollowed: int = 0  # how many links were passed over because follow_links is off
+
+    def _not_followed(self, link: Path) -> None:
+        self.unfollowed += 1
+        self.skipped.append((as_text(link), f"a link to {as_text(link.resolve())}: not followed (--no-follow-links)"))
 
     def folder_link(self, link: Path, chain: list[Path]) -> Optional[Path]:
         """The folder the link `link` leads to, if it is to be walked (and it is then reported), else None (and
         why is listed). `chain`: the folders being walked, resolved, from the dataset's down to the link's."""
+        if not self.follow_links:
+            self._not_followed(link)
+            return None
         target = link.resolve()
         reason = self.passed_over(link) or self._loop(target, chain)
         if reason:
@@ -87,6 +100,8 @@ class Walk:
                 continue
             if f.is_symlink() and not f.exists():
                 self.skipped.append((as_text(f), "a broken link: what it points to is missing"))
+            elif f.is_symlink() and not self.follow_links:
+                self._not_followed(f)
             elif f.is_symlink() and f.is_dir():
                 target = self.folder_link(f, chain)
                 if target is not None:

@@ -28,6 +28,10 @@ def ingest_cmd(
         None, help="Share of each class held out as the locked test split (default: 1/3 for demo:digits, else 0.2; "
         "an .npz with its own test split keeps it)"),
     seed: int = typer.Option(0, help="Seed of the stratified test split (demo:digits: also of which rare images stay)"),
+    no_follow_links: bool = typer.Option(
+        False, "--no-follow-links", metavar="", help="Follow no link inside the folder: links to files and to "
+        "folders are passed over and listed with where they point, the rest is ingested (a folder handed over may "
+        "link to /etc or to another patients' store)"),
     as_json: bool = JSON,
 ) -> None:
     """Convert and store a dataset under GANAUG_HOME, with each image's sha256, class and split.
@@ -37,7 +41,8 @@ def ingest_cmd(
     from ganaug_core.datasets import IngestOptions
 
     defaulted = resolution is None
-    options = IngestOptions(channels=channels, test_fraction=test_fraction, seed=seed)
+    options = IngestOptions(channels=channels, test_fraction=test_fraction, seed=seed,
+                            follow_links=not no_follow_links)
     if resolution is not None:
         options.resolution = resolution
     with terminate_as_interrupt(), tqdm_progress() as progress:
