@@ -113,7 +113,12 @@ def _checksum_problems(folder: Path) -> list[str]:
 
 def _own_event_problem(session, folder: Path) -> list[str]:
     """A signed export's export_event.txt names its own event: that event must still be in the log, unchanged (the
-    log's newest event, deleted, leaves the chain and every earlier head intact)."""
+    log's newest event, deleted, leaves the chain and every earlier head intact).
+
+    An export killed outright between placing its folder and committing its event (ganaug/export.py) leaves the
+    same folder, naming an event the log never held. Only an event that links to the named one (its prev_hash) tells
+    them apart: then it was in the log. Without one, a kill and the deletion of the log's newest event look alike, so
+    both are said; "deleted or rewritten" alone read as tampering after a kill."""
     from sqlalchemy import select
 
     from db.models import Event
@@ -125,10 +130,15 @@ def _own_event_problem(session, folder: Path) -> list[str]:
         return []
     except (OSError, ValueError):
         return ["export_event.txt is not '<event id> <hash>': it was edited"]
-    if session.scalar(select(Event.id).where(Event.id == event_id, Event.hash == digest.lower())) is None:
-        return [f"export_event.txt names event {event_id} (hash {digest}), the export's own record, which the "
-                "decision log no longer holds: it was deleted or rewritten"]
-    return []
+    if session.scalar(select(Event.id).where(Event.id == event_id, Event.hash == digest.lower())) is not None:
+        return []
+    named = f"export_event.txt names event {event_id} (hash {digest}), the export's own record, which the decision log"
+    after = session.scalar(select(Event.id).where(Event.prev_hash == digest.lower()))
+    if after is not None:
+        return [f"{named} no longer holds, though event {after} still links to it: it was deleted or rewritten"]
+    return [f"{named} does not hold and no event links to: it was deleted or rewritten, or the export was killed "
+            "outright before it was recorded (then `ganaug audit verify` passes, as it does after the log's newest "
+            "event is deleted)"]
 
 
 def _log_head(folder: Path) -> tuple[int, str] | None:
@@ -161,7 +171,8 @@ def check_folder(folder: Path) -> dict:
         problems.insert(0, f"the decision log is broken ({chain.message}): no record of it can be trusted")
     if record is None:
         problems.insert(0, f"manifest.csv (sha256 {digest}) is no recorded export's: it was edited since, or the "
-                           "set was exported unsigned (without --user), or its export event was deleted")
+                           "set was exported unsigned (without --user), or its export event was deleted, or the "
+                           "export was killed outright before it was recorded")
     if head is None:
         problems.append("log_head.txt is missing or not '<events> <hash>'")
     elif not head_found:

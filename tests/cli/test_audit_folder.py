@@ -114,8 +114,55 @@ def test_a_deleted_export_record_is_named(exported, home):
     assert "is no recorded export's" in record and "its export event was deleted" in record
     event = summary["event"]
     assert (out / "export_event.txt").read_text() == f"{event['id']} {event['hash']}\n"
+    # The log's newest event deleted looks like an export killed before its event was committed: both are said.
     assert own == (f"export_event.txt names event {event['id']} (hash {event['hash']}), the export's own record, "
-                   "which the decision log no longer holds: it was deleted or rewritten")
+                   "which the decision log does not hold and no event links to: it was deleted or rewritten, or the "
+                   "export was killed outright before it was recorded (then `ganaug audit verify` passes, as it does "
+                   "after the log's newest event is deleted)")
+
+
+def test_an_export_event_deleted_inside_the_log_is_called_deleted_as_the_next_links_to_it(exported, home):
+    out, summary = exported
+    ok_json("users", "add", "bob", "--role", "reviewer", env={**ADA, "GANAUG_PASSWORD": "bob-password"})
+    dispose_engines()
+    con = sqlite3.connect(home / "ganaug.db")
+    [(after,)] = con.execute("SELECT id FROM events WHERE prev_hash = ?", (summary["event"]["hash"],)).fetchall()
+    con.execute("DROP TRIGGER events_no_delete")
+    con.execute("DELETE FROM events WHERE id = ?", (summary["event"]["id"],))
+    con.commit()
+    con.close()
+    own = next(p for p in _problems(out) if p.startswith("export_event.txt"))
+    assert own.endswith(f"which the decision log no longer holds, though event {after} still links to it: it was "
+                        "deleted or rewritten")
+
+
+def test_an_export_killed_before_its_event_was_committed_is_not_called_tampering(home, tmp_path, monkeypatch):
+    # `kill -9` between placing the folder and committing its event (ganaug/export.py) left a folder naming an event
+    # the log never held, and `audit folder` said only "it was deleted or rewritten".
+    import ganaug.export
+
+    class Killed(BaseException):
+        pass
+
+    place = ganaug.export._move_into_place
+
+    def killed_after_placing(staging, out):
+        place(staging, out)
+        raise Killed  # the transaction rolls back, the folder stays: what a kill leaves
+
+    ok_json("users", "add", "ada", "--role", "admin", "--password", "ada-password")
+    with session_scope() as s:
+        make_dataset(s, home)
+    monkeypatch.setattr(ganaug.export, "_move_into_place", killed_after_placing)
+    out = tmp_path / "gated"
+    with pytest.raises(Killed):
+        run("export", "--dataset", "toy", "--out", out, "--user", "ada", env=ADA)
+    assert (out / "export_event.txt").is_file() and ok_json("audit", "verify")["ok"] is True
+    assert ok_json("audit", "exports")["exports"] == []
+    record, own = _problems(out)
+    assert record.endswith("or its export event was deleted, or the export was killed outright before it was recorded")
+    assert own.endswith("or the export was killed outright before it was recorded (then `ganaug audit verify` "
+                        "passes, as it does after the log's newest event is deleted)")
 
 
 def test_a_lost_checkpoint_is_named(exported, home):
