@@ -295,6 +295,8 @@ EXPORT_HELP = (
     "The set holds the dataset's real training images and its approved synthetic samples, never its test split; "
     "rejected, blocking-tagged and revoked samples stay out. images.csv lists each file's path relative to OUT, its "
     "class, source (real or synthetic) and sha256, and for a sample its batch, run, checkpoint sha256 and seed.\n\n"
+    "OUT may not lie inside what ganaug writes in GANAUG_HOME (datasets/, runs/, batches/, models/, reports/, "
+    "workers/, ganaug.*): that is refused. A folder of your own there, $GANAUG_HOME/gated say, is fine.\n\n"
     "Example: ganaug export --dataset digits --out ~/gated-digits --user alice")
 
 

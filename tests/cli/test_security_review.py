@@ -76,6 +76,14 @@ def test_export_refuses_a_folder_that_ganaug_writes_in_the_home(home, inside):
     assert ok_json("export", "--dataset", "toy", "--out", home / "gated")["entries"] == 9  # the home's own folder
 
 
+def test_export_help_says_which_folders_of_the_home_out_may_not_lie_in():
+    from ganaug_core.paths import HOME_FOLDERS
+
+    said = " ".join(ganaug("export", "--help").stdout.split())
+    assert "OUT may not lie inside what ganaug writes in GANAUG_HOME (" in said and "ganaug.*): that is refused" in said
+    assert all(f"{folder}/" in said for folder in HOME_FOLDERS)
+
+
 def test_benchmark_refuses_to_write_its_json_over_the_database(home):
     # The report is written with os.replace at the end: `--json $GANAUG_HOME/g<Tab>` replaced the decision log. The
     # command checks its --json first (`_json_destination`), before the minutes of training.
