@@ -20,7 +20,7 @@ from db import audit, views
 from db.audit import list_events, verify_chain
 from db.engine import session_scope
 from db.models import Event
-from db.exports import list_exports
+from db.exports import count_exports, list_exports
 from db.replay import state_mismatches
 from pages.tables import MISSING, event_table, table_columns
 from pages.ui import NO_DATASET, decision_errors, home, plain, require_user, signed_in_row
@@ -48,7 +48,7 @@ EVENT_ROW_PX = 88
 HISTORY_ROWS = 500  # a batch's decisions shown on its record (a 10,000-sample batch may have as many)
 EXPORT_COLUMNS = ["id", "ts", "actor", "dataset", "images", "synthetic", "ratio", "manifest_sha256", "log_head",
                   "folder", "folder_check"]
-EXPORT_ROWS = 200  # past exports listed; `ganaug audit exports --limit` lists more
+EXPORT_ROWS = 200  # past exports listed; the caption says of how many, `ganaug audit exports --limit` lists more
 
 
 def event_log(rows: list[dict], key: str) -> None:
@@ -127,6 +127,8 @@ def past_exports() -> None:
 
     with session_scope() as session:
         rows = list_exports(session, limit=EXPORT_ROWS)
+        # Counted only when the list is full: one query, not one per row. It said "The newest 200", not of how many.
+        total = count_exports(session) if len(rows) == EXPORT_ROWS else len(rows)
     st.markdown("**Recorded exports**")
     if not rows:
         st.write("None recorded yet.")
@@ -136,8 +138,9 @@ def past_exports() -> None:
     df = pd.DataFrame(rows)[EXPORT_COLUMNS]
     df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
     st.dataframe(df, hide_index=True, column_config=table_columns(EXPORT_COLUMNS), placeholder=MISSING)
-    if len(rows) == EXPORT_ROWS:
-        st.caption(f"The newest {EXPORT_ROWS}; `ganaug audit exports --limit N` lists more.")
+    if total > len(rows):
+        st.caption(f"{len(rows):,} of {total:,} exports shown, the newest: `ganaug audit exports --limit {total}` "
+                   "lists them all.")
 
 
 def export_summary(result: dict) -> None:
