@@ -39,6 +39,8 @@ _real_features: dict[tuple[str, str, int], np.ndarray] = {}  # (extractor sha256
 # oldest first
 FEATURES_KEPT = 3  # a dataset's own side and its generator's, and one more dataset: a worker that scores batches
 # of many datasets keeps these only (≈ 13 MB each at 50,000 images of 64 features)
+_real_radii: dict[tuple[str, str, int], np.ndarray] = {}  # the same keys → each feature's distance to its nearest
+# other (authenticity's yardstick), kept as the features are
 _pixel_banks: dict[tuple[str, int], object] = {}  # (arrays sha256, side) → the pixel copy check's real side
 
 
@@ -65,17 +67,27 @@ def write_record(path: Path, record: dict) -> None:
     tmp.replace(path)
 
 
+def _dataset_row(dataset: str) -> Dataset:
+    from db.datasets import get_dataset
+
+    with session_scope() as session:
+        return get_dataset(session, dataset)
+
+
 def ensure_feature_extractor(
-    dataset: str, progress: ProgressCallback = no_progress, steps: int = EXTRACTOR_STEPS
+    dataset: str, progress: ProgressCallback = no_progress, steps: int = EXTRACTOR_STEPS, arrays=None
 ):
     """The dataset's domain feature extractor and its path, trained on the real train split the first time.
 
     `steps` only matters when no extractor exists yet (tests train a short one; it is then reused as is).
+    `arrays`: the dataset's (`dataset_arrays`), where the caller holds them already. An extractor that exists is
+    checked against the arrays' sha256 recorded in the database, so the pixels are read only to train one: read each
+    time, a dataset of 60,000 64² images cost 737 MB and 5–20 s more per call (the sha256 alone 4.7 s), several calls
+    per scoring and one in the Review page's request for a sample's nearest images.
     """
-    from ganaug.datasets import dataset_arrays
     from ganaug_core.features import FeatureExtractor, train_feature_extractor
 
-    row, arrays = dataset_arrays(dataset)
+    row = _dataset_row(dataset)
     folder = _folder(dataset)
     path, record_path = folder / "feature_extractor.pt", folder / "feature_extractor.json"
     with _exclusive(folder, "extractor"):
@@ -90,6 +102,10 @@ def ensure_feature_extractor(
             if key not in _extractors:
                 _extractors[key] = FeatureExtractor.load(path)
             return _extractors[key], path
+        if arrays is None:
+            from ganaug.datasets import dataset_arrays
+
+            row, arrays = dataset_arrays(dataset)
         images, labels = arrays.split("train")  # never the test split
         extractor = train_feature_extractor(images, labels, arrays.num_classes, EXTRACTOR_SEED, steps, progress=progress)
         sha = extractor.save(path)
@@ -125,6 +141,22 @@ def train_features(dataset: str, extractor, extractor_path: Path, row: Dataset, 
         while len(_real_features) > FEATURES_KEPT:
             del _real_features[next(iter(_real_features))]
         return features
+
+
+def train_radii(extractor_path: Path, row: Dataset, features: np.ndarray, gen_side: Optional[int] = None) -> np.ndarray:
+    """Each training feature's distance to its nearest other (`train_features`' features, the same key), once per
+    process: 75 s for 48,000 training images on 2 cores, recomputed for every batch a worker scored."""
+    from ganaug_core.metrics.neighbours import kth_neighbour_radii
+
+    key = (extractor_sha(extractor_path), row.arrays_sha256, min(gen_side or row.resolution, row.resolution))
+    with _lock:
+        radii = _real_radii.pop(key, None)
+        if radii is None:
+            radii = kth_neighbour_radii(features, 1)
+        _real_radii[key] = radii  # now the last used
+        while len(_real_radii) > FEATURES_KEPT:
+            del _real_radii[next(iter(_real_radii))]
+        return radii
 
 
 def pixel_bank(row: Dataset, images: np.ndarray, gen_side: int):
@@ -169,12 +201,16 @@ def ensure_embedding(dataset: str, progress: ProgressCallback = no_progress) -> 
     return fitted_embedding(dataset, progress)[1]
 
 
-def fitted_embedding(dataset: str, progress: ProgressCallback):
+def fitted_embedding(dataset: str, progress: ProgressCallback, arrays=None):
+    """`arrays`: the dataset's (`dataset_arrays`) where the caller holds them already (ensure_feature_extractor)."""
     from ganaug.datasets import dataset_arrays
     from ganaug_core.embedding import Embedding, fit_embedding
 
-    extractor, extractor_path = ensure_feature_extractor(dataset, progress)
-    row, arrays = dataset_arrays(dataset)
+    if arrays is None:
+        row, arrays = dataset_arrays(dataset)
+    else:
+        row = _dataset_row(dataset)
+    extractor, extractor_path = ensure_feature_extractor(dataset, progress, arrays=arrays)
     folder = _folder(dataset)
     path, record_path = folder / "embedding.npz", folder / "embedding.json"
     ext_sha = extractor_sha(extractor_path)

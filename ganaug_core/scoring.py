@@ -62,12 +62,14 @@ def realism_scores(real_class_features: np.ndarray, synth_features: np.ndarray, 
 def score_samples(
     extractor, real_images: np.ndarray, real_labels: np.ndarray, synth_images: np.ndarray, synth_labels,
     real_features: Optional[np.ndarray] = None, pixel_bank: Optional[RealBank] = None,
+    real_radii: Optional[np.ndarray] = None,
 ) -> SampleScores:
     """`real_*` are the real *training* split; `synth_labels` the conditioned class of each sample (or one int).
     `real_features`: `extractor.features(real_images)`, where a caller scores many small sets against the same
     real images (the benchmark's gan_filtered arm scores each class's candidates in turn: at 100 classes,
     recomputing them took longer than the scoring itself). `pixel_bank`: pixel_copies.prepare_real(real_images),
-    for the same reason (a quarter of the pixel copy check at 10,000 real images)."""
+    for the same reason (a quarter of the pixel copy check at 10,000 real images). `real_radii`: each real feature's
+    distance to its nearest other (`kth_neighbour_radii(real_features, 1)`), for the same reason again."""
     if len(synth_images) == 0:
         raise GanaugError("no synthetic samples to score")
     if len(real_images) < 2:
@@ -91,7 +93,7 @@ def score_samples(
         mask = synth_labels == c
         realism[mask] = realism_scores(ref, synth_f[mask])
 
-    auth = authenticity(real_f, synth_f, k=NEIGHBOURS)
+    auth = authenticity(real_f, synth_f, k=NEIGHBOURS, real_radii=real_radii)
     exact = exact_matches(synth_images, real_images) >= 0
     near = nearest_pixel_rms(synth_images, real_images)[1] < NEAR_RMS
     pix_index, pix_ratio, pix_blend = pixel_copy_ratio(synth_images, real_images, extra_candidates=auth.nn_index,

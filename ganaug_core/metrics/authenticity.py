@@ -18,6 +18,7 @@ the features see as new (a shifted or brightened copy) are caught in pixel space
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -42,12 +43,15 @@ class Authenticity:
 
 
 def authenticity(
-    real_features: np.ndarray, synth_features: np.ndarray, k: int = 5, copy_ratio: float = COPY_RATIO
+    real_features: np.ndarray, synth_features: np.ndarray, k: int = 5, copy_ratio: float = COPY_RATIO,
+    real_radii: Optional[np.ndarray] = None,
 ) -> Authenticity:
-    """`real_features` are the real *training* features (the set a generator could have memorized)."""
+    """`real_features` are the real *training* features (the set a generator could have memorized). `real_radii`:
+    `kth_neighbour_radii(real_features, 1)`, where a caller measures many batches against the same real features
+    (75 s for 48,000 training images on 2 cores: more than the rest of a batch's scores)."""
     if len(real_features) < 2:
         raise ValueError("authenticity needs at least two real samples")
-    own = kth_neighbour_radii(real_features, 1)
+    own = kth_neighbour_radii(real_features, 1) if real_radii is None else real_radii
     idx, dist = nearest(synth_features, real_features, k)
     ref = own[idx[:, 0]]
     # A real sample with an exact twin in the real set has own distance 0: any synthetic point at distance 0

@@ -31,7 +31,7 @@ def test_a_blend_and_a_shifted_copy_are_stored_with_their_real_image_ids(home, m
     shifted = np.pad(x[a + 1], ((0, 0), (1, 0), (0, 0)), mode="edge")[:, :-1]  # one pixel down
     batch = insert_batch("d8", np.stack([blend, shifted]), 9)
     evaluation.ensure_feature_extractor("d8", steps=20)  # short training; score_batch reuses it
-    monkeypatch.setattr(evaluation, "fitted_embedding", lambda dataset, progress: (_FlatMap(), None))
+    monkeypatch.setattr(evaluation, "fitted_embedding", lambda dataset, progress, arrays=None: (_FlatMap(), None))
     evaluation.score_batch(batch)
     with session_scope() as session:
         ids = domain_models.train_ids(session, row, arrays)

@@ -78,3 +78,75 @@ def test_the_real_features_kept_are_the_last_few_used(monkeypatch):
     features(5)
     features(0)  # dropped by the later datasets: computed again
     assert computed == [*range(domain_models.FEATURES_KEPT), *range(domain_models.FEATURES_KEPT, 6), 0]
+
+
+def _counting_reads(monkeypatch) -> list[str]:
+    """Every read of a dataset's arrays.npz (`dataset_arrays` hashes the whole file, then loads it)."""
+    from ganaug import datasets
+
+    reads, real_load = [], datasets.load_arrays
+    monkeypatch.setattr(datasets, "load_arrays", lambda folder, names: reads.append(folder.name) or real_load(folder, names))
+    return reads
+
+
+def _cheap_map(monkeypatch) -> None:
+    """A map fitted without UMAP (whose numba compiles for ~30 s): these tests count reads, not the layout."""
+    from ganaug_core import embedding
+
+    monkeypatch.setattr(embedding, "fit_embedding", lambda features, seed=0, progress=None: embedding.Embedding(
+        np.asarray(features, np.float32), np.asarray(features[:, :2], np.float32), 5))
+
+
+def test_measuring_a_batch_reads_the_dataset_arrays_once(home, tmp_path, monkeypatch):
+    """Scoring and metrics each read arrays.npz, and the feature extractor and the map once more each: six reads
+    (and sha256s) of 737 MB per batch for a dataset of 60,000 64² images."""
+    copies = _ingest(tmp_path, "plain", invert=False)
+    evaluation.ensure_feature_extractor("plain", steps=5)
+    _cheap_map(monkeypatch)
+    batch = insert_batch("plain", copies[:4], 1)
+    reads = _counting_reads(monkeypatch)
+    scores, metrics = evaluation.measure_batch(batch)
+    assert reads == ["plain"]
+    assert scores["memorized"] == 4 and metrics["overall"]["pixel_copies"]["copies"] == 4
+
+
+def test_a_samples_nearest_real_images_read_only_those_images(home, tmp_path, monkeypatch):
+    """The Review page asks for the nearest real images of the sample a reviewer opens: that read the whole
+    arrays.npz twice and every image row (7.5 s and 1.7 GB for 60,000 64² images); now only the k PNGs."""
+    from sqlalchemy import select
+
+    from db.engine import session_scope
+    from db.models import Sample
+
+    copies = _ingest(tmp_path, "plain", invert=False)
+    evaluation.ensure_feature_extractor("plain", steps=5)
+    _cheap_map(monkeypatch)
+    batch = insert_batch("plain", copies[:2], 1)
+    evaluation.score_batch(batch)
+    with session_scope() as s:
+        sample = s.scalars(select(Sample).where(Sample.batch_id == batch).order_by(Sample.id)).first()
+        copied_id = sample.nn_real_ids[0]
+    reads = _counting_reads(monkeypatch)
+    nearest = evaluation.nearest_real_images(sample.id, k=3)
+    assert reads == []
+    assert nearest[0]["real_image_id"] == copied_id and nearest[0]["distance"] == 0.0
+    assert len(nearest) == 3 and [n["distance"] for n in nearest] == sorted(n["distance"] for n in nearest)
+
+
+def test_the_training_features_radii_are_computed_once_for_the_batches_of_a_dataset(home, tmp_path, monkeypatch):
+    """Each batch's authenticity measured every training feature's distance to its nearest other: 75 s per batch for
+    48,000 training images on 2 cores, in a worker that scores batch after batch of one dataset."""
+    from ganaug_core.metrics import authenticity, neighbours
+
+    copies = _ingest(tmp_path, "plain", invert=False)
+    evaluation.ensure_feature_extractor("plain", steps=5)
+    _cheap_map(monkeypatch)
+    monkeypatch.setattr(domain_models, "_real_radii", {})
+    measured, real_radii = [], neighbours.kth_neighbour_radii
+    counting = lambda x, k: measured.append(len(x)) or real_radii(x, k)  # noqa: E731
+    monkeypatch.setattr(neighbours, "kth_neighbour_radii", counting)
+    monkeypatch.setattr(authenticity, "kth_neighbour_radii", counting)
+    first = evaluation.score_batch(insert_batch("plain", copies[:2], 1))
+    again = evaluation.score_batch(insert_batch("plain", copies[2:4], 1))
+    assert measured.count(32) == 1  # the 32 training images' radii, once for both batches
+    assert first["memorized"] == again["memorized"] == 2
