@@ -120,7 +120,9 @@ class Trainer:
         self.labels = torch.from_numpy(np.asarray(data.labels)).long()
         self.sampler = ClassBalancedSampler(data.labels, cfg.class_balanced)
         self._interrupted = False
-        self.monitor = DiversityMonitor(self._to_float(self.images), torch.from_numpy(data.labels),
+        # The stored uint8 images: the monitor brings to float only the few it measures (a float copy of all was
+        # 2.4 GB at 64² for 48,000 images, and its channels-last copy as much again).
+        self.monitor = DiversityMonitor(self.images, torch.from_numpy(data.labels),
                                         cfg.num_classes, cfg.diversity_threshold)
 
     # --- state ------------------------------------------------------------------------------------------------

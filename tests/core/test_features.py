@@ -83,3 +83,14 @@ def test_an_extractor_with_compressed_records_is_refused_before_loading(tmp_path
     assert FeatureExtractor.load(tmp_path / "fe.pt").num_classes == 2  # the file as torch.save wrote it loads
     with pytest.raises(GanaugError, match=r"deflated.pt is not a ganaug feature extractor: it holds compressed rec"):
         FeatureExtractor.load(tmp_path / "deflated.pt")
+
+
+def test_training_brings_only_each_batch_to_float(monkeypatch):
+    # A float copy of every training image, for 64 of them a step: 2.4 GB for 48,000 64² colour images.
+    from ganaug_core import features
+
+    converted, real_to_float = [], features._to_float
+    monkeypatch.setattr(features, "_to_float", lambda images: converted.append(len(images)) or real_to_float(images))
+    images, labels = digits_8x8(100, 3)  # 300 images: more than one pass of predict_proba (256)
+    train_feature_extractor(images, labels, num_classes=3, seed=0, steps=3, batch_size=16)
+    assert converted == [16, 16, 16, 256, 44]  # three batches, then the accuracy's passes
