@@ -158,8 +158,13 @@ def _home_reason(d: Path, home: Path) -> Optional[str]:
 
 def _only_greys(pixels: np.ndarray) -> bool:
     """Colour images whose every pixel is a grey (R = G = B): X-rays saved as RGB JPEGs, palette PNGs and GIFs of
-    greys. Their headers said colour, so they were stored, and trained, with three equal channels."""
-    return bool((pixels[:, 0] == pixels[:, 1]).all() and (pixels[:, 1] == pixels[:, 2]).all())
+    greys. Their headers said colour, so they were stored, and trained, with three equal channels. Compared a block
+    of images at a time: the whole set's comparison held a third of its pixels' size again."""
+    for start in range(0, len(pixels), 1024):
+        block = pixels[start:start + 1024]
+        if not ((block[:, 0] == block[:, 1]).all() and (block[:, 1] == block[:, 2]).all()):
+            return False
+    return True
 
 
 def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
@@ -221,7 +226,10 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
                 if e.bomb:
                     raise GanaugError(f"refusing {f}: {e}") from None
     jobs = [(str(f), options.resolution, channels, options.max_pixels) for f in files]
-    arrays: list[Optional[np.ndarray]] = []
+    # Decoded straight into one array: a list of images stacked at the end held every pixel twice (1.8 GB at the
+    # peak for 60,000 64² colour images, whose pixels are 737 MB).
+    pixels = np.empty((len(jobs), channels, options.resolution, options.resolution), np.uint8)
+    read = np.zeros(len(jobs), dtype=bool)
     sizes: list[tuple[int, int]] = []
     workers = min(options.workers, max(1, len(jobs) // 64))
     with worker_pool(workers) as pool:
@@ -235,12 +243,13 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
                 if bomb:
                     raise GanaugError(f"refusing {files[i]}: {reason}")
                 skipped.append((str(files[i]), reason))
-            arrays.append(arr)
+            else:
+                pixels[i], read[i] = arr, True
             if size is not None:
                 sizes.append(size)
             if (i + 1) % DECODE_CHUNK == 0 or i + 1 == len(jobs):
                 progress(Progress("decode", i + 1, len(jobs)))
-    ok = [i for i, a in enumerate(arrays) if a is not None]
+    ok = np.flatnonzero(read).tolist()
     if not ok:
         raise GanaugError(f"none of the {len(files)} image files in {root} could be read")
     labels = np.asarray([file_labels[i] for i in ok], dtype=np.int64)
@@ -253,7 +262,8 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
     remap = {old: new for new, old in enumerate(present)}
     labels = np.asarray([remap[c] for c in labels], dtype=np.int64)
     names = [class_dirs[c].name for c in present]
-    pixels = np.stack([arrays[i] for i in ok])
+    if len(ok) < len(pixels):  # a copy only where files were skipped
+        pixels = pixels[read]
     if options.channels is None and channels == 3 and _only_greys(pixels):
         pixels = np.ascontiguousarray(pixels[:, :1])
     splits = split_names(stratified_test_mask(labels, options.test_fraction, options.seed))

@@ -71,3 +71,27 @@ def test_an_image_turned_upright_by_its_rotation_tag_counts_the_turned_copy(tmp_
     with pytest.raises(ImageRejected, match="turned upright would take about"):
         load_image(tmp_path / "turned.png", 8, 3, max_pixels=side * side)
     assert load_image(tmp_path / "turned.png", 8, 3, max_pixels=side * side * 3 // 2).shape == (3, 8, 8)
+
+
+def test_a_folder_of_images_is_held_once_while_it_is_read(home, tmp_path):
+    """read_folder kept a list of the decoded images and stacked it at the end: every pixel twice at the peak (1.8 GB
+    for 60,000 64² colour images of 737 MB). Now they are decoded into one array; a skipped file costs no copy."""
+    from ganaug_core.dataset_sources import read_folder
+    from ganaug_core.datasets import IngestOptions
+
+    side, per_class = 64, 40
+    rng = np.random.default_rng(0)
+    for name in ("crack", "ok"):
+        (tmp_path / "src" / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 4, (side, side, 3), dtype=np.uint8)).save(tmp_path / "src" / name / f"{i}.png")
+    tracemalloc.start()
+    try:
+        pixels = read_folder(tmp_path / "src", IngestOptions(resolution=side, workers=1, test_fraction=0.2),
+                             lambda p: None)[0]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert pixels.shape == (2 * per_class, 3, side, side)
+    # 1.4 here (the grey check compares one block of up to 1,024 images); 2.4 when the images were stacked from a list
+    assert peak < 1.7 * pixels.nbytes, peak / pixels.nbytes
