@@ -53,14 +53,7 @@ def _sample_images(samples: list[Sample], row: Dataset) -> np.ndarray:
     """The samples' pixels, each PNG checked against its recorded sha256 (uint8 (N, C, side, side))."""
     images = []
     for s in samples:
-        path = paths.resolve(s.path)
-        try:
-            data = path.read_bytes()
-        except OSError:
-            raise GanaugError(f"sample {s.id}: {path} is missing") from None
-        if sha256_bytes(data) != s.sha256:
-            raise GanaugError(f"sample {s.id}: {path} does not match its recorded sha256")
-        img = read_png(path)
+        img = _checked_png(s.path, s.sha256, f"sample {s.id}")
         if img.shape[0] != row.channels or img.shape[1] != img.shape[2] or img.shape[1] > row.resolution:
             raise GanaugError(
                 f"sample {s.id} is {img.shape} but dataset {row.name!r} holds {row.channels}×{row.resolution}×{row.resolution} images"
@@ -314,11 +307,16 @@ def _real_image(image: Optional[RealImage], image_id: int) -> np.ndarray:
     """A real image's pixels from its PNG, checked against the sha256 recorded at ingestion."""
     if image is None:
         raise GanaugError(f"real image {image_id} is not one of its dataset's")
-    path = paths.resolve(image.path)
+    return _checked_png(image.path, image.sha256, f"real image {image_id}")
+
+
+def _checked_png(stored: str, sha256: str, what: str) -> np.ndarray:
+    """The pixels of a PNG ganaug wrote (`stored`: its path in the home), once its bytes match `sha256`."""
+    path = paths.resolve(stored)
     try:
         data = path.read_bytes()
     except OSError:
-        raise GanaugError(f"real image {image_id}: {path} is missing") from None
-    if sha256_bytes(data) != image.sha256:
-        raise GanaugError(f"real image {image_id}: {path} does not match its recorded sha256")
+        raise GanaugError(f"{what}: {path} is missing") from None
+    if sha256_bytes(data) != sha256:
+        raise GanaugError(f"{what}: {path} does not match its recorded sha256")
     return read_png(path)

@@ -33,14 +33,20 @@ def confirm_box(at) -> list[str]:
     return [m.value for m in at.markdown if m.value.startswith("**Approve batch")]
 
 
+def first_sample_opened(user: dict, digits, n: int):
+    """A new pending batch of n samples of class 7, its first sample's id, and `user`'s Review page with it open."""
+    batch = make_batch(digits, 7, n)
+    with session_scope() as session:
+        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
+    at = review(user, batch)
+    [p for p in at.get("button_group") if p.key.startswith("open_pick_")][0].set_value(first).run()
+    return batch, first, at
+
+
 def test_a_sample_rejected_by_a_colleague_first_names_them_and_the_page_catches_up(users, digits):
     from db.review import reject_sample
 
-    batch = make_batch(digits, 7, 3)
-    with session_scope() as session:
-        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
-    at = review(users["rita"], batch)
-    [p for p in at.get("button_group") if p.key.startswith("open_pick_")][0].set_value(first).run()
+    batch, first, at = first_sample_opened(users["rita"], digits, 3)
     as_ada(lambda s, ada: reject_sample(s, first, ada, "smeared strokes"))
     at.text_input(key=f"reject_reason_{first}").input("a blob")  # typed and clicked in one go, as a browser sends it
     button(at, "Reject sample").click().run()
@@ -56,11 +62,7 @@ def test_a_sample_rejected_by_a_colleague_first_names_them_and_the_page_catches_
 def test_a_tag_retired_while_the_picker_offered_it_says_who_retired_it(users, digits):
     from db.tags import set_tag_active
 
-    batch = make_batch(digits, 7, 2)
-    with session_scope() as session:
-        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
-    at = review(users["rita"], batch)
-    [p for p in at.get("button_group") if p.key.startswith("open_pick_")][0].set_value(first).run()
+    batch, first, at = first_sample_opened(users["rita"], digits, 2)
     at.selectbox(key=f"tag_pick_{first}").set_value("blur").run()
     as_ada(lambda s, ada: set_tag_active(s, "blur", False, ada, reason="merged into texture artifact"))
     button(at, "Add tag").click().run()
