@@ -172,8 +172,8 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
     row, arrays = data or dataset_arrays(dataset)
     synth = _sample_images(samples, row)
     labels = np.array([s.class_index for s in samples], dtype=np.int64)
-    extractor, extractor_path = ensure_feature_extractor(dataset, stopping_at_reports(progress, should_stop, unmeasured),
-                                                         arrays=arrays)
+    watched = stopping_at_reports(progress, should_stop, unmeasured)
+    extractor, extractor_path = ensure_feature_extractor(dataset, watched, arrays=arrays)
     holdout_split = "val" if (arrays.splits == "val").any() else "test"
     hold_images, hold_labels = arrays.split(holdout_split)
     train_images, train_labels = arrays.split("train")
