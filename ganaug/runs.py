@@ -29,7 +29,7 @@ from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import sha256_file
 from ganaug_core.memory import keep_freed_memory
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
-from ganaug_core.rescale import resize_images
+from ganaug_core.rescale import resized_split
 from ganaug_core.runstats import diversity_said, last_diversity
 from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
 from ganaug_core.training.config import TrainConfig, default_resolution, fast_bf16
@@ -126,11 +126,15 @@ def _prepare(dataset: str, config: TrainConfig, resume_run: Optional[int]):
     if config.resolution > ds.resolution:
         raise UserError(f"--resolution {config.resolution} is above the resolution of dataset {dataset!r}, {ds.resolution}")
     config.validate()
-    x, y = arrays.split("train")
+    train = arrays.splits == "train"
+    y = arrays.labels[train]
     present = set(int(c) for c in set(y.tolist()))
     if len(present) < 2:
         raise UserError(f"dataset {dataset!r} has training images in fewer than two classes")
-    data = TrainData(resize_images(x, config.resolution), y, arrays.class_names, dataset, ds.arrays_sha256)
+    # Resized a block at a time, never the whole split copied first; the arrays go with this frame, before the
+    # networks are built (BENCHMARKS.md, "A large dataset": 2.0 GB at 32² for 60,000 64² images).
+    data = TrainData(resized_split(arrays.images, train, config.resolution), y, arrays.class_names, dataset,
+                     ds.arrays_sha256)
     return ds, config, data, payload
 
 

@@ -19,6 +19,22 @@ def resize_images(images: np.ndarray, resolution: int) -> np.ndarray:
     return np.concatenate(out)
 
 
+def resized_split(images: np.ndarray, mask: np.ndarray, resolution: int, block: int = 1024) -> np.ndarray:
+    """`resize_images(images[mask], resolution)`, the same bytes, taken and resized `block` images at a time.
+
+    `images[mask]` whole is a copy at the dataset's side: the training split of 60,000 64² colour images is 590 MB,
+    held beside the 737 MB of the dataset's arrays only to be shrunk to 147 MB at 32². Area-downsampling is per
+    image, so the blocks change no pixel. At the same side the split itself is what training needs.
+    """
+    index = np.flatnonzero(mask)
+    if images.shape[-1] == resolution:
+        return images[index]
+    out = np.empty((len(index), images.shape[1], resolution, resolution), dtype=np.uint8)
+    for start in range(0, len(index), block):
+        out[start:start + block] = resize_images(images[index[start:start + block]], resolution)
+    return out
+
+
 def upsample_images(images: np.ndarray, side: int, chunk: int = 256) -> np.ndarray:
     """Bilinearly upsample uint8 (N, C, H, W) images to `side` (a no-op at the same size), in chunks.
 
