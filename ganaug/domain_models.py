@@ -5,11 +5,15 @@ compare against (the training images' features and the pixel copy check's prepar
 Artifacts live under GANAUG_HOME/models/<dataset>/: `feature_extractor.pt` and `embedding.npz`, each beside a JSON
 file recording its sha256 and what it was built from (the dataset arrays' sha256, the extractor's sha256). A
 stale or missing record means "build again"; a file that no longer matches its recorded hash is refused. The test
-split is never read.
+split is never read. The training features and their radii are kept there too (`train_features-<side>.npy`,
+`train_radii-<side>.npy`, each with its record), so a new process reads them instead of computing them; being
+derived, one that does not match its record is computed again, not refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import threading
@@ -127,16 +131,45 @@ def extractor_sha(path: Path) -> str:
     return _read_record(path.with_suffix(".json"))["sha256"]
 
 
+def _stored(dataset: str, name: str, key: tuple[str, str, int], compute) -> np.ndarray:
+    """`compute()`, kept in the dataset's models folder for the next process (a second `evaluate batch` in a new
+    process spent ≈ 4 min on 48,000 training images' features and radii). Read only where its record names the same
+    extractor, arrays and side and its bytes match the recorded sha256; else computed and stored again."""
+    folder = _folder(dataset)
+    path, record_path = folder / f"{name}-{key[2]}.npy", folder / f"{name}-{key[2]}.json"
+    wanted = {"extractor_sha256": key[0], "arrays_sha256": key[1], "side": key[2]}
+    record = _read_record(record_path)
+    if record and all(record.get(k) == v for k, v in wanted.items()):
+        try:
+            data = path.read_bytes()  # hashed and loaded from the same bytes: the file may be replaced meanwhile
+            if hashlib.sha256(data).hexdigest() == record.get("sha256"):
+                return np.load(io.BytesIO(data), allow_pickle=False)
+        except (OSError, ValueError):
+            pass
+    value = compute()
+    buf = io.BytesIO()
+    np.save(buf, value, allow_pickle=False)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")  # unique: writers may race
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(buf.getvalue())
+        tmp.replace(path)  # a racing writer's record may then name the other file: a mismatch, so computed again
+        write_record(record_path, {"sha256": hashlib.sha256(buf.getvalue()).hexdigest(), **wanted})
+    except OSError:  # a full disk costs the next process the time, not this scoring its result
+        tmp.unlink(missing_ok=True)
+    return value
+
+
 def train_features(dataset: str, extractor, extractor_path: Path, row: Dataset, images: np.ndarray,
                    gen_side: Optional[int] = None) -> np.ndarray:
     """Features of the training `images`, as evaluation._as_generated(…, gen_side) gave them (None: as stored),
-    once per process: each batch's scores and metrics read them (≈ 10 s for 10,000 32×32 colour images on 2
-    cores)."""
+    once per process and kept on disk: each batch's scores and metrics read them (≈ 10 s for 10,000 32×32 colour
+    images on 2 cores)."""
     key = (extractor_sha(extractor_path), row.arrays_sha256, min(gen_side or row.resolution, row.resolution))
     with _lock:
         features = _real_features.pop(key, None)
         if features is None:
-            features = extractor.features(images)
+            features = _stored(dataset, "train_features", key, lambda: extractor.features(images))
         _real_features[key] = features  # now the last used
         while len(_real_features) > FEATURES_KEPT:
             del _real_features[next(iter(_real_features))]
@@ -145,14 +178,15 @@ def train_features(dataset: str, extractor, extractor_path: Path, row: Dataset, 
 
 def train_radii(extractor_path: Path, row: Dataset, features: np.ndarray, gen_side: Optional[int] = None) -> np.ndarray:
     """Each training feature's distance to its nearest other (`train_features`' features, the same key), once per
-    process: 75 s for 48,000 training images on 2 cores, recomputed for every batch a worker scored."""
+    process and kept on disk: 75 s for 48,000 training images on 2 cores, once recomputed for every batch a worker
+    scored."""
     from ganaug_core.metrics.neighbours import kth_neighbour_radii
 
     key = (extractor_sha(extractor_path), row.arrays_sha256, min(gen_side or row.resolution, row.resolution))
     with _lock:
         radii = _real_radii.pop(key, None)
         if radii is None:
-            radii = kth_neighbour_radii(features, 1)
+            radii = _stored(row.name, "train_radii", key, lambda: kth_neighbour_radii(features, 1))
         _real_radii[key] = radii  # now the last used
         while len(_real_radii) > FEATURES_KEPT:
             del _real_radii[next(iter(_real_radii))]

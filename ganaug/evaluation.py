@@ -182,11 +182,11 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
     train_images = _as_generated(train_images, row.resolution, gen_side)
     stop_if(should_stop, unmeasured)
     progress(Progress("metrics", 0, 1))
+    real_f = train_features(dataset, extractor, extractor_path, row, train_images, gen_side)
     metrics = compute_metrics(extractor, train_images, train_labels, synth, labels,
-                              holdout_images=hold_images, holdout_labels=hold_labels,
-                              real_features=train_features(dataset, extractor, extractor_path, row, train_images,
-                                                            gen_side),
-                              pixel_bank=pixel_bank(row, train_images, gen_side))
+                              holdout_images=hold_images, holdout_labels=hold_labels, real_features=real_f,
+                              pixel_bank=pixel_bank(row, train_images, gen_side),
+                              real_radii=train_radii(extractor_path, row, real_f, gen_side))
     progress(Progress("metrics", 1, 1))
     metrics["caution"] = measurable_caution(metrics["overall"], metrics["counts"]["real"], metrics.get("caution"))
     for scope in metrics["per_class"].values():

@@ -62,8 +62,9 @@ def authenticity(
     return Authenticity(idx, dist, ref, ratio, ratio >= 1.0, ratio < copy_ratio)
 
 
-def authenticity_score(real_features: np.ndarray, synth_features: np.ndarray) -> dict:
-    a = authenticity(real_features, synth_features)
+def authenticity_score(real_features: np.ndarray, synth_features: np.ndarray,
+                       real_radii: Optional[np.ndarray] = None) -> dict:
+    a = authenticity(real_features, synth_features, real_radii=real_radii)
     return {
         "authenticity": a.score,
         "copies": int(a.copy.sum()),

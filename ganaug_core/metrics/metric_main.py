@@ -64,10 +64,12 @@ class _Slice:
     real_all: np.ndarray  # every real training feature
     holdout: Optional[np.ndarray]  # held-out real features of the scope, if any
     pixel_ratio: Optional[np.ndarray]  # the scope's samples' pixel authenticity ratios against every real image
+    real_radii_all: Optional[np.ndarray] = None  # each real training feature's distance to its nearest other
 
 
 def _authenticity(s: _Slice):
-    return authenticity_score(s.real_all, s.synth) if len(s.real_all) >= 2 and len(s.synth) else None
+    return (authenticity_score(s.real_all, s.synth, s.real_radii_all)
+            if len(s.real_all) >= 2 and len(s.synth) else None)
 
 
 def _pixel_copies(s: _Slice):
@@ -118,6 +120,7 @@ def compute_metrics(
     holdout_labels: Optional[np.ndarray] = None,
     real_features: Optional[np.ndarray] = None,
     pixel_bank: Optional[RealBank] = None,
+    real_radii: Optional[np.ndarray] = None,
 ) -> dict:
     """{"overall": {metric: value}, "per_class": {class: {metric: value}}, "counts": ..., "reference": ...}.
 
@@ -129,7 +132,8 @@ def compute_metrics(
     "reference" (overall, and per class) is FID, KID and PRDC of the held-out real images in scope against the real
     training images in scope, None without a holdout.
     `real_features` (extractor.features(real_images)) and `pixel_bank` (pixel_copies.prepare_real(real_images)):
-    where the caller measures many batches against the same real images.
+    where the caller measures many batches against the same real images; `real_radii`
+    (neighbours.kth_neighbour_radii(real_features, 1)) too: every scope's authenticity measured them again.
     """
     names = list(names) if names is not None else list(METRICS)
     unknown = [n for n in names if n not in METRICS]
@@ -155,7 +159,7 @@ def compute_metrics(
             synth_labels=synth_labels[synth_mask], synth_images=synth_images[synth_mask],
             real_images_all=real_images, real_all=real_f,
             holdout=None if hold_f is None or hold_mask is None else hold_f[hold_mask],
-            pixel_ratio=None if pixel_ratio is None else pixel_ratio[synth_mask],
+            pixel_ratio=None if pixel_ratio is None else pixel_ratio[synth_mask], real_radii_all=real_radii,
         )
         return {name: METRICS[name](s) for name in names}
 
