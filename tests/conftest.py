@@ -28,9 +28,17 @@ def home(tmp_path, monkeypatch):
     dispose_engines()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    # Every test that makes accounts (the app tests' `users` makes two) paid the production scrypt cost, 0.1–0.3 s a
+    # hash: about half of an app test's set-up. A hash records its own cost, so signing in checks it all the same.
+    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
+
+
 @pytest.fixture(scope="session")
 def digits_template(tmp_path_factory):
-    """The demo dataset ingested once per session at 16×16; `digits` copies it (ingesting takes seconds per test)."""
+    """The demo dataset ingested once per session at 16×16; `digits` copies its database and links its images
+    (ingesting takes seconds per test)."""
     from db.engine import dispose_engines
     from ganaug.datasets import ingest_dataset
     from ganaug_core.datasets import IngestOptions
@@ -50,18 +58,54 @@ def digits_template(tmp_path_factory):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    pristine = tmp_path_factory.mktemp("digits-pristine")
+    shutil.copytree(template / "datasets", pristine, dirs_exist_ok=True)
+    _digits_files[template] = (pristine, _stamps(template / "datasets"))
     return template
+
+
+# The template's images and arrays (~1,450 files) are hard-linked into each test's home, not copied: a copy took
+# 0.3–0.5 s of every one of the ~250 tests that use `digits`, a link a few milliseconds. Tests read them; one that
+# writes one in place (a tampering test) writes the template's too, so after each test a file whose size, mtime or
+# mode changed is put back from a pristine copy (the test's home keeps what it wrote).
+_digits_files: dict[Path, tuple[Path, dict]] = {}  # template → (pristine copy of its datasets/, {file: stamp})
+
+
+def _stamps(folder: Path) -> dict:
+    return {p.relative_to(folder): (st.st_size, st.st_mtime_ns, st.st_mode)
+            for p in folder.rglob("*") if p.is_file() for st in [p.stat()]}
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or one without hard links
+        shutil.copy2(src, dst)
+
+
+def _restore_written_in_place(template: Path) -> None:
+    pristine, stamps = _digits_files[template]
+    for rel, stamp in stamps.items():
+        path = template / "datasets" / rel
+        st = path.stat()
+        if (st.st_size, st.st_mtime_ns, st.st_mode) != stamp:
+            path.unlink()  # the test's link keeps its own bytes
+            shutil.copy2(pristine / rel, path)
 
 
 @pytest.fixture
 def digits(home, digits_template):
-    """The demo dataset ingested at 16×16 (small and fast) under the name 'digits': a copy of the session's home."""
+    """The demo dataset ingested at 16×16 (small and fast) under the name 'digits': the session's home, its database
+    copied, its images and arrays hard-linked (see `_digits_files`)."""
     from db.engine import dispose_engines
 
     dispose_engines()
     assert not (home / "ganaug.db").exists(), "request `digits` before anything opens the database"
-    shutil.copytree(digits_template, home, dirs_exist_ok=True)
-    return "digits"
+    shutil.copytree(digits_template, home, dirs_exist_ok=True,
+                    ignore=lambda folder, names: ["datasets"] if Path(folder) == digits_template else [])
+    shutil.copytree(digits_template / "datasets", home / "datasets", copy_function=_link_or_copy)
+    yield "digits"
+    _restore_written_in_place(digits_template)
 
 
 @pytest.fixture

@@ -15,11 +15,6 @@ NO_SIGNER = {"GANAUG_USER": None, "GANAUG_PASSWORD": None, "GANAUG_ADMIN_PASSWOR
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
-
-
-@pytest.fixture(autouse=True)
 def no_signer_in_the_environment(monkeypatch):
     """Each command signs as the `env` it is given, never as whoever runs the tests."""
     for name in NO_SIGNER:

@@ -18,11 +18,6 @@ REX = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": "rex-password"}
 ADA = {"GANAUG_USER": "ada", "GANAUG_PASSWORD": "ada-password", "GANAUG_ADMIN_PASSWORD": "ada-password"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
-
-
 @pytest.fixture
 def exported(home, tmp_path):
     """Dataset 'toy' with an approved batch of 3 samples of class 1, exported by rex to tmp_path/gated."""

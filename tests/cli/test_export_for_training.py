@@ -20,11 +20,6 @@ from tests.db.helpers import make_batch, make_dataset, sample_ids
 ADA = {"GANAUG_USER": "ada", "GANAUG_PASSWORD": "ada-password"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
-
-
 @pytest.fixture
 def toy(home):
     """Dataset 'toy' (6 + 3 real training images, 2 + 2 test): an approved batch of 4 samples of class 1, one of

@@ -20,11 +20,6 @@ NOTE = ("note: this export is not recorded in the decision log; to record it, ex
         "(or GANAUG_USER set)")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
-
-
 @pytest.fixture
 def toy(home):
     """Dataset 'toy' (6 + 3 real training images), admin ada, reviewer rex, and an approved batch of 3 samples of

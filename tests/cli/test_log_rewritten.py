@@ -7,18 +7,11 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import pytest
-
 from db.audit import GENESIS_HASH, event_hash
 from db.engine import dispose_engines
 from tests.cli.helpers import ok_json, run
 
 ADA = {"GANAUG_USER": "ada", "GANAUG_PASSWORD": "ada-password", "GANAUG_ADMIN_PASSWORD": "ada-password"}
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
 
 
 def rewrite_reason(db_file, event_id: int, reason: str) -> None:

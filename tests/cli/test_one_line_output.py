@@ -16,11 +16,6 @@ ADA = {"GANAUG_USER": "ada", "GANAUG_PASSWORD": "ada-password"}
 FORGED = "typo\n    99 2026-12-07 00:00:00 ada            approve        batch 1"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
-
-
 def _table(text: str) -> list[str]:
     """The report's class rows: the lines between its header and its imbalance ratio."""
     lines = text.splitlines()

@@ -13,9 +13,8 @@ REX = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": "rex-password"}
 
 
 @pytest.fixture
-def team(home, monkeypatch):
+def team(home):
     """Dataset 'toy', admin ada, reviewer rex, and a pending scored batch with no memorized sample ('b1')."""
-    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
     ok_json("users", "add", "ada", "--role", "admin", "--password", "ada-password")
     ok_json("users", "add", "rex", "--role", "reviewer", "--password", "rex-password",
             env={"GANAUG_USER": "ada", "GANAUG_ADMIN_PASSWORD": "ada-password"})

