@@ -36,8 +36,8 @@ from ganaug.errors import UserError
 from ganaug.held_folders import abandoned
 from ganaug_core import paths
 from ganaug_core.imageio import sha256_file
+from ganaug_core.runstats import checkpoints
 
-CHECKPOINT = re.compile(r"checkpoint-(\d+)\.pt")
 GRID = re.compile(r"step(\d+)(\.png)?")
 TRASH = ".pruning"  # inside a run folder: what a prune is deleting
 BATCH_STAGING = ".staging-"  # a batch being generated (ganaug.runs.STAGING; not imported from there: it loads torch)
@@ -59,17 +59,6 @@ def tree_bytes(path: Path) -> int:
             except OSError:  # removed meanwhile (a prune, a sweep)
                 pass
     return total
-
-
-def checkpoints(run_dir: Path) -> dict[int, Path]:
-    """The run's checkpoint files by step."""
-    folder = run_dir / "checkpoints"
-    found = {}
-    for path in folder.iterdir() if folder.is_dir() else ():
-        m = CHECKPOINT.fullmatch(path.name)
-        if m:
-            found[int(m.group(1))] = path
-    return found
 
 
 def grid_steps(run_dir: Path) -> dict[int, list[Path]]:

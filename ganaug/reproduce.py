@@ -27,6 +27,7 @@ from ganaug.errors import UserError
 from ganaug_core import paths
 from ganaug_core.imageio import encode_png, sha256_file
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
+from ganaug_core.runstats import checkpoints
 
 CHUNK = 256  # samples regenerated per pass, as generate_batch samples them
 
@@ -35,7 +36,7 @@ def find_checkpoint(run_dir: Path, latest: Optional[str], sha256: str) -> Option
     """The checkpoint of the run whose bytes have `sha256`: the run's latest first (the usual one), then the
     others, newest first; None when none has."""
     candidates = [paths.resolve(latest)] if latest else []
-    candidates += sorted((run_dir / "checkpoints").glob("checkpoint-*.pt"), reverse=True)
+    candidates += [path for _, path in sorted(checkpoints(run_dir).items(), reverse=True)]
     seen: set[Path] = set()
     for path in candidates:
         if path in seen or not path.is_file():

@@ -1,16 +1,30 @@
-"""A training run's `stats.jsonl`, read without the engine (no torch), so the app can read it as cheaply as the CLI."""
+"""A training run's folder read without the engine (no torch), so the app can read it as cheaply as the CLI: its
+`stats.jsonl`, and its checkpoints by step."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Iterator, Optional
 
+CHECKPOINT = re.compile(r"checkpoint-(\d+)\.pt")  # in the run folder's checkpoints/, as the trainer names them
 STATS_FILE = "stats.jsonl"  # in the run folder: one JSON object per line, appended as the run trains
 # A finished run with fewer steps than this is told it likely trained too little (`ganaug train`, `ganaug demo`). The
 # demo digits' generator passed (every class recognised) from 864 steps up and failed at 165 (BENCHMARKS.md, "GAN
 # quality"): about 1,000 steps are needed there, and a dataset of larger or more varied images needs no fewer.
 FEW_STEPS = 500
+
+
+def checkpoints(run_dir: Path) -> dict[int, Path]:
+    """The run's checkpoint files by step (by the step's number, not the name's order: past 7 digits they differ)."""
+    folder = Path(run_dir) / "checkpoints"
+    found = {}
+    for path in folder.iterdir() if folder.is_dir() else ():
+        m = CHECKPOINT.fullmatch(path.name)
+        if m:
+            found[int(m.group(1))] = path
+    return found
 
 
 def _entries(run_dir: Path) -> Iterator[dict]:

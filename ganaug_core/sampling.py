@@ -40,6 +40,7 @@ import torch
 
 from ganaug_core.errors import GanaugError
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
+from ganaug_core.runstats import checkpoints
 from ganaug_core.training.checkpoint import load_checkpoint
 from ganaug_core.training.config import TrainConfig
 from ganaug_core.training.networks import Generator
@@ -116,15 +117,11 @@ class GeneratorPipeline:
     def from_run(cls, run_dir: Union[str, Path], device: Union[str, torch.device] = "cpu") -> "GeneratorPipeline":
         """The run folder's newest checkpoint (the highest step under `run_dir/checkpoints/`): the one `ganaug
         generate --run` samples once the run has finished. A batch generated earlier names its own by sha256."""
-        found = []
-        for path in Path(run_dir).glob("checkpoints/checkpoint-*.pt"):
-            step = path.stem.removeprefix("checkpoint-")
-            if step.isdigit():
-                found.append((int(step), path))
+        found = checkpoints(Path(run_dir))
         if not found:
             raise GanaugError(f"{run_dir} holds no checkpoint (checkpoints/checkpoint-<step>.pt): is it a run folder "
                               "(GANAUG_HOME/runs/NNNNNN), and did the run reach its first checkpoint?")
-        return cls.from_checkpoint(max(found)[1], device)
+        return cls.from_checkpoint(found[max(found)], device)
 
     @classmethod
     def from_checkpoint(cls, path: Union[str, Path], device: Union[str, torch.device] = "cpu") -> "GeneratorPipeline":
