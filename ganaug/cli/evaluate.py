@@ -171,9 +171,11 @@ def benchmark_cmd(
     real: the real training images only · oversample: rare images repeated
     smote: SMOTE interpolations · classic: oversample plus random rotation,
     scale, shift, brightness, contrast · gan: GAN samples filling each class's
-    gap · gan_classic: gan plus classic's transformations · gan_filtered: gan
-    without the samples the automatic scores flag · gan_approved: the samples
-    reviewers approved
+    gap · gan_classic: gan plus classic's transformations · gan_mix (only
+    when named): each gap half rare images repeated, half wider-spread GAN
+    samples, with classic's transformations · gan_filtered: gan without the
+    samples the automatic scores flag · gan_approved: the samples reviewers
+    approved
     """
     from ganaug.benchmarking import format_summary, run_benchmark
 

@@ -101,7 +101,8 @@ def network_warning(address: str) -> Optional[str]:
     if ipaddress.ip_address(address.split("%")[0]).is_loopback:
         return None
     return (f"warning: the app listens on {address}, open to other machines, over plain http: passwords, sign-in "
-            "cookies and images travel unencrypted; put a TLS reverse proxy in front (README, \"Security\")")
+            "cookies and images travel unencrypted; put a TLS reverse proxy in front (README, "
+            "\"Security and integrity\")")
 
 
 def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True) -> int:

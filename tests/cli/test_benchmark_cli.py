@@ -298,3 +298,14 @@ def test_help_names_every_arm_at_80_columns():
     text = " ".join(result.output.split())
     assert "gan_filtered, gan_approved" in text and "…" not in result.output
     assert "gan_approved: the samples reviewers approved" in text
+
+
+def test_help_describes_every_arm_it_names():
+    # The list of what each arm trains on left out gan_mix, which --arms names and the report explains.
+    result = runner.invoke(app, ["benchmark", "--help"], env={"COLUMNS": "120", "TERMINAL_WIDTH": "120"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.replace("│", " ").split())
+    described = text.split("Arms:", 1)[1].split("Options", 1)[0]
+    named = text.split("which runs when named):", 1)[1].split("--seeds", 1)[0].replace(",", " ").split()
+    assert "gan_mix" in named and "gan_approved" in named
+    assert [arm for arm in named if f"{arm}:" not in described and f"{arm} (only when named):" not in described] == []

@@ -32,3 +32,13 @@ def test_an_app_open_to_the_network_warns_that_it_is_plain_http(monkeypatch, cap
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == f"ganaug app on http://{host}:{port} (worker: off); Ctrl-C stops both"
     assert any("over plain http" in line and "TLS reverse proxy" in line for line in lines) == warned
+
+
+def test_the_warning_names_a_readme_section_that_exists():
+    # It sent readers to README "Security", a section the README calls "Security and integrity".
+    import re
+    from pathlib import Path
+
+    named = re.search(r'README, "([^"]+)"', serve_module.network_warning("0.0.0.0")).group(1)
+    readme = (Path(serve_module.__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"\n## {named}\n" in readme
