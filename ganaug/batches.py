@@ -23,7 +23,7 @@ from db.models import Batch, Dataset, RealImage, Sample
 from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug.disk import prune_lock
 from ganaug.errors import UserError
-from ganaug.held_folders import HeldFolder, abandoned, sweep_abandoned
+from ganaug.held_folders import HeldFolder, removed_if_left_by_a_kill, sweep_abandoned
 from ganaug.runs import STAGING, _get_run, code_version, verified_checkpoint
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
@@ -120,7 +120,7 @@ def _record_batch(run_id: int, dataset_id: int, class_index: int, n: int, seed: 
             s.add(batch)
             s.flush()
             final = root / str(batch.id)
-            if final.exists() and not _removed_if_left_by_a_kill(final):
+            if final.exists() and not removed_if_left_by_a_kill(final, _only_samples):
                 raise GanaugError(f"{final} exists but is not a recorded batch; move it away first")
             rel = paths.relative_to_home(final)
             batch.folder = rel
@@ -139,17 +139,9 @@ def _record_batch(run_id: int, dataset_id: int, class_index: int, n: int, seed: 
         raise
 
 
-def _removed_if_left_by_a_kill(folder: Path) -> bool:
-    """Remove `folder`, named by the id this batch was just given, when it is what a generate killed outright
-    (`kill -9`) left in the instant between placing its folder and committing its rows; whether it did. SQLite gives
-    the next batch that same id, so the leftover refused every generate of the home. It is ours when no living
-    process holds it (the writer's lock follows its staging folder through the rename, `ganaug.held_folders`) and
-    it holds nothing but PNGs named as `generate_batch` names them; anything else is the user's, and refused."""
-    with abandoned(folder) as gone:
-        if not gone or not all(p.is_file() and SAMPLE_FILE.fullmatch(p.name) for p in folder.iterdir()):
-            return False
-        shutil.rmtree(folder)
-    return True
+def _only_samples(folder: Path) -> bool:
+    """Whether `folder` holds nothing but PNGs named as `generate_batch` names them (`removed_if_left_by_a_kill`)."""
+    return all(p.is_file() and SAMPLE_FILE.fullmatch(p.name) for p in folder.iterdir())
 
 
 def resolve_class(run_id: int, value: str) -> int:

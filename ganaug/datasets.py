@@ -3,7 +3,8 @@
 The images are written into a staging folder; the dataset row and its image rows are inserted in one
 transaction; the staging folder is renamed into place just before that transaction commits. Any failure
 removes the staging folder (or the renamed one) and rolls the rows back. A staging folder left by an ingest that
-was killed outright (`kill -9`, out of memory) is removed by the next ingest (`ganaug.held_folders`).
+was killed outright (`kill -9`, out of memory) is removed by the next ingest (`ganaug.held_folders`), and so is one
+killed in the instant between placing its folder and committing its rows (`_left_by_a_killed_ingest`).
 
 Removing a dataset nothing refers to (`remove_dataset`) runs the other way: its folder (and its feature extractor's,
 under GANAUG_HOME/models) is renamed into a held `.removing-` folder just before the transaction that deletes its
@@ -28,7 +29,7 @@ from db.datasets import (add_dataset, class_counts, dataset_references, delete_d
                          list_datasets)
 from db.engine import session_scope
 from db.models import Dataset
-from ganaug.held_folders import HeldFolder, abandoned, sweep_abandoned
+from ganaug.held_folders import HeldFolder, abandoned, removed_if_left_by_a_kill, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.datasets import DEMO_NAME, DatasetArrays, IngestOptions, IngestResult, ingest, load_arrays
 from ganaug_core.errors import GanaugError
@@ -75,14 +76,16 @@ def ingest_dataset(
     final = root / name
     settle_abandoned_removals()  # a removal killed before its commit: its folder goes back, under its name
     sweep_abandoned(root, STAGING)  # before any refusal: a killed ingest's staging folder goes whatever comes next
-    if final.exists():
+    if final.exists() and not removed_if_left_by_a_kill(final, _left_by_a_killed_ingest):
         raise GanaugError(f"{final} already exists on disk but is not a recorded dataset (an ingest killed before "
                           "it was recorded leaves one); move it away first")
     held = HeldFolder.create(root, STAGING)
     staging = held.path / "data"  # `ingest` makes the folder it writes; the held one around it marks it as ours
     renamed = False
+    placed: Optional[HeldFolder] = None
     try:
         result = ingest(source, staging, options, progress)
+        placed = HeldFolder.hold(staging)  # through the rename until the commit: a living ingest's folder is not taken
         rel = paths.relative_to_home(final)
         rows = [
             dict(split=i.split, class_index=i.class_index, path=f"{rel}/{i.path}", sha256=i.sha256, source_path=i.source_path)
@@ -113,6 +116,33 @@ def ingest_dataset(
     finally:
         shutil.rmtree(held.path, ignore_errors=True)
         held.release()
+        if placed is not None:
+            placed.release()
+
+
+# What `ingest` writes in a dataset's folder besides arrays.npz: split/class/row.png (`ganaug_core.datasets._write`).
+_INGESTED_PNG = re.compile(r"[a-z]+/\d{3,}/\d{6,}\.png")
+_INGESTED_FOLDER = re.compile(r"[a-z]+(/\d{3,})?")
+
+
+def _left_by_a_killed_ingest(folder: Path) -> bool:
+    """Whether `folder` (GANAUG_HOME/datasets/NAME, which no living process holds) is what an ingest killed between
+    placing its folder and committing its rows left (`removed_if_left_by_a_kill`): no dataset records it, and it
+    holds nothing but what `ingest` writes. Asked while holding its lock, so an ingest that committed it and let go
+    meanwhile is seen recorded."""
+    from sqlalchemy import or_, select
+
+    with session_scope() as session:
+        recorded = session.scalar(select(Dataset.id).where(or_(
+            Dataset.name == folder.name, Dataset.path == paths.relative_to_home(folder))))
+    if recorded is not None:
+        return False
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink() or not (path.is_file() and (rel == "arrays.npz" or _INGESTED_PNG.fullmatch(rel))
+                                     or path.is_dir() and _INGESTED_FOLDER.fullmatch(rel)):
+            return False
+    return True
 
 
 @contextmanager

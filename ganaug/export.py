@@ -14,7 +14,9 @@ be renamed over, and is refused first.
 An export by a signed-in account is recorded in the decision log (`db.exports`), in the same transaction as the
 rename: the event is written, the folder renamed into place, then the transaction committed, and a commit that fails
 takes the folder back out of place. So a failed export records nothing, and a recorded export's folder was complete;
-only a process killed outright in the instant between the rename and the commit leaves a folder with no record.
+only a process killed outright in the instant between the rename and the commit leaves a folder with no record. The
+next export to that OUT is refused, saying so (`_unrecorded_export`): the folder is not removed, since a decision log
+whose newest event was deleted leaves the same.
 `folder_check` tells whether a recorded export's folder still holds the manifest it was recorded with.
 """
 
@@ -37,9 +39,9 @@ from db.datasets import get_dataset
 from db.engine import session_scope
 from db.exports import record_export
 from db.gate import GatedSet, ManifestEntry, file_sha256s, gated_training_set
-from db.models import Batch, Sample, User
+from db.models import Batch, Event, Sample, User
 from db.users import require_user
-from ganaug.held_folders import HeldFolder, sweep_abandoned
+from ganaug.held_folders import HeldFolder, abandoned, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imbalance import some_names
@@ -197,6 +199,13 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     log under their name. The summary's "event" is that record, or None."""
     out = Path(out).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        event_id = _unrecorded_export(out)
+        if event_id is not None:
+            raise GanaugError(
+                f"--out {out} holds an export that was never recorded: its {EVENT_FILE} names event {event_id}, which "
+                "the decision log does not hold (an export killed outright between placing its folder and recording "
+                f"its event leaves one; `ganaug audit folder {out}` says more). It is not removed, since the log's "
+                "newest event deleted leaves the same: move it away or choose another --out")
         raise GanaugError(f"{out} already exists and is not an empty folder; choose another --out")
     if (managed := paths.managed_by_home(out)) is not None:
         raise GanaugError(f"--out {out} lies in {managed}, which ganaug writes itself; export to a folder of your "
@@ -237,6 +246,22 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     finally:
         held.release()
     return summary
+
+
+def _unrecorded_export(out: Path) -> Optional[int]:
+    """The event a signed export's folder at `out` names (its EVENT_FILE) when the decision log does not hold it and
+    no living export holds the folder (its lock follows it through the rename to the commit); else None."""
+    try:
+        event_id, digest = (out / EVENT_FILE).read_text().split()
+        event_id = int(event_id)
+    except (OSError, ValueError):
+        return None
+    with abandoned(out) as gone:
+        if not gone:
+            return None
+        with session_scope() as session:
+            recorded = session.scalar(select(Event.id).where(Event.id == event_id, Event.hash == digest.lower()))
+    return None if recorded is not None else event_id
 
 
 def _write_set(staging: Path, gated: GatedSet, class_names: list[str], side: int, digits: int,

@@ -18,7 +18,7 @@ import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 _OURS = re.compile(r"[0-9a-f]{8}|[0-9a-f]{32}")  # the random part of the names `create` makes (8: older exports)
 
@@ -46,6 +46,14 @@ class HeldFolder:
             if _same_folder(path, fd):
                 return cls(path, fd)
             os.close(fd)
+
+    @classmethod
+    def hold(cls, path: Path) -> "HeldFolder":
+        """A folder this process made and is alone in knowing of (one a writer made inside its own held folder),
+        locked until `release`: the lock follows it through a rename."""
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return cls(path, fd)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -84,6 +92,20 @@ def abandoned(path: Path) -> Iterator[bool]:
         yield _same_folder(path, fd)
     finally:
         os.close(fd)
+
+
+def removed_if_left_by_a_kill(folder: Path, holds_only_ours: Callable[[Path], bool]) -> bool:
+    """Remove `folder`, where a new record's folder goes (a run's or a batch's new id, a dataset's name), when it is
+    what a process killed outright (`kill -9`) left in the instant between placing its folder and committing that
+    record; whether it did. SQLite gives the next run or batch the same id, and a user retries the same name, so the
+    leftover refused every later such command of the home. It is ours when no living process holds it (the writer's
+    lock follows its folder through the rename to the commit) and `holds_only_ours(folder)`, asked while holding
+    that lock, finds nothing in it but what that writer puts there; anything else is the user's."""
+    with abandoned(folder) as gone:
+        if not gone or not holds_only_ours(folder):
+            return False
+        shutil.rmtree(folder)
+    return True
 
 
 def sweep_abandoned(root: Path, prefix: str) -> list[Path]:

@@ -1,9 +1,10 @@
 """Training runs, recorded in the database (`runs`); the batches drawn from them are `ganaug.batches`.
 
 With `ganaug.batches`, the only place the GAN engine (`ganaug_core.training`, `ganaug_core.sampling`) meets `db`.
-A run that fails to start leaves nothing behind (no row, no folder); once training has begun, a failure marks the
-run failed and keeps its folder for inspection, and a run whose process was killed outright is marked failed by
-the next look at the runs (`ganaug.abandoned_runs.fail_abandoned_runs`).
+A run that fails to start leaves nothing behind (no row, no folder; one killed outright between placing its folder
+and committing its row leaves the folder, which the next run given that id removes); once training has begun, a
+failure marks the run failed and keeps its folder for inspection, and a run whose process was killed outright is
+marked failed by the next look at the runs (`ganaug.abandoned_runs.fail_abandoned_runs`).
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from db.datasets import get_dataset
 from db.engine import database_failure, once_answering, session_scope
 from db.models import Dataset, Run, db_now
 from ganaug.errors import UserError
-from ganaug.held_folders import HeldFolder, sweep_abandoned
+from ganaug.held_folders import HeldFolder, removed_if_left_by_a_kill, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import sha256_file
+from ganaug_core.imbalance import some_names
 from ganaug_core.memory import keep_freed_memory
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.rescale import resized_split
-from ganaug_core.runstats import diversity_said, last_diversity
+from ganaug_core.runstats import checkpoints, diversity_said, last_diversity
 from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
 from ganaug_core.training.config import TrainConfig, default_resolution, fast_bf16
 from ganaug_core.training.loop import TrainData, Trainer
@@ -97,6 +99,30 @@ def verified_checkpoint(run_id: int, path: Path, recorded_sha256: Optional[str])
     return path
 
 
+def unrecorded_checkpoints_said(run_id: int) -> Optional[str]:
+    """What a resume of `run_id` says when the run's folder holds checkpoints from after the one it recorded: which
+    step it resumes from, and why the later files are not used. None when there are none.
+
+    A process killed between writing a checkpoint and recording it leaves such a file, whole (it is renamed into
+    place only once written). It is still not used: only the run's row records a sha256, and a file nothing vouches
+    for could have been put there by anyone who can write the folder (`verified_checkpoint`)."""
+    with session_scope() as s:
+        run = _get_run(s, run_id)
+        if not run.checkpoint_path:
+            return None
+        run_dir, recorded = paths.resolve(run.run_dir), paths.resolve(run.checkpoint_path).name
+    found = checkpoints(run_dir)
+    step = next((k for k, path in found.items() if path.name == recorded), None)
+    later = [str(found[k]) for k in sorted(found) if step is not None and k > step]
+    if not later:
+        return None
+    many = len(later) > 1
+    return (f"resuming run {run_id} from step {step}, its last recorded checkpoint: {some_names(later)} "
+            f"{'were' if many else 'was'} written after it but never recorded (its process was killed before "
+            f"recording {'them' if many else 'it'}), so no recorded sha256 vouches for {'their' if many else 'its'} "
+            f"bytes and {'they are' if many else 'it is'} not used")
+
+
 def _prepare(dataset: str, config: TrainConfig, resume_run: Optional[int]):
     """Everything that can be refused, checked before anything is written."""
     from ganaug.datasets import dataset_arrays
@@ -160,7 +186,7 @@ def _create_run(ds: Dataset, config: TrainConfig, resume_run: Optional[int],
             s.add(run)
             s.flush()
             final = root / f"{run.id:06d}"
-            if final.exists():
+            if final.exists() and not removed_if_left_by_a_kill(final, _only_config):
                 raise GanaugError(f"{final} exists but is not a recorded run; move it away first")
             run.run_dir = paths.relative_to_home(final)
             staging.rename(final)
@@ -173,6 +199,11 @@ def _create_run(ds: Dataset, config: TrainConfig, resume_run: Optional[int],
             shutil.rmtree(final, ignore_errors=True)
         held.release()
         raise
+
+
+def _only_config(folder: Path) -> bool:
+    """Whether `folder` holds config.json alone, as `_create_run` places it (`removed_if_left_by_a_kill`)."""
+    return [p.name for p in folder.iterdir()] == ["config.json"] and (folder / "config.json").is_file()
 
 
 def _discard_run(run_id: int, run_dir: Path) -> None:

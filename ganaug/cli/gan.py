@@ -103,7 +103,7 @@ def train_cmd(
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print one JSON object (progress stays on stderr)"),
 ) -> None:
     """Train a class-conditional GAN; the run, its config and checkpoints are recorded."""
-    from ganaug.runs import default_config, run_dataset, train_run
+    from ganaug.runs import default_config, run_dataset, train_run, unrecorded_checkpoints_said
     from ganaug_core.progress import tqdm_progress
 
     if steps is not None and minutes is not None:
@@ -130,6 +130,9 @@ def train_cmd(
     note = busy_machine_note(device)
     if note:
         echo(note, err=True)
+    ignored = unrecorded_checkpoints_said(resume) if resume is not None else None
+    if ignored:
+        echo(f"note: {one_line(ignored)}", err=True)
 
     try:
         with terminate_as_interrupt(), tqdm_progress() as progress:

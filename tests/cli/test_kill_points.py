@@ -1,5 +1,6 @@
-"""`kill -9` at exact points of a generation: the process kills itself right after the call named, so the point
-is the same every time (no sleep races). What the next command, the sweep and the job's row make of it."""
+"""`kill -9` at exact points of a generate, train, ingest or export: the process kills itself right after the call
+named, so the point is the same every time (no sleep races). What the next command, the sweep and the job's row make
+of it."""
 
 from __future__ import annotations
 
@@ -107,8 +108,7 @@ def test_a_folder_under_a_batchs_id_that_ganaug_did_not_write_is_still_refused(d
     assert (home / "batches" / "1" / "notes.txt").read_text() == "mine"
 
 
-def test_an_ingest_killed_between_placing_its_folder_and_its_commit_is_refused_clearly_and_leaves_no_staging(
-        home, tmp_path):
+def _parts(tmp_path: Path) -> Path:
     import numpy as np
     from PIL import Image
 
@@ -117,14 +117,119 @@ def test_an_ingest_killed_between_placing_its_folder_and_its_commit_is_refused_c
         (source / name).mkdir(parents=True)
         for i in range(3):
             Image.fromarray(np.full((8, 8), 40 * i, dtype=np.uint8)).save(source / name / f"{i}.png")
+    return source
+
+
+@pytest.mark.slow  # the killed command's subprocess imports the CLI: 3–7 s on a shared 2-core machine
+def test_an_ingest_killed_between_placing_its_folder_and_its_commit_does_not_block_the_next(home, tmp_path):
+    source = _parts(tmp_path)
     kill = KILL_AFTER_STAGED_RENAME.replace('self.name.startswith(".staging-")', 'self.parent.name.startswith(".staging-")')
     kill = kill.replace('.parent.name == "batches"', '.parent.name == "datasets"')
     _killed(home, kill, f"import sys; from ganaug.cli import main; sys.argv = ['ganaug', 'data', 'ingest', "
             f"{str(source)!r}, '--name', 'parts', '--resolution', '8']; main()")
     assert json.loads(ganaug("data", "list", "--json").stdout)["datasets"] == []
+    assert (home / "datasets" / "parts" / "arrays.npz").is_file()  # placed, never recorded
+    result = ganaug("data", "ingest", source, "--name", "parts", "--resolution", 8)
+    # Was refused: "datasets/parts already exists on disk but is not a recorded dataset ...; move it away first".
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (home / "datasets").iterdir()] == ["parts"]  # its writer's staging folder is gone
+    assert ganaug("data", "report", "parts").exit_code == 0
+    from ganaug.datasets import dataset_arrays
+
+    assert len(dataset_arrays("parts")[1].labels) == 6  # its arrays.npz matches the sha256 recorded
+
+
+def test_a_folder_under_a_datasets_name_that_ganaug_did_not_write_is_still_refused(home, tmp_path):
+    source = _parts(tmp_path)
+    mine = home / "datasets" / "parts"
+    (mine / "train" / "000").mkdir(parents=True)
+    (mine / "arrays.npz").write_bytes(b"")
+    (mine / "train" / "000" / "000000.png").write_bytes(b"")
+    (mine / "notes.txt").write_text("mine")
     result = ganaug("data", "ingest", source, "--name", "parts", "--resolution", 8)
     assert result.exit_code == 2 and "Traceback" not in result.output
     last = result.output.strip().splitlines()[-1]
-    assert "parts already exists on disk but is not a recorded dataset (an ingest killed" in last, last
-    assert "move it away first" in last
-    assert [p.name for p in (home / "datasets").iterdir()] == ["parts"]  # its writer's staging folder is gone
+    assert f"{mine} already exists on disk but is not a recorded dataset" in last and "move it away first" in last
+    assert (mine / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.slow  # the killed train's subprocess imports torch: 7–17 s on a shared 2-core machine
+def test_a_train_killed_between_placing_its_run_folder_and_its_commit_does_not_block_the_next(digits, home):
+    kill = KILL_AFTER_STAGED_RENAME.replace('.parent.name == "batches"', '.parent.name == "runs"')
+    _killed(home, kill, "import sys; from ganaug.cli import main; sys.argv = ['ganaug', 'train', '--dataset', "
+            f"{digits!r}, '--steps', '1', {', '.join(map(repr, TINY))}]; main()")
+    assert [p.name for p in (home / "runs").iterdir()] == ["000001"]  # config.json in place, no row
+    assert json.loads(ganaug("runs", "list", "--json").stdout)["runs"] == []
+    _trained(digits)  # the same id again (SQLite reuses it): was "runs/000001 exists but is not a recorded run"
+    assert [p.name for p in (home / "runs").iterdir()] == ["000001"]
+    runs = json.loads(ganaug("runs", "list", "--json").stdout)["runs"]
+    assert [(r["run"], r["status"]) for r in runs] == [(1, "done")]
+
+
+def test_a_folder_under_a_runs_id_that_ganaug_did_not_write_is_still_refused(digits, home):
+    (home / "runs" / "000001").mkdir(parents=True)
+    (home / "runs" / "000001" / "config.json").write_text("{}")
+    (home / "runs" / "000001" / "notes.txt").write_text("mine")
+    result = ganaug("train", "--dataset", digits, "--steps", 1, *TINY)
+    assert result.exit_code != 0 and "exists but is not a recorded run" in result.output
+    assert (home / "runs" / "000001" / "notes.txt").read_text() == "mine"
+    assert [p.name for p in (home / "runs").iterdir()] == ["000001"]  # the refused run left no folder of its own
+
+
+# In the child: the trainer's second checkpoint is written whole (its temporary file renamed into place), then the
+# process dies before recording it.
+KILL_AFTER_SECOND_CHECKPOINT = """
+import os, signal
+from ganaug_core.training import loop
+real, saved = loop.save_checkpoint, []
+def killed(*args, **kwargs):
+    result = real(*args, **kwargs)
+    saved.append(result)
+    if len(saved) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return result
+loop.save_checkpoint = killed
+"""
+
+
+@pytest.mark.slow  # the killed train's subprocess imports torch and trains: 12–16 s on a shared 2-core machine
+def test_a_resume_says_it_ignores_a_checkpoint_written_but_never_recorded(digits, home):
+    _killed(home, KILL_AFTER_SECOND_CHECKPOINT,
+            "from ganaug.runs import default_config, train_run; "
+            f"train_run({digits!r}, default_config({digits!r}, steps=2, ckpt_every=1, resolution=8, width=4, "
+            "batch_size=8))")
+    ckpts = home / "runs" / "000001" / "checkpoints"
+    assert sorted(p.name for p in ckpts.iterdir()) == ["checkpoint-0000001.pt", "checkpoint-0000002.pt"]
+    result = ganaug("train", "--resume", 1, "--steps", 3, "--json")
+    assert result.exit_code == 0, result.output
+    # No recorded sha256 vouches for step 2's bytes (anyone who can write the folder could have put it there), so
+    # the resume starts from step 1 and says why.
+    assert (f"note: resuming run 1 from step 1, its last recorded checkpoint: {ckpts / 'checkpoint-0000002.pt'} was "
+            "written after it but never recorded (its process was killed before recording it), so no recorded "
+            "sha256 vouches for its bytes and it is not used") in " ".join(result.stderr.split())
+    assert json.loads(result.stdout)["step"] == 3
+
+
+@pytest.mark.slow  # the killed command's subprocess imports the CLI: 3–7 s on a shared 2-core machine
+def test_an_export_killed_between_placing_its_folder_and_its_commit_is_refused_saying_why(home, tmp_path):
+    from tests.db.helpers import make_dataset
+
+    out, dataset = tmp_path / "gated", "toy"
+    assert ganaug("users", "add", "ada", "--role", "admin", "--password", "ada-password").exit_code == 0
+    with session_scope() as s:
+        make_dataset(s, home)
+    _killed(home, KILL_AFTER_CALL.format(module="ganaug.export", name="_move_into_place"),
+            "import os, sys; os.environ['GANAUG_PASSWORD'] = 'ada-password'; from ganaug.cli import main; "
+            f"sys.argv = ['ganaug', 'export', '--dataset', {dataset!r}, '--out', {str(out)!r}, '--user', 'ada']; "
+            "main()")
+    assert (out / "manifest.csv").is_file() and json.loads(ganaug("audit", "exports", "--json").stdout)["exports"] == []
+    event = (out / "export_event.txt").read_text().split()[0]
+    result = ganaug("export", "--dataset", dataset, "--out", out)
+    # Was "… already exists and is not an empty folder; choose another --out", which did not say it was an export.
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"error: --out {out} holds an export that was never recorded: its export_event.txt names event {event}, "
+        "which the decision log does not hold (an export killed outright between placing its folder and recording "
+        f"its event leaves one; `ganaug audit folder {out}` says more). It is not removed, since the log's newest "
+        "event deleted leaves the same: move it away or choose another --out")
+    assert (out / "manifest.csv").is_file()
