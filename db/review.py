@@ -253,11 +253,12 @@ def open_memorized(session: Session, batch_id: int) -> list[int]:
 
 
 def reject_memorized(session: Session, batch_id: int, user: User, reason: str,
-                     seen: Optional[Sequence[int]] = None) -> tuple[list[int], list[int]]:
+                     seen: Optional[Sequence[int]] = None, expect: Optional[int] = None) -> tuple[list[int], list[int]]:
     """Reject the batch's open memorized samples in one decision (one reject_sample event each, one transaction):
     (sample ids, event ids). `seen`: the ids the reviewer was shown. Only those are rejected, all or none: one a
     colleague rejected meanwhile, or a rescoring no longer flags, refuses the whole decision, and one flagged since
-    stays open (rejecting it unseen would record a judgement nobody made). Without `seen`, those open now."""
+    stays open (rejecting it unseen would record a judgement nobody made). Without `seen`, those open now.
+    `expect`: how many were open when the caller looked (a script's count); another number now refuses it."""
     _decide(session, user, "reject samples")
     reason = _reason(reason, f"reject the memorized samples of batch {batch_id}")
     batch = get_batch(session, batch_id)
@@ -268,6 +269,12 @@ def reject_memorized(session: Session, batch_id: int, user: User, reason: str,
         raise DecisionError(f"batch {batch_id} has not been scored, so memorization was never checked: run "
                             f"`ganaug evaluate batch {batch_id}` first")
     open_now = open_memorized(session, batch_id)
+    if expect is not None and len(open_now) != expect:
+        shown = ", ".join(map(str, open_now[:10])) + (", ..." if len(open_now) > 10 else "")
+        raise DecisionError(f"batch {batch_id} has {len(open_now)} memorized sample(s) not yet rejected"
+                            + (f" ({shown})" if open_now else "") + f", not the {expect} --expect said (scored "
+                            "again or decided on since you looked?); nothing was recorded: look again with "
+                            f"`ganaug review samples {batch_id} --memorized`")
     ids = open_now if seen is None else sorted({int(i) for i in seen})
     for sample_id in [i for i in ids if i not in open_now]:
         sample = get_sample(session, sample_id)

@@ -107,20 +107,32 @@ REJECT_MEMORIZED_HELP = (
     "Reject every memorized sample of a batch not rejected yet, in one decision: one event each, all or none.\n\n"
     "`ganaug review samples BATCH --memorized` lists them first, and the line printed names those rejected. A batch "
     "with none left to reject is refused (exit status 2), as any decision that would change nothing is.\n\n"
-    "Example: ganaug review reject-memorized 3 --reason \"near-copies of training images\" --user alice")
+    "A batch scored again between looking and rejecting may flag other samples. --expect N says how many you saw "
+    "open: the decision is refused (exit status 2) when the batch has another number open. --sample ID (again for "
+    "each) rejects only the samples named, as the Review page does: one no longer flagged, or rejected meanwhile, "
+    "refuses the whole decision, and one flagged since stays open.\n\n"
+    "Example: ganaug review reject-memorized 3 --reason \"near-copies of training images\" --expect 2 --user alice")
 
 
 @review_app.command("reject-memorized", help=REJECT_MEMORIZED_HELP)
 @cli_errors
-def reject_memorized_cmd(batch: int = BATCH, reason: str = REASON_REQUIRED, user: Optional[str] = USER,
-                         as_json: bool = JSON) -> None:
+def reject_memorized_cmd(
+    batch: int = BATCH, reason: str = REASON_REQUIRED,
+    expect: Optional[int] = typer.Option(None, "--expect", metavar="N",
+                                         help="How many memorized samples you saw open; another number refuses it"),
+    samples: Optional[list[int]] = typer.Option(None, "--sample", metavar="ID",
+                                                help="Reject only this sample (again for each): those you saw"),
+    user: Optional[str] = USER, as_json: bool = JSON,
+) -> None:
     """`ganaug review reject-memorized` (REJECT_MEMORIZED_HELP)."""
     from db.engine import session_scope
     from db.review import reject_memorized
 
+    if expect is not None and expect < 0:
+        raise UserError(f"--expect must be 0 or more, got {expect}")
     me = login(user)
     with session_scope(immediate=True) as session:
-        ids, events = reject_memorized(session, batch, me, reason)
+        ids, events = reject_memorized(session, batch, me, reason, seen=samples or None, expect=expect)
         out = dict(batch_id=batch, sample_ids=ids, event_ids=events, actor=me.name, role=me.role, reason=reason.strip())
     shown = ", ".join(map(str, ids[:10])) + (", ..." if len(ids) > 10 else "")  # --json and `audit log` list them all
     span = f"{min(events)}–{max(events)}" if len(events) > 1 else str(events[0])

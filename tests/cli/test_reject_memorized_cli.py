@@ -85,3 +85,45 @@ def test_help_says_what_it_does():
     assert "Reject every memorized sample of a batch not rejected yet, in one decision" in out
     assert "A batch with none left to reject is refused (exit status 2)" in out
     assert "reject-memorized" in run("review", "--help").stdout
+
+
+def _rescored(sample_id: int, memorized: bool) -> None:
+    """What `ganaug evaluate batch N --rescore` does to one sample's flag."""
+    from db.models import Sample
+
+    with session_scope() as s:
+        s.get(Sample, sample_id).memorized = memorized
+
+
+def test_expect_refuses_when_a_rescore_changed_how_many_are_open_and_writes_nothing(team, home):
+    batch, ids = memorized_batch(home)  # a script looked: 2 open (ids 0 and 2)
+    _rescored(ids[1], True)  # a rescore between looking and rejecting flags a third
+    before = ok_json("audit", "verify")["checked"]
+    assert refused("review", "reject-memorized", batch, "--reason", "copies", "--expect", 2, env=REX) == (
+        f"error: batch {batch} has 3 memorized sample(s) not yet rejected ({ids[0]}, {ids[1]}, {ids[2]}), not the 2 "
+        "--expect said (scored again or decided on since you looked?); nothing was recorded: look again with "
+        f"`ganaug review samples {batch} --memorized`")
+    assert ok_json("audit", "verify")["checked"] == before
+    assert not any(s["rejected"] for s in ok_json("review", "samples", batch)["samples"])
+    out = ok_json("review", "reject-memorized", batch, "--reason", "copies", "--expect", 3, env=REX)
+    assert out["sample_ids"] == ids[:3]
+    assert "must be 0 or more" in refused("review", "reject-memorized", batch, "--reason", "x", "--expect", -1, env=REX)
+
+
+def test_sample_rejects_only_the_ones_named_and_refuses_one_no_longer_flagged(team, home):
+    batch, ids = memorized_batch(home)
+    _rescored(ids[1], True)  # flagged after the script looked: it stays open, unseen
+    out = ok_json("review", "reject-memorized", batch, "--reason", "copies", "--sample", ids[0], "--sample", ids[2],
+                  env=REX)
+    assert out["sample_ids"] == [ids[0], ids[2]] and len(out["event_ids"]) == 2
+    assert [s["rejected"] for s in ok_json("review", "samples", batch)["samples"]] == [True, False, True, False]
+    _rescored(ids[1], False)  # and no longer flagged by the time it is named
+    assert refused("review", "reject-memorized", batch, "--reason", "x", "--sample", ids[1], env=REX) == (
+        f"error: sample {ids[1]} is no longer flagged as memorized (its batch was scored again); nothing was "
+        "recorded: look at the batch again")
+
+
+def test_help_names_expect_and_sample():
+    out = " ".join(run("review", "reject-memorized", "--help").stdout.split())
+    assert "--expect" in out and "--sample" in out
+    assert "refused (exit status 2) when the batch has another number open" in out
