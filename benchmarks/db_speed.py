@@ -139,7 +139,8 @@ def bench_bulk_decisions(samples: list[int], per_action: int = 100) -> float:
 
 def bench_review_page(batch_id: int, samples: list[int], repeats: int = 30) -> float:
     from db.engine import session_scope
-    from db.review import review_page, tag_sample
+    from db.review import tag_sample
+    from db.review_queue import review_page
     from db.users import authenticate
 
     with session_scope(immediate=True) as s:

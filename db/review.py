@@ -10,20 +10,20 @@ Every decision function takes the caller's session; open it with `session_scope(
 check and the write happen under one write lock. Each validates everything before writing anything, so a
 refused decision (DecisionError) leaves no trace. Each checks the database's state, never what a page showed, and a
 refusal that a colleague's decision explains names it and its time ("already rejected (ada rejected it at …)").
-The tag taxonomy itself (add, retire, restore) is db/tags.py.
+The tag taxonomy itself (add, retire, restore) is db/tags.py; what a reviewer is shown before deciding (the batches
+waiting, a batch's samples a page at a time) is db/review_queue.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from sqlalchemy import exists, func, insert, select, update
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
 
 from db.audit import PAST_TENSE, lock_log, record_event, record_events, who_did_it
 from db.errors import DecisionError
-from db.models import Batch, Event, Sample, SampleTag, Tag, User
+from db.models import Batch, Event, Sample, SampleTag, User
 from db.replay import digest_rows
 from db.tags import check_tag_reason, get_tag
 from db.users import require_user
@@ -37,8 +37,6 @@ MEANINGS = {
     "tag": "This sample shows the named artifact.",
     "untag": "This sample does not show the named artifact after all.",
 }
-SORTABLE = ("id", "seed", "class_confidence", "realism", "novelty", "nn_distance")
-SCORE_FIELDS = ("class_confidence", "realism", "novelty", "nn_distance", "memorized", "emb_x", "emb_y")
 
 
 def _decided(session: Session, batch_id: int, what: str = "it") -> str:
@@ -352,61 +350,3 @@ def untag_sample(session: Session, sample_id: int, tag: str, user: User, reason:
     session.delete(link)
     session.flush()
     return event
-
-
-def pending_batches(session: Session, dataset_id: Optional[int] = None, limit: Optional[int] = None) -> Sequence[Batch]:
-    """Pending batches, oldest first: all of them, or the first `limit`."""
-    return session.scalars(_pending(select(Batch), dataset_id).order_by(Batch.id).limit(limit)).all()
-
-
-def count_pending(session: Session, dataset_id: Optional[int] = None) -> int:
-    return session.scalar(_pending(select(func.count()).select_from(Batch), dataset_id)) or 0
-
-
-def _pending(q, dataset_id: Optional[int]):
-    q = q.where(Batch.status == "pending")
-    return q if dataset_id is None else q.where(Batch.dataset_id == dataset_id)
-
-
-@dataclass
-class ReviewRow:
-    sample: Sample
-    tags: list[str] = field(default_factory=list)
-    scores: dict = field(default_factory=dict)
-
-
-def review_page(session: Session, batch_id: int, page: int = 0, per_page: int = 48, sort: str = "id",
-                descending: bool = False, class_index: Optional[int] = None, tag: Optional[str] = None,
-                memorized: Optional[bool] = None, min_confidence: Optional[float] = None) -> tuple[list[ReviewRow], int]:
-    """One page of a batch's samples with their tag names and scores, and the number of samples that match."""
-    if sort not in SORTABLE:
-        raise DecisionError(f"cannot sort by {sort!r}: use one of {', '.join(SORTABLE)}")
-    if page < 0 or not 1 <= per_page <= 1000:
-        raise DecisionError("page must be ≥ 0 and per_page between 1 and 1000")
-    conditions = [Sample.batch_id == batch_id]
-    if class_index is not None:
-        conditions.append(Sample.class_index == class_index)
-    if memorized is not None:
-        conditions.append(Sample.memorized == bool(memorized))
-    if min_confidence is not None:
-        conditions.append(Sample.class_confidence >= min_confidence)
-    if tag:
-        tag_row = get_tag(session, tag, active_only=False)
-        conditions.append(exists().where(SampleTag.sample_id == Sample.id, SampleTag.tag_id == tag_row.id))
-    total = session.scalar(select(func.count()).select_from(Sample).where(*conditions))
-    column = getattr(Sample, sort)
-    order = (column.desc() if descending else column.asc()).nulls_last()
-    # copy_match in the same query: the page's sample dicts read it, and left deferred it cost one query per sample.
-    samples = session.scalars(
-        select(Sample).where(*conditions).order_by(order, Sample.id).offset(page * per_page).limit(per_page)
-        .options(undefer(Sample.copy_match))
-    ).all()
-    tags: dict[int, list[str]] = {s.id: [] for s in samples}
-    if samples:
-        for sid, name in session.execute(
-            select(SampleTag.sample_id, Tag.name).join(Tag, Tag.id == SampleTag.tag_id)
-            .where(SampleTag.sample_id.in_(list(tags))).order_by(Tag.name)
-        ):
-            tags[sid].append(name)
-    rows = [ReviewRow(s, tags[s.id], {k: getattr(s, k) for k in SCORE_FIELDS}) for s in samples]
-    return rows, int(total or 0)

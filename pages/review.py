@@ -20,7 +20,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from db.jobs import ACTIVE
-from db.review import review_page
+from db.review_queue import review_page
 from ganaug_core.imageio import shown_px
 from ganaug_core.runstats import diversity_said, last_diversity, too_young_to_tell
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when

@@ -184,7 +184,7 @@ def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset", help="O
     from db.datasets import get_dataset
     from db.engine import session_scope
     from db.models import Dataset
-    from db.review import count_pending, pending_batches
+    from db.review_queue import count_pending, pending_batches
 
     check_limit(limit)
     with session_scope() as s:
@@ -220,7 +220,8 @@ def samples_cmd(
 ) -> None:
     """One page of a batch's samples with their scores and tags (the ids to reject or tag)."""
     from db.engine import session_scope
-    from db.review import get_batch, review_page
+    from db.review import get_batch
+    from db.review_queue import review_page
     from ganaug_core import paths
 
     with session_scope() as s:

@@ -7,7 +7,7 @@ from db import views
 from db.engine import session_scope
 from db.jobs import count_jobs, list_jobs, submit_job
 from db.models import Run
-from db.review import count_pending, pending_batches, review_page
+from db.review_queue import count_pending, pending_batches, review_page
 from tests.db.helpers import counted_statements, make_batch, make_dataset
 
 

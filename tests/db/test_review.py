@@ -10,8 +10,9 @@ from db.audit import verify_chain
 from db.engine import session_scope
 from db.errors import DecisionError
 from db.models import Batch, Event, Sample, SampleTag
-from db.review import (approve_batch, pending_batches, reject_batch, reject_sample, restore_sample, review_page,
-                       revoke_batch, tag_sample, untag_sample)
+from db.review import (approve_batch, reject_batch, reject_sample, restore_sample, revoke_batch, tag_sample,
+                       untag_sample)
+from db.review_queue import pending_batches, review_page
 from db.tags import add_tag
 from tests.db.helpers import make_batch, sample_ids
 
