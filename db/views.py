@@ -28,6 +28,19 @@ def dataset_summary(session: Session, name: str) -> Optional[dict]:
                 resolution=dataset.resolution, channels=dataset.channels)
 
 
+def ingest_findings(session: Session) -> dict[str, dict[str, int]]:
+    """dataset name → what its ingest warned of, for the Overview: images identical to another (`identical`), how
+    many of those under two classes or more and on both sides of the split, and the files it left out (`skipped`)."""
+    from db.datasets import identical_images
+
+    found = {}
+    for dataset in session.scalars(select(Dataset).order_by(Dataset.created_at)):
+        same = identical_images(session, dataset.id, max_sets=0)
+        found[dataset.name] = dict(identical=same["images"], across_classes=same["across_classes"],
+                                   across_splits=same["across_splits"], skipped=len(dataset.skipped or []))
+    return found
+
+
 def train_class_counts(session: Session) -> dict[str, list[int]]:
     """dataset name → real training images per class (index order)."""
     datasets = {d.id: d for d in session.scalars(select(Dataset))}

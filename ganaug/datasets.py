@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Optional
 
 from db.datasets import (add_dataset, class_counts, dataset_references, delete_dataset, find_dataset, get_dataset,
-                         list_datasets)
+                         identical_images, list_datasets)
 from db.engine import session_scope
 from db.models import Dataset
 from ganaug.held_folders import HeldFolder, abandoned, removed_if_left_by_a_kill, sweep_abandoned
@@ -169,6 +169,14 @@ def dataset_report(name: str, minority_fraction: float = DEFAULT_MINORITY_FRACTI
         dataset = get_dataset(session, name)
         counts = class_counts(session, dataset.id)
         return imbalance_report(name, dataset.class_names, counts, minority_fraction)
+
+
+def ingest_findings(name: str) -> dict:
+    """What the ingest of `name` warned of, kept for whoever reads the dataset later: its identical images
+    (`db.datasets.identical_images`) and the files it left out, with why ([path, reason])."""
+    with session_scope() as session:
+        dataset = get_dataset(session, name)
+        return dict(duplicates=identical_images(session, dataset.id), skipped=[list(s) for s in dataset.skipped or []])
 
 
 def all_datasets() -> list[Dataset]:

@@ -9,9 +9,13 @@ images far from square that conversion stretched (source path, width, height).
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing as mp
+import unicodedata
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -21,7 +25,8 @@ from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.folder_walk import Walk
 from ganaug_core.folder_walk import as_text as _as_text
-from ganaug_core.imageio import IMAGE_SUFFIXES, ImageRejected, is_grayscale_mode, load_image_sized, peek_mode
+from ganaug_core.imageio import (IMAGE_SUFFIXES, UNREAD_IMAGE_TYPES, ImageRejected, is_grayscale_mode,
+                                 load_image_sized, peek_mode)
 from ganaug_core.progress import Progress, ProgressCallback
 
 if TYPE_CHECKING:
@@ -34,19 +39,53 @@ DEMO_KEEP = {7: 10, 8: 6, 9: 4}
 SPLIT_FOLDER_NAMES = {"train", "training", "test", "testing", "val", "valid", "validation", "dev"}
 
 
-def stratified_test_mask(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """True for the images held out as test: `fraction` of each class, chosen by a seeded permutation."""
+def stratified_test_mask(labels: np.ndarray, fraction: float, seed: int,
+                         same: Optional[np.ndarray] = None) -> np.ndarray:
+    """True for the images held out as test: `fraction` of each class, chosen by a seeded permutation.
+
+    `same` gives images that are identical after conversion one id (`identical_groups`): such a group goes to one
+    side whole. Split one by one, a photo copied twice into a class, or filed under two classes, landed on both sides
+    in every seed tried, and the test split scored the classifier on images it had trained on. A group is decided with
+    the lowest class it holds an image of, in the seeded order of that class's images, and is taken while the class
+    still wants test images (so a class may hold out a group's size − 1 more than its share) and unless it would leave
+    one of its classes with no training image. Without groups the split is the one made one image at a time."""
     rng = np.random.default_rng(seed)
     mask = np.zeros(len(labels), dtype=bool)
-    for c in np.unique(labels):
+    of = labels.tolist()
+    members: dict[int, list[int]] = {}
+    for i, g in enumerate(range(len(of)) if same is None else same.tolist()):
+        members.setdefault(g, []).append(i)
+    units: dict[int, list[int]] = {}  # a group by its first image in the lowest class it holds
+    for group in members.values():
+        low = min(of[j] for j in group)
+        units[next(j for j in group if of[j] == low)] = group
+    size = Counter(of)
+    held = dict.fromkeys(size, 0)  # test images per class so far
+    for c in sorted(size):
         idx = np.flatnonzero(labels == c)
-        idx = idx[rng.permutation(len(idx))]
+        own = [units[i] for i in idx.tolist() if i in units]
         n_test = int(round(len(idx) * fraction))
         # At least one image on each side, and a class of one image keeps it for training: a class with no
         # training image could not be learned (nor its test image be told from chance).
         n_test = min(max(n_test, 1), len(idx) - 1)
-        mask[idx[:n_test]] = True
+        for k in rng.permutation(len(own)):
+            if held[c] >= n_test:
+                break
+            taken = Counter(of[j] for j in own[k])
+            if any(held[d] + n >= size[d] for d, n in taken.items()):
+                continue  # it would leave a class with no training image
+            mask[own[k]] = True
+            for d, n in taken.items():
+                held[d] += n
     return mask
+
+
+def identical_groups(pixels: np.ndarray) -> np.ndarray:
+    """One id per image, the same for images whose pixels are identical (and so whose stored PNGs are: encoding is
+    deterministic): the first such image's index. Hashed an image at a time, not compared: no copy of the pixels."""
+    first: dict[bytes, int] = {}
+    return np.asarray([first.setdefault(hashlib.blake2b(img.tobytes(), digest_size=16).digest(), i)
+                       for i, img in enumerate(pixels)], dtype=np.int64)
 
 
 def split_names(test_mask: np.ndarray) -> np.ndarray:
@@ -115,12 +154,12 @@ def worker_pool(workers: int):
 
 
 def _decode_job(args):
-    path, resolution, channels, max_pixels = args
+    path, resolution, channels, max_pixels, bit_depth = args
     try:
-        arr, size = load_image_sized(Path(path), resolution, channels, max_pixels)
-        return arr, None, size
+        arr, size, frames, peak = load_image_sized(Path(path), resolution, channels, max_pixels, bit_depth)
+        return arr, None, size, frames, peak
     except ImageRejected as e:
-        return None, (str(e), e.bomb), None
+        return None, (str(e), e.bomb), None, 1, None
 
 
 def _is_text(name: str) -> bool:
@@ -146,6 +185,14 @@ def _holds_class_folders(d: Path) -> bool:
 DATABASE_FILE = "ganaug.db"  # a home's SQLite database (db.engine.database_url); not imported: core imports no db
 
 
+def _not_a_class(d: Path, home: Path) -> Optional[str]:
+    """Why the folder `d` is passed over (`_home_reason`), or None: also a zip's macOS metadata, which a dataset
+    unzipped from a Mac listed as a class folder with no readable image."""
+    if d.name == "__MACOSX":
+        return "macOS's metadata from a zip archive (resource forks, not images): passed over"
+    return _home_reason(d, home)
+
+
 def _home_reason(d: Path, home: Path) -> Optional[str]:
     """Why the folder `d` is a ganaug home and not a class (None when it is not one): a home kept beside the class
     folders under a name without a dot (`GANAUG_HOME=./home`) was ingested as a class of its batches and grids."""
@@ -167,16 +214,50 @@ def _only_greys(pixels: np.ndarray) -> bool:
     return True
 
 
+def _one_spelling(root: Path, class_dirs: list[Path]) -> None:
+    """Refuse two class folders whose names are one name in two Unicode spellings: 'café' copied from a Mac (e and a
+    combining accent) beside 'café' made on Linux (é) became two classes that every table showed alike, each with
+    part of the images. On a Mac they are one folder; which is meant is the user's to say."""
+    seen: dict[str, Path] = {}
+    for d in class_dirs:
+        first = seen.setdefault(unicodedata.normalize("NFC", d.name), d)
+        if first is not d:
+            raise GanaugError(f"class folders {first.name!r} and {d.name!r} in {root} are one name spelled with "
+                              f"different Unicode characters ({ascii(first.name)} and {ascii(d.name)}; a Mac writes "
+                              "an accent as a character of its own): move the images of one into the other")
+
+
+def much_smaller(width: int, height: int, side: int, resolution: int) -> bool:
+    """An image whose shorter side is half the others' (`source_side`) and the resolution or less: a 6×6 icon or a
+    thumbnail among 40×40 scans, enlarged to the resolution with nothing said (the note for the whole folder's side
+    speaks of the median only)."""
+    return 2 * min(width, height) <= min(side, resolution)
+
+
+@dataclass
+class FolderFindings:
+    """What reading a folder noticed beside its pixels, for the ingest's notes."""
+
+    # (path, how many) of each file of several frames or pages, of which only the first was read
+    frames: list[tuple[str, int]] = field(default_factory=list)
+    # (path, width, height) of each image much smaller than the others (`much_smaller`)
+    small: list[tuple[str, int, int]] = field(default_factory=list)
+    wide: int = 0  # how many 16-bit images were read
+    wide_peak: int = 0  # the highest value in them: below 4096 for a 12-bit camera's
+
+
 def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
-                links: Optional[list[tuple[str, str]]] = None):
-    """`links`, if given, receives (link, where it points) for each link followed (ganaug_core.folder_walk)."""
+                links: Optional[list[tuple[str, str]]] = None, found: Optional[FolderFindings] = None):
+    """`links`, if given, receives (link, where it points) for each link followed (ganaug_core.folder_walk);
+    `found`, what else reading noticed (`FolderFindings`)."""
+    found = FolderFindings() if found is None else found
     home = paths.home_path()  # not `paths.home()`, which would create it
     if _home_reason(root, home):
         raise GanaugError(f"{root} is a ganaug home, not a dataset: ingest the folder that holds one sub-folder of "
                           "images per class")
-    walk = Walk(root.resolve(), lambda d: _home_reason(d, home), follow_links=options.follow_links)
+    walk = Walk(root.resolve(), lambda d: _not_a_class(d, home), follow_links=options.follow_links)
     folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    reasons = {d: _home_reason(d, home) for d in folders}
+    reasons = {d: _not_a_class(d, home) for d in folders}
     homes = [(_as_text(d), reasons[d]) for d in folders if reasons[d]]
     targets = {d: walk.folder_link(d, [walk.root]) if d.is_symlink() else walk.root / d.name
                for d in folders if not reasons[d]}
@@ -184,6 +265,7 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
     for d in class_dirs:
         if not _is_text(d.name):
             raise GanaugError(f"class folder {d.name!r} in {root} is not valid UTF-8: rename it (its name is the class name)")
+    _one_spelling(root, class_dirs)
     splits = class_dirs if all(d.name.lower() in SPLIT_FOLDER_NAMES for d in class_dirs) else [
         d for d in class_dirs if _holds_class_folders(d)]
     if len(splits) >= 2:
@@ -201,6 +283,9 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
             elif f.suffix.lower() in IMAGE_SUFFIXES:
                 files.append(f)
                 file_labels.append(c)
+            elif f.suffix.lower() in UNREAD_IMAGE_TYPES:
+                walk.skipped.append((str(f), f"{UNREAD_IMAGE_TYPES[f.suffix.lower()]}, a format ganaug does not read: "
+                                             "save it as PNG or TIFF to ingest it"))
             else:
                 walk.skipped.append((str(f), "not an image file type"))
     skipped += walk.skipped
@@ -225,7 +310,7 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
             except ImageRejected as e:
                 if e.bomb:
                     raise GanaugError(f"refusing {f}: {e}") from None
-    jobs = [(str(f), options.resolution, channels, options.max_pixels) for f in files]
+    jobs = [(str(f), options.resolution, channels, options.max_pixels, options.bit_depth) for f in files]
     # Decoded straight into one array: a list of images stacked at the end held every pixel twice (1.8 GB at the
     # peak for 60,000 64² colour images, whose pixels are 737 MB).
     pixels = np.empty((len(jobs), channels, options.resolution, options.resolution), np.uint8)
@@ -237,7 +322,7 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
         # The bar opens at 0 and moves a chunk at a time: opened at the first report of 256, a 345-image folder's
         # bar first drew 74 % (and a 40-image folder's 100 %), before its workers had started.
         progress(Progress("decode", 0, len(jobs)))
-        for i, (arr, err, size) in enumerate(results):
+        for i, (arr, err, size, n_frames, peak) in enumerate(results):
             if err is not None:
                 reason, bomb = err
                 if bomb:
@@ -247,6 +332,10 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
                 pixels[i], read[i] = arr, True
             if size is not None:
                 sizes.append(size)
+            if n_frames > 1:
+                found.frames.append((str(files[i]), n_frames))
+            if peak is not None:
+                found.wide, found.wide_peak = found.wide + 1, max(found.wide_peak, peak)
             if (i + 1) % DECODE_CHUNK == 0 or i + 1 == len(jobs):
                 progress(Progress("decode", i + 1, len(jobs)))
     ok = np.flatnonzero(read).tolist()
@@ -266,6 +355,10 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
         pixels = pixels[read]
     if options.channels is None and channels == 3 and _only_greys(pixels):
         pixels = np.ascontiguousarray(pixels[:, :1])
-    splits = split_names(stratified_test_mask(labels, options.test_fraction, options.seed))
+    same = identical_groups(pixels)
+    splits = split_names(stratified_test_mask(labels, options.test_fraction, options.seed, same))
     stretched = [(str(files[i]), w, h) for i, (w, h) in zip(ok, sizes) if far_from_square(w, h)]
-    return pixels, labels, splits, [str(files[i]) for i in ok], names, skipped, source_side(sizes), stretched
+    side = source_side(sizes)
+    found.small += [(str(files[i]), w, h) for i, (w, h) in zip(ok, sizes)
+                    if much_smaller(w, h, side, options.resolution)]
+    return pixels, labels, splits, [str(files[i]) for i in ok], names, skipped, side, stretched

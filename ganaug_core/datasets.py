@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ganaug_core.dataset_sources import read_demo, read_folder, worker_pool
+from ganaug_core.dataset_sources import FolderFindings, read_demo, read_folder, worker_pool
 from ganaug_core.npz_source import read_npz
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import MAX_PIXELS, encode_png, sha256_bytes, sha256_file
@@ -46,6 +46,9 @@ class IngestOptions:
     # False: links in a folder dataset (to a file or a folder) are passed over and listed, not followed: a folder
     # handed over may link to /etc or to another patients' store (ganaug_core/folder_walk.py)
     follow_links: bool = True
+    # the bits a folder's 16-bit images use: their values are scaled 2**bit_depth - 1 → 255 (12: a 12-bit camera's,
+    # which the 16-bit scale stored at 0–16, nearly black)
+    bit_depth: int = 16
 
     def validate(self) -> None:
         # 8: the smallest side a generator trains at (MIN_RESOLUTION of the training config); below it a dataset
@@ -56,6 +59,8 @@ class IngestOptions:
             raise GanaugError(f"--channels must be 1 or 3, got {self.channels}")
         if self.test_fraction is not None and not 0.0 < self.test_fraction < 1.0:
             raise GanaugError(f"--test-fraction must be between 0 and 1 (exclusive), got {self.test_fraction}")
+        if not 8 <= self.bit_depth <= 16:
+            raise GanaugError(f"--bit-depth must be between 8 and 16, got {self.bit_depth}")
 
 
 @dataclass
@@ -87,22 +92,35 @@ class IngestResult:
     stretched: list[tuple[str, int, int]] = field(default_factory=list)
     # (link, where it points) of each link in a folder dataset that was followed (ganaug_core/folder_walk.py)
     links: list[tuple[str, str]] = field(default_factory=list)
+    # (source path, frames) of each file holding several frames or pages (a microscope's multi-page TIFF, an animated
+    # GIF), of which only the first was ingested: a z-stack's other planes are not in the dataset
+    frames: list[tuple[str, int]] = field(default_factory=list)
+    # (source path, width, height) of the images much smaller than the others (dataset_sources.much_smaller): icons or
+    # thumbnails among the scans, enlarged to the resolution
+    small: list[tuple[str, int, int]] = field(default_factory=list)
+    wide: int = 0  # how many 16-bit images a folder held
+    wide_peak: int = 0  # their highest value: below 4096 for a 12-bit camera's
+    bit_depth: int = 16  # the bits their values were taken to use (IngestOptions.bit_depth)
 
     def duplicates(self, max_groups: int = 50) -> dict:
         """Images whose stored bytes equal another's (after conversion): how many, how many share them with another
-        class, and how many with the other split; plus up to `max_groups` groups of their source paths.
+        class, and how many with the other split; plus up to `max_groups` groups of their source paths (those under
+        two classes first) and, beside each path, its class.
 
         A test image that is also a training image scores a classifier on what it was trained on, and the same
-        image under two labels teaches it both."""
+        image under two labels teaches it both. A folder's split keeps each group on one side
+        (`stratified_test_mask`); an .npz's own test split may not."""
         groups: dict[str, list[IngestedImage]] = {}
         for im in self.images:
             groups.setdefault(im.sha256, []).append(im)
-        dup = [g for g in groups.values() if len(g) > 1]
+        dup = sorted((g for g in groups.values() if len(g) > 1), key=lambda g: len({i.class_index for i in g}) == 1)
         return dict(
             images=sum(len(g) for g in dup),
+            sets=len(dup),
             across_classes=sum(len(g) for g in dup if len({i.class_index for i in g}) > 1),
             across_splits=sum(len(g) for g in dup if len({i.split for i in g}) > 1),
             groups=[[i.source_path for i in g] for g in dup[:max_groups]],
+            classes=[[self.class_names[i.class_index] for i in g] for g in dup[:max_groups]],
         )
 
 
@@ -113,22 +131,26 @@ def ingest(source: str, out_dir: Path, options: IngestOptions, progress: Progres
         default = DEMO_TEST_FRACTION if source == DEMO_NAME else DEFAULT_TEST_FRACTION
         options = dataclasses.replace(options, test_fraction=default)
     links: list[tuple[str, str]] = []
+    found = FolderFindings()
+    path = Path(source).expanduser()
+    if source != DEMO_NAME and not path.exists():
+        raise GanaugError(f"dataset source not found: {source}")
+    if options.bit_depth != 16 and (source == DEMO_NAME or not path.is_dir()):
+        raise GanaugError("--bit-depth applies to a folder's 16-bit image files (an .npz is scaled by the range of "
+                          "its values)")
     if source == DEMO_NAME:
         read = read_demo(options)
+    elif path.is_dir():
+        read = read_folder(path, options, progress, links, found)
+    elif path.suffix.lower() == ".npz":
+        read = read_npz(path, options)
     else:
-        path = Path(source).expanduser()
-        if not path.exists():
-            raise GanaugError(f"dataset source not found: {source}")
-        if path.is_dir():
-            read = read_folder(path, options, progress, links)
-        elif path.suffix.lower() == ".npz":
-            read = read_npz(path, options)
-        else:
-            raise GanaugError(f"unsupported dataset source {source}: expected a folder, an .npz file or {DEMO_NAME}")
+        raise GanaugError(f"unsupported dataset source {source}: expected a folder, an .npz file or {DEMO_NAME}")
     pixels, labels, splits, sources, names, skipped, side, stretched = read
     result = _write(source, out_dir, pixels, labels, splits, sources, names, skipped, progress, options.workers)
     return dataclasses.replace(result, test_fraction=options.test_fraction, seed=options.seed, source_side=side,
-                               stretched=stretched, links=links)
+                               stretched=stretched, links=links, frames=found.frames, small=found.small,
+                               wide=found.wide, wide_peak=found.wide_peak, bit_depth=options.bit_depth)
 
 
 # --- writing -------------------------------------------------------------------------------------------------

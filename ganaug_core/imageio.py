@@ -18,7 +18,16 @@ from typing import BinaryIO, Iterator
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+# .jpe and .jfif: JPEGs as some Windows tools and browsers save them (the file's bytes pick the decoder, not its name).
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+# Images of formats ganaug does not decode, by name: a lab's folder holds a phone's HEIC photos and a microscope's own
+# files, which were listed as "not an image file type" as if they were notes.
+UNREAD_IMAGE_TYPES = {
+    ".heic": "an iPhone's HEIC photo", ".heif": "a HEIF photo", ".avif": "an AVIF image", ".jp2": "a JPEG 2000 image",
+    ".dng": "a camera's raw file", ".cr2": "a camera's raw file", ".nef": "a camera's raw file",
+    ".arw": "a camera's raw file", ".czi": "a Zeiss microscope file", ".nd2": "a Nikon microscope file",
+    ".lif": "a Leica microscope file", ".svs": "a whole-slide scan", ".ndpi": "a whole-slide scan",
+}
 # The decoders Pillow may use, whatever a file's name says. Pillow otherwise tries each of its 43 formats by the
 # file's first bytes: a "scan.png" holding PostScript would go to its EPS plugin, which runs Ghostscript where that
 # is installed, and rarely used decoders are where decoding bugs are found. (A camera's multi-picture JPEG is read
@@ -93,12 +102,33 @@ def _why_unreadable(error: Exception, path: Path | BinaryIO) -> str:
     if isinstance(path, Path) and path.is_file() and path.stat().st_size == 0:
         return "an empty file"
     if isinstance(error, UnidentifiedImageError):
+        kind = _format_by_signature(path)
+        if kind:  # a PNG cut before its pixels is unidentified too: "not recognised as png" named the wrong fault
+            return f"a {kind} by its first bytes, but cut short or corrupt"
         return "not recognised as png, jpg, bmp, tif, webp or gif"
     if "truncated" in str(error).lower():  # "image file is truncated", "Truncated File Read"
         return "the file is cut short"
     if isinstance(error, OSError) and error.errno is not None:  # the file itself could not be read
         return error.strerror or type(error).__name__
     return "corrupt image data"
+
+
+# The first bytes of each format a folder dataset may hold (DECODERS).
+SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
+              (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"BM", "BMP"))
+
+
+def _format_by_signature(path: Path | BinaryIO) -> str | None:
+    if not isinstance(path, Path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for magic, kind in SIGNATURES if head.startswith(magic)), None)
 
 
 def peek_mode(path: Path, max_pixels: int = MAX_PIXELS) -> str:
@@ -130,13 +160,14 @@ def decode_bytes_per_pixel(im: Image.Image) -> int:
     return per_pixel + (WEBP_EXTRA_BYTES_PER_PIXEL if im.format == "WEBP" else 0)
 
 
-def _wide_to_8bit(im: Image.Image) -> Image.Image:
+def _wide_to_8bit(im: Image.Image, wide_top: int = 65535) -> Image.Image:
     """16-bit, 32-bit and float grayscale to 8 bits by the range the values are in, the same for every image.
 
-    16-bit images are divided by 257 (65535 → 255); integer and float images already within 0..255 keep their
-    values, floats within 0..1 are scaled by 255, and 32-bit integers within 0..65535 are read as 16-bit. Only
-    values outside all of these fall back to the image's own range. NaN and ±inf become 0. A fixed scale keeps
-    intensities comparable across images: a per-image stretch made a dark 16-bit scan as bright as a light one,
+    16-bit images are divided by 257 (65535 → 255), or by `wide_top` / 255 where the user says their values use fewer
+    bits (4095: a 12-bit camera's, whose images were nearly black at 0–16); integer and float images already within
+    0..255 keep their values, floats within 0..1 are scaled by 255, and 32-bit integers within 0..65535 are read as
+    16-bit. Only values outside all of these fall back to the image's own range. NaN and ±inf become 0. A fixed scale
+    keeps intensities comparable across images: a per-image stretch made a dark 16-bit scan as bright as a light one,
     and a constant image black."""
     raw = np.asarray(im)
     # In blocks of rows: whole-image float64 copies made a 0.3 MB 16-bit TIFF of 88 M pixels (under the pixel
@@ -158,19 +189,20 @@ def _wide_to_8bit(im: Image.Image) -> Image.Image:
         arr = raw[top:top + rows].astype(np.float64)
         if floats:
             arr[~np.isfinite(arr)] = 0.0
-        out[top:top + rows] = np.clip(np.round(_to_8bit_scale(arr, im.mode, lo, hi)), 0, 255)
+        out[top:top + rows] = np.clip(np.round(_to_8bit_scale(arr, im.mode, lo, hi, wide_top)), 0, 255)
     return Image.fromarray(out, "L")
 
 
-def _to_8bit_scale(arr: np.ndarray, mode: str, lo: float, hi: float) -> np.ndarray:
+def _to_8bit_scale(arr: np.ndarray, mode: str, lo: float, hi: float, top: int = 65535) -> np.ndarray:
+    # top / 255.0 is 257.0 exactly for 16 bits: the bytes stored before --bit-depth existed
     if mode.startswith("I;16"):
-        return arr / 257.0
+        return arr / (top / 255.0)
     if mode == "F" and lo >= 0.0 and hi <= 1.0:
         return arr * 255.0
     if lo >= 0.0 and hi <= 255.0:
         return arr
     if mode == "I" and lo >= 0.0 and hi <= 65535.0:
-        return arr / 257.0
+        return arr / (top / 255.0)
     return (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
 
 
@@ -184,9 +216,9 @@ def _over_black(im: Image.Image) -> Image.Image:
     return Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba).convert("RGB")
 
 
-def _to_mode(im: Image.Image, channels: int) -> Image.Image:
+def _to_mode(im: Image.Image, channels: int, top: int = 65535) -> Image.Image:
     if im.mode in {"I", "I;16", "I;16B", "I;16L", "F"}:
-        im = _wide_to_8bit(im)
+        im = _wide_to_8bit(im, top)
     if im.has_transparency_data:
         im = _over_black(im)
     return im.convert("L" if channels == 1 else "RGB")
@@ -197,12 +229,18 @@ def load_image(path: Path, resolution: int, channels: int, max_pixels: int = MAX
     return load_image_sized(path, resolution, channels, max_pixels)[0]
 
 
-def load_image_sized(path: Path, resolution: int, channels: int,
-                     max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, tuple[int, int]]:
-    """`load_image`, and the (width, height) the file stores: what ingestion says was lost when it shrinks a
-    128×128 photo to 32×32."""
+def load_image_sized(path: Path, resolution: int, channels: int, max_pixels: int = MAX_PIXELS,
+                     bit_depth: int = 16) -> tuple[np.ndarray, tuple[int, int], int, int | None]:
+    """`load_image`, the (width, height) the file stores (what ingestion says was lost when it shrinks a 128×128
+    photo to 32×32), how many frames or pages it holds, of which only the first is read (a multi-page TIFF of a
+    microscope's z-stack, an animated GIF), and a 16-bit image's highest value (None for others): a 12-bit camera's
+    images stay below 4096. `bit_depth`: the bits a 16-bit image's values use, scaled 2**bit_depth − 1 → 255."""
     with _decoding(path, max_pixels) as im:
         size = im.size  # before draft mode decodes a JPEG at reduced scale
+        try:  # counted from the headers (a TIFF's pages, a GIF's blocks), none decoded
+            frames = getattr(im, "n_frames", 1)
+        except (OSError, SyntaxError, ValueError, EOFError):  # a broken chain of later pages: the first reads still
+            frames = 1
         if im.format == "JPEG":
             # libjpeg can decode at 1/2, 1/4, 1/8 scale: far faster, and we only need `resolution` pixels.
             im.draft("L" if channels == 1 else "RGB", (resolution * 2, resolution * 2))
@@ -210,10 +248,11 @@ def load_image_sized(path: Path, resolution: int, channels: int,
             # A PNG's tag may follow its pixels, so it is known only now (after draft mode shrank a JPEG).
             _check_size(im, path, max_pixels, extra_per_pixel=TURNED_EXTRA_BYTES_PER_PIXEL)
             im = ImageOps.exif_transpose(im)
-        im = _to_mode(im, channels)
+        peak = im.getextrema()[1] if im.mode.startswith("I;16") else None  # in C, no copy of the pixels
+        im = _to_mode(im, channels, 2**bit_depth - 1)
         im = im.resize((resolution, resolution), Image.BILINEAR, reducing_gap=2.0)
         arr = np.asarray(im, dtype=np.uint8)
-    return (arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), size
+    return (arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), size, frames, peak
 
 
 def encode_png(chw: np.ndarray) -> bytes:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ganaug_core.dataset_sources import far_from_square, source_side, stratified_test_mask
+from ganaug_core.dataset_sources import far_from_square, identical_groups, source_side, stratified_test_mask
 from ganaug_core.errors import GanaugError
 
 if TYPE_CHECKING:
@@ -172,7 +172,8 @@ def read_npz(path: Path, options: IngestOptions):
     pixels = np.concatenate([_resize_all(p, options.resolution, channels) for p in pixels])
     labels, splits = np.concatenate(labels), np.concatenate(splits)
     if not (splits == "test").any():
-        test = stratified_test_mask(labels, options.test_fraction, options.seed)
+        # Images identical after conversion stay on one side (the folder's rule: `stratified_test_mask`)
+        test = stratified_test_mask(labels, options.test_fraction, options.seed, identical_groups(pixels))
         splits = np.where(test, "test", np.where(splits == "all", "train", splits)).astype("<U5")
     present = np.unique(labels)
     if len(present) < 2:

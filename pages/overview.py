@@ -24,6 +24,7 @@ def load_overview() -> dict:
             names={n: views.dataset_summary(session, n)["class_names"] for n in views.dataset_names(session)},
             train=views.train_class_counts(session),
             approved=views.approved_class_counts(session),
+            findings=views.ingest_findings(session),
             runs=views.runs_table(session, limit=20),
             pending=views.batches_table(session, "pending", limit=50),
             events=views.recent_events(session, limit=15),
@@ -35,6 +36,21 @@ def imbalance_alt(name: str, class_names: list, real: list[int], approved: list[
     class's real and approved counts, in the chart's order."""
     return (f"Bar chart, {name}: training images per class, real (train) plus approved synthetic samples: "
             + "; ".join(f"class {n}: {r:,} real, {a:,} approved" for n, r, a in zip(class_names, real, approved)))
+
+
+def ingest_caption(name: str, found) -> str:
+    """What the dataset's ingest warned of, said where the whole team looks: the warnings went to one terminal."""
+    if not found or not (found["identical"] or found["skipped"]):
+        return ""
+    parts = []
+    if found["identical"]:
+        parts.append(f"{found['identical']:,} images are identical to another one ({found['across_classes']:,} of them "
+                     f"under two classes or more, {found['across_splits']:,} on both sides of the train/test split)")
+    if found["skipped"]:
+        many = found["skipped"] > 1
+        parts.append(f"{found['skipped']:,} file{'s' * many} or folder{'s' * many} {'were' if many else 'was'} left "
+                     "out at ingest")
+    return f"{plain(name)}: " + "; ".join(parts) + ". `ganaug data report` lists them (`--json`: by source path)."
 
 
 data = load_overview()
@@ -72,6 +88,9 @@ for name, class_names in data["names"].items():
     # Past a few dozen classes the chart (22 px a class) scrolls in a box of its own and the page goes on below it.
     with st.container(height=CHART_BOX_PX) if many else st.container():
         st.plotly_chart(fig, key=f"imbalance_{name}", alt=imbalance_alt(name, class_names, real, approved))
+    found = ingest_caption(name, data["findings"].get(name))
+    if found:
+        st.caption(found)
     # A rare class's bar grown to the majority's by approved samples read as balanced; an export adds at most one
     # approved sample per real image of the class unless its ratio says more.
     capped = [f"{plain(n)}: {a:,} approved, {r:,} added" for n, r, a in zip(class_names, real, approved) if a > r]

@@ -28,6 +28,9 @@ def ingest_cmd(
         None, help="Share of each class held out as the locked test split (default: 1/3 for demo:digits, else 0.2; "
         "an .npz with its own test split keeps it)"),
     seed: int = typer.Option(0, help="Seed of the stratified test split (demo:digits: also of which rare images stay)"),
+    bit_depth: int = typer.Option(
+        16, help="The bits a folder's 16-bit images use: their values are scaled 2^N - 1 → 255 (12 for a 12-bit "
+        "camera's, which 16 stores nearly black; a note says when the values suggest fewer bits)"),
     no_follow_links: bool = typer.Option(
         False, "--no-follow-links", metavar="", help="Follow no link inside the folder: links to files and to "
         "folders are passed over and listed with where they point, the rest is ingested (a folder handed over may "
@@ -42,7 +45,7 @@ def ingest_cmd(
 
     defaulted = resolution is None
     options = IngestOptions(channels=channels, test_fraction=test_fraction, seed=seed,
-                            follow_links=not no_follow_links)
+                            follow_links=not no_follow_links, bit_depth=bit_depth)
     if resolution is not None:
         options.resolution = resolution
     with terminate_as_interrupt(), tqdm_progress() as progress:
@@ -68,6 +71,8 @@ def ingest_cmd(
          "source_side": result.source_side, "skipped": skipped, "duplicates": duplicates,
          "stretched": [{"path": p, "width": w, "height": h} for p, w, h in result.stretched],
          "links": [{"link": link, "target": target} for link, target in result.links],
+         "frames": [{"path": p, "frames": n} for p, n in result.frames],
+         "small": [{"path": p, "width": w, "height": h} for p, w, h in result.small],
          "report": report.to_dict()},
         as_json,
         "\n".join(text),
@@ -97,15 +102,17 @@ def ingest_notes(source: str, dataset, result, report, duplicates: dict, default
     side, res = result.source_side, dataset.resolution
     if defaulted and side and side >= 2 * res:
         lines.append(shrunk_note(side, res))
-    if duplicates["images"]:
-        lines.append(f"warning: {duplicates['images']} images are identical to another one after conversion to "
-                     f"{res}², {duplicates['across_classes']} of them under another class and "
-                     f"{duplicates['across_splits']} across train and test (a test image that is also a training "
-                     f"image inflates test scores); `--json` lists them by source path")
+    lines += duplicates_notes(duplicates, res, source)
+    lines += case_notes(result.class_names)
     if not defaulted and source != DEMO_NAME and side and res >= 2 * side:
         lines.append(enlarged_note(side, res))
     if result.stretched:
         lines.append(stretched_note(result.stretched, res))
+    if result.frames:
+        lines.append(frames_note(result.frames))
+    if result.small:
+        lines.append(small_note(result.small, side, res))
+    lines += depth_notes(result.wide, result.wide_peak, result.bit_depth)
     lines += split_warnings(report)
     if Path(source).expanduser().is_dir():  # the split is ganaug's (an .npz may bring its own)
         lines += held_note(held_beyond_fraction(report, result.test_fraction), result.test_fraction)
@@ -115,6 +122,48 @@ def ingest_notes(source: str, dataset, result, report, duplicates: dict, default
                      f"{some_names([repr(b) for b in before])}: this is a separate copy, with runs and reviews of "
                      "its own")
     return lines
+
+
+def duplicates_notes(dup: dict, resolution: int, source: str) -> list[str]:
+    """Said of images identical after conversion: that each set kept to one side of the split (a folder's split,
+    `stratified_test_mask`) or how many the source's own split put on both, and which sit under two classes."""
+    if not dup["images"]:
+        return []
+    n, sets = dup["images"], dup["sets"]
+    kept = ("each set was kept on one side of the train/test split, so no test image is also a training image"
+            if not dup["across_splits"] else
+            f"{dup['across_splits']} of them on both sides of the source's own train/test split (a test image that "
+            "is also a training image inflates test scores)")
+    lines = [f"warning: {n} images are identical to another one after conversion to {resolution}² ({sets} "
+             f"set{'s' * (sets > 1)}): {kept}; `--json` lists them by source path"]
+    across = [(paths, names) for paths, names in zip(dup["groups"], dup["classes"]) if len(set(names)) > 1]
+    if dup["across_classes"]:
+        shown = "; ".join(" = ".join(_shown_source(p, c, source) for p, c in zip(*g)) for g in across[:3])
+        more = " …" if dup["across_classes"] > sum(len(g[0]) for g in across[:3]) else ""
+        lines.append(f"warning: {dup['across_classes']} of them are filed under two classes or more, which teaches a "
+                     f"classifier both labels: {shown}{more}; keep each image in its one class and ingest again")
+    return lines
+
+
+def case_notes(class_names: list[str]) -> list[str]:
+    """Said of classes whose names differ only in case ('Tumor' and 'tumor', from two microscopes' exports): two
+    classes here, one folder on a Mac or Windows. Not refused: 'A' and 'a' are two classes of a letters dataset."""
+    alike: dict[str, list[str]] = {}
+    for name in class_names:
+        alike.setdefault(name.casefold(), []).append(name)
+    return [f"warning: classes {' and '.join(repr(one_line(n)) for n in names)} differ only in case: they were "
+            "ingested as separate classes (on a Mac or Windows they would be one folder); if they are one class, move "
+            "the images into one folder and ingest again" for names in alike.values() if len(names) > 1]
+
+
+def _shown_source(path: str, class_name: str, source: str) -> str:
+    """An image's source path as the user knows it: relative to the folder ingested (it starts with its class
+    folder), else whole with its class."""
+    try:
+        rel = Path(path).relative_to(Path(source).expanduser().resolve())
+    except ValueError:
+        return f"{one_line(path)} (class {one_line(class_name)})"
+    return one_line(str(rel)) if rel.parts[0] == class_name else f"{one_line(str(rel))} (class {one_line(class_name)})"
 
 
 def held_note(held: dict[str, int], fraction: float) -> list[str]:
@@ -154,6 +203,47 @@ def stretched_note(stretched: list[tuple[str, int, int]], resolution: int) -> st
             f"shorter or more; the most: {one_line(path)}, {w}×{h}) and {'were' if n > 1 else 'was'} stretched to "
             f"{resolution}×{resolution}; crop or pad {'them' if n > 1 else 'it'} first where the shape matters "
             "(`--json` lists them)")
+
+
+def frames_note(frames: list[tuple[str, int]]) -> str:
+    """Said of files of several frames or pages: a microscope's multi-page TIFF (a z-stack, channels, a time series)
+    became one image of its first page, and nothing said the rest was not ingested."""
+    path, most = max(frames, key=lambda f: f[1])
+    n = len(frames)
+    return (f"note: {n} file{'s' * (n > 1)} {'hold' if n > 1 else 'holds'} several frames or pages (the most: "
+            f"{one_line(path)}, {most} of them) and only the first of each was ingested: save the others as images of "
+            "their own to ingest them (`--json` lists them)")
+
+
+def small_note(small: list[tuple[str, int, int]], side: int, resolution: int) -> str:
+    """Said of images much smaller than the others (icons, thumbnails beside the scans they show): enlarged to the
+    resolution, they add no detail, and a thumbnail of a scan is a near-copy of it."""
+    path, w, h = min(small, key=lambda s: min(s[1], s[2]))
+    n = len(small)
+    return (f"note: {n} image{'s' * (n > 1)} {'are' if n > 1 else 'is'} much smaller than the others (whose shorter "
+            f"side is {side} px, median; the smallest: {one_line(path)}, {w}×{h}) and {'were' if n > 1 else 'was'} "
+            f"enlarged to {resolution}×{resolution}: thumbnails or icons? (`--json` lists them)")
+
+
+def depth_notes(wide: int, peak: int, bit_depth: int) -> list[str]:
+    """Said of a folder's 16-bit images whose values use fewer bits than --bit-depth says (a 12-bit microscope camera
+    saves into 16-bit files: scaled 65535 → 255 they were stored at 0–16, nearly black, in 17 grey levels), or more
+    (clipped to white)."""
+    if not wide:
+        return []
+    top, many = 2**bit_depth - 1, wide > 1
+    these = f"the {wide} images of 16 bits hold" if many else "the image of 16 bits holds"
+    if peak > top:
+        return [f"warning: {these} values up to {peak:,}, above the {top:,} that --bit-depth {bit_depth} scales to "
+                f"255: the values above it were stored as 255 (white); ingest again under another --name with a "
+                "larger --bit-depth"]
+    fewer = next((b for b in (8, 10, 12, 14) if b < bit_depth and peak < 2**b), None)
+    if fewer is None:
+        return []
+    level = round(peak / (top / 255))
+    return [f"note: {these} values up to {peak:,} only, stored at 0–{level} of 255 by --bit-depth {bit_depth} "
+            f"({top:,} → 255): nearly black, in {level + 1} grey levels. If a {fewer}-bit camera made "
+            f"{'them' if many else 'it'}, ingest again under another --name with --bit-depth {fewer}"]
 
 
 def held_beyond_fraction(report, fraction: float) -> dict[str, int]:
@@ -225,11 +315,24 @@ def report_cmd(
     minority_fraction: float = typer.Option(DEFAULT_MINORITY_FRACTION, help="Minority: below this share of the largest class"),
     as_json: bool = JSON,
 ) -> None:
-    """Per-class counts per split, the imbalance ratio and the minority classes."""
-    from ganaug.datasets import dataset_report
+    """Per-class counts per split, the imbalance ratio, the minority classes, and what the ingest warned of
+    (identical images, files left out)."""
+    from ganaug.datasets import dataset_report, ingest_findings
 
     report = dataset_report(name, minority_fraction)
-    emit(report.to_dict(), as_json, shown_report(report).to_text())
+    found = ingest_findings(name)
+    dup, skipped = found["duplicates"], found["skipped"]
+    text = [shown_report(report).to_text()]
+    if dup["images"]:  # the ingest's warnings scrolled by on one terminal: said to whoever reads the dataset later
+        text.append(f"identical images: {dup['images']} ({dup['sets']} set{'s' * (dup['sets'] > 1)}), "
+                    f"{dup['across_classes']} of them under two classes or more, {dup['across_splits']} on both sides "
+                    "of the split (`--json` lists them by source path)")
+    if skipped:
+        text.append(f"left out at ingest: {len(skipped)} file{'s' * (len(skipped) > 1)} or folder"
+                    f"{'s' * (len(skipped) > 1)} (`--json` lists them with why)")
+    groups = [[dict(path=p, class_name=report.class_names[c], split=s) for p, c, s in g] for g in dup.pop("groups")]
+    emit({**report.to_dict(), "duplicates": {**dup, "groups": groups},
+          "skipped": [{"path": p, "reason": r} for p, r in skipped]}, as_json, "\n".join(text))
 
 
 @app.command("remove")

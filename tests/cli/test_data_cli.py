@@ -225,11 +225,15 @@ def test_identical_images_are_reported(home, tmp_path):
     result = ganaug("data", "ingest", str(src), "--name", "x", "--json")
     assert result.exit_code == 0, result.output
     dup = json.loads(result.stdout)["duplicates"]
-    assert (dup["images"], dup["across_classes"]) == (2, 2)
+    assert (dup["images"], dup["sets"], dup["across_classes"], dup["across_splits"]) == (2, 1, 2, 0)
     assert sorted(os.path.basename(p) for p in dup["groups"][0]) == ["img000.png", "same.png"]
+    assert sorted(dup["classes"][0]) == ["a", "b"]
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning")]  # after the progress bars
-    assert warnings[0].startswith("warning: 2 images are identical to another one after conversion to 32², 2 of "
-                                  "them under another class")
+    assert warnings[:2] == [
+        "warning: 2 images are identical to another one after conversion to 32² (1 set): each set was kept on one "
+        "side of the train/test split, so no test image is also a training image; `--json` lists them by source path",
+        "warning: 2 of them are filed under two classes or more, which teaches a classifier both labels: a/img000.png "
+        "= b/same.png; keep each image in its one class and ingest again"]
     clean = ganaug("data", "ingest", str(make_image_folder(tmp_path / "clean", classes=("a", "b"))), "--name", "y")
     assert clean.exit_code == 0 and "warning" not in clean.stderr
 

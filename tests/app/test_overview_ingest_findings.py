@@ -1,0 +1,21 @@
+"""The Overview says what a dataset's ingest warned of (identical images, files left out): the warnings went to the
+terminal of whoever ingested it, and the team reads the dataset in the app."""
+
+from __future__ import annotations
+
+from ganaug.datasets import ingest_dataset
+from ganaug_core.datasets import IngestOptions
+from tests.app.conftest import app_test
+from tests.core.test_identical_images_split import noise_folder
+
+
+def test_overview_names_identical_images_and_files_left_out(users, tmp_path):
+    src = noise_folder(tmp_path / "src")
+    (src / "a" / "empty.png").write_bytes(b"")
+    ingest_dataset(str(src), "lab", IngestOptions(resolution=8, workers=1))
+    at = app_test(users["rita"])
+    captions = [c.value for c in at.caption]
+    assert ("lab: 6 images are identical to another one (2 of them under two classes or more, 0 on both sides of "
+            "the train/test split); 1 file or folder was left out at ingest. `ganaug data report` lists them "
+            "(`--json`: by source path).") in captions
+    assert not [c for c in captions if c.startswith("digits:")]  # the demo's digits have none
