@@ -267,7 +267,8 @@ def job_detail(session: Session, job_id: int) -> Optional[dict]:
         return None
     job, name = found
     return {**_row(job, name), "kind": job.kind, "stats": dict(job.stats or {}), "details": job.error or "",
-            "heartbeat": as_utc(job.heartbeat_at), "cancel_requested": job.cancel_requested}
+            "heartbeat": as_utc(job.heartbeat_at), "cancel_requested": job.cancel_requested,
+            "actor_id": job.requested_by}
 
 
 def _row(j: Job, actor: Optional[str]) -> dict:

@@ -107,15 +107,17 @@ class SignIn(Base):
 
 class FailedSignIn(Base):
     """A wrong password typed into the app's sign-in form (or a try still being checked): the account's name, letter
-    case folded, or for a name that is no account's (a password typed into the name box?) only its sha256; and when,
-    on the database's clock (`db_now`). Never the password. Kept only for the lockout's window (db/sign_ins.py
-    prunes older rows), so every app process of a team counts the same tries."""
+    case folded, or for a name that is no account's (a password typed into the name box?) only its sha256; the
+    address it came from, where the app can tell; and when, on the database's clock (`db_now`). Never the password.
+    Kept only for the lockout's window (db/sign_ins.py prunes older rows), so every app process of a team counts the
+    same tries."""
 
     __tablename__ = "failed_sign_ins"
     __table_args__ = (Index("ix_failed_sign_ins_name_at", "name", "at"), Index("ix_failed_sign_ins_at", "at"))
 
     id: Mapped[intpk]
     name: Mapped[name_str]
+    address: Mapped[Optional[str]] = mapped_column(String(64))  # None: unknown (this machine, or behind a proxy)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -189,8 +191,9 @@ class Sample(Base):
     nn_real_ids: Mapped[Optional[list]] = mapped_column(JSON)  # ids of the nearest real training images
     memorized: Mapped[bool] = mapped_column(Boolean, default=False)
     # Why it was flagged: {"kind": "copy" | "blend" | "features", "parts": [real image ids], ...} (copy_match.py).
-    # Deferred: only the Review page reads it (views.samples_by_ids, review.review_page), so the workflow's own loads
-    # of a sample never select it (a home written at an older schema, as tests/db/test_upgrade.py builds one, lacks it).
+    # Deferred: only the Review page reads it (views.samples_by_ids, review_queue.review_page), so the workflow's own
+    # loads of a sample never select it (a home written at an older schema, as tests/db/test_upgrade.py builds one,
+    # lacks it).
     copy_match: Mapped[Optional[dict]] = mapped_column(JSON, deferred=True)
     emb_x: Mapped[Optional[float]]
     emb_y: Mapped[Optional[float]]

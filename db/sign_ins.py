@@ -6,10 +6,11 @@ revocable: it ends when the reviewer signs out, when the account is disabled, it
 changed, and SIGN_IN_HOURS after it was made. A page run resumed from a token re-checks the account like every page run.
 
 Guessing passwords through the sign-in form is slowed by `FailedSignIns`: after MAX_FAILED_SIGN_INS wrong tries for
-one name within FAILED_SIGN_IN_MINUTES, that name is refused, right password or not, until the oldest try is that old.
-The tries are rows in the database (the name, or a digest of a name that is no account's, and the time; never the
-password), so every app process of a team
-counts the same ones, a restart forgets none, and an admin sees them and may clear an account's.
+one name from one address within FAILED_SIGN_IN_MINUTES, that name is refused from that address, right password or
+not, until the oldest of those tries is that old; after MAX_FAILED_SIGN_INS_PER_NAME from all addresses together, it is
+refused from every address. The tries are rows in the database (the name, or a digest of a name that is no account's,
+the address and the time; never the password), so every app process of a team counts the same ones, a restart forgets
+none, and an admin sees them and may clear an account's.
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ from db.errors import DecisionError
 from db.models import FailedSignIn, SignIn, User, as_utc, db_now, utcnow
 
 SIGN_IN_HOURS = 12
-MAX_FAILED_SIGN_INS = 5
+MAX_FAILED_SIGN_INS = 5  # for one name from one address
+# For one name from every address together. The lock per address keeps a stranger who types wrong passwords for a
+# reviewer's name from locking the reviewer out of a browser elsewhere; this one bounds a guesser who spreads tries
+# over addresses (or forges them behind a proxy that passes a client's X-Forwarded-For on unchecked), at the price
+# that 4 addresses together can still lock a name out everywhere.
+MAX_FAILED_SIGN_INS_PER_NAME = 4 * MAX_FAILED_SIGN_INS
 FAILED_SIGN_IN_MINUTES = 15
 _PG_TRIES_LOCK = 0x6661_696C  # shared by every ganaug process counting sign-in tries
 UNKNOWN_NAME = "sha256:"  # a stored try's name that is no account's: its digest follows
@@ -75,60 +81,80 @@ def end_sign_ins_of(session: Session, user_id: int) -> int:
 
 
 class FailedSignIns:
-    """Wrong passwords per account name (as typed, letter case folded) in the last `minutes`, kept in the database.
+    """Wrong passwords per account name (as typed, letter case folded) and address in the last `minutes`, kept in
+    the database.
 
     Every app process on one database counts the same rows (two machines, two ports behind a proxy), and a restart
     or a crash forgets none. A try is written before its password is checked (`start`) and taken back once that
-    password proves right (`succeeded`, which also ends the name's count) or the try was no guess (`withdraw`: a
-    disabled account's right password), so browsers that guess at the same moment, in one process or several, get
-    no more than `limit` tries between them. A refused name is refused before its password is checked, so a
-    locked-out guesser learns nothing from a right guess, and names that exist and names that do not are treated
-    alike. Times come from `clock` (the database server's, which a team's machines share)."""
+    password proves right (`succeeded`, which also ends the name's count from that address), so browsers that guess
+    at the same moment, in one process or several, get no more than `limit` tries between them from one address,
+    `name_limit` from all.
+    A refused name is refused before its password is checked, so a locked-out guesser learns nothing from a right
+    guess, and names that exist and names that do not are treated alike. A try whose address the app cannot tell
+    (None) counts under one address shared by all such tries. Times come from `clock` (the database server's, which
+    a team's machines share)."""
 
     def __init__(self, limit: int = MAX_FAILED_SIGN_INS, minutes: float = FAILED_SIGN_IN_MINUTES,
-                 clock: Callable[[Session], dt.datetime] = db_now):
-        self.limit, self.minutes, self.clock = limit, minutes, clock
+                 clock: Callable[[Session], dt.datetime] = db_now, name_limit: int = MAX_FAILED_SIGN_INS_PER_NAME):
+        self.limit, self.minutes, self.clock, self.name_limit = limit, minutes, clock, name_limit
         self.window = dt.timedelta(minutes=minutes)
 
-    def start(self, session: Session, name: str) -> int:
-        """Count a try for `name` before its password is checked; the try's id. Raises DecisionError, and counts
-        nothing, while `name` has had `limit` tries within the window. In a `session_scope(immediate=True)`."""
+    def start(self, session: Session, name: str, address: Optional[str] = None) -> int:
+        """Count a try for `name` from `address` before its password is checked; the try's id. Raises DecisionError,
+        and counts nothing, while `name` has had `limit` tries from `address`, or `name_limit` from all addresses,
+        within the window. In a `session_scope(immediate=True)`."""
         _lock(session)
         now = self.clock(session)
         session.execute(delete(FailedSignIn).where(FailedSignIn.at <= now - self.window))  # no pile of old rows
-        key = _key(session, name)
-        tries = session.scalars(select(FailedSignIn.at).where(FailedSignIn.name == key)
+        key, address = _key(session, name), _address(address)
+        tries = session.execute(select(FailedSignIn.at, FailedSignIn.address).where(FailedSignIn.name == key)
                                 .order_by(FailedSignIn.at)).all()
-        if len(tries) >= self.limit:
-            free = as_utc(tries[len(tries) - self.limit]) + self.window  # when fewer than `limit` are that recent
+        if (free := self._refused_until([as_utc(at) for at, _ in tries],
+                                        [as_utc(at) for at, a in tries if a == address])) is not None:
             wait = max(1, math.ceil((free - now).total_seconds() / 60))
             raise DecisionError(f"too many wrong passwords for {name!r}: try again in {wait} minute"
                                 f"{'s' * (wait != 1)}")
-        row = FailedSignIn(name=key, at=now)
+        row = FailedSignIn(name=key, address=address, at=now)
         session.add(row)
         session.flush()
         return row.id
 
-    def succeeded(self, session: Session, name: str) -> None:
-        """The right password (for a name not locked): its wrong ones are forgotten, this try included."""
-        session.execute(delete(FailedSignIn).where(FailedSignIn.name == _key(session, name)))
+    def _refused_until(self, every: list[dt.datetime], one: list[dt.datetime]) -> Optional[dt.datetime]:
+        """When a name stops being refused, given its tries' times (oldest first) from every address and from one;
+        None when it is not refused. Each count frees a try once fewer than its limit are within the window."""
+        until = [times[len(times) - limit] + self.window
+                 for times, limit in ((every, self.name_limit), (one, self.limit)) if len(times) >= limit]
+        return max(until, default=None)
 
-    def withdraw(self, session: Session, try_id: int) -> None:
-        """A try that was no wrong password (a disabled account's right one) does not count."""
-        session.execute(delete(FailedSignIn).where(FailedSignIn.id == try_id))
+    def succeeded(self, session: Session, name: str, address: Optional[str] = None) -> None:
+        """The right password (for a name not locked): its wrong ones from `address` are forgotten, this try
+        included. Those from elsewhere stay: a stranger's guesses would otherwise start afresh each time the account's
+        owner signed in."""
+        address = _address(address)
+        session.execute(delete(FailedSignIn).where(
+            FailedSignIn.name == _key(session, name),
+            FailedSignIn.address.is_(None) if address is None else FailedSignIn.address == address))
 
     def recent(self, session: Session) -> list[dict]:
-        """Each name with tries within the window, the latest first: its count, its last try, whether the form
-        refuses it now and until when (None when it does not). A name that is no account's is None (see `_key`)."""
+        """Each name with tries within the window, the latest first: its count, from how many addresses (tries whose
+        address is unknown count as one), its last try, whether the form refuses it now (from one address at least)
+        and until when (None when it does not). A name that is no account's is None (see `_key`)."""
         now = self.clock(session)
-        rows = session.execute(select(FailedSignIn.name, FailedSignIn.at).where(FailedSignIn.at > now - self.window)
+        rows = session.execute(select(FailedSignIn.name, FailedSignIn.address, FailedSignIn.at)
+                               .where(FailedSignIn.at > now - self.window)
                                .order_by(FailedSignIn.name, FailedSignIn.at)).all()
-        tries: dict[str, list[dt.datetime]] = {}
-        for name, at in rows:
-            tries.setdefault(name, []).append(as_utc(at))
-        out = [dict(name=None if name.startswith(UNKNOWN_NAME) else name, tries=len(times), last_try=times[-1],
-                    locked=len(times) >= self.limit, locked_until=times[len(times) - self.limit] + self.window if len(times) >= self.limit else None)
-               for name, times in tries.items()]
+        tries: dict[str, list[tuple[dt.datetime, Optional[str]]]] = {}
+        for name, address, at in rows:
+            tries.setdefault(name, []).append((as_utc(at), address))
+        out = []
+        for name, found in tries.items():
+            every = [at for at, _ in found]
+            addresses = {a for _, a in found}
+            until = max((u for u in (self._refused_until(every, [at for at, a in found if a == one])
+                                     for one in addresses) if u is not None), default=None)
+            out.append(dict(name=None if name.startswith(UNKNOWN_NAME) else name, tries=len(found),
+                            addresses=len(addresses), last_try=every[-1], locked=until is not None,
+                            locked_until=until))
         return sorted(out, key=lambda r: (r["last_try"], r["name"] or ""), reverse=True)
 
     def unlock(self, session: Session, name: str, by: User, reason: Optional[str] = None) -> tuple[User, int]:
@@ -165,6 +191,13 @@ def _lock(session: Session) -> None:
     `session_scope(immediate=True)`; on PostgreSQL a transaction-scoped advisory lock."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_TRIES_LOCK})
+
+
+def _address(address: Optional[str]) -> Optional[str]:
+    """A client's address as stored: None when unknown; a value longer than any IPv6 address (a forged header?) is
+    cut to the column's width."""
+    address = (address or "").strip()
+    return address[:64] or None
 
 
 def _key(session: Session, name: str) -> str:

@@ -32,7 +32,15 @@ _DUMMY_HASH: Optional[str] = None
 
 
 class WrongPassword(DecisionError):
-    """An unknown name or a wrong password (one message for both): what the app's sign-in form counts as a guess."""
+    """An unknown name, a wrong password or a disabled account (one message for all three): what the app's sign-in
+    form counts as a guess."""
+
+    def __init__(self, name: str):
+        # A disabled account's right password used to be answered "account … is disabled": a confirmation of the
+        # password to whoever guessed it (Django's ModelBackend refuses an inactive user with its generic message
+        # too). Its owner learns from the message whom to ask.
+        super().__init__(f"unknown user, wrong password or disabled account for {name!r} (an admin can tell you "
+                         "which)")
 
 
 def hash_password(password: str) -> str:
@@ -121,18 +129,18 @@ def list_users(session: Session) -> Sequence[User]:
 
 
 def authenticate(session: Session, name: str, password: str) -> User:
-    """The active user with this name and password; the same message for an unknown name and a wrong password."""
+    """The active user with this name and password; one message (`WrongPassword`) for an unknown name, a wrong
+    password and a disabled account, each after one password check, so that neither the answer nor its time tells
+    which names exist, nor that a password guessed for a disabled account is right."""
     global _DUMMY_HASH
     user = get_user(session, (name or "").strip())
     if user is None:
         # Spend the same time as a real check so that timing does not reveal which names exist.
         _DUMMY_HASH = _DUMMY_HASH or hash_password("not a password")
         verify_password(_DUMMY_HASH, password or "")
-        raise WrongPassword(f"unknown user or wrong password for {name!r}")
-    if not verify_password(user.password_hash, password or ""):
-        raise WrongPassword(f"unknown user or wrong password for {name!r}")
-    if not user.active:
-        raise DecisionError(f"account {user.name!r} is disabled; ask an admin")
+        raise WrongPassword(name)
+    if not verify_password(user.password_hash, password or "") or not user.active:
+        raise WrongPassword(name)
     return user
 
 

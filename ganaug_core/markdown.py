@@ -20,3 +20,11 @@ def plain(text) -> str:
     one-line reason. Never put the result inside backticks (a code span shows the backslashes)."""
     inline = _MARKDOWN_PUNCTUATION.sub(lambda m: "\\" + m.group(), " ".join(str(text).split()))
     return _MARKDOWN_BLOCK_START.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], inline)
+
+
+def chart_text(text) -> str:
+    """`text` for a Plotly chart's labels (an axis's categories, a legend entry, a title), shown as exactly its
+    characters. Plotly reads a subset of HTML there: a class folder named `<a href="https://…">7</a>` was a live link
+    on the Overview chart's axis, and a `<span style="font-size:400px">` covered the chart. Plotly turns `&lt;`,
+    `&gt;` and `&amp;` back into the characters they stand for."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

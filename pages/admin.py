@@ -9,13 +9,15 @@ import streamlit as st
 from db.tags import add_tag, list_tags, set_tag_active
 from db.sign_ins import failed_sign_ins
 from db.users import ROLES, add_user, list_users, set_active, set_password, set_role
-from pages.tables import MISSING, table_columns
+from pages.tables import MISSING, table_columns, text_cells
 from pages.ui import acting_user, decision_errors, plain, require_user
 from db.engine import session_scope
 
 NO_ACCOUNT = "(no account)"  # a name guessed at that is no account's: only its digest is kept
 GUESSED = {  # the failed sign-ins table's own columns
     "tries": st.column_config.NumberColumn("Wrong passwords", format="%d"),
+    "addresses": st.column_config.NumberColumn(
+        "Addresses", format="%d", help="How many addresses the wrong passwords came from (unknown ones count as one)"),
     "last_try": st.column_config.DatetimeColumn("Last try (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     "locked": st.column_config.CheckboxColumn("Refused now"),
     "locked_until": st.column_config.DatetimeColumn("Refused until (UTC)", format="YYYY-MM-DD HH:mm:ss"),
@@ -54,7 +56,8 @@ accounts, taxonomy = st.tabs(["Accounts", "Artifact tags"])
 with accounts:
     with session_scope() as session:
         people = [dict(name=u.name, role=u.role, active=u.active, created=u.created_at) for u in list_users(session)]
-    st.dataframe(pd.DataFrame(people), hide_index=True, column_config=table_columns(people), placeholder=MISSING)
+    st.dataframe(text_cells(pd.DataFrame(people)), hide_index=True,
+                 column_config=table_columns(people), placeholder=MISSING)
     st.markdown("**Add an account**")
     with st.form("add_user"):
         c1, c2, c3 = st.columns(3)
@@ -98,12 +101,14 @@ with accounts:
         st.caption("None: no wrong password has been typed in the sign-in form of late.")
     else:
         shown = [dict(g, name=g["name"] or NO_ACCOUNT) for g in guessed]
-        st.dataframe(pd.DataFrame(shown), hide_index=True, column_config={**table_columns(shown), **GUESSED},
+        st.dataframe(text_cells(pd.DataFrame(shown)), hide_index=True,
+                     column_config={**table_columns(shown), **GUESSED},
                      placeholder=MISSING)
-        st.caption(f"After {failed_sign_ins.limit} wrong passwords the sign-in form refuses a name, right password or "
-                   f"not, whether or not it is an account's. A name that is no account's is not kept (it may be a "
-                   f"password typed into the name box): it shows as “{NO_ACCOUNT}”. Clearing an account's lets its "
-                   "owner sign in at once.")
+        st.caption(f"After {failed_sign_ins.limit} wrong passwords from one address the sign-in form refuses a name "
+                   f"from that address, and after {failed_sign_ins.name_limit} from all addresses from every one, "
+                   "right password or not, whether or not it is an account's. A name that is no account's is not "
+                   f"kept (it may be a password typed into the name box): it shows as “{NO_ACCOUNT}”. Clearing an "
+                   "account's lets its owner sign in at once.")
     if accounts_guessed := sorted({g["name"] for g in guessed if g["name"]}):
         g1, g2 = st.columns(2)
         g1.selectbox("Name", accounts_guessed, key="admin_unlock_who")
@@ -118,7 +123,8 @@ with taxonomy:
     with session_scope() as session:
         tags = [dict(name=t.name, blocking=t.blocking, active=t.active, description=t.description or None)
                 for t in list_tags(session, include_inactive=True)]
-    st.dataframe(pd.DataFrame(tags), hide_index=True, column_config=table_columns(tags), placeholder=MISSING)
+    st.dataframe(text_cells(pd.DataFrame(tags)), hide_index=True,
+                 column_config=table_columns(tags), placeholder=MISSING)
     with st.form("add_tag"):
         name = st.text_input("Tag name", key="admin_tag_name")
         description = st.text_input("What it means", key="admin_tag_description")

@@ -22,7 +22,7 @@ from db.engine import session_scope
 from db.models import Event
 from db.exports import count_exports, list_exports
 from db.replay import state_mismatches
-from pages.tables import MISSING, event_table, table_columns
+from pages.tables import MISSING, event_table, table_columns, text_cells
 from pages.ui import NO_DATASET, decision_errors, home, plain, require_user, signed_in_row
 
 ACTIONS = ["any", *audit.ACTIONS]  # what db/review.py, db/users.py and db/exports.py record
@@ -54,7 +54,8 @@ EXPORT_ROWS = 200  # past exports listed; the caption says of how many, `ganaug 
 def event_log(rows: list[dict], key: str) -> None:
     """Decision-log rows as a table whose every column, the meaning last, is in sight at 1366 px."""
     config = {name: {**column, "width": EVENT_WIDTHS[name]} for name, column in table_columns(EVENT_COLUMNS).items()}
-    st.dataframe(event_table(rows, EVENT_COLUMNS), hide_index=True, column_config=config, row_height=EVENT_ROW_PX,
+    st.dataframe(text_cells(event_table(rows, EVENT_COLUMNS)), hide_index=True,
+                 column_config=config, row_height=EVENT_ROW_PX,
                  placeholder=MISSING, key=key)
 
 
@@ -114,7 +115,8 @@ def export_preview_table(dataset: str, ratio: float) -> None:
     first = " (the classes with approved samples first)" if approved else ""
     st.markdown(f"**What this export would hold** at a ratio of {ratio:g}: {sum(r['real_images'] for r in rows):,} real "
                 f"and {sum(r['synthetic_images'] for r in rows):,} approved synthetic images{first}")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=table_columns(rows), placeholder=MISSING,
+    st.dataframe(text_cells(pd.DataFrame(rows)), hide_index=True,
+                 column_config=table_columns(rows), placeholder=MISSING,
                  key="export_preview")
     if preview["excluded"]:
         st.caption("Left out: "
@@ -137,7 +139,7 @@ def past_exports() -> None:
         r["folder_check"] = folder_check(r["folder"], r["manifest_sha256"])
     df = pd.DataFrame(rows)[EXPORT_COLUMNS]
     df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
-    st.dataframe(df, hide_index=True, column_config=table_columns(EXPORT_COLUMNS), placeholder=MISSING)
+    st.dataframe(text_cells(df), hide_index=True, column_config=table_columns(EXPORT_COLUMNS), placeholder=MISSING)
     if total > len(rows):
         st.caption(f"{len(rows):,} of {total:,} exports shown, the newest: `ganaug audit exports --limit {total}` "
                    "lists them all.")
@@ -156,7 +158,8 @@ def export_summary(result: dict) -> None:
         names = (views.dataset_summary(session, result["dataset"]) or {}).get("class_names") or []
     rows = [{"class_name": names[int(c)] if int(c) < len(names) else c, "real_images": n["real"],
              "synthetic_images": n["synthetic"]} for c, n in result["counts"].items()]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=table_columns(rows), placeholder=MISSING)
+    st.dataframe(text_cells(pd.DataFrame(rows)), hide_index=True,
+                 column_config=table_columns(rows), placeholder=MISSING)
     ratios = result.get("imbalance") or {}
     if ratios.get("before") is not None:  # what the CLI says: how imbalanced the set still is
         st.markdown(f"**Imbalance** (largest class over smallest): {ratios['before']:g} in the real training images, "
@@ -226,8 +229,8 @@ with provenance_tab:
             history = [views.event_dict(e) for e in views.batch_events(session, batch_id, limit=HISTORY_ROWS)]
         seeds = prov.pop("sample_seeds")
         config = prov.pop("config")
-        st.dataframe(pd.DataFrame({"field": [PROVENANCE_FIELDS.get(k, k) for k in prov],
-                                   "value": [None if v is None else str(v) for v in prov.values()]}),
+        st.dataframe(text_cells(pd.DataFrame({"field": [PROVENANCE_FIELDS.get(k, k) for k in prov],
+                                              "value": [None if v is None else str(v) for v in prov.values()]})),
                      hide_index=True, column_config=table_columns(["field", "value"]), placeholder=MISSING,
                      height="content")  # every field in sight: it scrolled inside itself past ten rows
         st.caption(f"{len(seeds)} per-sample seeds: {', '.join(map(str, seeds[:20]))}" + (" …" if len(seeds) > 20 else "")

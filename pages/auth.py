@@ -9,15 +9,15 @@ nothing, with SameSite=Strict (and Secure over https); the app's own script sets
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Optional
 
 import streamlit as st
 
 from db.engine import session_scope
-from db.errors import DecisionError
 from db.models import utcnow
 from db.sign_ins import end_sign_in, failed_sign_ins, resume_sign_in, start_sign_in
-from db.users import WrongPassword, authenticate
+from db.users import authenticate
 
 SIGN_IN_COOKIE = "ganaug_sign_in"
 
@@ -33,25 +33,37 @@ _cookie = st.components.v2.component("ganaug_sign_in_cookie", js=_COOKIE_JS)
 
 def sign_in(name: str, password: str) -> None:
     """Check the password, sign this session in, and let the browser keep it (`keep_sign_in`). Raises
-    DecisionError for a wrong password, a disabled account, or a name with too many wrong passwords of late
-    (`failed_sign_ins`, in the database: refused before its password is checked)."""
+    DecisionError for a wrong password, an unknown name or a disabled account (one message: `WrongPassword`), or a
+    name with too many wrong passwords of late (`failed_sign_ins`, in the database: refused before its password is
+    checked)."""
+    address = client_address()
     with session_scope(immediate=True) as session:  # counted before the check: guesses at once share the limit
-        try_id = failed_sign_ins.start(session, name)
-    try:
-        with session_scope() as session:  # scrypt takes a good part of a second: not inside a write transaction
-            user = authenticate(session, name, password)
-            me = dict(id=user.id, name=user.name, role=user.role)
-    except WrongPassword:
-        raise  # the try stays counted
-    except DecisionError:
-        with session_scope(immediate=True) as session:  # a disabled account's right password is no guess
-            failed_sign_ins.withdraw(session, try_id)
-        raise
+        failed_sign_ins.start(session, name, address)
+    # A refusal leaves the try counted, a disabled account's right password too: were it taken back, the lockout
+    # that never came would tell a guesser that the password was right.
+    with session_scope() as session:  # scrypt takes a good part of a second: not inside a write transaction
+        user = authenticate(session, name, password)
+        me = dict(id=user.id, name=user.name, role=user.role)
     with session_scope(immediate=True) as session:
-        failed_sign_ins.succeeded(session, name)
+        failed_sign_ins.succeeded(session, name, address)
         token, expires = start_sign_in(session, me["id"])
     st.session_state["user"] = me
     st.session_state["sign_in_token"], st.session_state["sign_in_expires"] = token, expires
+
+
+def client_address() -> Optional[str]:
+    """The browser's address as the sign-in lockout counts it (db/sign_ins.py), None where the app cannot tell.
+
+    Streamlit gives the TCP peer's address, and None for one on this machine. uvicorn, under Streamlit, takes it
+    from X-Forwarded-For only when the peer is this machine (FORWARDED_ALLOW_IPS, by default 127.0.0.1 and ::1): a
+    browser elsewhere cannot forge it; behind a reverse proxy here that sets the header, it is the client's; behind
+    one that does not (or one on another machine), every browser has the proxy's address, or None, and the lockout
+    counts them as one, as it did before addresses were counted."""
+    try:
+        address = st.context.ip_address
+        return str(ipaddress.ip_address(address)) if isinstance(address, str) else None
+    except Exception:  # no client context (a script run without a browser, a test's stand-in), or not an address
+        return None
 
 
 def restore_sign_in(token: Optional[str]) -> Optional[dict]:

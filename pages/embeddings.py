@@ -16,6 +16,7 @@ import streamlit as st
 from db import views
 from db.engine import session_scope
 from ganaug_core.imageio import shown_px
+from ganaug_core.markdown import chart_text
 from ganaug_core.metrics.prdc import coverage as prdc_coverage
 from pages.point_map import CLASS_COLOURS, image_figure, legend_groups, selected_ids, webgl_figure
 from pages.ui import NO_DATASET, plain, require_user, show_images, tile_name
@@ -195,7 +196,9 @@ if len(cov) > COVERAGE_EVERY_CLASS:
     cov = cov[cov["class"].isin(sampled)]
 labels = [coverage_label(r) for r in cov.to_dict("records")]
 # Horizontal bars, the classes down the side in their order: a long class name has the room a tilted label lacked.
-bar = go.Figure(go.Bar(y=cov["class"], x=cov["coverage"].fillna(0), orientation="h", text=labels,
+# Plotly reads HTML in an axis's labels: a class folder's name held a link.
+bar = go.Figure(go.Bar(y=[chart_text(c) for c in cov["class"]], x=cov["coverage"].fillna(0), orientation="h",
+                       text=labels,
                        textposition="outside", cliponaxis=False,  # a 0 % bar has no inside to write its label in
                        customdata=cov[["real", "synthetic"]],
                        hovertemplate="class %{y}<br>coverage %{text}<br>%{customdata[0]} real, %{customdata[1]} synthetic"

@@ -23,7 +23,7 @@ from ganaug_core.benchmark.arms import ARM_DESCRIPTIONS
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, FEW_SEEDS, QUICK_MAX_SEEDS
 from pages.jobs import (cancel_or_wait, failure, load_job, newest_to_follow, progress_bar, redraw_once_ended,
                         who_and_when)
-from pages.tables import MISSING, table_columns
+from pages.tables import MISSING, table_columns, text_cells
 from pages.ui import (NO_DATASET, RETRIED, acting_user, database_checked, decision_errors, home, plain,
                       require_user)
 
@@ -253,10 +253,11 @@ def batch_quality(dataset: str) -> None:
                f"dataset's {' and '.join(splits) or 'held-out'} split: numbers to read, which neither the gate nor "
                "the benchmark uses. Hover a column for its meaning.")
     main = table[QUALITY_COLUMNS]
-    st.dataframe(main, hide_index=True, column_config=table_columns(main), placeholder=MISSING,  # "–", not "None"
+    st.dataframe(text_cells(main), hide_index=True,
+                 column_config=table_columns(main), placeholder=MISSING,  # "–", not "None"
                  key="eval_quality")
     with st.expander("Every measure, each beside its held-out real value (KID, precision, authenticity, DCR …)"):
-        st.dataframe(table, hide_index=True, column_config=table_columns(table), placeholder=MISSING,
+        st.dataframe(text_cells(table), hide_index=True, column_config=table_columns(table), placeholder=MISSING,
                      key="eval_quality_all")
     if lines := caution_lines(recorded, class_names):
         st.warning("  \n".join(lines), icon=":material/warning:")
@@ -341,7 +342,7 @@ def benchmark_results(dataset: str) -> None:
         st.markdown("Mean and 95 % interval over seeds, on the locked real test split")
         table = pd.DataFrame([{"arm": arm_label(arm), "n_train": a.get("n_train"), "n_synthetic": a.get("n_synthetic"),
                                **{m: ci_text(ci) for m, ci in a.get("clean", {}).items()}} for arm, a in arms_data.items()])
-        st.dataframe(table, hide_index=True, column_config=table_columns(table), placeholder=MISSING)
+        st.dataframe(text_cells(table), hide_index=True, column_config=table_columns(table), placeholder=MISSING)
     else:
         st.json(report["summary"])
     best = {m: b for m, b in ((data.get("comparison") or {}).get("best_baseline") or {}).items() if b is not None}
@@ -354,7 +355,7 @@ def benchmark_results(dataset: str) -> None:
     if points:
         st.markdown(f"**Synthetic : real ratio sweep** ({arm_label(data['sweep'].get('arm', ''))})")
         table = pd.DataFrame([{k: ci_text(v) if isinstance(v, dict) else v for k, v in p.items()} for p in points])
-        st.dataframe(table, hide_index=True, column_config=table_columns(table), placeholder=MISSING)
+        st.dataframe(text_cells(table), hide_index=True, column_config=table_columns(table), placeholder=MISSING)
     show_plots(sorted(folder.glob("*.png"), key=lambda p: (p.name != "arms.png", p.name)))  # the answer's plot first
     markdown = sorted(folder.glob("*.md"))
     if markdown:

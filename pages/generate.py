@@ -25,7 +25,7 @@ from ganaug_core.runstats import pace
 from ganaug_core.training.config import DEFAULT_STEPS
 from pages.generate_job import JOB_KINDS, apply_next, job_panel, queue_table
 from pages.jobs import duration, newest_to_follow
-from pages.tables import MISSING, table_columns
+from pages.tables import MISSING, table_columns, text_cells
 from pages.ui import NO_DATASET, acting_user, decision_errors, home, plain, require_user
 
 JOB_KIND = "train_generate"
@@ -363,6 +363,6 @@ if "generate_job" in st.session_state:
 st.subheader("Recent runs")
 if recent:
     rows = queue_table(recent)
-    st.dataframe(rows, hide_index=True, column_config=table_columns(rows), placeholder=MISSING)
+    st.dataframe(text_cells(rows), hide_index=True, column_config=table_columns(rows), placeholder=MISSING)
 else:
     st.caption("No runs launched from the app yet (the Overview page lists every run, from the command line too).")

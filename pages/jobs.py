@@ -13,7 +13,7 @@ import streamlit as st
 from db.engine import session_scope
 from db.jobs import ACTIVE, fail_stale_jobs, freshest_heartbeat, job_detail, jobs_ahead
 from db.models import db_now
-from pages.ui import cancel_job, plain
+from pages.ui import cancel_job, current_user, plain
 
 
 def duration(seconds: float) -> str:
@@ -132,11 +132,17 @@ def cancel_or_wait(job: dict, ahead: list[int], key: str, stops: str = "the work
 
 
 def failure(job: dict, said: str = "The job failed") -> None:
-    """A failed job: its error's first line, and the rest (the traceback) folded away for a bug report."""
+    """A failed job: its error's first line, and the rest (the traceback) folded away for a bug report, to the
+    reviewer who launched the job and to admins only. A traceback holds the server's paths, the database's SQL and
+    values from the data; every reviewer who opens the page sees the job, but needs only its reason."""
     st.error(f"{said}: {plain(job['error'] or 'no reason recorded')}", icon=":material/error:")
     if job["details"].strip() != job["error"]:
-        with st.expander("Details (for a bug report)"):
-            st.code(job["details"], language=None)
+        me = current_user() or {}
+        if me.get("role") == "admin" or (me.get("id") is not None and me.get("id") == job.get("actor_id")):
+            with st.expander("Details (for a bug report)"):
+                st.code(job["details"], language=None)
+        else:
+            st.caption("Its details (for a bug report) show to whoever launched the job and to admins.")
 
 
 def newest_to_follow(rows: list[dict], me: str) -> Optional[int]:

@@ -6,7 +6,8 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from pages.tables import MISSING, event_table, table_columns
+from ganaug_core.markdown import chart_text
+from pages.tables import MISSING, event_table, table_columns, text_cells
 from pages.ui import NO_DATASET, plain, require_user
 
 EVERY_CLASS_IN_ORDER = 30  # up to this many classes the chart keeps the dataset's order at its full height
@@ -70,12 +71,13 @@ for name, class_names in data["names"].items():
         order = sorted(range(len(class_names)), key=lambda c: (real[c], c))
         class_names, real, approved = ([seq[c] for c in order] for seq in (class_names, real, approved))
     fig = go.Figure()
-    fig.add_bar(y=class_names, x=real, orientation="h", name="real (train)", marker_color="#4c78a8")
-    fig.add_bar(y=class_names, x=approved, orientation="h", name="approved synthetic", marker_color="#f58518")
+    labels = [chart_text(n) for n in class_names]  # Plotly reads HTML in a label: a class folder's name held a link
+    fig.add_bar(y=labels, x=real, orientation="h", name="real (train)", marker_color="#4c78a8")
+    fig.add_bar(y=labels, x=approved, orientation="h", name="approved synthetic", marker_color="#f58518")
     # The legend sits on the title's line: below the plot (a share of its height) it covered the axis of a chart
     # with few classes.
     fig.update_layout(barmode="stack", height=80 + 22 * len(class_names), margin=dict(l=0, r=0, t=30, b=0),
-                      title=f"{name}: training images per class" + (", rarest first" if many else ""),
+                      title=f"{chart_text(name)}: training images per class" + (", rarest first" if many else ""),
                       legend=dict(orientation="h", x=1, xanchor="right", y=1, yanchor="bottom"),
                       # Class names as categories: names like "7" would otherwise make a numeric axis that labels
                       # every other class.
@@ -105,7 +107,7 @@ st.subheader("Batches pending review")
 if data["pending"]:
     pending = pd.DataFrame(data["pending"])[["batch", "dataset", "class_name", "count", "memorized", "scored",
                                              "created"]]
-    st.dataframe(pending, hide_index=True, column_config=table_columns(pending), placeholder=MISSING,
+    st.dataframe(text_cells(pending), hide_index=True, column_config=table_columns(pending), placeholder=MISSING,
                  key="overview_pending")
     st.page_link("pages/review.py", label="Open the review queue", icon=":material/fact_check:")
 else:
@@ -114,13 +116,14 @@ st.subheader("Runs")
 if data["runs"]:
     # The side each run trained at: a dataset's 64² and 128² runs looked alike here.
     runs = pd.DataFrame(data["runs"])[["run", "dataset", "status", "step", "budget", "resolution", "arch", "created"]]
-    st.dataframe(runs, hide_index=True, column_config=table_columns(runs), placeholder=MISSING, key="overview_runs")
+    st.dataframe(text_cells(runs), hide_index=True,
+                 column_config=table_columns(runs), placeholder=MISSING, key="overview_runs")
 else:
     st.write("No runs yet — launch one on the Generate page.")
 
 st.subheader("Recent decisions")
 if data["events"]:
     events = event_table(data["events"], ["id", "ts", "actor", "action", "target", "reason"])
-    st.dataframe(events, hide_index=True, column_config=table_columns(events), placeholder=MISSING)
+    st.dataframe(text_cells(events), hide_index=True, column_config=table_columns(events), placeholder=MISSING)
 else:
     st.write("No decisions recorded yet.")

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.colors import convert_colors_to_same_type
 
+from ganaug_core.markdown import chart_text
 from pages.ui import png_data_uri
 
 # Okabe & Ito's colour-blind-safe qualitative palette: D3's orange, green and red classes were 5–7 ΔE apart for a
@@ -101,7 +102,7 @@ def webgl_figure(df: pd.DataFrame, groups: list[Group]) -> go.Figure:
         g = groups[rank]
         part = df.iloc[g.rows]
         fig.add_trace(go.Scattergl(
-            x=part["x"].to_numpy(np.float32), y=part["y"].to_numpy(np.float32), mode="markers", name=g.name,
+            x=part["x"].to_numpy(np.float32), y=part["y"].to_numpy(np.float32), mode="markers", name=chart_text(g.name),
             legendrank=rank + 1,
             marker=dict(size=5, opacity=0.7, color=g.colour, symbol=SYMBOLS[g.source]),
             customdata=np.stack([part["id"].to_numpy(np.int64), np.full(len(part), g.source == "real", np.int64)], 1),
@@ -114,7 +115,7 @@ def webgl_figure(df: pd.DataFrame, groups: list[Group]) -> go.Figure:
 def image_figure(df: pd.DataFrame, groups: list[Group]) -> go.Figure:
     """The points drawn into one PNG that fills fixed axes; empty traces give the legend its entries."""
     (x0, x1), (y0, y1) = ranges = _ranges(df)
-    fig = go.Figure([go.Scatter(x=[None], y=[None], mode="markers", name=g.name, hoverinfo="skip",
+    fig = go.Figure([go.Scatter(x=[None], y=[None], mode="markers", name=chart_text(g.name), hoverinfo="skip",
                                 marker=dict(size=7, color=g.colour, symbol=SYMBOLS[g.source])) for g in groups])
     fig.add_layout_image(source=_png_uri(df, groups, ranges), xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0,
                          sizey=y1 - y0, sizing="stretch", layer="above")

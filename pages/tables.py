@@ -132,6 +132,37 @@ TABLE_COLUMNS = {
 }
 
 
+def text_cells(table):
+    """`table` (a DataFrame or a list of row dicts) with each text cell that a spreadsheet would run as a formula
+    written after a "'", as the export's images.csv writes it (`ganaug.export.spreadsheet_text`).
+
+    Streamlit's own "Download as CSV" and its copy to the clipboard hand a table's cells over as they are: a class
+    folder, a tag or a reason named `=HYPERLINK("http://…"&A2, "open")` became a live link in the spreadsheet of
+    whoever opened the download. Hiding the download would also take the copy of a cell (a hash, a seed) from every
+    table; this changes only the rare cell that starts with = + - @ (a number such as "-0.5" is left as it is), and
+    the table shows what the download holds."""
+    import pandas as pd
+
+    from ganaug.export import spreadsheet_text
+
+    def cell(value):
+        if not isinstance(value, str) or not value:
+            return value
+        try:
+            float(value)
+            return value  # "-3", "+1e-4": a spreadsheet reads a number, runs nothing
+        except ValueError:
+            return spreadsheet_text(value)
+
+    if hasattr(table, "columns"):
+        table = table.copy()
+        for name in table.columns:
+            if table[name].dtype == object or pd.api.types.is_string_dtype(table[name].dtype):
+                table[name] = table[name].map(cell)
+        return table
+    return [{k: cell(v) for k, v in row.items()} for row in table]
+
+
 def table_columns(table) -> dict:
     """st.dataframe's column_config for the columns of `table`: a DataFrame, a list of row dicts or of names."""
     if hasattr(table, "columns"):

@@ -11,6 +11,8 @@ import base64
 import functools
 import io
 import re
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,7 +25,7 @@ from streamlit.errors import StreamlitAPIException
 
 from db import jobs, users
 from db.engine import database_failure, session_scope
-from db.errors import DecisionError
+from db.errors import DatabaseUnavailable, DecisionError
 from db.models import User
 from db.sign_ins import resume_sign_in
 from ganaug_core import paths
@@ -56,15 +58,33 @@ def home() -> str:
 @contextmanager
 def database_answers(again: str = "Reload the page to try again.") -> Iterator[None]:
     """A database that fails while the app runs a page (a PostgreSQL server restarting or out of reach, a role
-    without rights on a table) is one message on the page, not a traceback; the next page run tries again."""
+    without rights on a table) is one message on the page, not a traceback; the next page run tries again.
+
+    The page's line names no server, port, role, database or file: the sign-in page shows it to whoever reaches the
+    app. What `database_failure` says (the URL, password masked, and the driver's reason) goes to the app's stderr,
+    where whoever runs the app reads it."""
     try:
         yield
     except Exception as e:
         message = database_failure(e)
         if message is None:
             raise
-        st.error(f"{message}. {again}", icon=":material/cloud_off:")
+        _log_database_failure(message)
+        lasting = isinstance(e, DatabaseUnavailable) and e.lasting  # no wait mends it: someone must change something
+        said = ("The app cannot use its database until whoever runs the app mends what the app's log names."
+                if lasting else "The database is not answering (the app's log says why, for whoever runs the app).")
+        st.error(f"{said} {again}", icon=":material/cloud_off:")
         st.stop()
+
+
+_logged: dict[str, float] = {}  # each failure's line and when it went to stderr: a panel redraws every 2 s
+
+
+def _log_database_failure(message: str, every_s: float = 60.0) -> None:
+    now = time.monotonic()
+    if now - _logged.get(message, -every_s) >= every_s:
+        _logged[message] = now
+        print(f"ganaug app: {message}", file=sys.stderr, flush=True)
 
 
 RETRIED = "This panel tries again by itself."  # what `database_checked` says in a panel redrawn every few seconds

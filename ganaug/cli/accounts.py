@@ -156,16 +156,18 @@ def users_list_cmd(as_json: bool = JSON) -> None:
 @users_app.command("failed-sign-ins")
 @cli_errors
 def users_failed_sign_ins_cmd(as_json: bool = JSON) -> None:
-    """Names typed into the app's sign-in form with wrong passwords of late (every app process of the team), and
-    whether the form refuses them now."""
+    """Names typed into the app's sign-in form with wrong passwords of late (every app process of the team), from
+    how many addresses, and whether the form refuses them now (from one address at least)."""
     from db.engine import session_scope
     from db.sign_ins import failed_sign_ins as throttle
 
     with session_scope() as s:
         rows = [dict(r, last_try=_iso(r["last_try"]), locked_until=_iso(r["locked_until"])) for r in throttle.recent(s)]
     lines = [f"{_shown(r['name']):<20} {r['tries']:>2} wrong, last {_utc(r['last_try'])}"
+             + (f", from {r['addresses']} addresses" if r["addresses"] > 1 else "")
              + (f"; refused until {_utc(r['locked_until'])}" if r["locked"] else "") for r in rows]
-    emit(dict(minutes=throttle.minutes, limit=throttle.limit, failed_sign_ins=rows), as_json,
+    emit(dict(minutes=throttle.minutes, limit=throttle.limit, name_limit=throttle.name_limit, failed_sign_ins=rows),
+         as_json,
          "\n".join(lines) or f"no wrong passwords in the last {throttle.minutes:g} minutes")
 
 

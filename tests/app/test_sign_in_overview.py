@@ -121,7 +121,7 @@ def test_disabled_account_cannot_sign_in_nor_decide(users, digits):
     assert "user" not in again.session_state and again.error
 
 
-def test_a_database_gone_while_signed_in_is_one_message_and_the_next_run_recovers(users, digits):
+def test_a_database_gone_while_signed_in_is_one_message_and_the_next_run_recovers(users, digits, capsys):
     # A PostgreSQL restart showed every reviewer a traceback (OperationalError) in place of the page.
     from db.engine import database_url
     from tests.db.helpers import database_gone
@@ -136,12 +136,14 @@ def test_a_database_gone_while_signed_in_is_one_message_and_the_next_run_recover
     with database_gone(database_url()):
         at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.error[0].value.startswith("the database sqlite:") and "Reload the page to try again" in at.error[0].value
+    assert at.error[0].value == ("The database is not answering (the app's log says why, for whoever runs the app). "
+                                 "Reload the page to try again.")
+    assert "ganaug app: the database sqlite:" in capsys.readouterr().err  # the detail, for whoever runs the app
     at.run()
     assert not at.error and at.title[0].value == "Overview"
 
 
-def test_a_database_a_newer_ganaug_migrated_is_one_message_naming_what_to_do(users, digits):
+def test_a_database_a_newer_ganaug_migrated_is_one_message_naming_what_to_do(users, digits, capsys):
     # A teammate who has not pulled yet: alembic's traceback ("Can't locate revision"), then "when it answers again".
     from sqlalchemy import text
 
@@ -152,9 +154,10 @@ def test_a_database_a_newer_ganaug_migrated_is_one_message_naming_what_to_do(use
     dispose_engines()
     at = app_test(users["rita"])
     assert not at.exception, [e.value for e in at.exception]
-    message = at.error[0].value
+    assert at.error[0].value == ("The app cannot use its database until whoever runs the app mends what the app's "
+                                 "log names. Reload the page to try again.")
+    message = capsys.readouterr().err  # the page names no database: whoever runs the app reads what to do
     assert "has schema revision 0999, which this ganaug does not know" in message and "`git pull`" in message
-    assert message.endswith("Reload the page to try again.")
 
 
 def test_wrong_passwords_lock_the_name_out_even_for_the_right_password(users):
@@ -163,7 +166,8 @@ def test_wrong_passwords_lock_the_name_out_even_for_the_right_password(users):
     at = app_test()  # the form had no limit: a script could try scrypt's ~10 passwords a second, all day
     for i in range(MAX_FAILED_SIGN_INS):
         sign_in(at, "rita", f"guess number {i}")
-        assert at.error[0].value == "unknown user or wrong password for 'rita'"
+        assert at.error[0].value == ("unknown user, wrong password or disabled account for 'rita' (an admin can "
+                                     "tell you which)")
     sign_in(at, "rita", PASSWORD)
     assert "user" not in at.session_state
     assert at.error[0].value == "too many wrong passwords for 'rita': try again in 15 minutes"

@@ -90,7 +90,7 @@ def test_an_export_without_a_signer_is_written_and_says_it_was_not_recorded(toy,
 
 def test_a_failed_export_records_nothing_and_writes_nothing(toy, home, tmp_path):
     wrong = refused("export", "--dataset", "toy", "--out", tmp_path / "a", env={**REX, "GANAUG_PASSWORD": "nope"})
-    assert wrong == "error: unknown user or wrong password for 'rex'"
+    assert wrong == "error: unknown user, wrong password or disabled account for 'rex' (an admin can tell you which)"
     assert refused("export", "--dataset", "toy", "--out", tmp_path / "b", env={"GANAUG_USER": "rex"}) == (
         "error: no password for 'rex': set GANAUG_PASSWORD, pipe it on stdin, or run in a terminal")  # not a hang
     with session_scope() as s:

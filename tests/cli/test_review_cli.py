@@ -44,7 +44,8 @@ def test_users_add_bootstraps_then_needs_an_admin(home):
     assert no_login == "error: who is deciding? pass --user NAME or set GANAUG_USER"
     msg = refused("users", "add", "eve", "--password", "eve-password", env={"GANAUG_USER": "ada",
                                                                            "GANAUG_ADMIN_PASSWORD": "wrong"})
-    assert msg == "error: unknown user or wrong password for 'ada'"
+    assert msg == ("error: unknown user, wrong password or disabled account for 'ada' (an admin "
+                   "can tell you which)")
     out = ok_json("users", "add", "rex", "--password", "rex-password", env={"GANAUG_USER": "ada"}, input="ada-password\n")
     assert out == {"user_id": 2, "name": "rex", "role": "reviewer", "created_by": "ada"}
     assert "at least 8 characters" in refused("users", "add", "bob", "--password", "short", env=ADA)
@@ -157,7 +158,8 @@ def test_password_can_come_from_a_prompt(team):
     [
         (("review", "approve", 999), REX, "error: unknown batch 999"),
         (("review", "approve", "{b1}"), {"GANAUG_PASSWORD": "x"}, "error: who is deciding? pass --user NAME or set GANAUG_USER"),
-        (("review", "approve", "{b1}"), {**REX, "GANAUG_PASSWORD": "nope"}, "error: unknown user or wrong password for 'rex'"),
+        (("review", "approve", "{b1}"), {**REX, "GANAUG_PASSWORD": "nope"},
+         "error: unknown user, wrong password or disabled account for 'rex' (an admin can tell you which)"),
         (("review", "reject", "{b1}", "--reason", " "), REX, "error: a reason is required to reject batch {b1}"),
         (("review", "revoke", "{b1}", "--reason", "x"), REX, "error: batch {b1} is pending; only an approved batch can be revoked"),
         (("review", "tag", "{s1}", "sparkles"), REX, "error: tag 'sparkles' is not in the taxonomy"),
@@ -180,7 +182,9 @@ def test_reject_without_reason_option_is_a_usage_error(team):
 
 def test_disabled_account_cannot_decide(team):
     ok_json("users", "disable", "rex", "--reason", "left the project", env=ADA)
-    assert refused("review", "approve", team["b1"], env=REX) == "error: account 'rex' is disabled; ask an admin"
+    # Its right password is answered as a wrong one, as in the app: "disabled" confirmed the password to a guesser.
+    assert refused("review", "approve", team["b1"], env=REX) == refused("review", "approve", team["b1"],
+                                                                       env={**REX, "GANAUG_PASSWORD": "nope"})
     ok_json("users", "enable", "rex", env=ADA)
     ok_json("review", "approve", team["b1"], env=REX)
 

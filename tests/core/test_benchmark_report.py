@@ -176,3 +176,21 @@ def test_the_per_class_recall_bars_fit_a_1366_px_screen(n_classes, n_arms, rows)
     bars = [b for ax in fig.axes for c in ax.containers if isinstance(c, BarContainer) for b in c]
     assert len(bars) == n_classes * n_arms  # a bar per class and arm
     plt.close(fig)
+
+
+def test_a_class_name_with_dollar_signs_is_drawn_as_it_is_not_as_math():
+    """A class folder named `$\\x$` stopped the benchmark's report at savefig (matplotlib's math parser), and one
+    named "$5 or $10" was drawn as "5 or " in italics."""
+    import matplotlib.pyplot as plt
+
+    from ganaug_core.benchmark.plots import per_class_recall_figure, pr_curves_figure
+
+    report = report_of(4, [1, 3])
+    report["meta"]["class_names"][1] = r"$\x$"
+    report["meta"]["class_names"][3] = "$5 or $10"
+    for build in (per_class_recall_figure, pr_curves_figure):  # the figures that name classes
+        fig = build(report)
+        saved_px(fig)  # drawn in full
+        texts = " ".join(t.get_text() for ax in fig.axes for t in [*ax.get_xticklabels(), ax.title])
+        plt.close(fig)
+        assert r"$\x$" in texts and "$5 or $10" in texts

@@ -121,15 +121,15 @@ class Clock:
         self.now += dt.timedelta(**delta)
 
 
-def attempt(throttle: FailedSignIns, name: str) -> int:
+def attempt(throttle: FailedSignIns, name: str, address: str | None = None) -> int:
     """What the sign-in form does before it checks a password: count the try, or refuse the name."""
     with session_scope(immediate=True) as session:
-        return throttle.start(session, name)
+        return throttle.start(session, name, address)
 
 
-def refusal(throttle: FailedSignIns, name: str) -> str:
+def refusal(throttle: FailedSignIns, name: str, address: str | None = None) -> str:
     with pytest.raises(DecisionError) as e:
-        attempt(throttle, name)
+        attempt(throttle, name, address)
     return str(e.value)
 
 
@@ -159,11 +159,34 @@ def test_wrong_passwords_lock_a_name_out_for_a_while_whatever_its_case_and_wheth
         throttle.succeeded(session, "RITA")  # a right password forgets the wrong ones
     attempt(throttle, "rita")
     attempt(throttle, "rita")
-    try_id = attempt(throttle, "rita")
-    with session_scope(immediate=True) as session:
-        throttle.withdraw(session, try_id)  # a disabled account's right password was no guess
-    attempt(throttle, "rita")
+    attempt(throttle, "rita")  # a disabled account's right password counts too: its refusal must read as a guess's
     assert "too many" in refusal(throttle, "rita")
+
+
+def test_wrong_passwords_from_one_address_lock_the_name_out_there_only_up_to_a_cap_for_every_address(db):
+    """Anyone who could reach the form locked a reviewer out for 15 minutes by typing 5 wrong passwords for her name."""
+    clock = Clock()
+    throttle = FailedSignIns(limit=3, minutes=15, clock=clock, name_limit=5)
+    for _ in range(3):
+        attempt(throttle, "rita", "203.0.113.9")  # a stranger's browser
+    assert refusal(throttle, "RITA", "203.0.113.9") == "too many wrong passwords for 'RITA': try again in 15 minutes"
+    attempt(throttle, "rita", "10.0.0.7")  # rita's own browser is still let try
+    attempt(throttle, "rita")  # an address the app cannot tell is one more address
+    # A guesser spreading tries over addresses (or forging them) gets `name_limit` in all: then every address waits.
+    for address in ("10.0.0.7", None, "198.51.100.1"):
+        assert "too many wrong passwords" in refusal(throttle, "rita", address)
+    with session_scope() as session:
+        (row,) = throttle.recent(session)
+    assert (row["tries"], row["addresses"], row["locked"]) == (5, 3, True)
+    with session_scope(immediate=True) as session:
+        throttle.succeeded(session, "rita", "10.0.0.7")  # her right password there forgets her try, no one else's
+        assert throttle.recent(session)[0]["tries"] == 4
+    assert row["locked_until"] == clock.now + dt.timedelta(minutes=15)
+    clock.forward(minutes=15, seconds=1)
+    attempt(throttle, "rita", "203.0.113.9")
+    with session_scope() as session:
+        stored = session.execute(select(FailedSignIn.address)).scalars().all()
+    assert stored == ["203.0.113.9"]  # older tries pruned; the address is kept no longer than the window
 
 
 def test_the_tries_are_in_the_database_a_restart_forgets_none(db):
@@ -176,7 +199,8 @@ def test_the_tries_are_in_the_database_a_restart_forgets_none(db):
     assert refusal(restarted, "rita") == (
         f"too many wrong passwords for 'rita': try again in {FAILED_SIGN_IN_MINUTES} minutes")
     assert [name for name, _ in stored_tries()] == ["rita"] * MAX_FAILED_SIGN_INS  # the name and a time: no password
-    assert {c.name for c in FailedSignIn.__table__.columns} == {"id", "name", "at"}
+    # The name, where from and when: no password (the address is kept for the window only, never shown)
+    assert {c.name for c in FailedSignIn.__table__.columns} == {"id", "name", "address", "at"}
 
 
 def test_a_name_that_is_no_accounts_is_kept_only_as_its_digest(db):
@@ -253,8 +277,9 @@ def test_an_admin_sees_the_names_guessed_at_and_clears_an_accounts_lock(db):
     attempt(throttle, "mallory")
     with session_scope() as session:
         assert throttle.recent(session) == [
-            dict(name=None, tries=1, last_try=clock.now, locked=False, locked_until=None),  # no account's name
-            dict(name="rita", tries=3, last_try=clock.now - dt.timedelta(minutes=2), locked=True,
+            dict(name=None, tries=1, addresses=1, last_try=clock.now, locked=False,
+                 locked_until=None),  # no account's name
+            dict(name="rita", tries=3, addresses=1, last_try=clock.now - dt.timedelta(minutes=2), locked=True,
                  locked_until=clock.now + dt.timedelta(minutes=13))]
 
     for name, by, match in (("rita", rita, "only admin may clear a sign-in lock"),
