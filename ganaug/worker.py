@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import signal
 import socket
@@ -45,12 +46,30 @@ from db.jobs import (cancel_job, cancel_requested, claim_job, fail_job, fail_sta
 from db.models import Job, db_now
 from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug.busy_machine import busy_machine_note
+from ganaug.errors import UserError
 from ganaug_core import paths
 from ganaug.job_messages import cancel_message, job_error, progress_message, worker_stopped_message
 from ganaug_core.progress import Progress
 
-HEARTBEAT_S = float(os.environ.get("GANAUG_HEARTBEAT_S", "5"))
-STALE_AFTER_S = float(os.environ.get("GANAUG_STALE_AFTER_S", "60"))
+
+def _seconds_from(variable: str, default: float) -> float:
+    """A duration the environment may set (README, "Configuration"; the tests shorten them): a value that is no
+    number of seconds > 0 is bad input naming the variable; `float()` had stopped `jobs list`, `worker` and `app`
+    with a traceback."""
+    text = os.environ.get(variable) or None  # set but empty: as if unset
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise UserError(f"{variable} must be a number of seconds > 0 (default {default:g}), got {text!r}")
+    return value
+
+
+HEARTBEAT_S = _seconds_from("GANAUG_HEARTBEAT_S", 5.0)
+STALE_AFTER_S = _seconds_from("GANAUG_STALE_AFTER_S", 60.0)
 PROGRESS_EVERY_S = 0.5
 CANCEL_CHECK_S = 1.0  # a running job reads its cancel flag at most this often
 

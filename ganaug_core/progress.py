@@ -46,12 +46,50 @@ def stopping_at_reports(progress: ProgressCallback, should_stop: Optional[Callab
     return report
 
 
+# Where stderr is no terminal (a log file, a CI job, `2>&1 | tee`), a bar is drawn as a line of its own at most this
+# often: redrawn in place up to 10 times a second, a training wrote a drawing per step, '\r'-separated, on one line.
+LOG_EVERY_S = 5.0
+
+
+class _LogLines:
+    """tqdm's output as a log wants it: each drawing a line of its own ending in '\n', with no '\r', no padding, and
+    none whose count is the line before's (a bar's close draws its last state again, its rate a little lower)."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.last = stream, None
+
+    def write(self, text: str) -> None:
+        for part in text.replace("\r", "\n").split("\n"):
+            line = part.rstrip()
+            count = line.split(" [")[0]  # 'train:  50%|#####     | 10/20', before the times, rate and stats
+            if line and count != self.last:
+                self.stream.write(line + "\n")
+                self.last = count
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _on_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # None (no stderr at all) or closed
+        return False
+
+
 @contextmanager
 def tqdm_progress(enabled: bool = True) -> Iterator[ProgressCallback]:
-    """A callback that drives one tqdm bar per stage, on stderr so `--json` stdout stays clean."""
+    """A callback that drives one tqdm bar per stage, on stderr so `--json` stdout stays clean; where stderr is no
+    terminal, a plain line per LOG_EVERY_S at most (and each stage's first and last)."""
+    import sys
+
     from tqdm import tqdm
 
     bars: dict[str, tqdm] = {}
+    terminal = _on_terminal(sys.stderr)
+    look = (dict(dynamic_ncols=True) if terminal else
+            # miniters=1: a line only when the count moved (tqdm's own would redraw a slow stage's same count)
+            dict(file=_LogLines(sys.stderr), mininterval=LOG_EVERY_S, miniters=1, ascii=True, ncols=None))
 
     def report(p: Progress) -> None:
         if not enabled:
@@ -65,12 +103,12 @@ def tqdm_progress(enabled: bool = True) -> Iterator[ProgressCallback]:
                 done.close()
             bars.clear()
             # A stage may start part-way (a resumed run): the rate counts from there.
-            bar = bars[p.stage] = tqdm(total=p.total or None, desc=p.stage, unit="it", leave=True, dynamic_ncols=True,
-                                       initial=p.done)
+            bar = bars[p.stage] = tqdm(total=p.total or None, desc=p.stage, unit="it", leave=True, initial=p.done,
+                                       **look)
         if p.stats:
             bar.set_postfix({k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in p.stats.items()}, refresh=False)
         if new:
-            if p.stats:  # the constructor drew the bar without them
+            if p.stats and terminal:  # the constructor drew the bar without them (a log's next line has them)
                 bar.refresh()
         elif p.done >= bar.n:
             # Through update: tqdm's rate then follows the work, and it redraws at most every 0.1 s (close() draws

@@ -1,7 +1,7 @@
 """The `ganaug` command. Each group of subcommands lives in its own module; this file only assembles them.
 
 Every command reports bad input as one line on stderr with exit status 2 (see `cli_errors`), and `--json`
-prints exactly one JSON object on stdout.
+prints exactly one JSON object on stdout; the exit statuses are listed in `ganaug.cli.common`.
 """
 
 from __future__ import annotations
@@ -53,4 +53,15 @@ _one_line_summaries(app)
 
 
 def main() -> None:
-    app()
+    """The `ganaug` executable. An unexpected error (a bug) prints its traceback and exits EXIT_CRASH, not Python's
+    1, which `audit verify` and `audit folder` answer when they find a problem: a script tells the two apart."""
+    import sys
+    import traceback
+
+    from ganaug.cli.common import EXIT_CRASH
+
+    try:
+        app()
+    except Exception:  # what cli_errors did not turn into one line: SystemExit (every planned end) is no Exception
+        traceback.print_exc()
+        sys.exit(EXIT_CRASH)

@@ -18,7 +18,15 @@ from typer.core import TyperGroup
 from ganaug.errors import UserError
 from ganaug_core.errors import GanaugError
 
+# Exit statuses, the same for every command (README, "In a script or a CI job"): 0 done; 1 a check found a problem
+# (`audit verify`, `folder`, `trace`, `reproduce`); EXIT_BAD_INPUT bad input or a refusal; EXIT_CRASH an unexpected
+# error (a traceback: a bug); EXIT_READER_GONE a pipe's reader that stopped early; 128 + the signal's number when
+# Ctrl-C (SIGINT) or SIGTERM stopped a command, as a shell reports a process that the signal killed.
 EXIT_BAD_INPUT = 2
+EXIT_CRASH = 70  # sysexits.h's EX_SOFTWARE: Python's own 1 read as "the check failed" (`audit verify || alert`)
+EXIT_READER_GONE = 128 + signal.SIGPIPE
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL's BIGINT store
 
 # `--json`, a plain flag. An empty metavar: typer's help would otherwise show it as taking a `<bool>`.
@@ -146,7 +154,11 @@ def cli_errors(fn: Callable) -> Callable:
         except _user_errors() as e:
             message = str(e.args[0]) if e.args else str(e)
             fail(message.splitlines()[0] if message else type(e).__name__)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (`terminate_as_interrupt`); the cleanup ran on the way here
+            raise interrupted_exit() from None
         except OSError as e:  # a folder that cannot be written, a full disk, a GANAUG_HOME that is not a folder
+            if isinstance(e, BrokenPipeError) and output_closed():
+                raise reader_gone() from None
             where = f": {e.filename}" if e.filename else ""
             fail(f"{e.strerror or str(e) or type(e).__name__}{where}")
         except OverflowError:  # an id or seed past what SQLite stores: its driver's OverflowError comes unwrapped
@@ -180,6 +192,14 @@ def _usage_errors_on_one_line() -> Iterator[None]:
         yield
     except _NoArgsIsHelpError:
         raise  # `ganaug` or `ganaug users` alone: the help, as before
+    except BrokenPipeError:
+        if not output_closed():
+            raise
+        raise reader_gone() from None
+    except SystemExit as e:  # `ganaug --help | head -1`: rich's console meets the broken pipe and exits 1 itself
+        if not isinstance(e.__context__, BrokenPipeError):
+            raise
+        raise reader_gone() from None
     except _UsageError as e:
         message = " ".join(e.format_message().split())
         hint = f" (try '{e.ctx.command_path} --help')" if e.ctx is not None else ""
@@ -187,13 +207,24 @@ def _usage_errors_on_one_line() -> Iterator[None]:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C raises KeyboardInterrupt, so that the same cleanup runs for both."""
+
+
+_signals = {"terminated": False}  # whether SIGTERM came, even where a training loop swallowed its KeyboardInterrupt
+
+
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM (`kill`, `timeout`, `docker stop`, systemd) stops the work as Ctrl-C does: training saves a checkpoint
     and marks the run cancelled, generating leaves no half-written batch, ingesting no half-written dataset (and its
-    decoding workers stop). By default it killed the process on the spot, leaving a run marked running for good."""
+    decoding workers stop). By default it killed the process on the spot, leaving a run marked running for good.
+    The exit status still tells the two apart (`interrupted_exit`): 143 for SIGTERM, 130 for Ctrl-C."""
     def interrupt(signum, frame):
-        raise KeyboardInterrupt
+        _signals["terminated"] = True
+        raise Terminated
+
+    _signals["terminated"] = False
 
     try:
         previous = signal.signal(signal.SIGTERM, interrupt)
@@ -204,6 +235,52 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted_status() -> int:
+    """The exit status of a command that Ctrl-C or SIGTERM stopped: 130 or 143, as a shell reports a process that the
+    signal killed (`timeout` and CI runners tell a stop they sent from the user's Ctrl-C by it)."""
+    return EXIT_TERMINATED if _signals["terminated"] else EXIT_INTERRUPTED
+
+
+def interrupted_exit(said: bool = False) -> typer.Exit:
+    """The end of a command that Ctrl-C or SIGTERM stopped: a line saying so (unless the command `said` what it
+    kept), and its exit status; typer's own ended every such command silently with 130."""
+    if not said:
+        how = "SIGTERM" if _signals["terminated"] else "Ctrl-C (SIGINT)"
+        echo(f"interrupted by {how}", err=True)
+    return typer.Exit(interrupted_status())
+
+
+def output_closed() -> bool:
+    """Whether stdout or stderr is a pipe whose reader has gone: `ganaug runs list | head -1` once head has its line
+    (Linux's poll() flags such a pipe's writing end POLLERR). Another broken pipe (a child process's) is an error."""
+    import select
+
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            fd = stream.fileno()
+        except (AttributeError, ValueError, OSError):
+            continue
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        if any(events & select.POLLERR for _, events in poller.poll(0)):
+            return True
+    return False
+
+
+def reader_gone() -> typer.Exit:
+    """End quietly when the reader of our output stopped early, as `cat` or `grep` do when SIGPIPE kills them (status
+    141 under `set -o pipefail`): it had said 'error: Broken pipe' with the status of bad input. Both streams go to
+    /dev/null first, or the interpreter's last flush printed 'Exception ignored ... BrokenPipeError'."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (AttributeError, ValueError, OSError):
+            pass
+    os.close(devnull)
+    return typer.Exit(EXIT_READER_GONE)
 
 
 class Commands(TyperGroup):
@@ -278,7 +355,14 @@ def read_password(prompt: str, missing: str, confirm: bool = False) -> str:
     says what to pass instead."""
     stdin = sys.stdin
     if stdin is not None and stdin.isatty():
-        return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+        try:
+            return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+        except typer.Abort as e:
+            # Ctrl-C or Ctrl-D at the prompt: click said 'Aborted!' with exit status 1, which reads as a failed check.
+            # Ctrl-C is an interrupt (130); Ctrl-D, like an empty stdin, gives no password (bad input).
+            if isinstance(e.__context__, KeyboardInterrupt):
+                raise KeyboardInterrupt from None
+            raise UserError(missing) from None
     line = stdin.readline() if stdin is not None else ""
     if not line:
         raise UserError(missing)

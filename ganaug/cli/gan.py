@@ -8,14 +8,13 @@ from typing import Optional
 import typer
 
 from ganaug.busy_machine import busy_machine_note
-from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, one_line,
-                               terminate_as_interrupt)
+from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
+                               interrupted_exit, one_line, terminate_as_interrupt)
 from ganaug.cli.runs import runs_app
 from ganaug_core import paths, runstats
 from ganaug_core.imbalance import NAMED_AT_MOST, some_names
 from ganaug_core.training.config import DEFAULT_STEPS
 
-EXIT_INTERRUPTED = 130
 BAR_STATS = ("loss_d", "loss_g", "p", "images_per_s", "collapsed")
 # Collapsed classes the bar names; early in a 100-class run most classes are flagged, and all their names made the
 # bar thousands of characters wide (a terminal cuts it off, a log keeps every line). The warning names the worst.
@@ -140,13 +139,13 @@ def train_cmd(
                                resume_run=resume)
     except KeyboardInterrupt:
         echo("interrupted before a checkpoint could be written", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise interrupted_exit(said=True)
     _say_how_it_ended(run_id, device, as_json)
 
 
 def _say_how_it_ended(run_id: int, device: str, as_json: bool) -> None:
     """`train`'s last words: the run and its checkpoint (or its JSON), too few steps, a possible mode collapse, and
-    how to continue an interrupted run (exit status EXIT_INTERRUPTED)."""
+    how to continue an interrupted run (exit status 130 after Ctrl-C, 143 after SIGTERM)."""
     from db.engine import session_scope
     from db.models import Run
     from ganaug.runs import diversity_in_words, final_diversity
@@ -188,7 +187,7 @@ def _say_how_it_ended(run_id: int, device: str, as_json: bool) -> None:
                  "all)", err=True)
     if info["status"] == "cancelled":
         echo(f"interrupted: checkpoint saved; continue with `{resume_cmd}`", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise interrupted_exit(said=True)
 
 
 @cli_errors

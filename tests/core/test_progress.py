@@ -5,10 +5,19 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
+
+from ganaug_core import progress as progress_module
 from ganaug_core.progress import Progress, tqdm_progress
 
 
-def test_a_stage_that_starts_part_way_counts_its_rate_from_there_and_draws_each_state_once(capsys):
+@pytest.fixture
+def terminal(monkeypatch):
+    """stderr taken for a terminal: the bar redrawn in place (capsys's stream is no terminal)."""
+    monkeypatch.setattr(progress_module, "_on_terminal", lambda stream: True)
+
+
+def test_a_stage_that_starts_part_way_counts_its_rate_from_there_and_draws_each_state_once(capsys, terminal):
     with tqdm_progress() as report:
         report(Progress("train", 1000, 2000))  # a run resumed at step 1,000
         for step in (1010, 1020):
@@ -39,3 +48,19 @@ def test_stages_follow_one_another_without_cursor_moves(capsys):
     frames = [f for f in err.replace("\r", "\n").split("\n") if f.strip()]
     last_decode = max(i for i, f in enumerate(frames) if f.startswith("decode"))
     assert "3/3" in frames[last_decode] and last_decode < min(i for i, f in enumerate(frames) if f.startswith("write"))
+
+
+def test_a_log_gets_whole_lines_at_most_one_per_interval(capsys):
+    # stderr in a log file or a CI job: every drawing of the bar went there, '\r'-separated, 10 a second (a
+    # 30-minute training wrote 18,000 into one line) with the bar's block characters.
+    with tqdm_progress() as report:
+        for step in range(1, 2001):
+            report(Progress("train", step, 2000, {"loss": 0.5}))
+        report(Progress("score", 1, 1))
+    err = capsys.readouterr().err
+    assert "\r" not in err and "\x1b" not in err and err.isascii(), err
+    lines = err.splitlines()
+    # 2,000 reports in far less than LOG_EVERY_S: the first drawing and the last one, then score's
+    assert [line.split("|")[0].split(":")[0] for line in lines] == ["train", "train", "score"], lines
+    assert "| 1/2000" in lines[0] and "2000/2000" in lines[1] and "loss=0.5" in lines[1]
+    assert all(line == line.rstrip() for line in lines)  # no padding left from redrawing in place
