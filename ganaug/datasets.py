@@ -310,6 +310,13 @@ def settle_abandoned_removals() -> None:
 
 def dataset_arrays(name: str) -> tuple[Dataset, DatasetArrays]:
     """The dataset's row and its pixels (checked against the sha256 recorded at ingestion)."""
+    dataset, folder = verified_dataset(name)
+    return dataset, load_arrays(folder, dataset.class_names)
+
+
+def verified_dataset(name: str) -> tuple[Dataset, Path]:
+    """The dataset's row and its folder, once its arrays.npz matches the sha256 recorded at ingestion (read it with
+    `load_arrays`, or a split of it with `ganaug_core.datasets.load_split`)."""
     from ganaug_core.imageio import sha256_file
 
     with session_scope() as session:
@@ -327,4 +334,4 @@ def dataset_arrays(name: str) -> tuple[Dataset, DatasetArrays]:
     if sha256_file(arrays_path) != dataset.arrays_sha256:
         raise GanaugError(f"dataset {name!r}: {arrays_path} does not match the sha256 recorded at ingestion (changed "
                           "since?): put the ingested file back, or ingest the source again under another --name")
-    return dataset, load_arrays(folder, dataset.class_names)
+    return dataset, folder

@@ -3,23 +3,30 @@ metric reads its features from, the UMAP embedding of those features, and per pr
 compare against (the training images' features and the pixel copy check's prepared images).
 
 Artifacts live under GANAUG_HOME/models/<dataset>/: `feature_extractor.pt` and `embedding.npz`, each beside a JSON
-file recording its sha256 and what it was built from (the dataset arrays' sha256, the extractor's sha256). A
-stale or missing record means "build again"; a file that no longer matches its recorded hash is refused. The test
-split is never read. The training features and their radii are kept there too (`train_features-<side>.npy`,
-`train_radii-<side>.npy`, each with its record), so a new process reads them instead of computing them; being
-derived, one that does not match its record is computed again, not refused.
+file recording its sha256 and what it was built from (the dataset arrays' sha256; the extractor's sha256 and the
+feature code's digest). A stale or missing record means "build again"; a file that no longer matches its recorded
+hash is refused. Neither reads the test split.
+
+The real side a batch is measured against is kept there too, so a new process reads it instead of computing it: the
+training features and their radii (`train_features-<side>.npy`, `train_radii-<side>.npy`), the held-out split's
+features for the metrics' reference (`val_features-<side>.npy`, or `test_features-<side>.npy` where a dataset has no
+'val' split: a reported number only, as in metric_main) and the pixel copy check's prepared training images
+(`pixel_bank-<side>-images.npy` and `-coarse.npy`). Each has a record naming what it was computed from: the arrays'
+sha256, the side, the extractor's sha256 (for features) and a digest of the code that computes it (`code_digest`), so
+an edit of that code is never answered with stale values; and each file's sha256. Being derived, one that does not
+match its record is computed again, not refused.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import threading
 import uuid
+from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from sqlalchemy import select, update
@@ -38,14 +45,33 @@ EMBEDDING_SEED = 0
 
 _lock = threading.Lock()
 _extractors: dict[tuple[str, str], object] = {}  # (path, sha256) → FeatureExtractor, so a process loads it once
-_real_features: dict[tuple[str, str, int], np.ndarray] = {}  # (extractor sha256, arrays sha256, side) → train
-# features, the images brought to that side's footing (evaluation._as_generated); the FEATURES_KEPT last used,
-# oldest first
-FEATURES_KEPT = 3  # a dataset's own side and its generator's, and one more dataset: a worker that scores batches
-# of many datasets keeps these only (≈ 13 MB each at 50,000 images of 64 features)
-_real_radii: dict[tuple[str, str, int], np.ndarray] = {}  # the same keys → each feature's distance to its nearest
-# other (authenticity's yardstick), kept as the features are
+_real_features: dict[tuple[str, str, int, str], np.ndarray] = {}  # (extractor sha256, arrays sha256, side, split)
+# → the split's features, its images brought to that side's footing (rescale.as_generated); the FEATURES_KEPT
+# last used, oldest first
+FEATURES_KEPT = 6  # the training and held-out features of a dataset's own side and its generator's, and of one more
+# dataset: a worker that scores batches of many datasets keeps these only (≈ 13 MB each at 50,000 images of 64
+# features)
+_real_radii: dict[tuple[str, str, int, str], np.ndarray] = {}  # the training keys → each feature's distance to its
+# nearest other (authenticity's yardstick), kept as the features are
 _pixel_banks: dict[tuple[str, int], object] = {}  # (arrays sha256, side) → the pixel copy check's real side
+
+# The sources whose code computes what is kept on disk (paths under the repository root): a change to any of them
+# changes `code_digest`, and values stored under another digest are computed again. Whole files, comments included:
+# an edit costs one recomputation (with the map, 4 min 14 s for 9,600 64² training images on a busy 2-core machine;
+# ≈ 10 min at 48,000 by the times in BENCHMARKS.md), a stale value would cost wrong scores.
+FEATURE_CODE = ("ganaug_core/features.py", "ganaug_core/rescale.py", "ganaug_core/metrics/neighbours.py")
+PIXEL_CODE = ("ganaug_core/rescale.py", "ganaug_core/metrics/pixel_copies.py", "ganaug_core/metrics/pixel_align.py",
+              "ganaug_core/metrics/pixel_crops.py")
+
+
+@lru_cache(maxsize=None)
+def code_digest(files: tuple[str, ...]) -> str:
+    """sha256 of `files`' names and bytes (FEATURE_CODE, PIXEL_CODE), read once per process."""
+    root = Path(paths.__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for name in files:
+        h.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def _folder(dataset: str) -> Path:
@@ -131,49 +157,112 @@ def extractor_sha(path: Path) -> str:
     return _read_record(path.with_suffix(".json"))["sha256"]
 
 
-def _stored(dataset: str, name: str, key: tuple[str, str, int], compute) -> np.ndarray:
-    """`compute()`, kept in the dataset's models folder for the next process (a second `evaluate batch` in a new
-    process spent ≈ 4 min on 48,000 training images' features and radii). Read only where its record names the same
-    extractor, arrays and side and its bytes match the recorded sha256; else computed and stored again."""
+class _HashingReader:
+    """A file read through numpy's .npy reader, hashing every byte it hands over: the array is loaded from the very
+    bytes that are checked (a file replaced meanwhile cannot slip in), without holding the file's bytes beside it
+    (a 600 MB pixel bank would take twice that)."""
+
+    def __init__(self, f):
+        self.f, self.sha = f, hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n)
+        self.sha.update(data)
+        return data
+
+
+def _read_checked(path: Path, sha256: Optional[str]) -> Optional[np.ndarray]:
+    """The array in the .npy file `path` (allow_pickle=False), or None when its bytes are not those of `sha256`."""
+    try:
+        with open(path, "rb") as f:
+            reader = _HashingReader(f)
+            value = np.lib.format.read_array(reader, allow_pickle=False)
+            reader.read()  # anything after the array counts too
+    except (OSError, ValueError, EOFError, MemoryError):  # MemoryError: a header that claims more than is there
+        return None
+    return value if reader.sha.hexdigest() == sha256 else None
+
+
+def _stored(dataset: str, name: str, wanted: dict, compute: Callable[[], dict]) -> dict:
+    """`compute()`'s arrays ({part: array}), kept in the dataset's models folder for the next process (a second
+    `evaluate batch` in a new process spent ≈ 4 min on 48,000 training images' features and radii). Read only where
+    the record names the same `wanted` inputs (arrays, side, extractor, code) and each file's bytes match its
+    recorded sha256; else computed and stored again. Files: `<name>-<side>.npy` for a single part "", else
+    `<name>-<side>-<part>.npy`."""
     folder = _folder(dataset)
-    path, record_path = folder / f"{name}-{key[2]}.npy", folder / f"{name}-{key[2]}.json"
-    wanted = {"extractor_sha256": key[0], "arrays_sha256": key[1], "side": key[2]}
+    stem = f"{name}-{wanted['side']}"
+    record_path = folder / f"{stem}.json"
     record = _read_record(record_path)
-    if record and all(record.get(k) == v for k, v in wanted.items()):
-        try:
-            data = path.read_bytes()  # hashed and loaded from the same bytes: the file may be replaced meanwhile
-            if hashlib.sha256(data).hexdigest() == record.get("sha256"):
-                return np.load(io.BytesIO(data), allow_pickle=False)
-        except (OSError, ValueError):
-            pass
+    if record and all(record.get(k) == v for k, v in wanted.items()) and isinstance(record.get("sha256"), dict):
+        found: Optional[dict] = {}
+        for part, sha in record["sha256"].items():
+            found[part] = _read_checked(folder / _file_name(stem, part), sha)
+            if found[part] is None:
+                found = None  # the parts read so far go before computing (a bank's images: 590 MB at 48,000)
+                break
+        if found:
+            return found
     value = compute()
-    buf = io.BytesIO()
-    np.save(buf, value, allow_pickle=False)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")  # unique: writers may race
+    shas = {}
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(path)  # a racing writer's record may then name the other file: a mismatch, so computed again
-        write_record(record_path, {"sha256": hashlib.sha256(buf.getvalue()).hexdigest(), **wanted})
+        for part, array in value.items():
+            path = folder / _file_name(stem, part)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")  # unique: writers may race
+            try:
+                with open(tmp, "wb") as f:
+                    np.save(f, array, allow_pickle=False)
+                shas[part] = sha256_file(tmp)
+                tmp.replace(path)  # a racing writer's record may then name the other file: a mismatch, recomputed
+            finally:
+                tmp.unlink(missing_ok=True)
+        write_record(record_path, {"sha256": shas, **wanted})
     except OSError:  # a full disk costs the next process the time, not this scoring its result
-        tmp.unlink(missing_ok=True)
+        pass
     return value
+
+
+def _file_name(stem: str, part: str) -> str:
+    return f"{stem}-{part}.npy" if part else f"{stem}.npy"
+
+
+def _key(extractor_path: Path, row: Dataset, gen_side: Optional[int], split: str) -> tuple[str, str, int, str]:
+    return (extractor_sha(extractor_path), row.arrays_sha256, min(gen_side or row.resolution, row.resolution), split)
+
+
+def _wanted(key: tuple[str, str, int, str]) -> dict:
+    return {"extractor_sha256": key[0], "arrays_sha256": key[1], "side": key[2], "split": key[3],
+            "feature_code": code_digest(FEATURE_CODE)}
+
+
+def _kept(cache: dict, key: tuple, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """`cache[key]`, else `compute()`; now the last used of the FEATURES_KEPT kept."""
+    with _lock:
+        value = cache.pop(key, None)
+        if value is None:
+            value = compute()
+        cache[key] = value
+        while len(cache) > FEATURES_KEPT:
+            del cache[next(iter(cache))]
+        return value
 
 
 def train_features(dataset: str, extractor, extractor_path: Path, row: Dataset, images: np.ndarray,
                    gen_side: Optional[int] = None) -> np.ndarray:
-    """Features of the training `images`, as evaluation._as_generated(…, gen_side) gave them (None: as stored),
+    """Features of the training `images`, as rescale.as_generated(…, gen_side) gave them (None: as stored),
     once per process and kept on disk: each batch's scores and metrics read them (≈ 10 s for 10,000 32×32 colour
     images on 2 cores)."""
-    key = (extractor_sha(extractor_path), row.arrays_sha256, min(gen_side or row.resolution, row.resolution))
-    with _lock:
-        features = _real_features.pop(key, None)
-        if features is None:
-            features = _stored(dataset, "train_features", key, lambda: extractor.features(images))
-        _real_features[key] = features  # now the last used
-        while len(_real_features) > FEATURES_KEPT:
-            del _real_features[next(iter(_real_features))]
-        return features
+    return held_out_features(dataset, extractor, extractor_path, row, "train", lambda: images, gen_side)
+
+
+def held_out_features(dataset: str, extractor, extractor_path: Path, row: Dataset, split: str,
+                      images: Callable[[], np.ndarray], gen_side: Optional[int] = None) -> np.ndarray:
+    """Features of the `split`'s images (`images()`, as rescale.as_generated(…, gen_side) gives them, asked
+    only when they are computed), kept as the training features are: each batch's metrics computed the held-out
+    split's again (12,000 64² images at 60,000)."""
+    key = _key(extractor_path, row, gen_side, split)
+    return _kept(_real_features, key, lambda: _stored(
+        dataset, f"{split}_features", _wanted(key), lambda: {"": extractor.features(images())})[""])
 
 
 def train_radii(extractor_path: Path, row: Dataset, features: np.ndarray, gen_side: Optional[int] = None) -> np.ndarray:
@@ -182,28 +271,38 @@ def train_radii(extractor_path: Path, row: Dataset, features: np.ndarray, gen_si
     scored."""
     from ganaug_core.metrics.neighbours import kth_neighbour_radii
 
-    key = (extractor_sha(extractor_path), row.arrays_sha256, min(gen_side or row.resolution, row.resolution))
-    with _lock:
-        radii = _real_radii.pop(key, None)
-        if radii is None:
-            radii = _stored(row.name, "train_radii", key, lambda: kth_neighbour_radii(features, 1))
-        _real_radii[key] = radii  # now the last used
-        while len(_real_radii) > FEATURES_KEPT:
-            del _real_radii[next(iter(_real_radii))]
-        return radii
+    key = _key(extractor_path, row, gen_side, "train")
+    return _kept(_real_radii, key, lambda: _stored(
+        row.name, "train_radii", _wanted(key), lambda: {"": kth_neighbour_radii(features, 1)})[""])
 
 
 def pixel_bank(row: Dataset, images: np.ndarray, gen_side: int):
     """The pixel copy check's real side (pixel_copies.prepare_real) of the training `images`, as
-    evaluation._as_generated(…, gen_side) gave them, prepared once per process. Only the last dataset's is kept: it
-    holds ≈ 1.1 × the images' pixels in float32 (127 MiB at 10,000 32×32 colour images, 635 MiB at 50,000)."""
-    from ganaug_core.metrics.pixel_copies import prepare_real
+    rescale.as_generated(…, gen_side) gave them, prepared once per process and kept on disk
+    (`pixel_bank-<side>-*.npy`, ≈ 1.1 × the images' pixels at ≤ 32² in float32): a new process prepared it again
+    (3.0–3.5 s for 9,600 64² training images; read, 0.2–0.4 s). Only the last dataset's is kept in memory: 127 MiB at
+    10,000 32×32 colour images, 635 MiB at 50,000."""
+    from ganaug_core.metrics.pixel_copies import RealBank, bank_digest, prepare_real
 
-    key = (row.arrays_sha256, min(gen_side, row.resolution))
+    side = min(gen_side, row.resolution)
+    key = (row.arrays_sha256, side)
+    wanted = {"arrays_sha256": row.arrays_sha256, "side": side, "split": "train", "pixel_code": code_digest(PIXEL_CODE)}
+
+    made = []
+
+    def prepared() -> dict:
+        made.append(prepare_real(images))
+        return {"images": made[0].images, "coarse": made[0].coarse}
+
     with _lock:
         if key not in _pixel_banks:
-            _pixel_banks.clear()  # before preparing: never two banks at once
-            _pixel_banks[key] = prepare_real(images)
+            _pixel_banks.clear()  # before preparing or reading: never two banks at once
+            parts = _stored(row.name, "pixel_bank", wanted, prepared)
+            if not made:
+                for a in parts.values():
+                    a.setflags(write=False)  # a bank is shared by every check that reads it
+                made.append(RealBank(images=parts["images"], coarse=parts["coarse"], digest=bank_digest(images)))
+            _pixel_banks[key] = made[0]
         return _pixel_banks[key]
 
 
@@ -247,10 +346,13 @@ def fitted_embedding(dataset: str, progress: ProgressCallback, arrays=None):
     extractor, extractor_path = ensure_feature_extractor(dataset, progress, arrays=arrays)
     folder = _folder(dataset)
     path, record_path = folder / "embedding.npz", folder / "embedding.json"
-    ext_sha = extractor_sha(extractor_path)
+    ext_sha, code = extractor_sha(extractor_path), code_digest(FEATURE_CODE)
     with _exclusive(folder, "embedding"):
         record = _read_record(record_path)
-        if record and path.exists() and record.get("extractor_sha256") == ext_sha:
+        # The map holds the features it was fitted on, and places a batch by its features' nearest: features from
+        # another feature code would be placed against stale ones.
+        if (record and path.exists() and record.get("extractor_sha256") == ext_sha
+                and record.get("feature_code") == code):
             if sha256_file(path) != record["sha256"]:
                 raise GanaugError(f"{path} does not match its recorded sha256; delete it to refit the embedding")
             embedding = Embedding.load(path)
@@ -260,8 +362,8 @@ def fitted_embedding(dataset: str, progress: ProgressCallback, arrays=None):
                 raise GanaugError(f"dataset {dataset!r} has {len(images)} training images; an embedding needs 4")
             features = train_features(dataset, extractor, extractor_path, row, images)
             embedding = fit_embedding(features, seed=EMBEDDING_SEED, progress=progress)
-            record = {"sha256": embedding.save(path), "extractor_sha256": ext_sha, "seed": EMBEDDING_SEED,
-                      "points": int(len(features))}
+            record = {"sha256": embedding.save(path), "extractor_sha256": ext_sha, "feature_code": code,
+                      "seed": EMBEDDING_SEED, "points": int(len(features))}
             write_record(record_path, record)
         with session_scope(immediate=True) as session:
             ids = train_ids(session, row, arrays)

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 
 from db.engine import session_scope
 from db.models import Batch, Dataset, RealImage, Report, Run, Sample
-from ganaug.domain_models import (ensure_feature_extractor, extractor_sha, fitted_embedding, pixel_bank,
-                                  train_features, train_ids, train_radii, write_record)
+from ganaug.domain_models import (ensure_feature_extractor, extractor_sha, fitted_embedding, held_out_features,
+                                  pixel_bank, train_features, train_ids, train_radii, write_record)
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import read_png, sha256_bytes, sha256_file
@@ -64,20 +64,6 @@ def _sample_images(samples: list[Sample], row: Dataset) -> np.ndarray:
     return np.stack(images)
 
 
-def _as_generated(real: np.ndarray, resolution: int, gen_side: int) -> np.ndarray:
-    """Real images brought to the footing of samples from a generator that worked at `gen_side`.
-
-    A generator may work below the dataset's side; it was trained on area-downsampled real images, and its samples
-    are stored upsampled to the dataset's side (`upsample_images`). Real images take the same path — down as the
-    generator saw them, back up by the same function — so a copy of a training image is still an exact copy.
-    Samples themselves go through `upsample_images` too: a no-op for those stored at the dataset's side, and the
-    same path for batches generated before samples were.
-    """
-    from ganaug_core.rescale import resize_images, upsample_images
-
-    return real if gen_side >= resolution else upsample_images(resize_images(real, gen_side), resolution)
-
-
 def _stored_summary(batch_id: int) -> dict:
     with session_scope() as session:
         rows = session.execute(
@@ -96,7 +82,7 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     `data`: the dataset's (row, arrays) from `dataset_arrays`, where the caller read them already."""
     from ganaug.datasets import dataset_arrays
     from ganaug_core.scoring import score_samples
-    from ganaug_core.rescale import upsample_images
+    from ganaug_core.rescale import as_generated, upsample_images
 
     batch, dataset, samples, gen_side = _load_batch(batch_id)
     if batch.scores_computed and not rescore:
@@ -111,7 +97,7 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     extractor, extractor_path = ensure_feature_extractor(dataset, watched, arrays=arrays)
     train_images, train_labels = arrays.split("train")
     synth = upsample_images(synth, row.resolution)
-    train_images = _as_generated(train_images, row.resolution, gen_side)
+    train_images = as_generated(train_images, row.resolution, gen_side)
     stop_if(should_stop, unscored)
     progress(Progress("score", 0, len(samples)))
     real_f = train_features(dataset, extractor, extractor_path, row, train_images, gen_side)
@@ -164,7 +150,7 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
     """
     from ganaug.datasets import dataset_arrays
     from ganaug_core.metrics.metric_main import compute_metrics
-    from ganaug_core.rescale import upsample_images
+    from ganaug_core.rescale import as_generated, upsample_images
 
     batch, dataset, samples, gen_side = _load_batch(batch_id)
     keep_freed_memory()  # feature batches reallocate the same maps, as in score_batch (ganaug_core/memory.py)
@@ -175,16 +161,18 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
     watched = stopping_at_reports(progress, should_stop, unmeasured)
     extractor, extractor_path = ensure_feature_extractor(dataset, watched, arrays=arrays)
     holdout_split = "val" if (arrays.splits == "val").any() else "test"
-    hold_images, hold_labels = arrays.split(holdout_split)
+    hold_labels = arrays.labels[arrays.splits == holdout_split]
     train_images, train_labels = arrays.split("train")
     synth = upsample_images(synth, row.resolution)
-    hold_images = _as_generated(hold_images, row.resolution, gen_side)
-    train_images = _as_generated(train_images, row.resolution, gen_side)
+    train_images = as_generated(train_images, row.resolution, gen_side)
     stop_if(should_stop, unmeasured)
     progress(Progress("metrics", 0, 1))
     real_f = train_features(dataset, extractor, extractor_path, row, train_images, gen_side)
+    # Kept like the training features: each batch computed them again (12,000 64² images at 60,000).
+    hold_f = held_out_features(dataset, extractor, extractor_path, row, holdout_split,
+                               lambda: as_generated(arrays.split(holdout_split)[0], row.resolution, gen_side), gen_side)
     metrics = compute_metrics(extractor, train_images, train_labels, synth, labels,
-                              holdout_images=hold_images, holdout_labels=hold_labels, real_features=real_f,
+                              holdout_features=hold_f, holdout_labels=hold_labels, real_features=real_f,
                               pixel_bank=pixel_bank(row, train_images, gen_side),
                               real_radii=train_radii(extractor_path, row, real_f, gen_side))
     progress(Progress("metrics", 1, 1))
@@ -279,7 +267,7 @@ def nearest_real_images(sample_id: int, k: int = 5) -> list[dict]:
     checked against its recorded sha256; ingestion wrote them from the same pixels as arrays.npz). Reading the whole
     arrays.npz (twice) and every image row took 7.5 s and 1.7 GB for a dataset of 60,000 64² images, each of the two
     reads up to 21.5 s on a busy machine."""
-    from ganaug_core.rescale import upsample_images
+    from ganaug_core.rescale import as_generated, upsample_images
 
     with session_scope() as session:
         sample = session.get(Sample, sample_id)
@@ -296,7 +284,7 @@ def nearest_real_images(sample_id: int, k: int = 5) -> list[dict]:
     extractor, _ = ensure_feature_extractor(dataset.name)
     real = np.stack([_real_image(reals.get(i), i) for i in ids])
     synth = upsample_images(_sample_images([sample], dataset), dataset.resolution)
-    real = _as_generated(real, dataset.resolution, gen_side)
+    real = as_generated(real, dataset.resolution, gen_side)
     f = extractor.features(np.concatenate([synth, real]))
     dist = np.linalg.norm(f[1:] - f[:1], axis=1)
     return [{"real_image_id": i, "path": reals[i].path, "class_index": reals[i].class_index, "distance": float(d)}

@@ -28,10 +28,10 @@ from ganaug.held_folders import HeldFolder, removed_if_left_by_a_kill, sweep_aba
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import sha256_file
-from ganaug_core.imbalance import some_names
 from ganaug_core.memory import keep_freed_memory
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
-from ganaug_core.rescale import resized_split
+from ganaug_core.datasets import load_split
+from ganaug_core.imbalance import some_names
 from ganaug_core.runstats import checkpoints, diversity_said, last_diversity
 from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
 from ganaug_core.training.config import TrainConfig, default_resolution, fast_bf16
@@ -125,9 +125,9 @@ def unrecorded_checkpoints_said(run_id: int) -> Optional[str]:
 
 def _prepare(dataset: str, config: TrainConfig, resume_run: Optional[int]):
     """Everything that can be refused, checked before anything is written."""
-    from ganaug.datasets import dataset_arrays
+    from ganaug.datasets import verified_dataset
 
-    ds, arrays = dataset_arrays(dataset)  # UnknownDataset / missing data → one-line errors
+    ds, folder = verified_dataset(dataset)  # UnknownDataset / missing data → one-line errors
     payload = None
     if resume_run is not None:
         with session_scope() as s:
@@ -152,15 +152,14 @@ def _prepare(dataset: str, config: TrainConfig, resume_run: Optional[int]):
     if config.resolution > ds.resolution:
         raise UserError(f"--resolution {config.resolution} is above the resolution of dataset {dataset!r}, {ds.resolution}")
     config.validate()
-    train = arrays.splits == "train"
-    y = arrays.labels[train]
+    # Read from arrays.npz a block at a time, each resized as it comes: never the whole images array, nor the split
+    # at the dataset's side beside it (BENCHMARKS.md, "A large dataset": 2.0 GB at 32², 1.57 GB at 64² for 60,000
+    # 64² images).
+    images, y = load_split(folder, "train", config.resolution)
     present = set(int(c) for c in set(y.tolist()))
     if len(present) < 2:
         raise UserError(f"dataset {dataset!r} has training images in fewer than two classes")
-    # Resized a block at a time, never the whole split copied first; the arrays go with this frame, before the
-    # networks are built (BENCHMARKS.md, "A large dataset": 2.0 GB at 32² for 60,000 64² images).
-    data = TrainData(resized_split(arrays.images, train, config.resolution), y, arrays.class_names, dataset,
-                     ds.arrays_sha256)
+    data = TrainData(images, y, list(ds.class_names), dataset, ds.arrays_sha256)
     return ds, config, data, payload
 
 

@@ -121,6 +121,7 @@ def compute_metrics(
     real_features: Optional[np.ndarray] = None,
     pixel_bank: Optional[RealBank] = None,
     real_radii: Optional[np.ndarray] = None,
+    holdout_features: Optional[np.ndarray] = None,
 ) -> dict:
     """{"overall": {metric: value}, "per_class": {class: {metric: value}}, "counts": ..., "reference": ...}.
 
@@ -134,6 +135,7 @@ def compute_metrics(
     `real_features` (extractor.features(real_images)) and `pixel_bank` (pixel_copies.prepare_real(real_images)):
     where the caller measures many batches against the same real images; `real_radii`
     (neighbours.kth_neighbour_radii(real_features, 1)) too: every scope's authenticity measured them again.
+    `holdout_features` (extractor.features(holdout_images)), in place of `holdout_images`, for the same reason.
     """
     names = list(names) if names is not None else list(METRICS)
     unknown = [n for n in names if n not in METRICS]
@@ -147,7 +149,11 @@ def compute_metrics(
     real_f = extractor.features(real_images) if real_features is None else real_features
     synth_f = extractor.features(synth_images)
     synth_p = extractor.predict_proba(synth_images)
-    hold_f = extractor.features(holdout_images) if holdout_images is not None and len(holdout_images) else None
+    hold_f = holdout_features
+    if hold_f is None and holdout_images is not None and len(holdout_images):
+        hold_f = extractor.features(holdout_images)
+    if hold_f is not None and len(hold_f) == 0:
+        hold_f = None
     # Once for all samples, each scope reading its own: each sample's ratio depends on that sample and the real
     # images only (a batch of one class otherwise paid the check twice, overall and for its class).
     pixel_ratio = (pixel_copy_ratio(synth_images, real_images, bank=pixel_bank)[1]
