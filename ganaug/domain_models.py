@@ -329,7 +329,8 @@ def train_ids(session, row: Dataset, arrays) -> np.ndarray:
 def ensure_embedding(dataset: str, progress: ProgressCallback = no_progress) -> dict:
     """Fit (once) the UMAP of the real training features and store each training image's coordinates.
 
-    Slow the first time in a process (numba compiles UMAP, ~30 s): call it from the CLI or the worker only.
+    Slow on an installation's first fit (numba compiles UMAP, ~30 s; later processes load it) and for a large
+    dataset: call it from the CLI or the worker only, never in a web request.
     """
     return fitted_embedding(dataset, progress)[1]
 

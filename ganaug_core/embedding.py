@@ -3,9 +3,11 @@
 The real layout never moves: synthetic samples are placed, not refitted. Placing uses UMAP's own first step
 for new points (`init_transform`): a weighted mean of the coordinates of the k nearest real points, weighted by
 UMAP's fuzzy-neighbourhood memberships (`smooth_knn_dist`). We stop there instead of running UMAP's extra
-optimisation epochs, so placing needs neither numba (whose first call compiles for ~30 s) nor the fitted UMAP
-object: the saved file holds only arrays (real features, their coordinates, k), read with allow_pickle=False.
-Fitting does need numba: call it from the CLI or a job, never inside a web request.
+optimisation epochs, so placing needs neither numba nor the fitted UMAP object: the saved file holds only arrays
+(real features, their coordinates, k), read with allow_pickle=False. Fitting does need numba: call it from the CLI
+or a job, never inside a web request. Numba compiles UMAP's functions on their first call in a process (20–60 s,
+as busy as the machine is); `fit_embedding` keeps what it compiled on disk, so that only an installation's first
+fit pays for it.
 """
 
 from __future__ import annotations
@@ -72,6 +74,46 @@ def _memberships(dist: np.ndarray, iterations: int = 64) -> np.ndarray:
     return np.exp(-excess / np.maximum(sigma, 1e-12)[:, None])
 
 
+# What a fit compiles (nearly all of a first fit's time in a process), as (module, name). Named one by one rather than
+# every numba function of umap: numba keys a kept function by its Python function alone, not by its options, and
+# umap builds two of the layout step from one function (parallel and not), which must not share what is kept; ours
+# is the serial one (UMAP runs a seeded fit serially).
+UMAP_COMPILED = (
+    ("umap.utils", "fast_knn_indices"),
+    ("umap.umap_", "smooth_knn_dist"),
+    ("umap.umap_", "compute_membership_strengths"),
+    ("umap.layouts", "_nb_optimize_layout_euclidean_single_epoch"),
+    ("umap.distances", "euclidean"),
+)
+
+
+def keep_umap_compiled() -> int:
+    """Have numba keep UMAP's compiled functions on disk, as pynndescent's own already are (`cache=True`).
+
+    umap-learn leaves them uncached: every process that fitted a map compiled them again (each `evaluate` of a new
+    dataset, each worker start, each test process); loaded, they take about a second. Numba keys what it keeps by
+    the function's source file, the argument types, numba's version and the CPU, and writes each file under a
+    temporary name before renaming it, so processes that share it neither load stale code nor half a file. Where
+    no folder is writable for it (umap's own, else the user's cache folder, or NUMBA_CACHE_DIR), a function stays
+    uncached: slower, never wrong. Returns how many it turned on (0 on a second call).
+    """
+    import importlib
+
+    from numba.core.caching import NullCache
+    from numba.core.dispatcher import Dispatcher
+
+    turned_on = 0
+    for module, name in UMAP_COMPILED:
+        function = getattr(importlib.import_module(module), name, None)  # another umap version may lack one
+        if isinstance(function, Dispatcher) and isinstance(function._cache, NullCache):
+            try:
+                function.enable_caching()
+            except RuntimeError:  # "no locator available": nowhere writable to keep it
+                continue
+            turned_on += 1
+    return turned_on
+
+
 def fit_embedding(
     features: np.ndarray, seed: int = 0, n_epochs: int = 200, progress: ProgressCallback = no_progress
 ) -> Embedding:
@@ -80,6 +122,7 @@ def fit_embedding(
 
     import umap  # imported here: loading it takes seconds and pulls in numba
 
+    keep_umap_compiled()
     n = len(features)
     if n < 4:
         raise ValueError(f"an embedding needs at least 4 real training images, got {n}")

@@ -103,7 +103,8 @@ def _many_classes(tmp_path, n: int = 60) -> list[str]:
         (tmp_path / "many" / name).mkdir(parents=True)
         for i in range(3 + (n - 1 - c) % 10):
             Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "many" / name / f"{i}.png")
-    ingest_dataset(str(tmp_path / "many"), "many", IngestOptions(resolution=8))
+    # One process: a pool of decoders and writers costs ~1 s to start, more than these 450 tiny images take.
+    ingest_dataset(str(tmp_path / "many"), "many", IngestOptions(resolution=8, workers=1))
     embed_reals("many")
     return names
 

@@ -85,8 +85,18 @@ def browser_page():
         browser.close()
 
 
-def shot(page, name: str) -> None:
-    page.wait_for_timeout(1500)  # let the rerun finish drawing; the screenshot is for people to look at
+# The app has drawn everything when its script is not running (its root says so: Streamlit's own browser tests
+# wait on this attribute), no element is left over from the run before (those are marked stale until redrawn) and
+# every image has loaded. A fixed pause (1.5 s before each of the eight screenshots) cost 12 s a run, and on a busy
+# machine promised nothing.
+DRAWN = """() => document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]') !== null
+    && document.querySelector('[data-stale="true"]') === null
+    && Array.from(document.images).every(img => img.complete)"""
+
+
+def shot(page, name: str, timeout: float = 30_000) -> None:
+    """A full-page screenshot, for people to look at, once the rerun has finished drawing."""
+    page.wait_for_function(DRAWN, timeout=timeout)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
@@ -120,7 +130,10 @@ def test_sign_in_run_tag_approve_export(served, browser_page, home):
     try:
         walk(page, served, home)
     except BaseException:
-        shot(page, "failure")
+        try:
+            shot(page, "failure", timeout=5_000)
+        except Exception:  # a page still running (what may have failed): as it is, rather than hide the failure
+            page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
         raise
 
 
@@ -146,8 +159,9 @@ def walk(page, served, home):
     page.get_by_label("Samples per class").fill("8")
     page.get_by_label("Samples per class").press("Tab")
     page.get_by_label("Budget (steps)").fill("20")
+    # Tab commits the value into the page's widget state at once (the blur sends it), and the click's own message
+    # carries every widget's value after it on the same connection: no pause is needed before the click.
     page.get_by_label("Budget (steps)").press("Tab")
-    time.sleep(1)  # let the last value reach the server before the click
     shot(page, "02_generate_form")
     page.get_by_role("button", name="Launch run").click()
     page.get_by_text(re.compile(r"Job \d+: (queued|running)")).wait_for()
@@ -231,8 +245,7 @@ def walk(page, served, home):
     page.get_by_role("tab", name="Export gated set").click()
     out = home / "exports" / "browser"
     page.get_by_label("Export folder name").fill(out.name)  # a folder name: the app writes under exports/
-    page.get_by_label("Export folder name").press("Tab")
-    time.sleep(1)
+    page.get_by_label("Export folder name").press("Tab")  # committed, as the budget above
     page.get_by_role("button", name="Export the gated training set").click()
     page.get_by_text("manifest sha256").wait_for()
     shot(page, "08_exported")

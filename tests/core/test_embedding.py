@@ -35,7 +35,7 @@ def test_refuses_pickled_arrays(tmp_path):
         Embedding.load(tmp_path / "bad.npz")
 
 
-@pytest.mark.slow  # UMAP compiles with numba on its first call in a process (~20–30 s)
+@pytest.mark.slow  # the first UMAP fit of an install compiles with numba (~20–30 s); later processes load it
 def test_fit_is_seeded_and_keeps_training_points_in_place():
     from sklearn.datasets import load_digits
 
@@ -52,3 +52,27 @@ def test_fit_is_seeded_and_keeps_training_points_in_place():
     # Same digit → nearby on the map: each point's nearest map neighbour mostly shares its class.
     np.fill_diagonal(spread, np.inf)
     assert (d.target[:300][spread.argmin(1)] == d.target[:300]).mean() > 0.8
+
+
+def test_umap_functions_are_kept_compiled_for_the_next_process():
+    # umap-learn leaves its numba functions uncached: every process that fitted a map compiled them again (20–60 s).
+    import importlib
+
+    import umap.distances
+    import umap.layouts
+    from numba.core.caching import FunctionCache, NullCache
+
+    from ganaug_core.embedding import UMAP_COMPILED, keep_umap_compiled
+
+    keep_umap_compiled()
+    assert keep_umap_compiled() == 0  # a second call finds nothing left to turn on
+    hot = [getattr(importlib.import_module(module), name) for module, name in UMAP_COMPILED]
+    assert not [f.py_func.__name__ for f in hot if isinstance(f._cache, NullCache)]
+    # The parallel layout step is built from the same Python function, and numba would key both alike: it stays
+    # uncached, so that neither loads the other's code.
+    assert isinstance(umap.layouts._nb_optimize_layout_euclidean_single_epoch_parallel._cache, NullCache)
+    euclidean = umap.distances.euclidean  # small enough to compile here (~0.3 s)
+    x = np.ones(3, dtype=np.float32)
+    assert euclidean(x, 2 * x) == pytest.approx(3 ** 0.5)
+    # What another process would do: a fresh cache of the same function finds the compiled code on disk.
+    assert FunctionCache(euclidean.py_func).load_overload(euclidean.signatures[0], euclidean.targetctx) is not None
