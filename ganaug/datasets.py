@@ -76,6 +76,9 @@ def ingest_dataset(
     final = root / name
     settle_abandoned_removals()  # a removal killed before its commit: its folder goes back, under its name
     sweep_abandoned(root, STAGING)  # before any refusal: a killed ingest's staging folder goes whatever comes next
+    if final.exists() and (other := _dataset_in(final)) is not None:
+        raise GanaugError(f"--name {name!r}: this file system takes {final} for the folder of dataset {other!r} (as a "
+                          "Mac's or Windows' does names that differ only in case); choose another --name")
     if final.exists() and not removed_if_left_by_a_kill(final, _left_by_a_killed_ingest):
         raise GanaugError(f"{final} already exists on disk but is not a recorded dataset (an ingest killed before "
                           "it was recorded leaves one); move it away first")
@@ -130,12 +133,7 @@ def _left_by_a_killed_ingest(folder: Path) -> bool:
     placing its folder and committing its rows left (`removed_if_left_by_a_kill`): no dataset records it, and it
     holds nothing but what `ingest` writes. Asked while holding its lock, so an ingest that committed it and let go
     meanwhile is seen recorded."""
-    from sqlalchemy import or_, select
-
-    with session_scope() as session:
-        recorded = session.scalar(select(Dataset.id).where(or_(
-            Dataset.name == folder.name, Dataset.path == paths.relative_to_home(folder))))
-    if recorded is not None:
+    if folder.is_symlink() or _dataset_in(folder) is not None:  # a link is never what an ingest placed
         return False
     for path in folder.rglob("*"):
         rel = path.relative_to(folder).as_posix()
@@ -143,6 +141,27 @@ def _left_by_a_killed_ingest(folder: Path) -> bool:
                                      or path.is_dir() and _INGESTED_FOLDER.fullmatch(rel)):
             return False
     return True
+
+
+def _dataset_in(folder: Path) -> Optional[str]:
+    """The recorded dataset whose folder `folder` is, if any. Compared as folders, not only by name or path: on a
+    Mac's or Windows' file system datasets/parts is datasets/Parts (and 'café' in either Unicode spelling one
+    folder), and an ingest of 'parts' took the recorded dataset 'Parts' for a killed ingest's leftover and deleted
+    its images."""
+    from sqlalchemy import select
+
+    with session_scope() as session:
+        recorded = session.execute(select(Dataset.name, Dataset.path)).all()
+    rel = paths.relative_to_home(folder)
+    return next((name for name, path in recorded
+                 if name == folder.name or path == rel or _same_folder(folder, paths.resolve(path))), None)
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # a recorded dataset whose folder is gone
+        return False
 
 
 @contextmanager

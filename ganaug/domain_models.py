@@ -252,11 +252,11 @@ def train_features(dataset: str, extractor, extractor_path: Path, row: Dataset, 
     """Features of the training `images`, as rescale.as_generated(…, gen_side) gave them (None: as stored),
     once per process and kept on disk: each batch's scores and metrics read them (≈ 10 s for 10,000 32×32 colour
     images on 2 cores)."""
-    return held_out_features(dataset, extractor, extractor_path, row, "train", lambda: images, gen_side)
+    return split_features(dataset, extractor, extractor_path, row, "train", lambda: images, gen_side)
 
 
-def held_out_features(dataset: str, extractor, extractor_path: Path, row: Dataset, split: str,
-                      images: Callable[[], np.ndarray], gen_side: Optional[int] = None) -> np.ndarray:
+def split_features(dataset: str, extractor, extractor_path: Path, row: Dataset, split: str,
+                   images: Callable[[], np.ndarray], gen_side: Optional[int] = None) -> np.ndarray:
     """Features of the `split`'s images (`images()`, as rescale.as_generated(…, gen_side) gives them, asked
     only when they are computed), kept as the training features are: each batch's metrics computed the held-out
     split's again (12,000 64² images at 60,000)."""

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 
 from db.engine import session_scope
 from db.models import Batch, Dataset, RealImage, Report, Run, Sample
-from ganaug.domain_models import (ensure_feature_extractor, extractor_sha, fitted_embedding, held_out_features,
-                                  pixel_bank, train_features, train_ids, train_radii, write_record)
+from ganaug.domain_models import (ensure_feature_extractor, extractor_sha, fitted_embedding, pixel_bank,
+                                  split_features, train_features, train_ids, train_radii, write_record)
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import read_png, sha256_bytes, sha256_file
@@ -169,8 +169,8 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
     progress(Progress("metrics", 0, 1))
     real_f = train_features(dataset, extractor, extractor_path, row, train_images, gen_side)
     # Kept like the training features: each batch computed them again (12,000 64² images at 60,000).
-    hold_f = held_out_features(dataset, extractor, extractor_path, row, holdout_split,
-                               lambda: as_generated(arrays.split(holdout_split)[0], row.resolution, gen_side), gen_side)
+    hold_f = split_features(dataset, extractor, extractor_path, row, holdout_split,
+                            lambda: as_generated(arrays.split(holdout_split)[0], row.resolution, gen_side), gen_side)
     metrics = compute_metrics(extractor, train_images, train_labels, synth, labels,
                               holdout_features=hold_f, holdout_labels=hold_labels, real_features=real_f,
                               pixel_bank=pixel_bank(row, train_images, gen_side),

@@ -153,6 +153,27 @@ def test_a_folder_under_a_datasets_name_that_ganaug_did_not_write_is_still_refus
     assert (mine / "notes.txt").read_text() == "mine"
 
 
+def test_a_recorded_datasets_folder_reached_by_another_spelling_is_kept(home, tmp_path, monkeypatch):
+    # On a Mac's (or Windows') file system datasets/parts *is* datasets/Parts, and resolve() keeps the case typed;
+    # a link and a resolve() that leaves it be stand in for that here. Taken for a killed ingest's leftover (no
+    # dataset is named 'parts', and it holds only what ingest writes), the recorded dataset's images were deleted
+    # (seen with a bind mount in the place of the link).
+    from ganaug.datasets import _left_by_a_killed_ingest, dataset_arrays
+    from ganaug_core import paths
+
+    source = _parts(tmp_path)
+    assert ganaug("data", "ingest", source, "--name", "Parts", "--resolution", 8).exit_code == 0
+    (home / "datasets" / "parts").symlink_to(home / "datasets" / "Parts")
+    monkeypatch.setattr(paths, "relative_to_home", lambda p: Path(os.path.abspath(p)).relative_to(home).as_posix())
+    assert not _left_by_a_killed_ingest(home / "datasets" / "parts")
+    result = ganaug("data", "ingest", source, "--name", "parts", "--resolution", 8)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"error: --name 'parts': this file system takes {home / 'datasets' / 'parts'} for the folder of dataset "
+        "'Parts' (as a Mac's or Windows' does names that differ only in case); choose another --name")
+    assert len(dataset_arrays("Parts")[1].labels) == 6
+
+
 @pytest.mark.slow  # the killed train's subprocess imports torch: 7–17 s on a shared 2-core machine
 def test_a_train_killed_between_placing_its_run_folder_and_its_commit_does_not_block_the_next(digits, home):
     kill = KILL_AFTER_STAGED_RENAME.replace('.parent.name == "batches"', '.parent.name == "runs"')
