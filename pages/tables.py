@@ -78,13 +78,15 @@ TABLE_COLUMNS = {
     "n_real": st.column_config.NumberColumn(
         "Real training images", format="%d", help="The class's real training images the batch is measured against"),
     "fid": st.column_config.NumberColumn(
-        "FID", format="%.2f", help="Fréchet distance to the real training images on the domain features: lower is "
-                                  "closer to them, 0 the same. Compare within this dataset only"),
+        "FID", format="%.2f", help="Fréchet distance to the real training images on this dataset's own feature "
+                                  "extractor, not Inception-v3: lower is closer to them, 0 the same. Compare within "
+                                  "this dataset only, never with published FIDs"),
     "fid_held_out": st.column_config.NumberColumn(
         "FID, held-out real", format="%.2f", help="What unseen real images of the class score. A batch well below "
                                                   "it sits nearer the training images than new real images do"),
     "kid": st.column_config.TextColumn(
-        "KID", help="Kernel distance, unbiased: ≈ 0 or below means no measurable gap; ± its spread over subsets"),
+        "KID", help="Kernel distance on the same features (not Inception's: never compare with published KIDs), "
+                    "unbiased: ≈ 0 or below means no measurable gap; ± its spread over subsets"),
     "kid_held_out": st.column_config.TextColumn("KID, held-out real"),
     "precision": st.column_config.NumberColumn(
         "Precision", format="%.3f", help="Share of samples that look like real images (fidelity); higher is better"),
@@ -124,7 +126,8 @@ TABLE_COLUMNS = {
     "macro_gmean": st.column_config.TextColumn(
         "Macro G-mean", help="√(recall × specificity) averaged over classes; higher is better. " + _INTERVAL),
     "minority_pr_auc": st.column_config.TextColumn(
-        "Rare-class PR-AUC", help="Area under each rare class's precision-recall curve, averaged; higher is better. "
+        "Rare-class PR-AUC", help="Area under each rare class's precision-recall curve (average precision, "
+                                  "scikit-learn's step-wise area), averaged; higher is better. "
                                   + _INTERVAL),
     "ece": st.column_config.TextColumn(
         "Calibration error (ECE)", help="Expected calibration error: the gap between confidence and accuracy over 15 "

@@ -98,8 +98,9 @@ def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -
         "better, 1 or more: inside them",
         f"    novelty     {_num(s['median_novelty'])} median  ≈ 1: as new as a real image; a copy: below {COPY_RATIO:g} "
         f"(features) or {PIXEL_COPY_RATIO:g} (pixels)",
-        f"  distribution: the batch against the {in_scope} in scope (domain features: compare within this",
-        "  dataset only), beside " + (
+        f"  distribution: the batch against the {in_scope} in scope, on this dataset's own features",
+        "  (not Inception's: compare within this dataset only, never with published FIDs), beside",
+        "  " + (
             f"{ref['n_holdout']} held-out real images ({m['holdout_split']} split) measured the same way"
             if ref else "no held-out real images to compare with"),
         f"    {'':<10} {'batch':<17} held-out real",

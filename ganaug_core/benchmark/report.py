@@ -170,7 +170,17 @@ def _md_arms(report: dict) -> list[str]:
     lines += ["| " + " | ".join(header) + " |", "|---|" + "--:|" * (len(header) - 1)]
     for arm, a in arms.items():
         lines.append("| " + " | ".join([arm] + [_fmt(a["clean"][m]) for m in meta["metrics"]]) + " |")
-    return lines
+    return lines + ["", METRIC_DEFINITIONS]
+
+
+# Where the literature has several definitions under one name, the one these numbers are (a reader citing a G-mean
+# would otherwise compare it with imbalanced-learn's default, the geometric mean of the recalls).
+METRIC_DEFINITIONS = (
+    "Balanced accuracy: the recall averaged over the classes; macro F1: F1 averaged over the classes (scikit-learn's); "
+    "macro G-mean: √(recall × specificity) of each class against the rest, averaged over the classes (not the "
+    "geometric mean of the recalls); rare-class PR-AUC: average precision (scikit-learn's step-wise area under the "
+    "precision-recall curve) of each rare class against the rest, averaged; ECE: top-label expected calibration "
+    "error over 15 equal-width confidence bins.")
 
 
 def _md_comparison(report: dict) -> list[str]:

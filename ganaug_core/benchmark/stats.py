@@ -1,8 +1,9 @@
 """Mean and 95 % interval per metric and arm, and the paired comparison of each GAN arm with the best baseline.
 
 Intervals are Student-t intervals over seeds (n − 1 degrees of freedom). With one seed there is no interval:
-low = high = the single value, and `n` says so. The paired comparison uses the per-seed differences (same seed →
-same classifier initialisation and batch order), which removes the seed-to-seed variance both arms share.
+low = high = the single value, "std" is None (undefined, not 0), and `n` says so. The paired comparison uses the
+per-seed differences (same seed → same classifier initialisation and batch order), which removes the seed-to-seed
+variance both arms share.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def mean_ci(values: Sequence[float], level: float = LEVEL, bounds: tuple[float, 
     if n == 0:
         return {"mean": None, "low": None, "high": None, "std": None, "n": 0}
     mean = float(v.mean())
-    if n == 1:
-        return {"mean": mean, "low": mean, "high": mean, "std": 0.0, "n": 1}
+    if n == 1:  # one value has no spread: a std of 0.0 in report.json read as a seed-proof score
+        return {"mean": mean, "low": mean, "high": mean, "std": None, "n": 1}
     std = float(v.std(ddof=1))
     half = float(scipy_stats.t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
     low, high = mean - half, mean + half

@@ -33,7 +33,7 @@ class Authenticity:
     nn_distance: np.ndarray  # (N, k) distances to those real samples
     real_nn_distance: np.ndarray  # (N,) the nearest real sample's own distance to its nearest real neighbour
     ratio: np.ndarray  # (N,) nn_distance[:, 0] / real_nn_distance — the novelty score
-    authentic: np.ndarray  # (N,) bool: ratio ≥ 1 (Alaa et al.'s per-sample test)
+    authentic: np.ndarray  # (N,) bool: ratio > 1 (Alaa et al.'s per-sample test)
     copy: np.ndarray  # (N,) bool: ratio < COPY_RATIO — flagged as memorized
 
     @property
@@ -59,7 +59,9 @@ def authenticity(
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(ref > 0, dist[:, 0] / np.where(ref > 0, ref, 1.0), np.where(dist[:, 0] > 0, np.inf, 0.0))
     ratio = np.minimum(ratio, 1e6)
-    return Authenticity(idx, dist, ref, ratio, ratio >= 1.0, ratio < copy_ratio)
+    # Strictly farther, as Alaa et al.'s code tests it (`real_to_real[args] < real_to_synth`): a sample exactly as
+    # far from r as r's real neighbour is not authentic. `>=` counted it authentic.
+    return Authenticity(idx, dist, ref, ratio, ratio > 1.0, ratio < copy_ratio)
 
 
 def authenticity_score(real_features: np.ndarray, synth_features: np.ndarray,

@@ -34,15 +34,19 @@ FEW_REAL = 20
 REFERENCE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], object]] = {"fid": fid, "kid": kid, "prdc": prdc}
 
 
-def few_images_caution(n_real: int, n_holdout: int, scope: dict) -> Optional[str]:
-    """A caution when the real training images in `scope` (its metrics, with its "reference"), or the held-out
-    images of the reference, are too few for the distribution metrics; with the k that precision/recall/density/
-    coverage fell back to, if it shrank."""
+def few_images_caution(n_real: int, n_holdout: int, scope: dict, n_synthetic: Optional[int] = None) -> Optional[str]:
+    """A caution when the real training images in `scope` (its metrics, with its "reference"), the held-out
+    images of the reference, or the samples are too few for the distribution metrics; with the k that precision/
+    recall/density/coverage fell back to, if it shrank."""
     few = []
     if n_real < FEW_REAL:
         few.append(f"{n_real} real training image{'s' * (n_real != 1)} in scope")
     if 0 < n_holdout < FEW_REAL:  # the reference column: 2 held-out images give it precision 0 with k = 1
         few.append(f"{n_holdout} held-out image{'s' * (n_holdout != 1)} for the reference")
+    # k shrinks to the samples too, and with it every real ball: 3 samples against 500 real images measured
+    # precision and coverage with k = 2 where the published definition's k is 5, and nothing said so.
+    if n_synthetic is not None and 2 <= n_synthetic <= DEFAULT_K:  # one sample: they are n/a, not rough
+        few.append(f"{n_synthetic} sample{'s' * (n_synthetic != 1)} in scope")
     if not few:
         return None
     ks = [m["k"] for m in (scope.get("prdc"), (scope.get("reference") or {}).get("prdc")) if m]
@@ -187,12 +191,14 @@ def compute_metrics(
         "reference": reference(real_scope, hold_scope),
     }
     result["caution"] = few_images_caution(result["counts"]["real"], result["counts"]["holdout"],
-                                           {**result["overall"], "reference": result["reference"]})
+                                           {**result["overall"], "reference": result["reference"]},
+                                           result["counts"]["synthetic"])
     for c in classes:
         hold_mask = None if holdout_labels is None or hold_f is None else np.asarray(holdout_labels) == c
         scope = run(synth_labels == c, real_labels == c, hold_mask)
         scope["n_real"], scope["n_synthetic"] = int((real_labels == c).sum()), int((synth_labels == c).sum())
         scope["reference"] = reference(real_labels == c, hold_mask)
-        scope["caution"] = few_images_caution(scope["n_real"], 0 if hold_mask is None else int(hold_mask.sum()), scope)
+        scope["caution"] = few_images_caution(scope["n_real"], 0 if hold_mask is None else int(hold_mask.sum()), scope,
+                                              scope["n_synthetic"])
         result["per_class"][str(int(c))] = scope
     return result

@@ -109,6 +109,16 @@ def test_every_table_has_human_headers(users, digits, home):
     assert sweep == ["Synthetic multiplier", "Synthetic images", "Balanced accuracy", "Rare-class recall"]
 
 
+def test_the_quality_columns_say_their_fid_and_kid_are_not_inceptions():
+    """FID and KID are on the dataset's own feature extractor: "Compare within this dataset only" did not say why, and
+    a reader could set the number beside published (Inception-v3) FIDs."""
+    from pages.tables import TABLE_COLUMNS
+
+    assert "not Inception-v3" in TABLE_COLUMNS["fid"]["help"]
+    assert "never with published FIDs" in TABLE_COLUMNS["fid"]["help"]
+    assert "never compare with published KIDs" in TABLE_COLUMNS["kid"]["help"]
+    assert "average precision" in TABLE_COLUMNS["minority_pr_auc"]["help"]
+
 def test_decision_times_show_to_the_second_not_as_raw_iso_text(users, digits):
     for page in ("audit.py", "overview.py"):  # the log and "Recent decisions"
         frame = [f for f in app_test(users["ada"], page).dataframe if "ts" in f.value.columns][0]

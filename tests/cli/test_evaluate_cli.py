@@ -185,6 +185,16 @@ def test_the_report_says_what_each_number_means_and_what_real_data_scores():
     assert "the batch is nearer the training images than unseen real images are" in format_batch_report(close)
 
 
+def test_the_report_says_its_fid_is_not_inceptions():
+    """The FID and KID rows are on the dataset's own feature extractor: a reader copying "FID 5.08" into a paper
+    beside published (Inception-v3) FIDs must be told they do not compare."""
+    from ganaug.cli.evaluate import format_batch_report
+
+    text = format_batch_report(_report(), [str(c) for c in range(10)])
+    assert "on this dataset's own features" in text
+    assert "(not Inception's: compare within this dataset only, never with published FIDs)" in text
+    assert all(len(line) <= 120 for line in text.splitlines())
+
 def test_the_realism_line_says_what_the_score_is_its_scale_and_direction():
     from ganaug.cli.evaluate import format_batch_report
 

@@ -62,7 +62,8 @@ def test_mean_ci_uses_student_t_and_handles_one_value():
     ci = mean_ci([1.0, 2.0, 3.0])
     # mean 2, sd 1, t(0.975, 2) = 4.3027 → half width 4.3027 / sqrt(3) = 2.4842
     assert ci["mean"] == 2.0 and ci["high"] - 2.0 == pytest.approx(2.4842, abs=1e-4)
-    assert mean_ci([0.5]) == {"mean": 0.5, "low": 0.5, "high": 0.5, "std": 0.0, "n": 1}
+    # One seed has no spread: its standard deviation is undefined, not 0 (which reads as a seed-proof score).
+    assert mean_ci([0.5]) == {"mean": 0.5, "low": 0.5, "high": 0.5, "std": None, "n": 1}
     assert mean_ci([0.9, 1.0, 1.0], bounds=(0, 1))["high"] == 1.0
     assert mean_ci([])["mean"] is None
 
@@ -102,3 +103,51 @@ def test_a_lower_is_better_metric_is_won_and_beaten_from_below():
     summary = {a: {m: mean_ci(v) for m, v in d.items()} for a, d in worse.items()}
     row = compare_gan_arms(summary, worse, ["gan"], baselines=["smote"], metrics=["ece"])["arms"]["gan"]["metrics"]["ece"]
     assert row["wins"] == 0 and row["beats"] is False
+
+
+def reference_ece(y: np.ndarray, proba: np.ndarray, bins: int = 15) -> float:
+    """Guo et al. (2017), written out: bins (lo, hi] of equal width over the top-label confidence."""
+    conf, right = proba.max(axis=1), proba.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            total += inside.mean() * abs(right[inside].mean() - conf[inside].mean())
+    return total
+
+
+def test_ece_and_macro_f1_match_their_definitions_with_confidences_on_bin_edges():
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, 90)
+    proba = rng.dirichlet(np.ones(3), 90)
+    edges = np.linspace(0.0, 1.0, 16)
+    top = proba.argmax(axis=1)
+    for i, edge in zip(range(0, 90, 9), edges[6:]):  # ten samples whose confidence lies exactly on an edge
+        proba[i] = (1.0 - edge) / 2
+        proba[i, top[i]] = edge
+    assert expected_calibration_error(y, proba) == pytest.approx(reference_ece(y, proba), abs=1e-9)
+    pred = proba.argmax(axis=1)
+    f1 = []
+    for c in range(3):  # F1 per class from its counts, then the unweighted mean
+        tp, fp, fn = ((pred == c) & (y == c)).sum(), ((pred == c) & (y != c)).sum(), ((pred != c) & (y == c)).sum()
+        f1.append(2 * tp / (2 * tp + fp + fn))
+    assert evaluate(y, proba, [2])["macro_f1"] == pytest.approx(np.mean(f1), abs=1e-9)
+
+
+@pytest.mark.parametrize("values", [[0.71, 0.74], [0.70, 0.74, 0.69, 0.75, 0.72]])
+def test_intervals_over_two_and_five_seeds_are_students_and_the_paired_one_too(values):
+    """With 2 seeds the 95 % interval uses t(0.975, 1) = 12.71, with 5 seeds t(0.975, 4) = 2.78: scipy's interval
+    for the mean, and for the paired differences the interval and p-value of a paired t-test."""
+    from scipy import stats
+
+    v = np.asarray(values)
+    ci = mean_ci(values)
+    low, high = stats.t.interval(0.95, len(v) - 1, loc=v.mean(), scale=stats.sem(v))
+    assert (ci["low"], ci["high"]) == pytest.approx((low, high), abs=1e-9)
+    other = v - np.array([0.02, 0.05, 0.01, 0.03, 0.04])[: len(v)]
+    r = paired_comparison(values, list(other), bounds=None)
+    d = v - other
+    low, high = stats.t.interval(0.95, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
+    assert (r["low"], r["high"]) == pytest.approx((low, high), abs=1e-9)
+    assert r["p_value"] == pytest.approx(stats.ttest_rel(v, other).pvalue, abs=1e-9)

@@ -194,3 +194,18 @@ def test_a_class_name_with_dollar_signs_is_drawn_as_it_is_not_as_math():
         texts = " ".join(t.get_text() for ax in fig.axes for t in [*ax.get_xticklabels(), ax.title])
         plt.close(fig)
         assert r"$\x$" in texts and "$5 or $10" in texts
+
+
+def test_the_markdown_says_which_g_mean_and_pr_auc_its_numbers_are(report):
+    """"macro G-mean" has two published definitions that differ: a reader citing report.md compared ours (the mean of
+    √(recall × specificity)) with imbalanced-learn's default (the geometric mean of the recalls)."""
+    from imblearn.metrics import geometric_mean_score
+
+    from ganaug_core.benchmark.metrics import macro_gmean
+
+    y, pred = np.array([0, 0, 1, 1, 2, 2]), np.array([0, 0, 1, 0, 2, 1])
+    assert macro_gmean(y, pred, 3) != pytest.approx(geometric_mean_score(y, pred))  # the two definitions differ
+    md = to_markdown(report[1])
+    assert "macro G-mean: √(recall × specificity) of each class against the rest, averaged over the classes" in md
+    assert "not the geometric mean of the recalls" in md and "average precision" in md
+    assert "15 equal-width confidence bins" in md

@@ -112,3 +112,15 @@ def test_the_pixel_check_runs_once_and_each_class_reads_its_own_samples(data, mo
     cached = compute_metrics(fe, x, y, synth, synth_y, names=["pixel_copies", "fid"], real_features=fe.features(x),
                              pixel_bank=prepare_real(x))
     assert cached == compute_metrics(fe, x, y, synth, synth_y, names=["pixel_copies", "fid"])
+
+
+def test_a_handful_of_samples_says_that_k_shrank(data):
+    """k shrinks to the samples as well as to the real images, and every real ball with it: 3 samples against 30
+    real images measured precision and coverage with k = 2, not the published 5, and no caution said so."""
+    fe, x, y, *_ = data
+    m = compute_metrics(fe, x, y, x[y == 2][:3], y[y == 2][:3], names=["fid", "prdc"])
+    assert m["overall"]["prdc"]["k"] == 2
+    assert m["caution"] == m["per_class"]["2"]["caution"] == (
+        "only 3 samples in scope: FID, KID and precision/recall/density/coverage on so few are rough indications, "
+        "not measurements (their neighbourhoods use k = 2, not 5)")
+    assert compute_metrics(fe, x, y, x[y == 2][:6], y[y == 2][:6], names=["fid", "prdc"])["caution"] is None

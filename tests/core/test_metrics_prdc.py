@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.spatial.distance import cdist
 
 from ganaug_core.metrics import prdc as prdc_module
 from ganaug_core.metrics.prdc import coverage, prdc
@@ -45,3 +46,39 @@ def test_coverage_alone_is_prdcs_in_slices_and_a_point_on_the_radius_is_outside(
     monkeypatch.setattr(prdc_module, "_SYNTH_CHUNK", 7)  # many slices give what one gives
     assert coverage(x, y) == pytest.approx(prdc(x, y)["coverage"])
     assert coverage(x[:1], y) is None and coverage(x, y[:0]) is None
+
+
+def naeem_prdc(real: np.ndarray, fake: np.ndarray, k: int) -> dict:
+    """Naeem et al.'s published computation (clovaai/generative-evaluation-prdc), written out: the radius is the
+    (k + 1)-th smallest distance counting the point itself, membership strict (<)."""
+    real_radii = np.sort(cdist(real, real), axis=1)[:, k]
+    fake_radii = np.sort(cdist(fake, fake), axis=1)[:, k]
+    d = cdist(real, fake)
+    return {"precision": (d < real_radii[:, None]).any(axis=0).mean(),
+            "recall": (d < fake_radii[None, :]).any(axis=1).mean(),
+            "density": (d < real_radii[:, None]).sum(axis=0).mean() / k,
+            "coverage": (d.min(axis=1) < real_radii).mean()}
+
+
+def _clusters(rng, n_per, centres):
+    return np.concatenate([c + rng.normal(size=(n_per, 2)) for c in centres])
+
+
+CENTRES = [np.array([0.0, 0.0]), np.array([20.0, 0.0]), np.array([0.0, 20.0])]
+
+
+@pytest.mark.parametrize("case", ["shifted", "subset", "mode_dropped", "duplicated"])
+def test_matches_the_published_computation(case):
+    rng = np.random.default_rng(7)
+    real = _clusters(rng, 20, CENTRES)
+    fake = {"shifted": lambda: 1.2 * _clusters(rng, 25, CENTRES) + 0.5,
+            "subset": lambda: real[:30].copy(),  # the first cluster and half the second
+            "mode_dropped": lambda: _clusters(rng, 30, CENTRES[:2]),  # the third cluster is never generated
+            "duplicated": lambda: np.repeat(real[:10], 3, axis=0)}[case]()
+    got, expected = prdc(real, fake, k=5), naeem_prdc(real, fake, 5)
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, abs=1e-6), name
+    if case == "subset":  # every sample is a real image: all realistic, the third cluster not reached
+        assert got["precision"] == 1.0 and got["recall"] < 1.0 and got["coverage"] < 1.0
+    if case == "mode_dropped":  # none of the third cluster's real images is covered or recalled
+        assert got["coverage"] <= 2 / 3 and got["recall"] <= 2 / 3 and got["precision"] > 0.8
