@@ -77,15 +77,28 @@ def _on_terminal(stream) -> bool:
         return False
 
 
+def _bar_type():
+    from tqdm import tqdm
+
+    class Bar(tqdm):
+        """tqdm, less the garbage collector's 'Exception ignored … no attribute pos' traceback on stderr when Ctrl-C
+        or SIGTERM (`terminate_as_interrupt`) lands inside the constructor: the half-made bar has nothing to close."""
+
+        def close(self) -> None:
+            if hasattr(self, "pos"):
+                super().close()
+
+    return Bar
+
+
 @contextmanager
 def tqdm_progress(enabled: bool = True) -> Iterator[ProgressCallback]:
     """A callback that drives one tqdm bar per stage, on stderr so `--json` stdout stays clean; where stderr is no
     terminal, a plain line per LOG_EVERY_S at most (and each stage's first and last)."""
     import sys
 
-    from tqdm import tqdm
-
-    bars: dict[str, tqdm] = {}
+    bar_type = _bar_type()
+    bars: dict[str, object] = {}
     terminal = _on_terminal(sys.stderr)
     look = (dict(dynamic_ncols=True) if terminal else
             # miniters=1: a line only when the count moved (tqdm's own would redraw a slow stage's same count)
@@ -103,7 +116,7 @@ def tqdm_progress(enabled: bool = True) -> Iterator[ProgressCallback]:
                 done.close()
             bars.clear()
             # A stage may start part-way (a resumed run): the rate counts from there.
-            bar = bars[p.stage] = tqdm(total=p.total or None, desc=p.stage, unit="it", leave=True, initial=p.done,
+            bar = bars[p.stage] = bar_type(total=p.total or None, desc=p.stage, unit="it", leave=True, initial=p.done,
                                        **look)
         if p.stats:
             bar.set_postfix({k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in p.stats.items()}, refresh=False)

@@ -65,3 +65,25 @@ def test_a_log_gets_whole_lines_at_most_one_per_interval(capsys, monkeypatch):
     assert [line.split("|")[0].split(":")[0] for line in lines] == ["train", "train", "score"], lines
     assert "| 1/2000" in lines[0] and "2000/2000" in lines[1] and "loss=0.5" in lines[1]
     assert all(line == line.rstrip() for line in lines)  # no padding left from redrawing in place
+
+
+def test_a_signal_inside_a_bars_constructor_leaves_no_traceback(monkeypatch):
+    # SIGTERM raises where the export is (`terminate_as_interrupt`); landing in tqdm's constructor, before the bar had
+    # its position, the half-made bar's close at garbage collection printed "Exception ignored … no attribute 'pos'"
+    # and a traceback under the command's one-line "interrupted by SIGTERM".
+    import gc
+    import sys
+
+    from tqdm import tqdm
+
+    def interrupted(cls, instance=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tqdm, "_get_free_pos", classmethod(interrupted))
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with pytest.raises(KeyboardInterrupt):
+        with tqdm_progress() as report:
+            report(Progress("export", 0, 10))
+    gc.collect()
+    assert unraisable == []
