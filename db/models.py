@@ -74,6 +74,9 @@ class RealImage(Base):
     path: Mapped[str] = mapped_column(Text)  # relative to GANAUG_HOME
     sha256: Mapped[sha256]
     source_path: Mapped[str] = mapped_column(Text)
+    # the ingest index of the first image of its near-copy set (not all identical: a JPEG saved again, a resized copy,
+    # a thumbnail; ganaug_core.dataset_sources.split_sets), or None; None too for images ingested before 0009
+    near_set: Mapped[Optional[int]]
     emb_x: Mapped[Optional[float]]  # UMAP coordinates (train split), filled by the embedding step
     emb_y: Mapped[Optional[float]]
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Optional
 
 from db.datasets import (add_dataset, class_counts, dataset_references, delete_dataset, find_dataset, get_dataset,
-                         identical_images, list_datasets)
+                         identical_images, list_datasets, near_copy_images)
 from db.engine import session_scope
 from db.models import Dataset
 from ganaug.held_folders import HeldFolder, abandoned, removed_if_left_by_a_kill, sweep_abandoned
@@ -91,7 +91,8 @@ def ingest_dataset(
         placed = HeldFolder.hold(staging)  # through the rename until the commit: a living ingest's folder is not taken
         rel = paths.relative_to_home(final)
         rows = [
-            dict(split=i.split, class_index=i.class_index, path=f"{rel}/{i.path}", sha256=i.sha256, source_path=i.source_path)
+            dict(split=i.split, class_index=i.class_index, path=f"{rel}/{i.path}", sha256=i.sha256,
+                 source_path=i.source_path, near_set=i.near_set)
             for i in result.images
         ]
         with _name_taken_is_bad_input(name), session_scope() as session:
@@ -192,10 +193,12 @@ def dataset_report(name: str, minority_fraction: float = DEFAULT_MINORITY_FRACTI
 
 def ingest_findings(name: str) -> dict:
     """What the ingest of `name` warned of, kept for whoever reads the dataset later: its identical images
-    (`db.datasets.identical_images`) and the files it left out, with why ([path, reason])."""
+    (`db.datasets.identical_images`), its near-copies (`near_copy_images`) and the files it left out, with why
+    ([path, reason])."""
     with session_scope() as session:
         dataset = get_dataset(session, name)
-        return dict(duplicates=identical_images(session, dataset.id), skipped=[list(s) for s in dataset.skipped or []])
+        return dict(duplicates=identical_images(session, dataset.id), near_copies=near_copy_images(session, dataset.id),
+                    skipped=[list(s) for s in dataset.skipped or []])
 
 
 def all_datasets() -> list[Dataset]:

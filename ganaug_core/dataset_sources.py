@@ -43,12 +43,13 @@ def stratified_test_mask(labels: np.ndarray, fraction: float, seed: int,
                          same: Optional[np.ndarray] = None) -> np.ndarray:
     """True for the images held out as test: `fraction` of each class, chosen by a seeded permutation.
 
-    `same` gives images that are identical after conversion one id (`identical_groups`): such a group goes to one
-    side whole. Split one by one, a photo copied twice into a class, or filed under two classes, landed on both sides
-    in every seed tried, and the test split scored the classifier on images it had trained on. A group is decided with
-    the lowest class it holds an image of, in the seeded order of that class's images, and is taken while the class
-    still wants test images (so a class may hold out a group's size − 1 more than its share) and unless it would leave
-    one of its classes with no training image. Without groups the split is the one made one image at a time."""
+    `same` gives images that are identical after conversion one id (`identical_groups`), or near-copies
+    (`split_sets`): such a group goes to one side whole. Split one by one, a photo copied twice into a class, or filed
+    under two classes, landed on both sides in every seed tried, and the test split scored the classifier on images it
+    had trained on. A group is decided with the lowest class it holds an image of, in the seeded order of that class's
+    images, and is taken while the class still wants test images (so a class may hold out a group's size − 1 more
+    than its share) and unless it would leave one of its classes with no training image. Without groups the split is
+    the one made one image at a time."""
     rng = np.random.default_rng(seed)
     mask = np.zeros(len(labels), dtype=bool)
     of = labels.tolist()
@@ -86,6 +87,15 @@ def identical_groups(pixels: np.ndarray) -> np.ndarray:
     first: dict[bytes, int] = {}
     return np.asarray([first.setdefault(hashlib.blake2b(img.tobytes(), digest_size=16).digest(), i)
                        for i, img in enumerate(pixels)], dtype=np.int64)
+
+
+def split_sets(pixels: np.ndarray, sizes) -> np.ndarray:
+    """The sets a split keeps on one side: identical images (`identical_groups`) joined with near-copies (a JPEG
+    saved again, a resized copy, a thumbnail: `ganaug_core.near_copies`). Each image's id is its set's lowest index;
+    an image in no set has its own. `sizes`: each image's (width, height) as stored."""
+    from ganaug_core.near_copies import near_copy_sets
+
+    return near_copy_sets(pixels, identical_groups(pixels), np.asarray([min(w, h) for w, h in sizes]))
 
 
 def split_names(test_mask: np.ndarray) -> np.ndarray:
@@ -244,6 +254,8 @@ class FolderFindings:
     small: list[tuple[str, int, int]] = field(default_factory=list)
     wide: int = 0  # how many 16-bit images were read
     wide_peak: int = 0  # the highest value in them: below 4096 for a 12-bit camera's
+    # each read image's copy set (`split_sets`): the lowest index of the images it is identical to or a near-copy of
+    sets: Optional[np.ndarray] = None
 
 
 def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
@@ -355,8 +367,8 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
         pixels = pixels[read]
     if options.channels is None and channels == 3 and _only_greys(pixels):
         pixels = np.ascontiguousarray(pixels[:, :1])
-    same = identical_groups(pixels)
-    splits = split_names(stratified_test_mask(labels, options.test_fraction, options.seed, same))
+    found.sets = split_sets(pixels, sizes)
+    splits = split_names(stratified_test_mask(labels, options.test_fraction, options.seed, found.sets))
     stretched = [(str(files[i]), w, h) for i, (w, h) in zip(ok, sizes) if far_from_square(w, h)]
     side = source_side(sizes)
     found.small += [(str(files[i]), w, h) for i, (w, h) in zip(ok, sizes)

@@ -70,6 +70,9 @@ class IngestedImage:
     path: str  # relative to the dataset folder
     sha256: str
     source_path: str
+    # the ingest index of the first image of its near-copy set (a set whose images are not all identical: a JPEG saved
+    # again, a resized copy, a thumbnail; `dataset_sources.split_sets`), or None
+    near_set: Optional[int] = None
 
 
 @dataclass
@@ -114,14 +117,31 @@ class IngestResult:
         for im in self.images:
             groups.setdefault(im.sha256, []).append(im)
         dup = sorted((g for g in groups.values() if len(g) > 1), key=lambda g: len({i.class_index for i in g}) == 1)
-        return dict(
-            images=sum(len(g) for g in dup),
-            sets=len(dup),
-            across_classes=sum(len(g) for g in dup if len({i.class_index for i in g}) > 1),
-            across_splits=sum(len(g) for g in dup if len({i.split for i in g}) > 1),
-            groups=[[i.source_path for i in g] for g in dup[:max_groups]],
-            classes=[[self.class_names[i.class_index] for i in g] for g in dup[:max_groups]],
-        )
+        return _sets_found(dup, self.class_names, max_groups)
+
+    def near_copies(self, max_groups: int = 50) -> dict:
+        """As `duplicates`, for the near-copy sets (`IngestedImage.near_set`): images that are one picture saved again
+        with loss, resized or shrunk to a thumbnail, and so not identical. A folder's split keeps each set on one side
+        as it does identical images; an .npz's own test split may not."""
+        groups: dict[int, list[IngestedImage]] = {}
+        for im in self.images:
+            if im.near_set is not None:
+                groups.setdefault(im.near_set, []).append(im)
+        near = sorted(groups.values(), key=lambda g: len({i.class_index for i in g}) == 1)
+        return _sets_found(near, self.class_names, max_groups)
+
+
+def _sets_found(dup: list[list[IngestedImage]], class_names: list[str], max_groups: int) -> dict:
+    """How many images the sets hold, how many are in a set under two classes or more and how many in one on both
+    sides of the split; and up to `max_groups` sets of their source paths and, beside each, its class."""
+    return dict(
+        images=sum(len(g) for g in dup),
+        sets=len(dup),
+        across_classes=sum(len(g) for g in dup if len({i.class_index for i in g}) > 1),
+        across_splits=sum(len(g) for g in dup if len({i.split for i in g}) > 1),
+        groups=[[i.source_path for i in g] for g in dup[:max_groups]],
+        classes=[[class_names[i.class_index] for i in g] for g in dup[:max_groups]],
+    )
 
 
 def ingest(source: str, out_dir: Path, options: IngestOptions, progress: ProgressCallback = no_progress) -> IngestResult:
@@ -143,14 +163,25 @@ def ingest(source: str, out_dir: Path, options: IngestOptions, progress: Progres
     elif path.is_dir():
         read = read_folder(path, options, progress, links, found)
     elif path.suffix.lower() == ".npz":
-        read = read_npz(path, options)
+        read = read_npz(path, options, found)
     else:
         raise GanaugError(f"unsupported dataset source {source}: expected a folder, an .npz file or {DEMO_NAME}")
     pixels, labels, splits, sources, names, skipped, side, stretched = read
     result = _write(source, out_dir, pixels, labels, splits, sources, names, skipped, progress, options.workers)
+    if found.sets is not None:  # the demo's split is the one README and BENCHMARKS.md quote: no sets
+        result.images = _with_near_sets(result.images, found.sets)
     return dataclasses.replace(result, test_fraction=options.test_fraction, seed=options.seed, source_side=side,
                                stretched=stretched, links=links, frames=found.frames, small=found.small,
                                wide=found.wide, wide_peak=found.wide_peak, bit_depth=options.bit_depth)
+
+
+def _with_near_sets(images: list[IngestedImage], sets: np.ndarray) -> list[IngestedImage]:
+    """`images` with the near-copy sets among `sets` (`dataset_sources.split_sets`) marked: those holding two
+    different stored images. A set of identical images only is named by its sha256s already."""
+    digests: dict[int, set[str]] = {}
+    for im, s in zip(images, sets.tolist()):
+        digests.setdefault(s, set()).add(im.sha256)
+    return [dataclasses.replace(im, near_set=s) if len(digests[s]) > 1 else im for im, s in zip(images, sets.tolist())]
 
 
 # --- writing -------------------------------------------------------------------------------------------------

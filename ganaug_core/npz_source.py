@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from ganaug_core.dataset_sources import far_from_square, identical_groups, source_side, stratified_test_mask
+from ganaug_core.dataset_sources import FolderFindings, far_from_square, source_side, split_sets, stratified_test_mask
 from ganaug_core.errors import GanaugError
 
 if TYPE_CHECKING:
@@ -127,7 +127,9 @@ def _resize_all(arr: np.ndarray, resolution: int, channels: int) -> np.ndarray:
     return out
 
 
-def read_npz(path: Path, options: IngestOptions):
+def read_npz(path: Path, options: IngestOptions, found: Optional[FolderFindings] = None):
+    """`found`, if given, receives the images' copy sets (`FolderFindings.sets`), also where the file's own split
+    is kept: the ingest names the near-copies it puts on both sides."""
     headers = _npz_headers(path)
     shapes = {k: shape for k, (shape, _) in headers.items()}
     if "train_images" in shapes:
@@ -171,9 +173,12 @@ def read_npz(path: Path, options: IngestOptions):
     channels = channels or 1
     pixels = np.concatenate([_resize_all(p, options.resolution, channels) for p in pixels])
     labels, splits = np.concatenate(labels), np.concatenate(splits)
+    sets = split_sets(pixels, sizes)
+    if found is not None:
+        found.sets = sets
     if not (splits == "test").any():
-        # Images identical after conversion stay on one side (the folder's rule: `stratified_test_mask`)
-        test = stratified_test_mask(labels, options.test_fraction, options.seed, identical_groups(pixels))
+        # Images identical after conversion, and near-copies, stay on one side (the folder's rule: `split_sets`)
+        test = stratified_test_mask(labels, options.test_fraction, options.seed, sets)
         splits = np.where(test, "test", np.where(splits == "all", "train", splits)).astype("<U5")
     present = np.unique(labels)
     if len(present) < 2:

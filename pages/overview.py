@@ -41,12 +41,15 @@ def imbalance_alt(name: str, class_names: list, real: list[int], approved: list[
 
 def ingest_caption(name: str, found) -> str:
     """What the dataset's ingest warned of, said where the whole team looks: the warnings went to one terminal."""
-    if not found or not (found["identical"] or found["skipped"]):
+    if not found or not (found["identical"] or found["near"] or found["skipped"]):
         return ""
     parts = []
     if found["identical"]:
         parts.append(f"{found['identical']:,} images are identical to another one ({found['across_classes']:,} of them "
                      f"under two classes or more, {found['across_splits']:,} on both sides of the train/test split)")
+    if found["near"]:  # not identical: a JPEG saved again, a resized copy, a thumbnail
+        parts.append(f"{found['near']:,} images are near-copies of another one (saved again with loss, resized or a "
+                     f"thumbnail; {found['near_across_splits']:,} of them on both sides of the train/test split)")
     if found["skipped"]:
         many = found["skipped"] > 1
         parts.append(f"{found['skipped']:,} file{'s' * many} or folder{'s' * many} {'were' if many else 'was'} left "

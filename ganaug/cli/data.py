@@ -65,10 +65,10 @@ def ingest_cmd(
         if len(result.links) > 20:
             text.append(f"  ... and {len(result.links) - 20} more (`--json` lists them all)")
     text.append(shown.to_text())
-    duplicates = result.duplicates()
+    duplicates, near = result.duplicates(), result.near_copies()
     emit(
         {"dataset": name, "images": len(result.images), "resolution": dataset.resolution,
-         "source_side": result.source_side, "skipped": skipped, "duplicates": duplicates,
+         "source_side": result.source_side, "skipped": skipped, "duplicates": duplicates, "near_copies": near,
          "stretched": [{"path": p, "width": w, "height": h} for p, w, h in result.stretched],
          "links": [{"link": link, "target": target} for link, target in result.links],
          "frames": [{"path": p, "frames": n} for p, n in result.frames],
@@ -103,6 +103,7 @@ def ingest_notes(source: str, dataset, result, report, duplicates: dict, default
     if defaulted and side and side >= 2 * res:
         lines.append(shrunk_note(side, res))
     lines += duplicates_notes(duplicates, res, source)
+    lines += near_copies_notes(result.near_copies(), source)
     lines += case_notes(result.class_names)
     if not defaulted and source != DEMO_NAME and side and res >= 2 * side:
         lines.append(enlarged_note(side, res))
@@ -143,6 +144,23 @@ def duplicates_notes(dup: dict, resolution: int, source: str) -> list[str]:
         lines.append(f"warning: {dup['across_classes']} of them are filed under two classes or more, which teaches a "
                      f"classifier both labels: {shown}{more}; keep each image in its one class and ingest again")
     return lines
+
+
+def near_copies_notes(near: dict, source: str) -> list[str]:
+    """Said of near-copy sets (one picture saved again with loss, resized, a thumbnail: not identical, so not in
+    `duplicates_notes`): kept on one side of a split ganaug made, or how many a source's own split put on both."""
+    if not near["images"]:
+        return []
+    n, sets = near["images"], near["sets"]
+    kept = ("each set was kept on one side of the train/test split, as identical images are" if not
+            near["across_splits"] else f"{near['across_splits']} of them on both sides of the source's own train/test "
+            "split (a test image whose near-copy trains inflates test scores)")
+    g, c = near["groups"][0], near["classes"][0]
+    example = " ≈ ".join(_shown_source(p, k, source) for p, k in zip(g[:3], c[:3])) + (" …" if len(g) > 3 else "")
+    classes = f"; {near['across_classes']} of them under two classes or more" if near["across_classes"] else ""
+    return [f"warning: {n} images are near-copies of another one ({sets} set{'s' * (sets > 1)}: saved again with loss, "
+            f"resized or a thumbnail, e.g. {example}{classes}): {kept}; `--json` lists them by source path "
+            "(`near_copies`)"]
 
 
 def case_notes(class_names: list[str]) -> list[str]:
@@ -316,22 +334,29 @@ def report_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Per-class counts per split, the imbalance ratio, the minority classes, and what the ingest warned of
-    (identical images, files left out)."""
+    (identical images, near-copies, files left out)."""
     from ganaug.datasets import dataset_report, ingest_findings
 
     report = dataset_report(name, minority_fraction)
     found = ingest_findings(name)
-    dup, skipped = found["duplicates"], found["skipped"]
+    dup, near, skipped = found["duplicates"], found["near_copies"], found["skipped"]
     text = [shown_report(report).to_text()]
     if dup["images"]:  # the ingest's warnings scrolled by on one terminal: said to whoever reads the dataset later
         text.append(f"identical images: {dup['images']} ({dup['sets']} set{'s' * (dup['sets'] > 1)}), "
                     f"{dup['across_classes']} of them under two classes or more, {dup['across_splits']} on both sides "
                     "of the split (`--json` lists them by source path)")
+    if near["images"]:  # not identical: one picture saved again with loss, resized or a thumbnail
+        text.append(f"near-copies: {near['images']} ({near['sets']} set{'s' * (near['sets'] > 1)}; saved again with "
+                    f"loss, resized or a thumbnail), {near['across_classes']} of them under two classes or more, "
+                    f"{near['across_splits']} on both sides of the split (`--json`: `near_copies`)")
     if skipped:
         text.append(f"left out at ingest: {len(skipped)} file{'s' * (len(skipped) > 1)} or folder"
                     f"{'s' * (len(skipped) > 1)} (`--json` lists them with why)")
     groups = [[dict(path=p, class_name=report.class_names[c], split=s) for p, c, s in g] for g in dup.pop("groups")]
+    near_groups = [[dict(path=p, class_name=report.class_names[c], split=s) for p, c, s in g]
+                   for g in near.pop("groups")]
     emit({**report.to_dict(), "duplicates": {**dup, "groups": groups},
+          "near_copies": {**near, "groups": near_groups},
           "skipped": [{"path": p, "reason": r} for p, r in skipped]}, as_json, "\n".join(text))
 
 

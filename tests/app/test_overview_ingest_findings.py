@@ -19,3 +19,14 @@ def test_overview_names_identical_images_and_files_left_out(users, tmp_path):
             "the train/test split); 1 file or folder was left out at ingest. `ganaug data report` lists them "
             "(`--json`: by source path).") in captions
     assert not [c for c in captions if c.startswith("digits:")]  # the demo's digits have none
+
+
+def test_overview_names_near_copies_apart_from_identical_images(users, tmp_path):
+    from tests.core.test_near_copies_split import smooth_folder, with_near_copies
+
+    src = with_near_copies(smooth_folder(tmp_path / "src"))
+    ingest_dataset(str(src), "lab", IngestOptions(resolution=16, workers=1))
+    captions = [c.value for c in app_test(users["rita"]).caption]
+    assert ("lab: 6 images are near-copies of another one (saved again with loss, resized or a thumbnail; 0 of them "
+            "on both sides of the train/test split). `ganaug data report` lists them (`--json`: by source path)."
+            ) in captions

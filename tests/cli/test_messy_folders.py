@@ -157,3 +157,29 @@ def test_a_12_bit_cameras_16_bit_files_are_said_nearly_black_and_bit_depth_12_sc
     assert_bad_input(ganaug("data", "ingest", "demo:digits", "--name", "d", "--bit-depth", "12"),
                      "--bit-depth applies to a folder's 16-bit image files")
     assert_bad_input(ganaug("data", "ingest", src, "--name", "d", "--bit-depth", "7"), "--bit-depth must be between 8")
+
+
+def test_near_copies_are_named_apart_from_identical_images_at_ingest_and_by_data_report(home, tmp_path):
+    from tests.core.test_near_copies_split import smooth_folder, with_near_copies
+
+    src = with_near_copies(smooth_folder(tmp_path / "src"))
+    (src / "b" / "7_copy.png").write_bytes((src / "b" / "7.png").read_bytes())
+    result = ganaug("data", "ingest", src, "--name", "lab", "--resolution", "16", "--json")
+    assert result.exit_code == 0
+    found = json.loads(result.stdout)
+    assert (found["duplicates"]["images"], found["near_copies"]["images"], found["near_copies"]["sets"]) == (2, 6, 3)
+    assert [line for line in _warnings(result) if "near-copies" in line] == [
+        "warning: 6 images are near-copies of another one (3 sets: saved again with loss, resized or a thumbnail, e.g. "
+        "a/thumb_of_b2.png ≈ b/2.png; 2 of them under two classes or more): each set was kept on one side of the "
+        "train/test split, as identical images are; `--json` lists them by source path (`near_copies`)"]
+    text = ganaug("data", "report", "lab").stdout.splitlines()
+    assert text[-2:] == [
+        "identical images: 2 (1 set), 0 of them under two classes or more, 0 on both sides of the split (`--json` "
+        "lists them by source path)",
+        "near-copies: 6 (3 sets; saved again with loss, resized or a thumbnail), 2 of them under two classes or more, "
+        "0 on both sides of the split (`--json`: `near_copies`)"]
+    near = json.loads(ganaug("data", "report", "lab", "--json").stdout)["near_copies"]
+    first = near["groups"][0]  # the set under two classes comes first
+    assert [(p["path"].split("/")[-2:], p["class_name"]) for p in first] == [(["a", "thumb_of_b2.png"], "a"),
+                                                                             (["b", "2.png"], "b")]
+    assert len({p["split"] for p in near["groups"][1]}) == 1

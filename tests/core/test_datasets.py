@@ -27,6 +27,11 @@ def make_image_folder(root, classes=("crack", "ok", "scratch"), per_class=(6, 40
         for i in range(n):
             w, h = int(rng.integers(40, 220)), int(rng.integers(40, 220))
             arr = rng.integers(0, 60, size=(h, w, 3), dtype=np.uint8)
+            # A smooth shading of its own (from a generator apart: the sizes and names drawn above stay as they were):
+            # with only the blob and noise, which a JPEG smooths away, a class's images were one picture, near-copies
+            # of each other by `ganaug_core.near_copies`' measure.
+            shade = np.random.default_rng([seed, c, i]).integers(0, 90, (3, 3), dtype=np.uint8)
+            arr += np.asarray(Image.fromarray(shade).resize((w, h), Image.BILINEAR))[..., None]
             arr[h // 4 : h // 2, (c * w) // 4 : (c * w) // 4 + w // 4] = 230
             img = Image.fromarray(arr if colour else arr[..., 0])
             suffix = ".jpg" if i % 3 else ".png"

@@ -1,0 +1,174 @@
+"""Near-copies: one picture stored twice with loss (a JPEG saved again at another quality, a copy resized a little, a
+thumbnail), which `dataset_sources.identical_groups` does not see because their pixels differ.
+
+Each image gets a signature: its grey levels averaged over 8 × 8 cells (`SIGNATURE_SIDE`). Two images are near when
+their signatures differ little in grey levels (`NEAR_RMS`) and their shapes (the cells less their mean) correlate
+(`NEAR_CORRELATION`), and when they still differ little compared again on a finer square (`finer_pairs`). Sets are the
+connected components of that relation, so a chain of re-saves is one set. The search compares every pair that could be
+near, a block of signatures against a block at a time (memory is two blocks' products, whatever the number of images);
+the same pixels give the same sets on every machine (`QUANTUM`). Measured (BENCHMARKS.md, "Ingestion", 2026-12-07): JPEG
+re-saves at quality 70–95, copies resized by ±10 % or to half their side, and thumbnails of a quarter of it differ from
+their original by at most 4.7 grey levels; distinct images of one class by 7.1 (the closest two of the demo's
+handwritten digits) or 13.5 (natural-looking random textures) and more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SIGNATURE_SIDE = 8  # the grey square a signature is made at (the resolution, where that is smaller)
+# Two images are near-copies when their signatures differ by at most NEAR_RMS grey levels (root mean square, of
+# 0–255) and their shapes correlate at least NEAR_CORRELATION: the first keeps apart distinct images that look alike
+# (two handwritten 1s differ by 7.1 or more), the second nearly blank ones of one brightness, whose small differences
+# are noise (patches of one sky's smooth gradient do correlate, and are merged). Chosen from the measurements in
+# BENCHMARKS.md, "Ingestion".
+NEAR_RMS = 5.0
+NEAR_CORRELATION = 0.9
+# A signature whose grey levels vary by less than this (standard deviation) is flat: it correlates with nothing, so
+# a blank image is found again only where it is identical.
+FLAT_STD = 1.0
+FINE_SIDE = 32  # the finest square a pair of near signatures is compared at again (`finer_pairs`)
+BLOCK = 2048  # signatures compared at a time on each side: two blocks' products and tests take ≈ 70 MB
+
+
+# Signatures are kept in quarter grey levels, as integers: every test of a pair is then exact integer arithmetic (or
+# one correctly rounded float operation), so the same pixels give the same sets on every machine. A float32 product,
+# whose rounding follows the BLAS and the CPU, only picks the pairs worth testing (`near_pairs`).
+QUANTUM = 4
+
+
+@dataclass
+class Signatures:
+    """Each image's grey levels averaged over s × s cells (s = min(SIGNATURE_SIDE, resolution)), in 1/QUANTUM grey
+    levels rounded to integers (`q`, int64 N × s²); `cells`, the same less the middle grey in float32 for the
+    search's first pass; `total` (Σq) and `var` (s² Σq² − (Σq)²: s⁴ × the variance, in quanta²), exact."""
+
+    q: np.ndarray
+    cells: np.ndarray
+    total: np.ndarray
+    var: np.ndarray
+
+    @property
+    def level(self) -> np.ndarray:
+        """Each signature's mean grey level (0–255)."""
+        return self.total / (self.q.shape[1] * QUANTUM)
+
+
+def _bounds(size: int, side: int) -> np.ndarray:
+    """Where each of `side` cells along an axis of `size` pixels starts (every pixel in exactly one cell)."""
+    return (np.arange(side) * size) // side
+
+
+def signatures(pixels: np.ndarray, side: int = SIGNATURE_SIDE, block: int = 1024) -> Signatures:
+    """The signatures of uint8 (N, C, R, R) images, made `block` images at a time: the whole set is never held as
+    floats. Each cell's pixel sum is an exact integer, divided once (correctly rounded), then rounded to a quantum."""
+    n, channels, rows, cols = pixels.shape
+    s = min(side, rows, cols)
+    q = np.zeros((n, s * s), dtype=np.int64)
+    by_row, by_col = _bounds(rows, s), _bounds(cols, s)
+    area = np.outer(np.diff(np.append(by_row, rows)), np.diff(np.append(by_col, cols))).reshape(-1) * channels
+    for lo in range(0, n, block):
+        summed = pixels[lo:lo + block].sum(axis=1, dtype=np.int64)
+        cell_sums = np.add.reduceat(np.add.reduceat(summed, by_row, axis=1), by_col, axis=2).reshape(len(summed), -1)
+        q[lo:lo + block] = np.rint(cell_sums * QUANTUM / area)
+    total = q.sum(axis=1)
+    var = s * s * np.einsum("ij,ij->i", q, q) - total * total
+    return Signatures(q, (q - 128 * QUANTUM).astype(np.float32), total, var)
+
+
+def near_pairs(sig: Signatures, rms: float = NEAR_RMS, correlation: float = NEAR_CORRELATION, block: int = BLOCK):
+    """Each pair (i, j), i < j, of near-copies (`NEAR_RMS`, `NEAR_CORRELATION`).
+
+    Images are taken in the order of their level, a block against a block at a time, and two blocks whose levels lie
+    more than `rms` apart are not compared (two signatures' RMS difference is at least their levels' difference).
+    Within two blocks a float32 product x·y picks the candidates (|x − y|² = |x|² + |y|² − 2 x·y, with a margin far
+    beyond float32's error); each candidate is then tested exactly on the integer signatures."""
+    n, k = sig.q.shape
+    order = np.argsort(sig.total, kind="stable")
+    x, q, total, var = sig.cells[order], sig.q[order], sig.total[order], sig.var[order]
+    level = total / (k * QUANTUM)
+    limit = int(np.floor(k * (rms * QUANTUM) ** 2))  # |qx − qy|² ≤ limit ⇔ RMS difference ≤ rms
+    norm2 = np.einsum("ij,ij->i", x, x, dtype=np.float64)
+    slack = 1e-4 * norm2 + 1.0  # float32's error on these products is below 1e-5 of |x|² + |y|²
+    live = var >= (FLAT_STD * QUANTUM * k) ** 2  # a flat signature correlates with nothing
+    for lo in range(0, n, block):
+        hi = min(n, lo + block)
+        for lo2 in range(lo, n, block):
+            hi2 = min(n, lo2 + block)
+            if level[lo2] - level[hi - 1] > rms:
+                break  # this block and every later one are too bright to hold a near-copy of the block at lo
+            dot = (x[lo:hi] @ x[lo2:hi2].T).astype(np.float64)
+            reach = norm2 - slack
+            i, j = np.nonzero(2 * dot >= reach[lo:hi, None] + reach[None, lo2:hi2] - limit)
+            i, j = i + lo, j + lo2
+            keep = (j > i) & live[i] & live[j]
+            i, j = i[keep], j[keep]
+            d = q[i] - q[j]
+            close = np.einsum("ij,ij->i", d, d) <= limit
+            i, j = i[close], j[close]
+            shape = k * np.einsum("ij,ij->i", q[i], q[j]) - total[i] * total[j]  # s⁴ × the covariance, exact
+            keep = shape >= correlation * np.sqrt(var[i].astype(np.float64)) * np.sqrt(var[j].astype(np.float64))
+            a, b = order[i[keep]], order[j[keep]]
+            yield from zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist())
+
+
+def _root(parent: list[int], i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+def copy_sets(same: np.ndarray, pairs) -> np.ndarray:
+    """One id per image, the lowest index of its set: `same`'s groups (`identical_groups`, whose ids are their
+    lowest index) joined through `pairs`. Without pairs, `same` itself."""
+    parent = same.tolist()
+    for i, j in pairs:
+        a, b = _root(parent, i), _root(parent, j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)  # the lowest index stays the root: ids do not depend on the pairs' order
+    return np.asarray([_root(parent, i) for i in range(len(parent))], dtype=np.int64)
+
+
+def fine_side(resolution: int, side_a: int, side_b: int) -> int:
+    """The square two images are compared at again: a quarter of the smaller one's shorter side as stored, the
+    resolution at most, from SIGNATURE_SIDE (or the resolution) to FINE_SIDE. Finer, resampling shows: at half the
+    side, copies of a 64-px picture resized by 10 % differed from it by up to 7.1 grey levels at 64² (2.6 at a
+    quarter)."""
+    return max(min(SIGNATURE_SIDE, resolution), min(FINE_SIDE, resolution, side_a // 4, side_b // 4))
+
+
+def _grey(image: np.ndarray, side: int) -> np.ndarray:
+    rows, cols = image.shape[1:]
+    by_row, by_col = _bounds(rows, side), _bounds(cols, side)
+    area = np.outer(np.diff(np.append(by_row, rows)), np.diff(np.append(by_col, cols)))
+    grey = image.sum(axis=0, dtype=np.float64) / image.shape[0]
+    return np.add.reduceat(np.add.reduceat(grey, by_row, axis=0), by_col, axis=1) / area
+
+
+def finer_pairs(pixels: np.ndarray, pairs, sides: np.ndarray, rms: float = NEAR_RMS):
+    """The `pairs` that still differ by at most `rms` grey levels at `fine_side`. Images aligned alike (one part in a
+    fixture, a face in a crop) share a coarse signature and differ in their detail, which 8 × 8 cells average away.
+    `sides`: each image's shorter side as stored."""
+    resolution, cache = pixels.shape[-1], {}
+    for i, j in pairs:
+        s = fine_side(resolution, int(sides[i]), int(sides[j]))
+        a = cache.get((i, s))
+        if a is None:
+            a = cache[(i, s)] = _grey(pixels[i], s)
+        b = cache.get((j, s))
+        if b is None:
+            b = cache[(j, s)] = _grey(pixels[j], s)
+        if np.sqrt(((a - b) ** 2).mean()) <= rms:
+            yield i, j
+
+
+def near_copy_sets(pixels: np.ndarray, same: np.ndarray, sides: np.ndarray | None = None) -> np.ndarray:
+    """`same` (identical images' groups) joined with the near-copies among `pixels`: the groups a split keeps on one
+    side (`dataset_sources.stratified_test_mask`). A set holding two images whose pixels differ is a near-copy set.
+    `sides`: each image's shorter side as stored (`finer_pairs`); None: the resolution."""
+    if sides is None:
+        sides = np.full(len(pixels), pixels.shape[-1])
+    return copy_sets(same, finer_pairs(pixels, near_pairs(signatures(pixels)), sides))
