@@ -267,15 +267,14 @@ def job_detail(session: Session, job_id: int) -> Optional[dict]:
         return None
     job, name = found
     return {**_row(job, name), "kind": job.kind, "stats": dict(job.stats or {}), "details": job.error or "",
-            "heartbeat": as_utc(job.heartbeat_at), "cancel_requested": job.cancel_requested,
-            "actor_id": job.requested_by}
+            "heartbeat": as_utc(job.heartbeat_at), "cancel_requested": job.cancel_requested}
 
 
 def _row(j: Job, actor: Optional[str]) -> dict:
     return dict(job=j.id, status=j.status, actor=actor or "command line", created=as_utc(j.created_at),
                 started=as_utc(j.started_at), finished=as_utc(j.finished_at), progress=round(j.progress or 0.0, 3),
                 message=j.message or "", run=j.run_id, error=first_line(j.error), params=dict(j.params or {}),
-                result=dict(j.result or {}))
+                result=dict(j.result or {}), actor_id=j.requested_by)
 
 
 def after_training_s(session: Session, kind: str, dataset: str, scan: int = 50) -> Optional[dict]:

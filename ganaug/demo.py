@@ -35,6 +35,15 @@ DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-review"  # printed on purpose: a local demo account, not a secret
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM while the demo trained: the training loop stops at a whole step, saves a checkpoint and
+    returns (marking the run cancelled) rather than raise, so the demo raises this instead of generating from it."""
+
+    def __init__(self, run_id: int, step: int):
+        super().__init__(f"run {run_id} interrupted at step {step}")
+        self.run_id, self.step = run_id, step
+
+
 @dataclass
 class DemoInfo:
     dataset: str
@@ -153,6 +162,10 @@ def prepare_demo(minutes: Optional[float] = DEFAULT_MINUTES, steps: Optional[int
         busy = busy_machine(config.device)
         run_id = train_run(name, config.validate(), progress=progress)
         created.append(f"run {run_id}")
+        with session_scope() as session:
+            run = session.get(Run, run_id)
+            if run.status != "done":  # the demo's config has no should_stop: only Ctrl-C or SIGTERM cancels it
+                raise TrainingInterrupted(run_id, run.step or 0)
 
     batch_ids = []
     for c in _minority_classes(name):

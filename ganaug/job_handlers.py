@@ -7,7 +7,8 @@ plus `job_id` and `requested_by` added by the worker:
 - train_generate: dataset, config (TrainConfig fields), classes, per_class, seed, resume_run, score (default
   true) → trains a run, generates `per_class` samples for each class in `classes`, measures each batch (scores and
   metrics, `measure_batch`); the result names the classes the run's mode-collapse monitor flagged at its end
-  (`collapsed_classes`).
+  (`collapsed_classes`) and, for a resume, the checkpoints written but never recorded that it did not use
+  (`resume_note`, in every progress report's stats too).
 - generate: run_id, classes (or class_index), per_class (or n), seed, score → batches of an existing run.
 - evaluate: batch_id → measures one batch (scores and metrics); the result holds its scores.
 - benchmark: dataset, arms, seeds, quick, run_id, out_dir → the downstream benchmark report.
@@ -214,19 +215,34 @@ def _listed(noun: str, items: list[int], said: str) -> str:
     return f"{listed(noun, items)} {said}"
 
 
+def with_note(progress: ProgressCallback, note: Optional[str]) -> ProgressCallback:
+    """`progress` with `note` in its stats (`resume_note`) at every report, so the job's row keeps it whatever
+    stage it is in and after it ends: the Generate page shows it under the job."""
+    if not note:
+        return progress
+    return lambda p: progress(Progress(p.stage, p.done, p.total, {**(p.stats or {}), "resume_note": note}))
+
+
 def train_generate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
+    from ganaug.abandoned_runs import in_home, unrecorded_checkpoints_said
     from ganaug.runs import final_diversity, train_run
     from ganaug_core.training.config import TrainConfig
 
     if not params.get("dataset"):
         raise GanaugError("train_generate needs a dataset")
     config = TrainConfig.from_dict(dict(params.get("config") or {}))
+    resume = params.get("resume_run")
+    # What `ganaug train --resume` says of a checkpoint written but never recorded, in the job's row (every reviewer
+    # may see it: the files named relative to the home).
+    note = unrecorded_checkpoints_said(int(resume), in_home) if resume is not None else None
+    progress = with_note(progress, note)
     run_id = train_run(params["dataset"], config, progress=training_pace(progress), should_stop=should_stop,
-                       requested_by=params.get("requested_by"), resume_run=params.get("resume_run"))
+                       requested_by=params.get("requested_by"), resume_run=resume)
     batch_ids, stopped = (([], None) if should_stop()
                           else _generate_and_score(run_id, params, progress, should_stop, trained=True))
     return {"run_id": run_id, "batch_ids": batch_ids, "collapsed_classes": final_diversity(run_id)[1],
-            "run_step": _run_step(run_id), **({"stopped": stopped} if stopped else {})}
+            "run_step": _run_step(run_id), **({"stopped": stopped} if stopped else {}),
+            **({"resume_note": note} if note else {})}
 
 
 def generate(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:

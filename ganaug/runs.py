@@ -31,8 +31,7 @@ from ganaug_core.imageio import sha256_file
 from ganaug_core.memory import keep_freed_memory
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.datasets import load_split
-from ganaug_core.imbalance import some_names
-from ganaug_core.runstats import checkpoints, diversity_said, last_diversity
+from ganaug_core.runstats import diversity_said, last_diversity
 from ganaug_core.training.checkpoint import check_dataset, load_checkpoint
 from ganaug_core.training.config import TrainConfig, default_resolution, fast_bf16
 from ganaug_core.training.loop import TrainData, Trainer
@@ -97,30 +96,6 @@ def verified_checkpoint(run_id: int, path: Path, recorded_sha256: Optional[str])
     if not path.is_file() or not recorded_sha256 or sha256_file(path) != recorded_sha256:
         raise UserError(f"run {run_id}'s checkpoint {path} is missing or does not match its recorded sha256")
     return path
-
-
-def unrecorded_checkpoints_said(run_id: int) -> Optional[str]:
-    """What a resume of `run_id` says when the run's folder holds checkpoints from after the one it recorded: which
-    step it resumes from, and why the later files are not used. None when there are none.
-
-    A process killed between writing a checkpoint and recording it leaves such a file, whole (it is renamed into
-    place only once written). It is still not used: only the run's row records a sha256, and a file nothing vouches
-    for could have been put there by anyone who can write the folder (`verified_checkpoint`)."""
-    with session_scope() as s:
-        run = _get_run(s, run_id)
-        if not run.checkpoint_path:
-            return None
-        run_dir, recorded = paths.resolve(run.run_dir), paths.resolve(run.checkpoint_path).name
-    found = checkpoints(run_dir)
-    step = next((k for k, path in found.items() if path.name == recorded), None)
-    later = [str(found[k]) for k in sorted(found) if step is not None and k > step]
-    if not later:
-        return None
-    many = len(later) > 1
-    return (f"resuming run {run_id} from step {step}, its last recorded checkpoint: {some_names(later)} "
-            f"{'were' if many else 'was'} written after it but never recorded (its process was killed before "
-            f"recording {'them' if many else 'it'}), so no recorded sha256 vouches for {'their' if many else 'its'} "
-            f"bytes and {'they are' if many else 'it is'} not used")
 
 
 def _prepare(dataset: str, config: TrainConfig, resume_run: Optional[int]):

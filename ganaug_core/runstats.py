@@ -21,10 +21,15 @@ def checkpoints(run_dir: Path) -> dict[int, Path]:
     folder = Path(run_dir) / "checkpoints"
     found = {}
     for path in folder.iterdir() if folder.is_dir() else ():
-        m = CHECKPOINT.fullmatch(path.name)
-        if m:
-            found[int(m.group(1))] = path
+        if (step := checkpoint_step(path)) is not None:
+            found[step] = path
     return found
+
+
+def checkpoint_step(path: str | Path) -> Optional[int]:
+    """The step a checkpoint file was saved at, from its name as the trainer writes it; None for another name."""
+    m = CHECKPOINT.fullmatch(Path(path).name)
+    return int(m.group(1)) if m else None
 
 
 def _entries(run_dir: Path) -> Iterator[dict]:

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from db import views
+from db import run_views, views
 from db.engine import session_scope
 from db.jobs import ACTIVE, queue_rows, submit_job
 from ganaug_core.benchmark.answer import METRIC_LABELS, SAMPLING_ARMS, answer, arm_label, generator_used
@@ -107,7 +107,7 @@ else:
                             help=f"Classifier trainings per arm; below {FEW_SEEDS} the intervals show only large "
                                  "differences")
 with session_scope() as session:
-    runs = [r for r in views.runs_table(session, limit=200, dataset=dataset) if r["status"] == "done"]
+    runs = [r for r in run_views.runs_table(session, limit=200, dataset=dataset) if r["status"] == "done"]
 steps = {r["run"]: r["step"] or 0 for r in runs}  # newest first; a short trial run makes noise, and says so here
 run = st.selectbox("Generator for the GAN arms", [None] + list(steps), key="eval_run",
                    format_func=lambda r: (f"run {r} ({steps[r]:,} steps)" if r is not None else

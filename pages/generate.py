@@ -16,9 +16,10 @@ from typing import Optional
 
 import streamlit as st
 
-from db import views
+from db import run_views, views
 from db.engine import session_scope
 from db.jobs import after_training_s, queue_rows, runs_with_checkpoint, submit_job
+from ganaug.abandoned_runs import resume_points
 from ganaug.disk import human, tree_bytes
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.runstats import pace
@@ -52,13 +53,18 @@ def load_choices() -> dict:
             # A class with no training image was never learned: it cannot be generated (ganaug.batches.generate_batch).
             d["learnable"] = [c for c, k in enumerate(counts[n]) if k > 0]
             d["minority"] = [c for c in d["learnable"] if counts[n][c] < DEFAULT_MINORITY_FRACTION * biggest]
-        runs = views.runs_table(session, limit=200)
+        runs = run_views.runs_table(session, limit=200)
         checkpointed = runs_with_checkpoint(session, [r["run"] for r in runs])
         # The runs a job can start from: those with a checkpoint, whatever their end (a cancelled run, or one whose
         # process died, resumes from its last checkpoint), but not one still training.
         startable = [r for r in runs if r["run"] in checkpointed and r["status"] != "running"]
+        points = resume_points(r["run"] for r in startable)
         for r in startable:  # what the run holds on disk (`ganaug runs prune` takes back what it no longer needs)
             r["size_bytes"] = tree_bytes(Path(home()) / r["run_dir"])
+            # A resume goes on from the recorded checkpoint, which a run whose process died reported steps past.
+            point = points.get(r["run"]) or {}
+            r["resume_step"] = point.get("step") if point.get("step") is not None else r["step"] or 0
+            r["unrecorded"] = point.get("unrecorded")
         return dict(datasets=datasets, runs=runs, startable=startable)
 
 
@@ -102,15 +108,34 @@ def validate(v: dict, dataset: dict | None, runs: list[dict]) -> dict[str, str]:
             errors["resume_run"] = f"Run {v['resume_run']} is not a run of {dataset['name']}."
         elif run["status"] == "running":
             errors["resume_run"] = f"Run {v['resume_run']} is still running; wait for it or cancel it first."
-        elif not v["only"] and v["budget_kind"] == "steps" and (run["step"] or 0) >= v["budget"]:
-            errors["budget"] = (f"Run {run['run']} is already at step {run['step']:,}: ask for more steps than that "
-                                "to train it further, or tick “Only generate from it”.")
+        elif not v["only"] and v["budget_kind"] == "steps" and resume_step(run) >= v["budget"]:
+            at = (f"is already at step {resume_step(run):,}" if resume_step(run) == (run["step"] or 0)
+                  else f"resumes from step {resume_step(run):,}, its last recorded checkpoint")
+            errors["budget"] = (f"Run {run['run']} {at}: ask for more steps than that to train it further, or tick "
+                                "“Only generate from it”.")
     if not errors and not v["only"]:
         try:
             train_config(v, dataset).validate()
         except GanaugError as e:
             errors["config"] = str(e)
     return errors
+
+
+def resume_step(run: dict) -> int:
+    """The step a resume of `run` trains from: its recorded checkpoint's (`load_choices`), not the last it reported."""
+    return run.get("resume_step", run["step"] or 0)
+
+
+def resume_said(run: dict) -> Optional[str]:
+    """Where a resume of `run` starts, when that is not the step it shows: a checkpoint written but never recorded
+    (not used), or steps reported past its last checkpoint by a process that died."""
+    if run.get("unrecorded"):
+        return run["unrecorded"][0].upper() + run["unrecorded"][1:] + "."
+    if resume_step(run) < (run["step"] or 0):
+        return (f"Run {run['run']} resumes from step {resume_step(run):,}, its last recorded checkpoint: the "
+                f"{run['step'] - resume_step(run):,} steps it reported after it were never saved (its process "
+                "stopped first).")
+    return None
 
 
 def train_config(v: dict, dataset: dict):
@@ -149,7 +174,7 @@ def measured_pace(home_dir: str, dataset: str, layout: tuple) -> Optional[dict]:
     (stats.jsonl). A run with a single stats line (a few steps: its time is mostly start-up) is used only when no
     comparable run has two."""
     with session_scope() as session:
-        runs = views.trained_runs(session, dataset)
+        runs = run_views.trained_runs(session, dataset)
     rough = None
     for r in runs:
         if pace_layout(r) == layout and (found := pace(Path(home_dir) / r["run_dir"])):
@@ -232,7 +257,8 @@ def run_label(r: Optional[int], startable: dict[int, dict]) -> str:
     if run["status"] == "done":
         return f"run {r} · done, {run['step'] or 0:,} steps{size}"
     of = f" of {run['total_steps']:,}" if run["total_steps"] else ""
-    return f"run {r} · {run['status']} at step {run['step'] or 0:,}{of}{size}"
+    resumes = f" · resumes from step {resume_step(run):,}" if resume_step(run) < (run["step"] or 0) else ""
+    return f"run {r} · {run['status']} at step {run['step'] or 0:,}{of}{resumes}{size}"
 
 
 if "gen_next" in st.session_state:  # a button under a job that just ended: its run must be offered
@@ -310,11 +336,13 @@ with right:
     if values["resume_run"] is not None and not values["only"]:
         st.info("A resumed run keeps its checkpoint's network settings (architecture, edge convs, augmentation, "
                 "training seed): the choices above apply only to a fresh run.", icon=":material/info:")
+        if said := resume_said(startable[values["resume_run"]]):
+            st.warning(plain(said), icon=":material/history:")
 if dataset:
     layout = pace_layout(train_config(values, dataset).to_dict())
+    from_step = resume_step(startable[values["resume_run"]]) if values["resume_run"] is not None else 0
     pace_slot.caption(budget_estimate(values, measured_pace(home(), dataset["name"], layout),
-                                      after_training(dataset["name"]),
-                                      (startable.get(values["resume_run"]) or {}).get("step") or 0, layout[2]))
+                                      after_training(dataset["name"]), from_step, layout[2]))
 field_error("config")
 field_error("dataset")
 # Once a launch was refused the fields are checked on every change, so an error goes as soon as its field is

@@ -14,11 +14,12 @@ from typing import Optional
 
 import streamlit as st
 
-from db import views
+from db import run_views
 from db.engine import session_scope
 from db.jobs import ACTIVE
 from ganaug_core.runstats import too_young_to_tell
-from pages.jobs import cancel_or_wait, duration, failure, load_job, progress_bar, redraw_once_ended, who_and_when
+from pages.jobs import (cancel_or_wait, duration, error_line, failure, load_job, progress_bar, redraw_once_ended,
+                        who_and_when)
 from pages.ui import RETRIED, database_checked, home, plain, show_image
 
 JOB_KINDS = ("train_generate", "generate")  # what the Generate form launches: train and generate, or generate only
@@ -64,7 +65,7 @@ def latest_grid(job: dict) -> Optional[str]:
     if not run_id:
         return None
     with session_scope() as session:
-        run_dir = views.run_dir(session, run_id)
+        run_dir = run_views.run_dir(session, run_id)
     grids = sorted((Path(home()) / run_dir / "grids").glob("step*.png")) if run_dir else []
     return str(grids[-1]) if grids else None
 
@@ -181,6 +182,8 @@ def job_panel(job_id: int, class_names_of: dict[str, list[str]], runs: dict, on_
         return
     st.subheader(f"Job {job['job']}: {job['status']}")
     st.caption(who_and_when(job))
+    if note := job["stats"].get("resume_note") or job["result"].get("resume_note"):  # a resume's unused checkpoint
+        st.warning(plain(note[0].upper() + note[1:] + "."), icon=":material/history:")
     if job["status"] in ACTIVE:
         progress_bar(job)
         if job["stats"].get("stage") == "train":
@@ -205,7 +208,7 @@ def queue_table(rows: list[dict]) -> list[dict]:
     """The jobs table's rows: who launched each and when, and what it says now (or took, once ended)."""
     out = []
     for r in rows:
-        said = r["error"] or r["message"]
+        said = error_line(r) or r["message"]  # the line as `failure` shows it to this user
         if r["status"] == "done" and r["started"] and r["finished"]:
             batches = r["result"].get("batch_ids") or []
             said = (f"took {duration((r['finished'] - r['started']).total_seconds())}"

@@ -13,6 +13,7 @@ import streamlit as st
 from db.engine import session_scope
 from db.jobs import ACTIVE, fail_stale_jobs, freshest_heartbeat, job_detail, jobs_ahead
 from db.models import db_now
+from ganaug_core.paths import without_server_paths
 from pages.ui import cancel_job, current_user, plain
 
 
@@ -131,14 +132,28 @@ def cancel_or_wait(job: dict, ahead: list[int], key: str, stops: str = "the work
         waiting(job, ahead)
 
 
+def launched_or_admin(job: dict) -> bool:
+    """Whether the signed-in user launched `job` or is an admin: who may read its failure whole."""
+    me = current_user() or {}
+    return me.get("role") == "admin" or (me.get("id") is not None and me.get("id") == job.get("actor_id"))
+
+
+def error_line(job: dict) -> str:
+    """A failed job's first line as the signed-in user may read it: whole for its launcher and admins, who act on
+    it; for any other reviewer with no server path outside the home (`without_server_paths`): the line can name
+    one ('No such file or directory: /srv/…', a checkpoint's full path)."""
+    line = job["error"] or ""
+    return line if launched_or_admin(job) else without_server_paths(line)
+
+
 def failure(job: dict, said: str = "The job failed") -> None:
-    """A failed job: its error's first line, and the rest (the traceback) folded away for a bug report, to the
-    reviewer who launched the job and to admins only. A traceback holds the server's paths, the database's SQL and
-    values from the data; every reviewer who opens the page sees the job, but needs only its reason."""
-    st.error(f"{said}: {plain(job['error'] or 'no reason recorded')}", icon=":material/error:")
+    """A failed job: its error's first line (`error_line`), and the rest (the traceback) folded away for a bug
+    report, to the reviewer who launched the job and to admins only. A traceback holds the server's paths, the
+    database's SQL and values from the data; every reviewer who opens the page sees the job, but needs only its
+    reason."""
+    st.error(f"{said}: {plain(error_line(job) or 'no reason recorded')}", icon=":material/error:")
     if job["details"].strip() != job["error"]:
-        me = current_user() or {}
-        if me.get("role") == "admin" or (me.get("id") is not None and me.get("id") == job.get("actor_id")):
+        if launched_or_admin(job):
             with st.expander("Details (for a bug report)"):
                 st.code(job["details"], language=None)
         else:

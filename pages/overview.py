@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from db import views
+from db import run_views, views
 from db.engine import session_scope
 from ganaug_core.markdown import chart_text
 from pages.tables import MISSING, event_table, table_columns, text_cells
@@ -26,7 +26,7 @@ def load_overview() -> dict:
             train=views.train_class_counts(session),
             approved=views.approved_class_counts(session),
             findings=views.ingest_findings(session),
-            runs=views.runs_table(session, limit=20),
+            runs=run_views.runs_table(session, limit=20),
             pending=views.batches_table(session, "pending", limit=50),
             events=views.recent_events(session, limit=15),
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from db import views
+from db import run_views, views
 from db.engine import session_scope
 from db.jobs import ACTIVE
 from db.review_queue import review_page
@@ -42,7 +42,7 @@ st.title("Review")
 def collapse_reading(home_dir: str, run_id: int) -> dict:
     """The last mode-collapse reading of the run that generated a batch ({} if it has none)."""
     with session_scope() as session:
-        folder = views.run_dir(session, run_id)
+        folder = run_views.run_dir(session, run_id)
     return last_diversity(Path(home_dir) / folder) if folder else {}
 
 

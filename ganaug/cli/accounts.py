@@ -12,7 +12,8 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import Commands, JSON, USER, UserError, cli_errors, emit, login, one_line, read_password
+from ganaug.cli.common import (AT_A_PROMPT, Commands, JSON, USER, UserError, cli_errors, emit, login, one_line,
+                               read_password)
 
 users_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Reviewer and admin accounts.")
 tags_app = typer.Typer(cls=Commands, no_args_is_help=True, help="The artifact tag taxonomy.")
@@ -50,7 +51,7 @@ def users_add_cmd(
         password = os.environ.get("GANAUG_PASSWORD") or None
     if password is None:
         password = read_password(f"new password for {name}", "no password given: pass --password, set "
-                                 "GANAUG_PASSWORD, pipe it on stdin, or run in a terminal", confirm=True)
+                                 f"GANAUG_PASSWORD, pipe it on stdin, {AT_A_PROMPT}", confirm=True)
     _not_the_signers(password, admin, name)
     with session_scope(immediate=True) as s:
         created = add_user(s, name, password, role=role, by=admin, reason=reason)
@@ -114,7 +115,7 @@ def users_password_cmd(
     me = login(user or os.environ.get("GANAUG_USER") or name)
     if password is None:  # never $GANAUG_PASSWORD: that is the password of whoever signs
         password = read_password(f"new password for {name}", "no new password given: pass --password, pipe it "
-                                 "on stdin, or run in a terminal", confirm=True)
+                                 f"on stdin, {AT_A_PROMPT}", confirm=True)
     _not_the_signers(password, me, name)
     with session_scope(immediate=True) as s:
         changed = set_password(s, name, password, by=me, reason=reason)

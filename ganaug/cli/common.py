@@ -72,8 +72,7 @@ def login(user: Optional[str], password_env: str = "GANAUG_PASSWORD"):
     password = os.environ.get(password_env) or None  # set but empty (`GANAUG_PASSWORD= cmd`): as if unset
     if password is None:
         password = read_password(f"password for {name}",
-                                 f"no password for {name!r}: set {password_env}, pipe it on stdin, or run "
-                                 "in a terminal")
+                                 f"no password for {name!r}: set {password_env}, pipe it on stdin, {AT_A_PROMPT}")
     with session_scope() as session:
         return authenticate(session, name, password)
 
@@ -347,6 +346,11 @@ def _plain_help_flags(command: Any) -> None:
         option.metavar = ""
     for sub in getattr(command, "commands", {}).values():
         _plain_help_flags(sub)
+
+
+# How `read_password`'s refusals end: true where no terminal runs the command, and where one does and Ctrl-D left its
+# prompt ("or run in a terminal" told a user at a terminal to run in one).
+AT_A_PROMPT = "or type it at the prompt of a terminal"
 
 
 def read_password(prompt: str, missing: str, confirm: bool = False) -> str:

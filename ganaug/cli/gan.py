@@ -102,7 +102,8 @@ def train_cmd(
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print one JSON object (progress stays on stderr)"),
 ) -> None:
     """Train a class-conditional GAN; the run, its config and checkpoints are recorded."""
-    from ganaug.runs import default_config, run_dataset, train_run, unrecorded_checkpoints_said
+    from ganaug.abandoned_runs import unrecorded_checkpoints_said
+    from ganaug.runs import default_config, run_dataset, train_run
     from ganaug_core.progress import tqdm_progress
 
     if steps is not None and minutes is not None:

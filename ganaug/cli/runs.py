@@ -21,7 +21,7 @@ def runs_list_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Training runs, newest first: status, step of the total, the run each resumed, size; a killed run is failed."""
-    from db import views
+    from db import run_views
     from db.datasets import get_dataset
     from db.engine import session_scope
     from ganaug.abandoned_runs import fail_abandoned_runs
@@ -33,8 +33,8 @@ def runs_list_cmd(
     with session_scope() as s:
         if dataset is not None:
             get_dataset(s, dataset)  # an unknown name is bad input, as for every other command
-        rows = views.runs_table(s, limit=limit, dataset=dataset)
-        total = views.runs_count(s, dataset) if len(rows) == limit else len(rows)
+        rows = run_views.runs_table(s, limit=limit, dataset=dataset)
+        total = run_views.runs_count(s, dataset) if len(rows) == limit else len(rows)
     for r in rows:
         r["size_bytes"] = tree_bytes(paths.resolve(r["run_dir"]))
     for r in rows:

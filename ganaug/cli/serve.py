@@ -22,7 +22,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import UserError, cli_errors, echo
+from ganaug.cli.common import UserError, cli_errors, echo, interrupted_exit, terminate_as_interrupt
 
 APP_FILE = Path(__file__).resolve().parents[2] / "app.py"
 GRACE_S = 10.0
@@ -159,13 +159,21 @@ def register(app: typer.Typer) -> None:
                                                 "(default 1.5)"),
     ) -> None:
         """Ingest demo:digits, train a quick generator, generate and score a first batch per rare class, then serve."""
-        from ganaug.demo import DEFAULT_MINUTES, prepare_demo
+        from ganaug.demo import DEFAULT_MINUTES, TrainingInterrupted, prepare_demo, typed_command
         from ganaug_core.progress import tqdm_progress
 
         if not prepare_only:
             check_can_listen(host, port)  # before minutes of preparation, not after
-        with tqdm_progress() as progress:
-            info = prepare_demo(minutes=DEFAULT_MINUTES if minutes is None else minutes, progress=progress)
+        try:
+            # SIGTERM (`kill`, `timeout`) stops the preparation as Ctrl-C does, leaving nothing half-written: by
+            # default it killed the process on the spot, mid-write, its run left marked running.
+            with terminate_as_interrupt(), tqdm_progress() as progress:
+                info = prepare_demo(minutes=DEFAULT_MINUTES if minutes is None else minutes, progress=progress)
+        except TrainingInterrupted as e:
+            echo(f"run {e.run_id} stopped at step {e.step}, its checkpoint saved: `{typed_command()} train --resume "
+                 f"{e.run_id} --minutes 2` trains it further as a new run, which the next `{typed_command()} demo` "
+                 "generates from (without it, the next demo trains a run of its own)", err=True)
+            raise interrupted_exit() from None
         echo(info.text())
         if not prepare_only:
             raise typer.Exit(serve(host, port))

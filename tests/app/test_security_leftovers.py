@@ -87,6 +87,36 @@ def test_a_failed_jobs_traceback_shows_to_whoever_launched_it_and_to_admins_only
             c.value for c in at.caption]
 
 
+@pytest.mark.parametrize("viewer, whole", [("rita", True), ("ada", True), ("bob", False)])
+def test_a_failed_jobs_line_names_no_server_path_to_other_reviewers(users, digits, home, viewer, whole):
+    # Its first line, shown to every reviewer, named where the server keeps its files: '/srv/ganaug/…'.
+    from db.jobs import claim_job, fail_job, submit_job
+    from db.users import add_user, get_user
+    from ganaug_core.markdown import plain
+
+    with session_scope(immediate=True) as session:
+        bob = add_user(session, "bob", PASSWORD, by=get_user(session, "ada"))
+        users["bob"] = dict(id=bob.id, name=bob.name, role=bob.role)
+        job = submit_job(session, "train_generate", {"dataset": digits}, None, requested_by=users["rita"]["id"]).id
+        claim_job(session, job, 1)
+        line = (f"run 3's checkpoint {home}/runs/000003/checkpoints/checkpoint-0000600.pt is missing; FileNotFoundError: "
+                "[Errno 2] No such file or directory: '/srv/ganaug/venv/lib/x.so'")
+        fail_job(session, job, f"{line}\n\nTraceback (most recent call last):\n  File \"/srv/ganaug/x.py\"")
+    at = app_test(users[viewer], "generate.py")
+    at.session_state["generate_job"] = job
+    at.run()
+    said = ("run 3's checkpoint runs/000003/checkpoints/checkpoint-0000600.pt is missing; FileNotFoundError: "
+            "\\[Errno 2\\] No such file or directory: (a path on the server)")
+    shown = [e.value for e in at.error]
+    table = " ".join(map(str, at.dataframe[0].value["message"]))  # "Recent runs"
+    if whole:  # the launcher and admins act on it: the paths as they are
+        assert f"The job failed: {plain(line)}" in shown
+        assert "/srv/ganaug/venv/lib/x.so" in table
+    else:
+        assert f"The job failed: {said}" in shown
+        assert "/srv" not in table and str(home) not in table and "runs/000003/checkpoints" in table
+
+
 def test_wrong_passwords_from_a_strangers_address_do_not_lock_the_reviewer_out_elsewhere(users, monkeypatch):
     import pages.auth
     from db.sign_ins import MAX_FAILED_SIGN_INS, failed_sign_ins

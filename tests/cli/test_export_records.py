@@ -92,7 +92,8 @@ def test_a_failed_export_records_nothing_and_writes_nothing(toy, home, tmp_path)
     wrong = refused("export", "--dataset", "toy", "--out", tmp_path / "a", env={**REX, "GANAUG_PASSWORD": "nope"})
     assert wrong == "error: unknown user, wrong password or disabled account for 'rex' (an admin can tell you which)"
     assert refused("export", "--dataset", "toy", "--out", tmp_path / "b", env={"GANAUG_USER": "rex"}) == (
-        "error: no password for 'rex': set GANAUG_PASSWORD, pipe it on stdin, or run in a terminal")  # not a hang
+        # not a hang
+        "error: no password for 'rex': set GANAUG_PASSWORD, pipe it on stdin, or type it at the prompt of a terminal")
     with session_scope() as s:
         from db.datasets import get_dataset
 

@@ -120,8 +120,11 @@ def test_a_home_that_cannot_be_created_names_ganaug_home(home, monkeypatch):
     assert result.stderr.startswith("error: GANAUG_HOME /proc/no-such-place/home: cannot create it: "), result.stderr
 
 
-@pytest.mark.parametrize("key, status, said", [(KeyboardInterrupt, 130, "interrupted by Ctrl-C (SIGINT)"),
-                                               (EOFError, 2, "error: no password for 'ann': set GANAUG_PASSWORD")])
+@pytest.mark.parametrize("key, status, said", [
+    (KeyboardInterrupt, 130, "interrupted by Ctrl-C (SIGINT)"),
+    # Ctrl-D: it ended "…, or run in a terminal" to a user at one
+    (EOFError, 2, "error: no password for 'ann': set GANAUG_PASSWORD, pipe it on stdin, or type it at the prompt of a "
+                  "terminal\n")])
 def test_ctrl_c_or_ctrl_d_at_the_password_prompt(home, monkeypatch, key, status, said):
     # click's prompt turned both into 'Aborted!' and exit status 1, the status of a check that found a problem
     import typer

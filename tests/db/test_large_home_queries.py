@@ -3,7 +3,7 @@ whatever the number of samples on a page or of runs, and a listing cut at its li
 
 from __future__ import annotations
 
-from db import views
+from db import run_views, views
 from db.engine import session_scope
 from db.jobs import count_jobs, list_jobs, submit_job
 from db.models import Run
@@ -34,10 +34,10 @@ def test_runs_table_names_each_runs_folder_and_counts_them_all(db, home):
             s.add(Run(dataset_id=ds.id, status="done", run_dir=f"runs/{i}", config={}, config_sha256="c" * 64,
                       code_version="test"))
     with session_scope() as s:
-        rows = views.runs_table(s, limit=3)
+        rows = run_views.runs_table(s, limit=3)
         assert [r["run_dir"] for r in rows] == ["runs/6", "runs/5", "runs/4"]  # no query per run for its folder
-        assert views.runs_count(s) == 7 and views.runs_count(s, dataset="toy") == 7
-        assert views.runs_count(s, dataset="other") == 0
+        assert run_views.runs_count(s) == 7 and run_views.runs_count(s, dataset="toy") == 7
+        assert run_views.runs_count(s, dataset="other") == 0
 
 
 def test_pending_batches_and_jobs_can_be_listed_in_part_and_counted(db, home):
