@@ -18,6 +18,7 @@ from db.datasets import get_dataset
 from db.errors import DecisionError
 from db.models import Batch, Event, Sample, User
 from db.users import require_user
+from ganaug_core.paths import resolve
 
 ACTION, TARGET_TYPE = "export", "dataset"
 
@@ -39,6 +40,8 @@ def record_export(session: Session, user: User, summary: dict) -> Event:
     details = dict(dataset=summary["dataset"], manifest_sha256=summary["manifest_sha256"], entries=summary["entries"],
                    counts=summary["counts"], synthetic_ratio=summary["synthetic_ratio"], log_head=summary["log_head"],
                    excluded=summary["excluded"], folder=summary["out"])
+    if summary.get("in_home"):  # found again after the home is moved (`export_dict`)
+        details["in_home"] = summary["in_home"]
     meaning = export_meaning(summary["dataset"], summary["entries"], synthetic, summary["out"],
                              summary["manifest_sha256"])
     return record_event(session, actor, ACTION, TARGET_TYPE, dataset.id, meaning, details=details)
@@ -81,7 +84,9 @@ def export_dict(e: Event) -> dict:
                 images=d.get("entries"), real=sum(c.get("real", 0) for c in counts.values()),
                 synthetic=sum(c.get("synthetic", 0) for c in counts.values()), counts=counts,
                 ratio=d.get("synthetic_ratio"), manifest_sha256=d.get("manifest_sha256"),
-                log_head_events=head.get("events"), log_head=head.get("hash"), folder=d.get("folder"), hash=e.hash)
+                log_head_events=head.get("events"), log_head=head.get("hash"), hash=e.hash,
+                # where the folder is now: one inside the home moves with it (a backup restored at another path)
+                folder=str(resolve(d["in_home"])) if d.get("in_home") else d.get("folder"))
 
 
 def list_exports(session: Session, dataset: Optional[str] = None, limit: int = 200) -> list[dict]:

@@ -23,7 +23,8 @@ from db.models import Batch, Dataset, RealImage, Sample
 from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug.disk import prune_lock
 from ganaug.errors import UserError
-from ganaug.held_folders import HeldFolder, removed_if_left_by_a_kill, sweep_abandoned
+from ganaug.held_folders import (NOT_RECORDED_WHY, UNCOMMITTED, HeldFolder, mark_committed, mark_uncommitted,
+                                  removed_if_left_by_a_kill, sweep_abandoned)
 from ganaug.runs import STAGING, _get_run, code_version, verified_checkpoint
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
@@ -121,7 +122,8 @@ def _record_batch(run_id: int, dataset_id: int, class_index: int, n: int, seed: 
             s.flush()
             final = root / str(batch.id)
             if final.exists() and not removed_if_left_by_a_kill(final, _only_samples):
-                raise GanaugError(f"{final} exists but is not a recorded batch; move it away first")
+                raise GanaugError(f"{final} exists but is not a recorded batch ({NOT_RECORDED_WHY}); move it away "
+                                  "first")
             rel = paths.relative_to_home(final)
             batch.folder = rel
             s.execute(Sample.__table__.insert(), [
@@ -130,9 +132,12 @@ def _record_batch(run_id: int, dataset_id: int, class_index: int, n: int, seed: 
             ])
             if job_id is not None:
                 note_recorded_batch(s, job_id, run_id, batch.id)
+            mark_uncommitted(staging)
             staging.rename(final)
             renamed = True
-            return batch.id
+            batch_id = batch.id
+        mark_committed(final)
+        return batch_id
     except BaseException:
         if renamed and final is not None:
             shutil.rmtree(final, ignore_errors=True)
@@ -141,7 +146,7 @@ def _record_batch(run_id: int, dataset_id: int, class_index: int, n: int, seed: 
 
 def _only_samples(folder: Path) -> bool:
     """Whether `folder` holds nothing but PNGs named as `generate_batch` names them (`removed_if_left_by_a_kill`)."""
-    return all(p.is_file() and SAMPLE_FILE.fullmatch(p.name) for p in folder.iterdir())
+    return all(p.is_file() and (SAMPLE_FILE.fullmatch(p.name) or p.name == UNCOMMITTED) for p in folder.iterdir())
 
 
 def resolve_class(run_id: int, value: str) -> int:

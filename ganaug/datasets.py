@@ -29,7 +29,8 @@ from db.datasets import (add_dataset, class_counts, dataset_references, delete_d
                          identical_images, list_datasets, near_copy_images)
 from db.engine import session_scope
 from db.models import Dataset
-from ganaug.held_folders import HeldFolder, abandoned, removed_if_left_by_a_kill, sweep_abandoned
+from ganaug.held_folders import (NOT_RECORDED_WHY, UNCOMMITTED, HeldFolder, abandoned, mark_committed,
+                                  mark_uncommitted, removed_if_left_by_a_kill, sweep_abandoned)
 from ganaug_core import paths
 from ganaug_core.datasets import DEMO_NAME, DatasetArrays, IngestOptions, IngestResult, ingest, load_arrays
 from ganaug_core.errors import GanaugError
@@ -80,8 +81,8 @@ def ingest_dataset(
         raise GanaugError(f"--name {name!r}: this file system takes {final} for the folder of dataset {other!r} (as a "
                           "Mac's or Windows' does names that differ only in case); choose another --name")
     if final.exists() and not removed_if_left_by_a_kill(final, _left_by_a_killed_ingest):
-        raise GanaugError(f"{final} already exists on disk but is not a recorded dataset (an ingest killed before "
-                          "it was recorded leaves one); move it away first")
+        raise GanaugError(f"{final} already exists on disk but is not a recorded dataset ({NOT_RECORDED_WHY}); move "
+                          "it away first")
     held = HeldFolder.create(root, STAGING)
     staging = held.path / "data"  # `ingest` makes the folder it writes; the held one around it marks it as ours
     renamed = False
@@ -110,8 +111,10 @@ def ingest_dataset(
                 arrays_sha256=result.arrays_sha256,
                 skipped=[list(s) for s in result.skipped],
             )
+            mark_uncommitted(staging)
             staging.rename(final)
             renamed = True
+        mark_committed(final)
         return dataset, result
     except BaseException:
         if renamed:
@@ -138,7 +141,8 @@ def _left_by_a_killed_ingest(folder: Path) -> bool:
         return False
     for path in folder.rglob("*"):
         rel = path.relative_to(folder).as_posix()
-        if path.is_symlink() or not (path.is_file() and (rel == "arrays.npz" or _INGESTED_PNG.fullmatch(rel))
+        if path.is_symlink() or not (path.is_file() and (rel in ("arrays.npz", UNCOMMITTED)
+                                                         or _INGESTED_PNG.fullmatch(rel))
                                      or path.is_dir() and _INGESTED_FOLDER.fullmatch(rel)):
             return False
     return True

@@ -104,6 +104,50 @@ def runs_usage(run_ids: Optional[Iterable[int]] = None) -> list[dict]:
             for i, name, status, step, run_dir in rows]
 
 
+# The folder names `ganaug.runs` and `ganaug.batches` give a run's and a batch's new id.
+_RECORD_FOLDER = {"runs": re.compile(r"\d{6}"), "batches": re.compile(r"\d+")}
+
+
+def records_and_folders() -> dict:
+    """Per kind ("runs", "batches"): the ids whose recorded folder is gone (`missing`) and the folders under
+    GANAUG_HOME/runs or /batches that no row names (`unrecorded`). Either comes of a database and files that are not
+    of one backup: an older database restored beside newer files, or older files beside a newer database. Named,
+    since nothing else says so: `runs list` showed a run that no longer existed at 0 B, and a run on disk not at all."""
+    with session_scope() as s:
+        recorded = {"runs": dict(s.execute(select(Run.id, Run.run_dir)).all()),
+                    "batches": dict(s.execute(select(Batch.id, Batch.folder)).all())}
+    home, found = paths.home(), {}
+    for kind, rows in recorded.items():
+        known = {paths.resolve(f) for f in rows.values() if f}
+        root = home / kind
+        on_disk = sorted(root.iterdir()) if root.is_dir() else []
+        found[kind] = dict(
+            missing=sorted(i for i, f in rows.items() if f and not paths.resolve(f).is_dir()),
+            unrecorded=[f"{kind}/{p.name}" for p in on_disk
+                        if p.is_dir() and _RECORD_FOLDER[kind].fullmatch(p.name) and p not in known])
+    return found
+
+
+def records_and_folders_said(found: dict) -> list[str]:
+    """`records_and_folders` in lines, each with what mends it."""
+    lines = []
+    for kind, one in (("runs", "run"), ("batches", "batch")):
+        for key in ("missing", "unrecorded"):
+            names = list(map(str, found[kind][key]))
+            if not names:
+                continue
+            many = len(names) > 1
+            them, more = "them" if many else "it", f" and {len(names) - 10} more" if len(names) > 10 else ""
+            lines.append(
+                f"{kind if many else one} {', '.join(names[:10])}{more}: the database records {them}, but "
+                f"{'their folders are' if many else 'its folder is'} gone (files restored from a backup older than "
+                "the database?): restore the files backed up with this database" if key == "missing" else
+                f"{', '.join(names[:10])}{more}: no {one} of the database names {them} (a database restored from a "
+                f"backup older than {'these files' if many else 'it'}?): restore the database backed up with "
+                f"{them}, or move {them} out of the home")
+    return lines
+
+
 def database_files() -> Optional[list[Path]]:
     """The SQLite database's files (with its WAL and shared-memory files); None for a database on a server."""
     from sqlalchemy.engine import make_url

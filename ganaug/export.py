@@ -230,7 +230,7 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     digits = max(3, len(str(len(class_names) - 1)))
     try:
         _write_set(staging, gated, class_names, side, digits, progress)
-        summary = {**gated.summary(), "out": str(out)}
+        summary = {**gated.summary(), "out": str(out), "in_home": _in_home(out)}
         summary["empty_classes"] = empty_classes(class_names, summary["counts"])
         summary["imbalance"] = imbalance(summary["counts"])
         summary["event"] = _publish(staging, out, summary, exporter)
@@ -246,6 +246,15 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     finally:
         held.release()
     return summary
+
+
+def _in_home(out: Path) -> Optional[str]:
+    """`out` relative to the home when it lies inside it (as the Audit page's exports do), else None: recorded so
+    that the export is still found once the home is restored or moved to another path."""
+    try:
+        return out.relative_to(paths.home_path()).as_posix()
+    except ValueError:
+        return None
 
 
 def _unrecorded_export(out: Path) -> Optional[int]:

@@ -94,15 +94,39 @@ def abandoned(path: Path) -> Iterator[bool]:
         os.close(fd)
 
 
+# Written into a run's, batch's or dataset's folder before it is renamed into place, removed once its record is
+# committed. A folder without it was committed: a home restored from a database backup older than its files holds
+# complete batches (runs, datasets) that the database does not know, holding only what a writer puts there, and the
+# next `generate` took batches/N for a killed writer's leftover and deleted its samples.
+UNCOMMITTED = ".uncommitted"
+# Said when such a folder is found unrecorded and kept: the likeliest cause after a kill is gone (the mark).
+NOT_RECORDED_WHY = "the database does not know it: one restored from a backup older than the home's files?"
+
+
+def mark_uncommitted(folder: Path) -> None:
+    """Mark a folder about to be placed and recorded (`removed_if_left_by_a_kill` removes only such a folder)."""
+    (folder / UNCOMMITTED).touch()
+
+
+def mark_committed(folder: Path) -> None:
+    """Its record is committed: the folder is no longer a leftover to remove, whatever the database says later. A
+    mark that cannot be removed is left (the record stands; only a database older than it would then miss it)."""
+    try:
+        (folder / UNCOMMITTED).unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def removed_if_left_by_a_kill(folder: Path, holds_only_ours: Callable[[Path], bool]) -> bool:
     """Remove `folder`, where a new record's folder goes (a run's or a batch's new id, a dataset's name), when it is
     what a process killed outright (`kill -9`) left in the instant between placing its folder and committing that
     record; whether it did. SQLite gives the next run or batch the same id, and a user retries the same name, so the
-    leftover refused every later such command of the home. It is ours when no living process holds it (the writer's
-    lock follows its folder through the rename to the commit) and `holds_only_ours(folder)`, asked while holding
-    that lock, finds nothing in it but what that writer puts there; anything else is the user's."""
+    leftover refused every later such command of the home. It is ours when it still holds its UNCOMMITTED mark, no
+    living process holds it (the writer's lock follows its folder through the rename to the commit) and
+    `holds_only_ours(folder)`, asked while holding that lock, finds nothing in it but what that writer puts there
+    (and the mark); anything else is the user's, or a committed record's that an older database does not know."""
     with abandoned(folder) as gone:
-        if not gone or not holds_only_ours(folder):
+        if not gone or not (folder / UNCOMMITTED).is_file() or not holds_only_ours(folder):
             return False
         shutil.rmtree(folder)
     return True

@@ -24,7 +24,8 @@ from db.datasets import get_dataset
 from db.engine import database_failure, once_answering, session_scope
 from db.models import Dataset, Run, db_now
 from ganaug.errors import UserError
-from ganaug.held_folders import HeldFolder, removed_if_left_by_a_kill, sweep_abandoned
+from ganaug.held_folders import (NOT_RECORDED_WHY, UNCOMMITTED, HeldFolder, mark_committed, mark_uncommitted,
+                                  removed_if_left_by_a_kill, sweep_abandoned)
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import sha256_file
@@ -161,12 +162,16 @@ def _create_run(ds: Dataset, config: TrainConfig, resume_run: Optional[int],
             s.flush()
             final = root / f"{run.id:06d}"
             if final.exists() and not removed_if_left_by_a_kill(final, _only_config):
-                raise GanaugError(f"{final} exists but is not a recorded run; move it away first")
+                raise GanaugError(f"{final} exists but is not a recorded run ({NOT_RECORDED_WHY}); move it away "
+                                  "first")
             run.run_dir = paths.relative_to_home(final)
+            mark_uncommitted(staging)
             staging.rename(final)
             renamed = True
             held.path = final
-            return run.id, held
+            run_id = run.id
+        mark_committed(final)
+        return run_id, held
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if renamed:  # renamed, then the commit failed
@@ -177,7 +182,7 @@ def _create_run(ds: Dataset, config: TrainConfig, resume_run: Optional[int],
 
 def _only_config(folder: Path) -> bool:
     """Whether `folder` holds config.json alone, as `_create_run` places it (`removed_if_left_by_a_kill`)."""
-    return [p.name for p in folder.iterdir()] == ["config.json"] and (folder / "config.json").is_file()
+    return {p.name for p in folder.iterdir()} == {"config.json", UNCOMMITTED} and (folder / "config.json").is_file()
 
 
 def _discard_run(run_id: int, run_dir: Path) -> None:

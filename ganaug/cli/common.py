@@ -143,6 +143,20 @@ def fail(message: str) -> None:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
+def _full_disk_said(e: OSError) -> str:
+    """Where a full disk, quota or `ulimit -f` stopped the command: a PNG or .npz written through a file object
+    fails with no file name, and 'No space left on device' alone named no place to free."""
+    import errno
+
+    from ganaug_core.paths import home_path
+
+    if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return ""
+    where = "" if e.filename else f" (writing in GANAUG_HOME {home_path()})"
+    return (f"{where}; what the command was writing was removed: free space (`ganaug runs du`, `ganaug runs prune "
+            "--all`) and run it again")
+
+
 def cli_errors(fn: Callable) -> Callable:
     """Turn user errors into `error: <one line>` on stderr and exit 2 — never a traceback."""
 
@@ -159,7 +173,7 @@ def cli_errors(fn: Callable) -> Callable:
             if isinstance(e, BrokenPipeError) and output_closed():
                 raise reader_gone() from None
             where = f": {e.filename}" if e.filename else ""
-            fail(f"{e.strerror or str(e) or type(e).__name__}{where}")
+            fail(f"{e.strerror or str(e) or type(e).__name__}{where}{_full_disk_said(e)}")
         except OverflowError:  # an id or seed past what SQLite stores: its driver's OverflowError comes unwrapped
             fail(f"a number given is out of range: the database stores integers up to {MAX_ID:,}")
         except _database_value_errors() as e:  # the same on PostgreSQL: the driver's error, wrapped by SQLAlchemy

@@ -37,6 +37,8 @@ def runs_list_cmd(
         total = run_views.runs_count(s, dataset) if len(rows) == limit else len(rows)
     for r in rows:
         r["size_bytes"] = tree_bytes(paths.resolve(r["run_dir"]))
+        # A database restored beside older files: the run showed at 0 B, as if pruned to nothing.
+        r["folder_missing"] = not paths.resolve(r["run_dir"]).is_dir()
     for r in rows:
         r["created"] = r["created"].isoformat(timespec="seconds") if r["created"] else None
     progress = [f"step {r['step'] or 0}"
@@ -47,6 +49,8 @@ def runs_list_cmd(
     lines = [f"{r['run']:>5}  {one_line(r['dataset']):<16} {r['status']:<10} {p:<{width}}  {r['created']}  "
              f"{human(r['size_bytes']):>8}"
              + (f"\n       {one_line(r['error'].splitlines()[0])}" if r["status"] == "failed" and r["error"] else "")
+             + (f"\n       its folder {r['run_dir']} is gone: `ganaug runs du` says what to restore"
+                if r["folder_missing"] else "")
              for r, p in zip(rows, progress)]  # a failed run says why below its line (a killed one: how to resume it)
     header = f"{'run':>5}  {'dataset':<16} {'status':<10} {'progress':<{width}}  {'created (UTC)':<19}  {'on disk':>8}"
     if total > len(rows):  # a year's runs: say that older ones exist, and how to see them
@@ -59,8 +63,9 @@ def runs_list_cmd(
 @cli_errors
 def runs_du_cmd(run: Optional[list[int]] = RUN_IDS, as_json: bool = JSON) -> None:
     """What the runs hold on disk (checkpoints, grids, the rest), then the whole home by part: runs, batches,
-    datasets, models, reports, the database."""
-    from ganaug.disk import home_usage, human, runs_usage
+    datasets, models, reports, the database; and the runs and batches whose folders are gone, or that no row names
+    (a database and files restored from two different backups)."""
+    from ganaug.disk import home_usage, human, records_and_folders, records_and_folders_said, runs_usage
 
     rows = runs_usage(run)
     if run:
@@ -81,7 +86,9 @@ def runs_du_cmd(run: Optional[list[int]] = RUN_IDS, as_json: bool = JSON) -> Non
                f"({parts}, {database}, other {human(home['other_bytes'])})"
                "\n`ganaug runs prune --all --dry-run` shows what pruning the runs would free")
     text = "\n".join([header, *lines, summary]) if rows else summary
-    emit({"runs": rows, "home": home}, as_json, text)
+    records = records_and_folders()  # a database and files restored from two different backups
+    text = "\n".join([text, *records_and_folders_said(records)])
+    emit({"runs": rows, "home": home, "records": records}, as_json, text)
 
 
 @runs_app.command("prune")

@@ -98,5 +98,6 @@ def test_train_leaves_a_folder_it_did_not_make_where_its_run_would_go(home, digi
     kept.parent.mkdir(parents=True)
     kept.write_text("a reviewer's notes")
     said = refused("train", "--dataset", digits, "--steps", "2")
-    assert said == f"error: {kept.parent} exists but is not a recorded run; move it away first"
+    assert said == (f"error: {kept.parent} exists but is not a recorded run (the database does not know it: one "
+                    "restored from a backup older than the home's files?); move it away first")
     assert kept.read_text() == "a reviewer's notes"
