@@ -15,9 +15,8 @@ in its result's `stopped`, and the job's message repeats it (the words: `ganaug.
 (heartbeats, a stage's start) are on the database server's clock (`db.models.db_now`), not its machine's: on a team,
 other machines' sweeps and pages compare them with that clock.
 
-Each running worker touches its own file, GANAUG_HOME/workers/<host>-<pid>-<token>.alive, and removes it when it
-stops: the app tells "no worker" from "busy" by the freshest of them (`worker_seen_s`), and a worker that stops
-leaves the others seen.
+Each running worker touches its own file under GANAUG_HOME/workers/ every HEARTBEAT_S seconds, so that the app can
+tell "no worker" from "busy" (`ganaug.worker_alive`).
 """
 
 from __future__ import annotations
@@ -27,13 +26,10 @@ import json
 import math
 import os
 import signal
-import socket
 import sys
 import threading
 import time
 import traceback
-import uuid
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, Optional, TypeVar
 
@@ -47,8 +43,8 @@ from db.models import Job, db_now
 from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug.busy_machine import busy_machine_note
 from ganaug.errors import UserError
-from ganaug_core import paths
 from ganaug.job_messages import cancel_message, job_error, progress_message, worker_stopped_message
+from ganaug.worker_alive import alive_file, say_alive
 from ganaug_core.progress import Progress
 
 
@@ -73,9 +69,8 @@ STALE_AFTER_S = _seconds_from("GANAUG_STALE_AFTER_S", 60.0)
 PROGRESS_EVERY_S = 0.5
 CANCEL_CHECK_S = 1.0  # a running job reads its cancel flag at most this often
 
-WORKERS_DIR = "workers"  # under GANAUG_HOME: one <host>-<pid>-<token>.alive file per running worker
-FORGET_AFTER_S = 24 * 3600  # a starting worker removes the files of workers silent this long (killed outright)
 TRAINING_JOBS = ("train_generate", "benchmark")  # the jobs that train with torch's threads (a GAN, classifiers)
+
 
 def submit(kind: str, params: dict, submit_key: Optional[str] = None, requested_by: Optional[int] = None) -> int:
     """Record a queued job; the same submit key gives back the same job, queued once."""
@@ -311,7 +306,8 @@ def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0
         previous = {sig: signal.signal(sig, lambda *_: stop_event.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     _note_busy_machine()
     alive = threading.Event()
-    beat = threading.Thread(target=_say_alive, args=(alive, alive_file()), daemon=True, name="worker-alive")
+    beat = threading.Thread(target=say_alive, args=(alive, alive_file(), HEARTBEAT_S), daemon=True,
+                            name="worker-alive")
     beat.start()
     try:
         return _work(stop_event, poll_s, once)
@@ -329,50 +325,6 @@ def _note_busy_machine(job: str = "", device: str = "cpu") -> None:
     if note:
         print(f"worker: {job}{note}", file=sys.stderr, flush=True)
 
-
-def alive_file() -> Path:
-    """A new worker's own file under GANAUG_HOME/workers/: named by its host and pid (and a token, as a process may
-    run more than one worker in turn or at once), so that workers sharing a home never remove one another's."""
-    host = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())[:64] or "host"
-    return paths.home() / WORKERS_DIR / f"{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}.alive"
-
-
-def _say_alive(done: threading.Event, path: Path) -> None:
-    """Touch this worker's `path` until `done`, then remove it: the app tells a job queued behind another from one
-    that no worker will ever take (an app started with `streamlit run app.py` alone). Files of workers killed
-    outright stop being touched (ignored once old, removed after FORGET_AFTER_S by the next worker to start)."""
-    _forget_silent_workers(path.parent)
-    while True:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(f"{socket.gethostname()} {os.getpid()}\n")
-        except OSError:  # a home we cannot write to: the jobs will say so themselves
-            pass
-        if done.wait(HEARTBEAT_S):
-            path.unlink(missing_ok=True)
-            return
-
-
-def _forget_silent_workers(folder: Path) -> None:
-    for old in folder.glob("*.alive"):
-        try:
-            if time.time() - old.stat().st_mtime > FORGET_AFTER_S:
-                old.unlink()
-        except OSError:  # another worker removed it first
-            pass
-
-
-def worker_seen_s() -> Optional[float]:
-    """Seconds since the freshest job worker of this GANAUG_HOME last said it was alive; None when none runs (none
-    ever did, or all stopped). A worker killed outright leaves a file that only grows older: the caller decides
-    how old means gone."""
-    ages = []
-    for path in (paths.home() / WORKERS_DIR).glob("*.alive"):
-        try:
-            ages.append(max(0.0, time.time() - path.stat().st_mtime))
-        except OSError:  # removed as we looked: that worker stopped
-            pass
-    return min(ages, default=None)
 
 
 def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:

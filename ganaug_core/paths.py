@@ -89,9 +89,9 @@ def reports_dir() -> Path:
     return home() / "reports"
 
 
-# What ganaug itself writes in a home: these folders (worker.py's WORKERS_DIR among them), and the database with its
-# -wal, -shm and -journal files and its migration lock ("ganaug.*"). A folder of the user's own (an export) inside
-# one of them was taken for ganaug's: an export to runs/000002 stopped every later training ("exists but is not a
+# What ganaug itself writes in a home: these folders (ganaug/worker_alive.py's WORKERS_DIR among them), and the database
+# with its -wal, -shm and -journal files and its migration lock ("ganaug.*"). A folder of the user's own (an export)
+# inside one of them was taken for ganaug's: an export to runs/000002 stopped every later training ("exists but is not a
 # recorded run"), and `data remove` deleted an export made inside the dataset's folder.
 HOME_FOLDERS = ("datasets", "runs", "batches", "models", "reports", "workers")
 

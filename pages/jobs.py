@@ -50,7 +50,8 @@ def worker_at_work() -> bool:
     database and the shared home, whose files a network mount may show late). An idle worker elsewhere leaves no
     trace here, but takes a queued job within a second of its queueing: a job still waiting with nothing running
     has no worker anywhere."""
-    from ganaug.worker import HEARTBEAT_S, worker_seen_s
+    from ganaug.worker import HEARTBEAT_S
+    from ganaug.worker_alive import worker_seen_s
 
     fresh = max(15.0, 3 * HEARTBEAT_S)
     seen = worker_seen_s()

@@ -1,7 +1,7 @@
 """The `ganaug` command. Each group of subcommands lives in its own module; this file only assembles them.
 
 Every command reports bad input as one line on stderr with exit status 2 (see `cli_errors`), and `--json`
-prints exactly one JSON object on stdout; the exit statuses are listed in `ganaug.cli.common`.
+prints exactly one JSON object on stdout; the exit statuses are listed in `ganaug.cli.exits`.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def main() -> None:
     import sys
     import traceback
 
-    from ganaug.cli.common import EXIT_CRASH
+    from ganaug.cli.exits import EXIT_CRASH
 
     try:
         app()

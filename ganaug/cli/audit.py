@@ -20,7 +20,8 @@ from typing import Optional
 import typer
 
 from ganaug.cli.common import (Commands, JSON, UserError, check_limit, class_label, cli_errors, dataset_class_names,
-                               echo, emit, left_out, login, one_line, terminate_as_interrupt)
+                               echo, emit, left_out, login, one_line)
+from ganaug.cli.exits import terminate_as_interrupt
 
 audit_app = typer.Typer(cls=Commands, no_args_is_help=True, help="The hash-chained decision log.")
 

@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import Commands, JSON, cli_errors, distinct_lines, echo, emit, one_line, terminate_as_interrupt
+from ganaug.cli.common import Commands, JSON, cli_errors, distinct_lines, echo, emit, one_line
+from ganaug.cli.exits import terminate_as_interrupt
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION, some_names
 from ganaug_core.progress import tqdm_progress
 

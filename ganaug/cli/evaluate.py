@@ -15,7 +15,8 @@ import typer
 
 from ganaug.busy_machine import busy_machine_note
 from ganaug.cli.common import (Commands, JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
-                               one_line, terminate_as_interrupt)
+                               one_line)
+from ganaug.cli.exits import terminate_as_interrupt
 from ganaug_core import paths
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, QUICK_MAX_SEEDS
 from ganaug_core.progress import tqdm_progress

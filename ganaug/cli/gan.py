@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from ganaug.busy_machine import busy_machine_note
-from ganaug.cli.common import (JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
-                               interrupted_exit, one_line, terminate_as_interrupt)
+from ganaug.cli.common import JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, one_line
+from ganaug.cli.exits import interrupted_exit, terminate_as_interrupt
 from ganaug.cli.runs import runs_app
 from ganaug_core import paths, runstats
 from ganaug_core.imbalance import NAMED_AT_MOST, some_names

@@ -22,7 +22,8 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import UserError, cli_errors, echo, interrupted_exit, terminate_as_interrupt
+from ganaug.cli.common import UserError, cli_errors, echo
+from ganaug.cli.exits import interrupted_exit, terminate_as_interrupt
 
 APP_FILE = Path(__file__).resolve().parents[2] / "app.py"
 GRACE_S = 10.0

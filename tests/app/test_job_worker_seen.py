@@ -22,7 +22,7 @@ def _benchmark_job(digits: str, user_id: int) -> int:
 
 
 def _worker_file(home, name: str, age_s: float = 0.0) -> None:
-    from ganaug.worker import WORKERS_DIR
+    from ganaug.worker_alive import WORKERS_DIR
 
     path = home / WORKERS_DIR / name
     path.parent.mkdir(exist_ok=True)

@@ -436,19 +436,20 @@ def test_the_queue_says_who_launched_each_job_and_what_runs_before_it(people):
 
 def test_a_running_worker_says_it_is_alive_and_a_stopped_one_does_not(home, monkeypatch):
     from ganaug import worker
+    from ganaug.worker_alive import worker_seen_s
 
     monkeypatch.setattr(worker, "HEARTBEAT_S", 0.1)
-    assert worker.worker_seen_s() is None  # never started: the page says no worker runs
+    assert worker_seen_s() is None  # never started: the page says no worker runs
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
     thread.start()
     try:
-        _wait_for(lambda: worker.worker_seen_s() is not None)
-        assert worker.worker_seen_s() < 5
+        _wait_for(lambda: worker_seen_s() is not None)
+        assert worker_seen_s() < 5
     finally:
         stop.set()
         thread.join(timeout=30)
-    assert worker.worker_seen_s() is None
+    assert worker_seen_s() is None
 
 
 def test_a_cancelled_job_says_where_its_run_stopped_and_how_to_resume(home, toy):
@@ -472,9 +473,10 @@ def test_two_workers_on_one_home_one_stops_and_the_other_is_still_seen(home, mon
     # One file per home: the first worker to stop removed it, and the pages said "no job worker is running" while
     # the other still ran (until its next beat, HEARTBEAT_S later).
     from ganaug import worker
+    from ganaug.worker_alive import WORKERS_DIR, worker_seen_s
 
     monkeypatch.setattr(worker, "HEARTBEAT_S", 30.0)  # no second beat within the test: only the first touch counts
-    folder = home / worker.WORKERS_DIR
+    folder = home / WORKERS_DIR
     stops = [threading.Event(), threading.Event()]
     threads = [threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=e, poll_s=0.05)) for e in stops]
     try:
@@ -484,31 +486,32 @@ def test_two_workers_on_one_home_one_stops_and_the_other_is_still_seen(home, mon
         stops[0].set()
         threads[0].join(timeout=30)
         assert not threads[0].is_alive() and len(list(folder.glob("*.alive"))) == 1
-        assert worker.worker_seen_s() is not None and worker.worker_seen_s() < 30
+        assert worker_seen_s() is not None and worker_seen_s() < 30
     finally:
         for e in stops:
             e.set()
         for thread in threads:
             thread.join(timeout=30)
-    assert worker.worker_seen_s() is None and list(folder.glob("*.alive")) == []
+    assert worker_seen_s() is None and list(folder.glob("*.alive")) == []
 
 
 def test_a_worker_killed_outright_is_seen_ever_older_and_forgotten_after_a_day(home, monkeypatch):
     from ganaug import worker
+    from ganaug.worker_alive import FORGET_AFTER_S, WORKERS_DIR, worker_seen_s
 
-    folder = home / worker.WORKERS_DIR
+    folder = home / WORKERS_DIR
     folder.mkdir()
     killed, ancient = folder / "elsewhere-41-aaaa.alive", folder / "elsewhere-7-bbbb.alive"
-    for path, age in ((killed, 600), (ancient, worker.FORGET_AFTER_S + 60)):
+    for path, age in ((killed, 600), (ancient, FORGET_AFTER_S + 60)):
         path.write_text("elsewhere\n")
         os.utime(path, (time.time() - age, time.time() - age))
-    assert 599 < worker.worker_seen_s() < 700  # the freshest: the page calls that gone
+    assert 599 < worker_seen_s() < 700  # the freshest: the page calls that gone
     monkeypatch.setattr(worker, "HEARTBEAT_S", 0.1)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
     thread.start()
     try:
-        _wait_for(lambda: worker.worker_seen_s() < 5)
+        _wait_for(lambda: worker_seen_s() < 5)
         assert killed.exists() and not ancient.exists()
     finally:
         stop.set()
