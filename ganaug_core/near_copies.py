@@ -63,16 +63,26 @@ def _bounds(size: int, side: int) -> np.ndarray:
 
 def signatures(pixels: np.ndarray, side: int = SIGNATURE_SIDE, block: int = 1024) -> Signatures:
     """The signatures of uint8 (N, C, R, R) images, made `block` images at a time: the whole set is never held as
-    floats. Each cell's pixel sum is an exact integer, divided once (correctly rounded), then rounded to a quantum."""
+    floats. Each cell's pixel sum is an exact integer, divided once (correctly rounded), then rounded to a quantum.
+    Where the cells tile the image evenly (a power-of-two resolution) the sums are one reduction over a view of the
+    block, which numpy buffers in small pieces: nothing the size of the images is held beside them (ingest's peak
+    memory); else a block of at most 1 MB of pixels is widened to int32 and summed cell by cell."""
     n, channels, rows, cols = pixels.shape
     s = min(side, rows, cols)
     q = np.zeros((n, s * s), dtype=np.int64)
     by_row, by_col = _bounds(rows, s), _bounds(cols, s)
     area = np.outer(np.diff(np.append(by_row, rows)), np.diff(np.append(by_col, cols))).reshape(-1) * channels
+    even = rows % s == 0 and cols % s == 0
+    if not even:
+        block = max(1, min(block, (1 << 20) // max(1, channels * rows * cols)))
     for lo in range(0, n, block):
-        summed = pixels[lo:lo + block].sum(axis=1, dtype=np.int64)
-        cell_sums = np.add.reduceat(np.add.reduceat(summed, by_row, axis=1), by_col, axis=2).reshape(len(summed), -1)
-        q[lo:lo + block] = np.rint(cell_sums * QUANTUM / area)
+        part = pixels[lo:lo + block]
+        if even:
+            cells = part.reshape(len(part), channels, s, rows // s, s, cols // s).sum(axis=(1, 3, 5), dtype=np.int64)
+        else:
+            by_rows = np.add.reduceat(part, by_row, axis=2, dtype=np.int32)
+            cells = np.add.reduceat(by_rows, by_col, axis=3).sum(axis=1, dtype=np.int64)
+        q[lo:lo + block] = np.rint(cells.reshape(len(part), -1) * QUANTUM / area)
     total = q.sum(axis=1)
     var = s * s * np.einsum("ij,ij->i", q, q) - total * total
     return Signatures(q, (q - 128 * QUANTUM).astype(np.float32), total, var)

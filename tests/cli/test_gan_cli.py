@@ -138,6 +138,7 @@ def test_runs_list_keeps_its_columns_in_line_whatever_each_run_says_of_its_progr
         for resumed, minutes, steps in ((None, None, 400), (None, 3.0, None), (1, None, 75)):
             s.add(Run(dataset_id=ds, status="done", run_dir="runs/x", code_version="t", config={"minutes": minutes},
                       config_sha256="c" * 64, step=75, total_steps=steps, resumed_from=resumed))
+    (home / "runs" / "x").mkdir(parents=True)  # a folder that is gone is said on a line of its own
     header, *lines = ganaug("runs", "list").stdout.splitlines()
     assert "step 75/75, resumed from run 1" in lines[0] and "step 75 of a 3 min budget" in lines[1]
     # The date and the size start where the header says, on every row: a resumed run's row pushed them out of line.
