@@ -29,6 +29,13 @@ def dataset_summary(session: Session, name: str) -> Optional[dict]:
                 resolution=dataset.resolution, channels=dataset.channels)
 
 
+def dataset_versions(session: Session) -> tuple[tuple[int, str, str], ...]:
+    """(id, name, created at) of each dataset: what names one ingest, whose images and findings never change (a name
+    removed and ingested again, even under a reused id, is another)."""
+    rows = session.execute(select(Dataset.id, Dataset.name, Dataset.created_at).order_by(Dataset.created_at))
+    return tuple((i, name, str(at)) for i, name, at in rows)
+
+
 def ingest_findings(session: Session) -> dict[str, dict[str, int]]:
     """dataset name → what its ingest warned of, for the Overview: images identical to another (`identical`), how
     many of those under two classes or more and on both sides of the split, images in a near-copy set (`near`: a JPEG
