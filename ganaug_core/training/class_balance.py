@@ -7,7 +7,8 @@ import torch
 
 
 class ClassBalancedSampler:
-    """Draws batch indices; class-balanced: a class, uniformly among those present, then an image of it."""
+    """Draws batch indices and the fakes' class labels from one class distribution: uniform over the classes
+    present (balanced) or each class as often as it has images (not balanced, a plain conditional GAN's)."""
 
     def __init__(self, labels: np.ndarray, balanced: bool):
         order = np.argsort(labels, kind="stable")
@@ -18,15 +19,20 @@ class ClassBalancedSampler:
         self.balanced, self.n = balanced, len(labels)
 
     def draw(self, batch: int, gen: torch.Generator, group: int = 1) -> torch.Tensor:
-        """Indices of `batch` images; balanced draws come in runs of `group` images of one class."""
+        """Indices of `batch` images in runs of `group` images of one class (D's minibatch-stddev groups)."""
         u = torch.rand(batch, generator=gen, dtype=torch.float64)
-        if not self.balanced:
-            return self.order[(u * self.n).long().clamp(max=self.n - 1)]
         k = self.draw_classes(batch, gen, group, index_only=True)
         pos = self.starts[k] + (u * self.counts[k]).long().clamp(max=self.counts[k] - 1)
         return self.order[pos]
 
     def draw_classes(self, batch: int, gen: torch.Generator, group: int = 1, index_only: bool = False) -> torch.Tensor:
-        """`batch` class labels, uniform over the classes present, in runs of `group` equal labels."""
-        k = torch.randint(len(self.classes), (-(-batch // group),), generator=gen).repeat_interleave(group)[:batch]
+        """`batch` class labels in runs of `group` equal labels: uniform over the classes present, or (not balanced)
+        in proportion to their images. Reals and fakes must follow the same class distribution, or D tells them
+        apart by their labels alone; and runs of one class for both, or by the minibatch-stddev feature alone."""
+        runs = -(-batch // group)
+        if self.balanced:
+            k = torch.randint(len(self.classes), (runs,), generator=gen)
+        else:
+            k = torch.multinomial(self.counts.double(), runs, replacement=True, generator=gen)
+        k = k.repeat_interleave(group)[:batch]
         return k if index_only else self.classes[k]

@@ -64,7 +64,8 @@ class TrainConfig:
     stats_every: int = 25  # append a line to stats.jsonl / report progress every this many steps
     diversity_every: int = 250  # compute the per-class diversity monitor every this many steps
     diversity_threshold: float = 0.5  # flag a class whose generated/real diversity ratio falls below this (0: never)
-    class_balanced: bool = True  # draw real images class-uniformly so rare classes are seen as often as common
+    class_balanced: bool = True  # reals and fakes' classes uniform, so rare classes are seen as often as common;
+    # False: both as often as the data has them (a plain conditional GAN)
     channels_last: bool = True  # NHWC memory format (faster convolutions on CPU with oneDNN)
     bf16: bool = False  # bfloat16 autocast for the networks (where the CPU/GPU has fast bf16)
 

@@ -65,11 +65,14 @@ def make_optimizer(params, lr: float, cfg: TrainConfig, device: torch.device) ->
 
 
 @torch.no_grad()
-def standing_stats(g: Generator, num_classes: int, z_dim: int, device: torch.device, batch: int = 64) -> None:
+def standing_stats(g: Generator, num_classes: int, z_dim: int, device: torch.device, batch: int = 64,
+                   class_counts: Optional[torch.Tensor] = None) -> None:
     """Recompute G's batch-norm statistics as an exact average over fixed class-balanced batches.
 
     Sampling runs G in eval mode so each sample is independent of its batch; its running statistics must then
     describe the EMA weights themselves (BigGAN's "standing statistics"), not the training G's last batches.
+    With `class_counts` (a run without class balance, whose batches follow the data's classes) each batch holds
+    the classes in proportion to them, as the batches G was trained on did.
     """
     gen = torch.Generator().manual_seed(GRID_SEED)
     norms = [m for m in g.modules() if isinstance(m, torch.nn.BatchNorm2d)]
@@ -80,14 +83,27 @@ def standing_stats(g: Generator, num_classes: int, z_dim: int, device: torch.dev
     g.train()
     for i in range(STANDING_STATS_BATCHES):
         z = torch.randn(batch, z_dim, generator=gen).to(device)
-        # Every class in every batch, as runs have always had it; where a batch cannot hold them all, the batches
-        # take the classes in turn, so that classes past the batch size count in the statistics too.
-        first = i * batch if num_classes > batch else 0
-        c = ((first + torch.arange(batch)) % num_classes).to(device)
+        if class_counts is not None:
+            c = proportional_classes(class_counts, i, batch).to(device)
+        else:
+            # Every class in every batch, as runs have always had it; where a batch cannot hold them all, the
+            # batches take the classes in turn, so that classes past the batch size count in the statistics too.
+            first = i * batch if num_classes > batch else 0
+            c = ((first + torch.arange(batch)) % num_classes).to(device)
         g(z, c)
     for m, mom in zip(norms, saved):
         m.momentum = mom
     g.eval()
+
+
+def proportional_classes(class_counts: torch.Tensor, i: int, batch: int) -> torch.Tensor:
+    """Batch i of the standing statistics' batches with classes in proportion to `class_counts`: slot j takes the
+    class at quantile (j · batches + i + ½) / (batches · batch), so every batch spans the whole distribution and
+    together they hold each class within one slot of its share."""
+    cum = torch.cumsum(class_counts.double(), 0) / class_counts.sum()
+    slots = STANDING_STATS_BATCHES * batch
+    q = (torch.arange(batch, dtype=torch.float64) * STANDING_STATS_BATCHES + i + 0.5) / slots
+    return torch.searchsorted(cum, q, right=True).clamp(max=len(class_counts) - 1)
 
 
 class Trainer:
@@ -119,6 +135,9 @@ class Trainer:
         self.images = torch.from_numpy(np.ascontiguousarray(data.images)).to(self.device)
         self.labels = torch.from_numpy(np.asarray(data.labels)).long()
         self.sampler = ClassBalancedSampler(data.labels, cfg.class_balanced)
+        # Without class balance, G trains on batches of the data's class frequencies: its standing statistics too.
+        self.standing_counts = (None if cfg.class_balanced
+                                else torch.bincount(self.labels, minlength=cfg.num_classes))
         self._interrupted = False
         # The stored uint8 images: the monitor brings to float only the few it measures (a float copy of all was
         # 2.4 GB at 64² for 48,000 images, and its channels-last copy as much again).
@@ -251,6 +270,10 @@ class Trainer:
 
     # --- outputs ----------------------------------------------------------------------------------------------
 
+    def _standing_stats(self) -> None:
+        cfg = self.cfg
+        standing_stats(self.G_ema, cfg.num_classes, cfg.z_dim, self.device, class_counts=self.standing_counts)
+
     def write_grids(self) -> Path:
         """The grids of this step (`grids.write_grids`); returns the overview's path."""
         return write_grids(self.G_ema, self.cfg, self.data.class_names, self.run_dir / "grids", self.step, self.device)
@@ -313,7 +336,7 @@ class Trainer:
                 s = self.step
                 end = bool(total) and s >= total
                 if s % cfg.grid_every == 0 or s % cfg.diversity_every == 0 or s % cfg.ckpt_every == 0 or end:
-                    standing_stats(self.G_ema, cfg.num_classes, cfg.z_dim, self.device)
+                    self._standing_stats()
                 if s % cfg.stats_every == 0 or s % cfg.diversity_every == 0 or end:
                     now = time.perf_counter()
                     last = self._stats(losses, (s - step_last) / max(now - t_last, 1e-9), now - started,
@@ -330,7 +353,7 @@ class Trainer:
             restore()
         if ckpt[0] is None or int(ckpt[0].stem.split("-")[1]) != self.step:
             # Stopped between checkpoints (time budget, cancel, Ctrl-C): record and save the state reached.
-            standing_stats(self.G_ema, cfg.num_classes, cfg.z_dim, self.device)
+            self._standing_stats()
             if grid_path is None or f"step{self.step:07d}" not in grid_path.name:
                 grid_path = self.write_grids()
             # The last line must carry the monitor's reading of the final weights, even when the budget ran out

@@ -223,6 +223,8 @@ def test_training_reports_its_start_before_the_first_step(digits, home):
     (["--dataset", "digits", "--steps", 2, "--r1-gamma", "inf"], ["--r1-gamma must be a finite number ≥ 0, got inf"]),
     (["--dataset", "digits", "--steps", 2, "--ac-weight", "nan"], ["--ac-weight must be a finite number ≥ 0, got nan"]),
     (["--dataset", "digits", "--steps", 2, "--diversity-threshold", 1.5], ["--diversity-threshold must be in [0, 1]"]),
+    # 20 put two classes in 3 of the 5 minibatch-stddev groups of its fakes; 30, reals and fakes in one group too
+    (["--dataset", "digits", "--steps", 2, "--batch-size", 20], ["--batch-size must be a multiple of 8, got 20"]),
 ])
 def test_train_bad_input_leaves_nothing(digits, home, args, needles):
     assert_bad_input(ganaug("train", *args), *needles)

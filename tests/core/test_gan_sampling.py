@@ -52,6 +52,8 @@ def test_one_sample_reproducible_alone(checkpoint):
     # a batch larger than one forward chunk gives the same pixels for its first samples
     big = pipe(1, 300, seed=3)
     assert np.array_equal(big.images[:4], pipe(1, 4, seed=3).images)
+    # and a sample of the second chunk (a pass padded with copies of its first latent) drawn alone
+    assert np.array_equal(pipe.from_seeds([1], [big.seeds[299]]).images[0], big.images[299])
 
 
 def test_every_sample_drawn_alone_matches_its_batch(checkpoint):

@@ -248,7 +248,7 @@ def test_label_changes_generated_image():
 
 @pytest.mark.parametrize("extra", [{}, {"augment": "ada", "ada_interval": 1, "r1_gamma": 1.0, "r1_every": 2,
                                         "r1_samples": 4, "loss": "nonsat", "arch": "resnet", "d_head_kernel": 1},
-                                   {"ac_weight": 0.5, "edge_convs": False}])
+                                   {"ac_weight": 0.5, "edge_convs": False}, {"class_balanced": False}])
 def test_resume_is_bitwise_exact(tmp_path, extra):
     data = tiny_data()
     cfg = TrainConfig(**{**TINY, **extra}).validate()
