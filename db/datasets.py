@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from sqlalchemy import delete, distinct, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from db.models import Batch, Dataset, Event, Job, RealImage, Report, Run
 
@@ -27,7 +27,8 @@ def find_dataset(session: Session, name: str) -> Optional[Dataset]:
 
 
 def list_datasets(session: Session) -> Sequence[Dataset]:
-    return session.scalars(select(Dataset).order_by(Dataset.created_at)).all()
+    """Every dataset, its deferred `bit_depth` loaded: `data list` reads them once the session is closed."""
+    return session.scalars(select(Dataset).options(undefer(Dataset.bit_depth)).order_by(Dataset.created_at)).all()
 
 
 def add_dataset(session: Session, images: list[dict], **fields) -> Dataset:

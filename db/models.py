@@ -58,6 +58,11 @@ class Dataset(Base):
     seed: Mapped[int]
     arrays_sha256: Mapped[sha256]
     skipped: Mapped[list] = mapped_column(JSON, default=list)  # [source path, reason] of unreadable files
+    # the --bit-depth its ingest was given (a folder's 16-bit images scaled 2**bit_depth - 1 → 255); None: not given
+    # (65535 → 255), and so for every dataset ingested before 0010, whose option was not recorded. Deferred, as
+    # Sample.copy_match is: the workflow's loads of a dataset never select it (a home written at an older schema, as
+    # tests/db/test_upgrade.py builds one, lacks it); `list_datasets` and the views that show it load it.
+    bit_depth: Mapped[Optional[int]] = mapped_column(deferred=True)
     created_at: Mapped[created_at]
 
     images: Mapped[list["RealImage"]] = relationship(back_populates="dataset", cascade="all, delete-orphan")

@@ -39,17 +39,18 @@ def dataset_versions(session: Session) -> tuple[tuple[int, str, str], ...]:
 def ingest_findings(session: Session) -> dict[str, dict[str, int]]:
     """dataset name → what its ingest warned of, for the Overview: images identical to another (`identical`), how
     many of those under two classes or more and on both sides of the split, images in a near-copy set (`near`: a JPEG
-    saved again, a resized copy, a thumbnail) and how many of those on both sides (`near_across_splits`), and the
-    files it left out (`skipped`)."""
+    saved again, a resized copy, a thumbnail) and how many of those on both sides (`near_across_splits`), the
+    files it left out (`skipped`) and the --bit-depth it was given (`bit_depth`, None: not given)."""
     from db.datasets import identical_images, near_copy_images
 
     found = {}
-    for dataset in session.scalars(select(Dataset).order_by(Dataset.created_at)):
+    for dataset in session.scalars(select(Dataset).options(undefer(Dataset.bit_depth)).order_by(Dataset.created_at)):
         same = identical_images(session, dataset.id, max_sets=0)
         near = near_copy_images(session, dataset.id, max_sets=0)
         found[dataset.name] = dict(identical=same["images"], across_classes=same["across_classes"],
                                    across_splits=same["across_splits"], near=near["images"],
-                                   near_across_splits=near["across_splits"], skipped=len(dataset.skipped or []))
+                                   near_across_splits=near["across_splits"], skipped=len(dataset.skipped or []),
+                                   bit_depth=dataset.bit_depth)
     return found
 
 

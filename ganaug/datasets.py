@@ -110,6 +110,7 @@ def ingest_dataset(
                 seed=result.seed,
                 arrays_sha256=result.arrays_sha256,
                 skipped=[list(s) for s in result.skipped],
+                bit_depth=options.bit_depth,
             )
             mark_uncommitted(staging)
             staging.rename(final)
@@ -197,12 +198,13 @@ def dataset_report(name: str, minority_fraction: float = DEFAULT_MINORITY_FRACTI
 
 def ingest_findings(name: str) -> dict:
     """What the ingest of `name` warned of, kept for whoever reads the dataset later: its identical images
-    (`db.datasets.identical_images`), its near-copies (`near_copy_images`) and the files it left out, with why
-    ([path, reason])."""
+    (`db.datasets.identical_images`), its near-copy sets (`near_copy_images`) and the files it left out, with why
+    ([path, reason]); and the --bit-depth it was given (None: not given)."""
     with session_scope() as session:
         dataset = get_dataset(session, name)
-        return dict(duplicates=identical_images(session, dataset.id), near_copies=near_copy_images(session, dataset.id),
-                    skipped=[list(s) for s in dataset.skipped or []])
+        return dict(duplicates=identical_images(session, dataset.id),
+                    near_copy_sets=near_copy_images(session, dataset.id),
+                    skipped=[list(s) for s in dataset.skipped or []], bit_depth=dataset.bit_depth)
 
 
 def all_datasets() -> list[Dataset]:

@@ -130,7 +130,8 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     return {
         "batch": batch_id, "dataset": dataset, "class_index": batch.class_index, "recomputed": True,
         "samples": len(samples), "memorized": int(scores.memorized.sum()),
-        "exact_copies": int(scores.exact_copy.sum()), "near_copies": int(scores.near_copy.sum()),
+        "exact_copies": int(scores.exact_copy.sum()), "near_copies_of_training": int(scores.near_copy.sum()),
+        "near_copies": int(scores.near_copy.sum()),  # its name before 2026-12-07, for scripts: one release more
         "mean_confidence": float(scores.class_confidence.mean()), "mean_realism": float(scores.realism.mean()),
         "median_novelty": float(np.median(scores.novelty)), "feature_extractor_sha256": extractor_sha(extractor_path),
     }

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from db.datasets import get_dataset
 from db.engine import database_failure, once_answering, session_scope
 from db.models import Dataset, Run, db_now
-from ganaug.errors import UserError
+from ganaug.errors import FREE_SPACE, UserError, full_disk, full_disk_said
 from ganaug.held_folders import (NOT_RECORDED_WHY, UNCOMMITTED, HeldFolder, mark_committed, mark_uncommitted,
                                   removed_if_left_by_a_kill, sweep_abandoned)
 from ganaug_core import paths
@@ -276,11 +276,33 @@ def _train(run_id: int, run_dir: Path, config: TrainConfig, data: TrainData, pay
         if not started:  # a start that failed or was interrupted (building the networks, loading a checkpoint)
             _discard_run(run_id, run_dir)
         else:
-            _finish(run_id, "cancelled" if isinstance(e, KeyboardInterrupt) else "failed",
-                    f"{type(e).__name__}: {e}"[:2000])
+            said = _failure_said(run_id, e)
+            _finish(run_id, "cancelled" if isinstance(e, KeyboardInterrupt) else "failed", said[:2000])
+            if full_disk(e):  # one line, as bad input is (exit status 2), not `cli_errors`' "… was removed"
+                raise UserError(f"run {run_id} failed: {said}") from e
         raise
     _finish(run_id, "done" if result.status == "done" else "cancelled")
     return run_id
+
+
+def _failure_said(run_id: int, e: BaseException) -> str:
+    """The failed run's error in one line. A full disk (a quota, `ulimit -f`) says where, what to free and how the
+    run goes on: it was stored as "OSError: [Errno 28] No space left on device: '…'", which `runs list` showed."""
+    if not full_disk(e):
+        return f"{type(e).__name__}: {e}"
+    try:
+        with session_scope() as s:
+            run = s.get(Run, run_id)
+            checkpoint, resumed_from = run.checkpoint_path, run.resumed_from
+    except Exception:  # the database too is out of reach (or on the full disk): the advice without the checkpoint
+        checkpoint, resumed_from = None, None
+    if checkpoint:
+        then = f"continue from its last checkpoint ({Path(checkpoint).name}) with `ganaug train --resume {run_id}`"
+    elif resumed_from is not None:
+        then = f"resume run {resumed_from} again (`ganaug train --resume {resumed_from}`): this run wrote no checkpoint"
+    else:
+        then = "train again: the run wrote no checkpoint"
+    return f"{full_disk_said(e)}: {FREE_SPACE}, then {then}"
 
 
 def _last_reading(run_id: int) -> tuple[list[str], dict]:

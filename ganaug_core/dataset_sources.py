@@ -322,7 +322,7 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
             except ImageRejected as e:
                 if e.bomb:
                     raise GanaugError(f"refusing {f}: {e}") from None
-    jobs = [(str(f), options.resolution, channels, options.max_pixels, options.bit_depth) for f in files]
+    jobs = [(str(f), options.resolution, channels, options.max_pixels, options.bits) for f in files]
     # Decoded straight into one array: a list of images stacked at the end held every pixel twice (1.8 GB at the
     # peak for 60,000 64² colour images, whose pixels are 737 MB).
     pixels = np.empty((len(jobs), channels, options.resolution, options.resolution), np.uint8)

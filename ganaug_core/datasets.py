@@ -47,8 +47,14 @@ class IngestOptions:
     # handed over may link to /etc or to another patients' store (ganaug_core/folder_walk.py)
     follow_links: bool = True
     # the bits a folder's 16-bit images use: their values are scaled 2**bit_depth - 1 → 255 (12: a 12-bit camera's,
-    # which the 16-bit scale stored at 0–16, nearly black)
-    bit_depth: int = 16
+    # which the 16-bit scale stored at 0–16, nearly black); None: not given, 16. Kept apart from 16 so that the
+    # dataset records whether its ingest was given one (ingesting the source again must repeat it)
+    bit_depth: Optional[int] = None
+
+    @property
+    def bits(self) -> int:
+        """The bits 16-bit values are taken to use: `bit_depth`, else 16 (65535 → 255)."""
+        return 16 if self.bit_depth is None else self.bit_depth
 
     def validate(self) -> None:
         # 8: the smallest side a generator trains at (MIN_RESOLUTION of the training config); below it a dataset
@@ -59,7 +65,7 @@ class IngestOptions:
             raise GanaugError(f"--channels must be 1 or 3, got {self.channels}")
         if self.test_fraction is not None and not 0.0 < self.test_fraction < 1.0:
             raise GanaugError(f"--test-fraction must be between 0 and 1 (exclusive), got {self.test_fraction}")
-        if not 8 <= self.bit_depth <= 16:
+        if not 8 <= self.bits <= 16:
             raise GanaugError(f"--bit-depth must be between 8 and 16, got {self.bit_depth}")
 
 
@@ -103,7 +109,7 @@ class IngestResult:
     small: list[tuple[str, int, int]] = field(default_factory=list)
     wide: int = 0  # how many 16-bit images a folder held
     wide_peak: int = 0  # their highest value: below 4096 for a 12-bit camera's
-    bit_depth: int = 16  # the bits their values were taken to use (IngestOptions.bit_depth)
+    bit_depth: int = 16  # the bits their values were taken to use (IngestOptions.bits)
 
     def duplicates(self, max_groups: int = 50) -> dict:
         """Images whose stored bytes equal another's (after conversion): how many, how many share them with another
@@ -155,7 +161,7 @@ def ingest(source: str, out_dir: Path, options: IngestOptions, progress: Progres
     path = Path(source).expanduser()
     if source != DEMO_NAME and not path.exists():
         raise GanaugError(f"dataset source not found: {source}")
-    if options.bit_depth != 16 and (source == DEMO_NAME or not path.is_dir()):
+    if options.bits != 16 and (source == DEMO_NAME or not path.is_dir()):
         raise GanaugError("--bit-depth applies to a folder's 16-bit image files (an .npz is scaled by the range of "
                           "its values)")
     if source == DEMO_NAME:
@@ -172,7 +178,7 @@ def ingest(source: str, out_dir: Path, options: IngestOptions, progress: Progres
         result.images = _with_near_sets(result.images, found.sets)
     return dataclasses.replace(result, test_fraction=options.test_fraction, seed=options.seed, source_side=side,
                                stretched=stretched, links=links, frames=found.frames, small=found.small,
-                               wide=found.wide, wide_peak=found.wide_peak, bit_depth=options.bit_depth)
+                               wide=found.wide, wide_peak=found.wide_peak, bit_depth=options.bits)
 
 
 def _with_near_sets(images: list[IngestedImage], sets: np.ndarray) -> list[IngestedImage]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -34,38 +33,6 @@ def home() -> Path:
 def _nearest_existing(path: Path):
     """`path` itself or its nearest ancestor that exists (None if none does)."""
     return next((p for p in [path, *path.parents] if p.exists()), None)
-
-
-# An absolute path in a message: quoted as Python's OSError and repr() quote it, or bare, up to a space or quote. One
-# that follows a letter, a dot, a colon or a slash is the rest of a relative path, a fraction or a URL: not a path.
-_QUOTED_PATH = re.compile(r"""(['"])(/[^'"\n]*)\1""")
-_BARE_PATH = re.compile(r"""(?<![\w/.~:-])/[^\s'"]+""")
-_FILE_URL = re.compile(r"""([A-Za-z][\w+.-]*:///?)(/[^\s'"]+)""")  # sqlite:////srv/ganaug.db, file:///srv/x
-SERVER_PATH = "(a path on the server)"
-
-
-def without_server_paths(text: str) -> str:
-    """`text` (a failed job's line) as any reviewer may read it: a path in the home relative to it ('runs/000003/…',
-    as the database stores it), the home itself 'GANAUG_HOME', and any other absolute path SERVER_PATH. The line
-    named where the server keeps its code, its Python and other people's files; the launcher and admins still see it
-    whole (pages/jobs.py)."""
-    roots = {home_path(), Path(os.path.abspath(os.environ.get("GANAUG_HOME") or home_path()))}
-
-    def shown(path: str) -> str:
-        lexical = Path(os.path.normpath(path))
-        for root in roots:
-            if lexical == root:
-                return "GANAUG_HOME"
-            if root in lexical.parents:
-                return lexical.relative_to(root).as_posix()
-        return SERVER_PATH
-
-    def unquoted(found: str) -> str:
-        path = found.rstrip(".,;:)]}")  # the sentence's punctuation after it
-        return shown(path) + found[len(path):]
-
-    text = _FILE_URL.sub(lambda m: m.group(1) + unquoted(m.group(2)), text)
-    return _BARE_PATH.sub(lambda m: unquoted(m.group()), _QUOTED_PATH.sub(lambda m: shown(m.group(2)), text))
 
 
 def datasets_dir() -> Path:

@@ -1,6 +1,7 @@
 """What every page that launches a worker job shows of it (Generate, Evaluate, Review's "Compute scores"): who
 launched it and when, its place in the queue or that no worker runs, a live bar, Cancel, a failure in one line with
-the traceback folded, and a job whose worker died marked failed. Not a page itself (app.py never lists it).
+the traceback folded (to any other reviewer, only that it failed and whom to ask), and a job whose worker died marked
+failed. Not a page itself (app.py never lists it).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import streamlit as st
 from db.engine import session_scope
 from db.jobs import ACTIVE, fail_stale_jobs, freshest_heartbeat, job_detail, jobs_ahead
 from db.models import db_now
-from ganaug_core.paths import without_server_paths
 from pages.ui import cancel_job, current_user, plain
 
 
@@ -139,26 +139,40 @@ def launched_or_admin(job: dict) -> bool:
     return me.get("role") == "admin" or (me.get("id") is not None and me.get("id") == job.get("actor_id"))
 
 
+# A job's kind in words, for whoever may not read why it failed.
+KINDS = {"train_generate": "Training", "generate": "Generating", "evaluate": "Scoring", "benchmark": "Benchmark"}
+
+
+def ask_whom(job: dict) -> str:
+    """Who can say why a job failed: whoever launched it, and the admins (as text: `plain` it for markdown)."""
+    return f"{job['actor']} or an admin" if job.get("actor_id") is not None else "an admin"
+
+
 def error_line(job: dict) -> str:
     """A failed job's first line as the signed-in user may read it: whole for its launcher and admins, who act on
-    it; for any other reviewer with no server path outside the home (`without_server_paths`): the line can name
-    one ('No such file or directory: /srv/…', a checkpoint's full path)."""
-    line = job["error"] or ""
-    return line if launched_or_admin(job) else without_server_paths(line)
+    it; for any other reviewer only that it failed and whom to ask. The line can name what no reviewer needs: the
+    server's files ('No such file or directory: /srv/…'), the database's host and role (a server out of reach), its
+    SQL and values from the data (an unexpected database error's line holds '[SQL: INSERT …] [parameters: …]', the
+    source file names of patients' images among them); hiding the paths alone left the rest."""
+    if launched_or_admin(job):
+        return job["error"] or ""
+    return f"failed — ask {ask_whom(job)}" if job["error"] else ""
 
 
 def failure(job: dict, said: str = "The job failed") -> None:
-    """A failed job: its error's first line (`error_line`), and the rest (the traceback) folded away for a bug
-    report, to the reviewer who launched the job and to admins only. A traceback holds the server's paths, the
-    database's SQL and values from the data; every reviewer who opens the page sees the job, but needs only its
-    reason."""
+    """A failed job: to the reviewer who launched it and to admins, its error's first line, and the rest (the
+    traceback) folded away for a bug report; to any other reviewer, the job's kind and whom to ask (`error_line`).
+    Every reviewer who opens the page sees the job, but only those who act on it need why."""
+    if not launched_or_admin(job):
+        kind = f"{KINDS[job['kind']]} job" if job.get("kind") in KINDS else "Job"
+        st.error(f"{kind} {job['job']} failed — ask {plain(ask_whom(job))}.", icon=":material/error:")
+        st.caption("Why it failed, and its details for a bug report, show to whoever launched the job and to admins: "
+                   "they can name the server's files, its database and values from the data.")
+        return
     st.error(f"{said}: {plain(error_line(job) or 'no reason recorded')}", icon=":material/error:")
     if job["details"].strip() != job["error"]:
-        if launched_or_admin(job):
-            with st.expander("Details (for a bug report)"):
-                st.code(job["details"], language=None)
-        else:
-            st.caption("Its details (for a bug report) show to whoever launched the job and to admins.")
+        with st.expander("Details (for a bug report)"):
+            st.code(job["details"], language=None)
 
 
 def newest_to_follow(rows: list[dict], me: str) -> Optional[int]:

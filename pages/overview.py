@@ -49,8 +49,9 @@ def imbalance_alt(name: str, class_names: list, real: list[int], approved: list[
 
 
 def ingest_caption(name: str, found) -> str:
-    """What the dataset's ingest warned of, said where the whole team looks: the warnings went to one terminal."""
-    if not found or not (found["identical"] or found["near"] or found["skipped"]):
+    """What the dataset's ingest warned of, said where the whole team looks: the warnings went to one terminal; and
+    the --bit-depth it was given, which whoever ingests its source again must give too."""
+    if not found:
         return ""
     parts = []
     if found["identical"]:
@@ -63,7 +64,12 @@ def ingest_caption(name: str, found) -> str:
         many = found["skipped"] > 1
         parts.append(f"{found['skipped']:,} file{'s' * many} or folder{'s' * many} {'were' if many else 'was'} left "
                      "out at ingest")
-    return f"{plain(name)}: " + "; ".join(parts) + ". `ganaug data report` lists them (`--json`: by source path)."
+    said = "; ".join(parts) + (". `ganaug data report` lists them (`--json`: by source path)." if parts else "")
+    if found.get("bit_depth") is not None:
+        bits = found["bit_depth"]
+        said = (f"ingested with --bit-depth {bits} (a 16-bit image's values scaled {2**bits - 1:,} → 255)"
+                + (f"; {said}" if said else "."))
+    return f"{plain(name)}: {said}" if said else ""
 
 
 data = load_overview()

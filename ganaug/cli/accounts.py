@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import (AT_A_PROMPT, Commands, JSON, USER, UserError, cli_errors, emit, login, one_line,
+from ganaug.cli.common import (AT_A_PROMPT, Commands, JSON, USER, UserError, cli_errors, echo, emit, login, one_line,
                                read_password)
 
 users_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Reviewer and admin accounts.")
@@ -30,7 +30,8 @@ def users_add_cmd(
     name: str = NEW_ACCOUNT,
     role: str = typer.Option("reviewer", "--role", help="reviewer or admin"),
     password: Optional[str] = typer.Option(None, "--password", help="The new password (else $GANAUG_PASSWORD or a "
-                                           "prompt; given here, other accounts of the machine see it in `ps`)"),
+                                           "prompt; given here, other accounts of the machine see it in `ps`, and a "
+                                           "warning says so)"),
     reason: Optional[str] = REASON,
     user: Optional[str] = typer.Option(None, "--user", help="The admin adding the account, once one exists "
                                        "(default: $GANAUG_USER; password from $GANAUG_ADMIN_PASSWORD or a prompt)"),
@@ -44,6 +45,8 @@ def users_add_cmd(
 
     if role not in ROLES:
         raise UserError(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
+    if password is not None:
+        warn_password_option("set GANAUG_PASSWORD, pipe it on stdin, or leave --password out to be asked")
     with session_scope() as s:
         bootstrap = not has_active_admin(s)
     admin = None if bootstrap else login(user, password_env="GANAUG_ADMIN_PASSWORD")
@@ -57,6 +60,12 @@ def users_add_cmd(
         created = add_user(s, name, password, role=role, by=admin, reason=reason)
         out = dict(user_id=created.id, name=created.name, role=created.role, created_by=admin.name if admin else None)
     emit(out, as_json, f"added {out['role']} {out['name']!r}")
+
+
+def warn_password_option(instead: str) -> None:
+    """Said of --password, kept for the scripts that pass it: the command line is no place for a password."""
+    echo("warning: --password puts the password on the command line, where every account of this machine sees it "
+         f"while the command runs (`ps`) and the shell's history keeps it; {instead}", err=True)
 
 
 def _not_the_signers(password: str, signer, name: str) -> None:
@@ -101,7 +110,7 @@ def users_enable_cmd(name: str = ACCOUNT, reason: Optional[str] = REASON, user: 
 def users_password_cmd(
     name: str = ACCOUNT,
     password: Optional[str] = typer.Option(None, "--password", help="The new password (else a prompt; given here, "
-                                           "other accounts of the machine see it in `ps`)"),
+                                           "other accounts of the machine see it in `ps`, and a warning says so)"),
     reason: Optional[str] = REASON,
     user: Optional[str] = typer.Option(None, "--user", help="Who sets it: an admin resetting a forgotten password, "
                                        "or NAME itself (default: $GANAUG_USER, else NAME; its current password "
@@ -112,6 +121,8 @@ def users_password_cmd(
     from db.engine import session_scope
     from db.users import set_password
 
+    if password is not None:
+        warn_password_option("pipe it on stdin, or leave --password out to be asked")
     me = login(user or os.environ.get("GANAUG_USER") or name)
     if password is None:  # never $GANAUG_PASSWORD: that is the password of whoever signs
         password = read_password(f"new password for {name}", "no new password given: pass --password, pipe it "

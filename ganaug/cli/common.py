@@ -135,18 +135,14 @@ def fail(message: str) -> None:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _full_disk_said(e: OSError) -> str:
-    """Where a full disk, quota or `ulimit -f` stopped the command: a PNG or .npz written through a file object
-    fails with no file name, and 'No space left on device' alone named no place to free."""
-    import errno
+def _oserror_said(e: OSError) -> str:
+    """An OSError in one line; a full disk, quota or `ulimit -f` with where it stopped the command and what to free
+    ('No space left on device' alone named no place to free)."""
+    from ganaug.errors import FREE_SPACE, full_disk, full_disk_where
 
-    from ganaug_core.paths import home_path
-
-    if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return ""
-    where = "" if e.filename else f" (writing in GANAUG_HOME {home_path()})"
-    return (f"{where}; what the command was writing was removed: free space (`ganaug runs du`, `ganaug runs prune "
-            "--all`) and run it again")
+    if full_disk(e):
+        return f"{full_disk_where(e)}; what the command was writing was removed: {FREE_SPACE} and run it again"
+    return f"{e.strerror or str(e) or type(e).__name__}" + (f": {e.filename}" if e.filename else "")
 
 
 def cli_errors(fn: Callable) -> Callable:
@@ -164,8 +160,7 @@ def cli_errors(fn: Callable) -> Callable:
         except OSError as e:  # a folder that cannot be written, a full disk, a GANAUG_HOME that is not a folder
             if isinstance(e, BrokenPipeError) and output_closed():
                 raise reader_gone() from None
-            where = f": {e.filename}" if e.filename else ""
-            fail(f"{e.strerror or str(e) or type(e).__name__}{where}{_full_disk_said(e)}")
+            fail(_oserror_said(e))
         except OverflowError:  # an id or seed past what SQLite stores: its driver's OverflowError comes unwrapped
             fail(f"a number given is out of range: the database stores integers up to {MAX_ID:,}")
         except _database_value_errors() as e:  # the same on PostgreSQL: the driver's error, wrapped by SQLAlchemy

@@ -29,9 +29,11 @@ def ingest_cmd(
         None, help="Share of each class held out as the locked test split (default: 1/3 for demo:digits, else 0.2; "
         "an .npz with its own test split keeps it)"),
     seed: int = typer.Option(0, help="Seed of the stratified test split (demo:digits: also of which rare images stay)"),
-    bit_depth: int = typer.Option(
-        16, help="The bits a folder's 16-bit images use: their values are scaled 2^N - 1 → 255 (12 for a 12-bit "
-        "camera's, which 16 stores nearly black; a note says when the values suggest fewer bits)"),
+    bit_depth: Optional[int] = typer.Option(
+        None, show_default=False,
+        help="The bits a folder's 16-bit images use: their values are scaled 2^N - 1 → 255 (default 16; 12 for a "
+        "12-bit camera's, which 16 stores nearly black; a note says when the values suggest fewer bits). Recorded "
+        "with the dataset (`data report`)"),
     no_follow_links: bool = typer.Option(
         False, "--no-follow-links", metavar="", help="Follow no link inside the folder: links to files and to "
         "folders are passed over and listed with where they point, the rest is ingested (a folder handed over may "
@@ -69,7 +71,8 @@ def ingest_cmd(
     duplicates, near = result.duplicates(), result.near_copies()
     emit(
         {"dataset": name, "images": len(result.images), "resolution": dataset.resolution,
-         "source_side": result.source_side, "skipped": skipped, "duplicates": duplicates, "near_copies": near,
+         "bit_depth": dataset.bit_depth, "source_side": result.source_side, "skipped": skipped,
+         "duplicates": duplicates, "near_copy_sets": near,
          "stretched": [{"path": p, "width": w, "height": h} for p, w, h in result.stretched],
          "links": [{"link": link, "target": target} for link, target in result.links],
          "frames": [{"path": p, "frames": n} for p, n in result.frames],
@@ -161,7 +164,7 @@ def near_copies_notes(near: dict, source: str) -> list[str]:
     classes = f"; {near['across_classes']} of them under two classes or more" if near["across_classes"] else ""
     return [f"warning: {n} images are near-copies of another one ({sets} set{'s' * (sets > 1)}: saved again with loss, "
             f"resized or a thumbnail, e.g. {example}{classes}): {kept}; `--json` lists them by source path "
-            "(`near_copies`)"]
+            "(`near_copy_sets`)"]
 
 
 def case_notes(class_names: list[str]) -> list[str]:
@@ -311,7 +314,7 @@ def list_cmd(as_json: bool = JSON) -> None:
 
     rows = [
         dict(name=d.name, source=d.source, resolution=d.resolution, channels=d.channels, classes=len(d.class_names),
-             created_at=d.created_at.isoformat(), missing=missing)
+             bit_depth=d.bit_depth, created_at=d.created_at.isoformat(), missing=missing)
         for d, missing in listed_datasets()
     ]
     text = "\n".join(f"{one_line(r['name']):<24} {r['resolution']}²×{r['channels']}  {r['classes']} classes  "
@@ -334,14 +337,18 @@ def report_cmd(
     minority_fraction: float = typer.Option(DEFAULT_MINORITY_FRACTION, help="Minority: below this share of the largest class"),
     as_json: bool = JSON,
 ) -> None:
-    """Per-class counts per split, the imbalance ratio, the minority classes, and what the ingest warned of
-    (identical images, near-copies, files left out)."""
+    """Per-class counts per split, the imbalance ratio, the minority classes, the --bit-depth the ingest was
+    given (`--json`: `bit_depth`, null: not given), and what it warned of (identical images, near-copies, files
+    left out; `--json`: `duplicates`, `near_copy_sets`, `skipped`, by source path)."""
     from ganaug.datasets import dataset_report, ingest_findings
 
     report = dataset_report(name, minority_fraction)
     found = ingest_findings(name)
-    dup, near, skipped = found["duplicates"], found["near_copies"], found["skipped"]
+    dup, near, skipped = found["duplicates"], found["near_copy_sets"], found["skipped"]
     text = [shown_report(report).to_text()]
+    if (bits := found["bit_depth"]) is not None:  # ingesting the source again without it gives other images
+        text.append(f"ingested with --bit-depth {bits}: a 16-bit image's values were scaled {2**bits - 1:,} → 255 "
+                    "(ingest the source again with it to get the same images)")
     if dup["images"]:  # the ingest's warnings scrolled by on one terminal: said to whoever reads the dataset later
         text.append(f"identical images: {dup['images']} ({dup['sets']} set{'s' * (dup['sets'] > 1)}), "
                     f"{dup['across_classes']} of them under two classes or more, {dup['across_splits']} on both sides "
@@ -349,15 +356,15 @@ def report_cmd(
     if near["images"]:  # not identical: one picture saved again with loss, resized or a thumbnail
         text.append(f"near-copies: {near['images']} ({near['sets']} set{'s' * (near['sets'] > 1)}; saved again with "
                     f"loss, resized or a thumbnail), {near['across_classes']} of them under two classes or more, "
-                    f"{near['across_splits']} on both sides of the split (`--json`: `near_copies`)")
+                    f"{near['across_splits']} on both sides of the split (`--json`: `near_copy_sets`)")
     if skipped:
         text.append(f"left out at ingest: {len(skipped)} file{'s' * (len(skipped) > 1)} or folder"
                     f"{'s' * (len(skipped) > 1)} (`--json` lists them with why)")
     groups = [[dict(path=p, class_name=report.class_names[c], split=s) for p, c, s in g] for g in dup.pop("groups")]
     near_groups = [[dict(path=p, class_name=report.class_names[c], split=s) for p, c, s in g]
                    for g in near.pop("groups")]
-    emit({**report.to_dict(), "duplicates": {**dup, "groups": groups},
-          "near_copies": {**near, "groups": near_groups},
+    emit({**report.to_dict(), "bit_depth": found["bit_depth"], "duplicates": {**dup, "groups": groups},
+          "near_copy_sets": {**near, "groups": near_groups},
           "skipped": [{"path": p, "reason": r} for p, r in skipped]}, as_json, "\n".join(text))
 
 

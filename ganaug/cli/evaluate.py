@@ -33,7 +33,9 @@ def batch_cmd(
     rescore: bool = typer.Option(False, "--rescore", metavar="", help="Recompute per-sample scores even if already stored"),
     as_json: bool = JSON,
 ) -> None:
-    """Score every sample of a batch (confidence, realism, novelty, memorization) and compute its metrics."""
+    """Score every sample of a batch (confidence, realism, novelty, memorization) and compute its metrics;
+    `--json`'s `near_copies_of_training` counts the samples that nearly copy a training image (`near_copies`, its
+    name until 2026-12-07, is given too until the next release)."""
     from ganaug.evaluation import measure_batch
 
     with terminate_as_interrupt(), tqdm_progress() as progress:
@@ -42,7 +44,8 @@ def batch_cmd(
     # same training images, so `--json` has the same keys whether the scores were computed now or before.
     duplicates = metrics["overall"].get("duplicates") or {}
     scores.setdefault("exact_copies", duplicates.get("exact_copies"))
-    scores.setdefault("near_copies", duplicates.get("near_copies"))
+    scores.setdefault("near_copies_of_training", duplicates.get("near_copies_of_training"))
+    scores.setdefault("near_copies", scores["near_copies_of_training"])  # its old name: one release more
     scores.setdefault("feature_extractor_sha256", None)  # unknown for scores stored before: --rescore records it
     result = {"batch": batch, "scores": scores, "metrics": metrics}
     emit(result, as_json, format_batch_report(result, dataset_class_names(scores["dataset"])))

@@ -64,7 +64,10 @@ def duplicate_report(synth_images: np.ndarray, real_images: np.ndarray, threshol
     n = max(len(synth_images), 1)
     return {
         "exact_copies": int(exact.sum()),
-        "near_copies": int(near.sum()),
+        # samples within NEAR_RMS of a training image, exact copies included: named apart from `data report`'s
+        # near-copy sets (the dataset's own images that are near-copies of each other)
+        "near_copies_of_training": int(near.sum()),
+        "near_copies": int(near.sum()),  # the same, under its name before 2026-12-07: for scripts, one release more
         "copy_fraction": float(near.sum() / n),
         "repeated_in_batch_exact": int(internal_exact),
         "repeated_in_batch_near": internal_near,

@@ -30,3 +30,17 @@ def test_overview_names_near_copies_apart_from_identical_images(users, tmp_path)
     assert ("lab: 6 images are near-copies of another one (saved again with loss, resized or a thumbnail; 0 of them "
             "on both sides of the train/test split). `ganaug data report` lists them (`--json`: by source path)."
             ) in captions
+
+
+def test_overview_names_the_bit_depth_a_dataset_was_ingested_with(users, tmp_path):
+    # A 12-bit camera's dataset ingested with --bit-depth 12: the team read nothing of it, and ingesting the folder
+    # again without it gave nearly black images.
+    from tests.cli.test_bit_depth_recorded import _twelve_bit_folder
+
+    src = _twelve_bit_folder(tmp_path / "src")
+    ingest_dataset(str(src), "cells", IngestOptions(resolution=8, workers=1, bit_depth=12))
+    captions = [c.value for c in app_test(users["rita"]).caption]
+    # (its gradients are near-copies of each other too: said after it)
+    assert [c for c in captions if c.startswith("cells: ")][0].startswith(
+        "cells: ingested with --bit-depth 12 (a 16-bit image's values scaled 4,095 → 255); 6 images are near-copies")
+    assert not [c for c in captions if c.startswith("digits:")]  # not given: nothing to say

@@ -79,17 +79,22 @@ def test_a_failed_jobs_traceback_shows_to_whoever_launched_it_and_to_admins_only
     at = app_test(users[viewer], "review.py")
     at.selectbox(key="review_batch").set_value(batch).run()
     assert not at.exception
-    assert [e.value for e in at.error] == [f"Scoring job {job} failed: sample file missing: x.png"]  # everyone
+    assert [e.value for e in at.error] == [f"Scoring job {job} failed: sample file missing: x.png" if sees
+                                           else f"Scoring job {job} failed — ask rita or an admin."]
     assert [e.label for e in at.expander] == (["Details (for a bug report)"] if sees else [])
     assert any("/srv/ganaug" in c.value for c in at.code) == sees
     if not sees:
-        assert "Its details (for a bug report) show to whoever launched the job and to admins." in [
+        assert ("Why it failed, and its details for a bug report, show to whoever launched the job and to admins: "
+                "they can name the server's files, its database and values from the data.") in [
             c.value for c in at.caption]
 
 
 @pytest.mark.parametrize("viewer, whole", [("rita", True), ("ada", True), ("bob", False)])
-def test_a_failed_jobs_line_names_no_server_path_to_other_reviewers(users, digits, home, viewer, whole):
-    # Its first line, shown to every reviewer, named where the server keeps its files: '/srv/ganaug/…'.
+def test_a_failed_jobs_line_shows_to_other_reviewers_only_as_failed_and_whom_to_ask(users, digits, home, viewer,
+                                                                                    whole):
+    # Its first line, shown to every reviewer, named where the server keeps its files: '/srv/ganaug/…'; with the
+    # paths hidden it still named the SQL and the values of an unexpected database error (the source file names of
+    # patients' images among them) and the database's host.
     from db.jobs import claim_job, fail_job, submit_job
     from db.users import add_user, get_user
     from ganaug_core.markdown import plain
@@ -100,21 +105,21 @@ def test_a_failed_jobs_line_names_no_server_path_to_other_reviewers(users, digit
         job = submit_job(session, "train_generate", {"dataset": digits}, None, requested_by=users["rita"]["id"]).id
         claim_job(session, job, 1)
         line = (f"run 3's checkpoint {home}/runs/000003/checkpoints/checkpoint-0000600.pt is missing; FileNotFoundError: "
-                "[Errno 2] No such file or directory: '/srv/ganaug/venv/lib/x.so'")
+                "[Errno 2] No such file or directory: '/srv/ganaug/venv/lib/x.so'; IntegrityError: UNIQUE constraint "
+                "failed [SQL: INSERT INTO samples …] [parameters: ('patient_0042_smith.png',)]")
         fail_job(session, job, f"{line}\n\nTraceback (most recent call last):\n  File \"/srv/ganaug/x.py\"")
     at = app_test(users[viewer], "generate.py")
     at.session_state["generate_job"] = job
     at.run()
-    said = ("run 3's checkpoint runs/000003/checkpoints/checkpoint-0000600.pt is missing; FileNotFoundError: "
-            "\\[Errno 2\\] No such file or directory: (a path on the server)")
     shown = [e.value for e in at.error]
     table = " ".join(map(str, at.dataframe[0].value["message"]))  # "Recent runs"
-    if whole:  # the launcher and admins act on it: the paths as they are
+    if whole:  # the launcher and admins act on it: the line as it is
         assert f"The job failed: {plain(line)}" in shown
-        assert "/srv/ganaug/venv/lib/x.so" in table
+        assert "/srv/ganaug/venv/lib/x.so" in table and "patient_0042" in table
     else:
-        assert f"The job failed: {said}" in shown
-        assert "/srv" not in table and str(home) not in table and "runs/000003/checkpoints" in table
+        assert shown == [f"Training job {job} failed — ask rita or an admin."]
+        assert "failed — ask rita or an admin" in table
+        assert not [word for word in ("/srv", str(home), "checkpoint", "SQL", "patient") if word in table]
 
 
 def test_wrong_passwords_from_a_strangers_address_do_not_lock_the_reviewer_out_elsewhere(users, monkeypatch):

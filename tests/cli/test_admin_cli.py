@@ -122,3 +122,22 @@ def test_an_admin_lists_the_names_guessed_at_and_unlocks_an_account(staff):
     lines = run("audit", "log", "--action", "unlock_sign_in").stdout.splitlines()
     assert [line.split()[2:] for line in lines] == [["ada", "unlock_sign_in", "user", "2", "(Rex)", "—", "called",
                                                      "the", "help", "desk"]]
+
+
+def test_password_on_the_command_line_is_warned_of_and_still_works(home):
+    # Other accounts of the machine read a command line in `ps`; scripts pass --password, so it stays, warned of.
+    added = run("users", "add", "ada", "--role", "admin", "--password", "ada-password", "--json")
+    assert added.exit_code == 0 and json.loads(added.stdout)["name"] == "ada", added.output
+    assert added.stderr.splitlines() == [
+        "warning: --password puts the password on the command line, where every account of this machine sees it "
+        "while the command runs (`ps`) and the shell's history keeps it; set GANAUG_PASSWORD, pipe it on stdin, or "
+        "leave --password out to be asked"]
+    changed = run("users", "password", "ada", "--password", "ada-new-password", env=ADA)
+    assert changed.exit_code == 0, changed.output
+    assert changed.stderr.splitlines() == [
+        "warning: --password puts the password on the command line, where every account of this machine sees it "
+        "while the command runs (`ps`) and the shell's history keeps it; pipe it on stdin, or leave --password out "
+        "to be asked"]
+    quiet = run("users", "add", "rex", "--json", env={"GANAUG_USER": "ada", "GANAUG_PASSWORD": "rex-password",
+                                                      "GANAUG_ADMIN_PASSWORD": "ada-new-password"})
+    assert quiet.exit_code == 0 and quiet.stderr == "", quiet.output  # GANAUG_PASSWORD: nothing to warn of

@@ -34,3 +34,51 @@ def test_generate_on_a_full_disk_says_where_and_leaves_no_batch(digits, home, mo
     assert written and not any(p.exists() for p in written)
     assert [p.name for p in (home / "batches").iterdir()] == []
     assert ganaug("review", "pending").output.strip() == "no batch is waiting for review"
+
+
+def _checkpoint_writes_fill_the_disk(monkeypatch):
+    """A checkpoint's bytes meet a full disk: `save_checkpoint` writes them through `os.fdopen` into a temporary
+    file beside the checkpoint, and that file's write fails as a full disk's does. Other files are written as ever."""
+    import os
+
+    real = os.fdopen
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def fdopen(fd, *args, **kwargs):
+        f = real(fd, *args, **kwargs)
+        return FullDisk(f) if "/checkpoints/.checkpoint-" in os.readlink(f"/proc/self/fd/{fd}") else f
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+
+
+@pytest.mark.slow  # trains three 1-step runs: 1.5 s on a shared 2-core machine
+def test_train_on_a_full_disk_keeps_its_failed_run_with_one_line_that_says_what_to_free(digits, home, monkeypatch):
+    import json
+
+    assert ganaug("train", "--dataset", digits, "--steps", 1, *TINY).exit_code == 0
+    _checkpoint_writes_fill_the_disk(monkeypatch)
+    free = "free space (`ganaug runs du`, `ganaug runs prune --all`), then "
+    full = f"the disk is full (No space left on device: {home}/runs/000002/checkpoints/checkpoint-0000001.pt)"
+    # It said "… what the command was writing was removed: … run it again" of a run that was kept, and the run's
+    # error read "OSError: [Errno 28] No space left on device: '…'".
+    assert_bad_input(ganaug("train", "--dataset", digits, "--steps", 1, *TINY),
+                     f"error: run 2 failed: {full}: {free}train again: the run wrote no checkpoint")
+    full = full.replace("000002/checkpoints/checkpoint-0000001", "000003/checkpoints/checkpoint-0000002")
+    assert_bad_input(ganaug("train", "--resume", 1, "--steps", 2), f"error: run 3 failed: {full}: {free}resume run 1 "
+                     "again (`ganaug train --resume 1`): this run wrote no checkpoint")
+    failed = {r["run"]: r for r in json.loads(ganaug("runs", "list", "--json").stdout)["runs"] if r["status"] == "failed"}
+    assert sorted(failed) == [2, 3] and failed[2]["error"].startswith("the disk is full (No space left on device: ")
+    listed = ganaug("runs", "list").output
+    assert f"{full}: {free}resume run 1 again" in listed and "Errno" not in listed

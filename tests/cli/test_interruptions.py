@@ -213,7 +213,7 @@ def test_a_checkpoint_that_cannot_be_written_is_one_line_and_the_run_failed(digi
                           env=_env(home), cwd=ROOT, timeout=300, preexec_fn=_file_size_limit(1_000_000))
     assert proc.returncode == 2, proc.stderr  # it was torch's "RuntimeError: ... unexpected pos" and a traceback
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith("error: File too large: ")
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: run 1 failed: File too large: ")
     assert "checkpoint-0000001.pt" in proc.stderr
     run = _runs()[1]
     assert run["status"] == "failed" and "File too large" in run["error"]

@@ -167,18 +167,21 @@ def test_near_copies_are_named_apart_from_identical_images_at_ingest_and_by_data
     result = ganaug("data", "ingest", src, "--name", "lab", "--resolution", "16", "--json")
     assert result.exit_code == 0
     found = json.loads(result.stdout)
-    assert (found["duplicates"]["images"], found["near_copies"]["images"], found["near_copies"]["sets"]) == (2, 6, 3)
+    # `near_copies` also named, in `evaluate batch --json`, the samples that nearly copy a training image
+    assert "near_copies" not in found
+    assert (found["duplicates"]["images"], found["near_copy_sets"]["images"], found["near_copy_sets"]["sets"]) == (
+        2, 6, 3)
     assert [line for line in _warnings(result) if "near-copies" in line] == [
         "warning: 6 images are near-copies of another one (3 sets: saved again with loss, resized or a thumbnail, e.g. "
         "a/thumb_of_b2.png ≈ b/2.png; 2 of them under two classes or more): each set was kept on one side of the "
-        "train/test split, as identical images are; `--json` lists them by source path (`near_copies`)"]
+        "train/test split, as identical images are; `--json` lists them by source path (`near_copy_sets`)"]
     text = ganaug("data", "report", "lab").stdout.splitlines()
     assert text[-2:] == [
         "identical images: 2 (1 set), 0 of them under two classes or more, 0 on both sides of the split (`--json` "
         "lists them by source path)",
         "near-copies: 6 (3 sets; saved again with loss, resized or a thumbnail), 2 of them under two classes or more, "
-        "0 on both sides of the split (`--json`: `near_copies`)"]
-    near = json.loads(ganaug("data", "report", "lab", "--json").stdout)["near_copies"]
+        "0 on both sides of the split (`--json`: `near_copy_sets`)"]
+    near = json.loads(ganaug("data", "report", "lab", "--json").stdout)["near_copy_sets"]
     first = near["groups"][0]  # the set under two classes comes first
     assert [(p["path"].split("/")[-2:], p["class_name"]) for p in first] == [(["a", "thumb_of_b2.png"], "a"),
                                                                              (["b", "2.png"], "b")]
