@@ -20,7 +20,7 @@ import numpy as np
 from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.benchmark.answer import SAMPLING_ARMS
-from ganaug_core.benchmark.arms import ARMS, DEFAULT_ARMS, ArmInputs, missing_input
+from ganaug_core.benchmark.arms import ARMS, BASELINE_ARMS, DEFAULT_ARMS, ArmInputs, missing_input
 from ganaug_core.benchmark.classifier import FULL_BUDGET, QUICK_BUDGET
 from ganaug_core.benchmark.harness import BenchmarkData, run_benchmark_arms
 from ganaug_core.benchmark.report import summarize, write_report
@@ -145,14 +145,16 @@ def _arm_inputs(dataset: str, row, arm_list: list[str], chosen: bool, run_id: Op
     `arm_list` the arms whose input is missing (an error for an arm the user chose); returns the inputs, their
     provenance, the skipped arms with why, and the gated manifest's sha256 (None without the approved arm)."""
     inputs, provenance, skipped = ArmInputs(), {}, {}
+    counts = np.bincount(data.train_labels, minlength=len(data.class_names)).tolist()
     needs_gen = [a for a in arm_list if a in SAMPLING_ARMS]
     if needs_gen or run_id is not None:  # a run given is checked even when no arm will use it
         run = resolve_run(row.id, dataset, run_id)
     if needs_gen:
         if run is None:
+            baselines = [a for a in ("real", *BASELINE_ARMS) if not missing_input(a, inputs, counts, data.class_names)]
             raise GanaugError(
                 f"no finished generator run for dataset {dataset!r}: train one first (`ganaug train`), "
-                "or run only the baselines with --arms real,oversample,smote,classic"
+                f"or run only the baselines with --arms {','.join(baselines)}"
             )
         inputs.generate, provenance["generator"] = _generator(run, row)
         if "gan_mix" in arm_list:
@@ -168,7 +170,7 @@ def _arm_inputs(dataset: str, row, arm_list: list[str], chosen: bool, run_id: Op
         inputs.approved, manifest_sha256 = _approved(dataset, row.resolution)
         provenance["gated_manifest_sha256"] = manifest_sha256
     for arm in list(arm_list):
-        reason = missing_input(arm, inputs)
+        reason = missing_input(arm, inputs, counts, data.class_names)
         if reason:
             if chosen:
                 raise GanaugError(f"arm {arm!r} cannot run: {reason}")

@@ -9,7 +9,7 @@ import json
 import math
 import secrets
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -19,7 +19,7 @@ from db import run_views, views
 from db.engine import session_scope
 from db.jobs import ACTIVE, queue_rows, submit_job
 from ganaug_core.benchmark.answer import METRIC_LABELS, SAMPLING_ARMS, answer, arm_label, generator_used
-from ganaug_core.benchmark.arms import ARM_DESCRIPTIONS
+from ganaug_core.benchmark.arms import ARM_DESCRIPTIONS, smote_cannot_run
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, FEW_SEEDS, QUICK_MAX_SEEDS
 from pages.jobs import (cancel_or_wait, failure, load_job, newest_to_follow, progress_bar, redraw_once_ended,
                         who_and_when)
@@ -58,9 +58,13 @@ def ci_text(ci: dict) -> str:
     return f"{ci['mean']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
 
 
-def arms_that_cannot_run(dataset: str, has_run: bool, approved: int) -> dict[str, str]:
+def arms_that_cannot_run(dataset: str, has_run: bool, approved: int, train_counts: Sequence[int] = (),
+                         class_names: Sequence[str] = ()) -> dict[str, str]:
     """The arms whose input this dataset lacks, with what to do about it (ganaug.benchmarking refuses them)."""
     cannot = {}
+    # SMOTE with a class of one training image: the job failed once the arms before it had trained
+    if smote := smote_cannot_run(train_counts, [plain(n) for n in class_names]):
+        cannot["smote"] = smote
     if not has_run:
         cannot.update({a: f"no finished generator run for {plain(dataset)}: train one on the Generate page"
                        for a in SAMPLING_ARMS})
@@ -115,7 +119,9 @@ run = st.selectbox("Generator for the GAN arms", [None] + list(steps), key="eval
                                           if runs else "latest finished run"))
 with session_scope() as session:
     approved = sum(views.approved_class_counts(session).get(dataset) or [])
-cannot = arms_that_cannot_run(dataset, bool(runs), approved)
+    train_counts = views.train_class_counts(session).get(dataset) or []
+    class_names = (views.dataset_summary(session, dataset) or {}).get("class_names") or []
+cannot = arms_that_cannot_run(dataset, bool(runs), approved, train_counts, class_names)
 arms = st.multiselect("Arms", ARMS, default=[a for a in ARMS if a not in cannot], key="eval_arms",
                       format_func=arm_label, help=arms_help())
 if not arms:

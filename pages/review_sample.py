@@ -87,18 +87,23 @@ def train_counts(home_dir: str, dataset: str) -> list[int]:
         return views.train_class_counts(session).get(dataset) or []
 
 
-def scores_in_words(s: dict, class_name: str, n_real: Optional[int] = None) -> str:
+def scores_in_words(s: dict, class_name: str, n_real: Optional[int] = None, other_class: Optional[str] = None) -> str:
     """The opened sample's scores, one a line, each with what it says by the yardstick SCORES_HELP gives: "realism
     1.45 · novelty 0.85" left a dermatologist to open the help to learn whether either was good. `n_real`: the
     class's real training images; with fewer than two, realism is measured against every class's (ganaug_core/
-    scoring.py: one image has no spread of its own), and the scores say so."""
+    scoring.py: one image has no spread of its own), and the scores say so. `other_class`: the other class of a
+    two-class dataset, where the classifier picks one of two and calls a sample unlike both (noise) the rare class as
+    readily as a good one (`ganaug.cli.evaluate.two_class_note`)."""
     if s["class_confidence"] is None:
         return "Not scored yet: no confidence, realism or novelty."
     conf, realism, novelty = s["class_confidence"], s["realism"], s["novelty"]
     alone = n_real is not None and n_real < 2
     against = "the real images of all classes" if alone else "the real images of its class"
-    lines = [f"confidence {fmt(conf)}: " + (f"the classifier sees {class_name}" if conf >= 0.5 else
-                                            f"the classifier doubts it is {class_name}")]
+    sees = f"the classifier sees {class_name}"
+    if other_class is not None:
+        sees += (f" rather than {other_class} (of two classes: a sample like neither, noise say, is called "
+                 f"{class_name} too; look at it)")
+    lines = [f"confidence {fmt(conf)}: " + (sees if conf >= 0.5 else f"the classifier doubts it is {class_name}")]
     if realism is not None:
         lines.append(f"realism {fmt(realism)}: " + (f"among {against}" if realism >= 1 else f"outside {against}"))
     if novelty is not None:
@@ -134,7 +139,9 @@ def sample_detail(open_id, state: dict) -> None:
                alt="; ".join([f"sample #{s['id']}, class {state['class_names'][s['class_index']]}, enlarged", *flags]))
     counts = train_counts(home(), dataset)
     n_real = counts[s["class_index"]] if s["class_index"] < len(counts) else None
-    st.caption(scores_in_words(s, plain(state["class_names"][s["class_index"]]), n_real), help=SCORES_HELP)
+    names = state["class_names"]
+    other = plain(names[1 - s["class_index"]]) if len(names) == 2 and s["class_index"] in (0, 1) else None
+    st.caption(scores_in_words(s, plain(names[s["class_index"]]), n_real, other), help=SCORES_HELP)
     if s["memorized"] and not s["rejected"] and state["status"] == "approved":
         # Approval refuses open flags, so this one came later (a rescore): the gate leaves the sample out.
         st.error("Flagged as a near-copy of a training image after its batch was approved: it stays out of training "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -118,6 +119,7 @@ def ingest_notes(source: str, dataset, result, report, duplicates: dict, default
     if result.small:
         lines.append(small_note(result.small, side, res))
     lines += depth_notes(result.wide, result.wide_peak, result.bit_depth)
+    lines += colour_notes(result.colourless, [im.class_index for im in result.images], result.class_names)
     lines += split_warnings(report)
     if Path(source).expanduser().is_dir():  # the split is ganaug's (an .npz may bring its own)
         lines += held_note(held_beyond_fraction(report, result.test_fraction), result.test_fraction)
@@ -215,6 +217,18 @@ def split_warnings(report) -> list[str]:
                      f"image, so `ganaug benchmark` cannot score {'them' if many else 'it'}: add images to the "
                      f"class{'es' * many} or ingest again with a larger --test-fraction")
     return lines
+
+
+def colour_notes(colourless: list[int], labels: list[int], class_names: list[str]) -> list[str]:
+    """Said of a colour dataset holding images with no colour (a monochrome camera's files beside a colour one's):
+    where they gather in one class, colour alone tells the classes apart, to a classifier and to the generator."""
+    if not 0 < sum(colourless) < len(labels):
+        return []
+    totals = Counter(labels)
+    per_class = some_names([f"{one_line(class_names[c])} {n} of {totals[c]}" for c, n in enumerate(colourless)])
+    return [f"note: {sum(colourless)} of {len(labels)} images have no colour (grayscale files, stored as colour with "
+            f"R = G = B); per class: {per_class}. A classifier or generator may learn colour itself as the class: "
+            "where one camera is monochrome, ingest again under another --name with --channels 1"]
 
 
 def stretched_note(stretched: list[tuple[str, int, int]], resolution: int) -> str:

@@ -63,6 +63,19 @@ def _metric_line(report: dict, arm: str, key: str) -> Optional[str]:
             f"ahead on {row['wins']} of {row['n']} seeds")
 
 
+def _recalls_every_rare_image(report: dict, baseline: str) -> Optional[str]:
+    """The rare classes' test counts ('crack: 2') when `baseline` recalled every rare test image on every seed, else
+    None. A "yes" needs a GAN arm above the best baseline on rare-class recall, which cannot be above 1: with 2 rare
+    test images every arm scored 1.000, and "cannot be told apart on these 2 seeds" read as if more seeds would tell."""
+    ci = report["arms"][baseline]["clean"].get("minority_recall") or {}
+    if ci.get("mean") is None or ci["mean"] < 1.0 or (ci.get("low") is not None and ci["low"] < 1.0):
+        return None
+    meta = report["meta"]
+    counts = meta.get("test_counts")
+    return some_names([f"{meta['class_names'][c]}" + (f": {counts[c]}" if counts else "")
+                       for c in meta["minority_classes"]])
+
+
 def answer(report: dict) -> dict:
     """{"verdict": "yes" | "no" | "not shown" | "not evaluated", "arm": the id of the GAN arm spoken of or None,
     "baseline": the id of the baseline it is compared with or None, "lines": [the question and its short answer,
@@ -91,6 +104,10 @@ def answer(report: dict) -> dict:
                                 "(its 95 % intervals lie above theirs).")
     elif row["n"] > 1 and row["high"] is not None and row["high"] < 0:
         verdict, said = "no", f"No: the best GAN arm there, {gan}, scores below {best}."
+    elif (ceiling := _recalls_every_rare_image(report, base)) is not None:
+        verdict, said = "not shown", (f"Not shown, and this test split cannot show it: {best} already recalls every "
+                                      f"rare test image ({ceiling}) on every seed, so no arm can score above it on "
+                                      "rare-class recall.")
     elif row["n"] < 2:
         verdict, said = "not shown", (f"Not shown: with one seed there is no interval, so {gan} (the best GAN arm "
                                       f"there) and {best} cannot be told apart.")

@@ -20,12 +20,13 @@ Every arm's random choices come from the benchmark seed; the classifier then tra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from ganaug_core.benchmark.augment import ClassicAugmentation
 from ganaug_core.errors import GanaugError
+from ganaug_core.imbalance import some_names
 from ganaug_core.sampler import GANSampler, GenerateFn, SamplingStrategy, class_counts
 
 ARMS = ("real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_mix", "gan_filtered", "gan_approved")
@@ -75,10 +76,25 @@ class TrainingSet:
     info: dict = field(default_factory=dict)
 
 
-def missing_input(arm: str, inputs: ArmInputs) -> Optional[str]:
-    """Why `arm` cannot run with these inputs, or None when it can."""
+def smote_cannot_run(train_counts: Sequence[int], class_names: Sequence[str]) -> Optional[str]:
+    """Why SMOTE cannot run on these training counts, or None: it interpolates between an image and a neighbour of
+    its class, so a class of one training image (2 images in all, one held out for test) has none. Said before any
+    classifier trains: imbalanced-learn refused it only when SMOTE's turn came."""
+    short = [str(class_names[c]) for c, n in enumerate(train_counts) if n == 1]
+    if not short:
+        return None
+    many = len(short) > 1
+    return (f"SMOTE interpolates between two training images of one class, and class{'es' * many} "
+            f"{some_names(short)} {'have' if many else 'has'} only one")
+
+
+def missing_input(arm: str, inputs: ArmInputs, train_counts: Sequence[int] = (),
+                  class_names: Sequence[str] = ()) -> Optional[str]:
+    """Why `arm` cannot run with these inputs and training counts per class, or None when it can."""
     if arm not in ARMS:
         raise GanaugError(f"unknown arm {arm!r}: choose from {', '.join(ARMS)}")
+    if arm == "smote":
+        return smote_cannot_run(train_counts, class_names)
     if arm in ("gan", "gan_classic", "gan_filtered") and inputs.generate is None:
         return "no trained generator"
     if arm == "gan_mix" and inputs.generate_wide is None:
@@ -128,7 +144,7 @@ def _smote(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndar
     from imblearn.over_sampling import SMOTE
 
     smallest = int(np.unique(y, return_counts=True)[1].min())
-    if smallest < 2:
+    if smallest < 2:  # refused before any arm trains (`smote_cannot_run`); kept for a direct caller
         raise GanaugError("SMOTE needs at least 2 training images in every class")
     sampler = SMOTE(random_state=seed, k_neighbors=min(5, smallest - 1))
     X_res, y_res = sampler.fit_resample(X.reshape(len(X), -1).astype(np.float64), y)

@@ -309,3 +309,47 @@ def test_help_describes_every_arm_it_names():
     named = text.split("which runs when named):", 1)[1].split("--seeds", 1)[0].replace(",", " ").split()
     assert "gan_mix" in named and "gan_approved" in named
     assert [arm for arm in named if f"{arm}:" not in described and f"{arm} (only when named):" not in described] == []
+
+
+
+def _one_rare_training_image(tmp_path) -> str:
+    """A factory's two-class colour set whose rare class has 2 images: the split keeps 1 to train on, 1 to test."""
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 20 + [1] * 2)
+    np.savez(tmp_path / "d.npz", images=rng.integers(0, 255, (22, 8, 8, 3), dtype=np.uint8), labels=labels)
+    ingest_dataset(str(tmp_path / "d.npz"), "parts", IngestOptions(resolution=8, test_fraction=0.2))
+    return "parts"
+
+
+ONE_IMAGE_SMOTE = "SMOTE interpolates between two training images of one class, and class 1 has only one"
+
+
+def test_smote_named_for_a_class_of_one_training_image_is_refused_before_any_classifier_trains(home, tmp_path):
+    # SMOTE failed only when its turn came, after "real" and "oversample" had each trained a classifier.
+    from ganaug.benchmarking import run_benchmark
+
+    name = _one_rare_training_image(tmp_path)
+    seen = []
+    with pytest.raises(Exception, match=f"arm 'smote' cannot run: {ONE_IMAGE_SMOTE}"):
+        run_benchmark(name, "real,oversample,smote", 1, True, progress=seen.append)
+    assert [p for p in seen if p.stage == "benchmark"] == []
+    one_line_error(invoke("benchmark", "--dataset", name, "--quick", "--arms", "real,smote"), ONE_IMAGE_SMOTE)
+    # Without a generator the default arms are refused with the baselines to run instead: those this set can run.
+    one_line_error(invoke("benchmark", "--dataset", name, "--quick"), "--arms real,oversample,classic")
+
+
+def test_smote_by_default_is_skipped_with_why_for_a_class_of_one_training_image(home, tmp_path):
+    # The default arms are resolved the same way with a generator: SMOTE is left out, saying why, and the others run.
+    from ganaug.benchmarking import _arm_inputs
+    from ganaug.datasets import dataset_arrays
+    from ganaug_core.benchmark.harness import BenchmarkData
+
+    name = _one_rare_training_image(tmp_path)
+    row, arrays = dataset_arrays(name)
+    data = BenchmarkData(*arrays.split("train"), *arrays.split("test"), list(row.class_names), [1])
+    arms = ["real", "oversample", "smote", "classic"]
+    _, _, skipped, _ = _arm_inputs(name, row, arms, False, None, data, lambda p: None)
+    assert arms == ["real", "oversample", "classic"] and skipped == {"smote": ONE_IMAGE_SMOTE}

@@ -489,3 +489,24 @@ def test_ingest_lists_each_link_it_followed_and_where_it_points(home, tmp_path):
     assert f"followed 1 link:\n  {src / 'b'} -> {store.resolve() / 'b'}" in result.stdout
     out = json.loads(ganaug("data", "ingest", str(src), "--name", "y", "--resolution", "8", "--json").stdout)
     assert out["links"] == [{"link": str(src / "b"), "target": str(store.resolve() / "b")}] and out["images"] == 10
+
+
+def test_grayscale_files_among_colour_ones_are_counted_per_class(home, tmp_path):
+    # A factory's two cameras, one monochrome: its 6 images, all 'ok', were stored as colour without a word, and a
+    # classifier (or the GAN) could tell the classes apart by colour alone.
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("ok", "crack"):
+        (tmp_path / "parts" / name).mkdir(parents=True)
+    for i in range(12):
+        pixels = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+        image = Image.fromarray(pixels).convert("L") if i < 6 else Image.fromarray(pixels)
+        image.save(tmp_path / "parts" / "ok" / f"{i}.png")
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "parts" / "crack" / f"{i}.png")
+    result = ganaug("data", "ingest", tmp_path / "parts", "--name", "parts", "--resolution", "8")
+    assert result.exit_code == 0, result.output
+    assert ("note: 6 of 16 images have no colour (grayscale files, stored as colour with R = G = B); per class: "
+            "crack 0 of 4, ok 6 of 12. A classifier or generator may learn colour itself as the class: "
+            "where one camera is monochrome, ingest again under another --name with --channels 1") in result.stderr

@@ -331,3 +331,21 @@ def test_a_class_of_one_real_image_is_told_what_is_measurable_not_rough_indicati
     # A class with enough real images for the metrics keeps its caution about the few held-out images.
     batch_id = insert_batch(dataset, arrays["test_images"][arrays["test_labels"] == 1][:, None][:5], 1)
     assert "rough indications" in evaluation.batch_metrics(batch_id)["caution"]
+
+
+def test_two_classes_say_that_confidence_and_consistency_only_tell_the_other_class_apart():
+    # A 300-step run on a two-class colour set (ok, crack) made purple noise with no crack; the classifier called
+    # it crack (confidence 0.85, consistency 0.938), as it called uniform noise crack with 0.98: with two classes
+    # "not ok" is all it can say. The report read as if the samples showed cracks.
+    from ganaug.cli.evaluate import format_batch_report
+
+    report = _report()
+    report["scores"]["class_index"] = 0
+    text = format_batch_report(report, ["crack", "ok"])
+    assert "1/2: the label is ignored" in text
+    said = " ".join(line.strip() for line in text.splitlines())
+    assert ("with 2 classes the classifier only tells crack from ok: a sample like neither (noise, a smear) is "
+            "called crack too, so confidence and class consistency near 1 do not show that it looks like a crack: "
+            "look at the samples themselves") in said
+    assert all(len(line) <= 120 for line in text.splitlines())
+    assert "with 2 classes" not in format_batch_report(_report(), [str(c) for c in range(10)])

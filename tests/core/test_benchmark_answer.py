@@ -250,3 +250,18 @@ def test_the_question_names_ten_rare_classes_and_counts_the_rest():
     question = answer(rep)["lines"][0]
     assert question.startswith("Does the synthetic data help on the rare classes (pitting corrosion — sous-type 005, ")
     assert "sous-type 014 and 45 more)? " in question and "sous-type 015" not in question
+
+
+def test_a_baseline_that_recalls_every_rare_test_image_is_said_to_leave_nothing_to_show():
+    # A two-class colour set (ok, crack; 2 crack test images): every arm recalled both on both seeds, and the answer
+    # said the arms "cannot be told apart on these 2 seeds", as if more seeds could tell them.
+    rep = comparison_of({"oversample": [1.0, 1.0], "gan": [1.0, 1.0]})
+    rep["meta"]["test_counts"] = [30, 30, 2]
+    said = answer(rep)
+    assert said["verdict"] == "not shown"
+    assert said["lines"][0] == (
+        "Does the synthetic data help on the rare classes (rare)? Not shown, and this test split cannot show it: "
+        "“Oversampling” already recalls every rare test image (rare: 2) on every seed, so no arm can score above "
+        "it on rare-class recall.")
+    # Below the ceiling the answer is as before.
+    assert "cannot show it" not in answer(comparison_of({"oversample": [0.5, 1.0], "gan": [1.0, 1.0]}))["lines"][0]

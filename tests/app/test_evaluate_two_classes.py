@@ -1,0 +1,33 @@
+"""Evaluate with a factory's two-class colour set whose rare class is tiny: the form offers only the arms it can run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.app.conftest import app_test, button
+
+
+def test_the_form_leaves_smote_out_for_a_class_of_one_training_image(users, home, tmp_path):
+    # 'crack' has 2 images, 1 held out for test: SMOTE, chosen by default, failed once the arms before it had trained.
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("ok", "crack"):
+        (tmp_path / "parts" / name).mkdir(parents=True)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "parts" / "ok" / f"{i}.png")
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 60, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "parts" / "crack" / f"{i}.png")
+    ingest_dataset(str(tmp_path / "parts"), "parts", IngestOptions(resolution=8))
+    at = app_test(users["rita"])
+    at.session_state["eval_dataset"] = "parts"  # chosen before the arms' default is drawn ('digits' is first)
+    at.switch_page("pages/evaluate.py").run()
+    assert at.multiselect(key="eval_arms").value == ["real", "oversample", "classic"]
+    at.multiselect(key="eval_arms").set_value(["real", "smote"]).run()
+    assert [e.value for e in at.error] == [
+        "Arm “SMOTE” cannot run: SMOTE interpolates between two training images of one class, and class crack has "
+        "only one."]
+    assert button(at, "Run the benchmark").disabled
