@@ -190,7 +190,7 @@ def dispose_engines() -> None:
 
 
 @contextmanager
-def session_scope(url: Optional[str] = None, immediate: bool = False) -> Iterator[Session]:
+def session_scope(url: Optional[str] = None, immediate: bool = False, snapshot: bool = False) -> Iterator[Session]:
     """A session that commits on success, rolls back on error and always closes.
 
     `immediate=True` takes SQLite's write lock at BEGIN, so a read-then-write (the audit chain's last hash, a
@@ -199,11 +199,20 @@ def session_scope(url: Optional[str] = None, immediate: bool = False) -> Iterato
     has read must upgrade its snapshot to write, and if another connection committed meanwhile (a job's
     heartbeat, say) SQLite fails at once with "database is locked", without waiting out the busy timeout. The
     test suite records any session that does so (tests/conftest.py).
+
+    `snapshot=True`, for a session that only reads: every statement sees the database as its first one did. A check
+    that reads the log and then the state tables (`ganaug audit verify`, the gate) compares one moment, not the log
+    before a colleague's decision with the tables after it, which read as tables edited behind the log's back
+    ("STATE DIFFERS", exit 1, on a team writing meanwhile). PostgreSQL's default, READ COMMITTED, takes a new
+    snapshot per statement, so it is asked for REPEATABLE READ; SQLite's deferred transaction already keeps the
+    snapshot of its first read.
     """
     engine = get_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         if immediate:
             session.connection(execution_options={"ganaug_immediate": True})
+        elif snapshot and engine.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         try:
             yield session
             session.commit()

@@ -47,6 +47,15 @@ def record_export(session: Session, user: User, summary: dict) -> Event:
     return record_event(session, actor, ACTION, TARGET_TYPE, dataset.id, meaning, details=details)
 
 
+def refuse_if_withdrawn(session: Session, summary: dict) -> None:
+    """For an export nobody signs: the check `record_export` makes, recording nothing. Call it in a
+    `session_scope(immediate=True)` and put the folder in place before it commits: the log's lock keeps a revocation
+    from landing between the check and the folder. Without it the folder held a batch revoked while its images were
+    copied, stamped (log_head.txt) as of the log before that revocation."""
+    lock_log(session)
+    _nothing_withdrawn_since(session, get_dataset(session, summary["dataset"]).id, summary["log_head"])
+
+
 def _nothing_withdrawn_since(session: Session, dataset_id: int, head: dict) -> None:
     """DecisionError naming the newest decision that withdrew something from the dataset's gated set (a revocation,
     a rejected sample, a blocking tag) after the log head `head` the export was gated on. The images are copied

@@ -8,7 +8,9 @@ unchanged since this process hashed them — see `_verified`). The manifest list
 the event that approved it; its sha256 identifies the training set (the bytes of `manifest.csv` on export).
 
 Admission first verifies the log's hash chain: a log that `ganaug audit verify` calls broken admits nothing, and the
-set records the head it was gated on (`log_head`), so a later truncation of the log's tail can be noticed.
+set records the head it was gated on (`log_head`), so a later truncation of the log's tail can be noticed. Call it in
+`session_scope(snapshot=True)`: on PostgreSQL a colleague's approval between the log's read and the tables' otherwise
+reads as "batch approved in the table but not in the log", a warning of tampering.
 Admission reads the decision log as well as the state tables, since a row of state can be edited without breaking
 any hash (`db.replay`): a batch counts as approved only when its status and its last decision in the log both say
 so and its samples still match the digest its approval recorded; a sample rejected or blocking-tagged in either

@@ -12,7 +12,7 @@ import datetime as dt
 import shlex
 from typing import Optional, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -151,9 +151,15 @@ def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
     as a job that failed part-way does (`fail_job`): its error says what it recorded and what to launch for the
     rest, and the Generate page offers them. Each row is failed only if it is still running with that old heartbeat
     when the update reaches it: on PostgreSQL another worker's sweep, or the job's own worker back from a server
-    restart, may have ended it or beaten since this sweep read it, and its end must not turn into "failed"."""
+    restart, may have ended it or beaten since this sweep read it, and its end must not turn into "failed".
+    Nor is a job failed while the PostgreSQL server has been up for less than `max_age_s`: its worker, back from the
+    restart, beats within HEARTBEAT_S, but the first sweep after it (another worker's, polling every second while
+    the server was gone; a page's) came first and failed a job that went on to its end."""
     now = db_now(session)
     cutoff = now - dt.timedelta(seconds=max_age_s)
+    up_since = server_started(session)
+    if up_since is not None and up_since > cutoff:
+        return []
     stale = session.execute(select(Job.id, Job.worker_pid, Job.heartbeat_at, Job.kind, Job.params, Job.stats,
                                    Job.run_id).where(Job.status == "running", Job.heartbeat_at < cutoff)).all()
     failed = []
@@ -173,6 +179,13 @@ def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
         if done.rowcount == 1:
             failed.append(job_id)
     return failed
+
+
+def server_started(session: Session) -> Optional[dt.datetime]:
+    """When the PostgreSQL server last started (its clock, as `db_now`); None on SQLite, a file with no server."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return as_utc(session.scalar(text("SELECT pg_postmaster_start_time()")))
 
 
 def recorded_part(session: Session, run_id, batch_ids) -> tuple[Optional[Run], list[int]]:

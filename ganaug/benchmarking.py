@@ -129,7 +129,7 @@ def _approved(dataset_name: str, side: int) -> tuple[Optional[tuple[np.ndarray, 
     from ganaug_core.imageio import read_png
     from ganaug_core.rescale import upsample_images
 
-    with session_scope() as session:
+    with session_scope(snapshot=True) as session:  # the log and the state tables of one moment
         gated = gated_training_set(session, dataset_name, synthetic_ratio=1.0)
     synthetic = [e for e in gated.entries if e.source == "synthetic"]
     if not synthetic:

@@ -16,7 +16,8 @@ rename: the event is written, the folder renamed into place, then the transactio
 takes the folder back out of place. So a failed export records nothing, and a recorded export's folder was complete;
 only a process killed outright in the instant between the rename and the commit leaves a folder with no record. The
 next export to that OUT is refused, saying so (`_unrecorded_export`): the folder is not removed, since a decision log
-whose newest event was deleted leaves the same.
+whose newest event was deleted leaves the same. Signed or not, an export during which a colleague withdrew one of its
+samples (a revocation, a rejection, a blocking tag) is refused before its folder is placed (`db.exports`).
 `folder_check` tells whether a recorded export's folder still holds the manifest it was recorded with.
 """
 
@@ -37,7 +38,7 @@ from sqlalchemy import select
 
 from db.datasets import get_dataset
 from db.engine import session_scope
-from db.exports import record_export
+from db.exports import record_export, refuse_if_withdrawn
 from db.gate import GatedSet, ManifestEntry, file_sha256s, gated_training_set
 from db.models import Batch, Event, Sample, User
 from db.users import require_user
@@ -49,7 +50,7 @@ from ganaug_core.progress import Progress, ProgressCallback, no_progress
 
 
 def gated_set(dataset: str, synthetic_ratio: float = 1.0) -> GatedSet:
-    with session_scope() as session:
+    with session_scope(snapshot=True) as session:  # the log and the state tables of one moment (`gated_training_set`)
         return gated_training_set(session, dataset, synthetic_ratio, home=paths.home())
 
 
@@ -169,23 +170,25 @@ def _move_into_place(staging: Path, out: Path) -> None:
 def _publish(staging: Path, out: Path, summary: dict, exporter: Optional[User]) -> Optional[dict]:
     """Rename the complete folder into place and, for an `exporter`, record the export: the event first, the rename,
     then the commit; a failed commit puts the folder back at `staging` (for the caller to remove). The event as a
-    dict, or None when nobody signed the export."""
-    if exporter is None:
-        _move_into_place(staging, out)
-        return None
+    dict, or None when nobody signed the export. Signed or not, a colleague's decision since the gating that withdrew
+    one of its samples refuses it (`db.exports`)."""
     placed = committed = False
+    recorded = None
     try:
         with session_scope(immediate=True) as session:
-            event = record_export(session, exporter, summary)
-            recorded = dict(id=event.id, hash=event.hash, actor=event.actor, role=event.role, ts=event.ts)
-            # The folder names its own record: log_head.txt is the head before it, so deleting the log's newest
-            # event, this one, would leave every head it names intact (`ganaug audit folder` reads this).
-            _write_private(staging / EVENT_FILE, f"{event.id} {event.hash}\n".encode())
+            if exporter is None:
+                refuse_if_withdrawn(session, summary)
+            else:
+                event = record_export(session, exporter, summary)
+                recorded = dict(id=event.id, hash=event.hash, actor=event.actor, role=event.role, ts=event.ts)
+                # The folder names its own record: log_head.txt is the head before it, so deleting the log's newest
+                # event, this one, would leave every head it names intact (`ganaug audit folder` reads this).
+                _write_private(staging / EVENT_FILE, f"{event.id} {event.hash}\n".encode())
             _move_into_place(staging, out)
             placed = True
         committed = True
     finally:
-        if placed and not committed:  # the record is not there: neither may the folder be
+        if placed and not committed:  # the record (or the check's lock) is not there: neither may the folder be
             try:
                 out.rename(staging)
             except OSError:

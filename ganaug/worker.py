@@ -6,7 +6,8 @@ however many workers see it. (An earlier version also queued job ids in a Huey S
 every worker polled each second: a shared home on a network mount is no place for SQLite's locks, and the table
 already held every job.) While a job runs, a thread writes its heartbeat every HEARTBEAT_S seconds; every worker
 sweeps running jobs whose heartbeat is older than STALE_AFTER_S into `failed` (a killed worker's job), and the runs
-whose training process is gone (`fail_abandoned_runs`).
+whose training process is gone (`fail_abandoned_runs`); not while the database fails, nor for STALE_AFTER_S after it
+answers again, so that the workers it cut off have beaten again.
 Progress reaches the row at most twice a second. A job queued from the app is failed without running when its
 account has been disabled since. A failed job's error is one line naming the problem, then its traceback. A
 job cancelled while it runs stops at the handler's next safe point; a handler that stopped says what it finished
@@ -330,15 +331,22 @@ def _note_busy_machine(job: str = "", device: str = "cpu") -> None:
 def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:
     ran = 0
     last_sweep = 0.0
+    sweep_from = 0.0  # (monotonic) no sweep before: the workers of running jobs get STALE_AFTER_S to beat again
     lost: Optional[str] = None  # why the database failed, while it does
     while not stop_event.is_set():
         try:
-            if time.monotonic() - last_sweep > min(STALE_AFTER_S / 2, 30):
+            # Not while the database fails, nor for STALE_AFTER_S after it answers again: this idle worker tries every
+            # poll_s and reached it first, and failed the job of a worker whose next heartbeat was seconds away.
+            now = time.monotonic()
+            if lost is None and now >= sweep_from and now - last_sweep > min(STALE_AFTER_S / 2, 30):
                 with session_scope(immediate=True) as s:
                     fail_stale_jobs(s, STALE_AFTER_S)
                 fail_abandoned_runs()
                 last_sweep = time.monotonic()
             job_id = _next_table_job()
+            if lost is not None:
+                print("worker: the database answers again", file=sys.stderr, flush=True)
+                lost, sweep_from = None, time.monotonic() + STALE_AFTER_S
             if job_id is not None:
                 ran += execute_job(job_id, stop_event) is not None
                 continue
@@ -354,9 +362,6 @@ def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:
             lost = message
             stop_event.wait(poll_s)
             continue
-        if lost is not None:
-            print("worker: the database answers again", file=sys.stderr, flush=True)
-            lost = None
         if once:
             break
         stop_event.wait(poll_s)

@@ -199,7 +199,7 @@ with log_tab:
         st.write("No events match.")
 
     if st.button("Verify the chain", key="audit_verify", icon=":material/verified:"):
-        with session_scope() as session:
+        with session_scope(snapshot=True) as session:  # the log and the tables of one moment (as the CLI's)
             report = verify_chain(session)
             mismatches = state_mismatches(session) if report.ok else []
         st.session_state["audit_report"] = dict(ok=report.ok, message=report.message, checked=report.checked,

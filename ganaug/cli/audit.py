@@ -62,7 +62,8 @@ def audit_verify_cmd(
     from ganaug_core.progress import tqdm_progress
 
     head_events, head = _head_hash(head) if head is not None else (None, None)
-    with session_scope() as s, tqdm_progress() as progress:
+    # One snapshot: a colleague's decision between the walk and the state read is neither's, not a difference.
+    with session_scope(snapshot=True) as s, tqdm_progress() as progress:
         log = LogState()
         # The chain walked and the review state replayed in one read, with a bar where it takes seconds.
         visit = _with_bar(log.apply, s.scalar(select(func.count()).select_from(Event)) or 0, progress)

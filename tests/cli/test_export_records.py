@@ -111,8 +111,8 @@ def test_an_export_whose_record_is_not_committed_leaves_no_folder(toy, tmp_path,
     from db.users import get_user
 
     @contextmanager
-    def commit_fails(url=None, immediate=False):  # the database refuses the commit (a full disk, a server gone)
-        with session_scope(url, immediate) as session:
+    def commit_fails(url=None, immediate=False, **options):  # the database refuses the commit (a full disk, ...)
+        with session_scope(url, immediate, **options) as session:
             yield session
             if immediate:
                 raise RuntimeError("disk I/O error")
