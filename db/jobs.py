@@ -78,12 +78,21 @@ def claim_job(session: Session, job_id: int, worker_pid: int) -> bool:
     return result.rowcount == 1
 
 
-def request_cancel(session: Session, job_id: int) -> Job:
-    """A queued job is cancelled at once; a running one is asked to stop (the handler checks between steps)."""
+def request_cancel(session: Session, job_id: int, by: Optional[str] = None) -> Job:
+    """A queued job is cancelled at once; a running one is asked to stop (the handler checks between steps).
+
+    `by`, the account that asked (None: the command line), and when go into the job's `result` (`cancelled_by`,
+    `cancel_asked`), which a cancelled job has no other use for: the pages say who stopped it and how long it took
+    to stop. A job that ends anyway before it sees the request writes its own result over them."""
     job = get_job(session, job_id)
+    if job.status not in ACTIVE:
+        return job
+    now = db_now(session)
+    if not job.cancel_requested:  # the first request is the one that stopped it
+        job.result = {**(job.result or {}), "cancelled_by": by or "command line", "cancel_asked": now.isoformat()}
     if job.status == "queued":
-        job.status, job.finished_at, job.message = "cancelled", db_now(session), "cancelled before it started"
-    elif job.status == "running":
+        job.status, job.finished_at, job.message = "cancelled", now, "cancelled before it started"
+    else:
         job.cancel_requested = True
     return job
 

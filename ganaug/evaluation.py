@@ -3,8 +3,9 @@ embedding (ganaug/domain_models.py).
 
 Scores, memorization flags, nearest real ids and map coordinates are written onto the Sample rows in one
 transaction per batch; batch metrics go to GANAUG_HOME/reports/batches/<id>/metrics.json with a Report row.
-A job's `should_stop` is asked between stages and at each report of the feature extractor's training: a stop raises
-`ScoringStopped` before the next stage, so a batch's scores are stored whole or not at all.
+A job's `should_stop` is asked between stages, at each report of the feature extractor's training and while a large
+map fits in a process of its own (`ganaug_core.embedding_child`, ended there): a stop raises `ScoringStopped` before
+the next stage, so a batch's scores are stored whole or not at all.
 """
 
 from __future__ import annotations

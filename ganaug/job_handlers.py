@@ -15,7 +15,8 @@ plus `job_id` and `requested_by` added by the worker:
 - sleep: seconds, steps → does nothing for a while; checks that a worker is alive and reporting.
 
 Every handler asks `should_stop()` at its safe points (between training steps, generated chunks, scoring stages,
-benchmark arms) and stops there, leaving nothing half-written; a handler that stopped part-way says what it left
+a benchmark's classifier steps; a large map's fit, in a process of its own, is ended) and stops there, leaving
+nothing half-written; a handler that stopped part-way says what it left
 undone in its result's `stopped` ("batch 7 was not scored: nothing of it was written"), which the worker puts in
 the cancelled job's message. A handler that fails after recording part of its work (a run, some batches, a
 batch's scores) raises `FailedPartWay` from the failure: its message names what was recorded and what to launch for

@@ -114,19 +114,43 @@ def keep_umap_compiled() -> int:
     return turned_on
 
 
+# From this many points a fit runs in a child process that a stop can end (`embedding_child`). UMAP switches from
+# exact neighbours to NN-descent here, whose numba loop nothing interrupts: 42 s at 10,000 points, minutes at 48,000.
+# Below, a fit took ≈ 1–6 s in the process, less than a child takes to start (3–9 s on a busy 2-core machine).
+IN_CHILD_FROM = 4096
+
+
 def fit_embedding(
     features: np.ndarray, seed: int = 0, n_epochs: int = 200, progress: ProgressCallback = no_progress
 ) -> Embedding:
-    """Fit UMAP on real training features (seeded: the same features give the same map)."""
+    """Fit UMAP on real training features (seeded: the same features give the same map).
+
+    A fit of IN_CHILD_FROM points or more runs in a child process and reports `progress` every fraction of a second
+    while it waits: a progress that raises (a job asked to stop, `stopping_at_reports`) or Ctrl-C ends the child
+    there, and the fit leaves nothing."""
+    features = np.asarray(features, dtype=np.float32)
+    n = len(features)
+    if n < 4:
+        raise ValueError(f"an embedding needs at least 4 real training images, got {n}")
+    progress(Progress("embedding", 0, 1))
+    if n >= IN_CHILD_FROM:
+        from ganaug_core.embedding_child import fit_in_child
+
+        coords = fit_in_child(features, seed, n_epochs, lambda: progress(Progress("embedding", 0, 1)))
+    else:
+        coords = umap_coords(features, seed, n_epochs)
+    progress(Progress("embedding", 1, 1))
+    return Embedding(features, coords.astype(np.float32), min(N_NEIGHBORS, n - 1))
+
+
+def umap_coords(features: np.ndarray, seed: int, n_epochs: int) -> np.ndarray:
+    """UMAP's 2-D coordinates of float32 `features` (at least 4), fitted in this process."""
     import warnings
 
     import umap  # imported here: loading it takes seconds and pulls in numba
 
     keep_umap_compiled()
     n = len(features)
-    if n < 4:
-        raise ValueError(f"an embedding needs at least 4 real training images, got {n}")
-    progress(Progress("embedding", 0, 1))
     k = min(N_NEIGHBORS, n - 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "n_jobs overridden by random_state": single-threaded is what we want
@@ -134,6 +158,4 @@ def fit_embedding(
             n_neighbors=k, min_dist=MIN_DIST, n_components=2, random_state=seed, n_epochs=n_epochs,
             init="spectral" if n > k + 2 else "random",
         )
-        coords = reducer.fit_transform(np.asarray(features, dtype=np.float32))
-    progress(Progress("embedding", 1, 1))
-    return Embedding(np.asarray(features, dtype=np.float32), coords.astype(np.float32), k)
+        return reducer.fit_transform(features)

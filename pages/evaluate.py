@@ -182,7 +182,8 @@ def job_panel(job_id: int) -> None:
     st.caption(f"{who_and_when(job)} {what_it_compares(job['params'])}.")
     if job["status"] in ACTIVE:
         progress_bar(job, pace=True)
-        cancel_or_wait(job, ahead, f"eval_cancel_{job_id}", stops="the worker stops between classifier trainings")
+        cancel_or_wait(job, ahead, f"eval_cancel_{job_id}",
+                       stops="the worker stops at the classifier's next training step and writes no report")
     elif job["status"] == "done":
         benchmark_done(job)
     elif job["status"] == "failed":

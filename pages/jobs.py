@@ -13,7 +13,7 @@ import streamlit as st
 
 from db.engine import session_scope
 from db.jobs import ACTIVE, fail_stale_jobs, freshest_heartbeat, job_detail, jobs_ahead
-from db.models import db_now
+from db.models import as_utc, db_now
 from pages.ui import cancel_job, current_user, plain
 
 
@@ -34,7 +34,23 @@ def who_and_when(job: dict) -> str:
         said += f", started {clock(job['started'])}"
     if job["finished"] and job["started"]:
         said += f", ended {clock(job['finished'])} (took {duration((job['finished'] - job['started']).total_seconds())})"
-    return said + "."
+    return said + "." + (f" {cancelled_by(job)}" if job["status"] == "cancelled" else "")
+
+
+def cancelled_by(job: dict) -> str:
+    """'Cancelled by alice at 09:30:58 UTC; it stopped 3 s later.': who asked (`db.jobs.request_cancel`) and how long
+    the job took to reach a point where it could stop; '' for a job cancelled before that was recorded."""
+    by, asked = job["result"].get("cancelled_by"), job["result"].get("cancel_asked")
+    try:
+        asked = as_utc(dt.datetime.fromisoformat(asked)) if isinstance(asked, str) else None
+    except ValueError:
+        asked = None
+    if not isinstance(by, str) or asked is None:
+        return ""
+    if job["started"] is None or job["finished"] is None:
+        return f"Cancelled by {plain(by)} at {clock(asked)} UTC, before it started."
+    return (f"Cancelled by {plain(by)} at {clock(asked)} UTC; it stopped "
+            f"{duration(max(0.0, (job['finished'] - asked).total_seconds()))} later.")
 
 
 def now() -> dt.datetime:
@@ -128,7 +144,8 @@ def cancel_or_wait(job: dict, ahead: list[int], key: str, stops: str = "the work
     st.button("Cancel", key=key, disabled=job["cancel_requested"], icon=":material/stop:", on_click=cancel_job,
               args=(job["job"],))
     if job["cancel_requested"]:
-        st.caption(f"Cancel requested; {stops}.")
+        by = job["result"].get("cancelled_by")
+        st.caption(f"Cancel requested{f' by {plain(by)}' if isinstance(by, str) else ''}; {stops}.")
     elif job["status"] == "queued":
         waiting(job, ahead)
 

@@ -328,9 +328,10 @@ def show_images(stored: list[str], captions: list[str], size: int = TILE_PX, alt
 
 
 def cancel_job(job_id: int) -> None:
-    """A job's Cancel button: a queued job is cancelled at once, a running one asked to stop between steps."""
+    """A job's Cancel button: a queued job is cancelled at once, a running one asked to stop between steps; the job
+    records who asked (the pages say so under it)."""
     with session_scope(immediate=True) as session:
-        jobs.request_cancel(session, job_id)
+        jobs.request_cancel(session, job_id, by=(current_user() or {}).get("name"))
 
 
 def fmt(value: Optional[float], digits: int = 2) -> str:

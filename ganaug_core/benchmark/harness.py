@@ -75,9 +75,10 @@ def _curve(y: np.ndarray, proba: np.ndarray, c: int) -> list[list[float]]:
     return [[round(float(recall[i]), 4), round(float(precision[i]), 4)] for i in keep]
 
 
-def _train_and_score(data, training_set, seed, budget, shifted, with_curves):
+def _train_and_score(data, training_set, seed, budget, shifted, with_curves, should_stop=None):
     model = train_classifier(
-        training_set.images, training_set.labels, len(data.class_names), seed, budget, training_set.augmentation
+        training_set.images, training_set.labels, len(data.class_names), seed, budget, training_set.augmentation,
+        should_stop,
     )
     proba = predict_proba(model, data.test_images)
     clean = M.evaluate(data.test_labels, proba, data.minority)
@@ -107,11 +108,16 @@ def run_benchmark_arms(
     runs: list[ArmRun] = []
     sweep: list[dict] = []
 
+    def stop() -> bool:
+        # Asked between arms, seeds and sweep points, and before each classifier step (`train_classifier`): the
+        # arms' results live in memory until the report is written whole, so a stop anywhere leaves nothing.
+        return should_stop is not None and should_stop()
+
     def tick(label: str) -> None:
         nonlocal done
         done += 1
         progress(Progress("benchmark", done, total, {"last": label}))
-        if should_stop is not None and should_stop():
+        if stop():
             raise InterruptedError("benchmark cancelled")
 
     progress(Progress("benchmark", 0, total))
@@ -119,7 +125,7 @@ def run_benchmark_arms(
         for arm in arms:
             start = time.perf_counter()
             ts = build_training_set(arm, data.train_images, data.train_labels, seed, inputs)
-            clean, shifted_m, curves = _train_and_score(data, ts, seed, budget, shifted, with_curves=True)
+            clean, shifted_m, curves = _train_and_score(data, ts, seed, budget, shifted, True, stop)
             runs.append(ArmRun(arm, seed, clean, shifted_m, len(ts.labels), ts.n_synthetic,
                                time.perf_counter() - start, ts.info, curves))
             tick(f"{arm}/seed {seed}")
@@ -133,7 +139,7 @@ def run_benchmark_arms(
                 continue
             strategy = sweep_strategy(data.train_labels, m)
             ts = build_training_set(SWEEP_ARM, data.train_images, data.train_labels, seed, inputs, strategy)
-            clean, _, _ = _train_and_score(data, ts, seed, budget, {}, with_curves=False)
+            clean, _, _ = _train_and_score(data, ts, seed, budget, {}, False, stop)
             sweep.append({"multiplier": m, "seed": seed, "n_synthetic": ts.n_synthetic, "clean": clean})
             tick(f"sweep ×{m:g}/seed {seed}")
     return RawResults(runs, sweep)

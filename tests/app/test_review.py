@@ -617,7 +617,7 @@ def test_a_running_scoring_can_be_cancelled_and_says_what_it_left(users, digits)
     at.run()
     button(at, "Cancel").click().run()
     assert not at.exception
-    assert any(c.value.startswith("Cancel requested; the worker stops before its next stage") for c in at.caption)
+    assert any(c.value.startswith("Cancel requested by rita; the worker stops before its next stage") for c in at.caption)
     with session_scope(immediate=True) as session:
         assert session.get(Job, job).cancel_requested
         cancel_job(session, job, f"cancelled on request: batch {batch} was not scored: nothing of it was written")

@@ -212,7 +212,9 @@ def test_running_job_is_cancelled_on_request(home, monkeypatch):
     job_id = _cancel_while_running(worker, monkeypatch, "sleep", {"seconds": 60, "steps": 600})
     with session_scope() as s:
         job = get_job(s, job_id)
-        assert job.status == "cancelled" and job.result == {} and job.finished_at is not None
+        assert job.status == "cancelled" and job.finished_at is not None
+        assert job.result["cancelled_by"] == "command line"  # who asked (no account: `ganaug jobs cancel`), and when
+        assert set(job.result) == {"cancelled_by", "cancel_asked"}
 
 
 def test_the_worker_waits_out_a_database_that_went_away(db, capsys):
