@@ -107,8 +107,22 @@ def class_choice(df: pd.DataFrame, dataset: str) -> tuple | None:
     return tuple(chosen)
 
 
-def coverage_label(row: dict) -> str:
+def unscored_batches(dataset: str) -> dict[str, list[int]]:
+    """Each class's pending batches not scored yet: their samples have no point on the map until they are."""
+    with session_scope() as session:
+        pending = views.batches_table(session, "pending")
+    out: dict[str, list[int]] = {}
+    for b in sorted(pending, key=lambda b: b["batch"]):
+        if b["dataset"] == dataset and not b["scored"]:
+            out.setdefault(b["class_name"], []).append(b["batch"])
+    return out
+
+
+def coverage_label(row: dict, unscored: dict[str, list[int]] | None = None) -> str:
     if row["synthetic"] == 0:
+        # A class whose batch awaits its scores read "no samples", as if none had been generated.
+        if waiting := (unscored or {}).get(row["class"]):
+            return "not on the map yet: batch " + ", ".join(map(str, waiting)) + " not scored"
         return "no samples"
     if row["coverage"] != row["coverage"]:
         return "n/a"  # under 2 real points
@@ -138,10 +152,12 @@ datasets = dataset_list()
 if not datasets:
     st.info(NO_DATASET, icon=":material/upload_file:")
     st.stop()
-c1, c2, c3 = st.columns([2, 1.5, 1], vertical_alignment="bottom")  # "Colour by" on one line at 1366 px
-dataset = c1.selectbox("Dataset", datasets, key="emb_dataset")
-colour = c2.radio("Colour by", list(COLOUR_BY), horizontal=True, key="emb_colour")
-each_point = c3.toggle("Draw each point", key="emb_each_point",
+# A row that wraps: in columns, 1024 px with the sidebar open split "Colour by" over two lines and cut the toggle
+# to "Draw…".
+controls = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+dataset = controls.selectbox("Dataset", datasets, key="emb_dataset", width=280)
+colour = controls.radio("Colour by", list(COLOUR_BY), horizontal=True, key="emb_colour", width="content")
+each_point = controls.toggle("Draw each point", key="emb_each_point",
                        help="One WebGL marker per point: hover shows its id, zoom stays sharp, the legend hides "
                             "groups. Slow where the browser has no GPU to draw with.")
 with session_scope() as session:
@@ -156,7 +172,10 @@ fig = point_map(dataset, version, colour, each_point, chosen)
 event = st.plotly_chart(fig, key="emb_chart", on_select="rerun", selection_mode=("box", "lasso", "points"),
                         alt=map_alt(df, colour, chosen))
 n_real, n_synth = int((df["source"] == "real").sum()), int((df["source"] == "synthetic").sum())
-st.caption(f"{n_real:,} real training images and {n_synth:,} synthetic samples. Draw a box or lasso to see them.")
+st.caption(f"{n_real:,} real training images and {n_synth:,} synthetic samples. Each point is one image, placed so "
+           "that images the dataset's feature extractor finds alike lie close together: the axes have no unit, only "
+           "nearness means something (a synthetic sample far from every real image of its class looks unlike them). "
+           "A batch's samples get their points when it is scored. Draw a box or lasso to see the images.")
 
 # A selection drawn on the chart wins; "emb_selection" lets a test (or a link) hand one in.
 drawn = event.selection if event else {}
@@ -194,7 +213,8 @@ if len(cov) > COVERAGE_EVERY_CLASS:
     sampled = set(df.loc[df["source"] == "synthetic", "class"])  # rejected ones too: their bar says "no samples"
     st.caption(f"The {len(sampled)} of {len(cov)} classes with synthetic samples; the others have none to cover with.")
     cov = cov[cov["class"].isin(sampled)]
-labels = [coverage_label(r) for r in cov.to_dict("records")]
+unscored = unscored_batches(dataset)
+labels = [coverage_label(r, unscored) for r in cov.to_dict("records")]
 # Horizontal bars, the classes down the side in their order: a long class name has the room a tilted label lacked.
 # Plotly reads HTML in an axis's labels: a class folder's name held a link.
 bar = go.Figure(go.Bar(y=[chart_text(c) for c in cov["class"]], x=cov["coverage"].fillna(0), orientation="h",
@@ -213,6 +233,7 @@ if len(cov):  # many classes, none with samples yet: the caption above says so
                     "synthetic samples: " + "; ".join(f"class {c}: {t}" for c, t in zip(cov["class"], labels)))
 st.caption("Coverage: the share of each class's real training points whose 5-nearest-neighbour ball on this map "
            "contains at least one synthetic sample that is not rejected (Naeem et al.'s coverage, on the map). "
-           "\"no samples\": the class has none left to cover with (none generated, or all rejected). \"too few to "
+           "\"no samples\": the class has none left to cover with (none generated, or all rejected); \"not on the "
+           "map yet\": its batches await their scores (\"Compute scores\" on the Review page). \"too few to "
            f"tell\": under {FEW_REAL} real images, each one's ball spans most of the class, so a single sample covers "
            "them all; look at the samples on the Review page instead.")

@@ -98,7 +98,7 @@ if "eval_job" not in st.session_state and not st.session_state.get("eval_followe
             st.session_state["eval_dataset"] = shown  # its Results below are that dataset's
 
 nonce = st.session_state.setdefault("eval_nonce", secrets.token_hex(8))
-c1, c2, c3 = st.columns([2, 1, 1])
+c1, c2, c3 = st.columns([1.6, 1, 1.4])  # "Quick (fewer steps)" whole at 1024 px with the sidebar open
 dataset = c1.selectbox("Dataset", names, key="eval_dataset")
 quick = c3.toggle("Quick (fewer steps)", value=True, key="eval_quick",
                   help=f"A smoke test: fewer classifier steps and at most {QUICK_MAX_SEEDS} seeds, whose wide "
@@ -304,15 +304,42 @@ def full_width(plot: Path) -> bool:
     return height > TALL * width or width > HALF_WIDTH_MAX_PX
 
 
-def show_plots(plots: list[Path]) -> None:
+# What each figure of a report shows, in words: its file's name ("per class recall") told a reviewer nothing.
+FIGURE_CAPTIONS = {
+    "arms": "Each arm's rare-class recall and balanced accuracy: the dot is the mean over seeds, the line its 95 % "
+            "interval. An arm beats the best baseline where its line lies wholly right of the grey band.",
+    "per_class_recall": "Recall per class and arm: the share of the class's test images the classifier names "
+                        "right (rare classes starred and shaded).",
+    "ratio_sweep": "The GAN arm with more synthetic images: 0 is the real images alone, 1 fills each rare class's "
+                   "gap to the largest class, 2 twice that.",
+    "pr_curves": "Precision against recall for each rare class: the nearer a curve keeps to the top right, the "
+                 "better that arm picks the class out.",
+}
+
+
+def figure_caption(plot: Path) -> str:
+    return FIGURE_CAPTIONS.get(plot.stem, plot.stem.replace("_", " "))
+
+
+def show_plots(plots: list[Path], arms: list[str]) -> None:
     """Small figures two to a row, in their order; then each figure that needs the page's width, one to a row."""
     half = [p for p in plots if not full_width(p)]
     for start in range(0, len(half), 2):
         for col, plot in zip(st.columns(2), half[start:start + 2]):
-            col.image(str(plot), caption=plot.stem.replace("_", " "))
+            col.image(str(plot), caption=figure_caption(plot))
     for plot in plots:
         if plot not in half:
-            st.image(str(plot), caption=plot.stem.replace("_", " "))
+            st.image(str(plot), caption=figure_caption(plot))
+    if plots and arms:  # the figures' legends keep the arms' ids, which the tables above spell out
+        st.caption("In the figures: " + "; ".join(f"`{arm}` = {arm_label(arm)}" for arm in arms) + ".")
+
+
+def in_app_words(caution: str) -> str:
+    """A report's caution names the command line's options (report.md is read beside `ganaug benchmark`); on this
+    page the form's own switch and field do the same."""
+    return (caution.replace(f"run without --quick ({DEFAULT_SEEDS} seeds)",
+                            f"run it again with “Quick” off ({DEFAULT_SEEDS} seeds)")
+            .replace(f"run with --seeds {DEFAULT_SEEDS}", f"run it again with {DEFAULT_SEEDS} seeds"))
 
 
 def benchmark_results(dataset: str) -> None:
@@ -340,7 +367,7 @@ def benchmark_results(dataset: str) -> None:
         show("**" + plain(said["lines"][0]) + "**" + "".join(f"  \n{plain(line)}" for line in said["lines"][1:]))
     caution = (data.get("meta") or {}).get("caution")
     if caution:
-        st.warning(f"Caution: {plain(caution)}.", icon=":material/warning:")
+        st.warning(f"Caution: {plain(in_app_words(caution))}.", icon=":material/warning:")
     used = generator_used(data.get("meta") or {})
     if used:  # the newest finished run by default, which need not be the one whose batches were reviewed
         st.caption(f"Generator: {plain(used)}; “{arm_label('gan_approved')}” takes the approved samples, whatever "
@@ -363,7 +390,8 @@ def benchmark_results(dataset: str) -> None:
         st.markdown(f"**Synthetic : real ratio sweep** ({arm_label(data['sweep'].get('arm', ''))})")
         table = pd.DataFrame([{k: ci_text(v) if isinstance(v, dict) else v for k, v in p.items()} for p in points])
         st.dataframe(text_cells(table), hide_index=True, column_config=table_columns(table), placeholder=MISSING)
-    show_plots(sorted(folder.glob("*.png"), key=lambda p: (p.name != "arms.png", p.name)))  # the answer's plot first
+    show_plots(sorted(folder.glob("*.png"), key=lambda p: (p.name != "arms.png", p.name)),  # the answer's plot first
+               list(arms_data))
     markdown = sorted(folder.glob("*.md"))
     if markdown:
         with st.expander("Full report"):

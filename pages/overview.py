@@ -75,10 +75,12 @@ def ingest_caption(name: str, found) -> str:
 data = load_overview()
 findings = load_findings(data["versions"])
 c = data["counts"]
-cols = st.columns(5)
-for col, (label, key) in zip(cols, [("Datasets", "datasets"), ("Runs", "runs"), ("Batches to review", "pending_batches"),
-                                    ("Synthetic samples", "samples"), ("Decisions logged", "decisions")]):
-    col.metric(label, f"{c[key]:,}")
+# Spread over the page, each as wide as its label, wrapping where the row is narrow: in five equal columns, 1024 px
+# with the sidebar open cut "Batches to review" to "Batches to revi…".
+with st.container(horizontal=True, horizontal_alignment="distribute"):
+    for label, key in [("Datasets", "datasets"), ("Runs", "runs"), ("Batches to review", "pending_batches"),
+                       ("Synthetic samples", "samples"), ("Decisions logged", "decisions")]:
+        st.metric(label, f"{c[key]:,}", width="content")
 
 st.subheader("Datasets")
 if not data["names"]:

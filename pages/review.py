@@ -33,6 +33,7 @@ PER_PAGE_CHOICES = (24, 36, 48)
 SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
          "distance to nearest real": "nn_distance"}
 MEMORIZED = {"any": None, "only memorized": True, "not memorized": False}
+SORT_PX, FILTER_PX = 230, 170  # "distance to nearest real" whole; "only memorized" and a tag name of ~14 characters
 
 require_user()
 st.title("Review")
@@ -117,6 +118,8 @@ def show_feedback() -> None:
     if toast:
         text, icon = toast if isinstance(toast, tuple) else (toast, ":material/check:")
         st.toast(plain(text), icon=icon)
+    if moved_on := st.session_state.pop("review_moved_on", None):
+        st.toast(plain(moved_on), icon=":material/swap_horiz:")
 
 
 def first_to_review(queue: list[dict]) -> int:
@@ -129,12 +132,13 @@ def first_to_review(queue: list[dict]) -> int:
     return queue[0]["batch"]  # the queue is newest first
 
 
-q1, q2 = st.columns([1, 2])
-show_all = q1.toggle("Show decided batches too", key="review_show_all")
+top_row = st.container(horizontal=True, vertical_alignment="bottom")  # in columns: "Show decided batche…"
+show_all = top_row.toggle("Show decided batches too", key="review_show_all")
 queue = load_queue(show_all)
+in_queue = {b["batch"] for b in queue}  # before the class filter: a batch it hides has not left the queue
 classes = sorted({(b["dataset"], b["class_name"]) for b in queue})
-class_filter = q2.selectbox("Dataset and class", [None] + classes, key="review_class",
-                            format_func=lambda c: "all" if c is None else f"{c[0]} · class {c[1]}")
+class_filter = top_row.selectbox("Dataset and class", [None] + classes, key="review_class",
+                                 format_func=lambda c: "all" if c is None else f"{c[0]} · class {c[1]}")
 if class_filter is not None:
     queue = [b for b in queue if (b["dataset"], b["class_name"]) == class_filter]
 if not queue:
@@ -163,8 +167,15 @@ labels = {b["batch"]: f"batch {b['batch']} · {b['dataset']} · class {b['class_
 if "review_batch" not in st.session_state and re.fullmatch(r"[0-9]{1,18}", asked := st.query_params.get("batch", "")):
     if int(asked) in labels:  # a reload (a new session) opens the batch the address names, not the queue's first
         st.session_state["review_batch"] = int(asked)
-if st.session_state.get("review_batch") not in labels:  # a first visit, or the batch shown has left the queue
+if (shown := st.session_state.get("review_batch")) not in labels:  # a first visit, or the batch shown left the queue
     st.session_state["review_batch"] = first_to_review(queue)
+    if shown is not None and shown not in in_queue:
+        # Decided (here, by the buttons below the grid where the reviewer still looks, or by a colleague): the
+        # samples are now another batch's, which only the picker at the top of the page said, out of sight. Shown
+        # by show_feedback: a decision's run is followed by another of the whole page, which drops a toast drawn here.
+        now = next(b for b in queue if b["batch"] == st.session_state["review_batch"])
+        st.session_state["review_moved_on"] = (f"Now showing batch {now['batch']} ({now['dataset']}, class "
+                                               f"{now['class_name']}): batch {shown} is no longer pending.")
 relabel_picked("review_batch", labels)
 batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="review_batch")
 st.query_params["batch"] = str(batch_id)
@@ -204,12 +215,18 @@ def batch_panel(batch_id: int) -> None:
                    f"by its diversity monitor: its samples' spread is {said} (possible mode collapse). Check the grid "
                    "for repeats before approving.", icon=":material/warning:")
 
-    f1, f2, f3, f4, f5 = st.columns([2, 1.8, 2, 2, 1.2])  # "Descending" whole at 683 px (1366 px at 200 % zoom)
-    sort_label, memo_label, min_conf = score_filters(f1, f4, state["scored"])
-    descending = f2.toggle("Descending", key="review_desc")
+    # A row that wraps, each widget as wide as its longest choice: in five columns, 1024 px with the sidebar open
+    # (a 564-px page) cut "Descending" to "Descen…" and "48" to "4".
     tag_names = [t["name"] for t in load_tags()]
-    tag_filter = f3.selectbox("Tag", ["any"] + tag_names, key="review_tag")
-    per_page = f5.selectbox("Per page", PER_PAGE_CHOICES, index=2, key="review_per_page")
+    with st.container(horizontal=True, vertical_alignment="bottom", key="review_filter_row"):
+        sort_label = sort_choice(state["scored"])
+        descending = st.toggle("Descending", key="review_desc")
+        tag_filter = st.selectbox("Tag", ["any"] + tag_names, key="review_tag", width=FILTER_PX)
+        memo_label = (st.selectbox("Memorization", list(MEMORIZED), key="review_memorized", width=FILTER_PX)
+                      if state["scored"] else "any")  # no memorization check without scores: nothing to filter by
+        per_page = st.selectbox("Per page", PER_PAGE_CHOICES, index=2, key="review_per_page", width=110)
+    min_conf = (st.slider("Minimum class confidence", 0.0, 1.0, 0.0, 0.05, key="review_min_conf")
+                if state["scored"] else 0.0)
 
     filters = (batch_id, sort_label, descending, tag_filter, memo_label, per_page, min_conf)
     if st.session_state.get("review_filters") != filters:
@@ -226,12 +243,12 @@ def batch_panel(batch_id: int) -> None:
                                min_conf or None)
     pages = max(1, -(-total // per_page))
 
-    nav = st.columns([1.2, 1, 3.2])  # "Previous" whole at 683 px (a 1366-px laptop at 200 % zoom)
-    nav[0].button("Previous", key="review_prev", disabled=page == 0, shortcut="left", icon=":material/chevron_left:",
+    with st.container(horizontal=True, vertical_alignment="center", key="review_nav_row"):  # "Previ…" in columns
+        st.button("Previous", key="review_prev", disabled=page == 0, shortcut="left", icon=":material/chevron_left:",
                   on_click=set_state, args=("review_page_no", page - 1))
-    nav[1].button("Next", key="review_next", disabled=page + 1 >= pages, shortcut="right",
+        st.button("Next", key="review_next", disabled=page + 1 >= pages, shortcut="right",
                   icon=":material/chevron_right:", on_click=set_state, args=("review_page_no", page + 1))
-    nav[2].caption(f"page {page + 1} of {pages} · {total} samples match · keys: ← → pages, Shift+A approve "
+        st.caption(f"page {page + 1} of {pages} · {total} samples match · keys: ← → pages, Shift+A approve "
                    "(then Enter confirms, Esc cancels)")
     if total == 0:
         st.info("No sample of this batch matches the filters above: change the tag, memorization or confidence filter.")
@@ -246,20 +263,16 @@ def batch_panel(batch_id: int) -> None:
     batch_actions(batch_id, state)
 
 
-def score_filters(sort_col, memo_col, scored: bool) -> tuple[str, str, float]:
-    """The sort and filters that read scores: (sort, memorization, minimum confidence). An unscored batch is offered
-    the sample-id order alone (in a widget of its own: a choice of "realism" has no place among its options), and
-    no memorization or confidence filter: sorting or filtering by a score nobody computed sorted nothing."""
+def sort_choice(scored: bool) -> str:
+    """The sort. An unscored batch is offered the sample-id order alone (in a widget of its own: a choice of
+    "realism" has no place among its options), and no memorization or confidence filter: sorting or filtering by a
+    score nobody computed sorted nothing."""
     if not scored:
-        sort_label = sort_col.selectbox("Sort by", ["sample id"], key="review_sort_unscored",
-                                        help="Scores are not computed for this batch yet, so its samples come in "
-                                             "the order they were generated; \"Compute scores\" above adds the "
-                                             "sorts by confidence, realism, novelty and distance.")
-        return sort_label, "any", 0.0
-    sort_label = sort_col.selectbox("Sort by", list(SORTS), key="review_sort")
-    memo_label = memo_col.selectbox("Memorization", list(MEMORIZED), key="review_memorized")
-    min_conf = st.slider("Minimum class confidence", 0.0, 1.0, 0.0, 0.05, key="review_min_conf")
-    return sort_label, memo_label, min_conf
+        return st.selectbox("Sort by", ["sample id"], key="review_sort_unscored", width=SORT_PX,
+                            help="Scores are not computed for this batch yet, so its samples come in the order they "
+                                 "were generated; \"Compute scores\" above adds the sorts by confidence, realism, "
+                                 "novelty and distance.")
+    return st.selectbox("Sort by", list(SORTS), key="review_sort", width=SORT_PX)
 
 
 def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = TILE_PX) -> None:

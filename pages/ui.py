@@ -250,6 +250,9 @@ def _sha256_of(path: str, version: tuple[int, int]) -> str:
 # listener is installed once per browser page and reads the ids, the grid and the trigger of the latest render, so
 # a page switch (new images, same listener) needs nothing more. Each tile also gets a pointer cursor; its alt text
 # comes from st.image itself (`alt=`). Trusted code only: it receives ids, never HTML.
+# The sample a click opens is drawn at the top of the column beside the grid: a click on a tile 3,000 px further
+# down (a 48-tile page at 1024 px) opened it out of sight, and the page seemed not to answer. Once it is drawn (its
+# image's alt text ends "enlarged", sample_detail), the page scrolls to its column unless it is in sight already.
 _TILE_CLICKS_JS = """
 export default function(component) {
     const { data, setTriggerValue } = component;
@@ -264,7 +267,28 @@ export default function(component) {
             const img = event.target.closest(tiles.selector);
             if (!img) return;
             const index = Array.from(document.querySelectorAll(tiles.selector)).indexOf(img);
-            if (index >= 0 && index < tiles.ids.length) tiles.trigger("clicked", tiles.ids[index]);
+            if (index >= 0 && index < tiles.ids.length) {
+                tiles.trigger("clicked", tiles.ids[index]);
+                window.__ganaugReveal(tiles.ids[index]);
+            }
+        };
+        window.__ganaugReveal = (id) => {
+            const until = Date.now() + 10000;
+            const look = () => {
+                const img = Array.from(document.querySelectorAll("img[alt]")).find(
+                    (i) => i.alt.startsWith(`sample #${id},`) && i.alt.includes(", enlarged") && i.complete);
+                if (!img) {
+                    if (Date.now() < until) setTimeout(look, 100);
+                    return;
+                }
+                const box = img.getBoundingClientRect();
+                if (box.top < 60 || box.top + box.height / 2 > window.innerHeight) {
+                    const column = img.closest('[data-testid="stColumn"]') || img;
+                    column.style.scrollMarginTop = "4rem";  // below the app's header bar
+                    column.scrollIntoView({ block: "start" });
+                }
+            };
+            look();
         };
         document.addEventListener("click", window.__ganaugTileClicks);
     }

@@ -47,7 +47,32 @@ def test_results_say_whether_the_synthetic_data_helps_before_the_tables(users, d
     assert "rare-class recall: “GAN samples” 0.610 \\[" in said.value  # brackets escaped: a class name may hold Markdown
     assert [w.value for w in at.warning] == [
         "Caution: only 2 seeds: their 95 % intervals are wide, so only a large difference shows."]
-    assert image_captions(at)[0] == "arms"  # the answer's plot comes first
+    assert image_captions(at)[0].startswith("Each arm's rare-class recall")  # the answer's plot comes first
+
+
+def test_figures_and_caution_speak_the_page_s_words(users, digits, home):
+    from ganaug_core.benchmark.report import mean_ci
+    from ganaug_core.benchmark.seeds import few_seeds_caution
+
+    metrics = ("balanced_accuracy", "minority_recall")
+    arms = {a: {"n_train": 1220, "n_synthetic": 0, "clean": {m: mean_ci([0.7, 0.8]) for m in metrics}}
+            for a in ("oversample", "gan_classic")}
+    meta = {"class_names": [str(c) for c in range(10)], "minority_classes": [7, 8, 9],
+            "caution": few_seeds_caution(2, quick=True)}
+    record_report(home, {"meta": meta, "arms": arms, "sweep": {"points": []}})
+
+    at = app_test(users["rita"], "evaluate.py")
+    # It said "run without --quick", a command-line option, to a reviewer whose form has a "Quick" switch.
+    [caution] = at.warning
+    assert "run it again with “Quick” off (5 seeds)" in caution.value and "--" not in caution.value
+    # Figures were captioned with their file names ("per class recall"), and their legends name arms by id.
+    assert image_captions(at) == [
+        "Each arm's rare-class recall and balanced accuracy: the dot is the mean over seeds, the line its 95 % "
+        "interval. An arm beats the best baseline where its line lies wholly right of the grey band.",
+        "Recall per class and arm: the share of the class's test images the classifier names right (rare classes "
+        "starred and shaded)."]
+    assert "In the figures: `oversample` = Oversampling; `gan_classic` = GAN samples + classic augmentation." in [
+        c.value for c in at.caption]
 
 
 def test_a_report_recorded_with_arm_ids_is_answered_with_their_names(users, digits, home):

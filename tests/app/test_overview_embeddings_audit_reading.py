@@ -37,6 +37,23 @@ def test_coverage_tells_a_class_without_samples_from_an_uncovered_one(users, dig
     assert bar["orientation"] == "h"
 
 
+def test_coverage_names_a_batch_that_awaits_its_scores(users, digits):
+    embed_reals(digits)
+    make_batch(digits, 9, 4)
+    unscored = make_batch(digits, 8, 4, scored=False, seed=2)
+    with session_scope() as session:  # no points on the map until it is scored, as the worker leaves it
+        for sample in session.scalars(select(Sample).where(Sample.batch_id == unscored)):
+            sample.emb_x = sample.emb_y = None
+    at = app_test(users["rita"], "embeddings.py")
+    bar = _chart(at, "emb_coverage")["data"][0]
+    labels = dict(zip(bar["y"], bar["text"]))
+    # It read "no samples", with 4 samples of class 8 waiting on the Review page.
+    assert labels["8"] == f"not on the map yet: batch {unscored} not scored"
+    assert labels["0"] == "no samples"
+    # What the map's axes mean, for a reader who has never met UMAP: nothing but nearness.
+    assert any("the axes have no unit, only nearness means something" in c.value for c in at.caption)
+
+
 def test_selected_tiles_name_their_class_and_batch(users, digits):
     embed_reals(digits)
     batch = make_batch(digits, 7, 2, seed=1)
