@@ -17,6 +17,9 @@ so and its samples still match the digest its approval recorded; a sample reject
 stays out, and so does one that carried a blocking tag when its batch was approved. A sample flagged as memorized
 stays out too: approval refuses a batch with unrejected memorized samples, so such a flag was set after approval
 (a rescore with a stronger copy check) and no reviewer decided to admit a copy of a training image.
+A sample also stays out when its class is no longer the one its batch's approval recorded (the digest covers bytes,
+not labels), when its batch holds a decision no ganaug command records (`LogState.impossible`: an event appended by
+hand), and when its bytes are those of a sample the review kept out in another batch (`kept_out_bytes`).
 """
 
 from __future__ import annotations
@@ -44,8 +47,13 @@ from db.replay import Approval, LogState, digest_agrees, replay
 
 MANIFEST_COLUMNS = ("path", "sha256", "class_index", "source", "batch_id", "event_id")
 
+# An approved sample whose bytes the review kept out in another batch: a twin regenerated from a rejected batch's
+# seed, or a copy slipped in: either way one image with two decisions, of which the one that keeps it out holds.
+KEPT_OUT_ELSEWHERE = "the bytes of a sample kept out in another batch"
+
 # Reasons in `GatedSet.excluded` that mean something changed behind the review's back (a file, a row of the state
-# tables), as opposed to the review's own decisions (pending, rejected, tagged, over the cap): worth a warning.
+# tables, a hand-written event) or an image with two decisions, as opposed to the review's own decisions (pending,
+# rejected, tagged, over the cap): worth a warning.
 INTEGRITY_REASONS = (
     "real file missing or changed",
     "synthetic file missing or changed",
@@ -55,6 +63,10 @@ INTEGRITY_REASONS = (
     "blocking tag when approved",
     "rejected or blocking-tagged in the log, not in the tables",
     "flagged as memorized after approval",
+    "rejected when its batch was approved",
+    "class changed after approval",
+    "decided in a way no ganaug command records",
+    KEPT_OUT_ELSEWHERE,
 )
 
 
@@ -241,11 +253,14 @@ def admissible_samples(session: Session, dataset_id: int,
     members: dict[int, list] = {}
     for r in rows:
         members.setdefault(r.batch_id, []).append(r)
+    kept_out = kept_out_bytes(session, log)
     approvals: dict[int, Approval] = {}
     for batch_id, batch_rows in members.items():
         approval = log.approvals.get(batch_id)
         if log.batch_status(batch_id) != "approved" or approval is None:
             excluded["batch approved in the table but not in the log"] += len(batch_rows)
+        elif batch_id in log.impossible:  # a decision appended to the log by hand (`db.replay`)
+            excluded["decided in a way no ganaug command records"] += len(batch_rows)
         elif not digest_agrees(((r.id, r.sha256) for r in batch_rows), approval):
             excluded["batch's samples differ from what its approval recorded"] += len(batch_rows)
         else:
@@ -256,6 +271,7 @@ def admissible_samples(session: Session, dataset_id: int,
         if approval is None:
             continue  # counted above
         max_sample_id = approval.details.get("max_sample_id")
+        approved_class = approval.details.get("class_index")  # every approval records it (2026-11-22 on)
         if rejected:
             excluded["rejected sample"] += 1
         elif blocked:
@@ -264,10 +280,38 @@ def admissible_samples(session: Session, dataset_id: int,
             excluded["added after approval"] += 1
         elif sid in approval.blocked:
             excluded["blocking tag when approved"] += 1
+        elif sid in approval.rejected:  # a restore after approval, which only a hand-written event makes
+            excluded["rejected when its batch was approved"] += 1
+        elif approved_class is not None and c != approved_class:  # the digest covers bytes, not labels
+            excluded["class changed after approval"] += 1
         elif sid in log.rejected or log.blocked_now(sid):
             excluded["rejected or blocking-tagged in the log, not in the tables"] += 1
         elif memorized:  # approval refuses open memorized samples, so this flag came later (a rescore)
             excluded["flagged as memorized after approval"] += 1
+        elif kept_out.get(sha, {batch_id}) - {batch_id}:
+            excluded[KEPT_OUT_ELSEWHERE] += 1
         else:
             admitted.append(ManifestEntry(path, sha, c, "synthetic", batch_id, approval.event_id))
     return admitted, excluded
+
+
+def kept_out_bytes(session: Session, log: LogState) -> dict[str, set[int]]:
+    """sha256 → the batches holding a sample with those bytes that the review kept out: rejected, blocking-tagged (now
+    or when its batch was approved), or of a rejected or revoked batch, in the tables or in the log; of bytes found in
+    more than one batch only. A decision is about the image, so it holds wherever the same bytes appear again:
+    `ganaug generate` with a rejected batch's seed from the same checkpoint gives the same PNGs, which a second
+    batch's approval admitted."""
+    # Bytes in two batches are rare: SQL finds them (one grouping over the sha256 column, ≈ 0.1 s for 100,000
+    # samples), and only those rows are looked at. Reading every kept-out sample instead cost ≈ 1 s there.
+    twice = select(Sample.sha256).group_by(Sample.sha256).having(func.count(func.distinct(Sample.batch_id)) > 1)
+    blocking = carries_blocking_tag()
+    rows = session.execute(
+        select(Sample.id, Sample.batch_id, Sample.sha256, Sample.rejected, blocking.label("blocked"), Batch.status)
+        .join(Batch, Batch.id == Sample.batch_id).where(Sample.sha256.in_(twice))).all()
+    at_approval = {s for a in log.approvals.values() for s in a.blocked}
+    found: dict[str, set[int]] = {}
+    for sid, batch_id, sha, rejected, blocked, status in rows:
+        if (rejected or blocked or status in ("rejected", "revoked") or sid in log.rejected or log.blocked_now(sid)
+                or sid in at_approval or log.status.get(batch_id) in ("rejected", "revoked")):
+            found.setdefault(sha, set()).add(batch_id)
+    return found

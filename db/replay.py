@@ -8,6 +8,13 @@ blocking flag recorded when it was tagged) and, for every approved batch, the sa
 when it was approved.
 `state_mismatches` lists every place where the tables and the log disagree, and where an approved batch's samples
 no longer match the digest its approval recorded; `ganaug audit verify` reports them.
+
+The replay also follows the review's rules (`db.review`): a batch is approved or rejected only while pending, revoked
+only while approved, and a rejected sample restored only while its batch is pending. An event that breaks one was
+never recorded by ganaug: it was appended to the log by hand, which the chain cannot show (it has no secret, and an
+INSERT at its end needs no trigger dropped). `LogState.impossible` names it, `ganaug audit verify` reports it and the
+gate admits nothing of its batch. A forged event that keeps the rules (an approval of a pending batch) looks like any
+other: README, "Security and integrity".
 """
 
 from __future__ import annotations
@@ -41,6 +48,9 @@ class LogState:
     tags: dict[int, dict[str, bool]] = field(default_factory=dict)  # sample id → {tag name: blocking}
     # batch id → its samples seen in the log so far (rejected or tagged)
     members: dict[int, set[int]] = field(default_factory=dict, repr=False)
+    # batch id → the first event on it (or on one of its samples) that no ganaug command records, in words
+    impossible: dict[int, str] = field(default_factory=dict)
+    decided_by: dict[int, int] = field(default_factory=dict, repr=False)  # batch id → its last decision's event id
 
     def batch_status(self, batch_id: int) -> str:
         return self.status.get(batch_id, "pending")
@@ -53,7 +63,13 @@ class LogState:
         events that are not batch or sample decisions (accounts, tags, exports) change nothing."""
         action, target_id, details = event.action, event.target_id, event.details or {}
         if event.target_type == "batch" and action in BATCH_DECISIONS:
+            before = self.status.get(target_id)
+            if before != ("approved" if action == "revoke" else None):
+                self._impossible(event, target_id, f"{action}s batch {target_id}, which event "
+                                 f"{self.decided_by.get(target_id)} had {before}" if before else
+                                 f"revokes batch {target_id}, which no event had approved")
             self.status[target_id] = BATCH_DECISIONS[action]
+            self.decided_by[target_id] = event.id
             if action == "approve":
                 members = self.members.get(target_id, set())
                 self.approvals[target_id] = Approval(
@@ -65,11 +81,22 @@ class LogState:
             if action == "reject_sample":
                 self.rejected.add(target_id)
             elif action == "restore_sample":
+                batch_id = details.get("batch_id")
+                if batch_id is None:  # ganaug records it; one written by hand may leave it out (restores are rare)
+                    batch_id = next((b for b, a in self.approvals.items() if target_id in a.rejected), None)
+                if batch_id is not None and self.status.get(int(batch_id)) is not None:
+                    self._impossible(event, int(batch_id), f"restores sample {target_id} of batch {batch_id}, "
+                                     f"which event {self.decided_by.get(int(batch_id))} had "
+                                     f"{self.status[int(batch_id)]}")
                 self.rejected.discard(target_id)
             elif action == "tag":
                 self.tags.setdefault(target_id, {})[str(details.get("tag"))] = bool(details.get("blocking", True))
             else:  # untag
                 self.tags.get(target_id, {}).pop(str(details.get("tag")), None)
+
+    def _impossible(self, event, batch_id: int, what: str) -> None:
+        self.impossible.setdefault(batch_id, f"event {event.id} {what}: no ganaug command records that, so it was "
+                                             "written into the database directly")
 
 
 def replay(session: Session) -> LogState:
@@ -118,12 +145,19 @@ def state_mismatches(session: Session, state: Optional[LogState] = None, limit: 
         out.append(line)
         return len(out) >= limit
 
+    for line in state.impossible.values():
+        if add(line):
+            return out
     approved: dict[int, list] = {b: [] for b, s in state.status.items() if s == "approved" and b in state.approvals}
+    relabelled: list[tuple[int, int, int, int]] = []  # (sample, batch, its class now, the class its approval recorded)
     if approved:  # one read of the samples, for every approval's digest (not a query per batch)
-        for batch_id, sample_id, sha in session.execute(
-                select(Sample.batch_id, Sample.id, Sample.sha256).order_by(Sample.id)):
+        for batch_id, sample_id, sha, class_index in session.execute(
+                select(Sample.batch_id, Sample.id, Sample.sha256, Sample.class_index).order_by(Sample.id)):
             if batch_id in approved:
                 approved[batch_id].append((sample_id, sha))
+                recorded = state.approvals[batch_id].details.get("class_index")
+                if recorded is not None and class_index != recorded:
+                    relabelled.append((sample_id, batch_id, class_index, recorded))
     for batch_id, status in session.execute(select(Batch.id, Batch.status).order_by(Batch.id)):
         logged = state.batch_status(batch_id)
         if status != logged and add(f"batch {batch_id} is {status!r} in the batches table but {logged!r} in the log"):
@@ -132,6 +166,10 @@ def state_mismatches(session: Session, state: Optional[LogState] = None, limit: 
             if add(f"batch {batch_id}'s samples no longer match the digest its approval "
                    f"(event {state.approvals[batch_id].event_id}) recorded"):
                 return out
+    for sample_id, batch_id, class_index, recorded in relabelled:
+        if add(f"sample {sample_id} is of class {class_index} in the samples table, but the approval of its batch "
+               f"{batch_id} (event {state.approvals[batch_id].event_id}) was of class {recorded}"):
+            return out
     flagged = set(session.scalars(select(Sample.id).where(Sample.rejected)))
     for sample_id in sorted(flagged ^ state.rejected):
         table = "rejected" if sample_id in flagged else "not rejected"

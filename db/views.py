@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from sqlalchemy import Integer, column, func, select, values
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy import Integer, column, exists, func, select, values
+from sqlalchemy.orm import Session, aliased, undefer
 
 from db.models import (Batch, Dataset, Event, Job, RealImage, Report, Run, Sample, SampleTag, Tag,
                        carries_blocking_tag)
@@ -165,9 +165,14 @@ def last_event_id(session: Session) -> int:
     return session.scalar(select(func.max(Event.id))) or 0
 
 
+# How the approval's confirmation (the app's and `review approve`'s) names the samples `elsewhere` counts.
+ELSEWHERE = "with the bytes of a sample kept out in another batch"
+
+
 def approval_preview(session: Session, batch_id: int) -> dict:
     """What approving a batch now would let into the gated training set: its samples less the rejected and the
-    blocking-tagged ones (the gate's rules, db/gate.py; the export's ratio cap and file checks come later)."""
+    blocking-tagged ones, and less those with the bytes of a sample kept out in another batch (`elsewhere`: the
+    gate's rules, db/gate.py; the export's ratio cap and file checks come later)."""
     blocking = carries_blocking_tag()
     counts = dict(samples=0, rejected=0, blocked=0)
     for rejected, blocked, n in session.execute(
@@ -179,7 +184,16 @@ def approval_preview(session: Session, batch_id: int) -> dict:
             counts["rejected"] += n
         elif blocked:
             counts["blocked"] += n
-    counts["admitted"] = counts["samples"] - counts["rejected"] - counts["blocked"]
+    other = aliased(Sample)  # its own name: carries_blocking_tag() correlates with `samples`, this batch's rows
+    # Other batches' samples with this batch's bytes first (0.04 s at 100,000 samples; 0.1 s testing each for a
+    # decision first), then whether the review kept them out.
+    kept_out = (select(other.sha256).join(Batch, Batch.id == other.batch_id).where(
+        other.batch_id != batch_id, other.sha256.in_(select(Sample.sha256).where(Sample.batch_id == batch_id)),
+        other.rejected | Batch.status.in_(("rejected", "revoked"))
+        | exists().where(SampleTag.sample_id == other.id, SampleTag.tag_id == Tag.id, Tag.blocking)))
+    counts["elsewhere"] = session.scalar(select(func.count()).select_from(Sample).where(
+        Sample.batch_id == batch_id, ~Sample.rejected, ~blocking, Sample.sha256.in_(kept_out))) or 0
+    counts["admitted"] = counts["samples"] - counts["rejected"] - counts["blocked"] - counts["elsewhere"]
     return counts
 
 

@@ -256,8 +256,8 @@ def approval_confirmation(batch_id: int, state: dict) -> None:
     with session_scope() as session:
         preview = views.approval_preview(session, batch_id)
         seen_event = views.last_event_id(session)  # what the box says holds as of this event (confirm_approval)
-    out = [f"{n} {what}" for n, what in ((preview["rejected"], "rejected"), (preview["blocked"], "with a blocking tag"))
-           if n]
+    out = [f"{n} {what}" for n, what in ((preview["rejected"], "rejected"), (preview["blocked"], "with a blocking tag"),
+                                         (preview["elsewhere"], views.ELSEWHERE)) if n]
     with st.container(border=True, key="approve_confirmation"):
         st.markdown(f"**Approve batch {batch_id}?** {preview['admitted']} of its {preview['samples']} samples will be "
                     "admitted into the gated training set" + (f" ({' and '.join(out)} stay out)" if out else "")

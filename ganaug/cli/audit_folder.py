@@ -5,7 +5,10 @@ it, can prove with the home it came from.
 (an image swapped after the export showed nowhere: `manifest.sha256` covers the CSVs only), that the CSVs have the
 sha256 manifest.sha256 gives them, that the folder holds nothing else, that manifest.csv is the one a signed export
 recorded in the decision log and that event is still there (export_event.txt), that the log still holds the head in
-log_head.txt, and that its synthetic images' checkpoints are still here to regenerate them.
+log_head.txt, that no batch of its synthetic images holds a decision appended to the log by hand against the
+review's rules (`db.replay`), and that its synthetic images' checkpoints are still here to regenerate them. It also
+names what an ImageFolder reader would train on that the manifest lacks: a second file for a row, a class in two
+folders, an index of another width, an empty folder.
 `audit trace` finds an image by its sha256: a synthetic sample's batch, run, checkpoint, class, seed, the decisions
 on it and its batch and the exports that hold it, with the command that regenerates its bytes; or the real image it
 is.
@@ -51,16 +54,22 @@ def _manifest_rows(folder: Path) -> tuple[list[dict], str]:
 
 
 def image_problems(folder: Path, rows: list[dict]) -> list[str]:
-    """Each image of the folder that is missing, differs from its manifest row, or has no row; in row order."""
+    """Each image of the folder that is missing, differs from its manifest row, or has no row; each file or folder
+    the export did not write; in row order."""
     found: dict[tuple[int, str, str], Path] = {}  # (row, class index, source) → file
     problems = _images_csv_problems(folder, rows)
     for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
         rel = path.relative_to(folder).as_posix()
         m = _IMAGE.fullmatch(rel)
-        if m and path.is_file() and not path.is_symlink():
-            found[(int(m[2]), str(int(m[1])), m[3])] = path
+        key = (int(m[2]), str(int(m[1])), m[3]) if m else None
+        # A row's name as the export writes it, and one file per row: `0000866_synthetic.png` beside
+        # `000866_synthetic.png` was read as row 866 too, and the one sorted first was never looked at, though an
+        # ImageFolder reader trains on both.
+        if m and path.is_file() and not path.is_symlink() and m[2] == f"{key[0]:06d}" and key not in found:
+            found[key] = path
         elif rel not in _EXPORT_FILES:
             problems.append(f"{rel}: not an image of manifest.csv (added after the export)")
+    problems += _class_folder_problems(folder, found.values())
     for row, entry in enumerate(rows):
         key = (row, entry["class_index"], entry["source"])  # an edited row that names no file finds none
         path = found.pop(key, None)
@@ -72,6 +81,34 @@ def image_problems(folder: Path, rows: list[dict]) -> list[str]:
                             f"records {entry['sha256']} ({entry['path']}): the image was changed or swapped")
     problems += [f"{p.relative_to(folder).as_posix()}: no row {r} of manifest.csv names it (added after the export)"
                  for (r, _, _), p in sorted(found.items())]
+    return problems
+
+
+def _class_folder_problems(folder: Path, images) -> list[str]:
+    """The class folders an ImageFolder reader would number otherwise than manifest.csv: a class in two folders
+    (`008_8` and `008_x`: read as two classes, every later one shifted), an index written with more digits than the
+    others' (`0009_9` sorts before `001_1`), and a folder that holds no image of the manifest (an empty `000_a` is
+    a class of its own). Each image was checked against its row by the index alone, so a sample moved into such a
+    folder passed while its label changed."""
+    holding: dict[int, set[str]] = {}
+    for path in images:
+        name = path.relative_to(folder).parts[0]
+        holding.setdefault(int(name.split("_", 1)[0]), set()).add(name)
+    problems = [f"class {index} is in {len(names)} folders ({', '.join(sorted(names))}): an ImageFolder reader takes "
+                "them for as many classes; the export wrote one (a folder was added after the export)"
+                for index, names in sorted(holding.items()) if len(names) > 1]
+    # The export pads every index to one width, at least 3 and that of the largest (`_class_folder`); until
+    # 2026-12-07 it wrote each with 3 digits at least (`1000_x` beside `999_x`). Either way, all folders alike.
+    usual = max(3, len(str(max(holding, default=0))))
+    prefixes = [(index, name, name.split("_", 1)[0]) for index, names in holding.items() for name in sorted(names)]
+    if not (all(p == f"{i:0{usual}d}" for i, _, p in prefixes) or all(p == f"{i:03d}" for i, _, p in prefixes)):
+        problems += [f"{name}: its class index has {len(p)} digits, not {usual} as the export writes them, so it sorts "
+                     "out of class order (renamed after the export)" for i, name, p in prefixes
+                     if p != f"{i:0{usual}d}"]
+    used = {name for names in holding.values() for name in names}
+    problems += [f"{p.relative_to(folder).as_posix()}/: a folder that holds no image of manifest.csv, which an "
+                 "ImageFolder reader counts as a class (added after the export)"
+                 for p in sorted(folder.iterdir()) if p.is_dir() and not p.is_symlink() and p.name not in used]
     return problems
 
 
@@ -157,13 +194,15 @@ def check_folder(folder: Path) -> dict:
     from db.engine import session_scope
     from db.exports import list_exports
     from db.models import Event
+    from db.replay import LogState
 
     folder = folder.resolve()
     rows, digest = _manifest_rows(folder)
     problems = _checksum_problems(folder) + image_problems(folder, rows)
     head = _log_head(folder)
+    log = LogState()
     with session_scope() as s:
-        chain = verify_chain(s)
+        chain = verify_chain(s, visit=log.apply)  # the review replayed in the same read (`db.replay`)
         problems += _own_event_problem(s, folder)
         record = next((r for r in list_exports(s, limit=10**9) if r["manifest_sha256"] == digest), None)
         head_found = head is not None and s.scalar(select(Event.id).where(Event.hash == head[1])) is not None
@@ -183,6 +222,10 @@ def check_folder(folder: Path) -> dict:
                         f"recorded {record['log_head_events']} events, head {record['log_head']}")
     batches = sorted({int(r["batch_id"]) for r in rows
                       if r["source"] == "synthetic" and (r["batch_id"] or "").isdigit()})
+    # A decision appended by hand that breaks the review's rules (an approval of a rejected batch): the export was
+    # recorded as any other, and its folder matches that record, so only the log's replay shows what it holds.
+    problems += [f"batch {b}'s samples are in this folder, but {log.impossible[b]}" for b in batches
+                 if b in log.impossible]
     problems += _lost_checkpoints(batches)
     return dict(folder=str(folder), ok=not problems, problems=problems, manifest_sha256=digest, images=len(rows),
                 synthetic=sum(r["source"] == "synthetic" for r in rows), batches=batches, export=record,
@@ -217,8 +260,9 @@ FOLDER_HELP = (
     "not as exported.\n\n"
     "Every image has the sha256 of its manifest.csv row and nothing was added, both CSVs have the sha256 in "
     "manifest.sha256, manifest.csv is the one a signed export recorded (who, when, which log head) and that event is "
-    "still in the log (export_event.txt), the log still holds the head in log_head.txt, and the checkpoints its "
-    "synthetic images came from are still here.\n\n"
+    "still in the log (export_event.txt), the log still holds the head in log_head.txt, no batch of its synthetic "
+    "images holds a decision that no ganaug command records (one written into the database by hand), and the "
+    "checkpoints its synthetic images came from are still here.\n\n"
     "Example: ganaug audit folder ~/gated-digits")
 
 

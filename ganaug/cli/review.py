@@ -53,7 +53,7 @@ def approve_cmd(batch: int = BATCH, reason: Optional[str] = REASON, user: Option
 
     Example: ganaug review approve 1 --user alice"""
     from db.review import approve_batch
-    from db.views import approval_preview
+    from db.views import ELSEWHERE, approval_preview
 
     admits: dict = {}
 
@@ -64,8 +64,8 @@ def approve_cmd(batch: int = BATCH, reason: Optional[str] = REASON, user: Option
 
     out, text = _record(approve, batch, user, reason=reason)
     out["admits"] = admits
-    left = [f"{n} {what}" for n, what in ((admits["rejected"], "rejected"), (admits["blocked"], "with a blocking tag"))
-            if n]  # the words of the app's confirmation
+    left = [f"{n} {what}" for n, what in ((admits["rejected"], "rejected"), (admits["blocked"], "with a blocking tag"),
+                                          (admits["elsewhere"], ELSEWHERE)) if n]  # the app's confirmation's words
     emit(out, as_json, f"{text}\napproved batch {batch}: {admits['admitted']} of its {admits['samples']} samples are "
                        "admitted into the gated training set" + (f" ({' and '.join(left)} stay out)" if left else ""))
 

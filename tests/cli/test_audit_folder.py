@@ -198,3 +198,55 @@ def test_a_samples_seed_edited_in_images_csv_is_caught_by_manifest_sha256(export
     assert images.read_text() != text
     [problem] = _problems(out)
     assert problem.startswith("images.csv no longer has the sha256 manifest.sha256 gives it (")
+
+
+def test_a_sample_added_or_moved_under_another_name_of_its_row_or_class_is_named(exported):
+    """An ImageFolder reader trains on every file of every folder: a rejected image added as `0000012_synthetic.png`
+    (read as row 12 too) or in a second folder of its class passed as long as the file sorted first was a row's own,
+    and a sample moved to `001_x/` (one more class, every later label shifted) or its folder renamed `0001_1`
+    (sorted before `000_0`) passed, as the rows were matched by their numbers alone."""
+    out, _ = exported
+    first, second, _ = _synthetic_files(out)
+    cls = first.parent.name  # `001_1`
+    index = cls.split("_")[0]
+    rejected = b"a rejected sample's bytes"
+    (first.parent / f"0{first.name}").write_bytes(rejected)  # sorts before the row's own file
+    (out / f"0{cls}").mkdir()
+    (out / f"0{cls}" / first.name).write_bytes(rejected)
+    (out / f"{index}_x").mkdir()
+    second.rename(out / f"{index}_x" / second.name)
+    (out / "000_empty").mkdir()
+    problems = _problems(out)
+    assert f"{cls}/0{first.name}: not an image of manifest.csv (added after the export)" in problems
+    # `0001_1/` sorts first: its file is taken for the row's, which is then the one left over. Both are named.
+    assert any(p.startswith(f"0{cls}/{first.name}: sha256 ") and "changed or swapped" in p for p in problems)
+    assert f"{cls}/{first.name}: not an image of manifest.csv (added after the export)" in problems
+    assert f"0{cls}: its class index has 4 digits, not 3 as the export writes them" in "\n".join(problems)
+    assert (f"class 1 is in 3 folders (0{cls}, {cls}, {index}_x): an ImageFolder reader takes them for as many "
+            "classes; the export wrote one (a folder was added after the export)") in problems
+    assert any(p.startswith("000_empty/: a folder that holds no image of manifest.csv") for p in problems)
+    assert len(problems) == 6, problems
+
+
+def test_a_class_folder_renamed_with_another_index_width_is_named(exported):
+    out, _ = exported
+    cls = _synthetic_files(out)[0].parent
+    cls.rename(out / f"0{cls.name}")  # `0001_1` sorts before `000_0`: ImageFolder numbers it class 0
+    [problem] = _problems(out)
+    assert problem == (f"0{cls.name}: its class index has 4 digits, not 3 as the export writes them, so it sorts "
+                       "out of class order (renamed after the export)")
+
+
+def test_a_batch_with_a_decision_appended_by_hand_is_named(exported):
+    """An approval appended to the log by hand, of a batch already decided (`db.replay`): the folder matches its
+    record, so only the log's replay shows it."""
+    from db.audit import record_event
+    from db.users import get_user
+
+    out, summary = exported
+    with session_scope(immediate=True) as s:
+        forged = record_event(s, get_user(s, "rex"), "approve", "batch", 1, "Reviewed").id
+    [problem] = _problems(out)
+    assert problem == (f"batch 1's samples are in this folder, but event {forged} approves batch 1, which event "
+                       f"{summary['event']['id'] - 1} had approved: no ganaug command records that, so it was "
+                       "written into the database directly")

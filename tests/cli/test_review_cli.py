@@ -460,7 +460,7 @@ def test_approve_says_how_many_samples_it_admits(team):
     assert said.stdout.splitlines()[1] == (f"approved batch {team['b1']}: 1 of its 3 samples are admitted into the "
                                            "gated training set (1 rejected and 1 with a blocking tag stay out)")
     out = ok_json("review", "approve", team["b2"], env=REX)
-    assert out["admits"] == {"samples": 2, "rejected": 0, "blocked": 0, "admitted": 2}
+    assert out["admits"] == {"samples": 2, "rejected": 0, "blocked": 0, "elsewhere": 0, "admitted": 2}
 
 
 def test_export_says_how_many_approved_samples_the_cap_left_out(team, home, tmp_path):

@@ -154,7 +154,7 @@ def test_the_approval_preview_counts_what_the_gate_then_admits(home, toy, people
         tag_sample(s, ids[0], "blur", people["rex"])  # rejected and tagged: counted once, as rejected
     with session_scope() as s:
         preview = approval_preview(s, b)
-    assert preview == dict(samples=5, rejected=1, blocked=1, admitted=3)
+    assert preview == dict(samples=5, rejected=1, blocked=1, elsewhere=0, admitted=3)
     with session_scope(immediate=True) as s:
         approve_batch(s, b, people["rex"])
     with session_scope() as s:

@@ -1,0 +1,77 @@
+"""Decisions appended to the log by hand. The chain has no secret, and an INSERT at its end needs no trigger dropped:
+whoever can write the database appends an event as ganaug would, with its hash computed (`record_event` here, a few
+lines of Python with `db.audit.event_hash` there). What such an event may not do is break the review's rules, which
+every ganaug command keeps: an approval of a rejected batch, or a rejected sample restored after its batch was
+approved, admitted those samples, and `audit verify` said ok. And the digest an approval records covers the samples'
+bytes, not their class: a sample relabelled in the samples table went into the export under the other class."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from db.audit import record_event
+from db.engine import session_scope
+from db.gate import gated_training_set
+from db.models import Batch, Sample
+from db.replay import state_mismatches
+from db.review import approve_batch, reject_batch, reject_sample, samples_digest
+from tests.db.helpers import make_batch, sample_ids
+
+
+def _gated(home):
+    with session_scope() as s:
+        gated = gated_training_set(s, "toy", 1.0, home=home)
+        return [e.path for e in gated.entries if e.source == "synthetic"], gated.excluded, state_mismatches(s)
+
+
+def test_an_approval_appended_to_a_rejected_batch_admits_nothing_and_is_named(home, toy, people):
+    with session_scope(immediate=True) as s:
+        batch = make_batch(s, home, toy, n=2).id
+        rejected = reject_batch(s, batch, people["rex"], reason="smeared").id
+        n, _, max_id, digest = samples_digest(s, batch)
+        forged = record_event(s, people["rex"], "approve", "batch", batch, "Reviewed", details=dict(
+            samples=n, rejected=0, max_sample_id=max_id, samples_sha256=digest, class_index=1)).id
+        s.execute(update(Batch).where(Batch.id == batch).values(status="approved"))
+    admitted, excluded, mismatches = _gated(home)
+    assert admitted == [] and excluded["decided in a way no ganaug command records"] == 2
+    assert mismatches == [f"event {forged} approves batch {batch}, which event {rejected} had rejected: no ganaug "
+                          "command records that, so it was written into the database directly"]
+
+
+def test_a_sample_restored_after_its_batch_was_approved_stays_out_and_is_named(home, toy, people):
+    with session_scope(immediate=True) as s:
+        batch = make_batch(s, home, toy, n=3).id
+        ids = sample_ids(s, batch)
+        reject_sample(s, ids[0], people["rex"], reason="wrong stroke")
+        approved = approve_batch(s, batch, people["rex"]).id
+        # Without the batch in its details, as a hand-written event may leave it: the approval says whose it is.
+        forged = record_event(s, people["rex"], "restore_sample", "sample", ids[0], "Restored").id
+        s.execute(update(Sample).where(Sample.id == ids[0]).values(rejected=False))
+    admitted, excluded, mismatches = _gated(home)
+    assert admitted == [] and excluded["decided in a way no ganaug command records"] == 3
+    assert mismatches == [f"event {forged} restores sample {ids[0]} of batch {batch}, which event {approved} had "
+                          "approved: no ganaug command records that, so it was written into the database directly"]
+
+
+def test_a_restore_that_names_another_batch_still_leaves_out_what_the_approval_left_out(home, toy, people):
+    with session_scope(immediate=True) as s:
+        batch, pending = make_batch(s, home, toy, n=3).id, make_batch(s, home, toy, n=1).id
+        ids = sample_ids(s, batch)
+        reject_sample(s, ids[0], people["rex"], reason="wrong stroke")
+        approve_batch(s, batch, people["rex"])
+        record_event(s, people["rex"], "restore_sample", "sample", ids[0], "Restored", details=dict(batch_id=pending))
+        s.execute(update(Sample).where(Sample.id == ids[0]).values(rejected=False))
+    admitted, excluded, _ = _gated(home)
+    assert len(admitted) == 2 and excluded["rejected when its batch was approved"] == 1
+
+
+def test_a_sample_relabelled_after_approval_stays_out_and_is_named(home, toy, people):
+    with session_scope(immediate=True) as s:
+        batch = make_batch(s, home, toy, n=2, class_index=1).id
+        ids = sample_ids(s, batch)
+        approved = approve_batch(s, batch, people["rex"]).id
+        s.execute(update(Sample).where(Sample.id == ids[1]).values(class_index=0))
+    admitted, excluded, mismatches = _gated(home)
+    assert admitted == [f"batches/{batch}/000000.png"] and excluded["class changed after approval"] == 1
+    assert mismatches == [f"sample {ids[1]} is of class 0 in the samples table, but the approval of its batch {batch} "
+                          f"(event {approved}) was of class 1"]
