@@ -48,9 +48,11 @@ def audit_verify_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Recompute the hash chain of the decision log and check the review state against it; exit 1 and name the
-    first broken event, or each place where the tables disagree with the log, or an event that breaks the review's
-    rules (an approval of a rejected batch: written into the database by hand). A chain cannot show on its own that
+    first broken event, or each place where the tables disagree with the log. A chain cannot show on its own that
     its newest events were deleted: `--head` checks it against a head written down elsewhere.
+
+    It also names an event that breaks the review's rules (an approval of a rejected batch: written into the
+    database by hand, as no ganaug command records it).
 
     Example: ganaug audit verify --head "$(cat EXPORT_FOLDER/log_head.txt)"
     """
