@@ -164,11 +164,11 @@ def _broken_link(session: Session, e, before: int) -> str:
             f"{before} was altered and its hash recomputed (or event {e.id}'s link to it was edited)")
 
 
-# What the workflow records (db/review.py, db/tags.py, db/users.py, db/exports.py, db/sign_ins.py): the filters of
-# `ganaug audit log` accept these, and any other value the log happens to hold.
+# What the workflow records (db/review.py, db/tags.py, db/users.py, db/exports.py, db/sign_ins.py, db/ingests.py): the
+# filters of `ganaug audit log` accept these, and any other value the log happens to hold.
 ACTIONS = ("approve", "reject", "revoke", "reject_sample", "restore_sample", "tag", "untag", "add_user", "disable_user",
            "enable_user", "set_password", "set_role", "add_tag", "retire_tag", "restore_tag", "export",
-           "unlock_sign_in")
+           "unlock_sign_in", "ingest", "seal", "remove_dataset")
 TARGET_TYPES = ("batch", "sample", "user", "tag", "dataset")
 
 

@@ -42,7 +42,7 @@ def add_dataset(session: Session, images: list[dict], **fields) -> Dataset:
 
 def dataset_references(session: Session, dataset: Dataset) -> dict[str, list[int]]:
     """What refers to the dataset, by kind → ids: its runs, batches (a sample is a batch's), reports, the decision
-    log's events that target it (its exports) and the jobs queued or running on it (`jobs_of`; its finished jobs
+    log's exports of it and the jobs queued or running on it (`jobs_of`; its finished jobs
     are deleted with it). Empty kinds are left out."""
     from db.jobs import ACTIVE
 
@@ -50,7 +50,8 @@ def dataset_references(session: Session, dataset: Dataset) -> dict[str, list[int
         "runs": list(session.scalars(select(Run.id).where(Run.dataset_id == dataset.id).order_by(Run.id))),
         "batches": list(session.scalars(select(Batch.id).where(Batch.dataset_id == dataset.id).order_by(Batch.id))),
         "reports": list(session.scalars(select(Report.id).where(Report.dataset_id == dataset.id).order_by(Report.id))),
-        "events": list(session.scalars(select(Event.id).where(Event.target_type == "dataset",
+        # its exports; not its ingest, seal or removal (`db.ingests`), which record the dataset and name nothing made
+        "events": list(session.scalars(select(Event.id).where(Event.target_type == "dataset", Event.action == "export",
                                                               Event.target_id == dataset.id).order_by(Event.id))),
         "jobs": jobs_of(session, dataset, ACTIVE),
     }

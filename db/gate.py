@@ -20,6 +20,9 @@ stays out too: approval refuses a batch with unrejected memorized samples, so su
 A sample also stays out when its class is no longer the one its batch's approval recorded (the digest covers bytes,
 not labels), when its batch holds a decision no ganaug command records (`LogState.impossible`: an event appended by
 hand), and when its bytes are those of a sample the review kept out in another batch (`kept_out_bytes`).
+The real images are admitted only while their rows agree with the digest the dataset's ingest (or an admin's seal)
+recorded in the log (`db.ingests`); a dataset ingested before ingests were recorded is admitted, and says so
+(`GatedSet.real_images`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from sqlalchemy.orm import Session
 from db.audit import verify_chain
 from db.datasets import get_dataset
 from db.errors import DecisionError
+from db.ingests import DIFFERS, real_images_standing
 from db.models import Batch, RealImage, Sample, carries_blocking_tag
 from db.replay import Approval, LogState, digest_agrees, replay
 
@@ -50,12 +54,16 @@ MANIFEST_COLUMNS = ("path", "sha256", "class_index", "source", "batch_id", "even
 # An approved sample whose bytes the review kept out in another batch: a twin regenerated from a rejected batch's
 # seed, or a copy slipped in: either way one image with two decisions, of which the one that keeps it out holds.
 KEPT_OUT_ELSEWHERE = "the bytes of a sample kept out in another batch"
+# Every real image of a dataset whose real_images rows differ from what its ingest (or seal) recorded (`db.ingests`):
+# one digest covers them all, so which row was added or changed cannot be told, and none is admitted.
+REAL_ROWS_CHANGED = "real images differ from what their ingest recorded"
 
 # Reasons in `GatedSet.excluded` that mean something changed behind the review's back (a file, a row of the state
 # tables, a hand-written event) or an image with two decisions, as opposed to the review's own decisions (pending,
 # rejected, tagged, over the cap): worth a warning.
 INTEGRITY_REASONS = (
     "real file missing or changed",
+    REAL_ROWS_CHANGED,
     "synthetic file missing or changed",
     "batch approved in the table but not in the log",
     "batch's samples differ from what its approval recorded",
@@ -89,6 +97,9 @@ class GatedSet:
     counts: dict[int, dict[str, int]] = field(default_factory=dict)  # class → {"real": n, "synthetic": m}
     log_head: dict = field(default_factory=dict)  # {"events": n, "hash": h}: the verified log this set rests on
     over_cap: dict[int, int] = field(default_factory=dict)  # class → admissible samples left out over the cap
+    # {"standing": "recorded" | "not covered" | "differs", "event_id": the ingest or seal}: the real images against
+    # the log (`db.ingests.real_images_standing`); "not covered" (ingested before 2026-12-07, not sealed) admits them
+    real_images: dict = field(default_factory=dict)
 
     def manifest_csv(self) -> bytes:
         return manifest_csv(self.entries)
@@ -97,7 +108,7 @@ class GatedSet:
         return dict(dataset=self.dataset, synthetic_ratio=self.synthetic_ratio, entries=len(self.entries),
                     manifest_sha256=self.manifest_sha256, counts={str(k): v for k, v in self.counts.items()},
                     excluded=self.excluded, log_head=self.log_head,
-                    over_cap={str(k): v for k, v in self.over_cap.items()})
+                    over_cap={str(k): v for k, v in self.over_cap.items()}, real_images=self.real_images)
 
 
 def manifest_csv(entries: list[ManifestEntry]) -> bytes:
@@ -186,19 +197,24 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
                             "`ganaug audit verify` shows it; restore the database from a backup")
     excluded: Counter = Counter()
 
-    real_rows = session.execute(
-        select(RealImage.path, RealImage.sha256, RealImage.class_index)
-        .where(RealImage.dataset_id == dataset.id, RealImage.split == "train").order_by(RealImage.id)
+    # Every split in one read: the log's digest covers them all (a test image moved into training is a change too).
+    all_real = session.execute(
+        select(RealImage.id, RealImage.split, RealImage.class_index, RealImage.sha256, RealImage.path)
+        .where(RealImage.dataset_id == dataset.id).order_by(RealImage.id)
     ).all()
+    real_rows = [r for r in all_real if r.split == "train"]
+    standing, recorded_by = real_images_standing(session, dataset.id, log, all_real)
+    if standing == DIFFERS:  # a row added (a rejected sample listed as real, say) or a file swapped with its sha256
+        excluded[REAL_ROWS_CHANGED] += len(real_rows)
     entries: list[ManifestEntry] = []
     real_per_class: Counter = Counter()
-    for (path, sha, c), ok in zip(real_rows, _matching(base, real_rows)):
+    for r, ok in zip(real_rows, [] if standing == DIFFERS else _matching(base, real_rows)):
         if not ok:
             excluded["real file missing or changed"] += 1
             continue
-        entries.append(ManifestEntry(path, sha, c, "real"))
-        real_per_class[c] += 1
-    if real_rows and not entries:  # not one file: the wrong GANAUG_HOME, not damage
+        entries.append(ManifestEntry(r.path, r.sha256, r.class_index, "real"))
+        real_per_class[r.class_index] += 1
+    if real_rows and not entries and standing != DIFFERS:  # not one file: the wrong GANAUG_HOME, not damage
         raise DecisionError(f"none of dataset {dataset_name!r}'s {len(real_rows)} real training images is under "
                             f"{base} with its recorded bytes: is GANAUG_HOME the folder the dataset was ingested into?")
 
@@ -226,7 +242,8 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
               for c in sorted(set(real_per_class) | set(taken))}
     digest = hashlib.sha256(manifest_csv(entries)).hexdigest()
     return GatedSet(dataset_name, float(synthetic_ratio), entries, digest, dict(excluded), counts,
-                    {"events": chain.checked, "hash": chain.head_hash}, dict(sorted(over_cap.items())))
+                    {"events": chain.checked, "hash": chain.head_hash}, dict(sorted(over_cap.items())),
+                    dict(standing=standing, event_id=recorded_by))
 
 
 def admissible_samples(session: Session, dataset_id: int,

@@ -182,7 +182,8 @@ class Batch(Base):
 
 class Sample(Base):
     __tablename__ = "samples"
-    __table_args__ = (Index("ix_samples_batch", "batch_id"),)
+    # (sha256, batch_id): the gate's grouping of samples by their bytes (`db.gate.kept_out_bytes`; migration 0011)
+    __table_args__ = (Index("ix_samples_batch", "batch_id"), Index("ix_samples_sha256_batch", "sha256", "batch_id"))
 
     id: Mapped[intpk]
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))

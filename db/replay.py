@@ -5,9 +5,10 @@ the hash-chained log (`db.audit`) is the record. A row of state can be edited wi
 would notice, so whatever admits a sample into training reads the log as well: `replay` rebuilds, from the events
 alone, each batch's last decision, the rejected samples (less those restored since), each sample's tags (with the
 blocking flag recorded when it was tagged) and, for every approved batch, the samples that carried a blocking tag
-when it was approved.
-`state_mismatches` lists every place where the tables and the log disagree, and where an approved batch's samples
-no longer match the digest its approval recorded; `ganaug audit verify` reports them.
+when it was approved; and each dataset's last ingest, seal or removal (`db.ingests`).
+`state_mismatches` lists every place where the tables and the log disagree, where an approved batch's samples
+no longer match the digest its approval recorded, and where a dataset's real images no longer match the digest its
+ingest recorded; `ganaug audit verify` reports them.
 
 The replay also follows the review's rules (`db.review`): a batch is approved or rejected only while pending, revoked
 only while approved, and a rejected sample restored only while its batch is pending. An event that breaks one was
@@ -30,6 +31,8 @@ from db.models import Batch, Event, Sample, SampleTag, Tag
 
 BATCH_DECISIONS = {"approve": "approved", "reject": "rejected", "revoke": "revoked"}
 SAMPLE_ACTIONS = ("reject_sample", "restore_sample", "tag", "untag")
+# What records a dataset's real images (`db.ingests`): its ingest, an admin's seal of an older one, its removal.
+DATASET_RECORDS = ("ingest", "seal", "remove_dataset")
 
 
 @dataclass
@@ -51,6 +54,9 @@ class LogState:
     # batch id → the first event on it (or on one of its samples) that no ganaug command records, in words
     impossible: dict[int, str] = field(default_factory=dict)
     decided_by: dict[int, int] = field(default_factory=dict, repr=False)  # batch id → its last decision's event id
+    # dataset id → (event id, action, details) of its last ingest, seal or removal (`db.ingests`)
+    datasets: dict[int, tuple[int, str, dict]] = field(default_factory=dict)
+    first_ingest: Optional[int] = None  # the lowest dataset id an ingest event names: older ones may have none
 
     def batch_status(self, batch_id: int) -> str:
         return self.status.get(batch_id, "pending")
@@ -60,9 +66,14 @@ class LogState:
 
     def apply(self, event) -> None:
         """Take the next event of the log, in id order (a row with id, action, target_type, target_id, details);
-        events that are not batch or sample decisions (accounts, tags, exports) change nothing."""
+        events that are not batch or sample decisions or records of a dataset (accounts, tags, exports) change
+        nothing."""
         action, target_id, details = event.action, event.target_id, event.details or {}
-        if event.target_type == "batch" and action in BATCH_DECISIONS:
+        if event.target_type == "dataset" and action in DATASET_RECORDS:
+            self.datasets[target_id] = (event.id, action, details)
+            if action == "ingest" and (self.first_ingest is None or target_id < self.first_ingest):
+                self.first_ingest = target_id
+        elif event.target_type == "batch" and action in BATCH_DECISIONS:
             before = self.status.get(target_id)
             if before != ("approved" if action == "revoke" else None):
                 self._impossible(event, target_id, f"{action}s batch {target_id}, which event "
@@ -100,13 +111,13 @@ class LogState:
 
 
 def replay(session: Session) -> LogState:
-    """Rebuild the review state from the batch and sample events of the log, in id order. (The gate builds the
+    """Rebuild the review state from the batch, sample and dataset events of the log, in id order. (The gate builds the
     same state while it verifies the hash chain, from that one read of the log: `verify_chain(visit=...)`.)"""
     state = LogState()
     for event in session.execute(
         select(Event.id, Event.action, Event.target_type, Event.target_id, Event.details)
-        .where(Event.target_type.in_(("batch", "sample")),
-               Event.action.in_((*BATCH_DECISIONS, *SAMPLE_ACTIONS)))
+        .where(Event.target_type.in_(("batch", "sample", "dataset")),
+               Event.action.in_((*BATCH_DECISIONS, *SAMPLE_ACTIONS, *DATASET_RECORDS)))
         .order_by(Event.id)
     ):
         state.apply(event)
@@ -146,6 +157,11 @@ def state_mismatches(session: Session, state: Optional[LogState] = None, limit: 
         return len(out) >= limit
 
     for line in state.impossible.values():
+        if add(line):
+            return out
+    from db.ingests import dataset_mismatches  # it reads LogState from here
+
+    for line in dataset_mismatches(session, state):
         if add(line):
             return out
     approved: dict[int, list] = {b: [] for b, s in state.status.items() if s == "approved" and b in state.approvals}

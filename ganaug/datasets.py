@@ -1,10 +1,11 @@
 """Ingest a dataset into GANAUG_HOME and record it in the database — all of it or nothing.
 
-The images are written into a staging folder; the dataset row and its image rows are inserted in one
-transaction; the staging folder is renamed into place just before that transaction commits. Any failure
-removes the staging folder (or the renamed one) and rolls the rows back. A staging folder left by an ingest that
-was killed outright (`kill -9`, out of memory) is removed by the next ingest (`ganaug.held_folders`), and so is one
-killed in the instant between placing its folder and committing its rows (`_left_by_a_killed_ingest`).
+The images are written into a staging folder; the dataset row, its image rows and the decision log's event that
+records them (`db.ingests`) are inserted in one transaction; the staging folder is renamed into place just before
+that transaction commits. Any failure removes the staging folder (or the renamed one) and rolls the rows back. A
+staging folder left by an ingest that was killed outright (`kill -9`, out of memory) is removed by the next ingest
+(`ganaug.held_folders`), and so is one killed in the instant between placing its folder and committing its rows
+(`_left_by_a_killed_ingest`).
 
 Removing a dataset nothing refers to (`remove_dataset`) runs the other way: its folder (and its feature extractor's,
 under GANAUG_HOME/models) is renamed into a held `.removing-` folder just before the transaction that deletes its
@@ -28,6 +29,7 @@ from typing import Optional
 from db.datasets import (add_dataset, class_counts, dataset_references, delete_dataset, find_dataset, get_dataset,
                          identical_images, list_datasets, near_copy_images)
 from db.engine import session_scope
+from db.ingests import record_ingest, record_removal
 from db.models import Dataset
 from ganaug.held_folders import (NOT_RECORDED_WHY, UNCOMMITTED, HeldFolder, abandoned, mark_committed,
                                   mark_uncommitted, removed_if_left_by_a_kill, sweep_abandoned)
@@ -96,7 +98,8 @@ def ingest_dataset(
                  source_path=i.source_path, near_set=i.near_set)
             for i in result.images
         ]
-        with _name_taken_is_bad_input(name), session_scope() as session:
+        # Immediate: the ingest's event (`db.ingests.record_ingest`) is appended to the log in this transaction.
+        with _name_taken_is_bad_input(name), session_scope(immediate=True) as session:
             dataset = add_dataset(
                 session,
                 rows,
@@ -112,6 +115,7 @@ def ingest_dataset(
                 skipped=[list(s) for s in result.skipped],
                 bit_depth=options.bit_depth,
             )
+            record_ingest(session, dataset)  # the digest of its real images' rows: what the gate will admit
             mark_uncommitted(staging)
             staging.rename(final)
             renamed = True
@@ -249,7 +253,8 @@ def _in_use_message(name: str, refs: dict[str, list[int]]) -> str:
 def remove_dataset(name: str) -> dict:
     """Delete a dataset that nothing refers to (`db.datasets.dataset_references`): its rows and its finished jobs'
     (`db.datasets.delete_dataset`), its folder under GANAUG_HOME/datasets and its feature extractor's under
-    GANAUG_HOME/models. Returns what was removed (`jobs`: the ids of the finished jobs deleted)."""
+    GANAUG_HOME/models; the decision log records the removal (`db.ingests.record_removal`). Returns what was removed
+    (`jobs`: the ids of the finished jobs deleted)."""
     from db.audit import lock_log
     from ganaug.disk import tree_bytes
 
@@ -263,6 +268,7 @@ def remove_dataset(name: str) -> dict:
             refs = dataset_references(session, dataset)
             if refs:
                 raise GanaugError(_in_use_message(name, refs))
+            record_removal(session, dataset)  # before its rows go: the digest says which images were removed
             images, jobs = delete_dataset(session, dataset)  # run now: a row still referring to it fails them,
             # before any folder moves
             folder = Path(paths.resolve(dataset.path))

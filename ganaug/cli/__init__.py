@@ -23,8 +23,9 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from ganaug.cli import data
+    from ganaug.cli import data, data_seal
 
+    data_seal.register(data.app)
     app.add_typer(data.app, name="data", help="Ingest datasets and report their imbalance.")
     for module in ("gan", "review", "accounts", "audit", "evaluate", "serve"):
         try:

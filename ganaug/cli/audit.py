@@ -334,6 +334,18 @@ def class_counts_text(counts: dict, over_cap: dict, names: list[str]) -> str:
     return "\n".join(lines)
 
 
+def real_images_note(dataset: str, standing: dict) -> Optional[str]:
+    """What an export says of its real images against the decision log (`db.ingests`), or None when it covers them."""
+    from db.ingests import NOT_COVERED
+
+    if standing.get("standing") != NOT_COVERED:  # "differs" is said with the images it left out (INTEGRITY_REASONS)
+        return None
+    return (f"the real training images of dataset {one_line(dataset)!r} are not covered by the decision log (it was "
+            "ingested before ingests were recorded, 2026-12-07): a row added to its real_images table would be "
+            f"exported as a real image; an admin records them as they are now: `ganaug data seal {one_line(dataset)} "
+            "--user NAME`")
+
+
 def export_cmd(
     dataset: str = typer.Option(..., "--dataset", help="Dataset name"),
     out: Path = typer.Option(..., "--out", help="A new or empty folder, written complete or not at all"),
@@ -357,6 +369,8 @@ def export_cmd(
     for reason in INTEGRITY_REASONS:  # on stderr, with --json too: stdout stays one JSON object
         if n := summary["excluded"].get(reason):
             echo(f"warning: {n} image{'s' * (n != 1)} left out: {reason}", err=True)
+    if note := real_images_note(dataset, summary["real_images"]):
+        echo(f"warning: {note}", err=True)
     if ratio > 0 and not any(v["synthetic"] for v in summary["counts"].values()):
         why = "; ".join(f"{reason} ({n} sample{'s' * (n != 1)})" for reason, n in summary["excluded"].items())
         echo("warning: no synthetic sample was admitted, so the set holds the real training images only"

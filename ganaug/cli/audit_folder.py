@@ -6,7 +6,8 @@ it, can prove with the home it came from.
 sha256 manifest.sha256 gives them, that the folder holds nothing else, that manifest.csv is the one a signed export
 recorded in the decision log and that event is still there (export_event.txt), that the log still holds the head in
 log_head.txt, that no batch of its synthetic images holds a decision appended to the log by hand against the
-review's rules (`db.replay`), and that its synthetic images' checkpoints are still here to regenerate them. It also
+review's rules (`db.replay`), that its dataset's real images are what the log recorded (`db.ingests`), and that its
+synthetic images' checkpoints are still here to regenerate them. It also
 names what an ImageFolder reader would train on that the manifest lacks: a second file for a row, a class in two
 folders, an index of another width, an empty folder.
 `audit trace` finds an image by its sha256: a synthetic sample's batch, run, checkpoint, class, seed, the decisions
@@ -193,6 +194,7 @@ def check_folder(folder: Path) -> dict:
     from db.audit import verify_chain
     from db.engine import session_scope
     from db.exports import list_exports
+    from db.ingests import DIFFERS, real_images_standing
     from db.models import Event
     from db.replay import LogState
 
@@ -206,6 +208,10 @@ def check_folder(folder: Path) -> dict:
         problems += _own_event_problem(s, folder)
         record = next((r for r in list_exports(s, limit=10**9) if r["manifest_sha256"] == digest), None)
         head_found = head is not None and s.scalar(select(Event.id).where(Event.hash == head[1])) is not None
+        if record is not None and real_images_standing(s, record["dataset_id"], log)[0] == DIFFERS:
+            problems.append(f"the real images of dataset {record['dataset']!r} are not what the decision log recorded "
+                            "(a row of real_images added, removed or changed): this folder's real images may not be "
+                            "the ingested ones; `ganaug audit verify` names it")
     if not chain.ok:
         problems.insert(0, f"the decision log is broken ({chain.message}): no record of it can be trusted")
     if record is None:
@@ -261,8 +267,9 @@ FOLDER_HELP = (
     "Every image has the sha256 of its manifest.csv row and nothing was added, both CSVs have the sha256 in "
     "manifest.sha256, manifest.csv is the one a signed export recorded (who, when, which log head) and that event is "
     "still in the log (export_event.txt), the log still holds the head in log_head.txt, no batch of its synthetic "
-    "images holds a decision that no ganaug command records (one written into the database by hand), and the "
-    "checkpoints its synthetic images came from are still here.\n\n"
+    "images holds a decision that no ganaug command records (one written into the database by hand), its dataset's "
+    "real images are still what its ingest recorded, and the checkpoints its synthetic images came from are still "
+    "here.\n\n"
     "Example: ganaug audit folder ~/gated-digits")
 
 

@@ -389,7 +389,7 @@ def remove_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Remove a dataset no run, batch, report, export or queued job names: its rows, folder, feature extractor and
-    finished jobs."""
+    finished jobs; the decision log records the removal."""
     from ganaug.datasets import remove_dataset
     from ganaug.disk import human
 

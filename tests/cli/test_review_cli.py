@@ -77,13 +77,13 @@ def test_audit_log_names_the_valid_filters_for_a_typo(team):
 
 
 def test_audit_log_says_how_many_events_its_limit_left_out(team):
-    for sample in team["s1"]:  # 2 accounts joined, then 3 tags: 5 events
+    for sample in team["s1"]:  # the dataset's ingest, 2 accounts joined, then 3 tags: 6 events
         ok_json("review", "tag", sample, "blur", env=REX)
     lines = run("audit", "log", "--limit", "2").stdout.splitlines()
-    assert len(lines) == 3 and lines[-1] == ("2 of 5 events shown: --limit 5 shows them all, --actor, --action, "
+    assert len(lines) == 3 and lines[-1] == ("2 of 6 events shown: --limit 6 shows them all, --actor, --action, "
                                              "--target-type or --since narrow them")
     assert ok_json("audit", "log", "--limit", "2", "--action", "tag")["total"] == 3
-    assert len(run("audit", "log", "--limit", "5").stdout.splitlines()) == 5  # all shown: no last line
+    assert len(run("audit", "log", "--limit", "6").stdout.splitlines()) == 6  # all shown: no last line
     assert refused("audit", "log", "--limit", "0") == "error: --limit must be at least 1, got 0"
 
 
@@ -220,14 +220,14 @@ def test_audit_verify_exits_1_and_names_the_broken_event(team, home):
 def test_audit_verify_draws_a_bar_over_a_long_log_only(team, monkeypatch):
     import ganaug.cli.audit
 
-    ok_json("review", "approve", team["b1"], env=REX)  # 2 accounts joined, 1 approval: 3 events
+    ok_json("review", "approve", team["b1"], env=REX)  # an ingest, 2 accounts joined, 1 approval: 4 events
     quiet = run("audit", "verify")
     assert quiet.exit_code == 0 and quiet.stderr == ""  # a short log: no bar
-    monkeypatch.setattr(ganaug.cli.audit, "VERIFY_BAR_EVENTS", 3)  # as if 3 events took seconds to walk
+    monkeypatch.setattr(ganaug.cli.audit, "VERIFY_BAR_EVENTS", 4)  # as if 4 events took seconds to walk
     monkeypatch.setattr(ganaug.cli.audit, "_BAR_EVERY", 2)
     long = run("audit", "verify")
     assert long.exit_code == 0 and long.stdout == quiet.stdout
-    assert "verify: 100%" in long.stderr and "3/3" in long.stderr, long.stderr
+    assert "verify: 100%" in long.stderr and "4/4" in long.stderr, long.stderr
 
 
 def test_an_export_records_the_log_head_and_verify_notices_a_truncated_tail(team, home):
@@ -285,7 +285,7 @@ def test_audit_verify_exits_1_when_the_tables_disagree_with_the_log(team, home):
     report = json.loads(result.stdout)
     assert report["ok"] is False and report["first_broken_id"] is None
     assert report["state_mismatches"] == [f"batch {team['b1']} is 'approved' in the batches table but 'revoked' in the log"]
-    assert run("audit", "verify").stdout.startswith("STATE DIFFERS: all 4 events verified")
+    assert run("audit", "verify").stdout.startswith("STATE DIFFERS: all 5 events verified")
 
 
 def _manifest(out):

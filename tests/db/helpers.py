@@ -24,8 +24,9 @@ def png(path: Path, value: int, size: int = 8) -> str:
     return save_png(rng.integers(0, 256, (1, size, size), dtype=np.uint8), path)
 
 
-def make_dataset(session, home: Path, name: str = "toy", train=(6, 3), test=(2, 2)):
-    """A dataset with `train[c]` train and `test[c]` test images of class c, files under home/datasets/name."""
+def make_dataset(session, home: Path, name: str = "toy", train=(6, 3), test=(2, 2), record: bool = True):
+    """A dataset with `train[c]` train and `test[c]` test images of class c, files under home/datasets/name, and its
+    ingest event (`record=False`: none, as for a dataset ingested before 2026-12-07)."""
     rows = []
     for split, per_class in (("train", train), ("test", test)):
         for c, n in enumerate(per_class):
@@ -40,7 +41,14 @@ def make_dataset(session, home: Path, name: str = "toy", train=(6, 3), test=(2, 
         class_names=[f"c{i}" for i in range(len(train))], test_fraction=0.25, seed=0, arrays_sha256="0" * 64,
     ).returning(Dataset.id)).scalar_one()
     session.execute(RealImage.__table__.insert(), [{**r, "dataset_id": dataset_id} for r in rows])
-    return session.get(Dataset, dataset_id)
+    dataset = session.get(Dataset, dataset_id)
+    if record:  # as an ingest records it (`db.ingests`): without it the gate warns its real images are not covered
+        from db.ingests import record_ingest
+
+        # The callers' sessions are deferred; a test is the only writer, so the log's lock is not needed.
+        session.connection().execution_options(ganaug_immediate=True)
+        record_ingest(session, dataset)
+    return dataset
 
 
 def make_batch(session, home: Path, dataset, class_index: int = 1, n: int = 4, scored: bool = True,

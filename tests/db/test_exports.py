@@ -62,7 +62,7 @@ def test_list_exports_newest_first_and_by_dataset(db, home, toy, people):
         assert (count_exports(s), count_exports(s, "toy"), count_exports(s, "other")) == (3, 2, 1)  # what a cut left
         row = rows[0]
         assert (row["images"], row["real"], row["synthetic"], row["ratio"]) == (9, 9, 0, 2.0)
-        assert row["log_head_events"] == 4 + 2 and len(row["log_head"]) == 64  # 4 account events, 2 exports
+        assert row["log_head_events"] == 2 + 4 + 2 and len(row["log_head"]) == 64  # 2 ingests, 4 accounts, 2 exports
         with pytest.raises(UnknownDataset):
             list_exports(s, dataset="nope")
         assert "export" in filter_values(s, "action") and "dataset" in filter_values(s, "target_type")

@@ -62,7 +62,7 @@ def _old_home(home):
         ada = add_user(s, "ada", "ada-password", role="admin")
         rex = add_user(s, "rex", "rex-password", role="reviewer", by=ada)
         add_tag(s, "halo", ada, blocking=True)
-        toy = make_dataset(s, home)
+        toy = make_dataset(s, home, record=False)  # ingests were not recorded before 2026-12-07
         approved = make_batch(s, home, toy, n=4)
         ids = sample_ids(s, approved.id)
         reject_sample(s, ids[0], rex, reason="a smudge")
