@@ -1,6 +1,7 @@
 """The pixel operations the copy check aligns images with (pixel_copies.py, copy_match.py): block averaging,
-normalising brightness and contrast, bilinear crop windows, shifts compared on their overlap, and rotations compared
-where both images have pixels. Every function takes and returns float32 (N, C, S, S) arrays or their flattened rows.
+normalising brightness and contrast (of each colour channel), bilinear crop windows, shifts compared on their
+overlap, and rotations compared where both images have pixels. Every function takes and returns float32
+(N, C, S, S) arrays or their flattened rows.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 
 MAX_SIDE = 32  # images above it are compared block-averaged to at most this side
 MAX_SHIFT = 4  # pixels at the compared (≤ MAX_SIDE) resolution
+CHANNEL_FLOOR = 0.25  # share of its strongest channel's contrast a colour channel is scaled as having at least
 
 
 def _block_average(x: np.ndarray, max_side: int) -> np.ndarray:
@@ -24,14 +26,25 @@ def _block_average(x: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
-    x = x - x.mean(axis=(1, 2, 3), keepdims=True)
-    norm = np.sqrt((x * x).sum(axis=(1, 2, 3), keepdims=True))
-    return np.where(norm > 1e-6, x / np.where(norm > 1e-6, norm, 1.0), 0.0).astype(np.float32)
+    # Each channel apart: a copy tinted (its channels brightened or contrast-scaled unequally) stays a copy. A
+    # channel with little contrast of its own is scaled up no more than to CHANNEL_FLOOR of the image's strongest,
+    # or its noise (a copy's rounding) would weigh as much as the picture. One channel (grey): exactly the whole
+    # image's alignment, bit for bit (its share is 1.0), but a flat image, whose mean's round-off was scaled up to
+    # unit norm at some grey levels (200 of 255), is all zeros now.
+    flat = x.max(axis=(2, 3), keepdims=True) == x.min(axis=(2, 3), keepdims=True)
+    x = x - x.mean(axis=(2, 3), keepdims=True)
+    norm = np.sqrt((x * x).sum(axis=(2, 3), keepdims=True))
+    scale = np.maximum(norm, CHANNEL_FLOOR * norm.max(axis=1, keepdims=True))
+    scale = np.where(scale > 1e-6, scale, 1.0)
+    share = np.sqrt(((norm / scale) ** 2).sum(axis=1, keepdims=True))  # the image's norm so far
+    scale = scale * np.where(share > 0, share, 1.0)
+    return np.where(flat | (norm <= 1e-6), 0.0, x / scale).astype(np.float32)
 
 
 def _prepare(images: np.ndarray) -> np.ndarray:
-    """float32 (N, C, S, S), block-averaged to ≤ MAX_SIDE, each image's mean removed and scaled to unit norm (a
-    copy with its contrast changed stays a copy; a flat image stays all zeros)."""
+    """float32 (N, C, S, S), block-averaged to ≤ MAX_SIDE, each channel's mean removed and each image scaled to
+    unit norm, its channels alike but for a faint one (_normalise: a copy with its brightness or contrast changed,
+    in all channels or in each its own way, stays a copy; a flat image stays all zeros)."""
     return _normalise(_block_average(images.astype(np.float32) / 255.0, MAX_SIDE))
 
 

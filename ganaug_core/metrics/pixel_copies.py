@@ -1,22 +1,24 @@
 """Near-copies in pixel space that feature distances miss: a training image shifted, cropped and rescaled, rotated,
 turned, brightened, contrast-scaled, mirrored, lightly noised, or blended from two training images.
 
-The authenticity ratio of Alaa et al. again, but on pixels: for each synthetic image, the distance to the closest
-real training image once the two are aligned, divided by that real image's own (plain, unaligned) distance to its
-nearest other real image. Aligned means: each image's mean brightness removed and the image scaled to unit norm
-(contrast); the sample mirrored left-right or upside down; shifted by up to MAX_SHIFT pixels (at most a quarter of
-the side) each way, the two compared on their overlap only (a shifted copy has lost a strip at one border, to
-repeated edge pixels or wrapped-around ones); the real image cropped to CROP_SCALES of its side and rescaled to full
-size, the crop centred or, where the shifts do not reach a corner from there (75 % at 32²), at a few windows off the
-centre that together cover every position; each candidate also rotated by ROTATIONS (±4–16°, the best refined to
-0.5°: ±3–17°), compared where both are inside the image; and for the best match every whole-pixel crop down to the
-smallest scale. Quarter turns and flips along a diagonal (ORIENTATIONS) are searched too, against whole images
-shifted up to QUARTER_SHIFT pixels. A blend of two training images is measured apart (pixel_distances.py): the
-residual of the best non-negative combination a·r_i + b·r_j (r_i among the BLEND_FIRST real images most correlated
-with the sample, r_j any), over r_i's plain distance to its nearest other real image, is a copy below BLEND_RATIO.
-Not aligned: rotations over 17° (other than quarter turns) or combined with a crop at a corner, turned copies that
-are also cropped or shifted more than QUARTER_SHIFT, shears, crops below 75 %, shifts over MAX_SHIFT, a blend of
-three or more images or of shifted ones, and blurring beyond what the ratio tolerates.
+The authenticity ratio of Alaa et al. again, but on pixels: for each synthetic image, the distance to the closest real
+training image once the two are aligned, divided by that real image's own (plain, unaligned) distance to its nearest
+other real image. Aligned means: each colour channel's mean brightness removed and the image scaled to unit norm, each
+channel alike (contrast; a tinted copy is a copy: pixel_align._normalise); the sample mirrored left-right or upside
+down; shifted by up to MAX_SHIFT pixels (at most a quarter of the side) each way, the two compared on their overlap
+only (a shifted copy has lost a strip at one border, to repeated edge pixels or wrapped-around ones); the real image
+cropped to CROP_SCALES of its side and rescaled to full size, the crop centred or, where the shifts do not reach a
+corner from there (75 % at 32²), at a few windows off the centre that together cover every position; each candidate
+also rotated by ROTATIONS (±4–16°, the best refined to 0.5°: ±3–17°), compared where both are inside the image; and
+for the best match every whole-pixel crop down to the smallest scale. Quarter turns and flips along a diagonal
+(ORIENTATIONS) are searched too, against whole images shifted up to QUARTER_SHIFT pixels. A blend of two training
+images is measured apart (pixel_distances.py): the residual of the best non-negative combination a·r_i + b·r_j (r_i
+among the BLEND_FIRST real images most correlated with the sample, r_j any), over r_i's plain distance to its nearest
+other real image, is a copy below BLEND_RATIO. Not aligned: rotations over 17° (other than quarter turns) or combined
+with a crop at a corner, turned copies that are also cropped or shifted more than QUARTER_SHIFT, shears, crops below
+75 %, shifts over MAX_SHIFT, a blend of three or more images or of shifted ones, blurring beyond what the ratio
+tolerates, and a copy greyed or with its channels swapped (caught only where the channels share most of their
+structure: BENCHMARKS.md, 2026-12-07).
 
 PIXEL_COPY_RATIO and BLEND_RATIO are calibrated on the demo digits (benchmarks/evaluation.py, 200 copies of each
 kind; BENCHMARKS.md "Evaluation") against 208 images no decision reads (a quarter of each common class's training

@@ -1,0 +1,66 @@
+"""The pixel copy check on colour images: a copy whose colour channels were brightened or contrast-scaled unequally
+(tinted) is caught, a distinct colour image is not, and a grey image is aligned exactly as before."""
+
+import numpy as np
+
+from ganaug_core.metrics.pixel_align import _block_average, _prepare
+from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, pixel_copy_ratio, prepare_real
+from tests.core.test_features import digits_8x8
+
+
+def _colour_images():
+    """16×16 colour images whose channels are three different digits on a base colour: their channels share little,
+    as a photo's do not, so a tint is not undone by aligning all channels at once."""
+    digits, _ = digits_8x8(30, 10)
+    d = digits[:, 0].repeat(2, axis=1).repeat(2, axis=2).astype(np.float32) / 255.0
+    n = len(d) // 3
+    base = np.random.default_rng(0).uniform(60, 120, (n, 3, 1, 1))
+    images = base + 110 * np.stack([d[:n], d[n : 2 * n], d[2 * n : 3 * n]], axis=1)
+    images = np.clip(np.round(images), 0, 255).astype(np.uint8)
+    return images[::2], images[1::2]  # real, distinct new images
+
+
+def _u8(x):
+    return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+
+def test_tinted_copies_score_low_distinct_colour_images_do_not():
+    real, new = _colour_images()
+    f = real[:4].astype(np.float32)
+    synth = np.stack([
+        _u8(f[0] * np.array([1.2, 1.0, 0.8])[:, None, None]),  # warmer: red up, blue down by 20 %
+        _u8(f[1] * np.array([0.8, 1.0, 1.2])[:, None, None]),  # cooler
+        _u8(f[2] + np.array([20, 0, -20])[:, None, None]),  # a colour cast: each channel brightened its own way
+        _u8(f[3] * np.array([1.15, 1.0, 0.85])[:, None, None])[..., ::-1],  # tinted and mirrored
+    ])
+    index, ratio = pixel_copy_ratio(synth, real)
+    assert index.tolist() == [0, 1, 2, 3]
+    assert (ratio < PIXEL_COPY_RATIO).all(), ratio  # before: 0.59–0.78, brightness and contrast over all channels
+    _, new_ratio = pixel_copy_ratio(new, real, bank=prepare_real(real))
+    assert (new_ratio >= PIXEL_COPY_RATIO).all(), new_ratio.min()
+
+
+def test_a_grey_image_is_prepared_bit_for_bit_as_before():
+    """One channel: the per-channel alignment is the whole image's, the thresholds' calibration (on grey digits)
+    holds unchanged."""
+    digits, _ = digits_8x8(20, 10)
+    rng = np.random.default_rng(1)
+    for images in (digits, digits.repeat(2, axis=2).repeat(2, axis=3),
+                   rng.integers(0, 256, (50, 1, 64, 64), dtype=np.uint8), np.full((2, 1, 16, 16), 9, np.uint8)):
+        x = _block_average(images.astype(np.float32) / 255.0, 32)
+        x = x - x.mean(axis=(1, 2, 3), keepdims=True)  # the whole image's brightness and contrast, as before
+        norm = np.sqrt((x * x).sum(axis=(1, 2, 3), keepdims=True))
+        before = np.where(norm > 1e-6, x / np.where(norm > 1e-6, norm, 1.0), 0.0).astype(np.float32)
+        assert np.array_equal(_prepare(images), before)
+
+
+def test_each_channel_has_its_share_a_flat_one_none_a_faint_one_less():
+    x = np.random.default_rng(2).integers(0, 256, (3, 3, 16, 16), dtype=np.uint8)
+    x[1, 2] = 200  # flat: its mean's round-off (at 200 of 255 levels) is no picture
+    x[2, 1] = 100 + (x[2, 1] > 127)  # faint: two levels, its noise would weigh as much as the picture
+    p = _prepare(x).astype(np.float64)
+    share = (p * p).sum(axis=(2, 3))
+    assert np.allclose(p.mean(axis=(2, 3)), 0.0, atol=1e-6) and np.allclose(share.sum(axis=1), 1.0)
+    assert np.allclose(share[0], 1 / 3) and np.allclose(share[1], [0.5, 0.5, 0.0]) and np.all(p[1, 2] == 0.0)
+    assert share[2, 1] < 0.1 * share[2, 0]
+    assert np.all(_prepare(np.full((1, 1, 16, 16), 200, np.uint8)) == 0.0)  # it was ±0.018 at unit norm
