@@ -2,8 +2,8 @@
 (approve or reject a pending batch, revoke an approved one, reject its memorized samples at once), and for a pending
 batch not scored yet (its job was cancelled or failed while scoring), a button that queues its scoring in the worker.
 
-The opened sample (beside its nearest real images, with its tag and reject controls) is drawn by
-pages/review_sample.py. Every click is one call into db/review.py in its own write transaction (the callbacks are in
+The opened sample (a box above the grid: the sample, its tag and reject controls, its nearest real images) is drawn
+by pages/review_sample.py. Every click is one call into db/review.py in its own write transaction (the callbacks are in
 pages/review_decisions.py), so a refresh or a second reviewer loses nothing. Before acting on a batch the page
 re-reads its status in that same transaction: if another reviewer decided it meanwhile, the action is refused with
 a message saying who did what.
@@ -253,12 +253,12 @@ def batch_panel(batch_id: int) -> None:
     if total == 0:
         st.info("No sample of this batch matches the filters above: change the tag, memorization or confidence filter.")
 
-    # A third of the width for the opened sample: its four nearest real images fit in one row beside it.
-    grid_col, detail_col = st.columns([2, 1])
-    with grid_col:
-        sample_grid(samples, state, f"{batch_id}_{page}_{per_page}", shown_px(TILE_PX, state["side"]))
-    with detail_col:
-        sample_detail(st.session_state.get("review_open"), state)
+    # The opened sample between its picker and the grid, across the page's width: in a third of it beside the grid
+    # it had 180 px at 1024 px with the sidebar open (pages/review_sample.py says what that hid).
+    page_key = f"{batch_id}_{page}_{per_page}"
+    sample_picker(samples, page_key)
+    sample_detail(st.session_state.get("review_open"), state)
+    sample_grid(samples, state, page_key, shown_px(TILE_PX, state["side"]))
     st.divider()
     batch_actions(batch_id, state)
 
@@ -275,11 +275,9 @@ def sort_choice(scored: bool) -> str:
     return st.selectbox("Sort by", list(SORTS), key="review_sort", width=SORT_PX)
 
 
-def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = TILE_PX) -> None:
-    """One picker that opens a sample beside its nearest real images, then the page's tiles as ONE image-list
-    element (a page switch redraws one element, not 48 columns). The picker comes first: the opened sample shows at
-    the top of the column beside the grid, in sight of the click that opened it (below 48 tiles it was not)."""
-    names = state["class_names"]
+def sample_picker(samples: list[dict], page_key: str) -> None:
+    """One button per sample of the page, which opens it. Above the opened sample and the grid: in sight of the
+    sample it opens (below 48 tiles it was not)."""
     ids = [s["id"] for s in samples]
     current, pick_key = st.session_state.get("review_open"), f"open_pick_{page_key}"
     # The open sample is the chosen button; once a tile's click has set the button's state, a default would clash.
@@ -290,6 +288,14 @@ def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = 
              width="content", wrap=True,
              default=current if current in ids and pick_key not in st.session_state else None,
              on_change=open_picked, args=(pick_key,))
+
+
+def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = TILE_PX) -> None:
+    """The page's tiles as ONE image-list element (a page switch redraws one element, not 48 columns); a click on a
+    tile opens its sample as its button in `sample_picker` does."""
+    names = state["class_names"]
+    ids = [s["id"] for s in samples]
+    pick_key = f"open_pick_{page_key}"
     uris, captions, alts, missing, changed = [], [], [], [], []
     for s in samples:
         uri = image_uri(home(), s["path"], tile_px,

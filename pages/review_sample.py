@@ -1,5 +1,6 @@
-"""The Review page's opened sample: the sample beside its nearest real training images, its scores in words, why
-it was flagged as a copy, and its tag and reject controls (the callbacks are in pages/review_decisions.py)."""
+"""The Review page's opened sample, in a box above the grid: the sample and its scores in words beside its tag and
+reject controls, why it was flagged as a copy, and its nearest real training images (the callbacks are in
+pages/review_decisions.py)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ SCORES_HELP = ("**confidence**: the probability (0–1) a classifier trained on 
 # drawn 96 or 112 px wide) doubled every other pixel row, a pattern a reviewer could take for the generator's
 # checkerboard artifact, and below 1× (a 128² dataset's 112-px tiles) dropped rows, and a one-pixel crack with them.
 SAMPLE_PX, NEIGHBOUR_PX = 160, 96
-DETAIL_MAX_PX = 320  # the widest the opened sample is drawn: the column beside the grid is ≈ 340 px on a laptop
+DETAIL_MAX_PX = 256  # the widest the opened sample is drawn: its half of the detail box is 258 px at 1024 px
 
 
 def detail_px(side: int) -> int:
@@ -119,8 +120,14 @@ def scores_in_words(s: dict, class_name: str, n_real: Optional[int] = None, othe
 
 
 def sample_detail(open_id, state: dict) -> None:
+    """The opened sample in a box across the page, between its picker and the grid: the sample and its scores beside
+    its tag and reject controls, its nearest real images in one row below. In a third of the page beside the grid,
+    1024 px with the sidebar open (a 564-px page) left it 180 px: the four nearest real images stood one above the
+    other and "Reject sample" sat 1,500 px below the sample. This layout is the same at every width (Streamlit
+    cannot know the browser's)."""
     if open_id is None:
-        st.caption("Open a sample to see it beside its nearest real training images, tag it or reject it.")
+        st.caption("Click a tile (or its number above) to open its sample here, beside its tag and reject controls "
+                   "and above its nearest real training images.")
         return
     with session_scope() as session:
         found = views.samples_by_ids(session, [open_id])
@@ -132,17 +139,33 @@ def sample_detail(open_id, state: dict) -> None:
         copied = views.real_images_by_ids(session, (s["copy_match"] or {}).get("parts") or [])
         dataset = state["dataset"]
     distances = neighbour_distances(home(), dataset, s["id"]) if s["nn_real_ids"] else {}
-    st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
-    # Its alt text: what a screen reader says of it (an unnamed "img" before), flags in words as its tile gives them.
-    flags = ["memorized: a near-copy of a training image"] * s["memorized"] + ["rejected"] * s["rejected"]
-    show_image(s["path"], size=detail_px(state["side"]),
-               alt="; ".join([f"sample #{s['id']}, class {state['class_names'][s['class_index']]}, enlarged", *flags]))
-    counts = train_counts(home(), dataset)
-    n_real = counts[s["class_index"]] if s["class_index"] < len(counts) else None
-    names = state["class_names"]
-    other = plain(names[1 - s["class_index"]]) if len(names) == 2 and s["class_index"] in (0, 1) else None
-    st.caption(scores_in_words(s, plain(names[s["class_index"]]), n_real, other), help=SCORES_HELP)
-    if s["memorized"] and not s["rejected"] and state["status"] == "approved":
+    with st.container(border=True, key="review_detail"):  # the box the page scrolls to (pages/ui.py, tile_clicks)
+        st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
+        look, act = st.columns(2)  # 258 px each at 1024 px: a 128² sample, drawn at 256 px, fits whole
+        with look:
+            # Its alt text: what a screen reader says of it (an unnamed "img" before), flags in words as its tile
+            # gives them.
+            flags = ["memorized: a near-copy of a training image"] * s["memorized"] + ["rejected"] * s["rejected"]
+            show_image(s["path"], size=detail_px(state["side"]),
+                       alt="; ".join([f"sample #{s['id']}, class {state['class_names'][s['class_index']]}, enlarged",
+                                      *flags]))
+            counts = train_counts(home(), dataset)
+            n_real = counts[s["class_index"]] if s["class_index"] < len(counts) else None
+            names = state["class_names"]
+            other = plain(names[1 - s["class_index"]]) if len(names) == 2 and s["class_index"] in (0, 1) else None
+            st.caption(scores_in_words(s, plain(names[s["class_index"]]), n_real, other), help=SCORES_HELP)
+        with act:
+            memorized_note(s, state["status"])
+            sample_controls(s, state["status"])
+        if s["memorized"]:
+            why_flagged(s, copied, state)
+        if reals:
+            nearest_reals(s, reals, distances, state)
+
+
+def memorized_note(s: dict, status: str) -> None:
+    """Above the reject control: what a memorized flag asks of the reviewer."""
+    if s["memorized"] and not s["rejected"] and status == "approved":
         # Approval refuses open flags, so this one came later (a rescore): the gate leaves the sample out.
         st.error("Flagged as a near-copy of a training image after its batch was approved: it stays out of training "
                  "all the same; reject it to record that decision.")
@@ -150,22 +173,25 @@ def sample_detail(open_id, state: dict) -> None:
         st.error("Flagged as a near-copy of a training image: reject it before the batch can be approved.")
     elif s["memorized"]:
         st.caption("Flagged as a near-copy of a training image; rejected, so it no longer blocks the approval.")
-    if s["memorized"]:
-        why_flagged(s, copied, state)
-    if reals:
-        st.markdown("Nearest real training images (nearest first, feature distance d)")
-        ds = [distances.get(r["id"], s["nn_distance"] if i == 0 else None) for i, r in enumerate(reals)]
-        # The nearest images come from every class: the caption says whose (a scratch sample nearest an "ok" part).
-        # NEIGHBOUR_PX, not thumbnails: a fine crack must be comparable with the sample's (two to a row in a narrow
-        # column).
-        show_images([r["path"] for r in reals],
-                    [f"real #{r['id']} · {plain(state['class_names'][r['class_index']])}"
-                     + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)],
-                    size=shown_px(NEIGHBOUR_PX, state["side"]),
-                    alts=[f"nearest real training image {n} of {len(reals)}: #{r['id']}, class "
-                          f"{state['class_names'][r['class_index']]}" + (f", feature distance {fmt(d)}" if d is not None
-                                                                         else "")
-                          for n, (r, d) in enumerate(zip(reals, ds), start=1)])
+
+
+def nearest_reals(s: dict, reals: list[dict], distances: dict[int, float], state: dict) -> None:
+    st.markdown("Nearest real training images (nearest first, feature distance d)")
+    ds = [distances.get(r["id"], s["nn_distance"] if i == 0 else None) for i, r in enumerate(reals)]
+    # The nearest images come from every class: the caption says whose (a scratch sample nearest an "ok" part).
+    # NEIGHBOUR_PX, not thumbnails: a fine crack must be comparable with the sample's (four to a row across the box).
+    show_images([r["path"] for r in reals],
+                [f"real #{r['id']} · {plain(state['class_names'][r['class_index']])}"
+                 + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)],
+                size=shown_px(NEIGHBOUR_PX, state["side"]),
+                alts=[f"nearest real training image {n} of {len(reals)}: #{r['id']}, class "
+                      f"{state['class_names'][r['class_index']]}" + (f", feature distance {fmt(d)}" if d is not None
+                                                                     else "")
+                      for n, (r, d) in enumerate(zip(reals, ds), start=1)])
+
+
+def sample_controls(s: dict, status: str) -> None:
+    """The sample's tags and its tag, reject and restore controls."""
     tag_names = [t["name"] for t in load_tags()]
     st.markdown("Tags: " + (", ".join(map(plain, s["tags"])) or "none"))
     new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}",
@@ -181,7 +207,7 @@ def sample_detail(open_id, state: dict) -> None:
         st.button("Reject sample", key=f"reject_sample_{sid}", on_click=decide_open_sample, args=("reject", sid))
         return
     st.info(rejection_note(sid), icon=":material/block:")
-    if state["status"] == "pending":  # a misclick can be undone until the batch is decided; the log keeps both
+    if status == "pending":  # a misclick can be undone until the batch is decided; the log keeps both
         st.text_input("Reason to withdraw the rejection", key=f"restore_reason_{sid}")
         st.button("Restore sample", key=f"restore_sample_{sid}", type="tertiary", icon=":material/undo:",
                   on_click=decide_open_sample, args=("restore", sid))

@@ -250,9 +250,10 @@ def _sha256_of(path: str, version: tuple[int, int]) -> str:
 # listener is installed once per browser page and reads the ids, the grid and the trigger of the latest render, so
 # a page switch (new images, same listener) needs nothing more. Each tile also gets a pointer cursor; its alt text
 # comes from st.image itself (`alt=`). Trusted code only: it receives ids, never HTML.
-# The sample a click opens is drawn at the top of the column beside the grid: a click on a tile 3,000 px further
-# down (a 48-tile page at 1024 px) opened it out of sight, and the page seemed not to answer. Once it is drawn (its
-# image's alt text ends "enlarged", sample_detail), the page scrolls to its column unless it is in sight already.
+# The sample a click opens is drawn in a box above the grid: a click on a tile 3,000 px further down (a 48-tile page
+# at 1024 px) opened it out of sight, and the page seemed not to answer. Once it is drawn (its image's alt text ends
+# "enlarged", sample_detail), the page scrolls to its box (`review_detail`) unless the box is in sight already, its
+# tag and reject controls with it.
 _TILE_CLICKS_JS = """
 export default function(component) {
     const { data, setTriggerValue } = component;
@@ -277,22 +278,30 @@ export default function(component) {
             const look = () => {
                 const img = Array.from(document.querySelectorAll("img[alt]")).find(
                     (i) => i.alt.startsWith(`sample #${id},`) && i.alt.includes(", enlarged") && i.complete);
-                if (!img) {
+                // The box is measured once the run has drawn all of it: its image comes before its controls.
+                const drawn = document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]');
+                if (!img || !drawn) {
                     if (Date.now() < until) setTimeout(look, 100);
                     return;
                 }
-                const box = img.getBoundingClientRect();
-                if (box.top < 60 || box.top + box.height / 2 > window.innerHeight) {
-                    const column = img.closest('[data-testid="stColumn"]') || img;
-                    column.style.scrollMarginTop = "4rem";  // below the app's header bar
-                    column.scrollIntoView({ block: "start" });
+                const detail = img.closest(".st-key-review_detail") || img;
+                const box = detail.getBoundingClientRect();
+                if (box.top < 60 || box.bottom > window.innerHeight) {
+                    detail.style.scrollMarginTop = "4rem";  // below the app's header bar
+                    detail.scrollIntoView({ block: "start" });
                 }
             };
             look();
         };
         document.addEventListener("click", window.__ganaugTileClicks);
+        // Tiles drawn after this component ran (Streamlit draws the page's elements as they arrive) got no class,
+        // and so no pointer cursor: every tile that appears later is marked too.
+        window.__ganaugMarkTiles = () => document.querySelectorAll(
+            `${window.__ganaugTiles.selector}:not(.ganaug-tile)`).forEach((img) => img.classList.add("ganaug-tile"));
+        new MutationObserver(() => window.__ganaugMarkTiles()).observe(
+            document.body, { childList: true, subtree: true });
     }
-    document.querySelectorAll(selector).forEach((img) => img.classList.add("ganaug-tile"));
+    window.__ganaugMarkTiles();
 }
 """
 _tile_clicks = st.components.v2.component("ganaug_tile_clicks", js=_TILE_CLICKS_JS)

@@ -20,9 +20,30 @@ def review(user, batch_id):
     return at
 
 
+def walk(node):
+    """Every element and block below `node` (`at.main`, a block), depth-first, in page order."""
+    for el in node.children.values():
+        yield el
+        if getattr(el, "children", None):
+            yield from walk(el)
+
+
+def images_in(at, key: str) -> list:
+    """The image-list elements inside the block keyed `key`: "review_grid" holds the tiles (one element),
+    "review_detail" the opened sample and its nearest real images."""
+    blocks = [el for el in walk(at.main) if getattr(el, "key", None) == key]
+    return [el for block in blocks for el in walk(block) if el.type == "image"]
+
+
+def grid_images(at) -> list:
+    """The grid's tiles (image protos); the opened sample's own images, in the box above the grid, are not among
+    them."""
+    return [img for el in images_in(at, "review_grid") for img in el.proto.imgs]
+
+
 def images_shown(at) -> int:
-    """Tiles in the grid (one image-list element) — the open sample's own images are not counted."""
-    return len(at.get("image")[0].proto.imgs) if at.get("image") else 0
+    """Tiles in the grid."""
+    return len(grid_images(at))
 
 
 def open_sample(at, sample_id: int):
@@ -60,7 +81,7 @@ def tiles(at) -> list[np.ndarray]:
     from PIL import Image
 
     return [np.asarray(Image.open(io.BytesIO(base64.b64decode(img.url.split(",", 1)[1]))).convert("RGB"))
-            for img in at.get("image")[0].proto.imgs]
+            for img in grid_images(at)]
 
 
 def grey(tile: np.ndarray) -> bool:
@@ -229,11 +250,11 @@ def test_a_sample_file_changed_on_disk_is_shown_as_it_is_now_and_flagged(users, 
         first, path = session.execute(select(Sample.id, Sample.path).where(Sample.batch_id == batch)
                                       .order_by(Sample.id)).first()
     at = review(users["rita"], batch)
-    before = list(at.get("image")[0].proto.imgs)
+    before = grid_images(at)
     assert not [e for e in at.error if "no longer match" in e.value]
     save_png(np.full((1, 16, 16), 255, dtype=np.uint8), paths.resolve(path))  # the file changes behind the log
     at = review(users["rita"], batch)  # a fresh session: the image cache is shared between sessions
-    after = list(at.get("image")[0].proto.imgs)
+    after = grid_images(at)
     assert after[0].url != before[0].url and [a.url for a in after[1:]] == [b.url for b in before[1:]]
     assert after[0].caption.startswith(f"#{first} · 9 · conf") and "FILE CHANGED" in after[0].caption
     assert "FILE CHANGED" not in after[1].caption
@@ -531,16 +552,24 @@ def test_the_tile_click_component_gets_the_grids_ids_in_tile_order(users, digits
     assert data == {"grid": "review_grid", "ids": ids}  # a click on tile i names ids[i] (the browser test clicks one)
 
 
-def test_the_sample_picker_is_above_the_grid_beside_the_opened_sample(users, digits):
-    batch = make_batch(digits, 7, 30)
-    at = review(users["rita"], batch)
-    def types(node) -> list[str]:  # element types depth-first, in page order
-        return [t for el in node.children.values()
-                for t in ([el.type] + (types(el) if getattr(el, "children", None) else []))]
+def test_the_opened_sample_is_a_box_between_its_picker_and_the_grid(users, digits):
+    """In a third of the page beside the grid, 1024 px with the sidebar open (a 564-px page) left the opened sample
+    180 px: its nearest real images stood one above the other and "Reject sample" sat 1,500 px below it. It is a
+    box across the page, between the picker that opens it and the grid, its controls beside it (the browser test
+    checks "Reject sample" is in sight at 1024 px)."""
+    batch = make_batch(digits, 7, 3)
+    at, first = first_sample_open(users["rita"], batch)
 
-    [kinds] = [types(col) for col in at.columns if "image" in types(col) and "button_group" in types(col)]
-    # The opened sample shows at the top of the column beside the grid: the picker that opens it is at its top too.
-    assert kinds.index("button_group") < kinds.index("image"), kinds
+    keys = [getattr(el, "key", None) for el in walk(at.main)]
+    assert (keys.index(f"open_pick_{batch}_0_48") < keys.index("review_detail") < keys.index("review_grid")
+            < keys.index("reject_batch"))
+    [box] = [el for el in walk(at.main) if getattr(el, "key", None) == "review_detail"]
+    [look, act] = [el for el in walk(box) if el.type == "column"]  # the sample beside its controls
+    assert [el.type for el in walk(look)] == ["image", "caption"]
+    assert {f"tag_pick_{first}", f"tag_add_{first}", f"reject_sample_{first}"} <= {getattr(el, "key", None)
+                                                                                 for el in walk(act)}
+    images = [el for el in walk(box) if el.type == "image"]  # below both: the nearest real images, in one strip
+    assert len(images) == 2 and images[1].proto.imgs[0].caption.startswith("real #")
 
 
 def test_the_opened_sample_shows_its_nearest_real_images_in_one_strip(users, digits):
@@ -726,7 +755,7 @@ def test_a_64px_colour_batch_is_drawn_at_whole_multiples_of_its_side(users, digi
     assert [t.shape for t in shown] == [(128, 128, 3)] * 3
     assert all((t[::2, ::2] == s).all() and (t[1::2, 1::2] == s).all() for t, s in zip(shown, samples))
     detail = [(np.asarray(Image.open(io.BytesIO(base64.b64decode(img.url.split(",", 1)[1])))), img.caption)
-              for element in at.get("image")[1:] for img in element.proto.imgs]
+              for element in images_in(at, "review_detail") for img in element.proto.imgs]
     opened, *reals = detail
     assert opened[0].shape == (192, 192, 3) and (opened[0][::3, ::3] == samples[0]).all()  # 3×: 160 px asked
     assert len(reals) == 3 and all(im.shape == (128, 128, 3) for im, _ in reals)

@@ -15,4 +15,4 @@ def test_the_opened_sample_is_drawn_larger_than_its_tile_at_every_side_a_run_tra
         assert px > shown_px(TILE_PX, side), side  # larger than the grid's tile
         assert px % side == 0 and px <= max(DETAIL_MAX_PX, side), side  # whole pixels, within the column
     assert detail_px(128) == 256 and detail_px(64) == 192 and detail_px(16) == 160  # the smaller sides as before
-    assert detail_px(200) == 200  # twice would not fit beside the grid: drawn at its own size
+    assert detail_px(200) == 200  # twice would not fit its half of the detail box: drawn at its own size

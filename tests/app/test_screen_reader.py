@@ -33,7 +33,7 @@ def test_review_tiles_buttons_and_the_opened_sample_say_what_they_show(users, di
     button(at, "Reject sample").click().run()
     open_sample(at, memorized)
 
-    grid, (opened, *neighbours) = alts(at)[:3], alts(at)[3:]
+    (opened, *neighbours), grid = alts(at)[:-3], alts(at)[-3:]  # the opened sample's box is above the grid
     assert grid == [f"sample #{plain}, class 9; class confidence {c0:.2f}",
                     f"sample #{memorized}, class 9; class confidence {c1:.2f}; memorized: a near-copy of a training "
                     "image",

@@ -271,7 +271,7 @@ def walk(page, served, home):
 
 
 def test_a_tile_far_down_the_grid_opens_its_sample_in_sight(served, digits):
-    """At 1024×768 with the sidebar open, a page of 48 tiles runs 3,000 px below the column where a sample opens: a
+    """At 1024×768 with the sidebar open, a page of 48 tiles runs 3,000 px below the box where a sample opens: a
     click on a tile near its end opened the sample out of sight, and the page seemed not to answer."""
     from playwright.sync_api import expect
 
@@ -297,4 +297,7 @@ def test_a_tile_far_down_the_grid_opens_its_sample_in_sight(served, digits):
         tile.click()  # Playwright scrolls the tile into view first, as the reviewer did
         expect(page.get_by_role("img", name=re.compile(rf"^sample #{opened}, class \S+, enlarged"))).to_be_in_viewport()
         expect(page.get_by_text(f"Sample #{opened} (seed")).to_be_in_viewport()
+        # … and its controls with it: in a third of the page beside the grid (180 px here), "Reject sample" sat
+        # 1,500 px below the sample.
+        expect(page.get_by_role("button", name="Reject sample")).to_be_in_viewport(ratio=1)
         browser.close()

@@ -1,0 +1,45 @@
+"""The tile-click component's script (pages/ui.py) in a real chromium, on a page of its own: no app, no server.
+
+Skipped, with the reason shown, where chromium or Playwright is missing, as the walk in test_browser.py is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser.test_browser import CHROMIUM
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # chromium starts in 1–6 s
+
+GRID = '<div class="st-key-review_grid">{}</div>'
+TILE = '<div data-testid="stImage"><img alt="sample #{0}, class 9" src="data:,"></div>'
+
+
+def test_a_tile_drawn_after_the_component_ran_gets_the_pointer_too():
+    # Only the tiles already on the page when the component ran got the `ganaug-tile` class (and its pointer
+    # cursor); those Streamlit drew after it, on a slow page or a later page of the grid, showed an arrow.
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"chromium not found at {CHROMIUM}: apt-get install -y chromium")
+    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    from pages.ui import _TILE_CLICKS_JS
+
+    component = _TILE_CLICKS_JS.strip().removeprefix("export default ")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            page.set_content(GRID.format(TILE.format(1) + TILE.format(2)))
+            page.evaluate(f"""() => {{ window.clicked = [];
+                ({component})({{ data: {{ grid: "review_grid", ids: [1, 2, 3] }},
+                                 setTriggerValue: (name, id) => window.clicked.push(id) }}); }}""")
+            page.evaluate("""() => document.querySelector(".st-key-review_grid").insertAdjacentHTML(
+                "beforeend", '<div data-testid="stImage"><img alt="sample #3, class 9" src="data:,"></div>')""")
+            page.wait_for_function("() => document.querySelectorAll('img.ganaug-tile').length === 3", timeout=5000)
+            cursors = page.evaluate("() => Array.from(document.images, (i) => getComputedStyle(i).cursor)")
+            assert cursors == ["pointer"] * 3
+            page.evaluate("() => document.images[2].click()")
+            assert page.evaluate("() => window.clicked") == [3]  # and a click on it is heard
+        finally:
+            browser.close()
