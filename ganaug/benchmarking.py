@@ -312,8 +312,8 @@ def few_test_images_caution(test_counts: Sequence[int], minority: Sequence[int],
     if not few:
         return None
     listed = some_names([f"{name} ({n})" for name, n in few])
-    return (f"few test images in minority class(es) {listed}: their recall moves in steps of 1/n, so the minority "
-            "metrics and their intervals are rough indications on this test split")
+    return (f"few test images in minority class{'es' * (len(few) > 1)} {listed}: their recall moves in steps of 1/n, "
+            "so the minority metrics and their intervals are rough indications on this test split")
 
 
 def short_generator_caution(dataset_id: int, generator: Optional[dict]) -> Optional[str]:

@@ -12,6 +12,7 @@ import traceback
 from typing import Optional
 
 from db.engine import database_failure
+from ganaug.errors import FREE_SPACE, full_disk, full_disk_said
 from ganaug_core.progress import Progress
 
 
@@ -49,9 +50,8 @@ def _problem(e: BaseException, again: bool) -> str:
         return f"{database}: the job stopped there{'; launch it again' if again else ''}"
     if isinstance(e, (GanaugError, DecisionError, UnknownDataset)):  # bad input, said in one line already
         return str(e)
-    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
-        return (f"no space left on the disk{f' writing {e.filename}' if e.filename else ''}: free some space there "
-                f"(GANAUG_HOME holds runs and batches){', then launch the job again' if again else ''}")
+    if full_disk(e):  # said as a failed run and the command line say it (`ganaug.errors`), a quota too
+        return f"{full_disk_said(e)}: {FREE_SPACE}{', then launch the job again' if again else ''}"
     if isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return (f"cannot write{f' {e.filename}' if e.filename else ''} ({e.strerror}): the worker needs to write "
                 f"under GANAUG_HOME; fix its permissions{', then launch the job again' if again else ''}")
@@ -59,14 +59,18 @@ def _problem(e: BaseException, again: bool) -> str:
 
 
 def cancel_message(session, run_id: Optional[int], batch_ids: list, stopped: Optional[str] = None,
-                   verb: str = "cancelled") -> str:
+                   verb: str = "cancelled", trained: bool = True) -> str:
     """What a cancelled job left: where its run stopped and whether it can go on, the batches made before, and what
-    the handler says it left undone (`stopped`: 'batch 7 was not scored: nothing of it was written')."""
+    the handler says it left undone (`stopped`: 'batch 7 was not scored: nothing of it was written'). `trained`: the
+    job trained its run; a generate-only job did not, and its run is as it was (it said "cancelled after training:
+    run 1 finished …", of a run trained days before)."""
     from db.models import Run
 
     run = session.get(Run, run_id) if run_id is not None else None
     if run is None:
         said = f"{verb} on request"
+    elif not trained:
+        said = f"{verb} while making batches from run {run.id}"
     elif run.status == "done":
         said = f"{verb} after training: run {run.id} finished ({run.step or 0:,} steps) and can generate more"
     elif run.checkpoint_path:
@@ -95,7 +99,7 @@ def worker_stopped_message(session, run_id: Optional[int], batch_ids: list, stop
     if run is None or (not batch_ids and (not trained or (run.status != "done" and not run.checkpoint_path))):
         # it recorded nothing to go on from: a generate job that made no batch, a run with no checkpoint
         return f"the worker was stopped while the job ran{f' ({stopped})' if stopped else ''}; submit it again"
-    left = cancel_message(session, run_id, batch_ids, stopped, verb="it stopped")
+    left = cancel_message(session, run_id, batch_ids, stopped, verb="it stopped", trained=trained)
     said = f"the worker was stopped while the job ran; {left}"
     if trained and run.status != "done":
         return f"{said}; resume it rather than submitting the job again, which would train anew"

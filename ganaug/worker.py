@@ -255,7 +255,8 @@ def _ended(s: Session, job_id: int, kind: str, result: dict, stop_event: threadi
                                                    trained=kind == "train_generate"))
         return "failed"
     if ctx.should_stop():
-        cancel_job(s, job_id, cancel_message(s, run_id, result.get("batch_ids") or [], stopped), run_id=run_id)
+        cancel_job(s, job_id, cancel_message(s, run_id, result.get("batch_ids") or [], stopped,
+                                             trained=kind == "train_generate"), run_id=run_id)
         return "cancelled"
     finish_job(s, job_id, result, run_id=run_id)
     return "done"

@@ -63,7 +63,8 @@ class ImbalanceReport:
         minority = self.minority_classes
         named = (f"{len(minority)} of {len(self.class_names)}, marked above" if len(minority) > NAMED_AT_MOST
                  else ", ".join(minority) or "none")
-        lines.append(f"minority classes (< {self.minority_fraction:g} × largest): {named}")
+        lines.append(f"minority class{'' if len(minority) == 1 else 'es'} (< {self.minority_fraction:g} × largest): "
+                     f"{named}")
         return "\n".join(lines)
 
 

@@ -70,25 +70,29 @@ with accounts:
             ("admin_new_name", "admin_new_role"), ("admin_new_password",)))
     # One account, one reason, then what to do with it; every change is an event in the decision log.
     st.markdown("**Change an account**")
-    who = st.selectbox("Account", [p["name"] for p in people], key="admin_who")
+    # No account preselected: the first was the signed-in admin, with "Disable" offered on their own account.
+    who = st.selectbox("Account", [p["name"] for p in people], index=None, key="admin_who",
+                       placeholder="Choose the account to change")
     reason = st.text_input("Reason (recorded in the decision log)", key="admin_reason")
     active = {p["name"]: p["active"] for p in people}.get(who)  # only the change that applies is offered
+    if who is None:
+        st.caption("Choose an account above: each button below acts on it.")
     b1, b2 = st.columns(2)
-    b1.button("Disable", key="admin_disable", disabled=active is False, on_click=attempt, args=(
+    b1.button("Disable", key="admin_disable", disabled=active is not True, on_click=attempt, args=(
         "{admin_who} disabled.", lambda s, me, ui: set_active(s, ui["admin_who"], False, by=me, reason=ui["admin_reason"]),
         ("admin_reason",)))
-    b2.button("Enable", key="admin_enable", disabled=active is True, on_click=attempt, args=(
+    b2.button("Enable", key="admin_enable", disabled=active is not False, on_click=attempt, args=(
         "{admin_who} enabled.", lambda s, me, ui: set_active(s, ui["admin_who"], True, by=me, reason=ui["admin_reason"]),
         ("admin_reason",)))
     r1, r2 = st.columns(2)
     r1.selectbox("New role", ROLES, key="admin_role")
-    r1.button("Change role", key="admin_change_role", on_click=attempt, args=(
+    r1.button("Change role", key="admin_change_role", disabled=who is None, on_click=attempt, args=(
         "{admin_who}'s role is now {admin_role}; their sign-ins have ended.",
         lambda s, me, ui: set_role(s, ui["admin_who"], ui["admin_role"], by=me, reason=ui["admin_reason"]),
         ("admin_reason",)))
     r2.text_input("New password (8+ characters)", type="password", key="admin_reset_password",
                   help="For a forgotten password: tell the reviewer, who can change it with `ganaug users password`.")
-    r2.button("Reset password", key="admin_reset", on_click=attempt, args=(
+    r2.button("Reset password", key="admin_reset", disabled=who is None, on_click=attempt, args=(
         "New password set for {admin_who}; their sign-ins have ended.",
         lambda s, me, ui: set_password(s, ui["admin_who"], ui.get("admin_reset_password", ""), by=me,
                                        reason=ui["admin_reason"]),

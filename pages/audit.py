@@ -45,6 +45,7 @@ EVENT_COLUMNS = ["id", "ts", "actor", "role", "action", "target", "reason", "has
 EVENT_WIDTHS = {"id": 48, "ts": 140, "actor": 60, "role": 72, "action": 72, "target": 72, "reason": 130, "hash": 104,
                 "meaning": 200}
 EVENT_ROW_PX = 88
+FILTER_WIDTHS = [0.9, 1.2, 0.8, 1.5, 1.05]  # actor, action, target, since, how many
 HISTORY_ROWS = 500  # a batch's decisions shown on its record (a 10,000-sample batch may have as many)
 EXPORT_COLUMNS = ["id", "ts", "actor", "dataset", "images", "synthetic", "ratio", "manifest_sha256", "log_head",
                   "folder", "folder_check"]
@@ -181,7 +182,8 @@ st.title("Audit")
 log_tab, provenance_tab, export_tab = st.tabs(["Decision log", "Batch provenance", "Export gated set"])
 
 with log_tab:
-    f1, f2, f3, f4, f5 = st.columns(5)
+    # "Since" wider than the rest: in five equal columns its date showed "yyyy / mr" at 1024 px.
+    f1, f2, f3, f4, f5 = st.columns(FILTER_WIDTHS)
     actor = f1.text_input("Actor", key="audit_actor")
     action = f2.selectbox("Action", ACTIONS, key="audit_action", format_func=lambda a: a.replace("_", " "))
     target = f3.selectbox("Target", TARGETS, key="audit_target")
@@ -229,6 +231,8 @@ with provenance_tab:
             history = [views.event_dict(e) for e in views.batch_events(session, batch_id, limit=HISTORY_ROWS)]
         seeds = prov.pop("sample_seeds")
         config = prov.pop("config")
+        if prov.get("created"):  # "2026-12-07 09:43:58.123456+00:00" showed its microseconds: seconds, as elsewhere
+            prov["created"] = str(prov["created"])[:19].replace("T", " ")
         st.dataframe(text_cells(pd.DataFrame({"field": [PROVENANCE_FIELDS.get(k, k) for k in prov],
                                               "value": [None if v is None else str(v) for v in prov.values()]})),
                      hide_index=True, column_config=table_columns(["field", "value"]), placeholder=MISSING,

@@ -114,6 +114,11 @@ def review_buttons(job_id: int, batches: list[int], class_of: dict) -> None:
             st.switch_page("pages/review.py")
 
 
+def class_list(names: list[str]) -> str:
+    """'class 8' or 'classes 8, 9', counted right: it said "class(es) 8" of one."""
+    return f"class{'es' * (len(names) != 1)} {plain(', '.join(names))}"
+
+
 def finished(job: dict, class_names: list[str]) -> None:
     batches = [int(b) for b in job["result"].get("batch_ids") or []]
     run_id = job["run"] or job["result"].get("run_id")
@@ -126,16 +131,16 @@ def finished(job: dict, class_names: list[str]) -> None:
     mine = [c for c in collapsed if c in generated] if generated else collapsed
     step = job["result"].get("run_step")
     if mine and too_young_to_tell(step):  # every class of a generator this young looks alike: no collapse yet
-        st.info(f"Samples of class(es) {plain(', '.join(mine))} still vary much less than the real images: after only "
+        st.info(f"Samples of {class_list(mine)} still vary much less than the real images: after only "
                 f"{step} steps that is expected, before the generator has learned the classes. Train it further "
                 f"(run {run_id} under “Start from run”, “Only generate from it” left off) before relying on its batches.",
                 icon=":material/info:")
     elif mine:
-        st.warning(f"The run's diversity monitor flagged class(es) {plain(', '.join(mine))}: their samples vary much "
+        st.warning(f"The run's diversity monitor flagged {class_list(mine)}: {'its' if len(mine) == 1 else 'their'} samples vary much "
                    "less than the real images (possible mode collapse). Look at the grid above before approving; "
                    "training longer usually helps.", icon=":material/warning:")
     if others := [c for c in collapsed if c not in mine]:
-        st.caption(f"The monitor also flagged class(es) {plain(', '.join(others))}, which this run generated no batch of.")
+        st.caption(f"The monitor also flagged {class_list(others)}, which this run generated no batch of.")
     params_classes = job["params"].get("classes") or []
     class_of = {b: class_names[c] for b, c in zip(batches, params_classes) if c < len(class_names)}
     review_buttons(job["job"], batches, class_of)

@@ -21,7 +21,7 @@ def test_an_admin_resets_a_forgotten_password_and_no_copy_of_it_stays(users):
     from db.users import authenticate
 
     at = app_test(users["ada"], "admin.py")
-    at.selectbox(key="admin_who").set_value("rita")
+    at.selectbox(key="admin_who").set_value("rita").run()  # the buttons wake once an account is chosen
     at.text_input(key="admin_reason").input("forgot it")
     at.text_input(key="admin_reset_password").input("short")
     button(at, "Reset password").click().run()
@@ -39,7 +39,7 @@ def test_an_admin_resets_a_forgotten_password_and_no_copy_of_it_stays(users):
 
 def test_an_admin_changes_a_role_and_cannot_demote_themselves(users):
     at = app_test(users["ada"], "admin.py")
-    at.selectbox(key="admin_who").set_value("ada")
+    at.selectbox(key="admin_who").set_value("ada").run()
     at.selectbox(key="admin_role").set_value("reviewer")
     button(at, "Change role").click().run()
     assert [e.value for e in at.error] == ["'ada' is the last active admin and cannot be made a reviewer"]
@@ -79,7 +79,7 @@ def test_the_audit_page_filters_the_account_and_tag_changes(users):
     at.selectbox(key="admin_tag_which").set_value("blur")
     at.text_input(key="admin_tag_reason").input("use smear")
     button(at, "Retire tag").click().run()
-    at.selectbox(key="admin_who").set_value("rita")
+    at.selectbox(key="admin_who").set_value("rita").run()
     at.text_input(key="admin_reset_password").input("a brand new one")
     button(at, "Reset password").click().run()
     at.switch_page("pages/audit.py")
@@ -139,3 +139,14 @@ def test_an_admin_sees_the_names_guessed_at_and_clears_a_lock(users, home):
     stored = b"".join(f.read_bytes() for f in home.glob("ganaug.db*"))
     assert b"guess number" not in stored  # never a password
     assert b"mallory" not in stored  # a name that is no account's (a password in the wrong box?) as its digest
+
+
+def test_no_account_is_preselected_for_a_change(users):
+    # "Change an account" opened on the signed-in admin with "Disable" on offer (refused, but a confusing start).
+    at = app_test(users["ada"], "admin.py")
+    actions = ("Disable", "Enable", "Change role", "Reset password")
+    assert at.selectbox(key="admin_who").value is None
+    assert [button(at, label).disabled for label in actions] == [True, True, True, True]
+    assert any(c.value == "Choose an account above: each button below acts on it." for c in at.caption)
+    at.selectbox(key="admin_who").set_value("rita").run()
+    assert [button(at, label).disabled for label in actions] == [False, True, False, False]

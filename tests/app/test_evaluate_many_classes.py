@@ -72,7 +72,9 @@ def test_a_long_class_name_has_room_in_the_overview_and_evaluate_tables(users, d
     for frame in (overview.dataframe[0], evaluate.dataframe[0]):  # pending batches; batch quality
         assert LONG_NAME in frame.value["class_name"].tolist()
         width = json.loads(frame.proto.columns)["class_name"]["width"]
-        assert width >= 7 * len(LONG_NAME) and width == TABLE_COLUMNS["class_name"]["width"]  # ~7 px a character
+        # ~7 px a character; the Overview's pending table sizes Class to the names it shows, up to the same width
+        assert 7 * len(LONG_NAME) <= width <= TABLE_COLUMNS["class_name"]["width"]
+    assert json.loads(evaluate.dataframe[0].proto.columns)["class_name"]["width"] == TABLE_COLUMNS["class_name"]["width"]
 
 
 def test_a_tall_or_wide_figure_gets_the_pages_width_and_small_ones_share_a_row(users, digits, home):

@@ -124,8 +124,9 @@ def test_a_finished_run_with_collapsed_classes_warns_before_review(users, digits
     at, job_id = launched_and_finished(users["rita"], {"run_id": None, "batch_ids": [3, 4],
                                                        "collapsed_classes": ["1", "8", "9"]})
     assert any("batches 3 and 4 are ready for review" in s.value for s in at.success)  # not "batches [3, 4]"
-    assert [w.value for w in at.warning if "flagged class(es) 8, 9:" in w.value]  # of the classes it generated (7–9)
-    assert any("also flagged class(es) 1, which this run generated no batch of" in c.value for c in at.caption)
+    assert [w.value for w in at.warning if "flagged classes 8, 9: their samples" in w.value]  # of those it generated
+    # one class is "class 1", not "class(es) 1"
+    assert any("also flagged class 1, which this run generated no batch of" in c.value for c in at.caption)
     # The job's end redrew the whole page once, so "Recent runs" below shows it too.
     assert at.session_state[f"gen_job_ended_{job_id}"] is True
     assert list(at.dataframe[0].value["status"]) == ["done"]
@@ -135,8 +136,9 @@ def test_a_run_that_ended_young_notes_its_alike_classes_instead_of_warning(users
     at, _ = launched_and_finished(users["rita"], {"run_id": 2, "batch_ids": [3], "collapsed_classes": ["8"],
                                                   "run_step": 86})
     # It warned "possible mode collapse" of a run of 86 steps, whose every class still looks alike.
-    assert not [w.value for w in at.warning if "flagged class(es)" in w.value]
-    assert [i.value for i in at.info if "after only 86 steps that is expected" in i.value]
+    assert not [w.value for w in at.warning if "flagged class" in w.value]
+    assert [i.value for i in at.info if i.value.startswith("Samples of class 8 still vary much less")
+            and "after only 86 steps that is expected" in i.value]
 
 
 def test_the_budget_default_follows_its_unit(users, digits):

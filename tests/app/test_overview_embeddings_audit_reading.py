@@ -4,6 +4,7 @@ what they are, and a batch's record with every decision that decided which of it
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 
@@ -92,6 +93,7 @@ def test_batch_provenance_lists_the_decisions_on_its_samples(users, digits):
     assert not at.exception
     fields = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"].fillna("–")))  # as shown
     assert (fields["Dataset"], fields["Class"], fields["Run resumed from"]) == ("digits", "8", "–")  # not "None"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", fields["Created (UTC)"])  # it showed microseconds
     assert any(f"`ganaug audit reproduce {batch}` regenerates the samples" in c.value for c in at.caption)
     history = at.dataframe[2].value
     # It listed the approval alone: which samples the approval left out, and why, was not on the batch's record.
@@ -169,3 +171,32 @@ def test_embeddings_colour_the_rarest_classes_with_samples_by_default(users, dig
     at.radio(key="emb_colour").set_value("class").run()
     assert not at.exception
     assert at.multiselect(key="emb_classes_many").value == [names[c] for c in range(2, 10)]
+
+
+def test_the_audit_filters_give_since_room_for_its_whole_date(users):
+    # In five equal columns, at 1024 px (a 564-px row beside the sidebar, 4 gaps of 16 px: chromium), "Since" showed
+    # "yyyy / mr"; at 137 px its "yyyy / mm / dd" shows whole (chromium), and "Show at most" stays on one line.
+    at = app_test(users["rita"], "audit.py")
+    row = at.columns[:5]  # actor, action, target, since, how many
+    assert [d.label for d in row[3].date_input] == ["Since"]
+    weights = [c.weight for c in row]
+    assert weights[3] / sum(weights) * (564 - 4 * 16) >= 135
+
+
+def test_the_pending_batches_class_column_leaves_scored_and_created_in_view(users, digits):
+    # At 1024 px the table is 564 px wide beside the sidebar (chromium) and its other columns take ≈ 490 px: Class at
+    # 300 px pushed Scored and Created out of view. It is as wide as the names shown now, at most the other tables'
+    # class width, which a name of ~40 characters needs (pages/overview.py's PENDING_CLASS_PX).
+    import streamlit as st
+
+    from pages.tables import TABLE_COLUMNS
+    from tests.app.test_table_headers import headers
+
+    make_batch(digits, 8, 2)
+    width = lambda at: headers(at.dataframe[0])["class_name"]["width"]  # noqa: E731
+    assert width(app_test(users["rita"])) <= 564 - 490
+    with session_scope(immediate=True) as session:
+        ds = session.scalars(select(Dataset).where(Dataset.name == digits)).one()
+        ds.class_names = [*ds.class_names[:8], long := "pitting corrosion — sous-type 005, bord", *ds.class_names[9:]]
+    st.cache_data.clear()  # the page keeps what it read for 5 s
+    assert 7 * len(long) <= width(app_test(users["rita"])) <= TABLE_COLUMNS["class_name"]["width"]  # whole

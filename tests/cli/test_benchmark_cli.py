@@ -145,11 +145,12 @@ def test_few_test_images_in_a_minority_class_earn_a_caution():
 
     names = ["common", "rare", "rarer"]
     caution = few_test_images_caution([60, 20, 2], [1, 2], names)
-    assert caution.startswith("few test images in minority class(es) rarer (2): their recall moves in steps of 1/n")
+    assert caution.startswith("few test images in minority class rarer (2): their recall moves in steps of 1/n")
     assert few_test_images_caution([60, 20, 2], [1], names) is None  # 20 is enough; a common class is not asked
     many = [f"sous-type {c:03d}" for c in range(100)]  # 99 rare classes with 3 test images each: 10 named
     caution = few_test_images_caution([60] + [3] * 99, list(range(1, 100)), many)
     assert "sous-type 010 (3) and 89 more: their recall" in caution and len(caution) < 400
+    assert caution.startswith("few test images in minority classes sous-type 001 (3), ")  # more than one: plural
 
 
 BAD_INPUT = [

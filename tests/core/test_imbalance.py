@@ -18,3 +18,10 @@ def test_long_and_wide_class_names_keep_the_count_columns_aligned():
     assert rows[2].startswith("café" + " " * 36 + counts[2])
     assert rows[3].startswith("a" + " " * 39 + counts[3])
     assert report.to_dict()["class_names"][0] == "x" * 200  # the JSON keeps the whole name
+
+
+def test_one_minority_class_is_said_in_the_singular():
+    # "minority classes (< 0.2 × largest): crack" of the one rare class of a two-class set
+    one = imbalance_report("parts", ["ok", "crack"], {"train": {0: 40, 1: 2}}).to_text().splitlines()[-1]
+    two = imbalance_report("p", ["ok", "crack", "dent"], {"train": {0: 40, 1: 2, 2: 3}}).to_text().splitlines()[-1]
+    assert (one, two) == ("minority class (< 0.2 × largest): crack", "minority classes (< 0.2 × largest): crack, dent")

@@ -412,12 +412,18 @@ def test_a_failed_job_says_one_line_naming_the_problem_then_the_traceback(home):
         error = get_job(s, gone).error
     # It was "UserError: unknown run 999" followed by the traceback, all of it on the page.
     assert first_line(error) == "unknown run 999" and "Traceback" in error.split("\n", 1)[1]
-    try:
-        raise OSError(errno.ENOSPC, "No space left on device", "/home/runs/000003/checkpoints/c.pt")
-    except OSError as e:
-        full = first_line(job_error(e))
-    assert full == ("no space left on the disk writing /home/runs/000003/checkpoints/c.pt: free some space there "
-                    "(GANAUG_HOME holds runs and batches), then launch the job again")
+    # A full disk in the words a failed run and the command line use (`ganaug.errors`), with the commands that free
+    # space: it said "free some space there (GANAUG_HOME holds runs and batches)", naming none; a quota is one too.
+    said = []
+    for number, reason in ((errno.ENOSPC, "No space left on device"), (errno.EDQUOT, "Disk quota exceeded")):
+        try:
+            raise OSError(number, reason, "/home/runs/000003/checkpoints/c.pt")
+        except OSError as e:
+            said.append(first_line(job_error(e)))
+    assert said == ["the disk is full (No space left on device: /home/runs/000003/checkpoints/c.pt): free space "
+                    "(`ganaug runs du`, `ganaug runs prune --all`), then launch the job again",
+                    "Disk quota exceeded: /home/runs/000003/checkpoints/c.pt: free space (`ganaug runs du`, "
+                    "`ganaug runs prune --all`), then launch the job again"]
 
 
 def test_the_queue_says_who_launched_each_job_and_what_runs_before_it(people):
@@ -469,6 +475,10 @@ def test_a_cancelled_job_says_where_its_run_stopped_and_how_to_resume(home, toy)
         run.status = "done"
         assert cancel_message(s, run.id, [4, 5]) == (f"cancelled after training: run {run.id} finished (114 steps) and "
                                                      "can generate more; batches 4, 5 made before it await review")
+        # A generate-only job trained nothing: it said "cancelled after training: run … finished" of an old run.
+        assert cancel_message(s, run.id, [4], "class 9 not generated", trained=False) == (
+            f"cancelled while making batches from run {run.id}; batch 4 made before it awaits review; class 9 not "
+            "generated")
 
 
 def test_two_workers_on_one_home_one_stops_and_the_other_is_still_seen(home, monkeypatch):
@@ -641,7 +651,9 @@ def test_a_generate_job_cancelled_while_it_writes_a_batch_leaves_no_part_of_it(d
     with session_scope() as s:
         job = get_job(s, job_id)
         assert (job.status, job.run_id) == ("cancelled", run_id)
-        assert job.message.endswith("; classes 9, 8 not generated") and len(calls) == 256  # stopped at its report
+        # what this job did, not "cancelled after training: run 1 finished (2 steps)": it trained nothing
+        assert job.message == f"cancelled while making batches from run {run_id}; classes 9, 8 not generated"
+        assert len(calls) == 256  # stopped at its report
         assert s.scalar(select(func.count(Batch.id))) == 0
     assert not list(paths.batches_dir().rglob("*.png"))  # its staging folder is gone too
 
@@ -779,8 +791,8 @@ def test_a_job_that_recorded_part_of_its_work_is_not_told_to_launch_again(home):
             raise FailedPartWay("Before it failed, the job recorded batch 6 (class 7).") from e
     except FailedPartWay as e:
         line = first_line(job_error(e))
-    assert line == ("no space left on the disk writing /home/batches/7/00001.png: free some space there (GANAUG_HOME "
-                    "holds runs and batches). Before it failed, the job recorded batch 6 (class 7).")
+    assert line == ("the disk is full (No space left on device: /home/batches/7/00001.png): free space (`ganaug runs "
+                    "du`, `ganaug runs prune --all`). Before it failed, the job recorded batch 6 (class 7).")
 
 
 def _running_with(session, kind: str, params: dict, stats: dict) -> int:
