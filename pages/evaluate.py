@@ -1,26 +1,26 @@
 """Evaluate: launch the downstream benchmark on the current gated set as a job; show results, plots, ratio sweep;
 and the quality metrics recorded for each measured batch (`ganaug.evaluation.measure_batch`: the app's scoring,
-the demo or `ganaug evaluate batch`), beside held-out real images' values."""
+the demo or `ganaug evaluate batch`), beside held-out real images' values. A report's Results are drawn by
+`pages/evaluate_report.py`."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import secrets
 from pathlib import Path
 from typing import Optional, Sequence
 
 import pandas as pd
 import streamlit as st
-from PIL import Image
 
 from db import run_views, views
 from db.engine import session_scope
 from db.jobs import ACTIVE, queue_rows, submit_job
-from ganaug_core.benchmark.answer import METRIC_LABELS, SAMPLING_ARMS, answer, arm_label, generator_used
+from ganaug_core.benchmark.answer import SAMPLING_ARMS, arm_label
 from ganaug_core.benchmark.arms import ARM_DESCRIPTIONS, smote_cannot_run
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, FEW_SEEDS, QUICK_MAX_SEEDS
+from pages.evaluate_report import benchmark_results, measured
 from pages.jobs import (cancel_or_wait, failure, load_job, newest_to_follow, progress_bar, redraw_once_ended,
                         who_and_when)
 from pages.tables import MISSING, table_columns, text_cells
@@ -29,11 +29,6 @@ from pages.ui import (NO_DATASET, RETRIED, acting_user, database_checked, decisi
 
 JOB_KIND = "benchmark"
 ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
-# A report's figure wider than this (px, as drawn at 100 dpi), or taller than TALL × its width, goes one to a row:
-# two to a row, half of a 1366-px screen shrank it to under half its size (a 40-class table's text to 5 px). The
-# widest kept two to a row is the arms' figure (9 inches, ~890 px); three PR panels are ~960 px.
-HALF_WIDTH_MAX_PX = 920
-TALL = 0.8  # the per-class recall table of 40 classes (0.95 before it was drawn taller); the ratio sweep is 0.7
 # Main "Batch quality" columns: what each batch is and the measures a reviewer reads first, within 1366 px; the
 # whole table (KID, held-out values of every measure, DCR) is in the expander below it.
 QUALITY_COLUMNS = ["batch", "class_name", "samples", "fid", "fid_held_out", "recall", "coverage", "class_consistency",
@@ -43,19 +38,6 @@ QUALITY_COLUMNS = ["batch", "class_name", "samples", "fid", "fid_held_out", "rec
 def arms_help() -> str:
     return "By default, every arm this dataset can run now.\n\n" + "\n".join(
         f"- **{arm_label(a)}**: {ARM_DESCRIPTIONS[a]}" for a in ARMS if a in ARM_DESCRIPTIONS)
-
-
-def _measured(value) -> bool:
-    """A number to show: not None and not NaN (a metrics file may hold a NaN, which the table printed as "nan")."""
-    return value is not None and not math.isnan(value)
-
-
-def ci_text(ci: dict) -> str:
-    if not isinstance(ci, dict) or not _measured(ci.get("mean")):
-        return MISSING
-    if (ci.get("n") or 0) < 2 or not (_measured(ci.get("low")) and _measured(ci.get("high"))):
-        return f"{ci['mean']:.3f}"
-    return f"{ci['mean']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
 
 
 def arms_that_cannot_run(dataset: str, has_run: bool, approved: int, train_counts: Sequence[int] = (),
@@ -122,8 +104,12 @@ with session_scope() as session:
     train_counts = views.train_class_counts(session).get(dataset) or []
     class_names = (views.dataset_summary(session, dataset) or {}).get("class_names") or []
 cannot = arms_that_cannot_run(dataset, bool(runs), approved, train_counts, class_names)
-arms = st.multiselect("Arms", ARMS, default=[a for a in ARMS if a not in cannot], key="eval_arms",
-                      format_func=arm_label, help=arms_help())
+# Another dataset starts from its own runnable arms: the choice made for the last one kept arms this one cannot run
+# selected, each flagged and Run disabled.
+if st.session_state.get("eval_arms_dataset") != dataset or "eval_arms" not in st.session_state:
+    st.session_state["eval_arms"] = [a for a in ARMS if a not in cannot]
+    st.session_state["eval_arms_dataset"] = dataset
+arms = st.multiselect("Arms", ARMS, key="eval_arms", format_func=arm_label, help=arms_help())
 if not arms:
     st.error("Choose at least one arm to compare.")
 for arm in arms:
@@ -205,9 +191,9 @@ def _rounded(value, digits: int):
 
 
 def _kid_text(k) -> str:
-    if not isinstance(k, dict) or not _measured(k.get("mean")):
+    if not isinstance(k, dict) or not measured(k.get("mean")):
         return MISSING
-    return f"{k['mean']:.4f}" + (f" ± {k['std']:.4f}" if _measured(k.get("std")) else "")
+    return f"{k['mean']:.4f}" + (f" ± {k['std']:.4f}" if measured(k.get("std")) else "")
 
 
 def batch_metrics_row(metrics: dict, class_names: list[str]) -> dict:
@@ -258,7 +244,7 @@ def batch_quality(dataset: str) -> None:
                "\"held-out real\" column is what held-out real images of the class score against the same training "
                "images, i.e. the level of a generator as good as the real data. The held-out images are the "
                f"dataset's {' and '.join(splits) or 'held-out'} split: numbers to read, which neither the gate nor "
-               "the benchmark uses. Hover a column for its meaning.")
+               "the benchmark uses. ↓ lower is better, ↑ higher is better; hover a column for its meaning.")
     main = table[QUALITY_COLUMNS]
     st.dataframe(text_cells(main), hide_index=True,
                  column_config=table_columns(main), placeholder=MISSING,  # "–", not "None"
@@ -281,122 +267,6 @@ def caution_lines(recorded: list[dict], class_names: list[str]) -> list[str]:
             by_caution.setdefault(str(m["caution"]), []).append(f"{m.get('batch')} ({plain(name)})")
     return [f"Batch{'es' * (len(batches) > 1)} {', '.join(batches)}: {plain(caution)}"
             for caution, batches in by_caution.items()]
-
-
-def benchmark_answer(data: dict):
-    """The report's answer in words, worked out from its recorded comparison (so that a report recorded when the
-    answer named arms by id, `gan_classic`, names them as the tables do); the recorded answer where the report lacks
-    the parts it needs, or None."""
-    try:
-        return answer(data)
-    except (KeyError, TypeError, IndexError, StopIteration):
-        return (data.get("comparison") or {}).get("answer") or None
-
-
-def full_width(plot: Path) -> bool:
-    """Whether a report's figure needs the page's width: a tall one (per-class recall of many classes, a row per
-    class) or a wide one (PR panels, bars of many classes)."""
-    try:
-        with Image.open(plot) as image:
-            width, height = image.size
-    except (OSError, Image.DecompressionBombError):  # st.image says what is wrong with it
-        return False
-    return height > TALL * width or width > HALF_WIDTH_MAX_PX
-
-
-# What each figure of a report shows, in words: its file's name ("per class recall") told a reviewer nothing.
-FIGURE_CAPTIONS = {
-    "arms": "Each arm's rare-class recall and balanced accuracy: the dot is the mean over seeds, the line its 95 % "
-            "interval. An arm beats the best baseline where its line lies wholly right of the grey band.",
-    "per_class_recall": "Recall per class and arm: the share of the class's test images the classifier names "
-                        "right (rare classes starred and shaded).",
-    "ratio_sweep": "The GAN arm with more synthetic images: 0 is the real images alone, 1 fills each rare class's "
-                   "gap to the largest class, 2 twice that.",
-    "pr_curves": "Precision against recall for each rare class: the nearer a curve keeps to the top right, the "
-                 "better that arm picks the class out.",
-}
-
-
-def figure_caption(plot: Path) -> str:
-    return FIGURE_CAPTIONS.get(plot.stem, plot.stem.replace("_", " "))
-
-
-def show_plots(plots: list[Path], arms: list[str]) -> None:
-    """Small figures two to a row, in their order; then each figure that needs the page's width, one to a row."""
-    half = [p for p in plots if not full_width(p)]
-    for start in range(0, len(half), 2):
-        for col, plot in zip(st.columns(2), half[start:start + 2]):
-            col.image(str(plot), caption=figure_caption(plot))
-    for plot in plots:
-        if plot not in half:
-            st.image(str(plot), caption=figure_caption(plot))
-    if plots and arms:  # the figures' legends keep the arms' ids, which the tables above spell out
-        st.caption("In the figures: " + "; ".join(f"`{arm}` = {arm_label(arm)}" for arm in arms) + ".")
-
-
-def in_app_words(caution: str) -> str:
-    """A report's caution names the command line's options (report.md is read beside `ganaug benchmark`); on this
-    page the form's own switch and field do the same."""
-    return (caution.replace(f"run without --quick ({DEFAULT_SEEDS} seeds)",
-                            f"run it again with “Quick” off ({DEFAULT_SEEDS} seeds)")
-            .replace(f"run with --seeds {DEFAULT_SEEDS}", f"run it again with {DEFAULT_SEEDS} seeds"))
-
-
-def benchmark_results(dataset: str) -> None:
-    st.subheader("Results")
-    with session_scope() as session:
-        reports = views.reports_for(session, dataset, "benchmark")
-    if not reports:
-        st.caption("No benchmark report for this dataset yet.")
-        return
-    report = st.selectbox("Report", reports, key="eval_report",
-                          format_func=lambda r: f"report {r['id']} · {str(r['created'])[:19]}"
-                          + (f" · gated set {r['manifest_sha256'][:12]}" if r["manifest_sha256"] else ""))
-    folder = Path(home()) / report["path"]
-    data = {}
-    for candidate in sorted(folder.glob("*.json")):
-        try:
-            data = json.loads(candidate.read_text())
-            break
-        except (OSError, json.JSONDecodeError):
-            continue
-    arms_data = data.get("arms") or {}
-    said = benchmark_answer(data)
-    if said:  # the question the page asks, answered before any table
-        show = {"yes": st.success, "no": st.error}.get(said["verdict"], st.info)
-        show("**" + plain(said["lines"][0]) + "**" + "".join(f"  \n{plain(line)}" for line in said["lines"][1:]))
-    caution = (data.get("meta") or {}).get("caution")
-    if caution:
-        st.warning(f"Caution: {plain(in_app_words(caution))}.", icon=":material/warning:")
-    used = generator_used(data.get("meta") or {})
-    if used:  # the newest finished run by default, which need not be the one whose batches were reviewed
-        st.caption(f"Generator: {plain(used)}; “{arm_label('gan_approved')}” takes the approved samples, whatever "
-                   "run made them.")
-    if arms_data:
-        st.markdown("Mean and 95 % interval over seeds, on the locked real test split")
-        table = pd.DataFrame([{"arm": arm_label(arm), "n_train": a.get("n_train"), "n_synthetic": a.get("n_synthetic"),
-                               **{m: ci_text(ci) for m, ci in a.get("clean", {}).items()}} for arm, a in arms_data.items()])
-        st.dataframe(text_cells(table), hide_index=True, column_config=table_columns(table), placeholder=MISSING)
-    else:
-        st.json(report["summary"])
-    best = {m: b for m, b in ((data.get("comparison") or {}).get("best_baseline") or {}).items() if b is not None}
-    if best:
-        st.caption("Best baseline per metric (the highest mean on the test split): "
-                   + ", ".join(f"{METRIC_LABELS.get(m, m)}: {arm_label(b)}" for m, b in best.items()))
-    elif arms_data:
-        st.caption("No baseline arm (oversampling, SMOTE, classic augmentation) ran, so the GAN arms were not compared with one.")
-    points = (data.get("sweep") or {}).get("points") or []
-    if points:
-        st.markdown(f"**Synthetic : real ratio sweep** ({arm_label(data['sweep'].get('arm', ''))})")
-        table = pd.DataFrame([{k: ci_text(v) if isinstance(v, dict) else v for k, v in p.items()} for p in points])
-        st.dataframe(text_cells(table), hide_index=True, column_config=table_columns(table), placeholder=MISSING)
-    show_plots(sorted(folder.glob("*.png"), key=lambda p: (p.name != "arms.png", p.name)),  # the answer's plot first
-               list(arms_data))
-    markdown = sorted(folder.glob("*.md"))
-    if markdown:
-        with st.expander("Full report"):
-            st.markdown(markdown[0].read_text())
-    st.caption(f"Report {report['id']} · sha256 {report['sha256'][:16]}… · folder {report['path']}")
 
 
 benchmark_results(dataset)

@@ -77,36 +77,41 @@ TABLE_COLUMNS = {
     "samples": st.column_config.NumberColumn("Samples", format="%d"),
     "n_real": st.column_config.NumberColumn(
         "Real training images", format="%d", help="The class's real training images the batch is measured against"),
+    # ↓ lower is better, ↑ higher is better (the caption above the table says so): a reader saw "FID 4.17" with no
+    # direction unless they hovered its header. The held-out columns are references to compare with, so no arrow.
     "fid": st.column_config.NumberColumn(
-        "FID", format="%.2f", help="Fréchet distance to the real training images on this dataset's own feature "
-                                  "extractor, not Inception-v3: lower is closer to them, 0 the same. Compare within "
-                                  "this dataset only, never with published FIDs"),
+        "FID ↓", format="%.2f", help="Lower is better. Fréchet distance to the real training images on this dataset's "
+                                    "own feature extractor, not Inception-v3: lower is closer to them, 0 the same. "
+                                    "Compare within this dataset only, never with published FIDs"),
     "fid_held_out": st.column_config.NumberColumn(
         "FID, held-out real", format="%.2f", help="What unseen real images of the class score. A batch well below "
                                                   "it sits nearer the training images than new real images do"),
     "kid": st.column_config.TextColumn(
-        "KID", help="Kernel distance on the same features (not Inception's: never compare with published KIDs), "
-                    "unbiased: ≈ 0 or below means no measurable gap; ± its spread over subsets"),
+        "KID ↓", help="Lower is better. Kernel distance on the same features (not Inception's: never compare with "
+                      "published KIDs), unbiased: ≈ 0 or below means no measurable gap; ± its spread over subsets"),
     "kid_held_out": st.column_config.TextColumn("KID, held-out real"),
     "precision": st.column_config.NumberColumn(
-        "Precision", format="%.3f", help="Share of samples that look like real images (fidelity); higher is better"),
+        "Precision ↑", format="%.3f",
+        help="Share of samples that look like real images (fidelity); higher is better"),
     "precision_held_out": st.column_config.NumberColumn("Precision, held-out real", format="%.3f"),
     "recall": st.column_config.NumberColumn(
-        "Recall", format="%.3f", help="Share of real images some sample resembles (diversity); higher is better"),
+        "Recall ↑", format="%.3f", help="Share of real images some sample resembles (diversity); higher is better"),
     "recall_held_out": st.column_config.NumberColumn("Recall, held-out real", format="%.3f"),
     "coverage": st.column_config.NumberColumn(
-        "Coverage", format="%.3f", help="Share of real images with a sample nearby; higher is better"),
+        "Coverage ↑", format="%.3f", help="Share of real images with a sample nearby; higher is better"),
     "coverage_held_out": st.column_config.NumberColumn("Coverage, held-out real", format="%.3f"),
     "class_consistency": st.column_config.NumberColumn(
-        "Class consistency", format="%.3f", help="Share of samples the real-data classifier assigns to their class"),
+        "Class consistency ↑", format="%.3f",
+        help="Share of samples the real-data classifier assigns to their class; higher is better"),
     "authenticity": st.column_config.NumberColumn(
-        "Authenticity", format="%.3f", help="Share of samples farther from their nearest training image than real "
-                                            "images are from theirs"),
+        "Authenticity ↑", format="%.3f", help="Share of samples farther from their nearest training image than real "
+                                              "images are from theirs; higher is better"),
     "closer_to_train": st.column_config.NumberColumn(
         "DCR: closer to train", format="%.3f", help="Share of samples nearer a training image than a held-out one "
                                                     "(equal-size sets): ≈ 0.5 generalises, near 1 tracks the training "
                                                     "images"),
-    "copies": st.column_config.NumberColumn("Copies", format="%d", help="Samples that copy a training image"),
+    "copies": st.column_config.NumberColumn(
+        "Copies ↓", format="%d", help="Samples that copy a training image: 0 is what you want"),
     "arm": st.column_config.TextColumn(
         "Arm", help="How the training set was built: real images only, a baseline (oversampling, SMOTE, classic "
                     "augmentation) or GAN samples (approved by reviewers: the gated set)"),

@@ -1,12 +1,14 @@
 """The benchmark report's PNG plots: the two target metrics per arm, per-class recall, the ratio sweep, PR curves.
 
-Every arm keeps one colour in every plot and every report (baselines in cool colours, GAN arms in warm ones), so
-"the orange bars" mean the same arm on each figure. Each figure is built by a function that returns it, so a test
-can look at what is drawn; `write_plots` saves and closes them.
+Every arm keeps one colour in every plot and every report (baselines in blues and black, GAN arms in reds, purple and
+sand), so "the red bars" mean the same arm on each figure; the colours stay apart for colour-blind readers, and the
+arms' figure and PR curves mark baselines by shape or dashes too. Each figure is built by a function that returns it,
+so a test can look at what is drawn; `write_plots` saves and closes them.
 """
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from pathlib import Path
 
@@ -14,16 +16,21 @@ import numpy as np
 
 from ganaug_core.benchmark.arms import BASELINE_ARMS
 
+# Colour-blind-safe (Okabe & Ito's and Paul Tol's palettes): matplotlib's tab10 gave SMOTE and classic augmentation
+# two blues, GAN samples and GAN + classic an orange and a red, that readers mixed up, and a deuteranope saw classic
+# augmentation and the filtered GAN arm alike (CIE76 ΔE 7.6 in a simulation). Every pair of these 8 page arms is
+# ΔE ≥ 24 apart with normal vision and with simulated deuteranopia and protanopia (Machado et al. 2009), gan_mix
+# (command line only) ≥ 18; tests/core/test_benchmark_palette.py checks it.
 ARM_COLOURS = {
-    "real": "#7f7f7f",  # grey: the reference every arm is measured against
-    "oversample": "#aec7e8",
-    "smote": "#1f77b4",
-    "classic": "#17becf",
-    "gan": "#ff7f0e",
-    "gan_classic": "#d62728",
-    "gan_mix": "#9467bd",
-    "gan_filtered": "#e377c2",
-    "gan_approved": "#8c564b",
+    "real": "#999999",  # grey: the reference every arm is measured against
+    "oversample": "#56B4E9",  # sky blue
+    "smote": "#332288",  # indigo
+    "classic": "#000000",
+    "gan": "#D55E00",  # vermillion
+    "gan_classic": "#882255",  # wine
+    "gan_mix": "#E69F00",  # orange
+    "gan_filtered": "#DDCC77",  # sand
+    "gan_approved": "#AA4499",  # purple
 }
 TARGETS = (("minority_recall", "rare-class recall"), ("balanced_accuracy", "balanced accuracy"))
 # A dataset of 100 classes, 95 of them rare, drew figures ~10,000 px wide (a row of bars per class; every rare
@@ -42,7 +49,24 @@ BAR_IN = 0.07  # per-class recall bars: inches per bar, plus CLASS_GAP_IN per cl
 CLASS_GAP_IN = 0.25
 BARS_MAX_IN = 9.0  # per-class recall bars: the widest row, ~900 px (10 classes of 9 arms); more classes wrap
 BAR_ROW_IN = 3.8  # inches per further row of bars
-PR_PANEL_IN = 2.6  # a PR panel's side: four to a row at 3.4 inches drew a 15-inch figure, shrunk to 6 px text
+# The Evaluate page shows each figure one to a row, at its own width or the page's, whichever is less: ~560 px at a
+# 1024-px screen (sidebar open), ~980 px at 1440. Matplotlib's 10-pt default, on the 9-inch arms figure shrunk to
+# half of a 1024-px page, read at 4 px; at READABLE's 12 pt a 7.5-inch figure reads at ~10 px there, ~17 px at 1440.
+READABLE = {"font.size": 12, "axes.titlesize": 12, "axes.labelsize": 12, "xtick.labelsize": 11,
+            "ytick.labelsize": 11, "legend.fontsize": 11}
+ARMS_FIGURE_IN = 7.5
+PR_PANEL_IN = 2.6
+PR_LEGEND_COLUMNS = 4  # a PR panel's side: four to a row at 3.4 inches drew a 15-inch figure, shrunk to 6 px text
+
+
+def _readable(build):
+    """`build` drawing its text at READABLE's sizes: a text's size is fixed as it is made, and tight_layout makes
+    room for it, so a figure built so keeps them wherever it is saved (a test, `write_plots`)."""
+    @functools.wraps(build)
+    def built(*args, **kwargs):
+        with _pyplot().rc_context(READABLE):
+            return build(*args, **kwargs)
+    return built
 
 
 def arm_colour(arm: str) -> str:
@@ -75,6 +99,7 @@ def _pyplot():
 BAND_GREY = "0.85"  # the best baseline's interval behind every arm's points
 
 
+@_readable
 def arms_figure(report: dict):
     """The answer at a glance: each arm's mean and 95 % interval on the two target metrics, the best baseline's
     interval shaded, so a GAN arm whose interval clears the band beats it."""
@@ -82,7 +107,8 @@ def arms_figure(report: dict):
     meta, arms, best = report["meta"], report["arms"], report["comparison"]["best_baseline"]
     names = [a for a in arms if arms[a]["clean"]["minority_recall"]["mean"] is not None]
     minority = _rare_classes(meta)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 0.9 + 0.42 * max(1, len(names))), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, 2, figsize=(ARMS_FIGURE_IN, 1.2 + 0.45 * max(1, len(names))), sharey=True,
+                             squeeze=False)
     ys = np.arange(len(names))[::-1]
     for ax, (key, label) in zip(axes[0], TARGETS):
         cis = [arms[a]["clean"][key] for a in names]
@@ -92,16 +118,18 @@ def arms_figure(report: dict):
             # Grey, not the baseline's colour: its own point, drawn in that colour, vanished inside a band of it.
             ax.axvspan(max(0.0, b["low"]), min(1.0, b["high"]), color=BAND_GREY, lw=0, zorder=0)
         for y, a, ci, (lo, hi) in zip(ys, names, cis, zip(*_error(cis))):
-            ax.errorbar(ci["mean"], y, xerr=[[lo], [hi]], fmt="o", color=arm_colour(a), capsize=4, ms=6)
+            # Baselines square, GAN arms round: a second cue where colours are hard to tell apart
+            ax.errorbar(ci["mean"], y, xerr=[[lo], [hi]], fmt="s" if a in BASELINE_ARMS else "o",
+                        color=arm_colour(a), capsize=4, ms=6)
         ax.set_xlim(-0.02, 1.02), ax.grid(axis="x", alpha=0.3)  # a point at 0 or 1 stays whole
-        ax.set_xlabel(f"{label}, test split (higher is better)")
+        ax.set_xlabel(f"{label}, test split\n(higher is better)")  # on one line the two panels' labels ran together
         # Named in the title: a legend inside the panel covered the points of the last arms.
         title = label + (f" ({minority})" if key == "minority_recall" and minority else "")
-        ax.set_title(title + (f"\nshaded: best baseline, {base}" if base in arms else ""), fontsize=10)
+        ax.set_title(title + (f"\nshaded: best baseline, {base}" if base in arms else ""))
     axes[0][0].set_yticks(ys, names)
     seeds = len(meta["seeds"])
-    fig.suptitle(f"Mean and 95 % interval over {seeds} seed{'s' * (seeds != 1)}; an arm beats the baseline when its "
-                 "interval clears the shaded band", fontsize=9)
+    fig.suptitle(f"Mean and 95 % interval over {seeds} seed{'s' * (seeds != 1)}; an arm beats the baseline\nwhen its "
+                 "interval clears the shaded band", fontsize="medium")
     fig.tight_layout()
     return fig
 
@@ -113,6 +141,7 @@ def _rare_classes(meta: dict) -> str:
     return ", ".join(_short(str(meta["class_names"][c]), 12) for c in minority)
 
 
+@_readable
 def per_class_recall_figure(report: dict):
     plt = _pyplot()
     meta, arms = report["meta"], report["arms"]
@@ -132,7 +161,7 @@ def per_class_recall_figure(report: dict):
     axes[0, 0].set_title("Per-class recall: mean and 95 % interval over seeds")
     axes[-1, 0].set_xlabel("class (* rare, shaded)")
     # Beside the bars, which reach 1.0; inside the axes it hid them.
-    axes[0, 0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    axes[0, 0].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     return fig
 
@@ -157,6 +186,7 @@ def _recall_bars(ax, report: dict, classes: range, slots: int) -> None:
     ax.set_xlim(-0.5, slots - 0.5 + 0.8 - width), ax.set_ylim(0, 1.0)
 
 
+@_readable
 def _per_class_recall_table(report: dict):
     """Per-class recall of many classes: a row per class, a column per arm, each cell coloured and written."""
     plt = _pyplot()
@@ -184,6 +214,7 @@ def _per_class_recall_table(report: dict):
     return fig
 
 
+@_readable
 def ratio_sweep_figure(report: dict):
     plt = _pyplot()
     sweep = report["sweep"]
@@ -202,17 +233,18 @@ def ratio_sweep_figure(report: dict):
     seeds = len(report["meta"]["seeds"])
     # The error bars say what they are, as on the other figures: a reader cannot guess seeds from a bar.
     fig.suptitle(f"Ratio sweep ({sweep.get('arm', 'gan')} arm; 0 = real only)\nmean and 95 % interval over {seeds} "
-                 f"seed{'s' * (seeds != 1)}", fontsize=10)
+                 f"seed{'s' * (seeds != 1)}", fontsize="medium")
     if points:
         ax.set_xticks([p["multiplier"] for p in points])
         # Above the axes: inside, it covered the last points.
-        ax.legend(fontsize=8, ncol=2, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+        ax.legend(fontsize="small", ncol=2, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     else:
         ax.text(0.5, 0.5, "no sweep (gan arm not run)", ha="center", transform=ax.transAxes)
     fig.tight_layout()
     return fig
 
 
+@_readable
 def pr_curves_figure(report: dict):
     plt = _pyplot()
     meta, arms, curves = report["meta"], report["arms"], report["pr_curves"]
@@ -223,8 +255,11 @@ def pr_curves_figure(report: dict):
         shown = sorted(sorted(minority, key=lambda c: (counts[c], c))[:PR_PANELS])
     cols = max(1, min(len(shown), PR_COLUMNS))
     rows = -(-max(1, len(shown)) // cols)
-    width = PR_PANEL_IN * cols + 1.8  # the legend's 1.8 inches to the right
-    fig, axes = plt.subplots(rows, cols, figsize=(width, PR_PANEL_IN * rows + 0.6), squeeze=False)
+    # The legend below the panels, 4 arms to a line: to their right it took 1.8 inches, and three panels drew 9.6
+    # inches, shrunk to 7-px text at a 1024-px screen's 562 px.
+    legend_in = 0.3 * -(-len(arms) // PR_LEGEND_COLUMNS) + 0.1
+    width, height = PR_PANEL_IN * cols + 0.3, PR_PANEL_IN * rows + 0.6 + legend_in
+    fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
     for ax in axes.flat[max(1, len(shown)):]:
         ax.set_visible(False)
     for ax, c in zip(axes.flat, shown or [None]):
@@ -235,15 +270,17 @@ def pr_curves_figure(report: dict):
                 # points would credit precision between thresholds that no classifier reaches.
                 ax.plot(pts[:, 0], pts[:, 1], label=arm, lw=1.2, color=arm_colour(arm), drawstyle="steps-post",
                         ls="-" if arm == "real" or arm not in BASELINE_ARMS else "--")
-        ax.set_title(textwrap.fill(f"class {names[c]}", 26) if c is not None else "no minority class", fontsize=10)
+        ax.set_title(textwrap.fill(f"class {names[c]}", 26) if c is not None else "no minority class",
+                     fontsize="medium")
         ax.set_xlabel("recall"), ax.set_ylabel("precision"), ax.set_xlim(0, 1), ax.set_ylim(0, 1.05)
         ax.set_xticks([0, 0.5, 1]), ax.set_yticks([0, 0.5, 1])  # five ticks a side crowded a smaller panel
     handles, labels = axes[0][0].get_legend_handles_labels()
-    if handles:  # one legend for all panels, right of them: inside a panel it covered the curves
-        fig.legend(handles, labels, fontsize=9, loc="center right")
-    which = f"the {len(shown)} rarest of {len(minority)} rare classes" if len(shown) < len(minority) else "rare classes"
-    fig.suptitle(f"PR curves, {which} (seed {meta['seeds'][0]})", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1 - 1.6 / width, 1))
+    if handles:  # one legend for all panels, below them: inside a panel it covered the curves
+        fig.legend(handles, labels, fontsize="small", loc="lower center", ncol=PR_LEGEND_COLUMNS, frameon=False)
+    which = (f"the {len(shown)} rarest of {len(minority)} rare classes" if len(shown) < len(minority) else
+             "rare class" if len(minority) == 1 else "rare classes")
+    fig.suptitle(f"PR curves, {which} (seed {meta['seeds'][0]})", fontsize="medium")
+    fig.tight_layout(rect=(0, legend_in / height, 1, 1))
     return fig
 
 

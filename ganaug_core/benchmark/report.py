@@ -112,7 +112,8 @@ def _test_split(meta: dict) -> str:
     if not counts:
         return "the locked real test split"
     rare = ", ".join(f"{names[c]}: {counts[c]}" for c in meta["minority_classes"])
-    return (f"the locked real test split, {sum(counts)} images ({rare} in the rare classes), which trains nothing "
+    the = "the rare class" if len(meta["minority_classes"]) == 1 else "the rare classes"
+    return (f"the locked real test split, {sum(counts)} images ({rare} in {the}), which trains nothing "
             "and tunes nothing")
 
 
@@ -142,7 +143,8 @@ def _md_answer_and_protocol(report: dict) -> list[str]:
     lines += [
         f"Every arm trains the same small classifier ({'quick' if meta['quick'] else 'full'} budget: "
         f"{_budget(meta['budget'])}) once per seed, {seeds} seed{'s' * (seeds != 1)}, and is scored on "
-        f"{_test_split(meta)}. Figures are the mean and its 95 % interval over the seeds (Student t); rare classes: "
+        f"{_test_split(meta)}. Figures are the mean and its 95 % interval over the seeds (Student t); rare "
+        f"class{'' if len(meta['minority_classes']) == 1 else 'es'}: "
         f"{', '.join(map(str, _minority_names(meta))) or 'none'}. The intervals show how the scores move with the "
         "seed (the classifier's start and batches, the images sampled or interpolated) on this one test split with "
         "this one generator; another test split or another training of the generator would add variation they "

@@ -326,7 +326,7 @@ def test_evaluate_shows_a_recorded_report(users, digits):
     arms = at.dataframe[0].value
     assert list(arms["arm"]) == ["Real images only", "GAN samples approved by reviewers"]  # words, not arm ids
     assert arms["balanced_accuracy"][1] == "0.860 [0.850, 0.870]"
-    assert list(at.dataframe[1].value["multiplier"]) == [1.0]
+    assert list(at.dataframe[2].value["multiplier"]) == [1.0]  # after the arms' every measure, in its expander
     # metrics in words, as report.md names them (it read "balanced_accuracy: real")
     assert "Best baseline per metric (the highest mean on the test split): balanced accuracy: Real images only" in [
         c.value for c in at.caption]

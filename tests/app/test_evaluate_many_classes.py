@@ -77,9 +77,9 @@ def test_a_long_class_name_has_room_in_the_overview_and_evaluate_tables(users, d
     assert json.loads(evaluate.dataframe[0].proto.columns)["class_name"]["width"] == TABLE_COLUMNS["class_name"]["width"]
 
 
-def test_a_tall_or_wide_figure_gets_the_pages_width_and_small_ones_share_a_row(users, digits, home):
+def test_every_figure_gets_a_row_of_its_own(users, digits, home):
     """A 40-class per-class recall table (taller than wide) and 4 PR panels (1,500 px wide) were drawn in half the
-    page, their text 5 px on a 1366-px screen."""
+    page, their text 5 px on a 1366-px screen; the arms' figure, two to a row, read at 4 px at 1024 px."""
     blank = lambda h, w: np.zeros((3, h, w), np.uint8)  # noqa: E731
     record(home, "benchmark", "reports/bench-1", {
         "report.json": {"meta": {"class_names": [str(c) for c in range(10)], "minority_classes": [9]}},
@@ -87,12 +87,12 @@ def test_a_tall_or_wide_figure_gets_the_pages_width_and_small_ones_share_a_row(u
         "per_class_recall.png": blank(115, 93), "pr_curves.png": blank(57, 1218)})
 
     at = app_test(users["rita"], "evaluate.py")
-    # Each figure by its caption's opening words (arms, ratio sweep, per-class recall, PR curves)
-    starts = ["Each arm's rare-class recall", "The GAN arm with more synthetic images", "Recall per class and arm",
-              "Precision against recall"]
+    # Each figure by its caption's opening words: the answer's first, then by file name
+    starts = ["Each arm's rare-class recall", "Recall per class and arm", "Precision against recall",
+              "The GAN arm with more synthetic images"]
     assert [c[:len(w)] for c, w in zip(image_captions(at), starts)] == starts
     in_columns = [img.caption for col in at.columns for el in col.get("image") for img in el.proto.imgs]
-    assert in_columns == image_captions(at)[:2]  # two to a row; the others one to a row, at the page's width
+    assert in_columns == []  # none in half the page
 
 
 def test_a_nan_in_a_metrics_file_reads_as_a_dash_not_nan(users, digits, home):
@@ -111,5 +111,19 @@ def test_a_nan_in_a_metrics_file_reads_as_a_dash_not_nan(users, digits, home):
     assert not at.exception
     quality = at.dataframe[-1].value  # every measure, in the expander
     assert (quality["kid"][0], quality["kid_held_out"][0]) == ("–", "0.0200")  # not "nan", not "0.0200 ± nan"
-    arms = at.dataframe[0].value
+    arms = at.dataframe[1].value  # every measure, in the expander below the arms' main table
     assert (arms["macro_f1"][0], arms["balanced_accuracy"][0]) == ("–", "0.500")  # not "nan", not "[nan, nan]"
+
+
+def test_the_quality_table_says_which_way_is_better(users, digits, home):
+    """FID and KID showed no "lower is better" unless a reader hovered their headers."""
+    record(home, "batch_metrics", "reports/batches/1", {"metrics.json": one_held_out_image_metrics(1)})
+
+    at = app_test(users["rita"], "evaluate.py")
+    shown = {name: config.get("label") for name, config in json.loads(at.dataframe[0].proto.columns).items()}
+    assert (shown["fid"], shown["recall"], shown["coverage"], shown["copies"]) == (
+        "FID ↓", "Recall ↑", "Coverage ↑", "Copies ↓")
+    assert shown["fid_held_out"] == "FID, held-out real"  # a reference to compare with, neither better nor worse
+    every = json.loads(at.dataframe[1].proto.columns)
+    assert every["kid"]["label"] == "KID ↓" and every["kid"]["help"].startswith("Lower is better.")
+    assert any("↓ lower is better, ↑ higher is better" in c.value for c in at.caption)

@@ -31,3 +31,11 @@ def test_the_form_leaves_smote_out_for_a_class_of_one_training_image(users, home
         "Arm “SMOTE” cannot run: SMOTE interpolates between two training images of one class, and class crack has "
         "only one."]
     assert button(at, "Run the benchmark").disabled
+    # Another dataset starts from its own runnable arms: SMOTE, chosen for 'parts' where it cannot run, stayed
+    # selected for 'digits' (and the other way round), flagged, with Run disabled.
+    at.selectbox(key="eval_dataset").set_value("digits").run()
+    assert at.multiselect(key="eval_arms").value == ["real", "oversample", "smote", "classic"]  # no run, no approval
+    assert not at.error and not button(at, "Run the benchmark").disabled
+    at.selectbox(key="eval_dataset").set_value("parts").run()
+    assert at.multiselect(key="eval_arms").value == ["real", "oversample", "classic"]
+    assert not at.error and not button(at, "Run the benchmark").disabled

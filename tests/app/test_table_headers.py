@@ -102,10 +102,13 @@ def test_every_table_has_human_headers(users, digits, home):
     assert labels(generate)[0] == ["Job", "Status", "By", "Created (UTC)", "Progress", "Last message", "Run"]
 
     evaluate = app_test(users["rita"], "evaluate.py")
-    arms, sweep = labels(evaluate)
-    assert arms == ["Arm", "Training images", "Synthetic images", "Balanced accuracy", "Rare-class recall", "Macro F1",
-                    "Macro G-mean", "Rare-class PR-AUC", "Calibration error (ECE)"]
-    assert "lower is better" in headers(evaluate.dataframe[0])["ece"]["help"]
+    arms, every_measure, sweep = labels(evaluate)
+    # The two target metrics first: every measure made the table 1,242 px wide, scrolled inside a 1024-px screen's
+    # 562 px; the rest is in the expander below it.
+    assert arms == ["Arm", "Rare-class recall", "Balanced accuracy"]
+    assert every_measure == ["Arm", "Training images", "Synthetic images", "Balanced accuracy", "Rare-class recall",
+                             "Macro F1", "Macro G-mean", "Rare-class PR-AUC", "Calibration error (ECE)"]
+    assert "lower is better" in headers(evaluate.dataframe[1])["ece"]["help"]
     assert sweep == ["Synthetic multiplier", "Synthetic images", "Balanced accuracy", "Rare-class recall"]
 
 

@@ -28,17 +28,28 @@ def comparison_of(values: dict[str, list[float]]) -> dict:
     return {"meta": meta, "arms": arms, "comparison": comp}
 
 
-@pytest.mark.parametrize("gan, verdict", [
-    ([0.90, 0.91, 0.92, 0.91, 0.90], "yes"),  # above oversample's interval on every seed
-    ([0.60, 0.62, 0.61, 0.63, 0.60], "no"),  # below it, seed by seed
-    ([0.95, 0.55, 0.85, 0.60, 0.80], "not shown"),  # too noisy to tell
+@pytest.mark.parametrize("gan, verdict, words", [
+    # above oversample's interval on every seed
+    ([0.90, 0.91, 0.92, 0.91, 0.90], "yes", "0.200 higher; ahead on all of the 5 seeds (each seed trains both arms "
+                                            "alike): a real gap, 95 % sure it lies between 0.191 and 0.209 higher."),
+    # below it, seed by seed
+    ([0.60, 0.62, 0.61, 0.63, 0.60], "no", "0.096 lower; ahead on none of the 5 seeds (each seed trains both arms "
+                                           "alike): a real gap, 95 % sure it lies between 0.075 and 0.117 lower."),
+    # too noisy to tell
+    ([0.95, 0.55, 0.85, 0.60, 0.80], "not shown", "0.042 higher; ahead on 3 of the 5 seeds (each seed trains both "
+                                                  "arms alike), and these seeds cannot tell which is better: the true "
+                                                  "gap could be anywhere from 0.168 lower to 0.252 higher."),
 ])
-def test_the_verdict_follows_the_intervals(gan, verdict):
+def test_the_verdict_follows_the_intervals(gan, verdict, words):
     rep = comparison_of({"oversample": [0.70, 0.71, 0.72, 0.70, 0.71], "gan": gan})
     said = answer(rep)
     assert said["verdict"] == verdict and said["arm"] == "gan"
-    assert said["lines"][0].startswith("Does the synthetic data help on the rare classes (rare)?")
-    assert said["lines"][1].startswith("rare-class recall: “GAN samples” ") and " vs “Oversampling” " in said["lines"][1]
+    assert said["lines"][0].startswith("Does the synthetic data help on the rare class (rare)?")
+    # In words first ("paired difference -0.299 [-1.000, +1.000], ahead on 0 of 2 seeds" alone was a statistician's
+    # shorthand), then the figures.
+    mean = f"{np.mean(gan):.3f}"
+    assert said["lines"][1].startswith(f"rare-class recall: “GAN samples” {mean} against 0.708 for “Oversampling” "
+                                       f"on average, {words} In figures (mean [95 % interval]): {mean} [")
     assert f"ahead on {sum(g > o for g, o in zip(gan, [0.70, 0.71, 0.72, 0.70, 0.71]))} of 5 seeds" in said["lines"][1]
 
 
@@ -55,14 +66,14 @@ def test_the_answer_names_arms_in_words_and_keeps_their_ids_apart(gan, verdict, 
     assert (answered["verdict"], answered["arm"], answered["baseline"]) == (verdict, "gan_classic", "smote")
     assert said in answered["lines"][0]
     assert answered["lines"][2].startswith("balanced accuracy: “GAN samples + classic augmentation” 0.")
-    assert " vs “SMOTE” 0.710 [" in answered["lines"][2]
+    assert " against 0.710 for “SMOTE” on average" in answered["lines"][2] and " vs 0.710 [" in answered["lines"][2]
     assert not [line for line in answered["lines"] if "gan_classic" in line or "smote" in line]
 
 
 def test_without_a_baseline_there_is_no_verdict():
     said = answer(comparison_of({"real": [0.5, 0.6], "gan": [0.7, 0.8]}))
     assert said["verdict"] == "not evaluated" and said["lines"] == [
-        "Does the synthetic data help on the rare classes (rare)? Not evaluated: no baseline arm (oversampling, "
+        "Does the synthetic data help on the rare class (rare)? Not evaluated: no baseline arm (oversampling, "
         "SMOTE, classic augmentation) ran."]
 
 
@@ -71,10 +82,11 @@ def test_the_markdown_answers_first_and_says_what_each_arm_and_the_test_split_ar
     rep = {**rep, "meta": {**rep["meta"], "train_counts": [12, 10, 3], "test_counts": [4, 4, 4]}}
     lines = to_markdown(rep).splitlines()
     assert lines[0] == "# Downstream benchmark: toy"
-    assert lines[2].startswith("**Does the synthetic data help on the rare classes (c)? ")  # before any table
+    assert lines[2].startswith("**Does the synthetic data help on the rare class (c)? ")  # before any table
     assert lines[4].startswith("- rare-class recall: “GAN samples” ")
     md = "\n".join(lines)
-    assert "the locked real test split, 12 images (c: 4 in the rare classes)" in md
+    # one rare class is "the rare class", not "the rare classes (c)"
+    assert "the locked real test split, 12 images (c: 4 in the rare class)" in md and "; rare class: c." in md
     assert "| oversample | real images, rare ones repeated up to the largest class's count | 36 | 11 | 0 |" in md
     assert "{'steps'" not in md  # the budget in words, not a Python dict
     assert "| arm | balanced accuracy | rare-class recall |" in md  # metric names in words
@@ -123,6 +135,7 @@ def test_pr_curves_are_drawn_as_steps(report):
     fig = pr_curves_figure(rep)
     lines = [line for ax in fig.axes for line in ax.get_lines()]
     assert lines and {line.get_drawstyle() for line in lines} == {"steps-post"}
+    assert fig._suptitle.get_text().startswith("PR curves, rare class (seed ")  # one: not "rare classes"
     plt.close(fig)
 
 
@@ -133,7 +146,7 @@ def test_the_cli_summary_answers_in_its_first_line_and_cautions_about_two_seeds(
               "report": {"path": "/r"}}
     lines = format_summary(result).splitlines()
     assert lines[0] == rep["comparison"]["answer"]["lines"][0]
-    assert lines[0].startswith("Does the synthetic data help on the rare classes (c)?")
+    assert lines[0].startswith("Does the synthetic data help on the rare class (c)?")
     assert lines[1].startswith("  rare-class recall: “GAN samples” ")
     assert f"caution: {caution}" in lines[:4]
     assert "on the locked test split (12 images)" in format_summary(result)
@@ -260,7 +273,7 @@ def test_a_baseline_that_recalls_every_rare_test_image_is_said_to_leave_nothing_
     said = answer(rep)
     assert said["verdict"] == "not shown"
     assert said["lines"][0] == (
-        "Does the synthetic data help on the rare classes (rare)? Not shown, and this test split cannot show it: "
+        "Does the synthetic data help on the rare class (rare)? Not shown, and this test split cannot show it: "
         "“Oversampling” already recalls every rare test image (rare: 2) on every seed, so no arm can score above "
         "it on rare-class recall.")
     # Below the ceiling the answer is as before.
