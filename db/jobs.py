@@ -85,15 +85,26 @@ def request_cancel(session: Session, job_id: int, by: Optional[str] = None) -> J
     `cancel_asked`), which a cancelled job has no other use for: the pages say who stopped it and how long it took
     to stop. A job that ends anyway before it sees the request writes its own result over them."""
     job = get_job(session, job_id)
-    if job.status not in ACTIVE:
-        return job
-    now = db_now(session)
-    if not job.cancel_requested:  # the first request is the one that stopped it
-        job.result = {**(job.result or {}), "cancelled_by": by or "command line", "cancel_asked": now.isoformat()}
-    if job.status == "queued":
-        job.status, job.finished_at, job.message = "cancelled", now, "cancelled before it started"
-    else:
-        job.cancel_requested = True
+    for _ in range(3):  # queued, then claimed meanwhile: running, then ended meanwhile
+        if job.status not in ACTIVE:
+            return job
+        now = db_now(session)
+        values: dict = {}
+        if not job.cancel_requested:  # the first request is the one that stopped it
+            values["result"] = {**(job.result or {}), "cancelled_by": by or "command line",
+                                "cancel_asked": now.isoformat()}
+        if job.status == "queued":
+            values.update(status="cancelled", finished_at=now, message="cancelled before it started")
+        else:
+            values["cancel_requested"] = True
+        # Written only while the job is as read: on PostgreSQL its worker may have finished it (or claimed it) since,
+        # and an unconditional write put this stale result over the finished job's (its run and batches lost).
+        # SQLite's immediate transaction keeps the worker out meanwhile.
+        done = session.execute(update(Job).where(Job.id == job_id, Job.status == job.status)
+                               .values(**values).execution_options(synchronize_session=False)).rowcount
+        session.refresh(job)
+        if done:
+            break
     return job
 
 

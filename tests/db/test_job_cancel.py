@@ -96,3 +96,31 @@ def test_a_scoring_job_cancelled_while_its_map_fits_ends_the_fit_and_writes_noth
         assert s.scalars(select(Sample.realism).where(Sample.batch_id == batch_id)).all() == [None] * 5
     models = paths.models_dir() / digits
     assert not (models / "embedding.npz").exists() and not list(models.glob(".embedding.npz*"))
+
+
+def test_a_cancel_that_meets_the_jobs_end_leaves_its_result(db, monkeypatch):
+    # PostgreSQL: the job's worker finished it between the Cancel's read of the row and its write, and the write put
+    # the result read before (no run, no batches) over the finished job's. SQLite's immediate session keeps the
+    # worker out meanwhile, so the interleaving below cannot happen there.
+    if db.startswith("sqlite"):
+        pytest.skip("SQLite's immediate transaction serialises the Cancel and the job's end")
+    import db.jobs as jobs
+    from db.jobs import claim_job, finish_job, submit_job
+
+    with session_scope() as s:
+        job_id = submit_job(s, "sleep", {}, "k").id
+        assert claim_job(s, job_id, 123)
+    real_now, ended = jobs.db_now, []
+
+    def now_while_the_worker_ends_it(session):  # the worker's commit lands after the Cancel read the row
+        if not ended:
+            ended.append(1)
+            with session_scope() as other:
+                finish_job(other, job_id, {"run_id": 7, "batch_ids": [3]})
+        return real_now(session)
+
+    monkeypatch.setattr(jobs, "db_now", now_while_the_worker_ends_it)
+    _cancel(job_id, "alice")
+    with session_scope() as s:
+        job = get_job(s, job_id)
+        assert (job.status, job.result) == ("done", {"run_id": 7, "batch_ids": [3]})
