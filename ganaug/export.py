@@ -40,6 +40,7 @@ from db.datasets import get_dataset
 from db.engine import session_scope
 from db.exports import record_export, refuse_if_withdrawn
 from db.gate import GatedSet, ManifestEntry, file_sha256s, gated_training_set
+from db.ingests import DIFFERS
 from db.models import Batch, Event, Sample, User
 from db.users import require_user
 from ganaug.held_folders import HeldFolder, abandoned, sweep_abandoned
@@ -222,6 +223,12 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
         row = get_dataset(session, dataset)
         class_names, side = list(row.class_names), row.resolution
     gated = gated_set(dataset, synthetic_ratio)
+    if gated.real_images.get("standing") == DIFFERS:
+        # Every real image left out, and so every synthetic one (the ratio caps them per real image): an export of
+        # nothing, or of what a tampered table lets through, is no training set to hand on.
+        raise GanaugError(f"the real images of dataset {dataset!r} are not what the decision log recorded (a row of "
+                          "real_images added, removed or changed): nothing was exported; `ganaug audit verify` names "
+                          "it, and a backup of the database from before restores it")
     paths.writable_folder(out.parent, f"--out {out}", create=True)
     partial = f".{out.name}.partial-"
     try:
