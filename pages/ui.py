@@ -278,8 +278,11 @@ export default function(component) {
             const look = () => {
                 const img = Array.from(document.querySelectorAll("img[alt]")).find(
                     (i) => i.alt.startsWith(`sample #${id},`) && i.alt.includes(", enlarged") && i.complete);
-                // The box is measured once the run has drawn all of it: its image comes before its controls.
-                const drawn = document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]');
+                // The box is measured once the run has drawn all of it: its image comes before its controls. (A
+                // Streamlit without the attribute: measured at once, as before.)
+                const app = document.querySelector('[data-testid="stApp"]');
+                const state = app && app.getAttribute("data-test-script-state");
+                const drawn = state === null || state === "notRunning";
                 if (!img || !drawn) {
                     if (Date.now() < until) setTimeout(look, 100);
                     return;
