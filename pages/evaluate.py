@@ -25,7 +25,7 @@ from pages.jobs import (cancel_or_wait, failure, load_job, newest_to_follow, pro
                         who_and_when)
 from pages.tables import MISSING, table_columns, text_cells
 from pages.ui import (NO_DATASET, RETRIED, acting_user, database_checked, decision_errors, home, plain,
-                      require_user)
+                      require_user, train_counts)
 
 JOB_KIND = "benchmark"
 ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
@@ -101,9 +101,8 @@ run = st.selectbox("Generator for the GAN arms", [None] + list(steps), key="eval
                                           if runs else "latest finished run"))
 with session_scope() as session:
     approved = sum(views.approved_class_counts(session).get(dataset) or [])
-    train_counts = views.train_class_counts(session).get(dataset) or []
     class_names = (views.dataset_summary(session, dataset) or {}).get("class_names") or []
-cannot = arms_that_cannot_run(dataset, bool(runs), approved, train_counts, class_names)
+cannot = arms_that_cannot_run(dataset, bool(runs), approved, train_counts(home(), dataset), class_names)
 # Another dataset starts from its own runnable arms: the choice made for the last one kept arms this one cannot run
 # selected, each flagged and Run disabled.
 if st.session_state.get("eval_arms_dataset") != dataset or "eval_arms" not in st.session_state:

@@ -17,7 +17,7 @@ from ganaug_core.metrics.authenticity import COPY_RATIO
 from ganaug_core.metrics.copy_match import copy_reason
 from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO
 from pages.review_decisions import act_on_sample, decide_open_sample, load_tags, rejection_note, tag_open_sample
-from pages.ui import fmt, home, plain, show_image, show_images
+from pages.ui import fmt, home, plain, show_image, show_images, train_counts
 
 SCORES_HELP = ("**confidence**: the probability (0–1) a classifier trained on the real images gives the class this "
                "sample was generated as; higher is better. **realism**: above 1, the sample lies among the real images "
@@ -79,13 +79,6 @@ def why_flagged(s: dict, copied: list[dict], state: dict) -> None:
                     + (f" · {round(100 * weights[n])} %" if n < len(weights) else "") for n, r in enumerate(copied)]
         show_images([s["path"], *[r["path"] for r in copied]], [f"sample #{s['id']}", *captions],
                     size=shown_px(NEIGHBOUR_PX, state["side"]))
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def train_counts(home_dir: str, dataset: str) -> list[int]:
-    """Real training images per class of `dataset` (index order)."""
-    with session_scope() as session:
-        return views.train_class_counts(session).get(dataset) or []
 
 
 def scores_in_words(s: dict, class_name: str, n_real: Optional[int] = None, other_class: Optional[str] = None) -> str:

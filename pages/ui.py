@@ -23,7 +23,7 @@ import streamlit as st
 from PIL import Image
 from streamlit.errors import StreamlitAPIException
 
-from db import jobs, users
+from db import jobs, users, views
 from db.engine import database_failure, session_scope
 from db.errors import DatabaseUnavailable, DecisionError
 from db.models import User
@@ -53,6 +53,14 @@ NO_DATASET = ("**No dataset yet.** Ingest your images in a terminal, one sub-fol
 def home() -> str:
     """GANAUG_HOME as a string: a cache key for the image functions below."""
     return str(paths.home())
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def train_counts(home_dir: str, dataset: str) -> list[int]:
+    """Real training images per class of `dataset` (index order), for the pages that redraw on every click (Review's
+    opened sample, Evaluate's form): the count groups every real image row of the home."""
+    with session_scope() as session:
+        return views.train_class_counts(session).get(dataset) or []
 
 
 @contextmanager
