@@ -1,5 +1,5 @@
 """Read-only queries about training runs: the runs table (the Overview, the Generate and Evaluate pages, `ganaug runs
-list`), the runs whose stats time a budget on the Generate page, a run's folder.
+list`), the runs whose stats time a budget on the Generate page, a run's folder, one run whole (`ganaug runs show`).
 
 As in db/views.py, each function takes a Session first and returns plain data, never ORM objects.
 """
@@ -56,3 +56,17 @@ def run_budget(config: dict, total_steps: Optional[int]) -> str:
 
 def run_dir(session: Session, run_id: int) -> Optional[str]:
     return session.scalar(select(Run.run_dir).where(Run.id == run_id))
+
+
+def run_summary(session: Session, run_id: int) -> Optional[dict]:
+    """One run as `ganaug runs show` tells it: `runs_table`'s row with its config, its dataset's class names, its
+    recorded checkpoint and when it finished; None for an unknown id."""
+    found = session.execute(select(Run, Dataset.name, Dataset.class_names)
+                            .join(Dataset, Run.dataset_id == Dataset.id).where(Run.id == run_id)).first()
+    if found is None:
+        return None
+    r, name, class_names = found
+    return dict(run=r.id, dataset=name, class_names=list(class_names or []), status=r.status, step=r.step,
+                total_steps=r.total_steps, budget=run_budget(r.config or {}, r.total_steps),
+                config=dict(r.config or {}), resumed_from=r.resumed_from, run_dir=r.run_dir,
+                checkpoint_path=r.checkpoint_path, created=r.created_at, finished=r.finished_at, error=r.error)

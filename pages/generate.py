@@ -26,6 +26,7 @@ from ganaug_core.runstats import pace
 from ganaug_core.training.config import DEFAULT_STEPS
 from pages.generate_job import JOB_KINDS, apply_next, job_panel, queue_table
 from pages.jobs import duration, newest_to_follow
+from pages.run_curves import folded_curves
 from pages.tables import MISSING, table_columns, text_cells
 from pages.ui import NO_DATASET, acting_user, decision_errors, home, plain, require_user
 
@@ -338,6 +339,9 @@ with right:
                 "training seed): the choices above apply only to a fresh run.", icon=":material/info:")
         if said := resume_said(startable[values["resume_run"]]):
             st.warning(plain(said), icon=":material/history:")
+if values["resume_run"] is not None:  # how the chosen run trained: its losses, p, each class's diversity
+    folded_curves(values["resume_run"], startable[values["resume_run"]]["run_dir"], dataset["name"], class_names,
+                  "gen_run_curves")
 if dataset:
     layout = pace_layout(train_config(values, dataset).to_dict())
     from_step = resume_step(startable[values["resume_run"]]) if values["resume_run"] is not None else 0

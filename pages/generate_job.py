@@ -20,6 +20,7 @@ from db.jobs import ACTIVE
 from ganaug_core.runstats import too_young_to_tell
 from pages.jobs import (cancel_or_wait, duration, error_line, failure, load_job, progress_bar, redraw_once_ended,
                         who_and_when)
+from pages.run_curves import folded_curves, show_curves
 from pages.ui import RETRIED, database_checked, home, plain, show_image
 
 JOB_KINDS = ("train_generate", "generate")  # what the Generate form launches: train and generate, or generate only
@@ -59,15 +60,34 @@ def training_line(stats: dict, total: int) -> str:
     return " · ".join(parts)
 
 
-def latest_grid(job: dict) -> Optional[str]:
-    """The newest overview grid the training loop wrote."""
+def job_run(job: dict) -> tuple[Optional[int], Optional[str]]:
+    """The run the job trains or generates from, and its folder (relative to the home); (None, None) before it has
+    one (a job still queued)."""
     run_id = job["run"] or job["result"].get("run_id") or job["stats"].get("run_id")
     if not run_id:
-        return None
+        return None, None
     with session_scope() as session:
-        run_dir = run_views.run_dir(session, run_id)
+        return run_id, run_views.run_dir(session, run_id)
+
+
+def latest_grid(job: dict) -> Optional[str]:
+    """The newest overview grid the training loop wrote."""
+    _, run_dir = job_run(job)
     grids = sorted((Path(home()) / run_dir / "grids").glob("step*.png")) if run_dir else []
     return str(grids[-1]) if grids else None
+
+
+def curves(job: dict, class_names: list[str]) -> None:
+    """The run's training curves: open while the job trains it, folded once it ended (its outcome comes first then)
+    and under a job that only generates from it."""
+    run_id, run_dir = job_run(job)
+    if run_dir is None:
+        return
+    key, dataset = f"gen_curves_{job['job']}", job["params"].get("dataset")
+    if job["status"] in ACTIVE and job["kind"] == "train_generate":
+        show_curves(run_dir, dataset, class_names, key)
+    else:
+        folded_curves(run_id, run_dir, dataset, class_names, key)
 
 
 def grid_px(path: str) -> int:
@@ -193,19 +213,20 @@ def job_panel(job_id: int, class_names_of: dict[str, list[str]], runs: dict, on_
         progress_bar(job)
         if job["stats"].get("stage") == "train":
             st.caption(training_line(job["stats"], int(job["params"].get("config", {}).get("steps") or 0)))
+    names = class_names_of.get(job["params"].get("dataset"), [])
     grid = job["stats"].get("grid") or latest_grid(job)
     if grid:
-        names = class_names_of.get(job["params"].get("dataset"), [])
         show_image(grid, caption=grid_caption(names), size=grid_px(grid))
     if job["status"] in ACTIVE:
         cancel_or_wait(job, ahead, f"cancel_{job_id}", stops="the worker stops at its next step and keeps a checkpoint")
     elif job["status"] == "done":
-        finished(job, class_names_of.get(job["params"].get("dataset"), []))
+        finished(job, names)
     elif job["status"] == "failed":
         failure(job)
-        failed_part_way(job, class_names_of.get(job["params"].get("dataset"), []), runs)
+        failed_part_way(job, names, runs)
     elif job["status"] == "cancelled":
         cancelled(job, runs)
+    curves(job, names)  # below Cancel and the outcome's buttons, which stay where they were
     redraw_once_ended(job, f"gen_job_ended_{job_id}", on_end)
 
 

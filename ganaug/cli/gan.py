@@ -235,4 +235,6 @@ def generate_cmd(
 def register(app: typer.Typer) -> None:
     app.command("train", help=TRAIN_HELP)(train_cmd)
     app.command("generate")(generate_cmd)
-    app.add_typer(runs_app, name="runs", help="List training runs, their disk use, and prune what they no longer need.")
+    app.add_typer(runs_app, name="runs",
+                  help="List training runs, show one with its curves, their disk use, and prune what they no longer "
+                       "need.")

@@ -37,7 +37,8 @@ GUESSES: dict[str, dict[str, str]] = {
         **dict.fromkeys(("rm", "delete", "del", "forget"), "data remove"),
     },
     "runs": {
-        **dict.fromkeys(("show", "info", "status", "ls"), "runs list"),
+        **dict.fromkeys(("info", "describe", "inspect", "curves", "plot", "history"), "runs show"),
+        **dict.fromkeys(("status", "ls"), "runs list"),
         **dict.fromkeys(("disk", "size", "usage", "space"), "runs du"),
         **dict.fromkeys(("clean", "cleanup", "gc", "rm", "delete"), "runs prune"),
     },

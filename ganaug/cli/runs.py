@@ -1,7 +1,9 @@
-"""`ganaug runs`: the training runs, what they hold on disk, and pruning what they no longer need."""
+"""`ganaug runs`: the training runs, one run told whole with its curves, what they hold on disk, and pruning what
+they no longer need."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -57,6 +59,27 @@ def runs_list_cmd(
         lines.append(left_out(len(rows), total, "runs", "" if dataset else ", --dataset NAME one dataset's"))
     emit({"runs": rows, "total": total}, as_json, "\n".join([header, *lines]) if lines else
          "no runs yet: `ganaug train --dataset NAME --minutes 2`")
+
+
+@runs_app.command("show")
+@cli_errors
+def runs_show_cmd(
+    run: int = typer.Argument(..., help="Run id (`ganaug runs list`)"),
+    plot: Optional[Path] = typer.Option(None, "--plot", metavar="PATH.png",
+                                        help="Also draw the training curves (losses, p, diversity) into this PNG"),
+    as_json: bool = JSON,
+) -> None:
+    """One run: dataset, side, steps of its total, status, the run it resumed; its latest stats; each class's latest
+    diversity against its real images and whether the collapse monitor flagged it; where its grids and checkpoints
+    are.
+
+    Example: ganaug runs show 3 --plot run3.png"""
+    from ganaug.run_show import run_shown, shown_text, write_plot
+
+    shown = run_shown(run)
+    if plot is not None:
+        shown["plot"] = str(write_plot(shown, plot))
+    emit(shown, as_json, shown_text(shown))
 
 
 @runs_app.command("du")

@@ -1,4 +1,4 @@
-"""A command typed the way people guess it (`data show`, `runs show`, `batches`) is refused in one line that names
+"""A command typed the way people guess it (`data show`, `runs info`, `batches`) is refused in one line that names
 the command they most likely meant."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from tests.cli.helpers import assert_bad_input, ganaug
 @pytest.mark.parametrize("typed, word, meant", [
     (("data", "show", "digits"), "show", "ganaug data report"),  # it said only "No such command 'show'"
     (("data", "info"), "info", "ganaug data report"),
-    (("runs", "show", "3"), "show", "ganaug runs list"),
+    (("runs", "info", "3"), "info", "ganaug runs show"),  # `runs show` itself is a command now
+    (("runs", "ls"), "ls", "ganaug runs list"),
     (("batches",), "batches", "ganaug review pending"),
     (("review", "list"), "list", "ganaug review pending"),
     (("audit", "export"), "export", "ganaug export"),

@@ -1,0 +1,128 @@
+"""`ganaug runs show RUN`: a run's config summary, steps of its total, status and the run it resumed; its latest stats;
+each class's latest diversity and whether the monitor flagged it; where its grids and checkpoints are; `--json` as one
+object, `--plot` as a PNG; an unknown run or a bad plot path in one line, exit status 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+
+from db.engine import session_scope
+from db.models import Run
+from tests.cli.helpers import ok_json, refused, run
+from tests.db.helpers import make_dataset
+
+CONFIG = {"resolution": 8, "arch": "dcgan", "augment": "ada", "batch_size": 16, "seed": 3, "steps": 500,
+          "diversity_threshold": 0.4}
+
+
+def stats_line(step: int, diversity: dict | None = None, collapsed=()) -> dict:
+    """A line as the training loop writes it (ganaug_core/training/loop.py)."""
+    line = {"step": step, "loss_d": 1.25, "loss_g": 0.75, "d_real": 0.3, "d_fake": -0.2, "p": 0.05, "ada_rt": 0.61,
+            "images_per_s": 420.0, "elapsed_s": step / 10}
+    if diversity is not None:
+        line.update(diversity=diversity, collapsed=list(collapsed))
+    return line
+
+
+def a_run(home, status="done", step=500, lines=(), tail="", resumed_from=None, files=True) -> int:
+    """A run of the dataset 'toy' (class c2 rare: 3 training images against 20) with `lines` in its stats file."""
+    from sqlalchemy import select
+
+    from db.models import Dataset
+
+    with session_scope() as s:
+        dataset_id = s.scalar(select(Dataset.id)) or make_dataset(s, home, train=(20, 20, 3)).id
+        r = Run(dataset_id=dataset_id, status=status, run_dir="runs/x", config=CONFIG, config_sha256="c" * 64,
+                code_version="test", step=step, total_steps=500, resumed_from=resumed_from)
+        s.add(r)
+        s.flush()
+        r.run_dir = f"runs/{r.id:06d}"
+        r.checkpoint_path = f"{r.run_dir}/checkpoints/checkpoint-{step:07d}.pt"
+        run_id, folder = r.id, home / r.run_dir
+    if files:
+        (folder / "checkpoints").mkdir(parents=True)
+        (folder / "grids" / f"step{step:07d}").mkdir(parents=True)
+        (folder / "grids" / f"step{step:07d}.png").write_bytes(b"png")
+        (folder / "checkpoints" / f"checkpoint-{step:07d}.pt").write_bytes(b"pt")
+        (folder / "config.json").write_text(json.dumps(CONFIG))
+        (folder / "stats.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines) + tail)
+    return run_id
+
+
+FINISHED = [stats_line(250, {"0": 0.9, "1": 0.7, "2": 0.35}, [2]), stats_line(475),
+            stats_line(500, {"0": 0.92, "1": 0.38, "2": 0.31}, [1, 2])]
+
+
+def test_runs_show_tells_a_finished_run(home):
+    first = a_run(home, lines=FINISHED)
+    run_id = a_run(home, lines=FINISHED, resumed_from=first)
+    result = run("runs", "show", run_id)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"run {run_id}: toy, done, step 500 of 500, resumed from run {first}"
+    assert lines[1].startswith("  8², dcgan, augmentation ada, batch 16, seed 3; created ")
+    assert lines[2] == ("latest stats (step 500): loss D 1.250, G 0.750 · augmentation p 0.05 · 420 images/s · "
+                        "50 s of training")
+    assert lines[3] == "diversity at step 500 (its samples' spread against its real images'; below 0.4 is flagged):"
+    assert [line.split() for line in lines[5:8]] == [["0", "(c0)", "0.92"], ["1", "(c1)", "0.38", "flagged"],
+                                                     ["2", "(c2)", "rare", "0.31", "flagged"]]
+    folder = home / "runs" / f"{run_id:06d}"
+    assert lines[8:] == [f"grids:       {folder / 'grids'} (1 step; newest step0000500.png)",
+                         f"checkpoints: {folder / 'checkpoints'} (1; newest checkpoint-0000500.pt)",
+                         f"stats:       {folder / 'stats.jsonl'} (3 lines)"]
+
+
+def test_runs_show_json_is_one_object_and_plot_draws_the_curves(home, tmp_path):
+    run_id = a_run(home, lines=FINISHED)
+    shown = ok_json("runs", "show", run_id, "--plot", tmp_path / "curves.png")
+    assert (shown["run"], shown["dataset"], shown["status"], shown["step"], shown["total_steps"]) == (
+        run_id, "toy", "done", 500, 500)
+    assert shown["config"]["resolution"] == 8 and shown["stats"]["latest"]["loss_d"] == 1.25
+    assert shown["diversity"]["threshold"] == 0.4 and shown["diversity"]["step"] == 500
+    assert [(c["class_index"], c["class_name"], c["diversity"], c["flagged"], c["rare"])
+            for c in shown["diversity"]["classes"]] == [(0, "c0", 0.92, False, False), (1, "c1", 0.38, True, False),
+                                                        (2, "c2", 0.31, True, True)]
+    assert shown["checkpoints"]["count"] == 1 and shown["checkpoints"]["latest"].endswith("checkpoint-0000500.pt")
+    assert shown["grids"]["steps"] == 1 and shown["plot"] == str((tmp_path / "curves.png").resolve())
+    from PIL import Image
+
+    with Image.open(tmp_path / "curves.png") as im:
+        assert im.format == "PNG" and im.size[0] > 600 and im.size[1] > 600
+
+
+def test_a_running_run_with_a_torn_line_and_a_run_without_stats(home, tmp_path):
+    from ganaug.held_folders import HeldFolder
+
+    running = a_run(home, status="running", step=50, lines=[stats_line(25), stats_line(50)],
+                    tail='{"step": 75, "loss')
+    with HeldFolder.hold(home / "runs" / f"{running:06d}"):  # as its training process holds it: still running
+        result = run("runs", "show", running)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"run {running}: toy, running, step 50 of 500\n")
+    assert "latest stats (step 50): loss D 1.250" in result.stdout
+    assert "diversity: no reading yet" in result.stdout
+
+    bare = a_run(home, step=0, files=False)
+    result = run("runs", "show", bare)  # its folder is gone: said once, with what to do (not "no stats yet")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[2:] == [
+        f"its folder {home / 'runs' / f'{bare:06d}'} is gone: `ganaug runs du` says what to restore"]
+    (home / "runs" / f"{bare:06d}").mkdir(parents=True)  # a run just created: config.json alone
+    (home / "runs" / f"{bare:06d}" / "config.json").write_text(json.dumps(CONFIG))
+    result = run("runs", "show", bare)
+    assert result.exit_code == 0, result.output
+    assert f"no stats yet: {home / 'runs' / f'{bare:06d}' / 'stats.jsonl'} does not exist" in result.stdout
+    assert refused("runs", "show", bare, "--plot", tmp_path / "none.png") == (
+        f"error: run {bare} has no stats to plot yet ({home / 'runs' / f'{bare:06d}' / 'stats.jsonl'})")
+    assert not (tmp_path / "none.png").exists()
+
+
+def test_an_unknown_run_or_a_bad_plot_path_is_one_line_and_writes_nothing(home, tmp_path):
+    run_id = a_run(home, lines=FINISHED)
+    assert refused("runs", "show", 99) == "error: unknown run 99: `ganaug runs list` lists the runs"
+    assert run("runs", "show", 99, "--json").stdout == ""  # a script reading the object gets nothing, not half
+    assert refused("runs", "show", run_id, "--plot", tmp_path / "curves.jpg") == (
+        f"error: --plot {tmp_path / 'curves.jpg'}: give a file name ending in .png")
+    assert refused("runs", "show", run_id, "--plot", tmp_path / "no" / "curves.png") == (
+        f"error: --plot {tmp_path / 'no' / 'curves.png'}: the folder {tmp_path / 'no'} does not exist")
+    assert not list(tmp_path.rglob("curves.*"))
