@@ -15,10 +15,22 @@ from ganaug_core.paths import home_path
 # A full disk, a quota used up, a file past `ulimit -f`: each is space to free, and each named no place to free it.
 FULL_DISK = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 FREE_SPACE = "free space (`ganaug runs du`, `ganaug runs prune --all`)"
+# The same for a job's reader, on the app's pages, where no command runs: a reviewer was told `ganaug runs prune`
+# and `ganaug train --resume`. The Generate page's “Start from run” list gives each run's size on disk.
+FREE_SPACE_IN_APP = "free space on that disk (“Start from run” on the Generate page gives each run's size on disk)"
 
 
 class UserError(GanaugError):
     """Raised by orchestration code for bad input discovered outside ganaug_core (unknown batch, wrong role...)."""
+
+
+class RunFailedOnFullDisk(UserError):
+    """A run that failed on a full disk: its message says it as the command line does (what to free, the command
+    that goes on); `in_app` says it for a job's reader on the app's pages (`ganaug.job_messages`)."""
+
+    def __init__(self, message: str, in_app: str):
+        super().__init__(message)
+        self.in_app = in_app
 
 
 def full_disk(e: BaseException) -> bool:

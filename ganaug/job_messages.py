@@ -12,7 +12,7 @@ import traceback
 from typing import Optional
 
 from db.engine import database_failure
-from ganaug.errors import FREE_SPACE, full_disk, full_disk_said
+from ganaug.errors import FREE_SPACE_IN_APP, RunFailedOnFullDisk, full_disk, full_disk_said
 from ganaug_core.progress import Progress
 
 
@@ -48,10 +48,12 @@ def _problem(e: BaseException, again: bool) -> str:
     database = database_failure(e)
     if database is not None:  # a server that restarted or went out of reach while the job read or wrote
         return f"{database}: the job stopped there{'; launch it again' if again else ''}"
+    if isinstance(e, RunFailedOnFullDisk):  # the run's own error keeps the command line's `ganaug train --resume`
+        return e.in_app
     if isinstance(e, (GanaugError, DecisionError, UnknownDataset)):  # bad input, said in one line already
         return str(e)
-    if full_disk(e):  # said as a failed run and the command line say it (`ganaug.errors`), a quota too
-        return f"{full_disk_said(e)}: {FREE_SPACE}{', then launch the job again' if again else ''}"
+    if full_disk(e):  # said as a failed run says it (`ganaug.errors`), a quota too, for a reader of the app's pages
+        return f"{full_disk_said(e)}: {FREE_SPACE_IN_APP}{', then launch the job again' if again else ''}"
     if isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return (f"cannot write{f' {e.filename}' if e.filename else ''} ({e.strerror}): the worker needs to write "
                 f"under GANAUG_HOME; fix its permissions{', then launch the job again' if again else ''}")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from db.datasets import get_dataset
 from db.engine import database_failure, once_answering, session_scope
 from db.models import Dataset, Run, db_now
-from ganaug.errors import FREE_SPACE, UserError, full_disk, full_disk_said
+from ganaug.errors import FREE_SPACE, FREE_SPACE_IN_APP, RunFailedOnFullDisk, UserError, full_disk, full_disk_said
 from ganaug.held_folders import (NOT_RECORDED_WHY, UNCOMMITTED, HeldFolder, mark_committed, mark_uncommitted,
                                   removed_if_left_by_a_kill, sweep_abandoned)
 from ganaug_core import paths
@@ -279,15 +279,17 @@ def _train(run_id: int, run_dir: Path, config: TrainConfig, data: TrainData, pay
             said = _failure_said(run_id, e)
             _finish(run_id, "cancelled" if isinstance(e, KeyboardInterrupt) else "failed", said[:2000])
             if full_disk(e):  # one line, as bad input is (exit status 2), not `cli_errors`' "… was removed"
-                raise UserError(f"run {run_id} failed: {said}") from e
+                raise RunFailedOnFullDisk(f"run {run_id} failed: {said}",
+                                          f"run {run_id} failed: {_failure_said(run_id, e, in_app=True)}") from e
         raise
     _finish(run_id, "done" if result.status == "done" else "cancelled")
     return run_id
 
 
-def _failure_said(run_id: int, e: BaseException) -> str:
+def _failure_said(run_id: int, e: BaseException, in_app: bool = False) -> str:
     """The failed run's error in one line. A full disk (a quota, `ulimit -f`) says where, what to free and how the
-    run goes on: it was stored as "OSError: [Errno 28] No space left on device: '…'", which `runs list` showed."""
+    run goes on: it was stored as "OSError: [Errno 28] No space left on device: '…'", which `runs list` showed.
+    `in_app`: said for the app's pages (a training job's error), with the Generate page's picker for the command."""
     if not full_disk(e):
         return f"{type(e).__name__}: {e}"
     try:
@@ -296,13 +298,17 @@ def _failure_said(run_id: int, e: BaseException) -> str:
             checkpoint, resumed_from = run.checkpoint_path, run.resumed_from
     except Exception:  # the database too is out of reach (or on the full disk): the advice without the checkpoint
         checkpoint, resumed_from = None, None
+
+    def resume(run: int) -> str:
+        return (f"“Start from run” {run} on the Generate page" if in_app else f"`ganaug train --resume {run}`")
+
     if checkpoint:
-        then = f"continue from its last checkpoint ({Path(checkpoint).name}) with `ganaug train --resume {run_id}`"
+        then = f"continue from its last checkpoint ({Path(checkpoint).name}) with {resume(run_id)}"
     elif resumed_from is not None:
-        then = f"resume run {resumed_from} again (`ganaug train --resume {resumed_from}`): this run wrote no checkpoint"
+        then = f"resume run {resumed_from} again ({resume(resumed_from)}): this run wrote no checkpoint"
     else:
         then = "train again: the run wrote no checkpoint"
-    return f"{full_disk_said(e)}: {FREE_SPACE}, then {then}"
+    return f"{full_disk_said(e)}: {FREE_SPACE_IN_APP if in_app else FREE_SPACE}, then {then}"
 
 
 def _last_reading(run_id: int) -> tuple[list[str], dict]:

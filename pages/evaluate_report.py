@@ -81,13 +81,14 @@ def figure_caption(plot: Path) -> str:
     return FIGURE_CAPTIONS.get(plot.stem, plot.stem.replace("_", " "))
 
 
-def show_plots(plots: list[Path], arms: list[str]) -> None:
+def show_plots(plots: list[Path], arms: list[str], named: bool) -> None:
     """Each figure one to a row, at its own width or the page's, whichever is less: two to a row, half of a 1024-px
     page (~270 px) shrank the arms' figure to a third of its size and its text to 4 px. The figures are drawn for
-    this (`plots.READABLE`)."""
+    this (`plots.READABLE`). `named`: the figures name the arms as the tables do (`plots.arm_name`); an older
+    report's name them by id, which a caption spells out."""
     for plot in plots:
         st.image(str(plot), caption=figure_caption(plot))
-    if plots and arms:  # the figures' legends keep the arms' ids, which the tables above spell out
+    if plots and arms and not named:
         st.caption("In the figures: " + "; ".join(f"`{arm}` = {arm_label(arm)}" for arm in arms) + ".")
 
 
@@ -160,7 +161,7 @@ def benchmark_results(dataset: str) -> None:
         table = pd.DataFrame([{k: ci_text(v) if isinstance(v, dict) else v for k, v in p.items()} for p in points])
         st.dataframe(text_cells(table), hide_index=True, column_config=table_columns(table), placeholder=MISSING)
     show_plots(sorted(folder.glob("*.png"), key=lambda p: (p.name != "arms.png", p.name)),  # the answer's plot first
-               list(arms_data))
+               list(arms_data), bool((data.get("meta") or {}).get("arms_named_in_figures")))
     markdown = sorted(folder.glob("*.md"))
     if markdown:
         with st.expander("Full report"):

@@ -7,13 +7,11 @@ import streamlit as st
 from db import run_views, views
 from db.engine import session_scope
 from ganaug_core.markdown import chart_text
-from pages.tables import MISSING, TABLE_COLUMNS, event_table, table_columns, text_cells
+from pages.tables import MISSING, class_sized, event_table, table_columns, text_cells
 from pages.ui import NO_DATASET, plain, require_user
 
 EVERY_CLASS_IN_ORDER = 30  # up to this many classes the chart keeps the dataset's order at its full height
 CHART_BOX_PX = 560  # the height of the scrolling box of a chart of more classes (≈ 20 classes at a time)
-# the pending batches' Class column at its widest (`pending_columns`): the other tables', a name of ~40 characters
-PENDING_CLASS_PX = TABLE_COLUMNS["class_name"]["width"]
 
 require_user()
 st.title("Overview")
@@ -126,14 +124,10 @@ for name, class_names in data["names"].items():
 
 
 def pending_columns(pending: pd.DataFrame) -> dict:
-    """The pending batches' columns, Class as wide as the longest name shown (≈ 7 px a character) and at most
-    PENDING_CLASS_PX: at 1024 px the table beside the sidebar is 564 px wide (chromium), and Class at 300 px for a
-    one-digit name pushed Scored and Created out of view. A name of ~40 characters still shows whole (README), the
-    table then scrolling sideways at 1024 px."""
-    columns = table_columns(pending)
-    longest = max((len(str(name)) for name in pending["class_name"]), default=0)
-    columns["class_name"] = {**columns["class_name"], "width": min(PENDING_CLASS_PX, max(64, 7 * longest + 24))}
-    return columns
+    """The pending batches' columns, Class as wide as the longest name shown (`class_sized`): at 1024 px the table
+    beside the sidebar is 564 px wide (chromium), and Class at 300 px for a one-digit name pushed Scored and Created
+    out of view. A name of ~40 characters still shows whole (README), the table then scrolling sideways at 1024 px."""
+    return class_sized(table_columns(pending), pending["class_name"])
 
 
 # One table under the other, each the page's width: side by side, half a 1366-px laptop's width cut off their

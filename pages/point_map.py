@@ -33,11 +33,17 @@ CLASS_COLOURS = len(PALETTE)
 OTHER_COLOUR = "#C7C7C7"
 OTHER_CLASSES = "other classes"
 SYMBOLS = {"real": "circle", "synthetic": "diamond"}
+# One unit across is one unit up, whatever the page's width: the map's distances are its only meaning, and a plot
+# that filled the width stretched them (a cluster twice as wide at 1440 px as at 1024, the image's round markers
+# drawn as ellipses). The plot keeps the points' aspect and shrinks its axes to fit the width or the height.
 LAYOUT = dict(margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso", height=560,
-              legend=dict(orientation="h", y=-0.08))
-# The image is drawn at twice a typical plot area (≈ 1,100 × 500 CSS px): sharp on high-density screens and when
-# zoomed in twice; marker sizes below are in image pixels (5 CSS px markers, as the WebGL figure draws them).
-IMAGE_W, IMAGE_H = 2200, 1000
+              legend=dict(orientation="h", y=-0.08),
+              xaxis=dict(constrain="domain"), yaxis=dict(scaleanchor="x", scaleratio=1, constrain="domain"))
+# The image's longer side, drawn at twice a typical plot area (≈ 1,100 CSS px): sharp on high-density screens and
+# when zoomed in twice; its other side follows the points' aspect (`image_size`), so a pixel is square on the map.
+# Marker sizes below are in image pixels (5 CSS px markers, as the WebGL figure draws them).
+IMAGE_LONG = 2200
+IMAGE_SHORT_MIN = 200  # a map of points nearly in a line still gets room for its markers
 STAMP_RADIUS = 5
 MARKER_ALPHA = 200
 
@@ -117,6 +123,7 @@ def image_figure(df: pd.DataFrame, groups: list[Group]) -> go.Figure:
     (x0, x1), (y0, y1) = ranges = _ranges(df)
     fig = go.Figure([go.Scatter(x=[None], y=[None], mode="markers", name=chart_text(g.name), hoverinfo="skip",
                                 marker=dict(size=7, color=g.colour, symbol=SYMBOLS[g.source])) for g in groups])
+    # "stretch" fills the axes exactly; with the axes' aspect the image's own, it stretches nothing
     fig.add_layout_image(source=_png_uri(df, groups, ranges), xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0,
                          sizey=y1 - y0, sizing="stretch", layer="above")
     fig.update_layout(**LAYOUT)
@@ -128,16 +135,29 @@ def image_figure(df: pd.DataFrame, groups: list[Group]) -> go.Figure:
 Ranges = tuple[tuple[float, float], tuple[float, float]]
 
 
+def image_size(ranges: Ranges) -> tuple[int, int]:
+    """(width, height) in pixels of the image of `ranges`: IMAGE_LONG along the longer side, the other in proportion
+    (at least IMAGE_SHORT_MIN), so that a pixel covers as much of x as of y."""
+    (x0, x1), (y0, y1) = ranges
+    wide, high = x1 - x0, y1 - y0
+    if wide >= high:
+        return IMAGE_LONG, max(IMAGE_SHORT_MIN, round(IMAGE_LONG * high / wide))
+    return max(IMAGE_SHORT_MIN, round(IMAGE_LONG * wide / high)), IMAGE_LONG
+
+
 def _ranges(df: pd.DataFrame) -> Ranges:
     """Axis ranges of the image: the points' extent plus a marker's width on every side, so a lasso drawn along
-    the plot's edges takes in every point."""
-    out = []
+    the plot's edges takes in every point; a side shorter than IMAGE_SHORT_MIN pixels' worth is widened about its
+    middle, so that both sides stay in the image's proportion."""
     margin = 2 * STAMP_RADIUS + 1
-    for col, pixels in (("x", IMAGE_W), ("y", IMAGE_H)):
-        lo, hi = float(df[col].min()), float(df[col].max())
-        span = hi - lo or 1.0
-        pad = span * margin / (pixels - 2 * margin)
-        out.append((lo - pad, hi + pad))
+    spans = {col: (float(df[col].min()), float(df[col].max())) for col in ("x", "y")}
+    longest = max(hi - lo for lo, hi in spans.values()) or 1.0
+    unit = longest / (IMAGE_LONG - 2 * margin)  # data units per pixel, the same across and up
+    out = []
+    for lo, hi in spans.values():
+        half = max(hi - lo + 2 * margin * unit, IMAGE_SHORT_MIN * unit) / 2
+        middle = (lo + hi) / 2
+        out.append((middle - half, middle + half))
     return out[0], out[1]
 
 
@@ -156,22 +176,23 @@ def _png_uri(df: pd.DataFrame, groups: list[Group], ranges: Ranges) -> str:
     visits the pixels in, so the same points give the same bytes.
     """
     (x0, x1), (y0, y1) = ranges
-    col = np.rint((df["x"].to_numpy(np.float64) - x0) / (x1 - x0) * IMAGE_W - 0.5).astype(np.int64)
-    row = np.rint((y1 - df["y"].to_numpy(np.float64)) / (y1 - y0) * IMAGE_H - 0.5).astype(np.int64)
+    width, height = image_size(ranges)
+    col = np.rint((df["x"].to_numpy(np.float64) - x0) / (x1 - x0) * width - 0.5).astype(np.int64)
+    row = np.rint((y1 - df["y"].to_numpy(np.float64)) / (y1 - y0) * height - 0.5).astype(np.int64)
     ordered = paint_order(groups)  # synthetic points on top
-    top = np.full(IMAGE_W * IMAGE_H, -1, np.int32)  # per pixel: the paint order of the point that owns it
+    top = np.full(width * height, -1, np.int32)  # per pixel: the paint order of the point that owns it
     colour_of = np.empty(len(df), np.uint8)  # per paint order: the palette index (0 is transparent)
     start = 0
     for k in ordered:
         g = groups[k]
         dx, dy = _stamp(SYMBOLS[g.source])
-        c = np.clip(col[g.rows, None] + dx, 0, IMAGE_W - 1)
-        r = np.clip(row[g.rows, None] + dy, 0, IMAGE_H - 1)
+        c = np.clip(col[g.rows, None] + dx, 0, width - 1)
+        r = np.clip(row[g.rows, None] + dy, 0, height - 1)
         order = np.arange(start, start + len(g.rows), dtype=np.int32)
-        np.maximum.at(top, (r * IMAGE_W + c).ravel(), np.repeat(order, len(dx)))
+        np.maximum.at(top, (r * width + c).ravel(), np.repeat(order, len(dx)))
         colour_of[order] = 1 + COLOURS.index(g.colour)
         start += len(g.rows)
-    pixels = np.where(top >= 0, colour_of[np.maximum(top, 0)], 0).astype(np.uint8).reshape(IMAGE_H, IMAGE_W)
+    pixels = np.where(top >= 0, colour_of[np.maximum(top, 0)], 0).astype(np.uint8).reshape(height, width)
     rgb = convert_colors_to_same_type(list(COLOURS), colortype="tuple")[0]
     palette = [0, 0, 0] + [round(255 * v) for colour in rgb for v in colour]
     im = Image.fromarray(pixels, "P")

@@ -122,6 +122,15 @@ def show_feedback() -> None:
         st.toast(plain(moved_on), icon=":material/swap_horiz:")
 
 
+def unseen_refusal(slot) -> None:
+    """A refused action of a sample no longer open (the batch moved on meanwhile): said in `slot`, above the grid,
+    and as a toast, as a batch's refusal is. The opened sample's box says its own (pages/review_sample.py)."""
+    flash = st.session_state.pop("review_sample_flash", None)
+    if flash:
+        slot.error(plain(flash[2]))
+        st.toast(plain(flash[2]), icon=":material/error:")
+
+
 def first_to_review(queue: list[dict]) -> int:
     """The batch a visit opens: the newest pending batch with its scores (it can be sorted by them and approved),
     else the newest pending one, else the newest. The newest alone opened on "Compute scores" while a scored batch
@@ -143,6 +152,7 @@ if class_filter is not None:
     queue = [b for b in queue if (b["dataset"], b["class_name"]) == class_filter]
 if not queue:
     show_feedback()
+    unseen_refusal(st.empty())
     with session_scope() as session:
         no_dataset = not views.dataset_names(session)
     if no_dataset:  # nothing to launch a run on yet
@@ -188,6 +198,7 @@ def batch_panel(batch_id: int) -> None:
     if st.session_state.pop("review_refresh_queue", False):
         st.rerun(scope="app")  # a decision changed the queue above this fragment (a status, a count)
     show_feedback()
+    refused = st.empty()  # filled by `unseen_refusal`, once the opened sample's box is drawn
     with session_scope() as session:
         state = views.batch_state(session, batch_id)
         if state is not None:
@@ -258,6 +269,7 @@ def batch_panel(batch_id: int) -> None:
     page_key = f"{batch_id}_{page}_{per_page}"
     sample_picker(samples, page_key)
     sample_detail(st.session_state.get("review_open"), state)
+    unseen_refusal(refused)
     sample_grid(samples, state, page_key, shown_px(TILE_PX, state["side"]))
     st.divider()
     batch_actions(batch_id, state)

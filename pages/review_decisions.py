@@ -96,9 +96,10 @@ def decide_open_sample(action: str, sample_id: int) -> None:
     decide, done = SAMPLE_DECISIONS[action]
     reason = st.session_state.get(f"{action}_reason_{sample_id}", "").strip()
     if not reason:
-        st.session_state["review_flash"] = ("error", f"A reason is required to {action} a sample.")
+        sample_refused(sample_id, action, f"A reason is required to {action} a sample.")
         return
-    if act_on_sample(lambda session, me: decide(session, sample_id, me, reason), f"Sample #{sample_id} {done}"):
+    if act_on_sample(lambda session, me: decide(session, sample_id, me, reason), f"Sample #{sample_id} {done}",
+                     sample_id, action):
         st.session_state.pop(f"{action}_reason_{sample_id}", None)
         # The batch picker above counts rejected (and memorized) samples, and a click in the batch's fragment
         # redraws the fragment alone: ask it for one run of the whole page.
@@ -179,8 +180,16 @@ def confirm_approval(batch_id: int, seen_status: str, seen_event: int) -> None:
     decide_batch("approve", batch_id, seen_status, unchanged_since=seen_event)
 
 
-def act_on_sample(decide, done: str) -> bool:
-    """`decide(session, me)` records one per-sample decision; a toast acknowledges it once it is committed."""
+def sample_refused(sample_id: int, control: str, message: str) -> None:
+    """A refused action of the opened sample, said in its box just above the button clicked ("tag", "reject" or
+    "restore"; pages/review_sample.py draws it). Above the grid it was out of sight, and the toast that repeated it
+    covered the box's top for 4 s at 1024 px."""
+    st.session_state["review_sample_flash"] = (sample_id, control, message)
+
+
+def act_on_sample(decide, done: str, sample_id: int, control: str) -> bool:
+    """`decide(session, me)` records one per-sample decision; a toast acknowledges it once it is committed, and a
+    refusal is said beside the sample's `control` (`sample_refused`)."""
     try:
         with acting_user() as (session, me):
             decide(session, me)
@@ -189,7 +198,7 @@ def act_on_sample(decide, done: str) -> bool:
         # database's state, the sample, its batch's counts in the picker and the tags offered.
         decision_recorded()
         st.session_state["review_refresh_queue"] = True
-        st.session_state["review_flash"] = ("error", str(e))
+        sample_refused(sample_id, control, str(e))
         return False
     decision_recorded()
     st.session_state["review_toast"] = done
@@ -199,7 +208,8 @@ def act_on_sample(decide, done: str) -> bool:
 def tag_open_sample(sample_id: int, tag: str) -> None:
     """"Add tag" callback: the reason typed (required for the free-form tag) goes with the tag, then is cleared."""
     reason = st.session_state.get(f"tag_reason_{sample_id}")
-    if act_on_sample(lambda session, me: tag_sample(session, sample_id, tag, me, reason), f"#{sample_id} tagged {tag}"):
+    if act_on_sample(lambda session, me: tag_sample(session, sample_id, tag, me, reason), f"#{sample_id} tagged {tag}",
+                     sample_id, "tag"):
         st.session_state.pop(f"tag_reason_{sample_id}", None)
 
 

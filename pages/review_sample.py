@@ -191,16 +191,31 @@ def sample_controls(s: dict, status: str) -> None:
                            index=None, placeholder="choose a tag")  # nothing tagged by one click on "Add tag"
     sid = s["id"]
     st.text_input(f"Tag reason (required for '{FREE_FORM_TAG}': say what the problem is)", key=f"tag_reason_{sid}")
+    refusal(sid, "tag")
     st.button("Add tag", key=f"tag_add_{sid}", disabled=new_tag is None, on_click=tag_open_sample, args=(sid, new_tag))
     for t in s["tags"]:
         st.button(f"Remove {plain(t)}", key=f"untag_{sid}_{t}", type="tertiary", icon=":material/close:",
-                  on_click=act_on_sample, args=(lambda session, me, t=t: untag_sample(session, sid, t, me), f"#{sid}: {t} removed"))
+                  on_click=act_on_sample, args=(lambda session, me, t=t: untag_sample(session, sid, t, me),
+                                                f"#{sid}: {t} removed", sid, "tag"))
     if not s["rejected"]:
         st.text_input("Reason to reject this sample", key=f"reject_reason_{sid}")
+        refusal(sid, "reject")
         st.button("Reject sample", key=f"reject_sample_{sid}", on_click=decide_open_sample, args=("reject", sid))
         return
     st.info(rejection_note(sid), icon=":material/block:")
     if status == "pending":  # a misclick can be undone until the batch is decided; the log keeps both
         st.text_input("Reason to withdraw the rejection", key=f"restore_reason_{sid}")
+        refusal(sid, "restore")
         st.button("Restore sample", key=f"restore_sample_{sid}", type="tertiary", icon=":material/undo:",
                   on_click=decide_open_sample, args=("restore", sid))
+    refusal(sid)  # "Reject sample" refused because a colleague rejected it first: its button is gone
+
+
+def refusal(sample_id: int, control: Optional[str] = None) -> None:
+    """The refusal of the click on `control` ("tag", "reject", "restore"; `review_decisions.sample_refused`), just
+    above its button: where the reviewer looks, in sight at once. Not a toast: at 1024 px one covered the top of
+    this box, and the error with it, for 4 s. `control` None: a refusal of any control of the sample."""
+    flash = st.session_state.get("review_sample_flash")
+    if flash and flash[0] == sample_id and control in (None, flash[1]):
+        del st.session_state["review_sample_flash"]
+        st.error(plain(flash[2]), icon=":material/error:")  # a reason or tag name someone typed

@@ -180,6 +180,14 @@ def table_columns(table) -> dict:
     return {name: TABLE_COLUMNS[name] for name in names if name in TABLE_COLUMNS}
 
 
+def class_sized(columns: dict, names) -> dict:
+    """`columns` (`table_columns`) with Class as wide as the longest of `names` (≈ 7 px a character), at least 64 px
+    and at most CLASS_NAME_PX: at 300 px a one-digit name pushed a table's last columns out of the 562 px a 1024-px
+    screen leaves beside the sidebar. A name of ~40 characters still shows whole, the table then scrolling."""
+    longest = max((len(str(name)) for name in names), default=0)
+    return {**columns, "class_name": {**columns["class_name"], "width": min(CLASS_NAME_PX, max(64, 7 * longest + 24))}}
+
+
 def event_table(rows: list[dict], columns: list[str]):
     """Decision-log rows (views.event_dict) as a DataFrame of `columns`, their time a UTC datetime (the log stores
     it as ISO text with microseconds and an offset, which a reviewer has no use for) and their action in words."""

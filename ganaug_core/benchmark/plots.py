@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganaug_core.benchmark.answer import arm_label
 from ganaug_core.benchmark.arms import BASELINE_ARMS
 
 # Colour-blind-safe (Okabe & Ito's and Paul Tol's palettes): matplotlib's tab10 gave SMOTE and classic augmentation
@@ -57,6 +58,9 @@ READABLE = {"font.size": 12, "axes.titlesize": 12, "axes.labelsize": 12, "xtick.
 ARMS_FIGURE_IN = 7.5
 PR_PANEL_IN = 2.6
 PR_LEGEND_COLUMNS = 4  # a PR panel's side: four to a row at 3.4 inches drew a 15-inch figure, shrunk to 6 px text
+# Arms to a line of the PR curves' legend: four of their names (up to ARM_NAME_CHARS wide) drew it 857 px wide, wider
+# than three panels, and its text 9.1 px at a 1024-px screen; three keep it within the panels.
+PR_LEGEND_ARMS = 3
 
 
 def _readable(build):
@@ -71,6 +75,22 @@ def _readable(build):
 
 def arm_colour(arm: str) -> str:
     return ARM_COLOURS.get(arm, "black")
+
+
+# An arm's name in a figure, as the Evaluate page's tables and the answer give it ("GAN samples + classic
+# augmentation", not `gan_classic`), on lines of at most this many characters: whole on one line, the longest
+# widened the arms' panels' labels and the legends so far that the figure, shrunk to a 1024-px page, read under 9 px.
+ARM_NAME_CHARS = 22  # two lines at most: "GAN samples + classic" / "augmentation"
+NAME_LINE_IN = 0.15  # inches a further line of an arm's name adds to its row (11-pt text)
+
+
+def arm_name(arm: str) -> str:
+    return textwrap.fill(arm_label(arm), ARM_NAME_CHARS, break_long_words=False)
+
+
+def _name_lines(arms) -> int:
+    """The most lines an arm's name takes in a legend."""
+    return max((arm_name(a).count("\n") + 1 for a in arms), default=1)
 
 
 def _short(label: str, limit: int = 24) -> str:
@@ -107,7 +127,9 @@ def arms_figure(report: dict):
     meta, arms, best = report["meta"], report["arms"], report["comparison"]["best_baseline"]
     names = [a for a in arms if arms[a]["clean"]["minority_recall"]["mean"] is not None]
     minority = _rare_classes(meta)
-    fig, axes = plt.subplots(1, 2, figsize=(ARMS_FIGURE_IN, 1.2 + 0.45 * max(1, len(names))), sharey=True,
+    row_in = 0.45 + NAME_LINE_IN * (_name_lines(names) - 1)  # a name on two lines ran into the next one's
+    # 1.4 inches for the titles and labels: the best baseline's name has a line of its own in each panel's title
+    fig, axes = plt.subplots(1, 2, figsize=(ARMS_FIGURE_IN, 1.4 + row_in * max(1, len(names))), sharey=True,
                              squeeze=False)
     ys = np.arange(len(names))[::-1]
     for ax, (key, label) in zip(axes[0], TARGETS):
@@ -125,8 +147,8 @@ def arms_figure(report: dict):
         ax.set_xlabel(f"{label}, test split\n(higher is better)")  # on one line the two panels' labels ran together
         # Named in the title: a legend inside the panel covered the points of the last arms.
         title = label + (f" ({minority})" if key == "minority_recall" and minority else "")
-        ax.set_title(title + (f"\nshaded: best baseline, {base}" if base in arms else ""))
-    axes[0][0].set_yticks(ys, names)
+        ax.set_title(title + (f"\nshaded: best baseline,\n{arm_label(base)}" if base in arms else ""))
+    axes[0][0].set_yticks(ys, [arm_name(a) for a in names])
     seeds = len(meta["seeds"])
     fig.suptitle(f"Mean and 95 % interval over {seeds} seed{'s' * (seeds != 1)}; an arm beats the baseline\nwhen its "
                  "interval clears the shaded band", fontsize="medium")
@@ -174,7 +196,8 @@ def _recall_bars(ax, report: dict, classes: range, slots: int) -> None:
     xs = np.arange(len(classes))
     for i, (arm, a) in enumerate(arms.items()):
         cis = [a["per_class_recall"][c] for c in classes]
-        ax.bar(xs + i * width, [ci["mean"] for ci in cis], width, yerr=_error(cis), label=arm, color=arm_colour(arm),
+        ax.bar(xs + i * width, [ci["mean"] for ci in cis], width, yerr=_error(cis), label=arm_name(arm),
+               color=arm_colour(arm),
                error_kw={"elinewidth": 0.7, "ecolor": "0.3"})
     for x, c in enumerate(classes):
         if c in minority:
@@ -204,7 +227,7 @@ def _per_class_recall_table(report: dict):
             ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=TABLE_FONT,
                     color="white" if value < 0.6 else "black")
     ax.xaxis.tick_top()
-    ax.set_xticks(np.arange(len(arms)), list(arms), rotation=30, ha="left", rotation_mode="anchor",
+    ax.set_xticks(np.arange(len(arms)), [arm_name(a) for a in arms], rotation=30, ha="left", rotation_mode="anchor",
                   fontsize=TABLE_FONT + 1)
     ax.set_yticks(np.arange(len(names)), labels, fontsize=TABLE_FONT)
     bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02, shrink=min(1.0, 40 / len(names)))
@@ -232,14 +255,14 @@ def ratio_sweep_figure(report: dict):
     ax.set_ylim(-0.02, 1.05)
     seeds = len(report["meta"]["seeds"])
     # The error bars say what they are, as on the other figures: a reader cannot guess seeds from a bar.
-    fig.suptitle(f"Ratio sweep ({sweep.get('arm', 'gan')} arm; 0 = real only)\nmean and 95 % interval over {seeds} "
-                 f"seed{'s' * (seeds != 1)}", fontsize="medium")
+    fig.suptitle(f"Ratio sweep ({arm_label(sweep.get('arm', 'gan'))}; 0 = real only)\nmean and 95 % interval over "
+                 f"{seeds} seed{'s' * (seeds != 1)}", fontsize="medium")
     if points:
         ax.set_xticks([p["multiplier"] for p in points])
         # Above the axes: inside, it covered the last points.
         ax.legend(fontsize="small", ncol=2, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     else:
-        ax.text(0.5, 0.5, "no sweep (gan arm not run)", ha="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, f"no sweep ({arm_label('gan')} not run)", ha="center", transform=ax.transAxes)
     fig.tight_layout()
     return fig
 
@@ -255,9 +278,9 @@ def pr_curves_figure(report: dict):
         shown = sorted(sorted(minority, key=lambda c: (counts[c], c))[:PR_PANELS])
     cols = max(1, min(len(shown), PR_COLUMNS))
     rows = -(-max(1, len(shown)) // cols)
-    # The legend below the panels, 4 arms to a line: to their right it took 1.8 inches, and three panels drew 9.6
-    # inches, shrunk to 7-px text at a 1024-px screen's 562 px.
-    legend_in = 0.3 * -(-len(arms) // PR_LEGEND_COLUMNS) + 0.1
+    # The legend below the panels, PR_LEGEND_ARMS arms to a line: to their right it took 1.8 inches, and three
+    # panels drew 9.6 inches, shrunk to 7-px text at a 1024-px screen's 562 px.
+    legend_in = (0.3 + NAME_LINE_IN * (_name_lines(arms) - 1)) * -(-len(arms) // PR_LEGEND_ARMS) + 0.1
     width, height = PR_PANEL_IN * cols + 0.3, PR_PANEL_IN * rows + 0.6 + legend_in
     fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
     for ax in axes.flat[max(1, len(shown)):]:
@@ -268,7 +291,8 @@ def pr_curves_figure(report: dict):
                 pts = np.asarray(curves[arm][str(c)])
                 # Steps, as scikit-learn draws them and as average precision sums them: straight lines between the
                 # points would credit precision between thresholds that no classifier reaches.
-                ax.plot(pts[:, 0], pts[:, 1], label=arm, lw=1.2, color=arm_colour(arm), drawstyle="steps-post",
+                ax.plot(pts[:, 0], pts[:, 1], label=arm_name(arm), lw=1.2, color=arm_colour(arm),
+                        drawstyle="steps-post",
                         ls="-" if arm == "real" or arm not in BASELINE_ARMS else "--")
         ax.set_title(textwrap.fill(f"class {names[c]}", 26) if c is not None else "no minority class",
                      fontsize="medium")
@@ -276,7 +300,7 @@ def pr_curves_figure(report: dict):
         ax.set_xticks([0, 0.5, 1]), ax.set_yticks([0, 0.5, 1])  # five ticks a side crowded a smaller panel
     handles, labels = axes[0][0].get_legend_handles_labels()
     if handles:  # one legend for all panels, below them: inside a panel it covered the curves
-        fig.legend(handles, labels, fontsize="small", loc="lower center", ncol=PR_LEGEND_COLUMNS, frameon=False)
+        fig.legend(handles, labels, fontsize="small", loc="lower center", ncol=PR_LEGEND_ARMS, frameon=False)
     which = (f"the {len(shown)} rarest of {len(minority)} rare classes" if len(shown) < len(minority) else
              "rare class" if len(minority) == 1 else "rare classes")
     fig.suptitle(f"PR curves, {which} (seed {meta['seeds'][0]})", fontsize="medium")

@@ -1,7 +1,8 @@
 """The benchmark report: one JSON file with stable keys, a markdown summary, and PNG plots.
 
 JSON layout (schema "ganaug.benchmark/1", in "schema"); every interval is {"mean", "low", "high", "std", "n"}:
-  meta: dataset, class_names, minority_classes, seeds, arms, skipped_arms, budget, quick, provenance, timing
+  meta: dataset, class_names, minority_classes, seeds, arms, skipped_arms, budget, quick, provenance, timing,
+        arms_named_in_figures (true: the PNGs name arms as the tables do; an older report's name them by id)
   arms: {arm: {"clean": {metric: interval}, "shifted": {shift: {metric: interval}},
                "per_class_recall": [interval per class], "pr_auc": {class: interval},
                "values": {metric: [per-seed value]}, "n_train": int, "n_synthetic": int, "info": {...}}}
@@ -80,7 +81,7 @@ def summarize(raw: RawResults, arms: Sequence[str], num_classes: int, minority: 
     }
     report = {
         "schema": SCHEMA,
-        "meta": {**meta, "shifts": describe_shifts(), "metrics": list(SCALAR_METRICS)},
+        "meta": {**meta, "shifts": describe_shifts(), "metrics": list(SCALAR_METRICS), "arms_named_in_figures": True},
         "arms": out_arms,
         "comparison": comparison,
         "sweep": sweep,

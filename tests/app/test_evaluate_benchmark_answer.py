@@ -76,8 +76,25 @@ def test_figures_and_caution_speak_the_page_s_words(users, digits, home):
         "interval. An arm beats the best baseline where its line lies wholly right of the grey band.",
         "Recall per class and arm: the share of the class's test images the classifier names right (rare classes "
         "starred and shaded)."]
+    # An older report's figures name arms by id: a caption spells them out.
     assert "In the figures: `oversample` = Oversampling; `gan_classic` = GAN samples + classic augmentation." in [
         c.value for c in at.caption]
+
+
+def test_a_report_whose_figures_name_the_arms_needs_no_key_to_them(users, digits, home):
+    """The figures labelled arms `gan_classic`, `oversample`, and a caption below them mapped ids to the names the
+    tables use. A report's figures now name them so (`plots.arm_name`, `meta.arms_named_in_figures`): no key."""
+    from ganaug_core.benchmark.report import mean_ci
+
+    metrics = ("balanced_accuracy", "minority_recall")
+    arms = {a: {"n_train": 1220, "n_synthetic": 0, "clean": {m: mean_ci([0.7, 0.8]) for m in metrics}}
+            for a in ("oversample", "gan_classic")}
+    meta = {"class_names": [str(c) for c in range(10)], "minority_classes": [7, 8, 9], "arms_named_in_figures": True}
+    record_report(home, {"meta": meta, "arms": arms, "sweep": {"points": []}})
+
+    at = app_test(users["rita"], "evaluate.py")
+    assert len(image_captions(at)) == 2
+    assert not [c.value for c in at.caption if "In the figures" in c.value or "`gan_classic`" in c.value]
 
 
 def test_a_report_recorded_with_arm_ids_is_answered_with_their_names(users, digits, home):

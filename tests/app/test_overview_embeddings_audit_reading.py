@@ -186,7 +186,7 @@ def test_the_audit_filters_give_since_room_for_its_whole_date(users):
 def test_the_pending_batches_class_column_leaves_scored_and_created_in_view(users, digits):
     # At 1024 px the table is 564 px wide beside the sidebar (chromium) and its other columns take ≈ 490 px: Class at
     # 300 px pushed Scored and Created out of view. It is as wide as the names shown now, at most the other tables'
-    # class width, which a name of ~40 characters needs (pages/overview.py's PENDING_CLASS_PX).
+    # class width, which a name of ~40 characters needs (pages/tables.py's class_sized).
     import streamlit as st
 
     from pages.tables import TABLE_COLUMNS

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from pages.point_map import IMAGE_H, IMAGE_W, MARKER_ALPHA, PALETTE, image_figure, inside_polygon, legend_groups, \
-    selected_ids, webgl_figure
+from pages.point_map import IMAGE_LONG, MARKER_ALPHA, PALETTE, image_figure, image_size, inside_polygon, \
+    legend_groups, selected_ids, webgl_figure
 
 
 def points() -> pd.DataFrame:
@@ -27,8 +27,9 @@ def rgba(fig) -> np.ndarray:
 
 def pixel(fig, x: float, y: float) -> tuple[int, ...]:
     xa, ya = fig.layout.xaxis.range, fig.layout.yaxis.range
-    col = int((x - xa[0]) / (xa[1] - xa[0]) * IMAGE_W)
-    row = int((ya[1] - y) / (ya[1] - ya[0]) * IMAGE_H)
+    width, height = image_size((xa, ya))
+    col = int((x - xa[0]) / (xa[1] - xa[0]) * width)
+    row = int((ya[1] - y) / (ya[1] - ya[0]) * height)
     return tuple(int(v) for v in rgba(fig)[row, col])
 
 
@@ -40,12 +41,31 @@ def colour(i: int) -> tuple[int, ...]:
 def test_image_has_each_point_where_its_axes_put_it_and_synthetic_points_on_top():
     df = points()
     fig = image_figure(df, legend_groups(df, "source"))
-    assert rgba(fig).shape == (IMAGE_H, IMAGE_W, 4)
+    assert rgba(fig).shape == (IMAGE_LONG, IMAGE_LONG, 4)  # the points span as much of x as of y
     assert [t.name for t in fig.data] == ["real", "synthetic"]
     assert pixel(fig, 0.0, 0.0) == colour(0)  # real: the first colour
     assert pixel(fig, 0.5, 0.5) == colour(1)
     assert pixel(fig, 1.0, 1.0) == colour(1)  # synthetic 12 over real 2: a few samples hid under thousands of reals
     assert pixel(fig, 0.25, 0.75) == (0, 0, 0, 0)
+
+
+def test_the_map_keeps_its_aspect_whatever_the_pages_width():
+    """The image of a map twice as wide as tall was 2,200 × 1,000 px, stretched over axes as wide as the page: at
+    1024 px (a plot 564 × 520) its round markers were drawn as ellipses, a cluster's shape changed with the width.
+    One unit across is now one up, on the axes and in the image."""
+    df = points().assign(x=lambda d: d["x"] * 2)  # 2 units wide, 1 high
+    for fig in (image_figure(df, legend_groups(df, "source")), webgl_figure(df, legend_groups(df, "source"))):
+        assert (fig.layout.yaxis.scaleanchor, fig.layout.yaxis.scaleratio) == ("x", 1)
+        assert fig.layout.xaxis.constrain == fig.layout.yaxis.constrain == "domain"  # the axes shrink, not the range
+    fig = image_figure(df, legend_groups(df, "source"))
+    (x0, x1), (y0, y1) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    height, width = rgba(fig).shape[:2]
+    assert width == IMAGE_LONG and abs(width / height - (x1 - x0) / (y1 - y0)) < 0.01  # square pixels
+    assert pixel(fig, 2.0, 1.0) == colour(1) and pixel(fig, 0.0, 0.0) == colour(0)
+
+    line = points().assign(y=0.0)  # points in a row still get room for a marker above and below
+    fig = image_figure(line, legend_groups(line, "source"))
+    assert rgba(fig).shape[:2] == (200, IMAGE_LONG) and fig.layout.yaxis.range[0] < 0 < fig.layout.yaxis.range[1]
 
 
 def test_webgl_draws_synthetic_points_last_and_keeps_the_legend_order():

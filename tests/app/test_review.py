@@ -492,16 +492,63 @@ def test_an_unscored_batch_is_scored_from_the_page_and_a_failed_scoring_can_be_r
 
 
 def test_a_refusal_is_also_a_toast(users, digits):
-    """The message above the grid is out of sight of a button clicked below it or beside a sample."""
+    """The message above the grid is out of sight of a button clicked below it."""
     batch = make_batch(digits, 7, 3)
-    with session_scope() as session:
-        first = session.scalar(select(func.min(Sample.id)).where(Sample.batch_id == batch))
     at = review(users["rita"], batch)
     button(at, "Reject batch").click().run()
     assert [t.value for t in at.toast] == ["A reason is required to reject a batch."]
-    open_sample(at, first)
+
+
+def box_controls(at) -> list:
+    """The opened sample's controls column, in page order: (element type, its key or its text)."""
+    [box] = [el for el in walk(at.main) if getattr(el, "key", None) == "review_detail"]
+    act = [el for el in walk(box) if el.type == "column"][1]
+    return [(el.type, getattr(el, "key", None) or getattr(el, "value", None)) for el in walk(act)
+            if el.type in ("button", "error", "info")]
+
+
+def test_an_opened_samples_refusal_is_said_in_its_box_above_the_button_not_in_a_toast(users, digits):
+    """At 1024 px the page scrolls to the opened sample's box; a refused "Reject sample" was said above the grid,
+    out of sight, and in a toast that covered the top of the box for 4 s: nothing readable at once."""
+    from db.review import reject_sample
+    from db.users import get_user
+
+    batch = make_batch(digits, 7, 3)
+    at, first = first_sample_open(users["rita"], batch)
     button(at, "Reject sample").click().run()
-    assert [t.value for t in at.toast] == ["A reason is required to reject a sample."]
+    assert [t.value for t in at.toast] == []
+    controls = box_controls(at)
+    said = ("error", "A reason is required to reject a sample.")
+    assert controls[controls.index(said) + 1] == ("button", f"reject_sample_{first}")  # just above it
+    assert [e.value for e in at.error].count(said[1]) == 1  # said once, not above the grid too
+    at.run()
+    assert said not in box_controls(at)  # said once: gone with the next click
+
+    # A colleague rejected it first: the box now shows the sample rejected, and says why this click recorded nothing
+    at.text_input(key=f"reject_reason_{first}").input("smeared")
+    with session_scope(immediate=True) as session:
+        reject_sample(session, first, get_user(session, "ada"), "blurred")
+    button(at, "Reject sample").click().run()
+    assert [t.value for t in at.toast] == []
+    errors = [value for kind, value in box_controls(at) if kind == "error"]
+    assert len(errors) == 1 and "ada" in errors[0], box_controls(at)
+
+
+def test_a_refusal_of_a_sample_no_longer_shown_is_said_above_and_as_a_toast(users, digits):
+    # A colleague rejected the whole batch meanwhile: the page moves on and shows no box to say it in.
+    from db.review import reject_batch
+    from db.users import get_user
+
+    batch = make_batch(digits, 7, 3)
+    at, first = first_sample_open(users["rita"], batch)
+    at.text_input(key=f"reject_reason_{first}").input("smeared")
+    with session_scope(immediate=True) as session:
+        reject_batch(session, batch, get_user(session, "ada"), "off-class")
+    button(at, "Reject sample").click().run()
+    assert not at.exception
+    [said] = [e.value for e in at.error]
+    assert [t.value for t in at.toast] == [said] and f"batch {batch}" in said, said
+    assert "review_sample_flash" not in at.session_state
 
 
 def test_a_rejected_memorized_sample_no_longer_asks_to_be_rejected(users, digits):

@@ -115,7 +115,24 @@ def test_batch_quality_keeps_the_main_measures_in_sight_and_the_rest_in_an_expan
     main, everything = (d.value for d in at.dataframe)
     assert len(main.columns) <= 9 and {"batch", "class_name", "fid", "fid_held_out", "recall"} <= set(main.columns)
     assert set(main.columns) < set(everything.columns)  # nothing dropped: the whole table is one click away
-    assert {"kid_held_out", "precision_held_out", "closer_to_train"} <= set(everything.columns)
+    assert {"samples", "coverage", "kid_held_out", "precision_held_out", "closer_to_train"} <= set(everything.columns)
+
+
+def test_batch_quality_fits_beside_the_sidebar_at_1024_px(users, digits, home):
+    """With Samples, Coverage and a 300-px Class column the main table was 927 px wide: it scrolled sideways in the
+    562 px a 1024-px screen leaves beside the sidebar (chromium). Seven columns, Class as wide as its names, are
+    534 px there; samples and coverage are in the expander's whole table."""
+    import json
+
+    from tests.app.test_evaluate_many_classes import one_held_out_image_metrics, record
+
+    record(home, "batch_metrics", "reports/batches/1", {"metrics.json": one_held_out_image_metrics(1)})
+    at = app_test(users["rita"], "evaluate.py")
+    main, everything = at.dataframe[0], at.dataframe[1]
+    assert list(main.value.columns) == ["batch", "class_name", "fid", "fid_held_out", "recall", "class_consistency",
+                                        "copies"]
+    assert json.loads(main.proto.columns)["class_name"]["width"] == 64  # class "9", not 300 px
+    assert {"samples", "coverage"} <= set(everything.value.columns)
 
 
 def test_benchmark_arms_are_offered_in_words(users, digits):

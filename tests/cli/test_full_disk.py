@@ -82,3 +82,31 @@ def test_train_on_a_full_disk_keeps_its_failed_run_with_one_line_that_says_what_
     assert sorted(failed) == [2, 3] and failed[2]["error"].startswith("the disk is full (No space left on device: ")
     listed = ganaug("runs", "list").output
     assert f"{full}: {free}resume run 1 again" in listed and "Errno" not in listed
+
+
+@pytest.mark.slow  # trains a 1-step run and a job's 2-step one: 2–4 s on a shared 2-core machine
+def test_a_training_job_on_a_full_disk_advises_the_apps_reader_in_the_apps_words(digits, home, monkeypatch):
+    """The job's error, shown on the app's page to whoever launched it, said "free space (`ganaug runs du`, `ganaug
+    runs prune --all`), then … (`ganaug train --resume 1`)": commands a reviewer of the app has no shell for. The
+    run's own error, read by `ganaug runs list`, keeps them."""
+    import json
+
+    from db.engine import session_scope
+    from db.jobs import first_line, get_job
+    from ganaug.worker import run_worker, submit
+
+    assert ganaug("train", "--dataset", digits, "--steps", 1, *TINY).exit_code == 0
+    _checkpoint_writes_fill_the_disk(monkeypatch)
+    job_id = submit("train_generate", dict(dataset=digits, config=dict(resolution=8, width=4, batch_size=8, steps=2),
+                                           classes=[9], per_class=2, resume_run=1), submit_key="full")
+    assert run_worker(once=True, poll_s=0.01) == 1
+    with session_scope() as s:
+        job = get_job(s, job_id)
+        said = (job.status, first_line(job.error))
+    full = f"the disk is full (No space left on device: {home}/runs/000002/checkpoints/checkpoint-0000002.pt)"
+    assert said == ("failed", f"run 2 failed: {full}: free space on that disk (“Start from run” on the Generate page "
+                              "gives each run's size on disk), then resume run 1 again (“Start from run” 1 on the "
+                              "Generate page): this run wrote no checkpoint")
+    [run] = [r for r in json.loads(ganaug("runs", "list", "--json").stdout)["runs"] if r["run"] == 2]
+    assert run["error"] == (f"{full}: free space (`ganaug runs du`, `ganaug runs prune --all`), then resume run 1 "
+                            "again (`ganaug train --resume 1`): this run wrote no checkpoint")

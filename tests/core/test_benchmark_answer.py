@@ -181,7 +181,7 @@ def test_an_arm_keeps_its_colour_whichever_arms_ran(report):
     for r in (rep, only_gan):
         fig = per_class_recall_figure(r)
         ax = fig.axes[0]
-        [bars] = [c for c in ax.containers if hasattr(c, "patches") and c.get_label() == "gan"]
+        [bars] = [c for c in ax.containers if hasattr(c, "patches") and c.get_label() == "GAN samples"]  # its name
         colours.append(bars.patches[0].get_facecolor())
         plt.close(fig)
     assert colours[0] == colours[1] and np.allclose(colours[0][:3], plt.matplotlib.colors.to_rgb(arm_colour("gan")))

@@ -69,3 +69,21 @@ def test_the_figures_text_is_legible_at_the_width_a_1024_px_screen_shows_them(re
             shown = min(1.0, PAGE_PX_1024 / image.width)
         smallest_px = sizes[build] * 100 / 72 * shown  # points at 100 dpi, scaled to the width shown
         assert smallest_px >= 9, (name, sizes[build], shown)
+
+
+def test_the_figures_name_the_arms_as_the_tables_do(report):
+    """The figures labelled arms by id (`gan`, `oversample`) where the Evaluate page's tables and the answer say
+    "GAN samples", "Oversampling": a caption below them mapped one to the other."""
+    from ganaug_core.benchmark.answer import arm_label
+
+    _, rep = report
+    assert rep["meta"]["arms_named_in_figures"] is True  # the page then shows no key to the ids
+    plt = plots._pyplot()
+    for build in (plots.arms_figure, plots.per_class_recall_figure, plots.pr_curves_figure, plots.ratio_sweep_figure):
+        fig = build(rep)
+        texts = [t.get_text().replace("\n", " ") for t in fig.findobj(plt.Text) if t.get_visible()]
+        plt.close(fig)
+        assert not set(rep["arms"]) & set(texts), (build.__name__, texts)  # no tick or legend entry by id
+        if build is not plots.ratio_sweep_figure:  # it draws one arm, named in its title
+            assert {arm_label(arm) for arm in rep["arms"]} <= set(texts), (build.__name__, texts)
+    assert any(t.startswith("Ratio sweep (GAN samples; ") for t in texts), texts  # not "(gan arm; …"

@@ -412,18 +412,19 @@ def test_a_failed_job_says_one_line_naming_the_problem_then_the_traceback(home):
         error = get_job(s, gone).error
     # It was "UserError: unknown run 999" followed by the traceback, all of it on the page.
     assert first_line(error) == "unknown run 999" and "Traceback" in error.split("\n", 1)[1]
-    # A full disk in the words a failed run and the command line use (`ganaug.errors`), with the commands that free
-    # space: it said "free some space there (GANAUG_HOME holds runs and batches)", naming none; a quota is one too.
+    # A full disk in the words a failed run uses (`ganaug.errors`), with what frees space: it said "free some space
+    # there (GANAUG_HOME holds runs and batches)", naming none; a quota is one too. A job is read on the app's pages,
+    # which run no `ganaug runs prune`: where each run's size shows instead.
     said = []
     for number, reason in ((errno.ENOSPC, "No space left on device"), (errno.EDQUOT, "Disk quota exceeded")):
         try:
             raise OSError(number, reason, "/home/runs/000003/checkpoints/c.pt")
         except OSError as e:
             said.append(first_line(job_error(e)))
-    assert said == ["the disk is full (No space left on device: /home/runs/000003/checkpoints/c.pt): free space "
-                    "(`ganaug runs du`, `ganaug runs prune --all`), then launch the job again",
-                    "Disk quota exceeded: /home/runs/000003/checkpoints/c.pt: free space (`ganaug runs du`, "
-                    "`ganaug runs prune --all`), then launch the job again"]
+    free = "free space on that disk (“Start from run” on the Generate page gives each run's size on disk)"
+    assert said == [f"the disk is full (No space left on device: /home/runs/000003/checkpoints/c.pt): {free}, then "
+                    "launch the job again",
+                    f"Disk quota exceeded: /home/runs/000003/checkpoints/c.pt: {free}, then launch the job again"]
 
 
 def test_the_queue_says_who_launched_each_job_and_what_runs_before_it(people):
@@ -791,8 +792,9 @@ def test_a_job_that_recorded_part_of_its_work_is_not_told_to_launch_again(home):
             raise FailedPartWay("Before it failed, the job recorded batch 6 (class 7).") from e
     except FailedPartWay as e:
         line = first_line(job_error(e))
-    assert line == ("the disk is full (No space left on device: /home/batches/7/00001.png): free space (`ganaug runs "
-                    "du`, `ganaug runs prune --all`). Before it failed, the job recorded batch 6 (class 7).")
+    assert line == ("the disk is full (No space left on device: /home/batches/7/00001.png): free space on that disk "
+                    "(“Start from run” on the Generate page gives each run's size on disk). Before it failed, the job "
+                    "recorded batch 6 (class 7).")
 
 
 def _running_with(session, kind: str, params: dict, stats: dict) -> int:
