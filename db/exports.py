@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from db.audit import lock_log, record_event
 from db.datasets import get_dataset
 from db.errors import DecisionError
-from db.models import Batch, Event, Sample, User
+from db.models import Batch, Dataset, Event, Sample, User
 from db.users import require_user
 from ganaug_core.paths import resolve
 
@@ -40,6 +40,8 @@ def record_export(session: Session, user: User, summary: dict) -> Event:
     details = dict(dataset=summary["dataset"], manifest_sha256=summary["manifest_sha256"], entries=summary["entries"],
                    counts=summary["counts"], synthetic_ratio=summary["synthetic_ratio"], log_head=summary["log_head"],
                    excluded=summary["excluded"], folder=summary["out"])
+    if summary.get("batches") is not None:  # what the next export is compared with (`changes_since`)
+        details["batches"] = summary["batches"]
     if summary.get("in_home"):  # found again after the home is moved (`export_dict`)
         details["in_home"] = summary["in_home"]
     meaning = export_meaning(summary["dataset"], summary["entries"], synthetic, summary["out"],
@@ -94,8 +96,32 @@ def export_dict(e: Event) -> dict:
                 synthetic=sum(c.get("synthetic", 0) for c in counts.values()), counts=counts,
                 ratio=d.get("synthetic_ratio"), manifest_sha256=d.get("manifest_sha256"),
                 log_head_events=head.get("events"), log_head=head.get("hash"), hash=e.hash,
+                batches=d.get("batches"),  # batch id → its samples in the set; None before 2026-12-07
                 # where the folder is now: one inside the home moves with it (a backup restored at another path)
                 folder=str(resolve(d["in_home"])) if d.get("in_home") else d.get("folder"))
+
+
+def changes_since(previous: dict, summary: dict, moved: Optional[dict] = None) -> dict:
+    """What an export (`summary`: "counts", "batches", "manifest_sha256") holds otherwise than the `previous` recorded
+    one (`export_dict`): per class, its real and synthetic images before and after, and per batch its samples before
+    and after (None where the previous export did not record its batches, before 2026-12-07); the unchanged left
+    out. What a training team diffs two exports by, without either folder at hand. `moved` ({"added": {...},
+    "removed": {...}}, images per batch id or "real"), read from the previous folder's manifest.csv where it is still
+    here, tells apart one sample swapped for another under the same counts."""
+    def pairs(before: dict, after: dict) -> dict:
+        return {k: [before.get(k, 0), after.get(k, 0)] for k in sorted({*before, *after}, key=int)
+                if before.get(k, 0) != after.get(k, 0)}
+
+    empty = {"real": 0, "synthetic": 0}
+    classes = {}
+    for c in sorted({*previous["counts"], *summary["counts"]}, key=int):
+        old, new = previous["counts"].get(c, empty), summary["counts"].get(c, empty)
+        if old != new:
+            classes[c] = {k: [old.get(k, 0), new.get(k, 0)] for k in ("real", "synthetic")}
+    batches = None if previous.get("batches") is None else pairs(previous["batches"], summary["batches"])
+    return dict(event=previous["id"], ts=previous["ts"], actor=previous["actor"], folder=previous["folder"],
+                same=previous["manifest_sha256"] == summary["manifest_sha256"], classes=classes, batches=batches,
+                added=None if moved is None else moved["added"], removed=None if moved is None else moved["removed"])
 
 
 def list_exports(session: Session, dataset: Optional[str] = None, limit: int = 200) -> list[dict]:
@@ -115,3 +141,65 @@ def _exports_where(session: Session, q, dataset: Optional[str]):
     if dataset is not None:
         q = q.where(Event.target_id == get_dataset(session, dataset).id)
     return q
+
+
+def withdrawn_since(session: Session, synthetic: list[tuple[int, str, str, int]], log) -> list[dict]:
+    """What the review has withdrawn, since an export was written, of its synthetic images: `synthetic` holds
+    (manifest row, path, sha256, batch id) of each, `log` the replayed log (`db.replay.LogState`). One dict per
+    decision that withdrew some, in log order: a revocation (action "revoke", every image of its batch), a rejected
+    sample or a blocking tag ("reject_sample", "tag": one image); and one per batch ("gate", no event) for images the
+    gate leaves out for another reason (a memorized flag from a rescore, say). The folder still matches its record:
+    only the review moved on, but a model trained on it learned from images the review no longer admits."""
+    from db.gate import admissible_samples
+
+    if not synthetic:
+        return []
+    batch_ids = sorted({b for *_, b in synthetic})
+    batches = {b.id: b for b in session.scalars(select(Batch).where(Batch.id.in_(batch_ids)))}
+    datasets = {d.id: d for d in session.scalars(select(Dataset).where(
+        Dataset.id.in_(sorted({b.dataset_id for b in batches.values()}))))}
+    admitted = set()
+    for dataset_id in {b.dataset_id for b in batches.values()}:
+        admitted |= {(e.path, e.sha256) for e in admissible_samples(session, dataset_id, log)[0]}
+    # A batch decided in a way no ganaug command records (`LogState.impossible`) is named as such by the caller.
+    gone = [s for s in synthetic if (s[1], s[2]) not in admitted and s[3] not in log.impossible]
+    if not gone:
+        return []
+    ids = dict(session.execute(select(Sample.path, Sample.id).where(
+        Sample.batch_id.in_(sorted({b for *_, b in gone})))).all())
+    # A batch no longer approved withdrew all its images at once; the others were withdrawn one by one.
+    one_by_one = [ids[p] for _, p, _, b in gone if p in ids and log.batch_status(b) == "approved"]
+    sample_events = {}  # sample id → the newest event that keeps it out now (a rejection, a blocking tag)
+    for start in range(0, len(one_by_one), 500):  # a bounded IN list
+        for e in session.scalars(select(Event).where(
+                Event.target_type == "sample", Event.action.in_(("reject_sample", "tag")),
+                Event.target_id.in_(one_by_one[start:start + 500])).order_by(Event.id)):
+            if e.action == "reject_sample" or (e.details or {}).get("blocking", True):
+                sample_events[e.target_id] = e
+    found: dict = {}
+    for row, path, _, batch_id in gone:
+        sample_id = ids.get(path)
+        if log.batch_status(batch_id) != "approved":
+            decided = log.decided_by.get(batch_id)
+            event = session.get(Event, decided) if decided is not None else None
+        else:
+            event = sample_events.get(sample_id) if sample_id in log.rejected or log.blocked_now(sample_id) else None
+        batch = batches.get(batch_id)
+        w = found.setdefault(event.id if event is not None else f"gate {batch_id}", dict(
+            action=event.action if event else "gate", event_id=event.id if event else None,
+            actor=event.actor if event else None, ts=event.ts if event else None,
+            reason=event.reason if event else None, tag=(event.details or {}).get("tag") if event else None,
+            batch_id=batch_id, class_index=batch.class_index if batch else None,
+            dataset=datasets[batch.dataset_id].name if batch else None,
+            class_name=_class_name(datasets[batch.dataset_id], batch.class_index) if batch else None,
+            sample_ids=[], rows=[]))
+        w["rows"].append(row)
+        if sample_id is not None:
+            w["sample_ids"].append(sample_id)
+    return sorted((dict(w, samples=len(w["rows"])) for w in found.values()),
+                  key=lambda w: (w["event_id"] is None, w["event_id"] or 0, w["batch_id"]))
+
+
+def _class_name(dataset, index: int) -> Optional[str]:
+    names = list(dataset.class_names or [])
+    return str(names[index]) if 0 <= index < len(names) else None

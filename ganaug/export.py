@@ -3,7 +3,8 @@
 Layout of OUT: `<class index>_<class name>/<row>_<source>.png` (row = 0-based line of manifest.csv below its
 header), `manifest.csv` (exactly the gate's manifest: its sha256 *is* the manifest hash; its paths are the sources'
 under GANAUG_HOME), `images.csv` (the same rows with each file's path in OUT, its class name and a sample's run,
-checkpoint and seed: what a training script on another machine reads), `manifest.sha256` (both CSVs' sha256, in
+checkpoint and seed: what a training script on another machine reads), `classes.csv` (every class of the dataset, those
+with no image in the set too: its index, name, folder and counts), `manifest.sha256` (the three CSVs' sha256, in
 `sha256sum -c` format), `log_head.txt` (the number of events and the head hash of the verified decision log the set
 was gated on, for `ganaug audit verify --head`) and, for a signed export, `export_event.txt` (its own event's id and
 hash). The folder, its class folders and its files are their owner's only (0700, 0600). It is assembled beside OUT
@@ -18,7 +19,8 @@ only a process killed outright in the instant between the rename and the commit 
 next export to that OUT is refused, saying so (`_unrecorded_export`): the folder is not removed, since a decision log
 whose newest event was deleted leaves the same. Signed or not, an export during which a colleague withdrew one of its
 samples (a revocation, a rejection, a blocking tag) is refused before its folder is placed (`db.exports`).
-`folder_check` tells whether a recorded export's folder still holds the manifest it was recorded with.
+`folder_check` tells whether a recorded export's folder still holds the manifest it was recorded with. The class
+folders' names and the CSVs for a training script are made in export_files.py.
 """
 
 from __future__ import annotations
@@ -27,9 +29,7 @@ import csv
 import hashlib
 import io
 import os
-import re
 import shutil
-import unicodedata
 from pathlib import Path
 from typing import Optional
 
@@ -38,57 +38,26 @@ from sqlalchemy import select
 
 from db.datasets import get_dataset
 from db.engine import session_scope
-from db.exports import record_export, refuse_if_withdrawn
+from db.exports import changes_since, list_exports, record_export, refuse_if_withdrawn
 from db.gate import GatedSet, ManifestEntry, file_sha256s, gated_training_set
 from db.ingests import DIFFERS
-from db.models import Batch, Event, Sample, User
+from db.models import Batch, Event, User
 from db.users import require_user
+from ganaug.export_files import class_folder, classes_csv, images_csv, spreadsheet_text
 from ganaug.held_folders import HeldFolder, abandoned, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imbalance import some_names
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 
+# What others import from here; spreadsheet_text lives in export_files.py (pages/tables.py imports it from here).
+__all__ = ["empty_classes", "empty_classes_warning", "export_gated_set", "folder_check", "gated_set", "imbalance",
+           "spreadsheet_text"]
+
 
 def gated_set(dataset: str, synthetic_ratio: float = 1.0) -> GatedSet:
     with session_scope(snapshot=True) as session:  # the log and the state tables of one moment (`gated_training_set`)
         return gated_training_set(session, dataset, synthetic_ratio, home=paths.home())
-
-
-FOLDER_NAME_BYTES = 100  # of a class's name in its folder's name, in UTF-8; a file system allows 255 bytes in all
-# Kept in a class's folder name: letters, digits and combining marks of any script (a Devanagari vowel sign is part
-# of its word), '.', '_' and '-'. Every other run of characters becomes one '_': path separators, control and
-# format characters, spaces, and the characters Windows refuses in a name (<>:"/\|?*).
-_FOLDER_KEEPS = "LMN"
-
-
-def _class_folder(index: int, name: str, digits: int = 3) -> str:
-    """`NNN_<name>`, the index padded to `digits` (those of the largest index, so that the folders sort in class
-    order, as ImageFolder numbers them: unpadded, `1000_x` sorted before `100_x`); the name NFC-normalised (an
-    accent typed apart from its letter is one character), without leading or trailing dots and underscores, cut to
-    FOLDER_NAME_BYTES. The index prefix keeps apart two classes whose names reduce alike (`a/b` and `a?b`), and
-    keeps a folder from being a name Windows reserves (`CON`)."""
-    # Cut: a class folder of 255 characters, the most a file system allows, stopped the export ("File name too
-    # long"). Until 2026-12-06 only ASCII letters were kept: the classes 痣 and 疣 became `000_class`, `001_class`.
-    text = unicodedata.normalize("NFC", str(name))
-    kept = "".join(c if c in "._-" or unicodedata.category(c)[0] in _FOLDER_KEEPS else "\0" for c in text)
-    safe = _cut_utf8(re.sub("\0+", "_", kept).strip("._"), FOLDER_NAME_BYTES).rstrip("._")
-    return f"{index:0{digits}d}_{safe or 'class'}"
-
-
-def _cut_utf8(text: str, limit: int) -> str:
-    """The longest start of `text` within `limit` bytes of UTF-8 that ends between two characters, and not between
-    a letter and a mark that belongs to it (`é` written as e + ◌́)."""
-    size = 0
-    for end, c in enumerate(text):
-        size += len(c.encode("utf-8"))
-        if size > limit:
-            break
-    else:
-        return text
-    while end and unicodedata.category(text[end])[0] == "M":
-        end -= 1
-    return text[:end]
 
 
 def _check_side(entry: ManifestEntry, png: bytes, side: int, dataset: str) -> None:
@@ -110,48 +79,6 @@ def _check_side(entry: ManifestEntry, png: bytes, side: int, dataset: str) -> No
 
 
 EVENT_FILE = "export_event.txt"  # a signed export's own event in the decision log: "<id> <hash>"
-IMAGES_COLUMNS = ("file", "sha256", "class_index", "class_name", "source", "batch_id", "run_id", "checkpoint_sha256",
-                  "seed")
-
-
-def _provenance(entries: list[ManifestEntry]) -> dict[str, tuple]:
-    """Source path → (run id, checkpoint sha256, seed) of each synthetic entry: where it came from, for images.csv."""
-    batch_ids = sorted({e.batch_id for e in entries if e.source == "synthetic"})
-    found: dict[str, tuple] = {}
-    with session_scope() as session:
-        for start in range(0, len(batch_ids), 500):  # a bounded IN list
-            found.update((path, (run, checkpoint, seed)) for path, run, checkpoint, seed in session.execute(
-                select(Sample.path, Batch.run_id, Batch.checkpoint_sha256, Sample.seed)
-                .join(Batch, Batch.id == Sample.batch_id).where(Sample.batch_id.in_(batch_ids[start:start + 500]))))
-    return found
-
-
-# A cell that starts with one of these is a formula to Excel and LibreOffice: a class folder named
-# `=HYPERLINK("http://…"&A2, "open")`, handed to the team in a dataset, became a live link in images.csv, opened by
-# whoever checks an export in a spreadsheet. Such a name is written after a "'" (OWASP's advice), which spreadsheets
-# take as "text" and do not show; class_index is the column a training script maps classes by.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_text(text: str) -> str:
-    """`text` as a CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def _images_csv(rows: list[tuple[str, ManifestEntry, str]]) -> bytes:
-    """One line per exported file, in manifest.csv's order: (file in OUT, entry, class name). The class name is the
-    one cell a dataset's giver chose (the other cells are hashes, numbers and the names made here)."""
-    provenance = _provenance([entry for _, entry, _ in rows])
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(IMAGES_COLUMNS)
-    for file, e, name in rows:
-        run, checkpoint, seed = provenance.get(e.path, (None, None, None)) if e.source == "synthetic" else (None,) * 3
-        w.writerow((file, e.sha256, e.class_index, spreadsheet_text(name), e.source, e.batch_id, run, checkpoint,
-                    seed))
-    return buf.getvalue().encode("utf-8")
-
-
 def imbalance(counts: dict) -> dict:
     """Largest/smallest class of the set, in real images ("before") and in all its images ("after"): how imbalanced
     the result still is. Over the classes the set holds; None for a set with none."""
@@ -210,6 +137,9 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
                 "the decision log does not hold (an export killed outright between placing its folder and recording "
                 f"its event leaves one; `ganaug audit folder {out}` says more). It is not removed, since the log's "
                 "newest event deleted leaves the same: move it away or choose another --out")
+        if (earlier := _earlier_export(out)) is not None:  # it read "not an empty folder": merged? replaced?
+            raise GanaugError(f"--out {out} holds an earlier export ({earlier}): an export is never merged into "
+                              "another or written over it; give a new folder")  # said on the Audit page too
         raise GanaugError(f"{out} already exists and is not an empty folder; choose another --out")
     if (managed := paths.managed_by_home(out)) is not None:
         raise GanaugError(f"--out {out} lies in {managed}, which ganaug writes itself; export to a folder of your "
@@ -222,6 +152,7 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
             require_user(session, exporter, action="export training sets")
         row = get_dataset(session, dataset)
         class_names, side = list(row.class_names), row.resolution
+        previous = next(iter(list_exports(session, dataset, limit=1)), None)  # what this one is compared with
     gated = gated_set(dataset, synthetic_ratio)
     if gated.real_images.get("standing") == DIFFERS:
         # Every real image left out, and so every synthetic one (the ratio caps them per real image): an export of
@@ -241,6 +172,9 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     try:
         _write_set(staging, gated, class_names, side, digits, progress)
         summary = {**gated.summary(), "out": str(out), "in_home": _in_home(out)}
+        summary["batches"] = batch_counts(gated.entries)
+        summary["since_previous"] = None if previous is None else changes_since(
+            previous, summary, _moved_since(previous, gated.entries))
         summary["empty_classes"] = empty_classes(class_names, summary["counts"])
         summary["imbalance"] = imbalance(summary["counts"])
         summary["event"] = _publish(staging, out, summary, exporter)
@@ -258,6 +192,34 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     return summary
 
 
+def batch_counts(entries: list[ManifestEntry]) -> dict[str, int]:
+    """Batch id → its samples in the set: recorded with the export, so that the next one can say which batches came
+    and went (`db.exports.changes_since`)."""
+    counts: dict[str, int] = {}
+    for e in entries:
+        if e.source == "synthetic":
+            counts[str(e.batch_id)] = counts.get(str(e.batch_id), 0) + 1
+    return counts
+
+
+def _moved_since(previous: dict, entries: list[ManifestEntry]) -> Optional[dict]:
+    """The images per batch (or "real") that a previous export's folder holds and `entries` do not ("removed"), and
+    the other way round ("added"); None when that folder is not here with the manifest.csv it was recorded with."""
+    try:
+        data = (Path(previous["folder"] or "") / "manifest.csv").read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != previous["manifest_sha256"]:
+        return None
+    before = {(r["path"], r["sha256"], r["batch_id"] or "real") for r in csv.DictReader(io.StringIO(data.decode()))}
+    after = {(e.path, e.sha256, str(e.batch_id) if e.batch_id is not None else "real") for e in entries}
+    moved: dict = {"added": {}, "removed": {}}
+    for side, keys in (("added", after - before), ("removed", before - after)):
+        for _, _, batch in keys:
+            moved[side][batch] = moved[side].get(batch, 0) + 1
+    return moved
+
+
 def _in_home(out: Path) -> Optional[str]:
     """`out` relative to the home when it lies inside it (as the Audit page's exports do), else None: recorded so
     that the export is still found once the home is restored or moved to another path."""
@@ -265,6 +227,22 @@ def _in_home(out: Path) -> Optional[str]:
         return out.relative_to(paths.home_path()).as_posix()
     except ValueError:
         return None
+
+
+def _earlier_export(out: Path) -> Optional[str]:
+    """Which export the folder at `out` holds, in words ("event 7 by ada at 2026-12-07 11:11:34 UTC", or that the
+    log records none: unsigned or edited), or None when it holds no manifest.csv."""
+    try:
+        digest = hashlib.sha256((out / "manifest.csv").read_bytes()).hexdigest()
+    except OSError:
+        return None
+    with session_scope() as session:
+        records = [r for r in list_exports(session, limit=10**9) if r["manifest_sha256"] == digest]
+    # The same set exported to two folders has two records: this folder's, where one names it.
+    record = next((r for r in records if r["folder"] == str(out)), records[0] if records else None)
+    if record is None:
+        return "unsigned, or edited since: no export the decision log records"
+    return f"event {record['id']} by {record['actor']} at {record['ts'][:19].replace('T', ' ')} UTC"
 
 
 def _unrecorded_export(out: Path) -> Optional[int]:
@@ -286,7 +264,7 @@ def _unrecorded_export(out: Path) -> Optional[int]:
 def _write_set(staging: Path, gated: GatedSet, class_names: list[str], side: int, digits: int,
                progress: ProgressCallback) -> None:
     """Every image of `gated` into its class folder under `staging`, each checked against its sha256, then
-    manifest.csv, images.csv, manifest.sha256 and log_head.txt."""
+    manifest.csv, images.csv, classes.csv, manifest.sha256 and log_head.txt."""
     home, dataset = paths.home(), gated.dataset
     rows = []
     total = len(gated.entries)
@@ -297,7 +275,7 @@ def _write_set(staging: Path, gated: GatedSet, class_names: list[str], side: int
         if entry.source == "synthetic":
             _check_side(entry, data, side, dataset)
         name = class_names[entry.class_index] if entry.class_index < len(class_names) else str(entry.class_index)
-        file = f"{_class_folder(entry.class_index, name, digits)}/{row:06d}_{entry.source}.png"
+        file = f"{class_folder(entry.class_index, name, digits)}/{row:06d}_{entry.source}.png"
         target = staging / file
         target.parent.mkdir(mode=0o700, exist_ok=True)
         _write_private(target, data)
@@ -305,10 +283,13 @@ def _write_set(staging: Path, gated: GatedSet, class_names: list[str], side: int
         if row % 500 == 0 or row == total - 1:
             progress(Progress("export", row + 1, total))
     _write_private(staging / "manifest.csv", gated.manifest_csv())
-    images = _images_csv(rows)
+    images = images_csv(rows)
     _write_private(staging / "images.csv", images)
+    classes = classes_csv(class_names, rows, digits)
+    _write_private(staging / "classes.csv", classes)
     _write_private(staging / "manifest.sha256", (f"{gated.manifest_sha256}  manifest.csv\n"
-                                                 f"{hashlib.sha256(images).hexdigest()}  images.csv\n").encode())
+                                                 f"{hashlib.sha256(images).hexdigest()}  images.csv\n"
+                                                 f"{hashlib.sha256(classes).hexdigest()}  classes.csv\n").encode())
     head = gated.log_head
     _write_private(staging / "log_head.txt", f"{head['events']} {head['hash']}\n".encode())
 

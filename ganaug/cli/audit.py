@@ -192,7 +192,8 @@ _FOLDER_CHECK = {"matches": "its manifest.csv still has that sha256 (`ganaug aud
                  "not found": "not found here"}
 _FOLDER_WORD = {"matches": "matches", "changed": "CHANGED", "not found": "not found"}  # one export's line
 _FOLDER_WORDS = ("matches: the folder's manifest.csv still has the recorded sha256 (CHANGED: `ganaug audit folder "
-                 "FOLDER` says what); --long adds each full sha256 and log head")
+                 "FOLDER` says what); `audit folder` also names the images the review withdrew since the export; "
+                 "--long adds each full sha256 and log head")
 
 
 @audit_app.command("exports")
@@ -294,14 +295,19 @@ def audit_reproduce_cmd(
 
 # What the folder holds, for the data scientist who trains on it (`ganaug export --help`).
 EXPORT_HELP = (
-    "Write the gated training set as an ImageFolder with manifest.csv and images.csv, their sha256 and the log head "
-    "(log_head.txt); with --user (or GANAUG_USER), record the export in the decision log (`ganaug audit exports` "
-    "lists them; `ganaug audit folder OUT` checks the folder later).\n\n"
+    "Write the gated training set as an ImageFolder with manifest.csv, images.csv and classes.csv, their sha256 and "
+    "the log head (log_head.txt); with --user (or GANAUG_USER), record the export in the decision log (`ganaug audit "
+    "exports` lists them; `ganaug audit folder OUT` checks the folder later, and names the images the review "
+    "withdrew since).\n\n"
     "The set holds the dataset's real training images and its approved synthetic samples, never its test split; "
     "rejected, blocking-tagged and revoked samples stay out. images.csv lists each file's path relative to OUT, its "
-    "class, source (real or synthetic) and sha256, and for a sample its batch, run, checkpoint sha256 and seed.\n\n"
-    "OUT may not lie inside what ganaug writes in GANAUG_HOME (datasets/, runs/, batches/, models/, reports/, "
-    "workers/, ganaug.*): that is refused. A folder of your own there, $GANAUG_HOME/gated say, is fine.\n\n"
+    "class, source (real or synthetic) and sha256, and for a sample its batch, run, checkpoint sha256 and seed; "
+    "classes.csv lists every class of the dataset (index, name, folder, counts), a class with no image in the set "
+    "too.\n\n"
+    "OUT must be new or empty: a folder holding an earlier export is refused, naming it (an export is never merged "
+    "into another or written over it). OUT may not lie inside what ganaug writes in GANAUG_HOME (datasets/, runs/, "
+    "batches/, models/, reports/, workers/, ganaug.*): that is refused. A folder of your own there, "
+    "$GANAUG_HOME/gated say, is fine.\n\n"
     "Example: ganaug export --dataset digits --out ~/gated-digits --user alice")
 
 
@@ -357,6 +363,7 @@ def export_cmd(
 ) -> None:
     """`ganaug export` (EXPORT_HELP)."""
     from db.gate import INTEGRITY_REASONS
+    from ganaug.cli.export_since import changes_text
     from ganaug.export import empty_classes_warning, export_gated_set
     from ganaug_core.progress import tqdm_progress
 
@@ -387,6 +394,7 @@ def export_cmd(
     ratios = summary["imbalance"]
     balance = (f"imbalance (largest/smallest class): {ratios['before']:g} in the real training images, "
                f"{ratios['after']:g} in this set\n") if ratios["before"] is not None else ""
+    since = changes_text(summary["since_previous"], dataset_class_names(dataset))  # export_since.py
     head = summary["log_head"]
     event = summary["event"]
     if event is None:
@@ -396,7 +404,7 @@ def export_cmd(
                 if event else "")
     real = sum(v["real"] for v in summary["counts"].values())
     emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']}: {real} real + "
-                           f"{summary['entries'] - real} synthetic\n{table}{cap_note}{balance}"
+                           f"{summary['entries'] - real} synthetic\n{table}{cap_note}{balance}{since}"
                            f"manifest sha256 {summary['manifest_sha256']}\n"
                            f"gated on the decision log's first {head['events']} events, head {head['hash']}{recorded}")
 

@@ -9,7 +9,8 @@ log_head.txt, that no batch of its synthetic images holds a decision appended to
 review's rules (`db.replay`), that its dataset's real images are what the log recorded (`db.ingests`), and that its
 synthetic images' checkpoints are still here to regenerate them. It also
 names what an ImageFolder reader would train on that the manifest lacks: a second file for a row, a class in two
-folders, an index of another width, an empty folder.
+folders, an index of another width, an empty folder; a classes.csv that maps labels otherwise than the dataset
+(audit_classes.py); and the decisions since the export that withdrew some of its images (export_since.py).
 `audit trace` finds an image by its sha256: a synthetic sample's batch, run, checkpoint, class, seed, the decisions
 on it and its batch and the exports that hold it, with the command that regenerates its bytes; or the real image it
 is.
@@ -25,10 +26,12 @@ from pathlib import Path
 
 import typer
 
+from ganaug.cli.audit_classes import classes_csv_problems, dataset_class_names
+from ganaug.cli.export_since import withdrawn_lines
 from ganaug.cli.common import JSON, UserError, cli_errors, emit, one_line
 
 # What an export writes beside its class folders (ganaug/export.py); an image is `NNN_<class>/<row>_<source>.png`.
-_EXPORT_FILES = ("manifest.csv", "images.csv", "manifest.sha256", "log_head.txt", "export_event.txt")
+_EXPORT_FILES = ("manifest.csv", "images.csv", "classes.csv", "manifest.sha256", "log_head.txt", "export_event.txt")
 _IMAGE = re.compile(r"(\d{3,})_[^/]*/(\d{6,})_(real|synthetic)\.png")
 
 
@@ -132,7 +135,8 @@ def _images_csv_problems(folder: Path, rows: list[dict]) -> list[str]:
 
 
 def _checksum_problems(folder: Path) -> list[str]:
-    """Each file that manifest.sha256 lists (manifest.csv, images.csv) whose bytes no longer have its sha256."""
+    """Each file that manifest.sha256 lists (manifest.csv, images.csv, classes.csv) whose bytes no longer have its
+    sha256."""
     try:
         lines = (folder / "manifest.sha256").read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
@@ -140,7 +144,7 @@ def _checksum_problems(folder: Path) -> list[str]:
     problems = []
     for line in lines:
         digest, _, name = line.partition("  ")
-        if name not in ("manifest.csv", "images.csv"):
+        if name not in ("manifest.csv", "images.csv", "classes.csv"):
             problems.append(f"manifest.sha256 lists {name or line!r}, which an export does not write: it was edited")
         elif not (folder / name).is_file():
             problems.append(f"{name} is missing, though manifest.sha256 lists it")
@@ -179,6 +183,21 @@ def _own_event_problem(session, folder: Path) -> list[str]:
             "event is deleted)"]
 
 
+def _its_record(records: list[dict], folder: Path, head) -> dict | None:
+    """This folder's export among those recorded with its manifest.csv (the same set exported twice, nothing decided
+    between: the newest was taken, and the older folder's log_head.txt failed against it): the one export_event.txt
+    names, else the one written to this folder, else the one gated on its log head, else the newest."""
+    try:
+        own = int((folder / "export_event.txt").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        own = None
+    for mine in (lambda r: r["id"] == own, lambda r: r["folder"] == str(folder),
+                 lambda r: (r["log_head_events"], r["log_head"]) == head):
+        if (found := next((r for r in records if mine(r)), None)) is not None:
+            return found
+    return records[0] if records else None
+
+
 def _log_head(folder: Path) -> tuple[int, str] | None:
     try:
         events, digest = (folder / "log_head.txt").read_text().split()
@@ -193,7 +212,7 @@ def check_folder(folder: Path) -> dict:
 
     from db.audit import verify_chain
     from db.engine import session_scope
-    from db.exports import list_exports
+    from db.exports import list_exports, withdrawn_since
     from db.ingests import DIFFERS, real_images_standing
     from db.models import Event
     from db.replay import LogState
@@ -203,10 +222,16 @@ def check_folder(folder: Path) -> dict:
     problems = _checksum_problems(folder) + image_problems(folder, rows)
     head = _log_head(folder)
     log = LogState()
+    synthetic = [(i, r["path"], r["sha256"], int(r["batch_id"])) for i, r in enumerate(rows)
+                 if r["source"] == "synthetic" and (r["batch_id"] or "").isdigit()]
     with session_scope() as s:
         chain = verify_chain(s, visit=log.apply)  # the review replayed in the same read (`db.replay`)
+        # What the review withdrew since: the folder still matches its record, but a model trained on it learned
+        # from images no export admits now (until 2026-12-07 it said "ok" after its batch was revoked).
+        withdrawn = withdrawn_since(s, synthetic, log) if chain.ok else []
+        record = _its_record([r for r in list_exports(s, limit=10**9) if r["manifest_sha256"] == digest], folder, head)
+        problems += classes_csv_problems(folder, rows, dataset_class_names(s, record, rows))
         problems += _own_event_problem(s, folder)
-        record = next((r for r in list_exports(s, limit=10**9) if r["manifest_sha256"] == digest), None)
         head_found = head is not None and s.scalar(select(Event.id).where(Event.hash == head[1])) is not None
         if record is not None and real_images_standing(s, record["dataset_id"], log)[0] == DIFFERS:
             problems.append(f"the real images of dataset {record['dataset']!r} are not what the decision log recorded "
@@ -233,9 +258,10 @@ def check_folder(folder: Path) -> dict:
     problems += [f"batch {b}'s samples are in this folder, but {log.impossible[b]}" for b in batches
                  if b in log.impossible]
     problems += _lost_checkpoints(batches)
+    problems += withdrawn_lines(folder, withdrawn, len(synthetic))  # last: what to do about it
     return dict(folder=str(folder), ok=not problems, problems=problems, manifest_sha256=digest, images=len(rows),
                 synthetic=sum(r["source"] == "synthetic" for r in rows), batches=batches, export=record,
-                log_head=None if head is None else dict(events=head[0], hash=head[1]))
+                log_head=None if head is None else dict(events=head[0], hash=head[1]), withdrawn=withdrawn)
 
 
 def _lost_checkpoints(batch_ids: list[int]) -> list[str]:
@@ -263,13 +289,16 @@ def _lost_checkpoints(batch_ids: list[int]) -> list[str]:
 # Paragraphs as one string each: typer keeps a docstring's line breaks past its first paragraph.
 FOLDER_HELP = (
     "Check an export folder against its manifest and the decision log; exit 1, with one line per problem, when it is "
-    "not as exported.\n\n"
-    "Every image has the sha256 of its manifest.csv row and nothing was added, both CSVs have the sha256 in "
-    "manifest.sha256, manifest.csv is the one a signed export recorded (who, when, which log head) and that event is "
-    "still in the log (export_event.txt), the log still holds the head in log_head.txt, no batch of its synthetic "
-    "images holds a decision that no ganaug command records (one written into the database by hand), its dataset's "
-    "real images are still what its ingest recorded, and the checkpoints its synthetic images came from are still "
-    "here.\n\n"
+    "not as exported or holds images the review withdrew since.\n\n"
+    "Every image has the sha256 of its manifest.csv row and nothing was added, the CSVs have the sha256 in "
+    "manifest.sha256, classes.csv gives the dataset's classes, manifest.csv is the one a signed export recorded (who, "
+    "when, which log head) and that event is still in the log (export_event.txt), the log still holds the head in "
+    "log_head.txt, no batch of its synthetic images holds a decision that no ganaug command records (one written into "
+    "the database by hand), its dataset's real images are still what its ingest recorded, and the checkpoints its "
+    "synthetic images came from are still here.\n\n"
+    "It also names each decision since the export that withdrew some of its synthetic images (a batch's approval "
+    "revoked, a sample rejected or given a blocking tag): the folder is as exported, but a model trained on it "
+    "learned from images the review no longer admits; export again and train on the new folder.\n\n"
     "Example: ganaug audit folder ~/gated-digits")
 
 

@@ -193,7 +193,7 @@ def test_audit_verify_provenance_and_export(users, digits):
         log_head=(out / "log_head.txt").read_text().split()[1], folder=str(out), folder_check="matches")]
     # The same folder again: a clear message, not a crash, and no record.
     button(at, "Export the gated training set").click().run()
-    assert any("already exists" in e.value for e in at.error)
+    assert any(f"holds an earlier export (event {event.id} by rita at" in e.value for e in at.error)
     assert len(at.dataframe[-1].value) == 1
 
 

@@ -53,7 +53,7 @@ def test_an_export_with_user_is_recorded_with_what_left_and_where(toy, tmp_path)
         "dataset": "toy", "manifest_sha256": manifest_sha, "entries": 12, "synthetic_ratio": 2.0,
         "counts": {"0": {"real": 6, "synthetic": 0}, "1": {"real": 3, "synthetic": 3}},
         "log_head": {"events": int(head_events), "hash": head}, "excluded": {"in a pending batch": 2},
-        "folder": str(out)}
+        "folder": str(out), "batches": {str(toy["b1"]): 3}}
     assert f"to {out}, whose manifest.csv has sha256 {manifest_sha}" in logged["meaning"]
     [listed] = ok_json("audit", "exports")["exports"]
     assert {k: listed[k] for k in ("id", "actor", "dataset", "images", "real", "synthetic", "ratio", "manifest_sha256",

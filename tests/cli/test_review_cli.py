@@ -328,8 +328,10 @@ def test_export_writes_imagefolder_manifest_and_hash_and_revoke_changes_it(team,
     out = tmp_path / "e1"
     data = (out / "manifest.csv").read_bytes()
     assert hashlib.sha256(data).hexdigest() == first["manifest_sha256"]
-    images_sha = hashlib.sha256((out / "images.csv").read_bytes()).hexdigest()
-    assert (out / "manifest.sha256").read_text() == f"{first['manifest_sha256']}  manifest.csv\n{images_sha}  images.csv\n"
+    images_sha, classes_sha = (hashlib.sha256((out / name).read_bytes()).hexdigest() for name in ("images.csv",
+                                                                                                   "classes.csv"))
+    assert (out / "manifest.sha256").read_text() == (f"{first['manifest_sha256']}  manifest.csv\n{images_sha}  images.csv\n"
+                                                     f"{classes_sha}  classes.csv\n")
     rows = _manifest(out)
     assert len(rows) == 9 + 3 and sum(r["source"] == "synthetic" for r in rows) == 3
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
@@ -338,7 +340,7 @@ def test_export_writes_imagefolder_manifest_and_hash_and_revoke_changes_it(team,
         folder = f"{int(r['class_index']):03d}_c{r['class_index']}"
         blob = (out / folder / f"{i:06d}_{r['source']}.png").read_bytes()
         assert hashlib.sha256(blob).hexdigest() == r["sha256"]
-    assert "already exists" in refused("export", "--dataset", "toy", "--out", out)
+    assert "holds an earlier export (unsigned, or edited since" in refused("export", "--dataset", "toy", "--out", out)
 
     ok_json("review", "revoke", team["b1"], "--reason", "artifact", env=REX)
     second = ok_json("export", "--dataset", "toy", "--out", tmp_path / "e2")
