@@ -410,8 +410,10 @@ def export_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    from ganaug.cli.audit_folder import register as register_folder_checks
+    from ganaug.cli.audit_folder import register as register_folder_check
+    from ganaug.cli.audit_trace import register as register_trace
 
-    register_folder_checks(audit_app)
+    register_folder_check(audit_app)
+    register_trace(audit_app)
     app.add_typer(audit_app, name="audit")
     app.command("export", help=EXPORT_HELP)(cli_errors(export_cmd))
