@@ -3,9 +3,9 @@ embedding (ganaug/domain_models.py).
 
 Scores, memorization flags, nearest real ids and map coordinates are written onto the Sample rows in one
 transaction per batch; batch metrics go to GANAUG_HOME/reports/batches/<id>/metrics.json with a Report row.
-A job's `should_stop` is asked between stages, at each report of the feature extractor's training and while a large
-map fits in a process of its own (`ganaug_core.embedding_child`, ended there): a stop raises `ScoringStopped` before
-the next stage, so a batch's scores are stored whole or not at all.
+A job's `should_stop` is asked between stages, at each report of the feature extractor's training, between chunks
+of the pixel copy check and while a large map fits in a process of its own (`ganaug_core.embedding_child`, ended
+there): a stop raises `ScoringStopped` before the next stage, so a batch's scores are stored whole or not at all.
 """
 
 from __future__ import annotations
@@ -102,9 +102,12 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     stop_if(should_stop, unscored)
     progress(Progress("score", 0, len(samples)))
     real_f = train_features(dataset, extractor, extractor_path, row, train_images, gen_side)
-    scores = score_samples(extractor, train_images, train_labels, synth, labels, real_features=real_f,
-                           pixel_bank=pixel_bank(row, train_images, gen_side),
-                           real_radii=train_radii(extractor_path, row, real_f, gen_side))
+    try:  # the copy check asks between chunks of its work: ≈ 130 s for 200 samples against 50,000 real images
+        scores = score_samples(extractor, train_images, train_labels, synth, labels, real_features=real_f,
+                               pixel_bank=pixel_bank(row, train_images, gen_side),
+                               real_radii=train_radii(extractor_path, row, real_f, gen_side), should_stop=should_stop)
+    except InterruptedError:
+        raise unscored from None
     stop_if(should_stop, unscored)
     embedding, _ = fitted_embedding(dataset, watched, arrays=arrays)
     coords = embedding.transform(extractor.features(synth))
@@ -173,10 +176,14 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
     # Kept like the training features: each batch computed them again (12,000 64² images at 60,000).
     hold_f = split_features(dataset, extractor, extractor_path, row, holdout_split,
                             lambda: as_generated(arrays.split(holdout_split)[0], row.resolution, gen_side), gen_side)
-    metrics = compute_metrics(extractor, train_images, train_labels, synth, labels,
-                              holdout_features=hold_f, holdout_labels=hold_labels, real_features=real_f,
-                              pixel_bank=pixel_bank(row, train_images, gen_side),
-                              real_radii=train_radii(extractor_path, row, real_f, gen_side))
+    try:
+        metrics = compute_metrics(extractor, train_images, train_labels, synth, labels,
+                                  holdout_features=hold_f, holdout_labels=hold_labels, real_features=real_f,
+                                  pixel_bank=pixel_bank(row, train_images, gen_side),
+                                  real_radii=train_radii(extractor_path, row, real_f, gen_side),
+                                  should_stop=should_stop)
+    except InterruptedError:
+        raise unmeasured from None
     progress(Progress("metrics", 1, 1))
     metrics["caution"] = measurable_caution(metrics["overall"], metrics["counts"]["real"], metrics.get("caution"))
     for scope in metrics["per_class"].values():

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -62,14 +62,16 @@ def realism_scores(real_class_features: np.ndarray, synth_features: np.ndarray, 
 def score_samples(
     extractor, real_images: np.ndarray, real_labels: np.ndarray, synth_images: np.ndarray, synth_labels,
     real_features: Optional[np.ndarray] = None, pixel_bank: Optional[RealBank] = None,
-    real_radii: Optional[np.ndarray] = None,
+    real_radii: Optional[np.ndarray] = None, should_stop: Optional[Callable[[], bool]] = None,
 ) -> SampleScores:
     """`real_*` are the real *training* split; `synth_labels` the conditioned class of each sample (or one int).
     `real_features`: `extractor.features(real_images)`, where a caller scores many small sets against the same
     real images (the benchmark's gan_filtered arm scores each class's candidates in turn: at 100 classes,
     recomputing them took longer than the scoring itself). `pixel_bank`: pixel_copies.prepare_real(real_images),
     for the same reason (a quarter of the pixel copy check at 10,000 real images). `real_radii`: each real feature's
-    distance to its nearest other (`kth_neighbour_radii(real_features, 1)`), for the same reason again."""
+    distance to its nearest other (`kth_neighbour_radii(real_features, 1)`), for the same reason again.
+    `should_stop()`: asked by the pixel copy check, the long part, between chunks of its work; it stops the scoring
+    by raising InterruptedError."""
     if len(synth_images) == 0:
         raise GanaugError("no synthetic samples to score")
     if len(real_images) < 2:
@@ -97,7 +99,7 @@ def score_samples(
     exact = exact_matches(synth_images, real_images) >= 0
     near = nearest_pixel_rms(synth_images, real_images)[1] < NEAR_RMS
     pix_index, pix_ratio, pix_blend = pixel_copy_ratio(synth_images, real_images, extra_candidates=auth.nn_index,
-                                                       return_blend=True, bank=pixel_bank)
+                                                       return_blend=True, bank=pixel_bank, should_stop=should_stop)
     pixel_copy = pix_ratio < PIXEL_COPY_RATIO
     memorized = exact | near | auth.copy | pixel_copy
     matches = copy_matches(synth_images, real_images, pix_index, pix_blend, pix_ratio, pixel_copy,

@@ -9,14 +9,16 @@ sample, so it costs little next to the check itself.
 A match is a plain dict (stored as JSON with the sample, so an auditor later reads what the reviewer read):
   {"kind": "copy", "parts": [i], "mirrored": None | "left-right" | "upside-down", "shift": [dx, dy],
    "crop": None | side fraction, "crop_at": None | [x, y], "rotated": None | degrees, "turned": None | degrees,
-   "side": the sample's side in pixels, "ratio": r}
+   "side": the sample's side in pixels, "ratio": r, and "recoloured": true where it lines up only once its colours
+   are set aside (greyed, its channels swapped or mixed: pixel_colours.py)}
   {"kind": "blend", "parts": [i, j], "weights": [wi, wj], "ratio": r}
   {"kind": "features", "parts": [i], "ratio": r}  (close in the domain features only)
 `parts` index the real images given here; the caller may replace them by its own ids. The sample is the training
 image cropped at `crop_at` (its top left corner, in pixels of the training image) to `crop` of its side and
 enlarged, rotated `rotated` degrees anticlockwise, turned `turned` degrees clockwise, mirrored, then shifted by
 `shift` (pixels of the sample; dx > 0 is to the right, dy > 0 down). Records kept before 2026-12-06's rotations
-have no "rotated", "turned" or "side" and read as before.
+have no "rotated", "turned" or "side", and none before 2026-12-07's recoloured copies a "recoloured": they read as
+before.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Optional
 import numpy as np
 
 from ganaug_core.metrics.pixel_align import MAX_SHIFT, MAX_SIDE, _block_average, _prepare
+from ganaug_core.metrics.pixel_colours import _recoloured
 from ganaug_core.metrics.pixel_copies import (MIRROR_VIEWS, ORIENTATIONS, ROTATION_SHIFT, _aligned, _rotated,
                                               _view_shift, _views)
 from ganaug_core.metrics.pixel_crops import CROP_SCALES, _crop_windows, _exact_crop_distance
@@ -70,10 +73,22 @@ def _aligned_match(s: np.ndarray, r: np.ndarray, i: int, factor: float) -> dict:
             d, c, t, angle = _rotated(view, r, cand, shift)
             if d[0] < best[0] - 1e-9:
                 best = (float(d[0]), o, int(c[0]), int(t[0]), min(ROTATION_SHIFT[1], shift), float(angle[0]))
+    crop_d, crop_where = _exact_crop_distance(views[best[1]], r[i][None])
+    recoloured = False
+    if s.shape[0] > 1:  # colour: a greyed or channel-swapped copy lines up on its grey (pixel_colours.py)
+        in_colour = min(best[0], float(crop_d[0]))
+        for o in range(MIRROR_VIEWS):
+            shift = _view_shift(o, max_shift)
+            d, c, t = _recoloured(views[o], r, every, shift)
+            # Said only where colour alone lines up at least twice as far: a tinted copy is no greyed one.
+            if d[0] < 0.5 * in_colour and d[0] < (best[0] if recoloured else np.inf) - 1e-9:
+                best, recoloured = (float(d[0]), o, int(c[0]), int(t[0]), shift, None), True
+        if recoloured:
+            crop_d = np.full(1, np.inf)
     d, o, code, t, shift, angle = best
     turned, mirrored = ORIENTATIONS[o]
-    common = dict(kind="copy", mirrored=mirrored, turned=turned or None, side=int(round(side * factor)))
-    crop_d, crop_where = _exact_crop_distance(views[o], r[i][None])
+    common = dict(kind="copy", mirrored=mirrored, turned=turned or None, side=int(round(side * factor)),
+                  **({"recoloured": True} if recoloured else {}))
     if crop_d[0] < d - 1e-9:  # a crop between the window scales, at any position: no shift on top of it
         window, x, y = (int(n) for n in crop_where[0])
         return dict(common, shift=[0, 0], crop=round(window / side, 3), rotated=None,
@@ -141,8 +156,9 @@ def _centred_norms(images: np.ndarray) -> np.ndarray:
 def copy_reason(match: Optional[dict]) -> Optional[str]:
     """The match in words, its parts named as stored: 'a copy of training image 4211, mirrored left-right and
     shifted 3 px right', 'a copy of training image 12, cropped to 80 % of its side from its top left corner
-    (x=0, y=0) and enlarged', 'a copy of training image 12, rotated 6° anticlockwise', 'a blend of training
-    images 12 (60 %) and 907 (40 %)'. None for no match."""
+    (x=0, y=0) and enlarged', 'a copy of training image 12, rotated 6° anticlockwise', 'a copy of training image
+    5, its colours changed (greyed, or its channels swapped or mixed) and mirrored left-right', 'a blend of
+    training images 12 (60 %) and 907 (40 %)'. None for no match."""
     if not match or not match.get("parts"):
         return None
     parts = match["parts"]
@@ -154,6 +170,8 @@ def copy_reason(match: Optional[dict]) -> Optional[str]:
     if match["kind"] == "features":
         return f"close to training image {parts[0]} in the domain features"
     how = []
+    if match.get("recoloured"):
+        how.append("its colours changed (greyed, or its channels swapped or mixed)")
     if match.get("crop"):
         how.append(_cropped(match["crop"], match.get("crop_at"), match.get("side")))
         how.append("enlarged")

@@ -126,6 +126,7 @@ def compute_metrics(
     pixel_bank: Optional[RealBank] = None,
     real_radii: Optional[np.ndarray] = None,
     holdout_features: Optional[np.ndarray] = None,
+    should_stop: Optional[Callable[[], bool]] = None,
 ) -> dict:
     """{"overall": {metric: value}, "per_class": {class: {metric: value}}, "counts": ..., "reference": ...}.
 
@@ -140,6 +141,7 @@ def compute_metrics(
     where the caller measures many batches against the same real images; `real_radii`
     (neighbours.kth_neighbour_radii(real_features, 1)) too: every scope's authenticity measured them again.
     `holdout_features` (extractor.features(holdout_images)), in place of `holdout_images`, for the same reason.
+    `should_stop()`: asked by the pixel copy check between chunks of its work (it raises InterruptedError).
     """
     names = list(names) if names is not None else list(METRICS)
     unknown = [n for n in names if n not in METRICS]
@@ -160,7 +162,7 @@ def compute_metrics(
         hold_f = None
     # Once for all samples, each scope reading its own: each sample's ratio depends on that sample and the real
     # images only (a batch of one class otherwise paid the check twice, overall and for its class).
-    pixel_ratio = (pixel_copy_ratio(synth_images, real_images, bank=pixel_bank)[1]
+    pixel_ratio = (pixel_copy_ratio(synth_images, real_images, bank=pixel_bank, should_stop=should_stop)[1]
                    if "pixel_copies" in names and len(real_images) >= 2 else None)
 
     def run(synth_mask: np.ndarray, real_mask: np.ndarray, hold_mask: Optional[np.ndarray]) -> dict:

@@ -14,11 +14,12 @@ for the best match every whole-pixel crop down to the smallest scale. Quarter tu
 (ORIENTATIONS) are searched too, against whole images shifted up to QUARTER_SHIFT pixels. A blend of two training
 images is measured apart (pixel_distances.py): the residual of the best non-negative combination a·r_i + b·r_j (r_i
 among the BLEND_FIRST real images most correlated with the sample, r_j any), over r_i's plain distance to its nearest
-other real image, is a copy below BLEND_RATIO. Not aligned: rotations over 17° (other than quarter turns) or combined
-with a crop at a corner, turned copies that are also cropped or shifted more than QUARTER_SHIFT, shears, crops below
-75 %, shifts over MAX_SHIFT, a blend of three or more images or of shifted ones, blurring beyond what the ratio
-tolerates, and a copy greyed or with its channels swapped (caught only where the channels share most of their
-structure: BENCHMARKS.md, 2026-12-07).
+other real image, is a copy below BLEND_RATIO. Colour images are aligned once more ignoring colour, the few nearest
+candidates only (pixel_colours.py): a copy greyed, with its channels swapped or mixed, mirrored and shifted. Not
+aligned: rotations over 17° (other than quarter turns) or combined with a crop at a corner, turned copies that are also
+cropped or shifted more than QUARTER_SHIFT, shears, crops below 75 %, shifts over MAX_SHIFT, a blend of three or more
+images or of shifted ones, blurring beyond what the ratio tolerates, and a greyed or channel-swapped copy that is also
+cropped, rotated or turned.
 
 PIXEL_COPY_RATIO and BLEND_RATIO are calibrated on the demo digits (benchmarks/evaluation.py, 200 copies of each
 kind; BENCHMARKS.md "Evaluation") against 208 images no decision reads (a quarter of each common class's training
@@ -34,21 +35,24 @@ plus any the caller adds (feature neighbours), their crops made when aligned. On
 candidate search and the blend fit still read every real image: at 32×32 colour, a batch of 200 takes seconds per
 10,000 real images, and the prepared real side (RealBank) holds ≈ 1.1 × their pixels in float32. The crop windows,
 rotations and turned orientations (2026-12-06) cost ≈ 12 s more per 200 samples at 32×32 colour, whatever the number
-of real images: ≈ 4–6× the check's time against 1,000 such images, ≈ 1.7× against 10,000.
+of real images: ≈ 4–6× the check's time against 1,000 such images, ≈ 1.7× against 10,000. The colour images' pass
+that ignores colour (2026-12-07) took 6.3 of 325.6 s for 2,048 64² colour samples against 5,000 such images (≈ 2 %).
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from ganaug_core.metrics.pixel_align import MAX_SHIFT, _block_average, _overlap_distance, _prepare, _shifts, _turned
 from ganaug_core.metrics.pixel_crops import (CROP_SCALES, _candidate_images, _crop, _exact_crop_distance,
                                              _with_windows)
+from ganaug_core.metrics.pixel_colours import COLOUR_FIRST, _nearest_recoloured, _recoloured
 from ganaug_core.metrics.pixel_distances import _blend_residual, _own_distances, _ratio
+from ganaug_core.progress import stop_if
 
 PIXEL_COPY_RATIO = 0.35
 BLEND_RATIO = 0.25
@@ -60,6 +64,10 @@ ROTATION_SHIFT = (1, 2)  # pixels a turned candidate is shifted each way: every 
 QUARTER_SHIFT = 1  # pixels a sample turned by quarter turns (or flipped along a diagonal) is shifted each way
 _ROWS = 256  # samples aligned at a time
 _SLICE = 2048  # coarse bank rows the candidate search compares at a time
+
+
+def _go_on() -> None:
+    """A stop that never stops (pixel_copy_ratio's `stop` where no `should_stop` was given)."""
 
 
 def _rotated(view, images, cand, max_shift):
@@ -106,15 +114,15 @@ def _phases_of_shifts(factor: int, p: int, reach: int) -> list[np.ndarray]:
             for t in range(width ** 2)]
 
 
-def _shortlist(view: np.ndarray, coarse_bank: np.ndarray, max_shift: int, k: int, scales: int = len(CROP_SCALES)
-               ) -> np.ndarray:
+def _shortlist(view: np.ndarray, coarse_bank: np.ndarray, max_shift: int, k: int, scales: int = len(CROP_SCALES),
+               stop: Callable[[], None] = _go_on) -> np.ndarray:
     """(N, k) indices into the flattened bank (scale-major) of the nearest over all shifts, on small grey images:
     the mean squared difference on the overlap (the exact alignment of _aligned costs too much against every
     real image), in ascending index order. A shift that is not a whole number of coarse pixels is covered by first
     moving the sample by the remainder at full size: half a coarse pixel off costs as much as a different image.
     Shifts reach MAX_SHIFT pixels, and for a crop as far as a crop anywhere lies from the centred one (5.3 px for
     a 75 % crop at 32²): 91 of the 144 pairs of phase and coarse shift at 32², 81 of 100 at 16². `scales`: only
-    the first CROP_SCALES are searched (1: the whole images)."""
+    the first CROP_SCALES are searched (1: the whole images). `stop()` is called before each slice of the bank."""
     side = view.shape[-1]
     factor = side // _coarse(view[:1]).shape[-1]
     phases = [np.pad(view, ((0, 0), (0, 0), (py, 0), (px, 0)))[..., :side, :side]
@@ -135,6 +143,7 @@ def _shortlist(view: np.ndarray, coarse_bank: np.ndarray, max_shift: int, k: int
         # The bank in slices: the phases' distances to one slice stay in cache, and memory stays bounded (the
         # whole (N, bank) table was 0.2 GB per block at 50,000 real images).
         for lo in range(scale_at * m, (scale_at + 1) * m, _SLICE):
+            stop()
             b = coarse_bank[lo : min(lo + _SLICE, (scale_at + 1) * m)]
             sbb = masks @ (b * b).T  # (T, B)
             best = np.full((len(view), len(b)), np.inf, dtype=np.float32)
@@ -194,24 +203,37 @@ def _view_shift(o: int, max_shift: int) -> int:
     return max_shift if o < MIRROR_VIEWS else min(QUARTER_SHIFT, max_shift)
 
 
-def _nearest_aligned(s, images, shortlists, max_shift, extra=None):
+def _nearest_aligned(s, images, shortlists, max_shift, extra=None, small=None, stop=_go_on):
     """(N,) distance to, and index of, the nearest real image after alignment; `shortlists`: _shortlist of each
-    of _views(s)."""
+    of _views(s); `small`: for colour images, `images` block-averaged to ≤ SHORTLIST_SIDE, each channel kept: the
+    COLOUR_FIRST of each mirror view's candidates nearest ignoring colour there are aligned so at full size
+    (pixel_colours.py). `stop()` is called before each view and each view's rotations."""
     m = len(images)
     best_d = np.full(len(s), np.inf)
     index = np.zeros(len(s), dtype=np.int64)
     orientation = np.zeros(len(s), dtype=np.int64)
     views = _views(s)
+    recolour = []
     for o, (view, cand) in enumerate(zip(views, shortlists)):
+        stop()
         if extra is not None:
             cand = np.concatenate([cand, extra], axis=1)  # at full size, scale index 0
+        if small is not None and o < MIRROR_VIEWS:
+            recolour.append(_nearest_recoloured(view, small, cand % m, COLOUR_FIRST))
         shift = _view_shift(o, max_shift)
         cand = _with_windows(cand, m, s.shape[-1], shift)
         d, c, _ = _aligned(view, images, cand, shift)
         if o < MIRROR_VIEWS:  # a generator's copy is often slightly rotated: every candidate turned a little
+            stop()
             turned, c_turned = _rotated(view, images, cand, shift)[:2]
             c, d = np.where(turned < d, c_turned, c), np.minimum(d, turned)
         better = d < best_d  # ties keep the earlier orientation, the unmirrored one first
+        index[better], best_d[better], orientation[better] = c[better] % m, d[better], o
+    for o, cand in enumerate(recolour):  # a greyed or channel-swapped copy, the whole images only
+        stop()
+        shift = _view_shift(o, max_shift)
+        d, c, _ = _recoloured(views[o], images, cand, shift)
+        better = d < best_d
         index[better], best_d[better], orientation[better] = c[better] % m, d[better], o
     # Whole-pixel crops of the best match only, in its orientation: the costly step, kept to one image per row.
     view = np.stack(views)[orientation, np.arange(len(s))]
@@ -263,17 +285,19 @@ def prepare_real(real_images: np.ndarray) -> RealBank:
     return RealBank(images=r, coarse=coarse, digest=bank_digest(real_images))
 
 
-def _searched(s: np.ndarray, bank: RealBank, max_shift: int, digest: str) -> list[tuple]:
+def _searched(s: np.ndarray, bank: RealBank, max_shift: int, digest: str, stop: Callable[[], None] = _go_on
+              ) -> list[tuple]:
     """For each block of _ROWS samples (a block's shifted copies are rows × shifts × pixels, its blend fits rows ×
     reals): the shortlist of each orientation, and the best blend's residual and larger part. Kept with the bank
-    for the last samples searched (`digest`), the same arrays whatever candidates are added to the shortlists."""
+    for the last samples searched (`digest`), the same arrays whatever candidates are added to the shortlists; a
+    search stopped part-way keeps nothing."""
     key = (digest, max_shift)
     found = bank.recent.get(key)
     if found is None:
         s_flat, r_flat = s.reshape(len(s), -1), bank.images.reshape(len(bank.images), -1)
         found = [([_shortlist(v, bank.coarse, _view_shift(o, max_shift), CANDIDATES, 1 if o >= MIRROR_VIEWS else
-                              len(CROP_SCALES)) for o, v in enumerate(_views(s[i : i + _ROWS]))],
-                  *_blend_residual(s_flat[i : i + _ROWS], r_flat)) for i in range(0, len(s), _ROWS)]
+                              len(CROP_SCALES), stop) for o, v in enumerate(_views(s[i : i + _ROWS]))],
+                  *_blend_residual(s_flat[i : i + _ROWS], r_flat, stop)) for i in range(0, len(s), _ROWS)]
         for shortlists, *blend in found:
             for a in (*shortlists, *blend):
                 a.setflags(write=False)
@@ -289,11 +313,21 @@ def pixel_copy_ratio(
     max_shift: int = MAX_SHIFT,
     return_blend: bool = False,
     bank: Optional[RealBank] = None,
+    should_stop: Optional[Callable[[], bool]] = None,
 ) -> tuple[np.ndarray, ...]:
     """(N,) index of the closest real image after alignment (for a blend, its larger part), and (N,) the pixel
     authenticity ratio (0 = copy), a blend's scaled so that PIXEL_COPY_RATIO is the one threshold for both.
     `return_blend`: also (N,) bool, the ratio is a blend's (copy_match.py then says how the sample matched).
-    `bank`: prepare_real(real_images), where the caller checks many batches against the same real images."""
+    `bank`: prepare_real(real_images), where the caller checks many batches against the same real images.
+    `should_stop()` is asked between chunks of the work (a slice of the real images in the candidate search, a
+    part of the blend fit, an orientation of a block of samples, its rotations) and stops the check by raising
+    InterruptedError: at 50,000 real images one block of 200 samples took ≈ 130 s, which a Cancel (or Ctrl-C in
+    `ganaug app`, whose worker turns it into a stop) otherwise waited out."""
+    stopped = InterruptedError("the copy check was stopped before its end")
+
+    def stop() -> None:
+        stop_if(should_stop, stopped)
+
     if bank is None:
         bank = prepare_real(real_images)
     elif bank.digest != bank_digest(real_images):
@@ -303,10 +337,13 @@ def pixel_copy_ratio(
     max_shift = min(max_shift, s.shape[-1] // 4)
     extra = None if extra_candidates is None else np.asarray(extra_candidates, dtype=np.int64).reshape(len(s), -1)
     r_flat = r.reshape(len(r), -1)
+    # Colour images are aligned once more ignoring colour (pixel_colours.py), their candidates chosen on the real
+    # images block-averaged as the shortlist's are, each channel kept.
+    small = _block_average(r, SHORTLIST_SIDE) if s.shape[1] > 1 else None
     parts = [(*_nearest_aligned(s[i : i + _ROWS], r, shortlists, max_shift,
-                                None if extra is None else extra[i : i + _ROWS]), residual, part)
-             for i, (shortlists, residual, part) in zip(range(0, len(s), _ROWS),
-                                                        _searched(s, bank, max_shift, bank_digest(synth_images)))]
+                                None if extra is None else extra[i : i + _ROWS], small, stop), residual, part)
+             for i, (shortlists, residual, part) in zip(
+                 range(0, len(s), _ROWS), _searched(s, bank, max_shift, bank_digest(synth_images), stop))]
     distance, index, residual, part = (np.concatenate([p[k] for p in parts]) for k in range(4))
     # The denominators stay plain (unaligned) distances: aligning the real images to one another as well made new
     # images look no newer and hid more noisy copies (BENCHMARKS.md), at twice the cost.

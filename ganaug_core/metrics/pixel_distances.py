@@ -3,6 +3,8 @@ real images, and each real image's plain distance to its nearest other real imag
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 BLEND_FIRST = 32  # first parts of a blend tried: the real images most correlated with the sample
@@ -10,11 +12,13 @@ _OWN_FIRST = 8  # nearest other real images, by float32 distance, whose distance
 _OWN_SLICE = 8192  # real images the nearest-other search compares at a time
 
 
-def _blend_residual(s_flat: np.ndarray, r_flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _blend_residual(s_flat: np.ndarray, r_flat: np.ndarray, stop: Callable[[], None] = lambda: None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """(N,) residual of the best combination a·r_i + b·r_j (a, b > 0), r_i among the BLEND_FIRST real images
     most correlated with the sample and r_j any other, and (N,) the index of the pair's larger part (-1 where no
     pair has both weights positive). The closed form of the two-image least squares for every r_j at once: a
-    blend's parts are often not among the images nearest to it by plain distance."""
+    blend's parts are often not among the images nearest to it by plain distance. `stop()` is called before each
+    first part (each a product with every real image)."""
     s, r = s_flat, r_flat  # float32: a blend's residual is far above float32's round-off
     rows = np.arange(len(s))
     sr, rr, ss = s @ r.T, (r * r).sum(1), (s * s).sum(1)
@@ -22,6 +26,7 @@ def _blend_residual(s_flat: np.ndarray, r_flat: np.ndarray) -> tuple[np.ndarray,
     best = np.full(len(s), np.inf)
     pair = np.full((len(s), 2), -1, dtype=np.int64)
     for p in range(order.shape[1]):
+        stop()
         i = order[:, p]
         g = r[i] @ r.T  # (N, M)
         b1, ri = sr[rows, i][:, None], rr[i][:, None]

@@ -94,3 +94,26 @@ def test_the_match_says_where_a_corner_crop_lies_and_how_far_a_copy_is_rotated()
         "a copy of training image 9, turned a quarter turn clockwise",
         "a copy of training image 11, turned upside down (180°) and shifted 1 px right"]
     assert matches[1]["rotated"] == 6.0 and matches[3]["turned"] == 90 and matches[0]["crop_at"] == [0, 8]
+
+
+def test_a_greyed_or_channel_swapped_copy_is_said_to_have_its_colours_changed_a_tinted_one_not():
+    from ganaug_core.metrics.copy_match import copy_matches
+    from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, pixel_copy_ratio
+    from tests.core.test_metrics_pixel_copies_colour import _colour_images, _u8
+
+    real, _ = _colour_images()  # 16² colour images whose channels are three different digits
+    f = real[:3].astype(np.float32)
+    synth = np.stack([
+        np.roll(real[0, ::-1, :, ::-1], 1, axis=-1),  # BGR, mirrored left-right, one pixel right (wrapped)
+        _u8(np.repeat(0.299 * f[1, :1] + 0.587 * f[1, 1:2] + 0.114 * f[1, 2:], 3, axis=0)),  # greyed
+        _u8(f[2] * np.array([1.2, 1.0, 0.8])[:, None, None]),  # tinted: aligned as a colour copy
+    ])
+    index, ratio, blend = pixel_copy_ratio(synth, real, return_blend=True)
+    swapped, greyed, tinted = copy_matches(synth, real, index, blend, ratio, ratio < PIXEL_COPY_RATIO)
+    assert {k: swapped.get(k) for k in ("kind", "parts", "mirrored", "shift", "recoloured")} == dict(
+        kind="copy", parts=[0], mirrored="left-right", shift=[1, 0], recoloured=True)
+    assert greyed["parts"] == [1] and greyed["recoloured"] and greyed["shift"] == [0, 0]
+    assert tinted["parts"] == [2] and "recoloured" not in tinted
+    assert copy_reason({**swapped, "parts": [12]}) == (
+        "a copy of training image 12, its colours changed (greyed, or its channels swapped or mixed), mirrored "
+        "left-right and shifted 1 px right")

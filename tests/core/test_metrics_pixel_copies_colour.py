@@ -1,5 +1,6 @@
 """The pixel copy check on colour images: a copy whose colour channels were brightened or contrast-scaled unequally
-(tinted) is caught, a distinct colour image is not, and a grey image is aligned exactly as before."""
+(tinted), greyed or put in another order is caught, a distinct colour image is not, and a grey image is aligned
+exactly as before."""
 
 import numpy as np
 
@@ -36,6 +37,26 @@ def test_tinted_copies_score_low_distinct_colour_images_do_not():
     index, ratio = pixel_copy_ratio(synth, real)
     assert index.tolist() == [0, 1, 2, 3]
     assert (ratio < PIXEL_COPY_RATIO).all(), ratio  # before: 0.59–0.78, brightness and contrast over all channels
+    _, new_ratio = pixel_copy_ratio(new, real, bank=prepare_real(real))
+    assert (new_ratio >= PIXEL_COPY_RATIO).all(), new_ratio.min()
+
+
+def test_greyed_and_channel_swapped_copies_score_low_distinct_colour_images_do_not():
+    # Each channel was compared with the same channel only: where the channels carry different pictures (here three
+    # digits), a greyed copy or one with its channels in another order scored 0.5–1.0, as a distinct image does.
+    real, new = _colour_images()
+    f = real[:8].astype(np.float32)
+    luminance = np.repeat(0.299 * f[:, :1] + 0.587 * f[:, 1:2] + 0.114 * f[:, 2:], 3, axis=1)
+    synth = np.concatenate([
+        _u8(luminance[:2]),  # greyed as a photo editor greys (ITU-R 601)
+        _u8(np.repeat(f[2:3].mean(axis=1, keepdims=True), 3, axis=1)),  # greyed by the channels' mean
+        real[3:4, ::-1], real[4:5, [1, 2, 0]], real[5:6, [0, 2, 1]],  # BGR, GBR, RBG
+        real[6:7, ::-1, :, ::-1],  # BGR and mirrored
+        _u8(luminance[7:8])[..., ::-1, :],  # greyed and flipped upside down
+    ])
+    index, ratio = pixel_copy_ratio(synth, real)
+    assert index.tolist() == list(range(8))
+    assert (ratio < PIXEL_COPY_RATIO).all(), ratio
     _, new_ratio = pixel_copy_ratio(new, real, bank=prepare_real(real))
     assert (new_ratio >= PIXEL_COPY_RATIO).all(), new_ratio.min()
 

@@ -1,5 +1,6 @@
 """A stop asked while long work runs ends it within a step: a benchmark's classifier between two of its training
-steps, a large map's fit by ending the child process it runs in. Asserted on what was done, never on seconds."""
+steps, a large map's fit by ending the child process it runs in, the pixel copy check between chunks of its work.
+Asserted on what was done, never on seconds."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ganaug_core.benchmark import harness
 from ganaug_core.benchmark.arms import ArmInputs
 from ganaug_core.benchmark.classifier import Budget
 from ganaug_core.benchmark.harness import run_benchmark_arms
+from ganaug_core.metrics import pixel_copies
 from ganaug_core.progress import Progress, stopping_at_reports
 from tests.core.test_benchmark_report import data
 
@@ -72,3 +74,28 @@ def test_a_fit_in_a_child_gives_the_same_map_as_in_the_process(monkeypatch):
     there = embedding.fit_embedding(features, n_epochs=30, progress=reports.append)
     assert np.array_equal(here.coords, there.coords) and here.n_neighbors == there.n_neighbors
     assert [p.done for p in reports][-1] == 1
+
+
+def test_the_copy_check_stops_between_chunks_of_its_work(monkeypatch):
+    # The pixel copy check asked nothing: a Cancel (or Ctrl-C in `ganaug app`) during a scoring waited for its end,
+    # ≈ 130 s for 200 samples against 50,000 real images. It asks now before each slice of the real images its
+    # candidate search compares, each part of its blend fit and each orientation it aligns.
+    real = np.random.default_rng(3).integers(0, 256, (40, 1, 16, 16), dtype=np.uint8)
+    monkeypatch.setattr(pixel_copies, "_SLICE", 8)  # 5 slices of the real images per crop scale
+    sliced, aligned, asked = [], [], []
+    real_shortlist, real_aligned = pixel_copies._shortlist, pixel_copies._aligned
+    monkeypatch.setattr(pixel_copies, "_shortlist", lambda *a, **k: sliced.append(1) or real_shortlist(*a, **k))
+    monkeypatch.setattr(pixel_copies, "_aligned", lambda *a, **k: aligned.append(1) or real_aligned(*a, **k))
+
+    def stop_after_the_first_chunk() -> bool:
+        asked.append(1)
+        return len(asked) >= 2
+
+    bank = pixel_copies.prepare_real(real)
+    with pytest.raises(InterruptedError, match="copy check was stopped"):
+        pixel_copies.pixel_copy_ratio(real[:4], real, bank=bank, should_stop=stop_after_the_first_chunk)
+    assert len(asked) == 2  # one slice of the first orientation's search compared, then the stop
+    assert sliced == [1] and aligned == []  # no other orientation searched, nothing aligned
+    assert bank.recent == {}  # a search stopped part-way is not kept as the samples' search
+    index, ratio = pixel_copies.pixel_copy_ratio(real[:4], real, bank=bank, should_stop=lambda: False)
+    assert index.tolist() == [0, 1, 2, 3] and ratio.tolist() == [0.0] * 4
