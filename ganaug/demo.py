@@ -56,10 +56,24 @@ class DemoInfo:
     steps: int = 0  # how far the run trained: a busy machine buys fewer steps in the demo's minutes
     collapsed: list[str] = field(default_factory=list)  # the classes the run's diversity monitor flagged last
     busy: Optional[BusyMachine] = None  # the machine's load as this invocation started training, when too high
+    # batch id → its status now: a home reviewed since its first demo (an upgrade's `make demo` again) holds decided
+    # batches, which the line called "pending review" too. Empty: every batch is pending.
+    statuses: dict[int, str] = field(default_factory=dict)
+
+    def _batches(self) -> str:
+        """'batches [3, 2, 1] pending review', or grouped by status where some were decided: 'batch 3 pending review,
+        batch 1 approved, batch 2 rejected'."""
+        if all(self.statuses.get(b, "pending") == "pending" for b in self.batch_ids):
+            return f"batches {self.batch_ids} pending review"
+        by_status: dict[str, list[int]] = {}
+        for b in self.batch_ids:
+            by_status.setdefault(self.statuses.get(b, "pending"), []).append(b)
+        return ", ".join(f"batch{'es' * (len(ids) > 1)} {', '.join(map(str, ids))} "
+                         f"{'pending review' if status == 'pending' else status}" for status, ids in by_status.items())
 
     def text(self) -> str:
         made = ", ".join(self.created) if self.created else "nothing new (everything was already there)"
-        lines = [f"demo ready: dataset {self.dataset!r}, run {self.run_id}, batches {self.batch_ids} pending review",
+        lines = [f"demo ready: dataset {self.dataset!r}, run {self.run_id}, {self._batches()}",
                  f"made this time: {made}"]
         if self.steps < FEW_STEPS:
             lines.append(f"note: run {self.run_id} trained only {self.steps} steps, likely too few for realistic "
@@ -186,5 +200,6 @@ def prepare_demo(minutes: Optional[float] = DEFAULT_MINUTES, steps: Optional[int
     user, role = _user(created)
     with session_scope() as session:
         steps = session.get(Run, run_id).step or 0
+        statuses = {b: session.get(Batch, b).status for b in batch_ids}
     return DemoInfo(name, run_id, batch_ids, user, DEMO_PASSWORD if user else None, role, created, steps,
-                    final_diversity(run_id)[1], busy)
+                    final_diversity(run_id)[1], busy, statuses)

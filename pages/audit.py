@@ -28,6 +28,7 @@ from pages.ui import NO_DATASET, decision_errors, home, plain, require_user, sig
 ACTIONS = ["any", *audit.ACTIONS]  # what db/review.py, db/users.py and db/exports.py record
 TARGETS = ["any", *audit.TARGET_TYPES]
 EXPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+SHELL_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a name a shell and a code span show as it is
 PROVENANCE_FIELDS = {  # views.batch_provenance's keys, in the reviewer's words
     "batch": "Batch", "status": "Status", "dataset": "Dataset", "class_name": "Class", "class_index": "Class index",
     "count": "Samples", "batch_seed": "Batch seed",
@@ -92,7 +93,24 @@ def export_preview(home_dir: str, dataset: str, ratio: float, log_version: int) 
     from ganaug.export import gated_set
 
     gated = gated_set(dataset, ratio)
-    return dict(counts=gated.counts, excluded=gated.excluded, over_cap=gated.over_cap)
+    return dict(counts=gated.counts, excluded=gated.excluded, over_cap=gated.over_cap, real_images=gated.real_images)
+
+
+def not_covered_warning(dataset: str, real_images: dict) -> None:
+    """What `ganaug export` warns of, said on the page too: a dataset ingested before ingests were recorded (an
+    upgraded home's) exports its real images as its table lists them, which the decision log does not cover. The
+    page said nothing, so a team that exports from the app never learnt that a seal was due."""
+    from db.ingests import NOT_COVERED
+
+    if real_images.get("standing") != NOT_COVERED:  # "differs" is said with what it left out (the gate's reasons)
+        return
+    # A code span shows `plain`'s backslashes: a name with other characters is given beside the command instead.
+    command = (f"`ganaug data seal {dataset} --user ADMIN`" if SHELL_WORD.fullmatch(dataset)
+               else f"`ganaug data seal NAME --user ADMIN`, NAME being {plain(dataset)} quoted for the shell")
+    st.warning(f"The real training images of dataset {plain(dataset)} are not covered by the decision log: it was "
+               "ingested before ingests were recorded (2026-12-07), so a row added to its real_images table would be "
+               "exported as a real image. An admin who has compared `ganaug data report` with the source records "
+               f"them as they are now: {command}.", icon=":material/gpp_maybe:")
 
 
 def export_preview_table(dataset: str, ratio: float) -> None:
@@ -122,6 +140,7 @@ def export_preview_table(dataset: str, ratio: float) -> None:
     if preview["excluded"]:
         st.caption("Left out: "
                    + "; ".join(f"{n:,} {why}" for why, n in sorted(preview["excluded"].items())))
+    not_covered_warning(dataset, preview["real_images"])
 
 
 def past_exports() -> None:
@@ -169,6 +188,7 @@ def export_summary(result: dict) -> None:
         st.warning(plain(warning[0].upper() + warning[1:] + "."), icon=":material/folder_off:")
     if result["excluded"]:
         st.caption("Left out: " + "; ".join(f"{n:,} {why}" for why, n in sorted(result["excluded"].items())))
+    not_covered_warning(result["dataset"], result.get("real_images") or {})
     head = result["log_head"]
     st.caption(f"Gated on the decision log's first {head['events']:,} events (head `{head['hash'][:16]}…`, in the "
                "folder's log_head.txt: `ganaug audit verify --head` checks the log still holds it).")

@@ -23,7 +23,8 @@ from ganaug.cli.common import (Commands, JSON, UserError, check_limit, class_lab
                                echo, emit, left_out, login, one_line)
 from ganaug.cli.exits import terminate_as_interrupt
 
-audit_app = typer.Typer(cls=Commands, no_args_is_help=True, help="The hash-chained decision log.")
+audit_app = typer.Typer(cls=Commands, no_args_is_help=True,
+                        help="The hash-chained decision log; export folders, images and batches checked against it.")
 
 
 def tag_of(details) -> str:
@@ -40,26 +41,31 @@ def _user_names(session, ids: set[int]) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
 
 
-@audit_app.command("verify")
+# A help string, not the docstring: typer kept the docstring's line breaks in every paragraph after the first.
+VERIFY_HELP = (
+    "Recompute the hash chain of the decision log and check the review state against it; exit 1 and name the first "
+    "broken event, or each place where the tables disagree with the log. A chain cannot show on its own that its "
+    "newest events were deleted: `--head` checks it against a head written down elsewhere.\n\n"
+    "It also names an event that breaks the review's rules (an approval of a rejected batch: written into the "
+    "database by hand, as no ganaug command records it), and a dataset whose real images are no longer what its "
+    "ingest or seal recorded (a row of real_images added, removed or changed); a dataset ingested before ingests were "
+    "recorded (2026-12-07) and not sealed since is noted, without failing (`ganaug data seal`).\n\n"
+    'Example: ganaug audit verify --head "$(cat EXPORT_FOLDER/log_head.txt)"')
+
+
+@audit_app.command("verify", help=VERIFY_HELP)
 @cli_errors
 def audit_verify_cmd(
     head: Optional[str] = typer.Option(None, "--head", help="A head hash recorded earlier (printed by this command, "
                                        "written by export as log_head.txt): check the log still holds it"),
     as_json: bool = JSON,
 ) -> None:
-    """Recompute the hash chain of the decision log and check the review state against it; exit 1 and name the
-    first broken event, or each place where the tables disagree with the log. A chain cannot show on its own that
-    its newest events were deleted: `--head` checks it against a head written down elsewhere.
-
-    It also names an event that breaks the review's rules (an approval of a rejected batch: written into the
-    database by hand, as no ganaug command records it).
-
-    Example: ganaug audit verify --head "$(cat EXPORT_FOLDER/log_head.txt)"
-    """
+    """Check the decision log's chain, and the review state and the real images against it (help: VERIFY_HELP)."""
     from sqlalchemy import func, select
 
     from db.audit import GENESIS_HASH, verify_chain
     from db.engine import session_scope
+    from db.ingests import not_covered
     from db.models import Event
     from db.replay import LogState, state_mismatches
     from ganaug_core.progress import tqdm_progress
@@ -72,13 +78,14 @@ def audit_verify_cmd(
         visit = _with_bar(log.apply, s.scalar(select(func.count()).select_from(Event)) or 0, progress)
         report = verify_chain(s, visit=visit)
         mismatches = state_mismatches(s, log) if report.ok else []
+        unsealed = not_covered(s, log) if report.ok else []
         head_id = None if head is None else 0 if head == GENESIS_HASH else s.scalar(
             select(Event.id).where(Event.hash == head))
         head_found = head is None or head_id is not None
         # The events up to that head, which an intact chain shows unchanged (ids may skip: a sequence's gaps).
         head_position = s.scalar(select(func.count()).select_from(Event).where(Event.id <= head_id)) if head_id else 0
     out = dict(report.to_dict(), ok=report.ok and not mismatches and head_found, state_mismatches=mismatches,
-               head_found=head_found)
+               head_found=head_found, not_covered=unsealed)
     if not report.ok:
         text = f"BROKEN: {report.message}"
     elif not head_found and head_events is not None and report.checked >= head_events:
@@ -98,6 +105,10 @@ def audit_verify_cmd(
     if head is not None and head_found and report.ok:  # it had said so only with --json
         text += (f"\nhead {head} found: the log still holds its first {head_position} events unchanged"
                  if head_position else f"\nhead {head} found: the empty log's, which every log starts from")
+    for name in unsealed:  # not a failure: the gate admits them, as `export` warns (`data seal`)
+        text += (f"\nnote: the real images of dataset {one_line(name)!r} are not covered by the log (ingested before "
+                 "ingests were recorded, 2026-12-07): an admin who trusts them as they are now seals them, "
+                 f"`ganaug data seal {one_line(name)} --user NAME`")
     emit(out, as_json, text)
     if not out["ok"]:
         raise typer.Exit(1)
@@ -151,7 +162,8 @@ def audit_log_cmd(
     since: Optional[str] = typer.Option(None, "--since", help="ISO 8601 date or time (UTC if no offset)"),
     as_json: bool = JSON,
 ) -> None:
-    """The newest decisions first."""
+    """The decision log's events, newest first: review decisions, account and tag changes, ingests, seals, dataset
+    removals and exports, one line each."""
     from db.audit import count_events, filter_values, list_events
     from db.engine import session_scope
 

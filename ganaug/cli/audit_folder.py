@@ -200,6 +200,14 @@ def _log_head(folder: Path) -> tuple[int, str] | None:
         return None
 
 
+def _written_before_log_heads(folder: Path) -> bool:
+    """Whether the folder has the layout of an export written before 2026-12-06: manifest.csv and manifest.sha256
+    beside the class folders, nothing else (log_head.txt came on 2026-12-06; images.csv, export_event.txt and
+    classes.csv later)."""
+    later = ("log_head.txt", "images.csv", "export_event.txt", "classes.csv")
+    return not any((folder / name).exists() for name in later)
+
+
 def check_folder(folder: Path) -> dict:
     """Everything `audit folder` reports: the problems (none when the folder is as exported) and the record."""
     from sqlalchemy import select
@@ -237,7 +245,15 @@ def check_folder(folder: Path) -> dict:
         problems.insert(0, f"manifest.csv (sha256 {digest}) is no recorded export's: it was edited since, or the "
                            "set was exported unsigned (without --user), or its export event was deleted, or the "
                            "export was killed outright before it was recorded")
-    if head is None:
+    older = head is None and _written_before_log_heads(folder)
+    if older:
+        # An upgraded home's untouched export failed for a file its version never wrote. A recorded export of the
+        # same manifest.csv gives the head it was gated on (in the log, which verified); without one it is said why.
+        if record is None:
+            problems.append("log_head.txt is missing, as from every export written before 2026-12-06 (this folder "
+                            "has their layout: no images.csv, export_event.txt or classes.csv either): export the set "
+                            "again with --user for a folder this command can check")
+    elif head is None:
         problems.append("log_head.txt is missing or not '<events> <hash>'")
     elif not head_found:
         problems.append(f"log_head.txt names head {head[1]} ({head[0]} events), which the decision log no longer "
@@ -255,7 +271,8 @@ def check_folder(folder: Path) -> dict:
     problems += withdrawn_lines(folder, withdrawn, len(synthetic))  # last: what to do about it
     return dict(folder=str(folder), ok=not problems, problems=problems, manifest_sha256=digest, images=len(rows),
                 synthetic=sum(r["source"] == "synthetic" for r in rows), batches=batches, export=record,
-                log_head=None if head is None else dict(events=head[0], hash=head[1]), withdrawn=withdrawn)
+                log_head=None if head is None else dict(events=head[0], hash=head[1]), withdrawn=withdrawn,
+                written_before_log_heads=older)
 
 
 def _lost_checkpoints(batch_ids: list[int]) -> list[str]:
@@ -287,9 +304,10 @@ FOLDER_HELP = (
     "Every image has the sha256 of its manifest.csv row and nothing was added, the CSVs have the sha256 in "
     "manifest.sha256, classes.csv gives the dataset's classes, manifest.csv is the one a signed export recorded (who, "
     "when, which log head) and that event is still in the log (export_event.txt), the log still holds the head in "
-    "log_head.txt, no batch of its synthetic images holds a decision that no ganaug command records (one written into "
-    "the database by hand), its dataset's real images are still what its ingest recorded, and the checkpoints its "
-    "synthetic images came from are still here.\n\n"
+    "log_head.txt (a folder exported before 2026-12-06 has none, nor a record: a later export of the same set with "
+    "--user stands for them), no batch of its synthetic images holds a decision that no ganaug command records (one "
+    "written into the database by hand), its dataset's real images are still what its ingest recorded, and the "
+    "checkpoints its synthetic images came from are still here.\n\n"
     "It also names each decision since the export that withdrew some of its synthetic images (a batch's approval "
     "revoked, a sample rejected or given a blocking tag): the folder is as exported, but a model trained on it "
     "learned from images the review no longer admits; export again and train on the new folder.\n\n"
@@ -310,9 +328,12 @@ def audit_folder_cmd(
         r = out["export"]
         batches = (f"from batch{'es' * (len(out['batches']) > 1)} {', '.join(map(str, out['batches']))}: "
                    "`ganaug audit reproduce B` regenerates them") if out["batches"] else "none"
+        # An export written before 2026-12-06 was not recorded: the record is a later export of the same set.
+        later = out["written_before_log_heads"] and r["folder"] != out["folder"]
+        exported = "the same set was exported later" if later else "exported"
         text = (f"ok: {one_line(out['folder'])} holds the {out['images']} images of its manifest.csv, byte for byte "
                 f"({out['synthetic']} synthetic, {batches})\n"
-                f"exported as event {r['id']} by {one_line(r['actor'])} ({r['role']}) at {r['ts']}, "
+                f"{exported} as event {r['id']} by {one_line(r['actor'])} ({r['role']}) at {r['ts']}, "
                 f"manifest sha256 {out['manifest_sha256']}\ngated on the log's first {r['log_head_events']} events, "
                 f"head {r['log_head']}, which the log still holds")
     emit(out, as_json, text)

@@ -15,7 +15,8 @@ SEAL_HELP = (
     "Since 2026-12-07 each ingest records an event with a digest of its real images' (id, split, class, sha256) rows, "
     "and the gate admits a dataset's real training images only while that digest agrees: a row added to the "
     "real_images table, or a file changed with its sha256, keeps them all out and `ganaug audit verify` names it. A "
-    "dataset ingested earlier has no such event: its exports warn that its real images are not covered. Seal it once "
+    "dataset ingested earlier has no such event: its exports (the CLI and the Audit page) warn that its real images "
+    "are not covered, and `ganaug audit verify` notes it. Seal it once "
     "you trust its rows as they are (compare `ganaug data report NAME` with the source, say): the event is in your "
     "name. A dataset the log covers already is refused.\n\n"
     "Example: ganaug data seal digits --user alice --reason \"checked against the source folder\"")
