@@ -2,8 +2,9 @@
 
 The job row is the single source of truth for state, progress and errors (the task queue only carries job ids).
 A running job's worker writes `heartbeat_at` every few seconds; `fail_stale_jobs` turns a job whose heartbeat
-stopped into `failed`, so a killed worker never leaves a job "running" forever. Every job time is the database
-server's (`db_now`): a team's worker, sweeper and pages run on machines whose own clocks may disagree by minutes.
+stopped into `failed`, so a killed worker never leaves a job "running" forever (on PostgreSQL, not while its worker's
+lease holds: `db.job_lease`). Every job time is the database server's (`db_now`): a team's worker, sweeper and pages
+run on machines whose own clocks may disagree by minutes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.errors import DecisionError
+from db.job_lease import leased
 from db.models import Batch, Dataset, Job, Run, User, as_utc, db_now
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
@@ -132,8 +134,10 @@ def note_recorded_batch(session: Session, job_id: int, run_id: int, batch_id: in
     job.stats = stats
 
 
-def heartbeat(session: Session, job_id: int) -> None:
-    session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(heartbeat_at=db_now(session)))
+def heartbeat(session: Session, job_id: int) -> bool:
+    """The running job's heartbeat, now; False when it is not running."""
+    return session.execute(update(Job).where(Job.id == job_id, Job.status == "running")
+                           .values(heartbeat_at=db_now(session))).rowcount == 1
 
 
 def finish_job(session: Session, job_id: int, result: Optional[dict] = None, run_id: Optional[int] = None) -> None:
@@ -174,7 +178,10 @@ def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
     restart, may have ended it or beaten since this sweep read it, and its end must not turn into "failed".
     Nor is a job failed while the PostgreSQL server has been up for less than `max_age_s`: its worker, back from the
     restart, beats within HEARTBEAT_S, but the first sweep after it (another worker's, polling every second while
-    the server was gone; a page's) came first and failed a job that went on to its end."""
+    the server was gone; a page's) came first and failed a job that went on to its end. Nor while its worker's
+    lease holds (`db.job_lease`): a worker cut off from the server alone, whose connection the server keeps open.
+    The row keeps when it was swept (`stats["swept"]`): a worker that comes back after all runs its job on
+    (`back_from_sweep`)."""
     now = db_now(session)
     cutoff = now - dt.timedelta(seconds=max_age_s)
     up_since = server_started(session)
@@ -183,7 +190,10 @@ def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
     stale = session.execute(select(Job.id, Job.worker_pid, Job.heartbeat_at, Job.kind, Job.params, Job.stats,
                                    Job.run_id).where(Job.status == "running", Job.heartbeat_at < cutoff)).all()
     failed = []
+    alive = leased(session, [row[0] for row in stale])
     for job_id, pid, beat, kind, params, stats, run_id in stale:
+        if job_id in alive:
+            continue
         run, batch_ids = recorded_part(session, run_id or (stats or {}).get("run_id"), (stats or {}).get("batch_ids"))
         last = beat.isoformat(timespec="seconds") if beat else "never"
         died = f"the worker (pid {pid}) stopped sending heartbeats (last: {last}); it probably died"
@@ -194,11 +204,29 @@ def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
             values["run_id"] = run.id
         if batch_ids:
             values["result"] = {"batch_ids": batch_ids}
+        values["stats"] = {**(stats or {}), "swept": now.isoformat()}
         done = session.execute(update(Job).where(Job.id == job_id, Job.status == "running", Job.heartbeat_at < cutoff)
                                .values(**values).execution_options(synchronize_session=False))
         if done.rowcount == 1:
             failed.append(job_id)
     return failed
+
+
+def back_from_sweep(session: Session, job_id: int) -> Optional[str]:
+    """Running again, the job that a sweep failed while its worker was cut off from the database, now that this
+    worker (the only one that ran it: a failed job is never claimed again) reaches the database again; returns
+    when it was swept, or None for any other job. Its work goes on and its end is recorded, rather than its run and
+    batches meeting a failed row."""
+    job = session.get(Job, job_id, populate_existing=True)
+    swept = (job.stats or {}).get("swept") if job is not None and job.status == "failed" else None
+    if not isinstance(swept, str):
+        return None
+    stats = {k: v for k, v in job.stats.items() if k != "swept"}
+    as_swept = (Job.id == job_id, Job.status == "failed", Job.finished_at == job.finished_at)
+    done = session.execute(update(Job).where(*as_swept)
+                           .values(status="running", error=None, finished_at=None, stats=stats,
+                                   heartbeat_at=db_now(session)).execution_options(synchronize_session=False))
+    return swept if done.rowcount == 1 else None
 
 
 def server_started(session: Session) -> Optional[dt.datetime]:

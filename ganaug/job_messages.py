@@ -111,3 +111,14 @@ def worker_stopped_message(session, run_id: Optional[int], batch_ids: list, stop
         rest = (f"generate {'only those ' if stopped else ''}from run {run.id} (“Start from run” with “Only "
                 "generate from it” on the Generate page)")
     return f"{said}; {rest} rather than submitting the job again, which would start over"
+
+
+def silent_worker_message(silent_s: float) -> str:
+    """What a running job says while its worker has sent no heartbeat for longer than the stale limit but no sweep
+    may fail it: on PostgreSQL its lease holds (`db.job_lease`), as for a worker cut off from the database alone."""
+    from db.job_lease import SILENT_LIMIT_S
+
+    silent = f"{silent_s:.0f} s" if silent_s < 90 else f"{round(silent_s / 60)} min"
+    return (f"no heartbeat for {silent} — its worker is out of reach of the database, or dead; the job is marked "
+            f"failed once the database has lost the worker's connection too (within {SILENT_LIMIT_S // 60} min of "
+            "losing touch), and runs on if the worker answers before")

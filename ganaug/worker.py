@@ -7,7 +7,9 @@ every worker polled each second: a shared home on a network mount is no place fo
 already held every job.) While a job runs, a thread writes its heartbeat every HEARTBEAT_S seconds; every worker
 sweeps running jobs whose heartbeat is older than STALE_AFTER_S into `failed` (a killed worker's job), and the runs
 whose training process is gone (`fail_abandoned_runs`); not while the database fails, nor for STALE_AFTER_S after it
-answers again, so that the workers it cut off have beaten again.
+answers again, so that the workers it cut off have beaten again. On PostgreSQL a worker holds a lease on its running
+job (`db.job_lease`), which spares the job while the server keeps the worker's connection (a network cut between them
+alone), and a worker back after a sweep failed its job anyway runs it on (`db.jobs.back_from_sweep`).
 Progress reaches the row at most twice a second. A job queued from the app is failed without running when its
 account has been disabled since. A failed job's error is one line naming the problem, then its traceback. A
 job cancelled while it runs stops at the handler's next safe point; a handler that stopped says what it finished
@@ -37,9 +39,10 @@ from typing import Callable, Optional, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.engine import database_failure, once_answering, session_scope
-from db.jobs import (cancel_job, cancel_requested, claim_job, fail_job, fail_stale_jobs, finish_job, get_job,
-                     heartbeat, submit_job, update_progress)
+from db.engine import database_failure, get_engine, once_answering, session_scope
+from db.job_lease import JobLease
+from db.jobs import (back_from_sweep, cancel_job, cancel_requested, claim_job, fail_job, fail_stale_jobs, finish_job,
+                     get_job, heartbeat, submit_job, update_progress)
 from db.models import Job, db_now
 from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug.busy_machine import busy_machine_note
@@ -86,7 +89,8 @@ def submit(kind: str, params: dict, submit_key: Optional[str] = None, requested_
 
 
 class _JobContext:
-    """Heartbeats, throttled progress and the cancel flag of one running job."""
+    """Heartbeats, throttled progress and the cancel flag of one running job, and on PostgreSQL its lease
+    (`db.job_lease`): no sweep fails the job while this worker's connection holds it, as a cut network leaves it."""
 
     def __init__(self, job_id: int, stop_event: threading.Event):
         self.job_id = job_id
@@ -98,6 +102,7 @@ class _JobContext:
         self._last_cancel_check = 0.0
         self._cancelled = False
         self._lost: Optional[str] = None  # why the database fails, while this job's own writes fail
+        self.lease = JobLease(get_engine(), job_id)
         self._beat = threading.Thread(target=self._heartbeats, daemon=True, name=f"heartbeat-{job_id}")
 
     def __enter__(self):
@@ -107,13 +112,21 @@ class _JobContext:
     def __exit__(self, *exc):
         self.done.set()
         self._beat.join(timeout=HEARTBEAT_S + 5)
+        self.lease.release()
 
     def _heartbeats(self) -> None:
+        self.lease.hold()
         while not self.done.wait(HEARTBEAT_S):
             try:
-                self._write(lambda s: heartbeat(s, self.job_id))
+                self._write(self._beat_once)
+                if self._lost is None:
+                    self.lease.hold()  # again after a cut, whose lease the server may have dropped since
             except Exception:  # a missed beat is survivable; the next one will try again
                 traceback.print_exc()
+
+    def _beat_once(self, s: Session) -> None:
+        if not heartbeat(s, self.job_id):  # no longer running: perhaps swept while this worker was cut off
+            back_again(s, self.job_id)
 
     def _write(self, record: Callable[[Session], None]) -> None:
         """`record(session)` in a write session. A database that fails (a PostgreSQL server restarting or out of
@@ -142,6 +155,8 @@ class _JobContext:
         self._stage_start(p, fraction, now)  # before the throttle: a stage's first report may not be written
         if now - self._last_progress < PROGRESS_EVERY_S and not final:
             return
+        if self._lost is not None and not final:  # the heartbeat thread tries the database meanwhile: a try here
+            return  # held the job up for the connect timeout at each report, on a network that drops packets (10 s)
         self._last_progress = now
 
         def record(s: Session) -> None:
@@ -177,7 +192,7 @@ class _JobContext:
         if self._cancelled or self.stop_event.is_set():
             return True
         now = time.monotonic()
-        if now - self._last_cancel_check >= CANCEL_CHECK_S:
+        if now - self._last_cancel_check >= CANCEL_CHECK_S and self._lost is None:  # (as `progress`)
             self._last_cancel_check = now
             try:
                 with session_scope() as s:
@@ -209,6 +224,7 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
         with session_scope(immediate=True) as s:
             fail_job(s, job_id, f"unknown job kind {kind!r}")
         return "failed"
+    # The end is recorded inside: its heartbeats and lease last until then, as a cut network may delay it.
     with _JobContext(job_id, stop_event) as ctx:
         try:
             result = handler(params, ctx.progress, ctx.should_stop)
@@ -220,8 +236,17 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
             print(f"worker: job {job_id} failed: {error}", file=sys.stderr, flush=True)
             recorded = _part_recorded(e)
             return _recorded(job_id, stop_event, lambda s: _failed(s, job_id, error, *recorded))
-    result = json.loads(json.dumps(result or {}, default=str))
-    return _recorded(job_id, stop_event, lambda s: _ended(s, job_id, kind, result, stop_event, ctx))
+        result = json.loads(json.dumps(result or {}, default=str))
+        return _recorded(job_id, stop_event, lambda s: _ended(s, job_id, kind, result, stop_event, ctx))
+
+
+def back_again(s: Session, job_id: int) -> None:
+    """The job running again if a sweep failed it while this worker was cut off from the database
+    (`db.jobs.back_from_sweep`), saying so in the worker's log."""
+    swept = back_from_sweep(s, job_id)
+    if swept is not None:
+        print(f"worker: job {job_id}: a sweep had marked it failed at {swept}, while this worker was out of reach of "
+              "the database; it runs on", file=sys.stderr, flush=True)
 
 
 def _failed(s: Session, job_id: int, error: str, run_id: Optional[int] = None, result: Optional[dict] = None) -> str:
@@ -269,7 +294,12 @@ def _recorded(job_id: int, stop_event: threading.Event, record: Callable[[Sessio
     """`record(session)`: a job's end, written once the database answers. A server restarting or out of reach when
     the job ends is waited for rather than leaving the job `running` until a sweep calls its worker dead; a worker
     asked to stop meanwhile gives up, and the sweep fails the job."""
-    return once_answering(record, f"worker: job {job_id} ended; its end is recorded once the database answers again",
+    def again_then_record(s: Session) -> T:
+        back_again(s, job_id)
+        return record(s)
+
+    return once_answering(again_then_record,
+                          f"worker: job {job_id} ended; its end is recorded once the database answers again",
                           give_up=stop_event.is_set)
 
 

@@ -86,9 +86,28 @@ UMAP_COMPILED = (
     ("umap.distances", "euclidean"),
 )
 
+# pynndescent's NN-descent (UMAP's neighbour search from IN_CHILD_FROM points on, so always in a new child process)
+# leaves uncached what takes the metric as an argument and what runs in parallel: 40-80 s compiled again per fit.
+# Those taking the metric (nn_descent, nn_descent_internal, process_candidates, init_rp_tree, init_random,
+# generate_leaf_updates) cannot be kept: numba types a function argument by its address in memory, so another
+# process never finds them on disk, and each would write one more copy (pynndescent's PR #226). The parallel ones
+# below take none; pynndescent left them uncached after numba loaded a parallel function compiled for another thread
+# count into a crash (numba #7518, fixed in 0.56; pynndescent 0.7 keeps its own `deheap_sort_parallel` since). Kept,
+# they halve a first fit's compiling: 10,000 points in a new process took 17-20 s of CPU against 31-35 s, the same
+# map (BENCHMARKS.md, "Evaluation").
+PYNNDESCENT_COMPILED = (
+    ("pynndescent.kernels", "generate_graph_update_array_batched"),
+    ("pynndescent.utils", "build_candidates_owner"),
+    ("pynndescent.utils", "apply_sorted_graph_update_array"),
+    ("pynndescent.utils", "sort_updates_by_block"),
+    ("pynndescent.utils", "deheap_sort"),
+)
+PARALLEL_CACHE_FROM = (0, 56)  # the numba that loads a kept parallel function for any thread count
+
 
 def keep_umap_compiled() -> int:
-    """Have numba keep UMAP's compiled functions on disk, as pynndescent's own already are (`cache=True`).
+    """Have numba keep UMAP's compiled functions on disk, as pynndescent's own already are (`cache=True`), and those of
+    pynndescent's parallel ones that can be (PYNNDESCENT_COMPILED).
 
     umap-learn leaves them uncached: every process that fitted a map compiled them again (each `evaluate` of a new
     dataset, each worker start, each test process); loaded, they take about a second. Numba keys what it keeps by
@@ -99,12 +118,17 @@ def keep_umap_compiled() -> int:
     """
     import importlib
 
+    import numba
     from numba.core.caching import NullCache
     from numba.core.dispatcher import Dispatcher
 
     turned_on = 0
-    for module, name in UMAP_COMPILED:
-        function = getattr(importlib.import_module(module), name, None)  # another umap version may lack one
+    parallel_kept = tuple(int(part) for part in numba.__version__.split(".")[:2]) >= PARALLEL_CACHE_FROM
+    for module, name in UMAP_COMPILED + (PYNNDESCENT_COMPILED if parallel_kept else ()):
+        try:
+            function = getattr(importlib.import_module(module), name, None)  # another version may lack one
+        except ImportError:  # a pynndescent before its `kernels` module
+            continue
         if isinstance(function, Dispatcher) and isinstance(function._cache, NullCache):
             try:
                 function.enable_caching()

@@ -94,7 +94,10 @@ def waiting(job: dict, ahead: list[int]) -> None:
 
 def fail_if_worker_died(job: dict) -> Optional[dict]:
     """A running job whose worker stopped sending heartbeats is marked failed here too: an app whose worker died
-    has no other worker to sweep it, and the page would show a frozen bar for good."""
+    has no other worker to sweep it, and the page would show a frozen bar for good. One that no sweep may fail yet
+    (its worker, on PostgreSQL, cut off from the database but still connected as far as the server knows) says
+    how long it has had no heartbeat, and why it still runs."""
+    from ganaug.job_messages import silent_worker_message
     from ganaug.worker import STALE_AFTER_S
 
     beat = job["heartbeat"]
@@ -105,7 +108,12 @@ def fail_if_worker_died(job: dict) -> Optional[dict]:
     with session_scope(immediate=True) as session:
         fail_stale_jobs(session, STALE_AFTER_S)
     with session_scope() as session:
-        return job_detail(session, job["job"])
+        job, at = job_detail(session, job["job"]), db_now(session)
+    if job is not None and job["status"] == "running" and job["heartbeat"] is not None:
+        silent_s = (at - job["heartbeat"]).total_seconds()
+        if silent_s > STALE_AFTER_S:  # not swept: its worker's lease holds (a worker cut off from the database)
+            job["message"] = silent_worker_message(silent_s)
+    return job
 
 
 def load_job(job_id: int) -> tuple[Optional[dict], list[int]]:

@@ -17,9 +17,13 @@ from ganaug.cli.common import (Commands, JSON, USER, UserError, check_limit, cla
                                login, one_line)
 
 review_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
-jobs_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Jobs run by the worker.")
+jobs_app = typer.Typer(cls=Commands, no_args_is_help=True,
+                       help="The job worker's queue (training, generating, scoring, benchmarks): list, cancel.")
 
 BATCH = typer.Argument(..., help="Batch id (`ganaug review pending` lists the batches waiting)")
+# An approved batch is in no pending list: the log's approvals name it.
+APPROVED_BATCH = typer.Argument(..., help="Batch id of an approved batch (`ganaug audit log --action approve` "
+                                          "lists the approvals)")
 SAMPLE = typer.Argument(..., help="Sample id (`ganaug review samples BATCH` lists a batch's)")
 TAG = typer.Argument(..., help="Tag name (`ganaug tags list`)")
 REASON = typer.Option(None, "--reason", help="Why: recorded with the decision in the log")
@@ -82,7 +86,7 @@ def reject_cmd(batch: int = BATCH, reason: str = REASON_REQUIRED, user: Optional
 
 @review_app.command("revoke")
 @cli_errors
-def revoke_cmd(batch: int = BATCH, reason: str = REASON_REQUIRED, user: Optional[str] = USER,
+def revoke_cmd(batch: int = APPROVED_BATCH, reason: str = REASON_REQUIRED, user: Optional[str] = USER,
                as_json: bool = JSON) -> None:
     """Withdraw the approval of a batch: its samples leave the next gated set (a reason is required)."""
     from db.review import revoke_batch
@@ -265,10 +269,18 @@ def jobs_list_cmd(
     as_json: bool = JSON,
 ) -> None:
     """The newest 100 jobs (or --limit N) with their status, progress and last message or error (its first line;
-    --json: with the traceback); a dead worker's are marked failed."""
+    --json: with the traceback); a dead worker's are marked failed, and one whose worker is silent but still
+    connected to PostgreSQL (a cut network) says for how long."""
     from db.engine import session_scope
     from db.jobs import STATES, count_jobs, fail_stale_jobs, first_line, list_jobs
+    from db.models import as_utc, db_now
+    from ganaug.job_messages import silent_worker_message
     from ganaug.worker import STALE_AFTER_S
+
+    def said(job, at) -> str:  # a running job the sweep spared (its worker cut off from the database) says so
+        beat = as_utc(job.heartbeat_at)
+        silent_s = (at - beat).total_seconds() if job.status == "running" and beat is not None else 0.0
+        return silent_worker_message(silent_s) if silent_s > STALE_AFTER_S else job.message
 
     check_limit(limit)
     if status is not None and status not in STATES:  # a typo listed nothing: "no jobs", read as "none failed"
@@ -276,7 +288,8 @@ def jobs_list_cmd(
     with session_scope(immediate=True) as s:  # a job whose worker was killed is not "running", worker or no worker
         fail_stale_jobs(s, STALE_AFTER_S)
     with session_scope() as s:
-        rows = [dict(id=j.id, kind=j.kind, status=j.status, progress=j.progress, message=j.message, error=j.error,
+        at = db_now(s)
+        rows = [dict(id=j.id, kind=j.kind, status=j.status, progress=j.progress, message=said(j, at), error=j.error,
                      result=j.result, created_at=str(j.created_at)) for j in list_jobs(s, status=status, limit=limit)]
         total = count_jobs(s, status=status) if len(rows) == limit else len(rows)
     lines = [f"{r['id']:>5} {r['kind']:<15} {r['status']:<9} {r['progress']:>4.0%}  "

@@ -1,5 +1,7 @@
 """The embedding: real layout fitted once; new points are placed on it without refitting."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -62,12 +64,17 @@ def test_umap_functions_are_kept_compiled_for_the_next_process():
     import umap.layouts
     from numba.core.caching import FunctionCache, NullCache
 
-    from ganaug_core.embedding import UMAP_COMPILED, keep_umap_compiled
+    from ganaug_core.embedding import PYNNDESCENT_COMPILED, UMAP_COMPILED, keep_umap_compiled
 
     keep_umap_compiled()
     assert keep_umap_compiled() == 0  # a second call finds nothing left to turn on
-    hot = [getattr(importlib.import_module(module), name) for module, name in UMAP_COMPILED]
+    hot = [getattr(importlib.import_module(module), name) for module, name in UMAP_COMPILED + PYNNDESCENT_COMPILED]
     assert not [f.py_func.__name__ for f in hot if isinstance(f._cache, NullCache)]
+    # NN-descent's parallel steps were compiled again by every large fit (40-80 s of it). Those that take the metric
+    # stay uncached: numba types it by its address, so another process would never find them and each wrote a copy.
+    import pynndescent.pynndescent_ as nnd
+
+    assert all(isinstance(f._cache, NullCache) for f in (nnd.nn_descent, nnd.process_candidates, nnd.init_rp_tree))
     # The parallel layout step is built from the same Python function, and numba would key both alike: it stays
     # uncached, so that neither loads the other's code.
     assert isinstance(umap.layouts._nb_optimize_layout_euclidean_single_epoch_parallel._cache, NullCache)
@@ -76,3 +83,30 @@ def test_umap_functions_are_kept_compiled_for_the_next_process():
     assert euclidean(x, 2 * x) == pytest.approx(3 ** 0.5)
     # What another process would do: a fresh cache of the same function finds the compiled code on disk.
     assert FunctionCache(euclidean.py_func).load_overload(euclidean.signatures[0], euclidean.targetctx) is not None
+
+
+def test_a_child_that_reads_its_features_late_gets_them_all(monkeypatch):
+    # The child reads its features once it has imported numpy; what it had not read in the parent's first wait was
+    # never sent (a retried `communicate` drops its input), and both waited for good: a fit of 10,000 points hung.
+    import subprocess
+
+    from ganaug_core import embedding_child
+
+    real_popen = subprocess.Popen
+    late_reader = ("import io, sys, time; time.sleep(0.5); import numpy as np; "
+                   "np.save(sys.stdout.buffer, np.load(io.BytesIO(sys.stdin.buffer.read()))[:, :2])")
+
+    def popen(args, **kwargs):  # the child of a real fit, whose UMAP would take seconds, reads and answers alike
+        return real_popen([sys.executable, "-c", late_reader], **kwargs)
+
+    monkeypatch.setattr(embedding_child.subprocess, "Popen", popen)
+    waits = []
+
+    def waiting() -> None:
+        waits.append(1)
+        if len(waits) > 120:  # 30 s; the answer takes about a second
+            raise TimeoutError("the child never got all of its features")
+
+    features = np.random.default_rng(0).normal(size=(20_000, 64)).astype(np.float32)  # 5 MB: many pipefuls
+    coords = embedding_child.fit_in_child(features, 0, 200, waiting)
+    assert np.array_equal(coords, features[:, :2])
