@@ -96,7 +96,9 @@ def train_cmd(
         help="Flag a class as possibly collapsed when its samples' diversity falls below this fraction of its real "
              "images' (default 0.5; 0: never)"),
     batch_size: Optional[int] = typer.Option(
-        None, "--batch-size", help="Images per step, a multiple of 8 (default 32)"),
+        None, "--batch-size",
+        help="Images per step (default 32). D's minibatch-stddev feature compares groups of 4 images of one class, 3 "
+             "or 2 where 4 does not divide the size; at a prime size above 3 it is off"),
     width: Optional[int] = typer.Option(
         None, "--width", help="Network width: channels at full resolution, doubling per halving (default 16)"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
@@ -113,10 +115,6 @@ def train_cmd(
         raise UserError(f"--steps must be > 0, got {steps}")
     if minutes is not None and not 0 < minutes < math.inf:
         raise UserError(f"--minutes must be a finite number > 0, got {minutes}")
-    if batch_size is not None and batch_size % 8:
-        # D's minibatch-stddev feature compares runs of 4 images of one class, real or generated; the generated half
-        # repeats its first half's classes. Any other size puts two classes, or reals and fakes, in some runs.
-        raise UserError(f"--batch-size must be a multiple of 8, got {batch_size}")
     chosen = dict(arch=arch, loss=loss, augment=augment, r1_gamma=r1_gamma, ada_class_floor=ada_class_floor,
                   edge_convs=edge_convs, ac_weight=ac_weight, diversity_threshold=diversity_threshold,
                   batch_size=batch_size, width=width, resolution=resolution, seed=seed)

@@ -133,7 +133,9 @@ class AdaTuner:
         self.steps_seen += 1
         if self.steps_seen % self.interval == 0:
             self.last_rt = self.sign_sum / max(1, self.count)
-            adjust = 1.0 if self.last_rt > self.target else -1.0
+            # sign(r_t − target), as in the paper: at the target p stays. r_t is a multiple of 1/(batch · interval):
+            # at a batch size that is a multiple of 5 (40 too) it can equal the default 0.6, where p used to fall.
+            adjust = (self.last_rt > self.target) - (self.last_rt < self.target)
             self.p = min(1.0, max(0.0, self.p + adjust * self.batch_size * self.interval / (self.kimg * 1000)))
             self.sign_sum, self.count = 0.0, 0
 

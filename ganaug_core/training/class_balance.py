@@ -36,3 +36,11 @@ class ClassBalancedSampler:
             k = torch.multinomial(self.counts.double(), runs, replacement=True, generator=gen)
         k = k.repeat_interleave(group)[:batch]
         return k if index_only else self.classes[k]
+
+
+def repeated_fakes(batch: int, group: int) -> int:
+    """How many fakes repeat the classes of the first ones (with other latents: mode seeking's pairs). Half the batch,
+    in whole minibatch-stddev groups, so that both parts of the fakes are whole runs of one class; a batch of one
+    group is one class throughout, whatever the split."""
+    half = batch // 2
+    return half if batch == group else half - half % group

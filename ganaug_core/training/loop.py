@@ -23,15 +23,14 @@ from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.runstats import STATS_FILE
 from ganaug_core.training.augment import AdaTuner, class_floor, diff_augment, parse_policy
 from ganaug_core.training.checkpoint import FORMAT, load_checkpoint, save_checkpoint
-from ganaug_core.training.class_balance import ClassBalancedSampler
+from ganaug_core.training.class_balance import ClassBalancedSampler, repeated_fakes
 from ganaug_core.training.config import TrainConfig
 from ganaug_core.training.diversity import DiversityMonitor
 from ganaug_core.training.grids import GRID_SEED, write_grids
 from ganaug_core.training.loss import d_loss, g_loss, mode_seeking_loss, r1_penalty
-from ganaug_core.training.networks import Generator, build_networks
+from ganaug_core.training.networks import Generator, build_networks, mbstd_group
 
 STANDING_STATS_BATCHES = 8
-MBSTD_GROUP = 4  # D's minibatch-stddev group: batches are laid out in runs of this many same-class samples
 
 
 @dataclass
@@ -135,6 +134,9 @@ class Trainer:
         self.images = torch.from_numpy(np.ascontiguousarray(data.images)).to(self.device)
         self.labels = torch.from_numpy(np.asarray(data.labels)).long()
         self.sampler = ClassBalancedSampler(data.labels, cfg.class_balanced)
+        # Reals and fakes come in runs of one class, each as long as D's minibatch-stddev group (which divides the batch).
+        self.group = mbstd_group(cfg.batch_size)
+        self.half = repeated_fakes(cfg.batch_size, self.group)
         # Without class balance, G trains on batches of the data's class frequencies: its standing statistics too.
         self.standing_counts = (None if cfg.class_balanced
                                 else torch.bincount(self.labels, minlength=cfg.num_classes))
@@ -189,13 +191,13 @@ class Trainer:
 
     def train_step(self) -> dict[str, torch.Tensor]:
         cfg, dev = self.cfg, self.device
-        idx = self.sampler.draw(cfg.batch_size, self.gen, group=MBSTD_GROUP)
+        idx = self.sampler.draw(cfg.batch_size, self.gen, group=self.group)
         real = self._to_float(self.images[idx.to(dev)])
         c_real = self.labels[idx].to(dev)
         z = torch.randn(cfg.batch_size, cfg.z_dim, generator=self.gen).to(dev)
-        half = cfg.batch_size // 2
-        c_fake = self.sampler.draw_classes(cfg.batch_size - half, self.gen, group=MBSTD_GROUP)
-        # The second half repeats the first half's classes with other latents: the pairs the mode-seeking term compares.
+        half = self.half
+        c_fake = self.sampler.draw_classes(cfg.batch_size - half, self.gen, group=self.group)
+        # The last `half` repeat the first ones' classes with other latents: the pairs the mode-seeking term compares.
         c_fake = torch.cat([c_fake, c_fake[:half]]).to(dev)
         do_r1 = cfg.r1_gamma > 0 and self.step % cfg.r1_every == 0
         autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16)
@@ -216,9 +218,10 @@ class Trainer:
                 ac_d = F.cross_entropy(class_logits[: cfg.batch_size].float(), c_real)
                 loss_d = loss_d + cfg.ac_weight * ac_d
             if do_r1:
-                # R1 in its own D pass on the first r1_samples reals (whole class groups, for the minibatch-stddev
-                # feature): its gradient and double backward then cover those images only, not all 2×batch.
+                # R1 in its own D pass on the first r1_samples reals, rounded down to whole class groups for the
+                # minibatch-stddev feature: its gradient and double backward then cover those images only.
                 n = min(cfg.r1_samples or cfg.batch_size, cfg.batch_size)
+                n = max(self.group, n - n % self.group)
                 x = real_aug[:n].detach().requires_grad_(True)
                 with autocast:  # D gets a view of the leaf: module backward hooks (the FLOP counter's) need one
                     d_x = self.D(x.view_as(x), c_real[:n])

@@ -205,12 +205,24 @@ class Generator(nn.Module):
         return torch.tanh(h)
 
 
-def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:
+MBSTD_GROUP = 4  # D's minibatch-stddev group at most (StyleGAN's)
+
+
+def mbstd_group(batch_size: int) -> int:
+    """D's minibatch-stddev group at this batch size: the largest size up to MBSTD_GROUP that divides it.
+
+    The loop draws reals and fakes in runs of this many images of one class; a group that did not divide the batch
+    would span reals and fakes, or two classes, and D could tell reals from fakes by the feature alone. A prime batch
+    size above 3 gets groups of one image: the feature is then a constant, off rather than misleading."""
+    return next(g for g in range(min(MBSTD_GROUP, batch_size), 0, -1) if batch_size % g == 0)
+
+
+def minibatch_stddev(x: torch.Tensor, group: int = MBSTD_GROUP) -> torch.Tensor:
     """Append one channel: the std of features across a group of samples, averaged (StyleGAN's mbstd).
 
-    Groups are runs of `group` consecutive samples. The training loop lays batches out so that each run is one
-    class, either all real or all fake: the feature then measures within-class diversity, which is exactly what
-    a conditionally collapsed generator lacks.
+    Groups are runs of `group` consecutive samples (fewer where `group` does not divide the batch). The training
+    loop lays batches out so that each run is one class, either all real or all fake: the feature then measures
+    within-class diversity, which is exactly what a conditionally collapsed generator lacks.
     """
     n, ch, h, w = x.shape
     g = min(group, n)
@@ -262,6 +274,7 @@ class Discriminator(nn.Module):
         block = ResDownBlock if cfg.arch == "resnet" else DownBlock
         self.blocks = nn.ModuleList(block(cin, stage_channels(cfg, r // 2)) for cin, r in zip(ins, res[:-1]))
         c4 = stage_channels(cfg, 4)
+        self.mbstd_group = mbstd_group(cfg.batch_size)  # not a weight: a checkpoint's config rebuilds it
         k = cfg.d_head_kernel
         self.conv_out = spectral_norm(nn.Conv2d(c4 + 1, c4, k, padding=k // 2))
         self.fc = spectral_norm(nn.Linear(c4 * 16, c4))
@@ -286,7 +299,7 @@ class Discriminator(nn.Module):
             h = blk(h)
         # NCHW before the activation: the fc reads the map in that order, and an activation's backward on a
         # channels-last map with an NCHW gradient takes a slow strided path.
-        h = F.leaky_relu(self.conv_out(minibatch_stddev(h)).contiguous(), 0.2)
+        h = F.leaky_relu(self.conv_out(minibatch_stddev(h, self.mbstd_group)).contiguous(), 0.2)
         h = F.leaky_relu(self.fc(h.flatten(1)), 0.2)
         # Projection: the class enters as an inner product with the features, not as an input channel.
         logits = self.out(h).squeeze(1) + (self.embed(c) * h).sum(dim=1)
