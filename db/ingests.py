@@ -64,9 +64,13 @@ def _record(session: Session, actor, action: str, dataset: Dataset, meaning: str
                         reason, details=dict(dataset=dataset.name, images=images, real_images_sha256=digest))
 
 
-def record_ingest(session: Session, dataset: Dataset) -> Event:
-    """The ingest of `dataset`, its image rows inserted, in the caller's `session_scope(immediate=True)`."""
-    return _record(session, unsigned_actor(), "ingest", dataset,
+def record_ingest(session: Session, dataset: Dataset, by: Optional[int] = None) -> Event:
+    """The ingest of `dataset`, its image rows inserted, in the caller's `session_scope(immediate=True)`. `by`: the
+    account that launched it from the app (a job's `requested_by`), recorded as its actor once it is found still an
+    active admin: the machine's login would name the account the worker runs as, not who chose the folder."""
+    actor = unsigned_actor() if by is None else require_user(
+        session, SimpleNamespace(id=by, name=f"#{by}"), roles=("admin",), action="ingest datasets")
+    return _record(session, actor, "ingest", dataset,
                    f"Dataset {dataset.name!r} ingested: {{n}} real images, whose (id, split, class, sha256) rows have "
                    "sha256 {digest}.")
 

@@ -65,8 +65,11 @@ def validate_name(name: str) -> None:
 
 
 def ingest_dataset(
-    source: str, name: str, options: IngestOptions, progress: ProgressCallback = no_progress
+    source: str, name: str, options: IngestOptions, progress: ProgressCallback = no_progress,
+    by: Optional[int] = None,
 ) -> tuple[Dataset, IngestResult]:
+    """`by`: the admin's account that launched the ingest from the app, whom the log's event names
+    (`db.ingests.record_ingest`); None from the command line."""
     validate_name(name)
     local = Path(source).expanduser()
     if source != DEMO_NAME and local.exists():
@@ -115,7 +118,7 @@ def ingest_dataset(
                 skipped=[list(s) for s in result.skipped],
                 bit_depth=options.bit_depth,
             )
-            record_ingest(session, dataset)  # the digest of its real images' rows: what the gate will admit
+            record_ingest(session, dataset, by)  # the digest of its real images' rows: what the gate will admit
             mark_uncommitted(staging)
             staging.rename(final)
             renamed = True

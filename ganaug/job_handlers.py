@@ -12,6 +12,8 @@ plus `job_id` and `requested_by` added by the worker:
 - generate: run_id, classes (or class_index), per_class (or n), seed, score → batches of an existing run.
 - evaluate: batch_id → measures one batch (scores and metrics); the result holds its scores.
 - benchmark: dataset, arms, seeds, quick, run_id, out_dir → the downstream benchmark report.
+- ingest: source (a folder on the server, or demo:digits), dataset (its name), resolution, test_fraction, seed,
+  follow_links, bit_depth → a dataset, all of it or nothing; the result counts what it holds and what was left out.
 - sleep: seconds, steps → does nothing for a while; checks that a worker is alive and reporting.
 
 Every handler asks `should_stop()` at its safe points (between training steps, generated chunks, scoring stages,
@@ -29,7 +31,7 @@ import time
 from typing import Callable, Optional
 
 from ganaug_core.errors import GanaugError
-from ganaug_core.progress import Progress, ProgressCallback, stopping_at_reports
+from ganaug_core.progress import Progress, ProgressCallback, stop_if, stopping_at_reports
 
 Handler = Callable[[dict, ProgressCallback, Callable[[], bool]], dict]
 
@@ -279,6 +281,36 @@ def benchmark(params: dict, progress: ProgressCallback, should_stop: Callable[[]
                          should_stop=should_stop, job_id=params.get("job_id"))
 
 
+class IngestStopped(InterruptedError):
+    """Raised from an ingest's progress report when its job is to stop: `ingest_dataset` then removes what it had
+    written (its staging folder) and records nothing, and the worker marks the job cancelled."""
+
+
+def ingest(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
+    """A dataset from a folder on the server (or demo:digits), all of it or nothing (`ingest_dataset`); the log's
+    event names the admin who launched the job."""
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import DEMO_NAME, IngestOptions
+    from ganaug_core.folder_preview import source_refusal
+
+    source, name = str(params.get("source") or ""), str(params.get("dataset") or "")
+    # Asked again here: the page asked when the job was queued, and the folder may have changed while it waited.
+    if source != DEMO_NAME and (refused := source_refusal(source)):
+        raise GanaugError(refused)
+    options = IngestOptions(test_fraction=params.get("test_fraction"), seed=int(params.get("seed", 0)),
+                            follow_links=bool(params.get("follow_links", True)), bit_depth=params.get("bit_depth"))
+    if params.get("resolution") is not None:
+        options.resolution = int(params["resolution"])
+    stop = IngestStopped("the ingest was stopped: nothing of the dataset was written")
+    stop_if(should_stop, stop)
+    dataset, result = ingest_dataset(source, name, options, stopping_at_reports(progress, should_stop, stop),
+                                     by=params.get("requested_by"))
+    return {"dataset": dataset.name, "images": len(result.images), "classes": len(result.class_names),
+            "resolution": dataset.resolution, "channels": dataset.channels, "skipped": len(result.skipped),
+            "links": len(result.links), "source_side": result.source_side, "stretched": len(result.stretched),
+            "frames": len(result.frames), "small": len(result.small)}
+
+
 def sleep(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:
     seconds, steps = float(params.get("seconds", 1.0)), int(params.get("steps", 10))
     for i in range(steps):
@@ -296,5 +328,6 @@ HANDLERS: dict[str, Handler] = {
     "generate": generate,
     "evaluate": evaluate,
     "benchmark": benchmark,
+    "ingest": ingest,
     "sleep": sleep,
 }

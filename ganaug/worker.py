@@ -275,11 +275,13 @@ def _ended(s: Session, job_id: int, kind: str, result: dict, stop_event: threadi
     """Record what a handler that returned did: done, cancelled on request, or failed by a worker stopping."""
     stopped = result.get("stopped") if isinstance(result.get("stopped"), str) else None  # what it left undone
     run_id = result.get("run_id") if isinstance(result.get("run_id"), int) else None
-    if stop_event.is_set() and not ctx.cancelled:
+    # An ingest is all or nothing: one that returned has committed its dataset, though a stop came just after.
+    whole = kind == "ingest"
+    if stop_event.is_set() and not ctx.cancelled and not whole:
         fail_job(s, job_id, worker_stopped_message(s, run_id, result.get("batch_ids") or [], stopped,
                                                    trained=kind == "train_generate"))
         return "failed"
-    if ctx.should_stop():
+    if ctx.should_stop() and not whole:
         cancel_job(s, job_id, cancel_message(s, run_id, result.get("batch_ids") or [], stopped,
                                              trained=kind == "train_generate"), run_id=run_id)
         return "cancelled"

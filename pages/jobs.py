@@ -165,7 +165,8 @@ def launched_or_admin(job: dict) -> bool:
 
 
 # A job's kind in words, for whoever may not read why it failed.
-KINDS = {"train_generate": "Training", "generate": "Generating", "evaluate": "Scoring", "benchmark": "Benchmark"}
+KINDS = {"train_generate": "Training", "generate": "Generating", "evaluate": "Scoring", "benchmark": "Benchmark",
+         "ingest": "Ingest"}
 
 
 def ask_whom(job: dict) -> str:

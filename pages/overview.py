@@ -7,13 +7,14 @@ import streamlit as st
 from db import run_views, views
 from db.engine import session_scope
 from ganaug_core.markdown import chart_text
+from pages.ingest_form import ADMIN_NO_DATASET, add_dataset
 from pages.tables import MISSING, class_sized, event_table, table_columns, text_cells
 from pages.ui import NO_DATASET, plain, require_user
 
 EVERY_CLASS_IN_ORDER = 30  # up to this many classes the chart keeps the dataset's order at its full height
 CHART_BOX_PX = 560  # the height of the scrolling box of a chart of more classes (≈ 20 classes at a time)
 
-require_user()
+user = require_user()
 st.title("Overview")
 
 
@@ -83,8 +84,9 @@ with st.container(horizontal=True, horizontal_alignment="distribute"):
         st.metric(label, f"{c[key]:,}", width="content")
 
 st.subheader("Datasets")
+admin = user["role"] == "admin"  # only an admin adds a dataset (pages/ingest_form.py)
 if not data["names"]:
-    st.info(NO_DATASET, icon=":material/upload_file:")
+    st.info(ADMIN_NO_DATASET if admin else NO_DATASET, icon=":material/upload_file:")
 for name, class_names in data["names"].items():
     real, approved = data["train"][name], data["approved"][name]
     many = len(class_names) > EVERY_CLASS_IN_ORDER
@@ -121,6 +123,10 @@ for name, class_names in data["names"].items():
         st.caption("An export adds at most one approved sample per real training image of its class (the ratio on the "
                    "Audit page, 1 by default), so an orange bar longer than its blue one is not all admitted: "
                    + "; ".join(capped) + ".")
+
+
+if admin:
+    add_dataset(expanded=not data["names"], on_end=load_overview.clear)
 
 
 def pending_columns(pending: pd.DataFrame) -> dict:

@@ -43,9 +43,10 @@ def tile_name(name) -> str:
     return name if len(name) <= TILE_NAME_CHARS else name[:TILE_NAME_CHARS - 1] + "…"
 
 
-# What a page with no dataset says: the app does not ingest (a folder of patient images is read where it lies, by
-# the command line), and a new user's data is a folder, not the demo.
-NO_DATASET = ("**No dataset yet.** Ingest your images in a terminal, one sub-folder per class (an `.npz` works too):"
+# What a page with no dataset says: an admin adds one from a folder on the server (the Overview's "Add a dataset",
+# pages/ingest_form.py), or anyone with a shell ingests it; a new user's data is a folder, not the demo.
+NO_DATASET = ("**No dataset yet.** An admin adds one on the Overview page, from a folder on the server with one "
+              "sub-folder per class. In a terminal (an `.npz` works too):"
               "\n\n`ganaug data ingest PATH/TO/FOLDER --name NAME`\n\nthen reload this page. To try the tool first, "
               "`ganaug data ingest demo:digits --name digits`, or `ganaug demo`.")
 

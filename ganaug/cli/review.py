@@ -251,7 +251,7 @@ MAX_POLL_S = 3600  # an hour between looks; far beyond it (1e12, inf) the wait i
 
 
 def worker_cmd(poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at an empty queue")) -> None:
-    """Run queued jobs (training, generation, scoring, benchmarks) until interrupted."""
+    """Run queued jobs (training, generation, scoring, benchmarks, the app's ingests) until interrupted."""
     from ganaug.worker import run_worker
 
     # `not 0 < poll`, so NaN fails too: 0, a negative or NaN wait returns at once, and the worker spun on the database.

@@ -1,0 +1,52 @@
+"""The app's preview of a folder before its ingest (`ganaug_core.folder_preview`): class folders and image files counted
+by name, what the ingest would pass over, and the refusals, without decoding an image."""
+
+from __future__ import annotations
+
+import pytest
+
+from ganaug_core.errors import GanaugError
+from ganaug_core.folder_preview import preview_folder, source_refusal
+
+
+def touch(path, data=b"not decoded"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def test_classes_are_counted_by_file_name_and_links_are_said(tmp_path, home):
+    root = tmp_path / "src"
+    for name in ("a/1.png", "a/deep/2.JPG", "a/notes.txt", "b/1.tif", ".hidden/1.png", "loose.png"):
+        touch(root / name)
+    touch(tmp_path / "elsewhere" / "1.png")
+    (root / "c").symlink_to(tmp_path / "elsewhere")
+    found = preview_folder(str(root))
+    assert found.classes == [("a", 2), ("b", 1), ("c", 1)] and found.images == 4 and found.loose == 1
+    not_followed = preview_folder(str(root), follow_links=False)
+    assert not_followed.classes == [("a", 2), ("b", 1)]
+    assert [p for p, why in not_followed.passed_over if "not followed (--no-follow-links)" in why] == [str(root / "c")]
+
+
+def test_a_home_inside_is_passed_over_and_the_homes_own_folders_are_refused(tmp_path, home):
+    root = tmp_path / "src"
+    touch(root / "a" / "1.png")
+    touch(root / "b" / "1.png")
+    touch(root / "old-home" / "ganaug.db")
+    touch(root / "old-home" / "batches" / "1.png")
+    found = preview_folder(str(root))
+    assert [c for c, _ in found.classes] == ["a", "b"]
+    assert found.passed_over[0][0] == str(root / "old-home") and "a ganaug home" in found.passed_over[0][1]
+    (home / "runs" / "000001").mkdir(parents=True)
+    assert "which ganaug writes itself" in source_refusal(str(home / "runs" / "000001"))
+    assert "which ganaug writes itself" in source_refusal(str(home))
+
+
+def test_splits_and_a_class_folder_alone_are_refused(tmp_path, home):
+    for split in ("train", "test"):
+        touch(tmp_path / "splits" / split / "cat" / "1.png")
+        touch(tmp_path / "splits" / split / "2.png")
+    with pytest.raises(GanaugError, match=r"\(test, train\) are splits, not classes"):
+        preview_folder(str(tmp_path / "splits"))
+    touch(tmp_path / "one" / "1.png")
+    with pytest.raises(GanaugError, match="holds no class folders: its 1 image is in no class folder"):
+        preview_folder(str(tmp_path / "one"))
