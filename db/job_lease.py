@@ -1,14 +1,14 @@
 """A running job's lease on PostgreSQL: while its worker runs it, the worker holds an advisory lock named by the job on
 a connection of its own, and the sweep (`db.jobs.fail_stale_jobs`) leaves alone a job whose lease is held.
 
-A heartbeat that stopped cannot tell a dead worker from one cut off from the database (a network cut between its
-machine and the server, while the app and the other workers still reach it): the job runs on there, and a sweep
-that failed it left its end, its run and its batches meeting a `failed` row. The server can tell the two apart
-better: a worker that is killed, or stops, closes its connections and so ends its lease at once, and its job is
-swept as before; a cut leaves the server's end of the connection open. The server then drops it when its probes go
-unanswered for about SILENT_LIMIT_S (a machine that went down, a cut that lasts), ending the lease, and the job is
-swept. A worker back from a shorter cut beats again and keeps its job. On SQLite, a file on the worker's own
-machine, there is no lease and no cut.
+A heartbeat that stopped cannot tell a dead worker from one cut off from the database (a network cut between its machine
+and the server, while the app and the other workers still reach it): the job runs on there, and a sweep that failed it
+left its end, its run and its batches meeting a `failed` row. The server can tell the two apart better: a worker that is
+killed, or stops, closes its connections and so ends its lease at once, and its job is swept as before; a cut leaves the
+server's end of the connection open. The server then drops it when its probes go unanswered for about SILENT_LIMIT_S (a
+machine that went down, a cut that lasts), or when no query has come on it for as long (a worker frozen or hung, whose
+machine still answers the probes), ending the lease, and the job is swept. A worker back from a shorter cut beats again
+and keeps its job. On SQLite, a file on the worker's own machine, there is no lease and no cut.
 
 Through a connection pooler that hands one server connection to many clients between transactions (PgBouncer's
 transaction mode), a session's advisory lock is not its own: the team's URL must reach the server, or a pooler in
@@ -31,6 +31,10 @@ LEASE_KEY = 0x67616E  # "gan"
 # heartbeat): after KEEPALIVE_IDLE_S, then every KEEPALIVE_INTERVAL_S, dropping it after KEEPALIVE_COUNT unanswered.
 KEEPALIVE_IDLE_S, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT = 60, 30, 18
 SILENT_LIMIT_S = KEEPALIVE_IDLE_S + KEEPALIVE_INTERVAL_S * KEEPALIVE_COUNT  # 10 min
+# And how long the server keeps a lease connection on which no query came (PostgreSQL 14+'s idle_session_timeout):
+# a worker that is frozen (SIGSTOP, `docker pause`, a hung process) no longer renews its lease, but its machine still
+# answers the keepalive probes, so without this its job was never swept. The worker queries it every heartbeat.
+IDLE_LIMIT_MS = SILENT_LIMIT_S * 1000
 
 
 class JobLease:
@@ -53,17 +57,20 @@ class JobLease:
                 return True
             except Exception:  # a cut closed it on this side: take the lease again on a new connection
                 self.release()
+        conn = None
         try:
             conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             for name, value in (("tcp_keepalives_idle", KEEPALIVE_IDLE_S),
                                 ("tcp_keepalives_interval", KEEPALIVE_INTERVAL_S),
                                 ("tcp_keepalives_count", KEEPALIVE_COUNT)):
                 conn.execute(text(f"SET {name} = {int(value)}"))
+            _idle_limit(conn)
             if conn.scalar(text("SELECT pg_try_advisory_lock(:k, :job)"), {"k": LEASE_KEY, "job": self.job_id}):
                 self._conn = conn
                 return True
-            conn.close()
+            _drop(conn)  # its settings are the lease's: not for the pool's next user
         except Exception as e:  # out of reach now: the next heartbeat tries again
+            _drop(conn)  # not left checked out of the pool, a beat at a time, until a garbage collection
             print(f"worker: job {self.job_id}: no lease on the database yet: {str(e).strip().splitlines()[0]}",
                   file=sys.stderr, flush=True)
         return False
@@ -72,12 +79,23 @@ class JobLease:
         """Give the lease up by closing its connection (the server ends the lock with it; an explicit unlock would
         only wait on a cut network)."""
         conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.invalidate()  # not back into the pool: the pool would keep the session, and the lock with it
-                conn.close()
-            except Exception:
-                pass
+        _drop(conn)
+
+
+def _idle_limit(conn: Connection) -> None:
+    """IDLE_LIMIT_MS on the lease's connection, where the server knows the setting (PostgreSQL 14 and later)."""
+    if conn.dialect.server_version_info >= (14,):
+        conn.execute(text(f"SET idle_session_timeout = {int(IDLE_LIMIT_MS)}"))
+
+
+def _drop(conn: Optional[Connection]) -> None:
+    """Close a lease's connection for good: not back into the pool, which would keep the session and its lock."""
+    if conn is not None:
+        try:
+            conn.invalidate()
+            conn.close()
+        except Exception:
+            pass
 
 
 def leased(session, job_ids: Iterable[int]) -> set[int]:

@@ -216,10 +216,11 @@ def back_from_sweep(session: Session, job_id: int) -> Optional[str]:
     """Running again, the job that a sweep failed while its worker was cut off from the database, now that this
     worker (the only one that ran it: a failed job is never claimed again) reaches the database again; returns
     when it was swept, or None for any other job. Its work goes on and its end is recorded, rather than its run and
-    batches meeting a failed row."""
+    batches meeting a failed row. Not when a later job does its work again (`redone_by`): the failed job told its
+    reader to launch it again, and two jobs would then train, generate or score the same thing."""
     job = session.get(Job, job_id, populate_existing=True)
     swept = (job.stats or {}).get("swept") if job is not None and job.status == "failed" else None
-    if not isinstance(swept, str):
+    if not isinstance(swept, str) or redone_by(session, job) is not None:
         return None
     stats = {k: v for k, v in job.stats.items() if k != "swept"}
     as_swept = (Job.id == job_id, Job.status == "failed", Job.finished_at == job.finished_at)
@@ -227,6 +228,26 @@ def back_from_sweep(session: Session, job_id: int) -> Optional[str]:
                            .values(status="running", error=None, finished_at=None, stats=stats,
                                    heartbeat_at=db_now(session)).execution_options(synchronize_session=False))
     return swept if done.rowcount == 1 else None
+
+
+REDONE_SCAN = 500  # later jobs looked at for one that does a swept job's work again
+
+
+def redone_by(session: Session, job: Job) -> Optional[int]:
+    """The first job submitted after `job`, not cancelled, that does its work again: the same kind and parameters (a
+    retry: "submit the job again", the Review page's "Compute scores"), or one that goes on from the run `job`
+    trained or generated from ("Resume run N", "Generate the rest from run N"); None when there is none."""
+    run_id = job.run_id or (job.stats or {}).get("run_id")
+    later = session.scalars(select(Job).where(Job.id > job.id, Job.status != "cancelled")
+                            .order_by(Job.id).limit(REDONE_SCAN))
+    for other in later:
+        params = other.params or {}
+        if other.kind == job.kind and params == (job.params or {}):
+            return other.id
+        if run_id is not None and (params.get("resume_run") == run_id
+                                   or (other.kind == "generate" and params.get("run_id") == run_id)):
+            return other.id
+    return None
 
 
 def server_started(session: Session) -> Optional[dt.datetime]:

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from db.engine import database_failure, get_engine, once_answering, session_scope
 from db.job_lease import JobLease
 from db.jobs import (back_from_sweep, cancel_job, cancel_requested, claim_job, fail_job, fail_stale_jobs, finish_job,
-                     get_job, heartbeat, submit_job, update_progress)
+                     get_job, heartbeat, redone_by, submit_job, update_progress)
 from db.models import Job, db_now
 from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug.busy_machine import busy_machine_note
@@ -102,6 +102,7 @@ class _JobContext:
         self._last_cancel_check = 0.0
         self._cancelled = False
         self._lost: Optional[str] = None  # why the database fails, while this job's own writes fail
+        self.redone_by: Optional[int] = None  # the later job doing this one's work, after a sweep failed this one
         self.lease = JobLease(get_engine(), job_id)
         self._beat = threading.Thread(target=self._heartbeats, daemon=True, name=f"heartbeat-{job_id}")
 
@@ -115,18 +116,21 @@ class _JobContext:
         self.lease.release()
 
     def _heartbeats(self) -> None:
-        self.lease.hold()
-        while not self.done.wait(HEARTBEAT_S):
-            try:
-                self._write(self._beat_once)
-                if self._lost is None:
-                    self.lease.hold()  # again after a cut, whose lease the server may have dropped since
-            except Exception:  # a missed beat is survivable; the next one will try again
-                traceback.print_exc()
+        try:
+            self.lease.hold()
+            while not self.done.wait(HEARTBEAT_S):
+                try:
+                    self._write(self._beat_once)
+                    if self._lost is None:
+                        self.lease.hold()  # again after a cut, whose lease the server may have dropped since
+                except Exception:  # a missed beat is survivable; the next one will try again
+                    traceback.print_exc()
+        finally:  # a lease this thread took after `__exit__` stopped waiting for it (a connect timeout) and released
+            self.lease.release()
 
     def _beat_once(self, s: Session) -> None:
         if not heartbeat(s, self.job_id):  # no longer running: perhaps swept while this worker was cut off
-            back_again(s, self.job_id)
+            self.redone_by = back_again(s, self.job_id)
 
     def _write(self, record: Callable[[Session], None]) -> None:
         """`record(session)` in a write session. A database that fails (a PostgreSQL server restarting or out of
@@ -189,7 +193,7 @@ class _JobContext:
         return self._cancelled
 
     def should_stop(self) -> bool:
-        if self._cancelled or self.stop_event.is_set():
+        if self._cancelled or self.stop_event.is_set() or self.redone_by is not None:
             return True
         now = time.monotonic()
         if now - self._last_cancel_check >= CANCEL_CHECK_S and self._lost is None:  # (as `progress`)
@@ -240,13 +244,21 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
         return _recorded(job_id, stop_event, lambda s: _ended(s, job_id, kind, result, stop_event, ctx))
 
 
-def back_again(s: Session, job_id: int) -> None:
+def back_again(s: Session, job_id: int) -> Optional[int]:
     """The job running again if a sweep failed it while this worker was cut off from the database
-    (`db.jobs.back_from_sweep`), saying so in the worker's log."""
+    (`db.jobs.back_from_sweep`), saying so in the worker's log; the later job that does its work again instead, when
+    there is one (this one then stops: `_JobContext.should_stop`)."""
     swept = back_from_sweep(s, job_id)
     if swept is not None:
         print(f"worker: job {job_id}: a sweep had marked it failed at {swept}, while this worker was out of reach of "
               "the database; it runs on", file=sys.stderr, flush=True)
+        return None
+    job = s.get(Job, job_id)
+    later = redone_by(s, job) if job is not None and job.status == "failed" else None
+    if later is not None:
+        print(f"worker: job {job_id}: a sweep had marked it failed while this worker was out of reach of the "
+              f"database, and job {later} does its work again; this one stops", file=sys.stderr, flush=True)
+    return later
 
 
 def _failed(s: Session, job_id: int, error: str, run_id: Optional[int] = None, result: Optional[dict] = None) -> str:

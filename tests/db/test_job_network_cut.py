@@ -233,3 +233,110 @@ def test_a_worker_cut_off_works_on_without_waiting_on_the_database_at_each_step(
         thread.join(timeout=30)
         link.close()
     assert _job(db, job_id).status == "done"
+
+
+def test_a_lease_not_taken_gives_its_connection_back_to_the_pool(db, monkeypatch):
+    # A lease whose connection failed between connecting and locking (a network that drops packets now and then)
+    # left it checked out of the pool until a garbage collection: one more at each heartbeat, where the pool holds
+    # 5 + 10. The server refusing a setting takes the same path here.
+    _postgresql(db)
+    import gc
+
+    monkeypatch.setattr("db.job_lease.KEEPALIVE_COUNT", -1)  # outside the server's range: the SET fails
+    engine = get_engine()
+    before = engine.pool.checkedout()
+    gc.disable()  # what this checks is what happens before a collection
+    try:
+        assert [JobLease(engine, job_id).hold() for job_id in (1, 2, 3)] == [False] * 3
+        assert engine.pool.checkedout() == before  # was before + 3
+    finally:
+        gc.enable()
+
+
+def test_a_lease_taken_after_the_job_ended_is_given_up(db, monkeypatch):
+    # The job's end waits HEARTBEAT_S + 5 s for its heartbeat thread, then releases the lease. A thread held up longer
+    # (taking the lease on a network that drops packets waits out a connect timeout, 10 s) took it after that and
+    # kept it, a connection out of the pool, for a job that had ended.
+    from ganaug import worker
+
+    may_take, taken = threading.Event(), threading.Event()
+
+    class SlowLease:
+        held = False
+
+        def hold(self) -> bool:
+            may_take.wait(timeout=10)
+            self.held = True
+            taken.set()
+            return True
+
+        def release(self) -> None:
+            self.held = False
+
+    ctx = worker._JobContext(1, threading.Event())
+    ctx.lease = SlowLease()
+    monkeypatch.setattr(ctx._beat, "join", lambda timeout=None: None)  # the wait for the thread ran out
+    with ctx:
+        pass
+    may_take.set()  # only now does the thread get its lease
+    threading.Thread.join(ctx._beat, timeout=10)
+    assert taken.is_set() and not ctx._beat.is_alive()
+    assert not ctx.lease.held  # was held, the thread gone
+
+
+def test_a_swept_job_launched_again_meanwhile_is_not_revived_and_its_worker_stops(db, monkeypatch):
+    # The sweep's message told its reader to submit the job again; when the first worker came back it set its job
+    # running again too, and the two did the same work (two scorings of one batch, two trainings of one run).
+    from ganaug import job_handlers, worker
+
+    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.05)
+    monkeypatch.setattr("db.jobs.leased", lambda session, job_ids: set())
+    swept, stopped = threading.Event(), []
+
+    def steps(params, progress, should_stop):
+        swept.wait(timeout=30)
+        for step in range(200):
+            if should_stop():
+                stopped.append(step)
+                break
+            time.sleep(0.02)
+        return {"steps": step}
+
+    monkeypatch.setitem(job_handlers.HANDLERS, "sleep", steps)
+    with session_scope(immediate=True) as s:
+        job_id = submit_job(s, "sleep", {"seconds": 1}, None).id
+    thread = threading.Thread(target=worker.execute_job, args=(job_id,))
+    with session_scope(immediate=True) as s:
+        assert claim_job(s, job_id, 1)  # so that the sweep comes before this worker's first beat
+    monkeypatch.setattr(worker, "claim_job", lambda s, job_id, pid: True)
+    with session_scope(immediate=True) as s:
+        s.execute(Job.__table__.update().where(Job.id == job_id).values(heartbeat_at=db_now(s) - dt.timedelta(hours=1)))
+        assert fail_stale_jobs(s, max_age_s=60) == [job_id]
+        again = submit_job(s, "sleep", {"seconds": 1}, None).id  # "submit the job again"
+    thread.start()
+    swept.set()
+    thread.join(timeout=30)
+    assert stopped and stopped[0] < 199  # told to stop at its next safe point
+    job = _job(None, job_id)
+    assert job.status == "failed" and "swept" in job.stats  # not revived
+    assert _job(None, again).status == "queued"
+
+
+def test_a_lease_whose_worker_sends_nothing_ends_although_its_connection_stays_open(db, monkeypatch):
+    # A frozen worker (SIGSTOP, a hung process): its machine answers the server's keepalive probes, so its lease held
+    # for good and its job was never swept. The server now ends a lease connection on which no query came for as long.
+    _postgresql(db)
+    monkeypatch.setattr("db.job_lease.IDLE_LIMIT_MS", 500)
+    lease = JobLease(get_engine(), 987654)
+    assert lease.hold()
+    with session_scope() as s:
+        assert leased(s, [987654]) == {987654}
+    try:
+        _wait_for(lambda: not leased_now(987654), timeout=10)  # nothing sent on it: the server closes it
+    finally:
+        lease.release()
+
+
+def leased_now(job_id: int) -> bool:
+    with session_scope() as s:
+        return bool(leased(s, [job_id]))
