@@ -3,7 +3,10 @@
 The export writes only to a folder under GANAUG_HOME/exports/ (the app runs on a server: a reviewer names the
 folder, not a server path), and only while the decision log verifies: a broken chain means the approvals that
 select the synthetic images cannot be trusted. Each export is recorded in the log under the reviewer's name; the
-export tab lists the recorded exports, each with whether its folder still holds the manifest it was recorded with.
+export tab lists the recorded exports, each with whether its folder still holds the manifest it was recorded with,
+and, for the one a reviewer chooses, whether the review has withdrawn any of its images since (a revoked batch leaves
+the folder as it was: it "matches" still). An export says what changed since the dataset's previous one. Both in the
+words of `ganaug export` and `ganaug audit folder` (ganaug/export_changes.py), without their commands.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ HISTORY_ROWS = 500  # a batch's decisions shown on its record (a 10,000-sample b
 EXPORT_COLUMNS = ["id", "ts", "actor", "dataset", "images", "synthetic", "ratio", "manifest_sha256", "log_head",
                   "folder", "folder_check"]
 EXPORT_ROWS = 200  # past exports listed; the caption says of how many, `ganaug audit exports --limit` lists more
+WITHDRAWN_SHOWN = 20  # decisions named one per line under a checked export (`ganaug audit folder --json`: all)
 
 
 def event_log(rows: list[dict], key: str) -> None:
@@ -163,6 +167,83 @@ def past_exports() -> None:
     if total > len(rows):
         st.caption(f"{len(rows):,} of {total:,} exports shown, the newest: `ganaug audit exports --limit {total}` "
                    "lists them all.")
+    withdrawn_check(rows)
+
+
+@st.cache_data(ttl=60, show_spinner="Checking the export against the review…", max_entries=32)
+def export_withdrawn(home_dir: str, export_id: int, log_version: int, _record: dict) -> dict | None:
+    """`ganaug.export_changes.export_withdrawn` for one export, keyed by the newest event's id: a decision since
+    changes it. It replays the whole log, so it runs for the export a reviewer chose, never for every listed row."""
+    from ganaug.export_changes import export_withdrawn as withdrawn
+
+    return withdrawn(_record)
+
+
+def export_label(r: dict) -> str:
+    return (f"export {r['id']} · {r['dataset']} · {str(r['ts'])[:16].replace('T', ' ')} UTC by {r['actor']} · "
+            f"{Path(r['folder']).name}")
+
+
+def withdrawn_check(rows: list[dict]) -> None:
+    """For the export still on disk that the reviewer chooses: the decisions since that withdrew some of its images,
+    who took each, when and why, and to export again. "Folder now" said "matches" after its batch was revoked: the
+    folder is as recorded, but a model trained on it learns from images the review no longer admits."""
+    from ganaug.export_changes import withdrawn_items, withdrawn_total
+
+    here = {r["id"]: r for r in rows if r["folder_check"] == "matches"}
+    if not here:
+        return
+    chosen = st.selectbox(
+        "Has the review withdrawn images from an export since it was written?", list(here), index=None,
+        format_func=lambda i: export_label(here[i]), placeholder="Choose an export still on disk", key="export_check",
+        help="The Folder now column compares a folder with its record only: a batch revoked, or a sample rejected or "
+             "given a blocking tag, after the export leaves the folder as it was.")
+    if chosen is None:
+        return
+    with session_scope() as session:
+        version = session.scalar(select(func.max(Event.id))) or 0
+    record = here[chosen]
+    found = export_withdrawn(home(), chosen, version, record)
+    if found is None:
+        st.info(f"The folder of export {chosen} is no longer here with the manifest it was recorded with.",
+                icon=":material/folder_off:")
+    elif not found["ok"]:
+        st.error(f"The decision log does not verify ({plain(found['message'])}): what the review admits now cannot "
+                 "be told. Verify the chain on the Decision log tab.")
+    elif not found["withdrawn"]:
+        n = found["synthetic"]
+        st.success(f"Nothing decided since export {chosen} withdrew any of its images: the review still admits "
+                   + (f"all {n:,} of its synthetic images." if n else "it (it holds real images only)."),
+                   icon=":material/task_alt:")
+    else:
+        withdrawn = found["withdrawn"]
+        total = withdrawn_total(withdrawn, found["synthetic"])
+        items = withdrawn_items(Path(record["folder"]), withdrawn[:WITHDRAWN_SHOWN])
+        if len(withdrawn) > WITHDRAWN_SHOWN:
+            items.append(f"… and {len(withdrawn) - WITHDRAWN_SHOWN:,} more decisions that withdrew images (the "
+                         "Decision log tab lists them)")
+        st.warning(plain(f"{total[0].upper()}{total[1:]}; export again (the button above, dataset "
+                         f"{record['dataset']}) and train on the new folder.") + "\n\n"
+                   + "\n".join(f"- {plain(item)}" for item in items), icon=":material/history:")
+
+
+def changes_since_previous(since: dict | None, names: list) -> None:
+    """What `ganaug export` says too: what this export holds otherwise than the dataset's previous recorded one, batch
+    by batch and class by class. The page said nothing, so a team told two exports apart by their sha256 alone."""
+    from ganaug.export_changes import NOTHING_CHANGED, changes_head, changes_lines
+
+    if since is None:
+        st.markdown("**Since the previous export:** none was recorded for this dataset; this is its first.")
+        return
+    head = changes_head(since)
+    head = f"**{plain(head[0].upper() + head[1:])}:**"
+    if since["same"]:
+        st.markdown(f"{head} {plain(NOTHING_CHANGED)}")
+        return
+    # Its folder still here (compared image by image), it is among the exports checked below; else the log has them.
+    hint = (f"(choose export {since['event']} under the recorded exports below: it names the decisions that withdrew "
+            "them)" if since["added"] is not None else "(the Decision log tab names the decisions that withdrew them)")
+    st.markdown(f"{head}\n\n" + "\n".join(f"- {plain(line)}" for line in changes_lines(since, names, hint)))
 
 
 def export_summary(result: dict) -> None:
@@ -180,6 +261,7 @@ def export_summary(result: dict) -> None:
              "synthetic_images": n["synthetic"]} for c, n in result["counts"].items()]
     st.dataframe(text_cells(pd.DataFrame(rows)), hide_index=True,
                  column_config=table_columns(rows), placeholder=MISSING)
+    changes_since_previous(result.get("since_previous"), names)
     ratios = result.get("imbalance") or {}
     if ratios.get("before") is not None:  # what the CLI says: how imbalanced the set still is
         st.markdown(f"**Imbalance** (largest class over smallest): {ratios['before']:g} in the real training images, "

@@ -1,0 +1,129 @@
+"""Exports over time, in the words that `ganaug export`, `ganaug audit folder` and the app's Audit page share.
+
+What changed in an export since the dataset's previous recorded one (`db.exports.changes_since`), and which decisions
+since an export withdrew some of its images (`db.exports.withdrawn_since`): the folder still matches its record, but a
+model trained on it learned from images no export admits now. The sentences here hold no command: the CLI adds its
+own (ganaug/cli/export_since.py), and the page says where on the page to go instead, so each reads the same facts in
+the same words. User text (names, reasons, paths) goes through `one_line`; the page also `plain`s each sentence.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Optional
+
+_DID = {"revoke": "revoked its approval", "reject": "rejected it", "reject_sample": "rejected it"}
+
+
+def _when(ts: str) -> str:
+    return f"{ts[:19].replace('T', ' ')} UTC"
+
+
+def withdrawn_by(w: dict, gate_hint: str = "") -> str:
+    """'ada revoked its approval at 2026-12-07 11:12:32 UTC (event 9: “why”), after this folder was exported'; for
+    images no decision withdrew (a memorized flag from a rescore), that the gate leaves them out, then `gate_hint`."""
+    from ganaug.cli.common import one_line  # here: the page need not assemble the CLI at import
+
+    if w["event_id"] is None:
+        return "the review's gate leaves them out now" + gate_hint
+    did = f"tagged it {one_line(w['tag'])!r} (a blocking tag)" if w["action"] == "tag" else _DID[w["action"]]
+    why = f": “{one_line(w['reason'])}”" if w["reason"] else ""
+    return f"{one_line(w['actor'])} {did} at {_when(w['ts'])} (event {w['event_id']}{why}), after this folder was exported"
+
+
+def withdrawn_items(folder: Path, withdrawn: list[dict], gate_hint: str = "") -> list[str]:
+    """One sentence per decision in `withdrawn` (a sample's names its file in the folder, from images.csv)."""
+    from ganaug.cli.common import one_line
+
+    try:
+        files = [r.get("file") for r in csv.DictReader(io.StringIO((folder / "images.csv").read_text("utf-8")))]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        files = []
+    lines = []
+    for w in withdrawn:
+        if w["action"] in ("reject_sample", "tag"):  # one sample, named by its file
+            row = w["rows"][0]
+            file = files[row] if row < len(files) and files[row] else f"NNN_*/{row:06d}_synthetic.png"
+            lines.append(f"{one_line(file)}: sample {w['sample_ids'][0]} of batch {w['batch_id']} is no longer "
+                         f"admitted: {withdrawn_by(w, gate_hint)}")
+            continue
+        name = w["class_name"] if w["class_name"] not in (None, str(w["class_index"])) else None
+        label = f"class {w['class_index']}" + (f" ({one_line(name)})" if name else "")
+        n = w["samples"]
+        lines.append(f"batch {w['batch_id']}, {label}: its {n} sample{'s' * (n != 1)} in this folder "
+                     f"{'are' if n != 1 else 'is'} no longer admitted: {withdrawn_by(w, gate_hint)}")
+    return lines
+
+
+def withdrawn_total(withdrawn: list[dict], synthetic: int) -> str:
+    """'3 of this folder's 6 synthetic images are no longer admitted by the review: a model trained on it learned
+    from them'; what to do (export again, train on the new folder) is the caller's, said where it is done."""
+    gone = sum(w["samples"] for w in withdrawn)
+    return (f"{gone} of this folder's {synthetic} synthetic images {'are' if gone != 1 else 'is'} no longer admitted "
+            "by the review: a model trained on it learned from them")
+
+
+def changes_head(since: dict) -> str:
+    """'since the previous recorded export, event 7 by rex at 2026-12-07 11:11:34 UTC (/data/gated)'."""
+    from ganaug.cli.common import one_line
+
+    return (f"since the previous recorded export, event {since['event']} by {one_line(since['actor'])} at "
+            f"{_when(since['ts'])} ({one_line(since['folder'])})")
+
+
+NOTHING_CHANGED = "nothing changed (the same manifest sha256)"
+
+
+def changes_lines(since: dict, names: list[str], withdrawn_hint: str) -> list[str]:
+    """What an export holds otherwise than the previous one, a line per batch and class that changed (batch by batch,
+    image by image where the previous folder is still here); then `withdrawn_hint` where images went out (where the
+    decisions that withdrew them are named), or why the batches are not told. [] when nothing changed."""
+    from ganaug.cli.common import class_label
+
+    if since["same"]:
+        return []
+    batches, added, removed = since["batches"], since["added"] or {}, since["removed"] or {}
+    if since["added"] is not None:  # the previous folder is still here: image by image
+        lines = [("real images" if b == "real" else f"batch {b}") + ": " + ", ".join(
+                     f"{n} {'image' if b == 'real' else 'sample'}{'s' * (n != 1)} {word}"
+                     for n, word in ((removed.get(b), "out"), (added.get(b), "in")) if n)
+                 for b in sorted({*added, *removed}, key=lambda b: (b == "real", int(b) if b != "real" else 0))]
+    else:
+        lines = [f"batch {b}: {x} → {y} samples" for b, (x, y) in (batches or {}).items()]
+    lines += [f"class {class_label(c, names)}: " + ", ".join(f"{k} {x} → {y}" for k, (x, y) in v.items() if x != y)
+              for c, v in since["classes"].items()]
+    if batches is None and since["added"] is None:
+        lines.append("(its batches were not recorded, before 2026-12-07, and its folder is not here)")
+    elif removed or any(x > y for x, y in (batches or {}).values()):
+        lines.append(withdrawn_hint)
+    return lines or ["the same counts, other images"]
+
+
+def export_withdrawn(record: dict) -> Optional[dict]:
+    """What the review has withdrawn since the recorded export `record` (`db.exports.export_dict`) of its synthetic
+    images, read from its folder's manifest.csv: {"ok": whether the log verifies, "synthetic": how many the folder
+    holds, "withdrawn": `withdrawn_since`'s list}; None when the folder is not here with the manifest it was recorded
+    with. Replays the whole log: for one export a reviewer chose, not for every row of a list."""
+    import hashlib
+
+    from db.audit import verify_chain
+    from db.engine import session_scope
+    from db.exports import withdrawn_since
+    from db.replay import LogState
+
+    try:
+        data = (Path(record["folder"] or "") / "manifest.csv").read_bytes()
+        if hashlib.sha256(data).hexdigest() != record["manifest_sha256"]:
+            return None
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    synthetic = [(i, r.get("path"), r.get("sha256"), int(r["batch_id"])) for i, r in enumerate(rows)
+                 if r.get("source") == "synthetic" and (r.get("batch_id") or "").isdigit()]
+    log = LogState()
+    with session_scope() as s:
+        chain = verify_chain(s, visit=log.apply)  # the review replayed in the same read, as `audit folder` does
+        withdrawn = withdrawn_since(s, synthetic, log) if chain.ok else []
+    return dict(ok=chain.ok, message=chain.message, synthetic=len(synthetic), withdrawn=withdrawn)
