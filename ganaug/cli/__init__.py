@@ -26,7 +26,8 @@ def _register() -> None:
     from ganaug.cli import data, data_seal
 
     data_seal.register(data.app)
-    app.add_typer(data.app, name="data", help="Ingest datasets and report their imbalance.")
+    app.add_typer(data.app, name="data", help="Ingest datasets, report their imbalance, remove one or seal its real "
+                                             "images in the log.")
     for module in ("gan", "review", "accounts", "audit", "evaluate", "serve"):
         try:
             mod = __import__(f"ganaug.cli.{module}", fromlist=["register"])

@@ -168,8 +168,8 @@ def users_list_cmd(as_json: bool = JSON) -> None:
 @users_app.command("failed-sign-ins")
 @cli_errors
 def users_failed_sign_ins_cmd(as_json: bool = JSON) -> None:
-    """Names typed into the app's sign-in form with wrong passwords of late (every app process of the team), from
-    how many addresses, and whether the form refuses them now (from one address at least)."""
+    """Names typed into the app's sign-in form with wrong passwords in the last 15 minutes (every app process of the
+    team), from how many addresses, and whether the form refuses them now (from one address at least)."""
     from db.engine import session_scope
     from db.sign_ins import failed_sign_ins as throttle
 

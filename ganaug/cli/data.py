@@ -388,8 +388,8 @@ def remove_cmd(
     name: str = typer.Argument(..., help="The dataset to remove"),
     as_json: bool = JSON,
 ) -> None:
-    """Remove a dataset no run, batch, report, export or queued job names: its rows, folder, feature extractor and
-    finished jobs; the decision log records the removal."""
+    """Remove a dataset no run, batch, report, export or queued or running job names: its rows, folder, feature
+    extractor and finished jobs; the decision log records the removal."""
     from ganaug.datasets import remove_dataset
     from ganaug.disk import human
 

@@ -29,7 +29,7 @@ evaluate_app = typer.Typer(cls=Commands, no_args_is_help=True)
 @evaluate_app.command("batch")
 @cli_errors
 def batch_cmd(
-    batch: int = typer.Argument(..., help="Batch id (see the review queue)"),
+    batch: int = typer.Argument(..., help="Batch id (`ganaug review pending` lists the batches waiting)"),
     rescore: bool = typer.Option(False, "--rescore", metavar="", help="Recompute per-sample scores even if already stored"),
     as_json: bool = JSON,
 ) -> None:
@@ -171,6 +171,25 @@ def features_cmd(
     emit(info, as_json, text)
 
 
+# A help string, not the docstring: typer keeps a docstring's line breaks after its first paragraph, and the
+# sentences broke at column 75 of any terminal. Here a paragraph is one line, wrapped at the terminal's width, and
+# each arm has a line of its own.
+BENCHMARK_HELP = (
+    "Does the synthetic data help? Train the same classifier on every arm and compare on the locked test split.\n\n"
+    "The summary answers first: does a GAN arm beat the best baseline on the rare classes, with 95 % intervals over "
+    "the seeds? The report folder holds report.md (which explains every arm), report.json and the plots. Arms:\n\n"
+    "real: the real training images only\n"
+    "oversample: rare images repeated\n"
+    "smote: SMOTE interpolations\n"
+    "classic: oversample plus random rotation, scale, shift, brightness, contrast\n"
+    "gan: GAN samples filling each class's gap\n"
+    "gan_classic: gan plus classic's transformations\n"
+    "gan_mix (only when named): each gap half rare images repeated, half wider-spread GAN samples, with classic's "
+    "transformations\n"
+    "gan_filtered: gan without the samples the automatic scores flag\n"
+    "gan_approved: the samples reviewers approved")
+
+
 @cli_errors
 def benchmark_cmd(
     dataset: str = typer.Option(..., "--dataset", help="Dataset name"),
@@ -180,24 +199,10 @@ def benchmark_cmd(
     seeds: int = typer.Option(DEFAULT_SEEDS, "--seeds", help="Number of seeds (classifier trainings per arm)"),
     quick: bool = typer.Option(False, "--quick", metavar="", help=f"Small budget and at most {QUICK_MAX_SEEDS} seeds: a smoke test, whose wide intervals show only large differences"),
     run: Optional[int] = typer.Option(None, "--run", help="Generator run (default: the dataset's newest finished run)"),
-    json_out: Optional[str] = typer.Option(None, "--json", help="Write the JSON report to this file ('-': stdout)"),
+    json_out: Optional[str] = typer.Option(None, "--json", metavar="FILE", help="Write the JSON report to this file ('-': stdout)"),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: GANAUG_HOME/reports/benchmark-...)"),
 ) -> None:
-    """Does the synthetic data help? Train the same classifier on every arm and compare on the locked test split.
-
-    The summary answers first: does a GAN arm beat the best baseline on the
-    rare classes, with 95 % intervals over the seeds? The report folder holds
-    report.md (which explains every arm), report.json and the plots. Arms:
-
-    real: the real training images only · oversample: rare images repeated
-    smote: SMOTE interpolations · classic: oversample plus random rotation,
-    scale, shift, brightness, contrast · gan: GAN samples filling each class's
-    gap · gan_classic: gan plus classic's transformations · gan_mix (only
-    when named): each gap half rare images repeated, half wider-spread GAN
-    samples, with classic's transformations · gan_filtered: gan without the
-    samples the automatic scores flag · gan_approved: the samples reviewers
-    approved
-    """
+    """Does the synthetic data help? Train the same classifier on every arm and compare on the locked test split."""
     from ganaug.benchmarking import format_summary, run_benchmark
 
     json_file = _json_destination(json_out)  # checked before the minutes of training, not after them
@@ -232,4 +237,4 @@ def _json_destination(json_out: Optional[str]) -> Optional[Path]:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(evaluate_app, name="evaluate", help="Score synthetic batches: quality metrics and memorization checks.")
-    app.command("benchmark")(benchmark_cmd)
+    app.command("benchmark", help=BENCHMARK_HELP)(benchmark_cmd)

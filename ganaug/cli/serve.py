@@ -139,6 +139,15 @@ def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True) -
     return status
 
 
+# A help string, not a docstring: typer keeps a docstring's line breaks after its first paragraph.
+DEMO_HELP = (
+    "Ingest demo:digits, train a quick generator, generate and score a first batch per rare class, then serve.\n\n"
+    "What an earlier demo made in this home is reused, so a second one serves within seconds; on a home with no admin "
+    "yet it creates the account demo (password demo-review, printed). Ctrl-C or SIGTERM while it prepares leaves "
+    "nothing half-written (a run stopped in training keeps its checkpoint, and the command that trains it further is "
+    "named); once it serves, they stop the app and its worker.")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("app")
     @cli_errors
@@ -150,7 +159,7 @@ def register(app: typer.Typer) -> None:
         """Start the review app and the job worker; Ctrl-C or SIGTERM stops both."""
         raise typer.Exit(serve(host, port, with_worker=not no_worker))
 
-    @app.command("demo")
+    @app.command("demo", help=DEMO_HELP)
     @cli_errors
     def demo_cmd(
         host: str = typer.Option("127.0.0.1", help="Address to listen on"),

@@ -162,6 +162,14 @@ def test_the_readme_names_every_command():
                        "the tag means", "--blocking --non-blocking Whether a sample with the tag is kept out of "
                        "training", "--reason <str> Why"]),
     (("tags", "retire"), ["name <str> The tag's name (`ganaug tags list --all`)", "--reason <str> Why"]),
+    # revoke pointed at `review pending`, which never lists an approved batch; evaluate batch at "the review queue".
+    (("review", "revoke"), ["batch <int> Batch id of an approved batch (`ganaug audit log --action approve`"]),
+    (("evaluate", "batch"), ["batch <int> Batch id (`ganaug review pending` lists the batches waiting)"]),
+    # verify's help left out the real images' digest it checks; remove named only queued jobs, not running ones.
+    (("audit", "verify"), ["and a dataset whose real images are no longer what its ingest or seal recorded"]),
+    (("data", "remove"), ["export or queued or running job names"]),
+    (("benchmark",), ["--json FILE Write the JSON report to this file"]),
+    (("audit", "log"), ["review decisions, account and tag changes, ingests, seals, dataset removals and exports"]),
 ])
 def test_help_says_what_each_argument_is_with_an_example_where_it_helps(home, args, needles):
     # `review tag --help` said `sample <int> [required]` and `--reason <str>`, nothing more.
@@ -181,3 +189,40 @@ def test_every_argument_and_option_of_users_and_tags_says_what_it_is(home, group
     silent = [(name, p.name) for name, command in commands.items() for p in command.params
               if not getattr(p, "help", None)]
     assert silent == []
+
+
+def test_no_help_paragraph_breaks_where_its_source_did(home):
+    """typer keeps a docstring's line breaks after its first paragraph: `audit verify --help` and `benchmark --help`
+    broke their sentences at the docstring's column ("... a rejected batch: written into the" / "database by
+    hand ..."), whatever the terminal's width. A paragraph is one line, which the terminal wraps; only a list (one
+    `name: what` a line, as benchmark's arms) keeps its breaks."""
+    import re
+
+    import typer.main
+
+    from ganaug.cli import app
+
+    def commands(command, path=()):
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from commands(sub, path + (name,))
+        yield path, command
+
+    item = re.compile(r"[a-z_]+( \([^)]*\))?: ")
+    broken = [(path, paragraph.split("\n")[:2]) for path, command in commands(typer.main.get_command(app))
+              for paragraph in (command.help or "").split("\n\n")[1:]
+              if "\n" in paragraph.strip() and not all(item.match(line) for line in paragraph.strip().split("\n"))]
+    assert broken == []
+
+
+def test_failed_sign_ins_help_gives_the_window_the_form_counts(home):
+    # It said "of late"; the window is the sign-in form's own.
+    from db.sign_ins import FAILED_SIGN_IN_MINUTES
+
+    assert f"wrong passwords in the last {FAILED_SIGN_IN_MINUTES} minutes" in _help("users", "failed-sign-ins")
+
+
+def test_demo_help_names_the_account_it_creates(home):
+    # `demo --help` said nothing of the account it makes, which the README and its last lines give.
+    from ganaug.demo import DEMO_PASSWORD, DEMO_USER
+
+    assert f"creates the account {DEMO_USER} (password {DEMO_PASSWORD}, printed)" in _help("demo")
