@@ -327,8 +327,9 @@ with right:
     startable = {r["run"]: r for r in choices["startable"] if dataset and r["dataset"] == dataset["name"]}
     if st.session_state.get("gen_resume") not in (None, *startable):  # a run of another dataset
         st.session_state["gen_resume"] = None
+    # The browser draws a None value as the placeholder, not as its label: after a run it read "Choose an option".
     values["resume_run"] = st.selectbox("Start from run (optional)", [None, *startable], key="gen_resume",
-                                        format_func=lambda r: run_label(r, startable))
+                                        format_func=lambda r: run_label(r, startable), placeholder=run_label(None, {}))
     field_error("resume_run")
     values["only"] = values["resume_run"] is not None and st.checkbox(
         "Only generate from it (no more training)", key="gen_only",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from pathlib import Path
 from typing import Optional
 
 import pandas as pd
@@ -22,13 +23,18 @@ from db.engine import session_scope
 from db.jobs import ACTIVE, queue_rows, submit_job
 from ganaug_core.datasets import DEMO_NAME, DEMO_TEST_FRACTION, DEFAULT_TEST_FRACTION, IngestOptions
 from ganaug_core.errors import GanaugError
+from ganaug_core.dataset_sources import source_side
 from ganaug_core.folder_preview import FolderPreview, preview_folder
+from ganaug_core.imageio import IMAGE_SUFFIXES
+from ganaug_core.training.config import MAX_RESOLUTION
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, redraw_once_ended, who_and_when
 from pages.tables import MISSING, text_cells
 from pages.ui import RETRIED, acting_user, database_checked, decision_errors, plain
 
 JOB_KIND = "ingest"
 PASSED_OVER_SHOWN = 10  # the preview lists this many of what the ingest would leave out
+SIZED_PER_CLASS = 3  # the preview reads the size of this many images of each class folder (their headers alone)
+SIZED_AT_MOST = 60  # … and of this many in all: a catalogue of 500 classes answers as fast as one of 5
 # What the Overview says to an admin of a home with no dataset (reviewers read ui.NO_DATASET).
 ADMIN_NO_DATASET = ("**No dataset yet.** Add one below: a folder on the server with one sub-folder per class, or "
                     "`demo:digits` to try the tool first. In a terminal: `ganaug data ingest PATH/TO/FOLDER --name "
@@ -43,6 +49,47 @@ def preview(source: str, follow_links: bool) -> tuple[Optional[FolderPreview], O
         return preview_folder(source, follow_links), None
     except GanaugError as e:
         return None, str(e)
+
+
+@st.cache_data(ttl=10, show_spinner=False, max_entries=8)
+def images_side(folder: str, classes: tuple[str, ...], follow_links: bool) -> Optional[int]:
+    """The images' usual side, as the ingest will measure it (`source_side`: the median shorter side), from the
+    headers of the first few files of each class folder; None where none could be read. An admin who does not know
+    what "resolution" means left it at 32 for 64² photos, and learnt only after the ingest that they had been shrunk
+    2×, for good."""
+    from PIL import Image
+
+    sizes = []
+    for name in classes:
+        folder_of_class = Path(folder) / name
+        if folder_of_class.is_symlink() and not follow_links:
+            continue
+        try:
+            files = sorted(f for f in folder_of_class.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES
+                           and (follow_links or not f.is_symlink()) and f.is_file())
+        except OSError:
+            continue
+        for f in files[:SIZED_PER_CLASS]:
+            try:
+                with Image.open(f) as image:  # reads the header, decodes nothing
+                    sizes.append(image.size)
+            except Exception:  # noqa: BLE001 — any file PIL cannot open: the ingest says why, this only estimates
+                continue
+        if len(sizes) >= SIZED_AT_MOST:
+            break
+    return source_side(sizes) if sizes else None
+
+
+def shrink_warning(side: Optional[int], resolution: int) -> Optional[str]:
+    """What the chosen resolution does to images of `side`, said before the ingest, where 2× or more is lost."""
+    if side is None or side < 2 * resolution:
+        return None
+    keep = min(side, MAX_RESOLUTION)
+    factor = f"{side / resolution:.0f}×"
+    return (f"These images are about {side}×{side} pixels: at a resolution of {resolution} each is shrunk {factor}, "
+            f"and detail finer than {factor[:-1]} pixels (a fine edge, a thin crack) blurs away. The resolution "
+            f"cannot be changed once ingested; {keep} keeps " + ("their detail" if keep == side else "the most a run "
+            "trains at") + ", and larger images train more slowly (a step at 64² takes ≈ 3× one at 32²).")
 
 
 def form_values() -> dict:
@@ -165,9 +212,13 @@ def outcome(job: dict) -> None:
         side, res = r.get("source_side"), r.get("resolution")
         if side and res and side >= 2 * res:
             notes.append(f"the images (≈ {side}² before) were shrunk {side / res:.0f}× to {res}²")
-        if notes:
-            st.caption(plain("; ".join(notes).capitalize() + ". Its line under Datasets above says more, and "
-                             "`ganaug data report` lists each file."))
+        if notes:  # the command as code, outside plain(): escaped, its backticks showed as they are
+            st.caption(plain("; ".join(notes).capitalize() + ". Its line under Datasets above says more, and")
+                       + " `ganaug data report` lists each file.")
+        if side and res and side >= 2 * res:  # what to do about it, without a shell
+            st.info(plain(f"To keep more of the images' detail, add the folder again under another name with a "
+                          f"resolution of {min(side, MAX_RESOLUTION)}: a dataset's resolution is fixed once "
+                          "ingested."), icon=":material/photo_size_select_small:")
     elif job["status"] == "failed":
         failure(job, "The ingest failed; nothing of the dataset was written")
     else:
@@ -219,6 +270,10 @@ def add_dataset(expanded: bool, on_end=None) -> None:
         refused = st.session_state.pop("ingest_refused", None)
         if found is not None:
             show_preview(found)
+            said = shrink_warning(images_side(found.folder, tuple(c for c, _ in found.classes), values["follow_links"]),
+                                  int(values["resolution"]))
+            if said:
+                st.warning(said, icon=":material/photo_size_select_small:")
         elif why and why != refused:  # said once: below the button when a click was refused for it
             st.error(plain(why), icon=":material/block:")
         if st.button("Ingest", type="primary", key="ingest_submit", icon=":material/upload:"):

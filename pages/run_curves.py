@@ -57,6 +57,16 @@ def _last(values: list) -> Optional[float]:
     return next((v for v in reversed(values) if v is not None), None)
 
 
+# Under the losses and p: a team's lead who had never met a GAN saw "D loss", "G loss" and "p" and nothing saying
+# what they are or what to look for.
+HOW_TO_READ = ("How to read these: G, the generator, makes the samples; D, the discriminator, learns to tell them from "
+               "the real images. Their losses rise and fall as each catches up with the other: that is normal. D's "
+               "loss sinking towards 0 and staying there means D tells every sample apart, and G has stopped "
+               "learning. p is how often the images D sees are altered (recoloured, shifted, a patch blanked out): "
+               "ADA, the default, raises it when D starts to memorise the real images, and keeps it higher for the rare "
+               "classes, whose few images D learns by heart first.")
+
+
 def loss_figure(curves: Curves) -> tuple[go.Figure, str]:
     fig = go.Figure()
     for key, name in (("loss_d", "D"), ("loss_g", "G")):
@@ -154,6 +164,7 @@ def show_curves(run_dir: str, dataset: str, class_names: list[str], key: str) ->
     for column, (fig, alt), name in ((left, loss_figure(curves), "losses"), (right, p_figure(curves), "p")):
         with column:
             st.plotly_chart(fig, key=f"{key}_{name}", alt=alt, config={"displayModeBar": False})
+    st.caption(HOW_TO_READ)
     if not curves.diversity:
         st.caption("Diversity: no reading yet (the collapse monitor measures every 250 steps and at the end).")
     else:
