@@ -116,14 +116,10 @@ def _stats_lines(shown: dict) -> list[str]:
         return [f"no stats yet: {stats['file']} does not exist"]
     if stats["state"] == "empty":
         return [f"no stats yet: {stats['file']} holds no complete line"]
+    from ganaug_core.runstats import stats_said
+
     latest = stats["latest"]
-    parts = []
-    if latest.get("loss_d") is not None and latest.get("loss_g") is not None:
-        parts.append(f"loss D {latest['loss_d']:.3f}, G {latest['loss_g']:.3f}")
-    if latest.get("p") is not None:
-        parts.append(f"augmentation p {latest['p']:.2f}")
-    if latest.get("images_per_s"):
-        parts.append(f"{latest['images_per_s']:,.0f} images/s")
+    parts = stats_said(latest)
     if latest.get("elapsed_s") is not None:
         parts.append(f"{latest['elapsed_s']:,.0f} s of training")
     at = f"step {latest['step']:,}" if isinstance(latest.get("step"), int) else "no step recorded"

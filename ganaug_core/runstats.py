@@ -64,6 +64,19 @@ def too_young_to_tell(step: Optional[int]) -> bool:
     return isinstance(step, int) and step < FEW_STEPS
 
 
+def stats_said(stats: dict) -> list[str]:
+    """A stats line's losses, augmentation p and images/s in words ('loss D 1.930, G 0.670', 'augmentation p 0.04',
+    '376 images/s'), those it holds: a training job's line on the Generate page and `ganaug runs show`."""
+    parts = []
+    if stats.get("loss_d") is not None and stats.get("loss_g") is not None:
+        parts.append(f"loss D {stats['loss_d']:.3f}, G {stats['loss_g']:.3f}")
+    if stats.get("p") is not None:
+        parts.append(f"augmentation p {stats['p']:.2f}")
+    if stats.get("images_per_s"):
+        parts.append(f"{stats['images_per_s']:,.0f} images/s")
+    return parts
+
+
 def diversity_said(reading: dict, class_index: int) -> str:
     """A class's diversity in `reading` (`last_diversity`) in words: '0.62 of real' (its samples' spread against its
     real images'); for a class of one real image, which has no spread, what it is measured against instead; and

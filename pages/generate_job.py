@@ -17,7 +17,7 @@ import streamlit as st
 from db import run_views
 from db.engine import session_scope
 from db.jobs import ACTIVE
-from ganaug_core.runstats import too_young_to_tell
+from ganaug_core.runstats import stats_said, too_young_to_tell
 from pages.jobs import (cancel_or_wait, duration, error_line, failure, load_job, progress_bar, redraw_once_ended,
                         who_and_when)
 from pages.run_curves import folded_curves, show_curves
@@ -51,13 +51,7 @@ def training_line(stats: dict, total: int) -> str:
         parts.append(f"{duration(stats['elapsed_s'])} so far")
     if (left := training_left(stats, total)) is not None:
         parts.append(f"≈ {duration(left)} of training left, then generating and scoring")
-    if stats.get("loss_d") is not None and stats.get("loss_g") is not None:
-        parts.append(f"loss D {stats['loss_d']:.3f}, G {stats['loss_g']:.3f}")
-    if stats.get("p") is not None:
-        parts.append(f"augmentation p {stats['p']:.2f}")
-    if stats.get("images_per_s"):
-        parts.append(f"{stats['images_per_s']:,.0f} images/s")
-    return " · ".join(parts)
+    return " · ".join(parts + stats_said(stats))
 
 
 def job_run(job: dict) -> tuple[Optional[int], Optional[str]]:
