@@ -207,7 +207,8 @@ class _JobContext:
         return self._cancelled
 
 
-def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Optional[str]:
+def execute_job(job_id: int, stop_event: Optional[threading.Event] = None, command: str = "ganaug worker"
+                ) -> Optional[str]:
     """Run one job if it is still queued; returns its final status (None when someone else had it)."""
     from ganaug.job_handlers import HANDLERS
 
@@ -223,7 +224,7 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None) -> Op
             return "failed"
     handler = HANDLERS.get(kind)
     if kind in TRAINING_JOBS:
-        _note_busy_machine(f"job {job_id}: ", (params.get("config") or {}).get("device", "cpu"))
+        _note_busy_machine(command, f"job {job_id}: ", (params.get("config") or {}).get("device", "cpu"))
     if handler is None:
         with session_scope(immediate=True) as s:
             fail_job(s, job_id, f"unknown job kind {kind!r}")
@@ -341,22 +342,24 @@ def _next_table_job() -> Optional[int]:
         return s.scalar(select(Job.id).where(Job.status == "queued").order_by(Job.id).limit(1))
 
 
-def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0, once: bool = False) -> int:
+def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0, once: bool = False,
+               command: str = "ganaug worker") -> int:
     """Run jobs until `stop_event` is set (or, with `once`, until the queue is empty); returns jobs run.
 
-    In the main thread, SIGTERM and SIGINT set the stop event, so `ganaug app` can stop its worker cleanly.
+    In the main thread, SIGTERM and SIGINT set the stop event, so `ganaug app` can stop its worker cleanly. `command`
+    started it (`ganaug worker`, or `ganaug app` or `ganaug demo` for theirs): the busy-machine note names it.
     """
     stop_event = stop_event or threading.Event()
     previous = {}
     if threading.current_thread() is threading.main_thread():
         previous = {sig: signal.signal(sig, lambda *_: stop_event.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    _note_busy_machine()
+    _note_busy_machine(command)
     alive = threading.Event()
     beat = threading.Thread(target=say_alive, args=(alive, alive_file(), HEARTBEAT_S), daemon=True,
                             name="worker-alive")
     beat.start()
     try:
-        return _work(stop_event, poll_s, once)
+        return _work(stop_event, poll_s, once, command)
     finally:
         alive.set()
         beat.join(timeout=HEARTBEAT_S + 5)
@@ -364,16 +367,17 @@ def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0
             signal.signal(sig, handler)
 
 
-def _note_busy_machine(job: str = "", device: str = "cpu") -> None:
+def _note_busy_machine(command: str, job: str = "", device: str = "cpu") -> None:
     """Say in the worker's log, as it starts and as each training job starts, that torch's threads will wait on each
-    other (`busy_machine_note`): the app's training then crawls, and only its terminal can say why."""
-    note = busy_machine_note(device, "ganaug app")  # the worker `ganaug app` starts has its environment
+    other (`busy_machine_note`): the app's training then crawls, and only its terminal can say why. It names the
+    command that started the worker, which has its environment (a standalone one was told to restart `ganaug app`)."""
+    note = busy_machine_note(device, command)
     if note:
         print(f"worker: {job}{note}", file=sys.stderr, flush=True)
 
 
 
-def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:
+def _work(stop_event: threading.Event, poll_s: float, once: bool, command: str) -> int:
     ran = 0
     last_sweep = 0.0
     sweep_from = 0.0  # (monotonic) no sweep before: the workers of running jobs get STALE_AFTER_S to beat again
@@ -393,7 +397,7 @@ def _work(stop_event: threading.Event, poll_s: float, once: bool) -> int:
                 print("worker: the database answers again", file=sys.stderr, flush=True)
                 lost, sweep_from = None, time.monotonic() + STALE_AFTER_S
             if job_id is not None:
-                ran += execute_job(job_id, stop_event) is not None
+                ran += execute_job(job_id, stop_event, command) is not None
                 continue
         except Exception as e:
             # A database server restarted or out of reach stops no worker (nor, through it, `ganaug app`): it waits

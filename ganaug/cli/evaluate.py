@@ -107,10 +107,14 @@ def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -
         "  " + (
             f"{ref['n_holdout']} held-out real images ({m['holdout_split']} split) measured the same way"
             if ref else "no held-out real images to compare with"),
-        f"    {'':<10} {'batch':<17} held-out real",
     ]
-    for name, read, meaning in _DISTRIBUTION_ROWS:
-        lines.append(f"    {name:<10} {read(o):<17} {(read(ref) if ref else '–'):<17} {meaning}")
+    rows = [(name, read(o), read(ref) if ref else "–", meaning) for name, read, meaning in _DISTRIBUTION_ROWS]
+    # Columns as wide as their widest value, two spaces apart at least: a KID with its spread, '218.5981 ± 26.4822',
+    # outgrew a fixed 17 characters and pushed the rest of its row out of line.
+    wide = [max(17, *(len(row[i]) + 1 for row in rows)) for i in (1, 2)]
+    lines.append(f"    {'':<10} {'batch':<{wide[0]}} held-out real")
+    lines += [f"    {name:<10} {batch:<{wide[0]}} {held_out:<{wide[1]}} {meaning}"
+              for name, batch, held_out, meaning in rows]
     if ref and o.get("fid") is not None and ref.get("fid") is not None and o["fid"] < ref["fid"]:
         lines.append("  the batch is nearer the training images than unseen real images are (FID below the held-out "
                      "level):\n  it may track the training images rather than the class; see DCR below")

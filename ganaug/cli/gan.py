@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
 
@@ -30,19 +31,26 @@ TRAIN_HELP = (
     "samples vary too little so far (named again at the end).")
 
 
-def _compact(progress, class_names: list[str]):
-    """The bar shows a few numbers; the full stats (diversity per class, grid path) go to stats.jsonl. Collapsed
-    classes are named as the warning after training names them; a name is a folder's, so tqdm must not print its
-    control characters or line breaks raw."""
+def train_bar(progress, class_names: Callable[[], list[str]]):
+    """The training bar of `ganaug train` and `ganaug demo`: a few numbers; the full stats (diversity per class, grid
+    path) go to stats.jsonl. Collapsed classes are named as the warning after training names them; a name is a
+    folder's, so tqdm must not print its control characters or line breaks raw. `class_names` is read at the first
+    collapsed class: the demo's dataset does not exist until the demo has ingested it. The demo's other stages
+    (ingest, generate, score) pass as they are."""
     from ganaug_core.progress import Progress
 
+    class_names = functools.cache(class_names)
+
     def report(p: Progress) -> None:
+        if p.stage != "train":
+            progress(p)
+            return
         stats = {k: p.stats[k] for k in BAR_STATS if k in p.stats}
         left = budget_left(p)
         if left is not None:  # a minute budget: the bar has no total, so it said nothing of when it ends
             stats = {"left": left, **stats}
         if "collapsed" in stats:
-            names = [one_line(class_names[int(c)]) for c in stats["collapsed"]]
+            names = [one_line(class_names()[int(c)]) for c in stats["collapsed"]]
             more = f" +{len(names) - BAR_NAMES} more" if len(names) > BAR_NAMES else ""
             stats["collapsed"] = "[" + ", ".join(names[:BAR_NAMES]) + more + "]"
         progress(Progress(p.stage, p.done, p.total, stats))
@@ -139,7 +147,7 @@ def train_cmd(
 
     try:
         with terminate_as_interrupt(), tqdm_progress() as progress:
-            run_id = train_run(dataset, config, progress=_compact(progress, dataset_class_names(dataset)),
+            run_id = train_run(dataset, config, progress=train_bar(progress, lambda: dataset_class_names(dataset)),
                                resume_run=resume)
     except KeyboardInterrupt:
         echo("interrupted before a checkpoint could be written", err=True)

@@ -250,14 +250,24 @@ def samples_cmd(
 MAX_POLL_S = 3600  # an hour between looks; far beyond it (1e12, inf) the wait itself overflows
 
 
-def worker_cmd(poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at an empty queue")) -> None:
+# The commands that start a worker of their own (`ganaug.cli.serve.worker_command`): its busy-machine note names the
+# one to start again with OMP_NUM_THREADS=1, since the worker has that command's environment.
+SUPERVISORS = ("app", "demo")
+
+
+def worker_cmd(
+    poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at an empty queue"),
+    started_by: Optional[str] = typer.Option(None, "--started-by", hidden=True),
+) -> None:
     """Run queued jobs (training, generation, scoring, benchmarks, the app's ingests) until interrupted."""
     from ganaug.worker import run_worker
 
     # `not 0 < poll`, so NaN fails too: 0, a negative or NaN wait returns at once, and the worker spun on the database.
     if not 0 < poll <= MAX_POLL_S:
         raise UserError(f"--poll must be a number of seconds above 0 and at most {MAX_POLL_S}, got {poll}")
-    run_worker(poll_s=poll)
+    if started_by is not None and started_by not in SUPERVISORS:
+        raise UserError(f"--started-by must be one of {', '.join(SUPERVISORS)}, got {started_by!r}")
+    run_worker(poll_s=poll, command=f"ganaug {started_by or 'worker'}")
 
 
 @jobs_app.command("list")

@@ -22,7 +22,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import UserError, cli_errors, echo
+from ganaug.cli.common import UserError, cli_errors, dataset_class_names, echo
 from ganaug.cli.exits import interrupted_exit, terminate_as_interrupt
 
 APP_FILE = Path(__file__).resolve().parents[2] / "app.py"
@@ -51,8 +51,10 @@ def streamlit_command(host: str, port: int) -> list[str]:
     ]
 
 
-def worker_command() -> list[str]:
-    return [sys.executable, "-m", "ganaug", "worker"]
+def worker_command(started_by: str = "app") -> list[str]:
+    """The worker `ganaug app` or `ganaug demo` (`started_by`) starts; it names that command in its busy-machine
+    note, being in its environment (a standalone `ganaug worker` names itself)."""
+    return [sys.executable, "-m", "ganaug", "worker", "--started-by", started_by]
 
 
 def _stop(children: list[subprocess.Popen]) -> None:
@@ -106,8 +108,9 @@ def network_warning(address: str) -> Optional[str]:
             "\"Security and integrity\")")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True) -> int:
-    """Run Streamlit (and the worker) until Ctrl-C, SIGTERM or either child exits; returns the exit status."""
+def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True, started_by: str = "app") -> int:
+    """Run Streamlit (and the worker) until Ctrl-C, SIGTERM or either child exits; returns the exit status.
+    `started_by`: `app` or `demo`, the command serving."""
     address = check_can_listen(host, port)
     if not APP_FILE.exists():
         raise UserError(f"{APP_FILE} not found: `ganaug app` runs from a source checkout")
@@ -123,7 +126,7 @@ def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True) -
         children.append(subprocess.Popen(streamlit_command(host, port), env=env, cwd=APP_FILE.parent,
                                          preexec_fn=_die_with_parent))
         if with_worker:
-            children.append(subprocess.Popen(worker_command(), env=env, preexec_fn=_die_with_parent))
+            children.append(subprocess.Popen(worker_command(started_by), env=env, preexec_fn=_die_with_parent))
         echo(f"ganaug app on http://{host}:{port} (worker: {'on' if with_worker else 'off'}); Ctrl-C stops both",
              err=True)
         if warning := network_warning(address):
@@ -169,7 +172,8 @@ def register(app: typer.Typer) -> None:
                                                 "(default 1.5)"),
     ) -> None:
         """Ingest demo:digits, train a quick generator, generate and score a first batch per rare class, then serve."""
-        from ganaug.demo import DEFAULT_MINUTES, TrainingInterrupted, prepare_demo, typed_command
+        from ganaug.cli.gan import train_bar
+        from ganaug.demo import DEFAULT_MINUTES, DEMO_DATASET, TrainingInterrupted, prepare_demo, typed_command
         from ganaug_core.progress import tqdm_progress
 
         if not prepare_only:
@@ -178,7 +182,9 @@ def register(app: typer.Typer) -> None:
             # SIGTERM (`kill`, `timeout`) stops the preparation as Ctrl-C does, leaving nothing half-written: by
             # default it killed the process on the spot, mid-write, its run left marked running.
             with terminate_as_interrupt(), tqdm_progress() as progress:
-                info = prepare_demo(minutes=DEFAULT_MINUTES if minutes is None else minutes, progress=progress)
+                # `train`'s bar: every raw stat (the diversity of each class, the grid's path) made it lines long
+                info = prepare_demo(minutes=DEFAULT_MINUTES if minutes is None else minutes,
+                                    progress=train_bar(progress, lambda: dataset_class_names(DEMO_DATASET)))
         except TrainingInterrupted as e:
             echo(f"run {e.run_id} stopped at step {e.step}, its checkpoint saved: `{typed_command()} train --resume "
                  f"{e.run_id} --minutes 2` trains it further as a new run, which the next `{typed_command()} demo` "
@@ -186,4 +192,4 @@ def register(app: typer.Typer) -> None:
             raise interrupted_exit() from None
         echo(info.text())
         if not prepare_only:
-            raise typer.Exit(serve(host, port))
+            raise typer.Exit(serve(host, port, started_by="demo"))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ganaug.busy_machine import BusyMachine
 from tests.cli.helpers import run
 from tests.cli.test_train_notes import busy
@@ -14,10 +16,10 @@ def test_the_worker_says_so_as_it_starts_and_as_a_training_job_starts(home, monk
     from ganaug.worker import execute_job, run_worker, submit
 
     busy(monkeypatch, 6.3)
-    run_worker(once=True)
+    run_worker(once=True, command="ganaug app")
     assert f"worker: {NOTE}" in capsys.readouterr().err
     job = submit("benchmark", {"dataset": "nope"})  # trains classifiers; fails at once on the unknown dataset
-    assert execute_job(job) == "failed"
+    assert execute_job(job, command="ganaug app") == "failed"
     err = capsys.readouterr().err
     assert f"worker: job {job}: {NOTE}" in err and "`OMP_NUM_THREADS=1 ganaug app`" in err, err
     sleeping = submit("sleep", {"seconds": 0, "steps": 1})  # no training: nothing to say
@@ -27,6 +29,39 @@ def test_the_worker_says_so_as_it_starts_and_as_a_training_job_starts(home, monk
     busy(monkeypatch, 0.4)  # a quiet machine
     run_worker(once=True)
     assert "busy" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("started_by", [None, "app", "demo"])
+def test_the_worker_names_the_command_that_started_it(home, monkeypatch, started_by):
+    import ganaug.worker
+    from ganaug.cli.serve import worker_command
+
+    once = ganaug.worker.run_worker
+    monkeypatch.setattr(ganaug.worker, "run_worker", lambda **kwargs: once(**kwargs, once=True))
+    job = ganaug.worker.submit("benchmark", {"dataset": "nope"})  # a training job: said again as it starts
+    busy(monkeypatch, 6.3)
+    # A worker started by hand was told to run `ganaug app` with the variable; the one `ganaug app` or `ganaug demo`
+    # starts has their environment, so they are what to start again.
+    args = ["worker"] if started_by is None else worker_command(started_by)[3:]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    said = f"`OMP_NUM_THREADS=1 ganaug {started_by or 'worker'}`"
+    assert f"worker: {NOTE}" in result.stderr and f"worker: job {job}: {NOTE}" in result.stderr, result.stderr
+    assert result.stderr.count(said) == 2 and result.stderr.count("OMP_NUM_THREADS=1") == 2, result.stderr
+
+
+def test_the_demo_serves_with_a_worker_that_names_the_demo(home, monkeypatch):
+    from ganaug.cli import serve as serve_module
+    from ganaug.demo import DemoInfo
+
+    served = []
+    monkeypatch.setattr("ganaug.demo.prepare_demo", lambda **k: DemoInfo("digits", 1, [1], None, None, None, steps=1000))
+    monkeypatch.setattr(serve_module, "check_can_listen", lambda host, port: host)
+    monkeypatch.setattr(serve_module, "serve", lambda host, port, **kwargs: served.append(kwargs) or 0)
+    assert run("demo").exit_code == 0
+    assert served == [{"started_by": "demo"}]
+    assert run("worker", "--started-by", "nope").exit_code == 2  # only ours pass it; not in `ganaug worker --help`
+    assert "--started-by" not in run("worker", "--help").stdout
 
 
 def test_benchmark_says_so_before_it_trains(home, monkeypatch):

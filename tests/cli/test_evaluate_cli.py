@@ -186,6 +186,30 @@ def test_the_report_says_what_each_number_means_and_what_real_data_scores():
     assert "the batch is nearer the training images than unseen real images are" in format_batch_report(close)
 
 
+def test_the_distribution_table_keeps_its_columns_whatever_the_values_widths():
+    import re
+
+    from ganaug.cli.evaluate import format_batch_report
+
+    wide = _report()  # `evaluate batch` of a 30-step run's class-9 batch: a KID of 218.6 (its spread 26.5)
+    wide["metrics"]["overall"].update(fid=1376.2, kid={"mean": 218.5981, "std": 26.4822})
+    wide["metrics"]["reference"]["kid"].update(mean=0.4719, std=0.5786)
+    lines = format_batch_report(wide, [str(c) for c in range(10)]).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.endswith("held-out real"))
+    table = lines[at:at + 7]
+    assert [line.split()[0] for line in table[1:]] == ["FID", "KID", "precision", "recall", "density", "coverage"]
+    # Where each column starts: after two spaces or more (a value's own '±' and a meaning's words are one apart).
+    # The KID row's values ran into each other, '218.5981 ± 26.4822 0.4719 ± 0.5786', its meaning 2 to the right.
+    starts = {tuple(m.end() for m in re.finditer(r" {2,}(?=\S)", line)) for line in table[1:]}
+    assert len(starts) == 1, table
+    _, batch, held_out, _ = starts.pop()
+    assert (table[0].index("batch"), table[0].index("held-out real")) == (batch, held_out), table
+    assert "218.5981 ± 26.4822  " in table[2] and all(len(line) <= 120 for line in lines)
+    # The usual widths keep their columns where they were.
+    assert format_batch_report(_report(), [str(c) for c in range(10)]).splitlines()[at + 2].startswith(
+        "    KID        -0.2097 ± 0.3050  0.0110 ± 0.0200   the same")
+
+
 def test_the_report_says_its_fid_is_not_inceptions():
     """The FID and KID rows are on the dataset's own feature extractor: a reader copying "FID 5.08" into a paper
     beside published (Inception-v3) FIDs must be told they do not compare."""

@@ -455,11 +455,11 @@ def test_generating_reports_writing_the_pngs_after_sampling_them(digits, home):
 
 
 def test_the_bar_names_collapsed_classes_as_the_warning_does():
-    from ganaug.cli.gan import _compact
+    from ganaug.cli.gan import train_bar
     from ganaug_core.progress import Progress
 
     seen: list = []
-    report = _compact(seen.append, ["crack", "sc\x1b]0;pwned\x07ratch", "ok"])  # names are the user's folder names
+    report = train_bar(seen.append, lambda: ["crack", "sc\x1b]0;pwned\x07ratch", "ok"])  # the user's folder names
     report(Progress("train", 25, 100, {"loss_d": 1.5, "collapsed": [0, 1], "grid": "g.png", "run_id": 3}))
     # It had shown the indices, 'collapsed=[0, 1]', while the warning below the bar named the classes.
     assert seen[0].stats == {"loss_d": 1.5, "collapsed": "[crack, sc\\x1b]0;pwned\\x07ratch]"}
@@ -504,12 +504,12 @@ def test_a_finished_run_of_few_steps_says_so_and_how_to_continue(digits, home, m
 
 
 def test_the_bar_names_a_few_collapsed_classes_and_counts_the_rest():
-    from ganaug.cli.gan import _compact
+    from ganaug.cli.gan import train_bar
     from ganaug_core.progress import Progress
 
     seen: list = []
     names = [f"pitting corrosion — sous-type {c:03d}" for c in range(100)]
-    _compact(seen.append, names)(Progress("train", 250, 2000, {"loss_d": 1.5, "collapsed": list(range(79))}))
+    train_bar(seen.append, lambda: names)(Progress("train", 250, 2000, {"loss_d": 1.5, "collapsed": list(range(79))}))
     # All 79 names made the bar ~2,800 characters wide: a terminal cut it off, a log kept every such line.
     assert seen[0].stats["collapsed"] == f"[{names[0]}, {names[1]}, {names[2]} +76 more]"
 

@@ -38,4 +38,4 @@ def test_worker_takes_a_sensible_poll_interval(home, monkeypatch):
     ran = []
     monkeypatch.setattr(ganaug.worker, "run_worker", lambda **kwargs: ran.append(kwargs))
     assert run("worker", "--poll", "0.1").exit_code == 0
-    assert ran == [{"poll_s": 0.1}]
+    assert ran == [{"poll_s": 0.1, "command": "ganaug worker"}]
