@@ -15,11 +15,11 @@ for the best match every whole-pixel crop down to the smallest scale. Quarter tu
 images is measured apart (pixel_distances.py): the residual of the best non-negative combination a·r_i + b·r_j (r_i
 among the BLEND_FIRST real images most correlated with the sample, r_j any), over r_i's plain distance to its nearest
 other real image, is a copy below BLEND_RATIO. Colour images are aligned once more ignoring colour, the few nearest
-candidates only (pixel_colours.py): a copy greyed, with its channels swapped or mixed, mirrored and shifted. Not
-aligned: rotations over 17° (other than quarter turns) or combined with a crop at a corner, turned copies that are also
-cropped or shifted more than QUARTER_SHIFT, shears, crops below 75 %, shifts over MAX_SHIFT, a blend of three or more
-images or of shifted ones, blurring beyond what the ratio tolerates, and a greyed or channel-swapped copy that is also
-cropped, rotated or turned.
+candidates only, and only where that fit is well below its fit to the sample's other such candidates (pixel_colours.py):
+a copy greyed, with its channels swapped or mixed, mirrored and shifted. Not aligned: rotations over 17° (other than
+quarter turns) or combined with a crop at a corner, turned copies that are also cropped or shifted more than
+QUARTER_SHIFT, shears, crops below 75 %, shifts over MAX_SHIFT, a blend of three or more images or of shifted ones,
+blurring beyond what the ratio tolerates, and a greyed or channel-swapped copy that is also cropped, rotated or turned.
 
 PIXEL_COPY_RATIO and BLEND_RATIO are calibrated on the demo digits (benchmarks/evaluation.py, 200 copies of each
 kind; BENCHMARKS.md "Evaluation") against 208 images no decision reads (a quarter of each common class's training
@@ -36,7 +36,8 @@ candidate search and the blend fit still read every real image: at 32×32 colour
 10,000 real images, and the prepared real side (RealBank) holds ≈ 1.1 × their pixels in float32. The crop windows,
 rotations and turned orientations (2026-12-06) cost ≈ 12 s more per 200 samples at 32×32 colour, whatever the number
 of real images: ≈ 4–6× the check's time against 1,000 such images, ≈ 1.7× against 10,000. The colour images' pass
-that ignores colour (2026-12-07) took 6.3 of 325.6 s for 2,048 64² colour samples against 5,000 such images (≈ 2 %).
+that ignores colour (2026-12-07) took 6.3 of 325.6 s for 2,048 64² colour samples against 5,000 such images (≈ 2 %);
+fitting every channel, not the grey alone, costs ≈ 1.6× that.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ import numpy as np
 from ganaug_core.metrics.pixel_align import MAX_SHIFT, _block_average, _overlap_distance, _prepare, _shifts, _turned
 from ganaug_core.metrics.pixel_crops import (CROP_SCALES, _candidate_images, _crop, _exact_crop_distance,
                                              _with_windows)
-from ganaug_core.metrics.pixel_colours import COLOUR_FIRST, _nearest_recoloured, _recoloured
+from ganaug_core.metrics.pixel_colours import COLOUR_FIRST, _beyond_chance, _nearest_recoloured, _recoloured_distances
 from ganaug_core.metrics.pixel_distances import _blend_residual, _own_distances, _ratio
 from ganaug_core.progress import stop_if
 
@@ -229,12 +230,14 @@ def _nearest_aligned(s, images, shortlists, max_shift, extra=None, small=None, s
             c, d = np.where(turned < d, c_turned, c), np.minimum(d, turned)
         better = d < best_d  # ties keep the earlier orientation, the unmirrored one first
         index[better], best_d[better], orientation[better] = c[better] % m, d[better], o
-    for o, cand in enumerate(recolour):  # a greyed or channel-swapped copy, the whole images only
-        stop()
-        shift = _view_shift(o, max_shift)
-        d, c, _ = _recoloured(views[o], images, cand, shift)
+    if recolour:  # a greyed or channel-swapped copy, the whole images only
+        each = []
+        for o, cand in enumerate(recolour):
+            stop()
+            each.append(_recoloured_distances(views[o], images, cand, _view_shift(o, max_shift)).min(axis=1))
+        d, c, at = _beyond_chance(np.concatenate(each, axis=1), np.concatenate(recolour, axis=1))
         better = d < best_d
-        index[better], best_d[better], orientation[better] = c[better] % m, d[better], o
+        index[better], best_d[better], orientation[better] = c[better], d[better], at[better] // recolour[0].shape[1]
     # Whole-pixel crops of the best match only, in its orientation: the costly step, kept to one image per row.
     view = np.stack(views)[orientation, np.arange(len(s))]
     return np.minimum(best_d, _exact_crop_distance(view, images[index])[0]), index

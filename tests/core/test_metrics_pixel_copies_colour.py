@@ -5,6 +5,7 @@ exactly as before."""
 import numpy as np
 
 from ganaug_core.metrics.pixel_align import _block_average, _prepare
+from ganaug_core.metrics.pixel_colours import _beyond_chance
 from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, pixel_copy_ratio, prepare_real
 from tests.core.test_features import digits_8x8
 
@@ -85,3 +86,30 @@ def test_each_channel_has_its_share_a_flat_one_none_a_faint_one_less():
     assert np.allclose(share[0], 1 / 3) and np.allclose(share[1], [0.5, 0.5, 0.0]) and np.all(p[1, 2] == 0.0)
     assert share[2, 1] < 0.1 * share[2, 0]
     assert np.all(_prepare(np.full((1, 1, 16, 16), 200, np.uint8)) == 0.0)  # it was ±0.018 at unit norm
+
+
+def _block_noise(n, side, seed):
+    """Colour noise in 4×4-pixel blocks, each channel its own: few values per channel, so three free weights fit the
+    grey of one image with another's channels closely by chance."""
+    x = np.random.default_rng(seed).normal(size=(n, 3, side // 4, side // 4)).repeat(4, axis=2).repeat(4, axis=3)
+    return _u8(128 + 60 * x)
+
+
+def test_distinct_small_colour_images_are_not_flagged_by_the_pass_that_ignores_colour():
+    # The grey fit's distance was taken wherever lower than the in-colour one: 68 of 100 such 16² images flagged
+    # (median ratio 0.87 → 0.31), every one at 8², where a mix of 2×2-block channels fits any 2×2-block grey.
+    real = _block_noise(60, 16, 3)
+    _, ratio = pixel_copy_ratio(_block_noise(20, 16, 4), real)
+    assert (ratio >= PIXEL_COPY_RATIO).all() and np.median(ratio) > 0.6, np.sort(ratio)[:5]
+    copy = real[:2, ::-1]  # channels swapped: still a copy there
+    index, ratio = pixel_copy_ratio(copy, real)
+    assert index.tolist() == [0, 1] and (ratio < PIXEL_COPY_RATIO).all(), ratio
+
+
+def test_a_grey_fit_counts_only_well_below_the_same_fit_to_other_real_images():
+    d = np.array([[0.0, 0.0, 0.4], [0.01, 0.5, 0.6], [0.35, 0.6, 0.7], [0.3, 0.4, 0.3]])
+    cand = np.array([[5, 6, 7], [5, 6, 7], [5, 6, 7], [5, 6, 5]])  # the last row: one real image in two views
+    distance, index, at = _beyond_chance(d, cand)
+    assert distance[0] == np.inf and distance[1] == 0.01 and distance[3] == np.inf  # 0 is no better than 0
+    assert distance[2] == np.inf  # 0.35 is 58 % of 0.6: within chance
+    assert index.tolist() == [5, 5, 5, 5] and at.tolist() == [0, 0, 0, 0]
