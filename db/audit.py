@@ -168,7 +168,7 @@ def _broken_link(session: Session, e, before: int) -> str:
 # filters of `ganaug audit log` accept these, and any other value the log happens to hold.
 ACTIONS = ("approve", "reject", "revoke", "reject_sample", "restore_sample", "tag", "untag", "add_user", "disable_user",
            "enable_user", "set_password", "set_role", "add_tag", "retire_tag", "restore_tag", "export",
-           "unlock_sign_in", "ingest", "seal", "remove_dataset")
+           "unlock_sign_in", "ingest", "seal", "remove_dataset", "download")
 TARGET_TYPES = ("batch", "sample", "user", "tag", "dataset")
 
 

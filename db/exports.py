@@ -21,6 +21,9 @@ from db.users import require_user
 from ganaug_core.paths import resolve
 
 ACTION, TARGET_TYPE = "export", "dataset"
+# A recorded export's folder taken away from the server as a .zip (the Audit page): patient images leaving the machine
+# again, so a hospital finds it in the log beside the export. It decides nothing: the replay and the gate pass over it.
+DOWNLOAD = "download"  # 14 characters at most: `ganaug audit log` gives the action 14 columns
 
 
 def export_meaning(dataset: str, entries: int, synthetic: int, folder: str, manifest_sha256: str) -> str:
@@ -47,6 +50,19 @@ def record_export(session: Session, user: User, summary: dict) -> Event:
     meaning = export_meaning(summary["dataset"], summary["entries"], synthetic, summary["out"],
                              summary["manifest_sha256"])
     return record_event(session, actor, ACTION, TARGET_TYPE, dataset.id, meaning, details=details)
+
+
+def record_download(session: Session, user: User, export: dict, files: int, size: int, zip_sha256: str) -> Event:
+    """Append that `user` downloaded the folder of the recorded `export` (`export_dict`) as a zip of `files` files,
+    `size` bytes, whose sha256 is `zip_sha256`. Call it in a `session_scope(immediate=True)`; an account disabled
+    since it signed in is refused, and then nothing is handed over."""
+    lock_log(session)
+    actor = require_user(session, user, action="download exports")
+    meaning = (f"Export {export['id']} of dataset {export['dataset']!r} ({export['images']} images, manifest.csv "
+               f"sha256 {export['manifest_sha256']}) left the server as a zip of its folder {export['folder']}.")
+    details = dict(export=export["id"], dataset=export["dataset"], folder=export["folder"],
+                   manifest_sha256=export["manifest_sha256"], files=files, bytes=size, zip_sha256=zip_sha256)
+    return record_event(session, actor, DOWNLOAD, TARGET_TYPE, export["dataset_id"], meaning, details=details)
 
 
 def refuse_if_withdrawn(session: Session, summary: dict) -> None:

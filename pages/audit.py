@@ -6,7 +6,9 @@ select the synthetic images cannot be trusted. Each export is recorded in the lo
 export tab lists the recorded exports, each with whether its folder still holds the manifest it was recorded with,
 and, for the one a reviewer chooses, whether the review has withdrawn any of its images since (a revoked batch leaves
 the folder as it was: it "matches" still). An export says what changed since the dataset's previous one. Both in the
-words of `ganaug export` and `ganaug audit folder` (ganaug/export_changes.py), without their commands.
+words of `ganaug export` and `ganaug audit folder` (ganaug/export_changes.py), without their commands. A team with
+a browser only takes a recorded export away as a .zip (pages/export_download.py); the rare classes an export leaves
+without synthetic images are named, with why, before the click (pages/export_gains.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from db.engine import session_scope
 from db.models import Event
 from db.exports import count_exports, list_exports
 from db.replay import state_mismatches
+from pages.export_download import download_section
+from pages.export_gains import RATIO_HELP, gains_warning, imbalance_words, ratio_words
 from pages.tables import MISSING, event_table, table_columns, text_cells
 from pages.ui import NO_DATASET, decision_errors, home, plain, require_user, signed_in_row
 
@@ -168,6 +172,7 @@ def past_exports() -> None:
         st.caption(f"{len(rows):,} of {total:,} exports shown, the newest: `ganaug audit exports --limit {total}` "
                    "lists them all.")
     withdrawn_check(rows)
+    download_section(rows, export_label)
 
 
 @st.cache_data(ttl=60, show_spinner="Checking the export against the review…", max_entries=32)
@@ -252,9 +257,13 @@ def export_summary(result: dict) -> None:
     from ganaug.export import empty_classes_warning
 
     event = result.get("event")
-    st.success(f"Exported {result['entries']:,} images to `{result['out']}`; manifest sha256 "
-               f"`{result['manifest_sha256']}`" + (f"; recorded as event {event['id']} of the decision log"
-                                                   if event else ""))
+    # In the reviewer's words: where it is, and that it can be taken away; the hashes and commands in the expander.
+    counts = result["counts"].values()
+    synthetic = sum(n["synthetic"] for n in counts)
+    st.success(f"Exported {result['entries']:,} images ({result['entries'] - synthetic:,} real, {synthetic:,} approved "
+               f"synthetic) as “{plain(Path(result['out']).name)}”, on the server"
+               + (f"; recorded as event {event['id']} of the decision log under your name. Download it as a .zip "
+                  "under **Take an export away** below." if event else "."), icon=":material/task_alt:")
     with session_scope() as session:
         names = (views.dataset_summary(session, result["dataset"]) or {}).get("class_names") or []
     rows = [{"class_name": names[int(c)] if int(c) < len(names) else c, "real_images": n["real"],
@@ -263,19 +272,20 @@ def export_summary(result: dict) -> None:
                  column_config=table_columns(rows), placeholder=MISSING)
     changes_since_previous(result.get("since_previous"), names)
     ratios = result.get("imbalance") or {}
-    if ratios.get("before") is not None:  # what the CLI says: how imbalanced the set still is
-        st.markdown(f"**Imbalance** (largest class over smallest): {ratios['before']:g} in the real training images, "
-                    f"{ratios['after']:g} in this set")
+    if ratios.get("before") is not None:  # what the CLI says: how imbalanced the set still is; and why, if no better
+        st.markdown(imbalance_words(result["dataset"], result["synthetic_ratio"], result["counts"], ratios))
     if warning := empty_classes_warning(result.get("empty_classes") or []):
         st.warning(plain(warning[0].upper() + warning[1:] + "."), icon=":material/folder_off:")
     if result["excluded"]:
         st.caption("Left out: " + "; ".join(f"{n:,} {why}" for why, n in sorted(result["excluded"].items())))
     not_covered_warning(result["dataset"], result.get("real_images") or {})
     head = result["log_head"]
-    st.caption(f"Gated on the decision log's first {head['events']:,} events (head `{head['hash'][:16]}…`, in the "
-               "folder's log_head.txt: `ganaug audit verify --head` checks the log still holds it).")
-    with st.expander("The export's summary as JSON"):
-        st.json(result)
+    with st.expander("Technical details (for an engineer or an auditor)"):
+        st.markdown(f"Folder on the server: `{result['out']}`  \nmanifest.csv sha256: `{result['manifest_sha256']}`")
+        st.caption(f"Gated on the decision log's first {head['events']:,} events (head `{head['hash'][:16]}…`, in "
+                   "the folder's log_head.txt: `ganaug audit verify --head` checks the log still holds it; `ganaug audit "
+                   "folder` checks the folder).")
+        st.json(result, expanded=False)
 
 
 require_user()
@@ -360,14 +370,20 @@ with export_tab:
     else:
         e1, e2, e3 = st.columns([2, 1, 3])
         dataset = e1.selectbox("Dataset", names, key="export_dataset")
-        ratio = e2.number_input("Synthetic : real ratio", 0.0, 100.0, 1.0, 0.25, key="export_ratio")
-        name = e3.text_input("Export folder name (under GANAUG_HOME/exports/)",
-                             value=f"{dataset}-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}", key="export_name")
+        ratio = e2.number_input("Synthetic : real ratio", 0.0, 100.0, 1.0, 0.25, key="export_ratio", help=RATIO_HELP)
+        name = e3.text_input("Export folder name",
+                             value=f"{dataset}-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}", key="export_name",
+                             help="The export is written on the server, in its exports folder (not on your "
+                                  "computer); once written, download it as a .zip under Take an export away.")
+        st.caption(ratio_words(ratio))
         # On request: the gate reads every approved sample's file (2–3 s with 100,000 samples), and the tabs below
         # all run with the page.
         if st.toggle("Show what this export would hold, per class", key="export_preview_on"):
             export_preview_table(dataset, ratio)
-        if st.button("Export the gated training set", key="export_go", type="primary", icon=":material/download:"):
+        gains_warning(dataset, ratio)
+        # Not the download icon: this writes the folder on the server; the zip is taken under Take an export away.
+        if st.button("Export the gated training set", key="export_go", type="primary",
+                     icon=":material/create_new_folder:"):
             try:
                 result = export_gated(dataset, name, ratio)
             except decision_errors() + (FileExistsError, OSError) as e:

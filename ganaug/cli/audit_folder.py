@@ -33,7 +33,7 @@ _EXPORT_FILES = ("manifest.csv", "images.csv", "classes.csv", "manifest.sha256",
 _IMAGE = re.compile(r"(\d{3,})_[^/]*/(\d{6,})_(real|synthetic)\.png")
 
 
-def _manifest_rows(folder: Path) -> tuple[list[dict], str]:
+def manifest_rows(folder: Path) -> tuple[list[dict], str]:
     """manifest.csv's rows and its sha256; a folder without one is not an export (bad input)."""
     manifest = folder / "manifest.csv"
     if not folder.is_dir():
@@ -128,7 +128,7 @@ def _images_csv_problems(folder: Path, rows: list[dict]) -> list[str]:
             for i, (one, row) in enumerate(zip(listed, rows)) if any(one.get(k) != row.get(k) for k in keys)]
 
 
-def _checksum_problems(folder: Path) -> list[str]:
+def checksum_problems(folder: Path) -> list[str]:
     """Each file that manifest.sha256 lists (manifest.csv, images.csv, classes.csv) whose bytes no longer have its
     sha256."""
     try:
@@ -220,8 +220,8 @@ def check_folder(folder: Path) -> dict:
     from db.replay import LogState
 
     folder = folder.resolve()
-    rows, digest = _manifest_rows(folder)
-    problems = _checksum_problems(folder) + image_problems(folder, rows)
+    rows, digest = manifest_rows(folder)
+    problems = checksum_problems(folder) + image_problems(folder, rows)
     head = _log_head(folder)
     log = LogState()
     synthetic = [(i, r["path"], r["sha256"], int(r["batch_id"])) for i, r in enumerate(rows)

@@ -169,7 +169,10 @@ def test_audit_verify_provenance_and_export(users, digits):
     assert not at.exception
     out = home() / "exports" / "gated-1"
     manifest_sha = (out / "manifest.sha256").read_text().split()[0]
-    assert any(str(out) in s.value and f"manifest sha256 `{manifest_sha}`" in s.value for s in at.success)
+    # In the reviewer's words; the server path and the hash in the technical details' expander.
+    assert any(s.value.startswith("Exported ") and "“gated-1”" in s.value for s in at.success)
+    assert any(str(out) in m.value and f"manifest.csv sha256: `{manifest_sha}`" in m.value
+               for m in at.expander[-1].markdown)
     # What it admitted, per class in the dataset's names, and the log head it rests on (no raw JSON to unfold).
     table = at.dataframe[-2].value
     assert list(table.columns) == ["class_name", "real_images", "synthetic_images"]
@@ -179,8 +182,10 @@ def test_audit_verify_provenance_and_export(users, digits):
     assert table["synthetic_images"].sum() == sum(",synthetic," in r for r in rows)
     assert any("Gated on the decision log's first" in c.value for c in at.caption)
     real, total = table["real_images"], table["real_images"] + table["synthetic_images"]  # the CLI said it; not the page
-    assert (f"**Imbalance** (largest class over smallest): {round(real.max() / real.min(), 2):g} in the real training "
-            f"images, {round(total.max() / total.min(), 2):g} in this set") in [m.value for m in at.markdown]
+    assert [m.value for m in at.markdown if m.value.startswith("**Imbalance:**")][0].startswith(
+        f"**Imbalance:** the largest class has {round(real.max() / real.min(), 2):g} times as many real training "
+        f"images as the smallest; in this set, real and synthetic together, {round(total.max() / total.min(), 2):g} "
+        "times as many.")
     # Recorded in the log under the reviewer's name, and listed below, with its folder checked against the record.
     with session_scope() as session:
         event = session.scalars(select(Event).where(Event.action == "export")).one()

@@ -1,0 +1,159 @@
+"""A clinic with a browser only, on the Audit page's export tab: the export was written on the server with no way to
+take it away; the ratio, the folder field and the message after an export spoke in engineers' words; and the
+rarest class gained nothing ("Imbalance 24 → 24") because its batch was still pending, which nothing said before
+exporting."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.models import Event
+from tests.app.conftest import app_test, button, make_batch
+
+
+def _approved(digits: str, class_index: int, n: int, seed: int) -> int:
+    from db.review import approve_batch
+    from db.users import get_user
+
+    batch = make_batch(digits, class_index, n, seed=seed)
+    with session_scope(immediate=True) as session:
+        approve_batch(session, batch, get_user(session, "rita"))
+    return batch
+
+
+def _export(at, name: str):
+    at.text_input(key="export_name").set_value(name).run()
+    button(at, "Export the gated training set").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    return at
+
+
+def _events(action: str) -> list[Event]:
+    with session_scope() as session:
+        return list(session.scalars(select(Event).where(Event.action == action).order_by(Event.id)))
+
+
+def _download(at):
+    return list(at.get("download_button"))
+
+
+def test_a_recorded_export_downloads_as_a_zip_of_its_folder_and_the_download_is_logged(users, digits, home, tmp_path):
+    from db.exports import list_exports
+    from ganaug.cli.audit_folder import check_folder
+    from pages.export_download import checked_folder, zip_and_record
+    from streamlit.runtime.download_data_util import convert_data_to_bytes_and_infer_mime
+
+    _approved(digits, 8, 3, seed=1)
+    at = _export(app_test(users["rita"], "audit.py"), "gated-1")
+    [export] = _events("export")
+    assert not _download(at)  # nothing built or offered until an export is chosen
+    at.selectbox(key="export_download").set_value(export.id).run()
+    assert not at.exception and not at.error
+    [offered] = _download(at)
+    assert offered.proto.label == f"Download export {export.id} as gated-1.zip (0.4 MB)"
+
+    # What the button's callable hands over (Streamlit runs it on the click, which AppTest does not).
+    folder = home / "exports" / "gated-1"
+    with session_scope() as session:
+        [record] = list_exports(session)
+    found = checked_folder(str(home / "exports"), str(folder), record["manifest_sha256"])
+    assert found["problems"] == []
+    rita = type("U", (), dict(id=users["rita"]["id"], name="rita"))()
+    data = zip_and_record(record, found["files"], found["size"], rita, None)
+    payload, _ = convert_data_to_bytes_and_infer_mime(data, TypeError("not a type Streamlit serves"))  # as it reads it
+    with zipfile.ZipFile(io.BytesIO(payload)) as z:
+        names = sorted(z.namelist())
+        z.extractall(tmp_path / "unzipped")
+    # Exactly the folder's files, in its layout, under one folder of its name.
+    assert names == sorted(f"gated-1/{p.relative_to(folder).as_posix()}" for p in folder.rglob("*") if p.is_file())
+    out = tmp_path / "unzipped" / "gated-1"
+    for line in (out / "manifest.sha256").read_text().splitlines():  # `sha256sum -c manifest.sha256`
+        digest, name = line.split("  ")
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+    # `ganaug audit folder` on the unzipped copy: as on the server (make_batch's checkpoint was never written).
+    assert [p for p in check_folder(out)["problems"] if "checkpoint" not in p] == []
+
+    [download] = _events("download")
+    assert (download.actor, download.target_type, download.target_id) == ("rita", "dataset", export.target_id)
+    assert download.details["export"] == export.id
+    assert download.details["zip_sha256"] == hashlib.sha256(payload).hexdigest()
+    # In the Decision log, and among its action filter's choices, in words.
+    at = app_test(users["rita"], "audit.py")
+    assert list(at.dataframe[0].value["action"])[0] == "download"
+    assert "download" in at.selectbox(key="audit_action").options
+
+
+def test_a_folder_that_no_longer_matches_its_record_is_refused_in_one_line(users, digits, home):
+    _approved(digits, 8, 3, seed=1)
+    at = _export(app_test(users["rita"], "audit.py"), "gated-1")
+    [export] = _events("export")
+    image = next((home / "exports" / "gated-1").glob("*_8/*_synthetic.png"))
+    image.write_bytes(image.read_bytes() + b"x")  # swapped after the export: manifest.csv still matches its record
+    at.selectbox(key="export_download").set_value(export.id).run()
+    assert not _download(at)
+    [error] = [e.value for e in at.error]
+    assert error.startswith(f"Export {export.id} cannot be downloaded: its folder no longer matches its record (")
+    assert "\n" not in error
+    assert not _events("download")
+
+
+def test_a_file_changed_after_the_check_fails_the_zip_and_logs_nothing(users, digits, home):
+    import pytest
+
+    from db.exports import list_exports
+    from pages.export_download import checked_folder, zip_and_record
+
+    _approved(digits, 8, 3, seed=1)
+    _export(app_test(users["rita"], "audit.py"), "gated-1")
+    folder = home / "exports" / "gated-1"
+    with session_scope() as session:
+        [record] = list_exports(session)
+    found = checked_folder(str(home / "exports"), str(folder), record["manifest_sha256"])
+    image = next(folder.glob("*_8/*_synthetic.png"))
+    image.write_bytes(image.read_bytes() + b"x")
+    rita = type("U", (), dict(id=users["rita"]["id"], name="rita"))()
+    with pytest.raises(ValueError, match="changed since it was checked"):
+        zip_and_record(record, found["files"], found["size"], rita, None)
+    assert not _events("download")
+
+
+def test_the_export_tab_speaks_the_reviewers_words(users, digits, home):
+    _approved(digits, 8, 3, seed=1)
+    at = app_test(users["rita"], "audit.py")
+    assert "GANAUG_HOME" not in at.text_input(key="export_name").label
+    assert at.number_input(key="export_ratio").help  # the ratio explained
+    assert any(c.value.startswith("At 1, each class gets at most 1 approved synthetic image per real image")
+               for c in at.caption)
+    _export(at, "gated-1")
+    [export] = _events("export")
+    [done] = [s.value for s in at.success if s.value.startswith("Exported")]
+    assert "sha256" not in done and "ganaug" not in done and "GANAUG_HOME" not in done
+    assert f"recorded as event {export.id} of the decision log under your name" in done
+    # The technical details still there, in the expander.
+    manifest_sha = (home / "exports" / "gated-1" / "manifest.sha256").read_text().split()[0]
+    assert any(manifest_sha in m.value for m in at.expander[-1].markdown)
+    assert any("ganaug audit verify --head" in c.value for c in at.expander[-1].caption)
+
+
+def test_the_rare_classes_that_gain_nothing_are_named_with_why_before_the_export(users, digits, home):
+    from db.review import reject_batch
+    from db.users import get_user
+
+    _approved(digits, 8, 3, seed=1)
+    pending = make_batch(digits, 9, 2, seed=2)
+    rejected = make_batch(digits, 7, 2, seed=3)
+    with session_scope(immediate=True) as session:
+        reject_batch(session, rejected, get_user(session, "rita"), "smudges")
+    at = app_test(users["rita"], "audit.py")
+    [warning] = [w.value for w in at.warning if w.value.startswith("**Before you export:**")]
+    assert f"- class 9: batch {pending} is still pending review" in warning
+    assert f"- class 7: batch {rejected} was rejected" in warning
+    assert "class 8" not in warning  # it gains its 3 approved samples
+    _export(at, "gated-1")
+    [imbalance] = [m.value for m in at.markdown if m.value.startswith("**Imbalance:**")]
+    assert f"- class 9: batch {pending} is still pending review" in imbalance
