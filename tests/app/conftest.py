@@ -84,6 +84,26 @@ def make_batch(dataset: str, class_index: int, n: int, memorized=(), scored: boo
         return batch.id
 
 
+def approved_batch(dataset: str, class_index: int, n: int, seed: int) -> int:
+    """`make_batch`'s batch, approved by rita."""
+    from db.engine import session_scope
+    from db.review import approve_batch
+    from db.users import get_user
+
+    batch = make_batch(dataset, class_index, n, seed=seed)
+    with session_scope(immediate=True) as session:
+        approve_batch(session, batch, get_user(session, "rita"))
+    return batch
+
+
+def export_from_page(at, name: str):
+    """The Audit page's export of the gated set into exports/`name`, which must succeed."""
+    at.text_input(key="export_name").set_value(name).run()
+    button(at, "Export the gated training set").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    return at
+
+
 def app_test(user: dict | None = None, page: str | None = None):
     """The whole app (app.py + navigation), optionally signed in and switched to `page` (a file in pages/)."""
     from streamlit.testing.v1 import AppTest

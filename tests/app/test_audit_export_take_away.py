@@ -13,24 +13,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Event
-from tests.app.conftest import app_test, button, make_batch
-
-
-def _approved(digits: str, class_index: int, n: int, seed: int) -> int:
-    from db.review import approve_batch
-    from db.users import get_user
-
-    batch = make_batch(digits, class_index, n, seed=seed)
-    with session_scope(immediate=True) as session:
-        approve_batch(session, batch, get_user(session, "rita"))
-    return batch
-
-
-def _export(at, name: str):
-    at.text_input(key="export_name").set_value(name).run()
-    button(at, "Export the gated training set").click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
-    return at
+from tests.app.conftest import app_test, approved_batch, export_from_page, make_batch
 
 
 def _events(action: str) -> list[Event]:
@@ -48,8 +31,8 @@ def test_a_recorded_export_downloads_as_a_zip_of_its_folder_and_the_download_is_
     from pages.export_download import checked_folder, zip_and_record
     from streamlit.runtime.download_data_util import convert_data_to_bytes_and_infer_mime
 
-    _approved(digits, 8, 3, seed=1)
-    at = _export(app_test(users["rita"], "audit.py"), "gated-1")
+    approved_batch(digits, 8, 3, seed=1)
+    at = export_from_page(app_test(users["rita"], "audit.py"), "gated-1")
     [export] = _events("export")
     assert not _download(at)  # nothing built or offered until an export is chosen
     at.selectbox(key="export_download").set_value(export.id).run()
@@ -89,8 +72,8 @@ def test_a_recorded_export_downloads_as_a_zip_of_its_folder_and_the_download_is_
 
 
 def test_a_folder_that_no_longer_matches_its_record_is_refused_in_one_line(users, digits, home):
-    _approved(digits, 8, 3, seed=1)
-    at = _export(app_test(users["rita"], "audit.py"), "gated-1")
+    approved_batch(digits, 8, 3, seed=1)
+    at = export_from_page(app_test(users["rita"], "audit.py"), "gated-1")
     [export] = _events("export")
     image = next((home / "exports" / "gated-1").glob("*_8/*_synthetic.png"))
     image.write_bytes(image.read_bytes() + b"x")  # swapped after the export: manifest.csv still matches its record
@@ -108,8 +91,8 @@ def test_a_file_changed_after_the_check_fails_the_zip_and_logs_nothing(users, di
     from db.exports import list_exports
     from pages.export_download import checked_folder, zip_and_record
 
-    _approved(digits, 8, 3, seed=1)
-    _export(app_test(users["rita"], "audit.py"), "gated-1")
+    approved_batch(digits, 8, 3, seed=1)
+    export_from_page(app_test(users["rita"], "audit.py"), "gated-1")
     folder = home / "exports" / "gated-1"
     with session_scope() as session:
         [record] = list_exports(session)
@@ -123,13 +106,13 @@ def test_a_file_changed_after_the_check_fails_the_zip_and_logs_nothing(users, di
 
 
 def test_the_export_tab_speaks_the_reviewers_words(users, digits, home):
-    _approved(digits, 8, 3, seed=1)
+    approved_batch(digits, 8, 3, seed=1)
     at = app_test(users["rita"], "audit.py")
     assert "GANAUG_HOME" not in at.text_input(key="export_name").label
     assert at.number_input(key="export_ratio").help  # the ratio explained
     assert any(c.value.startswith("At 1, each class gets at most 1 approved synthetic image per real image")
                for c in at.caption)
-    _export(at, "gated-1")
+    export_from_page(at, "gated-1")
     [export] = _events("export")
     [done] = [s.value for s in at.success if s.value.startswith("Exported")]
     assert "sha256" not in done and "ganaug" not in done and "GANAUG_HOME" not in done
@@ -144,7 +127,7 @@ def test_the_rare_classes_that_gain_nothing_are_named_with_why_before_the_export
     from db.review import reject_batch
     from db.users import get_user
 
-    _approved(digits, 8, 3, seed=1)
+    approved_batch(digits, 8, 3, seed=1)
     pending = make_batch(digits, 9, 2, seed=2)
     rejected = make_batch(digits, 7, 2, seed=3)
     with session_scope(immediate=True) as session:
@@ -154,6 +137,6 @@ def test_the_rare_classes_that_gain_nothing_are_named_with_why_before_the_export
     assert f"- class 9: batch {pending} is still pending review" in warning
     assert f"- class 7: batch {rejected} was rejected" in warning
     assert "class 8" not in warning  # it gains its 3 approved samples
-    _export(at, "gated-1")
+    export_from_page(at, "gated-1")
     [imbalance] = [m.value for m in at.markdown if m.value.startswith("**Imbalance:**")]
     assert f"- class 9: batch {pending} is still pending review" in imbalance

@@ -11,24 +11,7 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models import Event, Sample
 from ganaug_core.markdown import plain
-from tests.app.conftest import app_test, button, make_batch
-
-
-def _approved(digits: str, class_index: int, n: int, seed: int) -> int:
-    from db.review import approve_batch
-    from db.users import get_user
-
-    batch = make_batch(digits, class_index, n, seed=seed)
-    with session_scope(immediate=True) as session:
-        approve_batch(session, batch, get_user(session, "rita"))
-    return batch
-
-
-def _export(at, name: str):
-    at.text_input(key="export_name").set_value(name).run()
-    button(at, "Export the gated training set").click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
-    return at
+from tests.app.conftest import app_test, approved_batch, export_from_page
 
 
 def _export_events() -> list[Event]:
@@ -46,11 +29,11 @@ def _markdown(at, start: str) -> list[str]:
 
 
 def test_an_export_from_the_page_says_it_is_the_first_or_that_nothing_changed_since(users, digits, home):
-    _approved(digits, 8, 3, seed=1)
-    at = _export(app_test(users["rita"], "audit.py"), "first")
+    approved_batch(digits, 8, 3, seed=1)
+    at = export_from_page(app_test(users["rita"], "audit.py"), "first")
     assert _markdown(at, "**Since the previous") == [
         "**Since the previous export:** none was recorded for this dataset; this is its first."]
-    _export(at, "same")
+    export_from_page(at, "same")
     [first, _] = _export_events()
     assert _markdown(at, "**Since the previous") == [
         f"**Since the previous recorded export, event {first.id} by rita at {first.ts[:19].replace('T', ' ')} UTC "
@@ -61,12 +44,12 @@ def test_an_export_from_the_page_names_the_batches_and_classes_that_changed(user
     from db.review import revoke_batch
     from db.users import get_user
 
-    eights = _approved(digits, 8, 3, seed=1)
-    at = _export(app_test(users["rita"], "audit.py"), "first")
-    nines = _approved(digits, 9, 2, seed=2)
+    eights = approved_batch(digits, 8, 3, seed=1)
+    at = export_from_page(app_test(users["rita"], "audit.py"), "first")
+    nines = approved_batch(digits, 9, 2, seed=2)
     with session_scope(immediate=True) as session:
         revoke_batch(session, eights, get_user(session, "ada"), "eights that read as threes")
-    _export(at, "second")
+    export_from_page(at, "second")
     [first, _] = _export_events()
     # Image by image (the previous folder is here), then class by class, in the CLI's words; where the decisions
     # that withdrew images are named: on this page, not `ganaug audit folder`.
@@ -81,12 +64,12 @@ def test_an_export_whose_previous_folder_is_gone_tells_the_recorded_batches(user
     from db.review import revoke_batch
     from db.users import get_user
 
-    eights = _approved(digits, 8, 3, seed=1)
-    at = _export(app_test(users["rita"], "audit.py"), "first")
+    eights = approved_batch(digits, 8, 3, seed=1)
+    at = export_from_page(app_test(users["rita"], "audit.py"), "first")
     with session_scope(immediate=True) as session:
         revoke_batch(session, eights, get_user(session, "ada"), "eights that read as threes")
     shutil.rmtree(home / "exports" / "first")  # not among the exports to check: the log names the decisions
-    _export(at, "second")
+    export_from_page(at, "second")
     assert _markdown(at, "**Since the previous")[0].endswith(
         f":**\n\n- batch {eights}: 3 → 0 samples\n- class 8: synthetic 3 → 0\n- (the Decision log tab names the "
         "decisions that withdrew them)")
@@ -96,9 +79,9 @@ def test_an_export_whose_batch_was_revoked_since_says_who_when_why_and_to_export
     from db.review import reject_sample, revoke_batch
     from db.users import get_user
 
-    eights = _approved(digits, 8, 3, seed=1)
-    nines = _approved(digits, 9, 2, seed=2)
-    at = _export(app_test(users["rita"], "audit.py"), "gated-1")
+    eights = approved_batch(digits, 8, 3, seed=1)
+    nines = approved_batch(digits, 9, 2, seed=2)
+    at = export_from_page(app_test(users["rita"], "audit.py"), "gated-1")
     [export] = _export_events()
     check = at.selectbox(key="export_check")
     assert check.value is None  # nothing replayed until a reviewer asks, however many exports are listed
@@ -136,8 +119,8 @@ def test_an_export_whose_batch_was_revoked_since_says_who_when_why_and_to_export
 
 
 def test_an_export_whose_folder_is_gone_is_not_offered_for_the_check(users, digits, home):
-    _approved(digits, 8, 2, seed=1)
-    at = _export(app_test(users["rita"], "audit.py"), "gone")
+    approved_batch(digits, 8, 2, seed=1)
+    at = export_from_page(app_test(users["rita"], "audit.py"), "gone")
     shutil.rmtree(home / "exports" / "gone")
     at = app_test(users["rita"], "audit.py")
     assert list(at.dataframe[-1].value["folder_check"]) == ["not found"]
