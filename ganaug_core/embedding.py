@@ -13,6 +13,7 @@ fit pays for it.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,13 @@ PYNNDESCENT_COMPILED = (
 PARALLEL_CACHE_FROM = (0, 56)  # the numba that loads a kept parallel function for any thread count
 
 
+def version_at_least(version: str, least: tuple[int, ...]) -> bool:
+    """Whether `version` ('0.68.1', '0.61.0rc2', '0+unknown' from a source build) is `least` or later; a version
+    whose numbers cannot be read counts as older (it raised ValueError, and no map could be fitted)."""
+    numbers = re.match(r"(\d+)\.(\d+)", version)
+    return numbers is not None and tuple(int(n) for n in numbers.groups()) >= least
+
+
 def keep_umap_compiled() -> int:
     """Have numba keep UMAP's compiled functions on disk, as pynndescent's own already are (`cache=True`), and those of
     pynndescent's parallel ones that can be (PYNNDESCENT_COMPILED).
@@ -123,7 +131,7 @@ def keep_umap_compiled() -> int:
     from numba.core.dispatcher import Dispatcher
 
     turned_on = 0
-    parallel_kept = tuple(int(part) for part in numba.__version__.split(".")[:2]) >= PARALLEL_CACHE_FROM
+    parallel_kept = version_at_least(numba.__version__, PARALLEL_CACHE_FROM)
     for module, name in UMAP_COMPILED + (PYNNDESCENT_COMPILED if parallel_kept else ()):
         try:
             function = getattr(importlib.import_module(module), name, None)  # another version may lack one

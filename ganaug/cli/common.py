@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 import sys
@@ -314,9 +315,21 @@ def dataset_class_names(dataset: str) -> list[str]:
         return list(get_dataset(s, dataset).class_names)
 
 
+def finite(obj: Any) -> Any:
+    """`obj` with every NaN or infinite float as None: json.dumps wrote them as NaN and Infinity, which no JSON reader
+    (jq, JSON.parse) takes, so one diverged loss in `runs show --json` made the whole object unreadable."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
 def emit(obj: Any, as_json: bool, text: str = "") -> None:
     """Print `obj` as one JSON object (with --json) or `text` for people."""
     if as_json:
-        sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(finite(obj), indent=2, default=str, allow_nan=False) + "\n")
     elif text:
         echo(text)

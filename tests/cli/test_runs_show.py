@@ -126,3 +126,17 @@ def test_an_unknown_run_or_a_bad_plot_path_is_one_line_and_writes_nothing(home, 
     assert refused("runs", "show", run_id, "--plot", tmp_path / "no" / "curves.png") == (
         f"error: --plot {tmp_path / 'no' / 'curves.png'}: the folder {tmp_path / 'no'} does not exist")
     assert not list(tmp_path.rglob("curves.*"))
+
+
+def test_a_diverged_loss_still_gives_json_a_reader_takes(home):
+    # json.dumps wrote a NaN loss as `NaN`, which jq and JSON.parse refuse: the whole object was unreadable.
+    diverged = {**stats_line(500), "loss_d": float("nan"), "loss_g": float("inf")}
+    run_id = a_run(home, lines=[stats_line(250), diverged])
+    result = run("runs", "show", run_id, "--json")
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    shown = json.loads(result.stdout, parse_constant=refuse)
+    assert (shown["stats"]["latest"]["loss_d"], shown["stats"]["latest"]["loss_g"]) == (None, None)

@@ -110,3 +110,12 @@ def test_a_child_that_reads_its_features_late_gets_them_all(monkeypatch):
     features = np.random.default_rng(0).normal(size=(20_000, 64)).astype(np.float32)  # 5 MB: many pipefuls
     coords = embedding_child.fit_in_child(features, 0, 200, waiting)
     assert np.array_equal(coords, features[:, :2])
+
+
+def test_a_numba_version_of_any_shape_is_read_not_raised_on():
+    # int("0+unknown") (a numba built from source) raised ValueError in keep_umap_compiled: no map could be fitted.
+    from ganaug_core.embedding import version_at_least
+
+    assert version_at_least("0.68.1", (0, 56)) and version_at_least("0.61.0rc2", (0, 56))
+    assert not version_at_least("0.55.2", (0, 56))
+    assert not version_at_least("0+unknown", (0, 56)) and not version_at_least("", (0, 56))
