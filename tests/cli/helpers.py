@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 
 from typer.testing import CliRunner
 
@@ -45,3 +46,10 @@ def refused(*args, env=None, input=None) -> str:
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: "), result.stderr
     return last
+
+
+def ctrl_c_heard() -> None:
+    """A `preexec_fn` for a command a test stops with SIGINT: SIGINT as at a terminal. A suite started as a background
+    job (`.ci/run &` in a script) inherits SIGINT ignored, as a shell leaves it for its background commands; Python
+    then installs no Ctrl-C handler, `train` (rightly) keeps ignoring it, and the test waited out its 600 s guard."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Batch, Run
+from tests.cli.helpers import ctrl_c_heard
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +28,8 @@ def test_the_demo_stopped_while_it_trains_exits_as_a_shell_reports_the_signal_an
     # then generated and scored batches from the half-trained run.
     proc = subprocess.Popen([sys.executable, "-m", "ganaug", "demo", "--prepare-only", "--minutes", "10"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "GANAUG_HOME": str(home), "OMP_NUM_THREADS": "1"})
+                            env={**os.environ, "GANAUG_HOME": str(home), "OMP_NUM_THREADS": "1"},
+                            preexec_fn=ctrl_c_heard)
     stats = home / "runs" / "000001" / "stats.jsonl"  # `digits` is there: the demo trains at once
     deadline = time.monotonic() + 300  # a guard against a hang, not a speed limit
     while not (stats.exists() and stats.read_text().strip()) and time.monotonic() < deadline and proc.poll() is None:

@@ -15,7 +15,7 @@ from ganaug_core import paths
 from ganaug_core.imageio import read_png, sha256_file
 from ganaug_core.sampling import GeneratorPipeline
 from ganaug_core.rescale import upsample_images
-from tests.cli.helpers import assert_bad_input, ganaug
+from tests.cli.helpers import assert_bad_input, ctrl_c_heard, ganaug
 
 
 TINY = ["--resolution", "8", "--width", "4", "--batch-size", "8"]
@@ -378,6 +378,7 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_exits_cleanly(digits, home, si
     proc = subprocess.Popen(
         [sys.executable, "-m", "ganaug", "train", "--dataset", "digits", "--steps", "100000", *TINY, "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "GANAUG_HOME": str(home)},
+        preexec_fn=ctrl_c_heard,
     )
     stats = home / "runs" / "000001" / "stats.jsonl"
     deadline = time.monotonic() + 600  # a guard against a hang, not a speed limit
