@@ -53,7 +53,9 @@ def make_batch(dataset: str, class_index: int, n: int, memorized=(), scored: boo
     from sqlalchemy import select
 
     rng = np.random.default_rng(seed)
-    with session_scope() as session:
+    # Immediate: it reads, then writes. Beside a served app (the browser tests) that wrote in between, a deferred
+    # transaction's write failed at once with "database is locked" (WAL: its read snapshot was stale).
+    with session_scope(immediate=True) as session:
         ds = session.scalars(select(Dataset).where(Dataset.name == dataset)).one()
         reals = list(session.scalars(select(RealImage.id).where(RealImage.dataset_id == ds.id,
                                                                 RealImage.split == "train").limit(5)))
