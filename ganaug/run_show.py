@@ -19,7 +19,8 @@ def run_shown(run_id: int) -> dict:
     from ganaug.abandoned_runs import fail_abandoned_runs
     from ganaug.disk import grid_steps
     from ganaug_core import paths
-    from ganaug_core.run_curves import rare_classes, read_curves
+    from ganaug_core.imbalance import minority_classes
+    from ganaug_core.run_curves import read_curves
     from ganaug_core.runstats import STATS_FILE, checkpoints
 
     fail_abandoned_runs([run_id])  # a run whose process was killed is not "running" (as in `runs list`)
@@ -30,7 +31,7 @@ def run_shown(run_id: int) -> dict:
         counts = views.train_class_counts(s).get(row["dataset"]) or []
     folder = paths.resolve(row["run_dir"])
     curves = read_curves(folder)
-    names, rare, latest = row.pop("class_names"), rare_classes(counts), curves.latest
+    names, rare, latest = row.pop("class_names"), minority_classes(counts), curves.latest
     ratios = curves.reading.get("diversity", {})
     classes = [dict(class_index=c, class_name=str(names[c]) if c < len(names) else str(c),
                     diversity=ratios.get(str(c)), flagged=c in curves.flagged(), rare=c in rare,

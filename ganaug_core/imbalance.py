@@ -10,6 +10,13 @@ NAME_COLUMNS = 40  # of the report table's class column
 NAMED_AT_MOST = 10  # a list of classes in a line of text names this many; a 100-class dataset made a text wall
 
 
+def minority_classes(counts: list[int], fraction: float = DEFAULT_MINORITY_FRACTION) -> list[int]:
+    """The classes with fewer real training images than `fraction` of the largest class's, none at all left out
+    (nothing can be learned of them): the rare classes a generator is for, as `data report` names them."""
+    largest = max(counts, default=0)
+    return [c for c, n in enumerate(counts) if 0 < n < fraction * largest]
+
+
 def some_names(names: list[str], at_most: int = NAMED_AT_MOST) -> str:
     """'a, b, c' or, past `at_most` names, 'a, b, … and 76 more'."""
     if len(names) <= at_most:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.runstats import STATS_FILE
 
 MAX_POINTS = 1500  # points per curve at most: about one per pixel of a chart on a wide screen
@@ -146,10 +145,3 @@ def classes_to_draw(curves: Curves, rare: list[int], most: int = 8) -> list[int]
         if c in measured and c not in chosen:
             chosen.append(c)
     return chosen[:most]
-
-
-def rare_classes(counts: list[int]) -> list[int]:
-    """The minority classes by real training images, as the Generate form preselects them: fewer than
-    DEFAULT_MINORITY_FRACTION of the largest class's, none at all left out (nothing was learned of them)."""
-    biggest = max(counts or [0])
-    return [c for c, k in enumerate(counts) if 0 < k < DEFAULT_MINORITY_FRACTION * biggest]

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from db import views
 from db.engine import session_scope
 from db.models import Batch, Dataset
-from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION, some_names
+from ganaug_core.imbalance import minority_classes, some_names
 from ganaug_core.markdown import plain
+from pages.ui import home, train_counts
 
 RATIO_HELP = ("How many approved synthetic images the export may add per real image, class by class: at 1 a class "
               "with 40 real training images gets at most 40 synthetic ones (fewer where fewer are approved); at 0.5 at "
@@ -61,15 +62,11 @@ def gaining_nothing(dataset: str, ratio: float, synthetic: dict[int, int] | None
         if ds is None:
             return []
         names = list(ds.class_names or [])
-        real = views.train_class_counts(session).get(dataset) or []
         admitted = views.approved_class_counts(session).get(dataset) or []
         batches = session.execute(select(Batch.class_index, Batch.id, Batch.status)
                                   .where(Batch.dataset_id == ds.id).order_by(Batch.id)).all()
-    if not real or not max(real):
-        return []
-    largest = max(real)
-    rare = sorted((c for c, n in enumerate(real) if n and n < DEFAULT_MINORITY_FRACTION * largest),
-                  key=real.__getitem__)
+    real = train_counts(home(), dataset)  # cached: it groups every real image row, and this runs at each rerun
+    rare = sorted(minority_classes(real), key=real.__getitem__)
     per_class: dict[int, list[tuple[int, str]]] = {}
     for c, batch_id, status in batches:
         per_class.setdefault(c, []).append((batch_id, status))

@@ -15,9 +15,10 @@ from typing import Optional
 import plotly.graph_objects as go
 import streamlit as st
 
+from ganaug_core.imbalance import minority_classes
 from ganaug_core.markdown import chart_text
 from ganaug_core.run_curves import (CLASS_COLOURS, LOSS_COLOURS, THRESHOLD_COLOUR, Curves, classes_to_draw,
-                                    latest_diversity, rare_classes, read_curves)
+                                    latest_diversity, read_curves)
 from ganaug_core.runstats import STATS_FILE, too_young_to_tell
 from pages.ui import home, plain, train_counts
 
@@ -168,7 +169,7 @@ def show_curves(run_dir: str, dataset: str, class_names: list[str], key: str) ->
     if not curves.diversity:
         st.caption("Diversity: no reading yet (the collapse monitor measures every 250 steps and at the end).")
     else:
-        rare = rare_classes(train_counts(home(), dataset))
+        rare = minority_classes(train_counts(home(), dataset))
         drawn = classes_to_draw(curves, rare, DRAWN_AT_MOST)
         if len(curves.diversity) > DRAWN_AT_MOST:  # many classes: the flagged, rare and lowest ones, or those chosen
             drawn = class_picker(sorted(curves.diversity), drawn, class_names, f"{key}_classes")

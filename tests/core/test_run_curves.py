@@ -8,7 +8,8 @@ import json
 
 import numpy as np
 
-from ganaug_core.run_curves import classes_to_draw, rare_classes, read_curves
+from ganaug_core.imbalance import minority_classes
+from ganaug_core.run_curves import classes_to_draw, read_curves
 
 
 def write_stats(folder, lines: list[dict], tail: str = "") -> None:
@@ -97,4 +98,4 @@ def test_the_classes_drawn_are_the_flagged_then_the_rare_then_the_lowest(tmp_pat
     write_stats(tmp_path / "many", [{"step": 250, "loss_d": 1.0, "diversity": ratios, "collapsed": [6, 5]}])
     curves = read_curves(tmp_path / "many")
     assert classes_to_draw(curves, rare=[30, 31], most=6) == [5, 6, 30, 31, 39, 38]
-    assert rare_classes([100, 90, 10, 0, 19]) == [2, 4]  # under a fifth of the largest; none at all is not learned
+    assert minority_classes([100, 90, 10, 0, 19]) == [2, 4]  # under a fifth of the largest; none at all is not learned
