@@ -4,7 +4,8 @@ The database's job table is the queue: `submit` (or the app's `db.jobs.submit_jo
 worker of that database, on any machine, takes the oldest queued job from it; `claim_job` makes a job run once
 however many workers see it. (An earlier version also queued job ids in a Huey SQLite file under GANAUG_HOME, which
 every worker polled each second: a shared home on a network mount is no place for SQLite's locks, and the table
-already held every job.) While a job runs, a thread writes its heartbeat every HEARTBEAT_S seconds; every worker
+already held every job.) While a job runs, a thread writes its heartbeat every HEARTBEAT_S seconds
+(`ganaug.running_job`: the job's heartbeats, lease, progress and cancel flag, and these timings); every worker
 sweeps running jobs whose heartbeat is older than STALE_AFTER_S into `failed` (a killed worker's job), and the runs
 whose training process is gone (`fail_abandoned_runs`); not while the database fails, nor for STALE_AFTER_S after it
 answers again, so that the workers it cut off have beaten again. On PostgreSQL a worker holds a lease on its running
@@ -24,54 +25,27 @@ tell "no worker" from "busy" (`ganaug.worker_alive`).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 import os
 import signal
 import sys
 import threading
 import time
-import traceback
 from types import SimpleNamespace
 from typing import Callable, Optional, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.engine import database_failure, get_engine, once_answering, session_scope
-from db.job_lease import JobLease
-from db.jobs import (back_from_sweep, cancel_job, cancel_requested, claim_job, fail_job, fail_stale_jobs, finish_job,
-                     get_job, heartbeat, redone_by, submit_job, update_progress)
-from db.models import Job, db_now
+from db.engine import database_failure, once_answering, session_scope
+from db.jobs import cancel_job, claim_job, fail_job, fail_stale_jobs, finish_job, get_job, submit_job
+from db.models import Job
+from ganaug import running_job  # its timings read at each use, as set there (a test shortens them there)
 from ganaug.abandoned_runs import fail_abandoned_runs
 from ganaug.busy_machine import busy_machine_note
-from ganaug.errors import UserError
-from ganaug.job_messages import cancel_message, job_error, progress_message, worker_stopped_message
+from ganaug.job_messages import cancel_message, job_error, worker_stopped_message
+from ganaug.running_job import RunningJob, back_again
 from ganaug.worker_alive import alive_file, say_alive
-from ganaug_core.progress import Progress
-
-
-def _seconds_from(variable: str, default: float) -> float:
-    """A duration the environment may set (README, "Configuration"; the tests shorten them): a value that is no
-    number of seconds > 0 is bad input naming the variable; `float()` had stopped `jobs list`, `worker` and `app`
-    with a traceback."""
-    text = os.environ.get(variable) or None  # set but empty: as if unset
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value < math.inf:
-        raise UserError(f"{variable} must be a number of seconds > 0 (default {default:g}), got {text!r}")
-    return value
-
-
-HEARTBEAT_S = _seconds_from("GANAUG_HEARTBEAT_S", 5.0)
-STALE_AFTER_S = _seconds_from("GANAUG_STALE_AFTER_S", 60.0)
-PROGRESS_EVERY_S = 0.5
-CANCEL_CHECK_S = 1.0  # a running job reads its cancel flag at most this often
 
 TRAINING_JOBS = ("train_generate", "benchmark")  # the jobs that train with torch's threads (a GAN, classifiers)
 
@@ -86,125 +60,6 @@ def submit(kind: str, params: dict, submit_key: Optional[str] = None, requested_
         raise GanaugError(f"unknown job kind {kind!r}: use one of {', '.join(HANDLERS)}")
     with session_scope(immediate=True) as s:
         return submit_job(s, kind, params, submit_key, requested_by).id
-
-
-class _JobContext:
-    """Heartbeats, throttled progress and the cancel flag of one running job, and on PostgreSQL its lease
-    (`db.job_lease`): no sweep fails the job while this worker's connection holds it, as a cut network leaves it."""
-
-    def __init__(self, job_id: int, stop_event: threading.Event):
-        self.job_id = job_id
-        self.stop_event = stop_event
-        self.done = threading.Event()
-        self._last_progress = 0.0
-        self._stage: Optional[tuple] = None  # (stage, phase, fraction when it started, monotonic when, last fraction)
-        self._stage_at: Optional[str] = None  # when the stage started on the database's clock, from its first write
-        self._last_cancel_check = 0.0
-        self._cancelled = False
-        self._lost: Optional[str] = None  # why the database fails, while this job's own writes fail
-        self.redone_by: Optional[int] = None  # the later job doing this one's work, after a sweep failed this one
-        self.lease = JobLease(get_engine(), job_id)
-        self._beat = threading.Thread(target=self._heartbeats, daemon=True, name=f"heartbeat-{job_id}")
-
-    def __enter__(self):
-        self._beat.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.done.set()
-        self._beat.join(timeout=HEARTBEAT_S + 5)
-        self.lease.release()
-
-    def _heartbeats(self) -> None:
-        try:
-            self.lease.hold()
-            while not self.done.wait(HEARTBEAT_S):
-                try:
-                    self._write(self._beat_once)
-                    if self._lost is None:
-                        self.lease.hold()  # again after a cut, whose lease the server may have dropped since
-                except Exception:  # a missed beat is survivable; the next one will try again
-                    traceback.print_exc()
-        finally:  # a lease this thread took after `__exit__` stopped waiting for it (a connect timeout) and released
-            self.lease.release()
-
-    def _beat_once(self, s: Session) -> None:
-        if not heartbeat(s, self.job_id):  # no longer running: perhaps swept while this worker was cut off
-            self.redone_by = back_again(s, self.job_id)
-
-    def _write(self, record: Callable[[Session], None]) -> None:
-        """`record(session)` in a write session. A database that fails (a PostgreSQL server restarting or out of
-        reach) skips this write and says so once: the job goes on, and its next beat or report tries again. The
-        job's own reads and writes (a run's step, a batch) fail it if the server is still gone when they come."""
-        try:
-            with session_scope(immediate=True) as s:
-                record(s)
-        except Exception as e:
-            message = database_failure(e)
-            if message is None:
-                raise
-            if self._lost is None:
-                print(f"worker: job {self.job_id} goes on without its heartbeat and progress: {message}",
-                      file=sys.stderr, flush=True)
-            self._lost = message
-            return
-        if self._lost is not None:
-            print(f"worker: job {self.job_id}: the database answers again", file=sys.stderr, flush=True)
-            self._lost = None
-
-    def progress(self, p: Progress) -> None:
-        now = time.monotonic()
-        final = p.total and p.done >= p.total
-        fraction = p.done / p.total if p.total else 0.0
-        self._stage_start(p, fraction, now)  # before the throttle: a stage's first report may not be written
-        if now - self._last_progress < PROGRESS_EVERY_S and not final:
-            return
-        if self._lost is not None and not final:  # the heartbeat thread tries the database meanwhile: a try here
-            return  # held the job up for the connect timeout at each report, on a network that drops packets (10 s)
-        self._last_progress = now
-
-        def record(s: Session) -> None:
-            started = self._stage_started(s, now)
-            stats = json.loads(json.dumps({"stage": p.stage, **(p.stats or {}), **started}, default=float))
-            update_progress(s, self.job_id, fraction, progress_message(p), stats)
-
-        self._write(record)
-
-    def _stage_start(self, p: Progress, fraction: float, now: float) -> None:
-        """Note when (`now`, monotonic) the bar's current stretch began and where: a new stage or phase, or a bar
-        that went back, starts one. The pages divide what moved since by the time it took."""
-        key = (p.stage, (p.stats or {}).get("phase"))
-        if self._stage is None or self._stage[:2] != key or fraction < self._stage[4]:
-            self._stage, self._stage_at = (*key, fraction, now, fraction), None
-        else:
-            self._stage = (*self._stage[:4], fraction)
-
-    def _stage_started(self, session, now: float) -> dict:
-        """The stretch's start for the row: the time it has run by this machine's monotonic clock, counted back
-        from the database's now (the pages count on, on that clock), once per stretch so every write says the same."""
-        if self._stage_at is None:
-            began = db_now(session) - dt.timedelta(seconds=now - self._stage[3])
-            self._stage_at = began.isoformat()
-        return {"stage_started": self._stage_at, "stage_from": self._stage[2]}
-
-    @property
-    def cancelled(self) -> bool:
-        """Whether a user asked this job to stop (Cancel), as against the worker itself stopping."""
-        return self._cancelled
-
-    def should_stop(self) -> bool:
-        if self._cancelled or self.stop_event.is_set() or self.redone_by is not None:
-            return True
-        now = time.monotonic()
-        if now - self._last_cancel_check >= CANCEL_CHECK_S and self._lost is None:  # (as `progress`)
-            self._last_cancel_check = now
-            try:
-                with session_scope() as s:
-                    self._cancelled = cancel_requested(s, self.job_id)
-            except Exception as e:  # a database that fails asks for nothing: the job goes on (see `_write`)
-                if database_failure(e) is None:
-                    raise
-        return self._cancelled
 
 
 def execute_job(job_id: int, stop_event: Optional[threading.Event] = None, command: str = "ganaug worker"
@@ -230,7 +85,7 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None, comma
             fail_job(s, job_id, f"unknown job kind {kind!r}")
         return "failed"
     # The end is recorded inside: its heartbeats and lease last until then, as a cut network may delay it.
-    with _JobContext(job_id, stop_event) as ctx:
+    with RunningJob(job_id, stop_event) as ctx:
         try:
             result = handler(params, ctx.progress, ctx.should_stop)
         except Exception as e:
@@ -243,23 +98,6 @@ def execute_job(job_id: int, stop_event: Optional[threading.Event] = None, comma
             return _recorded(job_id, stop_event, lambda s: _failed(s, job_id, error, *recorded))
         result = json.loads(json.dumps(result or {}, default=str))
         return _recorded(job_id, stop_event, lambda s: _ended(s, job_id, kind, result, stop_event, ctx))
-
-
-def back_again(s: Session, job_id: int) -> Optional[int]:
-    """The job running again if a sweep failed it while this worker was cut off from the database
-    (`db.jobs.back_from_sweep`), saying so in the worker's log; the later job that does its work again instead, when
-    there is one (this one then stops: `_JobContext.should_stop`)."""
-    swept = back_from_sweep(s, job_id)
-    if swept is not None:
-        print(f"worker: job {job_id}: a sweep had marked it failed at {swept}, while this worker was out of reach of "
-              "the database; it runs on", file=sys.stderr, flush=True)
-        return None
-    job = s.get(Job, job_id)
-    later = redone_by(s, job) if job is not None and job.status == "failed" else None
-    if later is not None:
-        print(f"worker: job {job_id}: a sweep had marked it failed while this worker was out of reach of the "
-              f"database, and job {later} does its work again; this one stops", file=sys.stderr, flush=True)
-    return later
 
 
 def _failed(s: Session, job_id: int, error: str, run_id: Optional[int] = None, result: Optional[dict] = None) -> str:
@@ -284,7 +122,7 @@ def _stopped_by_raising(s: Session, job_id: int, cancelled: bool) -> str:
     return "cancelled"
 
 
-def _ended(s: Session, job_id: int, kind: str, result: dict, stop_event: threading.Event, ctx: _JobContext) -> str:
+def _ended(s: Session, job_id: int, kind: str, result: dict, stop_event: threading.Event, ctx: RunningJob) -> str:
     """Record what a handler that returned did: done, cancelled on request, or failed by a worker stopping."""
     stopped = result.get("stopped") if isinstance(result.get("stopped"), str) else None  # what it left undone
     run_id = result.get("run_id") if isinstance(result.get("run_id"), int) else None
@@ -355,14 +193,14 @@ def run_worker(stop_event: Optional[threading.Event] = None, poll_s: float = 1.0
         previous = {sig: signal.signal(sig, lambda *_: stop_event.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     _note_busy_machine(command)
     alive = threading.Event()
-    beat = threading.Thread(target=say_alive, args=(alive, alive_file(), HEARTBEAT_S), daemon=True,
+    beat = threading.Thread(target=say_alive, args=(alive, alive_file(), running_job.HEARTBEAT_S), daemon=True,
                             name="worker-alive")
     beat.start()
     try:
         return _work(stop_event, poll_s, once, command)
     finally:
         alive.set()
-        beat.join(timeout=HEARTBEAT_S + 5)
+        beat.join(timeout=running_job.HEARTBEAT_S + 5)
         for sig, handler in previous.items():  # an embedding process (a test, a shell) gets its Ctrl-C back
             signal.signal(sig, handler)
 
@@ -387,15 +225,15 @@ def _work(stop_event: threading.Event, poll_s: float, once: bool, command: str) 
             # Not while the database fails, nor for STALE_AFTER_S after it answers again: this idle worker tries every
             # poll_s and reached it first, and failed the job of a worker whose next heartbeat was seconds away.
             now = time.monotonic()
-            if lost is None and now >= sweep_from and now - last_sweep > min(STALE_AFTER_S / 2, 30):
+            if lost is None and now >= sweep_from and now - last_sweep > min(running_job.STALE_AFTER_S / 2, 30):
                 with session_scope(immediate=True) as s:
-                    fail_stale_jobs(s, STALE_AFTER_S)
+                    fail_stale_jobs(s, running_job.STALE_AFTER_S)
                 fail_abandoned_runs()
                 last_sweep = time.monotonic()
             job_id = _next_table_job()
             if lost is not None:
                 print("worker: the database answers again", file=sys.stderr, flush=True)
-                lost, sweep_from = None, time.monotonic() + STALE_AFTER_S
+                lost, sweep_from = None, time.monotonic() + running_job.STALE_AFTER_S
             if job_id is not None:
                 ran += execute_job(job_id, stop_event, command) is not None
                 continue

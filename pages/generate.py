@@ -1,5 +1,6 @@
 """Generate: a validated form that launches one train-and-generate job (or, from a run chosen under "Start from
-run", a generate-only job), its live progress, and cancel (pages/generate_job.py draws the job and the table).
+run", a generate-only job), its live progress, and cancel (pages/generate_job.py draws the job and the table;
+pages/generate_budget.py says what the budget takes here).
 
 The job runs in the worker (`ganaug worker`, started by `ganaug app`), never in this process. The submit key is a
 hash of the form's values and a per-form nonce, so a double click — or a second click before the first rerun
@@ -18,14 +19,14 @@ import streamlit as st
 
 from db import run_views, views
 from db.engine import session_scope
-from db.jobs import after_training_s, queue_rows, runs_with_checkpoint, submit_job
+from db.jobs import queue_rows, runs_with_checkpoint, submit_job
 from ganaug.abandoned_runs import resume_points
 from ganaug.disk import human, tree_bytes
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
-from ganaug_core.runstats import pace
 from ganaug_core.training.config import DEFAULT_STEPS
+from pages.generate_budget import after_training, budget_estimate, measured_pace, pace_layout
 from pages.generate_job import JOB_KINDS, apply_next, job_panel, queue_table
-from pages.jobs import duration, newest_to_follow
+from pages.jobs import newest_to_follow
 from pages.run_curves import folded_curves
 from pages.tables import MISSING, table_columns, text_cells
 from pages.ui import NO_DATASET, acting_user, decision_errors, home, plain, require_user
@@ -35,7 +36,6 @@ MAX_PER_CLASS = 1000
 MAX_STEPS = 1_000_000
 MAX_MINUTES = 24 * 60
 BUDGET_DEFAULTS = {"steps": float(DEFAULT_STEPS), "minutes": 2.0}  # steps: `ganaug train`'s too
-STEP_S_AT_128 = 1.2  # a training step at 128², 1 thread, 2 busy cores (3 colour classes, 2026-12-07; README)
 
 require_user()
 st.title("Generate")
@@ -158,80 +158,6 @@ def switch_budget_unit() -> None:
     kept = st.session_state.setdefault("gen_budget_by_unit", {})
     kept[other] = st.session_state.get("gen_budget", BUDGET_DEFAULTS[other])
     st.session_state["gen_budget"] = kept.get(unit, BUDGET_DEFAULTS[unit])
-
-
-def pace_layout(settings: dict) -> tuple:
-    """What a step costs, from a run's config: the architecture (with its edge convs for dcgan), the side it
-    trains at, the width and the batch size. A run from the command line may differ from the form in any of them
-    (`--resolution 32` on a 64² dataset trains several times as many steps per second)."""
-    arch = settings.get("arch")
-    return (arch, bool(settings.get("edge_convs", True)) or arch != "dcgan", settings.get("resolution"),
-            settings.get("width"), settings.get("batch_size"))
-
-
-@st.cache_data(ttl=10, show_spinner=False)
-def measured_pace(home_dir: str, dataset: str, layout: tuple) -> Optional[dict]:
-    """The newest run of this dataset with the same `pace_layout`, and its wall-clock seconds per step
-    (stats.jsonl). A run with a single stats line (a few steps: its time is mostly start-up) is used only when no
-    comparable run has two."""
-    with session_scope() as session:
-        runs = run_views.trained_runs(session, dataset)
-    rough = None
-    for r in runs:
-        if pace_layout(r) == layout and (found := pace(Path(home_dir) / r["run_dir"])):
-            timed = {"run": r["run"], "s_per_step": found[1] / found[0]}
-            if found[2]:
-                return timed
-            rough = rough or timed
-    return rough or scaled_pace(home_dir, runs, layout)
-
-
-def scaled_pace(home_dir: str, runs: list[dict], layout: tuple) -> Optional[dict]:
-    """With no run of the layout, the newest timed run that differs only in its side, its seconds per step scaled by
-    the pixels: a step at 128² cost 3.9× one at 64² (25 steps of a 3-class colour dataset, 2026-12-07). Without it
-    a first 128² run from the form said nothing of the hours a large budget takes."""
-    for r in runs:
-        other = pace_layout(r)
-        if other[:2] + other[3:] == layout[:2] + layout[3:] and other[2] and (found := pace(Path(home_dir) / r["run_dir"])):
-            return {"run": r["run"], "s_per_step": found[1] / found[0] * (layout[2] / other[2]) ** 2,
-                    "from_side": other[2], "side": layout[2]}
-    return None
-
-
-def budget_estimate(v: dict, found: Optional[dict], after: Optional[dict] = None, from_step: int = 0,
-                    side: int = 0) -> str:
-    """What the budget buys on this machine, timed by the last comparable run: a user choosing between 1,500 steps
-    and 2 minutes wants to know how long the first is, and how many steps the second gives. `after`: how long the
-    last finished job took after its training (generating and scoring), which can take longer than a short run;
-    `from_step`: the step of the run it resumes; `side`: the side the run trains at."""
-    then = (f"then generating and scoring (job {after['job']} took {duration(after['seconds'])} for that)" if after
-            else "then generating and scoring")
-    if v["only"]:
-        return (f"No training: generating and scoring only (job {after['job']} took {duration(after['seconds'])} "
-                "for that)." if after else "No training: generating and scoring only.")
-    if found is None:
-        first = "The first run on this dataset times the next ones: this form then says what a budget takes here."
-        if side >= 128 and v["budget_kind"] == "steps" and v["budget"] > 0:  # a large budget would run for hours
-            first += (f" A step at 128² took ≈ {STEP_S_AT_128:.1f} s on a busy 2-core machine: "
-                      f"≈ {duration(v['budget'] * STEP_S_AT_128)} for {int(v['budget']):,} steps.")
-        return first
-    if not v["budget"] or v["budget"] <= 0:
-        return ""
-    rate = 1 / found["s_per_step"]
-    at = f"at the pace of run {found['run']} ({rate:.1f} steps/s)"
-    if "from_side" in found:
-        at = (f"roughly (run {found['run']}'s pace at {found['from_side']}², scaled by the pixels to "
-              f"{found['side']}²: {rate:.1f} steps/s)")
-    if v["budget_kind"] == "steps":  # a resumed run trains from where it stopped
-        left = v["budget"] - from_step
-        return f"≈ {duration(max(0, left) * found['s_per_step'])} of training {at}, {then}."
-    return f"≈ {int(v['budget'] * 60 * rate):,} steps {at}, {then}."
-
-
-@st.cache_data(ttl=10, show_spinner=False)
-def after_training(dataset: str) -> Optional[dict]:
-    with session_scope() as session:
-        return after_training_s(session, "train_generate", dataset)
 
 
 def job_kind(v: dict) -> str:

@@ -66,7 +66,7 @@ def worker_at_work() -> bool:
     database and the shared home, whose files a network mount may show late). An idle worker elsewhere leaves no
     trace here, but takes a queued job within a second of its queueing: a job still waiting with nothing running
     has no worker anywhere."""
-    from ganaug.worker import HEARTBEAT_S
+    from ganaug.running_job import HEARTBEAT_S
     from ganaug.worker_alive import worker_seen_s
 
     fresh = max(15.0, 3 * HEARTBEAT_S)
@@ -98,7 +98,7 @@ def fail_if_worker_died(job: dict) -> Optional[dict]:
     (its worker, on PostgreSQL, cut off from the database but still connected as far as the server knows) says
     how long it has had no heartbeat, and why it still runs."""
     from ganaug.job_messages import silent_worker_message
-    from ganaug.worker import STALE_AFTER_S
+    from ganaug.running_job import STALE_AFTER_S
 
     beat = job["heartbeat"]
     if job["status"] != "running" or beat is None:

@@ -285,7 +285,7 @@ def jobs_list_cmd(
     from db.jobs import STATES, count_jobs, fail_stale_jobs, first_line, list_jobs
     from db.models import as_utc, db_now
     from ganaug.job_messages import silent_worker_message
-    from ganaug.worker import STALE_AFTER_S
+    from ganaug.running_job import STALE_AFTER_S
 
     def said(job, at) -> str:  # a running job the sweep spared (its worker cut off from the database) says so
         beat = as_utc(job.heartbeat_at)

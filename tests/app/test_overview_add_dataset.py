@@ -134,9 +134,9 @@ def test_a_cancelled_ingest_leaves_no_dataset(users, tmp_path, home, monkeypatch
     from db.engine import session_scope
     from db.jobs import request_cancel
     from db.models import Dataset
-    from ganaug import job_handlers, worker
+    from ganaug import job_handlers, running_job, worker
 
-    monkeypatch.setattr(worker, "CANCEL_CHECK_S", 0.0)  # the worker asks the database at every safe point
+    monkeypatch.setattr(running_job, "CANCEL_CHECK_S", 0.0)  # the worker asks the database at every safe point
 
     src = png_folder(tmp_path / "src")
     at = fill(app_test(users["ada"]), str(src))
@@ -168,9 +168,9 @@ def test_a_cancel_that_comes_once_the_ingest_committed_leaves_it_done(users, tmp
     from db.engine import session_scope
     from db.jobs import request_cancel
     from db.models import Dataset
-    from ganaug import job_handlers, worker
+    from ganaug import job_handlers, running_job, worker
 
-    monkeypatch.setattr(worker, "CANCEL_CHECK_S", 0.0)
+    monkeypatch.setattr(running_job, "CANCEL_CHECK_S", 0.0)
     src = png_folder(tmp_path / "src")
     at = fill(app_test(users["ada"]), str(src))
     button(at, "Ingest").click().run()

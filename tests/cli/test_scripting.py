@@ -104,7 +104,8 @@ def test_a_log_gets_progress_as_lines_without_carriage_returns(home, tmp_path):
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "nan"])
 def test_a_bad_duration_in_the_environment_is_one_line(home, monkeypatch, variable, value):
     # float() of it stopped `jobs list`, `worker` and `app` with a ValueError traceback as ganaug.worker was imported
-    monkeypatch.delitem(sys.modules, "ganaug.worker", raising=False)
+    # (the durations are read as ganaug.running_job is imported, by the worker and by `jobs list`)
+    monkeypatch.delitem(sys.modules, "ganaug.running_job", raising=False)
     monkeypatch.setenv(variable, value)
     result = run("jobs", "list")
     assert result.exit_code == 2, result.output

@@ -10,7 +10,7 @@ import torch
 from ganaug_core.training import TrainConfig, Trainer
 from ganaug_core.training.augment import AdaTuner, _color, _cutout, _translation
 from ganaug_core.training.class_balance import ClassBalancedSampler
-from ganaug_core.training.loop import STANDING_STATS_BATCHES
+from ganaug_core.training.standing_stats import STANDING_STATS_BATCHES
 from tests.core.test_gan_training import TINY, count_forward_calls, tiny_data
 
 SHARE = np.array([30, 7, 3]) / 40  # tiny_data's classes

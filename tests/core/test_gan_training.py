@@ -13,7 +13,7 @@ from ganaug_core.errors import GanaugError
 from ganaug_core.training import TrainConfig, TrainData, Trainer
 from ganaug_core.training.augment import AdaTuner, class_floor, diff_augment
 from ganaug_core.training.checkpoint import load_checkpoint
-from ganaug_core.training.loop import standing_stats
+from ganaug_core.training.standing_stats import standing_stats
 from ganaug_core.training.diversity import MONITOR_SEED, DiversityMonitor, mean_pairwise_distance, pooled_pixels
 from ganaug_core.training.class_balance import ClassBalancedSampler
 from ganaug_core.training.networks import (ImageConvTranspose, build_networks, channel_affine,

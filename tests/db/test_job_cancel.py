@@ -21,7 +21,7 @@ def test_a_benchmark_job_cancelled_while_a_classifier_trains_stops_before_its_ne
     # The benchmark asked between arms only: a Cancel while an arm's classifier trained (35 s at 32² on a busy
     # machine with the full budget) waited for it and for its scores; at 32² the job stopped 36 s after the click.
     from db.models import Report
-    from ganaug import worker
+    from ganaug import running_job, worker
     from ganaug_core.benchmark import harness
     from ganaug_core.benchmark.classifier import Budget
 
@@ -37,7 +37,7 @@ def test_a_benchmark_job_cancelled_while_a_classifier_trains_stops_before_its_ne
 
     monkeypatch.setattr(harness, "build_training_set", build_then_cancel)
     monkeypatch.setattr(harness, "predict_proba", lambda *a: scored.append(1))
-    monkeypatch.setattr(worker, "CANCEL_CHECK_S", 0.0)
+    monkeypatch.setattr(running_job, "CANCEL_CHECK_S", 0.0)
     assert worker.run_worker(once=True, poll_s=0.01) == 1
     assert built == ["real"] and scored == []  # stopped inside the first classifier: never scored, no next arm
     with session_scope() as s:
@@ -68,7 +68,7 @@ def test_a_scoring_job_cancelled_while_its_map_fits_ends_the_fit_and_writes_noth
     # The map's fit (UMAP) could not be stopped: a Cancel during a large dataset's first scoring waited minutes for
     # it. Large fits now run in a child process, which the Cancel kills.
     from db.models import Batch, Sample
-    from ganaug import evaluation, worker
+    from ganaug import evaluation, running_job, worker
     from ganaug_core import embedding, embedding_child, paths
     from tests.db.test_jobs import _unscored_batch
 
@@ -85,7 +85,7 @@ def test_a_scoring_job_cancelled_while_its_map_fits_ends_the_fit_and_writes_noth
 
     monkeypatch.setattr(embedding, "IN_CHILD_FROM", 4)  # the demo's 1,300 training images fit in a child too
     monkeypatch.setattr(embedding_child.subprocess, "Popen", start_then_cancel)
-    monkeypatch.setattr(worker, "CANCEL_CHECK_S", 0.0)
+    monkeypatch.setattr(running_job, "CANCEL_CHECK_S", 0.0)
     assert worker.run_worker(once=True, poll_s=0.01) == 1
     assert len(children) == 1 and children[0].returncode == -9  # killed as it fitted
     with session_scope() as s:

@@ -116,17 +116,17 @@ def test_the_time_left_does_not_depend_on_the_clocks_of_worker_and_page(team_db,
     # The worker recorded when a stage started on its own clock, the page counted from it on its own: a worker two
     # minutes behind made every page add two minutes of "took" to a stage that had run a fraction of a second.
     import pages.jobs
-    from ganaug import worker
+    from ganaug import running_job
     from ganaug_core.progress import Progress
 
-    monkeypatch.setattr(worker, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(running_job, "PROGRESS_EVERY_S", 0.0)
     with session_scope() as s:
         job = submit_job(s, "sleep", {}, None).id
         assert claim_job(s, job, 41)
     began = time.monotonic()
     with monkeypatch.context() as behind:
-        _clock_off(behind, -TWO_MINUTES, worker)
-        reports = worker._JobContext(job, threading.Event())
+        _clock_off(behind, -TWO_MINUTES, running_job)
+        reports = running_job.RunningJob(job, threading.Event())
         reports.progress(Progress(stage="sleep", done=10, total=100))
         time.sleep(0.2)
         reports.progress(Progress(stage="sleep", done=50, total=100))

@@ -110,9 +110,9 @@ def _postgresql(db):
 
 def test_a_worker_cut_off_from_the_database_keeps_its_job_and_records_its_end(db, monkeypatch):
     _postgresql(db)
-    from ganaug import worker
+    from ganaug import running_job, worker
 
-    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.1)
+    monkeypatch.setattr(running_job, "HEARTBEAT_S", 0.1)
     server = make_url(db)
     link = CuttableLink(server.host, server.port)
     through = server.set(host="127.0.0.1", port=link.port).render_as_string(hide_password=False)
@@ -143,7 +143,7 @@ def test_a_worker_cut_off_from_the_database_keeps_its_job_and_records_its_end(db
 
 def test_a_killed_worker_s_job_is_swept_once_its_lease_ends_and_says_why_it_waits(db, home):
     _postgresql(db)
-    from ganaug.worker import STALE_AFTER_S
+    from ganaug.running_job import STALE_AFTER_S
     from pages.jobs import fail_if_worker_died
 
     with session_scope(immediate=True) as s:
@@ -171,9 +171,9 @@ def test_a_killed_worker_s_job_is_swept_once_its_lease_ends_and_says_why_it_wait
 
 def test_a_worker_back_after_a_sweep_runs_its_job_on_to_its_end(db, monkeypatch):
     """On PostgreSQL, as after a cut longer than the server keeps the worker's connection (its lease gone)."""
-    from ganaug import worker
+    from ganaug import running_job, worker
 
-    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.05)
+    monkeypatch.setattr(running_job, "HEARTBEAT_S", 0.05)
     monkeypatch.setattr("db.jobs.leased", lambda session, job_ids: set())
     with session_scope(immediate=True) as s:
         job_id = submit_job(s, "sleep", {"seconds": 0.5, "steps": 5}, None).id
@@ -197,10 +197,10 @@ def test_a_worker_cut_off_works_on_without_waiting_on_the_database_at_each_step(
     # On a network that drops packets every connection attempt waits out its connect timeout (10 s): the job's
     # progress reports and cancel checks tried at each step, and its handler crawled at one step per timeout.
     _postgresql(db)
-    from ganaug import job_handlers, worker
+    from ganaug import job_handlers, running_job, worker
     from ganaug_core.progress import Progress
 
-    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.1)
+    monkeypatch.setattr(running_job, "HEARTBEAT_S", 0.1)
     cut, handled = threading.Event(), threading.Event()
 
     def steps(params, progress, should_stop):  # a stage's last report is tried at once: none here
@@ -257,7 +257,7 @@ def test_a_lease_taken_after_the_job_ended_is_given_up(db, monkeypatch):
     # The job's end waits HEARTBEAT_S + 5 s for its heartbeat thread, then releases the lease. A thread held up longer
     # (taking the lease on a network that drops packets waits out a connect timeout, 10 s) took it after that and
     # kept it, a connection out of the pool, for a job that had ended.
-    from ganaug import worker
+    from ganaug import running_job
 
     may_take, taken = threading.Event(), threading.Event()
 
@@ -273,7 +273,7 @@ def test_a_lease_taken_after_the_job_ended_is_given_up(db, monkeypatch):
         def release(self) -> None:
             self.held = False
 
-    ctx = worker._JobContext(1, threading.Event())
+    ctx = running_job.RunningJob(1, threading.Event())
     ctx.lease = SlowLease()
     monkeypatch.setattr(ctx._beat, "join", lambda timeout=None: None)  # the wait for the thread ran out
     with ctx:
@@ -287,9 +287,9 @@ def test_a_lease_taken_after_the_job_ended_is_given_up(db, monkeypatch):
 def test_a_swept_job_launched_again_meanwhile_is_not_revived_and_its_worker_stops(db, monkeypatch):
     # The sweep's message told its reader to submit the job again; when the first worker came back it set its job
     # running again too, and the two did the same work (two scorings of one batch, two trainings of one run).
-    from ganaug import job_handlers, worker
+    from ganaug import job_handlers, running_job, worker
 
-    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.05)
+    monkeypatch.setattr(running_job, "HEARTBEAT_S", 0.05)
     monkeypatch.setattr("db.jobs.leased", lambda session, job_ids: set())
     swept, stopped = threading.Event(), []
 

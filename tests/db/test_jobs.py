@@ -89,7 +89,9 @@ def test_a_handler_that_stops_by_raising_is_cancelled_not_failed(home, monkeypat
 
 def _cancel_while_running(worker, monkeypatch, kind: str, params: dict) -> int:
     """Submit a job of `kind`, let a worker thread run it, ask to cancel it once running, wait for its end."""
-    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.1)
+    from ganaug import running_job
+
+    monkeypatch.setattr(running_job, "HEARTBEAT_S", 0.1)
     job_id = worker.submit(kind, params, submit_key=kind)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
@@ -259,12 +261,12 @@ def _submit_handler(monkeypatch, handler) -> int:
 def test_a_running_job_goes_on_through_a_database_restart_between_its_reports(db, monkeypatch, capsys):
     # Its progress write raised OperationalError out of the handler: a PostgreSQL restart failed every running
     # job (scoring, generating, a benchmark) that reported while the server was down, left "running" meanwhile.
-    from ganaug import worker
+    from ganaug import running_job, worker
     from ganaug_core.progress import Progress
     from tests.db.helpers import database_gone
 
-    monkeypatch.setattr(worker, "PROGRESS_EVERY_S", 0.0)
-    monkeypatch.setattr(worker, "CANCEL_CHECK_S", 0.0)
+    monkeypatch.setattr(running_job, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(running_job, "CANCEL_CHECK_S", 0.0)
 
     def handler(params, progress, should_stop):
         with database_gone(db):
@@ -444,10 +446,10 @@ def test_the_queue_says_who_launched_each_job_and_what_runs_before_it(people):
 
 
 def test_a_running_worker_says_it_is_alive_and_a_stopped_one_does_not(home, monkeypatch):
-    from ganaug import worker
+    from ganaug import running_job, worker
     from ganaug.worker_alive import worker_seen_s
 
-    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.1)
+    monkeypatch.setattr(running_job, "HEARTBEAT_S", 0.1)
     assert worker_seen_s() is None  # never started: the page says no worker runs
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
@@ -485,10 +487,10 @@ def test_a_cancelled_job_says_where_its_run_stopped_and_how_to_resume(home, toy)
 def test_two_workers_on_one_home_one_stops_and_the_other_is_still_seen(home, monkeypatch):
     # One file per home: the first worker to stop removed it, and the pages said "no job worker is running" while
     # the other still ran (until its next beat, HEARTBEAT_S later).
-    from ganaug import worker
+    from ganaug import running_job, worker
     from ganaug.worker_alive import WORKERS_DIR, worker_seen_s
 
-    monkeypatch.setattr(worker, "HEARTBEAT_S", 30.0)  # no second beat within the test: only the first touch counts
+    monkeypatch.setattr(running_job, "HEARTBEAT_S", 30.0)  # no second beat within the test: only the first touch counts
     folder = home / WORKERS_DIR
     stops = [threading.Event(), threading.Event()]
     threads = [threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=e, poll_s=0.05)) for e in stops]
@@ -509,7 +511,7 @@ def test_two_workers_on_one_home_one_stops_and_the_other_is_still_seen(home, mon
 
 
 def test_a_worker_killed_outright_is_seen_ever_older_and_forgotten_after_a_day(home, monkeypatch):
-    from ganaug import worker
+    from ganaug import running_job, worker
     from ganaug.worker_alive import FORGET_AFTER_S, WORKERS_DIR, worker_seen_s
 
     folder = home / WORKERS_DIR
@@ -519,7 +521,7 @@ def test_a_worker_killed_outright_is_seen_ever_older_and_forgotten_after_a_day(h
         path.write_text("elsewhere\n")
         os.utime(path, (time.time() - age, time.time() - age))
     assert 599 < worker_seen_s() < 700  # the freshest: the page calls that gone
-    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.1)
+    monkeypatch.setattr(running_job, "HEARTBEAT_S", 0.1)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
     thread.start()
@@ -595,7 +597,7 @@ def test_a_scoring_job_cancelled_while_it_runs_stops_with_nothing_half_written(d
     import ganaug_core.scoring
     from db.jobs import request_cancel
     from db.models import Batch, Report, Sample
-    from ganaug import evaluation, worker
+    from ganaug import evaluation, running_job, worker
     from ganaug_core import paths
 
     evaluation.ensure_feature_extractor(digits, steps=20)  # a short one, reused as is by the job
@@ -610,7 +612,7 @@ def test_a_scoring_job_cancelled_while_it_runs_stops_with_nothing_half_written(d
         return scores
 
     monkeypatch.setattr(ganaug_core.scoring, "score_samples", scores_then_cancel)
-    monkeypatch.setattr(worker, "CANCEL_CHECK_S", 0.0)
+    monkeypatch.setattr(running_job, "CANCEL_CHECK_S", 0.0)
     assert worker.run_worker(once=True, poll_s=0.01) == 1
     with session_scope() as s:
         job = get_job(s, job_id)
@@ -630,7 +632,7 @@ def test_a_generate_job_cancelled_while_it_writes_a_batch_leaves_no_part_of_it(d
     import ganaug.batches
     from db.jobs import request_cancel
     from db.models import Batch
-    from ganaug import worker
+    from ganaug import running_job, worker
     from ganaug.runs import default_config, train_run
     from ganaug_core import paths
 
@@ -647,7 +649,7 @@ def test_a_generate_job_cancelled_while_it_writes_a_batch_leaves_no_part_of_it(d
 
     calls: list = []
     monkeypatch.setattr(ganaug.batches, "save_png", save_then_cancel)
-    monkeypatch.setattr(worker, "CANCEL_CHECK_S", 0.0)
+    monkeypatch.setattr(running_job, "CANCEL_CHECK_S", 0.0)
     assert worker.run_worker(once=True, poll_s=0.01) == 1
     with session_scope() as s:
         job = get_job(s, job_id)
@@ -861,9 +863,9 @@ def test_a_job_whose_worker_died_after_its_first_batch_is_swept_with_that_batch(
 
     import ganaug.batches
     from db.models import Batch, Run
-    from ganaug import worker
+    from ganaug import running_job, worker
 
-    monkeypatch.setattr(worker, "HEARTBEAT_S", 3600.0)  # the row's heartbeat comes from the progress reports alone
+    monkeypatch.setattr(running_job, "HEARTBEAT_S", 3600.0)  # the row's heartbeat comes from the progress reports alone
     dying, release = threading.Event(), threading.Event()
     real = ganaug.batches.generate_batch
 

@@ -93,14 +93,14 @@ def test_a_worker_back_from_a_database_outage_gives_running_jobs_time_to_beat_be
     # It polled every second through the outage, so its first sweep came before the other worker's next heartbeat
     # (seconds away) and failed a job that went on to its end. The outage here is this process's engine pointing
     # nowhere, as a cut network's is: the server, up all along, cannot tell.
-    from ganaug import worker
+    from ganaug import running_job, worker
     from tests.db.helpers import database_gone
     from tests.db.test_jobs import _status, _wait_for
 
     with session_scope(immediate=True) as s:
         elsewhere = submit_job(s, "sleep", {}, None).id
         claim_job(s, elsewhere, 11)  # another machine's worker runs it; its last beat was before the outage
-        s.get(Job, elsewhere).heartbeat_at = db_now(s) - dt.timedelta(seconds=2 * worker.STALE_AFTER_S)
+        s.get(Job, elsewhere).heartbeat_at = db_now(s) - dt.timedelta(seconds=2 * running_job.STALE_AFTER_S)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_worker, kwargs=dict(stop_event=stop, poll_s=0.05))
     try:
