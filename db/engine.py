@@ -27,6 +27,17 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # libpq waits for a connection without limit by default: a server whose machine hangs, or a firewall that drops
 # packets, held every command (and each of the worker's tries) for good. A URL's own `?connect_timeout=` wins.
 PG_CONNECT_TIMEOUT_S = 10
+# Once connected, libpq kept the kernel's defaults: a query sent into a network cut (a machine gone, a firewall that
+# drops packets) was sent again for ≈ 15 min (tcp_retries2) before it failed, and one whose answer the cut swallowed
+# waited for the first keepalive probe, after 2 h. Both now fail after PG_SILENT_S without a word from the server's
+# machine, whose kernel acknowledges and answers the probes however long a query runs: a slow server is not a gone
+# one. Well inside the lease's SILENT_LIMIT_S (db/job_lease.py): a worker cut off for less has given up its stuck
+# connections and opens new ones as soon as the network is back, rather than wait on one in the kernel's backoff (up
+# to 2 min between tries), and so beats before the server drops its lease. The URL's own settings win
+# (`?tcp_user_timeout=`, `?keepalives_idle=`, …).
+PG_SILENT_S = 60
+PG_KEEPALIVES_IDLE_S, PG_KEEPALIVES_INTERVAL_S = 30, 10  # probes from 30 s of silence; TCP_USER_TIMEOUT then drops
+# the connection once PG_SILENT_S have passed with no answer (Linux lets it override the probes' count)
 
 T = TypeVar("T")
 _engines: dict[str, Engine] = {}
@@ -66,9 +77,8 @@ def get_engine(url: Optional[str] = None, migrate: bool = True) -> Engine:
                     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
                     event.listen(engine, "connect", _sqlite_pragmas)
                     event.listen(engine, "begin", _sqlite_begin)
-                elif url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:
-                    engine = create_engine(url, pool_pre_ping=True,
-                                           connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
+                elif url.startswith("postgresql"):
+                    engine = create_engine(url, pool_pre_ping=True, connect_args=_pg_connect_args(make_url(url)))
                 else:
                     engine = create_engine(url, pool_pre_ping=True)
             except (ArgumentError, ValueError, ImportError) as e:  # a URL that does not parse (ValueError: its port
@@ -93,6 +103,36 @@ def get_engine(url: Optional[str] = None, migrate: bool = True) -> Engine:
                                               lasting=_refused_for_good(orig)) from None
             _engines[url] = engine
         return engine
+
+
+def _pg_connect_args(url) -> dict:
+    """libpq's limits on a connection (PG_CONNECT_TIMEOUT_S, PG_SILENT_S), those the URL sets left to it. Only the
+    libpq drivers know them; tcp_user_timeout needs a libpq of PostgreSQL 12 or later (the server's version does not
+    matter: the setting is this side's socket's)."""
+    args: dict = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+    libpq = _libpq_version(url.get_driver_name())
+    if libpq is not None:
+        args.update(keepalives=1, keepalives_idle=PG_KEEPALIVES_IDLE_S, keepalives_interval=PG_KEEPALIVES_INTERVAL_S,
+                    keepalives_count=max(1, (PG_SILENT_S - PG_KEEPALIVES_IDLE_S) // PG_KEEPALIVES_INTERVAL_S))
+        if libpq >= 120000:
+            args["tcp_user_timeout"] = PG_SILENT_S * 1000
+    return {k: v for k, v in args.items() if k not in url.query}
+
+
+def _libpq_version(driver: str) -> Optional[int]:
+    """The version of the libpq that `driver` talks through (120000: 12.0), or None for a driver without libpq."""
+    try:
+        if driver == "psycopg":
+            import psycopg
+
+            return psycopg.pq.version()
+        if driver == "psycopg2":
+            import psycopg2.extensions
+
+            return psycopg2.extensions.libpq_version()
+    except ImportError:  # the driver's own error comes at create_engine, as before
+        return None
+    return None
 
 
 def _create_private(url: str) -> None:

@@ -31,10 +31,20 @@ LEASE_KEY = 0x67616E  # "gan"
 # heartbeat): after KEEPALIVE_IDLE_S, then every KEEPALIVE_INTERVAL_S, dropping it after KEEPALIVE_COUNT unanswered.
 KEEPALIVE_IDLE_S, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT = 60, 30, 18
 SILENT_LIMIT_S = KEEPALIVE_IDLE_S + KEEPALIVE_INTERVAL_S * KEEPALIVE_COUNT  # 10 min
+# Why so long, when a dead worker's heartbeat is swept after 60 s: this is also how long a job of a machine gone (or a
+# worker killed during a cut) stays "running", but the server cannot tell that machine from one cut off, and the lease
+# is there to spare the latter. A shorter limit fails the job of every worker cut off for longer; the failed job tells
+# the team to launch it again, and the worker, back, then stops its own at its next safe point (`db.jobs.redone_by`),
+# its work since the cut lost. How busy a worker is does not matter: its kernel answers the probes.
 # And how long the server keeps a lease connection on which no query came (PostgreSQL 14+'s idle_session_timeout):
 # a worker that is frozen (SIGSTOP, `docker pause`, a hung process) no longer renews its lease, but its machine still
 # answers the keepalive probes, so without this its job was never swept. The worker queries it every heartbeat.
 IDLE_LIMIT_MS = SILENT_LIMIT_S * 1000
+# The probes wait while the server has sent something that is not yet acknowledged (the answer to the heartbeat's
+# query, when the cut comes between): the kernel sent it again for ≈ 15 min instead (tcp_retries2), and the lease held
+# half as long again. PostgreSQL 12+'s tcp_user_timeout ends such a connection after SILENT_LIMIT_S as well; with it
+# set, Linux drops a connection whose probes went unanswered once that long has passed (not after KEEPALIVE_COUNT).
+SEND_LIMIT_MS = SILENT_LIMIT_S * 1000
 
 
 class JobLease:
@@ -64,7 +74,7 @@ class JobLease:
                                 ("tcp_keepalives_interval", KEEPALIVE_INTERVAL_S),
                                 ("tcp_keepalives_count", KEEPALIVE_COUNT)):
                 conn.execute(text(f"SET {name} = {int(value)}"))
-            _idle_limit(conn)
+            _version_limits(conn)
             if conn.scalar(text("SELECT pg_try_advisory_lock(:k, :job)"), {"k": LEASE_KEY, "job": self.job_id}):
                 self._conn = conn
                 return True
@@ -82,8 +92,11 @@ class JobLease:
         _drop(conn)
 
 
-def _idle_limit(conn: Connection) -> None:
-    """IDLE_LIMIT_MS on the lease's connection, where the server knows the setting (PostgreSQL 14 and later)."""
+def _version_limits(conn: Connection) -> None:
+    """SEND_LIMIT_MS and IDLE_LIMIT_MS on the lease's connection, where the server knows the setting (PostgreSQL 12
+    and 14 and later)."""
+    if conn.dialect.server_version_info >= (12,):
+        conn.execute(text(f"SET tcp_user_timeout = {int(SEND_LIMIT_MS)}"))
     if conn.dialect.server_version_info >= (14,):
         conn.execute(text(f"SET idle_session_timeout = {int(IDLE_LIMIT_MS)}"))
 
