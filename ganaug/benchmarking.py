@@ -105,8 +105,12 @@ def _generator(run, dataset, latent_scale: float = 1.0) -> tuple[Callable, dict]
     return generate, {"run_id": run.id, "step": run.step, "checkpoint": str(path), "checkpoint_sha256": run.checkpoint_sha256}
 
 
-def _scorer(dataset_name: str, train_images: np.ndarray, train_labels: np.ndarray, progress: ProgressCallback):
-    """Automatic per-sample scores from the dataset's domain feature extractor (trained on real train only)."""
+def _scorer(dataset_name: str, train_images: np.ndarray, train_labels: np.ndarray, progress: ProgressCallback,
+            should_stop: Optional[Callable[[], bool]] = None):
+    """Automatic per-sample scores from the dataset's domain feature extractor (trained on real train only).
+    `should_stop()` is asked between chunks of each scoring's copy check, which stops by raising InterruptedError:
+    the arm's candidates (3 × every class's gap) are scored before its classifier trains, and a Cancel waited for
+    them."""
     from ganaug.domain_models import ensure_feature_extractor
     from ganaug_core.scoring import score_samples
 
@@ -115,7 +119,7 @@ def _scorer(dataset_name: str, train_images: np.ndarray, train_labels: np.ndarra
 
     def scorer(images: np.ndarray, class_index: int):
         scores = score_samples(extractor, train_images, train_labels, images, np.full(len(images), class_index),
-                               real_features=real_features)
+                               real_features=real_features, should_stop=should_stop)
         return np.asarray(scores.class_confidence), np.asarray(scores.memorized, dtype=bool)
 
     return scorer, {"feature_extractor": str(path)}
@@ -140,7 +144,8 @@ def _approved(dataset_name: str, side: int) -> tuple[Optional[tuple[np.ndarray, 
 
 
 def _arm_inputs(dataset: str, row, arm_list: list[str], chosen: bool, run_id: Optional[int], data: BenchmarkData,
-                progress: ProgressCallback) -> tuple[ArmInputs, dict, dict, Optional[str]]:
+                progress: ProgressCallback, should_stop: Optional[Callable[[], bool]] = None
+                ) -> tuple[ArmInputs, dict, dict, Optional[str]]:
     """What the arms need beyond the real data: the generator, the scorer, the approved samples. Removes from
     `arm_list` the arms whose input is missing (an error for an arm the user chose); returns the inputs, their
     provenance, the skipped arms with why, and the gated manifest's sha256 (None without the approved arm)."""
@@ -161,7 +166,8 @@ def _arm_inputs(dataset: str, row, arm_list: list[str], chosen: bool, run_id: Op
             inputs.generate_wide, _ = _generator(run, row, inputs.mix_latent_scale)
     if "gan_filtered" in arm_list and inputs.generate is not None:
         try:
-            inputs.scorer, provenance["scores"] = _scorer(dataset, data.train_images, data.train_labels, progress)
+            inputs.scorer, provenance["scores"] = _scorer(dataset, data.train_images, data.train_labels, progress,
+                                                          should_stop)
         except ImportError:  # the evaluation part is optional to the other arms
             if chosen:
                 raise GanaugError("arm 'gan_filtered' cannot run: automatic scores are not available") from None
@@ -214,7 +220,8 @@ def run_benchmark(
     cancelled = InterruptedError("benchmark cancelled")
     stop_if(should_stop, cancelled)
     inputs, provenance, skipped, manifest_sha256 = _arm_inputs(dataset, row, arm_list, chosen, run_id, data,
-                                                               stopping_at_reports(progress, should_stop, cancelled))
+                                                               stopping_at_reports(progress, should_stop, cancelled),
+                                                               should_stop)
     stop_if(should_stop, cancelled)  # the harness asks again after each arm
     budget = QUICK_BUDGET if quick else FULL_BUDGET
     seed_list = list(range(seeds))

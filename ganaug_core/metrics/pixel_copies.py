@@ -65,6 +65,16 @@ ROTATION_SHIFT = (1, 2)  # pixels a turned candidate is shifted each way: every 
 QUARTER_SHIFT = 1  # pixels a sample turned by quarter turns (or flipped along a diagonal) is shifted each way
 _ROWS = 256  # samples aligned at a time
 _SLICE = 2048  # coarse bank rows the candidate search compares at a time
+# The smallest side the check aligns: a shift is at most a quarter of it (below, pixel_copy_ratio), and at 2–3 pixels
+# that is none, from which the crop windows could not be placed (a division by zero; ingest stores 8² and up).
+MIN_SIDE = 4
+
+
+def _check_side(images: np.ndarray, which: str) -> None:
+    if images.ndim != 4 or min(images.shape[-2:]) < MIN_SIDE:
+        got = "×".join(map(str, images.shape[-2:])) if images.ndim == 4 else f"an array of shape {images.shape}"
+        raise ValueError(f"the pixel copy check needs {which} images of at least {MIN_SIDE}×{MIN_SIDE} pixels, "
+                         f"got {got}")
 
 
 def _go_on() -> None:
@@ -272,6 +282,7 @@ def prepare_real(real_images: np.ndarray) -> RealBank:
     """The real images prepared for pixel_copy_ratio (its `bank`)."""
     if len(real_images) < 2:
         raise ValueError("the pixel copy check needs at least two real images")
+    _check_side(real_images, "real")
     first = _prepare(real_images[:1])
     r = np.empty((len(real_images), *first.shape[1:]), np.float32)
     coarse = np.empty((len(CROP_SCALES), len(r), _coarse(first).size), np.float32)
@@ -331,6 +342,9 @@ def pixel_copy_ratio(
     def stop() -> None:
         stop_if(should_stop, stopped)
 
+    _check_side(synth_images, "synthetic")
+    if max_shift < 1:  # the crop windows are placed for the shifts to reach every position between them
+        raise ValueError(f"max_shift must be at least 1 pixel, got {max_shift}")
     if bank is None:
         bank = prepare_real(real_images)
     elif bank.digest != bank_digest(real_images):

@@ -18,6 +18,8 @@ def _crop_windows(side: int, max_shift: int) -> list[list[tuple[float, float]]]:
     """For each of CROP_SCALES, the (y, x) offsets of the crop windows aligned: the centred one where shifts of up
     to max_shift pixels reach every crop position from it; else a grid of windows that does (a 75 % crop at a
     corner lies 5.3 px from the centred one at 32²: 4 windows)."""
+    if max_shift < 1:  # no shift reaches any other position: no number of windows would cover them
+        raise ValueError(f"crop windows need shifts of at least one pixel, got {max_shift} (images of {side}×{side})")
     out = []
     for scale in CROP_SCALES:
         span, reach = side - scale * side, max_shift * scale

@@ -51,17 +51,29 @@ def approve_a_batch(run_id: int, class_index: int, n: int) -> int:
     return batch_id
 
 
-def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits, home, tmp_path, tiny_quick_budget):
+def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits, home, tmp_path, tiny_quick_budget,
+                                                                          monkeypatch):
     from sqlalchemy import select
 
+    import ganaug_core.scoring
     from db.engine import session_scope
     from db.models import Report
+    from ganaug.benchmarking import run_benchmark
     from ganaug.domain_models import ensure_feature_extractor
     from ganaug_core.imageio import sha256_file
 
     run_id = tiny_run(digits)
     approve_a_batch(run_id, 9, 6)
     ensure_feature_extractor(digits, steps=15)  # a short extractor; the benchmark reuses it
+    # A Cancel while gan_filtered scores its candidates (3 × each class's gap, before its classifier trains) stops
+    # within a chunk of the first copy check, leaving no report: its scorer asked no stop, and a Cancel waited for
+    # every class's checks, then stopped at the classifier's first step.
+    checking, real_check = [], ganaug_core.scoring.pixel_copy_ratio
+    with monkeypatch.context() as m:
+        m.setattr(ganaug_core.scoring, "pixel_copy_ratio", lambda *a, **k: checking.append(1) or real_check(*a, **k))
+        with pytest.raises(InterruptedError, match="the copy check was stopped"):  # was "classifier training …"
+            run_benchmark(digits, "gan_filtered", 1, True, should_stop=lambda: bool(checking))
+    assert checking == [1] and not (home / "reports").exists()
     left = killed_writer(home / "reports", ".staging-")  # a benchmark killed outright while writing its report
     out = tmp_path / "bench.json"
     result = invoke("benchmark", "--dataset", digits, "--quick", "--seeds", "1", "--json", str(out))

@@ -237,3 +237,18 @@ def test_quarter_turned_and_diagonally_flipped_copies_score_low():
     assert (ratio == 0.0).all(), ratio
     _, new_ratio = pixel_copy_ratio(new, real)
     assert (new_ratio >= PIXEL_COPY_RATIO).mean() > 0.95
+
+
+@pytest.mark.parametrize("side", [2, 3])
+def test_images_too_small_to_shift_are_refused_in_one_clear_line(side):
+    # A shift is at most a quarter of the side: none at 2–3 pixels, and the crop windows' placement divided by it
+    # (ZeroDivisionError from deep inside). Ingest stores 8² and up; the functions are the library's.
+    real = np.random.default_rng(0).integers(0, 256, (6, 1, side, side), dtype=np.uint8)
+    with pytest.raises(ValueError, match=f"synthetic images of at least 4×4 pixels, got {side}×{side}$"):
+        pixel_copy_ratio(real[:2], real)
+    with pytest.raises(ValueError, match=f"real images of at least 4×4 pixels, got {side}×{side}$"):
+        prepare_real(real)
+    big = np.random.default_rng(1).integers(0, 256, (6, 1, 8, 8), dtype=np.uint8)
+    with pytest.raises(ValueError, match="max_shift must be at least 1 pixel, got 0"):
+        pixel_copy_ratio(big[:2], big, max_shift=0)
+    assert pixel_copy_ratio(big[:2], big)[1].tolist() == [0.0, 0.0]  # 8² and up as before: copies found
