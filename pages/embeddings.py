@@ -131,9 +131,10 @@ def coverage_label(row: dict, unscored: dict[str, list[int]] | None = None) -> s
     return f"{row['coverage']:.0%}"
 
 
-def tile_class(names: dict, class_index: int) -> str:
-    """A tile's class name, cut to fit under its 96 px tile (a selection mixes classes; the map says which is which)."""
-    return plain(tile_name(names.get(class_index, class_index)))
+def tile_class(names: dict, class_index: int, px: int) -> str:
+    """A tile's class name, cut to fit under its `px`-wide tile (a selection mixes classes; the map says which is
+    which)."""
+    return plain(tile_name(names.get(class_index, class_index), px))
 
 
 def map_alt(df: pd.DataFrame, colour: str, chosen: tuple | None) -> str:
@@ -194,11 +195,11 @@ if synth_ids or real_ids:
         reals = views.real_images_by_ids(session, real_ids[max(0, first - len(synth_ids)):max(0, last - len(synth_ids))])
         side = views.dataset_summary(session, dataset)["resolution"]
     names = dict(zip(df["class_index"], df["class"]))
-    tiles = [(s["path"], f"#{s['id']} · {tile_class(names, s['class_index'])} · batch {s['batch']} {s['batch_status']}"
-              + (" · sample rejected" if s["rejected"] else "")) for s in shown]
-    tiles += [(r["path"], f"real #{r['id']} · {tile_class(names, r['class_index'])}") for r in reals]
-    # One element, tiles wrap; about 96 px, a whole multiple of the side (`shown_px`: a 64² image is drawn at 128).
-    show_images([path for path, _ in tiles], [caption for _, caption in tiles], size=shown_px(96, side))
+    px = shown_px(96, side)  # about 96 px, a whole multiple of the side (`shown_px`: a 64² image is drawn at 128)
+    tiles = [(s["path"], f"#{s['id']} · {tile_class(names, s['class_index'], px)} · batch {s['batch']} "
+                         f"{s['batch_status']}" + (" · sample rejected" if s["rejected"] else "")) for s in shown]
+    tiles += [(r["path"], f"real #{r['id']} · {tile_class(names, r['class_index'], px)}") for r in reals]
+    show_images([path for path, _ in tiles], [caption for _, caption in tiles], size=px)  # one element, tiles wrap
     if pages > 1:
         nav = st.columns([1, 1, 4], vertical_alignment="center")
         nav[0].button("Previous", key="emb_prev", disabled=page == 0, icon=":material/chevron_left:",

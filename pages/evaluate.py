@@ -34,6 +34,14 @@ ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_fil
 # KID, held-out values of every measure, DCR) is in the expander below it. With Samples, Coverage and Class at 300
 # px it was 927 px wide and scrolled sideways there; recall already says how diverse a batch is.
 QUALITY_COLUMNS = ["batch", "class_name", "fid", "fid_held_out", "recall", "class_consistency", "copies"]
+# FID and KID in plain words, below the table: a clinician does not hover a column's header for its help.
+DISTANCES_SAID = (
+    "**FID ↓** says how far the batch's samples, taken together, lie from the class's real training images: lower is "
+    "better, 0 the same. **KID ↓** measures the same gap in a way that holds with few images: about 0 (or below) "
+    "means no gap it can measure. Both compare the images' features in the model ganaug trained on this dataset, "
+    "not Inception-v3, so compare them within this dataset only (never with published FIDs), and with the "
+    "\"held-out real\" value beside each: what unseen real images of the class score, the level of a generator as "
+    "good as the real data.")
 
 
 def arms_help() -> str:
@@ -244,11 +252,13 @@ def batch_quality(dataset: str) -> None:
                "\"held-out real\" column is what held-out real images of the class score against the same training "
                "images, i.e. the level of a generator as good as the real data. The held-out images are the "
                f"dataset's {' and '.join(splits) or 'held-out'} split: numbers to read, which neither the gate nor "
-               "the benchmark uses. ↓ lower is better, ↑ higher is better; hover a column for its meaning.")
+               "the benchmark uses. ↓ lower is better, ↑ higher is better.")
     main = table[QUALITY_COLUMNS]
     st.dataframe(text_cells(main), hide_index=True,
                  column_config=class_sized(table_columns(main), main["class_name"]), placeholder=MISSING,  # "–"
                  key="eval_quality")
+    with st.expander("What FID and KID measure"):  # in a header's help, only a reader who hovered it learned
+        st.markdown(DISTANCES_SAID)
     with st.expander("Every measure, each beside its held-out real value (samples, coverage, KID, precision, "
                      "authenticity, DCR …)"):
         st.dataframe(text_cells(table), hide_index=True, column_config=table_columns(table), placeholder=MISSING,

@@ -322,7 +322,7 @@ def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = 
                  + (["rejected"] if s["rejected"] else []) + s["tags"])
         conf = [] if s["class_confidence"] is None else [f"conf {fmt(s['class_confidence'])}"]  # no "conf —"
         # A catalogue's long class name, whole, wrapped every caption of the grid onto four lines.
-        captions.append(" · ".join([f"#{s['id']}", tile_name(names[s["class_index"]]), *conf, *flags]))
+        captions.append(" · ".join([f"#{s['id']}", tile_name(names[s["class_index"]], tile_px), *conf, *flags]))
         alts.append(tile_alt(s, names[s["class_index"]], is_changed))
     markdown_captions = [plain(c) for c in captions]  # st.image renders captions as Markdown; alt text (`alts`) not
     # Above the tiles, in sight with the first row: what is wrong with a file, then what the frames mean.

@@ -17,6 +17,7 @@ from db.engine import session_scope
 from db.jobs import submit_job
 from db.review import (SamplesChanged, approve_batch, open_memorized, reject_batch, reject_memorized, reject_sample,
                        restore_sample, revoke_batch, tag_sample)
+from pages.reveal import reveal
 from pages.ui import acting_user, decision_errors, plain
 
 SCORE_JOB = "evaluate"  # the worker's job kind that scores one batch (ganaug/job_handlers.py)
@@ -168,9 +169,8 @@ def ask_to_approve(batch_id: int, seen_status: str) -> None:
         st.session_state["review_flash"] = ("error", str(e))
         return
     st.session_state["review_confirm_approve"] = batch_id
-    # The confirm box sits below the grid, where Shift+A pressed higher up leaves it out of sight.
-    st.session_state["review_toast"] = (f"Approve batch {batch_id}? Enter confirms, Esc cancels (the box is below "
-                                        "the samples).", ":material/help:")
+    # The confirm box sits below the grid; the page scrolls to it (pages/reveal.py), from a Shift+A pressed above too.
+    st.session_state["review_toast"] = (f"Approve batch {batch_id}? Enter confirms, Esc cancels.", ":material/help:")
 
 
 def confirm_approval(batch_id: int, seen_status: str, seen_event: int) -> None:
@@ -240,25 +240,34 @@ def batch_actions(batch_id: int, state: dict) -> None:
                 "not reviewed again. Generate a new batch of this class on the Generate page to review fresh samples.")
     if state["status"] != "pending":
         return
+    blocked = state["open_memorized"] > 0 or not state["scored"]
+    confirming = st.session_state.get("review_confirm_approve") == batch_id and not blocked
+    rejecting_memorized = (state["scored"] and state["open_memorized"] > 0
+                           and st.session_state.get("review_confirm_memorized") == batch_id)
     left, right = st.columns(2)
     with left:
         st.text_input("Approval note (optional)", key=reason_key("approve", batch_id))
-        blocked = state["open_memorized"] > 0 or not state["scored"]
         if not state["scored"]:
             st.warning("This batch cannot be approved until its memorization check has run (scores pending): "
                        "\"Compute scores\" above queues it.")
         elif blocked:
             st.warning(f"{state['open_memorized']} memorized sample(s) must be rejected before this batch can be approved.")
-            memorized_rejection(batch_id, state)
-        if st.session_state.get("review_confirm_approve") == batch_id and not blocked:
-            approval_confirmation(batch_id, state)
-        else:
+            if not rejecting_memorized:
+                st.button(f"Reject the {state['open_memorized']} memorized sample(s)…", key="reject_memorized",
+                          icon=":material/block:", on_click=set_state, args=("review_confirm_memorized", batch_id))
+        if not confirming:
             st.button("Approve batch", key="approve_batch", type="primary", disabled=blocked, shortcut="shift+a",
                       icon=":material/check:", on_click=ask_to_approve, args=(batch_id, state["status"]))
     with right:
         st.text_input("Reason to reject the batch (required)", key=reason_key("reject", batch_id))
         st.button("Reject batch", key="reject_batch", icon=":material/close:", on_click=decide_batch,
                   args=("reject", batch_id, state["status"]))
+    # Either confirmation across the page, below both columns: in half of a 1024-px page (282 px) the approval's ran
+    # five lines high and cut "Confirm approval" to "C…"; the page scrolls to it once drawn (pages/reveal.py).
+    if confirming:
+        approval_confirmation(batch_id, state)
+    elif rejecting_memorized:
+        memorized_confirmation(batch_id, state)
 
 
 def approval_confirmation(batch_id: int, state: dict) -> None:
@@ -272,23 +281,21 @@ def approval_confirmation(batch_id: int, state: dict) -> None:
         st.markdown(f"**Approve batch {batch_id}?** {preview['admitted']} of its {preview['samples']} samples will be "
                     "admitted into the gated training set" + (f" ({' and '.join(out)} stay out)" if out else "")
                     + ". The approval is signed into the decision log; only a revocation with a reason undoes it.")
-        yes, no = st.columns(2)
-        yes.button("Confirm approval", key="approve_confirm", type="primary", shortcut="enter", icon=":material/check:",
-                   on_click=confirm_approval, args=(batch_id, state["status"], seen_event))
-        no.button("Cancel", key="approve_cancel", shortcut="esc", on_click=set_state, args=("review_confirm_approve", None))
+        with st.container(horizontal=True, key="approve_confirm_row"):  # each button as wide as its label
+            st.button("Confirm approval", key="approve_confirm", type="primary", shortcut="enter",
+                      icon=":material/check:", on_click=confirm_approval, args=(batch_id, state["status"], seen_event))
+            st.button("Cancel", key="approve_cancel", shortcut="esc", on_click=set_state,
+                      args=("review_confirm_approve", None))
+    reveal("approve_confirmation")
 
 
 MEMORIZED_REASON = "memorized: a near-copy of a training image"  # the reason a bulk rejection offers, editable
 
 
-def memorized_rejection(batch_id: int, state: dict) -> None:
-    """Below the "K memorized sample(s) must be rejected" warning: a button that opens a box naming those samples,
-    with one reason for all of them. The ids the box names travel with its confirm button: a sample a rescoring
-    flags after the box was drawn is left for the reviewer to look at, never rejected unseen."""
-    if st.session_state.get("review_confirm_memorized") != batch_id:
-        st.button(f"Reject the {state['open_memorized']} memorized sample(s)…", key="reject_memorized",
-                  icon=":material/block:", on_click=set_state, args=("review_confirm_memorized", batch_id))
-        return
+def memorized_confirmation(batch_id: int, state: dict) -> None:
+    """The box that "Reject the K memorized sample(s)…" (below the warning that counts them) opens: it names those
+    samples, with one reason for all of them. The ids the box names travel with its confirm button: a sample a
+    rescoring flags after the box was drawn is left for the reviewer to look at, never rejected unseen."""
     with session_scope() as session:
         ids = open_memorized(session, batch_id)
     if not ids:  # a colleague rejected them since the warning above was counted: the next run drops both
@@ -299,10 +306,12 @@ def memorized_rejection(batch_id: int, state: dict) -> None:
                     "per sample under your name, with this reason.")
         st.text_input("Reason to reject them (required)", value=MEMORIZED_REASON,
                       key=reason_key("reject_memorized", batch_id))
-        yes, no = st.columns(2)
-        yes.button(f"Reject {len(ids)} sample(s)", key="reject_memorized_confirm", type="primary",
-                   icon=":material/block:", on_click=reject_memorized_samples, args=(batch_id, state["status"], ids))
-        no.button("Cancel", key="reject_memorized_cancel", on_click=set_state, args=("review_confirm_memorized", None))
+        with st.container(horizontal=True, key="reject_memorized_row"):
+            st.button(f"Reject {len(ids)} sample(s)", key="reject_memorized_confirm", type="primary",
+                      icon=":material/block:", on_click=reject_memorized_samples, args=(batch_id, state["status"], ids))
+            st.button("Cancel", key="reject_memorized_cancel", on_click=set_state,
+                      args=("review_confirm_memorized", None))
+    reveal("reject_memorized_confirmation")
 
 
 def named(ids: list[int], most: int = 20) -> str:

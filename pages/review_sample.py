@@ -17,7 +17,7 @@ from ganaug_core.metrics.authenticity import COPY_RATIO
 from ganaug_core.metrics.copy_match import copy_reason
 from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO
 from pages.review_decisions import act_on_sample, decide_open_sample, load_tags, rejection_note, tag_open_sample
-from pages.ui import fmt, home, plain, show_image, show_images, train_counts
+from pages.ui import alt_text, fmt, home, plain, show_image, show_images, tile_name, train_counts
 
 SCORES_HELP = ("**confidence**: the probability (0–1) a classifier trained on the real images gives the class this "
                "sample was generated as; higher is better. **realism**: above 1, the sample lies among the real images "
@@ -75,10 +75,19 @@ def why_flagged(s: dict, copied: list[dict], state: dict) -> None:
         st.markdown(f"**Why it was flagged:** it is {reason} ({measure} copy ratio {fmt(match.get('ratio'), 3)}; "
                     f"under {threshold:g} is a copy).")
         weights = match.get("weights") or []
-        captions = [f"training image #{r['id']} · {plain(state['class_names'][r['class_index']])}"
-                    + (f" · {round(100 * weights[n])} %" if n < len(weights) else "") for n, r in enumerate(copied)]
-        show_images([s["path"], *[r["path"] for r in copied]], [f"sample #{s['id']}", *captions],
-                    size=shown_px(NEIGHBOUR_PX, state["side"]))
+        px, names = shown_px(NEIGHBOUR_PX, state["side"]), state["class_names"]
+
+        def caption(n: int, r: dict, name: str) -> str:
+            return (f"training image #{r['id']} · {plain(name)}"
+                    + (f" · {round(100 * weights[n])} %" if n < len(weights) else ""))
+
+        show_images([s["path"], *[r["path"] for r in copied]],
+                    [f"sample #{s['id']}", *(caption(n, r, tile_name(names[r["class_index"]], px))
+                                             for n, r in enumerate(copied))], size=px,
+                    alts=[f"sample #{s['id']}", *(alt_text(caption(n, r, names[r["class_index"]]))
+                                                 for n, r in enumerate(copied))])  # the names whole
+        if whole := names_in_full([(r["id"], names[r["class_index"]]) for r in copied], px, "training image #"):
+            st.caption(whole)
 
 
 def scores_in_words(s: dict, class_name: str, n_real: Optional[int] = None, other_class: Optional[str] = None) -> str:
@@ -110,6 +119,20 @@ def scores_in_words(s: dict, class_name: str, n_real: Optional[int] = None, othe
                      "against all classes' real images (one image has no spread of its own), so it says little about "
                      "this class; novelty is measured against every training image, as for any class")
     return "  \n".join(lines)
+
+
+def names_in_full(shown: list[tuple[int, object]], px: int, what: str) -> Optional[str]:
+    """One line naming whole each class name that `tile_name(name, px)` cut in the captions of a row of images:
+    "Classes in full: dermatofibroma_nodular (real #12, real #15)". `shown`: each image's (id, class name); `what`: how
+    a caption names an image ("real #"). None when no name was cut. The images' alt text gives the names whole to a
+    screen reader; this line gives them to everyone else. Markdown: names through `plain`."""
+    cut: dict[str, list[str]] = {}
+    for image_id, name in shown:
+        if tile_name(name, px) != str(name):
+            cut.setdefault(str(name), []).append(f"{what}{image_id}")
+    if not cut:
+        return None
+    return "Classes in full: " + "; ".join(f"{plain(name)} ({', '.join(ids)})" for name, ids in cut.items())
 
 
 def sample_detail(open_id, state: dict) -> None:
@@ -173,14 +196,18 @@ def nearest_reals(s: dict, reals: list[dict], distances: dict[int, float], state
     ds = [distances.get(r["id"], s["nn_distance"] if i == 0 else None) for i, r in enumerate(reals)]
     # The nearest images come from every class: the caption says whose (a scratch sample nearest an "ok" part).
     # NEIGHBOUR_PX, not thumbnails: a fine crack must be comparable with the sample's (four to a row across the box).
+    # A long class name is cut to fit the caption (`tile_name`; "dermatofibrom / a_nodular" broke mid-word at 96 px),
+    # and given whole on one line below the row.
+    px, names = shown_px(NEIGHBOUR_PX, state["side"]), state["class_names"]
     show_images([r["path"] for r in reals],
-                [f"real #{r['id']} · {plain(state['class_names'][r['class_index']])}"
+                [f"real #{r['id']} · {plain(tile_name(names[r['class_index']], px))}"
                  + (f" · d={fmt(d)}" if d is not None else "") for r, d in zip(reals, ds)],
-                size=shown_px(NEIGHBOUR_PX, state["side"]),
+                size=px,
                 alts=[f"nearest real training image {n} of {len(reals)}: #{r['id']}, class "
-                      f"{state['class_names'][r['class_index']]}" + (f", feature distance {fmt(d)}" if d is not None
-                                                                     else "")
+                      f"{names[r['class_index']]}" + (f", feature distance {fmt(d)}" if d is not None else "")
                       for n, (r, d) in enumerate(zip(reals, ds), start=1)])
+    if whole := names_in_full([(r["id"], names[r["class_index"]]) for r in reals], px, "real #"):
+        st.caption(whole)
 
 
 def sample_controls(s: dict, status: str) -> None:

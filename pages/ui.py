@@ -34,13 +34,26 @@ from ganaug_core.imageio import ImageRejected, read_png, sha256_file
 
 TILE_PX = 112  # a 16×16 sample is unreadable at its own size; nearest-neighbour upscaling keeps pixels honest
 TILE_NAME_CHARS = 16  # a longer class name wraps a tile's caption onto many lines
+# A caption's width per character, in px, rounded up from the caption font's (Source Sans at 14 px: ≈ 6.6 px a
+# lowercase letter in chromium). A word wider than its image breaks anywhere: "dermatofibroma_nodular" under a
+# 96-px nearest real image read "dermatofibrom / a_nodular".
+CAPTION_CHAR_PX = 8
 
 
-def tile_name(name) -> str:
-    """A class name as a tile's caption gives it, cut with "…" to fit under a tile of about 100 px (the class
-    picker and the sample's detail give it whole). Raw text: `plain` it for Markdown after."""
+def tile_name(name, px: int = TILE_PX) -> str:
+    """A class name as the caption under an image `px` wide gives it: cut with "…" after TILE_NAME_CHARS
+    characters, or sooner where one of its words would not fit on one line of the caption (which then breaks it
+    mid-word), so that the caption wraps between words only. Where a name is cut, the page gives it whole nearby
+    (the batch picker, the sample's detail, `review_sample.names_in_full`). Raw text: `plain` it for Markdown."""
     name = str(name)
-    return name if len(name) <= TILE_NAME_CHARS else name[:TILE_NAME_CHARS - 1] + "…"
+    line = max(4, px // CAPTION_CHAR_PX)
+    cut = name if len(name) <= TILE_NAME_CHARS else name[:TILE_NAME_CHARS - 1] + "…"
+    start = 0
+    for word in cut.split(" "):
+        if len(word) > line:
+            return cut[:start + line - 1] + "…"
+        start += len(word) + 1
+    return cut
 
 
 # What a page with no dataset says: an admin adds one from a folder on the server (the Overview's "Add a dataset",

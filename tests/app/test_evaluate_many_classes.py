@@ -126,3 +126,11 @@ def test_the_quality_table_says_which_way_is_better(users, digits, home):
     assert every["coverage"]["label"] == "Coverage ↑"
     assert every["kid"]["label"] == "KID ↓" and every["kid"]["help"].startswith("Lower is better.")
     assert any("↓ lower is better, ↑ higher is better" in c.value for c in at.caption)
+    # What FID and KID measure was said only in their headers' help, on hover, which a clinician does not do: a few
+    # plain sentences in an expander below the table say it, and against what.
+    assert not [c for c in at.caption if "hover" in c.value]
+    [said] = [e for e in at.expander if e.label == "What FID and KID measure"]
+    text = " ".join(m.value for m in said.markdown)
+    for words in ("**FID ↓**", "**KID ↓**", "lower is better", "real training images", "not Inception",
+                  "\"held-out real\" value"):
+        assert words in text, words

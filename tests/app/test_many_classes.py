@@ -88,3 +88,37 @@ def test_export_preview_puts_the_classes_with_approved_samples_first(users, digi
     assert preview.iloc[0]["synthetic_images"] == 4
     assert any(m.value.endswith("approved synthetic images (the classes with approved samples first)")
                for m in at.markdown)
+
+
+def test_a_long_one_word_class_name_is_cut_between_words_and_said_whole_below(users, digits):
+    """At 1024 px in chromium, "dermatofibroma_nodular" under a 96-px nearest real image broke mid-word
+    ("dermatofibrom / a_nodular"), and the grid's 112-px tiles wrapped "dermatofibroma_…" as "dermatofibroma_ / …":
+    a word wider than its caption breaks anywhere. Where a name is cut to fit, the row says it whole below."""
+    from db.models import Dataset, RealImage, Sample
+    from pages.ui import alt_text
+    from tests.app.conftest import image_captions
+    from tests.app.test_review import first_sample_open
+
+    names = ["melanocytic_nevus_common", "melanoma_superficial", "benign_keratosis_like", "basal_cell_carcinoma",
+             "actinic_keratosis", "vascular_lesion", "dermatofibroma_classic", "dermatofibroma_nodular",
+             "seborrheic_keratosis", "lentigo"]
+    with session_scope() as session:
+        session.scalars(select(Dataset).where(Dataset.name == digits)).one().class_names = names
+    batch = make_batch(digits, 7, 2)
+    with session_scope() as session:  # the first sample flagged as a copy of its nearest real image
+        sample = session.scalars(select(Sample).where(Sample.batch_id == batch).order_by(Sample.id)).first()
+        sample.memorized, sample.copy_match = True, {"kind": "features", "parts": sample.nn_real_ids[:1], "ratio": 0.1}
+        nearest = {i: names[session.get(RealImage, i).class_index] for i in sample.nn_real_ids}
+    at, _ = first_sample_open(users["rita"], batch)
+
+    captions = [alt_text(c) for c in image_captions(at)]  # as shown: Markdown's escapes undone
+    tiles = [c for c in captions if c.startswith("#")]
+    assert len(tiles) == 2 and all(c.split(" · ")[1] == "dermatofibrom…" for c in tiles), tiles  # 112 px
+    reals = [c for c in captions if c.startswith(("real #", "training image #"))]
+    assert len(reals) == len(nearest) + 1  # the nearest real images, and the one the sample copies
+    # At 96 px chromium fitted 13 characters of "dermatofibroma_nodular" on a line, and no more.
+    assert all(len(word) <= 13 for c in reals for word in c.split()), reals
+    whole = [alt_text(c.value) for c in at.caption if c.value.startswith("Classes in full: ")]
+    assert len(whole) == 2  # below the image it copies, and below its nearest real images
+    cut = {i: n for i, n in nearest.items() if f"real #{i} · {n}" not in captions}
+    assert cut and all(f"{n} (" in whole[1] and f"real #{i}" in whole[1] for i, n in cut.items()), (cut, whole)

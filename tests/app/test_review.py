@@ -219,9 +219,15 @@ def test_approving_takes_a_confirmation_that_says_what_enters_training(users, di
     approve = button(at, "Approve batch")
     assert approve.proto.shortcut == "shift+a"
     approve.click().run()  # Shift+A, or a click: the first step records nothing
-    # … and says where the confirm box is: below the grid, out of sight of a Shift+A pressed above it.
-    assert not at.exception and [t.value for t in at.toast] == [
-        f"Approve batch {batch}? Enter confirms, Esc cancels (the box is below the samples)."]
+    assert not at.exception and [t.value for t in at.toast] == [f"Approve batch {batch}? Enter confirms, Esc cancels."]
+    # At 1024×768 the box, in half the page, ran five lines high and half below the window, "Confirm approval" cut to
+    # "C…": it spans the page below the decision's columns, its buttons each as wide as its label, and the page
+    # scrolls to it once drawn (out of sight of a Shift+A pressed above the grid, too).
+    [box] = [el for el in walk(at.main) if getattr(el, "key", None) == "approve_confirmation"]
+    assert not [el for c in at.columns for el in walk(c) if getattr(el, "key", None) == "approve_confirmation"]
+    assert [el.key for el in walk(box) if el.type == "button"] == ["approve_confirm", "approve_cancel"]
+    assert not [el for el in walk(box) if el.type == "column"]
+    assert [json.loads(c.proto.json) for c in components(at, "ganaug_reveal")] == [{"box": "approve_confirmation"}]
     with session_scope() as session:
         assert session.get(Batch, batch).status == "pending"
         assert session.scalar(select(func.count()).where(Event.action == "approve")) == 0
@@ -580,21 +586,21 @@ def test_the_batch_picker_catches_up_with_another_reviewers_decision(users, digi
                for e in at.error), [e.value for e in at.error]
 
 
-def test_the_tile_click_component_gets_the_grids_ids_in_tile_order(users, digits):
+def components(at, name: str) -> list:
+    """The page's custom components named `name` (the tile clicks, the reveal): no widget AppTest can drive, but
+    what the browser gets is here."""
     from streamlit.testing.v1.element_tree import UnknownElement
 
+    return [el for el in walk(at._tree) if isinstance(el, UnknownElement) and el.type == "bidi_component"
+            and el.proto.component_name.endswith(name)]
+
+
+def test_the_tile_click_component_gets_the_grids_ids_in_tile_order(users, digits):
     batch = make_batch(digits, 7, 5)
     at = review(users["rita"], batch)
     ids = [int(c.split(" ")[0].lstrip("#")) for c in image_captions(at)[:5]]
 
-    def clicks(node):  # the tile-click component: no widget AppTest can drive, but what the browser gets is here
-        for el in node.children.values():
-            if isinstance(el, UnknownElement) and el.type == "bidi_component":
-                yield el
-            elif getattr(el, "children", None):
-                yield from clicks(el)
-
-    [component] = list(clicks(at._tree))
+    [component] = components(at, "ganaug_tile_clicks")
     data = json.loads(component.proto.json)
     assert data == {"grid": "review_grid", "ids": ids}  # a click on tile i names ids[i] (the browser test clicks one)
 
