@@ -10,7 +10,7 @@ was gated on, for `ganaug audit verify --head`) and, for a signed export, `expor
 hash). The folder, its class folders and its files are their owner's only (0700, 0600). It is assembled beside OUT
 and renamed into place at the end, so an interrupted export leaves nothing at OUT; one killed outright (`kill -9`)
 leaves its hidden `.OUT.partial-*` folder, which the next export to OUT removes; an OUT that is a mount point cannot
-be renamed over, and is refused first.
+be renamed over, and is refused first, as is an export its disk has no room for (`_check_room`).
 
 An export by a signed-in account is recorded in the decision log (`db.exports`), in the same transaction as the
 rename: the event is written, the folder renamed into place, then the transaction committed, and a commit that fails
@@ -43,6 +43,7 @@ from db.gate import GatedSet, ManifestEntry, file_sha256s, gated_training_set
 from db.ingests import DIFFERS
 from db.models import Batch, Event, User
 from db.users import require_user
+from ganaug.disk import human
 from ganaug.export_files import class_folder, classes_csv, images_csv, spreadsheet_text
 from ganaug.held_folders import HeldFolder, abandoned, sweep_abandoned
 from ganaug_core import paths
@@ -164,6 +165,7 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     partial = f".{out.name}.partial-"
     try:
         sweep_abandoned(out.parent, partial)  # what an export to OUT killed outright (`kill -9`) left
+        _check_room(out, gated.entries)
         held = HeldFolder.create(out.parent, partial)
     except OSError as e:  # root passes os.access everywhere, /proc included
         raise GanaugError(f"--out {out}: cannot create a folder in {out.parent} ({e.strerror or e})") from None
@@ -190,6 +192,35 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     finally:
         held.release()
     return summary
+
+
+# Left free beyond the export's own bytes: the database's WAL, a colleague's batch, a log written meanwhile.
+SPARE_BYTES = 64_000_000
+CSV_ROW_BYTES = 512  # manifest.csv, images.csv and classes.csv take about 300 bytes per image together
+
+
+def _check_room(out: Path, entries: list[ManifestEntry]) -> None:
+    """Refuse, before anything is copied, an export that its disk has no room for: copied to the last image, it
+    failed only then (ENOSPC), after minutes of copying, and said neither how much it needed nor how much was free.
+    Each image takes whole blocks (an 8×8 PNG of 100 bytes takes 4 kB), counted as the file system allots them."""
+    try:
+        stat = os.statvfs(out.parent)
+    except OSError:
+        return  # no answer: the copy still stops on a full disk, saying so (below)
+    if not stat.f_blocks:
+        return  # a file system of no size (/proc): creating the folder there says what is wrong
+    block = stat.f_frsize or 4096
+    home, needed = paths.home(), SPARE_BYTES + CSV_ROW_BYTES * len(entries)
+    for entry in entries:
+        try:
+            needed += -(-(home / entry.path).stat().st_size // block) * block
+        except OSError:
+            pass  # a missing source is named by the copy itself
+    free = stat.f_bavail * stat.f_frsize  # what an account that is not root may still write (`shutil.disk_usage`)
+    if needed > free:
+        raise GanaugError(f"--out {out}: its disk has {human(free)} free, and this export of {len(entries):,} images "
+                          f"needs about {human(needed)}, {human(SPARE_BYTES)} to spare included; nothing was written: "
+                          "free space on that disk or choose an --out on another one")
 
 
 def batch_counts(entries: list[ManifestEntry]) -> dict[str, int]:

@@ -132,6 +132,29 @@ def test_a_full_disk_is_said_of_the_out_folder_and_leaves_nothing(toy, tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
 
 
+def test_a_disk_too_small_is_refused_before_anything_is_copied_saying_the_room_needed_and_free(toy, tmp_path,
+                                                                                                 monkeypatch):
+    # It copied every image it had room for, then failed on the next: "No space left on device", nothing on how much
+    # room the export needed or how much the disk had.
+    import ganaug.export
+
+    statvfs, copied = os.statvfs, []
+    out = tmp_path / "gated"
+
+    def a_nearly_full_disk(path):
+        real = statvfs(path)
+        if pathlib.Path(path) != tmp_path:
+            return real
+        return os.statvfs_result((real.f_bsize, 4096, 100_000, 12_000, 12_000) + tuple(real)[5:])  # 49 MB free
+
+    monkeypatch.setattr(os, "statvfs", a_nearly_full_disk)
+    monkeypatch.setattr(ganaug.export, "_write_private", lambda path, data: copied.append(path))
+    assert refused("export", "--dataset", "toy", "--out", out) == (
+        f"error: --out {out}: its disk has 49.2 MB free, and this export of 12 images needs about 64.1 MB, 64.0 MB to "
+        "spare included; nothing was written: free space on that disk or choose an --out on another one")
+    assert copied == [] and sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+
+
 def test_a_mount_point_as_out_is_refused_before_anything_is_copied(toy, tmp_path, monkeypatch):
     # An empty mounted disk cannot be renamed over: the export copied every image beside it, then failed with
     # "Device or resource busy".
