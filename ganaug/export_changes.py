@@ -101,17 +101,10 @@ def changes_lines(since: dict, names: list[str], withdrawn_hint: str) -> list[st
     return lines or ["the same counts, other images"]
 
 
-def export_withdrawn(record: dict) -> Optional[dict]:
-    """What the review has withdrawn since the recorded export `record` (`db.exports.export_dict`) of its synthetic
-    images, read from its folder's manifest.csv: {"ok": whether the log verifies, "synthetic": how many the folder
-    holds, "withdrawn": `withdrawn_since`'s list}; None when the folder is not here with the manifest it was recorded
-    with. Replays the whole log: for one export a reviewer chose, not for every row of a list."""
+def _synthetic_rows(record: dict) -> Optional[list[tuple[int, str, str, int]]]:
+    """(manifest row, path, sha256, batch id) of each synthetic image of a recorded export's folder; None when the
+    folder is not here with the manifest it was recorded with."""
     import hashlib
-
-    from db.audit import verify_chain
-    from db.engine import session_scope
-    from db.exports import withdrawn_since
-    from db.replay import LogState
 
     try:
         data = (Path(record["folder"] or "") / "manifest.csv").read_bytes()
@@ -120,8 +113,49 @@ def export_withdrawn(record: dict) -> Optional[dict]:
         rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
-    synthetic = [(i, r.get("path"), r.get("sha256"), int(r["batch_id"])) for i, r in enumerate(rows)
-                 if r.get("source") == "synthetic" and (r.get("batch_id") or "").isdigit()]
+    return [(i, r.get("path"), r.get("sha256"), int(r["batch_id"])) for i, r in enumerate(rows)
+            if r.get("source") == "synthetic" and (r.get("batch_id") or "").isdigit()]
+
+
+def withdrawn_counts(records: list[dict]) -> Optional[dict[int, int]]:
+    """Export id → how many of its folder's synthetic images the review no longer admits, for each of `records`
+    whose folder is here with its recorded manifest and holds any: what `export_withdrawn` counts, but for a list,
+    with the log replayed once and each dataset's admitted samples taken once, not per export (20 exports of 2,200
+    images over 1,042 events: 0.17–0.2 s, against 1.5–2.3 s export by export; 2026-12-07, a shared 2-core machine).
+    Each manifest.csv is still read, about 4 ms per 2,200 rows. None when the log does not verify."""
+    from db.audit import verify_chain
+    from db.engine import session_scope
+    from db.gate import admissible_samples
+    from db.replay import LogState
+
+    here = {r["id"]: (r, rows) for r in records if (rows := _synthetic_rows(r))}
+    if not here:  # no folder here holds a synthetic image: nothing to replay the log for
+        return {}
+    log = LogState()
+    with session_scope() as s:
+        if not verify_chain(s, visit=log.apply).ok:
+            return None
+        admitted = {d: {(e.path, e.sha256) for e in admissible_samples(s, d, log)[0]}
+                    for d in {r["dataset_id"] for r, _ in here.values()}}
+    return {i: sum(1 for _, path, sha, batch in rows
+                   if (path, sha) not in admitted[r["dataset_id"]] and batch not in log.impossible)
+            for i, (r, rows) in here.items()}
+
+
+def export_withdrawn(record: dict) -> Optional[dict]:
+    """What the review has withdrawn since the recorded export `record` (`db.exports.export_dict`) of its synthetic
+    images, read from its folder's manifest.csv: {"ok": whether the log verifies, "synthetic": how many the folder
+    holds, "withdrawn": `withdrawn_since`'s list}; None when the folder is not here with the manifest it was recorded
+    with. Replays the whole log and names each decision: for one export a reviewer chose (`withdrawn_counts` counts
+    them for a list)."""
+    from db.audit import verify_chain
+    from db.engine import session_scope
+    from db.exports import withdrawn_since
+    from db.replay import LogState
+
+    synthetic = _synthetic_rows(record)
+    if synthetic is None:
+        return None
     log = LogState()
     with session_scope() as s:
         chain = verify_chain(s, visit=log.apply)  # the review replayed in the same read, as `audit folder` does

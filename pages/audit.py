@@ -4,11 +4,12 @@ The export writes only to a folder under GANAUG_HOME/exports/ (the app runs on a
 folder, not a server path), and only while the decision log verifies: a broken chain means the approvals that
 select the synthetic images cannot be trusted. Each export is recorded in the log under the reviewer's name; the
 export tab lists the recorded exports, each with whether its folder still holds the manifest it was recorded with,
-and, for the one a reviewer chooses, whether the review has withdrawn any of its images since (a revoked batch leaves
-the folder as it was: it "matches" still). An export says what changed since the dataset's previous one. Both in the
-words of `ganaug export` and `ganaug audit folder` (ganaug/export_changes.py), without their commands. A team with
-a browser only takes a recorded export away as a .zip (pages/export_download.py); the rare classes an export leaves
-without synthetic images are named, with why, before the click (pages/export_gains.py).
+how many of its images the review has withdrawn since (a revoked batch leaves the folder as it was: it matched,
+and read as safe to train on), and, for the one a reviewer chooses, which decisions withdrew them. An export says
+what changed since the dataset's previous one. Both in the words of `ganaug export` and `ganaug audit folder`
+(ganaug/export_changes.py), without their commands. A team with a browser only takes a recorded export away as a
+.zip (pages/export_download.py); the rare classes an export leaves without synthetic images are named, with why,
+before the click (pages/export_gains.py).
 """
 
 from __future__ import annotations
@@ -165,13 +166,20 @@ def past_exports() -> None:
         return
     for r in rows:
         r["folder_check"] = folder_check(r["folder"], r["manifest_sha256"])
+    with session_scope() as session:
+        version = session.scalar(select(func.max(Event.id))) or 0
+    withdrawn = withdrawn_per_export(home(), version, tuple(r["id"] for r in rows if r["folder_check"] == "matches"),
+                                     rows) or {}
     df = pd.DataFrame(rows)[EXPORT_COLUMNS]
+    # "matches" said of a folder the review has since withdrawn images from read as safe to train on.
+    df["folder_check"] = [f"matches · {withdrawn[r['id']]:,} withdrawn" if withdrawn.get(r["id"])
+                          else r["folder_check"] for r in rows]
     df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
     st.dataframe(text_cells(df), hide_index=True, column_config=table_columns(EXPORT_COLUMNS), placeholder=MISSING)
     if total > len(rows):
         st.caption(f"{len(rows):,} of {total:,} exports shown, the newest: `ganaug audit exports --limit {total}` "
                    "lists them all.")
-    withdrawn_check(rows)
+    withdrawn_check(rows, version)
     download_section(rows, export_label)
 
 
@@ -184,14 +192,23 @@ def export_withdrawn(home_dir: str, export_id: int, log_version: int, _record: d
     return withdrawn(_record)
 
 
+@st.cache_data(ttl=60, show_spinner="Checking the exports against the review…", max_entries=8)
+def withdrawn_per_export(home_dir: str, log_version: int, export_ids: tuple, _rows: list[dict]) -> dict | None:
+    """`ganaug.export_changes.withdrawn_counts` for the listed exports whose folders match: the log replayed once for
+    them all, keyed by the newest event's id (a decision since changes it)."""
+    from ganaug.export_changes import withdrawn_counts
+
+    return withdrawn_counts([r for r in _rows if r["id"] in export_ids])
+
+
 def export_label(r: dict) -> str:
     return (f"export {r['id']} · {r['dataset']} · {str(r['ts'])[:16].replace('T', ' ')} UTC by {r['actor']} · "
             f"{Path(r['folder']).name}")
 
 
-def withdrawn_check(rows: list[dict]) -> None:
+def withdrawn_check(rows: list[dict], version: int) -> None:
     """For the export still on disk that the reviewer chooses: the decisions since that withdrew some of its images,
-    who took each, when and why, and to export again. "Folder now" said "matches" after its batch was revoked: the
+    who took each, when and why, and to export again (`version`: the newest event's id, which keys the check). The
     folder is as recorded, but a model trained on it learns from images the review no longer admits."""
     from ganaug.export_changes import withdrawn_items, withdrawn_total
 
@@ -201,12 +218,10 @@ def withdrawn_check(rows: list[dict]) -> None:
     chosen = st.selectbox(
         "Has the review withdrawn images from an export since it was written?", list(here), index=None,
         format_func=lambda i: export_label(here[i]), placeholder="Choose an export still on disk", key="export_check",
-        help="The Folder now column compares a folder with its record only: a batch revoked, or a sample rejected or "
-             "given a blocking tag, after the export leaves the folder as it was.")
+        help="A batch revoked, or a sample rejected or given a blocking tag, after the export leaves the folder as it "
+             "was: the Folder now column counts the images so withdrawn; this names each decision, who and why.")
     if chosen is None:
         return
-    with session_scope() as session:
-        version = session.scalar(select(func.max(Event.id))) or 0
     record = here[chosen]
     found = export_withdrawn(home(), chosen, version, record)
     if found is None:

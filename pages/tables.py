@@ -70,8 +70,9 @@ TABLE_COLUMNS = {
         "Log head", help="The decision-log head the set was gated on (its log_head.txt; `ganaug audit verify --head`)"),
     "folder": st.column_config.TextColumn("Folder", help="Where the export was written, on the app's server"),
     "folder_check": st.column_config.TextColumn(
-        "Folder now", help="matches: the folder is here and its manifest.csv still has the recorded sha256; changed: "
-                           "its manifest.csv differs; not found: no such folder (or manifest.csv) here"),
+        "Folder now", help="matches: the folder is here and its manifest.csv still has the recorded sha256 (“· N "
+                           "withdrawn”: but the review has since withdrawn N of its synthetic images, named below); "
+                           "changed: its manifest.csv differs; not found: no such folder (or manifest.csv) here"),
     # A measured batch (the Evaluate page): each distribution metric, and beside it what held-out real images of
     # the class score against its training images, i.e. what a generator as good as the real data scores.
     "samples": st.column_config.NumberColumn("Samples", format="%d"),

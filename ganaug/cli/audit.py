@@ -199,8 +199,8 @@ _FOLDER_CHECK = {"matches": "its manifest.csv still has that sha256 (`ganaug aud
                  "not found": "not found here"}
 _FOLDER_WORD = {"matches": "matches", "changed": "CHANGED", "not found": "not found"}  # one export's line
 _FOLDER_WORDS = ("matches: the folder's manifest.csv still has the recorded sha256 (CHANGED: `ganaug audit folder "
-                 "FOLDER` says what); `audit folder` also names the images the review withdrew since the export; "
-                 "--long adds each full sha256 and log head")
+                 "FOLDER` says what); \"matches, N withdrawn\": the review has since withdrawn N of its synthetic "
+                 "images, which `audit folder` names; --long adds each full sha256 and log head")
 
 
 @audit_app.command("exports")
@@ -214,11 +214,13 @@ def audit_exports_cmd(
 ) -> None:
     """The recorded exports of gated training sets, newest first, one line each: the event, when (UTC), by whom,
     which dataset, how many images, the ratio, the start of the manifest's sha256, whether the folder is still here
-    with a manifest.csv of that sha256 (matches, CHANGED, not found), and the folder. --long and --json add the
-    full sha256 and the log head it was gated on."""
+    with a manifest.csv of that sha256 (matches, CHANGED, not found) and how many of its synthetic images the
+    review has withdrawn since (matches, 4 withdrawn), and the folder. --long and --json add the full sha256 and the
+    log head it was gated on."""
     from db.engine import session_scope
     from db.exports import count_exports, list_exports
     from ganaug.export import folder_check
+    from ganaug.export_changes import withdrawn_counts
 
     check_limit(limit)
     with session_scope() as s:
@@ -226,6 +228,11 @@ def audit_exports_cmd(
         total = count_exports(s, dataset) if len(rows) == limit else len(rows)
     for r in rows:
         r["folder_check"] = folder_check(r["folder"], r["manifest_sha256"])
+    # "matches" alone read as safe to train on after a revocation: the log replayed once for every listed folder.
+    # None: the folder is not here as recorded, or the log does not verify (`audit verify` says why).
+    counts = withdrawn_counts([r for r in rows if r["folder_check"] == "matches"])
+    for r in rows:
+        r["withdrawn"] = None if counts is None or r["folder_check"] != "matches" else counts.get(r["id"], 0)
     text = "\n".join(map(_export_lines if long else _export_line, rows))
     if rows and not long:
         text += "\n" + _FOLDER_WORDS
@@ -240,8 +247,12 @@ def _export_line(r: dict) -> str:
     of its manifest's sha256 (as in the folder's manifest.sha256), the folder, who, when, and the check."""
     return (f"event {r['id']}  {r['ts'][:19]}Z  {one_line(r['actor']):<12} "
             f"{one_line(r['dataset'])}  {r['images']} images ({r['synthetic']} synthetic), ratio {r['ratio']:g}  "
-            f"manifest {(r['manifest_sha256'] or '')[:12]}  {_FOLDER_WORD[r['folder_check']]}  "
+            f"manifest {(r['manifest_sha256'] or '')[:12]}  {_FOLDER_WORD[r['folder_check']]}{_withdrawn(r, ', ')}  "
             f"{one_line(r['folder'])}")
+
+
+def _withdrawn(r: dict, lead: str) -> str:
+    return f"{lead}{r['withdrawn']:,} withdrawn" if r.get("withdrawn") else ""
 
 
 def _export_lines(r: dict) -> str:
@@ -250,7 +261,9 @@ def _export_lines(r: dict) -> str:
             f"images ({r['real']} real + {r['synthetic']} synthetic), ratio {r['ratio']:g}\n"
             f"  manifest sha256 {r['manifest_sha256']}\n"
             f"  gated on the log's first {r['log_head_events']} events, head {r['log_head']}\n"
-            f"  folder {one_line(r['folder'])} ({_FOLDER_CHECK[r['folder_check']]})")
+            f"  folder {one_line(r['folder'])} ({_FOLDER_CHECK[r['folder_check']]}"
+            + (f"; the review has since withdrawn {r['withdrawn']:,} of its synthetic images: `ganaug audit folder` "
+               "names the decisions" if r.get("withdrawn") else "") + ")")
 
 
 @audit_app.command("reproduce")

@@ -83,6 +83,7 @@ def test_an_export_whose_batch_was_revoked_since_says_who_when_why_and_to_export
     nines = approved_batch(digits, 9, 2, seed=2)
     at = export_from_page(app_test(users["rita"], "audit.py"), "gated-1")
     [export] = _export_events()
+    assert list(at.dataframe[-1].value["folder_check"]) == ["matches"]
     check = at.selectbox(key="export_check")
     assert check.value is None  # nothing replayed until a reviewer asks, however many exports are listed
     assert check.options == [f"export {export.id} · digits · {export.ts[:16].replace('T', ' ')} UTC by rita · gated-1"]
@@ -98,7 +99,8 @@ def test_an_export_whose_batch_was_revoked_since_says_who_when_why_and_to_export
         reject_sample(session, nine, get_user(session, "rita"), "a second stem")
     at = app_test(users["rita"], "audit.py")
     records = at.dataframe[-1].value
-    assert list(records["folder_check"]) == ["matches"]  # the folder is as recorded: only the review moved on
+    # The folder is as recorded, and only the review moved on: "matches" alone read as safe to train on.
+    assert list(records["folder_check"]) == ["matches · 4 withdrawn"]
     assert not [w for w in at.warning if "no longer admitted" in w.value]
     at.selectbox(key="export_check").set_value(export.id).run()
     with session_scope() as session:

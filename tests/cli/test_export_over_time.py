@@ -69,6 +69,12 @@ def test_a_folder_whose_batch_was_revoked_since_says_so_and_to_train_again(expor
     assert ("3 of this folder's 6 synthetic images are no longer admitted by the review: a model trained on it "
             "learned from them; export again (`ganaug export --dataset toy --out NEW_FOLDER`) and train on the new "
             "folder") in text
+    # The listing said "matches" alone, which read as safe to train on: it counts what the review withdrew.
+    [listed] = ok_json("audit", "exports")["exports"]
+    assert (listed["folder_check"], listed["withdrawn"]) == ("matches", 3)
+    assert f"  matches, 3 withdrawn  {out}\n" in run("audit", "exports").stdout
+    assert ("the review has since withdrawn 3 of its synthetic images: `ganaug audit folder` names the decisions)"
+            in run("audit", "exports", "--long").stdout)
 
 
 def test_a_sample_rejected_since_the_export_is_named_by_its_file(exported, home):
@@ -99,6 +105,8 @@ def test_an_approval_since_the_export_leaves_its_folder_ok(exported, home):
     ok_json("review", "approve", batch, env=REX)  # it adds to the next export, takes nothing from this one
     checked = ok_json("audit", "folder", out)
     assert checked["ok"] is True and checked["withdrawn"] == []
+    [listed] = ok_json("audit", "exports")["exports"]
+    assert (listed["folder_check"], listed["withdrawn"]) == ("matches", 0)
 
 
 def test_an_export_to_a_folder_holding_an_earlier_export_names_it_and_says_nothing_is_merged(exported):
