@@ -98,14 +98,22 @@ def check_can_listen(host: str, port: int) -> str:
     return address[0]
 
 
-def network_warning(address: str) -> Optional[str]:
+def network_warning(address: str, proxies: Optional[str] = None) -> Optional[str]:
     """What `ganaug app --host` on an address other machines reach risks: Streamlit serves plain http, so
-    passwords, the sign-in cookie and patient images cross the network readable by anyone on the way."""
+    passwords, the sign-in cookie and patient images cross the network readable by anyone on the way. `proxies`:
+    FORWARDED_ALLOW_IPS, the proxies whose X-Forwarded-For uvicorn (under Streamlit) believes. Behind a proxy on
+    another machine (which needs --host) the warning told the admin to put a proxy in front, and never said that a
+    proxy not named there makes every browser one address to the sign-in lockout (pages/auth.py)."""
     if ipaddress.ip_address(address.split("%")[0]).is_loopback:
         return None
+    if proxies and proxies.strip():
+        return (f"warning: the app listens on {address}, open to other machines, over plain http: between the proxy "
+                f"(FORWARDED_ALLOW_IPS={proxies.strip()}) and the app, passwords, sign-in cookies and images travel "
+                "unencrypted; let no other machine reach this port (README, \"Deploying for a team\")")
     return (f"warning: the app listens on {address}, open to other machines, over plain http: passwords, sign-in "
-            "cookies and images travel unencrypted; put a TLS reverse proxy in front (README, "
-            "\"Security and integrity\")")
+            "cookies and images travel unencrypted; put a TLS reverse proxy in front, and name it in "
+            "FORWARDED_ALLOW_IPS where it runs on another machine, or the sign-in lockout counts every browser as "
+            "the proxy (README, \"Deploying for a team\")")
 
 
 def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True, started_by: str = "app") -> int:
@@ -127,9 +135,9 @@ def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True, s
                                          preexec_fn=_die_with_parent))
         if with_worker:
             children.append(subprocess.Popen(worker_command(started_by), env=env, preexec_fn=_die_with_parent))
-        echo(f"ganaug app on http://{host}:{port} (worker: {'on' if with_worker else 'off'}); Ctrl-C stops both",
-             err=True)
-        if warning := network_warning(address):
+        echo(f"ganaug app on http://{host}:{port} " + ("(worker: on); Ctrl-C stops both" if with_worker else
+                                                      "(worker: off: run `ganaug worker`); Ctrl-C stops it"), err=True)
+        if warning := network_warning(address, os.environ.get("FORWARDED_ALLOW_IPS")):
             echo(warning, err=True)
         while stopping["signal"] is None and all(c.poll() is None for c in children):
             time.sleep(0.2)
