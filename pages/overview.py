@@ -49,6 +49,12 @@ def imbalance_alt(name: str, class_names: list, real: list[int], approved: list[
             + "; ".join(f"class {n}: {r:,} real, {a:,} approved" for n, r, a in zip(class_names, real, approved)))
 
 
+def bar_counts(real: list[int], approved: list[int]) -> list[str]:
+    """The numbers beside each class's bar: its real training images, plus its approved samples where it has any
+    (the legend's colours say which is which)."""
+    return [f"{r:,}" + (f" + {a:,}" if a else "") for r, a in zip(real, approved)]
+
+
 def ingest_caption(name: str, found) -> str:
     """What the dataset's ingest warned of, said where the whole team looks: the warnings went to one terminal; and
     the --bit-depth it was given, which whoever ingests its source again must give too."""
@@ -97,6 +103,10 @@ for name, class_names in data["names"].items():
     labels = [chart_text(n) for n in class_names]  # Plotly reads HTML in a label: a class folder's name held a link
     fig.add_bar(y=labels, x=real, orientation="h", name="real (train)", marker_color="#4c78a8")
     fig.add_bar(y=labels, x=approved, orientation="h", name="approved synthetic", marker_color="#f58518")
+    # Each class's counts at the end of its bar: 4 'crack' images beside 2,400 'ok' drew a bar under a pixel wide,
+    # and the rare class a generator is for looked empty.
+    fig.add_scatter(y=labels, x=[r + a for r, a in zip(real, approved)], text=bar_counts(real, approved),
+                    mode="text", textposition="middle right", cliponaxis=False, showlegend=False, hoverinfo="skip")
     # The legend sits on the title's line: below the plot (a share of its height) it covered the axis of a chart
     # with few classes.
     fig.update_layout(barmode="stack", height=80 + 22 * len(class_names), margin=dict(l=0, r=0, t=30, b=0),
@@ -105,7 +115,9 @@ for name, class_names in data["names"].items():
                       # Class names as categories: names like "7" would otherwise make a numeric axis that labels
                       # every other class.
                       yaxis=dict(type="category", dtick=1, title="class", autorange="reversed" if many else True),
-                      xaxis=dict(title="images", side="top" if many else "bottom"))
+                      # room on the right for the longest bar's counts
+                      xaxis=dict(title="images", side="top" if many else "bottom",
+                                 range=[0, 1.2 * max([r + a for r, a in zip(real, approved)] + [1])]))
     if many:
         fig.update_layout(margin=dict(t=70), title=dict(y=1, yanchor="top", yref="container"),
                           legend=dict(y=1, yanchor="top", yref="container"))

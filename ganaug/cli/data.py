@@ -120,7 +120,8 @@ def ingest_notes(source: str, dataset, result, report, duplicates: dict, default
         lines.append(small_note(result.small, side, res))
     lines += depth_notes(result.wide, result.wide_peak, result.bit_depth)
     lines += colour_notes(result.colourless, [im.class_index for im in result.images], result.class_names)
-    lines += split_warnings(report)
+    lines += split_warnings(report, folder=Path(source).expanduser().is_dir())
+    lines += few_rare_test_note(report)
     if Path(source).expanduser().is_dir():  # the split is ganaug's (an .npz may bring its own)
         lines += held_note(held_beyond_fraction(report, result.test_fraction), result.test_fraction)
     before = [d.name for d in all_datasets() if d.source == dataset.source and d.name != dataset.name]
@@ -200,9 +201,10 @@ def held_note(held: dict[str, int], fraction: float) -> list[str]:
             "class of 2 or more keeps one test image, for `ganaug benchmark`"]
 
 
-def split_warnings(report) -> list[str]:
+def split_warnings(report, folder: bool = False) -> list[str]:
     """What the split left a class without: training images (an .npz whose own test split holds a class its
-    training split lacks: no generator can learn it), or a test image (the benchmark cannot score it)."""
+    training split lacks: no generator can learn it), or a test image (the benchmark cannot score it). `folder`: the
+    split is ganaug's own, which keeps a class's one image for training."""
     lines = []
     untrained = [c for c in report.class_names if not report.counts.get("train", {}).get(c)]
     if untrained:
@@ -213,10 +215,30 @@ def split_warnings(report) -> list[str]:
     untested = [c for c in report.class_names if "test" in report.counts and not report.counts["test"].get(c)]
     if untested:  # the benchmark refuses such a dataset; better said now than after a generator is trained
         many = len(untested) > 1
+        # Not "a larger --test-fraction": a class of one image keeps it for training and one of 2 or more already
+        # holds out one, whatever the fraction, so that advice changed nothing for the classes named here.
+        lone = folder and all(report.counts.get("train", {}).get(c) == 1 for c in untested)
+        why = (("each has one image, kept for training" if many else "its one image is kept for training")
+               + " (a class of 2 or more keeps one for test); " if lone else "")
         lines.append(f"warning: class{'es' * many} {some_names(untested)} {'have' if many else 'has'} no test "
-                     f"image, so `ganaug benchmark` cannot score {'them' if many else 'it'}: add images to the "
-                     f"class{'es' * many} or ingest again with a larger --test-fraction")
+                     f"image, so `ganaug benchmark` cannot score {'them' if many else 'it'}: {why}add images to the "
+                     f"class{'es' * many}")
     return lines
+
+
+def few_rare_test_note(report) -> list[str]:
+    """Said where the rare classes' test images are too few for `ganaug benchmark` to show a gain on them (its answer
+    says so too, `answer.MIN_RARE_TEST_IMAGES`): better known before a generator is trained for them."""
+    from ganaug_core.benchmark.answer import MIN_RARE_TEST_IMAGES
+
+    test = report.counts.get("test", {})
+    n = sum(test.get(c, 0) for c in report.minority_classes)
+    if not n or n >= MIN_RARE_TEST_IMAGES:  # none at all is warned of above
+        return []
+    many = len(report.minority_classes) > 1
+    return [f"note: the rare class{'es' * many} {some_names(report.minority_classes)} {'hold' if many else 'holds'} "
+            f"only {n} test image{'s' * (n > 1)}: `ganaug benchmark` can show no gain on fewer than "
+            f"{MIN_RARE_TEST_IMAGES}; add images to {'them' if many else 'it'} where you can"]
 
 
 def colour_notes(colourless: list[int], labels: list[int], class_names: list[str]) -> list[str]:

@@ -4,7 +4,8 @@ One function, used by the report's markdown, the CLI's summary and the app, so a
 The verdict follows the report's rule (`stats.compare_gan_arms`): "yes" only when some GAN arm's 95 % interval lies
 above the best baseline's on both target metrics. Otherwise it looks at the GAN arm best on the rare classes and
 its paired difference with the best baseline there: "no" when that difference is below zero with 95 % confidence,
-"not shown" when the seeds cannot tell them apart (or the arm is ahead seed by seed, but not by the rule).
+"not shown" when the seeds cannot tell them apart (or the arm is ahead seed by seed, but not by the rule), and
+whatever the seeds say when the rare classes hold fewer than MIN_RARE_TEST_IMAGES test images.
 Arms are named in words, as the Evaluate page's tables name them; the answer's "arm" and "baseline" keep their ids.
 Each target metric's line says the comparison in plain words (how far apart on average, on how many seeds ahead,
 whether the seeds can tell), then its figures from IN_FIGURES on: means, 95 % intervals, the paired difference.
@@ -37,6 +38,12 @@ METRIC_LABELS = {
 
 # Where a metric's line turns from words to figures (the Evaluate page starts a new line there).
 IN_FIGURES = "In figures (mean [95 % interval]): "
+# Fewer rare test images than this cannot show a difference in recalling them: even one arm recalling all 5 where
+# the other recalls none happens by chance 1 time in 16 (a two-sided sign test over the images), above the 5 % the
+# answer's "95 % sure" stands for. The seeds' intervals measure only the training's chance, never which images the
+# test split happened to hold: a factory's 5 cracks left 1 test crack, and an arm that recalled it on both seeds
+# where the baseline missed it was "Yes ... a real gap, 95 % sure it lies between 1.000 and 1.000 higher".
+MIN_RARE_TEST_IMAGES = 6
 
 
 def arm_label(arm: str) -> str:
@@ -58,22 +65,24 @@ def interval(ci: Optional[dict], signed: bool = False) -> str:
     return f"{f.format(ci['mean'])} [{f.format(ci['low'])}, {f.format(ci['high'])}]"
 
 
-def _metric_line(report: dict, arm: str, key: str) -> Optional[str]:
+def _metric_line(report: dict, arm: str, key: str, rare_test: Optional[int] = None) -> Optional[str]:
     """One target metric: the comparison in plain words, then its figures ("In figures: …"). The figures alone,
     "paired difference -0.299 [-1.000, +1.000], ahead on 0 of 2 seeds", were a statistician's shorthand to the
-    reviewers and clinicians who read the Evaluate page."""
+    reviewers and clinicians who read the Evaluate page. `rare_test`: the rare classes' test images, where too few
+    to show a difference (`_few_rare_test_images`)."""
     row = report["comparison"]["arms"][arm]["metrics"].get(key)
     if row is None:
         return None
     base, arms = row["baseline"], report["arms"]
     diff = {"mean": row["mean_diff"], "low": row["low"], "high": row["high"], "n": row["n"]}
-    return (f"{METRIC_LABELS[key]}: {_in_words(row, arms[arm]['clean'][key], arms[base]['clean'][key], arm, base)} "
+    words = _in_words(row, arms[arm]['clean'][key], arms[base]['clean'][key], arm, base, rare_test)
+    return (f"{METRIC_LABELS[key]}: {words} "
             f"{IN_FIGURES}{interval(arms[arm]['clean'][key])} vs {interval(arms[base]['clean'][key])}; "
             f"paired difference {interval(diff, signed=True)}, "
             f"ahead on {row['wins']} of {row['n']} seeds")
 
 
-def _in_words(row: dict, ours: dict, theirs: dict, arm: str, base: str) -> str:
+def _in_words(row: dict, ours: dict, theirs: dict, arm: str, base: str, rare_test: Optional[int] = None) -> str:
     """'“GAN samples” 0.502 against 0.801 for “Oversampling” on average, 0.299 lower; ahead on none of the 2
     seeds (each seed trains both arms alike), and these seeds cannot tell which is better: …'"""
     d, n, wins = row["mean_diff"], row["n"], row["wins"]
@@ -85,6 +94,9 @@ def _in_words(row: dict, ours: dict, theirs: dict, arm: str, base: str) -> str:
         return f"{said}; with one seed there is no telling whether the gap is chance."
     ahead = "none" if wins == 0 else ("all" if wins == n else f"{wins}")
     said += f"; ahead on {ahead} of the {n} seeds (each seed trains both arms alike)"
+    if rare_test is not None and (row["high"] < 0 or row["low"] > 0):
+        return (f"{said}: steady over the seeds, but on {rare_test} rare test image{'s' * (rare_test != 1)}, too few "
+                "to tell a gap from which images the test split holds.")
     if row["high"] < 0:
         return f"{said}: a real gap, 95 % sure it lies between {-row['high']:.3f} and {-row['low']:.3f} lower."
     if row["low"] > 0:
@@ -104,6 +116,25 @@ def _recalls_every_rare_image(report: dict, baseline: str) -> Optional[str]:
     counts = meta.get("test_counts")
     return some_names([f"{meta['class_names'][c]}" + (f": {counts[c]}" if counts else "")
                        for c in meta["minority_classes"]])
+
+
+def _few_rare_test_images(report: dict) -> Optional[int]:
+    """The rare classes' test images in all, where fewer than MIN_RARE_TEST_IMAGES; else None (or unknown)."""
+    meta = report["meta"]
+    counts = meta.get("test_counts")
+    if not counts or not meta["minority_classes"]:
+        return None
+    n = sum(int(counts[c]) for c in meta["minority_classes"])
+    return n if n < MIN_RARE_TEST_IMAGES else None
+
+
+def _too_few_said(meta: dict, few: int, one: bool) -> str:
+    counts = meta["test_counts"]
+    listed = some_names([f"{meta['class_names'][c]}: {counts[c]}" for c in meta["minority_classes"]])
+    return (f"Not shown, and this test split cannot show it: its rare class{'' if one else 'es'} hold{'s' * one} "
+            f"only {few} test image{'s' * (few != 1)} ({listed}), too few for any arm's lead in recalling "
+            f"{'it' if few == 1 else 'them'} to be more than luck (it takes {MIN_RARE_TEST_IMAGES} or more); add "
+            f"images to the rare class{'' if one else 'es'} and ingest again.")
 
 
 def answer(report: dict) -> dict:
@@ -130,12 +161,16 @@ def answer(report: dict) -> dict:
     row = compared[arm]["metrics"].get("minority_recall") or next(iter(compared[arm]["metrics"].values()))
     base = row["baseline"]
     gan, best = _named(arm), _named(base)
-    if winners:
+    few = _few_rare_test_images(report)
+    ceiling = _recalls_every_rare_image(report, base)
+    if few is not None and ceiling is None:
+        verdict, said = "not shown", _too_few_said(meta, few, one)
+    elif winners and few is None:
         verdict, said = "yes", (f"Yes: {gan} beats the best baselines on balanced accuracy and on rare-class recall "
                                 "(its 95 % intervals lie above theirs).")
-    elif row["n"] > 1 and row["high"] is not None and row["high"] < 0:
+    elif row["n"] > 1 and row["high"] is not None and row["high"] < 0 and few is None:
         verdict, said = "no", f"No: the best GAN arm there, {gan}, scores below {best}."
-    elif (ceiling := _recalls_every_rare_image(report, base)) is not None:
+    elif ceiling is not None:
         verdict, said = "not shown", (f"Not shown, and this test split cannot show it: {best} already recalls every "
                                       f"rare test image ({ceiling}) on every seed, so no arm can score above it on "
                                       "rare-class recall.")
@@ -148,7 +183,8 @@ def answer(report: dict) -> dict:
     else:
         verdict, said = "not shown", (f"Not shown: the best GAN arm there, {gan}, and {best} cannot be told apart "
                                       f"on these {row['n']} seeds.")
-    numbers = [line for key in ("minority_recall", "balanced_accuracy") if (line := _metric_line(report, arm, key))]
+    numbers = [line for key in ("minority_recall", "balanced_accuracy")
+               if (line := _metric_line(report, arm, key, few))]
     return {"verdict": verdict, "arm": arm, "baseline": base, "lines": [f"{question} {said}"] + numbers}
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Dataset, Sample
-from tests.app.conftest import app_test, embed_reals, image_captions, make_batch
+from tests.app.conftest import app_test, approved_batch, embed_reals, image_captions, make_batch
 
 
 def _chart(at, key: str) -> dict:
@@ -18,11 +18,17 @@ def _chart(at, key: str) -> dict:
     return json.loads(chart.proto.spec)
 
 
-def test_overview_legend_sits_above_the_bars(users, digits):
+def test_overview_legend_sits_above_the_bars_and_each_bar_gives_its_counts(users, digits):
+    approved_batch(digits, 9, 3, seed=0)
     at = app_test(users["rita"])
-    legend = _chart(at, "imbalance_digits")["layout"]["legend"]
+    chart = _chart(at, "imbalance_digits")
+    legend = chart["layout"]["legend"]
     # Below the plot, at a share of its height, it covered the axis of a chart with few classes.
     assert legend["y"] >= 1 and legend["yanchor"] == "bottom"
+    # A factory's 4 'crack' images beside 2,400 'ok' drew a bar under a pixel wide: the rare class looked empty.
+    [counts] = [t for t in chart["data"] if t.get("mode") == "text"]
+    said = dict(zip(counts["y"], counts["text"]))
+    assert said["9"] == "4 + 3" and said["0"] == f"{chart['data'][0]['x'][0]:,}"
 
 
 def test_coverage_tells_a_class_without_samples_from_an_uncovered_one(users, digits):

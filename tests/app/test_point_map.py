@@ -73,7 +73,8 @@ def test_webgl_draws_synthetic_points_last_and_keeps_the_legend_order():
     df = points().assign(class_index=[0, 1, 0, 1, 1])
     groups = legend_groups(df, "class_index")
     fig = webgl_figure(df, groups)
-    assert [t.name for t in fig.data] == ["0 · real", "1 · real", "0 · synthetic", "1 · synthetic"]
+    # class 1's two samples under class 0's one (the larger groups first, `paint_order`)
+    assert [t.name for t in fig.data] == ["0 · real", "1 · real", "1 · synthetic", "0 · synthetic"]
     by_rank = sorted(fig.data, key=lambda t: t.legendrank)
     assert [t.name for t in by_rank] == [g.name for g in groups] == ["0 · real", "0 · synthetic", "1 · real",
                                                                     "1 · synthetic"]
@@ -128,3 +129,16 @@ def test_classes_not_chosen_are_one_grey_group_drawn_under_the_chosen_ones():
     assert pixel(fig, 0.5, 0.5) == grey
     assert pixel(fig, 1.0, 1.0) == colour(0)
     assert [t.name for t in webgl_figure(df, groups).data][:2] == ["other classes · real", "other classes · synthetic"]
+
+
+def test_a_rare_classs_few_real_points_are_drawn_over_a_common_classs():
+    # A factory's 4 'crack' images lay under 2,400 'ok' ones: drawn in legend order (by name), the rare class showed
+    # nowhere on the map coloured by class.
+    n = 30
+    df = pd.DataFrame(dict(source=["real"] * (n + 1), id=range(n + 1), class_index=["crack"] + ["ok"] * n,
+                           x=[0.0] * (n + 1), y=[0.0] * (n + 1), decision=["real"] * (n + 1)))
+    df.loc[n, ["x", "y"]] = 1.0  # one 'ok' point apart, so the map has a size
+    groups = legend_groups(df, "class_index")
+    assert [g.name for g in groups] == ["crack · real", "ok · real"]  # the legend keeps its order
+    assert pixel(image_figure(df, groups), 0.0, 0.0) == colour(0)
+    assert [t.name for t in webgl_figure(df, groups).data] == ["ok · real", "crack · real"]  # later ones on top

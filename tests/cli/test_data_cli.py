@@ -141,11 +141,19 @@ def test_a_class_left_without_a_test_image_is_warned_about_at_ingest(home, tmp_p
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["report"]["counts"]["test"].get("lone", 0) == 0  # its one image trains
     # The benchmark refuses such a dataset, after a generator may have been trained for it: now it is said at once.
-    assert ("warning: class lone has no test image, so `ganaug benchmark` cannot score it: add images to the class "
-            "or ingest again with a larger --test-fraction") in result.stderr
+    # Not "ingest again with a larger --test-fraction": a class of one image keeps it for training at any fraction.
+    assert ("warning: class lone has no test image, so `ganaug benchmark` cannot score it: its one image is kept for "
+            "training (a class of 2 or more keeps one for test); add images to the class") in result.stderr
     fine = ganaug("data", "ingest", str(make_image_folder(tmp_path / "ok", classes=("a", "b"), per_class=(6, 6))),
                   "--name", "y")
     assert fine.exit_code == 0 and "no test image" not in fine.stderr
+    # A factory's 5 cracks keep 1 for test, on which the benchmark can show no gain: said before training for them.
+    parts = ganaug("data", "ingest", str(make_image_folder(tmp_path / "parts", classes=("ok", "crack"),
+                                                           per_class=(30, 5))), "--name", "parts", "--resolution", "8")
+    assert parts.exit_code == 0, parts.output
+    assert ("note: the rare class crack holds only 1 test image: `ganaug benchmark` can show no gain on fewer than 6; "
+            "add images to it where you can") in parts.stderr
+    assert "holds only" not in fine.stderr and "holds only" not in result.stderr  # none rare, or warned of above
 
 
 def test_decompression_bomb_is_refused(home, tmp_path):
@@ -317,7 +325,8 @@ def test_a_dataset_of_many_classes_reports_its_minorities_and_untested_classes_w
     warning = [line for line in result.stderr.splitlines() if "no test image" in line]
     untested = [f"weld spatter – sous-type très rare {c:03d}" for c in range(45, 60)]
     assert warning == [f"warning: classes {', '.join(untested[:10])} and 5 more have no test image, so `ganaug "
-                       "benchmark` cannot score them: add images to the classes or ingest again with a larger --test-fraction"]
+                       "benchmark` cannot score them: each has one image, kept for training (a class of 2 or more "
+                       "keeps one for test); add images to the classes"]
 
 
 def _colour_folder(root, side, per_class=3):

@@ -278,3 +278,21 @@ def test_a_baseline_that_recalls_every_rare_test_image_is_said_to_leave_nothing_
         "it on rare-class recall.")
     # Below the ceiling the answer is as before.
     assert "cannot show it" not in answer(comparison_of({"oversample": [0.5, 1.0], "gan": [1.0, 1.0]}))["lines"][0]
+
+
+def test_a_lead_on_too_few_rare_test_images_is_not_called_a_real_gap():
+    # A factory's 5 cracks left 1 for test: an arm that recalled it on both seeds where the baseline missed it was
+    # "Yes ... a real gap, 95 % sure it lies between 1.000 and 1.000 higher". The seeds never vary the test images.
+    rep = comparison_of({"oversample": [0.0, 0.0], "gan": [1.0, 1.0]})
+    rep["meta"]["test_counts"] = [600, 600, 1]
+    said = answer(rep)
+    assert said["verdict"] == "not shown"
+    assert said["lines"][0] == (
+        "Does the synthetic data help on the rare class (rare)? Not shown, and this test split cannot show it: its "
+        "rare class holds only 1 test image (rare: 1), too few for any arm's lead in recalling it to be more than "
+        "luck (it takes 6 or more); add images to the rare class and ingest again.")
+    assert all("a real gap" not in line and "on 1 rare test image, too few" in line for line in said["lines"][1:])
+    assert answer(comparison_of({"oversample": [1.0, 1.0], "gan": [0.0, 0.0]}) | {"meta": rep["meta"]})[
+        "verdict"] == "not shown"  # nor a "No"
+    rep["meta"]["test_counts"] = [600, 600, 6]  # 6 images: all against none is 1 chance in 32 (two-sided)
+    assert answer(rep)["verdict"] == "yes"
