@@ -25,6 +25,9 @@ class FolderPreview:
     classes: list[tuple[str, int]]  # (class folder's name, image files in it and below), in name order
     passed_over: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of what the ingest would leave out
     loose: int = 0  # image files directly in the folder, in no class
+    # (link, where it points) of each link the ingest would follow: said before it starts, since a folder handed over
+    # may link to another patients' store, whose images would be ingested and shown to reviewers
+    links: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def images(self) -> int:
@@ -48,6 +51,12 @@ def source_refusal(source: str) -> Optional[str]:
         return f"{source} does not exist on the server (the path is the server's, not your computer's)"
     if not is_dir:
         return f"{source} is a file, not a folder: give the folder that holds one sub-folder of images per class"
+    if path.resolve() == Path("/") or path.resolve().parts[1:2] in (("proc",), ("sys",), ("dev",)):
+        # Walked as a dataset, / is every file of the disk and /proc every process's: the preview of either ran for
+        # minutes on the admin's page (/proc 38 s, / past 2 min on a quiet container), and the ingest would take
+        # every image it found.
+        return (f"{source} is a system folder, not a dataset: give the folder that holds one sub-folder of images per "
+                "class")
     if (managed := paths.managed_by_home(path)) is not None or path.resolve() == paths.home_path():
         where = managed if managed is not None else paths.home_path()
         return (f"{source} is inside {where}, which ganaug writes itself (GANAUG_HOME's own files): give a folder "
@@ -91,4 +100,4 @@ def preview_folder(source: str, follow_links: bool = True) -> FolderPreview:
                 else "no sub-folder of it holds an image file")
         raise GanaugError(f"{root} holds no class folders: {said}; ganaug expects one sub-folder of images per class "
                           "(named after the class)")
-    return FolderPreview(str(root), classes, passed, loose)
+    return FolderPreview(str(root), classes, passed, loose, walk.links)

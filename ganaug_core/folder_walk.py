@@ -98,22 +98,33 @@ class Walk:
         for f in entries:
             if f.name.startswith("."):
                 continue
-            if f.is_symlink() and not f.exists():
-                self.skipped.append((as_text(f), "a broken link: what it points to is missing"))
-            elif f.is_symlink() and not self.follow_links:
-                self._not_followed(f)
-            elif f.is_symlink() and f.is_dir():
-                target = self.folder_link(f, chain)
-                if target is not None:
-                    found += self.files(f, chain + [target])
-            elif f.is_dir():
-                reason = self.passed_over(f)
-                if reason:  # a home kept inside a class folder
-                    self.skipped.append((as_text(f), reason))
-                else:
-                    found += self.files(f, chain + [chain[-1] / f.name])
-            elif f.is_file():  # not a socket or a pipe
-                if f.is_symlink():
-                    self.file_link(f)
-                found.append(f)
+            # A link whose target's name is too long for the system, or lies in a folder this account may not
+            # enter, cannot even be looked at: one such link in a folder handed over stopped the ingest and the app's
+            # preview with a traceback.
+            try:
+                found += self._entry(f, chain)
+            except OSError as e:
+                self.skipped.append((as_text(f), f"cannot be read ({e.strerror or e})"))
         return found
+
+    def _entry(self, f: Path, chain: list[Path]) -> list[Path]:
+        """The files of one entry of a folder being walked (`files`)."""
+        if f.is_symlink() and not f.exists():
+            self.skipped.append((as_text(f), "a broken link: what it points to is missing"))
+        elif f.is_symlink() and not self.follow_links:
+            self._not_followed(f)
+        elif f.is_symlink() and f.is_dir():
+            target = self.folder_link(f, chain)
+            if target is not None:
+                return self.files(f, chain + [target])
+        elif f.is_dir():
+            reason = self.passed_over(f)
+            if reason:  # a home kept inside a class folder
+                self.skipped.append((as_text(f), reason))
+            else:
+                return self.files(f, chain + [chain[-1] / f.name])
+        elif f.is_file():  # not a socket or a pipe
+            if f.is_symlink():
+                self.file_link(f)
+            return [f]
+        return []

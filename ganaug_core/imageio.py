@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
+import stat
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,7 +85,7 @@ def is_grayscale_mode(mode: str) -> bool:
 def _decoding(path: Path | BinaryIO, max_pixels: int) -> Iterator[Image.Image]:
     """Open `path`, refuse it before decoding if it is too large, and turn every decoder error into ImageRejected."""
     try:
-        with Image.open(path, formats=DECODERS) as im:
+        with _plain_file(path) as f, Image.open(f, formats=DECODERS) as im:
             _check_size(im, path, max_pixels)
             yield im
     except ImageRejected:
@@ -95,6 +97,26 @@ def _decoding(path: Path | BinaryIO, max_pixels: int) -> Iterator[Image.Image]:
                             bomb=True) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageRejected(f"not a readable image ({_why_unreadable(e, path)})") from None
+
+
+@contextmanager
+def _plain_file(path: Path | BinaryIO) -> Iterator[BinaryIO]:
+    """`path` opened for reading where it is a plain file (a file object is handed back as it is). A folder is listed
+    before its images are read, and a listed image swapped for a pipe meanwhile blocked the open for good: a job
+    worker's ingest no Cancel could stop, every later job queued behind it. A device (/dev/zero) never ends."""
+    if not isinstance(path, (str, os.PathLike)):
+        yield path
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a pipe's open waits for a writer, unless non-blocking
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ImageRejected("not a readable image (not a plain file: a pipe, socket or device)")
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
+        yield f
 
 
 def _why_unreadable(error: Exception, path: Path | BinaryIO) -> str:
@@ -135,6 +157,12 @@ def peek_mode(path: Path, max_pixels: int = MAX_PIXELS) -> str:
     """Read only the header: the image mode, after checking the size."""
     with _decoding(path, max_pixels) as im:
         return im.mode
+
+
+def peek_size(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """Read only the header: (width, height), after checking the size."""
+    with _decoding(path, max_pixels) as im:
+        return im.size
 
 
 def _check_size(im: Image.Image, path: Path, max_pixels: int, extra_per_pixel: int = 0) -> None:

@@ -16,6 +16,14 @@ def curves_figure(curves: Curves, class_names: list[str], rare: list[int], title
     import matplotlib
 
     matplotlib.use("Agg")  # no display: a server, a CI job
+    # Class names are a dataset giver's folder names: matplotlib read "$…$" in them as math, and a class named "$\x$"
+    # stopped `runs show --plot` at savefig (as it had the benchmark's report). Each text keeps the setting it was
+    # made with, so the figure is drawn as text whatever the process's setting is when it is saved.
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _figure(curves, class_names, rare, title)
+
+
+def _figure(curves: Curves, class_names: list[str], rare: list[int], title: str):
     import matplotlib.pyplot as plt
 
     fig, (losses, p, diversity) = plt.subplots(3, 1, figsize=(9, 9), constrained_layout=True)

@@ -33,6 +33,18 @@ def test_the_form_says_before_the_ingest_that_the_resolution_would_shrink_the_im
     assert said[0].startswith("These images are about 64×64 pixels: at a resolution of 32 each is shrunk 2×")
     assert "cannot be changed once ingested; 64 keeps their detail" in said[0]
     assert not shrink_warnings(fill(at, str(src), resolution=64))  # the images' own side: nothing lost, nothing said
+    # Files of another format named .png, which the ingest refuses: Pillow's every decoder read their headers here.
+    other = photo_folder(tmp_path / "other")
+    for f in other.glob("*/*.png"):
+        Image.open(f).save(f, format="PPM")
+    assert not shrink_warnings(fill(at, str(other), resolution=32))
+    # A link in each class folder that cannot be looked up (its name too long) left every class unmeasured.
+    from pages.ingest_form import images_side
+
+    for name in ("nevus", "naevus_rare"):
+        (src / name / "0000.png").symlink_to("x" * 300)
+    images_side.clear()
+    assert images_side(str(src), ("nevus", "naevus_rare"), True) == 64
 
 
 def test_an_ingest_that_shrank_the_images_says_how_to_keep_their_detail_and_shows_the_command_as_code(users, tmp_path):

@@ -60,11 +60,16 @@ def test_a_reviewer_sees_no_form_and_an_admin_does(users):
 
 def test_the_preview_counts_each_class_folder_by_name_before_anything_starts(users, tmp_path):
     src = png_folder(tmp_path / "src")
+    # A class that is a link to another store: followed by default, and said only after the ingest, too late.
+    store = png_folder(tmp_path / "other_patients")
+    (src / "bird").symlink_to(store / "dog")
     at = fill(app_test(users["ada"]), str(src))
     assert not errors(at)
     table = next(d.value for d in at.dataframe if "cls" in d.value.columns)
-    assert list(table["cls"]) == ["cat", "dog"] and list(table["images"]) == [3, 2]
-    assert any(c.value.startswith(f"{plain(str(src))} holds 5 image files in 2 class folders") for c in at.caption)
+    assert list(table["cls"]) == ["bird", "cat", "dog"] and list(table["images"]) == [2, 3, 2]
+    assert any(c.value.startswith(f"{plain(str(src))} holds 7 image files in 3 class folders") for c in at.caption)
+    assert plain(f"Links followed, their images ingested with the folder's: {src / 'bird'} → {store / 'dog'}. Untick "
+                 "Follow links to pass over them.") in [c.value for c in at.caption]
     assert only_job_count() == 0  # a preview queues nothing
 
 

@@ -20,8 +20,10 @@ def test_classes_are_counted_by_file_name_and_links_are_said(tmp_path, home):
         touch(root / name)
     touch(tmp_path / "elsewhere" / "1.png")
     (root / "c").symlink_to(tmp_path / "elsewhere")
+    (root / "a" / "3.png").symlink_to("x" * 300)  # a name too long to look up: it stopped the preview and the ingest
     found = preview_folder(str(root))
     assert found.classes == [("a", 2), ("b", 1), ("c", 1)] and found.images == 4 and found.loose == 1
+    assert (str(root / "a" / "3.png"), "cannot be read (File name too long)") in found.passed_over
     not_followed = preview_folder(str(root), follow_links=False)
     assert not_followed.classes == [("a", 2), ("b", 1)]
     assert [p for p, why in not_followed.passed_over if "not followed (--no-follow-links)" in why] == [str(root / "c")]
@@ -39,6 +41,9 @@ def test_a_home_inside_is_passed_over_and_the_homes_own_folders_are_refused(tmp_
     (home / "runs" / "000001").mkdir(parents=True)
     assert "which ganaug writes itself" in source_refusal(str(home / "runs" / "000001"))
     assert "which ganaug writes itself" in source_refusal(str(home))
+    for system in ("/", "/proc", "/proc/self", "/sys", "/dev"):  # the whole disk, every process: minutes of preview
+        assert source_refusal(system) == (f"{system} is a system folder, not a dataset: give the folder that holds "
+                                          "one sub-folder of images per class")
 
 
 def test_splits_and_a_class_folder_alone_are_refused(tmp_path, home):

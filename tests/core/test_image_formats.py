@@ -35,3 +35,23 @@ def test_a_file_of_another_format_reaches_no_decoder_whatever_its_name(tmp_path,
     Image.fromarray(np.full((8, 8, 3), 99, dtype=np.uint8)).save(path, format=kind)
     with pytest.raises(ImageRejected, match="not a readable image"):
         load_image(path, 8, 1)
+
+
+
+def test_a_pipe_or_a_device_in_an_images_place_is_refused_without_waiting(tmp_path):
+    # A folder is listed before its images are read: one swapped for a pipe meanwhile blocked its read for good (a job
+    # worker's ingest that no Cancel could stop). The read runs in a thread, so that the test fails instead of hanging.
+    import os
+    import threading
+
+    pipe, zero = tmp_path / "scan.png", tmp_path / "zero.png"
+    os.mkfifo(pipe)
+    zero.symlink_to("/dev/zero")
+    for path in (pipe, zero):
+        said = []
+        reader = threading.Thread(target=lambda: said.append(pytest.raises(ImageRejected, load_image, path, 8, 1)),
+                                  daemon=True)
+        reader.start()
+        reader.join(30)
+        assert not reader.is_alive(), f"{path.name}: still waiting for a writer"
+        assert said and "not a readable image (not a plain file: a pipe, socket or device)" in str(said[0].value)

@@ -92,10 +92,26 @@ def test_100000_steps_are_thinned_not_drawn_point_by_point(tmp_path):
     assert curves.steps == sorted(curves.steps)
 
 
-def test_the_classes_drawn_are_the_flagged_then_the_rare_then_the_lowest(tmp_path):
+def test_the_classes_drawn_are_the_flagged_then_the_rare_then_the_lowest(tmp_path, monkeypatch):
     ratios = {str(c): 0.9 - c / 100 for c in range(40)}  # class 39 lowest
     ratios.update({"5": 0.2, "6": 0.3})
     write_stats(tmp_path / "many", [{"step": 250, "loss_d": 1.0, "diversity": ratios, "collapsed": [6, 5]}])
     curves = read_curves(tmp_path / "many")
     assert classes_to_draw(curves, rare=[30, 31], most=6) == [5, 6, 30, 31, 39, 38]
     assert minority_classes([100, 90, 10, 0, 19]) == [2, 4]  # under a fifth of the largest; none at all is not learned
+
+    # Drawn by `runs show --plot`: class names are a dataset giver's folder names, and matplotlib read "$\\x$" in one as
+    # math, which stopped the command at savefig.
+    import io
+
+    import matplotlib
+
+    from ganaug_core.run_curves_plot import curves_figure
+
+    monkeypatch.setitem(matplotlib.rcParams, "text.parse_math", True)  # matplotlib's default
+    names = [f"c{c}" for c in range(40)]
+    names[5] = "$\\x$"
+    fig = curves_figure(curves, names, [30, 31], "run 1 (costs in $ or $$)")
+    fig.savefig(io.BytesIO(), format="png")
+    assert fig.axes[2].get_legend().get_texts()[0].get_text() == "$\\x$: 0.20"
+    matplotlib.pyplot.close(fig)
