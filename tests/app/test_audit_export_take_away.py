@@ -71,13 +71,59 @@ def test_a_recorded_export_downloads_as_a_zip_of_its_folder_and_the_download_is_
     assert "download" in at.selectbox(key="audit_action").options
 
 
-def test_a_folder_that_no_longer_matches_its_record_is_refused_in_one_line(users, digits, home):
+def test_a_folder_too_large_changed_after_its_check_or_not_matching_its_record_is_refused_in_one_line(
+        users, digits, home, monkeypatch):
+    from types import SimpleNamespace
+
+    import pytest
+
+    from db.exports import list_exports
+    from pages.download_outcome import outcome_of
+    from pages.export_download import checked_folder, zip_for
+
     approved_batch(digits, 8, 3, seed=1)
     at = export_from_page(app_test(users["rita"], "audit.py"), "gated-1")
     [export] = _events("export")
-    image = next((home / "exports" / "gated-1").glob("*_8/*_synthetic.png"))
-    image.write_bytes(image.read_bytes() + b"x")  # swapped after the export: manifest.csv still matches its record
+    folder = home / "exports" / "gated-1"
+    # Over the cap: no button (Streamlit would hold the whole zip in the server's memory), and what to do instead.
+    monkeypatch.setenv("GANAUG_DOWNLOAD_MAX_GB", "0.0001")
     at.selectbox(key="export_download").set_value(export.id).run()
+    assert not _download(at) and not at.error
+    [large] = [w.value for w in at.warning if w.value.startswith(f"Export {export.id} is too large")]
+    assert "kB, and the server hands out at most 100.0 kB" in large and "Ask an admin" in large
+    assert any(f"`{folder}`" in m.value for m in at.expander[-1].markdown)
+    monkeypatch.delenv("GANAUG_DOWNLOAD_MAX_GB")
+
+    # A file changed between the check and the click: the button's callable (which Streamlit runs on the click, and
+    # AppTest does not) fails, and the page's next run says which file, in one line. Streamlit said only "Failed to
+    # generate file for download", for five seconds.
+    with session_scope() as session:
+        [record] = list_exports(session)
+    rita = SimpleNamespace(id=users["rita"]["id"], name="rita")
+
+    def clicked_after(change) -> list[str]:
+        """The page's errors after a click on its button whose zip meets `change`, made after the check."""
+        at.run()
+        assert len(_download(at)) == 1
+        found = checked_folder(str(folder.parent), str(folder), record["manifest_sha256"])
+        change()
+        with pytest.raises(ValueError):
+            zip_for(outcome_of(at.session_state["export_download_session"]), record, found, rita, None)
+        at.run()
+        assert not at.exception and not _download(at) and not _events("download")
+        return [e.value.replace("\\_", "_") for e in at.error]  # unescaped: plain() escapes Markdown's _
+
+    image = next(folder.glob("*_8/*_synthetic.png"))
+    name = image.relative_to(folder).as_posix()
+    assert clicked_after(lambda: (folder / "images.csv").rename(folder.parent / "images.csv")) == [
+        f"Export {export.id} was not downloaded: images.csv in the folder of gated-1 was removed since the folder was "
+        "checked: nothing was handed over; export again."]
+    (folder.parent / "images.csv").rename(folder / "images.csv")
+    # swapped after the export: manifest.csv still matches its record
+    assert clicked_after(lambda: image.write_bytes(image.read_bytes() + b"x")) == [
+        f"Export {export.id} was not downloaded: {name} in the folder of gated-1 changed since it was checked: "
+        "nothing was handed over; export again."]
+    at.run()
     assert not _download(at)
     [error] = [e.value for e in at.error]
     assert error.startswith(f"Export {export.id} cannot be downloaded: its folder no longer matches its record (")
@@ -103,6 +149,15 @@ def test_a_file_changed_after_the_check_fails_the_zip_and_logs_nothing(users, di
     with pytest.raises(ValueError, match="changed since it was checked"):
         zip_and_record(record, found["files"], found["size"], rita, None)
     assert not _events("download")
+
+    # A link, which an export never writes: no sha256 covers log_head.txt, so one to the home's database (its password
+    # hashes) passed every check and went into the zip.
+    image.write_bytes(image.read_bytes()[:-1])
+    (folder / "log_head.txt").unlink()
+    (folder / "log_head.txt").symlink_to(home / "ganaug.db")
+    checked_folder.clear()
+    found = checked_folder(str(home / "exports"), str(folder), record["manifest_sha256"])
+    assert found["problems"] == ["log_head.txt: a link, which an export never writes"]
 
 
 def test_the_export_tab_speaks_the_reviewers_words(users, digits, home):
