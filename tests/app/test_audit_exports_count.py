@@ -7,9 +7,8 @@ from db.datasets import get_dataset
 from db.engine import session_scope
 from db.exports import ACTION, TARGET_TYPE
 from db.users import get_user
+from pages.recorded_exports import EXPORT_ROWS
 from tests.app.conftest import app_test
-
-EXPORT_ROWS = 200  # pages/audit.py's (importing the page outside AppTest would run it)
 
 
 def _record_exports(dataset: str, n: int) -> None:
