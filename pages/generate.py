@@ -25,10 +25,10 @@ from ganaug.disk import human, tree_bytes
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.training.config import DEFAULT_STEPS
 from pages.generate_budget import after_training, budget_estimate, measured_pace, pace_layout
-from pages.generate_job import JOB_KINDS, apply_next, job_panel, queue_table
+from pages.generate_job import JOB_KINDS, apply_next, job_panel, queue_columns, queue_table
 from pages.jobs import newest_to_follow
 from pages.run_curves import folded_curves
-from pages.tables import MISSING, table_columns, text_cells
+from pages.tables import MISSING, text_cells
 from pages.ui import NO_DATASET, acting_user, decision_errors, home, plain, require_user
 
 JOB_KIND = "train_generate"
@@ -322,6 +322,6 @@ if "generate_job" in st.session_state:
 st.subheader("Recent runs")
 if recent:
     rows = queue_table(recent)
-    st.dataframe(text_cells(rows), hide_index=True, column_config=table_columns(rows), placeholder=MISSING)
+    st.dataframe(text_cells(rows), hide_index=True, column_config=queue_columns(), placeholder=MISSING)
 else:
     st.caption("No runs launched from the app yet (the Overview page lists every run, from the command line too).")

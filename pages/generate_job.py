@@ -21,6 +21,7 @@ from ganaug_core.runstats import stats_said, too_young_to_tell
 from pages.jobs import (cancel_or_wait, duration, error_line, failure, load_job, progress_bar, redraw_once_ended,
                         who_and_when)
 from pages.run_curves import folded_curves, show_curves
+from pages.tables import table_columns
 from pages.ui import RETRIED, database_checked, home, plain, show_image
 
 JOB_KINDS = ("train_generate", "generate")  # what the Generate form launches: train and generate, or generate only
@@ -30,6 +31,12 @@ GRID_PX = 480  # a small run's overview grid is drawn this wide at least (a 16²
 # one (100 classes: thousands of pixels tall) stays at GRID_PX: its rows are unreadable at any size that fits a page.
 GRID_NATIVE_MAX_PX = 1400
 NAMED_ROWS = 12  # the caption names the classes of the grid's rows up to this many
+# The jobs table's columns, what happened right after the status: in Streamlit's order (who, when, progress, then
+# the message) the table was 1,004 px wide and its message started at 455 px, mostly out of the 562 px a 1024-px
+# screen leaves beside the sidebar. Job, Status and Last message have widths that fit those 562 px, 548 in all; a
+# longer message (a cancelled job's says which batches it made) shows whole on a double click.
+QUEUE_COLUMNS = ["job", "status", "message", "progress", "run", "actor", "created"]
+QUEUE_WIDTHS = {"job": 48, "status": 80, "message": 420}
 
 
 def training_left(stats: dict, total: int) -> Optional[float]:
@@ -224,8 +231,15 @@ def job_panel(job_id: int, class_names_of: dict[str, list[str]], runs: dict, on_
     redraw_once_ended(job, f"gen_job_ended_{job_id}", on_end)
 
 
+def queue_columns() -> dict:
+    """The jobs table's column_config: its headers, and the widths that keep the message in sight (QUEUE_WIDTHS)."""
+    return {name: {**column, **({"width": QUEUE_WIDTHS[name]} if name in QUEUE_WIDTHS else {})}
+            for name, column in table_columns(QUEUE_COLUMNS).items()}
+
+
 def queue_table(rows: list[dict]) -> list[dict]:
-    """The jobs table's rows: who launched each and when, and what it says now (or took, once ended)."""
+    """The jobs table's rows, in QUEUE_COLUMNS' order: what each job says now (or took, once ended), who launched it
+    and when."""
     out = []
     for r in rows:
         said = error_line(r) or r["message"]  # the line as `failure` shows it to this user
@@ -233,6 +247,6 @@ def queue_table(rows: list[dict]) -> list[dict]:
             batches = r["result"].get("batch_ids") or []
             said = (f"took {duration((r['finished'] - r['started']).total_seconds())}"
                     + (f"; batches {', '.join(map(str, batches))}" if batches else ""))
-        out.append(dict(job=r["job"], status=r["status"], actor=r["actor"], created=r["created"],
-                        progress=r["progress"], message=said or None, run=r["run"]))  # none yet: "–"
+        out.append(dict(job=r["job"], status=r["status"], message=said or None, progress=r["progress"],  # none: "–"
+                        run=r["run"], actor=r["actor"], created=r["created"]))
     return out
