@@ -38,6 +38,21 @@ PG_CONNECT_TIMEOUT_S = 10
 PG_SILENT_S = 60
 PG_KEEPALIVES_IDLE_S, PG_KEEPALIVES_INTERVAL_S = 30, 10  # probes from 30 s of silence; TCP_USER_TIMEOUT then drops
 # the connection once PG_SILENT_S have passed with no answer (Linux lets it override the probes' count)
+PG_KEEPALIVES_COUNT = max(1, (PG_SILENT_S - PG_KEEPALIVES_IDLE_S) // PG_KEEPALIVES_INTERVAL_S)
+# The server's side of the same connection kept the server kernel's defaults: a client gone mid-transaction (a laptop
+# closed, a CLI's machine down, a cut) kept its locks, the decision log's advisory lock among them (`db.audit`), and so
+# blocked every other decision until the server's first keepalive probe, after 2 h. Set on each new connection, those
+# its URL or role sets left to them (`?options=-c tcp_keepalives_idle=…`, PGOPTIONS, ALTER ROLE … SET), through
+# pg_settings, which has no tcp_user_timeout before PostgreSQL 12: one query per connection, not per checkout. Not as
+# `options` at startup, which costs nothing: a server before 12 refuses a connection that names tcp_user_timeout, a
+# PgBouncer one whose options it does not track, and libpq ignores PGOPTIONS once `options` is given. Through a pooler
+# they reach its connection to the server; the pooler's own settings (PgBouncer's tcp_user_timeout) watch the client.
+_PG_SERVER_LIMITS = {"tcp_keepalives_idle": PG_KEEPALIVES_IDLE_S, "tcp_keepalives_interval": PG_KEEPALIVES_INTERVAL_S,
+                     "tcp_keepalives_count": PG_KEEPALIVES_COUNT, "tcp_user_timeout": PG_SILENT_S * 1000}
+_PG_SET_SERVER_LIMITS = (
+    "SELECT set_config(name, ours.value, false) FROM pg_settings JOIN (VALUES "
+    + ", ".join(f"('{name}', '{value}')" for name, value in _PG_SERVER_LIMITS.items())
+    + ") AS ours(name, value) USING (name) WHERE source NOT IN ('client', 'user', 'database', 'database user')")
 
 T = TypeVar("T")
 _engines: dict[str, Engine] = {}
@@ -79,6 +94,7 @@ def get_engine(url: Optional[str] = None, migrate: bool = True) -> Engine:
                     event.listen(engine, "begin", _sqlite_begin)
                 elif url.startswith("postgresql"):
                     engine = create_engine(url, pool_pre_ping=True, connect_args=_pg_connect_args(make_url(url)))
+                    event.listen(engine, "connect", _pg_server_limits)
                 else:
                     engine = create_engine(url, pool_pre_ping=True)
             except (ArgumentError, ValueError, ImportError) as e:  # a URL that does not parse (ValueError: its port
@@ -113,10 +129,19 @@ def _pg_connect_args(url) -> dict:
     libpq = _libpq_version(url.get_driver_name())
     if libpq is not None:
         args.update(keepalives=1, keepalives_idle=PG_KEEPALIVES_IDLE_S, keepalives_interval=PG_KEEPALIVES_INTERVAL_S,
-                    keepalives_count=max(1, (PG_SILENT_S - PG_KEEPALIVES_IDLE_S) // PG_KEEPALIVES_INTERVAL_S))
+                    keepalives_count=PG_KEEPALIVES_COUNT)
         if libpq >= 120000:
             args["tcp_user_timeout"] = PG_SILENT_S * 1000
     return {k: v for k, v in args.items() if k not in url.query}
+
+
+def _pg_server_limits(dbapi_conn, _record) -> None:
+    """The server's side of a new connection gives up on a silent client as this side does on it (_PG_SERVER_LIMITS).
+    Committed: a setting made in a transaction that rolls back is undone, and the pool's reset rolls back."""
+    cur = dbapi_conn.cursor()
+    cur.execute(_PG_SET_SERVER_LIMITS)
+    cur.close()
+    dbapi_conn.commit()
 
 
 def _libpq_version(driver: str) -> Optional[int]:

@@ -10,7 +10,7 @@ import socket
 import pytest
 from sqlalchemy import text
 
-from db.engine import PG_SILENT_S, get_engine
+from db.engine import PG_KEEPALIVES_COUNT, PG_KEEPALIVES_IDLE_S, PG_KEEPALIVES_INTERVAL_S, PG_SILENT_S, get_engine
 from db.job_lease import SILENT_LIMIT_S, JobLease
 
 
@@ -28,6 +28,11 @@ def _limits(dbapi_connection) -> dict:
         sock.close()  # the duplicate only
 
 
+def _server_limits(conn) -> list[str]:
+    return [conn.execute(text(f"SHOW {name}")).scalar() for name in
+            ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count", "tcp_user_timeout")]
+
+
 @pytest.mark.parametrize("db", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_a_connection_gives_up_on_a_silent_server_within_a_minute_and_the_server_on_a_lease_s_worker_in_ten(db):
     # A query sent into a network cut was sent again for ≈ 15 min (Linux's tcp_retries2: TCP_USER_TIMEOUT was 0), and
@@ -40,6 +45,19 @@ def test_a_connection_gives_up_on_a_silent_server_within_a_minute_and_the_server
         assert _limits(conn.connection.dbapi_connection) == {
             "libpq": {"tcp_user_timeout": str(PG_SILENT_S * 1000), "keepalives_idle": "30"},
             "user_timeout_ms": PG_SILENT_S * 1000, "keepalive": 1, "keepalive_idle_s": 30}
+        conn.execute(text("SELECT pg_advisory_xact_lock(1)"))  # a decision's transaction, here rolled back
+        pooled = conn.connection.dbapi_connection
+    ours = [str(v) for v in (PG_KEEPALIVES_IDLE_S, PG_KEEPALIVES_INTERVAL_S, PG_KEEPALIVES_COUNT, PG_SILENT_S * 1000)]
+    with engine.connect() as conn:  # the same connection back from the pool, reset (rolled back) between
+        # The server's side of it: a client gone while holding the log's lock blocked every decision for ≈ 2 h.
+        assert conn.connection.dbapi_connection is pooled and _server_limits(conn) == ours
+    # The URL's own options win over ours, the others still set.
+    mine = get_engine(f"{db}?options=-c%20tcp_keepalives_idle%3D7", migrate=False)
+    try:
+        with mine.connect() as conn:
+            assert _server_limits(conn) == ["7"] + ours[1:]
+    finally:
+        mine.dispose()
     lease = JobLease(engine, 4242)
     assert lease.hold()
     try:
