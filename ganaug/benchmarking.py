@@ -112,14 +112,20 @@ def _scorer(dataset_name: str, train_images: np.ndarray, train_labels: np.ndarra
     the arm's candidates (3 × every class's gap) are scored before its classifier trains, and a Cancel waited for
     them."""
     from ganaug.domain_models import ensure_feature_extractor
+    from ganaug_core.metrics.neighbours import kth_neighbour_radii
+    from ganaug_core.metrics.pixel_copies import prepare_real
     from ganaug_core.scoring import score_samples
 
     extractor, path = ensure_feature_extractor(dataset_name, progress)
-    real_features = extractor.features(train_images)  # once: the arm scores each class's candidates in turn
+    # Once, not per class: the arm scores each class's candidates in turn against the same real images, and each
+    # scoring prepared them again for the copy check and measured their features' radii (BENCHMARKS.md, "100 classes").
+    real_features = extractor.features(train_images)
+    pixel_bank, real_radii = prepare_real(train_images), kth_neighbour_radii(real_features, 1)
 
     def scorer(images: np.ndarray, class_index: int):
         scores = score_samples(extractor, train_images, train_labels, images, np.full(len(images), class_index),
-                               real_features=real_features, should_stop=should_stop)
+                               real_features=real_features, pixel_bank=pixel_bank, real_radii=real_radii,
+                               should_stop=should_stop)
         return np.asarray(scores.class_confidence), np.asarray(scores.memorized, dtype=bool)
 
     return scorer, {"feature_extractor": str(path)}

@@ -56,6 +56,7 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
     from sqlalchemy import select
 
     import ganaug_core.scoring
+    from ganaug_core.metrics import pixel_copies
     from db.engine import session_scope
     from db.models import Report
     from ganaug.benchmarking import run_benchmark
@@ -76,8 +77,11 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
     assert checking == [1] and not (home / "reports").exists()
     left = killed_writer(home / "reports", ".staging-")  # a benchmark killed outright while writing its report
     out = tmp_path / "bench.json"
+    prepared, real_prepare = [], pixel_copies.prepare_real
+    monkeypatch.setattr(pixel_copies, "prepare_real", lambda images: prepared.append(1) or real_prepare(images))
     result = invoke("benchmark", "--dataset", digits, "--quick", "--seeds", "1", "--json", str(out))
     assert result.exit_code == 0, result.output + result.stderr
+    assert prepared == [1]  # gan_filtered's copy checks share one: it was prepared again for each rare class
     assert not left.exists()  # this one removed it
     report = json.loads(out.read_text())
     assert report["schema"] == "ganaug.benchmark/1"

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from ganaug_core.errors import GanaugError
+from ganaug_core.metrics.neighbours import kth_neighbour_radii
+from ganaug_core.metrics.pixel_copies import prepare_real
 from ganaug_core.scoring import NEIGHBOURS, REALISM_CAP, realism_scores, score_samples
 from tests.core.test_features import tiny_extractor_and_data
 
@@ -51,14 +53,18 @@ def test_labels_per_sample_and_bad_input(data):
 
 def test_real_features_computed_once_give_the_same_scores(data, monkeypatch):
     """The benchmark's gan_filtered arm scores each class's candidates in turn against the same real images: at 100
-    classes, their features computed again for every class cost more than the scoring itself."""
+    classes, their features computed again for every class cost more than the scoring itself. It prepares the copy
+    check's real side and the features' radii once too (ganaug/benchmarking.py)."""
     fe, x, y, hx, hy = data
-    expected = score_samples(fe, x, y, hx[:6], hy[:6])
+    synth = np.concatenate([hx[:5], x[3:4]])  # a copy among them: its match is the same as well
+    expected = score_samples(fe, x, y, synth, hy[:6])
     real_features = fe.features(x)
     seen = []
     features = fe.features
     monkeypatch.setattr(fe, "features", lambda images: seen.append(len(images)) or features(images))
-    got = score_samples(fe, x, y, hx[:6], hy[:6], real_features=real_features)
+    got = score_samples(fe, x, y, synth, hy[:6], real_features=real_features, pixel_bank=prepare_real(x),
+                        real_radii=kth_neighbour_radii(real_features, 1))
     assert seen == [6]  # the samples' features only
     for field in ("class_confidence", "realism", "novelty", "nn_index", "nn_distances", "memorized"):
         assert np.array_equal(getattr(got, field), getattr(expected, field)), field
+    assert got.copy_match == expected.copy_match and got.memorized[5]
