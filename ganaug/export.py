@@ -194,7 +194,8 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     return summary
 
 
-# Left free beyond the export's own bytes: the database's WAL, a colleague's batch, a log written meanwhile.
+# Left free beyond the export's own bytes on the home's disk: the database's WAL, a colleague's batch, a log written
+# meanwhile.
 SPARE_BYTES = 64_000_000
 CSV_ROW_BYTES = 512  # manifest.csv, images.csv and classes.csv take about 300 bytes per image together
 
@@ -210,7 +211,12 @@ def _check_room(out: Path, entries: list[ManifestEntry]) -> None:
     if not stat.f_blocks:
         return  # a file system of no size (/proc): creating the folder there says what is wrong
     block = stat.f_frsize or 4096
-    home, needed = paths.home(), SPARE_BYTES + CSV_ROW_BYTES * len(entries)
+    home = paths.home()
+    try:  # the spare is for the home's own writes: a USB stick with 50 MB free takes a 1 MB export
+        spare = SPARE_BYTES if os.stat(out.parent).st_dev == os.stat(home).st_dev else 0
+    except OSError:
+        spare = SPARE_BYTES
+    needed = spare + CSV_ROW_BYTES * len(entries)
     for entry in entries:
         try:
             needed += -(-(home / entry.path).stat().st_size // block) * block
@@ -219,8 +225,8 @@ def _check_room(out: Path, entries: list[ManifestEntry]) -> None:
     free = stat.f_bavail * stat.f_frsize  # what an account that is not root may still write (`shutil.disk_usage`)
     if needed > free:
         raise GanaugError(f"--out {out}: its disk has {human(free)} free, and this export of {len(entries):,} images "
-                          f"needs about {human(needed)}, {human(SPARE_BYTES)} to spare included; nothing was written: "
-                          "free space on that disk or choose an --out on another one")
+                          f"needs about {human(needed)}" + (f", {human(spare)} to spare included" if spare else "")
+                          + "; nothing was written: free space on that disk or choose an --out on another one")
 
 
 def batch_counts(entries: list[ManifestEntry]) -> dict[str, int]:

@@ -72,9 +72,10 @@ MIN_SIDE = 8
 
 
 def _check_side(images: np.ndarray, which: str) -> None:
-    if images.ndim != 4 or min(images.shape[-2:]) < MIN_SIDE:
+    """Square images (as a dataset stores them: a numpy shape error came from deep inside) of MIN_SIDE and up."""
+    if images.ndim != 4 or images.shape[-1] != images.shape[-2] or images.shape[-1] < MIN_SIDE:
         got = "×".join(map(str, images.shape[-2:])) if images.ndim == 4 else f"an array of shape {images.shape}"
-        raise ValueError(f"the pixel copy check needs {which} images of at least {MIN_SIDE}×{MIN_SIDE} pixels, "
+        raise ValueError(f"the pixel copy check needs square {which} images of at least {MIN_SIDE}×{MIN_SIDE} pixels, "
                          f"got {got}")
 
 

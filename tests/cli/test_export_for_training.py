@@ -153,6 +153,18 @@ def test_a_disk_too_small_is_refused_before_anything_is_copied_saying_the_room_n
         f"error: --out {out}: its disk has 49.2 MB free, and this export of 12 images needs about 64.1 MB, 64.0 MB to "
         "spare included; nothing was written: free space on that disk or choose an --out on another one")
     assert copied == [] and sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+    # On another disk than the home's (a USB stick), the home's spare is not asked of it.
+    stat = os.stat
+
+    def another_disk(path, *args, **kwargs):
+        real = stat(path, *args, **kwargs)
+        return os.stat_result(tuple(real)[:2] + (real.st_dev + 1,) + tuple(real)[3:]) if path == tmp_path else real
+
+    monkeypatch.setattr(os, "stat", another_disk)
+    monkeypatch.setattr(os, "statvfs", lambda path: os.statvfs_result((4096, 4096, 100_000, 5, 5) + (0,) * 6))
+    assert refused("export", "--dataset", "toy", "--out", out) == (
+        f"error: --out {out}: its disk has 20.5 kB free, and this export of 12 images needs about 55.3 kB; nothing was "
+        "written: free space on that disk or choose an --out on another one")
 
 
 def test_a_mount_point_as_out_is_refused_before_anything_is_copied(toy, tmp_path, monkeypatch):

@@ -245,11 +245,13 @@ def test_images_too_small_to_shift_are_refused_in_one_clear_line(side):
     # (ZeroDivisionError from deep inside); at 4² a third of distinct images were flagged. Ingest stores 8² and up;
     # the functions are the library's.
     real = np.random.default_rng(0).integers(0, 256, (6, 1, side, side), dtype=np.uint8)
-    with pytest.raises(ValueError, match=f"synthetic images of at least 8×8 pixels, got {side}×{side}$"):
+    with pytest.raises(ValueError, match=f"square synthetic images of at least 8×8 pixels, got {side}×{side}$"):
         pixel_copy_ratio(real[:2], real)
-    with pytest.raises(ValueError, match=f"real images of at least 8×8 pixels, got {side}×{side}$"):
+    with pytest.raises(ValueError, match=f"square real images of at least 8×8 pixels, got {side}×{side}$"):
         prepare_real(real)
     big = np.random.default_rng(1).integers(0, 256, (6, 1, 8, 8), dtype=np.uint8)
     with pytest.raises(ValueError, match="max_shift must be at least 1 pixel, got 0"):
         pixel_copy_ratio(big[:2], big, max_shift=0)
+    with pytest.raises(ValueError, match="square real images of at least 8×8 pixels, got 8×9$"):
+        prepare_real(np.zeros((2, 1, 8, 9), np.uint8))  # a numpy shape error from deep inside
     assert pixel_copy_ratio(big[:2], big)[1].tolist() == [0.0, 0.0]  # 8² and up as before: copies found
