@@ -25,9 +25,13 @@ class Outcome:
 
     export_id: int
     started: threading.Event = field(default_factory=threading.Event)
-    done: threading.Event = field(default_factory=threading.Event)
-    error: Optional[str] = None
+    done: threading.Event = field(default_factory=threading.Event)  # no zip of this button is being made
+    error: Optional[str] = None  # of the zip begun last
     drawn: float = field(default_factory=time.monotonic)
+    # The button can be clicked again while its first zip is made: `done` waits for every zip begun, and `error` is
+    # the last one's (a first zip's failure was said of a second that was handed over, and the reverse).
+    begun: int = 0
+    making: int = 0
 
 
 _OUTCOMES: dict[str, Outcome] = {}  # a session's key → its latest button's; the process's: the callable's thread
@@ -52,14 +56,25 @@ def outcome_of(session_key: Optional[str]) -> Optional[Outcome]:
 def told(outcome: Outcome, make: Callable, said: Callable[[BaseException], Optional[str]]):
     """`make()` for a button's callable, its failure told to `outcome` in the words `said` gives it (None: not one
     the page explains) and raised again, so that Streamlit hands nothing over."""
+    with _LOCK:
+        outcome.begun += 1
+        outcome.making += 1
+        mine, outcome.error = outcome.begun, None
+        outcome.done.clear()
     outcome.started.set()
     try:
         return make()
     except BaseException as e:
-        outcome.error = said(e) or "the zip could not be made; nothing was handed over"
+        error = said(e) or "the zip could not be made; nothing was handed over"
+        with _LOCK:
+            if mine == outcome.begun:
+                outcome.error = error
         raise
     finally:
-        outcome.done.set()
+        with _LOCK:
+            outcome.making -= 1
+            if not outcome.making:
+                outcome.done.set()
 
 
 def wait_for(outcome: Outcome) -> None:
