@@ -32,6 +32,7 @@ import hashlib
 import io
 import math
 import os
+import stat
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -135,12 +136,17 @@ def file_sha256s(paths: list[str]) -> list[Optional[str]]:
     out: list[Optional[str]] = []
     for path in paths:
         try:
-            fd = os.open(path, os.O_RDONLY)
+            # Non-blocking: a pipe's open waits for a writer, and one named manifest.csv in an export's folder held
+            # every page and command that lists the exports (reads of a plain file are unaffected).
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError:
             out.append(None)
             continue
         try:
             st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):  # a pipe or a device (/dev/zero never ends): not a file that was written
+                out.append(None)
+                continue
             key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
             hit = _verified.get(path)
             if hit is not None and hit[0] == key:

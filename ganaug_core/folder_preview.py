@@ -8,6 +8,7 @@ reads the images (`dataset_sources.read_folder`), and may still leave some out (
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -34,15 +35,57 @@ class FolderPreview:
         return sum(n for _, n in self.classes)
 
 
+def ingest_roots() -> Optional[list[str]]:
+    """The folders GANAUG_INGEST_ROOTS allows the app to ingest from (colon-separated absolute paths), as written;
+    None where it is unset or empty (any folder the server can read). ValueError naming the variable for a relative
+    entry: read against wherever the app was started, it would allow what no admin of the server meant."""
+    entries = [e.strip() for e in (os.environ.get("GANAUG_INGEST_ROOTS") or "").split(":") if e.strip()]
+    if relative := [e for e in entries if not Path(e).expanduser().is_absolute()]:
+        raise ValueError(f"GANAUG_INGEST_ROOTS must list absolute folders separated by ':', got {relative[0]!r}: no "
+                         "folder is ingested from the app until the server's admin sets it right")
+    return entries or None
+
+
+def outside_roots(path: Path) -> Optional[str]:
+    """Why `path` is outside GANAUG_INGEST_ROOTS, in one line, or None. Links are resolved first, the roots' too: a
+    link inside an allowed folder to /home/alice is judged where it leads (which is not said: it lies outside)."""
+    try:
+        roots = ingest_roots()
+        if roots is None:
+            return None
+        resolved = path.resolve()
+        allowed = [Path(r).expanduser().resolve() for r in roots]
+    except ValueError as e:
+        return str(e)
+    except (OSError, RuntimeError) as e:  # a link loop (RuntimeError until Python 3.13)
+        return f"{as_text(path)} cannot be read: {getattr(e, 'strerror', None) or e}"
+    if any(resolved == r or r in resolved.parents for r in allowed):
+        return None
+    how = " through a link" if resolved != Path(os.path.normpath(path)) else ""
+    return (f"{as_text(path)} lies outside the folders this server ingests from{how} ({', '.join(roots)}: "
+            "GANAUG_INGEST_ROOTS): give a folder inside one of them")
+
+
+def _system_folder(resolved: Path) -> bool:
+    """/, or inside /proc, /sys or /dev, but for /dev/shm: a tmpfs where datasets are staged, like /tmp."""
+    top = resolved.parts[1:3]
+    return resolved == Path("/") or top[:1] in (("proc",), ("sys",)) or (top[:1] == ("dev",) and top != ("dev", "shm"))
+
+
 def source_refusal(source: str) -> Optional[str]:
     """Why `source` (a path typed into the app) cannot be ingested from the app, in one line, or None: not there, not
-    a folder, not readable by the server, or inside the folders ganaug writes in its own home (its datasets, runs,
-    batches: ingesting those would take ganaug's own files, or a dataset's images, for a new dataset)."""
+    a folder, outside GANAUG_INGEST_ROOTS where it is set, not readable by the server, or inside the folders ganaug
+    writes in its own home (its datasets, runs, batches: ingesting those would take ganaug's own files, or a dataset's
+    images, for a new dataset). The form asks it, and the ingest's job again when it starts (the folder may have become
+    a link meanwhile); `ganaug data ingest` does not: its user reads any folder their account can anyway."""
     if not source.strip():
         return "give the path of a folder on the server, or demo:digits"
     path = Path(source).expanduser()
     if not path.is_absolute():  # relative to wherever the app was started: not what the admin can see
         return f"{source!r} is not an absolute path: give the folder's whole path on the server (starting with /)"
+    # Before anything is looked up: outside the allowed folders, the app says nothing of what exists there.
+    if refused := outside_roots(path):
+        return refused
     try:
         exists, is_dir = path.exists(), path.is_dir()
     except OSError as e:  # a name too long, say
@@ -51,7 +94,7 @@ def source_refusal(source: str) -> Optional[str]:
         return f"{source} does not exist on the server (the path is the server's, not your computer's)"
     if not is_dir:
         return f"{source} is a file, not a folder: give the folder that holds one sub-folder of images per class"
-    if path.resolve() == Path("/") or path.resolve().parts[1:2] in (("proc",), ("sys",), ("dev",)):
+    if _system_folder(path.resolve()):
         # Walked as a dataset, / is every file of the disk and /proc every process's: the preview of either ran for
         # minutes on the admin's page (/proc 38 s, / past 2 min on a quiet container), and the ingest would take
         # every image it found.

@@ -61,8 +61,8 @@ def _number(value) -> Optional[float]:
 def _parsed(line: bytes) -> Optional[dict]:
     try:
         entry = json.loads(line)
-    except (ValueError, UnicodeDecodeError):  # a torn last line, or bytes that are not text
-        return None
+    except (ValueError, UnicodeDecodeError, RecursionError):  # a torn last line, bytes that are not text, or
+        return None  # arrays nested thousands deep, past the decoder's depth: a traceback on the Generate page
     return entry if isinstance(entry, dict) else None
 
 
@@ -70,7 +70,7 @@ def run_threshold(run_dir: Path) -> float:
     """The run's --diversity-threshold from its config.json; the default where the file or the key is missing."""
     try:
         value = json.loads((Path(run_dir) / "config.json").read_text()).get("diversity_threshold")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return DEFAULT_THRESHOLD
     return DEFAULT_THRESHOLD if _number(value) is None else float(value)
 

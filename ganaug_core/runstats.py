@@ -38,11 +38,13 @@ def _entries(run_dir: Path) -> Iterator[dict]:
     stats_file = Path(run_dir) / STATS_FILE
     if not stats_file.is_file():
         return
-    for line in stats_file.read_text().splitlines():
+    for line in stats_file.read_text(errors="replace").splitlines():
         try:
-            yield json.loads(line)
-        except json.JSONDecodeError:
+            entry = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: arrays nested past the decoder's depth
             continue
+        if isinstance(entry, dict):  # a line of a bare number or list has no reading to give
+            yield entry
 
 
 def last_diversity(run_dir: Path) -> dict:

@@ -62,36 +62,33 @@ def download_max_bytes() -> int:
 def folder_problems(folder: Path, manifest_sha256: Optional[str]) -> list[str]:
     """What keeps a recorded export's folder from being handed out as it was written: `ganaug audit folder`'s checks
     of the folder's own files (not those of the review since, which the withdrawn check above names)."""
-    from ganaug.cli.audit_folder import checksum_problems, image_problems, manifest_rows
+    from ganaug.cli.audit_folder import checksum_problems, image_problems, manifest_rows, not_plain_files
     from ganaug.cli.common import UserError
     from ganaug.export import folder_check
 
     if folder_check(str(folder), manifest_sha256) != "matches":
         return ["its manifest.csv is no longer the one recorded (or it is gone)"]
+    # Before any other check reads a file: a pipe named manifest.sha256 or images.csv held the page's run for good.
+    if odd := not_plain_files(folder):
+        return odd
     try:
         rows, _ = manifest_rows(folder)
     except UserError as e:
         return [str(e)]
-    return not_plain_files(folder) + checksum_problems(folder) + image_problems(folder, rows)
-
-
-def not_plain_files(folder: Path) -> list[str]:
-    """Each link, pipe, socket or device in the folder, which an export never writes. `audit folder` reads through a
-    link, and log_head.txt and export_event.txt are not covered by any sha256: a link named so put whatever it points
-    to in the zip."""
-    return [f"{p.relative_to(folder).as_posix()}: {'a link' if p.is_symlink() else 'not a plain file'}, which an "
-            "export never writes"
-            for p in sorted(folder.rglob("*")) if p.is_symlink() or not (p.is_file() or p.is_dir())]
+    return checksum_problems(folder) + image_problems(folder, rows)
 
 
 def open_plain(path: Path):
     """`path` opened for reading where it is a plain file itself, else OSError: a link swapped in after the check is
     not followed, and a pipe is not waited on (its open would block the page, or the download's thread, for good)."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path.name} is not a plain file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
         os.close(fd)
-        raise OSError(f"{path.name} is not a plain file")
-    return os.fdopen(fd, "rb")
+        raise
 
 
 def folder_files(folder: Path) -> dict[str, str]:

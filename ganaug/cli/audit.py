@@ -212,11 +212,10 @@ def audit_exports_cmd(
                               "and the log head it was gated on too"),
     as_json: bool = JSON,
 ) -> None:
-    """The recorded exports of gated training sets, newest first, one line each: the event, when (UTC), by whom,
-    which dataset, how many images, the ratio, the start of the manifest's sha256, whether the folder is still here
-    with a manifest.csv of that sha256 (matches, CHANGED, not found) and how many of its synthetic images the
-    review has withdrawn since (matches, 4 withdrawn), and the folder. --long and --json add the full sha256 and the
-    log head it was gated on."""
+    """The recorded exports of gated training sets, newest first, one line each: event, time (UTC), signer,
+    dataset, images, ratio, the start of the manifest's sha256, whether the folder still holds that manifest
+    (matches, CHANGED, not found; "matches, 4 withdrawn": the review has since withdrawn 4 of its images), and the
+    folder. --long and --json add the full sha256 and the log head."""
     from db.engine import session_scope
     from db.exports import count_exports, list_exports
     from ganaug.export import folder_check

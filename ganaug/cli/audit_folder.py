@@ -11,6 +11,10 @@ synthetic images' checkpoints are still here to regenerate them. It also
 names what an ImageFolder reader would train on that the manifest lacks: a second file for a row, a class in two
 folders, an index of another width, an empty folder; a classes.csv that maps labels otherwise than the dataset
 (audit_classes.py); and the decisions since the export that withdrew some of its images (export_since.py).
+
+A folder holding a link, a pipe, a socket or a device (`not_plain_files`, which an export never writes) is said so and
+read no further: log_head.txt and export_event.txt are covered by no sha256, so a link named so was read as the
+export's own, and a pipe named images.csv held the command for good (the Audit page's download refuses the same).
 """
 
 from __future__ import annotations
@@ -49,6 +53,15 @@ def manifest_rows(folder: Path) -> tuple[list[dict], str]:
         raise UserError(f"{folder / 'manifest.csv'} is not a manifest of ganaug (its columns are not path, sha256, "
                         "class_index, source, batch_id, event_id)")
     return rows, hashlib.sha256(data).hexdigest()
+
+
+def not_plain_files(folder: Path) -> list[str]:
+    """Each link, pipe, socket or device in the folder, which an export never writes, one line each. Shared with the
+    Audit page's download (pages/export_download.py), where a link named log_head.txt put whatever it pointed to (the
+    home's database) in the zip."""
+    return [f"{p.relative_to(folder).as_posix()}: {'a link' if p.is_symlink() else 'not a plain file'}, which an "
+            "export never writes"
+            for p in sorted(folder.rglob("*")) if p.is_symlink() or not (p.is_file() or p.is_dir())]
 
 
 def image_problems(folder: Path, rows: list[dict]) -> list[str]:
@@ -221,6 +234,10 @@ def check_folder(folder: Path) -> dict:
 
     folder = folder.resolve()
     rows, digest = manifest_rows(folder)
+    if odd := not_plain_files(folder):  # nothing read through them (the module's docstring)
+        return dict(folder=str(folder), ok=False, problems=odd, manifest_sha256=digest, images=len(rows),
+                    synthetic=sum(r["source"] == "synthetic" for r in rows), batches=[], export=None, log_head=None,
+                    withdrawn=[], written_before_log_heads=False)
     problems = checksum_problems(folder) + image_problems(folder, rows)
     head = _log_head(folder)
     log = LogState()
@@ -301,7 +318,8 @@ def _lost_checkpoints(batch_ids: list[int]) -> list[str]:
 FOLDER_HELP = (
     "Check an export folder against its manifest and the decision log; exit 1, with one line per problem, when it is "
     "not as exported or holds images the review withdrew since.\n\n"
-    "Every image has the sha256 of its manifest.csv row and nothing was added, the CSVs have the sha256 in "
+    "Every image has the sha256 of its manifest.csv row and nothing was added (a link, pipe or device is named and "
+    "the folder read no further), the CSVs have the sha256 in "
     "manifest.sha256, classes.csv gives the dataset's classes, manifest.csv is the one a signed export recorded (who, "
     "when, which log head) and that event is still in the log (export_event.txt), the log still holds the head in "
     "log_head.txt (a folder exported before 2026-12-06 has none, nor a record: a later export of the same set with "

@@ -159,6 +159,33 @@ def test_a_file_changed_after_the_check_fails_the_zip_and_logs_nothing(users, di
     found = checked_folder(str(home / "exports"), str(folder), record["manifest_sha256"])
     assert found["problems"] == ["log_head.txt: a link, which an export never writes"]
 
+    # A pipe where a check reads (images.csv, manifest.sha256): refused, not waited on (the page's run hung for good).
+    import os
+    import threading
+
+    (folder / "log_head.txt").unlink()
+    (folder / "images.csv").unlink()
+    os.mkfifo(folder / "images.csv")
+    checked_folder.clear()
+    said = []
+    check = threading.Thread(target=lambda: said.append(checked_folder(str(home / "exports"), str(folder),
+                                                                       record["manifest_sha256"])), daemon=True)
+    check.start()
+    check.join(10)
+    assert said and said[0]["problems"] == ["images.csv: not a plain file, which an export never writes"]
+    # manifest.csv is hashed first (db.gate.file_sha256s), by the Audit page's list of exports too: a pipe there held
+    # every page that lists the exports.
+    from ganaug.export import folder_check
+
+    (folder / "manifest.csv").unlink()
+    os.mkfifo(folder / "manifest.csv")
+    said.clear()
+    check = threading.Thread(target=lambda: said.append(folder_check(str(folder), record["manifest_sha256"])),
+                             daemon=True)
+    check.start()
+    check.join(10)
+    assert said == ["not found"]
+
 
 def test_the_export_tab_speaks_the_reviewers_words(users, digits, home):
     approved_batch(digits, 8, 3, seed=1)

@@ -250,3 +250,19 @@ def test_a_batch_with_a_decision_appended_by_hand_is_named(exported):
     assert problem == (f"batch 1's samples are in this folder, but event {forged} approves batch 1, which event "
                        f"{summary['event']['id'] - 1} had approved: no ganaug command records that, so it was "
                        "written into the database directly")
+
+
+def test_a_link_or_a_pipe_in_the_folder_is_named_and_nothing_is_read_through_it(exported, tmp_path):
+    """log_head.txt and export_event.txt are covered by no sha256: a link named so, to any file holding the right
+    line, passed as the export's own, and a pipe (which an export never writes) was not even listed. The Audit page's
+    download refuses both with the same lines (`not_plain_files`)."""
+    import os
+
+    out, _ = exported
+    elsewhere = tmp_path / "log_head.txt"
+    (out / "log_head.txt").rename(elsewhere)
+    (out / "log_head.txt").symlink_to(elsewhere)
+    cls = _synthetic_files(out)[0].parent.name
+    os.mkfifo(out / cls / "notes")
+    assert _problems(out) == [f"{cls}/notes: not a plain file, which an export never writes",
+                              "log_head.txt: a link, which an export never writes"]

@@ -3,6 +3,8 @@ by name, what the ingest would pass over, and the refusals, without decoding an 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ganaug_core.errors import GanaugError
@@ -44,6 +46,8 @@ def test_a_home_inside_is_passed_over_and_the_homes_own_folders_are_refused(tmp_
     for system in ("/", "/proc", "/proc/self", "/sys", "/dev"):  # the whole disk, every process: minutes of preview
         assert source_refusal(system) == (f"{system} is a system folder, not a dataset: give the folder that holds "
                                           "one sub-folder of images per class")
+    if Path("/dev/shm").is_dir():  # a tmpfs where datasets are staged: refused as "a system folder" on the day's review
+        assert "system folder" not in (source_refusal("/dev/shm") or "")
 
 
 def test_splits_and_a_class_folder_alone_are_refused(tmp_path, home):
@@ -55,3 +59,29 @@ def test_splits_and_a_class_folder_alone_are_refused(tmp_path, home):
     touch(tmp_path / "one" / "1.png")
     with pytest.raises(GanaugError, match="holds no class folders: its 1 image is in no class folder"):
         preview_folder(str(tmp_path / "one"))
+
+
+def test_ingest_roots_limit_the_apps_folders_after_resolving_links_and_the_job_asks_again(tmp_path, home, monkeypatch):
+    """An app admin could ingest any folder the server's account reads (/home/*); GANAUG_INGEST_ROOTS limits it."""
+    from ganaug.job_handlers import ingest
+
+    allowed, other = tmp_path / "data", tmp_path / "patients"
+    for root in (allowed / "pets", other):
+        touch(root / "a" / "1.png")
+        touch(root / "b" / "1.png")
+    (allowed / "shortcut").symlink_to(other)
+    assert source_refusal(str(other)) is None  # unset: any folder the server reads, as before
+    monkeypatch.setenv("GANAUG_INGEST_ROOTS", f"/nowhere/at/all:{allowed}")
+    assert preview_folder(str(allowed / "pets")).images == 2
+    said = "lies outside the folders this server ingests from"
+    roots = f"(/nowhere/at/all, {allowed}: GANAUG_INGEST_ROOTS): give a folder inside one of them"
+    # Said before anything is looked up: whether a folder outside exists is not told.
+    assert source_refusal(str(other / "nowhere")) == f"{other / 'nowhere'} {said} {roots}"
+    assert source_refusal(str(allowed / "shortcut")) == f"{allowed / 'shortcut'} {said} through a link {roots}"
+    # The job asks again when it starts: a folder the form passed may be a link by then.
+    with pytest.raises(GanaugError, match=f"{said} through a link"):
+        ingest({"source": str(allowed / "shortcut"), "dataset": "pets"}, lambda p: None, lambda: False)
+    monkeypatch.setenv("GANAUG_INGEST_ROOTS", "data")
+    assert source_refusal(str(allowed / "pets")) == ("GANAUG_INGEST_ROOTS must list absolute folders separated by "
+                                                     "':', got 'data': no folder is ingested from the app until the "
+                                                     "server's admin sets it right")

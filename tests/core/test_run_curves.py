@@ -10,6 +10,7 @@ import numpy as np
 
 from ganaug_core.imbalance import minority_classes
 from ganaug_core.run_curves import classes_to_draw, read_curves
+from ganaug_core.runstats import last_diversity
 
 
 def write_stats(folder, lines: list[dict], tail: str = "") -> None:
@@ -66,7 +67,11 @@ def test_an_older_runs_lines_without_todays_keys(tmp_path):
                                    {"step": 100, "loss_d": 0.8, "loss_g": 0.4, "diversity": {"0": 0.7, "1": 0.2}},
                                    ["not", "a", "line"], {"no_step": 1}])
     (tmp_path / "old" / "config.json").write_text(json.dumps({"arch": "dcgan"}))  # no diversity_threshold
+    # And a line nested past the JSON decoder's depth, which raised a RecursionError where other bad lines are skipped.
+    stats = tmp_path / "old" / "stats.jsonl"
+    stats.write_text("[" * 100_000 + "]" * 100_000 + "\n" + stats.read_text())
     curves = read_curves(tmp_path / "old")
+    assert last_diversity(tmp_path / "old")["step"] == 100  # `runs show` reads the same file
     assert curves.steps == [25, 50, 75, 100]
     assert curves.loss_g == [None, 0.5, None, 0.4] and curves.p == [None, 0.1, None, None]
     assert curves.diversity == {0: [0.8, 0.7], 1: [None, 0.2]}
