@@ -90,7 +90,7 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
         return {"batch": batch_id, "dataset": dataset, "class_index": batch.class_index, "recomputed": False,
                 **_stored_summary(batch_id)}
     keep_freed_memory()  # the feature extractor's training steps reallocate the same maps (ganaug_core/memory.py)
-    unscored = ScoringStopped(f"batch {batch_id} was not scored: nothing of it was written")
+    unscored = ScoringStopped(f"batch {batch_id} was not scored: none of its scores were stored")
     watched = stopping_at_reports(progress, should_stop, unscored)
     row, arrays = data or dataset_arrays(dataset)
     synth = _sample_images(samples, row)
@@ -204,13 +204,17 @@ def measurable_caution(scope: dict, n_real: int, caution: Optional[str]) -> Opti
     metrics to be computed at all (one real image has no spread and no neighbourhood: FID, KID and PRDC are n/a):
     it called them "rough indications"; this names those that cannot be computed and what the batch is measured
     by instead."""
-    from ganaug_core.metrics.metric_main import FEW_REAL
+    from ganaug_core.metrics.metric_main import FEW_REAL, few_for_dcr
 
     missing = [label for key, label in _DISTRIBUTION.items() if key in scope and not _computed(scope[key])]
     if not caution or not missing or n_real >= FEW_REAL:
         return caution
     rough = [label for key, label in _DISTRIBUTION.items() if key in scope and label not in missing]
-    measured = [label for key, label in _MEASURED.items() if scope.get(key) is not None]
+    # DCR against as many training images as the scope has: with one, "closer to train" is one coin toss a sample.
+    rough_dcr = bool(few_for_dcr(scope))
+    rough += ["DCR"] * rough_dcr
+    measured = [label for key, label in _MEASURED.items()
+                if scope.get(key) is not None and not (key == "dcr" and rough_dcr)]
     said = (f"only {n_real} real training image{'s' * (n_real != 1)} in scope: {_and(missing)} cannot be computed "
             f"on {'it' if n_real == 1 else 'so few'} (n/a)")
     if rough:

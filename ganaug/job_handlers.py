@@ -19,7 +19,7 @@ plus `job_id` and `requested_by` added by the worker:
 Every handler asks `should_stop()` at its safe points (between training steps, generated chunks, scoring stages,
 a benchmark's classifier steps; a large map's fit, in a process of its own, is ended) and stops there, leaving
 nothing half-written; a handler that stopped part-way says what it left
-undone in its result's `stopped` ("batch 7 was not scored: nothing of it was written"), which the worker puts in
+undone in its result's `stopped` ("classes 8, 9 not generated"), which the worker puts in
 the cancelled job's message. A handler that fails after recording part of its work (a run, some batches, a
 batch's scores) raises `FailedPartWay` from the failure: its message names what was recorded and what to launch for
 the rest, since launching the whole job again would train again and generate those batches a second time.
@@ -101,7 +101,7 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
         if n <= 0:
             break
         if should_stop():
-            return batch_ids, _listed("class", classes[i:], "not generated")
+            return batch_ids, _stopped_generating(batch_ids, classes[i:], params)
         # Each class gets its own seed, so batches of different classes never share latents.
         phase = f"generating class {c} ({i + 1} of {len(classes)})"
         watched = stopping_at_reports(in_phase(progress, phase), should_stop, GenerationStopped("generation stopped"))
@@ -109,7 +109,7 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
             # The batch's commit names it in the job's row too: a worker killed before the report below lost it.
             batch_ids.append(generate_batch(run_id, c, n, seed + i, progress=watched, job_id=params.get("job_id")))
         except GenerationStopped:
-            return batch_ids, _listed("class", classes[i:], "not generated")
+            return batch_ids, _stopped_generating(batch_ids, classes[i:], params)
         except Exception as e:
             if not (trained or batch_ids):  # nothing recorded: launching the job again is the way on
                 raise
@@ -122,13 +122,12 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
 
         for i, b in enumerate(batch_ids):
             if should_stop():
-                return batch_ids, _listed("batch", batch_ids[i:], "not scored")
+                return batch_ids, _not_measured(batch_ids[i:])
             try:
                 measure_batch(b, progress=in_phase(progress, f"scoring batch {b} ({i + 1} of {len(batch_ids)})"),
                               should_stop=should_stop)
-            except ScoringStopped as e:
-                later = batch_ids[i + 1:]
-                return batch_ids, f"{e}; {_listed('batch', later, 'not scored')}" if later else str(e)
+            except ScoringStopped:
+                return batch_ids, _not_measured(batch_ids[i:])
             except Exception as e:
                 raise FailedPartWay(_scoring_left(run_id, batch_ids, classes, batch_ids[i:], trained), run_id,
                                     batch_ids) from e
@@ -192,6 +191,34 @@ def _scoring_left(run_id: int, batch_ids: list[int], classes: list[int], unscore
     return (f"Before it failed, the job recorded {' and '.join(recorded)}; {failed}{later}: launching it again would "
             f"{'train anew and ' if trained else ''}generate them all again. Measure only "
             f"{_listed('batch', unscored, '').strip()} instead: {', '.join(commands)}{review}.")
+
+
+def _stopped_generating(batch_ids: list[int], missing: list[int], params: dict) -> str:
+    """'batch 7 not scored yet: `ganaug evaluate batch 7`, …; classes 8, 9 not generated': the classes last, as
+    what a job stopped by its worker then says to generate ("only those") follows them."""
+    missing_said = _listed("class", missing, "not generated")
+    if batch_ids and params.get("score", True):  # the job scores its batches once every class is generated
+        return f"{_not_measured(batch_ids)}; {missing_said}"
+    return missing_said
+
+
+def _not_measured(unscored: list[int]) -> str:
+    """What a job stopped while scoring left to measure, and how: 'batches 7, 8 not scored yet: `ganaug evaluate
+    batch 7`, `ganaug evaluate batch 8`, or “Compute scores” on the Review page'. It said "batch 7 was not scored:
+    nothing of it was written; batch 8 not scored" beside "batches 7, 8 made", as if batch 7 were gone."""
+    stored = _scores_stored(unscored[0])  # a stop in its metrics: the scores, one transaction, are kept
+    said = [f"batch {unscored[0]}'s scores are stored but not its metrics"] if stored else []
+    page = unscored[1:] if stored else unscored  # the Review page offers scoring to a batch with no scores only
+    if page:
+        said.append(_listed("batch", page, "not scored yet"))
+    commands = [f"`ganaug evaluate batch {b}`" for b in unscored]
+    if stored:
+        commands[0] += " (it keeps the stored scores)"
+    review = ""
+    if page:
+        review = ", or “Compute scores” on the Review page" + (f" for {_listed('batch', page, '').strip()}"
+                                                                 if stored else "")
+    return f"{', '.join(said)}: {', '.join(commands)}{review}"
 
 
 def _scores_stored(batch_id: int) -> bool:

@@ -63,8 +63,8 @@ def _problem(e: BaseException, again: bool) -> str:
 def cancel_message(session, run_id: Optional[int], batch_ids: list, stopped: Optional[str] = None,
                    verb: str = "cancelled", trained: bool = True) -> str:
     """What a cancelled job left: where its run stopped and whether it can go on, the batches made before, and what
-    the handler says it left undone (`stopped`: 'batch 7 was not scored: nothing of it was written'). `trained`: the
-    job trained its run; a generate-only job did not, and its run is as it was (it said "cancelled after training:
+    the handler says it left undone (`stopped`: 'batch 7 not scored yet: `ganaug evaluate batch 7`, …'). `trained`:
+    the job trained its run; a generate-only job did not, and its run is as it was (it said "cancelled after training:
     run 1 finished …", of a run trained days before)."""
     from db.models import Run
 
@@ -83,8 +83,8 @@ def cancel_message(session, run_id: Optional[int], batch_ids: list, stopped: Opt
         said = f"{verb} at step {run.step or 0:,}: run {run.id} wrote no checkpoint to resume from"
     if batch_ids:
         many = len(batch_ids) > 1
-        said += (f"; batch{'es' * many} {', '.join(map(str, batch_ids))} made before it "
-                 f"await{'' if many else 's'} review")
+        said += (f"; the job made batch{'es' * many} {', '.join(map(str, batch_ids))}, "
+                 f"which await{'' if many else 's'} review")
     if stopped:
         said += f"{':' if run is None else ';'} {stopped}"
     return said
@@ -105,11 +105,10 @@ def worker_stopped_message(session, run_id: Optional[int], batch_ids: list, stop
     said = f"the worker was stopped while the job ran; {left}"
     if trained and run.status != "done":
         return f"{said}; resume it rather than submitting the job again, which would train anew"
-    if stopped and "not generated" not in stopped:  # only scoring left: `ganaug evaluate batch` or the Review page
-        rest = "score the batches it did not (`ganaug evaluate batch ID`, or “Compute scores” on the Review page)"
-    else:
-        rest = (f"generate {'only those ' if stopped else ''}from run {run.id} (“Start from run” with “Only "
-                "generate from it” on the Generate page)")
+    if stopped and "not generated" not in stopped:  # only scoring left: `stopped` says how, batch by batch
+        return f"{said}, rather than submitting the job again, which would start over"
+    rest = (f"generate {'only those ' if stopped else ''}from run {run.id} (“Start from run” with “Only "
+            "generate from it” on the Generate page)")
     return f"{said}; {rest} rather than submitting the job again, which would start over"
 
 

@@ -13,6 +13,13 @@ from pages.ui import NO_DATASET, plain, require_user
 
 EVERY_CLASS_IN_ORDER = 30  # up to this many classes the chart keeps the dataset's order at its full height
 CHART_BOX_PX = 560  # the height of the scrolling box of a chart of more classes (≈ 20 classes at a time)
+# Plotly keeps a plot at least this tall (its layout's `minreducedheight`) and takes what it lacks from the margins:
+# with 2 classes the chart was 124 px (80 + 2 × 22), the title's line and the x axis took 82 of them (30 + 52,
+# measured in chromium), and the top margin shrank to 21 px: the legend, 29 px tall on that line, covered the
+# right end of the longest bar.
+PLOTLY_MIN_PLOT_PX = 64
+TITLE_LINE_PX = 30  # the top margin: the title, and the legend beside it
+FRAME_PX = TITLE_LINE_PX + 58  # and the x axis below the bars (52–55 px measured, with its title "images")
 
 user = require_user()
 st.title("Overview")
@@ -40,6 +47,11 @@ def load_findings(versions: tuple) -> dict:
     60,000 images, ten times the rest of the page's queries), which the page's 5-second cache repeated."""
     with session_scope() as session:
         return views.ingest_findings(session)
+
+
+def chart_height(classes: int) -> int:
+    """The imbalance chart's height: its title's line and x axis, and 22 px a class, or the least Plotly keeps."""
+    return FRAME_PX + max(22 * classes, PLOTLY_MIN_PLOT_PX)
 
 
 def imbalance_alt(name: str, class_names: list, real: list[int], approved: list[int]) -> str:
@@ -109,7 +121,8 @@ for name, class_names in data["names"].items():
                     mode="text", textposition="middle right", cliponaxis=False, showlegend=False, hoverinfo="skip")
     # The legend sits on the title's line: below the plot (a share of its height) it covered the axis of a chart
     # with few classes.
-    fig.update_layout(barmode="stack", height=80 + 22 * len(class_names), margin=dict(l=0, r=0, t=30, b=0),
+    fig.update_layout(barmode="stack", height=chart_height(len(class_names)),
+                      margin=dict(l=0, r=0, t=TITLE_LINE_PX, b=0),
                       title=f"{chart_text(name)}: training images per class" + (", rarest first" if many else ""),
                       legend=dict(orientation="h", x=1, xanchor="right", y=1, yanchor="bottom"),
                       # Class names as categories: names like "7" would otherwise make a numeric axis that labels

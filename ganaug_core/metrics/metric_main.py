@@ -37,7 +37,7 @@ REFERENCE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], object]] = {"fid
 def few_images_caution(n_real: int, n_holdout: int, scope: dict, n_synthetic: Optional[int] = None) -> Optional[str]:
     """A caution when the real training images in `scope` (its metrics, with its "reference"), the held-out
     images of the reference, or the samples are too few for the distribution metrics; with the k that precision/
-    recall/density/coverage fell back to, if it shrank."""
+    recall/density/coverage fell back to, if it shrank, and DCR where its sets are too few (`few_for_dcr`)."""
     few = []
     if n_real < FEW_REAL:
         few.append(f"{n_real} real training image{'s' * (n_real != 1)} in scope")
@@ -52,7 +52,17 @@ def few_images_caution(n_real: int, n_holdout: int, scope: dict, n_synthetic: Op
     ks = [m["k"] for m in (scope.get("prdc"), (scope.get("reference") or {}).get("prdc")) if m]
     shrunk = f" (their neighbourhoods use k = {min(ks)}, not {DEFAULT_K})" if ks and min(ks) < DEFAULT_K else ""
     return (f"only {' and only '.join(few)}: FID, KID and precision/recall/density/coverage on so few are rough "
-            f"indications, not measurements{shrunk}")
+            f"indications, not measurements{shrunk}{few_for_dcr(scope)}")
+
+
+def few_for_dcr(scope: dict) -> str:
+    """'; so is DCR, against 1 training and 1 held-out image' where DCR's equal-size sets are fewer than FEW_REAL:
+    against one held-out image every sample's "closer to train" is one coin toss, and "DCR vs test: 1.000" stood
+    under a note that named FID, KID and precision/recall only."""
+    size = (scope.get("dcr") or {}).get("reference_size")
+    if size is None or size >= FEW_REAL:
+        return ""
+    return f"; so is DCR, against {size} training and {size} held-out image{'s' * (size != 1)}"
 
 
 @dataclass

@@ -18,13 +18,23 @@ def _chart(at, key: str) -> dict:
     return json.loads(chart.proto.spec)
 
 
-def test_overview_legend_sits_above_the_bars_and_each_bar_gives_its_counts(users, digits):
+def test_overview_legend_sits_above_the_bars_and_each_bar_gives_its_counts(users, digits, tmp_path):
+    from ganaug.datasets import ingest_dataset
+    from ganaug_core.datasets import IngestOptions
+    from tests.cli.test_ingest_progress import tiny_folder
+
     approved_batch(digits, 9, 3, seed=0)
+    ingest_dataset(str(tiny_folder(tmp_path / "parts", 5)), "parts", IngestOptions(resolution=8, workers=1))
     at = app_test(users["rita"])
     chart = _chart(at, "imbalance_digits")
     legend = chart["layout"]["legend"]
     # Below the plot, at a share of its height, it covered the axis of a chart with few classes.
     assert legend["y"] >= 1 and legend["yanchor"] == "bottom"
+    # On the title's line, it covered the longest bar's end with 2 classes: Plotly keeps a plot 64 px tall at least
+    # and took them from the margins of a 124 px chart, whose title's line and x axis took 82 (in chromium).
+    for key, classes in (("imbalance_parts", 2), ("imbalance_digits", 10)):
+        layout = _chart(at, key)["layout"]
+        assert layout["height"] - layout["margin"]["t"] - 55 >= max(64, 22 * classes) and layout["margin"]["t"] >= 30
     # A factory's 4 'crack' images beside 2,400 'ok' drew a bar under a pixel wide: the rare class looked empty.
     [counts] = [t for t in chart["data"] if t.get("mode") == "text"]
     said = dict(zip(counts["y"], counts["text"]))

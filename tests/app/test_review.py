@@ -702,10 +702,10 @@ def test_a_running_scoring_can_be_cancelled_and_says_what_it_left(users, digits)
     assert any(c.value.startswith("Cancel requested by rita; the worker stops before its next stage") for c in at.caption)
     with session_scope(immediate=True) as session:
         assert session.get(Job, job).cancel_requested
-        cancel_job(session, job, f"cancelled on request: batch {batch} was not scored: nothing of it was written")
+        cancel_job(session, job, f"cancelled on request: batch {batch} was not scored: none of its scores were stored")
     at.run()
     assert any(c.value.startswith(f"Scoring job {job} was cancelled.") for c in at.caption)
-    assert f"cancelled on request: batch {batch} was not scored: nothing of it was written" in [
+    assert f"cancelled on request: batch {batch} was not scored: none of its scores were stored" in [
         c.value for c in at.caption]
 
 

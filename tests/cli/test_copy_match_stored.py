@@ -61,7 +61,7 @@ def test_a_stop_asked_while_the_copy_check_runs_stops_the_scoring_with_nothing_w
     shortlist, align = pixel_copies._shortlist, pixel_copies._aligned
     monkeypatch.setattr(pixel_copies, "_shortlist", lambda *a, **k: searching.append(1) or shortlist(*a, **k))
     monkeypatch.setattr(pixel_copies, "_aligned", lambda *a, **k: aligned.append(1) or align(*a, **k))
-    with pytest.raises(evaluation.ScoringStopped, match=f"batch {batch} was not scored: nothing of it was written"):
+    with pytest.raises(evaluation.ScoringStopped, match=f"batch {batch} was not scored: none of its scores were stored"):
         evaluation.score_batch(batch, should_stop=lambda: bool(searching))  # Cancel once the check has begun
     assert aligned == []  # the check stopped in its candidate search
     with session_scope() as session:

@@ -345,16 +345,20 @@ def test_a_class_of_one_real_image_is_told_what_is_measurable_not_rough_indicati
     batch_id = insert_batch(dataset, arrays["test_images"][arrays["test_labels"] == 2][:, None][:5], 2)
     m = evaluation.batch_metrics(batch_id)
     assert (m["overall"]["fid"], m["overall"]["prdc"], m["counts"]["real"]) == (None, None, 1)
+    # DCR against that one training image (and one held-out) was listed as measured.
     said = ("only 1 real training image in scope: FID, KID and precision/recall/density/coverage cannot be computed "
-            "on it (n/a); what is measured here: class consistency, authenticity, copies of training images and DCR")
+            "on it (n/a); DCR on so few is a rough indication; what is measured here: class consistency, "
+            "authenticity and copies of training images")
     assert m["caution"] == m["per_class"]["2"]["caution"] == said
     scores = dict(dataset=dataset, class_index=2, samples=5, memorized=0, mean_confidence=0.5, mean_realism=0.2,
                   median_novelty=0.5)
     text = format_batch_report({"batch": batch_id, "scores": scores, "metrics": m}, ["0", "1", "2"])
-    assert "against the 1 real training image in scope" in text and "rough" not in text
-    # A class with enough real images for the metrics keeps its caution about the few held-out images.
+    assert "against the 1 real training image in scope" in text and "rough indications" not in text
+    assert "DCR on so few is a rough indication" in " ".join(text.split())
+    # A class with enough real images for the metrics keeps its caution about the few held-out images, DCR's too.
     batch_id = insert_batch(dataset, arrays["test_images"][arrays["test_labels"] == 1][:, None][:5], 1)
-    assert "rough indications" in evaluation.batch_metrics(batch_id)["caution"]
+    caution = evaluation.batch_metrics(batch_id)["caution"]
+    assert "rough indications" in caution and caution.endswith("; so is DCR, against 6 training and 6 held-out images")
 
 
 def test_two_classes_say_that_confidence_and_consistency_only_tell_the_other_class_apart():

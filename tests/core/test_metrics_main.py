@@ -30,7 +30,8 @@ def test_copies_of_real_images_score_as_copies(data):
     assert m["overall"]["prdc"] == c2["prdc"] and m["overall"]["fid"] == c2["fid"]
     # 30 real images of class 2 are enough; its 10 held-out ones make a rough reference (k = 5 still fits them)
     assert m["caution"] == c2["caution"] == ("only 10 held-out images for the reference: FID, KID and precision/"
-                                             "recall/density/coverage on so few are rough indications, not measurements")
+                                             "recall/density/coverage on so few are rough indications, not measurements"
+                                             "; so is DCR, against 10 training and 10 held-out images")
     assert compute_metrics(fe, x, y, synth, synth_y, names=["fid", "prdc"])["caution"] is None  # no reference
     keep = (y != 2) | (np.cumsum(y == 2) <= 5)  # a rare class: 5 real images
     rare = compute_metrics(fe, x[keep], y[keep], synth[:4], synth_y[:4], names=["fid"])
@@ -88,7 +89,13 @@ def test_a_thin_held_out_reference_is_cautioned_with_the_k_it_fell_back_to(data)
     assert c2["reference"]["prdc"]["k"] == 1
     assert c2["caution"] == m["caution"]
     assert m["caution"].startswith("only 2 held-out images for the reference: ")
-    assert m["caution"].endswith("(their neighbourhoods use k = 1, not 5)")
+    assert m["caution"].endswith("(their neighbourhoods use k = 1, not 5); so is DCR, against 2 training and 2 "
+                                 "held-out images")
+    # One held-out image: "DCR vs test: 1.000" stood under a note that named FID, KID and precision/recall only.
+    one = compute_metrics(fe, x, y, x[y == 2][:12], y[y == 2][:12], holdout_images=hx[hy == 2][:1],
+                          holdout_labels=hy[hy == 2][:1], names=["fid", "dcr"])
+    assert one["overall"]["dcr"]["reference_size"] == 1
+    assert one["caution"].endswith("not measurements; so is DCR, against 1 training and 1 held-out image")
 
 
 def test_the_pixel_check_runs_once_and_each_class_reads_its_own_samples(data, monkeypatch):

@@ -91,7 +91,7 @@ def test_a_scoring_job_cancelled_while_its_map_fits_ends_the_fit_and_writes_noth
     with session_scope() as s:
         job = get_job(s, job_id)
         assert (job.status, job.result["cancelled_by"]) == ("cancelled", "bob")
-        assert job.message == f"cancelled on request: batch {batch_id} was not scored: nothing of it was written"
+        assert job.message == f"cancelled on request: batch {batch_id} was not scored: none of its scores were stored"
         assert not s.get(Batch, batch_id).scores_computed
         assert s.scalars(select(Sample.realism).where(Sample.batch_id == batch_id)).all() == [None] * 5
     models = paths.models_dir() / digits

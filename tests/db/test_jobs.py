@@ -477,10 +477,10 @@ def test_a_cancelled_job_says_where_its_run_stopped_and_how_to_resume(home, toy)
                         f"(`ganaug train --resume {run.id}`, or “Start from run” on the Generate page)")
         run.status = "done"
         assert cancel_message(s, run.id, [4, 5]) == (f"cancelled after training: run {run.id} finished (114 steps) and "
-                                                     "can generate more; batches 4, 5 made before it await review")
+                                                     "can generate more; the job made batches 4, 5, which await review")
         # A generate-only job trained nothing: it said "cancelled after training: run … finished" of an old run.
         assert cancel_message(s, run.id, [4], "class 9 not generated", trained=False) == (
-            f"cancelled while making batches from run {run.id}; batch 4 made before it awaits review; class 9 not "
+            f"cancelled while making batches from run {run.id}; the job made batch 4, which awaits review; class 9 not "
             "generated")
 
 
@@ -617,7 +617,7 @@ def test_a_scoring_job_cancelled_while_it_runs_stops_with_nothing_half_written(d
     with session_scope() as s:
         job = get_job(s, job_id)
         assert (job.status, job.error) == ("cancelled", None)
-        assert job.message == f"cancelled on request: batch {batch_id} was not scored: nothing of it was written"
+        assert job.message == f"cancelled on request: batch {batch_id} was not scored: none of its scores were stored"
         assert not s.get(Batch, batch_id).scores_computed
         assert s.scalars(select(Sample.realism).where(Sample.batch_id == batch_id)).all() == [None] * 5
         assert s.scalars(select(Report)).all() == []
@@ -732,12 +732,12 @@ def test_a_worker_stopped_after_a_jobs_first_batch_says_to_generate_only_the_res
         job, run_id = get_job(s, job_id), s.scalars(select(Run.id)).one()
         assert job.error == (
             f"the worker was stopped while the job ran; it stopped after training: run {run_id} finished (4 steps) "
-            f"and can generate more; batch {made[0]} made before it awaits review; classes 8, 9 not generated; "
+            f"and can generate more; the job made batch {made[0]}, which awaits review; classes 8, 9 not generated; "
             f"generate only those from run {run_id} (“Start from run” with “Only generate from it” on the "
             "Generate page) rather than submitting the job again, which would start over")
 
 
-def test_a_job_whose_scoring_failed_says_which_batches_to_measure_not_to_launch_it_again(digits, monkeypatch):
+def test_a_job_whose_scoring_failed_or_was_cancelled_says_which_batches_to_measure(digits, monkeypatch):
     # A generate job whose scoring failed said only the error: launching it again generated every batch again.
     from db.jobs import first_line
     from db.models import Batch
@@ -777,6 +777,24 @@ def test_a_job_whose_scoring_failed_says_which_batches_to_measure_not_to_launch_
     assert lines == ["RuntimeError: metrics broke. Batch 2's scores are stored but not its metrics: `ganaug evaluate "
                      "batch 2` computes them and keeps the scores (as launching the scoring again would).",
                      "RuntimeError: metrics broke"]
+    # Cancelled while it scored its first batch, a generate job said "batches 3, 4 made before it await review;
+    # batch 3 was not scored: nothing of it was written; batch 4 not scored", as if batch 3 were gone.
+    from ganaug import running_job
+
+    def cancelled_while_scoring(batch_id, **kwargs):
+        with session_scope(immediate=True) as s:
+            request_cancel(s, cancelled)
+        raise evaluation.ScoringStopped(f"batch {batch_id} was not scored: none of its scores were stored")
+
+    monkeypatch.setattr(evaluation, "measure_batch", cancelled_while_scoring)
+    monkeypatch.setattr(running_job, "CANCEL_CHECK_S", 0.0)
+    cancelled = worker.submit("generate", dict(run_id=run_id, classes=[9, 8], per_class=2), submit_key="cancelled")
+    assert worker.run_worker(once=True, poll_s=0.01) == 1
+    with session_scope() as s:
+        assert get_job(s, cancelled).message == (
+            f"cancelled while making batches from run {run_id}; the job made batches 3, 4, which await review; "
+            "batches 3, 4 not scored yet: `ganaug evaluate batch 3`, `ganaug evaluate batch 4`, or “Compute "
+            "scores” on the Review page")
 
 
 def test_a_job_that_recorded_part_of_its_work_is_not_told_to_launch_again(home):
