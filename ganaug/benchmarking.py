@@ -355,7 +355,7 @@ def short_generator_caution(dataset_id: int, generator: Optional[dict]) -> Optio
 def format_summary(result: dict) -> str:
     """For people: the answer first (with its numbers and any caution), then the two target metrics per arm, the
     target's verdict, and where the report is."""
-    from ganaug_core.benchmark.answer import answer, generator_used, interval
+    from ganaug_core.benchmark.answer import answer, arm_label, generator_used, interval
 
     meta = result["meta"]
     said = result["comparison"].get("answer") or answer(result)
@@ -364,17 +364,20 @@ def format_summary(result: dict) -> str:
         lines.append(f"caution: {meta['caution']}")
     seeds = len(meta["seeds"])
     test = f" ({sum(meta['test_counts'])} images)" if meta.get("test_counts") else ""
+    # Arms in the words of the answer above and of the app ("gan_approved" in the table, "GAN samples approved by
+    # reviewers" in the answer); --json and report.md keep the ids that --arms takes.
+    width = 2 + max(len(arm_label(a)) for a in [*result["arms"], *meta["skipped_arms"], "arm"])
     lines += ["",
               f"benchmark {meta['dataset']}: {seeds} seed{'s' * (seeds != 1)}, {'quick' if meta['quick'] else 'full'} "
               f"budget, {meta['seconds']:.0f} s; mean [95 % interval] on the locked test split{test}",
-              f"{'arm':<14}{'balanced accuracy':<28}rare-class recall"]
+              f"{'arm':<{width}}{'balanced accuracy':<28}rare-class recall"]
     if generator_used(meta):
         lines.insert(-1, f"generator: {generator_used(meta)} (--run picks another)")
     for arm, a in result["arms"].items():
-        lines.append(f"{arm:<14}{interval(a['clean']['balanced_accuracy']):<28}"
+        lines.append(f"{arm_label(arm):<{width}}{interval(a['clean']['balanced_accuracy']):<28}"
                      f"{interval(a['clean']['minority_recall'])}")
     for arm, why in meta["skipped_arms"].items():
-        lines.append(f"{arm:<14}skipped: {why}")
+        lines.append(f"{arm_label(arm):<{width}}skipped: {why}")
     comp = result["comparison"]
     if any(r["metrics"] for r in comp["arms"].values()):
         lines.append("target (a GAN arm above the best baseline on balanced accuracy and on rare-class recall, "

@@ -154,6 +154,9 @@ def test_the_cli_summary_answers_in_its_first_line_and_cautions_about_two_seeds(
     assert "target (a GAN arm above the best baseline on balanced accuracy and on rare-class recall, disjoint 95 % " \
            "intervals): " in format_summary(result)
     assert all(line == line.rstrip() for line in lines)  # the header row ended in spaces
+    # The table named arms by id ("oversample") where the answer above names them in words.
+    rows = lines[lines.index(next(line for line in lines if line.startswith("arm "))) + 1:]
+    assert [line.split("  ")[0] for line in rows[:3]] == ["Real images only", "Oversampling", "GAN samples"], rows
 
 
 def test_too_few_seeds_earn_a_caution():
