@@ -293,18 +293,30 @@ def _manifest(out):
         return list(csv.DictReader(f))
 
 
+# Run in the child before the export: it waits after writing its first image, a point where it is surely mid-way (a
+# FIFO in an image's place did that until the export learnt to refuse what is not a plain file).
+PAUSE_AFTER_FIRST_IMAGE = """
+import time
+import ganaug.export as export
+real = export._write_private
+def paused(path, data):
+    real(path, data)
+    time.sleep(600)
+export._write_private = paused
+"""
+
+
 def test_an_export_stopped_by_sigterm_leaves_no_partial_folder(team, home, tmp_path):
     import signal
     import time
+    from pathlib import Path
 
-    image = home / "datasets" / "toy" / "train" / "1" / "0001.png"
-    data = image.read_bytes()
-    image.unlink()
-    os.mkfifo(image)  # the export's own read of it waits for a writer: a point where it is surely mid-way
-    proc = subprocess.Popen([sys.executable, "-m", "ganaug", "export", "--dataset", "toy", "--out", str(tmp_path / "out")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "GANAUG_HOME": str(home)})
-    with open(image, "wb") as fifo:  # once for the gate, which hashes every file before the export copies them
-        fifo.write(data)
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PAUSE_AFTER_FIRST_IMAGE + "import sys; from ganaug.cli import main; sys.argv = ['ganaug', "
+         f"'export', '--dataset', 'toy', '--out', {str(tmp_path / 'out')!r}]; main()"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root,
+        env={**os.environ, "GANAUG_HOME": str(home), "PYTHONPATH": str(root)})
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".out.partial-*")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
