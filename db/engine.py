@@ -137,10 +137,19 @@ def _pg_connect_args(url) -> dict:
 
 def _pg_server_limits(dbapi_conn, _record) -> None:
     """The server's side of a new connection gives up on a silent client as this side does on it (_PG_SERVER_LIMITS).
-    Committed: a setting made in a transaction that rolls back is undone, and the pool's reset rolls back."""
+    Committed: a setting made in a transaction that rolls back is undone, and the pool's reset rolls back. A query
+    the server refuses leaves the server's defaults: a role that may not read pg_settings (a hardened server revokes
+    it) opened no connection at all, every page and command "cannot open the database", for an extra: without it the
+    server keeps a gone client's locks until its kernel's first probe, as it did before. A connection that is gone
+    fails in the rollback, as it should."""
     cur = dbapi_conn.cursor()
-    cur.execute(_PG_SET_SERVER_LIMITS)
-    cur.close()
+    try:
+        cur.execute(_PG_SET_SERVER_LIMITS)
+    except Exception:  # the driver's own error classes: psycopg 3's or psycopg2's
+        dbapi_conn.rollback()
+        return
+    finally:
+        cur.close()
     dbapi_conn.commit()
 
 

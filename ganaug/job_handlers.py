@@ -325,7 +325,8 @@ def ingest(params: dict, progress: ProgressCallback, should_stop: Callable[[], b
     if source != DEMO_NAME and (refused := source_refusal(source)):
         raise GanaugError(refused)
     options = IngestOptions(test_fraction=params.get("test_fraction"), seed=int(params.get("seed", 0)),
-                            follow_links=bool(params.get("follow_links", True)), bit_depth=params.get("bit_depth"))
+                            follow_links=bool(params.get("follow_links", True)), bit_depth=params.get("bit_depth"),
+                            within_roots=True)
     if params.get("resolution") is not None:
         options.resolution = int(params["resolution"])
     stop = IngestStopped("the ingest was stopped: nothing of the dataset was written")

@@ -267,7 +267,8 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
     if _home_reason(root, home):
         raise GanaugError(f"{root} is a ganaug home, not a dataset: ingest the folder that holds one sub-folder of "
                           "images per class")
-    walk = Walk(root.resolve(), lambda d: _not_a_class(d, home), follow_links=options.follow_links)
+    walk = Walk(root.resolve(), lambda d: _not_a_class(d, home), follow_links=options.follow_links,
+                within_roots=options.within_roots)
     folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     reasons = {d: _not_a_class(d, home) for d in folders}
     homes = [(_as_text(d), reasons[d]) for d in folders if reasons[d]]

@@ -46,6 +46,8 @@ class IngestOptions:
     # False: links in a folder dataset (to a file or a folder) are passed over and listed, not followed: a folder
     # handed over may link to /etc or to another patients' store (ganaug_core/folder_walk.py)
     follow_links: bool = True
+    # True for the app's ingest job: links that lead outside GANAUG_INGEST_ROOTS are passed over (folder_walk.py)
+    within_roots: bool = False
     # the bits a folder's 16-bit images use: their values are scaled 2**bit_depth - 1 → 255 (12: a 12-bit camera's,
     # which the 16-bit scale stored at 0–16, nearly black); None: not given, 16. Kept apart from 16 so that the
     # dataset records whether its ingest was given one (ingesting the source again must repeat it)

@@ -119,7 +119,7 @@ def preview_folder(source: str, follow_links: bool = True) -> FolderPreview:
         raise GanaugError(refused)
     root = Path(source).expanduser().resolve()
     home = paths.home_path()
-    walk = Walk(root, lambda d: _not_a_class(d, home), follow_links=follow_links)
+    walk = Walk(root, lambda d: _not_a_class(d, home), follow_links=follow_links, within_roots=True)
     entries = sorted(root.iterdir())
     folders = [d for d in entries if d.is_dir() and not d.name.startswith(".")]
     loose = sum(1 for f in entries if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)

@@ -38,16 +38,34 @@ class Walk:
     followed: list[Path] = field(default_factory=list)  # the folders links led to, resolved
     follow_links: bool = True  # False: every link is passed over (and listed), none walked or read
     unfollowed: int = 0  # how many links were passed over because follow_links is off
+    # True for the app's walks (preview and ingest job): a link that leads outside GANAUG_INGEST_ROOTS is passed over.
+    # The roots were checked on the dataset's folder only, so a class folder or an image inside it that linked to
+    # /home/alice was read all the same. The CLI's ingest is not limited (`folder_preview.source_refusal`).
+    within_roots: bool = False
 
     def _not_followed(self, link: Path) -> None:
         self.unfollowed += 1
         self.skipped.append((as_text(link), f"a link to {as_text(link.resolve())}: not followed (--no-follow-links)"))
+
+    def _outside_roots(self, link: Path) -> bool:
+        """Whether `link` leads outside GANAUG_INGEST_ROOTS where the walk keeps within them (then listed, without
+        where it leads: the app tells nothing of what lies outside)."""
+        if not self.within_roots:
+            return False
+        from ganaug_core.folder_preview import outside_roots  # here: folder_preview imports this module
+
+        if outside_roots(link) is None:
+            return False
+        self.skipped.append((as_text(link), "a link that leads outside GANAUG_INGEST_ROOTS: not followed"))
+        return True
 
     def folder_link(self, link: Path, chain: list[Path]) -> Optional[Path]:
         """The folder the link `link` leads to, if it is to be walked (and it is then reported), else None (and
         why is listed). `chain`: the folders being walked, resolved, from the dataset's down to the link's."""
         if not self.follow_links:
             self._not_followed(link)
+            return None
+        if self._outside_roots(link):
             return None
         target = link.resolve()
         reason = self.passed_over(link) or self._loop(target, chain)
@@ -125,6 +143,8 @@ class Walk:
                 return self.files(f, chain + [chain[-1] / f.name])
         elif f.is_file():  # not a socket or a pipe
             if f.is_symlink():
+                if self._outside_roots(f):
+                    return []
                 self.file_link(f)
             return [f]
         return []

@@ -73,6 +73,15 @@ def test_ingest_roots_limit_the_apps_folders_after_resolving_links_and_the_job_a
     assert source_refusal(str(other)) is None  # unset: any folder the server reads, as before
     monkeypatch.setenv("GANAUG_INGEST_ROOTS", f"/nowhere/at/all:{allowed}")
     assert preview_folder(str(allowed / "pets")).images == 2
+    # Links inside an allowed folder are judged where they lead too: a class folder and an image that linked outside
+    # were read all the same (the roots were asked of the dataset's folder only).
+    (allowed / "pets" / "c").symlink_to(other / "a")
+    (allowed / "pets" / "b" / "2.png").symlink_to(other / "b" / "1.png")
+    seen = preview_folder(str(allowed / "pets"))
+    assert (seen.images, seen.links) == (2, [])
+    assert [p for p in seen.passed_over if "outside GANAUG_INGEST_ROOTS" in p[1]] == [
+        (str(allowed / "pets" / "b" / "2.png"), "a link that leads outside GANAUG_INGEST_ROOTS: not followed"),
+        (str(allowed / "pets" / "c"), "a link that leads outside GANAUG_INGEST_ROOTS: not followed")]
     said = "lies outside the folders this server ingests from"
     roots = f"(/nowhere/at/all, {allowed}: GANAUG_INGEST_ROOTS): give a folder inside one of them"
     # Said before anything is looked up: whether a folder outside exists is not told.

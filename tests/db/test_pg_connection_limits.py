@@ -56,8 +56,18 @@ def test_a_connection_gives_up_on_a_silent_server_within_a_minute_and_the_server
     try:
         with mine.connect() as conn:
             assert _server_limits(conn) == ["7"] + ours[1:]
+            # A role that may not read pg_settings (REVOKE … FROM PUBLIC; here a table of that name read first)
+            # opened no connection at all, for the sake of these limits.
+            conn.execute(text("CREATE SCHEMA shadow; CREATE TABLE shadow.pg_settings (name text)"))
+            conn.commit()
     finally:
         mine.dispose()
+    denied = get_engine(f"{db}?options=-c%20search_path%3Dshadow,pg_catalog", migrate=False)
+    try:
+        with denied.connect() as conn:
+            assert _server_limits(conn)[0] != ours[0] and conn.scalar(text("SELECT count(*) FROM pg_settings")) == 0
+    finally:
+        denied.dispose()
     lease = JobLease(engine, 4242)
     assert lease.hold()
     try:
