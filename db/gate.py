@@ -32,7 +32,6 @@ import hashlib
 import io
 import math
 import os
-import stat
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +48,7 @@ from db.errors import DecisionError
 from db.ingests import DIFFERS, real_images_standing
 from db.models import Batch, RealImage, Sample, carries_blocking_tag
 from db.replay import Approval, LogState, digest_agrees, replay
+from ganaug_core.plain_files import open_plain_fd
 
 MANIFEST_COLUMNS = ("path", "sha256", "class_index", "source", "batch_id", "event_id")
 
@@ -136,17 +136,12 @@ def file_sha256s(paths: list[str]) -> list[Optional[str]]:
     out: list[Optional[str]] = []
     for path in paths:
         try:
-            # Non-blocking: a pipe's open waits for a writer, and one named manifest.csv in an export's folder held
-            # every page and command that lists the exports (reads of a plain file are unaffected).
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        except OSError:
+            # A pipe named manifest.csv in an export's folder held every page and command that lists the exports.
+            fd, st = open_plain_fd(path)
+        except OSError:  # NotAPlainFile among them: a pipe or a device is no file that was written
             out.append(None)
             continue
         try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):  # a pipe or a device (/dev/zero never ends): not a file that was written
-                out.append(None)
-                continue
             key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
             hit = _verified.get(path)
             if hit is not None and hit[0] == key:

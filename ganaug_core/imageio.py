@@ -11,7 +11,6 @@ import hashlib
 import io
 import os
 import re
-import stat
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,8 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ganaug_core.plain_files import NotAPlainFile, open_plain
 
 # .jpe and .jfif: JPEGs as some Windows tools and browsers save them (the file's bytes pick the decoder, not its name).
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
@@ -107,14 +108,10 @@ def _plain_file(path: Path | BinaryIO) -> Iterator[BinaryIO]:
     if not isinstance(path, (str, os.PathLike)):
         yield path
         return
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a pipe's open waits for a writer, unless non-blocking
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ImageRejected("not a readable image (not a plain file: a pipe, socket or device)")
-        f = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+        f = open_plain(path)
+    except NotAPlainFile:
+        raise ImageRejected("not a readable image (not a plain file: a pipe, socket or device)") from None
     with f:
         yield f
 

@@ -23,7 +23,6 @@ import hashlib
 import io
 import math
 import os
-import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -33,6 +32,7 @@ from uuid import uuid4
 
 import streamlit as st
 
+from ganaug_core.plain_files import open_plain
 from pages.download_outcome import new_outcome, outcome_of, told, wait_for
 from pages.ui import current_user, plain
 
@@ -78,25 +78,12 @@ def folder_problems(folder: Path, manifest_sha256: Optional[str]) -> list[str]:
     return checksum_problems(folder) + image_problems(folder, rows)
 
 
-def open_plain(path: Path):
-    """`path` opened for reading where it is a plain file itself, else OSError: a link swapped in after the check is
-    not followed, and a pipe is not waited on (its open would block the page, or the download's thread, for good)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path.name} is not a plain file")
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
 def folder_files(folder: Path) -> dict[str, str]:
     """Every file of the folder (its path in the folder, '/'-separated) → its sha256, as checked."""
     out = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest = hashlib.sha256()
-        with open_plain(path) as f:
+        with open_plain(path, follow_links=False) as f:  # a link swapped in since the check
             while chunk := f.read(CHUNK):
                 digest.update(chunk)
         out[path.relative_to(folder).as_posix()] = digest.hexdigest()
@@ -134,7 +121,7 @@ def build_zip(folder: Path, files: dict[str, str]) -> tuple[io.RawIOBase, str]:
             info.compress_type = zipfile.ZIP_STORED if rel.endswith(STORED_SUFFIXES) else zipfile.ZIP_DEFLATED
             digest = hashlib.sha256()
             try:
-                src = open_plain(folder / rel)
+                src = open_plain(folder / rel, follow_links=False)
             except OSError:  # swapped for a link or a pipe since the check
                 changed = rel
                 break
