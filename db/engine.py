@@ -41,8 +41,9 @@ PG_KEEPALIVES_IDLE_S, PG_KEEPALIVES_INTERVAL_S = 30, 10  # probes from 30 s of s
 PG_KEEPALIVES_COUNT = max(1, (PG_SILENT_S - PG_KEEPALIVES_IDLE_S) // PG_KEEPALIVES_INTERVAL_S)
 # The server's side of the same connection kept the server kernel's defaults: a client gone mid-transaction (a laptop
 # closed, a CLI's machine down, a cut) kept its locks, the decision log's advisory lock among them (`db.audit`), and so
-# blocked every other decision until the server's first keepalive probe, after 2 h. Set on each new connection, those
-# its URL or role sets left to them (`?options=-c tcp_keepalives_idle=…`, PGOPTIONS, ALTER ROLE … SET), through
+# blocked every other decision until the server's first keepalive probe, after 2 h. Set on each new connection where the
+# server's built-in default is in effect: a value from the URL or PGOPTIONS (`?options=-c tcp_keepalives_idle=…`),
+# the role or database (ALTER ROLE … SET) or the server's postgresql.conf (its DBA's) is left as it is; through
 # pg_settings, which has no tcp_user_timeout before PostgreSQL 12: one query per connection, not per checkout. Not as
 # `options` at startup, which costs nothing: a server before 12 refuses a connection that names tcp_user_timeout, a
 # PgBouncer one whose options it does not track, and libpq ignores PGOPTIONS once `options` is given. Through a pooler
@@ -52,7 +53,7 @@ _PG_SERVER_LIMITS = {"tcp_keepalives_idle": PG_KEEPALIVES_IDLE_S, "tcp_keepalive
 _PG_SET_SERVER_LIMITS = (
     "SELECT set_config(name, ours.value, false) FROM pg_settings JOIN (VALUES "
     + ", ".join(f"('{name}', '{value}')" for name, value in _PG_SERVER_LIMITS.items())
-    + ") AS ours(name, value) USING (name) WHERE source NOT IN ('client', 'user', 'database', 'database user')")
+    + ") AS ours(name, value) USING (name) WHERE source = 'default'")
 
 T = TypeVar("T")
 _engines: dict[str, Engine] = {}
