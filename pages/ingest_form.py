@@ -61,6 +61,7 @@ def images_side(folder: str, classes: tuple[str, ...], follow_links: bool) -> Op
     headers of the first few files of each class folder; None where none could be read. An admin who does not know
     what "resolution" means left it at 32 for 64² photos, and learnt only after the ingest that they had been shrunk
     2×, for good."""
+    from ganaug_core.folder_preview import outside_roots
     from ganaug_core.imageio import ImageRejected, peek_size
 
     sizes = []
@@ -68,7 +69,8 @@ def images_side(folder: str, classes: tuple[str, ...], follow_links: bool) -> Op
         folder_of_class = Path(folder) / name
         if folder_of_class.is_symlink() and not follow_links:
             continue
-        for f in first_images(folder_of_class, follow_links, SIZED_PER_CLASS):
+        # Nothing read behind a link out of GANAUG_INGEST_ROOTS, which the preview and the ingest pass over.
+        for f in [f for f in first_images(folder_of_class, follow_links, SIZED_PER_CLASS) if not outside_roots(f)]:
             # Its header alone, by the decoders the ingest uses: Image.open tried all of Pillow's 43 formats on a file
             # of a folder someone handed over, and a pipe swapped in for an image kept the admin's page waiting.
             try:

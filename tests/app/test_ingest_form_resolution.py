@@ -47,6 +47,20 @@ def test_the_form_says_before_the_ingest_that_the_resolution_would_shrink_the_im
     assert images_side(str(src), ("nevus", "naevus_rare"), True) == 64
 
 
+def test_no_image_behind_a_link_out_of_the_ingest_roots_is_read_for_its_size(tmp_path, monkeypatch):
+    # The preview and the ingest pass such a link over; the size estimate still read its images' headers.
+    from pages.ingest_form import images_side
+
+    allowed, outside = tmp_path / "allowed", photo_folder(tmp_path / "outside", side=64, classes=(("secret", 2),))
+    photo_folder(allowed, side=16, classes=(("nevus", 2),))
+    (allowed / "linked").symlink_to(outside / "secret")
+    monkeypatch.setenv("GANAUG_INGEST_ROOTS", str(allowed))
+    images_side.clear()
+    assert images_side(str(allowed), ("linked",), True) is None
+    assert images_side(str(allowed), ("nevus", "linked"), True) == 16
+
+
+
 def test_an_ingest_that_shrank_the_images_says_how_to_keep_their_detail_and_shows_the_command_as_code(users, tmp_path):
     from ganaug.worker import execute_job
 
