@@ -38,9 +38,11 @@ class FolderPreview:
 def ingest_roots() -> Optional[list[str]]:
     """The folders GANAUG_INGEST_ROOTS allows the app to ingest from (colon-separated absolute paths), as written;
     None where it is unset or empty (any folder the server can read). ValueError naming the variable for a relative
-    entry: read against wherever the app was started, it would allow what no admin of the server meant."""
+    entry: read against wherever the app was started, it would allow what no admin of the server meant; and for one
+    that starts with ~, which the app and a worker running as other accounts would read as two folders (and
+    ~nosuchuser was said of the folder typed, as "cannot be read")."""
     entries = [e.strip() for e in (os.environ.get("GANAUG_INGEST_ROOTS") or "").split(":") if e.strip()]
-    if relative := [e for e in entries if not Path(e).expanduser().is_absolute()]:
+    if relative := [e for e in entries if not Path(e).is_absolute()]:
         raise ValueError(f"GANAUG_INGEST_ROOTS must list absolute folders separated by ':', got {relative[0]!r}: no "
                          "folder is ingested from the app until the server's admin sets it right")
     return entries or None
@@ -54,7 +56,7 @@ def outside_roots(path: Path) -> Optional[str]:
         if roots is None:
             return None
         resolved = path.resolve()
-        allowed = [Path(r).expanduser().resolve() for r in roots]
+        allowed = [Path(r).resolve() for r in roots]
     except ValueError as e:
         return str(e)
     except (OSError, RuntimeError) as e:  # a link loop (RuntimeError until Python 3.13)

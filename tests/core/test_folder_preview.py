@@ -90,7 +90,8 @@ def test_ingest_roots_limit_the_apps_folders_after_resolving_links_and_the_job_a
     # The job asks again when it starts: a folder the form passed may be a link by then.
     with pytest.raises(GanaugError, match=f"{said} through a link"):
         ingest({"source": str(allowed / "shortcut"), "dataset": "pets"}, lambda p: None, lambda: False)
-    monkeypatch.setenv("GANAUG_INGEST_ROOTS", "data")
-    assert source_refusal(str(allowed / "pets")) == ("GANAUG_INGEST_ROOTS must list absolute folders separated by "
-                                                     "':', got 'data': no folder is ingested from the app until the "
-                                                     "server's admin sets it right")
+    for root in ("data", "~nosuchuser/data"):  # ~ is each account's own: the app's and a worker's may differ
+        monkeypatch.setenv("GANAUG_INGEST_ROOTS", root)
+        assert source_refusal(str(allowed / "pets")) == (
+            f"GANAUG_INGEST_ROOTS must list absolute folders separated by ':', got {root!r}: no folder is ingested "
+            "from the app until the server's admin sets it right")
