@@ -45,6 +45,12 @@ class Walk:
 
     def _not_followed(self, link: Path) -> None:
         self.unfollowed += 1
+        if self.within_roots:  # the app's walk: where a link leads outside GANAUG_INGEST_ROOTS is not said
+            from ganaug_core.folder_preview import outside_roots
+
+            if outside_roots(link) is not None:
+                self.skipped.append((as_text(link), "a link that leads outside GANAUG_INGEST_ROOTS: not followed"))
+                return
         self.skipped.append((as_text(link), f"a link to {as_text(link.resolve())}: not followed (--no-follow-links)"))
 
     def _outside_roots(self, link: Path) -> bool:

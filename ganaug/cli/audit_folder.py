@@ -233,11 +233,10 @@ def check_folder(folder: Path) -> dict:
     from db.replay import LogState
 
     folder = folder.resolve()
+    if odd := not_plain_files(folder):  # nothing read through them, manifest.csv neither (the module's docstring)
+        return dict(folder=str(folder), ok=False, problems=odd, manifest_sha256=None, images=None, synthetic=None,
+                    batches=[], export=None, log_head=None, withdrawn=[], written_before_log_heads=False)
     rows, digest = manifest_rows(folder)
-    if odd := not_plain_files(folder):  # nothing read through them (the module's docstring)
-        return dict(folder=str(folder), ok=False, problems=odd, manifest_sha256=digest, images=len(rows),
-                    synthetic=sum(r["source"] == "synthetic" for r in rows), batches=[], export=None, log_head=None,
-                    withdrawn=[], written_before_log_heads=False)
     problems = checksum_problems(folder) + image_problems(folder, rows)
     head = _log_head(folder)
     log = LogState()

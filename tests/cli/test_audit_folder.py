@@ -266,3 +266,7 @@ def test_a_link_or_a_pipe_in_the_folder_is_named_and_nothing_is_read_through_it(
     os.mkfifo(out / cls / "notes")
     assert _problems(out) == [f"{cls}/notes: not a plain file, which an export never writes",
                               "log_head.txt: a link, which an export never writes"]
+    # A manifest.csv linked elsewhere was read before the check ("is not a manifest of ganaug", exit 2).
+    (out / "manifest.csv").rename(tmp_path / "manifest.csv")
+    (out / "manifest.csv").symlink_to("/etc/passwd")
+    assert "manifest.csv: a link, which an export never writes" in _problems(out)

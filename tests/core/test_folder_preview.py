@@ -82,6 +82,9 @@ def test_ingest_roots_limit_the_apps_folders_after_resolving_links_and_the_job_a
     assert [p for p in seen.passed_over if "outside GANAUG_INGEST_ROOTS" in p[1]] == [
         (str(allowed / "pets" / "b" / "2.png"), "a link that leads outside GANAUG_INGEST_ROOTS: not followed"),
         (str(allowed / "pets" / "c"), "a link that leads outside GANAUG_INGEST_ROOTS: not followed")]
+    # With "Follow links" unticked too, where they lead is not said ("a link to /…/patients/a: not followed").
+    unfollowed = preview_folder(str(allowed / "pets"), follow_links=False)
+    assert not [p for p in unfollowed.passed_over if str(other) in p[1]], unfollowed.passed_over
     said = "lies outside the folders this server ingests from"
     roots = f"(/nowhere/at/all, {allowed}: GANAUG_INGEST_ROOTS): give a folder inside one of them"
     # Said before anything is looked up: whether a folder outside exists is not told.
