@@ -159,6 +159,25 @@ def _exports_where(session: Session, q, dataset: Optional[str]):
     return q
 
 
+def no_longer_admitted(session: Session, synthetic: list[tuple[int, str, str, int]], log,
+                       admitted: Optional[dict[int, set]] = None) -> list[tuple[int, str, str, int]]:
+    """The (manifest row, path, sha256, batch id) of `synthetic` that the review (`log`, replayed) no longer admits.
+    `admitted` (dataset id → the (path, sha256) it admits), filled as datasets are met, lets a list of exports share
+    each dataset's gate. A batch decided in a way no ganaug command records (`LogState.impossible`) is left to the
+    caller, which names it as such."""
+    from db.gate import admissible_samples
+
+    if not synthetic:
+        return []
+    admitted = {} if admitted is None else admitted
+    dataset_ids = set(session.scalars(select(Batch.dataset_id).where(
+        Batch.id.in_(sorted({b for *_, b in synthetic}))).distinct()))
+    for dataset_id in dataset_ids - admitted.keys():
+        admitted[dataset_id] = {(e.path, e.sha256) for e in admissible_samples(session, dataset_id, log)[0]}
+    kept = set().union(*(admitted[d] for d in dataset_ids))
+    return [s for s in synthetic if (s[1], s[2]) not in kept and s[3] not in log.impossible]
+
+
 def withdrawn_since(session: Session, synthetic: list[tuple[int, str, str, int]], log) -> list[dict]:
     """What the review has withdrawn, since an export was written, of its synthetic images: `synthetic` holds
     (manifest row, path, sha256, batch id) of each, `log` the replayed log (`db.replay.LogState`). One dict per
@@ -166,21 +185,12 @@ def withdrawn_since(session: Session, synthetic: list[tuple[int, str, str, int]]
     sample or a blocking tag ("reject_sample", "tag": one image); and one per batch ("gate", no event) for images the
     gate leaves out for another reason (a memorized flag from a rescore, say). The folder still matches its record:
     only the review moved on, but a model trained on it learned from images the review no longer admits."""
-    from db.gate import admissible_samples
-
-    if not synthetic:
-        return []
-    batch_ids = sorted({b for *_, b in synthetic})
-    batches = {b.id: b for b in session.scalars(select(Batch).where(Batch.id.in_(batch_ids)))}
-    datasets = {d.id: d for d in session.scalars(select(Dataset).where(
-        Dataset.id.in_(sorted({b.dataset_id for b in batches.values()}))))}
-    admitted = set()
-    for dataset_id in {b.dataset_id for b in batches.values()}:
-        admitted |= {(e.path, e.sha256) for e in admissible_samples(session, dataset_id, log)[0]}
-    # A batch decided in a way no ganaug command records (`LogState.impossible`) is named as such by the caller.
-    gone = [s for s in synthetic if (s[1], s[2]) not in admitted and s[3] not in log.impossible]
+    gone = no_longer_admitted(session, synthetic, log)
     if not gone:
         return []
+    batches = {b.id: b for b in session.scalars(select(Batch).where(Batch.id.in_(sorted({b for *_, b in gone}))))}
+    datasets = {d.id: d for d in session.scalars(select(Dataset).where(
+        Dataset.id.in_(sorted({b.dataset_id for b in batches.values()}))))}
     ids = dict(session.execute(select(Sample.path, Sample.id).where(
         Sample.batch_id.in_(sorted({b for *_, b in gone})))).all())
     # A batch no longer approved withdrew all its images at once; the others were withdrawn one by one.
