@@ -8,7 +8,6 @@ reads the images (`dataset_sources.read_folder`), and may still leave some out (
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -16,7 +15,7 @@ from typing import Optional
 from ganaug_core import paths
 from ganaug_core.dataset_sources import SPLIT_FOLDER_NAMES, _not_a_class
 from ganaug_core.errors import GanaugError
-from ganaug_core.folder_walk import Walk, as_text
+from ganaug_core.folder_walk import Walk, as_text, outside_roots
 from ganaug_core.imageio import IMAGE_SUFFIXES
 
 
@@ -33,39 +32,6 @@ class FolderPreview:
     @property
     def images(self) -> int:
         return sum(n for _, n in self.classes)
-
-
-def ingest_roots() -> Optional[list[str]]:
-    """The folders GANAUG_INGEST_ROOTS allows the app to ingest from (colon-separated absolute paths), as written;
-    None where it is unset or empty (any folder the server can read). ValueError naming the variable for a relative
-    entry: read against wherever the app was started, it would allow what no admin of the server meant; and for one
-    that starts with ~, which the app and a worker running as other accounts would read as two folders (and
-    ~nosuchuser was said of the folder typed, as "cannot be read")."""
-    entries = [e.strip() for e in (os.environ.get("GANAUG_INGEST_ROOTS") or "").split(":") if e.strip()]
-    if relative := [e for e in entries if not Path(e).is_absolute()]:
-        raise ValueError(f"GANAUG_INGEST_ROOTS must list absolute folders separated by ':', got {relative[0]!r}: no "
-                         "folder is ingested from the app until the server's admin sets it right")
-    return entries or None
-
-
-def outside_roots(path: Path) -> Optional[str]:
-    """Why `path` is outside GANAUG_INGEST_ROOTS, in one line, or None. Links are resolved first, the roots' too: a
-    link inside an allowed folder to /home/alice is judged where it leads (which is not said: it lies outside)."""
-    try:
-        roots = ingest_roots()
-        if roots is None:
-            return None
-        resolved = path.resolve()
-        allowed = [Path(r).resolve() for r in roots]
-    except ValueError as e:
-        return str(e)
-    except (OSError, RuntimeError) as e:  # a link loop (RuntimeError until Python 3.13)
-        return f"{as_text(path)} cannot be read: {getattr(e, 'strerror', None) or e}"
-    if any(resolved == r or r in resolved.parents for r in allowed):
-        return None
-    how = " through a link" if resolved != Path(os.path.normpath(path)) else ""
-    return (f"{as_text(path)} lies outside the folders this server ingests from{how} ({', '.join(roots)}: "
-            "GANAUG_INGEST_ROOTS): give a folder inside one of them")
 
 
 def _system_folder(resolved: Path) -> bool:

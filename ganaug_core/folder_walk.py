@@ -9,10 +9,14 @@ that linked to `/` walked the whole disk, and a link inside a class folder was n
 With `follow_links` off (`data ingest --no-follow-links`) every link, to a file or a folder, is passed over and listed
 with where it points: a folder someone handed over may link to `/etc` or to another patients' store, whose images
 would otherwise be ingested and shown to reviewers.
+
+The app's walks keep within GANAUG_INGEST_ROOTS where it is set (`within_roots`, `outside_roots`): a link that leads
+out of them is passed over without saying where it leads.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -45,22 +49,14 @@ class Walk:
 
     def _not_followed(self, link: Path) -> None:
         self.unfollowed += 1
-        if self.within_roots:  # the app's walk: where a link leads outside GANAUG_INGEST_ROOTS is not said
-            from ganaug_core.folder_preview import outside_roots
-
-            if outside_roots(link) is not None:
-                self.skipped.append((as_text(link), "a link that leads outside GANAUG_INGEST_ROOTS: not followed"))
-                return
-        self.skipped.append((as_text(link), f"a link to {as_text(link.resolve())}: not followed (--no-follow-links)"))
+        if not self._outside_roots(link):  # where a link out of GANAUG_INGEST_ROOTS leads is not said
+            self.skipped.append((as_text(link), f"a link to {as_text(link.resolve())}: not followed "
+                                 "(--no-follow-links)"))
 
     def _outside_roots(self, link: Path) -> bool:
         """Whether `link` leads outside GANAUG_INGEST_ROOTS where the walk keeps within them (then listed, without
         where it leads: the app tells nothing of what lies outside)."""
-        if not self.within_roots:
-            return False
-        from ganaug_core.folder_preview import outside_roots  # here: folder_preview imports this module
-
-        if outside_roots(link) is None:
+        if not self.within_roots or outside_roots(link) is None:
             return False
         self.skipped.append((as_text(link), "a link that leads outside GANAUG_INGEST_ROOTS: not followed"))
         return True
@@ -154,3 +150,36 @@ class Walk:
                 self.file_link(f)
             return [f]
         return []
+
+
+def ingest_roots() -> Optional[list[str]]:
+    """The folders GANAUG_INGEST_ROOTS allows the app to ingest from (colon-separated absolute paths), as written;
+    None where it is unset or empty (any folder the server can read). ValueError naming the variable for a relative
+    entry: read against wherever the app was started, it would allow what no admin of the server meant; and for one
+    that starts with ~, which the app and a worker running as other accounts would read as two folders (and
+    ~nosuchuser was said of the folder typed, as "cannot be read")."""
+    entries = [e.strip() for e in (os.environ.get("GANAUG_INGEST_ROOTS") or "").split(":") if e.strip()]
+    if relative := [e for e in entries if not Path(e).is_absolute()]:
+        raise ValueError(f"GANAUG_INGEST_ROOTS must list absolute folders separated by ':', got {relative[0]!r}: no "
+                         "folder is ingested from the app until the server's admin sets it right")
+    return entries or None
+
+
+def outside_roots(path: Path) -> Optional[str]:
+    """Why `path` is outside GANAUG_INGEST_ROOTS, in one line, or None. Links are resolved first, the roots' too: a
+    link inside an allowed folder to /home/alice is judged where it leads (which is not said: it lies outside)."""
+    try:
+        roots = ingest_roots()
+        if roots is None:
+            return None
+        resolved = path.resolve()
+        allowed = [Path(r).resolve() for r in roots]
+    except ValueError as e:
+        return str(e)
+    except (OSError, RuntimeError) as e:  # a link loop (RuntimeError until Python 3.13)
+        return f"{as_text(path)} cannot be read: {getattr(e, 'strerror', None) or e}"
+    if any(resolved == r or r in resolved.parents for r in allowed):
+        return None
+    how = " through a link" if resolved != Path(os.path.normpath(path)) else ""
+    return (f"{as_text(path)} lies outside the folders this server ingests from{how} ({', '.join(roots)}: "
+            "GANAUG_INGEST_ROOTS): give a folder inside one of them")
