@@ -189,10 +189,17 @@ def walk(page, served, home):
     expect(page.locator('[class*="st-key-open_pick_"] [role="radio"][aria-checked="true"]')).to_have_text(
         re.compile(rf"^#{opened}( · memorized)?$"))
     tag = page.get_by_label("Artifact tag")  # no tag is preselected: type one, as a reviewer may
-    tag.click()
-    tag.fill("blur")
-    page.keyboard.press("Enter")
-    page.get_by_role("button", name="Add tag").click()
+    add = page.get_by_role("button", name="Add tag")
+    for _ in range(3):  # typed text and Enter left the list shut, nothing chosen, about one run in four: pick it
+        tag.click()
+        tag.fill("blur")
+        page.get_by_role("option", name="blur", exact=True).click()
+        try:
+            expect(add).to_be_enabled(timeout=10_000)  # enabled once a tag is chosen
+            break
+        except AssertionError:
+            continue
+    add.click()
     page.get_by_text("Tags: blur").wait_for()
     shot(page, "05_tagged")
     page.get_by_label("Reason to reject this sample").fill("smeared strokes")  # the same sample, rejected too
