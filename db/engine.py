@@ -21,6 +21,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from db.errors import DatabaseUnavailable
+from ganaug_core.errors import FREE_SPACE
 from ganaug_core.paths import home
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -116,7 +117,7 @@ def get_engine(url: Optional[str] = None, migrate: bool = True) -> Engine:
                 except (OperationalError, InterfaceError, SQLAlchemyDatabaseError) as e:
                     engine.dispose()
                     orig = getattr(e, "orig", None) or e
-                    raise DatabaseUnavailable(f"cannot open the database {_shown(url)}: {_first_line(orig)}",
+                    raise DatabaseUnavailable(f"cannot open the database {_shown(url)}: {_reason(orig, url)}",
                                               lasting=_refused_for_good(orig)) from None
             _engines[url] = engine
         return engine
@@ -220,6 +221,39 @@ def _first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
+# SQLite's result codes (`sqlite3.Error.sqlite_errorcode`) for a disk with no room: SQLITE_FULL, a file or its WAL
+# that cannot grow ("database or disk is full"), and SQLITE_IOERR_SHMSIZE, no room for the 32 KiB index a WAL
+# database needs beside it to be opened at all ("disk I/O error", which reads as a failing drive). Another I/O error
+# counts where the disk has less than SQLITE_ROOM left.
+_SQLITE_FULL, _SQLITE_IOERR, _SQLITE_IOERR_SHMSIZE = 13, 10, 4874
+SQLITE_ROOM = 64 * 1024
+
+
+def _reason(orig: BaseException, url: str) -> str:
+    """The driver's first line; for a SQLite file that has no room to write, where and what to free. On a full disk
+    every command stopped at "cannot open the database …: disk I/O error", `runs du` and `runs prune` too, though
+    the same error asked them to free space."""
+    said = _first_line(orig)
+    code = getattr(orig, "sqlite_errorcode", None)
+    if not isinstance(code, int) or not url.startswith("sqlite"):
+        return said
+    folder = os.path.dirname(os.path.abspath(make_url(url).database or "."))
+    try:
+        stat = os.statvfs(folder)
+        free: Optional[int] = stat.f_bavail * stat.f_frsize
+    except OSError:
+        free = None
+    full = free is not None and free < SQLITE_ROOM
+    if code not in (_SQLITE_FULL, _SQLITE_IOERR_SHMSIZE) and not (code & 0xFF == _SQLITE_IOERR and full):
+        return said
+    where = (f"the disk holding it is full ({free:,} bytes free in {folder})" if full
+             else f"no room to write beside it in {folder} (a quota or `ulimit -f`)")
+    if code == _SQLITE_FULL:
+        return f"{said}: {where}: {FREE_SPACE}, then run it again"
+    return (f"{said}: {where}: SQLite opens the database only with 32 kB to write beside it, so no ganaug command "
+            "runs, `ganaug runs prune` neither: delete or move other files on that disk, then run it again")
+
+
 def database_failure(e: BaseException) -> Optional[str]:
     """One line for an error that is the database's, not the input's or the code's, else None: a server that went
     away after the command opened it (a restart, a cut network), one that cannot be opened, a role without rights
@@ -227,7 +261,7 @@ def database_failure(e: BaseException) -> Optional[str]:
     if isinstance(e, DatabaseUnavailable):
         return str(e)
     if isinstance(e, (OperationalError, InterfaceError)):
-        return f"the database {_shown(database_url())} failed: {_first_line(e.orig or e)}"
+        return f"the database {_shown(database_url())} failed: {_reason(e.orig or e, database_url())}"
     if isinstance(e, SQLAlchemyDatabaseError) and getattr(e.orig, "sqlstate", None) == "42501":
         # PostgreSQL's insufficient_privilege: the role in the URL may not read or write this table
         return (f"the database {_shown(database_url())} refused: {_first_line(e.orig)} (ask its owner to grant "

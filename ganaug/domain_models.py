@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
-import uuid
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
@@ -92,9 +90,7 @@ def _read_record(path: Path) -> Optional[dict]:
 
 
 def write_record(path: Path, record: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")  # unique: writers may race
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True))
-    tmp.replace(path)
+    paths.write_atomically(path, json.dumps(record, indent=2, sort_keys=True))
 
 
 def _dataset_row(dataset: str) -> Dataset:
@@ -208,14 +204,11 @@ def _stored(dataset: str, name: str, wanted: dict, compute: Callable[[], dict]) 
         folder.mkdir(parents=True, exist_ok=True)
         for part, array in value.items():
             path = folder / _file_name(stem, part)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")  # unique: writers may race
-            try:
+            # A racing writer's record may then name the other file: a mismatch, recomputed.
+            with paths.written_beside(path) as tmp:
                 with open(tmp, "wb") as f:
                     np.save(f, array, allow_pickle=False)
                 shas[part] = sha256_file(tmp)
-                tmp.replace(path)  # a racing writer's record may then name the other file: a mismatch, recomputed
-            finally:
-                tmp.unlink(missing_ok=True)
         write_record(record_path, {"sha256": shas, **wanted})
     except OSError:  # a full disk costs the next process the time, not this scoring its result
         pass

@@ -14,9 +14,8 @@ from ganaug_core.paths import home_path
 
 # A full disk, a quota used up, a file past `ulimit -f`: each is space to free, and each named no place to free it.
 FULL_DISK = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-FREE_SPACE = "free space (`ganaug runs du`, `ganaug runs prune --all`)"
-# The same for a job's reader, on the app's pages, where no command runs: a reviewer was told `ganaug runs prune`
-# and `ganaug train --resume`. The Generate page's “Start from run” list gives each run's size on disk.
+# `ganaug_core.errors.FREE_SPACE` for a job's reader, on the app's pages, where no command runs: a reviewer was told
+# `ganaug runs prune` and `ganaug train --resume`. The Generate page's “Start from run” list gives each run's size.
 FREE_SPACE_IN_APP = "free space on that disk (“Start from run” on the Generate page gives each run's size on disk)"
 
 

@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 from db.datasets import get_dataset
 from db.engine import database_failure, once_answering, session_scope
 from db.models import Dataset, Run, db_now
-from ganaug.errors import FREE_SPACE, FREE_SPACE_IN_APP, RunFailedOnFullDisk, UserError, full_disk, full_disk_said
+from ganaug.errors import FREE_SPACE_IN_APP, RunFailedOnFullDisk, UserError, full_disk, full_disk_said
 from ganaug.held_folders import (NOT_RECORDED_WHY, UNCOMMITTED, HeldFolder, mark_committed, mark_uncommitted,
                                   removed_if_left_by_a_kill, sweep_abandoned)
 from ganaug_core import paths
-from ganaug_core.errors import GanaugError
+from ganaug_core.errors import FREE_SPACE, GanaugError
 from ganaug_core.imageio import sha256_file
 from ganaug_core.memory import keep_freed_memory
 from ganaug_core.progress import Progress, ProgressCallback, no_progress

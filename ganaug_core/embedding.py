@@ -12,9 +12,7 @@ fit pays for it.
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import numpy as np
 
 from ganaug_core.imageio import sha256_file
 from ganaug_core.metrics.neighbours import nearest
+from ganaug_core.paths import written_beside
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 
 N_NEIGHBORS = 15
@@ -46,9 +45,8 @@ class Embedding:
     def save(self, path: Path) -> str:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp.npz")  # unique: writers may race
-        np.savez(tmp, features=self.features, coords=self.coords, n_neighbors=np.int64(self.n_neighbors))
-        tmp.replace(path)
+        with written_beside(path, ".tmp.npz") as tmp:  # np.savez adds .npz to a name without it
+            np.savez(tmp, features=self.features, coords=self.coords, n_neighbors=np.int64(self.n_neighbors))
         return sha256_file(path)
 
     @classmethod

@@ -3,3 +3,8 @@
 
 class GanaugError(Exception):
     """Bad input or an impossible request, described in one line that names the problem."""
+
+
+# What a full disk asks of the user, in the command line's words: said by a command's error and a failed run's
+# (`ganaug.cli.common`, `ganaug.runs`) and by the database's own (`db.engine`, which imports nothing of `ganaug`).
+FREE_SPACE = "free space (`ganaug runs du`, `ganaug runs prune --all`)"

@@ -10,9 +10,7 @@ time, and no user-supplied weights file is loaded by this module.
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import torch.nn.functional as F
 
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import sha256_file
+from ganaug_core.paths import write_atomically
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.torch_archive import check_not_compressed
 
@@ -124,9 +123,7 @@ class FeatureExtractor:
         # processes may save at once) would otherwise change the bytes, and so the sha256, from run to run.
         buf = io.BytesIO()
         torch.save(payload, buf)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(path)
+        write_atomically(path, buf.getvalue())
         return sha256_file(path)
 
     @classmethod

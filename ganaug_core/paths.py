@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -119,14 +120,23 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+@contextmanager
+def written_beside(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary name beside `path` to write to, unique (writers may race); renamed over `path` once the block
+    ends, removed if it raises. A full disk left each writer's half-written temporary file behind, taking the room
+    the error had just asked the user to free (the feature extractor's 270 kB on a 300 kB tmpfs)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_atomically(path: Path, data: str | bytes) -> None:
     """Write `data` to `path` through a temporary file beside it: readers see the old file or the new, never half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with written_beside(path) as tmp:
         if isinstance(data, bytes):
             tmp.write_bytes(data)
         else:
             tmp.write_text(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -139,7 +139,8 @@ def fail(message: str) -> None:
 def _oserror_said(e: OSError) -> str:
     """An OSError in one line; a full disk, quota or `ulimit -f` with where it stopped the command and what to free
     ('No space left on device' alone named no place to free)."""
-    from ganaug.errors import FREE_SPACE, full_disk, full_disk_where
+    from ganaug.errors import full_disk, full_disk_where
+    from ganaug_core.errors import FREE_SPACE
 
     if full_disk(e):
         return f"{full_disk_where(e)}; what the command was writing was removed: {FREE_SPACE} and run it again"
