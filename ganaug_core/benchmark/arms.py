@@ -27,6 +27,7 @@ import numpy as np
 from ganaug_core.benchmark.augment import ClassicAugmentation
 from ganaug_core.errors import GanaugError
 from ganaug_core.imbalance import some_names
+from ganaug_core.progress import Progress, ProgressCallback, no_progress
 from ganaug_core.sampler import GANSampler, GenerateFn, SamplingStrategy, class_counts
 
 ARMS = ("real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_mix", "gan_filtered", "gan_approved")
@@ -106,19 +107,24 @@ def missing_input(arm: str, inputs: ArmInputs, train_counts: Sequence[int] = (),
     return None
 
 
-def filtered(generate: GenerateFn, scorer: ScoreFn, min_confidence: float, pool: int, stats: dict) -> GenerateFn:
+def filtered(generate: GenerateFn, scorer: ScoreFn, min_confidence: float, pool: int, stats: dict,
+             progress: ProgressCallback = no_progress) -> GenerateFn:
     """A generate function that drops memorized and low-confidence candidates.
 
     It draws `pool × n` candidates and keeps the first n that pass, in generation order (ranking by confidence
     would keep only the easiest, least diverse samples). If too few pass, the rest is filled with the most
     confident non-memorized candidates, then anything left; `stats` counts how often that happened.
+    The candidates are scored FILTER_CHUNK at a time, each chunk reported to `progress` (stage "score"), and only
+    until n have passed: the samples kept are the same (before, all of them in one silent call: minutes on a large
+    set with the benchmark's bar frozen, and 3× the scoring needed where most pass, as the demo's ≈ 100 % do;
+    BENCHMARKS.md, "gan_filtered's scoring").
     """
 
     def generate_filtered(class_index: int, n: int, seed: int) -> np.ndarray:
         out = generate(class_index, n * pool, seed)
         candidates = np.asarray(getattr(out, "images", out))
-        confidence, memorized = scorer(candidates, class_index)
-        confidence, memorized = np.asarray(confidence, dtype=np.float64), np.asarray(memorized, dtype=bool)
+        confidence, memorized = _scored(scorer, candidates, class_index, n, min_confidence, progress)
+        candidates = candidates[: len(confidence)]  # those scored: the first n that pass are among them
         passing = np.flatnonzero(~memorized & (confidence >= min_confidence))
         rest = np.setdiff1d(np.arange(len(candidates)), passing)
         rest = rest[np.lexsort((-confidence[rest], memorized[rest]))]  # not memorized first, then most confident
@@ -131,6 +137,33 @@ def filtered(generate: GenerateFn, scorer: ScoreFn, min_confidence: float, pool:
         return candidates[chosen]
 
     return generate_filtered
+
+
+# Candidates scored at a time by gan_filtered: one of the scorer's own blocks (256 images through the feature
+# extractor and the copy check), so each candidate's scores are those of one call over the whole pool (measured
+# equal), a report comes every block (≈ 50 s against 4,000 real 16² images on a busy 2-core machine), and the
+# scoring stops within a block of the candidates it keeps.
+FILTER_CHUNK = 256
+
+
+def _scored(scorer: ScoreFn, candidates: np.ndarray, class_index: int, n: int, min_confidence: float,
+            progress: ProgressCallback) -> tuple[np.ndarray, np.ndarray]:
+    """(confidence, memorized) of the first candidates, scored a chunk at a time with a report after each, until
+    n of them pass (or all are scored)."""
+    said = {"phase": f"gan_filtered, class {class_index}'s candidates"}
+    confidence, memorized, passed = [], [], 0
+    progress(Progress("score", 0, len(candidates), said))
+    for start in range(0, len(candidates), FILTER_CHUNK):
+        c, m = scorer(candidates[start : start + FILTER_CHUNK], class_index)
+        confidence.append(np.asarray(c, dtype=np.float64))
+        memorized.append(np.asarray(m, dtype=bool))
+        passed += int((~memorized[-1] & (confidence[-1] >= min_confidence)).sum())
+        # Enough passed: the rest is not needed, and the bar ends full.
+        done = len(candidates) if passed >= n else min(start + FILTER_CHUNK, len(candidates))
+        progress(Progress("score", done, len(candidates), said))
+        if passed >= n:
+            break
+    return np.concatenate(confidence), np.concatenate(memorized)
 
 
 def _random_oversample(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -176,9 +209,11 @@ def _mix(X: np.ndarray, y: np.ndarray, seed: int, inputs: ArmInputs) -> Training
 
 
 def build_training_set(
-    arm: str, X: np.ndarray, y: np.ndarray, seed: int, inputs: ArmInputs, strategy: SamplingStrategy = "auto"
+    arm: str, X: np.ndarray, y: np.ndarray, seed: int, inputs: ArmInputs, strategy: SamplingStrategy = "auto",
+    progress: ProgressCallback = no_progress,
 ) -> TrainingSet:
-    """The training set of `arm` at benchmark seed `seed`; `strategy` sets the gan arms' synthetic counts."""
+    """The training set of `arm` at benchmark seed `seed`; `strategy` sets the gan arms' synthetic counts;
+    `progress`: gan_filtered's scoring of its candidates (the other arms build theirs in seconds)."""
     reason = missing_input(arm, inputs)
     if reason:
         raise GanaugError(f"arm {arm!r} cannot run: {reason}")
@@ -199,7 +234,7 @@ def build_training_set(
     stats: dict = {}
     generate = inputs.generate
     if arm == "gan_filtered":
-        generate = filtered(generate, inputs.scorer, inputs.min_confidence, inputs.filter_pool, stats)
+        generate = filtered(generate, inputs.scorer, inputs.min_confidence, inputs.filter_pool, stats, progress)
     sampler = GANSampler(generate, sampling_strategy=strategy, random_state=seed)
     Xr, yr = sampler.fit_resample(X, y)
     info = {"generated": {int(c): int(n) for c, n in sampler.sampling_strategy_.items()}}

@@ -124,7 +124,7 @@ def run_benchmark_arms(
     for seed in seeds:
         for arm in arms:
             start = time.perf_counter()
-            ts = build_training_set(arm, data.train_images, data.train_labels, seed, inputs)
+            ts = build_training_set(arm, data.train_images, data.train_labels, seed, inputs, progress=progress)
             clean, shifted_m, curves = _train_and_score(data, ts, seed, budget, shifted, True, stop)
             runs.append(ArmRun(arm, seed, clean, shifted_m, len(ts.labels), ts.n_synthetic,
                                time.perf_counter() - start, ts.info, curves))

@@ -255,7 +255,8 @@ def _md_diagnostics(report: dict) -> list[str]:
     if not filt:
         return []
     lines = ["", f"## Generator diagnostics (automatic scores of gan_filtered's candidates, seed {meta['seeds'][0]})",
-             "", "Share of candidates the real-trained classifier assigns to their class with confidence ≥ "
+             "", "Share of the candidates scored (until enough had passed) that the real-trained classifier assigns "
+             "to their class with confidence ≥ "
              f"{meta.get('filter', {}).get('min_confidence', 0.5)} and that are not memorized; "
              "'filled' counts samples taken although they failed, to keep the counts.", "",
              "| class | candidates | passed | memorized | filled |", "|---|---|---|---|---|"]

@@ -109,6 +109,40 @@ def test_filter_drops_memorized_and_low_confidence_candidates_first():
     assert len(out) == 3 and not scorer(out, 2)[1].any()
 
 
+def test_the_filter_scores_chunk_by_chunk_with_progress_and_stops_once_enough_pass(monkeypatch):
+    """gan_filtered scored all its candidates (3 × what it keeps) in one silent call: minutes on a large set, the
+    benchmark's bar frozen at its last arm, though most pass. Chunked, it stops once enough have passed, and keeps
+    the same samples."""
+    import ganaug_core.benchmark.arms as arms
+
+    whole = filtered(generate, scorer, min_confidence=0.5, pool=3, stats={})(2, 4, seed=1)
+    monkeypatch.setattr(arms, "FILTER_CHUNK", 3)
+    seen, calls, stats = [], [], {}
+
+    def counting(images, class_index):
+        calls.append(len(images))
+        return scorer(images, class_index)
+
+    chunked = filtered(generate, counting, min_confidence=0.5, pool=3, stats=stats, progress=seen.append)(2, 4, 1)
+    np.testing.assert_array_equal(chunked, whole)
+    assert calls == [3, 3]  # 6 of the 12 candidates: 6 passed, where 4 were needed
+    assert [(p.stage, p.done, p.total) for p in seen] == [("score", 0, 12), ("score", 3, 12), ("score", 12, 12)]
+    assert seen[0].stats == {"phase": "gan_filtered, class 2's candidates"}
+    assert stats[2] == {"candidates": 6, "passed": 6, "memorized": 0, "filled": 0}  # of those scored
+    # Where too few pass, every candidate is scored, as before.
+    seen.clear()
+    filtered(generate, scorer, min_confidence=2.0, pool=3, stats={}, progress=seen.append)(2, 3, 1)
+    assert [p.done for p in seen] == [0, 3, 6, 9]
+    # The benchmark's harness hands its own callback down (the other arms report nothing while they build).
+    X, y = toy()
+    seen.clear()
+    build_training_set("gan_filtered", X, y, 0, INPUTS, progress=seen.append)
+    assert {p.stage for p in seen} == {"score"} and seen[-1].done == seen[-1].total
+    seen.clear()
+    build_training_set("gan", X, y, 0, INPUTS, progress=seen.append)
+    assert seen == []
+
+
 def test_missing_inputs_skip_an_arm_with_a_reason_and_unknown_arms_are_refused():
     assert missing_input("gan", ArmInputs()) == "no trained generator"
     assert missing_input("gan_mix", ArmInputs(generate=generate)) == "no trained generator"
