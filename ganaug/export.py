@@ -360,11 +360,15 @@ def empty_classes_warning(names: list[str]) -> Optional[str]:
 
 def folder_check(folder: Optional[str], manifest_sha256: Optional[str]) -> str:
     """Whether a recorded export's folder is still here with the manifest it was recorded with: "matches",
-    "changed" (its manifest.csv hashes to something else) or "not found" (no folder or no manifest.csv here).
-    Hashed through the gate's cache, so the Audit page's reruns do not read every listed manifest again."""
+    "changed" (its manifest.csv hashes to something else, or is a pipe, a folder or a broken link in the file's
+    place) or "not found" (no folder or no manifest.csv here). Hashed through the gate's cache, so the Audit page's
+    reruns do not read every listed manifest again."""
     if not folder:
         return "not found"
-    digest = file_sha256s([str(Path(folder) / "manifest.csv")])[0]
+    manifest = Path(folder) / "manifest.csv"
+    digest = file_sha256s([str(manifest)])[0]
     if digest is None:
-        return "not found"
+        # Something of the wrong kind holds the name: the folder is here but not as exported, which `audit folder`
+        # names ("manifest.csv: not a plain file"); "not found" had the list and the download pass it over.
+        return "changed" if os.path.lexists(manifest) and not manifest.is_file() else "not found"
     return "matches" if digest == manifest_sha256 else "changed"

@@ -66,11 +66,12 @@ def folder_problems(folder: Path, manifest_sha256: Optional[str]) -> list[str]:
     from ganaug.cli.common import UserError
     from ganaug.export import folder_check
 
-    if folder_check(str(folder), manifest_sha256) != "matches":
-        return ["its manifest.csv is no longer the one recorded (or it is gone)"]
-    # Before any other check reads a file: a pipe named manifest.sha256 or images.csv held the page's run for good.
+    # Before any check reads a file: a pipe named manifest.sha256 or images.csv held the page's run for good, and
+    # one named manifest.csv is said as what it is, not as a manifest that changed.
     if odd := not_plain_files(folder):
         return odd
+    if folder_check(str(folder), manifest_sha256) != "matches":
+        return ["its manifest.csv is no longer the one recorded (or it is gone)"]
     try:
         rows, _ = manifest_rows(folder)
     except UserError as e:

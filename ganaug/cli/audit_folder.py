@@ -42,6 +42,9 @@ def manifest_rows(folder: Path) -> tuple[list[dict], str]:
     manifest = folder / "manifest.csv"
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder: give an export folder (`ganaug audit exports` lists them)")
+    if manifest.is_dir():  # of the wrong kind, not missing (`not_plain_files` names a pipe or a link so named)
+        raise UserError(f"{manifest} is a folder, where an export writes its manifest file: this is not an export "
+                        "folder of ganaug as it was written")
     if not manifest.is_file():
         raise UserError(f"{folder} holds no manifest.csv, so it is not an export folder of ganaug")
     data = manifest.read_bytes()

@@ -184,7 +184,13 @@ def test_a_file_changed_after_the_check_fails_the_zip_and_logs_nothing(users, di
                              daemon=True)
     check.start()
     check.join(10)
-    assert said == ["not found"]
+    # It is there, of the wrong kind: listed as changed, and the download says what it is ("not found" had the
+    # list and the download pass it over, as if the folder held no manifest.csv).
+    assert said == ["changed"]
+    checked_folder.clear()
+    found = checked_folder(str(home / "exports"), str(folder), record["manifest_sha256"])
+    assert found["problems"] == ["images.csv: not a plain file, which an export never writes",
+                                 "manifest.csv: not a plain file, which an export never writes"]
 
 
 def test_the_export_tab_speaks_the_reviewers_words(users, digits, home):

@@ -173,6 +173,11 @@ def test_a_folder_that_is_no_export_is_bad_input(home, tmp_path):
     assert refused("audit", "folder", tmp_path) == (f"error: {tmp_path} holds no manifest.csv, so it is not an export "
                                                     "folder of ganaug")
     assert "is not a folder" in refused("audit", "folder", tmp_path / "nowhere")
+    # One of the wrong kind is said as such, not as missing (a pipe or a link so named: `not_plain_files`).
+    (tmp_path / "manifest.csv").mkdir()
+    assert refused("audit", "folder", tmp_path) == (f"error: {tmp_path / 'manifest.csv'} is a folder, where an export "
+                                                    "writes its manifest file: this is not an export folder of "
+                                                    "ganaug as it was written")
 
 
 def test_an_edited_images_csv_is_named(exported):
@@ -270,3 +275,7 @@ def test_a_link_or_a_pipe_in_the_folder_is_named_and_nothing_is_read_through_it(
     (out / "manifest.csv").rename(tmp_path / "manifest.csv")
     (out / "manifest.csv").symlink_to("/etc/passwd")
     assert "manifest.csv: a link, which an export never writes" in _problems(out)
+    # A pipe in its place is one too, not a folder that "holds no manifest.csv".
+    (out / "manifest.csv").unlink()
+    os.mkfifo(out / "manifest.csv")
+    assert "manifest.csv: not a plain file, which an export never writes" in _problems(out)
