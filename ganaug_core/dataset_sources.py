@@ -23,7 +23,7 @@ import numpy as np
 
 from ganaug_core import paths
 from ganaug_core.errors import GanaugError
-from ganaug_core.folder_walk import Walk
+from ganaug_core.folder_walk import Walk, links_off
 from ganaug_core.folder_walk import as_text as _as_text
 from ganaug_core.imageio import (IMAGE_SUFFIXES, UNREAD_IMAGE_TYPES, ImageRejected, is_grayscale_mode,
                                  load_image_sized, peek_mode)
@@ -164,9 +164,10 @@ def worker_pool(workers: int):
 
 
 def _decode_job(args):
-    path, resolution, channels, max_pixels, bit_depth = args
+    path, resolution, channels, max_pixels, bit_depth, follow_links = args
     try:
-        arr, size, frames, peak = load_image_sized(Path(path), resolution, channels, max_pixels, bit_depth)
+        arr, size, frames, peak = load_image_sized(Path(path), resolution, channels, max_pixels, bit_depth,
+                                                   follow_links)
         return arr, None, size, frames, peak
     except ImageRejected as e:
         return None, (str(e), e.bomb), None, 1, None
@@ -309,7 +310,7 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
                           "of images per class (named after the class); ingest the folder that holds those")
     if not files:
         n = walk.unfollowed
-        passed = f" ({n} link{'s' * (n > 1)} passed over: --no-follow-links)" if n else ""
+        passed = f" ({n} link{'s' * (n > 1)} passed over: {links_off(options.within_roots)})" if n else ""
         raise GanaugError(f"no images found in {root}{passed}: expected one sub-folder of png/jpg/bmp/tif files per "
                           "class")
     channels = options.channels
@@ -317,13 +318,15 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
         channels = 1
         for f in files:  # headers only: cheap, and lets us pick the channel count before decoding
             try:
-                if not is_grayscale_mode(peek_mode(f, options.max_pixels)):
+                if not is_grayscale_mode(peek_mode(f, options.max_pixels, options.follow_links)):
                     channels = 3
                     break
             except ImageRejected as e:
                 if e.bomb:
                     raise GanaugError(f"refusing {f}: {e}") from None
-    jobs = [(str(f), options.resolution, channels, options.max_pixels, options.bits) for f in files]
+    # The listing applied follow_links; the read applies it again, to a file swapped for a link since.
+    jobs = [(str(f), options.resolution, channels, options.max_pixels, options.bits, options.follow_links)
+            for f in files]
     # Decoded straight into one array: a list of images stacked at the end held every pixel twice (1.8 GB at the
     # peak for 60,000 64² colour images, whose pixels are 737 MB).
     pixels = np.empty((len(jobs), channels, options.resolution, options.resolution), np.uint8)

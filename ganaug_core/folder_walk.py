@@ -31,6 +31,12 @@ def _hidden(path: Path, top: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(top).parts)
 
 
+def links_off(in_app: bool) -> str:
+    """What turned `follow_links` off, in the words of the place it was set: the app's form (whose walks are the ones
+    `within_roots`) has a checkbox, and its users no shell to read a flag in."""
+    return "Follow links is unticked" if in_app else "--no-follow-links"
+
+
 @dataclass
 class Walk:
     """One walk of a dataset's folder: what was passed over and which links were followed."""
@@ -51,7 +57,7 @@ class Walk:
         self.unfollowed += 1
         if not self._outside_roots(link):  # where a link out of GANAUG_INGEST_ROOTS leads is not said
             self.skipped.append((as_text(link), f"a link to {as_text(link.resolve())}: not followed "
-                                 "(--no-follow-links)"))
+                                 f"({links_off(self.within_roots)})"))
 
     def _outside_roots(self, link: Path) -> bool:
         """Whether `link` leads outside GANAUG_INGEST_ROOTS where the walk keeps within them (then listed, without

@@ -7,6 +7,7 @@ a uint8 array of shape (C, H, W) at the dataset's resolution.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -83,10 +84,11 @@ def is_grayscale_mode(mode: str) -> bool:
 
 
 @contextmanager
-def _decoding(path: Path | BinaryIO, max_pixels: int) -> Iterator[Image.Image]:
-    """Open `path`, refuse it before decoding if it is too large, and turn every decoder error into ImageRejected."""
+def _decoding(path: Path | BinaryIO, max_pixels: int, follow_links: bool = True) -> Iterator[Image.Image]:
+    """Open `path`, refuse it before decoding if it is too large, and turn every decoder error into ImageRejected.
+    `follow_links` False: a link in `path`'s place is refused, not read (`_plain_file`)."""
     try:
-        with _plain_file(path) as f, Image.open(f, formats=DECODERS) as im:
+        with _plain_file(path, follow_links) as f, Image.open(f, formats=DECODERS) as im:
             _check_size(im, path, max_pixels)
             yield im
     except ImageRejected:
@@ -101,17 +103,25 @@ def _decoding(path: Path | BinaryIO, max_pixels: int) -> Iterator[Image.Image]:
 
 
 @contextmanager
-def _plain_file(path: Path | BinaryIO) -> Iterator[BinaryIO]:
+def _plain_file(path: Path | BinaryIO, follow_links: bool = True) -> Iterator[BinaryIO]:
     """`path` opened for reading where it is a plain file (a file object is handed back as it is). A folder is listed
     before its images are read, and a listed image swapped for a pipe meanwhile blocked the open for good: a job
-    worker's ingest no Cancel could stop, every later job queued behind it. A device (/dev/zero) never ends."""
+    worker's ingest no Cancel could stop, every later job queued behind it. A device (/dev/zero) never ends.
+    `follow_links` False (an ingest told not to follow links): an image swapped for a link after the listing, which
+    passed over links, was read where it led; O_NOFOLLOW refuses it (its last component only: the listing walked no
+    linked folder)."""
     if not isinstance(path, (str, os.PathLike)):
         yield path
         return
     try:
-        f = open_plain(path)
+        f = open_plain(path, follow_links)
     except NotAPlainFile:
         raise ImageRejected("not a readable image (not a plain file: a pipe, socket or device)") from None
+    except OSError as e:
+        if not follow_links and e.errno == errno.ELOOP and os.path.islink(path):
+            raise ImageRejected("a link, made after the folder was listed: not followed, as links are not for this "
+                                "ingest") from None
+        raise
     with f:
         yield f
 
@@ -150,9 +160,9 @@ def _format_by_signature(path: Path | BinaryIO) -> str | None:
     return next((kind for magic, kind in SIGNATURES if head.startswith(magic)), None)
 
 
-def peek_mode(path: Path, max_pixels: int = MAX_PIXELS) -> str:
+def peek_mode(path: Path, max_pixels: int = MAX_PIXELS, follow_links: bool = True) -> str:
     """Read only the header: the image mode, after checking the size."""
-    with _decoding(path, max_pixels) as im:
+    with _decoding(path, max_pixels, follow_links) as im:
         return im.mode
 
 
@@ -254,13 +264,14 @@ def load_image(path: Path, resolution: int, channels: int, max_pixels: int = MAX
     return load_image_sized(path, resolution, channels, max_pixels)[0]
 
 
-def load_image_sized(path: Path, resolution: int, channels: int, max_pixels: int = MAX_PIXELS,
-                     bit_depth: int = 16) -> tuple[np.ndarray, tuple[int, int], int, int | None]:
+def load_image_sized(path: Path, resolution: int, channels: int, max_pixels: int = MAX_PIXELS, bit_depth: int = 16,
+                     follow_links: bool = True) -> tuple[np.ndarray, tuple[int, int], int, int | None]:
     """`load_image`, the (width, height) the file stores (what ingestion says was lost when it shrinks a 128×128
     photo to 32×32), how many frames or pages it holds, of which only the first is read (a multi-page TIFF of a
     microscope's z-stack, an animated GIF), and a 16-bit image's highest value (None for others): a 12-bit camera's
-    images stay below 4096. `bit_depth`: the bits a 16-bit image's values use, scaled 2**bit_depth − 1 → 255."""
-    with _decoding(path, max_pixels) as im:
+    images stay below 4096. `bit_depth`: the bits a 16-bit image's values use, scaled 2**bit_depth − 1 → 255.
+    `follow_links` False: a link in `path`'s place is refused (`_plain_file`)."""
+    with _decoding(path, max_pixels, follow_links) as im:
         size = im.size  # before draft mode decodes a JPEG at reduced scale
         try:  # counted from the headers (a TIFF's pages, a GIF's blocks), none decoded
             frames = getattr(im, "n_frames", 1)

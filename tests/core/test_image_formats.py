@@ -55,3 +55,32 @@ def test_a_pipe_or_a_device_in_an_images_place_is_refused_without_waiting(tmp_pa
         reader.join(30)
         assert not reader.is_alive(), f"{path.name}: still waiting for a writer"
         assert said and "not a readable image (not a plain file: a pipe, socket or device)" in str(said[0].value)
+
+
+def test_an_image_swapped_for_a_link_after_the_listing_is_not_read_where_links_are_not_followed(tmp_path):
+    """The listing passes links over where the ingest is told not to follow them (the form's Follow links unticked,
+    `--no-follow-links`); a file swapped for a link between the listing and the read was read where it led."""
+    from ganaug_core.datasets import IngestOptions, ingest
+
+    secret = tmp_path / "elsewhere" / "record.png"
+    secret.parent.mkdir()
+    Image.fromarray(np.full((8, 8), 255, np.uint8)).save(secret)
+    for cls in ("a", "b"):
+        (tmp_path / "src" / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "src" / cls / f"{i}.png")
+    swapped = tmp_path / "src" / "a" / "0.png"
+
+    def swap(p):  # once listed, before the first image is read (one worker: the reads follow this report)
+        if p.stage == "decode" and p.done == 0 and not swapped.is_symlink():
+            swapped.unlink()
+            swapped.symlink_to(secret)
+
+    options = IngestOptions(resolution=8, channels=1, workers=1, follow_links=False)
+    result = ingest(str(tmp_path / "src"), tmp_path / "out", options, swap)
+    assert result.skipped == [(str(swapped), "a link, made after the folder was listed: not followed, as links are "
+                                             "not for this ingest")]
+    assert len(result.images) == 5
+    # Following links, the same link is read, listed or swapped in (the walk says which links it followed).
+    result = ingest(str(tmp_path / "src"), tmp_path / "out2", IngestOptions(resolution=8, channels=1, workers=1))
+    assert (len(result.images), result.skipped) == (6, [])
