@@ -103,9 +103,11 @@ def shown_text(shown: dict) -> str:
 
 def _class_label(c: dict) -> str:
     from ganaug.cli.common import one_line
+    from ganaug_core.imbalance import cut_name
 
     c_index, name = c["class_index"], c["class_name"]
-    label = str(c_index) if name == str(c_index) else f"{c_index} ({one_line(name)})"
+    # Cut as `data report` cuts it: a 50-character plant disease pushed its "flagged" past an 80-column terminal.
+    label = str(c_index) if name == str(c_index) else f"{c_index} ({cut_name(one_line(name))})"
     return label + (" rare" if c["rare"] else "")
 
 

@@ -12,7 +12,7 @@ import unicodedata
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-MARGIN_MAX_PX = 140  # a longer name is cut and ends in "…"
+MARGIN_MAX_PX = 140  # a longer name is cut with "…" (see `row_labels`)
 TEXT_GREY = 224
 ELLIPSIS = "…"
 MISSING = "?"  # for a letter the font lacks (it would draw an empty box): a name in another script reads "class N"
@@ -47,20 +47,43 @@ def _fitted(draw: ImageDraw.ImageDraw, name: str, font, width: int) -> str:
     return name + ELLIPSIS
 
 
-def label_rows(grid: np.ndarray, names: list[str], row_px: int, pad: int) -> np.ndarray:
-    """`grid` (uint8 C, H, W; rows of `row_px` images every `row_px + pad` px from `pad`) with a margin on the
-    left naming row i `names[i]` (see `_drawable`). Deterministic: the same grid and names give the same bytes."""
-    c, h, w = grid.shape
+def _fitted_middle(draw: ImageDraw.ImageDraw, name: str, font, width: int) -> str:
+    """`name`, cut to fit `width` px by an ellipsis in its middle: its start and its end both shown."""
+    head, tail = name[:len(name) // 2], name[len(name) // 2:]
+    while (head or tail) and draw.textlength(head + ELLIPSIS + tail, font=font) > width:
+        if len(head) >= len(tail):
+            head = head[:-1]
+        else:
+            tail = tail[1:]
+    return head + ELLIPSIS + tail
+
+
+def row_labels(names: list[str], row_px: int, pad: int) -> tuple[list[str], int]:
+    """The text written beside each row (see `_drawable`) and the margin's width in px. A name too long is cut at
+    its end, but names that would then read the same are cut in their middle: a catalogue named crop first
+    ("Corn_(maize)___healthy", "Corn_(maize)___Common_rust_") labelled four rows "Corn_(maize)___…"."""
     font = _font(row_px)
     probe = ImageDraw.Draw(Image.new("L", (1, 1)))
     no_glyph = _glyph(font, NO_GLYPH)
     names = [_drawable(n, i, font, no_glyph) for i, n in enumerate(names)]
     widest = max((probe.textlength(n, font=font) for n in names), default=0)
     margin = int(min(MARGIN_MAX_PX, widest)) + 2 * pad + 2
+    room = margin - 2 * pad - 2
+    shown = [_fitted(probe, n, font, room) for n in names]
+    alike = {s for s in shown if shown.count(s) > 1}
+    return [_fitted_middle(probe, n, font, room) if s in alike and s != n else s
+            for n, s in zip(names, shown)], margin
+
+
+def label_rows(grid: np.ndarray, names: list[str], row_px: int, pad: int) -> np.ndarray:
+    """`grid` (uint8 C, H, W; rows of `row_px` images every `row_px + pad` px from `pad`) with a margin on the
+    left naming row i `names[i]` (see `row_labels`). Deterministic: the same grid and names give the same bytes."""
+    c, h, w = grid.shape
+    font = _font(row_px)
+    labels, margin = row_labels(names, row_px, pad)
     text = Image.new("L", (margin, h), 0)
     draw = ImageDraw.Draw(text)
-    for i, name in enumerate(names):
-        shown = _fitted(draw, name, font, margin - 2 * pad - 2)
+    for i, shown in enumerate(labels):
         top, bottom = draw.textbbox((0, 0), shown, font=font)[1::2]
         middle = pad + i * (row_px + pad) + row_px / 2
         draw.text((pad + 1, round(middle - (top + bottom) / 2)), shown, fill=TEXT_GREY, font=font)

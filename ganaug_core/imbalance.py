@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 
 DEFAULT_MINORITY_FRACTION = 0.2
 NAME_COLUMNS = 40  # of the report table's class column
+LINE_COLUMNS = 80  # a table row fits a terminal this wide: the class column and the counts shorten the bar
+BAR_COLUMNS = 30, 10  # the largest class's bar where there is room, and at the least
 NAMED_AT_MOST = 10  # a list of classes in a line of text names this many; a 100-class dataset made a text wall
 
 
@@ -29,7 +31,7 @@ def _columns(text: str) -> int:
     return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _cut(name: str) -> str:
+def cut_name(name: str) -> str:
     """A name as the table shows it: past NAME_COLUMNS columns cut with '…' (a 255-character folder name pushed the
     counts off every line's screen)."""
     if _columns(name) <= NAME_COLUMNS:
@@ -57,15 +59,20 @@ class ImbalanceReport:
 
     def to_text(self) -> str:
         splits = list(self.counts)
-        width = max(_columns(_cut(n)) for n in self.class_names + ["class"])
+        width = max(_columns(cut_name(n)) for n in self.class_names + ["class"])
         lines = [f"dataset {self.dataset}", _pad("class", width) + "  " + "  ".join(f"{s:>6}" for s in splits)]
         biggest = max(self.counts.get("train", {}).values() or [1])
+        # A 40-column name, two counts and a 30-column bar made the common classes' rows 88 columns long: each
+        # wrapped onto a second line of an 80-column terminal. A minority's bar is a fifth of the largest's at most,
+        # so its "← minority" still fits beside it.
+        room = LINE_COLUMNS - width - 2 - (8 * len(splits) - 2) - 2
+        full = max(BAR_COLUMNS[1], min(BAR_COLUMNS[0], room))
         for name in self.class_names:
             row = "  ".join(f"{self.counts[s].get(name, 0):>6}" for s in splits)
             n_train = self.counts.get("train", {}).get(name, 0)
-            bar = "█" * max(1 if n_train else 0, round(30 * n_train / biggest))
+            bar = "█" * max(1 if n_train else 0, round(full * n_train / biggest))
             flag = "  ← minority" if name in self.minority_classes else ""
-            lines.append(f"{_pad(_cut(name), width)}  {row}  {bar}{flag}")
+            lines.append(f"{_pad(cut_name(name), width)}  {row}  {bar}{flag}")
         lines.append(f"imbalance ratio (train, largest/smallest): {self.imbalance_ratio:.1f}")
         minority = self.minority_classes
         named = (f"{len(minority)} of {len(self.class_names)}, marked above" if len(minority) > NAMED_AT_MOST

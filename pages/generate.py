@@ -226,6 +226,11 @@ with left:
     values["per_class"] = st.number_input("Samples per class", min_value=0, max_value=100_000, value=48, step=8,
                                           key="gen_per_class")
     field_error("per_class")
+    if len(values["classes"]) > 1 and values["per_class"]:
+        # The picker's box shows five or so chips and scrolls: of a 38-class catalogue's 26 preselected minority
+        # classes, 21 were out of sight, and nothing said the job would make 1,248 samples to review.
+        st.caption(f"{len(values['classes'])} classes chosen: {len(values['classes'])} batches of "
+                   f"{values['per_class']:,} samples, {len(values['classes']) * values['per_class']:,} to review.")
     values["budget_kind"] = st.radio("Training budget in", ["steps", "minutes"], horizontal=True, key="gen_budget_kind",
                                      on_change=switch_budget_unit)
     # The value lives in session state (no `value=` here) so that switching the unit can replace it.

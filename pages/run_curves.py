@@ -24,6 +24,8 @@ from pages.ui import home, plain, train_counts
 
 DRAWN_AT_MOST = len(CLASS_COLOURS)  # lines on the diversity chart: past 8 colours two classes would look alike
 SMALL_PX, DIVERSITY_PX = 230, 300  # the charts' heights: compact under a job's bar, yet readable
+LEGEND_ROW_PX = 20  # the diversity chart grows by a row of its legend per class drawn
+TITLE_NAMES_AT_MOST = 40  # characters of flagged names the diversity chart's title holds; past them it counts them
 
 
 def load_curves(home_dir: str, run_dir: str) -> Curves:
@@ -109,11 +111,16 @@ def diversity_figure(curves: Curves, drawn: list[int], class_names: list[str],
     if curves.threshold > 0:
         fig.add_hline(y=curves.threshold, line=dict(color=THRESHOLD_COLOUR, dash="dot", width=2),
                       annotation_text=f"threshold {curves.threshold:g}", annotation_position="bottom right")
-    flagged = [class_name(c, class_names) for c in curves.flagged()]
-    title = "Diversity against real images" + (f" · flagged: {chart_text(', '.join(flagged))}" if flagged else "")
+    flagged = ", ".join(class_name(c, class_names) for c in curves.flagged())
+    # Six flagged plant diseases ran the title off the chart's right edge, cut mid-name; the caption under the chart
+    # names them all, with their ratios.
+    if len(flagged) > TITLE_NAMES_AT_MOST:
+        flagged = f"{len(curves.flagged())} classes (named below)"
+    title = "Diversity against real images" + (f" · flagged: {chart_text(flagged)}" if flagged else "")
     fig.update_yaxes(rangemode="tozero")
-    _layout(fig, title, DIVERSITY_PX, "generated / real")
-    # Its legend below the plot: up to 8 names wrapped onto the title's line and covered it at 1024 px.
+    # Its legend below the plot (up to 8 names wrapped onto the title's line and covered it at 1024 px) takes a row a
+    # class: in a chart of fixed height, 8 of them squeezed the plot to a strip 60 px high and scrolled.
+    _layout(fig, title, DIVERSITY_PX + LEGEND_ROW_PX * len(drawn), "generated / real")
     fig.update_layout(legend=dict(x=0, xanchor="left", y=-0.25, yanchor="top"), margin=dict(b=10))
     alt = (f"Line chart: each class's diversity against its real images over {_steps_said(curves.diversity_steps)}, "
            f"threshold {curves.threshold:g}; latest: "

@@ -133,3 +133,22 @@ def test_a_run_without_stats_says_so(users, digits, home):
     at.selectbox(key="gen_resume").set_value(run_id).run()
     assert not at.exception and not charts(at, "gen_run_curves")
     assert "No training curves yet: the run has written no stats file (stats.jsonl)." in [c.value for c in at.caption]
+
+
+def test_many_long_flagged_names_are_counted_in_the_title_and_the_legend_has_room(tmp_path):
+    """38 plant diseases, 6 flagged: the title named them all and ran off the chart's right edge mid-name, and the
+    legend's 8 rows squeezed the plot of a fixed 300 px to a strip 60 px high that scrolled. The title counts them
+    (the caption below names each, with its ratio) and the chart grows a row per class drawn."""
+    from ganaug_core.run_curves import read_curves
+    from pages.run_curves import flagged_said, diversity_figure
+
+    names = [f"Tomato___Target_Spot_{c}" for c in range(10)]
+    (tmp_path / "stats.jsonl").write_text("".join(json.dumps(line) + "\n" for line in stats_lines(500)))
+    curves = read_curves(tmp_path)
+    fig, _ = diversity_figure(curves, [9, 3, 7, 8, 6, 5, 4, 2], names, rare=[7, 8, 9])
+    assert fig.layout.title.text == "Diversity against real images · flagged: 2 classes (named below)"
+    assert fig.layout.height == 300 + 8 * 20
+    assert flagged_said(curves, names).endswith("Spot\\_3 (0.45), Tomato\\_\\_\\_Target\\_Spot\\_9 (0.31).")  # as markdown
+    short, _ = diversity_figure(curves, [9, 3], [str(c) for c in range(10)], rare=[9])
+    assert short.layout.title.text == "Diversity against real images · flagged: 3, 9"
+    assert short.layout.height == 300 + 2 * 20

@@ -13,11 +13,15 @@ from tests.app.conftest import app_test, make_batch
 
 def test_generate_shows_every_preselected_class(users, digits):
     """In its column the class picker kept its chips on one line that scrolls sideways: of a catalogue's five rare
-    classes, one long name showed and the rest hid behind a fade. Its chips wrap onto more rows."""
+    classes, one long name showed and the rest hid behind a fade. Its chips wrap onto more rows, and their number is
+    said."""
     at = app_test(users["rita"], "generate.py")
     picker = at.multiselect(key="gen_classes")
     assert picker.value == [7, 8, 9]  # the demo's minority classes, preselected
     assert picker.proto.wrap is True
+    # Past five or so chips the picker's box scrolls (26 minority classes of 38 plant diseases: 21 out of sight):
+    # how many are chosen, and what the job leaves to review, is said below it.
+    assert "3 classes chosen: 3 batches of 48 samples, 144 to review." in [c.value for c in at.caption]
 
 
 def _record_metrics(dataset: str, batch: int, class_index: int, caution: str) -> None:

@@ -72,6 +72,24 @@ def test_runs_show_tells_a_finished_run(home):
                          f"stats:       {folder / 'stats.jsonl'} (3 lines)"]
 
 
+def test_a_long_class_name_is_cut_so_its_row_fits_80_columns(home):
+    """A 38-class plant catalogue: "8 (Corn_(maize)___Cercospora_leaf_spot Gray_leaf_spot) rare  0.49  flagged"
+    was 81 columns, and a 255-character folder name pushed every diversity off the screen. The name is cut as
+    `data report` cuts it (40 columns); `--json` keeps it whole."""
+    from sqlalchemy import select
+
+    from db.models import Dataset
+
+    run_id = a_run(home, lines=FINISHED)
+    long = "Corn_(maize)___Cercospora_leaf_spot Gray_leaf_spot"
+    with session_scope() as s:
+        s.scalars(select(Dataset)).one().class_names = ["c0", "c1", long]
+    lines = run("runs", "show", run_id).stdout.splitlines()
+    assert lines[7] == "  2 (Corn_(maize)___Cercospora_leaf_spot Gra…) rare       0.31  flagged"
+    assert max(len(line) for line in lines[4:8]) <= 80
+    assert ok_json("runs", "show", run_id)["diversity"]["classes"][2]["class_name"] == long
+
+
 def test_runs_show_json_is_one_object_and_plot_draws_the_curves(home, tmp_path):
     run_id = a_run(home, lines=FINISHED)
     shown = ok_json("runs", "show", run_id, "--plot", tmp_path / "curves.png")

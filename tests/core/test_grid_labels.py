@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ganaug_core.grid_labels import MARGIN_MAX_PX, label_rows
+from ganaug_core.grid_labels import MARGIN_MAX_PX, label_rows, row_labels
 from ganaug_core.imageio import make_grid, read_png
 from ganaug_core.training.config import TrainConfig
 from ganaug_core.training.loop import Trainer
@@ -55,3 +55,17 @@ def test_letters_the_font_lacks_are_not_drawn_as_empty_boxes():
     grid = make_grid(np.zeros((20, 3, 16, 16), np.uint8), nrow=10)
     assert np.array_equal(label_rows(grid, ["café", "中文"], 16, 2), label_rows(grid, ["cafe", "class 1"], 16, 2))
     assert np.array_equal(label_rows(grid, ["a — b", "x"], 16, 2), label_rows(grid, ["a ? b", "x"], 16, 2))
+
+
+def test_long_names_that_share_their_start_are_cut_in_the_middle():
+    """A plant catalogue names its classes crop first: at 32² its grid labelled four rows "Corn_(maize)___…" and two
+    "Tomato___Toma…", which no one could tell apart. Those are cut in their middle, keeping their ends; a long
+    name cut at its end that no other reads like stays so."""
+    names = ["Corn_(maize)___Cercospora_leaf_spot Gray_leaf_spot", "Corn_(maize)___Common_rust_",
+             "Corn_(maize)___Northern_Leaf_Blight", "Corn_(maize)___healthy", "Tomato___Tomato_mosaic_virus",
+             "Tomato___Tomato_Yellow_Leaf_Curl_Virus", "Apple___Cedar_apple_rust", "Grape___Black_rot"]
+    labels, _ = row_labels(names, 32, 2)
+    assert len(set(labels)) == len(names), labels
+    assert labels[3].startswith("Corn_") and labels[3].endswith("healthy")
+    assert labels[6].startswith("Apple___Cedar_a") and labels[6].endswith("…")  # no other reads like it
+    assert labels[7] == "Grape___Black_rot"  # short enough: whole

@@ -25,3 +25,15 @@ def test_one_minority_class_is_said_in_the_singular():
     one = imbalance_report("parts", ["ok", "crack"], {"train": {0: 40, 1: 2}}).to_text().splitlines()[-1]
     two = imbalance_report("p", ["ok", "crack", "dent"], {"train": {0: 40, 1: 2, 2: 3}}).to_text().splitlines()[-1]
     assert (one, two) == ("minority class (< 0.2 × largest): crack", "minority classes (< 0.2 × largest): crack, dent")
+
+
+def test_a_row_of_a_long_named_common_class_fits_80_columns():
+    # 38 plant-disease classes ("Orange___Haunglongbing_(Citrus_greening)", 40 characters): the largest classes'
+    # rows, a 30-column bar beside the name and two counts, were 88 columns long and wrapped at 80.
+    names = ["Orange___Haunglongbing_(Citrus_greening)", "Grape___Black_rot", "Café___Leaf_spot"]
+    text = imbalance_report("plants", names, {"train": {0: 380, 1: 449, 2: 3}, "test": {0: 95, 1: 112, 2: 1}}).to_text()
+    rows = text.splitlines()[2:5]
+    assert max(len(row) for row in rows) == 80, rows
+    assert rows[2].endswith("  █  ← minority")
+    short = imbalance_report("parts", ["ok", "crack"], {"train": {0: 40, 1: 2}}).to_text().splitlines()[2]
+    assert short.endswith("█" * 30)  # short names keep the whole bar
