@@ -155,6 +155,7 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
     """
     from ganaug.datasets import dataset_arrays
     from ganaug_core.metrics.metric_main import compute_metrics
+    from ganaug_core.metrics.pixel_align import MAX_SIDE as PIXEL_SIDE
     from ganaug_core.rescale import as_generated, upsample_images
 
     batch, dataset, samples, gen_side = _load_batch(batch_id)
@@ -188,8 +189,12 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
     metrics["caution"] = measurable_caution(metrics["overall"], metrics["counts"]["real"], metrics.get("caution"))
     for scope in metrics["per_class"].values():
         scope["caution"] = measurable_caution(scope, scope["n_real"], scope.get("caution"))
+    # The sides the numbers were measured at: at 128² the features see the images pooled to 64² and the pixel
+    # check block-averaged to 32², which a report of a fine detail (a nodule) must say.
     metrics.update(batch=batch_id, dataset=dataset, class_index=batch.class_index, holdout_split=holdout_split,
-                   feature_extractor_sha256=extractor_sha(extractor_path))
+                   feature_extractor_sha256=extractor_sha(extractor_path), image_side=row.resolution,
+                   feature_side=min(row.resolution, extractor.config.input_side or row.resolution),
+                   pixel_side=min(row.resolution, PIXEL_SIDE))
     _record_report(batch_id, row.id, metrics)
     return metrics
 

@@ -13,7 +13,7 @@ import streamlit as st
 from db import run_views
 from db.engine import session_scope
 from db.jobs import after_training_s
-from ganaug_core.runstats import pace
+from ganaug_core.runstats import FEW_STEPS, pace
 from pages.jobs import duration
 
 STEP_S_AT_128 = 1.2  # a training step at 128², 1 thread, 2 busy cores (3 colour classes, 2026-12-07; README)
@@ -73,6 +73,10 @@ def budget_estimate(v: dict, found: Optional[dict], after: Optional[dict] = None
         if side >= 128 and v["budget_kind"] == "steps" and v["budget"] > 0:  # a large budget would run for hours
             first += (f" A step at 128² took ≈ {STEP_S_AT_128:.1f} s on a busy 2-core machine: "
                       f"≈ {duration(v['budget'] * STEP_S_AT_128)} for {int(v['budget']):,} steps.")
+        elif side >= 128 and v["budget"] > 0:  # minutes: 2 of them bought ≈ 50–100 steps of noise at 128²
+            steps = int(v["budget"] * 60 / STEP_S_AT_128)
+            first += (f" A step at 128² took ≈ {STEP_S_AT_128:.1f} s on a busy 2-core machine: ≈ {steps:,} steps in "
+                      f"{v['budget']:g} min{too_few(steps)}.")
         return first
     if not v["budget"] or v["budget"] <= 0:
         return ""
@@ -84,7 +88,14 @@ def budget_estimate(v: dict, found: Optional[dict], after: Optional[dict] = None
     if v["budget_kind"] == "steps":  # a resumed run trains from where it stopped
         left = v["budget"] - from_step
         return f"≈ {duration(max(0, left) * found['s_per_step'])} of training {at}, {then}."
-    return f"≈ {int(v['budget'] * 60 * rate):,} steps {at}, {then}."
+    steps = int(v["budget"] * 60 * rate)
+    return f"≈ {steps:,} steps {at}{too_few(from_step + steps)}, {then}."
+
+
+def too_few(steps: int) -> str:
+    """Said of a budget in minutes that buys fewer steps than realistic samples need: 2 minutes bought ≈ 50 steps of
+    noise at 128² on a busy machine, and the form gave the number alone."""
+    return f", too few for realistic samples (fewer than {FEW_STEPS:,})" if steps < FEW_STEPS else ""
 
 
 @st.cache_data(ttl=10, show_spinner=False)

@@ -201,7 +201,7 @@ def small_note(small: list[tuple[str, int, int]], side: int, resolution: int) ->
 def depth_notes(wide: int, peak: int, bit_depth: int) -> list[str]:
     """Said of a folder's 16-bit images whose values use fewer bits than --bit-depth says (a 12-bit microscope camera
     saves into 16-bit files: scaled 65535 → 255 they were stored at 0–16, nearly black, in 17 grey levels), or more
-    (clipped to white)."""
+    (clipped to white); else that they were stored at 8 bits, as everything downstream, the export too, uses them."""
     if not wide:
         return []
     top, many = 2**bit_depth - 1, wide > 1
@@ -211,8 +211,11 @@ def depth_notes(wide: int, peak: int, bit_depth: int) -> list[str]:
                 f"255: the values above it were stored as 255 (white); ingest again under another --name with a "
                 "larger --bit-depth"]
     fewer = next((b for b in (8, 10, 12, 14) if b < bit_depth and peak < 2**b), None)
-    if fewer is None:
-        return []
+    if fewer is None:  # their full range: still 8 bits kept of 16, which an X-ray's owner expects to get back
+        return [] if bit_depth <= 8 else [
+            f"note: {f'the {wide} images of 16 bits were' if many else 'the image of 16 bits was'} stored at 8 bits "
+            f"({top:,} → 255, {(top + 1) // 256} levels to one): training, review and `ganaug export` use "
+            f"{'these 8-bit copies' if many else 'this 8-bit copy'}, not the 16-bit files"]
     level = round(peak / (top / 255))
     return [f"note: {these} values up to {peak:,} only, stored at 0–{level} of 255 by --bit-depth {bit_depth} "
             f"({top:,} → 255): nearly black, in {level + 1} grey levels. If a {fewer}-bit camera made "

@@ -244,6 +244,7 @@ def test_end_to_end_on_a_tiny_generator(digits):
     metrics = evaluation.batch_metrics(batch_id)
     assert scores["samples"] == 6 and scores["recomputed"]
     assert metrics["counts"]["synthetic"] == 6 and metrics["per_class"]["9"]["n_real"] == 4
+    assert (metrics["image_side"], metrics["feature_side"], metrics["pixel_side"]) == (16, 16, 16)  # the sides it saw
     with session_scope() as s:
         samples = s.scalars(select(Sample).where(Sample.batch_id == batch_id)).all()
         assert all(np.isfinite([x.class_confidence, x.realism, x.novelty, x.emb_x, x.emb_y]).all() for x in samples)
@@ -377,3 +378,17 @@ def test_two_classes_say_that_confidence_and_consistency_only_tell_the_other_cla
             "look at the samples themselves") in said
     assert all(len(line) <= 120 for line in text.splitlines())
     assert "with 2 classes" not in format_batch_report(_report(), [str(c) for c in range(10)])
+
+
+def test_the_report_says_the_sides_its_numbers_saw_below_the_images_own():
+    # A radiologist's 128² films: the features saw them pooled to 64², the pixel copy check at 32², and the report
+    # said neither, so a subtle nodule's absence from the scores read as measured at full detail.
+    from ganaug.cli.evaluate import format_batch_report
+
+    report = _report()
+    assert "at less than their" not in format_batch_report(report)  # a report from before the sides were recorded
+    report["metrics"].update(image_side=128, feature_side=64, pixel_side=32)
+    assert ("  at less than their 128²: the features see the images pooled to 64², the pixel copy check "
+            "block-averaged to 32²") in format_batch_report(report).splitlines()
+    report["metrics"].update(image_side=16, feature_side=16, pixel_side=16)  # the demo's digits: seen whole
+    assert "at less than their" not in format_batch_report(report)

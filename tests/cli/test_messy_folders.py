@@ -186,3 +186,23 @@ def test_near_copies_are_named_apart_from_identical_images_at_ingest_and_by_data
     assert [(p["path"].split("/")[-2:], p["class_name"]) for p in first] == [(["a", "thumb_of_b2.png"], "a"),
                                                                              (["b", "2.png"], "b")]
     assert len({p["split"] for p in near["groups"][1]}) == 1
+
+
+def test_full_range_16_bit_films_are_said_stored_at_8_bits_and_grey_rgb_ones_as_one_channel(home, tmp_path):
+    # A radiology export: 8-bit greys, 16-bit PNGs using their whole range, and greys saved as RGB. The 16-bit films
+    # were stored at 8 bits without a word, and the export hands back those 8-bit copies, not the films.
+    src = tmp_path / "src"
+    for c, step in (("normal", 1000), ("nodule", 1020)):
+        (src / c).mkdir(parents=True)
+        values = np.arange(64, dtype=np.uint16).reshape(8, 8) * step
+        Image.fromarray(values).save(src / c / "film16.png")
+        Image.fromarray((values // 257).astype(np.uint8)).save(src / c / "film8.png")
+        Image.fromarray((values // 300).astype(np.uint8)).convert("RGB").save(src / c / "grey_as_rgb.png")
+    result = ganaug("data", "ingest", src, "--name", "films", "--resolution", "8")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "ingested 6 images into dataset 'films' (8², 1 ch)"
+    assert ("note: the 2 images of 16 bits were stored at 8 bits (65,535 → 255, 256 levels to one): training, review "
+            "and `ganaug export` use these 8-bit copies, not the 16-bit files") in _warnings(result)
+    stored = np.load(home / "datasets" / "films" / "arrays.npz")["images"]
+    # each 16-bit film as its 8-bit twin (63 × 1000 / 257, 63 × 1020 / 257); the grey RGB ones 63 × 1000 / 300, …
+    assert stored.shape == (6, 1, 8, 8) and sorted(stored.max(axis=(1, 2, 3))) == [210, 214, 245, 245, 250, 250]
