@@ -112,11 +112,18 @@ def _approved_batches(session: Session, dataset_id: Optional[int] = None) -> dic
     return out
 
 
-def batches_table(session: Session, status: Optional[str] = "pending", limit: int = 200) -> list[dict]:
-    """Batches (newest first) with their dataset, class name and number of samples still in play."""
+PICKER_BATCHES = 500  # the most batches the Audit page's picker lists, the newest; an older one is opened by its id
+
+
+def batches_table(session: Session, status: Optional[str] = "pending", limit: int = 200,
+                  ids: Optional[Sequence[int]] = None) -> list[dict]:
+    """Batches (newest first) with their dataset, class name and number of samples still in play; `ids`: only
+    these (a batch asked for by its id that the newest `limit` left out)."""
     q = select(Batch, Dataset.name, Dataset.class_names).join(Dataset, Batch.dataset_id == Dataset.id)
     if status:
         q = q.where(Batch.status == status)
+    if ids is not None:
+        q = q.where(Batch.id.in_(list(ids)))
     rows = session.execute(q.order_by(Batch.id.desc()).limit(limit)).all()
     ids = [b.id for b, _, _ in rows]
     rejected = dict(
@@ -139,6 +146,11 @@ def batches_table(session: Session, status: Optional[str] = "pending", limit: in
              status=b.status, scored=b.scores_computed, created=b.created_at)
         for b, name, names in rows
     ]
+
+
+def batch_counts(session: Session) -> dict[str, int]:
+    """Batches per status: what a list cut at its limit (`batches_table`) says it left out."""
+    return dict(session.execute(select(Batch.status, func.count()).group_by(Batch.status)).all())
 
 
 def batch_state(session: Session, batch_id: int) -> Optional[dict]:

@@ -24,7 +24,7 @@ import streamlit as st
 from sqlalchemy import func, select
 
 from db import audit, views
-from db.audit import list_events, verify_chain
+from db.audit import count_events, list_events, verify_chain
 from db.engine import session_scope
 from db.models import Event
 from db.replay import state_mismatches
@@ -204,6 +204,12 @@ def export_summary(result: dict) -> None:
         st.json(result, expanded=False)
 
 
+def open_batch_by_id() -> None:
+    """The id box's callback: the provenance tab shows the batch it names."""
+    if (asked := st.session_state.get("audit_batch_id")) is not None:
+        st.session_state["audit_batch"] = int(asked)
+
+
 require_user()
 st.title("Audit")
 
@@ -217,14 +223,18 @@ with log_tab:
     target = f3.selectbox("Target", TARGETS, key="audit_target")
     since = f4.date_input("Since", value=None, key="audit_since")
     limit = f5.number_input("Show at most", 10, 5000, 200, step=50, key="audit_limit")
+    chosen = dict(actor=actor.strip() or None, action=None if action == "any" else action,
+                  target_type=None if target == "any" else target,
+                  since=dt.datetime.combine(since, dt.time(), dt.timezone.utc) if since else None)
     with session_scope() as session:
-        events = list_events(session, actor=actor.strip() or None, action=None if action == "any" else action,
-                             target_type=None if target == "any" else target,
-                             since=dt.datetime.combine(since, dt.time(), dt.timezone.utc) if since else None,
-                             limit=int(limit))
-        rows = [views.event_dict(e) for e in events]
+        rows = [views.event_dict(e) for e in list_events(session, **chosen, limit=int(limit))]
+        # Counted only when the table is full: a year's log holds 60,000 events, and "200 rows" did not say of how many.
+        matching = count_events(session, **chosen) if len(rows) == int(limit) else len(rows)
     if rows:
         event_log(rows, key="audit_log")
+        if matching > len(rows):
+            st.caption(f"{len(rows):,} of {matching:,} matching events shown, the newest: narrow them with the filters "
+                       "above, or raise “Show at most” (`ganaug audit log --limit N` lists any number).")
     else:
         st.write("No events match.")
 
@@ -247,12 +257,24 @@ with log_tab:
 
 with provenance_tab:
     with session_scope() as session:
-        batches = views.batches_table(session, status=None, limit=500)
+        listed = views.PICKER_BATCHES
+        batches = views.batches_table(session, status=None, limit=listed)
+        total = sum(views.batch_counts(session).values()) if len(batches) == listed else len(batches)
+        asked = st.session_state.get("audit_batch")
+        if asked is not None and asked not in {b["batch"] for b in batches}:  # opened by its id, below
+            batches += views.batches_table(session, status=None, ids=[asked])
     if not batches:
         st.write("No batches yet.")
     else:
         labels = {b["batch"]: f"batch {b['batch']} · {b['dataset']} · class {b['class_name']} · {b['status']}"
                   for b in batches}
+        if asked is not None and asked not in labels:
+            st.error(f"There is no batch {asked}.")
+            del st.session_state["audit_batch"]
+        if total > listed:  # a year's home: 1,500 batches, and the picker reached back to the newest 500 only
+            st.number_input("Open batch by id", min_value=1, value=None, step=1, key="audit_batch_id",
+                            on_change=open_batch_by_id, placeholder="batch id", width=170,
+                            help=f"The picker below lists the newest {listed:,} of the {total:,} batches.")
         batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="audit_batch")
         with session_scope() as session:
             prov = views.batch_provenance(session, batch_id)

@@ -24,6 +24,10 @@ EXPORT_COLUMNS = ["id", "ts", "actor", "dataset", "images", "synthetic", "ratio"
                   "folder", "folder_check"]
 EXPORT_ROWS = 200  # past exports listed; the caption says of how many, `ganaug audit exports --limit` lists more
 WITHDRAWN_SHOWN = 20  # decisions named one per line under a checked export (`ganaug audit folder --json`: all)
+# A log longer than this is replayed for the Folder now column's withdrawn counts only when asked (a toggle): a year's
+# 60,000 events took the Audit page's first run from 1.4 to 18 s, after every decision (2026-12-07, BENCHMARKS.md).
+COUNT_WITHDRAWN_EVENTS = 20_000
+NOT_COUNTED = "matches · withdrawn not counted"
 
 
 def past_exports() -> None:
@@ -42,12 +46,16 @@ def past_exports() -> None:
         r["folder_check"] = folder_check(r["folder"], r["manifest_sha256"])
     with session_scope() as session:
         version = session.scalar(select(func.max(Event.id))) or 0
-    withdrawn = withdrawn_per_export(home(), version, tuple(r["id"] for r in rows if r["folder_check"] == "matches"),
-                                     rows) or {}
+    matching = tuple(r["id"] for r in rows if r["folder_check"] == "matches")
+    counted = version <= COUNT_WITHDRAWN_EVENTS or (matching and st.toggle(
+        "Count the images the review has withdrawn from each folder since", key="export_count_withdrawn",
+        help=f"It replays the whole decision log ({version:,} events: seconds) and reads each folder's manifest.csv; "
+             "until then a folder that still holds its manifest says “withdrawn not counted”."))
+    withdrawn = (withdrawn_per_export(home(), version, matching, rows) or {}) if counted else {}
     df = pd.DataFrame(rows)[EXPORT_COLUMNS]
     # "matches" said of a folder the review has since withdrawn images from read as safe to train on.
     df["folder_check"] = [f"matches · {withdrawn[r['id']]:,} withdrawn" if withdrawn.get(r["id"])
-                          else r["folder_check"] for r in rows]
+                          else NOT_COUNTED if r["id"] in matching and not counted else r["folder_check"] for r in rows]
     df["ts"] = pd.to_datetime(df["ts"], utc=True, format="ISO8601")
     st.dataframe(text_cells(df), hide_index=True, column_config=table_columns(EXPORT_COLUMNS), placeholder=MISSING)
     if total > len(rows):

@@ -12,7 +12,6 @@ a message saying who did what.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from pathlib import Path
 
 import streamlit as st
@@ -24,7 +23,8 @@ from db.review_queue import review_page
 from ganaug_core.imageio import shown_px
 from ganaug_core.runstats import diversity_said, last_diversity, too_young_to_tell
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
-from pages.review_decisions import SCORE_JOB, batch_actions, load_queue, load_tags, queue_scoring, set_state
+from pages.review_decisions import (QUEUE_ROWS, SCORE_JOB, batch_actions, load_batch, load_batch_counts, load_queue,
+                                    load_tags, open_by_id, queue_scoring, set_state)
 from pages.review_sample import sample_detail
 from pages.ui import (NO_DATASET, RETRIED, TILE_PX, database_checked, file_changed, fmt, home, image_uri,
                       placeholder_uri, plain, require_user, tile_clicks, tile_name)
@@ -144,10 +144,23 @@ def first_to_review(queue: list[dict]) -> int:
 top_row = st.container(horizontal=True, vertical_alignment="bottom")  # in columns: "Show decided batche…"
 show_all = top_row.toggle("Show decided batches too", key="review_show_all")
 queue = load_queue(show_all)
+counts = load_batch_counts()
+listed = len(queue)
+total = sum(counts.values()) if show_all else counts.get("pending", 0)
+# A batch asked for (by the id box, by the address, by the Generate page) that the picker's newest QUEUE_ROWS leave
+# out: in a year's home the oldest pending batches, the longest waiting, could not be opened at all.
+asked = st.session_state.get("review_batch")
+if asked is None and re.fullmatch(r"[0-9]{1,18}", st.query_params.get("batch", "")):
+    asked = int(st.query_params["batch"])
+if asked is not None and listed == QUEUE_ROWS and asked not in {b["batch"] for b in queue}:
+    queue = queue + load_batch(asked, show_all)
 in_queue = {b["batch"] for b in queue}  # before the class filter: a batch it hides has not left the queue
 classes = sorted({(b["dataset"], b["class_name"]) for b in queue})
 class_filter = top_row.selectbox("Dataset and class", [None] + classes, key="review_class",
                                  format_func=lambda c: "all" if c is None else f"{c[0]} · class {c[1]}")
+if total > listed:
+    top_row.number_input("Open batch by id", min_value=1, value=None, step=1, key="review_open_id",
+                         on_change=open_by_id, width=170, placeholder="batch id")
 if class_filter is not None:
     queue = [b for b in queue if (b["dataset"], b["class_name"]) == class_filter]
 if not queue:
@@ -157,10 +170,9 @@ if not queue:
         no_dataset = not views.dataset_names(session)
     if no_dataset:  # nothing to launch a run on yet
         st.info(NO_DATASET, icon=":material/upload_file:")
-    elif not show_all and (decided := load_queue(True)):  # approved, rejected or revoked: behind the toggle
-        counts = Counter(b["status"] for b in decided)
-        st.info(f"No batches waiting for review; {len(decided)} decided ("
-                + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    elif not show_all and (decided := {s: n for s, n in counts.items() if s != "pending" and n}):  # behind the toggle
+        st.info(f"No batches waiting for review; {sum(decided.values()):,} decided ("
+                + ", ".join(f"{n:,} {status}" for status, n in sorted(decided.items()))
                 + ") are hidden. Turn on “Show decided batches too” to open them, or launch a run on the Generate "
                 "page for new ones.")
     else:
@@ -188,6 +200,9 @@ if (shown := st.session_state.get("review_batch")) not in labels:  # a first vis
                                                f"{now['class_name']}): batch {shown} is no longer pending.")
 relabel_picked("review_batch", labels)
 batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="review_batch")
+if total > listed:
+    st.caption(f"The picker lists the newest {listed:,} of {total:,} {'batches' if show_all else 'pending batches'}: "
+               "open an older one by its id (`ganaug review pending --limit N` lists the pending ones, oldest first).")
 st.query_params["batch"] = str(batch_id)
 
 
