@@ -183,7 +183,7 @@ drawn = event.selection if event else {}
 selection = drawn if any(drawn.get(k) for k in ("points", "box", "lasso")) else st.session_state.get("emb_selection")
 synth_ids, real_ids = selected_ids(df, selection)
 if synth_ids or real_ids:
-    st.subheader(f"Selected: {len(synth_ids)} synthetic, {len(real_ids)} real")
+    st.header(f"Selected: {len(synth_ids)} synthetic, {len(real_ids)} real")
     n = len(synth_ids) + len(real_ids)
     pages = -(-n // PER_PAGE)
     if st.session_state.get("emb_page_of") != (chosen := hash((tuple(synth_ids), tuple(real_ids)))):
@@ -208,7 +208,7 @@ if synth_ids or real_ids:
                       on_click=turn_to, args=(page + 1,))
         nav[2].caption(f"showing {first + 1}–{last} of {n:,} selected · page {page + 1} of {pages}")
 
-st.subheader("Coverage per class")
+st.header("Coverage per class")
 cov = coverage_per_class(dataset, version)
 if len(cov) > COVERAGE_EVERY_CLASS:
     sampled = set(df.loc[df["source"] == "synthetic", "class"])  # rejected ones too: their bar says "no samples"

@@ -172,7 +172,7 @@ def job_panel(job_id: int) -> None:
     job, ahead = load_job(job_id)
     if job is None:
         return
-    st.subheader(f"Benchmark job {job_id}: {job['status']}")
+    st.header(f"Benchmark job {job_id}: {job['status']}")
     st.caption(f"{who_and_when(job)} {what_it_compares(job['params'])}.")
     if job["status"] in ACTIVE:
         progress_bar(job, pace=True)
@@ -235,7 +235,7 @@ def recorded_metrics(home_dir: str, folder: str, sha256: str) -> Optional[dict]:
 
 
 def batch_quality(dataset: str) -> None:
-    st.subheader("Batch quality")
+    st.header("Batch quality")
     with session_scope() as session:
         reports = views.reports_for(session, dataset, "batch_metrics", limit=200)
         class_names = (views.dataset_summary(session, dataset) or {}).get("class_names") or []

@@ -37,6 +37,15 @@ FIGURE_CAPTIONS = {
                  "better that arm picks the class out.",
 }
 
+# Where a figure's numbers are in words, for a reader who cannot see it (its alt text, after its caption): a screen
+# reader said "image" of each, and nothing more.
+FIGURE_NUMBERS = {
+    "arms": "Its numbers are in the table of arms above.",
+    "per_class_recall": "Its numbers, the mean over seeds, are in the full report below, under “Per-class recall”.",
+    "ratio_sweep": "Its numbers are in the ratio sweep's table above.",
+    "pr_curves": "The area under each arm's curves (rare-class PR-AUC) is in the table of every measure above.",
+}
+
 
 def measured(value) -> bool:
     """A number to show: not None and not NaN (a metrics file may hold a NaN, which the table printed as "nan")."""
@@ -81,13 +90,19 @@ def figure_caption(plot: Path) -> str:
     return FIGURE_CAPTIONS.get(plot.stem, plot.stem.replace("_", " "))
 
 
+def figure_alt(plot: Path) -> str:
+    """A figure in words, for a screen reader: what it shows and where its numbers are."""
+    return " ".join(["Chart:", figure_caption(plot), *([FIGURE_NUMBERS[plot.stem]] if plot.stem in FIGURE_NUMBERS
+                                                         else [])])
+
+
 def show_plots(plots: list[Path], arms: list[str], named: bool) -> None:
     """Each figure one to a row, at its own width or the page's, whichever is less: two to a row, half of a 1024-px
     page (~270 px) shrank the arms' figure to a third of its size and its text to 4 px. The figures are drawn for
     this (`plots.READABLE`). `named`: the figures name the arms as the tables do (`plots.arm_name`); an older
     report's name them by id, which a caption spells out."""
     for plot in plots:
-        st.image(str(plot), caption=figure_caption(plot))
+        st.image(str(plot), caption=figure_caption(plot), alt=figure_alt(plot))
     if plots and arms and not named:
         st.caption("In the figures: " + "; ".join(f"`{arm}` = {arm_label(arm)}" for arm in arms) + ".")
 
@@ -115,7 +130,7 @@ def arms_table(arms_data: dict) -> None:
 
 
 def benchmark_results(dataset: str) -> None:
-    st.subheader("Results")
+    st.header("Results")
     with session_scope() as session:
         reports = views.reports_for(session, dataset, "benchmark")
     if not reports:

@@ -324,7 +324,7 @@ if "generate_job" in st.session_state:
         st.session_state.pop("generate_checked", None)
         st.rerun()
 
-st.subheader("Recent runs")
+st.header("Recent runs")
 if recent:
     rows = queue_table(recent)
     st.dataframe(text_cells(rows), hide_index=True, column_config=queue_columns(), placeholder=MISSING)

@@ -206,7 +206,7 @@ def job_panel(job_id: int, class_names_of: dict[str, list[str]], runs: dict, on_
     job, ahead = load_job(job_id)
     if job is None:
         return
-    st.subheader(f"Job {job['job']}: {job['status']}")
+    st.header(f"Job {job['job']}: {job['status']}")
     st.caption(who_and_when(job))
     if note := job["stats"].get("resume_note") or job["result"].get("resume_note"):  # a resume's unused checkpoint
         st.warning(plain(note[0].upper() + note[1:] + "."), icon=":material/history:")

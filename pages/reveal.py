@@ -1,5 +1,6 @@
-"""A box that opens below what the reviewer clicked, scrolled into sight once it is drawn (a small script run in the
-browser: Streamlit scrolls nothing itself). Not a page itself (app.py never lists it)."""
+"""A box that opens below what the reviewer clicked, scrolled into sight and given the keyboard's focus once it is
+drawn, and focus given back to a control after a click made the one pressed go away (small scripts run in the
+browser: Streamlit scrolls and focuses nothing itself). Not a page itself (app.py never lists it)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import streamlit as st
 # scrolls to the box once it is drawn (Streamlit's script no longer running), unless it is in sight already. Once per
 # box drawn (the component's element; a box closed and opened again is a new one): a later rerun leaves the page
 # where the reviewer scrolled it.
+# Its button that confirms takes the focus, as in a dialog: "Approve batch" gave way to the box and the browser put
+# the focus on the page's body (chromium), where a screen reader said nothing of the box. Focused, the button is read
+# out with the box's name and its first paragraph (what the approval admits), and Enter presses it; Tab goes on to
+# Cancel.
 _REVEAL_JS = """
 export default function(component) {
     const { data, parentElement } = component;
@@ -25,6 +30,15 @@ export default function(component) {
             if (Date.now() < until) setTimeout(look, 100);
             return;
         }
+        box.setAttribute("role", "group");
+        box.setAttribute("aria-label", data.label);
+        const text = box.querySelector('[data-testid="stMarkdownContainer"]');
+        const button = box.querySelector(`.st-key-${data.focus} button`);
+        if (text && button) {
+            text.id = `${data.box}-text`;
+            button.setAttribute("aria-describedby", text.id);
+        }
+        if (button) button.focus({ preventScroll: true });
         const rect = box.getBoundingClientRect();
         if (rect.top < 60 || rect.bottom > window.innerHeight) {
             box.style.scrollMarginTop = "4rem";  // below the app's header bar
@@ -39,7 +53,58 @@ export default function(component) {
 _reveal = st.components.v2.component("ganaug_reveal", js=_REVEAL_JS)
 
 
-def reveal(box: str) -> None:
-    """Scroll the page to `st.container(key=box)` once it is drawn, unless it is in sight. Call it right after the
-    box; it draws nothing."""
-    _reveal(data={"box": box}, key=f"reveal_{box}")
+def reveal(box: str, label: str, focus: str) -> None:
+    """Scroll the page to `st.container(key=box)` once it is drawn, unless it is in sight, and focus its button
+    `st.button(key=focus)`; `label` is what a screen reader names the box by. Call it right after the box; it draws
+    nothing."""
+    _reveal(data={"box": box, "label": label, "focus": focus}, key=f"reveal_{box}")
+
+
+# A click that disables or removes the control pressed ("Add tag" is disabled until another tag is chosen, "Reject
+# sample" gives way to "Restore sample") left the focus on the page's body (chromium): a screen reader said nothing
+# of what came of it, and where the next Tab went was the browser's guess. After such a click the focus goes to the
+# control that follows from it, but only where it was lost: a reviewer who moved on meanwhile keeps the focus where
+# they put it. Once per request (`nonce`).
+_REFOCUS_JS = """
+export default function(component) {
+    const { data } = component;
+    if (window.__ganaugRefocused === data.nonce) return;
+    window.__ganaugRefocused = data.nonce;
+    const until = Date.now() + 10000;
+    const look = () => {
+        const target = document.querySelector(data.selector);
+        const app = document.querySelector('[data-testid="stApp"]');
+        const state = app && app.getAttribute("data-test-script-state");
+        if (!target || !(state === null || state === "notRunning")) {
+            if (Date.now() < until) setTimeout(look, 100);
+            return;
+        }
+        const now = document.activeElement;
+        if (!now || now === document.body || !now.isConnected || now.disabled) target.focus();
+    };
+    look();
+}
+"""
+_refocus = st.components.v2.component("ganaug_refocus", js=_REFOCUS_JS)
+
+REFOCUS = "refocus"  # session state: the CSS selector of the control to focus after the next run, if focus is lost
+
+
+def focus_next(selector: str) -> None:
+    """From a callback: after the run it causes, focus the element `selector` finds (if the focus was lost)."""
+    st.session_state[REFOCUS] = selector
+    st.session_state[f"{REFOCUS}_nonce"] = st.session_state.get(f"{REFOCUS}_nonce", 0) + 1
+
+
+def refocus() -> None:
+    """Draw the refocus `focus_next` asked for, once; it draws nothing. Call it below the control it names."""
+    selector = st.session_state.pop(REFOCUS, None)
+    if selector:
+        _refocus(data={"selector": selector, "nonce": st.session_state[f"{REFOCUS}_nonce"]}, key=REFOCUS)
+
+
+def close_box(key: str, opener: str) -> None:
+    """A confirmation's Cancel: the box (open while session state `key` is set) closes and the focus goes back to the
+    button that opened it (`opener`, a CSS selector), where a keyboard user left off."""
+    st.session_state[key] = None
+    focus_next(opener)

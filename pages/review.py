@@ -25,6 +25,7 @@ from ganaug_core.runstats import diversity_said, last_diversity, too_young_to_te
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
 from pages.review_decisions import (QUEUE_ROWS, SCORE_JOB, batch_actions, load_batch, load_batch_counts, load_queue,
                                     load_tags, open_by_id, queue_scoring, set_state)
+from pages.reveal import refocus
 from pages.review_sample import sample_detail
 from pages.ui import (NO_DATASET, RETRIED, TILE_PX, database_checked, file_changed, fmt, home, image_uri,
                       placeholder_uri, plain, require_user, tile_clicks, tile_name)
@@ -288,6 +289,7 @@ def batch_panel(batch_id: int) -> None:
     sample_grid(samples, state, page_key, shown_px(TILE_PX, state["side"]))
     st.divider()
     batch_actions(batch_id, state)
+    refocus()  # after a click that took away the control pressed (pages/reveal.py)
 
 
 def sort_choice(scored: bool) -> str:

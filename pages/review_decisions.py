@@ -17,10 +17,13 @@ from db.engine import session_scope
 from db.jobs import submit_job
 from db.review import (SamplesChanged, approve_batch, open_memorized, reject_batch, reject_memorized, reject_sample,
                        restore_sample, revoke_batch, tag_sample)
-from pages.reveal import reveal
+from pages.reveal import close_box, focus_next, reveal
 from pages.ui import acting_user, decision_errors, plain
 
 SCORE_JOB = "evaluate"  # the worker's job kind that scores one batch (ganaug/job_handlers.py)
+# Where the focus goes after a click that took away the control pressed (pages/reveal.py, `focus_next`).
+OPENED_PICK = '[class*="st-key-open_pick_"] [role="radio"][aria-checked="true"]'  # the opened sample's button
+BATCH_PICKER = ".st-key-review_batch input"
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -182,6 +185,7 @@ def decide_batch(action: str, batch_id: int, seen_status: str, **kwargs) -> None
         return
     if act_on_batch(batch_id, seen_status, decide, reason, **kwargs):
         st.session_state.pop(reason_key(action, batch_id), None)
+        focus_next(BATCH_PICKER)  # which names the batch the page shows now
         moved_on = "" if st.session_state.get("review_show_all") else (
             " The queue now shows the next pending batch; switch on \"Show decided batches too\" to see this one.")
         st.session_state["review_flash"] = ("success", f"Batch {batch_id} {done} by {st.session_state['user']['name']}.{moved_on}")
@@ -223,6 +227,9 @@ def sample_refused(sample_id: int, control: str, message: str) -> None:
 def act_on_sample(decide, done: str, sample_id: int, control: str) -> bool:
     """`decide(session, me)` records one per-sample decision; a toast acknowledges it once it is committed, and a
     refusal is said beside the sample's `control` (`sample_refused`)."""
+    # The tag picker after a tag added or removed; after a rejection or a restore, the sample's own button above the
+    # grid, which now says so ("#12 · rejected").
+    focus_next(f".st-key-tag_pick_{sample_id} input" if control == "tag" else OPENED_PICK)
     try:
         with acting_user() as (session, me):
             decide(session, me)
@@ -315,11 +322,14 @@ def approval_confirmation(batch_id: int, state: dict) -> None:
                     "admitted into the gated training set" + (f" ({' and '.join(out)} stay out)" if out else "")
                     + ". The approval is signed into the decision log; only a revocation with a reason undoes it.")
         with st.container(horizontal=True, key="approve_confirm_row"):  # each button as wide as its label
-            st.button("Confirm approval", key="approve_confirm", type="primary", shortcut="enter",
+            # No Enter shortcut: Streamlit hears a shortcut on any button that has the focus, and Enter on "Cancel"
+            # (or on "Reject batch") approved the batch. The focus is on this button once the box opens (reveal):
+            # Enter presses it, and only it.
+            st.button("Confirm approval", key="approve_confirm", type="primary",
                       icon=":material/check:", on_click=confirm_approval, args=(batch_id, state["status"], seen_event))
-            st.button("Cancel", key="approve_cancel", shortcut="esc", on_click=set_state,
-                      args=("review_confirm_approve", None))
-    reveal("approve_confirmation")
+            st.button("Cancel", key="approve_cancel", shortcut="esc", on_click=close_box,
+                      args=("review_confirm_approve", ".st-key-approve_batch button"))
+    reveal("approve_confirmation", f"Approve batch {batch_id}?", focus="approve_confirm")
 
 
 MEMORIZED_REASON = "memorized: a near-copy of a training image"  # the reason a bulk rejection offers, editable
@@ -342,9 +352,10 @@ def memorized_confirmation(batch_id: int, state: dict) -> None:
         with st.container(horizontal=True, key="reject_memorized_row"):
             st.button(f"Reject {len(ids)} sample(s)", key="reject_memorized_confirm", type="primary",
                       icon=":material/block:", on_click=reject_memorized_samples, args=(batch_id, state["status"], ids))
-            st.button("Cancel", key="reject_memorized_cancel", on_click=set_state,
-                      args=("review_confirm_memorized", None))
-    reveal("reject_memorized_confirmation")
+            st.button("Cancel", key="reject_memorized_cancel", on_click=close_box,
+                      args=("review_confirm_memorized", ".st-key-reject_memorized button"))
+    reveal("reject_memorized_confirmation", f"Reject {len(ids)} memorized sample(s) of batch {batch_id}?",
+           focus="reject_memorized_confirm")
 
 
 def named(ids: list[int], most: int = 20) -> str:
@@ -378,6 +389,7 @@ def reject_memorized_samples(batch_id: int, seen_status: str, seen_ids: list[int
         return
     decision_recorded()
     st.session_state.pop("review_confirm_memorized", None)
+    focus_next(".st-key-approve_batch button")  # the box is gone; approving is what comes next
     st.session_state.pop(key, None)
     st.session_state["review_refresh_queue"] = True  # the picker's counts; the Approve button
     after = (f" {len(flagged_since)} more sample(s) were flagged as memorized since the box was drawn "

@@ -59,7 +59,7 @@ def test_embedding_box_and_lasso_select_the_points_inside(users, digits):
                                                     "y": [y - e, y - e, y + e]} for x, y in ((x9, y9), (xr, yr))]}
     at.run()
     assert not at.exception
-    assert at.subheader[0].value == "Selected: 2 synthetic, 1 real"
+    assert at.header[0].value == "Selected: 2 synthetic, 1 real"
     assert _selected_captions(at) == [_tile(i7), _tile(i9), _real_tile(ir)]
     with session_scope(immediate=True) as session:  # a sample rejected in a pending batch: both are named
         reject_sample(session, i7, get_user(session, "rita"), "smeared")
@@ -81,7 +81,7 @@ def test_embedding_webgl_selection_resolves_sample_ids_across_traces(users, digi
     ], "box": [], "lasso": []}
     at.run()
     assert not at.exception
-    assert at.subheader[0].value == "Selected: 2 synthetic, 1 real"
+    assert at.header[0].value == "Selected: 2 synthetic, 1 real"
     assert _selected_captions(at) == [_tile(s7[0].id), _tile(s9[2].id), _real_tile(1)]
 
 
@@ -95,7 +95,7 @@ def test_a_large_selection_is_paged_through(users, digits):
     at.run()
     n = n_real + 10
     pages = -(-n // 48)
-    assert at.subheader[0].value == f"Selected: 10 synthetic, {n_real} real" and pages >= 3
+    assert at.header[0].value == f"Selected: 10 synthetic, {n_real} real" and pages >= 3
     synth = [_tile(i) for i, _, _ in s7 + s9]
     assert _selected_captions(at) == synth + [_real_tile(i) for i in reals[:38]]
     assert len(at.get("image")) == 1  # the 48 tiles are one image list: a page is one element, not 48 columns
@@ -127,7 +127,7 @@ def test_embedding_colour_by_decision_and_coverage_figure(users, digits):
     at = app_test(users["rita"], "embeddings.py")
     at.radio(key="emb_colour").set_value("decision").run()
     assert not at.exception
-    assert any(s.value == "Coverage per class" for s in at.subheader)
+    assert any(s.value == "Coverage per class" for s in at.header)
 
 
 def test_embedding_page_without_coordinates_explains(users, digits):
@@ -395,7 +395,7 @@ def test_a_new_session_follows_a_queued_benchmark_and_says_what_it_waits_for(use
     mine = _benchmark_job(digits, users["rita"]["id"])
     at = app_test(users["rita"], "evaluate.py")
     assert not at.exception
-    assert any(s.value == f"Benchmark job {mine}: queued" for s in at.subheader)  # the newest one in progress
+    assert any(s.value == f"Benchmark job {mine}: queued" for s in at.header)  # the newest one in progress
     assert any(c.value.startswith(f"Queued behind job {ahead}: the worker runs one job at a time") for c in at.caption)
     assert any(c.value.startswith("Launched by rita at") and "Real images only, GAN samples; 2 seed(s), quick" in c.value
                for c in at.caption)
@@ -424,7 +424,7 @@ def test_a_benchmark_whose_worker_died_is_marked_failed_by_the_page(users, digit
     with session_scope(immediate=True) as session:
         session.get(Job, job).heartbeat_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)
     at = app_test(users["rita"], "evaluate.py")  # its bar stayed frozen on "running" for good
-    assert any(s.value == f"Benchmark job {job}: failed" for s in at.subheader)
+    assert any(s.value == f"Benchmark job {job}: failed" for s in at.header)
     assert any("stopped sending heartbeats" in e.value for e in at.error)
     with session_scope() as session:
         assert session.get(Job, job).status == "failed"

@@ -52,7 +52,7 @@ def test_a_queued_job_says_which_worker_runs_it(users, digits):
     at = app_test(users["rita"], "generate.py")
     at.number_input(key="gen_budget").set_value(20.0)
     button(at, "Launch run").click().run()
-    assert any(s.value.endswith(": queued") for s in at.subheader)
+    assert any(s.value.endswith(": queued") for s in at.header)
     # Without a worker the job stays queued, its bar at 0 and its text "queued", saying nothing of why.
     assert any(w.value.startswith("No job worker is running") and "`ganaug worker`" in w.value
                and "`ganaug app` starts one" in w.value for w in at.warning)
@@ -68,9 +68,9 @@ def test_a_new_session_follows_the_run_still_in_progress_until_let_go(users, dig
         job = submit_job(session, "train_generate", {"dataset": digits}, None, requested_by=users["ada"]["id"]).id
     at = app_test(users["rita"], "generate.py")  # a reload or another tab: a new session, nothing in its state
     # It showed only a still row of the table; the live bar and Cancel were gone with the session that launched it.
-    assert [s.value for s in at.subheader] == [f"Job {job}: queued", "Recent runs"]
+    assert [s.value for s in at.header] == [f"Job {job}: queued", "Recent runs"]
     assert [b.label for b in at.button if b.label == "Cancel"] == ["Cancel"]
     button(at, "Prepare another run").click().run()
-    assert [s.value for s in at.subheader] == ["Recent runs"]
+    assert [s.value for s in at.header] == ["Recent runs"]
     at.run()  # let go for good: the next run of the page does not follow it again
-    assert [s.value for s in at.subheader] == ["Recent runs"]
+    assert [s.value for s in at.header] == ["Recent runs"]

@@ -69,12 +69,12 @@ def test_double_submit_makes_one_job_then_cancel(users, digits):
         assert job.params["per_class"] == 8 and job.params["config"]["steps"] == 20
         assert job.requested_by == users["rita"]["id"]
     assert at.session_state["generate_job"] == job.id
-    assert any(s.value.startswith(f"Job {job.id}: queued") for s in at.subheader)
+    assert any(s.value.startswith(f"Job {job.id}: queued") for s in at.header)
 
     button(at, "Cancel").click().run()
     with session_scope() as session:
         assert session.get(Job, job.id).status == "cancelled"  # still queued: cancelled at once
-    assert any(s.value.startswith(f"Job {job.id}: cancelled") for s in at.subheader)
+    assert any(s.value.startswith(f"Job {job.id}: cancelled") for s in at.header)
 
     button(at, "Prepare another run").click().run()
     button(at, "Launch run").click().run()  # a deliberate new submission is a new job
@@ -286,7 +286,7 @@ def test_a_new_session_shows_what_came_of_my_last_job_and_opens_its_batch(users,
                          requested_by=users["rita"]["id"]).id
     finish(job, {"run_id": run_id, "batch_ids": [first, second], "collapsed_classes": []}, run_id)
     at = app_test(users["rita"], "generate.py")
-    assert any(s.value == f"Job {job}: done" for s in at.subheader)
+    assert any(s.value == f"Job {job}: done" for s in at.header)
     assert any("Launched by rita at" in c.value and "took" in c.value for c in at.caption)
     assert [b.label for b in at.button if b.label.startswith("Review batch")] == [
         f"Review batch {first} (class 8)", f"Review batch {second} (class 9)"]
@@ -391,7 +391,7 @@ def test_a_job_whose_worker_died_is_marked_failed_by_the_page(users, digits):
         claim_job(session, job, 1)
         session.get(Job, job).heartbeat_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)
     at = app_test(users["rita"], "generate.py")  # no worker runs to sweep it: the bar stayed frozen, "running"
-    assert any(s.value == f"Job {job}: failed" for s in at.subheader)
+    assert any(s.value == f"Job {job}: failed" for s in at.header)
     assert any("stopped sending heartbeats" in e.value for e in at.error)
 
 

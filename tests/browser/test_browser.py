@@ -223,10 +223,12 @@ def walk(page, served, home):
             page.get_by_role("button", name="Reject sample").click()
             page.get_by_text("This sample is rejected.").wait_for()
         choose(page, "Memorization", "any")
-    page.get_by_role("button", name="Approve batch").click()  # opens the confirm step, which Enter confirms
+    page.get_by_role("button", name="Approve batch").click()  # opens the confirm step
     # The box, not the toast that also asks (when it is still up, a bare text match finds both)
     page.locator('[class*="st-key-approve_confirmation"]').get_by_text(re.compile(rf"Approve batch {batch_id}\?")).wait_for()
-    page.get_by_role("button", name="Confirm approval").wait_for()
+    # The box hands the focus to its "Confirm approval" (pages/reveal.py), so Enter presses it and only it: as a
+    # shortcut, Enter pressed on "Cancel" approved the batch.
+    expect(page.get_by_role("button", name="Confirm approval")).to_be_focused()
     page.keyboard.press("Enter")
     page.get_by_text(re.compile(rf"Batch {batch_id} approved by brenda")).wait_for()
     shot(page, "06_approved")
