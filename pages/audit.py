@@ -27,7 +27,7 @@ from db import audit, views
 from db.audit import count_events, list_events, verify_chain
 from db.engine import session_scope
 from db.models import Event
-from db.replay import state_mismatches
+from db.replay import LogState, state_mismatches
 from pages.export_gains import RATIO_HELP, gains_warning, imbalance_words, ratio_words
 from pages.recorded_exports import past_exports
 from pages.tables import MISSING, event_table, table_columns, text_cells
@@ -240,8 +240,9 @@ with log_tab:
 
     if st.button("Verify the chain", key="audit_verify", icon=":material/verified:"):
         with session_scope(snapshot=True) as session:  # the log and the tables of one moment (as the CLI's)
-            report = verify_chain(session)
-            mismatches = state_mismatches(session) if report.ok else []
+            log = LogState()  # the review state replayed as the chain is walked: one read of the log, not two
+            report = verify_chain(session, visit=log.apply)
+            mismatches = state_mismatches(session, log) if report.ok else []
         st.session_state["audit_report"] = dict(ok=report.ok, message=report.message, checked=report.checked,
                                                 first_broken_id=report.first_broken_id, head=report.head_hash,
                                                 mismatches=mismatches)

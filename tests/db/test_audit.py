@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from db.audit import GENESIS_HASH, list_events, record_event, verify_chain
@@ -223,3 +225,85 @@ def test_reordered_rows_and_a_recomputed_hash_are_named(home, toy, people):
     assert report.first_broken_id == f and report.message == (
         f"event {f} does not follow event {e} before it: the log holds no event it follows, so event {e} was "
         f"altered and its hash recomputed (or event {f}'s link to it was edited)")
+
+
+# Details as awkward as any event ever held: unicode (composed and not), floats that print long, an integer past
+# 2**53, nested keys out of order, a list of dicts.
+AWKWARD = {"zeta": {"b": [{"y": 2, "x": 1.0}], "a": "naïve ✓ 日本 e\u0301"}, "alpha": [0.1, 1e-07, 1.5e300, -0.0],
+           "big": 2**62 + 1, "none": None, "flag": True}
+
+
+def _reference_hash(prev: str, fields: dict) -> str:
+    """The hash as the log defines it, spelled out here: sha256 of json.dumps with these options, whatever encoder
+    `db.audit` keeps to write it faster."""
+    payload = dict(fields, prev_hash=prev)
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                     allow_nan=False).encode("utf-8")).hexdigest()
+
+
+def _append_by_hand(session, prev: str, details_text: str, hashed_details: dict, n: int) -> str:
+    """Append event `n` whose stored details are `details_text`, hashed over `hashed_details` (an older writer, or
+    another tool: keys in its own order, escapes, spaces)."""
+    fields = dict(ts=f"2026-11-22T10:00:0{n}.000000+00:00", actor_id=None, actor="old", role="admin", action="note",
+                  target_type="user", target_id=n, meaning="written the old way", reason=None,
+                  details=hashed_details)
+    digest = _reference_hash(prev, fields)
+    session.execute(text("INSERT INTO events (ts, actor_id, actor, role, action, target_type, target_id, meaning, "
+                         "reason, details, prev_hash, hash) VALUES (:ts, NULL, :actor, :role, :action, :target_type, "
+                         ":target_id, :meaning, NULL, :details, :prev, :hash)"),
+                    dict(fields, details=details_text, prev=prev, hash=digest))
+    return digest
+
+
+def test_events_written_the_old_way_verify_with_the_same_hashes_and_details(db, people):
+    """The walk reads SQLite's details as text and decodes them itself, and hashes with an encoder built once: the
+    stored text is not the hashed text (", " and ": ", \\u escapes, keys in insertion order), so both must give what
+    SQLAlchemy's JSON type and json.dumps gave."""
+    with session_scope(immediate=True) as s:
+        first = record_event(s, people["ada"], "note", "user", 1, "awkward details", details=AWKWARD)
+        assert first.hash == _reference_hash(first.prev_hash, {c: getattr(first, c) for c in (
+            "ts", "actor_id", "actor", "role", "action", "target_type", "target_id", "meaning", "reason", "details")})
+        prev = first.hash
+        prev = _append_by_hand(s, prev, json.dumps(AWKWARD), AWKWARD, 1)  # SQLAlchemy's own serializer, unsorted
+        by_hand = '{ "flag" : true,"big":4611686018427387905, "none":null, "alpha":[1E-1, 1e-7, 15e299, -0.0],' \
+                  '"zeta":{"a":"na\\u00efve \\u2713 \\u65e5\\u672c e\\u0301","b":[{"x":1.0,"y":2}]}}'
+        prev = _append_by_hand(s, prev, by_hand, AWKWARD, 2)
+    seen = []
+    with session_scope() as s:
+        report = verify_chain(s, visit=seen.append)
+        events = s.scalars(select(Event).order_by(Event.id)).all()
+        assert report.ok and report.head_hash == prev and report.checked == len(events)
+        # The visitor sees what the ORM reads: every column, details decoded alike (floats to the bit, big ints).
+        assert [tuple(e) for e in seen] == [tuple(getattr(o, f) for f in e._fields) for e, o in zip(seen, events)]
+        assert [e.details for e in seen[-3:]] == [AWKWARD] * 3
+        assert repr(seen[-1].details["alpha"]) == repr(AWKWARD["alpha"])  # -0.0 stays -0.0
+
+
+@pytest.mark.parametrize("stored, hashed", [
+    ({"p": 0.30000000000000004}, {"p": 0.3}),  # a float one ulp off
+    ({"a": "\u00e9"}, {"a": "e\u0301"}),  # composed where it was decomposed
+    ({"key": {"b": 1, "a": 2}}, {"Key": {"a": 2, "b": 1}}),  # a key renamed, the others out of order
+], ids=["float", "unicode", "key"])
+def test_details_that_decode_to_other_values_than_were_hashed_are_altered(db, people, stored, hashed):
+    """Appended with its hash over other details (no trigger stops an INSERT): found at that event, as altered."""
+    with session_scope(immediate=True) as s:
+        prev = record_event(s, people["ada"], "note", "user", 1, "before", details=AWKWARD).hash
+        _append_by_hand(s, prev, json.dumps(stored), hashed, 3)
+        last = s.scalar(select(Event.id).order_by(Event.id.desc()).limit(1))
+    with session_scope() as s:
+        report = verify_chain(s)
+        before = s.scalar(select(func.count()).select_from(Event).where(Event.id < last))
+    assert not report.ok and report.first_broken_id == last and report.checked == before
+    assert report.message == (f"event {last} (note user 3) was altered: its content no longer matches its hash")
+
+
+def test_an_event_not_yet_flushed_is_walked(db, people):
+    """As when the walk's reads went through the session: its pending rows are flushed first."""
+    with session_scope(immediate=True) as s:
+        prev = s.scalar(select(Event.hash).order_by(Event.id.desc()).limit(1))
+        count = s.scalar(select(func.count()).select_from(Event))
+        fields = dict(ts="2026-12-07T10:00:00.000000+00:00", actor_id=None, actor="x", role="admin", action="note",
+                      target_type="user", target_id=1, meaning="pending", reason=None, details={"é": [1.5]})
+        s.add(Event(**fields, prev_hash=prev, hash=_reference_hash(prev, fields)))
+        report = verify_chain(s)
+    assert report.ok and report.checked == count + 1
