@@ -35,18 +35,39 @@ FULL_BUDGET = Budget()
 QUICK_BUDGET = Budget(steps=150, batch_size=32, width=12)
 
 
+# The side of the map the head averages at most. Three conv layers see 18 px, which at 32² is half the image and
+# leaves an 8² map; at 128² the same layers saw 18 px of 128 and averaged a 32² map, so a structure larger than a
+# few tens of pixels was never seen whole (on shapes half the image wide: balanced accuracy 0.97 at 32², 0.75 at
+# 128²; BENCHMARKS.md, "The benchmark's classifier at larger sides"). Each stage added halves the map and doubles
+# what a feature sees, keeping both shares of the image as at 32².
+HEAD_SIDE = 8
+
+
+def extra_stages(side: int) -> int:
+    """Stride-2 stages added after the three conv layers so that the averaged map is at most HEAD_SIDE: none up
+    to 32² (the classifier of every report before 2026-12-07), 1 at 64², 2 at 128², 3 at 256²."""
+    n, map_side = 0, side // 4  # after the two max-pools
+    while map_side > HEAD_SIDE:
+        n, map_side = n + 1, map_side // 2
+    return n
+
+
 class SmallCNN(nn.Module):
-    def __init__(self, channels: int, num_classes: int, width: int):
+    def __init__(self, channels: int, num_classes: int, width: int, side: int = 32):
         super().__init__()
         w = width
-        self.features = nn.Sequential(
+        layers = [
             nn.Conv2d(channels, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Conv2d(w, 2 * w, 3, padding=1), nn.BatchNorm2d(2 * w), nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.BatchNorm2d(4 * w), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1),
-        )
+        ]
+        # Appended after the first layers, so up to 32² the weights drawn from a seed are those of before. Each
+        # stage costs a quarter of the one before it: the cost per step still grows as the pixels.
+        for _ in range(extra_stages(side)):
+            layers += [nn.MaxPool2d(2), nn.Conv2d(4 * w, 4 * w, 3, padding=1), nn.BatchNorm2d(4 * w), nn.ReLU()]
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1))
         self.head = nn.Linear(4 * w, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -72,7 +93,7 @@ def train_classifier(
     of the full budget took 35 s at 32² on a busy 2-core machine, which a Cancel asked between arms waited out."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = SmallCNN(images.shape[1], num_classes, budget.width)
+        model = SmallCNN(images.shape[1], num_classes, budget.width, min(images.shape[2:]))
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     x_all, y_all = to_float(images), torch.from_numpy(labels.astype(np.int64))
