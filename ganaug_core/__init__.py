@@ -1,7 +1,8 @@
 """ganaug_core: the ML library of ganaug (datasets, GAN training, sampling, metrics).
 
-No Streamlit, no SQL here: persistence lives in `db`, the glue in the `ganaug` package. `db` uses only
-`ganaug_core.paths` from here (where the home folder is, one file lock).
+No Streamlit, no SQL here: persistence lives in `db`, the glue in the `ganaug` package. `db` uses only three
+modules from here that load no torch: `paths` (where the home folder is, one file lock), `plain_files` (a file opened
+only where it is a plain file) and `errors` (what a full disk asks the user to free).
 
 From Python (README, "From Python"), the names below load on first use, so that `db` importing this package for
 its paths loads no torch:

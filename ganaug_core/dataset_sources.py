@@ -164,10 +164,10 @@ def worker_pool(workers: int):
 
 
 def _decode_job(args):
-    path, resolution, channels, max_pixels, bit_depth, follow_links = args
+    path, resolution, channels, max_pixels, bit_depth, follow_links, root = args
     try:
         arr, size, frames, peak = load_image_sized(Path(path), resolution, channels, max_pixels, bit_depth,
-                                                   follow_links)
+                                                   follow_links, Path(root))
         return arr, None, size, frames, peak
     except ImageRejected as e:
         return None, (str(e), e.bomb), None, 1, None
@@ -324,8 +324,9 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
             except ImageRejected as e:
                 if e.bomb:
                     raise GanaugError(f"refusing {f}: {e}") from None
-    # The listing applied follow_links; the read applies it again, to a file swapped for a link since.
-    jobs = [(str(f), options.resolution, channels, options.max_pixels, options.bits, options.follow_links)
+    # The listing applied follow_links; the read applies it again, to a file or a folder below `root` swapped for a
+    # link since.
+    jobs = [(str(f), options.resolution, channels, options.max_pixels, options.bits, options.follow_links, str(root))
             for f in files]
     # Decoded straight into one array: a list of images stacked at the end held every pixel twice (1.8 GB at the
     # peak for 60,000 64² colour images, whose pixels are 737 MB).

@@ -20,7 +20,7 @@ from typing import BinaryIO, Iterator
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ganaug_core.plain_files import NotAPlainFile, open_plain
+from ganaug_core.plain_files import NotAPlainFile, open_plain, through_link
 
 # .jpe and .jfif: JPEGs as some Windows tools and browsers save them (the file's bytes pick the decoder, not its name).
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
@@ -84,11 +84,12 @@ def is_grayscale_mode(mode: str) -> bool:
 
 
 @contextmanager
-def _decoding(path: Path | BinaryIO, max_pixels: int, follow_links: bool = True) -> Iterator[Image.Image]:
+def _decoding(path: Path | BinaryIO, max_pixels: int, follow_links: bool = True,
+              beneath: Path | None = None) -> Iterator[Image.Image]:
     """Open `path`, refuse it before decoding if it is too large, and turn every decoder error into ImageRejected.
     `follow_links` False: a link in `path`'s place is refused, not read (`_plain_file`)."""
     try:
-        with _plain_file(path, follow_links) as f, Image.open(f, formats=DECODERS) as im:
+        with _plain_file(path, follow_links, beneath) as f, Image.open(f, formats=DECODERS) as im:
             _check_size(im, path, max_pixels)
             yield im
     except ImageRejected:
@@ -103,22 +104,22 @@ def _decoding(path: Path | BinaryIO, max_pixels: int, follow_links: bool = True)
 
 
 @contextmanager
-def _plain_file(path: Path | BinaryIO, follow_links: bool = True) -> Iterator[BinaryIO]:
+def _plain_file(path: Path | BinaryIO, follow_links: bool = True, beneath: Path | None = None) -> Iterator[BinaryIO]:
     """`path` opened for reading where it is a plain file (a file object is handed back as it is). A folder is listed
     before its images are read, and a listed image swapped for a pipe meanwhile blocked the open for good: a job
     worker's ingest no Cancel could stop, every later job queued behind it. A device (/dev/zero) never ends.
     `follow_links` False (an ingest told not to follow links): an image swapped for a link after the listing, which
-    passed over links, was read where it led; O_NOFOLLOW refuses it (its last component only: the listing walked no
-    linked folder)."""
+    passed over links, was read where it led; O_NOFOLLOW refuses it, and a folder on the way below `beneath` (the
+    folder listed) swapped for a link too (`plain_files.open_plain_fd`)."""
     if not isinstance(path, (str, os.PathLike)):
         yield path
         return
     try:
-        f = open_plain(path, follow_links)
+        f = open_plain(path, follow_links, beneath)
     except NotAPlainFile:
         raise ImageRejected("not a readable image (not a plain file: a pipe, socket or device)") from None
     except OSError as e:
-        if not follow_links and e.errno == errno.ELOOP and os.path.islink(path):
+        if not follow_links and e.errno in (errno.ELOOP, errno.ENOTDIR) and through_link(path, beneath):
             raise ImageRejected("a link, made after the folder was listed: not followed, as links are not for this "
                                 "ingest") from None
         raise
@@ -265,13 +266,14 @@ def load_image(path: Path, resolution: int, channels: int, max_pixels: int = MAX
 
 
 def load_image_sized(path: Path, resolution: int, channels: int, max_pixels: int = MAX_PIXELS, bit_depth: int = 16,
-                     follow_links: bool = True) -> tuple[np.ndarray, tuple[int, int], int, int | None]:
+                     follow_links: bool = True, beneath: Path | None = None,
+                     ) -> tuple[np.ndarray, tuple[int, int], int, int | None]:
     """`load_image`, the (width, height) the file stores (what ingestion says was lost when it shrinks a 128×128
     photo to 32×32), how many frames or pages it holds, of which only the first is read (a multi-page TIFF of a
     microscope's z-stack, an animated GIF), and a 16-bit image's highest value (None for others): a 12-bit camera's
     images stay below 4096. `bit_depth`: the bits a 16-bit image's values use, scaled 2**bit_depth − 1 → 255.
-    `follow_links` False: a link in `path`'s place is refused (`_plain_file`)."""
-    with _decoding(path, max_pixels, follow_links) as im:
+    `follow_links` False: a link in `path`'s place, or in a folder's below `beneath`, is refused (`_plain_file`)."""
+    with _decoding(path, max_pixels, follow_links, beneath) as im:
         size = im.size  # before draft mode decodes a JPEG at reduced scale
         try:  # counted from the headers (a TIFF's pages, a GIF's blocks), none decoded
             frames = getattr(im, "n_frames", 1)

@@ -64,7 +64,10 @@ def reveal(box: str, label: str, focus: str) -> None:
 # sample" gives way to "Restore sample") left the focus on the page's body (chromium): a screen reader said nothing
 # of what came of it, and where the next Tab went was the browser's guess. After such a click the focus goes to the
 # control that follows from it, but only where it was lost: a reviewer who moved on meanwhile keeps the focus where
-# they put it. Once per request (`nonce`).
+# they put it. Once per request (`nonce`). Only after a press of a key (or a screen reader's click, whose `detail` is
+# 0): after a mouse's click the Batch picker's text field took the focus, where Shift+A and ← → typed into it and the
+# approval's and the pages' shortcuts were dead, and a tablet opened its keyboard. How the last control was pressed is
+# heard by `_INPUT_BY_JS`, drawn on every run (a component's script runs once, when it is first drawn).
 _REFOCUS_JS = """
 export default function(component) {
     const { data } = component;
@@ -80,12 +83,24 @@ export default function(component) {
             return;
         }
         const now = document.activeElement;
-        if (!now || now === document.body || !now.isConnected || now.disabled) target.focus();
+        const lost = !now || now === document.body || !now.isConnected || now.disabled;
+        if (lost && window.__ganaugInputBy === "keyboard") target.focus();
     };
     look();
 }
 """
 _refocus = st.components.v2.component("ganaug_refocus", js=_REFOCUS_JS)
+_INPUT_BY_JS = """
+export default function() {
+    if (window.__ganaugInputBy) return;
+    window.__ganaugInputBy = "keyboard";
+    const by = (how) => () => { window.__ganaugInputBy = how; };
+    document.addEventListener("keydown", by("keyboard"), true);
+    document.addEventListener("pointerdown", by("pointer"), true);
+    document.addEventListener("click", (e) => { if (e.detail === 0) window.__ganaugInputBy = "keyboard"; }, true);
+}
+"""
+_input_by = st.components.v2.component("ganaug_input_by", js=_INPUT_BY_JS)
 
 REFOCUS = "refocus"  # session state: the CSS selector of the control to focus after the next run, if focus is lost
 
@@ -97,7 +112,9 @@ def focus_next(selector: str) -> None:
 
 
 def refocus() -> None:
-    """Draw the refocus `focus_next` asked for, once; it draws nothing. Call it below the control it names."""
+    """Draw the refocus `focus_next` asked for, once; it draws nothing. Call it below the control it names, on every
+    run: the page listens from its first draw for how the reviewer presses a control (`_INPUT_BY_JS`)."""
+    _input_by(data={}, key=f"{REFOCUS}_input_by")
     selector = st.session_state.pop(REFOCUS, None)
     if selector:
         _refocus(data={"selector": selector, "nonce": st.session_state[f"{REFOCUS}_nonce"]}, key=REFOCUS)

@@ -1,8 +1,8 @@
 """Where the keyboard's focus goes when a click takes away the control pressed: "Add tag" is disabled until another
 tag is chosen, "Reject sample" gives way to "Restore sample", "Approve batch" to its confirmation and back. The browser
 left the focus on the page's body (chromium, keyboard only): the next Tab started again from the sidebar. The page
-draws a refocus (pages/reveal.py) naming the control that follows; what the browser does with it, the browser test
-of the walk shows."""
+draws a refocus (pages/reveal.py) naming the control that follows; what the browser does with it (after a key's press
+only), tests/browser/test_refocus.py shows."""
 
 from __future__ import annotations
 

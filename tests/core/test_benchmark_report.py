@@ -209,3 +209,20 @@ def test_the_markdown_says_which_g_mean_and_pr_auc_its_numbers_are(report):
     assert "macro G-mean: √(recall × specificity) of each class against the rest, averaged over the classes" in md
     assert "not the geometric mean of the recalls" in md and "average precision" in md
     assert "15 equal-width confidence bins" in md
+
+
+def test_after_gan_filtered_scores_its_candidates_the_benchmarks_bar_comes_back_while_its_classifier_trains(
+        monkeypatch):
+    # The scoring's bar ends full: the app's job bar (the last report) said 100 % through the classifier's training,
+    # then fell back to the benchmark's 0 of 1.
+    import ganaug_core.benchmark.harness as harness
+    from tests.core.test_benchmark_arms import INPUTS
+
+    seen = []
+    # The classifier's training reports nothing: what it would say is not the question here (5 s of a busy machine).
+    monkeypatch.setattr(harness, "_train_and_score", lambda *args: ({}, {}, None))
+    run_benchmark_arms(data(), ["gan_filtered"], [0], INPUTS, TINY, progress=seen.append)
+    said = [(p.stage, p.done, p.total) for p in seen]
+    last_score = max(i for i, (stage, _, _) in enumerate(said) if stage == "score")
+    assert said[0] == ("benchmark", 0, 1) and said[last_score][1:] == (said[last_score][2],) * 2
+    assert said[last_score + 1:] == [("benchmark", 0, 1), ("benchmark", 1, 1)]

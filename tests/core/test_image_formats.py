@@ -84,3 +84,33 @@ def test_an_image_swapped_for_a_link_after_the_listing_is_not_read_where_links_a
     # Following links, the same link is read, listed or swapped in (the walk says which links it followed).
     result = ingest(str(tmp_path / "src"), tmp_path / "out2", IngestOptions(resolution=8, channels=1, workers=1))
     assert (len(result.images), result.skipped) == (6, [])
+
+
+def test_a_class_folder_swapped_for_a_link_after_the_listing_is_not_read_through_where_links_are_not_followed(tmp_path):
+    """O_NOFOLLOW refuses a link in a file's own place only: a class folder swapped for a link between the listing and
+    the reads had each of its images read where the link led (another patient's records, outside the folder given)."""
+    from ganaug_core.datasets import IngestOptions, ingest
+
+    elsewhere = tmp_path / "elsewhere"
+    for cls in ("a", "b", "c"):
+        (tmp_path / "src" / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "src" / cls / f"{i}.png")
+    elsewhere.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((8, 8), 255, np.uint8)).save(elsewhere / f"{i}.png")
+    folder = tmp_path / "src" / "a"
+
+    def swap(p):  # once listed, before the first image is read (one worker: the reads follow this report)
+        if p.stage == "decode" and p.done == 0 and not folder.is_symlink():
+            for f in folder.iterdir():
+                f.unlink()
+            folder.rmdir()
+            folder.symlink_to(elsewhere)
+
+    options = IngestOptions(resolution=8, channels=1, workers=1, follow_links=False)
+    result = ingest(str(tmp_path / "src"), tmp_path / "out", options, swap)
+    assert result.skipped[:3] == [(str(folder / f"{i}.png"), "a link, made after the folder was listed: not followed, "
+                                                             "as links are not for this ingest") for i in range(3)]
+    assert result.skipped[3:] == [(str(folder), "a class folder with no readable image: not a class")]
+    assert len(result.images) == 6
