@@ -140,8 +140,12 @@ def heartbeat(session: Session, job_id: int) -> bool:
                            .values(heartbeat_at=db_now(session))).rowcount == 1
 
 
-def finish_job(session: Session, job_id: int, result: Optional[dict] = None, run_id: Optional[int] = None) -> None:
+def finish_job(session: Session, job_id: int, result: Optional[dict] = None, run_id: Optional[int] = None,
+               message: Optional[str] = None) -> None:
+    """running → done; `message`: what the job's row says at its end (else its last progress message stays)."""
     values = dict(status="done", progress=1.0, result=result or {}, finished_at=db_now(session))
+    if message is not None:
+        values["message"] = message
     if run_id is not None:
         values["run_id"] = run_id
     session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(**values))

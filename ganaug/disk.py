@@ -172,6 +172,26 @@ def home_usage() -> dict:
                 other_bytes=total - sum(parts.values()) - inside, total_bytes=total)
 
 
+def models_leftovers(remove: bool = False) -> list[tuple[Path, int]]:
+    """The temporary files that saves killed outright (`kill -9`, out of memory) left in GANAUG_HOME/models/<dataset>/
+    (a feature extractor's, a map's, the scoring's kept features and pixel bank and their records), with their sizes:
+    `paths.left_by_dead_writers`, which a file being written never is. `remove`: delete them. The next scoring of
+    their dataset removes them too."""
+    root = paths.models_dir()
+    found: list[tuple[Path, int]] = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else ():
+        if folder.is_dir() and not folder.is_symlink():
+            found += paths.left_by_dead_writers(folder, remove)
+    return found
+
+
+def leftovers_listed(found: list[tuple[Path, int]]) -> dict:
+    """`models_leftovers` for `--json`: how many, their bytes, their paths relative to the home."""
+    home = paths.home()
+    return dict(files=len(found), bytes=sum(n for _, n in found),
+                paths=[p.relative_to(home).as_posix() for p, _ in found])
+
+
 def human(n: Optional[int]) -> str:
     """Bytes for people: '512 B', '3.4 kB', '21.0 MB', '1.25 GB' (powers of 1,000, as `du --si` and file managers)."""
     if n is None:

@@ -111,10 +111,13 @@ def ensure_feature_extractor(
     time, a dataset of 60,000 64² images cost 737 MB and 5–20 s more per call (the sha256 alone 4.7 s), several calls
     per scoring and one in the Review page's request for a sample's nearest images.
     """
-    from ganaug_core.features import FeatureExtractor, train_feature_extractor
-
     row = _dataset_row(dataset)
     folder = _folder(dataset)
+    # Every scoring of the dataset starts here: what saves killed outright left in its folder goes (270 kB for an
+    # extractor's temporary file, a map's and a pixel bank's far more), as `runs prune` removes it too.
+    paths.left_by_dead_writers(folder, remove=True)
+    from ganaug_core.features import FeatureExtractor, train_feature_extractor  # torch: a few seconds the first time
+
     path, record_path = folder / "feature_extractor.pt", folder / "feature_extractor.json"
     with _exclusive(folder, "extractor"):
         record = _read_record(record_path)

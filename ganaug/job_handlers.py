@@ -13,7 +13,9 @@ plus `job_id` and `requested_by` added by the worker:
 - evaluate: batch_id → measures one batch (scores and metrics); the result holds its scores.
 - benchmark: dataset, arms, seeds, quick, run_id, out_dir → the downstream benchmark report.
 - ingest: source (a folder on the server, or demo:digits), dataset (its name), resolution, test_fraction, seed,
-  follow_links, bit_depth → a dataset, all of it or nothing; the result counts what it holds and what was left out.
+  follow_links, bit_depth → a dataset, all of it or nothing; the result counts what it holds and what was left out,
+  with what `data ingest` would have said beside its report (`notes`, in the app's words) and the job's closing
+  `message`.
 - sleep: seconds, steps → does nothing for a while; checks that a worker is alive and reporting.
 
 Every handler asks `should_stop()` at its safe points (between training steps, generated chunks, scoring stages,
@@ -333,10 +335,43 @@ def ingest(params: dict, progress: ProgressCallback, should_stop: Callable[[], b
     stop_if(should_stop, stop)
     dataset, result = ingest_dataset(source, name, options, stopping_at_reports(progress, should_stop, stop),
                                      by=params.get("requested_by"))
+    notes = ingest_notes_in_app(source, dataset, result)
     return {"dataset": dataset.name, "images": len(result.images), "classes": len(result.class_names),
             "resolution": dataset.resolution, "channels": dataset.channels, "skipped": len(result.skipped),
             "links": len(result.links), "source_side": result.source_side, "stretched": len(result.stretched),
-            "frames": len(result.frames), "small": len(result.small)}
+            "frames": len(result.frames), "small": len(result.small), "notes": notes,
+            "message": ingested_message(len(result.images), notes)}
+
+
+def ingest_notes_in_app(source: str, dataset, result) -> list[str]:
+    """What `ganaug data ingest` says on stderr beside its report (`ganaug.cli.ingest_notes`), in the app's words
+    (`in_the_app`): an admin who added a 12-bit camera's X-rays from the Overview learnt nothing of their being stored
+    nearly black. The form always gives a resolution, so the command line's note on the default shrinking the images
+    is not said (the page says that one its own way, with the resolution to choose)."""
+    from ganaug.cli.data import shown_report  # here: the worker need not assemble the command line to start
+    from ganaug.cli.ingest_notes import in_the_app, ingest_notes
+    from ganaug.datasets import dataset_report
+
+    report = shown_report(dataset_report(dataset.name))
+    lines = ingest_notes(source, dataset, result, report, result.duplicates(), defaulted=False)
+    return [in_the_app(line, dataset.name) for line in lines]
+
+
+INGEST_MESSAGE_NOTE = 200  # characters of the first note the job's message keeps at most (its first sentence)
+
+
+def ingested_message(images: int, notes: list[str]) -> str:
+    """A done ingest's message, for `ganaug jobs list` ('ingested 15 images; note: the 15 images of 16 bits hold values
+    up to 4,095 only, … nearly black, in 17 grey levels; 1 more note (…)'): the row kept its last progress, 'write
+    15/15', and said nothing of what the ingest warned of."""
+    said = f"ingested {images:,} images"
+    if not notes:
+        return said
+    first = notes[0].split(". ", 1)[0].rstrip(".")
+    if len(first) > INGEST_MESSAGE_NOTE:
+        first = first[:INGEST_MESSAGE_NOTE].rsplit(" ", 1)[0] + " …"
+    more = f"; {len(notes) - 1} more note{'s' * (len(notes) > 2)}" if len(notes) > 1 else ""
+    return f"{said}; {first}{more} (the Overview's “Add a dataset” says all; `--json`: the result's `notes`)"
 
 
 def sleep(params: dict, progress: ProgressCallback, should_stop: Callable[[], bool]) -> dict:

@@ -136,7 +136,9 @@ def _ended(s: Session, job_id: int, kind: str, result: dict, stop_event: threadi
         cancel_job(s, job_id, cancel_message(s, run_id, result.get("batch_ids") or [], stopped,
                                              trained=kind == "train_generate"), run_id=run_id)
         return "cancelled"
-    finish_job(s, job_id, result, run_id=run_id)
+    # A handler's closing words ("ingested 15 images; note: …"), where it has any, replace its last progress.
+    message = result.get("message") if isinstance(result.get("message"), str) else None
+    finish_job(s, job_id, result, run_id=run_id, message=message)
     return "done"
 
 

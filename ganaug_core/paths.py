@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
+import socket
+import stat
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,13 +128,88 @@ def file_lock(path: Path) -> Iterator[None]:
 def written_beside(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     """A temporary name beside `path` to write to, unique (writers may race); renamed over `path` once the block
     ends, removed if it raises. A full disk left each writer's half-written temporary file behind, taking the room
-    the error had just asked the user to free (the feature extractor's 270 kB on a 300 kB tmpfs)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}{suffix}")
+    the error had just asked the user to free (the feature extractor's 270 kB on a 300 kB tmpfs). A `kill -9` leaves
+    it too: its name says which machine's process wrote it, and the writer holds a lock on it, so that
+    `left_by_dead_writers` can tell it from a file being written."""
+    tmp = path.with_name(f".{path.name}.{_host()}-{os.getpid()}.{uuid.uuid4().hex}{suffix}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the writer opens it again, by its name
     try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks: its name's pid (and age) still keep it from a sweep
+            pass
         yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+        os.close(fd)
+
+
+# `written_beside`'s names: `.<name>.<host>-<pid>.<32 hex><suffix>` (`.tmp`, `.tmp.npz`); before 2026-12-07 without
+# the host. Nothing else that ganaug or a user puts in a folder is named so.
+_WRITTEN_BESIDE = re.compile(
+    r"\.(?P<name>.+)\.(?:(?P<host>[A-Za-z0-9_-]+)-)?(?P<pid>\d+)\.[0-9a-f]{32}\.tmp(?:\.npz)?")
+# A temporary file not written to for this long is a dead writer's whoever wrote it: on a home shared by several
+# machines (NFS), another machine's pid says nothing here, and a lock there may be dropped before the rename.
+ABANDONED_AFTER_S = 24 * 3600
+
+
+def _host() -> str:
+    """This machine's name as a temporary file's name carries it (ASCII letters, digits, - and _; 32 at most, so that
+    a long file name still fits the file system's 255 bytes)."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in socket.gethostname())[:32] \
+        or "host"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another account's process
+        return True
+    return True
+
+
+def left_by_dead_writers(folder: Path, remove: bool = False) -> list[tuple[Path, int]]:
+    """`written_beside`'s temporary files in `folder` that no writer will rename any more, with their sizes:
+    no process holds its lock, and either this machine's process named in it is gone (`kill -9`, out of memory) or
+    it was last written ABANDONED_AFTER_S ago (another machine's, or named before the host was). `remove`: delete
+    them, each while holding its lock. A folder's sub-folders, links and every other name are left alone."""
+    found = []
+    try:
+        entries = sorted(Path(folder).iterdir())
+    except OSError:  # no such folder yet
+        return []
+    for path in entries:
+        named = _WRITTEN_BESIDE.fullmatch(path.name)
+        if named is None:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:  # renamed or removed meanwhile, or a link
+            continue
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:  # its writer holds it
+                continue
+            except OSError:  # no locks here: the name and the age decide
+                pass
+            ours = named["host"] == _host()
+            if (ours and not _pid_alive(int(named["pid"]))) or time.time() - info.st_mtime > ABANDONED_AFTER_S:
+                if remove:
+                    try:
+                        path.unlink(missing_ok=True)
+                    except OSError:  # another account's, in a folder we may not write: the scoring goes on
+                        continue
+                found.append((path, info.st_size))
+        finally:
+            os.close(fd)
+    return found
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:

@@ -248,11 +248,25 @@ def outcome(job: dict) -> None:
             st.info(plain(f"To keep more of the images' detail, add the folder again under another name with a "
                           f"resolution of {min(side, MAX_RESOLUTION)}: a dataset's resolution is fixed once "
                           "ingested."), icon=":material/photo_size_select_small:")
+        ingest_notes(r.get("notes") or [])
     elif job["status"] == "failed":
         failure(job, "The ingest failed; nothing of the dataset was written")
     else:
         st.warning(plain(job["message"] or "Cancelled: nothing of the dataset was written."),
                    icon=":material/stop_circle:")
+
+
+def ingest_notes(notes: list[str]) -> None:
+    """What `ganaug data ingest` says beside its report, in the app's words (the job's `notes`): 16-bit images of a
+    12-bit camera stored nearly black, identical images and near-copies, a rare class with too few test images, …
+    Warnings as warnings; notes as information."""
+    for line in notes:
+        kind, _, said = line.partition(": ")
+        said = said[:1].upper() + said[1:]
+        if kind == "warning":
+            st.warning(plain(said), icon=":material/warning:")
+        else:
+            st.info(plain(said), icon=":material/info:")
 
 
 @st.fragment(run_every=2)

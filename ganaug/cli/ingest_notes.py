@@ -5,6 +5,7 @@ and an earlier copy of the same source."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -45,6 +46,38 @@ def ingest_notes(source: str, dataset, result, report, duplicates: dict, default
                      f"{some_names([repr(b) for b in before])}: this is a separate copy, with runs and reviews of "
                      "its own")
     return lines
+
+
+# The words of the notes that name `data ingest`'s options, as the app's "Add a dataset" (pages/ingest_form.py) says
+# them: a clinic that adds its folders from the app read "--bit-depth 12" and had no shell to type it in. The form has
+# no channels option, so that note sends to the command line; the lists `--json` gives are `data report`'s for
+# duplicates and near-copies, and the command line's alone for the rest. Changing a note's words here means changing
+# its rewrite too: tests/app/test_ingest_notes_in_app.py checks that no option is left bare.
+_FORM_LABEL = {"--bit-depth": "“Bit depth of 16-bit images”", "--resolution": "“Resolution”",
+               "--test-fraction": "“Test fraction”"}
+_IN_THE_APP = [
+    (re.compile(r"ingest again under another --name with --channels 1"),
+     "ingest again under another name from the command line, `ganaug data ingest FOLDER --name NAME --channels 1` "
+     "(the app's “Add a dataset” has no such option)"),
+    (re.compile(r"ingest again under another --name with "), "add the folder again under another name with "),
+    (re.compile(r"(--bit-depth|--resolution|--test-fraction) (\d[\d.]*)"),
+     lambda m: f"a {_FORM_LABEL[m[1]]} of {m[2]}"),
+    (re.compile(r"--bit-depth|--resolution|--test-fraction"), lambda m: _FORM_LABEL[m[0]]),
+    (re.compile(r"`--json` lists them by source path"), "`ganaug data report {name} --json` lists them by source path"),
+    (re.compile(r"\(`--json` lists them\)"), "(`ganaug data ingest --json` lists them, on the command line only)"),
+]
+
+
+def in_the_app(line: str, name: str) -> str:
+    """`line`, a note of `ingest_notes`, as the app says it: each option named by the form's label for it, or the
+    command line named where the form has none (`_IN_THE_APP`). `name`: the dataset's."""
+    from shlex import quote
+
+    for pattern, said in _IN_THE_APP:
+        text = said.replace("{name}", quote(one_line(name))) if isinstance(said, str) else None
+        # A function, not a template: a backslash in the dataset's name is no escape.
+        line = pattern.sub(said if text is None else lambda _m, text=text: text, line)
+    return line
 
 
 def duplicates_notes(dup: dict, resolution: int, source: str) -> list[str]:

@@ -86,9 +86,11 @@ def runs_show_cmd(
 @cli_errors
 def runs_du_cmd(run: Optional[list[int]] = RUN_IDS, as_json: bool = JSON) -> None:
     """What the runs hold on disk (checkpoints, grids, the rest), then the whole home by part: runs, batches,
-    datasets, models, reports, the database; and the runs and batches whose folders are gone, or that no row names
-    (a database and files restored from two different backups)."""
-    from ganaug.disk import home_usage, human, records_and_folders, records_and_folders_said, runs_usage
+    datasets, models, reports, the database; the temporary files that saves killed outright left in models; and the
+    runs and batches whose folders are gone, or that no row names (a database and files restored from two different
+    backups)."""
+    from ganaug.disk import (home_usage, human, leftovers_listed, models_leftovers, records_and_folders,
+                             records_and_folders_said, runs_usage)
 
     rows = runs_usage(run)
     if run:
@@ -109,9 +111,15 @@ def runs_du_cmd(run: Optional[list[int]] = RUN_IDS, as_json: bool = JSON) -> Non
                f"({parts}, {database}, other {human(home['other_bytes'])})"
                "\n`ganaug runs prune --all --dry-run` shows what pruning the runs would free")
     text = "\n".join([header, *lines, summary]) if rows else summary
+    left = leftovers_listed(models_leftovers())  # counted in models above, and in nothing that prunes runs
+    if left["files"]:
+        many = left["files"] > 1
+        text += (f"\nmodels holds {left['files']} temporary file{'s' * many} of saves killed outright "
+                 f"({human(left['bytes'])}): `ganaug runs prune --all` removes {'them' if many else 'it'}, as does the "
+                 "next scoring of the dataset")
     records = records_and_folders()  # a database and files restored from two different backups
     text = "\n".join([text, *records_and_folders_said(records)])
-    emit({"runs": rows, "home": home, "records": records}, as_json, text)
+    emit({"runs": rows, "home": home, "records": records, "models_leftovers": left}, as_json, text)
 
 
 @runs_app.command("prune")
@@ -124,17 +132,20 @@ def runs_prune_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", metavar="", help="Say what would be deleted; delete nothing"),
     as_json: bool = JSON,
 ) -> None:
-    """Delete finished runs' intermediate checkpoints and old grids. Kept: each run's latest checkpoint (resume,
-    generate), every checkpoint a batch was generated from (`audit reproduce`), the K newest checkpoints and grid
-    steps, and everything of a run still training. Records nothing in the decision log.
+    """Delete finished runs' intermediate checkpoints and old grids, and the temporary files that saves killed
+    outright left in models. Kept: each run's latest checkpoint (resume, generate), every checkpoint a batch was
+    generated from (`audit reproduce`), the K newest checkpoints and grid steps, and everything of a run still
+    training. Records nothing in the decision log.
 
     Example: ganaug runs prune --all --dry-run (then without --dry-run)"""
-    from ganaug.disk import human, plan_prune, prune
+    from ganaug.disk import human, leftovers_listed, models_leftovers, plan_prune, prune
 
     if bool(run) == all_runs:
         raise UserError("give --run N (repeatable) or --all" if not run else "give either --run or --all, not both")
     plans = (plan_prune if dry_run else prune)(None if all_runs else run, keep_last)
-    freed = sum(p.freed_bytes for p in plans)
+    # No run's, whichever runs were named: what saves killed outright left beside a dataset's models.
+    left = leftovers_listed(models_leftovers(remove=not dry_run))
+    freed = sum(p.freed_bytes for p in plans) + left["bytes"]
     verb = "would delete" if dry_run else "deleted"
     lines = []
     # A year's runs, most of them pruned already: one line for those with nothing to delete, not one each.
@@ -155,10 +166,13 @@ def runs_prune_cmd(
     if idle:
         lines.append(f"{len(idle)} run{'s' * (len(idle) != 1)} with nothing to delete: {_ranges(idle)} "
                      "(`ganaug runs prune --run N --dry-run` names what each keeps)")
+    if left["files"]:
+        lines.append(f"models: {verb} {left['files']} temporary file{'s' * (left['files'] != 1)} of saves killed "
+                     f"outright ({human(left['bytes'])})")
     lines.append(f"dry run: pruning would free {human(freed)}; nothing was deleted" if dry_run
                  else f"freed {human(freed)}")
-    emit({"dry_run": dry_run, "keep_last": keep_last, "freed_bytes": freed, "runs": [p.to_dict() for p in plans]},
-         as_json, "\n".join(lines))
+    emit({"dry_run": dry_run, "keep_last": keep_last, "freed_bytes": freed, "runs": [p.to_dict() for p in plans],
+          "models_leftovers": left}, as_json, "\n".join(lines))
 
 
 def _ranges(ids: list[int]) -> str:
