@@ -174,6 +174,10 @@ class Batch(Base):
     code_version: Mapped[str] = mapped_column(String(64))
     folder: Mapped[str] = mapped_column(Text)  # relative to GANAUG_HOME
     scores_computed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # ganaug_core.scoring.SCORING_VERSION of the scoring that stored its scores (migration 0012); None: not scored,
+    # or scored before versions were recorded, by an older copy check than today's. Deferred, as 0006's and 0010's
+    # columns: loading a batch then reads no column a schema before 0012 lacks.
+    scoring_version: Mapped[Optional[int]] = mapped_column(deferred=True)
     created_at: Mapped[created_at]
 
     run: Mapped[Run] = relationship()

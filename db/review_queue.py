@@ -18,8 +18,9 @@ SCORE_FIELDS = ("class_confidence", "realism", "novelty", "nn_distance", "memori
 
 
 def pending_batches(session: Session, dataset_id: Optional[int] = None, limit: Optional[int] = None) -> Sequence[Batch]:
-    """Pending batches, oldest first: all of them, or the first `limit`."""
-    return session.scalars(_pending(select(Batch), dataset_id).order_by(Batch.id).limit(limit)).all()
+    """Pending batches, oldest first: all of them, or the first `limit` (with the scoring that scored each)."""
+    return session.scalars(_pending(select(Batch), dataset_id).options(undefer(Batch.scoring_version))
+                           .order_by(Batch.id).limit(limit)).all()
 
 
 def count_pending(session: Session, dataset_id: Optional[int] = None) -> int:

@@ -167,7 +167,8 @@ def batch_state(session: Session, batch_id: int) -> Optional[dict]:
     ).first()
     return dict(
         batch=b.id, run_id=b.run_id, status=b.status, class_index=b.class_index, count=b.count, dataset=dataset.name,
-        class_names=list(dataset.class_names), scored=b.scores_computed, open_memorized=open_memorized or 0,
+        class_names=list(dataset.class_names), scored=b.scores_computed, scoring_version=b.scoring_version,
+        open_memorized=open_memorized or 0,
         last_event=dict(action=last.action, actor=last.actor, ts=last.ts, reason=last.reason) if last else None,
     )
 

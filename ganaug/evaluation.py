@@ -14,6 +14,7 @@ from typing import Callable, Optional
 
 import numpy as np
 from sqlalchemy import select, update
+from sqlalchemy.orm import undefer
 
 from db.engine import session_scope
 from db.models import Batch, Dataset, RealImage, Report, Run, Sample
@@ -33,7 +34,7 @@ class ScoringStopped(InterruptedError):
 def _load_batch(batch_id: int) -> tuple[Batch, str, list[Sample], int]:
     """The batch, its dataset's name, its samples and the side its generator worked at."""
     with session_scope() as session:
-        batch = session.get(Batch, batch_id)
+        batch = session.get(Batch, batch_id, options=[undefer(Batch.scoring_version)])  # read once the session ends
         if batch is None:
             raise GanaugError(f"unknown batch {batch_id}")
         dataset = session.get(Dataset, batch.dataset_id).name
@@ -82,13 +83,13 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
     transaction: `should_stop()` is asked before each stage and the write, never between two samples' rows.
     `data`: the dataset's (row, arrays) from `dataset_arrays`, where the caller read them already."""
     from ganaug.datasets import dataset_arrays
-    from ganaug_core.scoring import score_samples
+    from ganaug_core.scoring import SCORING_VERSION, score_samples
     from ganaug_core.rescale import as_generated, upsample_images
 
     batch, dataset, samples, gen_side = _load_batch(batch_id)
     if batch.scores_computed and not rescore:
         return {"batch": batch_id, "dataset": dataset, "class_index": batch.class_index, "recomputed": False,
-                **_stored_summary(batch_id)}
+                "scoring_version": batch.scoring_version, **_stored_summary(batch_id)}
     keep_freed_memory()  # the feature extractor's training steps reallocate the same maps (ganaug_core/memory.py)
     unscored = ScoringStopped(f"batch {batch_id} was not scored: none of its scores were stored")
     watched = stopping_at_reports(progress, should_stop, unscored)
@@ -129,10 +130,12 @@ def score_batch(batch_id: int, progress: ProgressCallback = no_progress, rescore
             }
             for i, s in enumerate(samples)
         ])
-        session.execute(update(Batch).where(Batch.id == batch_id).values(scores_computed=True))
+        session.execute(update(Batch).where(Batch.id == batch_id)
+                        .values(scores_computed=True, scoring_version=SCORING_VERSION))
     progress(Progress("score", len(samples), len(samples)))
     return {
         "batch": batch_id, "dataset": dataset, "class_index": batch.class_index, "recomputed": True,
+        "scoring_version": SCORING_VERSION,
         "samples": len(samples), "memorized": int(scores.memorized.sum()),
         "exact_copies": int(scores.exact_copy.sum()), "near_copies_of_training": int(scores.near_copy.sum()),
         "near_copies": int(scores.near_copy.sum()),  # its name before 2026-12-07, for scripts: one release more

@@ -288,7 +288,9 @@ def evaluate(params: dict, progress: ProgressCallback, should_stop: Callable[[],
 
     batch_id = int(params["batch_id"])
     try:
-        return {"batch_id": batch_id, "scores": measure_batch(batch_id, progress=progress, should_stop=should_stop)[0]}
+        # `rescore`: the Review page's "Compute scores again", for a batch scored by an older check than today's.
+        return {"batch_id": batch_id, "scores": measure_batch(batch_id, progress=progress, should_stop=should_stop,
+                                                              rescore=bool(params.get("rescore")))[0]}
     except ScoringStopped as e:
         return {"batch_id": batch_id, "stopped": str(e)}
     except Exception as e:

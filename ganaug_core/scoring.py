@@ -24,6 +24,17 @@ from ganaug_core.metrics.duplicates import NEAR_RMS, exact_matches, nearest_pixe
 from ganaug_core.metrics.neighbours import kth_neighbour_radii, pairwise_distances
 from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO, RealBank, pixel_copy_ratio
 
+# The version of the scoring (these scores and the copy check behind `memorized`) that a batch's stored scores came
+# from: `score_batch` records it on the batch (batches.scoring_version, migration 0012), and the Review page,
+# `review samples` and `evaluate batch` say "scored by an older check" for a batch scored by a lower one, or before
+# versions were recorded (NULL), with the rescore that brings it up to date. Bump it (and add its line below) with
+# any change that can change what is stored for the same samples and training images: a memorized flag (a threshold
+# such as COPY_RATIO, PIXEL_COPY_RATIO or NEAR_RMS, a transform the pixel check aligns, MIN_SIDE, the colour pass), a
+# score's formula or constant (REALISM_K, REALISM_CAP, NEIGHBOURS), which real images are the nearest, copy_match's
+# record, or the feature extractor's network or training. Not a change: a speed-up with the same values, a message.
+SCORING_VERSION = 1
+# 1 (2026-12-07): the copy check with its colour pass (2026-12-06/07), rotations, crops at a corner, quarter turns
+#   and MIN_SIDE; every batch scored before it was recorded reads as older (NULL).
 REALISM_K = 5
 REALISM_CAP = 10.0  # a copy would score infinity; capped so the value sorts and serialises
 NEIGHBOURS = 5  # nearest real training images kept per sample for the review page
@@ -127,3 +138,13 @@ def score_samples(
         memorized=memorized,
         copy_match=matches,
     )
+
+
+def older_scoring(version: Optional[int]) -> Optional[str]:
+    """What made a batch's stored scores, where it is older than this scoring (None where it is this one, or a
+    newer ganaug's): "before versions were recorded; now version 1" (NULL: scored before migration 0012) or
+    "version 1; now version 2"."""
+    if version is not None and version >= SCORING_VERSION:
+        return None
+    return f"{'before versions were recorded' if version is None else f'version {version}'}; now version {SCORING_VERSION}"
+

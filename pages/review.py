@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Optional
 
 import streamlit as st
 
@@ -22,6 +23,7 @@ from db.jobs import ACTIVE
 from db.review_queue import review_page
 from ganaug_core.imageio import shown_px
 from ganaug_core.runstats import diversity_said, last_diversity, too_young_to_tell
+from ganaug_core.scoring import older_scoring
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
 from pages.review_decisions import (QUEUE_ROWS, SCORE_JOB, batch_actions, load_batch, load_batch_counts, load_queue,
                                     load_tags, open_by_id, queue_scoring, set_state)
@@ -84,22 +86,29 @@ def scoring_progress(job_id: int, batch_id: int) -> None:
     st.rerun(scope="app")  # it ended: the page now shows the scores, or the failure and the button again
 
 
-def scoring_controls(batch_id: int) -> None:
-    """For an unscored batch: its scoring job's progress, or a button that queues one (the worker runs it)."""
+def scoring_controls(batch_id: int, older: Optional[str] = None) -> None:
+    """For an unscored batch, or one scored by an older check (`older`: which, from `older_scoring`): its scoring
+    job's progress, or a button that queues one (the worker runs it; for `older`, over the stored scores)."""
     with session_scope() as session:
         found = views.latest_batch_job(session, SCORE_JOB, batch_id)
     job = load_job(found)[0] if found is not None else None
     if job is not None and job["status"] in ACTIVE:
         scoring_progress(job["job"], batch_id)
         return
+    if older and job is not None and not job["params"].get("rescore"):
+        job = None  # the job that first scored it: its end says nothing of a rescore
+    if older:  # its memorization flags may come from a weaker copy check: a reviewer approving on them must know
+        st.caption(f"Scored by an older check ({older}): Compute scores again for today's scores and memorization "
+                   "flags.")
     if job is not None and job["status"] == "failed":
         failure(job, f"Scoring job {job['job']} failed")
     elif job is not None and job["status"] == "cancelled":
         st.caption(f"Scoring job {job['job']} was cancelled. {who_and_when(job)}")
         if job["message"].startswith("cancelled on request:"):  # stopped while it ran: what it finished and not
             st.caption(plain(job["message"]))
-    st.button("Compute scores", key=f"score_batch_{batch_id}", icon=":material/analytics:", on_click=queue_scoring,
-              args=(batch_id, job["job"] if job is not None else 0))
+    st.button("Compute scores again" if older else "Compute scores", key=f"score_batch_{batch_id}",
+              icon=":material/analytics:", on_click=queue_scoring,
+              args=(batch_id, job["job"] if job is not None else found or 0, bool(older)))
     st.caption("The worker that `ganaug app` starts scores the batch: class confidence, realism, novelty and the "
                "memorization check approval waits for. A job still running ahead of it (such as the run that "
                "generated this batch) goes first.")
@@ -230,6 +239,11 @@ def batch_panel(batch_id: int) -> None:
         st.warning("Scores and embeddings for this batch are not computed yet; sorting by score is unavailable.")
         if state["status"] == "pending":
             scoring_controls(batch_id)
+    elif (older := older_scoring(state["scoring_version"])) and state["status"] == "pending":
+        scoring_controls(batch_id, older)
+    elif older:  # decided: no button here (the page scores pending batches only), but what scored it still counts
+        st.caption(f"Scored by an older check ({older}): `ganaug evaluate batch {batch_id} --rescore` computes "
+                   "scores again.")
     reading = collapse_reading(home(), state["run_id"])
     if state["class_index"] in reading.get("collapsed", []) and too_young_to_tell(reading.get("step")):
         st.info(f"The run behind this batch trained only {reading['step']} steps: its samples of "

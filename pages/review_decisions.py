@@ -253,13 +253,15 @@ def tag_open_sample(sample_id: int, tag: str) -> None:
         st.session_state.pop(f"tag_reason_{sample_id}", None)
 
 
-def queue_scoring(batch_id: int, after_job: int) -> None:
-    """"Compute scores" callback. The submit key names the batch and its newest scoring job, so a double click (or
-    two reviewers at once) queues one job, and a retry after a failed job queues a new one."""
+def queue_scoring(batch_id: int, after_job: int, rescore: bool = False) -> None:
+    """"Compute scores" (`rescore`: "Compute scores again") callback. The submit key names the batch and its newest
+    scoring job, so a double click (or two reviewers at once) queues one job, and a retry after a failed job queues a
+    new one."""
     try:
         with acting_user(outcome="no scoring job was queued") as (session, me):
-            job = submit_job(session, SCORE_JOB, {"batch_id": batch_id},
-                             submit_key=f"score-batch-{batch_id}-after-{after_job}", requested_by=me.id)
+            job = submit_job(session, SCORE_JOB, {"batch_id": batch_id, **({"rescore": True} if rescore else {})},
+                             submit_key=f"{'re' * rescore}score-batch-{batch_id}-after-{after_job}",
+                             requested_by=me.id)
             job_id = job.id
     except decision_errors() as e:
         st.session_state["review_flash"] = ("error", str(e))

@@ -44,8 +44,11 @@ def users(home, digits):
 
 
 def make_batch(dataset: str, class_index: int, n: int, memorized=(), scored: bool = True, seed: int = 0,
-               run_id: int | None = None) -> int:
-    """A run + pending batch of `n` samples with real PNGs under GANAUG_HOME, as the generator would leave them."""
+               run_id: int | None = None, scoring_version: int | None = -1) -> int:
+    """A run + pending batch of `n` samples with real PNGs under GANAUG_HOME, as the generator would leave them;
+    a scored one records `scoring_version` (-1: today's; None: scored before versions were recorded)."""
+    from ganaug_core.scoring import SCORING_VERSION
+
     from db.engine import session_scope
     from db.models import Batch, Dataset, RealImage, Run, Sample
     from ganaug_core import paths
@@ -68,7 +71,8 @@ def make_batch(dataset: str, class_index: int, n: int, memorized=(), scored: boo
             session.flush()
         batch = Batch(run_id=run.id, dataset_id=ds.id, class_index=class_index, count=n, seed=seed, status="pending",
                       checkpoint_sha256="k" * 64, config_sha256="c" * 64, code_version="test", folder="",
-                      scores_computed=scored)
+                      scores_computed=scored,
+                      scoring_version=(SCORING_VERSION if scoring_version == -1 else scoring_version) if scored else None)
         session.add(batch)
         session.flush()
         folder = paths.batches_dir() / str(batch.id)

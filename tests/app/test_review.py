@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Batch, Event, Report, Sample, SampleTag
+from ganaug_core.scoring import SCORING_VERSION
 from tests.app.conftest import app_test, bomb_png, button, image_captions, make_batch
 
 
@@ -499,7 +500,52 @@ def test_an_unscored_batch_is_scored_from_the_page_and_a_failed_scoring_can_be_r
         # The scoring job measured the batch as `ganaug evaluate batch` does: its metrics are the Evaluate page's.
         [metrics] = session.scalars(select(Report).where(Report.kind == "batch_metrics")).all()
         assert metrics.summary["batch"] == batch
+        assert session.get(Batch, batch).scoring_version == SCORING_VERSION  # today's: nothing said (below)
+        assert not any("older" in c.value for c in at.caption)
+        session.get(Batch, batch).scoring_version = None  # as a batch scored before versions were recorded reads
 
+    at.run()
+    button(at, "Compute scores again").click().run()  # it scores it again, over the stored scores
+    with session_scope() as session:
+        again = session.scalars(select(Job).where(Job.id.not_in((failing, retry)))).one()
+        assert again.params == {"batch_id": batch, "rescore": True}
+    assert execute_job(again.id) == "done"
+    at.run()
+    assert not any("older" in c.value for c in at.caption) and not at.exception
+    with session_scope() as session:
+        assert session.get(Batch, batch).scoring_version == SCORING_VERSION
+
+
+def test_a_batch_scored_by_an_older_check_says_so_beside_its_scores(users, digits):
+    """A reviewer approving on a memorization flag from an older, weaker copy check could not tell."""
+    from db.models import Job
+    from db.review import approve_batch
+    from db.users import get_user
+
+    unknown, older = make_batch(digits, 7, 3, scoring_version=None), make_batch(digits, 8, 3, scoring_version=0)
+    today = make_batch(digits, 9, 3)
+    with session_scope(immediate=True) as session:  # decided: no button, the command that scores it again
+        approve_batch(session, older, get_user(session, "rita"))
+    at = app_test(users["rita"], "review.py")
+    at.toggle(key="review_show_all").set_value(True).run()  # one page for all three: each run takes a while
+    at.selectbox(key="review_batch").set_value(unknown).run()
+    assert [c.value for c in at.caption if "older" in c.value] == [
+        f"Scored by an older check (before versions were recorded; now version {SCORING_VERSION}): Compute scores "
+        "again for today's scores and memorization flags."]
+    assert not button(at, "Approve batch").disabled  # approving stays the reviewer's decision
+    button(at, "Compute scores again").click().run()
+    with session_scope() as session:
+        assert [(j.kind, j.params) for j in session.scalars(select(Job))] == [
+            ("evaluate", {"batch_id": unknown, "rescore": True})]
+    assert any("Scoring job" in p.proto.text for p in at.get("progress"))
+
+    at.selectbox(key="review_batch").set_value(older).run()
+    assert [c.value for c in at.caption if "older" in c.value] == [
+        f"Scored by an older check (version 0; now version {SCORING_VERSION}): `ganaug evaluate batch {older} "
+        "--rescore` computes scores again."]
+    assert not [b for b in at.button if "Compute" in b.label]
+    at.selectbox(key="review_batch").set_value(today).run()
+    assert not [c for c in at.caption if "older" in c.value] and not [b for b in at.button if "Compute" in b.label]
 
 def test_a_refusal_is_also_a_toast(users, digits):
     """The message above the grid is out of sight of a button clicked below it."""

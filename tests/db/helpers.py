@@ -9,13 +9,14 @@ from __future__ import annotations
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Optional
 
 import numpy as np
 from sqlalchemy import Engine, event, insert
 
 from db.models import Batch, Dataset, RealImage, Run, Sample
 from ganaug_core.imageio import save_png
+from ganaug_core.scoring import SCORING_VERSION
 
 
 def png(path: Path, value: int, size: int = 8) -> str:
@@ -52,9 +53,11 @@ def make_dataset(session, home: Path, name: str = "toy", train=(6, 3), test=(2, 
 
 
 def make_batch(session, home: Path, dataset, class_index: int = 1, n: int = 4, scored: bool = True,
-               memorized: Iterable[int] = (), files: bool = True, seed: int = 0, size: int = 8) -> Batch:
+               memorized: Iterable[int] = (), files: bool = True, seed: int = 0, size: int = 8,
+               scoring_version: Optional[int] = SCORING_VERSION) -> Batch:
     """A pending batch of `n` samples of one class (`size`² pixels); `memorized` lists positions flagged as
-    memorized."""
+    memorized. A scored one records `scoring_version` (today's unless given; None: scored before versions were
+    recorded)."""
     from sqlalchemy import select
 
     run = session.scalars(select(Run).where(Run.dataset_id == dataset.id)).first()
@@ -63,11 +66,14 @@ def make_batch(session, home: Path, dataset, class_index: int = 1, n: int = 4, s
                   code_version="test", checkpoint_path="runs/1/ckpt.pt", checkpoint_sha256="k" * 64)
         session.add(run)
         session.flush()
-    batch = Batch(run_id=run.id, dataset_id=dataset.id, class_index=class_index, count=n, seed=seed,
+    # A Core insert naming the columns given, as make_dataset's: the ORM's names every column of the current schema,
+    # and tests/db/test_upgrade.py writes batches into a schema before 0012 (scoring_version=None).
+    values = dict(run_id=run.id, dataset_id=dataset.id, class_index=class_index, count=n, seed=seed,
                   status="pending", checkpoint_sha256="k" * 64, config_sha256="c" * 64, code_version="test",
                   folder="", scores_computed=scored)
-    session.add(batch)
-    session.flush()
+    if scored and scoring_version is not None:
+        values["scoring_version"] = scoring_version
+    batch = session.get(Batch, session.execute(insert(Batch.__table__).values(**values).returning(Batch.id)).scalar_one())
     batch.folder = f"batches/{batch.id}"
     memorized = set(memorized)
     rows = []

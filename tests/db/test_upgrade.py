@@ -63,13 +63,14 @@ def _old_home(home):
         rex = add_user(s, "rex", "rex-password", role="reviewer", by=ada)
         add_tag(s, "halo", ada, blocking=True)
         toy = make_dataset(s, home, record=False)  # ingests were not recorded before 2026-12-07
-        approved = make_batch(s, home, toy, n=4)
+        old = dict(scoring_version=None)  # scored before 0012 recorded by which scoring (a 0002 schema has no column)
+        approved = make_batch(s, home, toy, n=4, **old)
         ids = sample_ids(s, approved.id)
         reject_sample(s, ids[0], rex, reason="a smudge")
         tag_sample(s, ids[1], "halo", rex)
         approve_batch(s, approved.id, rex)
-        reject_batch(s, make_batch(s, home, toy, n=2).id, ada, reason="blurry")
-        make_batch(s, home, toy, n=3)  # still pending
+        reject_batch(s, make_batch(s, home, toy, n=2, **old).id, ada, reason="blurry")
+        make_batch(s, home, toy, n=3, **old)  # still pending
 
 
 def _snapshot(home) -> dict:
@@ -91,6 +92,8 @@ def test_a_week_old_database_upgrades_with_every_event_and_the_same_gated_set(em
     engine = _upgraded(empty_db)
     assert current_revision(engine) == head_revision()
     assert _snapshot(home) == before  # every event, the same head, the same manifest sha256, every batch and account
+    with session_scope() as s:  # scored before 0012: by a scoring nothing recorded, which reads as older than today's
+        assert s.execute(select(Batch.scores_computed, Batch.scoring_version)).all() == [(True, None)] * 3
     with session_scope(immediate=True) as s:  # the accounts still sign in; new decisions extend the same chain
         rex = authenticate(s, "rex", "rex-password")
         toy = s.scalars(select(Dataset).where(Dataset.name == "toy")).one()
