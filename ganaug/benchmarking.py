@@ -20,7 +20,9 @@ import numpy as np
 from ganaug.held_folders import HeldFolder, sweep_abandoned
 from ganaug_core import paths
 from ganaug_core.benchmark.answer import SAMPLING_ARMS
-from ganaug_core.benchmark.arms import ARMS, BASELINE_ARMS, DEFAULT_ARMS, ArmInputs, missing_input
+from ganaug_core.benchmark import duration
+from ganaug_core.benchmark.arms import (ARMS, BASELINE_ARMS, DEFAULT_ARMS, ArmInputs, missing_input,
+                                         smote_cannot_run)
 from ganaug_core.benchmark.classifier import FULL_BUDGET, QUICK_BUDGET
 from ganaug_core.benchmark.harness import BenchmarkData, run_benchmark_arms
 from ganaug_core.benchmark.report import summarize, write_report
@@ -260,6 +262,27 @@ def run_benchmark(
     where = _write_and_record(report, row.id, final_dir, manifest_sha256, job_id)
     progress(Progress("report", 1, 1))
     return {**report, "report": where}
+
+
+def expected_line(dataset: str, arms: Optional[Sequence[str] | str], seeds: int, quick: bool) -> Optional[str]:
+    """The line said before the benchmark starts: its classifier trainings and about how long they take, from the
+    dataset's side (ganaug_core.benchmark.duration); None where `run_benchmark` will refuse to start anyway."""
+    from db import views
+    from db.engine import session_scope
+
+    arm_list, chosen = parse_arms(arms)
+    with session_scope() as session:
+        summary = views.dataset_summary(session, dataset)
+        if summary is None or not isinstance(seeds, int) or seeds < 1:
+            return None
+        counts = views.train_class_counts(session).get(dataset) or []
+        approved = sum(views.approved_class_counts(session).get(dataset) or [])
+    if not chosen:  # the default leaves out what cannot run, as `_arm_inputs` will
+        skip = {"gan_approved"} if not approved else set()
+        skip |= {"smote"} if smote_cannot_run(counts, summary["class_names"]) else set()
+        arm_list = [a for a in arm_list if a not in skip]
+    return duration.expected_line(summary["resolution"], arm_list, min(seeds, QUICK_MAX_SEEDS) if quick else seeds,
+                                  QUICK_BUDGET if quick else FULL_BUDGET, QUICK_MULTIPLIERS if quick else MULTIPLIERS)
 
 
 def check_report_folder(folder: Path) -> None:

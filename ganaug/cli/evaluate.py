@@ -214,18 +214,23 @@ def benchmark_cmd(
                              "gan_mix, gan_filtered, gan_approved"),
     seeds: int = typer.Option(DEFAULT_SEEDS, "--seeds", help="Number of seeds (classifier trainings per arm)"),
     quick: bool = typer.Option(False, "--quick", metavar="", help=f"Small budget and at most {QUICK_MAX_SEEDS} seeds: a smoke test, whose wide intervals show only large differences "
-                              "(53 s at 32² on a quiet 2-core machine; 34 min at 128² on a busy one)"),
+                              "(53 s at 32² on a quiet 2-core machine; 34 min at 128² on a busy one); it says as it starts about how long "
+                              "it will take"),
     run: Optional[int] = typer.Option(None, "--run", help="Generator run (default: the dataset's newest finished run)"),
     json_out: Optional[str] = typer.Option(None, "--json", metavar="FILE", help="Write the JSON report to this file ('-': stdout)"),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: GANAUG_HOME/reports/benchmark-...)"),
 ) -> None:
     """Does the synthetic data help? Train the same classifier on every arm and compare on the locked test split."""
-    from ganaug.benchmarking import format_summary, run_benchmark
+    from ganaug.benchmarking import expected_line, format_summary, run_benchmark
 
     json_file = _json_destination(json_out)  # checked before the minutes of training, not after them
     note = busy_machine_note("cpu", "ganaug benchmark ...")  # its classifiers train on the CPU
     if note:
         echo(note, err=True)
+    # Said up front: at 128² a quick benchmark took 34 min where 32² took 53 s, and nothing said so before it ran.
+    expected = expected_line(dataset, arms, seeds, quick)
+    if expected:
+        echo(expected, err=True)
     with terminate_as_interrupt(), tqdm_progress() as progress:
         result = run_benchmark(dataset, arms, seeds, quick, out, run, progress)
     if json_out == "-":

@@ -82,6 +82,11 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
     result = invoke("benchmark", "--dataset", digits, "--quick", "--seeds", "1", "--json", str(out))
     assert result.exit_code == 0, result.output + result.stderr
     assert prepared == [1]  # gan_filtered's copy checks share one: it was prepared again for each rare class
+    # Said before any arm trains (a --quick at 128² ran 34 min without a word of how long): 8 arms and the sweep's 2×.
+    said = ("This benchmark trains 9 classifiers of 6 steps at 16² (8 arms and 1 sweep point, 1 seed): under a minute "
+            "on a quiet 2-core machine (other jobs on its cores have made a benchmark 10× slower).")
+    assert said in result.stderr.splitlines()
+    assert result.stderr.index(said) < result.stderr.index("benchmark:")  # the first bar's line
     assert not left.exists()  # this one removed it
     report = json.loads(out.read_text())
     assert report["schema"] == "ganaug.benchmark/1"
@@ -115,6 +120,7 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
     result = invoke("benchmark", "--dataset", digits, "--quick", "--seeds", "1", "--arms", "real", "--json", "-")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["meta"]["arms"] == ["real"]
+    assert "This benchmark trains 1 classifier of 6 steps at 16² (1 arm, 1 seed)" in result.stderr
 
 
 def test_a_generator_below_the_datasets_side_gives_samples_at_the_datasets_side(digits, tmp_path, tiny_quick_budget):
