@@ -380,30 +380,37 @@ def format_summary(result: dict) -> str:
     target's verdict, and where the report is."""
     from ganaug_core.benchmark.answer import answer, arm_label, generator_used, interval
 
+    from ganaug.cli.line_width import wrapped
+
+    # Every line fits 80 columns, wrapped between words (`ganaug.cli.line_width`): the answer's lines ran to 417.
     meta = result["meta"]
     said = result["comparison"].get("answer") or answer(result)
-    lines = [said["lines"][0]] + [f"  {line}" for line in said["lines"][1:]]
+    lines = [wrapped(said["lines"][0], "")] + [wrapped(line, "    ", "  ") for line in said["lines"][1:]]
     if meta.get("caution"):
-        lines.append(f"caution: {meta['caution']}")
+        lines.append(wrapped(f"caution: {meta['caution']}"))
     seeds = len(meta["seeds"])
     test = f" ({sum(meta['test_counts'])} images)" if meta.get("test_counts") else ""
     # Arms in the words of the answer above and of the app ("gan_approved" in the table, "GAN samples approved by
     # reviewers" in the answer); --json and report.md keep the ids that --arms takes.
     width = 2 + max(len(arm_label(a)) for a in [*result["arms"], *meta["skipped_arms"], "arm"])
+    # As wide as an interval and two spaces ('0.812 [0.790, 0.834]'): at 28, the longest arm's row was 84 columns.
+    middle = 2 + max([len("balanced accuracy"), *(len(interval(a["clean"]["balanced_accuracy"]))
+                                                   for a in result["arms"].values())])
     lines += ["",
-              f"benchmark {meta['dataset']}: {seeds} seed{'s' * (seeds != 1)}, {'quick' if meta['quick'] else 'full'} "
-              f"budget, {meta['seconds']:.0f} s; mean [95 % interval] on the locked test split{test}",
-              f"{'arm':<{width}}{'balanced accuracy':<28}rare-class recall"]
+              wrapped(f"benchmark {meta['dataset']}: {seeds} seed{'s' * (seeds != 1)}, "
+                      f"{'quick' if meta['quick'] else 'full'} budget, {meta['seconds']:.0f} s; mean [95 % interval] "
+                      f"on the locked test split{test}"),
+              f"{'arm':<{width}}{'balanced accuracy':<{middle}}rare-class recall"]
     if generator_used(meta):
-        lines.insert(-1, f"generator: {generator_used(meta)} (--run picks another)")
+        lines.insert(-1, wrapped(f"generator: {generator_used(meta)} (--run picks another)"))
     for arm, a in result["arms"].items():
-        lines.append(f"{arm_label(arm):<{width}}{interval(a['clean']['balanced_accuracy']):<28}"
+        lines.append(f"{arm_label(arm):<{width}}{interval(a['clean']['balanced_accuracy']):<{middle}}"
                      f"{interval(a['clean']['minority_recall'])}")
     for arm, why in meta["skipped_arms"].items():
-        lines.append(f"{arm_label(arm):<{width}}skipped: {why}")
+        lines.append(wrapped(f"{arm_label(arm):<{width}}skipped: {why}", " " * width))
     comp = result["comparison"]
     if any(r["metrics"] for r in comp["arms"].values()):
-        lines.append("target (a GAN arm above the best baseline on balanced accuracy and on rare-class recall, "
-                     f"disjoint 95 % intervals): {'met' if comp['target_met'] else 'not met'}")
-    lines.append(f"report: {result['report']['path']} (report.md explains each arm)")
+        lines.append(wrapped("target (a GAN arm above the best baseline on balanced accuracy and on rare-class recall, "
+                             f"disjoint 95 % intervals): {'met' if comp['target_met'] else 'not met'}"))
+    lines.append(wrapped(f"report: {result['report']['path']} (report.md explains each arm)"))
     return "\n".join(lines)

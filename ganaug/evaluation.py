@@ -158,7 +158,8 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
     """
     from ganaug.datasets import dataset_arrays
     from ganaug_core.metrics.metric_main import compute_metrics
-    from ganaug_core.metrics.pixel_align import MAX_SIDE as PIXEL_SIDE
+    from ganaug_core.features import pooled_side
+    from ganaug_core.metrics.pixel_align import block_factor
     from ganaug_core.rescale import as_generated, upsample_images
 
     batch, dataset, samples, gen_side = _load_batch(batch_id)
@@ -196,8 +197,8 @@ def batch_metrics(batch_id: int, progress: ProgressCallback = no_progress,
     # check block-averaged to 32², which a report of a fine detail (a nodule) must say.
     metrics.update(batch=batch_id, dataset=dataset, class_index=batch.class_index, holdout_split=holdout_split,
                    feature_extractor_sha256=extractor_sha(extractor_path), image_side=row.resolution,
-                   feature_side=min(row.resolution, extractor.config.input_side or row.resolution),
-                   pixel_side=min(row.resolution, PIXEL_SIDE))
+                   feature_side=pooled_side(row.resolution, extractor.config.input_side),
+                   pixel_side=row.resolution // block_factor(row.resolution))
     _record_report(batch_id, row.id, metrics)
     return metrics
 

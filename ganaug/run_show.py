@@ -63,6 +63,8 @@ def _iso(t) -> Optional[str]:
 def shown_text(shown: dict) -> str:
     """The run for people: a few lines, then a table of the classes' diversity."""
     from ganaug.cli.common import one_line
+    from ganaug.cli.line_width import wrapped
+    from ganaug_core.imbalance import LINE_COLUMNS
     from ganaug_core.runstats import too_young_to_tell
 
     cfg = shown["config"]
@@ -74,27 +76,30 @@ def shown_text(shown: dict) -> str:
                f"augmentation {cfg['augment']}" if cfg.get("augment") else None,
                f"batch {cfg['batch_size']}" if cfg.get("batch_size") else None,
                f"seed {cfg['seed']}" if cfg.get("seed") is not None else None]
-    lines.append("  " + ", ".join(x for x in setting if x) + f"; created {shown['created']} UTC"
-                 + (f", finished {shown['finished']} UTC" if shown["finished"] else ""))
+    # Each line fits 80 columns, wrapped between words (`ganaug.cli.line_width`): the settings with both times were
+    # 116 columns, the latest stats 103.
+    lines.append(wrapped(", ".join(x for x in setting if x) + f"; created {shown['created']} UTC"
+                         + (f", finished {shown['finished']} UTC" if shown["finished"] else ""), "  ", "  "))
     if shown["status"] == "failed" and shown["error"]:
-        lines.append(f"  {one_line(shown['error'].splitlines()[0])}")
-    lines += _stats_lines(shown)
+        lines.append(wrapped(one_line(shown["error"].splitlines()[0]), "  ", "  "))
+    lines += [wrapped(line) for line in _stats_lines(shown)]
     div = shown["diversity"]
     if div["classes"]:
         rule = f"below {div['threshold']:g} is flagged" if div["threshold"] > 0 else "no threshold: none is flagged"
         at = f"at step {div['step']:,}" if isinstance(div["step"], int) else "last measured"
-        lines.append(f"diversity {at} (its samples' spread against its real images'; {rule}):")
+        lines.append(wrapped(f"diversity {at} (its samples' spread against its real images'; {rule}):"))
         if too_young_to_tell(div["step"]):
-            lines.append(f"  after only {div['step']} steps every class still looks alike: train further before "
-                         "reading a flag as collapse")
+            lines.append(wrapped(f"after only {div['step']} steps every class still looks alike: train further "
+                                 "before reading a flag as collapse", "  ", "  "))
         labels = [_class_label(c) for c in div["classes"]]
         width = max(len("class"), *map(len, labels))
         lines.append(f"  {'class':<{width}}  diversity")
         for c, label in zip(div["classes"], labels):
             ratio = "–" if c["diversity"] is None else f"{c['diversity']:.2f}"
-            note = ("  flagged" if c["flagged"] else "") + ("  (against the other classes' spread: one real image)"
-                                                            if c["vs_other_classes"] else "")
-            lines.append(f"  {label:<{width}}  {ratio:>9}{note}")
+            row = f"  {label:<{width}}  {ratio:>9}" + ("  flagged" if c["flagged"] else "")
+            other = "(against the other classes' spread: one real image)" if c["vs_other_classes"] else ""
+            lines.append(row if not other else f"{row}  {other}" if len(row) + 2 + len(other) <= LINE_COLUMNS else
+                         f"{row}\n    {other}")
     elif shown["stats"]["state"] == "ok":
         lines.append("diversity: no reading yet (the monitor measures every 250 steps and at the end)")
     lines += _where_lines(shown)
@@ -131,9 +136,10 @@ def _stats_lines(shown: dict) -> list[str]:
 
 def _where_lines(shown: dict) -> list[str]:
     from ganaug.cli.common import one_line
+    from ganaug.cli.line_width import wrapped
 
-    if shown["folder_missing"]:
-        return [f"its folder {one_line(shown['folder'])} is gone: `ganaug runs du` says what to restore"]
+    if shown["folder_missing"]:  # wrapped at 80 columns, as the lines below: a path is kept whole on a line
+        return [wrapped(f"its folder {one_line(shown['folder'])} is gone: `ganaug runs du` says what to restore")]
     grids, ckpts = shown["grids"], shown["checkpoints"]
     newest_grid = f"; newest {Path(grids['latest']).name}" if grids["latest"] else ""
     newest_ckpt = f"; newest {Path(ckpts['latest']).name}" if ckpts["latest"] else ""
@@ -143,7 +149,7 @@ def _where_lines(shown: dict) -> list[str]:
              f"stats:       {one_line(shown['stats']['file'])} ({shown['stats']['lines']:,} lines)"]
     if shown["plot"]:
         lines.append(f"curves:      {one_line(shown['plot'])}")
-    return lines
+    return [wrapped(line, " " * len("checkpoints: ")) for line in lines]
 
 
 def write_plot(shown: dict, path: Path) -> Path:

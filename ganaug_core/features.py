@@ -43,6 +43,14 @@ class ExtractorConfig:
     input_side: int = 0
 
 
+def pooled_side(side: int, input_side: int) -> int:
+    """The side an image of `side` is seen at by an extractor pooling to `input_side` (0: none): a whole kernel of
+    ⌈side / input_side⌉, so 128 → 64, 100 → 50, 200 → 50, 48 → 48 (what a report says it saw)."""
+    if not input_side or side <= input_side:
+        return side
+    return -(-side // -(-side // input_side))
+
+
 class _Net(nn.Module):
     def __init__(self, cfg: ExtractorConfig):
         super().__init__()
@@ -59,7 +67,7 @@ class _Net(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         side = max(x.shape[-2:])
-        if self.input_side and side > self.input_side:
+        if pooled_side(side, self.input_side) < side:
             x = F.avg_pool2d(x, -(-side // self.input_side), ceil_mode=True)  # 128² → 64², 100² → 50²
         return F.relu(self.embed(self.body(x).mean(dim=(2, 3))))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import unicodedata
 from dataclasses import asdict, dataclass
 
@@ -26,7 +27,7 @@ def some_names(names: list[str], at_most: int = NAMED_AT_MOST) -> str:
     return ", ".join(names[:at_most]) + f" and {len(names) - at_most} more"
 
 
-def _columns(text: str) -> int:
+def text_columns(text: str) -> int:
     """Terminal columns: a CJK character takes two, a combining accent none."""
     return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
@@ -34,15 +35,15 @@ def _columns(text: str) -> int:
 def cut_name(name: str) -> str:
     """A name as the table shows it: past NAME_COLUMNS columns cut with '…' (a 255-character folder name pushed the
     counts off every line's screen)."""
-    if _columns(name) <= NAME_COLUMNS:
+    if text_columns(name) <= NAME_COLUMNS:
         return name
-    while _columns(name) > NAME_COLUMNS - 1:
+    while text_columns(name) > NAME_COLUMNS - 1:
         name = name[:-1]
     return name + "…"
 
 
 def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _columns(text))
+    return text + " " * (width - text_columns(text))
 
 
 @dataclass
@@ -59,7 +60,7 @@ class ImbalanceReport:
 
     def to_text(self) -> str:
         splits = list(self.counts)
-        width = max(_columns(cut_name(n)) for n in self.class_names + ["class"])
+        width = max(text_columns(cut_name(n)) for n in self.class_names + ["class"])
         lines = [f"dataset {self.dataset}", _pad("class", width) + "  " + "  ".join(f"{s:>6}" for s in splits)]
         biggest = max(self.counts.get("train", {}).values() or [1])
         # A 40-column name, two counts and a 30-column bar made the common classes' rows 88 columns long: each
@@ -77,8 +78,10 @@ class ImbalanceReport:
         minority = self.minority_classes
         named = (f"{len(minority)} of {len(self.class_names)}, marked above" if len(minority) > NAMED_AT_MOST
                  else ", ".join(minority) or "none")
-        lines.append(f"minority class{'' if len(minority) == 1 else 'es'} (< {self.minority_fraction:g} × largest): "
-                     f"{named}")
+        # Wrapped at LINE_COLUMNS: three long names made this line 163 columns.
+        lines += textwrap.wrap(f"minority class{'' if len(minority) == 1 else 'es'} (< {self.minority_fraction:g} × "
+                               f"largest): {named}", LINE_COLUMNS, subsequent_indent="  ", break_long_words=False,
+                               break_on_hyphens=False)
         return "\n".join(lines)
 
 

@@ -225,7 +225,11 @@ def tags_list_cmd(show_all: bool = typer.Option(False, "--all", metavar="", help
     with session_scope() as s:
         rows = [dict(name=t.name, blocking=t.blocking, active=t.active, description=t.description)
                 for t in list_tags(s, include_inactive=show_all)]
-    emit({"tags": rows}, as_json, "\n".join(f"{one_line(r['name']):<20} {'blocking' if r['blocking'] else '        '}  "
+    # The name column as wide as the longest name (20 at most): at 20 the default taxonomy's first line was 81
+    # columns. One line per tag, its description whole.
+    width = min(20, max([len(one_line(r["name"])) for r in rows], default=0))
+    emit({"tags": rows}, as_json, "\n".join(f"{one_line(r['name']):<{width}} "
+                                             f"{'blocking' if r['blocking'] else '        '}  "
                                              f"{'' if r['active'] else '(retired) '}{one_line(r['description'])}"
                                              for r in rows))
 

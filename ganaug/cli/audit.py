@@ -17,6 +17,7 @@ from typing import Optional
 import typer
 
 from ganaug.cli.common import Commands, JSON, UserError, check_limit, cli_errors, emit, left_out, one_line
+from ganaug.cli.line_width import wrapped
 
 audit_app = typer.Typer(cls=Commands, no_args_is_help=True,
                         help="The hash-chained decision log; export folders, images and batches checked against it.")
@@ -173,8 +174,10 @@ def audit_log_cmd(
         total = (count_events(s, actor=actor, action=action, target_type=target_type, since=since)
                  if len(rows) == limit else len(rows))
         names = _user_names(s, {r["target_id"] for r in rows if r["target_type"] == "user"})
-    # Each event on one line: a reason typed with a newline printed a line of its own, like a forged event.
-    text = "\n".join(f"{r['id']:>6} {r['ts']} {one_line(r['actor']):<12} {r['action']:<14} {r['target_type']} "
+    # Each event on one line: a reason typed with a newline printed a line of its own, like a forged event. Its time
+    # to the second, as `audit exports` gives it: with its microseconds and '+00:00' every line was 80 columns or more
+    # before a reason (`--json` has it whole). A reason is never cut or wrapped: the line is the event, whole.
+    text = "\n".join(f"{r['id']:>6} {r['ts'][:19]}Z {one_line(r['actor']):<12} {r['action']:<14} {r['target_type']} "
                      f"{r['target_id']}"
                      + (f" ({one_line(names[r['target_id']])})"
                         if r["target_type"] == "user" and r["target_id"] in names else "")
@@ -233,8 +236,8 @@ def audit_exports_cmd(
     for r in rows:
         r["withdrawn"] = None if counts is None or r["folder_check"] != "matches" else counts.get(r["id"], 0)
     text = "\n".join(map(_export_lines if long else _export_line, rows))
-    if rows and not long:
-        text += "\n" + _FOLDER_WORDS
+    if rows and not long:  # a legend of 267 columns, wrapped at 80 (each export's own line is kept whole, for grep)
+        text += "\n" + wrapped(_FOLDER_WORDS)
     if total > len(rows):  # years of exports: say that older ones exist, and how to see them
         text += "\n" + left_out(len(rows), total, "exports", "" if dataset else ", --dataset NAME one dataset's")
     emit({"exports": rows, "total": total}, as_json,

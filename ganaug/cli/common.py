@@ -122,8 +122,11 @@ def check_limit(limit: int) -> None:
 
 def left_out(shown: int, total: int, noun: str, narrower: str = "") -> str:
     """The last line of a listing cut at its limit: how many it shows of how many, and how to see the others (a
-    year's home holds thousands of events and jobs, and a listing that stops at 50 must say so)."""
-    return f"{shown} of {total:,} {noun} shown: --limit {total} shows them all{narrower}"
+    year's home holds thousands of events and jobs, and a listing that stops at 50 must say so). Wrapped at 80
+    columns: `audit log`'s was 102."""
+    from ganaug.cli.line_width import wrapped
+
+    return wrapped(f"{shown} of {total:,} {noun} shown: --limit {total} shows them all{narrower}")
 
 
 def echo(text: str, err: bool = False) -> None:
@@ -300,11 +303,16 @@ def read_password(prompt: str, missing: str, confirm: bool = False) -> str:
     return line.rstrip("\r\n")
 
 
-def class_label(index: int, names) -> str:
-    """A class for people: its index, and its name where the name says more ('3 (melanoma)'; digits stay '3')."""
+def class_label(index: int, names, cut: bool = False) -> str:
+    """A class for people: its index, and its name where the name says more ('3 (melanoma)'; digits stay '3'); with
+    `cut`, a name past 40 columns cut with '…' as `data report` cuts it, for a line that must fit 80 columns."""
+    from ganaug_core.imbalance import cut_name
+
     index = int(index)
     name = names[index] if 0 <= index < len(names) else None
-    return str(index) if name is None or str(name) == str(index) else f"{index} ({one_line(name)})"
+    if name is None or str(name) == str(index):
+        return str(index)
+    return f"{index} ({cut_name(one_line(name)) if cut else one_line(name)})"
 
 
 def dataset_class_names(dataset: str) -> list[str]:

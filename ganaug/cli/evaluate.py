@@ -7,7 +7,6 @@ which `register` adds below.
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Optional
 
@@ -17,11 +16,14 @@ from ganaug.busy_machine import busy_machine_note
 from ganaug.cli.common import (Commands, JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
                                one_line)
 from ganaug.cli.exits import terminate_as_interrupt
+from ganaug.cli.line_width import wrapped
 from ganaug_core import paths
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, QUICK_MAX_SEEDS
+from ganaug_core.imbalance import cut_name
 from ganaug_core.progress import tqdm_progress
 from ganaug_core.metrics.authenticity import COPY_RATIO
 from ganaug_core.metrics.pixel_copies import PIXEL_COPY_RATIO
+from ganaug_core.scoring import SCORING_VERSION, older_scoring
 
 evaluate_app = typer.Typer(cls=Commands, no_args_is_help=True)
 
@@ -30,7 +32,9 @@ evaluate_app = typer.Typer(cls=Commands, no_args_is_help=True)
 @cli_errors
 def batch_cmd(
     batch: int = typer.Argument(..., help="Batch id (`ganaug review pending` lists the batches waiting)"),
-    rescore: bool = typer.Option(False, "--rescore", metavar="", help="Recompute per-sample scores even if already stored"),
+    rescore: bool = typer.Option(False, "--rescore", metavar="",
+                                 help="Recompute per-sample scores even if already stored (with today's copy check: "
+                                      "the output says when the stored ones came from an older one)"),
     as_json: bool = JSON,
 ) -> None:
     """Score every sample of a batch (confidence, realism, novelty, memorization) and compute its metrics;
@@ -47,6 +51,7 @@ def batch_cmd(
     scores.setdefault("near_copies_of_training", duplicates.get("near_copies_of_training"))
     scores.setdefault("near_copies", scores["near_copies_of_training"])  # its old name: one release more
     scores.setdefault("feature_extractor_sha256", None)  # unknown for scores stored before: --rescore records it
+    scores["current_scoring_version"] = SCORING_VERSION  # beside `scoring_version` (None: before it was recorded)
     result = {"batch": batch, "scores": scores, "metrics": metrics}
     emit(result, as_json, format_batch_report(result, dataset_class_names(scores["dataset"])))
 
@@ -84,8 +89,10 @@ def measured_sides(metrics: dict) -> list[str]:
     side, features, pixels = (metrics.get(k) for k in ("image_side", "feature_side", "pixel_side"))
     if not side or not features or not pixels or min(features, pixels) >= side:
         return []
-    return [f"  at less than their {side}²: the features see the images pooled to {features}², the pixel copy "
-            f"check block-averaged to {pixels}²"]
+    # Only what saw less: at 48² the features see the whole image, the copy check 24².
+    seen = ([f"the features see the images pooled to {features}²"] if features < side else []) + (
+        [f"the pixel copy check block-averaged to {pixels}²"] if pixels < side else [])
+    return [wrapped(f"at less than their {side}²: " + ", ".join(seen), "  ", "  ")]
 
 
 def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -> str:
@@ -94,7 +101,7 @@ def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -
     s, m = result["scores"], result["metrics"]
     o, ref = m["overall"], m.get("reference")
     names = class_names or []
-    label = class_label(s["class_index"], names)
+    label = class_label(s["class_index"], names, cut=True)  # `--json` and the app have the name whole
     counts = m.get("counts") or {}
     cons = (o.get("consistency") or {}).get("class_consistency")
     auth = (o.get("authenticity") or {}).get("authenticity")
@@ -102,22 +109,25 @@ def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -
     chance = f"; 1/{len(names)}: the label is ignored" if len(names) > 1 else ""
     in_scope = (f"{counts['real']} real training image{'s' * (counts['real'] != 1)}" if "real" in counts
                 else "the real training images")
+    # Every line fits 80 columns (`ganaug.cli.line_width`): a long class name made them 108–145, and the meanings
+    # beside the numbers ran to 119 with any name. A meaning goes on under its own column.
     lines = [
-        f"batch {result['batch']} (dataset {s['dataset']!r}, class {label}): "
-        f"{s['samples']} samples, {s['memorized']} flagged as memorized",
+        wrapped(f"batch {result['batch']} (dataset {s['dataset']!r}, class {label}): "
+                f"{s['samples']} samples, {s['memorized']} flagged as memorized"),
         "  per sample, over the batch" + (" (stored scores, --rescore recomputes them):" if s.get("recomputed") is False
                                           else ":"),
-        f"    confidence  {_num(s['mean_confidence'])} mean    the real-data classifier's probability of class {label}, "
-        "higher is better",
-        f"    realism     {_num(s['mean_realism'])} mean    how far inside its class's real images: 0 to 10, higher is "
-        "better, 1 or more: inside them",
-        f"    novelty     {_num(s['median_novelty'])} median  ≈ 1: as new as a real image; a copy: below {COPY_RATIO:g} "
-        f"(features) or {PIXEL_COPY_RATIO:g} (pixels)",
-        f"  distribution: the batch against the {in_scope} in scope, on this dataset's own features",
-        "  (not Inception's: compare within this dataset only, never with published FIDs), beside",
-        "  " + (
-            f"{ref['n_holdout']} held-out real images ({m['holdout_split']} split) measured the same way"
-            if ref else "no held-out real images to compare with"),
+        *older_scores_said(result["batch"], s),
+        _beside(f"    confidence  {_num(s['mean_confidence'])} mean    ",
+                f"the real-data classifier's probability of class {label}, higher is better"),
+        _beside(f"    realism     {_num(s['mean_realism'])} mean    ",
+                "how far inside its class's real images: 0 to 10, higher is better, 1 or more: inside them"),
+        _beside(f"    novelty     {_num(s['median_novelty'])} median  ",
+                f"≈ 1: as new as a real image; a copy: below {COPY_RATIO:g} (features) or {PIXEL_COPY_RATIO:g} "
+                "(pixels)"),
+        wrapped(f"distribution: the batch against the {in_scope} in scope, on this dataset's own features (not "
+                "Inception's: compare within this dataset only, never with published FIDs), beside " + (
+                    f"{ref['n_holdout']} held-out real images ({m['holdout_split']} split) measured the same way"
+                    if ref else "no held-out real images to compare with"), "  ", "  "),
         *measured_sides(m),
     ]
     rows = [(name, read(o), read(ref) if ref else "–", meaning) for name, read, meaning in _DISTRIBUTION_ROWS]
@@ -125,28 +135,51 @@ def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -
     # outgrew a fixed 17 characters and pushed the rest of its row out of line.
     wide = [max(17, *(len(row[i]) + 1 for row in rows)) for i in (1, 2)]
     lines.append(f"    {'':<10} {'batch':<{wide[0]}} held-out real")
-    lines += [f"    {name:<10} {batch:<{wide[0]}} {held_out:<{wide[1]}} {meaning}"
+    lines += [_beside(f"    {name:<10} {batch:<{wide[0]}} {held_out:<{wide[1]}} ", meaning)
               for name, batch, held_out, meaning in rows]
     if ref and o.get("fid") is not None and ref.get("fid") is not None and o["fid"] < ref["fid"]:
-        lines.append("  the batch is nearer the training images than unseen real images are (FID below the held-out "
-                     "level):\n  it may track the training images rather than the class; see DCR below")
+        lines.append(wrapped("the batch is nearer the training images than unseen real images are (FID below the "
+                             "held-out level): it may track the training images rather than the class; see DCR below",
+                             "  ", "  "))
     lines += [
-        f"  class consistency {_num(cons)}: share the classifier calls class {label} (higher is better{chance})",
+        wrapped(f"class consistency {_num(cons)}: share the classifier calls class {label} (higher is better"
+                f"{chance})", "    ", "  "),
         *two_class_note(s["class_index"], names),
-        f"  authenticity {_num(auth)}: share farther from their nearest training image than real images are "
-        "from theirs",
+        wrapped(f"authenticity {_num(auth)}: share farther from their nearest training image than real images are "
+                "from theirs", "    ", "  "),
         # The flag above also counts copies found in feature space: "1 flagged as memorized" beside "copies: 0" read
         # as a contradiction.
-        f"  copies of training images in pixels: {(o.get('pixel_copies') or {}).get('copies', 'n/a')} (the "
-        f"memorized flag also counts copies in features: novelty below {COPY_RATIO:g})",
-        f"  DCR vs {m['holdout_split']}: {_num(dcr.get('closer_to_train'))} of samples closer to train than to "
-        "held-out (≈ 0.5: no closer to the training",
-        "  images than to unseen ones; near 1: they track the training images)",
-        "  every sample has its point on the dataset's embedding map (the app's Embeddings page)",
-        *(textwrap.wrap(f"note: {m['caution']}", 114, initial_indent="  ", subsequent_indent="  ")
-          if m.get("caution") else []),
+        wrapped(f"copies of training images in pixels: {(o.get('pixel_copies') or {}).get('copies', 'n/a')} (the "
+                f"memorized flag also counts copies in features: novelty below {COPY_RATIO:g})", "    ", "  "),
+        wrapped(f"DCR vs {m['holdout_split']}: {_num(dcr.get('closer_to_train'))} of samples closer to train than to "
+                "held-out (≈ 0.5: no closer to the training images than to unseen ones; near 1: they track the "
+                "training images)", "    ", "  "),
+        wrapped("every sample has its point on the dataset's embedding map (the app's Embeddings page)", "    ",
+                "  "),
+        *([wrapped(f"note: {m['caution']}", "    ", "  ")] if m.get("caution") else []),
     ]
     return "\n".join(lines)
+
+
+def _beside(row: str, meaning: str) -> str:
+    """A table row and what its number means, the meaning wrapped under its own column where it passes 80."""
+    return wrapped(row + meaning, " " * len(row))
+
+
+def older_scores_said(batch: int, scores: dict) -> list[str]:
+    """Stored scores from an older scoring than this one (its memorized flags from a weaker copy check, perhaps):
+    what scored them and the command that scores them again. Nothing for scores computed now, or current."""
+    lines = older_scores_lines(batch, scores.get("scoring_version")) if scores.get("recomputed") is False else []
+    return [f"  {line}" for line in lines]
+
+
+def older_scores_lines(batch: int, version: Optional[int]) -> list[str]:
+    """`evaluate batch`'s and `review samples`' two lines for a batch scored by an older scoring (`older_scoring`),
+    none for today's: two within 80 columns, the command whole on the second (one line ran to 114)."""
+    older = older_scoring(version)
+    if older is None:
+        return []
+    return [f"scored by an older check ({older}):", f"  `ganaug evaluate batch {batch} --rescore` scores it again"]
 
 
 def two_class_note(class_index: int, names) -> list[str]:
@@ -156,12 +189,11 @@ def two_class_note(class_index: int, names) -> list[str]:
     same two classes, are fooled too. Confidence and consistency then read as if the samples showed that class."""
     if len(names) != 2 or class_index not in (0, 1):
         return []
-    this, other = (one_line(names[class_index]), one_line(names[1 - class_index]))
-    return textwrap.wrap(
+    this, other = (cut_name(one_line(names[class_index])), cut_name(one_line(names[1 - class_index])))
+    return wrapped(
         f"with 2 classes the classifier only tells {this} from {other}: a sample like neither (noise, a smear) is "
         f"called {this} too, so confidence and class consistency near 1 do not show that it looks like a {this}: "
-        "look at the samples themselves", 114,
-        initial_indent="    ", subsequent_indent="    ")
+        "look at the samples themselves", "    ", "    ").splitlines()
 
 
 @evaluate_app.command("features")
@@ -230,7 +262,7 @@ def benchmark_cmd(
     # Said up front: at 128² a quick benchmark took 34 min where 32² took 53 s, and nothing said so before it ran.
     expected = expected_line(dataset, arms, seeds, quick)
     if expected:
-        echo(expected, err=True)
+        echo(wrapped(expected), err=True)
     with terminate_as_interrupt(), tqdm_progress() as progress:
         result = run_benchmark(dataset, arms, seeds, quick, out, run, progress)
     if json_out == "-":

@@ -16,6 +16,8 @@ import typer
 
 from ganaug.cli.common import JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, login, one_line
 from ganaug.cli.exits import terminate_as_interrupt
+from ganaug.cli.line_width import wrapped
+from ganaug_core.imbalance import LINE_COLUMNS
 
 
 # What the folder holds, for the data scientist who trains on it (`ganaug export --help`).
@@ -53,9 +55,16 @@ def class_counts_text(counts: dict, over_cap: dict, names: list[str]) -> str:
     lines = []
     if shown:
         width = max(len("real"), *(len(str(v["real"])) for _, v in shown))
-        lines = [f"  {'real':>{width}}  synthetic  class"] + [
-            f"  {v['real']:>{width}}  {v['synthetic']:>9}  {class_label(c, names)}"
-            + (f"  ({over_cap[c]} approved left out over the cap)" if c in over_cap else "") for c, v in shown]
+        # A class's name cut as `data report` cuts it, and what the cap left out under it where the row would pass
+        # 80 columns: "8 (Tomato___Spider_mites Two-spotted_spider_mite)  (12 approved left out over the cap)" made
+        # a row of 105.
+        lines = [f"  {'real':>{width}}  synthetic  class"]
+        for c, v in shown:
+            row = f"  {v['real']:>{width}}  {v['synthetic']:>9}  {class_label(c, names, cut=True)}"
+            note = f"({over_cap[c]} approved left out over the cap)" if c in over_cap else ""
+            beside = f"{row}  {note}"
+            lines.append(row if not note else beside if len(beside) <= LINE_COLUMNS else
+                         f"{row}\n{' ' * (2 + width + 2 + 9 + 2)}{note}")
     if rest:
         real, synthetic = (sum(v[source] for _, v in rest) for source in ("real", "synthetic"))
         held = (f"real images only, {real} in all" if not synthetic and not any(c in over_cap for c, _ in rest)
@@ -113,12 +122,12 @@ def export_cmd(
     counts = class_counts_text(summary["counts"], over_cap, dataset_class_names(dataset))
     table = f"{counts}\n" if counts else ""  # a set of no image has no class to list
     capped = sum(over_cap.values())
-    cap_note = (f"{capped} approved sample{'s were' if capped != 1 else ' was'} left out over the cap: "
-                f"--ratio {ratio:g} caps each class's synthetic samples at {ratio:g}× its real training images; "
-                "a higher --ratio admits more\n") if capped else ""
+    cap_note = wrapped(f"{capped} approved sample{'s were' if capped != 1 else ' was'} left out over the cap: "
+                       f"--ratio {ratio:g} caps each class's synthetic samples at {ratio:g}× its real training "
+                       "images; a higher --ratio admits more") + "\n" if capped else ""
     ratios = summary["imbalance"]
-    balance = (f"imbalance (largest/smallest class): {ratios['before']:g} in the real training images, "
-               f"{ratios['after']:g} in this set\n") if ratios["before"] is not None else ""
+    balance = wrapped(f"imbalance (largest/smallest class): {ratios['before']:g} in the real training images, "
+                      f"{ratios['after']:g} in this set") + "\n" if ratios["before"] is not None else ""
     since = changes_text(summary["since_previous"], dataset_class_names(dataset))  # export_since.py
     head = summary["log_head"]
     event = summary["event"]
@@ -131,7 +140,9 @@ def export_cmd(
     emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']}: {real} real + "
                            f"{summary['entries'] - real} synthetic\n{table}{cap_note}{balance}{since}"
                            f"manifest sha256 {summary['manifest_sha256']}\n"
-                           f"gated on the decision log's first {head['events']} events, head {head['hash']}{recorded}")
+                           # 114 columns at least: the head, whole, goes on a line of its own
+                           + wrapped(f"gated on the decision log's first {head['events']} events, head {head['hash']}")
+                           + recorded)
 
 
 def register(app: typer.Typer) -> None:

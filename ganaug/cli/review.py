@@ -15,6 +15,7 @@ import typer
 from ganaug.cli.audit import tag_of
 from ganaug.cli.common import (Commands, JSON, USER, UserError, check_limit, class_label, cli_errors, emit, left_out,
                                login, one_line)
+from ganaug.cli.line_width import wrapped
 
 review_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
 jobs_app = typer.Typer(cls=Commands, no_args_is_help=True,
@@ -198,14 +199,24 @@ def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset", help="O
         datasets = {d: s.get(Dataset, d) for d in {b.dataset_id for b in batches}}
         rows = [dict(batch_id=b.id, dataset_id=b.dataset_id, dataset=datasets[b.dataset_id].name,
                      class_index=b.class_index, count=b.count, scored=b.scores_computed,
-                     created_at=b.created_at.isoformat()) for b in batches]
+                     scoring_version=b.scoring_version, created_at=b.created_at.isoformat()) for b in batches]
         names = {d: list(row.class_names) for d, row in datasets.items()}
-    lines = [f"batch {r['batch_id']} of {one_line(r['dataset'])}: class "
-             f"{class_label(r['class_index'], names[r['dataset_id']])}, {r['count']} samples"
-             f"{'' if r['scored'] else ' (not scored yet)'}" for r in rows]
+    # A long class name cut as `data report` cuts it, and the line wrapped at 80 columns (it was 106).
+    lines = [wrapped(f"batch {r['batch_id']} of {one_line(r['dataset'])}: class "
+                     f"{class_label(r['class_index'], names[r['dataset_id']], cut=True)}, {r['count']} samples"
+                     f"{_scored_said(r)}") for r in rows]
     if total > len(rows):
         lines.append(left_out(len(rows), total, "pending batches", "" if dataset else ", --dataset NAME one dataset's"))
     emit({"batches": rows, "total": total}, as_json, "\n".join(lines) or "no batch is waiting for review")
+
+
+def _scored_said(row: dict) -> str:
+    """What `review pending` adds to a batch's line: not scored yet, or scored by an older copy check than today's."""
+    from ganaug_core.scoring import older_scoring
+
+    if not row["scored"]:
+        return " (not scored yet)"
+    return " (scored by an older check)" if older_scoring(row["scoring_version"]) else ""
 
 
 @review_app.command("samples")
@@ -222,29 +233,48 @@ def samples_cmd(
                                                   "the others"),
     as_json: bool = JSON,
 ) -> None:
-    """One page of a batch's samples with their scores and tags (the ids to reject or tag)."""
+    """One page of a batch's samples with their scores and tags (the ids to reject or tag); a batch scored by an
+    older copy check than today's says so, with the command that scores it again."""
     from db.engine import session_scope
     from db.review import get_batch
     from db.review_queue import review_page
+    from ganaug.cli.evaluate import older_scores_lines
     from ganaug_core import paths
+    from ganaug_core.scoring import SCORING_VERSION
 
     with session_scope() as s:
         b = get_batch(s, batch)
         rows, total = review_page(s, batch, page=page, per_page=per_page, sort=sort, descending=descending, tag=tag,
                                   memorized=memorized)
-        b_folder = b.folder
-        out = dict(batch_id=batch, status=b.status, total=total, page=page, samples=[
+        b_folder, version = b.folder, b.scoring_version
+        older = older_scores_lines(batch, version) if b.scores_computed else []
+        out = dict(batch_id=batch, status=b.status, scored=b.scores_computed, scoring_version=version,
+                   current_scoring_version=SCORING_VERSION, total=total, page=page, samples=[
             dict(id=r.sample.id, seed=r.sample.seed, path=r.sample.path, rejected=r.sample.rejected, tags=r.tags,
                  **r.scores) for r in rows])
     fmt = lambda v: "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
     # Where to look at them: a reviewer on the command line had ids and scores, and no image to open.
-    lines = [f"batch {batch} ({out['status']}): {total} matching samples, page {page}, in "
-             f"{one_line(paths.resolve(b_folder))}"]
-    lines += [f"{x['id']:>8} seed {x['seed']:<19} conf {fmt(x['class_confidence'])} realism {fmt(x['realism'])} "
-              f"novelty {fmt(x['novelty'])}  {PurePosixPath(x['path']).name}"
-              f"{' MEMORIZED' if x['memorized'] else ''}{' rejected' if x['rejected'] else ''}"
-              f"{'  [' + ', '.join(map(one_line, x['tags'])) + ']' if x['tags'] else ''}" for x in out["samples"]]
+    lines = [wrapped(f"batch {batch} ({out['status']}): {total} matching samples, page {page}, in "
+                     f"{one_line(paths.resolve(b_folder))}")] + older
+    lines += _sample_rows(out["samples"], fmt)
     emit(out, as_json, "\n".join(lines))
+
+
+def _sample_rows(samples: list[dict], fmt) -> list[str]:
+    """A page of samples as a table that fits 80 columns: each row was 95–108 ('seed' and a 19-digit seed, which its
+    file name repeats after `_s`, and a word before each score). What passes 80 (MEMORIZED, rejected, tags) goes on
+    the next line, under the file's name; `--json` has the seeds."""
+    if not samples:
+        return []
+    width = max(len("id"), *(len(str(x["id"])) for x in samples))
+    under = " " * (width + 2 + 5 + 2 + 7 + 2 + 7 + 2)  # where the file's name starts
+    rows = [f"{'id':>{width}}  {'conf':>5}  {'realism':>7}  {'novelty':>7}  file"]
+    for x in samples:
+        marks = ([" MEMORIZED"] if x["memorized"] else []) + ([" rejected"] if x["rejected"] else [])
+        tags = f"  [{', '.join(map(one_line, x['tags']))}]" if x["tags"] else ""
+        rows.append(wrapped(f"{x['id']:>{width}}  {fmt(x['class_confidence']):>5}  {fmt(x['realism']):>7}  "
+                            f"{fmt(x['novelty']):>7}  {PurePosixPath(x['path']).name}{''.join(marks)}{tags}", under))
+    return rows
 
 
 MAX_POLL_S = 3600  # an hour between looks; far beyond it (1e12, inf) the wait itself overflows

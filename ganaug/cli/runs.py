@@ -9,8 +9,12 @@ from typing import Optional
 import typer
 
 from ganaug.cli.common import Commands, JSON, UserError, check_limit, cli_errors, emit, left_out, one_line
+from ganaug.cli.line_width import pad, wrapped, wrapped_items
+from ganaug_core.imbalance import LINE_COLUMNS, text_columns
 
 runs_app = typer.Typer(cls=Commands, no_args_is_help=True)
+
+INDENT = " " * 7  # a run's second line, under its dataset
 
 RUN_IDS = typer.Option(None, "--run", metavar="N", help="Only this run (repeat for more)")
 
@@ -43,18 +47,28 @@ def runs_list_cmd(
         r["folder_missing"] = not paths.resolve(r["run_dir"]).is_dir()
     for r in rows:
         r["created"] = r["created"].isoformat(timespec="seconds") if r["created"] else None
-    progress = [f"step {r['step'] or 0}"
-                + (f"/{r['total_steps']}" if r["total_steps"] else f" of a {r['budget']} budget")
-                + (f", resumed from run {r['resumed_from']}" if r["resumed_from"] else "") for r in rows]
-    # Padded to the longest: a resumed run's or a time budget's longer text pushed its row's date and size out of line.
+    # Fitted to 80 columns (`ganaug.cli.line_width`): a time budget's "step 3 of a 1.5 min budget" and a resumed
+    # run's ", resumed from run 1" made rows of 91–100 columns beside a 16-column dataset, each wrapped in two.
+    # The resumed run and a failed run's error go on lines of their own; a long dataset name is cut (`--json`: whole).
+    progress = [f"step {r['step'] or 0}" + (f"/{r['total_steps']}" if r["total_steps"] else f" of {r['budget']}")
+                for r in rows]
+    # Padded to the longest: a time budget's longer text pushed its row's date and size out of line.
     width = max([len("progress"), *map(len, progress)])
-    lines = [f"{r['run']:>5}  {one_line(r['dataset']):<16} {r['status']:<10} {p:<{width}}  {r['created']}  "
+    status = max([len("status"), *(len(r["status"]) for r in rows)])
+    names = [one_line(r["dataset"]) for r in rows]
+    room = LINE_COLUMNS - (5 + 2 + 1 + status + 1 + width + 2 + 19 + 2 + 8)
+    named = max(len("dataset"), min(16, room, max(map(text_columns, names), default=0)))
+    lines = [f"{r['run']:>5}  {pad(name, named)} {r['status']:<{status}} {p:<{width}}  {r['created']}  "
              f"{human(r['size_bytes']):>8}"
-             + (f"\n       {one_line(r['error'].splitlines()[0])}" if r["status"] == "failed" and r["error"] else "")
-             + (f"\n       its folder {r['run_dir']} is gone: `ganaug runs du` says what to restore"
-                if r["folder_missing"] else "")
-             for r, p in zip(rows, progress)]  # a failed run says why below its line (a killed one: how to resume it)
-    header = f"{'run':>5}  {'dataset':<16} {'status':<10} {'progress':<{width}}  {'created (UTC)':<19}  {'on disk':>8}"
+             + (f"\n       resumed from run {r['resumed_from']}" if r["resumed_from"] else "")
+             # a failed run says why below its line (a killed one: how to resume it)
+             + ("\n" + wrapped(one_line(r["error"].splitlines()[0]), INDENT, INDENT)
+                if r["status"] == "failed" and r["error"] else "")
+             + ("\n" + wrapped(f"its folder {r['run_dir']} is gone: `ganaug runs du` says what to restore", INDENT,
+                               INDENT) if r["folder_missing"] else "")
+             for r, name, p in zip(rows, names, progress)]
+    header = (f"{'run':>5}  {'dataset':<{named}} {'status':<{status}} {'progress':<{width}}  {'created (UTC)':<19}  "
+              f"{'on disk':>8}")
     if total > len(rows):  # a year's runs: say that older ones exist, and how to see them
         lines.append(left_out(len(rows), total, "runs", "" if dataset else ", --dataset NAME one dataset's"))
     emit({"runs": rows, "total": total}, as_json, "\n".join([header, *lines]) if lines else
@@ -98,25 +112,36 @@ def runs_du_cmd(run: Optional[list[int]] = RUN_IDS, as_json: bool = JSON) -> Non
         if missing:
             raise UserError(f"unknown run {missing[0]}")
     home = home_usage()
-    header = (f"{'run':>5}  {'dataset':<16} {'status':<10} {'step':>7}  {'checkpoints':>16}  {'grids':>16}  "
-              f"{'other':>8}  {'total':>8}")
-    lines = [f"{r['run']:>5}  {one_line(r['dataset']):<16} {r['status']:<10} {r['step']:>7,}  "
-             f"{r['checkpoints']:>4} × {human(r['checkpoint_bytes']):>9}  "
-             f"{r['grid_steps']:>4} × {human(r['grid_bytes']):>9}  "
-             f"{human(r['other_bytes']):>8}  {human(r['total_bytes']):>8}" for r in rows]
-    parts = ", ".join(f"{k} {human(home[f'{k}_bytes'])}" for k in ("runs", "batches", "datasets", "models", "reports"))
+    # Columns as wide as their widest cell, the dataset's name cut to what is left of 80 (`--json`: whole): with
+    # fixed widths every row was 98 columns, 108 beside a long name.
+    cells = [(f"{r['step']:,}", f"{r['checkpoints']} × {human(r['checkpoint_bytes'])}",
+              f"{r['grid_steps']} × {human(r['grid_bytes'])}", human(r["other_bytes"]), human(r["total_bytes"]))
+             for r in rows]
+    wide = [max([len(title), *(len(c[i]) for c in cells)])
+            for i, title in enumerate(("step", "checkpoints", "grids", "other", "total"))]
+    status = max([len("status"), *(len(r["status"]) for r in rows)])
+    names = [one_line(r["dataset"]) for r in rows]
+    room = LINE_COLUMNS - (5 + 2 + 1 + status + 1 + sum(wide) + 2 * len(wide))
+    named = max(len("dataset"), min(16, room, max(map(text_columns, names), default=0)))
+    header = f"{'run':>5}  {'dataset':<{named}} {'status':<{status}}" + "".join(
+        f"  {title:>{w}}" for title, w in zip(("step", "checkpoints", "grids", "other", "total"), wide))
+    lines = [f"{r['run']:>5}  {pad(name, named)} {r['status']:<{status}}" + "".join(
+        f"  {cell:>{w}}" for cell, w in zip(c, wide)) for r, name, c in zip(rows, names, cells)]
+    parts = [f"{k} {human(home[f'{k}_bytes'])}" for k in ("runs", "batches", "datasets", "models", "reports")]
     database = ("database on its server" if home["database_bytes"] is None
                 else f"database {human(home['database_bytes'])}")
-    summary = (f"home {one_line(home['home'])}: {human(home['total_bytes'])} "
-               f"({parts}, {database}, other {human(home['other_bytes'])})"
-               "\n`ganaug runs prune --all --dry-run` shows what pruning the runs would free")
+    # The home's path whole on its line; its parts wrapped at 80 below it (they made a line of 141).
+    summary = (f"home {one_line(home['home'])}: {human(home['total_bytes'])}\n"
+               + wrapped_items([f"({parts[0]}", *parts[1:], database, f"other {human(home['other_bytes'])})"], "  ",
+                               "  ")
+               + "\n`ganaug runs prune --all --dry-run` shows what pruning the runs would free")
     text = "\n".join([header, *lines, summary]) if rows else summary
     left = leftovers_listed(models_leftovers())  # counted in models above, and in nothing that prunes runs
     if left["files"]:
         many = left["files"] > 1
-        text += (f"\nmodels holds {left['files']} temporary file{'s' * many} of saves killed outright "
-                 f"({human(left['bytes'])}): `ganaug runs prune --all` removes {'them' if many else 'it'}, as does the "
-                 "next scoring of the dataset")
+        text += "\n" + wrapped(f"models holds {left['files']} temporary file{'s' * many} of saves killed outright "
+                                f"({human(left['bytes'])}): `ganaug runs prune --all` removes "
+                                f"{'them' if many else 'it'}, as does the next scoring of the dataset")
     records = records_and_folders()  # a database and files restored from two different backups
     text = "\n".join([text, *records_and_folders_said(records)])
     emit({"runs": rows, "home": home, "records": records, "models_leftovers": left}, as_json, text)

@@ -15,10 +15,17 @@ MAX_SHIFT = 4  # pixels at the compared (≤ MAX_SIDE) resolution
 CHANNEL_FLOOR = 0.25  # share of its strongest channel's contrast a colour channel is scaled as having at least
 
 
-def _block_average(x: np.ndarray, max_side: int) -> np.ndarray:
-    side, factor = x.shape[-1], 1
+def block_factor(side: int, max_side: int = MAX_SIDE) -> int:
+    """How many pixels a side of `side` is averaged in blocks of: halved while above `max_side` and still even
+    (128 → 32, 96 → 24, 100 → 25, 48 → 24): the side the copy check compares is side // block_factor(side)."""
+    factor = 1
     while side // factor > max_side and side % (factor * 2) == 0:
         factor *= 2
+    return factor
+
+
+def _block_average(x: np.ndarray, max_side: int) -> np.ndarray:
+    factor = block_factor(x.shape[-1], max_side)
     if factor == 1:
         return x
     n, c, h, w = x.shape

@@ -93,7 +93,7 @@ def test_an_edited_manifest_or_log_head_is_named(exported):
                for p in problems)
     listed = run("audit", "exports")  # a listing, exit 0: it points at the check
     assert listed.exit_code == 0 and f"  CHANGED  {out}\n" in listed.stdout
-    assert "(CHANGED: `ganaug audit folder FOLDER` says what)" in listed.stdout
+    assert "(CHANGED: `ganaug audit folder FOLDER` says what)" in " ".join(listed.stdout.split())
 
 
 def test_a_deleted_export_record_is_named(exported, home):

@@ -18,6 +18,7 @@ from ganaug import domain_models, evaluation
 from ganaug.datasets import dataset_arrays
 from ganaug_core import paths
 from ganaug_core.imageio import save_png, sha256_file
+from ganaug_core.scoring import SCORING_VERSION
 from tests.cli.helpers import assert_bad_input, ganaug
 
 
@@ -62,13 +63,14 @@ def test_evaluate_batch_flags_the_copy_and_stores_scores_coordinates_and_report(
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["scores"]["memorized"] == 1 and out["scores"]["exact_copies"] == 1 and out["scores"]["samples"] == 6
+    assert out["scores"]["scoring_version"] == out["scores"]["current_scoring_version"] == SCORING_VERSION
     assert out["metrics"]["holdout_split"] == "test" and list(out["metrics"]["per_class"]) == ["9"]
     assert out["metrics"]["overall"]["duplicates"]["exact_copies"] == 1
 
     with session_scope() as s:
         train_ids = s.scalars(select(RealImage.id).where(RealImage.split == "train").order_by(RealImage.id)).all()
         samples = s.scalars(select(Sample).where(Sample.batch_id == batch_id).order_by(Sample.id)).all()
-        assert s.get(Batch, batch_id).scores_computed
+        assert s.get(Batch, batch_id).scores_computed and s.get(Batch, batch_id).scoring_version == SCORING_VERSION
         assert [x.memorized for x in samples] == [True] + [False] * 5
         assert samples[0].nn_real_ids[0] == train_ids[copied] and samples[0].novelty == 0.0
         assert all(len(x.nn_real_ids) == 5 and x.emb_x is not None and 0 <= x.class_confidence <= 1 for x in samples)
@@ -85,8 +87,9 @@ def test_evaluate_batch_flags_the_copy_and_stores_scores_coordinates_and_report(
     again = ganaug("evaluate", "batch", batch_id)  # stored scores are reused, the report is rewritten in place
     assert again.exit_code == 0 and "1 flagged as memorized" in again.output
     # The pixel check's count is named as such: the flag also counts copies in features (a contradiction otherwise).
-    assert "copies of training images in pixels: 1 (the memorized flag also counts copies in features" in again.output
-    assert "stored scores, --rescore recomputes them" in again.output
+    assert "copies of training images in pixels: 1 (the memorized flag also counts copies in features" in " ".join(
+        again.output.split())  # wrapped at 80 columns
+    assert "stored scores, --rescore recomputes them" in again.output and "older" not in again.output
     stored = json.loads(ganaug("evaluate", "batch", batch_id, "--json").stdout)["scores"]
     assert set(stored) == set(out["scores"])  # the second --json lacked exact_copies, near_copies, the extractor
     assert stored["exact_copies"] == 1 and stored["near_copies_of_training"] == out["scores"]["near_copies_of_training"]
@@ -142,6 +145,23 @@ def test_the_report_names_the_class():
     assert first == "batch 3 (dataset 'pets', class 0 (melanoma)): 4 samples, 0 flagged as memorized"  # was 'class 0'
 
 
+def test_a_long_class_name_is_cut_and_every_line_fits_80_columns():
+    """38 plant-disease classes: the name, in the title, beside confidence and in class consistency, made lines of
+    108–145 columns, and the meanings beside the numbers ran to 119 with any name. The name is cut as `data report`
+    cuts it (40 columns), each meaning wrapped under its column; `--json` keeps the name whole."""
+    from ganaug.cli.evaluate import format_batch_report
+
+    names = [f"c{i}" for i in range(8)] + ["Tomato___Spider_mites Two-spotted_spider_mite", "Tomato___healthy"]
+    report = _report()
+    report["scores"]["class_index"] = 8
+    lines = format_batch_report(report, names).splitlines()
+    assert max(map(len, lines)) <= 80, "\n".join(lines)
+    assert lines[:2] == ["batch 1 (dataset 'digits', class 8 (Tomato___Spider_mites Two-spotted_spide…)):",
+                         "  64 samples, 0 flagged as memorized"]
+    confidence = lines.index(next(line for line in lines if line.startswith("    confidence")))
+    assert lines[confidence + 1].startswith(" " * 30 + "(Tomato___Spider_mites")  # under the meaning's column
+
+
 def _report(kid_std=0.305):
     """What `evaluate batch` measured on the demo's class-9 batch (4 real training images, 60 test images)."""
     ref = {"fid": 3.21, "kid": {"mean": 0.011, "std": 0.02, "subset_size": 4, "subsets": 20},
@@ -158,11 +178,24 @@ def _report(kid_std=0.305):
                         "reference": ref, "caution": "only 4 real training images in scope: ..."}}
 
 
+def _rows(text: str) -> dict[str, str]:
+    """The report's lines by their first word, each table row with its meaning, wrapped under it, joined back."""
+    rows: dict[str, str] = {}
+    last = ""
+    for line in text.splitlines()[1:]:
+        if line.startswith(" " * 8) and rows:  # a meaning's next line, under its column (30 or more)
+            rows[last] += " " + line.strip()
+        elif line.strip():
+            last = line.split()[0]
+            rows[last] = line
+    return rows
+
+
 def test_the_report_says_what_each_number_means_and_what_real_data_scores():
     from ganaug.cli.evaluate import format_batch_report
 
     text = format_batch_report(_report(), [str(c) for c in range(10)])
-    lines = {line.split()[0]: line for line in text.splitlines()[1:] if line.strip()}
+    lines = _rows(text)
     # KID was "-0.2097" alone: its spread over subsets of 4 (larger than the value) and the real data's own level
     # are what say that this is noise, not a better-than-real batch.
     assert "-0.2097 ± 0.3050" in lines["KID"] and "0.0110 ± 0.0200" in lines["KID"]
@@ -170,10 +203,10 @@ def test_the_report_says_what_each_number_means_and_what_real_data_scores():
     assert "nearer the training images" not in text  # FID 5.08 is above the held-out 3.21
     assert "0.750" in lines["recall"] and "diversity" in lines["recall"]
     assert "fidelity" in lines["precision"] and "higher is better" in lines["coverage"]
-    assert "60 held-out real images (test split)" in text and "4 real training images" in text
+    assert "60 held-out real images (test split)" in " ".join(text.split()) and "4 real training images" in text
     assert "a copy: below 0.25 (features) or 0.35 (pixels)" in lines["novelty"] and "1 or more" in lines["realism"]
     assert "1/10" in text  # class consistency's chance level for a 10-class dataset
-    assert all(len(line) <= 120 for line in text.splitlines()), max(text.splitlines(), key=len)
+    assert all(len(line) <= 80 for line in text.splitlines()), max(text.splitlines(), key=len)
     # Without a holdout (or on an older report) the reference column says so instead of inventing numbers.
     bare = _report(kid_std=None)
     bare["metrics"].pop("reference")
@@ -183,7 +216,8 @@ def test_the_report_says_what_each_number_means_and_what_real_data_scores():
     # against 10.55 for the 60 held-out class-9 images, DCR 0.97).
     close = _report()
     close["metrics"]["reference"]["fid"] = 10.55
-    assert "the batch is nearer the training images than unseen real images are" in format_batch_report(close)
+    assert "the batch is nearer the training images than unseen real images are" in " ".join(
+        format_batch_report(close).split())
 
 
 def test_the_distribution_table_keeps_its_columns_whatever_the_values_widths():
@@ -196,7 +230,8 @@ def test_the_distribution_table_keeps_its_columns_whatever_the_values_widths():
     wide["metrics"]["reference"]["kid"].update(mean=0.4719, std=0.5786)
     lines = format_batch_report(wide, [str(c) for c in range(10)]).splitlines()
     at = next(i for i, line in enumerate(lines) if line.endswith("held-out real"))
-    table = lines[at:at + 7]
+    # The rows, not their meanings' next lines (wrapped under their column at 80)
+    table = [lines[at]] + [line for line in lines[at + 1:] if re.match(r"    \S", line)][:6]
     assert [line.split()[0] for line in table[1:]] == ["FID", "KID", "precision", "recall", "density", "coverage"]
     # Where each column starts: after two spaces or more (a value's own '±' and a meaning's words are one apart).
     # The KID row's values ran into each other, '218.5981 ± 26.4822 0.4719 ± 0.5786', its meaning 2 to the right.
@@ -204,9 +239,9 @@ def test_the_distribution_table_keeps_its_columns_whatever_the_values_widths():
     assert len(starts) == 1, table
     _, batch, held_out, _ = starts.pop()
     assert (table[0].index("batch"), table[0].index("held-out real")) == (batch, held_out), table
-    assert "218.5981 ± 26.4822  " in table[2] and all(len(line) <= 120 for line in lines)
+    assert "218.5981 ± 26.4822  " in table[2] and all(len(line) <= 80 for line in lines)
     # The usual widths keep their columns where they were.
-    assert format_batch_report(_report(), [str(c) for c in range(10)]).splitlines()[at + 2].startswith(
+    assert _rows(format_batch_report(_report(), [str(c) for c in range(10)]))["KID"].startswith(
         "    KID        -0.2097 ± 0.3050  0.0110 ± 0.0200   the same")
 
 
@@ -216,18 +251,19 @@ def test_the_report_says_its_fid_is_not_inceptions():
     from ganaug.cli.evaluate import format_batch_report
 
     text = format_batch_report(_report(), [str(c) for c in range(10)])
-    assert "on this dataset's own features" in text
-    assert "(not Inception's: compare within this dataset only, never with published FIDs)" in text
-    assert all(len(line) <= 120 for line in text.splitlines())
+    said = " ".join(text.split())  # wrapped at 80 columns
+    assert "on this dataset's own features" in said
+    assert "(not Inception's: compare within this dataset only, never with published FIDs)" in said
+    assert all(len(line) <= 80 for line in text.splitlines())
 
 def test_the_realism_line_says_what_the_score_is_its_scale_and_direction():
     from ganaug.cli.evaluate import format_batch_report
 
-    line = next(x for x in format_batch_report(_report()).splitlines() if x.split()[:1] == ["realism"])
+    line = _rows(format_batch_report(_report()))["realism"]
     # It had said '1.767 mean    1 or more: among the real images of its class (10 at most)': 10 at most of what?
     assert line.split()[1:3] == ["1.767", "mean"]
     assert "how far inside its class's real images: 0 to 10, higher is better, 1 or more: inside them" in line
-    assert "at most" not in line and len(line) <= 120
+    assert "at most" not in line
 
 
 @pytest.mark.slow  # trains a tiny generator and fits the UMAP
@@ -376,7 +412,7 @@ def test_two_classes_say_that_confidence_and_consistency_only_tell_the_other_cla
     assert ("with 2 classes the classifier only tells crack from ok: a sample like neither (noise, a smear) is "
             "called crack too, so confidence and class consistency near 1 do not show that it looks like a crack: "
             "look at the samples themselves") in said
-    assert all(len(line) <= 120 for line in text.splitlines())
+    assert all(len(line) <= 80 for line in text.splitlines())
     assert "with 2 classes" not in format_batch_report(_report(), [str(c) for c in range(10)])
 
 
@@ -388,7 +424,40 @@ def test_the_report_says_the_sides_its_numbers_saw_below_the_images_own():
     report = _report()
     assert "at less than their" not in format_batch_report(report)  # a report from before the sides were recorded
     report["metrics"].update(image_side=128, feature_side=64, pixel_side=32)
-    assert ("  at less than their 128²: the features see the images pooled to 64², the pixel copy check "
-            "block-averaged to 32²") in format_batch_report(report).splitlines()
+    assert ("at less than their 128²: the features see the images pooled to 64², the pixel copy check "
+            "block-averaged to 32²") in " ".join(format_batch_report(report).split())
+    report["metrics"].update(image_side=48, feature_side=48, pixel_side=24)  # only what saw less is said
+    assert "at less than their 48²: the pixel copy check block-averaged to 24² " in " ".join(
+        format_batch_report(report).split())
     report["metrics"].update(image_side=16, feature_side=16, pixel_side=16)  # the demo's digits: seen whole
     assert "at less than their" not in format_batch_report(report)
+
+
+def test_the_sides_a_report_gives_are_those_the_pooling_uses():
+    # A side not a power of two: the report said 64² and 32² of 96² images the features saw at 48², the copy check
+    # at 24² (min(side, 64) and min(side, 32), not the pooling's own arithmetic).
+    from ganaug_core.features import pooled_side
+    from ganaug_core.metrics.pixel_align import block_factor
+
+    sides = (16, 48, 64, 96, 100, 128, 200)
+    assert [pooled_side(s, 64) for s in sides] == [16, 48, 64, 48, 50, 64, 50]
+    assert [s // block_factor(s) for s in sides] == [16, 24, 32, 24, 25, 32, 25]
+    assert pooled_side(128, 0) == 128  # an extractor of before 2026-12-07: no pooling
+
+
+def test_stored_scores_from_an_older_check_say_so_with_the_rescore():
+    # A batch scored before 2026-12-06's colour pass kept its flags, and `evaluate batch` said only "stored scores".
+    from ganaug.cli.evaluate import format_batch_report
+    from ganaug_core.scoring import SCORING_VERSION
+
+    report = _report()
+    report["scores"].update(recomputed=False, scoring_version=None)
+    lines = format_batch_report(report).splitlines()
+    assert lines[1].endswith("(stored scores, --rescore recomputes them):")
+    assert lines[2:4] == [f"  scored by an older check (before versions were recorded; now version {SCORING_VERSION}):",
+                          "    `ganaug evaluate batch 1 --rescore` scores it again"]
+    report["scores"]["scoring_version"] = SCORING_VERSION - 1
+    assert f"(version {SCORING_VERSION - 1}; now version {SCORING_VERSION})" in format_batch_report(report)
+    for today in (dict(recomputed=False, scoring_version=SCORING_VERSION), dict(recomputed=True)):
+        report["scores"].update(today)
+        assert "older" not in format_batch_report(report)

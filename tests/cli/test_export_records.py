@@ -140,13 +140,15 @@ def test_audit_exports_filters_by_dataset_and_marks_a_changed_or_missing_folder(
         str(tmp_path / "c"), str(tmp_path / "a")]
     # One line per export (50 exports took 200 lines): what matches a folder to its record, and the check.
     text = run("audit", "exports", "--dataset", "toy").stdout.splitlines()
-    assert len(text) == 3 and text[0].startswith(f"event {rows[0]['id']}  {rows[0]['ts'][:19]}Z  rex  ")
+    assert len(text) == 2 + 4 and text[0].startswith(f"event {rows[0]['id']}  {rows[0]['ts'][:19]}Z  rex  ")
+    assert max(map(len, text[2:])) <= 80  # the legend, wrapped (it was 267 columns); each export's line kept whole
     assert text[0].endswith(f"  toy  12 images (3 synthetic), ratio 1  manifest {rows[0]['manifest_sha256'][:12]}  "
                             f"not found  {tmp_path / 'c'}")
     assert text[1].endswith(f"  CHANGED  {tmp_path / 'a'}") and text[2].startswith("matches: ")
     # It said "the newest 2 exports shown", not of how many, where runs list, jobs list and audit log say both.
     cut = run("audit", "exports", "--limit", "2").stdout.splitlines()
-    assert len(cut) == 4 and cut[-1] == "2 of 3 exports shown: --limit 3 shows them all, --dataset NAME one dataset's"
+    assert len(cut) == 2 + 4 + 1 and cut[-1] == (
+        "2 of 3 exports shown: --limit 3 shows them all, --dataset NAME one dataset's")
     assert run("audit", "exports", "--dataset", "toy", "--limit", "1").stdout.splitlines()[-1] == (
         "1 of 2 exports shown: --limit 2 shows them all")
     assert [ok_json("audit", "exports", *more)["total"] for more in ((), ("--limit", "2"), ("--limit", "3"))] == [3] * 3

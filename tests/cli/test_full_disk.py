@@ -81,7 +81,7 @@ def test_train_on_a_full_disk_keeps_its_failed_run_with_one_line_that_says_what_
     failed = {r["run"]: r for r in json.loads(ganaug("runs", "list", "--json").stdout)["runs"] if r["status"] == "failed"}
     assert sorted(failed) == [2, 3] and failed[2]["error"].startswith("the disk is full (No space left on device: ")
     listed = ganaug("runs", "list").output
-    assert f"{full}: {free}resume run 1 again" in listed and "Errno" not in listed
+    assert f"{full}: {free}resume run 1 again" in " ".join(listed.split()) and "Errno" not in listed  # wrapped at 80
 
 
 @pytest.mark.slow  # trains a 1-step run and a job's 2-step one: 2–4 s on a shared 2-core machine

@@ -15,7 +15,7 @@ from ganaug_core import paths
 from ganaug_core.imageio import read_png, sha256_file
 from ganaug_core.sampling import GeneratorPipeline
 from ganaug_core.rescale import upsample_images
-from tests.cli.helpers import assert_bad_input, ctrl_c_heard, ganaug
+from tests.cli.helpers import app, assert_bad_input, ctrl_c_heard, ganaug, runner
 
 
 TINY = ["--resolution", "8", "--width", "4", "--batch-size", "8"]
@@ -126,12 +126,13 @@ def test_runs_list_names_a_time_budget(digits, home):
         s.add(Run(dataset_id=get_dataset(s, digits).id, status="running", run_dir="runs/000001", code_version="t",
                   config={"minutes": 1.5}, config_sha256="c" * 64, step=3))
     listed = ganaug("runs", "list")
-    assert listed.exit_code == 0 and "running    step 3 of a 1.5 min budget" in listed.stdout, listed.output  # was 'step 3/-'
+    assert listed.exit_code == 0 and "running step 3 of 1.5 min" in listed.stdout, listed.output  # was 'step 3/-'
     assert json.loads(ganaug("runs", "list", "--json").stdout)["runs"][0]["budget"] == "1.5 min"
 
 
 def test_runs_list_keeps_its_columns_in_line_whatever_each_run_says_of_its_progress(digits, home):
     from db.datasets import get_dataset
+    from db.models import Dataset
 
     with session_scope() as s:
         ds = get_dataset(s, digits).id
@@ -140,11 +141,28 @@ def test_runs_list_keeps_its_columns_in_line_whatever_each_run_says_of_its_progr
                       config_sha256="c" * 64, step=75, total_steps=steps, resumed_from=resumed))
     (home / "runs" / "x").mkdir(parents=True)  # a folder that is gone is said on a line of its own
     header, *lines = ganaug("runs", "list").stdout.splitlines()
-    assert "step 75/75, resumed from run 1" in lines[0] and "step 75 of a 3 min budget" in lines[1]
+    assert "step 75/75 " in lines[0] and "step 75 of 3 min " in lines[2]
+    assert lines[1] == "       resumed from run 1"  # on a line of its own: beside the progress it made 96 columns
+    rows = [lines[0], lines[2], lines[3]]
     # The date and the size start where the header says, on every row: a resumed run's row pushed them out of line.
     column = header.index("created (UTC)")
-    assert [line.index("20") for line in lines] == [column] * 3, "\n".join([header, *lines])
-    assert len({len(line) for line in [header, *lines]}) == 1
+    assert [line.index("20") for line in rows] == [column] * 3, "\n".join([header, *lines])
+    assert len({len(line) for line in [header, *rows]}) == 1
+
+    # A long dataset name and a failed run's long error: 100 columns at 80 (COLUMNS is not read: the same in a pipe).
+    with session_scope() as s:
+        s.get(Dataset, ds).name = "plantvillage_leaf_diseases"
+        s.add(Run(dataset_id=ds, status="failed", run_dir="runs/x", code_version="t", config={"minutes": 90.0},
+                  config_sha256="c" * 64, step=12345, resumed_from=3, error="run 4 stopped without finishing (its "
+                  "process was killed): `ganaug train --resume 4 --minutes M` trains it on from its last checkpoint"))
+    result = runner.invoke(app, ["runs", "list"], env={"COLUMNS": "80"})
+    header, first, *_ = text = result.stdout.splitlines()
+    assert max(map(len, text)) <= 80, result.stdout
+    assert first.startswith("    4  plantvillage_… failed step 12345 of 90 min  20"), first
+    assert text[2:5] == ["       resumed from run 3",
+                         "       run 4 stopped without finishing (its process was killed): `ganaug train",
+                         "       --resume 4 --minutes M` trains it on from its last checkpoint"]
+    assert json.loads(ganaug("runs", "list", "--json").stdout)["runs"][0]["dataset"] == "plantvillage_leaf_diseases"
 
 
 def test_cancellation_saves_checkpoint_and_marks_cancelled(digits, home):

@@ -21,7 +21,8 @@ def test_runs_du_counts_a_killed_saves_file_and_runs_prune_removes_it(digits, ho
     du = ganaug("runs", "du")
     assert du.exit_code == 0, du.output
     assert ("models holds 1 temporary file of saves killed outright (270.0 kB): `ganaug runs prune --all` removes it, "
-            "as does the next scoring of the dataset") in du.output
+            "as does the next scoring of the dataset") in " ".join(du.output.split())  # wrapped at 80 columns
+    assert all(len(line) <= 80 for line in du.output.splitlines() if not line.startswith("home "))  # a path: whole
     listed = json.loads(ganaug("runs", "du", "--json").stdout)["models_leftovers"]
     assert listed == dict(files=1, bytes=270_000, paths=[f"models/digits/{killed.name}"])
 

@@ -50,8 +50,9 @@ def test_jobs_list_shows_the_newest_up_to_its_limit(home):
             submit_job(s, "evaluate", {"batch_id": i}, f"key-{i}")
     lines = ganaug("jobs", "list").stdout.splitlines()
     # The newest 100, then what is left out: it stopped at 100 silently, and had no --limit to see more or fewer.
-    assert len(lines) == 100 + 1 and lines[0].split()[0] == "110"
-    assert lines[-1] == "100 of 110 jobs shown: --limit 110 shows them all, --status failed only the failed ones"
+    assert len(lines) == 100 + 2 and lines[0].split()[0] == "110"
+    assert lines[-2:] == ["100 of 110 jobs shown: --limit 110 shows them all, --status failed only the",
+                          "  failed ones"]  # wrapped at 80 columns
     assert [j["id"] for j in ok_json("jobs", "list", "--limit", 2)["jobs"]] == [110, 109]
     assert ganaug("jobs", "list", "--limit", 110).stdout.count("\n") == 110
     assert "--limit must be at least 1, got 0" in refused("jobs", "list", "--limit", 0)
@@ -63,7 +64,8 @@ def test_review_pending_shows_the_oldest_up_to_its_limit(home):
         batches = [make_batch(s, home, ds, n=1, files=False).id for _ in range(4)]
     lines = ganaug("review", "pending", "--limit", 2).stdout.splitlines()
     assert [line.split()[1] for line in lines[:2]] == [str(b) for b in batches[:2]]
-    assert lines[2:] == ["2 of 4 pending batches shown: --limit 4 shows them all, --dataset NAME one dataset's"]
+    assert lines[2:] == ["2 of 4 pending batches shown: --limit 4 shows them all, --dataset NAME one",
+                         "  dataset's"]  # wrapped at 80 columns
     assert len(ganaug("review", "pending").stdout.splitlines()) == 4  # under the default limit: no last line
     assert ok_json("review", "pending", "--dataset", "toy", "--limit", 1)["total"] == 4
     assert "--limit must be at least 1, got -1" in refused("review", "pending", "--limit", -1)

@@ -45,3 +45,19 @@ def test_a_zero_width_space_shows_where_two_names_would_read_alike():
     assert one_line("dig\u200bits") == "dig\\u200bits" and one_line("\ufeffdigits") == "\\ufeffdigits"
     # The joiners spell Persian, Indic scripts and emoji: they stay as they are.
     assert one_line("می\u200cخواهم 👩\u200d🔬") == "می\u200cخواهم 👩\u200d🔬"
+
+
+def test_runs_du_fits_80_columns_beside_a_long_dataset_name(home):
+    """Every row of `runs du` was 98 columns (fixed widths), 108 beside 'plantvillage_leaf_diseases', and the home's
+    line 141: the columns are as wide as their cells, the name is cut, the home's parts wrap between parts."""
+    from db.models import Dataset
+
+    _failed_run(home)
+    with session_scope() as s:
+        s.get(Dataset, 1).name = "plantvillage_leaf_diseases"
+    lines = run("runs", "du").stdout.splitlines()
+    assert lines[0].split() == ["run", "dataset", "status", "step", "checkpoints", "grids", "other", "total"]
+    assert lines[1].split()[:3] == ["1", "plantvillage_le…", "failed"], lines
+    assert lines[2] == f"home {home}: {lines[2].split(': ')[-1]}" and lines[3].startswith("  (runs ")
+    assert max(len(line) for line in lines if str(home) not in line) <= 80, "\n".join(lines)
+    assert not any(line.split()[0] in ("B", "kB", "MB", "GB") for line in lines[3:])  # a size is never broken

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from sqlalchemy import select
 
 from db.engine import dispose_engines, session_scope
 from tests.cli.helpers import ok_json, refused, run
@@ -80,8 +81,9 @@ def test_audit_log_says_how_many_events_its_limit_left_out(team):
     for sample in team["s1"]:  # the dataset's ingest, 2 accounts joined, then 3 tags: 6 events
         ok_json("review", "tag", sample, "blur", env=REX)
     lines = run("audit", "log", "--limit", "2").stdout.splitlines()
-    assert len(lines) == 3 and lines[-1] == ("2 of 6 events shown: --limit 6 shows them all, --actor, --action, "
-                                             "--target-type or --since narrow them")
+    assert len(lines) == 4 and lines[-2:] == ["2 of 6 events shown: --limit 6 shows them all, --actor, --action, "
+                                              "--target-type", "  or --since narrow them"]  # wrapped at 80 columns
+    assert max(map(len, lines)) <= 80, lines  # the events' times to the second: with microseconds they made 85
     assert ok_json("audit", "log", "--limit", "2", "--action", "tag")["total"] == 3
     assert len(run("audit", "log", "--limit", "6").stdout.splitlines()) == 6  # all shown: no last line
     assert refused("audit", "log", "--limit", "0") == "error: --limit must be at least 1, got 0"
@@ -456,6 +458,31 @@ def test_review_samples_lists_a_page_with_scores_and_tags(team):
     assert refused("review", "samples", 999) == "error: unknown batch 999"
 
 
+def test_a_batch_scored_by_an_older_check_says_so_with_the_rescore(team, home):
+    """A reviewer about to approve on a memorization flag from an older, weaker copy check must be able to tell."""
+    from db.datasets import get_dataset
+    from ganaug_core.scoring import SCORING_VERSION
+
+    with session_scope() as s:  # scored before versions were recorded (NULL), and by an older version
+        unknown = make_batch(s, home, get_dataset(s, "toy"), n=2, scoring_version=None).id
+        older = make_batch(s, home, get_dataset(s, "toy"), n=2, scoring_version=SCORING_VERSION - 1).id
+        unscored = make_batch(s, home, get_dataset(s, "toy"), n=2, scored=False).id
+    lines = run("review", "samples", unknown).stdout.splitlines()
+    at = lines.index(f"scored by an older check (before versions were recorded; now version {SCORING_VERSION}):")
+    assert lines[at + 1] == f"  `ganaug evaluate batch {unknown} --rescore` scores it again" and len(lines) == at + 5
+    assert f"scored by an older check (version {SCORING_VERSION - 1}; now version {SCORING_VERSION}):" in run(
+        "review", "samples", older).stdout.splitlines()
+    for today in (team["b1"], unscored):  # today's scoring, or none yet: nothing said
+        assert "older" not in run("review", "samples", today).stdout
+    said = ok_json("review", "samples", unknown)
+    assert (said["scoring_version"], said["current_scoring_version"], said["scored"]) == (None, SCORING_VERSION, True)
+    assert ok_json("review", "samples", team["b1"])["scoring_version"] == SCORING_VERSION
+    pending = " ".join(run("review", "pending").stdout.split())  # its lines wrap at 80 columns
+    assert pending.count("(scored by an older check)") == 2 and pending.count("(not scored yet)") == 1
+    assert [b["scoring_version"] for b in ok_json("review", "pending")["batches"]] == [
+        SCORING_VERSION, SCORING_VERSION, None, SCORING_VERSION - 1, None]
+
+
 def test_export_to_an_impossible_out_names_the_path_given(team, home, tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("x")
@@ -484,26 +511,74 @@ def test_export_says_how_many_approved_samples_the_cap_left_out(team, home, tmp_
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()  # it had said '3 real + 3 synthetic' and nothing of the other 2
     assert lines[2:4] == ["     6          0  0 (c0)", "     3          3  1 (c1)  (2 approved left out over the cap)"]
-    assert lines[4] == ("2 approved samples were left out over the cap: --ratio 1 caps each class's synthetic "
-                        "samples at 1× its real training images; a higher --ratio admits more")
+    assert lines[4:6] == ["2 approved samples were left out over the cap: --ratio 1 caps each class's",
+                          "  synthetic samples at 1× its real training images; a higher --ratio admits more"]
     assert ok_json("export", "--dataset", "toy", "--out", tmp_path / "json")["over_cap"] == {"1": 2}
     roomy = run("export", "--dataset", "toy", "--out", tmp_path / "roomy", "--ratio", "2")
     assert roomy.exit_code == 0 and "over the cap" not in roomy.stdout, roomy.output
     assert "     3          5  1 (c1)\n" in roomy.stdout
+
+    # A long class name: its row, the cut name and the note beside it, was 105 columns; it fits 80.
+    from db.models import Dataset
+
+    with session_scope() as s:
+        s.scalars(select(Dataset)).one().class_names = ["c0", "Tomato___Spider_mites Two-spotted_spider_mite"]
+    long = run("export", "--dataset", "toy", "--out", tmp_path / "long").stdout.splitlines()
+    assert long[3:5] == ["     3          3  1 (Tomato___Spider_mites Two-spotted_spide…)",
+                         "                   (2 approved left out over the cap)"], long
+    assert max(map(len, long[1:7])) <= 80, long
 
 
 def test_review_samples_says_where_each_sample_is_to_look_at(team, home):
     # A reviewer on the command line had the ids and scores of a page, and no image file to open.
     from pathlib import Path
 
-    lines = run("review", "samples", team["b1"]).stdout.splitlines()
-    folder = Path(lines[0].split(", in ", 1)[1])
-    assert folder.is_absolute() and folder.is_dir(), lines[0]
+    text = run("review", "samples", team["b1"]).stdout
+    head, rows = text.split("\nid ", 1)  # the folder (on a line of its own when the line would pass 80 columns)
+    folder = Path(head.split(", in", 1)[1].split()[0])
+    assert folder.is_absolute() and folder.is_dir(), head
+    assert rows.split("\n")[0].split() == ["conf", "realism", "novelty", "file"]
     paths = [x["path"] for x in ok_json("review", "samples", team["b1"])["samples"]]
-    for line, path, sid in zip(lines[1:], paths, team["s1"]):
+    for line, path, sid in zip(rows.split("\n")[1:], paths, team["s1"]):
         name = Path(path).name
-        assert line.split()[0] == str(sid) and line.split()[9] == name, line
+        assert line.split()[0] == str(sid) and line.split()[4] == name, line
         assert (folder / name).is_file()
+
+
+def test_pending_batches_of_a_long_named_class_fit_80_columns(team, home):
+    """'batch 2 of plantvillage_leaf_diseases: class 8 (Tomato___Spider_mites Two-spotted_spider_mite), 16
+    samples' was 106 columns: the name is cut as `data report` cuts it, the line wrapped; `--json` has it whole."""
+    from db.models import Dataset
+
+    with session_scope() as s:
+        toy = s.scalars(select(Dataset)).one()
+        toy.name = "plantvillage_leaf_diseases"
+        toy.class_names = ["c0", "Tomato___Spider_mites Two-spotted_spider_mite"]
+    lines = run("review", "pending").stdout.splitlines()
+    assert lines[:2] == [f"batch {team['b1']} of plantvillage_leaf_diseases: class 1 (Tomato___Spider_mites",
+                         "  Two-spotted_spide…), 3 samples"], lines
+    assert max(map(len, lines)) <= 80
+    assert ok_json("review", "pending")["batches"][0]["dataset"] == "plantvillage_leaf_diseases"
+
+
+def test_a_page_of_samples_fits_80_columns(team, home):
+    """Each row was 95 columns ('seed' and a 19-digit seed that the file's name repeats, a word before each score)
+    and 108 with MEMORIZED, rejected and a tag: what passes 80 goes on the next line, under the file's name."""
+    from db.models import Sample
+
+    sid = team["s1"][0]
+    with session_scope() as s:
+        sample = s.get(Sample, sid)
+        sample.memorized, sample.path = True, "batches/1/00000_c1_s4086104717852921413.png"  # as `generate` names it
+    ok_json("review", "reject-sample", sid, "--reason", "a copy", env=REX)
+    ok_json("review", "tag", sid, "blur", env=REX)
+    lines = run("review", "samples", team["b1"]).stdout.splitlines()
+    assert max(map(len, lines)) <= 80, "\n".join(lines)
+    at = next(i for i, line in enumerate(lines) if line.lstrip().startswith(f"{sid} "))
+    column = lines[at].index("00000_c1_s4086104717852921413.png MEMORIZED")
+    assert lines[at + 1] == " " * column + "rejected  [blur]", lines[at:at + 2]
+    assert "MEMORIZED" in lines[at]
+    assert ok_json("review", "samples", team["b1"])["samples"][0]["seed"] is not None
 
 
 def test_export_cuts_a_class_name_too_long_for_a_folder(home, tmp_path):
@@ -518,3 +593,10 @@ def test_export_cuts_a_class_name_too_long_for_a_folder(home, tmp_path):
     assert folders == ["000_a", "001_crème", "002_" + "y" * 100]
     assert exported["manifest_sha256"] and len(_manifest(tmp_path / "out")) == 11
     assert len(list((tmp_path / "out").rglob("*.png"))) == 11
+
+
+def test_tags_list_fits_80_columns(home):
+    # The name column was 20 wide whatever the names: the default taxonomy's first line was 81 columns.
+    lines = run("tags", "list").stdout.splitlines()
+    assert lines[0] == "wrong class       blocking  Does not look like the class it was generated for."
+    assert max(map(len, lines)) <= 80

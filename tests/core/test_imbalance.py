@@ -37,3 +37,14 @@ def test_a_row_of_a_long_named_common_class_fits_80_columns():
     assert rows[2].endswith("  █  ← minority")
     short = imbalance_report("parts", ["ok", "crack"], {"train": {0: 40, 1: 2}}).to_text().splitlines()[2]
     assert short.endswith("█" * 30)  # short names keep the whole bar
+
+
+def test_the_minority_line_of_long_names_is_wrapped_at_80_columns():
+    # Three plant-disease minorities made the report's last line 163 columns.
+    names = ["Apple___healthy", "Orange___Haunglongbing_(Citrus_greening)",
+             "Tomato___Spider_mites Two-spotted_spider_mite", "Tomato___Tomato_Yellow_Leaf_Curl_Virus"]
+    lines = imbalance_report("plants", names, {"train": {0: 400, 1: 10, 2: 6, 3: 4}}).to_text().splitlines()
+    assert lines[-3:] == ["minority classes (< 0.2 × largest): Orange___Haunglongbing_(Citrus_greening),",
+                          "  Tomato___Spider_mites Two-spotted_spider_mite,",
+                          "  Tomato___Tomato_Yellow_Leaf_Curl_Virus"]
+    assert max(map(len, lines)) <= 80
