@@ -23,7 +23,7 @@ from ganaug_core.benchmark.answer import SAMPLING_ARMS
 from ganaug_core.benchmark import duration
 from ganaug_core.benchmark.arms import (ARMS, BASELINE_ARMS, DEFAULT_ARMS, ArmInputs, missing_input,
                                          smote_cannot_run)
-from ganaug_core.benchmark.classifier import FULL_BUDGET, QUICK_BUDGET
+from ganaug_core.benchmark.classifier import FULL_BUDGET, QUICK_BUDGET, extra_stages
 from ganaug_core.benchmark.harness import BenchmarkData, run_benchmark_arms
 from ganaug_core.benchmark.report import summarize, write_report
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, QUICK_MAX_SEEDS, few_seeds_caution
@@ -116,7 +116,7 @@ def _scorer(dataset_name: str, train_images: np.ndarray, train_labels: np.ndarra
     from ganaug.domain_models import ensure_feature_extractor
     from ganaug_core.metrics.neighbours import kth_neighbour_radii
     from ganaug_core.metrics.pixel_copies import prepare_real
-    from ganaug_core.scoring import score_samples
+    from ganaug_core.scoring import SCORING_VERSION, score_samples
 
     extractor, path = ensure_feature_extractor(dataset_name, progress)
     # Once, not per class: the arm scores each class's candidates in turn against the same real images, and each
@@ -130,7 +130,9 @@ def _scorer(dataset_name: str, train_images: np.ndarray, train_labels: np.ndarra
                                should_stop=should_stop)
         return np.asarray(scores.class_confidence), np.asarray(scores.memorized, dtype=bool)
 
-    return scorer, {"feature_extractor": str(path)}
+    # The scoring that filtered gan_filtered's candidates, as a batch records it (migration 0012): a report made
+    # before a bump of SCORING_VERSION filtered them with another copy check.
+    return scorer, {"feature_extractor": str(path), "scoring_version": SCORING_VERSION}
 
 
 def _approved(dataset_name: str, side: int) -> tuple[Optional[tuple[np.ndarray, np.ndarray]], Optional[str]]:
@@ -245,7 +247,8 @@ def run_benchmark(
         "arms": arm_list,
         "skipped_arms": skipped,
         "quick": quick,
-        "budget": budget.to_dict(),
+        "budget": budget.to_dict(),  # and the classifier's stages past 32² (2026-12-07): reports before have none
+        "classifier_extra_stages": extra_stages(int(data.train_images.shape[-1])),
         "augmentation": inputs.augmentation.to_dict(),
         "filter": {"min_confidence": inputs.min_confidence, "pool": inputs.filter_pool},
         "mix": {"real_share": inputs.mix_real_share, "latent_scale": inputs.mix_latent_scale},
@@ -412,5 +415,6 @@ def format_summary(result: dict) -> str:
     if any(r["metrics"] for r in comp["arms"].values()):
         lines.append(wrapped("target (a GAN arm above the best baseline on balanced accuracy and on rare-class recall, "
                              f"disjoint 95 % intervals): {'met' if comp['target_met'] else 'not met'}"))
-    lines.append(wrapped(f"report: {result['report']['path']} (report.md explains each arm)"))
+    where = str(result["report"]["path"])
+    lines.append(wrapped(f"report: {where} (report.md explains each arm)", whole=(where,)))
     return "\n".join(lines)

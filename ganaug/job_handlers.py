@@ -337,7 +337,11 @@ def ingest(params: dict, progress: ProgressCallback, should_stop: Callable[[], b
     stop_if(should_stop, stop)
     dataset, result = ingest_dataset(source, name, options, stopping_at_reports(progress, should_stop, stop),
                                      by=params.get("requested_by"))
-    notes = ingest_notes_in_app(source, dataset, result)
+    try:
+        notes = ingest_notes_in_app(source, dataset, result)
+    except Exception as e:  # noqa: BLE001 — the dataset is written: a note that fails must not fail the ingest
+        notes = [f"note: what the ingest would warn of could not be worked out ({type(e).__name__}: {e}); "
+                 f"`ganaug data report {dataset.name}` gives the dataset's report"]
     return {"dataset": dataset.name, "images": len(result.images), "classes": len(result.class_names),
             "resolution": dataset.resolution, "channels": dataset.channels, "skipped": len(result.skipped),
             "links": len(result.links), "source_side": result.source_side, "stretched": len(result.stretched),

@@ -82,7 +82,7 @@ def shown_text(shown: dict) -> str:
                          + (f", finished {shown['finished']} UTC" if shown["finished"] else ""), "  ", "  "))
     if shown["status"] == "failed" and shown["error"]:
         lines.append(wrapped(one_line(shown["error"].splitlines()[0]), "  ", "  "))
-    lines += [wrapped(line) for line in _stats_lines(shown)]
+    lines += [wrapped(line, whole=(shown["stats"]["file"],)) for line in _stats_lines(shown)]  # "no stats yet: PATH …"
     div = shown["diversity"]
     if div["classes"]:
         rule = f"below {div['threshold']:g} is flagged" if div["threshold"] > 0 else "no threshold: none is flagged"
@@ -139,7 +139,8 @@ def _where_lines(shown: dict) -> list[str]:
     from ganaug.cli.line_width import wrapped
 
     if shown["folder_missing"]:  # wrapped at 80 columns, as the lines below: a path is kept whole on a line
-        return [wrapped(f"its folder {one_line(shown['folder'])} is gone: `ganaug runs du` says what to restore")]
+        where = one_line(shown["folder"])
+        return [wrapped(f"its folder {where} is gone: `ganaug runs du` says what to restore", whole=(where,))]
     grids, ckpts = shown["grids"], shown["checkpoints"]
     newest_grid = f"; newest {Path(grids['latest']).name}" if grids["latest"] else ""
     newest_ckpt = f"; newest {Path(ckpts['latest']).name}" if ckpts["latest"] else ""
@@ -149,7 +150,9 @@ def _where_lines(shown: dict) -> list[str]:
              f"stats:       {one_line(shown['stats']['file'])} ({shown['stats']['lines']:,} lines)"]
     if shown["plot"]:
         lines.append(f"curves:      {one_line(shown['plot'])}")
-    return [wrapped(line, " " * len("checkpoints: ")) for line in lines]
+    # A path whole on its line even where it holds a space (a home under '/home/ana/My Data').
+    whole = tuple(one_line(p) for p in (grids["folder"], ckpts["folder"], shown["stats"]["file"], shown["plot"]) if p)
+    return [wrapped(line, " " * len("checkpoints: "), whole=whole) for line in lines]
 
 
 def write_plot(shown: dict, path: Path) -> Path:

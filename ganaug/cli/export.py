@@ -141,7 +141,8 @@ def export_cmd(
                            f"{summary['entries'] - real} synthetic\n{table}{cap_note}{balance}{since}"
                            f"manifest sha256 {summary['manifest_sha256']}\n"
                            # 114 columns at least: the head, whole, goes on a line of its own
-                           + wrapped(f"gated on the decision log's first {head['events']} events, head {head['hash']}")
+                           + wrapped(f"gated on the decision log's first {head['events']} events, head {head['hash']}",
+                                     whole=(f"head {head['hash']}",))  # `grep 'head '` finds it with its hash
                            + recorded)
 
 

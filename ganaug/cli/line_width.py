@@ -29,16 +29,20 @@ def pad(text: str, width: int) -> str:
     return text + " " * (width - text_columns(text))
 
 
-def wrapped(text: str, indent: str = "  ", first: str = "") -> str:
+def wrapped(text: str, indent: str = "  ", first: str = "", whole: tuple[str, ...] = ()) -> str:
     """A paragraph in lines of at most LINE_COLUMNS characters, broken between words, each line after the first under
     `indent` (the first under `first`). A word longer than a line (a path, a hash) is kept whole on a line of its own:
-    cut, it could not be copied."""
+    cut, it could not be copied. `whole`: parts of `text` never broken at their spaces (a path under a home such as
+    '/home/ana/My Data' was split over two lines, and copied half)."""
+    glue = "\0"  # in no path, and not a space to textwrap
+    for part in whole:
+        text = text.replace(part, part.replace(" ", glue))
     return "\n".join(textwrap.wrap(text, LINE_COLUMNS, initial_indent=first, subsequent_indent=indent,
-                                   break_long_words=False, break_on_hyphens=False)) or first.rstrip()
+                                   break_long_words=False, break_on_hyphens=False)).replace(glue, " ") \
+        or first.rstrip()
 
 
 def wrapped_items(items: list[str], indent: str = "  ", first: str = "", sep: str = ", ") -> str:
     """`items` joined by `sep` and wrapped as `wrapped` wraps, but only between items: a size ('8.0 kB') or a name
     with a space in it is never broken across two lines."""
-    glue = "\0"  # no item holds it (text from users went through `one_line`, which escapes it)
-    return wrapped(sep.join(item.replace(" ", glue) for item in items), indent, first).replace(glue, " ")
+    return wrapped(sep.join(items), indent, first, whole=tuple(items))

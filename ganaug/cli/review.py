@@ -254,8 +254,9 @@ def samples_cmd(
                  **r.scores) for r in rows])
     fmt = lambda v: "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
     # Where to look at them: a reviewer on the command line had ids and scores, and no image to open.
-    lines = [wrapped(f"batch {batch} ({out['status']}): {total} matching samples, page {page}, in "
-                     f"{one_line(paths.resolve(b_folder))}")] + older
+    where = one_line(paths.resolve(b_folder))
+    lines = [wrapped(f"batch {batch} ({out['status']}): {total} matching samples, page {page}, in {where}",
+                     whole=(where,))] + older
     lines += _sample_rows(out["samples"], fmt)
     emit(out, as_json, "\n".join(lines))
 

@@ -72,3 +72,20 @@ def test_no_note_said_in_the_app_names_an_option_the_form_does_not_show(tmp_path
     assert "add the folder again under another name with a “Bit depth of 16-bit images” of 12" in said[0]
     assert "a “Resolution” of 8" in said[2] and "a “Test fraction” of 0.2" in said[4]
     assert "`ganaug data ingest FOLDER --name NAME --channels 1`" in said[5]
+
+
+def test_notes_that_cannot_be_worked_out_do_not_fail_an_ingest_that_is_written(home, tmp_path, monkeypatch):
+    """The notes are worked out after the dataset is written: an error there said "failed; nothing of the dataset was
+    written" of a dataset that was."""
+    import ganaug.job_handlers as handlers
+
+    def broken(*args):
+        raise ValueError("no report")
+
+    monkeypatch.setattr(handlers, "ingest_notes_in_app", broken)
+    result = handlers.ingest(dict(source=str(twelve_bit_pngs(tmp_path / "xrays")), dataset="xrays", resolution=8,
+                                  test_fraction=0.2, seed=0, follow_links=True, bit_depth=12),
+                             lambda p: None, lambda: False)
+    assert result["images"] == 9 and result["notes"] == [
+        "note: what the ingest would warn of could not be worked out (ValueError: no report); `ganaug data report "
+        "xrays` gives the dataset's report"]

@@ -93,6 +93,7 @@ def test_quick_benchmark_runs_every_arm_end_to_end_and_records_its_report(digits
     assert report["meta"]["arms"] == ["real", "oversample", "smote", "classic", "gan", "gan_classic",
                                       "gan_filtered", "gan_approved"]
     assert report["meta"]["skipped_arms"] == {}
+    assert report["meta"]["classifier_extra_stages"] == 0  # 16²: the classifier of every report before 2026-12-07
     assert report["meta"]["minority_classes"] == [7, 8, 9]
     # 58–60 test images per rare class are enough; one seed is not.
     assert report["meta"]["caution"].startswith("one seed gives no interval")

@@ -237,6 +237,9 @@ def test_an_export_records_the_log_head_and_verify_notices_a_truncated_tail(team
     exported = ok_json("export", "--dataset", "toy", "--out", home / "out", "--ratio", "10")
     events, head = (home / "out" / "log_head.txt").read_text().split()
     assert exported["log_head"] == {"events": int(events), "hash": head}
+    # Wrapped at 80 columns, "head HASH" stays on one line: `grep 'head '` finds the hash beside it.
+    plain = run("export", "--dataset", "toy", "--out", home / "out2", "--ratio", "10").stdout.splitlines()
+    assert any(line.strip().endswith(f"head {head}") for line in plain), plain
     assert ok_json("audit", "verify", "--head", head)["head_found"] is True
     said = run("audit", "verify", "--head", head).stdout.splitlines()  # only --json had said that it was found
     assert said[-1] == f"head {head} found: the log still holds its first {events} events unchanged"

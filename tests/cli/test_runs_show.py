@@ -160,3 +160,20 @@ def test_a_diverged_loss_still_gives_json_a_reader_takes(home):
 
     shown = json.loads(result.stdout, parse_constant=refuse)
     assert (shown["stats"]["latest"]["loss_d"], shown["stats"]["latest"]["loss_g"]) == (None, None)
+
+
+def test_a_path_with_a_space_is_kept_whole_on_its_line():
+    # A home such as '/home/ana/My Data' (a path wrapped at 80 columns was split at its space: copied, half of it).
+    from ganaug.run_show import _where_lines
+
+    run_dir = "/home/ana/My Data/" + "d" * 30 + "/runs/000001"
+    shown = dict(folder=run_dir, folder_missing=False, plot=None,
+                 grids=dict(folder=f"{run_dir}/grids", steps=1, latest=f"{run_dir}/grids/step0000500.png"),
+                 checkpoints=dict(folder=f"{run_dir}/checkpoints", count=1, latest=None),
+                 stats=dict(file=f"{run_dir}/stats.jsonl", lines=3))
+    text = "\n".join(_where_lines(shown))
+    for path in (f"{run_dir}/grids", f"{run_dir}/checkpoints", f"{run_dir}/stats.jsonl"):
+        assert any(path in line for line in text.splitlines()), text
+    gone = "\n".join(_where_lines({**shown, "folder_missing": True}))
+    assert any(run_dir in line for line in gone.splitlines()), gone
+    assert " ".join(gone.split()) == f"its folder {run_dir} is gone: `ganaug runs du` says what to restore"

@@ -226,3 +226,30 @@ def test_after_gan_filtered_scores_its_candidates_the_benchmarks_bar_comes_back_
     last_score = max(i for i, (stage, _, _) in enumerate(said) if stage == "score")
     assert said[0] == ("benchmark", 0, 1) and said[last_score][1:] == (said[last_score][2],) * 2
     assert said[last_score + 1:] == [("benchmark", 0, 1), ("benchmark", 1, 1)]
+
+
+def test_the_summarys_report_path_with_a_space_is_kept_whole_on_its_line(report):
+    # Wrapped at 80 columns, 'report: /home/ana/My Data/…' was split at the path's space: copied, half of it.
+    from ganaug.benchmarking import format_summary
+
+    _, rep = report
+    where = "/home/ana/My Data/" + "r" * 55 + "/reports/bench"
+    text = format_summary({**rep, "meta": {**rep["meta"], "seconds": 1.0}, "report": {"path": where}})
+    assert any(where in line for line in text.splitlines()), text
+
+
+def test_the_benchmarks_scorer_records_the_scoring_version_that_filtered_gan_filtered(monkeypatch):
+    # A batch records the scoring that stored its scores (migration 0012); gan_filtered's candidates are filtered on
+    # the same memorized flags, and its report said only which feature extractor did it.
+    import ganaug.domain_models as domain_models
+    from ganaug.benchmarking import _scorer
+    from ganaug_core.scoring import SCORING_VERSION
+
+    class Extractor:
+        def features(self, images):
+            return images.reshape(len(images), -1)
+
+    monkeypatch.setattr(domain_models, "ensure_feature_extractor", lambda name, progress: (Extractor(), "x.pt"))
+    images = np.random.default_rng(0).random((6, 1, 8, 8), dtype=np.float32)
+    _, provenance = _scorer("toy", images, np.zeros(6, dtype=np.int64), lambda p: None)
+    assert provenance == {"feature_extractor": "x.pt", "scoring_version": SCORING_VERSION}
