@@ -507,6 +507,23 @@ def test_approve_says_how_many_samples_it_admits(team):
     assert out["admits"] == {"samples": 2, "rejected": 0, "blocked": 0, "elsewhere": 0, "admitted": 2}
 
 
+def test_export_notes_approved_batches_scored_by_an_older_check(team, home, tmp_path):
+    # The gate leaves out what a batch's scoring flagged as memorized: a batch scored before the copy check's colour
+    # pass may hold a copy it would flag today, and the export said nothing of it.
+    from db.models import Batch
+
+    ok_json("review", "approve", team["b1"], env=REX)
+    current = run("export", "--dataset", "toy", "--out", tmp_path / "now")
+    assert current.exit_code == 0 and "older copy check" not in current.stderr
+    with session_scope() as s:
+        s.get(Batch, team["b1"]).scoring_version = None  # scored before versions were recorded
+    older = run("export", "--dataset", "toy", "--out", tmp_path / "older")
+    assert older.exit_code == 0, older.output
+    assert (f"note: approved batch {team['b1']} was scored by an older copy check (before versions were recorded; now "
+            f"version 1): `ganaug evaluate batch {team['b1']} --rescore` checks it again, and the next export leaves out "
+            "what it flags as memorized") in " ".join(older.stderr.split())
+
+
 def test_export_says_how_many_approved_samples_the_cap_left_out(team, home, tmp_path):
     ok_json("review", "approve", team["b1"], env=REX)
     ok_json("review", "approve", team["b2"], env=REX)  # 5 approved samples of class 1, which has 3 real images
