@@ -131,7 +131,7 @@ def written_beside(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     the error had just asked the user to free (the feature extractor's 270 kB on a 300 kB tmpfs). A `kill -9` leaves
     it too: its name says which machine's process wrote it, and the writer holds a lock on it, so that
     `left_by_dead_writers` can tell it from a file being written."""
-    tmp = path.with_name(f".{path.name}.{_host()}-{os.getpid()}.{uuid.uuid4().hex}{suffix}")
+    tmp = path.with_name(f".{path.name}.{host_name()}-{os.getpid()}.{uuid.uuid4().hex}{suffix}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the writer opens it again, by its name
     try:
         try:
@@ -154,9 +154,9 @@ _WRITTEN_BESIDE = re.compile(
 ABANDONED_AFTER_S = 24 * 3600
 
 
-def _host() -> str:
-    """This machine's name as a temporary file's name carries it (ASCII letters, digits, - and _; 32 at most, so that
-    a long file name still fits the file system's 255 bytes)."""
+def host_name() -> str:
+    """This machine's name as a file's name carries it (ASCII letters, digits, - and _; 32 at most, so that a long
+    file name still fits the file system's 255 bytes): a temporary file's and a job worker's `.alive` file's."""
     return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in socket.gethostname())[:32] \
         or "host"
 
@@ -199,7 +199,7 @@ def left_by_dead_writers(folder: Path, remove: bool = False) -> list[tuple[Path,
                 continue
             except OSError:  # no locks here: the name and the age decide
                 pass
-            ours = named["host"] == _host()
+            ours = named["host"] == host_name()
             if (ours and not _pid_alive(int(named["pid"]))) or time.time() - info.st_mtime > ABANDONED_AFTER_S:
                 if remove:
                     try:

@@ -15,8 +15,8 @@ from tests.core.test_killed_save_leftovers import dead_pid, left
 def test_runs_du_counts_a_killed_saves_file_and_runs_prune_removes_it(digits, home):
     folder = paths.models_dir() / "digits"
     folder.mkdir(parents=True)
-    killed = left(folder, "feature_extractor.pt", dead_pid(), paths._host(), size=270_000)
-    writing = left(folder, "embedding.npz", os.getpid(), paths._host(), ".tmp.npz")
+    killed = left(folder, "feature_extractor.pt", dead_pid(), paths.host_name(), size=270_000)
+    writing = left(folder, "embedding.npz", os.getpid(), paths.host_name(), ".tmp.npz")
 
     du = ganaug("runs", "du")
     assert du.exit_code == 0, du.output
@@ -39,7 +39,7 @@ def test_the_next_scoring_of_the_dataset_removes_what_a_killed_save_left(digits,
 
     folder = paths.models_dir() / "digits"
     folder.mkdir(parents=True)
-    killed = left(folder, "embedding.npz", dead_pid(), paths._host(), ".tmp.npz")
+    killed = left(folder, "embedding.npz", dead_pid(), paths.host_name(), ".tmp.npz")
     # Every scoring starts by making sure of the extractor: stopped just after its sweep, nothing is trained here.
     class Stop(Exception):
         pass

@@ -32,7 +32,7 @@ def left(folder, name: str, pid: int, host: str | None = None, suffix: str = ".t
 
 
 def test_a_dead_writers_file_goes_and_a_living_ones_stays(tmp_path):
-    host, gone = paths._host(), dead_pid()
+    host, gone = paths.host_name(), dead_pid()
     killed = left(tmp_path, "feature_extractor.pt", gone, host, size=270_000)
     killed_map = left(tmp_path, "embedding.npz", gone, host, ".tmp.npz")
     writing = left(tmp_path, "feature_extractor.pt", os.getpid(), host)  # this process: alive
@@ -58,7 +58,7 @@ def test_a_dead_writers_file_goes_and_a_living_ones_stays(tmp_path):
 
 def test_a_file_whose_writer_holds_its_lock_stays_whatever_its_name_says(tmp_path):
     # A process of another pid namespace (a container) sharing the home: its pid is no process here.
-    held = left(tmp_path, "embedding.npz", dead_pid(), paths._host(), ".tmp.npz")
+    held = left(tmp_path, "embedding.npz", dead_pid(), paths.host_name(), ".tmp.npz")
     fd = os.open(held, os.O_WRONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
