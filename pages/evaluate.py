@@ -17,12 +17,10 @@ import streamlit as st
 from db import run_views, views
 from db.engine import session_scope
 from db.jobs import ACTIVE, queue_rows, submit_job
+from ganaug.benchmarking import expected_line
 from ganaug_core.benchmark.answer import SAMPLING_ARMS, arm_label
 from ganaug_core.benchmark.arms import ARM_DESCRIPTIONS, smote_cannot_run
-from ganaug_core.benchmark.classifier import FULL_BUDGET, QUICK_BUDGET
-from ganaug_core.benchmark.duration import expected_line
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, FEW_SEEDS, QUICK_MAX_SEEDS
-from ganaug_core.benchmark.sweep import MULTIPLIERS, QUICK_MULTIPLIERS
 from pages.evaluate_report import benchmark_results, measured
 from pages.jobs import (cancel_or_wait, failure, load_job, newest_to_follow, progress_bar, redraw_once_ended,
                         who_and_when)
@@ -113,8 +111,7 @@ run = st.selectbox("Generator for the GAN arms", [None] + list(steps), key="eval
                                           if runs else "latest finished run"))
 with session_scope() as session:
     approved = sum(views.approved_class_counts(session).get(dataset) or [])
-    summary = views.dataset_summary(session, dataset) or {}
-    class_names = summary.get("class_names") or []
+    class_names = (views.dataset_summary(session, dataset) or {}).get("class_names") or []
 cannot = arms_that_cannot_run(dataset, bool(runs), approved, train_counts(home(), dataset), class_names)
 # Another dataset starts from its own runnable arms: the choice made for the last one kept arms this one cannot run
 # selected, each flagged and Run disabled.
@@ -128,9 +125,8 @@ for arm in arms:
     if arm in cannot:  # the job would fail within seconds, saying the same
         st.error(f"Arm “{arm_label(arm)}” cannot run: {cannot[arm]}.")
 refused = not arms or any(a in cannot for a in arms)
-if not refused and summary.get("resolution"):  # as `ganaug benchmark` says it when it starts
-    st.caption(expected_line(summary["resolution"], [a for a in ARMS if a in arms], int(seeds),
-                             QUICK_BUDGET if quick else FULL_BUDGET, QUICK_MULTIPLIERS if quick else MULTIPLIERS))
+if not refused and (line := expected_line(dataset, [a for a in ARMS if a in arms], int(seeds), bool(quick))):
+    st.caption(line)  # what `ganaug benchmark` says as it starts
 
 if st.button("Run the benchmark", type="primary", key="eval_submit", disabled=refused, icon=":material/play_arrow:"):
     params = dict(dataset=dataset, arms=arms, seeds=int(seeds), quick=bool(quick), run_id=run)
