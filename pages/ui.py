@@ -275,7 +275,9 @@ def _sha256_of(path: str, version: tuple[int, int]) -> str:
 # The sample a click opens is drawn in a box above the grid: a click on a tile 3,000 px further down (a 48-tile page
 # at 1024 px) opened it out of sight, and the page seemed not to answer. Once it is drawn (its image's alt text ends
 # "enlarged", sample_detail), the page scrolls to its box (`review_detail`) unless the box is in sight already, its
-# tag and reject controls with it.
+# tag and reject controls with it. Not once the reviewer has pressed a key or the pointer after the click: the box
+# came when its image had loaded, seconds later on a busy server, and a scroll then moved the page under them and shut
+# the tag list they had opened (Streamlit shuts a select's list when the page scrolls).
 _TILE_CLICKS_JS = """
 export default function(component) {
     const { data, setTriggerValue } = component;
@@ -295,9 +297,15 @@ export default function(component) {
                 window.__ganaugReveal(tiles.ids[index]);
             }
         };
+        window.__ganaugMovedOn = 0;  // counts the reviewer's presses (keys, pointer), to tell one after a click
+        const movedOn = () => { window.__ganaugMovedOn += 1; };
+        document.addEventListener("keydown", movedOn, true);
+        document.addEventListener("pointerdown", movedOn, true);
         window.__ganaugReveal = (id) => {
             const until = Date.now() + 10000;
+            const pressed = window.__ganaugMovedOn;  // the click's own pointerdown came before it
             const look = () => {
+                if (window.__ganaugMovedOn !== pressed) return;  // the reviewer has moved on: the page stays put
                 const img = Array.from(document.querySelectorAll("img[alt]")).find(
                     (i) => i.alt.startsWith(`sample #${id},`) && i.alt.includes(", enlarged") && i.complete);
                 // The box is measured once the run has drawn all of it: its image comes before its controls. (A
