@@ -65,7 +65,7 @@ def generate_batch(run_id: int, class_index: int, n: int, seed: int, progress: P
         raise UserError(f"class {class_index} is not in dataset {dataset.name!r} (classes 0..{len(names) - 1}: "
                         f"{some_names(names)})")
     if not train_images:
-        from ganaug.cli.common import class_label  # here, not at the top: the worker need not assemble the CLI
+        from ganaug.shown_text import class_label
 
         raise UserError(f"class {class_label(class_index, names)} has no training images in dataset {dataset.name!r}: "
                         "the generator never learned it")

@@ -14,6 +14,8 @@ import io
 from pathlib import Path
 from typing import Optional
 
+from ganaug.shown_text import class_label, one_line
+
 _DID = {"revoke": "revoked its approval", "reject": "rejected it", "reject_sample": "rejected it"}
 
 
@@ -24,8 +26,6 @@ def _when(ts: str) -> str:
 def withdrawn_by(w: dict, gate_hint: str = "") -> str:
     """'ada revoked its approval at 2026-12-07 11:12:32 UTC (event 9: “why”), after this folder was exported'; for
     images no decision withdrew (a memorized flag from a rescore), that the gate leaves them out, then `gate_hint`."""
-    from ganaug.cli.common import one_line  # here: the page need not assemble the CLI at import
-
     if w["event_id"] is None:
         return "the review's gate leaves them out now" + gate_hint
     did = f"tagged it {one_line(w['tag'])!r} (a blocking tag)" if w["action"] == "tag" else _DID[w["action"]]
@@ -35,8 +35,6 @@ def withdrawn_by(w: dict, gate_hint: str = "") -> str:
 
 def withdrawn_items(folder: Path, withdrawn: list[dict], gate_hint: str = "") -> list[str]:
     """One sentence per decision in `withdrawn` (a sample's names its file in the folder, from images.csv)."""
-    from ganaug.cli.common import one_line
-
     try:
         files = [r.get("file") for r in csv.DictReader(io.StringIO((folder / "images.csv").read_text("utf-8")))]
     except (OSError, UnicodeDecodeError, csv.Error):
@@ -67,8 +65,6 @@ def withdrawn_total(withdrawn: list[dict], synthetic: int) -> str:
 
 def changes_head(since: dict) -> str:
     """'since the previous recorded export, event 7 by rex at 2026-12-07 11:11:34 UTC (/data/gated)'."""
-    from ganaug.cli.common import one_line
-
     return (f"since the previous recorded export, event {since['event']} by {one_line(since['actor'])} at "
             f"{_when(since['ts'])} ({one_line(since['folder'])})")
 
@@ -80,8 +76,6 @@ def changes_lines(since: dict, names: list[str], withdrawn_hint: str) -> list[st
     """What an export holds otherwise than the previous one, a line per batch and class that changed (batch by batch,
     image by image where the previous folder is still here); then `withdrawn_hint` where images went out (where the
     decisions that withdrew them are named), or why the batches are not told. [] when nothing changed."""
-    from ganaug.cli.common import class_label
-
     if since["same"]:
         return []
     batches, added, removed = since["batches"], since["added"] or {}, since["removed"] or {}

@@ -350,13 +350,13 @@ def ingest(params: dict, progress: ProgressCallback, should_stop: Callable[[], b
 
 
 def ingest_notes_in_app(source: str, dataset, result) -> list[str]:
-    """What `ganaug data ingest` says on stderr beside its report (`ganaug.cli.ingest_notes`), in the app's words
+    """What `ganaug data ingest` says on stderr beside its report (`ganaug.ingest_notes`), in the app's words
     (`in_the_app`): an admin who added a 12-bit camera's X-rays from the Overview learnt nothing of their being stored
     nearly black. The form always gives a resolution, so the command line's note on the default shrinking the images
     is not said (the page says that one its own way, with the resolution to choose)."""
-    from ganaug.cli.data import shown_report  # here: the worker need not assemble the command line to start
-    from ganaug.cli.ingest_notes import in_the_app, ingest_notes
     from ganaug.datasets import dataset_report
+    from ganaug.ingest_notes import in_the_app, ingest_notes
+    from ganaug.shown_text import shown_report
 
     report = shown_report(dataset_report(dataset.name))
     lines = ingest_notes(source, dataset, result, report, result.duplicates(), defaulted=False)

@@ -62,8 +62,8 @@ def _iso(t) -> Optional[str]:
 
 def shown_text(shown: dict) -> str:
     """The run for people: a few lines, then a table of the classes' diversity."""
-    from ganaug.cli.common import one_line
     from ganaug.cli.line_width import wrapped
+    from ganaug.shown_text import one_line
     from ganaug_core.imbalance import LINE_COLUMNS
     from ganaug_core.runstats import too_young_to_tell
 
@@ -107,7 +107,7 @@ def shown_text(shown: dict) -> str:
 
 
 def _class_label(c: dict) -> str:
-    from ganaug.cli.common import one_line
+    from ganaug.shown_text import one_line
     from ganaug_core.imbalance import cut_name
 
     c_index, name = c["class_index"], c["class_name"]
@@ -135,8 +135,8 @@ def _stats_lines(shown: dict) -> list[str]:
 
 
 def _where_lines(shown: dict) -> list[str]:
-    from ganaug.cli.common import one_line
     from ganaug.cli.line_width import wrapped
+    from ganaug.shown_text import one_line
 
     if shown["folder_missing"]:  # wrapped at 80 columns, as the lines below: a path is kept whole on a line
         where = one_line(shown["folder"])

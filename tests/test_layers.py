@@ -7,6 +7,7 @@ took `UserError` from `ganaug.cli.common`, so the worker and the Generate page a
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,4 +45,26 @@ def test_the_worker_and_the_pages_orchestration_load_no_command_line():
             "ganaug.job_handlers; "
             "loaded = sorted(m for m in sys.modules if m.startswith('ganaug.cli')); assert not loaded, loaded")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_ingest_job_says_its_notes_without_loading_the_command_line(tmp_path):
+    """The worker's ingest took its notes and its report's shown names from `ganaug.cli.ingest_notes` and
+    `ganaug.cli.data`, which assembled typer and the command modules inside the worker."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    for name, n in (("normal", 6), ("fracture", 3)):  # 16-bit values below 4,096: a note says "nearly black"
+        (tmp_path / "xrays" / name).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 4096, (8, 8)).astype(np.uint16)).save(tmp_path / "xrays" / name / f"{i}.png")
+    code = ("import sys; from ganaug.job_handlers import ingest; "
+            f"r = ingest(dict(source={str(tmp_path / 'xrays')!r}, dataset='xrays', resolution=8, test_fraction=0.2, "
+            "seed=0, follow_links=True), lambda p: None, lambda: False); "
+            "assert any('nearly black' in n for n in r['notes']), r['notes']; "
+            "loaded = sorted(m for m in sys.modules if m.startswith('ganaug.cli')); assert not loaded, loaded")
+    env = {**os.environ, "GANAUG_HOME": str(tmp_path / "home")}
+    env.pop("GANAUG_DB_URL", None)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr

@@ -12,8 +12,8 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import (AT_A_PROMPT, Commands, JSON, USER, UserError, cli_errors, echo, emit, login, one_line,
-                               read_password)
+from ganaug.cli.common import AT_A_PROMPT, Commands, JSON, USER, UserError, cli_errors, echo, emit, login, read_password
+from ganaug.shown_text import one_line
 
 users_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Reviewer and admin accounts.")
 tags_app = typer.Typer(cls=Commands, no_args_is_help=True, help="The artifact tag taxonomy.")

@@ -16,8 +16,9 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import Commands, JSON, UserError, check_limit, cli_errors, emit, left_out, one_line
+from ganaug.cli.common import Commands, JSON, UserError, check_limit, cli_errors, emit, left_out
 from ganaug.cli.line_width import wrapped
+from ganaug.shown_text import one_line
 
 audit_app = typer.Typer(cls=Commands, no_args_is_help=True,
                         help="The hash-chained decision log; export folders, images and batches checked against it.")

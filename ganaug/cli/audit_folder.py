@@ -29,7 +29,8 @@ import typer
 
 from ganaug.cli.audit_classes import classes_csv_problems, dataset_class_names
 from ganaug.cli.export_since import withdrawn_lines
-from ganaug.cli.common import JSON, UserError, cli_errors, emit, one_line
+from ganaug.cli.common import JSON, UserError, cli_errors, emit
+from ganaug.shown_text import one_line
 from ganaug_core.imageio import sha256_file
 
 # What an export writes beside its class folders (ganaug/export.py); an image is `NNN_<class>/<row>_<source>.png`.

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import typer
 
-from ganaug.cli.common import JSON, UserError, cli_errors, emit, one_line
+from ganaug.cli.common import JSON, UserError, cli_errors, emit
+from ganaug.shown_text import one_line
 from ganaug_core.imageio import sha256_file
 
 

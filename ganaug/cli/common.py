@@ -7,9 +7,7 @@ import functools
 import json
 import math
 import os
-import re
 import sys
-from collections import Counter
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
@@ -18,6 +16,8 @@ from typer.core import TyperGroup
 
 from ganaug.cli.exits import EXIT_BAD_INPUT, interrupted_exit, output_closed, reader_gone
 from ganaug.errors import UserError
+# Below the command line: the job worker says names as the commands print them.
+from ganaug.shown_text import printable
 from ganaug_core.errors import GanaugError
 
 MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL's BIGINT store
@@ -68,50 +68,6 @@ def login(user: Optional[str], password_env: str = "GANAUG_PASSWORD"):
                                  f"no password for {name!r}: set {password_env}, pipe it on stdin, {AT_A_PROMPT}")
     with session_scope() as session:
         return authenticate(session, name, password)
-
-
-# C0 and C1 control characters but line feed and tab: a name (a class folder, a dataset, a reason typed elsewhere)
-# holding ESC would otherwise drive the terminal it is printed on (colours, a rewritten line, a window title).
-# Also what rearranges or hides text without showing itself: bidi embeddings, overrides and isolates (U+202A–U+202E,
-# U+2066–U+2069: a name 'x\u202egpj.exe' read as 'xexe.jpg', and the columns after it moved), zero-width spaces and
-# the BOM (U+200B, U+2060, U+FEFF: 'digits' and 'dig\u200bits' read alike). The zero-width joiners (U+200C, U+200D)
-# are left as they are: Persian, Indic scripts and emoji are spelled with them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
-
-
-# What else ends a line, or a table's cell: a class folder named 'a\nb' or a reason typed with a newline started a
-# line of its own, which read as another row of the table or another event of the log.
-_BREAKS = re.compile(r"[\t\n\u2028\u2029]")
-
-
-def _escaped(match: re.Match) -> str:
-    return repr(match.group())[1:-1]
-
-
-def printable(text: str) -> str:
-    """`text` with its control characters shown as escapes (`\\x1b`), for a terminal that would act on them, and
-    its bidi controls and zero-width spaces too (`\\u202e`), which would make it read as other text."""
-    return _CONTROL.sub(_escaped, text)
-
-
-def one_line(text: Any) -> str:
-    """A value from a user or a file (a name, a reason, a path) as one cell of a table or one item of a line: its
-    control characters, tabs, line breaks, bidi controls and zero-width spaces shown as escapes (`a\\nb`, `\\x1b`,
-    `\\u202e`)."""
-    return printable(_BREAKS.sub(_escaped, str(text)))
-
-
-def distinct_lines(texts: list[str]) -> dict[str, str]:
-    """Each of `texts` as `one_line` shows it, but those that would read alike quoted as Python literals: a class
-    'a\\nb' (a line break) and a class 'a\\\\nb' (a backslash) both showed as a\\nb, and a table keyed by the shown
-    name gave them one row. Ordinary names print as ever."""
-    shown = {t: one_line(t) for t in texts}
-    seen = Counter(shown.values())
-    shown = {t: one_line(repr(t)) if seen[s] > 1 else s for t, s in shown.items()}
-    if len(set(shown.values())) < len(shown):  # a name spelled like another's quoted form: quote every unusual one
-        shown = {t: t if one_line(t) == t and "\\" not in t and t[:1] not in ("'", '"') else one_line(repr(t))
-                 for t in texts}
-    return shown
 
 
 def check_limit(limit: int) -> None:
@@ -301,18 +257,6 @@ def read_password(prompt: str, missing: str, confirm: bool = False) -> str:
     if not line:
         raise UserError(missing)
     return line.rstrip("\r\n")
-
-
-def class_label(index: int, names, cut: bool = False) -> str:
-    """A class for people: its index, and its name where the name says more ('3 (melanoma)'; digits stay '3'); with
-    `cut`, a name past 40 columns cut with '…' as `data report` cuts it, for a line that must fit 80 columns."""
-    from ganaug_core.imbalance import cut_name
-
-    index = int(index)
-    name = names[index] if 0 <= index < len(names) else None
-    if name is None or str(name) == str(index):
-        return str(index)
-    return f"{index} ({cut_name(one_line(name)) if cut else one_line(name)})"
 
 
 def dataset_class_names(dataset: str) -> list[str]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Optional
 
 import typer
 
-from ganaug.cli.common import Commands, JSON, cli_errors, distinct_lines, echo, emit, one_line
+from ganaug.cli.common import Commands, JSON, cli_errors, echo, emit
 from ganaug.cli.exits import terminate_as_interrupt
-from ganaug.cli.ingest_notes import ingest_notes
+from ganaug.ingest_notes import ingest_notes
+from ganaug.shown_text import shown_report
+from ganaug.shown_text import one_line
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.progress import tqdm_progress
 
@@ -83,17 +84,6 @@ def ingest_cmd(
     )
     for line in ingest_notes(source, dataset, result, shown, duplicates, defaulted):
         echo(line, err=True)
-
-
-def shown_report(report):
-    """The report with its dataset's and classes' names as one line each (`one_line`), for its text: a class folder
-    named 'a\\nb' split its row of the table in two, and one holding ESC drove the terminal. Two names that would read
-    alike ('a\\nb' and 'a\\\\nb') are quoted (`distinct_lines`): keyed by the shown name, they shared a row."""
-    name = distinct_lines(report.class_names)
-    return dataclasses.replace(
-        report, dataset=one_line(report.dataset), class_names=[name[c] for c in report.class_names],
-        counts={split: {name[c]: n for c, n in per.items()} for split, per in report.counts.items()},
-        minority_classes=[name[c] for c in report.minority_classes])
 
 
 @app.command("list")

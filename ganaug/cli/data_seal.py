@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, USER, cli_errors, emit, login, one_line
+from ganaug.cli.common import JSON, USER, cli_errors, emit, login
+from ganaug.shown_text import one_line
 
 SEAL_HELP = (
     "Record a dataset's real images in the decision log as they are now (admins; for a dataset ingested before "

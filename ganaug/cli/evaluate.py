@@ -13,10 +13,10 @@ from typing import Optional
 import typer
 
 from ganaug.busy_machine import busy_machine_note
-from ganaug.cli.common import (Commands, JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit,
-                               one_line)
+from ganaug.cli.common import Commands, JSON, UserError, cli_errors, dataset_class_names, echo, emit
 from ganaug.cli.exits import terminate_as_interrupt
 from ganaug.cli.line_width import wrapped
+from ganaug.shown_text import class_label, one_line
 from ganaug_core import paths
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, QUICK_MAX_SEEDS
 from ganaug_core.imbalance import cut_name

@@ -14,9 +14,10 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, login, one_line
+from ganaug.cli.common import JSON, UserError, cli_errors, dataset_class_names, echo, emit, login
 from ganaug.cli.exits import terminate_as_interrupt
 from ganaug.cli.line_width import wrapped
+from ganaug.shown_text import class_label, one_line
 from ganaug_core.imbalance import LINE_COLUMNS
 
 

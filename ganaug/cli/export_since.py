@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from ganaug.cli.common import one_line
 from ganaug.export_changes import NOTHING_CHANGED, changes_head, changes_lines, withdrawn_items, withdrawn_total
+from ganaug.shown_text import one_line
 
 SHOWN = 20  # decisions named one per line; `--json` has them all
 

@@ -9,9 +9,10 @@ from typing import Callable, Optional
 import typer
 
 from ganaug.busy_machine import busy_machine_note
-from ganaug.cli.common import JSON, UserError, class_label, cli_errors, dataset_class_names, echo, emit, one_line
+from ganaug.cli.common import JSON, UserError, cli_errors, dataset_class_names, echo, emit
 from ganaug.cli.exits import interrupted_exit, terminate_as_interrupt
 from ganaug.cli.runs import runs_app
+from ganaug.shown_text import class_label, one_line
 from ganaug_core import paths, runstats
 from ganaug_core.imbalance import NAMED_AT_MOST, some_names
 from ganaug_core.training.config import DEFAULT_STEPS

@@ -13,9 +13,9 @@ from typing import Optional
 import typer
 
 from ganaug.cli.audit import tag_of
-from ganaug.cli.common import (Commands, JSON, USER, UserError, check_limit, class_label, cli_errors, emit, left_out,
-                               login, one_line)
+from ganaug.cli.common import Commands, JSON, USER, UserError, check_limit, cli_errors, emit, left_out, login
 from ganaug.cli.line_width import wrapped
+from ganaug.shown_text import class_label, one_line
 
 review_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
 jobs_app = typer.Typer(cls=Commands, no_args_is_help=True,

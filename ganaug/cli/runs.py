@@ -8,8 +8,9 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import Commands, JSON, UserError, check_limit, cli_errors, emit, left_out, one_line
+from ganaug.cli.common import Commands, JSON, UserError, check_limit, cli_errors, emit, left_out
 from ganaug.cli.line_width import pad, wrapped, wrapped_items
+from ganaug.shown_text import one_line
 from ganaug_core.imbalance import LINE_COLUMNS, text_columns
 
 runs_app = typer.Typer(cls=Commands, no_args_is_help=True)

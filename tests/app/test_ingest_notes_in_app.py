@@ -53,8 +53,8 @@ def _bare_options(line: str) -> list[str]:
 
 
 def test_no_note_said_in_the_app_names_an_option_the_form_does_not_show(tmp_path):
-    from ganaug.cli import ingest_notes as n
-    from ganaug.cli.ingest_notes import in_the_app
+    from ganaug import ingest_notes as n
+    from ganaug.ingest_notes import in_the_app
 
     src = str(tmp_path)
     dup = dict(images=2, sets=1, across_splits=0, across_classes=2, groups=[[f"{src}/a/1.png", f"{src}/b/1.png"]],

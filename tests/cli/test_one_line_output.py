@@ -85,7 +85,7 @@ def test_two_classes_whose_escaped_names_read_alike_keep_a_row_each(home, tmp_pa
 
 
 def test_names_that_read_alike_are_told_apart_even_when_one_is_spelled_like_anothers_quoted_form():
-    from ganaug.cli.common import distinct_lines
+    from ganaug.shown_text import distinct_lines
 
     names = ["a\nb", "a\\nb", "'a\\nb'", "ok", "e\x1b[31mx"]
     shown = distinct_lines(names)

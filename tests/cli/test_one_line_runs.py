@@ -40,7 +40,7 @@ def test_runs_list_and_du_show_names_and_errors_escaped(home):
 
 
 def test_a_zero_width_space_shows_where_two_names_would_read_alike():
-    from ganaug.cli.common import one_line
+    from ganaug.shown_text import one_line
 
     assert one_line("dig\u200bits") == "dig\\u200bits" and one_line("\ufeffdigits") == "\\ufeffdigits"
     # The joiners spell Persian, Indic scripts and emoji: they stay as they are.

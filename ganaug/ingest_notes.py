@@ -1,7 +1,8 @@
 """What `ganaug data ingest` says on stderr beside its report (`ingest_notes`): what was lost or made up in conversion
 (images shrunk, enlarged, stretched, of many frames, of a wider bit depth, colourless), duplicates and near-copies,
 class names that differ only in case, what the split left a class (no test image, fewer than the benchmark needs),
-and an earlier copy of the same source."""
+and an earlier copy of the same source. The job worker's ingest says them too, in the app's words (`in_the_app`):
+they live here, not under ganaug/cli/, so that the worker loads no command-line module to say them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from ganaug.cli.common import one_line
+from ganaug.shown_text import one_line
 from ganaug_core.imbalance import some_names
 
 
