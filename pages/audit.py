@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from db import audit, views
 from db.audit import count_events, list_events, verify_chain
 from db.engine import session_scope
-from db.models import Event
+from db.models import Batch, Dataset, Event
 from db.replay import LogState, state_mismatches
 from pages.export_gains import RATIO_HELP, gains_warning, imbalance_words, ratio_words
 from pages.recorded_exports import past_exports
@@ -146,6 +146,23 @@ def export_preview_table(dataset: str, ratio: float) -> None:
         st.caption("Left out: "
                    + "; ".join(f"{n:,} {why}" for why, n in sorted(preview["excluded"].items())))
     not_covered_warning(dataset, preview["real_images"])
+
+
+def older_scores_info(dataset: str, ratio: float) -> None:
+    """What `ganaug export` notes too (`ganaug.older_scores`), said before the click: the approved batches whose
+    memorized flags an older copy check set, which the gate trusts. The page said nothing, so a team exporting from
+    the app never learnt that a rescore was due. Its batches are the dataset's approved ones, from the review table
+    (the gate itself reads every approved sample's file, and this runs with every rerun of the page)."""
+    from ganaug.older_scores import older_scores_note
+
+    if ratio <= 0:  # the real images alone: the set holds no batch
+        return
+    with session_scope() as session:
+        approved = session.scalars(select(Batch.id).join(Dataset, Dataset.id == Batch.dataset_id)
+                                   .where(Dataset.name == dataset, Batch.status == "approved")).all()
+    if note := older_scores_note(approved):
+        # Batch ids, versions and fixed words, no user text: not `plain`ed, so the command shows as code.
+        st.info(f"**Before you export:** {note}.", icon=":material/history:")
 
 
 def changes_since_previous(since: dict | None, names: list) -> None:
@@ -320,6 +337,7 @@ with export_tab:
         if st.toggle("Show what this export would hold, per class", key="export_preview_on"):
             export_preview_table(dataset, ratio)
         gains_warning(dataset, ratio)
+        older_scores_info(dataset, ratio)
         # Not the download icon: this writes the folder on the server; the zip is taken under Take an export away.
         if st.button("Export the gated training set", key="export_go", type="primary",
                      icon=":material/create_new_folder:"):

@@ -243,3 +243,21 @@ def test_the_rare_classes_with_no_batch_yet_are_named_in_one_line():
         "- 3 classes have no batch yet (the Generate page makes them): Tomato\\_\\_\\_Target\\_Spot, "
         "Corn\\_(maize)\\_\\_\\_healthy, Apple\\_\\_\\_healthy"]
     assert reasons_said(found[:2]).split("\n")[1] == f"- class Tomato\\_\\_\\_Target\\_Spot: {NO_BATCH}"  # one: as before
+
+
+def test_approved_batches_scored_by_an_older_check_are_said_before_the_export(users, digits, home):
+    """`ganaug export` notes the approved batches of its set whose memorized flags an older copy check set; the page's
+    export tab, which exports the same set, said nothing of them."""
+    from db.models import Batch
+
+    approved_batch(digits, 8, 3, seed=1)  # scored by today's check: not named
+    older = approved_batch(digits, 9, 2, seed=2)
+    with session_scope() as session:
+        session.get(Batch, older).scoring_version = None  # scored before versions were recorded
+    at = app_test(users["rita"], "audit.py")
+    assert [i.value for i in at.info if "older copy check" in i.value] == [
+        f"**Before you export:** approved batch {older} was scored by an older copy check (before versions were "
+        f"recorded; now version 1): `ganaug evaluate batch {older} --rescore` checks it again, and the next export "
+        "leaves out what it flags as memorized."]
+    at.number_input(key="export_ratio").set_value(0.0).run()  # the real images alone: no batch in the set
+    assert not at.exception and not [i for i in at.info if "older copy check" in i.value]
