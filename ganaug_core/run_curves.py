@@ -22,9 +22,10 @@ MAX_POINTS = 1500  # points per curve at most: about one per pixel of a chart on
 DEFAULT_THRESHOLD = 0.5  # TrainConfig.diversity_threshold's default, for a run folder without config.json
 DIVERSITY_KEY = b'"diversity"'
 LOSS_KEYS = ("loss_d", "loss_g", "p")
-# Okabe and Ito's colour-blind-safe palette (as the Embeddings map's classes), yellow last: it is faint on white. The
-# app's charts and `runs show --plot` draw with the same colours.
-CLASS_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+# Okabe and Ito's colour-blind-safe palette, its orange, sky blue and yellow darkened to 3:1 against white (as the
+# Embeddings map's classes, pages/point_map.py says why), the olive that was yellow last. The app's charts and `runs
+# show --plot` draw with the same colours.
+CLASS_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#C68445", "#2D9CD2", "#000000", "#605700"]
 LOSS_COLOURS = {"loss_d": "#0072B2", "loss_g": "#D55E00", "p": "#009E73"}
 THRESHOLD_COLOUR = "#7F7F7F"
 

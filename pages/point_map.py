@@ -24,12 +24,17 @@ from ganaug_core.markdown import chart_text
 from pages.ui import png_data_uri
 
 # Okabe & Ito's colour-blind-safe qualitative palette: D3's orange, green and red classes were 5–7 ΔE apart for a
-# reader with red-green colour blindness (one man in twelve); these stay 17 or more apart, and apart from the grey.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
+# reader with red-green colour blindness (one man in twelve); these stay 15 or more apart, and apart from the grey.
+# Its orange, sky blue and yellow were 2.3, 2.3 and 1.3:1 against the white page, where a point needs 3:1 (WCAG
+# 1.4.11, tests/app/test_colour_contrast.py): each is darkened to the shade nearest its hue that keeps the ΔE, the
+# yellow to an olive (a darker yellow came within 5 ΔE of the orange for a red-green colour-blind reader).
+PALETTE = ["#0072B2", "#C68445", "#009E73", "#D55E00", "#2D9CD2", "#CC79A7", "#605700", "#000000"]
 # Past this many classes their colours would repeat and the legend, two entries a class, outgrew the map: 100
 # classes squeezed it into a strip. The page then colours the classes chosen, at most this many, each in its own
 # colour, and draws every other class in one grey.
 CLASS_COLOURS = len(PALETTE)
+# Light on purpose (1.7:1), the one colour under 3:1: it draws the classes left out of the colours behind those
+# chosen (the caption says so); a grey of 3:1 came 7 ΔE from the pink for a deuteranope.
 OTHER_COLOUR = "#C7C7C7"
 OTHER_CLASSES = "other classes"
 SYMBOLS = {"real": "circle", "synthetic": "diamond"}
@@ -61,8 +66,9 @@ class Group:
 
 # Colour by decision: the colours people read into them (green admitted, amber waiting, red left out), real images
 # apart, and told apart by lightness too: D3's green, orange and red were 5–7 ΔE apart for a reader with red-green
-# colour blindness (one man in twelve), who saw one colour for approved, pending and rejected.
-DECISION_COLOURS = {"approved": "#1A9E77", "pending": "#E69F00", "rejected": "#7F0000", "real": "#1F77B4"}
+# colour blindness (one man in twelve), who saw one colour for approved, pending and rejected. Amber darkened to 3:1
+# against the page (it was 2.3:1) is as light as that green was, so the green is darker too (L* 25, 48, 61).
+DECISION_COLOURS = {"approved": "#00815D", "pending": "#C68445", "rejected": "#7F0000", "real": "#1F77B4"}
 COLOURS = PALETTE + [OTHER_COLOUR] + [c for c in DECISION_COLOURS.values() if c not in PALETTE]  # the image's palette
 
 

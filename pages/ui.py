@@ -232,7 +232,7 @@ def _image_uri(path: str, version: tuple[int, int], size: int, mark: Optional[st
 # per-image style, and a caption alone is missed at a glance. Both marks are in the tile's cache key.
 TILE_MARKS = {  # mark → (frame colour, dimmed, dashed frame)
     "rejected": ((214, 39, 40), True, False),  # greyed out in a solid red frame: it will not enter training
-    "memorized": ((255, 127, 14), False, True),  # a dashed orange frame: a near-copy, to reject before approval
+    "memorized": ((231, 108, 0), False, True),  # a dashed orange frame: a near-copy, to reject before approval
 }
 MARK_PX = 5  # frame width at TILE_PX; the dashes are 2 frames long
 

@@ -97,7 +97,7 @@ def test_rejected_and_memorized_samples_are_marked_in_their_tiles(users, digits)
     at = review(users["rita"], batch)
     before = tiles(at)
     assert grey(before[0]) and grey(before[2])  # the samples are grayscale: nothing drawn on them
-    assert tuple(before[1][0, 0]) == (255, 127, 14) and grey(before[1][40:72, 40:72])  # a frame, the image intact
+    assert tuple(before[1][0, 0]) == (231, 108, 0) and grey(before[1][40:72, 40:72])  # a frame, the image intact
     assert before[1][20:92, 20:92].min() < 100
     assert any("Dashed orange frame: memorized" in c.value for c in at.caption)
 

@@ -1,0 +1,96 @@
+"""Every colour the app and its figures draw meaning with, against what it is drawn on: 3:1 for a frame, a bar, a line
+or a point (WCAG 2.1, 1.4.11 non-text contrast), 4.5:1 for text (1.4.3). The memorized tiles' orange frame and the
+Overview's orange bars were 2.5:1 on the white page, the Okabe-Ito yellow 1.3:1."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgb
+
+from ganaug_core.benchmark import plots
+from ganaug_core.contrast import GRAPHIC, TEXT, contrast_ratio
+from ganaug_core.grid_labels import TEXT_GREY
+from ganaug_core.run_curves import CLASS_COLOURS, LOSS_COLOURS, THRESHOLD_COLOUR
+from pages.point_map import DECISION_COLOURS, OTHER_COLOUR, PALETTE
+from pages.ui import TILE_MARKS
+from tests.app.conftest import ROOT, app_test, make_batch
+
+PAGE = "#ffffff"  # Streamlit's light theme: the page, under every tile and chart (theirs are transparent)
+FIGURE = "#ffffff"  # matplotlib's facecolor, which the benchmark and `runs show --plot` figures keep
+PRIMARY = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["theme"]["primaryColor"]
+
+DRAWN = {
+    **{f"tile frame, {mark}": (colour, PAGE) for mark, (colour, _, _) in TILE_MARKS.items()},
+    **{f"map, class colour {c}": (c, PAGE) for c in PALETTE},
+    **{f"map, {decision}": (c, PAGE) for decision, c in DECISION_COLOURS.items()},
+    **{f"run curves, class colour {c}": (c, PAGE) for c in CLASS_COLOURS},
+    **{f"run curves, {key}": (c, PAGE) for key, c in LOSS_COLOURS.items()},
+    "run curves, collapse threshold": (THRESHOLD_COLOUR, PAGE),
+    **{f"benchmark, {arm}": (c, FIGURE) for arm, c in plots.ARM_COLOURS.items()},
+    # The arms' figure: the best baseline's band, and the points drawn over it
+    "benchmark, band edge": (to_rgb(plots.BAND_EDGE), to_rgb(FIGURE)),
+    "benchmark, point outline on the figure": (to_rgb(plots.POINT_EDGE), to_rgb(FIGURE)),
+    "benchmark, point outline on the band": (to_rgb(plots.POINT_EDGE), to_rgb(plots.BAND_GREY)),
+}
+TEXT_DRAWN = {
+    "grid row labels on the grid's black": ((TEXT_GREY,) * 3, (0, 0, 0)),
+    # white on a primary button, and the primary colour on the page (the selected radio, a link)
+    "primary colour (.streamlit/config.toml)": (PRIMARY, PAGE),
+}
+
+
+def test_contrast_ratio_is_wcags():
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21)
+    assert contrast_ratio("#767676", "#ffffff") == pytest.approx(4.54, abs=0.01)  # the lightest grey text passing AA
+    assert contrast_ratio((255, 255, 255), (1.0, 1.0, 1.0)) == pytest.approx(1)  # Pillow's 0..255, matplotlib's 0..1
+
+
+@pytest.mark.parametrize("name", list(DRAWN))
+def test_each_colour_that_carries_meaning_stands_out_3_to_1_from_what_it_is_drawn_on(name):
+    colour, background = DRAWN[name]
+    assert contrast_ratio(colour, background) >= GRAPHIC, (name, colour, round(contrast_ratio(colour, background), 2))
+
+
+@pytest.mark.parametrize("name", list(TEXT_DRAWN))
+def test_each_text_colour_reads_4_5_to_1_on_its_background(name):
+    colour, background = TEXT_DRAWN[name]
+    assert contrast_ratio(colour, background) >= TEXT, (name, colour, round(contrast_ratio(colour, background), 2))
+
+
+def test_only_the_other_classes_grey_is_left_light_on_purpose():
+    # It draws the classes not chosen behind those in colour (pages/point_map.py says why it stays light).
+    assert contrast_ratio(OTHER_COLOUR, PAGE) < GRAPHIC and OTHER_COLOUR not in PALETTE
+
+
+def test_the_overview_bars_stand_out_from_the_page(users, digits):
+    make_batch(digits, 9, 2)
+    at = app_test(users["rita"], "overview.py")
+    [chart] = at.get("plotly_chart")
+    bars = [trace for trace in json.loads(chart.proto.spec)["data"] if trace["type"] == "bar"]
+    assert [b["name"] for b in bars] == ["real (train)", "approved synthetic"]
+    for b in bars:
+        assert contrast_ratio(b["marker"]["color"], PAGE) >= GRAPHIC, (b["name"], b["marker"]["color"])
+
+
+def test_the_per_class_recall_tables_values_read_4_5_to_1_on_their_cells():
+    # White text on viridis below 0.6 read at 3.0:1 on its green (0.55–0.6).
+    classes = plots.MANY_CLASSES + 1
+    values = np.linspace(0.0, 1.0, classes)
+    report = {"meta": {"class_names": [f"c{i}" for i in range(classes)], "minority_classes": [0]},
+              "arms": {arm: {"per_class_recall": [{"mean": float(v)} for v in values]} for arm in ("gan", "smote")}}
+    fig = plots.per_class_recall_figure(report)
+    try:
+        [ax] = [a for a in fig.axes if a.images]
+        image = ax.images[0]
+        texts = [t for t in ax.texts if t.get_text()]
+        assert len(texts) == 2 * classes
+        for t in texts:
+            col, row = t.get_position()
+            cell = image.cmap(image.norm(image.get_array()[int(row), int(col)]))
+            assert contrast_ratio(to_rgb(t.get_color()), cell) >= TEXT, (t.get_text(), t.get_color())
+    finally:
+        plots._pyplot().close(fig)
