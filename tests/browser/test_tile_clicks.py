@@ -16,74 +16,69 @@ GRID = '<div class="st-key-review_grid">{}</div>'
 TILE = '<div data-testid="stImage"><img alt="sample #{0}, class 9" src="data:,"></div>'
 
 
-def test_a_tile_drawn_after_the_component_ran_gets_the_pointer_too():
-    # Only the tiles already on the page when the component ran got the `ganaug-tile` class (and its pointer
-    # cursor); those Streamlit drew after it, on a slow page or a later page of the grid, showed an arrow.
+@pytest.fixture
+def chromium_script():
+    """Chromium, and the tile-click component's script as a function expression to call on a page."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"chromium not found at {CHROMIUM}: apt-get install -y chromium")
     playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     from pages.ui import _TILE_CLICKS_JS
 
-    component = _TILE_CLICKS_JS.strip().removeprefix("export default ")
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
-            page = browser.new_page()
-            page.set_content(GRID.format(TILE.format(1) + TILE.format(2)))
-            page.evaluate(f"""() => {{ window.clicked = [];
-                ({component})({{ data: {{ grid: "review_grid", ids: [1, 2, 3] }},
-                                 setTriggerValue: (name, id) => window.clicked.push(id) }}); }}""")
-            page.evaluate("""() => document.querySelector(".st-key-review_grid").insertAdjacentHTML(
-                "beforeend", '<div data-testid="stImage"><img alt="sample #3, class 9" src="data:,"></div>')""")
-            page.wait_for_function("() => document.querySelectorAll('img.ganaug-tile').length === 3", timeout=5000)
-            cursors = page.evaluate("() => Array.from(document.images, (i) => getComputedStyle(i).cursor)")
-            assert cursors == ["pointer"] * 3
-            page.evaluate("() => document.images[2].click()")
-            assert page.evaluate("() => window.clicked") == [3]  # and a click on it is heard
+            yield browser, _TILE_CLICKS_JS.strip().removeprefix("export default ")
         finally:
             browser.close()
+
+
+def test_a_tile_drawn_after_the_component_ran_gets_the_pointer_too(chromium_script):
+    # Only the tiles already on the page when the component ran got the `ganaug-tile` class (and its pointer
+    # cursor); those Streamlit drew after it, on a slow page or a later page of the grid, showed an arrow.
+    browser, component = chromium_script
+    page = browser.new_page()
+    page.set_content(GRID.format(TILE.format(1) + TILE.format(2)))
+    page.evaluate(f"""() => {{ window.clicked = [];
+        ({component})({{ data: {{ grid: "review_grid", ids: [1, 2, 3] }},
+                         setTriggerValue: (name, id) => window.clicked.push(id) }}); }}""")
+    page.evaluate("""() => document.querySelector(".st-key-review_grid").insertAdjacentHTML(
+        "beforeend", '<div data-testid="stImage"><img alt="sample #3, class 9" src="data:,"></div>')""")
+    page.wait_for_function("() => document.querySelectorAll('img.ganaug-tile').length === 3", timeout=5000)
+    cursors = page.evaluate("() => Array.from(document.images, (i) => getComputedStyle(i).cursor)")
+    assert cursors == ["pointer"] * 3
+    page.evaluate("() => document.images[2].click()")
+    assert page.evaluate("() => window.clicked") == [3]  # and a click on it is heard
 
 
 PIXEL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
 
-def test_the_opened_sample_is_scrolled_to_unless_the_reviewer_has_moved_on():
+def test_the_opened_sample_is_scrolled_to_unless_the_reviewer_has_moved_on(chromium_script):
     # The opened sample's box sits above the grid; the page scrolls to it once its image has loaded. On a busy server
     # that came seconds after the click, when the reviewer had already clicked into the box's tag picker: the scroll
     # shut the picker's list under them (the browser walk's tag pick failed so on a loaded CI machine).
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"chromium not found at {CHROMIUM}: apt-get install -y chromium")
-    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    from pages.ui import _TILE_CLICKS_JS
+    browser, component = chromium_script
+    page = browser.new_page(viewport={"width": 800, "height": 600})
+    page.set_content('<div class="st-key-review_detail" style="height: 200px"></div>'
+                     '<div style="height: 3000px"></div>' + GRID.format(TILE.format(1) + TILE.format(2)))
+    page.evaluate(f"""() => ({component})({{ data: {{ grid: "review_grid", ids: [1, 2] }},
+                                             setTriggerValue: () => {{}} }})""")
 
-    component = _TILE_CLICKS_JS.strip().removeprefix("export default ")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 800, "height": 600})
-            page.set_content('<div class="st-key-review_detail" style="height: 200px"></div>'
-                             '<div style="height: 3000px"></div>' + GRID.format(TILE.format(1) + TILE.format(2)))
-            page.evaluate(f"""() => ({component})({{ data: {{ grid: "review_grid", ids: [1, 2] }},
-                                                     setTriggerValue: () => {{}} }})""")
+    def open_sample(tile: int, press_between: bool) -> None:
+        page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+        page.locator("img.ganaug-tile").nth(tile - 1).click()
+        if press_between:
+            page.keyboard.press("Shift")  # the reviewer goes on before the box has come
+        # The box comes (its enlarged image, loaded); a marker timer set after it fires after the script's
+        # next look (timers fire in the order they fall due): the page has had its chance to scroll.
+        page.evaluate(f"""() => {{ window.looked = false;
+            document.querySelector(".st-key-review_detail").innerHTML =
+                '<img alt="sample #{tile}, class 9, enlarged" src="{PIXEL}">';
+            setTimeout(() => {{ window.looked = true; }}, 250); }}""")
+        page.wait_for_function("() => window.looked && document.images[0].complete", timeout=5000)
 
-            def open_sample(tile: int, press_between: bool) -> None:
-                page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
-                page.locator("img.ganaug-tile").nth(tile - 1).click()
-                if press_between:
-                    page.keyboard.press("Shift")  # the reviewer goes on before the box has come
-                # The box comes (its enlarged image, loaded); a marker timer set after it fires after the script's
-                # next look (timers fire in the order they fall due): the page has had its chance to scroll.
-                page.evaluate(f"""() => {{ window.looked = false;
-                    document.querySelector(".st-key-review_detail").innerHTML =
-                        '<img alt="sample #{tile}, class 9, enlarged" src="{PIXEL}">';
-                    setTimeout(() => {{ window.looked = true; }}, 250); }}""")
-                page.wait_for_function("() => window.looked && document.images[0].complete", timeout=5000)
-
-            open_sample(1, press_between=False)
-            page.wait_for_function("() => window.scrollY < 100", timeout=5000)  # scrolled up to the box
-            open_sample(2, press_between=True)
-            assert page.evaluate("() => window.scrollY") > 2000  # left where the reviewer is
-        finally:
-            browser.close()
+    open_sample(1, press_between=False)
+    page.wait_for_function("() => window.scrollY < 100", timeout=5000)  # scrolled up to the box
+    open_sample(2, press_between=True)
+    assert page.evaluate("() => window.scrollY") > 2000  # left where the reviewer is
