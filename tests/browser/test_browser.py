@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PASSWORD = "browser-test-pw"
 
@@ -71,19 +70,12 @@ def served(digits, home):
 
 
 @pytest.fixture
-def browser_page():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"chromium not found at {CHROMIUM}: apt-get install -y chromium")
-    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+def browser_page(chromium):
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
+    page = chromium.new_page(viewport={"width": 1500, "height": 1100})
+    page.set_default_timeout(30_000)
+    yield page
 
 
 # The app has drawn everything when its script is not running (its root says so: Streamlit's own browser tests
@@ -304,34 +296,28 @@ def walk(page, served, home):
     expect(page.get_by_text("Signed in as brenda")).to_have_count(0)
 
 
-def test_a_tile_far_down_the_grid_opens_its_sample_in_sight(served, digits):
+def test_a_tile_far_down_the_grid_opens_its_sample_in_sight(served, digits, chromium):
     """At 1024×768 with the sidebar open, a page of 48 tiles runs 3,000 px below the box where a sample opens: a
     click on a tile near its end opened the sample out of sight, and the page seemed not to answer."""
     from playwright.sync_api import expect
 
     from tests.app.conftest import make_batch
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"chromium not found at {CHROMIUM}: apt-get install -y chromium")
-    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     make_batch(digits, 7, 48)
-    with playwright.sync_playwright() as p:  # not `browser_page`: its fresh artifacts folder is the walk's
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1024, "height": 768})
-        page.set_default_timeout(30_000)
-        page.goto(served)
-        page.get_by_label("Reviewer name").fill("brenda")
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        go(page, "Review")
-        tile = page.locator('[class*="st-key-review_grid"] [data-testid="stImage"] img').nth(44)
-        page.wait_for_function("() => window.__ganaugTiles?.ids.length === 48")  # the tile-click component has run
-        opened = int(re.match(r"sample #(\d+)", tile.get_attribute("alt")).group(1))
-        tile.click()  # Playwright scrolls the tile into view first, as the reviewer did
-        expect(page.get_by_role("img", name=re.compile(rf"^sample #{opened}, class \S+, enlarged"))).to_be_in_viewport()
-        expect(page.get_by_text(f"Sample #{opened} (seed")).to_be_in_viewport()
-        # … and its controls with it: in a third of the page beside the grid (180 px here), "Reject sample" sat
-        # 1,500 px below the sample.
-        expect(page.get_by_role("button", name="Reject sample")).to_be_in_viewport(ratio=1)
-        browser.close()
+    # Not `browser_page`: its fresh artifacts folder is the walk's.
+    page = chromium.new_page(viewport={"width": 1024, "height": 768})
+    page.set_default_timeout(30_000)
+    page.goto(served)
+    page.get_by_label("Reviewer name").fill("brenda")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    go(page, "Review")
+    tile = page.locator('[class*="st-key-review_grid"] [data-testid="stImage"] img').nth(44)
+    page.wait_for_function("() => window.__ganaugTiles?.ids.length === 48")  # the tile-click component has run
+    opened = int(re.match(r"sample #(\d+)", tile.get_attribute("alt")).group(1))
+    tile.click()  # Playwright scrolls the tile into view first, as the reviewer did
+    expect(page.get_by_role("img", name=re.compile(rf"^sample #{opened}, class \S+, enlarged"))).to_be_in_viewport()
+    expect(page.get_by_text(f"Sample #{opened} (seed")).to_be_in_viewport()
+    # … and its controls with it: in a third of the page beside the grid (180 px here), "Reject sample" sat
+    # 1,500 px below the sample.
+    expect(page.get_by_role("button", name="Reject sample")).to_be_in_viewport(ratio=1)

@@ -7,11 +7,10 @@ Skipped, with the reason shown, where chromium or Playwright is missing, as the 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.browser.test_browser import CHROMIUM
+from pages.reveal import _INPUT_BY_JS, _REFOCUS_JS
+from tests.browser.conftest import script
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # chromium starts in 1–6 s
 
@@ -21,32 +20,25 @@ PAGE = """<div data-testid="stApp" data-test-script-state="notRunning">
 FOCUSED = "() => document.activeElement.getAttribute('aria-label') || document.activeElement.tagName"
 
 
-def test_a_click_that_removed_the_control_pressed_moves_the_focus_for_the_keyboard_only():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"chromium not found at {CHROMIUM}: apt-get install -y chromium")
-    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    from pages.reveal import _INPUT_BY_JS, _REFOCUS_JS
-
-    listen, refocus = (js.strip().removeprefix("export default ") for js in (_INPUT_BY_JS, _REFOCUS_JS))
+def test_a_click_that_removed_the_control_pressed_moves_the_focus_for_the_keyboard_only(chromium):
+    listen, refocus = script(_INPUT_BY_JS), script(_REFOCUS_JS)
+    page = chromium.new_page()
 
     def refocused(nonce: int) -> str:
-        page.evaluate(f"""() => ({refocus})({{ data: {{ selector: ".st-key-review_batch input", nonce: {nonce} }} }})""")
-        page.wait_for_timeout(300)  # it looks every 100 ms
+        # The script looks every 100 ms until the run has ended; a marker timer set after it fires after its next
+        # look (timers fire in the order they fall due): it has had its chance to move the focus.
+        page.evaluate(f"""() => {{ window.looked = false;
+            ({refocus})({{ data: {{ selector: ".st-key-review_batch input", nonce: {nonce} }} }});
+            setTimeout(() => {{ window.looked = true; }}, 250); }}""")
+        page.wait_for_function("() => window.looked", timeout=5000)
         return page.evaluate(FOCUSED)
 
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page()
-            page.set_content(PAGE)
-            page.evaluate(f"() => ({listen})({{}})")  # drawn on the page's first run, before any click
-            page.click("#pressed")  # the mouse: the button is gone, the focus on the body
-            assert refocused(1) == "BODY"  # where the click left it: the keys' shortcuts still work
-            page.evaluate("""() => document.querySelector('[data-testid="stApp"]').insertAdjacentHTML(
-                "afterbegin", '<button id="pressed" onclick="this.remove()">Confirm approval</button>')""")
-            page.focus("#pressed")
-            page.keyboard.press("Enter")  # the keyboard: the focus goes on, not back to the top of the page
-            assert page.evaluate(FOCUSED) == "BODY" and refocused(2) == "Batch"
-        finally:
-            browser.close()
+    page.set_content(PAGE)
+    page.evaluate(f"() => ({listen})({{}})")  # drawn on the page's first run, before any click
+    page.click("#pressed")  # the mouse: the button is gone, the focus on the body
+    assert refocused(1) == "BODY"  # where the click left it: the keys' shortcuts still work
+    page.evaluate("""() => document.querySelector('[data-testid="stApp"]').insertAdjacentHTML(
+        "afterbegin", '<button id="pressed" onclick="this.remove()">Confirm approval</button>')""")
+    page.focus("#pressed")
+    page.keyboard.press("Enter")  # the keyboard: the focus goes on, not back to the top of the page
+    assert page.evaluate(FOCUSED) == "BODY" and refocused(2) == "Batch"

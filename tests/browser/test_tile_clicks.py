@@ -4,43 +4,25 @@ Skipped, with the reason shown, where chromium or Playwright is missing, as the 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.browser.test_browser import CHROMIUM
+from pages.ui import _TILE_CLICKS_JS
+from tests.browser.conftest import script
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # chromium starts in 1–6 s
 
 GRID = '<div class="st-key-review_grid">{}</div>'
 TILE = '<div data-testid="stImage"><img alt="sample #{0}, class 9" src="data:,"></div>'
+COMPONENT = script(_TILE_CLICKS_JS)
 
 
-@pytest.fixture
-def chromium_script():
-    """Chromium, and the tile-click component's script as a function expression to call on a page."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"chromium not found at {CHROMIUM}: apt-get install -y chromium")
-    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    from pages.ui import _TILE_CLICKS_JS
-
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            yield browser, _TILE_CLICKS_JS.strip().removeprefix("export default ")
-        finally:
-            browser.close()
-
-
-def test_a_tile_drawn_after_the_component_ran_gets_the_pointer_too(chromium_script):
+def test_a_tile_drawn_after_the_component_ran_gets_the_pointer_too(chromium):
     # Only the tiles already on the page when the component ran got the `ganaug-tile` class (and its pointer
     # cursor); those Streamlit drew after it, on a slow page or a later page of the grid, showed an arrow.
-    browser, component = chromium_script
-    page = browser.new_page()
+    page = chromium.new_page()
     page.set_content(GRID.format(TILE.format(1) + TILE.format(2)))
     page.evaluate(f"""() => {{ window.clicked = [];
-        ({component})({{ data: {{ grid: "review_grid", ids: [1, 2, 3] }},
+        ({COMPONENT})({{ data: {{ grid: "review_grid", ids: [1, 2, 3] }},
                          setTriggerValue: (name, id) => window.clicked.push(id) }}); }}""")
     page.evaluate("""() => document.querySelector(".st-key-review_grid").insertAdjacentHTML(
         "beforeend", '<div data-testid="stImage"><img alt="sample #3, class 9" src="data:,"></div>')""")
@@ -51,18 +33,18 @@ def test_a_tile_drawn_after_the_component_ran_gets_the_pointer_too(chromium_scri
     assert page.evaluate("() => window.clicked") == [3]  # and a click on it is heard
 
 
-PIXEL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+PIXEL = ("data:image/png;base64,"  # a 1×1 PNG
+         "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
 
 
-def test_the_opened_sample_is_scrolled_to_unless_the_reviewer_has_moved_on(chromium_script):
+def test_the_opened_sample_is_scrolled_to_unless_the_reviewer_has_moved_on(chromium):
     # The opened sample's box sits above the grid; the page scrolls to it once its image has loaded. On a busy server
     # that came seconds after the click, when the reviewer had already clicked into the box's tag picker: the scroll
     # shut the picker's list under them (the browser walk's tag pick failed so on a loaded CI machine).
-    browser, component = chromium_script
-    page = browser.new_page(viewport={"width": 800, "height": 600})
+    page = chromium.new_page(viewport={"width": 800, "height": 600})
     page.set_content('<div class="st-key-review_detail" style="height: 200px"></div>'
                      '<div style="height: 3000px"></div>' + GRID.format(TILE.format(1) + TILE.format(2)))
-    page.evaluate(f"""() => ({component})({{ data: {{ grid: "review_grid", ids: [1, 2] }},
+    page.evaluate(f"""() => ({COMPONENT})({{ data: {{ grid: "review_grid", ids: [1, 2] }},
                                              setTriggerValue: () => {{}} }})""")
 
     def open_sample(tile: int, press_between: bool) -> None:
