@@ -22,14 +22,21 @@ export default function(component) {
     if (window.__ganaugRevealed.has(parentElement)) return;
     window.__ganaugRevealed.add(parentElement);
     const until = Date.now() + 10000;
+    let movedOn = false;  // a press (key, pointer) since the box began to come: the reviewer has gone on meanwhile
+    const moved = () => { movedOn = true; };
+    const presses = ["keydown", "pointerdown"];
+    presses.forEach((type) => document.addEventListener(type, moved, true));
     const look = () => {
         const box = document.querySelector(`.st-key-${data.box}`);
         const app = document.querySelector('[data-testid="stApp"]');
         const state = app && app.getAttribute("data-test-script-state");
-        if (!box || !(state === null || state === "notRunning")) {
-            if (Date.now() < until) setTimeout(look, 100);
+        const drawn = box && (state === null || state === "notRunning");
+        if (!drawn && Date.now() < until) {
+            setTimeout(look, 100);
             return;
         }
+        presses.forEach((type) => document.removeEventListener(type, moved, true));
+        if (!drawn) return;
         box.setAttribute("role", "group");
         box.setAttribute("aria-label", data.label);
         const text = box.querySelector('[data-testid="stMarkdownContainer"]');
@@ -38,6 +45,10 @@ export default function(component) {
             text.id = `${data.box}-text`;
             button.setAttribute("aria-describedby", text.id);
         }
+        // On a busy server the run goes on for seconds after the box is drawn: a reviewer who pressed something
+        // since (a tag picker opened, a field typed into) keeps the focus and the page where they put them, as a
+        // tile's late scroll learnt to (it shut the picker's list under them).
+        if (movedOn) return;
         if (button) button.focus({ preventScroll: true });
         const rect = box.getBoundingClientRect();
         if (rect.top < 60 || rect.bottom > window.innerHeight) {
