@@ -7,6 +7,8 @@ GANAUG_HOME.
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +110,30 @@ def export_from_page(at, name: str):
     button(at, "Export the gated training set").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     return at
+
+
+@contextmanager
+def worker_beating(job_id: int):
+    """The worker that runs `job_id` beats, as a live one does, while the block's pages run. A beat made once before
+    them had grown older than the 15 s a page allows a live worker by the time a process's first page had imported
+    all it needs: 10–13 s beside 3–6 other busy processes, 20 s beside 8 (the page then said no worker ran)."""
+    from db.engine import session_scope
+    from db.jobs import heartbeat
+
+    stop = threading.Event()
+
+    def beats() -> None:
+        while not stop.wait(0.5):
+            with session_scope(immediate=True) as session:
+                heartbeat(session, job_id)
+
+    beating = threading.Thread(target=beats, name=f"heartbeat-{job_id}", daemon=True)
+    beating.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beating.join(timeout=30)
 
 
 def app_test(user: dict | None = None, page: str | None = None):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Job
-from tests.app.conftest import app_test, button, disable, make_batch
+from tests.app.conftest import app_test, button, disable, make_batch, worker_beating
 
 
 def job_count() -> int:
@@ -360,9 +360,10 @@ def test_a_queued_job_says_what_it_waits_for(users, digits, home):
     with session_scope(immediate=True) as session:
         running = submit_job(session, "train_generate", {"dataset": digits}, "r", requested_by=users["ada"]["id"]).id
         claim_job(session, running, 1)  # a worker is alive (its heartbeat is fresh), and busy
-    at = app_test(users["rita"], "generate.py")
-    at.number_input(key="gen_budget").set_value(20.0)
-    button(at, "Launch run").click().run()
+    with worker_beating(running):
+        at = app_test(users["rita"], "generate.py")
+        at.number_input(key="gen_budget").set_value(20.0)
+        button(at, "Launch run").click().run()
     # It said "Waiting for the job worker … needs one in a terminal" while the worker was busy with another job.
     assert any(c.value.startswith(f"Queued behind job {running}: the worker runs one job at a time")
                for c in at.caption)

@@ -10,7 +10,7 @@ import time
 from db.engine import session_scope
 from db.jobs import claim_job, submit_job
 from db.models import Job
-from tests.app.conftest import app_test
+from tests.app.conftest import app_test, worker_beating
 
 NO_WORKER = "No job worker is running"
 
@@ -52,7 +52,8 @@ def test_a_worker_on_another_machine_is_seen_by_the_heartbeat_of_the_job_it_runs
         ahead = submit_job(session, "sleep", {"seconds": 60}, None).id
         claim_job(session, ahead, 4242)  # taken by that worker: its heartbeat is fresh
     _benchmark_job(digits, users["rita"]["id"])
-    at = app_test(users["rita"], "evaluate.py")
+    with worker_beating(ahead):
+        at = app_test(users["rita"], "evaluate.py")
     assert not [w for w in at.warning if NO_WORKER in w.value]
     assert any(c.value.startswith(f"Queued behind job {ahead}: the worker runs one job at a time") for c in at.caption)
     with session_scope(immediate=True) as session:  # that worker went silent: its last beat is 30 s old
