@@ -98,6 +98,20 @@ def _wait_for(predicate, timeout=30.0):
         time.sleep(0.02)
 
 
+def _held_until(event: threading.Event, monkeypatch) -> None:
+    """The `sleep` job starts sleeping only once `event` is set: what the test does while the job runs is done
+    before it can end, however late a busy machine wakes the test's thread (a job of half a second ended first)."""
+    from ganaug import job_handlers
+
+    real = job_handlers.HANDLERS["sleep"]
+
+    def held(params, progress, should_stop):
+        assert event.wait(timeout=60)
+        return real(params, progress, should_stop)
+
+    monkeypatch.setitem(job_handlers.HANDLERS, "sleep", held)
+
+
 def _job(url, job_id):
     with session_scope(url) as s:
         return get_job(s, job_id)
@@ -113,6 +127,8 @@ def test_a_worker_cut_off_from_the_database_keeps_its_job_and_records_its_end(db
     from ganaug import running_job, worker
 
     monkeypatch.setattr(running_job, "HEARTBEAT_S", 0.1)
+    cut = threading.Event()
+    _held_until(cut, monkeypatch)  # its steps and its end come during the cut
     server = make_url(db)
     link = CuttableLink(server.host, server.port)
     through = server.set(host="127.0.0.1", port=link.port).render_as_string(hide_password=False)
@@ -126,6 +142,7 @@ def test_a_worker_cut_off_from_the_database_keeps_its_job_and_records_its_end(db
         with session_scope(db) as s:  # the app, on the server's own network, sees the worker's lease
             _wait_for(lambda: leased(s, [job_id]) == {job_id})
         link.cut()
+        cut.set()
         time.sleep(0.5)  # no heartbeat gets through meanwhile
         with session_scope(db, immediate=True) as s:
             assert fail_stale_jobs(s, max_age_s=0.3) == []  # was [job_id]: failed while it ran on
@@ -133,6 +150,7 @@ def test_a_worker_cut_off_from_the_database_keeps_its_job_and_records_its_end(db
         link.restore()
         thread.join(timeout=30)
     finally:
+        cut.set()
         link.restore()
         thread.join(timeout=30)
         link.close()
@@ -175,6 +193,8 @@ def test_a_worker_back_after_a_sweep_runs_its_job_on_to_its_end(db, monkeypatch)
 
     monkeypatch.setattr(running_job, "HEARTBEAT_S", 0.05)
     monkeypatch.setattr("db.jobs.leased", lambda session, job_ids: set())
+    swept = threading.Event()
+    _held_until(swept, monkeypatch)  # it sleeps its half second after the sweep
     with session_scope(immediate=True) as s:
         job_id = submit_job(s, "sleep", {"seconds": 0.5, "steps": 5}, None).id
     ended = []
@@ -185,6 +205,7 @@ def test_a_worker_back_after_a_sweep_runs_its_job_on_to_its_end(db, monkeypatch)
         with session_scope(immediate=True) as s:
             assert fail_stale_jobs(s, max_age_s=0) == [job_id]  # failed; its worker beats again within 0.05 s
     finally:
+        swept.set()
         thread.join(timeout=30)
     job = _job(None, job_id)
     assert ended == ["done"]
