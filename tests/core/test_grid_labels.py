@@ -69,3 +69,11 @@ def test_long_names_that_share_their_start_are_cut_in_the_middle():
     assert labels[3].startswith("Corn_") and labels[3].endswith("healthy")
     assert labels[6].startswith("Apple___Cedar_a") and labels[6].endswith("…")  # no other reads like it
     assert labels[7] == "Grape___Black_rot"  # short enough: whole
+
+
+def test_a_class_folder_named_with_a_line_break_is_labelled_on_one_line():
+    """`ganaug train` on a dataset with a class folder 'a\\nb' failed with a traceback at its first grid: Pillow
+    cannot measure a label of two lines. The break is written as `one_line` prints it on the command line."""
+    grid = make_grid(np.zeros((30, 1, 16, 16), np.uint8), nrow=10)
+    assert np.array_equal(label_rows(grid, ["a\nb", "tab\there", "x"], 16, 2),
+                          label_rows(grid, ["a\\nb", "tab\\there", "x"], 16, 2))
