@@ -7,17 +7,19 @@ tests/app/test_colour_contrast.py; the per-class recall table picks each value's
 
 from __future__ import annotations
 
+from numbers import Integral
+
 TEXT = 4.5  # WCAG 1.4.3, normal-size text
 GRAPHIC = 3.0  # WCAG 1.4.11, non-text contrast
 
 
 def _rgb(colour) -> tuple[float, float, float]:
-    """sRGB in 0..1 from "#rrggbb", integers (r, g, b) in 0..255 (Pillow's), or floats (r, g, b[, a]) in 0..1
-    (matplotlib's; an alpha is ignored)."""
+    """sRGB in 0..1 from "#rrggbb", integers (r, g, b) in 0..255 (Pillow's, or numpy's uint8 from an image array),
+    or floats (r, g, b[, a]) in 0..1 (matplotlib's; an alpha is ignored)."""
     if isinstance(colour, str):
         return tuple(int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
     rgb = tuple(colour[:3])
-    return tuple(v / 255 for v in rgb) if all(isinstance(v, int) for v in rgb) else tuple(float(v) for v in rgb)
+    return tuple(v / 255 for v in rgb) if all(isinstance(v, Integral) for v in rgb) else tuple(float(v) for v in rgb)
 
 
 def relative_luminance(colour) -> float:

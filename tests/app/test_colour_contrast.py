@@ -49,6 +49,14 @@ def test_contrast_ratio_is_wcags():
     assert contrast_ratio((255, 255, 255), (1.0, 1.0, 1.0)) == pytest.approx(1)  # Pillow's 0..255, matplotlib's 0..1
 
 
+def test_a_pixel_read_from_an_image_array_is_taken_in_0_to_255():
+    # numpy's uint8 is no Python int: a pixel of a drawn map or tile (np.asarray(im)[y, x]) was read as 0..1 floats,
+    # white as 255 times white, and any colour checked against it passed.
+    white, black = np.asarray([255, 255, 255], np.uint8), np.zeros(3, np.uint8)
+    assert contrast_ratio(white, "#ffffff") == pytest.approx(1)
+    assert contrast_ratio(black, "#ffffff") == pytest.approx(21)
+
+
 @pytest.mark.parametrize("name", list(DRAWN))
 def test_each_colour_that_carries_meaning_stands_out_3_to_1_from_what_it_is_drawn_on(name):
     colour, background = DRAWN[name]
