@@ -9,8 +9,7 @@ import typer
 from ganaug.cli.common import Commands, JSON, cli_errors, echo, emit
 from ganaug.cli.exits import terminate_as_interrupt
 from ganaug.ingest_notes import ingest_notes
-from ganaug.shown_text import shown_report
-from ganaug.shown_text import one_line
+from ganaug.shown_text import one_line, shown_report
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
 from ganaug_core.progress import tqdm_progress
 
