@@ -30,6 +30,7 @@ import hashlib
 import io
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -252,8 +253,10 @@ def _moved_since(previous: dict, entries: list[ManifestEntry]) -> Optional[dict]
     after = {(e.path, e.sha256, str(e.batch_id) if e.batch_id is not None else "real") for e in entries}
     moved: dict = {"added": {}, "removed": {}}
     for side, keys in (("added", after - before), ("removed", before - after)):
-        for _, _, batch in keys:
-            moved[side][batch] = moved[side].get(batch, 0) + 1
+        counts = Counter(batch for _, _, batch in keys)
+        # The real images first, then the batches in order: a set's order changes with each process's hash seed, and
+        # `export --json` gave the same export's batches in another order each run.
+        moved[side] = {b: counts[b] for b in sorted(counts, key=lambda b: (b != "real", int(b) if b != "real" else 0))}
     return moved
 
 

@@ -195,3 +195,17 @@ def test_the_same_set_exported_twice_each_folder_is_held_to_its_own_record(expor
     for folder, made in ((out, summary), (tmp_path / "again", again)):
         checked = ok_json("audit", "folder", folder)
         assert checked["ok"] is True and checked["export"]["id"] == made["event"]["id"], checked["problems"]
+
+
+def test_what_moved_since_the_previous_export_is_given_in_order(tmp_path):
+    """`export --json`'s since_previous gave the same export's batches in another order each run: they were counted
+    from a set, whose order changes with each process's hash seed. Real images first, then the batches in order."""
+    from ganaug.export import _moved_since
+
+    rows = [("real", f"r{i}.png") for i in range(3)] + [(str(b), f"s{b}.png") for b in (12, 3, 40, 7, 25, 9, 31, 18)]
+    manifest = "path,sha256,batch_id\n" + "".join(f"{p},{'0' * 64},{'' if b == 'real' else b}\n" for b, p in rows)
+    (tmp_path / "manifest.csv").write_text(manifest)
+    previous = {"folder": str(tmp_path), "manifest_sha256": hashlib.sha256(manifest.encode()).hexdigest()}
+    moved = _moved_since(previous, [])
+    assert list(moved["removed"].items()) == [("real", 3)] + [(str(b), 1) for b in (3, 7, 9, 12, 18, 25, 31, 40)]
+    assert moved["added"] == {}
