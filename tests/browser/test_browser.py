@@ -103,6 +103,15 @@ def go(page, title: str) -> None:
     page.get_by_role("heading", name=title, exact=True).wait_for()
 
 
+def sign_in(page, served: str) -> None:
+    """Sign in as brenda on the app's front page, and wait for the Overview it opens on."""
+    page.goto(served)
+    page.get_by_label("Reviewer name").fill("brenda")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Overview", exact=True).wait_for()
+
+
 def choose(page, label: str, option: str) -> None:
     page.get_by_label(label).click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -138,11 +147,7 @@ def walk(page, served, home):
     from db.engine import dispose_engines, session_scope
     from db.models import Batch, Event, Job, RealImage, Sample
 
-    page.goto(served)
-    page.get_by_label("Reviewer name").fill("brenda")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Overview", exact=True).wait_for()
+    sign_in(page, served)
     shot(page, "01_overview")
     page.reload()  # a reload starts a new session: the browser's sign-in cookie signs it in again
     page.get_by_role("heading", name="Overview", exact=True).wait_for()
@@ -307,10 +312,7 @@ def test_a_tile_far_down_the_grid_opens_its_sample_in_sight(served, digits, chro
     # Not `browser_page`: its fresh artifacts folder is the walk's.
     page = chromium.new_page(viewport={"width": 1024, "height": 768})
     page.set_default_timeout(30_000)
-    page.goto(served)
-    page.get_by_label("Reviewer name").fill("brenda")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, served)
     go(page, "Review")
     tile = page.locator('[class*="st-key-review_grid"] [data-testid="stImage"] img').nth(44)
     page.wait_for_function("() => window.__ganaugTiles?.ids.length === 48")  # the tile-click component has run
