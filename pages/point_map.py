@@ -67,7 +67,8 @@ class Group:
 # Colour by decision: the colours people read into them (green admitted, amber waiting, red left out), real images
 # apart, and told apart by lightness too: D3's green, orange and red were 5–7 ΔE apart for a reader with red-green
 # colour blindness (one man in twelve), who saw one colour for approved, pending and rejected. Amber darkened to 3:1
-# against the page (it was 2.3:1) is as light as that green was, so the green is darker too (L* 25, 48, 61).
+# against the page (it was 2.3:1) is as light as that green was, so the green is darker too (L* 25, 48, 61). Each
+# pair stays 20 ΔE or more apart, for a colour-blind reader too (tests/app/test_colour_distance.py).
 DECISION_COLOURS = {"approved": "#00815D", "pending": "#C68445", "rejected": "#7F0000", "real": "#1F77B4"}
 COLOURS = PALETTE + [OTHER_COLOUR] + [c for c in DECISION_COLOURS.values() if c not in PALETTE]  # the image's palette
 

@@ -1,18 +1,14 @@
 """A reviewer's second pass at a 1366-px laptop: the batch Review opens first, an unscored batch's controls, tables
-whose important columns are in sight, the benchmark arms in words, what an export would hold before the click, and
-class colours a reader with red-green colour blindness tells apart."""
+whose important columns are in sight, the benchmark arms in words and what an export would hold before the click
+(the class colours a reader with red-green colour blindness tells apart: tests/app/test_colour_distance.py)."""
 
 from __future__ import annotations
 
-import itertools
-
-import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from db.engine import session_scope
 from tests.app.conftest import ROOT, TIMEOUT, app_test, make_batch
 from tests.app.test_review import review
-from tests.app.test_review_session_reading import _as_seen
 
 
 def test_review_opens_the_newest_scored_pending_batch_first(users, digits):
@@ -140,21 +136,6 @@ def test_benchmark_arms_are_offered_in_words(users, digits):
     arms = at.multiselect(key="eval_arms")
     assert "GAN samples, filtered by score" in arms.options and "gan_filtered" not in arms.options
     assert "dropping samples the automatic scores flag" in arms.help
-
-
-def test_class_colours_stay_apart_for_red_green_colour_blindness():
-    from pages.point_map import CLASS_COLOURS, OTHER_COLOUR, PALETTE
-
-    deuteranopia = np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
-                             [-0.011820, 0.042940, 0.968881]])
-    protanopia = np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
-                           [-0.003882, -0.048116, 1.051998]])
-    colours = PALETTE[:CLASS_COLOURS] + [OTHER_COLOUR]
-    for m in (deuteranopia, protanopia):
-        for a, b in itertools.combinations(colours, 2):
-            gap = np.linalg.norm(_as_seen(a, m) - _as_seen(b, m))
-            # D3's orange and green classes were 4.6 ΔE apart, its orange and olive 7.2
-            assert gap > 15, (a, b, round(float(gap), 1))
 
 
 def test_overview_runs_say_the_side_each_trained_at(users, digits):

@@ -1,12 +1,11 @@
-"""What a dermatologist reviewing colour samples misread: a rejected sample that did not say what was recorded, a
-rare class "100 % covered" by one collapsed batch, and decision colours a red-green colour-blind reader could not
-tell apart."""
+"""What a dermatologist reviewing colour samples misread: a rejected sample that did not say what was recorded and a
+rare class "100 % covered" by one collapsed batch (the decision colours a red-green colour-blind reader could not
+tell apart: tests/app/test_colour_distance.py)."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 from sqlalchemy import func, select
 
 from db.engine import session_scope
@@ -43,32 +42,6 @@ def test_coverage_of_a_class_with_a_handful_of_real_images_says_it_tells_little(
     assert labels["9"].endswith(f": only {nines} real, too few to tell")
     assert labels["0"].endswith("%")  # a class with many real images keeps its plain figure
     assert any("too few to tell" in c.value for c in at.caption)
-
-
-def _as_seen(hex_colour: str, matrix: np.ndarray) -> np.ndarray:
-    """CIELAB of the colour as a reader with full deuteranopia or protanopia sees it (Machado et al. 2009)."""
-    c = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255
-    rgb = np.clip(matrix @ np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4), 0, 1)
-    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ rgb
-    f = np.cbrt(np.maximum(xyz / np.array([0.9505, 1.0, 1.089]), 0.008856 ** 3))
-    f = np.where(xyz / np.array([0.9505, 1.0, 1.089]) > 0.008856, f, 7.787 * xyz / np.array([0.9505, 1.0, 1.089]) + 16 / 116)
-    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
-
-
-def test_decision_colours_stay_apart_for_red_green_colour_blindness():
-    from pages.point_map import DECISION_COLOURS
-
-    deuteranopia = np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
-                             [-0.011820, 0.042940, 0.968881]])
-    protanopia = np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
-                           [-0.003882, -0.048116, 1.051998]])
-    names = list(DECISION_COLOURS)
-    for m in (deuteranopia, protanopia):
-        for i, a in enumerate(names):
-            for b in names[i + 1:]:
-                gap = np.linalg.norm(_as_seen(DECISION_COLOURS[a], m) - _as_seen(DECISION_COLOURS[b], m))
-                # D3's green/orange/red were 5–7 ΔE apart: approved, pending and rejected looked the same
-                assert gap > 20, (a, b, round(float(gap), 1))
 
 
 def test_overview_says_an_export_adds_at_most_one_approved_sample_per_real_image(users, digits):

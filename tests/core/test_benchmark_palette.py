@@ -3,44 +3,22 @@ too, and text that stays legible at the width the Evaluate page shows a figure."
 
 from __future__ import annotations
 
-import itertools
-
-import numpy as np
 import pytest
 from PIL import Image
 
 from ganaug_core.benchmark import plots
+from tests.colour_vision import SIMULATIONS, distances
 
 PAGE_ARMS = ["real", "oversample", "smote", "classic", "gan", "gan_classic", "gan_filtered", "gan_approved"]
-# Machado, Oliveira & Fernandes (2009), severity 1, on linear RGB: what a dichromat sees of a colour.
-SIMULATIONS = {
-    "normal vision": np.eye(3),
-    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
-                              [-0.011820, 0.042940, 0.968881]]),
-    "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
-                            [-0.003882, -0.048116, 1.051998]]),
-}
 # The Evaluate page's width for a figure at a 1024-px screen with the sidebar open (measured in chromium)
 PAGE_PX_1024 = 562
-
-
-def lab(hex_colour: str, simulation: np.ndarray) -> np.ndarray:
-    """CIELAB (D65) of an sRGB colour as `simulation` sees it."""
-    srgb = np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
-    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
-    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ np.clip(
-        simulation @ linear, 0, 1) / np.array([0.95047, 1.0, 1.08883])
-    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
-    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
 
 
 @pytest.mark.parametrize("vision", list(SIMULATIONS))
 def test_every_pair_of_arms_is_told_apart_for_colour_blind_readers_too(vision):
     # tab10's two blues (SMOTE, classic augmentation) and orange and red (GAN samples, + classic) were mixed up by
     # readers; a simulated deuteranope saw classic augmentation and the filtered GAN arm 7.6 ΔE apart.
-    colours = {arm: lab(plots.arm_colour(arm), SIMULATIONS[vision]) for arm in PAGE_ARMS + ["gan_mix"]}
-    closest = {(a, b): float(np.linalg.norm(colours[a] - colours[b]))
-               for a, b in itertools.combinations(colours, 2)}
+    closest = distances({arm: plots.arm_colour(arm) for arm in PAGE_ARMS + ["gan_mix"]}, vision)
     page = {pair: d for pair, d in closest.items() if "gan_mix" not in pair}
     assert min(page.values()) >= 24, min(page, key=page.get)
     assert min(closest.values()) >= 17, min(closest, key=closest.get)  # gan_mix: the command line's only
