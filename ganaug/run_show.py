@@ -91,7 +91,7 @@ def shown_text(shown: dict) -> str:
         if too_young_to_tell(div["step"]):
             lines.append(wrapped(f"after only {div['step']} steps every class still looks alike: train further "
                                  "before reading a flag as collapse", "  ", "  "))
-        labels = [_class_label(c) for c in div["classes"]]
+        labels = [_class_label(c, shown["class_names"]) for c in div["classes"]]
         width = max(len("class"), *map(len, labels))
         lines.append(f"  {'class':<{width}}  diversity")
         for c, label in zip(div["classes"], labels):
@@ -106,14 +106,11 @@ def shown_text(shown: dict) -> str:
     return "\n".join(lines)
 
 
-def _class_label(c: dict) -> str:
-    from ganaug.shown_text import one_line
-    from ganaug_core.imbalance import cut_name
+def _class_label(c: dict, names: list[str]) -> str:
+    from ganaug.shown_text import class_label
 
-    c_index, name = c["class_index"], c["class_name"]
     # Cut as `data report` cuts it: a 50-character plant disease pushed its "flagged" past an 80-column terminal.
-    label = str(c_index) if name == str(c_index) else f"{c_index} ({cut_name(one_line(name))})"
-    return label + (" rare" if c["rare"] else "")
+    return class_label(c["class_index"], names, cut=True) + (" rare" if c["rare"] else "")
 
 
 def _stats_lines(shown: dict) -> list[str]:

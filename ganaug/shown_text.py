@@ -1,44 +1,16 @@
 """How a value from a user or a file (a class folder's name, a dataset's, a reason, a path) is shown in text: on one
 line, its control characters as escapes (`one_line`), and a dataset's report with its names shown so
 (`shown_report`). The command line prints them and the job worker says them in a job's result, so they live here,
-below both: the worker need not load the command line to say an ingest's notes."""
+below both: the worker need not load the command line to say an ingest's notes. `one_line` itself is the core's
+(`ganaug_core.shown_text`): the figures the core draws show names as the command line does."""
 
 from __future__ import annotations
 
 import dataclasses
-import re
+import functools
 from collections import Counter
-from typing import Any
 
-# C0 and C1 control characters but line feed and tab: a name (a class folder, a dataset, a reason typed elsewhere)
-# holding ESC would otherwise drive the terminal it is printed on (colours, a rewritten line, a window title).
-# Also what rearranges or hides text without showing itself: bidi embeddings, overrides and isolates (U+202A–U+202E,
-# U+2066–U+2069: a name 'x\u202egpj.exe' read as 'xexe.jpg', and the columns after it moved), zero-width spaces and
-# the BOM (U+200B, U+2060, U+FEFF: 'digits' and 'dig\u200bits' read alike). The zero-width joiners (U+200C, U+200D)
-# are left as they are: Persian, Indic scripts and emoji are spelled with them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
-
-
-# What else ends a line, or a table's cell: a class folder named 'a\nb' or a reason typed with a newline started a
-# line of its own, which read as another row of the table or another event of the log.
-_BREAKS = re.compile(r"[\t\n\u2028\u2029]")
-
-
-def _escaped(match: re.Match) -> str:
-    return repr(match.group())[1:-1]
-
-
-def printable(text: str) -> str:
-    """`text` with its control characters shown as escapes (`\\x1b`), for a terminal that would act on them, and
-    its bidi controls and zero-width spaces too (`\\u202e`), which would make it read as other text."""
-    return _CONTROL.sub(_escaped, text)
-
-
-def one_line(text: Any) -> str:
-    """A value from a user or a file (a name, a reason, a path) as one cell of a table or one item of a line: its
-    control characters, tabs, line breaks, bidi controls and zero-width spaces shown as escapes (`a\\nb`, `\\x1b`,
-    `\\u202e`)."""
-    return printable(_BREAKS.sub(_escaped, str(text)))
+from ganaug_core.shown_text import one_line
 
 
 def distinct_lines(texts: list[str]) -> dict[str, str]:
@@ -67,11 +39,21 @@ def shown_report(report):
 
 def class_label(index: int, names, cut: bool = False) -> str:
     """A class for people: its index, and its name where the name says more ('3 (melanoma)'; digits stay '3'); with
-    `cut`, a name past 40 columns cut with '…' as `data report` cuts it, for a line that must fit 80 columns."""
+    `cut`, a name past 40 columns cut with '…' as `data report` cuts it, for a line that must fit 80 columns. The name
+    is shown as `data report` shows it among `names` (`distinct_lines`): the export's table showed classes 'a\\nb'
+    and 'a\\\\nb' both as a\\nb."""
     from ganaug_core.imbalance import cut_name
 
     index = int(index)
     name = names[index] if 0 <= index < len(names) else None
     if name is None or str(name) == str(index):
         return str(index)
-    return f"{index} ({cut_name(one_line(name)) if cut else one_line(name)})"
+    shown = _distinct_names(tuple(str(n) for n in names))[index]
+    return f"{index} ({cut_name(shown) if cut else shown})"
+
+
+@functools.lru_cache(maxsize=8)
+def _distinct_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """`distinct_lines` of a dataset's class names, in their order: a table labels each of its rows with them."""
+    shown = distinct_lines(list(names))
+    return tuple(shown[n] for n in names)

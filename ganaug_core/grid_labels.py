@@ -12,14 +12,13 @@ import unicodedata
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ganaug_core.shown_text import one_line
+
 MARGIN_MAX_PX = 140  # a longer name is cut with "…" (see `row_labels`)
 TEXT_GREY = 224
 ELLIPSIS = "…"
 MISSING = "?"  # for a letter the font lacks (it would draw an empty box): a name in another script reads "class N"
 NO_GLYPH = "\ue000"  # a private-use code point: what the font draws for a letter it lacks
-# What ends a line (and the tab): Pillow cannot measure a label of two lines, and `ganaug train` on a class folder
-# named 'a\nb' stopped at its first grid. Written as an escape, as the command line's `one_line` shows the name.
-BREAKS = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 def _font(row_px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -34,10 +33,11 @@ def _glyph(font, ch: str) -> tuple:
 
 
 def _drawable(name: str, index: int, font, no_glyph: tuple) -> str:
-    """`name` without accents (é → e), its line breaks and tabs as escapes (`BREAKS`), each letter the font lacks
-    (drawn as `no_glyph`, the box) as MISSING; "class `index`" when none of its letters are drawn."""
-    name = "".join(repr(ch)[1:-1] if ch in BREAKS else ch
-                   for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
+    """`name` without accents (é → e), its line breaks, tabs and control characters as escapes, as the command line
+    shows it (`one_line`), each letter the font lacks (drawn as `no_glyph`, the box) as MISSING; "class `index`" when
+    none of its letters are drawn. Pillow cannot measure a label of two lines: `ganaug train` on a class folder named
+    'a\\nb' stopped at its first grid."""
+    name = one_line("".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch)))
     shown = "".join(ch if ch.isspace() or _glyph(font, ch) != no_glyph else MISSING for ch in name)
     return shown if shown.strip(MISSING + " ") else f"class {index}"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ganaug_core.run_curves import (CLASS_COLOURS, LOSS_COLOURS, THRESHOLD_COLOUR, Curves, classes_to_draw,
                                     latest_diversity)
+from ganaug_core.shown_text import one_line
 
 
 def curves_figure(curves: Curves, class_names: list[str], rare: list[int], title: str):
@@ -19,8 +20,10 @@ def curves_figure(curves: Curves, class_names: list[str], rare: list[int], title
     # Class names are a dataset giver's folder names: matplotlib read "$…$" in them as math, and a class named "$\x$"
     # stopped `runs show --plot` at savefig (as it had the benchmark's report). Each text keeps the setting it was
     # made with, so the figure is drawn as text whatever the process's setting is when it is saved.
+    # And they are drawn as the command line prints them (`one_line`): a name 'x\u202egpj.exe' reversed the text after
+    # it in the legend ("4.85" read "x58.4 :exe.jpg"), 'a\nb' split its entry over two lines, ESC drew a box.
     with matplotlib.rc_context({"text.parse_math": False}):
-        return _figure(curves, class_names, rare, title)
+        return _figure(curves, [one_line(n) for n in class_names], rare, one_line(title))
 
 
 def _figure(curves: Curves, class_names: list[str], rare: list[int], title: str):

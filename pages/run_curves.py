@@ -20,6 +20,7 @@ from ganaug_core.markdown import chart_text
 from ganaug_core.run_curves import (CLASS_COLOURS, LOSS_COLOURS, THRESHOLD_COLOUR, Curves, classes_to_draw,
                                     latest_diversity, read_curves)
 from ganaug_core.runstats import STATS_FILE, too_young_to_tell
+from ganaug_core.shown_text import one_line
 from pages.ui import home, plain, train_counts
 
 DRAWN_AT_MOST = len(CLASS_COLOURS)  # lines on the diversity chart: past 8 colours two classes would look alike
@@ -94,7 +95,9 @@ def p_figure(curves: Curves) -> tuple[go.Figure, str]:
 
 
 def class_name(c: int, class_names: list[str]) -> str:
-    return str(class_names[c]) if c < len(class_names) else str(c)
+    """A class's name as `runs show --plot` draws it (`one_line`): a bidi override reversed the legend's text after
+    it, a line break split its entry."""
+    return one_line(class_names[c]) if c < len(class_names) else str(c)
 
 
 def diversity_figure(curves: Curves, drawn: list[int], class_names: list[str],

@@ -16,9 +16,9 @@ from typer.core import TyperGroup
 
 from ganaug.cli.exits import EXIT_BAD_INPUT, interrupted_exit, output_closed, reader_gone
 from ganaug.errors import UserError
-# Below the command line: the job worker says names as the commands print them.
-from ganaug.shown_text import printable
 from ganaug_core.errors import GanaugError
+# Below the command line: the job worker and the core's figures say names as the commands print them.
+from ganaug_core.shown_text import printable
 
 MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL's BIGINT store
 

@@ -17,6 +17,7 @@ import numpy as np
 from ganaug_core.benchmark.answer import arm_label
 from ganaug_core.benchmark.arms import BASELINE_ARMS
 from ganaug_core.contrast import text_on
+from ganaug_core.shown_text import one_line
 
 # Colour-blind-safe (Okabe & Ito's and Paul Tol's palettes): matplotlib's tab10 gave SMOTE and classic augmentation
 # two blues, GAN samples and GAN + classic an orange and a red, that readers mixed up, and a deuteranope saw classic
@@ -97,7 +98,9 @@ def _name_lines(arms) -> int:
 
 
 def _short(label: str, limit: int = 24) -> str:
-    """A tick label that fits under its bars; the report's tables carry the full class name."""
+    """A class's name as a tick label that fits under its bars, shown as the command line prints it (`one_line`: a
+    bidi override reversed the text after it, a line break split the tick); the report's tables carry the full name."""
+    label = one_line(label)
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
@@ -304,7 +307,7 @@ def pr_curves_figure(report: dict):
                 ax.plot(pts[:, 0], pts[:, 1], label=arm_name(arm), lw=1.2, color=arm_colour(arm),
                         drawstyle="steps-post",
                         ls="-" if arm == "real" or arm not in BASELINE_ARMS else "--")
-        ax.set_title(textwrap.fill(f"class {names[c]}", 26) if c is not None else "no minority class",
+        ax.set_title(textwrap.fill(f"class {one_line(names[c])}", 26) if c is not None else "no minority class",
                      fontsize="medium")
         ax.set_xlabel("recall"), ax.set_ylabel("precision"), ax.set_xlim(0, 1), ax.set_ylim(0, 1.05)
         ax.set_xticks([0, 0.5, 1]), ax.set_yticks([0, 0.5, 1])  # five ticks a side crowded a smaller panel

@@ -152,3 +152,16 @@ def test_many_long_flagged_names_are_counted_in_the_title_and_the_legend_has_roo
     short, _ = diversity_figure(curves, [9, 3], [str(c) for c in range(10)], rare=[9])
     assert short.layout.title.text == "Diversity against real images · flagged: 3, 9"
     assert short.layout.height == 300 + 2 * 20
+
+
+def test_the_chart_names_classes_as_the_command_line_prints_them(tmp_path):
+    # A class folder 'x\u202egpj.exe' reversed the legend's text after it, 'a\nb' split its entry over two lines:
+    # drawn as `runs show --plot` draws them (`one_line`).
+    from ganaug_core.run_curves import read_curves
+    from pages.run_curves import diversity_figure
+
+    names = ["x\u202egpj.exe", "a\nb"] + [f"c{c}" for c in range(2, 10)]
+    (tmp_path / "stats.jsonl").write_text("".join(json.dumps(line) + "\n" for line in stats_lines(500)))
+    fig, alt = diversity_figure(read_curves(tmp_path), [0, 1], names, rare=[1])
+    assert [t.name for t in fig.data] == ["x\\u202egpj.exe", "a\\nb (rare)"]
+    assert "class x\\u202egpj.exe " in alt and "class a\\nb (rare) " in alt

@@ -92,3 +92,22 @@ def test_names_that_read_alike_are_told_apart_even_when_one_is_spelled_like_anot
     assert len(set(shown.values())) == len(names), shown
     assert shown["ok"] == "ok" and "\x1b" not in "".join(shown.values()) and "\n" not in "".join(shown.values())
     assert distinct_lines(["a\nb", "ok"]) == {"a\nb": "a\\nb", "ok": "ok"}  # alone, a name prints as one_line has it
+
+
+def test_the_export_review_and_runs_tables_tell_apart_names_that_read_alike(home, tmp_path):
+    # `data report` quoted classes 'a\nb' and 'a\\nb', but `export`'s class table showed both as "a\nb", so did
+    # `runs show`'s diversity table and `review pending`: which class was the line break no one could tell.
+    from tests.cli.test_runs_show import FINISHED, a_run
+
+    with session_scope() as s:
+        dataset = make_dataset(s, home, train=(20, 20, 3), test=(1, 1, 1))
+        dataset.class_names = ["a\nb", "a\\nb", "ok"]
+        batch = make_batch(s, home, dataset, class_index=1, n=2).id
+    run_id = a_run(home, lines=FINISHED)
+    exported = run("export", "--dataset", "toy", "--out", tmp_path / "out")
+    assert exported.exit_code == 0, exported.output
+    assert exported.stdout.splitlines()[2:5] == ["    20          0  0 ('a\\nb')", "    20          0  1 ('a\\\\nb')",
+                                                 "     3          0  2 (ok)"]  # an ordinary name as ever
+    assert run("review", "pending").stdout == f"batch {batch} of toy: class 1 ('a\\\\nb'), 2 samples\n"
+    shown = run("runs", "show", run_id).stdout
+    assert "  0 ('a\\nb')" in shown and "  1 ('a\\\\nb')" in shown and "  2 (ok) rare" in shown, shown

@@ -253,3 +253,21 @@ def test_the_benchmarks_scorer_records_the_scoring_version_that_filtered_gan_fil
     images = np.random.default_rng(0).random((6, 1, 8, 8), dtype=np.float32)
     _, provenance = _scorer("toy", images, np.zeros(6, dtype=np.int64), lambda p: None)
     assert provenance == {"feature_extractor": "x.pt", "scoring_version": SCORING_VERSION}
+
+
+def test_a_class_name_with_a_bidi_override_or_a_line_break_is_drawn_as_the_command_line_prints_it():
+    """A class folder 'x\\u202egpj.exe' reversed the text after it in a figure's ticks and titles, 'a\\nb' split its
+    tick over two lines: they are drawn as `one_line` prints them."""
+    import matplotlib.pyplot as plt
+
+    from ganaug_core.benchmark.plots import per_class_recall_figure, pr_curves_figure
+
+    report = report_of(4, [1, 3])
+    report["meta"]["class_names"][1] = "x\u202egpj.exe"
+    report["meta"]["class_names"][3] = "a\nb\x1b"
+    for build in (per_class_recall_figure, pr_curves_figure):
+        fig = build(report)
+        texts = [t.get_text() for ax in fig.axes for t in [*ax.get_xticklabels(), ax.title]]
+        plt.close(fig)
+        assert not any(set(t) & {"\u202e", "\n", "\x1b"} for t in texts), (build.__name__, texts)
+        assert "x\\u202egpj.exe" in " ".join(texts) and "a\\nb\\x1b" in " ".join(texts), (build.__name__, texts)

@@ -77,3 +77,10 @@ def test_a_class_folder_named_with_a_line_break_is_labelled_on_one_line():
     grid = make_grid(np.zeros((30, 1, 16, 16), np.uint8), nrow=10)
     assert np.array_equal(label_rows(grid, ["a\nb", "tab\there", "x"], 16, 2),
                           label_rows(grid, ["a\\nb", "tab\\there", "x"], 16, 2))
+
+
+def test_a_class_folder_named_with_a_control_character_is_labelled_as_the_command_line_prints_it():
+    # ESC and a bidi override were drawn as "?" (the font's box), where `ganaug data report` prints "\x1b" and
+    # "\u202e": the grid and the command line named one class two ways.
+    names = ["e\x1bsc", "x\u202egpj.exe", "r\rn"]
+    assert row_labels(names, 16, 2)[0] == ["e\\x1bsc", "x\\u202egpj.exe", "r\\rn"]

@@ -120,3 +120,21 @@ def test_the_classes_drawn_are_the_flagged_then_the_rare_then_the_lowest(tmp_pat
     fig.savefig(io.BytesIO(), format="png")
     assert fig.axes[2].get_legend().get_texts()[0].get_text() == "$\\x$: 0.20"
     matplotlib.pyplot.close(fig)
+
+
+def test_the_legend_shows_class_names_as_the_command_line_prints_them(tmp_path):
+    # A class folder 'x\u202egpj.exe' reversed the text after it in `runs show --plot`'s legend ("4.85" read
+    # "x58.4 :exe.jpg"), 'a\nb' split its entry over two lines, ESC drew a box.
+    import matplotlib
+
+    from ganaug_core.run_curves_plot import curves_figure
+
+    write_stats(tmp_path / "run", [{"step": 10, "loss_d": 1.0, "diversity": {"0": 0.485, "1": 0.6, "2": 0.7},
+                                    "collapsed": [0]}])
+    names = ["x\u202egpj.exe", "a\nb", "e\x1b[2Jsc"]
+    fig = curves_figure(read_curves(tmp_path / "run"), names, [], "run 1 (da\u202eta): done, step 10")
+    legend = [t.get_text() for t in fig.axes[2].get_legend().get_texts()]
+    titles = [fig.get_suptitle(), fig.axes[2].get_title()]
+    matplotlib.pyplot.close(fig)
+    assert legend == ["x\\u202egpj.exe: 0.48", "a\\nb: 0.60", "e\\x1b[2Jsc: 0.70", "threshold 0.5"]
+    assert titles == ["run 1 (da\\u202eta): done, step 10", "Diversity against real images; flagged: x\\u202egpj.exe"]
