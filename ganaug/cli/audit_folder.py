@@ -30,6 +30,7 @@ import typer
 from ganaug.cli.audit_classes import classes_csv_problems, dataset_class_names
 from ganaug.cli.export_since import withdrawn_lines
 from ganaug.cli.common import JSON, UserError, cli_errors, emit
+from ganaug.cli.line_width import wrapped
 from ganaug.shown_text import one_line
 from ganaug_core.imageio import sha256_file
 
@@ -352,11 +353,16 @@ def audit_folder_cmd(
         # An export written before 2026-12-06 was not recorded: the record is a later export of the same set.
         later = out["written_before_log_heads"] and r["folder"] != out["folder"]
         exported = "the same set was exported later" if later else "exported"
-        text = (f"ok: {one_line(out['folder'])} holds the {out['images']} images of its manifest.csv, byte for byte "
-                f"({out['synthetic']} synthetic, {batches})\n"
-                f"{exported} as event {r['id']} by {one_line(r['actor'])} ({r['role']}) at {r['ts']}, "
-                f"manifest sha256 {out['manifest_sha256']}\ngated on the log's first {r['log_head_events']} events, "
-                f"head {r['log_head']}, which the log still holds")
+        # Wrapped at 80 columns, as `ganaug export` says the same record: the three lines were 228, 175 and 131
+        # columns with a team share's path and a long name. The folder, the sha256 and the head stay whole, each
+        # hash after its name on a line of its own (`grep 'head '` finds it with its hash, as in the export's output).
+        folder = one_line(out["folder"])
+        text = (wrapped(f"ok: {folder} holds the {out['images']} images of its manifest.csv, byte for byte "
+                        f"({out['synthetic']} synthetic, {batches})", whole=(folder,)) + "\n"
+                + wrapped(f"{exported} as event {r['id']} by {one_line(r['actor'])} ({r['role']}) at {r['ts']}")
+                + f"\nmanifest sha256 {out['manifest_sha256']}\n"
+                + wrapped(f"gated on the log's first {r['log_head_events']} events, head {r['log_head']}, which the log "
+                          "still holds", whole=(f"head {r['log_head']},",)))
     emit(out, as_json, text)
     if out["problems"]:
         raise typer.Exit(1)

@@ -15,7 +15,7 @@ import typer
 from ganaug.busy_machine import busy_machine_note
 from ganaug.cli.common import Commands, JSON, UserError, cli_errors, dataset_class_names, echo, emit
 from ganaug.cli.exits import terminate_as_interrupt
-from ganaug.cli.line_width import wrapped
+from ganaug.cli.line_width import wrapped, wrapped_note
 from ganaug.shown_text import class_label, one_line
 from ganaug_core import paths
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, QUICK_MAX_SEEDS
@@ -258,7 +258,7 @@ def benchmark_cmd(
     json_file = _json_destination(json_out)  # checked before the minutes of training, not after them
     note = busy_machine_note("cpu", "ganaug benchmark ...")  # its classifiers train on the CPU
     if note:
-        echo(note, err=True)
+        echo(wrapped_note(note), err=True)
     # Said up front: at 128² a quick benchmark took 34 min where 32² took 53 s, and nothing said so before it ran.
     expected = expected_line(dataset, arms, seeds, quick)
     if expected:

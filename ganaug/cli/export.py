@@ -138,8 +138,9 @@ def export_cmd(
     if event is None:
         echo("note: this export is not recorded in the decision log; to record it, export with --user NAME "
              "(or GANAUG_USER set)", err=True)
-    recorded = (f"\nrecorded as event {event['id']} by {event['actor']} ({event['role']}) at {event['ts']}"
-                if event else "")
+    # Wrapped: a signer's name of 26 characters made it 93 columns. The event's time stays whole (no space in it).
+    recorded = ("\n" + wrapped(f"recorded as event {event['id']} by {one_line(event['actor'])} ({event['role']}) at "
+                                f"{event['ts']}") if event else "")
     real = sum(v["real"] for v in summary["counts"].values())
     emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']}: {real} real + "
                            f"{summary['entries'] - real} synthetic\n{table}{cap_note}{balance}{since}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from ganaug.cli.line_width import wrapped
 from ganaug.export_changes import NOTHING_CHANGED, changes_head, changes_lines, withdrawn_items, withdrawn_total
 from ganaug.shown_text import one_line
 
@@ -35,7 +36,11 @@ def changes_text(since: Optional[dict], names: list[str]) -> str:
     per batch and class that changed; '' for a dataset's first."""
     if since is None:
         return ""
+    # The head names who and where: with a long name and a team share's path it was 199 columns, 103 without the
+    # path. Wrapped, the path whole on a line of its own where it must be (cut, it could not be copied).
+    folder = one_line(since["folder"])
     if since["same"]:
-        return f"{changes_head(since)}: {NOTHING_CHANGED}\n"
-    hint = f"(`ganaug audit folder {one_line(since['folder'])}` names the decisions that withdrew images)"
-    return f"{changes_head(since)}:\n" + "".join(f"  {line}\n" for line in changes_lines(since, names, hint))
+        return wrapped(f"{changes_head(since)}: {NOTHING_CHANGED}", whole=(folder,)) + "\n"
+    hint = f"(`ganaug audit folder {folder}` names the decisions that withdrew images)"
+    return (wrapped(f"{changes_head(since)}:", whole=(folder,)) + "\n"
+            + "".join(f"  {line}\n" for line in changes_lines(since, names, hint)))

@@ -11,6 +11,7 @@ import typer
 from ganaug.busy_machine import busy_machine_note
 from ganaug.cli.common import JSON, UserError, cli_errors, dataset_class_names, echo, emit
 from ganaug.cli.exits import interrupted_exit, terminate_as_interrupt
+from ganaug.cli.line_width import wrapped, wrapped_note
 from ganaug.cli.runs import runs_app
 from ganaug.shown_text import class_label, one_line
 from ganaug_core import paths, runstats
@@ -140,8 +141,8 @@ def train_cmd(
         dict(steps=None, minutes=minutes) if minutes is not None else default_budget)
     config = default_config(dataset, device=device, **budget, **chosen)
     note = busy_machine_note(device)
-    if note:
-        echo(note, err=True)
+    if note:  # wrapped: it was 285 columns (the worker's log keeps it one line, an entry of its own)
+        echo(wrapped_note(note), err=True)
     ignored = unrecorded_checkpoints_said(resume) if resume is not None else None
     if ignored:
         echo(f"note: {one_line(ignored)}", err=True)
@@ -176,9 +177,11 @@ def _say_how_it_ended(run_id: int, device: str, as_json: bool) -> None:
     # A script reading --json is told too: the note below goes to the text output only.
     info["too_few_steps"] = info["status"] == "done" and (info["step"] or 0) < runstats.FEW_STEPS
     if info["too_few_steps"]:
-        few = (f"\nonly {info['step']} training steps: likely too few for realistic samples (the demo digits needed "
-               f"about 1,000); train this run further with `{resume_cmd} --minutes M` (M more minutes) or "
-               "`--steps N` (up to N steps in all)")
+        # Wrapped (it was 219 columns), each command whole: one broken over two lines could not be copied.
+        few = "\n" + wrapped(f"only {info['step']} training steps: likely too few for realistic samples (the demo "
+                             f"digits needed about 1,000); train this run further with `{resume_cmd} --minutes M` "
+                             "(M more minutes) or `--steps N` (up to N steps in all)",
+                             whole=(f"`{resume_cmd} --minutes M`", "`--steps N`"))
     # The stored paths are relative to GANAUG_HOME; the one printed opens from wherever the command ran.
     checkpoint = one_line(paths.resolve(info["checkpoint"])) if info["checkpoint"] else "no checkpoint"
     emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: {checkpoint}{few}")
@@ -189,15 +192,17 @@ def _say_how_it_ended(run_id: int, device: str, as_json: bool) -> None:
         if len(worst_first) > NAMED_AT_MOST:
             flagged += " (`--json` names them all)"
         grids = one_line(paths.resolve(info["run_dir"]) / "grids")
+        # Both wrapped, the grids' folder and the commands whole: the note was 376 columns with two classes.
         if info["too_few_steps"]:  # every class of a generator this young looks alike: no collapse to warn of yet
-            echo(f"note: samples still vary too little in class {flagged}; look at the grids in {grids}: after "
-                 f"only {info['step']} steps that is expected, before the generator has learned the classes, and no "
-                 f"collapse yet; train this run further (`{resume_cmd} --minutes M` or `--steps N`)", err=True)
+            echo(wrapped_note(f"note: samples still vary too little in class {flagged}; look at the grids in {grids}: "
+                              f"after only {info['step']} steps that is expected, before the generator has learned "
+                              f"the classes, and no collapse yet; train this run further (`{resume_cmd} --minutes M` "
+                              "or `--steps N`)", whole=(f"{grids}:",)), err=True)
         else:
             when = f" at step {info['step']}, where training was interrupted" if info["status"] == "cancelled" else ""
-            echo(f"warning: possible mode collapse{when}, samples vary too little in class {flagged}; look at the "
-                 f"grids in {grids} and, if they repeat, train longer: `{resume_cmd} --steps N` (up to N steps in "
-                 "all)", err=True)
+            echo(wrapped_note(f"warning: possible mode collapse{when}, samples vary too little in class {flagged}; "
+                              f"look at the grids in {grids} and, if they repeat, train longer: `{resume_cmd} --steps "
+                              "N` (up to N steps in all)", whole=(grids,)), err=True)
     if info["status"] == "cancelled":
         echo(f"interrupted: checkpoint saved; continue with `{resume_cmd}`", err=True)
         raise interrupted_exit(said=True)
@@ -235,8 +240,9 @@ def generate_cmd(
     emit(info, as_json, f"batch {batch_id}: {n} samples of class {class_label(class_index, names)} in "
                         f"{one_line(paths.resolve(info['folder']))} (pending review)")
     if young:  # reviewers would otherwise be handed a batch of noise without a word
-        echo(f"note: run {run} trained only {run_step} steps, likely too few for realistic samples; train it further "
-             f"(`ganaug train --resume {run} --minutes M`) and generate from the run that continues it", err=True)
+        resume = f"(`ganaug train --resume {run} --minutes M`)"  # whole: a command to copy (the note was 173 columns)
+        echo(wrapped(f"note: run {run} trained only {run_step} steps, likely too few for realistic samples; train it "
+                     f"further {resume} and generate from the run that continues it", whole=(resume,)), err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ a log file, so a line a script greps for does not depend on where the command ra
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from ganaug_core.imbalance import LINE_COLUMNS, text_columns
@@ -46,3 +47,9 @@ def wrapped_items(items: list[str], indent: str = "  ", first: str = "", sep: st
     """`items` joined by `sep` and wrapped as `wrapped` wraps, but only between items: a size ('8.0 kB') or a name
     with a space in it is never broken across two lines."""
     return wrapped(sep.join(items), indent, first, whole=tuple(items))
+
+
+def wrapped_note(text: str, whole: tuple[str, ...] = ()) -> str:
+    """`text` wrapped as `wrapped` wraps it, each `command` and "title" in it whole, and each of `whole` (a path): a
+    command broken over two lines could not be copied, a README section's title not searched for."""
+    return wrapped(text, whole=whole + tuple(re.findall(r'`[^`]*`|"[^"]*"', text)))

@@ -41,8 +41,9 @@ def _record(fn, target: int, user: Optional[str], *args, **kwargs) -> tuple[dict
         out = dict(event_id=event.id, action=event.action, target_type=event.target_type, target_id=event.target_id,
                    actor=event.actor, role=event.role, ts=event.ts, reason=event.reason, hash=event.hash)
         tag = tag_of(event.details)
-    return out, (f"{out['action']}{tag} {out['target_type']} {out['target_id']} recorded as event "
-                 f"{out['event_id']} by {one_line(out['actor'])} ({out['role']}) at {out['ts']}")
+    # Wrapped: 'approve batch 1 recorded as event 3 by dr.maria-fernanda.oliveira (admin) at …' was 109 columns.
+    return out, wrapped(f"{out['action']}{tag} {out['target_type']} {out['target_id']} recorded as event "
+                        f"{out['event_id']} by {one_line(out['actor'])} ({out['role']}) at {out['ts']}")
 
 
 def _decision(fn, target: int, user: Optional[str], as_json: bool, *args, **kwargs) -> None:
@@ -71,8 +72,9 @@ def approve_cmd(batch: int = BATCH, reason: Optional[str] = REASON, user: Option
     out["admits"] = admits
     left = [f"{n} {what}" for n, what in ((admits["rejected"], "rejected"), (admits["blocked"], "with a blocking tag"),
                                           (admits["elsewhere"], ELSEWHERE)) if n]  # the app's confirmation's words
-    emit(out, as_json, f"{text}\napproved batch {batch}: {admits['admitted']} of its {admits['samples']} samples are "
-                       "admitted into the gated training set" + (f" ({' and '.join(left)} stay out)" if left else ""))
+    emit(out, as_json, f"{text}\n" + wrapped(f"approved batch {batch}: {admits['admitted']} of its {admits['samples']} "
+                                             "samples are admitted into the gated training set"
+                                             + (f" ({' and '.join(left)} stay out)" if left else "")))
 
 
 @review_app.command("reject")

@@ -64,8 +64,25 @@ def test_a_folder_as_exported_is_ok_and_names_its_record(exported):
     assert checked["export"]["id"] == summary["event"]["id"] and checked["export"]["actor"] == "rex"
     assert (checked["images"], checked["synthetic"], checked["batches"]) == (12, 3, [1])
     text = run("audit", "folder", out).stdout
-    assert text.startswith(f"ok: {out} holds the 12 images of its manifest.csv, byte for byte")
+    assert " ".join(text.split()).startswith(f"ok: {out} holds the 12 images of its manifest.csv, byte for byte")
     assert f"exported as event {summary['event']['id']} by rex (reviewer)" in text
+
+
+def test_what_audit_folder_says_fits_80_columns_beside_the_folder(exported, tmp_path):
+    """With a team share's folder and a signer's name of 26 characters its three lines were 228, 175 and 131
+    columns: wrapped between words, the folder, the manifest's sha256 and the log head each whole."""
+    maria = {"GANAUG_USER": "dr.maria-fernanda.oliveira", "GANAUG_PASSWORD": "maria-password"}
+    ok_json("users", "add", maria["GANAUG_USER"], "--role", "reviewer", env={**ADA, "GANAUG_PASSWORD": "maria-password"})
+    out = tmp_path / "team share" / "digits-gated-first-export-for-the-classifier-team"
+    again = ok_json("export", "--dataset", "toy", "--out", out, "--user", maria["GANAUG_USER"], env=maria)
+    text = run("audit", "folder", out).stdout
+    lines = text.splitlines()
+    assert lines[0].startswith("ok:") and max(len(line.replace(str(out), "")) for line in lines) <= 80, text
+    assert f"manifest sha256 {again['manifest_sha256']}" in lines
+    assert any(line.strip().startswith(f"head {again['log_head']['hash']},") for line in lines), text
+    assert " ".join(text.split()).startswith(f"ok: {out} holds the 12 images of its manifest.csv, byte for byte")
+    assert (f"exported as event {again['event']['id']} by dr.maria-fernanda.oliveira (reviewer) at "
+            f"{again['event']['ts']}") in " ".join(text.split())
 
 
 def test_a_swapped_added_or_missing_image_is_named_and_exits_1(exported):

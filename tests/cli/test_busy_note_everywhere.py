@@ -68,7 +68,8 @@ def test_benchmark_says_so_before_it_trains(home, monkeypatch):
     busy(monkeypatch, 6.3)
     result = run("benchmark", "--dataset", "nope", "--quick")
     assert result.exit_code == 2, result.output
-    assert NOTE in result.stderr and "`OMP_NUM_THREADS=1 ganaug benchmark ...`" in result.stderr, result.stderr
+    assert NOTE in " ".join(result.stderr.split()) and "`OMP_NUM_THREADS=1 ganaug benchmark ...`" in result.stderr
+    assert max(map(len, result.stderr.splitlines())) <= 80, result.stderr  # wrapped: it was 289 columns
 
 
 def test_the_demo_says_so_naming_the_command_that_trains_its_run_further(monkeypatch):

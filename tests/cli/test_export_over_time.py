@@ -142,7 +142,7 @@ def test_the_next_export_says_what_changed_since_the_previous_one(exported, home
     text = run("export", "--dataset", "toy", "--out", tmp_path / "third", "--ratio", 2, "--user", "rex", env=REX).stdout
     assert (f"since the previous recorded export, event {again['event']['id']} by rex at "
             f"{again['event']['ts'][:19].replace('T', ' ')} UTC ({tmp_path / 'again'}): nothing changed (the same "
-            "manifest sha256)\n") in text
+            "manifest sha256)") in " ".join(text.split())  # wrapped at 80 columns, the folder whole
     ok_json("review", "reject-sample", _first_sample(second), "--reason", "a second stem", env=REX)
     shutil.rmtree(tmp_path / "third")
     text = run("export", "--dataset", "toy", "--out", tmp_path / "fourth", "--ratio", 2, "--user", "rex", env=REX).stdout
@@ -162,6 +162,27 @@ def test_an_export_of_the_previous_folder_still_here_names_a_swapped_sample(expo
     ok_json("review", "reject-sample", _first_sample(first), "--reason", "a second stem", env=REX)
     text = run("export", "--dataset", "toy", "--out", tmp_path / "again", "--ratio", 2, "--user", "rex", env=REX).stdout
     assert f":\n  batch {first}: 1 sample out\n  batch {extra}: 1 sample in\n  (`ganaug audit folder {out}`" in text
+
+
+MARIA = {"GANAUG_USER": "dr.maria-fernanda.oliveira", "GANAUG_PASSWORD": "maria-password"}
+
+
+def test_the_next_exports_lines_fit_80_columns_beside_their_folders(exported, tmp_path):
+    """With a signer's name of 26 characters, 'since the previous recorded export, event 4 by
+    dr.maria-fernanda.oliveira at … UTC (FOLDER):' was 103 columns beside its folder and 'recorded as event 6 by …'
+    93: both wrapped between words, the folder whole."""
+    ok_json("users", "add", MARIA["GANAUG_USER"], "--role", "reviewer", env={**ADA, "GANAUG_PASSWORD": "maria-password"})
+    first = tmp_path / "team share" / "digits-gated-first-export-for-the-classifier-team"  # a space: never split
+    before = ok_json("export", "--dataset", "toy", "--out", first, "--ratio", 2, env=MARIA)
+    second = tmp_path / "digits-gated-second-export-for-the-classifier-team"
+    text = run("export", "--dataset", "toy", "--out", second, "--ratio", 2, env=MARIA).stdout
+    lines = text.splitlines()
+    assert max(len(line.replace(str(first), "").replace(str(second), "")) for line in lines) <= 80, text
+    said = " ".join(text.split())
+    assert (f"since the previous recorded export, event {before['event']['id']} by dr.maria-fernanda.oliveira at "
+            f"{before['event']['ts'][:19].replace('T', ' ')} UTC ({first}): nothing changed") in said
+    assert any(f"({first}):" in line for line in lines), text  # the folder on one line, to copy
+    assert lines[-2].startswith(f"recorded as event {before['event']['id'] + 1} by dr.maria-fernanda.oliveira"), text
 
 
 def _first_sample(batch: int) -> int:

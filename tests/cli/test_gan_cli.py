@@ -335,8 +335,11 @@ def test_train_reports_the_diversity_monitors_last_reading(digits, home, monkeyp
     assert info["diversity"] == {names[int(c)]: v for c, v in last["diversity"].items()}
     assert info["collapsed_classes"] == [names[c] for c in last["collapsed"]]
     assert last["collapsed"] == [c for c, v in enumerate(last["diversity"].values()) if v < 0.8] != []
-    warning = result.stderr.strip().splitlines()[-1]
-    assert warning.startswith("warning: possible mode collapse") and "--resume" in warning
+    lines = result.stderr.strip().splitlines()
+    at = max(i for i, line in enumerate(lines) if line.startswith("warning: possible mode collapse"))
+    assert max(len(line) for line in lines[at:] if "/grids" not in line) <= 80, lines[at:]  # a path: whole
+    warning = " ".join(" ".join(lines[at:]).split())
+    assert "--resume" in warning
     for c in info["collapsed_classes"]:
         assert f"{c} ({info['diversity'][c]:.2f} of real)" in warning
 
@@ -504,11 +507,14 @@ def test_the_bar_of_a_real_run_shows_class_names(home, tmp_path):
 def test_a_finished_run_of_few_steps_says_so_and_how_to_continue(digits, home, monkeypatch):
     result = ganaug("train", "--dataset", "digits", "--steps", 2, *TINY)
     assert result.exit_code == 0, result.output
-    first, hint = result.stdout.splitlines()  # it had said only 'run 1 done at step 2: ...', of a noise generator
+    first, *hint = result.stdout.splitlines()  # it had said only 'run 1 done at step 2: ...', of a noise generator
     run_id = int(first.split()[1])
-    assert hint == (f"only 2 training steps: likely too few for realistic samples (the demo digits needed about "
-                    f"1,000); train this run further with `ganaug train --resume {run_id} --minutes M` "
-                    "(M more minutes) or `--steps N` (up to N steps in all)")
+    assert max(map(len, hint)) <= 80, hint  # wrapped: it was one line of 219 columns
+    assert any(f"`ganaug train --resume {run_id} --minutes M`" in line for line in hint), hint  # whole, to copy
+    assert " ".join(" ".join(hint).split()) == (
+        f"only 2 training steps: likely too few for realistic samples (the demo digits needed about 1,000); train this "
+        f"run further with `ganaug train --resume {run_id} --minutes M` (M more minutes) or `--steps N` (up to N steps "
+        "in all)")
     # What it suggests works: the run goes on from its checkpoint for M more minutes.
     resumed = ganaug("train", "--resume", run_id, "--minutes", 0.02, "--json")
     assert resumed.exit_code == 0, resumed.output
@@ -547,7 +553,8 @@ def test_many_collapsed_classes_are_named_worst_first_and_counted(home, tmp_path
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert len(info["collapsed_classes"]) == 60
-    warning = result.stderr.strip().splitlines()[-1]
+    said = result.stderr  # the note of a young run, read across its lines (wrapped at 80 columns)
+    warning = " ".join(said[max(said.rfind("note: samples still vary"), said.rfind("warning: possible")):].split())
     worst = sorted(info["collapsed_classes"], key=lambda c: info["diversity"][c])
     named = ", ".join(f"{c} ({info['diversity'][c]:.2f} of real)" for c in worst[:10])
     assert f"in class {named} and 50 more (`--json` names them all); look at the grids" in warning

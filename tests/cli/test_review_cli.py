@@ -77,6 +77,18 @@ def test_audit_log_names_the_valid_filters_for_a_typo(team):
     assert accounts[0].split()[-3:] == ["user", "2", "(rex)"]  # account events name the account
 
 
+def test_audit_log_keeps_long_names_whole(team, home):
+    """Each event names its signer and the account it acts on whole, past 80 columns where they are long: cut to a
+    column, 'dr.maria-fernanda.oliveira' and a 'dr.maria-felix' would read alike in the record of who decided."""
+    maria = {"GANAUG_USER": "dr.maria-fernanda.oliveira", "GANAUG_PASSWORD": "maria-password"}
+    ok_json("users", "add", maria["GANAUG_USER"], "--role", "reviewer", "--reason", "joins the dermatology review",
+            env={**ADA, "GANAUG_PASSWORD": "maria-password"})
+    ok_json("review", "tag", team["s1"][0], "blur", env=maria)
+    lines = run("audit", "log").stdout.splitlines()
+    assert lines[0].endswith(" dr.maria-fernanda.oliveira tag            sample " + str(team["s1"][0]) + " [blur]")
+    assert lines[1].endswith(" add_user       user 3 (dr.maria-fernanda.oliveira)  — joins the dermatology review")
+
+
 def test_audit_log_says_how_many_events_its_limit_left_out(team):
     for sample in team["s1"]:  # the dataset's ingest, 2 accounts joined, then 3 tags: 6 events
         ok_json("review", "tag", sample, "blur", env=REX)
@@ -501,8 +513,10 @@ def test_approve_says_how_many_samples_it_admits(team):
     said = run("review", "approve", team["b1"], env=REX)
     assert said.exit_code == 0, said.output  # it had said only 'approve batch 1 recorded as event ...'
     assert said.stdout.splitlines()[0].startswith(f"approve batch {team['b1']} recorded as event ")
-    assert said.stdout.splitlines()[1] == (f"approved batch {team['b1']}: 1 of its 3 samples are admitted into the "
-                                           "gated training set (1 rejected and 1 with a blocking tag stay out)")
+    lines = said.stdout.splitlines()  # the event's line wrapped before its time: it was 89 columns with rex
+    assert lines[1].startswith("  20") and lines[2:] == [
+        f"approved batch {team['b1']}: 1 of its 3 samples are admitted into the gated training set (1",
+        "  rejected and 1 with a blocking tag stay out)"]
     out = ok_json("review", "approve", team["b2"], env=REX)
     assert out["admits"] == {"samples": 2, "rejected": 0, "blocked": 0, "elsewhere": 0, "admitted": 2}
 
@@ -547,6 +561,21 @@ def test_export_says_how_many_approved_samples_the_cap_left_out(team, home, tmp_
     assert long[3:5] == ["     3          3  1 (Tomato___Spider_mites Two-spotted_spide…)",
                          "                   (2 approved left out over the cap)"], long
     assert max(map(len, long[1:7])) <= 80, long
+
+
+def test_a_decision_by_a_long_named_reviewer_fits_80_columns(team):
+    """'approve batch 1 recorded as event 3 by dr.maria-fernanda.oliveira (admin) at 2026-12-07T20:33:01.910116+00:00'
+    was 109 columns, and the next line 117 with what stays out: both wrapped between words."""
+    maria = {"GANAUG_USER": "dr.maria-fernanda.oliveira", "GANAUG_PASSWORD": "maria-password"}
+    ok_json("users", "add", maria["GANAUG_USER"], "--role", "reviewer", env={**ADA, "GANAUG_PASSWORD": "maria-password"})
+    ok_json("review", "reject-sample", team["s1"][0], "--reason", "smudge", env=maria)
+    said = run("review", "approve", team["b1"], env=maria).stdout
+    assert max(map(len, said.splitlines())) <= 80, said
+    event = ok_json("audit", "log", "--action", "approve")["events"][0]
+    assert " ".join(said.split()) == (f"approve batch {team['b1']} recorded as event {event['id']} by "
+                                      f"dr.maria-fernanda.oliveira (reviewer) at {event['ts']} approved batch "
+                                      f"{team['b1']}: 2 of its 3 samples are admitted into the gated training set "
+                                      "(1 rejected stay out)")
 
 
 def test_review_samples_says_where_each_sample_is_to_look_at(team, home):

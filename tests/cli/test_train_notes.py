@@ -42,6 +42,10 @@ def test_a_busy_machine_is_told_to_train_on_one_thread(home, tmp_path, monkeypat
     assert result.exit_code == 0, result.output
     assert "note: this machine is busy (load 6.3 on 2 cores)" in result.stderr, result.stderr
     assert "`OMP_NUM_THREADS=1 ganaug train ...`" in result.stderr
+    # Wrapped at 80 columns (it was 285), the command and the README section's title whole.
+    note = result.stderr[result.stderr.index("note: this machine"):].split("heavy work\")")[0].splitlines()
+    assert len(note) == 4 and max(map(len, note)) <= 80, result.stderr
+    assert '"A machine shared with other heavy work")' in result.stderr
     assert json.loads(result.stdout)["status"] == "done"  # stdout stays the one JSON object
 
     busy(monkeypatch, 0.4)  # a quiet machine
@@ -60,7 +64,10 @@ def test_a_run_of_few_steps_is_not_warned_of_mode_collapse(home, tmp_path):
     # 100-step run at 64², beside the note that the run had trained too little: a generator this young makes every
     # sample of a class alike; that is no collapse yet.
     assert "possible mode collapse" not in result.stderr, result.stderr
-    last = result.stderr.strip().splitlines()[-1]
+    lines = result.stderr.strip().splitlines()
+    at = max(i for i, line in enumerate(lines) if line.startswith("note: samples still vary too little"))
+    assert max(len(line) for line in lines[at:] if "/grids" not in line) <= 80, lines[at:]  # it was 376 columns
+    last = " ".join(" ".join(lines[at:]).split())
     assert last.startswith("note: samples still vary too little in class crack ("), last
     assert "after only 2 steps that is expected, before the generator has learned the classes" in last
     assert f"`ganaug train --resume {run_id} --minutes M` or `--steps N`" in last
@@ -87,6 +94,8 @@ def test_generating_from_a_young_run_says_so(home, tmp_path, monkeypatch):
     assert generated.exit_code == 0, generated.output
     assert json.loads(generated.stdout)["count"] == 3
     assert (f"note: run {run_id} trained only 2 steps, likely too few for realistic samples; train it further "
-            f"(`ganaug train --resume {run_id} --minutes M`)") in generated.stderr, generated.stderr
+            f"(`ganaug train --resume {run_id} --minutes M`)") in " ".join(generated.stderr.split()), generated.stderr
+    note = generated.stderr[generated.stderr.index("note: run"):].splitlines()
+    assert max(map(len, note)) <= 80 and f"(`ganaug train --resume {run_id} --minutes M`)" in generated.stderr, note
     monkeypatch.setattr("ganaug_core.runstats.FEW_STEPS", 2)
     assert "trained only" not in ganaug("generate", "--run", run_id, "--class", "crack", "--n", 3).stderr
