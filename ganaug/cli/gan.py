@@ -11,7 +11,7 @@ import typer
 from ganaug.busy_machine import busy_machine_note
 from ganaug.cli.common import JSON, UserError, cli_errors, dataset_class_names, echo, emit
 from ganaug.cli.exits import interrupted_exit, terminate_as_interrupt
-from ganaug.cli.line_width import wrapped, wrapped_note
+from ganaug.cli.line_width import wrapped_note
 from ganaug.cli.runs import runs_app
 from ganaug.shown_text import class_label, one_line
 from ganaug_core import paths, runstats
@@ -178,10 +178,9 @@ def _say_how_it_ended(run_id: int, device: str, as_json: bool) -> None:
     info["too_few_steps"] = info["status"] == "done" and (info["step"] or 0) < runstats.FEW_STEPS
     if info["too_few_steps"]:
         # Wrapped (it was 219 columns), each command whole: one broken over two lines could not be copied.
-        few = "\n" + wrapped(f"only {info['step']} training steps: likely too few for realistic samples (the demo "
-                             f"digits needed about 1,000); train this run further with `{resume_cmd} --minutes M` "
-                             "(M more minutes) or `--steps N` (up to N steps in all)",
-                             whole=(f"`{resume_cmd} --minutes M`", "`--steps N`"))
+        few = "\n" + wrapped_note(f"only {info['step']} training steps: likely too few for realistic samples (the "
+                                  f"demo digits needed about 1,000); train this run further with `{resume_cmd} "
+                                  "--minutes M` (M more minutes) or `--steps N` (up to N steps in all)")
     # The stored paths are relative to GANAUG_HOME; the one printed opens from wherever the command ran.
     checkpoint = one_line(paths.resolve(info["checkpoint"])) if info["checkpoint"] else "no checkpoint"
     emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: {checkpoint}{few}")
@@ -240,9 +239,10 @@ def generate_cmd(
     emit(info, as_json, f"batch {batch_id}: {n} samples of class {class_label(class_index, names)} in "
                         f"{one_line(paths.resolve(info['folder']))} (pending review)")
     if young:  # reviewers would otherwise be handed a batch of noise without a word
-        resume = f"(`ganaug train --resume {run} --minutes M`)"  # whole: a command to copy (the note was 173 columns)
-        echo(wrapped(f"note: run {run} trained only {run_step} steps, likely too few for realistic samples; train it "
-                     f"further {resume} and generate from the run that continues it", whole=(resume,)), err=True)
+        # Wrapped, its command whole (the note was 173 columns)
+        echo(wrapped_note(f"note: run {run} trained only {run_step} steps, likely too few for realistic samples; "
+                          f"train it further (`ganaug train --resume {run} --minutes M`) and generate from the run "
+                          "that continues it"), err=True)
 
 
 def register(app: typer.Typer) -> None:
