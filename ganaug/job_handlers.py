@@ -24,7 +24,8 @@ nothing half-written; a handler that stopped part-way says what it left
 undone in its result's `stopped` ("classes 8, 9 not generated"), which the worker puts in
 the cancelled job's message. A handler that fails after recording part of its work (a run, some batches, a
 batch's scores) raises `FailedPartWay` from the failure: its message names what was recorded and what to launch for
-the rest, since launching the whole job again would train again and generate those batches a second time.
+the rest, since launching the whole job again would train again and generate those batches a second time. Both
+texts are made in `ganaug.job_part_way`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
+from ganaug.job_part_way import generation_left, not_measured, scores_stored, scoring_left, stopped_generating
 from ganaug_core.errors import GanaugError
 from ganaug_core.progress import Progress, ProgressCallback, stop_if, stopping_at_reports
 
@@ -103,7 +105,7 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
         if n <= 0:
             break
         if should_stop():
-            return batch_ids, _stopped_generating(batch_ids, classes[i:], params)
+            return batch_ids, stopped_generating(batch_ids, classes[i:], params)
         # Each class gets its own seed, so batches of different classes never share latents.
         phase = f"generating class {c} ({i + 1} of {len(classes)})"
         watched = stopping_at_reports(in_phase(progress, phase), should_stop, GenerationStopped("generation stopped"))
@@ -111,11 +113,11 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
             # The batch's commit names it in the job's row too: a worker killed before the report below lost it.
             batch_ids.append(generate_batch(run_id, c, n, seed + i, progress=watched, job_id=params.get("job_id")))
         except GenerationStopped:
-            return batch_ids, _stopped_generating(batch_ids, classes[i:], params)
+            return batch_ids, stopped_generating(batch_ids, classes[i:], params)
         except Exception as e:
             if not (trained or batch_ids):  # nothing recorded: launching the job again is the way on
                 raise
-            raise FailedPartWay(_generation_left(run_id, batch_ids, classes[:i], classes[i:], n, trained), run_id,
+            raise FailedPartWay(generation_left(run_id, batch_ids, classes[:i], classes[i:], n, trained), run_id,
                                 batch_ids) from e
         # A stage's last report is written whatever the throttle: the row's message says the batch is written.
         in_phase(progress, phase)(Progress("write", n, n))
@@ -124,111 +126,16 @@ def _generate_and_score(run_id: int, params: dict, progress: ProgressCallback,
 
         for i, b in enumerate(batch_ids):
             if should_stop():
-                return batch_ids, _not_measured(batch_ids[i:])
+                return batch_ids, not_measured(batch_ids[i:])
             try:
                 measure_batch(b, progress=in_phase(progress, f"scoring batch {b} ({i + 1} of {len(batch_ids)})"),
                               should_stop=should_stop)
             except ScoringStopped:
-                return batch_ids, _not_measured(batch_ids[i:])
+                return batch_ids, not_measured(batch_ids[i:])
             except Exception as e:
-                raise FailedPartWay(_scoring_left(run_id, batch_ids, classes, batch_ids[i:], trained), run_id,
+                raise FailedPartWay(scoring_left(run_id, batch_ids, classes, batch_ids[i:], trained), run_id,
                                     batch_ids) from e
     return batch_ids, None
-
-
-def _run_and_names(run_id: int) -> tuple[str, list[str]]:
-    """'run 3 (trained 600 steps; last checkpoint runs/000003/checkpoints/checkpoint-0000600.pt)' and the class
-    names of its dataset."""
-    from db.engine import session_scope
-    from db.models import Dataset, Run
-
-    with session_scope() as s:
-        run = s.get(Run, run_id)
-        names = [str(n) for n in s.get(Dataset, run.dataset_id).class_names]
-        checkpoint = f"last checkpoint {run.checkpoint_path}" if run.checkpoint_path else "no checkpoint"
-        return f"run {run_id} (trained {run.step or 0:,} steps; {checkpoint})", names
-
-
-def _batches_of(batch_ids: list[int], classes: list[str]) -> str:
-    """'batch 12 (class 7), which awaits review', 'batches 12, 13 (classes 7, 8), which await review'."""
-    many = len(batch_ids) > 1
-    return (f"{_listed('batch', batch_ids, '')}(class{'es' * many} {', '.join(classes)}), "
-            f"which await{'' if many else 's'} review")
-
-
-def _generation_left(run_id: int, batch_ids: list[int], made: list[int], missing: list[int], n: int,
-                     trained: bool) -> str:
-    """What a job whose generation failed recorded, and the generate-only job that makes the rest."""
-    import shlex
-
-    run, names = _run_and_names(run_id)
-    recorded = [run] if trained else []
-    if batch_ids:
-        recorded.append(_batches_of(batch_ids, [names[c] for c in made]))
-    again = " and ".join(filter(None, ["train anew" if trained else "",
-                                       f"generate {_listed('class', [names[c] for c in made], 'again')}"
-                                       if batch_ids else ""]))
-    rest = [names[c] for c in missing]
-    return (f"Before it failed, the job recorded {' and '.join(recorded)}: launching it again would {again.strip()}. "
-            f"Generate only {_listed('class', rest, '').strip()} from run {run_id} instead: "
-            f"“Start from run” {run_id} with “Only generate from it” on the Generate page, or "
-            f"`ganaug generate --run {run_id} --class {shlex.quote(rest[0])} --n {n}`"
-            f"{' for each of them' if len(rest) > 1 else ''}.")
-
-
-def _scoring_left(run_id: int, batch_ids: list[int], classes: list[int], unscored: list[int], trained: bool) -> str:
-    """What a job whose scoring failed recorded (every batch, and the scores of some), and how to measure the rest."""
-    run, names = _run_and_names(run_id)
-    recorded = [run] if trained else []
-    recorded.append(_batches_of(batch_ids, [names[c] for c in classes[:len(batch_ids)]]))
-    stored = _scores_stored(unscored[0])
-    failed = (f"batch {unscored[0]}'s scores are stored but not its metrics" if stored
-              else f"batch {unscored[0]} was not scored")
-    later = f", {_listed('batch', unscored[1:], 'not scored')}" if unscored[1:] else ""
-    commands = [f"`ganaug evaluate batch {b}`" for b in unscored]
-    if stored:
-        commands[0] += " (it keeps the stored scores)"
-    page = unscored[1:] if stored else unscored  # the Review page offers scoring to a batch with no scores only
-    review = f", or “Compute scores” on the Review page for {_listed('batch', page, '').strip()}" if page else ""
-    return (f"Before it failed, the job recorded {' and '.join(recorded)}; {failed}{later}: launching it again would "
-            f"{'train anew and ' if trained else ''}generate them all again. Measure only "
-            f"{_listed('batch', unscored, '').strip()} instead: {', '.join(commands)}{review}.")
-
-
-def _stopped_generating(batch_ids: list[int], missing: list[int], params: dict) -> str:
-    """'batch 7 not scored yet: `ganaug evaluate batch 7`, …; classes 8, 9 not generated': the classes last, as
-    what a job stopped by its worker then says to generate ("only those") follows them."""
-    missing_said = _listed("class", missing, "not generated")
-    if batch_ids and params.get("score", True):  # the job scores its batches once every class is generated
-        return f"{_not_measured(batch_ids)}; {missing_said}"
-    return missing_said
-
-
-def _not_measured(unscored: list[int]) -> str:
-    """What a job stopped while scoring left to measure, and how: 'batches 7, 8 not scored yet: `ganaug evaluate
-    batch 7`, `ganaug evaluate batch 8`, or “Compute scores” on the Review page'. It said "batch 7 was not scored:
-    nothing of it was written; batch 8 not scored" beside "batches 7, 8 made", as if batch 7 were gone."""
-    stored = _scores_stored(unscored[0])  # a stop in its metrics: the scores, one transaction, are kept
-    said = [f"batch {unscored[0]}'s scores are stored but not its metrics"] if stored else []
-    page = unscored[1:] if stored else unscored  # the Review page offers scoring to a batch with no scores only
-    if page:
-        said.append(_listed("batch", page, "not scored yet"))
-    commands = [f"`ganaug evaluate batch {b}`" for b in unscored]
-    if stored:
-        commands[0] += " (it keeps the stored scores)"
-    review = ""
-    if page:
-        review = ", or “Compute scores” on the Review page" + (f" for {_listed('batch', page, '').strip()}"
-                                                                 if stored else "")
-    return f"{', '.join(said)}: {', '.join(commands)}{review}"
-
-
-def _scores_stored(batch_id: int) -> bool:
-    from db.engine import session_scope
-    from db.models import Batch
-
-    with session_scope() as s:
-        return bool(s.get(Batch, batch_id).scores_computed)
 
 
 def _run_step(run_id: int) -> int:
@@ -238,13 +145,6 @@ def _run_step(run_id: int) -> int:
 
     with session_scope() as s:
         return int(s.get(Run, run_id).step or 0)
-
-
-def _listed(noun: str, items: list[int], said: str) -> str:
-    """'classes 8, 9 not generated', 'batch 4 not scored'."""
-    from db.jobs import listed
-
-    return f"{listed(noun, items)} {said}"
 
 
 def with_note(progress: ProgressCallback, note: Optional[str]) -> ProgressCallback:
@@ -294,7 +194,7 @@ def evaluate(params: dict, progress: ProgressCallback, should_stop: Callable[[],
     except ScoringStopped as e:
         return {"batch_id": batch_id, "stopped": str(e)}
     except Exception as e:
-        if not _scores_stored(batch_id):  # one transaction: nothing of them was written; launching again is the way
+        if not scores_stored(batch_id):  # one transaction: nothing of them was written; launching again is the way
             raise
         raise FailedPartWay(f"Batch {batch_id}'s scores are stored but not its metrics: `ganaug evaluate batch "
                             f"{batch_id}` computes them and keeps the scores (as launching the scoring again "
