@@ -45,7 +45,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from db.engine import session_scope
     from db.datasets import find_dataset
-    from ganaug.benchmarking import format_summary, resolve_run, run_benchmark
+    from ganaug.benchmark_inputs import resolve_run
+    from ganaug.benchmarking import format_summary, run_benchmark
     from ganaug.datasets import ingest_dataset
     from ganaug.runs import default_config, train_run
     from ganaug_core.datasets import IngestOptions

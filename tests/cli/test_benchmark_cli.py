@@ -367,7 +367,7 @@ def test_smote_named_for_a_class_of_one_training_image_is_refused_before_any_cla
 
 def test_smote_by_default_is_skipped_with_why_for_a_class_of_one_training_image(home, tmp_path):
     # The default arms are resolved the same way with a generator: SMOTE is left out, saying why, and the others run.
-    from ganaug.benchmarking import _arm_inputs
+    from ganaug.benchmark_inputs import arm_inputs
     from ganaug.datasets import dataset_arrays
     from ganaug_core.benchmark.harness import BenchmarkData
 
@@ -375,5 +375,5 @@ def test_smote_by_default_is_skipped_with_why_for_a_class_of_one_training_image(
     row, arrays = dataset_arrays(name)
     data = BenchmarkData(*arrays.split("train"), *arrays.split("test"), list(row.class_names), [1])
     arms = ["real", "oversample", "smote", "classic"]
-    _, _, skipped, _ = _arm_inputs(name, row, arms, False, None, data, lambda p: None)
+    _, _, skipped, _ = arm_inputs(name, row, arms, False, None, data, lambda p: None)
     assert arms == ["real", "oversample", "classic"] and skipped == {"smote": ONE_IMAGE_SMOTE}

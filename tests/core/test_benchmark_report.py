@@ -242,7 +242,7 @@ def test_the_benchmarks_scorer_records_the_scoring_version_that_filtered_gan_fil
     # A batch records the scoring that stored its scores (migration 0012); gan_filtered's candidates are filtered on
     # the same memorized flags, and its report said only which feature extractor did it.
     import ganaug.domain_models as domain_models
-    from ganaug.benchmarking import _scorer
+    from ganaug.benchmark_inputs import _scorer
     from ganaug_core.scoring import SCORING_VERSION
 
     class Extractor:

@@ -54,7 +54,7 @@ def test_labels_per_sample_and_bad_input(data):
 def test_real_features_computed_once_give_the_same_scores(data, monkeypatch):
     """The benchmark's gan_filtered arm scores each class's candidates in turn against the same real images: at 100
     classes, their features computed again for every class cost more than the scoring itself. It prepares the copy
-    check's real side and the features' radii once too (ganaug/benchmarking.py)."""
+    check's real side and the features' radii once too (ganaug/benchmark_inputs.py)."""
     fe, x, y, hx, hy = data
     synth = np.concatenate([hx[:5], x[3:4]])  # a copy among them: its match is the same as well
     expected = score_samples(fe, x, y, synth, hy[:6])
