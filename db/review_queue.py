@@ -10,7 +10,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, undefer
 
 from db.errors import DecisionError
-from db.models import Batch, Sample, SampleTag, Tag
+from db.models import Batch, Dataset, Sample, SampleTag, Tag
 from db.tags import get_tag
 
 SORTABLE = ("id", "seed", "class_confidence", "realism", "novelty", "nn_distance")
@@ -30,6 +30,19 @@ def count_pending(session: Session, dataset_id: Optional[int] = None) -> int:
 def _pending(q, dataset_id: Optional[int]):
     q = q.where(Batch.status == "pending")
     return q if dataset_id is None else q.where(Batch.dataset_id == dataset_id)
+
+
+def batch_classes(session: Session, status: Optional[str] = "pending") -> list[dict]:
+    """Each (dataset, class) that has batches of `status` (None: any), with its class name and how many: the Review
+    page's class filter offers every class waiting, not only those among the newest batches its picker lists."""
+    q = select(Batch.dataset_id, Batch.class_index, func.count()).group_by(Batch.dataset_id, Batch.class_index)
+    rows = session.execute(q if status is None else q.where(Batch.status == status)).all()
+    ids = sorted({d for d, _, _ in rows})
+    datasets = {d: (name, names) for d, name, names in session.execute(
+        select(Dataset.id, Dataset.name, Dataset.class_names).where(Dataset.id.in_(ids)))}
+    return [dict(dataset=datasets[d][0], class_index=c, batches=n,
+                 class_name=datasets[d][1][c] if c < len(datasets[d][1]) else str(c))  # as batches_table names it
+            for d, c, n in rows]
 
 
 @dataclass

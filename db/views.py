@@ -116,12 +116,15 @@ PICKER_BATCHES = 500  # the most batches the Audit page's picker lists, the newe
 
 
 def batches_table(session: Session, status: Optional[str] = "pending", limit: int = 200,
-                  ids: Optional[Sequence[int]] = None) -> list[dict]:
+                  ids: Optional[Sequence[int]] = None, of_class: Optional[tuple[str, int]] = None) -> list[dict]:
     """Batches (newest first) with their dataset, class name and number of samples still in play; `ids`: only
-    these (a batch asked for by its id that the newest `limit` left out)."""
+    these (a batch asked for by its id that the newest `limit` left out); `of_class`: only those of this (dataset
+    name, class index), found among all batches, not among the newest `limit`."""
     q = select(Batch, Dataset.name, Dataset.class_names).join(Dataset, Batch.dataset_id == Dataset.id)
     if status:
         q = q.where(Batch.status == status)
+    if of_class is not None:
+        q = q.where(Dataset.name == of_class[0], Batch.class_index == of_class[1])
     if ids is not None:
         q = q.where(Batch.id.in_(list(ids)))
     rows = session.execute(q.order_by(Batch.id.desc()).limit(limit)).all()

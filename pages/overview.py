@@ -11,6 +11,7 @@ from pages.ingest_form import ADMIN_NO_DATASET, add_dataset
 from pages.tables import MISSING, class_sized, event_table, table_columns, text_cells
 from pages.ui import NO_DATASET, plain, require_user
 
+PENDING_ROWS, RUN_ROWS, EVENT_ROWS = 50, 20, 15  # the newest of each the page lists; "N of M" says where it cut
 EVERY_CLASS_IN_ORDER = 30  # up to this many classes the chart keeps the dataset's order at its full height
 CHART_BOX_PX = 560  # the height of the scrolling box of a chart of more classes (≈ 20 classes at a time)
 # Plotly keeps a plot at least this tall (its layout's `minreducedheight`) and takes what it lacks from the margins:
@@ -37,9 +38,9 @@ def load_overview() -> dict:
             train=views.train_class_counts(session),
             approved=views.approved_class_counts(session),
             versions=views.dataset_versions(session),
-            runs=run_views.runs_table(session, limit=20),
-            pending=views.batches_table(session, "pending", limit=50),
-            events=views.recent_events(session, limit=15),
+            runs=run_views.runs_table(session, limit=RUN_ROWS),
+            pending=views.batches_table(session, "pending", limit=PENDING_ROWS),
+            events=views.recent_events(session, limit=EVENT_ROWS),
         )
 
 
@@ -159,6 +160,13 @@ if admin:
     add_dataset(expanded=not data["names"], on_end=load_overview.clear)
 
 
+def cut_caption(shown: int, total: int, what: str, rest: str) -> None:
+    """"The newest 50 of 73 batches pending review": a table cut at its limit said nothing of the rows it left out,
+    and a long queue read as one of 50."""
+    if total > shown:
+        st.caption(f"The newest {shown:,} of {total:,} {what}: {rest}")
+
+
 def pending_columns(pending: pd.DataFrame) -> dict:
     """The pending batches' columns, Class as wide as the longest name shown (`class_sized`): at 1024 px the table
     beside the sidebar is 564 px wide (chromium), and Class at 300 px for a one-digit name pushed Scored and Created
@@ -174,6 +182,8 @@ if data["pending"]:
                                              "created"]]
     st.dataframe(text_cells(pending), hide_index=True, column_config=pending_columns(pending), placeholder=MISSING,
                  key="overview_pending")
+    cut_caption(len(pending), c["pending_batches"], "batches pending review",
+                "the Review page opens any of them, by its class or its id.")
     st.page_link("pages/review.py", label="Open the review queue", icon=":material/fact_check:")
 else:
     st.write("Nothing waiting for review.")
@@ -183,6 +193,7 @@ if data["runs"]:
     runs = pd.DataFrame(data["runs"])[["run", "dataset", "status", "step", "budget", "resolution", "arch", "created"]]
     st.dataframe(text_cells(runs), hide_index=True,
                  column_config=table_columns(runs), placeholder=MISSING, key="overview_runs")
+    cut_caption(len(runs), c["runs"], "runs", "`ganaug runs list --limit N` lists more.")
 else:
     st.write("No runs yet — launch one on the Generate page.")
 
@@ -190,5 +201,6 @@ st.header("Recent decisions")
 if data["events"]:
     events = event_table(data["events"], ["id", "ts", "actor", "action", "target", "reason"])
     st.dataframe(text_cells(events), hide_index=True, column_config=table_columns(events), placeholder=MISSING)
+    cut_caption(len(events), c["decisions"], "decisions logged", "the Audit page's decision log filters them all.")
 else:
     st.write("No decisions recorded yet.")

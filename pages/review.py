@@ -3,10 +3,11 @@
 batch not scored yet (its job was cancelled or failed while scoring), a button that queues its scoring in the worker.
 
 The opened sample (a box above the grid: the sample, its tag and reject controls, its nearest real images) is drawn
-by pages/review_sample.py. Every click is one call into db/review.py in its own write transaction (the callbacks are in
-pages/review_decisions.py), so a refresh or a second reviewer loses nothing. Before acting on a batch the page
-re-reads its status in that same transaction: if another reviewer decided it meanwhile, the action is refused with
-a message saying who did what.
+by pages/review_sample.py, the grid and its buttons by pages/review_grid.py; the queue the batch picker lists (of one
+class where the class filter chooses one) is read by pages/review_queue.py. Every click is one call into
+db/review.py in its own write transaction (the callbacks are in pages/review_decisions.py), so a refresh or a second
+reviewer loses nothing. Before acting on a batch the page re-reads its status in that same transaction: if another
+reviewer decided it meanwhile, the action is refused with a message saying who did what.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from ganaug_core.imageio import shown_px
 from ganaug_core.runstats import diversity_said, last_diversity, too_young_to_tell
 from ganaug_core.scoring import older_scoring
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
-from pages.review_decisions import (QUEUE_ROWS, SCORE_JOB, batch_actions, load_batch, load_batch_counts, load_queue,
-                                    load_tags, open_by_id, queue_scoring, set_state)
 from pages.reveal import refocus
+from pages.review_decisions import SCORE_JOB, batch_actions, load_tags, queue_scoring, set_state
+from pages.review_grid import sample_grid, sample_picker
+from pages.review_queue import QUEUE_ROWS, load_batch, load_batch_counts, load_classes, load_queue, open_by_id
 from pages.review_sample import sample_detail
-from pages.ui import (NO_DATASET, RETRIED, TILE_PX, database_checked, file_changed, fmt, home, image_uri,
-                      placeholder_uri, plain, require_user, tile_clicks, tile_name)
+from pages.ui import NO_DATASET, RETRIED, TILE_PX, database_checked, home, plain, require_user
 
 PER_PAGE_CHOICES = (24, 36, 48)
 SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
@@ -153,26 +154,28 @@ def first_to_review(queue: list[dict]) -> int:
 
 top_row = st.container(horizontal=True, vertical_alignment="bottom")  # in columns: "Show decided batche…"
 show_all = top_row.toggle("Show decided batches too", key="review_show_all")
-queue = load_queue(show_all)
 counts = load_batch_counts()
+every = sum(counts.values()) if show_all else counts.get("pending", 0)
+# Every class with batches in the queue, not only those among the newest QUEUE_ROWS: a rare class's pending batches,
+# older than QUEUE_ROWS newer ones of other classes, were neither offered nor found.
+classes = {(c["dataset"], c["class_name"]): c for c in load_classes(show_all)}
+class_filter = top_row.selectbox("Dataset and class", [None] + sorted(classes), key="review_class",
+                                 format_func=lambda c: "all" if c is None else f"{c[0]} · class {c[1]}")
+chosen = classes.get(class_filter)
+of_class = None if chosen is None else (chosen["dataset"], chosen["class_index"])
+queue = load_queue(show_all, of_class)
 listed = len(queue)
-total = sum(counts.values()) if show_all else counts.get("pending", 0)
+total = every if chosen is None else chosen["batches"]
+if every > QUEUE_ROWS:
+    top_row.number_input("Open batch by id", min_value=1, value=None, step=1, key="review_open_id",
+                         on_change=open_by_id, width=170, placeholder="batch id")
 # A batch asked for (by the id box, by the address, by the Generate page) that the picker's newest QUEUE_ROWS leave
 # out: in a year's home the oldest pending batches, the longest waiting, could not be opened at all.
 asked = st.session_state.get("review_batch")
 if asked is None and re.fullmatch(r"[0-9]{1,18}", st.query_params.get("batch", "")):
     asked = int(st.query_params["batch"])
 if asked is not None and listed == QUEUE_ROWS and asked not in {b["batch"] for b in queue}:
-    queue = queue + load_batch(asked, show_all)
-in_queue = {b["batch"] for b in queue}  # before the class filter: a batch it hides has not left the queue
-classes = sorted({(b["dataset"], b["class_name"]) for b in queue})
-class_filter = top_row.selectbox("Dataset and class", [None] + classes, key="review_class",
-                                 format_func=lambda c: "all" if c is None else f"{c[0]} · class {c[1]}")
-if total > listed:
-    top_row.number_input("Open batch by id", min_value=1, value=None, step=1, key="review_open_id",
-                         on_change=open_by_id, width=170, placeholder="batch id")
-if class_filter is not None:
-    queue = [b for b in queue if (b["dataset"], b["class_name"]) == class_filter]
+    queue = queue + load_batch(asked, show_all, of_class)
 if not queue:
     show_feedback()
     unseen_refusal(st.empty())
@@ -201,7 +204,7 @@ if "review_batch" not in st.session_state and re.fullmatch(r"[0-9]{1,18}", asked
         st.session_state["review_batch"] = int(asked)
 if (shown := st.session_state.get("review_batch")) not in labels:  # a first visit, or the batch shown left the queue
     st.session_state["review_batch"] = first_to_review(queue)
-    if shown is not None and shown not in in_queue:
+    if shown is not None and not load_batch(shown, show_all):  # it left the queue; one the class filter hides has not
         # Decided (here, by the buttons below the grid where the reviewer still looks, or by a colleague): the
         # samples are now another batch's, which only the picker at the top of the page said, out of sight. Shown
         # by show_feedback: a decision's run is followed by another of the whole page, which drops a toast drawn here.
@@ -211,8 +214,11 @@ if (shown := st.session_state.get("review_batch")) not in labels:  # a first vis
 relabel_picked("review_batch", labels)
 batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="review_batch")
 if total > listed:
-    st.caption(f"The picker lists the newest {listed:,} of {total:,} {'batches' if show_all else 'pending batches'}: "
-               "open an older one by its id (`ganaug review pending --limit N` lists the pending ones, oldest first).")
+    of_what = "batches" if show_all else "pending batches"
+    if chosen is not None:  # "the newest 200 of 1,234 pending batches of digits · class 7"
+        of_what += f" of {plain(class_filter[0])} · class {plain(class_filter[1])}"
+    st.caption(f"The picker lists the newest {listed:,} of {total:,} {of_what}: open an older one by its id "
+               "(`ganaug review pending --limit N` lists the pending ones, oldest first).")
 st.query_params["batch"] = str(batch_id)
 
 
@@ -316,95 +322,6 @@ def sort_choice(scored: bool) -> str:
                                  "were generated; \"Compute scores\" above adds the sorts by confidence, realism, "
                                  "novelty and distance.")
     return st.selectbox("Sort by", list(SORTS), key="review_sort", width=SORT_PX)
-
-
-def sample_picker(samples: list[dict], page_key: str) -> None:
-    """One button per sample of the page, which opens it. Above the opened sample and the grid: in sight of the
-    sample it opens (below 48 tiles it was not)."""
-    ids = [s["id"] for s in samples]
-    current, pick_key = st.session_state.get("review_open"), f"open_pick_{page_key}"
-    # The open sample is the chosen button; once a tile's click has set the button's state, a default would clash.
-    # The buttons are the keyboard's way to a sample (a tile takes no focus): each says in words what its tile's
-    # frame says in colour.
-    flagged = {s["id"]: pick_flag(s) for s in samples}
-    st.pills("Open a sample", ids, format_func=lambda i: f"#{i}" + flagged.get(i, ""), key=pick_key,
-             width="content", wrap=True,
-             default=current if current in ids and pick_key not in st.session_state else None,
-             on_change=open_picked, args=(pick_key,))
-
-
-def sample_grid(samples: list[dict], state: dict, page_key: str, tile_px: int = TILE_PX) -> None:
-    """The page's tiles as ONE image-list element (a page switch redraws one element, not 48 columns); a click on a
-    tile opens its sample as its button in `sample_picker` does."""
-    names = state["class_names"]
-    ids = [s["id"] for s in samples]
-    pick_key = f"open_pick_{page_key}"
-    uris, captions, alts, missing, changed = [], [], [], [], []
-    for s in samples:
-        uri = image_uri(home(), s["path"], tile_px,
-                        mark="rejected" if s["rejected"] else "memorized" if s["memorized"] else None)
-        is_changed = uri is not None and file_changed(home(), s["path"], s["sha256"])
-        if uri is None:
-            missing.append(s["path"])
-        if is_changed:
-            changed.append(s["id"])
-        uris.append(uri or placeholder_uri(tile_px))
-        flags = ((["FILE CHANGED"] if is_changed else []) + (["MEMORIZED"] if s["memorized"] else [])
-                 + (["rejected"] if s["rejected"] else []) + s["tags"])
-        conf = [] if s["class_confidence"] is None else [f"conf {fmt(s['class_confidence'])}"]  # no "conf —"
-        # A catalogue's long class name, whole, wrapped every caption of the grid onto four lines.
-        captions.append(" · ".join([f"#{s['id']}", tile_name(names[s["class_index"]], tile_px), *conf, *flags]))
-        alts.append(tile_alt(s, names[s["class_index"]], is_changed))
-    markdown_captions = [plain(c) for c in captions]  # st.image renders captions as Markdown; alt text (`alts`) not
-    # Above the tiles, in sight with the first row: what is wrong with a file, then what the frames mean.
-    if missing:
-        st.warning(f"image file missing or unreadable: {plain(', '.join(missing[:5]))}" + (" …" if len(missing) > 5 else "")
-                   + " (shown as a crossed grey tile)", icon=":material/broken_image:")
-    if changed:
-        st.error(f"{len(changed)} sample file(s) on this page no longer match the sha256 recorded when they were "
-                 f"generated ({', '.join(f'#{i}' for i in changed[:8])}{' …' if len(changed) > 8 else ''}). What you see "
-                 "is not what was generated; the training gate leaves such files out whatever the decision. Find out "
-                 "how they changed before approving.", icon=":material/gpp_bad:")
-    if any(s["rejected"] or s["memorized"] for s in samples):
-        st.caption("Greyed out in a red frame: rejected, it stays out of training. Dashed orange frame: memorized "
-                   "(a near-copy of a training image), to reject before the batch can be approved.")
-    if uris:
-        with st.container(key="review_grid"):
-            st.image(uris, caption=markdown_captions, width=tile_px, alt=alts)
-        # A click on a tile opens its sample, as its button above does.
-        tile_clicks("review_grid", ids, key=f"tile_click_{page_key}",
-                    on_click=lambda sample_id: open_sample(sample_id, pick_key))
-
-
-def pick_flag(s: dict) -> str:
-    """What a sample's button adds to its number: " · rejected" or " · memorized" (rejected wins, as in its tile)."""
-    return " · rejected" if s["rejected"] else " · memorized" if s["memorized"] else ""
-
-
-def tile_alt(s: dict, class_name: str, changed: bool) -> str:
-    """A tile in words, for a screen reader (the tile's alt text): what its caption abbreviates and its frame draws,
-    with the class name whole. Plain text: alt text is not Markdown."""
-    parts = [f"sample #{s['id']}, class {class_name}"]
-    if s["class_confidence"] is not None:
-        parts.append(f"class confidence {fmt(s['class_confidence'])}")
-    if changed:
-        parts.append("its file changed since it was generated")
-    if s["memorized"]:
-        parts.append("memorized: a near-copy of a training image")
-    if s["rejected"]:
-        parts.append("rejected")
-    if s["tags"]:
-        parts.append("tagged " + ", ".join(s["tags"]))
-    return "; ".join(parts)
-
-
-def open_picked(key: str) -> None:
-    st.session_state["review_open"] = st.session_state.get(key)
-
-
-def open_sample(sample_id: int, pick_key: str) -> None:
-    """A tile's click: the sample opens, and its button above the grid shows it chosen."""
-    st.session_state["review_open"] = st.session_state[pick_key] = sample_id
 
 
 batch_panel(batch_id)

@@ -1,6 +1,6 @@
 """The review page's decisions: the callbacks of its buttons (approve with its confirm step, reject or revoke a batch;
-reject or tag a sample, or a batch's memorized samples at once; queue a batch's scoring), the batch's decision
-controls, and the queue they make stale.
+reject or tag a sample, or a batch's memorized samples at once; queue a batch's scoring) and the batch's decision
+controls. The queue they make stale is pages/review_queue.py.
 
 Every callback is one call into db/review.py (or db/jobs.py) in its own write transaction, signed by the account
 `acting_user` re-checks. Callbacks draw nothing (a callback of a fragment's widget must not): they leave a flash
@@ -18,6 +18,7 @@ from db.jobs import submit_job
 from db.review import (SamplesChanged, approve_batch, open_memorized, reject_batch, reject_memorized, reject_sample,
                        restore_sample, revoke_batch, tag_sample)
 from pages.reveal import close_box, focus_next, reveal
+from pages.review_queue import load_batch_counts, load_classes, load_queue
 from pages.ui import acting_user, decision_errors, plain
 
 SCORE_JOB = "evaluate"  # the worker's job kind that scores one batch (ganaug/job_handlers.py)
@@ -30,44 +31,6 @@ BATCH_PICKER = ".st-key-review_batch input"
 def load_tags() -> list[dict]:
     with session_scope() as session:
         return views.active_tags(session)
-
-
-QUEUE_ROWS = 200  # batches the picker lists, the newest; the rest are opened by their id (a year's home: 1,500)
-
-
-@st.cache_data(ttl=3, show_spinner=False)
-def load_queue(show_all: bool) -> list[dict]:
-    with session_scope() as session:
-        return views.batches_table(session, None if show_all else "pending", limit=QUEUE_ROWS)
-
-
-@st.cache_data(ttl=3, show_spinner=False)
-def load_batch_counts() -> dict[str, int]:
-    """Batches per status: of how many the picker lists the newest, and what the toggle hides."""
-    with session_scope() as session:
-        return views.batch_counts(session)
-
-
-def load_batch(batch_id: int, show_all: bool) -> list[dict]:
-    """The picker's row of one batch its list left out (asked for by id or by the address), if it may be shown."""
-    with session_scope() as session:
-        return views.batches_table(session, None if show_all else "pending", ids=[batch_id])
-
-
-def open_by_id() -> None:
-    """The id box's callback: the batch it names is shown, if it exists and the toggle lets it be (pending)."""
-    asked = st.session_state.get("review_open_id")
-    if asked is None:
-        return
-    show_all = bool(st.session_state.get("review_show_all"))
-    if load_batch(int(asked), show_all):
-        st.session_state["review_batch"] = int(asked)
-        st.session_state["review_class"] = None  # a class filter would hide it again
-    else:
-        status = {b["batch"]: b["status"] for b in load_batch(int(asked), True)}.get(int(asked))
-        st.session_state["review_flash"] = ("error", f"There is no batch {int(asked)}." if status is None else
-                                            f"Batch {int(asked)} is {status}: switch on “Show decided batches too” "
-                                            "to open it.")
 
 
 class BatchChanged(ValueError):
@@ -123,6 +86,7 @@ def decision_recorded() -> None:
     """After a committed decision, or one refused because a colleague's came first: the queue's statuses and
     counts, and the tags offered (an admin may have retired one), are stale."""
     load_queue.clear()
+    load_classes.clear()
     load_batch_counts.clear()
     load_tags.clear()
 

@@ -30,7 +30,7 @@ def test_a_decided_batch_says_which_batch_the_page_shows_now(users, digits):
 def test_a_batch_a_colleague_decided_says_so_too(users, digits):
     from db.review import reject_batch
     from db.users import get_user
-    from pages.review_decisions import load_queue
+    from pages.review_queue import load_queue
 
     b7, b9 = make_batch(digits, 7, 2), make_batch(digits, 9, 2)
     at = review(users["rita"], b9)

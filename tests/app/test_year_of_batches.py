@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 import db.views
-import pages.review_decisions
+import pages.review_queue
 from db.audit import count_events
 from db.engine import session_scope
 from db.models import Sample
@@ -31,7 +31,7 @@ def id_box(at):
 
 
 def test_the_review_picker_says_what_it_left_out_and_opens_an_older_batch_by_its_id(users, digits, monkeypatch):
-    monkeypatch.setattr(pages.review_decisions, "QUEUE_ROWS", 2)
+    monkeypatch.setattr(pages.review_queue, "QUEUE_ROWS", 2)
     first, *_ = [make_batch(digits, 9, 1, seed=s) for s in range(4)]
     decided = approved_batch(digits, 9, 1, seed=9)
     at = app_test(users["rita"], "review.py")
@@ -48,7 +48,7 @@ def test_the_review_picker_says_what_it_left_out_and_opens_an_older_batch_by_its
 
 
 def test_no_batch_pending_counts_every_decided_one_not_the_pickers_newest(users, digits, monkeypatch):
-    monkeypatch.setattr(pages.review_decisions, "QUEUE_ROWS", 2)
+    monkeypatch.setattr(pages.review_queue, "QUEUE_ROWS", 2)
     for s in range(3):
         approved_batch(digits, 9, 1, seed=s)
     at = app_test(users["rita"], "review.py")

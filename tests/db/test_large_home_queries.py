@@ -7,7 +7,7 @@ from db import run_views, views
 from db.engine import session_scope
 from db.jobs import count_jobs, list_jobs, submit_job
 from db.models import Batch, Run
-from db.review_queue import count_pending, pending_batches, review_page
+from db.review_queue import batch_classes, count_pending, pending_batches, review_page
 from tests.db.helpers import counted_statements, make_batch, make_dataset
 
 
@@ -63,3 +63,17 @@ def test_a_batch_left_out_of_a_pickers_list_is_found_by_its_id_and_every_status_
         assert [b["batch"] for b in views.batches_table(s, None, ids=[batches[0]])] == [batches[0]]
         assert views.batches_table(s, "pending", ids=[batches[0]]) == []  # asked for, but not of the status shown
         assert views.batch_counts(s) == {"approved": 1, "pending": 3}
+
+
+def test_a_class_is_found_among_every_batch_not_only_the_newest(db, home):
+    with session_scope(immediate=True) as s:
+        ds = make_dataset(s, home)
+        rare = make_batch(s, home, ds, class_index=0, n=1, files=False).id  # the oldest, behind two newer ones
+        [make_batch(s, home, ds, class_index=1, n=1, files=False) for _ in range(2)]
+        s.get(Batch, rare + 1).status = "rejected"
+    with session_scope() as s:
+        assert [b["batch"] for b in views.batches_table(s, "pending", limit=1, of_class=("toy", 0))] == [rare]
+        assert views.batches_table(s, "pending", limit=1, of_class=("other", 0)) == []
+        by_class = sorted((c["dataset"], c["class_index"], c["batches"]) for c in batch_classes(s, "pending"))
+        assert by_class == [("toy", 0, 1), ("toy", 1, 1)]
+        assert sorted(c["batches"] for c in batch_classes(s, None)) == [1, 2]
