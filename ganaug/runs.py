@@ -333,3 +333,24 @@ def diversity_in_words(run_id: int) -> dict[str, str]:
     what a class of one real image is measured against)."""
     names, last = _last_reading(run_id)
     return {names[int(c)]: diversity_said(last, int(c)) for c in last.get("diversity", {})}
+
+
+def collapse_note(run_id: int, class_index: int) -> Optional[str]:
+    """What the command line says of a batch of `class_index` from run `run_id` where the run's diversity monitor
+    flagged that class at its last reading, as the Review page says it: `generate` and `review samples` said
+    nothing, and a reviewer on the command line was handed 64 near-identical samples of a run flagged 0.10 of real
+    without a word. None where the class was not flagged."""
+    from ganaug.shown_text import class_label
+    from ganaug_core.runstats import too_young_to_tell
+
+    names, last = _last_reading(run_id)
+    if class_index not in last.get("collapsed", []):
+        return None
+    label, said = class_label(class_index, names), diversity_said(last, class_index)
+    if too_young_to_tell(last.get("step")):  # every class of a generator this young looks alike: no collapse yet
+        return (f"note: run {run_id} trained only {last['step']} steps: its samples of class {label} still vary "
+                f"little ({said}), as every class does that early; train it further (`ganaug train --resume {run_id} "
+                "--minutes M`) before relying on this batch")
+    return (f"warning: run {run_id} ended with class {label} flagged by its diversity monitor: its samples' spread is "
+            f"{said} (possible mode collapse: many samples alike); look for repeats among the batch's images, and "
+            f"where they repeat, train the run further (`ganaug train --resume {run_id} --minutes M`)")

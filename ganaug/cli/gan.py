@@ -218,6 +218,7 @@ def generate_cmd(
 ) -> None:
     """Generate a batch of one class for expert review (status pending), recorded with every sample's seed."""
     from ganaug.batches import generate_batch, resolve_class
+    from ganaug.runs import collapse_note
     from ganaug_core.progress import tqdm_progress
 
     class_index = resolve_class(run, class_)
@@ -243,6 +244,8 @@ def generate_cmd(
         echo(wrapped_note(f"note: run {run} trained only {run_step} steps, likely too few for realistic samples; "
                           f"train it further (`ganaug train --resume {run} --minutes M`) and generate from the run "
                           "that continues it"), err=True)
+    elif note := collapse_note(run, class_index):
+        echo(wrapped_note(note), err=True)
 
 
 def register(app: typer.Typer) -> None:

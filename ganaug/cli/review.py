@@ -13,8 +13,8 @@ from typing import Optional
 import typer
 
 from ganaug.cli.audit import tag_of
-from ganaug.cli.common import Commands, JSON, USER, UserError, check_limit, cli_errors, emit, left_out, login
-from ganaug.cli.line_width import wrapped
+from ganaug.cli.common import Commands, JSON, USER, UserError, check_limit, cli_errors, echo, emit, left_out, login
+from ganaug.cli.line_width import wrapped, wrapped_note
 from ganaug.shown_text import class_label, one_line
 
 review_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
@@ -221,12 +221,15 @@ def _scored_said(row: dict) -> str:
     return " (scored by an older check)" if older_scoring(row["scoring_version"]) else ""
 
 
+PER_PAGE = 48
+
+
 @review_app.command("samples")
 @cli_errors
 def samples_cmd(
     batch: int = BATCH,
     page: int = typer.Option(0, "--page", help="Which page, from 0"),
-    per_page: int = typer.Option(48, "--per-page", help="Samples per page"),
+    per_page: int = typer.Option(PER_PAGE, "--per-page", help="Samples per page"),
     sort: str = typer.Option("id", "--sort", help="id, seed, class_confidence, realism, novelty or nn_distance"),
     descending: bool = typer.Option(False, "--desc", metavar="", help="Largest first"),
     tag: Optional[str] = typer.Option(None, "--tag", help="Only samples with this artifact tag"),
@@ -241,6 +244,7 @@ def samples_cmd(
     from db.review import get_batch
     from db.review_queue import review_page
     from ganaug.cli.evaluate import older_scores_lines
+    from ganaug.runs import collapse_note
     from ganaug_core import paths
     from ganaug_core.scoring import SCORING_VERSION
 
@@ -248,7 +252,7 @@ def samples_cmd(
         b = get_batch(s, batch)
         rows, total = review_page(s, batch, page=page, per_page=per_page, sort=sort, descending=descending, tag=tag,
                                   memorized=memorized)
-        b_folder, version = b.folder, b.scoring_version
+        b_folder, version, run_id, class_index = b.folder, b.scoring_version, b.run_id, b.class_index
         older = older_scores_lines(batch, version) if b.scores_computed else []
         out = dict(batch_id=batch, status=b.status, scored=b.scores_computed, scoring_version=version,
                    current_scoring_version=SCORING_VERSION, total=total, page=page, samples=[
@@ -260,7 +264,26 @@ def samples_cmd(
     lines = [wrapped(f"batch {batch} ({out['status']}): {total} matching samples, page {page}, in {where}",
                      whole=(where,))] + older
     lines += _sample_rows(out["samples"], fmt)
+    lines += _page_said(page, per_page, len(rows), total)
     emit(out, as_json, "\n".join(lines))
+    if note := collapse_note(run_id, class_index):  # as the Review page warns above its grid
+        echo(wrapped_note(note), err=True)
+
+
+def _page_said(page: int, per_page: int, shown: int, total: int) -> list[str]:
+    """The last line of a page that is not the whole batch: a 64-sample batch listed 48 and said nothing of the
+    other 16, and a page past the last printed its header alone."""
+    first = page * per_page
+    if total and not shown:
+        pages = -(-total // per_page)
+        return [wrapped(f"page {page} is past the last: {total} samples make {pages} page{'s' * (pages > 1)} of "
+                        f"{per_page} (--page 0{f' to {pages - 1}' if pages > 1 else ''})")]
+    if first + shown < total:
+        rest = total - first - shown
+        also = "" if per_page == PER_PAGE else f" --per-page {per_page}"
+        return [wrapped(f"samples {first + 1}–{first + shown} of {total} shown: --page {page + 1}{also} shows the "
+                        f"next {min(rest, per_page)}")]
+    return []
 
 
 def _sample_rows(samples: list[dict], fmt) -> list[str]:

@@ -99,3 +99,19 @@ def test_generating_from_a_young_run_says_so(home, tmp_path, monkeypatch):
     assert max(map(len, note)) <= 80 and f"(`ganaug train --resume {run_id} --minutes M`)" in generated.stderr, note
     monkeypatch.setattr("ganaug_core.runstats.FEW_STEPS", 2)
     assert "trained only" not in ganaug("generate", "--run", run_id, "--class", "crack", "--n", 3).stderr
+
+
+def test_generating_a_class_the_run_flagged_as_collapsed_says_so(home, tmp_path, monkeypatch):
+    dataset = ingest_parts(tmp_path)
+    result = ganaug("train", "--dataset", dataset, "--steps", 2, *TINY, "--diversity-threshold", 1, "--json")
+    run_id = json.loads(result.stdout)["run_id"]
+    monkeypatch.setattr("ganaug_core.runstats.FEW_STEPS", 2)  # a run old enough for its flags to count
+    # A run that ended with crack at 0.10 of real gave a batch of 64 alike samples, and `generate` said only where.
+    generated = ganaug("generate", "--run", run_id, "--class", "crack", "--n", 3)
+    assert generated.exit_code == 0, generated.output
+    said = " ".join(generated.stderr.split())
+    assert f"warning: run {run_id} ended with class 0 (crack) flagged by its diversity monitor" in said, said
+    assert f"`ganaug train --resume {run_id} --minutes M`" in generated.stderr
+    monkeypatch.setattr("ganaug_core.runstats.FEW_STEPS", 500)  # a young run: its own note, not this warning too
+    young = ganaug("generate", "--run", run_id, "--class", "crack", "--n", 3).stderr
+    assert "trained only 2 steps" in young and "diversity monitor" not in young
