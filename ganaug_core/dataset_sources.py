@@ -259,6 +259,12 @@ class FolderFindings:
     sets: Optional[np.ndarray] = None
 
 
+def bomb_refused(path: Path, reason: str) -> GanaugError:
+    """One image too large to decode stops the whole ingest (a decompression bomb among photos is suspicious); the
+    line named it and the limit, and left the user to guess whether part of the folder was stored and what to do."""
+    return GanaugError(f"refusing {path}: {reason}; nothing was ingested: move it out of the folder and ingest again")
+
+
 def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
                 links: Optional[list[tuple[str, str]]] = None, found: Optional[FolderFindings] = None):
     """`links`, if given, receives (link, where it points) for each link followed (ganaug_core.folder_walk);
@@ -323,7 +329,7 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
                     break
             except ImageRejected as e:
                 if e.bomb:
-                    raise GanaugError(f"refusing {f}: {e}") from None
+                    raise bomb_refused(f, str(e)) from None
     # The listing applied follow_links; the read applies it again, to a file or a folder below `root` swapped for a
     # link since.
     jobs = [(str(f), options.resolution, channels, options.max_pixels, options.bits, options.follow_links, str(root))
@@ -343,7 +349,7 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
             if err is not None:
                 reason, bomb = err
                 if bomb:
-                    raise GanaugError(f"refusing {files[i]}: {reason}")
+                    raise bomb_refused(files[i], reason)
                 skipped.append((str(files[i]), reason))
             else:
                 pixels[i], read[i] = arr, True

@@ -161,7 +161,9 @@ def test_decompression_bomb_is_refused(home, tmp_path):
     (src / "a" / "bomb.png").write_bytes(png_header_only(60_000, 60_000))
     # Twice Pillow's limit: its own check fires first, and the message still names ours.
     assert_bad_input(ganaug("data", "ingest", str(src), "--name", "x"), "bomb.png", "decompression bomb",
-                     "3,600,000,000 pixels is above the 89,478,485-pixel safety limit")
+                     "3,600,000,000 pixels is above the 89,478,485-pixel safety limit",
+                     # what to do next: it named the file and the limit only
+                     "nothing was ingested: move it out of the folder and ingest again")
     assert_nothing_written(home)
 
 
@@ -173,7 +175,8 @@ def test_image_just_above_the_pixel_limit_is_refused_with_one_line_and_no_pillow
                           capture_output=True, text=True, env=os.environ)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [f"error: refusing {src / 'a' / 'big.png'}: 10000×10000 pixels is above the "
-                                        "89,478,485-pixel safety limit (decompression bomb?)"]
+                                        "89,478,485-pixel safety limit (decompression bomb?); nothing was "
+                                        "ingested: move it out of the folder and ingest again"]
     assert_nothing_written(home)
 
 
