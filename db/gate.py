@@ -17,9 +17,10 @@ so and its samples still match the digest its approval recorded; a sample reject
 stays out, and so does one that carried a blocking tag when its batch was approved. A sample flagged as memorized
 stays out too: approval refuses a batch with unrejected memorized samples, so such a flag was set after approval
 (a rescore with a stronger copy check) and no reviewer decided to admit a copy of a training image.
-A sample also stays out when its class is no longer the one its batch's approval recorded (the digest covers bytes,
-not labels), when its batch holds a decision no ganaug command records (`LogState.impossible`: an event appended by
-hand), and when its bytes are those of a sample the review kept out in another batch (`kept_out_bytes`).
+A sample also stays out when its class, or its batch's dataset, is no longer the one its batch's approval recorded
+(the digest covers bytes, not labels), when its batch holds a decision no ganaug command records
+(`LogState.impossible`: an event appended by hand, or signed by an account the log had disabled), and when its
+bytes are those of a sample the review kept out in another batch (`kept_out_bytes`).
 The real images are admitted only while their rows agree with the digest the dataset's ingest (or an admin's seal)
 recorded in the log (`db.ingests`); a dataset ingested before ingests were recorded is admitted, and says so
 (`GatedSet.real_images`).
@@ -58,6 +59,9 @@ KEPT_OUT_ELSEWHERE = "the bytes of a sample kept out in another batch"
 # Every real image of a dataset whose real_images rows differ from what its ingest (or seal) recorded (`db.ingests`):
 # one digest covers them all, so which row was added or changed cannot be told, and none is admitted.
 REAL_ROWS_CHANGED = "real images differ from what their ingest recorded"
+# A batch whose row now names another dataset than its approval did: one UPDATE of batches.dataset_id, which no hash
+# covers, put one dataset's approved samples (a "7" of digits, say) into another's training set under the same index.
+MOVED_DATASET = "approved for another dataset"
 
 # Reasons in `GatedSet.excluded` that mean something changed behind the review's back (a file, a row of the state
 # tables, a hand-written event) or an image with two decisions, as opposed to the review's own decisions (pending,
@@ -68,6 +72,7 @@ INTEGRITY_REASONS = (
     "synthetic file missing or changed",
     "batch approved in the table but not in the log",
     "batch's samples differ from what its approval recorded",
+    MOVED_DATASET,
     "added after approval",
     "blocking tag when approved",
     "rejected or blocking-tagged in the log, not in the tables",
@@ -283,6 +288,8 @@ def admissible_samples(session: Session, dataset_id: int,
             excluded["decided in a way no ganaug command records"] += len(batch_rows)
         elif not digest_agrees(batch_rows, approval):
             excluded["batch's samples differ from what its approval recorded"] += len(batch_rows)
+        elif approval.details.get("dataset_id", dataset_id) != dataset_id:  # recorded since 2026-12-07
+            excluded[MOVED_DATASET] += len(batch_rows)  # batches.dataset_id edited: another dataset's images
         else:
             approvals[batch_id] = approval
     admitted = []

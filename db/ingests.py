@@ -61,7 +61,8 @@ def _record(session: Session, actor, action: str, dataset: Dataset, meaning: str
             reason: Optional[str] = None) -> Event:
     images, digest = real_images_digest(session, dataset.id)
     return record_event(session, actor, action, "dataset", dataset.id, meaning.format(n=f"{images:,}", digest=digest),
-                        reason, details=dict(dataset=dataset.name, images=images, real_images_sha256=digest))
+                        reason, details=dict(dataset=dataset.name, images=images, real_images_sha256=digest,
+                                             class_names=list(dataset.class_names or [])))
 
 
 def record_ingest(session: Session, dataset: Dataset, by: Optional[int] = None) -> Event:
@@ -132,8 +133,20 @@ def real_images_standing(session: Session, dataset_id: int, log: LogState,
     if action == "remove_dataset":  # a dataset of that id was removed, and no ingest reused the id since
         return DIFFERS, event_id
     digest = real_images_digest(session, dataset_id)[1] if rows is None else digest_rows(r[:4] for r in rows)[1]
-    agrees = digest == details.get("real_images_sha256")
+    agrees = digest == details.get("real_images_sha256") and renamed(session, dataset_id, details) is None
     return (RECORDED if agrees else DIFFERS), event_id
+
+
+def renamed(session: Session, dataset_id: int, details: dict) -> Optional[list[str]]:
+    """The dataset's class names in the datasets table where they differ from those its ingest or seal recorded (in
+    `details`; recorded since 2026-12-07, None before), else None. The digest covers class indices only: names swapped
+    in the table by one UPDATE made an export put class 8's images in a folder named "9" (and its classes.csv say so),
+    and `audit verify` said ok."""
+    recorded = details.get("class_names")
+    if recorded is None:
+        return None
+    names = list(session.scalar(select(Dataset.class_names).where(Dataset.id == dataset_id)) or [])
+    return None if names == list(recorded) else names
 
 
 def not_covered(session: Session, log: LogState) -> list[str]:
@@ -156,6 +169,10 @@ def dataset_mismatches(session: Session, log: LogState) -> list[str]:
                        "ingest of it: its rows were written into the database directly")
         elif log.datasets[dataset_id][1] == "remove_dataset":
             out.append(f"dataset {dataset_id} ({name!r}) is in the datasets table, but event {event_id} removed it")
+        elif (names := renamed(session, dataset_id, log.datasets[dataset_id][2])) is not None:
+            out.append(f"dataset {dataset_id} ({name!r})'s class names are {names} in the datasets table, but its "
+                       f"{log.datasets[dataset_id][1]} (event {event_id}) recorded "
+                       f"{log.datasets[dataset_id][2]['class_names']}")
         else:
             out.append(f"dataset {dataset_id} ({name!r})'s real images no longer match the digest its "
                        f"{log.datasets[dataset_id][1]} (event {event_id}) recorded: a row of real_images was added, "

@@ -5,7 +5,9 @@ the hash-chained log (`db.audit`) is the record. A row of state can be edited wi
 would notice, so whatever admits a sample into training reads the log as well: `replay` rebuilds, from the events
 alone, each batch's last decision, the rejected samples (less those restored since), each sample's tags (with the
 blocking flag recorded when it was tagged) and, for every approved batch, the samples that carried a blocking tag
-when it was approved; and each dataset's last ingest, seal or removal (`db.ingests`).
+when it was approved; each dataset's last ingest, seal or removal (`db.ingests`); and each account's active flag and
+role (`db.users`), against which every event's signer is checked: an account the log holds disabled, or never added,
+signs nothing through ganaug, so such an event tells of a `users` row edited (or the event written by hand).
 `state_mismatches` lists every place where the tables and the log disagree, where an approved batch's samples
 no longer match the digest its approval recorded, and where a dataset's real images no longer match the digest its
 ingest recorded; `ganaug audit verify` reports them.
@@ -27,12 +29,14 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Batch, Event, Sample, SampleTag, Tag
+from db.models import Batch, Event, Sample, SampleTag, Tag, User
 
 BATCH_DECISIONS = {"approve": "approved", "reject": "rejected", "revoke": "revoked"}
 SAMPLE_ACTIONS = ("reject_sample", "restore_sample", "tag", "untag")
 # What records a dataset's real images (`db.ingests`): its ingest, an admin's seal of an older one, its removal.
 DATASET_RECORDS = ("ingest", "seal", "remove_dataset")
+# What makes an account active or not, and its role (`db.users`): the log's say, against the users table's.
+ACCOUNT_ACTIONS = ("add_user", "disable_user", "enable_user", "set_role")
 
 
 @dataclass
@@ -57,6 +61,11 @@ class LogState:
     # dataset id → (event id, action, details) of its last ingest, seal or removal (`db.ingests`)
     datasets: dict[int, tuple[int, str, dict]] = field(default_factory=dict)
     first_ingest: Optional[int] = None  # the lowest dataset id an ingest event names: older ones may have none
+    # account id → (active, role, the event that made it so), as the account events left it
+    accounts: dict[int, tuple[bool, str, int]] = field(default_factory=dict)
+    # events signed by an account the log had disabled, or never added, in words: the users table was edited (one
+    # UPDATE, by the team's role too, let a disabled account sign again), or the event was written by hand
+    wrong_signer: list[str] = field(default_factory=list)
 
     def batch_status(self, batch_id: int) -> str:
         return self.status.get(batch_id, "pending")
@@ -65,11 +74,22 @@ class LogState:
         return any(self.tags.get(sample_id, {}).values())
 
     def apply(self, event) -> None:
-        """Take the next event of the log, in id order (a row with id, action, target_type, target_id, details);
-        events that are not batch or sample decisions or records of a dataset (accounts, tags, exports) change
-        nothing."""
+        """Take the next event of the log, in id order (a row with id, action, target_type, target_id, details,
+        actor_id, actor); of events that are not batch or sample decisions, records of a dataset or of an account
+        (tags, exports, passwords), only the signer is checked."""
         action, target_id, details = event.action, event.target_id, event.details or {}
-        if event.target_type == "dataset" and action in DATASET_RECORDS:
+        signer = self.accounts.get(event.actor_id)
+        if signer is not None and not signer[0]:
+            self._signed_by(event, f"whose account event {signer[2]} had disabled", "enabled in", details)
+        elif signer is None and event.actor_id is not None and (action, event.actor_id) != ("add_user", target_id):
+            # every ganaug since the first records add_user (a bootstrap admin's signed by itself, as it is added)
+            self._signed_by(event, "an account no event added", "written into", details)
+        if event.target_type == "user" and action in ACCOUNT_ACTIONS:
+            active, role, _ = self.accounts.get(target_id, (True, "reviewer", 0))
+            self.accounts[target_id] = (action != "disable_user" and (active or action == "enable_user"),
+                                        str(details.get("role", role)) if action in ("add_user", "set_role") else role,
+                                        event.id)
+        elif event.target_type == "dataset" and action in DATASET_RECORDS:
             self.datasets[target_id] = (event.id, action, details)
             if action == "ingest" and (self.first_ingest is None or target_id < self.first_ingest):
                 self.first_ingest = target_id
@@ -105,19 +125,28 @@ class LogState:
             else:  # untag
                 self.tags.get(target_id, {}).pop(str(details.get("tag")), None)
 
+    def _signed_by(self, event, whom: str, edit: str, details: dict) -> None:
+        line = (f"event {event.id} ({event.action} {event.target_type} {event.target_id}) is signed by "
+                f"{event.actor!r}, {whom}: no ganaug command records that, so the account was {edit} the users "
+                "table directly, or the event written into the database by hand")
+        self.wrong_signer.append(line)
+        batch_id = event.target_id if event.target_type == "batch" else (
+            details.get("batch_id") if event.target_type == "sample" else None)
+        if batch_id is not None:  # the gate admits nothing of it (`impossible`); said once, by `wrong_signer`
+            self.impossible.setdefault(int(batch_id), line)
+
     def _impossible(self, event, batch_id: int, what: str) -> None:
         self.impossible.setdefault(batch_id, f"event {event.id} {what}: no ganaug command records that, so it was "
                                              "written into the database directly")
 
 
 def replay(session: Session) -> LogState:
-    """Rebuild the review state from the batch, sample and dataset events of the log, in id order. (The gate builds the
-    same state while it verifies the hash chain, from that one read of the log: `verify_chain(visit=...)`.)"""
+    """Rebuild the review state from the events of the log, in id order. (The gate builds the same state while it
+    verifies the hash chain, from that one read of the log: `verify_chain(visit=...)`.)"""
     state = LogState()
+    # Every event, not only decisions: any of them may be signed by an account the log had disabled.
     for event in session.execute(
-        select(Event.id, Event.action, Event.target_type, Event.target_id, Event.details)
-        .where(Event.target_type.in_(("batch", "sample", "dataset")),
-               Event.action.in_((*BATCH_DECISIONS, *SAMPLE_ACTIONS, *DATASET_RECORDS)))
+        select(Event.id, Event.action, Event.target_type, Event.target_id, Event.details, Event.actor_id, Event.actor)
         .order_by(Event.id)
     ):
         state.apply(event)
@@ -156,9 +185,21 @@ def state_mismatches(session: Session, state: Optional[LogState] = None, limit: 
         out.append(line)
         return len(out) >= limit
 
-    for line in state.impossible.values():
+    for line in [*state.wrong_signer, *(v for v in state.impossible.values() if v not in state.wrong_signer)]:
         if add(line):
             return out
+    for user_id, name, active, role in session.execute(select(User.id, User.name, User.active, User.role)
+                                                       .order_by(User.id)):
+        if user_id not in state.accounts:  # every ganaug since the first records add_user
+            if add(f"account {name!r} is in the users table, but no event added it: it was written into the database "
+                   "directly"):
+                return out
+            continue
+        logged_active, logged_role, event_id = state.accounts[user_id]
+        for what, table, logged in (("active", active, logged_active), ("role", role, logged_role)):
+            if table != logged and add(f"account {name!r} is {_said(what, table)} in the users table but "
+                                       f"{_said(what, logged)} in the log (event {event_id})"):
+                return out
     from db.ingests import dataset_mismatches  # it reads LogState from here
 
     for line in dataset_mismatches(session, state):
@@ -174,9 +215,15 @@ def state_mismatches(session: Session, state: Optional[LogState] = None, limit: 
                 recorded = state.approvals[batch_id].details.get("class_index")
                 if recorded is not None and class_index != recorded:
                     relabelled.append((sample_id, batch_id, class_index, recorded))
-    for batch_id, status in session.execute(select(Batch.id, Batch.status).order_by(Batch.id)):
+    for batch_id, status, dataset_id in session.execute(
+            select(Batch.id, Batch.status, Batch.dataset_id).order_by(Batch.id)):
         logged = state.batch_status(batch_id)
         if status != logged and add(f"batch {batch_id} is {status!r} in the batches table but {logged!r} in the log"):
+            return out
+        recorded = state.approvals[batch_id].details.get("dataset_id") if batch_id in approved else None
+        if recorded is not None and dataset_id != recorded and add(
+                f"batch {batch_id} is of dataset {dataset_id} in the batches table, but its approval (event "
+                f"{state.approvals[batch_id].event_id}) was of dataset {recorded}"):
             return out
         if batch_id in approved and not digest_agrees(approved[batch_id], state.approvals[batch_id]):
             if add(f"batch {batch_id}'s samples no longer match the digest its approval "
@@ -201,3 +248,7 @@ def state_mismatches(session: Session, state: Optional[LogState] = None, limit: 
                                 f"{sorted(log)} in the log"):
             return out
     return out
+
+
+def _said(what: str, value) -> str:
+    return ("active" if value else "disabled") if what == "active" else f"{value!r}"

@@ -133,7 +133,8 @@ def approve_batch(session: Session, batch_id: int, user: User, reason: Optional[
     return record_event(
         session, actor, "approve", "batch", batch_id, MEANINGS["approve"], _optional(reason),
         details=dict(samples=n, rejected=rejected, max_sample_id=max_id, samples_sha256=digest,
-                     class_index=batch.class_index, checkpoint_sha256=batch.checkpoint_sha256),
+                     class_index=batch.class_index, checkpoint_sha256=batch.checkpoint_sha256,
+                     dataset_id=batch.dataset_id),
     )
 
 

@@ -160,8 +160,8 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
         # Every real image left out, and so every synthetic one (the ratio caps them per real image): an export of
         # nothing, or of what a tampered table lets through, is no training set to hand on.
         raise GanaugError(f"the real images of dataset {dataset!r} are not what the decision log recorded (a row of "
-                          "real_images added, removed or changed): nothing was exported; `ganaug audit verify` names "
-                          "it, and a backup of the database from before restores it")
+                          "real_images added, removed or changed, or its class names): nothing was exported; `ganaug "
+                          "audit verify` names it, and a backup of the database from before restores it")
     paths.writable_folder(out.parent, f"--out {out}", create=True)
     partial = f".{out.name}.partial-"
     try:

@@ -258,8 +258,9 @@ def check_folder(folder: Path) -> dict:
         head_found = head is not None and s.scalar(select(Event.id).where(Event.hash == head[1])) is not None
         if record is not None and real_images_standing(s, record["dataset_id"], log)[0] == DIFFERS:
             problems.append(f"the real images of dataset {record['dataset']!r} are not what the decision log recorded "
-                            "(a row of real_images added, removed or changed): this folder's real images may not be "
-                            "the ingested ones; `ganaug audit verify` names it")
+                            "(a row of real_images added, removed or changed, or its class names): this folder's real "
+                            "images, or their classes' names, may not be the ingested ones; `ganaug audit verify` "
+                            "names it")
     if not chain.ok:
         problems.insert(0, f"the decision log is broken ({chain.message}): no record of it can be trusted")
     if record is None:

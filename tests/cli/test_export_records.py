@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from db.engine import session_scope
 from db.models import Event
 from tests.cli.helpers import ok_json, refused, run
-from tests.db.helpers import make_batch, make_dataset, sample_ids
+from tests.db.helpers import make_batch, make_dataset, rename_classes, sample_ids
 
 REX = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": "rex-password"}
 ADA = {"GANAUG_USER": "ada", "GANAUG_PASSWORD": "ada-password", "GANAUG_ADMIN_PASSWORD": "ada-password"}
@@ -167,7 +167,7 @@ def test_export_folders_keep_every_script_and_never_share_a_folder(home, tmp_pat
     # Only ASCII letters were kept: 痣 and 疣 (or Ωmega and Ωmicron's Ω) became folders a user could not tell apart.
     names = ["痣", "me\u0301lanome", "Ωmega", "a/b", "a?b", "CON", "..\x00<>:\"\\|*", "痣" * 120, "मेलेनोमा"]
     with session_scope() as s:
-        make_dataset(s, home, name="scripts", train=(1,) * len(names), test=(0,) * len(names)).class_names = names
+        rename_classes(s, make_dataset(s, home, name="scripts", train=(1,) * len(names), test=(0,) * len(names)), names)
     ok_json("export", "--dataset", "scripts", "--out", tmp_path / "out")
     folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir())
     assert folders == ["000_痣", "001_mélanome", "002_Ωmega", "003_a_b", "004_a_b", "005_CON", "006_class",

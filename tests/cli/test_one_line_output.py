@@ -10,7 +10,7 @@ import pytest
 from db.engine import session_scope
 from tests.cli.helpers import ok_json, run
 from tests.core.test_datasets import make_image_folder
-from tests.db.helpers import make_batch, make_dataset
+from tests.db.helpers import make_batch, make_dataset, rename_classes
 
 ADA = {"GANAUG_USER": "ada", "GANAUG_PASSWORD": "ada-password"}
 FORGED = "typo\n    99 2026-12-07 00:00:00 ada            approve        batch 1"
@@ -101,7 +101,7 @@ def test_the_export_review_and_runs_tables_tell_apart_names_that_read_alike(home
 
     with session_scope() as s:
         dataset = make_dataset(s, home, train=(20, 20, 3), test=(1, 1, 1))
-        dataset.class_names = ["a\nb", "a\\nb", "ok"]
+        rename_classes(s, dataset, ["a\nb", "a\\nb", "ok"])
         batch = make_batch(s, home, dataset, class_index=1, n=2).id
     run_id = a_run(home, lines=FINISHED)
     exported = run("export", "--dataset", "toy", "--out", tmp_path / "out")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from db.engine import dispose_engines, session_scope
 from tests.cli.helpers import ok_json, refused, run
-from tests.db.helpers import make_batch, make_dataset, sample_ids
+from tests.db.helpers import make_batch, make_dataset, rename_classes, sample_ids
 
 
 REX = {"GANAUG_USER": "rex", "GANAUG_PASSWORD": "rex-password"}
@@ -556,7 +556,7 @@ def test_export_says_how_many_approved_samples_the_cap_left_out(team, home, tmp_
     from db.models import Dataset
 
     with session_scope() as s:
-        s.scalars(select(Dataset)).one().class_names = ["c0", "Tomato___Spider_mites Two-spotted_spider_mite"]
+        rename_classes(s, s.scalars(select(Dataset)).one(), ["c0", "Tomato___Spider_mites Two-spotted_spider_mite"])
     long = run("export", "--dataset", "toy", "--out", tmp_path / "long").stdout.splitlines()
     assert long[3:5] == ["     3          3  1 (Tomato___Spider_mites Two-spotted_spide…)",
                          "                   (2 approved left out over the cap)"], long

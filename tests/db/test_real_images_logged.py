@@ -34,7 +34,8 @@ def test_an_ingest_records_the_digest_of_its_real_images(digits):
         event = s.scalars(select(Event).where(Event.target_type == "dataset", Event.target_id == dataset.id)).one()
         images, digest = real_images_digest(s, dataset.id)
     assert event.action == "ingest" and event.role == "unsigned" and event.actor_id is None
-    assert event.details == dict(dataset="digits", images=images, real_images_sha256=digest) and images > 100
+    assert event.details == dict(dataset="digits", images=images, real_images_sha256=digest,
+                                 class_names=[str(c) for c in range(10)]) and images > 100
 
 
 def test_digits_gate_says_its_real_images_are_recorded(digits, home):
@@ -71,6 +72,17 @@ def test_a_real_file_changed_with_its_sha256_keeps_the_real_images_out(home, toy
     gated = _gate(home)
     assert gated.entries == [] and gated.excluded == {REAL_ROWS_CHANGED: 9}
     assert len(_mismatches()) == 1 and "real images no longer match" in _mismatches()[0]
+
+
+def test_class_names_swapped_in_the_table_keep_the_real_images_out(home, toy):
+    """One UPDATE of datasets.class_names, which the rows' digest does not cover: an export put class 1's images in
+    a folder named after class 0 (its classes.csv too), and `audit verify` said ok."""
+    with session_scope() as s:
+        s.execute(update(Dataset).where(Dataset.id == toy.id).values(class_names=["c1", "c0"]))
+    gated = _gate(home)
+    assert gated.entries == [] and gated.real_images["standing"] == DIFFERS
+    assert _mismatches() == [f"dataset {toy.id} ('toy')'s class names are ['c1', 'c0'] in the datasets table, but its "
+                             "ingest (event 1) recorded ['c0', 'c1']"]
 
 
 def test_a_test_image_moved_into_training_is_a_change_too(home, toy):
@@ -120,7 +132,7 @@ def test_a_removal_is_recorded_and_an_ingested_dataset_can_still_be_removed(home
         events = s.execute(select(Event.action, Event.details).where(Event.target_type == "dataset")
                            .order_by(Event.id)).all()
     assert [a for a, _ in events] == ["ingest", "remove_dataset"]
-    assert events[1].details == dict(dataset="toy", images=13, real_images_sha256=digest)
+    assert events[1].details == dict(dataset="toy", images=13, real_images_sha256=digest, class_names=["c0", "c1"])
     assert not _mismatches()
 
 
