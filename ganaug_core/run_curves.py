@@ -26,6 +26,9 @@ LOSS_KEYS = ("loss_d", "loss_g", "p")
 # Embeddings map's classes, pages/point_map.py says why), the olive that was yellow last. The app's charts and `runs
 # show --plot` draw with the same colours.
 CLASS_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#C68445", "#2D9CD2", "#000000", "#605700"]
+# On the app's dark theme (its page #171614, seen through the chart) the black and the olive vanished (1.1, 2.5:1):
+# there Okabe and Ito's own orange, sky blue and yellow, white for the black, 3.5:1 or more (the map's dark colours).
+DARK_CLASS_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#FFFFFF", "#F0E442"]
 LOSS_COLOURS = {"loss_d": "#0072B2", "loss_g": "#D55E00", "p": "#009E73"}
 THRESHOLD_COLOUR = "#7F7F7F"
 

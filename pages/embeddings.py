@@ -19,7 +19,7 @@ from ganaug_core.imageio import shown_px
 from ganaug_core.markdown import chart_text
 from ganaug_core.metrics.prdc import coverage as prdc_coverage
 from pages.point_map import CLASS_COLOURS, image_figure, legend_groups, selected_ids, webgl_figure
-from pages.ui import NO_DATASET, plain, require_user, show_images, tile_name
+from pages.ui import NO_DATASET, plain, require_user, show_images, theme, tile_name
 
 COLOUR_BY = {"source": "source", "class": "class", "decision": "decision"}
 PER_PAGE = 48  # tiles of the selection per page
@@ -47,11 +47,13 @@ def load_points(dataset: str, version: tuple) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def point_map(dataset: str, version: tuple, colour: str, each_point: bool, chosen: tuple | None) -> go.Figure:
+def point_map(dataset: str, version: tuple, colour: str, each_point: bool, chosen: tuple | None,
+              shown_in: str = "light") -> go.Figure:
     """The map coloured by `colour`: one image of all points, or one WebGL marker per point. `chosen`: the classes
-    in colour when there are too many to colour each (the others grey)."""
+    in colour when there are too many to colour each (the others grey); `shown_in`: the theme, whose colours it
+    takes."""
     df = load_points(dataset, version)
-    groups = legend_groups(df, COLOUR_BY[colour], None if chosen is None else list(chosen))
+    groups = legend_groups(df, COLOUR_BY[colour], None if chosen is None else list(chosen), shown_in)
     fig = webgl_figure(df, groups) if each_point else image_figure(df, groups)
     # A cache hit is an unpickled copy, whose JSON lists the layout's keys in another order. Streamlit derives the
     # chart's id from that JSON: a freshly built figure would be another chart than its copies, and the first
@@ -169,7 +171,7 @@ if df.empty or not (df["source"] == "real").any():
     st.stop()
 
 chosen = class_choice(df, dataset) if colour == "class" else None
-fig = point_map(dataset, version, colour, each_point, chosen)
+fig = point_map(dataset, version, colour, each_point, chosen, theme())
 event = st.plotly_chart(fig, key="emb_chart", on_select="rerun", selection_mode=("box", "lasso", "points"),
                         alt=map_alt(df, colour, chosen))
 n_real, n_synth = int((df["source"] == "real").sum()), int((df["source"] == "synthetic").sum())

@@ -70,21 +70,50 @@ class Group:
 # against the page (it was 2.3:1) is as light as that green was, so the green is darker too (L* 25, 48, 61). Each
 # pair stays 20 ΔE or more apart, for a colour-blind reader too (tests/app/test_colour_distance.py).
 DECISION_COLOURS = {"approved": "#00815D", "pending": "#C68445", "rejected": "#7F0000", "real": "#1F77B4"}
-COLOURS = PALETTE + [OTHER_COLOUR] + [c for c in DECISION_COLOURS.values() if c not in PALETTE]  # the image's palette
+
+# Streamlit's dark theme draws the map on its dark grey (#171614): the black class and the dark red of rejected
+# points vanished there (1.1 and 1.6:1), the olive read 2.5:1. There Okabe & Ito's own colours stand out 3.5:1 or
+# more, white in the black's place, each class keeping its hue; they stay 17 ΔE apart, for a red-green colour-blind
+# reader too. The grey of the classes not chosen stays near the page (2.7:1), behind them as in the light theme. The
+# decisions keep their hues and their order in lightness (L* 50, 61, 77), lighter, and stay 23 ΔE apart.
+DARK_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#FFFFFF"]
+DARK_OTHER_COLOUR = "#5C5C5C"
+DARK_DECISION_COLOURS = {"approved": "#00A878", "pending": "#F0B43C", "rejected": "#D93A3A", "real": "#4C9BE8"}
 
 
-def legend_groups(df: pd.DataFrame, key: str, chosen: list[str] | None = None) -> list[Group]:
-    """Points grouped by the `key` column and by source, in legend order; a colour per `key` value. With `chosen`,
-    only those values get a group and a colour of their own (in that order); the rest share one grey group."""
+@dataclass(frozen=True)
+class Colours:
+    """The map's colours for one of Streamlit's themes (`pages.ui.theme`): the classes', the grey of the classes
+    not chosen, the decisions'."""
+
+    palette: list[str]
+    other: str
+    decisions: dict[str, str]
+
+
+THEME_COLOURS = {"light": Colours(PALETTE, OTHER_COLOUR, DECISION_COLOURS),
+                 "dark": Colours(DARK_PALETTE, DARK_OTHER_COLOUR, DARK_DECISION_COLOURS)}
+# The image's palette: every colour of both themes (a theme's own are found in it by value)
+COLOURS = list(dict.fromkeys(c for t in THEME_COLOURS.values() for c in [*t.palette, t.other, *t.decisions.values()]))
+
+
+def legend_groups(df: pd.DataFrame, key: str, chosen: list[str] | None = None, theme: str = "light") -> list[Group]:
+    """Points grouped by the `key` column and by source, in legend order; a colour per `key` value, from
+    `theme`'s colours. With `chosen`, only those values get a group and a colour of their own (in that order); the
+    rest share one grey group."""
+    colours = THEME_COLOURS[theme]
+    palette = colours.palette
     values = df[key].astype(str)
     source = df["source"].to_numpy()
     out = []
     for i, value in enumerate(sorted(values.unique()) if chosen is None else chosen):
-        colour = DECISION_COLOURS.get(value, PALETTE[i % len(PALETTE)]) if key == "decision" else PALETTE[i % len(PALETTE)]
+        colour = palette[i % len(palette)]
+        if key == "decision":
+            colour = colours.decisions.get(value, colour)
         out += _by_source(value, colour, (values == value).to_numpy(), source, key)
     if chosen is not None:
         out += [dataclasses.replace(g, muted=True) for g in
-                _by_source(OTHER_CLASSES, OTHER_COLOUR, ~values.isin(chosen).to_numpy(), source, key)]
+                _by_source(OTHER_CLASSES, colours.other, ~values.isin(chosen).to_numpy(), source, key)]
     return out
 
 

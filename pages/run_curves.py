@@ -17,11 +17,11 @@ import streamlit as st
 
 from ganaug_core.imbalance import minority_classes
 from ganaug_core.markdown import chart_text
-from ganaug_core.run_curves import (CLASS_COLOURS, LOSS_COLOURS, THRESHOLD_COLOUR, Curves, classes_to_draw,
-                                    latest_diversity, read_curves)
+from ganaug_core.run_curves import (CLASS_COLOURS, DARK_CLASS_COLOURS, LOSS_COLOURS, THRESHOLD_COLOUR, Curves,
+                                    classes_to_draw, latest_diversity, read_curves)
 from ganaug_core.runstats import STATS_FILE, too_young_to_tell
 from ganaug_core.shown_text import one_line
-from pages.ui import home, plain, train_counts
+from pages.ui import home, plain, theme, train_counts
 
 DRAWN_AT_MOST = len(CLASS_COLOURS)  # lines on the diversity chart: past 8 colours two classes would look alike
 SMALL_PX, DIVERSITY_PX = 230, 300  # the charts' heights: compact under a job's bar, yet readable
@@ -101,15 +101,16 @@ def class_name(c: int, class_names: list[str]) -> str:
 
 
 def diversity_figure(curves: Curves, drawn: list[int], class_names: list[str],
-                     rare: list[int]) -> tuple[go.Figure, str]:
+                     rare: list[int], shown_in: str = "light") -> tuple[go.Figure, str]:
     """Each drawn class's diversity per reading (rare classes solid and thicker, the others dashed) and the threshold
-    as a dotted line; the title names the flagged classes."""
+    as a dotted line, in the colours of the theme it is `shown_in`; the title names the flagged classes."""
     fig = go.Figure()
     latest = latest_diversity(curves)
+    colours = DARK_CLASS_COLOURS if shown_in == "dark" else CLASS_COLOURS
     for i, c in enumerate(drawn):
         label = chart_text(class_name(c, class_names)) + (" (rare)" if c in rare else "")
         fig.add_scatter(x=curves.diversity_steps, y=curves.diversity[c], mode="lines+markers", name=label,
-                        line=dict(color=CLASS_COLOURS[i % len(CLASS_COLOURS)], width=3 if c in rare else 1.5,
+                        line=dict(color=colours[i % len(colours)], width=3 if c in rare else 1.5,
                                   dash="solid" if c in rare else "dash"), marker=dict(size=5))
     if curves.threshold > 0:
         fig.add_hline(y=curves.threshold, line=dict(color=THRESHOLD_COLOUR, dash="dot", width=2),
@@ -183,7 +184,7 @@ def show_curves(run_dir: str, dataset: str, class_names: list[str], key: str) ->
         drawn = classes_to_draw(curves, rare, DRAWN_AT_MOST)
         if len(curves.diversity) > DRAWN_AT_MOST:  # many classes: the flagged, rare and lowest ones, or those chosen
             drawn = class_picker(sorted(curves.diversity), drawn, class_names, f"{key}_classes")
-        fig, alt = diversity_figure(curves, drawn, class_names, rare)
+        fig, alt = diversity_figure(curves, drawn, class_names, rare, theme())
         st.plotly_chart(fig, key=f"{key}_diversity", alt=alt, config={"displayModeBar": False})
         st.caption(flagged_said(curves, class_names))
     if curves.thinned:

@@ -124,6 +124,13 @@ def database_checked(again: str = "Reload the page to try again.") -> Callable[[
     return decorate
 
 
+def theme() -> str:
+    """"dark" where the browser shows Streamlit's dark theme (the system prefers it, or the app's menu chose it),
+    else "light": the figures that draw on the page (their ground is see-through) take colours that stand out on it.
+    Streamlit tells it with each run; a switch in the menu reruns nothing, so a figure follows at the next click."""
+    return "dark" if st.context.theme.type == "dark" else "light"
+
+
 def current_user() -> Optional[dict]:
     return st.session_state.get("user")
 

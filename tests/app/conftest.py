@@ -136,11 +136,14 @@ def worker_beating(job_id: int):
         beating.join(timeout=30)
 
 
-def app_test(user: dict | None = None, page: str | None = None):
-    """The whole app (app.py + navigation), optionally signed in and switched to `page` (a file in pages/)."""
+def app_test(user: dict | None = None, page: str | None = None, theme: str | None = None):
+    """The whole app (app.py + navigation), optionally signed in and switched to `page` (a file in pages/); `theme`
+    ("light", "dark"): the one the browser says it shows (`st.context.theme`), none by default."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    if theme is not None:
+        at.context = {"theme": theme}
     if user is not None:
         at.session_state["user"] = user
     at.run()

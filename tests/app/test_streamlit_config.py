@@ -16,7 +16,8 @@ from streamlit import config
 config.get_config_options(force_reparse=True)
 print(json.dumps({k: config.get_option(k) for k in
                   ("server.address", "server.enableXsrfProtection", "browser.gatherUsageStats", "client.toolbarMode",
-                   "client.showErrorDetails", "theme.primaryColor")}))
+                   "client.showErrorDetails", "theme.primaryColor", "theme.light.primaryColor",
+                   "theme.dark.primaryColor")}))
 """
 
 
@@ -27,4 +28,8 @@ def test_streamlit_run_in_the_repository_listens_on_this_machine_only_and_sends_
     assert options == {"server.address": "127.0.0.1", "server.enableXsrfProtection": True,
                        "browser.gatherUsageStats": False, "client.toolbarMode": "viewer",
                        "client.showErrorDetails": "type",
-                       "theme.primaryColor": "#1565C0"}  # Streamlit's red made "Approve batch" look like danger
+                       # Streamlit's red made "Approve batch" look like danger: blue, in either theme. A colour
+                       # under [theme] made a custom theme the only one: no Dark in the menu, light where the
+                       # system prefers dark.
+                       "theme.primaryColor": None, "theme.light.primaryColor": "#1565C0",
+                       "theme.dark.primaryColor": "#1976D2"}
