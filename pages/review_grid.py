@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.ui import TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, plain, tile_clicks, tile_name
+from pages.tile_clicks import tile_clicks
+from pages.ui import TILE_PX, file_changed, fmt, home, image_uri, placeholder_uri, plain, tile_name
 
 
 def sample_picker(samples: list[dict], page_key: str) -> None:

@@ -155,7 +155,7 @@ def sample_detail(open_id, state: dict) -> None:
         copied = views.real_images_by_ids(session, (s["copy_match"] or {}).get("parts") or [])
         dataset = state["dataset"]
     distances = neighbour_distances(home(), dataset, s["id"]) if s["nn_real_ids"] else {}
-    with st.container(border=True, key="review_detail"):  # the box the page scrolls to (pages/ui.py, tile_clicks)
+    with st.container(border=True, key="review_detail"):  # the box the page scrolls to (pages/tile_clicks.py)
         st.markdown(f"**Sample #{s['id']}** (seed {s['seed']})")
         look, act = st.columns(2)  # 258 px each at 1024 px: a 128² sample, drawn at 256 px, fits whole
         with look:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pages.ui import _TILE_CLICKS_JS
+from pages.tile_clicks import _TILE_CLICKS_JS
 from tests.browser.conftest import script
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # chromium starts in 1–6 s
