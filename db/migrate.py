@@ -102,7 +102,10 @@ def _owner_must_migrate(engine: Engine, current: str | None, e: DBAPIError) -> s
     owner_url = url.set(username=owner, password="PASSWORD").render_as_string(hide_password=False)
     psql = (f"psql -h {url.host or 'localhost'} -p {url.port or 5432} -U {owner} {url.database} "
             f"-c 'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}' "
-            f"-c 'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}' -c 'REVOKE UPDATE, DELETE ON events FROM {role}'")
+            f"-c 'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}' -c 'REVOKE UPDATE, DELETE ON events FROM {role}' "
+            # The schema's revision is the owner's to set: with UPDATE on it, the team's role could stop every
+            # command of the team ("a newer ganaug migrated it") with one statement.
+            f"-c 'REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {role}'")
     reason = (str(e.orig).strip().splitlines() or ["permission denied"])[0]
     has = f"has schema {current}" if current else "has no tables yet"
     return (f"the database {_shown(engine)} {has} and this ganaug needs {head_revision()}, "

@@ -137,7 +137,8 @@ def test_a_team_role_that_may_not_alter_tables_is_told_the_owners_two_commands(m
         assert "\n" not in message
         assert "has schema 0003 and this ganaug needs" in message and "permission denied for schema public" in message
         assert f"`GANAUG_DB_URL=postgresql+psycopg://{role}:PASSWORD@127.0.0.1:{port}/{name} ganaug users list`" in message
-        assert f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}' -c 'REVOKE UPDATE, DELETE ON events FROM {role}'`" in message
+        assert (f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}' -c 'REVOKE UPDATE, DELETE ON events FROM "
+                f"{role}' -c 'REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {role}'`") in message
         assert current_revision(get_engine(url, migrate=False)) == "0003"  # the failed migration left nothing behind
 
 
