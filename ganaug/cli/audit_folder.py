@@ -198,16 +198,27 @@ def _own_event_problem(session, folder: Path) -> list[str]:
 def _its_record(records: list[dict], folder: Path, head) -> dict | None:
     """This folder's export among those recorded with its manifest.csv (the same set exported twice, nothing decided
     between: the newest was taken, and the older folder's log_head.txt failed against it): the one export_event.txt
-    names, else the one written to this folder, else the one gated on its log head, else the newest."""
+    names, else the one written to this folder, else the one gated on its log head, else the newest. A folder written
+    unsigned (`_unsigned`) is only ever the record of its own path (its export_event.txt deleted since): the same set
+    exported signed elsewhere is another folder, whose record it failed against ("log_head.txt says 7 events … but
+    export event 6 recorded 5")."""
     try:
         own = int((folder / "export_event.txt").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         own = None
+    if _unsigned(folder):
+        return next((r for r in records if r["folder"] == str(folder)), None)
     for mine in (lambda r: r["id"] == own, lambda r: r["folder"] == str(folder),
                  lambda r: (r["log_head_events"], r["log_head"]) == head):
         if (found := next((r for r in records if mine(r)), None)) is not None:
             return found
     return records[0] if records else None
+
+
+def _unsigned(folder: Path) -> bool:
+    """Whether the folder has the layout of an export written without --user: images.csv, which every export writes
+    since export_event.txt came (the same day), but no export_event.txt, which only a signed export writes."""
+    return (folder / "images.csv").exists() and not (folder / "export_event.txt").exists()
 
 
 def _log_head(folder: Path) -> tuple[int, str] | None:
@@ -263,10 +274,17 @@ def check_folder(folder: Path) -> dict:
                             "names it")
     if not chain.ok:
         problems.insert(0, f"the decision log is broken ({chain.message}): no record of it can be trusted")
-    if record is None:
+    if record is None and _unsigned(folder):
+        problems.insert(0, "export_event.txt is missing: the set was exported unsigned (without --user), which records "
+                           "no export, so nothing says who exported it or from which log head (or the file was "
+                           "deleted); export it again with --user for a folder this command can check")
+    elif record is None:
         problems.insert(0, f"manifest.csv (sha256 {digest}) is no recorded export's: it was edited since, or the "
                            "set was exported unsigned (without --user), or its export event was deleted, or the "
                            "export was killed outright before it was recorded")
+    elif _unsigned(folder):  # this folder's own record: its export wrote export_event.txt
+        problems.append(f"export_event.txt is missing, though export event {record['id']} wrote this folder: it was "
+                        "deleted")
     older = head is None and _written_before_log_heads(folder)
     if older:
         # An upgraded home's untouched export failed for a file its version never wrote. A recorded export of the

@@ -296,3 +296,20 @@ def test_a_link_or_a_pipe_in_the_folder_is_named_and_nothing_is_read_through_it(
     (out / "manifest.csv").unlink()
     os.mkfifo(out / "manifest.csv")
     assert "manifest.csv: not a plain file, which an export never writes" in _problems(out)
+
+
+def test_an_unsigned_export_is_said_to_be_unsigned_not_held_to_a_signed_export_of_the_same_set(exported, tmp_path):
+    out, summary = exported
+    ok_json("users", "add", "eve", "--role", "reviewer", env={**ADA, "GANAUG_PASSWORD": "eve-password"})  # an event
+    unsigned = tmp_path / "unsigned"
+    assert run("export", "--dataset", "toy", "--out", unsigned).exit_code == 0
+    # The same manifest.csv as the signed export's: it was held to that record and failed on its log head ("log_head.txt
+    # says 6 events … but export event 5 recorded 4 events"), as if the unsigned folder had been tampered with.
+    assert _problems(unsigned) == [
+        "export_event.txt is missing: the set was exported unsigned (without --user), which records no export, so "
+        "nothing says who exported it or from which log head (or the file was deleted); export it again with --user "
+        "for a folder this command can check"]
+    # A signed export's own export_event.txt deleted: its record is found by its folder, and the file named missing.
+    (out / "export_event.txt").unlink()
+    assert _problems(out) == [f"export_event.txt is missing, though export event {summary['event']['id']} wrote this "
+                              "folder: it was deleted"]
