@@ -126,10 +126,13 @@ def run_benchmark(
 
 
 def expected_line(dataset: str, arms: Optional[Sequence[str] | str], seeds: int, quick: bool) -> Optional[str]:
-    """The line said before the benchmark starts: its classifier trainings and about how long they take, from the
-    dataset's side (ganaug_core.benchmark.duration); None where `run_benchmark` will refuse to start anyway."""
+    """The line said before the benchmark starts: its classifier trainings and gan_filtered's scoring, and about how
+    long they take, from the dataset's side, channels and training counts (ganaug_core.benchmark.duration); None
+    where `run_benchmark` will refuse to start anyway."""
     from db import views
     from db.engine import session_scope
+    from ganaug.domain_models import extractor_fitted
+    from ganaug_core.benchmark.arms import ArmInputs
 
     arm_list, chosen = parse_arms(arms)
     with session_scope() as session:
@@ -142,8 +145,11 @@ def expected_line(dataset: str, arms: Optional[Sequence[str] | str], seeds: int,
         skip = {"gan_approved"} if not approved else set()
         skip |= {"smote"} if smote_cannot_run(counts, summary["class_names"]) else set()
         arm_list = [a for a in arm_list if a not in skip]
+    scoring = (duration.ScoringLoad(summary["channels"], counts, extractor_fitted(dataset), ArmInputs().filter_pool)
+               if "gan_filtered" in arm_list and counts else None)
     return duration.expected_line(summary["resolution"], arm_list, min(seeds, QUICK_MAX_SEEDS) if quick else seeds,
-                                  QUICK_BUDGET if quick else FULL_BUDGET, QUICK_MULTIPLIERS if quick else MULTIPLIERS)
+                                  QUICK_BUDGET if quick else FULL_BUDGET, QUICK_MULTIPLIERS if quick else MULTIPLIERS,
+                                  scoring)
 
 
 def check_report_folder(folder: Path) -> None:

@@ -144,6 +144,14 @@ def ensure_feature_extractor(
         return extractor, path
 
 
+def extractor_fitted(dataset: str) -> bool:
+    """Whether `ensure_feature_extractor` would reuse a kept extractor rather than train one: its record alone, the
+    file unhashed (the benchmark's time estimate asks before it starts)."""
+    record, row = _read_record(_folder(dataset) / "feature_extractor.json"), _dataset_row(dataset)
+    return bool(record) and (_folder(dataset) / "feature_extractor.pt").exists() \
+        and record.get("arrays_sha256") == row.arrays_sha256
+
+
 def extractor_info(dataset: str) -> dict:
     folder = _folder(dataset)
     record = _read_record(folder / "feature_extractor.json")

@@ -94,48 +94,75 @@ def _bar_type():
 @contextmanager
 def tqdm_progress(enabled: bool = True) -> Iterator[ProgressCallback]:
     """A callback that drives one tqdm bar per stage, on stderr so `--json` stdout stays clean; where stderr is no
-    terminal, a plain line per LOG_EVERY_S at most (and each stage's first and last)."""
+    terminal, a plain line per LOG_EVERY_S at most (and each stage's first and last). A stage that starts over (another
+    phase, another total, a count gone back) gets a new bar; one that comes back after another's goes on with its
+    count and clock."""
     import sys
 
     bar_type = _bar_type()
     bars: dict[str, object] = {}
+    # A stage's bar closed while another stage's came between, by stage: (its phase, total, count, initial, clock).
+    # The benchmark's bar gave way to each class's scoring and came back at 00:00, its rate counted from there.
+    paused: dict[str, tuple] = {}
     terminal = _on_terminal(sys.stderr)
     look = (dict(dynamic_ncols=True) if terminal else
             # miniters=1: a line only when the count moved (tqdm's own would redraw a slow stage's same count)
             dict(file=_LogLines(sys.stderr), mininterval=LOG_EVERY_S, miniters=1, ascii=True, ncols=None))
 
+    def close_all() -> None:
+        for stage, done in bars.items():
+            paused[stage] = (done.phase, done.total, done.n, done.initial, done.start_t)
+            done.close()
+        bars.clear()
+
+    def open_bar(p: Progress, phase) -> tuple[object, bool]:
+        """The stage's bar, and whether it goes on from a bar closed before (not drawn yet: its count and clock are
+        set after tqdm's constructor, which draws a new bar at once)."""
+        # Stages follow one another: the last one's bar is closed (left drawn) before this one opens. Two open bars
+        # make tqdm move the cursor between their lines, which a log or a pipe records as escape codes.
+        close_all()
+        was = paused.pop(p.stage, None)
+        goes_on = (was is not None and was[:2] == (phase, p.total or None) and was[2] <= p.done
+                   and (was[1] is None or was[2] < was[1]))
+        if goes_on:
+            # The same stretch, back after another stage's bar: its count and its clock go on (one clock for the
+            # whole benchmark, its rate over all of it). delay > 0: tqdm's constructor leaves it undrawn.
+            bar = bar_type(total=p.total or None, desc=p.stage, unit="it", leave=True, initial=was[3], delay=1e-9,
+                           **look)
+            bar.n = bar.last_print_n = p.done  # its next update's rate: the steps since, not all of them
+            bar.start_t = was[4]
+        else:
+            # A stage may start part-way (a resumed run): the rate counts from there.
+            bar = bar_type(total=p.total or None, desc=p.stage, unit="it", leave=True, initial=p.done, **look)
+        bar.phase = phase
+        bars[p.stage] = bar
+        return bar, goes_on
+
     def report(p: Progress) -> None:
         if not enabled:
             return
-        bar = bars.get(p.stage)
-        new = bar is None
+        phase = (p.stats or {}).get("phase")
+        bar, goes_on = bars.get(p.stage), False
+        # A stage again from the start, for another phase or with another total (gan_filtered scores each class's
+        # candidates as stage "score"): a bar of its own, at 0 with its own clock. Reused, class 8's bar read
+        # "0/711 [00:46<…]", class 7's total and time, and ended at 585/711.
+        new = bar is None or bar.phase != phase or bar.total != (p.total or None) or p.done < bar.n
         if new:
-            # Stages follow one another: the last one's bar is closed (left drawn) before this one opens. Two open
-            # bars make tqdm move the cursor between their lines, which a log or a pipe records as escape codes.
-            for done in bars.values():
-                done.close()
-            bars.clear()
-            # A stage may start part-way (a resumed run): the rate counts from there.
-            bar = bars[p.stage] = bar_type(total=p.total or None, desc=p.stage, unit="it", leave=True, initial=p.done,
-                                       **look)
+            bar, goes_on = open_bar(p, phase)
         if p.stats:
             bar.set_postfix({k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in p.stats.items()}, refresh=False)
         if new:
-            if p.stats and terminal:  # the constructor drew the bar without them (a log's next line has them)
-                bar.refresh()
-        elif p.done >= bar.n:
+            if goes_on or (p.stats and terminal):  # the constructor drew a new one without them (a log's next line
+                bar.refresh()  # has them)
+        else:
             # Through update: tqdm's rate then follows the work, and it redraws at most every 0.1 s (close() draws
             # the last state once).
             bar.update(p.done - bar.n)
-        else:
-            bar.n = p.done
-            bar.refresh()
 
     try:
         yield report
     finally:
-        for bar in bars.values():
-            bar.close()
+        close_all()
 
 
 def throttled(callback: Optional[ProgressCallback], every: int) -> ProgressCallback:

@@ -158,9 +158,12 @@ def _scored(scorer: ScoreFn, candidates: np.ndarray, class_index: int, n: int, m
         confidence.append(np.asarray(c, dtype=np.float64))
         memorized.append(np.asarray(m, dtype=bool))
         passed += int((~memorized[-1] & (confidence[-1] >= min_confidence)).sum())
-        # Enough passed: the rest is not needed, and the bar ends full.
-        done = len(candidates) if passed >= n else min(start + FILTER_CHUNK, len(candidates))
-        progress(Progress("score", done, len(candidates), said))
+        # Enough passed: the rest is not needed, and the bar ends full, saying how many were scored (its jump from
+        # 256/711 to 711/711 said nothing of it).
+        scored = min(start + FILTER_CHUNK, len(candidates))
+        enough = passed >= n and scored < len(candidates)
+        progress(Progress("score", len(candidates) if enough else scored, len(candidates),
+                          {**said, "scored": f"{scored} (enough passed)"} if enough else said))
         if passed >= n:
             break
     return np.concatenate(confidence), np.concatenate(memorized)

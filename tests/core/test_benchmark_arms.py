@@ -128,6 +128,7 @@ def test_the_filter_scores_chunk_by_chunk_with_progress_and_stops_once_enough_pa
     assert calls == [3, 3]  # 6 of the 12 candidates: 6 passed, where 4 were needed
     assert [(p.stage, p.done, p.total) for p in seen] == [("score", 0, 12), ("score", 3, 12), ("score", 12, 12)]
     assert seen[0].stats == {"phase": "gan_filtered, class 2's candidates"}
+    assert seen[-1].stats["scored"] == "6 (enough passed)"  # why the bar jumped to its total
     assert stats[2] == {"candidates": 6, "passed": 6, "memorized": 0, "filled": 0}  # of those scored
     # Where too few pass, every candidate is scored, as before.
     seen.clear()

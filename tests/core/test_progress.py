@@ -87,3 +87,51 @@ def test_a_signal_inside_a_bars_constructor_leaves_no_traceback(monkeypatch):
             report(Progress("export", 0, 10))
     gc.collect()
     assert unraisable == []
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """tqdm's clock, moved by hand: the bars' elapsed times are then exact, whatever the machine's speed."""
+    import tqdm.std
+
+    now = [1000.0]
+    monkeypatch.setattr(tqdm.std, "time", lambda: now[0])
+    return now
+
+
+def _benchmark_with_scoring(report, clock) -> None:
+    """The reports of a benchmark whose gan_filtered arm scores two classes' candidates (stage "score", one phase
+    a class), 10 s between reports."""
+    for p in [Progress("benchmark", 0, 4), Progress("benchmark", 1, 4, {"last": "real/seed 0"}),
+              *[Progress("score", n, 711, {"phase": "class 7's candidates"}) for n in (0, 256, 711)],
+              *[Progress("score", n, 585, {"phase": "class 8's candidates"}) for n in (0, 256, 512, 585)],
+              Progress("benchmark", 1, 4, {"training": "gan_filtered/seed 0"}),
+              Progress("benchmark", 2, 4, {"last": "gan_filtered/seed 0"})]:
+        report(p)
+        clock[0] += 10
+
+
+def test_each_scoring_gets_a_bar_of_its_own_and_the_benchmarks_bar_keeps_its_clock(capsys, clock):
+    # `ganaug benchmark`: class 8's scoring bar started at "0/711 [00:46<…]" (class 7's total and clock) and ended at
+    # 585/711; the benchmark's bar came back after each scoring at 00:00.
+    with tqdm_progress() as report:
+        _benchmark_with_scoring(report, clock)
+    lines = capsys.readouterr().err.splitlines()
+    counts = [" ".join(re.search(r"(\d+/\d+) \[(\d\d:\d\d)", line).groups()) for line in lines]
+    assert counts == ["0/4 00:00", "1/4 00:10",
+                      "0/711 00:00", "256/711 00:10", "711/711 00:20",
+                      "0/585 00:00", "256/585 00:10", "512/585 00:20", "585/585 00:30",
+                      "1/4 01:30", "2/4 01:40"], lines  # the benchmark's clock from its start: 90 s, not 00:00
+    assert "10.00s/it" in lines[-1]  # its rate: the one arm since it came back (5.00s/it: both arms in 10 s)
+
+
+def test_a_stage_that_comes_back_with_a_lower_count_starts_a_new_bar(capsys, clock, terminal):
+    with tqdm_progress() as report:
+        for n in (0, 5, 9):  # one seed's scoring of a class, then the next seed's, same phase and total
+            report(Progress("score", n, 9, {"phase": "class 7's candidates"}))
+            clock[0] += 10
+        report(Progress("score", 0, 9, {"phase": "class 7's candidates"}))
+        clock[0] += 10
+        report(Progress("score", 9, 9, {"phase": "class 7's candidates"}))
+    frames = [f for f in capsys.readouterr().err.replace("\r", "\n").split("\n") if f.strip()]
+    assert any("0/9 [00:00<" in f for f in frames[3:]) and "9/9 [00:10<" in frames[-1], frames
