@@ -32,6 +32,11 @@ class RunFailedOnFullDisk(UserError):
         self.in_app = in_app
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM that stopped a run where the training loop no longer defers it (its final save): the run is
+    kept, cancelled, and the message says from which checkpoint it goes on."""
+
+
 def full_disk(e: BaseException) -> bool:
     return isinstance(e, OSError) and e.errno in FULL_DISK
 

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from db.datasets import get_dataset
 from db.engine import database_failure, once_answering, session_scope
 from db.models import Dataset, Run, db_now
-from ganaug.errors import FREE_SPACE_IN_APP, RunFailedOnFullDisk, UserError, full_disk, full_disk_said
+from ganaug.errors import (FREE_SPACE_IN_APP, RunFailedOnFullDisk, RunInterrupted, UserError, full_disk,
+                           full_disk_said)
 from ganaug.held_folders import (NOT_RECORDED_WHY, UNCOMMITTED, HeldFolder, mark_committed, mark_uncommitted,
                                   removed_if_left_by_a_kill, sweep_abandoned)
 from ganaug_core import paths
@@ -275,9 +276,17 @@ def _train(run_id: int, run_dir: Path, config: TrainConfig, data: TrainData, pay
     except BaseException as e:
         if not started:  # a start that failed or was interrupted (building the networks, loading a checkpoint)
             _discard_run(run_id, run_dir)
+        elif isinstance(e, KeyboardInterrupt):
+            # Past the loop's own handler: a second Ctrl-C (or SIGTERM) while the final checkpoint was saved (542 MB
+            # at 16² with --width 256). The run was stored with "KeyboardInterrupt: " and `train` said "interrupted
+            # before a checkpoint could be written", though an earlier checkpoint may well be recorded.
+            said = (f"interrupted before the checkpoint of step {trainer.step} was written (Ctrl-C or SIGTERM while "
+                    f"it saved); {_how_it_goes_on(run_id)}")
+            _finish(run_id, "cancelled", said)
+            raise RunInterrupted(f"run {run_id} cancelled: {said}") from e
         else:
             said = _failure_said(run_id, e)
-            _finish(run_id, "cancelled" if isinstance(e, KeyboardInterrupt) else "failed", said[:2000])
+            _finish(run_id, "failed", said[:2000])
             if full_disk(e):  # one line, as bad input is (exit status 2), not `cli_errors`' "… was removed"
                 raise RunFailedOnFullDisk(f"run {run_id} failed: {said}",
                                           f"run {run_id} failed: {_failure_said(run_id, e, in_app=True)}") from e
@@ -292,6 +301,12 @@ def _failure_said(run_id: int, e: BaseException, in_app: bool = False) -> str:
     `in_app`: said for the app's pages (a training job's error), with the Generate page's picker for the command."""
     if not full_disk(e):
         return f"{type(e).__name__}: {e}"
+    return f"{full_disk_said(e)}: {FREE_SPACE_IN_APP if in_app else FREE_SPACE}, then {_how_it_goes_on(run_id, in_app)}"
+
+
+def _how_it_goes_on(run_id: int, in_app: bool = False) -> str:
+    """What continues a run that ended without saving the state it reached: its last recorded checkpoint, else the
+    run it resumed, else nothing (train again)."""
     try:
         with session_scope() as s:
             run = s.get(Run, run_id)
@@ -303,12 +318,10 @@ def _failure_said(run_id: int, e: BaseException, in_app: bool = False) -> str:
         return (f"“Start from run” {run} on the Generate page" if in_app else f"`ganaug train --resume {run}`")
 
     if checkpoint:
-        then = f"continue from its last checkpoint ({Path(checkpoint).name}) with {resume(run_id)}"
-    elif resumed_from is not None:
-        then = f"resume run {resumed_from} again ({resume(resumed_from)}): this run wrote no checkpoint"
-    else:
-        then = "train again: the run wrote no checkpoint"
-    return f"{full_disk_said(e)}: {FREE_SPACE_IN_APP if in_app else FREE_SPACE}, then {then}"
+        return f"continue from its last checkpoint ({Path(checkpoint).name}) with {resume(run_id)}"
+    if resumed_from is not None:
+        return f"resume run {resumed_from} again ({resume(resumed_from)}): this run wrote no checkpoint"
+    return "train again: the run wrote no checkpoint"
 
 
 def _last_reading(run_id: int) -> tuple[list[str], dict]:

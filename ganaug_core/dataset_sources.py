@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing as mp
+import os
+import threading
 import unicodedata
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from multiprocessing.connection import wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -156,11 +159,29 @@ def worker_pool(workers: int):
         return
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["ganaug_core.datasets"])  # the decoding and writing jobs, and this module
-    pool = ProcessPoolExecutor(workers, mp_context=ctx)
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_end_with_parent)
     try:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _end_with_parent() -> None:
+    """A pool worker's first act: a thread that ends the worker once the process that made the pool is gone.
+
+    An ingest killed outright (`kill -9`, the OOM killer) left its workers waiting for work forever, each holding the
+    queue's pipe open itself, and with them the fork server and its resource tracker: 4 processes of ~115 MB still
+    there 40 minutes on, and a `ganaug data ingest … | tee log` whose `tee` never ended, the workers holding its pipe
+    open. The parent's sentinel (a pipe the parent alone holds open) is readable once it is gone."""
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)  # the whole worker, from this thread: a job it was running has no one to hand its result to
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def _decode_job(args):

@@ -13,6 +13,7 @@ from ganaug.cli.common import JSON, UserError, cli_errors, dataset_class_names, 
 from ganaug.cli.exits import interrupted_exit, terminate_as_interrupt
 from ganaug.cli.line_width import wrapped_note
 from ganaug.cli.runs import runs_app
+from ganaug.errors import RunInterrupted
 from ganaug.shown_text import class_label, one_line
 from ganaug_core import paths, runstats
 from ganaug_core.imbalance import NAMED_AT_MOST, some_names
@@ -151,7 +152,10 @@ def train_cmd(
         with terminate_as_interrupt(), tqdm_progress() as progress:
             run_id = train_run(dataset, config, progress=train_bar(progress, lambda: dataset_class_names(dataset)),
                                resume_run=resume)
-    except KeyboardInterrupt:
+    except RunInterrupted as e:  # the run is kept: from which checkpoint it goes on
+        echo(wrapped_note(str(e)), err=True)
+        raise interrupted_exit(said=True)
+    except KeyboardInterrupt:  # before its run was created: nothing kept
         echo("interrupted before a checkpoint could be written", err=True)
         raise interrupted_exit(said=True)
     _say_how_it_ended(run_id, device, as_json)

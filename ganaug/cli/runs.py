@@ -62,9 +62,11 @@ def runs_list_cmd(
     lines = [f"{r['run']:>5}  {pad(name, named)} {r['status']:<{status}} {p:<{width}}  {r['created']}  "
              f"{human(r['size_bytes']):>8}"
              + (f"\n       resumed from run {r['resumed_from']}" if r["resumed_from"] else "")
-             # a failed run says why below its line (a killed one: how to resume it)
+             # a failed run says why below its line (a killed one: how to resume it), and so does one cancelled
+             # while it saved; before 2026-12-07 such a run's error was "KeyboardInterrupt: ", which says nothing
              + ("\n" + wrapped(one_line(r["error"].splitlines()[0]), INDENT, INDENT)
-                if r["status"] == "failed" and r["error"] else "")
+                if r["error"] and (r["status"] == "failed" or r["status"] == "cancelled"
+                                   and not r["error"].startswith("KeyboardInterrupt")) else "")
              + ("\n" + wrapped(f"its folder {r['run_dir']} is gone: `ganaug runs du` says what to restore", INDENT,
                                INDENT) if r["folder_missing"] else "")
              for r, name, p in zip(rows, names, progress)]
