@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from db.errors import DecisionError
 from db.job_lease import leased
 from db.models import Batch, Dataset, Job, Run, User, as_utc, db_now
+from ganaug_core.shown_text import utc_time
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINAL = ("done", "failed", "cancelled")
@@ -199,7 +200,7 @@ def fail_stale_jobs(session: Session, max_age_s: float = 60.0) -> list[int]:
         if job_id in alive:
             continue
         run, batch_ids = recorded_part(session, run_id or (stats or {}).get("run_id"), (stats or {}).get("batch_ids"))
-        last = beat.isoformat(timespec="seconds") if beat else "never"
+        last = utc_time(beat) if beat else "never"  # as every line for people gives a time (naive on SQLite)
         died = f"the worker (pid {pid}) stopped sending heartbeats (last: {last}); it probably died"
         left = _left_by_dead_worker(session, kind, params or {}, run, batch_ids)
         values = dict(status="failed", finished_at=now, error=f"{died}. {left}" if left else

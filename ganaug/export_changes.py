@@ -15,12 +15,9 @@ from pathlib import Path
 from typing import Optional
 
 from ganaug.shown_text import class_label, one_line
+from ganaug_core.shown_text import utc_time
 
 _DID = {"revoke": "revoked its approval", "reject": "rejected it", "reject_sample": "rejected it"}
-
-
-def _when(ts: str) -> str:
-    return f"{ts[:19].replace('T', ' ')} UTC"
 
 
 def withdrawn_by(w: dict, gate_hint: str = "") -> str:
@@ -30,7 +27,8 @@ def withdrawn_by(w: dict, gate_hint: str = "") -> str:
         return "the review's gate leaves them out now" + gate_hint
     did = f"tagged it {one_line(w['tag'])!r} (a blocking tag)" if w["action"] == "tag" else _DID[w["action"]]
     why = f": “{one_line(w['reason'])}”" if w["reason"] else ""
-    return f"{one_line(w['actor'])} {did} at {_when(w['ts'])} (event {w['event_id']}{why}), after this folder was exported"
+    return (f"{one_line(w['actor'])} {did} at {utc_time(w['ts'])} (event {w['event_id']}{why}), after this folder was "
+            "exported")
 
 
 def withdrawn_items(folder: Path, withdrawn: list[dict], gate_hint: str = "") -> list[str]:
@@ -66,7 +64,7 @@ def withdrawn_total(withdrawn: list[dict], synthetic: int) -> str:
 def changes_head(since: dict) -> str:
     """'since the previous recorded export, event 7 by rex at 2026-12-07 11:11:34 UTC (/data/gated)'."""
     return (f"since the previous recorded export, event {since['event']} by {one_line(since['actor'])} at "
-            f"{_when(since['ts'])} ({one_line(since['folder'])})")
+            f"{utc_time(since['ts'])} ({one_line(since['folder'])})")
 
 
 NOTHING_CHANGED = "nothing changed (the same manifest sha256)"

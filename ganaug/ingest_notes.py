@@ -30,12 +30,12 @@ def ingest_notes(source: str, dataset, result, report, duplicates: dict, default
     if not defaulted and source != DEMO_NAME and side and res >= 2 * side:
         lines.append(enlarged_note(side, res))
     if result.stretched:
-        lines.append(stretched_note(result.stretched, res))
+        lines.append(stretched_note(result.stretched, res, source))
     if result.frames:
-        lines.append(frames_note(result.frames))
+        lines.append(frames_note(result.frames, source))
     if result.small:
-        lines.append(small_note(result.small, side, res))
-    lines += depth_notes(result.wide, result.wide_peak, result.bit_depth)
+        lines.append(small_note(result.small, side, res, source))
+    lines += depth_notes(result.wide, result.wide_peak, result.bit_depth, result.wide_paths, source)
     lines += colour_notes(result.colourless, [im.class_index for im in result.images], result.class_names)
     lines += split_warnings(report, folder=Path(source).expanduser().is_dir())
     lines += few_rare_test_note(report)
@@ -140,6 +140,16 @@ def _shown_source(path: str, class_name: str, source: str) -> str:
     return one_line(str(rel)) if rel.parts[0] == class_name else f"{one_line(str(rel))} (class {one_line(class_name)})"
 
 
+def _in_source(path: str, source: str) -> str:
+    """A file a note names, as `_shown_source` names one without its class: relative to the folder ingested
+    ('cells/strip.png'), else whole. The notes on stretched, small and many-frame images gave the whole path
+    ('/data/lab/cells/strip.png') where the notes on duplicates beside them gave 'cells/strip.png'."""
+    try:
+        return one_line(str(Path(path).relative_to(Path(source).expanduser().resolve()))) if source else one_line(path)
+    except ValueError:
+        return one_line(path)
+
+
 def held_note(held: dict[str, int], fraction: float) -> list[str]:
     if not held:
         return []
@@ -202,58 +212,65 @@ def colour_notes(colourless: list[int], labels: list[int], class_names: list[str
             "where one camera is monochrome, ingest again under another --name with --channels 1"]
 
 
-def stretched_note(stretched: list[tuple[str, int, int]], resolution: int) -> str:
+def stretched_note(stretched: list[tuple[str, int, int]], resolution: int, source: str = "") -> str:
     """Said of images far from square: stored stretched, a 30×200 strip no longer looks like itself."""
     path, w, h = max(stretched, key=lambda s: max(s[1], s[2]) / max(1, min(s[1], s[2])))
     n = len(stretched)
     return (f"note: {n} image{'s' * (n > 1)} {'are' if n > 1 else 'is'} far from square (the longer side 2× the "
-            f"shorter or more; the most: {one_line(path)}, {w}×{h}) and {'were' if n > 1 else 'was'} stretched to "
-            f"{resolution}×{resolution}; crop or pad {'them' if n > 1 else 'it'} first where the shape matters "
-            "(`--json` lists them)")
+            f"shorter or more; the most: {_in_source(path, source)}, {w}×{h}) and {'were' if n > 1 else 'was'} "
+            f"stretched to {resolution}×{resolution}; crop or pad {'them' if n > 1 else 'it'} first where the shape "
+            "matters (`--json` lists them)")
 
 
-def frames_note(frames: list[tuple[str, int]]) -> str:
+def frames_note(frames: list[tuple[str, int]], source: str = "") -> str:
     """Said of files of several frames or pages: a microscope's multi-page TIFF (a z-stack, channels, a time series)
     became one image of its first page, and nothing said the rest was not ingested."""
     path, most = max(frames, key=lambda f: f[1])
     n = len(frames)
     return (f"note: {n} file{'s' * (n > 1)} {'hold' if n > 1 else 'holds'} several frames or pages (the most: "
-            f"{one_line(path)}, {most} of them) and only the first of each was ingested: save the others as images of "
-            "their own to ingest them (`--json` lists them)")
+            f"{_in_source(path, source)}, {most} of them) and only the first of each was ingested: save the others as "
+            "images of their own to ingest them (`--json` lists them)")
 
 
-def small_note(small: list[tuple[str, int, int]], side: int, resolution: int) -> str:
+def small_note(small: list[tuple[str, int, int]], side: int, resolution: int, source: str = "") -> str:
     """Said of images much smaller than the others (icons, thumbnails beside the scans they show): enlarged to the
     resolution, they add no detail, and a thumbnail of a scan is a near-copy of it."""
     path, w, h = min(small, key=lambda s: min(s[1], s[2]))
     n = len(small)
     return (f"note: {n} image{'s' * (n > 1)} {'are' if n > 1 else 'is'} much smaller than the others (whose shorter "
-            f"side is {side} px, median; the smallest: {one_line(path)}, {w}×{h}) and {'were' if n > 1 else 'was'} "
-            f"enlarged to {resolution}×{resolution}: thumbnails or icons? (`--json` lists them)")
+            f"side is {side} px, median; the smallest: {_in_source(path, source)}, {w}×{h}) and "
+            f"{'were' if n > 1 else 'was'} enlarged to {resolution}×{resolution}: thumbnails or icons? (`--json` lists "
+            "them)")
 
 
-def depth_notes(wide: int, peak: int, bit_depth: int) -> list[str]:
+def depth_notes(wide: int, peak: int, bit_depth: int, named: list[str] = (), source: str = "") -> list[str]:
     """Said of a folder's 16-bit images whose values use fewer bits than --bit-depth says (a 12-bit microscope camera
     saves into 16-bit files: scaled 65535 → 255 they were stored at 0–16, nearly black, in 17 grey levels), or more
-    (clipped to white); else that they were stored at 8 bits, as everything downstream, the export too, uses them."""
+    (clipped to white); else that they were stored at 8 bits, as everything downstream, the export too, uses them.
+    `named`: the first few of them, named at the note's end as the other notes name a file ("the image of 16 bits"
+    named none); at the end, so that the job's message, the note's first sentence cut at 200 characters, keeps what
+    happened to them."""
     if not wide:
         return []
     top, many = 2**bit_depth - 1, wide > 1
     these = f"the {wide} images of 16 bits hold" if many else "the image of 16 bits holds"
+    files = ", ".join(_in_source(p, source) for p in named) + (f" and {wide - len(named)} more" if wide > len(named)
+                                                                else "")
+    which = f"; {'the files' if many else 'the file'}: {files}" if named else ""
     if peak > top:
         return [f"warning: {these} values up to {peak:,}, above the {top:,} that --bit-depth {bit_depth} scales to "
                 f"255: the values above it were stored as 255 (white); ingest again under another --name with a "
-                "larger --bit-depth"]
+                f"larger --bit-depth{which}"]
     fewer = next((b for b in (8, 10, 12, 14) if b < bit_depth and peak < 2**b), None)
     if fewer is None:  # their full range: still 8 bits kept of 16, which an X-ray's owner expects to get back
         return [] if bit_depth <= 8 else [
             f"note: {f'the {wide} images of 16 bits were' if many else 'the image of 16 bits was'} stored at 8 bits "
             f"({top:,} → 255, {(top + 1) // 256} levels to one): training, review and `ganaug export` use "
-            f"{'these 8-bit copies' if many else 'this 8-bit copy'}, not the 16-bit files"]
+            f"{'these 8-bit copies' if many else 'this 8-bit copy'}, not the 16-bit files{which}"]
     level = round(peak / (top / 255))
     return [f"note: {these} values up to {peak:,} only, stored at 0–{level} of 255 by --bit-depth {bit_depth} "
             f"({top:,} → 255): nearly black, in {level + 1} grey levels. If a {fewer}-bit camera made "
-            f"{'them' if many else 'it'}, ingest again under another --name with --bit-depth {fewer}"]
+            f"{'them' if many else 'it'}, ingest again under another --name with --bit-depth {fewer}{which}"]
 
 
 def held_beyond_fraction(report, fraction: float) -> dict[str, int]:

@@ -66,6 +66,7 @@ def shown_text(shown: dict) -> str:
     from ganaug.shown_text import one_line
     from ganaug_core.imbalance import LINE_COLUMNS
     from ganaug_core.runstats import too_young_to_tell
+    from ganaug_core.shown_text import utc_time
 
     cfg = shown["config"]
     of = f" of {shown['total_steps']:,}" if shown["total_steps"] else f" ({shown['budget']} budget)"
@@ -77,9 +78,12 @@ def shown_text(shown: dict) -> str:
                f"batch {cfg['batch_size']}" if cfg.get("batch_size") else None,
                f"seed {cfg['seed']}" if cfg.get("seed") is not None else None]
     # Each line fits 80 columns, wrapped between words (`ganaug.cli.line_width`): the settings with both times were
-    # 116 columns, the latest stats 103.
-    lines.append(wrapped(", ".join(x for x in setting if x) + f"; created {shown['created']} UTC"
-                         + (f", finished {shown['finished']} UTC" if shown["finished"] else ""), "  ", "  "))
+    # 116 columns, the latest stats 103. The times on a line of their own, as every human line says them: beside the
+    # settings, '…T22:04:18 UTC' was split over two lines.
+    lines.append(wrapped(", ".join(x for x in setting if x), "  ", "  "))
+    times = [f"{k} {utc_time(shown[k])}" for k in ("created", "finished") if shown[k]]
+    if times:
+        lines.append(wrapped(", ".join(times), "  ", "  ", whole=tuple(times)))
     if shown["status"] == "failed" and shown["error"]:
         lines.append(wrapped(one_line(shown["error"].splitlines()[0]), "  ", "  "))
     lines += [wrapped(line, whole=(shown["stats"]["file"],)) for line in _stats_lines(shown)]  # "no stats yet: PATH …"

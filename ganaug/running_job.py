@@ -32,6 +32,7 @@ from db.models import Job, db_now
 from ganaug.errors import UserError
 from ganaug.job_messages import progress_message
 from ganaug_core.progress import Progress
+from ganaug_core.shown_text import utc_time
 
 
 def _seconds_from(variable: str, default: float) -> float:
@@ -181,8 +182,8 @@ def back_again(s: Session, job_id: int) -> Optional[int]:
     there is one (this one then stops: `RunningJob.should_stop`)."""
     swept = back_from_sweep(s, job_id)
     if swept is not None:
-        print(f"worker: job {job_id}: a sweep had marked it failed at {swept}, while this worker was out of reach of "
-              "the database; it runs on", file=sys.stderr, flush=True)
+        print(f"worker: job {job_id}: a sweep had marked it failed at {utc_time(swept)}, while this worker was out of "
+              "reach of the database; it runs on", file=sys.stderr, flush=True)
         return None
     job = s.get(Job, job_id)
     later = redone_by(s, job) if job is not None and job.status == "failed" else None

@@ -266,6 +266,9 @@ def much_smaller(width: int, height: int, side: int, resolution: int) -> bool:
     return 2 * min(width, height) <= min(side, resolution)
 
 
+WIDE_NAMED = 3  # 16-bit images the ingest's note names, the others counted ('a.tif, b.tif, c.tif and 9 more')
+
+
 @dataclass
 class FolderFindings:
     """What reading a folder noticed beside its pixels, for the ingest's notes."""
@@ -276,6 +279,8 @@ class FolderFindings:
     small: list[tuple[str, int, int]] = field(default_factory=list)
     wide: int = 0  # how many 16-bit images were read
     wide_peak: int = 0  # the highest value in them: below 4096 for a 12-bit camera's
+    # the paths of the first WIDE_NAMED of them, which their note names ("the image of 16 bits" named none)
+    wide_paths: list[str] = field(default_factory=list)
     # each read image's copy set (`split_sets`): the lowest index of the images it is identical to or a near-copy of
     sets: Optional[np.ndarray] = None
 
@@ -380,6 +385,8 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
                 found.frames.append((str(files[i]), n_frames))
             if peak is not None:
                 found.wide, found.wide_peak = found.wide + 1, max(found.wide_peak, peak)
+                if len(found.wide_paths) < WIDE_NAMED:
+                    found.wide_paths.append(str(files[i]))
             if (i + 1) % DECODE_CHUNK == 0 or i + 1 == len(jobs):
                 progress(Progress("decode", i + 1, len(jobs)))
     ok = np.flatnonzero(read).tolist()

@@ -114,6 +114,7 @@ class IngestResult:
     small: list[tuple[str, int, int]] = field(default_factory=list)
     wide: int = 0  # how many 16-bit images a folder held
     wide_peak: int = 0  # their highest value: below 4096 for a 12-bit camera's
+    wide_paths: list[str] = field(default_factory=list)  # the source paths of the first few of them (their note's)
     bit_depth: int = 16  # the bits their values were taken to use (IngestOptions.bits)
 
     def duplicates(self, max_groups: int = 50) -> dict:
@@ -185,7 +186,8 @@ def ingest(source: str, out_dir: Path, options: IngestOptions, progress: Progres
         result.images = _with_near_sets(result.images, found.sets)
     return dataclasses.replace(result, test_fraction=options.test_fraction, seed=options.seed, source_side=side,
                                stretched=stretched, links=links, frames=found.frames, small=found.small,
-                               wide=found.wide, wide_peak=found.wide_peak, bit_depth=options.bits)
+                               wide=found.wide, wide_peak=found.wide_peak, wide_paths=found.wide_paths,
+                               bit_depth=options.bits)
 
 
 def colourless_per_class(pixels: np.ndarray, labels: np.ndarray, num_classes: int, block: int = 1024) -> list[int]:

@@ -30,8 +30,8 @@ def home() -> Path:
     except (FileExistsError, NotADirectoryError):  # its own strerror, 'File exists: PATH', did not say what was wrong
         raise GanaugError(f"GANAUG_HOME {path}: {_nearest_existing(path)} is a file, not a folder") from None
     except OSError as e:  # 'No such file or directory: /proc/x' or 'Permission denied: /srv' named no variable
-        raise GanaugError(f"GANAUG_HOME {path}: cannot create it: {e.strerror or e}"
-                          + (f": {e.filename}" if e.filename and str(e.filename) != str(path) else "")) from None
+        raise GanaugError(f"GANAUG_HOME {path}: cannot create it ({e.strerror or e}"  # as `cannot create` says below
+                          + (f": {e.filename}" if e.filename and str(e.filename) != str(path) else "") + ")") from None
     return path
 
 

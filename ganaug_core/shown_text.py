@@ -37,3 +37,16 @@ def one_line(text: Any) -> str:
     control characters, tabs, line breaks, bidi controls and zero-width spaces shown as escapes (`a\\nb`, `\\x1b`,
     `\\u202e`)."""
     return printable(_BREAKS.sub(_escaped, str(text)))
+
+
+def utc_time(t: Any) -> str:
+    """A stored time for people, to the second: '2026-12-07 04:26:12 UTC', as the app, the review's refusals and the
+    export's history say it. `t` an ISO 8601 string (the decision log's `ts`, '…T04:26:12.639153+00:00') or a
+    datetime; naive ones are UTC (SQLite gives them back so). Decision lines said the log's whole value, microseconds
+    and '+00:00', where `audit log` said '…T04:26:12Z' of the same event: `--json` keeps the whole value."""
+    import datetime as dt
+
+    when = dt.datetime.fromisoformat(t) if isinstance(t, str) else t
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")

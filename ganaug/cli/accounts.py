@@ -14,6 +14,7 @@ import typer
 
 from ganaug.cli.common import AT_A_PROMPT, Commands, JSON, USER, UserError, cli_errors, echo, emit, login, read_password
 from ganaug.shown_text import one_line
+from ganaug_core.shown_text import utc_time
 
 users_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Reviewer and admin accounts.")
 tags_app = typer.Typer(cls=Commands, no_args_is_help=True, help="The artifact tag taxonomy.")
@@ -175,9 +176,9 @@ def users_failed_sign_ins_cmd(as_json: bool = JSON) -> None:
 
     with session_scope() as s:
         rows = [dict(r, last_try=_iso(r["last_try"]), locked_until=_iso(r["locked_until"])) for r in throttle.recent(s)]
-    lines = [f"{_shown(r['name']):<20} {r['tries']:>2} wrong, last {_utc(r['last_try'])}"
+    lines = [f"{_shown(r['name']):<20} {r['tries']:>2} wrong, last {utc_time(r['last_try'])}"
              + (f", from {r['addresses']} addresses" if r["addresses"] > 1 else "")
-             + (f"; refused until {_utc(r['locked_until'])}" if r["locked"] else "") for r in rows]
+             + (f"; refused until {utc_time(r['locked_until'])}" if r["locked"] else "") for r in rows]
     emit(dict(minutes=throttle.minutes, limit=throttle.limit, name_limit=throttle.name_limit, failed_sign_ins=rows),
          as_json,
          "\n".join(lines) or f"no wrong passwords in the last {throttle.minutes:g} minutes")
@@ -185,10 +186,6 @@ def users_failed_sign_ins_cmd(as_json: bool = JSON) -> None:
 
 def _iso(t) -> Optional[str]:
     return None if t is None else t.isoformat(timespec="seconds")
-
-
-def _utc(iso: str) -> str:
-    return iso[:19].replace("T", " ") + " UTC"
 
 
 def _shown(name: Optional[str]) -> str:

@@ -19,6 +19,7 @@ import typer
 from ganaug.cli.common import Commands, JSON, UserError, check_limit, cli_errors, emit, left_out
 from ganaug.cli.line_width import wrapped
 from ganaug.shown_text import one_line
+from ganaug_core.shown_text import utc_time
 
 audit_app = typer.Typer(cls=Commands, no_args_is_help=True,
                         help="The hash-chained decision log; export folders, images and batches checked against it.")
@@ -176,10 +177,11 @@ def audit_log_cmd(
                  if len(rows) == limit else len(rows))
         names = _user_names(s, {r["target_id"] for r in rows if r["target_type"] == "user"})
     # Each event on one line: a reason typed with a newline printed a line of its own, like a forged event. Its time
-    # to the second, as `audit exports` gives it: with its microseconds and '+00:00' every line was 80 columns or more
-    # before a reason (`--json` has it whole). A reason is never cut or wrapped: the line is the event, whole.
-    text = "\n".join(f"{r['id']:>6} {r['ts'][:19]}Z {one_line(r['actor']):<12} {r['action']:<14} {r['target_type']} "
-                     f"{r['target_id']}"
+    # to the second, as every human line gives it (`utc_time`): with its microseconds and '+00:00' every line was 80
+    # columns or more before a reason (`--json` has it whole). A reason is never cut or wrapped: the line is the
+    # event, whole.
+    text = "\n".join(f"{r['id']:>6} {utc_time(r['ts'])} {one_line(r['actor']):<12} {r['action']:<14} "
+                     f"{r['target_type']} {r['target_id']}"
                      + (f" ({one_line(names[r['target_id']])})"
                         if r["target_type"] == "user" and r["target_id"] in names else "")
                      + _dataset_of(r)
@@ -248,7 +250,7 @@ def audit_exports_cmd(
 def _export_line(r: dict) -> str:
     """One recorded export on one line (50 of them had taken 200), what matches a folder to its record: the start
     of its manifest's sha256 (as in the folder's manifest.sha256), the folder, who, when, and the check."""
-    return (f"event {r['id']}  {r['ts'][:19]}Z  {one_line(r['actor']):<12} "
+    return (f"event {r['id']}  {utc_time(r['ts'])}  {one_line(r['actor']):<12} "
             f"{one_line(r['dataset'])}  {r['images']} images ({r['synthetic']} synthetic), ratio {r['ratio']:g}  "
             f"manifest {(r['manifest_sha256'] or '')[:12]}  {_FOLDER_WORD[r['folder_check']]}{_withdrawn(r, ', ')}  "
             f"{one_line(r['folder'])}")
@@ -260,8 +262,8 @@ def _withdrawn(r: dict, lead: str) -> str:
 
 def _export_lines(r: dict) -> str:
     """One recorded export in full (`--long`)."""
-    return (f"event {r['id']} {r['ts']} {one_line(r['actor'])} exported {one_line(r['dataset'])}: {r['images']} "
-            f"images ({r['real']} real + {r['synthetic']} synthetic), ratio {r['ratio']:g}\n"
+    return (f"event {r['id']} {utc_time(r['ts'])} {one_line(r['actor'])} exported {one_line(r['dataset'])}: "
+            f"{r['images']} images ({r['real']} real + {r['synthetic']} synthetic), ratio {r['ratio']:g}\n"
             f"  manifest sha256 {r['manifest_sha256']}\n"
             f"  gated on the log's first {r['log_head_events']} events, head {r['log_head']}\n"
             f"  folder {one_line(r['folder'])} ({_FOLDER_CHECK[r['folder_check']]}"

@@ -14,6 +14,7 @@ import typer
 
 from ganaug.cli.common import JSON, UserError, cli_errors, emit
 from ganaug.shown_text import one_line
+from ganaug_core.shown_text import utc_time
 from ganaug_core.imageio import sha256_file
 
 
@@ -90,10 +91,10 @@ def audit_trace_cmd(
         lines.append(f"sample {t['sample_id']} of batch {t['batch_id']} ({t['batch_status']}): run {t['run_id']}, "
                      f"class {t['class_index']}{name}, seed {t['seed']}\n"
                      f"  checkpoint sha256 {t['checkpoint_sha256']} ({one_line(where)})")
-        lines += [f"  event {d['id']} {d['ts']} {one_line(d['actor'])} ({d['role']}) {d['action']} "
+        lines += [f"  event {d['id']} {utc_time(d['ts'])} {one_line(d['actor'])} ({d['role']}) {d['action']} "
                   f"{d['target_type']} {d['target_id']}" + (f"  — {one_line(d['reason'])}" if d["reason"] else "")
                   for d in t["decisions"]]
-        lines += [f"  in export event {e['id']} {e['ts']} by {one_line(e['actor'])}: {one_line(e['folder'])}"
+        lines += [f"  in export event {e['id']} {utc_time(e['ts'])} by {one_line(e['actor'])}: {one_line(e['folder'])}"
                   for e in t["exports"]]
         lines.append(f"  regenerate: ganaug audit reproduce {t['batch_id']} --sample {t['sample_id']} --out FILE")
     lines += [f"real image {r['id']}: class {r['class_index']}, {r['split']} split, {one_line(r['path'])} "

@@ -7,6 +7,7 @@ import functools
 import json
 import math
 import os
+import re
 import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
@@ -95,6 +96,13 @@ def fail(message: str) -> None:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
+def lower_first(text: str) -> str:
+    """`text` with its first word lower-case, as every line of ours begins ('error: --limit must be at least 1'), where
+    another's words begin with a capital: click's 'Missing option', the system's 'Permission denied'. A word in
+    capitals ('OSError', 'CUDA') stays as it is."""
+    return text[:1].lower() + text[1:] if text[:1].isupper() and text[1:2].islower() else text
+
+
 def _oserror_said(e: OSError) -> str:
     """An OSError in one line; a full disk, quota or `ulimit -f` with where it stopped the command and what to free
     ('No space left on device' alone named no place to free)."""
@@ -103,7 +111,7 @@ def _oserror_said(e: OSError) -> str:
 
     if full_disk(e):
         return f"{full_disk_where(e)}; what the command was writing was removed: {FREE_SPACE} and run it again"
-    return f"{e.strerror or str(e) or type(e).__name__}" + (f": {e.filename}" if e.filename else "")
+    return lower_first(e.strerror or str(e) or type(e).__name__) + (f": {e.filename}" if e.filename else "")
 
 
 def cli_errors(fn: Callable) -> Callable:
@@ -162,7 +170,12 @@ def _usage_errors_on_one_line() -> Iterator[None]:
             raise
         raise reader_gone() from None
     except _UsageError as e:
-        message = " ".join(e.format_message().split())
+        # In our words: "Missing option '--class'." and "No such command 'lsit'. Did you mean 'list'?" began with a
+        # capital and ended with a full stop, beside every other line's "error: --limit must be at least 1, got 0";
+        # so did what follows a colon ("Invalid value for 'batch': Input should be …", "(Possible options: …").
+        message = " ".join(e.format_message().split()).replace(". Did you mean", ": did you mean")
+        message = re.sub(r"(?<=: )[A-Z](?=[a-z])|(?<=\()Possible options", lambda m: m[0][0].lower() + m[0][1:],
+                         lower_first(message)).removesuffix(".")
         hint = f" (try '{e.ctx.command_path} --help')" if e.ctx is not None else ""
         echo(f"error: {message}{hint}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -246,7 +259,9 @@ def read_password(prompt: str, missing: str, confirm: bool = False) -> str:
     stdin = sys.stdin
     if stdin is not None and stdin.isatty():
         try:
-            return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+            # Its second prompt in our words: click's own is 'Repeat for confirmation'.
+            return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm and f"repeat the {prompt}",
+                                err=True)
         except typer.Abort as e:
             # Ctrl-C or Ctrl-D at the prompt: click said 'Aborted!' with exit status 1, which reads as a failed check.
             # Ctrl-C is an interrupt (130); Ctrl-D, like an empty stdin, gives no password (bad input).

@@ -8,7 +8,9 @@ from typing import Optional
 import typer
 
 from ganaug.cli.common import JSON, USER, cli_errors, emit, login
+from ganaug.cli.line_width import wrapped
 from ganaug.shown_text import one_line
+from ganaug_core.shown_text import utc_time
 
 SEAL_HELP = (
     "Record a dataset's real images in the decision log as they are now (admins; for a dataset ingested before "
@@ -40,8 +42,10 @@ def seal_cmd(
         out = dict(event_id=event.id, action=event.action, dataset=name, images=event.details["images"],
                    real_images_sha256=event.details["real_images_sha256"], actor=event.actor, role=event.role,
                    ts=event.ts, reason=event.reason, hash=event.hash)
-    emit(out, as_json, f"sealed the {out['images']:,} real images of dataset {one_line(name)!r}: recorded as event "
-                       f"{out['event_id']} by {one_line(out['actor'])} ({out['role']}) at {out['ts']}")
+    when = utc_time(out["ts"])  # as every decision line says it; `--json` keeps the log's whole value
+    emit(out, as_json, wrapped(f"sealed the {out['images']:,} real images of dataset {one_line(name)!r}: recorded as "
+                               f"event {out['event_id']} by {one_line(out['actor'])} ({out['role']}) at {when}",
+                               whole=(when,)))
 
 
 def register(data_app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from ganaug.cli.common import JSON, UserError, cli_errors, dataset_class_names, 
 from ganaug.cli.exits import terminate_as_interrupt
 from ganaug.cli.line_width import wrapped
 from ganaug.shown_text import class_label, one_line
+from ganaug_core.shown_text import utc_time
 from ganaug_core.imbalance import LINE_COLUMNS
 
 
@@ -138,9 +139,10 @@ def export_cmd(
     if event is None:
         echo("note: this export is not recorded in the decision log; to record it, export with --user NAME "
              "(or GANAUG_USER set)", err=True)
-    # Wrapped: a signer's name of 26 characters made it 93 columns. The event's time stays whole (no space in it).
+    # Wrapped: a signer's name of 26 characters made it 93 columns. The event's time stays whole, as decisions say it.
+    when = utc_time(event["ts"]) if event else ""
     recorded = ("\n" + wrapped(f"recorded as event {event['id']} by {one_line(event['actor'])} ({event['role']}) at "
-                                f"{event['ts']}") if event else "")
+                                f"{when}", whole=(when,)) if event else "")
     real = sum(v["real"] for v in summary["counts"].values())
     emit(summary, as_json, f"exported {summary['entries']} images to {summary['out']}: {real} real + "
                            f"{summary['entries'] - real} synthetic\n{table}{cap_note}{balance}{since}"

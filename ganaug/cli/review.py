@@ -16,6 +16,7 @@ from ganaug.cli.audit import tag_of
 from ganaug.cli.common import Commands, JSON, USER, UserError, check_limit, cli_errors, echo, emit, left_out, login
 from ganaug.cli.line_width import wrapped, wrapped_note
 from ganaug.shown_text import class_label, one_line
+from ganaug_core.shown_text import utc_time
 
 review_app = typer.Typer(cls=Commands, no_args_is_help=True, help="Approve, reject or revoke batches; reject and tag samples.")
 jobs_app = typer.Typer(cls=Commands, no_args_is_help=True,
@@ -41,9 +42,11 @@ def _record(fn, target: int, user: Optional[str], *args, **kwargs) -> tuple[dict
         out = dict(event_id=event.id, action=event.action, target_type=event.target_type, target_id=event.target_id,
                    actor=event.actor, role=event.role, ts=event.ts, reason=event.reason, hash=event.hash)
         tag = tag_of(event.details)
-    # Wrapped: 'approve batch 1 recorded as event 3 by dr.maria-fernanda.oliveira (admin) at …' was 109 columns.
+    # Wrapped: 'approve batch 1 recorded as event 3 by dr.maria-fernanda.oliveira (admin) at …' was 109 columns. The
+    # time as every human line gives it (`utc_time`), never split over two lines.
+    when = utc_time(out["ts"])
     return out, wrapped(f"{out['action']}{tag} {out['target_type']} {out['target_id']} recorded as event "
-                        f"{out['event_id']} by {one_line(out['actor'])} ({out['role']}) at {out['ts']}")
+                        f"{out['event_id']} by {one_line(out['actor'])} ({out['role']}) at {when}", whole=(when,))
 
 
 def _decision(fn, target: int, user: Optional[str], as_json: bool, *args, **kwargs) -> None:

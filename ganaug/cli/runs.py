@@ -59,7 +59,9 @@ def runs_list_cmd(
     names = [one_line(r["dataset"]) for r in rows]
     room = LINE_COLUMNS - (5 + 2 + 1 + status + 1 + width + 2 + 19 + 2 + 8)
     named = max(len("dataset"), min(16, room, max(map(text_columns, names), default=0)))
-    lines = [f"{r['run']:>5}  {pad(name, named)} {r['status']:<{status}} {p:<{width}}  {r['created']}  "
+    # The time under "created (UTC)" as the app's tables show it ('2026-12-07 22:04:18'); `--json` keeps the 'T'.
+    lines = [f"{r['run']:>5}  {pad(name, named)} {r['status']:<{status}} {p:<{width}}  "
+             f"{(r['created'] or '').replace('T', ' '):<19}  "
              f"{human(r['size_bytes']):>8}"
              + (f"\n       resumed from run {r['resumed_from']}" if r["resumed_from"] else "")
              # a failed run says why below its line (a killed one: how to resume it), and so does one cancelled
@@ -67,8 +69,7 @@ def runs_list_cmd(
              + ("\n" + wrapped(one_line(r["error"].splitlines()[0]), INDENT, INDENT)
                 if r["error"] and (r["status"] == "failed" or r["status"] == "cancelled"
                                    and not r["error"].startswith("KeyboardInterrupt")) else "")
-             + ("\n" + wrapped(f"its folder {r['run_dir']} is gone: `ganaug runs du` says what to restore", INDENT,
-                               INDENT) if r["folder_missing"] else "")
+             + (_folder_gone(r["run_dir"]) if r["folder_missing"] else "")
              for r, name, p in zip(rows, names, progress)]
     header = (f"{'run':>5}  {'dataset':<{named}} {'status':<{status}} {'progress':<{width}}  {'created (UTC)':<19}  "
               f"{'on disk':>8}")
@@ -76,6 +77,16 @@ def runs_list_cmd(
         lines.append(left_out(len(rows), total, "runs", "" if dataset else ", --dataset NAME one dataset's"))
     emit({"runs": rows, "total": total}, as_json, "\n".join([header, *lines]) if lines else
          "no runs yet: `ganaug train --dataset NAME --minutes 2`")
+
+
+def _folder_gone(run_dir: str) -> str:
+    """A run's line under `runs list` whose folder is gone, the folder named where it was, as `runs show` names it
+    (it said 'runs/000001', from the home, where `runs show` said '/srv/ganaug/home/runs/000001')."""
+    from ganaug_core import paths
+
+    folder = one_line(paths.resolve(run_dir))
+    return "\n" + wrapped(f"its folder {folder} is gone: `ganaug runs du` says what to restore", INDENT, INDENT,
+                          whole=(folder,))
 
 
 @runs_app.command("show")

@@ -140,7 +140,7 @@ def test_audit_exports_filters_by_dataset_and_marks_a_changed_or_missing_folder(
         str(tmp_path / "c"), str(tmp_path / "a")]
     # One line per export (50 exports took 200 lines): what matches a folder to its record, and the check.
     text = run("audit", "exports", "--dataset", "toy").stdout.splitlines()
-    assert len(text) == 2 + 4 and text[0].startswith(f"event {rows[0]['id']}  {rows[0]['ts'][:19]}Z  rex  ")
+    assert len(text) == 2 + 4 and text[0].startswith(f"event {rows[0]['id']}  {rows[0]['ts'][:10]} {rows[0]['ts'][11:19]} UTC  rex  ")
     assert max(map(len, text[2:])) <= 80  # the legend, wrapped (it was 267 columns); each export's line kept whole
     assert text[0].endswith(f"  toy  12 images (3 synthetic), ratio 1  manifest {rows[0]['manifest_sha256'][:12]}  "
                             f"not found  {tmp_path / 'c'}")

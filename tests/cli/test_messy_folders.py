@@ -66,8 +66,8 @@ def test_every_kind_of_lab_file_is_read_and_the_os_litter_passed_over(home, tmp_
         "cut.png": "not a readable image (a PNG by its first bytes, but cut short or corrupt)",
         "empty.png": "not a readable image (an empty file)"}
     assert [(s["path"].rsplit("/", 1)[-1], s["width"], s["height"]) for s in out["small"]] == [("tiny.png", 4, 4)]
-    assert (f"note: 1 image is much smaller than the others (whose shorter side is 8 px, median; the smallest: "
-            f"{a / 'tiny.png'}, 4×4) and was enlarged to 8×8: thumbnails or icons? (`--json` lists them)"
+    assert ("note: 1 image is much smaller than the others (whose shorter side is 8 px, median; the smallest: "
+            "a/tiny.png, 4×4) and was enlarged to 8×8: thumbnails or icons? (`--json` lists them)"
             ) in _warnings(result)
     report = ganaug("data", "report", "lab")
     assert report.stdout.splitlines()[-1] == "left out at ingest: 5 files or folders (`--json` lists them with why)"
@@ -128,7 +128,8 @@ def test_a_multi_page_tiff_and_an_animated_gif_are_said_to_give_their_first_fram
     assert sorted((f["path"].rsplit("/", 1)[-1], f["frames"]) for f in json.loads(result.stdout)["frames"]) == [
         ("anim.gif", 2), ("stack.tif", 4)]
     note = [line for line in _warnings(result) if "frames or pages" in line]
-    assert note == [f"note: 2 files hold several frames or pages (the most: {src / 'a' / 'stack.tif'}, 4 of them) and "
+    # named as the notes on duplicates name a file: from the folder ingested (it was /tmp/…/src/a/stack.tif)
+    assert note == ["note: 2 files hold several frames or pages (the most: a/stack.tif, 4 of them) and "
                     "only the first of each was ingested: save the others as images of their own to ingest them "
                     "(`--json` lists them)"]
 
@@ -143,9 +144,10 @@ def test_a_12_bit_cameras_16_bit_files_are_said_nearly_black_and_bit_depth_12_sc
             Image.fromarray(values).save(src / c / f"{k}.tif")
     default = ganaug("data", "ingest", src, "--name", "dark", "--resolution", "8")
     assert default.exit_code == 0, default.output
+    # the files named, the first few (it said "the 6 images of 16 bits", and "the image of 16 bits" of one)
     assert ("note: the 6 images of 16 bits hold values up to 4,095 only, stored at 0–16 of 255 by --bit-depth 16 (65,535 "
             "→ 255): nearly black, in 17 grey levels. If a 12-bit camera made them, ingest again under another --name "
-            "with --bit-depth 12") in _warnings(default)
+            "with --bit-depth 12; the files: cells/0.tif, cells/1.tif, cells/2.tif and 3 more") in _warnings(default)
     twelve = ganaug("data", "ingest", src, "--name", "lit", "--resolution", "8", "--bit-depth", "12", "--json")
     assert twelve.exit_code == 0 and not [w for w in _warnings(twelve) if "bit-depth" in w], twelve.output
     stored = {n: np.load(home / "datasets" / n / "arrays.npz")["images"] for n in ("dark", "lit")}
@@ -153,7 +155,8 @@ def test_a_12_bit_cameras_16_bit_files_are_said_nearly_black_and_bit_depth_12_sc
     ten = ganaug("data", "ingest", src, "--name", "clipped", "--resolution", "8", "--bit-depth", "10")
     assert [w for w in _warnings(ten) if "bit-depth" in w] == [
         "warning: the 6 images of 16 bits hold values up to 4,095, above the 1,023 that --bit-depth 10 scales to 255: the "
-        "values above it were stored as 255 (white); ingest again under another --name with a larger --bit-depth"]
+        "values above it were stored as 255 (white); ingest again under another --name with a larger --bit-depth; the "
+        "files: cells/0.tif, cells/1.tif, cells/2.tif and 3 more"]
     assert_bad_input(ganaug("data", "ingest", "demo:digits", "--name", "d", "--bit-depth", "12"),
                      "--bit-depth applies to a folder's 16-bit image files")
     assert_bad_input(ganaug("data", "ingest", src, "--name", "d", "--bit-depth", "7"), "--bit-depth must be between 8")
@@ -202,7 +205,8 @@ def test_full_range_16_bit_films_are_said_stored_at_8_bits_and_grey_rgb_ones_as_
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "ingested 6 images into dataset 'films' (8², 1 ch)"
     assert ("note: the 2 images of 16 bits were stored at 8 bits (65,535 → 255, 256 levels to one): training, review "
-            "and `ganaug export` use these 8-bit copies, not the 16-bit files") in _warnings(result)
+            "and `ganaug export` use these 8-bit copies, not the 16-bit files; the files: nodule/film16.png, "
+            "normal/film16.png") in _warnings(result)
     stored = np.load(home / "datasets" / "films" / "arrays.npz")["images"]
     # each 16-bit film as its 8-bit twin (63 × 1000 / 257, 63 × 1020 / 257); the grey RGB ones 63 × 1000 / 300, …
     assert stored.shape == (6, 1, 8, 8) and sorted(stored.max(axis=(1, 2, 3))) == [210, 214, 245, 245, 250, 250]

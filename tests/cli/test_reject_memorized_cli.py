@@ -64,7 +64,7 @@ def test_nothing_left_to_reject_is_refused_and_writes_nothing(team, home):
         f"error: batch {team['b1']} has no memorized sample left to reject")
     assert refused("review", "reject-memorized", batch, "--reason", "  ", env=REX) == (
         f"error: a reason is required to reject the memorized samples of batch {batch}")
-    assert "Missing option '--reason'" in refused("review", "reject-memorized", batch, env=REX)
+    assert "missing option '--reason'" in refused("review", "reject-memorized", batch, env=REX)
     unscored, _ = memorized_batch(home, scored=False)
     assert refused("review", "reject-memorized", unscored, "--reason", "x", env=REX) == (
         f"error: batch {unscored} has not been scored, so memorization was never checked: run "

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from db.engine import dispose_engines, session_scope
+from ganaug_core.shown_text import utc_time
 from tests.cli.helpers import ok_json, refused, run
 from tests.db.helpers import make_batch, make_dataset, rename_classes, sample_ids
 
@@ -130,7 +132,7 @@ def test_users_add_in_a_real_process_without_a_terminal_prints_no_getpass_warnin
 def test_a_rejection_is_withdrawn_while_the_batch_is_pending(team):
     sid = team["s2"][0]
     ok_json("review", "reject-sample", sid, "--reason", "misclick", env=REX)
-    assert "Missing option '--reason'" in refused("review", "restore-sample", sid, env=REX)
+    assert "missing option '--reason'" in refused("review", "restore-sample", sid, env=REX)
     out = ok_json("review", "restore-sample", sid, "--reason", "the strokes are fine", env=REX)
     assert (out["action"], out["target_id"], out["actor"]) == ("restore_sample", sid, "rex")
     assert [r["rejected"] for r in ok_json("review", "samples", team["b2"])["samples"] if r["id"] == sid] == [False]
@@ -513,8 +515,9 @@ def test_approve_says_how_many_samples_it_admits(team):
     said = run("review", "approve", team["b1"], env=REX)
     assert said.exit_code == 0, said.output  # it had said only 'approve batch 1 recorded as event ...'
     assert said.stdout.splitlines()[0].startswith(f"approve batch {team['b1']} recorded as event ")
-    lines = said.stdout.splitlines()  # the event's line wrapped before its time: it was 89 columns with rex
-    assert lines[1].startswith("  20") and lines[2:] == [
+    # the event's line, 89 columns with rex and the time as the log stores it, fits in 80 with it to the second
+    lines = said.stdout.splitlines()
+    assert re.fullmatch(r".* at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", lines[0]) and lines[1:] == [
         f"approved batch {team['b1']}: 1 of its 3 samples are admitted into the gated training set (1",
         "  rejected and 1 with a blocking tag stay out)"]
     out = ok_json("review", "approve", team["b2"], env=REX)
@@ -573,7 +576,7 @@ def test_a_decision_by_a_long_named_reviewer_fits_80_columns(team):
     assert max(map(len, said.splitlines())) <= 80, said
     event = ok_json("audit", "log", "--action", "approve")["events"][0]
     assert " ".join(said.split()) == (f"approve batch {team['b1']} recorded as event {event['id']} by "
-                                      f"dr.maria-fernanda.oliveira (reviewer) at {event['ts']} approved batch "
+                                      f"dr.maria-fernanda.oliveira (reviewer) at {utc_time(event['ts'])} approved batch "
                                       f"{team['b1']}: 2 of its 3 samples are admitted into the gated training set "
                                       "(1 rejected stay out)")
 

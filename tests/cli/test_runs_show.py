@@ -5,6 +5,7 @@ object, `--plot` as a PNG; an unknown run or a bad plot path in one line, exit s
 from __future__ import annotations
 
 import json
+import re
 
 from db.engine import session_scope
 from db.models import Run
@@ -63,7 +64,8 @@ def test_runs_show_tells_a_finished_run(home):
     lines, said = result.stdout.splitlines(), " ".join(result.stdout.split())
     assert max(map(len, lines[:6])) <= 80, result.stdout
     assert lines[0] == f"run {run_id}: toy, done, step 500 of 500, resumed from run {first}"
-    assert lines[1].startswith("  8², dcgan, augmentation ada, batch 16, seed 3; created ")
+    assert lines[1] == "  8², dcgan, augmentation ada, batch 16, seed 3"
+    assert re.fullmatch(r"  created \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", lines[2]), lines[2]  # a line of its own
     assert ("latest stats (step 500): loss D 1.250, G 0.750 · augmentation p 0.05 · 420 images/s · 50 s of "
             "training diversity at step 500 (its samples' spread against its real images'; below 0.4 is flagged): "
             "class diversity 0 (c0) 0.92 1 (c1) 0.38 flagged 2 (c2) rare 0.31 flagged") in said
@@ -124,7 +126,7 @@ def test_a_running_run_with_a_torn_line_and_a_run_without_stats(home, tmp_path):
     bare = a_run(home, step=0, files=False)
     result = run("runs", "show", bare)  # its folder is gone: said once, with what to do (not "no stats yet")
     assert result.exit_code == 0, result.output
-    assert " ".join(" ".join(result.stdout.splitlines()[2:]).split()) == (  # wrapped at 80 columns, the path whole
+    assert " ".join(" ".join(result.stdout.splitlines()[3:]).split()) == (  # wrapped at 80 columns, the path whole
         f"its folder {home / 'runs' / f'{bare:06d}'} is gone: `ganaug runs du` says what to restore")
     (home / "runs" / f"{bare:06d}").mkdir(parents=True)  # a run just created: config.json alone
     (home / "runs" / f"{bare:06d}" / "config.json").write_text(json.dumps(CONFIG))

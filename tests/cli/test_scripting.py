@@ -118,7 +118,7 @@ def test_a_home_that_cannot_be_created_names_ganaug_home(home, monkeypatch):
     monkeypatch.setenv("GANAUG_HOME", "/proc/no-such-place/home")  # /proc refuses every new folder, even to root
     result = run("runs", "list")
     assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("error: GANAUG_HOME /proc/no-such-place/home: cannot create it: "), result.stderr
+    assert result.stderr.startswith("error: GANAUG_HOME /proc/no-such-place/home: cannot create it ("), result.stderr
 
 
 @pytest.mark.parametrize("key, status, said", [

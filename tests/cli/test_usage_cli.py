@@ -15,10 +15,15 @@ def _help(*args) -> str:
 
 
 @pytest.mark.parametrize("args, line", [
-    (("evaluate", "batch", "-1"), "error: No such option: -1 (try 'ganaug evaluate batch --help')"),
-    (("generate", "--run", "1", "--n", "3"), "error: Missing option '--class'. (try 'ganaug generate --help')"),
-    (("data", "ingest"), "error: Missing argument 'source'. (try 'ganaug data ingest --help')"),
-    (("nope",), "error: No such command 'nope'. (try 'ganaug --help')"),
+    # In our words, as every other error line (they began with a capital and ended with a full stop)
+    (("evaluate", "batch", "-1"), "error: no such option: -1 (try 'ganaug evaluate batch --help')"),
+    (("generate", "--run", "1", "--n", "3"), "error: missing option '--class' (try 'ganaug generate --help')"),
+    (("data", "ingest"), "error: missing argument 'source' (try 'ganaug data ingest --help')"),
+    (("nope",), "error: no such command 'nope' (try 'ganaug --help')"),
+    (("train", "--stpes", "3"), "error: no such option: --stpes (possible options: --minutes, --seed, --steps) (try "
+                                "'ganaug train --help')"),
+    (("review", "approve", "x"), "error: invalid value for 'batch': input should be a valid integer, unable to parse "
+                                 "string as an integer (try 'ganaug review approve --help')"),
 ])
 def test_usage_errors_are_one_line_on_stderr_and_exit_2(home, args, line):
     result = ganaug(*args)

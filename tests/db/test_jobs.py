@@ -16,6 +16,7 @@ import pytest
 from db.engine import session_scope
 from db.jobs import (claim_job, fail_stale_jobs, get_job, heartbeat, list_jobs, request_cancel, submit_job)
 from db.models import Job
+from ganaug_core.shown_text import utc_time
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -854,7 +855,7 @@ def test_a_swept_job_keeps_and_names_the_run_and_batches_its_progress_recorded(d
     with session_scope() as s:
         job = get_job(s, generating)
         assert (job.status, job.run_id, job.result) == ("failed", run_id, {"batch_ids": [batch_id]})
-        last = job.heartbeat_at.isoformat(timespec="seconds")
+        last = utc_time(job.heartbeat_at)  # '2026-12-07 22:04:18 UTC', as every line for people gives a time
         died = f"the worker (pid 4242) stopped sending heartbeats (last: {last})"
         assert first_line(job.error) == (
             f"{died}; it probably died. Before that, the job recorded run {run_id} (trained 600 steps; last "
