@@ -3,7 +3,11 @@ chromium or Playwright is missing, and the app's page scripts as functions to ca
 
 from __future__ import annotations
 
+import socket
+import time
+import urllib.request
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -32,3 +36,25 @@ def script(js: str) -> str:
     """A component's script (`export default function(component) {…}`) as a function expression: `(…)(component)`
     runs it on a page as Streamlit would, with the `component` the test gives it."""
     return js.strip().removeprefix("export default ")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_served(url: str, proc, seconds: float, why: Callable[[], str]) -> None:
+    """Wait until the Streamlit server of `proc` at `url` answers its health check; fail with `why()` where the
+    process ended or `seconds` passed first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read() == b"ok":
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(why())
+        time.sleep(0.2)

@@ -12,26 +12,19 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import free_port, wait_until_served
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PASSWORD = "browser-test-pw"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -43,23 +36,13 @@ def served(digits, home):
     with session_scope(immediate=True) as session:
         add_user(session, "brenda", PASSWORD, role="admin")
     dispose_engines()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GANAUG_HOME": str(home), "OMP_NUM_THREADS": "1"}
     log = open(home / "app.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "ganaug", "app", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read() == b"ok":
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"ganaug app did not start: {(home / 'app.log').read_text()[-2000:]}")
-        time.sleep(0.5)
+    wait_until_served(url, proc, 90, lambda: f"ganaug app did not start: {(home / 'app.log').read_text()[-2000:]}")
     yield url
     proc.send_signal(signal.SIGTERM)
     try:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from tests.app.conftest import ROOT
-from tests.browser.test_browser import _free_port
+from tests.browser.conftest import free_port, wait_until_served
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # chromium and Streamlit start in a few seconds
 
@@ -26,21 +24,12 @@ PRIMARY = """() => getComputedStyle(document.querySelector('[data-testid="stBase
 @pytest.fixture
 def served(tmp_path):
     (tmp_path / "page.py").write_text('import streamlit as st\nst.button("Approve batch", type="primary")\n')
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(tmp_path / "page.py"), "--server.port",
                              str(port), "--server.headless", "true"], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read() == b"ok":
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail("streamlit did not start")
-        time.sleep(0.2)
+    url = f"http://127.0.0.1:{port}"
+    wait_until_served(url, proc, 60, lambda: "streamlit did not start")
     yield url
     proc.terminate()
     proc.wait(timeout=30)
