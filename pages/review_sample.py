@@ -12,6 +12,7 @@ from db import views
 from db.engine import session_scope
 from db.review import untag_sample
 from db.tags import FREE_FORM_TAG
+from ganaug_core.batch_verdict import AMONG_REAL
 from ganaug_core.imageio import shown_px
 from ganaug_core.metrics.authenticity import COPY_RATIO
 from ganaug_core.metrics.copy_match import copy_reason
@@ -108,7 +109,8 @@ def scores_in_words(s: dict, class_name: str, n_real: Optional[int] = None, othe
                  f"{class_name} too; look at it)")
     lines = [f"confidence {fmt(conf)}: " + (sees if conf >= 0.5 else f"the classifier doubts it is {class_name}")]
     if realism is not None:
-        lines.append(f"realism {fmt(realism)}: " + (f"among {against}" if realism >= 1 else f"outside {against}"))
+        lines.append(f"realism {fmt(realism)}: " + (f"among {against}" if realism >= AMONG_REAL
+                                                    else f"outside {against}"))  # as `evaluate batch`'s verdict
     if novelty is not None:
         lines.append(f"novelty {fmt(novelty)}: " + ("as far from the training images as real images are from each other"
                                                    if novelty >= 1 else "nearer a training image than real images are "

@@ -7,6 +7,7 @@ which `register` adds below.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -37,9 +38,9 @@ def batch_cmd(
                                       "the output says when the stored ones came from an older one)"),
     as_json: bool = JSON,
 ) -> None:
-    """Score every sample of a batch (confidence, realism, novelty, memorization) and compute its metrics;
-    `--json`'s `near_copies_of_training` counts the samples that nearly copy a training image (`near_copies`, its
-    name until 2026-12-07, is given too until the next release)."""
+    """Score every sample of a batch (confidence, realism, novelty, memorization), compute its metrics and say what
+    they mean, worst first, with what to do (`--json`: `verdict`); `--json`'s `near_copies_of_training` counts the
+    samples that nearly copy a training image (`near_copies` until 2026-12-07, given too until the next release)."""
     from ganaug.evaluation import measure_batch
 
     with terminate_as_interrupt(), tqdm_progress() as progress:
@@ -52,8 +53,39 @@ def batch_cmd(
     scores.setdefault("near_copies", scores["near_copies_of_training"])  # its old name: one release more
     scores.setdefault("feature_extractor_sha256", None)  # unknown for scores stored before: --rescore records it
     scores["current_scoring_version"] = SCORING_VERSION  # beside `scoring_version` (None: before it was recorded)
-    result = {"batch": batch, "scores": scores, "metrics": metrics}
-    emit(result, as_json, format_batch_report(result, dataset_class_names(scores["dataset"])))
+    names = dataset_class_names(scores["dataset"])
+    run, reading, threshold = _run_reading(batch)
+    # The verdict in `--json` names the class whole, as its other keys do; the text's is cut to fit 80 columns.
+    result = {"batch": batch, "scores": scores, "metrics": metrics, "verdict": [
+        f.to_dict() for f in verdict(batch, run, scores, metrics, class_label(scores["class_index"], names),
+                                     reading, threshold, len(names))]}
+    said = verdict(batch, run, scores, metrics, class_label(scores["class_index"], names, cut=True), reading,
+                   threshold, len(names))
+    emit(result, as_json, format_batch_report(result, names, said))
+
+
+def _run_reading(batch: int) -> tuple[int, dict, float]:
+    """The batch's run, its last mode-collapse reading and its diversity threshold (from the run's folder)."""
+    from db.engine import session_scope
+    from db.models import Batch, Run
+    from ganaug_core.run_curves import run_threshold
+    from ganaug_core.runstats import last_diversity
+
+    with session_scope() as s:
+        run_id = s.get(Batch, batch).run_id
+        run_dir = paths.resolve(s.get(Run, run_id).run_dir)
+    return run_id, last_diversity(run_dir), run_threshold(run_dir)
+
+
+def verdict(batch: int, run: Optional[int], scores: dict, metrics: dict, label: str,
+            reading: Optional[dict] = None, threshold: Optional[float] = None, n_classes: int = 0) -> list:
+    """`batch_verdict` on what `evaluate batch` measured: its findings, worst first."""
+    from ganaug_core.batch_verdict import batch_verdict
+
+    cons = ((metrics.get("overall") or {}).get("consistency") or {}).get("class_consistency")
+    return batch_verdict(batch, run, label, scores["samples"], scores["memorized"], cons,
+                         scores.get("mean_realism"), reading, scores["class_index"], threshold,
+                         two_classes=n_classes == 2)
 
 
 def _num(v, fmt=".3f") -> str:
@@ -95,9 +127,10 @@ def measured_sides(metrics: dict) -> list[str]:
     return [wrapped(f"at less than their {side}²: " + ", ".join(seen), "  ", "  ")]
 
 
-def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -> str:
+def format_batch_report(result: dict, class_names: Optional[list[str]] = None, findings: Optional[list] = None) -> str:
     """The batch's numbers for people: each with its direction and meaning, and the distribution metrics beside
-    what held-out real images score on the same footing (the reference), without which "FID 5" says nothing."""
+    what held-out real images score on the same footing (the reference), without which "FID 5" says nothing; last,
+    `findings` (`verdict`), what they mean, worst first."""
     s, m = result["scores"], result["metrics"]
     o, ref = m["overall"], m.get("reference")
     names = class_names or []
@@ -157,8 +190,19 @@ def format_batch_report(result: dict, class_names: Optional[list[str]] = None) -
         wrapped("every sample has its point on the dataset's embedding map (the app's Embeddings page)", "    ",
                 "  "),
         *([wrapped(f"note: {m['caution']}", "    ", "  ")] if m.get("caution") else []),
+        *verdict_lines(findings or []),
     ]
     return "\n".join(lines)
+
+
+def verdict_lines(findings: list) -> list[str]:
+    """The verdict last, where a terminal leaves it in sight: one finding a paragraph, worst first, each with its
+    number and what to do, a command kept whole on its line."""
+    if not findings:
+        return []
+    head = "verdict:" if findings[0].finding == "fine" else "verdict (worst first):"
+    return [head] + [wrapped(text, "    ", "  ", whole=tuple(re.findall(r"`[^`]*`", text)))
+                     for text in (f"{f.said}: {f.todo}" for f in findings)]
 
 
 def _beside(row: str, meaning: str) -> str:

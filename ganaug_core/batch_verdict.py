@@ -1,0 +1,108 @@
+"""A batch's verdict in plain words: what matters in its scores, worst first, each finding with the number it rests
+on and what to do. `ganaug evaluate batch` printed class confidence 0.069 and class consistency 0.000 among a
+dozen other numbers, and a factory engineer could not tell that the classifier recognised none of the 64 "crack"
+samples: the generator had not learned the class yet.
+
+Every threshold is one the product already uses, named where it is defined:
+- recognised: BENCHMARKS.md's GAN-quality mark, a generator passes where the classifier recognises ≥ 90 % of every
+  class; below half, most samples are not the class, and reviewing them one by one costs more than training on.
+- memorized: any. Approval refuses a batch with unrejected memorized samples (db/gate.py), and the benchmark's
+  gan_filtered arm drops them.
+- diversity: the run's own mode-collapse monitor (ganaug_core/training/diversity.py) and its threshold; a reading
+  from a run too young to tell (`runstats.too_young_to_tell`) says "train further", as the Review page says it.
+- realism: 1, the score's own yardstick (ganaug_core/scoring.py): at 1 or more a sample lies among the real images
+  of its class; the Review page says each sample's realism in words by it (pages/review_sample.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+from ganaug_core.runstats import diversity_said, too_young_to_tell
+
+RECOGNISED_SHARE = 0.9  # BENCHMARKS.md, "GAN quality": ≥ 90 % of every class recognised
+MOSTLY_NOT = 0.5  # fewer than half recognised: the batch as a whole does not show the class yet
+AMONG_REAL = 1.0  # realism at or above it: among the real images of the class (the score's definition)
+
+
+@dataclass
+class Finding:
+    finding: str  # not_recognised, memorized, little_diversity, far_from_real, or fine
+    value: Optional[float]  # the number it rests on
+    said: str  # the finding, its number in words
+    todo: str  # what to do about it
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def batch_verdict(batch: int, run: Optional[int], label: str, samples: int, memorized: int,
+                  consistency: Optional[float], mean_realism: Optional[float],
+                  reading: Optional[dict] = None, class_index: Optional[int] = None,
+                  threshold: Optional[float] = None, two_classes: bool = False) -> list[Finding]:
+    """The findings that matter, worst first; one `fine` finding where none does. `label`: the class as shown
+    ("9", "0 (crack)"); `consistency`: the share the classifier calls that class; `reading`: the run's last
+    mode-collapse reading (`runstats.last_diversity`) with the run's `threshold`; `two_classes`: the classifier
+    picks one of two, and calls noise the class as readily (`ganaug.cli.evaluate.two_class_note`)."""
+    train = f"`ganaug train --resume {run} --minutes M`" if run is not None else "`ganaug train --resume RUN`"
+    found = []
+    if consistency is not None and consistency < RECOGNISED_SHARE:
+        found.append(_recognition(batch, label, samples, consistency, train))
+    if memorized:
+        found.append(Finding("memorized", memorized, f"{memorized} of {samples} samples copy a training image "
+                             "(flagged as memorized)", "approval refuses the batch until they are rejected "
+                             f"(`ganaug review reject-memorized {batch}`)"))
+    if reading and class_index in reading.get("collapsed", []):
+        found.append(_collapse(run, label, reading, class_index, threshold, train))
+    if mean_realism is not None and mean_realism < AMONG_REAL:
+        found.append(Finding("far_from_real", mean_realism, f"far from the real images (mean realism "
+                             f"{mean_realism:.3f}, below {AMONG_REAL:g}, is outside the real images of class {label})",
+                             f"train longer ({train}) before reviewing"))
+    return found or [_fine(batch, label, samples, consistency, mean_realism, reading, class_index, two_classes)]
+
+
+def _recognition(batch: int, label: str, samples: int, consistency: float, train: str) -> Finding:
+    n = round(consistency * samples)
+    if n == 0:
+        said = f"the classifier recognises none of these {samples} samples as class {label}"
+    else:
+        said = f"the classifier recognises only {n} of {samples} samples as class {label}"
+    said += f" (class consistency {consistency:.3f})"
+    if consistency < MOSTLY_NOT:
+        todo = f"they do not look like the class yet; train longer ({train}) before reviewing"
+    else:
+        todo = (f"a good generator reaches {RECOGNISED_SHARE:g}; look at the doubted ones first (`ganaug review "
+                f"samples {batch} --sort class_confidence`) and reject those that are not class {label}")
+    return Finding("not_recognised", consistency, said, todo)
+
+
+def _collapse(run: Optional[int], label: str, reading: dict, class_index: int, threshold: Optional[float],
+              train: str) -> Finding:
+    ratio = reading.get("diversity", {}).get(str(class_index))
+    said = diversity_said(reading, class_index)
+    if threshold and ratio is not None:  # "0.50 of real, below 0.5" read as a contradiction: 0.4996 is just below
+        said += f", {'just ' * (f'{ratio:.2f}' == f'{threshold:.2f}')}below the monitor's {threshold:g}"
+    if too_young_to_tell(reading.get("step")):  # every class of a generator this young looks alike
+        return Finding("little_diversity", ratio, f"little diversity: run {run} trained only {reading['step']} steps, "
+                       f"and its samples of class {label} still vary little ({said}), as every class does that early",
+                       f"train longer ({train})")
+    return Finding("little_diversity", ratio, f"little diversity: run {run}'s monitor flagged class {label}, whose "
+                   f"samples' spread is {said} (possible mode collapse)", "look for repeats among the samples and, "
+                   f"where they repeat, train the run further ({train})")
+
+
+def _fine(batch: int, label: str, samples: int, consistency: Optional[float], mean_realism: Optional[float],
+          reading: Optional[dict], class_index: Optional[int], two_classes: bool) -> Finding:
+    parts = []
+    if consistency is not None:
+        parts.append(f"{round(consistency * samples)} of {samples} recognised as class {label} ({consistency:.3f})")
+    parts.append("none memorized")
+    if mean_realism is not None:
+        parts.append(f"mean realism {mean_realism:.3f} (among the real images)")
+    if reading and str(class_index) in reading.get("diversity", {}):
+        parts.append(f"diversity {diversity_said(reading, class_index)}")
+    said = f"nothing stands out ({', '.join(parts)})"
+    if two_classes:  # recognised by a classifier of two classes says little: noise was called the rare class too
+        said += ", but with 2 classes being recognised says little of how they look"
+    return Finding("fine", consistency, said, f"look at the samples before approving (`ganaug review samples {batch}`)")
