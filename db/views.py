@@ -95,7 +95,9 @@ def approved_class_counts(session: Session) -> dict[str, list[int]]:
 
 def _approved_batches(session: Session, dataset_id: Optional[int] = None) -> dict[int, tuple[int, int]]:
     """Approved batch id → (dataset id, the highest sample id its latest approval covered). A sample above that id
-    was added after the approval and is not admitted; an approval that recorded none admits nothing."""
+    was added after the approval and is not admitted; an approval that recorded none admits nothing, nor one of
+    another dataset than the batch's row names (the gate's MOVED_DATASET: the Overview counted a batch moved by an
+    UPDATE as approved in its new dataset)."""
     latest = (
         select(func.max(Event.id).label("event_id"))
         .where(Event.target_type == "batch", Event.action == "approve").group_by(Event.target_id).subquery()
@@ -107,7 +109,7 @@ def _approved_batches(session: Session, dataset_id: Optional[int] = None) -> dic
     out = {}
     for batch_id, ds, details in session.execute(q):
         max_id = (details or {}).get("max_sample_id")
-        if max_id is not None:
+        if max_id is not None and (details or {}).get("dataset_id", ds) == ds:  # recorded since 2026-12-07
             out[batch_id] = (ds, int(max_id))
     return out
 

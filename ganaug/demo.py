@@ -20,6 +20,7 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models import Batch, Run
 from ganaug.busy_machine import BusyMachine, busy_machine
+from ganaug.errors import RunInterrupted
 from ganaug_core.errors import GanaugError
 from ganaug_core.imbalance import some_names
 from ganaug_core.progress import ProgressCallback, no_progress
@@ -37,11 +38,25 @@ DEMO_PASSWORD = "demo-review"  # printed on purpose: a local demo account, not a
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM while the demo trained: the training loop stops at a whole step, saves a checkpoint and
-    returns (marking the run cancelled) rather than raise, so the demo raises this instead of generating from it."""
+    returns (marking the run cancelled) rather than raise, so the demo raises this instead of generating from it.
+    A second one during that final save stops the save (`RunInterrupted`): `saved` is False, and `checkpoint` names
+    the run's last recorded one, which it goes on from (None: it wrote none)."""
 
-    def __init__(self, run_id: int, step: int):
+    def __init__(self, run_id: int, step: int, saved: bool = True, checkpoint: Optional[str] = None):
         super().__init__(f"run {run_id} interrupted at step {step}")
-        self.run_id, self.step = run_id, step
+        self.run_id, self.step, self.saved, self.checkpoint = run_id, step, saved, checkpoint
+
+    def text(self) -> str:
+        """What the demo says of it, the command that trains the run further included."""
+        cmd = typed_command()
+        further = (f"`{cmd} train --resume {self.run_id} --minutes 2` trains it further as a new run, which the next "
+                   f"`{cmd} demo` generates from (without it, the next demo trains a run of its own)")
+        if self.saved:
+            return f"run {self.run_id} stopped at step {self.step}, its checkpoint saved: {further}"
+        stopped = f"run {self.run_id} stopped at step {self.step} before its checkpoint was written (Ctrl-C or SIGTERM "
+        if self.checkpoint is None:  # its first: nothing to resume from
+            return stopped + f"while it saved), its first: the next `{cmd} demo` trains a run of its own"
+        return stopped + f"while it saved); it goes on from its last checkpoint ({self.checkpoint}): {further}"
 
 
 @dataclass
@@ -72,9 +87,21 @@ class DemoInfo:
                          f"{'pending review' if status == 'pending' else status}" for status, ids in by_status.items())
 
     def text(self) -> str:
+        """What the demo made and how to sign in (stdout); its notes are `notes`."""
         made = ", ".join(self.created) if self.created else "nothing new (everything was already there)"
         lines = [f"demo ready: dataset {self.dataset!r}, run {self.run_id}, {self._batches()}",
                  f"made this time: {made}"]
+        if self.user:
+            lines.append(f"sign in as {self.user!r} with password {self.password!r} ({self.role})")
+        else:
+            # Without --user, `users add` on a home with an admin stops at "who is deciding?".
+            lines.append("an admin already exists: an admin creates your account with "
+                         f"`{typed_command()} users add NAME --role reviewer --user ADMIN`")
+        return "\n".join(lines)
+
+    def notes(self) -> list[str]:
+        """Its notes and warnings, each a paragraph, for stderr as every command's (they were lines of `text`)."""
+        lines = []
         if self.steps < FEW_STEPS:
             lines.append(f"note: run {self.run_id} trained only {self.steps} steps, likely too few for realistic "
                          "samples (a busy machine buys fewer steps in the same minutes); train it further with "
@@ -88,13 +115,7 @@ class DemoInfo:
         elif self.collapsed:
             lines.append(f"warning: possible mode collapse, samples vary too little in class {some_names(self.collapsed)}"
                          "; look at them on the Review page before approving")
-        if self.user:
-            lines.append(f"sign in as {self.user!r} with password {self.password!r} ({self.role})")
-        else:
-            # Without --user, `users add` on a home with an admin stops at "who is deciding?".
-            lines.append("an admin already exists: an admin creates your account with "
-                         f"`{typed_command()} users add NAME --role reviewer --user ADMIN`")
-        return "\n".join(lines)
+        return lines
 
 
 def typed_command() -> str:
@@ -174,7 +195,13 @@ def prepare_demo(minutes: Optional[float] = DEFAULT_MINUTES, steps: Optional[int
     if run_id is None:
         config = default_config(name, minutes=minutes, steps=steps, seed=DEMO_SEED)
         busy = busy_machine(config.device)
-        run_id = train_run(name, config.validate(), progress=progress)
+        try:
+            run_id = train_run(name, config.validate(), progress=progress)
+        except RunInterrupted as e:  # a second Ctrl-C in the final save: the demo said only "interrupted by Ctrl-C
+            with session_scope() as session:  # (SIGINT)", neither the run nor the checkpoint it goes on from
+                checkpoint = session.get(Run, e.run_id).checkpoint_path
+            raise TrainingInterrupted(e.run_id, e.step, saved=False,
+                                      checkpoint=Path(checkpoint).name if checkpoint else None) from None
         created.append(f"run {run_id}")
         with session_scope() as session:
             run = session.get(Run, run_id)

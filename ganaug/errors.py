@@ -34,7 +34,12 @@ class RunFailedOnFullDisk(UserError):
 
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM that stopped a run where the training loop no longer defers it (its final save): the run is
-    kept, cancelled, and the message says from which checkpoint it goes on."""
+    kept, cancelled, and the message says from which checkpoint it goes on. `run_id` and `step` (the step whose
+    checkpoint was not written) let the demo say it in its own words."""
+
+    def __init__(self, message: str, run_id: int, step: int):
+        super().__init__(message)
+        self.run_id, self.step = run_id, step
 
 
 def full_disk(e: BaseException) -> bool:

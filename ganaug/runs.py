@@ -283,7 +283,7 @@ def _train(run_id: int, run_dir: Path, config: TrainConfig, data: TrainData, pay
             said = (f"interrupted before the checkpoint of step {trainer.step} was written (Ctrl-C or SIGTERM while "
                     f"it saved); {_how_it_goes_on(run_id)}")
             _finish(run_id, "cancelled", said)
-            raise RunInterrupted(f"run {run_id} cancelled: {said}") from e
+            raise RunInterrupted(f"run {run_id} cancelled: {said}", run_id, trainer.step) from e
         else:
             said = _failure_said(run_id, e)
             _finish(run_id, "failed", said[:2000])

@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from ganaug.cli.common import AT_A_PROMPT, Commands, JSON, USER, UserError, cli_errors, echo, emit, login, read_password
+from ganaug.cli.line_width import wrapped_note
 from ganaug.shown_text import one_line
 from ganaug_core.shown_text import utc_time
 
@@ -65,8 +66,9 @@ def users_add_cmd(
 
 def warn_password_option(instead: str) -> None:
     """Said of --password, kept for the scripts that pass it: the command line is no place for a password."""
-    echo("warning: --password puts the password on the command line, where every account of this machine sees it "
-         f"while the command runs (`ps`) and the shell's history keeps it; {instead}", err=True)
+    # Wrapped as every other note is: it was one line of 241 columns.
+    echo(wrapped_note("warning: --password puts the password on the command line, where every account of this machine "
+                      f"sees it while the command runs (`ps`) and the shell's history keeps it; {instead}"), err=True)
 
 
 def _not_the_signers(password: str, signer, name: str) -> None:

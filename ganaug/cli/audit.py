@@ -16,8 +16,8 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import Commands, JSON, UserError, check_limit, cli_errors, emit, left_out
-from ganaug.cli.line_width import wrapped
+from ganaug.cli.common import Commands, JSON, UserError, check_limit, cli_errors, echo, emit, left_out
+from ganaug.cli.line_width import wrapped, wrapped_note
 from ganaug.shown_text import one_line
 from ganaug_core.shown_text import utc_time
 
@@ -103,11 +103,13 @@ def audit_verify_cmd(
     if head is not None and head_found and report.ok:  # it had said so only with --json
         text += (f"\nhead {head} found: the log still holds its first {head_position} events unchanged"
                  if head_position else f"\nhead {head} found: the empty log's, which every log starts from")
-    for name in unsealed:  # not a failure: the gate admits them, as `export` warns (`data seal`)
-        text += (f"\nnote: the real images of dataset {one_line(name)!r} are not covered by the log (ingested before "
-                 "ingests were recorded, 2026-12-07): an admin who trusts them as they are now seals them, "
-                 f"`ganaug data seal {one_line(name)} --user NAME`")
     emit(out, as_json, text)
+    # Not a failure: the gate admits them, as `export` warns (`data seal`). A note, on stderr as every note is, with
+    # --json too (it ended the text on stdout, unwrapped).
+    for name in unsealed:
+        echo(wrapped_note(f"note: the real images of dataset {one_line(name)!r} are not covered by the log (ingested "
+                          "before ingests were recorded, 2026-12-07): an admin who trusts them as they are now seals "
+                          f"them, `ganaug data seal {one_line(name)} --user NAME`"), err=True)
     if not out["ok"]:
         raise typer.Exit(1)
 

@@ -177,17 +177,17 @@ def _say_how_it_ended(run_id: int, device: str, as_json: bool) -> None:
     resumed = f" (resumed from run {info['resumed_from']})" if info["resumed_from"] is not None else ""
     # What continues this run: a resume trains on --device, not on the run's own device.
     resume_cmd = f"ganaug train --resume {run_id}" + (f" --device {device}" if device != "cpu" else "")
-    few = ""
-    # A script reading --json is told too: the note below goes to the text output only.
+    # A script reading --json is told too, as `too_few_steps`.
     info["too_few_steps"] = info["status"] == "done" and (info["step"] or 0) < runstats.FEW_STEPS
-    if info["too_few_steps"]:
-        # Wrapped (it was 219 columns), each command whole: one broken over two lines could not be copied.
-        few = "\n" + wrapped_note(f"only {info['step']} training steps: likely too few for realistic samples (the "
-                                  f"demo digits needed about 1,000); train this run further with `{resume_cmd} "
-                                  "--minutes M` (M more minutes) or `--steps N` (up to N steps in all)")
     # The stored paths are relative to GANAUG_HOME; the one printed opens from wherever the command ran.
     checkpoint = one_line(paths.resolve(info["checkpoint"])) if info["checkpoint"] else "no checkpoint"
-    emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: {checkpoint}{few}")
+    emit(info, as_json, f"run {run_id}{resumed} {info['status']} at step {info['step']}: {checkpoint}")
+    if info["too_few_steps"]:
+        # A note, on stderr as `generate`'s is (it followed the run's line on stdout, without 'note:'). Wrapped (it
+        # was 219 columns), each command whole: one broken over two lines could not be copied.
+        echo(wrapped_note(f"note: only {info['step']} training steps: likely too few for realistic samples (the demo "
+                          f"digits needed about 1,000); train this run further with `{resume_cmd} --minutes M` (M "
+                          "more minutes) or `--steps N` (up to N steps in all)"), err=True)
     if info["collapsed_classes"]:
         worst_first = sorted(info["collapsed_classes"], key=lambda c: info["diversity"][c])
         said = diversity_in_words(run_id)

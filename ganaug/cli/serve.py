@@ -24,6 +24,7 @@ import typer
 
 from ganaug.cli.common import UserError, cli_errors, dataset_class_names, echo
 from ganaug.cli.exits import interrupted_exit, terminate_as_interrupt
+from ganaug.cli.line_width import wrapped_note
 
 APP_FILE = Path(__file__).resolve().parents[2] / "app.py"
 GRACE_S = 10.0
@@ -181,7 +182,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Ingest demo:digits, train a quick generator, generate and score a first batch per rare class, then serve."""
         from ganaug.cli.gan import train_bar
-        from ganaug.demo import DEFAULT_MINUTES, DEMO_DATASET, TrainingInterrupted, prepare_demo, typed_command
+        from ganaug.demo import DEFAULT_MINUTES, DEMO_DATASET, TrainingInterrupted, prepare_demo
         from ganaug_core.progress import tqdm_progress
 
         if not prepare_only:
@@ -194,10 +195,10 @@ def register(app: typer.Typer) -> None:
                 info = prepare_demo(minutes=DEFAULT_MINUTES if minutes is None else minutes,
                                     progress=train_bar(progress, lambda: dataset_class_names(DEMO_DATASET)))
         except TrainingInterrupted as e:
-            echo(f"run {e.run_id} stopped at step {e.step}, its checkpoint saved: `{typed_command()} train --resume "
-                 f"{e.run_id} --minutes 2` trains it further as a new run, which the next `{typed_command()} demo` "
-                 "generates from (without it, the next demo trains a run of its own)", err=True)
+            echo(e.text(), err=True)
             raise interrupted_exit() from None
         echo(info.text())
+        for note in info.notes():  # on stderr, wrapped, as `train`'s and `generate`'s (they ended stdout's text)
+            echo(wrapped_note(note), err=True)
         if not prepare_only:
             raise typer.Exit(serve(host, port, started_by="demo"))

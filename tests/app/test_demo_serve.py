@@ -33,13 +33,13 @@ def test_demo_second_run_reuses_everything(digits):
     assert info.created == [f"account {DEMO_USER}"]
     assert f"password {DEMO_PASSWORD!r}" in info.text()
     # A run of a few steps (a busy machine's minutes) is named as such, with the command that trains it further.
-    assert info.steps < 500 and f"`{typed_command()} train --resume {run_id} --minutes 2`" in info.text()
+    assert info.steps < 500 and f"`{typed_command()} train --resume {run_id} --minutes 2`" in info.notes()[0]
     info.collapsed = ["7", "9"]
     # A generator that young makes every class alike: a note, not a collapse warning; a longer run is warned.
-    assert "note: samples still vary too little in class 7, 9, as expected this early" in info.text()
-    assert "possible mode collapse" not in info.text()
+    assert "note: samples still vary too little in class 7, 9, as expected this early" in info.notes()[-1]
+    assert "possible mode collapse" not in " ".join(info.notes())
     info.steps = 500
-    assert "possible mode collapse, samples vary too little in class 7, 9" in info.text()
+    assert "possible mode collapse, samples vary too little in class 7, 9" in info.notes()[-1]
 
     again = prepare_demo(minutes=None, steps=2, per_class=4)
     assert again.created == [] and again.batch_ids == info.batch_ids

@@ -79,8 +79,8 @@ def test_the_demo_says_so_naming_the_command_that_trains_its_run_further(monkeyp
     info = DemoInfo(dataset="digits", run_id=3, batch_ids=[1], user=None, password=None, role=None, steps=152,
                     busy=BusyMachine(6.3, 2, 2))
     assert f"{NOTE} and training may run several times slower than it could; `OMP_NUM_THREADS=1 ganaug train " \
-           "--resume 3 --minutes 2`" in info.text()
-    assert "this machine is busy" not in DemoInfo("digits", 3, [1], None, None, None, steps=152).text()
+           "--resume 3 --minutes 2`" in info.notes()[1]
+    assert "this machine is busy" not in " ".join(DemoInfo("digits", 3, [1], None, None, None, steps=152).notes())
 
 
 def test_the_demo_reads_the_load_before_it_trains_not_after(home, monkeypatch):
@@ -104,4 +104,4 @@ def test_the_demo_reads_the_load_before_it_trains_not_after(home, monkeypatch):
     monkeypatch.setattr(demo, "_minority_classes", lambda name: [])
     info = demo.prepare_demo(steps=2)
     assert seen == ["load", "train"] and info.busy == BusyMachine(6.3, 2, 2)
-    assert "`OMP_NUM_THREADS=1" in info.text()
+    assert "`OMP_NUM_THREADS=1" in " ".join(info.notes())

@@ -507,14 +507,18 @@ def test_the_bar_of_a_real_run_shows_class_names(home, tmp_path):
 def test_a_finished_run_of_few_steps_says_so_and_how_to_continue(digits, home, monkeypatch):
     result = ganaug("train", "--dataset", "digits", "--steps", 2, *TINY)
     assert result.exit_code == 0, result.output
-    first, *hint = result.stdout.splitlines()  # it had said only 'run 1 done at step 2: ...', of a noise generator
+    # it had said only 'run 1 done at step 2: ...', of a noise generator
+    [first] = result.stdout.splitlines()  # the note is no result: on stderr, as `generate`'s is (it was on stdout)
     run_id = int(first.split()[1])
+    hint = result.stderr[result.stderr.index("note: only 2"):].splitlines()
     assert max(map(len, hint)) <= 80, hint  # wrapped: it was one line of 219 columns
     assert any(f"`ganaug train --resume {run_id} --minutes M`" in line for line in hint), hint  # whole, to copy
     assert " ".join(" ".join(hint).split()) == (
-        f"only 2 training steps: likely too few for realistic samples (the demo digits needed about 1,000); train this "
-        f"run further with `ganaug train --resume {run_id} --minutes M` (M more minutes) or `--steps N` (up to N steps "
-        "in all)")
+        f"note: only 2 training steps: likely too few for realistic samples (the demo digits needed about 1,000); "
+        f"train this run further with `ganaug train --resume {run_id} --minutes M` (M more minutes) or `--steps N` "
+        "(up to N steps in all)")
+    as_json = ganaug("train", "--dataset", "digits", "--steps", 2, *TINY, "--json")
+    assert json.loads(as_json.stdout)["too_few_steps"] is True and "note: only 2 training steps" in as_json.stderr
     # What it suggests works: the run goes on from its checkpoint for M more minutes.
     resumed = ganaug("train", "--resume", run_id, "--minutes", 0.02, "--json")
     assert resumed.exit_code == 0, resumed.output

@@ -70,3 +70,32 @@ def test_a_resume_interrupted_before_its_first_checkpoint_names_the_run_it_conti
         "resume run 1 again (`ganaug train --resume 1`): this run wrote no checkpoint")
     checkpoints = home / "runs" / "000002" / "checkpoints"
     assert not checkpoints.exists() or list(checkpoints.iterdir()) == []
+
+
+def test_the_demo_stopped_in_its_final_save_says_what_it_says_of_an_interrupted_training(digits, home, monkeypatch):
+    from ganaug import runs
+    from ganaug.demo import typed_command
+
+    # The demo's generator, made tiny, with a checkpoint every step: step 1's is recorded before the two Ctrl-Cs.
+    tiny = dict(minutes=None, steps=5, resolution=8, width=4, batch_size=8, ckpt_every=1)
+    real_config = runs.default_config
+    monkeypatch.setattr(runs, "default_config", lambda name, **k: real_config(name, **{**k, **tiny}))
+    _second_ctrl_c_in_the_final_save(monkeypatch, saved_first=1)
+    result = ganaug("demo", "--prepare-only")
+    assert result.exit_code == 130 and "Traceback" not in result.output, result.output
+    # It ended with `train`'s words ("… `ganaug train --resume 1`"), not the demo's: which run goes on, from which
+    # checkpoint, and that the next demo generates from the run that continues it.
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == "interrupted by Ctrl-C (SIGINT)", lines
+    cmd = typed_command()
+    assert lines[-2] == (f"run 1 stopped at step 2 before its checkpoint was written (Ctrl-C or SIGTERM while it "
+                         f"saved); it goes on from its last checkpoint (checkpoint-0000001.pt): `{cmd} train --resume 1 "
+                         f"--minutes 2` trains it further as a new run, which the next `{cmd} demo` generates from "
+                         "(without it, the next demo trains a run of its own)"), lines
+    with session_scope() as s:
+        assert s.get(Run, 1).checkpoint_path == "runs/000001/checkpoints/checkpoint-0000001.pt"
+    _second_ctrl_c_in_the_final_save(monkeypatch, saved_first=0)  # a run with no checkpoint: nothing to resume
+    again = ganaug("demo", "--prepare-only")
+    assert again.exit_code == 130 and again.stderr.strip().splitlines()[-2] == (
+        "run 2 stopped at step 1 before its checkpoint was written (Ctrl-C or SIGTERM while it saved), its first: the "
+        f"next `{cmd} demo` trains a run of its own"), again.output

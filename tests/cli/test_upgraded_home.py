@@ -7,6 +7,8 @@ ingest before 2026-12-07 was (`tests.db.helpers.make_dataset(record=False)`).
 
 from __future__ import annotations
 
+import json
+
 from db.engine import session_scope
 from tests.cli.helpers import ok_json, run
 from tests.db.helpers import make_dataset
@@ -22,11 +24,15 @@ def test_audit_verify_notes_an_older_dataset_until_an_admin_seals_it(home):
         make_dataset(s, home, record=False)
         make_dataset(s, home, name="newer")  # ingested since the upgrade: its ingest is recorded
     verify = run("audit", "verify")
-    assert verify.exit_code == 0 and verify.output.startswith("ok: ")
+    assert verify.exit_code == 0 and verify.stdout.startswith("ok: ")
+    # A note, on stderr as every note is, wrapped at 80 columns (it ended stdout's text in one line of 206)
+    assert "note:" not in verify.stdout and max(map(len, verify.stderr.splitlines())) <= 80, verify.stderr
+    said = " ".join(verify.stderr.split())
     assert ("note: the real images of dataset 'toy' are not covered by the log (ingested before ingests were "
-            "recorded, 2026-12-07)") in verify.output and "`ganaug data seal toy --user NAME`" in verify.output
+            "recorded, 2026-12-07)") in said and "`ganaug data seal toy --user NAME`" in verify.stderr
     assert "'newer'" not in verify.output
-    assert ok_json("audit", "verify")["not_covered"] == ["toy"]
+    as_json = run("audit", "verify", "--json")  # stdout stays the one JSON object; the note is said beside it
+    assert json.loads(as_json.stdout)["not_covered"] == ["toy"] and "'toy' are not covered" in as_json.stderr
 
     ok_json("data", "seal", "toy", env=ADA)
     sealed = run("audit", "verify")

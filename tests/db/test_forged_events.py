@@ -14,6 +14,7 @@ from db.engine import session_scope
 from db.gate import gated_training_set
 from db.models import Batch, Sample
 from db.replay import state_mismatches
+from db.views import approved_class_counts, embedding_points
 from db.review import approve_batch, reject_batch, reject_sample, samples_digest
 from tests.db.helpers import make_batch, sample_ids
 
@@ -87,11 +88,17 @@ def test_a_batch_moved_to_another_dataset_after_approval_is_admitted_by_neither(
         batch = make_batch(s, home, toy, n=2, class_index=1).id
         approved = approve_batch(s, batch, people["rex"]).id
         s.execute(update(Batch).where(Batch.id == batch).values(dataset_id=other))
+        s.execute(update(Sample).values(emb_x=0.0, emb_y=0.0))  # on the embedding map
     with session_scope() as s:
         moved = gated_training_set(s, "other", 1.0, home=home)
         mismatches = state_mismatches(s)
     assert [e for e in moved.entries if e.source == "synthetic"] == []
     assert moved.excluded["approved for another dataset"] == 2
+    with session_scope() as s:  # the Overview's counts and the embedding map say what the gate admits
+        counts = approved_class_counts(s)
+        decisions = embedding_points(s, "other")["decision"]
+    assert counts == {"toy": [0, 0], "other": [0, 0]}, counts  # it counted other's class 1 as 2 approved
+    assert decisions and "approved" not in decisions, decisions
     assert mismatches == [f"batch {batch} is of dataset {other} in the batches table, but its approval (event "
                           f"{approved}) was of dataset {toy.id}"]
 
