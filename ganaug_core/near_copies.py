@@ -3,17 +3,19 @@ thumbnail), which `dataset_sources.identical_groups` does not see because their 
 
 Each image gets a signature: its grey levels averaged over 8 × 8 cells (`SIGNATURE_SIDE`). Two images are near when
 their signatures differ little in grey levels (`NEAR_RMS`) and their shapes (the cells less their mean) correlate
-(`NEAR_CORRELATION`), and when they still differ little compared again on a finer square (`finer_pairs`). Sets are the
-connected components of that relation, so a chain of re-saves is one set. The search compares every pair that could be
-near, a block of signatures against a block at a time (memory is two blocks' products, whatever the number of images);
-the same pixels give the same sets on every machine (`QUANTUM`). Measured (BENCHMARKS.md, "Ingestion", 2026-12-07): JPEG
-re-saves at quality 70–95, copies resized by ±10 % or to half their side, and thumbnails of a quarter of it differ from
-their original by at most 4.7 grey levels; distinct images of one class by 7.1 (the closest two of the demo's
-handwritten digits) or 13.5 (natural-looking random textures) and more.
+(`NEAR_CORRELATION`), and when they still differ little compared again on a finer square and their detail, what the
+cells average away, agrees on a square twice as fine (`finer_pairs`): photos of one textured surface differ in their
+grain. Sets are the connected components of that relation, so a chain of re-saves is one set. The search compares
+every pair that could be near, a block of signatures against a block at a time (memory is two blocks' products,
+whatever the number of images); the same pixels give the same sets on every machine (`QUANTUM`). Measured
+(BENCHMARKS.md, "Ingestion", 2026-12-07): JPEG re-saves at quality 70–95, copies resized by ±10 % or to half their
+side, and thumbnails of a quarter of it differ from their original by at most 4.7 grey levels; distinct images of one
+class by 7.1 (the closest two of the demo's handwritten digits) or 13.5 (natural-looking random textures) and more.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +32,15 @@ NEAR_CORRELATION = 0.9
 # a blank image is found again only where it is identical.
 FLAT_STD = 1.0
 FINE_SIDE = 32  # the finest square a pair of near signatures is compared at again (`finer_pairs`)
+# Their detail (each cell less the mean of its block, the square cut into 8 × 8 blocks: what a signature averages away),
+# compared on a square twice as fine (`detail_side`), must agree too: the pair's may differ by at most DETAIL_SHARE of
+# its mean square, or by DETAIL_FLOOR grey levels (root mean square) where there is next to no detail to compare. Photos
+# of one textured surface under one lamp share their signature, and even their grey levels on the finer square, where
+# the grain averages out; the grain is their detail, and a copy keeps its original's. Measured (BENCHMARKS.md,
+# "Ingestion"): a copy's detail differed from its original's by at most 0.5 of its mean square where more than 0.6 grey
+# levels; distinct textured photos' by 0.58 and more, most by 1 or more.
+DETAIL_SHARE = 0.5
+DETAIL_FLOOR = 0.6
 BLOCK = 2048  # signatures compared at a time on each side: two blocks' products and tests take ≈ 70 MB
 
 
@@ -142,12 +153,13 @@ def copy_sets(same: np.ndarray, pairs) -> np.ndarray:
     return np.asarray([_root(parent, i) for i in range(len(parent))], dtype=np.int64)
 
 
-def fine_side(resolution: int, side_a: int, side_b: int) -> int:
+def fine_side(resolution: int, side_a, side_b):
     """The square two images are compared at again: a quarter of the smaller one's shorter side as stored, the
     resolution at most, from SIGNATURE_SIDE (or the resolution) to FINE_SIDE. Finer, resampling shows: at half the
     side, copies of a 64-px picture resized by 10 % differed from it by up to 7.1 grey levels at 64² (2.6 at a
-    quarter)."""
-    return max(min(SIGNATURE_SIDE, resolution), min(FINE_SIDE, resolution, side_a // 4, side_b // 4))
+    quarter). Sides may be arrays of them (numpy integers), one per pair."""
+    return np.maximum(min(SIGNATURE_SIDE, resolution), np.minimum(min(FINE_SIDE, resolution),
+                                                                  np.minimum(side_a, side_b) // 4))
 
 
 def _grey(image: np.ndarray, side: int) -> np.ndarray:
@@ -158,21 +170,71 @@ def _grey(image: np.ndarray, side: int) -> np.ndarray:
     return np.add.reduceat(np.add.reduceat(grey, by_row, axis=0), by_col, axis=1) / area
 
 
-def finer_pairs(pixels: np.ndarray, pairs, sides: np.ndarray, rms: float = NEAR_RMS):
-    """The `pairs` that still differ by at most `rms` grey levels at `fine_side`. Images aligned alike (one part in a
-    fixture, a face in a crop) share a coarse signature and differ in their detail, which 8 × 8 cells average away.
-    `sides`: each image's shorter side as stored."""
-    resolution, cache = pixels.shape[-1], {}
-    for i, j in pairs:
-        s = fine_side(resolution, int(sides[i]), int(sides[j]))
-        a = cache.get((i, s))
-        if a is None:
-            a = cache[(i, s)] = _grey(pixels[i], s)
-        b = cache.get((j, s))
-        if b is None:
-            b = cache[(j, s)] = _grey(pixels[j], s)
-        if np.sqrt(((a - b) ** 2).mean()) <= rms:
-            yield i, j
+def _detail(grey: np.ndarray) -> np.ndarray:
+    """A square's cells less the mean of their block, the square cut into 8 × 8 blocks as a signature cuts an image:
+    what a signature averages away."""
+    side = len(grey)
+    coarse = min(SIGNATURE_SIDE, side)
+    starts = _bounds(side, coarse)
+    counts = np.diff(np.append(starts, side))
+    means = np.add.reduceat(np.add.reduceat(grey, starts, axis=0), starts, axis=1) / np.outer(counts, counts)
+    return grey - np.repeat(np.repeat(means, counts, axis=0), counts, axis=1)
+
+
+def detail_side(resolution: int, side_a, side_b):
+    """The square two images' detail is compared at (`DETAIL_SHARE`): half the smaller one's shorter side as stored,
+    so that a cell spans two of its pixels, within the bounds of `fine_side`. A quarter, where faint grain averages
+    out, left distinct photos of one striped surface alike. Sides may be arrays, as for `fine_side`."""
+    return np.maximum(min(SIGNATURE_SIDE, resolution), np.minimum(min(FINE_SIDE, resolution),
+                                                                  np.minimum(side_a, side_b) // 2))
+
+
+class _Squares:
+    """Each image's grey square of a side, or its detail, made once and held as a row, for the pairs that need it."""
+
+    def __init__(self, pixels: np.ndarray, detail: bool):
+        self.pixels, self.detail, self.made = pixels, detail, {}
+
+    def __call__(self, side: int, images: np.ndarray) -> np.ndarray:
+        if side not in self.made:
+            self.made[side] = [np.full(len(self.pixels), -1), np.zeros((64, side * side)), 0]
+        held = self.made[side]
+        where, rows, count = held
+        new = np.unique(images[where[images] < 0])
+        if len(new):
+            if count + len(new) > len(rows):  # twice as many rows: each image's row is copied a few times at most
+                rows = held[1] = np.concatenate([rows, np.zeros((max(len(rows), len(new)), side * side))])
+            for k, i in enumerate(new.tolist(), start=count):
+                grey = _grey(self.pixels[i], side)
+                rows[k] = (_detail(grey) if self.detail else grey).reshape(-1)
+            where[new] = count + np.arange(len(new))
+            held[2] = count + len(new)
+        return rows[where[images]]
+
+
+def finer_pairs(pixels: np.ndarray, pairs, sides: np.ndarray, rms: float = NEAR_RMS, chunk: int = 1024):
+    """The `pairs` that still differ by at most `rms` grey levels at `fine_side` and whose detail agrees at
+    `detail_side` (`DETAIL_SHARE`, `DETAIL_FLOOR`). Images aligned alike (one part in a fixture, a face in a crop,
+    photos of one textured surface under one lamp) share a coarse signature and differ in their detail, which 8 × 8
+    cells average away. `sides`: each image's shorter side as stored. Tested `chunk` pairs at a time: where nearly
+    every pair is proposed (photos of one surface), a pair at a time in Python took minutes for 5,000 images."""
+    resolution, coarse = pixels.shape[-1], min(SIGNATURE_SIDE, pixels.shape[-1])
+    greys, details = _Squares(pixels, detail=False), _Squares(pixels, detail=True)
+    pairs = iter(pairs)
+    while part := list(itertools.islice(pairs, chunk)):
+        i, j = np.asarray(part, dtype=np.int64).T
+        keep = np.zeros(len(i), dtype=bool)
+        fine = fine_side(resolution, sides[i], sides[j])
+        for s in np.unique(fine).tolist():
+            at = np.nonzero(fine == s)[0]
+            keep[at] = np.sqrt(((greys(s, i[at]) - greys(s, j[at])) ** 2).mean(axis=1)) <= rms
+        finer = detail_side(resolution, sides[i], sides[j])
+        for s in np.unique(finer[keep & (finer > coarse)]).tolist():  # no finer than a signature: no more detail
+            at = np.nonzero(keep & (finer == s))[0]
+            da, db = details(s, i[at]), details(s, j[at])
+            share = DETAIL_SHARE * ((da * da).mean(axis=1) + (db * db).mean(axis=1)) / 2
+            keep[at] = ((da - db) ** 2).mean(axis=1) <= np.maximum(DETAIL_FLOOR ** 2, share)
+        yield from zip(i[keep].tolist(), j[keep].tolist())
 
 
 def near_copy_sets(pixels: np.ndarray, same: np.ndarray, sides: np.ndarray | None = None) -> np.ndarray:

@@ -3,12 +3,15 @@ images do: split one by one, a test image's re-save trained the classifier and t
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from PIL import Image
 
 from ganaug_core.dataset_sources import identical_groups, split_names, stratified_test_mask
 from ganaug_core.datasets import IngestOptions, ingest, load_arrays
-from ganaug_core.near_copies import NEAR_CORRELATION, NEAR_RMS, QUANTUM, near_copy_sets, near_pairs, signatures
+from ganaug_core.near_copies import (NEAR_CORRELATION, NEAR_RMS, QUANTUM, finer_pairs, near_copy_sets, near_pairs,
+                                     signatures)
 
 
 def smooth_folder(root, per_class=10, seed=3):
@@ -141,3 +144,25 @@ def test_a_pair_on_the_threshold_is_decided_alike_whatever_the_float32_product_s
     for err in (1 - 1e-6, 1 + 1e-6):
         sig.cells = sig.cells * np.float32(err)
         assert set(near_pairs(sig)) == want
+
+
+def test_distinct_photos_of_one_textured_surface_are_not_merged_but_their_copies_are():
+    """A factory's photos of one metal surface under one lamp: the same gradient and stripes, each photo its own grain.
+    Averaged over 8 × 8 cells the grain is gone and every photo is the lamp's same faint gradient, so all 24 (their
+    pixels correlate ≈ 0.5) were one set, kept on one side of the split. Their detail differs; a JPEG re-save's and a
+    brighter copy's agree with their original's."""
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:32, 0:32]
+    surface = 128 + 14 * ((x + y) / 32 - 1) + 3 * np.sin(2 * np.pi * x / 6)
+    photos = np.clip(surface + rng.normal(0, 6, (24, 32, 32)), 0, 255).round().astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(photos[0]).save(buf, format="JPEG", quality=75)
+    resaved = np.asarray(Image.open(buf))
+    brighter = np.clip(photos[1].astype(np.int16) + 3, 0, 255).astype(np.uint8)
+    pixels = np.concatenate([photos, resaved[None], brighter[None]])[:, None]
+    proposed = sorted(near_pairs(signatures(pixels)))
+    assert len(proposed) > 250  # the 8 × 8 pass proposes nearly every pair
+    assert near_copy_sets(pixels, identical_groups(pixels)).tolist() == list(range(24)) + [0, 1]
+    sides = np.full(len(pixels), 32)  # pairs are tested in chunks: a chunk's bounds change nothing
+    assert list(finer_pairs(pixels, proposed, sides, chunk=7)) == list(finer_pairs(pixels, proposed, sides)) == [
+        (0, 24), (1, 25)]
