@@ -10,7 +10,7 @@ what changed since the dataset's previous one. Both in the words of `ganaug expo
 (ganaug/export_changes.py), without their commands. The list of recorded exports and the withdrawn check are in
 pages/recorded_exports.py; a team with a browser only takes a recorded export away as a .zip
 (pages/export_download.py); the rare classes an export leaves without synthetic images are named, with why,
-before the click (pages/export_gains.py).
+before the click (pages/export_gains.py). The decision log's table, and the event clicked in it, are pages/event_log.py.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from db.audit import count_events, list_events, verify_chain
 from db.engine import session_scope
 from db.models import Batch, Dataset, Event
 from db.replay import LogState, state_mismatches
+from pages.event_log import event_log
 from pages.export_gains import RATIO_HELP, gains_warning, imbalance_words, ratio_words
 from pages.recorded_exports import past_exports
-from pages.tables import MISSING, event_table, table_columns, text_cells
+from pages.tables import MISSING, table_columns, text_cells
 from pages.ui import NO_DATASET, decision_errors, home, plain, require_user, signed_in_row
 
 ACTIONS = ["any", *audit.ACTIONS]  # what db/review.py, db/users.py and db/exports.py record
@@ -44,26 +45,8 @@ PROVENANCE_FIELDS = {  # views.batch_provenance's keys, in the reviewer's words
     "checkpoint_path": "Checkpoint", "checkpoint_sha256": "Checkpoint sha256", "config_sha256": "Config sha256",
     "code_version": "Code version", "created": "Created (UTC)",
 }
-# The reviewer's reason and the hash before the signed meaning, last: that long, fixed sentence (the same for every
-# event of an action) pushed the reason and the hash out of sight at 1366 px.
-EVENT_COLUMNS = ["id", "ts", "actor", "role", "action", "target", "reason", "hash", "meaning"]
-# Still, at 1366 px (a 906-px table beside the sidebar) the meaning, a sentence of up to ~110 characters, ran off the
-# right edge and a long reason was cut. Every column gets a width, 898 px in all, and each row four lines, in which
-# the action, the target, the reason and the meaning wrap (Streamlit wraps text only in rows taller than 64 px).
-# A longer meaning (an export's names its folder and sha256) shows whole in the cell's overlay, on a double click.
-EVENT_WIDTHS = {"id": 48, "ts": 140, "actor": 60, "role": 72, "action": 72, "target": 72, "reason": 130, "hash": 104,
-                "meaning": 200}
-EVENT_ROW_PX = 88
 FILTER_WIDTHS = [0.9, 1.2, 0.8, 1.5, 1.05]  # actor, action, target, since, how many
 HISTORY_ROWS = 500  # a batch's decisions shown on its record (a 10,000-sample batch may have as many)
-
-
-def event_log(rows: list[dict], key: str) -> None:
-    """Decision-log rows as a table whose every column, the meaning last, is in sight at 1366 px."""
-    config = {name: {**column, "width": EVENT_WIDTHS[name]} for name, column in table_columns(EVENT_COLUMNS).items()}
-    st.dataframe(text_cells(event_table(rows, EVENT_COLUMNS)), hide_index=True,
-                 column_config=config, row_height=EVENT_ROW_PX,
-                 placeholder=MISSING, key=key)
 
 
 def export_folder(name: str) -> Path:

@@ -4,10 +4,13 @@ chromium or Playwright is missing, and the app's page scripts as functions to ca
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -58,3 +61,23 @@ def wait_until_served(url: str, proc, seconds: float, why: Callable[[], str]) ->
         if proc.poll() is not None or time.monotonic() > deadline:
             pytest.fail(why())
         time.sleep(0.2)
+
+
+@contextmanager
+def page_served(folder: Path, source: str) -> Iterator[str]:
+    """A page of a test's own (`source`, no database) served by `streamlit run` from the repository root, where
+    `ganaug app` runs it, so that the repository's .streamlit/config.toml applies; its URL."""
+    from tests.app.conftest import ROOT
+
+    (folder / "page.py").write_text(source)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(folder / "page.py"), "--server.port",
+                             str(port), "--server.headless", "true"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_served(url, proc, 60, lambda: "streamlit did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -7,13 +7,9 @@ Skipped, with the reason shown, where chromium or Playwright is missing, as the 
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from tests.app.conftest import ROOT
-from tests.browser.conftest import free_port, wait_until_served
+from tests.browser.conftest import page_served
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # chromium and Streamlit start in a few seconds
 
@@ -23,16 +19,8 @@ PRIMARY = """() => getComputedStyle(document.querySelector('[data-testid="stBase
 
 @pytest.fixture
 def served(tmp_path):
-    (tmp_path / "page.py").write_text('import streamlit as st\nst.button("Approve batch", type="primary")\n')
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(tmp_path / "page.py"), "--server.port",
-                             str(port), "--server.headless", "true"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    wait_until_served(url, proc, 60, lambda: "streamlit did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with page_served(tmp_path, 'import streamlit as st\nst.button("Approve batch", type="primary")\n') as url:
+        yield url
 
 
 def test_the_app_is_dark_where_the_system_prefers_it_and_its_menu_switches(served, chromium):
