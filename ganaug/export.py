@@ -51,6 +51,7 @@ from ganaug_core import paths
 from ganaug_core.errors import GanaugError
 from ganaug_core.imbalance import some_names
 from ganaug_core.progress import Progress, ProgressCallback, no_progress
+from ganaug_core.shown_text import utc_time
 
 # What others import from here; spreadsheet_text lives in export_files.py (pages/tables.py imports it from here).
 __all__ = ["empty_classes", "empty_classes_warning", "export_gated_set", "folder_check", "gated_set", "imbalance",
@@ -282,7 +283,7 @@ def _earlier_export(out: Path) -> Optional[str]:
     record = next((r for r in records if r["folder"] == str(out)), records[0] if records else None)
     if record is None:
         return "unsigned, or edited since: no export the decision log records"
-    return f"event {record['id']} by {record['actor']} at {record['ts'][:19].replace('T', ' ')} UTC"
+    return f"event {record['id']} by {record['actor']} at {utc_time(record['ts'])}"
 
 
 def _unrecorded_export(out: Path) -> Optional[int]:

@@ -33,6 +33,7 @@ from ganaug.cli.common import JSON, UserError, cli_errors, emit
 from ganaug.cli.line_width import wrapped
 from ganaug.shown_text import one_line
 from ganaug_core.imageio import sha256_file
+from ganaug_core.shown_text import utc_time
 
 # What an export writes beside its class folders (ganaug/export.py); an image is `NNN_<class>/<row>_<source>.png`.
 _EXPORT_FILES = ("manifest.csv", "images.csv", "classes.csv", "manifest.sha256", "log_head.txt", "export_event.txt")
@@ -375,10 +376,11 @@ def audit_folder_cmd(
         # Wrapped at 80 columns, as `ganaug export` says the same record: the three lines were 228, 175 and 131
         # columns with a team share's path and a long name. The folder, the sha256 and the head stay whole, each
         # hash after its name on a line of its own (`grep 'head '` finds it with its hash, as in the export's output).
-        folder = one_line(out["folder"])
+        folder, when = one_line(out["folder"]), utc_time(r["ts"])  # as every line for people gives a time
         text = (wrapped(f"ok: {folder} holds the {out['images']} images of its manifest.csv, byte for byte "
                         f"({out['synthetic']} synthetic, {batches})", whole=(folder,)) + "\n"
-                + wrapped(f"{exported} as event {r['id']} by {one_line(r['actor'])} ({r['role']}) at {r['ts']}")
+                + wrapped(f"{exported} as event {r['id']} by {one_line(r['actor'])} ({r['role']}) at {when}",
+                          whole=(when,))
                 + f"\nmanifest sha256 {out['manifest_sha256']}\n"
                 + wrapped(f"gated on the log's first {r['log_head_events']} events, head {r['log_head']}, which the log "
                           "still holds", whole=(f"head {r['log_head']},",)))

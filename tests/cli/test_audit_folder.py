@@ -11,6 +11,7 @@ import sqlite3
 import pytest
 
 from db.engine import dispose_engines, session_scope
+from ganaug_core.shown_text import utc_time
 from tests.cli.helpers import ok_json, refused, run
 from tests.db.helpers import make_batch, make_dataset
 
@@ -66,6 +67,8 @@ def test_a_folder_as_exported_is_ok_and_names_its_record(exported):
     text = run("audit", "folder", out).stdout
     assert " ".join(text.split()).startswith(f"ok: {out} holds the 12 images of its manifest.csv, byte for byte")
     assert f"exported as event {summary['event']['id']} by rex (reviewer)" in text
+    # The time as every line for people gives it (it was the log's whole value, microseconds and +00:00).
+    assert f" at {utc_time(summary['event']['ts'])}\n" in text
 
 
 def test_what_audit_folder_says_fits_80_columns_beside_the_folder(exported, tmp_path):
@@ -82,7 +85,7 @@ def test_what_audit_folder_says_fits_80_columns_beside_the_folder(exported, tmp_
     assert any(line.strip().startswith(f"head {again['log_head']['hash']},") for line in lines), text
     assert " ".join(text.split()).startswith(f"ok: {out} holds the 12 images of its manifest.csv, byte for byte")
     assert (f"exported as event {again['event']['id']} by dr.maria-fernanda.oliveira (reviewer) at "
-            f"{again['event']['ts']}") in " ".join(text.split())
+            f"{utc_time(again['event']['ts'])}") in " ".join(text.split())
 
 
 def test_a_swapped_added_or_missing_image_is_named_and_exits_1(exported):
