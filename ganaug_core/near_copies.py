@@ -41,6 +41,7 @@ FINE_SIDE = 32  # the finest square a pair of near signatures is compared at aga
 # levels; distinct textured photos' by 0.58 and more, most by 1 or more.
 DETAIL_SHARE = 0.5
 DETAIL_FLOOR = 0.6
+CORRELATION_SLACK = 1e-3  # how far below NEAR_CORRELATION the float32 pre-filter of `near_pairs` still keeps a pair
 BLOCK = 2048  # signatures compared at a time on each side: two blocks' products and tests take ≈ 70 MB
 
 
@@ -104,8 +105,12 @@ def near_pairs(sig: Signatures, rms: float = NEAR_RMS, correlation: float = NEAR
 
     Images are taken in the order of their level, a block against a block at a time, and two blocks whose levels lie
     more than `rms` apart are not compared (two signatures' RMS difference is at least their levels' difference).
-    Within two blocks a float32 product x·y picks the candidates (|x − y|² = |x|² + |y|² − 2 x·y, with a margin far
-    beyond float32's error); each candidate is then tested exactly on the integer signatures."""
+    Within two blocks float32 products pick the candidates, with margins far beyond float32's error: x·y for the grey
+    levels (|x − y|² = |x|² + |y|² − 2 x·y) and, of the shapes scaled to length 1, u·v, which is their correlation.
+    Photos of one surface under one lamp share their level and lie within `rms` of each other, so only the second
+    prunes them (where the first leaves more candidates than a block has rows): without it, 20,000 such photos put
+    their candidates through the exact tests for 33–37 s, 2 s with it (BENCHMARKS.md, "Ingestion"). Each candidate is
+    then tested exactly on the integer signatures: the float products only prune, and the pairs stay the same."""
     n, k = sig.q.shape
     order = np.argsort(sig.total, kind="stable")
     x, q, total, var = sig.cells[order], sig.q[order], sig.total[order], sig.var[order]
@@ -113,16 +118,24 @@ def near_pairs(sig: Signatures, rms: float = NEAR_RMS, correlation: float = NEAR
     limit = int(np.floor(k * (rms * QUANTUM) ** 2))  # |qx − qy|² ≤ limit ⇔ RMS difference ≤ rms
     norm2 = np.einsum("ij,ij->i", x, x, dtype=np.float64)
     slack = 1e-4 * norm2 + 1.0  # float32's error on these products is below 1e-5 of |x|² + |y|²
+    # 2 x·y ≥ |x|² + |y|² − limit, halved and tested in float32: its rounding is ≈ 1e-7 of |x|², inside the slack.
+    half = ((norm2 - slack - limit / 2) / 2).astype(np.float32)
     live = var >= (FLAT_STD * QUANTUM * k) ** 2  # a flat signature correlates with nothing
+    # Each shape (the cells less their mean) over its length: k Σ(q − mean)² = var. A flat one is left at 0, which
+    # correlates with nothing; float32's error on u·v is below 1e-5, the margin CORRELATION_SLACK.
+    unit = np.zeros((n, k), dtype=np.float32)
+    unit[live] = (q[live] - total[live, None] / k) / np.sqrt(var[live, None] / k)
+    least = correlation - CORRELATION_SLACK
     for lo in range(0, n, block):
         hi = min(n, lo + block)
         for lo2 in range(lo, n, block):
             hi2 = min(n, lo2 + block)
             if level[lo2] - level[hi - 1] > rms:
                 break  # this block and every later one are too bright to hold a near-copy of the block at lo
-            dot = (x[lo:hi] @ x[lo2:hi2].T).astype(np.float64)
-            reach = norm2 - slack
-            i, j = np.nonzero(2 * dot >= reach[lo:hi, None] + reach[None, lo2:hi2] - limit)
+            near = x[lo:hi] @ x[lo2:hi2].T >= half[lo:hi, None] + half[None, lo2:hi2]
+            if np.count_nonzero(near) > hi - lo:  # many alike in level: prune on the shapes before the exact tests
+                near &= unit[lo:hi] @ unit[lo2:hi2].T >= least
+            i, j = np.nonzero(near)
             i, j = i + lo, j + lo2
             keep = (j > i) & live[i] & live[j]
             i, j = i[keep], j[keep]

@@ -166,3 +166,23 @@ def test_distinct_photos_of_one_textured_surface_are_not_merged_but_their_copies
     sides = np.full(len(pixels), 32)  # pairs are tested in chunks: a chunk's bounds change nothing
     assert list(finer_pairs(pixels, proposed, sides, chunk=7)) == list(finer_pairs(pixels, proposed, sides)) == [
         (0, 24), (1, 25)]
+
+
+def test_pruning_on_shapes_keeps_the_pairs_a_brute_force_search_finds():
+    """Photos of one surface share their level and lie within NEAR_RMS of each other, so only the correlation of their
+    shapes tells them apart; the search prunes on a float32 product of the shapes before the exact tests. Here the
+    correlations straddle NEAR_CORRELATION, some pairs within a hundredth of it: the pairs are a brute force's."""
+    rng = np.random.default_rng(11)
+    pattern = 6 * rng.standard_normal((1, 1, 8, 8))
+    grain = rng.standard_normal((48, 1, 8, 8)) * rng.uniform(0.5, 3, (48, 1, 1, 1))
+    pixels = np.clip(128 + pattern + grain, 0, 255).round().astype(np.uint8)
+    sig = signatures(pixels)
+    x = sig.q / QUANTUM
+    rms = np.sqrt(((x[:, None] - x[None]) ** 2).mean(-1))
+    shape = x - x.mean(1, keepdims=True)
+    corr = shape @ shape.T / np.outer(np.linalg.norm(shape, axis=1), np.linalg.norm(shape, axis=1))
+    upper = np.triu(np.ones_like(rms, dtype=bool), 1)
+    want = {(i, j) for i, j in zip(*np.nonzero(upper & (rms <= NEAR_RMS) & (corr >= NEAR_CORRELATION)))}
+    assert (rms[upper] <= NEAR_RMS).all() and 50 < len(want) < upper.sum() - 50  # the shapes decide, both ways
+    assert (np.abs(corr[upper] - NEAR_CORRELATION) < 0.01).sum() >= 5
+    assert set(near_pairs(sig, block=5)) == want == set(near_pairs(sig))
