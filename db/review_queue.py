@@ -1,16 +1,17 @@
 """What a reviewer is shown before deciding: the batches waiting for review, oldest first, and a batch's samples a
-page at a time with their tags and scores. Read-only; the decisions themselves are db/review.py."""
+page at a time with their tags and scores, and a scored batch's scores over the batch (what its verdict rests on).
+Read-only; the decisions themselves are db/review.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session, undefer
 
 from db.errors import DecisionError
-from db.models import Batch, Dataset, Sample, SampleTag, Tag
+from db.models import Batch, Dataset, Report, Sample, SampleTag, Tag
 from db.tags import get_tag
 
 SORTABLE = ("id", "seed", "class_confidence", "realism", "novelty", "nn_distance")
@@ -87,3 +88,23 @@ def review_page(session: Session, batch_id: int, page: int = 0, per_page: int = 
             tags[sid].append(name)
     rows = [ReviewRow(s, tags[s.id], {k: getattr(s, k) for k in SCORE_FIELDS}) for s in samples]
     return rows, int(total or 0)
+
+
+def batch_scores(session: Session, batch_id: int) -> dict:
+    """A scored batch's scores over the batch, as `ganaug evaluate batch` sums them up, read from what its scoring
+    stored (nothing is computed): its samples, mean realism, memorized samples not rejected yet (`memorized`) and
+    rejected (`rejected_memorized`), and the class consistency its metrics recorded (None where it has no report).
+    `ganaug.evaluation` records a batch's metrics under the folder `reports/batches/<id>`, their consistency in the
+    report's summary."""
+    samples, realism, memorized, rejected = session.execute(
+        select(func.count(), func.avg(Sample.realism),
+               func.count(case((Sample.memorized & ~Sample.rejected, 1))),
+               func.count(case((Sample.memorized & Sample.rejected, 1))))
+        .where(Sample.batch_id == batch_id)).one()
+    summary = session.scalars(select(Report.summary).where(
+        Report.kind == "batch_metrics", Report.path == f"reports/batches/{batch_id}").order_by(Report.id.desc())
+    ).first() or {}
+    consistency = summary.get("class_consistency")
+    return dict(samples=int(samples or 0), mean_realism=None if realism is None else float(realism),
+                memorized=int(memorized or 0), rejected_memorized=int(rejected or 0),
+                consistency=None if consistency is None else float(consistency))

@@ -12,6 +12,10 @@ Every threshold is one the product already uses, named where it is defined:
   from a run too young to tell (`runstats.too_young_to_tell`) says "train further", as the Review page says it.
 - realism: 1, the score's own yardstick (ganaug_core/scoring.py): at 1 or more a sample lies among the real images
   of its class; the Review page says each sample's realism in words by it (pages/review_sample.py).
+
+The Review page shows the same findings above a scored batch's grid (pages/review_verdict.py): `in_app` names the
+page's way to act (its sort, its "Reject the K memorized sample(s)…" button, the Generate page's "Start from run")
+where the CLI's words name a command.
 """
 
 from __future__ import annotations
@@ -40,29 +44,38 @@ class Finding:
 def batch_verdict(batch: int, run: Optional[int], label: str, samples: int, memorized: int,
                   consistency: Optional[float], mean_realism: Optional[float],
                   reading: Optional[dict] = None, class_index: Optional[int] = None,
-                  threshold: Optional[float] = None, two_classes: bool = False) -> list[Finding]:
+                  threshold: Optional[float] = None, two_classes: bool = False, in_app: bool = False,
+                  rejected_memorized: int = 0) -> list[Finding]:
     """The findings that matter, worst first; one `fine` finding where none does. `label`: the class as shown
     ("9", "0 (crack)"); `consistency`: the share the classifier calls that class; `reading`: the run's last
     mode-collapse reading (`runstats.last_diversity`) with the run's `threshold`; `two_classes`: the classifier
-    picks one of two, and calls noise the class as readily (`ganaug.cli.evaluate.two_class_note`)."""
-    train = f"`ganaug train --resume {run} --minutes M`" if run is not None else "`ganaug train --resume RUN`"
+    picks one of two, and calls noise the class as readily (`ganaug.cli.evaluate.two_class_note`); `in_app`: what
+    to do in the review app's words; `memorized` there counts the samples not rejected yet, `rejected_memorized`
+    the others (the app's reviewer may have rejected some: "none memorized" would not be true of them)."""
+    if in_app:
+        train = f"“Start from run” {run} on the Generate page" if run is not None else "“Start from run” on Generate"
+    else:
+        train = f"`ganaug train --resume {run} --minutes M`" if run is not None else "`ganaug train --resume RUN`"
     found = []
     if consistency is not None and consistency < RECOGNISED_SHARE:
-        found.append(_recognition(batch, label, samples, consistency, train))
+        found.append(_recognition(batch, label, samples, consistency, train, in_app))
     if memorized:
+        reject = (f"“Reject the {memorized} memorized sample(s)…” below the grid" if in_app
+                  else f"`ganaug review reject-memorized {batch}`")
         found.append(Finding("memorized", memorized, f"{memorized} of {samples} samples copy a training image "
-                             "(flagged as memorized)", "approval refuses the batch until they are rejected "
-                             f"(`ganaug review reject-memorized {batch}`)"))
+                             "(flagged as memorized)",
+                             f"approval refuses the batch until they are rejected ({reject})"))
     if reading and class_index in reading.get("collapsed", []):
         found.append(_collapse(run, label, reading, class_index, threshold, train))
     if mean_realism is not None and mean_realism < AMONG_REAL:
         found.append(Finding("far_from_real", mean_realism, f"far from the real images (mean realism "
                              f"{mean_realism:.3f}, below {AMONG_REAL:g}, is outside the real images of class {label})",
                              f"train longer ({train}) before reviewing"))
-    return found or [_fine(batch, label, samples, consistency, mean_realism, reading, class_index, two_classes)]
+    return found or [_fine(batch, label, samples, consistency, mean_realism, reading, class_index, two_classes,
+                           in_app, rejected_memorized)]
 
 
-def _recognition(batch: int, label: str, samples: int, consistency: float, train: str) -> Finding:
+def _recognition(batch: int, label: str, samples: int, consistency: float, train: str, in_app: bool) -> Finding:
     n = round(consistency * samples)
     if n == 0:
         said = f"the classifier recognises none of these {samples} samples as class {label}"
@@ -72,8 +85,10 @@ def _recognition(batch: int, label: str, samples: int, consistency: float, train
     if consistency < MOSTLY_NOT:
         todo = f"they do not look like the class yet; train longer ({train}) before reviewing"
     else:
-        todo = (f"a good generator reaches {RECOGNISED_SHARE:g}; look at the doubted ones first (`ganaug review "
-                f"samples {batch} --sort class_confidence`) and reject those that are not class {label}")
+        doubted = ("“Sort by” class confidence" if in_app
+                   else f"`ganaug review samples {batch} --sort class_confidence`")
+        todo = (f"a good generator reaches {RECOGNISED_SHARE:g}; look at the doubted ones first ({doubted}) and reject "
+                f"those that are not class {label}")
     return Finding("not_recognised", consistency, said, todo)
 
 
@@ -93,11 +108,12 @@ def _collapse(run: Optional[int], label: str, reading: dict, class_index: int, t
 
 
 def _fine(batch: int, label: str, samples: int, consistency: Optional[float], mean_realism: Optional[float],
-          reading: Optional[dict], class_index: Optional[int], two_classes: bool) -> Finding:
+          reading: Optional[dict], class_index: Optional[int], two_classes: bool, in_app: bool = False,
+          rejected_memorized: int = 0) -> Finding:
     parts = []
     if consistency is not None:
         parts.append(f"{round(consistency * samples)} of {samples} recognised as class {label} ({consistency:.3f})")
-    parts.append("none memorized")
+    parts.append(f"{rejected_memorized} memorized, all rejected" if rejected_memorized else "none memorized")
     if mean_realism is not None:
         parts.append(f"mean realism {mean_realism:.3f} (among the real images)")
     if reading and str(class_index) in reading.get("diversity", {}):
@@ -105,4 +121,5 @@ def _fine(batch: int, label: str, samples: int, consistency: Optional[float], me
     said = f"nothing stands out ({', '.join(parts)})"
     if two_classes:  # recognised by a classifier of two classes says little: noise was called the rare class too
         said += ", but with 2 classes being recognised says little of how they look"
-    return Finding("fine", consistency, said, f"look at the samples before approving (`ganaug review samples {batch}`)")
+    return Finding("fine", consistency, said, "look at the samples below before approving" if in_app
+                   else f"look at the samples before approving (`ganaug review samples {batch}`)")

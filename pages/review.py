@@ -3,27 +3,26 @@
 batch not scored yet (its job was cancelled or failed while scoring), a button that queues its scoring in the worker.
 
 The opened sample (a box above the grid: the sample, its tag and reject controls, its nearest real images) is drawn
-by pages/review_sample.py, the grid and its buttons by pages/review_grid.py; the queue the batch picker lists (of one
-class where the class filter chooses one) is read by pages/review_queue.py. Every click is one call into
-db/review.py in its own write transaction (the callbacks are in pages/review_decisions.py), so a refresh or a second
-reviewer loses nothing. Before acting on a batch the page re-reads its status in that same transaction: if another
-reviewer decided it meanwhile, the action is refused with a message saying who did what.
+by pages/review_sample.py, the grid and its buttons by pages/review_grid.py, what a batch's scores say of it as a
+whole (above its grid) by pages/review_verdict.py; the queue the batch picker lists (of one class where the class
+filter chooses one) is read by pages/review_queue.py. Every click is one call into db/review.py in its own write
+transaction (the callbacks are in pages/review_decisions.py), so a refresh or a second reviewer loses nothing.
+Before acting on a batch the page re-reads its status in that same transaction: if another reviewer decided it
+meanwhile, the action is refused with a message saying who did what.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Optional
 
 import streamlit as st
 
-from db import run_views, views
+from db import views
 from db.engine import session_scope
 from db.jobs import ACTIVE
 from db.review_queue import review_page
 from ganaug_core.imageio import shown_px
-from ganaug_core.runstats import diversity_said, last_diversity, too_young_to_tell
 from ganaug_core.scoring import older_scoring
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
 from pages.reveal import refocus
@@ -31,7 +30,8 @@ from pages.review_decisions import SCORE_JOB, batch_actions, load_tags, queue_sc
 from pages.review_grid import sample_grid, sample_picker
 from pages.review_queue import QUEUE_ROWS, load_batch, load_batch_counts, load_classes, load_queue, open_by_id
 from pages.review_sample import sample_detail
-from pages.ui import NO_DATASET, RETRIED, TILE_PX, database_checked, home, plain, require_user
+from pages.review_verdict import batch_said
+from pages.ui import NO_DATASET, RETRIED, TILE_PX, database_checked, plain, require_user
 
 PER_PAGE_CHOICES = (24, 36, 48)
 SORTS = {"sample id": "id", "class confidence": "class_confidence", "realism": "realism", "novelty": "novelty",
@@ -41,14 +41,6 @@ SORT_PX, FILTER_PX = 230, 170  # "distance to nearest real" whole; "only memoriz
 
 require_user()
 st.title("Review")
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def collapse_reading(home_dir: str, run_id: int) -> dict:
-    """The last mode-collapse reading of the run that generated a batch ({} if it has none)."""
-    with session_scope() as session:
-        folder = run_views.run_dir(session, run_id)
-    return last_diversity(Path(home_dir) / folder) if folder else {}
 
 
 def load_page(batch_id: int, page: int, per_page: int, sort: str, descending: bool, tag, memorized,
@@ -250,17 +242,7 @@ def batch_panel(batch_id: int) -> None:
     elif older:  # decided: no button here (the page scores pending batches only), but what scored it still counts
         st.caption(f"Scored by an older check ({older}): `ganaug evaluate batch {batch_id} --rescore` computes "
                    "scores again.")
-    reading = collapse_reading(home(), state["run_id"])
-    if state["class_index"] in reading.get("collapsed", []) and too_young_to_tell(reading.get("step")):
-        st.info(f"The run behind this batch trained only {reading['step']} steps: its samples of "
-                f"{plain(state['class_names'][state['class_index']])} still vary little "
-                f"({diversity_said(reading, state['class_index'])}), as every class does that early. Train the run "
-                "further before relying on this batch.", icon=":material/info:")
-    elif state["class_index"] in reading.get("collapsed", []):
-        said = diversity_said(reading, state["class_index"])  # a class of one real image: against the others'
-        st.warning(f"The run behind this batch ended with class {plain(state['class_names'][state['class_index']])} flagged "
-                   f"by its diversity monitor: its samples' spread is {said} (possible mode collapse). Check the grid "
-                   "for repeats before approving.", icon=":material/warning:")
+    batch_said(state)  # its verdict above the grid, before its samples are looked at one by one
 
     # A row that wraps, each widget as wide as its longest choice: in five columns, 1024 px with the sidebar open
     # (a 564-px page) cut "Descending" to "Descen…" and "48" to "4".
