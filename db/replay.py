@@ -7,7 +7,8 @@ alone, each batch's last decision, the rejected samples (less those restored sin
 blocking flag recorded when it was tagged) and, for every approved batch, the samples that carried a blocking tag
 when it was approved; each dataset's last ingest, seal or removal (`db.ingests`); and each account's active flag and
 role (`db.users`), against which every event's signer is checked: an account the log holds disabled, or never added,
-signs nothing through ganaug, so such an event tells of a `users` row edited (or the event written by hand).
+signs nothing through ganaug, nor signs with a role the log did not give it, so such an event tells of a `users` row
+edited (or the event written by hand).
 `state_mismatches` lists every place where the tables and the log disagree, where an approved batch's samples
 no longer match the digest its approval recorded, and where a dataset's real images no longer match the digest its
 ingest recorded; `ganaug audit verify` reports them.
@@ -75,7 +76,7 @@ class LogState:
 
     def apply(self, event) -> None:
         """Take the next event of the log, in id order (a row with id, action, target_type, target_id, details,
-        actor_id, actor); of events that are not batch or sample decisions, records of a dataset or of an account
+        actor_id, actor, role); of events that are not batch or sample decisions, records of a dataset or of an account
         (tags, exports, passwords), only the signer is checked."""
         action, target_id, details = event.action, event.target_id, event.details or {}
         signer = self.accounts.get(event.actor_id)
@@ -84,6 +85,10 @@ class LogState:
         elif signer is None and event.actor_id is not None and (action, event.actor_id) != ("add_user", target_id):
             # every ganaug since the first records add_user (a bootstrap admin's signed by itself, as it is added)
             self._signed_by(event, "an account no event added", "written into", details)
+        elif signer is not None and event.role != signer[1]:  # every ganaug signs with the row's role, re-read
+            # A role given by one UPDATE and taken back by another left the table and the log agreeing on the account
+            self._signed_by(event, f"as {event.role!r} while the log holds the account {signer[1]!r} (event "
+                                   f"{signer[2]})", "given another role in", details)
         if event.target_type == "user" and action in ACCOUNT_ACTIONS:
             active, role, _ = self.accounts.get(target_id, (True, "reviewer", 0))
             self.accounts[target_id] = (action != "disable_user" and (active or action == "enable_user"),
@@ -146,7 +151,8 @@ def replay(session: Session) -> LogState:
     state = LogState()
     # Every event, not only decisions: any of them may be signed by an account the log had disabled.
     for event in session.execute(
-        select(Event.id, Event.action, Event.target_type, Event.target_id, Event.details, Event.actor_id, Event.actor)
+        select(Event.id, Event.action, Event.target_type, Event.target_id, Event.details, Event.actor_id, Event.actor,
+               Event.role)
         .order_by(Event.id)
     ):
         state.apply(event)

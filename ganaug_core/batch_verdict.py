@@ -62,8 +62,8 @@ def batch_verdict(batch: int, run: Optional[int], label: str, samples: int, memo
     if memorized:
         reject = (f"“Reject the {memorized} memorized sample(s)…” below the grid" if in_app
                   else f"`ganaug review reject-memorized {batch}`")
-        found.append(Finding("memorized", memorized, f"{memorized} of {samples} samples copy a training image "
-                             "(flagged as memorized)",
+        found.append(Finding("memorized", memorized, f"{memorized} of {_samples(samples)} cop"
+                             f"{'ies' if memorized == 1 else 'y'} a training image (flagged as memorized)",
                              f"approval refuses the batch until they are rejected ({reject})"))
     if reading and class_index in reading.get("collapsed", []):
         found.append(_collapse(run, label, reading, class_index, threshold, train))
@@ -77,10 +77,11 @@ def batch_verdict(batch: int, run: Optional[int], label: str, samples: int, memo
 
 def _recognition(batch: int, label: str, samples: int, consistency: float, train: str, in_app: bool) -> Finding:
     n = round(consistency * samples)
-    if n == 0:
-        said = f"the classifier recognises none of these {samples} samples as class {label}"
+    if n == 0:  # `generate --n 1` makes a batch of one
+        said = (f"the classifier does not recognise this 1 sample as class {label}" if samples == 1
+                else f"the classifier recognises none of these {samples} samples as class {label}")
     else:
-        said = f"the classifier recognises only {n} of {samples} samples as class {label}"
+        said = f"the classifier recognises only {n} of {_samples(samples)} as class {label}"
     said += f" (class consistency {consistency:.3f})"
     if consistency < MOSTLY_NOT:
         todo = f"they do not look like the class yet; train longer ({train}) before reviewing"
@@ -123,3 +124,7 @@ def _fine(batch: int, label: str, samples: int, consistency: Optional[float], me
         said += ", but with 2 classes being recognised says little of how they look"
     return Finding("fine", consistency, said, "look at the samples below before approving" if in_app
                    else f"look at the samples before approving (`ganaug review samples {batch}`)")
+
+
+def _samples(n: int) -> str:
+    return f"{n} sample{'s' * (n != 1)}"

@@ -108,3 +108,15 @@ def test_a_fine_batch_of_two_classes_says_that_being_recognised_says_little():
     fine = batch_verdict(4, 1, "0 (crack)", 64, 0, 1.0, 1.35, two_classes=True)
     assert [f.finding for f in fine] == ["fine"]
     assert fine[0].said.endswith("but with 2 classes being recognised says little of how they look")
+
+
+def test_a_batch_of_one_sample_is_said_in_the_singular():
+    # `generate --n 1` makes a batch of one: its verdict said "none of these 1 samples" and "1 of 1 samples copy".
+    from ganaug_core.batch_verdict import batch_verdict
+
+    found = batch_verdict(3, 1, "9", 1, 1, 0.0, None)
+    assert [f.said for f in found] == [
+        "the classifier does not recognise this 1 sample as class 9 (class consistency 0.000)",
+        "1 of 1 sample copies a training image (flagged as memorized)"]
+    assert batch_verdict(3, 1, "9", 64, 1, None, None)[0].said == ("1 of 64 samples copies a training image (flagged "
+                                                                   "as memorized)")

@@ -155,3 +155,24 @@ def test_an_account_inserted_into_the_users_table_signs_nothing_the_gate_admits(
         "records that, so the account was written into the users table directly, or the event written into the "
         "database by hand",
         "account 'eve' is in the users table, but no event added it: it was written into the database directly"]
+
+
+def test_a_role_given_in_the_users_table_and_taken_back_still_names_what_it_signed(home, toy, people):
+    # A reviewer made admin by one UPDATE added an admin account of their own, and a second UPDATE made them a reviewer
+    # again: the table and the log agreed on every account, and `audit verify` said ok of the new admin.
+    from sqlalchemy import select
+
+    from db.models import Event, User
+    from db.users import add_user
+
+    with session_scope(immediate=True) as s:
+        added = s.scalar(select(Event.id).where(Event.action == "add_user", Event.target_id == people["rex"].id))
+        s.execute(update(User).where(User.name == "rex").values(role="admin"))
+        mal = add_user(s, "mal", "mal-password", role="admin", by=s.scalar(select(User).where(User.name == "rex")))
+        forged = s.scalar(select(Event.id).where(Event.action == "add_user", Event.target_id == mal.id))
+        s.execute(update(User).where(User.name == "rex").values(role="reviewer"))
+    with session_scope() as s:
+        assert state_mismatches(s) == [
+            f"event {forged} (add_user user {mal.id}) is signed by 'rex', as 'admin' while the log holds the account "
+            f"'reviewer' (event {added}): no ganaug command records that, so the account was given another role in the "
+            "users table directly, or the event written into the database by hand"]
