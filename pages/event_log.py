@@ -1,9 +1,9 @@
 """The decision log as a table (the Audit page's log and a batch's decisions): when, who, what, on what and why in
-the 562 px a 1024-px screen leaves beside the sidebar, and the event a reader clicks, whole, below it.
+the 562 px a 1024-px screen leaves beside the sidebar, and the event a reader clicks, whole, in a box above it.
 
 Its nine columns at fixed widths (898 px, sized for a 1366-px screen) scrolled sideways inside themselves at 1280 px
 (818 px there) and hid the reason, the hash and the meaning at 1024; a 60-px "By" broke names mid-word ("h3adm / in").
-The role, the hash and the meaning (a fixed sentence per action) are read one event at a time: below the table for
+The role, the hash and the meaning (a fixed sentence per action) are read one event at a time: above the table for
 the clicked row, or as columns where a toggle asks (a wide screen's).
 """
 
@@ -25,8 +25,9 @@ NARROW_PX, WIDE_PX = 562, 904  # a 1024- and a 1366-px screen's table beside the
 # drawn, and 16 px of padding); "On" as much ("sample 12345,"); a longer tag name wraps at its spaces.
 WIDTHS = {"id": 48, "ts": 134, "role": 72, "action": 76, "target": 76, "hash": 104, "meaning": 200}
 ACTOR_MIN_PX, ACTOR_MAX_PX = 48, 300  # "By" whole; past 300 px (~40 characters) a name wraps, the table scrolling
-REASON_MIN_PX = 96  # ~10 characters a line, four lines; the whole reason is below the table for the clicked row
+REASON_MIN_PX = 96  # ~10 characters a line, four lines; the whole reason is above the table for the clicked row
 ROW_PX = 88  # four lines: Streamlit wraps text only in rows taller than 64 px
+DETAILS_PX = 180  # the chosen event's box: its four lines, the meaning and the hash wrapped at 1024 px
 # Source Sans at 14 px, as chromium draws the grid's text (measured): most letters and digits ≈ 7–7.8 px, m and w
 # 10–11.6, capitals ≈ 8–9, i, l, r, t and punctuation 3.5–5. Wide glyphs of other scripts count as 14.
 _NARROW_GLYPHS, _WIDE_GLYPHS = set("fijlrtI.,:;!|'`-"), set("mwMW@%")
@@ -67,17 +68,22 @@ def event_details(row: dict) -> None:
 @st.fragment  # a click on a row redraws the table and its details alone, not the page's other tabs
 def event_log(rows: list[dict], key: str) -> None:
     """Decision-log rows as a table whose when, who, what, on what and why fit a 1024-px screen; the clicked row
-    below it, whole."""
+    above it, whole."""
     wide = st.toggle("Role, hash and meaning as columns", key=f"{key}_wide",
                      help="For a screen 1366 px wide or more: on a laptop's the table then scrolls sideways. The row "
-                          "you click shows them below the table either way.")
+                          "you click shows them above the table either way.")
+    # The chosen event above the table, in a box of its own height: below it, it began under the fold of a 720- and
+    # a 768-px screen (the table ends ≈ 765 px down), and the arrow keys seemed to change nothing but the highlight.
+    # Its height fixed, the table does not move when a row is chosen; a long reason scrolls inside it.
+    box = st.container(height=DETAILS_PX, border=True)
     table = text_cells(event_table(rows, COLUMNS))
     chosen = st.dataframe(table, hide_index=True, column_order=WIDE if wide else NARROW,
                           column_config=event_columns(rows, wide), row_height=ROW_PX, placeholder=MISSING,
                           on_select="rerun", selection_mode="single-cell", key=key)
     cells = [row for row, _ in chosen.selection.cells if 0 <= row < len(rows)]
-    if cells:
-        event_details(rows[cells[0]])
-    else:
-        st.caption("Click a row, or reach it with the arrow keys, to read it whole here: its role, its reason, the "
-                   "meaning signed into the log and its hash.")
+    with box:
+        if cells:
+            event_details(rows[cells[0]])
+        else:
+            st.caption("Click a row, or reach it with the arrow keys, to read it whole here: its role, its reason, the "
+                       "meaning signed into the log and its hash.")

@@ -1,5 +1,5 @@
 """The Audit page's decision log on a laptop: when, who, what, on what and why within the 562 px a 1024-px screen
-leaves the table beside the sidebar (measured in chromium), names whole, and the clicked event whole below it.
+leaves the table beside the sidebar (measured in chromium), names whole, and the clicked event whole above it.
 
 Its nine columns at fixed widths (898 px) scrolled sideways at 1280 px and hid the reason, the hash and the meaning at
 1024; its 60-px "By" showed "h3adm / in". The widths below the pixel counts are chromium's: Source Sans at 14 px
@@ -43,7 +43,7 @@ def test_the_log_shows_when_who_what_on_what_and_why_within_a_1024_px_screen(use
         assert list(frame.value.columns)[-3:] == ["reason", "hash", "meaning"]  # every header kept, for the toggle
     assert at.caption[0].value.startswith("Click a row, or reach it with the arrow keys")
 
-    # A click on a cell (the arrow keys move it) shows its event below: the role, the hash and the meaning.
+    # A click on a cell (the arrow keys move it) shows its event above the table: the role, the hash and the meaning.
     at.session_state["audit_log"] = {"selection": {"rows": [], "columns": [], "cells": [[0, "reason"]]}}
     at.run()
     log = at.dataframe[0].value

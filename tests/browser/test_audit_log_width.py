@@ -1,6 +1,6 @@
 """The decision log in a real chromium, in the 564 px a 1024-px screen leaves it beside the sidebar (the Audit page's,
 measured): its columns scrolled sideways inside it (898 px of them), and only a browser says whether they still do.
-A click on a row shows that event whole below the table, through Streamlit's own selection. A page of the test's own
+A click on a row shows that event whole above the table, through Streamlit's own selection. A page of the test's own
 (no database), served by `streamlit run` from the repository root, as test_dark_theme.py's is.
 
 Skipped, with the reason shown, where chromium or Playwright is missing."""
@@ -51,3 +51,5 @@ def test_the_log_fits_a_laptop_and_a_clicked_row_shows_whole(served, chromium):
     details = page.get_by_test_id("stMarkdownContainer").filter(has_text="Meaning, as signed into the log")
     expect(details).to_contain_text("Event 59999 · 2026-12-07 22:43:01 UTC · by m.okonkwo (reviewer) · restore "
                                     "sample")
+    # Above the table, and the table did not move: below it, the event began under a 720- or 768-px screen's fold.
+    assert details.bounding_box()["y"] < table.bounding_box()["y"] == box["y"]
