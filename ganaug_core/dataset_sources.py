@@ -10,14 +10,8 @@ images far from square that conversion stretched (source path, width, height).
 from __future__ import annotations
 
 import hashlib
-import multiprocessing as mp
-import os
-import threading
 import unicodedata
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from multiprocessing.connection import wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -31,6 +25,7 @@ from ganaug_core.folder_walk import as_text as _as_text
 from ganaug_core.imageio import (IMAGE_SUFFIXES, UNREAD_IMAGE_TYPES, ImageRejected, is_grayscale_mode,
                                  load_image_sized, peek_mode)
 from ganaug_core.progress import Progress, ProgressCallback
+from ganaug_core.worker_pool import worker_pool
 
 if TYPE_CHECKING:
     from ganaug_core.datasets import IngestOptions
@@ -143,45 +138,6 @@ def read_demo(options: IngestOptions):
 # Images a decoding worker takes at a time, and so how often decoding reports progress: the pool hands back results a
 # chunk at a time.
 DECODE_CHUNK = 32
-
-
-@contextmanager
-def worker_pool(workers: int):
-    """A process pool for decoding and encoding, or None when one worker will do.
-
-    Workers come from a fork server, not from forking this process: ingestion runs inside the app, the job worker
-    and the tests, which all have threads, and a child forked while another thread holds a lock can hang forever
-    (seen here: a test run that never finished). A worker that dies raises BrokenProcessPool instead of hanging.
-    Leaving the block early (an error, a refused image) cancels what has not started.
-    """
-    if workers <= 1:
-        yield None
-        return
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["ganaug_core.datasets"])  # the decoding and writing jobs, and this module
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_end_with_parent)
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _end_with_parent() -> None:
-    """A pool worker's first act: a thread that ends the worker once the process that made the pool is gone.
-
-    An ingest killed outright (`kill -9`, the OOM killer) left its workers waiting for work forever, each holding the
-    queue's pipe open itself, and with them the fork server and its resource tracker: 4 processes of ~115 MB still
-    there 40 minutes on, and a `ganaug data ingest … | tee log` whose `tee` never ended, the workers holding its pipe
-    open. The parent's sentinel (a pipe the parent alone holds open) is readable once it is gone."""
-    parent = mp.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        wait([parent.sentinel])
-        os._exit(1)  # the whole worker, from this thread: a job it was running has no one to hand its result to
-
-    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def _decode_job(args):

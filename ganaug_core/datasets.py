@@ -17,7 +17,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ganaug_core.dataset_sources import FolderFindings, read_demo, read_folder, worker_pool
+from ganaug_core.dataset_sources import FolderFindings, read_demo, read_folder
+from ganaug_core.worker_pool import worker_pool
 from ganaug_core.npz_source import read_npz
 from ganaug_core.errors import GanaugError
 from ganaug_core.imageio import MAX_PIXELS, encode_png, sha256_bytes, sha256_file

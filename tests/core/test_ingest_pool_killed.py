@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # the resource tracker are its children, the workers the fork server's), and SIGKILL, as the OOM killer sends it.
 KILLED_WITH_ITS_POOL = """
 import os, signal, time
-from ganaug_core.dataset_sources import worker_pool
+from ganaug_core.worker_pool import worker_pool
 
 def children(pid):
     found = []
