@@ -193,7 +193,9 @@ def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset", help="O
     """Batches waiting for review, oldest first."""
     from db.datasets import get_dataset
     from db.engine import session_scope
-    from db.models import Dataset
+    from sqlalchemy import func, select
+
+    from db.models import Dataset, Sample
     from db.review_queue import count_pending, pending_batches
 
     check_limit(limit)
@@ -202,14 +204,19 @@ def pending_cmd(dataset: Optional[str] = typer.Option(None, "--dataset", help="O
         batches = pending_batches(s, ds, limit=limit)
         total = count_pending(s, ds) if len(batches) == limit else len(batches)
         datasets = {d: s.get(Dataset, d) for d in {b.dataset_id for b in batches}}
+        # The samples a reviewer already rejected, as the app's picker says them ("48 samples · 1 rejected"): the
+        # line said "48 samples" of a batch half reviewed.
+        rejected = dict(s.execute(select(Sample.batch_id, func.count()).where(
+            Sample.batch_id.in_([b.id for b in batches]), Sample.rejected).group_by(Sample.batch_id)).all())
         rows = [dict(batch_id=b.id, dataset_id=b.dataset_id, dataset=datasets[b.dataset_id].name,
-                     class_index=b.class_index, count=b.count, scored=b.scores_computed,
-                     scoring_version=b.scoring_version, created_at=b.created_at.isoformat()) for b in batches]
+                     class_index=b.class_index, count=b.count, rejected=rejected.get(b.id, 0),
+                     scored=b.scores_computed, scoring_version=b.scoring_version,
+                     created_at=b.created_at.isoformat()) for b in batches]
         names = {d: list(row.class_names) for d, row in datasets.items()}
     # A long class name cut as `data report` cuts it, and the line wrapped at 80 columns (it was 106).
     lines = [wrapped(f"batch {r['batch_id']} of {one_line(r['dataset'])}: class "
                      f"{class_label(r['class_index'], names[r['dataset_id']], cut=True)}, {r['count']} samples"
-                     f"{_scored_said(r)}") for r in rows]
+                     + (f", {r['rejected']} rejected" if r["rejected"] else "") + _scored_said(r)) for r in rows]
     if total > len(rows):
         lines.append(left_out(len(rows), total, "pending batches", "" if dataset else ", --dataset NAME one dataset's"))
     emit({"batches": rows, "total": total}, as_json, "\n".join(lines) or "no batch is waiting for review")

@@ -388,6 +388,11 @@ def test_pending_names_the_class_and_dates_in_iso_format(team):
                                                                 f"batch {team['b2']} of toy: class 1 (c1), 2 samples"]
     rows = ok_json("review", "pending")["batches"]
     assert all(dt.datetime.fromisoformat(r["created_at"]) and "T" in r["created_at"] for r in rows)
+    # A batch half reviewed: its line said "3 samples", where the app's picker says "3 samples · 1 rejected".
+    ok_json("review", "reject-sample", team["s1"][0], "--reason", "smudge", env=REX)
+    first = run("review", "pending").stdout.splitlines()[0]
+    assert first == f"batch {team['b1']} of toy: class 1 (c1), 3 samples, 1 rejected"
+    assert [r["rejected"] for r in ok_json("review", "pending")["batches"]] == [1, 0]
 
 
 def test_export_refuses_samples_smaller_than_the_datasets_images(team, home, tmp_path):
