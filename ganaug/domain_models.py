@@ -121,7 +121,7 @@ def ensure_feature_extractor(
     path, record_path = folder / "feature_extractor.pt", folder / "feature_extractor.json"
     with _exclusive(folder, "extractor"):
         record = _read_record(record_path)
-        if record and path.exists() and record.get("arrays_sha256") == row.arrays_sha256:
+        if _extractor_current(record, path, row):
             actual = sha256_file(path)
             if actual != record["sha256"]:
                 raise GanaugError(
@@ -144,12 +144,17 @@ def ensure_feature_extractor(
         return extractor, path
 
 
+def _extractor_current(record: Optional[dict], path: Path, row) -> bool:
+    """Whether the extractor kept at `path` (its `record`) was fitted on the dataset's arrays as they are now."""
+    return bool(record) and path.exists() and record.get("arrays_sha256") == row.arrays_sha256
+
+
 def extractor_fitted(dataset: str) -> bool:
     """Whether `ensure_feature_extractor` would reuse a kept extractor rather than train one: its record alone, the
     file unhashed (the benchmark's time estimate asks before it starts)."""
-    record, row = _read_record(_folder(dataset) / "feature_extractor.json"), _dataset_row(dataset)
-    return bool(record) and (_folder(dataset) / "feature_extractor.pt").exists() \
-        and record.get("arrays_sha256") == row.arrays_sha256
+    folder = _folder(dataset)
+    return _extractor_current(_read_record(folder / "feature_extractor.json"), folder / "feature_extractor.pt",
+                              _dataset_row(dataset))
 
 
 def extractor_info(dataset: str) -> dict:
