@@ -23,6 +23,7 @@ from sqlalchemy import Text, func, insert, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from db.models import Event, User
+from ganaug_core.shown_text import utc_time
 
 GENESIS_HASH = "0" * 64
 _PG_LOG_LOCK = 0x6761_6E61  # shared by every ganaug process writing the log
@@ -232,7 +233,7 @@ def who_did_it(session: Session, target_type: str, target_id: int, actions: Sequ
          .order_by(Event.id.desc()))
     for actor, action, ts, reason, details in session.execute(q.limit(1 if tag is None else 50)):
         if tag is None or (details or {}).get("tag") == tag:
-            return form.format(f"{actor} {PAST_TENSE.get(action, action)} {what} at {ts[:19].replace('T', ' ')} UTC"
+            return form.format(f"{actor} {PAST_TENSE.get(action, action)} {what} at {utc_time(ts)}"
                                + (f": “{reason}”" if reason else ""))
     return ""
 

@@ -19,6 +19,7 @@ from db.errors import DecisionError
 from db.models import Batch, Dataset, Event, Sample, User
 from db.users import require_user
 from ganaug_core.paths import resolve
+from ganaug_core.shown_text import utc_time
 
 ACTION, TARGET_TYPE = "export", "dataset"
 # A recorded export's folder taken away from the server as a .zip (the Audit page): patient images leaving the machine
@@ -97,7 +98,7 @@ def _nothing_withdrawn_since(session: Session, dataset_id: int, head: dict) -> N
         what = (f"revoked the approval of batch {e.target_id}" if e.action == "revoke" else
                 f"rejected sample {e.target_id}" if e.action == "reject_sample" else
                 f"tagged sample {e.target_id} {(e.details or {}).get('tag')!r}")
-        raise DecisionError(f"{e.actor} {what} at {e.ts[:19].replace('T', ' ')} UTC while this export was being "
+        raise DecisionError(f"{e.actor} {what} at {utc_time(e.ts)} while this export was being "
                             "written, so it would hold samples the log no longer admits; nothing was exported: "
                             "export again")
 

@@ -27,6 +27,7 @@ from db.models import Batch, Event, Sample, SampleTag, User
 from db.replay import digest_rows
 from db.tags import check_tag_reason, get_tag
 from db.users import require_user
+from ganaug_core.shown_text import utc_time
 
 MEANINGS = {
     "approve": "Reviewed; the samples of this batch (except rejected or blocking-tagged ones) may be used for training.",
@@ -96,7 +97,7 @@ def _samples_unchanged(session: Session, batch_id: int, since_event: int) -> Non
         tag = (e.details or {}).get("tag") if e.action in ("tag", "untag") else None
         raise SamplesChanged(
             f"while you were confirming, {e.actor} {PAST_TENSE[e.action]} sample {e.target_id}"
-            + (f" ({tag!r})" if tag else "") + f" of batch {batch_id} at {e.ts[:19].replace('T', ' ')} UTC"
+            + (f" ({tag!r})" if tag else "") + f" of batch {batch_id} at {utc_time(e.ts)}"
             + (f": “{e.reason}”" if e.reason else "")
             + (f" ({more} more decision(s) on its samples came since)" if more else "")
             + "; nothing was recorded: look at the batch again before approving")

@@ -24,6 +24,7 @@ from db.jobs import ACTIVE
 from db.review_queue import review_page
 from ganaug_core.imageio import shown_px
 from ganaug_core.scoring import older_scoring
+from ganaug_core.shown_text import utc_time
 from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_when
 from pages.reveal import refocus
 from pages.review_decisions import SCORE_JOB, batch_actions, load_tags, queue_scoring, set_state
@@ -231,8 +232,8 @@ def batch_panel(batch_id: int) -> None:
         return
     if state["status"] != "pending" and state["last_event"]:
         last = state["last_event"]
-        st.info(f"This batch is **{state['status']}** (by {plain(last['actor'])} at {last['ts'][:19].replace('T', ' ')}"
-                " UTC" + (f": {plain(last['reason'])}" if last["reason"] else "") + ").")
+        st.info(f"This batch is **{state['status']}** (by {plain(last['actor'])} at {utc_time(last['ts'])}"
+                + (f": {plain(last['reason'])}" if last["reason"] else "") + ").")
     if not state["scored"]:
         st.warning("Scores and embeddings for this batch are not computed yet; sorting by score is unavailable.")
         if state["status"] == "pending":

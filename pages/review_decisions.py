@@ -17,6 +17,7 @@ from db.engine import session_scope
 from db.jobs import submit_job
 from db.review import (SamplesChanged, approve_batch, open_memorized, reject_batch, reject_memorized, reject_sample,
                        restore_sample, revoke_batch, tag_sample)
+from ganaug_core.shown_text import utc_time
 from pages.reveal import close_box, focus_next, reveal
 from pages.review_queue import load_batch_counts, load_classes, load_queue
 from pages.ui import acting_user, decision_errors, plain
@@ -44,7 +45,7 @@ def check_unchanged(session, batch_id: int, seen_status: str) -> None:
         raise ValueError(f"batch {batch_id} no longer exists")
     if state["status"] != seen_status:
         last = state["last_event"] or {}
-        who = f" by {last.get('actor')} at {last.get('ts', '')[:19].replace('T', ' ')} UTC" if last else ""
+        who = f" by {last.get('actor')} at {utc_time(last['ts'])}" if last else ""
         why = f" (reason: {last['reason']})" if last.get("reason") else ""
         raise BatchChanged(f"batch {batch_id} was {state['status']}{who}{why} while you were looking at it; "
                            "nothing was recorded.")
