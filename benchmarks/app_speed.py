@@ -113,22 +113,22 @@ def build_home(home: Path, n_samples: int, n_points: int, per_batch: int = 1000)
 
 
 def untagged_samples(ids: list[int]) -> list[int]:
-    from db import views
+    from db import batch_views
     from db.engine import session_scope
 
     with session_scope() as s:
-        tagged = views.tag_names_for(s, ids)
+        tagged = batch_views.tag_names_for(s, ids)
     return [i for i in ids if not tagged.get(i)]
 
 
 def tag_names() -> list[str]:
-    from db import views
+    from db import batch_views
     from db.engine import session_scope
 
     from db.tags import FREE_FORM_TAG
 
     with session_scope() as s:  # the free-form tag asks for a reason: the clicks timed here give none
-        return [t["name"] for t in views.active_tags(s) if t["name"] != FREE_FORM_TAG]
+        return [t["name"] for t in batch_views.active_tags(s) if t["name"] != FREE_FORM_TAG]
 
 
 def serve(home: Path) -> tuple[subprocess.Popen, str]:

@@ -204,8 +204,8 @@ class Sample(Base):
     nn_real_ids: Mapped[Optional[list]] = mapped_column(JSON)  # ids of the nearest real training images
     memorized: Mapped[bool] = mapped_column(Boolean, default=False)
     # Why it was flagged: {"kind": "copy" | "blend" | "features", "parts": [real image ids], ...} (copy_match.py).
-    # Deferred: only the Review page reads it (views.samples_by_ids, review_queue.review_page), so the workflow's own
-    # loads of a sample never select it (a home written at an older schema, as tests/db/test_upgrade.py builds one,
+    # Deferred: only the Review page reads it (batch_views.samples_by_ids, review_queue.review_page), so the workflow's
+    # own loads of a sample never select it (a home written at an older schema, as tests/db/test_upgrade.py builds one,
     # lacks it).
     copy_match: Mapped[Optional[dict]] = mapped_column(JSON, deferred=True)
     emb_x: Mapped[Optional[float]]

@@ -3,11 +3,11 @@ whatever the number of samples on a page or of runs, and a listing cut at its li
 
 from __future__ import annotations
 
-from db import run_views, views
+from db import batch_views, run_views
 from db.engine import session_scope
 from db.jobs import count_jobs, list_jobs, submit_job
 from db.models import Batch, Run
-from db.review_queue import batch_classes, count_pending, pending_batches, review_page
+from db.review_queue import batch_classes, count_pending, first_to_review, pending_batches, review_page
 from tests.db.helpers import counted_statements, make_batch, make_dataset
 
 
@@ -15,7 +15,7 @@ def grid_statements(batch_id: int, per_page: int) -> int:
     """Statements for one Review grid page as pages/review.py loads it: the page, then each sample as a dict."""
     with session_scope() as s, counted_statements() as statements:
         rows, _ = review_page(s, batch_id, per_page=per_page)
-        dicts = [views.sample_dict(r.sample, "", r.tags) for r in rows]
+        dicts = [batch_views.sample_dict(r.sample, "", r.tags) for r in rows]
     assert len(dicts) == per_page
     return len(statements)
 
@@ -59,10 +59,10 @@ def test_a_batch_left_out_of_a_pickers_list_is_found_by_its_id_and_every_status_
         batches = [make_batch(s, home, ds, n=1, files=False).id for _ in range(4)]
         s.get(Batch, batches[0]).status = "approved"  # a state row only: these queries read the tables, not the log
     with session_scope() as s:
-        assert [b["batch"] for b in views.batches_table(s, None, limit=2)] == batches[:1:-1]  # the newest two
-        assert [b["batch"] for b in views.batches_table(s, None, ids=[batches[0]])] == [batches[0]]
-        assert views.batches_table(s, "pending", ids=[batches[0]]) == []  # asked for, but not of the status shown
-        assert views.batch_counts(s) == {"approved": 1, "pending": 3}
+        assert [b["batch"] for b in batch_views.batches_table(s, None, limit=2)] == batches[:1:-1]  # the newest two
+        assert [b["batch"] for b in batch_views.batches_table(s, None, ids=[batches[0]])] == [batches[0]]
+        assert batch_views.batches_table(s, "pending", ids=[batches[0]]) == []  # asked for, but not of the status shown
+        assert batch_views.batch_counts(s) == {"approved": 1, "pending": 3}
 
 
 def test_a_class_is_found_among_every_batch_not_only_the_newest(db, home):
@@ -72,8 +72,31 @@ def test_a_class_is_found_among_every_batch_not_only_the_newest(db, home):
         [make_batch(s, home, ds, class_index=1, n=1, files=False) for _ in range(2)]
         s.get(Batch, rare + 1).status = "rejected"
     with session_scope() as s:
-        assert [b["batch"] for b in views.batches_table(s, "pending", limit=1, of_class=("toy", 0))] == [rare]
-        assert views.batches_table(s, "pending", limit=1, of_class=("other", 0)) == []
+        assert [b["batch"] for b in batch_views.batches_table(s, "pending", limit=1, of_class=("toy", 0))] == [rare]
+        assert batch_views.batches_table(s, "pending", limit=1, of_class=("other", 0)) == []
         by_class = sorted((c["dataset"], c["class_index"], c["batches"]) for c in batch_classes(s, "pending"))
         assert by_class == [("toy", 0, 1), ("toy", 1, 1)]
         assert sorted(c["batches"] for c in batch_classes(s, None)) == [1, 2]
+
+
+def test_the_batch_a_review_opens_is_found_among_every_batch(db, home):
+    # The newest scored pending batch, else the newest pending, else the newest: over all batches (the Review page had
+    # chosen among its picker's newest rows, and opened on "Compute scores" while older scored batches waited).
+    with session_scope(immediate=True) as s:
+        ds = make_dataset(s, home)
+        scored, other_class = (make_batch(s, home, ds, class_index=c, n=1, files=False).id for c in (0, 1))
+        unscored = [make_batch(s, home, ds, class_index=0, n=1, files=False, scored=False).id for _ in range(2)]
+    with session_scope() as s:
+        assert first_to_review(s) == other_class
+        assert first_to_review(s, of_class=("toy", 0)) == scored
+        assert first_to_review(s, of_class=("other", 0)) is None
+    with session_scope(immediate=True) as s:
+        for batch in (scored, other_class):
+            s.get(Batch, batch).status = "approved"
+    with session_scope() as s:
+        assert first_to_review(s, of_class=("toy", 0)) == unscored[-1]  # no scored one waits: the newest pending
+    with session_scope(immediate=True) as s:
+        for batch in unscored:
+            s.get(Batch, batch).status = "rejected"
+    with session_scope() as s:
+        assert first_to_review(s) is None and first_to_review(s, None) == unscored[-1]  # none pending: the newest

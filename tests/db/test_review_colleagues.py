@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from db import views
+from db import batch_views, views
 from db.engine import session_scope
 from db.errors import DecisionError
 from db.models import Event
@@ -80,7 +80,7 @@ def test_an_approval_is_refused_when_its_samples_were_decided_on_after_it_was_sh
     if colleague == "restored":
         _decide(lambda s: reject_sample(s, first, ada, "smear"))
     with session_scope() as s:
-        shown, seen = views.approval_preview(s, b)["admitted"], views.last_event_id(s)
+        shown, seen = batch_views.approval_preview(s, b)["admitted"], views.last_event_id(s)
     if colleague == "restored":
         _decide(lambda s: restore_sample(s, first, ada, "fine after all"))
     else:
@@ -89,8 +89,8 @@ def test_an_approval_is_refused_when_its_samples_were_decided_on_after_it_was_sh
                        f"{b}{AT}: “[^”]+”; nothing was recorded: look at the batch again before approving"):
         _decide(lambda s: approve_batch(s, b, rex, unchanged_since=seen))
     with session_scope() as s:
-        assert views.batch_state(s, b)["status"] == "pending"
-        now, seen = views.approval_preview(s, b)["admitted"], views.last_event_id(s)
+        assert batch_views.batch_state(s, b)["status"] == "pending"
+        now, seen = batch_views.approval_preview(s, b)["admitted"], views.last_event_id(s)
         assert now == shown + (1 if colleague == "restored" else -1)
     _decide(lambda s: approve_batch(s, b, rex, unchanged_since=seen))  # what it admits now, shown again, is confirmed
     with session_scope() as s:

@@ -13,7 +13,7 @@ from db.engine import session_scope
 from db.gate import KEPT_OUT_ELSEWHERE, gated_training_set
 from db.models import Sample
 from db.review import approve_batch, reject_batch, reject_sample, tag_sample
-from db.views import approval_preview
+from db.batch_views import approval_preview
 from tests.db.helpers import make_batch, sample_ids
 
 

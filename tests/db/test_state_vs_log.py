@@ -144,7 +144,7 @@ def test_overview_counts_match_the_gate_over_many_batches_in_chunks(home, toy, p
 
 
 def test_the_approval_preview_counts_what_the_gate_then_admits(home, toy, people):
-    from db.views import approval_preview
+    from db.batch_views import approval_preview
 
     with session_scope(immediate=True) as s:
         b = make_batch(s, home, toy, n=5).id
