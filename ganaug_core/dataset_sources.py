@@ -258,6 +258,37 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
                           "images per class")
     walk = Walk(root.resolve(), lambda d: _not_a_class(d, home), follow_links=options.follow_links,
                 within_roots=options.within_roots)
+    class_dirs, targets, homes = _class_folders(root, home, walk)
+    loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    skipped = homes + [(_as_text(f), "an image outside any class folder") for f in loose]
+    files, file_labels = _image_files(walk, class_dirs, targets)
+    skipped += walk.skipped
+    if links is not None:
+        links += walk.links
+    _refuse_no_images(root, files, loose, walk, options)
+    channels = options.channels if options.channels is not None else _channels_of(files, options)
+    pixels, read, sizes = _decode(root, files, channels, options, progress, found, skipped)
+    ok = np.flatnonzero(read).tolist()
+    if not ok:
+        raise GanaugError(f"none of the {len(files)} image files in {root} could be read")
+    labels, names = _renumber_classes(root, class_dirs, [file_labels[i] for i in ok], skipped)
+    if len(ok) < len(pixels):  # a copy only where files were skipped
+        pixels = pixels[read]
+    if options.channels is None and channels == 3 and _only_greys(pixels):
+        pixels = np.ascontiguousarray(pixels[:, :1])
+    found.sets = split_sets(pixels, sizes)
+    splits = split_names(stratified_test_mask(labels, options.test_fraction, options.seed, found.sets))
+    stretched = [(str(files[i]), w, h) for i, (w, h) in zip(ok, sizes) if far_from_square(w, h)]
+    side = source_side(sizes)
+    found.small += [(str(files[i]), w, h) for i, (w, h) in zip(ok, sizes)
+                    if much_smaller(w, h, side, options.resolution)]
+    return pixels, labels, splits, [str(files[i]) for i in ok], names, skipped, side, stretched
+
+
+def _class_folders(root: Path, home: Path, walk: Walk) -> tuple[list[Path], dict, list[tuple[str, str]]]:
+    """The class folders of `root` (sorted), where each leads (`walk.folder_link` for a link) and the (folder, why)
+    of those passed over (`_not_a_class`); refuses a class name that is not UTF-8, one name in two spellings and a
+    folder of splits (train/, test/) rather than of classes."""
     folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     reasons = {d: _not_a_class(d, home) for d in folders}
     homes = [(_as_text(d), reasons[d]) for d in folders if reasons[d]]
@@ -275,9 +306,12 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
         raise GanaugError(
             f"the folders in {root} ({', '.join(d.name for d in splits)}) are splits, not classes: ingest "
             f"{train}, whose sub-folders are the classes (ganaug holds out its own test split: --test-fraction)")
+    return class_dirs, targets, homes
+
+
+def _image_files(walk: Walk, class_dirs: list[Path], targets: dict) -> tuple[list[Path], list[int]]:
+    """Each image file below the class folders and its class index; the other files go to `walk.skipped`, with why."""
     files, file_labels = [], []
-    loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    skipped = homes + [(_as_text(f), "an image outside any class folder") for f in loose]
     for c, d in enumerate(class_dirs):
         for f in walk.files(d, [walk.root, targets[d]]):
             if not _is_text(str(f)):  # the database and the reports store paths as text
@@ -290,9 +324,10 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
                                              "save it as PNG or TIFF to ingest it"))
             else:
                 walk.skipped.append((str(f), "not an image file type"))
-    skipped += walk.skipped
-    if links is not None:
-        links += walk.links
+    return files, file_labels
+
+
+def _refuse_no_images(root: Path, files: list[Path], loose: list[Path], walk: Walk, options: IngestOptions) -> None:
     if not files and loose:  # images, but no class folder around them: the folder of one class, say
         raise GanaugError(f"the {len(loose)} images in {root} are in no class folder: ganaug expects one sub-folder "
                           "of images per class (named after the class); ingest the folder that holds those")
@@ -301,17 +336,25 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
         passed = f" ({n} link{'s' * (n > 1)} passed over: {links_off(options.within_roots)})" if n else ""
         raise GanaugError(f"no images found in {root}{passed}: expected one sub-folder of png/jpg/bmp/tif files per "
                           "class")
-    channels = options.channels
-    if channels is None:
-        channels = 1
-        for f in files:  # headers only: cheap, and lets us pick the channel count before decoding
-            try:
-                if not is_grayscale_mode(peek_mode(f, options.max_pixels, options.follow_links)):
-                    channels = 3
-                    break
-            except ImageRejected as e:
-                if e.bomb:
-                    raise bomb_refused(f, str(e)) from None
+
+
+def _channels_of(files: list[Path], options: IngestOptions) -> int:
+    """3 if any image's header says colour, else 1: headers only, cheap, and known before decoding."""
+    for f in files:
+        try:
+            if not is_grayscale_mode(peek_mode(f, options.max_pixels, options.follow_links)):
+                return 3
+        except ImageRejected as e:
+            if e.bomb:
+                raise bomb_refused(f, str(e)) from None
+    return 1
+
+
+def _decode(root: Path, files: list[Path], channels: int, options: IngestOptions, progress: ProgressCallback,
+            found: FolderFindings, skipped: list) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """Every file's pixels (its row left as it was where it could not be read), which rows were read and the read
+    images' sizes before conversion; an unreadable file goes to `skipped`, with why, and what else decoding noticed
+    to `found`."""
     # The listing applied follow_links; the read applies it again, to a file or a folder below `root` swapped for a
     # link since.
     jobs = [(str(f), options.resolution, channels, options.max_pixels, options.bits, options.follow_links, str(root))
@@ -345,27 +388,18 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
                     found.wide_paths.append(str(files[i]))
             if (i + 1) % DECODE_CHUNK == 0 or i + 1 == len(jobs):
                 progress(Progress("decode", i + 1, len(jobs)))
-    ok = np.flatnonzero(read).tolist()
-    if not ok:
-        raise GanaugError(f"none of the {len(files)} image files in {root} could be read")
-    labels = np.asarray([file_labels[i] for i in ok], dtype=np.int64)
+    return pixels, read, sizes
+
+
+def _renumber_classes(root: Path, class_dirs: list[Path], read_labels: list[int],
+                      skipped: list) -> tuple[np.ndarray, list[str]]:
+    """The read images' labels renumbered so that classes whose every file was unreadable leave no holes, and the
+    class names; the classes dropped go to `skipped`. Refuses a folder left with fewer than two classes."""
+    labels = np.asarray(read_labels, dtype=np.int64)
     present = np.unique(labels)
     if len(present) < 2:
         raise GanaugError(f"{root} has readable images in only one class ({class_dirs[present[0]].name}); need at least two")
-    # Renumber so that classes whose every file was unreadable do not leave holes, and say which were dropped.
     skipped += [(str(d), "a class folder with no readable image: not a class") for c, d in enumerate(class_dirs)
                 if c not in set(present.tolist())]
     remap = {old: new for new, old in enumerate(present)}
-    labels = np.asarray([remap[c] for c in labels], dtype=np.int64)
-    names = [class_dirs[c].name for c in present]
-    if len(ok) < len(pixels):  # a copy only where files were skipped
-        pixels = pixels[read]
-    if options.channels is None and channels == 3 and _only_greys(pixels):
-        pixels = np.ascontiguousarray(pixels[:, :1])
-    found.sets = split_sets(pixels, sizes)
-    splits = split_names(stratified_test_mask(labels, options.test_fraction, options.seed, found.sets))
-    stretched = [(str(files[i]), w, h) for i, (w, h) in zip(ok, sizes) if far_from_square(w, h)]
-    side = source_side(sizes)
-    found.small += [(str(files[i]), w, h) for i, (w, h) in zip(ok, sizes)
-                    if much_smaller(w, h, side, options.resolution)]
-    return pixels, labels, splits, [str(files[i]) for i in ok], names, skipped, side, stretched
+    return np.asarray([remap[c] for c in labels], dtype=np.int64), [class_dirs[c].name for c in present]
