@@ -47,7 +47,7 @@ from db.audit import verify_chain
 from db.datasets import get_dataset
 from db.errors import DecisionError
 from db.ingests import DIFFERS, real_images_standing
-from db.models import Batch, RealImage, Sample, carries_blocking_tag
+from db.models import Batch, Dataset, RealImage, Sample, carries_blocking_tag
 from db.replay import Approval, LogState, digest_agrees, replay
 from ganaug_core.plain_files import open_plain_fd
 
@@ -202,7 +202,33 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
         raise DecisionError(f"the decision log is broken, so nothing can be admitted: {chain.message}. "
                             "`ganaug audit verify` shows it; restore the database from a backup")
     excluded: Counter = Counter()
+    entries, real_per_class, standing, recorded_by = _real_entries(session, dataset, dataset_name, log, base,
+                                                                   excluded)
+    admitted, not_admitted = admissible_samples(session, dataset.id, log)
+    excluded.update(not_admitted)
+    chosen, taken, over_cap = _under_cap(admitted, real_per_class, synthetic_ratio, excluded)
+    # Hash only what the cap admits; a mismatching file is dropped, not replaced, so the result stays
+    # independent of which files happen to be damaged elsewhere.
+    for entry, ok in zip(chosen, _matching(base, chosen)):
+        if ok:
+            entries.append(entry)
+        else:
+            excluded["synthetic file missing or changed"] += 1
+            taken[entry.class_index] -= 1
 
+    counts = {c: {"real": real_per_class.get(c, 0), "synthetic": taken.get(c, 0)}
+              for c in sorted(set(real_per_class) | set(taken))}
+    digest = hashlib.sha256(manifest_csv(entries)).hexdigest()
+    return GatedSet(dataset_name, float(synthetic_ratio), entries, digest, dict(excluded), counts,
+                    {"events": chain.checked, "hash": chain.head_hash}, dict(sorted(over_cap.items())),
+                    dict(standing=standing, event_id=recorded_by))
+
+
+def _real_entries(session: Session, dataset: Dataset, dataset_name: str, log: LogState, base: Path,
+                  excluded: Counter):
+    """The real training images admitted (those whose rows agree with the log's digest and whose files match their
+    sha256), how many of each class, and the rows' standing against the log and the event that recorded them; what
+    is left out is counted in `excluded`."""
     # Every split in one read: the log's digest covers them all (a test image moved into training is a change too).
     all_real = session.execute(
         select(RealImage.id, RealImage.split, RealImage.class_index, RealImage.sha256, RealImage.path)
@@ -223,9 +249,12 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
     if real_rows and not entries and standing != DIFFERS:  # not one file: the wrong GANAUG_HOME, not damage
         raise DecisionError(f"none of dataset {dataset_name!r}'s {len(real_rows)} real training images is under "
                             f"{base} with its recorded bytes: is GANAUG_HOME the folder the dataset was ingested into?")
+    return entries, real_per_class, standing, recorded_by
 
-    admitted, not_admitted = admissible_samples(session, dataset.id, log)
-    excluded.update(not_admitted)
+
+def _under_cap(admitted: list[ManifestEntry], real_per_class: Counter, synthetic_ratio: float, excluded: Counter):
+    """The admitted samples within each class's cap (`synthetic_ratio` × its real images), in id order, how many of
+    each class, and how many of each the cap left out (also counted in `excluded`)."""
     caps = {c: math.floor(synthetic_ratio * n + 1e-9) for c, n in real_per_class.items()}
     chosen, taken, over_cap = [], Counter(), Counter()
     for entry in admitted:
@@ -235,21 +264,7 @@ def gated_training_set(session: Session, dataset_name: str, synthetic_ratio: flo
         else:
             chosen.append(entry)
             taken[entry.class_index] += 1
-    # Hash only what the cap admits; a mismatching file is dropped, not replaced, so the result stays
-    # independent of which files happen to be damaged elsewhere.
-    for entry, ok in zip(chosen, _matching(base, chosen)):
-        if ok:
-            entries.append(entry)
-        else:
-            excluded["synthetic file missing or changed"] += 1
-            taken[entry.class_index] -= 1
-
-    counts = {c: {"real": real_per_class.get(c, 0), "synthetic": taken.get(c, 0)}
-              for c in sorted(set(real_per_class) | set(taken))}
-    digest = hashlib.sha256(manifest_csv(entries)).hexdigest()
-    return GatedSet(dataset_name, float(synthetic_ratio), entries, digest, dict(excluded), counts,
-                    {"events": chain.checked, "hash": chain.head_hash}, dict(sorted(over_cap.items())),
-                    dict(standing=standing, event_id=recorded_by))
+    return chosen, taken, over_cap
 
 
 def admissible_samples(session: Session, dataset_id: int,
@@ -279,6 +294,14 @@ def admissible_samples(session: Session, dataset_id: int,
     for sid, _path, sha, _class, batch_id, _rejected, _blocked, _memorized in rows:
         members.setdefault(batch_id, []).append((sid, sha))
     kept_out = kept_out_bytes(session, log)
+    approvals = _approved_in_log(members, log, dataset_id, excluded)
+    return _admitted(rows, approvals, log, kept_out, excluded), excluded
+
+
+def _approved_in_log(members: dict[int, list[tuple[int, str]]], log: LogState, dataset_id: int,
+                     excluded: Counter) -> dict[int, Approval]:
+    """Batch id → its approval, for each table-approved batch whose approval the log holds and its samples still
+    match; the samples of the others are counted in `excluded`, under why."""
     approvals: dict[int, Approval] = {}
     for batch_id, batch_rows in members.items():
         approval = log.approvals.get(batch_id)
@@ -292,11 +315,19 @@ def admissible_samples(session: Session, dataset_id: int,
             excluded[MOVED_DATASET] += len(batch_rows)  # batches.dataset_id edited: another dataset's images
         else:
             approvals[batch_id] = approval
+    return approvals
+
+
+def _admitted(rows: list, approvals: dict[int, Approval], log: LogState, kept_out: dict[str, set[int]],
+              excluded: Counter) -> list[ManifestEntry]:
+    """The samples of `approvals`' batches that no decision keeps out, each with the approval that admits it; the
+    others are counted in `excluded`, under the first reason that applies. One loop, not a call per sample: a gate
+    reads 100,000 of them."""
     admitted = []
     for sid, path, sha, c, batch_id, rejected, blocked, memorized in rows:
         approval = approvals.get(batch_id)
         if approval is None:
-            continue  # counted above
+            continue  # counted by _approved_in_log
         max_sample_id = approval.details.get("max_sample_id")
         approved_class = approval.details.get("class_index")  # every approval records it (2026-11-22 on)
         if rejected:
@@ -319,7 +350,7 @@ def admissible_samples(session: Session, dataset_id: int,
             excluded[KEPT_OUT_ELSEWHERE] += 1
         else:
             admitted.append(ManifestEntry(path, sha, c, "synthetic", batch_id, approval.event_id))
-    return admitted, excluded
+    return admitted
 
 
 def kept_out_bytes(session: Session, log: LogState) -> dict[str, set[int]]:

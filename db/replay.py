@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Optional
+from itertools import chain, islice
+from typing import Iterator, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -185,32 +186,38 @@ def digest_agrees(rows, approval: Approval) -> bool:
 def state_mismatches(session: Session, state: Optional[LogState] = None, limit: int = 20) -> list[str]:
     """Where the state tables disagree with the log, one line each (at most `limit`; empty when they agree)."""
     state = replay(session) if state is None else state
-    out: list[str] = []
+    # Generators, read only as far as `limit`: a log with many mismatches stops before the later tables' queries.
+    lines = chain(
+        [*state.wrong_signer, *(v for v in state.impossible.values() if v not in state.wrong_signer)],
+        _account_mismatches(session, state), _dataset_mismatches(session, state), _batch_mismatches(session, state),
+        _sample_mismatches(session, state),
+    )
+    return list(islice(lines, limit))
 
-    def add(line: str) -> bool:
-        out.append(line)
-        return len(out) >= limit
 
-    for line in [*state.wrong_signer, *(v for v in state.impossible.values() if v not in state.wrong_signer)]:
-        if add(line):
-            return out
+def _account_mismatches(session: Session, state: LogState) -> Iterator[str]:
+    """Accounts that no event added, or whose active flag or role differs from the log's."""
     for user_id, name, active, role in session.execute(select(User.id, User.name, User.active, User.role)
                                                        .order_by(User.id)):
         if user_id not in state.accounts:  # every ganaug since the first records add_user
-            if add(f"account {name!r} is in the users table, but no event added it: it was written into the database "
-                   "directly"):
-                return out
+            yield (f"account {name!r} is in the users table, but no event added it: it was written into the database "
+                   "directly")
             continue
         logged_active, logged_role, event_id = state.accounts[user_id]
         for what, table, logged in (("active", active, logged_active), ("role", role, logged_role)):
-            if table != logged and add(f"account {name!r} is {_said(what, table)} in the users table but "
-                                       f"{_said(what, logged)} in the log (event {event_id})"):
-                return out
+            if table != logged:
+                yield (f"account {name!r} is {_said(what, table)} in the users table but {_said(what, logged)} in "
+                       f"the log (event {event_id})")
+
+
+def _dataset_mismatches(session: Session, state: LogState) -> Iterator[str]:
     from db.ingests import dataset_mismatches  # it reads LogState from here
 
-    for line in dataset_mismatches(session, state):
-        if add(line):
-            return out
+    yield from dataset_mismatches(session, state)
+
+
+def _batch_mismatches(session: Session, state: LogState) -> Iterator[str]:
+    """Batches whose status, dataset or samples differ from what the log approved, then samples whose class does."""
     approved: dict[int, list] = {b: [] for b, s in state.status.items() if s == "approved" and b in state.approvals}
     relabelled: list[tuple[int, int, int, int]] = []  # (sample, batch, its class now, the class its approval recorded)
     if approved:  # one read of the samples, for every approval's digest (not a query per batch)
@@ -224,36 +231,34 @@ def state_mismatches(session: Session, state: Optional[LogState] = None, limit: 
     for batch_id, status, dataset_id in session.execute(
             select(Batch.id, Batch.status, Batch.dataset_id).order_by(Batch.id)):
         logged = state.batch_status(batch_id)
-        if status != logged and add(f"batch {batch_id} is {status!r} in the batches table but {logged!r} in the log"):
-            return out
+        if status != logged:
+            yield f"batch {batch_id} is {status!r} in the batches table but {logged!r} in the log"
         recorded = state.approvals[batch_id].details.get("dataset_id") if batch_id in approved else None
-        if recorded is not None and dataset_id != recorded and add(
-                f"batch {batch_id} is of dataset {dataset_id} in the batches table, but its approval (event "
-                f"{state.approvals[batch_id].event_id}) was of dataset {recorded}"):
-            return out
+        if recorded is not None and dataset_id != recorded:
+            yield (f"batch {batch_id} is of dataset {dataset_id} in the batches table, but its approval (event "
+                   f"{state.approvals[batch_id].event_id}) was of dataset {recorded}")
         if batch_id in approved and not digest_agrees(approved[batch_id], state.approvals[batch_id]):
-            if add(f"batch {batch_id}'s samples no longer match the digest its approval "
-                   f"(event {state.approvals[batch_id].event_id}) recorded"):
-                return out
+            yield (f"batch {batch_id}'s samples no longer match the digest its approval "
+                   f"(event {state.approvals[batch_id].event_id}) recorded")
     for sample_id, batch_id, class_index, recorded in relabelled:
-        if add(f"sample {sample_id} is of class {class_index} in the samples table, but the approval of its batch "
-               f"{batch_id} (event {state.approvals[batch_id].event_id}) was of class {recorded}"):
-            return out
+        yield (f"sample {sample_id} is of class {class_index} in the samples table, but the approval of its batch "
+               f"{batch_id} (event {state.approvals[batch_id].event_id}) was of class {recorded}")
+
+
+def _sample_mismatches(session: Session, state: LogState) -> Iterator[str]:
+    """Samples whose rejection or tags differ from the log's."""
     flagged = set(session.scalars(select(Sample.id).where(Sample.rejected)))
     for sample_id in sorted(flagged ^ state.rejected):
         table = "rejected" if sample_id in flagged else "not rejected"
         log = "rejected" if sample_id in state.rejected else "not rejected"
-        if add(f"sample {sample_id} is {table} in the samples table but {log} in the log"):
-            return out
+        yield f"sample {sample_id} is {table} in the samples table but {log} in the log"
     linked: dict[int, set[str]] = {}
     for sample_id, name in session.execute(select(SampleTag.sample_id, Tag.name).join(Tag, Tag.id == SampleTag.tag_id)):
         linked.setdefault(sample_id, set()).add(name)
     for sample_id in sorted(set(linked) | {s for s, t in state.tags.items() if t}):
         table, log = linked.get(sample_id, set()), set(state.tags.get(sample_id, {}))
-        if table != log and add(f"sample {sample_id} has tags {sorted(table)} in the sample_tags table but "
-                                f"{sorted(log)} in the log"):
-            return out
-    return out
+        if table != log:
+            yield f"sample {sample_id} has tags {sorted(table)} in the sample_tags table but {sorted(log)} in the log"
 
 
 def _said(what: str, value) -> str:
