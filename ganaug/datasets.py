@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
+from sqlalchemy.orm import Session
+
 from db.datasets import (add_dataset, class_counts, dataset_references, delete_dataset, find_dataset, get_dataset,
                          identical_images, list_datasets, near_copy_images)
 from db.engine import session_scope
@@ -74,20 +76,7 @@ def ingest_dataset(
     local = Path(source).expanduser()
     if source != DEMO_NAME and local.exists():
         source = str(local.resolve())  # provenance that does not depend on the directory ingest ran from
-    with session_scope() as session:
-        if find_dataset(session, name) is not None:
-            raise GanaugError(f"dataset {name!r} already exists; choose another --name")
-    root = paths.datasets_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / name
-    settle_abandoned_removals()  # a removal killed before its commit: its folder goes back, under its name
-    sweep_abandoned(root, STAGING)  # before any refusal: a killed ingest's staging folder goes whatever comes next
-    if final.exists() and (other := _dataset_in(final)) is not None:
-        raise GanaugError(f"--name {name!r}: this file system takes {final} for the folder of dataset {other!r} (as a "
-                          "Mac's or Windows' does names that differ only in case); choose another --name")
-    if final.exists() and not removed_if_left_by_a_kill(final, _left_by_a_killed_ingest):
-        raise GanaugError(f"{final} already exists on disk but is not a recorded dataset ({NOT_RECORDED_WHY}); move "
-                          "it away first")
+    root, final = _new_dataset_folder(name)
     held = HeldFolder.create(root, STAGING)
     staging = held.path / "data"  # `ingest` makes the folder it writes; the held one around it marks it as ours
     renamed = False
@@ -96,28 +85,9 @@ def ingest_dataset(
         result = ingest(source, staging, options, progress)
         placed = HeldFolder.hold(staging)  # through the rename until the commit: a living ingest's folder is not taken
         rel = paths.relative_to_home(final)
-        rows = [
-            dict(split=i.split, class_index=i.class_index, path=f"{rel}/{i.path}", sha256=i.sha256,
-                 source_path=i.source_path, near_set=i.near_set)
-            for i in result.images
-        ]
         # Immediate: the ingest's event (`db.ingests.record_ingest`) is appended to the log in this transaction.
         with _name_taken_is_bad_input(name), session_scope(immediate=True) as session:
-            dataset = add_dataset(
-                session,
-                rows,
-                name=name,
-                source=source,
-                path=rel,
-                resolution=result.resolution,
-                channels=result.channels,
-                class_names=result.class_names,
-                test_fraction=result.test_fraction,
-                seed=result.seed,
-                arrays_sha256=result.arrays_sha256,
-                skipped=[list(s) for s in result.skipped],
-                bit_depth=options.bit_depth,
-            )
+            dataset = _add_ingested(session, result, name, source, rel, options.bit_depth)
             record_ingest(session, dataset, by)  # the digest of its real images' rows: what the gate will admit
             mark_uncommitted(staging)
             staging.rename(final)
@@ -133,6 +103,51 @@ def ingest_dataset(
         held.release()
         if placed is not None:
             placed.release()
+
+
+def _new_dataset_folder(name: str) -> tuple[Path, Path]:
+    """The datasets folder and the new dataset's folder in it, after refusing a name taken, in the database or on
+    disk; what a killed ingest or removal left is settled first."""
+    with session_scope() as session:
+        if find_dataset(session, name) is not None:
+            raise GanaugError(f"dataset {name!r} already exists; choose another --name")
+    root = paths.datasets_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / name
+    settle_abandoned_removals()  # a removal killed before its commit: its folder goes back, under its name
+    sweep_abandoned(root, STAGING)  # before any refusal: a killed ingest's staging folder goes whatever comes next
+    if final.exists() and (other := _dataset_in(final)) is not None:
+        raise GanaugError(f"--name {name!r}: this file system takes {final} for the folder of dataset {other!r} (as a "
+                          "Mac's or Windows' does names that differ only in case); choose another --name")
+    if final.exists() and not removed_if_left_by_a_kill(final, _left_by_a_killed_ingest):
+        raise GanaugError(f"{final} already exists on disk but is not a recorded dataset ({NOT_RECORDED_WHY}); move "
+                          "it away first")
+    return root, final
+
+
+def _add_ingested(session: Session, result: IngestResult, name: str, source: str, rel: str,
+                  bit_depth: Optional[int]) -> Dataset:
+    """The dataset's row and its real images' rows, their paths under `rel` (the dataset's folder in the home)."""
+    rows = [
+        dict(split=i.split, class_index=i.class_index, path=f"{rel}/{i.path}", sha256=i.sha256,
+             source_path=i.source_path, near_set=i.near_set)
+        for i in result.images
+    ]
+    return add_dataset(
+        session,
+        rows,
+        name=name,
+        source=source,
+        path=rel,
+        resolution=result.resolution,
+        channels=result.channels,
+        class_names=result.class_names,
+        test_fraction=result.test_fraction,
+        seed=result.seed,
+        arrays_sha256=result.arrays_sha256,
+        skipped=[list(s) for s in result.skipped],
+        bit_depth=bit_depth,
+    )
 
 
 # What `ingest` writes in a dataset's folder besides arrays.npz: split/class/row.png (`ganaug_core.datasets._write`).

@@ -82,6 +82,8 @@ def _check_side(entry: ManifestEntry, png: bytes, side: int, dataset: str) -> No
 
 
 EVENT_FILE = "export_event.txt"  # a signed export's own event in the decision log: "<id> <hash>"
+
+
 def imbalance(counts: dict) -> dict:
     """Largest/smallest class of the set, in real images ("before") and in all its images ("after"): how imbalanced
     the result still is. Over the classes the set holds; None for a set with none."""
@@ -132,6 +134,43 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     """Write the gated set to `out`; with an `exporter` (an authenticated account), record the export in the decision
     log under their name. The summary's "event" is that record, or None."""
     out = Path(out).resolve()
+    _check_out(out)
+    with session_scope() as session:
+        if exporter is not None:  # a disabled account finds out before the images are copied, not after
+            require_user(session, exporter, action="export training sets")
+        row = get_dataset(session, dataset)
+        class_names, side = list(row.class_names), row.resolution
+        previous = next(iter(list_exports(session, dataset, limit=1)), None)  # what this one is compared with
+    gated = gated_set(dataset, synthetic_ratio)
+    if gated.real_images.get("standing") == DIFFERS:
+        # Every real image left out, and so every synthetic one (the ratio caps them per real image): an export of
+        # nothing, or of what a tampered table lets through, is no training set to hand on.
+        raise GanaugError(f"the real images of dataset {dataset!r} are not what the decision log recorded (a row of "
+                          "real_images added, removed or changed, or its class names): nothing was exported; `ganaug "
+                          "audit verify` names it, and a backup of the database from before restores it")
+    held = _staging_folder(out, gated.entries)
+    staging = held.path
+    digits = max(3, len(str(len(class_names) - 1)))
+    try:
+        _write_set(staging, gated, class_names, side, digits, progress)
+        summary = _summary(gated, out, class_names, previous)
+        summary["event"] = _publish(staging, out, summary, exporter)
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        if e.filename is not None and not str(e.filename).startswith((str(staging), str(out))):
+            raise  # a source image under GANAUG_HOME, named by its own path
+        # A full disk, a file system turned read-only: said of --out, not of a hidden staging file, or of none.
+        raise GanaugError(f"--out {out}: {e.strerror or e} while writing the export; nothing was written") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        held.release()
+    return summary
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that is not a new or empty folder of the user's own that can be renamed over."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         event_id = _unrecorded_export(out)
         if event_id is not None:
@@ -150,49 +189,29 @@ def export_gated_set(dataset: str, out: Path, synthetic_ratio: float = 1.0,
     if out.is_mount():  # it cannot be renamed over: found at the end, after every image was copied beside it
         raise GanaugError(f"--out {out} is a mount point: the export is assembled beside its folder and renamed into "
                           f"place; give a new folder inside it, e.g. --out {out / 'gated'}")
-    with session_scope() as session:
-        if exporter is not None:  # a disabled account finds out before the images are copied, not after
-            require_user(session, exporter, action="export training sets")
-        row = get_dataset(session, dataset)
-        class_names, side = list(row.class_names), row.resolution
-        previous = next(iter(list_exports(session, dataset, limit=1)), None)  # what this one is compared with
-    gated = gated_set(dataset, synthetic_ratio)
-    if gated.real_images.get("standing") == DIFFERS:
-        # Every real image left out, and so every synthetic one (the ratio caps them per real image): an export of
-        # nothing, or of what a tampered table lets through, is no training set to hand on.
-        raise GanaugError(f"the real images of dataset {dataset!r} are not what the decision log recorded (a row of "
-                          "real_images added, removed or changed, or its class names): nothing was exported; `ganaug "
-                          "audit verify` names it, and a backup of the database from before restores it")
+
+
+def _staging_folder(out: Path, entries: list[ManifestEntry]) -> HeldFolder:
+    """The hidden folder beside `out` that the export is assembled in, once the disk is known to have room."""
     paths.writable_folder(out.parent, f"--out {out}", create=True)
     partial = f".{out.name}.partial-"
     try:
         sweep_abandoned(out.parent, partial)  # what an export to OUT killed outright (`kill -9`) left
-        _check_room(out, gated.entries)
-        held = HeldFolder.create(out.parent, partial)
+        _check_room(out, entries)
+        return HeldFolder.create(out.parent, partial)
     except OSError as e:  # root passes os.access everywhere, /proc included
         raise GanaugError(f"--out {out}: cannot create a folder in {out.parent} ({e.strerror or e})") from None
-    staging = held.path
-    digits = max(3, len(str(len(class_names) - 1)))
-    try:
-        _write_set(staging, gated, class_names, side, digits, progress)
-        summary = {**gated.summary(), "out": str(out), "in_home": _in_home(out)}
-        summary["batches"] = batch_counts(gated.entries)
-        summary["since_previous"] = None if previous is None else changes_since(
-            previous, summary, _moved_since(previous, gated.entries))
-        summary["empty_classes"] = empty_classes(class_names, summary["counts"])
-        summary["imbalance"] = imbalance(summary["counts"])
-        summary["event"] = _publish(staging, out, summary, exporter)
-    except OSError as e:
-        shutil.rmtree(staging, ignore_errors=True)
-        if e.filename is not None and not str(e.filename).startswith((str(staging), str(out))):
-            raise  # a source image under GANAUG_HOME, named by its own path
-        # A full disk, a file system turned read-only: said of --out, not of a hidden staging file, or of none.
-        raise GanaugError(f"--out {out}: {e.strerror or e} while writing the export; nothing was written") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    finally:
-        held.release()
+
+
+def _summary(gated: GatedSet, out: Path, class_names: list[str], previous: Optional[dict]) -> dict:
+    """What the export says of itself (and records): the gated set's summary, where it went, its batches, what
+    changed since the `previous` export, its empty classes and its imbalance."""
+    summary = {**gated.summary(), "out": str(out), "in_home": _in_home(out)}
+    summary["batches"] = batch_counts(gated.entries)
+    summary["since_previous"] = None if previous is None else changes_since(
+        previous, summary, _moved_since(previous, gated.entries))
+    summary["empty_classes"] = empty_classes(class_names, summary["counts"])
+    summary["imbalance"] = imbalance(summary["counts"])
     return summary
 
 

@@ -83,28 +83,13 @@ def score_samples(
     distance to its nearest other (`kth_neighbour_radii(real_features, 1)`), for the same reason again.
     `should_stop()`: asked by the pixel copy check, the long part, between chunks of its work; it stops the scoring
     by raising InterruptedError."""
-    if len(synth_images) == 0:
-        raise GanaugError("no synthetic samples to score")
-    if len(real_images) < 2:
-        raise GanaugError("scoring needs at least two real training images")
-    if synth_images.shape[1:] != real_images.shape[1:]:
-        raise GanaugError(f"synthetic images {synth_images.shape[1:]} do not match the real ones {real_images.shape[1:]}")
+    synth_labels = _checked_labels(extractor, real_images, synth_images, synth_labels)
     real_labels = np.asarray(real_labels)
-    synth_labels = np.broadcast_to(np.asarray(synth_labels, dtype=np.int64), (len(synth_images),))
-    if synth_labels.max() >= extractor.num_classes or synth_labels.min() < 0:
-        raise GanaugError(f"class index out of range for a {extractor.num_classes}-class dataset")
     real_f = extractor.features(real_images) if real_features is None else real_features
     synth_f = extractor.features(synth_images)
     probs = extractor.predict_proba(synth_images)
     confidence = probs[np.arange(len(synth_labels)), synth_labels].astype(np.float64)
-
-    realism = np.zeros(len(synth_images), dtype=np.float64)
-    for c in np.unique(synth_labels):
-        ref = real_f[real_labels == c]
-        if len(ref) < 2:  # a class with 0–1 real images has no manifold of its own; fall back to all classes
-            ref = real_f
-        mask = synth_labels == c
-        realism[mask] = realism_scores(ref, synth_f[mask])
+    realism = _realism_by_class(real_f, real_labels, synth_f, synth_labels)
 
     auth = authenticity(real_f, synth_f, k=NEIGHBOURS, real_radii=real_radii)
     exact = exact_matches(synth_images, real_images) >= 0
@@ -115,13 +100,7 @@ def score_samples(
     memorized = exact | near | auth.copy | pixel_copy
     matches = copy_matches(synth_images, real_images, pix_index, pix_blend, pix_ratio, pixel_copy,
                            prepared=None if pixel_bank is None else pixel_bank.images)
-    nn_index = auth.nn_index.copy()
-    for i in np.flatnonzero(memorized):
-        if matches[i] is None:  # flagged by its features (or pixel RMS) alone: its nearest image is the reason
-            matches[i] = dict(kind="features", parts=[int(nn_index[i, 0])], ratio=float(auth.ratio[i]))
-        # The copied image (both parts of a blend) first, so reviewers see the source beside the sample.
-        first = [int(j) for j in matches[i]["parts"]]
-        nn_index[i] = [*first, *[j for j in nn_index[i] if j not in first]][: nn_index.shape[1]]
+    nn_index = _copied_first(auth, memorized, matches)
     nn_distances = np.linalg.norm(real_f[nn_index].astype(np.float64) - synth_f[:, None, :], axis=2)
     nn_distances[nn_distances < 1e-6] = 0.0  # as in pairwise_distances: round-off of identical images
     return SampleScores(
@@ -138,6 +117,46 @@ def score_samples(
         memorized=memorized,
         copy_match=matches,
     )
+
+
+def _checked_labels(extractor, real_images: np.ndarray, synth_images: np.ndarray, synth_labels) -> np.ndarray:
+    """Each sample's class (one int given: every sample's), after refusing what cannot be scored."""
+    if len(synth_images) == 0:
+        raise GanaugError("no synthetic samples to score")
+    if len(real_images) < 2:
+        raise GanaugError("scoring needs at least two real training images")
+    if synth_images.shape[1:] != real_images.shape[1:]:
+        raise GanaugError(f"synthetic images {synth_images.shape[1:]} do not match the real ones {real_images.shape[1:]}")
+    synth_labels = np.broadcast_to(np.asarray(synth_labels, dtype=np.int64), (len(synth_images),))
+    if synth_labels.max() >= extractor.num_classes or synth_labels.min() < 0:
+        raise GanaugError(f"class index out of range for a {extractor.num_classes}-class dataset")
+    return synth_labels
+
+
+def _realism_by_class(real_f: np.ndarray, real_labels: np.ndarray, synth_f: np.ndarray,
+                      synth_labels: np.ndarray) -> np.ndarray:
+    """Each sample's realism against the real images of its own class."""
+    realism = np.zeros(len(synth_f), dtype=np.float64)
+    for c in np.unique(synth_labels):
+        ref = real_f[real_labels == c]
+        if len(ref) < 2:  # a class with 0–1 real images has no manifold of its own; fall back to all classes
+            ref = real_f
+        mask = synth_labels == c
+        realism[mask] = realism_scores(ref, synth_f[mask])
+    return realism
+
+
+def _copied_first(auth, memorized: np.ndarray, matches: list) -> np.ndarray:
+    """Each sample's nearest real images, the copied one (both parts of a blend) first for a memorized sample, so
+    reviewers see the source beside it; a sample flagged by its features (or pixel RMS) alone gets a `matches`
+    entry naming its nearest image, the reason."""
+    nn_index = auth.nn_index.copy()
+    for i in np.flatnonzero(memorized):
+        if matches[i] is None:  # flagged by its features (or pixel RMS) alone: its nearest image is the reason
+            matches[i] = dict(kind="features", parts=[int(nn_index[i, 0])], ratio=float(auth.ratio[i]))
+        first = [int(j) for j in matches[i]["parts"]]
+        nn_index[i] = [*first, *[j for j in nn_index[i] if j not in first]][: nn_index.shape[1]]
+    return nn_index
 
 
 def older_scoring(version: Optional[int]) -> Optional[str]:

@@ -123,6 +123,38 @@ METRICS: dict[str, Callable[[_Slice], object]] = {
 }
 
 
+@dataclass
+class _Features:
+    """Every input as the metrics read it, extracted once per call; each scope takes its rows by mask."""
+
+    names: list[str]  # the metrics asked for
+    real_images: np.ndarray
+    synth_images: np.ndarray
+    synth_labels: np.ndarray
+    real: np.ndarray  # real training features
+    synth: np.ndarray  # synthetic features
+    synth_probs: np.ndarray
+    holdout: Optional[np.ndarray]  # held-out real features; None without a holdout
+    pixel_ratio: Optional[np.ndarray]  # each sample's pixel authenticity ratio against every real image
+    real_radii: Optional[np.ndarray]
+
+    def scope(self, synth_mask: np.ndarray, real_mask: np.ndarray, hold_mask: Optional[np.ndarray]) -> dict:
+        s = _Slice(
+            real=self.real[real_mask], synth=self.synth[synth_mask], synth_probs=self.synth_probs[synth_mask],
+            synth_labels=self.synth_labels[synth_mask], synth_images=self.synth_images[synth_mask],
+            real_images_all=self.real_images, real_all=self.real,
+            holdout=None if self.holdout is None or hold_mask is None else self.holdout[hold_mask],
+            pixel_ratio=None if self.pixel_ratio is None else self.pixel_ratio[synth_mask],
+            real_radii_all=self.real_radii,
+        )
+        return {name: METRICS[name](s) for name in self.names}
+
+    def reference(self, real_mask: np.ndarray, hold_mask: Optional[np.ndarray]) -> Optional[dict]:
+        if self.holdout is None or hold_mask is None:
+            return None
+        return _reference(self.real[real_mask], self.holdout[hold_mask], self.names)
+
+
 def compute_metrics(
     extractor,
     real_images: np.ndarray,
@@ -154,13 +186,7 @@ def compute_metrics(
     `should_stop()`: asked by the pixel copy check between chunks of its work (it raises InterruptedError).
     """
     names = list(names) if names is not None else list(METRICS)
-    unknown = [n for n in names if n not in METRICS]
-    if unknown:
-        raise GanaugError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
-    if len(synth_images) == 0:
-        raise GanaugError("no synthetic samples to evaluate")
-    if synth_images.shape[1:] != real_images.shape[1:]:
-        raise GanaugError(f"synthetic images {synth_images.shape[1:]} do not match the real ones {real_images.shape[1:]}")
+    _check_inputs(names, real_images, synth_images)
     real_labels, synth_labels = np.asarray(real_labels), np.asarray(synth_labels)
     real_f = extractor.features(real_images) if real_features is None else real_features
     synth_f = extractor.features(synth_images)
@@ -168,49 +194,59 @@ def compute_metrics(
     hold_f = holdout_features
     if hold_f is None and holdout_images is not None and len(holdout_images):
         hold_f = extractor.features(holdout_images)
-    if hold_f is not None and len(hold_f) == 0:
-        hold_f = None
-    # Once for all samples, each scope reading its own: each sample's ratio depends on that sample and the real
-    # images only (a batch of one class otherwise paid the check twice, overall and for its class).
-    pixel_ratio = (pixel_copy_ratio(synth_images, real_images, bank=pixel_bank, should_stop=should_stop)[1]
-                   if "pixel_copies" in names and len(real_images) >= 2 else None)
+    f = _Features(
+        names=names, real_images=real_images, synth_images=synth_images, synth_labels=synth_labels,
+        real=real_f, synth=synth_f, synth_probs=synth_p,
+        holdout=None if hold_f is not None and len(hold_f) == 0 else hold_f,
+        # Once for all samples, each scope reading its own: each sample's ratio depends on that sample and the real
+        # images only (a batch of one class otherwise paid the check twice, overall and for its class).
+        pixel_ratio=(pixel_copy_ratio(synth_images, real_images, bank=pixel_bank, should_stop=should_stop)[1]
+                     if "pixel_copies" in names and len(real_images) >= 2 else None),
+        real_radii=real_radii,
+    )
+    result = _overall(f, real_labels, holdout_labels)
+    for c in np.unique(synth_labels):
+        result["per_class"][str(int(c))] = _one_class(f, c, real_labels, holdout_labels)
+    return result
 
-    def run(synth_mask: np.ndarray, real_mask: np.ndarray, hold_mask: Optional[np.ndarray]) -> dict:
-        s = _Slice(
-            real=real_f[real_mask], synth=synth_f[synth_mask], synth_probs=synth_p[synth_mask],
-            synth_labels=synth_labels[synth_mask], synth_images=synth_images[synth_mask],
-            real_images_all=real_images, real_all=real_f,
-            holdout=None if hold_f is None or hold_mask is None else hold_f[hold_mask],
-            pixel_ratio=None if pixel_ratio is None else pixel_ratio[synth_mask], real_radii_all=real_radii,
-        )
-        return {name: METRICS[name](s) for name in names}
 
-    def reference(real_mask: np.ndarray, hold_mask: Optional[np.ndarray]) -> Optional[dict]:
-        return None if hold_f is None or hold_mask is None else _reference(real_f[real_mask], hold_f[hold_mask], names)
+def _check_inputs(names: list[str], real_images: np.ndarray, synth_images: np.ndarray) -> None:
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise GanaugError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+    if len(synth_images) == 0:
+        raise GanaugError("no synthetic samples to evaluate")
+    if synth_images.shape[1:] != real_images.shape[1:]:
+        raise GanaugError(f"synthetic images {synth_images.shape[1:]} do not match the real ones {real_images.shape[1:]}")
 
+
+def _overall(f: _Features, real_labels: np.ndarray, holdout_labels: Optional[np.ndarray]) -> dict:
+    """The result with its "overall" scope filled in and "per_class" still empty."""
     # "Overall" compares against the real images of the classes the synthetic set covers: a batch of one rare
     # class measured against every class would report near-zero recall and a DCR skewed by class sizes.
-    classes = np.unique(synth_labels)
+    classes = np.unique(f.synth_labels)
     real_scope = np.isin(real_labels, classes)
     hold_scope = None
-    if hold_f is not None:
-        hold_scope = np.ones(len(hold_f), dtype=bool) if holdout_labels is None else np.isin(holdout_labels, classes)
+    if f.holdout is not None:
+        hold_scope = np.ones(len(f.holdout), dtype=bool) if holdout_labels is None else np.isin(holdout_labels, classes)
     result = {
-        "overall": run(np.ones(len(synth_f), dtype=bool), real_scope, hold_scope),
+        "overall": f.scope(np.ones(len(f.synth), dtype=bool), real_scope, hold_scope),
         "per_class": {},
-        "counts": {"real": int(real_scope.sum()), "synthetic": int(len(synth_f)),
+        "counts": {"real": int(real_scope.sum()), "synthetic": int(len(f.synth)),
                    "holdout": 0 if hold_scope is None else int(hold_scope.sum())},
-        "reference": reference(real_scope, hold_scope),
+        "reference": f.reference(real_scope, hold_scope),
     }
     result["caution"] = few_images_caution(result["counts"]["real"], result["counts"]["holdout"],
                                            {**result["overall"], "reference": result["reference"]},
                                            result["counts"]["synthetic"])
-    for c in classes:
-        hold_mask = None if holdout_labels is None or hold_f is None else np.asarray(holdout_labels) == c
-        scope = run(synth_labels == c, real_labels == c, hold_mask)
-        scope["n_real"], scope["n_synthetic"] = int((real_labels == c).sum()), int((synth_labels == c).sum())
-        scope["reference"] = reference(real_labels == c, hold_mask)
-        scope["caution"] = few_images_caution(scope["n_real"], 0 if hold_mask is None else int(hold_mask.sum()), scope,
-                                              scope["n_synthetic"])
-        result["per_class"][str(int(c))] = scope
     return result
+
+
+def _one_class(f: _Features, c, real_labels: np.ndarray, holdout_labels: Optional[np.ndarray]) -> dict:
+    hold_mask = None if holdout_labels is None or f.holdout is None else np.asarray(holdout_labels) == c
+    scope = f.scope(f.synth_labels == c, real_labels == c, hold_mask)
+    scope["n_real"], scope["n_synthetic"] = int((real_labels == c).sum()), int((f.synth_labels == c).sum())
+    scope["reference"] = f.reference(real_labels == c, hold_mask)
+    scope["caution"] = few_images_caution(scope["n_real"], 0 if hold_mask is None else int(hold_mask.sum()), scope,
+                                          scope["n_synthetic"])
+    return scope
