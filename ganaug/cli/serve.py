@@ -117,12 +117,32 @@ def network_warning(address: str, proxies: Optional[str] = None) -> Optional[str
             "the proxy (README, \"Deploying for a team\")")
 
 
+def check_database() -> None:
+    """Stop at the start on what no wait mends (a wrong password, a role or database that does not exist, a URL that
+    does not parse, a database a newer ganaug migrated or one the team's role may not migrate): raises its one line.
+    The worker stopped on it, and `ganaug app` with it, but `ganaug app --no-worker`, the team's service (README,
+    "Deploying for a team"), served on: its unit active, every page saying that whoever runs the app must mend what
+    its log names. A server restarting or out of reach is waited for, as the pages do: a note, then the app."""
+    from db.engine import dispose_engines, get_engine
+    from db.errors import DatabaseUnavailable
+
+    try:
+        get_engine()  # opens and migrates, as every command's first use does
+    except DatabaseUnavailable as e:
+        if e.lasting:
+            raise
+        echo(f"note: {e}; the app's pages say so until it answers", err=True)
+    finally:
+        dispose_engines()  # this supervisor keeps no connection open while it serves
+
+
 def serve(host: str = "127.0.0.1", port: int = 8501, with_worker: bool = True, started_by: str = "app") -> int:
     """Run Streamlit (and the worker) until Ctrl-C, SIGTERM or either child exits; returns the exit status.
     `started_by`: `app` or `demo`, the command serving."""
     address = check_can_listen(host, port)
     if not APP_FILE.exists():
         raise UserError(f"{APP_FILE} not found: `ganaug app` runs from a source checkout")
+    check_database()
     stopping = {"signal": None}
 
     def on_signal(signum, _frame):

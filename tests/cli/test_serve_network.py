@@ -29,7 +29,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.parametrize("host, warned", [("0.0.0.0", True), ("127.0.0.1", False)])
-def test_an_app_open_to_the_network_warns_that_it_is_plain_http(monkeypatch, capsys, host, warned):
+def test_an_app_open_to_the_network_warns_that_it_is_plain_http(home, monkeypatch, capsys, host, warned):
     monkeypatch.setattr(serve_module.subprocess, "Popen", _ExitedChild)  # Streamlit that stops at once
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
     port = _free_port()
@@ -43,7 +43,7 @@ def test_an_app_open_to_the_network_warns_that_it_is_plain_http(monkeypatch, cap
         assert "TLS reverse proxy" in warning[0] and "FORWARDED_ALLOW_IPS" in warning[0]
 
 
-def test_behind_a_named_proxy_the_warning_is_about_the_hop_from_it(monkeypatch, capsys):
+def test_behind_a_named_proxy_the_warning_is_about_the_hop_from_it(home, monkeypatch, capsys):
     # A team whose proxy runs on another machine needs --host, and was told to put a proxy in front.
     monkeypatch.setattr(serve_module.subprocess, "Popen", _ExitedChild)
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.9")
