@@ -62,13 +62,14 @@ def download_max_bytes() -> int:
 def folder_problems(folder: Path, manifest_sha256: Optional[str]) -> list[str]:
     """What keeps a recorded export's folder from being handed out as it was written: `ganaug audit folder`'s checks
     of the folder's own files (not those of the review since, which the withdrawn check above names)."""
-    from ganaug.cli.audit_folder import checksum_problems, image_problems, manifest_rows, not_plain_files
+    from ganaug.cli.audit_folder import (checksum_problems, image_problems, manifest_rows, not_plain_files,
+                                         oversized_files)
     from ganaug.cli.common import UserError
     from ganaug.export import folder_check
 
     # Before any check reads a file: a pipe named manifest.sha256 or images.csv held the page's run for good, and
     # one named manifest.csv is said as what it is, not as a manifest that changed.
-    if odd := not_plain_files(folder):
+    if odd := not_plain_files(folder) or oversized_files(folder):  # nor a CSV too large to read whole
         return odd
     if folder_check(str(folder), manifest_sha256) != "matches":
         return ["its manifest.csv is no longer the one recorded (or it is gone)"]

@@ -113,12 +113,15 @@ RETRIED = "This panel tries again by itself."  # what `database_checked` says in
 
 
 def database_checked(again: str = "Reload the page to try again.") -> Callable[[Callable], Callable]:
-    """A fragment's body under `database_answers`: a fragment's own runs (a job panel's redraw every 2 s, a click
-    inside it) run without the page around them, so a server restarting showed Streamlit's OperationalError box."""
+    """A fragment's body under `database_answers`, for a signed-in account checked now (`require_user`): a
+    fragment's own runs (a job panel's redraw every 2 s, a click inside it) run without the page around them, so a
+    server restarting showed Streamlit's OperationalError box, and an account disabled (or signed out elsewhere) since
+    the page ran went on receiving a training's new grids of samples every 2 s for as long as it ran."""
     def decorate(fragment: Callable) -> Callable:
         @functools.wraps(fragment)
         def run(*args, **kwargs):
             with database_answers(again):
+                require_user()
                 return fragment(*args, **kwargs)
         return run
     return decorate

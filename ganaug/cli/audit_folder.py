@@ -38,6 +38,10 @@ from ganaug_core.shown_text import utc_time
 # What an export writes beside its class folders (ganaug/export.py); an image is `NNN_<class>/<row>_<source>.png`.
 _EXPORT_FILES = ("manifest.csv", "images.csv", "classes.csv", "manifest.sha256", "log_head.txt", "export_event.txt")
 _IMAGE = re.compile(r"(\d{3,})_[^/]*/(\d{6,})_(real|synthetic)\.png")
+# The most bytes one of those files takes: a row of manifest.csv or images.csv is under 4 KiB (a path of the home,
+# a class name of at most 255 bytes, a sha256), and the floor spares a folder whose images were deleted. Each is read
+# whole: a 6 GB manifest.csv of zeros (6 MB in a zip, nothing on disk as a sparse file) took 6 GB for a traceback.
+TEXT_FLOOR_BYTES, ROW_BYTES = 64 << 20, 4096
 
 
 def manifest_rows(folder: Path) -> tuple[list[dict], str]:
@@ -68,6 +72,16 @@ def not_plain_files(folder: Path) -> list[str]:
     return [f"{p.relative_to(folder).as_posix()}: {'a link' if p.is_symlink() else 'not a plain file'}, which an "
             "export never writes"
             for p in sorted(folder.rglob("*")) if p.is_symlink() or not (p.is_file() or p.is_dir())]
+
+
+def oversized_files(folder: Path) -> list[str]:
+    """Each file of `_EXPORT_FILES` larger than an export writes it for the folder's images, one line each: read no
+    further. Shared with the Audit page's download (pages/export_download.py), like `not_plain_files`."""
+    images = sum(1 for p in folder.rglob("*.png"))
+    limit = TEXT_FLOOR_BYTES + ROW_BYTES * images
+    sizes = {name: (folder / name).stat().st_size for name in _EXPORT_FILES if (folder / name).is_file()}
+    return [f"{name}: {size:,} bytes, more than an export writes beside {images:,} image{'s' * (images != 1)} "
+            f"(at most {limit:,}): not read" for name, size in sizes.items() if size > limit]
 
 
 def image_problems(folder: Path, rows: list[dict]) -> list[str]:
@@ -250,7 +264,7 @@ def check_folder(folder: Path) -> dict:
     from db.replay import LogState
 
     folder = folder.resolve()
-    if odd := not_plain_files(folder):  # nothing read through them, manifest.csv neither (the module's docstring)
+    if odd := not_plain_files(folder) or oversized_files(folder):  # nothing read through them, nor read whole
         return dict(folder=str(folder), ok=False, problems=odd, manifest_sha256=None, images=None, synthetic=None,
                     batches=[], export=None, log_head=None, withdrawn=[], written_before_log_heads=False)
     rows, digest = manifest_rows(folder)

@@ -456,6 +456,7 @@ def test_a_job_panel_redrawn_while_the_database_is_gone_says_one_line_and_recove
     with session_scope(immediate=True) as session:
         job = submit_job(session, "train_generate", {"dataset": digits}, None, requested_by=users["rita"]["id"]).id
     at = AppTest.from_function(_follow_job_panel, args=(job,), default_timeout=TIMEOUT)
+    at.session_state["user"] = users["rita"]  # the panel draws for a signed-in account only
     with database_gone(database_url()):
         at.run()
     assert not at.exception, [e.value for e in at.exception]

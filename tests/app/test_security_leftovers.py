@@ -196,3 +196,32 @@ def test_a_class_name_holding_html_is_text_on_the_charts_not_a_link(users, digit
     from ganaug_core.markdown import chart_text
 
     assert chart_text("a & <b>") == "a &amp; &lt;b&gt;"
+
+
+def _follow_generate_job(job_id: int) -> None:
+    """The Generate page's job panel alone, as its redraw every 2 s runs it (AppTest cannot rerun a fragment alone)."""
+    from pages.generate_job import job_panel
+
+    job_panel(job_id, {}, {})
+
+
+def test_a_panel_redrawing_itself_shows_an_account_disabled_since_nothing_more(users, digits):
+    # The panels that redraw every 2 s (a training's grids of samples, an ingest, a benchmark, a scoring) run without
+    # the page whose `require_user` signs a disabled account out: a browser left on the Generate page went on
+    # receiving each new grid of samples and the job's lines for as long as the training ran.
+    from streamlit.testing.v1 import AppTest
+
+    from db.jobs import submit_job
+    from tests.app.conftest import TIMEOUT
+
+    with session_scope(immediate=True) as session:
+        job = submit_job(session, "train_generate", {"dataset": digits}, None, requested_by=users["rita"]["id"]).id
+    at = AppTest.from_function(_follow_generate_job, args=(job,), default_timeout=TIMEOUT)
+    at.session_state["user"] = users["rita"]
+    at.run()
+    assert [h.value for h in at.header] == [f"Job {job}: queued"]
+    disable("rita")
+    at.run()  # the panel's next redraw
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.header and "user" not in at.session_state
+    assert at.session_state["sign_in_notice"] == "account 'rita' is disabled; ask an admin. You have been signed out."

@@ -316,3 +316,18 @@ def test_an_unsigned_export_is_said_to_be_unsigned_not_held_to_a_signed_export_o
     (out / "export_event.txt").unlink()
     assert _problems(out) == [f"export_event.txt is missing, though export event {summary['event']['id']} wrote this "
                               "folder: it was deleted"]
+
+
+def test_a_csv_larger_than_an_export_writes_is_named_and_not_read(exported):
+    """Each CSV and text file of the folder is read whole: a manifest.csv of 6 GB of zeros (6 MB in a zip, nothing on
+    disk as a sparse file) took 6 GB of memory and 72 s for a MemoryError's traceback (exit 70)."""
+    import os
+
+    from ganaug.cli.audit_folder import ROW_BYTES, TEXT_FLOOR_BYTES
+
+    out, _ = exported
+    images = len(list(out.rglob("*.png")))
+    limit = TEXT_FLOOR_BYTES + ROW_BYTES * images
+    os.truncate(out / "manifest.csv", limit + 1)  # sparse: it takes no room, and reading it takes 64 MB
+    assert _problems(out) == [f"manifest.csv: {limit + 1:,} bytes, more than an export writes beside {images} images "
+                              f"(at most {limit:,}): not read"]

@@ -203,6 +203,26 @@ def test_an_npz_whose_arrays_declare_more_than_the_limit_is_refused_before_loadi
     assert not (paths.datasets_dir() / "bomb").exists()
 
 
+def test_an_npz_array_smuggled_beside_its_checked_namesake_is_refused(home, tmp_path, monkeypatch):
+    # np.load's data["images"] reads a member "images" before "images.npy"; only "images.npy" was size-checked, so a
+    # 4 MB file declaring 20 images there and holding 1,000,000 in "images" took 4 GB (a traceback, exit 70, after).
+    import zipfile
+
+    from ganaug_core import npz_source
+    from ganaug_core.errors import GanaugError
+
+    monkeypatch.setattr(npz_source, "NPZ_MAX_BYTES", 10_000)  # the same attack at 1/200,000 of the size
+    path = tmp_path / "smuggled.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, array in (("images.npy", np.zeros((20, 8, 8), np.uint8)), ("labels.npy", np.arange(20) % 2),
+                            ("images", np.zeros((200, 8, 8), np.uint8))):
+            with zf.open(name, "w") as f:
+                np.lib.format.write_array(f, array)
+    with pytest.raises(GanaugError, match=r"smuggled.npz holds two members named 'images' \(with and without "):
+        ingest_dataset(str(path), "smuggled", IngestOptions(resolution=8))
+    assert not (paths.datasets_dir() / "smuggled").exists()
+
+
 def test_links_are_followed_once_and_said_and_never_into_a_folder_that_holds_them(home, tmp_path):
     # A class folder linked to the dataset's parent became a class of everything under it (linked to /, it walked
     # the whole disk); links to files outside were ingested without a word, and links inside a class folder were
