@@ -46,6 +46,25 @@ def batch_classes(session: Session, status: Optional[str] = "pending") -> list[d
             for d, c, n in rows]
 
 
+def first_to_review(session: Session, status: Optional[str] = "pending",
+                    of_class: Optional[tuple[str, int]] = None) -> Optional[int]:
+    """The batch the Review page opens, among every batch of `status` (None: any) and of `of_class` (dataset name,
+    class index; None: any): the newest pending one with its scores (it can be sorted by them and approved), else
+    the newest pending one, else the newest. Chosen among the picker's newest rows alone, a home whose newest
+    batches were not scored yet opened on "Compute scores" while older scored ones waited."""
+    q = select(Batch.id).order_by(Batch.id.desc()).limit(1)
+    if status is not None:
+        q = q.where(Batch.status == status)
+    if of_class is not None:
+        q = q.join(Dataset, Batch.dataset_id == Dataset.id).where(Dataset.name == of_class[0],
+                                                                  Batch.class_index == of_class[1])
+    pending = q.where(Batch.status == "pending")
+    for fits in (pending.where(Batch.scores_computed.is_(True)), pending, q):
+        if (found := session.scalar(fits)) is not None:
+            return found
+    return None
+
+
 @dataclass
 class ReviewRow:
     sample: Sample

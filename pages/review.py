@@ -29,7 +29,8 @@ from pages.jobs import cancel_or_wait, failure, load_job, progress_bar, who_and_
 from pages.reveal import refocus
 from pages.review_decisions import SCORE_JOB, batch_actions, load_tags, queue_scoring, set_state
 from pages.review_grid import sample_grid, sample_picker
-from pages.review_queue import QUEUE_ROWS, load_batch, load_batch_counts, load_classes, load_queue, open_by_id
+from pages.review_queue import (QUEUE_ROWS, load_batch, load_batch_counts, load_classes, load_first_to_review,
+                                load_queue, open_by_id)
 from pages.review_sample import sample_detail
 from pages.review_verdict import batch_said
 from pages.ui import NO_DATASET, RETRIED, TILE_PX, database_checked, plain, require_user
@@ -135,16 +136,6 @@ def unseen_refusal(slot) -> None:
         st.toast(plain(flash[2]), icon=":material/error:")
 
 
-def first_to_review(queue: list[dict]) -> int:
-    """The batch a visit opens: the newest pending batch with its scores (it can be sorted by them and approved),
-    else the newest pending one, else the newest. The newest alone opened on "Compute scores" while a scored batch
-    waited."""
-    for fits in (lambda b: b["status"] == "pending" and b["scored"], lambda b: b["status"] == "pending"):
-        if found := [b["batch"] for b in queue if fits(b)]:
-            return found[0]
-    return queue[0]["batch"]  # the queue is newest first
-
-
 top_row = st.container(horizontal=True, vertical_alignment="bottom")  # in columns: "Show decided batche…"
 show_all = top_row.toggle("Show decided batches too", key="review_show_all")
 counts = load_batch_counts()
@@ -185,18 +176,19 @@ if not queue:
         st.info("No batches waiting for review. Launch a run on the Generate page; its batches appear here.")
     st.stop()
 
-labels = {b["batch"]: f"batch {b['batch']} · {b['dataset']} · class {b['class_name']} · {b['count']} samples"
-                      + (f" · {b['rejected']} rejected" if b["rejected"] else "") + f" · {b['status']}"
-                      + (f" · {b['memorized']} memorized" if b["memorized"] else "")
-          for b in queue}
-
 # Only ASCII digits, and few: str.isdigit() also takes '²', which int() refuses, and int() refuses over 4,300
 # digits; a link with either (?batch=²) broke the Review page of whoever opened it.
 if "review_batch" not in st.session_state and re.fullmatch(r"[0-9]{1,18}", asked := st.query_params.get("batch", "")):
-    if int(asked) in labels:  # a reload (a new session) opens the batch the address names, not the queue's first
+    if int(asked) in {b["batch"] for b in queue}:  # a reload (a new session) opens the batch the address names
         st.session_state["review_batch"] = int(asked)
-if (shown := st.session_state.get("review_batch")) not in labels:  # a first visit, or the batch shown left the queue
-    st.session_state["review_batch"] = first_to_review(queue)
+if (shown := st.session_state.get("review_batch")) not in (ids := {b["batch"] for b in queue}):  # a first visit,
+    # or the batch shown left the queue. The newest scored pending batch over the whole queue: chosen among the
+    # picker's newest QUEUE_ROWS, a home whose newest batches were not scored yet opened on "Compute scores" while
+    # older scored ones waited.
+    opening = load_first_to_review(show_all, of_class)
+    if opening is not None and opening not in ids:
+        queue = queue + load_batch(opening, show_all, of_class)  # none where it was decided meanwhile
+    st.session_state["review_batch"] = opening if any(b["batch"] == opening for b in queue) else queue[0]["batch"]
     if shown is not None and not load_batch(shown, show_all):  # it left the queue; one the class filter hides has not
         # Decided (here, by the buttons below the grid where the reviewer still looks, or by a colleague): the
         # samples are now another batch's, which only the picker at the top of the page said, out of sight. Shown
@@ -204,6 +196,11 @@ if (shown := st.session_state.get("review_batch")) not in labels:  # a first vis
         now = next(b for b in queue if b["batch"] == st.session_state["review_batch"])
         st.session_state["review_moved_on"] = (f"Now showing batch {now['batch']} ({now['dataset']}, class "
                                                f"{now['class_name']}): batch {shown} is no longer pending.")
+
+labels = {b["batch"]: f"batch {b['batch']} · {b['dataset']} · class {b['class_name']} · {b['count']} samples"
+                      + (f" · {b['rejected']} rejected" if b["rejected"] else "") + f" · {b['status']}"
+                      + (f" · {b['memorized']} memorized" if b["memorized"] else "")
+          for b in queue}
 relabel_picked("review_batch", labels)
 batch_id = st.selectbox("Batch", list(labels), format_func=labels.get, key="review_batch")
 if total > listed:
@@ -278,8 +275,9 @@ def batch_panel(batch_id: int) -> None:
                   on_click=set_state, args=("review_page_no", page - 1))
         st.button("Next", key="review_next", disabled=page + 1 >= pages, shortcut="right",
                   icon=":material/chevron_right:", on_click=set_state, args=("review_page_no", page + 1))
-        st.caption(f"page {page + 1} of {pages} · {total} samples match · keys: ← → pages, Shift+A approve "
-                   "(then Enter confirms, Esc cancels)")
+        # Shift+A only where "Approve batch" is: a decided batch's page named a key that did nothing.
+        st.caption(f"page {page + 1} of {pages} · {total} samples match · keys: ← → pages"
+                   + (", Shift+A approve (then Enter confirms, Esc cancels)" if state["status"] == "pending" else ""))
     if total == 0:
         st.info("No sample of this batch matches the filters above: change the tag, memorization or confidence filter.")
 

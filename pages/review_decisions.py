@@ -19,7 +19,7 @@ from db.review import (SamplesChanged, approve_batch, open_memorized, reject_bat
                        restore_sample, revoke_batch, tag_sample)
 from ganaug_core.shown_text import utc_time
 from pages.reveal import close_box, focus_next, reveal
-from pages.review_queue import load_batch_counts, load_classes, load_queue
+from pages.review_queue import load_batch_counts, load_classes, load_first_to_review, load_queue
 from pages.ui import acting_user, decision_errors, plain
 
 SCORE_JOB = "evaluate"  # the worker's job kind that scores one batch (ganaug/job_handlers.py)
@@ -57,7 +57,7 @@ def batch_changed(e: BatchChanged) -> None:
     decision_recorded()
     st.session_state["review_refresh_queue"] = True
     where = (" The page now shows its current state." if st.session_state.get("review_show_all") else
-             " It has left the queue of pending batches; switch on \"Show decided batches too\" to see it.")
+             " It has left the queue of pending batches; switch on “Show decided batches too” to see it.")
     st.session_state["review_flash"] = ("error", f"{e}{where}")
 
 
@@ -88,6 +88,7 @@ def decision_recorded() -> None:
     counts, and the tags offered (an admin may have retired one), are stale."""
     load_queue.clear()
     load_classes.clear()
+    load_first_to_review.clear()
     load_batch_counts.clear()
     load_tags.clear()
 
@@ -152,7 +153,7 @@ def decide_batch(action: str, batch_id: int, seen_status: str, **kwargs) -> None
         st.session_state.pop(reason_key(action, batch_id), None)
         focus_next(BATCH_PICKER)  # which names the batch the page shows now
         moved_on = "" if st.session_state.get("review_show_all") else (
-            " The queue now shows the next pending batch; switch on \"Show decided batches too\" to see this one.")
+            " The queue now shows the next pending batch; switch on “Show decided batches too” to see this one.")
         st.session_state["review_flash"] = ("success", f"Batch {batch_id} {done} by {st.session_state['user']['name']}.{moved_on}")
         st.session_state["review_refresh_queue"] = True
         st.session_state["review_toast"] = f"Batch {batch_id} {done}"

@@ -1,7 +1,7 @@
 """The review page's queue: the batches its picker lists (the newest QUEUE_ROWS, of one class where its class filter
-chooses one), the classes that filter offers, the batches per status, and the id box that opens a batch the picker
-left out. Cached for a few seconds; a decision clears them (pages/review_decisions.py). Not a page itself (app.py
-never lists it).
+chooses one), the batch a visit opens, the classes that filter offers, the batches per status, and the id box that
+opens a batch the picker left out. Cached for a few seconds; a decision clears them (pages/review_decisions.py). Not a
+page itself (app.py never lists it).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import streamlit as st
 
 from db import views
 from db.engine import session_scope
-from db.review_queue import batch_classes
+from db.review_queue import batch_classes, first_to_review
 
 QUEUE_ROWS = 200  # batches the picker lists, the newest; the rest are opened by their id (a year's home: 1,500)
 
@@ -38,6 +38,14 @@ def load_batch_counts() -> dict[str, int]:
     """Batches per status: of how many the picker lists the newest, and what the toggle hides."""
     with session_scope() as session:
         return views.batch_counts(session)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def load_first_to_review(show_all: bool, of_class: Optional[tuple[str, int]] = None) -> Optional[int]:
+    """The batch a visit opens, over the whole queue (of one class where the filter chooses one), not among the
+    picker's newest QUEUE_ROWS alone (`db.review_queue.first_to_review` says which)."""
+    with session_scope() as session:
+        return first_to_review(session, None if show_all else "pending", of_class)
 
 
 def load_batch(batch_id: int, show_all: bool, of_class: Optional[tuple[str, int]] = None) -> list[dict]:

@@ -213,7 +213,8 @@ def nearest_reals(s: dict, reals: list[dict], distances: dict[int, float], state
 
 
 def sample_controls(s: dict, status: str) -> None:
-    """The sample's tags and its tag, reject and restore controls."""
+    """The sample's tags and its tag, reject and restore controls. A rejected or revoked batch offered "Reject
+    sample", which every click had refused ("none of its samples can be used anyway")."""
     tag_names = [t["name"] for t in load_tags()]
     st.markdown("Tags: " + (", ".join(map(plain, s["tags"])) or "none"))
     new_tag = st.selectbox("Artifact tag", [t for t in tag_names if t not in s["tags"]], key=f"tag_pick_{s['id']}",
@@ -226,6 +227,9 @@ def sample_controls(s: dict, status: str) -> None:
         st.button(f"Remove {plain(t)}", key=f"untag_{sid}_{t}", type="tertiary", icon=":material/close:",
                   on_click=act_on_sample, args=(lambda session, me, t=t: untag_sample(session, sid, t, me),
                                                 f"#{sid}: {t} removed", sid, "tag"))
+    if not s["rejected"] and status not in ("pending", "approved"):  # the database refuses it: say why instead
+        st.caption(f"Its batch is {status}: none of its samples is used, so none is rejected one by one.")
+        return
     if not s["rejected"]:
         st.text_input("Reason to reject this sample", key=f"reject_reason_{sid}")
         refusal(sid, "reject")

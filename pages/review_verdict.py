@@ -1,7 +1,8 @@
 """What the Review page says of a batch as a whole, above its grid: for a scored batch, `evaluate batch`'s verdict
 (ganaug_core/batch_verdict.py) in the app's words, worst first; for one not scored yet, only what its run's diversity
 monitor said. A reviewer opening 64 samples the classifier recognised 3 of was not told so before looking at them one
-by one. Not a page itself (app.py never lists it).
+by one. A decided batch's (approved, rejected, revoked) is a record in a caption: what its scores say, without what to
+do. Not a page itself (app.py never lists it).
 
 Everything here is read, never computed: the scores and the class consistency the batch's scoring stored
 (`db.review_queue.batch_scores`), and the run's last mode-collapse reading and threshold from its folder (cached).
@@ -53,6 +54,9 @@ def verdict(state: dict, reading: dict, threshold: float) -> None:
                              scores["samples"], scores["memorized"], scores["consistency"], scores["mean_realism"],
                              reading, state["class_index"], threshold, two_classes=len(names) == 2, in_app=True,
                              rejected_memorized=scores["rejected_memorized"])
+    if state["status"] != "pending":
+        decided(state, findings)
+        return
     said = [f"{plain(f.said[:1].upper() + f.said[1:])}: {plain(f.todo)}." for f in findings]
     if findings[0].finding == "fine":
         st.caption(f"This batch as a whole: {said[0]}")
@@ -61,18 +65,35 @@ def verdict(state: dict, reading: dict, threshold: float) -> None:
                icon=":material/warning:")
 
 
+def decided(state: dict, findings: list) -> None:
+    """A decided batch's verdict as a record, in a caption: what its scores say, without what to do. Its advice
+    ("train longer before reviewing", "look at the samples below before approving") read as orders on a batch
+    approved or rejected already; a reviewer about to revoke one still reads what its scores said."""
+    said = [plain(f.said[:1].upper() + f.said[1:]) for f in findings]
+    if len(said) == 1:
+        st.caption(f"What this {state['status']} batch's scores say as a whole: {said[0]}.")
+        return
+    st.caption(f"What this {state['status']} batch's scores say as a whole, worst first:\n"
+               + "\n".join(f"- {s}." for s in said))
+
+
 def collapse_note(state: dict, reading: dict) -> None:
-    """The run's diversity monitor on the batch's class: a note for a run too young to tell, a warning otherwise."""
+    """The run's diversity monitor on the batch's class: a note for a run too young to tell, a warning otherwise; on
+    a decided batch, what it said in a caption, without what to do (as `decided`)."""
     index = state["class_index"]
     if index not in reading.get("collapsed", []):
         return
     name = plain(state["class_names"][index])
     if too_young_to_tell(reading.get("step")):
-        st.info(f"The run behind this batch trained only {reading['step']} steps: its samples of {name} still vary "
-                f"little ({diversity_said(reading, index)}), as every class does that early. Train the run further "
-                "before relying on this batch.", icon=":material/info:")
+        said = (f"The run behind this batch trained only {reading['step']} steps: its samples of {name} still vary "
+                f"little ({diversity_said(reading, index)}), as every class does that early.")
+        todo, show = " Train the run further before relying on this batch.", st.info
+    else:
+        # diversity_said: a class of one real image is measured against the others'
+        said = (f"The run behind this batch ended with class {name} flagged by its diversity monitor: its samples' "
+                f"spread is {diversity_said(reading, index)} (possible mode collapse).")
+        todo, show = " Check the grid for repeats before approving.", st.warning
+    if state["status"] != "pending":
+        st.caption(said)
         return
-    said = diversity_said(reading, index)  # a class of one real image: against the others'
-    st.warning(f"The run behind this batch ended with class {name} flagged by its diversity monitor: its samples' "
-               f"spread is {said} (possible mode collapse). Check the grid for repeats before approving.",
-               icon=":material/warning:")
+    show(said + todo, icon=":material/info:" if show is st.info else ":material/warning:")

@@ -409,7 +409,8 @@ def test_the_queue_shows_a_decision_at_once(users, digits):
     assert len(options) == 1 and options[0].startswith(f"batch {b7} "), options
     # The next batch starts with an empty reason: the last one's never carries over to it.
     assert at.text_input(key=f"batch_reject_reason_{b7}").value == ""
-    assert any(f"Batch {b9} rejected by rita. The queue now shows the next pending batch" in m.value for m in at.success)
+    assert [m.value for m in at.success] == [f"Batch {b9} rejected by rita. The queue now shows the next pending batch; "
+                                             "switch on “Show decided batches too” to see this one."]
 
 
 def test_the_batch_label_follows_a_rejected_sample(users, digits):

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from db.engine import session_scope
 from db.models import Dataset, Report, Sample
-from tests.app.conftest import button
+from tests.app.conftest import app_test, button
 from tests.app.test_review import review
 from tests.db.helpers import make_batch
 
@@ -73,3 +73,36 @@ def test_a_fine_batch_is_told_nothing_stands_out_in_a_caption(users, digits, hom
     assert [c.value for c in at.caption if c.value.startswith("This batch as a whole")] == [
         "This batch as a whole: Nothing stands out (8 of 8 recognised as class 7 (1.000), 1 memorized, all rejected, "
         "mean realism 2.625 (among the real images)): look at the samples below before approving."]
+
+
+def test_a_decided_batchs_verdict_is_a_record_without_advice(users, digits, home):
+    # An approved batch's verdict said "train longer (…) before reviewing" in a warning, as if it still waited; a
+    # rejected batch not scored said "Check the grid for repeats before approving".
+    from db.review import approve_batch, reject_batch
+    from db.users import get_user
+
+    batch = scored_batch(home, 9, 8, 3 / 8, realism=0.5)
+    with session_scope(immediate=True) as session:
+        unscored = make_batch(session, home, session.get(Dataset, 1), 9, 2, scored=False).id
+        approve_batch(session, batch, get_user(session, "ada"), "reviewed one by one")
+        reject_batch(session, unscored, get_user(session, "ada"), "repeats")
+    (home / "runs" / "1").mkdir(parents=True, exist_ok=True)
+    (home / "runs" / "1" / "stats.jsonl").write_text(json.dumps({"step": 2000, "diversity": {"9": 0.2},
+                                                                 "collapsed": [9]}) + "\n")
+    at = app_test(users["rita"], "review.py")
+    at.toggle(key="review_show_all").set_value(True).run()
+    at.selectbox(key="review_batch").set_value(batch).run()
+    assert not [w.value for w in at.warning if "as a whole" in w.value]
+    [said] = [c.value for c in at.caption if "as a whole" in c.value]
+    assert said.splitlines() == [
+        "What this approved batch's scores say as a whole, worst first:",
+        "- The classifier recognises only 3 of 8 samples as class 9 (class consistency 0.375).",
+        "- Little diversity: run 1's monitor flagged class 9, whose samples' spread is 0.20 of real, below the "
+        "monitor's 0.5 (possible mode collapse).",
+        "- Far from the real images (mean realism 0.500, below 1, is outside the real images of class 9)."]
+
+    at.selectbox(key="review_batch").set_value(unscored).run()
+    assert not [w.value for w in at.warning if "diversity monitor" in w.value]
+    assert [c.value for c in at.caption if "diversity monitor" in c.value] == [
+        "The run behind this batch ended with class 9 flagged by its diversity monitor: its samples' spread is 0.20 "
+        "of real (possible mode collapse)."]
