@@ -121,10 +121,10 @@ def export_dict(e: Event) -> dict:
 def changes_since(previous: dict, summary: dict, moved: Optional[dict] = None) -> dict:
     """What an export (`summary`: "counts", "batches", "manifest_sha256") holds otherwise than the `previous` recorded
     one (`export_dict`): per class, its real and synthetic images before and after, and per batch its samples before
-    and after (None where the previous export did not record its batches, before 2026-12-07); the unchanged left
-    out. What a training team diffs two exports by, without either folder at hand. `moved` ({"added": {...},
-    "removed": {...}}, images per batch id or "real"), read from the previous folder's manifest.csv where it is still
-    here, tells apart one sample swapped for another under the same counts."""
+    and after (None where the previous export did not record its batches, before 2026-12-07), and its ratio and this
+    one's; the unchanged left out. What a training team diffs two exports by, without either folder at hand.
+    `moved` ({"added": {...}, "removed": {...}}, images per batch id or "real"), read from the previous folder's
+    manifest.csv where it is still here, tells apart one sample swapped for another under the same counts."""
     def pairs(before: dict, after: dict) -> dict:
         return {k: [before.get(k, 0), after.get(k, 0)] for k in sorted({*before, *after}, key=int)
                 if before.get(k, 0) != after.get(k, 0)}
@@ -138,6 +138,7 @@ def changes_since(previous: dict, summary: dict, moved: Optional[dict] = None) -
     batches = None if previous.get("batches") is None else pairs(previous["batches"], summary["batches"])
     return dict(event=previous["id"], ts=previous["ts"], actor=previous["actor"], folder=previous["folder"],
                 same=previous["manifest_sha256"] == summary["manifest_sha256"], classes=classes, batches=batches,
+                ratio=[previous.get("ratio"), summary["synthetic_ratio"]],  # before, now: a lower one admits fewer
                 added=None if moved is None else moved["added"], removed=None if moved is None else moved["removed"])
 
 

@@ -86,9 +86,14 @@ def changes_lines(since: dict, names: list[str], withdrawn_hint: str) -> list[st
         lines = [f"batch {b}: {x} → {y} samples" for b, (x, y) in (batches or {}).items()]
     lines += [f"class {class_label(c, names)}: " + ", ".join(f"{k} {x} → {y}" for k, (x, y) in v.items() if x != y)
               for c, v in since["classes"].items()]
+    went_out = removed or any(x > y for x, y in (batches or {}).values())
+    before, now = since.get("ratio") or (None, None)
+    if went_out and before is not None and now is not None and now < before:
+        # A lower --ratio leaves samples out that no decision withdrew: `audit folder`, named next, said "ok".
+        lines.append(f"ratio {now:g} here, {before:g} there: a lower cap per real image leaves out more samples")
     if batches is None and since["added"] is None:
         lines.append("(its batches were not recorded, before 2026-12-07, and its folder is not here)")
-    elif removed or any(x > y for x, y in (batches or {}).values()):
+    elif went_out:
         lines.append(withdrawn_hint)
     return lines or ["the same counts, other images"]
 

@@ -68,3 +68,23 @@ def test_an_ingest_job_says_its_notes_without_loading_the_command_line(tmp_path)
     env.pop("GANAUG_DB_URL", None)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_package_the_product_imports_is_a_declared_dependency():
+    """`ganaug_core/metrics/fid.py` imports scipy and `ganaug_core/embedding.py` numba, which pyproject.toml did not
+    name: they came only as scikit-learn's and umap-learn's own dependencies, for as long as those keep them."""
+    import importlib.metadata
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    declared = {re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements}
+    ours = {"ganaug", "ganaug_core", "db", "pages", "app", "__future__",
+            "psycopg2"}  # the driver a URL may name instead of psycopg (db/engine.py), if its user installed it
+    imported = set().union(*(names for package in ("ganaug", "ganaug_core", "db", "pages")
+                             for names in imported_packages(package).values()))
+    distributions = importlib.metadata.packages_distributions()  # import name → the distributions that install it
+    undeclared = {name: distributions.get(name) for name in imported - ours - set(sys.stdlib_module_names)
+                  if not {d.lower().replace("_", "-") for d in distributions.get(name, [])} & declared}
+    assert undeclared == {}

@@ -141,6 +141,8 @@ def train_cmd(
     budget = dict(steps=steps, minutes=None) if steps is not None else (
         dict(steps=None, minutes=minutes) if minutes is not None else default_budget)
     config = default_config(dataset, device=device, **budget, **chosen)
+    if resume is None:  # bad options are one line: the busy machine's note came first, 4 lines above the error
+        config.validate()
     note = busy_machine_note(device)
     if note:  # wrapped: it was 285 columns (the worker's log keeps it one line, an entry of its own)
         echo(wrapped_note(note), err=True)
@@ -196,7 +198,9 @@ def _say_how_it_ended(run_id: int, device: str, as_json: bool) -> None:
             flagged += " (`--json` names them all)"
         grids = one_line(paths.resolve(info["run_dir"]) / "grids")
         # Both wrapped, the grids' folder and the commands whole: the note was 376 columns with two classes.
-        if info["too_few_steps"]:  # every class of a generator this young looks alike: no collapse to warn of yet
+        # Every class of a generator this young looks alike: no collapse to warn of yet, whether the run finished
+        # there or was stopped there (Ctrl-C at step 125 was warned of "possible mode collapse").
+        if runstats.too_young_to_tell(info["step"]):
             echo(wrapped_note(f"note: samples still vary too little in class {flagged}; look at the grids in {grids}: "
                               f"after only {info['step']} steps that is expected, before the generator has learned "
                               f"the classes, and no collapse yet; train this run further (`{resume_cmd} --minutes M` "

@@ -164,6 +164,22 @@ def test_an_export_of_the_previous_folder_still_here_names_a_swapped_sample(expo
     assert f":\n  batch {first}: 1 sample out\n  batch {extra}: 1 sample in\n  (`ganaug audit folder {out}`" in text
 
 
+def test_an_export_at_a_lower_ratio_says_so_among_what_changed(exported, tmp_path):
+    """At --ratio 1 after --ratio 2, `export` said "batch 2: 3 samples out" and sent the user to `audit folder` for the
+    decisions that withdrew them, which said "ok": no decision had, the lower ratio had."""
+    out, _, _ = exported
+    again = ok_json("export", "--dataset", "toy", "--out", tmp_path / "again", "--ratio", 1, "--user", "rex", env=REX)
+    assert again["since_previous"]["ratio"] == [2, 1]
+    text = run("export", "--dataset", "toy", "--out", tmp_path / "third", "--ratio", 1, "--user", "rex", env=REX).stdout
+    said = " ".join(text.split("since the previous")[1].split())
+    assert "nothing changed" in said and "here," not in said  # the same ratio
+    shutil.rmtree(tmp_path / "third")
+    text = run("export", "--dataset", "toy", "--out", tmp_path / "fourth", "--ratio", 2, "--user", "rex", env=REX).stdout
+    assert "ratio 2 here, 1 there" not in text  # more admitted: nothing left to explain
+    lower = run("export", "--dataset", "toy", "--out", tmp_path / "fifth", "--ratio", 1, "--user", "rex", env=REX).stdout
+    assert "  ratio 1 here, 2 there: a lower cap per real image leaves out more samples\n" in lower, lower
+
+
 MARIA = {"GANAUG_USER": "dr.maria-fernanda.oliveira", "GANAUG_PASSWORD": "maria-password"}
 
 

@@ -115,3 +115,36 @@ def test_generating_a_class_the_run_flagged_as_collapsed_says_so(home, tmp_path,
     monkeypatch.setattr("ganaug_core.runstats.FEW_STEPS", 500)  # a young run: its own note, not this warning too
     young = ganaug("generate", "--run", run_id, "--class", "crack", "--n", 3).stderr
     assert "trained only 2 steps" in young and "diversity monitor" not in young
+
+
+def test_a_run_interrupted_young_is_not_warned_of_mode_collapse(home, tmp_path, capsys):
+    """Stopped by SIGTERM at step 125 of 3,000, `train` warned "possible mode collapse at step 125, where training was
+    interrupted": the young-run note (README, "Mode collapse") was for finished runs only."""
+    import typer
+
+    from ganaug.cli.gan import _say_how_it_ended
+    from ganaug.runs import default_config, train_run
+
+    dataset = ingest_parts(tmp_path)
+    cfg = default_config(dataset, resolution=8, width=4, batch_size=8, steps=50, stats_every=1,
+                         diversity_threshold=1.0)
+    steps = []
+    run_id = train_run(dataset, cfg, progress=steps.append, should_stop=lambda: len(steps) >= 2)  # Ctrl-C, early
+    capsys.readouterr()
+    try:
+        _say_how_it_ended(run_id, "cpu", as_json=False)
+    except typer.Exit:  # the interrupted run's exit status
+        pass
+    said = " ".join(capsys.readouterr().err.split())
+    assert "possible mode collapse" not in said, said
+    assert "note: samples still vary too little in class" in said and "no collapse yet" in said, said
+    assert f"interrupted: checkpoint saved; continue with `ganaug train --resume {run_id}`" in said
+
+
+def test_bad_options_are_one_line_on_a_busy_machine(home, tmp_path, monkeypatch):
+    """`--arch foo` on a busy machine printed the 4-line note on threads first, then the error."""
+    dataset = ingest_parts(tmp_path)
+    busy(monkeypatch, 6.3)
+    result = ganaug("train", "--dataset", dataset, "--steps", 2, *TINY, "--arch", "foo")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == ["error: --arch must be one of dcgan, resnet, got 'foo'"]
