@@ -242,10 +242,13 @@ def missing_files(dataset: Dataset) -> Optional[str]:
     return None if (folder / "arrays.npz").is_file() else "arrays"
 
 
-def listed_datasets() -> list[tuple[Dataset, Optional[str]]]:
-    """Every dataset with what of its files is missing (`missing_files`), after settling killed removals."""
+def listed_datasets() -> list[tuple[Dataset, Optional[str], dict[str, list[int]]]]:
+    """Every dataset with what of its files is missing (`missing_files`) and, for one with files missing, what names
+    it (`dataset_references`: what `data remove` would refuse it over), after settling killed removals."""
     settle_abandoned_removals()
-    return [(d, missing_files(d)) for d in all_datasets()]
+    listed = [(d, missing_files(d)) for d in all_datasets()]
+    with session_scope() as session:  # only where files are missing: the list offers a removal there alone
+        return [(d, missing, dataset_references(session, d) if missing else {}) for d, missing in listed]
 
 
 # --- removing a dataset ------------------------------------------------------------------------------------------
@@ -257,15 +260,20 @@ _REFERRING = {"runs": ("run", "runs"), "batches": ("batch", "batches"), "reports
               "jobs": ("queued or running job", "queued or running jobs")}
 
 
-def _in_use_message(name: str, refs: dict[str, list[int]]) -> str:
+def referring_words(refs: dict[str, list[int]]) -> list[str]:
+    """Each kind of what refers to a dataset in words, "runs 1, 2", at most five ids of a kind."""
     parts = []
     for kind, (one, many) in _REFERRING.items():
         found = refs.get(kind)
         if found:
             more = f" and {len(found) - 5} more" if len(found) > 5 else ""
             parts.append(f"{many if len(found) > 1 else one} {', '.join(str(i) for i in found[:5])}{more}")
-    return (f"dataset {name!r} is not removed: it is named by {'; '.join(parts)} (runs, batches, reports and the "
-            "decision log are kept for good, so only a dataset nothing was made from can be removed)")
+    return parts
+
+
+def _in_use_message(name: str, refs: dict[str, list[int]]) -> str:
+    return (f"dataset {name!r} is not removed: it is named by {'; '.join(referring_words(refs))} (runs, batches, "
+            "reports and the decision log are kept for good, so only a dataset nothing was made from can be removed)")
 
 
 def remove_dataset(name: str) -> dict:

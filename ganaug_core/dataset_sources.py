@@ -259,8 +259,8 @@ def read_folder(root: Path, options: IngestOptions, progress: ProgressCallback,
     walk = Walk(root.resolve(), lambda d: _not_a_class(d, home), follow_links=options.follow_links,
                 within_roots=options.within_roots)
     class_dirs, targets, homes = _class_folders(root, home, walk)
-    loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    skipped = homes + [(_as_text(f), "an image outside any class folder") for f in loose]
+    loose, litter = _root_files(root)
+    skipped = homes + [(_as_text(f), "an image outside any class folder") for f in loose] + litter
     files, file_labels = _image_files(walk, class_dirs, targets)
     skipped += walk.skipped
     if links is not None:
@@ -309,21 +309,38 @@ def _class_folders(root: Path, home: Path, walk: Walk) -> tuple[list[Path], dict
     return class_dirs, targets, homes
 
 
+def _root_files(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The image files at `root`, in no class folder, and (file, why) for its other files, as a class folder's
+    are listed (a Thumbs.db beside the class folders was passed over without a word); hidden ones aside."""
+    files = sorted(p for p in root.iterdir() if p.is_file())
+    loose = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
+    others = [f for f in files if f.suffix.lower() not in IMAGE_SUFFIXES and not f.name.startswith(".")]
+    return loose, [(_as_text(f), _not_an_image(f)) for f in others]
+
+
+def _not_an_image(f: Path) -> Optional[str]:
+    """Why the file `f` is not read as an image, or None for an image file."""
+    if not _is_text(str(f)):  # the database and the reports store paths as text
+        return "file name is not valid UTF-8"
+    if f.suffix.lower() in IMAGE_SUFFIXES:
+        return None
+    if f.suffix.lower() in UNREAD_IMAGE_TYPES:
+        return (f"{UNREAD_IMAGE_TYPES[f.suffix.lower()]}, a format ganaug does not read: save it as PNG or TIFF to "
+                "ingest it")
+    return "not an image file type"
+
+
 def _image_files(walk: Walk, class_dirs: list[Path], targets: dict) -> tuple[list[Path], list[int]]:
     """Each image file below the class folders and its class index; the other files go to `walk.skipped`, with why."""
     files, file_labels = [], []
     for c, d in enumerate(class_dirs):
         for f in walk.files(d, [walk.root, targets[d]]):
-            if not _is_text(str(f)):  # the database and the reports store paths as text
-                walk.skipped.append((_as_text(f), "file name is not valid UTF-8"))
-            elif f.suffix.lower() in IMAGE_SUFFIXES:
+            why = _not_an_image(f)
+            if why:
+                walk.skipped.append((_as_text(f), why))
+            else:
                 files.append(f)
                 file_labels.append(c)
-            elif f.suffix.lower() in UNREAD_IMAGE_TYPES:
-                walk.skipped.append((str(f), f"{UNREAD_IMAGE_TYPES[f.suffix.lower()]}, a format ganaug does not read: "
-                                             "save it as PNG or TIFF to ingest it"))
-            else:
-                walk.skipped.append((str(f), "not an image file type"))
     return files, file_labels
 
 

@@ -207,7 +207,11 @@ if total > listed:
     of_what = "batches" if show_all else "pending batches"
     if chosen is not None:  # "the newest 200 of 1,234 pending batches of digits · class 7"
         of_what += f" of {plain(class_filter[0])} · class {plain(class_filter[1])}"
-    st.caption(f"The picker lists the newest {listed:,} of {total:,} {of_what}: open an older one by its id "
+    # The batch opened from further back (by its id, the address or a visit) is listed too: "the newest 200" alone
+    # miscounted a picker of 201.
+    further = [str(b["batch"]) for b in queue[listed:]]
+    also = f" and batch{'es' * (len(further) > 1)} {' and '.join(further)}, opened from further back" if further else ""
+    st.caption(f"The picker lists the newest {listed:,} of {total:,} {of_what}{also}: open an older one by its id "
                "(`ganaug review pending --limit N` lists the pending ones, oldest first).")
 st.query_params["batch"] = str(batch_id)
 

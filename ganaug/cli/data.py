@@ -91,22 +91,35 @@ def list_cmd(as_json: bool = JSON) -> None:
     """List the ingested datasets; one whose folder or arrays file is gone is marked."""
     from ganaug.datasets import listed_datasets
 
+    listed = listed_datasets()
     rows = [
         dict(name=d.name, source=d.source, resolution=d.resolution, channels=d.channels, classes=len(d.class_names),
              bit_depth=d.bit_depth, created_at=d.created_at.isoformat(), missing=missing)
-        for d, missing in listed_datasets()
+        for d, missing, _ in listed
     ]
     text = "\n".join(f"{one_line(r['name']):<24} {r['resolution']}²×{r['channels']}  {r['classes']} classes  "
-                     f"{one_line(r['source'])}" + missing_mark(r["name"], r["missing"]) for r in rows)
+                     f"{one_line(r['source'])}" + missing_mark(r["name"], r["missing"], refs)
+                     for r, (_, _, refs) in zip(rows, listed))
     emit({"datasets": rows}, as_json, text or "no datasets yet: `ganaug data ingest FOLDER --name NAME` (one sub-folder "
          "of images per class), or `ganaug data ingest demo:digits --name digits` to try the tool")
 
 
-def missing_mark(name: str, missing) -> str:
+def missing_mark(name: str, missing, refs: dict[str, list[int]]) -> str:
+    """The mark of a dataset whose files are gone, offering `data remove` only where it would not be refused over
+    what names the dataset (`refs`)."""
+    from ganaug.datasets import referring_words
+
     if missing is None:
         return ""
     what = "its folder" if missing == "folder" else "its arrays.npz"
-    return f"  [MISSING: {what} is gone; put it back, or forget it with `ganaug data remove {one_line(name)}`]"
+    words = referring_words(refs)
+    named = ", ".join(words[:-1]) + " and " * (len(words) > 1) + "".join(words[-1:])
+    one = sum(len(ids) for ids in refs.values()) == 1
+    if set(refs) - {"jobs"}:  # a run, batch, report or export: kept for good, and the dataset with it
+        return (f"  [MISSING: {what} is gone; put it back: {named} name{'s' * one} it, so `ganaug data remove` keeps "
+                "it (runs, batches, reports and exports are kept for good)]")
+    after = f" once {named} {'has' if one else 'have'} ended" if refs else ""  # a job that ends names it no more
+    return f"  [MISSING: {what} is gone; put it back, or forget it with `ganaug data remove {one_line(name)}`{after}]"
 
 
 @app.command("report")

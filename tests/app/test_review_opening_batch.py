@@ -22,3 +22,21 @@ def test_a_visit_opens_the_newest_scored_batch_behind_newer_unscored_ones(users,
     at.selectbox(key="review_class").set_value((digits, "9")).run()  # the class filter: its own newest scored
     assert not at.exception and at.selectbox(key="review_batch").value == nines
     assert any(o.startswith(f"batch {nines} ") for o in at.selectbox(key="review_batch").options)
+
+
+def test_the_caption_counts_the_older_batch_the_picker_added(users, digits, monkeypatch):
+    # It said "lists the newest 2 of 5" while the picker listed 3: the opened batch from further back as well.
+    monkeypatch.setattr(pages.review_queue, "QUEUE_ROWS", 2)
+    nines = make_batch(digits, 9, 1, seed=1)
+    eights = make_batch(digits, 8, 1, seed=2)  # the newest scored: a visit opens it
+    for s in range(3, 6):
+        make_batch(digits, 9, 1, scored=False, seed=s)
+    at = app_test(users["rita"], "review.py")
+    assert len(at.selectbox(key="review_batch").options) == 3
+    assert [c.value for c in at.caption if "picker lists" in c.value] == [
+        f"The picker lists the newest 2 of 5 pending batches and batch {eights}, opened from further back: open an "
+        "older one by its id (`ganaug review pending --limit N` lists the pending ones, oldest first)."]
+    at.number_input(key="review_open_id").set_value(nines).run()  # opened by its id: listed, and said, instead
+    assert not at.exception and at.selectbox(key="review_batch").value == nines
+    assert any(f"newest 2 of 5 pending batches and batch {nines}, opened" in c.value for c in at.caption), [
+        c.value for c in at.caption]

@@ -152,6 +152,24 @@ def test_list_marks_a_dataset_whose_files_are_gone_and_remove_forgets_it(home, p
     assert rows() == (None, 0) and (home / "elsewhere").is_dir()  # a folder moved away is not looked for
 
 
+def test_list_offers_remove_only_where_it_would_succeed(home, parts):
+    # It offered "forget it with `ganaug data remove parts`" while a run named the dataset, and the remove refused.
+    os.rename(home / "datasets" / "parts", home / "elsewhere")
+    with session_scope(immediate=True) as s:
+        _add_queued_job(s, rows()[0])
+    assert ("[MISSING: its folder is gone; put it back, or forget it with `ganaug data remove parts` once queued or "
+            "running job 1 has ended]") in ganaug("data", "list").stdout
+    with session_scope(immediate=True) as s:
+        _add_run(s, rows()[0])
+    listed = ganaug("data", "list").stdout
+    assert ("[MISSING: its folder is gone; put it back: run 1 and queued or running job 1 name it, so `ganaug data "
+            "remove` keeps it (runs, batches, reports and exports are kept for good)]") in listed
+    assert_bad_input(ganaug("data", "remove", "parts"), "dataset 'parts' is not removed", "run 1")
+    with session_scope(immediate=True) as s:
+        _add_report(s, rows()[0])
+    assert "put it back: run 1, report 1 and queued or running job 1 name it" in ganaug("data", "list").stdout
+
+
 def test_remove_takes_the_datasets_finished_jobs_with_it(home, parts):
     # They were left naming 'parts': a dataset ingested later under that name showed them as its own (in `jobs list`,
     # the Generate page's "your last job", the Evaluate page's last benchmark).
