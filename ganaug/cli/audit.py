@@ -313,6 +313,8 @@ def audit_reproduce_cmd(
         of = "all" if out["checked"] == out["samples"] else f"{out['checked']} of the"
         text = (f"ok: {of} {out['samples']} samples of {where} regenerated from {out['checkpoint']} with their "
                 "own seeds have their recorded sha256, byte for byte")
+    # Wrapped at 80 columns as every paragraph is, the checkpoint's path whole: "ok: …" ran to 175 columns.
+    text = wrapped_note(text, whole=(str(out["checkpoint"]),))
     if out["out"]:
         text += f"\nwrote sample {sample}'s regenerated PNG to {out['out']}"
     emit(out, as_json, text)

@@ -8,6 +8,7 @@ import typer
 
 from ganaug.cli.common import Commands, JSON, cli_errors, echo, emit
 from ganaug.cli.exits import terminate_as_interrupt
+from ganaug.cli.line_width import wrapped_note
 from ganaug.ingest_notes import ingest_notes
 from ganaug.shown_text import one_line, shown_report
 from ganaug_core.imbalance import DEFAULT_MINORITY_FRACTION
@@ -81,8 +82,9 @@ def ingest_cmd(
         as_json,
         "\n".join(text),
     )
-    for line in ingest_notes(source, dataset, result, shown, duplicates, defaulted):
-        echo(line, err=True)
+    # Wrapped as `train`'s and `demo`'s notes are, the folder's path and each command whole: they ran to 250 columns.
+    for note in ingest_notes(source, dataset, result, shown, duplicates, defaulted):
+        echo(wrapped_note(note, whole=(source, one_line(dataset.source))), err=True)
 
 
 @app.command("list")

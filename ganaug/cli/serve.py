@@ -215,9 +215,13 @@ def register(app: typer.Typer) -> None:
                 info = prepare_demo(minutes=DEFAULT_MINUTES if minutes is None else minutes,
                                     progress=train_bar(progress, lambda: dataset_class_names(DEMO_DATASET)))
         except TrainingInterrupted as e:
-            echo(e.text(), err=True)
+            # Wrapped as every note is, its commands whole: it was one line of 200–300 columns.
+            echo(wrapped_note(e.text()), err=True)
             raise interrupted_exit() from None
-        echo(info.text())
+        # Each line wrapped, its command and each thing made whole ("scores of batch 3"): "an admin already exists: …"
+        # ran to 124 columns, "made this time: …" to 136. The longest first: "batch 3" is in "scores of batch 3".
+        made = tuple(sorted(info.created, key=len, reverse=True))
+        echo("\n".join(wrapped_note(line, whole=made) for line in info.text().splitlines()))
         for note in info.notes():  # on stderr, wrapped, as `train`'s and `generate`'s (they ended stdout's text)
             echo(wrapped_note(note), err=True)
         if not prepare_only:

@@ -48,6 +48,27 @@ def refused(*args, env=None, input=None) -> str:
     return last
 
 
+def unwrapped(text: str) -> str:
+    """`text` with its line breaks and indents as single spaces: a note wrapped at 80 columns read as one line."""
+    return " ".join(text.split())
+
+
+def notes(stderr: str) -> list[str]:
+    """The notes and warnings on stderr, each unwrapped into one line: a command wraps each at 80 columns, every line
+    after its first indented (the progress bars' lines are not)."""
+    paragraphs, inside = [], False
+    for line in stderr.splitlines():
+        if line.startswith(("note", "warning")):
+            paragraphs.append(line)
+        elif not (inside and line.startswith("  ")):
+            inside = False
+            continue
+        else:
+            paragraphs[-1] += " " + line
+        inside = True
+    return [unwrapped(p) for p in paragraphs]
+
+
 def ctrl_c_heard() -> None:
     """A `preexec_fn` for a command a test stops with SIGINT: SIGINT as at a terminal. A suite started as a background
     job (`.ci/run &` in a script) inherits SIGINT ignored, as a shell leaves it for its background commands; Python

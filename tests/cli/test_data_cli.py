@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Dataset, RealImage
-from tests.cli.helpers import assert_bad_input, ganaug
+from tests.cli.helpers import assert_bad_input, ganaug, notes, unwrapped
 from tests.core.test_datasets import make_image_folder
 
 
@@ -143,7 +143,7 @@ def test_a_class_left_without_a_test_image_is_warned_about_at_ingest(home, tmp_p
     # The benchmark refuses such a dataset, after a generator may have been trained for it: now it is said at once.
     # Not "ingest again with a larger --test-fraction": a class of one image keeps it for training at any fraction.
     assert ("warning: class lone has no test image, so `ganaug benchmark` cannot score it: its one image is kept for "
-            "training (a class of 2 or more keeps one for test); add images to the class") in result.stderr
+            "training (a class of 2 or more keeps one for test); add images to the class") in unwrapped(result.stderr)
     fine = ganaug("data", "ingest", str(make_image_folder(tmp_path / "ok", classes=("a", "b"), per_class=(6, 6))),
                   "--name", "y")
     assert fine.exit_code == 0 and "no test image" not in fine.stderr
@@ -152,7 +152,7 @@ def test_a_class_left_without_a_test_image_is_warned_about_at_ingest(home, tmp_p
                                                            per_class=(30, 5))), "--name", "parts", "--resolution", "8")
     assert parts.exit_code == 0, parts.output
     assert ("note: the rare class crack holds only 1 test image: `ganaug benchmark` can show no gain on fewer than 6; "
-            "add images to it where you can") in parts.stderr
+            "add images to it where you can") in unwrapped(parts.stderr)
     assert "holds only" not in fine.stderr and "holds only" not in result.stderr  # none rare, or warned of above
 
 
@@ -239,7 +239,7 @@ def test_identical_images_are_reported(home, tmp_path):
     assert (dup["images"], dup["sets"], dup["across_classes"], dup["across_splits"]) == (2, 1, 2, 0)
     assert sorted(os.path.basename(p) for p in dup["groups"][0]) == ["img000.png", "same.png"]
     assert sorted(dup["classes"][0]) == ["a", "b"]
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning")]  # after the progress bars
+    warnings = [p for p in notes(result.stderr) if p.startswith("warning")]  # after the progress bars
     assert warnings[:2] == [
         "warning: 2 images are identical to another one after conversion to 32² (1 set): each set was kept on one "
         "side of the train/test split, so no test image is also a training image; `--json` lists them by source path",
@@ -325,7 +325,7 @@ def test_a_dataset_of_many_classes_reports_its_minorities_and_untested_classes_w
     text = ganaug("data", "report", "many").stdout.splitlines()
     assert text[-1] == "minority classes (< 0.2 × largest): 55 of 60, marked above"
     assert sum(line.endswith("← minority") for line in text) == 55
-    warning = [line for line in result.stderr.splitlines() if "no test image" in line]
+    warning = [p for p in notes(result.stderr) if "no test image" in p]
     untested = [f"weld spatter – sous-type très rare {c:03d}" for c in range(45, 60)]
     assert warning == [f"warning: classes {', '.join(untested[:10])} and 5 more have no test image, so `ganaug "
                        "benchmark` cannot score them: each has one image, kept for training (a class of 2 or more "
@@ -354,7 +354,9 @@ def test_the_default_resolution_says_when_it_shrank_the_images_and_what_keeps_th
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert (out["resolution"], out["source_side"]) == (32, 64)
-    note = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    note = [p for p in notes(result.stderr) if p.startswith("note:")]
+    # Wrapped at 80 columns as every command's notes are: it was one line of 273 columns.
+    assert max(len(line) for line in result.stderr.splitlines() if "it/s" not in line) <= 80, result.stderr
     assert note == ["note: the source images are 64 px on their shorter side (median) and were stored at 32×32, the "
                     "default --resolution: detail finer than 2 source pixels (a thin crack, a scratch) may blur away. "
                     "To keep it, ingest again under another --name with --resolution 64; a training step at 64² costs "
@@ -374,7 +376,7 @@ def test_a_resolution_that_enlarges_the_images_is_noted(home, tmp_path):
     assert result.exit_code == 0, result.output
     assert ("note: the source images are 64 px on their shorter side (median) and were enlarged to 128×128: that "
             "adds no detail, and a training step at 128² costs more than one at 64²; to train faster, ingest again "
-            "under another --name with --resolution 64") in result.stderr
+            "under another --name with --resolution 64") in unwrapped(result.stderr)
     same = ganaug("data", "ingest", str(src), "--name", "same", "--resolution", "64")
     assert same.exit_code == 0 and "enlarged" not in same.stderr
 
@@ -388,7 +390,7 @@ def test_an_npz_class_with_only_held_out_images_is_warned_about_at_ingest(home, 
              test_images=rng.integers(0, 255, (6, 8, 8), dtype=np.uint8), test_labels=np.array([0, 1, 2, 2, 0, 1]))
     result = ganaug("data", "ingest", str(path), "--name", "own", "--resolution", "8")
     assert result.exit_code == 0, result.output
-    assert [line for line in result.stderr.splitlines() if line.startswith("warning:")] == [
+    assert [p for p in notes(result.stderr) if p.startswith("warning:")] == [
         "warning: class 2 has no training image (only held-out ones): no generator can learn it and `ganaug "
         "generate` refuses it; add training images to the source"]
 
@@ -440,7 +442,7 @@ def test_a_class_of_two_images_is_told_it_trains_on_one(home, tmp_path):
     assert result.exit_code == 0, result.output
     counts = json.loads(result.stdout)["report"]["counts"]
     assert (counts["train"]["pair"], counts["test"]["pair"]) == (1, 1)
-    assert [line for line in result.stderr.splitlines() if "for test" in line] == [
+    assert [p for p in notes(result.stderr) if "for test" in p] == [
         "note: class pair holds out 1 of its 2 images for test, more than --test-fraction 0.2 asks: a class of 2 or "
         "more keeps one test image, for `ganaug benchmark`"]
     half = ganaug("data", "ingest", str(src), "--name", "y", "--resolution", "8", "--test-fraction", "0.5")
@@ -454,7 +456,7 @@ def test_a_folder_ingested_again_under_another_name_is_noted(home, tmp_path):
     second = ganaug("data", "ingest", str(src), "--name", "parts64", "--resolution", "16")
     assert second.exit_code == 0, second.output
     assert (f"note: {src} was ingested before, as dataset 'parts': this is a separate copy, with runs and reviews "
-            "of its own") in second.stderr
+            "of its own") in unwrapped(second.stderr)
     assert_bad_input(ganaug("data", "ingest", str(src), "--name", "parts"), "dataset 'parts' already exists")
 
 
@@ -488,7 +490,7 @@ def test_images_far_from_square_are_noted_as_stretched(home, tmp_path):
     # The file named from the folder ingested, as the notes beside it name theirs (it was the whole path).
     assert ("note: 2 images are far from square (the longer side 2× the shorter or more; the most: "
             "crack/line.png, 4000×10) and were stretched to 8×8; crop or pad them first where the "
-            "shape matters (`--json` lists them)") in result.stderr
+            "shape matters (`--json` lists them)") in unwrapped(result.stderr)
 
 
 def test_ingest_lists_each_link_it_followed_and_where_it_points(home, tmp_path):
@@ -522,4 +524,4 @@ def test_grayscale_files_among_colour_ones_are_counted_per_class(home, tmp_path)
     assert result.exit_code == 0, result.output
     assert ("note: 6 of 16 images have no colour (grayscale files, stored as colour with R = G = B); per class: "
             "crack 0 of 4, ok 6 of 12. A classifier or generator may learn colour itself as the class: "
-            "where one camera is monochrome, ingest again under another --name with --channels 1") in result.stderr
+            "where one camera is monochrome, ingest again under another --name with --channels 1") in unwrapped(result.stderr)

@@ -41,7 +41,9 @@ def test_the_demo_stopped_while_it_trains_exits_as_a_shell_reports_the_signal_an
     assert "Traceback" not in err and out == b""
     lines = err.strip().splitlines()
     assert lines[-1] == f"interrupted by {'SIGTERM' if signum == 'SIGTERM' else 'Ctrl-C (SIGINT)'}"
-    assert lines[-2].startswith("run 1 stopped at step ") and "train --resume 1 --minutes 2` trains it further" in lines[-2]
+    said = err[err.index("run 1 stopped at step "):err.rindex("interrupted by")]
+    assert max(map(len, said.splitlines())) <= 80, said  # wrapped as every note: it was one line of 200 columns
+    assert "train --resume 1 --minutes 2` trains it further" in " ".join(said.split())
     with session_scope() as s:
         assert s.get(Run, 1).status == "cancelled" and s.get(Run, 1).checkpoint_path
         assert s.scalar(select(func.count(Batch.id))) == 0

@@ -55,3 +55,25 @@ def test_the_demos_notes_go_to_stderr_wrapped_as_every_commands_do(digits, home,
                            "--minutes 2`, then run the demo again for new batches note: samples still vary too "
                            "little in class "), said
     assert "`ganaug train --resume 1 --minutes 2`" in notes  # whole, to copy
+
+
+def test_on_a_home_with_an_admin_the_demos_summary_fits_80_columns_its_command_whole(digits, home, monkeypatch):
+    from db.engine import session_scope
+    from db.users import add_user
+    from ganaug.runs import default_config
+    from tests.cli.helpers import ganaug
+
+    with session_scope(immediate=True) as session:
+        add_user(session, "ada", "ada-password", role="admin")
+    tiny = dict(minutes=None, steps=2, resolution=8, width=4, batch_size=8)
+    monkeypatch.setattr("ganaug.runs.default_config", lambda name, **k: default_config(name, **{**k, **tiny}))
+    monkeypatch.setattr("ganaug.demo._minority_classes", lambda name: [])  # no batches to generate and score
+    monkeypatch.setattr("ganaug.demo.typed_command", lambda: "ganaug")
+    result = ganaug("demo", "--prepare-only")
+    assert result.exit_code == 0, result.output
+    # "an admin already exists: …" was one line of 107 columns (124 with `.venv/bin/ganaug`).
+    assert max(map(len, result.stdout.splitlines())) <= 80, result.stdout
+    said = result.stdout[result.stdout.index("an admin already exists"):]
+    assert "`ganaug users add NAME --role reviewer --user ADMIN`" in said.splitlines()[-1], said
+    assert " ".join(said.split()) == ("an admin already exists: an admin creates your account with `ganaug users add "
+                                      "NAME --role reviewer --user ADMIN`")

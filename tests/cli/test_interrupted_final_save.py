@@ -72,6 +72,15 @@ def test_a_resume_interrupted_before_its_first_checkpoint_names_the_run_it_conti
     assert not checkpoints.exists() or list(checkpoints.iterdir()) == []
 
 
+def _the_stop_said(stderr: str, start: str) -> str:
+    """The demo's paragraph on its stopped training, from `start` to the "interrupted by" line, its lines joined:
+    wrapped at 80 columns as every note is (it was one line of 200–300), each command whole on one line."""
+    said = stderr[stderr.index(start):stderr.rindex("interrupted by")]
+    assert max(map(len, said.splitlines())) <= 80, said
+    assert all(line.count("`") % 2 == 0 for line in said.splitlines()), said
+    return " ".join(said.split())
+
+
 def test_the_demo_stopped_in_its_final_save_says_what_it_says_of_an_interrupted_training(digits, home, monkeypatch):
     from ganaug import runs
     from ganaug.demo import typed_command
@@ -88,14 +97,15 @@ def test_the_demo_stopped_in_its_final_save_says_what_it_says_of_an_interrupted_
     lines = result.stderr.strip().splitlines()
     assert lines[-1] == "interrupted by Ctrl-C (SIGINT)", lines
     cmd = typed_command()
-    assert lines[-2] == (f"run 1 stopped at step 2 before its checkpoint was written (Ctrl-C or SIGTERM while it "
-                         f"saved); it goes on from its last checkpoint (checkpoint-0000001.pt): `{cmd} train --resume 1 "
-                         f"--minutes 2` trains it further as a new run, which the next `{cmd} demo` generates from "
-                         "(without it, the next demo trains a run of its own)"), lines
+    said = _the_stop_said(result.stderr, "run 1 stopped")
+    assert said == (f"run 1 stopped at step 2 before its checkpoint was written (Ctrl-C or SIGTERM while it "
+                  f"saved); it goes on from its last checkpoint (checkpoint-0000001.pt): `{cmd} train --resume 1 "
+                  f"--minutes 2` trains it further as a new run, which the next `{cmd} demo` generates from "
+                  "(without it, the next demo trains a run of its own)"), said
     with session_scope() as s:
         assert s.get(Run, 1).checkpoint_path == "runs/000001/checkpoints/checkpoint-0000001.pt"
     _second_ctrl_c_in_the_final_save(monkeypatch, saved_first=0)  # a run with no checkpoint: nothing to resume
     again = ganaug("demo", "--prepare-only")
-    assert again.exit_code == 130 and again.stderr.strip().splitlines()[-2] == (
+    assert again.exit_code == 130 and _the_stop_said(again.stderr, "run 2 stopped") == (
         "run 2 stopped at step 1 before its checkpoint was written (Ctrl-C or SIGTERM while it saved), its first: the "
         f"next `{cmd} demo` trains a run of its own"), again.output

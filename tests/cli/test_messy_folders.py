@@ -10,7 +10,7 @@ import unicodedata
 import numpy as np
 from PIL import Image
 
-from tests.cli.helpers import assert_bad_input, ganaug
+from tests.cli.helpers import assert_bad_input, ganaug, notes
 from tests.cli.test_data_cli import assert_nothing_written
 from tests.core.test_identical_images_split import noise_folder
 
@@ -21,7 +21,7 @@ def _noise(seed, size=(8, 8), mode="RGB"):
 
 
 def _warnings(result):
-    return [line for line in result.stderr.splitlines() if line.startswith(("warning", "note"))]
+    return notes(result.stderr)  # each unwrapped: wrapped at 80 columns on stderr
 
 
 def test_every_kind_of_lab_file_is_read_and_the_os_litter_passed_over(home, tmp_path):

@@ -33,8 +33,12 @@ def test_every_sample_of_a_batch_reproduces_from_its_checkpoint_and_seed(digits,
     run_id, batch_id = _batch()
     code, out = _reproduce(batch_id)
     assert code == 0 and (out["samples"], out["checked"], out["reproduced"], out["differ"]) == (6, 6, 6, [])
-    text = ganaug("audit", "reproduce", str(batch_id))
-    assert text.stdout.startswith(f"ok: all 6 samples of batch {batch_id} (run {run_id}, class 9) regenerated")
+    text = ganaug("audit", "reproduce", str(batch_id)).stdout
+    assert " ".join(text.split()).startswith(f"ok: all 6 samples of batch {batch_id} (run {run_id}, class 9) "
+                                             "regenerated from ")
+    # Wrapped at 80 columns, the checkpoint's path whole on a line (it was one line of 175 columns).
+    assert any(out["checkpoint"] in line for line in text.splitlines()), text
+    assert all(len(line) <= 80 + len(out["checkpoint"]) * (out["checkpoint"] in line) for line in text.splitlines())
     code, out = _reproduce(batch_id, "--samples", 3)  # evenly spread: the first, a middle one and the last
     assert code == 0 and (out["checked"], out["reproduced"]) == (3, 3)
 
@@ -59,7 +63,7 @@ def test_a_changed_hash_or_a_lost_checkpoint_exits_1_and_says_which(digits, home
         ckpt = paths.resolve(s.get(Run, run_id).checkpoint_path)
     code, out = _reproduce(batch_id)
     assert code == 1 and out["differ"] == [ids[2]] and out["reproduced"] == 5
-    assert ganaug("audit", "reproduce", str(batch_id)).stdout.startswith(
+    assert " ".join(ganaug("audit", "reproduce", str(batch_id)).stdout.split()).startswith(
         f"DIFFERS: 1 of the 6 samples of batch {batch_id} (run {run_id}, class 9) checked came out with another "
         f"sha256 than recorded: samples {ids[2]}.")
 
