@@ -10,6 +10,7 @@ that may not alter the tables (README, "A team on PostgreSQL": the owner migrate
 
 from __future__ import annotations
 
+import shlex
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, text
+from sqlalchemy import URL, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from db.errors import DatabaseUnavailable
@@ -92,26 +93,43 @@ def _refuse_unknown(engine: Engine, current: str | None) -> None:
 
 def _owner_must_migrate(engine: Engine, current: str | None, e: DBAPIError) -> str:
     """The two commands a PostgreSQL team's role cannot run itself: the owner migrates, then grants the new tables."""
-    url, role = engine.url, engine.url.username
+    url = engine.url
     with engine.connect() as conn:
+        role = url.username or conn.scalar(text("SELECT current_user"))  # a URL without one: libpq's default
         # No tables yet: the database's own owner (it was "their owner OWNER", a placeholder, in the message)
         owner = (conn.scalar(text("SELECT tableowner FROM pg_tables WHERE schemaname = current_schema() "
                                   "AND tablename = 'alembic_version'"))
                  or conn.scalar(text("SELECT pg_get_userbyid(datdba) FROM pg_database "
                                      "WHERE datname = current_database()")))
-    owner_url = url.set(username=owner, password="PASSWORD").render_as_string(hide_password=False)
-    psql = (f"psql -h {url.host or 'localhost'} -p {url.port or 5432} -U {owner} {url.database} "
-            f"-c 'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}' "
-            f"-c 'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}' -c 'REVOKE UPDATE, DELETE ON events FROM {role}' "
-            # The schema's revision is the owner's to set: with UPDATE on it, the team's role could stop every
-            # command of the team ("a newer ganaug migrated it") with one statement.
-            f"-c 'REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {role}'")
+    migrate, grant = owners_commands(url, role, owner)
     reason = (str(e.orig).strip().splitlines() or ["permission denied"])[0]
     has = f"has schema {current}" if current else "has no tables yet"
     return (f"the database {_shown(engine)} {has} and this ganaug needs {head_revision()}, "
             f"but role {role} may not change its tables ({reason}): migrate it once as their owner {owner}, "
-            f"`GANAUG_DB_URL={owner_url} ganaug users list`, then give {role} its rights on the new tables again, "
-            f"`{psql}`")
+            f"`{migrate}`, then give {role} its rights on the new tables again, `{grant}`")
+
+
+def owners_commands(url: URL, role: str, owner: str) -> tuple[str, str]:
+    """What the owner runs in a shell after an upgrade: the migration, then the team's grants. The role goes into
+    the SQL as a quoted identifier: unquoted, PostgreSQL folds `Team` to another role, `team`, and `ga-team` is a
+    syntax error. Each piece is quoted for the shell too, so a `'` in a name cannot end a `-c` early."""
+    owner_url = url.set(username=owner, password="PASSWORD").render_as_string(hide_password=False)
+    who = sql_identifier(role)
+    statements = [f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {who}",
+                  f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {who}",
+                  f"REVOKE UPDATE, DELETE ON events FROM {who}",
+                  # The schema's revision is the owner's to set: with UPDATE on it, the team's role could stop every
+                  # command of the team ("a newer ganaug migrated it") with one statement.
+                  f"REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {who}"]
+    psql = ["psql", "-h", url.host or "localhost", "-p", str(url.port or 5432), "-U", owner, url.database or ""]
+    for statement in statements:
+        psql += ["-c", statement]
+    return f"GANAUG_DB_URL={shlex.quote(owner_url)} ganaug users list", shlex.join(psql)
+
+
+def sql_identifier(name: str) -> str:
+    """`name` as PostgreSQL reads an identifier verbatim: in double quotes, each of its own doubled."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _shown(engine: Engine) -> str:

@@ -21,7 +21,7 @@ FORGET_AFTER_S = 24 * 3600  # a starting worker removes the files of workers sil
 def alive_file() -> Path:
     """A new worker's own file under GANAUG_HOME/workers/: named by its host and pid (and a token, as a process may
     run more than one worker in turn or at once), so that workers sharing a home never remove one another's."""
-    return paths.home() / WORKERS_DIR / f"{paths.host_name()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.alive"
+    return paths.home_folder(WORKERS_DIR) / f"{paths.host_name()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.alive"
 
 
 def say_alive(done: threading.Event, path: Path, every_s: float) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shlex
 import socket
 import stat
 import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from ganaug_core.errors import GanaugError
 
@@ -32,7 +33,48 @@ def home() -> Path:
     except OSError as e:  # 'No such file or directory: /proc/x' or 'Permission denied: /srv' named no variable
         raise GanaugError(f"GANAUG_HOME {path}: cannot create it ({e.strerror or e}"  # as `cannot create` says below
                           + (f": {e.filename}" if e.filename and str(e.filename) != str(path) else "") + ")") from None
+    if _tell_open_home is not None and path not in _homes_looked_at:
+        _homes_looked_at.add(path)
+        if (note := open_home_note(path)) is not None:
+            _tell_open_home(note)
     return path
+
+
+# Who is told that a home is open to other accounts, once per home: the command line sets it as each command starts
+# (`tell_open_home_to`) and says a `note:`; unset (the app's pages, a library's user), nothing is said.
+_tell_open_home: Optional[Callable[[str], None]] = None
+_homes_looked_at: set[Path] = set()
+
+
+def tell_open_home_to(tell: Optional[Callable[[str], None]]) -> None:
+    """From now on, `tell` hears `open_home_note` of each home used, once (a new command: told again)."""
+    global _tell_open_home
+    _tell_open_home = tell
+    _homes_looked_at.clear()
+
+
+def open_home_note(path: Path) -> Optional[str]:
+    """A `note:` where other accounts of the machine may enter or read the home: one made by hand (`mkdir`, 0755)
+    keeps its mode. What ganaug makes in it is its owner's (`home_folder`), but what an older ganaug wrote there
+    (before 2026-12-08) is readable by all. A home shared by group (group-writable) keeps its group in the fix."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    if not mode & 0o007 or not _others_may_reach(path):
+        return None
+    fix, whose = ("o-rwx", "its owner's and its group's") if mode & 0o020 else ("700", "its owner's")
+    return (f"note: GANAUG_HOME {path} is open to every account of this machine (mode {mode:04o}), and it holds "
+            f"the images and the database: `chmod {fix} {shlex.quote(str(path))}` makes it {whose} only")
+
+
+def _others_may_reach(path: Path) -> bool:
+    """Whether every folder above `path` lets other accounts through (o+x): a 0755 home inside a 0700 or 0750 folder
+    (a user's own home folder on many systems) is out of their reach, and noting it was a false alarm."""
+    try:
+        return all(stat.S_IMODE(p.stat().st_mode) & 0o001 for p in path.parents)
+    except OSError:
+        return False
 
 
 def _nearest_existing(path: Path):
@@ -40,25 +82,39 @@ def _nearest_existing(path: Path):
     return next((p for p in [path, *path.parents] if p.exists()), None)
 
 
+def home_folder(name: str) -> Path:
+    """One of HOME_FOLDERS, created for its owner only (0700) when missing, whatever the home's own mode and the
+    umask: a home made by hand (0755) gave datasets/ and its images 0755 and 0644, readable by every account of the
+    machine. Everything inside is then out of other accounts' reach. One that exists keeps its mode; one that cannot
+    be made is left to its writer's own error."""
+    folder = home() / name
+    try:
+        os.mkdir(folder, 0o700)
+        os.chmod(folder, 0o700)  # the umask may have taken the owner's bits (077 leaves them; 277 would not)
+    except OSError:  # it exists, or the home is read-only: its writer says why, as before
+        pass
+    return folder
+
+
 def datasets_dir() -> Path:
-    return home() / "datasets"
+    return home_folder("datasets")
 
 
 def runs_dir() -> Path:
-    return home() / "runs"
+    return home_folder("runs")
 
 
 def batches_dir() -> Path:
-    return home() / "batches"
+    return home_folder("batches")
 
 
 def models_dir() -> Path:
     """Domain feature extractors and UMAP models, one folder per dataset."""
-    return home() / "models"
+    return home_folder("models")
 
 
 def reports_dir() -> Path:
-    return home() / "reports"
+    return home_folder("reports")
 
 
 # What ganaug itself writes in a home: these folders (ganaug/worker_alive.py's WORKERS_DIR among them), and the database

@@ -20,7 +20,7 @@ def home(tmp_path, monkeypatch):
     from db.engine import dispose_engines
 
     path = tmp_path / "home"
-    path.mkdir()
+    path.mkdir(mode=0o700)  # as ganaug makes one: a 0755 home has every command note that others may read it
     monkeypatch.setenv("GANAUG_HOME", str(path))
     monkeypatch.delenv("GANAUG_DB_URL", raising=False)
     dispose_engines()

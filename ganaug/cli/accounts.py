@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from ganaug.cli.common import AT_A_PROMPT, Commands, JSON, USER, UserError, cli_errors, echo, emit, login, read_password
+from ganaug.cli.common import Commands, JSON, USER, UserError, cli_errors, echo, emit, login, read_password
 from ganaug.cli.line_width import wrapped_note
 from ganaug.shown_text import one_line
 from ganaug_core.shown_text import utc_time
@@ -55,13 +55,18 @@ def users_add_cmd(
     if password is None:
         password = os.environ.get("GANAUG_PASSWORD") or None
     if password is None:
-        password = read_password(f"new password for {name}", "no password given: pass --password, set "
-                                 f"GANAUG_PASSWORD, pipe it on stdin, {AT_A_PROMPT}", confirm=True)
+        password = read_password(f"new password for {name}", "no password given: type it at the prompt of a "
+                                 f"terminal, set GANAUG_PASSWORD or pipe it on stdin ({PASSWORD_OPTION_LAST})",
+                                 confirm=True)
     _not_the_signers(password, admin, name)
     with session_scope(immediate=True) as s:
         created = add_user(s, name, password, role=role, by=admin, reason=reason)
         out = dict(user_id=created.id, name=created.name, role=created.role, created_by=admin.name if admin else None)
     emit(out, as_json, f"added {out['role']} {out['name']!r}")
+
+
+# A refusal names --password last, with why: it came first, though README discourages a password on the command line.
+PASSWORD_OPTION_LAST = "--password works too, but puts it in `ps` and the shell's history"
 
 
 def warn_password_option(instead: str) -> None:
@@ -128,8 +133,8 @@ def users_password_cmd(
         warn_password_option("pipe it on stdin, or leave --password out to be asked")
     me = login(user or os.environ.get("GANAUG_USER") or name)
     if password is None:  # never $GANAUG_PASSWORD: that is the password of whoever signs
-        password = read_password(f"new password for {name}", "no new password given: pass --password, pipe it "
-                                 f"on stdin, {AT_A_PROMPT}", confirm=True)
+        password = read_password(f"new password for {name}", "no new password given: type it at the prompt of a "
+                                 f"terminal or pipe it on stdin ({PASSWORD_OPTION_LAST})", confirm=True)
     _not_the_signers(password, me, name)
     with session_scope(immediate=True) as s:
         changed = set_password(s, name, password, by=me, reason=reason)
@@ -151,7 +156,7 @@ def users_role_cmd(name: str = ACCOUNT, role: str = typer.Argument(..., help="re
     with session_scope(immediate=True) as s:
         changed = set_role(s, name, role, by=admin, reason=reason)
         out = dict(name=changed.name, role=changed.role)
-    emit(out, as_json, f"{out['name']!r} is now a{'n' if role == 'admin' else ''} {role}")
+    emit(out, as_json, f"{out['name']!r} is now a{'n' if role == 'admin' else ''} {role}; its app sign-ins have ended")
 
 
 @users_app.command("list")

@@ -223,8 +223,21 @@ class OneLineUsageErrors(Commands):
             return super().make_context(info_name, args, *rest, **kwargs)
 
     def invoke(self, ctx: typer.Context) -> Any:
-        with _usage_errors_on_one_line():
-            return super().invoke(ctx)
+        from ganaug_core import paths
+
+        paths.tell_open_home_to(_note_open_home)  # once in this command, where it uses a home others may read
+        try:
+            with _usage_errors_on_one_line():
+                return super().invoke(ctx)
+        finally:
+            paths.tell_open_home_to(None)
+
+
+def _note_open_home(note: str) -> None:
+    from ganaug.cli.line_width import wrapped_note
+    from ganaug_core.paths import home_path
+
+    echo(wrapped_note(note, whole=(str(home_path()),)), err=True)
 
 
 def _arguments_are_text(args: list[str]) -> None:

@@ -14,13 +14,18 @@ def add_admin(name: str = "ada") -> dict:
         return dict(id=user.id, name=user.name, role=user.role)
 
 
-def test_a_fresh_home_says_how_to_make_the_first_admin_and_where(home):
+def test_a_fresh_home_says_how_to_make_the_first_admin_and_where(home, capfd):
     at = app_test()
     assert [t.label for t in at.text_input] == ["Reviewer name", "Password"]
     hint = " ".join(i.value for i in at.info)
     # The app used to offer a sign-in form and nothing else: no way to learn how an account comes to exist.
-    assert "ganaug users add NAME --role admin" in hint
-    assert f"`GANAUG_HOME` as this app ({home})" in hint  # the default ./.ganaug depends on the command's folder
+    assert "ganaug users add NAME --role admin" in hint and "`GANAUG_HOME` as this app (the console" in hint
+    # The page named the server's folder ("…as this app (/srv/ganaug/home)") to anyone who reached the app; the
+    # default ./.ganaug depends on the folder the app started in, so the console that runs it names the home, once.
+    assert str(home) not in hint and "/" not in hint
+    app_test()
+    console = capfd.readouterr().err
+    assert console.count(f"`GANAUG_HOME={home} ganaug users add NAME --role admin`") == 1, console
     assert not at.caption
 
     add_admin()

@@ -62,6 +62,13 @@ def test_users_role_promotes_and_demotes_with_one_line_refusals(staff):
                                                     ["ada", "set_role", "user", "2", "(Rex)", "—", "co-lead"]]
 
 
+def test_users_role_says_that_the_accounts_app_sign_ins_have_ended(staff):
+    """They end (the app shows the new role's pages), as after `users password`, which said so; `users role` did not."""
+    result = run("users", "role", "rex", "admin", env=ADA)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "'Rex' is now an admin; its app sign-ins have ended\n"
+
+
 def test_tags_retire_and_restore_and_the_list_shows_retired_ones(staff):
     assert refused("tags", "add", "Blur", env=ADA) == (
         "error: tag 'blur' already exists, and tag names must differ by more than letter case")

@@ -108,8 +108,8 @@ def test_users_add_without_a_password_or_a_terminal_is_one_line_exit_2(home, mon
     monkeypatch.delenv("GANAUG_PASSWORD", raising=False)
     monkeypatch.delenv("GANAUG_ADMIN_PASSWORD", raising=False)
     assert refused("users", "add", "alice", "--role", "admin", input="") == (
-        "error: no password given: pass --password, set GANAUG_PASSWORD, pipe it on stdin, or type it at the prompt "
-        "of a terminal")
+        "error: no password given: type it at the prompt of a terminal, set GANAUG_PASSWORD or pipe it on stdin "
+        "(--password works too, but puts it in `ps` and the shell's history)")  # README discourages it: not first
     assert ok_json("users", "list")["users"] == []
     ok_json("users", "add", "alice", "--role", "admin", input="alice-password\n")  # a piped password still works
     assert refused("users", "add", "carol", "--user", "alice", "--password", "carol-password", input="") == (
@@ -117,7 +117,8 @@ def test_users_add_without_a_password_or_a_terminal_is_one_line_exit_2(home, mon
         "terminal")
     assert [u["name"] for u in ok_json("users", "list")["users"]] == ["alice"]
     assert refused("users", "password", "alice", input="alice-password\n") == (  # the signer's read, no new one
-        "error: no new password given: pass --password, pipe it on stdin, or type it at the prompt of a terminal")
+        "error: no new password given: type it at the prompt of a terminal or pipe it on stdin (--password works "
+        "too, but puts it in `ps` and the shell's history)")
 
 
 def test_users_add_in_a_real_process_without_a_terminal_prints_no_getpass_warning(home):
@@ -125,8 +126,9 @@ def test_users_add_in_a_real_process_without_a_terminal_prints_no_getpass_warnin
     proc = subprocess.run([sys.executable, "-m", "ganaug", "users", "add", "alice", "--role", "admin"], env=env,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, start_new_session=True)
     assert proc.returncode == 2
-    assert proc.stderr.splitlines() == ["error: no password given: pass --password, set GANAUG_PASSWORD, pipe it on "
-                                        "stdin, or type it at the prompt of a terminal"]
+    assert proc.stderr.splitlines() == ["error: no password given: type it at the prompt of a terminal, set "
+                                        "GANAUG_PASSWORD or pipe it on stdin (--password works too, but puts it in "
+                                        "`ps` and the shell's history)"]
 
 
 def test_a_rejection_is_withdrawn_while_the_batch_is_pending(team):

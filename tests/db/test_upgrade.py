@@ -7,6 +7,8 @@ into it, a revision number only a newer ganaug knows.
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -15,7 +17,7 @@ from db.audit import verify_chain
 from db.engine import dispose_engines, get_engine, session_scope
 from db.errors import DatabaseUnavailable
 from db.gate import gated_training_set
-from db.migrate import current_revision, head_revision, upgrade
+from db.migrate import current_revision, head_revision, owners_commands, upgrade
 from db.models import Batch, Dataset, Event, Sample, User
 from db.replay import LogState, state_mismatches
 from db.review import approve_batch, reject_batch, reject_sample, tag_sample
@@ -137,9 +139,13 @@ def test_a_team_role_that_may_not_alter_tables_is_told_the_owners_two_commands(m
         assert "\n" not in message
         assert "has schema 0003 and this ganaug needs" in message and "permission denied for schema public" in message
         assert f"`GANAUG_DB_URL=postgresql+psycopg://{role}:PASSWORD@127.0.0.1:{port}/{name} ganaug users list`" in message
-        assert (f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}' -c 'REVOKE UPDATE, DELETE ON events FROM "
-                f"{role}' -c 'REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {role}'`") in message
+        assert (f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \"{role}\"' -c 'REVOKE UPDATE, DELETE ON events "
+                f"FROM \"{role}\"' -c 'REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM \"{role}\"'`") in message
         assert current_revision(get_engine(url, migrate=False)) == "0003"  # the failed migration left nothing behind
+        grants = shlex.split(message.rsplit("`", 2)[-2])
+        with get_engine(url, migrate=False).begin() as conn:  # the server takes them as printed
+            for statement in grants[grants.index("-c") + 1::2]:
+                conn.execute(text(statement))
 
 
 @pytest.mark.postgres
@@ -159,3 +165,17 @@ def test_a_team_role_on_a_database_with_no_tables_yet_is_told_the_databases_owne
         message = str(e.value)
         assert "has no tables yet" in message and "OWNER" not in message
         assert f"migrate it once as their owner {owner}, `GANAUG_DB_URL=postgresql+psycopg://{owner}:PASSWORD@" in message
+
+
+def test_the_owners_grants_name_the_team_role_as_postgresql_reads_it():
+    """Printed unquoted, a role `Ga-Team` got `GRANT … TO Ga-Team`, a syntax error, and `Team` would have granted the
+    rights to another role, `team` (PostgreSQL folds unquoted names to lower case); a `'` ended the shell's quote."""
+    url = make_url("postgresql+psycopg://x:secret@db.example:5433/ganaug")
+    for role, quoted in (("Ga-Team", '"Ga-Team"'), ("o'b\"x", '"o\'b""x"')):
+        migrate, grant = owners_commands(url, role, "Owner's")
+        words = shlex.split(grant)  # as the admin's shell reads them
+        assert words[:8] == ["psql", "-h", "db.example", "-p", "5433", "-U", "Owner's", "ganaug"]
+        statements = words[9::2]
+        assert words[8::2] == ["-c"] * 4 and all(s.endswith(("TO " + quoted, "FROM " + quoted)) for s in statements)
+        assert shlex.split(migrate) == ["GANAUG_DB_URL=postgresql+psycopg://Owner%27s:PASSWORD@db.example:5433/ganaug",
+                                        "ganaug", "users", "list"]
