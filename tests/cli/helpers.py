@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 
 from typer.testing import CliRunner
@@ -46,6 +47,12 @@ def refused(*args, env=None, input=None) -> str:
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: "), result.stderr
     return last
+
+
+def said_lines(stderr: str) -> list[str]:
+    """stderr's lines without the progress bars' ("12/40 [00:03<00:07, 3.4it/s]", or "s/it" on a slow machine: a
+    loaded one made a test that kept only the lines without "it/s" fail on a bar)."""
+    return [line for line in stderr.splitlines() if not re.search(r"it/s|s/it", line)]
 
 
 def unwrapped(text: str) -> str:

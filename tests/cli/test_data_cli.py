@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Dataset, RealImage
-from tests.cli.helpers import assert_bad_input, ganaug, notes, unwrapped
+from tests.cli.helpers import assert_bad_input, ganaug, notes, said_lines, unwrapped
 from tests.core.test_datasets import make_image_folder
 
 
@@ -356,7 +356,7 @@ def test_the_default_resolution_says_when_it_shrank_the_images_and_what_keeps_th
     assert (out["resolution"], out["source_side"]) == (32, 64)
     note = [p for p in notes(result.stderr) if p.startswith("note:")]
     # Wrapped at 80 columns as every command's notes are: it was one line of 273 columns.
-    assert max(len(line) for line in result.stderr.splitlines() if "it/s" not in line) <= 80, result.stderr
+    assert max(len(line) for line in said_lines(result.stderr)) <= 80, result.stderr
     assert note == ["note: the source images are 64 px on their shorter side (median) and were stored at 32×32, the "
                     "default --resolution: detail finer than 2 source pixels (a thin crack, a scratch) may blur away. "
                     "To keep it, ingest again under another --name with --resolution 64; a training step at 64² costs "

@@ -10,7 +10,7 @@ import json
 
 from db.engine import session_scope
 from db.models import Run
-from tests.cli.helpers import ganaug
+from tests.cli.helpers import ganaug, said_lines
 
 TINY = ["--resolution", "8", "--width", "4", "--batch-size", "8"]
 
@@ -46,7 +46,7 @@ def test_a_second_ctrl_c_during_the_final_save_names_the_checkpoint_the_run_goes
     assert said.endswith("run 1 cancelled: interrupted before the checkpoint of step 2 was written (Ctrl-C or SIGTERM "
                          "while it saved); continue from its last checkpoint (checkpoint-0000001.pt) with `ganaug "
                          "train --resume 1`"), said
-    assert all(len(line) <= 80 for line in result.stderr.splitlines() if "it/s" not in line)
+    assert all(len(line) <= 80 for line in said_lines(result.stderr)), result.stderr
     checkpoints = home / "runs" / "000001" / "checkpoints"
     assert [p.name for p in checkpoints.iterdir()] == ["checkpoint-0000001.pt"]  # no temporary file left
     with session_scope() as s:
