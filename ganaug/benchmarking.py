@@ -25,7 +25,7 @@ from ganaug_core.benchmark import duration
 from ganaug_core.benchmark.arms import ARMS, DEFAULT_ARMS, smote_cannot_run
 from ganaug_core.benchmark.classifier import FULL_BUDGET, QUICK_BUDGET, extra_stages
 from ganaug_core.benchmark.harness import BenchmarkData, run_benchmark_arms
-from ganaug_core.benchmark.report import summarize, write_report
+from ganaug_core.benchmark.report import summarize, test_split_said, write_report
 from ganaug_core.benchmark.seeds import DEFAULT_SEEDS, QUICK_MAX_SEEDS, few_seeds_caution
 from ganaug_core.benchmark.sweep import MULTIPLIERS, QUICK_MULTIPLIERS
 from ganaug_core.errors import GanaugError
@@ -256,7 +256,6 @@ def format_summary(result: dict) -> str:
     if meta.get("caution"):
         lines.append(wrapped(f"caution: {meta['caution']}"))
     seeds = len(meta["seeds"])
-    test = f" ({sum(meta['test_counts'])} images)" if meta.get("test_counts") else ""
     # Arms in the words of the answer above and of the app ("gan_approved" in the table, "GAN samples approved by
     # reviewers" in the answer); --json and report.md keep the ids that --arms takes.
     width = 2 + max(len(arm_label(a)) for a in [*result["arms"], *meta["skipped_arms"], "arm"])
@@ -266,7 +265,7 @@ def format_summary(result: dict) -> str:
     lines += ["",
               wrapped(f"benchmark {meta['dataset']}: {seeds} seed{'s' * (seeds != 1)}, "
                       f"{'quick' if meta['quick'] else 'full'} budget, {meta['seconds']:.0f} s; mean [95 % interval] "
-                      f"on the locked test split{test}"),
+                      f"on {test_split_said(meta)}"),
               f"{'arm':<{width}}{'balanced accuracy':<{middle}}rare-class recall"]
     if generator_used(meta):
         lines.insert(-1, wrapped(f"generator: {generator_used(meta)} (--run picks another)"))

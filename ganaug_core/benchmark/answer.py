@@ -183,9 +183,26 @@ def answer(report: dict) -> dict:
     else:
         verdict, said = "not shown", (f"Not shown: the best GAN arm there, {gan}, and {best} cannot be told apart "
                                       f"on these {row['n']} seeds.")
+    if not (verdict == "not shown" and few is not None and ceiling is None):  # that one says to add images
+        said += " " + _what_to_do(verdict, gan, best, ceiling is not None)
     numbers = [line for key in ("minority_recall", "balanced_accuracy")
                if (line := _metric_line(report, arm, key, few))]
     return {"verdict": verdict, "arm": arm, "baseline": base, "lines": [f"{question} {said}"] + numbers}
+
+
+def _what_to_do(verdict: str, gan: str, best: str, ceiling: bool) -> str:
+    """The next step, after the answer: a lab head told "No" or "Not shown" was left to guess whether to keep the
+    GAN. Where it does not help, the best baseline does as well without a generator to train or samples to review.
+    Words the app and the command line share, so no option of either."""
+    if verdict == "yes":
+        return f"What to do: train your classifier as {gan} does."
+    if verdict == "no":
+        return (f"What to do: use {best} instead; a generator trained longer may do better in a later "
+                "benchmark.")
+    if ceiling:
+        return f"What to do: use {best}: it needs no generator to train and no samples to review."
+    return (f"What to do: use {best} until a benchmark shows a gain: it needs no generator to train and no "
+            "samples to review; more seeds narrow the intervals.")
 
 
 def generator_used(meta: dict) -> Optional[str]:

@@ -108,13 +108,15 @@ def _budget(budget: dict) -> str:
             f"{budget.get('width')}, learning rate {budget.get('lr')}")
 
 
-def _test_split(meta: dict) -> str:
-    counts, names = meta.get("test_counts"), meta["class_names"]
-    if not counts:
-        return "the locked real test split"
-    rare = ", ".join(f"{names[c]}: {counts[c]}" for c in meta["minority_classes"])
-    the = "the rare class" if len(meta["minority_classes"]) == 1 else "the rare classes"
-    return (f"the locked real test split, {sum(counts)} images ({rare} in {the}), which trains nothing "
+def test_split_said(meta: dict) -> str:
+    """The split every score comes from, with its counts, and that it decided nothing: report.md, the CLI's summary
+    and the Evaluate page say it alike (the page and the summary said only "the locked test split")."""
+    counts, names, rare = meta.get("test_counts"), meta.get("class_names"), meta.get("minority_classes")
+    if not (counts and names and rare):  # a report recorded before the counts were
+        return "the locked real test split, which trains nothing and tunes nothing"
+    listed = ", ".join(f"{names[c]}: {counts[c]}" for c in rare)
+    the = "the rare class" if len(rare) == 1 else "the rare classes"
+    return (f"the locked real test split, {sum(counts)} images ({listed} in {the}), which trains nothing "
             "and tunes nothing")
 
 
@@ -144,7 +146,7 @@ def _md_answer_and_protocol(report: dict) -> list[str]:
     lines += [
         f"Every arm trains the same small classifier ({'quick' if meta['quick'] else 'full'} budget: "
         f"{_budget(meta['budget'])}) once per seed, {seeds} seed{'s' * (seeds != 1)}, and is scored on "
-        f"{_test_split(meta)}. Figures are the mean and its 95 % interval over the seeds (Student t); rare "
+        f"{test_split_said(meta)}. Figures are the mean and its 95 % interval over the seeds (Student t); rare "
         f"class{'' if len(meta['minority_classes']) == 1 else 'es'}: "
         f"{', '.join(map(str, _minority_names(meta))) or 'none'}. The intervals show how the scores move with the "
         "seed (the classifier's start and batches, the images sampled or interpolated) on this one test split with "
@@ -186,14 +188,20 @@ METRIC_DEFINITIONS = (
     "error over 15 equal-width confidence bins.")
 
 
+# The one choice the test split makes, and why it cannot flatter the GAN: "which trains nothing and tunes nothing"
+# above a table headed "the highest mean on the test split" read to a lab head as a contradiction. Said alike in
+# report.md and on the Evaluate page.
+BEST_BASELINE = ("the baseline arm with the highest mean on the test split, per metric: the highest bar a GAN arm "
+                 "can be set, so the one choice the test split makes favours the alternatives, never the GAN")
+
+
 def _md_comparison(report: dict) -> list[str]:
     comp = report["comparison"]
     lines = ["", "## GAN arms against the best baseline", ""]
     if not any(r["metrics"] for r in comp["arms"].values()):  # as the terminal summary: no verdict without both
         missing = "no GAN arm ran" if not comp["arms"] else "no baseline arm (oversample, smote, classic) ran"
         return lines + [f"Not evaluated: {missing}, so the target was not tested.", ""]
-    # Chosen by its mean on the test split: picking the strongest baseline raises the bar a GAN arm must clear.
-    lines.append("Best baseline (the baseline arm with the highest mean on the test split, per metric): "
+    lines.append(f"Best baseline ({BEST_BASELINE}): "
                  + ", ".join(f"{METRIC_LABELS.get(m, m)}: {b}" for m, b in comp["best_baseline"].items()
                              if b is not None) + ".")
     lines += ["", "| GAN arm | metric | baseline | difference (paired) | p | wins | beats |",

@@ -333,8 +333,9 @@ def test_evaluate_shows_a_recorded_report(users, digits):
     assert arms["balanced_accuracy"][1] == "0.860 [0.850, 0.870]"
     assert list(at.dataframe[2].value["multiplier"]) == [1.0]  # after the arms' every measure, in its expander
     # metrics in words, as report.md names them (it read "balanced_accuracy: real")
-    assert "Best baseline per metric (the highest mean on the test split): balanced accuracy: Real images only" in [
-        c.value for c in at.caption]
+    assert ("Best baseline (the baseline arm with the highest mean on the test split, per metric: the highest bar a "
+            "GAN arm can be set, so the one choice the test split makes favours the alternatives, never the GAN): "
+            "balanced accuracy: Real images only") in [c.value for c in at.caption]
     assert any("balanced accuracy" == c for c in image_captions(at))
     assert ("Generator: run 4 at step 1200, sampled by “GAN samples”; “GAN samples approved by reviewers” takes the "
             "approved samples, whatever run made them.") in [c.value for c in at.caption]  # the newest run by default, not necessarily the reviewed one
