@@ -97,7 +97,8 @@ def pace(run_dir: Path) -> Optional[tuple[int, float, bool]]:
     networks, the first grids) does not count as training; else from 0 to its only line, which for a run of a few
     steps is mostly start-up. A last line that carries the end of training's diversity reading is left out where two
     lines remain without it: the reading and the last grids cost ≈ 12 s once, which a 30-step run at 128² had counted
-    as half its pace (0.4 steps/s where it trained 0.83). None when there is no line past step 0."""
+    as half its pace (0.4 steps/s where it trained 0.83), and where only one line remains without it, the span from 0 to
+    that line counts if it holds more steps. None when there is no line past step 0."""
     entries = [e for e in _entries(run_dir)
                if isinstance(e.get("step"), (int, float)) and isinstance(e.get("elapsed_s"), (int, float))]
     if len(entries) >= 3 and "diversity" in entries[-1]:
@@ -106,6 +107,11 @@ def pace(run_dir: Path) -> Optional[tuple[int, float, bool]]:
     if not lines or lines[-1][0] <= 0 or lines[-1][1] <= 0:
         return None
     (step0, t0), (step1, t1) = lines[0], lines[-1]
+    # With two lines and the reading on the last, the span between them can be a step or two and the reading most of
+    # its time (a 64² run on a busy machine: lines at 25 and 26, 1 step in 15 s where it trained 0.22 steps/s): the
+    # longer of the two spans, from 0 to the first line or between the lines, is the truer pace.
+    if len(lines) == 2 and "diversity" in entries[-1] and step0 > max(0, step1 - step0) and t0 > 0:
+        return step0, t0, False
     if step1 > step0 and t1 > t0:
         return step1 - step0, t1 - t0, True
     return step1, t1, False

@@ -159,7 +159,8 @@ def format_batch_report(result: dict, class_names: Optional[list[str]] = None, f
                 "(pixels)"),
         wrapped(f"distribution: the batch against the {in_scope} in scope, on this dataset's own features (not "
                 "Inception's: compare within this dataset only, never with published FIDs), beside " + (
-                    f"{ref['n_holdout']} held-out real images ({m['holdout_split']} split) measured the same way"
+                    f"{ref['n_holdout']} held-out real image{'s' * (ref['n_holdout'] != 1)} "
+                    f"({m['holdout_split']} split) measured the same way"
                     if ref else "no held-out real images to compare with"), "  ", "  "),
         *measured_sides(m),
     ]

@@ -461,3 +461,13 @@ def test_stored_scores_from_an_older_check_say_so_with_the_rescore():
     for today in (dict(recomputed=False, scoring_version=SCORING_VERSION), dict(recomputed=True)):
         report["scores"].update(today)
         assert "older" not in format_batch_report(report)
+
+
+def test_one_held_out_image_is_said_in_the_singular():
+    """A rare class of 6 photos keeps 1 held-out image: the report said 'beside 1 held-out real images'."""
+    from ganaug.cli.evaluate import format_batch_report
+
+    report = _report()
+    report["metrics"]["reference"]["n_holdout"] = 1
+    text = " ".join(format_batch_report(report, [str(i) for i in range(10)]).split())
+    assert "beside 1 held-out real image (test split) measured the same way" in text
